@@ -1,0 +1,113 @@
+# dreamwatch — build, test, benchmark, install.
+#   make            build ./dreamwatch
+#   make run        set up and watch the sample night
+#   make check      set up and run every test (closing line "N passed, N failed")
+#   make bench      benchmarks, as ratios against a reference measured in the same run
+#   make asan|tsan  sanitizer builds in build-asan/ and build-tsan/ (and run the tests there)
+#   make install    PREFIX=/usr/local DESTDIR=
+
+VERSION := 0.1.0
+PREFIX  ?= /usr/local
+DATADIR ?= $(PREFIX)/share/dreamwatch
+MANDIR  ?= $(PREFIX)/share/man
+B       ?= build
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wformat=2
+ifneq ($(CI),)
+WARN    += -Werror
+endif
+SAN     ?=
+DW_CPPFLAGS := -D_GNU_SOURCE -Iinclude -I$(B)/gen -DDW_VERSION='"$(VERSION)"' -DDW_DATADIR='"$(DATADIR)"' -DDW_SRCDIR='"$(CURDIR)"'
+DW_CFLAGS   := -std=c11 -pthread $(WARN) $(SAN) $(CFLAGS)
+LDLIBS  := $(shell pkg-config --libs ncursesw libserialport inih 2>/dev/null || echo -lncursesw -ltinfo -lserialport -linih) -ledf -lm -lpthread
+
+MAIN    := src/app/main.c
+SRCS    := $(filter-out $(MAIN),$(wildcard src/*/*.c))
+OBJS    := $(SRCS:%.c=$(B)/%.o) $(B)/gen/models.o
+MODELS  := $(wildcard src/staging/models/*.dwm)
+UNIT    := $(wildcard tests/unit/test_*.c)
+UNITBIN := $(UNIT:tests/unit/%.c=$(B)/tests/%)
+FUZZ    := $(wildcard tests/fuzz/fuzz_*.c)
+SAMPLE  := sample-data/sample-night.edf
+
+.PHONY: all deps deps-check run check test bench asan tsan fuzz install uninstall clean
+all: deps dreamwatch $(SAMPLE)
+
+deps:
+	@sh tools/deps.sh build
+deps-check:
+	@sh tools/deps.sh check
+
+dreamwatch: $(B)/dreamwatch
+	@cp $< $@
+
+$(B)/dreamwatch: $(B)/src/app/main.o $(B)/libdw.a
+	$(CC) $(DW_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/libdw.a: $(OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/%.o: %.c $(wildcard include/*.h) | $(B)/gen/models.c
+	@mkdir -p $(dir $@)
+	$(CC) $(DW_CPPFLAGS) $(DW_CFLAGS) -MMD -MP -c -o $@ $<
+
+# The shipped models are compiled in as text, so the binary stages without any file beside it.
+$(B)/gen/models.c: $(MODELS) tools/embed.sh
+	@mkdir -p $(dir $@)
+	sh tools/embed.sh $(MODELS) > $@
+$(B)/gen/models.o: $(B)/gen/models.c
+	$(CC) $(DW_CPPFLAGS) $(DW_CFLAGS) -c -o $@ $<
+
+# The sample night is committed compressed; the EDF itself is made on first build.
+$(SAMPLE): $(SAMPLE).gz
+	gzip -dc $< > $@.tmp && mv $@.tmp $@
+
+$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/libdw.a
+	@mkdir -p $(dir $@)
+	$(CC) $(DW_CPPFLAGS) -Itests/unit $(DW_CFLAGS) -o $@ $< $(B)/libdw.a $(LDLIBS)
+
+run: all
+	./dreamwatch
+
+check: deps-check all $(UNITBIN)
+	@B=$(B) sh tests/run.sh
+
+test: check
+
+bench: all
+	@B=$(B) sh tests/bench.sh
+
+asan:
+	$(MAKE) B=build-asan SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' CFLAGS='-O1 -g' check
+tsan:
+	$(MAKE) B=build-tsan SAN='-fsanitize=thread' CFLAGS='-O1 -g' check
+
+# libFuzzer targets (clang); `make check` runs each briefly, `make fuzz FUZZ_SECONDS=600` longer.
+FUZZ_SECONDS ?= 600
+FUZZBIN := $(FUZZ:tests/fuzz/%.c=build-fuzz/%)
+build-fuzz/%: tests/fuzz/%.c $(SRCS) $(wildcard include/*.h) $(B)/gen/models.c
+	@mkdir -p build-fuzz
+	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(DW_CPPFLAGS) -o $@ $< $(SRCS) $(B)/gen/models.c $(LDLIBS)
+fuzz: $(FUZZBIN)
+	@for f in $(FUZZBIN); do mkdir -p build-fuzz/corpus-$$(basename $$f); \
+	  $$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$(basename $$f) tests/fuzz/seeds/$$(basename $$f | sed 's/^fuzz_//') || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)/themes $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(DATADIR)/sample-data
+	install -m 755 dreamwatch $(DESTDIR)$(PREFIX)/bin/dreamwatch
+	install -m 644 man/dreamwatch.1 $(DESTDIR)$(MANDIR)/man1/dreamwatch.1
+	install -m 644 themes/*.ini $(DESTDIR)$(DATADIR)/themes/
+	install -m 644 $(MODELS) $(DESTDIR)$(DATADIR)/models/
+	install -m 644 $(SAMPLE) $(DESTDIR)$(DATADIR)/sample-data/
+	install -m 644 sample-data/config.example.ini $(DESTDIR)$(DATADIR)/config.example.ini
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/dreamwatch $(DESTDIR)$(MANDIR)/man1/dreamwatch.1
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf build build-asan build-tsan build-fuzz dreamwatch $(SAMPLE)
+
+-include $(OBJS:.o=.d) $(B)/src/app/main.d

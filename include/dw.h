@@ -1,0 +1,34 @@
+/* dreamwatch: definitions shared by every layer. */
+#ifndef DW_H
+#define DW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef DW_VERSION
+#define DW_VERSION "0.1.0"
+#endif
+
+#define DW_FS        100     /* Hz: the rate the staging core works at */
+#define DW_EPOCH_S   30      /* seconds per scored epoch */
+#define DW_EPOCH_N   3000    /* samples per epoch at DW_FS */
+#define DW_MAX_CH    16      /* Cyton+Daisy */
+
+/* AASM stages; the order is the column order of every table we read or write. */
+enum dw_stage { DW_W = 0, DW_N1, DW_N2, DW_N3, DW_R, DW_NSTAGES };
+#define DW_UNSCORED (-1)
+
+/* "W", "N1", "N2", "N3", "R"; "?" for anything else. */
+const char *dw_stage_name(int stage);
+/* Inverse of dw_stage_name; also takes "REM" and R&K "1".."4". DW_UNSCORED if unknown. */
+int dw_stage_parse(const char *s);
+
+/* Error text carried up the call chain: every layer writes what failed, naming the file/line/byte. */
+typedef struct { char msg[512]; } dw_err;
+void dw_err_set(dw_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Wall clock and monotonic clock in seconds. */
+double dw_now_mono(void);
+double dw_now_wall(void);
+
+#endif

@@ -1,0 +1,19 @@
+/* Streaming, causal, anti-aliased sample-rate conversion (any ratio) for one channel. */
+#ifndef DW_RESAMPLE_H
+#define DW_RESAMPLE_H
+
+#include <stddef.h>
+
+typedef struct dw_resampler dw_resampler;
+
+/* NULL if the rates are not positive. fs_in == fs_out is a plain copy. */
+dw_resampler *dw_resampler_new(double fs_in, double fs_out);
+/* Push n input samples; writes the outputs now due (at most cap) and returns how many.
+ * Over a stream, outputs = inputs * fs_out / fs_in (to within one sample). */
+size_t dw_resampler_run(dw_resampler *r, const double *in, size_t n, double *out, size_t cap);
+/* Group delay of the filter in seconds (the output lags the input by this much). */
+double dw_resampler_delay_s(const dw_resampler *r);
+void   dw_resampler_reset(dw_resampler *r);
+void   dw_resampler_free(dw_resampler *r);
+
+#endif

@@ -1,0 +1,73 @@
+/* Sources: where samples come from (EDF/BDF replay, OpenBCI text files, a live Cyton).
+ * Every source fills the same small vtable, so the worker does not care which it has. */
+#ifndef DW_SOURCE_H
+#define DW_SOURCE_H
+
+#include "dw.h"
+
+#define DW_LABEL_LEN 24
+
+typedef struct dw_source dw_source;
+
+typedef struct {
+    int    nch;                          /* channels delivered, <= DW_MAX_CH */
+    char   label[DW_MAX_CH][DW_LABEL_LEN]; /* trimmed labels, e.g. "EEG Fpz-Cz" */
+    double fs;                           /* samples per second per channel, as delivered */
+    int    live;                         /* 1 for a device (no seek, no pacing), 0 for a file */
+    double duration_s;                   /* files: length in seconds; live: 0 */
+    double start_epoch;                  /* wall-clock start of the recording (Unix time), 0 if unknown */
+    char   subject[81];                  /* patient / subject code if the file has one */
+    int    frontal;                      /* index of the frontal (Fpz-Cz-like) channel, -1 if none */
+    int    parietal;                     /* index of the parietal (Pz-Oz-like) channel, -1 if none */
+    double phys_max_uv;                  /* largest magnitude the source can represent (railed beyond) */
+} dw_source_info;
+
+/* A block of consecutive frames. The source owns the memory; it stays valid until the next read. */
+typedef struct {
+    int     n;                 /* frames */
+    const double *uv;          /* n * nch values in microvolts, frame-major: uv[i * nch + c] */
+    double  t0;                /* source time of frame 0 in seconds since the start */
+    long    gap;               /* frames lost just before this block (0 = continuous) */
+    int     accel_valid;       /* accel holds a fresh accelerometer reading (g) */
+    double  accel[3];
+} dw_block;
+
+enum { DW_SRC_EOF = -1, DW_SRC_ERR = -2 };
+
+struct dw_source_ops {
+    const char *kind;          /* "edf", "bdf", "openbci-text", "cyton", ... */
+    /* Up to max_frames frames. >0 frames, 0 nothing yet (live, after timeout_ms),
+     * DW_SRC_EOF at the end of a file, DW_SRC_ERR with src->err filled. */
+    int  (*read)(dw_source *src, dw_block *out, int max_frames, int timeout_ms);
+    /* Files only (NULL for live): position at t_s seconds; 0 or -1. */
+    int  (*seek)(dw_source *src, double t_s);
+    void (*close)(dw_source *src);
+};
+
+struct dw_source {
+    const struct dw_source_ops *ops;
+    dw_source_info info;
+    dw_err err;
+    char   path[1024];
+    void  *priv;
+};
+
+/* Which channels to take and which is frontal/parietal. Each spec is a label (case-insensitive,
+ * "EEG " prefix and spaces ignored) or a 1-based index; empty means "choose". */
+typedef struct {
+    char channels[DW_MAX_CH][DW_LABEL_LEN]; /* channels to deliver; nchannels == 0: the EEG-like ones */
+    int  nchannels;
+    char frontal[DW_LABEL_LEN];             /* default: a label containing "Fpz" / "Fp1" / "Fp2" / "F" */
+    char parietal[DW_LABEL_LEN];            /* default: a label containing "Pz" / "O"; "none" for one channel */
+} dw_channel_spec;
+
+/* EDF, EDF+ (C and D), BDF, BDF+ through EDFlib; delivers the chosen channels resampled to DW_FS in uV.
+ * NULL on failure with err naming the file and the problem. */
+dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *err);
+
+/* Open by looking at the file: EDF/BDF, OpenBCI GUI text, Cyton SD-card text. */
+dw_source *dw_source_open_file(const char *path, const dw_channel_spec *spec, dw_err *err);
+
+static inline void dw_source_close(dw_source *s) { if (s) s->ops->close(s); }
+
+#endif

@@ -1,0 +1,53 @@
+/* Stage names, error text and clocks used by every layer. */
+#include "dw.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static const char *const stage_names[DW_NSTAGES] = { "W", "N1", "N2", "N3", "R" };
+
+const char *dw_stage_name(int stage)
+{
+    return (stage >= 0 && stage < DW_NSTAGES) ? stage_names[stage] : "?";
+}
+
+int dw_stage_parse(const char *s)
+{
+    for (int i = 0; i < DW_NSTAGES; i++)
+        if (!strcasecmp(s, stage_names[i]))
+            return i;
+    if (!strcasecmp(s, "REM") || !strcasecmp(s, "R"))
+        return DW_R;
+    if (!strcmp(s, "0")) return DW_W;
+    if (!strcmp(s, "1")) return DW_N1;
+    if (!strcmp(s, "2")) return DW_N2;
+    if (!strcmp(s, "3") || !strcmp(s, "4")) return DW_N3; /* R&K 3 and 4 are AASM N3 */
+    return DW_UNSCORED;
+}
+
+void dw_err_set(dw_err *e, const char *fmt, ...)
+{
+    if (!e)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+}
+
+double dw_now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+double dw_now_wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}

@@ -1,0 +1,131 @@
+/* The worker/screen meeting point: a mutex-guarded snapshot plus two self-pipes to wake each side. */
+#include "monitor.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const mode_names[] = { "MONITORING", "ENHANCED", "NATURAL", "WAKING", "SHUTDOWN" };
+
+const char *dw_mode_name(int mode)
+{
+    return (mode >= 0 && mode <= DW_MODE_SHUTDOWN) ? mode_names[mode] : "?";
+}
+
+static int make_pipe(int fd[2])
+{
+    if (pipe2(fd, O_CLOEXEC | O_NONBLOCK) < 0)
+        return -1;
+    return 0;
+}
+
+int dw_monitor_init(dw_monitor *m)
+{
+    memset(m, 0, sizeof *m);
+    m->wake_fd[0] = m->wake_fd[1] = m->cmd_fd[0] = m->cmd_fd[1] = -1;
+    if (pthread_mutex_init(&m->lock, NULL) != 0)
+        return -1;
+    if (make_pipe(m->wake_fd) < 0 || make_pipe(m->cmd_fd) < 0) {
+        dw_monitor_destroy(m);
+        return -1;
+    }
+    m->frontal = m->parietal = -1;
+    m->prov_stage = DW_UNSCORED;
+    m->speed = 1.0;
+    return 0;
+}
+
+void dw_monitor_destroy(dw_monitor *m)
+{
+    for (int i = 0; i < 2; i++) {
+        if (m->wake_fd[i] >= 0) close(m->wake_fd[i]);
+        if (m->cmd_fd[i] >= 0) close(m->cmd_fd[i]);
+    }
+    free(m->stage);
+    free(m->prob);
+    free(m->spec);
+    free(m->ref_stage);
+    pthread_mutex_destroy(&m->lock);
+    memset(m, 0, sizeof *m);
+}
+
+/* A full pipe already means "wake up", so EAGAIN is fine. */
+static void poke(int fd)
+{
+    char c = 1;
+    ssize_t r = write(fd, &c, 1);
+    (void)r;
+}
+
+void dw_monitor_notify(dw_monitor *m)
+{
+    poke(m->wake_fd[1]);
+}
+
+void dw_monitor_drain(int fd)
+{
+    char buf[256];
+    while (read(fd, buf, sizeof buf) > 0)
+        ;
+}
+
+int dw_monitor_add_epoch(dw_monitor *m, int stage, const double prob[DW_NSTAGES], const float spec[DW_SPEC_BINS])
+{
+    if (m->n_epochs == m->cap_epochs) {
+        int cap = m->cap_epochs ? m->cap_epochs * 2 : 1024;
+        signed char *s = realloc(m->stage, (size_t)cap);
+        if (!s) return -1;
+        m->stage = s;
+        float (*p)[DW_NSTAGES] = realloc(m->prob, (size_t)cap * sizeof *p);
+        if (!p) return -1;
+        m->prob = p;
+        float (*sp)[DW_SPEC_BINS] = realloc(m->spec, (size_t)cap * sizeof *sp);
+        if (!sp) return -1;
+        m->spec = sp;
+        m->cap_epochs = cap;
+    }
+    int i = m->n_epochs++;
+    m->stage[i] = (signed char)stage;
+    for (int k = 0; k < DW_NSTAGES; k++)
+        m->prob[i][k] = prob ? (float)prob[k] : 0.0f;
+    if (spec)
+        memcpy(m->spec[i], spec, sizeof m->spec[i]);
+    else
+        memset(m->spec[i], 0, sizeof m->spec[i]);
+    m->v_hypno++;
+    return 0;
+}
+
+int dw_monitor_post(dw_monitor *m, int kind, double arg, const char *text)
+{
+    pthread_mutex_lock(&m->lock);
+    if (m->cmd_count == DW_CMDQ) {
+        pthread_mutex_unlock(&m->lock);
+        return -1;
+    }
+    dw_cmd *c = &m->cmdq[(m->cmd_head + m->cmd_count) % DW_CMDQ];
+    c->kind = kind;
+    c->arg = arg;
+    snprintf(c->text, sizeof c->text, "%s", text ? text : "");
+    m->cmd_count++;
+    pthread_mutex_unlock(&m->lock);
+    poke(m->cmd_fd[1]);
+    return 0;
+}
+
+int dw_monitor_take(dw_monitor *m, dw_cmd *out)
+{
+    int got = 0;
+    pthread_mutex_lock(&m->lock);
+    if (m->cmd_count > 0) {
+        *out = m->cmdq[m->cmd_head];
+        m->cmd_head = (m->cmd_head + 1) % DW_CMDQ;
+        m->cmd_count--;
+        got = 1;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return got;
+}
