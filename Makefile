@@ -29,6 +29,8 @@ MODELS  := $(wildcard src/staging/models/*.dwm)
 UNIT    := $(wildcard tests/unit/test_*.c)
 UNITBIN := $(UNIT:tests/unit/%.c=$(B)/tests/%)
 FUZZ    := $(wildcard tests/fuzz/fuzz_*.c)
+BENCH   := $(wildcard tests/bench/bench_*.c)
+BENCHBIN:= $(BENCH:tests/bench/%.c=$(B)/bench/%)
 SAMPLE  := sample-data/sample-night.edf
 
 .PHONY: all deps deps-check run check test bench asan tsan fuzz install uninstall clean
@@ -68,6 +70,10 @@ $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/libdw.a
 	@mkdir -p $(dir $@)
 	$(CC) $(DW_CPPFLAGS) -Itests/unit $(DW_CFLAGS) -o $@ $< $(B)/libdw.a $(LDLIBS)
 
+$(B)/bench/%: tests/bench/%.c $(B)/libdw.a
+	@mkdir -p $(dir $@)
+	$(CC) $(DW_CPPFLAGS) -Itests/unit $(DW_CFLAGS) -o $@ $< $(B)/libdw.a $(LDLIBS)
+
 run: all
 	./dreamwatch
 
@@ -76,7 +82,7 @@ check: deps-check all $(UNITBIN)
 
 test: check
 
-bench: all
+bench: all $(BENCHBIN)
 	@B=$(B) sh tests/bench.sh
 
 asan:
