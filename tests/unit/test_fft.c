@@ -1,0 +1,84 @@
+/* The real FFT against numpy.fft.rfft computed at test time on the same random input. */
+#include "fft.h"
+#include "pyref.h"
+#include "tap.h"
+
+static const char *script =
+    "import sys, numpy as np\n"
+    "x = np.loadtxt(sys.argv[1]); o = 0\n"
+    "for n in map(int, sys.argv[2].split(',')):\n"
+    "    X = np.fft.rfft(x[o:o + n]); o += n\n"
+    "    print(' '.join('%.17g %.17g' % (v.real, v.imag) for v in X))\n";
+
+int main(void)
+{
+    static const size_t sizes[] = { 4, 8, 16, 128, 256, 1024, 4096 };
+    enum { NS = sizeof sizes / sizeof sizes[0], TOTAL = 4 + 8 + 16 + 128 + 256 + 1024 + 4096 };
+    CHECK("fft_rejects_bad_size", !dw_rfft_new(0) && !dw_rfft_new(2) && !dw_rfft_new(100) && !dw_rfft_new(131072),
+          "accepted a size that is not a power of two in [4, 65536]");
+
+    static double x[TOTAL], re[2049], im[2049], ref[2 * 2049];
+    srand(12345);
+    for (size_t i = 0; i < TOTAL; i++)
+        x[i] = (rand() / (double)RAND_MAX - 0.5) * 200.0 + (i % 7 == 0 ? 1e4 : 0.0);
+
+    /* Analytic check that needs no python: a cosine on bin 3 of 256 points. */
+    dw_rfft *p = dw_rfft_new(256);
+    double c[256], peak_err = 0, other = 0;
+    for (int j = 0; j < 256; j++)
+        c[j] = cos(2 * M_PI * 3 * j / 256.0);
+    dw_rfft_forward(p, c, re, im);
+    for (int k = 0; k <= 128; k++) {
+        if (k == 3)
+            peak_err = fmax(fabs(re[k] - 128.0), fabs(im[k]));
+        else
+            other = fmax(other, hypot(re[k], im[k]));
+    }
+    CHECK("fft_cosine_bin", peak_err < 1e-12 && other < 1e-12, "bin 3 off by %g, others up to %g", peak_err, other);
+    dw_rfft_free(p);
+
+    if (!pyref_have("numpy")) {
+        SKIP("fft_vs_numpy", "%s with numpy not available", PYREF_PYTHON);
+        TAP_DONE();
+    }
+    char path[64], arg[128] = "";
+    if (pyref_write(x, TOTAL, path) != 0) {
+        FAIL("fft_vs_numpy", "cannot write temp file");
+        TAP_DONE();
+    }
+    for (size_t s = 0; s < NS; s++)
+        snprintf(arg + strlen(arg), sizeof arg - strlen(arg), "%s%zu", s ? "," : "", sizes[s]);
+    const char *args[] = { path, arg };
+    char *out;
+    int rc = pyref_run(script, args, 2, &out);
+    unlink(path);
+    if (rc != 0) {
+        FAIL("fft_vs_numpy", "python exited %d", rc);
+        free(out);
+        TAP_DONE();
+    }
+    const char *line = out;
+    size_t off = 0;
+    for (size_t s = 0; s < NS; s++) {
+        size_t n = sizes[s], nb = n / 2 + 1;
+        char name[64];
+        snprintf(name, sizeof name, "fft_vs_numpy_n%zu", n);
+        size_t got = pyref_parse(line, ref, 2 * nb);
+        line = strchr(line, '\n');
+        line = line ? line + 1 : "";
+        p = dw_rfft_new(n);
+        dw_rfft_forward(p, x + off, re, im);
+        off += n;
+        double maxmag = 0, maxerr = 0;
+        for (size_t k = 0; k < nb && got == 2 * nb; k++) {
+            maxmag = fmax(maxmag, hypot(ref[2 * k], ref[2 * k + 1]));
+            maxerr = fmax(maxerr, hypot(re[k] - ref[2 * k], im[k] - ref[2 * k + 1]));
+        }
+        printf("# n=%zu max |X - numpy| / max |X| = %.3g\n", n, maxerr / maxmag);
+        CHECK(name, got == 2 * nb && maxerr <= 1e-13 * maxmag, "parsed %zu of %zu values; error %g of %g",
+              got, 2 * nb, maxerr, maxmag);
+        dw_rfft_free(p);
+    }
+    free(out);
+    TAP_DONE();
+}
