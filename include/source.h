@@ -68,6 +68,12 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
 /* Open by looking at the file: EDF/BDF, OpenBCI GUI text, Cyton SD-card text. */
 dw_source *dw_source_open_file(const char *path, const dw_channel_spec *spec, dw_err *err);
 
+/* OpenBCI GUI text recordings (GUI v1-v6, BrainFlow style) and the Cyton's SD-card log, streamed line by
+ * line with a seek index: 8 channels at 250 Hz (Daisy 16 at 125 Hz / header rate), uV, accelerometer in
+ * dw_block.accel, sample-counter jumps as dw_block.gap. Bad lines are skipped and counted (see the .c files). */
+dw_source *dw_openbci_text_open(const char *path, const dw_channel_spec *spec, dw_err *err);
+dw_source *dw_sdcard_open(const char *path, const dw_channel_spec *spec, dw_err *err);
+
 static inline void dw_source_close(dw_source *s) { if (s) s->ops->close(s); }
 
 #endif
