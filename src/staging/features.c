@@ -1,0 +1,110 @@
+/* The seven numbers per channel and epoch that the real training set holds (../shared/data/README.md):
+ * Welch PSD band means as scipy.signal.welch(x, fs=100, nperseg=256) computes them, the variance and
+ * the variance of the first difference. */
+#include "epoch_features.h"
+#include "fft.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#define STEP (DW_WELCH_NPERSEG / 2)   /* SciPy's default overlap is half a segment */
+
+static struct {
+    pthread_once_t once;
+    dw_rfft *fft;
+    double hann[DW_WELCH_NPERSEG];
+    double scale;                    /* 1 / (fs * sum w^2): SciPy's density scaling */
+} welch = { .once = PTHREAD_ONCE_INIT };
+
+static void welch_init(void)
+{
+    double s2 = 0;
+    for (int j = 0; j < DW_WELCH_NPERSEG; j++) {
+        /* periodic ("DFT-even") Hann, as scipy.signal.get_window('hann', 256) */
+        welch.hann[j] = 0.5 - 0.5 * cos(2.0 * M_PI * j / DW_WELCH_NPERSEG);
+        s2 += welch.hann[j] * welch.hann[j];
+    }
+    welch.scale = 1.0 / (DW_FS * s2);
+    welch.fft = dw_rfft_new(DW_WELCH_NPERSEG);
+}
+
+static double mean_of(const double *x, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += x[i];
+    return s / (double)n;
+}
+
+int dw_welch(const double *x, size_t n, double psd[DW_PSD_BINS])
+{
+    pthread_once(&welch.once, welch_init);
+    memset(psd, 0, DW_PSD_BINS * sizeof *psd);
+    if (n < DW_WELCH_NPERSEG || !welch.fft)
+        return 0;
+    int nseg = (int)((n - DW_WELCH_NPERSEG) / STEP + 1);   /* trailing samples that fill no segment are unused */
+    double seg[DW_WELCH_NPERSEG], re[DW_PSD_BINS], im[DW_PSD_BINS];
+    for (int s = 0; s < nseg; s++) {
+        const double *xs = x + (size_t)s * STEP;
+        double m = mean_of(xs, DW_WELCH_NPERSEG);           /* detrend='constant' */
+        for (int j = 0; j < DW_WELCH_NPERSEG; j++)
+            seg[j] = (xs[j] - m) * welch.hann[j];
+        dw_rfft_forward(welch.fft, seg, re, im);
+        for (int k = 0; k < DW_PSD_BINS; k++)
+            psd[k] += re[k] * re[k] + im[k] * im[k];
+    }
+    /* one-sided: every bin but DC and Nyquist carries its negative-frequency twin */
+    double sc = welch.scale / nseg;
+    for (int k = 0; k < DW_PSD_BINS; k++)
+        psd[k] *= (k == 0 || k == DW_PSD_BINS - 1) ? sc : 2.0 * sc;
+    return nseg;
+}
+
+/* Population variance by two passes (mean first), as numpy.var: exact enough with a large DC offset. */
+static double variance(const double *x, size_t n)
+{
+    double m = mean_of(x, n), s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (x[i] - m) * (x[i] - m);
+    return s / (double)n;
+}
+
+static double variance_of_diff(const double *x, size_t n)
+{
+    double m = (x[n - 1] - x[0]) / (double)(n - 1), s = 0;   /* mean of the differences telescopes */
+    for (size_t i = 0; i + 1 < n; i++) {
+        double d = (x[i + 1] - x[i]) - m;
+        s += d * d;
+    }
+    return s / (double)(n - 1);
+}
+
+/* Mean PSD over the bins k * fs / nperseg inside [lo, hi] Hz, edges included. The edges times 256 are
+ * whole numbers, so the comparisons are exact. */
+static double band_mean(const double *psd, double lo, double hi)
+{
+    double s = 0;
+    int n = 0;
+    for (int k = 0; k < DW_PSD_BINS; k++) {
+        double f256 = (double)k * DW_FS;   /* = f * 256 */
+        if (f256 >= lo * DW_WELCH_NPERSEG && f256 <= hi * DW_WELCH_NPERSEG) {
+            s += psd[k];
+            n++;
+        }
+    }
+    return n ? s / n : 0.0;
+}
+
+void dw_features_epoch(const double *x, dw_features *f, double psd[DW_PSD_BINS])
+{
+    double own[DW_PSD_BINS], *p = psd ? psd : own;
+    dw_welch(x, DW_EPOCH_N, p);
+    f->delta = band_mean(p, 0.5, 4);
+    f->theta = band_mean(p, 4, 8);
+    f->alpha = band_mean(p, 8, 13);
+    f->beta  = band_mean(p, 13, 30);
+    f->gamma = band_mean(p, 30, 50);
+    f->var   = variance(x, DW_EPOCH_N);
+    f->dvar  = variance_of_diff(x, DW_EPOCH_N);
+}
