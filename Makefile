@@ -13,7 +13,7 @@ MANDIR  ?= $(PREFIX)/share/man
 B       ?= build
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wformat=2
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wformat=2 -Wno-format-truncation
 ifneq ($(CI),)
 WARN    += -Werror
 endif

@@ -91,6 +91,10 @@ typedef struct {
     int    al_stim_limit;
     double al_repeat_s;         /* unacknowledged critical alerts repeat this often */
     double al_snooze_min;
+
+    /* command line only */
+    int    exit_at_end;                /* --exit-at-end: stop when the replay ends (tests, batch) */
+    int    start_paused;
 } dw_config;
 
 /* Defaults for every key. */

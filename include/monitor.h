@@ -80,7 +80,8 @@ typedef struct dw_monitor {
     double lights_off_t;                /* source time of lights-off */
     double speed;                       /* replay speed, 0 = as fast as possible */
     int    paused;
-    int    finished;                    /* source ended or session shut down */
+    int    source_ended;                /* the replay reached its end (the screen stays up) */
+    int    finished;                    /* the worker has stopped: recording closed, safe to exit */
     double lag_s;                       /* how far the worker is behind the source (live) */
 
     /* staging: one entry per finished epoch (arrays grow with the night) */

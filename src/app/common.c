@@ -6,6 +6,10 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
 
 static const char *const stage_names[DW_NSTAGES] = { "W", "N1", "N2", "N3", "R" };
 
@@ -50,4 +54,29 @@ double dw_now_wall(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int dw_find_data(const char *rel, char *out, size_t n)
+{
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    const char *dirs[4];
+    int nd = 0;
+    char d1[PATH_MAX], d2[PATH_MAX + 8];
+    if (len > 0) {
+        exe[len] = 0;
+        snprintf(d1, sizeof d1, "%s", dirname(exe));
+        snprintf(d2, sizeof d2, "%s/..", d1);
+        dirs[nd++] = d1;
+        dirs[nd++] = d2;
+    }
+#ifdef DW_DATADIR
+    dirs[nd++] = DW_DATADIR;
+#endif
+    for (int i = 0; i < nd; i++) {
+        snprintf(out, n, "%s/%s", dirs[i], rel);
+        if (access(out, R_OK) == 0)
+            return 0;
+    }
+    return -1;
 }

@@ -1,0 +1,23 @@
+/* The worker thread: owns the source, the stager, the recording and the session; publishes to the
+ * monitor; takes commands from it. Every EDF and serial call happens on this thread. */
+#ifndef DW_WORKER_H
+#define DW_WORKER_H
+
+#include "config.h"
+#include "monitor.h"
+#include "source.h"
+#include "stager.h"
+
+typedef struct dw_worker dw_worker;
+
+/* Opens the source named by cfg (serial, file or the sample night) and the model. NULL with err. */
+dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err);
+/* Starts the thread (with SIGINT, SIGTERM, SIGHUP and SIGWINCH blocked, so they reach the caller). */
+int  dw_worker_start(dw_worker *w);
+/* Waits for the thread to finish (after a DW_CMD_SHUTDOWN, or the end of a replay with exit_at_end). */
+void dw_worker_join(dw_worker *w);
+void dw_worker_free(dw_worker *w);
+/* Exit code: 0 clean, 1 if the recording or the source failed. */
+int  dw_worker_status(const dw_worker *w);
+
+#endif
