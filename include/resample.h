@@ -15,5 +15,8 @@ size_t dw_resampler_run(dw_resampler *r, const double *in, size_t n, double *out
 double dw_resampler_delay_s(const dw_resampler *r);
 void   dw_resampler_reset(dw_resampler *r);
 void   dw_resampler_free(dw_resampler *r);
+/* The most outputs one dw_resampler_run call of n inputs can produce: a cap this large loses nothing
+ * (outputs beyond cap are dropped). */
+size_t dw_resampler_max_out(const dw_resampler *r, size_t n);
 
 #endif

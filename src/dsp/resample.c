@@ -1,0 +1,186 @@
+/* Polyphase windowed-sinc resampler. Output j stands at input position p_j = j * fs_in / fs_out
+ * (in input samples) and is computed as soon as input floor(p_j) arrives, from the K inputs ending
+ * there, with a Kaiser-windowed sinc of half-width H centred at p_j - H: causal, delay H / fs_in.
+ * The ratio is kept as an exact fraction M / L, so output counts never drift. Small L: one filter row
+ * per phase; large L (e.g. 173.61 Hz): a 256-row table, linearly interpolated between rows. */
+#include "resample.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STOP_DB     70.0   /* Kaiser design attenuation (the tests ask >= 50 dB) */
+#define CUTOFF      0.45   /* -6 dB point, as a fraction of the lower rate */
+#define TRANSITION  0.10   /* full transition width, fraction of the lower rate: stopband from its Nyquist */
+#define MAX_EXACT   256    /* phases kept exactly; beyond, interpolate in a table of this many rows */
+#define MAX_TAPS    (1u << 20)
+
+struct dw_resampler {
+    int copy;              /* fs_in == fs_out */
+    double fs_in;
+    uint64_t L, M;         /* fs_out / fs_in = L / M, lowest terms, rates rounded to 1e-6 Hz */
+    size_t K;              /* taps per output */
+    size_t P;              /* table rows (row P is phase 1.0, for interpolation) */
+    int exact;             /* P == L: the phase picks a row, no interpolation */
+    double H;              /* half-width of the filter, input samples */
+    double *rows;          /* (P + 1) x K, oldest tap first, each row sums to 1 */
+    double *hist;          /* 2K: each input written twice so the last K are contiguous */
+    size_t w;              /* next write slot in [0, K) */
+    uint64_t f;            /* next output's phase: f / L of an input sample */
+    uint64_t wait;         /* inputs to push before the next output is due */
+    int primed;            /* history filled with the first sample (no start-up step from zero) */
+};
+
+static double bessel_i0(double x)
+{
+    double s = 1, t = 1;
+    for (int k = 1; k < 200 && t > 1e-17 * s; k++) {
+        t *= (x / (2 * k)) * (x / (2 * k));
+        s += t;
+    }
+    return s;
+}
+
+static uint64_t gcd64(uint64_t a, uint64_t b)
+{
+    while (b) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* Fills one row for fractional phase u in [0, 1]: tap m (m = 0 newest) weighs h(m + u - H). */
+static void fill_row(double *row, size_t K, double u, double H, double fc, double beta)
+{
+    double sum = 0, i0b = bessel_i0(beta);
+    for (size_t m = 0; m < K; m++) {
+        double t = (double)m + u - H, v = 0;
+        if (fabs(t) <= H) {
+            double r = t / H, a = 2 * M_PI * fc * t;
+            v = 2 * fc * (t == 0 ? 1.0 : sin(a) / a) * bessel_i0(beta * sqrt(fmax(0, 1 - r * r))) / i0b;
+        }
+        row[K - 1 - m] = v;
+        sum += v;
+    }
+    for (size_t m = 0; m < K; m++)   /* unit gain at DC for every phase: no ripple on a DC offset */
+        row[m] /= sum;
+}
+
+dw_resampler *dw_resampler_new(double fs_in, double fs_out)
+{
+    if (!(fs_in > 0 && fs_out > 0 && fs_in <= 1e7 && fs_out <= 1e7))
+        return NULL;
+    dw_resampler *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    uint64_t a = (uint64_t)llround(fs_in * 1e6), b = (uint64_t)llround(fs_out * 1e6);
+    if (a == 0 || b == 0) {
+        free(r);
+        return NULL;
+    }
+    uint64_t g = gcd64(a, b);
+    r->fs_in = fs_in;
+    r->M = a / g;
+    r->L = b / g;
+    if (r->M == r->L) {
+        r->copy = 1;
+        return r;
+    }
+    double lo = fmin(fs_in, fs_out);
+    double fc = CUTOFF * lo / fs_in, dw = 2 * M_PI * TRANSITION * lo / fs_in;   /* per input sample */
+    double beta = 0.1102 * (STOP_DB - 8.7);
+    r->H = ceil((STOP_DB - 8) / (2.285 * dw) / 2);        /* Kaiser's length formula, halved */
+    r->K = (size_t)(2 * r->H) + 1;
+    if (r->K > MAX_TAPS) {
+        free(r);
+        return NULL;
+    }
+    r->exact = r->L <= MAX_EXACT;
+    r->P = r->exact ? r->L : MAX_EXACT;
+    r->rows = malloc((r->P + 1) * r->K * sizeof(double));
+    r->hist = malloc(2 * r->K * sizeof(double));
+    if (!r->rows || !r->hist) {
+        dw_resampler_free(r);
+        return NULL;
+    }
+    for (size_t p = 0; p <= r->P; p++)
+        fill_row(r->rows + p * r->K, r->K, (double)p / (double)r->P, r->H, fc, beta);
+    dw_resampler_reset(r);
+    return r;
+}
+
+void dw_resampler_reset(dw_resampler *r)
+{
+    r->w = 0;
+    r->f = 0;
+    r->wait = 1;   /* output 0 stands at input 0 */
+    r->primed = 0;
+}
+
+void dw_resampler_free(dw_resampler *r)
+{
+    if (!r)
+        return;
+    free(r->rows);
+    free(r->hist);
+    free(r);
+}
+
+double dw_resampler_delay_s(const dw_resampler *r)
+{
+    return r->copy ? 0.0 : r->H / r->fs_in;
+}
+
+size_t dw_resampler_max_out(const dw_resampler *r, size_t n)
+{
+    return r->copy ? n : (size_t)ceil((double)n * (double)r->L / (double)r->M) + 1;
+}
+
+static double dot(const double *restrict a, const double *restrict b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+size_t dw_resampler_run(dw_resampler *r, const double *in, size_t n, double *out, size_t cap)
+{
+    if (r->copy) {
+        size_t k = n < cap ? n : cap;
+        memcpy(out, in, k * sizeof *out);
+        return k;
+    }
+    const size_t K = r->K;
+    size_t nout = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!r->primed) {   /* as if the signal had been constant before it started */
+            for (size_t k = 0; k < 2 * K; k++)
+                r->hist[k] = in[i];
+            r->primed = 1;
+        }
+        r->hist[r->w] = r->hist[r->w + K] = in[i];
+        r->w = r->w + 1 == K ? 0 : r->w + 1;
+        while (--r->wait == 0) {
+            const double *x = r->hist + r->w;   /* the last K inputs, oldest first */
+            double y;
+            if (r->exact) {
+                y = dot(x, r->rows + r->f * K, K);
+            } else {
+                double pos = (double)r->f / (double)r->L * (double)r->P;
+                size_t p = (size_t)pos;
+                double mu = pos - (double)p;
+                y = (1 - mu) * dot(x, r->rows + p * K, K) + mu * dot(x, r->rows + (p + 1) * K, K);
+            }
+            if (nout < cap)
+                out[nout++] = y;
+            r->f += r->M;
+            r->wait = r->f / r->L + 1;   /* +1: the loop test decrements before looking */
+            r->f %= r->L;
+        }
+    }
+    return nout;
+}
