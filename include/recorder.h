@@ -1,0 +1,63 @@
+/* Crash-safe BDF+ recording of what a source delivers, plus `dreamwatch recover`.
+ *
+ * A recording is <dir>/<subject>-YYYYMMDD-HHMMSS.bdf (mode 0600, never overwritten: -2, -3... on a
+ * clash) written through EDFlib in 1-s records, beside <file>.events.tsv, a side log that gets every
+ * annotation in full, flushed to disk as it happens. After every record the record count in the header
+ * (bytes 236-243) is rewritten to the number of complete records on disk, so a crash at any moment leaves
+ * a file that readers taking the header's count (MNE) can open; `recover` then merges the side log's
+ * annotations (EDFlib only writes annotations at close) and drops a torn last record. */
+#ifndef DW_RECORDER_H
+#define DW_RECORDER_H
+
+#include "dw.h"
+#include "source.h"
+
+typedef struct dw_recorder dw_recorder;
+
+/* Creates dir (0700) if needed and a new recording. Channels are info->nch at info->fs with labels from
+ * info, +-187500 uV in 24 bits; has_accel adds AccX/AccY/AccZ (g, +-4 g, 25 Hz). NULL with err filled. */
+dw_recorder *dw_recorder_open(const char *dir, const char *subject, const dw_source_info *info,
+                              int has_accel, dw_err *err);
+
+/* Appends a block (b->n frames of info->nch values). A gap (b->gap frames lost before the block) is
+ * filled by holding the last values and annotated "Gap N.N s" so a reader knows the span is not real.
+ * Returns 0, or -1 when the data could not be written (dw_recorder_error: "x.bdf: disk full (ENOSPC)").
+ * After a write failure the file is cut back to its complete records (header count matching) and
+ * closed; the block is dropped, and every later call returns -1 until, at most once a minute, a new
+ * file can be started (annotated "Recording resumed, N.N s lost"). */
+int dw_recorder_write(dw_recorder *r, const dw_block *b);
+
+/* An event at t_s seconds of source time (since the recording started), dur_s <= 0 for none. The BDF+
+ * gets the text cut to 40 bytes on one line; the side log gets it all, synced before returning.
+ * 0, or -1 (dw_recorder_error) if the side log could not be written. */
+int dw_recorder_annotate(dw_recorder *r, double t_s, double dur_s, const char *text);
+
+/* What the last failing call reported. */
+const char *dw_recorder_error(const dw_recorder *r);
+
+/* The file being written (the latest one after a resume), and its size in bytes so far. */
+const char *dw_recorder_path(const dw_recorder *r);
+long long dw_recorder_bytes(const dw_recorder *r);
+
+/* Pads a partial last record by holding the last values (annotated), writes the annotations (EDFlib
+ * does that at close), syncs and frees. 0, or -1 with err filled (r is freed in both cases). */
+int dw_recorder_close(dw_recorder *r, dw_err *err);
+
+/* `dreamwatch recover FILE.bdf...` (argv[0] = "recover"). Exit status 0 when every file is sound. */
+int dw_recover_main(int argc, char **argv);
+
+/* Layout of an EDF/BDF file read from its header on fd: header bytes, bytes per data record and the
+ * record count the header claims (-1 while EDFlib is still writing). 0, or -1 with err naming path. */
+typedef struct {
+    long long hdr_bytes, rec_bytes, count;
+    int nsig, bdf;
+} dw_bdf_geometry;
+int dw_bdf_geometry_read(int fd, const char *path, dw_bdf_geometry *g, dw_err *err);
+
+/* Side-log text escaping: newline, CR, tab and backslash become \n \r \t \\ (and back). */
+void dw_events_escape(const char *in, char *out, size_t outsz);
+void dw_events_unescape(char *s);
+/* The text as the BDF+ keeps it: one line, at most 40 bytes, cut on a UTF-8 boundary. */
+void dw_events_bdf_text(const char *in, char out[41]);
+
+#endif

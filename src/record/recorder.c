@@ -1,0 +1,580 @@
+/* Crash-safe BDF+ recorder: EDFlib writes the records; a second descriptor on the same file keeps the
+ * header's record count equal to the complete records on disk, and a side log keeps every annotation.
+ *
+ * Measured with EDFlib 1.23: edfwrite_physical_samples hands each finished record to write(2) at once
+ * (the file grows by exactly one record per record), so the size seen by fstat on our descriptor is the
+ * truth; counting complete records from it also covers a torn write on a full disk. */
+#include "recorder.h"
+
+#include <edflib.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define REC_PHYS_MAX   187500.0   /* uV: the Cyton's full scale at gain 24 */
+#define REC_DIG_MAX    8388607
+#define ACC_PHYS_MAX   4.0        /* g */
+#define ACC_RATE       25         /* Hz, as the Cyton reports it */
+#define ANNOT_SIGNALS  4          /* one annotation per signal per record: 4 per second */
+#define SYNC_EVERY     10         /* records between fdatasync (power loss bound; a crash loses nothing) */
+#define RETRY_S        60.0       /* after a write failure, try a new file at most this often */
+
+struct dw_recorder {
+    char   dir[PATH_MAX], subject[64];
+    dw_source_info info;
+    int    has_accel;
+    double epoch0;                /* wall time of source time 0 */
+    int    h;                     /* EDFlib handle, -1 when no file is open */
+    int    fd;                    /* our descriptor on the BDF (count updates, size, sync) */
+    int    log_fd;                /* side log */
+    char   path[PATH_MAX];
+    long long file_frame0;        /* source frame at which the current file starts */
+    long long src_frames;         /* frames seen from the source, gaps included */
+    int    rec_n, acc_n, rec_s;   /* samples per record (EEG, accel), record seconds */
+    dw_bdf_geometry geo;          /* filled after the first record reaches the disk */
+    long long records;            /* complete records on disk in the current file */
+    double *buf;                  /* channel-major record: nch * rec_n, then 3 * rec_n accel */
+    int    fill;                  /* frames in the current record */
+    double last[DW_MAX_CH + 3];   /* held values for gaps and padding (accel after the channels) */
+    int    failed;
+    double fail_mono;
+    long long lost_frame0;        /* source frame where data started being dropped */
+    dw_err err;
+};
+
+/* ---- header geometry and side-log text, shared with recover ---- */
+
+static long long field_ll(const char *p, int n, int *ok)
+{
+    char tmp[32];
+    memcpy(tmp, p, (size_t)n);
+    tmp[n] = 0;
+    char *end;
+    long long v = strtoll(tmp, &end, 10);
+    while (*end == ' ')
+        end++;
+    if (end == tmp || *end)
+        *ok = 0;
+    return v;
+}
+
+int dw_bdf_geometry_read(int fd, const char *path, dw_bdf_geometry *g, dw_err *err)
+{
+    char fixed[256];
+    if (pread(fd, fixed, 256, 0) != 256) {
+        dw_err_set(err, "%s: too short for an EDF/BDF header", path);
+        return -1;
+    }
+    g->bdf = (unsigned char)fixed[0] == 0xff && !memcmp(fixed + 1, "BIOSEMI", 7);
+    if (!g->bdf && memcmp(fixed, "0       ", 8)) {
+        dw_err_set(err, "%s: byte 0: not an EDF or BDF file", path);
+        return -1;
+    }
+    int ok = 1;
+    g->hdr_bytes = field_ll(fixed + 184, 8, &ok);
+    g->count = field_ll(fixed + 236, 8, &ok);
+    if (!ok)
+        g->count = -1;        /* blank or garbage: the writer never finished */
+    ok = 1;
+    g->nsig = (int)field_ll(fixed + 252, 4, &ok);
+    if (!ok || g->nsig < 1 || g->nsig > 4096 || g->hdr_bytes != 256LL * (g->nsig + 1)) {
+        dw_err_set(err, "%s: byte 184: header size and signal count do not agree", path);
+        return -1;
+    }
+    size_t nb = (size_t)g->nsig * 8;
+    char *spr = malloc(nb);
+    if (!spr || pread(fd, spr, nb, 256 + (off_t)g->nsig * 216) != (ssize_t)nb) {
+        free(spr);
+        dw_err_set(err, "%s: header cut short", path);
+        return -1;
+    }
+    g->rec_bytes = 0;
+    for (int i = 0; i < g->nsig && ok; i++) {
+        long long n = field_ll(spr + i * 8, 8, &ok);
+        if (n < 1 || n > 10000000)
+            ok = 0;
+        g->rec_bytes += n * (g->bdf ? 3 : 2);
+    }
+    free(spr);
+    if (!ok) {
+        dw_err_set(err, "%s: byte %lld: bad samples-per-record field", path, 256 + (long long)g->nsig * 216);
+        return -1;
+    }
+    return 0;
+}
+
+void dw_events_escape(const char *in, char *out, size_t outsz)
+{
+    size_t o = 0;
+    for (; *in && o + 3 < outsz; in++) {
+        char c = *in, e = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : c == '\\' ? '\\' : 0;
+        if (e) {
+            out[o++] = '\\';
+            out[o++] = e;
+        } else {
+            out[o++] = c;
+        }
+    }
+    out[o] = 0;
+}
+
+void dw_events_unescape(char *s)
+{
+    char *o = s;
+    for (; *s; s++) {
+        if (*s == '\\' && s[1]) {
+            s++;
+            *o++ = *s == 'n' ? '\n' : *s == 'r' ? '\r' : *s == 't' ? '\t' : *s;
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = 0;
+}
+
+void dw_events_bdf_text(const char *in, char out[41])
+{
+    size_t n = 0;
+    for (; in[n] && n < 40; n++)
+        out[n] = (unsigned char)in[n] < 32 ? ' ' : in[n];
+    if (in[n])                                        /* cut: do not split a UTF-8 sequence */
+        while (n > 0 && ((unsigned char)in[n] & 0xc0) == 0x80)
+            n--;
+    out[n] = 0;
+}
+
+/* ---- files ---- */
+
+static int mkdir_p(const char *dir)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *p = tmp + 1; ; p++) {
+        if (*p == '/' || !*p) {
+            char c = *p;
+            *p = 0;
+            if (mkdir(tmp, 0700) && errno != EEXIST)
+                return -1;
+            if (!c)
+                break;
+            *p = c;
+        }
+    }
+    struct stat st;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
+}
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+static void set_io_err(dw_recorder *r, const char *what, int e)
+{
+    if (e == ENOSPC || e == EDQUOT)
+        dw_err_set(&r->err, "%s: disk full (%s)", base_name(r->path), e == ENOSPC ? "ENOSPC" : "EDQUOT");
+    else if (e == EFBIG)
+        dw_err_set(&r->err, "%s: file too large (EFBIG)", base_name(r->path));
+    else
+        dw_err_set(&r->err, "%s: %s: %s", base_name(r->path), what, strerror(e ? e : EIO));
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Creates <dir>/<subject>-<stamp>[-k].bdf and its side log with O_EXCL, so nothing is overwritten and the
+ * mode is 0600 whatever the umask; EDFlib then reopens the path ("wb" keeps the mode). */
+static int create_files(dw_recorder *r, double wall)
+{
+    time_t t = (time_t)wall;
+    struct tm tm;
+    localtime_r(&t, &tm);
+    char stamp[32], tsv[PATH_MAX + 16];
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    for (int k = 1; k < 1000; k++) {
+        char suffix[8] = "";
+        if (k > 1)
+            snprintf(suffix, sizeof suffix, "-%d", k);
+        if (snprintf(r->path, sizeof r->path, "%s/%s-%s%s.bdf", r->dir, r->subject, stamp, suffix)
+            >= (int)sizeof r->path) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        snprintf(tsv, sizeof tsv, "%s.events.tsv", r->path);
+        r->fd = open(r->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (r->fd < 0 && errno == EEXIST)
+            continue;
+        if (r->fd < 0)
+            return -1;
+        r->log_fd = open(tsv, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+        if (r->log_fd < 0) {
+            int e = errno;
+            close(r->fd);
+            unlink(r->path);
+            r->fd = -1;
+            if (e == EEXIST)
+                continue;
+            errno = e;
+            return -1;
+        }
+        if (fchmod(r->fd, 0600) || fchmod(r->log_fd, 0600))
+            return -1;
+        static const char head[] = "onset_s\tduration_s\ttext\n";
+        return write_all(r->log_fd, head, sizeof head - 1);
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+static int edf_setup(dw_recorder *r, double wall)
+{
+    int nch = r->info.nch, nsig = nch + (r->has_accel ? 3 : 0), h = r->h;
+    int bad = edf_set_datarecord_duration(h, r->rec_s * 100000);
+    bad |= edf_set_number_of_annotation_signals(h, ANNOT_SIGNALS);
+    for (int i = 0; i < nsig; i++) {
+        int acc = i >= nch;
+        static const char *const acc_label[3] = { "AccX", "AccY", "AccZ" };
+        bad |= edf_set_samplefrequency(h, i, acc ? r->acc_n : r->rec_n);
+        bad |= edf_set_physical_maximum(h, i, acc ? ACC_PHYS_MAX : REC_PHYS_MAX);
+        bad |= edf_set_physical_minimum(h, i, acc ? -ACC_PHYS_MAX : -REC_PHYS_MAX);
+        bad |= edf_set_digital_maximum(h, i, REC_DIG_MAX);
+        bad |= edf_set_digital_minimum(h, i, -REC_DIG_MAX);
+        bad |= edf_set_physical_dimension(h, i, acc ? "g" : "uV");
+        bad |= edf_set_label(h, i, acc ? acc_label[i - nch] : r->info.label[i][0] ? r->info.label[i] : "EEG");
+    }
+    time_t t = (time_t)wall;
+    struct tm tm;
+    localtime_r(&t, &tm);
+    bad |= edf_set_startdatetime(h, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    bad |= edf_set_subsecond_starttime(h, (int)((wall - (double)t) * 1e4) * 1000);
+    bad |= edf_set_patientcode(h, r->subject);
+    bad |= edf_set_equipment(h, "dreamwatch " DW_VERSION);
+    return bad ? -1 : 0;
+}
+
+/* Starts a file whose time 0 is source frame frame0. */
+static int open_file(dw_recorder *r, long long frame0)
+{
+    double wall = r->epoch0 + (double)frame0 / r->info.fs;
+    r->h = r->fd = r->log_fd = -1;
+    r->records = 0;
+    r->fill = 0;
+    r->file_frame0 = frame0;
+    memset(&r->geo, 0, sizeof r->geo);
+    if (create_files(r, wall)) {
+        set_io_err(r, "cannot create", errno);
+        goto fail;
+    }
+    r->h = edfopen_file_writeonly(r->path, EDFLIB_FILETYPE_BDFPLUS, r->info.nch + (r->has_accel ? 3 : 0));
+    if (r->h < 0) {
+        dw_err_set(&r->err, "%s: EDFlib cannot open it for writing (error %d)", r->path, r->h);
+        goto fail;
+    }
+    if (edf_setup(r, wall)) {
+        dw_err_set(&r->err, "%s: EDFlib refused the signal parameters", r->path);
+        goto fail;
+    }
+    return 0;
+fail:
+    if (r->h >= 0)
+        edfclose_file(r->h);
+    if (r->fd >= 0) {
+        close(r->fd);
+        close(r->log_fd);
+        char tsv[PATH_MAX + 16];
+        snprintf(tsv, sizeof tsv, "%s.events.tsv", r->path);
+        unlink(tsv);
+        unlink(r->path);
+    }
+    r->h = r->fd = r->log_fd = -1;
+    return -1;
+}
+
+static void put_count(dw_recorder *r)
+{
+    char f[16];
+    snprintf(f, sizeof f, "%-8lld", r->records);
+    if (pwrite(r->fd, f, 8, 236) != 8) {
+        /* Rewriting 8 bytes in place needs no new block; if even that fails the count stays behind the
+         * data and `recover` fixes it. */
+    }
+}
+
+/* Records known to be complete on disk, from the file size. */
+static long long records_on_disk(dw_recorder *r)
+{
+    struct stat st;
+    if (fstat(r->fd, &st) || !r->geo.rec_bytes || st.st_size < r->geo.hdr_bytes)
+        return 0;
+    return (st.st_size - r->geo.hdr_bytes) / r->geo.rec_bytes;
+}
+
+/* After a failed write: let EDFlib close (it rewrites its own count and the annotations), then cut the
+ * file back to its complete records and put the true count in the header. */
+static void abandon_file(dw_recorder *r, int e)
+{
+    set_io_err(r, "write failed", e);
+    edfclose_file(r->h);
+    r->h = -1;
+    if (!r->geo.rec_bytes)
+        dw_bdf_geometry_read(r->fd, r->path, &r->geo, NULL);
+    if (r->geo.rec_bytes) {
+        r->records = records_on_disk(r);
+        if (ftruncate(r->fd, (off_t)(r->geo.hdr_bytes + r->records * r->geo.rec_bytes)) == 0)
+            put_count(r);
+    } else {
+        r->records = 0;       /* not even the header made it: nothing to keep */
+        if (ftruncate(r->fd, 0)) { /* keep going: the file is simply empty */ }
+    }
+    fdatasync(r->fd);
+    close(r->fd);
+    r->fd = -1;
+    r->failed = 1;
+    r->fail_mono = dw_now_mono();
+    r->lost_frame0 = r->file_frame0 + r->records * r->rec_n;
+}
+
+static int write_record(dw_recorder *r)
+{
+    int nch = r->info.nch;
+    for (int c = 0; c < nch; c++)
+        if (edfwrite_physical_samples(r->h, r->buf + (size_t)c * r->rec_n) < 0)
+            goto fail;
+    if (r->has_accel) {
+        double acc[ACC_RATE * 60];
+        for (int a = 0; a < 3; a++) {
+            const double *src = r->buf + (size_t)(nch + a) * r->rec_n;
+            for (int j = 0; j < r->acc_n; j++)
+                acc[j] = src[(long long)j * r->rec_n / r->acc_n];
+            if (edfwrite_physical_samples(r->h, acc) < 0)
+                goto fail;
+        }
+    }
+    r->fill = 0;
+    if (!r->geo.rec_bytes && dw_bdf_geometry_read(r->fd, r->path, &r->geo, &r->err))
+        goto fail;
+    long long n = records_on_disk(r);
+    if (n != r->records + 1) {
+        errno = ENOSPC == errno || EFBIG == errno ? errno : EIO;
+        goto fail;
+    }
+    r->records = n;
+    put_count(r);
+    if (r->records % SYNC_EVERY == 0)
+        fdatasync(r->fd);
+    return 0;
+fail:
+    abandon_file(r, errno);
+    return -1;
+}
+
+/* Appends one frame (NULL: hold the last values). */
+static int push_frame(dw_recorder *r, const double *uv, const double *acc)
+{
+    int nch = r->info.nch, nsig = nch + (r->has_accel ? 3 : 0);
+    if (uv)
+        memcpy(r->last, uv, (size_t)nch * sizeof *uv);
+    if (acc && r->has_accel)
+        memcpy(r->last + nch, acc, 3 * sizeof *acc);
+    for (int c = 0; c < nsig; c++)
+        r->buf[(size_t)c * r->rec_n + r->fill] = r->last[c];
+    return ++r->fill == r->rec_n ? write_record(r) : 0;
+}
+
+static int log_event(dw_recorder *r, double onset, double dur, const char *text)
+{
+    size_t n = strlen(text);
+    char *esc = malloc(2 * n + 1), *line = malloc(2 * n + 64);
+    int rc = -1;
+    if (esc && line) {
+        dw_events_escape(text, esc, 2 * n + 1);
+        int len = dur > 0 ? snprintf(line, 2 * n + 64, "%.4f\t%.4f\t%s\n", onset, dur, esc)
+                          : snprintf(line, 2 * n + 64, "%.4f\t-\t%s\n", onset, esc);
+        rc = write_all(r->log_fd, line, (size_t)len) || fdatasync(r->log_fd) ? -1 : 0;
+    }
+    if (rc)
+        set_io_err(r, "side log", errno);
+    free(esc);
+    free(line);
+    return rc;
+}
+
+/* ---- public ---- */
+
+dw_recorder *dw_recorder_open(const char *dir, const char *subject, const dw_source_info *info,
+                              int has_accel, dw_err *err)
+{
+    if (info->nch < 1 || info->nch > DW_MAX_CH || !(info->fs > 0)) {
+        dw_err_set(err, "recorder: need 1-%d channels and a positive rate (got %d, %g Hz)", DW_MAX_CH,
+                   info->nch, info->fs);
+        return NULL;
+    }
+    /* Records of whole seconds holding a whole number of samples. */
+    int rec_s = 0;
+    for (int s = 1; s <= 60 && !rec_s; s++)
+        if (fabs(info->fs * s - round(info->fs * s)) < 1e-6)
+            rec_s = s;
+    if (!rec_s) {
+        dw_err_set(err, "recorder: rate %g Hz gives no whole number of samples in 1-60 s", info->fs);
+        return NULL;
+    }
+    if (mkdir_p(dir)) {
+        dw_err_set(err, "%s: cannot create the recording folder: %s", dir, strerror(errno));
+        return NULL;
+    }
+    dw_recorder *r = calloc(1, sizeof *r);
+    if (!r) {
+        dw_err_set(err, "recorder: out of memory");
+        return NULL;
+    }
+    snprintf(r->dir, sizeof r->dir, "%s", dir);
+    size_t k = 0;                          /* the subject code names the file: keep it a plain word */
+    for (const char *s = subject ? subject : ""; *s && k < sizeof r->subject - 1; s++)
+        r->subject[k++] = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')
+                          || *s == '-' || *s == '_' ? *s : '_';
+    if (!k)
+        strcpy(r->subject, "subject");
+    r->info = *info;
+    r->has_accel = has_accel;
+    r->epoch0 = info->start_epoch > 0 ? info->start_epoch : dw_now_wall();
+    r->rec_s = rec_s;
+    r->rec_n = (int)lround(info->fs * rec_s);
+    r->acc_n = ACC_RATE * rec_s <= r->rec_n ? ACC_RATE * rec_s : r->rec_n;
+    r->buf = calloc((size_t)(info->nch + 3) * r->rec_n, sizeof *r->buf);
+    if (!r->buf || open_file(r, 0)) {
+        if (r->buf)
+            *err = r->err;
+        else
+            dw_err_set(err, "recorder: out of memory");
+        free(r->buf);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* After a failure: at most once per RETRY_S, try a fresh file starting at the current frame. */
+static int try_resume(dw_recorder *r)
+{
+    if (dw_now_mono() - r->fail_mono < RETRY_S)
+        return -1;
+    dw_err keep = r->err;
+    if (r->log_fd >= 0)
+        close(r->log_fd);
+    r->log_fd = -1;
+    if (open_file(r, r->src_frames)) {
+        r->fail_mono = dw_now_mono();
+        char why[sizeof r->err.msg];
+        snprintf(why, sizeof why, "%s", r->err.msg);
+        dw_err_set(&r->err, "%s; retry failed: %s", keep.msg, why);
+        return -1;
+    }
+    r->failed = 0;
+    char text[64];
+    snprintf(text, sizeof text, "Recording resumed, %.1f s lost",
+             (double)(r->src_frames - r->lost_frame0) / r->info.fs);
+    return dw_recorder_annotate(r, (double)r->src_frames / r->info.fs, -1, text);
+}
+
+int dw_recorder_write(dw_recorder *r, const dw_block *b)
+{
+    int nch = r->info.nch;
+    if (r->failed && try_resume(r)) {
+        r->src_frames += b->gap + b->n;
+        return -1;
+    }
+    if (b->gap > 0) {
+        char text[48];
+        snprintf(text, sizeof text, "Gap %.1f s", (double)b->gap / r->info.fs);
+        dw_recorder_annotate(r, (double)r->src_frames / r->info.fs, (double)b->gap / r->info.fs, text);
+        for (long i = 0; i < b->gap; i++) {
+            r->src_frames++;
+            if (push_frame(r, NULL, NULL))
+                return r->src_frames += b->gap - 1 - i + b->n, -1;
+        }
+    }
+    for (int i = 0; i < b->n; i++) {
+        r->src_frames++;
+        /* the block's single accelerometer reading is held from its first frame on */
+        if (push_frame(r, b->uv + (size_t)i * nch, i == 0 && b->accel_valid ? b->accel : NULL))
+            return r->src_frames += b->n - 1 - i, -1;
+    }
+    return 0;
+}
+
+int dw_recorder_annotate(dw_recorder *r, double t_s, double dur_s, const char *text)
+{
+    double onset = t_s - (double)r->file_frame0 / r->info.fs;
+    if (onset < 0)
+        onset = 0;
+    int rc = r->log_fd >= 0 ? log_event(r, onset, dur_s, text) : -1;
+    if (r->h >= 0) {
+        char cut[41];
+        dw_events_bdf_text(text, cut);
+        edfwrite_annotation_utf8(r->h, llround(onset * 1e4), dur_s > 0 ? llround(dur_s * 1e4) : -1, cut);
+    }
+    return rc;
+}
+
+const char *dw_recorder_path(const dw_recorder *r) { return r->path; }
+const char *dw_recorder_error(const dw_recorder *r) { return r->err.msg; }
+
+long long dw_recorder_bytes(const dw_recorder *r)
+{
+    return r->geo.hdr_bytes + r->records * r->geo.rec_bytes;
+}
+
+int dw_recorder_close(dw_recorder *r, dw_err *err)
+{
+    int rc = 0;
+    if (r->h >= 0 && r->fill > 0) {
+        char text[48];
+        snprintf(text, sizeof text, "End padded %.2f s", (double)(r->rec_n - r->fill) / r->info.fs);
+        dw_recorder_annotate(r, (double)r->src_frames / r->info.fs, -1, text);
+        while (r->h >= 0 && r->fill > 0)
+            if (push_frame(r, NULL, NULL))
+                rc = -1;
+    }
+    if (r->h >= 0) {
+        if (edfclose_file(r->h))
+            rc = -1, set_io_err(r, "closing", errno);
+        r->h = -1;
+        /* EDFlib wrote its count; make sure it matches what is really there */
+        if (r->geo.rec_bytes && records_on_disk(r) != r->records)
+            rc = -1, set_io_err(r, "closing", EIO);
+    } else if (r->failed) {
+        rc = -1;
+    }
+    if (r->fd >= 0 && fdatasync(r->fd))
+        rc = -1, set_io_err(r, "sync", errno);
+    if (r->log_fd >= 0 && fdatasync(r->log_fd))
+        rc = -1, set_io_err(r, "side log sync", errno);
+    if (r->fd >= 0)
+        close(r->fd);
+    if (r->log_fd >= 0)
+        close(r->log_fd);
+    if (rc && err)
+        *err = r->err;
+    free(r->buf);
+    free(r);
+    return rc;
+}
