@@ -93,9 +93,19 @@ tsan:
 # libFuzzer targets (clang); `make check` runs each briefly, `make fuzz FUZZ_SECONDS=600` longer.
 FUZZ_SECONDS ?= 600
 FUZZBIN := $(FUZZ:tests/fuzz/%.c=build-fuzz/%)
-build-fuzz/%: tests/fuzz/%.c $(SRCS) $(wildcard include/*.h) $(B)/gen/models.c
-	@mkdir -p build-fuzz
-	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(DW_CPPFLAGS) -o $@ $< $(SRCS) $(B)/gen/models.c $(LDLIBS)
+FUZZFLAGS := -std=c11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZOBJS := $(SRCS:%.c=build-fuzz/obj/%.o) build-fuzz/obj/models.o
+build-fuzz/obj/%.o: %.c $(wildcard include/*.h) | $(B)/gen/models.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZFLAGS) -fsanitize=fuzzer-no-link $(DW_CPPFLAGS) -c -o $@ $<
+build-fuzz/obj/models.o: $(B)/gen/models.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZFLAGS) $(DW_CPPFLAGS) -c -o $@ $<
+build-fuzz/libdw.a: $(FUZZOBJS)
+	@rm -f $@
+	ar rcs $@ $^
+build-fuzz/%: tests/fuzz/%.c build-fuzz/libdw.a
+	clang $(FUZZFLAGS) -fsanitize=fuzzer $(DW_CPPFLAGS) -o $@ $< build-fuzz/libdw.a $(LDLIBS)
 fuzz: $(FUZZBIN)
 	@for f in $(FUZZBIN); do mkdir -p build-fuzz/corpus-$$(basename $$f); \
 	  $$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$(basename $$f) tests/fuzz/seeds/$$(basename $$f | sed 's/^fuzz_//') || exit 1; done

@@ -357,6 +357,6 @@ void dw_config_write_example(FILE *f)
             fprintf(f, " (%s)", k->choices);
         else if (k->kind == K_NUM || k->kind == K_INT)
             fprintf(f, " (%g..%g)", k->min, k->max);
-        fprintf(f, "\n%s = %s\n", k->name, k->def);
+        fprintf(f, "\n%s =%s%s\n", k->name, *k->def ? " " : "", k->def);
     }
 }
