@@ -1,0 +1,41 @@
+/* Byte transports for a serial device: libserialport for a real port, a plain descriptor for a pty,
+ * FIFO or socket. Both hand out a descriptor, so every read goes through poll() beside a wake fd and
+ * a disconnect is seen as POLLHUP, read() == 0 or EIO (libserialport's own reads spin when the
+ * device goes away). */
+#ifndef DW_TRANSPORT_H
+#define DW_TRANSPORT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include "dw.h"
+
+typedef struct dw_transport dw_transport;
+
+struct dw_transport_ops {
+    const char *kind;                       /* "serialport" or "fd" */
+    void (*close)(dw_transport *t);
+};
+
+struct dw_transport {
+    const struct dw_transport_ops *ops;
+    int   fd;                               /* what poll() watches */
+    char  path[1024];                       /* the name as given */
+    void *priv;
+};
+
+enum { DW_TR_TIMEOUT = 0, DW_TR_HUP = -1, DW_TR_WOKEN = -2 };
+
+/* Opens path exclusively (TIOCEXCL), raw 115200 8N1, no flow control. libserialport when the
+ * resolved path is a tty it knows (an entry in /sys/class/tty), otherwise a plain descriptor.
+ * NULL with err naming the path and the reason. */
+dw_transport *dw_transport_open(const char *path, dw_err *err);
+/* Waits up to timeout_ms for bytes: >0 bytes read, DW_TR_TIMEOUT, DW_TR_HUP (device gone),
+ * DW_TR_WOKEN (wake_fd became readable; it is not drained). wake_fd < 0: none. */
+ssize_t dw_transport_read(dw_transport *t, void *buf, size_t n, int timeout_ms, int wake_fd);
+/* Writes all n bytes within timeout_ms: 0, or DW_TR_HUP / DW_TR_TIMEOUT. */
+int dw_transport_write(dw_transport *t, const void *buf, size_t n, int timeout_ms);
+/* Discards bytes that arrived but were not read. */
+void dw_transport_flush(dw_transport *t);
+static inline void dw_transport_close(dw_transport *t) { if (t) t->ops->close(t); }
+
+#endif
