@@ -103,12 +103,16 @@ static inline int pyref_write(const double *x, size_t n, char path[64])
     return 0;
 }
 
-/* Parses up to cap numbers from s; returns how many. */
+/* Parses up to cap numbers from the line starting at s; returns how many. */
 static inline size_t pyref_parse(const char *s, double *v, size_t cap)
 {
     size_t n = 0;
     char *end;
     while (s && n < cap) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (*s == '\n' || !*s)
+            break;
         double d = strtod(s, &end);
         if (end == s)
             break;

@@ -1,0 +1,181 @@
+/* Biquads and cascades: analytic gains of the RBJ designs, the time-domain filter against its own
+ * response, and against scipy.signal.freqz / lfilter / butter / sosfilt computed at test time. */
+#include "biquad.h"
+#include "pyref.h"
+#include "tap.h"
+
+static const struct { enum dw_biquad_kind kind; double f0, q, fs; const char *name; } designs[] = {
+    { DW_BQ_LOWPASS, 2, M_SQRT1_2, 100, "lowpass_2Hz" },
+    { DW_BQ_HIGHPASS, 0.5, M_SQRT1_2, 100, "highpass_0.5Hz" },
+    { DW_BQ_BANDPASS, 1, 1 / 1.5, 100, "bandpass_1Hz_so" },
+    { DW_BQ_BANDPASS, 50, 10, 250, "bandpass_50Hz_mains" },
+    { DW_BQ_BANDPASS, 60, 10, 250, "bandpass_60Hz_mains" },
+    { DW_BQ_NOTCH, 50, 30, 250, "notch_50Hz" },
+    { DW_BQ_NOTCH, 60, 30, 250, "notch_60Hz" },
+    { DW_BQ_LOWPASS, 40, 2.5, 250, "lowpass_40Hz_q2.5" },
+};
+#define ND (sizeof designs / sizeof designs[0])
+#define NF 64      /* response checked at f = fs * (i + 0.5) / (2 NF) */
+#define NX 4000    /* random samples through each filter */
+
+static const char *script =
+    "import sys, numpy as np, scipy.signal as ss\n"
+    "c = np.loadtxt(sys.argv[1]).reshape(-1, 6); x = np.loadtxt(sys.argv[2]); nf = int(sys.argv[3])\n"
+    "out = lambda v: print(' '.join('%.17g' % a for a in v))\n"
+    "for fs, *ba in c:\n"
+    "    b, a = ba[:3], [1.0] + ba[3:]\n"
+    "    out(abs(ss.freqz(b, a, worN=fs * (np.arange(nf) + 0.5) / (2 * nf), fs=fs)[1]))\n"
+    "    out(ss.lfilter(b, a, x))\n"
+    "lo = ss.butter(4, 2, 'low', fs=100, output='sos'); hi = ss.butter(4, 0.5, 'high', fs=100, output='sos')\n"
+    "for s in (lo, hi):\n"
+    "    out(abs(ss.sosfreqz(s, worN=100 * (np.arange(nf) + 0.5) / (2 * nf), fs=100)[1]))\n"
+    "out(ss.sosfilt(np.vstack([hi, lo]), x))\n";
+
+/* Steady-state amplitude of a unit sine at f through the section, by least squares after settling. */
+static double measured_gain(const dw_biquad_coef *c, double f, double fs)
+{
+    dw_biquad b = { *c, 0, 0 };
+    int n = (int)(fs * 200), n0 = n / 2;
+    double ss = 0, cc = 0, sc = 0, ys = 0, yc = 0;
+    for (int j = 0; j < n; j++) {
+        double s = sin(2 * M_PI * f * j / fs), co = cos(2 * M_PI * f * j / fs), y = dw_biquad_step(&b, s);
+        if (j < n0)
+            continue;
+        ss += s * s; cc += co * co; sc += s * co; ys += y * s; yc += y * co;
+    }
+    double det = ss * cc - sc * sc;
+    return hypot((ys * cc - yc * sc) / det, (yc * ss - ys * sc) / det);
+}
+
+/* Parses one line of exactly n numbers and steps past it; 0 if the line is short. */
+static int next_line(const char **line, double *v, size_t n)
+{
+    size_t got = pyref_parse(*line, v, n);
+    const char *nl = strchr(*line, '\n');
+    *line = nl ? nl + 1 : "";
+    return got == n;
+}
+
+static double maxrel(const double *a, const double *b, size_t n, double floor_)
+{
+    double e = 0;
+    for (size_t i = 0; i < n; i++)
+        e = fmax(e, fabs(a[i] - b[i]) / fmax(floor_, fmax(fabs(a[i]), fabs(b[i]))));
+    return e;
+}
+
+int main(void)
+{
+    dw_biquad_coef c;
+    CHECK("biquad_rejects_bad_design", dw_biquad_design(&c, DW_BQ_LOWPASS, 0, 1, 100) < 0
+          && dw_biquad_design(&c, DW_BQ_LOWPASS, 50, 1, 100) < 0 && dw_biquad_design(&c, DW_BQ_NOTCH, 10, 0, 100) < 0
+          && dw_biquad_design(&c, (enum dw_biquad_kind)9, 10, 1, 100) < 0, "accepted f0 outside (0, fs/2), q <= 0 or a bad kind");
+    dw_cascade full = { 0 };
+    int ok = 1;
+    for (int i = 0; i < DW_CASCADE_MAX; i++)
+        ok &= dw_cascade_add(&full, DW_BQ_LOWPASS, 10, 1, 100) == 0;
+    CHECK("cascade_full", ok && dw_cascade_add(&full, DW_BQ_LOWPASS, 10, 1, 100) < 0
+          && dw_cascade_butter(&full, DW_BQ_LOWPASS, 2, 10, 100) < 0, "a full cascade took another section");
+
+    /* Analytic values of the cookbook designs. */
+    char name[96];
+    for (size_t d = 0; d < ND; d++) {
+        double f0 = designs[d].f0, q = designs[d].q, fs = designs[d].fs;
+        dw_biquad_design(&c, designs[d].kind, f0, q, fs);
+        double want0, want_f0, got0, got_f0 = dw_biquad_gain(&c, f0, fs);
+        switch (designs[d].kind) {
+        case DW_BQ_LOWPASS:  want0 = 1; want_f0 = q; got0 = dw_biquad_gain(&c, 0, fs); break;
+        case DW_BQ_HIGHPASS: want0 = 1; want_f0 = q; got0 = dw_biquad_gain(&c, fs / 2, fs); break;
+        case DW_BQ_BANDPASS: want0 = 0; want_f0 = 1; got0 = dw_biquad_gain(&c, 0, fs); break;
+        default:             want0 = 1; want_f0 = 0; got0 = dw_biquad_gain(&c, 0, fs); break;
+        }
+        snprintf(name, sizeof name, "biquad_analytic_%s", designs[d].name);
+        CHECK(name, fabs(got0 - want0) < 1e-12 && fabs(got_f0 - want_f0) < 1e-9,
+              "gain %.15g (want %g) at DC/Nyquist, %.15g (want %g) at f0", got0, want0, got_f0, want_f0);
+        /* the running filter has the response the coefficients promise */
+        double worst = 0;
+        for (double f = fs / 40; f < fs / 2; f += fs / 17) {
+            double g = dw_biquad_gain(&c, f, fs);
+            worst = fmax(worst, fabs(measured_gain(&c, f, fs) - g) / fmax(g, 1e-3));
+        }
+        snprintf(name, sizeof name, "biquad_sine_gain_%s", designs[d].name);
+        CHECK(name, worst < 1e-6, "steady-state sine gain differs from |H| by %.3g relative", worst);
+    }
+
+    if (!pyref_have("numpy scipy.signal")) {
+        SKIP("biquad_vs_scipy", "%s with numpy and scipy not available", PYREF_PYTHON);
+        TAP_DONE();
+    }
+    static double coef[ND][6], x[NX], y[NX], ref[NX];
+    for (size_t d = 0; d < ND; d++) {
+        dw_biquad_design(&c, designs[d].kind, designs[d].f0, designs[d].q, designs[d].fs);
+        double row[6] = { designs[d].fs, c.b0, c.b1, c.b2, c.a1, c.a2 };
+        memcpy(coef[d], row, sizeof row);
+    }
+    srand(99);
+    for (int j = 0; j < NX; j++)
+        x[j] = (rand() / (double)RAND_MAX - 0.5) * 100 + (j > NX / 2 ? 500 : 0);   /* noise and a step */
+    char cpath[64], xpath[64], nf[16];
+    snprintf(nf, sizeof nf, "%d", NF);
+    if (pyref_write(&coef[0][0], ND * 6, cpath) != 0 || pyref_write(x, NX, xpath) != 0) {
+        FAIL("biquad_vs_scipy", "cannot write temp files");
+        TAP_DONE();
+    }
+    const char *args[] = { cpath, xpath, nf };
+    char *out;
+    int rc = pyref_run(script, args, 3, &out);
+    unlink(cpath);
+    unlink(xpath);
+    if (rc != 0) {
+        FAIL("biquad_vs_scipy", "python exited %d", rc);
+        free(out);
+        TAP_DONE();
+    }
+    const char *line = out;
+    double resp[NF], mine[NF], worst_f = 0, worst_t = 0;
+    for (size_t d = 0; d < ND; d++) {
+        dw_cascade one = { 0 };
+        dw_cascade_add(&one, designs[d].kind, designs[d].f0, designs[d].q, designs[d].fs);
+        for (int i = 0; i < NF; i++)
+            mine[i] = dw_cascade_gain(&one, designs[d].fs * (i + 0.5) / (2 * NF), designs[d].fs);
+        int got = next_line(&line, resp, NF);
+        double ef = got ? maxrel(mine, resp, NF, 1e-9) : 1;
+        dw_cascade_run(&one, x, y, NX);
+        got = got && next_line(&line, ref, NX);
+        double rms = 0;
+        for (int j = 0; j < NX; j++)
+            rms += ref[j] * ref[j];
+        double et = got ? maxrel(y, ref, NX, sqrt(rms / NX)) : 1;
+        worst_f = fmax(worst_f, ef);
+        worst_t = fmax(worst_t, et);
+        snprintf(name, sizeof name, "biquad_vs_scipy_%s", designs[d].name);
+        CHECK(name, ef < 1e-9 && et < 1e-9, "freqz differs by %.3g, lfilter by %.3g (relative)", ef, et);
+    }
+    /* Butterworth cascades against scipy.signal.butter, and the 0.5-2 Hz slow-oscillation band-pass. */
+    dw_cascade lp = { 0 }, hp = { 0 }, so = { 0 };
+    dw_cascade_butter(&lp, DW_BQ_LOWPASS, 4, 2, 100);
+    dw_cascade_butter(&hp, DW_BQ_HIGHPASS, 4, 0.5, 100);
+    dw_cascade_butter(&so, DW_BQ_HIGHPASS, 4, 0.5, 100);
+    dw_cascade_butter(&so, DW_BQ_LOWPASS, 4, 2, 100);
+    for (int k = 0; k < 2; k++) {
+        dw_cascade *bc = k ? &hp : &lp;
+        for (int i = 0; i < NF; i++)
+            mine[i] = dw_cascade_gain(bc, 100 * (i + 0.5) / (2 * NF), 100);
+        int got = next_line(&line, resp, NF);
+        double ef = got ? maxrel(mine, resp, NF, 1e-9) : 1;
+        worst_f = fmax(worst_f, ef);
+        CHECK(k ? "butter4_highpass_0.5Hz_vs_scipy" : "butter4_lowpass_2Hz_vs_scipy", ef < 1e-9,
+              "sosfreqz differs by %.3g relative", ef);
+    }
+    dw_cascade_run(&so, x, y, NX);
+    int got = next_line(&line, ref, NX);
+    double rms = 0;
+    for (int j = 0; j < NX; j++)
+        rms += ref[j] * ref[j];
+    double et = got ? maxrel(y, ref, NX, sqrt(rms / NX)) : 1;
+    worst_t = fmax(worst_t, et);
+    CHECK("slow_oscillation_bandpass_vs_sosfilt", et < 1e-9, "sosfilt differs by %.3g relative", et);
+    printf("# worst relative difference vs SciPy: response %.2e, filtered samples %.2e\n", worst_f, worst_t);
+    free(out);
+    TAP_DONE();
+}
