@@ -1,0 +1,66 @@
+/* Sleep statistics on hand-made hypnograms, and agreement checked against sklearn at test time. */
+#include "tap.h"
+#include "hypnogram.h"
+
+int main(void)
+{
+    /* 10 min wake, then N1 N2 N2 N3 N3 W N2 R R, then 5 min wake: epochs of 30 s. */
+    signed char h[64];
+    int n = 0;
+    for (int i = 0; i < 20; i++) h[n++] = DW_W;
+    const signed char mid[] = { DW_N1, DW_N2, DW_N2, DW_N3, DW_N3, DW_W, DW_N2, DW_R, DW_R };
+    for (size_t i = 0; i < sizeof mid; i++) h[n++] = mid[i];
+    for (int i = 0; i < 10; i++) h[n++] = DW_W;
+    dw_sleep_stats s;
+    dw_sleep_stats_compute(h, n, &s);
+    CHECK("TIB", s.tib_min == 19.5, "%g", s.tib_min);
+    CHECK("SOL", s.sol_min == 10, "%g", s.sol_min);
+    CHECK("SPT", s.spt_min == 4.5, "%g", s.spt_min);
+    CHECK("TST", s.tst_min == 4.0, "%g", s.tst_min);
+    CHECK("WASO", s.waso_min == 0.5, "%g", s.waso_min);
+    CHECK("SE", tap_close(s.se_pct, 100 * 4.0 / 19.5, 1e-12, 0), "%g", s.se_pct);
+    CHECK("SME", tap_close(s.sme_pct, 100 * 4.0 / 4.5, 1e-12, 0), "%g", s.sme_pct);
+    CHECK("REM latency from onset", s.rem_latency_min == 3.5, "%g", s.rem_latency_min);
+    CHECK("N2 minutes and percent of TST", s.stage_min[DW_N2] == 1.5 && s.stage_pct[DW_N2] == 37.5, "%g %g",
+          s.stage_min[DW_N2], s.stage_pct[DW_N2]);
+    CHECK("awakenings", s.awakenings == 1, "%d", s.awakenings);
+    /* changes inside SPT: N1>N2, N2>N3, N3>W, W>N2, N2>R = 5 over 4.5 min */
+    CHECK("transitions per hour", tap_close(s.transitions_per_h, 5 / (4.5 / 60), 1e-12, 0), "%g", s.transitions_per_h);
+
+    signed char none[5] = { DW_W, DW_W, DW_UNSCORED, DW_W, DW_W };
+    dw_sleep_stats_compute(none, 5, &s);
+    CHECK("no sleep", s.tst_min == 0 && s.sol_min == -1 && s.rem_latency_min == -1, "tst %g sol %g", s.tst_min, s.sol_min);
+
+    /* Agreement: random pair vs sklearn's cohen_kappa_score / f1_score. */
+    enum { N = 500 };
+    signed char a[N], b[N];
+    unsigned seed = 7;
+    for (int i = 0; i < N; i++) {
+        seed = seed * 1103515245u + 12345u;
+        a[i] = (signed char)((seed >> 16) % 5);
+        seed = seed * 1103515245u + 12345u;
+        b[i] = (seed >> 16) % 3 == 0 ? (signed char)((seed >> 20) % 5) : a[i];
+    }
+    a[3] = DW_UNSCORED;                      /* skipped in both */
+    dw_agreement ag;
+    dw_agreement_compute(a, b, N, &ag);
+    CHECK("agreement skips unscored", ag.n == N - 1, "%ld", ag.n);
+    FILE *f = fopen("/tmp/dw-agree.txt", "w");
+    for (int i = 0; i < N; i++)
+        if (a[i] >= 0) fprintf(f, "%d %d\n", a[i], b[i]);
+    fclose(f);
+    FILE *p = popen("/usr/bin/python3 -c \"import numpy as np; from sklearn.metrics import cohen_kappa_score, f1_score, accuracy_score; "
+                    "d=np.loadtxt('/tmp/dw-agree.txt',dtype=int); "
+                    "print('%.12f %.12f %.12f' % (accuracy_score(d[:,0],d[:,1]), cohen_kappa_score(d[:,0],d[:,1]), f1_score(d[:,0],d[:,1],average='macro')))\" 2>/dev/null", "r");
+    double acc, kap, mf1;
+    if (p && fscanf(p, "%lf %lf %lf", &acc, &kap, &mf1) == 3) {
+        CHECK("accuracy = sklearn", tap_close(ag.accuracy, acc, 1e-9, 0), "%g vs %g", ag.accuracy, acc);
+        CHECK("kappa = sklearn", tap_close(ag.kappa, kap, 1e-9, 0), "%g vs %g", ag.kappa, kap);
+        CHECK("macro-F1 = sklearn", tap_close(ag.macro_f1, mf1, 1e-9, 0), "%g vs %g", ag.macro_f1, mf1);
+    } else {
+        SKIP("agreement vs sklearn", "python3-sklearn not available");
+    }
+    if (p) pclose(p);
+    unlink("/tmp/dw-agree.txt");
+    TAP_DONE();
+}
