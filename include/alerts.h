@@ -1,0 +1,108 @@
+/* Alerts: an engine (alerts.c) and the rules that feed it (alert_rules.c).
+ *
+ * Every rule has an id, a severity and a "cause present" boolean that its inputs re-evaluate. The engine
+ * keeps one alert per cause (rule + slot, a slot being a channel or an actuator): it raises once the cause
+ * has held for the rule's raise time and clears once it has been absent for the clear time; a cause that
+ * comes back after clearing makes a new alert. An alert can be acknowledged (by id, or the newest); an
+ * acknowledged critical alert whose cause is still there rings again after the snooze; an unacknowledged
+ * critical alert rings every al_repeat_s (wall clock). Every raise, clear, ack and repeat goes to the
+ * event hook with its source time and wall-clock time.
+ *
+ * Two clocks: t is source time (seconds since the start of the recording) and drives the signal and sleep
+ * rules; wall is the real clock (dw_now_wall()) and drives the data-path rules (when samples stop, t stops),
+ * the repeats and the snooze. Nothing here reads a clock itself. */
+#ifndef DW_ALERTS_H
+#define DW_ALERTS_H
+
+#include "config.h"
+#include "monitor.h"
+#include "source.h"
+
+enum dw_rule {
+    /* signal, per channel */
+    DW_AL_FLAT, DW_AL_RAILED, DW_AL_MAINS, DW_AL_ARTEFACT,
+    /* signal, whole head */
+    DW_AL_MOVEMENT,
+    /* data path */
+    DW_AL_NO_SAMPLES, DW_AL_LOSS, DW_AL_RECONNECT, DW_AL_DRIFT, DW_AL_RECORDING,
+    /* sleep */
+    DW_AL_NO_ONSET, DW_AL_LONG_WASO, DW_AL_LONG_REM, DW_AL_REM_AWAKENINGS, DW_AL_AROUSALS,
+    DW_AL_LOW_CONFIDENCE, DW_AL_SHORT_SLEEP,
+    /* stimulation and control */
+    DW_AL_WAKE_FAILED, DW_AL_ACTUATOR_FAILED, DW_AL_STIM_LIMIT,
+    DW_AL_NRULES
+};
+#define DW_AL_SLOTS (DW_MAX_CH + 1)    /* per-channel slots, and one for causes without a channel */
+#define DW_AL_GLOBAL DW_MAX_CH
+
+/* What the engine reports. */
+enum dw_alert_event { DW_ALERT_RAISED, DW_ALERT_CLEARED, DW_ALERT_ACKED, DW_ALERT_REPEAT, DW_ALERT_REARMED };
+const char *dw_alert_event_name(int ev);
+
+typedef struct dw_alerts dw_alerts;
+
+/* event: a raise/clear/ack/repeat/re-arm (the session logs and annotates it, rings the bell, runs the
+ * escalation actuator on a repeat). a->t/a->wall are when the alert was raised; t and wall when this
+ * event happened. */
+typedef void (*dw_alerts_event_fn)(void *ctx, int event, const dw_alert_view *a, double t, double wall);
+
+dw_alerts *dw_alerts_new(const dw_config *cfg, dw_alerts_event_fn fn, void *ctx);
+void dw_alerts_free(dw_alerts *a);
+/* Clock time of t = 0 (Unix; 0 unknown: short_sleep is then off) and lights-off (source time). */
+void dw_alerts_set_clock(dw_alerts *a, double start_wall, double lights_off_t);
+
+/* ---- engine ---- */
+/* Rule table: name (also the alert's "rule" field), default severity, enabled by the config. */
+const char *dw_rule_name(int rule);
+int  dw_rule_severity(int rule);
+int  dw_rule_enabled(const dw_alerts *a, int rule);
+/* The cause of (rule, slot) is present or absent at time now (the rule's clock); t and wall stamp an
+ * alert raised or cleared by this call. text describes the cause (copied when the alert is raised;
+ * updated while it is open). severity < 0 takes the rule's. */
+void dw_alerts_cause(dw_alerts *a, int rule, int slot, int present, double now, double t, double wall,
+                     int severity, const char *text);
+/* Timers: repeats of unacknowledged critical alerts, snooze ends. */
+void dw_alerts_tick(dw_alerts *a, double t, double wall);
+/* Acknowledge alert id, or the newest open one if id < 0. 0, or -1 if there is no such alert. */
+int  dw_alerts_ack(dw_alerts *a, long id, double t, double wall);
+/* A critical alert is open: active, or not yet acknowledged. Stimulation never runs then. */
+int  dw_alerts_critical_open(const dw_alerts *a);
+/* The alert currently open for (rule, slot), or NULL. */
+const dw_alert_view *dw_alerts_open(const dw_alerts *a, int rule, int slot);
+/* Every alert of the night in order of raising: how many, and the i-th. */
+int  dw_alerts_n(const dw_alerts *a);
+const dw_alert_view *dw_alerts_get(const dw_alerts *a, int i);
+/* Counters: raised so far for a rule (-1: all rules). */
+int  dw_alerts_count(const dw_alerts *a, int rule);
+/* Copy into the monitor (caller holds m->lock): every open alert, then the newest closed ones, in order
+ * of raising, at most DW_MAX_ALERTS. Bumps m->v_alerts if anything changed since the last copy. */
+void dw_alerts_publish(dw_alerts *a, dw_monitor *m);
+
+/* ---- rules: the inputs (alert_rules.c) ---- */
+/* Raw blocks as the source delivers them: per channel and per second of frames, flat line, railed
+ * (within 0.1 % of info->phys_max_uv), high-amplitude artefact (a sample more than al_artefact_uv from
+ * the second's mean), mains (Goertzel power at 50 and 60 Hz over 1-40 Hz, only when fs >= 125 Hz: at
+ * 100 Hz the source has filtered mains away); the accelerometer; lost frames (block->gap) for the loss
+ * rule; the arrival time for the no-samples rule. */
+void dw_alerts_block(dw_alerts *a, const dw_block *b, const dw_source_info *info, double wall);
+
+typedef struct {
+    int    expecting;          /* samples should be arriving now (live and running; 0 when paused) */
+    int    reconnects;         /* device reconnects so far */
+    double drift_s;            /* board sample clock minus wall clock since the start (s) */
+    int    rec_error;          /* the recording is failing now (write error, disk full or low) */
+    char   rec_error_text[80];
+} dw_datapath;
+/* Data path, once per tick (also when no block arrives). */
+void dw_alerts_datapath(dw_alerts *a, double t, double wall, const dw_datapath *d);
+/* Each finished epoch (t = its end): sleep rules. stage DW_UNSCORED counts as no information. */
+void dw_alerts_epoch(dw_alerts *a, double t, double wall, int stage, const double prob[DW_NSTAGES]);
+
+/* Movement from the accelerometer: a reading further than thresh_g from a slow baseline (time constant
+ * 2 s). Shared by the movement alert and the stimulation safety rule. */
+typedef struct { double base[3], last_t, last_move_t; int init; } dw_motion;
+void dw_motion_init(dw_motion *m);
+/* 1 if this reading is a movement. */
+int  dw_motion_push(dw_motion *m, double t, const double g[3], double thresh_g);
+
+#endif

@@ -1,0 +1,332 @@
+/* Alert rules: turn raw blocks, data-path figures and finished epochs into "cause present" calls. */
+#include "alerts_priv.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define FLAT_PTP_UV 0.5          /* a second with less peak to peak than this is flat (as the worker flags) */
+#define RAIL_FRAC 0.999          /* within 0.1 % of full scale is railed */
+#define MOVE_HOLD_S 2.0          /* movement counts as present this long after the last moving reading */
+#define MOTION_TAU_S 2.0         /* accelerometer baseline time constant */
+#define RECONNECT_HOLD_S 60.0    /* a reconnect alert stays until a minute passes without another */
+#define MAINS_MIN_FS 125.0       /* below this 50/60 Hz cannot be seen (and the source filtered it) */
+
+void dw_rules_init(struct rules *r)
+{
+    memset(r, 0, sizeof *r);
+    dw_motion_init(&r->motion);
+    r->last_arrival_wall = -1;
+    r->reconnect_wall = -1;
+    r->prev_stage = DW_UNSCORED;
+    r->onset_t = r->w_run_t = r->r_run_t = r->lowp_run_t = -1;
+}
+
+void dw_rules_free(struct rules *r)
+{
+    free(r->buf);
+    free(r->scratch);
+    r->buf = r->scratch = NULL;
+}
+
+void dw_motion_init(dw_motion *m)
+{
+    memset(m, 0, sizeof *m);
+    m->last_move_t = -1e9;
+}
+
+int dw_motion_push(dw_motion *m, double t, const double g[3], double thresh_g)
+{
+    if (!m->init) {
+        memcpy(m->base, g, sizeof m->base);
+        m->last_t = t;
+        m->init = 1;
+        return 0;
+    }
+    double d2 = 0;
+    for (int k = 0; k < 3; k++)
+        d2 += (g[k] - m->base[k]) * (g[k] - m->base[k]);
+    double dt = t - m->last_t;
+    double alpha = dt > 0 ? 1 - exp(-dt / MOTION_TAU_S) : 0;
+    for (int k = 0; k < 3; k++)
+        m->base[k] += alpha * (g[k] - m->base[k]);
+    m->last_t = t;
+    if (sqrt(d2) > thresh_g) {
+        m->last_move_t = t;
+        return 1;
+    }
+    return 0;
+}
+
+/* Power of a Hann-windowed frame at f Hz (Goertzel). */
+static double goertzel(const double *x, int stride, int n, double fs, double f, const double *win)
+{
+    double w = 2 * M_PI * f / fs, coef = 2 * cos(w), s1 = 0, s2 = 0;
+    for (int i = 0; i < n; i++) {
+        double s = x[(size_t)i * stride] * win[i] + coef * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    return s1 * s1 + s2 * s2 - coef * s1 * s2;
+}
+
+/* Mains power (the 3 bins around 50 or 60 Hz, whichever is larger) over the 1-40 Hz power. */
+static double mains_ratio(const double *x, int stride, int n, double fs, double *scratch)
+{
+    double *win = scratch, *tmp = scratch + n;
+    double mean = 0;
+    for (int i = 0; i < n; i++)
+        mean += x[(size_t)i * stride];
+    mean /= n;
+    for (int i = 0; i < n; i++) {
+        win[i] = 0.5 - 0.5 * cos(2 * M_PI * i / n);
+        tmp[i] = x[(size_t)i * stride] - mean;
+    }
+    double band = 0, mains = 0;
+    for (int f = 1; f <= 40; f++)
+        band += goertzel(tmp, 1, n, fs, f, win);
+    for (int f0 = 50; f0 <= 60; f0 += 10) {
+        if (f0 + 1 >= 0.5 * fs)
+            continue;
+        double p = 0;
+        for (int f = f0 - 1; f <= f0 + 1; f++)
+            p += goertzel(tmp, 1, n, fs, f, win);
+        if (p > mains)
+            mains = p;
+    }
+    return band > 0 ? mains / band : (mains > 0 ? INFINITY : 0);
+}
+
+static void movement(dw_alerts *a, double t, double wall)
+{
+    struct rules *r = &a->r;
+    int present = r->motion.init && t - r->motion.last_move_t < MOVE_HOLD_S;
+    dw_alerts_cause(a, DW_AL_MOVEMENT, DW_AL_GLOBAL, present, t, t, wall, -1, "movement (accelerometer)");
+}
+
+/* One second of frames is in r->buf: judge every channel, and the loss over the window. */
+static void second(dw_alerts *a, const dw_source_info *info, double t, double wall)
+{
+    struct rules *r = &a->r;
+    const dw_config *cfg = a->cfg;
+    char text[96];
+    double rail = info->phys_max_uv > 0 ? info->phys_max_uv * RAIL_FRAC : 0;
+    for (int c = 0; c < r->nch; c++) {
+        const double *x = r->buf + c;
+        double lo = x[0], hi = x[0], mean = 0;
+        for (int i = 0; i < r->per_s; i++) {
+            double v = x[(size_t)i * r->nch];
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+            mean += v;
+        }
+        mean /= r->per_s;
+        int railed = rail > 0 && (hi >= rail || lo <= -rail);
+        int flat = !railed && hi - lo < FLAT_PTP_UV;
+        int artefact = !railed && fmax(hi - mean, mean - lo) > cfg->al_artefact_uv;
+        const char *lab = info->label[c][0] ? info->label[c] : "?";
+        snprintf(text, sizeof text, "railed channel %s (electrode off?)", lab);
+        dw_alerts_cause(a, DW_AL_RAILED, c, railed, t, t, wall, -1, text);
+        snprintf(text, sizeof text, "flat line on %s", lab);
+        dw_alerts_cause(a, DW_AL_FLAT, c, flat, t, t, wall, -1, text);
+        snprintf(text, sizeof text, "high-amplitude artefact on %s (> %.0f uV)", lab, cfg->al_artefact_uv);
+        dw_alerts_cause(a, DW_AL_ARTEFACT, c, artefact, t, t, wall, -1, text);
+        if (r->fs >= MAINS_MIN_FS && cfg->al_mains) {
+            double q = railed || flat ? 0 : mains_ratio(x, r->nch, r->per_s, r->fs, r->scratch);
+            snprintf(text, sizeof text, "mains noise on %s (50/60 Hz %.1fx the 1-40 Hz power)", lab, q);
+            dw_alerts_cause(a, DW_AL_MAINS, c, q > cfg->al_mains_ratio, t, t, wall, -1, text);
+        }
+    }
+    movement(a, t, wall);
+
+    int i = (int)(r->loss_n % LOSS_RING);
+    r->loss_rx[i] = r->per_s;
+    r->loss_lost[i] = r->lost_pending;
+    r->lost_pending = 0;
+    r->loss_n++;
+    long k = lround(ceil(cfg->al_loss_window_s));
+    if (k > r->loss_n) k = r->loss_n;
+    if (k > LOSS_RING) k = LOSS_RING;
+    long rx = 0, lost = 0;
+    for (long j = 0; j < k; j++) {
+        int q = (int)((r->loss_n - 1 - j) % LOSS_RING);
+        rx += r->loss_rx[q];
+        lost += r->loss_lost[q];
+    }
+    double pct = rx + lost > 0 ? 100.0 * (double)lost / (double)(rx + lost) : 0;
+    snprintf(text, sizeof text, "packet loss %.1f %% over %ld s", pct, k);
+    dw_alerts_cause(a, DW_AL_LOSS, DW_AL_GLOBAL, pct > cfg->al_loss_pct, t, t, wall, -1, text);
+}
+
+void dw_alerts_block(dw_alerts *a, const dw_block *b, const dw_source_info *info, double wall)
+{
+    struct rules *r = &a->r;
+    if (!b || b->n <= 0 || info->nch <= 0 || info->fs <= 0)
+        return;
+    r->last_arrival_wall = wall;
+    int per_s = (int)lround(info->fs);
+    if (per_s < 1) per_s = 1;
+    if (!r->buf || r->nch != info->nch || r->per_s != per_s) {
+        free(r->buf);
+        free(r->scratch);
+        r->buf = malloc((size_t)per_s * (size_t)info->nch * sizeof *r->buf);
+        r->scratch = malloc(2 * (size_t)per_s * sizeof *r->scratch);
+        if (!r->buf || !r->scratch) {
+            dw_rules_free(r);
+            return;
+        }
+        r->nch = info->nch;
+        r->per_s = per_s;
+        r->count = 0;
+    }
+    r->fs = info->fs;
+    if (b->gap > 0) {
+        r->lost_pending += b->gap;
+        r->count = 0;                 /* a second of signal is continuous or not judged */
+    }
+    for (int i = 0; i < b->n; i++) {
+        memcpy(r->buf + (size_t)r->count * r->nch, b->uv + (size_t)i * r->nch, (size_t)r->nch * sizeof(double));
+        if (++r->count == r->per_s) {
+            second(a, info, b->t0 + (i + 1) / info->fs, wall);
+            r->count = 0;
+        }
+    }
+    if (b->accel_valid) {
+        double t = b->t0 + b->n / info->fs;
+        dw_motion_push(&r->motion, t, b->accel, a->cfg->movement_g);
+        movement(a, t, wall);
+    }
+}
+
+void dw_alerts_datapath(dw_alerts *a, double t, double wall, const dw_datapath *d)
+{
+    struct rules *r = &a->r;
+    const dw_config *cfg = a->cfg;
+    char text[96];
+    if (!d->expecting || r->last_arrival_wall < 0)
+        r->last_arrival_wall = wall;      /* paused or just started: the silence counts from now */
+    double silent = wall - r->last_arrival_wall;
+    snprintf(text, sizeof text, "no samples from the device for %.0f s", cfg->al_no_samples_s);
+    dw_alerts_cause(a, DW_AL_NO_SAMPLES, DW_AL_GLOBAL, silent >= cfg->al_no_samples_s, wall, t, wall, -1, text);
+
+    if (d->reconnects > r->reconnects) {
+        r->reconnects_burst += d->reconnects - r->reconnects;
+        r->reconnect_wall = wall;
+    }
+    r->reconnects = d->reconnects;
+    int recent = r->reconnect_wall >= 0 && wall - r->reconnect_wall < RECONNECT_HOLD_S;
+    if (!recent)
+        r->reconnects_burst = 0;
+    snprintf(text, sizeof text, "device reconnected (%d times, %d tonight)", r->reconnects_burst, d->reconnects);
+    dw_alerts_cause(a, DW_AL_RECONNECT, DW_AL_GLOBAL, recent, wall, t, wall, -1, text);
+
+    snprintf(text, sizeof text, "board clock %+.1f s from the wall clock", d->drift_s);
+    dw_alerts_cause(a, DW_AL_DRIFT, DW_AL_GLOBAL, fabs(d->drift_s) > cfg->al_drift_s, wall, t, wall, -1, text);
+
+    snprintf(text, sizeof text, "recording: %s", d->rec_error_text[0] ? d->rec_error_text : "write failure");
+    dw_alerts_cause(a, DW_AL_RECORDING, DW_AL_GLOBAL, d->rec_error != 0, wall, t, wall, -1, text);
+}
+
+static void ring_push(struct event_ring *e, double t)
+{
+    e->t[(e->head + e->n) % EVENT_RING] = t;
+    if (e->n < EVENT_RING)
+        e->n++;
+    else
+        e->head = (e->head + 1) % EVENT_RING;
+}
+
+/* Events within the last window seconds (older ones are dropped). */
+static int ring_count(struct event_ring *e, double t, double window)
+{
+    while (e->n > 0 && t - e->t[e->head] > window) {
+        e->head = (e->head + 1) % EVENT_RING;
+        e->n--;
+    }
+    return e->n;
+}
+
+/* The first HH:MM after base (local time), or 0 if the text is not a time. */
+static double next_clock_time(double base, const char *hhmm)
+{
+    int hh, mm;
+    if (sscanf(hhmm, "%d:%d", &hh, &mm) != 2 || hh < 0 || hh > 23 || mm < 0 || mm > 59)
+        return 0;
+    time_t b = (time_t)base;
+    struct tm tm;
+    localtime_r(&b, &tm);
+    tm.tm_hour = hh;
+    tm.tm_min = mm;
+    tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    double target = (double)mktime(&tm);
+    return target <= base ? target + 86400 : target;
+}
+
+static int is_sleep(int s) { return s >= DW_N1 && s <= DW_R; }
+
+void dw_alerts_epoch(dw_alerts *a, double t, double wall, int stage, const double prob[DW_NSTAGES])
+{
+    struct rules *r = &a->r;
+    const dw_config *cfg = a->cfg;
+    char text[96];
+    double start = t - DW_EPOCH_S;
+    int prev = r->prev_stage;
+    r->prev_stage = stage;
+
+    if (is_sleep(stage)) {
+        r->tst_s += DW_EPOCH_S;
+        if (r->onset_t < 0)
+            r->onset_t = t;
+    }
+    double since_lights = t - a->lights_off_t;
+    snprintf(text, sizeof text, "no sleep onset %.0f min after lights-off", since_lights / 60);
+    dw_alerts_cause(a, DW_AL_NO_ONSET, DW_AL_GLOBAL, r->onset_t < 0 && since_lights >= cfg->al_no_onset_min * 60,
+                    t, t, wall, -1, text);
+
+    r->w_run_t = stage == DW_W ? (r->w_run_t < 0 ? start : r->w_run_t) : -1;
+    double waso = r->w_run_t >= 0 ? t - r->w_run_t : 0;
+    snprintf(text, sizeof text, "awake for %.0f min after sleep onset", waso / 60);
+    dw_alerts_cause(a, DW_AL_LONG_WASO, DW_AL_GLOBAL, r->onset_t >= 0 && waso >= cfg->al_long_waso_min * 60,
+                    t, t, wall, -1, text);
+
+    r->r_run_t = stage == DW_R ? (r->r_run_t < 0 ? start : r->r_run_t) : -1;
+    double rem = r->r_run_t >= 0 ? t - r->r_run_t : 0;
+    snprintf(text, sizeof text, "REM period of %.0f min", rem / 60);
+    dw_alerts_cause(a, DW_AL_LONG_REM, DW_AL_GLOBAL, rem >= cfg->al_long_rem_min * 60, t, t, wall, -1, text);
+
+    if (prev == DW_R && stage == DW_W)
+        ring_push(&r->r_awakenings, t);
+    int n_rw = ring_count(&r->r_awakenings, t, cfg->al_rem_awakenings_min * 60);
+    snprintf(text, sizeof text, "%d awakenings from REM within %.0f min", n_rw, cfg->al_rem_awakenings_min);
+    dw_alerts_cause(a, DW_AL_REM_AWAKENINGS, DW_AL_GLOBAL, n_rw >= cfg->al_rem_awakenings_n, t, t, wall, -1, text);
+
+    if ((prev == DW_N2 || prev == DW_N3 || prev == DW_R) && (stage == DW_W || stage == DW_N1))
+        ring_push(&r->arousals, t);
+    int n_ar = ring_count(&r->arousals, t, 3600);
+    snprintf(text, sizeof text, "%d shifts to W/N1 in the last hour", n_ar);
+    dw_alerts_cause(a, DW_AL_AROUSALS, DW_AL_GLOBAL, n_ar >= cfg->al_arousals_per_h, t, t, wall, -1, text);
+
+    double top = 1;
+    if (prob && stage != DW_UNSCORED) {
+        top = 0;
+        for (int k = 0; k < DW_NSTAGES; k++)
+            top = prob[k] > top ? prob[k] : top;
+    }
+    r->lowp_run_t = top < cfg->al_low_confidence_p ? (r->lowp_run_t < 0 ? start : r->lowp_run_t) : -1;
+    double lowp = r->lowp_run_t >= 0 ? t - r->lowp_run_t : 0;
+    snprintf(text, sizeof text, "staging unsure for %.0f min (top probability < %.2f)", lowp / 60,
+             cfg->al_low_confidence_p);
+    dw_alerts_cause(a, DW_AL_LOW_CONFIDENCE, DW_AL_GLOBAL, lowp >= cfg->al_low_confidence_min * 60, t, t, wall, -1,
+                    text);
+
+    if (a->start_wall > 0 && r->wake_target_wall == 0)
+        r->wake_target_wall = next_clock_time(a->start_wall + a->lights_off_t, cfg->al_wake_time);
+    int short_sleep = r->wake_target_wall > 0 && a->start_wall + t >= r->wake_target_wall &&
+                      r->tst_s < cfg->al_short_sleep_h * 3600;
+    snprintf(text, sizeof text, "%.1f h of sleep at the planned wake time %s (target %.1f h)", r->tst_s / 3600,
+             cfg->al_wake_time, cfg->al_short_sleep_h);
+    dw_alerts_cause(a, DW_AL_SHORT_SLEEP, DW_AL_GLOBAL, short_sleep, t, t, wall, -1, text);
+}

@@ -1,0 +1,243 @@
+/* The alert engine: hysteresis, one alert per cause, acknowledge, snooze, repeats of critical alerts. */
+#include "alerts_priv.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* raise_at / on are offsets of dw_config fields; 0 means "fixed": the rule itself waits (or does not). */
+static const struct rule {
+    const char *name;
+    int severity;
+    size_t on;            /* int enable flag */
+    size_t raise_at;      /* double seconds the cause must hold, or 0 */
+    double clear_s;       /* seconds the cause must be gone */
+} rules[DW_AL_NRULES] = {
+#define R(id, name, sev, on, raise, clear) [id] = { name, sev, offsetof(dw_config, on), raise, clear }
+    R(DW_AL_FLAT,            "flat_line",        DW_WARNING,  al_flat,            offsetof(dw_config, al_flat_s), 5),
+    R(DW_AL_RAILED,          "railed",           DW_WARNING,  al_railed,          offsetof(dw_config, al_railed_s), 5),
+    R(DW_AL_MAINS,           "mains_noise",      DW_WARNING,  al_mains,           0, 10),
+    R(DW_AL_ARTEFACT,        "artefact",         DW_WARNING,  al_artefact,        offsetof(dw_config, al_artefact_s), 5),
+    R(DW_AL_MOVEMENT,        "movement",         DW_INFO,     al_movement,        offsetof(dw_config, al_movement_s), 5),
+    R(DW_AL_NO_SAMPLES,      "no_samples",       DW_CRITICAL, al_no_samples,      0, 0),
+    R(DW_AL_LOSS,            "packet_loss",      DW_WARNING,  al_loss,            0, 10),
+    R(DW_AL_RECONNECT,       "reconnect",        DW_WARNING,  al_reconnect,       0, 0),
+    R(DW_AL_DRIFT,           "clock_drift",      DW_WARNING,  al_drift,           0, 10),
+    R(DW_AL_RECORDING,       "recording_error",  DW_CRITICAL, al_recording,       0, 0),
+    R(DW_AL_NO_ONSET,        "no_sleep_onset",   DW_INFO,     al_no_onset,        0, 0),
+    R(DW_AL_LONG_WASO,       "long_wake",        DW_INFO,     al_long_waso,       0, 0),
+    R(DW_AL_LONG_REM,        "long_rem",         DW_INFO,     al_long_rem,        0, 0),
+    R(DW_AL_REM_AWAKENINGS,  "rem_awakenings",   DW_WARNING,  al_rem_awakenings,  0, 0),
+    R(DW_AL_AROUSALS,        "frequent_arousals", DW_INFO,    al_arousals,        0, 0),
+    R(DW_AL_LOW_CONFIDENCE,  "low_confidence",   DW_WARNING,  al_low_confidence,  0, 0),
+    R(DW_AL_SHORT_SLEEP,     "short_sleep",      DW_INFO,     al_short_sleep,     0, 0),
+    R(DW_AL_WAKE_FAILED,     "wake_failed",      DW_CRITICAL, al_wake_failed,     0, 0),
+    R(DW_AL_ACTUATOR_FAILED, "actuator_failed",  DW_WARNING,  al_actuator_failed, 0, 0),
+    R(DW_AL_STIM_LIMIT,      "stim_limit",       DW_INFO,     al_stim_limit,      0, 0),
+#undef R
+};
+
+const char *dw_rule_name(int rule) { return rule >= 0 && rule < DW_AL_NRULES ? rules[rule].name : "?"; }
+int dw_rule_severity(int rule) { return rule >= 0 && rule < DW_AL_NRULES ? rules[rule].severity : DW_INFO; }
+
+int dw_rule_enabled(const dw_alerts *a, int rule)
+{
+    return *(const int *)((const char *)a->cfg + rules[rule].on) != 0;
+}
+
+static double raise_s(const dw_alerts *a, int rule)
+{
+    return rules[rule].raise_at ? *(const double *)((const char *)a->cfg + rules[rule].raise_at) : 0;
+}
+
+const char *dw_alert_event_name(int ev)
+{
+    static const char *const names[] = { "raised", "cleared", "acknowledged", "repeat", "re-armed" };
+    return ev >= 0 && ev <= DW_ALERT_REARMED ? names[ev] : "?";
+}
+
+dw_alerts *dw_alerts_new(const dw_config *cfg, dw_alerts_event_fn fn, void *ctx)
+{
+    dw_alerts *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->cfg = cfg;
+    a->fn = fn;
+    a->ctx = ctx;
+    for (int r = 0; r < DW_AL_NRULES; r++)
+        for (int s = 0; s < DW_AL_SLOTS; s++)
+            a->cause[r][s] = (struct cause){ -1, -1, -1 };
+    dw_rules_init(&a->r);
+    return a;
+}
+
+void dw_alerts_free(dw_alerts *a)
+{
+    if (!a)
+        return;
+    dw_rules_free(&a->r);
+    free(a->al);
+    free(a);
+}
+
+void dw_alerts_set_clock(dw_alerts *a, double start_wall, double lights_off_t)
+{
+    a->start_wall = start_wall;
+    a->lights_off_t = lights_off_t;
+    a->r.wake_target_wall = 0;        /* recomputed from the new clock at the next epoch */
+}
+
+static void emit(dw_alerts *a, int ev, struct alert *al, double t, double wall)
+{
+    a->version++;
+    if (a->fn)
+        a->fn(a->ctx, ev, &al->v, t, wall);
+}
+
+static int raise_alert(dw_alerts *a, int rule, int slot, double t, double wall, int severity, const char *text)
+{
+    if (a->n == a->cap) {
+        int cap = a->cap ? a->cap * 2 : 64;
+        struct alert *p = realloc(a->al, (size_t)cap * sizeof *p);
+        if (!p)
+            return -1;
+        a->al = p;
+        a->cap = cap;
+    }
+    struct alert *al = &a->al[a->n];
+    memset(al, 0, sizeof *al);
+    al->v.id = (unsigned)a->n + 1;
+    al->v.t = t;
+    al->v.wall = wall;
+    al->v.severity = severity < 0 ? rules[rule].severity : severity;
+    snprintf(al->v.rule, sizeof al->v.rule, "%s", rules[rule].name);
+    snprintf(al->v.text, sizeof al->v.text, "%s", text ? text : rules[rule].name);
+    al->v.active = 1;
+    al->rule = rule;
+    al->slot = slot;
+    al->last_ring = wall;
+    a->n++;
+    emit(a, DW_ALERT_RAISED, al, t, wall);
+    return a->n - 1;
+}
+
+void dw_alerts_cause(dw_alerts *a, int rule, int slot, int present, double now, double t, double wall,
+                     int severity, const char *text)
+{
+    if (rule < 0 || rule >= DW_AL_NRULES || slot < 0 || slot >= DW_AL_SLOTS || !dw_rule_enabled(a, rule))
+        return;
+    struct cause *c = &a->cause[rule][slot];
+    if (present) {
+        c->absent_since = -1;
+        if (c->present_since < 0 || now < c->present_since)
+            c->present_since = now;
+        if (c->open < 0) {
+            if (now - c->present_since >= raise_s(a, rule) - 1e-9)
+                c->open = raise_alert(a, rule, slot, t, wall, severity, text);
+        } else if (text && strncmp(a->al[c->open].v.text, text, sizeof a->al[c->open].v.text - 1)) {
+            snprintf(a->al[c->open].v.text, sizeof a->al[c->open].v.text, "%s", text);
+            a->version++;
+        }
+        return;
+    }
+    c->present_since = -1;
+    if (c->open < 0)
+        return;
+    if (c->absent_since < 0 || now < c->absent_since)
+        c->absent_since = now;
+    if (now - c->absent_since >= rules[rule].clear_s - 1e-9) {
+        struct alert *al = &a->al[c->open];
+        al->v.active = 0;
+        c->open = -1;
+        c->absent_since = -1;
+        emit(a, DW_ALERT_CLEARED, al, t, wall);
+    }
+}
+
+void dw_alerts_tick(dw_alerts *a, double t, double wall)
+{
+    for (int i = 0; i < a->n; i++) {
+        struct alert *al = &a->al[i];
+        if (al->v.severity != DW_CRITICAL)
+            continue;
+        if (al->v.acked) {
+            if (al->v.active && al->snooze_until > 0 && wall >= al->snooze_until) {
+                al->v.acked = 0;
+                al->last_ring = wall;
+                emit(a, DW_ALERT_REARMED, al, t, wall);
+            }
+        } else if (wall - al->last_ring >= a->cfg->al_repeat_s) {
+            al->last_ring = wall;
+            emit(a, DW_ALERT_REPEAT, al, t, wall);
+        }
+    }
+}
+
+int dw_alerts_ack(dw_alerts *a, long id, double t, double wall)
+{
+    int i = -1;
+    if (id < 0) {
+        for (int k = a->n - 1; k >= 0 && i < 0; k--)
+            if (!a->al[k].v.acked)
+                i = k;
+    } else if (id >= 1 && id <= a->n) {
+        i = (int)id - 1;
+    }
+    if (i < 0 || a->al[i].v.acked)
+        return -1;
+    struct alert *al = &a->al[i];
+    al->v.acked = 1;
+    al->snooze_until = a->cfg->al_snooze_min > 0 ? wall + a->cfg->al_snooze_min * 60 : 0;
+    emit(a, DW_ALERT_ACKED, al, t, wall);
+    return 0;
+}
+
+int dw_alerts_critical_open(const dw_alerts *a)
+{
+    for (int i = 0; i < a->n; i++)
+        if (a->al[i].v.severity == DW_CRITICAL && (a->al[i].v.active || !a->al[i].v.acked))
+            return 1;
+    return 0;
+}
+
+const dw_alert_view *dw_alerts_open(const dw_alerts *a, int rule, int slot)
+{
+    if (rule < 0 || rule >= DW_AL_NRULES || slot < 0 || slot >= DW_AL_SLOTS)
+        return NULL;
+    int i = a->cause[rule][slot].open;
+    return i >= 0 ? &a->al[i].v : NULL;
+}
+
+int dw_alerts_n(const dw_alerts *a) { return a->n; }
+const dw_alert_view *dw_alerts_get(const dw_alerts *a, int i) { return i >= 0 && i < a->n ? &a->al[i].v : NULL; }
+
+int dw_alerts_count(const dw_alerts *a, int rule)
+{
+    int k = 0;
+    for (int i = 0; i < a->n; i++)
+        if (rule < 0 || a->al[i].rule == rule)
+            k++;
+    return k;
+}
+
+static int is_open(const struct alert *al) { return al->v.active || !al->v.acked; }
+
+void dw_alerts_publish(dw_alerts *a, dw_monitor *m)
+{
+    if (a->version == a->published)
+        return;
+    /* Open alerts always; the rest of the room goes to the newest closed ones. */
+    int open = 0;
+    for (int i = 0; i < a->n; i++)
+        open += is_open(&a->al[i]);
+    int closed_room = DW_MAX_ALERTS - (open < DW_MAX_ALERTS ? open : DW_MAX_ALERTS);
+    int closed_seen = 0, closed_total = a->n - open, k = 0;
+    for (int i = 0; i < a->n && k < DW_MAX_ALERTS; i++) {
+        if (!is_open(&a->al[i]) && closed_total - closed_seen++ > closed_room)
+            continue;
+        m->alerts[k++] = a->al[i].v;
+    }
+    m->n_alerts = k;
+    m->v_alerts++;
+    a->published = a->version;
+}
