@@ -20,6 +20,8 @@ typedef struct {
     int    frontal;                      /* index of the frontal (Fpz-Cz-like) channel, -1 if none */
     int    parietal;                     /* index of the parietal (Pz-Oz-like) channel, -1 if none */
     double phys_max_uv;                  /* largest magnitude the source can represent (railed beyond) */
+    char   note[256];                    /* something the user should see although the open worked
+                                            (file truncated, unit assumed); "" if none */
 } dw_source_info;
 
 /* A block of consecutive frames. The source owns the memory; it stays valid until the next read. */
@@ -73,6 +75,14 @@ dw_source *dw_source_open_file(const char *path, const dw_channel_spec *spec, dw
  * dw_block.accel, sample-counter jumps as dw_block.gap. Bad lines are skipped and counted (see the .c files). */
 dw_source *dw_openbci_text_open(const char *path, const dw_channel_spec *spec, dw_err *err);
 dw_source *dw_sdcard_open(const char *path, const dw_channel_spec *spec, dw_err *err);
+
+/* EDFlib's open after our own check of the header, so damage gets a precise message (EDFlib says only
+ * "format error"). A file shorter or longer than its header promises is opened through a private
+ * temporary copy holding the complete records (note says so). Returns the EDFlib handle (caller
+ * edfclose_file()s it) or -1 with err. EDFlib is not thread-safe: call from the thread that owns EDF. */
+struct edf_hdr_struct;
+int dw_edf_open_checked(const char *path, struct edf_hdr_struct *hdr, char *note, size_t note_cap,
+                        dw_err *err);
 
 static inline void dw_source_close(dw_source *s) { if (s) s->ops->close(s); }
 
