@@ -13,7 +13,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "cyton.h"
 #include "hypnogram.h"
+#include "recorder.h"
 #include "resample.h"
 #include "scoring.h"
 
@@ -28,6 +30,8 @@ struct dw_worker {
     dw_model *own_model;
     const dw_model *model;
     dw_scoring *scoring;
+    dw_recorder *rec;                     /* live sessions only */
+    int rec_failed;                       /* the recorder reported an error not yet cleared */
     dw_resampler *rs[DW_MAX_CH];          /* to DW_FS when the source delivers another rate */
     pthread_t thread;
     int started;
@@ -128,6 +132,33 @@ static int load_reference(dw_worker *w, dw_err *err)
     return 0;
 }
 
+/* $XDG_DATA_HOME/dreamwatch/recordings unless configured. */
+static int open_recording(dw_worker *w, dw_err *err)
+{
+    char dir[DW_PATH_MAX];
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    if (w->cfg->rec_dir[0])
+        snprintf(dir, sizeof dir, "%s", w->cfg->rec_dir);
+    else if (xdg && *xdg)
+        snprintf(dir, sizeof dir, "%s/dreamwatch/recordings", xdg);
+    else
+        snprintf(dir, sizeof dir, "%s/.local/share/dreamwatch/recordings", home ? home : ".");
+    w->rec = dw_recorder_open(dir, w->cfg->subject, &w->src->info, 1, err);
+    if (!w->rec)
+        return -1;
+    pthread_mutex_lock(&w->mon->lock);
+    snprintf(w->mon->rec_path, sizeof w->mon->rec_path, "%s", dw_recorder_path(w->rec));
+    pthread_mutex_unlock(&w->mon->lock);
+    return 0;
+}
+
+/* An event in the recording (and its side log), at the current source time. */
+static void annotate(dw_worker *w, double t, double dur, const char *text)
+{
+    if (w->rec && dw_recorder_annotate(w->rec, t, dur, text) < 0)
+        w->rec_failed = 1;
+}
+
 dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
 {
     dw_worker *w = calloc(1, sizeof *w);
@@ -141,7 +172,10 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
     w->paused = cfg->start_paused;
     char path[DW_PATH_MAX];
     const char *file = cfg->file;
-    if (!file[0]) {
+    if (cfg->serial[0]) {
+        w->src = dw_cyton_open(cfg->serial, cfg->board, &cfg->chans, err);
+        file = cfg->serial;
+    } else if (!file[0]) {
         if (dw_find_data("sample-data/sample-night.edf", path, sizeof path) < 0) {
             dw_err_set(err, "no input given and the sample night (sample-data/sample-night.edf) was not found; "
                             "run `make` or give a file");
@@ -150,7 +184,8 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
         }
         file = path;
     }
-    w->src = dw_source_open_file(file, &cfg->chans, err);
+    if (!cfg->serial[0])
+        w->src = dw_source_open_file(file, &cfg->chans, err);
     if (!w->src || pick_model(w, err) < 0 || load_reference(w, err) < 0) {
         dw_worker_free(w);
         return NULL;
@@ -166,6 +201,10 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
     w->scoring = dw_scoring_new(w->model, in->phys_max_uv > 0 ? in->phys_max_uv * 0.999 : 0);
     if (!w->scoring) {
         dw_err_set(err, "out of memory");
+        dw_worker_free(w);
+        return NULL;
+    }
+    if (in->live && cfg->rec_enabled && open_recording(w, err) < 0) {
         dw_worker_free(w);
         return NULL;
     }
@@ -186,6 +225,11 @@ static void on_epoch(void *ctx, const dw_epoch_result *r)
     dw_monitor_add_epoch(m, r->valid ? r->stage : DW_UNSCORED, r->prob, spec);
     m->prov_stage = DW_UNSCORED;
     pthread_mutex_unlock(&m->lock);
+    if (w->rec) {
+        char text[48];
+        snprintf(text, sizeof text, "Sleep stage %s", r->valid ? dw_stage_name(r->stage) : "?");
+        annotate(w, (double)r->epoch * DW_EPOCH_S, DW_EPOCH_S, text);
+    }
 }
 
 static int ensure(double **p, size_t *cap, size_t need)
@@ -377,8 +421,21 @@ static void publish_time(dw_worker *w, int force)
     if (!force && now - w->last_notify < NOTIFY_S)
         return;
     w->last_notify = now;
+    struct dw_cyton_stats cs;
+    int live = w->src && dw_cyton_stats(w->src, &cs) == 0;
     pthread_mutex_lock(&w->mon->lock);
     w->mon->t_source = w->t;
+    if (w->rec)
+        w->mon->rec_bytes = dw_recorder_bytes(w->rec);
+    if (live) {
+        w->mon->loss_pct_5s = cs.loss_pct_5s;
+        w->mon->loss_pct_night = cs.loss_pct_night;
+        w->mon->lost_samples = cs.lost_samples;
+        w->mon->reconnects = cs.reconnects;
+    }
+    if (w->src && !w->paused)
+        w->mon->lag_s = w->src->info.live ? 0
+                      : w->speed > 0 ? fmax(0, w->pace_t0 + (now - w->pace_wall0) * w->speed - w->t) / w->speed : 0;
     w->mon->v_status++;
     pthread_mutex_unlock(&w->mon->lock);
     dw_monitor_notify(w->mon);
@@ -392,6 +449,15 @@ static int read_block(dw_worker *w, int max_frames)
     int n = w->src->ops->read(w->src, &b, max_frames, in->live ? 200 : 0);
     if (n <= 0)
         return n;
+    if (w->rec) {
+        if (dw_recorder_write(w->rec, &b) < 0) {
+            if (!w->rec_failed)
+                set_event(w, "recording: %s", dw_recorder_error(w->rec));
+            w->rec_failed = 1;
+        } else {
+            w->rec_failed = 0;
+        }
+    }
     if (b.gap > 0) {
         long lost = lround(b.gap * DW_FS / in->fs);
         dw_scoring_gap(w->scoring, lost, on_epoch, w);
@@ -480,6 +546,15 @@ static void *run(void *arg)
     /* Safe shutdown: the device stops and the source closes here, on the thread that owns it. */
     dw_source_close(w->src);
     w->src = NULL;
+    if (w->rec) {
+        dw_err err = { "" };
+        annotate(w, w->t, 0, "Recording stopped");
+        if (dw_recorder_close(w->rec, &err) < 0) {
+            fprintf(stderr, "dreamwatch: %s\n", err.msg);
+            w->status = 1;
+        }
+        w->rec = NULL;
+    }
     pthread_mutex_lock(&w->mon->lock);
     w->mon->finished = 1;
     w->mon->mode = DW_MODE_SHUTDOWN;
@@ -522,6 +597,8 @@ void dw_worker_free(dw_worker *w)
         return;
     dw_worker_join(w);
     dw_source_close(w->src);
+    if (w->rec)
+        dw_recorder_close(w->rec, &(dw_err){ "" });
     dw_scoring_free(w->scoring);
     dw_model_free(w->own_model);
     for (int c = 0; c < DW_MAX_CH; c++)
