@@ -121,6 +121,29 @@ static int repaired_copy(int fd, const unsigned char *hdr, long long hsize, long
     return rc;
 }
 
+/* EDF+ repeats the start date in the recording field ("Startdate 01-AUG-1994"); EDFlib refuses a file
+ * where it disagrees with the date field (seven Sleep-EDF telemetry hypnograms start after midnight but
+ * keep the evening's date there). Sets the recording field from the date field; 1 if it changed. */
+static int fix_start_date(unsigned char *h, char *note, size_t note_cap, const char *name)
+{
+    static const char months[] = "JANFEBMARAPRMAYJUNJULAUGSEPOCTNOVDEC";
+    char *rec = (char *)h + 88, *date = (char *)h + 168;
+    int dd, mm, yy, n = 0;
+    if ((memcmp(h + 192, "EDF+", 4) && memcmp(h + 192, "BDF+", 4)) || memcmp(rec, "Startdate ", 10) ||
+        rec[12] != '-' || rec[16] != '-' || rec[21] != ' ' ||
+        sscanf(date, "%2d.%2d.%2d%n", &dd, &mm, &yy, &n) != 3 || n != 8 || dd < 1 || dd > 31 || mm < 1 ||
+        mm > 12 || yy < 0 || yy > 99)
+        return 0;
+    char want[32];
+    snprintf(want, sizeof want, "%02d-%.3s-%04d", dd, months + 3 * (mm - 1), yy >= 85 ? 1900 + yy : 2000 + yy);
+    if (!memcmp(rec + 10, want, 11))
+        return 0;
+    snprintf(note, note_cap, "%s: the start date in the recording field (%.11s) differs from the header's "
+             "(%.8s); using %.8s", name, rec + 10, date, date);
+    memcpy(rec + 10, want, 11);
+    return 1;
+}
+
 /* Checks what EDFlib would only call a format error. 0 and *open_path set (the file itself or a
  * repaired copy in tmp), or -1 with err. */
 static int edf_check_header(const char *path, int fd, char *tmp, size_t tmp_cap, const char **open_path,
@@ -193,7 +216,7 @@ static int edf_check_header(const char *path, int fd, char *tmp, size_t tmp_cap,
     }
     long long have = (fsize - need) / recsize, tail = (fsize - need) % recsize;
     *open_path = path;
-    int rc = 0;
+    int rc = 0, date_fixed = fix_start_date(h, note, note_cap, name);
     if (nrec == 0 && have == 0) {
         dw_err_set(err, "%s: no data records", path);
         rc = -1;
@@ -203,16 +226,18 @@ static int edf_check_header(const char *path, int fd, char *tmp, size_t tmp_cap,
     } else if ((have != nrec || tail) && have > 99999999) {
         dw_err_set(err, "%s: %lld data records do not fit the header's record count field", path, have);
         rc = -1;
-    } else if (have != nrec || tail) {
+    } else if (have != nrec || tail || date_fixed) {
+        size_t k = strlen(note);
+        const char *sep = k ? "; " : "";
         if (have < nrec)
-            snprintf(note, note_cap, "%s: truncated: %lld of %lld data records present; reading the %lld "
-                     "complete records", name, have, nrec, have);
+            snprintf(note + k, note_cap - k, "%s%s: truncated: %lld of %lld data records present; reading the "
+                     "%lld complete records", sep, name, have, nrec, have);
         else if (have > nrec)
-            snprintf(note, note_cap, "%s: the header counts %lld data records but %lld are present "
-                     "(the writer stopped?); reading all %lld", name, nrec, have, have);
-        else
-            snprintf(note, note_cap, "%s: %lld bytes after the last of %lld data records ignored", name,
-                     tail, nrec);
+            snprintf(note + k, note_cap - k, "%s%s: the header counts %lld data records but %lld are present "
+                     "(the writer stopped?); reading all %lld", sep, name, nrec, have, have);
+        else if (tail)
+            snprintf(note + k, note_cap - k, "%s%s: %lld bytes after the last of %lld data records ignored", sep,
+                     name, tail, nrec);
         if (repaired_copy(fd, h, need, have, recsize, tmp, tmp_cap)) {
             dw_err_set(err, "%s: cannot make a temporary repaired copy in %s: %s", note,
                        getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", strerror(errno));
