@@ -109,6 +109,7 @@ typedef struct dw_monitor {
     dw_alert_view alerts[DW_MAX_ALERTS];
     int    n_alerts;
     int    wants_dream_report;          /* the session asks the operator for a dream report */
+    unsigned long bells;                /* bell actuator rings asked for; the screen beeps when it grows */
 
     /* commands */
     dw_cmd cmdq[DW_CMDQ];

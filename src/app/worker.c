@@ -3,6 +3,9 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
@@ -18,6 +21,7 @@
 #include "recorder.h"
 #include "resample.h"
 #include "scoring.h"
+#include "session.h"
 
 #define CHUNK_S 0.1            /* paced replay reads this much source time at a time */
 #define FAST_CHUNK 3000        /* frames per read when replaying as fast as possible */
@@ -32,6 +36,9 @@ struct dw_worker {
     dw_scoring *scoring;
     dw_recorder *rec;                     /* live sessions only */
     int rec_failed;                       /* the recorder reported an error not yet cleared */
+    dw_session *session;
+    char prefix[DW_PATH_MAX];             /* recording dir + session name: .bdf, .session.tsv, .summary.txt */
+    char stop_cause[64];
     dw_resampler *rs[DW_MAX_CH];          /* to DW_FS when the source delivers another rate */
     pthread_t thread;
     int started;
@@ -133,30 +140,110 @@ static int load_reference(dw_worker *w, dw_err *err)
 }
 
 /* $XDG_DATA_HOME/dreamwatch/recordings unless configured. */
+static void recordings_dir(const dw_config *cfg, char *dir, size_t n)
+{
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    if (cfg->rec_dir[0])
+        snprintf(dir, n, "%s", cfg->rec_dir);
+    else if (xdg && *xdg)
+        snprintf(dir, n, "%s/dreamwatch/recordings", xdg);
+    else
+        snprintf(dir, n, "%s/.local/share/dreamwatch/recordings", home ? home : ".");
+}
+
+/* mkdir -p with mode 0700 (health data). */
+static int make_dirs(const char *dir, dw_err *err)
+{
+    char p[DW_PATH_MAX];
+    snprintf(p, sizeof p, "%s", dir);
+    for (char *s = p + 1; ; s++) {
+        if (*s == '/' || !*s) {
+            char c = *s;
+            *s = 0;
+            if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+                dw_err_set(err, "%s: cannot create: %s", p, strerror(errno));
+                return -1;
+            }
+            *s = c;
+            if (!c)
+                break;
+        }
+    }
+    return 0;
+}
+
 static int open_recording(dw_worker *w, dw_err *err)
 {
     char dir[DW_PATH_MAX];
-    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
-    if (w->cfg->rec_dir[0])
-        snprintf(dir, sizeof dir, "%s", w->cfg->rec_dir);
-    else if (xdg && *xdg)
-        snprintf(dir, sizeof dir, "%s/dreamwatch/recordings", xdg);
-    else
-        snprintf(dir, sizeof dir, "%s/.local/share/dreamwatch/recordings", home ? home : ".");
+    recordings_dir(w->cfg, dir, sizeof dir);
     w->rec = dw_recorder_open(dir, w->cfg->subject, &w->src->info, 1, err);
     if (!w->rec)
         return -1;
+    const char *p = dw_recorder_path(w->rec);
+    size_t len = strlen(p);
+    snprintf(w->prefix, sizeof w->prefix, "%.*s", (int)(len > 4 ? len - 4 : len), p);   /* minus ".bdf" */
     pthread_mutex_lock(&w->mon->lock);
-    snprintf(w->mon->rec_path, sizeof w->mon->rec_path, "%s", dw_recorder_path(w->rec));
+    snprintf(w->mon->rec_path, sizeof w->mon->rec_path, "%s", p);
     pthread_mutex_unlock(&w->mon->lock);
     return 0;
 }
 
-/* An event in the recording (and its side log), at the current source time. */
+/* Session log and summary beside the recording; for a replay, in the recordings directory under the
+ * replayed file's name. */
+static int session_prefix(dw_worker *w, dw_err *err)
+{
+    if (w->prefix[0])
+        return 0;
+    char dir[DW_PATH_MAX];
+    recordings_dir(w->cfg, dir, sizeof dir);
+    if (make_dirs(dir, err) < 0)
+        return -1;
+    const char *base = strrchr(w->src->path, '/');
+    base = base ? base + 1 : w->src->path;
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    snprintf(w->prefix, sizeof w->prefix, "%s/replay-%.*s-%s", dir,
+             (int)(strchr(base, '.') ? strchr(base, '.') - base : (long)strlen(base)), base, stamp);
+    return 0;
+}
+
+/* An event in the recording (and its side log). */
 static void annotate(dw_worker *w, double t, double dur, const char *text)
 {
     if (w->rec && dw_recorder_annotate(w->rec, t, dur, text) < 0)
         w->rec_failed = 1;
+}
+
+static void session_annotate(void *ctx, double t, double dur, const char *text)
+{
+    annotate(ctx, t, dur, text);
+}
+
+/* The screen thread owns the terminal: ask it to ring. */
+static void session_bell(void *ctx)
+{
+    dw_worker *w = ctx;
+    pthread_mutex_lock(&w->mon->lock);
+    w->mon->bells++;
+    pthread_mutex_unlock(&w->mon->lock);
+    dw_monitor_notify(w->mon);
+}
+
+static int open_session(dw_worker *w, dw_err *err)
+{
+    if (session_prefix(w, err) < 0)
+        return -1;
+    char log[DW_PATH_MAX + 16];
+    snprintf(log, sizeof log, "%s.session.tsv", w->prefix);
+    dw_session_hooks hooks = { session_annotate, session_bell, w, log };
+    w->session = dw_session_new(w->cfg, &hooks, err);
+    if (!w->session)
+        return -1;
+    dw_session_set_clock(w->session, w->src->info.start_epoch, w->mon->lights_off_t);
+    return 0;
 }
 
 dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
@@ -209,6 +296,10 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
         return NULL;
     }
     publish_source(w);
+    if (open_session(w, err) < 0) {
+        dw_worker_free(w);
+        return NULL;
+    }
     return w;
 }
 
@@ -225,6 +316,7 @@ static void on_epoch(void *ctx, const dw_epoch_result *r)
     dw_monitor_add_epoch(m, r->valid ? r->stage : DW_UNSCORED, r->prob, spec);
     m->prov_stage = DW_UNSCORED;
     pthread_mutex_unlock(&m->lock);
+    dw_session_epoch(w->session, r->epoch, r->valid ? r->stage : DW_UNSCORED, r->valid ? r->prob : NULL);
     if (w->rec) {
         char text[48];
         snprintf(text, sizeof text, "Sleep stage %s", r->valid ? dw_stage_name(r->stage) : "?");
@@ -309,6 +401,7 @@ static void provisional(dw_worker *w)
     int st;
     if (!dw_scoring_provisional(w->scoring, p, &st))
         return;
+    dw_session_provisional(w->session, st);
     pthread_mutex_lock(&w->mon->lock);
     w->mon->prov_stage = st;
     for (int k = 0; k < DW_NSTAGES; k++)
@@ -383,6 +476,7 @@ static void handle_command(dw_worker *w, const dw_cmd *c)
         seek(w, c->arg);
         break;
     case DW_CMD_SHUTDOWN:
+        snprintf(w->stop_cause, sizeof w->stop_cause, "%s", c->text[0] ? c->text : "operator");
         w->stop = 1;
         break;
     case DW_CMD_MARKER:
@@ -391,6 +485,8 @@ static void handle_command(dw_worker *w, const dw_cmd *c)
     default:
         break;
     }
+    if (dw_session_command(w->session, c, w->t))
+        w->stop = 1;
     pthread_mutex_lock(&w->mon->lock);
     w->mon->speed = w->speed;
     w->mon->paused = w->paused;
@@ -410,7 +506,7 @@ static void drain_commands(dw_worker *w)
 static void wait_for(dw_worker *w, double seconds)
 {
     struct pollfd p = { .fd = w->mon->cmd_fd[0], .events = POLLIN };
-    int ms = seconds > 1 ? 1000 : (int)ceil(seconds * 1000);
+    int ms = seconds > 0.1 ? 100 : (int)ceil(seconds * 1000);   /* session timers run at >= 10 Hz */
     if (ms > 0)
         poll(&p, 1, ms);
 }
@@ -433,6 +529,7 @@ static void publish_time(dw_worker *w, int force)
         w->mon->lost_samples = cs.lost_samples;
         w->mon->reconnects = cs.reconnects;
     }
+    dw_session_publish(w->session, w->mon);
     if (w->src && !w->paused)
         w->mon->lag_s = w->src->info.live ? 0
                       : w->speed > 0 ? fmax(0, w->pace_t0 + (now - w->pace_wall0) * w->speed - w->t) / w->speed : 0;
@@ -446,7 +543,7 @@ static int read_block(dw_worker *w, int max_frames)
     const dw_source_info *in = &w->src->info;
     dw_block b;
     memset(&b, 0, sizeof b);
-    int n = w->src->ops->read(w->src, &b, max_frames, in->live ? 200 : 0);
+    int n = w->src->ops->read(w->src, &b, max_frames, in->live ? 100 : 0);
     if (n <= 0)
         return n;
     if (w->rec) {
@@ -458,6 +555,7 @@ static int read_block(dw_worker *w, int max_frames)
             w->rec_failed = 0;
         }
     }
+    dw_session_block(w->session, &b, in, dw_now_wall());
     if (b.gap > 0) {
         long lost = lround(b.gap * DW_FS / in->fs);
         dw_scoring_gap(w->scoring, lost, on_epoch, w);
@@ -491,6 +589,48 @@ static int read_block(dw_worker *w, int max_frames)
     return n;
 }
 
+/* Timers and data-path figures for the session, at least ten times a second. */
+static void session_tick(dw_worker *w)
+{
+    double wall = dw_now_wall();
+    dw_datapath dp;
+    memset(&dp, 0, sizeof dp);
+    struct dw_cyton_stats cs;
+    if (w->src && dw_cyton_stats(w->src, &cs) == 0) {
+        dp.expecting = 1;
+        dp.reconnects = cs.reconnects;
+        dp.drift_s = cs.drift_ppm * 1e-6 * w->t;
+    }
+    if (w->rec_failed && w->rec) {
+        dp.rec_error = 1;
+        snprintf(dp.rec_error_text, sizeof dp.rec_error_text, "%s", dw_recorder_error(w->rec));
+    }
+    dw_session_datapath(w->session, w->t, wall, &dp);
+    dw_session_tick(w->session, w->t, wall);
+}
+
+/* The summary: sleep statistics of our hypnogram, every event, stimulation and alert. */
+static void write_summary(dw_worker *w)
+{
+    char path[DW_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s.summary.txt", w->prefix);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        fprintf(stderr, "dreamwatch: %s: %s\n", path, strerror(errno));
+        w->status = 1;
+        return;
+    }
+    dw_sleep_stats st;
+    pthread_mutex_lock(&w->mon->lock);
+    dw_sleep_stats_compute(w->mon->stage, w->mon->n_epochs, &st);
+    pthread_mutex_unlock(&w->mon->lock);
+    if (dw_session_write_summary(w->session, f, &st) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "dreamwatch: %s: write failed\n", path);
+        w->status = 1;
+    }
+}
+
 static void *run(void *arg)
 {
     dw_worker *w = arg;
@@ -498,6 +638,7 @@ static void *run(void *arg)
     restart_pacing(w);
     while (!w->stop) {
         drain_commands(w);
+        session_tick(w);
         if (w->stop)
             break;
         int ended;
@@ -506,7 +647,7 @@ static void *run(void *arg)
         pthread_mutex_unlock(&w->mon->lock);
         if (w->paused || ended) {
             publish_time(w, 1);
-            wait_for(w, 1.0);
+            wait_for(w, 0.1);
             restart_pacing(w);
             continue;
         }
@@ -543,7 +684,13 @@ static void *run(void *arg)
         provisional(w);
         publish_time(w, 0);
     }
-    /* Safe shutdown: the device stops and the source closes here, on the thread that owns it. */
+    /* Safe shutdown: stimulation off first, then the device stops and the source closes here, on the
+     * thread that owns it, then the recording is closed and the summary written. */
+    dw_session_shutdown(w->session, w->t, w->stop_cause[0] ? w->stop_cause : "end of recording");
+    pthread_mutex_lock(&w->mon->lock);
+    dw_session_publish(w->session, w->mon);
+    pthread_mutex_unlock(&w->mon->lock);
+    dw_monitor_notify(w->mon);
     dw_source_close(w->src);
     w->src = NULL;
     if (w->rec) {
@@ -555,6 +702,7 @@ static void *run(void *arg)
         }
         w->rec = NULL;
     }
+    write_summary(w);
     pthread_mutex_lock(&w->mon->lock);
     w->mon->finished = 1;
     w->mon->mode = DW_MODE_SHUTDOWN;
@@ -600,6 +748,7 @@ void dw_worker_free(dw_worker *w)
     if (w->rec)
         dw_recorder_close(w->rec, &(dw_err){ "" });
     dw_scoring_free(w->scoring);
+    dw_session_free(w->session);
     dw_model_free(w->own_model);
     for (int c = 0; c < DW_MAX_CH; c++)
         dw_resampler_free(w->rs[c]);
