@@ -8,6 +8,42 @@
 
 #include <dirent.h>
 #include <edflib.h>
+#include <sys/wait.h>
+
+/* An independent reading of the raw TAL bytes, in Python, for the per-stage totals. */
+static const char py_totals[] =
+    "import glob, re, sys\n"
+    "tot = dict.fromkeys('W1234R', 0)\n"
+    "for f in glob.glob(sys.argv[1] + '/*-Hypnogram.edf'):\n"
+    "    d = open(f, 'rb').read(); d = d[int(d[184:192]):]\n"
+    "    for m in re.finditer(rb'[+-](\\d+(?:\\.\\d+)?)\\x15(\\d+(?:\\.\\d+)?)\\x14Sleep stage ([W1234R])\\x14', d):\n"
+    "        tot[m.group(3).decode()] += round(float(m.group(2)) / 30)\n"
+    "print(tot['W'], tot['1'], tot['2'], tot['3'] + tot['4'], tot['R'])\n";
+
+/* Runs /usr/bin/python3 (execve, no shell) on dir; 0 with the five totals, -1 if it cannot. */
+static int python_totals(const char *d, long *tot)
+{
+    int fd[2];
+    if (access("/usr/bin/python3", X_OK) || pipe(fd))
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        char *argv[] = { "python3", "-c", (char *)py_totals, (char *)d, NULL };
+        char *envp[] = { NULL };
+        execve("/usr/bin/python3", argv, envp);
+        _exit(127);
+    }
+    close(fd[1]);
+    FILE *f = fdopen(fd[0], "r");
+    int n = f ? fscanf(f, "%ld %ld %ld %ld %ld", &tot[0], &tot[1], &tot[2], &tot[3], &tot[4]) : 0;
+    if (f)
+        fclose(f);
+    int st;
+    waitpid(pid, &st, 0);
+    return n == 5 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
 
 static char dir[256];
 
@@ -132,7 +168,8 @@ static void test_all_sleep_edf(const char *data)
     char d[1200], p[1500];
     snprintf(d, sizeof d, "%s/sleep-edf/hypnograms", data);
     DIR *dd = opendir(d);
-    int files = 0, ok = 0, counts[DW_NSTAGES] = { 0 };
+    int files = 0, ok = 0;
+    long counts[DW_NSTAGES] = { 0 }, py[DW_NSTAGES];
     for (struct dirent *e; dd && (e = readdir(dd));) {
         if (!strstr(e->d_name, "-Hypnogram.edf"))
             continue;
@@ -149,8 +186,14 @@ static void test_all_sleep_edf(const char *data)
         closedir(dd);
     CHECK("all 193 Sleep-EDF hypnograms parse, each with N2 epochs", files == 193 && ok == 193, "%d of %d", ok,
           files);
-    printf("# Sleep-EDF epochs: W %d N1 %d N2 %d N3 %d R %d\n", counts[0], counts[1], counts[2], counts[3],
+    printf("# Sleep-EDF epochs: W %ld N1 %ld N2 %ld N3 %ld R %ld\n", counts[0], counts[1], counts[2], counts[3],
            counts[4]);
+    if (python_totals(d, py) == 0)
+        CHECK("per-stage totals over all 193 equal an independent Python reading of the raw TALs",
+              !memcmp(py, counts, sizeof py), "python W %ld N1 %ld N2 %ld N3 %ld R %ld", py[0], py[1], py[2], py[3],
+              py[4]);
+    else
+        SKIP("per-stage totals against Python", "/usr/bin/python3 not runnable");
 }
 
 /* The feature tables carry the expert label of every labelled epoch: ours must be the same. */
