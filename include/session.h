@@ -1,0 +1,114 @@
+/* The session: mode (monitoring, enhanced, natural, waking, shutting down), the stimulation protocols
+ * with their safety rules, manual wake, dream reports, markers, safe shutdown, and the alerts. Driven by
+ * explicit calls with explicit times, no thread and no clock inside, so tests drive it exactly.
+ *
+ * Two clocks. t: source time, seconds since the start of the recording (stimulus timing, epochs, wake
+ * timeout, signal and sleep alerts). wall: the real clock, dw_now_wall() (command timeouts, data-path
+ * alerts, repeats and snooze of alerts, the log's clock column). The session keeps the latest of each.
+ *
+ * The worker's calls, all on its thread:
+ *   s = dw_session_new(cfg, &hooks, &err);                  once, before the source starts
+ *   dw_session_set_clock(s, info.start_epoch, m->lights_off_t);
+ *   for each block read:   dw_session_block(s, &block, &info, dw_now_wall());   raw, at the source rate
+ *   for each epoch staged: dw_session_epoch(s, epoch, stage, prob);
+ *   for each provisional:  dw_session_provisional(s, stage);
+ *   for each command:      if (dw_session_command(s, &cmd, t)) stop the device, close the recording;
+ *   every loop (>= 10 Hz, also when no data comes):
+ *                          dw_session_datapath(s, t, wall, &dp); dw_session_tick(s, t, wall);
+ *   after changes:         lock m; dw_session_publish(s, m); unlock; dw_monitor_notify(m);
+ *   on a signal:           dw_session_shutdown(s, t, "SIGTERM");
+ *   at the end:            dw_session_write_summary(s, f, &stats); dw_session_free(s);
+ *
+ * Every event (mode change, stimulus, cue, wake attempt, alert, marker, dream report) is written to the
+ * session log (flushed at once) and through hooks->annotate to the recording, each with its time. */
+#ifndef DW_SESSION_H
+#define DW_SESSION_H
+
+#include <stdio.h>
+
+#include "alerts.h"
+#include "config.h"
+#include "hypnogram.h"
+#include "monitor.h"
+#include "source.h"
+
+/* ---- session log: one TSV line per event (t_s, clock time, kind, text); tabs, newlines and
+ * backslashes in the text are escaped as \t \n \\, so long multi-line dream reports stay whole. ---- */
+typedef struct dw_session_log dw_session_log;
+/* Creates (mode 0600) or appends. NULL with err naming the file. */
+dw_session_log *dw_session_log_open(const char *path, dw_err *err);
+/* 0, or -1 when the write failed (the caller raises a recording alert). Flushed before returning. */
+int  dw_session_log_write(dw_session_log *l, double t, double wall, const char *kind, const char *text);
+void dw_session_log_close(dw_session_log *l);
+
+/* ---- session ---- */
+typedef struct dw_session dw_session;
+
+typedef struct {
+    /* A recording annotation at source time t (dur 0 for an instant) with the full text: the recorder
+     * cuts it to 40 characters in the BDF and keeps the whole text in its side log. NULL: none. */
+    void (*annotate)(void *ctx, double t, double dur, const char *text);
+    /* Ring the terminal bell (the screen thread owns the terminal). NULL: BEL to stderr. */
+    void (*bell)(void *ctx);
+    void *ctx;
+    const char *log_path;          /* session log; NULL or "" for none */
+} dw_session_hooks;
+
+/* Kinds of stimulus in the summary and dw_session_stim(). */
+enum dw_stim_kind { DW_STIM_SO = 0, DW_STIM_CUE };
+
+typedef struct {
+    long   id;                 /* 1, 2, ... over the night (stimuli and cues share the count) */
+    int    kind;               /* enum dw_stim_kind */
+    double t;                  /* delivery, source time */
+    double wall;
+    double trough_t;           /* SO: the detected trough; cue: the epoch end that triggered it */
+    double trough_uv;
+    double phase_deg;          /* SO: phase at delivery (landmark estimate), NAN until known / cue */
+    int    stage;              /* latest epoch label at delivery */
+} dw_stim;
+
+/* NULL with err on a bad actuator setting or a log that cannot be created. The mode starts as
+ * cfg->start_mode says (enhanced, or monitoring if no protocol is enabled; natural). */
+dw_session *dw_session_new(const dw_config *cfg, const dw_session_hooks *hooks, dw_err *err);
+void dw_session_free(dw_session *s);
+/* Clock time of t = 0 and lights-off (source time): the sleep alerts need them. */
+void dw_session_set_clock(dw_session *s, double start_wall, double lights_off_t);
+
+/* A raw block as the source delivers it: signal alerts, the frontal channel (info->frontal) for the
+ * slow-oscillation detector, the accelerometer; a gap resets the detector. */
+void dw_session_block(dw_session *s, const dw_block *b, const dw_source_info *info, double wall);
+/* The pieces of dw_session_block, for a caller (or a test) that has them separately. */
+void dw_session_frontal(dw_session *s, double t0, double fs, const double *x, int n);
+void dw_session_accel(dw_session *s, double t, const double g[3]);
+/* Each finished epoch (0-based; it ends at (epoch + 1) * 30 s). prob may be NULL. */
+void dw_session_epoch(dw_session *s, int epoch, int stage, const double prob[DW_NSTAGES]);
+/* The provisional label of the epoch in progress (DW_UNSCORED: none). A stimulus needs both labels in
+ * its target stage. */
+void dw_session_provisional(dw_session *s, int stage);
+/* Data-path figures for the alerts (see dw_datapath in alerts.h). */
+void dw_session_datapath(dw_session *s, double t, double wall, const dw_datapath *d);
+/* An operator command (WAKE, NATURAL, SHUTDOWN, MARKER, ACK, DREAM_REPORT; others are ignored).
+ * Returns 1 when the caller must now shut down (stop the device, close the recording). */
+int  dw_session_command(dw_session *s, const dw_cmd *cmd, double t);
+/* Timers: stimulus due, actuator children (reap, timeout), wake timeout and escalation, alert repeats. */
+void dw_session_tick(dw_session *s, double t, double wall);
+/* Safe shutdown: stimulation off first (pending stimulus cancelled, running stimulus/cue commands
+ * terminated), mode SHUTDOWN. Idempotent; returns 0. */
+int  dw_session_shutdown(dw_session *s, double t, const char *cause);
+/* Summary file: sleep statistics, every stimulus, every alert, every event. 0 or -1 on a write error. */
+int  dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *stats);
+/* Copy mode, stimulus count, alerts, wants_dream_report and the last event into m (caller holds
+ * m->lock); bumps m->v_status / m->v_alerts when they changed. */
+void dw_session_publish(dw_session *s, dw_monitor *m);
+
+/* Read-only views (tests, the summary, the screen via publish). */
+int  dw_session_mode(const dw_session *s);
+dw_alerts *dw_session_alerts(dw_session *s);
+int  dw_session_nstim(const dw_session *s);
+const dw_stim *dw_session_stim(const dw_session *s, int i);
+int  dw_session_wants_dream_report(const dw_session *s);
+/* 1 while a stimulus is scheduled and not yet delivered. */
+int  dw_session_pending(const dw_session *s);
+
+#endif
