@@ -7,7 +7,7 @@
 
 typedef struct dw_rfft dw_rfft;
 
-/* n a power of two in [4, 65536]; NULL otherwise or when out of memory. */
+/* n a power of two in [8, 65536]; NULL otherwise or when out of memory. */
 dw_rfft *dw_rfft_new(size_t n);
 void     dw_rfft_free(dw_rfft *p);
 size_t   dw_rfft_size(const dw_rfft *p);

@@ -5,6 +5,12 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* Pairs of doubles (GCC/Clang vector extension; SSE2 on x86-64): the butterflies run two at a time. */
+typedef double v2 __attribute__((vector_size(16)));
+static inline v2 ld(const double *p) { v2 v; memcpy(&v, p, sizeof v); return v; }
+static inline void st(double *p, v2 v) { memcpy(p, &v, sizeof v); }
 
 struct dw_rfft {
     size_t n, h;        /* real length, complex length h = n/2 */
@@ -15,7 +21,7 @@ struct dw_rfft {
 
 dw_rfft *dw_rfft_new(size_t n)
 {
-    if (n < 4 || n > 65536 || (n & (n - 1)))
+    if (n < 8 || n > 65536 || (n & (n - 1)))
         return NULL;
     dw_rfft *p = calloc(1, sizeof *p);
     if (!p)
@@ -75,29 +81,29 @@ size_t dw_rfft_size(const dw_rfft *p)
 void dw_rfft_forward(const dw_rfft *p, const double *restrict x, double *restrict re, double *restrict im)
 {
     const size_t h = p->h;
-    /* z[j] = x[2j] + i x[2j+1], stored bit-reversed; then stage 1, whose twiddle is 1. */
-    for (size_t j = 0; j < h; j++) {
-        re[p->rev[j]] = x[2 * j];
-        im[p->rev[j]] = x[2 * j + 1];
+    /* z[j] = x[2j] + i x[2j+1] read in bit-reversed order through the first two stages, whose
+     * twiddles are 1 and -i (no multiplications). */
+    for (size_t q = 0; q < h; q += 4) {
+        const double *x0 = x + 2 * p->rev[q], *x1 = x + 2 * p->rev[q + 1];
+        const double *x2 = x + 2 * p->rev[q + 2], *x3 = x + 2 * p->rev[q + 3];
+        double t0r = x0[0] + x1[0], t0i = x0[1] + x1[1], t1r = x0[0] - x1[0], t1i = x0[1] - x1[1];
+        double t2r = x2[0] + x3[0], t2i = x2[1] + x3[1], t3r = x2[0] - x3[0], t3i = x2[1] - x3[1];
+        re[q] = t0r + t2r;     im[q] = t0i + t2i;
+        re[q + 2] = t0r - t2r; im[q + 2] = t0i - t2i;
+        re[q + 1] = t1r + t3i; im[q + 1] = t1i - t3r;
+        re[q + 3] = t1r - t3i; im[q + 3] = t1i + t3r;
     }
-    for (size_t j = 0; j < h; j += 2) {
-        double ar = re[j], ai = im[j], br = re[j + 1], bi = im[j + 1];
-        re[j] = ar + br;
-        im[j] = ai + bi;
-        re[j + 1] = ar - br;
-        im[j + 1] = ai - bi;
-    }
-    for (size_t s = 2; s < h; s *= 2) {
+    for (size_t s = 4; s < h; s *= 2) {
         const double *wr = p->twr + s - 1, *wi = p->twi + s - 1;
         for (size_t b = 0; b < h; b += 2 * s) {
             double *r0 = re + b, *i0 = im + b, *r1 = re + b + s, *i1 = im + b + s;
-            for (size_t k = 0; k < s; k++) {
-                double tr = wr[k] * r1[k] - wi[k] * i1[k];
-                double ti = wr[k] * i1[k] + wi[k] * r1[k];
-                r1[k] = r0[k] - tr;
-                i1[k] = i0[k] - ti;
-                r0[k] += tr;
-                i0[k] += ti;
+            for (size_t k = 0; k < s; k += 2) {   /* two butterflies at a time: s is even */
+                v2 c = ld(wr + k), d = ld(wi + k), xr = ld(r1 + k), xi = ld(i1 + k);
+                v2 tr = c * xr - d * xi, ti = c * xi + d * xr, ar = ld(r0 + k), ai = ld(i0 + k);
+                st(r1 + k, ar - tr);
+                st(i1 + k, ai - ti);
+                st(r0 + k, ar + tr);
+                st(i0 + k, ai + ti);
             }
         }
     }
