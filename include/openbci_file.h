@@ -1,0 +1,38 @@
+/* The line-by-line reader behind the two OpenBCI text sources (GUI recordings, Cyton SD-card logs):
+ * streaming with a seek index, sample-counter gaps, skipped bad lines. A format only parses lines. */
+#ifndef DW_OPENBCI_FILE_H
+#define DW_OPENBCI_FILE_H
+
+#include <stdio.h>
+#include "source.h"
+
+typedef struct {
+    long   counter;               /* the board's sample counter, 0-255 */
+    double uv[DW_MAX_CH];
+    int    accel_valid;           /* a fresh accelerometer reading (g) */
+    double accel[3];
+} dw_obci_row;
+
+typedef struct dw_obci_format dw_obci_format;
+struct dw_obci_format {
+    const char *kind;
+    /* A data line: 1 with row filled; 0 a line that holds no sample (header, comment); -1 bad, with
+     * why = "column N: ..." (the caller adds file and line). line has no end-of-line characters. */
+    int (*parse)(const dw_obci_format *f, char *line, dw_obci_row *row, char *why, size_t whysz);
+    /* The counter alone, for the fast index pass: 1, 0 (no sample) or -1 (bad). */
+    int (*counter)(const dw_obci_format *f, const char *line, long *counter);
+    int    nch;                   /* channels per line */
+    int    counter_step;          /* 1, or 2 when the counter advances by two per sample */
+    int    col_accel;             /* first accelerometer column, -1 if none */
+    int    skip_zero_rows;        /* GUI v5 writes a row of zeros before the first sample */
+};
+
+/* Opens path at data offset data_off (after the header the format read) and line number lineno0.
+ * info: fs, start_epoch and subject filled by the format; channels Ch1..ChN, chosen by spec. */
+dw_source *dw_obci_open(const char *path, const dw_obci_format *fmt, long long data_off, long lineno0,
+                        const dw_source_info *info, const dw_channel_spec *spec, dw_err *err);
+
+/* Reads the next line into *buf (end-of-line characters removed); its length, or -1 at the end. */
+long dw_obci_getline(FILE *f, char **buf, size_t *cap);
+
+#endif

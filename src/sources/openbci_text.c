@@ -1,0 +1,203 @@
+/* OpenBCI GUI text recordings, every generation:
+ *   v1-v3  "%" header, then index, 8 (16) channels in uV, accel x y z in g (0 0 0 between readings)
+ *   v4     the same plus clock time and Unix ms
+ *   v5/v6  BrainFlow layout: "%Board = ..." header; index, channels, accel (held between readings), other
+ *          columns, Unix time, formatted time; v6 adds a column-name row, v5 a row of zeros first.
+ * The rate comes from "%Sample Rate", the channel count from "%Number of channels" or the columns. */
+#include "openbci_file.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* A number followed by ',' or the end. Advances *s past the comma; 1, 0 (end of line) or -1 (bad). */
+static int next_number(const char **s, double *v)
+{
+    const char *p = *s;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (!*p)
+        return 0;
+    char *end;
+    *v = strtod(p, &end);
+    if (end == p || !isfinite(*v))
+        return -1;
+    while (*end == ' ' || *end == '\t')
+        end++;
+    if (*end && *end != ',')
+        return -1;
+    *s = *end ? end + 1 : end;
+    return 1;
+}
+
+/* Lines that hold no sample: empty, "%" comments, the column-name row. */
+static int no_sample(const char *line)
+{
+    while (*line == ' ')
+        line++;
+    return !*line || *line == '%' || isalpha((unsigned char)*line);
+}
+
+static int text_counter(const dw_obci_format *f, const char *line, long *counter)
+{
+    (void)f;
+    if (no_sample(line))
+        return 0;
+    double v;
+    if (next_number(&line, &v) != 1 || v < 0 || v != floor(v))
+        return -1;
+    *counter = (long)fmod(v, 256.0);
+    return 1;
+}
+
+static int text_parse(const dw_obci_format *f, char *line, dw_obci_row *row, char *why, size_t whysz)
+{
+    if (no_sample(line))
+        return 0;
+    const char *s = line;
+    double v;
+    int need = f->col_accel > 0 ? f->col_accel + 3 : 1 + f->nch;
+    memset(row, 0, sizeof *row);
+    for (int col = 0; col < need; col++) {
+        int r = next_number(&s, &v);
+        if (r == 0) {
+            snprintf(why, whysz, "%d columns, expected at least %d", col, need);
+            return -1;
+        }
+        if (r < 0 || (col == 0 && (v < 0 || v != floor(v)))) {
+            snprintf(why, whysz, "column %d: not a %s", col + 1, col ? "number" : "sample index");
+            return -1;
+        }
+        if (col == 0)
+            row->counter = (long)fmod(v, 256.0);
+        else if (col <= f->nch)
+            row->uv[col - 1] = v;
+        else if (col >= f->col_accel)
+            row->accel[col - f->col_accel] = v;
+    }
+    /* v1-v4 write 0 0 0 between readings; BrainFlow holds the last one */
+    row->accel_valid = f->col_accel > 0 && (row->accel[0] != 0 || row->accel[1] != 0 || row->accel[2] != 0);
+    return 1;
+}
+
+static int count_fields(const char *line)
+{
+    int n = 1;
+    for (; *line; line++)
+        n += *line == ',';
+    return n;
+}
+
+/* The Unix time of a data line in column col (seconds or ms), 0 if none. */
+static double line_time(const char *line, int col)
+{
+    for (int i = 0; i < col && line; i++)
+        if ((line = strchr(line, ',')))
+            line++;
+    double t = line ? strtod(line, NULL) : 0;
+    return t > 1e11 ? t / 1000 : t > 1e8 ? t : 0;
+}
+
+/* GUI v1-v3 name files OpenBCI-RAW-YYYY-MM-DD_HH-MM-SS.txt (local time). */
+static double name_time(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    struct tm tm = { 0 };
+    for (; *b; b++)
+        if (sscanf(b, "%4d-%2d-%2d_%2d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                   &tm.tm_sec) == 6 && tm.tm_year > 1900) {
+            tm.tm_year -= 1900;
+            tm.tm_mon -= 1;
+            tm.tm_isdst = -1;
+            return (double)mktime(&tm);
+        }
+    return 0;
+}
+
+dw_source *dw_openbci_text_open(const char *path, const dw_channel_spec *spec, dw_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        dw_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    long lineno = 0, data_line = 0, first_line = 0;
+    long long data_off = 0;
+    int hdr_nch = 0, brainflow = 0, names_nch = 0, col_accel = -1, col_time = -1, fields = 0;
+    long counters[2];
+    int ncounters = 0;
+    double fs = 0, start = 0;
+    dw_obci_format fmt = { .kind = "openbci-text", .parse = text_parse, .counter = text_counter,
+                           .counter_step = 1 };
+    /* Header, column names, and the first two samples: enough to know the layout. */
+    for (long len; ncounters < 2 && lineno < 64 && (len = dw_obci_getline(f, &line, &cap)) >= 0;) {
+        lineno++;
+        if (line[0] == '%') {
+            const char *eq = strchr(line, '=');
+            if (strstr(line, "Number of channels") && eq)
+                hdr_nch = atoi(eq + 1);
+            else if (strstr(line, "Sample Rate") && eq)
+                fs = strtod(eq + 1, NULL);
+            else if (!strncmp(line, "%Board", 6))
+                brainflow = 1;
+            data_off = ftello(f);
+            data_line = lineno;
+        } else if (isalpha((unsigned char)line[0])) {   /* v6: "Sample Index, EXG Channel 0, ..." */
+            int col = 0;
+            for (char *tok = strtok(line, ","); tok; tok = strtok(NULL, ","), col++) {
+                while (*tok == ' ')
+                    tok++;
+                names_nch += !strncmp(tok, "EXG Channel", 11);
+                if (!strncmp(tok, "Accel Channel 0", 15))
+                    col_accel = col;
+                if (!strcmp(tok, "Timestamp") && col_time < 0)
+                    col_time = col;
+            }
+        } else {
+            long c;
+            if (text_counter(&fmt, line, &c) != 1)
+                continue;
+            if (!fields)
+                fields = count_fields(line), first_line = lineno;
+            double t = col_time >= 0 ? line_time(line, col_time)
+                       : brainflow ? line_time(line, fields - 2) : line_time(line, fields - 1);
+            if (!start && t)
+                start = t;
+            if (!(brainflow && ncounters == 0 && c == 0 && !t))   /* not v5's row of zeros */
+                counters[ncounters++] = c;
+        }
+    }
+    free(line);
+    fclose(f);
+    if (!fields) {
+        dw_err_set(err, "%s:%ld: no OpenBCI sample lines (index, channels...) after the header", path, lineno);
+        return NULL;
+    }
+    fmt.nch = hdr_nch ? hdr_nch : names_nch ? names_nch : fields >= 20 && !brainflow ? 16 : 8;
+    if (fmt.nch != 8 && fmt.nch != 16 && !(fmt.nch > 0 && fmt.nch <= DW_MAX_CH)) {
+        dw_err_set(err, "%s: %d channels: dreamwatch reads 1-%d", path, fmt.nch, DW_MAX_CH);
+        return NULL;
+    }
+    if (fields < 1 + fmt.nch) {
+        dw_err_set(err, "%s:%ld: %d columns, but %d channels need %d", path, first_line, fields, fmt.nch,
+                   1 + fmt.nch);
+        return NULL;
+    }
+    if (col_accel < 0 && fields >= fmt.nch + 4)
+        col_accel = fmt.nch + 1;
+    fmt.col_accel = col_accel;
+    fmt.skip_zero_rows = brainflow;
+    if (fmt.nch == 16 && ncounters == 2 && ((counters[1] - counters[0]) & 255) == 2)
+        fmt.counter_step = 2;                  /* Daisy files that number packet pairs */
+    dw_source_info info = { 0 };
+    info.fs = fs > 0 ? fs : fmt.nch == 16 ? 125 : 250;
+    info.start_epoch = start ? start : name_time(path);
+    return dw_obci_open(path, &fmt, data_off, data_line, &info, spec, err);
+}

@@ -1,0 +1,299 @@
+/* OpenBCI GUI text and Cyton SD-card sources against the real files in ../shared/data/openbci, plus small
+ * files written here for bad lines, counter gaps and seeking. */
+#include "source.h"
+#include "tap.h"
+
+#include <stdint.h>
+#include <time.h>
+
+typedef struct {
+    double *uv;             /* delivered frames, frame-major */
+    long    n, gaps, lost, accel_blocks, cap;
+    int     nch, t0_ok;
+} take;
+
+/* Reads a source to the end in blocks of `chunk` frames, checking that t0 follows frames plus gaps. */
+static int read_all(dw_source *s, int chunk, take *t)
+{
+    memset(t, 0, sizeof *t);
+    t->nch = s->info.nch;
+    t->t0_ok = 1;
+    dw_block b;
+    int r;
+    while ((r = s->ops->read(s, &b, chunk, 0)) > 0) {
+        if (t->n + r > t->cap) {
+            t->cap = 2 * (t->n + r);
+            t->uv = realloc(t->uv, (size_t)t->cap * t->nch * sizeof *t->uv);
+        }
+        memcpy(t->uv + (size_t)t->n * t->nch, b.uv, (size_t)r * t->nch * sizeof *b.uv);
+        t->gaps += b.gap > 0;
+        t->lost += b.gap;
+        if (fabs(b.t0 - (double)(t->n + t->lost) / s->info.fs) > 1e-9)
+            t->t0_ok = 0;
+        t->n += r;
+        t->accel_blocks += b.accel_valid;
+    }
+    return r;
+}
+
+static dw_source *open_or_fail(const char *name, const char *path)
+{
+    dw_err err = { "" };
+    dw_source *s = strstr(path, "sdcard") ? dw_sdcard_open(path, NULL, &err) : dw_openbci_text_open(path, NULL, &err);
+    if (!s)
+        FAIL(name, "open: %s", err.msg);
+    return s;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+static void same_session(const char *dir)
+{
+    static const char *const names[3] = { "OpenBCI-sampleData-1-blinks-jawClench-alpha.txt",
+                                          "OpenBCI_GUI-v5-blinks-jawClench-alpha.txt",
+                                          "OpenBCI_GUI-v6-blinks-jawClench-alpha.txt" };
+    static const int chunks[3] = { 1000, 37, 4096 };
+    take t[3];
+    double accel[3][3];
+    for (int i = 0; i < 3; i++) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/openbci/%s", dir, names[i]);
+        dw_source *s = open_or_fail("gui v4/v5/v6 open", path);
+        if (!s)
+            return;
+        CHECK("gui v4/v5/v6: 8 channels at 250 Hz", s->info.nch == 8 && s->info.fs == 250 &&
+              !strcmp(s->info.label[0], "Ch1") && !strcmp(s->info.label[7], "Ch8"),
+              "%s: %d ch %g Hz %s", names[i], s->info.nch, s->info.fs, s->info.label[0]);
+        /* 12:00:53.329 on 2019-05-15 in Unix ms, from the files' own time column */
+        CHECK("gui v4/v5/v6: start time from the time column", fabs(s->info.start_epoch - 1557936053.329) < 1e-3,
+              "%s: %.3f", names[i], s->info.start_epoch);
+        read_all(s, chunks[i], &t[i]);
+        dw_block b;
+        s->ops->seek(s, 0);
+        s->ops->read(s, &b, 5, 0);      /* frames 0-4 hold one reading (0.040 0.420 0.238): v4 on row 0
+                                         * only, v5/v6 repeated on every row */
+        memcpy(accel[i], b.accel, sizeof accel[i]);
+        CHECK("gui v4/v5/v6: duration from the index pass", fabs(s->info.duration_s - t[i].n / 250.0) < 1e-9,
+              "%s: %g s vs %ld frames", names[i], s->info.duration_s, t[i].n);
+        dw_source_close(s);
+    }
+    CHECK("gui v4/v5/v6: no gaps, t0 consistent", !t[0].lost && !t[1].lost && !t[2].lost && t[0].t0_ok && t[1].t0_ok
+          && t[2].t0_ok, "lost %ld %ld %ld", t[0].lost, t[1].lost, t[2].lost);
+    CHECK("gui v4/v5/v6: same number of samples", t[0].n == t[1].n && t[1].n == t[2].n && t[0].n > 20000,
+          "%ld %ld %ld", t[0].n, t[1].n, t[2].n);
+    if (t[0].n == t[1].n && t[1].n == t[2].n) {
+        long diff = 0;
+        for (long k = 0; k < t[0].n * 8; k++)
+            diff += t[0].uv[k] != t[1].uv[k] || t[0].uv[k] != t[2].uv[k];
+        CHECK("gui v4/v5/v6: identical samples", diff == 0, "%ld values differ", diff);
+    }
+    CHECK("gui v4/v5/v6: first sample is the file's first row",
+          t[0].n && t[0].uv[0] == 61379.36 && t[0].uv[7] == 1740.11, "%g %g", t[0].uv[0], t[0].uv[7]);
+    CHECK("gui v4/v5/v6: same first accelerometer reading",
+          accel[0][1] == 0.420 && accel[1][1] == 0.420 && accel[2][1] == 0.420 && accel[0][2] == 0.238,
+          "%g %g %g", accel[0][1], accel[1][1], accel[2][1]);
+    for (int i = 0; i < 3; i++)
+        free(t[i].uv);
+}
+
+static void raw_v1(const char *dir)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/openbci/OpenBCI-RAW-2016-07-21_17-46-29.txt", dir);
+    dw_source *s = open_or_fail("gui v1 open", path);
+    if (!s)
+        return;
+    take t;
+    read_all(s, 250, &t);
+    /* 7765 sample lines whose counter skips 4 times by one sample each (checked with awk at writing) */
+    long lines = 0;
+    FILE *f = fopen(path, "r");
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        lines += line[0] >= '0' && line[0] <= '9';
+    fclose(f);
+    CHECK("gui v1: every line delivered, counter jumps as gaps", t.n == lines && t.lost >= 1 && t.t0_ok,
+          "%ld frames of %ld lines, %ld lost in %ld gaps", t.n, lines, t.lost, t.gaps);
+    double lo = 1e9, hi = -1e9;
+    for (long k = 0; k < t.n; k++)
+        lo = fmin(lo, t.uv[k * 8 + 1]), hi = fmax(hi, t.uv[k * 8 + 1]);
+    CHECK("gui v1: channel 2 in a sane range", lo > 10000 && hi < 40000 && hi - lo > 100, "%g..%g", lo, hi);
+    struct tm tm = { .tm_year = 116, .tm_mon = 6, .tm_mday = 21, .tm_hour = 17, .tm_min = 46, .tm_sec = 29,
+                     .tm_isdst = -1 };
+    CHECK("gui v1: start time from the file name", s->info.start_epoch == (double)mktime(&tm), "%.0f",
+          s->info.start_epoch);
+    CHECK("gui v1: accelerometer readings", t.accel_blocks > 0, "none");
+    free(t.uv);
+    dw_source_close(s);
+}
+
+static void gui_2024(const char *dir)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/openbci/OpenBCI-GUI-2024-01-24_16-28-32.txt", dir);
+    dw_source *s = open_or_fail("gui 2024 open", path);
+    if (!s)
+        return;
+    take t;
+    read_all(s, 100, &t);
+    long railed = 0, near = 0;           /* electrodes off: pinned at full scale, now and then just off it */
+    for (long k = 0; k < t.n; k++) {
+        railed += fabs(t.uv[k * 8 + 6] + 187500) < 0.1 && fabs(t.uv[k * 8 + 7] + 187500) < 0.1;
+        near += t.uv[k * 8 + 6] < -180000 && t.uv[k * 8 + 7] < -180000;
+    }
+    CHECK("gui 2024: channels 7-8 railed at -187500 uV", t.n > 2000 && railed > 0.98 * t.n && near == t.n,
+          "%ld railed, %ld near, of %ld", railed, near, t.n);
+    CHECK("gui 2024: start time in seconds", fabs(s->info.start_epoch - 1706088515.3) < 0.1, "%.3f",
+          s->info.start_epoch);
+    CHECK("gui 2024: the all-zero first row is not a sample", t.n && t.uv[0] != 0, "%g", t.n ? t.uv[0] : 0);
+    free(t.uv);
+    dw_source_close(s);
+}
+
+static double count_uv(const char *hex6)
+{
+    long v = strtol(hex6, NULL, 16);
+    if (v >= 1L << 23)
+        v -= 1L << 24;
+    return v * 4.5 / 24 / (double)((1 << 23) - 1) * 1e6;
+}
+
+static void sd_card(const char *dir)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/openbci/OBCI-01-sdcard.TXT", dir);
+    dw_source *s = open_or_fail("sd open", path);
+    if (!s)
+        return;
+    CHECK("sd: kind, 8 channels at 250 Hz", !strcmp(s->ops->kind, "openbci-sd") && s->info.nch == 8 &&
+          s->info.fs == 250, "%s %d %g", s->ops->kind, s->info.nch, s->info.fs);
+    dw_block b;
+    int r = s->ops->read(s, &b, 5, 0);
+    /* line 3: 00,000000,000000,FB52DD,F41C43,...,FFB0,0E60,03B0 */
+    CHECK("sd: first sample decoded from 24-bit hex", r == 5 && tap_close(b.uv[2], count_uv("FB52DD"), 1e-12, 0) &&
+          tap_close(b.uv[3], count_uv("F41C43"), 1e-12, 0) && b.uv[0] == 0 && b.uv[2] < -1000 && b.uv[2] > -187500,
+          "r=%d ch3 %g", r, r > 0 ? b.uv[2] : 0);
+    CHECK("sd: accelerometer in g", b.accel_valid && fabs(b.accel[0] + 80 * 0.002 / 16) < 1e-12 &&
+          fabs(b.accel[1] - 0x0E60 * 0.002 / 16) < 1e-12, "%d %g %g", b.accel_valid, b.accel[0], b.accel[1]);
+    s->ops->seek(s, 0);
+    take t;
+    read_all(s, 64, &t);
+    long lines = 0;                   /* sample lines have commas; the counter runs 00-FF without a skip */
+    FILE *f = fopen(path, "r");
+    char line[256];
+    while (fgets(line, sizeof line, f))
+        lines += strchr(line, ',') != NULL;
+    fclose(f);
+    CHECK("sd: every line, counter wraps without false gaps", t.n == lines && t.n > 3000 && t.lost == 0 && t.t0_ok,
+          "%ld frames of %ld lines, %ld lost", t.n, lines, t.lost);
+    free(t.uv);
+    dw_source_close(s);
+}
+
+static void seeking(const char *dir)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/openbci/OpenBCI_GUI-v6-blinks-jawClench-alpha.txt", dir);
+    dw_source *s = open_or_fail("seek open", path);
+    if (!s)
+        return;
+    take t;
+    read_all(s, 512, &t);
+    int ok = 1;
+    static const double at[] = { 61.3, 30.0, 0.0, 89.9, 12.004 };
+    for (int i = 0; i < 5 && ok; i++) {
+        dw_block b;
+        long k = lround(at[i] * 250);
+        ok = s->ops->seek(s, at[i]) == 0 && s->ops->read(s, &b, 3, 0) == 3 && fabs(b.t0 - k / 250.0) < 1e-9 &&
+             !memcmp(b.uv, t.uv + k * 8, 3 * 8 * sizeof *b.uv);
+    }
+    dw_block b;
+    CHECK("seek: lands on the same samples as reading through", ok, "mismatch");
+    CHECK("seek: past the end gives EOF", s->ops->seek(s, 1e6) == 0 && s->ops->read(s, &b, 10, 0) == DW_SRC_EOF,
+          "no EOF");
+    free(t.uv);
+    dw_source_close(s);
+}
+
+/* Written here: a v4-style file with a bad value, a short line and a counter jump. */
+static void bad_lines(void)
+{
+    char dir[] = "/tmp/dw-obci-XXXXXX", path[64];
+    if (!mkdtemp(dir))
+        return;
+    snprintf(path, sizeof path, "%s/x.txt", dir);
+    write_file(path, "%OpenBCI Raw EEG Data\n%Number of channels = 8\n%Sample Rate = 250.0 Hz\n"
+                     "0, 1, 2, 3, 4, 5, 6, 7, 8, 0.1, 0.2, 0.3\r\n"
+                     "1, 1, 2, 3, x4, 5, 6, 7, 8, 0, 0, 0\n"
+                     "2, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0\n"
+                     "3, 1, 2, 3\n"
+                     "4, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0\n"
+                     "9, 9, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0\n");
+    dw_err err = { "" };
+    dw_source *s = dw_openbci_text_open(path, NULL, &err);
+    if (!s) {
+        FAIL("bad lines: open", "%s", err.msg);
+        return;
+    }
+    dw_block b[5];
+    int n[5], k = 0;
+    while (k < 5 && (n[k] = s->ops->read(s, &b[k], 100, 0)) > 0)
+        k++;
+    /* frames 0 | (1 lost) 2 | (3 lost) 4 | (5-8 lost) 9 */
+    CHECK("bad lines: skipped lines become gaps, reading goes on",
+          k == 4 && n[0] == 1 && b[1].gap == 1 && b[2].gap == 1 && b[3].gap == 4 && b[3].uv[0] == 9 &&
+          fabs(b[3].t0 - 9 / 250.0) < 1e-12, "k=%d", k);
+    char want[128];
+    snprintf(want, sizeof want, "%s:5: column 5: not a number", path);
+    CHECK("bad lines: error names file, line and column", strstr(s->err.msg, want) != NULL, "\"%s\"", s->err.msg);
+    dw_source_close(s);
+
+    write_file(path, "%OpenBCI Raw EEG Data\nfoo, bar\n1, 2\n");
+    s = dw_openbci_text_open(path, NULL, &err);
+    CHECK("bad lines: a file of nothing but bad lines is refused with the reason",
+          !s && strstr(err.msg, "x.txt:3: 2 columns"), "%s", s ? "opened" : err.msg);
+    dw_source_close(s);
+
+    write_file(path, "%STOP AT\n00000010\nFE,000001,FFFFFF,800000,7FFFFF,000000,000000,000000,000000\n"
+                     "FF,000001,FFFFFF,800000,7FFFFF,000000,000000,000000,0000zz\n"
+                     "01,000001,FFFFFF,800000,7FFFFF,000000,000000,000000,000000\n");
+    dw_channel_spec spec = { .channels = { "ch4", "2" }, .nchannels = 2 };
+    s = dw_sdcard_open(path, &spec, &err);
+    if (s) {
+        int r = s->ops->read(s, &b[0], 10, 0);
+        CHECK("sd: chosen channels, sign extension, full scale",
+              r == 1 && s->info.nch == 2 && !strcmp(s->info.label[0], "Ch4") &&
+              fabs(b[0].uv[0] - 187500) < 0.03 && fabs(b[0].uv[1] + 0.0223517) < 1e-6, "r=%d %g %g", r,
+              b[0].uv[0], b[0].uv[1]);
+        r = s->ops->read(s, &b[0], 10, 0);
+        CHECK("sd: bad line -> gap across the counter wrap", r == 1 && b[0].gap == 2 &&
+              strstr(s->err.msg, ":4: column 9: not a 6-digit hex count"), "r=%d gap %ld %s", r,
+              r > 0 ? b[0].gap : 0, s->err.msg);
+        dw_source_close(s);
+    } else {
+        FAIL("sd: small file", "%s", err.msg);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    bad_lines();
+    const char *dir = tap_shared_data();
+    if (!dir) {
+        SKIP("openbci real files", "no ../shared/data (set DW_SHARED_DATA)");
+        TAP_DONE();
+    }
+    same_session(dir);
+    raw_v1(dir);
+    gui_2024(dir);
+    sd_card(dir);
+    seeking(dir);
+    TAP_DONE();
+}
