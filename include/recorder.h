@@ -27,6 +27,9 @@ dw_recorder *dw_recorder_open(const char *dir, const char *subject, const dw_sou
  * file can be started (annotated "Recording resumed, N.N s lost"). */
 int dw_recorder_write(dw_recorder *r, const dw_block *b);
 
+/* How long to wait after a write failure before trying a new file (default 60 s). */
+void dw_recorder_set_retry(dw_recorder *r, double seconds);
+
 /* An event at t_s seconds of source time (since the recording started), dur_s <= 0 for none. The BDF+
  * gets the text cut to 40 bytes on one line; the side log gets it all, synced before returning.
  * 0, or -1 (dw_recorder_error) if the side log could not be written. */

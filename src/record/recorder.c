@@ -24,7 +24,6 @@
 #define ACC_RATE       25         /* Hz, as the Cyton reports it */
 #define ANNOT_SIGNALS  4          /* one annotation per signal per record: 4 per second */
 #define SYNC_EVERY     10         /* records between fdatasync (power loss bound; a crash loses nothing) */
-#define RETRY_S        60.0       /* after a write failure, try a new file at most this often */
 
 struct dw_recorder {
     char   dir[PATH_MAX], subject[64];
@@ -44,7 +43,7 @@ struct dw_recorder {
     int    fill;                  /* frames in the current record */
     double last[DW_MAX_CH + 3];   /* held values for gaps and padding (accel after the channels) */
     int    failed;
-    double fail_mono;
+    double fail_mono, retry_s;    /* after a write failure, try a new file at most this often */
     long long lost_frame0;        /* source frame where data started being dropped */
     dw_err err;
 };
@@ -311,7 +310,7 @@ fail:
 
 static void put_count(dw_recorder *r)
 {
-    char f[16];
+    char f[24];
     snprintf(f, sizeof f, "%-8lld", r->records);
     if (pwrite(r->fd, f, 8, 236) != 8) {
         /* Rewriting 8 bytes in place needs no new block; if even that fails the count stays behind the
@@ -455,6 +454,7 @@ dw_recorder *dw_recorder_open(const char *dir, const char *subject, const dw_sou
         strcpy(r->subject, "subject");
     r->info = *info;
     r->has_accel = has_accel;
+    r->retry_s = 60;
     r->epoch0 = info->start_epoch > 0 ? info->start_epoch : dw_now_wall();
     r->rec_s = rec_s;
     r->rec_n = (int)lround(info->fs * rec_s);
@@ -472,10 +472,10 @@ dw_recorder *dw_recorder_open(const char *dir, const char *subject, const dw_sou
     return r;
 }
 
-/* After a failure: at most once per RETRY_S, try a fresh file starting at the current frame. */
+/* After a failure: at most once per retry_s, try a fresh file starting at the current frame. */
 static int try_resume(dw_recorder *r)
 {
-    if (dw_now_mono() - r->fail_mono < RETRY_S)
+    if (dw_now_mono() - r->fail_mono < r->retry_s)
         return -1;
     dw_err keep = r->err;
     if (r->log_fd >= 0)
@@ -535,6 +535,7 @@ int dw_recorder_annotate(dw_recorder *r, double t_s, double dur_s, const char *t
     return rc;
 }
 
+void dw_recorder_set_retry(dw_recorder *r, double seconds) { r->retry_s = seconds; }
 const char *dw_recorder_path(const dw_recorder *r) { return r->path; }
 const char *dw_recorder_error(const dw_recorder *r) { return r->err.msg; }
 

@@ -167,7 +167,7 @@ static int copy_fixed(int in, const char *path, const dw_bdf_geometry *g, long l
             rc = -1;
         off += n;
     }
-    char f[16];
+    char f[24];
     snprintf(f, sizeof f, "%-8lld", records);
     if (!rc && (pwrite(out, f, 8, 236) != 8 || fsync(out)))
         rc = -1;

@@ -1,0 +1,519 @@
+/* Recorder and recover: real BDF+ files written through dw_recorder and read back with EDFlib, a real
+ * SIGKILL in the middle of a recording, and a real full disk (tmpfs, or RLIMIT_FSIZE). */
+#include "recorder.h"
+#include "tap.h"
+
+#include <edflib.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#define STEP_UV (375000.0 / 16777214.0)   /* one BDF count over +-187500 uV */
+
+static char tmpdir[64];
+
+/* The sample the tests write: channel c, frame k (large DC offsets, as OpenBCI gives). */
+static double sample(int c, long k)
+{
+    return (c - 3.5) * 40000.0 + 150.0 * sin(0.05 * k * (c + 1)) + (k % 7) * 0.3;
+}
+
+static dw_source_info make_info(int nch, double fs)
+{
+    dw_source_info info;
+    memset(&info, 0, sizeof info);
+    info.nch = nch;
+    info.fs = fs;
+    for (int c = 0; c < nch; c++)
+        snprintf(info.label[c], DW_LABEL_LEN, "Ch%d", c + 1);
+    return info;
+}
+
+/* Writes frames [k0, k0 + n) of sample() as one block. */
+static int put(dw_recorder *r, int nch, long k0, int n, long gap, const double *acc)
+{
+    static double buf[4096 * DW_MAX_CH];
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < nch; c++)
+            buf[i * nch + c] = sample(c, k0 + i);
+    dw_block b = { .n = n, .uv = buf, .gap = gap };
+    if (acc) {
+        b.accel_valid = 1;
+        memcpy(b.accel, acc, sizeof b.accel);
+    }
+    return dw_recorder_write(r, &b);
+}
+
+/* The header as bytes: record count field, header size, bytes per record (computed here, not by the
+ * code under test). */
+typedef struct { long long count, hdr, rec, size; } bytes_view;
+static int view(const char *path, bytes_view *v)
+{
+    char h[256], f[9] = { 0 };
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || pread(fd, h, 256, 0) != 256 || fstat(fd, &st))
+        return (fd >= 0 ? close(fd) : 0), -1;
+    memcpy(f, h + 236, 8);
+    v->count = strtoll(f, NULL, 10);
+    memcpy(f, h + 184, 8);
+    v->hdr = strtoll(f, NULL, 10);
+    memcpy(f, h + 252, 4);
+    f[4] = 0;
+    int ns = atoi(f);
+    char *spr = malloc((size_t)ns * 8 + 1);
+    if (pread(fd, spr, (size_t)ns * 8, 256 + ns * 216) != ns * 8)
+        ns = 0;
+    v->rec = 0;
+    for (int i = 0; i < ns; i++) {
+        memcpy(f, spr + i * 8, 8);
+        f[8] = 0;
+        v->rec += 3 * atoll(f);
+    }
+    free(spr);
+    v->size = st.st_size;
+    close(fd);
+    return 0;
+}
+
+static int header_consistent(const char *path)
+{
+    bytes_view v;
+    return view(path, &v) == 0 && v.rec > 0 && (v.size - v.hdr) % v.rec == 0 && v.count == (v.size - v.hdr) / v.rec;
+}
+
+static int has_annotation(int h, long long n, const char *text, double onset_s)
+{
+    struct edf_annotation_struct a;
+    for (long long i = 0; i < n; i++) {
+        if (edf_get_annotation(h, (int)i, &a))
+            continue;
+        size_t len = strlen(a.annotation);       /* EDFlib may hand back a trailing space */
+        while (len && a.annotation[len - 1] == ' ')
+            a.annotation[--len] = 0;
+        if (!strcmp(a.annotation, text) && (onset_s < 0 || fabs(a.onset / 1e7 - onset_s) < 1e-3))
+            return 1;
+    }
+    return 0;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *s = malloc((size_t)n + 1);
+    s[fread(s, 1, (size_t)n, f)] = 0;
+    fclose(f);
+    return s;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    char *s = NULL;
+    FILE *f = fopen(from, "rb"), *g = fopen(to, "wb");
+    long n = -1;
+    if (f && g && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && (s = malloc((size_t)n + 1))) {
+        rewind(f);
+        n = (long)fread(s, 1, (size_t)n, f) == n && (long)fwrite(s, 1, (size_t)n, g) == n ? 0 : -1;
+    }
+    free(s);
+    if (f)
+        fclose(f);
+    if (g && fclose(g))
+        n = -1;
+    return n == 0 ? 0 : -1;
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static const char long_text[] = "Dream report: I was in a house by the sea,\n\tthe rooms kept changing; "
+                                "a dog spoke \\ to me. Ünïcödé at the cut: ééééééé";
+
+static void round_trip(void)
+{
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/rt/night", tmpdir);
+    dw_source_info info = make_info(8, 250);
+    dw_err err = { "" };
+    mode_t old = umask(0);            /* the modes must not depend on the umask */
+    dw_recorder *r = dw_recorder_open(dir, "S 01/x", &info, 1, &err);
+    umask(old);
+    if (!r) {
+        FAIL("recorder open", "%s", err.msg);
+        return;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s", dw_recorder_path(r));
+    struct stat st, sd;
+    const char *base = strrchr(path, '/') + 1;
+    CHECK("recorder: name subject-YYYYMMDD-HHMMSS.bdf", !strncmp(base, "S_01_x-", 7) && strlen(base) == 26 &&
+          !strcmp(base + 22, ".bdf") && base[15] == '-', "%s", base);
+    CHECK("recorder: file 0600, new folder 0700 (umask 0)", stat(path, &st) == 0 && (st.st_mode & 0777) == 0600 &&
+          stat(dir, &sd) == 0 && (sd.st_mode & 0777) == 0700, "%o %o", st.st_mode & 0777, sd.st_mode & 0777);
+
+    double acc1[3] = { 0.5, -0.25, 1.0 }, acc2[3] = { -1, 2, 3.5 };
+    long k = 0;
+    int rc = 0;
+    static const int sizes[] = { 1, 7, 250, 100, 33, 609, 1000 };
+    for (int i = 0; k < 2625; i++) {             /* 10.5 s */
+        int n = sizes[i % 7] < 2625 - k ? sizes[i % 7] : (int)(2625 - k);
+        rc |= put(r, 8, k, n, 0, k == 0 ? acc1 : k == 1000 ? acc2 : NULL);
+        k += n;
+        if (k >= 750 && k < 760) {               /* 3 records on disk, the 4th in memory */
+            bytes_view v;
+            CHECK("recorder: header count current while recording", view(path, &v) == 0 && v.count == 3 &&
+                  v.size == v.hdr + 3 * v.rec, "count %lld size %lld", v.count, v.size);
+        }
+    }
+    rc |= dw_recorder_annotate(r, 2.5, -1, "lights off");
+    rc |= dw_recorder_annotate(r, 4.25, 30, long_text);
+    CHECK("recorder: writes and annotations return 0", rc == 0, "%s", dw_recorder_error(r));
+    CHECK("recorder: bytes so far", dw_recorder_bytes(r) > 10 * 6000, "%lld", dw_recorder_bytes(r));
+    CHECK("recorder: close", dw_recorder_close(r, &err) == 0, "%s", err.msg);
+
+    struct edf_hdr_struct h;
+    if (edfopen_file_readonly(path, &h, EDFLIB_READ_ALL_ANNOTATIONS)) {
+        FAIL("recorder: EDFlib reads the file", "error %d", h.filetype);
+        return;
+    }
+    CHECK("recorder: BDF+, 8 + 3 signals, 11 records of 1 s (last padded)",
+          h.filetype == EDFLIB_FILETYPE_BDFPLUS && h.edfsignals == 11 && h.datarecords_in_file == 11 &&
+          h.datarecord_duration == 10000000 && h.signalparam[0].smp_in_datarecord == 250 &&
+          h.signalparam[8].smp_in_datarecord == 25 && !strncmp(h.signalparam[8].label, "AccX", 4),
+          "type %d ns %d recs %lld", h.filetype, h.edfsignals, h.datarecords_in_file);
+    double *x = malloc(2750 * sizeof *x), worst = 0;
+    for (int c = 0; c < 8; c++) {
+        int n = edfread_physical_samples(h.handle, c, 2750, x);
+        for (int i = 0; i < n; i++)
+            worst = fmax(worst, fabs(x[i] - sample(c, i < 2625 ? i : 2624)));
+    }
+    CHECK("recorder: samples within one count (0.0224 uV), padding holds the last value", worst <= STEP_UV * 1.001,
+          "worst %.5f uV", worst);
+    int n = edfread_physical_samples(h.handle, 9, 275, x);
+    /* AccY: -0.25 g from frame 0, 2 g from frame 1000 = accel sample 100 */
+    CHECK("recorder: accelerometer held at 25 Hz", n == 275 && fabs(x[0] + 0.25) < 1e-5 && fabs(x[99] + 0.25) < 1e-5
+          && fabs(x[100] - 2) < 1e-5 && fabs(x[274] - 2) < 1e-5, "n=%d %g %g %g", n, x[0], x[99], x[100]);
+    free(x);
+    char cut[41];
+    dw_events_bdf_text(long_text, cut);
+    CHECK("recorder: annotations in the BDF+", h.annotations_in_file == 3 && has_annotation(h.handle, 3, "lights off", 2.5)
+          && has_annotation(h.handle, 3, cut, 4.25) && has_annotation(h.handle, 3, "End padded 0.50 s", 10.5),
+          "%lld annotations", h.annotations_in_file);
+    CHECK("recorder: the BDF+ text is cut on a UTF-8 boundary", strlen(cut) <= 40 && strlen(cut) >= 38 &&
+          !strchr(cut, '\n'), "\"%s\"", cut);
+    edfclose_file(h.handle);
+
+    char tsv[1100];
+    snprintf(tsv, sizeof tsv, "%s.events.tsv", path);
+    char *log = slurp(tsv), *line2 = log ? strstr(log, "4.2500\t30.0000\t") : NULL;
+    int full = 0;
+    if (line2) {
+        line2 += strlen("4.2500\t30.0000\t");
+        *strchr(line2, '\n') = 0;
+        dw_events_unescape(line2);
+        full = !strcmp(line2, long_text);
+    }
+    CHECK("recorder: side log keeps the full text, escaped on one line", full, "%s", log ? log : "no log");
+    free(log);
+    CHECK("recorder: side log 0600", stat(tsv, &st) == 0 && (st.st_mode & 0777) == 0600, "%o", st.st_mode & 0777);
+
+    /* A second recording in the same second gets -2; the first is untouched. */
+    char *first = slurp(path);
+    stat(path, &st);
+    long long first_size = st.st_size;
+    r = dw_recorder_open(dir, "S 01/x", &info, 0, &err);
+    dw_recorder *r3 = dw_recorder_open(dir, "S 01/x", &info, 0, &err);
+    if (r && r3) {
+        char *now = slurp(path);
+        CHECK("recorder: never overwrites (-2, -3 on a clash)", strcmp(dw_recorder_path(r), path) &&
+              strcmp(dw_recorder_path(r3), path) && strcmp(dw_recorder_path(r3), dw_recorder_path(r)) &&
+              stat(path, &st) == 0 && st.st_size == first_size && now && !memcmp(now, first, (size_t)first_size),
+              "%s / %s", dw_recorder_path(r), dw_recorder_path(r3));
+        free(now);
+    } else {
+        FAIL("recorder: second open", "%s", err.msg);
+    }
+    free(first);
+    dw_recorder_close(r, NULL);
+    dw_recorder_close(r3, NULL);
+}
+
+/* A gap of 1 s is filled with the last value and annotated. */
+static void gaps(void)
+{
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/gap", tmpdir);
+    dw_source_info info = make_info(2, 100);
+    dw_err err;
+    dw_recorder *r = dw_recorder_open(dir, "g", &info, 0, &err);
+    if (!r) {
+        FAIL("gap: open", "%s", err.msg);
+        return;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s", dw_recorder_path(r));
+    put(r, 2, 0, 150, 0, NULL);
+    put(r, 2, 250, 150, 100, NULL);        /* frames 150-249 lost */
+    dw_recorder_close(r, &err);
+    struct edf_hdr_struct h;
+    if (edfopen_file_readonly(path, &h, EDFLIB_READ_ALL_ANNOTATIONS)) {
+        FAIL("gap: EDFlib reads the file", "error %d", h.filetype);
+        return;
+    }
+    double x[400];
+    int n = edfread_physical_samples(h.handle, 1, 400, x);
+    CHECK("gap: held at the last value, later samples in their place", n == 400 &&
+          fabs(x[200] - sample(1, 149)) <= STEP_UV && fabs(x[260] - sample(1, 260)) <= STEP_UV &&
+          fabs(x[149] - sample(1, 149)) <= STEP_UV, "n=%d", n);
+    CHECK("gap: annotated \"Gap 1.0 s\" at 1.5 s", has_annotation(h.handle, h.annotations_in_file, "Gap 1.0 s", 1.5),
+          "%lld annotations", h.annotations_in_file);
+    edfclose_file(h.handle);
+}
+
+/* The child records with annotations and reports each confirmed annotation on a pipe; it is SIGKILLed
+ * mid-recording. */
+static void crash_and_recover(void)
+{
+    char dir[128], path[1024] = "";
+    snprintf(dir, sizeof dir, "%s/crash", tmpdir);
+    int fds[2];
+    if (pipe(fds))
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        dw_source_info info = make_info(8, 250);
+        dw_err err;
+        dw_recorder *r = dw_recorder_open(dir, "crash", &info, 1, &err);
+        if (!r)
+            _exit(3);
+        char line[1100];
+        int len = snprintf(line, sizeof line, "P%s\n", dw_recorder_path(r));
+        if (write(fds[1], line, (size_t)len) != len)
+            _exit(4);
+        for (long k = 0;; k += 125) {
+            put(r, 8, k, 125, 0, NULL);
+            if (k % 250 == 0) {                 /* an event every second, some long */
+                char text[200];
+                snprintf(text, sizeof text, "event %ld%s", k / 250, k % 1000 ? "" : " with a long tail\tthat"
+                         " the BDF+ cannot keep whole");
+                if (dw_recorder_annotate(r, k / 250.0 + 0.1, -1, text) == 0) {
+                    len = snprintf(line, sizeof line, "A%ld\n", k / 250);
+                    if (write(fds[1], line, (size_t)len) != len)
+                        _exit(5);
+                }
+            }
+            if (k >= 250 * 12)
+                usleep(2000);                   /* 12 s written fast, then slowly until killed */
+        }
+    }
+    close(fds[1]);
+    FILE *in = fdopen(fds[0], "r");
+    char line[1100];
+    long confirmed = -1;
+    while (fgets(line, sizeof line, in)) {
+        if (line[0] == 'P') {
+            snprintf(path, sizeof path, "%s", line + 1);
+            path[strcspn(path, "\n")] = 0;
+        }
+        if (line[0] == 'A' && (confirmed = atol(line + 1)) >= 20) {
+            kill(pid, SIGKILL);
+            break;
+        }
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    while (fgets(line, sizeof line, in))        /* anything confirmed before the kill landed */
+        if (line[0] == 'A')
+            confirmed = atol(line + 1);
+    fclose(in);
+    CHECK("crash: child killed mid-recording", WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && path[0],
+          "status %d", status);
+    bytes_view v;
+    CHECK("crash: header count == complete records on disk", header_consistent(path) && view(path, &v) == 0 &&
+          v.count >= 20, "count %lld size %lld hdr %lld rec %lld", v.count, v.size, v.hdr, v.rec);
+    struct edf_hdr_struct h;
+    int opened = edfopen_file_readonly(path, &h, EDFLIB_READ_ALL_ANNOTATIONS) == 0;
+    CHECK("crash: EDFlib already reads the file before recover", opened && h.datarecords_in_file == v.count,
+          "error %d", h.filetype);
+    if (opened)
+        edfclose_file(h.handle);
+
+    /* A torn last record as a crash inside write(2) would leave, and the count EDFlib starts with. */
+    char torn[1100];
+    snprintf(torn, sizeof torn, "%s/torn.bdf", dir);
+    char cmd[1200], tsv1[1100], tsv2[1100];
+    snprintf(tsv1, sizeof tsv1, "%s.events.tsv", path);
+    snprintf(tsv2, sizeof tsv2, "%s.events.tsv", torn);
+    int cp_ok = copy_file(path, torn) == 0 && copy_file(tsv1, tsv2) == 0;
+    int fd = open(torn, O_WRONLY);
+    static char junk[3000];
+    memset(junk, 0x5a, sizeof junk);
+    cp_ok &= fd >= 0 && lseek(fd, 0, SEEK_END) > 0 && write(fd, junk, sizeof junk) == (ssize_t)sizeof junk &&
+             pwrite(fd, "-1      ", 8, 236) == 8;
+    close(fd);
+
+    char *argv[] = { "recover", path, NULL };
+    CHECK("recover: exit 0", dw_recover_main(2, argv) == 0, "failed");
+    opened = edfopen_file_readonly(path, &h, EDFLIB_READ_ALL_ANNOTATIONS) == 0;
+    long missing = 0;
+    for (long e = 0; opened && e <= confirmed; e++) {
+        char text[200], cut[41];
+        snprintf(text, sizeof text, "event %ld%s", e, e % 4 ? "" : " with a long tail\tthat the BDF+ cannot keep whole");
+        dw_events_bdf_text(text, cut);
+        while (strlen(cut) && cut[strlen(cut) - 1] == ' ')
+            cut[strlen(cut) - 1] = 0;
+        missing += !has_annotation(h.handle, h.annotations_in_file, cut, e + 0.1);
+    }
+    CHECK("recover: EDFlib reads it, every confirmed annotation is in", opened && confirmed >= 20 && missing == 0 &&
+          h.datarecords_in_file == v.count, "opened %d, %ld of %ld missing", opened, missing, confirmed + 1);
+    if (opened) {
+        double x[250];
+        int n = edfread_physical_samples(h.handle, 5, 250, x);
+        CHECK("recover: samples kept", n == 250 && fabs(x[17] - sample(5, 17)) <= STEP_UV, "n=%d", n);
+        edfclose_file(h.handle);
+    }
+    struct stat st;
+    CHECK("recover: result 0600, header consistent", stat(path, &st) == 0 && (st.st_mode & 0777) == 0600 &&
+          header_consistent(path), "%o", st.st_mode & 0777);
+    char *before = slurp(path);
+    stat(path, &st);
+    long long size1 = st.st_size;
+    CHECK("recover: a second run leaves the file alone", dw_recover_main(2, argv) == 0 && stat(path, &st) == 0 &&
+          st.st_size == size1, "changed");
+    char *after = slurp(path);
+    CHECK("recover: ... byte for byte", before && after && !memcmp(before, after, (size_t)size1), "differs");
+    free(before);
+    free(after);
+
+    char *argv2[] = { "recover", torn, NULL };
+    bytes_view t;
+    CHECK("recover: torn record dropped, count set", cp_ok && dw_recover_main(2, argv2) == 0 && view(torn, &t) == 0 &&
+          t.count == v.count && t.size == t.hdr + t.count * t.rec, "count %lld size %lld", t.count, t.size);
+    snprintf(cmd, sizeof cmd, "%s.recover.tmp", torn);
+    CHECK("recover: no temp files left", access(cmd, F_OK) != 0, "%s exists", cmd);
+}
+
+/* In a child: record into dir until the disk is full, then check what is left; free room and resume. */
+static int fill_disk(const char *dir, const char *why, const char *filler)
+{
+    int bad = 0;
+    dw_source_info info = make_info(8, 250);
+    dw_err err;
+    dw_recorder *r = dw_recorder_open(dir, "full", &info, 1, &err);
+    if (!r) {
+        printf("FAIL disk full (%s): open: %s\n", why, err.msg);
+        return 1;
+    }
+    dw_recorder_set_retry(r, 1e9);
+    char path[1024];
+    snprintf(path, sizeof path, "%s", dw_recorder_path(r));
+    long k = 0;
+    int rc = 0;
+    for (; k < 250 * 120 && rc == 0; k += 50) {
+        rc = put(r, 8, k, 50, 0, NULL);
+        if (k % 500 == 0)
+            dw_recorder_annotate(r, k / 250.0, -1, "tick");
+    }
+#define C(name, cond, ...) do { if (cond) printf("PASS %s (%s)\n", name, why); \
+        else { bad++; printf("FAIL %s (%s): ", name, why); printf(__VA_ARGS__); printf("\n"); } } while (0)
+    C("disk full: write returns -1 naming the file and the cause", rc == -1 && strstr(dw_recorder_error(r), why) &&
+      strstr(dw_recorder_error(r), "full-"), "rc %d: %s", rc, dw_recorder_error(r));
+    bytes_view v;
+    C("disk full: header count == complete records", header_consistent(path) && view(path, &v) == 0 && v.count > 3,
+      "count %lld size %lld", v.count, v.size);
+    struct edf_hdr_struct h;
+    int ok = edfopen_file_readonly(path, &h, EDFLIB_READ_ALL_ANNOTATIONS) == 0;
+    double x[250];
+    C("disk full: what was written reads back", ok && h.datarecords_in_file == v.count &&
+      edfread_physical_samples(h.handle, 2, 250, x) == 250 && fabs(x[100] - sample(2, 100)) <= STEP_UV,
+      "EDFlib %d", h.filetype);
+    if (ok)
+        edfclose_file(h.handle);
+    C("disk full: later writes keep failing (no retry yet)", put(r, 8, k, 50, 0, NULL) == -1, "accepted");
+    if (filler)
+        unlink(filler);                 /* room again (EFBIG: the limit is per file, a new file has room) */
+    dw_recorder_set_retry(r, 0);
+    rc = put(r, 8, k + 50, 50, 0, NULL);
+    char tsv[1100];
+    snprintf(tsv, sizeof tsv, "%s.events.tsv", dw_recorder_path(r));
+    char *log = slurp(tsv);
+    C("disk full: resumes in a new file once there is room", rc == 0 && strcmp(dw_recorder_path(r), path) &&
+      log && strstr(log, "Recording resumed"), "rc %d %s", rc, dw_recorder_error(r));
+    free(log);
+    for (long j = k + 100; j < k + 100 + 500; j += 50)
+        rc |= put(r, 8, j, 50, 0, NULL);
+    C("disk full: the resumed file closes clean", dw_recorder_close(r, &err) == 0 && rc == 0, "%s", err.msg);
+    return bad;
+}
+
+static void disk_full(void)
+{
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/full", tmpdir);
+    mkdir(dir, 0700);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {                    /* a private tmpfs of 256 KiB; gone with the child */
+        if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+            mount("tmpfs", dir, "tmpfs", 0, "size=256k,mode=0700")) {
+            printf("SKIP disk full (ENOSPC): cannot mount a tmpfs here (%s)\n", strerror(errno));
+            _exit(0);
+        }
+        char filler[256];
+        snprintf(filler, sizeof filler, "%s/filler", dir);
+        int fd = open(filler, O_WRONLY | O_CREAT, 0600);
+        static char block[64 * 1024];
+        int w = fd >= 0 && write(fd, block, sizeof block) == (ssize_t)sizeof block;
+        close(fd);
+        fflush(stdout);
+        _exit(w ? fill_disk(dir, "ENOSPC", filler) != 0 : 1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    fflush(stdout);
+    CHECK("disk full (ENOSPC): child finished", WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+
+    pid = fork();
+    if (pid == 0) {                    /* the file-size limit: write(2) fails with EFBIG */
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = { 200 * 1024, 200 * 1024 };
+        setrlimit(RLIMIT_FSIZE, &rl);
+        char d2[160];
+        snprintf(d2, sizeof d2, "%s/fsize", tmpdir);
+        int bad = fill_disk(d2, "EFBIG", NULL);
+        fflush(stdout);
+        _exit(bad != 0);
+    }
+    waitpid(pid, &status, 0);
+    CHECK("disk full (EFBIG): child finished", WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+}
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/dw-rec-XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return 1;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    round_trip();
+    gaps();
+    crash_and_recover();
+    disk_full();
+    if (!tap_failed)                 /* leave it for a look when something failed */
+        nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    TAP_DONE();
+}
