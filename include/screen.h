@@ -1,0 +1,138 @@
+/* The monitor screen: an ncurses (wide) terminal view of what the worker publishes in dw_monitor, and
+ * the operator's keys sent back as commands. Only the thread that calls dw_screen_run touches curses. */
+#ifndef DW_SCREEN_H
+#define DW_SCREEN_H
+
+#include "monitor.h"
+#include "config.h"
+
+/* Own the terminal until the operator confirms a safe shutdown (or a SIGINT/SIGTERM/SIGHUP asks for one)
+ * and the worker has set m->finished. Restores the terminal on every exit path. Returns 0. */
+int  dw_screen_run(dw_monitor *m, const dw_config *cfg);
+/* Give the terminal back if the screen still holds it; safe from an atexit handler. */
+void dw_screen_emergency_restore(void);
+
+/* ---- shared by the files of src/screen only (they define DW_SCREEN_INTERNAL first) ---- */
+#ifdef DW_SCREEN_INTERNAL
+#ifndef NCURSES_WIDECHAR
+#define NCURSES_WIDECHAR 1
+#endif
+#include <curses.h>
+
+/* Colour roles a theme assigns. */
+enum dw_role {
+    DW_ROLE_TEXT, DW_ROLE_DIM, DW_ROLE_BORDER, DW_ROLE_TITLE, DW_ROLE_FOCUS, DW_ROLE_STATUS, DW_ROLE_KEY,
+    DW_ROLE_DIALOG, DW_ROLE_CURRENT,
+    DW_ROLE_STAGE,                                   /* + stage (W N1 N2 N3 R) */
+    DW_ROLE_REF = DW_ROLE_STAGE + DW_NSTAGES,
+    DW_ROLE_INFO, DW_ROLE_WARNING, DW_ROLE_CRITICAL, DW_ROLE_ACKED,
+    DW_ROLE_TRACE, DW_ROLE_RAILED, DW_ROLE_FLAT,
+    DW_ROLE_BEDSIDE, DW_ROLE_BEDSIDE_STAGE,
+    DW_ROLE_N
+};
+#define DW_SPEC_COLOURS 16
+
+typedef struct { short fg, bg; attr_t attr; } dw_style;   /* colours: -1 default, 0-255 */
+
+typedef struct {
+    char     name[64];
+    dw_style role[DW_ROLE_N];
+    short    spec[DW_SPEC_COLOURS];                  /* spectrogram palette, low to high power */
+    int      nspec;
+    /* resolved for this terminal by dw_theme_apply */
+    short    pair[DW_ROLE_N];
+    int      colours;                                /* 0: attributes only */
+} dw_theme;
+
+/* Builtin defaults, then NAME (a theme name or a path to an .ini) over them. 0, or -1 with err naming the
+ * file and line (the theme is then the builtin). "builtin" or "" give the defaults. */
+int  dw_theme_load(dw_theme *t, const char *name, dw_err *err);
+/* Resolve colours for this terminal (after start_color). use_colour 0: attributes only. */
+void dw_theme_apply(dw_theme *t, int use_colour);
+/* Names of the installed themes, sorted, "builtin" excluded; returns how many (at most max). */
+int  dw_theme_list(char names[][64], int max);
+/* Set a role's colours and attributes on stdscr. */
+void dw_theme_use(const dw_theme *t, int role);
+/* A colour pair for fg on bg mapped to this terminal; 0 when colours are off. */
+short dw_theme_pair(const dw_theme *t, short fg, short bg);
+
+typedef struct { int y, x, h, w; } dw_rect;
+
+typedef struct dw_screen dw_screen;
+
+/* One pane: a rectangle of the screen that shows one kind of data (htop's Panel). */
+typedef struct dw_pane_ops {
+    const char *name;
+    unsigned deps;                                   /* DW_DEP_* it shows: redrawn when one changed */
+    void (*draw)(dw_screen *s, dw_rect r, int focused);
+    int  (*key)(dw_screen *s, int key);              /* 1 if the key was used; may be NULL */
+} dw_pane_ops;
+
+/* Keys reach panes as a character, or DW_KEY(KEY_xxx) for a function key. */
+#define DW_KEY(k) (0x110000 + (k))
+/* At 100 columns and more a right-hand column this wide holds the hypnodensity bars and the alerts, so the
+ * hypnogram and the spectrogram share their time axis; both plots start after DW_AXIS_W label columns. */
+#define DW_SIDE_W 34
+#define DW_AXIS_W 4
+
+enum { DW_DEP_TRACE = 1, DW_DEP_HYPNO = 2, DW_DEP_STATUS = 4, DW_DEP_ALERTS = 8, DW_DEP_CLOCK = 16 };
+
+extern const dw_pane_ops dw_pane_traces, dw_pane_hypnogram, dw_pane_spectrogram, dw_pane_alerts,
+                         dw_pane_status, dw_pane_bedside;
+
+#define DW_MAX_PANES 8
+typedef struct { const dw_pane_ops *ops; dw_rect r; } dw_placed;
+
+struct dw_screen {
+    dw_monitor *m;
+    const dw_config *cfg;
+    dw_monitor v;                  /* the last copy: scalars, the trace ring; arrays below */
+    signed char *stage, *ref_stage;
+    float (*prob)[DW_NSTAGES];
+    float (*spec)[DW_SPEC_BINS];
+    int cap, cap_prob, cap_spec, cap_ref;
+    unsigned long seen_hypno;      /* v_hypno of the epoch arrays copied */
+    long trace_seen;               /* trace_total of the ring copied */
+    unsigned changed;              /* DW_DEP_* changed since the last frame */
+
+    int utf8, colour;
+    dw_theme theme;
+    int bedside;
+    dw_placed pane[DW_MAX_PANES];
+    int npanes, focus;
+    const dw_pane_ops *focus_ops;
+
+    /* pane state */
+    int    trace_scroll;           /* 0 sweep (only new columns change), 1 scroll */
+    double trace_scale;            /* uV for half a channel band; 0 auto */
+    double trace_auto;             /* the auto scale in use */
+    double trace_drawn_at;
+    int    alert_sel;
+
+    double now;                    /* monotonic, this frame */
+    char   msg[160];               /* transient message on the status line */
+    double msg_until;
+};
+
+/* A message on the status line for a few seconds. */
+void dw_screen_say(dw_screen *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Drawing helpers (stdscr). Text is UTF-8 (ASCII in ASCII mode); it is cut at w columns. */
+void dw_draw_box(dw_screen *s, dw_rect r, const char *title, int focused);
+int  dw_draw_text(int y, int x, int w, const char *text);          /* returns columns used */
+void dw_draw_fill(dw_rect r);                                      /* blank the rectangle */
+/* "+-|" or box drawing; block characters for bars and big letters. */
+const char *dw_glyph(const dw_screen *s, const char *utf8, const char *ascii);
+/* Local clock "HH:MM:SS" (or "HH:MM" when secs is 0) of source time t: recording clock if known. */
+void dw_clock(const dw_screen *s, double t, int secs, char *out, size_t n);
+/* "1:02:03" */
+void dw_duration(double sec, char *out, size_t n);
+/* Stage of the last scored epoch, DW_UNSCORED if none. */
+int  dw_current_stage(const dw_screen *s);
+int  dw_unacked_alerts(const dw_screen *s);
+/* Big block letters of text (stage names) with the top-left at y,x; pixel = 2*scale columns x scale rows.
+ * Returns the width; draw 0 only measures. */
+int  dw_big_text(dw_screen *s, int y, int x, const char *text, int scale, int draw);
+#endif
+
+#endif

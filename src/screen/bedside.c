@@ -1,0 +1,100 @@
+/* The bedside view: the current stage in large block letters, time asleep, the last alert and the three
+ * actions, in calm dim colours; nothing moves but the minute. Also the whole screen below 40x10. */
+#define DW_SCREEN_INTERNAL
+#include "screen.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* 5x5 block letters for what a stage name needs. */
+static const struct { char c; const char *rows[5]; } font[] = {
+    { 'W', { "#...#", "#...#", "#.#.#", "##.##", "#...#" } },
+    { 'N', { "#...#", "##..#", "#.#.#", "#..##", "#...#" } },
+    { 'R', { "####.", "#...#", "####.", "#..#.", "#...#" } },
+    { '1', { "..#..", ".##..", "..#..", "..#..", ".###." } },
+    { '2', { "####.", "....#", ".##..", "#....", "#####" } },
+    { '3', { "####.", "....#", ".###.", "....#", "####." } },
+    { '-', { ".....", ".....", ".###.", ".....", "....." } },
+    { '?', { ".###.", "#...#", "..##.", ".....", "..#.." } },
+};
+
+int dw_big_text(dw_screen *s, int y, int x, const char *text, int scale, int draw)
+{
+    int n = (int)strlen(text), pix = 2 * scale, w = n * 5 * pix + (n > 1 ? (n - 1) * pix : 0);
+    if (!draw) return w;
+    const char *on = dw_glyph(s, "█", "#");
+    for (int i = 0; i < n; i++) {
+        int g = (int)(sizeof font / sizeof font[0]) - 1;
+        for (int k = 0; k < (int)(sizeof font / sizeof font[0]); k++)
+            if (font[k].c == text[i]) g = k;
+        int gx = x + i * 6 * pix;
+        for (int ry = 0; ry < 5; ry++)
+            for (int rx = 0; rx < 5; rx++)
+                for (int sy = 0; sy < scale; sy++)
+                    for (int sx = 0; sx < pix; sx++)
+                        mvaddstr(y + ry * scale + sy, gx + rx * pix + sx, font[g].rows[ry][rx] == '#' ? on : " ");
+    }
+    return w;
+}
+
+static const char *const meaning[DW_NSTAGES] = { "awake", "light sleep", "sleep", "deep sleep", "REM sleep" };
+
+static void centre(int y, dw_rect r, const char *text)
+{
+    int len = 0;
+    for (const char *p = text; *p; p++) len += ((unsigned char)*p & 0xC0) != 0x80;
+    int x = r.x + (r.w - len) / 2;
+    dw_draw_text(y, x < r.x ? r.x : x, r.w, text);
+}
+
+static void draw(dw_screen *s, dw_rect r, int focused)
+{
+    (void)focused;
+    const dw_monitor *v = &s->v;
+    int st = dw_current_stage(s);
+    const char *name = st >= 0 ? dw_stage_name(st) : "-";
+    char lines[5][200];
+    int nl = 0;
+    long asleep = 0;
+    for (int i = 0; i < v->n_epochs; i++) asleep += s->stage[i] > DW_W && s->stage[i] < DW_NSTAGES;
+    asleep *= DW_EPOCH_S;
+    char clock[16];
+    dw_clock(s, v->t_source, 0, clock, sizeof clock);
+    snprintf(lines[nl++], sizeof lines[0], "stage %s%s%s", st >= 0 ? name : "not scored yet",
+             st >= 0 ? ": " : "", st >= 0 ? meaning[st] : "");
+    snprintf(lines[nl++], sizeof lines[0], "asleep %ld h %02ld min   %s   %s", asleep / 3600, asleep / 60 % 60, clock,
+             v->finished ? "monitoring finished" : dw_mode_name(v->mode));
+    if (v->n_alerts) {
+        const dw_alert_view *a = &v->alerts[v->n_alerts - 1];
+        char t[16];
+        if (v->start_wall > 0) dw_clock(s, a->t, 0, t, sizeof t);
+        else { time_t w = (time_t)a->wall; struct tm tm; localtime_r(&w, &tm); strftime(t, sizeof t, "%H:%M", &tm); }
+        snprintf(lines[nl++], sizeof lines[0], "last alert %s: %s%s", t, a->text, a->acked ? " (acknowledged)" : "");
+    } else {
+        snprintf(lines[nl++], sizeof lines[0], "no alerts");
+    }
+    snprintf(lines[nl++], sizeof lines[0], "%s", v->finished ? "q  quit" : "w  wake      n  natural sleep      Q  shutdown");
+
+    dw_theme_use(&s->theme, DW_ROLE_BEDSIDE);
+    dw_draw_fill(r);
+    int scale = 1;
+    while (5 * (scale + 1) + 2 * nl + 1 <= r.h && dw_big_text(s, 0, 0, name, scale + 1, 0) + 4 <= r.w && scale < 6)
+        scale++;
+    int big = 5 * scale + 1 <= r.h - nl && dw_big_text(s, 0, 0, name, scale, 0) + 2 <= r.w;
+    int used = (big ? 5 * scale + 1 : 0) + 2 * nl - 1, y = r.y + (r.h - used) / 2;
+    if (used > r.h) { used = nl; y = r.y; }              /* tiny: the lines only, as many as fit */
+    if (big) {
+        dw_theme_use(&s->theme, DW_ROLE_BEDSIDE_STAGE);
+        dw_big_text(s, y, r.x + (r.w - dw_big_text(s, 0, 0, name, scale, 0)) / 2, name, scale, 1);
+        y += 5 * scale + 1;
+    }
+    for (int i = 0; i < nl && y < r.y + r.h; i++) {
+        dw_theme_use(&s->theme, i == nl - 1 ? DW_ROLE_KEY : DW_ROLE_BEDSIDE);
+        centre(y, r, lines[i]);
+        y += used > r.h - 1 || !big ? 1 : 2;
+    }
+    dw_theme_use(&s->theme, DW_ROLE_TEXT);
+}
+
+const dw_pane_ops dw_pane_bedside = { "bedside", DW_DEP_HYPNO | DW_DEP_ALERTS | DW_DEP_CLOCK | DW_DEP_STATUS, draw, NULL };
