@@ -103,6 +103,31 @@ static inline int pyref_write(const double *x, size_t n, char path[64])
     return 0;
 }
 
+/* Writes x[0..n) (and x2[0..n2) if x2) to temp files and runs the script with the file names, then arg,
+ * as arguments. Returns its stdout (free it) or NULL with the reason in why[256]. */
+static inline char *pyref_compute(const char *script, const double *x, size_t n, const double *x2, size_t n2,
+                                  const char *arg, char *why)
+{
+    char p1[64], p2[64] = "";
+    if (pyref_write(x, n, p1) != 0 || (x2 && pyref_write(x2, n2, p2) != 0)) {
+        snprintf(why, 256, "cannot write a temp file in /tmp");
+        if (x2) unlink(p1);
+        return NULL;
+    }
+    const char *args[] = { p1, x2 ? p2 : arg, arg };
+    char *out;
+    int rc = pyref_run(script, args, x2 ? 3 : 2, &out);
+    unlink(p1);
+    if (x2)
+        unlink(p2);
+    if (rc != 0) {
+        snprintf(why, 256, "%s exited %d", PYREF_PYTHON, rc);
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
 /* Parses up to cap numbers from the line starting at s; returns how many. */
 static inline size_t pyref_parse(const char *s, double *v, size_t cap)
 {

@@ -115,20 +115,11 @@ int main(void)
     srand(99);
     for (int j = 0; j < NX; j++)
         x[j] = (rand() / (double)RAND_MAX - 0.5) * 100 + (j > NX / 2 ? 500 : 0);   /* noise and a step */
-    char cpath[64], xpath[64], nf[16];
+    char nf[16], why[256];
     snprintf(nf, sizeof nf, "%d", NF);
-    if (pyref_write(&coef[0][0], ND * 6, cpath) != 0 || pyref_write(x, NX, xpath) != 0) {
-        FAIL("biquad_vs_scipy", "cannot write temp files");
-        TAP_DONE();
-    }
-    const char *args[] = { cpath, xpath, nf };
-    char *out;
-    int rc = pyref_run(script, args, 3, &out);
-    unlink(cpath);
-    unlink(xpath);
-    if (rc != 0) {
-        FAIL("biquad_vs_scipy", "python exited %d", rc);
-        free(out);
+    char *out = pyref_compute(script, &coef[0][0], ND * 6, x, NX, nf, why);
+    if (!out) {
+        FAIL("biquad_vs_scipy", "%s", why);
         TAP_DONE();
     }
     const char *line = out;

@@ -97,23 +97,15 @@ int main(void)
     }
     static double all[NSIG_MAX * DW_EPOCH_N];
     size_t tot = 0;
-    char lens[256] = "", path[64];
+    char lens[256] = "";
     for (size_t s = 0; s < ns; s++) {
         memcpy(all + tot, sig[s].x, sig[s].n * sizeof(double));
         tot += sig[s].n;
         snprintf(lens + strlen(lens), sizeof lens - strlen(lens), "%s%zu", s ? "," : "", sig[s].n);
     }
-    if (pyref_write(all, tot, path) != 0) {
-        FAIL("features_vs_scipy", "cannot write a temp file");
-        TAP_DONE();
-    }
-    const char *args[] = { path, lens };
-    char *out;
-    int rc = pyref_run(script, args, 2, &out);
-    unlink(path);
-    if (rc != 0) {
-        FAIL("features_vs_scipy", "python exited %d", rc);
-        free(out);
+    char why[256], *out = pyref_compute(script, all, tot, NULL, 0, lens, why);
+    if (!out) {
+        FAIL("features_vs_scipy", "%s", why);
         TAP_DONE();
     }
 
