@@ -28,6 +28,8 @@
 
 #define CHUNK_FRAMES 6000          /* at most 60 s per read: large EDFlib reads, bounded memory */
 #define SLOW_HZ      50.0          /* default selection skips channels slower than this */
+#define MAX_HZ       32768.0       /* faster than any EEG amplifier we know (BioSemi: 16 kHz) */
+#define IN_CAP       65536         /* raw samples per EDFlib read */
 
 typedef struct {
     int    sig;                    /* EDFlib signal number */
@@ -683,7 +685,6 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
     int sig[DW_MAX_CH], nsig;
     if (choose_channels(h, spec, path, sig, &nsig, &info->frontal, &info->parietal, err))
         goto fail;
-    double fs_max = DW_FS;
     p->nframes = LLONG_MAX;
     for (int c = 0; c < nsig; c++) {
         const struct edf_param_struct *sp = &h->signalparam[sig[c]];
@@ -695,9 +696,9 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
         ch->to_uv = unit_to_uv(sp->physdimension, &known);
         trimmed(sp->label, info->label[c], DW_LABEL_LEN);
         p->nch = c + 1;
-        if (ch->fs < 1) {
-            dw_err_set(err, "%s: channel \"%s\" is sampled at %g Hz, too slow to replay", path, info->label[c],
-                       ch->fs);
+        if (ch->fs < 1 || ch->fs > MAX_HZ) {
+            dw_err_set(err, "%s: channel \"%s\" is sampled at %g Hz, outside the %g-%g Hz we replay", path,
+                       info->label[c], ch->fs, 1.0, MAX_HZ);
             goto fail;
         }
         if (!known) {
@@ -710,14 +711,13 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
         long long nf = (long long)floor((double)ch->n_in * DW_FS / ch->fs + 1e-6);
         if (nf < p->nframes)
             p->nframes = nf;
-        fs_max = fmax(fs_max, ch->fs);
         ch->qcap = 2 * CHUNK_FRAMES + 256;
         if (!(ch->rs = dw_resampler_new(ch->fs, DW_FS)) || !(ch->q = malloc((size_t)ch->qcap * sizeof *ch->q))) {
             dw_err_set(err, "%s: cannot set up resampling of \"%s\" (%g Hz)", path, info->label[c], ch->fs);
             goto fail;
         }
     }
-    p->in_cap = (size_t)ceil(CHUNK_FRAMES * fs_max / DW_FS) + 64;
+    p->in_cap = IN_CAP;
     p->in = malloc(p->in_cap * sizeof *p->in);
     p->frames = malloc((size_t)CHUNK_FRAMES * (size_t)nsig * sizeof *p->frames);
     if (!p->in || !p->frames) {

@@ -28,15 +28,10 @@ dw_source *dw_source_open_file(const char *path, const dw_channel_spec *spec, dw
     head[n] = 0;
     if (n >= 8 && (!memcmp(head, "0       ", 8) || !memcmp(head, "\xff" "BIOSEMI", 8)))
         return dw_edf_open(path, spec, err);
-    /* Until src/sources/openbci_text.c lands, these two formats are recognised but not read. */
-    if (!strncmp(head, "%STOP AT", 8) || sdcard_line(head)) {
-        dw_err_set(err, "%s: Cyton SD-card logs are not supported yet", path);
-        return NULL;
-    }
-    if (!strncmp(head, "%OpenBCI", 8)) {
-        dw_err_set(err, "%s: OpenBCI GUI text files are not supported yet", path);
-        return NULL;
-    }
+    if (!strncmp(head, "%STOP AT", 8) || sdcard_line(head))
+        return dw_sdcard_open(path, spec, err);
+    if (!strncmp(head, "%OpenBCI", 8))
+        return dw_openbci_text_open(path, spec, err);
     dw_err_set(err, "%s: unknown format: not EDF/BDF (header \"0       \" or \"\\xffBIOSEMI\"), OpenBCI GUI "
                "text (\"%%OpenBCI ...\") or a Cyton SD-card log (\"%%STOP AT\")", path);
     return NULL;

@@ -318,12 +318,11 @@ typedef struct { const char *name, *file, *want; } dcase;
 static void test_damage(const char *good)
 {
     FILE *f = fopen(good, "rb");
-    static unsigned char d[1 << 20];
+    static unsigned char d[1 << 20], c[1 << 20];
     size_t n = fread(d, 1, sizeof d, f);
     fclose(f);
     int ns = atoi((char *)d + 252), hs = 256 * (ns + 1), nrec = atoi((char *)d + 236);
     size_t rs = (n - (size_t)hs) / (size_t)nrec;
-    unsigned char *c = malloc(n + rs * 3);
     dw_err err;
     dw_source *s;
     dcase cases[16];
@@ -411,7 +410,6 @@ static void test_damage(const char *good)
     if (dd)
         closedir(dd);
     CHECK("no temporary copies left behind", dd && left == 0, "%d left", left);
-    free(c);
 }
 
 static void test_sniff(void)
@@ -422,6 +420,24 @@ static void test_sniff(void)
           contains(err.msg, "x.dat: unknown format"), "opened");
     CHECK("sniff: missing file", !dw_source_open_file(tmp("none.txt"), NULL, &err) &&
           contains(err.msg, "none.txt: cannot open"), "opened");
+    const char *data = tap_shared_data();
+    if (!data) {
+        SKIP("sniff: OpenBCI files", "../shared/data is absent");
+        return;
+    }
+    static const char *const files[][2] = {
+        { "OpenBCI-RAW-2016-07-21_17-46-29.txt", "openbci-text" },
+        { "OpenBCI_GUI-v6-blinks-jawClench-alpha.txt", "openbci-text" },
+        { "OBCI-01-sdcard.TXT", "openbci-sd" },
+    };
+    for (int i = 0; i < 3; i++) {
+        char p[1200], name[120];
+        snprintf(p, sizeof p, "%s/openbci/%s", data, files[i][0]);
+        dw_source *s = dw_source_open_file(p, NULL, &err);
+        snprintf(name, sizeof name, "sniff: %s is %s", files[i][0], files[i][1]);
+        CHECK(name, s && !strcmp(s->ops->kind, files[i][1]), "%s", s ? s->ops->kind : err.msg);
+        dw_source_close(s);
+    }
 }
 
 static void test_sleep_edf_hypnogram(void)
