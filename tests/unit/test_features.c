@@ -4,6 +4,8 @@
 #include "pyref.h"
 #include "tap.h"
 
+#include <pthread.h>
+
 static const char *script =
     "import sys, numpy as np, scipy.signal as ss\n"
     "x = np.loadtxt(sys.argv[1]); o = 0\n"
@@ -33,8 +35,36 @@ static double relerr(double a, double b)
     return a == b ? 0.0 : fabs(a - b) / fmax(fabs(a), fabs(b));
 }
 
+static double shared_x[DW_EPOCH_N];
+
+static void *features_thread(void *arg)
+{
+    dw_features_epoch(shared_x, arg, NULL);
+    return NULL;
+}
+
+/* First use from several threads at once: the one-time set-up must be safe (run under make tsan). */
+static void check_threads(void)
+{
+    enum { NT = 4 };
+    pthread_t th[NT];
+    dw_features f[NT];
+    for (int i = 0; i < DW_EPOCH_N; i++)
+        shared_x[i] = sin(i * 0.1) * 20 + (i % 3);
+    int started = 0;
+    for (int t = 0; t < NT; t++)
+        started += pthread_create(&th[t], NULL, features_thread, &f[t]) == 0;
+    for (int t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    int same = started == NT;
+    for (int t = 1; t < started; t++)
+        same = same && !memcmp(&f[t], &f[0], sizeof f[0]);
+    CHECK("features_first_use_threads", same && f[0].alpha > 0, "threads disagree (%d started)", started);
+}
+
 int main(void)
 {
+    check_threads();
     signal_t sig[NSIG_MAX];
     size_t ns = 0;
     static double buf[NSIG_MAX][DW_EPOCH_N];
