@@ -256,6 +256,16 @@ static void test_bdfplus(void)
     }
     free(x);
     dw_source_close(s);
+
+    /* The same bytes as plain BDF (BioSemi's "24BIT"): the annotation signal becomes an ordinary one. */
+    FILE *f = fopen(path, "r+b");
+    fseek(f, 192, SEEK_SET);
+    fwrite("24BIT", 1, 5, f);
+    fclose(f);
+    s = dw_source_open_file(path, NULL, &err);
+    CHECK("plain BDF: opens, the annotation signal is not picked", s && !strcmp(s->ops->kind, "bdf") &&
+          s->info.nch == 2 && s->info.duration_s == 40, "%s", err.msg);
+    dw_source_close(s);
 }
 
 /* A plain EDF (EDFlib writes only EDF+/BDF+): header and records written by hand. */
