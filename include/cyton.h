@@ -74,7 +74,6 @@ typedef struct {
     long     odd_pair;
     dw_cyton_packet odd;
     long     last_index;       /* index of the last sample delivered, -1 none */
-    long     pending_lost;     /* host-clock loss to add to the next sample */
     int      rail_run[16];
     /* text between packets (replies to commands while streaming) */
     char     text[96];
@@ -89,9 +88,9 @@ typedef struct {
 } dw_cyton_parser;
 
 void dw_cyton_parser_init(dw_cyton_parser *p, int daisy);
-/* The board was told to (re)start streaming: forget the counter and the Daisy half pair. Samples
- * lost meanwhile (host clock) go on the next sample's lost. */
-void dw_cyton_parser_restart(dw_cyton_parser *p, long lost_meanwhile);
+/* The board was told to (re)start streaming: forget the counter and the Daisy half pair; sample
+ * indices start again at 0 (the caller knows from its clock how long the stream was off). */
+void dw_cyton_parser_restart(dw_cyton_parser *p);
 /* Feed bytes received at host time now_s. Complete samples go to out (at most cap); returns the
  * number of bytes consumed (less than n only when out filled up: feed the rest again). */
 size_t dw_cyton_parse(dw_cyton_parser *p, const uint8_t *buf, size_t n, double now_s,
@@ -136,7 +135,7 @@ struct dw_cyton_stats {
     int      accel_valid;
     double   accel[3];         /* last reading, g */
     double   drift_ppm;        /* board clock minus host clock, parts per million (+ = board fast) */
-    char     last_error[256];  /* why the link dropped or a reconnect failed, "" if never */
+    char     last_error[512];  /* why the link dropped or a reconnect failed, "" if never */
 };
 /* Safe to call from another thread than the reader. 0, or -1 if src is not a Cyton. */
 int dw_cyton_stats(dw_source *src, struct dw_cyton_stats *st);

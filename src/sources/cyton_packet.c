@@ -71,7 +71,7 @@ void dw_cyton_parser_init(dw_cyton_parser *p, int daisy)
     p->win_sec = -1;
 }
 
-void dw_cyton_parser_restart(dw_cyton_parser *p, long lost_meanwhile)
+void dw_cyton_parser_restart(dw_cyton_parser *p)
 {
     p->fill = 0;
     p->locked = 0;
@@ -79,8 +79,6 @@ void dw_cyton_parser_restart(dw_cyton_parser *p, long lost_meanwhile)
     p->have_held = 0;
     p->have_odd = 0;
     p->last_index = -1;
-    p->pending_lost += lost_meanwhile > 0 ? lost_meanwhile : 0;
-    p->lost_samples += lost_meanwhile > 0 ? lost_meanwhile : 0;
     memset(p->rail_run, 0, sizeof p->rail_run);
 }
 
@@ -140,9 +138,8 @@ static void emit(dw_cyton_parser *p, const dw_cyton_packet *a, const dw_cyton_pa
 {
     memset(s, 0, sizeof *s);
     s->index = index;
-    s->lost = index - p->last_index - 1 + p->pending_lost;
-    p->lost_samples += index - p->last_index - 1;
-    p->pending_lost = 0;
+    s->lost = index - p->last_index - 1;
+    p->lost_samples += s->lost;
     p->last_index = index;
     p->samples++;
     s->nch = b ? 16 : 8;

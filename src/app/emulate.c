@@ -1,0 +1,566 @@
+/* `dreamwatch emulate`: an OpenBCI Cyton (or Cyton+Daisy) on a pseudo-terminal, for trying and testing
+ * the live path without a board. It answers the serial protocol (v s b d c C ~ x z), streams 24-bit
+ * counts at the real rate from a recording or a generated alpha rhythm, and can misbehave on purpose:
+ * dropped packets, damaged bytes, garbage, unplugging (a new pty behind the same --link), stalls, a
+ * drifting clock, a board that is switched off. --sent-log writes every sample it sent. */
+#include "cyton.h"
+#include "resample.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_EVENTS 16
+
+typedef struct { double t, d; } timed;
+
+typedef struct {
+    /* options */
+    int    has_daisy;
+    const char *file, *link, *sent_log;
+    double seconds;
+    double drop, corrupt;                  /* probabilities per packet */
+    timed  garbage[MAX_EVENTS], unplug[MAX_EVENTS], stall[MAX_EVENTS];
+    int    ngarbage, nunplug, nstall;
+    double drift_ppm;
+    int    board_off;
+    uint64_t rng;
+    /* pty */
+    int    master, slave;                  /* we hold the slave open so the master never sees a hang-up */
+    char   slave_path[128];
+    /* board state */
+    int    daisy;                          /* Daisy attached (C) or removed (c) */
+    int    streaming;
+    uint8_t counter;
+    int    gain[16];
+    int    leadoff[16];
+    char   cmd[16];                        /* a multi-byte command being received */
+    int    cmd_len;
+    /* time line: sample k is due at t_start + k / rate */
+    double t_start;                        /* first `b`; 0 before */
+    double fs;                             /* samples per second by the board's own clock */
+    double rate;                           /* ... by ours (differs by the drift) */
+    long   next;                           /* next sample index to send */
+    int    garbage_done[MAX_EVENTS], unplug_done[MAX_EVENTS];
+    /* signal */
+    dw_source *src;
+    dw_resampler *rs[DW_MAX_CH];
+    double *fifo;                          /* resampled frames waiting, frame-major, 16 wide */
+    int    fifo_len, fifo_cap;
+    long   fifo_index;                     /* sample index of fifo[0] */
+    int    eof;
+    FILE  *log;
+} emu;
+
+static volatile sig_atomic_t stop_flag;
+static void on_signal(int sig) { (void)sig; stop_flag = 1; }
+
+static double rnd01(emu *e)
+{
+    e->rng ^= e->rng << 13; e->rng ^= e->rng >> 7; e->rng ^= e->rng << 17;
+    return (double)(e->rng >> 11) / 9007199254740992.0;
+}
+
+static int usage(const char *why)
+{
+    if (why)
+        fprintf(stderr, "dreamwatch emulate: %s\n", why);
+    fprintf(stderr,
+        "usage: dreamwatch emulate [--daisy] [--file F.edf|OpenBCI.txt] [--faults LIST] [--link PATH]\n"
+        "                          [--sent-log FILE] [--seconds N] [--seed N]\n"
+        "  --faults  comma-separated: drop=N%%, corrupt=N%% (packets with one damaged byte), garbage=T,\n"
+        "            unplug=T:D, stall=T:D, drift=PPM, board-off   (T, D in seconds after the first `b`)\n"
+        "  prints the pty's path; --link keeps a symlink to it (replaced when unplugged and back)\n");
+    return 2;
+}
+
+static int parse_faults(emu *e, char *list)
+{
+    for (char *save = NULL, *f = strtok_r(list, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+        char *v = strchr(f, '=');
+        if (v)
+            *v++ = 0;
+        char *end = NULL;
+        timed tv = { 0, 0 };
+        if (v) {
+            tv.t = strtod(v, &end);
+            if (end == v)
+                goto bad;
+            if (*end == ':')
+                tv.d = strtod(end + 1, &end);
+        }
+        if (!strcmp(f, "drop") && v && (*end == '%' || !*end))
+            e->drop = tv.t / 100.0;
+        else if (!strcmp(f, "corrupt") && v && (*end == '%' || !*end))
+            e->corrupt = tv.t / 100.0;
+        else if (!strcmp(f, "drift") && v && !*end)
+            e->drift_ppm = tv.t;
+        else if (!strcmp(f, "garbage") && v && !*end && e->ngarbage < MAX_EVENTS)
+            e->garbage[e->ngarbage++] = tv;
+        else if (!strcmp(f, "unplug") && v && !*end && tv.d > 0 && e->nunplug < MAX_EVENTS)
+            e->unplug[e->nunplug++] = tv;
+        else if (!strcmp(f, "stall") && v && !*end && tv.d > 0 && e->nstall < MAX_EVENTS)
+            e->stall[e->nstall++] = tv;
+        else if (!strcmp(f, "board-off") && !v)
+            e->board_off = 1;
+        else
+            goto bad;
+        continue;
+bad:
+        fprintf(stderr, "dreamwatch emulate: fault \"%s%s%s\" not understood\n", f, v ? "=" : "", v ? v : "");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- pty ---- */
+
+static int open_pty(emu *e)
+{
+    e->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (e->master < 0 || grantpt(e->master) != 0 || unlockpt(e->master) != 0 ||
+        ptsname_r(e->master, e->slave_path, sizeof e->slave_path) != 0) {
+        fprintf(stderr, "dreamwatch emulate: cannot create a pseudo-terminal: %s\n", strerror(errno));
+        return -1;
+    }
+    e->slave = open(e->slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    struct termios tio;
+    /* Raw before anyone sees it: echo or CR translation would damage binary packets. */
+    if (e->slave < 0 || tcgetattr(e->slave, &tio) != 0) {
+        fprintf(stderr, "dreamwatch emulate: %s: %s\n", e->slave_path, strerror(errno));
+        return -1;
+    }
+    cfmakeraw(&tio);
+    cfsetispeed(&tio, B115200);
+    cfsetospeed(&tio, B115200);
+    tcsetattr(e->slave, TCSANOW, &tio);
+    fcntl(e->master, F_SETFL, fcntl(e->master, F_GETFL) | O_NONBLOCK);
+    if (e->link) {
+        char tmp[1100];
+        snprintf(tmp, sizeof tmp, "%s.tmp%d", e->link, (int)getpid());
+        unlink(tmp);
+        if (symlink(e->slave_path, tmp) != 0 || rename(tmp, e->link) != 0) {
+            fprintf(stderr, "dreamwatch emulate: cannot link %s: %s\n", e->link, strerror(errno));
+            return -1;
+        }
+    }
+    printf("%s\n", e->slave_path);
+    fflush(stdout);
+    return 0;
+}
+
+static void close_pty(emu *e)
+{
+    if (e->master >= 0)
+        close(e->master);
+    if (e->slave >= 0)
+        close(e->slave);
+    e->master = e->slave = -1;
+}
+
+/* Whole buffer or nothing (a full pty buffer drops the packet, as an overflowing dongle would);
+ * a partial write is finished so the stream stays framed. 0 if written. */
+static int send_bytes(emu *e, const void *buf, size_t n)
+{
+    const char *p = buf;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(e->master, p + done, n - done);
+        if (w > 0) {
+            done += (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (done == 0 || (w < 0 && errno != EAGAIN))
+            return -1;
+        struct pollfd pf = { e->master, POLLOUT, 0 };
+        if (poll(&pf, 1, 200) <= 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void reply(emu *e, const char *text)
+{
+    send_bytes(e, text, strlen(text));
+}
+
+/* ---- signal ---- */
+
+/* Ohms the emulated electrode c (0-based) shows in an impedance check: 5, 6, 7 ... kOhm. */
+static double electrode_ohm(int c) { return (5.0 + c) * 1000.0; }
+
+/* Frames from the file, resampled to the board's rate, until sample index k is available. */
+static int file_frame(emu *e, long k, double *uv)
+{
+    int nin = e->src->info.nch;
+    while (k >= e->fifo_index + e->fifo_len && !e->eof) {
+        dw_block b;
+        int n = e->src->ops->read(e->src, &b, 256, 0);
+        if (n <= 0) {
+            e->eof = 1;
+            break;
+        }
+        size_t cap = (size_t)(n * e->fs / e->src->info.fs) + 8;
+        if (e->fifo_len + (int)cap > e->fifo_cap) {
+            int nc = e->fifo_len + (int)cap + 1024;
+            double *f = realloc(e->fifo, (size_t)nc * 16 * sizeof *f);
+            if (!f)
+                return -1;
+            e->fifo = f;
+            e->fifo_cap = nc;
+        }
+        double col[256], out[1024];
+        size_t got = 0;
+        for (int c = 0; c < nin; c++) {
+            for (int i = 0; i < n; i++)
+                col[i] = b.uv[i * nin + c];
+            got = e->rs[c] ? dw_resampler_run(e->rs[c], col, (size_t)n, out, 1024) : (size_t)n;
+            for (size_t i = 0; i < got; i++)
+                e->fifo[(e->fifo_len + (int)i) * 16 + c] = e->rs[c] ? out[i] : col[i];
+        }
+        e->fifo_len += (int)got;
+    }
+    if (k < e->fifo_index) {                       /* gone by (board was stopped): skip ahead */
+        k = e->fifo_index;
+    }
+    long drop = k - e->fifo_index;
+    if (drop >= e->fifo_len)
+        return -1;
+    if (drop > 0) {
+        memmove(e->fifo, e->fifo + drop * 16, (size_t)(e->fifo_len - drop) * 16 * sizeof *e->fifo);
+        e->fifo_len -= (int)drop;
+        e->fifo_index = k;
+    }
+    for (int c = 0; c < 16; c++)
+        uv[c] = e->fifo[(c % nin)];               /* a 2-channel night fills 16 by repeating */
+    return 0;
+}
+
+static int sample_uv(emu *e, long k, double *uv)
+{
+    double t = k / e->fs;                       /* board time: the lead-off current runs on its clock */
+    if (e->src) {
+        if (file_frame(e, k, uv) != 0)
+            return -1;
+    } else {
+        for (int c = 0; c < 16; c++)            /* alpha with a drifting amplitude, a little noise */
+            uv[c] = (20 + 8 * sin(2 * M_PI * 0.1 * t + c)) * sin(2 * M_PI * 10 * t + 0.7 * c) +
+                    3 * (rnd01(e) + rnd01(e) + rnd01(e) - 1.5) + 30 * c;
+    }
+    for (int c = 0; c < 16; c++)
+        if (e->leadoff[c])                       /* 6 nA at 31.25 Hz through electrode + 2.2 kOhm */
+            uv[c] += 6e-9 * (electrode_ohm(c) + 2200.0) * 1e6 * sin(2 * M_PI * 31.25 * t);
+    return 0;
+}
+
+static int32_t to_count(double uv, int gain)
+{
+    double v = round(uv / dw_cyton_uv_per_count(gain));
+    return v > DW_CYTON_COUNT_MAX ? DW_CYTON_COUNT_MAX : v < -DW_CYTON_COUNT_MAX - 1 ? -DW_CYTON_COUNT_MAX - 1 : (int32_t)v;
+}
+
+/* ---- streaming ---- */
+
+/* One packet with the faults applied; 0 if it went out whole. */
+static int send_packet(emu *e, const dw_cyton_packet *pk)
+{
+    uint8_t raw[DW_CYTON_PACKET];
+    dw_cyton_packet_encode(pk, raw);
+    if (e->drop > 0 && rnd01(e) < e->drop)
+        return -1;
+    if (e->corrupt > 0 && rnd01(e) < e->corrupt)
+        raw[(int)(rnd01(e) * DW_CYTON_PACKET)] ^= (uint8_t)(1 + rnd01(e) * 254);
+    return send_bytes(e, raw, sizeof raw);
+}
+
+static void fill_packet(emu *e, dw_cyton_packet *pk, const int32_t *count)
+{
+    memset(pk, 0, sizeof *pk);
+    pk->counter = e->counter++;
+    memcpy(pk->count, count, sizeof pk->count);
+    pk->footer = 0xC0;
+    if (pk->counter % 10 == 0) {                /* the accelerometer updates at 25 Hz: lying still */
+        int16_t a[3] = { (int16_t)(rnd01(e) * 80 - 40), (int16_t)(rnd01(e) * 80 - 40), 8000 };
+        for (int i = 0; i < 3; i++)
+            pk->aux[2 * i] = (uint8_t)((uint16_t)a[i] >> 8), pk->aux[2 * i + 1] = (uint8_t)a[i];
+    }
+}
+
+static int send_sample(emu *e, long k)
+{
+    double uv[16];
+    int32_t count[16];
+    if (sample_uv(e, k, uv) != 0)
+        return -1;
+    int nch = e->daisy ? 16 : 8;
+    for (int c = 0; c < nch; c++)
+        count[c] = to_count(uv[c], e->gain[c]);
+    dw_cyton_packet pk;
+    fill_packet(e, &pk, count);
+    uint8_t first = pk.counter;
+    int ok = send_packet(e, &pk) == 0;
+    if (e->daisy) {                             /* odd counter: main board, even: the Daisy */
+        fill_packet(e, &pk, count + 8);
+        ok &= send_packet(e, &pk) == 0;
+    }
+    if (ok && e->log) {
+        fprintf(e->log, "%ld %u %.6f", k, first, dw_now_mono());
+        for (int c = 0; c < nch; c++)
+            fprintf(e->log, " %d", count[c]);
+        fputc('\n', e->log);
+    }
+    return 0;
+}
+
+static void start_stream(emu *e, double now)
+{
+    e->fs = e->daisy ? DW_CYTON_FS / 2 : DW_CYTON_FS;
+    e->rate = e->fs * (1 + e->drift_ppm * 1e-6);
+    if (e->t_start == 0)
+        e->t_start = now;
+    e->next = (long)ceil((now - e->t_start) * e->rate);
+    e->streaming = 1;
+    e->counter = 0;
+    if (e->daisy) {                             /* the first half pair is invalid */
+        dw_cyton_packet pk;
+        int32_t zero[8] = { 0 };
+        fill_packet(e, &pk, zero);
+        send_packet(e, &pk);
+    }
+}
+
+/* ---- commands ---- */
+
+static void defaults(emu *e)
+{
+    for (int c = 0; c < 16; c++)
+        e->gain[c] = 24, e->leadoff[c] = 0;
+}
+
+static void command_byte(emu *e, char ch, double now)
+{
+    char msg[160];
+    if (e->cmd_len > 0 || ch == 'x' || ch == 'z' || ch == '~') {
+        e->cmd[e->cmd_len++] = ch;
+        e->cmd[e->cmd_len] = 0;
+        int need = e->cmd[0] == 'x' ? 9 : e->cmd[0] == 'z' ? 5 : 2;
+        if (e->cmd_len < need)
+            return;
+        e->cmd_len = 0;
+        if (e->cmd[0] == '~') {
+            reply(e, e->cmd[1] == '6' ? "Success: Sample rate is 250Hz$$$"
+                                      : "Failure: this emulator runs at 250Hz only$$$");
+            return;
+        }
+        int c = dw_cyton_channel_of_char(e->cmd[1]);
+        int last = e->cmd[0] == 'x' ? 8 : 4;
+        if (!c || e->cmd[last] != (e->cmd[0] == 'x' ? 'X' : 'Z') || (c > 8 && !e->daisy)) {
+            reply(e, "Failure: too few chars$$$");
+            return;
+        }
+        if (e->cmd[0] == 'x') {
+            int g = dw_cyton_gain_of_code(e->cmd[3]);
+            if (g)
+                e->gain[c - 1] = g;
+            snprintf(msg, sizeof msg, "Success: Channel set for %d$$$", c);
+        } else {
+            e->leadoff[c - 1] = e->cmd[2] == '1' || e->cmd[3] == '1';
+            snprintf(msg, sizeof msg, "Success: Lead off set for %d$$$", c);
+        }
+        reply(e, msg);
+        return;
+    }
+    switch (ch) {
+    case 'v':
+        e->streaming = 0;
+        if (e->board_off) {
+            reply(e, "Failure: Communications timeout - Device failed to poll Host$$$");
+            return;
+        }
+        defaults(e);
+        e->daisy = e->has_daisy;
+        snprintf(msg, sizeof msg, "OpenBCI V3 8-16 channel\nADS1299 Device ID: 0x3E\n%sLIS3DH Device ID: 0x33\n"
+                 "Firmware: v3.1.2\n$$$", e->has_daisy ? "On Daisy ADS1299 Device ID: 0x3E\n" : "");
+        reply(e, msg);
+        return;
+    case 's':
+        e->streaming = 0;
+        return;
+    case 'b':
+        if (!e->board_off)
+            start_stream(e, now);
+        return;
+    case 'd':
+        defaults(e);
+        reply(e, "updating channel settings to default$$$");
+        return;
+    case 'c':
+        reply(e, e->daisy ? "daisy removed$$$" : "no daisy to remove$$$");
+        e->daisy = 0;
+        return;
+    case 'C':
+        e->daisy = e->has_daisy;
+        reply(e, e->daisy ? "daisy attached16$$$" : "no daisy to attach!8$$$");
+        return;
+    default:
+        return;                                 /* channel on/off, test signals...: accepted silently */
+    }
+}
+
+/* ---- main loop ---- */
+
+static int in_window(const timed *w, int n, double t)
+{
+    for (int i = 0; i < n; i++)
+        if (t >= w[i].t && t < w[i].t + w[i].d)
+            return 1;
+    return 0;
+}
+
+static int run(emu *e)
+{
+    double t_begin = dw_now_mono();
+    while (!stop_flag) {
+        double now = dw_now_mono();
+        if (e->seconds > 0 && now - t_begin >= e->seconds)
+            break;
+        double ts = e->t_start ? now - e->t_start : -1;
+        /* unplug: the pty goes away; a new one appears behind the link D seconds later */
+        for (int i = 0; i < e->nunplug; i++)
+            if (ts >= e->unplug[i].t && !e->unplug_done[i]) {
+                e->unplug_done[i] = 1;
+                close_pty(e);
+                e->streaming = 0;
+                struct timespec d = { (time_t)e->unplug[i].d, (long)(fmod(e->unplug[i].d, 1.0) * 1e9) };
+                while (nanosleep(&d, &d) != 0 && errno == EINTR && !stop_flag)
+                    ;
+                if (stop_flag || open_pty(e) != 0)
+                    return stop_flag ? 0 : 1;
+            }
+        if (ts >= 0 && in_window(e->stall, e->nstall, ts)) {
+            if (e->streaming)                   /* a silent stall: nothing in, nothing out */
+                e->next = (long)floor((now - e->t_start) * e->rate) + 1;
+            usleep(5000);
+            continue;
+        }
+        for (int i = 0; i < e->ngarbage; i++)
+            if (ts >= e->garbage[i].t && !e->garbage_done[i]) {
+                uint8_t junk[300];
+                int n = 64 + (int)(rnd01(e) * 236);
+                for (int k = 0; k < n; k++)
+                    junk[k] = (uint8_t)(rnd01(e) * 256);
+                e->garbage_done[i] = 1;
+                send_bytes(e, junk, (size_t)n);
+            }
+        if (e->streaming) {
+            long due = (long)floor((now - e->t_start) * e->rate);
+            if (due - e->next > 50)            /* we were descheduled for long: skip, do not burst */
+                e->next = due - 50;
+            for (; e->next <= due; e->next++)
+                if (send_sample(e, e->next) != 0) {
+                    fprintf(stderr, "dreamwatch emulate: end of %s\n", e->file);
+                    return 0;
+                }
+        }
+        double wait = e->streaming ? e->t_start + (e->next) / e->rate - dw_now_mono() : 0.05;
+        struct pollfd pf = { e->master, POLLIN, 0 };
+        int ms = wait > 0 ? (int)ceil(wait * 1e3) : 0;
+        if (poll(&pf, 1, ms > 50 ? 50 : ms) > 0 && (pf.revents & POLLIN)) {
+            char buf[256];
+            ssize_t n = read(e->master, buf, sizeof buf);
+            for (ssize_t i = 0; i < n; i++)
+                command_byte(e, buf[i], dw_now_mono());
+        }
+    }
+    return 0;
+}
+
+int dw_emulate_main(int argc, char **argv)
+{
+    emu e;
+    memset(&e, 0, sizeof e);
+    e.master = e.slave = -1;
+    e.rng = 0x2545F4914F6CDD1Dull;
+    char faults[512] = "";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--daisy"))
+            e.has_daisy = 1;
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+            return usage(NULL), 0;
+        else if (!v)
+            return usage("an option is missing its value");
+        else if (!strcmp(a, "--file"))
+            e.file = v, i++;
+        else if (!strcmp(a, "--link"))
+            e.link = v, i++;
+        else if (!strcmp(a, "--sent-log"))
+            e.sent_log = v, i++;
+        else if (!strcmp(a, "--faults"))
+            snprintf(faults, sizeof faults, "%s", v), i++;
+        else if (!strcmp(a, "--seconds"))
+            e.seconds = atof(v), i++;
+        else if (!strcmp(a, "--seed"))
+            e.rng = strtoull(v, NULL, 0) * 2654435761ull + 1, i++;
+        else
+            return usage("unknown option");
+    }
+    if (parse_faults(&e, faults) != 0)
+        return 2;
+    e.daisy = e.has_daisy;
+    defaults(&e);
+    e.fs = e.rate = e.daisy ? DW_CYTON_FS / 2 : DW_CYTON_FS;
+    int status = 1;
+    if (e.file) {
+        dw_err err = { "" };
+        dw_channel_spec spec;
+        memset(&spec, 0, sizeof spec);
+        e.src = dw_source_open_file(e.file, &spec, &err);
+        if (!e.src) {
+            fprintf(stderr, "dreamwatch emulate: %s\n", err.msg);
+            return 1;
+        }
+        for (int c = 0; c < e.src->info.nch; c++)
+            if (fabs(e.src->info.fs - e.fs) > 1e-9 && !(e.rs[c] = dw_resampler_new(e.src->info.fs, e.fs)))
+                goto out;
+    }
+    if (e.sent_log) {
+        int fd = open(e.sent_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0 || !(e.log = fdopen(fd, "w"))) {
+            fprintf(stderr, "dreamwatch emulate: %s: %s\n", e.sent_log, strerror(errno));
+            goto out;
+        }
+        fprintf(e.log, "# index counter t_write_mono counts (ch1..ch%d)\n", e.has_daisy ? 16 : 8);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (open_pty(&e) != 0)
+        goto out;
+    status = run(&e);
+out:
+    close_pty(&e);
+    if (e.link)
+        unlink(e.link);
+    if (e.log)
+        fclose(e.log);
+    for (int c = 0; c < DW_MAX_CH; c++)
+        dw_resampler_free(e.rs[c]);
+    free(e.fifo);
+    dw_source_close(e.src);
+    return status;
+}

@@ -1,0 +1,654 @@
+/* A live OpenBCI Cyton (8 ch, 250 Hz) or Cyton+Daisy (16 ch, 125 Hz) as a dw_source.
+ *
+ * The link is a small state machine driven from read(), so read() never blocks longer than its
+ * timeout: DOWN (waiting to retry, back-off 0.5 s doubling to 5 s) -> HANDSHAKE (s, v until "$$$",
+ * d, c/C, ~6, b; one step per reply or time-out) -> STREAMING. A hang-up, EIO or 2 s of silence
+ * while streaming takes it back to DOWN. After a restart the first sample's gap is what the host
+ * clock says was missed, since the board's counter starts again. */
+#include "cyton.h"
+#include "transport.h"
+
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define QCAP          2048
+#define SILENCE_S     2.0
+#define BACKOFF_MIN_S 0.5
+#define BACKOFF_MAX_S 5.0
+#define VERSION_S     4.0       /* `v` resets the board: its banner takes about a second */
+#define REPLY_S       1.5       /* other commands; old firmware sends no "$$$" at all */
+#define STOP_DRAIN_S  0.2
+
+enum link { LINK_DOWN, LINK_HANDSHAKE, LINK_STREAMING };
+enum step { HS_STOP, HS_VERSION, HS_DEFAULTS, HS_CHANNELS, HS_RATE };
+
+typedef struct {
+    dw_transport *tr;
+    int    wake_fd;
+    int    want;                       /* 0 auto, 8 or 16 channels */
+    int    daisy;                      /* -1 until the first handshake decides */
+    int    v3;                         /* firmware 3 knows `~6` */
+    dw_cyton_parser parser;
+    dw_cyton_reply  reply;
+    enum link link;
+    enum step step;
+    double step_deadline;
+    int    opening;                    /* first handshake: failures are final */
+    double retry_at, backoff;
+    double last_rx;                    /* host time of the last byte while streaming */
+    /* samples waiting for read(), q[qhead..qlen) */
+    dw_cyton_sample q[QCAP];
+    int    qhead, qlen;
+    /* source time: frame number = base + index since the last restart */
+    long   base, last_frame;
+    double last_host_t;                /* when the last frame arrived */
+    int    restarted;                  /* next sample opens a new segment: gap from the clock */
+    int    sel[DW_MAX_CH];             /* delivered channel -> board channel (0-based) */
+    double *uv;
+    int    uv_cap;
+    /* board clock vs host clock over all segments */
+    double seg_host0, host_span;
+    long   seg_frame0, board_span;
+    int    seg_open;
+    /* shared with other threads */
+    pthread_mutex_t lock;
+    struct dw_cyton_stats stats;
+} cyton;
+
+static int send_cmd(dw_source *src, const char *cmd);
+
+/* "PATH: what" into src->err and the stats (the UI shows why the link is down). */
+static void set_error(dw_source *src, const char *what)
+{
+    cyton *c = src->priv;
+    size_t n = strlen(src->path);
+    if (!strncmp(what, src->path, n) && !strncmp(what + n, ": ", 2))
+        what += n + 2;                               /* the transport already named the path */
+    dw_err_set(&src->err, "%s: %s", src->path, what);
+    pthread_mutex_lock(&c->lock);
+    snprintf(c->stats.last_error, sizeof c->stats.last_error, "%s", src->err.msg);
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void close_segment(cyton *c)
+{
+    if (c->seg_open && c->last_frame > c->seg_frame0) {
+        c->host_span += c->last_host_t - c->seg_host0;
+        c->board_span += c->last_frame - c->seg_frame0;
+    }
+    c->seg_open = 0;
+}
+
+/* The stream stopped on purpose or by accident: the next sample starts a new segment. */
+static void stream_restart(cyton *c)
+{
+    close_segment(c);
+    dw_cyton_parser_restart(&c->parser);
+    c->restarted = c->last_frame >= 0;
+}
+
+static void link_down(dw_source *src, const char *why)
+{
+    cyton *c = src->priv;
+    if (c->tr) {
+        if (c->link == LINK_STREAMING)
+            dw_transport_write(c->tr, "s", 1, 50);
+        dw_transport_close(c->tr);
+        c->tr = NULL;
+    }
+    set_error(src, why);
+    if (c->link == LINK_STREAMING)
+        stream_restart(c);
+    c->link = LINK_DOWN;
+    c->retry_at = dw_now_mono() + c->backoff;
+    c->backoff = fmin(c->backoff * 2, BACKOFF_MAX_S);
+}
+
+static void step_to(dw_source *src, enum step s, const char *cmd, double wait_s)
+{
+    cyton *c = src->priv;
+    c->step = s;
+    c->step_deadline = dw_now_mono() + wait_s;
+    dw_cyton_reply_reset(&c->reply);
+    if (cmd)
+        send_cmd(src, cmd);
+}
+
+static void start_streaming(dw_source *src)
+{
+    cyton *c = src->priv;
+    dw_cyton_track_command(&c->parser, "d", 1);
+    c->parser.daisy = c->daisy;
+    stream_restart(c);
+    if (c->last_frame >= 0) {
+        pthread_mutex_lock(&c->lock);
+        c->stats.reconnects++;
+        pthread_mutex_unlock(&c->lock);
+    }
+    c->link = LINK_STREAMING;
+    c->last_rx = dw_now_mono();
+    send_cmd(src, "b");
+}
+
+/* A handshake step is over: its reply arrived (timed_out = 0) or its time ran out. */
+static void step_done(dw_source *src, int timed_out)
+{
+    cyton *c = src->priv;
+    switch (c->step) {
+    case HS_STOP:
+        dw_transport_flush(c->tr);
+        step_to(src, HS_VERSION, "v", VERSION_S);
+        return;
+    case HS_VERSION:
+        if (timed_out) {
+            link_down(src, "no reply to `v` (not an OpenBCI dongle, or the board is off)");
+            return;
+        }
+        if (dw_cyton_reply_failed(&c->reply)) {
+            link_down(src, "board is off or out of range (the dongle answers, the board does not)");
+            return;
+        }
+        {
+            int has_daisy = dw_cyton_reply_daisy(&c->reply);
+            if (c->want == 16 && !has_daisy) {
+                link_down(src, "no Daisy board found (board = daisy)");
+                return;
+            }
+            int daisy = c->want ? c->want == 16 : has_daisy;
+            if (c->daisy >= 0 && daisy != c->daisy) {
+                link_down(src, "the board came back with a different channel count");
+                return;
+            }
+            c->daisy = daisy;
+            c->v3 = strstr(c->reply.text, "v3.") != NULL;
+        }
+        step_to(src, HS_DEFAULTS, "d", REPLY_S);
+        return;
+    case HS_DEFAULTS:
+        step_to(src, HS_CHANNELS, c->daisy ? "C" : "c", REPLY_S);
+        return;
+    case HS_CHANNELS:
+        if (c->v3) {
+            step_to(src, HS_RATE, "~6", REPLY_S);
+            return;
+        }
+        /* fall through */
+    case HS_RATE:
+        start_streaming(src);
+        return;
+    }
+}
+
+static int try_connect(dw_source *src)
+{
+    cyton *c = src->priv;
+    dw_err e = { "" };
+    c->tr = dw_transport_open(src->path, &e);
+    if (!c->tr) {
+        set_error(src, e.msg);
+        c->retry_at = dw_now_mono() + c->backoff;
+        c->backoff = fmin(c->backoff * 2, BACKOFF_MAX_S);
+        return -1;
+    }
+    c->link = LINK_HANDSHAKE;
+    step_to(src, HS_STOP, "s", STOP_DRAIN_S);
+    return 0;
+}
+
+/* Samples from the parser into the queue, with frame numbers that continue across restarts. */
+static void queue_samples(cyton *c, dw_cyton_sample *s, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (c->restarted) {
+            /* The counter began again: the host clock tells how many frames went by meanwhile. */
+            double fs = c->daisy ? DW_CYTON_FS / 2 : DW_CYTON_FS;
+            long missed = lround((s[i].host_t - c->last_host_t) * fs) - 1;
+            if (missed < 0)
+                missed = 0;
+            c->base = c->last_frame + 1 + missed - s[i].index;
+            s[i].lost = missed + s[i].index;
+            c->restarted = 0;
+        } else if (c->last_frame < 0) {
+            c->base = -s[i].index;
+        }
+        long frame = c->base + s[i].index;
+        s[i].index = frame;
+        if (!c->seg_open) {
+            c->seg_open = 1;
+            c->seg_host0 = s[i].host_t;
+            c->seg_frame0 = frame;
+        }
+        c->last_frame = frame;
+        c->last_host_t = s[i].host_t;
+        c->backoff = BACKOFF_MIN_S;        /* data flows: the next outage starts the back-off afresh */
+        c->q[c->qlen++] = s[i];
+    }
+}
+
+static void publish_stats(cyton *c, double now)
+{
+    const dw_cyton_parser *p = &c->parser;
+    pthread_mutex_lock(&c->lock);
+    struct dw_cyton_stats *st = &c->stats;
+    st->connected = c->link == LINK_STREAMING;
+    st->packets = p->packets;
+    st->lost_packets = p->lost_packets;
+    st->samples = p->samples;
+    st->lost_samples = c->last_frame + 1 - p->samples;
+    st->loss_pct_5s = dw_cyton_loss_recent(p, now);
+    st->loss_pct_night = p->packets ? 100.0 * p->lost_packets / (double)(p->packets + p->lost_packets) : 0;
+    st->garbage_bytes = p->garbage_bytes;
+    st->resyncs = p->resyncs;
+    st->railed_mask = p->railed_mask;
+    st->accel_valid = p->accel_seen;
+    memcpy(st->accel, p->accel, sizeof st->accel);
+    double host = c->host_span + (c->seg_open ? c->last_host_t - c->seg_host0 : 0);
+    long board = c->board_span + (c->seg_open ? c->last_frame - c->seg_frame0 : 0);
+    double fs = c->daisy == 1 ? DW_CYTON_FS / 2 : DW_CYTON_FS;
+    st->drift_ppm = host > 1.0 ? (board / (host * fs) - 1.0) * 1e6 : 0.0;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* One wait on the link: bytes into the reply or the parser, time-outs into the state machine.
+ * Returns -1 if woken, else 0. */
+static int pump(dw_source *src, double deadline)
+{
+    cyton *c = src->priv;
+    double now = dw_now_mono();
+    if (c->link == LINK_DOWN) {
+        if (now >= c->retry_at && !c->opening)
+            try_connect(src);
+        if (c->link == LINK_DOWN) {
+            double until = fmin(deadline, c->retry_at);
+            struct pollfd pf = { c->wake_fd, POLLIN, 0 };
+            if (until > now && poll(&pf, 1, (int)((until - now) * 1e3 + 0.999)) > 0) {
+                uint64_t v;
+                if (read(c->wake_fd, &v, sizeof v) < 0) { /* already drained */ }
+                return -1;
+            }
+            return 0;
+        }
+    }
+    double until = deadline;
+    if (c->link == LINK_HANDSHAKE)
+        until = fmin(until, c->step_deadline);
+    else
+        until = fmin(until, c->last_rx + SILENCE_S);
+    int free_slots = QCAP - c->qlen - 3;
+    if (free_slots < 4)
+        return 0;                               /* read() drains the queue first */
+    uint8_t buf[4096];
+    size_t want = (size_t)free_slots * DW_CYTON_PACKET < sizeof buf ? (size_t)free_slots * DW_CYTON_PACKET : sizeof buf;
+    int ms = until > now ? (int)((until - now) * 1e3 + 0.999) : 0;
+    ssize_t got = dw_transport_read(c->tr, buf, want, ms, c->wake_fd);
+    now = dw_now_mono();
+    if (got == DW_TR_WOKEN) {
+        uint64_t v;
+        if (read(c->wake_fd, &v, sizeof v) < 0) { /* already drained */ }
+        return -1;
+    }
+    if (got == DW_TR_HUP) {
+        link_down(src, "disconnected (hang-up)");
+        return 0;
+    }
+    size_t off = 0;
+    if (got > 0 && c->link == LINK_HANDSHAKE) {
+        off = dw_cyton_reply_feed(&c->reply, buf, (size_t)got);
+        if (c->step == HS_STOP)
+            off = (size_t)got;                 /* whatever was streaming before `s` */
+        else if (c->reply.done)
+            step_done(src, 0);
+    }
+    if (got > 0 && c->link == LINK_STREAMING) {
+        c->last_rx = now;
+        dw_cyton_sample tmp[QCAP / 2];
+        while (off < (size_t)got) {
+            int n;
+            int cap = QCAP - c->qlen < QCAP / 2 ? QCAP - c->qlen : QCAP / 2;
+            off += dw_cyton_parse(&c->parser, buf + off, (size_t)got - off, now, tmp, cap, &n);
+            queue_samples(c, tmp, n);
+        }
+    }
+    if (got == DW_TR_TIMEOUT || got > 0) {
+        if (c->link == LINK_HANDSHAKE && now >= c->step_deadline)
+            step_done(src, 1);
+        else if (c->link == LINK_STREAMING && now - c->last_rx > SILENCE_S)
+            link_down(src, "no data for 2 s (out of range or unplugged)");
+    }
+    return 0;
+}
+
+static int cyton_read(dw_source *src, dw_block *out, int max_frames, int timeout_ms)
+{
+    cyton *c = src->priv;
+    double deadline = dw_now_mono() + (timeout_ms > 0 ? timeout_ms : 0) * 1e-3;
+    while (c->qhead == c->qlen) {
+        c->qhead = c->qlen = 0;
+        int woken = pump(src, deadline);
+        publish_stats(c, dw_now_mono());
+        if (c->qlen || woken || dw_now_mono() >= deadline)
+            break;
+    }
+    if (c->qhead == c->qlen)
+        return 0;
+    int nch = src->info.nch;
+    if (max_frames > c->uv_cap) {
+        double *uv = realloc(c->uv, (size_t)max_frames * nch * sizeof *uv);
+        if (!uv) {
+            dw_err_set(&src->err, "%s: out of memory", src->path);
+            return DW_SRC_ERR;
+        }
+        c->uv = uv;
+        c->uv_cap = max_frames;
+    }
+    memset(out, 0, sizeof *out);
+    out->uv = c->uv;
+    out->gap = c->q[c->qhead].lost;
+    out->t0 = c->q[c->qhead].index / src->info.fs;
+    int n = 0;
+    /* A block is continuous: a later gap starts the next block. */
+    while (n < max_frames && c->qhead < c->qlen && (n == 0 || c->q[c->qhead].lost == 0)) {
+        const dw_cyton_sample *s = &c->q[c->qhead++];
+        for (int k = 0; k < nch; k++)
+            c->uv[n * nch + k] = s->uv[c->sel[k]];
+        if (s->accel_valid) {
+            out->accel_valid = 1;
+            memcpy(out->accel, s->accel, sizeof out->accel);
+        }
+        n++;
+    }
+    out->n = n;
+    return n;
+}
+
+static int send_cmd(dw_source *src, const char *cmd)
+{
+    cyton *c = src->priv;
+    if (!c->tr)
+        return -1;
+    dw_cyton_track_command(&c->parser, cmd, c->link != LINK_STREAMING);
+    if (dw_transport_write(c->tr, cmd, strlen(cmd), 500) != 0) {
+        link_down(src, "disconnected (write failed)");
+        return -1;
+    }
+    return 0;
+}
+
+int dw_cyton_command(dw_source *src, const char *cmd)
+{
+    if (!src || strcmp(src->ops->kind, "cyton"))
+        return -1;
+    cyton *c = src->priv;
+    if (c->link == LINK_DOWN) {
+        dw_err_set(&src->err, "%s: not connected", src->path);
+        return -1;
+    }
+    return send_cmd(src, cmd);
+}
+
+static void cyton_close(dw_source *src)
+{
+    cyton *c = src->priv;
+    if (c) {
+        if (c->tr) {
+            if (c->link == LINK_STREAMING)
+                dw_transport_write(c->tr, "s", 1, 200);
+            dw_transport_close(c->tr);
+        }
+        if (c->wake_fd >= 0)
+            close(c->wake_fd);
+        pthread_mutex_destroy(&c->lock);
+        free(c->uv);
+        free(c);
+    }
+    free(src);
+}
+
+/* Sends cmd and waits up to wait_s for its "$$$" (bytes meanwhile are not samples). 0, or -1 on hang-up. */
+static int command_reply(dw_source *src, const char *cmd, double wait_s)
+{
+    cyton *c = src->priv;
+    if (send_cmd(src, cmd) != 0)
+        return -1;
+    dw_cyton_reply_reset(&c->reply);
+    double end = dw_now_mono() + wait_s;
+    while (!c->reply.done && c->tr) {
+        uint8_t buf[256];
+        int ms = (int)((end - dw_now_mono()) * 1e3);
+        if (ms <= 0)
+            break;
+        ssize_t got = dw_transport_read(c->tr, buf, sizeof buf, ms, -1);
+        if (got == DW_TR_HUP) {
+            link_down(src, "disconnected (hang-up)");
+            return -1;
+        }
+        if (got > 0)
+            dw_cyton_reply_feed(&c->reply, buf, (size_t)got);
+    }
+    return c->tr ? 0 : -1;
+}
+
+/* Samples of one channel while the lead-off current runs: settle first, then n for the estimate. */
+static int collect_channel(dw_source *src, int ch, double *x, int settle, int n)
+{
+    cyton *c = src->priv;
+    int have = 0;
+    double end = dw_now_mono() + 3.0 + (settle + n) / (c->daisy ? DW_CYTON_FS / 2 : DW_CYTON_FS);
+    while (have < settle + n) {
+        uint8_t buf[1024];
+        int ms = (int)((end - dw_now_mono()) * 1e3);
+        if (ms <= 0) {
+            set_error(src, "impedance check: the board stopped sending");
+            return -1;
+        }
+        ssize_t got = dw_transport_read(c->tr, buf, sizeof buf, ms, -1);
+        if (got == DW_TR_HUP) {
+            link_down(src, "disconnected (hang-up)");
+            return -1;
+        }
+        double now = dw_now_mono();
+        for (size_t off = 0; got > 0 && off < (size_t)got;) {
+            dw_cyton_sample s[64];
+            int k;
+            off += dw_cyton_parse(&c->parser, buf + off, (size_t)got - off, now, s, 64, &k);
+            for (int i = 0; i < k && have < settle + n; i++, have++)
+                if (have >= settle)
+                    x[have - settle] = s[i].uv[ch - 1];
+        }
+    }
+    c->last_rx = dw_now_mono();
+    return 0;
+}
+
+int dw_cyton_impedance(dw_source *src, int channel, double *kohm)
+{
+    if (!src || strcmp(src->ops->kind, "cyton"))
+        return -1;
+    cyton *c = src->priv;
+    int board_nch = c->daisy ? 16 : 8;
+    if (channel < 1 || channel > board_nch) {
+        dw_err_set(&src->err, "%s: impedance: no channel %d (1..%d)", src->path, channel, board_nch);
+        return -1;
+    }
+    if (c->link != LINK_STREAMING) {
+        dw_err_set(&src->err, "%s: impedance: not connected", src->path);
+        return -1;
+    }
+    char on[8], off[8];
+    snprintf(on, sizeof on, "z%c01Z", dw_cyton_channel_char(channel));    /* 6 nA into the N input */
+    snprintf(off, sizeof off, "z%c00Z", dw_cyton_channel_char(channel));
+    double fs = c->daisy ? DW_CYTON_FS / 2 : DW_CYTON_FS;
+    /* 31.25 Hz is fs/8 (fs/4 for the Daisy): a whole number of cycles in n samples. */
+    int n = c->daisy ? 128 : 256, settle = (int)(fs / 2);
+    double x[256];
+    /* Stop; what was already on its way still goes to read(). */
+    if (send_cmd(src, "s") != 0)
+        return -1;
+    double end = dw_now_mono() + STOP_DRAIN_S;
+    while (c->tr && dw_now_mono() < end && c->qlen < QCAP - 64)
+        pump(src, end);
+    if (!c->tr || c->link != LINK_STREAMING)
+        return -1;
+    stream_restart(c);
+    if (command_reply(src, on, REPLY_S) != 0 || send_cmd(src, "b") != 0 ||
+        collect_channel(src, channel, x, settle, n) != 0)
+        return -1;
+    if (send_cmd(src, "s") != 0)
+        return -1;
+    usleep((useconds_t)(STOP_DRAIN_S * 1e6));
+    dw_transport_flush(c->tr);
+    if (command_reply(src, off, REPLY_S) != 0)
+        return -1;
+    dw_cyton_parser_restart(&c->parser);
+    if (send_cmd(src, "b") != 0)
+        return -1;
+    c->last_rx = dw_now_mono();
+    /* Amplitude of the 31.25 Hz line; Z = sqrt(2) Vrms / 6 nA minus the board's 2.2 kOhm resistor
+     * (the OpenBCI GUI's formula; Vrms = A / sqrt(2)). */
+    double re = 0, im = 0;
+    for (int i = 0; i < n; i++) {
+        double ph = 2 * M_PI * 31.25 * i / fs;
+        re += x[i] * cos(ph);
+        im -= x[i] * sin(ph);
+    }
+    double amp_v = 2.0 * hypot(re, im) / n * 1e-6;
+    double z = amp_v / 6e-9 - 2200.0;
+    *kohm = z > 0 ? z / 1000.0 : 0.0;
+    return 0;
+}
+
+static const struct dw_source_ops cyton_ops = { "cyton", cyton_read, NULL, cyton_close };
+
+int dw_cyton_stats(dw_source *src, struct dw_cyton_stats *st)
+{
+    if (!src || strcmp(src->ops->kind, "cyton"))
+        return -1;
+    cyton *c = src->priv;
+    pthread_mutex_lock(&c->lock);
+    *st = c->stats;
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+void dw_cyton_wake(dw_source *src)
+{
+    cyton *c = src->priv;
+    uint64_t one = 1;
+    if (write(c->wake_fd, &one, sizeof one) < 0) { /* counter full: a wake is pending anyway */ }
+}
+
+/* "3", "Ch3", "ch 3", "EEG Ch3" -> 3; 0 if it names no channel up to nch. */
+static int channel_number(const char *s, int nch)
+{
+    char t[DW_LABEL_LEN] = "";
+    int k = 0;
+    if (!strncasecmp(s, "EEG ", 4))
+        s += 4;
+    for (; *s && k < (int)sizeof t - 1; s++)
+        if (*s != ' ')
+            t[k++] = *s;
+    t[k] = 0;
+    const char *d = !strncasecmp(t, "ch", 2) ? t + 2 : t;
+    char *end;
+    long v = strtol(d, &end, 10);
+    return *d && !*end && v >= 1 && v <= nch ? (int)v : 0;
+}
+
+/* Channels to deliver and which is frontal / parietal. 0 or -1 with err. */
+static int choose_channels(dw_source *src, const dw_channel_spec *spec, int board_nch, dw_err *err)
+{
+    cyton *c = src->priv;
+    dw_source_info *info = &src->info;
+    info->nch = spec && spec->nchannels > 0 ? spec->nchannels : board_nch;
+    for (int k = 0; k < info->nch; k++) {
+        int ch = spec && spec->nchannels > 0 ? channel_number(spec->channels[k], board_nch) : k + 1;
+        if (!ch) {
+            dw_err_set(err, "%s: no channel \"%s\" on this board (Ch1..Ch%d or 1..%d)", src->path,
+                       spec->channels[k], board_nch, board_nch);
+            return -1;
+        }
+        c->sel[k] = ch - 1;
+        snprintf(info->label[k], DW_LABEL_LEN, "Ch%d", ch);
+    }
+    const char *want[2] = { spec ? spec->frontal : "", spec ? spec->parietal : "" };
+    int *role[2] = { &info->frontal, &info->parietal };
+    for (int r = 0; r < 2; r++) {
+        *role[r] = -1;
+        if (!strcasecmp(want[r], "none"))
+            continue;
+        int ch = want[r][0] ? channel_number(want[r], board_nch) : r + 1;   /* default Ch1, Ch2 */
+        if (want[r][0] && !ch) {
+            dw_err_set(err, "%s: %s channel \"%s\" is not a Cyton channel (Ch1..Ch%d)", src->path,
+                       r ? "parietal" : "frontal", want[r], board_nch);
+            return -1;
+        }
+        for (int k = 0; k < info->nch; k++)
+            if (c->sel[k] == ch - 1)
+                *role[r] = k;
+    }
+    return 0;
+}
+
+dw_source *dw_cyton_open(const char *path, const char *board, const dw_channel_spec *spec, dw_err *err)
+{
+    int want = !board || !*board || !strcasecmp(board, "auto") ? 0 : !strcasecmp(board, "cyton") ? 8
+             : !strcasecmp(board, "daisy") ? 16 : -1;
+    if (want < 0) {
+        dw_err_set(err, "board \"%s\": expected auto, cyton or daisy", board);
+        return NULL;
+    }
+    dw_source *src = calloc(1, sizeof *src);
+    cyton *c = calloc(1, sizeof *c);
+    if (!src || !c) {
+        free(src);
+        free(c);
+        dw_err_set(err, "%s: out of memory", path);
+        return NULL;
+    }
+    src->ops = &cyton_ops;
+    src->priv = c;
+    snprintf(src->path, sizeof src->path, "%s", path);
+    pthread_mutex_init(&c->lock, NULL);
+    c->want = want;
+    c->daisy = -1;
+    c->last_frame = -1;
+    c->backoff = BACKOFF_MIN_S;
+    c->opening = 1;
+    c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    dw_cyton_parser_init(&c->parser, 0);
+    if (c->wake_fd < 0 || try_connect(src) != 0) {
+        if (c->wake_fd < 0)
+            dw_err_set(err, "%s: cannot create an eventfd", path);
+        else
+            if (err) *err = src->err;
+        cyton_close(src);
+        return NULL;
+    }
+    /* The first handshake runs here, blocking: every step has its own time-out. */
+    while (c->link == LINK_HANDSHAKE)
+        pump(src, dw_now_mono() + 1.0);
+    if (c->link != LINK_STREAMING) {
+        if (err) *err = src->err;
+        cyton_close(src);
+        return NULL;
+    }
+    c->opening = 0;
+    dw_source_info *info = &src->info;
+    info->live = 1;
+    info->fs = c->daisy ? DW_CYTON_FS / 2 : DW_CYTON_FS;
+    info->start_epoch = dw_now_wall();
+    info->phys_max_uv = DW_CYTON_COUNT_MAX * dw_cyton_uv_per_count(24);
+    if (choose_channels(src, spec, c->daisy ? 16 : 8, err) != 0) {
+        cyton_close(src);
+        return NULL;
+    }
+    publish_stats(c, dw_now_mono());
+    return src;
+}
