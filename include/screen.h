@@ -107,7 +107,8 @@ struct dw_screen {
     double trace_scale;            /* uV for half a channel band; 0 auto */
     double trace_auto;             /* the auto scale in use */
     double trace_drawn_at;
-    int    alert_sel;
+    int    alert_sel;              /* row, newest first */
+    unsigned alert_sel_id;         /* the alert on that row, so the selection stays as alerts arrive */
 
     double now;                    /* monotonic, this frame */
     char   msg[160];               /* transient message on the status line */

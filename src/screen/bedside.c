@@ -64,7 +64,7 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     snprintf(lines[nl++], sizeof lines[0], "stage %s%s%s", st >= 0 ? name : "not scored yet",
              st >= 0 ? ": " : "", st >= 0 ? meaning[st] : "");
     snprintf(lines[nl++], sizeof lines[0], "asleep %ld h %02ld min   %s   %s", asleep / 3600, asleep / 60 % 60, clock,
-             v->finished ? "monitoring finished" : dw_mode_name(v->mode));
+             v->source_ended ? "replay ended" : dw_mode_name(v->mode));
     if (v->n_alerts) {
         const dw_alert_view *a = &v->alerts[v->n_alerts - 1];
         char t[16];
@@ -74,12 +74,12 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     } else {
         snprintf(lines[nl++], sizeof lines[0], "no alerts");
     }
-    snprintf(lines[nl++], sizeof lines[0], "%s", v->finished ? "q  quit" : "w  wake      n  natural sleep      Q  shutdown");
+    snprintf(lines[nl++], sizeof lines[0], "w  wake      n  natural sleep      Q  shutdown");
 
     dw_theme_use(&s->theme, DW_ROLE_BEDSIDE);
     dw_draw_fill(r);
     int scale = 1;
-    while (5 * (scale + 1) + 2 * nl + 1 <= r.h && dw_big_text(s, 0, 0, name, scale + 1, 0) + 4 <= r.w && scale < 6)
+    while (5 * (scale + 1) + 2 * nl + 1 <= r.h && dw_big_text(s, 0, 0, name, scale + 1, 0) + 4 <= r.w && scale < 3)
         scale++;
     int big = 5 * scale + 1 <= r.h - nl && dw_big_text(s, 0, 0, name, scale, 0) + 2 <= r.w;
     int used = (big ? 5 * scale + 1 : 0) + 2 * nl - 1, y = r.y + (r.h - used) / 2;

@@ -12,10 +12,12 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     int ix = r.x + 1, iy = r.y + 1, iw = r.w - 2, ih = r.h - 2;
     char title[64];
     int un = dw_unacked_alerts(s);
-    snprintf(title, sizeof title, un ? "Alerts: %d to acknowledge (a)" : "Alerts", un);
+    snprintf(title, sizeof title, un ? "Alerts: %d new (a: ack)" : "Alerts", un);
     dw_theme_use(&s->theme, DW_ROLE_TEXT);
     dw_draw_fill((dw_rect){ iy, ix, ih, iw });
     dw_draw_box(s, r, title, focused);
+    for (int i = 0; i < v->n_alerts; i++)
+        if (v->alerts[v->n_alerts - 1 - i].id == s->alert_sel_id) s->alert_sel = i;
     if (s->alert_sel >= v->n_alerts) s->alert_sel = v->n_alerts ? v->n_alerts - 1 : 0;
     if (!v->n_alerts) {
         dw_theme_use(&s->theme, DW_ROLE_DIM);
@@ -51,6 +53,7 @@ static int key(dw_screen *s, int k)
             dw_screen_say(s, "command queue full: try again");
     } else if (k != DW_KEY(KEY_UP) && k != DW_KEY(KEY_DOWN))
         return 0;
+    if (s->alert_sel < v->n_alerts) s->alert_sel_id = v->alerts[v->n_alerts - 1 - s->alert_sel].id;
     return 1;
 }
 

@@ -66,8 +66,8 @@ static void draw(dw_screen *s, dw_rect r, int focused)
 
     dw_theme_use(&s->theme, DW_ROLE_STATUS);
     dw_draw_fill(r);
-    if (v->finished)
-        add(f, &n, 0, DW_ROLE_WARNING, "FINISHED: q quits");
+    if (v->source_ended)
+        add(f, &n, 0, DW_ROLE_WARNING, "replay ended");
     add(f, &n, 0, v->mode == DW_MODE_NATURAL ? DW_ROLE_KEY : DW_ROLE_STATUS, "%s", dw_mode_name(v->mode));
     dw_clock(s, v->t_source, 1, a, sizeof a);
     add(f, &n, 1, DW_ROLE_STATUS, "%s", a);

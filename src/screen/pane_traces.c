@@ -49,7 +49,7 @@ static void draw(dw_screen *s, dw_rect r, int focused)
 {
     const dw_monitor *v = &s->v;
     int ix = r.x + 1, iy = r.y + 1, iw = r.w - 2, ih = r.h - 2;
-    int lw = iw >= 60 ? 9 : 6, sw = iw >= 40 ? 7 : 0, pw = iw - lw - sw;
+    int lw = iw >= 60 ? 9 : 6, sw = iw >= 40 ? 8 : 0, pw = iw - lw - sw;
     if (ih < 1 || pw < 4) { dw_draw_box(s, r, "Traces", focused); return; }
     int order[DW_MAX_CH], nch = channel_order(v, order);
     int nshow = nch < ih ? nch : ih, bh = nshow ? ih / nshow : ih;

@@ -382,7 +382,7 @@ static void draw_dialog(dw_screen *s)
     int cursor_y = -1, cursor_x = -1;
     if (dlg.kind == DLG_HELP) {
         int n = (int)(sizeof help_lines / sizeof help_lines[0]);
-        dw_rect r = centred(n + 4, 64);
+        dw_rect r = centred(n + 4, 68);
         dw_theme_use(&s->theme, DW_ROLE_DIALOG);
         dw_draw_fill(r);
         dw_draw_box(s, r, "Help: keys (any key closes)", 1);
@@ -589,7 +589,7 @@ static void draw_panes(dw_screen *s, int all, unsigned *drawn)
 
 static void draw_shutdown(dw_screen *s)
 {
-    dw_rect r = centred(5, 44);
+    dw_rect r = centred(5, 50);
     dw_theme_use(&s->theme, DW_ROLE_DIALOG);
     dw_draw_fill(r);
     dw_draw_box(s, r, "Safe shutdown", 1);
@@ -698,8 +698,6 @@ int dw_screen_run(dw_monitor *m, const dw_config *cfg)
                 s->changed |= s->pane[s->focus].ops->deps;
                 continue;
             }
-            if (s->v.finished && (key == 'q' || key == 'Q'))
-                goto out;                           /* nothing left to protect */
             if (global_key(s, key)) relayout = 1;
         }
         now = dw_now_mono();
@@ -711,8 +709,8 @@ int dw_screen_run(dw_monitor *m, const dw_config *cfg)
         next_frame = now + frame_dt;
         dirty = 0;
         snapshot(s);
-        if (s->v.finished && shutdown_asked)
-            break;
+        if (s->v.finished)
+            break;                                  /* the worker stopped: recording closed */
         if ((int)dw_now_wall() != last_sec) { last_sec = (int)dw_now_wall(); s->changed |= DW_DEP_CLOCK; }
         if (s->v.wants_dream_report && !prev_wants) dream_pending = 1;
         prev_wants = s->v.wants_dream_report;
