@@ -182,10 +182,8 @@ void dw_alerts_block(dw_alerts *a, const dw_block *b, const dw_source_info *info
         r->count = 0;
     }
     r->fs = info->fs;
-    if (b->gap > 0) {
-        r->lost_pending += b->gap;
-        r->count = 0;                 /* a second of signal is continuous or not judged */
-    }
+    if (b->gap > 0)
+        r->lost_pending += b->gap;    /* the second goes on: a few lost frames do not change its statistics */
     for (int i = 0; i < b->n; i++) {
         memcpy(r->buf + (size_t)r->count * r->nch, b->uv + (size_t)i * r->nch, (size_t)r->nch * sizeof(double));
         if (++r->count == r->per_s) {

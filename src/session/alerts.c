@@ -5,24 +5,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* raise_at / on are offsets of dw_config fields; 0 means "fixed": the rule itself waits (or does not). */
+/* on / raise_at are offsets of dw_config fields; raise_at 0 means the fixed raise_s (0: at once; the rule
+ * itself may already have waited, e.g. no_samples counts its own seconds). */
 static const struct rule {
     const char *name;
     int severity;
     size_t on;            /* int enable flag */
-    size_t raise_at;      /* double seconds the cause must hold, or 0 */
+    size_t raise_at;      /* double seconds the cause must hold, or 0: raise_s */
+    double raise_s;
     double clear_s;       /* seconds the cause must be gone */
 } rules[DW_AL_NRULES] = {
-#define R(id, name, sev, on, raise, clear) [id] = { name, sev, offsetof(dw_config, on), raise, clear }
+#define R(id, name, sev, on, raise, clear) [id] = { name, sev, offsetof(dw_config, on), raise, 0, clear }
+#define RF(id, name, sev, on, raise, clear) [id] = { name, sev, offsetof(dw_config, on), 0, raise, clear }
     R(DW_AL_FLAT,            "flat_line",        DW_WARNING,  al_flat,            offsetof(dw_config, al_flat_s), 5),
     R(DW_AL_RAILED,          "railed",           DW_WARNING,  al_railed,          offsetof(dw_config, al_railed_s), 5),
-    R(DW_AL_MAINS,           "mains_noise",      DW_WARNING,  al_mains,           0, 10),
+    RF(DW_AL_MAINS,          "mains_noise",      DW_WARNING,  al_mains,           10, 10),
     R(DW_AL_ARTEFACT,        "artefact",         DW_WARNING,  al_artefact,        offsetof(dw_config, al_artefact_s), 5),
     R(DW_AL_MOVEMENT,        "movement",         DW_INFO,     al_movement,        offsetof(dw_config, al_movement_s), 5),
     R(DW_AL_NO_SAMPLES,      "no_samples",       DW_CRITICAL, al_no_samples,      0, 0),
     R(DW_AL_LOSS,            "packet_loss",      DW_WARNING,  al_loss,            0, 10),
     R(DW_AL_RECONNECT,       "reconnect",        DW_WARNING,  al_reconnect,       0, 0),
-    R(DW_AL_DRIFT,           "clock_drift",      DW_WARNING,  al_drift,           0, 10),
+    RF(DW_AL_DRIFT,          "clock_drift",      DW_WARNING,  al_drift,           10, 10),
     R(DW_AL_RECORDING,       "recording_error",  DW_CRITICAL, al_recording,       0, 0),
     R(DW_AL_NO_ONSET,        "no_sleep_onset",   DW_INFO,     al_no_onset,        0, 0),
     R(DW_AL_LONG_WASO,       "long_wake",        DW_INFO,     al_long_waso,       0, 0),
@@ -35,6 +38,7 @@ static const struct rule {
     R(DW_AL_ACTUATOR_FAILED, "actuator_failed",  DW_WARNING,  al_actuator_failed, 0, 0),
     R(DW_AL_STIM_LIMIT,      "stim_limit",       DW_INFO,     al_stim_limit,      0, 0),
 #undef R
+#undef RF
 };
 
 const char *dw_rule_name(int rule) { return rule >= 0 && rule < DW_AL_NRULES ? rules[rule].name : "?"; }
@@ -47,7 +51,7 @@ int dw_rule_enabled(const dw_alerts *a, int rule)
 
 static double raise_s(const dw_alerts *a, int rule)
 {
-    return rules[rule].raise_at ? *(const double *)((const char *)a->cfg + rules[rule].raise_at) : 0;
+    return rules[rule].raise_at ? *(const double *)((const char *)a->cfg + rules[rule].raise_at) : rules[rule].raise_s;
 }
 
 const char *dw_alert_event_name(int ev)
