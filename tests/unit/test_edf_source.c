@@ -422,6 +422,35 @@ static void test_damage(const char *good)
     CHECK("no temporary copies left behind", dd && left == 0, "%d left", left);
 }
 
+/* The file shrinks under an open source (a removed drive, another program): an error, not garbage. */
+static void test_read_error(const char *good)
+{
+    const char *p = tmp("shrink.edf");
+    FILE *in = fopen(good, "rb"), *out = fopen(p, "wb");
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        fwrite(buf, 1, n, out);
+    fclose(in);
+    fclose(out);
+    dw_err err = { "" };
+    dw_source *s = dw_edf_open(p, NULL, &err);
+    if (!s) {
+        FAIL("read error: open", "%s", err.msg);
+        return;
+    }
+    CHECK("read error: shrink the file", truncate(p, 20000) == 0, "%s", strerror(errno));
+    dw_block b;
+    int r;
+    long frames = 0;
+    while ((r = s->ops->read(s, &b, 500, 0)) > 0)
+        frames += r;
+    CHECK("read error: reported with the file, channel and sample", r == DW_SRC_ERR &&
+          contains(s->err.msg, "shrink.edf: read error in channel \"EEG Fpz-Cz\" at sample"), "r %d after %ld", r,
+          frames);
+    dw_source_close(s);
+}
+
 static void test_sniff(void)
 {
     dw_err err = { "" };
@@ -475,7 +504,8 @@ int main(void)
         TAP_DONE();
     }
     setenv("TMPDIR", dir, 1);     /* so the repaired copies are visible to the leak check */
-    const char *edfp = tmp("a.edf");
+    char edfp[400];
+    snprintf(edfp, sizeof edfp, "%s", tmp("a.edf"));
     tf_annot an[] = { { 0, 30, "Sleep stage W" }, { 5, 0, "Lights off" }, { 30, 30, "Sleep stage N2" } };
     CHECK("write edf+ with EDFlib", tf_write(edfp, EDFLIB_FILETYPE_EDFPLUS, edf_sigs, 4, 60, an, 3) == 0, "EDFlib");
     test_edfplus(edfp);
@@ -483,6 +513,7 @@ int main(void)
     test_bdfplus();
     test_plain_edf();
     test_damage(edfp);
+    test_read_error(edfp);
     test_sniff();
     test_sleep_edf_hypnogram();
     DIR *dd = opendir(dir);
