@@ -36,7 +36,7 @@ struct dw_session {
     int stage, prov_stage;
     double quiet_until;
     dw_motion motion;
-    double art_base;
+    double art_base, art_alpha;
     int art_init;
 
     /* slow oscillations */
@@ -344,13 +344,13 @@ static void take_phases(dw_session *s)
     }
 }
 
-static void artefact_check(dw_session *s, double t, double x, double fs)
+static void artefact_check(dw_session *s, double t, double x)
 {
     if (!s->art_init) {
         s->art_base = x;
         s->art_init = 1;
     }
-    s->art_base += (x - s->art_base) * (1 - exp(-1 / (fs * ARTEFACT_TAU_S)));
+    s->art_base += (x - s->art_base) * s->art_alpha;
     if (fabs(x - s->art_base) > s->cfg->al_artefact_uv) {
         if (t >= s->quiet_until)
             event(s, t, 0, "suspend", "stimulation suspended: artefact on the frontal channel");
@@ -366,12 +366,13 @@ void dw_session_frontal(dw_session *s, double t0, double fs, const double *x, in
         s->so = dw_so_new(fs, s->cfg->so_threshold_uv);
         s->so_fs = fs;
         s->art_init = 0;
+        s->art_alpha = 1 - exp(-1 / (fs * ARTEFACT_TAU_S));
         if (!s->so)
             return;
     }
     for (int i = 0; i < n; i++) {
         double t = t0 + i / fs;
-        artefact_check(s, t, x[i], fs);
+        artefact_check(s, t, x[i]);
         dw_so_trough tr;
         if (dw_so_step(s->so, t, x[i], &tr) && !s->pending && t >= s->pause_until &&
             !blocked(s, DW_STIM_SO, t)) {
