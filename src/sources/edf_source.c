@@ -488,7 +488,8 @@ static int choose_channels(const struct edf_hdr_struct *h, const dw_channel_spec
 /* ---- reading ------------------------------------------------------------------------------------ */
 
 /* Positions every channel at frame k0 (at DW_FS). The filter starts a little earlier so it has settled,
- * and the outputs before k0 (plus the filter delay) are dropped, which keeps the channels aligned. */
+ * and the outputs before k0 (plus the filter delay) are dropped, which keeps the channels aligned to
+ * within half a frame (the delay is rounded to whole frames). */
 static int edf_seek_frame(edf_priv *p, long long k0)
 {
     for (int c = 0; c < p->nch; c++) {
