@@ -2,8 +2,12 @@
 #ifndef DW_EDF_TESTFILE_H
 #define DW_EDF_TESTFILE_H
 
+#include <dirent.h>
 #include <edflib.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 typedef struct {
     const char *label, *unit;
@@ -50,6 +54,38 @@ static inline int tf_write(const char *path, int filetype, const tf_signal *sig,
                                       an[i].dur_s > 0 ? (long long)(an[i].dur_s * 10000 + 0.5) : -1, an[i].text);
     free(buf);
     return edfclose_file(h) || rc ? -1 : 0;
+}
+
+/* A private directory for a test's files: TMPDIR/dw-NAME-XXXXXX; 0 on success. */
+static inline int tf_mkdtemp(char *dir, size_t cap, const char *name)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(dir, cap, "%s/dw-%s-XXXXXX", t && *t ? t : "/tmp", name);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+/* Removes that directory and the files in it. */
+static inline void tf_rmdir(const char *dir)
+{
+    char p[1024];
+    DIR *dd = opendir(dir);
+    for (struct dirent *e; dd && (e = readdir(dd));)
+        if (e->d_name[0] != '.') {
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+    if (dd)
+        closedir(dd);
+    rmdir(dir);
+}
+
+/* Whether msg holds want; prints msg when not, so a failing check shows the text it got. */
+static inline int tf_contains(const char *msg, const char *want)
+{
+    if (strstr(msg, want))
+        return 1;
+    printf("# message was: %s\n", msg);
+    return 0;
 }
 
 #endif

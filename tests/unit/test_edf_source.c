@@ -98,14 +98,6 @@ static long read_all(dw_source *s, double **out, int block)
     }
 }
 
-static int contains(const char *msg, const char *want)
-{
-    if (strstr(msg, want))
-        return 1;
-    printf("# message was: %s\n", msg);
-    return 0;
-}
-
 static void test_edfplus(const char *path)
 {
     /* Reference values straight from EDFlib for the 100 Hz mV channel (scaling must be exact). */
@@ -215,12 +207,12 @@ static void test_channels(const char *path)
     }
     dw_source_close(s);
     s = open_spec(path, "Cz", "", "", &err);
-    CHECK("unknown label: error lists the labels", !s && contains(err.msg, "no channel \"Cz\"") &&
-          contains(err.msg, "\"EEG Fpz-Cz\", \"EEG Pz-Oz\", \"Temp rectal\", \"EEG C3-A2\"") &&
-          contains(err.msg, path), "opened");
+    CHECK("unknown label: error lists the labels", !s && tf_contains(err.msg, "no channel \"Cz\"") &&
+          tf_contains(err.msg, "\"EEG Fpz-Cz\", \"EEG Pz-Oz\", \"Temp rectal\", \"EEG C3-A2\"") &&
+          tf_contains(err.msg, path), "opened");
     dw_source_close(s);
     s = open_spec(path, "9", "", "", &err);
-    CHECK("index out of range", !s && contains(err.msg, "no channel number 9 (the file has 4"), "opened");
+    CHECK("index out of range", !s && tf_contains(err.msg, "no channel number 9 (the file has 4"), "opened");
     dw_source_close(s);
 }
 
@@ -303,7 +295,7 @@ static void test_plain_edf(void)
     CHECK("plain EDF subject from the patient field", !strncmp(s->info.subject, "P-17 M 01-JAN-1950 Kim", 22),
           "'%s'", s->info.subject);
     CHECK("unknown unit taken as uV, said in the note",
-          contains(s->info.note, "\"EOG horizontal\": unit \"xyz\" is not a voltage we know; taken as uV"), "-");
+          tf_contains(s->info.note, "\"EOG horizontal\": unit \"xyz\" is not a voltage we know; taken as uV"), "-");
     double *x;
     long n = read_all(s, &x, 256);
     int exact = n == 1000;
@@ -401,7 +393,7 @@ static void test_damage(const char *good)
         s = dw_edf_open(p, NULL, &err);
         const char *msg = s ? s->info.note : err.msg;
         snprintf(name, sizeof name, "damaged: %s", cases[i].name);
-        CHECK(name, contains(msg, cases[i].want) && contains(msg, cases[i].file), "%s", msg);
+        CHECK(name, tf_contains(msg, cases[i].want) && tf_contains(msg, cases[i].file), "%s", msg);
         if (s) {
             double *x;
             long got = read_all(s, &x, 1000);
@@ -446,7 +438,7 @@ static void test_read_error(const char *good)
     while ((r = s->ops->read(s, &b, 500, 0)) > 0)
         frames += r;
     CHECK("read error: reported with the file, channel and sample", r == DW_SRC_ERR &&
-          contains(s->err.msg, "shrink.edf: read error in channel \"EEG Fpz-Cz\" at sample"), "r %d after %ld", r,
+          tf_contains(s->err.msg, "shrink.edf: read error in channel \"EEG Fpz-Cz\" at sample"), "r %d after %ld", r,
           frames);
     dw_source_close(s);
 }
@@ -456,9 +448,9 @@ static void test_sniff(void)
     dw_err err = { "" };
     put(tmp("x.dat"), (const unsigned char *)"random bytes here\n", 18);
     CHECK("sniff: unknown format named", !dw_source_open_file(tmp("x.dat"), NULL, &err) &&
-          contains(err.msg, "x.dat: unknown format"), "opened");
+          tf_contains(err.msg, "x.dat: unknown format"), "opened");
     CHECK("sniff: missing file", !dw_source_open_file(tmp("none.txt"), NULL, &err) &&
-          contains(err.msg, "none.txt: cannot open"), "opened");
+          tf_contains(err.msg, "none.txt: cannot open"), "opened");
     const char *data = tap_shared_data();
     if (!data) {
         SKIP("sniff: OpenBCI files", "../shared/data is absent");
@@ -491,15 +483,13 @@ static void test_sleep_edf_hypnogram(void)
     dw_err err = { "" };
     dw_source *s = dw_edf_open(p, NULL, &err);
     CHECK("Sleep-EDF hypnogram (annotations only) is not a recording", !s &&
-          contains(err.msg, "no signals to replay (only annotations"), "opened");
+          tf_contains(err.msg, "no signals to replay (only annotations"), "opened");
     dw_source_close(s);
 }
 
 int main(void)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/dw-edf-XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(dir)) {
+    if (tf_mkdtemp(dir, sizeof dir, "edf")) {
         FAIL("mkdtemp", "%s", strerror(errno));
         TAP_DONE();
     }
@@ -516,12 +506,6 @@ int main(void)
     test_read_error(edfp);
     test_sniff();
     test_sleep_edf_hypnogram();
-    DIR *dd = opendir(dir);
-    for (struct dirent *e; dd && (e = readdir(dd));)
-        if (e->d_name[0] != '.')
-            unlink(tmp(e->d_name));
-    if (dd)
-        closedir(dd);
-    rmdir(dir);
+    tf_rmdir(dir);
     TAP_DONE();
 }

@@ -7,6 +7,7 @@
 #include "tap.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <edflib.h>
 #include <sys/wait.h>
 
@@ -64,14 +65,6 @@ static char *tmp(const char *name)
     return s;
 }
 
-static int contains(const char *msg, const char *want)
-{
-    if (strstr(msg, want))
-        return 1;
-    printf("# message was: %s\n", msg);
-    return 0;
-}
-
 static void test_written(void)
 {
     tf_annot an[] = {
@@ -104,16 +97,16 @@ static void test_written(void)
     p = tmp("bad.edf");
     tf_write(p, EDFLIB_FILETYPE_BDFPLUS, one, 1, 60, bad, 2);
     CHECK("malformed stage: error names file, annotation and text", dw_hypnogram_load(p, &h, &err) == -1 &&
-          contains(err.msg, "bad.edf: annotation 2 at 30.0 s: unknown sleep stage \"Sleep stage 5\""), "loaded");
+          tf_contains(err.msg, "bad.edf: annotation 2 at 30.0 s: unknown sleep stage \"Sleep stage 5\""), "loaded");
 
     tf_annot none[] = { { 0, 0, "Lights off" }, { 50, 0, "Arousal" } };
     p = tmp("none.edf");
     tf_write(p, EDFLIB_FILETYPE_EDFPLUS, one, 1, 60, none, 2);
     CHECK("no stage annotations", dw_hypnogram_load(p, &h, &err) == -1 &&
-          contains(err.msg, "none.edf: no sleep-stage annotations") && contains(err.msg, "among 2"), "loaded");
+          tf_contains(err.msg, "none.edf: no sleep-stage annotations") && tf_contains(err.msg, "among 2"), "loaded");
 
     CHECK("missing file", dw_hypnogram_load(tmp("nope.edf"), &h, &err) == -1 &&
-          contains(err.msg, "nope.edf: cannot open"), "loaded");
+          tf_contains(err.msg, "nope.edf: cannot open"), "loaded");
 }
 
 /* Damaged copies of a Sleep-EDF hypnogram: a clear message each, never a crash. */
@@ -143,8 +136,8 @@ static void test_damaged(const char *data)
         dw_err err = { "" };
         char name[100];
         snprintf(name, sizeof name, "damaged hypnogram: %s", cases[i].name);
-        CHECK(name, dw_hypnogram_load(tmp("dmg.edf"), &h, &err) == -1 && contains(err.msg, cases[i].want) &&
-              contains(err.msg, "dmg.edf"), "loaded");
+        CHECK(name, dw_hypnogram_load(tmp("dmg.edf"), &h, &err) == -1 && tf_contains(err.msg, cases[i].want) &&
+              tf_contains(err.msg, "dmg.edf"), "loaded");
     }
 }
 
@@ -268,10 +261,8 @@ static void test_feature_labels(const char *data)
 
 int main(void)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/dw-hyp-XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(dir)) {
-        FAIL("mkdtemp", "%s", dir);
+    if (tf_mkdtemp(dir, sizeof dir, "hyp")) {
+        FAIL("mkdtemp", "%s", strerror(errno));
         TAP_DONE();
     }
     test_written();
@@ -283,12 +274,6 @@ int main(void)
     } else {
         SKIP("Sleep-EDF hypnograms", "../shared/data is absent");
     }
-    DIR *dd = opendir(dir);
-    for (struct dirent *e; dd && (e = readdir(dd));)
-        if (e->d_name[0] != '.')
-            unlink(tmp(e->d_name));
-    if (dd)
-        closedir(dd);
-    rmdir(dir);
+    tf_rmdir(dir);
     TAP_DONE();
 }
