@@ -335,6 +335,59 @@ static void test_impedance_gain_drift(void)
           "%.0f ppm", st.drift_ppm);
 }
 
+/* A real OpenBCI recording through the emulator and back: microvolts within half a count. */
+static void test_file(void)
+{
+    const char *data = tap_shared_data();
+    char path[1200];
+    snprintf(path, sizeof path, "%s/openbci/OpenBCI-RAW-2016-07-21_17-46-29.txt", data ? data : "");
+    if (!data || access(path, R_OK) != 0) {
+        SKIP("live file", "no shared data (%s)", path);
+        return;
+    }
+    pid_t pid = emu_start("--file", path);
+    dw_err err = { "" };
+    dw_source *src = open_or_fail("live file", "auto", &err);
+    if (!src) { emu_stop(pid); return; }
+    ngot = ngaps = 0;
+    read_for(src, 2.0);
+    dw_source_close(src);
+    emu_stop(pid);
+    dw_source *file = dw_source_open_file(path, NULL, &err);
+    if (!file) {
+        SKIP("live file", "the OpenBCI text reader cannot open it: %s", err.msg);
+        return;
+    }
+    static double ref[1000][8];
+    int nref = 0;
+    while (nref < 1000) {
+        dw_block b;
+        int n = file->ops->read(file, &b, 1000 - nref, 0);
+        if (n <= 0)
+            break;
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < 8 && c < file->info.nch; c++)
+                ref[nref + i][c] = b.uv[i * file->info.nch + c];
+        nref += n;
+    }
+    int fs_ok = file->info.fs == 250 && file->info.nch == 8;
+    dw_source_close(file);
+    long off;
+    int mism, m = compare_run(0, ngot, 8, &off, &mism), ok = 0, checked = 0;
+    for (int i = 0; i < ngot; i++) {
+        long k = got[i].index + off;              /* the emulator's sample k is the file's frame k */
+        if (k < 0 || k >= nref)
+            continue;
+        int same = 1;
+        for (int c = 0; c < 8; c++)
+            same &= fabs(got[i].uv[c] - ref[k][c]) <= 0.5 * dw_cyton_uv_per_count(24) + 1e-9;
+        ok += same;
+        checked++;
+    }
+    CHECK("live file: a real OpenBCI recording comes back within half a count", fs_ok && m == ngot &&
+          checked > 300 && ok == checked, "%d/%d frames, %d matched the log", ok, checked, m);
+}
+
 static void test_wake(void)
 {
     pid_t pid = emu_start(NULL, NULL);
@@ -371,6 +424,7 @@ int main(void)
     test_board_off();
     test_impedance_gain_drift();
     test_wake();
+    test_file();
     unlink(link_path);
     unlink(log_path);
     rmdir(dir);

@@ -1,0 +1,65 @@
+#!/bin/sh
+# `dreamwatch emulate`: the pty and its link, the protocol as a Cyton speaks it (v, b, s, Daisy, a board
+# that is off), streaming from a recording, bad options, a clean exit on SIGTERM.
+. "$(dirname "$0")/lib.sh"
+[ -x "$DW_BIN" ] || { skip live_emulate "no binary at $DW_BIN"; exit 0; }
+EMU=
+trap '[ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+start_emu() {
+    rm -f "$TMP/tty"
+    "$DW_BIN" emulate --link "$TMP/tty" --seconds 30 "$@" > "$TMP/emu.out" 2> "$TMP/emu.err" &
+    EMU=$!
+    i=0; while [ ! -L "$TMP/tty" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+}
+stop_emu() { kill $EMU 2>/dev/null; wait $EMU; st=$?; EMU=; return $st; }
+# talk CMD SECONDS: send CMD on the pty, keep what comes back for SECONDS in $TMP/reply
+talk() {
+    exec 3<>"$TMP/tty"
+    printf '%s' "$1" >&3
+    timeout "$2" cat <&3 > "$TMP/reply"
+    exec 3>&-
+}
+
+start_emu --sent-log "$TMP/sent.log"
+check "emulate: prints the pty's path and links it" \
+    test "$(head -1 "$TMP/emu.out")" = "$(readlink "$TMP/tty")" -a -c "$(readlink "$TMP/tty")"
+talk v 0.5
+ends=$(tail -c 3 "$TMP/reply")
+check "emulate: v answers with the board, the firmware and \$\$\$" \
+    sh -c "grep -q 'Firmware: v3.1.2' '$TMP/reply' && [ '$ends' = '\$\$\$' ] && ! grep -q Daisy '$TMP/reply'"
+talk b 1
+bytes=$(wc -c < "$TMP/reply")
+# 250 packets of 33 bytes a second; a loaded machine may deliver a little less or more
+check "emulate: b streams about 250 packets a second ($bytes bytes in 1 s)" test "$bytes" -ge 5000 -a "$bytes" -le 12000
+check "emulate: packets are framed 0xA0 ... 0xC0" \
+    test "$(od -An -tx1 -j0 -N1 "$TMP/reply" | tr -d ' ')$(od -An -tx1 -j32 -N1 "$TMP/reply" | tr -d ' ')" = "a0c0"
+talk s 0.3
+stop_emu
+check "emulate: exits 0 on SIGTERM and removes its link" test $? -eq 0 -a ! -e "$TMP/tty"
+check "emulate: the sent log has one line per sample: index, counter, time, 8 counts" \
+    awk 'NR > 1 && NF != 11 { exit 1 } END { exit NR < 100 }' "$TMP/sent.log"
+
+start_emu --daisy
+talk v 0.5
+check "emulate --daisy: v names the Daisy" grep -q "On Daisy ADS1299" "$TMP/reply"
+stop_emu
+
+start_emu --faults board-off
+talk v 0.5
+check "emulate board-off: v answers Failure" grep -q "^Failure" "$TMP/reply"
+stop_emu
+
+night="$DW_ROOT/sample-data/sample-night.edf"
+if [ -f "$night" ]; then
+    start_emu --file "$night"
+    talk b 1
+    check "emulate --file: streams a recording" test "$(wc -c < "$TMP/reply")" -ge 5000
+    stop_emu
+else
+    skip "emulate --file" "no $night (run make)"
+fi
+
+"$DW_BIN" emulate --faults drop=5%,bogus=1 > /dev/null 2> "$TMP/err"; st=$?
+check "emulate: an unknown fault is refused by name (exit 2)" sh -c "[ $st -eq 2 ] && grep -q bogus '$TMP/err'"
+"$DW_BIN" emulate --file "$TMP/none.edf" > /dev/null 2> "$TMP/err"; st=$?
+check "emulate: a missing file is named (exit 1)" sh -c "[ $st -eq 1 ] && grep -q none.edf '$TMP/err'"
