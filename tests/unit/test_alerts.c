@@ -2,6 +2,7 @@
  * sequences) and check that exactly one alert is raised within its hysteresis and clears when the cause
  * goes; a clean night raises nothing above info; acknowledge, snooze and repeats of critical alerts. */
 #include "tap.h"
+#include "noise.h"
 
 #include "alerts.h"
 #include "config.h"
@@ -40,22 +41,12 @@ static dw_alerts *fresh(void)
     return dw_alerts_new(&cfg, on_event, NULL);
 }
 
-static unsigned long long rng = 0x9E3779B97F4A7C15ULL;
-static double gauss(void)
-{
-    double u[2];
-    for (int k = 0; k < 2; k++) {
-        rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-        u[k] = ((rng >> 11) + 0.5) / 9007199254740992.0;
-    }
-    return sqrt(-2 * log(u[0])) * cos(2 * M_PI * u[1]);
-}
 
 /* Clean sleep-like EEG, about 25 uV rms. */
 static double eeg(double t, int ch)
 {
     return 20 * sin(2 * M_PI * 1.3 * t + ch) + 10 * sin(2 * M_PI * 6.1 * t) + 5 * sin(2 * M_PI * 10.7 * t + 2 * ch)
-         + 5 * gauss();
+         + 5 * noise_gauss();
 }
 
 enum { C_NONE, C_FLAT, C_RAILED, C_MAINS50, C_MAINS60, C_ARTEFACT, C_MOVE, C_LOSS };

@@ -3,6 +3,7 @@
  * critical alert, nightly limit), REM cues, manual wake with escalation, dream report, log, summary,
  * shutdown. */
 #include "tap.h"
+#include "noise.h"
 
 #include <sys/stat.h>
 
@@ -41,16 +42,6 @@ static int count_ann(const char *prefix)
     return k;
 }
 
-static unsigned long long rng = 0x2545F4914F6CDD1DULL;
-static double gauss(void)
-{
-    double u[2];
-    for (int k = 0; k < 2; k++) {
-        rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-        u[k] = ((rng >> 11) + 0.5) / 9007199254740992.0;
-    }
-    return sqrt(-2 * log(u[0])) * cos(2 * M_PI * u[1]);
-}
 
 static dw_session *session(const char *mode, const char *log_path)
 {
@@ -81,7 +72,7 @@ static void run(dw_session *s, double t0, double t1)
     double x[10];
     for (double t = t0; t < t1 - 1e-9; t += 0.1) {
         for (int i = 0; i < 10; i++)
-            x[i] = 150 * cos(2 * M_PI * (t + i / FS)) + 10 * gauss();
+            x[i] = 150 * cos(2 * M_PI * (t + i / FS)) + 10 * noise_gauss();
         dw_session_frontal(s, t, FS, x, 10);
         double end = t + 0.1;
         if (fmod(end + 1e-6, 30) < 1e-3) {

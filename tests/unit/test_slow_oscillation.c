@@ -1,6 +1,7 @@
 /* Slow-oscillation troughs and the phase of stimuli delivered so_delay_s after them, on generated waves
  * of known phase and on real N3 EEG. Phase convention: up-state peak 0 deg, trough +-180. */
 #include "tap.h"
+#include "noise.h"
 
 #include <complex.h>
 
@@ -10,13 +11,6 @@
 #define FS 100.0
 #define DELAY 0.5
 
-static unsigned long long rng = 88172645463325252ULL;
-static double urand(void)
-{
-    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-    return ((rng >> 11) + 0.5) / 9007199254740992.0;
-}
-static double gauss(void) { return sqrt(-2 * log(urand())) * cos(2 * M_PI * urand()); }
 
 static double wrap180(double d)
 {
@@ -132,7 +126,7 @@ static void test_generated(double f, double amp, double noise_rms)
     int n = (int)(120 * FS);
     double *x = malloc((size_t)n * sizeof *x);
     for (int i = 0; i < n; i++)
-        x[i] = amp * cos(2 * M_PI * f * i / FS) + noise_rms * gauss();
+        x[i] = amp * cos(2 * M_PI * f * i / FS) + noise_rms * noise_gauss();
     result r = run(x, n, -80, sine_phase, &f, NULL, NULL);
     double lead = bp_phase_deg(f);
     char name[64];
@@ -158,7 +152,7 @@ static void test_below_threshold(void)
     int n = (int)(60 * FS);
     double *x = malloc((size_t)n * sizeof *x);
     for (int i = 0; i < n; i++)
-        x[i] = 50 * cos(2 * M_PI * 0.9 * i / FS) + 5 * gauss();
+        x[i] = 50 * cos(2 * M_PI * 0.9 * i / FS) + 5 * noise_gauss();
     result r = run(x, n, -80, NULL, NULL, NULL, NULL);
     CHECK("so_below_threshold_no_trough", r.troughs == 0, "%d troughs", r.troughs);
     for (int i = 0; i < n; i++)            /* alpha and drift: out of band, no slow oscillation */
