@@ -9,6 +9,8 @@
 #ifndef DW_RECORDER_H
 #define DW_RECORDER_H
 
+#include <stdio.h>
+
 #include "dw.h"
 #include "source.h"
 
@@ -43,11 +45,15 @@ const char *dw_recorder_path(const dw_recorder *r);
 long long dw_recorder_bytes(const dw_recorder *r);
 
 /* Pads a partial last record by holding the last values (annotated), writes the annotations (EDFlib
- * does that at close), syncs and frees. 0, or -1 with err filled (r is freed in both cases). */
+ * does that at close; if there were more than its 4 per record, the file is rewritten with the side
+ * log's, as recover does), syncs and frees. 0, or -1 with err filled (r is freed in both cases). */
 int dw_recorder_close(dw_recorder *r, dw_err *err);
 
 /* `dreamwatch recover FILE.bdf...` (argv[0] = "recover"). Exit status 0 when every file is sound. */
 int dw_recover_main(int argc, char **argv);
+/* One file: 0 (repaired, or sound and left alone; a line saying which goes to report unless NULL), or
+ * -1 with err filled and the file untouched. */
+int dw_recover_file(const char *path, FILE *report, dw_err *err);
 
 /* Layout of an EDF/BDF file read from its header on fd: header bytes, bytes per data record and the
  * record count the header claims (-1 while EDFlib is still writing). 0, or -1 with err naming path. */

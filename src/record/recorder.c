@@ -39,6 +39,7 @@ struct dw_recorder {
     int    rec_n, acc_n, rec_s;   /* samples per record (EEG, accel), record seconds */
     dw_bdf_geometry geo;          /* filled after the first record reaches the disk */
     long long records;            /* complete records on disk in the current file */
+    long long nannot;             /* annotations handed to EDFlib for the current file */
     double *buf;                  /* channel-major record: nch * rec_n, then 3 * rec_n accel */
     int    fill;                  /* frames in the current record */
     double last[DW_MAX_CH + 3];   /* held values for gaps and padding (accel after the channels) */
@@ -276,6 +277,7 @@ static int open_file(dw_recorder *r, long long frame0)
     double wall = r->epoch0 + (double)frame0 / r->info.fs;
     r->h = r->fd = r->log_fd = -1;
     r->records = 0;
+    r->nannot = 0;
     r->fill = 0;
     r->file_frame0 = frame0;
     memset(&r->geo, 0, sizeof r->geo);
@@ -531,6 +533,7 @@ int dw_recorder_annotate(dw_recorder *r, double t_s, double dur_s, const char *t
         char cut[41];
         dw_events_bdf_text(text, cut);
         edfwrite_annotation_utf8(r->h, llround(onset * 1e4), dur_s > 0 ? llround(dur_s * 1e4) : -1, cut);
+        r->nannot++;
     }
     return rc;
 }
@@ -562,6 +565,12 @@ int dw_recorder_close(dw_recorder *r, dw_err *err)
         /* EDFlib wrote its count; make sure it matches what is really there */
         if (r->geo.rec_bytes && records_on_disk(r) != r->records)
             rc = -1, set_io_err(r, "closing", EIO);
+        if (!rc && r->nannot > r->records * ANNOT_SIGNALS && fdatasync(r->log_fd) == 0) {
+            dw_err e = { "" };           /* EDFlib dropped the extras: rewrite with them all */
+            if (dw_recover_file(r->path, NULL, &e))
+                rc = -1, dw_err_set(&r->err, "%lld annotations did not fit in %s: %s", r->nannot,
+                                    base_name(r->path), e.msg);
+        }
     } else if (r->failed) {
         rc = -1;
     }

@@ -176,8 +176,10 @@ static int copy_fixed(int in, const char *path, const dw_bdf_geometry *g, long l
     return rc;
 }
 
-/* Writes src's signals and header fields plus all annotations to a new file at dst. */
-static int write_merged(int hin, const struct edf_hdr_struct *hdr, const char *dst, const events *all, dw_err *err)
+/* Writes src's signals and header fields plus the annotations to a new file at dst; *fits says how many
+ * annotations the file can hold (64 annotation signals at most, one annotation each per record). */
+static int write_merged(int hin, const struct edf_hdr_struct *hdr, const char *dst, const events *all,
+                        long long *fits, dw_err *err)
 {
     int ns = hdr->edfsignals, bdf = hdr->filetype == EDFLIB_FILETYPE_BDF || hdr->filetype == EDFLIB_FILETYPE_BDFPLUS;
     long long recs = hdr->datarecords_in_file;
@@ -187,7 +189,9 @@ static int write_merged(int hin, const struct edf_hdr_struct *hdr, const char *d
         return -1;
     }
     long long per = recs > 0 ? ((long long)all->n + recs - 1) / recs : 1;
-    int bad = edf_set_number_of_annotation_signals(h, per < 1 ? 1 : per > 64 ? 64 : (int)per);
+    per = per < 1 ? 1 : per > 64 ? 64 : per;
+    *fits = per * recs < (long long)all->n ? per * recs : (long long)all->n;
+    int bad = edf_set_number_of_annotation_signals(h, (int)per);
     if (hdr->datarecord_duration % 100) {
         dw_err_set(err, "%s: record duration is not a multiple of 10 us", dst);
         edfclose_file(h);
@@ -283,7 +287,7 @@ static int verify(int hin, const struct edf_hdr_struct *hdr, const char *dst, si
     return bad ? -1 : 0;
 }
 
-static int recover_one(const char *path)
+int dw_recover_file(const char *path, FILE *report, dw_err *errp)
 {
     dw_err err = { "" };
     char tsv[PATH_MAX + 16], tmp1[PATH_MAX + 32] = "", tmp2[PATH_MAX + 32] = "";
@@ -334,13 +338,14 @@ static int recover_one(const char *path)
         }
     }
     size_t missing = mark_present(&log, &file);
-    char countmsg[96] = "";
+    char countmsg[200] = "";
     if (!count_ok)
         snprintf(countmsg, sizeof countmsg, "record count %lld -> %lld, %lld bytes of a torn record dropped; ",
                  g.count, records, dropped);
     if (missing == 0 && count_ok) {
-        printf("%s: sound: %lld records, %lld annotations, side log %zu events all present; nothing to do\n",
-               path, records, hdr->annotations_in_file, log.n);
+        if (report)
+            fprintf(report, "%s: sound: %lld records, %lld annotations, side log %zu events all present; "
+                    "nothing to do\n", path, records, hdr->annotations_in_file, log.n);
         rc = 0;
         goto out;
     }
@@ -355,8 +360,12 @@ static int recover_one(const char *path)
             goto out;
         }
         close(t);
-        if (write_merged(hin, hdr, tmp2, &file, &err) || verify(hin, hdr, tmp2, file.n, &err))
+        long long fits;
+        if (write_merged(hin, hdr, tmp2, &file, &fits, &err) || verify(hin, hdr, tmp2, (size_t)fits, &err))
             goto out;
+        if (fits < (long long)file.n)
+            snprintf(countmsg + strlen(countmsg), sizeof countmsg - strlen(countmsg),
+                     "only %lld of %zu annotations fit (64 per record; the side log keeps all); ", fits, file.n);
         if ((t = open(tmp2, O_RDONLY)) < 0 || fsync(t)) {
             dw_err_set(&err, "%s: cannot sync: %s", tmp2, strerror(errno));
             if (t >= 0)
@@ -371,12 +380,13 @@ static int recover_one(const char *path)
         goto out;
     }
     sync_dir_of(path);
-    printf("%s: recovered: %s%lld records kept, %zu annotations merged from the side log (%zu already present)\n",
-           path, countmsg, records, missing, log.n - missing);
+    if (report)
+        fprintf(report, "%s: recovered: %s%lld records kept, %zu annotations merged from the side log (%zu "
+                "already present)\n", path, countmsg, records, missing, log.n - missing);
     rc = 0;
 out:
-    if (rc)
-        fprintf(stderr, "dreamwatch recover: %s\n", err.msg);
+    if (rc && errp)
+        *errp = err;
     if (hin >= 0)
         edfclose_file(hin);
     if (fd >= 0)
@@ -402,7 +412,12 @@ int dw_recover_main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     int bad = 0;
-    for (int i = 1; i < argc; i++)
-        bad |= recover_one(argv[i]) != 0;
+    for (int i = 1; i < argc; i++) {
+        dw_err err = { "" };
+        if (dw_recover_file(argv[i], stdout, &err)) {
+            fprintf(stderr, "dreamwatch recover: %s\n", err.msg);
+            bad = 1;
+        }
+    }
     return bad ? 1 : 0;
 }

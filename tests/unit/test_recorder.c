@@ -284,6 +284,39 @@ static void gaps(void)
     edfclose_file(h.handle);
 }
 
+/* More events than EDFlib's 4 per record: close rewrites the file with all of them. */
+static void many_events(void)
+{
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/many", tmpdir);
+    dw_source_info info = make_info(1, 50);
+    dw_err err = { "" };
+    dw_recorder *r = dw_recorder_open(dir, "m", &info, 0, &err);
+    if (!r) {
+        FAIL("many events: open", "%s", err.msg);
+        return;
+    }
+    char path[1024], text[32];
+    snprintf(path, sizeof path, "%s", dw_recorder_path(r));
+    put(r, 1, 0, 150, 0, NULL);
+    for (int i = 0; i < 30; i++) {
+        snprintf(text, sizeof text, "marker %d", i);
+        dw_recorder_annotate(r, i * 0.1, -1, text);
+    }
+    CHECK("many events: close", dw_recorder_close(r, &err) == 0, "%s", err.msg);
+    struct edf_hdr_struct h;
+    int missing = 30;
+    if (edfopen_file_readonly(path, &h, EDFLIB_READ_ALL_ANNOTATIONS) == 0) {
+        missing = 0;
+        for (int i = 0; i < 30; i++) {
+            snprintf(text, sizeof text, "marker %d", i);
+            missing += !has_annotation(h.handle, h.annotations_in_file, text, i * 0.1);
+        }
+        edfclose_file(h.handle);
+    }
+    CHECK("many events: 30 in 3 records, none dropped", missing == 0, "%d missing", missing);
+}
+
 /* The child records with annotations and reports each confirmed annotation on a pipe; it is SIGKILLed
  * mid-recording. */
 static void crash_and_recover(void)
@@ -511,6 +544,7 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0);
     round_trip();
     gaps();
+    many_events();
     crash_and_recover();
     disk_full();
     if (!tap_failed)                 /* leave it for a look when something failed */
