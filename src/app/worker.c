@@ -106,7 +106,6 @@ static void publish_source(dw_worker *w)
     m->parietal = in->parietal;
     m->speed = w->speed;
     m->paused = w->paused;
-    m->mode = !strcasecmp(w->cfg->start_mode, "enhanced") ? DW_MODE_ENHANCED : DW_MODE_NATURAL;
     snprintf(m->model_name, sizeof m->model_name, "%s", dw_model_name(w->model));
     if (w->cfg->lights_off[0] && in->start_epoch > 0) {
         int hh, mm;

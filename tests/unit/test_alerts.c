@@ -50,6 +50,7 @@ static double eeg(double t, int ch)
 }
 
 enum { C_NONE, C_FLAT, C_RAILED, C_MAINS50, C_MAINS60, C_ARTEFACT, C_MOVE, C_LOSS };
+#define LOSS_GAP 3   /* frames lost before each block while the loss cause is on */
 
 /* Blocks from t0 to t1 with the cause active between c0 and c1; the wall clock is WALL0 + t. */
 static void feed(dw_alerts *a, double t0, double t1, int cause, double c0, double c1)
@@ -69,7 +70,7 @@ static void feed(dw_alerts *a, double t0, double t1, int cause, double c0, doubl
                 buf[i * 2 + c] = v;
             }
         }
-        dw_block b = { .n = BLOCK, .uv = buf, .t0 = t, .gap = on && cause == C_LOSS ? 1 : 0, .accel_valid = 1 };
+        dw_block b = { .n = BLOCK, .uv = buf, .t0 = t, .gap = on && cause == C_LOSS ? LOSS_GAP : 0, .accel_valid = 1 };
         b.accel[2] = 1;
         if (on && cause == C_MOVE)
             b.accel[0] = 0.5 * sin(2 * M_PI * 0.5 * t);
@@ -189,10 +190,15 @@ static void test_datapath_rules(void)
     d.expecting = 1;
     dw_alerts_free(a);
 
-    /* one frame lost per 26 (3.8 %) from 100 to 160 s */
+    /* LOSS_GAP frames lost before every block from 100 to 160 s: the loss over the sliding window
+     * crosses the threshold after window * threshold / rate seconds, and falls below it as long after. */
     a = fresh();
-    feed(a, 0, 250, C_LOSS, 100, 160);
-    expect_one("loss", DW_AL_LOSS, 100.9, 103.1, 163, 176, 0);
+    feed(a, 0, 260, C_LOSS, 100, 160);
+    {
+        double rate = (double)LOSS_GAP / (BLOCK + LOSS_GAP), p = cfg.al_loss_pct / 100, win = cfg.al_loss_window_s;
+        double up = 100 + win * p / rate, down = 160 + win * (1 - p / rate);
+        expect_one("loss", DW_AL_LOSS, up - 2, up + 2, down - 2, down + 12, 0);
+    }
     dw_alerts_free(a);
 
     /* reconnects at 100 and 120: one alert, cleared a minute after the last */
