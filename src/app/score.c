@@ -189,6 +189,8 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
         return 1;
     }
     const dw_source_info *in = &src->info;
+    if (in->note[0])
+        fprintf(stderr, "dreamwatch score: %s: %s\n", path, in->note);
     dw_model *own = NULL;
     const dw_model *model;
     if (cfg->model[0]) {
