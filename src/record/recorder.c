@@ -44,6 +44,7 @@ struct dw_recorder {
     int    fill;                  /* frames in the current record */
     double last[DW_MAX_CH + 3];   /* held values for gaps and padding (accel after the channels) */
     int    failed;
+    char   fail_msg[200];         /* what made the last file fail */
     double fail_mono, retry_s;    /* after a write failure, try a new file at most this often */
     long long lost_frame0;        /* source frame where data started being dropped */
     dw_err err;
@@ -113,7 +114,7 @@ int dw_bdf_geometry_read(int fd, const char *path, dw_bdf_geometry *g, dw_err *e
 void dw_events_escape(const char *in, char *out, size_t outsz)
 {
     size_t o = 0;
-    for (; *in && o + 3 < outsz; in++) {
+    for (; *in && o + 2 < outsz; in++) {
         char c = *in, e = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : c == '\\' ? '\\' : 0;
         if (e) {
             out[o++] = '\\';
@@ -350,6 +351,7 @@ static void abandon_file(dw_recorder *r, int e)
     close(r->fd);
     r->fd = -1;
     r->failed = 1;
+    snprintf(r->fail_msg, sizeof r->fail_msg, "%s", r->err.msg);
     r->fail_mono = dw_now_mono();
     r->lost_frame0 = r->file_frame0 + r->records * r->rec_n;
 }
@@ -479,17 +481,23 @@ static int try_resume(dw_recorder *r)
 {
     if (dw_now_mono() - r->fail_mono < r->retry_s)
         return -1;
-    dw_err keep = r->err;
-    if (r->log_fd >= 0)
-        close(r->log_fd);
-    r->log_fd = -1;
+    /* the old side log takes events until a new file really exists */
+    int old_log = r->log_fd;
+    long long old_frame0 = r->file_frame0;
+    char old_path[PATH_MAX];
+    snprintf(old_path, sizeof old_path, "%s", r->path);
     if (open_file(r, r->src_frames)) {
         r->fail_mono = dw_now_mono();
         char why[sizeof r->err.msg];
         snprintf(why, sizeof why, "%s", r->err.msg);
-        dw_err_set(&r->err, "%s; retry failed: %s", keep.msg, why);
+        dw_err_set(&r->err, "%s; a new file failed too: %s", r->fail_msg, why);
+        r->log_fd = old_log;
+        r->file_frame0 = old_frame0;
+        snprintf(r->path, sizeof r->path, "%s", old_path);
         return -1;
     }
+    if (old_log >= 0)
+        close(old_log);
     r->failed = 0;
     char text[64];
     snprintf(text, sizeof text, "Recording resumed, %.1f s lost",

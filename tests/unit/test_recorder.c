@@ -321,7 +321,7 @@ static void many_events(void)
  * mid-recording. */
 static void crash_and_recover(void)
 {
-    char dir[128], path[1024] = "";
+    char dir[128], path[1100] = "";
     snprintf(dir, sizeof dir, "%s/crash", tmpdir);
     int fds[2];
     if (pipe(fds))
@@ -387,9 +387,9 @@ static void crash_and_recover(void)
         edfclose_file(h.handle);
 
     /* A torn last record as a crash inside write(2) would leave, and the count EDFlib starts with. */
-    char torn[1100];
+    char torn[1150];
     snprintf(torn, sizeof torn, "%s/torn.bdf", dir);
-    char cmd[1200], tsv1[1100], tsv2[1100];
+    char cmd[1300], tsv1[1200], tsv2[1200];
     snprintf(tsv1, sizeof tsv1, "%s.events.tsv", path);
     snprintf(tsv2, sizeof tsv2, "%s.events.tsv", torn);
     int cp_ok = copy_file(path, torn) == 0 && copy_file(tsv1, tsv2) == 0;
@@ -478,9 +478,13 @@ static int fill_disk(const char *dir, const char *why, const char *filler)
     if (ok)
         edfclose_file(h.handle);
     C("disk full: later writes keep failing (no retry yet)", put(r, 8, k, 50, 0, NULL) == -1, "accepted");
-    if (filler)
-        unlink(filler);                 /* room again (EFBIG: the limit is per file, a new file has room) */
     dw_recorder_set_retry(r, 0);
+    if (filler) {                       /* still full: a new file cannot start either */
+        C("disk full: a retry while full fails and keeps the old file's name", put(r, 8, k, 50, 0, NULL) == -1 &&
+          !strcmp(dw_recorder_path(r), path) && strstr(dw_recorder_error(r), "a new file failed too"),
+          "%s: %s", dw_recorder_path(r), dw_recorder_error(r));
+        unlink(filler);                 /* room again (EFBIG: the limit is per file, a new file has room) */
+    }
     rc = put(r, 8, k + 50, 50, 0, NULL);
     char tsv[1100];
     snprintf(tsv, sizeof tsv, "%s.events.tsv", dw_recorder_path(r));
