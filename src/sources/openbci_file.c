@@ -224,15 +224,18 @@ static int build_index(dw_source *src, long long data_off, long lineno0)
 {
     obci_priv *p = src->priv;
     size_t cap = 0;
-    long long next_frame = 0, target = 0;
-    long prev = -1, lineno = lineno0;
+    long long next_frame = 0, target = 0, lost = 0;
+    long prev = -1, lineno = lineno0, bad = 0, first_bad = 0;
     for (;;) {
         long long off = ftello(p->f);
         if (dw_obci_getline(p->f, &p->line, &p->cap) < 0)
             break;
         lineno++;
         long counter;
-        if (p->fmt.counter(&p->fmt, p->line, &counter) != 1)
+        int r = p->fmt.counter(&p->fmt, p->line, &counter);
+        if (r < 0 && !bad++)
+            first_bad = lineno;
+        if (r != 1)
             continue;
         if (prev < 0 && p->fmt.skip_zero_rows) {   /* the same rule as next_row, for exact frames */
             dw_obci_row row;
@@ -241,6 +244,7 @@ static int build_index(dw_source *src, long long data_off, long lineno0)
                 continue;
         }
         long long frame = next_frame + lost_between(&p->fmt, prev, counter);
+        lost += frame - next_frame;
         if (frame >= target || p->nidx == 0) {
             if (p->nidx == cap) {
                 cap = cap ? 2 * cap : 64;
@@ -261,6 +265,14 @@ static int build_index(dw_source *src, long long data_off, long lineno0)
     if (ferror(p->f))
         return -1;
     src->info.duration_s = (double)next_frame / src->info.fs;
+    /* what the user should know although the file opened (after the format's own note) */
+    size_t k = strlen(src->info.note);
+    if (lost)
+        k += (size_t)snprintf(src->info.note + k, sizeof src->info.note - k, "%s%lld samples lost (counter jumps)",
+                              k ? "; " : "", lost);
+    if (bad && k < sizeof src->info.note)
+        snprintf(src->info.note + k, sizeof src->info.note - k, "%s%ld unreadable lines skipped (first: line %ld)",
+                 k ? "; " : "", bad, first_bad);
     clearerr(p->f);
     return fseeko(p->f, data_off, SEEK_SET);
 }

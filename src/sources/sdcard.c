@@ -125,5 +125,6 @@ dw_source *dw_sdcard_open(const char *path, const dw_channel_spec *spec, dw_err 
                            .counter_step = 1, .col_accel = nch + 1 };
     dw_source_info info = { 0 };
     info.fs = 250;
+    snprintf(info.note, sizeof info.note, "SD-card log: gain 24 and 250 Hz assumed (the file records neither)");
     return dw_obci_open(path, &fmt, 0, 0, &info, spec, err);
 }

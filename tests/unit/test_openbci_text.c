@@ -119,6 +119,9 @@ static void raw_v1(const char *dir)
     fclose(f);
     CHECK("gui v1: every line delivered, counter jumps as gaps", t.n == lines && t.lost >= 1 && t.t0_ok,
           "%ld frames of %ld lines, %ld lost in %ld gaps", t.n, lines, t.lost, t.gaps);
+    char note[64];
+    snprintf(note, sizeof note, "%ld samples lost (counter jumps)", t.lost);
+    CHECK("gui v1: the open-time note counts the lost samples", !strcmp(s->info.note, note), "\"%s\"", s->info.note);
     double lo = 1e9, hi = -1e9;
     for (long k = 0; k < t.n; k++)
         lo = fmin(lo, t.uv[k * 8 + 1]), hi = fmax(hi, t.uv[k * 8 + 1]);
@@ -251,6 +254,9 @@ static void bad_lines(void)
     char want[128];
     snprintf(want, sizeof want, "%s:5: column 5: not a number", path);
     CHECK("bad lines: error names file, line and column", strstr(s->err.msg, want) != NULL, "\"%s\"", s->err.msg);
+    /* the open-time pass reads counters only: it sees the jump 4 -> 9, not the lines refused later */
+    CHECK("bad lines: the open-time note tells the lost samples", !strcmp(s->info.note, "4 samples lost (counter jumps)"),
+          "\"%s\"", s->info.note);
     dw_source_close(s);
 
     write_file(path, "%OpenBCI Raw EEG Data\nfoo, bar\n1, 2\n");
