@@ -202,7 +202,10 @@ static void seeking(const char *dir)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/openbci/OpenBCI_GUI-v6-blinks-jawClench-alpha.txt", dir);
-    dw_source *s = open_or_fail("seek open", path);
+    dw_err err = { "" };
+    dw_source *s = dw_source_open_file(path, NULL, &err);  /* by content, as the program opens it */
+    CHECK("dw_source_open_file: GUI text goes to this reader", s && !strcmp(s->ops->kind, "openbci-text"), "%s",
+          s ? s->ops->kind : err.msg);
     if (!s)
         return;
     take t;
@@ -264,6 +267,29 @@ static void bad_lines(void)
     CHECK("bad lines: a file of nothing but bad lines is refused with the reason",
           !s && strstr(err.msg, "x.txt:3: 2 columns"), "%s", s ? "opened" : err.msg);
     dw_source_close(s);
+
+    /* Daisy, BrainFlow style: 16 channels at 125 Hz, the counter stepping by 2; 7 -> 11 loses one sample */
+    FILE *f = fopen(path, "w");
+    fputs("%OpenBCI Raw EXG Data\n%Number of channels = 16\n%Sample Rate = 125 Hz\n%Board = OpenBCI_GUI$BoardCytonSerialDaisy\n", f);
+    static const int ctr[] = { 1, 3, 5, 7, 11, 13 };
+    for (int i = 0; i < 6; i++) {
+        fprintf(f, "%d", ctr[i]);
+        for (int c = 0; c < 16; c++)
+            fprintf(f, ", %d.5", 100 * c + i);
+        fprintf(f, ", 0.1, 0.2, 0.3, %d, 0, 2020-09-13 12:26:40.000\n", 1600000000 + i);
+    }
+    fclose(f);
+    s = dw_openbci_text_open(path, NULL, &err);
+    if (s) {
+        int r1 = s->ops->read(s, &b[0], 100, 0), r2 = s->ops->read(s, &b[1], 100, 0);
+        CHECK("daisy: 16 channels at 125 Hz, step-2 counter, one lost sample", s->info.nch == 16 &&
+              s->info.fs == 125 && r1 == 4 && r2 == 2 && b[1].gap == 1 && b[1].uv[15] == 1504.5 &&
+              fabs(b[1].t0 - 5 / 125.0) < 1e-12 && !strcmp(s->info.label[15], "Ch16"),
+              "nch %d fs %g r %d %d gap %ld", s->info.nch, s->info.fs, r1, r2, r2 > 0 ? b[1].gap : -1);
+        dw_source_close(s);
+    } else {
+        FAIL("daisy: open", "%s", err.msg);
+    }
 
     write_file(path, "%STOP AT\n00000010\nFE,000001,FFFFFF,800000,7FFFFF,000000,000000,000000,000000\n"
                      "FF,000001,FFFFFF,800000,7FFFFF,000000,000000,000000,0000zz\n"
