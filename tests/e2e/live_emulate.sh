@@ -3,15 +3,8 @@
 # that is off), streaming from a recording, bad options, a clean exit on SIGTERM.
 . "$(dirname "$0")/lib.sh"
 [ -x "$DW_BIN" ] || { skip live_emulate "no binary at $DW_BIN"; exit 0; }
-EMU=
 trap '[ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
-start_emu() {
-    rm -f "$TMP/tty"
-    "$DW_BIN" emulate --link "$TMP/tty" --seconds 30 "$@" > "$TMP/emu.out" 2> "$TMP/emu.err" &
-    EMU=$!
-    i=0; while [ ! -L "$TMP/tty" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-}
-stop_emu() { kill $EMU 2>/dev/null; wait $EMU; st=$?; EMU=; return $st; }
+. "$(dirname "$0")/emulator.inc"
 # talk CMD SECONDS: send CMD on the pty, keep what comes back for SECONDS in $TMP/reply
 talk() {
     exec 3<>"$TMP/tty"
@@ -50,13 +43,14 @@ check "emulate board-off: v answers Failure" grep -q "^Failure" "$TMP/reply"
 stop_emu
 
 night="$DW_ROOT/sample-data/sample-night.edf"
+[ -f "$night" ] || night="$SHARED/openbci/OpenBCI-RAW-2016-07-21_17-46-29.txt"
 if [ -f "$night" ]; then
     start_emu --file "$night"
     talk b 1
     check "emulate --file: streams a recording" test "$(wc -c < "$TMP/reply")" -ge 5000
     stop_emu
 else
-    skip "emulate --file" "no $night (run make)"
+    skip "emulate --file" "neither the sample night (run make) nor $night"
 fi
 
 "$DW_BIN" emulate --faults drop=5%,bogus=1 > /dev/null 2> "$TMP/err"; st=$?

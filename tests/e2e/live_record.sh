@@ -3,15 +3,9 @@
 # a board that is off, a port that is not there.
 . "$(dirname "$0")/lib.sh"
 [ -x "$DW_BIN" ] || { skip live_record "no binary at $DW_BIN"; exit 0; }
-EMU= REC=
+REC=
 trap '[ -n "$REC" ] && kill -9 $REC 2>/dev/null; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
-start_emu() {
-    rm -f "$TMP/tty"
-    "$DW_BIN" emulate --link "$TMP/tty" --seconds 60 "$@" > "$TMP/emu.out" 2> "$TMP/emu.err" &
-    EMU=$!
-    i=0; while [ ! -L "$TMP/tty" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-}
-stop_emu() { kill $EMU 2>/dev/null; wait $EMU; EMU=; }
+. "$(dirname "$0")/emulator.inc"
 
 start_emu --faults unplug=3:1.5
 mkdir -p "$TMP/rec"

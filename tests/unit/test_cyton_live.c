@@ -6,6 +6,7 @@
 #include "tap.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -146,6 +147,24 @@ static dw_source *open_or_fail(const char *name, const char *board, dw_err *err)
     return src;
 }
 
+/* Emulator with options a b, the source on it for `seconds`, then both stopped and the log read.
+ * 0, or -1 (a FAIL is printed) if the source did not open. */
+static int session(const char *name, const char *a, const char *b, const char *board, double seconds,
+                   struct dw_cyton_stats *st)
+{
+    pid_t pid = emu_start(a, b);
+    dw_err err = { "" };
+    dw_source *src = open_or_fail(name, board, &err);
+    ngot = ngaps = 0;
+    if (src) {
+        read_for(src, seconds);
+        dw_cyton_stats(src, st);
+        dw_source_close(src);
+    }
+    emu_stop(pid);
+    return src ? 0 : -1;
+}
+
 static void test_clean(int daisy)
 {
     const char *name = daisy ? "live daisy" : "live cyton";
@@ -153,18 +172,16 @@ static void test_clean(int daisy)
     pid_t pid = emu_start(daisy ? "--daisy" : NULL, NULL);
     dw_err err = { "" };
     dw_source *src = open_or_fail(name, "auto", &err);
-    if (!src) { emu_stop(pid); return; }
     int nch = daisy ? 16 : 8;
     snprintf(n, sizeof n, "%s: handshake finds %d channels at %g Hz", name, nch, daisy ? 125.0 : 250.0);
-    CHECK(n, src->info.nch == nch && src->info.fs == (daisy ? 125 : 250) && src->info.live == 1 &&
+    CHECK(n, src && src->info.nch == nch && src->info.fs == (daisy ? 125 : 250) && src->info.live == 1 &&
           !strcmp(src->info.label[nch - 1], daisy ? "Ch16" : "Ch8") && src->info.frontal == 0 && src->info.parietal == 1,
-          "nch %d fs %g", src->info.nch, src->info.fs);
-    ngot = ngaps = 0;
-    read_for(src, 2.5);
-    struct dw_cyton_stats st;
-    dw_cyton_stats(src, &st);
+          "nch %d fs %g", src ? src->info.nch : 0, src ? src->info.fs : 0);
     dw_source_close(src);
     emu_stop(pid);
+    struct dw_cyton_stats st;
+    if (session(name, daisy ? "--daisy" : NULL, NULL, "auto", 2.5, &st) != 0)
+        return;
     long off;
     int mism, m = compare_run(0, ngot, nch, &off, &mism);
     snprintf(n, sizeof n, "%s: every sample equals the sent counts exactly, at its index", name);
@@ -177,16 +194,9 @@ static void test_clean(int daisy)
 
 static void test_drop(void)
 {
-    pid_t pid = emu_start("--faults", "drop=5%");
-    dw_err err = { "" };
-    dw_source *src = open_or_fail("live drop", "cyton", &err);
-    if (!src) { emu_stop(pid); return; }
-    ngot = ngaps = 0;
-    read_for(src, 3.0);
     struct dw_cyton_stats st;
-    dw_cyton_stats(src, &st);
-    dw_source_close(src);
-    emu_stop(pid);
+    if (session("live drop", "--faults", "drop=5%", "cyton", 3.0, &st) != 0)
+        return;
     long off;
     int mism, m = compare_run(0, ngot, 8, &off, &mism);
     long first = got[0].index + off, last = got[ngot - 1].index + off, logged = 0, reported = 0;
@@ -203,16 +213,9 @@ static void test_drop(void)
 
 static void test_corrupt(void)
 {
-    pid_t pid = emu_start("--faults", "corrupt=3%,garbage=1");
-    dw_err err = { "" };
-    dw_source *src = open_or_fail("live corrupt", "auto", &err);
-    if (!src) { emu_stop(pid); return; }
-    ngot = ngaps = 0;
-    read_for(src, 3.0);
     struct dw_cyton_stats st;
-    dw_cyton_stats(src, &st);
-    dw_source_close(src);
-    emu_stop(pid);
+    if (session("live corrupt", "--faults", "corrupt=3%,garbage=1", "auto", 3.0, &st) != 0)
+        return;
     long off;
     int mism, m = compare_run(0, ngot, 8, &off, &mism);
     /* A damaged data byte cannot be seen (no checksum); a damaged frame must never shift the rest. */
@@ -263,16 +266,9 @@ static void test_unplug(void)
 
 static void test_stall(void)
 {
-    pid_t pid = emu_start("--faults", "stall=1:3");
-    dw_err err = { "" };
-    dw_source *src = open_or_fail("live stall", "auto", &err);
-    if (!src) { emu_stop(pid); return; }
-    ngot = ngaps = 0;
-    read_for(src, 6.5);
     struct dw_cyton_stats st;
-    dw_cyton_stats(src, &st);
-    dw_source_close(src);
-    emu_stop(pid);
+    if (session("live stall", "--faults", "stall=1:3", "auto", 6.5, &st) != 0)
+        return;
     CHECK("live stall: 2 s of silence counts as a disconnect and the link comes back",
           st.reconnects == 1 && ngaps == 1 && strstr(st.last_error, "no data") && st.connected,
           "reconnects %d gaps %d connected %d (%s)", st.reconnects, ngaps, st.connected, st.last_error);
@@ -345,14 +341,10 @@ static void test_file(void)
         SKIP("live file", "no shared data (%s)", path);
         return;
     }
-    pid_t pid = emu_start("--file", path);
+    struct dw_cyton_stats st;
     dw_err err = { "" };
-    dw_source *src = open_or_fail("live file", "auto", &err);
-    if (!src) { emu_stop(pid); return; }
-    ngot = ngaps = 0;
-    read_for(src, 2.0);
-    dw_source_close(src);
-    emu_stop(pid);
+    if (session("live file", "--file", path, "auto", 2.0, &st) != 0)
+        return;
     dw_source *file = dw_source_open_file(path, NULL, &err);
     if (!file) {
         SKIP("live file", "the OpenBCI text reader cannot open it: %s", err.msg);
@@ -388,6 +380,18 @@ static void test_file(void)
           checked > 300 && ok == checked, "%d/%d frames, %d matched the log", ok, checked, m);
 }
 
+static void *waker(void *arg)
+{
+    dw_source *src = arg;
+    struct dw_cyton_stats st;
+    for (int i = 0; i < 20; i++) {              /* the screen thread reads the statistics meanwhile */
+        dw_cyton_stats(src, &st);
+        usleep(10000);
+    }
+    dw_cyton_wake(src);
+    return NULL;
+}
+
 static void test_wake(void)
 {
     pid_t pid = emu_start(NULL, NULL);
@@ -400,7 +404,23 @@ static void test_wake(void)
     dw_cyton_wake(src);
     double t = dw_now_mono();
     int n = src->ops->read(src, &b, 1, 5000);
-    CHECK("live wake: a wake ends a long read at once", dw_now_mono() - t < 1.0 && n >= 0, "%.2f s", dw_now_mono() - t);
+    CHECK("live wake: a pending wake ends a long read at once", dw_now_mono() - t < 1.0 && n >= 0, "%.2f s",
+          dw_now_mono() - t);
+    /* from another thread, while this one waits in read() (only the wake can end it early: a
+     * 5-s time-out and no data once the board is told to stop) */
+    dw_cyton_command(src, "s");
+    usleep(100000);
+    while (src->ops->read(src, &b, 4096, 0) > 0)
+        ;
+    pthread_t th;
+    pthread_create(&th, NULL, waker, src);
+    t = dw_now_mono();
+    int woke = 1;
+    while (dw_now_mono() - t < 1.9 && (n = src->ops->read(src, &b, 1, 5000)) > 0)
+        woke = 0;                                /* leftovers of the stream, read on */
+    double dt = dw_now_mono() - t;
+    pthread_join(th, NULL);
+    CHECK("live wake: another thread's wake ends a blocked read", woke && n == 0 && dt < 1.9, "%.2f s n %d", dt, n);
     dw_source_close(src);
     emu_stop(pid);
 }
