@@ -308,12 +308,14 @@ static int pump(dw_source *src, double deadline)
     }
     if (got > 0 && c->link == LINK_STREAMING) {
         c->last_rx = now;
-        dw_cyton_sample tmp[QCAP / 2];
+        dw_cyton_sample tmp[160];              /* > 4096 / 33 + 2: one call takes a whole read */
         while (off < (size_t)got) {
-            int n;
-            int cap = QCAP - c->qlen < QCAP / 2 ? QCAP - c->qlen : QCAP / 2;
-            off += dw_cyton_parse(&c->parser, buf + off, (size_t)got - off, now, tmp, cap, &n);
+            int n, cap = QCAP - c->qlen < 160 ? QCAP - c->qlen : 160;
+            size_t used = dw_cyton_parse(&c->parser, buf + off, (size_t)got - off, now, tmp, cap, &n);
             queue_samples(c, tmp, n);
+            if (!used && !n)
+                break;                           /* cannot happen: the read was sized to the queue */
+            off += used;
         }
     }
     if (got == DW_TR_TIMEOUT || got > 0) {
@@ -500,6 +502,7 @@ int dw_cyton_impedance(dw_source *src, int channel, double *kohm)
     if (command_reply(src, on, REPLY_S) != 0 || send_cmd(src, "b") != 0 ||
         collect_channel(src, channel, x, settle, n) != 0)
         return -1;
+    c->parser.samples -= settle + n;           /* test-signal samples are not part of the night */
     if (send_cmd(src, "s") != 0)
         return -1;
     usleep((useconds_t)(STOP_DRAIN_S * 1e6));
