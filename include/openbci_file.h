@@ -34,5 +34,9 @@ dw_source *dw_obci_open(const char *path, const dw_obci_format *fmt, long long d
 
 /* Reads the next line into *buf (end-of-line characters removed); its length, or -1 at the end. */
 long dw_obci_getline(FILE *f, char **buf, size_t *cap);
+/* fopen for reading, NULL with err naming the file. */
+FILE *dw_obci_fopen(const char *path, dw_err *err);
+/* Comma-separated fields on a line. */
+int dw_obci_fields(const char *line);
 
 #endif

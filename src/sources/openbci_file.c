@@ -57,6 +57,22 @@ long dw_obci_getline(FILE *f, char **buf, size_t *cap)
     return (long)n;
 }
 
+FILE *dw_obci_fopen(const char *path, dw_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        dw_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    return f;
+}
+
+int dw_obci_fields(const char *line)
+{
+    int n = 1;
+    for (; *line; line++)
+        n += *line == ',';
+    return n;
+}
+
 /* Samples lost between the previous counter and this one. A repeated counter cannot be told from a
  * whole lost wrap of 256; it counts as no loss. */
 static long lost_between(const dw_obci_format *fmt, long prev, long counter)
@@ -362,11 +378,8 @@ dw_source *dw_obci_open(const char *path, const dw_obci_format *fmt, long long d
     snprintf(src->path, sizeof src->path, "%s", path);
     p->fmt = *fmt;
     p->prev = -1;
-    p->f = fopen(path, "rb");
-    if (!p->f) {
-        dw_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    if (!(p->f = dw_obci_fopen(path, err)))
         goto fail;
-    }
     if (choose(src, p, spec, err))
         goto fail;
     if (build_index(src, data_off, lineno0)) {

@@ -7,7 +7,6 @@
 #include "openbci_file.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,14 +83,6 @@ static int text_parse(const dw_obci_format *f, char *line, dw_obci_row *row, cha
     return 1;
 }
 
-static int count_fields(const char *line)
-{
-    int n = 1;
-    for (; *line; line++)
-        n += *line == ',';
-    return n;
-}
-
 /* The Unix time of a data line in column col (seconds or ms), 0 if none. */
 static double line_time(const char *line, int col)
 {
@@ -121,11 +112,9 @@ static double name_time(const char *path)
 
 dw_source *dw_openbci_text_open(const char *path, const dw_channel_spec *spec, dw_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        dw_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = dw_obci_fopen(path, err);
+    if (!f)
         return NULL;
-    }
     char *line = NULL;
     size_t cap = 0;
     long lineno = 0, data_line = 0, first_line = 0;
@@ -165,7 +154,7 @@ dw_source *dw_openbci_text_open(const char *path, const dw_channel_spec *spec, d
             if (text_counter(&fmt, line, &c) != 1)
                 continue;
             if (!fields)
-                fields = count_fields(line), first_line = lineno;
+                fields = dw_obci_fields(line), first_line = lineno;
             double t = col_time >= 0 ? line_time(line, col_time)
                        : brainflow ? line_time(line, fields - 2) : line_time(line, fields - 1);
             if (!start && t)

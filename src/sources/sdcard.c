@@ -6,7 +6,6 @@
  * 250 Hz are assumed, also for Daisy's 16 channels, which the board logs at its full rate. */
 #include "openbci_file.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,22 +91,17 @@ static int sd_parse(const dw_obci_format *f, char *line, dw_obci_row *row, char 
 
 dw_source *dw_sdcard_open(const char *path, const dw_channel_spec *spec, dw_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        dw_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = dw_obci_fopen(path, err);
+    if (!f)
         return NULL;
-    }
     char *line = NULL;
     size_t cap = 0;
     long lineno = 0, len;
     int fields = 0;
     while (!fields && lineno < 64 && (len = dw_obci_getline(f, &line, &cap)) >= 0) {
         lineno++;
-        if (!no_sample(line)) {
-            fields = 1;
-            for (const char *p = line; *p; p++)
-                fields += *p == ',';
-        }
+        if (!no_sample(line))
+            fields = dw_obci_fields(line);
     }
     free(line);
     fclose(f);
