@@ -65,17 +65,21 @@ static int take_exclusive(int fd, const char *path, dw_err *err)
     return 0;
 }
 
-static dw_transport *open_fd(const char *path, dw_err *err)
+/* real: the resolved name to open; path: the name the user gave, for messages. */
+static dw_transport *open_fd(const char *real, const char *path, dw_err *err)
 {
-    int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    int fd = open(real, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         dw_err_set(err, "%s: %s%s", path, strerror(errno),
                    errno == EBUSY ? " (another program has the port open)" : "");
         return NULL;
     }
-    if (take_exclusive(fd, path, err) != 0 || make_raw(fd) != 0) {
-        if (!err || !err->msg[0] || strncmp(err->msg, path, strlen(path)))
-            dw_err_set(err, "%s: cannot set raw 115200 8N1: %s", path, strerror(errno));
+    if (take_exclusive(fd, path, err) != 0) {
+        close(fd);
+        return NULL;
+    }
+    if (make_raw(fd) != 0) {
+        dw_err_set(err, "%s: cannot set raw 115200 8N1: %s", path, strerror(errno));
         close(fd);
         return NULL;
     }
@@ -142,10 +146,14 @@ dw_transport *dw_transport_open(const char *path, dw_err *err)
     struct stat st;
     dw_transport *t;
     if (stat(real, &st) == 0 && S_ISCHR(st.st_mode) && !strncmp(real, "/dev/", 5) &&
-        sp_get_port_by_name(real, &port) == SP_OK)
+        sp_get_port_by_name(real, &port) == SP_OK) {
         t = open_serialport(port, path, err);
-    else
-        t = open_fd(real, err);
+        dw_err e2;
+        if (!t && (t = open_fd(real, path, &e2)) != NULL && err)   /* a tty libserialport cannot drive */
+            err->msg[0] = 0;
+    } else {
+        t = open_fd(real, path, err);
+    }
     if (t)
         snprintf(t->path, sizeof t->path, "%s", path);
     return t;

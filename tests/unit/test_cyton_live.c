@@ -4,6 +4,10 @@
  * unplug with one gap and one reconnect, and say when the board is off. */
 #include "cyton.h"
 #include "tap.h"
+#include "transport.h"
+
+#include <fcntl.h>
+#include <sys/resource.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -235,6 +239,8 @@ static void test_unplug(void)
     double end = dw_now_mono() + 7.0;
     int told = 0, seen_down = 0;
     struct dw_cyton_stats st;
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
     while (dw_now_mono() < end) {                /* read() keeps its time-out while the link is down */
         double t = dw_now_mono();
         read_for(src, 0.1);
@@ -243,6 +249,9 @@ static void test_unplug(void)
         seen_down |= !st.connected;
         told |= !st.connected && strstr(st.last_error, "hang-up") != NULL;
     }
+    getrusage(RUSAGE_SELF, &ru1);
+    double cpu = (ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) + (ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
+                 1e-6 * ((ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) + (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec));
     dw_cyton_stats(src, &st);
     dw_source_close(src);
     emu_stop(pid);
@@ -260,6 +269,7 @@ static void test_unplug(void)
     CHECK("live unplug: the gap is the time off by the host clock (within 5 % + 10 samples)",
           labs(gaps[0] - truth) <= 0.05 * truth + 10 && truth > 250, "gap %ld, truth %ld", gaps[0], truth);
     CHECK("live unplug: read() kept within its time-out while disconnected", worst < 1.0, "%.2f s", worst);
+    CHECK("live unplug: no spinning: under 1 s of CPU in 7 s through the outage", cpu < 1.0, "%.2f s", cpu);
     CHECK("live unplug: the statistics say disconnected, and why", seen_down && told && st.connected,
           "%d %d %d", seen_down, told, st.connected);
 }
@@ -392,6 +402,44 @@ static void *waker(void *arg)
     return NULL;
 }
 
+/* The transports by themselves: which kind a path gets, hang-up on a FIFO, errors naming the path. */
+static void test_transport(void)
+{
+    char fifo[320];
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    mkfifo(fifo, 0600);
+    dw_err err = { "" };
+    dw_transport *t = dw_transport_open(fifo, &err);
+    int wfd = open(fifo, O_WRONLY | O_NONBLOCK);
+    char buf[16];
+    ssize_t a = -9, b = -9;
+    if (t && wfd >= 0) {
+        a = dw_transport_read(t, buf, sizeof buf, 50, -1);
+        if (write(wfd, "abc", 3) == 3)
+            b = dw_transport_read(t, buf, sizeof buf, 1000, -1);
+        close(wfd);
+    }
+    /* (We hold the FIFO read-write, so it never hangs up: only the 2-s silence rule sees its end.) */
+    CHECK("transport: a FIFO gets the plain descriptor; a time-out, then the bytes",
+          t && !strcmp(t->ops->kind, "fd") && a == DW_TR_TIMEOUT && b == 3 && !memcmp(buf, "abc", 3),
+          "%s %zd %zd %s", t ? t->ops->kind : "none", a, b, err.msg);
+    dw_transport_close(t);
+    unlink(fifo);
+    t = dw_transport_open("/dev/ttyS0", &err);
+    if (t) {
+        double t0 = dw_now_mono();
+        ssize_t r = dw_transport_read(t, buf, sizeof buf, 200, -1);
+        CHECK("transport: a real serial port goes through libserialport; a read waits, not spins",
+              !strcmp(t->ops->kind, "serialport") && r == DW_TR_TIMEOUT && dw_now_mono() - t0 >= 0.15,
+              "%s %zd", t->ops->kind, r);
+        dw_transport_close(t);
+    } else {
+        SKIP("transport: libserialport path", "no /dev/ttyS0 to open here (%s)", err.msg);
+    }
+    t = dw_transport_open("/nonexistent/ttyUSB9", &err);
+    CHECK("transport: a missing port is named", !t && strstr(err.msg, "/nonexistent/ttyUSB9: "), "%s", err.msg);
+}
+
 static void test_wake(void)
 {
     pid_t pid = emu_start(NULL, NULL);
@@ -444,6 +492,7 @@ int main(void)
     test_board_off();
     test_impedance_gain_drift();
     test_wake();
+    test_transport();
     test_file();
     unlink(link_path);
     unlink(log_path);
