@@ -1,0 +1,375 @@
+/* `dreamwatch score --features TABLE.tsv...`: the causal stager over per-epoch feature tables.
+ * stdout: a header, then `epoch stage p_W p_N1 p_N2 p_N3 p_R` per input row (with several files, a
+ * `# file PATH` line before each file's rows; the stager starts afresh for each file).
+ * stderr: agreement with the table's stage column, when it has one. */
+#include "score.h"
+#include "score_report.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_GAP_STEPS 2880   /* a day: the filter has long forgotten its state by then */
+#define MAX_EPOCH     100000000L
+#define WINDOW_EPOCHS 60     /* sleep period +- 30 min */
+
+static const char *const base_cols[7] = { "delta", "theta", "alpha", "beta", "gamma", "var", "dvar" };
+static const char *const chan_cols[2] = { "fpz", "pz" };
+
+struct dw_feature_table {
+    FILE *f;
+    int own;
+    char name[512];
+    long line;
+    char *buf;
+    size_t cap;
+    int ncols, c_epoch, c_stage, nch;
+    int c_feat[2][7];
+    long last_epoch;
+};
+
+static char *field_end(char *s)
+{
+    while (*s && *s != '\t')
+        s++;
+    return s;
+}
+
+static void chomp(char *s)
+{
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+}
+
+static int read_header(dw_feature_table *t, dw_err *err)
+{
+    if (getline(&t->buf, &t->cap, t->f) < 0) {
+        dw_err_set(err, "%s: empty file (expected a header line of column names)", t->name);
+        return -1;
+    }
+    t->line = 1;
+    chomp(t->buf);
+    t->c_epoch = t->c_stage = -1;
+    memset(t->c_feat, -1, sizeof t->c_feat);
+    char *s = t->buf;
+    for (int col = 0;; col++) {
+        char *e = field_end(s), end = *e;
+        *e = '\0';
+        if (!strcmp(s, "epoch")) t->c_epoch = col;
+        if (!strcmp(s, "stage")) t->c_stage = col;
+        for (int c = 0; c < 2; c++)
+            for (int k = 0; k < 7; k++) {
+                size_t l = strlen(chan_cols[c]);
+                if (!strncmp(s, chan_cols[c], l) && s[l] == '_' && !strcmp(s + l + 1, base_cols[k]))
+                    t->c_feat[c][k] = col;
+            }
+        t->ncols = col + 1;
+        if (!end)
+            break;
+        s = e + 1;
+    }
+    int have[2] = { 0, 0 };
+    for (int c = 0; c < 2; c++)
+        for (int k = 0; k < 7; k++)
+            have[c] += t->c_feat[c][k] >= 0;
+    for (int c = 0; c < 2; c++)
+        if (have[c] && have[c] < 7)
+            for (int k = 0; k < 7; k++)
+                if (t->c_feat[c][k] < 0) {
+                    dw_err_set(err, "%s:1: no column %s_%s (a channel needs all of delta theta alpha beta gamma var dvar)",
+                               t->name, chan_cols[c], base_cols[k]);
+                    return -1;
+                }
+    if (!have[0]) {
+        dw_err_set(err, "%s:1: no fpz_* columns (need fpz_delta ... fpz_dvar; pz_* optional)", t->name);
+        return -1;
+    }
+    if (t->c_epoch < 0) {
+        dw_err_set(err, "%s:1: no 'epoch' column", t->name);
+        return -1;
+    }
+    t->nch = have[1] ? 2 : 1;
+    t->last_epoch = -1;
+    return 0;
+}
+
+dw_feature_table *dw_feature_table_from(FILE *f, const char *name, dw_err *err)
+{
+    dw_feature_table *t = calloc(1, sizeof *t);
+    if (!t) {
+        dw_err_set(err, "%s: out of memory", name);
+        return NULL;
+    }
+    t->f = f;
+    snprintf(t->name, sizeof t->name, "%s", name);
+    if (read_header(t, err)) {
+        dw_feature_table_close(t);
+        return NULL;
+    }
+    return t;
+}
+
+dw_feature_table *dw_feature_table_open(const char *path, dw_err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        dw_err_set(err, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    dw_feature_table *t = dw_feature_table_from(f, path, err);
+    if (!t) {
+        fclose(f);
+        return NULL;
+    }
+    t->own = 1;
+    return t;
+}
+
+int dw_feature_table_channels(const dw_feature_table *t) { return t->nch; }
+int dw_feature_table_has_stage(const dw_feature_table *t) { return t->c_stage >= 0; }
+
+void dw_feature_table_close(dw_feature_table *t)
+{
+    if (!t)
+        return;
+    if (t->own)
+        fclose(t->f);
+    free(t->buf);
+    free(t);
+}
+
+static int parse_value(const dw_feature_table *t, const char *s, int col, double *v, dw_err *err)
+{
+    char *end;
+    *v = strtod(s, &end);
+    if (end == s || *end || !isfinite(*v) || *v < 0) {
+        dw_err_set(err, "%s:%ld: column %d: '%.40s' is not a finite number >= 0", t->name, t->line, col + 1, s);
+        return -1;
+    }
+    return 0;
+}
+
+int dw_feature_table_next(dw_feature_table *t, long *epoch, int *stage, dw_features feats[2], dw_err *err)
+{
+    ssize_t n;
+    do {
+        if ((n = getline(&t->buf, &t->cap, t->f)) < 0)
+            return ferror(t->f) ? (dw_err_set(err, "%s:%ld: read error", t->name, t->line + 1), -1) : 0;
+        t->line++;
+        if (memchr(t->buf, '\0', (size_t)n)) {
+            dw_err_set(err, "%s:%ld: NUL byte in a text table", t->name, t->line);
+            return -1;
+        }
+        chomp(t->buf);
+    } while (!t->buf[0] || t->buf[0] == '#');       /* blank lines and comments */
+    double vals[2][7];
+    *stage = DW_UNSCORED;
+    int seen = 0, col = 0, have_epoch = 0;
+    for (char *s = t->buf;; col++) {
+        char *e = field_end(s), end = *e;
+        *e = '\0';
+        if (col == t->c_epoch) {
+            char *x;
+            errno = 0;
+            long v = strtol(s, &x, 10);
+            if (x == s || *x || errno || v < 0 || v > MAX_EPOCH) {
+                dw_err_set(err, "%s:%ld: epoch '%.40s' is not an integer in 0..%ld", t->name, t->line, s, MAX_EPOCH);
+                return -1;
+            }
+            *epoch = v;
+            have_epoch = 1;
+        } else if (col == t->c_stage) {
+            *stage = dw_stage_parse(s);
+        }
+        for (int c = 0; c < t->nch; c++)
+            for (int k = 0; k < 7; k++)
+                if (t->c_feat[c][k] == col) {
+                    if (parse_value(t, s, col, &vals[c][k], err))
+                        return -1;
+                    seen++;
+                }
+        if (!end)
+            break;
+        s = e + 1;
+    }
+    if (col + 1 != t->ncols || !have_epoch || seen != 7 * t->nch) {
+        dw_err_set(err, "%s:%ld: %d fields, the header has %d", t->name, t->line, col + 1, t->ncols);
+        return -1;
+    }
+    if (*epoch <= t->last_epoch) {
+        dw_err_set(err, "%s:%ld: epoch %ld does not follow epoch %ld", t->name, t->line, *epoch, t->last_epoch);
+        return -1;
+    }
+    t->last_epoch = *epoch;
+    for (int c = 0; c < t->nch; c++)
+        feats[c] = (dw_features){ vals[c][0], vals[c][1], vals[c][2], vals[c][3], vals[c][4], vals[c][5], vals[c][6] };
+    return 1;
+}
+
+/* Expert and model stages per row, with epoch numbers, for the agreement report. */
+struct rows { long n, cap; long *epoch; signed char *ref, *ours; };
+
+static int rows_add(struct rows *r, long epoch, int ref, int ours)
+{
+    if (r->n == r->cap) {
+        long cap = r->cap ? 2 * r->cap : 4096;
+        long *e = realloc(r->epoch, (size_t)cap * sizeof *e);
+        if (e) r->epoch = e;
+        signed char *a = realloc(r->ref, (size_t)cap), *b = realloc(r->ours, (size_t)cap);
+        if (a) r->ref = a;
+        if (b) r->ours = b;
+        if (!e || !a || !b)
+            return -1;
+        r->cap = cap;
+    }
+    r->epoch[r->n] = epoch;
+    r->ref[r->n] = (signed char)ref;
+    r->ours[r->n++] = (signed char)ours;
+    return 0;
+}
+
+/* Agreement over all scored rows and over the sleep period +- 30 min (by epoch number). */
+static void report(const char *what, const struct rows *r)
+{
+    long first = -1, last = -1, k = 0;
+    for (long i = 0; i < r->n; i++)
+        if (r->ref[i] >= DW_N1 && r->ref[i] <= DW_R) {
+            if (first < 0) first = r->epoch[i];
+            last = r->epoch[i];
+        }
+    dw_agreement a;
+    if (r->n > (long)0x7fffffff)
+        return;
+    dw_agreement_compute(r->ref, r->ours, (int)r->n, &a);
+    if (!a.n)
+        return;
+    fprintf(stderr, "%s: agreement with the stage column, all scored epochs:\n", what);
+    dw_print_agreement(stderr, &a);
+    if (first < 0)
+        return;
+    signed char *ref = malloc((size_t)r->n), *ours = malloc((size_t)r->n);
+    for (long i = 0; ref && ours && i < r->n; i++)
+        if (r->epoch[i] >= first - WINDOW_EPOCHS && r->epoch[i] <= last + WINDOW_EPOCHS) {
+            ref[k] = r->ref[i];
+            ours[k++] = r->ours[i];
+        }
+    if (ref && ours) {
+        dw_agreement_compute(ref, ours, (int)k, &a);
+        fprintf(stderr, "%s: sleep period +- 30 min (epochs %ld-%ld):\n", what,
+                first - WINDOW_EPOCHS < 0 ? 0 : first - WINDOW_EPOCHS, last + WINDOW_EPOCHS);
+        dw_print_agreement(stderr, &a);
+    }
+    free(ref);
+    free(ours);
+}
+
+/* Stages one table; appends its rows to `all` (for the pooled report). 0, or 1 on error. */
+static int score_file(const char *path, const dw_model *forced, int banner, struct rows *all)
+{
+    dw_err err = { "" };
+    dw_feature_table *t = dw_feature_table_open(path, &err);
+    if (!t) {
+        fprintf(stderr, "dreamwatch score: %s\n", err.msg);
+        return 1;
+    }
+    const dw_model *m = forced ? forced : dw_model_builtin(dw_feature_table_channels(t));
+    if (dw_model_channels(m) > dw_feature_table_channels(t)) {
+        fprintf(stderr, "dreamwatch score: %s:1: model %s needs %d channels (fpz_* and pz_* columns)\n",
+                path, dw_model_name(m), dw_model_channels(m));
+        dw_feature_table_close(t);
+        return 1;
+    }
+    dw_stager *s = dw_stager_new(m);
+    struct rows mine = { 0 };
+    if (banner)
+        printf("# file %s\n", path);
+    long epoch, prev = -1;
+    int stage, rc, status = 0;
+    dw_features f[2];
+    double p[DW_NSTAGES];
+    while (s && (rc = dw_feature_table_next(t, &epoch, &stage, f, &err)) > 0) {
+        for (long gap = prev < 0 ? 0 : epoch - prev - 1, i = 0; i < gap && i < MAX_GAP_STEPS; i++)
+            dw_stager_push(s, NULL, 0, NULL);    /* unlabelled epochs: predict only */
+        prev = epoch;
+        int ours = dw_stager_push(s, f, 1, p);
+        printf("%ld\t%s\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\n", epoch, dw_stage_name(ours), p[0], p[1], p[2], p[3], p[4]);
+        if (dw_feature_table_has_stage(t) && (rows_add(&mine, epoch, stage, ours) || rows_add(all, epoch, stage, ours))) {
+            rc = -1;
+            snprintf(err.msg, sizeof err.msg, "%s: out of memory", path);
+            break;
+        }
+    }
+    if (!s || rc < 0) {
+        fprintf(stderr, "dreamwatch score: %s\n", s ? err.msg : "out of memory");
+        status = 1;
+    } else {
+        fprintf(stderr, "%s: %s model\n", path, dw_model_name(m));
+        report(path, &mine);
+    }
+    free(mine.epoch);
+    free(mine.ref);
+    free(mine.ours);
+    dw_stager_free(s);
+    dw_feature_table_close(t);
+    return status;
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: dreamwatch score --features TABLE.tsv... [--model FILE.dwm]\n");
+    return 2;
+}
+
+int dw_score_features_main(int argc, char **argv)
+{
+    const char *model_path = NULL;
+    const char **files = calloc((size_t)argc + 1, sizeof *files);
+    int nfiles = 0, features = 0, status = 0;
+    if (!files)
+        return 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--features"))
+            features = 1;
+        else if (!strcmp(argv[i], "--model") && i + 1 < argc)
+            model_path = argv[++i];
+        else if (!strncmp(argv[i], "--model=", 8))
+            model_path = argv[i] + 8;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            free(files);
+            return usage() & 0;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "dreamwatch score: unknown option %s\n", argv[i]);
+            free(files);
+            return usage();
+        } else
+            files[nfiles++] = argv[i];
+    }
+    if (!features || !nfiles) {
+        free(files);
+        return usage();
+    }
+    dw_model *own = NULL;
+    if (model_path) {
+        dw_err err = { "" };
+        if (!(own = dw_model_load(model_path, &err))) {
+            fprintf(stderr, "dreamwatch score: %s\n", err.msg);
+            free(files);
+            return 1;
+        }
+    }
+    struct rows all = { 0 };
+    printf("epoch\tstage\tp_W\tp_N1\tp_N2\tp_N3\tp_R\n");
+    for (int i = 0; i < nfiles; i++)
+        status |= score_file(files[i], own, nfiles > 1, &all);
+    if (nfiles > 1 && !status)
+        report("all files pooled", &all);
+    fflush(stdout);
+    free(all.epoch);
+    free(all.ref);
+    free(all.ours);
+    dw_model_free(own);
+    free(files);
+    return status;
+}

@@ -1,0 +1,483 @@
+/* Model files: parse and validate the text format of MODEL_FORMAT.md; the compiled-in defaults. */
+#include "model_impl.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* build/gen/models.c, made by tools/embed.sh from the .dwm files in src/staging/models */
+struct dw_embedded { const char *name; const char *text; };
+extern const struct dw_embedded dw_builtin_models[];
+
+static const char *const base_names[DW_MODEL_NBASE] = { "delta", "theta", "alpha", "beta", "gamma", "var", "dvar" };
+static const char *const op_names[] = { "mean", "std", "min", "max" };
+static const char *const act_names[] = { "relu", "tanh", "identity", "softmax" };
+
+double dw_model_base(const dw_features *f, int field)
+{
+    switch (field) {
+    case 0: return f->delta;
+    case 1: return f->theta;
+    case 2: return f->alpha;
+    case 3: return f->beta;
+    case 4: return f->gamma;
+    case 5: return f->var;
+    default: return f->dvar;
+    }
+}
+
+struct parser {
+    const char *file;
+    int line;
+    char *cur;                 /* rest of the current line (NUL-terminated) */
+    char chname[2][16];
+    dw_err *err;
+};
+
+#define PERR(p, ...) do { char m_[400]; snprintf(m_, sizeof m_, __VA_ARGS__); \
+        dw_err_set((p)->err, "%s:%d: %s", (p)->file, (p)->line, m_); return -1; } while (0)
+
+/* The next whitespace-separated token of the line, or NULL. */
+static char *token(struct parser *p)
+{
+    char *s = p->cur;
+    while (*s == ' ' || *s == '\t' || *s == '\r')
+        s++;
+    if (!*s) {
+        p->cur = s;
+        return NULL;
+    }
+    char *t = s;
+    while (*s && *s != ' ' && *s != '\t' && *s != '\r')
+        s++;
+    if (*s)
+        *s++ = '\0';
+    p->cur = s;
+    return t;
+}
+
+static int number(struct parser *p, const char *what, double *v)
+{
+    char *t = token(p), *end;
+    if (!t)
+        PERR(p, "missing %s", what);
+    errno = 0;
+    *v = strtod(t, &end);
+    if (*end || end == t || !isfinite(*v))
+        PERR(p, "%s: '%.40s' is not a finite number", what, t);
+    return 0;
+}
+
+static int integer(struct parser *p, const char *what, int lo, int hi, int *v)
+{
+    double d;
+    if (number(p, what, &d))
+        return -1;
+    if (d != floor(d) || d < lo || d > hi)
+        PERR(p, "%s: %g is not an integer in %d..%d", what, d, lo, hi);
+    *v = (int)d;
+    return 0;
+}
+
+static int line_end(struct parser *p)
+{
+    char *t = token(p);
+    if (t)
+        PERR(p, "unexpected '%.40s'", t);
+    return 0;
+}
+
+static int lookup(const char *s, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(s, names[i]))
+            return i;
+    return -1;
+}
+
+/* "fpz_delta+fpz_theta" -> base indices. */
+static int terms(struct parser *p, const dw_model *m, char *s, int *out, int *n)
+{
+    *n = 0;
+    for (char *save = NULL, *t = strtok_r(s, "+", &save); t; t = strtok_r(NULL, "+", &save)) {
+        int idx = -1;
+        for (int c = 0; c < m->nch && idx < 0; c++) {
+            size_t l = strlen(p->chname[c]);
+            if (!strncmp(t, p->chname[c], l) && t[l] == '_') {
+                int f = lookup(t + l + 1, base_names, DW_MODEL_NBASE);
+                if (f >= 0)
+                    idx = c * DW_MODEL_NBASE + f;
+            }
+        }
+        if (idx < 0)
+            PERR(p, "unknown base feature '%.40s' (want CHANNEL_{delta,theta,alpha,beta,gamma,var,dvar})", t);
+        if (*n >= DW_MODEL_MAXTERMS)
+            PERR(p, "more than %d terms in a sum", DW_MODEL_MAXTERMS);
+        out[(*n)++] = idx;
+    }
+    if (*n == 0)
+        PERR(p, "empty sum of base features");
+    return 0;
+}
+
+static int parse_feature(struct parser *p, dw_model *m)
+{
+    if (!m->nch)
+        PERR(p, "'feature' before 'channels'");
+    if (m->nfeat >= DW_MODEL_MAXFEAT)
+        PERR(p, "more than %d features", DW_MODEL_MAXFEAT);
+    if (m->nfeat % 32 == 0) {
+        void *a = realloc(m->feat, (size_t)(m->nfeat + 32) * sizeof *m->feat);
+        if (!a)
+            PERR(p, "out of memory");
+        m->feat = a;
+    }
+    struct dw_mfeature *f = &m->feat[m->nfeat];
+    memset(f, 0, sizeof *f);
+    char *name = token(p), *norm;
+    if (!name || strlen(name) >= sizeof f->name)
+        PERR(p, "feature: missing or too long name");
+    for (int i = 0; i < m->nfeat; i++)
+        if (!strcmp(m->feat[i].name, name))
+            PERR(p, "feature '%s' defined twice", name);
+    strcpy(f->name, name);
+    if (number(p, "feature scale", &f->scale))
+        return -1;
+    if (!(norm = token(p)) || (strcmp(norm, "none") && strcmp(norm, "center")))
+        PERR(p, "feature normalisation must be 'none' or 'center'");
+    f->norm = strcmp(norm, "center") ? DW_NORM_NONE : DW_NORM_CENTER;
+    if (number(p, "feature prior centre", &f->prior))
+        return -1;
+    char *num = token(p), *slash;
+    if (!num)
+        PERR(p, "feature: missing numerator");
+    if (terms(p, m, num, f->num, &f->nnum))
+        return -1;
+    if ((slash = token(p))) {
+        char *den = token(p);
+        if (strcmp(slash, "/") || !den)
+            PERR(p, "feature: expected '/ DENOMINATOR'");
+        if (terms(p, m, den, f->den, &f->nden))
+            return -1;
+    }
+    m->nfeat++;
+    return line_end(p);
+}
+
+static int parse_column(struct parser *p, dw_model *m)
+{
+    if (m->ncol >= DW_MODEL_MAXCOL)
+        PERR(p, "more than %d columns", DW_MODEL_MAXCOL);
+    if (m->ncol % 64 == 0) {
+        void *a = realloc(m->col, (size_t)(m->ncol + 64) * sizeof *m->col);
+        if (!a)
+            PERR(p, "out of memory");
+        m->col = a;
+    }
+    struct dw_mcolumn *c = &m->col[m->ncol];
+    char *name = token(p), *op;
+    c->feat = -1;
+    for (int i = 0; name && i < m->nfeat; i++)
+        if (!strcmp(m->feat[i].name, name))
+            c->feat = i;
+    if (c->feat < 0)
+        PERR(p, "column: unknown feature '%.40s'", name ? name : "");
+    if (!(op = token(p)) || (c->op = lookup(op, op_names, 4)) < 0)
+        PERR(p, "column: operation must be mean, std, min or max");
+    if (integer(p, "column window", 1, DW_MODEL_MAXWIN, &c->window) || number(p, "column mean", &c->mu)
+        || number(p, "column scale", &c->sd))
+        return -1;
+    if (!(c->sd > 0))
+        PERR(p, "column scale must be > 0");
+    if (c->window > m->maxwin)
+        m->maxwin = c->window;
+    m->ncol++;
+    return line_end(p);
+}
+
+/* Reads the next line into p->cur; 0 at the end of the text. Comments and blank lines are skipped. */
+static int next_line(struct parser *p, char **text)
+{
+    while (**text) {
+        char *s = *text, *nl = strchr(s, '\n');
+        *text = nl ? nl + 1 : s + strlen(s);
+        if (nl)
+            *nl = '\0';
+        p->line++;
+        char *hash = strchr(s, '#');
+        if (hash)
+            *hash = '\0';
+        p->cur = s;
+        while (*s == ' ' || *s == '\t' || *s == '\r')
+            s++;
+        if (*s)
+            return 1;
+    }
+    return 0;
+}
+
+static int parse_row(struct parser *p, double *v, int n, const char *what)
+{
+    for (int i = 0; i < n; i++)
+        if (number(p, what, &v[i]))
+            return -1;
+    return line_end(p);
+}
+
+static int parse_net(struct parser *p, dw_model *m, char **text)
+{
+    if (m->nnet >= DW_MODEL_MAXNETS)
+        PERR(p, "more than %d nets", DW_MODEL_MAXNETS);
+    struct dw_mnet *net = &m->net[m->nnet++];
+    if (integer(p, "net layers", 1, DW_MODEL_MAXLAYERS, &net->nlayers) || line_end(p))
+        return -1;
+    for (int l = 0; l < net->nlayers; l++) {
+        struct dw_mlayer *ly = &net->layer[l];
+        char *kw, *act;
+        if (!next_line(p, text) || !(kw = token(p)) || strcmp(kw, "layer"))
+            PERR(p, "expected 'layer NIN NOUT ACTIVATION' (layer %d of %d)", l + 1, net->nlayers);
+        if (integer(p, "layer inputs", 1, DW_MODEL_MAXCOL, &ly->nin)
+            || integer(p, "layer outputs", 1, DW_MODEL_MAXWIDTH, &ly->nout))
+            return -1;
+        if (!(act = token(p)) || (ly->act = lookup(act, act_names, 4)) < 0)
+            PERR(p, "activation must be relu, tanh, identity or softmax");
+        if (line_end(p))
+            return -1;
+        if (l == 0 && ly->nin != m->ncol)
+            PERR(p, "first layer takes %d inputs but there are %d columns", ly->nin, m->ncol);
+        if (l > 0 && ly->nin != net->layer[l - 1].nout)
+            PERR(p, "layer takes %d inputs but the previous layer gives %d", ly->nin, net->layer[l - 1].nout);
+        if ((l == net->nlayers - 1) != (ly->act == DW_ACT_SOFTMAX))
+            PERR(p, "the last layer, and only it, must be softmax");
+        if (l == net->nlayers - 1 && ly->nout != DW_NSTAGES)
+            PERR(p, "the last layer must give %d outputs (W N1 N2 N3 R)", DW_NSTAGES);
+        if (!(ly->w = malloc((size_t)ly->nout * (size_t)(ly->nin + 1) * sizeof *ly->w)))
+            PERR(p, "out of memory");
+        for (int r = 0; r < ly->nout; r++) {
+            if (!next_line(p, text))
+                PERR(p, "layer %d: %d of %d weight rows", l + 1, r, ly->nout);
+            if (parse_row(p, ly->w + (size_t)r * (size_t)(ly->nin + 1), ly->nin + 1, "weight"))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* A probability vector: entries >= 0 summing to 1 (+-1e-6). */
+static int parse_dist(struct parser *p, double *v, const char *what)
+{
+    double s = 0;
+    if (parse_row(p, v, DW_NSTAGES, what))
+        return -1;
+    for (int i = 0; i < DW_NSTAGES; i++) {
+        if (v[i] < 0)
+            PERR(p, "%s: negative entry", what);
+        s += v[i];
+    }
+    if (fabs(s - 1) > 1e-6)
+        PERR(p, "%s: entries sum to %g, not 1", what, s);
+    return 0;
+}
+
+static int parse_body(struct parser *p, dw_model *m, char *text)
+{
+    enum { S_NAME = 1, S_CH = 2, S_CENTER = 4, S_PRIORS = 8, S_TEMPER = 16, S_INIT = 32, S_TRANS = 64, S_END = 128 };
+    unsigned seen = 0;
+    char *kw, *t;
+    if (!next_line(p, &text) || !(kw = token(p)) || strcmp(kw, "dreamwatch-model"))
+        PERR(p, "not a dreamwatch model file (the first line must be 'dreamwatch-model %d')", DW_MODEL_VERSION);
+    int version;
+    if (integer(p, "version", 1, 1000000, &version) || line_end(p))
+        return -1;
+    if (version != DW_MODEL_VERSION)
+        PERR(p, "model format version %d; this build reads version %d", version, DW_MODEL_VERSION);
+    while (!(seen & S_END) && next_line(p, &text)) {
+        kw = token(p);
+        if (!strcmp(kw, "name")) {
+            if (!(t = token(p)) || strlen(t) >= sizeof m->name)
+                PERR(p, "name: missing or longer than %zu", sizeof m->name - 1);
+            strcpy(m->name, t);
+            seen |= S_NAME;
+            if (line_end(p)) return -1;
+        } else if (!strcmp(kw, "channels")) {
+            if (seen & S_CH)
+                PERR(p, "channels given twice");
+            while ((t = token(p))) {
+                if (m->nch == 2)
+                    PERR(p, "at most 2 channels");
+                if (strlen(t) >= sizeof p->chname[0] || strchr(t, '+'))
+                    PERR(p, "bad channel name '%.40s'", t);
+                strcpy(p->chname[m->nch++], t);
+            }
+            if (!m->nch)
+                PERR(p, "channels: none given");
+            seen |= S_CH;
+        } else if (!strcmp(kw, "center")) {
+            if (number(p, "centre half-life", &m->halflife) || number(p, "centre prior weight", &m->weight0)
+                || number(p, "centre clip", &m->clip) || line_end(p))
+                return -1;
+            if (!(m->halflife > 0) || !(m->weight0 > 0) || !(m->clip > 0))
+                PERR(p, "center: half-life, prior weight and clip must be > 0");
+            seen |= S_CENTER;
+        } else if (!strcmp(kw, "feature")) {
+            if (parse_feature(p, m)) return -1;
+        } else if (!strcmp(kw, "column")) {
+            if (m->nnet)
+                PERR(p, "'column' after 'net'");
+            if (parse_column(p, m)) return -1;
+        } else if (!strcmp(kw, "net")) {
+            if (parse_net(p, m, &text)) return -1;
+        } else if (!strcmp(kw, "priors")) {
+            if (parse_dist(p, m->priors, "priors")) return -1;
+            for (int i = 0; i < DW_NSTAGES; i++)
+                if (!(m->priors[i] > 0))
+                    PERR(p, "priors must be > 0");
+            seen |= S_PRIORS;
+        } else if (!strcmp(kw, "temper")) {
+            if (number(p, "temper", &m->temper) || line_end(p)) return -1;
+            if (!(m->temper > 0 && m->temper <= 10))
+                PERR(p, "temper must be in (0, 10]");
+            seen |= S_TEMPER;
+        } else if (!strcmp(kw, "init")) {
+            if (parse_dist(p, m->init, "init")) return -1;
+            seen |= S_INIT;
+        } else if (!strcmp(kw, "transition")) {
+            if (line_end(p)) return -1;
+            for (int r = 0; r < DW_NSTAGES; r++) {
+                if (!next_line(p, &text))
+                    PERR(p, "transition: %d of %d rows", r, DW_NSTAGES);
+                if (parse_dist(p, m->trans[r], "transition row")) return -1;
+            }
+            seen |= S_TRANS;
+        } else if (!strcmp(kw, "end")) {
+            if (line_end(p)) return -1;
+            seen |= S_END;
+        } else {
+            PERR(p, "unknown keyword '%.40s'", kw);
+        }
+    }
+    static const struct { unsigned bit; const char *what; } need[] = {
+        { S_NAME, "name" }, { S_CH, "channels" }, { S_PRIORS, "priors" }, { S_TEMPER, "temper" },
+        { S_INIT, "init" }, { S_TRANS, "transition" }, { S_END, "end" } };
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+        if (!(seen & need[i].bit))
+            PERR(p, "missing '%s'", need[i].what);
+    if (!m->nfeat || !m->ncol || !m->nnet)
+        PERR(p, "a model needs features, columns and at least one net");
+    for (int i = 0; i < m->nfeat; i++)
+        if (m->feat[i].norm == DW_NORM_CENTER && !(seen & S_CENTER))
+            PERR(p, "feature '%s' is centred but there is no 'center' line", m->feat[i].name);
+    if (next_line(p, &text))
+        PERR(p, "text after 'end'");
+    return 0;
+}
+
+dw_model *dw_model_parse(const char *text, const char *name, dw_err *err)
+{
+    dw_model *m = calloc(1, sizeof *m);
+    char *copy = strdup(text ? text : "");
+    struct parser p = { .file = name ? name : "(model)", .err = err };
+    if (!m || !copy) {
+        dw_err_set(err, "%s: out of memory", p.file);
+        free(copy);
+        free(m);
+        return NULL;
+    }
+    int rc = parse_body(&p, m, copy);
+    free(copy);
+    if (rc) {
+        dw_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+dw_model *dw_model_load(const char *path, dw_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        dw_err_set(err, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0, got;
+    do {
+        if (len + 65536 > cap) {
+            char *b = cap > (64u << 20) ? NULL : realloc(buf, cap = 2 * cap + 65536 + 1);
+            if (!b) {
+                dw_err_set(err, "%s: too large or out of memory", path);
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = b;
+        }
+        got = fread(buf + len, 1, cap - len - 1, f);
+        len += got;
+    } while (got > 0);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || memchr(buf, '\0', len)) {
+        dw_err_set(err, "%s: %s", path, bad ? "read error" : "binary data in a text model file");
+        free(buf);
+        return NULL;
+    }
+    buf[len] = '\0';
+    dw_model *m = dw_model_parse(buf, path, err);
+    free(buf);
+    return m;
+}
+
+static dw_model *builtin[2];
+
+static void load_builtins(void)
+{
+    static const char *const names[2] = { "fpz", "fpz_pz" };
+    for (int i = 0; i < 2; i++) {
+        const struct dw_embedded *e = dw_builtin_models;
+        while (e->name && strcmp(e->name, names[i]))
+            e++;
+        dw_err err = { "" };
+        char where[64];
+        snprintf(where, sizeof where, "built-in %s.dwm", names[i]);
+        builtin[i] = e->name ? dw_model_parse(e->text, where, &err) : NULL;
+        if (!builtin[i]) {
+            /* a build defect, caught by the unit tests: there is no sane way on */
+            fprintf(stderr, "dreamwatch: %s\n", e->name ? err.msg : "built-in model missing");
+            abort();
+        }
+        builtin[i]->builtin = 1;
+    }
+}
+
+const dw_model *dw_model_builtin(int nchannels)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, load_builtins);
+    return builtin[nchannels >= 2 ? 1 : 0];
+}
+
+int dw_model_channels(const dw_model *m)
+{
+    return m->nch;
+}
+
+const char *dw_model_name(const dw_model *m)
+{
+    return m->name;
+}
+
+void dw_model_free(dw_model *m)
+{
+    if (!m || m->builtin)
+        return;
+    for (int n = 0; n < m->nnet; n++)
+        for (int l = 0; l < m->net[n].nlayers; l++)
+            free(m->net[n].layer[l].w);
+    free(m->feat);
+    free(m->col);
+    free(m);
+}

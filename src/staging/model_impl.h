@@ -1,0 +1,51 @@
+/* The parsed model, shared by model.c (parser) and stager.c (runtime). Private to src/staging. */
+#ifndef DW_MODEL_IMPL_H
+#define DW_MODEL_IMPL_H
+
+#include "stager.h"
+
+#define DW_MODEL_VERSION   1
+#define DW_MODEL_MAXFEAT   256     /* derived features */
+#define DW_MODEL_MAXTERMS  16      /* base features in one sum */
+#define DW_MODEL_MAXCOL    2048    /* classifier inputs */
+#define DW_MODEL_MAXWIDTH  1024    /* widest layer */
+#define DW_MODEL_MAXWIN    256     /* longest context window, epochs */
+#define DW_MODEL_MAXNETS   16
+#define DW_MODEL_MAXLAYERS 8
+#define DW_MODEL_NBASE     7       /* named base features per channel (dw_features fields) */
+#define DW_MODEL_FLOOR     1e-12   /* added to each sum before the log */
+
+enum { DW_NORM_NONE, DW_NORM_CENTER };
+enum { DW_OP_MEAN, DW_OP_STD, DW_OP_MIN, DW_OP_MAX };
+enum { DW_ACT_RELU, DW_ACT_TANH, DW_ACT_IDENTITY, DW_ACT_SOFTMAX };
+
+struct dw_mfeature {
+    char name[48];
+    double scale, prior;
+    int norm;
+    int nnum, nden;                      /* nden == 0: denominator 1 */
+    int num[DW_MODEL_MAXTERMS], den[DW_MODEL_MAXTERMS];  /* channel * DW_MODEL_NBASE + field */
+};
+
+struct dw_mcolumn { int feat, op, window; double mu, sd; };
+
+struct dw_mlayer { int nin, nout, act; double *w; };   /* nout rows of (bias, nin weights) */
+
+struct dw_mnet { int nlayers; struct dw_mlayer layer[DW_MODEL_MAXLAYERS]; };
+
+struct dw_model {
+    char name[64];
+    int builtin;
+    int nch;
+    double halflife, weight0, clip;
+    int nfeat, ncol, nnet, maxwin;
+    struct dw_mfeature *feat;
+    struct dw_mcolumn *col;
+    struct dw_mnet net[DW_MODEL_MAXNETS];
+    double priors[DW_NSTAGES], temper, init[DW_NSTAGES], trans[DW_NSTAGES][DW_NSTAGES];
+};
+
+/* The value of base feature `field` (0..6: delta theta alpha beta gamma var dvar). */
+double dw_model_base(const dw_features *f, int field);
+
+#endif

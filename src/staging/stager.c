@@ -1,0 +1,206 @@
+/* The causal stager: per-night state that runs a model epoch by epoch using only the past.
+ * Same arithmetic, in the same order, as tools/stager_lib.py (run_night), so the two agree to ~1e-12. */
+#include "model_impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dw_stager {
+    const dw_model *m;
+    double lam;                /* per-epoch decay of the running centre */
+    double *S, W;              /* centre = S / W per feature */
+    double *ring;              /* normalised features of the last maxwin valid epochs */
+    int count, head;           /* epochs in ring, slot of the newest */
+    double alpha[DW_NSTAGES];  /* filtered stage probabilities */
+};
+
+/* One epoch's evaluation, kept apart from the state so that peek can run it too. */
+struct step {
+    double z[DW_MODEL_MAXFEAT], S[DW_MODEL_MAXFEAT], W;
+    double post[DW_NSTAGES];
+};
+
+dw_stager *dw_stager_new(const dw_model *m)
+{
+    dw_stager *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->m = m;
+    s->S = malloc((size_t)m->nfeat * sizeof *s->S);
+    s->ring = malloc((size_t)m->maxwin * (size_t)m->nfeat * sizeof *s->ring);
+    if (!s->S || !s->ring) {
+        dw_stager_free(s);
+        return NULL;
+    }
+    s->lam = pow(0.5, 1.0 / (m->halflife > 0 ? m->halflife : 1));
+    for (int k = 0; k < m->nfeat; k++)
+        s->S[k] = m->feat[k].prior * m->weight0;
+    s->W = m->weight0;
+    memcpy(s->alpha, m->init, sizeof s->alpha);
+    return s;
+}
+
+void dw_stager_free(dw_stager *s)
+{
+    if (!s)
+        return;
+    free(s->S);
+    free(s->ring);
+    free(s);
+}
+
+static double sum_terms(const dw_features *feats, const int *t, int n)
+{
+    double v = 0;
+    for (int i = 0; i < n; i++)
+        v += dw_model_base(&feats[t[i] / DW_MODEL_NBASE], t[i] % DW_MODEL_NBASE);
+    return v + DW_MODEL_FLOOR;
+}
+
+static void layer_run(const struct dw_mlayer *ly, const double *in, double *out)
+{
+    for (int r = 0; r < ly->nout; r++) {
+        const double *w = ly->w + (size_t)r * (size_t)(ly->nin + 1);
+        double a = 0;
+        for (int i = 0; i < ly->nin; i++)
+            a += w[i + 1] * in[i];
+        a += w[0];
+        out[r] = ly->act == DW_ACT_RELU ? fmax(a, 0) : ly->act == DW_ACT_TANH ? tanh(a) : a;
+    }
+    if (ly->act == DW_ACT_SOFTMAX) {
+        double mx = out[0], sum = 0;
+        for (int r = 1; r < ly->nout; r++)
+            mx = fmax(mx, out[r]);
+        for (int r = 0; r < ly->nout; r++)
+            sum += out[r] = exp(out[r] - mx);
+        for (int r = 0; r < ly->nout; r++)
+            out[r] /= sum;
+    }
+}
+
+/* Window statistic over the ring's last w-1 values of feature k and the new value v. */
+static double window_stat(const dw_stager *s, int k, int op, int w, double v)
+{
+    const dw_model *m = s->m;
+    int n = w - 1 < s->count ? w - 1 : s->count;
+    double acc = 0, mean;
+    switch (op) {
+    case DW_OP_MIN:
+    case DW_OP_MAX:
+        acc = v;
+        for (int i = n; i >= 1; i--) {
+            double x = s->ring[(size_t)((s->head - i + 1 + m->maxwin) % m->maxwin) * (size_t)m->nfeat + (size_t)k];
+            acc = op == DW_OP_MIN ? fmin(acc, x) : fmax(acc, x);
+        }
+        return acc;
+    default:
+        for (int i = n; i >= 1; i--)          /* oldest first, as the Python sum */
+            acc += s->ring[(size_t)((s->head - i + 1 + m->maxwin) % m->maxwin) * (size_t)m->nfeat + (size_t)k];
+        acc += v;
+        mean = acc / (n + 1);
+        if (op == DW_OP_MEAN)
+            return mean;
+        acc = 0;
+        for (int i = n; i >= 1; i--) {
+            double d = s->ring[(size_t)((s->head - i + 1 + m->maxwin) % m->maxwin) * (size_t)m->nfeat + (size_t)k] - mean;
+            acc += d * d;
+        }
+        acc += (v - mean) * (v - mean);
+        return sqrt(acc / (n + 1));
+    }
+}
+
+/* Features -> normalised features -> context columns -> classifier posterior. -1 if unusable. */
+static int evaluate(const dw_stager *s, const dw_features *feats, struct step *st)
+{
+    const dw_model *m = s->m;
+    double col[DW_MODEL_MAXCOL], h[2][DW_MODEL_MAXWIDTH];
+    st->W = s->lam * s->W + 1.0;
+    for (int k = 0; k < m->nfeat; k++) {
+        const struct dw_mfeature *f = &m->feat[k];
+        double num = sum_terms(feats, f->num, f->nnum);
+        double den = f->nden ? sum_terms(feats, f->den, f->nden) : 1.0;
+        double x = f->scale * log(num / den);
+        if (!isfinite(x))
+            return -1;
+        if (f->norm == DW_NORM_CENTER) {
+            double c = s->S[k] / s->W;
+            st->S[k] = s->lam * s->S[k] + fmin(fmax(x, c - m->clip), c + m->clip);
+            st->z[k] = x - st->S[k] / st->W;
+        } else {
+            st->S[k] = s->S[k];
+            st->z[k] = x;
+        }
+    }
+    for (int j = 0; j < m->ncol; j++) {
+        const struct dw_mcolumn *c = &m->col[j];
+        col[j] = (window_stat(s, c->feat, c->op, c->window, st->z[c->feat]) - c->mu) / c->sd;
+    }
+    memset(st->post, 0, sizeof st->post);
+    for (int n = 0; n < m->nnet; n++) {
+        const double *in = col;
+        for (int l = 0; l < m->net[n].nlayers; l++) {
+            layer_run(&m->net[n].layer[l], in, h[l & 1]);
+            in = h[l & 1];
+        }
+        for (int k = 0; k < DW_NSTAGES; k++)
+            st->post[k] += in[k];
+    }
+    for (int k = 0; k < DW_NSTAGES; k++)
+        st->post[k] /= m->nnet;
+    return 0;
+}
+
+/* One forward-filter step: predict through the transition matrix, then weigh by the tempered
+ * scaled likelihood post/prior when there is an observation. Returns the most probable stage. */
+static int filter(const dw_model *m, const double *alpha, const double *post, double out[DW_NSTAGES])
+{
+    double pred[DW_NSTAGES], a[DW_NSTAGES], sum = 0;
+    for (int j = 0; j < DW_NSTAGES; j++) {
+        pred[j] = 0;
+        for (int i = 0; i < DW_NSTAGES; i++)
+            pred[j] += alpha[i] * m->trans[i][j];
+    }
+    for (int j = 0; j < DW_NSTAGES; j++)
+        sum += a[j] = post ? pred[j] * pow(post[j] / m->priors[j], m->temper) : pred[j];
+    int best = 0;
+    for (int j = 0; j < DW_NSTAGES; j++) {
+        out[j] = sum > 0 && isfinite(sum) ? a[j] / sum : pred[j];
+        if (out[j] > out[best])
+            best = j;
+    }
+    return best;
+}
+
+int dw_stager_push(dw_stager *s, const dw_features *feats, int valid, double prob[DW_NSTAGES])
+{
+    struct step st;
+    double out[DW_NSTAGES];
+    int ok = valid && feats && evaluate(s, feats, &st) == 0;
+    int best = filter(s->m, s->alpha, ok ? st.post : NULL, out);
+    memcpy(s->alpha, out, sizeof out);
+    if (prob)
+        memcpy(prob, out, sizeof out);
+    if (ok) {
+        const dw_model *m = s->m;
+        memcpy(s->S, st.S, (size_t)m->nfeat * sizeof *s->S);
+        s->W = st.W;
+        s->head = (s->head + 1) % m->maxwin;
+        memcpy(s->ring + (size_t)s->head * (size_t)m->nfeat, st.z, (size_t)m->nfeat * sizeof *st.z);
+        if (s->count < m->maxwin)
+            s->count++;
+    }
+    return best;
+}
+
+int dw_stager_peek(const dw_stager *s, const dw_features *feats, double prob[DW_NSTAGES])
+{
+    struct step st;
+    double out[DW_NSTAGES];
+    int ok = feats && evaluate(s, feats, &st) == 0;
+    int best = filter(s->m, s->alpha, ok ? st.post : NULL, out);
+    if (prob)
+        memcpy(prob, out, sizeof out);
+    return best;
+}

@@ -1,0 +1,498 @@
+/* The causal stager on the real Sleep-EDF feature tables: the built-in models against the Python
+ * pipeline that trained them (tools/stager_lib.py, run at test time), amplifier-gain robustness,
+ * peek purity, missing epochs, model-file errors, and `score --features` end to end in-process. */
+#include "dw.h"
+#include "score.h"
+#include "stager.h"
+#include "tap.h"
+#include "pyref.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+struct dw_embedded { const char *name; const char *text; };
+extern const struct dw_embedded dw_builtin_models[];
+
+struct night {
+    char name[16];
+    int n, nch;
+    long *epoch;
+    int *stage;
+    dw_features (*f)[2];
+};
+
+static int load_night(const char *path, struct night *nt)
+{
+    dw_err err = { "" };
+    dw_feature_table *t = dw_feature_table_open(path, &err);
+    if (!t) {
+        printf("# %s\n", err.msg);
+        return -1;
+    }
+    memset(nt, 0, sizeof *nt);
+    const char *b = strrchr(path, '/');
+    snprintf(nt->name, sizeof nt->name, "%.8s", b ? b + 1 : path);
+    nt->nch = dw_feature_table_channels(t);
+    int cap = 4096, rc;
+    nt->epoch = malloc(cap * sizeof *nt->epoch);
+    nt->stage = malloc(cap * sizeof *nt->stage);
+    nt->f = malloc(cap * sizeof *nt->f);
+    while ((rc = dw_feature_table_next(t, &nt->epoch[nt->n], &nt->stage[nt->n], nt->f[nt->n], &err)) > 0)
+        if (++nt->n == cap) {
+            cap *= 2;
+            nt->epoch = realloc(nt->epoch, cap * sizeof *nt->epoch);
+            nt->stage = realloc(nt->stage, cap * sizeof *nt->stage);
+            nt->f = realloc(nt->f, cap * sizeof *nt->f);
+        }
+    dw_feature_table_close(t);
+    if (rc < 0)
+        printf("# %s\n", err.msg);
+    return rc;
+}
+
+static void scale_features(dw_features *f, double g)
+{
+    f->delta *= g; f->theta *= g; f->alpha *= g; f->beta *= g; f->gamma *= g; f->var *= g; f->dvar *= g;
+}
+
+/* Runs the stager over the first nrows rows (gaps pushed as missing epochs); powers x pgain. */
+static void run_night(const dw_model *m, const struct night *nt, int nrows, double pgain, int *label, double (*prob)[DW_NSTAGES])
+{
+    dw_stager *s = dw_stager_new(m);
+    for (int i = 0; i < nrows; i++) {
+        for (long e = i ? nt->epoch[i - 1] + 1 : nt->epoch[0]; e < nt->epoch[i]; e++)
+            dw_stager_push(s, NULL, 0, NULL);
+        dw_features f[2] = { nt->f[i][0], nt->f[i][1] };
+        scale_features(&f[0], pgain);
+        scale_features(&f[1], pgain);
+        double p[DW_NSTAGES];
+        label[i] = dw_stager_push(s, f, 1, p);
+        if (prob)
+            memcpy(prob[i], p, sizeof p);
+    }
+    dw_stager_free(s);
+}
+
+/* Rows inside the sleep period +- 30 min. */
+static int in_window(const struct night *nt, int i)
+{
+    long first = -1, last = -1;
+    for (int k = 0; k < nt->n; k++)
+        if (nt->stage[k] >= DW_N1 && nt->stage[k] <= DW_R) {
+            if (first < 0) first = nt->epoch[k];
+            last = nt->epoch[k];
+        }
+    return first >= 0 && nt->epoch[i] >= first - 60 && nt->epoch[i] <= last + 60 && nt->stage[i] >= 0;
+}
+
+static const char *builtin_text(const char *name)
+{
+    for (const struct dw_embedded *e = dw_builtin_models; e->name; e++)
+        if (!strcmp(e->name, name))
+            return e->text;
+    return NULL;
+}
+
+/* Parses text with line `lineno` (1-based) replaced by repl (NULL: text cut before that line). */
+static dw_model *parse_edited(const char *text, int lineno, const char *repl, dw_err *err)
+{
+    size_t cap = strlen(text) + 256;
+    char *out = malloc(cap), *o = out;
+    const char *s = text;
+    for (int ln = 1; *s; ln++) {
+        const char *nl = strchr(s, '\n');
+        size_t len = nl ? (size_t)(nl - s) + 1 : strlen(s);
+        if (ln == lineno) {
+            if (!repl)
+                break;
+            o += sprintf(o, "%s\n", repl);
+        } else {
+            memcpy(o, s, len);
+            o += len;
+        }
+        s += len;
+    }
+    *o = '\0';
+    dw_model *m = dw_model_parse(out, "edited.dwm", err);
+    free(out);
+    return m;
+}
+
+static int line_of(const char *text, const char *prefix)
+{
+    int ln = 1;
+    for (const char *s = text; *s; ln++) {
+        if (!strncmp(s, prefix, strlen(prefix)))
+            return ln;
+        const char *nl = strchr(s, '\n');
+        if (!nl)
+            break;
+        s = nl + 1;
+    }
+    return -1;
+}
+
+static void test_model_files(void)
+{
+    const dw_model *m2 = dw_model_builtin(2), *m1 = dw_model_builtin(1);
+    CHECK("builtin two-channel model", m2 && dw_model_channels(m2) == 2 && !strcmp(dw_model_name(m2), "fpz_pz"),
+          "got %s", m2 ? dw_model_name(m2) : "NULL");
+    CHECK("builtin one-channel model", m1 && dw_model_channels(m1) == 1 && !strcmp(dw_model_name(m1), "fpz"),
+          "got %s", m1 ? dw_model_name(m1) : "NULL");
+    dw_err err = { "" };
+    dw_model *f = dw_model_load(DW_SRCDIR "/src/staging/models/fpz.dwm", &err);
+    CHECK("model file loads from disk", f && dw_model_channels(f) == 1, "%s", err.msg);
+    dw_model_free(f);
+    f = dw_model_load("/nonexistent/x.dwm", &err);
+    CHECK("missing model file is an error naming it", !f && strstr(err.msg, "/nonexistent/x.dwm"), "%s", err.msg);
+
+    const char *text = builtin_text("fpz");
+    if (!text) {
+        FAIL("model parser errors", "no built-in fpz text");
+        return;
+    }
+    int lcol = line_of(text, "column "), lnet = line_of(text, "net "), ltr = line_of(text, "transition");
+    int lend = line_of(text, "end"), lfeat = line_of(text, "feature ");
+    struct { int line; const char *repl; const char *want; int below; } bad[] = {
+        { 1, "dreamwatch-model 2", "edited.dwm:1: model format version 2", 0 },
+        { 1, "hello", "edited.dwm:1: not a dreamwatch model", 0 },
+        { lend, NULL, "missing 'end'", 0 },
+        { lnet + 3, "0.1 0.2 nan", "is not a finite number", 0 },
+        { lnet + 3, "0.1 0.2", "missing weight", 0 },
+        { ltr + 1, "0.5 0.5 0.5 0 0", "sum to", 0 },
+        { lfeat, "feature bogus 1 none 0 fpz_sigma", "unknown base feature 'fpz_sigma'", 0 },
+        { lcol, "column nosuch mean 3 0 1", "unknown feature 'nosuch'", 0 },
+        { lcol, "column fpz_log_delta mean 300 0 1", "column window", 0 },
+        { lcol, "column fpz_log_delta mean 3 0 0", "scale must be > 0", 0 },
+        { lnet + 1, "layer 3 32 relu", "first layer takes 3 inputs", 0 },
+        { lend, "end\nname again", "text after 'end'", 1 },
+        { lfeat, "wibble", "unknown keyword 'wibble'", 0 },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char want_line[32], name[160];
+        snprintf(want_line, sizeof want_line, "edited.dwm:%d:", bad[i].line + bad[i].below);
+        snprintf(name, sizeof name, "model error %zu (%s)", i, bad[i].want);
+        dw_model *m = parse_edited(text, bad[i].line, bad[i].repl, &err);
+        int lined = bad[i].repl ? strstr(err.msg, want_line) != NULL : strstr(err.msg, "edited.dwm:") != NULL;
+        CHECK(name, !m && strstr(err.msg, bad[i].want) && lined, "model %p, message: %s", (void *)m, err.msg);
+        dw_model_free(m);
+    }
+    dw_model *ok = parse_edited(text, 2, "# a comment line instead", &err);
+    CHECK("edited comment still parses", ok != NULL, "%s", err.msg);
+    dw_model_free(ok);
+    dw_model *empty = dw_model_parse("", "empty.dwm", &err);
+    CHECK("empty model text is refused", !empty && strstr(err.msg, "empty.dwm"), "%s", err.msg);
+}
+
+/* The C runtime against tools/stager_lib.py on the first rows of a real night with gaps. */
+static void test_python_reference(const char *data)
+{
+    static const char *script =
+        "import sys\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "import stager_lib as L\n"
+        "m = L.read_model(sys.argv[2])\n"
+        "e, _, b = L.load_table(sys.argv[3], m['channels'])\n"
+        "n = int(sys.argv[4])\n"
+        "post, filt = L.run_night(m, e[:n], b[:n])\n"
+        "for i in range(n):\n"
+        "    print(e[i], ' '.join(repr(v) for v in filt[i]))\n";
+    if (!pyref_have("numpy pandas")) {
+        SKIP("stager matches Python", "/usr/bin/python3 with numpy and pandas not available");
+        return;
+    }
+    char table[1024];
+    snprintf(table, sizeof table, "%s/sleep-edf/features/SC4092E0.tsv", data);
+    struct night nt;
+    if (load_night(table, &nt) < 0) {
+        FAIL("stager matches Python", "cannot read %s", table);
+        return;
+    }
+    const int nrows = 1400;   /* covers four gaps in this night */
+    for (int nch = 2; nch >= 1; nch--) {
+        const dw_model *m = dw_model_builtin(nch);
+        char path[256], rows[16], name[96];
+        snprintf(path, sizeof path, DW_SRCDIR "/src/staging/models/%s.dwm", dw_model_name(m));
+        snprintf(rows, sizeof rows, "%d", nrows);
+        const char *args[] = { DW_SRCDIR "/tools", path, table, rows };
+        char *out;
+        int rc = pyref_run(script, args, 4, &out);
+        int *label = malloc(nrows * sizeof *label);
+        double (*p)[DW_NSTAGES] = malloc(nrows * sizeof *p);
+        run_night(m, &nt, nrows, 1.0, label, p);
+        double maxd = 0;
+        int rowsok = 0;
+        const char *s = out;
+        for (int i = 0; rc == 0 && s && i < nrows; i++) {
+            double v[6];
+            if (pyref_parse(s, v, 6) != 6 || (long)v[0] != nt.epoch[i])
+                break;
+            for (int k = 0; k < DW_NSTAGES; k++)
+                maxd = fmax(maxd, fabs(v[k + 1] - p[i][k]));
+            rowsok++;
+            s = strchr(s, '\n');
+            s = s ? s + 1 : NULL;
+        }
+        snprintf(name, sizeof name, "stager %s matches Python on %d real epochs", dw_model_name(m), nrows);
+        CHECK(name, rc == 0 && rowsok == nrows && maxd < 1e-6, "python rc %d, %d rows compared, max diff %.3g", rc, rowsok, maxd);
+        printf("# %s: max |C - Python| probability difference %.3g over %d epochs\n", dw_model_name(m), maxd, rowsok);
+        free(out);
+        free(label);
+        free(p);
+    }
+    free(nt.epoch);
+    free(nt.stage);
+    free(nt.f);
+}
+
+static double kappa_of(long cm[DW_NSTAGES][DW_NSTAGES])
+{
+    double n = 0, po = 0, pe = 0, r[DW_NSTAGES] = { 0 }, c[DW_NSTAGES] = { 0 };
+    for (int i = 0; i < DW_NSTAGES; i++)
+        for (int j = 0; j < DW_NSTAGES; j++) {
+            n += cm[i][j];
+            r[i] += cm[i][j];
+            c[j] += cm[i][j];
+            po += i == j ? cm[i][j] : 0;
+        }
+    for (int i = 0; i < DW_NSTAGES; i++)
+        pe += r[i] * c[i];
+    return n > 0 ? (po / n - pe / n / n) / (1 - pe / n / n) : 0;
+}
+
+/* All 16 nights: gain x0.5 / x2 on the signal (x0.25 / x4 on powers) changes few labels; the in-sample
+ * agreement is sane. */
+static void test_real_nights(const char *data, struct night *nights, int nn)
+{
+    for (int nch = 2; nch >= 1; nch--) {
+        const dw_model *m = dw_model_builtin(nch);
+        long changed[2] = { 0, 0 }, total = 0, changed_all[2] = { 0, 0 }, total_all = 0;
+        long cm[DW_NSTAGES][DW_NSTAGES] = { { 0 } };
+        for (int k = 0; k < nn; k++) {
+            struct night *nt = &nights[k];
+            int *l0 = malloc(nt->n * sizeof *l0), *l1 = malloc(nt->n * sizeof *l1);
+            run_night(m, nt, nt->n, 1.0, l0, NULL);
+            for (int i = 0; i < nt->n; i++)
+                if (in_window(nt, i))
+                    cm[nt->stage[i]][l0[i]]++;
+            for (int g = 0; g < 2; g++) {
+                run_night(m, nt, nt->n, g ? 4.0 : 0.25, l1, NULL);
+                for (int i = 0; i < nt->n; i++) {
+                    changed_all[g] += l0[i] != l1[i];
+                    if (in_window(nt, i))
+                        changed[g] += l0[i] != l1[i];
+                }
+            }
+            for (int i = 0; i < nt->n; i++) {
+                total_all++;
+                total += in_window(nt, i);
+            }
+            free(l0);
+            free(l1);
+        }
+        char name[128];
+        double pc[2] = { 100.0 * changed[0] / total, 100.0 * changed[1] / total };
+        printf("# %s gain robustness: labels changed in the scored windows: x0.5 %.2f %%, x2 %.2f %%; "
+               "whole recordings: x0.5 %.2f %%, x2 %.2f %% (%ld / %ld epochs)\n", dw_model_name(m), pc[0], pc[1],
+               100.0 * changed_all[0] / total_all, 100.0 * changed_all[1] / total_all, total, total_all);
+        snprintf(name, sizeof name, "%s: gain x0.5 and x2 change under 2 %% of scored labels", dw_model_name(m));
+        CHECK(name, pc[0] < 2 && pc[1] < 2, "x0.5 %.2f %%, x2 %.2f %%", pc[0], pc[1]);
+        double kap = kappa_of(cm);
+        printf("# %s in-sample kappa (training nights, scored windows): %.3f\n", dw_model_name(m), kap);
+        snprintf(name, sizeof name, "%s: in-sample kappa on the training nights is sane", dw_model_name(m));
+        CHECK(name, kap > 0.7, "kappa %.3f", kap);
+    }
+    (void)data;
+}
+
+/* Peek never changes the state, and gives what push would; missing and unusable epochs agree. */
+static void test_peek_and_missing(const struct night *nt)
+{
+    const dw_model *m = dw_model_builtin(2);
+    dw_stager *a = dw_stager_new(m), *b = dw_stager_new(m);
+    double pa[DW_NSTAGES], pb[DW_NSTAGES], pk[DW_NSTAGES];
+    int same = 1, peek_is_push = 1;
+    for (int i = 0; i < 300 && i < nt->n; i++) {
+        int sk = dw_stager_peek(a, nt->f[i], pk);
+        dw_stager_peek(a, nt->f[i > 0 ? i - 1 : 0], pa);   /* a second peek with other data */
+        int sa = dw_stager_push(a, nt->f[i], 1, pa);
+        int sb = dw_stager_push(b, nt->f[i], 1, pb);
+        same &= sa == sb && !memcmp(pa, pb, sizeof pa);
+        peek_is_push &= sk == sa && !memcmp(pk, pa, sizeof pk);
+    }
+    CHECK("peek leaves the state unchanged", same, "a stager that was peeked diverged");
+    CHECK("peek gives what push would", peek_is_push, "peek and push differ");
+
+    dw_features bad[2] = { nt->f[0][0], nt->f[0][1] };
+    bad[0].delta = NAN;
+    bad[1].var = -1;
+    dw_stager_push(a, NULL, 0, pa);
+    dw_stager_push(b, bad, 1, pb);
+    int agree = !memcmp(pa, pb, sizeof pa);
+    double sum = 0;
+    for (int k = 0; k < DW_NSTAGES; k++)
+        sum += pa[k];
+    for (int i = 300; i < 320 && i < nt->n; i++) {
+        dw_stager_push(a, nt->f[i], 1, pa);
+        dw_stager_push(b, nt->f[i], 1, pb);
+        agree &= !memcmp(pa, pb, sizeof pa);
+    }
+    CHECK("unusable features count as a missing epoch", agree, "NaN/negative input differs from valid=0");
+    CHECK("a missing epoch still gives probabilities", fabs(sum - 1) < 1e-9, "sum %.17g", sum);
+    dw_stager_free(a);
+    dw_stager_free(b);
+}
+
+/* Runs dw_score_features_main in a child with stdout/stderr to files; returns its exit status. */
+static int run_score(const char *const *args, int n, const char *outp, const char *errp)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600), e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(o, 1);
+        dup2(e, 2);
+        char *argv[16];
+        for (int i = 0; i < n && i < 15; i++)
+            argv[i] = (char *)args[i];
+        argv[n] = NULL;
+        int rc = dw_score_features_main(n, argv);
+        fflush(stdout);
+        fflush(stderr);
+        _exit(rc);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return strdup("");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *b = malloc(n + 1);
+    b[fread(b, 1, n, f)] = '\0';
+    fclose(f);
+    return b;
+}
+
+static void test_score_features(const char *data, const struct night *nt)
+{
+    char dir[] = "/tmp/dw-stager-XXXXXX";
+    if (!mkdtemp(dir)) {
+        FAIL("score --features", "mkdtemp");
+        return;
+    }
+    char outp[256], errp[256], table[1024], badp[256];
+    snprintf(outp, sizeof outp, "%s/out", dir);
+    snprintf(errp, sizeof errp, "%s/err", dir);
+    snprintf(badp, sizeof badp, "%s/bad.tsv", dir);
+    snprintf(table, sizeof table, "%s/sleep-edf/features/%s.tsv", data, nt->name);
+    const char *args[] = { "score", "--features", table };
+    int rc = run_score(args, 3, outp, errp);
+    char *out = slurp(outp), *err = slurp(errp);
+    int rows = 0, okrows = 1, same = 1;
+    int *label = malloc(nt->n * sizeof *label);
+    run_night(dw_model_builtin(2), nt, nt->n, 1.0, label, NULL);
+    const char *s = strchr(out, '\n');
+    int header = !strncmp(out, "epoch\tstage\tp_W\tp_N1\tp_N2\tp_N3\tp_R\n", 34);
+    while (s && s[1]) {
+        s++;
+        long e;
+        char st[8];
+        double p[5];
+        if (sscanf(s, "%ld\t%7s\t%lf\t%lf\t%lf\t%lf\t%lf", &e, st, &p[0], &p[1], &p[2], &p[3], &p[4]) != 7
+            || dw_stage_parse(st) < 0 || fabs(p[0] + p[1] + p[2] + p[3] + p[4] - 1) > 1e-4)
+            okrows = 0;
+        else if (rows < nt->n && (e != nt->epoch[rows] || dw_stage_parse(st) != label[rows]))
+            same = 0;
+        rows++;
+        s = strchr(s, '\n');
+    }
+    CHECK("score --features: exit 0 and a header", rc == 0 && header, "rc %d, stderr: %.300s", rc, err);
+    CHECK("score --features: one well-formed row per input row", okrows && rows == nt->n, "%d rows for %d", rows, nt->n);
+    CHECK("score --features: same stages as the stager", same, "output differs from dw_stager_push");
+    CHECK("score --features: agreement on stderr", strstr(err, "kappa") && strstr(err, "sleep period"), "stderr: %.300s", err);
+    free(out);
+    free(err);
+    free(label);
+
+    /* A bad number on line 3 of a two-channel table. */
+    FILE *f = fopen(badp, "w");
+    fprintf(f, "epoch\tstage\tfpz_delta\tfpz_theta\tfpz_alpha\tfpz_beta\tfpz_gamma\tfpz_var\tfpz_dvar\n"
+               "0\tW\t1\t1\t1\t1\t1\t1\t1\n0x\tW\t1\t1\t1\t1\t1\t1\t1\n");
+    fclose(f);
+    const char *bargs[] = { "score", badp, "--features" };
+    rc = run_score(bargs, 3, outp, errp);
+    err = slurp(errp);
+    char want[300];
+    snprintf(want, sizeof want, "%s:3: epoch", badp);
+    CHECK("score --features: a bad line is an error naming file and line", rc == 1 && strstr(err, want), "rc %d: %s", rc, err);
+    free(err);
+    f = fopen(badp, "w");
+    fprintf(f, "epoch\tfpz_delta\tfpz_theta\tfpz_alpha\tfpz_beta\tfpz_gamma\tfpz_var\n0\t1\t1\t1\t1\t1\t1\n");
+    fclose(f);
+    rc = run_score(bargs, 3, outp, errp);
+    err = slurp(errp);
+    CHECK("score --features: a missing column is named", rc == 1 && strstr(err, "fpz_dvar"), "rc %d: %s", rc, err);
+    free(err);
+    f = fopen(badp, "w");
+    fprintf(f, "epoch\tfpz_delta\tfpz_theta\tfpz_alpha\tfpz_beta\tfpz_gamma\tfpz_var\tfpz_dvar\n5\t1\t2\t3\t1\t1\t9\t4\n4\t1\t1\t1\t1\t1\t1\t1\n");
+    fclose(f);
+    rc = run_score(bargs, 3, outp, errp);
+    err = slurp(errp);
+    out = slurp(outp);
+    CHECK("score --features: one-channel table, epochs must increase", rc == 1 && strstr(err, ":3: epoch 4 does not follow")
+          && strstr(out, "\n5\t"), "rc %d: %s", rc, err);
+    free(err);
+    free(out);
+    const char *nargs[] = { "score", "--features", "/nonexistent.tsv" };
+    rc = run_score(nargs, 3, outp, errp);
+    err = slurp(errp);
+    CHECK("score --features: missing file", rc == 1 && strstr(err, "/nonexistent.tsv"), "rc %d: %s", rc, err);
+    free(err);
+    unlink(outp);
+    unlink(errp);
+    unlink(badp);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    test_model_files();
+    const char *data = tap_shared_data();
+    if (!data) {
+        SKIP("stager on real nights", "no shared data at %s", DW_SRCDIR "/../shared/data");
+        TAP_DONE();
+    }
+    static const char *names[] = { "SC4001E0", "SC4002E0", "SC4011E0", "SC4012E0", "SC4021E0", "SC4022E0",
+                                   "SC4041E0", "SC4042E0", "SC4051E0", "SC4052E0", "SC4061E0", "SC4062E0",
+                                   "SC4071E0", "SC4072E0", "SC4091E0", "SC4092E0" };
+    struct night nights[16];
+    int nn = 0;
+    for (int i = 0; i < 16; i++) {
+        char p[1024];
+        snprintf(p, sizeof p, "%s/sleep-edf/features/%s.tsv", data, names[i]);
+        if (load_night(p, &nights[nn]) == 0 && nights[nn].nch == 2)
+            nn++;
+    }
+    if (nn < 16) {
+        FAIL("real feature tables", "read %d of 16", nn);
+        TAP_DONE();
+    }
+    PASS("real feature tables read (16 nights)");
+    test_peek_and_missing(&nights[0]);
+    test_score_features(data, &nights[1]);
+    test_real_nights(data, nights, nn);
+    test_python_reference(data);
+    for (int i = 0; i < nn; i++) {
+        free(nights[i].epoch);
+        free(nights[i].stage);
+        free(nights[i].f);
+    }
+    TAP_DONE();
+}

@@ -1,0 +1,169 @@
+#!/usr/bin/python3
+"""Trains the causal sleep stager on the real Sleep-EDF feature tables and writes the model files.
+
+  nice /usr/bin/python3 tools/train_stager.py --cv            leave-one-subject-out figures, both models
+  nice /usr/bin/python3 tools/train_stager.py --write         train on all nights, write src/staging/models/*.dwm
+  /usr/bin/python3 tools/train_stager.py --reference MODEL TABLE OUT
+                                                              per-row reference probabilities (for the C test)
+
+Every hyperparameter is fixed a priori below (nothing is tuned on the CV folds). The HMM tempering
+exponent TEMPER < 1 because the context columns reuse each epoch's evidence for up to 40 epochs, so the
+classifier's scaled likelihoods are over-confident when chained; --cv also prints other exponents, for
+information only.
+"""
+import argparse
+import glob
+import os
+import sys
+import time
+
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')   # 2 shared cores: no BLAS thread pool
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stager_lib as L  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.environ.get('DW_SHARED_DATA', os.path.join(ROOT, '..', 'shared', 'data'))
+FEAT = os.path.join(DATA, 'sleep-edf', 'features')
+HYPN = os.path.join(DATA, 'sleep-edf', 'hypnograms')
+
+CONTEXT = [('mean', 1), ('mean', 3), ('mean', 10), ('mean', 40), ('std', 10)]
+CENTER = (480.0, 20.0, 3.0)       # half-life 4 h, prior weight 10 min, clip +-3 (log units)
+HIDDEN = (32,)
+NSEEDS = 2
+TEMPER = 0.7
+TEMPERS = [0.5, 0.7, 1.0]
+
+
+def load_nights(channels):
+    nights = []
+    for f in sorted(glob.glob(os.path.join(FEAT, 'SC4*.tsv'))):
+        n = os.path.basename(f)[:8]
+        e, y, b = L.load_table(f, channels)
+        nights.append(dict(name=n, subject=n[3:5], epochs=e, y=y, base=b, win=L.scored_window(e, y)))
+    return nights
+
+
+def transitions():
+    hs = [L.read_hypnogram(f) for f in sorted(glob.glob(os.path.join(HYPN, '*-Hypnogram.edf')))]
+    c = L.transition_counts(hs) + 1.0          # one pseudo-count per cell: no transition is impossible
+    return c / c.sum(1, keepdims=True), len(hs)
+
+
+def skeleton(channels, trans):
+    m = dict(name='fpz_pz' if len(channels) == 2 else 'fpz', channels=channels,
+             features=L.feature_program(channels), center=CENTER, columns=[], nets=[],
+             trans=trans, temper=1.0)
+    # stationary-ish start: a recording starts awake
+    m['init'] = np.array([0.96, 0.01, 0.01, 0.01, 0.01])
+    return m
+
+
+def fit(model, nights, seeds=NSEEDS):
+    """Priors for the centres, column scaling, the MLP ensemble and class priors from `nights`."""
+    from sklearn.neural_network import MLPClassifier
+    raw = [L.raw_features(model, n['base']) for n in nights]
+    allraw = np.vstack(raw)
+    for k, f in enumerate(model['features']):
+        f[3] = float(np.median(allraw[:, k])) if f[2] == 'center' else 0.0
+    model['columns'] = [(fi, op, w, 0.0, 1.0) for fi in range(len(model['features'])) for op, w in CONTEXT]
+    Xs = [L.context_fast(model, L.normalise(model, r)) for r in raw]
+    X = np.vstack([x[n['win']] for x, n in zip(Xs, nights)])
+    y = np.concatenate([n['y'][n['win']] for n in nights])
+    mu, sd = X.mean(0), X.std(0) + 1e-9
+    model['columns'] = [(fi, op, w, float(a), float(b)) for (fi, op, w, _, _), a, b
+                        in zip(model['columns'], mu, sd)]
+    X = (X - mu) / sd
+    model['nets'] = []
+    for s in range(seeds):
+        clf = MLPClassifier(HIDDEN, alpha=1e-2, max_iter=30, early_stopping=False, random_state=s,
+                            batch_size=256, learning_rate_init=1e-3)
+        clf.fit(X, y)
+        net = [(W.T.copy(), b.copy(), 'relu') for W, b in zip(clf.coefs_[:-1], clf.intercepts_[:-1])]
+        net.append((clf.coefs_[-1].T.copy(), clf.intercepts_[-1].copy(), 'softmax'))
+        model['nets'].append(net)
+    model['priors'] = np.bincount(y, minlength=5) / len(y)
+    return model
+
+
+def posteriors(model, night):
+    return L.run_night(model, night['epochs'], night['base'], fast=True)[0]
+
+
+def kappa(y, p):
+    cm = np.zeros((5, 5))
+    np.add.at(cm, (y, p), 1)
+    n = cm.sum()
+    po = np.trace(cm) / n
+    pe = (cm.sum(0) * cm.sum(1)).sum() / n / n
+    return (po - pe) / (1 - pe)
+
+
+def cv(channels, trans):
+    nights = load_nights(channels)
+    subs = sorted({n['subject'] for n in nights})
+    yt, yp, yc, info = [], [], [], {t: [] for t in TEMPERS}
+    for s in subs:
+        t0 = time.time()
+        train = [n for n in nights if n['subject'] != s]
+        m = fit(skeleton(channels, trans), train)
+        m['temper'] = TEMPER
+        for n in nights:
+            if n['subject'] != s:
+                continue
+            post, filt = L.run_night(m, n['epochs'], n['base'], fast=True)
+            w = n['win']
+            yt.append(n['y'][w])
+            yp.append(filt[w].argmax(1))
+            yc.append(post[w].argmax(1))
+            for t in TEMPERS:
+                m['temper'] = t
+                info[t].append(L.hmm_filter(m, n['epochs'], post)[w].argmax(1))
+            m['temper'] = TEMPER
+        print('subject %s: temper %.2f  kappa %.3f  (%.0f s)' % (
+            s, m['temper'], kappa(np.concatenate(yt[-2:]), np.concatenate(yp[-2:])), time.time() - t0),
+            flush=True)
+    yt, yp, yc = map(np.concatenate, (yt, yp, yc))
+    print('== %s, leave-one-subject-out, classifier alone' % '+'.join(channels))
+    L.agreement(yt, yc)
+    print('== %s, leave-one-subject-out, classifier + forward HMM' % '+'.join(channels))
+    L.agreement(yt, yp)
+    print('(information only, not used to choose: kappa with temper %s)' % ', '.join(
+        '%.2f -> %.4f' % (t, kappa(yt, np.concatenate(info[t]))) for t in TEMPERS))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--cv', action='store_true')
+    ap.add_argument('--write', action='store_true')
+    ap.add_argument('--channels', default='both', choices=['both', 'fpz_pz', 'fpz'])
+    ap.add_argument('--reference', nargs=3, metavar=('MODEL', 'TABLE', 'OUT'))
+    a = ap.parse_args()
+    if a.reference:
+        m = L.read_model(a.reference[0])
+        e, _, b = L.load_table(a.reference[1], m['channels'])
+        post, filt = L.run_night(m, e, b)
+        with open(a.reference[2], 'w') as f:
+            for i in range(len(e)):
+                f.write('%d\t%s\t%s\n' % (e[i], '\t'.join(repr(v) for v in post[i]),
+                                          '\t'.join(repr(v) for v in filt[i])))
+        return
+    trans, nh = transitions()
+    sets = [['fpz', 'pz'], ['fpz']] if a.channels == 'both' else [a.channels.split('_')]
+    for ch in sets:
+        if a.cv:
+            cv(ch, trans)
+        if a.write:
+            nights = load_nights(ch)
+            m = fit(skeleton(ch, trans), nights)
+            m['temper'] = TEMPER
+            m['comment'] = ('trained by tools/train_stager.py on %d Sleep-EDF nights (%d subjects); '
+                            'transitions from %d hypnograms' % (len(nights), len({n['subject'] for n in nights}), nh))
+            path = os.path.join(ROOT, 'src', 'staging', 'models', m['name'] + '.dwm')
+            L.write_model(m, path)
+            print('wrote %s (temper %.2f)' % (path, m['temper']))
+
+
+if __name__ == '__main__':
+    main()
