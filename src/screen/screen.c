@@ -199,6 +199,13 @@ static int grow(void **p, int *cap, int need, size_t size)
     return 0;
 }
 
+/* The copy takes two runs of dw_monitor: from v_trace up to the trace ring, and from trace_total up to the
+ * command queue (the lock and the queue are not copied). */
+_Static_assert(offsetof(dw_monitor, v_trace) < offsetof(dw_monitor, trace) &&
+               offsetof(dw_monitor, trace) < offsetof(dw_monitor, trace_total) &&
+               offsetof(dw_monitor, trace_total) < offsetof(dw_monitor, cmdq) &&
+               offsetof(dw_monitor, cmdq) < offsetof(dw_monitor, cmd_head), "dw_monitor layout the copy assumes");
+
 /* Under the lock: scalars always, the epoch arrays when v_hypno moved (the spectra only from the last
  * copied epoch on when the night only grew), new trace frames into the same ring positions. */
 static void snapshot(dw_screen *s)
@@ -615,7 +622,9 @@ int dw_screen_run(dw_monitor *m, const dw_config *cfg)
         setlocale(LC_CTYPE, "");                  /* only the character type: numbers stay "C" */
     dw_screen *s = calloc(1, sizeof *s);
     if (!s || signals_install() < 0) {
+        fprintf(stderr, "dreamwatch: cannot set up the screen: %s\n", strerror(errno));
         free(s);
+        dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, "no screen");   /* main joins the worker next */
         return 0;
     }
     s->m = m;
@@ -630,9 +639,12 @@ int dw_screen_run(dw_monitor *m, const dw_config *cfg)
     if (dw_theme_load(&s->theme, cfg->theme, &err) < 0)
         dw_screen_say(s, "%s", err.msg);
 
-    if (!newterm(NULL, stdout, stdin)) {
+    SCREEN *scr = newterm(NULL, stdout, stdin);
+    if (!scr) {
+        fprintf(stderr, "dreamwatch: cannot use the terminal '%s'\n", getenv("TERM") ? getenv("TERM") : "");
         signals_restore();
         free(s);
+        dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, "no screen");
         return 0;
     }
     curses_on = 1;
@@ -744,6 +756,7 @@ int dw_screen_run(dw_monitor *m, const dw_config *cfg)
 out:
     endwin();
     curses_on = 0;
+    delscreen(scr);
     signals_restore();
     free(s->stage);
     free(s->prob);

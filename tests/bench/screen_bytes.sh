@@ -1,0 +1,46 @@
+#!/bin/sh
+# How much the monitor screen writes to the terminal and how much CPU its thread uses, replaying the
+# sample night at real time in a 120x40 tmux pane: the binary runs under `script`, whose typescript grows
+# by exactly what the terminal receives; the steady-state growth over DW_BENCH_SECONDS (default 60) after
+# a 15-s warm-up is compared with the 4 KB/s budget, and the main (screen) thread's CPU time from
+# /proc/PID/task/PID/stat is given per hour of replay. FPS (default: the configured default) may be set.
+DW_BIN=${DW_BIN:-$PWD/build/dreamwatch}
+SAMPLE=${DW_ROOT:-$PWD}/sample-data/sample-night.edf
+SECS=${DW_BENCH_SECONDS:-60}
+if [ ! -x "$DW_BIN" ] || [ ! -f "$SAMPLE" ] || ! command -v tmux >/dev/null || ! command -v script >/dev/null; then
+    echo "SKIP screen_bytes: needs $DW_BIN, $SAMPLE, tmux and script"; exit 0
+fi
+TMP=$(mktemp -d)
+SOCK=$TMP/tmux.sock
+trap 'tmux -S "$SOCK" kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
+TERMV=screen; infocmp tmux-256color >/dev/null 2>&1 && TERMV=tmux-256color
+fps_opt=; [ -n "${FPS:-}" ] && fps_opt="--fps $FPS"
+
+tmux -S "$SOCK" -f /dev/null new-session -d -s b -x 120 -y 40 \
+    "TERM=$TERMV script -qfc '\"$DW_BIN\" --speed 1 --no-record $fps_opt \"$SAMPLE\"' $TMP/typescript"
+sleep 15
+spid=$(tmux -S "$SOCK" display -p -t b '#{pane_pid}')
+# the binary among the pane's descendants (shells and script in between)
+pid=; todo=$spid; exe=$(readlink -f "$DW_BIN")
+while [ -n "$todo" ] && [ -z "$pid" ]; do
+    next=
+    for p in $todo; do
+        [ "$(readlink -f /proc/$p/exe 2>/dev/null)" = "$exe" ] && { pid=$p; break; }
+        next="$next $(pgrep -P "$p" | tr '\n' ' ')"
+    done
+    todo=$(echo $next)
+done
+if [ -z "$pid" ] || [ ! -r "/proc/$pid/task/$pid/stat" ]; then echo "FAIL screen_bytes: the binary did not start"; exit 1; fi
+cpu() { awk '{ print $14 + $15 }' "/proc/$pid/task/$pid/stat" 2>/dev/null; }     # main thread: the screen
+size() { wc -c < "$TMP/typescript"; }
+t0=$(date +%s.%N); b0=$(size); c0=$(cpu)
+sleep "$SECS"
+t1=$(date +%s.%N); b1=$(size); c1=$(cpu)
+tck=$(getconf CLK_TCK)
+tmux -S "$SOCK" kill-server 2>/dev/null
+awk -v t0="$t0" -v t1="$t1" -v b0="$b0" -v b1="$b1" -v c0="$c0" -v c1="$c1" -v tck="$tck" -v fps="${FPS:-default}" 'BEGIN {
+    dt = t1 - t0; bps = (b1 - b0) / dt; cpu = (c1 - c0) / tck
+    printf "screen at real time, 120x40, fps %s, %.0f s: %.0f bytes/s = %.2f x the 4096 B/s budget\n", fps, dt, bps, bps / 4096
+    printf "screen thread CPU: %.2f s in %.0f s = %.3f%% of one core = %.1f s per hour of replay\n", cpu, dt, 100 * cpu / dt, cpu / dt * 3600
+    if (bps > 4096) print "screen_bytes: OVER the 4 KB/s budget"
+}'
