@@ -736,12 +736,20 @@ def validation(path, params):
     for a in range(5):
         lines.append(f"| {STAGES[a]} | " + " | ".join(
             "-" if a == b else f"{trans[a, b]} / {rt[a, b]:.1f}" for b in range(5)) + " |")
+    y, mo, d, hh, mi, _ = START
+    lines += ["", "Hypnogram, one character per 30-s epoch (W 1 2 3 R = W N1 N2 N3 R), one line per hour:",
+              "", "```"]
+    text = "".join("W123R"[k] for k in hyp)
+    for i in range(0, len(hyp), 120):
+        t = hh * 60 + mi + i // 2
+        lines.append(f"{t // 60 % 24:02d}:{t % 60:02d} {text[i:i + 120]}")
+    lines.append("```")
     per = rem_periods(hyp)
     onset = int(np.argmax(hyp >= 1))
     summary = {"tst_min": tst * 0.5, "sleep_onset_min": onset * 0.5,
                "rem_latency_min": (per[0][0] - onset) * 0.5 if per else None,
                "rem_periods_min": [(b - a + 1) * 0.5 for a, b in per],
-               "n3_first_half": float(np.mean(np.where(hyp == 3)[0] < len(hyp) // 2)),
+               "n3_in_first_half": round(float(np.mean(np.where(hyp == 3)[0] < len(hyp) // 2)), 2),
                "pct": pct}
     return "\n".join(lines), ratios, summary, hdr, annots
 
@@ -778,7 +786,7 @@ def main():
               f"{100 * peak:.0f}% of +-{args.phys_max:g} uV, {args.resolution:g} uV/step")
     table, ratios, summary, _, _ = validation(args.validate or args.out, params)
     print(table)
-    print(json.dumps(summary, default=float))
+    print(", ".join(f"{k} {v}" for k, v in summary.items() if k != "pct"))
 
 
 if __name__ == "__main__":
