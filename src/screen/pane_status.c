@@ -27,7 +27,8 @@ static int width(const char *t)
     return w;
 }
 
-/* Fields joined by a separator, dropping the highest prio number until they fit. */
+/* Fields joined by a separator, dropping the highest prio number until they fit; fields of prio 0 and 1
+ * stay (the last is cut at the edge instead). */
 static void draw_fields(dw_screen *s, int y, int x, int w, field *f, int n)
 {
     const char *sep = dw_glyph(s, " │ ", " | ");
@@ -37,7 +38,7 @@ static void draw_fields(dw_screen *s, int y, int x, int w, field *f, int n)
             total += width(f[i].text) + (i ? 3 : 0);
             if (worst < 0 || f[i].prio >= f[worst].prio) worst = i;
         }
-        if (total <= w || n <= 1) break;
+        if (total <= w || n <= 1 || f[worst].prio <= 1) break;
         memmove(f + worst, f + worst + 1, (size_t)(n - worst - 1) * sizeof *f);
         n--;
     }

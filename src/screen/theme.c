@@ -74,7 +74,7 @@ static int parse_style(const char *val, dw_style *st, char *why, size_t n)
         else if (!strcasecmp(tok, "standout")) s.attr |= A_STANDOUT;
         else if (!strcasecmp(tok, "normal")) ;
         else if (parse_colour(tok, want_bg ? &s.bg : &s.fg) < 0 || (!want_bg && got_fg)) {
-            snprintf(why, n, "'%s' is not a colour (0-255, a name, or default) or attribute", tok);
+            snprintf(why, n, "'%s' is not a colour or attribute", tok);
             return -1;
         } else if (want_bg) want_bg = 0;
         else got_fg = 1;
