@@ -440,6 +440,19 @@ static void test_transport(void)
     CHECK("transport: a missing port is named", !t && strstr(err.msg, "/nonexistent/ttyUSB9: "), "%s", err.msg);
 }
 
+static void test_daisy_impedance(void)
+{
+    pid_t pid = emu_start("--daisy", NULL);
+    dw_err err = { "" };
+    dw_source *src = open_or_fail("live daisy impedance", "daisy", &err);
+    double k = -1;
+    int r = src ? dw_cyton_impedance(src, 10, &k) : -1;     /* Daisy channel 10 is command letter W */
+    CHECK("live daisy impedance: channel 10 reads 14 kOhm", r == 0 && fabs(k - 14.0) < 0.5, "%d %.3f (%s)", r, k,
+          src ? src->err.msg : err.msg);
+    dw_source_close(src);
+    emu_stop(pid);
+}
+
 static void test_wake(void)
 {
     pid_t pid = emu_start(NULL, NULL);
@@ -492,6 +505,7 @@ int main(void)
     test_board_off();
     test_impedance_gain_drift();
     test_wake();
+    test_daisy_impedance();
     test_transport();
     test_file();
     unlink(link_path);
