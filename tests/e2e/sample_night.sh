@@ -52,7 +52,7 @@ else
 fi
 
 # Header, TALs, hypnogram shape and features, in Python with the generator's own reader.
-SHARED="$SHARED" /usr/bin/python3 - "$EDF" <<'EOF'
+DW_ROOT="$DW_ROOT" SHARED="$SHARED" /usr/bin/python3 - "$EDF" <<'EOF'
 import os, sys
 import numpy as np
 sys.path.insert(0, os.path.join(os.environ.get("DW_ROOT", "."), "tools"))
