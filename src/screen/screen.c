@@ -482,8 +482,7 @@ static int dialog_key(dw_screen *s, int key)
         } else if (done) {
             dlg.kind = DLG_NONE;
             dlg.buf[dlg.len] = 0;
-            post(s, dlg.cmd, 0, dlg.buf);
-            dw_screen_say(s, "%s: sent", dlg.title);
+            post(s, dlg.cmd, 0, dlg.buf);           /* the worker reports it on the status line */
         } else if (key == DW_KEY(KEY_BACKSPACE) || key == 127 || key == 8) {
             while (dlg.len > 0 && ((unsigned char)dlg.buf[--dlg.len] & 0xC0) == 0x80)
                 ;                                     /* drop one whole UTF-8 character */
@@ -689,7 +688,7 @@ int dw_screen_run(dw_monitor *m, const dw_config *cfg)
                 } else if (shutdown_asked) {
                     goto out;                       /* a second signal: leave without waiting */
                 } else {
-                    post(s, DW_CMD_SHUTDOWN, 0, NULL);
+                    post(s, DW_CMD_SHUTDOWN, 0, sig[i] == SIGHUP ? "hangup" : "signal");
                 }
             }
         }
@@ -699,7 +698,7 @@ int dw_screen_run(dw_monitor *m, const dw_config *cfg)
         }
         if (pf[2].revents & (POLLHUP | POLLERR | POLLNVAL)) {
             stdin_ok = 0;                           /* the terminal went away */
-            if (!shutdown_asked) post(s, DW_CMD_SHUTDOWN, 0, NULL);
+            if (!shutdown_asked) post(s, DW_CMD_SHUTDOWN, 0, "terminal closed");
         }
         int key;
         while (stdin_ok && key_read(&key)) {

@@ -87,6 +87,28 @@ if wait_for 5 "stage $st:"; then
 else fail screen_bedside_stage "bedside does not show stage $st: $(tm_screen | grep stage)"; fi
 tm_keys v
 
+# natural sleep: turning it off asks with No as the default, turning it on asks with Yes as the default
+mode=$(tm_screen | tail -n 2 | head -n 1 | grep -Eo 'NATURAL|ENHANCED' | head -n 1)
+tm_keys n
+if [ "$mode" = NATURAL ]; then off_first=1; else off_first=0; fi
+if [ $off_first = 1 ]; then wait_for 5 'Enter = No' && tm_keys y; else wait_for 5 'Enter = Yes' && tm_keys Enter; fi
+if wait_for 5 "$( [ $off_first = 1 ] && echo '^ ENHANCED' || echo '^ NATURAL')"; then
+    tm_keys n
+    if [ $off_first = 1 ]; then wait_for 5 'Enter = Yes' && tm_keys Enter; else wait_for 5 'Enter = No' && tm_keys y; fi
+    if wait_for 5 "^ $mode"; then pass "screen_natural_toggle ($mode and back)"
+    else fail screen_natural_toggle "mode did not return to $mode"; fi
+else fail screen_natural_toggle "mode did not leave $mode: $(tm_screen | tail -n 2 | head -n 1)"; fi
+
+# a marker reaches the worker, which reports it
+tm_keys m
+wait_for 5 'Marker' && tm_keys -l 'lights test' && tm_keys Enter
+if wait_for 5 '[Mm]arker: lights test'; then pass screen_marker; else fail screen_marker "$(tm_screen | tail -n 1)"; fi
+
+# replay speed steps, after resuming
+tm_keys Space
+if wait_for 5 ' x600 ' && tm_keys + && wait_for 5 ' x1200 ' && tm_keys - && wait_for 5 ' x600 '; then pass screen_speed_keys
+else fail screen_speed_keys "$(tm_screen | tail -n 2 | head -n 1)"; fi
+
 # Q asks, Enter keeps monitoring (the default is No)
 tm_keys Q
 wait_for 5 'Safe shutdown' || fail screen_shutdown_dialog "Q shows no dialog"
