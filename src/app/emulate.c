@@ -440,6 +440,8 @@ static int run(emu *e)
             if (ts >= e->unplug[i].t && !e->unplug_done[i]) {
                 e->unplug_done[i] = 1;
                 close_pty(e);
+                if (e->link)                    /* as udev removes a USB port's links */
+                    unlink(e->link);
                 e->streaming = 0;
                 struct timespec d = { (time_t)e->unplug[i].d, (long)(fmod(e->unplug[i].d, 1.0) * 1e9) };
                 while (nanosleep(&d, &d) != 0 && errno == EINTR && !stop_flag)

@@ -236,7 +236,7 @@ static void test_unplug(void)
     if (!src) { emu_stop(pid); return; }
     ngot = ngaps = 0;
     double worst = 0;
-    double end = dw_now_mono() + 7.0;
+    double end = dw_now_mono() + 8.0;
     int told = 0, seen_down = 0;
     struct dw_cyton_stats st;
     struct rusage ru0, ru1;
@@ -269,7 +269,7 @@ static void test_unplug(void)
     CHECK("live unplug: the gap is the time off by the host clock (within 5 % + 10 samples)",
           labs(gaps[0] - truth) <= 0.05 * truth + 10 && truth > 250, "gap %ld, truth %ld", gaps[0], truth);
     CHECK("live unplug: read() kept within its time-out while disconnected", worst < 1.0, "%.2f s", worst);
-    CHECK("live unplug: no spinning: under 1 s of CPU in 7 s through the outage", cpu < 1.0, "%.2f s", cpu);
+    CHECK("live unplug: no spinning: under 1 s of CPU in 8 s through the outage", cpu < 1.0, "%.2f s", cpu);
     CHECK("live unplug: the statistics say disconnected, and why", seen_down && told && st.connected,
           "%d %d %d", seen_down, told, st.connected);
 }
