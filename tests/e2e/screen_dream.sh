@@ -1,0 +1,25 @@
+#!/bin/sh
+# Manual wake and the dream report: w asks (Enter = No cancels), y wakes; once the sleeper is scored awake
+# the session asks for a dream report, the screen opens a multi-line box, and Ctrl-D sends the text to
+# the worker, which logs it (shown on the status line).
+. tests/e2e/lib.sh
+SAMPLE=$DW_ROOT/sample-data/sample-night.edf
+if [ ! -f "$SAMPLE" ] || [ ! -x "$DW_BIN" ]; then skip screen_dream "no binary or sample night (run make)"; exit 0; fi
+if ! command -v tmux >/dev/null; then skip screen_dream "no tmux"; exit 0; fi
+TERMV=screen; infocmp tmux-256color >/dev/null 2>&1 && TERMV=tmux-256color
+
+tm_start 120 40 env TERM=$TERMV "$DW_BIN" --speed 600 --no-record "$SAMPLE"
+wait_for 30 '^ epoch [0-9]+ (N1|N2|N3|R)' || { fail screen_dream "no sleep epoch after 30 s"; exit 0; }
+tm_keys w
+wait_for 5 'Wake the sleeper now' && tm_keys Enter
+if wait_for 5 'Manual wake: cancelled' && ! tm_screen | grep -q WAKING; then pass screen_wake_default_no
+else fail screen_wake_default_no "$(tm_screen | tail -n 2 | tr '\n' ' ')"; fi
+tm_keys w
+wait_for 5 'Wake the sleeper now' && tm_keys y
+if ! wait_for 60 'Dream report ─'; then fail screen_dream_report "no dream report box: $(tm_screen | tail -n 1)"; exit 0; fi
+tm_keys -l 'I was flying'
+tm_keys Enter
+tm_keys -l 'over a lake'
+tm_keys C-d
+if wait_for 10 'Dream report: I was flying' && ! tm_screen | grep -q 'Dream report ─'; then pass screen_dream_report
+else fail screen_dream_report "$(tm_screen | tail -n 1)"; fi
