@@ -126,6 +126,8 @@ void dw_draw_fill(dw_rect r);                                      /* blank the 
 const char *dw_glyph(const dw_screen *s, const char *utf8, const char *ascii);
 /* Local clock "HH:MM:SS" (or "HH:MM" when secs is 0) of source time t: recording clock if known. */
 void dw_clock(const dw_screen *s, double t, int secs, char *out, size_t n);
+/* "HH:MM" of an alert: the recording's clock in a replay, the wall clock live. */
+void dw_alert_clock(const dw_screen *s, const dw_alert_view *a, char *out, size_t n);
 /* "1:02:03" */
 void dw_duration(double sec, char *out, size_t n);
 /* Stage of the last scored epoch, DW_UNSCORED if none. */

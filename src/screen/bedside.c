@@ -5,7 +5,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 /* 5x5 block letters for what a stage name needs. */
 static const struct { char c; const char *rows[5]; } font[] = {
@@ -68,8 +67,7 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     if (v->n_alerts) {
         const dw_alert_view *a = &v->alerts[v->n_alerts - 1];
         char t[16];
-        if (v->start_wall > 0) dw_clock(s, a->t, 0, t, sizeof t);
-        else { time_t w = (time_t)a->wall; struct tm tm; localtime_r(&w, &tm); strftime(t, sizeof t, "%H:%M", &tm); }
+        dw_alert_clock(s, a, t, sizeof t);
         snprintf(lines[nl++], sizeof lines[0], "last alert %s: %s%s", t, a->text, a->acked ? " (acknowledged)" : "");
     } else {
         snprintf(lines[nl++], sizeof lines[0], "no alerts");

@@ -4,7 +4,6 @@
 #include "screen.h"
 
 #include <stdio.h>
-#include <time.h>
 
 static void draw(dw_screen *s, dw_rect r, int focused)
 {
@@ -30,8 +29,7 @@ static void draw(dw_screen *s, dw_rect r, int focused)
         static const char *const sev[] = { "info", "WARN", "CRIT" };
         int sv = a->severity >= 0 && a->severity <= DW_CRITICAL ? a->severity : 0;
         char clock[16], line[200];
-        if (v->start_wall > 0) dw_clock(s, a->t, 0, clock, sizeof clock);   /* replay: the recording's clock */
-        else { time_t w = (time_t)a->wall; struct tm tm; localtime_r(&w, &tm); strftime(clock, sizeof clock, "%H:%M", &tm); }
+        dw_alert_clock(s, a, clock, sizeof clock);
         snprintf(line, sizeof line, "%s %s %s %s", clock, a->acked ? dw_glyph(s, "✓", "+") : a->active ? "!" : "-",
                  sev[sv], a->text);
         dw_theme_use(&s->theme, focused && i == s->alert_sel ? DW_ROLE_FOCUS :

@@ -55,7 +55,7 @@ static void labels(dw_screen *s, int y0, int x0, int role)
 }
 
 /* Hour ticks: clock hours when the recording's start is known, else hours since the start. */
-static void time_axis(dw_screen *s, int y, int x0, int ncols, int epc)
+static void time_axis(dw_screen *s, int y, int x0, int ncols, int epc, int xc)
 {
     dw_theme_use(&s->theme, DW_ROLE_DIM);
     double first = 3600;
@@ -73,6 +73,7 @@ static void time_axis(dw_screen *s, int y, int x0, int ncols, int epc)
         else snprintf(lab, sizeof lab, "%.0fh", t / 3600);
         if (x < next_free) continue;
         mvaddstr(y, x0 + x, dw_glyph(s, "╵", "|"));
+        if (xc > x && xc <= x + (int)strlen(lab)) continue;      /* the current-epoch mark is there */
         next_free = x + 1 + dw_draw_text(y, x0 + x + 1, ncols - x - 1, lab) + 1;
     }
 }
@@ -177,7 +178,7 @@ static void draw(dw_screen *s, dw_rect r, int focused)
         y++;
     }
     if (axis && y < iy + ih) {
-        time_axis(s, y, px, pw, epc);
+        time_axis(s, y, px, pw, epc, xc);
         if (xc < pw) {
             dw_theme_use(&s->theme, DW_ROLE_CURRENT);
             mvaddstr(y, px + xc, dw_glyph(s, "▲", "^"));

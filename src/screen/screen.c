@@ -166,6 +166,18 @@ void dw_clock(const dw_screen *s, double t, int secs, char *out, size_t n)
     strftime(out, n, secs ? "%H:%M:%S" : "%H:%M", &tm);
 }
 
+void dw_alert_clock(const dw_screen *s, const dw_alert_view *a, char *out, size_t n)
+{
+    if (s->v.start_wall > 0) {
+        dw_clock(s, a->t, 0, out, n);
+        return;
+    }
+    time_t w = (time_t)a->wall;
+    struct tm tm;
+    localtime_r(&w, &tm);
+    strftime(out, n, "%H:%M", &tm);
+}
+
 void dw_duration(double sec, char *out, size_t n)
 {
     long v = sec > 0 ? (long)sec : 0;
