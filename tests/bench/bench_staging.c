@@ -1,0 +1,116 @@
+/* Staging speed and memory: an 8-h two-channel night from EDF through features and the causal model,
+ * as a multiple of real time on one core; the live per-epoch cost; memory over a night three times
+ * as long. Reference: the same night read without staging, measured in the same run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "scoring.h"
+#include "source.h"
+
+static long rss_kb(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+        fclose(f);
+    }
+    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void on_epoch(void *ctx, const dw_epoch_result *r) { (*(long *)ctx) += r->stage + 1; }
+
+/* Reads the night through the source, staging it if sc is given; returns seconds. */
+static double run(const char *path, dw_scoring *sc, long *epochs, double *dur)
+{
+    dw_err err;
+    dw_channel_spec spec;
+    memset(&spec, 0, sizeof spec);
+    dw_source *src = dw_source_open_file(path, &spec, &err);
+    if (!src) {
+        fprintf(stderr, "bench_staging: %s\n", err.msg);
+        exit(1);
+    }
+    const dw_source_info *in = &src->info;
+    static double f[3000], p[3000];
+    double t0 = dw_now_mono();
+    long sum = 0;
+    for (;;) {
+        dw_block b;
+        int n = src->ops->read(src, &b, 3000, 0);
+        if (n <= 0)
+            break;
+        if (!sc)
+            continue;
+        for (int i = 0; i < n; i++) {
+            f[i] = b.uv[i * in->nch + in->frontal];
+            p[i] = b.uv[i * in->nch + in->parietal];
+        }
+        dw_scoring_push(sc, f, p, n, on_epoch, &sum);
+    }
+    double s = dw_now_mono() - t0;
+    *dur = in->duration_s;
+    *epochs = sum;
+    dw_source_close(src);
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    const char *night = argc > 1 ? argv[1] : DW_SRCDIR "/sample-data/sample-night.edf";
+    if (access(night, R_OK) != 0) {
+        printf("bench_staging: %s missing (run make)\n", night);
+        return 1;
+    }
+    const dw_model *m = dw_model_builtin(2);
+    long e;
+    double dur, best_read = 1e9, best_stage = 1e9;
+    for (int rep = 0; rep < 3; rep++) {
+        double r = run(night, NULL, &e, &dur);
+        if (r < best_read) best_read = r;
+        dw_scoring *sc = dw_scoring_new(m, 0);
+        double s = run(night, sc, &e, &dur);
+        if (s < best_stage) best_stage = s;
+        dw_scoring_free(sc);
+    }
+    printf("night: %s, %.2f h, 2 channels\n", night, dur / 3600);
+    printf("read only (EDFlib + source):   %.3f s = %8.0f x real time\n", best_read, dur / best_read);
+    printf("read + features + model (1 core): %.3f s = %8.0f x real time  (target >= 20000 x)\n", best_stage,
+           dur / best_stage);
+
+    /* Live cost: one finished epoch (features of 2 channels + model + HMM), and a provisional label. */
+    dw_scoring *sc = dw_scoring_new(m, 0);
+    static double x[2][3000];
+    unsigned seed = 1;
+    for (int c = 0; c < 2; c++)
+        for (int i = 0; i < 3000; i++) {
+            seed = seed * 1103515245u + 12345u;
+            x[c][i] = ((seed >> 8) % 2000) / 20.0 - 50;
+        }
+    long sum = 0;
+    int reps = 2000;
+    double t0 = dw_now_mono();
+    for (int i = 0; i < reps; i++)
+        dw_scoring_push(sc, x[0], x[1], 3000, on_epoch, &sum);
+    double per_epoch = (dw_now_mono() - t0) / reps;
+    double prob[DW_NSTAGES];
+    int st;
+    t0 = dw_now_mono();
+    for (int i = 0; i < reps; i++)
+        dw_scoring_provisional(sc, prob, &st);
+    double per_prov = (dw_now_mono() - t0) / reps;
+    printf("live: %.1f us per epoch (push of 3000 samples x 2 ch, features, model, HMM) = %.2e of the epoch's 30 s\n",
+           per_epoch * 1e6, per_epoch / 30);
+    printf("live: %.1f us per provisional label (features of the last 30 s + peek)\n", per_prov * 1e6);
+
+    /* Memory: the staging state does not grow with the night (the hypnogram is the caller's). */
+    long before = rss_kb();
+    for (int i = 0; i < 3 * 960; i++)
+        dw_scoring_push(sc, x[0], x[1], 3000, on_epoch, &sum);
+    long after = rss_kb();
+    printf("memory: RSS %ld kB before, %ld kB after another 24 h of epochs (growth %ld kB)\n", before, after, after - before);
+    dw_scoring_free(sc);
+    return 0;
+}

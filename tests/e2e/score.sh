@@ -1,0 +1,66 @@
+#!/bin/sh
+# Headless scoring through the real binary on the sample night: CSV and EDF+ outputs, statistics,
+# agreement with the night's own annotations, several files, bad input.
+. "$(dirname "$0")/lib.sh"
+NIGHT=$DW_ROOT/sample-data/sample-night.edf
+[ -f "$NIGHT" ] || { fail "sample night" "missing $NIGHT (make builds it)"; exit 0; }
+
+"$DW_BIN" score --out "$TMP/s" "$NIGHT" > "$TMP/out" 2> "$TMP/err"; rc=$?
+[ $rc -eq 0 ] && pass "score exits 0" || { fail "score exits 0" "rc=$rc $(cat "$TMP/err")"; exit 0; }
+[ ! -s "$TMP/err" ] && pass "no progress bar when stderr is not a terminal" || fail "no progress bar when stderr is not a terminal" "$(head -c 200 "$TMP/err")"
+head -1 "$TMP/s.csv" | grep -qx 'epoch,onset_s,stage,p_W,p_N1,p_N2,p_N3,p_R' && pass "CSV header" || fail "CSV header" "$(head -1 "$TMP/s.csv")"
+n=$(($(wc -l < "$TMP/s.csv") - 1))
+# 7.5 h = 900 epochs
+[ "$n" -ge 890 ] && [ "$n" -le 960 ] && pass "CSV has one row per epoch ($n)" || fail "CSV has one row per epoch" "$n rows"
+awk -F, 'NR>1 { s=$4+$5+$6+$7+$8; if (s < 0.999 || s > 1.001 || $2 != $1*30 || $3 !~ /^(W|N1|N2|N3|R|\?)$/) bad++ } END { exit bad>0 }' "$TMP/s.csv" \
+    && pass "CSV rows: onset = 30 x epoch, stage names, probabilities sum to 1" || fail "CSV rows well-formed" "bad rows"
+for k in TIB SPT TST SOL WASO SE SME 'REM latency' awakenings transitions; do
+    grep -q "$k" "$TMP/out" || { fail "statistics printed" "no $k"; break; }
+done && pass "sleep statistics printed"
+grep -q "agreement with" "$TMP/out" && pass "agreement with the night's own annotations" || fail "agreement with the night's own annotations" "none printed"
+kappa=$(grep -A1 "sleep period" "$TMP/out" | grep -o 'kappa [0-9.]*' | head -1 | cut -d' ' -f2)
+echo "# sample night, sleep period +- 30 min: kappa $kappa"
+awk "BEGIN{exit !($kappa > 0.5)}" && pass "staging agrees with the sample night's true hypnogram (kappa $kappa > 0.5)" \
+    || fail "staging agrees with the sample night's true hypnogram" "kappa $kappa"
+[ "$(stat -c %a "$TMP/s.csv")" = 600 ] && [ "$(stat -c %a "$TMP/s.edf")" = 600 ] && pass "outputs are mode 0600" || fail "outputs are mode 0600" "$(stat -c %a "$TMP/s.csv" "$TMP/s.edf")"
+
+# Our EDF+ hypnogram reads back (as a reference) to exactly our CSV.
+"$DW_BIN" score --reference "$TMP/s.edf" --out "$TMP/s2" "$NIGHT" > "$TMP/out2" 2>&1
+grep -A1 "all scored epochs" "$TMP/out2" | grep -q "accuracy 1.000  kappa 1.000" && pass "EDF+ hypnogram round-trips through the annotation reader" \
+    || fail "EDF+ hypnogram round-trips" "$(grep -A1 'all scored' "$TMP/out2")"
+cmp -s "$TMP/s.csv" "$TMP/s2.csv" && pass "scoring is deterministic" || fail "scoring is deterministic" "CSV differs between runs"
+/usr/bin/python3 - "$TMP/s.edf" "$TMP/s.csv" <<'PY' && pass "EDF+ hypnogram parses as EDF+ (independent reader)" || fail "EDF+ hypnogram parses" "python check failed"
+import sys
+raw = open(sys.argv[1], 'rb').read()
+assert raw[:8] == b'0       ' and raw[192:197] == b'EDF+C', raw[192:200]
+hdr = int(raw[184:192]); nrec = int(raw[236:244]); dur = float(raw[244:252]); ns = int(raw[252:256])
+assert ns == 1 and raw[256:272].strip() == b'EDF Annotations' and dur == 30
+spr = int(raw[256 + ns * 216: 256 + ns * 224]); body = raw[hdr:]
+assert len(body) == nrec * spr * 2
+stages = []
+for r in range(nrec):
+    rec = body[r * spr * 2:(r + 1) * spr * 2]
+    for tal in rec.split(b'\x00'):
+        parts = tal.split(b'\x14')
+        if len(parts) > 2 and parts[1]:
+            stages.append(parts[1].decode())
+csv = [l.split(',')[2] for l in open(sys.argv[2]).read().split('\n')[1:] if l]
+assert [s.replace('Sleep stage ', '') for s in stages] == csv, (stages[:5], csv[:5])
+PY
+
+# Several nights at once: one output per night.
+cp "$NIGHT" "$TMP/a.edf"; cp "$NIGHT" "$TMP/b.edf"
+"$DW_BIN" score --out "$TMP/multi" "$TMP/a.edf" "$TMP/b.edf" > "$TMP/out3" 2>&1
+[ -f "$TMP/multi-a.csv" ] && [ -f "$TMP/multi-b.csv" ] && cmp -s "$TMP/multi-a.csv" "$TMP/multi-b.csv" \
+    && pass "several nights, one output each" || fail "several nights" "$(cat "$TMP/out3" | tail -3)"
+
+# One channel: the frontal-only model.
+"$DW_BIN" score --parietal none --out "$TMP/one" "$NIGHT" > "$TMP/out4" 2>&1
+grep -q "model fpz" "$TMP/out4" && [ -f "$TMP/one.csv" ] && pass "one-channel model chosen by the electrodes" || fail "one-channel model" "$(head -3 "$TMP/out4")"
+
+# Bad input: a clear message naming the file, exit 1, nothing else written.
+head -c 3000 "$NIGHT" > "$TMP/trunc.edf"
+err=$("$DW_BIN" score --out "$TMP/t" "$TMP/trunc.edf" 2>&1); rc=$?
+[ $rc -ne 0 ] && echo "$err" | grep -q "trunc.edf" && pass "damaged file: clear error" || fail "damaged file: clear error" "rc=$rc $err"
+err=$("$DW_BIN" score --frontal Cz "$NIGHT" 2>&1); rc=$?
+[ $rc -ne 0 ] && echo "$err" | grep -qi "Fpz" && pass "unknown channel lists the file's labels" || fail "unknown channel lists labels" "rc=$rc $err"
