@@ -638,6 +638,8 @@ int dw_screen_run(dw_monitor *m, const dw_config *cfg)
         dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, "no screen");   /* main joins the worker next */
         return 0;
     }
+    shutdown_asked = dream_pending = 0;
+    memset(&dlg, 0, sizeof dlg);
     s->m = m;
     s->cfg = cfg;
     s->v.prov_stage = DW_UNSCORED;
