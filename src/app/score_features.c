@@ -230,43 +230,52 @@ static int rows_add(struct rows *r, long epoch, int ref, int ours)
     return 0;
 }
 
-/* Agreement over all scored rows and over the sleep period +- 30 min (by epoch number). */
-static void report(const char *what, const struct rows *r)
+/* Appends to win the rows of r inside its sleep period +- 30 min (by epoch number); 0 if it has no sleep. */
+static int window_rows(const struct rows *r, struct rows *win, long *from, long *to)
 {
-    long first = -1, last = -1, k = 0;
+    long first = -1, last = -1;
     for (long i = 0; i < r->n; i++)
         if (r->ref[i] >= DW_N1 && r->ref[i] <= DW_R) {
             if (first < 0) first = r->epoch[i];
             last = r->epoch[i];
         }
+    if (first < 0)
+        return 0;
+    *from = first - WINDOW_EPOCHS < 0 ? 0 : first - WINDOW_EPOCHS;
+    *to = last + WINDOW_EPOCHS;
+    for (long i = 0; i < r->n; i++)
+        if (r->epoch[i] >= *from && r->epoch[i] <= *to && rows_add(win, r->epoch[i], r->ref[i], r->ours[i]))
+            return -1;
+    return 1;
+}
+
+/* Agreement over all scored rows and over the scored windows. */
+static void report(const char *what, const struct rows *all, const struct rows *win, const char *span)
+{
     dw_agreement a;
-    if (r->n > (long)0x7fffffff)
+    if (all->n > 0x7fffffffL)
         return;
-    dw_agreement_compute(r->ref, r->ours, (int)r->n, &a);
+    dw_agreement_compute(all->ref, all->ours, (int)all->n, &a);
     if (!a.n)
         return;
     fprintf(stderr, "%s: agreement with the stage column, all scored epochs:\n", what);
     dw_print_agreement(stderr, &a);
-    if (first < 0)
+    if (!win->n)
         return;
-    signed char *ref = malloc((size_t)r->n), *ours = malloc((size_t)r->n);
-    for (long i = 0; ref && ours && i < r->n; i++)
-        if (r->epoch[i] >= first - WINDOW_EPOCHS && r->epoch[i] <= last + WINDOW_EPOCHS) {
-            ref[k] = r->ref[i];
-            ours[k++] = r->ours[i];
-        }
-    if (ref && ours) {
-        dw_agreement_compute(ref, ours, (int)k, &a);
-        fprintf(stderr, "%s: sleep period +- 30 min (epochs %ld-%ld):\n", what,
-                first - WINDOW_EPOCHS < 0 ? 0 : first - WINDOW_EPOCHS, last + WINDOW_EPOCHS);
-        dw_print_agreement(stderr, &a);
-    }
-    free(ref);
-    free(ours);
+    dw_agreement_compute(win->ref, win->ours, (int)win->n, &a);
+    fprintf(stderr, "%s: sleep period +- 30 min (%s):\n", what, span);
+    dw_print_agreement(stderr, &a);
+}
+
+static void rows_free(struct rows *r)
+{
+    free(r->epoch);
+    free(r->ref);
+    free(r->ours);
 }
 
 /* Stages one table; appends its rows to `all` (for the pooled report). 0, or 1 on error. */
-static int score_file(const char *path, const dw_model *forced, int banner, struct rows *all)
+static int score_file(const char *path, const dw_model *forced, int banner, struct rows *all, struct rows *allwin)
 {
     dw_err err = { "" };
     dw_feature_table *t = dw_feature_table_open(path, &err);
@@ -305,12 +314,20 @@ static int score_file(const char *path, const dw_model *forced, int banner, stru
         fprintf(stderr, "dreamwatch score: %s\n", s ? err.msg : "out of memory");
         status = 1;
     } else {
+        struct rows win = { 0 };
+        long from = 0, to = 0;
+        char span[64];
+        int w = window_rows(&mine, &win, &from, &to);
+        snprintf(span, sizeof span, "epochs %ld-%ld", from, to);
         fprintf(stderr, "%s: %s model\n", path, dw_model_name(m));
-        report(path, &mine);
+        if (w < 0 || window_rows(&mine, allwin, &from, &to) < 0) {
+            fprintf(stderr, "dreamwatch score: out of memory\n");
+            status = 1;
+        } else
+            report(path, &mine, &win, span);
+        rows_free(&win);
     }
-    free(mine.epoch);
-    free(mine.ref);
-    free(mine.ours);
+    rows_free(&mine);
     dw_stager_free(s);
     dw_feature_table_close(t);
     return status;
@@ -359,16 +376,15 @@ int dw_score_features_main(int argc, char **argv)
             return 1;
         }
     }
-    struct rows all = { 0 };
+    struct rows all = { 0 }, allwin = { 0 };
     printf("epoch\tstage\tp_W\tp_N1\tp_N2\tp_N3\tp_R\n");
     for (int i = 0; i < nfiles; i++)
-        status |= score_file(files[i], own, nfiles > 1, &all);
+        status |= score_file(files[i], own, nfiles > 1, &all, &allwin);
     if (nfiles > 1 && !status)
-        report("all files pooled", &all);
+        report("all files pooled", &all, &allwin, "each file's own window");
     fflush(stdout);
-    free(all.epoch);
-    free(all.ref);
-    free(all.ours);
+    rows_free(&all);
+    rows_free(&allwin);
     dw_model_free(own);
     free(files);
     return status;
