@@ -287,6 +287,7 @@ static const struct command {
 int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "");
+    setlocale(LC_NUMERIC, "C");   /* numbers in files and reports always use a decimal point */
     umask(077);   /* health data: everything we create is private */
     if (argc > 1)
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -677,6 +677,7 @@ int dw_screen_run(dw_monitor *m, const dw_config *cfg)
     double frame_dt = 1.0 / (cfg->fps > 0 ? cfg->fps : 10), next_frame = 0;
     int relayout = 1, stdin_ok = 1, was_bedside = -1, prev_wants = 0, last_sec = -1;
     unsigned last_alert = 0;
+    unsigned long bells_seen = 0;
     int dlg_was = DLG_NONE;
     int dirty = 1;
     for (;;) {
@@ -743,6 +744,9 @@ int dw_screen_run(dw_monitor *m, const dw_config *cfg)
             dream_pending = 0;
             input("Dream report", DW_CMD_DREAM_REPORT, 1);
         }
+        if (s->v.bells > bells_seen)                /* a bell actuator (stimulus, cue, wake) fired */
+            beep();
+        bells_seen = s->v.bells;
         if (s->v.n_alerts > 0 && s->v.alerts[s->v.n_alerts - 1].id != last_alert) {
             const dw_alert_view *a = &s->v.alerts[s->v.n_alerts - 1];
             if (last_alert && a->severity == DW_CRITICAL && !a->acked && cfg->bell) beep();
