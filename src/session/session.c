@@ -510,8 +510,8 @@ int dw_session_command(dw_session *s, const dw_cmd *c, double t)
                 set_mode(s, t, m, "operator");
         }
         break;
-    case DW_CMD_SHUTDOWN:
-        dw_session_shutdown(s, t, "operator");
+    case DW_CMD_SHUTDOWN:              /* the cause (hangup, signal, end of recording) goes to the log */
+        dw_session_shutdown(s, t, c->text[0] ? c->text : "operator");
         return 1;
     case DW_CMD_MARKER:
         event(s, t, 1, "marker", "Marker: %s", c->text);
