@@ -202,3 +202,86 @@ EOF
     else fail session_wake_escalates "$(tr '\n' ';' < "$TMP/wake.check")"; fi
 fi
 tmux -S "$TMUX_SOCK" kill-server 2>/dev/null
+
+# ---- safe shutdown on a live (emulated) Cyton: SIGTERM and SIGHUP to `record`, the terminal closing
+# under the screen (tmux kills the pane: SIGHUP) and a confirmed Q each leave a BDF+ that EDFlib opens
+# (so its header was closed), ending with the "Recording stopped" annotation, and a summary ----
+cat > "$TMP/bdfcheck.c" <<'EOF'
+#include <edflib.h>
+#include <stdio.h>
+#include <string.h>
+/* Prints: type records seconds, and "Recording stopped" among the last annotations; exit 1 if EDFlib refuses the file or a record is unreadable. */
+int main(int argc, char **argv)
+{
+    struct edf_hdr_struct h;
+    struct edf_annotation_struct a = { 0 };
+    double buf[4096];
+    if (argc != 2 || edfopen_file_readonly(argv[1], &h, EDFLIB_READ_ALL_ANNOTATIONS) < 0) {
+        printf("EDFlib refuses it (%d)\n", argc == 2 ? h.filetype : -1);
+        return 1;
+    }
+    for (long long i = h.annotations_in_file - 1; i >= 0 && i >= h.annotations_in_file - 3; i--)
+        if (edf_get_annotation(h.handle, (int)i, &a) == 0 && !strcmp(a.annotation, "Recording stopped"))
+            break;                      /* the last annotations: stopped, then the padding of the last record */
+    int n = (int)h.signalparam[0].smp_in_datarecord;
+    int ok = h.datarecords_in_file > 0 && n <= 4096 && edfseek(h.handle, 0, (h.datarecords_in_file - 1) * n, EDFSEEK_SET) >= 0
+             && edfread_physical_samples(h.handle, 0, n, buf) == n;
+    printf("%d %lld %.1f %s\n", h.filetype, h.datarecords_in_file, h.file_duration / (double)EDFLIB_TIME_DIMENSION,
+           a.annotation[0] ? a.annotation : "-");
+    edfclose_file(h.handle);
+    return ok ? 0 : 1;
+}
+EOF
+emu() {  # emu NAME: an emulated Cyton behind $TMP/NAME.tty
+    "$DW_BIN" emulate --link "$TMP/$1.tty" --seconds 60 > "$TMP/$1.emu" 2>&1 &
+    echo $! > "$TMP/$1.pids"
+    i=0; while [ ! -L "$TMP/$1.tty" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+}
+grown() {  # grown NAME: wait until the recording in $TMP/NAME holds about 4 s (6 kB/s)
+    i=0; until [ "$(stat -c %s "$(one "$TMP/$1" .bdf)" 2>/dev/null || echo 0)" -gt 24000 ] || [ $i -gt 200 ]; do
+        sleep 0.1; i=$((i + 1)); done
+}
+closed() {  # closed NAME CAUSE RC: the recording in $TMP/NAME is closed, with a summary, the log names CAUSE
+    bdf=$(one "$TMP/$1" .bdf); sum=$(one "$TMP/$1" .summary.txt); log=$(one "$TMP/$1" .session.tsv)
+    info=$([ -n "$bdf" ] && "$TMP/bdfcheck" "$bdf")
+    set -- "$1" "$2" "$3" $info
+    if [ "$3" = 0 ] && [ "$4" = 3 ] && [ "${5:-0}" -ge 3 ] && [ "$7 $8" = "Recording stopped" ] &&
+       [ "$(stat -c %a "$bdf")" = 600 ] && grep -q '^## Alerts' "$sum" && grep -Eq "SHUTDOWN \(($2)\)" "$log"; then
+        pass "session_shutdown_$1: exit 0, BDF+ of $6 s closed, summary written, log says '$(grep -Eo "SHUTDOWN \(($2)\)" "$log")'"
+    else fail "session_shutdown_$1" "exit $3; bdfcheck: ${info:-none} ($bdf); summary: ${sum:-none}; $(tail -n 1 "$log" 2>/dev/null | cut -f 3,4)"; fi
+}
+if ! cc -o "$TMP/bdfcheck" "$TMP/bdfcheck.c" -ledf -lm 2> "$TMP/cc.err"; then
+    fail session_shutdown "cannot build the EDFlib checker: $(head -3 "$TMP/cc.err")"
+else
+    for sig in TERM HUP; do
+        emu $sig
+        "$DW_BIN" record --serial "$TMP/$sig.tty" --out "$TMP/$sig" > /dev/null 2> "$TMP/$sig.err" &
+        echo "$(cat "$TMP/$sig.pids") $!" > "$TMP/$sig.pids"
+    done
+    grown TERM; grown HUP
+    for sig in TERM HUP; do
+        set -- $(cat "$TMP/$sig.pids")
+        kill -$sig $2; wait $2; rc=$?
+        kill $1; wait $1; rm -f "$TMP/$sig.pids"
+        closed $sig signal $rc
+    done
+    # the screen: Q, then y (the dialog's default is No)
+    emu Q
+    tm_start 120 40 sh -c "TERM=$TERMV \"\$0\" --serial '$TMP/Q.tty' --out '$TMP/Q'; echo EXIT=\$?; sleep 30" "$DW_BIN"
+    grown Q
+    tm_keys Q && wait_for 5 'Safe shutdown' && tm_keys y
+    wait_for 20 'EXIT=' 
+    closed Q operator "$(tm_screen | sed -n 's/.*EXIT=\([0-9]*\).*/\1/p' | head -n 1)"
+    tmux -S "$TMUX_SOCK" kill-server 2>/dev/null
+    set -- $(cat "$TMP/Q.pids"); kill $1; wait $1; rm -f "$TMP/Q.pids"
+    # the terminal goes away under the screen: tmux closes the pty and sends SIGHUP
+    emu hangup
+    tm_start 120 40 env TERM=$TERMV "$DW_BIN" --serial "$TMP/hangup.tty" --out "$TMP/hangup"
+    grown hangup
+    shpid=$(tmux -S "$TMUX_SOCK" display -p -t t '#{pane_pid}')
+    tmux -S "$TMUX_SOCK" kill-server
+    i=0; while kill -0 "$shpid" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -0 "$shpid" 2>/dev/null && rc=running || rc=0                # gone; its status went to tmux
+    closed hangup 'hangup|terminal closed' $rc
+    set -- $(cat "$TMP/hangup.pids"); kill $1; wait $1; rm -f "$TMP/hangup.pids"
+fi
