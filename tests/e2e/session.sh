@@ -285,3 +285,26 @@ else
     closed hangup 'hangup|terminal closed' $rc
     set -- $(cat "$TMP/hangup.pids"); kill $1; wait $1; rm -f "$TMP/hangup.pids"
 fi
+
+# ---- a stimulus command that hangs (/bin/sleep 100, command_timeout_s = 1) is killed and reported: an
+# actuator_failed alert about 1 s (wall clock) after the stimulus, and the sleep process is gone ----
+"$DW_BIN" --headless --speed 300 --enhanced $SO --set stimulation.max_per_night=1 --set actuators.stimulus=command \
+    --set "actuators.stimulus_command=/bin/sleep 100" --set actuators.command_timeout_s=1 --out "$TMP/hang" "$SAMPLE" \
+    > /dev/null 2> "$TMP/hang.err" &
+dw=$!
+echo $dw > "$TMP/hang.pids"
+i=0; until [ -n "$(kind "$(one "$TMP/hang" .session.tsv)" stim 2>/dev/null)" ] || [ $i -gt 300 ]; do sleep 0.05; i=$((i + 1)); done
+sp=$(pgrep -P $dw -x sleep)
+i=0; until grep -q 'actuator_failed' "$(one "$TMP/hang" .session.tsv)" 2>/dev/null || [ $i -gt 100 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 0.5
+gone=yes; [ -n "$sp" ] && [ -e "/proc/$sp" ] && gone=no
+kill -TERM $dw; wait $dw; rc=$?; rm -f "$TMP/hang.pids"
+log=$(one "$TMP/hang" .session.tsv)
+$PY "$HERE/sessionlog.py" events "$log" > "$TMP/hang.ev"
+ws=$(awk -F'\t' '$3 == "stim" {print $2; exit}' "$TMP/hang.ev")
+wa=$(awk -F'\t' '$3 == "alert" && $4 ~ /raised \[warning\] actuator_failed: stimulus: command still running after 1 s, killed/ {print $2; exit}' "$TMP/hang.ev")
+dt=$(awk -v a="$wa" -v s="$ws" 'BEGIN { if (a != "" && s != "") printf "%.2f", a - s }')
+if [ -n "$sp" ] && [ $gone = yes ] && [ "$rc" = 0 ] && awk -v d="$dt" 'BEGIN { exit !(d != "" && d >= 0.95 && d <= 2.5) }' &&
+   grep -q 'actuator_failed.*still running after 1 s, killed' "$(one "$TMP/hang" .summary.txt)"; then
+    pass "session_actuator_hang: sleep $sp killed, actuator_failed $dt s after the stimulus, in the summary"
+else fail session_actuator_hang "sleep pid '${sp}' gone=$gone, alert ${dt:-missing} s after the stimulus, exit $rc: $(cat "$TMP/hang.err")"; fi
