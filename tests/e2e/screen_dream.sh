@@ -1,14 +1,14 @@
 #!/bin/sh
 # Manual wake and the dream report: w asks (Enter = No cancels), y wakes; once the sleeper is scored awake
 # the session asks for a dream report, the screen opens a multi-line box, and Ctrl-D sends the text to
-# the worker, which logs it (shown on the status line).
+# the worker, which logs it (shown on the status line) and writes it, whole, to the session log.
 . tests/e2e/lib.sh
 SAMPLE=$DW_ROOT/sample-data/sample-night.edf
 if [ ! -f "$SAMPLE" ] || [ ! -x "$DW_BIN" ]; then skip screen_dream "no binary or sample night (run make)"; exit 0; fi
 if ! command -v tmux >/dev/null; then skip screen_dream "no tmux"; exit 0; fi
 TERMV=screen; infocmp tmux-256color >/dev/null 2>&1 && TERMV=tmux-256color
 
-tm_start 120 40 env TERM=$TERMV "$DW_BIN" --speed 600 --no-record "$SAMPLE"
+tm_start 120 40 env TERM=$TERMV "$DW_BIN" --speed 600 --no-record --out "$TMP/rec" "$SAMPLE"
 wait_for 30 '^ epoch [0-9]+ (N1|N2|N3|R)' || { fail screen_dream "no sleep epoch after 30 s"; exit 0; }
 tm_keys w
 wait_for 5 'Wake the sleeper now' && tm_keys Enter
@@ -23,3 +23,9 @@ tm_keys -l 'over a lake'
 tm_keys C-d
 if wait_for 10 'Dream report: I was flying' && ! tm_screen | grep -q 'Dream report ─'; then pass screen_dream_report
 else fail screen_dream_report "$(tm_screen | tail -n 1)"; fi
+# the session log keeps the whole report (its newline escaped), after the wake and the awakening
+log=$(ls "$TMP"/rec/*.session.tsv 2>/dev/null | head -n 1)
+if [ -n "$log" ] && grep -q '	dream_report	Dream report: I was flying\\nover a lake$' "$log" &&
+   awk -F'\t' '$3 == "wake" {w = NR} $3 == "awake" && w {a = NR} $3 == "dream_report" && a {d = 1} END {exit !d}' "$log"; then
+    pass screen_dream_report_logged
+else fail screen_dream_report_logged "$(grep -E 'wake|dream' "$log" 2>/dev/null | cut -f 1,3,4 | tr '\n' ';')"; fi
