@@ -62,13 +62,15 @@ int dw_find_data(const char *rel, char *out, size_t n)
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
     const char *dirs[4];
     int nd = 0;
-    char d1[PATH_MAX], d2[PATH_MAX + 8];
-    if (len > 0) {
+    char d1[PATH_MAX], d2[PATH_MAX + 8], d3[PATH_MAX + 32];
+    if (len > 0) {                       /* a build tree, or a relocated install (bin/../share/dreamwatch) */
         exe[len] = 0;
         snprintf(d1, sizeof d1, "%s", dirname(exe));
         snprintf(d2, sizeof d2, "%s/..", d1);
+        snprintf(d3, sizeof d3, "%s/../share/dreamwatch", d1);
         dirs[nd++] = d1;
         dirs[nd++] = d2;
+        dirs[nd++] = d3;
     }
 #ifdef DW_DATADIR
     dirs[nd++] = DW_DATADIR;
