@@ -8,6 +8,8 @@
 HERE=$(dirname "$0")
 SAMPLE=$DW_ROOT/sample-data/sample-night.edf
 PY=/usr/bin/python3
+# No user configuration, and nothing written under the user's home.
+export XDG_CONFIG_HOME="$TMP/config" XDG_DATA_HOME="$TMP/data"
 if [ ! -f "$SAMPLE" ] || [ ! -x "$DW_BIN" ]; then skip alerts "no binary or sample night (run make)"; exit 0; fi
 if ! $PY -c 'import numpy, scipy' 2>/dev/null; then skip alerts "no Debian python3 with numpy/scipy"; exit 0; fi
 # Live sessions run in the background; their pids are kept so an interrupted run leaves nothing behind.
