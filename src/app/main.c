@@ -196,7 +196,7 @@ static void run_headless(dw_monitor *m)
             }
             asked = 1;
             fprintf(stderr, "dreamwatch: %s, shutting down safely\n", strsignal(sig));
-            dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, "signal");
+            dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, sig == SIGHUP ? "hangup" : "signal");
         }
         pthread_mutex_lock(&m->lock);
         int finished = m->finished;
