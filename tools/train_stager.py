@@ -6,11 +6,13 @@
   /usr/bin/python3 tools/train_stager.py --reference MODEL TABLE OUT
                                                               per-row reference probabilities (for the C test)
 
-Every hyperparameter of the features and the classifier is fixed a priori below. The decoder (the
-classifier's posterior as is, or a forward HMM with a tempering exponent) is chosen from DECODERS by
-leave-subjects-out CV inside the training subjects only (4 inner folds; nested inside --cv); see DECODERS
-for why only the posterior is offered now. --cv also scores the test nights cropped to start 30 min before
-sleep (the training sees such crops too).
+Every hyperparameter of the features and the classifier is fixed a priori below. Two choices are made
+by leave-subjects-out CV inside the training subjects only (INNER_FOLDS folds; nested inside --cv unless
+--fixed): the per-night normalisation (NORMS) and the decoder (the classifier's posterior as is, or a
+forward HMM with a tempering exponent, DECODERS). The criterion, everywhere, is the mean pooled kappa of
+two regimes fixed in advance: (A) whole recordings and (B) recordings cropped to start 30 min before the
+first sleep epoch; --cv also prints (C), cropped to start 5 min before. Training sees every night whole
+and cropped at random offsets (CROPS, CROP_RANGE), so that where a recording starts matters little.
 """
 import argparse
 import glob
@@ -31,20 +33,34 @@ HYPN = os.path.join(DATA, 'sleep-edf', 'hypnograms')
 
 CONTEXT = [('mean', 1), ('mean', 3), ('mean', 10), ('mean', 40), ('std', 10)]
 CENTER = (480.0, 20.0, 3.0)       # half-life 4 h, prior weight 10 min, clip +-3 (log units)
+# Format 2 normalisation (a priori): per channel one running level, the mean of a fixed combination of
+# the log powers chosen to move with the amplifier gain but hardly with the stage (so it does not depend on
+# how much day wake came before sleep), subtracted from that channel's log powers. Half-life 2 h, prior
+# weight 10 min, clip +-3; RHO weighs epoch-to-epoch noise against stage dependence in choosing it.
+LEVEL_RUN = (240.0, 20.0, 3.0)
+RHO = 0.1
 HIDDEN = (32,)
 NSEEDS = 2
 # Decoders the inner CV may choose from (None: the classifier's posterior, no HMM). Version 1 of this
 # trainer offered [None, 0.3, 0.5, 1.0] in nested CV; the HMM lost every inner comparison (by 0.02-0.05
 # kappa, 16 of 16 for both models) -- the 40-epoch context columns already carry the past -- so it is
 # no longer offered. The runtime and the format keep the HMM.
-DECODERS = [None]
+DECODERS = [None, 0.5, 1.0]
+# Normalisations the inner CV may choose from: 'center' (format 1: each log power, relative power and
+# mobility minus its own running centre) and 'level' (format 2: log powers minus the channel's probe).
+NORMS = ['center', 'level']
+INFO_DECODERS = DECODERS             # --cv prints their outer kappas for information only
 INNER_FOLDS = 4
 # Recordings may start long before sleep (the 22-h cassettes: hours of day wake set the running centres)
-# or shortly before it. With augmentation the training sees each night twice: whole, and cropped to start
-# 30 min before sleep. Rule fixed before the CV of the augmented variant: keep it for a model when its
-# whole-night CV kappa is at most 0.01 below the plain one. fpz: 0.7406 vs 0.7427 (kept; cropped 0.7488);
-# fpz_pz: 0.7314 vs 0.7468 (dropped).
-AUGMENT_CROPPED = {'fpz': True, 'fpz_pz': False}
+# or at lights-off, minutes before it (every live night). The training sees each night whole and cropped
+# to start CROPS times at offsets drawn uniformly (seeded per night) between CROP_RANGE epochs before the
+# first sleep epoch: 60 min and 5 min, fixed a priori.
+CROPS = 2
+CROP_RANGE = (10, 120)
+# Evaluation regimes, fixed before any result: the criterion is the mean kappa of A and B.
+REGIMES = {'A': None, 'B': 60, 'C': 10}
+REGIME_NAMES = {'A': 'whole recordings', 'B': 'cropped to start 30 min before the first sleep epoch',
+                'C': 'cropped to start 5 min before the first sleep epoch (information)'}
 
 
 def load_nights(channels):
@@ -56,11 +72,21 @@ def load_nights(channels):
     return nights
 
 
-def cropped(n):
-    """The night as if the recording had started 30 min before sleep onset."""
-    k = np.searchsorted(n['epochs'], n['epochs'][n['win']].min()) if n['win'].any() else 0
-    return dict(n, name=n['name'] + '-cropped', epochs=n['epochs'][k:], y=n['y'][k:], base=n['base'][k:],
-                win=n['win'][k:])
+def cropped(n, before=60):
+    """The night as if the recording had started `before` epochs before its first sleep epoch."""
+    first = n['epochs'][n['y'] > 0].min()
+    k = np.searchsorted(n['epochs'], first - before)
+    return dict(n, name='%s-c%d' % (n['name'], before), epochs=n['epochs'][k:], y=n['y'][k:],
+                base=n['base'][k:], win=n['win'][k:])
+
+
+def augmented(nights):
+    """Each night whole and cropped CROPS times (offsets seeded by the night's name: reproducible)."""
+    out = list(nights)
+    for n in nights:
+        rng = np.random.default_rng(int(n['name'][2:6]))
+        out += [cropped(n, int(b)) for b in rng.integers(CROP_RANGE[0], CROP_RANGE[1] + 1, CROPS)]
+    return out
 
 
 def transitions():
@@ -69,10 +95,10 @@ def transitions():
     return c / c.sum(1, keepdims=True), len(hs)
 
 
-def skeleton(channels, trans):
+def skeleton(channels, trans, norm):
     m = dict(name='fpz_pz' if len(channels) == 2 else 'fpz', channels=channels,
-             features=L.feature_program(channels), center=CENTER, columns=[], nets=[],
-             trans=trans, temper=1.0)
+             features=L.feature_program(channels, norm == 'level'), center=CENTER, norm=norm, columns=[], nets=[],
+             trans=trans, temper=1.0, probes=[])
     # stationary-ish start: a recording starts awake
     m['init'] = np.array([0.96, 0.01, 0.01, 0.01, 0.01])
     return m
@@ -81,15 +107,16 @@ def skeleton(channels, trans):
 def fit(model, nights, seeds=NSEEDS):
     """Priors for the centres, column scaling, the MLP ensemble and class priors from `nights`."""
     from sklearn.neural_network import MLPClassifier
+    allraw = np.vstack([L.raw_features(model, n['base']) for n in nights])
+    if model['norm'] == 'level':
+        set_levels(model, nights)
+    nights = augmented(nights)
     raw = [L.raw_features(model, n['base']) for n in nights]
-    allraw = np.vstack(raw)
-    if AUGMENT_CROPPED['_'.join(model['channels'])]:
-        nights = nights + [cropped(n) for n in nights]
-        raw = raw + [L.raw_features(model, n['base']) for n in nights[len(raw):]]
     for k, f in enumerate(model['features']):
         f[3] = float(np.median(allraw[:, k])) if f[2] == 'center' else 0.0
     model['columns'] = [(fi, op, w, 0.0, 1.0) for fi in range(len(model['features'])) for op, w in CONTEXT]
-    Xs = [L.context_fast(model, L.normalise(model, r)) for r in raw]
+    Xs = [L.context_fast(model, L.normalise(model, r, L.probe_values(model, n['base'])))
+          for r, n in zip(raw, nights)]
     X = np.vstack([x[n['win']] for x, n in zip(Xs, nights)])
     y = np.concatenate([n['y'][n['win']] for n in nights])
     mu, sd = X.mean(0), X.std(0) + 1e-9
@@ -108,6 +135,20 @@ def fit(model, nights, seeds=NSEEDS):
     return model
 
 
+def set_levels(model, nights):
+    """One level probe per channel from `nights`: coefficients by L.level_coefficients, prior the
+    median of the probe over all their epochs."""
+    model['probes'] = []
+    for i, c in enumerate(model['channels']):
+        logs = [np.log(n['base'][:, i * 7:(i + 1) * 7] + L.FLOOR) for n in nights]
+        groups = [np.where((n['y'] == 0) & ~n['win'], 5, n['y']) for n in nights]
+        a = L.level_coefficients(logs, groups, RHO)
+        terms = [(float(v), '%s_%s' % (c, b)) for v, b in zip(a, L.BASE)]
+        model['probes'].append(('%s_level' % c, *LEVEL_RUN, 0.0, terms))
+        prior = float(np.median(L.probe_values(model, np.vstack([n['base'] for n in nights]))[:, i]))
+        model['probes'][-1] = ('%s_level' % c, *LEVEL_RUN, prior, terms)
+
+
 def set_decoder(model, trans, tau):
     """tau None: transition rows = class priors and temper 1, so the filter returns the posterior itself."""
     if tau is None:
@@ -122,27 +163,41 @@ def set_decoder(model, trans, tau):
     return model
 
 
-def choose_decoder(channels, nights, trans):
-    """Inner CV over `nights` (subjects in INNER_FOLDS groups): the decoder with the best pooled kappa."""
-    if len(DECODERS) == 1:
-        return DECODERS[0]
+def regime(n, r):
+    """Test night n as scored in regime r: whole, or cropped to start REGIMES[r] epochs before sleep."""
+    return n if REGIMES[r] is None else cropped(n, REGIMES[r])
+
+
+def choose(channels, nights, trans):
+    """Inner CV over `nights` (subjects in INNER_FOLDS groups, one net per fit): the (normalisation,
+    decoder) with the best criterion, the mean pooled kappa of regimes A and B."""
+    designs = [(nm, t) for nm in NORMS for t in DECODERS]
+    if len(designs) == 1:
+        return designs[0]
     subs = sorted({n['subject'] for n in nights})
     groups = [subs[i::INNER_FOLDS] for i in range(INNER_FOLDS)]
-    runs = []
-    for g in groups:
-        m = fit(skeleton(channels, trans), [n for n in nights if n['subject'] not in g], seeds=1)
-        runs += [(m, n, posteriors(m, n)) for n in nights if n['subject'] in g]
+    runs = {nm: [] for nm in NORMS}
+    for nm in NORMS:
+        for g in groups:
+            m = fit(skeleton(channels, trans, nm), [n for n in nights if n['subject'] not in g], seeds=1)
+            runs[nm] += [(m, r, c, posteriors(m, c)) for n in nights if n['subject'] in g
+                         for r in 'AB' for c in [regime(n, r)]]
     scores = []
-    for tau in DECODERS:
-        yt, yp = [], []
-        for m, n, p in runs:
-            set_decoder(m, trans, tau)
-            yt.append(n['y'][n['win']])
-            yp.append(L.hmm_filter(m, n['epochs'], p)[n['win']].argmax(1))
-        scores.append(kappa(np.concatenate(yt), np.concatenate(yp)))
-    print('  inner CV kappa: ' + ', '.join('%s %.4f' % ('none' if t is None else 'hmm %.1f' % t, k)
-                                           for t, k in zip(DECODERS, scores)), flush=True)
-    return DECODERS[int(np.argmax(scores))]
+    for nm, tau in designs:
+        ks = []
+        for r in 'AB':
+            yt, yp = [], []
+            for m, rr, n, p in runs[nm]:
+                if rr == r:
+                    set_decoder(m, trans, tau)
+                    yt.append(n['y'][n['win']])
+                    yp.append(L.hmm_filter(m, n['epochs'], p)[n['win']].argmax(1))
+            ks.append(kappa(np.concatenate(yt), np.concatenate(yp)))
+        scores.append(np.mean(ks))
+    print('  inner CV, mean kappa of A and B: ' + ', '.join(
+        '%s/%s %.4f' % (nm, 'post' if t is None else 'hmm%.1f' % t, k) for (nm, t), k in zip(designs, scores)),
+        flush=True)
+    return designs[int(np.argmax(scores))]
 
 
 def posteriors(model, night):
@@ -158,44 +213,40 @@ def kappa(y, p):
     return (po - pe) / (1 - pe)
 
 
-def cv(channels, trans):
+def cv(channels, trans, fixed=None):
+    """Leave-one-subject-out: each subject's nights scored in regimes A, B and C by a model trained on
+    the other subjects, its normalisation and decoder chosen by inner CV on them (or `fixed`, a
+    (norm, decoder) pair: not nested). THE FIGURE is the mean kappa of A and B."""
     nights = load_nights(channels)
     subs = sorted({n['subject'] for n in nights})
-    yt, yp, yc, info = [], [], [], {t: [] for t in DECODERS}
-    ct, cp = [], []
+    res = {(r, t): ([], []) for r in REGIMES for t in ['chosen'] + INFO_DECODERS}
     for s in subs:
         t0 = time.time()
         train = [n for n in nights if n['subject'] != s]
-        m = fit(skeleton(channels, trans), train)
-        set_decoder(m, trans, choose_decoder(channels, train, trans))
+        norm, chosen = fixed or choose(channels, train, trans)
+        m = fit(skeleton(channels, trans, norm), train)
         for n in nights:
             if n['subject'] != s:
                 continue
-            post, filt = L.run_night(m, n['epochs'], n['base'], fast=True)
-            w = n['win']
-            yt.append(n['y'][w])
-            yp.append(filt[w].argmax(1))
-            yc.append(post[w].argmax(1))
-            chosen = m['decoder']
-            for t in DECODERS:
-                set_decoder(m, trans, t)
-                info[t].append(L.hmm_filter(m, n['epochs'], post)[w].argmax(1))
-            set_decoder(m, trans, chosen)
-            c = cropped(n)
-            ct.append(c['y'][c['win']])
-            cp.append(L.run_night(m, c['epochs'], c['base'], fast=True)[1][c['win']].argmax(1))
-        print('subject %s: decoder %s  kappa %.3f  (%.0f s)' % (
-            s, m['decoder'], kappa(np.concatenate(yt[-2:]), np.concatenate(yp[-2:])), time.time() - t0),
-            flush=True)
-    yt, yp, yc = map(np.concatenate, (yt, yp, yc))
-    print('== %s, leave-one-subject-out, classifier alone' % '+'.join(channels))
-    L.agreement(yt, yc)
-    print('== %s, leave-one-subject-out, nested choice of decoder (THE FIGURE)' % '+'.join(channels))
-    L.agreement(yt, yp)
-    print('(information only, not used to choose: outer kappa of each fixed decoder: %s)' % ', '.join(
-        '%s -> %.4f' % (t, kappa(yt, np.concatenate(info[t]))) for t in DECODERS))
-    print('== %s, same folds, test recordings cropped to start 30 min before sleep' % '+'.join(channels))
-    L.agreement(np.concatenate(ct), np.concatenate(cp))
+            for r in REGIMES:
+                c = regime(n, r)
+                post = posteriors(m, c)
+                for key, t in [('chosen', chosen)] + [(t, t) for t in INFO_DECODERS]:
+                    set_decoder(m, trans, t)
+                    yt, yp = res[(r, key)]
+                    yt.append(c['y'][c['win']])
+                    yp.append(L.hmm_filter(m, c['epochs'], post)[c['win']].argmax(1))
+        print('subject %s: %s/%s  kappa %s  (%.0f s)' % (s, norm, chosen, ' '.join(
+            '%s %.3f' % (r, kappa(*map(np.concatenate, (res[(r, 'chosen')][0][-2:], res[(r, 'chosen')][1][-2:]))))
+            for r in REGIMES), time.time() - t0), flush=True)
+    ks = {}
+    for r in REGIMES:
+        print('== %s, leave-one-subject-out, regime %s: %s' % ('+'.join(channels), r, REGIME_NAMES[r]))
+        ks[r] = L.agreement(*map(np.concatenate, res[(r, 'chosen')]))['kappa']
+        print('(information only, not used to choose: kappa of each fixed decoder: %s)' % ', '.join(
+            '%s -> %.4f' % (t, kappa(*map(np.concatenate, res[(r, t)]))) for t in INFO_DECODERS))
+    print('== %s THE FIGURE: mean kappa of regimes A and B = %.4f  (A %.4f, B %.4f; C %.4f for information)'
+          % ('+'.join(channels), (ks['A'] + ks['B']) / 2, ks['A'], ks['B'], ks['C']), flush=True)
 
 
 def main():
@@ -204,7 +255,10 @@ def main():
     ap.add_argument('--write', action='store_true')
     ap.add_argument('--channels', default='both', choices=['both', 'fpz_pz', 'fpz'])
     ap.add_argument('--reference', nargs=3, metavar=('MODEL', 'TABLE', 'OUT'))
+    ap.add_argument('--fixed', nargs=2, metavar=('NORM', 'DECODER'),
+                    help='--cv of one design, not nested: NORM center|level, DECODER post|TEMPER')
     a = ap.parse_args()
+    fixed = a.fixed and (a.fixed[0], None if a.fixed[1] == 'post' else float(a.fixed[1]))
     if a.reference:
         m = L.read_model(a.reference[0])
         e, _, b = L.load_table(a.reference[1], m['channels'])
@@ -218,15 +272,16 @@ def main():
     sets = [['fpz', 'pz'], ['fpz']] if a.channels == 'both' else [a.channels.split('_')]
     for ch in sets:
         if a.cv:
-            cv(ch, trans)
+            cv(ch, trans, fixed)
         if a.write:
             nights = load_nights(ch)
-            m = fit(skeleton(ch, trans), nights)
-            set_decoder(m, trans, choose_decoder(ch, nights, trans))
+            norm, tau = choose(ch, nights, trans)
+            m = set_decoder(fit(skeleton(ch, trans, norm), nights), trans, tau)
             dec = ('no HMM: the inner CV preferred the posterior, so the transition rows are the class priors'
                    if m['decoder'] is None else 'forward HMM, transitions from %d hypnograms' % nh)
-            m['comment'] = ('trained by tools/train_stager.py on %d Sleep-EDF nights (%d subjects); decoder: %s'
-                            % (len(nights), len({n['subject'] for n in nights}), dec))
+            m['comment'] = ('trained by tools/train_stager.py on %d Sleep-EDF nights (%d subjects); '
+                            'normalisation (chosen by inner CV): %s; decoder: %s'
+                            % (len(nights), len({n['subject'] for n in nights}), norm, dec))
             path = os.path.join(ROOT, 'src', 'staging', 'models', m['name'] + '.dwm')
             L.write_model(m, path)
             print('wrote %s (decoder %s)' % (path, m['decoder']))

@@ -146,9 +146,14 @@ static int parse_feature(struct parser *p, dw_model *m)
     strcpy(f->name, name);
     if (number(p, "feature scale", &f->scale))
         return -1;
-    if (!(norm = token(p)) || (strcmp(norm, "none") && strcmp(norm, "center")))
-        PERR(p, "feature normalisation must be 'none' or 'center'");
-    f->norm = strcmp(norm, "center") ? DW_NORM_NONE : DW_NORM_CENTER;
+    if (!(norm = token(p)))
+        PERR(p, "feature: missing normalisation");
+    f->norm = !strcmp(norm, "none") ? DW_NORM_NONE : !strcmp(norm, "center") ? DW_NORM_CENTER : -1;
+    for (int k = 0; f->norm < 0 && k < m->nprobe; k++)
+        if (!strcmp(norm, m->probe[k].name))
+            f->norm = DW_NORM_PROBE + k;
+    if (f->norm < 0)
+        PERR(p, "feature normalisation must be 'none', 'center' or a probe defined above, not '%.40s'", norm);
     if (number(p, "feature prior centre", &f->prior))
         return -1;
     char *num = token(p), *slash;
@@ -165,6 +170,47 @@ static int parse_feature(struct parser *p, dw_model *m)
     }
     m->nfeat++;
     return line_end(p);
+}
+
+/* probe NAME HALFLIFE WEIGHT CLIP PRIOR COEF BASE [COEF BASE ...] */
+static int parse_probe(struct parser *p, dw_model *m)
+{
+    if (!m->nch)
+        PERR(p, "'probe' before 'channels'");
+    if (m->nfeat)
+        PERR(p, "'probe' after 'feature'");
+    if (m->nprobe >= DW_MODEL_MAXPROBES)
+        PERR(p, "more than %d probes", DW_MODEL_MAXPROBES);
+    struct dw_mprobe *q = &m->probe[m->nprobe];
+    char *name = token(p), *t;
+    if (!name || strlen(name) >= sizeof q->name || !strcmp(name, "none") || !strcmp(name, "center"))
+        PERR(p, "probe: missing, reserved or too long name");
+    for (int k = 0; k < m->nprobe; k++)
+        if (!strcmp(m->probe[k].name, name))
+            PERR(p, "probe '%s' defined twice", name);
+    strcpy(q->name, name);
+    if (number(p, "probe half-life", &q->halflife) || number(p, "probe prior weight", &q->weight0)
+        || number(p, "probe clip", &q->clip) || number(p, "probe prior level", &q->prior))
+        return -1;
+    if (!(q->halflife > 0) || !(q->weight0 > 0) || !(q->clip > 0))
+        PERR(p, "probe: half-life, prior weight and clip must be > 0");
+    for (q->nterm = 0; *(p->cur += strspn(p->cur, " \t\r")); q->nterm++) {
+        int n;
+        if (q->nterm >= DW_MODEL_MAXTERMS)
+            PERR(p, "probe: more than %d terms", DW_MODEL_MAXTERMS);
+        if (number(p, "probe coefficient", &q->coef[q->nterm]))
+            return -1;
+        if (!(t = token(p)))
+            PERR(p, "probe: coefficient without a base feature");
+        if (terms(p, m, t, &q->term[q->nterm], &n))
+            return -1;
+        if (n != 1)
+            PERR(p, "probe: one base feature per coefficient");
+    }
+    if (!q->nterm)
+        PERR(p, "probe: no terms");
+    m->nprobe++;
+    return 0;
 }
 
 static int parse_column(struct parser *p, dw_model *m)
@@ -292,8 +338,8 @@ static int parse_body(struct parser *p, dw_model *m, char *text)
     int version;
     if (integer(p, "version", 1, 1000000, &version) || line_end(p))
         return -1;
-    if (version != DW_MODEL_VERSION)
-        PERR(p, "model format version %d; this build reads version %d", version, DW_MODEL_VERSION);
+    if (version < 1 || version > DW_MODEL_VERSION)
+        PERR(p, "model format version %d; this build reads versions 1 to %d", version, DW_MODEL_VERSION);
     while (!(seen & S_END) && next_line(p, &text)) {
         kw = token(p);
         if (!strcmp(kw, "name")) {
@@ -322,6 +368,8 @@ static int parse_body(struct parser *p, dw_model *m, char *text)
             if (!(m->halflife > 0) || !(m->weight0 > 0) || !(m->clip > 0))
                 PERR(p, "center: half-life, prior weight and clip must be > 0");
             seen |= S_CENTER;
+        } else if (!strcmp(kw, "probe") && version >= 2) {
+            if (parse_probe(p, m)) return -1;
         } else if (!strcmp(kw, "feature")) {
             if (parse_feature(p, m)) return -1;
         } else if (!strcmp(kw, "column")) {

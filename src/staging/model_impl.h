@@ -4,18 +4,19 @@
 
 #include "stager.h"
 
-#define DW_MODEL_VERSION   1
+#define DW_MODEL_VERSION   2       /* newest format read; 1 is read too */
 #define DW_MODEL_MAXFEAT   256     /* derived features */
 #define DW_MODEL_MAXTERMS  16      /* base features in one sum */
 #define DW_MODEL_MAXCOL    2048    /* classifier inputs */
 #define DW_MODEL_MAXWIDTH  1024    /* widest layer */
 #define DW_MODEL_MAXWIN    256     /* longest context window, epochs */
 #define DW_MODEL_MAXNETS   16
+#define DW_MODEL_MAXPROBES 8       /* running levels */
 #define DW_MODEL_MAXLAYERS 8
 #define DW_MODEL_NBASE     7       /* named base features per channel (dw_features fields) */
 #define DW_MODEL_FLOOR     1e-12   /* added to each sum before the log */
 
-enum { DW_NORM_NONE, DW_NORM_CENTER };
+enum { DW_NORM_NONE, DW_NORM_CENTER, DW_NORM_PROBE };   /* DW_NORM_PROBE + k: probe k's level */
 enum { DW_OP_MEAN, DW_OP_STD, DW_OP_MIN, DW_OP_MAX };
 enum { DW_ACT_RELU, DW_ACT_TANH, DW_ACT_IDENTITY, DW_ACT_SOFTMAX };
 
@@ -25,6 +26,15 @@ struct dw_mfeature {
     int norm;
     int nnum, nden;                      /* nden == 0: denominator 1 */
     int num[DW_MODEL_MAXTERMS], den[DW_MODEL_MAXTERMS];  /* channel * DW_MODEL_NBASE + field */
+};
+
+/* A running level: centre of sum coef[i] * log(base[i] + floor), subtracted from features that name it. */
+struct dw_mprobe {
+    char name[48];
+    double halflife, weight0, clip, prior;
+    int nterm;
+    int term[DW_MODEL_MAXTERMS];
+    double coef[DW_MODEL_MAXTERMS];
 };
 
 struct dw_mcolumn { int feat, op, window; double mu, sd; };
@@ -38,7 +48,8 @@ struct dw_model {
     int builtin;
     int nch;
     double halflife, weight0, clip;
-    int nfeat, ncol, nnet, maxwin;
+    int nfeat, ncol, nnet, maxwin, nprobe;
+    struct dw_mprobe probe[DW_MODEL_MAXPROBES];
     struct dw_mfeature *feat;
     struct dw_mcolumn *col;
     struct dw_mnet net[DW_MODEL_MAXNETS];
