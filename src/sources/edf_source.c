@@ -9,7 +9,8 @@
  * (a writer that died between a record and its count update) is read through a private temporary copy
  * that holds exactly its complete records: that is what a user wants from a crashed night, and
  * info.note says so. A record count of -1 (a writer that never closed the file) is refused with a pointer
- * to `dreamwatch recover`, which repairs the file itself. EDFlib 1.23 cannot read EDF+D at all. */
+ * to `dreamwatch recover`, which repairs the file itself. EDFlib 1.23 refuses EDF+D and BDF+D, so those too
+ * are read through a copy (see "EDF+D" below) and their gaps come back as dw_block.gap. */
 #include "source.h"
 #include "resample.h"
 
@@ -35,7 +36,8 @@ typedef struct {
     int    sig;                    /* EDFlib signal number */
     double fs;                     /* its rate */
     double to_uv;                  /* physical unit -> uV */
-    long long n_in;                /* its samples in the file */
+    long long spr;                 /* samples per data record */
+    long long end_in;              /* end of the current segment's input samples */
     long long next_in;             /* next input sample to read */
     long long skip;                /* resampler outputs still to drop (aligns the filter delay) */
     int    flushed;                /* the filter tail has been pushed out */
@@ -44,12 +46,21 @@ typedef struct {
     int    qlen, qcap;
 } edf_chan;
 
+/* A run of records without a gap (a continuous file is one). Frames count source time at DW_FS, gaps
+ * included; records count in the gap-free copy EDFlib reads. */
+typedef struct {
+    long long rec0, nrec;
+    long long frame0, nframes;
+} edf_seg;
+
 typedef struct {
     int    handle;
     int    nch;
     edf_chan ch[DW_MAX_CH];
+    edf_seg *seg;
+    int    nseg, cur;              /* segments, the one being read */
     long long frame;               /* index (at DW_FS) of the next frame to deliver */
-    long long nframes;             /* frames in the file at DW_FS */
+    long long gap;                 /* frames missing before it, to report on the next block */
     double *in;                    /* raw input scratch */
     size_t in_cap;
     double *frames;                /* interleaved output block */
@@ -97,10 +108,209 @@ static int copy_range(int in, off_t off, int out, off_t len)
     return 0;
 }
 
-/* Header with the record count set to nrec, then the first nrec records: a file EDFlib accepts.
- * The copy is mode 0600 (health data) and unlinked as soon as EDFlib has it open. */
+/* ---- EDF+D -------------------------------------------------------------------------------------- */
+
+/* EDFlib refuses EDF+D and BDF+D, and checks in EDF+C that every record starts one record duration after
+ * the one before. So a discontinuous file is read through a copy that says "+C" and whose time-keeping
+ * annotations count on without gaps; the real record starts, read here, put the gaps back. */
+typedef struct {
+    long long *onset;              /* each record's real start, 100 ns units after the header's start time */
+    long long dur;                 /* record duration, 100 ns units */
+    long long ann_off;             /* where the first annotation signal lies in a record */
+    int    ann_len;                /* and its bytes */
+} edf_disc;
+
+/* A record duration field ("1", "0.5", "30      ") in 100 ns units, exactly as EDFlib reads it; -1 if bad. */
+static long long duration_field(const unsigned char *h)
+{
+    long long v = 0, scale = EDFLIB_TIME_DIMENSION;
+    int i = 0, dot = 0, digits = 0;
+    for (; i < 8 && h[244 + i] != ' '; i++) {
+        int c = h[244 + i];
+        if (c == '.' && !dot)
+            dot = 1;
+        else if (c < '0' || c > '9')
+            return -1;
+        else if (dot)
+            v += (c - '0') * (scale /= 10);
+        else
+            v = v * 10 + (c - '0') * EDFLIB_TIME_DIMENSION, digits++;
+    }
+    for (; i < 8; i++)
+        if (h[244 + i] != ' ')
+            return -1;
+    return digits ? v : -1;
+}
+
+/* The onset of the time-keeping TAL that opens an annotation signal: "+12.5\x14\x14". Its text length, with
+ * *t in 100 ns units (digits beyond the seventh decimal ignored, as EDFlib does), or -1. */
+static int tal_onset(const unsigned char *a, int n, long long *t)
+{
+    long long sec = 0, frac = 0, scale = EDFLIB_TIME_DIMENSION;
+    int i = 1, digits = 0, decimals = -1;
+    if (n < 4 || (a[0] != '+' && a[0] != '-'))
+        return -1;
+    for (; i < n && a[i] != 0x14; i++) {
+        if (a[i] == '.' && decimals < 0 && digits)
+            decimals = 0;
+        else if (a[i] < '0' || a[i] > '9' || (decimals < 0 && sec > 100000000000LL))
+            return -1;
+        else if (decimals >= 0)
+            frac += (a[i] - '0') * (scale /= 10), decimals++;
+        else
+            sec = sec * 10 + (a[i] - '0'), digits++;
+    }
+    if (!digits || !decimals || i + 1 >= n || a[i + 1] != 0x14)
+        return -1;
+    *t = (a[0] == '-' ? -1 : 1) * (sec * EDFLIB_TIME_DIMENSION + frac);
+    return i;
+}
+
+/* "+12.5" for t >= 0 in 100 ns units. */
+static int format_onset(char *s, size_t cap, long long t)
+{
+    int k = snprintf(s, cap, "+%lld", t / EDFLIB_TIME_DIMENSION);
+    long long f = t % EDFLIB_TIME_DIMENSION;
+    if (f) {
+        int d = 7;
+        while (f % 10 == 0)
+            f /= 10, d--;
+        k += snprintf(s + k, cap - (size_t)k, ".%0*lld", d, f);
+    }
+    return k;
+}
+
+/* Annotation bytes a[0..n) whose time-keeping onset (olen characters) becomes t. Annotations that shared
+ * the time-keeping TAL move to a TAL of their own with their real onset. tmp holds n + 64 bytes.
+ * 0, or -1 when the result does not fit the signal. */
+static int tal_rewrite(unsigned char *a, int n, int olen, long long t, unsigned char *tmp)
+{
+    int k = format_onset((char *)tmp, 32, t), e = olen + 2;
+    tmp[k++] = 0x14, tmp[k++] = 0x14, tmp[k++] = 0;
+    while (e < n && a[e])
+        e++;                                    /* a[e]: the 0 that ends the time-keeping TAL */
+    if (e >= n)
+        return -1;
+    if (e > olen + 2) {                         /* "+real\x14" "text\x14...\0" */
+        memcpy(tmp + k, a, (size_t)olen + 1);
+        k += olen + 1;
+        if (k + e - olen - 1 > n)
+            return -1;
+        memcpy(tmp + k, a + olen + 2, (size_t)(e - olen - 1));
+        k += e - olen - 1;
+    }
+    int last = n;
+    while (last > e + 1 && !a[last - 1])
+        last--;
+    if (last > e + 1) {                         /* the record's other TALs, then one 0 */
+        if (k + last - e > n)
+            return -1;
+        memcpy(tmp + k, a + e + 1, (size_t)(last - e - 1));
+        k += last - e - 1;
+        tmp[k++] = 0;
+    }
+    if (k > n)
+        return -1;
+    memset(tmp + k, 0, (size_t)(n - k));
+    memcpy(a, tmp, (size_t)n);
+    return 0;
+}
+
+/* Reads every record's start of a discontinuous file into d; -1 with err naming the record. */
+static int disc_read_onsets(const char *path, int fd, const unsigned char *h, int ns, int bdf, long long hsize,
+                            long long recsize, long long nrec, edf_disc *d, dw_err *err)
+{
+    const char *want = bdf ? "BDF Annotations " : "EDF Annotations ";
+    int sig = -1;
+    d->ann_off = 0;
+    for (int i = 0; i < ns && sig < 0; i++) {
+        long long spr;
+        field_ll(h, 256 + ns * 216 + i * 8, 8, &spr);
+        if (!memcmp(h + 256 + i * 16, want, 16))
+            sig = i, d->ann_len = (int)spr * (bdf ? 3 : 2);
+        else
+            d->ann_off += spr * (bdf ? 3 : 2);
+    }
+    if (sig < 0) {
+        dw_err_set(err, "%s: a discontinuous (%.5s) file without an \"%.15s\" signal: the record start times "
+                   "are unknown", path, (const char *)h + 192, want);
+        return -1;
+    }
+    if ((d->dur = duration_field(h)) < 0) {
+        dw_err_set(err, "%s: bad record-duration field \"%.8s\" (header byte 244)", path, (const char *)h + 244);
+        return -1;
+    }
+    unsigned char *a = malloc((size_t)d->ann_len), *tmp = malloc((size_t)d->ann_len + 64);
+    if (!a || !tmp || !(d->onset = malloc((size_t)nrec * sizeof *d->onset))) {
+        dw_err_set(err, "%s: out of memory", path);
+        free(a);
+        free(tmp);
+        return -1;
+    }
+    int rc = 0, olen = 0;
+    for (long long r = 0; r < nrec && !rc; r++) {
+        long long at = hsize + r * recsize + d->ann_off, *t = &d->onset[r];
+        rc = -1;
+        if (pread(fd, a, (size_t)d->ann_len, at) != d->ann_len)
+            dw_err_set(err, "%s: read error in data record %lld", path, r + 1);
+        else if ((olen = tal_onset(a, d->ann_len, t)) < 0)
+            dw_err_set(err, "%s: data record %lld (byte %lld): no time-keeping annotation (\"+seconds\\x14\\x14\") "
+                       "at the start of its \"%.15s\" signal", path, r + 1, at, want);
+        else if (r == 0 && (*t < 0 || *t >= EDFLIB_TIME_DIMENSION))
+            dw_err_set(err, "%s: data record 1 starts %.7g s after the header's start time; EDF+ wants 0 to "
+                       "under 1 s", path, (double)*t / EDFLIB_TIME_DIMENSION);
+        else if (r > 0 && *t < t[-1] + d->dur)
+            dw_err_set(err, "%s: data record %lld starts at %.7g s, before data record %lld ends (%.7g s): "
+                       "overlapping or backwards record times", path, r + 1, (double)*t / EDFLIB_TIME_DIMENSION,
+                       r, (double)(t[-1] + d->dur) / EDFLIB_TIME_DIMENSION);
+        else if (*t != d->onset[0] + r * d->dur && tal_rewrite(a, d->ann_len, olen, d->onset[0] + r * d->dur, tmp))
+            dw_err_set(err, "%s: data record %lld (byte %lld): the annotations in its time-keeping TAL do not fit "
+                       "its \"%.15s\" signal once the gaps are taken out", path, r + 1, at, want);
+        else
+            rc = 0;
+    }
+    free(a);
+    free(tmp);
+    return rc;
+}
+
+/* "x.edf: discontinuous (EDF+D): 3 segments, 12.5 s missing between them" when there are gaps. */
+static void disc_note(const edf_disc *d, long long nrec, const char *name, char *note, size_t cap)
+{
+    long long missing = 0;
+    int segs = 1;
+    for (long long r = 1; r < nrec; r++)
+        if (d->onset[r] != d->onset[r - 1] + d->dur)
+            segs++, missing += d->onset[r] - d->onset[r - 1] - d->dur;
+    size_t k = strlen(note);
+    if (segs > 1)
+        snprintf(note + k, cap - k, "%s%s: discontinuous: %d segments, %.7g s missing between them", k ? "; " : "",
+                 name, segs, (double)missing / EDFLIB_TIME_DIMENSION);
+}
+
+/* In the copy: each record's time-keeping onset counts on without gaps (checked to fit when read). */
+static int disc_rewrite(int in, int out, long long hsize, long long recsize, long long nrec, const edf_disc *d)
+{
+    unsigned char *a = malloc((size_t)d->ann_len), *tmp = malloc((size_t)d->ann_len + 64);
+    int rc = a && tmp ? 0 : -1;
+    for (long long r = 1; r < nrec && !rc; r++) {
+        long long at = hsize + r * recsize + d->ann_off, t = d->onset[0] + r * d->dur, real;
+        if (d->onset[r] == t)
+            continue;
+        int olen;
+        if (pread(in, a, (size_t)d->ann_len, at) != d->ann_len || (olen = tal_onset(a, d->ann_len, &real)) < 0 ||
+            tal_rewrite(a, d->ann_len, olen, t, tmp) || pwrite(out, a, (size_t)d->ann_len, at) != d->ann_len)
+            rc = -1;
+    }
+    free(a);
+    free(tmp);
+    return rc;
+}
+
+/* Header with the record count set to nrec, then the first nrec records (without gaps when d is given): a
+ * file EDFlib accepts. The copy is mode 0600 (health data) and unlinked as soon as EDFlib has it open. */
 static int repaired_copy(int fd, const unsigned char *hdr, long long hsize, long long nrec,
-                         long long recsize, char *tmp, size_t tmp_cap)
+                         long long recsize, const edf_disc *d, char *tmp, size_t tmp_cap)
 {
     const char *dir = getenv("TMPDIR");
     snprintf(tmp, tmp_cap, "%s/dreamwatch-edf-XXXXXX", dir && *dir ? dir : "/tmp");
@@ -114,7 +324,11 @@ static int repaired_copy(int fd, const unsigned char *hdr, long long hsize, long
         memcpy(h, hdr, (size_t)hsize);
         snprintf(cnt, sizeof cnt, "%-8lld", nrec);
         memcpy(h + 236, cnt, 8);
+        if (d)
+            memcpy(h + 192, hdr[0] == 0xff ? "BDF+C" : "EDF+C", 5);
         rc = write(out, h, (size_t)hsize) == hsize ? copy_range(fd, hsize, out, nrec * recsize) : -1;
+        if (!rc && d)
+            rc = disc_rewrite(fd, out, hsize, recsize, nrec, d);
         free(h);
     }
     close(out);
@@ -147,9 +361,9 @@ static int fix_start_date(unsigned char *h, char *note, size_t note_cap, const c
 }
 
 /* Checks what EDFlib would only call a format error. 0 and *open_path set (the file itself or a
- * repaired copy in tmp), or -1 with err. */
+ * repaired copy in tmp), or -1 with err. d->onset is set (caller frees) for a discontinuous file. */
 static int edf_check_header(const char *path, int fd, char *tmp, size_t tmp_cap, const char **open_path,
-                            char *note, size_t note_cap, dw_err *err)
+                            char *note, size_t note_cap, edf_disc *d, dw_err *err)
 {
     const char *name = base_name(path);
     struct stat st;
@@ -219,6 +433,7 @@ static int edf_check_header(const char *path, int fd, char *tmp, size_t tmp_cap,
     long long have = (fsize - need) / recsize, tail = (fsize - need) % recsize;
     *open_path = path;
     int rc = 0, date_fixed = fix_start_date(h, note, note_cap, name);
+    int disc = !memcmp(h + 192, bdf ? "BDF+D" : "EDF+D", 5);
     if (nrec == 0 && have == 0) {
         dw_err_set(err, "%s: no data records", path);
         rc = -1;
@@ -228,7 +443,9 @@ static int edf_check_header(const char *path, int fd, char *tmp, size_t tmp_cap,
     } else if ((have != nrec || tail) && have > 99999999) {
         dw_err_set(err, "%s: %lld data records do not fit the header's record count field", path, have);
         rc = -1;
-    } else if (have != nrec || tail || date_fixed) {
+    } else if (disc && disc_read_onsets(path, fd, h, (int)ns, bdf, need, recsize, have, d, err)) {
+        rc = -1;
+    } else if (have != nrec || tail || date_fixed || disc) {
         size_t k = strlen(note);
         const char *sep = k ? "; " : "";
         if (have < nrec)
@@ -240,8 +457,10 @@ static int edf_check_header(const char *path, int fd, char *tmp, size_t tmp_cap,
         else if (tail)
             snprintf(note + k, note_cap - k, "%s%s: %lld bytes after the last of %lld data records ignored", sep,
                      name, tail, nrec);
-        if (repaired_copy(fd, h, need, have, recsize, tmp, tmp_cap)) {
-            dw_err_set(err, "%s: cannot make a temporary repaired copy in %s: %s", note,
+        if (disc)
+            disc_note(d, have, name, note, note_cap);
+        if (repaired_copy(fd, h, need, have, recsize, disc ? d : NULL, tmp, tmp_cap)) {
+            dw_err_set(err, "%s: cannot make a temporary %s copy in %s: %s", path, disc ? "gap-free" : "repaired",
                        getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", strerror(errno));
             rc = -1;
         } else {
@@ -252,20 +471,25 @@ static int edf_check_header(const char *path, int fd, char *tmp, size_t tmp_cap,
     return rc;
 }
 
-int dw_edf_open_checked(const char *path, struct edf_hdr_struct *hdr, char *note, size_t note_cap,
-                        dw_err *err)
+/* dw_edf_open_checked, and for a discontinuous file each record's start (100 ns units after the header's
+ * start time) in *onset (caller frees; NULL for a continuous file). */
+static int open_checked(const char *path, struct edf_hdr_struct *hdr, char *note, size_t note_cap,
+                        long long **onset, dw_err *err)
 {
     char tmp[1100];
     const char *open_path;
+    edf_disc d = { NULL, 0, 0, 0 };
     if (note_cap)
         note[0] = 0;
+    *onset = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         dw_err_set(err, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
-    int rc = edf_check_header(path, fd, tmp, sizeof tmp, &open_path, note, note_cap, err);
+    int rc = edf_check_header(path, fd, tmp, sizeof tmp, &open_path, note, note_cap, &d, err);
     if (rc) {
+        free(d.onset);
         close(fd);
         return -1;
     }
@@ -281,8 +505,11 @@ int dw_edf_open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
     close(fd);
     if (open_path != path)
         unlink(open_path);       /* EDFlib holds it open; nothing is left on disk */
-    if (rc == 0)
+    if (rc == 0) {
+        *onset = d.onset;
         return hdr->handle;
+    }
+    free(d.onset);
     switch (hdr->filetype) {
     case EDFLIB_MALLOC_ERROR:
         dw_err_set(err, "%s: out of memory while opening", path);
@@ -300,16 +527,21 @@ int dw_edf_open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
     case EDFLIB_NUMBER_OF_SIGNALS_INVALID:
         dw_err_set(err, "%s: invalid number of signals", path);
         break;
-    case EDFLIB_FILE_IS_DISCONTINUOUS:
-        dw_err_set(err, "%s: EDF+D (discontinuous) recordings cannot be read: EDFlib 1.23 refuses them; "
-                   "convert it to EDF+C first (EDFbrowser: Tools > Convert EDF+D to EDF+C)", path);
-        break;
     default:
         dw_err_set(err, "%s: not a valid EDF/BDF file (format error in the header fields or the EDF+ "
                    "time-keeping annotations; EDFbrowser's header check shows which)", path);
         break;
     }
     return -1;
+}
+
+int dw_edf_open_checked(const char *path, struct edf_hdr_struct *hdr, char *note, size_t note_cap,
+                        dw_err *err)
+{
+    long long *onset;
+    int fh = open_checked(path, hdr, note, note_cap, &onset, err);
+    free(onset);
+    return fh;
 }
 
 /* ---- channels ----------------------------------------------------------------------------------- */
@@ -487,28 +719,43 @@ static int choose_channels(const struct edf_hdr_struct *h, const dw_channel_spec
 
 /* ---- reading ------------------------------------------------------------------------------------ */
 
-/* Positions every channel at frame k0 (at DW_FS). The filter starts a little earlier so it has settled,
- * and the outputs before k0 (plus the filter delay) are dropped, which keeps the channels aligned to
- * within half a frame (the delay is rounded to whole frames). */
+/* Positions every channel at frame k0 (at DW_FS), or at the start of the next segment when k0 falls in a
+ * gap (which then counts as missing). The filter starts a little earlier so it has settled, though never
+ * before the segment: data on either side of a gap are never filtered together. The outputs before k0
+ * (plus the filter delay) are dropped, which keeps the channels aligned to within half a frame (the delay
+ * is rounded to whole frames). */
 static int edf_seek_frame(edf_priv *p, long long k0)
 {
+    int s = 0;
+    while (s + 1 < p->nseg && p->seg[s + 1].frame0 <= k0)
+        s++;
+    const edf_seg *g = &p->seg[s];
+    if (k0 >= g->frame0 + g->nframes && s + 1 < p->nseg)
+        g = &p->seg[++s];
+    long long k = k0 < g->frame0 ? g->frame0 : k0;
+    if (k > g->frame0 + g->nframes)
+        k = g->frame0 + g->nframes;
     for (int c = 0; c < p->nch; c++) {
         edf_chan *ch = &p->ch[c];
         double delay = dw_resampler_delay_s(ch->rs);
-        long long i0 = (long long)floor(k0 * ch->fs / DW_FS) - (long long)ceil(2 * delay * ch->fs);
-        if (i0 < 0)
-            i0 = 0;
-        if (i0 > ch->n_in)
-            i0 = ch->n_in;
+        long long in0 = g->rec0 * ch->spr, lk = k - g->frame0;
+        long long i0 = in0 + (long long)floor(lk * ch->fs / DW_FS) - (long long)ceil(2 * delay * ch->fs);
+        ch->end_in = in0 + g->nrec * ch->spr;
+        if (i0 < in0)
+            i0 = in0;
+        if (i0 > ch->end_in)
+            i0 = ch->end_in;
         if (edfseek(p->handle, ch->sig, i0, EDFSEEK_SET) < 0)
             return -1;
         dw_resampler_reset(ch->rs);
         ch->next_in = i0;
-        ch->skip = llround(((double)k0 / DW_FS - (double)i0 / ch->fs + delay) * DW_FS);
+        ch->skip = llround(((double)lk / DW_FS - (double)(i0 - in0) / ch->fs + delay) * DW_FS);
         ch->flushed = 0;
         ch->qlen = 0;
     }
-    p->frame = k0;
+    p->cur = s;
+    p->gap = k - k0 > 0 ? k - k0 : 0;
+    p->frame = k;
     return 0;
 }
 
@@ -532,7 +779,7 @@ static int fill_channel(dw_source *src, edf_priv *p, edf_chan *ch, int want)
         long long n = (long long)ceil((want - ch->qlen + ch->skip) * ch->fs / DW_FS) + 8;
         if (n > (long long)p->in_cap)
             n = (long long)p->in_cap;
-        long long left = ch->n_in - ch->next_in;
+        long long left = ch->end_in - ch->next_in;
         if (left > 0) {
             if (n > left)
                 n = left;
@@ -570,9 +817,18 @@ static int edf_read(dw_source *src, dw_block *out, int max_frames, int timeout_m
 {
     (void)timeout_ms;
     edf_priv *p = src->priv;
-    long long left = p->nframes - p->frame;
-    if (left <= 0)
-        return DW_SRC_EOF;
+    long long left;
+    while ((left = p->seg[p->cur].frame0 + p->seg[p->cur].nframes - p->frame) <= 0) {
+        if (p->cur + 1 >= p->nseg)
+            return DW_SRC_EOF;
+        long long gap = p->gap;      /* a gap not yet reported (a seek into one) adds to the next */
+        if (edf_seek_frame(p, p->frame)) {
+            dw_err_set(&src->err, "%s: cannot position at segment %d (%.2f s)", src->path, p->cur + 2,
+                       (double)p->seg[p->cur + 1].frame0 / DW_FS);
+            return DW_SRC_ERR;
+        }
+        p->gap += gap;
+    }
     int want = max_frames < CHUNK_FRAMES ? max_frames : CHUNK_FRAMES;
     if (want > left)
         want = (int)left;
@@ -594,19 +850,21 @@ static int edf_read(dw_source *src, dw_block *out, int max_frames, int timeout_m
         ch->qlen -= n;
         memmove(ch->q, ch->q + n, (size_t)ch->qlen * sizeof *ch->q);
     }
-    *out = (dw_block){ .n = n, .uv = p->frames, .t0 = (double)p->frame / DW_FS };
+    *out = (dw_block){ .n = n, .uv = p->frames, .t0 = (double)p->frame / DW_FS, .gap = p->gap };
     p->frame += n;
+    p->gap = 0;
     return n;
 }
 
 static int edf_seek(dw_source *src, double t_s)
 {
     edf_priv *p = src->priv;
+    const edf_seg *last = &p->seg[p->nseg - 1];
     long long k0 = llround(t_s * DW_FS);
     if (k0 < 0)
         k0 = 0;
-    if (k0 > p->nframes)
-        k0 = p->nframes;
+    if (k0 > last->frame0 + last->nframes)
+        k0 = last->frame0 + last->nframes;
     if (edf_seek_frame(p, k0)) {
         dw_err_set(&src->err, "%s: seek to %.2f s failed", src->path, t_s);
         return -1;
@@ -626,9 +884,42 @@ static void edf_close(dw_source *src)
         }
         free(p->in);
         free(p->frames);
+        free(p->seg);
         free(p);
     }
     free(src);
+}
+
+/* The runs of records without a gap (one for a continuous file, onset NULL) and where they lie in source
+ * time: a segment starts at its first record's real start, never before the previous one ends. */
+static int make_segments(edf_priv *p, const long long *onset, long long nrec, long long dur)
+{
+    if (!(p->seg = malloc(sizeof *p->seg)))
+        return -1;
+    p->nseg = 1;
+    p->seg[0] = (edf_seg){ 0, 0, 0, 0 };
+    for (long long r = 0; r < nrec; r++) {
+        edf_seg *g = &p->seg[p->nseg - 1];
+        if (r > 0 && onset && onset[r] != onset[r - 1] + dur) {
+            edf_seg *ns = realloc(p->seg, (size_t)(p->nseg + 1) * sizeof *p->seg);
+            if (!ns)
+                return -1;
+            p->seg = ns;
+            g = &p->seg[p->nseg - 1];
+            long long f = llround((double)(onset[r] - onset[0]) * DW_FS / EDFLIB_TIME_DIMENSION);
+            g[1] = (edf_seg){ r, 0, f > g->frame0 + g->nframes ? f : g->frame0 + g->nframes, 0 };
+            g = &p->seg[p->nseg++];
+        }
+        g->nrec++;
+        /* The slowest-rounding channel sets the length, as for a whole file. */
+        g->nframes = LLONG_MAX;
+        for (int c = 0; c < p->nch; c++) {
+            long long nf = (long long)floor((double)(g->nrec * p->ch[c].spr) * DW_FS / p->ch[c].fs + 1e-6);
+            if (nf < g->nframes)
+                g->nframes = nf;
+        }
+    }
+    return 0;
 }
 
 static const struct dw_source_ops edf_ops = { "edf", edf_read, edf_seek, edf_close };
@@ -675,7 +966,8 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
     src->priv = p;
     snprintf(src->path, sizeof src->path, "%s", path);
     dw_source_info *info = &src->info;
-    if ((p->handle = dw_edf_open_checked(path, h, info->note, sizeof info->note, err)) < 0)
+    long long *onset = NULL;
+    if ((p->handle = open_checked(path, h, info->note, sizeof info->note, &onset, err)) < 0)
         goto fail;
     src->ops = (h->filetype == EDFLIB_FILETYPE_BDF || h->filetype == EDFLIB_FILETYPE_BDFPLUS) ? &bdf_ops
                                                                                              : &edf_ops;
@@ -686,14 +978,13 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
     int sig[DW_MAX_CH], nsig;
     if (choose_channels(h, spec, path, sig, &nsig, &info->frontal, &info->parietal, err))
         goto fail;
-    p->nframes = LLONG_MAX;
     for (int c = 0; c < nsig; c++) {
         const struct edf_param_struct *sp = &h->signalparam[sig[c]];
         edf_chan *ch = &p->ch[c];
         int known;
         ch->sig = sig[c];
         ch->fs = sig_rate(h, sig[c]);
-        ch->n_in = sp->smp_in_file;
+        ch->spr = sp->smp_in_datarecord;
         ch->to_uv = unit_to_uv(sp->physdimension, &known);
         trimmed(sp->label, info->label[c], DW_LABEL_LEN);
         p->nch = c + 1;
@@ -709,9 +1000,6 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
         }
         double m = fmax(fabs(sp->phys_max), fabs(sp->phys_min)) * ch->to_uv;
         info->phys_max_uv = fmax(info->phys_max_uv, m);
-        long long nf = (long long)floor((double)ch->n_in * DW_FS / ch->fs + 1e-6);
-        if (nf < p->nframes)
-            p->nframes = nf;
         ch->qcap = 2 * CHUNK_FRAMES + 256;
         if (!(ch->rs = dw_resampler_new(ch->fs, DW_FS)) || !(ch->q = malloc((size_t)ch->qcap * sizeof *ch->q))) {
             dw_err_set(err, "%s: cannot set up resampling of \"%s\" (%g Hz)", path, info->label[c], ch->fs);
@@ -728,7 +1016,12 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
     info->nch = nsig;
     info->fs = DW_FS;
     info->live = 0;
-    info->duration_s = (double)h->file_duration / EDFLIB_TIME_DIMENSION;
+    if (make_segments(p, onset, h->datarecords_in_file, h->datarecord_duration)) {
+        dw_err_set(err, "%s: out of memory", path);
+        goto fail;
+    }
+    info->duration_s = onset ? (double)(onset[h->datarecords_in_file - 1] - onset[0] + h->datarecord_duration) /
+                               EDFLIB_TIME_DIMENSION : (double)h->file_duration / EDFLIB_TIME_DIMENSION;
     info->start_epoch = start_time(h);
     set_subject(h, info->subject, sizeof info->subject);
     if (edf_seek_frame(p, 0)) {
@@ -736,9 +1029,11 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
         goto fail;
     }
     free(h);
+    free(onset);
     return src;
 fail:
     free(h);
+    free(onset);
     edf_close(src);
     return NULL;
 }

@@ -1,6 +1,7 @@
-/* EDF/EDF+/BDF+ replay: real files written with EDFlib (mixed rates and units), a plain EDF written byte by
- * byte here, damaged copies of them, channel selection, seeking, and the format sniffing of
- * dw_source_open_file. */
+/* EDF/EDF+/BDF+ replay: real files written with EDFlib (mixed rates and units), a plain EDF and EDF+D/BDF+D
+ * files written byte by byte here, damaged copies of them, channel selection, seeking, gaps, and the format
+ * sniffing of dw_source_open_file. */
+#include "hypnogram.h"
 #include "source.h"
 #include "edf_testfile.h"
 #include "tap.h"
@@ -372,10 +373,6 @@ static void test_damage(const char *good)
     put(tmp("tal.edf"), c, n);
     cases[nc++] = (dcase){ "garbage annotation bytes", "tal.edf",
                                        "not a valid EDF/BDF file (format error" };
-    memcpy(c, d, n);
-    memcpy(c + 192, "EDF+D", 5);
-    put(tmp("disc.edf"), c, n);
-    cases[nc++] = (dcase){ "EDF+D", "disc.edf", "EDF+D (discontinuous) recordings cannot be read" };
     put(tmp("text.edf"), (const unsigned char *)"hello, world\n1,2,3\n", 19);
     cases[nc++] = (dcase){ "not EDF", "text.edf", "not an EDF/BDF file (it starts with neither" };
     put(tmp("empty.edf"), c, 0);
@@ -443,6 +440,253 @@ static void test_read_error(const char *good)
     dw_source_close(s);
 }
 
+/* ---- EDF+D / BDF+D ------------------------------------------------------------------------------- */
+
+/* Real time in the value: 1000 + centiseconds since the start time, exact in a 100 Hz channel. */
+static double dwave(int sig, double t)
+{
+    return sig == 0 ? 100 * sin(2 * PI * 5 * t) : 1000 + 100 * t;
+}
+
+static const tf_signal disc_sigs[] = {
+    { "EEG Fpz-Cz", "uV", 200, -500, 500, dwave },
+    { "EEG Pz-Oz", "uV", 100, -32768, 32767, dwave },
+};
+
+typedef struct {
+    long   n;                     /* frames */
+    double *x;                    /* n * 2 values */
+    long   gaps, gap_frames;      /* blocks with a gap, frames missing */
+    long   first_gap_at;          /* frame index (output order) of the block after the first gap */
+    int    bad_t0;                /* blocks whose t0 is not the previous end plus the gap */
+} dread;
+
+/* Reads to EOF in blocks of `block` frames, checking each block's t0 against the frames and gaps before. */
+static int read_disc(dw_source *s, int block, dread *d)
+{
+    memset(d, 0, sizeof *d);
+    d->first_gap_at = -1;
+    long cap = 0;
+    double expect_t = 0;
+    for (;;) {
+        dw_block b;
+        int r = s->ops->read(s, &b, block, 0);
+        if (r == DW_SRC_EOF)
+            return 0;
+        if (r <= 0 || b.n != r)
+            return -1;
+        if (b.gap > 0) {
+            if (!d->gaps++)
+                d->first_gap_at = d->n;
+            d->gap_frames += b.gap;
+        }
+        d->bad_t0 += fabs(b.t0 - (expect_t + b.gap / 100.0)) > 1e-9;
+        expect_t = b.t0 + r / 100.0;
+        if (d->n + r > cap) {
+            cap = (d->n + r) * 2;
+            d->x = realloc(d->x, (size_t)cap * 2 * sizeof *d->x);
+        }
+        memcpy(d->x + d->n * 2, b.uv, (size_t)r * 2 * sizeof *d->x);
+        d->n += r;
+    }
+}
+
+/* 3 records, 5.5 s missing, 4 records (1-s records): samples, the gap, seeking, duration. */
+static void test_edf_discontinuous(void)
+{
+    const char *path = tmp("disc.edf");
+    const double on[] = { 0, 1, 2, 8.5, 9.5, 10.5, 11.5 };
+    CHECK("edf+d: write by hand", tf_write_discontinuous(path, 0, disc_sigs, 2, 1, on, 7, NULL, 60) == 0, "io");
+    dw_err err = { "" };
+    dw_source *s = dw_edf_open(path, NULL, &err);
+    CHECK("edf+d: opens", s != NULL, "%s", err.msg);
+    if (!s)
+        return;
+    CHECK("edf+d: duration is the last record's end, gap included", s->info.duration_s == 12.5, "%g",
+          s->info.duration_s);
+    CHECK("edf+d: the note tells of the gap", tf_contains(s->info.note, "disc.edf: discontinuous: 2 segments, 5.5 s "
+          "missing between them"), "-");
+    CHECK("edf+d: kind, channels", !strcmp(s->ops->kind, "edf") && s->info.nch == 2, "%s %d", s->ops->kind,
+          s->info.nch);
+
+    dw_block b;
+    CHECK("edf+d: a large read stops at the gap", s->ops->read(s, &b, 1000, 0) == 300 && b.t0 == 0 && b.gap == 0,
+          "n %d t0 %g gap %ld", b.n, b.t0, b.gap);
+    CHECK("edf+d: the next block reports the 550 missing frames", s->ops->read(s, &b, 1000, 0) == 400 &&
+          b.t0 == 8.5 && b.gap == 550, "n %d t0 %g gap %ld", b.n, b.t0, b.gap);
+    CHECK("edf+d: then EOF", s->ops->read(s, &b, 1000, 0) == DW_SRC_EOF, "more");
+
+    int sizes[] = { 64, 299, 1000 };
+    for (int k = 0; k < 3; k++) {
+        char name[120];
+        dread d;
+        s->ops->seek(s, 0);
+        int rc = read_disc(s, sizes[k], &d);
+        snprintf(name, sizeof name, "edf+d: blocks of %d: 700 frames, one gap of 550 frames after frame 300, "
+                 "t0 consistent", sizes[k]);
+        CHECK(name, rc == 0 && d.n == 700 && d.gaps == 1 && d.gap_frames == 550 && d.first_gap_at == 300 &&
+              !d.bad_t0, "rc %d n %ld gaps %ld frames %ld at %ld bad t0 %d", rc, d.n, d.gaps, d.gap_frames,
+              d.first_gap_at, d.bad_t0);
+        if (rc || d.n != 700) {
+            free(d.x);
+            continue;
+        }
+        int exact = 1;
+        for (long i = 0; i < 700 && exact; i++)
+            exact = d.x[i * 2 + 1] == 1000 + (i < 300 ? i : i + 550);
+        snprintf(name, sizeof name, "edf+d: blocks of %d: 100 Hz channel exact on both sides of the gap", sizes[k]);
+        CHECK(name, exact, "differs");
+        if (k == 0) {
+            double amp, ph;
+            fit_sine(d.x + 50 * 2, 2, 200, 0.5, 5, &amp, &ph);
+            CHECK("edf+d: 200 Hz sine before the gap: amplitude, phase", fabs(amp - 100) < 1 && fabs(ph) < 0.1,
+                  "amp %f phase %f", amp, ph);
+            fit_sine(d.x + 350 * 2, 2, 300, 9.0, 5, &amp, &ph);
+            CHECK("edf+d: 200 Hz sine after the gap: on real time", fabs(amp - 100) < 1 && fabs(ph) < 0.1,
+                  "amp %f phase %f", amp, ph);
+        }
+        free(d.x);
+    }
+
+    CHECK("edf+d: seek into the second segment", s->ops->seek(s, 10) == 0 && s->ops->read(s, &b, 100, 0) == 100 &&
+          b.t0 == 10 && b.gap == 0 && b.uv[1] == 2000 && b.uv[99 * 2 + 1] == 2099, "t0 %g gap %ld v %g", b.t0, b.gap,
+          b.uv[1]);
+    if (s->ops->seek(s, 9.3) == 0 && s->ops->read(s, &b, 200, 0) == 200) {
+        double amp, ph;
+        fit_sine(b.uv + 50 * 2, 2, 150, 9.8, 5, &amp, &ph);
+        CHECK("edf+d: seek 9.3 s: sine settled, on real time", b.t0 == 9.3 && fabs(amp - 100) < 1 && fabs(ph) < 0.1,
+              "t0 %g amp %f phase %f", b.t0, amp, ph);
+    } else {
+        FAIL("edf+d: seek 9.3 s", "%s", s->err.msg);
+    }
+    CHECK("edf+d: seek into the gap: next block at the segment, the rest of the gap reported",
+          s->ops->seek(s, 5) == 0 && s->ops->read(s, &b, 100, 0) == 100 && b.t0 == 8.5 && b.gap == 350 &&
+          b.uv[1] == 1850, "t0 %g gap %ld v %g", b.t0, b.gap, b.uv[1]);
+    CHECK("edf+d: seek just before the gap: a short block, then the gap",
+          s->ops->seek(s, 2.5) == 0 && s->ops->read(s, &b, 1000, 0) == 50 && b.gap == 0 && b.uv[49 * 2 + 1] == 1299 &&
+          s->ops->read(s, &b, 1000, 0) == 400 && b.gap == 550 && b.t0 == 8.5, "t0 %g gap %ld", b.t0, b.gap);
+    CHECK("edf+d: seek to the end: EOF", s->ops->seek(s, 99) == 0 && s->ops->read(s, &b, 10, 0) == DW_SRC_EOF, "-");
+    dw_source_close(s);
+
+    /* Truncated inside record 6: the five complete records, the gap still in place. */
+    FILE *f = fopen(path, "rb");
+    static unsigned char c[1 << 16];
+    size_t n = fread(c, 1, sizeof c, f);
+    fclose(f);
+    size_t rec = (n - 256 * 4) / 7;
+    put(tmp("disc-cut.edf"), c, 256 * 4 + 5 * rec + rec / 2);
+    s = dw_edf_open(tmp("disc-cut.edf"), NULL, &err);
+    dread d = { 0 };
+    CHECK("edf+d truncated: both notes, 300 + 200 frames, the gap", s &&
+          tf_contains(s->info.note, "truncated: 5 of 7 data records") && tf_contains(s->info.note, "5.5 s missing") &&
+          read_disc(s, 128, &d) == 0 && d.n == 500 && d.gap_frames == 550 && s->info.duration_s == 10.5,
+          "%s n %ld gap %ld", s ? s->info.note : err.msg, d.n, d.gap_frames);
+    free(d.x);
+    dw_source_close(s);
+}
+
+/* BDF+D: first record 0.25 s after the start time, 0.5-s records, a 30.25-s gap and a 4-ms one (under a
+ * frame: no gap reported, but the data stay right). */
+static void test_bdf_discontinuous(void)
+{
+    const char *path = tmp("disc.bdf");
+    static const tf_signal sigs[] = {
+        { "EEG Fp1", "uV", 256, -500, 500, dwave },
+        { "EEG O1", "uV", 100, -8388608, 8388607, dwave },
+    };
+    double on[12];
+    for (int r = 0; r < 12; r++)
+        on[r] = 0.25 + 0.5 * r + (r >= 4 ? 30.25 : 0) + (r >= 10 ? 0.004 : 0);
+    CHECK("bdf+d: write by hand", tf_write_discontinuous(path, 1, sigs, 2, 0.5, on, 12, NULL, 120) == 0, "io");
+    dw_err err = { "" };
+    dw_source *s = dw_source_open_file(path, NULL, &err);
+    CHECK("bdf+d: opens", s && !strcmp(s->ops->kind, "bdf"), "%s", err.msg);
+    if (!s)
+        return;
+    struct tm tm = { .tm_year = 124, .tm_mon = 2, .tm_mday = 9, .tm_hour = 22, .tm_min = 45, .tm_sec = 10,
+                     .tm_isdst = -1 };
+    CHECK("bdf+d: start time includes the first record's 0.25 s", s->info.start_epoch == (double)mktime(&tm) + 0.25,
+          "%f", s->info.start_epoch);
+    CHECK("bdf+d: duration", fabs(s->info.duration_s - 36.254) < 1e-9, "%.6f", s->info.duration_s);
+    CHECK("bdf+d: note", tf_contains(s->info.note, "discontinuous: 3 segments, 30.254 s missing"), "-");
+    dread d;
+    int rc = read_disc(s, 97, &d);
+    CHECK("bdf+d: 600 frames, one gap of 3025 frames after frame 200", rc == 0 && d.n == 600 && d.gaps == 1 &&
+          d.gap_frames == 3025 && d.first_gap_at == 200 && !d.bad_t0, "rc %d n %ld gaps %ld frames %ld at %ld bad %d",
+          rc, d.n, d.gaps, d.gap_frames, d.first_gap_at, d.bad_t0);
+    if (rc == 0 && d.n == 600) {
+        int exact = 1;
+        for (long i = 0; i < 600 && exact; i++)
+            exact = d.x[i * 2 + 1] == 1025 + (i < 200 ? i : i + 3025);
+        CHECK("bdf+d: 100 Hz channel exact across both gaps (the 4-ms one rounds into the frame)", exact, "differs");
+        double amp, ph;
+        fit_sine(d.x + 250 * 2, 2, 200, 0.25 + (250 + 3025) / 100.0, 5, &amp, &ph);
+        CHECK("bdf+d: 256 Hz sine after the gap on real time", fabs(amp - 100) < 1 && fabs(ph) < 0.1,
+              "amp %f phase %f", amp, ph);
+    }
+    free(d.x);
+    dw_block b;
+    CHECK("bdf+d: seek 34 s", s->ops->seek(s, 34) == 0 && s->ops->read(s, &b, 10, 0) == 10 && b.gap == 0 &&
+          b.uv[1] == 1025 + 3400, "t0 %g v %g", b.t0, b.uv[1]);
+    dw_source_close(s);
+}
+
+/* Overlapping, backwards or missing record times: an error naming the file and the record. */
+static void test_discontinuous_errors(void)
+{
+    const double back[] = { 0, 1, 2, 1.5, 9 }, over[] = { 0, 1, 1.5, 9 };
+    static const dcase cases[] = {
+        { "edf+d backwards record", "back.edf", "back.edf: data record 4 starts at 1.5 s, before data record 3 "
+                                                "ends (3 s): overlapping or backwards record times" },
+        { "edf+d overlapping record", "over.edf", "over.edf: data record 3 starts at 1.5 s, before data record 2 "
+                                                  "ends (2 s)" },
+        { "edf+d garbage time-keeping", "tk.edf", "tk.edf: data record 2 (byte 2284): no time-keeping annotation" },
+        { "edf+d no annotation signal", "noann.edf", "noann.edf: a discontinuous (EDF+D) file without an \"EDF "
+                                                     "Annotations\" signal" },
+    };
+    tf_write_discontinuous(tmp("back.edf"), 0, disc_sigs, 2, 1, back, 5, NULL, 60);
+    tf_write_discontinuous(tmp("over.edf"), 0, disc_sigs, 2, 1, over, 4, NULL, 60);
+    tf_write_discontinuous(tmp("tk.edf"), 0, disc_sigs, 2, 1, back, 3, NULL, 60);
+    FILE *f = fopen(tmp("tk.edf"), "r+b");   /* record 2's TAL: header 1024 + a record 660 + signals 600 */
+    fseek(f, 2284, SEEK_SET);
+    fwrite("1\x14\x14", 1, 3, f);
+    fclose(f);
+    tf_write_discontinuous(tmp("noann.edf"), 0, disc_sigs, 2, 1, back, 3, NULL, 60);
+    f = fopen(tmp("noann.edf"), "r+b");
+    fseek(f, 256 + 2 * 16, SEEK_SET);
+    fwrite("Notes          ", 1, 15, f);
+    fclose(f);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dw_err err = { "" };
+        dw_source *s = dw_edf_open(tmp(cases[i].file), NULL, &err);
+        CHECK(cases[i].name, !s && tf_contains(err.msg, cases[i].want), "opened");
+        dw_source_close(s);
+    }
+}
+
+/* A reference hypnogram in an EDF+D: stages in the time-keeping TALs of 30-s records, a 60-s gap. */
+static void test_discontinuous_hypnogram(void)
+{
+    static const tf_signal sig[] = { { "EEG Fpz-Cz", "uV", 1, -500, 500, dwave } };
+    const double on[] = { 0, 30, 120, 150 };
+    const char *const text[] = { "Sleep stage W", "Sleep stage 1", "Sleep stage 2", "Sleep stage R" };
+    dw_hypnogram h = { NULL, 0 };
+    dw_err err = { "" };
+    tf_write_discontinuous(tmp("hyp.edf"), 0, sig, 1, 30, on, 4, text, 60);
+    int rc = dw_hypnogram_load(tmp("hyp.edf"), &h, &err);
+    CHECK("edf+d hypnogram: stages at their real onsets, the gap unscored", rc == 0 && h.n == 6 &&
+          h.stage[0] == DW_W && h.stage[1] == DW_N1 && h.stage[2] == DW_UNSCORED && h.stage[3] == DW_UNSCORED &&
+          h.stage[4] == DW_N2 && h.stage[5] == DW_R, "rc %d n %d %s", rc, h.n, err.msg);
+    dw_hypnogram_free(&h);
+    /* 24 annotation bytes hold "+150\x14\x14Sleep stage R\x14" but not the gap-free "+60\x14\x14" before it. */
+    tf_write_discontinuous(tmp("hyp2.edf"), 0, sig, 1, 30, on, 4, text, 24);
+    rc = dw_hypnogram_load(tmp("hyp2.edf"), &h, &err);
+    CHECK("edf+d hypnogram: a time-keeping TAL that cannot be rewritten is named", rc < 0 &&
+          tf_contains(err.msg, "hyp2.edf: data record 3 (byte") && tf_contains(err.msg, "do not fit"), "rc %d", rc);
+    if (!rc)
+        dw_hypnogram_free(&h);
+}
+
 static void test_sniff(void)
 {
     dw_err err = { "" };
@@ -502,6 +746,10 @@ int main(void)
     test_channels(edfp);
     test_bdfplus();
     test_plain_edf();
+    test_edf_discontinuous();
+    test_bdf_discontinuous();
+    test_discontinuous_errors();
+    test_discontinuous_hypnogram();
     test_damage(edfp);
     test_read_error(edfp);
     test_sniff();
