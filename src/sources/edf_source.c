@@ -153,7 +153,7 @@ static int tal_onset(const unsigned char *a, int n, long long *t)
     for (; i < n && a[i] != 0x14; i++) {
         if (a[i] == '.' && decimals < 0 && digits)
             decimals = 0;
-        else if (a[i] < '0' || a[i] > '9' || (decimals < 0 && sec > 100000000000LL))
+        else if (a[i] < '0' || a[i] > '9' || (decimals < 0 && sec >= 10000000000LL))   /* 300 years */
             return -1;
         else if (decimals >= 0)
             frac += (a[i] - '0') * (scale /= 10), decimals++;
@@ -274,7 +274,7 @@ static int disc_read_onsets(const char *path, int fd, const unsigned char *h, in
     return rc;
 }
 
-/* "x.edf: discontinuous (EDF+D): 3 segments, 12.5 s missing between them" when there are gaps. */
+/* "x.edf: discontinuous: 3 segments, 12.5 s missing between them" when there are gaps. */
 static void disc_note(const edf_disc *d, long long nrec, const char *name, char *note, size_t cap)
 {
     long long missing = 0;
@@ -343,8 +343,10 @@ static int repaired_copy(int fd, const unsigned char *hdr, long long hsize, long
 static int fix_start_date(unsigned char *h, char *note, size_t note_cap, const char *name)
 {
     static const char months[] = "JANFEBMARAPRMAYJUNJULAUGSEPOCTNOVDEC";
-    char *rec = (char *)h + 88, *date = (char *)h + 168;
+    char *rec = (char *)h + 88, date[9];
     int dd, mm, yy, n = 0;
+    memcpy(date, h + 168, 8);                     /* sscanf needs a string: the header has no NUL */
+    date[8] = 0;
     if ((memcmp(h + 192, "EDF+", 4) && memcmp(h + 192, "BDF+", 4)) || memcmp(rec, "Startdate ", 10) ||
         rec[12] != '-' || rec[16] != '-' || rec[21] != ' ' ||
         sscanf(date, "%2d.%2d.%2d%n", &dd, &mm, &yy, &n) != 3 || n != 8 || dd < 1 || dd > 31 || mm < 1 ||
