@@ -582,6 +582,17 @@ static void test_edf_discontinuous(void)
           read_disc(s, 128, &d) == 0 && d.n == 500 && d.gap_frames == 550 && s->info.duration_s == 10.5,
           "%s n %ld gap %ld", s ? s->info.note : err.msg, d.n, d.gap_frames);
     free(d.x);
+    d.x = NULL;
+    dw_source_close(s);
+
+    /* EDF+D whose records happen to be contiguous: no gap, no note. */
+    const double contiguous[] = { 0, 1, 2, 3, 4 };
+    tf_write_discontinuous(tmp("disc-c.edf"), 0, disc_sigs, 2, 1, contiguous, 5, NULL, 60);
+    s = dw_edf_open(tmp("disc-c.edf"), NULL, &err);
+    CHECK("edf+d without gaps: 500 frames, no gap, no note", s && s->info.note[0] == 0 && read_disc(s, 128, &d) == 0 &&
+          d.n == 500 && d.gaps == 0 && d.x[499 * 2 + 1] == 1499, "%s n %ld gaps %ld", s ? s->info.note : err.msg,
+          d.n, d.gaps);
+    free(d.x);
     dw_source_close(s);
 }
 
