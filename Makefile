@@ -4,6 +4,7 @@
 #   make check      set up and run every test (closing line "N passed, N failed")
 #   make bench      benchmarks, as ratios against a reference measured in the same run
 #   make asan|tsan  sanitizer builds in build-asan/ and build-tsan/ (and run the tests there)
+#   make valgrind   the real binary under valgrind on representative paths
 #   make install    PREFIX=/usr/local DESTDIR=
 
 VERSION := 0.1.0
@@ -33,7 +34,7 @@ BENCH   := $(wildcard tests/bench/bench_*.c)
 BENCHBIN:= $(BENCH:tests/bench/%.c=$(B)/bench/%)
 SAMPLE  := sample-data/sample-night.edf
 
-.PHONY: all deps deps-check run check test bench asan tsan fuzz install uninstall clean
+.PHONY: all deps deps-check run check test bench asan tsan valgrind fuzz install uninstall clean
 all: deps dreamwatch $(SAMPLE)
 
 deps:
@@ -66,7 +67,7 @@ $(B)/gen/models.o: $(B)/gen/models.c
 $(SAMPLE): $(SAMPLE).gz
 	gzip -dc $< > $@.tmp && mv $@.tmp $@
 
-$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/libdw.a
+$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(B)/libdw.a
 	@mkdir -p $(dir $@)
 	$(CC) $(DW_CPPFLAGS) -Itests/unit $(DW_CFLAGS) -o $@ $< $(B)/libdw.a $(LDLIBS)
 
@@ -85,10 +86,15 @@ test: check
 bench: all $(BENCHBIN)
 	@B=$(B) sh tests/bench.sh
 
+# tests/run.sh sends any sanitizer report to $(B)/sanitizer-logs/ and counts each as a FAIL. clang for
+# asan: its ASan runtime holds UBSan, so UBSan reports go there too (GCC's separate libubsan ignores log_path).
 asan:
-	$(MAKE) B=build-asan SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' CFLAGS='-O1 -g' check
+	$(MAKE) B=build-asan CC=clang SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' CFLAGS='-O1 -g' check
 tsan:
 	$(MAKE) B=build-tsan SAN='-fsanitize=thread' CFLAGS='-O1 -g' check
+# The real binary under valgrind memcheck (full leak check) on representative paths; about 1 min of CPU.
+valgrind: all
+	@DW_BIN=$(CURDIR)/$(B)/dreamwatch sh tests/valgrind.sh
 
 # libFuzzer targets (clang); `make check` runs each briefly, `make fuzz FUZZ_SECONDS=600` longer.
 FUZZ_SECONDS ?= 600

@@ -190,7 +190,7 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     }
     const dw_source_info *in = &src->info;
     if (in->note[0])
-        fprintf(stderr, "dreamwatch score: %s: %s\n", path, in->note);
+        fprintf(stderr, "dreamwatch score: %s\n", in->note);   /* notes name the file */
     dw_model *own = NULL;
     const dw_model *model;
     if (cfg->model[0]) {
