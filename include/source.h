@@ -63,8 +63,8 @@ typedef struct {
     char parietal[DW_LABEL_LEN];            /* default: a label containing "Pz" / "O"; "none" for one channel */
 } dw_channel_spec;
 
-/* EDF, EDF+C, BDF, BDF+ through EDFlib; delivers the chosen channels resampled to DW_FS in uV (EDF+D is
- * refused with a clear message: EDFlib 1.23 cannot read it). Default channels: labels starting "EEG" or
+/* EDF, EDF+C/D, BDF, BDF+C/D through EDFlib; delivers the chosen channels resampled to DW_FS in uV (EDF+D
+ * is read through a gap-free copy: gaps come back as dw_block.gap, duration_s includes them). Default channels: labels starting "EEG" or
  * naming a 10-20 electrode, at 50 Hz or faster. Frontal by electrode Fpz, Fp1, Fp2, Fz, F3, F4, else the
  * first non-parietal channel; parietal Pz, Oz, O1, O2, P3, P4, else -1. A frontal/parietal spec outside
  * the channel list is added to it. Channels are aligned to within half a frame (filter delay removed).
