@@ -6,6 +6,15 @@ cd "$(dirname "$0")/.." || exit 2
 export DW_BIN="$PWD/$B/dreamwatch" DW_ROOT="$PWD" B
 log=$(mktemp -d)/tests.log
 : > "$log"
+# Sanitizer builds: a report from any process (a unit test, or the real binary under an e2e script, even
+# in tmux) stops it with exit 86/66 and goes to a file in $san; every file left there is a FAIL below.
+# Harmless for the plain build. Suppressions for known-benign reports in system libraries: tests/*.supp.
+san="$PWD/$B/sanitizer-logs"
+rm -rf "$san" && mkdir -p "$san"
+export ASAN_OPTIONS="halt_on_error=1:exitcode=86:detect_leaks=1:log_path=$san/asan${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$san/ubsan${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1:log_path=$san/tsan:suppressions=$PWD/tests/tsan.supp${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
 run() {  # name, command...
     name=$1; shift
     out=$("$@" 2>&1); rc=$?
@@ -34,7 +43,7 @@ if [ "${DW_NO_FUZZ:-}" = "" ] && command -v clang >/dev/null 2>&1; then
         if make -s B="$B" "build-fuzz/$n" >/dev/null 2>"$log.$n"; then
             seeds="tests/fuzz/seeds/${n#fuzz_}"
             mkdir -p "build-fuzz/corpus-$n"
-            if "build-fuzz/$n" -print_final_stats=1 -max_total_time="${FUZZ_CHECK_SECONDS:-20}" "build-fuzz/corpus-$n" $( [ -d "$seeds" ] && echo "$seeds") >"$log.$n" 2>&1; then
+            if ASAN_OPTIONS= UBSAN_OPTIONS= "build-fuzz/$n" -print_final_stats=1 -max_total_time="${FUZZ_CHECK_SECONDS:-20}" "build-fuzz/corpus-$n" $( [ -d "$seeds" ] && echo "$seeds") >"$log.$n" 2>&1; then
                 echo "PASS $n: $(grep -o 'stat::number_of_executed_units: [0-9]*' "$log.$n" | awk '{print $2}') runs, no crash"
             else
                 echo "FAIL $n: crash, see below"; grep -A20 'ERROR' "$log.$n" | head -30
@@ -44,7 +53,12 @@ if [ "${DW_NO_FUZZ:-}" = "" ] && command -v clang >/dev/null 2>&1; then
         fi
     done | tee "$log.fuzz"
 fi
-cat "$log.units" "$log.e2e" "$log.fuzz" 2>/dev/null > "$log.all"
+for r in "$san"/*; do
+    [ -f "$r" ] || continue
+    echo "FAIL sanitizer report $r: $(grep -m1 -E 'ERROR|WARNING|runtime error' "$r")"
+done > "$log.san"
+cat "$log.san"
+cat "$log.units" "$log.e2e" "$log.fuzz" "$log.san" 2>/dev/null > "$log.all"
 p=$(grep -c '^PASS ' "$log.all"); f=$(grep -c '^FAIL ' "$log.all"); s=$(grep -c '^SKIP ' "$log.all")
 echo
 grep '^FAIL ' "$log.all" | sed 's/^/  /'

@@ -1,0 +1,77 @@
+#!/bin/sh
+# The real binary under valgrind (memcheck, full leak check) on representative paths: print-config,
+# score on the sample night and on a real feature table, a headless replay, a live recording from the
+# emulator stopped by SIGTERM, recover on that recording made to look crashed, and the screen in tmux.
+# Any invalid access, uninitialised use or leak (definite or possible) is a FAIL with valgrind's report.
+# Separate from `make check` (`make valgrind`): it takes about 1 min of CPU, 2-3 min on a loaded box.
+cd "$(dirname "$0")/.." || exit 2
+. tests/e2e/lib.sh
+npass=0 nfail=0
+pass() { echo "PASS $1"; npass=$((npass + 1)); }
+fail() { echo "FAIL $1: $2"; nfail=$((nfail + 1)); }
+SAMPLE=$DW_ROOT/sample-data/sample-night.edf
+export XDG_CONFIG_HOME="$TMP/config" XDG_DATA_HOME="$TMP/data"
+command -v valgrind >/dev/null || { skip valgrind "valgrind is not installed"; exit 0; }
+[ -x "$DW_BIN" ] && [ -f "$SAMPLE" ] || { skip valgrind "no binary or sample night (run make)"; exit 0; }
+# A sanitizer build cannot run under valgrind.
+if grep -qa -e __asan_init -e __tsan_init "$DW_BIN"; then skip valgrind "$DW_BIN is a sanitizer build"; exit 0; fi
+EMU=
+trap '[ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; [ -n "${TMUX_SOCK:-}" ] && tmux -S "$TMUX_SOCK" kill-server 2>/dev/null' EXIT
+
+VG="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --track-origins=yes"
+# vg NAME WANT-STATUS COMMAND...: COMMAND under valgrind; PASS if it exits WANT-STATUS with no report.
+n=0
+vg() {
+    name=$1 want=$2; shift 2
+    n=$((n + 1))
+    $VG --log-file="$TMP/vg.$n.log" "$@" > "$TMP/vg.$n.out" 2>&1
+    report "$name" $? "$want" "$TMP/vg.$n.log"
+}
+# report NAME STATUS WANT LOG: valgrind's own status (99) says it reported; warnings alone (an ioctl it
+# does not know) are no failure.
+report() {
+    if [ "$2" -eq "$3" ]; then pass "valgrind $1"
+    else fail "valgrind $1" "exit $2 (want $3)"; head -40 "$4" 2>/dev/null; tail -5 "$TMP/vg.$n.out" 2>/dev/null; fi
+}
+
+vg "--print-config" 0 "$DW_BIN" --print-config
+vg "score sample night" 0 "$DW_BIN" score "$SAMPLE" --out "$TMP/score"
+FEAT=$SHARED/sleep-edf/features/SC4001E0.tsv
+if [ -f "$FEAT" ]; then vg "score --features SC4001E0" 0 "$DW_BIN" score --features "$FEAT"
+else skip "valgrind score --features" "no $FEAT"; fi
+vg "headless replay" 0 "$DW_BIN" --headless --exit-at-end --speed 0 "$SAMPLE"
+vg "bad input is an error, not a leak" 1 "$DW_BIN" --headless --exit-at-end "$TMP/no-such.edf"
+
+# Live: the emulator natively, `record` under valgrind for 8 s, then a safe shutdown by SIGTERM.
+. tests/e2e/emulator.inc
+start_emu
+n=$((n + 1))
+$VG --log-file="$TMP/vg.$n.log" "$DW_BIN" record --serial "$TMP/tty" --out "$TMP/rec" > "$TMP/vg.$n.out" 2>&1 &
+pid=$!
+sleep 8
+kill -TERM $pid
+wait $pid
+report "record from the emulator, SIGTERM" $? 0 "$TMP/vg.$n.log"
+stop_emu
+
+# Recover: that recording as a crash leaves it (count -1, a torn record after the last full one).
+bdf=$(ls "$TMP"/rec/*.bdf 2>/dev/null | head -n 1)
+if [ -n "$bdf" ]; then
+    printf '%-8s' -1 | dd of="$bdf" bs=1 seek=236 conv=notrunc 2>/dev/null
+    head -c 100 /dev/zero >> "$bdf"
+    vg "recover" 0 "$DW_BIN" recover "$bdf"
+    grep -q 'torn record dropped' "$TMP/vg.$n.out" || fail "valgrind recover: did not repair" "$(cat "$TMP/vg.$n.out")"
+else
+    fail "valgrind recover" "the recording left no .bdf in $TMP/rec"
+fi
+
+# The screen: replay at 600x in tmux for a few seconds, then Q and y (a confirmed safe shutdown).
+n=$((n + 1))
+TERMV=screen; infocmp tmux-256color >/dev/null 2>&1 && TERMV=tmux-256color
+tm_start 120 40 sh -c "TERM=$TERMV $VG --log-file='$TMP/vg.$n.log' '$DW_BIN' --speed 600 --no-record '$SAMPLE'; echo \$? > '$TMP/screen.rc'"
+wait_for 60 '^ epoch [0-9]+ (W|N1|N2|N3|R)' || fail "valgrind screen" "no scored epoch on the status line after 60 s"
+tm_keys Q; sleep 1; tm_keys y
+i=0; while [ ! -f "$TMP/screen.rc" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+report "screen: replay, then a confirmed Q" "$(cat "$TMP/screen.rc" 2>/dev/null || echo 124)" 0 "$TMP/vg.$n.log"
+echo "$npass passed, $nfail failed"
+[ "$nfail" -eq 0 ]
