@@ -89,7 +89,7 @@ bench: all $(BENCHBIN)
 # tests/run.sh sends any sanitizer report to $(B)/sanitizer-logs/ and counts each as a FAIL. clang for
 # asan: its ASan runtime holds UBSan, so UBSan reports go there too (GCC's separate libubsan ignores log_path).
 asan:
-	$(MAKE) B=build-asan CC=clang SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' CFLAGS='-O1 -g' check
+	$(MAKE) B=build-asan CC=clang SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -Wno-unknown-warning-option' CFLAGS='-O1 -g' check
 tsan:
 	$(MAKE) B=build-tsan SAN='-fsanitize=thread' CFLAGS='-O1 -g' check
 # The real binary under valgrind memcheck (full leak check) on representative paths; about 1 min of CPU.

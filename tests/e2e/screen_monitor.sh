@@ -86,9 +86,12 @@ if wait_for 5 "stage $st:"; then
     if tm_screen | grep -q '█'; then pass "screen_bedside_stage ($st)"; else fail screen_bedside_stage "no block letters"; fi
 else fail screen_bedside_stage "bedside does not show stage $st: $(tm_screen | grep stage)"; fi
 tm_keys v
+# back in the full view (a slow build redraws late: reading the mode before would read the bedside view)
+wait_for 5 '^ (NATURAL|ENHANCED|MONITORING) ' || fail screen_full_view "v did not bring the full view back"
 
 # natural sleep: turning it off asks with No as the default, turning it on asks with Yes as the default
 mode=$(tm_screen | tail -n 2 | head -n 1 | grep -Eo 'NATURAL|ENHANCED' | head -n 1)
+[ -n "$mode" ] || fail screen_natural_toggle "no mode on the status line: $(tm_screen | tail -n 2 | head -n 1)"
 tm_keys n
 if [ "$mode" = NATURAL ]; then off_first=1; else off_first=0; fi
 if [ $off_first = 1 ]; then wait_for 5 'Enter = No' && tm_keys y; else wait_for 5 'Enter = Yes' && tm_keys Enter; fi
