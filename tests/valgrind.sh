@@ -3,7 +3,7 @@
 # score on the sample night and on a real feature table, a headless replay, a live recording from the
 # emulator stopped by SIGTERM, recover on that recording made to look crashed, and the screen in tmux.
 # Any invalid access, uninitialised use or leak (definite or possible) is a FAIL with valgrind's report.
-# Separate from `make check` (`make valgrind`): it takes about 1 min of CPU, 2-3 min on a loaded box.
+# Part of `make check` (tests/run.sh) and alone as `make valgrind`: about 1 min (50 s of CPU).
 cd "$(dirname "$0")/.." || exit 2
 . tests/e2e/lib.sh
 npass=0 nfail=0

@@ -265,7 +265,7 @@ else
         set -- $(cat "$TMP/$sig.pids")
         kill -$sig $2; wait $2; rc=$?
         kill $1; wait $1; rm -f "$TMP/$sig.pids"
-        closed $sig signal $rc
+        closed $sig "$([ $sig = HUP ] && echo hangup || echo signal)" $rc     # main.c names SIGHUP a hangup
     done
     # the screen: Q, then y (the dialog's default is No)
     emu Q
