@@ -4,9 +4,6 @@ A model is a dict (written/read as the text format in src/staging/MODEL_FORMAT.m
   channels  ['fpz'] or ['fpz', 'pz']
   features  [(name, scale, norm, prior, num_terms, den_terms)]  value = scale * log(sum(num) / sum(den))
   center    (halflife_epochs, weight_epochs, clip)              causal running centre for norm == 'center'
-  probes    [(name, halflife, weight, clip, prior, [(coef, base)])]  running level of sum coef*log(base);
-                                                                 a feature whose norm is a probe's name
-                                                                 has that level subtracted
   columns   [(feature_index, op, window, mu, sd)]               classifier inputs, standardised
   nets      [[(W, b, act), ...], ...]                            MLPs whose softmax outputs are averaged
   priors, temper, trans (5x5), init                             forward HMM
@@ -79,12 +76,12 @@ def transition_counts(hypnograms):
 
 
 # ---------------------------------------------------------------- feature program
-def feature_program(channels, level=True):
-    """The derived features (a priori choice): log powers, relative band powers, Hjorth mobility,
-    low-frequency fraction, band ratios and (two channels) cross-channel differences.
-    level=True (format 2): the log powers have the channel's running level (a probe, see
-    level_probes) subtracted, and nothing else is normalised per night. level=False (format 1): each
-    log power has its own running centre, and centred copies of the relative powers and mobility."""
+def feature_program(channels):
+    """The derived features (a priori choice): log powers (centred per night), relative band powers,
+    Hjorth mobility, low-frequency fraction, band ratios, (two channels) cross-channel differences, and
+    (format 2) the log of the centre's evidence weight, which tells the classifier how much of each
+    centre is this night and how much the population prior: a recording that began minutes before
+    sleep has centres that mean something else than one that began with hours of day wake."""
     F = []
 
     def add(name, norm, num, den=(), scale=1.0):
@@ -92,19 +89,18 @@ def feature_program(channels, level=True):
     for c in channels:
         bands = ['%s_%s' % (c, b) for b in BANDS]
         for b in BASE:
-            add('%s_log_%s' % (c, b), '%s_level' % c if level else 'center', ['%s_%s' % (c, b)])
+            add('%s_log_%s' % (c, b), 'center', ['%s_%s' % (c, b)])
         for b in BANDS:
             add('%s_rel_%s' % (c, b), 'none', ['%s_%s' % (c, b)], bands)
-            if not level:
-                add('%s_relc_%s' % (c, b), 'center', ['%s_%s' % (c, b)], bands)
+            add('%s_relc_%s' % (c, b), 'center', ['%s_%s' % (c, b)], bands)
         add('%s_mobility' % c, 'none', ['%s_dvar' % c], ['%s_var' % c], 0.5)
-        if not level:
-            add('%s_mobilityc' % c, 'center', ['%s_dvar' % c], ['%s_var' % c], 0.5)
+        add('%s_mobilityc' % c, 'center', ['%s_dvar' % c], ['%s_var' % c], 0.5)
         add('%s_bandfrac' % c, 'none', bands, ['%s_var' % c])
         add('%s_delta_beta' % c, 'none', ['%s_delta' % c], ['%s_beta' % c])
         add('%s_alpha_theta' % c, 'none', ['%s_alpha' % c], ['%s_theta' % c])
         add('%s_theta_delta' % c, 'none', ['%s_theta' % c], ['%s_delta' % c])
         add('%s_gamma_beta' % c, 'none', ['%s_gamma' % c], ['%s_beta' % c])
+    add('evidence', 'none', ['center_weight'])
     if len(channels) == 2:
         a, b = channels
         for x in BASE:
@@ -112,49 +108,36 @@ def feature_program(channels, level=True):
     return F
 
 
-def level_coefficients(logs, groups, rho):
-    """Weights a (sum 1) of a channel's log base features whose combination sum a*log moves by exactly
-    the log gain but as little as possible with the stage: minimises a'(B + rho*C)a, B the spread of the
-    group means (groups: day wake, wake in bed, N1, N2, N3, R; each night's own mean of its group means
-    removed) and C the within-group covariance. logs: list of (n, 7) per night; groups: list of (n,)."""
-    dev, within = [], []
-    for x, g in zip(logs, groups):
-        ms = {k: x[g == k].mean(0) for k in np.unique(g) if k >= 0 and (g == k).sum() >= 10}
-        mbar = np.mean(list(ms.values()), axis=0)
-        dev += [m - mbar for m in ms.values()]
-        within += [x[g == k] - m for k, m in ms.items()]
-    D, E = np.array(dev), np.vstack(within)
-    A = D.T @ D / len(D) + rho * E.T @ E / len(E)
-    a = np.linalg.solve(A, np.ones(A.shape[0]))
-    return a / a.sum()
-
-
 def raw_features(model, base):
     """(n, nfeat) scale*log(sum num / sum den) for each row of base (channel-major BASE columns)."""
     idx = {'%s_%s' % (c, b): i * 7 + j for i, c in enumerate(model['channels']) for j, b in enumerate(BASE)}
+    cols = {t: base[:, i] for t, i in idx.items()}
+    if any('center_weight' in f[4] + f[5] for f in model['features']):
+        cols['center_weight'] = centre_weight(model, base.shape[0])
     out = np.empty((base.shape[0], len(model['features'])))
     for k, (_, scale, _, _, num, den) in enumerate(model['features']):
         n = np.zeros(base.shape[0])
         for t in num:
-            n = n + base[:, idx[t]]
+            n = n + cols[t]
         n = n + FLOOR
         d = np.zeros(base.shape[0])
         for t in den:
-            d = d + base[:, idx[t]]
+            d = d + cols[t]
         d = d + FLOOR if den else np.ones(base.shape[0])
         out[:, k] = scale * np.log(n / d)
     return out
 
 
-def probe_values(model, base):
-    """(n, nprobes) sum coef*log(base + FLOOR) per probe, terms added in file order."""
-    idx = {'%s_%s' % (c, b): i * 7 + j for i, c in enumerate(model['channels']) for j, b in enumerate(BASE)}
-    out = np.empty((base.shape[0], len(model.get('probes', []))))
-    for k, (_, _, _, _, _, terms) in enumerate(model.get('probes', [])):
-        v = np.zeros(base.shape[0])
-        for coef, t in terms:
-            v = v + coef * np.log(base[:, idx[t]] + FLOOR)
-        out[:, k] = v
+def centre_weight(model, n):
+    """The running centre's evidence weight Wt after each of n usable epochs (format 2 term
+    'center_weight'): how much of the centre is this night rather than the population prior."""
+    hl, w0, _ = model['center']
+    lam = 0.5 ** (1.0 / hl)
+    out = np.empty(n)
+    W = w0
+    for t in range(n):
+        W = lam * W + 1.0
+        out[t] = W
     return out
 
 
@@ -173,21 +156,15 @@ def running_centre(x, halflife, weight, clip, prior):
     return out
 
 
-def normalise(model, raw, probes=None):
-    """Per-night normalisation, causal: a 'center' feature minus its own running centre (started from
-    the population prior); a feature normalised by a probe minus that probe's running level; 'none'
-    features as they are. probes: probe_values of the same rows (needed if the model has probes)."""
+def normalise(model, raw):
+    """Per-night normalisation, causal: each 'center' feature minus its own running centre (started
+    from the population prior); 'none' features as they are."""
     out = raw.copy()
     cen = np.array([f[2] == 'center' for f in model['features']])
     if cen.any():
         hl, w0, clip = model['center']
         prior = np.array([f[3] for f in model['features']])
         out[:, cen] = raw[:, cen] - running_centre(raw, hl, w0, clip, prior)[:, cen]
-    for k, (name, hl, w0, clip, prior, _) in enumerate(model.get('probes', [])):
-        lev = running_centre(probes[:, k:k + 1], hl, w0, clip, [prior])[:, 0]
-        for j, f in enumerate(model['features']):
-            if f[2] == name:
-                out[:, j] = raw[:, j] - lev
     return out
 
 
@@ -279,7 +256,7 @@ def hmm_filter(model, epochs, post, valid=None):
 
 def run_night(model, epochs, base, fast=False):
     """Classifier posteriors and filtered probabilities for one night, causally from its first row."""
-    z = normalise(model, raw_features(model, base), probe_values(model, base))
+    z = normalise(model, raw_features(model, base))
     X = context_fast(model, z) if fast else context_columns(model, z)
     post = classify(model, X)
     return post, hmm_filter(model, epochs, post)
@@ -314,11 +291,8 @@ def write_model(model, path):
          '# %s' % model.get('comment', ''),
          'name %s' % model['name'],
          'channels %s' % ' '.join(model['channels'])]
-    if any(f[2] == 'center' for f in model['features']):
+    if any(f[2] == 'center' or 'center_weight' in f[4] + f[5] for f in model['features']):
         L.append('center %s %s %s' % tuple(g(v) for v in model['center']))
-    for name, hl, w0, clip, prior, terms in model.get('probes', []):
-        L.append('probe %s %s %s %s %s %s' % (name, g(hl), g(w0), g(clip), g(prior),
-                                              ' '.join('%s %s' % (g(c), t) for c, t in terms)))
     for name, scale, norm, prior, num, den in model['features']:
         L.append('feature %s %s %s %s %s%s' % (name, g(scale), norm, g(prior), '+'.join(num),
                                                (' / ' + '+'.join(den)) if den else ''))
@@ -346,7 +320,7 @@ def read_model(path):
     lines = [l.split('#')[0].split() for l in open(path)]
     lines = [l for l in lines if l]
     assert lines[0][0] == 'dreamwatch-model' and 1 <= int(lines[0][1]) <= FORMAT_VERSION
-    m = {'features': [], 'columns': [], 'nets': [], 'probes': []}
+    m = {'features': [], 'columns': [], 'nets': []}
     fidx = {}
     i = 1
     while i < len(lines):
@@ -358,9 +332,6 @@ def read_model(path):
             m['channels'] = a
         elif k == 'center':
             m['center'] = tuple(float(v) for v in a)
-        elif k == 'probe':
-            m['probes'].append((a[0], float(a[1]), float(a[2]), float(a[3]), float(a[4]),
-                                [(float(a[i]), a[i + 1]) for i in range(5, len(a), 2)]))
         elif k == 'feature':
             fidx[a[0]] = len(m['features'])
             if len(a) not in (5, 7) or (len(a) == 7 and a[5] != '/'):

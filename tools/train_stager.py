@@ -6,12 +6,13 @@
   /usr/bin/python3 tools/train_stager.py --reference MODEL TABLE OUT
                                                               per-row reference probabilities (for the C test)
 
-Every hyperparameter of the features and the classifier is fixed a priori below. Two choices are made
-by leave-subjects-out CV inside the training subjects only (INNER_FOLDS folds; nested inside --cv unless
---fixed): the per-night normalisation (NORMS) and the decoder (the classifier's posterior as is, or a
-forward HMM with a tempering exponent, DECODERS). The criterion, everywhere, is the mean pooled kappa of
-two regimes fixed in advance: (A) whole recordings and (B) recordings cropped to start 30 min before the
-first sleep epoch; --cv also prints (C), cropped to start 5 min before. Training sees every night whole
+Every hyperparameter of the features and the classifier is fixed a priori below, except two chosen by
+leave-subjects-out CV inside the training subjects only (INNER_FOLDS folds; nested inside --cv): the
+running centre's prior weight (PRIOR_WEIGHTS) and the decoder (the classifier's posterior as is, or a
+forward HMM with a tempering exponent, DECODERS). The
+criterion, everywhere, is the mean pooled kappa of two regimes fixed in advance: (A) whole recordings and
+(B) recordings cropped to start 30 min before the first sleep epoch; --cv also prints (C), cropped to
+start 5 min before. Training sees every night whole
 and cropped at random offsets (CROPS, CROP_RANGE), so that where a recording starts matters little.
 """
 import argparse
@@ -33,29 +34,24 @@ HYPN = os.path.join(DATA, 'sleep-edf', 'hypnograms')
 
 CONTEXT = [('mean', 1), ('mean', 3), ('mean', 10), ('mean', 40), ('std', 10)]
 CENTER = (480.0, 20.0, 3.0)       # half-life 4 h, prior weight 10 min, clip +-3 (log units)
-# Format 2 normalisation (a priori): per channel one running level, the mean of a fixed combination of
-# the log powers chosen to move with the amplifier gain but hardly with the stage (so it does not depend on
-# how much day wake came before sleep), subtracted from that channel's log powers. Half-life 2 h, prior
-# weight 10 min, clip +-3; RHO weighs epoch-to-epoch noise against stage dependence in choosing it.
-LEVEL_RUN = (240.0, 20.0, 3.0)
-RHO = 0.1
+# The centre's prior weight W0 is chosen by the inner CV from PRIOR_WEIGHTS (epochs). It only matters
+# when a recording starts near sleep: a small W0 lets the centre adapt to a new amplifier gain within
+# minutes but also follow the stage mix of the first hours of sleep (N3 then looks like N2); a large
+# one keeps the centre near the population prior for longer.
+PRIOR_WEIGHTS = [20.0, 240.0]
 HIDDEN = (32,)
 NSEEDS = 2
-# Decoders the inner CV may choose from (None: the classifier's posterior, no HMM). Version 1 of this
-# trainer offered [None, 0.3, 0.5, 1.0] in nested CV; the HMM lost every inner comparison (by 0.02-0.05
-# kappa, 16 of 16 for both models) -- the 40-epoch context columns already carry the past -- so it is
-# no longer offered. The runtime and the format keep the HMM.
+# Decoders the inner CV may choose from (None: the classifier's posterior, no HMM; else a forward HMM
+# with transitions from the 193 hypnograms and this tempering exponent). Trainer version 2 offered only
+# the posterior (the HMM had lost every inner comparison); version 3 changed the training (crops) and
+# the features (centre weight), so the HMM is offered again.
 DECODERS = [None, 0.5, 1.0]
-# Normalisations the inner CV may choose from: 'center' (format 1: each log power, relative power and
-# mobility minus its own running centre) and 'level' (format 2: log powers minus the channel's probe).
-NORMS = ['center', 'level']
-INFO_DECODERS = DECODERS             # --cv prints their outer kappas for information only
-INNER_FOLDS = 4
+INNER_FOLDS = 2       # not 4: with the crops each fit trains on 3x the rows; the box has 2 shared cores
 # Recordings may start long before sleep (the 22-h cassettes: hours of day wake set the running centres)
 # or at lights-off, minutes before it (every live night). The training sees each night whole and cropped
 # to start CROPS times at offsets drawn uniformly (seeded per night) between CROP_RANGE epochs before the
 # first sleep epoch: 60 min and 5 min, fixed a priori.
-CROPS = 2
+CROPS = 1           # whole and cropped weigh the same, as in the criterion
 CROP_RANGE = (10, 120)
 # Evaluation regimes, fixed before any result: the criterion is the mean kappa of A and B.
 REGIMES = {'A': None, 'B': 60, 'C': 10}
@@ -95,10 +91,10 @@ def transitions():
     return c / c.sum(1, keepdims=True), len(hs)
 
 
-def skeleton(channels, trans, norm):
+def skeleton(channels, trans, w0=CENTER[1]):
     m = dict(name='fpz_pz' if len(channels) == 2 else 'fpz', channels=channels,
-             features=L.feature_program(channels, norm == 'level'), center=CENTER, norm=norm, columns=[], nets=[],
-             trans=trans, temper=1.0, probes=[])
+             features=L.feature_program(channels), center=(CENTER[0], w0, CENTER[2]), columns=[], nets=[],
+             trans=trans, temper=1.0)
     # stationary-ish start: a recording starts awake
     m['init'] = np.array([0.96, 0.01, 0.01, 0.01, 0.01])
     return m
@@ -108,15 +104,13 @@ def fit(model, nights, seeds=NSEEDS):
     """Priors for the centres, column scaling, the MLP ensemble and class priors from `nights`."""
     from sklearn.neural_network import MLPClassifier
     allraw = np.vstack([L.raw_features(model, n['base']) for n in nights])
-    if model['norm'] == 'level':
-        set_levels(model, nights)
     nights = augmented(nights)
     raw = [L.raw_features(model, n['base']) for n in nights]
     for k, f in enumerate(model['features']):
         f[3] = float(np.median(allraw[:, k])) if f[2] == 'center' else 0.0
-    model['columns'] = [(fi, op, w, 0.0, 1.0) for fi in range(len(model['features'])) for op, w in CONTEXT]
-    Xs = [L.context_fast(model, L.normalise(model, r, L.probe_values(model, n['base'])))
-          for r, n in zip(raw, nights)]
+    model['columns'] = [(fi, op, w, 0.0, 1.0) for fi, f in enumerate(model['features'])
+                        for op, w in (CONTEXT if f[4] != ['center_weight'] else [('mean', 1)])]
+    Xs = [L.context_fast(model, L.normalise(model, r)) for r in raw]
     X = np.vstack([x[n['win']] for x, n in zip(Xs, nights)])
     y = np.concatenate([n['y'][n['win']] for n in nights])
     mu, sd = X.mean(0), X.std(0) + 1e-9
@@ -133,20 +127,6 @@ def fit(model, nights, seeds=NSEEDS):
         model['nets'].append(net)
     model['priors'] = np.bincount(y, minlength=5) / len(y)
     return model
-
-
-def set_levels(model, nights):
-    """One level probe per channel from `nights`: coefficients by L.level_coefficients, prior the
-    median of the probe over all their epochs."""
-    model['probes'] = []
-    for i, c in enumerate(model['channels']):
-        logs = [np.log(n['base'][:, i * 7:(i + 1) * 7] + L.FLOOR) for n in nights]
-        groups = [np.where((n['y'] == 0) & ~n['win'], 5, n['y']) for n in nights]
-        a = L.level_coefficients(logs, groups, RHO)
-        terms = [(float(v), '%s_%s' % (c, b)) for v, b in zip(a, L.BASE)]
-        model['probes'].append(('%s_level' % c, *LEVEL_RUN, 0.0, terms))
-        prior = float(np.median(L.probe_values(model, np.vstack([n['base'] for n in nights]))[:, i]))
-        model['probes'][-1] = ('%s_level' % c, *LEVEL_RUN, prior, terms)
 
 
 def set_decoder(model, trans, tau):
@@ -169,25 +149,25 @@ def regime(n, r):
 
 
 def choose(channels, nights, trans):
-    """Inner CV over `nights` (subjects in INNER_FOLDS groups, one net per fit): the (normalisation,
+    """Inner CV over `nights` (subjects in INNER_FOLDS groups, one net per fit): the (prior weight,
     decoder) with the best criterion, the mean pooled kappa of regimes A and B."""
-    designs = [(nm, t) for nm in NORMS for t in DECODERS]
+    designs = [(w0, t) for w0 in PRIOR_WEIGHTS for t in DECODERS]
     if len(designs) == 1:
         return designs[0]
     subs = sorted({n['subject'] for n in nights})
     groups = [subs[i::INNER_FOLDS] for i in range(INNER_FOLDS)]
-    runs = {nm: [] for nm in NORMS}
-    for nm in NORMS:
+    runs = {w0: [] for w0 in PRIOR_WEIGHTS}
+    for w0 in PRIOR_WEIGHTS:
         for g in groups:
-            m = fit(skeleton(channels, trans, nm), [n for n in nights if n['subject'] not in g], seeds=1)
-            runs[nm] += [(m, r, c, posteriors(m, c)) for n in nights if n['subject'] in g
+            m = fit(skeleton(channels, trans, w0), [n for n in nights if n['subject'] not in g], seeds=1)
+            runs[w0] += [(m, r, c, posteriors(m, c)) for n in nights if n['subject'] in g
                          for r in 'AB' for c in [regime(n, r)]]
     scores = []
-    for nm, tau in designs:
+    for w0, tau in designs:
         ks = []
         for r in 'AB':
             yt, yp = [], []
-            for m, rr, n, p in runs[nm]:
+            for m, rr, n, p in runs[w0]:
                 if rr == r:
                     set_decoder(m, trans, tau)
                     yt.append(n['y'][n['win']])
@@ -195,7 +175,7 @@ def choose(channels, nights, trans):
             ks.append(kappa(np.concatenate(yt), np.concatenate(yp)))
         scores.append(np.mean(ks))
     print('  inner CV, mean kappa of A and B: ' + ', '.join(
-        '%s/%s %.4f' % (nm, 'post' if t is None else 'hmm%.1f' % t, k) for (nm, t), k in zip(designs, scores)),
+        'W0 %g %s %.4f' % (w0, 'posterior' if t is None else 'hmm %.1f' % t, k) for (w0, t), k in zip(designs, scores)),
         flush=True)
     return designs[int(np.argmax(scores))]
 
@@ -213,30 +193,30 @@ def kappa(y, p):
     return (po - pe) / (1 - pe)
 
 
-def cv(channels, trans, fixed=None):
+def cv(channels, trans):
     """Leave-one-subject-out: each subject's nights scored in regimes A, B and C by a model trained on
-    the other subjects, its normalisation and decoder chosen by inner CV on them (or `fixed`, a
-    (norm, decoder) pair: not nested). THE FIGURE is the mean kappa of A and B."""
+    the other subjects, its centre prior weight and decoder chosen by inner CV on them. THE FIGURE is the
+    mean kappa of A and B."""
     nights = load_nights(channels)
     subs = sorted({n['subject'] for n in nights})
-    res = {(r, t): ([], []) for r in REGIMES for t in ['chosen'] + INFO_DECODERS}
+    res = {(r, t): ([], []) for r in REGIMES for t in ['chosen'] + DECODERS}
     for s in subs:
         t0 = time.time()
         train = [n for n in nights if n['subject'] != s]
-        norm, chosen = fixed or choose(channels, train, trans)
-        m = fit(skeleton(channels, trans, norm), train)
+        w0, chosen = choose(channels, train, trans)
+        m = fit(skeleton(channels, trans, w0), train)
         for n in nights:
             if n['subject'] != s:
                 continue
             for r in REGIMES:
                 c = regime(n, r)
                 post = posteriors(m, c)
-                for key, t in [('chosen', chosen)] + [(t, t) for t in INFO_DECODERS]:
+                for key, t in [('chosen', chosen)] + [(t, t) for t in DECODERS]:
                     set_decoder(m, trans, t)
                     yt, yp = res[(r, key)]
                     yt.append(c['y'][c['win']])
                     yp.append(L.hmm_filter(m, c['epochs'], post)[c['win']].argmax(1))
-        print('subject %s: %s/%s  kappa %s  (%.0f s)' % (s, norm, chosen, ' '.join(
+        print('subject %s: W0 %g decoder %s  kappa %s  (%.0f s)' % (s, w0, chosen, ' '.join(
             '%s %.3f' % (r, kappa(*map(np.concatenate, (res[(r, 'chosen')][0][-2:], res[(r, 'chosen')][1][-2:]))))
             for r in REGIMES), time.time() - t0), flush=True)
     ks = {}
@@ -244,7 +224,7 @@ def cv(channels, trans, fixed=None):
         print('== %s, leave-one-subject-out, regime %s: %s' % ('+'.join(channels), r, REGIME_NAMES[r]))
         ks[r] = L.agreement(*map(np.concatenate, res[(r, 'chosen')]))['kappa']
         print('(information only, not used to choose: kappa of each fixed decoder: %s)' % ', '.join(
-            '%s -> %.4f' % (t, kappa(*map(np.concatenate, res[(r, t)]))) for t in INFO_DECODERS))
+            '%s -> %.4f' % (t, kappa(*map(np.concatenate, res[(r, t)]))) for t in DECODERS))
     print('== %s THE FIGURE: mean kappa of regimes A and B = %.4f  (A %.4f, B %.4f; C %.4f for information)'
           % ('+'.join(channels), (ks['A'] + ks['B']) / 2, ks['A'], ks['B'], ks['C']), flush=True)
 
@@ -255,10 +235,7 @@ def main():
     ap.add_argument('--write', action='store_true')
     ap.add_argument('--channels', default='both', choices=['both', 'fpz_pz', 'fpz'])
     ap.add_argument('--reference', nargs=3, metavar=('MODEL', 'TABLE', 'OUT'))
-    ap.add_argument('--fixed', nargs=2, metavar=('NORM', 'DECODER'),
-                    help='--cv of one design, not nested: NORM center|level, DECODER post|TEMPER')
     a = ap.parse_args()
-    fixed = a.fixed and (a.fixed[0], None if a.fixed[1] == 'post' else float(a.fixed[1]))
     if a.reference:
         m = L.read_model(a.reference[0])
         e, _, b = L.load_table(a.reference[1], m['channels'])
@@ -272,16 +249,16 @@ def main():
     sets = [['fpz', 'pz'], ['fpz']] if a.channels == 'both' else [a.channels.split('_')]
     for ch in sets:
         if a.cv:
-            cv(ch, trans, fixed)
+            cv(ch, trans)
         if a.write:
             nights = load_nights(ch)
-            norm, tau = choose(ch, nights, trans)
-            m = set_decoder(fit(skeleton(ch, trans, norm), nights), trans, tau)
+            w0, tau = choose(ch, nights, trans)
+            m = set_decoder(fit(skeleton(ch, trans, w0), nights), trans, tau)
             dec = ('no HMM: the inner CV preferred the posterior, so the transition rows are the class priors'
                    if m['decoder'] is None else 'forward HMM, transitions from %d hypnograms' % nh)
-            m['comment'] = ('trained by tools/train_stager.py on %d Sleep-EDF nights (%d subjects); '
-                            'normalisation (chosen by inner CV): %s; decoder: %s'
-                            % (len(nights), len({n['subject'] for n in nights}), norm, dec))
+            m['comment'] = ('trained by tools/train_stager.py (version 3) on %d Sleep-EDF nights (%d subjects), '
+                            'whole and cropped; chosen by inner CV: centre prior weight %g, decoder: %s'
+                            % (len(nights), len({n['subject'] for n in nights}), w0, dec))
             path = os.path.join(ROOT, 'src', 'staging', 'models', m['name'] + '.dwm')
             L.write_model(m, path)
             print('wrote %s (decoder %s)' % (path, m['decoder']))

@@ -31,7 +31,7 @@ double dw_model_base(const dw_features *f, int field)
 
 struct parser {
     const char *file;
-    int line;
+    int line, version;
     char *cur;                 /* rest of the current line (NUL-terminated) */
     char chname[2][16];
     dw_err *err;
@@ -103,8 +103,8 @@ static int terms(struct parser *p, const dw_model *m, char *s, int *out, int *n)
 {
     *n = 0;
     for (char *save = NULL, *t = strtok_r(s, "+", &save); t; t = strtok_r(NULL, "+", &save)) {
-        int idx = -1;
-        for (int c = 0; c < m->nch && idx < 0; c++) {
+        int idx = strcmp(t, "center_weight") ? -2 : DW_MODEL_TERM_WEIGHT;
+        for (int c = 0; c < m->nch && idx == -2; c++) {
             size_t l = strlen(p->chname[c]);
             if (!strncmp(t, p->chname[c], l) && t[l] == '_') {
                 int f = lookup(t + l + 1, base_names, DW_MODEL_NBASE);
@@ -112,8 +112,11 @@ static int terms(struct parser *p, const dw_model *m, char *s, int *out, int *n)
                     idx = c * DW_MODEL_NBASE + f;
             }
         }
-        if (idx < 0)
-            PERR(p, "unknown base feature '%.40s' (want CHANNEL_{delta,theta,alpha,beta,gamma,var,dvar})", t);
+        if (idx == DW_MODEL_TERM_WEIGHT && p->version < 2)
+            PERR(p, "center_weight needs format version 2");
+        if (idx == -2)
+            PERR(p, "unknown base feature '%.40s' (want CHANNEL_{delta,theta,alpha,beta,gamma,var,dvar}"
+                    " or center_weight)", t);
         if (*n >= DW_MODEL_MAXTERMS)
             PERR(p, "more than %d terms in a sum", DW_MODEL_MAXTERMS);
         out[(*n)++] = idx;
@@ -146,14 +149,9 @@ static int parse_feature(struct parser *p, dw_model *m)
     strcpy(f->name, name);
     if (number(p, "feature scale", &f->scale))
         return -1;
-    if (!(norm = token(p)))
-        PERR(p, "feature: missing normalisation");
-    f->norm = !strcmp(norm, "none") ? DW_NORM_NONE : !strcmp(norm, "center") ? DW_NORM_CENTER : -1;
-    for (int k = 0; f->norm < 0 && k < m->nprobe; k++)
-        if (!strcmp(norm, m->probe[k].name))
-            f->norm = DW_NORM_PROBE + k;
-    if (f->norm < 0)
-        PERR(p, "feature normalisation must be 'none', 'center' or a probe defined above, not '%.40s'", norm);
+    if (!(norm = token(p)) || (strcmp(norm, "none") && strcmp(norm, "center")))
+        PERR(p, "feature normalisation must be 'none' or 'center'");
+    f->norm = strcmp(norm, "center") ? DW_NORM_NONE : DW_NORM_CENTER;
     if (number(p, "feature prior centre", &f->prior))
         return -1;
     char *num = token(p), *slash;
@@ -170,47 +168,6 @@ static int parse_feature(struct parser *p, dw_model *m)
     }
     m->nfeat++;
     return line_end(p);
-}
-
-/* probe NAME HALFLIFE WEIGHT CLIP PRIOR COEF BASE [COEF BASE ...] */
-static int parse_probe(struct parser *p, dw_model *m)
-{
-    if (!m->nch)
-        PERR(p, "'probe' before 'channels'");
-    if (m->nfeat)
-        PERR(p, "'probe' after 'feature'");
-    if (m->nprobe >= DW_MODEL_MAXPROBES)
-        PERR(p, "more than %d probes", DW_MODEL_MAXPROBES);
-    struct dw_mprobe *q = &m->probe[m->nprobe];
-    char *name = token(p), *t;
-    if (!name || strlen(name) >= sizeof q->name || !strcmp(name, "none") || !strcmp(name, "center"))
-        PERR(p, "probe: missing, reserved or too long name");
-    for (int k = 0; k < m->nprobe; k++)
-        if (!strcmp(m->probe[k].name, name))
-            PERR(p, "probe '%s' defined twice", name);
-    strcpy(q->name, name);
-    if (number(p, "probe half-life", &q->halflife) || number(p, "probe prior weight", &q->weight0)
-        || number(p, "probe clip", &q->clip) || number(p, "probe prior level", &q->prior))
-        return -1;
-    if (!(q->halflife > 0) || !(q->weight0 > 0) || !(q->clip > 0))
-        PERR(p, "probe: half-life, prior weight and clip must be > 0");
-    for (q->nterm = 0; *(p->cur += strspn(p->cur, " \t\r")); q->nterm++) {
-        int n;
-        if (q->nterm >= DW_MODEL_MAXTERMS)
-            PERR(p, "probe: more than %d terms", DW_MODEL_MAXTERMS);
-        if (number(p, "probe coefficient", &q->coef[q->nterm]))
-            return -1;
-        if (!(t = token(p)))
-            PERR(p, "probe: coefficient without a base feature");
-        if (terms(p, m, t, &q->term[q->nterm], &n))
-            return -1;
-        if (n != 1)
-            PERR(p, "probe: one base feature per coefficient");
-    }
-    if (!q->nterm)
-        PERR(p, "probe: no terms");
-    m->nprobe++;
-    return 0;
 }
 
 static int parse_column(struct parser *p, dw_model *m)
@@ -335,11 +292,10 @@ static int parse_body(struct parser *p, dw_model *m, char *text)
     char *kw, *t;
     if (!next_line(p, &text) || !(kw = token(p)) || strcmp(kw, "dreamwatch-model"))
         PERR(p, "not a dreamwatch model file (the first line must be 'dreamwatch-model %d')", DW_MODEL_VERSION);
-    int version;
-    if (integer(p, "version", 1, 1000000, &version) || line_end(p))
+    if (integer(p, "version", 1, 1000000, &p->version) || line_end(p))
         return -1;
-    if (version < 1 || version > DW_MODEL_VERSION)
-        PERR(p, "model format version %d; this build reads versions 1 to %d", version, DW_MODEL_VERSION);
+    if (p->version > DW_MODEL_VERSION)
+        PERR(p, "model format version %d; this build reads versions 1 to %d", p->version, DW_MODEL_VERSION);
     while (!(seen & S_END) && next_line(p, &text)) {
         kw = token(p);
         if (!strcmp(kw, "name")) {
@@ -368,8 +324,6 @@ static int parse_body(struct parser *p, dw_model *m, char *text)
             if (!(m->halflife > 0) || !(m->weight0 > 0) || !(m->clip > 0))
                 PERR(p, "center: half-life, prior weight and clip must be > 0");
             seen |= S_CENTER;
-        } else if (!strcmp(kw, "probe") && version >= 2) {
-            if (parse_probe(p, m)) return -1;
         } else if (!strcmp(kw, "feature")) {
             if (parse_feature(p, m)) return -1;
         } else if (!strcmp(kw, "column")) {
@@ -415,9 +369,16 @@ static int parse_body(struct parser *p, dw_model *m, char *text)
             PERR(p, "missing '%s'", need[i].what);
     if (!m->nfeat || !m->ncol || !m->nnet)
         PERR(p, "a model needs features, columns and at least one net");
-    for (int i = 0; i < m->nfeat; i++)
-        if (m->feat[i].norm == DW_NORM_CENTER && !(seen & S_CENTER))
-            PERR(p, "feature '%s' is centred but there is no 'center' line", m->feat[i].name);
+    for (int i = 0; i < m->nfeat; i++) {
+        const struct dw_mfeature *f = &m->feat[i];
+        int weight = 0;
+        for (int k = 0; k < f->nnum; k++)
+            weight |= f->num[k] == DW_MODEL_TERM_WEIGHT;
+        for (int k = 0; k < f->nden; k++)
+            weight |= f->den[k] == DW_MODEL_TERM_WEIGHT;
+        if ((f->norm == DW_NORM_CENTER || weight) && !(seen & S_CENTER))
+            PERR(p, "feature '%s' needs the running centre but there is no 'center' line", f->name);
+    }
     if (next_line(p, &text))
         PERR(p, "text after 'end'");
     return 0;

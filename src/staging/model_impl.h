@@ -11,12 +11,12 @@
 #define DW_MODEL_MAXWIDTH  1024    /* widest layer */
 #define DW_MODEL_MAXWIN    256     /* longest context window, epochs */
 #define DW_MODEL_MAXNETS   16
-#define DW_MODEL_MAXPROBES 8       /* running levels */
 #define DW_MODEL_MAXLAYERS 8
 #define DW_MODEL_NBASE     7       /* named base features per channel (dw_features fields) */
 #define DW_MODEL_FLOOR     1e-12   /* added to each sum before the log */
+#define DW_MODEL_TERM_WEIGHT (-1)  /* term 'center_weight': the running centre's evidence weight Wt */
 
-enum { DW_NORM_NONE, DW_NORM_CENTER, DW_NORM_PROBE };   /* DW_NORM_PROBE + k: probe k's level */
+enum { DW_NORM_NONE, DW_NORM_CENTER };
 enum { DW_OP_MEAN, DW_OP_STD, DW_OP_MIN, DW_OP_MAX };
 enum { DW_ACT_RELU, DW_ACT_TANH, DW_ACT_IDENTITY, DW_ACT_SOFTMAX };
 
@@ -26,15 +26,6 @@ struct dw_mfeature {
     int norm;
     int nnum, nden;                      /* nden == 0: denominator 1 */
     int num[DW_MODEL_MAXTERMS], den[DW_MODEL_MAXTERMS];  /* channel * DW_MODEL_NBASE + field */
-};
-
-/* A running level: centre of sum coef[i] * log(base[i] + floor), subtracted from features that name it. */
-struct dw_mprobe {
-    char name[48];
-    double halflife, weight0, clip, prior;
-    int nterm;
-    int term[DW_MODEL_MAXTERMS];
-    double coef[DW_MODEL_MAXTERMS];
 };
 
 struct dw_mcolumn { int feat, op, window; double mu, sd; };
@@ -48,8 +39,7 @@ struct dw_model {
     int builtin;
     int nch;
     double halflife, weight0, clip;
-    int nfeat, ncol, nnet, maxwin, nprobe;
-    struct dw_mprobe probe[DW_MODEL_MAXPROBES];
+    int nfeat, ncol, nnet, maxwin;
     struct dw_mfeature *feat;
     struct dw_mcolumn *col;
     struct dw_mnet net[DW_MODEL_MAXNETS];

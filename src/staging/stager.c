@@ -10,7 +10,6 @@ struct dw_stager {
     const dw_model *m;
     double lam;                /* per-epoch decay of the running centre */
     double *S, W;              /* centre = S / W per feature */
-    double PS[DW_MODEL_MAXPROBES], PW[DW_MODEL_MAXPROBES], plam[DW_MODEL_MAXPROBES];  /* probe levels, alike */
     double *ring;              /* normalised features of the last maxwin valid epochs */
     int count, head;           /* epochs in ring, slot of the newest */
     double alpha[DW_NSTAGES];  /* filtered stage probabilities */
@@ -19,7 +18,6 @@ struct dw_stager {
 /* One epoch's evaluation, kept apart from the state so that peek can run it too. */
 struct step {
     double z[DW_MODEL_MAXFEAT], S[DW_MODEL_MAXFEAT], W;
-    double PS[DW_MODEL_MAXPROBES], PW[DW_MODEL_MAXPROBES];
     double post[DW_NSTAGES];
 };
 
@@ -39,11 +37,6 @@ dw_stager *dw_stager_new(const dw_model *m)
     for (int k = 0; k < m->nfeat; k++)
         s->S[k] = m->feat[k].prior * m->weight0;
     s->W = m->weight0;
-    for (int k = 0; k < m->nprobe; k++) {
-        s->plam[k] = pow(0.5, 1.0 / m->probe[k].halflife);
-        s->PS[k] = m->probe[k].prior * m->probe[k].weight0;
-        s->PW[k] = m->probe[k].weight0;
-    }
     memcpy(s->alpha, m->init, sizeof s->alpha);
     return s;
 }
@@ -57,11 +50,13 @@ void dw_stager_free(dw_stager *s)
     free(s);
 }
 
-static double sum_terms(const dw_features *feats, const int *t, int n)
+/* Sum of base features; weight is the running centre's evidence weight, this epoch included. */
+static double sum_terms(const dw_features *feats, const int *t, int n, double weight)
 {
     double v = 0;
     for (int i = 0; i < n; i++)
-        v += dw_model_base(&feats[t[i] / DW_MODEL_NBASE], t[i] % DW_MODEL_NBASE);
+        v += t[i] == DW_MODEL_TERM_WEIGHT ? weight
+                                          : dw_model_base(&feats[t[i] / DW_MODEL_NBASE], t[i] % DW_MODEL_NBASE);
     return v + DW_MODEL_FLOOR;
 }
 
@@ -122,23 +117,12 @@ static double window_stat(const dw_stager *s, int k, int op, int w, double v)
 static int evaluate(const dw_stager *s, const dw_features *feats, struct step *st)
 {
     const dw_model *m = s->m;
-    double col[DW_MODEL_MAXCOL], h[2][DW_MODEL_MAXWIDTH], level[DW_MODEL_MAXPROBES];
+    double col[DW_MODEL_MAXCOL], h[2][DW_MODEL_MAXWIDTH];
     st->W = s->lam * s->W + 1.0;
-    for (int k = 0; k < m->nprobe; k++) {
-        const struct dw_mprobe *q = &m->probe[k];
-        double v = 0, c = s->PS[k] / s->PW[k];
-        for (int i = 0; i < q->nterm; i++)
-            v += q->coef[i] * log(dw_model_base(&feats[q->term[i] / DW_MODEL_NBASE], q->term[i] % DW_MODEL_NBASE) + DW_MODEL_FLOOR);
-        if (!isfinite(v))
-            return -1;
-        st->PS[k] = s->plam[k] * s->PS[k] + fmin(fmax(v, c - q->clip), c + q->clip);
-        st->PW[k] = s->plam[k] * s->PW[k] + 1.0;
-        level[k] = st->PS[k] / st->PW[k];
-    }
     for (int k = 0; k < m->nfeat; k++) {
         const struct dw_mfeature *f = &m->feat[k];
-        double num = sum_terms(feats, f->num, f->nnum);
-        double den = f->nden ? sum_terms(feats, f->den, f->nden) : 1.0;
+        double num = sum_terms(feats, f->num, f->nnum, st->W);
+        double den = f->nden ? sum_terms(feats, f->den, f->nden, st->W) : 1.0;
         double x = f->scale * log(num / den);
         if (!isfinite(x))
             return -1;
@@ -148,7 +132,7 @@ static int evaluate(const dw_stager *s, const dw_features *feats, struct step *s
             st->z[k] = x - st->S[k] / st->W;
         } else {
             st->S[k] = s->S[k];
-            st->z[k] = f->norm >= DW_NORM_PROBE ? x - level[f->norm - DW_NORM_PROBE] : x;
+            st->z[k] = x;
         }
     }
     for (int j = 0; j < m->ncol; j++) {
@@ -204,8 +188,6 @@ int dw_stager_push(dw_stager *s, const dw_features *feats, int valid, double pro
         const dw_model *m = s->m;
         memcpy(s->S, st.S, (size_t)m->nfeat * sizeof *s->S);
         s->W = st.W;
-        memcpy(s->PS, st.PS, sizeof s->PS);
-        memcpy(s->PW, st.PW, sizeof s->PW);
         s->head = (s->head + 1) % m->maxwin;
         memcpy(s->ring + (size_t)s->head * (size_t)m->nfeat, st.z, (size_t)m->nfeat * sizeof *st.z);
         if (s->count < m->maxwin)
