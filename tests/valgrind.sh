@@ -2,7 +2,8 @@
 # The real binary under valgrind (memcheck, full leak check) on representative paths: print-config,
 # score on the sample night and on a real feature table, a headless replay, a live recording from the
 # emulator stopped by SIGTERM, recover on that recording made to look crashed, and the screen in tmux.
-# Any invalid access, uninitialised use or leak (definite or possible) is a FAIL with valgrind's report.
+# Any invalid access, uninitialised use, leak (definite or possible) or descriptor we left open at exit is
+# a FAIL with valgrind's report.
 # Part of `make check` (tests/run.sh) and alone as `make valgrind`: about 1 min (50 s of CPU).
 cd "$(dirname "$0")/.." || exit 2
 . tests/e2e/lib.sh
@@ -18,7 +19,7 @@ if grep -qa -e __asan_init -e __tsan_init "$DW_BIN"; then skip valgrind "$DW_BIN
 EMU=
 trap '[ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; [ -n "${TMUX_SOCK:-}" ] && tmux -S "$TMUX_SOCK" kill-server 2>/dev/null' EXIT
 
-VG="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --track-origins=yes"
+VG="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --track-origins=yes --track-fds=yes"
 # vg NAME WANT-STATUS COMMAND...: COMMAND under valgrind; PASS if it exits WANT-STATUS with no report.
 n=0
 vg() {
@@ -28,9 +29,11 @@ vg() {
     report "$name" $? "$want" "$TMP/vg.$n.log"
 }
 # report NAME STATUS WANT LOG: valgrind's own status (99) says it reported; warnings alone (an ioctl it
-# does not know) are no failure.
+# does not know) are no failure; --track-fds lists descriptors open at exit, ours must be none.
 report() {
-    if [ "$2" -eq "$3" ]; then pass "valgrind $1"
+    leaked=$(awk '/Open (file descriptor|AF_)/ { o = $0; getline; if ($0 !~ /inherited from parent/) print o }' "$4" 2>/dev/null)
+    if [ "$2" -eq "$3" ] && [ -z "$leaked" ]; then pass "valgrind $1"
+    elif [ "$2" -eq "$3" ]; then fail "valgrind $1" "descriptors left open at exit: $leaked"; cat "$4"
     else fail "valgrind $1" "exit $2 (want $3)"; head -40 "$4" 2>/dev/null; tail -5 "$TMP/vg.$n.out" 2>/dev/null; fi
 }
 
@@ -65,11 +68,14 @@ else
     fail "valgrind recover" "the recording left no .bdf in $TMP/rec"
 fi
 
-# The screen: replay at 600x in tmux for a few seconds, then Q and y (a confirmed safe shutdown).
+# The screen: replay at 600x in tmux, the keys, then Q and y (a confirmed safe shutdown).
 n=$((n + 1))
 TERMV=screen; infocmp tmux-256color >/dev/null 2>&1 && TERMV=tmux-256color
 tm_start 120 40 sh -c "TERM=$TERMV $VG --log-file='$TMP/vg.$n.log' '$DW_BIN' --speed 600 --no-record '$SAMPLE'; echo \$? > '$TMP/screen.rc'"
 wait_for 60 '^ epoch [0-9]+ (W|N1|N2|N3|R)' || fail "valgrind screen" "no scored epoch on the status line after 60 s"
+# every view, dialog and key family once: theme, bedside, help, seek, speed, focus, marker, pause
+for k in t v v '?' x Right Left + - Tab Tab m; do tm_keys "$k"; sleep 0.3; done
+tm_keys -l 'valgrind marker'; tm_keys Enter Space; sleep 0.5; tm_keys Space
 tm_keys Q; sleep 1; tm_keys y
 i=0; while [ ! -f "$TMP/screen.rc" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 report "screen: replay, then a confirmed Q" "$(cat "$TMP/screen.rc" 2>/dev/null || echo 124)" 0 "$TMP/vg.$n.log"
