@@ -338,6 +338,21 @@ static int ensure(double **p, size_t *cap, size_t need)
     return 0;
 }
 
+/* The frontal and parietal columns of a block, grown together. */
+static int ensure_cols(dw_worker *w, size_t n)
+{
+    if (n <= w->colcap)
+        return 0;
+    for (int c = 0; c < 2; c++) {
+        double *q = realloc(w->col[c], n * sizeof(double));
+        if (!q)
+            return -1;
+        w->col[c] = q;
+    }
+    w->colcap = n;
+    return 0;
+}
+
 /* Channel flags over each second: railed at the full-scale limit, flat below 0.5 uV peak to peak. */
 static void track_channels(dw_worker *w, const double *x, int n, int nch, unsigned char *flags_out, int *flags_ready)
 {
@@ -366,7 +381,7 @@ static void deliver(dw_worker *w, const double *x, int n)
 {
     const dw_source_info *in = &w->src->info;
     int nch = in->nch;
-    if (ensure(&w->col[0], &w->colcap, (size_t)n) < 0 || !(w->col[1] = realloc(w->col[1], (size_t)n * sizeof(double))))
+    if (ensure_cols(w, (size_t)n) < 0)
         return;
     for (int i = 0; i < n; i++) {
         w->col[0][i] = x[i * nch + in->frontal];
@@ -569,7 +584,7 @@ static int read_block(dw_worker *w, int max_frames)
         return n;
     }
     size_t cap = (size_t)(n * DW_FS / in->fs) + 4;
-    if (ensure(&w->buf, &w->bufcap, cap * (size_t)in->nch) < 0 || ensure(&w->col[0], &w->colcap, (size_t)n) < 0)
+    if (ensure(&w->buf, &w->bufcap, cap * (size_t)in->nch) < 0)
         return DW_SRC_ERR;
     double tmp_in[512], tmp_out[512];
     size_t produced = 0;
