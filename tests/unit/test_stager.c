@@ -154,7 +154,7 @@ static void test_model_files(void)
     int lcol = line_of(text, "column "), lnet = line_of(text, "net "), ltr = line_of(text, "transition");
     int lend = line_of(text, "end"), lfeat = line_of(text, "feature ");
     struct { int line; const char *repl; const char *want; int below; } bad[] = {
-        { 1, "dreamwatch-model 2", "edited.dwm:1: model format version 2", 0 },
+        { 1, "dreamwatch-model 99", "edited.dwm:1: model format version 99", 0 },
         { 1, "hello", "edited.dwm:1: not a dreamwatch model", 0 },
         { lend, NULL, "missing 'end'", 0 },
         { lnet + 3, "0.1 0.2 nan", "is not a finite number", 0 },
