@@ -34,11 +34,18 @@ HYPN = os.path.join(DATA, 'sleep-edf', 'hypnograms')
 
 CONTEXT = [('mean', 1), ('mean', 3), ('mean', 10), ('mean', 40), ('std', 10)]
 CENTER = (480.0, 20.0, 3.0)       # half-life 4 h, prior weight 10 min, clip +-3 (log units)
-# The centre's prior weight W0 is chosen by the inner CV from PRIOR_WEIGHTS (epochs). It only matters
-# when a recording starts near sleep: a small W0 lets the centre adapt to a new amplifier gain within
-# minutes but also follow the stage mix of the first hours of sleep (N3 then looks like N2); a large
-# one keeps the centre near the population prior for longer.
-PRIOR_WEIGHTS = [20.0, 240.0]
+# The centre's prior weight W0 (epochs) only matters when a recording starts near sleep: a small W0 lets
+# the centre adapt to a new amplifier gain within minutes but also follow the stage mix of the first
+# hours of sleep (N3 then looks like N2); a large one keeps the centre near the population prior for
+# longer. Trainer v3 let the inner CV choose from [20, 240]; it chose 240, and that model changed 6-8 %
+# of labels under a x0.5/x2 gain in recordings starting 30 or 5 min before sleep (20: under 1.5 %), which
+# the product cannot have (a live night starts at lights-off with an unknown gain). So only W0 = 20, the
+# value whose gain robustness holds in every regime, is offered.
+PRIOR_WEIGHTS = [20.0]
+# A two-channel model may use features of both channels or of the first (frontal) only; the inner CV
+# chooses. (Offered after the LOSO runs of trainer v3 had the Fpz-only model ahead of the two-channel
+# one, mostly through one subject whose Pz-Oz misleads it.)
+CHANNEL_SETS = {2: ['both', 'first'], 1: ['both']}
 HIDDEN = (32,)
 NSEEDS = 2
 # Decoders the inner CV may choose from (None: the classifier's posterior, no HMM; else a forward HMM
@@ -91,9 +98,10 @@ def transitions():
     return c / c.sum(1, keepdims=True), len(hs)
 
 
-def skeleton(channels, trans, w0=CENTER[1]):
+def skeleton(channels, trans, w0=CENTER[1], used='both'):
     m = dict(name='fpz_pz' if len(channels) == 2 else 'fpz', channels=channels,
-             features=L.feature_program(channels), center=(CENTER[0], w0, CENTER[2]), columns=[], nets=[],
+             features=L.feature_program(channels, channels if used == 'both' else channels[:1]),
+             center=(CENTER[0], w0, CENTER[2]), columns=[], nets=[],
              trans=trans, temper=1.0)
     # stationary-ish start: a recording starts awake
     m['init'] = np.array([0.96, 0.01, 0.01, 0.01, 0.01])
@@ -151,23 +159,24 @@ def regime(n, r):
 def choose(channels, nights, trans):
     """Inner CV over `nights` (subjects in INNER_FOLDS groups, one net per fit): the (prior weight,
     decoder) with the best criterion, the mean pooled kappa of regimes A and B."""
-    designs = [(w0, t) for w0 in PRIOR_WEIGHTS for t in DECODERS]
+    fits = [(w0, u) for u in CHANNEL_SETS[len(channels)] for w0 in PRIOR_WEIGHTS]
+    designs = [f + (t,) for f in fits for t in DECODERS]
     if len(designs) == 1:
         return designs[0]
     subs = sorted({n['subject'] for n in nights})
     groups = [subs[i::INNER_FOLDS] for i in range(INNER_FOLDS)]
-    runs = {w0: [] for w0 in PRIOR_WEIGHTS}
-    for w0 in PRIOR_WEIGHTS:
+    runs = {f: [] for f in fits}
+    for f in fits:
         for g in groups:
-            m = fit(skeleton(channels, trans, w0), [n for n in nights if n['subject'] not in g], seeds=1)
-            runs[w0] += [(m, r, c, posteriors(m, c)) for n in nights if n['subject'] in g
-                         for r in 'AB' for c in [regime(n, r)]]
+            m = fit(skeleton(channels, trans, *f), [n for n in nights if n['subject'] not in g], seeds=1)
+            runs[f] += [(m, r, c, posteriors(m, c)) for n in nights if n['subject'] in g
+                        for r in 'AB' for c in [regime(n, r)]]
     scores = []
-    for w0, tau in designs:
+    for w0, used, tau in designs:
         ks = []
         for r in 'AB':
             yt, yp = [], []
-            for m, rr, n, p in runs[w0]:
+            for m, rr, n, p in runs[(w0, used)]:
                 if rr == r:
                     set_decoder(m, trans, tau)
                     yt.append(n['y'][n['win']])
@@ -175,7 +184,8 @@ def choose(channels, nights, trans):
             ks.append(kappa(np.concatenate(yt), np.concatenate(yp)))
         scores.append(np.mean(ks))
     print('  inner CV, mean kappa of A and B: ' + ', '.join(
-        'W0 %g %s %.4f' % (w0, 'posterior' if t is None else 'hmm %.1f' % t, k) for (w0, t), k in zip(designs, scores)),
+        'W0 %g %s %s %.4f' % (w0, u, 'posterior' if t is None else 'hmm %.1f' % t, k)
+        for (w0, u, t), k in zip(designs, scores)),
         flush=True)
     return designs[int(np.argmax(scores))]
 
@@ -203,8 +213,8 @@ def cv(channels, trans):
     for s in subs:
         t0 = time.time()
         train = [n for n in nights if n['subject'] != s]
-        w0, chosen = choose(channels, train, trans)
-        m = fit(skeleton(channels, trans, w0), train)
+        w0, used, chosen = choose(channels, train, trans)
+        m = fit(skeleton(channels, trans, w0, used), train)
         for n in nights:
             if n['subject'] != s:
                 continue
@@ -216,7 +226,7 @@ def cv(channels, trans):
                     yt, yp = res[(r, key)]
                     yt.append(c['y'][c['win']])
                     yp.append(L.hmm_filter(m, c['epochs'], post)[c['win']].argmax(1))
-        print('subject %s: W0 %g decoder %s  kappa %s  (%.0f s)' % (s, w0, chosen, ' '.join(
+        print('subject %s: W0 %g channels %s decoder %s  kappa %s  (%.0f s)' % (s, w0, used, chosen, ' '.join(
             '%s %.3f' % (r, kappa(*map(np.concatenate, (res[(r, 'chosen')][0][-2:], res[(r, 'chosen')][1][-2:]))))
             for r in REGIMES), time.time() - t0), flush=True)
     ks = {}
@@ -252,13 +262,14 @@ def main():
             cv(ch, trans)
         if a.write:
             nights = load_nights(ch)
-            w0, tau = choose(ch, nights, trans)
-            m = set_decoder(fit(skeleton(ch, trans, w0), nights), trans, tau)
+            w0, used, tau = choose(ch, nights, trans)
+            m = set_decoder(fit(skeleton(ch, trans, w0, used), nights), trans, tau)
             dec = ('no HMM: the inner CV preferred the posterior, so the transition rows are the class priors'
                    if m['decoder'] is None else 'forward HMM, transitions from %d hypnograms' % nh)
             m['comment'] = ('trained by tools/train_stager.py (version 3) on %d Sleep-EDF nights (%d subjects), '
-                            'whole and cropped; chosen by inner CV: centre prior weight %g, decoder: %s'
-                            % (len(nights), len({n['subject'] for n in nights}), w0, dec))
+                            'whole and cropped; chosen by inner CV: centre prior weight %g, features of %s '
+                            'channel(s), decoder: %s' % (len(nights), len({n['subject'] for n in nights}), w0,
+                                                         used, dec))
             path = os.path.join(ROOT, 'src', 'staging', 'models', m['name'] + '.dwm')
             L.write_model(m, path)
             print('wrote %s (decoder %s)' % (path, m['decoder']))
