@@ -76,19 +76,17 @@ def transition_counts(hypnograms):
 
 
 # ---------------------------------------------------------------- feature program
-def feature_program(channels, used=None):
+def feature_program(channels):
     """The derived features (a priori choice): log powers (centred per night), relative band powers,
     Hjorth mobility, low-frequency fraction, band ratios, (two channels) cross-channel differences, and
     (format 2) the log of the centre's evidence weight, which tells the classifier how much of each
     centre is this night and how much the population prior: a recording that began minutes before
-    sleep has centres that mean something else than one that began with hours of day wake.
-    used: the channels that get features (default all); a two-channel model may use only the first."""
-    used = used or channels
+    sleep has centres that mean something else than one that began with hours of day wake."""
     F = []
 
     def add(name, norm, num, den=(), scale=1.0):
         F.append([name, scale, norm, 0.0, list(num), list(den)])
-    for c in used:
+    for c in channels:
         bands = ['%s_%s' % (c, b) for b in BANDS]
         for b in BASE:
             add('%s_log_%s' % (c, b), 'center', ['%s_%s' % (c, b)])
@@ -103,8 +101,8 @@ def feature_program(channels, used=None):
         add('%s_theta_delta' % c, 'none', ['%s_theta' % c], ['%s_delta' % c])
         add('%s_gamma_beta' % c, 'none', ['%s_gamma' % c], ['%s_beta' % c])
     add('evidence', 'none', ['center_weight'])
-    if len(used) == 2:
-        a, b = used
+    if len(channels) == 2:
+        a, b = channels
         for x in BASE:
             add('%s_%s_%s' % (a, b, x), 'none', ['%s_%s' % (a, x)], ['%s_%s' % (b, x)])
     return F

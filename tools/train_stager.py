@@ -34,18 +34,11 @@ HYPN = os.path.join(DATA, 'sleep-edf', 'hypnograms')
 
 CONTEXT = [('mean', 1), ('mean', 3), ('mean', 10), ('mean', 40), ('std', 10)]
 CENTER = (480.0, 20.0, 3.0)       # half-life 4 h, prior weight 10 min, clip +-3 (log units)
-# The centre's prior weight W0 (epochs) only matters when a recording starts near sleep: a small W0 lets
-# the centre adapt to a new amplifier gain within minutes but also follow the stage mix of the first
-# hours of sleep (N3 then looks like N2); a large one keeps the centre near the population prior for
-# longer. Trainer v3 let the inner CV choose from [20, 240]; it chose 240, and that model changed 6-8 %
-# of labels under a x0.5/x2 gain in recordings starting 30 or 5 min before sleep (20: under 1.5 %), which
-# the product cannot have (a live night starts at lights-off with an unknown gain). So only W0 = 20, the
-# value whose gain robustness holds in every regime, is offered.
-PRIOR_WEIGHTS = [20.0]
-# A two-channel model may use features of both channels or of the first (frontal) only; the inner CV
-# chooses. (Offered after the LOSO runs of trainer v3 had the Fpz-only model ahead of the two-channel
-# one, mostly through one subject whose Pz-Oz misleads it.)
-CHANNEL_SETS = {2: ['both', 'first'], 1: ['both']}
+# The centre's prior weight W0 is chosen by the inner CV from PRIOR_WEIGHTS (epochs). It only matters
+# when a recording starts near sleep: a small W0 lets the centre adapt to a new amplifier gain within
+# minutes but also follow the stage mix of the first hours of sleep (N3 then looks like N2); a large
+# one keeps the centre near the population prior for longer.
+PRIOR_WEIGHTS = [20.0, 240.0]
 HIDDEN = (32,)
 NSEEDS = 2
 # Decoders the inner CV may choose from (None: the classifier's posterior, no HMM; else a forward HMM
@@ -60,10 +53,6 @@ INNER_FOLDS = 2       # not 4: with the crops each fit trains on 3x the rows; th
 # first sleep epoch: 60 min and 5 min, fixed a priori.
 CROPS = 1           # whole and cropped weigh the same, as in the criterion
 CROP_RANGE = (10, 120)
-# Models whose shipped file is kept from an older trainer because this one did not beat it on the
-# criterion in LOSO: fpz v2 0.745 (A 0.741, B 0.749) against v3 0.739 (A 0.738, B 0.740, C 0.720).
-# --write skips them unless --force.
-KEEP = {'fpz': 'trainer v2 model kept (LOSO 0.745 against 0.739 for v3)'}
 # Evaluation regimes, fixed before any result: the criterion is the mean kappa of A and B.
 REGIMES = {'A': None, 'B': 60, 'C': 10}
 REGIME_NAMES = {'A': 'whole recordings', 'B': 'cropped to start 30 min before the first sleep epoch',
@@ -102,10 +91,9 @@ def transitions():
     return c / c.sum(1, keepdims=True), len(hs)
 
 
-def skeleton(channels, trans, w0=CENTER[1], used='both'):
+def skeleton(channels, trans, w0=CENTER[1]):
     m = dict(name='fpz_pz' if len(channels) == 2 else 'fpz', channels=channels,
-             features=L.feature_program(channels, channels if used == 'both' else channels[:1]),
-             center=(CENTER[0], w0, CENTER[2]), columns=[], nets=[],
+             features=L.feature_program(channels), center=(CENTER[0], w0, CENTER[2]), columns=[], nets=[],
              trans=trans, temper=1.0)
     # stationary-ish start: a recording starts awake
     m['init'] = np.array([0.96, 0.01, 0.01, 0.01, 0.01])
@@ -163,24 +151,23 @@ def regime(n, r):
 def choose(channels, nights, trans):
     """Inner CV over `nights` (subjects in INNER_FOLDS groups, one net per fit): the (prior weight,
     decoder) with the best criterion, the mean pooled kappa of regimes A and B."""
-    fits = [(w0, u) for u in CHANNEL_SETS[len(channels)] for w0 in PRIOR_WEIGHTS]
-    designs = [f + (t,) for f in fits for t in DECODERS]
+    designs = [(w0, t) for w0 in PRIOR_WEIGHTS for t in DECODERS]
     if len(designs) == 1:
         return designs[0]
     subs = sorted({n['subject'] for n in nights})
     groups = [subs[i::INNER_FOLDS] for i in range(INNER_FOLDS)]
-    runs = {f: [] for f in fits}
-    for f in fits:
+    runs = {w0: [] for w0 in PRIOR_WEIGHTS}
+    for w0 in PRIOR_WEIGHTS:
         for g in groups:
-            m = fit(skeleton(channels, trans, *f), [n for n in nights if n['subject'] not in g], seeds=1)
-            runs[f] += [(m, r, c, posteriors(m, c)) for n in nights if n['subject'] in g
-                        for r in 'AB' for c in [regime(n, r)]]
+            m = fit(skeleton(channels, trans, w0), [n for n in nights if n['subject'] not in g], seeds=1)
+            runs[w0] += [(m, r, c, posteriors(m, c)) for n in nights if n['subject'] in g
+                         for r in 'AB' for c in [regime(n, r)]]
     scores = []
-    for w0, used, tau in designs:
+    for w0, tau in designs:
         ks = []
         for r in 'AB':
             yt, yp = [], []
-            for m, rr, n, p in runs[(w0, used)]:
+            for m, rr, n, p in runs[w0]:
                 if rr == r:
                     set_decoder(m, trans, tau)
                     yt.append(n['y'][n['win']])
@@ -188,8 +175,7 @@ def choose(channels, nights, trans):
             ks.append(kappa(np.concatenate(yt), np.concatenate(yp)))
         scores.append(np.mean(ks))
     print('  inner CV, mean kappa of A and B: ' + ', '.join(
-        'W0 %g %s %s %.4f' % (w0, u, 'posterior' if t is None else 'hmm %.1f' % t, k)
-        for (w0, u, t), k in zip(designs, scores)),
+        'W0 %g %s %.4f' % (w0, 'posterior' if t is None else 'hmm %.1f' % t, k) for (w0, t), k in zip(designs, scores)),
         flush=True)
     return designs[int(np.argmax(scores))]
 
@@ -217,8 +203,8 @@ def cv(channels, trans):
     for s in subs:
         t0 = time.time()
         train = [n for n in nights if n['subject'] != s]
-        w0, used, chosen = choose(channels, train, trans)
-        m = fit(skeleton(channels, trans, w0, used), train)
+        w0, chosen = choose(channels, train, trans)
+        m = fit(skeleton(channels, trans, w0), train)
         for n in nights:
             if n['subject'] != s:
                 continue
@@ -230,7 +216,7 @@ def cv(channels, trans):
                     yt, yp = res[(r, key)]
                     yt.append(c['y'][c['win']])
                     yp.append(L.hmm_filter(m, c['epochs'], post)[c['win']].argmax(1))
-        print('subject %s: W0 %g channels %s decoder %s  kappa %s  (%.0f s)' % (s, w0, used, chosen, ' '.join(
+        print('subject %s: W0 %g decoder %s  kappa %s  (%.0f s)' % (s, w0, chosen, ' '.join(
             '%s %.3f' % (r, kappa(*map(np.concatenate, (res[(r, 'chosen')][0][-2:], res[(r, 'chosen')][1][-2:]))))
             for r in REGIMES), time.time() - t0), flush=True)
     ks = {}
@@ -249,7 +235,6 @@ def main():
     ap.add_argument('--write', action='store_true')
     ap.add_argument('--channels', default='both', choices=['both', 'fpz_pz', 'fpz'])
     ap.add_argument('--reference', nargs=3, metavar=('MODEL', 'TABLE', 'OUT'))
-    ap.add_argument('--force', action='store_true', help='--write also the models in KEEP')
     a = ap.parse_args()
     if a.reference:
         m = L.read_model(a.reference[0])
@@ -265,18 +250,15 @@ def main():
     for ch in sets:
         if a.cv:
             cv(ch, trans)
-        if a.write and '_'.join(ch) in KEEP and not a.force:
-            print('not writing %s: %s' % ('_'.join(ch), KEEP['_'.join(ch)]))
-        elif a.write:
+        if a.write:
             nights = load_nights(ch)
-            w0, used, tau = choose(ch, nights, trans)
-            m = set_decoder(fit(skeleton(ch, trans, w0, used), nights), trans, tau)
+            w0, tau = choose(ch, nights, trans)
+            m = set_decoder(fit(skeleton(ch, trans, w0), nights), trans, tau)
             dec = ('no HMM: the inner CV preferred the posterior, so the transition rows are the class priors'
                    if m['decoder'] is None else 'forward HMM, transitions from %d hypnograms' % nh)
             m['comment'] = ('trained by tools/train_stager.py (version 3) on %d Sleep-EDF nights (%d subjects), '
-                            'whole and cropped; chosen by inner CV: centre prior weight %g, features of %s '
-                            'channel(s), decoder: %s' % (len(nights), len({n['subject'] for n in nights}), w0,
-                                                         used, dec))
+                            'whole and cropped; chosen by inner CV: centre prior weight %g, decoder: %s'
+                            % (len(nights), len({n['subject'] for n in nights}), w0, dec))
             path = os.path.join(ROOT, 'src', 'staging', 'models', m['name'] + '.dwm')
             L.write_model(m, path)
             print('wrote %s (decoder %s)' % (path, m['decoder']))

@@ -34,18 +34,6 @@ kappa=$(sed -n '/^all files pooled: sleep period/,$p' "$TMP/allerr" | grep -o 'k
 awk -v k="${kappa:-0}" 'BEGIN { exit !(k > 0.7) }' && pass "pooled kappa on the training nights is sane ($kappa)" \
     || fail "pooled kappa on the training nights is sane" "kappa '${kappa}'"
 
-# the same nights as recordings that start 30 min before the first sleep epoch (as a night at home starts
-# at lights-off): the normalisation must not need hours of wake first
-for f in "$FEAT"/SC4*.tsv; do
-    awk -F'\t' 'NR == FNR { if (FNR > 1 && $3 != "W" && first == "") first = $1; next }
-        FNR == 1 || $1 >= first - 60' "$f" "$f" > "$TMP/crop_$(basename "$f")"
-done
-"$DW_BIN" score --features "$TMP"/crop_SC4*.tsv > /dev/null 2> "$TMP/croperr"; rc=$?
-kc=$(sed -n '/^all files pooled: sleep period/,$p' "$TMP/croperr" | grep -o 'kappa [0-9.]*' | head -1 | cut -d' ' -f2)
-awk -v k="${kc:-0}" -v a="${kappa:-0}" 'BEGIN { exit !(k > 0.7 && k > a - 0.05) }' \
-    && pass "nights cropped to start 30 min before sleep: kappa $kc (whole $kappa)" \
-    || fail "nights cropped to start 30 min before sleep" "rc=$rc kappa '${kc}' (whole '${kappa}')"
-
 # one channel: no pz_* columns -> the fpz model; the stage column is optional
 cut -f1,4-10 "$t" > "$TMP/fpz.tsv"
 "$DW_BIN" score --features "$TMP/fpz.tsv" > "$TMP/out1" 2> "$TMP/err1"; rc=$?

@@ -55,14 +55,12 @@ static void scale_features(dw_features *f, double g)
     f->delta *= g; f->theta *= g; f->alpha *= g; f->beta *= g; f->gamma *= g; f->var *= g; f->dvar *= g;
 }
 
-/* Runs the stager over rows from..nrows-1 as a recording that starts at row `from` (gaps pushed as
- * missing epochs); powers x pgain. label and prob are indexed by row. */
-static void run_night(const dw_model *m, const struct night *nt, int from, int nrows, double pgain, int *label,
-                      double (*prob)[DW_NSTAGES])
+/* Runs the stager over the first nrows rows (gaps pushed as missing epochs); powers x pgain. */
+static void run_night(const dw_model *m, const struct night *nt, int nrows, double pgain, int *label, double (*prob)[DW_NSTAGES])
 {
     dw_stager *s = dw_stager_new(m);
-    for (int i = from; i < nrows; i++) {
-        for (long e = i > from ? nt->epoch[i - 1] + 1 : nt->epoch[i]; e < nt->epoch[i]; e++)
+    for (int i = 0; i < nrows; i++) {
+        for (long e = i ? nt->epoch[i - 1] + 1 : nt->epoch[0]; e < nt->epoch[i]; e++)
             dw_stager_push(s, NULL, 0, NULL);
         dw_features f[2] = { nt->f[i][0], nt->f[i][1] };
         scale_features(&f[0], pgain);
@@ -148,19 +146,15 @@ static void test_model_files(void)
     f = dw_model_load("/nonexistent/x.dwm", &err);
     CHECK("missing model file is an error naming it", !f && strstr(err.msg, "/nonexistent/x.dwm"), "%s", err.msg);
 
-    const char *text = builtin_text("fpz_pz");   /* format 2 */
+    const char *text = builtin_text("fpz");
     if (!text) {
-        FAIL("model parser errors", "no built-in fpz_pz text");
+        FAIL("model parser errors", "no built-in fpz text");
         return;
     }
     int lcol = line_of(text, "column "), lnet = line_of(text, "net "), ltr = line_of(text, "transition");
-    int lend = line_of(text, "end"), lfeat = line_of(text, "feature "), lev = line_of(text, "feature evidence ");
-    int lcen = line_of(text, "center ");
+    int lend = line_of(text, "end"), lfeat = line_of(text, "feature ");
     struct { int line; const char *repl; const char *want; int below; } bad[] = {
-        { 1, "dreamwatch-model 3", "edited.dwm:1: model format version 3", 0 },
-        { 1, "dreamwatch-model 1", "center_weight needs format version 2", lev - 1 },
-        { lev, "feature evidence 1 none 0 center_weights", "unknown base feature 'center_weights'", 0 },
-        { lcen, "# no centre", "needs the running centre but there is no 'center' line", lend - lcen },
+        { 1, "dreamwatch-model 99", "edited.dwm:1: model format version 99", 0 },
         { 1, "hello", "edited.dwm:1: not a dreamwatch model", 0 },
         { lend, NULL, "missing 'end'", 0 },
         { lnet + 3, "0.1 0.2 nan", "is not a finite number", 0 },
@@ -225,7 +219,7 @@ static void test_python_reference(const char *data)
         int rc = pyref_run(script, args, 4, &out);
         int *label = malloc(nrows * sizeof *label);
         double (*p)[DW_NSTAGES] = malloc(nrows * sizeof *p);
-        run_night(m, &nt, 0, nrows, 1.0, label, p);
+        run_night(m, &nt, nrows, 1.0, label, p);
         double maxd = 0;
         int rowsok = 0;
         const char *s = out;
@@ -266,49 +260,23 @@ static double kappa_of(long cm[DW_NSTAGES][DW_NSTAGES])
     return n > 0 ? (po / n - pe / n / n) / (1 - pe / n / n) : 0;
 }
 
-/* The first row of a recording cropped to start 30 min (60 epochs) before the first sleep epoch. */
-static int cropped_start(const struct night *nt)
-{
-    int i = 0;
-    while (i < nt->n && !(nt->stage[i] >= DW_N1 && nt->stage[i] <= DW_R))
-        i++;
-    long first = i < nt->n ? nt->epoch[i] : 0;
-    for (i = 0; i < nt->n && nt->epoch[i] < first - 60; i++)
-        ;
-    return i;
-}
-
-/* All 16 nights, whole and cropped to start 30 min before sleep (as a night at home starts at
- * lights-off): gain x0.5 / x2 on the signal (x0.25 / x4 on powers) changes few labels; the in-sample
+/* All 16 nights: gain x0.5 / x2 on the signal (x0.25 / x4 on powers) changes few labels; the in-sample
  * agreement is sane. */
 static void test_real_nights(const char *data, struct night *nights, int nn)
 {
     for (int nch = 2; nch >= 1; nch--) {
         const dw_model *m = dw_model_builtin(nch);
         long changed[2] = { 0, 0 }, total = 0, changed_all[2] = { 0, 0 }, total_all = 0;
-        long cchanged[2] = { 0, 0 }, ctotal = 0;
-        long cm[DW_NSTAGES][DW_NSTAGES] = { { 0 } }, ccm[DW_NSTAGES][DW_NSTAGES] = { { 0 } };
+        long cm[DW_NSTAGES][DW_NSTAGES] = { { 0 } };
         for (int k = 0; k < nn; k++) {
             struct night *nt = &nights[k];
             int *l0 = malloc(nt->n * sizeof *l0), *l1 = malloc(nt->n * sizeof *l1);
-            int c0 = cropped_start(nt);
-            run_night(m, nt, c0, nt->n, 1.0, l0, NULL);
-            for (int g = 0; g < 2; g++) {
-                run_night(m, nt, c0, nt->n, g ? 4.0 : 0.25, l1, NULL);
-                for (int i = c0; i < nt->n; i++)
-                    if (in_window(nt, i)) {
-                        cchanged[g] += l0[i] != l1[i];
-                        ctotal += g == 0;
-                        if (g == 0)
-                            ccm[nt->stage[i]][l0[i]]++;
-                    }
-            }
-            run_night(m, nt, 0, nt->n, 1.0, l0, NULL);
+            run_night(m, nt, nt->n, 1.0, l0, NULL);
             for (int i = 0; i < nt->n; i++)
                 if (in_window(nt, i))
                     cm[nt->stage[i]][l0[i]]++;
             for (int g = 0; g < 2; g++) {
-                run_night(m, nt, 0, nt->n, g ? 4.0 : 0.25, l1, NULL);
+                run_night(m, nt, nt->n, g ? 4.0 : 0.25, l1, NULL);
                 for (int i = 0; i < nt->n; i++) {
                     changed_all[g] += l0[i] != l1[i];
                     if (in_window(nt, i))
@@ -329,17 +297,10 @@ static void test_real_nights(const char *data, struct night *nights, int nn)
                100.0 * changed_all[0] / total_all, 100.0 * changed_all[1] / total_all, total, total_all);
         snprintf(name, sizeof name, "%s: gain x0.5 and x2 change under 2 %% of scored labels", dw_model_name(m));
         CHECK(name, pc[0] < 2 && pc[1] < 2, "x0.5 %.2f %%, x2 %.2f %%", pc[0], pc[1]);
-        double cc[2] = { 100.0 * cchanged[0] / ctotal, 100.0 * cchanged[1] / ctotal };
-        printf("# %s gain robustness, recordings starting 30 min before sleep: x0.5 %.2f %%, x2 %.2f %% of %ld "
-               "scored labels\n", dw_model_name(m), cc[0], cc[1], ctotal);
-        snprintf(name, sizeof name, "%s: gain x0.5 and x2 change under 2 %% of labels when the recording starts "
-                 "30 min before sleep", dw_model_name(m));
-        CHECK(name, cc[0] < 2 && cc[1] < 2, "x0.5 %.2f %%, x2 %.2f %%", cc[0], cc[1]);
-        double kap = kappa_of(cm), ckap = kappa_of(ccm);
-        printf("# %s in-sample kappa (training nights, scored windows): whole %.3f, starting 30 min before sleep "
-               "%.3f\n", dw_model_name(m), kap, ckap);
+        double kap = kappa_of(cm);
+        printf("# %s in-sample kappa (training nights, scored windows): %.3f\n", dw_model_name(m), kap);
         snprintf(name, sizeof name, "%s: in-sample kappa on the training nights is sane", dw_model_name(m));
-        CHECK(name, kap > 0.7 && ckap > 0.7, "kappa whole %.3f, cropped %.3f", kap, ckap);
+        CHECK(name, kap > 0.7, "kappa %.3f", kap);
     }
     (void)data;
 }
@@ -436,7 +397,7 @@ static void test_score_features(const char *data, const struct night *nt)
     char *out = slurp(outp), *err = slurp(errp);
     int rows = 0, okrows = 1, same = 1;
     int *label = malloc(nt->n * sizeof *label);
-    run_night(dw_model_builtin(2), nt, 0, nt->n, 1.0, label, NULL);
+    run_night(dw_model_builtin(2), nt, nt->n, 1.0, label, NULL);
     const char *s = strchr(out, '\n');
     int header = !strncmp(out, "epoch\tstage\tp_W\tp_N1\tp_N2\tp_N3\tp_R\n", 34);
     while (s && s[1]) {
