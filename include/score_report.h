@@ -12,6 +12,9 @@ int dw_score_main(int argc, char **argv);
 /* Report helpers shared by both paths. */
 void dw_print_sleep_stats(FILE *f, const dw_sleep_stats *s);
 void dw_print_agreement(FILE *f, const dw_agreement *a);
+/* Epochs each side of the sleep period in the window most work scores on (30 min). */
+#define DW_SLEEP_WINDOW_EPOCHS 60
+
 /* The window most work scores on: first sleep epoch of ref - 60 to last + 60 (clipped). -1 if no sleep. */
 int dw_sleep_window(const signed char *ref, int n, int *from, int *to);
 

@@ -20,7 +20,6 @@
 
 int dw_score_features_main(int argc, char **argv); /* score_features.c */
 
-#define WINDOW_EPOCHS 60   /* 30 min each side of the sleep period */
 
 struct night {
     int n, cap;
@@ -73,8 +72,8 @@ int dw_sleep_window(const signed char *ref, int n, int *from, int *to)
         }
     if (first < 0)
         return -1;
-    *from = first - WINDOW_EPOCHS < 0 ? 0 : first - WINDOW_EPOCHS;
-    *to = last + WINDOW_EPOCHS >= n ? n - 1 : last + WINDOW_EPOCHS;
+    *from = first - DW_SLEEP_WINDOW_EPOCHS < 0 ? 0 : first - DW_SLEEP_WINDOW_EPOCHS;
+    *to = last + DW_SLEEP_WINDOW_EPOCHS >= n ? n - 1 : last + DW_SLEEP_WINDOW_EPOCHS;
     return 0;
 }
 

@@ -12,7 +12,6 @@
 
 #define MAX_GAP_STEPS 2880   /* a day: the filter has long forgotten its state by then */
 #define MAX_EPOCH     100000000L
-#define WINDOW_EPOCHS 60     /* sleep period +- 30 min */
 
 static const char *const base_cols[7] = { "delta", "theta", "alpha", "beta", "gamma", "var", "dvar" };
 static const char *const chan_cols[2] = { "fpz", "pz" };
@@ -241,8 +240,8 @@ static int window_rows(const struct rows *r, struct rows *win, long *from, long 
         }
     if (first < 0)
         return 0;
-    *from = first - WINDOW_EPOCHS < 0 ? 0 : first - WINDOW_EPOCHS;
-    *to = last + WINDOW_EPOCHS;
+    *from = first - DW_SLEEP_WINDOW_EPOCHS < 0 ? 0 : first - DW_SLEEP_WINDOW_EPOCHS;
+    *to = last + DW_SLEEP_WINDOW_EPOCHS;
     for (long i = 0; i < r->n; i++)
         if (r->epoch[i] >= *from && r->epoch[i] <= *to && rows_add(win, r->epoch[i], r->ref[i], r->ours[i]))
             return -1;
