@@ -76,12 +76,12 @@ def transition_counts(hypnograms):
 
 
 # ---------------------------------------------------------------- feature program
-def feature_program(channels):
+def feature_program(channels, evidence=False):
     """The derived features (a priori choice): log powers (centred per night), relative band powers,
     Hjorth mobility, low-frequency fraction, band ratios, (two channels) cross-channel differences, and
-    (format 2) the log of the centre's evidence weight, which tells the classifier how much of each
-    centre is this night and how much the population prior: a recording that began minutes before
-    sleep has centres that mean something else than one that began with hours of day wake."""
+    with `evidence` (format 2) the log of the centre's evidence weight, which tells the classifier how
+    much of each centre is this night and how much the population prior. Trainer version 3 used it;
+    without crops it lets the classifier learn the time since the recording began (LOSO kappa -0.017)."""
     F = []
 
     def add(name, norm, num, den=(), scale=1.0):
@@ -100,7 +100,8 @@ def feature_program(channels):
         add('%s_alpha_theta' % c, 'none', ['%s_alpha' % c], ['%s_theta' % c])
         add('%s_theta_delta' % c, 'none', ['%s_theta' % c], ['%s_delta' % c])
         add('%s_gamma_beta' % c, 'none', ['%s_gamma' % c], ['%s_beta' % c])
-    add('evidence', 'none', ['center_weight'])
+    if evidence:
+        add('evidence', 'none', ['center_weight'])
     if len(channels) == 2:
         a, b = channels
         for x in BASE:
@@ -286,8 +287,15 @@ def g(x):
     return repr(float(x))   # shortest string that round-trips exactly
 
 
+def gw(x):
+    """A network weight: 9 digits round-trip a float32 (the trainer's precision) exactly."""
+    x = float(x)
+    return '%.9g' % x if float(np.float32(x)) == x else repr(x)
+
+
 def write_model(model, path):
-    L = ['dreamwatch-model %d' % FORMAT_VERSION,
+    v2 = any('center_weight' in f[4] + f[5] for f in model['features'])
+    L = ['dreamwatch-model %d' % (2 if v2 else 1),       # the oldest version that can say it
          '# %s' % model.get('comment', ''),
          'name %s' % model['name'],
          'channels %s' % ' '.join(model['channels'])]
@@ -304,7 +312,7 @@ def write_model(model, path):
         for W, b, a in net:
             L.append('layer %d %d %s' % (W.shape[1], W.shape[0], a))
             for r in range(W.shape[0]):
-                L.append(' '.join(g(v) for v in [b[r]] + list(W[r])))
+                L.append(' '.join(gw(v) for v in [b[r]] + list(W[r])))
     L.append('priors ' + ' '.join(g(v) for v in model['priors']))
     L.append('temper ' + g(model['temper']))
     L.append('init ' + ' '.join(g(v) for v in model['init']))
