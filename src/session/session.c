@@ -129,6 +129,15 @@ static void cancel_pending(dw_session *s, double t, const char *why)
     event(s, t, 1, "stim_cancelled", "SO stim cancelled (%s), trough %.2f s", why, s->pend.t);
 }
 
+/* Natural mode, a manual wake and shutdown end stimulation now: the pending stimulus and any stimulus or
+ * cue command still running (a sound being played) are stopped. */
+static void stop_stimulation(dw_session *s, double t, const char *why)
+{
+    cancel_pending(s, t, why);
+    dw_actuator_stop(s->act[ACT_STIM], s->wall);
+    dw_actuator_stop(s->act[ACT_CUE], s->wall);
+}
+
 static void ring(dw_session *s)
 {
     if (s->hooks.bell)
@@ -472,7 +481,7 @@ void dw_session_datapath(dw_session *s, double t, double wall, const dw_datapath
 
 static void start_wake(dw_session *s, double t)
 {
-    cancel_pending(s, t, "manual wake");
+    stop_stimulation(s, t, "manual wake");
     if (s->mode != DW_MODE_WAKING)
         s->mode_before_wake = s->mode;
     set_mode(s, t, DW_MODE_WAKING, "manual wake");
@@ -497,7 +506,7 @@ int dw_session_command(dw_session *s, const dw_cmd *c, double t)
         break;
     case DW_CMD_NATURAL:
         if (c->arg != 0) {
-            cancel_pending(s, t, "natural mode");
+            stop_stimulation(s, t, "natural mode");
             if (s->mode == DW_MODE_WAKING)
                 s->mode_before_wake = DW_MODE_NATURAL;
             else
@@ -575,9 +584,7 @@ int dw_session_shutdown(dw_session *s, double t, const char *cause)
 {
     if (s->mode == DW_MODE_SHUTDOWN)
         return 0;
-    cancel_pending(s, t, "shutdown");
-    dw_actuator_stop(s->act[ACT_STIM], s->wall);
-    dw_actuator_stop(s->act[ACT_CUE], s->wall);
+    stop_stimulation(s, t, "shutdown");
     if (s->so) {
         dw_so_reset(s->so);                /* stimuli still waiting for a phase get none */
         take_phases(s);

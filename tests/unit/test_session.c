@@ -5,7 +5,10 @@
 #include "tap.h"
 #include "noise.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "dw.h"
 #include "session.h"
@@ -383,6 +386,65 @@ static void test_wake(const char *dir)
     dw_session_free(s);
 }
 
+/* Natural mode and a manual wake stop a stimulus command that is still running (a sound being played),
+ * not only the stimulus waiting for its phase. */
+static void test_running_stimulus_stopped(const char *dir)
+{
+    char script[1100], pidfile[1100];
+    snprintf(script, sizeof script, "%s/stim.sh", dir);
+    snprintf(pidfile, sizeof pidfile, "%s/stim.pid", dir);
+    FILE *f = fopen(script, "w");
+    if (f) {
+        fprintf(f, "#!/bin/sh\necho $$ > \"$1\".tmp && mv \"$1\".tmp \"$1\"\nexec sleep 60\n");
+        fclose(f);
+        chmod(script, 0700);
+    }
+    snprintf(cfg.stim_actuator, sizeof cfg.stim_actuator, "command");
+    snprintf(cfg.stim_command, sizeof cfg.stim_command, "%.250s %.250s", script, pidfile);
+    hyp = "3";
+    const char *how[] = { "natural", "wake" };
+    for (int k = 0; k < 2; k++) {
+        unlink(pidfile);
+        dw_session *s = session("enhanced", NULL);
+        double t = 0, x[10];
+        for (; t < 120 && dw_session_nstim(s) == 0; t += 0.1) {
+            for (int i = 0; i < 10; i++)
+                x[i] = 150 * cos(2 * M_PI * (t + i / FS));
+            dw_session_frontal(s, t, FS, x, 10);
+            if (fmod(t + 0.1 + 1e-6, 30) < 1e-3)
+                dw_session_epoch(s, (int)lround((t + 0.1) / 30) - 1, DW_N3, NULL);
+            dw_session_tick(s, t + 0.1, 1e9 + t + 0.1);
+        }
+        long pid = 0;
+        for (int i = 0; i < 300 && pid <= 0; i++) {     /* the command is running once it wrote its pid */
+            f = fopen(pidfile, "r");
+            if (!f || fscanf(f, "%ld", &pid) != 1)
+                pid = 0;
+            if (f)
+                fclose(f);
+            dw_session_tick(s, t, 1e9 + t);
+            usleep(10000);
+        }
+        dw_cmd c = { .kind = k == 0 ? DW_CMD_NATURAL : DW_CMD_WAKE, .arg = 1 };
+        dw_session_command(s, &c, t);
+        int gone = 0;
+        for (int i = 0; i < 300 && !gone; i++) {          /* reaped by the session's ticks */
+            dw_session_tick(s, t, 1e9 + t + i * 0.01);
+            gone = pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+            if (!gone)
+                usleep(10000);
+        }
+        char name[64];
+        snprintf(name, sizeof name, "%s_stops_running_stimulus", how[k]);
+        CHECK(name, pid > 0 && gone && !dw_alerts_open(dw_session_alerts(s), DW_AL_ACTUATOR_FAILED, DW_AL_GLOBAL),
+              "pid %ld still running %d", pid, pid > 0 && !gone);
+        if (pid > 0 && !gone)
+            kill((pid_t)pid, SIGKILL);
+        dw_session_free(s);
+    }
+    snprintf(cfg.stim_actuator, sizeof cfg.stim_actuator, "none");
+}
+
 static void test_log_escapes(const char *dir)
 {
     char path[1100];
@@ -423,6 +485,7 @@ int main(void)
     test_cancel_and_safety();
     test_rem_cues();
     test_wake(dir);
+    test_running_stimulus_stopped(dir);
     test_log_escapes(dir);
     reset_log();
     char cmd[1200];
