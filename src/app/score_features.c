@@ -26,6 +26,7 @@ struct dw_feature_table {
     int ncols, c_epoch, c_stage, nch;
     int c_feat[2][7];
     long last_epoch;
+    long missing_rows, first_missing_line;
 };
 
 static char *field_end(char *s)
@@ -128,6 +129,11 @@ dw_feature_table *dw_feature_table_open(const char *path, dw_err *err)
 
 int dw_feature_table_channels(const dw_feature_table *t) { return t->nch; }
 int dw_feature_table_has_stage(const dw_feature_table *t) { return t->c_stage >= 0; }
+long dw_feature_table_missing(const dw_feature_table *t, long *first_line)
+{
+    *first_line = t->first_missing_line;
+    return t->missing_rows;
+}
 
 void dw_feature_table_close(dw_feature_table *t)
 {
@@ -139,9 +145,15 @@ void dw_feature_table_close(dw_feature_table *t)
     free(t);
 }
 
+/* A missing value (empty, as pandas writes NaN; NaN; NA) makes the row an unusable epoch, as a gap in a
+ * recording is: the stager predicts through it. Anything else must be a finite number >= 0. */
 static int parse_value(const dw_feature_table *t, const char *s, int col, double *v, dw_err *err)
 {
     char *end;
+    if (!*s || !strcmp(s, "NA") || !strcmp(s, "nan") || !strcmp(s, "NaN")) {
+        *v = NAN;
+        return 0;
+    }
     *v = strtod(s, &end);
     if (end == s || *end || !isfinite(*v) || *v < 0) {
         dw_err_set(err, "%s:%ld: column %d: '%.40s' is not a finite number >= 0", t->name, t->line, col + 1, s);
@@ -202,6 +214,12 @@ int dw_feature_table_next(dw_feature_table *t, long *epoch, int *stage, dw_featu
         return -1;
     }
     t->last_epoch = *epoch;
+    int missing = 0;
+    for (int c = 0; c < t->nch; c++)
+        for (int k = 0; k < 7; k++)
+            missing |= isnan(vals[c][k]);
+    if (missing && !t->missing_rows++)
+        t->first_missing_line = t->line;
     for (int c = 0; c < t->nch; c++)
         feats[c] = (dw_features){ vals[c][0], vals[c][1], vals[c][2], vals[c][3], vals[c][4], vals[c][5], vals[c][6] };
     return 1;
@@ -319,6 +337,10 @@ static int score_file(const char *path, const dw_model *forced, int banner, stru
         int w = window_rows(&mine, &win, &from, &to);
         snprintf(span, sizeof span, "epochs %ld-%ld", from, to);
         fprintf(stderr, "%s: %s model\n", path, dw_model_name(m));
+        long first, nmiss = dw_feature_table_missing(t, &first);
+        if (nmiss)
+            fprintf(stderr, "%s:%ld: %ld row%s with a missing value (the first here): unusable epochs, labelled by "
+                    "prediction from the epochs before\n", path, first, nmiss, nmiss == 1 ? "" : "s");
         if (w < 0 || window_rows(&mine, allwin, &from, &to) < 0) {
             fprintf(stderr, "dreamwatch score: out of memory\n");
             status = 1;

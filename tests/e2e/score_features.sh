@@ -1,7 +1,7 @@
 #!/bin/sh
 # `dreamwatch score --features`: the real binary on the real Sleep-EDF feature tables (output format, one row
 # per input row, agreement with the experts on the training nights), a one-channel table, several files,
-# an explicit --model, and bad input refused with file and line.
+# an explicit --model, missing values scored as gaps, and bad input refused with file and line.
 . "$(dirname "$0")/lib.sh"
 
 FEAT=$SHARED/sleep-edf/features
@@ -44,6 +44,15 @@ cut -f1,4-10 "$t" > "$TMP/fpz.tsv"
 # an explicit model file gives the same as the built-in one
 "$DW_BIN" score --features "$t" --model "$DW_ROOT/src/staging/models/fpz_pz.dwm" > "$TMP/outm" 2>/dev/null
 cmp -s "$TMP/out" "$TMP/outm" && pass "--model FILE equals the built-in model" || fail "--model FILE equals the built-in model" "outputs differ"
+
+# missing values (empty as pandas writes NaN, NaN, NA): the row is an unusable epoch, scored by prediction,
+# counted on stderr with its line; every other row keeps its label
+awk -F'\t' 'BEGIN { OFS = "\t" } NR == 101 { $4 = "" } NR == 102 { $5 = "NaN" } NR == 103 { $12 = "NA" } { print }' "$t" > "$TMP/miss.tsv"
+"$DW_BIN" score --features "$TMP/miss.tsv" > "$TMP/outn" 2> "$TMP/errn"; rc=$?
+[ $rc -eq 0 ] && [ "$(wc -l < "$TMP/outn")" -eq "$(wc -l < "$t")" ] && grep -q "miss.tsv:101: 3 rows with a missing value" "$TMP/errn" \
+    && pass "missing values: every row scored, counted with the first line" || fail "missing values: every row scored, counted with the first line" "rc=$rc: $(head -3 "$TMP/errn")"
+same=$(paste "$TMP/out" "$TMP/outn" | awk -F'\t' 'NR > 1 && NR <= 100 && $2 != $9 { n++ } END { print n + 0 }')
+[ "$same" = 0 ] && pass "missing values: the rows before them are unchanged" || fail "missing values: the rows before them are unchanged" "$same differ"
 
 # bad input: error naming file and line, non-zero exit
 { head -3 "$t"; printf '17\t510\tW\t1\t2\tthree\t4\t5\t6\t7\t1\t2\t3\t4\t5\t6\t7\n'; } > "$TMP/bad.tsv"
