@@ -223,7 +223,7 @@ def main():
                 f.write('%d\t%s\t%s\n' % (e[i], '\t'.join(repr(v) for v in post[i]),
                                           '\t'.join(repr(v) for v in filt[i])))
         return
-    trans, nh = transitions()
+    trans, _ = transitions()
     for name in (RECIPES if a.model == 'both' else [a.model]):
         if a.cv:
             cv(name, trans, a.seed)
