@@ -109,11 +109,16 @@ def feature_program(channels, evidence=False):
     return F
 
 
+def uses_centre_weight(model):
+    """Whether any feature names the format-2 term 'center_weight'."""
+    return any('center_weight' in f[4] + f[5] for f in model['features'])
+
+
 def raw_features(model, base):
     """(n, nfeat) scale*log(sum num / sum den) for each row of base (channel-major BASE columns)."""
     idx = {'%s_%s' % (c, b): i * 7 + j for i, c in enumerate(model['channels']) for j, b in enumerate(BASE)}
     cols = {t: base[:, i] for t, i in idx.items()}
-    if any('center_weight' in f[4] + f[5] for f in model['features']):
+    if uses_centre_weight(model):
         cols['center_weight'] = centre_weight(model, base.shape[0])
     out = np.empty((base.shape[0], len(model['features'])))
     for k, (_, scale, _, _, num, den) in enumerate(model['features']):
@@ -294,12 +299,12 @@ def gw(x):
 
 
 def write_model(model, path):
-    v2 = any('center_weight' in f[4] + f[5] for f in model['features'])
+    v2 = uses_centre_weight(model)
     L = ['dreamwatch-model %d' % (2 if v2 else 1),       # the oldest version that can say it
          '# %s' % model.get('comment', ''),
          'name %s' % model['name'],
          'channels %s' % ' '.join(model['channels'])]
-    if any(f[2] == 'center' or 'center_weight' in f[4] + f[5] for f in model['features']):
+    if v2 or any(f[2] == 'center' for f in model['features']):
         L.append('center %s %s %s' % tuple(g(v) for v in model['center']))
     for name, scale, norm, prior, num, den in model['features']:
         L.append('feature %s %s %s %s %s%s' % (name, g(scale), norm, g(prior), '+'.join(num),

@@ -84,7 +84,7 @@ def augmented(nights, crops):
 def transitions():
     hs = [L.read_hypnogram(f) for f in sorted(glob.glob(os.path.join(HYPN, '*-Hypnogram.edf')))]
     c = L.transition_counts(hs) + 1.0          # one pseudo-count per cell: no transition is impossible
-    return c / c.sum(1, keepdims=True), len(hs)
+    return c / c.sum(1, keepdims=True)
 
 
 def mlp(X, y, seed, mask):
@@ -223,7 +223,7 @@ def main():
                 f.write('%d\t%s\t%s\n' % (e[i], '\t'.join(repr(v) for v in post[i]),
                                           '\t'.join(repr(v) for v in filt[i])))
         return
-    trans, _ = transitions()
+    trans = transitions()
     for name in (RECIPES if a.model == 'both' else [a.model]):
         if a.cv:
             cv(name, trans, a.seed)

@@ -177,7 +177,7 @@ int dw_feature_table_next(dw_feature_table *t, long *epoch, int *stage, dw_featu
     } while (!t->buf[0] || t->buf[0] == '#');       /* blank lines and comments */
     double vals[2][7];
     *stage = DW_UNSCORED;
-    int seen = 0, col = 0, have_epoch = 0;
+    int seen = 0, col = 0, have_epoch = 0, missing = 0;
     for (char *s = t->buf;; col++) {
         char *e = field_end(s), end = *e;
         *e = '\0';
@@ -199,6 +199,7 @@ int dw_feature_table_next(dw_feature_table *t, long *epoch, int *stage, dw_featu
                 if (t->c_feat[c][k] == col) {
                     if (parse_value(t, s, col, &vals[c][k], err))
                         return -1;
+                    missing |= isnan(vals[c][k]);
                     seen++;
                 }
         if (!end)
@@ -214,10 +215,6 @@ int dw_feature_table_next(dw_feature_table *t, long *epoch, int *stage, dw_featu
         return -1;
     }
     t->last_epoch = *epoch;
-    int missing = 0;
-    for (int c = 0; c < t->nch; c++)
-        for (int k = 0; k < 7; k++)
-            missing |= isnan(vals[c][k]);
     if (missing && !t->missing_rows++)
         t->first_missing_line = t->line;
     for (int c = 0; c < t->nch; c++)

@@ -302,19 +302,27 @@ static void test_rem_cues(void)
     dw_session_free(s);
 }
 
-static void test_wake(const char *dir)
+/* Writes the shell script DIR/NAME (mode 0700) and puts "SCRIPT ARG" in cmd, a command for the config. */
+static void command_script(const char *dir, const char *name, const char *body, const char *arg, char *cmd,
+                           size_t cap)
 {
-    char script[1100], out[1100];
-    snprintf(script, sizeof script, "%s/wake.sh", dir);
-    snprintf(out, sizeof out, "%s/attempts", dir);
+    char script[1100];
+    snprintf(script, sizeof script, "%s/%s", dir, name);
     FILE *f = fopen(script, "w");
     if (f) {
-        fprintf(f, "#!/bin/sh\necho \"$1 $2\" >> \"$1\".txt\n");
+        fprintf(f, "#!/bin/sh\n%s", body);
         fclose(f);
         chmod(script, 0700);
     }
+    snprintf(cmd, cap, "%.250s %.250s", script, arg);
+}
+
+static void test_wake(const char *dir)
+{
+    char out[1100];
+    snprintf(out, sizeof out, "%s/attempts", dir);
+    command_script(dir, "wake.sh", "echo \"$1 $2\" >> \"$1\".txt\n", out, cfg.wake_command, sizeof cfg.wake_command);
     snprintf(cfg.wake_actuator, sizeof cfg.wake_actuator, "command");
-    snprintf(cfg.wake_command, sizeof cfg.wake_command, "%.250s %.250s", script, out);
     snprintf(cfg.escalation_actuator, sizeof cfg.escalation_actuator, "bell");
     cfg.wake_timeout_s = 120;
     cfg.wake_repeats = 3;
@@ -345,7 +353,7 @@ static void test_wake(const char *dir)
     snprintf(txt, sizeof txt, "%s.txt", out);
     for (int i = 0; i < 300; i++) {
         dw_session_tick(s, t, dw_now_wall());
-        f = fopen(txt, "r");
+        FILE *f = fopen(txt, "r");
         size_t k = f ? fread(got, 1, sizeof got - 1, f) : 0;
         got[k] = 0;
         if (f) fclose(f);
@@ -390,34 +398,22 @@ static void test_wake(const char *dir)
  * not only the stimulus waiting for its phase. */
 static void test_running_stimulus_stopped(const char *dir)
 {
-    char script[1100], pidfile[1100];
-    snprintf(script, sizeof script, "%s/stim.sh", dir);
+    char pidfile[1100];
     snprintf(pidfile, sizeof pidfile, "%s/stim.pid", dir);
-    FILE *f = fopen(script, "w");
-    if (f) {
-        fprintf(f, "#!/bin/sh\necho $$ > \"$1\".tmp && mv \"$1\".tmp \"$1\"\nexec sleep 60\n");
-        fclose(f);
-        chmod(script, 0700);
-    }
+    command_script(dir, "stim.sh", "echo $$ > \"$1\".tmp && mv \"$1\".tmp \"$1\"\nexec sleep 60\n", pidfile,
+                   cfg.stim_command, sizeof cfg.stim_command);
     snprintf(cfg.stim_actuator, sizeof cfg.stim_actuator, "command");
-    snprintf(cfg.stim_command, sizeof cfg.stim_command, "%.250s %.250s", script, pidfile);
     hyp = "3";
     const char *how[] = { "natural", "wake" };
     for (int k = 0; k < 2; k++) {
         unlink(pidfile);
         dw_session *s = session("enhanced", NULL);
-        double t = 0, x[10];
-        for (; t < 120 && dw_session_nstim(s) == 0; t += 0.1) {
-            for (int i = 0; i < 10; i++)
-                x[i] = 150 * cos(2 * M_PI * (t + i / FS));
-            dw_session_frontal(s, t, FS, x, 10);
-            if (fmod(t + 0.1 + 1e-6, 30) < 1e-3)
-                dw_session_epoch(s, (int)lround((t + 0.1) / 30) - 1, DW_N3, NULL);
-            dw_session_tick(s, t + 0.1, 1e9 + t + 0.1);
-        }
+        double t = 0;
+        for (; t < 120 && dw_session_nstim(s) == 0; t += 0.1)   /* until the first stimulus */
+            run(s, t, t + 0.1);
         long pid = 0;
         for (int i = 0; i < 300 && pid <= 0; i++) {     /* the command is running once it wrote its pid */
-            f = fopen(pidfile, "r");
+            FILE *f = fopen(pidfile, "r");
             if (!f || fscanf(f, "%ld", &pid) != 1)
                 pid = 0;
             if (f)
