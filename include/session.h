@@ -35,8 +35,12 @@
 /* ---- session log: one TSV line per event (t_s, clock time, kind, text); tabs, newlines and
  * backslashes in the text are escaped as \t \n \\, so long multi-line dream reports stay whole. ---- */
 typedef struct dw_session_log dw_session_log;
-/* Creates (mode 0600) or appends. NULL with err naming the file. */
+/* Creates path (mode 0600, exclusively: an existing file or a planted symlink is refused, never appended
+ * to). NULL with err naming the file. */
 dw_session_log *dw_session_log_open(const char *path, dw_err *err);
+/* Creates stem.session.tsv, or stem-2.session.tsv, ... whichever is free first (two sessions started in
+ * the same second get their own logs); the name used goes to path. NULL with err. */
+dw_session_log *dw_session_log_create(const char *stem, char *path, size_t cap, dw_err *err);
 /* 0, or -1 when the write failed (the caller raises a recording alert). Flushed before returning. */
 int  dw_session_log_write(dw_session_log *l, double t, double wall, const char *kind, const char *text);
 void dw_session_log_close(dw_session_log *l);
@@ -51,7 +55,9 @@ typedef struct {
     /* Ring the terminal bell (the screen thread owns the terminal). NULL: BEL to stderr. */
     void (*bell)(void *ctx);
     void *ctx;
-    const char *log_path;          /* session log; NULL or "" for none */
+    const char *log_path;          /* session log to create; NULL or "" for none */
+    dw_session_log *log;           /* or a log already created (dw_session_log_create); the session owns
+                                      it from dw_session_new on, even when that fails */
 } dw_session_hooks;
 
 /* Kinds of stimulus in the summary and dw_session_stim(). */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "files.h"
 #include "scoring.h"
 #include "source.h"
 
@@ -107,22 +108,17 @@ void dw_print_agreement(FILE *f, const dw_agreement *a)
     }
 }
 
-/* Health data: outputs are created 0600 before anything is written into them. */
-static int create_private(const char *path)
+static int write_csv(const char *path, const struct night *nt, int force, dw_err *err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
+    dw_out o;
+    if (dw_out_begin(&o, path, force, err) < 0)
         return -1;
-    fchmod(fd, 0600);
-    return fd;
-}
-
-static int write_csv(const char *path, const struct night *nt)
-{
-    int fd = create_private(path);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f)
+    FILE *f = fdopen(dup(o.fd), "w");
+    if (!f) {
+        dw_err_set(err, "%s: %s", path, strerror(errno));
+        dw_out_abort(&o);
         return -1;
+    }
     fprintf(f, "epoch,onset_s,stage,p_W,p_N1,p_N2,p_N3,p_R\n");
     for (int i = 0; i < nt->n; i++) {
         fprintf(f, "%d,%d,%s", i, i * DW_EPOCH_S, dw_stage_name(nt->stage[i]));
@@ -130,20 +126,29 @@ static int write_csv(const char *path, const struct night *nt)
             fprintf(f, ",%.4f", nt->prob[i][k]);
         fprintf(f, "\n");
     }
-    return fclose(f) == 0 ? 0 : -1;
+    if (fclose(f) != 0) {
+        dw_err_set(err, "%s: cannot write: %s", path, strerror(errno));
+        dw_out_abort(&o);
+        return -1;
+    }
+    return dw_out_commit(&o, err);
 }
 
 /* EDF+ with no signals and one "Sleep stage X" annotation per 30-s record, as EDFbrowser, MNE and YASA
- * read hypnograms (AASM spelling; unscored epochs are "Sleep stage ?"). */
-static int write_edf_hypnogram(const char *path, const struct night *nt, double start_epoch)
+ * read hypnograms (AASM spelling; unscored epochs are "Sleep stage ?"). EDFlib opens the temporary file
+ * through /proc/self/fd, so no other file can be swapped in under its name. */
+static int write_edf_hypnogram(const char *path, const struct night *nt, double start_epoch, int force,
+                               dw_err *err)
 {
-    int fd = create_private(path);
-    if (fd < 0)
+    dw_out o;
+    if (dw_out_begin(&o, path, force, err) < 0)
         return -1;
-    close(fd);
-    int h = edfopen_file_writeonly(path, EDFLIB_FILETYPE_EDFPLUS, 0);
-    if (h < 0)
+    int h = edfopen_file_writeonly(o.fdpath, EDFLIB_FILETYPE_EDFPLUS, 0);
+    if (h < 0) {
+        dw_err_set(err, "%s: EDFlib cannot write it (error %d)", path, h);
+        dw_out_abort(&o);
         return -1;
+    }
     edf_set_datarecord_duration(h, DW_EPOCH_S * 100000);
     if (start_epoch > 0) {
         time_t t = (time_t)start_epoch;
@@ -158,7 +163,12 @@ static int write_edf_hypnogram(const char *path, const struct night *nt, double 
         snprintf(text, sizeof text, "Sleep stage %s", nt->stage[i] == DW_UNSCORED ? "?" : dw_stage_name(nt->stage[i]));
         ok |= edfwrite_annotation_utf8(h, (long long)i * DW_EPOCH_S * 10000, DW_EPOCH_S * 10000, text);
     }
-    return (edfclose_file(h) == 0 && ok == 0) ? 0 : -1;
+    if (edfclose_file(h) != 0 || ok != 0) {
+        dw_err_set(err, "%s: EDFlib failed to write it", path);
+        dw_out_abort(&o);
+        return -1;
+    }
+    return dw_out_commit(&o, err);
 }
 
 static const char *basename_noext(const char *path, char *buf, size_t n)
@@ -174,11 +184,11 @@ static const char *basename_noext(const char *path, char *buf, size_t n)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: dreamwatch score NIGHT.edf... [--reference HYPNO.edf]... [--out PREFIX] [--model FILE]\n"
-               "                        [--channels LIST] [--frontal CH] [--parietal CH]\n"
+               "                        [--channels LIST] [--frontal CH] [--parietal CH] [--force]\n"
                "       dreamwatch score --features TABLE.tsv... [--model FILE]\n");
 }
 
-static int score_one(const char *path, const char *ref_path, const char *prefix, const dw_config *cfg)
+static int score_one(const char *path, const char *ref_path, const char *prefix, const dw_config *cfg, int force)
 {
     dw_err err = { "" };
     double t0 = dw_now_mono();
@@ -247,8 +257,8 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     char csv[DW_PATH_MAX + 8], edf[DW_PATH_MAX + 8];
     snprintf(csv, sizeof csv, "%s.csv", prefix);
     snprintf(edf, sizeof edf, "%s.edf", prefix);
-    if (write_csv(csv, &nt) < 0 || write_edf_hypnogram(edf, &nt, in->start_epoch) < 0) {
-        fprintf(stderr, "dreamwatch score: cannot write %s / %s: %s\n", csv, edf, strerror(errno));
+    if (write_csv(csv, &nt, force, &err) < 0 || write_edf_hypnogram(edf, &nt, in->start_epoch, force, &err) < 0) {
+        fprintf(stderr, "dreamwatch score: %s\n", err.msg);
         rc = 1;
     } else {
         printf("  hypnogram: %s, %s\n", csv, edf);
@@ -300,7 +310,8 @@ int dw_score_main(int argc, char **argv)
         { "reference", required_argument, 0, 'r' }, { "out", required_argument, 0, 'o' },
         { "model", required_argument, 0, 'M' },     { "channels", required_argument, 0, 'C' },
         { "frontal", required_argument, 0, 'F' },   { "parietal", required_argument, 0, 'P' },
-        { "help", no_argument, 0, 'h' },            { 0, 0, 0, 0 },
+        { "force", no_argument, 0, 'f' },           { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 },
     };
     dw_config cfg;
     dw_config_defaults(&cfg);
@@ -308,9 +319,9 @@ int dw_score_main(int argc, char **argv)
     int nrefs = 0;
     const char *prefix = NULL;
     dw_err err = { "" };
-    int c;
+    int c, force = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "r:o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:o:fh", opts, NULL)) != -1) {
         int bad = 0;
         switch (c) {
         case 'r':
@@ -318,6 +329,7 @@ int dw_score_main(int argc, char **argv)
             refs[nrefs++] = optarg;
             break;
         case 'o': prefix = optarg; break;
+        case 'f': force = 1; break;
         case 'M': bad = dw_config_set(&cfg, "staging", "model", optarg, &err); break;
         case 'C': bad = dw_config_set(&cfg, "input", "channels", optarg, &err); break;
         case 'F': bad = dw_config_set(&cfg, "input", "frontal", optarg, &err); break;
@@ -339,18 +351,50 @@ int dw_score_main(int argc, char **argv)
         fprintf(stderr, "dreamwatch score: %d references for %d recordings\n", nrefs, nfiles);
         return 2;
     }
-    int rc = 0;
+    /* Every input is known before any output is checked: an output may never replace one (case: the
+     * README's own `score --out night1 night1.edf`, or --out naming the reference). */
+    for (int i = 0; i < nfiles; i++)
+        dw_input_note(argv[optind + i]);
+    for (int i = 0; i < nrefs; i++)
+        dw_input_note(refs[i]);
+    if (cfg.model[0])
+        dw_input_note(cfg.model);
+    char (*outs)[DW_PATH_MAX] = calloc((size_t)nfiles, sizeof *outs);
+    if (!outs) {
+        fprintf(stderr, "dreamwatch score: out of memory\n");
+        return 1;
+    }
     for (int i = 0; i < nfiles; i++) {
         const char *path = argv[optind + i];
-        char base[512], out[DW_PATH_MAX];
+        char base[512];
         basename_noext(path, base, sizeof base);
         if (!prefix)
-            snprintf(out, sizeof out, "%s.hypnogram", base);
+            snprintf(outs[i], DW_PATH_MAX, "%s.hypnogram", base);
         else if (nfiles == 1)
-            snprintf(out, sizeof out, "%s", prefix);
+            snprintf(outs[i], DW_PATH_MAX, "%s", prefix);
         else
-            snprintf(out, sizeof out, "%s-%s", prefix, base);
-        rc |= score_one(path, i < nrefs ? refs[i] : NULL, out, &cfg);
+            snprintf(outs[i], DW_PATH_MAX, "%s-%s", prefix, base);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(outs[i], outs[j])) {
+                fprintf(stderr, "dreamwatch score: %s and %s would both write %s.csv\n", argv[optind + j], path,
+                        outs[i]);
+                free(outs);
+                return 2;
+            }
+        static const char *const ext[] = { ".csv", ".edf" };
+        for (int k = 0; k < 2; k++) {
+            char o[DW_PATH_MAX + 8];
+            snprintf(o, sizeof o, "%s%s", outs[i], ext[k]);
+            if (dw_out_check(o, force, &err) < 0) {
+                fprintf(stderr, "dreamwatch score: %s\n", err.msg);
+                free(outs);
+                return 2;
+            }
+        }
     }
+    int rc = 0;
+    for (int i = 0; i < nfiles; i++)
+        rc |= score_one(argv[optind + i], i < nrefs ? refs[i] : NULL, outs[i], &cfg, force);
+    free(outs);
     return rc;
 }

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "cyton.h"
+#include "files.h"
 #include "hypnogram.h"
 #include "recorder.h"
 #include "resample.h"
@@ -239,8 +240,12 @@ static int open_session(dw_worker *w, dw_err *err)
     if (session_prefix(w, err) < 0)
         return -1;
     char log[DW_PATH_MAX + 16];
-    snprintf(log, sizeof log, "%s.session.tsv", w->prefix);
-    dw_session_hooks hooks = { session_annotate, session_bell, w, log };
+    dw_session_log *l = dw_session_log_create(w->prefix, log, sizeof log, err);
+    if (!l)
+        return -1;
+    size_t len = strlen(log) - strlen(".session.tsv");     /* the prefix the log got: stem or stem-N */
+    snprintf(w->prefix, sizeof w->prefix, "%.*s", (int)len, log);
+    dw_session_hooks hooks = { .annotate = session_annotate, .bell = session_bell, .ctx = w, .log = l };
     w->session = dw_session_new(w->cfg, &hooks, err);
     if (!w->session)
         return -1;
@@ -631,10 +636,13 @@ static void write_summary(dw_worker *w)
 {
     char path[DW_PATH_MAX + 16];
     snprintf(path, sizeof path, "%s.summary.txt", w->prefix);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        fprintf(stderr, "dreamwatch: %s: %s\n", path, strerror(errno));
+    dw_out o;
+    dw_err err = { "" };
+    FILE *f = NULL;
+    if (dw_out_begin(&o, path, 0, &err) < 0 || !(f = fdopen(dup(o.fd), "w"))) {
+        fprintf(stderr, "dreamwatch: %s\n", err.msg[0] ? err.msg : strerror(errno));
+        if (o.fd >= 0)
+            dw_out_abort(&o);
         w->status = 1;
         return;
     }
@@ -642,8 +650,11 @@ static void write_summary(dw_worker *w)
     pthread_mutex_lock(&w->mon->lock);
     dw_sleep_stats_compute(w->mon->stage, w->mon->n_epochs, &st);
     pthread_mutex_unlock(&w->mon->lock);
-    if (dw_session_write_summary(w->session, f, &st) < 0 || fclose(f) != 0) {
-        fprintf(stderr, "dreamwatch: %s: write failed\n", path);
+    int bad = dw_session_write_summary(w->session, f, &st) < 0;
+    bad |= fclose(f) != 0;
+    if (bad || dw_out_commit(&o, &err) < 0) {
+        fprintf(stderr, "dreamwatch: %s\n", bad ? "summary: write failed" : err.msg);
+        dw_out_abort(&o);
         w->status = 1;
     }
 }

@@ -212,6 +212,8 @@ dw_session *dw_session_new(const dw_config *cfg, const dw_session_hooks *hooks, 
     dw_session *s = calloc(1, sizeof *s);
     if (!s || !(s->alerts = dw_alerts_new(cfg, on_alert, s))) {
         dw_err_set(err, "out of memory");
+        if (hooks)
+            dw_session_log_close(hooks->log);
         free(s);
         return NULL;
     }
@@ -219,6 +221,8 @@ dw_session *dw_session_new(const dw_config *cfg, const dw_session_hooks *hooks, 
     if (hooks)
         s->hooks = *hooks;
     s->hooks.log_path = NULL;
+    s->log = s->hooks.log;
+    s->hooks.log = NULL;
     for (int i = 0; i < ACT_N; i++)
         if (!(s->act[i] = make_actuator(s, i, err))) {
             dw_session_free(s);

@@ -1,5 +1,6 @@
 /* The session log: a flushed TSV of every event, created 0600 (health data). */
 #include "session.h"
+#include "files.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,15 +16,8 @@ struct dw_session_log {
     char path[1024];
 };
 
-dw_session_log *dw_session_log_open(const char *path, dw_err *err)
+static dw_session_log *log_from_fd(int fd, const char *path, dw_err *err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        dw_err_set(err, "%s: cannot create the session log: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    int fresh = fstat(fd, &st) == 0 && st.st_size == 0;
     dw_session_log *l = calloc(1, sizeof *l);
     FILE *f = l ? fdopen(fd, "a") : NULL;
     if (!f) {
@@ -34,11 +28,26 @@ dw_session_log *dw_session_log_open(const char *path, dw_err *err)
     }
     l->f = f;
     snprintf(l->path, sizeof l->path, "%s", path);
-    if (fresh) {
-        fputs("t_s\tclock\tkind\ttext\n", f);
-        fflush(f);
-    }
+    fputs("t_s\tclock\tkind\ttext\n", f);
+    fflush(f);
     return l;
+}
+
+dw_session_log *dw_session_log_open(const char *path, dw_err *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        dw_err_set(err, "%s: cannot create the session log: %s", path, strerror(errno));
+        return NULL;
+    }
+    fchmod(fd, 0600);
+    return log_from_fd(fd, path, err);
+}
+
+dw_session_log *dw_session_log_create(const char *stem, char *path, size_t cap, dw_err *err)
+{
+    int fd = dw_create_unique(stem, ".session.tsv", path, cap, err);
+    return fd < 0 ? NULL : log_from_fd(fd, path, err);
 }
 
 int dw_session_log_write(dw_session_log *l, double t, double wall, const char *kind, const char *text)

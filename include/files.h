@@ -1,0 +1,53 @@
+/* Files in and out, one policy for every command:
+ *  - an input is opened without blocking (a FIFO or a device named as a file cannot hang us), checked to be
+ *    a regular file, and remembered by device and inode for the rest of the process;
+ *  - an output is written under a temporary name in its own folder (created exclusively, mode 0600) and
+ *    renamed into place only when complete; it is refused, before anything is opened for writing, when it
+ *    names a remembered input (same path or same device and inode, through any link), or when it exists
+ *    and the user did not ask to replace it (--force). A crash leaves the final name untouched. */
+#ifndef DW_FILES_H
+#define DW_FILES_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include "dw.h"
+
+/* Remember path as an input of this process (it need not be open yet). A path that does not exist is
+ * not remembered. Returns 0, or -1 if the table is full (64 inputs). */
+int  dw_input_note(const char *path);
+/* 1 if st (a stat of some path) is a remembered input. */
+int  dw_input_is(const struct stat *st);
+
+/* Open path for reading: O_RDONLY | O_NONBLOCK | O_CLOEXEC, then fstat: a regular file is accepted (its
+ * O_NONBLOCK is cleared) and remembered; a FIFO, socket, directory or device is refused with err naming
+ * the file and what it is ("what" names the role in the message, e.g. "configuration"). fd or -1. */
+int  dw_input_open(const char *path, const char *what, dw_err *err);
+
+/* An output being written. */
+typedef struct {
+    int  fd;                        /* on the temporary file, O_RDWR; -1 when none */
+    int  force;                     /* replace an existing final file */
+    char path[PATH_MAX];            /* the final name */
+    char tmp[PATH_MAX];             /* the temporary name, in the same folder */
+    char fdpath[32];                /* "/proc/self/fd/N": the temporary file for libraries that open by
+                                       name (EDFlib), with no window for a swapped path */
+} dw_out;
+
+/* The check dw_out_begin makes, alone: 0 if path may be written (it is not an input, and it does not
+ * exist or force is set); -1 with err. Lets a command refuse before it does any work. */
+int  dw_out_check(const char *path, int force, dw_err *err);
+/* Check path (refused if it is an input, or exists and !force) and create its temporary file. 0, or -1
+ * with err naming the file and the reason; nothing is created then. */
+int  dw_out_begin(dw_out *o, const char *path, int force, dw_err *err);
+/* fsync, close, re-check, and rename into place (without replacing anything unless force); the folder
+ * is fsync'ed. 0, or -1 with err; on failure the temporary file is removed and the final name untouched. */
+int  dw_out_commit(dw_out *o, dw_err *err);
+/* Remove the temporary file (after a failed write). Safe to call twice or after commit. */
+void dw_out_abort(dw_out *o);
+
+/* Create stem + suffix exclusively (O_EXCL | O_NOFOLLOW, mode 0600); when that name is taken, stem-2 +
+ * suffix, stem-3 + suffix ... up to 999. The name used goes to out. fd (O_WRONLY | O_APPEND) or -1 with err. */
+int  dw_create_unique(const char *stem, const char *suffix, char *out, size_t cap, dw_err *err);
+
+#endif

@@ -1,0 +1,57 @@
+#!/bin/sh
+# Outputs never touch inputs (cases 08 and 10 of ../shared/cases): an output naming an input is refused
+# before anything is written, nothing existing is replaced without --force, outputs appear whole under
+# their final name, and two sessions started in the same second get their own log and summary.
+. "$(dirname "$0")/lib.sh"
+NIGHT=$DW_ROOT/sample-data/sample-night.edf
+[ -f "$NIGHT" ] || { fail "sample night" "missing $NIGHT (make builds it)"; exit 0; }
+sum() { md5sum "$1" | cut -d' ' -f1; }
+
+# Case 08, the README's own example: `score --out night1 night1.edf`.
+cp "$NIGHT" "$TMP/night1.edf"; before=$(sum "$TMP/night1.edf")
+err=$(cd "$TMP" && "$DW_BIN" score --out night1 night1.edf 2>&1); rc=$?
+[ "$(sum "$TMP/night1.edf")" = "$before" ] && pass "score --out night1 night1.edf leaves the input whole" \
+    || fail "score --out night1 night1.edf leaves the input whole" "input changed ($(stat -c %s "$TMP/night1.edf") bytes)"
+[ $rc -eq 2 ] && echo "$err" | grep -q "night1.edf: refusing to write over an input" \
+    && pass "output naming the input: clear error, exit 2" || fail "output naming the input: clear error" "rc=$rc $err"
+[ ! -e "$TMP/night1.csv" ] && [ -z "$(ls -A "$TMP" | grep '^\.')" ] \
+    && pass "refused before anything was written" || fail "refused before anything was written" "$(ls -A "$TMP")"
+# --force does not make it legal.
+(cd "$TMP" && "$DW_BIN" score --force --out night1 night1.edf >/dev/null 2>&1)
+[ "$(sum "$TMP/night1.edf")" = "$before" ] && pass "--force never replaces an input" || fail "--force never replaces an input" "changed"
+
+# Case 08 with a reference: --out names the reference; through a symlink and a hard link too.
+cp "$NIGHT" "$TMP/hyp.edf"; href=$(sum "$TMP/hyp.edf")
+err=$(cd "$TMP" && "$DW_BIN" score night1.edf --reference hyp.edf --out hyp 2>&1); rc=$?
+[ "$(sum "$TMP/hyp.edf")" = "$href" ] && [ $rc -ne 0 ] && echo "$err" | grep -q "hyp.edf: refusing" \
+    && ! echo "$err" | grep -q "kappa 1.000" \
+    && pass "--out naming the reference is refused, reference intact" || fail "--out naming the reference" "rc=$rc $err"
+ln -s night1.edf "$TMP/alias.edf"; ln "$TMP/night1.edf" "$TMP/hard.edf"
+for o in alias hard; do
+    (cd "$TMP" && "$DW_BIN" score --force --out $o night1.edf >/dev/null 2>&1)
+    [ "$(sum "$TMP/night1.edf")" = "$before" ] || { fail "an input reached through a $o link is refused" "changed"; break; }
+done && pass "an input reached through a symbolic or hard link is refused"
+
+# Nothing existing is replaced without --force; with --force it is, whole.
+echo "mine" > "$TMP/prev.csv"
+err=$("$DW_BIN" score --out "$TMP/prev" "$NIGHT" 2>&1); rc=$?
+[ "$(cat "$TMP/prev.csv")" = mine ] && [ $rc -eq 2 ] && echo "$err" | grep -q "already exists" \
+    && pass "an existing output is not replaced without --force" || fail "existing output kept" "rc=$rc $err"
+"$DW_BIN" score --force --out "$TMP/prev" "$NIGHT" >/dev/null 2>&1
+head -1 "$TMP/prev.csv" | grep -q '^epoch,' && [ "$(stat -c %a "$TMP/prev.csv")" = 600 ] \
+    && pass "--force replaces it with the new output, mode 0600" || fail "--force replaces" "$(head -1 "$TMP/prev.csv")"
+[ -z "$(ls -A "$TMP" | grep '^\.')" ] && pass "no temporary file left behind" || fail "no temporary file left behind" "$(ls -A "$TMP")"
+
+# Case 10: two sessions in the same second never share a log or a summary.
+export XDG_DATA_HOME="$TMP/data"
+"$DW_BIN" --headless --speed 0 --exit-at-end --no-record "$NIGHT" >/dev/null 2>&1 &
+"$DW_BIN" --headless --speed 0 --exit-at-end --no-record "$NIGHT" >/dev/null 2>&1 &
+"$DW_BIN" --headless --speed 0 --exit-at-end --no-record "$NIGHT" >/dev/null 2>&1 &
+wait
+d="$TMP/data/dreamwatch/recordings"
+nl=$(ls "$d"/*.session.tsv 2>/dev/null | wc -l); ns=$(ls "$d"/*.summary.txt 2>/dev/null | wc -l)
+starts=$(cat "$d"/*.session.tsv | grep -c "Session start")
+multi=$(grep -lc "Session start" "$d"/*.session.tsv | while read -r f; do [ "$(grep -c 'Session start' "$f")" -gt 1 ] && echo "$f"; done)
+[ "$nl" -eq 3 ] && [ "$ns" -eq 3 ] && [ "$starts" -eq 3 ] && [ -z "$multi" ] \
+    && pass "three sessions at once: three logs, three summaries, one session each" \
+    || fail "three sessions at once" "logs $nl summaries $ns starts $starts; $(ls "$d")"
