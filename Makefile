@@ -19,7 +19,10 @@ ifneq ($(CI),)
 WARN    += -Werror
 endif
 SAN     ?=
-DW_CPPFLAGS := -D_GNU_SOURCE -Iinclude -I$(B)/gen -DDW_VERSION='"$(VERSION)"' -DDW_DATADIR='"$(DATADIR)"' -DDW_SRCDIR='"$(CURDIR)"'
+DW_CPPFLAGS := -D_GNU_SOURCE -Isrc -I$(B)/gen -DDW_VERSION='"$(VERSION)"' -DDW_DATADIR='"$(DATADIR)"'
+# Tests, benches and fuzzers find the tree's own files (models, the example config, ../shared) through this;
+# the installed program never sees the source path.
+TEST_CPPFLAGS := -DDW_SRCDIR='"$(CURDIR)"' -Itests/unit
 DW_CFLAGS   := -std=c11 -pthread $(WARN) $(SAN) $(CFLAGS)
 LDLIBS  := $(shell pkg-config --libs ncursesw libserialport inih 2>/dev/null || echo -lncursesw -ltinfo -lserialport -linih) -ledf -lm -lpthread
 
@@ -34,11 +37,10 @@ BENCH   := $(wildcard tests/bench/bench_*.c)
 BENCHBIN:= $(BENCH:tests/bench/%.c=$(B)/bench/%)
 SAMPLE  := sample-data/sample-night.edf
 
-.PHONY: all deps deps-check run check test bench asan tsan valgrind fuzz install uninstall clean
-all: deps dreamwatch $(SAMPLE)
+.PHONY: all deps deps-check run check check-run test bench bench-run asan tsan valgrind fuzz install uninstall clean layers
+# `make` builds and nothing else; set-up (Debian packages) is `make deps`, which run and check call first.
+all: dreamwatch $(SAMPLE)
 
-deps:
-	@sh tools/deps.sh build
 deps-check:
 	@sh tools/deps.sh check
 
@@ -52,7 +54,7 @@ $(B)/libdw.a: $(OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/%.o: %.c $(wildcard include/*.h) | $(B)/gen/models.c
+$(B)/%.o: %.c | $(B)/gen/models.c
 	@mkdir -p $(dir $@)
 	$(CC) $(DW_CPPFLAGS) $(DW_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -67,23 +69,38 @@ $(B)/gen/models.o: $(B)/gen/models.c
 $(SAMPLE): $(SAMPLE).gz
 	gzip -dc $< > $@.tmp && mv $@.tmp $@
 
-$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(B)/libdw.a
+$(B)/tests/%: tests/unit/%.c $(B)/libdw.a
 	@mkdir -p $(dir $@)
-	$(CC) $(DW_CPPFLAGS) -Itests/unit $(DW_CFLAGS) -o $@ $< $(B)/libdw.a $(LDLIBS)
+	$(CC) $(DW_CPPFLAGS) $(TEST_CPPFLAGS) $(DW_CFLAGS) -MMD -MP -o $@ $< $(B)/libdw.a $(LDLIBS)
 
 $(B)/bench/%: tests/bench/%.c $(B)/libdw.a
 	@mkdir -p $(dir $@)
-	$(CC) $(DW_CPPFLAGS) -Itests/unit $(DW_CFLAGS) -o $@ $< $(B)/libdw.a $(LDLIBS)
+	$(CC) $(DW_CPPFLAGS) $(TEST_CPPFLAGS) $(DW_CFLAGS) -MMD -MP -o $@ $< $(B)/libdw.a $(LDLIBS)
 
-run: all
+deps:
+	@sh tools/deps.sh build
+
+run:
+	@sh tools/deps.sh build
+	@$(MAKE) --no-print-directory all
 	./dreamwatch
 
-check: deps-check all $(UNITBIN)
+check:
+	@sh tools/deps.sh check
+	@$(MAKE) --no-print-directory check-run
+check-run: all $(UNITBIN)
 	@B=$(B) sh tests/run.sh
+
+# Layers point down (src/*/: base < dsp < edf < sources < record < staging < session < monitor < screen < app).
+layers:
+	@sh tests/layers.sh
 
 test: check
 
-bench: all $(BENCHBIN)
+bench:
+	@sh tools/deps.sh check
+	@$(MAKE) --no-print-directory bench-run
+bench-run: all $(BENCHBIN)
 	@B=$(B) sh tests/bench.sh
 
 # tests/run.sh sends any sanitizer report to $(B)/sanitizer-logs/ and counts each as a FAIL. clang for
@@ -101,9 +118,9 @@ FUZZ_SECONDS ?= 600
 FUZZBIN := $(FUZZ:tests/fuzz/%.c=build-fuzz/%)
 FUZZFLAGS := -std=c11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZOBJS := $(SRCS:%.c=build-fuzz/obj/%.o) build-fuzz/obj/models.o
-build-fuzz/obj/%.o: %.c $(wildcard include/*.h) | $(B)/gen/models.c
+build-fuzz/obj/%.o: %.c | $(B)/gen/models.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZFLAGS) -fsanitize=fuzzer-no-link $(DW_CPPFLAGS) -c -o $@ $<
+	clang $(FUZZFLAGS) -fsanitize=fuzzer-no-link $(DW_CPPFLAGS) -MMD -MP -c -o $@ $<
 build-fuzz/obj/models.o: $(B)/gen/models.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZFLAGS) $(DW_CPPFLAGS) -c -o $@ $<
@@ -111,7 +128,7 @@ build-fuzz/libdw.a: $(FUZZOBJS)
 	@rm -f $@
 	ar rcs $@ $^
 build-fuzz/%: tests/fuzz/%.c build-fuzz/libdw.a
-	clang $(FUZZFLAGS) -fsanitize=fuzzer $(DW_CPPFLAGS) -o $@ $< build-fuzz/libdw.a $(LDLIBS)
+	clang $(FUZZFLAGS) -fsanitize=fuzzer $(DW_CPPFLAGS) $(TEST_CPPFLAGS) -o $@ $< build-fuzz/libdw.a $(LDLIBS)
 fuzz: $(FUZZBIN)
 	@for f in $(FUZZBIN); do mkdir -p build-fuzz/corpus-$$(basename $$f); \
 	  $$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$(basename $$f) tests/fuzz/seeds/$$(basename $$f | sed 's/^fuzz_//') || exit 1; done
@@ -132,4 +149,4 @@ uninstall:
 clean:
 	rm -rf build build-asan build-tsan build-fuzz dreamwatch $(SAMPLE)
 
--include $(OBJS:.o=.d) $(B)/src/app/main.d
+-include $(OBJS:.o=.d) $(B)/src/app/main.d $(UNITBIN:=.d) $(BENCHBIN:=.d) $(FUZZOBJS:.o=.d)

@@ -25,6 +25,7 @@ run() {  # name, command...
         printf '%s\n' "$out" | tail -20
     fi
 }
+run layers sh tests/layers.sh | tee "$log.layers"
 for t in "$B"/tests/test_*; do
     [ -x "$t" ] || continue
     echo "== $(basename "$t")"
@@ -58,7 +59,7 @@ for r in "$san"/*; do
     echo "FAIL sanitizer report $r: $(grep -m1 -E 'ERROR|WARNING|runtime error' "$r")"
 done > "$log.san"
 cat "$log.san"
-cat "$log.units" "$log.e2e" "$log.fuzz" "$log.san" 2>/dev/null > "$log.all"
+cat "$log.layers" "$log.units" "$log.e2e" "$log.fuzz" "$log.san" 2>/dev/null > "$log.all"
 p=$(grep -c '^PASS ' "$log.all"); f=$(grep -c '^FAIL ' "$log.all"); s=$(grep -c '^SKIP ' "$log.all")
 echo
 grep '^FAIL ' "$log.all" | sed 's/^/  /'

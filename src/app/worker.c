@@ -1,6 +1,6 @@
 /* The worker thread: read the source (paced for a replay), stage each epoch, publish to the monitor,
  * obey the operator's commands. It never waits for the screen: the monitor lock is held only to copy. */
-#include "worker.h"
+#include "app/worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,13 +16,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "cyton.h"
-#include "files.h"
-#include "hypnogram.h"
-#include "recorder.h"
-#include "resample.h"
-#include "scoring.h"
-#include "session.h"
+#include "sources/cyton.h"
+#include "base/files.h"
+#include "staging/hypnogram.h"
+#include "record/recorder.h"
+#include "dsp/resample.h"
+#include "staging/pipeline.h"
+#include "session/session.h"
 
 #define CHUNK_S 0.1            /* paced replay reads this much source time at a time */
 #define FAST_CHUNK 3000        /* frames per read when replaying as fast as possible */
@@ -246,7 +246,7 @@ static int open_session(dw_worker *w, dw_err *err)
     size_t len = strlen(log) - strlen(".session.tsv");     /* the prefix the log got: stem or stem-N */
     snprintf(w->prefix, sizeof w->prefix, "%.*s", (int)len, log);
     dw_session_hooks hooks = { .annotate = session_annotate, .bell = session_bell, .ctx = w, .log = l };
-    w->session = dw_session_new(w->cfg, &hooks, err);
+    w->session = dw_session_new(&w->cfg->session, &hooks, err);
     if (!w->session)
         return -1;
     dw_session_set_clock(w->session, w->src->info.start_epoch, w->mon->lights_off_t);
@@ -551,7 +551,7 @@ static void publish_time(dw_worker *w, int force)
         w->mon->lost_samples = cs.lost_samples;
         w->mon->reconnects = cs.reconnects;
     }
-    dw_session_publish(w->session, w->mon);
+    dw_monitor_publish_session(w->mon, w->session);
     if (w->src && !w->paused)
         w->mon->lag_s = w->src->info.live ? 0
                       : w->speed > 0 ? fmax(0, w->pace_t0 + (now - w->pace_wall0) * w->speed - w->t) / w->speed : 0;
@@ -720,7 +720,7 @@ static void *run(void *arg)
      * thread that owns it, then the recording is closed and the summary written. */
     dw_session_shutdown(w->session, w->t, w->stop_cause[0] ? w->stop_cause : "end of recording");
     pthread_mutex_lock(&w->mon->lock);
-    dw_session_publish(w->session, w->mon);
+    dw_monitor_publish_session(w->mon, w->session);
     pthread_mutex_unlock(&w->mon->lock);
     dw_monitor_notify(w->mon);
     dw_source_close(w->src);

@@ -1,6 +1,6 @@
 /* Files in and out: inputs opened without blocking and remembered; outputs written under a temporary
  * name and renamed into place, never over an input, never over anything unless asked. See files.h. */
-#include "files.h"
+#include "base/files.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* RBJ cookbook biquads (bilinear transform with the corner pre-warped) and cascades of them. */
-#include "biquad.h"
+#include "dsp/biquad.h"
 
 #include <complex.h>
 #include <math.h>

@@ -1,7 +1,7 @@
 /* Real FFT: one n/2-point complex radix-2 FFT of the even/odd samples packed as re/im, then one
  * split pass that turns it into the n/2+1 bins of the real transform. All twiddles come from
  * cos/sin of exact angles at plan time (no recurrences), so the error stays at a few ulps. */
-#include "fft.h"
+#include "dsp/fft.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * there, with a Kaiser-windowed sinc of half-width H centred at p_j - H: causal, delay H / fs_in.
  * The ratio is kept as an exact fraction M / L, so output counts never drift. Small L: one filter row
  * per phase; large L (e.g. 173.61 Hz): a 256-row table, linearly interpolated between rows. */
-#include "resample.h"
+#include "dsp/resample.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -4,7 +4,7 @@
  * Measured with EDFlib 1.23: edfwrite_physical_samples hands each finished record to write(2) at once
  * (the file grows by exactly one record per record), so the size seen by fstat on our descriptor is the
  * truth; counting complete records from it also covers a torn write on a full disk. */
-#include "recorder.h"
+#include "record/recorder.h"
 
 #include <edflib.h>
 #include <errno.h>

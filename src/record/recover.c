@@ -7,7 +7,7 @@
  *    original. Every intermediate file is a temp file beside it; the original stays untouched until a
  *    complete, verified, synced replacement exists. A sound file is left alone, so running it twice is
  *    harmless. */
-#include "recorder.h"
+#include "record/recorder.h"
 
 #include <edflib.h>
 #include <errno.h>
@@ -399,25 +399,4 @@ out:
     events_free(&file);
     free(hdr);
     return rc;
-}
-
-int dw_recover_main(int argc, char **argv)
-{
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        fprintf(argc < 2 ? stderr : stdout,
-                "usage: dreamwatch recover FILE.bdf...\n"
-                "Repairs recordings left by a crash: sets the record count from the file size (dropping a\n"
-                "torn last record) and merges the annotations kept in FILE.bdf.events.tsv. The original is\n"
-                "replaced only by a complete, verified copy; a sound file is left as it is.\n");
-        return argc < 2 ? 2 : 0;
-    }
-    int bad = 0;
-    for (int i = 1; i < argc; i++) {
-        dw_err err = { "" };
-        if (dw_recover_file(argv[i], stdout, &err)) {
-            fprintf(stderr, "dreamwatch recover: %s\n", err.msg);
-            bad = 1;
-        }
-    }
-    return bad ? 1 : 0;
 }

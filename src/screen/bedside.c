@@ -1,7 +1,7 @@
 /* The bedside view: the current stage in large block letters, time asleep, the last alert and the three
  * actions, in calm dim colours; nothing moves but the minute. Also the whole screen below 40x10. */
 #define DW_SCREEN_INTERNAL
-#include "screen.h"
+#include "screen/screen.h"
 
 #include <stdio.h>
 #include <string.h>

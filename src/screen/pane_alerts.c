@@ -1,7 +1,7 @@
 /* Alerts, newest first: time, severity, text, whether acknowledged. With focus, up/down select one and
  * Enter acknowledges it. */
 #define DW_SCREEN_INTERNAL
-#include "screen.h"
+#include "screen/screen.h"
 
 #include <stdio.h>
 

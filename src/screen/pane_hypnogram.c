@@ -3,7 +3,7 @@
  * stage probabilities as bars (the hypnodensity of this moment). When the night is wider than the pane,
  * each column shows the most frequent stage of several epochs. */
 #define DW_SCREEN_INTERNAL
-#include "screen.h"
+#include "screen/screen.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * the hypnogram above it, so the two share a time axis), frequency up, log power colour-mapped; two
  * frequency rows per cell with half blocks, density characters without colour. */
 #define DW_SCREEN_INTERNAL
-#include "screen.h"
+#include "screen/screen.h"
 
 #include <math.h>
 #include <stdio.h>

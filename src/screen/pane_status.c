@@ -1,6 +1,6 @@
 /* The status bar: two lines. Fields that do not fit are dropped, least important first. */
 #define DW_SCREEN_INTERNAL
-#include "screen.h"
+#include "screen/screen.h"
 
 #include <stdarg.h>
 #include <stdio.h>

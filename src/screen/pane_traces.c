@@ -3,7 +3,7 @@
  * a column, once drawn, never changes: in sweep mode (the default, as bedside monitors do) only the new
  * columns go out to the terminal; scroll mode shifts the whole band and is drawn at most once a second. */
 #define DW_SCREEN_INTERNAL
-#include "screen.h"
+#include "screen/screen.h"
 
 #include <math.h>
 #include <stdio.h>

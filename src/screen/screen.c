@@ -2,7 +2,7 @@
  * a key, a signal or the next frame; copy what changed under the lock; redraw what changed outside it),
  * keys, dialogs and focus. Only this thread calls curses. */
 #define DW_SCREEN_INTERNAL
-#include "screen.h"
+#include "screen/screen.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -626,7 +626,7 @@ static int key_read(int *key)
     return 1;
 }
 
-int dw_screen_run(dw_monitor *m, const dw_config *cfg)
+int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
 {
     const char *ctype = setlocale(LC_CTYPE, NULL);
     if (!ctype || !strcmp(ctype, "C") || !strcmp(ctype, "POSIX"))
@@ -676,7 +676,6 @@ int dw_screen_run(dw_monitor *m, const dw_config *cfg)
 
     double frame_dt = 1.0 / (cfg->fps > 0 ? cfg->fps : 10), next_frame = 0;
     int relayout = 1, stdin_ok = 1, was_bedside = -1, prev_wants = 0, last_sec = -1;
-    unsigned last_alert = 0;
     unsigned long bells_seen = 0;
     int dlg_was = DLG_NONE;
     int dirty = 1;
@@ -747,11 +746,6 @@ int dw_screen_run(dw_monitor *m, const dw_config *cfg)
         if (s->v.bells > bells_seen)                /* a bell actuator (stimulus, cue, wake) fired */
             beep();
         bells_seen = s->v.bells;
-        if (s->v.n_alerts > 0 && s->v.alerts[s->v.n_alerts - 1].id != last_alert) {
-            const dw_alert_view *a = &s->v.alerts[s->v.n_alerts - 1];
-            if (last_alert && a->severity == DW_CRITICAL && !a->acked && cfg->bell) beep();
-            last_alert = a->id;
-        }
         int all = relayout || was_bedside != s->bedside || (dlg_was != DLG_NONE && dlg.kind == DLG_NONE) ||
                   layout_ref != (s->v.n_ref > 0);
         if (all) {

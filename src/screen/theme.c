@@ -1,7 +1,8 @@
 /* Themes: colours and attributes per role, read from themes/NAME.ini with inih over builtin defaults,
  * then mapped to what the terminal has (256, 16 or 8 colours, or none: NO_COLOR, monochrome). */
 #define DW_SCREEN_INTERNAL
-#include "screen.h"
+#include "base/paths.h"
+#include "screen/screen.h"
 
 #include <dirent.h>
 #include <ini.h>
@@ -133,17 +134,17 @@ static int on_key(void *user, const char *section, const char *key, const char *
     return 0;
 }
 
-/* The folders searched for themes, in order. */
+/* The folders searched for themes, in order: the user's, then the shipped ones (paths module). */
 static int theme_dirs(char dirs[3][DW_PATH_MAX])
 {
     int n = 0;
-    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
-    if (xdg && *xdg)
-        snprintf(dirs[n++], DW_PATH_MAX, "%s/dreamwatch/themes", xdg);
-    else if (home && *home)
-        snprintf(dirs[n++], DW_PATH_MAX, "%s/.local/share/dreamwatch/themes", home);
-    snprintf(dirs[n++], DW_PATH_MAX, "%s/themes", DW_DATADIR);
-    snprintf(dirs[n++], DW_PATH_MAX, "%s/themes", DW_SRCDIR);
+    dw_path_data("themes", dirs[n++], DW_PATH_MAX);
+    char probe[DW_PATH_MAX];
+    if (dw_find_data("themes/default.ini", probe, sizeof probe) == 0) {
+        char *slash = strrchr(probe, '/');
+        *slash = 0;
+        snprintf(dirs[n++], DW_PATH_MAX, "%s", probe);
+    }
     return n;
 }
 
@@ -165,7 +166,7 @@ int dw_theme_load(dw_theme *t, const char *name, dw_err *err)
             if (f) { fclose(f); memcpy(path, p, sizeof path); }
         }
         if (!*path) {
-            dw_err_set(err, "theme '%s' not found in %s, %s or %s", name, dirs[0], dirs[1], nd > 2 ? dirs[2] : "");
+            dw_err_set(err, "theme '%s' not found in %s%s%s", name, dirs[0], nd > 1 ? " or " : "", nd > 1 ? dirs[1] : "");
             return -1;
         }
     }

@@ -1,5 +1,5 @@
 /* Actuators: none, bell, serial trigger byte, command (posix_spawn of a resolved path, no shell). */
-#include "actuator.h"
+#include "session/actuator.h"
 
 #include <errno.h>
 #include <fcntl.h>

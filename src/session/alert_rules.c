@@ -1,5 +1,5 @@
 /* Alert rules: turn raw blocks, data-path figures and finished epochs into "cause present" calls. */
-#include "alerts_priv.h"
+#include "session/alerts_priv.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -110,7 +110,7 @@ static void movement(dw_alerts *a, double t, double wall)
 static void second(dw_alerts *a, const dw_source_info *info, double t, double wall)
 {
     struct rules *r = &a->r;
-    const dw_config *cfg = a->cfg;
+    const dw_session_cfg *cfg = a->cfg;
     char text[96];
     double rail = info->phys_max_uv > 0 ? info->phys_max_uv * RAIL_FRAC : 0;
     for (int c = 0; c < r->nch; c++) {
@@ -201,7 +201,7 @@ void dw_alerts_block(dw_alerts *a, const dw_block *b, const dw_source_info *info
 void dw_alerts_datapath(dw_alerts *a, double t, double wall, const dw_datapath *d)
 {
     struct rules *r = &a->r;
-    const dw_config *cfg = a->cfg;
+    const dw_session_cfg *cfg = a->cfg;
     char text[96];
     if (!d->expecting || r->last_arrival_wall < 0)
         r->last_arrival_wall = wall;      /* paused or just started: the silence counts from now */
@@ -268,7 +268,7 @@ static int is_sleep(int s) { return s >= DW_N1 && s <= DW_R; }
 void dw_alerts_epoch(dw_alerts *a, double t, double wall, int stage, const double prob[DW_NSTAGES])
 {
     struct rules *r = &a->r;
-    const dw_config *cfg = a->cfg;
+    const dw_session_cfg *cfg = a->cfg;
     char text[96];
     double start = t - DW_EPOCH_S;
     int prev = r->prev_stage;

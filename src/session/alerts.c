@@ -1,11 +1,12 @@
 /* The alert engine: hysteresis, one alert per cause, acknowledge, snooze, repeats of critical alerts. */
-#include "alerts_priv.h"
+#include "session/alerts_priv.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* on / raise_at are offsets of dw_config fields; raise_at 0 means the fixed raise_s (0: at once; the rule
+/* on / raise_at are offsets of dw_session_cfg fields; raise_at 0 means the fixed raise_s (0: at once; the rule
  * itself may already have waited, e.g. no_samples counts its own seconds). */
 static const struct rule {
     const char *name;
@@ -15,13 +16,13 @@ static const struct rule {
     double raise_s;
     double clear_s;       /* seconds the cause must be gone */
 } rules[DW_AL_NRULES] = {
-#define R(id, name, sev, on, raise, clear) [id] = { name, sev, offsetof(dw_config, on), raise, 0, clear }
-#define RF(id, name, sev, on, raise, clear) [id] = { name, sev, offsetof(dw_config, on), 0, raise, clear }
-    R(DW_AL_FLAT,            "flat",             DW_WARNING,  al_flat,            offsetof(dw_config, al_flat_s), 5),
-    R(DW_AL_RAILED,          "railed",           DW_WARNING,  al_railed,          offsetof(dw_config, al_railed_s), 5),
+#define R(id, name, sev, on, raise, clear) [id] = { name, sev, offsetof(dw_session_cfg, on), raise, 0, clear }
+#define RF(id, name, sev, on, raise, clear) [id] = { name, sev, offsetof(dw_session_cfg, on), 0, raise, clear }
+    R(DW_AL_FLAT,            "flat",             DW_WARNING,  al_flat,            offsetof(dw_session_cfg, al_flat_s), 5),
+    R(DW_AL_RAILED,          "railed",           DW_WARNING,  al_railed,          offsetof(dw_session_cfg, al_railed_s), 5),
     RF(DW_AL_MAINS,          "mains",            DW_WARNING,  al_mains,           10, 10),
-    R(DW_AL_ARTEFACT,        "artefact",         DW_WARNING,  al_artefact,        offsetof(dw_config, al_artefact_s), 5),
-    R(DW_AL_MOVEMENT,        "movement",         DW_INFO,     al_movement,        offsetof(dw_config, al_movement_s), 5),
+    R(DW_AL_ARTEFACT,        "artefact",         DW_WARNING,  al_artefact,        offsetof(dw_session_cfg, al_artefact_s), 5),
+    R(DW_AL_MOVEMENT,        "movement",         DW_INFO,     al_movement,        offsetof(dw_session_cfg, al_movement_s), 5),
     R(DW_AL_NO_SAMPLES,      "no_samples",       DW_CRITICAL, al_no_samples,      0, 0),
     R(DW_AL_LOSS,            "loss",             DW_WARNING,  al_loss,            0, 10),
     R(DW_AL_RECONNECT,       "reconnect",        DW_WARNING,  al_reconnect,       0, 0),
@@ -60,7 +61,7 @@ const char *dw_alert_event_name(int ev)
     return ev >= 0 && ev <= DW_ALERT_REARMED ? names[ev] : "?";
 }
 
-dw_alerts *dw_alerts_new(const dw_config *cfg, dw_alerts_event_fn fn, void *ctx)
+dw_alerts *dw_alerts_new(const dw_session_cfg *cfg, dw_alerts_event_fn fn, void *ctx)
 {
     dw_alerts *a = calloc(1, sizeof *a);
     if (!a)
@@ -226,22 +227,20 @@ int dw_alerts_count(const dw_alerts *a, int rule)
 
 static int is_open(const struct alert *al) { return al->v.active || !al->v.acked; }
 
-void dw_alerts_publish(dw_alerts *a, dw_monitor *m)
+unsigned long dw_alerts_version(const dw_alerts *a) { return a->version; }
+
+int dw_alerts_view(const dw_alerts *a, dw_alert_view *out, int max)
 {
-    if (a->version == a->published)
-        return;
     /* Open alerts always; the rest of the room goes to the newest closed ones. */
     int open = 0;
     for (int i = 0; i < a->n; i++)
         open += is_open(&a->al[i]);
-    int closed_room = DW_MAX_ALERTS - (open < DW_MAX_ALERTS ? open : DW_MAX_ALERTS);
+    int closed_room = max - (open < max ? open : max);
     int closed_seen = 0, closed_total = a->n - open, k = 0;
-    for (int i = 0; i < a->n && k < DW_MAX_ALERTS; i++) {
+    for (int i = 0; i < a->n && k < max; i++) {
         if (!is_open(&a->al[i]) && closed_total - closed_seen++ > closed_room)
             continue;
-        m->alerts[k++] = a->al[i].v;
+        out[k++] = a->al[i].v;
     }
-    m->n_alerts = k;
-    m->v_alerts++;
-    a->published = a->version;
+    return k;
 }

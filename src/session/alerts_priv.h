@@ -2,7 +2,7 @@
 #ifndef DW_ALERTS_PRIV_H
 #define DW_ALERTS_PRIV_H
 
-#include "alerts.h"
+#include "session/alerts.h"
 
 #define LOSS_RING 3600          /* seconds of loss history (bounds al_loss_window_s) */
 #define EVENT_RING 256          /* sleep-rule event times (awakenings from R, arousals) */
@@ -46,7 +46,7 @@ struct rules {
 };
 
 struct dw_alerts {
-    const dw_config *cfg;
+    const dw_session_cfg *cfg;
     dw_alerts_event_fn fn;
     void *ctx;
     struct alert *al;

@@ -1,7 +1,7 @@
 /* REM cueing: when a cue is due. */
-#include "rem_cue.h"
+#include "session/rem_cue.h"
 
-#include "dw.h"
+#include "base/dw.h"
 
 void dw_rem_cue_init(dw_rem_cue *c)
 {

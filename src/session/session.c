@@ -1,5 +1,5 @@
 /* The session state machine: modes, stimulation with its safety rules, manual wake, shutdown, alerts. */
-#include "session.h"
+#include "session/session.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -8,9 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "actuator.h"
-#include "rem_cue.h"
-#include "slow_oscillation.h"
+#include "session/actuator.h"
+#include "session/rem_cue.h"
+#include "session/slow_oscillation.h"
 
 #define QUIET_S 30.0          /* stimulation stays off this long after movement or an artefact */
 #define ARTEFACT_TAU_S 1.0    /* baseline of the frontal channel for the artefact check */
@@ -22,7 +22,7 @@ static const char *const act_names[ACT_N] = { "stimulus", "cue", "wake", "escala
 struct event { double t, wall; char *kind, *text; };
 
 struct dw_session {
-    const dw_config *cfg;
+    const dw_session_cfg *cfg;
     dw_session_hooks hooks;
     dw_session_log *log;
     int log_failed;
@@ -195,7 +195,7 @@ static void on_alert(void *ctx, int ev, const dw_alert_view *a, double t, double
 
 static dw_actuator *make_actuator(const dw_session *s, int which, dw_err *err)
 {
-    const dw_config *c = s->cfg;
+    const dw_session_cfg *c = s->cfg;
     const char *kind[ACT_N] = { c->stim_actuator, c->cue_actuator, c->wake_actuator, c->escalation_actuator };
     const char *cmd[ACT_N] = { c->stim_command, c->cue_command, c->wake_command, c->escalation_command };
     int byte[ACT_N] = { c->stim_byte, c->cue_byte, c->wake_byte, c->wake_byte };
@@ -207,7 +207,7 @@ static dw_actuator *make_actuator(const dw_session *s, int which, dw_err *err)
     return dw_actuator_new(act_names[which], &spec, err);
 }
 
-dw_session *dw_session_new(const dw_config *cfg, const dw_session_hooks *hooks, dw_err *err)
+dw_session *dw_session_new(const dw_session_cfg *cfg, const dw_session_hooks *hooks, dw_err *err)
 {
     dw_session *s = calloc(1, sizeof *s);
     if (!s || !(s->alerts = dw_alerts_new(cfg, on_alert, s))) {
@@ -658,17 +658,20 @@ int dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *st)
     return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }
 
-void dw_session_publish(dw_session *s, dw_monitor *m)
+void dw_session_view_get(const dw_session *s, dw_session_view *v)
 {
-    dw_alerts_publish(s->alerts, m);
-    if (s->version == s->published && m->mode == s->mode)
-        return;
-    m->mode = s->mode;
-    m->stim_count = s->nstim;
-    m->wants_dream_report = s->wants_dream_report;
-    snprintf(m->last_event, sizeof m->last_event, "%s", s->last_event);
-    m->v_status++;
-    s->published = s->version;
+    v->version = s->version;
+    v->mode = s->mode;
+    v->stim_count = s->nstim;
+    v->wants_dream_report = s->wants_dream_report;
+    snprintf(v->last_event, sizeof v->last_event, "%s", s->last_event);
+}
+
+static const char *const mode_names[] = { "MONITORING", "ENHANCED", "NATURAL", "WAKING", "SHUTDOWN" };
+
+const char *dw_mode_name(int mode)
+{
+    return (mode >= 0 && mode <= DW_MODE_SHUTDOWN) ? mode_names[mode] : "?";
 }
 
 int dw_session_mode(const dw_session *s) { return s->mode; }

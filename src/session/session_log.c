@@ -1,6 +1,6 @@
 /* The session log: a flushed TSV of every event, created 0600 (health data). */
-#include "session.h"
-#include "files.h"
+#include "session/session.h"
+#include "base/files.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,11 +1,11 @@
 /* Slow-oscillation troughs on the causal 0.5-2 Hz band-passed frontal EEG, and the phase of stimuli. */
-#include "slow_oscillation.h"
+#include "session/slow_oscillation.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "biquad.h"
+#include "dsp/biquad.h"
 
 #define MAX_MARKS 16
 #define MAX_HALF_S 1.0       /* a negative half-wave of a 0.5 Hz wave lasts 1 s: longer is drift */

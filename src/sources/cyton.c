@@ -5,8 +5,8 @@
  * d, c/C, ~6, b; one step per reply or time-out) -> STREAMING. A hang-up, EIO or 2 s of silence
  * while streaming takes it back to DOWN. After a restart the first sample's gap is what the host
  * clock says was missed, since the board's counter starts again. */
-#include "cyton.h"
-#include "transport.h"
+#include "sources/cyton.h"
+#include "sources/transport.h"
 
 #include <math.h>
 #include <poll.h>

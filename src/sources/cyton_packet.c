@@ -1,7 +1,7 @@
 /* The Cyton byte stream: 33-byte packets framed by 0xA0 ... 0xCx, found again after garbage, counted
  * for loss by their 8-bit counter, paired into 16-channel samples for the Daisy, scaled by each
  * channel's gain. Pure: bytes and a host time in, samples out. */
-#include "cyton.h"
+#include "sources/cyton.h"
 
 #include <math.h>
 #include <stdlib.h>

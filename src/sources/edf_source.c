@@ -11,8 +11,8 @@
  * info.note says so. A record count of -1 (a writer that never closed the file) is refused with a pointer
  * to `dreamwatch recover`, which repairs the file itself. EDFlib 1.23 refuses EDF+D and BDF+D, so those too
  * are read through a copy (see "EDF+D" below) and their gaps come back as dw_block.gap. */
-#include "source.h"
-#include "resample.h"
+#include "sources/source.h"
+#include "dsp/resample.h"
 
 #include <edflib.h>
 #include <errno.h>

@@ -6,7 +6,7 @@
  * lost samples, delivered as dw_block.gap. A bad line is skipped and counted: the samples it held show up
  * as a gap when the counter moves on, src->err keeps the first reason ("x.txt:1234: column 5: not a
  * number") while reading goes on, and only a long run of bad lines (BAD_RUN_MAX) stops the source. */
-#include "openbci_file.h"
+#include "sources/openbci_file.h"
 
 #include <ctype.h>
 #include <errno.h>

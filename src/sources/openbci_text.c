@@ -4,7 +4,7 @@
  *   v5/v6  BrainFlow layout: "%Board = ..." header; index, channels, accel (held between readings), other
  *          columns, Unix time, formatted time; v6 adds a column-name row, v5 a row of zeros first.
  * The rate comes from "%Sample Rate", the channel count from "%Number of channels" or the columns. */
-#include "openbci_file.h"
+#include "sources/openbci_file.h"
 
 #include <ctype.h>
 #include <math.h>

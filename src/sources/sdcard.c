@@ -4,7 +4,7 @@
  * packets carry), AX-AZ 16-bit accelerometer counts on the lines that have a reading (about every 10th).
  * The file records neither gain nor rate: the default gain 24 (0.0223517 uV per count) and the board's
  * 250 Hz are assumed, also for Daisy's 16 channels, which the board logs at its full rate. */
-#include "openbci_file.h"
+#include "sources/openbci_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* Opening a recording by what is in it, not by its name: EDF/BDF headers, OpenBCI GUI text, Cyton SD logs. */
-#include "source.h"
+#include "sources/source.h"
 
 #include <errno.h>
 #include <stdio.h>

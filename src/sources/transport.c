@@ -1,6 +1,6 @@
 /* Serial transports: libserialport for real ports, a plain descriptor for ptys, FIFOs and sockets.
  * Reads and writes never use libserialport's blocking calls (they spin once the device is gone). */
-#include "transport.h"
+#include "sources/transport.h"
 
 #include <errno.h>
 #include <fcntl.h>

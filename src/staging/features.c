@@ -1,8 +1,8 @@
 /* The seven numbers per channel and epoch that the real training set holds (../shared/data/README.md):
  * Welch PSD band means as scipy.signal.welch(x, fs=100, nperseg=256) computes them, the variance and
  * the variance of the first difference. */
-#include "epoch_features.h"
-#include "fft.h"
+#include "staging/features.h"
+#include "dsp/fft.h"
 
 #include <math.h>
 #include <pthread.h>

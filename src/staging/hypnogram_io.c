@@ -3,8 +3,8 @@
  * ("Lights off", "Arousal") are ignored; a "Sleep stage" annotation we cannot read is an error, because a
  * silently dropped stage would shift every statistic computed from the hypnogram.
  * Uses EDFlib, which is not thread-safe: call it from the thread that owns EDF (see edf_source.c). */
-#include "hypnogram.h"
-#include "source.h"
+#include "staging/hypnogram.h"
+#include "sources/source.h"
 
 #include <edflib.h>
 #include <math.h>

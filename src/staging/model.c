@@ -1,5 +1,5 @@
 /* Model files: parse and validate the text format of MODEL_FORMAT.md; the compiled-in defaults. */
-#include "model_impl.h"
+#include "staging/model_impl.h"
 
 #include <errno.h>
 #include <math.h>

@@ -2,7 +2,7 @@
 #ifndef DW_MODEL_IMPL_H
 #define DW_MODEL_IMPL_H
 
-#include "stager.h"
+#include "staging/stager.h"
 
 #define DW_MODEL_VERSION   2       /* newest format read; 1 is read too */
 #define DW_MODEL_MAXFEAT   256     /* derived features */

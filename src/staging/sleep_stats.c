@@ -1,6 +1,8 @@
 /* Sleep statistics of a hypnogram (AASM definitions, as YASA and most scoring software compute them)
  * and agreement between two scorings (accuracy, Cohen's kappa, F1). */
-#include "hypnogram.h"
+#include "staging/hypnogram.h"
+
+#include <stdio.h>
 
 #include <string.h>
 
@@ -86,4 +88,49 @@ void dw_agreement_compute(const signed char *ref, const signed char *ours, int n
     chance /= N * N;
     o->kappa = chance < 1 ? (o->accuracy - chance) / (1 - chance) : 1;
     o->macro_f1 = present ? o->macro_f1 / present : 0;
+}
+
+int dw_sleep_window(const signed char *ref, int n, int *from, int *to)
+{
+    int first = -1, last = -1;
+    for (int i = 0; i < n; i++)
+        if (ref[i] >= DW_N1 && ref[i] <= DW_R) {
+            if (first < 0) first = i;
+            last = i;
+        }
+    if (first < 0)
+        return -1;
+    *from = first - DW_SLEEP_WINDOW_EPOCHS < 0 ? 0 : first - DW_SLEEP_WINDOW_EPOCHS;
+    *to = last + DW_SLEEP_WINDOW_EPOCHS >= n ? n - 1 : last + DW_SLEEP_WINDOW_EPOCHS;
+    return 0;
+}
+
+void dw_print_sleep_stats(FILE *f, const dw_sleep_stats *s)
+{
+    fprintf(f, "  TIB %.1f min  SPT %.1f min  TST %.1f min  SOL %.1f min  WASO %.1f min\n",
+            s->tib_min, s->spt_min, s->tst_min, s->sol_min, s->waso_min);
+    fprintf(f, "  SE %.1f %%  SME %.1f %%  REM latency %s", s->se_pct, s->sme_pct,
+            s->rem_latency_min < 0 ? "none" : "");
+    if (s->rem_latency_min >= 0)
+        fprintf(f, "%.1f min", s->rem_latency_min);
+    fprintf(f, "  awakenings %d  transitions %.1f/h\n", s->awakenings, s->transitions_per_h);
+    fprintf(f, "  ");
+    for (int k = 0; k < DW_NSTAGES; k++)
+        fprintf(f, "%s %.1f min (%.1f %%)%s", dw_stage_name(k), s->stage_min[k], s->stage_pct[k],
+                k + 1 < DW_NSTAGES ? "  " : "\n");
+}
+
+void dw_print_agreement(FILE *f, const dw_agreement *a)
+{
+    fprintf(f, "  epochs %ld  accuracy %.3f  kappa %.3f  macro-F1 %.3f\n", a->n, a->accuracy, a->kappa, a->macro_f1);
+    fprintf(f, "  F1");
+    for (int k = 0; k < DW_NSTAGES; k++)
+        fprintf(f, "  %s %.3f", dw_stage_name(k), a->f1[k]);
+    fprintf(f, "\n  confusion (rows reference, columns dreamwatch):\n        W     N1     N2     N3      R\n");
+    for (int r = 0; r < DW_NSTAGES; r++) {
+        fprintf(f, "  %-2s", dw_stage_name(r));
+        for (int p = 0; p < DW_NSTAGES; p++)
+            fprintf(f, " %6ld", a->confusion[r][p]);
+        fprintf(f, "\n");
+    }
 }

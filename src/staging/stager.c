@@ -1,6 +1,6 @@
 /* The causal stager: per-night state that runs a model epoch by epoch using only the past.
  * Same arithmetic, in the same order, as tools/stager_lib.py (run_night), so the two agree to ~1e-12. */
-#include "model_impl.h"
+#include "staging/model_impl.h"
 
 #include <math.h>
 #include <stdlib.h>

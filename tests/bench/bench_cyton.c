@@ -2,7 +2,8 @@
  * and against memcpy of the same bytes, for Cyton and Daisy streams; (2) end-to-end latency from the
  * emulator writing a packet into a real pty (its --sent-log time stamp) to the sample leaving
  * dw_source read(), median and 99th percentile over 10 s. */
-#include "cyton.h"
+#include "sources/cyton.h"
+#include "app/commands.h"
 
 #include <math.h>
 #include <signal.h>
@@ -96,7 +97,7 @@ static int latency(void)
         if (!freopen("/dev/null", "w", stdout))
             _exit(3);
         char *argv[] = { "emulate", "--link", link, "--sent-log", log, "--seconds", "30", NULL };
-        _exit(dw_emulate_main(7, argv));
+        _exit(dw_cmd_emulate(7, argv));
     }
     struct stat st;
     for (int i = 0; i < 500 && lstat(link, &st) != 0; i++)

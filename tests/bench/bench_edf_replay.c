@@ -1,8 +1,8 @@
 /* EDF replay speed "as fast as possible": an 8-h two-channel EDF+ written with EDFlib, read through
  * dw_edf_open in 30-s blocks, against a plain read() of the same file in the same run, and against real
  * time. Once at 100 Hz (the sample night's rate: no resampling) and once at 256 Hz (resampled). */
-#include "dw.h"
-#include "source.h"
+#include "base/dw.h"
+#include "sources/source.h"
 #include "edf_testfile.h"
 
 #include <fcntl.h>

@@ -1,8 +1,8 @@
 /* Epoch features and resampling speed, as ratios: the FFT Welch against a direct O(N^2) DFT Welch
  * measured in the same run, and both against real time. */
-#include "dw.h"
-#include "epoch_features.h"
-#include "resample.h"
+#include "base/dw.h"
+#include "staging/features.h"
+#include "dsp/resample.h"
 
 #include <math.h>
 #include <stdio.h>

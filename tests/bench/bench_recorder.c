@@ -2,7 +2,7 @@
  * 250 Hz with accelerometer) through dw_recorder, as a fraction of the hour it stands for, beside the
  * CPU time of plain write(2) of the same number of bytes (the floor any recorder pays). Blocks of 25
  * frames with an annotation every 30 s, as a live night delivers them. Files go to $TMPDIR (or /tmp). */
-#include "recorder.h"
+#include "record/recorder.h"
 
 #include <math.h>
 #include <stdio.h>

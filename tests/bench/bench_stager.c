@@ -1,8 +1,8 @@
 /* Stager cost per epoch (push) and per provisional label (peek), for both built-in models, as ratios against
  * computing the same epoch's features from 3000 samples (dw_features_epoch) in the same run, and real time. */
-#include "dw.h"
-#include "epoch_features.h"
-#include "stager.h"
+#include "base/dw.h"
+#include "staging/features.h"
+#include "staging/stager.h"
 
 #include <math.h>
 #include <stdio.h>

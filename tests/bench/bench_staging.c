@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "scoring.h"
-#include "source.h"
+#include "staging/pipeline.h"
+#include "sources/source.h"
 
 static long rss_kb(void)
 {

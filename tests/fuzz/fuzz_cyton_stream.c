@@ -1,7 +1,7 @@
 /* libFuzzer: the Cyton packet parser and the handshake reply reader on arbitrary bytes, fed in
  * chunks whose sizes the input also chooses. Byte 0 picks Cyton or Daisy and the chunking. Checks the
  * parser's promises: indices rise, losses are never negative, values are finite and in range. */
-#include "cyton.h"
+#include "sources/cyton.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* libFuzzer target for the EDF/BDF reader and the hypnogram loader: the input is written to a private
  * temporary file (EDFlib reads only paths), opened with dw_source_open_file, read to the end, sought
  * and read again, and loaded as a reference hypnogram. Seeds: tests/fuzz/seeds/edf (tools/make_edf_seeds.c). */
-#include "hypnogram.h"
-#include "source.h"
+#include "staging/hypnogram.h"
+#include "sources/source.h"
 
 #include <fcntl.h>
 #include <stdint.h>

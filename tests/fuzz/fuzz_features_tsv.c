@@ -1,7 +1,7 @@
 /* libFuzzer: the per-epoch feature table reader of `score --features`, rows fed to the built-in stager. */
 #include <stdint.h>
 #include <stdio.h>
-#include "score.h"
+#include "staging/feature_table.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

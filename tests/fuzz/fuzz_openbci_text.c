@@ -2,7 +2,7 @@
 #ifndef FUZZ_OPEN
 #define FUZZ_OPEN dw_openbci_text_open
 #endif
-#include "source.h"
+#include "sources/source.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -9,9 +9,10 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "actuator.h"
-#include "dw.h"
-#include "session.h"
+#include "session/actuator.h"
+#include "base/dw.h"
+#include "session/session.h"
+#include "app/config.h"
 
 static int bells;
 static void bell(void *ctx) { (void)ctx; bells++; }
@@ -180,9 +181,11 @@ static void annotate(void *ctx, double t, double dur, const char *text)
         ann_failed++;
 }
 
-static dw_session *enhanced_session(dw_config *cfg, const char *stim_command)
+static dw_session *enhanced_session(dw_session_cfg *cfg, const char *stim_command)
 {
-    dw_config_defaults(cfg);
+    dw_config all;
+    dw_config_defaults(&all);
+    *cfg = all.session;
     snprintf(cfg->start_mode, sizeof cfg->start_mode, "enhanced");
     snprintf(cfg->stim_actuator, sizeof cfg->stim_actuator, "command");
     snprintf(cfg->stim_command, sizeof cfg->stim_command, "%s", stim_command);
@@ -216,7 +219,7 @@ static double drive_to_stim(dw_session *s, double t0, double wall0)
 
 static void test_session_failures(void)
 {
-    dw_config cfg;
+    dw_session_cfg cfg;
     dw_session *s = enhanced_session(&cfg, "/nonexistent/dw-stim");
     ann_failed = 0;
     double t = s ? drive_to_stim(s, 0, 1e9) : 0;

@@ -4,14 +4,14 @@
 #include "tap.h"
 #include "noise.h"
 
-#include "alerts.h"
-#include "config.h"
+#include "session/alerts.h"
+#include "app/config.h"
 
 #define FS 250.0
 #define BLOCK 25                /* frames per block: 0.1 s */
 #define WALL0 1.7e9
 
-static dw_config cfg;
+static dw_session_cfg cfg;
 static dw_source_info info;
 
 /* Every event the engine reports. */
@@ -384,14 +384,12 @@ static void test_engine(void)
     CHECK("ack_by_id", dw_alerts_ack(a, 1, 0, snooze_end + 101) == 0 && !dw_alerts_critical_open(a), "still open");
     CHECK("ack_unknown_id", dw_alerts_ack(a, 99, 0, 0) < 0, "acked id 99");
 
-    dw_monitor m;
-    dw_monitor_init(&m);
-    dw_alerts_publish(a, &m);
-    CHECK("publish_copies", m.n_alerts == 1 && m.alerts[0].id == 1 && m.v_alerts == 1 && !m.alerts[0].active,
-          "n %d", m.n_alerts);
-    dw_alerts_publish(a, &m);
-    CHECK("publish_only_on_change", m.v_alerts == 1, "v %lu", m.v_alerts);
-    dw_monitor_destroy(&m);
+    dw_alert_view av[DW_MAX_ALERTS];
+    unsigned long ver = dw_alerts_version(a);
+    int nav = dw_alerts_view(a, av, DW_MAX_ALERTS);
+    CHECK("view_copies", nav == 1 && av[0].id == 1 && !av[0].active, "n %d", nav);
+    dw_alerts_tick(a, 0, snooze_end + 102);
+    CHECK("version_only_on_change", dw_alerts_version(a) == ver, "v %lu -> %lu", ver, dw_alerts_version(a));
     dw_alerts_free(a);
 
     /* More alerts than the monitor holds: every open one survives, the oldest closed ones go. */
@@ -403,13 +401,10 @@ static void test_engine(void)
     }
     for (int i = 2; i <= 101; i++)
         dw_alerts_ack(a, i, 0, 0);
-    dw_monitor_init(&m);
-    dw_alerts_publish(a, &m);
-    CHECK("publish_keeps_open_drops_old", m.n_alerts == DW_MAX_ALERTS && m.alerts[0].id == 1 &&
-          m.alerts[DW_MAX_ALERTS - 1].id == 101 && m.alerts[1].id == 101 - DW_MAX_ALERTS + 2,
-          "n %d first %u second %u last %u", m.n_alerts, m.alerts[0].id, m.alerts[1].id,
-          m.alerts[DW_MAX_ALERTS - 1].id);
-    dw_monitor_destroy(&m);
+    nav = dw_alerts_view(a, av, DW_MAX_ALERTS);
+    CHECK("view_keeps_open_drops_old", nav == DW_MAX_ALERTS && av[0].id == 1 &&
+          av[DW_MAX_ALERTS - 1].id == 101 && av[1].id == 101 - DW_MAX_ALERTS + 2,
+          "n %d first %u second %u last %u", nav, av[0].id, av[1].id, av[DW_MAX_ALERTS - 1].id);
     dw_alerts_free(a);
 }
 
@@ -461,7 +456,9 @@ static void test_clean_night(void)
 
 int main(void)
 {
-    dw_config_defaults(&cfg);
+    dw_config all;
+    dw_config_defaults(&all);
+    cfg = all.session;
     memset(&info, 0, sizeof info);
     info.nch = 2;
     info.fs = FS;

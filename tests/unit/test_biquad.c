@@ -1,6 +1,6 @@
 /* Biquads and cascades: analytic gains of the RBJ designs, the time-domain filter against its own
  * response, and against scipy.signal.freqz / lfilter / butter / sosfilt computed at test time. */
-#include "biquad.h"
+#include "dsp/biquad.h"
 #include "pyref.h"
 #include "tap.h"
 

@@ -1,6 +1,6 @@
 /* Configuration: defaults, every kind of bad line named by file, line and key, the example file. */
 #include "tap.h"
-#include "config.h"
+#include "app/config.h"
 
 #include <stdlib.h>
 
@@ -34,15 +34,15 @@ int main(void)
 {
     dw_config c;
     dw_config_defaults(&c);
-    CHECK("defaults", c.replay_speed == 1 && c.so_threshold_uv == -80 && c.so_delay_s == 0.5 && c.rec_enabled == 1
-          && !strcmp(c.start_mode, "natural") && !strcmp(c.layout, "full") && c.fps == 4,
+    CHECK("defaults", c.replay_speed == 1 && c.session.so_threshold_uv == -80 && c.session.so_delay_s == 0.5 && c.rec_enabled == 1
+          && !strcmp(c.session.start_mode, "natural") && !strcmp(c.display.layout, "full") && c.display.fps == 4,
           "unexpected default values");
 
     const char *e = load("[input]\nfrontal = Fz\nparietal = none\nchannels = Fz, 2 ,Oz\n[stimulation]\nmode = enhanced\n"
                          "so_threshold_uv = -60 ; inline comment\n[display]\nbell = yes\n", &c);
     CHECK("good file loads", !*e && !strcmp(c.chans.frontal, "Fz") && c.chans.nchannels == 3
-          && !strcmp(c.chans.channels[1], "2") && !strcmp(c.chans.channels[2], "Oz") && c.so_threshold_uv == -60
-          && c.bell == 1 && !strcmp(c.start_mode, "enhanced"), "error '%s'", e);
+          && !strcmp(c.chans.channels[1], "2") && !strcmp(c.chans.channels[2], "Oz") && c.session.so_threshold_uv == -60
+          && c.session.bell == 1 && !strcmp(c.session.start_mode, "enhanced"), "error '%s'", e);
 
     e = load("[input]\nfrontal = Fz\n\n[display]\ncolour = red\n", &c);
     CHECK("unknown key names file, line and key", contains(e, "/tmp/dw-config-") && contains(e, ":5:")
@@ -113,11 +113,11 @@ int main(void)
 
     setenv("XDG_CONFIG_HOME", "/x/y", 1);
     char path[256];
-    dw_config_default_path(path, sizeof path);
+    dw_path_config(path, sizeof path);
     CHECK("XDG_CONFIG_HOME honoured", !strcmp(path, "/x/y/dreamwatch/config.ini"), "got %s", path);
     unsetenv("XDG_CONFIG_HOME");
     setenv("HOME", "/home/u", 1);
-    dw_config_default_path(path, sizeof path);
+    dw_path_config(path, sizeof path);
     CHECK("~/.config by default", !strcmp(path, "/home/u/.config/dreamwatch/config.ini"), "got %s", path);
     TAP_DONE();
 }

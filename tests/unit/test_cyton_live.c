@@ -1,10 +1,11 @@
 /* The live Cyton source against the emulator on a real pseudo-terminal: the emulator runs in a
- * child process (dw_emulate_main, exactly what `dreamwatch emulate` runs) and logs every sample it
+ * child process (dw_cmd_emulate, exactly what `dreamwatch emulate` runs) and logs every sample it
  * sent; the source must deliver those counts exactly, count losses exactly, resynchronise, survive an
  * unplug with one gap and one reconnect, and say when the board is off. */
-#include "cyton.h"
+#include "sources/cyton.h"
+#include "app/commands.h"
 #include "tap.h"
-#include "transport.h"
+#include "sources/transport.h"
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -50,7 +51,7 @@ static pid_t emu_start(const char *extra1, const char *extra2)
         if (extra1) argv[n++] = (char *)extra1;
         if (extra2) argv[n++] = (char *)extra2;
         argv[n] = NULL;
-        _exit(dw_emulate_main(n, argv));
+        _exit(dw_cmd_emulate(n, argv));
     }
     for (int i = 0; i < 500; i++) {             /* the link appears once the pty is ready */
         struct stat st;

@@ -1,8 +1,8 @@
 /* EDF/EDF+/BDF+ replay: real files written with EDFlib (mixed rates and units), a plain EDF and EDF+D/BDF+D
  * files written byte by byte here, damaged copies of them, channel selection, seeking, gaps, and the format
  * sniffing of dw_source_open_file. */
-#include "hypnogram.h"
-#include "source.h"
+#include "staging/hypnogram.h"
+#include "sources/source.h"
 #include "edf_testfile.h"
 #include "tap.h"
 

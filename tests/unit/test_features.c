@@ -1,6 +1,6 @@
 /* Epoch features against scipy.signal.welch and numpy computed at test time on the same samples:
  * real sleep EEG snippets and synthetic signals chosen to stress the arithmetic. */
-#include "epoch_features.h"
+#include "staging/features.h"
 #include "pyref.h"
 #include "tap.h"
 

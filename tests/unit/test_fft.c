@@ -1,5 +1,5 @@
 /* The real FFT against numpy.fft.rfft computed at test time on the same random input. */
-#include "fft.h"
+#include "dsp/fft.h"
 #include "pyref.h"
 #include "tap.h"
 

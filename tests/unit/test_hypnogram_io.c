@@ -1,8 +1,8 @@
 /* Reference hypnograms from EDF+ annotations: files written here with EDFlib (R&K and AASM spellings,
  * unrelated annotations, malformed stages, damage), all 193 Sleep-EDF hypnograms, and the 16 nights whose
  * expert labels are also in the feature tables. */
-#include "hypnogram.h"
-#include "source.h"
+#include "staging/hypnogram.h"
+#include "sources/source.h"
 #include "edf_testfile.h"
 #include "tap.h"
 

@@ -1,6 +1,6 @@
 /* OpenBCI GUI text and Cyton SD-card sources against the real files in ../shared/data/openbci, plus small
  * files written here for bad lines, counter gaps and seeking. */
-#include "source.h"
+#include "sources/source.h"
 #include "tap.h"
 
 #include <stdint.h>

@@ -1,6 +1,7 @@
 /* Recorder and recover: real BDF+ files written through dw_recorder and read back with EDFlib, a real
  * SIGKILL in the middle of a recording, and a real full disk (tmpfs, or RLIMIT_FSIZE). */
-#include "recorder.h"
+#include "record/recorder.h"
+#include "app/commands.h"
 #include "tap.h"
 
 #include <edflib.h>
@@ -401,7 +402,7 @@ static void crash_and_recover(void)
     close(fd);
 
     char *argv[] = { "recover", path, NULL };
-    CHECK("recover: exit 0", dw_recover_main(2, argv) == 0, "failed");
+    CHECK("recover: exit 0", dw_cmd_recover(2, argv) == 0, "failed");
     opened = edfopen_file_readonly(path, &h, EDFLIB_READ_ALL_ANNOTATIONS) == 0;
     long missing = 0;
     for (long e = 0; opened && e <= confirmed; e++) {
@@ -426,7 +427,7 @@ static void crash_and_recover(void)
     char *before = slurp(path);
     stat(path, &st);
     long long size1 = st.st_size;
-    CHECK("recover: a second run leaves the file alone", dw_recover_main(2, argv) == 0 && stat(path, &st) == 0 &&
+    CHECK("recover: a second run leaves the file alone", dw_cmd_recover(2, argv) == 0 && stat(path, &st) == 0 &&
           st.st_size == size1, "changed");
     char *after = slurp(path);
     CHECK("recover: ... byte for byte", before && after && !memcmp(before, after, (size_t)size1), "differs");
@@ -435,7 +436,7 @@ static void crash_and_recover(void)
 
     char *argv2[] = { "recover", torn, NULL };
     bytes_view t;
-    CHECK("recover: torn record dropped, count set", cp_ok && dw_recover_main(2, argv2) == 0 && view(torn, &t) == 0 &&
+    CHECK("recover: torn record dropped, count set", cp_ok && dw_cmd_recover(2, argv2) == 0 && view(torn, &t) == 0 &&
           t.count == v.count && t.size == t.hdr + t.count * t.rec, "count %lld size %lld", t.count, t.size);
     snprintf(cmd, sizeof cmd, "%s.recover.tmp", torn);
     CHECK("recover: no temp files left", access(cmd, F_OK) != 0, "%s exists", cmd);

@@ -1,6 +1,6 @@
 /* The resampler on long streams at EDF/OpenBCI rates (and 173.61 Hz, and upsampling): output counts,
  * passband gain and phase after the reported delay, stopband attenuation, chunking invariance. */
-#include "resample.h"
+#include "dsp/resample.h"
 #include "tap.h"
 
 static const double rates[] = { 128, 200, 250, 256, 500, 512, 1000, 125, 173.61, 50 };

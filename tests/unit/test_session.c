@@ -10,12 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dw.h"
-#include "session.h"
+#include "base/dw.h"
+#include "session/session.h"
+#include "app/config.h"
 
 #define FS 100.0
 
-static dw_config cfg;
+static dw_session_cfg cfg;
 
 /* Annotations and bells the session produced. */
 #define MAXANN 20000
@@ -371,11 +372,13 @@ static void test_wake(const char *dir)
     dw_session_epoch(s, (int)(t / 30), DW_W, NULL);
     CHECK("wake_taken", dw_session_mode(s) == DW_MODE_ENHANCED && dw_session_wants_dream_report(s) &&
           !dw_alerts_open(dw_session_alerts(s), DW_AL_WAKE_FAILED, DW_AL_GLOBAL), "mode %d", dw_session_mode(s));
-    dw_monitor m;
-    dw_monitor_init(&m);
-    dw_session_publish(s, &m);
-    CHECK("publish_session", m.wants_dream_report == 1 && m.mode == DW_MODE_ENHANCED && m.n_alerts >= 1 &&
-          m.v_status > 0, "wants %d mode %d alerts %d", m.wants_dream_report, m.mode, m.n_alerts);
+    dw_session_view m;
+    dw_alert_view av[DW_MAX_ALERTS];
+    dw_session_view_get(s, &m);
+    int nav = dw_alerts_view(dw_session_alerts(s), av, DW_MAX_ALERTS);
+    CHECK("session_view", m.wants_dream_report == 1 && m.mode == DW_MODE_ENHANCED && nav >= 1 &&
+          m.version > 0, "wants %d mode %d alerts %d", m.wants_dream_report, m.mode, nav);
+    unsigned long v0 = m.version;
 
     const char *report = "I was in a house with many doors.\n\tOne opened onto the sea;\nthen the alarm rang.";
     dw_cmd dr = { .kind = DW_CMD_DREAM_REPORT };
@@ -385,9 +388,8 @@ static void test_wake(const char *dir)
     for (int i = 0; i < nann; i++)
         full += !strncmp(ann[i], "Dream report: ", 14) && !strcmp(ann[i] + 14, report) && ann_t[i] == t + 60;
     CHECK("dream_report_annotated_in_full", full == 1 && !dw_session_wants_dream_report(s), "%d", full);
-    dw_session_publish(s, &m);
-    CHECK("publish_dream_report_done", m.wants_dream_report == 0, "still asking");
-    dw_monitor_destroy(&m);
+    dw_session_view_get(s, &m);
+    CHECK("view_dream_report_done", m.wants_dream_report == 0 && m.version != v0, "still asking");
 
     snprintf(cfg.wake_actuator, sizeof cfg.wake_actuator, "none");
     snprintf(cfg.escalation_actuator, sizeof cfg.escalation_actuator, "none");
@@ -462,7 +464,9 @@ static void test_log_escapes(const char *dir)
 
 int main(void)
 {
-    dw_config_defaults(&cfg);
+    dw_config all;
+    dw_config_defaults(&all);
+    cfg = all.session;
     cfg.bell = 0;
     snprintf(cfg.stim_actuator, sizeof cfg.stim_actuator, "none");
     snprintf(cfg.cue_actuator, sizeof cfg.cue_actuator, "none");

@@ -1,6 +1,6 @@
 /* Sleep statistics on hand-made hypnograms, and agreement checked against sklearn at test time. */
 #include "tap.h"
-#include "hypnogram.h"
+#include "staging/hypnogram.h"
 
 int main(void)
 {

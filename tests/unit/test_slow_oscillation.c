@@ -5,8 +5,8 @@
 
 #include <complex.h>
 
-#include "biquad.h"
-#include "slow_oscillation.h"
+#include "dsp/biquad.h"
+#include "session/slow_oscillation.h"
 
 #define FS 100.0
 #define DELAY 0.5

@@ -1,9 +1,10 @@
 /* The causal stager on the real Sleep-EDF feature tables: the built-in models against the Python
  * pipeline that trained them (tools/stager_lib.py, run at test time), amplifier-gain robustness,
  * peek purity, missing epochs, model-file errors, and `score --features` end to end in-process. */
-#include "dw.h"
-#include "score.h"
-#include "stager.h"
+#include "base/dw.h"
+#include "staging/feature_table.h"
+#include "app/commands.h"
+#include "staging/stager.h"
 #include "tap.h"
 #include "pyref.h"
 
@@ -343,7 +344,7 @@ static void test_peek_and_missing(const struct night *nt)
     dw_stager_free(b);
 }
 
-/* Runs dw_score_features_main in a child with stdout/stderr to files; returns its exit status. */
+/* Runs dw_cmd_score_features in a child with stdout/stderr to files; returns its exit status. */
 static int run_score(const char *const *args, int n, const char *outp, const char *errp)
 {
     fflush(stdout);
@@ -356,7 +357,7 @@ static int run_score(const char *const *args, int n, const char *outp, const cha
         for (int i = 0; i < n && i < 15; i++)
             argv[i] = (char *)args[i];
         argv[n] = NULL;
-        int rc = dw_score_features_main(n, argv);
+        int rc = dw_cmd_score_features(n, argv);
         fflush(stdout);
         fflush(stderr);
         _exit(rc);

@@ -11,8 +11,8 @@
 
 #include <stdio.h>
 
-#include "dw.h"
-#include "source.h"
+#include "base/dw.h"
+#include "sources/source.h"
 
 typedef struct dw_recorder dw_recorder;
 
@@ -49,8 +49,6 @@ long long dw_recorder_bytes(const dw_recorder *r);
  * log's, as recover does), syncs and frees. 0, or -1 with err filled (r is freed in both cases). */
 int dw_recorder_close(dw_recorder *r, dw_err *err);
 
-/* `dreamwatch recover FILE.bdf...` (argv[0] = "recover"). Exit status 0 when every file is sound. */
-int dw_recover_main(int argc, char **argv);
 /* One file: 0 (repaired, or sound and left alone; a line saying which goes to report unless NULL), or
  * -1 with err filled and the file untouched. */
 int dw_recover_file(const char *path, FILE *report, dw_err *err);

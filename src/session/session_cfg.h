@@ -1,45 +1,14 @@
-/* Configuration: ~/.config/dreamwatch/config.ini (XDG_CONFIG_HOME honoured) or --config FILE, read with
- * inih; command-line options override it. Every key lives in one table (src/app/config.c) with its type,
- * default, limits and help text: the parser, the example file and the docs all come from that table. */
-#ifndef DW_CONFIG_H
-#define DW_CONFIG_H
+/* The settings the session and its alerts run on: [stimulation], [actuators] and [alerts] of the
+ * configuration (the key table in app/config.c fills them; tests fill them by hand). Plain data. */
+#ifndef DW_SESSION_CFG_H
+#define DW_SESSION_CFG_H
 
-#include <stdio.h>
-#include "dw.h"
-#include "source.h"
+#include "base/paths.h"
 
-#define DW_PATH_MAX 1024
 #define DW_CMDLINE_MAX 512
 
 typedef struct {
-    /* [input] */
-    char   file[DW_PATH_MAX];          /* replay this file (default: the sample night) */
-    char   serial[DW_PATH_MAX];        /* live Cyton on this port; wins over file */
-    char   board[16];                  /* auto | cyton | daisy */
-    dw_channel_spec chans;             /* channels, frontal, parietal */
-    double replay_speed;               /* 1 = real time, N = N x, 0 = as fast as possible */
-    char   reference[DW_PATH_MAX];     /* reference hypnogram file */
-
-    /* [staging] */
-    char   model[DW_PATH_MAX];         /* model file; empty = built-in chosen by the electrodes */
-    double provisional_s;              /* provisional label refresh period */
-    char   lights_off[8];              /* HH:MM of lights-off, empty = start of the recording */
-
-    /* [recording] */
-    int    rec_enabled;
-    char   rec_dir[DW_PATH_MAX];
-    char   subject[64];
-    double min_free_mb;                /* below this a disk alert is raised */
-
-    /* [display] */
-    char   theme[64];
-    char   layout[16];                 /* full | bedside */
-    double fps;                        /* frames per second at most */
-    double trace_seconds;
-    double trace_scale_uv;             /* 0 = auto */
-    char   charset[8];                 /* auto | utf8 | ascii */
-    int    bell;
-
+    int    bell;                       /* [display] bell: ring on warning and critical alerts */
     /* [stimulation] */
     char   start_mode[16];             /* natural | enhanced */
     int    so_enabled;
@@ -92,21 +61,6 @@ typedef struct {
     double al_repeat_s;         /* unacknowledged critical alerts repeat this often */
     double al_snooze_min;
 
-    /* command line only */
-    int    exit_at_end;                /* --exit-at-end: stop when the replay ends (tests, batch) */
-    int    start_paused;
-} dw_config;
-
-/* Defaults for every key. */
-void dw_config_defaults(dw_config *c);
-/* Read an INI file over c. 0 ok; -1 with err "FILE:LINE: [section] key: problem".
- * missing_ok: a missing file is not an error (the default path). */
-int  dw_config_load(dw_config *c, const char *path, int missing_ok, dw_err *err);
-/* Set one key from the command line ("section.key=value"); same checks as the file. */
-int  dw_config_set(dw_config *c, const char *section, const char *key, const char *value, dw_err *err);
-/* The default config path: $XDG_CONFIG_HOME/dreamwatch/config.ini or ~/.config/dreamwatch/config.ini. */
-void dw_config_default_path(char *out, size_t n);
-/* Write an example file with every key, its default and its meaning. */
-void dw_config_write_example(FILE *f);
+} dw_session_cfg;
 
 #endif

@@ -5,50 +5,18 @@
 #define DW_MONITOR_H
 
 #include <pthread.h>
-#include "dw.h"
-#include "source.h"
+#include "base/dw.h"
+#include "session/session.h"
+#include "sources/source.h"
 
 #define DW_TRACE_N     (60 * DW_FS)  /* last 60 s of every channel at DW_FS for the trace pane */
 #define DW_SPEC_BINS   76            /* Welch bins 2..77: 0.78-30.1 Hz (k * 100/256 Hz) */
 #define DW_SPEC_BIN0   2
-#define DW_MAX_ALERTS  64
-#define DW_TEXT_MAX    4096          /* markers, dream reports */
 
 enum dw_chflag { DW_CH_RAILED = 1, DW_CH_FLAT = 2 };
-enum dw_severity { DW_INFO = 0, DW_WARNING = 1, DW_CRITICAL = 2 };
 
-/* Session modes, as shown on screen. */
-enum dw_mode { DW_MODE_MONITORING = 0, DW_MODE_ENHANCED, DW_MODE_NATURAL, DW_MODE_WAKING, DW_MODE_SHUTDOWN };
-const char *dw_mode_name(int mode);
 
-typedef struct {
-    unsigned id;
-    double   t;            /* source time, s since start */
-    double   wall;         /* wall clock, Unix time */
-    int      severity;     /* enum dw_severity */
-    char     rule[24];
-    char     text[96];
-    int      acked;
-    int      active;       /* cause still present */
-} dw_alert_view;
 
-enum dw_cmd_kind {
-    DW_CMD_PAUSE,          /* toggle */
-    DW_CMD_SPEED,          /* arg: new speed (0 = as fast as possible) */
-    DW_CMD_SEEK,           /* arg: seconds relative to now (replay only) */
-    DW_CMD_WAKE,           /* manual wake (already confirmed by the operator) */
-    DW_CMD_NATURAL,        /* arg: 1 on, 0 off */
-    DW_CMD_SHUTDOWN,       /* safe shutdown */
-    DW_CMD_MARKER,         /* text */
-    DW_CMD_ACK,            /* acknowledge alert id (arg), or the newest if arg < 0 */
-    DW_CMD_DREAM_REPORT,   /* text */
-};
-
-typedef struct {
-    int    kind;
-    double arg;
-    char   text[DW_TEXT_MAX];
-} dw_cmd;
 
 #define DW_CMDQ 8
 
@@ -111,6 +79,8 @@ typedef struct dw_monitor {
     int    wants_dream_report;          /* the session asks the operator for a dream report */
     unsigned long bells;                /* bell actuator rings asked for; the screen beeps when it grows */
 
+    unsigned long seen_session, seen_alerts;  /* versions copied by dw_monitor_publish_session */
+
     /* commands */
     dw_cmd cmdq[DW_CMDQ];
     int    cmd_head, cmd_count;
@@ -122,6 +92,9 @@ void dw_monitor_destroy(dw_monitor *m);
 void dw_monitor_notify(dw_monitor *m);
 /* Append one epoch (lock held by the caller). 0 or -1 on memory failure. */
 int  dw_monitor_add_epoch(dw_monitor *m, int stage, const double prob[DW_NSTAGES], const float spec[DW_SPEC_BINS]);
+/* Worker side (lock held): copy the session's view and alerts in, bumping v_status / v_alerts only when
+ * they changed since the last copy (or the mode differs). */
+void dw_monitor_publish_session(dw_monitor *m, dw_session *s);
 /* Screen side: queue a command (takes the lock). 0, or -1 if the queue is full. */
 int  dw_monitor_post(dw_monitor *m, int kind, double arg, const char *text);
 /* Worker side: take the oldest command (takes the lock). 1 if one was taken. */

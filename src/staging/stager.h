@@ -3,8 +3,8 @@
 #ifndef DW_STAGER_H
 #define DW_STAGER_H
 
-#include "dw.h"
-#include "epoch_features.h"
+#include "base/dw.h"
+#include "staging/features.h"
 
 typedef struct dw_model dw_model;
 typedef struct dw_stager dw_stager;

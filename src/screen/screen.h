@@ -3,12 +3,23 @@
 #ifndef DW_SCREEN_H
 #define DW_SCREEN_H
 
-#include "monitor.h"
-#include "config.h"
+#include "monitor/monitor.h"
+
+/* [display] of the configuration. */
+typedef struct {
+    /* [display] */
+    char   theme[64];
+    char   layout[16];                 /* full | bedside */
+    double fps;                        /* frames per second at most */
+    double trace_seconds;
+    double trace_scale_uv;             /* 0 = auto */
+    char   charset[8];                 /* auto | utf8 | ascii */
+
+} dw_display_cfg;
 
 /* Own the terminal until the operator confirms a safe shutdown (or a SIGINT/SIGTERM/SIGHUP asks for one)
  * and the worker has set m->finished. Restores the terminal on every exit path. Returns 0. */
-int  dw_screen_run(dw_monitor *m, const dw_config *cfg);
+int  dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg);
 /* Give the terminal back if the screen still holds it; safe from an atexit handler. */
 void dw_screen_emergency_restore(void);
 
@@ -85,7 +96,7 @@ typedef struct { const dw_pane_ops *ops; dw_rect r; } dw_placed;
 
 struct dw_screen {
     dw_monitor *m;
-    const dw_config *cfg;
+    const dw_display_cfg *cfg;
     dw_monitor v;                  /* the last copy: scalars, the trace ring; arrays below */
     signed char *stage, *ref_stage;
     float (*prob)[DW_NSTAGES];

@@ -3,8 +3,9 @@
  * counts at the real rate from a recording or a generated alpha rhythm, and can misbehave on purpose:
  * dropped packets, damaged bytes, garbage, unplugging (a new pty behind the same --link), stalls, a
  * drifting clock, a board that is switched off. --sent-log writes every sample it sent. */
-#include "cyton.h"
-#include "resample.h"
+#include "sources/cyton.h"
+#include "app/commands.h"
+#include "dsp/resample.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -487,7 +488,7 @@ static int run(emu *e)
     return 0;
 }
 
-int dw_emulate_main(int argc, char **argv)
+int dw_cmd_emulate(int argc, char **argv)
 {
     emu e;
     memset(&e, 0, sizeof e);

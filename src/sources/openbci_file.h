@@ -4,7 +4,7 @@
 #define DW_OPENBCI_FILE_H
 
 #include <stdio.h>
-#include "source.h"
+#include "sources/source.h"
 
 typedef struct {
     long   counter;               /* the board's sample counter, 0-255 */

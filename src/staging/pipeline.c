@@ -1,6 +1,6 @@
 /* Epoch assembly for the stager: collects DW_FS samples into 30-s epochs, computes the features and
  * runs the causal stager. A ring of the last 30 s serves the provisional label. */
-#include "scoring.h"
+#include "staging/pipeline.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -2,7 +2,8 @@
 #ifndef DW_HYPNOGRAM_H
 #define DW_HYPNOGRAM_H
 
-#include "dw.h"
+#include <stdio.h>
+#include "base/dw.h"
 
 /* Stages per 30-s epoch counted from the start of the recording. Unscored epochs are DW_UNSCORED. */
 typedef struct {
@@ -42,5 +43,14 @@ typedef struct {
 
 /* Over epochs where both are scored. */
 void dw_agreement_compute(const signed char *ref, const signed char *ours, int n, dw_agreement *out);
+
+/* Reports: printed as `score` prints them (two-space indent). */
+void dw_print_sleep_stats(FILE *f, const dw_sleep_stats *s);
+void dw_print_agreement(FILE *f, const dw_agreement *a);
+/* Epochs each side of the sleep period in the window most work scores on (30 min). */
+#define DW_SLEEP_WINDOW_EPOCHS 60
+
+/* The window most work scores on: first sleep epoch of ref - 60 to last + 60 (clipped). -1 if no sleep. */
+int dw_sleep_window(const signed char *ref, int n, int *from, int *to);
 
 #endif

@@ -7,10 +7,6 @@
 
 #ifndef DW_VERSION
 #define DW_VERSION "0.1.0"
-/* Find a shipped file (e.g. "sample-data/sample-night.edf", "themes/night.ini"): next to the binary,
- * one level up (a build tree), then the installed data directory. 0 and the path, or -1. */
-int dw_find_data(const char *rel, char *out, size_t n);
-
 #endif
 
 #define DW_FS        100     /* Hz: the rate the staging core works at */
@@ -34,9 +30,5 @@ void dw_err_set(dw_err *e, const char *fmt, ...) __attribute__((format(printf, 2
 /* Wall clock and monotonic clock in seconds. */
 double dw_now_mono(void);
 double dw_now_wall(void);
-
-/* Find a shipped file (e.g. "sample-data/sample-night.edf", "themes/night.ini"): next to the binary,
- * one level up (a build tree), then the installed data directory. 0 and the path, or -1. */
-int dw_find_data(const char *rel, char *out, size_t n);
 
 #endif

@@ -14,9 +14,24 @@
 #ifndef DW_ALERTS_H
 #define DW_ALERTS_H
 
-#include "config.h"
-#include "monitor.h"
-#include "source.h"
+#include "session/session_cfg.h"
+#include "sources/source.h"
+
+#define DW_MAX_ALERTS 64            /* alerts a view holds: every open one, then the newest closed */
+
+enum dw_severity { DW_INFO = 0, DW_WARNING = 1, DW_CRITICAL = 2 };
+
+/* One alert as the operator sees it (plain data, copied by assignment). */
+typedef struct {
+    unsigned id;
+    double   t;            /* source time, s since start */
+    double   wall;         /* wall clock, Unix time */
+    int      severity;     /* enum dw_severity */
+    char     rule[24];
+    char     text[96];
+    int      acked;
+    int      active;       /* cause still present */
+} dw_alert_view;
 
 enum dw_rule {
     /* signal, per channel */
@@ -46,7 +61,7 @@ typedef struct dw_alerts dw_alerts;
  * event happened. */
 typedef void (*dw_alerts_event_fn)(void *ctx, int event, const dw_alert_view *a, double t, double wall);
 
-dw_alerts *dw_alerts_new(const dw_config *cfg, dw_alerts_event_fn fn, void *ctx);
+dw_alerts *dw_alerts_new(const dw_session_cfg *cfg, dw_alerts_event_fn fn, void *ctx);
 void dw_alerts_free(dw_alerts *a);
 /* Clock time of t = 0 (Unix; 0 unknown: short_sleep is then off) and lights-off (source time). */
 void dw_alerts_set_clock(dw_alerts *a, double start_wall, double lights_off_t);
@@ -74,9 +89,11 @@ int  dw_alerts_n(const dw_alerts *a);
 const dw_alert_view *dw_alerts_get(const dw_alerts *a, int i);
 /* Counters: raised so far for a rule (-1: all rules). */
 int  dw_alerts_count(const dw_alerts *a, int rule);
-/* Copy into the monitor (caller holds m->lock): every open alert, then the newest closed ones, in order
- * of raising, at most DW_MAX_ALERTS. Bumps m->v_alerts if anything changed since the last copy. */
-void dw_alerts_publish(dw_alerts *a, dw_monitor *m);
+/* Changes whenever an alert is raised, cleared, acknowledged or its text changes. */
+unsigned long dw_alerts_version(const dw_alerts *a);
+/* The alerts to show: every open alert, then the newest closed ones, in order of raising, at most max.
+ * Returns how many were written to out. */
+int  dw_alerts_view(const dw_alerts *a, dw_alert_view *out, int max);
 
 /* ---- rules: the inputs (alert_rules.c) ---- */
 /* Raw blocks as the source delivers them: per channel and per second of frames, flat line, railed

@@ -1,13 +1,10 @@
-/* `dreamwatch score --features TABLE.tsv... [--model FILE]`: stage per-epoch feature tables (the columns of
- * ../shared/data/sleep-edf/features) with the causal stager, one output row per input row. */
-#ifndef DW_SCORE_H
-#define DW_SCORE_H
+/* Per-epoch feature tables: the columns of ../shared/data/sleep-edf/features (epoch, onset_s, optional
+ * stage, fpz_delta .. fpz_dvar, optional pz_delta .. pz_dvar), read row by row for the stager. */
+#ifndef DW_FEATURE_TABLE_H
+#define DW_FEATURE_TABLE_H
 
 #include <stdio.h>
-#include "stager.h"
-
-/* argv[0] is "score"; the rest as given after it (--features anywhere). Returns the exit status. */
-int dw_score_features_main(int argc, char **argv);
+#include "staging/stager.h"
 
 /* A feature table being read: columns found by name in the header line. */
 typedef struct dw_feature_table dw_feature_table;

@@ -11,7 +11,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <sys/stat.h>
-#include "dw.h"
+#include "base/dw.h"
 
 /* Remember path as an input of this process (it need not be open yet). A path that does not exist is
  * not remembered. Returns 0, or -1 if the table is full (64 inputs). */

@@ -3,7 +3,7 @@
 #ifndef DW_EPOCH_FEATURES_H
 #define DW_EPOCH_FEATURES_H
 
-#include "dw.h"
+#include "base/dw.h"
 
 #define DW_WELCH_NPERSEG 256
 #define DW_PSD_BINS      129          /* one-sided bins of a 256-point FFT, k * 100/256 Hz */

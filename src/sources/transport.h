@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
-#include "dw.h"
+#include "base/dw.h"
 
 typedef struct dw_transport dw_transport;
 

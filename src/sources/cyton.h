@@ -5,8 +5,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "dw.h"
-#include "source.h"
+#include "base/dw.h"
+#include "sources/source.h"
 
 #define DW_CYTON_PACKET     33
 #define DW_CYTON_FS         250.0      /* packets per second; Daisy delivers 125 samples per second */
@@ -151,6 +151,5 @@ void dw_cyton_wake(dw_source *src);
 /* ---- emulator ---- */
 /* `dreamwatch emulate [--daisy] [--file F] [--faults LIST] [--link PATH] [--sent-log FILE]
  *  [--seconds N] [--seed N]`; argv[0] = "emulate". Returns the exit status. */
-int dw_emulate_main(int argc, char **argv);
 
 #endif

@@ -15,7 +15,7 @@
  *   for each command:      if (dw_session_command(s, &cmd, t)) stop the device, close the recording;
  *   every loop (>= 10 Hz, also when no data comes):
  *                          dw_session_datapath(s, t, wall, &dp); dw_session_tick(s, t, wall);
- *   after changes:         lock m; dw_session_publish(s, m); unlock; dw_monitor_notify(m);
+ *   after changes:         lock m; dw_monitor_publish_session(m, s); unlock; dw_monitor_notify(m);
  *   on a signal:           dw_session_shutdown(s, t, "SIGTERM");
  *   at the end:            dw_session_write_summary(s, f, &stats); dw_session_free(s);
  *
@@ -26,11 +26,36 @@
 
 #include <stdio.h>
 
-#include "alerts.h"
-#include "config.h"
-#include "hypnogram.h"
-#include "monitor.h"
-#include "source.h"
+#include "session/alerts.h"
+#include "session/session_cfg.h"
+#include "staging/hypnogram.h"
+#include "sources/source.h"
+
+#define DW_TEXT_MAX 4096            /* markers, dream reports */
+
+/* Session modes, as shown on screen. */
+enum dw_mode { DW_MODE_MONITORING = 0, DW_MODE_ENHANCED, DW_MODE_NATURAL, DW_MODE_WAKING, DW_MODE_SHUTDOWN };
+const char *dw_mode_name(int mode);
+
+/* Operator commands: the screen (or a remote station) asks, the worker carries them out; the session
+ * acts on WAKE, NATURAL, SHUTDOWN, MARKER, ACK and DREAM_REPORT. */
+enum dw_cmd_kind {
+    DW_CMD_PAUSE,          /* toggle */
+    DW_CMD_SPEED,          /* arg: new speed (0 = as fast as possible) */
+    DW_CMD_SEEK,           /* arg: seconds relative to now (replay only) */
+    DW_CMD_WAKE,           /* manual wake (already confirmed by the operator) */
+    DW_CMD_NATURAL,        /* arg: 1 on, 0 off */
+    DW_CMD_SHUTDOWN,       /* safe shutdown */
+    DW_CMD_MARKER,         /* text */
+    DW_CMD_ACK,            /* acknowledge alert id (arg), or the newest if arg < 0 */
+    DW_CMD_DREAM_REPORT,   /* text */
+};
+
+typedef struct {
+    int    kind;
+    double arg;
+    char   text[DW_TEXT_MAX];
+} dw_cmd;
 
 /* ---- session log: one TSV line per event (t_s, clock time, kind, text); tabs, newlines and
  * backslashes in the text are escaped as \t \n \\, so long multi-line dream reports stay whole. ---- */
@@ -76,7 +101,7 @@ typedef struct {
 
 /* NULL with err on a bad actuator setting or a log that cannot be created. The mode starts as
  * cfg->start_mode says (enhanced, or monitoring if no protocol is enabled; natural). */
-dw_session *dw_session_new(const dw_config *cfg, const dw_session_hooks *hooks, dw_err *err);
+dw_session *dw_session_new(const dw_session_cfg *cfg, const dw_session_hooks *hooks, dw_err *err);
 void dw_session_free(dw_session *s);
 /* Clock time of t = 0 and lights-off (source time): the sleep alerts need them. */
 void dw_session_set_clock(dw_session *s, double start_wall, double lights_off_t);
@@ -104,9 +129,15 @@ void dw_session_tick(dw_session *s, double t, double wall);
 int  dw_session_shutdown(dw_session *s, double t, const char *cause);
 /* Summary file: sleep statistics, every stimulus, every alert, every event. 0 or -1 on a write error. */
 int  dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *stats);
-/* Copy mode, stimulus count, alerts, wants_dream_report and the last event into m (caller holds
- * m->lock); bumps m->v_status / m->v_alerts when they changed. */
-void dw_session_publish(dw_session *s, dw_monitor *m);
+/* What the screen shows of the session (plain data). version changes whenever a field does. */
+typedef struct {
+    unsigned long version;
+    int    mode;                   /* enum dw_mode */
+    int    stim_count;
+    int    wants_dream_report;
+    char   last_event[128];
+} dw_session_view;
+void dw_session_view_get(const dw_session *s, dw_session_view *v);
 
 /* Read-only views (tests, the summary, the screen via publish). */
 int  dw_session_mode(const dw_session *s);

@@ -3,7 +3,7 @@
 #ifndef DW_SOURCE_H
 #define DW_SOURCE_H
 
-#include "dw.h"
+#include "base/dw.h"
 
 #define DW_LABEL_LEN 24
 

@@ -3,8 +3,8 @@
 #ifndef DW_SCORING_H
 #define DW_SCORING_H
 
-#include "epoch_features.h"
-#include "stager.h"
+#include "staging/features.h"
+#include "staging/stager.h"
 
 typedef struct {
     int    epoch;                       /* index from the start of the recording */

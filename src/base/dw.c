@@ -1,5 +1,5 @@
 /* Stage names, error text and clocks used by every layer. */
-#include "dw.h"
+#include "base/dw.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,9 +7,6 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-#include <libgen.h>
-#include <limits.h>
-#include <stdlib.h>
 
 static const char *const stage_names[DW_NSTAGES] = { "W", "N1", "N2", "N3", "R" };
 
@@ -54,31 +51,4 @@ double dw_now_wall(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-int dw_find_data(const char *rel, char *out, size_t n)
-{
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    const char *dirs[4];
-    int nd = 0;
-    char d1[PATH_MAX], d2[PATH_MAX + 8], d3[PATH_MAX + 32];
-    if (len > 0) {                       /* a build tree, or a relocated install (bin/../share/dreamwatch) */
-        exe[len] = 0;
-        snprintf(d1, sizeof d1, "%s", dirname(exe));
-        snprintf(d2, sizeof d2, "%s/..", d1);
-        snprintf(d3, sizeof d3, "%s/../share/dreamwatch", d1);
-        dirs[nd++] = d1;
-        dirs[nd++] = d2;
-        dirs[nd++] = d3;
-    }
-#ifdef DW_DATADIR
-    dirs[nd++] = DW_DATADIR;
-#endif
-    for (int i = 0; i < nd; i++) {
-        snprintf(out, n, "%s/%s", dirs[i], rel);
-        if (access(out, R_OK) == 0)
-            return 0;
-    }
-    return -1;
 }

@@ -1,5 +1,5 @@
 /* The worker/screen meeting point: a mutex-guarded snapshot plus two self-pipes to wake each side. */
-#include "monitor.h"
+#include "monitor/monitor.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,11 +8,25 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const mode_names[] = { "MONITORING", "ENHANCED", "NATURAL", "WAKING", "SHUTDOWN" };
-
-const char *dw_mode_name(int mode)
+void dw_monitor_publish_session(dw_monitor *m, dw_session *s)
 {
-    return (mode >= 0 && mode <= DW_MODE_SHUTDOWN) ? mode_names[mode] : "?";
+    dw_alerts *al = dw_session_alerts(s);
+    unsigned long av = dw_alerts_version(al);
+    if (av != m->seen_alerts || !m->seen_alerts) {
+        m->n_alerts = dw_alerts_view(al, m->alerts, DW_MAX_ALERTS);
+        m->seen_alerts = av;
+        m->v_alerts++;
+    }
+    dw_session_view v;
+    dw_session_view_get(s, &v);
+    if (v.version == m->seen_session && m->mode == v.mode)
+        return;
+    m->mode = v.mode;
+    m->stim_count = v.stim_count;
+    m->wants_dream_report = v.wants_dream_report;
+    snprintf(m->last_event, sizeof m->last_event, "%s", v.last_event);
+    m->seen_session = v.version;
+    m->v_status++;
 }
 
 static int make_pipe(int fd[2])

@@ -6,7 +6,7 @@
 #ifndef DW_ACTUATOR_H
 #define DW_ACTUATOR_H
 
-#include "dw.h"
+#include "base/dw.h"
 
 typedef struct dw_actuator dw_actuator;
 

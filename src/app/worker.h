@@ -3,10 +3,10 @@
 #ifndef DW_WORKER_H
 #define DW_WORKER_H
 
-#include "config.h"
-#include "monitor.h"
-#include "source.h"
-#include "stager.h"
+#include "app/config.h"
+#include "monitor/monitor.h"
+#include "sources/source.h"
+#include "staging/stager.h"
 
 typedef struct dw_worker dw_worker;
 

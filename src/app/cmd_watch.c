@@ -1,0 +1,275 @@
+/* Watching a night: the monitor (`dreamwatch [OPTIONS] [FILE]`) and `dreamwatch record` (the same with
+ * no screen). The worker thread reads, stages and records; this thread owns the terminal or, headless,
+ * the signals and the epoch log on standard output. */
+#include <errno.h>
+#include <getopt.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app/commands.h"
+#include "app/config.h"
+#include "app/worker.h"
+#include "base/dw.h"
+#include "monitor/monitor.h"
+#include "screen/screen.h"
+
+static const char usage_text[] =
+"usage: dreamwatch [OPTIONS] [FILE]          watch a night (replay FILE, or a live Cyton with --serial)\n"
+"       dreamwatch score NIGHT.edf... [--reference HYPNO.edf] [--out PREFIX]   stage recordings, headless\n"
+"       dreamwatch score --features TABLE.tsv...                      stage per-epoch feature tables\n"
+"       dreamwatch record --serial PATH [--out DIR] [OPTIONS]         record and stage a night, no screen\n"
+"       dreamwatch emulate [--daisy] [--file FILE] [--faults LIST]    a Cyton on a pseudo-terminal\n"
+"       dreamwatch recover FILE.bdf                                   repair a recording left by a crash\n"
+"\n"
+"With no FILE and no --serial, the shipped sample night is replayed.\n"
+"\n"
+"Input:\n"
+"  -s, --serial PATH       live OpenBCI Cyton on PATH (a serial port or a pty)\n"
+"      --board B           auto, cyton (8 ch, 250 Hz) or daisy (16 ch, 125 Hz)\n"
+"      --channels LIST     channels to use, labels or 1-based indices, comma-separated\n"
+"      --frontal CH        the frontal (Fpz-Cz-like) channel\n"
+"      --parietal CH       the parietal (Pz-Oz-like) channel; 'none' for the one-channel model\n"
+"  -r, --reference FILE    reference hypnogram (EDF+ annotations) shown beside our staging\n"
+"      --speed N           replay speed: 1 real time (default), N times, 0 as fast as possible\n"
+"      --paused            start a replay paused\n"
+"      --exit-at-end       stop when the replay ends\n"
+"Staging:\n"
+"  -m, --model FILE        model file instead of the built-in one\n"
+"Session:\n"
+"      --natural           start in natural-sleep mode: no stimulation (the default)\n"
+"      --enhanced          start in enhanced mode: stimulation armed in its target stages\n"
+"Recording (live sessions):\n"
+"  -o, --out DIR           where recordings go\n"
+"      --subject CODE      subject code in file names\n"
+"      --no-record         do not record\n"
+"Display:\n"
+"      --bedside           the calm bedside view\n"
+"      --theme NAME        default, night, high-contrast, monochrome, or a path to an .ini\n"
+"      --fps N             frames per second at most\n"
+"      --ascii             plain ASCII characters\n"
+"      --headless          no screen: log epochs to standard output\n"
+"Configuration:\n"
+"  -c, --config FILE       configuration file (default $XDG_CONFIG_HOME/dreamwatch/config.ini)\n"
+"      --set SEC.KEY=VAL   set any configuration key\n"
+"      --print-config      print every key with its default and exit\n"
+"  -h, --help              this help\n"
+"  -V, --version           version\n"
+"\n"
+"Keys: ? help, w manual wake, n natural-sleep mode, Q or q safe shutdown, a acknowledge alert,\n"
+"      m marker, space pause, + - replay speed, arrows seek, Tab focus, t theme, v layout.\n"
+"Signals: SIGINT, SIGTERM and SIGHUP shut down safely; a second one forces exit (the recording is kept).\n";
+
+enum {
+    O_BOARD = 256, O_CHANNELS, O_FRONTAL, O_PARIETAL, O_SPEED, O_PAUSED, O_EXIT_AT_END, O_NATURAL,
+    O_ENHANCED, O_SUBJECT, O_NO_RECORD, O_BEDSIDE, O_THEME, O_FPS, O_ASCII, O_HEADLESS, O_SET, O_PRINT_CONFIG,
+};
+
+static const struct option long_opts[] = {
+    { "serial", required_argument, 0, 's' },      { "board", required_argument, 0, O_BOARD },
+    { "channels", required_argument, 0, O_CHANNELS }, { "frontal", required_argument, 0, O_FRONTAL },
+    { "parietal", required_argument, 0, O_PARIETAL }, { "reference", required_argument, 0, 'r' },
+    { "speed", required_argument, 0, O_SPEED },   { "paused", no_argument, 0, O_PAUSED },
+    { "exit-at-end", no_argument, 0, O_EXIT_AT_END }, { "model", required_argument, 0, 'm' },
+    { "natural", no_argument, 0, O_NATURAL },     { "enhanced", no_argument, 0, O_ENHANCED },
+    { "out", required_argument, 0, 'o' },         { "subject", required_argument, 0, O_SUBJECT },
+    { "no-record", no_argument, 0, O_NO_RECORD }, { "bedside", no_argument, 0, O_BEDSIDE },
+    { "theme", required_argument, 0, O_THEME },   { "fps", required_argument, 0, O_FPS },
+    { "ascii", no_argument, 0, O_ASCII },         { "headless", no_argument, 0, O_HEADLESS },
+    { "config", required_argument, 0, 'c' },      { "set", required_argument, 0, O_SET },
+    { "print-config", no_argument, 0, O_PRINT_CONFIG },
+    { "help", no_argument, 0, 'h' },              { "version", no_argument, 0, 'V' },
+    { 0, 0, 0, 0 },
+};
+static const char short_opts[] = "s:r:m:o:c:hV";
+
+struct run_opts {
+    int headless;
+};
+
+/* --set input.frontal=Fz */
+static int set_dotted(dw_config *cfg, const char *arg, dw_err *err)
+{
+    char sec[64], key[64];
+    const char *dot = strchr(arg, '.'), *eq = strchr(arg, '=');
+    if (!dot || !eq || dot > eq || (size_t)(dot - arg) >= sizeof sec || (size_t)(eq - dot - 1) >= sizeof key) {
+        dw_err_set(err, "--set %s: expected SECTION.KEY=VALUE", arg);
+        return -1;
+    }
+    snprintf(sec, sizeof sec, "%.*s", (int)(dot - arg), arg);
+    snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
+    return dw_config_set(cfg, sec, key, eq + 1, err);
+}
+
+/* The config file first, then the options over it, so the command line wins. */
+static int parse_args(int argc, char **argv, dw_config *cfg, struct run_opts *ro)
+{
+    dw_err err = { "" };
+    char path[DW_PATH_MAX] = "";
+    int explicit_cfg = 0;
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1)
+        if (c == 'c') {
+            snprintf(path, sizeof path, "%s", optarg);
+            explicit_cfg = 1;
+        }
+    if (!explicit_cfg)
+        dw_path_config(path, sizeof path);
+    dw_config_defaults(cfg);
+    if (dw_config_load(cfg, path, !explicit_cfg, &err) < 0) {
+        fprintf(stderr, "dreamwatch: %s\n", err.msg);
+        return 2;
+    }
+    opterr = 1;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 's': bad = dw_config_set(cfg, "input", "serial", optarg, &err); break;
+        case O_BOARD: bad = dw_config_set(cfg, "input", "board", optarg, &err); break;
+        case O_CHANNELS: bad = dw_config_set(cfg, "input", "channels", optarg, &err); break;
+        case O_FRONTAL: bad = dw_config_set(cfg, "input", "frontal", optarg, &err); break;
+        case O_PARIETAL: bad = dw_config_set(cfg, "input", "parietal", optarg, &err); break;
+        case 'r': bad = dw_config_set(cfg, "input", "reference", optarg, &err); break;
+        case O_SPEED: bad = dw_config_set(cfg, "input", "replay_speed", optarg, &err); break;
+        case O_PAUSED: cfg->start_paused = 1; break;
+        case O_EXIT_AT_END: cfg->exit_at_end = 1; break;
+        case 'm': bad = dw_config_set(cfg, "staging", "model", optarg, &err); break;
+        case O_NATURAL: bad = dw_config_set(cfg, "stimulation", "mode", "natural", &err); break;
+        case O_ENHANCED: bad = dw_config_set(cfg, "stimulation", "mode", "enhanced", &err); break;
+        case 'o': bad = dw_config_set(cfg, "recording", "dir", optarg, &err); break;
+        case O_SUBJECT: bad = dw_config_set(cfg, "recording", "subject", optarg, &err); break;
+        case O_NO_RECORD: cfg->rec_enabled = 0; break;
+        case O_BEDSIDE: bad = dw_config_set(cfg, "display", "layout", "bedside", &err); break;
+        case O_THEME: bad = dw_config_set(cfg, "display", "theme", optarg, &err); break;
+        case O_FPS: bad = dw_config_set(cfg, "display", "fps", optarg, &err); break;
+        case O_ASCII: bad = dw_config_set(cfg, "display", "charset", "ascii", &err); break;
+        case O_HEADLESS: ro->headless = 1; break;
+        case 'c': break;
+        case O_SET: bad = set_dotted(cfg, optarg, &err); break;
+        case O_PRINT_CONFIG: dw_config_write_example(stdout); return 0;
+        case 'h': fputs(usage_text, stdout); return 0;
+        case 'V': printf("dreamwatch %s\n", DW_VERSION); return 0;
+        default: fprintf(stderr, "Try 'dreamwatch --help'.\n"); return 2;
+        }
+        if (bad) {
+            fprintf(stderr, "dreamwatch: %s\n", err.msg);
+            return 2;
+        }
+    }
+    if (optind < argc - 1) {
+        fprintf(stderr, "dreamwatch: one recording at a time (got %d); `dreamwatch score` takes several\n", argc - optind);
+        return 2;
+    }
+    if (optind == argc - 1 && dw_config_set(cfg, "input", "file", argv[optind], &err) < 0) {
+        fprintf(stderr, "dreamwatch: %s\n", err.msg);
+        return 2;
+    }
+    return -1;
+}
+
+/* Headless: this thread takes the signals; the first asks for a safe shutdown, a second forces exit
+ * (the recording's header is kept current on disk, so nothing already written is lost). */
+static void run_headless(dw_monitor *m)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    int asked = 0, shown = 0;
+    for (;;) {
+        struct timespec ts = { 0, 200 * 1000 * 1000 };
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig > 0) {
+            if (asked) {
+                fprintf(stderr, "dreamwatch: second signal, exiting now\n");
+                _exit(1);
+            }
+            asked = 1;
+            fprintf(stderr, "dreamwatch: %s, shutting down safely\n", strsignal(sig));
+            dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, sig == SIGHUP ? "hangup" : "signal");
+        }
+        pthread_mutex_lock(&m->lock);
+        int finished = m->finished;
+        int ended = m->source_ended;
+        while (shown < m->n_epochs) {
+            const float *p = m->prob[shown];
+            int s = m->stage[shown];
+            printf("epoch %d\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\n", shown, dw_stage_name(s), p[0], p[1], p[2], p[3], p[4]);
+            shown++;
+        }
+        pthread_mutex_unlock(&m->lock);
+        fflush(stdout);
+        if (finished)
+            break;
+        if (ended && !asked) {
+            dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, "end of recording");
+            asked = 1;
+        }
+    }
+}
+
+static int watch(int argc, char **argv, int headless_cmd)
+{
+    static dw_config cfg;
+    struct run_opts ro = { .headless = headless_cmd };
+    int r = parse_args(argc, argv, &cfg, &ro);
+    if (r >= 0)
+        return r;
+    if (headless_cmd && !cfg.serial[0]) {
+        fprintf(stderr, "dreamwatch record: --serial PATH is required\n");
+        return 2;
+    }
+    if (!ro.headless && (!isatty(0) || !isatty(1))) {
+        fprintf(stderr, "dreamwatch: the monitor needs a terminal; use --headless, `dreamwatch record` or "
+                        "`dreamwatch score`\n");
+        return 2;
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    if (ro.headless)
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    static dw_monitor mon;
+    dw_err err = { "" };
+    if (dw_monitor_init(&mon) < 0) {
+        fprintf(stderr, "dreamwatch: cannot set up: %s\n", strerror(errno));
+        return 1;
+    }
+    dw_worker *w = dw_worker_new(&cfg, &mon, &err);
+    if (!w) {
+        fprintf(stderr, "dreamwatch: %s\n", err.msg);
+        dw_monitor_destroy(&mon);
+        return 1;
+    }
+    if (dw_worker_start(w) < 0) {
+        fprintf(stderr, "dreamwatch: cannot start the worker thread\n");
+        dw_worker_free(w);
+        dw_monitor_destroy(&mon);
+        return 1;
+    }
+    if (ro.headless)
+        run_headless(&mon);
+    else
+        dw_screen_run(&mon, &cfg.display);
+    dw_worker_join(w);
+    int status = dw_worker_status(w);
+    dw_worker_free(w);
+    dw_monitor_destroy(&mon);
+    return status;
+}
+
+int dw_cmd_watch(int argc, char **argv) { return watch(argc, argv, 0); }
+int dw_cmd_record(int argc, char **argv) { return watch(argc, argv, 1); }
