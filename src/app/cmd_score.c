@@ -36,14 +36,8 @@ static void on_epoch(void *ctx, const dw_epoch_result *r)
     if (r->epoch >= nt->cap) {
         int cap = nt->cap ? nt->cap * 2 : 2048;
         while (cap <= r->epoch) cap *= 2;
-        signed char *s = realloc(nt->stage, (size_t)cap);
-        double (*p)[DW_NSTAGES] = s ? realloc(nt->prob, (size_t)cap * sizeof *p) : NULL;
-        if (!s || !p) {
-            fprintf(stderr, "dreamwatch score: out of memory\n");
-            exit(1);
-        }
-        nt->stage = s;
-        nt->prob = p;
+        nt->stage = dw_xrealloc(nt->stage, (size_t)cap, "the hypnogram");
+        nt->prob = dw_xrealloc(nt->prob, (size_t)cap * sizeof *nt->prob, "the hypnodensity");
         nt->cap = cap;
     }
     while (nt->n < r->epoch) {             /* only after a gap */
@@ -146,7 +140,9 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
 {
     dw_err err = { "" };
     double t0 = dw_now_mono();
-    dw_source *src = dw_source_open_file(path, &cfg->chans, &err);
+    dw_channel_spec spec = cfg->chans;
+    spec.roles_only = 1;                   /* read and resample only the channels that are staged */
+    dw_source *src = dw_source_open_file(path, &spec, &err);
     if (!src) {
         fprintf(stderr, "dreamwatch score: %s\n", err.msg);
         return 1;
@@ -155,38 +151,28 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     if (in->note[0])
         fprintf(stderr, "dreamwatch score: %s\n", in->note);   /* notes name the file */
     dw_model *own = NULL;
-    const dw_model *model;
-    if (cfg->model[0]) {
-        if (!(own = dw_model_load(cfg->model, &err))) {
-            fprintf(stderr, "dreamwatch score: %s\n", err.msg);
-            dw_source_close(src);
-            return 1;
-        }
-        model = own;
-    } else {
-        model = dw_model_builtin(in->parietal >= 0 ? 2 : 1);
-    }
-    if (in->frontal < 0 || (dw_model_channels(model) == 2 && in->parietal < 0)) {
-        fprintf(stderr, "dreamwatch score: %s: no %s channel (channels: %s...); use --frontal/--parietal\n", path,
-                in->frontal < 0 ? "frontal" : "parietal", in->label[0]);
+    if (cfg->model[0] && !(own = dw_model_load(cfg->model, &err))) {
+        fprintf(stderr, "dreamwatch score: %s\n", err.msg);
         dw_source_close(src);
-        dw_model_free(own);
         return 1;
     }
-    if (fabs(in->fs - DW_FS) > 1e-9) {
-        fprintf(stderr, "dreamwatch score: %s: source delivers %g Hz, expected %d\n", path, in->fs, DW_FS);
-        dw_source_close(src);
-        dw_model_free(own);
-        return 1;
-    }
-    dw_scoring *sc = dw_scoring_new(model, in->phys_max_uv > 0 ? in->phys_max_uv * 0.999 : 0);
     struct night nt = { .duration_s = in->duration_s, .tty = isatty(2) };
-    double *col[2] = { malloc(3000 * sizeof(double)), malloc(3000 * sizeof(double)) };
+    dw_pipeline_opts po = { .model = own, .quality = dw_quality_settings(&cfg->session) };
+    po.quality.mains = 0;                  /* no alerts here: mains is not a staging fact */
+    dw_pipeline_sink sink = { .epoch = on_epoch, .ctx = &nt };
+    dw_pipeline *pl = dw_pipeline_new(in, &po, &sink, &err);
+    if (!pl) {
+        fprintf(stderr, "dreamwatch score: %s: %s\n", path, err.msg);
+        dw_source_close(src);
+        dw_model_free(own);
+        return 1;
+    }
+    const dw_model *model = dw_pipeline_model(pl);
     int rc = 0;
     for (;;) {
         dw_block b;
         memset(&b, 0, sizeof b);
-        int n = src->ops->read(src, &b, 3000, 0);
+        int n = src->ops->read(src, &b, 6000, 0);
         if (n == DW_SRC_EOF)
             break;
         if (n < 0) {
@@ -194,19 +180,16 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
             rc = 1;
             break;
         }
-        if (b.gap > 0)
-            dw_scoring_gap(sc, b.gap, on_epoch, &nt);
-        for (int i = 0; i < n; i++) {
-            col[0][i] = b.uv[i * in->nch + in->frontal];
-            col[1][i] = in->parietal >= 0 ? b.uv[i * in->nch + in->parietal] : 0;
-        }
-        dw_scoring_push(sc, col[0], dw_scoring_channels(sc) > 1 ? col[1] : NULL, n, on_epoch, &nt);
+        dw_pipeline_push(pl, &b);
     }
+    dw_pipeline_finish(pl);
     if (nt.tty)
         fprintf(stderr, "\r%60s\r", "");
     double secs = dw_now_mono() - t0;
     printf("%s: %d epochs (%.2f h), model %s, %.2f s (%.0f x real time)\n", path, nt.n, nt.n / 120.0,
            dw_model_name(model), secs, secs > 0 ? nt.n * 30.0 / secs : 0);
+    printf("  staging: frontal %s, parietal %s (%s)\n", in->frontal >= 0 ? in->label[in->frontal] : "none",
+           in->parietal >= 0 ? in->label[in->parietal] : "none", in->roles_how);
 
     char csv[DW_PATH_MAX + 8], edf[DW_PATH_MAX + 8];
     snprintf(csv, sizeof csv, "%s.csv", prefix);
@@ -222,8 +205,9 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     dw_print_sleep_stats(stdout, &st);
 
     dw_hypnogram ref = { 0 };
-    const char *rp = ref_path ? ref_path : path;   /* the recording's own annotations otherwise */
-    if (dw_hypnogram_load(rp, &ref, &err) == 0 && ref.n > 0) {
+    /* The recording's own annotations otherwise, unless it is one of ours: those are our live labels. */
+    const char *rp = ref_path ? ref_path : in->ours ? NULL : path;
+    if (rp && dw_hypnogram_load(rp, &ref, &err) == 0 && ref.n > 0) {
         int m = ref.n < nt.n ? ref.n : nt.n;
         int scored = 0;
         for (int i = 0; i < m; i++)
@@ -245,11 +229,9 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
         rc = 1;
     }
     dw_hypnogram_free(&ref);
-    free(col[0]);
-    free(col[1]);
     free(nt.stage);
     free(nt.prob);
-    dw_scoring_free(sc);
+    dw_pipeline_free(pl);
     dw_model_free(own);
     dw_source_close(src);
     return rc;

@@ -185,6 +185,11 @@ static void run_headless(dw_monitor *m)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
     int asked = 0, shown = 0;
+    pthread_mutex_lock(&m->lock);
+    fprintf(stderr, "dreamwatch: %s: staging %s\n", m->source_desc, m->staging_desc);
+    if (m->source_note[0])
+        fprintf(stderr, "dreamwatch: %s\n", m->source_note);
+    pthread_mutex_unlock(&m->lock);
     for (;;) {
         struct timespec ts = { 0, 200 * 1000 * 1000 };
         int sig = sigtimedwait(&set, NULL, &ts);

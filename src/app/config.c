@@ -31,15 +31,18 @@ struct key {
 #define NUM(sec, n, f, d, lo, hi, h)  { sec, n, K_NUM, O(f), 0, d, lo, hi, NULL, h }
 #define INT(sec, n, f, d, lo, hi, h)  { sec, n, K_INT, O(f), 0, d, lo, hi, NULL, h }
 #define BOOL(sec, n, f, d, h)         { sec, n, K_BOOL, O(f), 0, d, 0, 1, NULL, h }
+/* A list of labels: the table field, then its count field (size holds the count's offset from the table). */
+#define CHANS(sec, n, f, cnt, h)      { sec, n, K_CHANS, O(f), O(cnt) - O(f), "", 0, 0, NULL, h }
 #define ACT "none|bell|command|serial"
 
 static const struct key keys[] = {
     STR("input", "file", file, "", "recording to replay (EDF, EDF+, BDF, OpenBCI text, SD card); empty: the sample night"),
     STR("input", "serial", serial, "", "serial port of a live Cyton (e.g. /dev/ttyUSB0 or a pty); wins over file"),
     CHOICE("input", "board", board, "auto", "auto|cyton|daisy", "board: 8 channels at 250 Hz (cyton) or 16 at 125 Hz (daisy)"),
-    { "input", "channels", K_CHANS, O(chans), 0, "", 0, 0, NULL, "channels to use, by label or 1-based index, comma-separated; empty: the EEG channels" },
+    CHANS("input", "channels", chans.channels, chans.nchannels, "channels to use, by label or 1-based number, comma-separated; empty: the EEG channels"),
     STR("input", "frontal", chans.frontal, "", "frontal electrode (Fpz-Cz-like), label or index; empty: found by name"),
     STR("input", "parietal", chans.parietal, "", "parietal electrode (Pz-Oz-like), label or index; none: one-channel model"),
+    CHANS("input", "derivations", chans.derivations, chans.nderivations, "what each board channel of a Cyton or OpenBCI file was wired to, in order (e.g. Fpz-Cz, Pz-Oz): labels them EEG Fpz-Cz ... and chooses the roles by electrode"),
     NUM("input", "replay_speed", replay_speed, "1", 0, 100000, "replay speed: 1 real time, N times real time, 0 as fast as possible"),
     STR("input", "reference", reference, "", "reference hypnogram (EDF+ annotations) shown beside our staging"),
 
@@ -69,6 +72,7 @@ static const struct key keys[] = {
     BOOL("stimulation", "cue_enabled", session.cue_enabled, "false", "cue in REM (lucid-dream research)"),
     INT("stimulation", "cue_after_epochs", session.cue_after_epochs, "10", 1, 1000, "consecutive R epochs before a cue"),
     NUM("stimulation", "cue_interval_min", session.cue_interval_min, "15", 0, 600, "at most one cue per this many minutes"),
+    NUM("stimulation", "min_confidence", session.min_confidence, "0.8", 0, 1, "stimulate only when the latest epoch's probability of the target stage(s) is at least this"),
     INT("stimulation", "max_per_night", session.max_per_night, "2000", 0, 100000, "stimuli and cues per night at most"),
     NUM("stimulation", "movement_g", session.movement_g, "0.05", 0.001, 10, "accelerometer change (g) that counts as movement"),
     NUM("stimulation", "wake_timeout_s", session.wake_timeout_s, "120", 5, 3600, "manual wake: seconds to wait for W before repeating"),
@@ -156,27 +160,6 @@ static int parse_bool(const char *v, int *out)
     return -1;
 }
 
-/* Comma-separated channel specs into the fixed table. */
-static int parse_channels(const char *v, dw_channel_spec *cs, char *why, size_t n)
-{
-    cs->nchannels = 0;
-    const char *p = v;
-    while (*p) {
-        while (*p == ' ' || *p == ',') p++;
-        if (!*p) break;
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        while (len && p[len - 1] == ' ') len--;
-        if (cs->nchannels == DW_MAX_CH) { snprintf(why, n, "more than %d channels", DW_MAX_CH); return -1; }
-        if (len >= DW_LABEL_LEN) { snprintf(why, n, "channel name longer than %d characters", DW_LABEL_LEN - 1); return -1; }
-        memcpy(cs->channels[cs->nchannels], p, len);
-        cs->channels[cs->nchannels][len] = 0;
-        cs->nchannels++;
-        p = e ? e + 1 : p + len;
-    }
-    return 0;
-}
-
 static int set_value(dw_config *c, const struct key *k, const char *v, char *why, size_t n)
 {
     char *base = (char *)c + k->off;
@@ -213,8 +196,13 @@ static int set_value(dw_config *c, const struct key *k, const char *v, char *why
     case K_BOOL:
         if (parse_bool(v, (int *)base) < 0) { snprintf(why, n, "'%s' is not true or false", v); return -1; }
         return 0;
-    case K_CHANS:
-        return parse_channels(v, (dw_channel_spec *)base, why, n);
+    case K_CHANS: {                     /* the field is a table; its count follows it (see CHANS below) */
+        int cnt = dw_montage_parse_list(v, (char (*)[DW_LABEL_LEN])base, DW_MAX_CH, why, n);
+        if (cnt < 0)
+            return -1;
+        *(int *)(base + k->size) = cnt;
+        return 0;
+    }
     }
     return -1;
 }

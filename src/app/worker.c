@@ -20,7 +20,7 @@
 #include "base/files.h"
 #include "staging/hypnogram.h"
 #include "record/recorder.h"
-#include "dsp/resample.h"
+#include "base/paths.h"
 #include "staging/pipeline.h"
 #include "session/session.h"
 
@@ -34,62 +34,27 @@ struct dw_worker {
     dw_monitor *mon;
     dw_source *src;
     dw_model *own_model;
-    const dw_model *model;
-    dw_scoring *scoring;
+    dw_pipeline *pipeline;                /* quality, resampling, epochs: the one staging path */
     dw_recorder *rec;                     /* live sessions only */
     int rec_failed;                       /* the recorder reported an error not yet cleared */
     dw_session *session;
     char prefix[DW_PATH_MAX];             /* recording dir + session name: .bdf, .session.tsv, .summary.txt */
     char stop_cause[64];
-    dw_resampler *rs[DW_MAX_CH];          /* to DW_FS when the source delivers another rate */
     pthread_t thread;
     int started;
     int status;
+    int finished_stream;                  /* the pipeline was told the replay ended */
 
     /* pacing */
     double speed;
     int paused;
     double pace_wall0, pace_t0;           /* wall clock and source time when pacing last restarted */
-    double t;                             /* source time of the next frame at DW_FS */
-    long frames;                          /* frames at DW_FS delivered so far (incl. gaps) */
+    double t;                             /* source time of the next frame */
+    long long frames;                     /* source frames so far (gaps included) */
     double next_prov_t;
     double last_notify;
-
-    /* channel state over the current second */
-    double chmin[DW_MAX_CH], chmax[DW_MAX_CH];
-    int chcount;
     int stop;
-
-    /* scratch at DW_FS */
-    double *buf;                          /* frames * nch */
-    size_t bufcap;
-    double *col[2];
-    size_t colcap;
 };
-
-static int pick_model(dw_worker *w, dw_err *err)
-{
-    const dw_source_info *in = &w->src->info;
-    if (w->cfg->model[0]) {
-        w->own_model = dw_model_load(w->cfg->model, err);
-        if (!w->own_model)
-            return -1;
-        w->model = w->own_model;
-    } else {
-        w->model = dw_model_builtin(in->parietal >= 0 ? 2 : 1);
-    }
-    if (in->frontal < 0) {
-        dw_err_set(err, "%s: no frontal channel found; set [input] frontal (labels: %s%s%s...)", w->src->path,
-                   in->label[0], in->nch > 1 ? ", " : "", in->nch > 1 ? in->label[1] : "");
-        return -1;
-    }
-    if (dw_model_channels(w->model) == 2 && in->parietal < 0) {
-        dw_err_set(err, "model %s needs a parietal channel; set [input] parietal or use a one-channel model",
-                   dw_model_name(w->model));
-        return -1;
-    }
-    return 0;
-}
 
 static void publish_source(dw_worker *w)
 {
@@ -108,9 +73,14 @@ static void publish_source(dw_worker *w)
     m->parietal = in->parietal;
     m->speed = w->speed;
     m->paused = w->paused;
-    snprintf(m->model_name, sizeof m->model_name, "%s", dw_model_name(w->model));
-    if (in->note[0])                    /* e.g. "truncated: 40 of 60 data records present" */
+    snprintf(m->model_name, sizeof m->model_name, "%s", dw_model_name(dw_pipeline_model(w->pipeline)));
+    if (in->note[0]) {                  /* e.g. "truncated: 40 of 60 data records present" */
         snprintf(m->last_event, sizeof m->last_event, "%s", in->note);
+        snprintf(m->source_note, sizeof m->source_note, "%s", in->note);
+    }
+    snprintf(m->staging_desc, sizeof m->staging_desc, "frontal %s, parietal %s (%s), model %s",
+             in->frontal >= 0 ? in->label[in->frontal] : "none", in->parietal >= 0 ? in->label[in->parietal] : "none",
+             in->roles_how, dw_model_name(dw_pipeline_model(w->pipeline)));
     if (w->cfg->lights_off[0] && in->start_epoch > 0) {
         int hh, mm;
         if (sscanf(w->cfg->lights_off, "%d:%d", &hh, &mm) == 2) {
@@ -142,43 +112,10 @@ static int load_reference(dw_worker *w, dw_err *err)
     return 0;
 }
 
-/* $XDG_DATA_HOME/dreamwatch/recordings unless configured. */
-static void recordings_dir(const dw_config *cfg, char *dir, size_t n)
-{
-    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
-    if (cfg->rec_dir[0])
-        snprintf(dir, n, "%s", cfg->rec_dir);
-    else if (xdg && *xdg)
-        snprintf(dir, n, "%s/dreamwatch/recordings", xdg);
-    else
-        snprintf(dir, n, "%s/.local/share/dreamwatch/recordings", home ? home : ".");
-}
-
-/* mkdir -p with mode 0700 (health data). */
-static int make_dirs(const char *dir, dw_err *err)
-{
-    char p[DW_PATH_MAX];
-    snprintf(p, sizeof p, "%s", dir);
-    for (char *s = p + 1; ; s++) {
-        if (*s == '/' || !*s) {
-            char c = *s;
-            *s = 0;
-            if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-                dw_err_set(err, "%s: cannot create: %s", p, strerror(errno));
-                return -1;
-            }
-            *s = c;
-            if (!c)
-                break;
-        }
-    }
-    return 0;
-}
-
 static int open_recording(dw_worker *w, dw_err *err)
 {
     char dir[DW_PATH_MAX];
-    recordings_dir(w->cfg, dir, sizeof dir);
+    dw_path_recordings(w->cfg->rec_dir, dir, sizeof dir);
     w->rec = dw_recorder_open(dir, w->cfg->subject, &w->src->info, 1, err);
     if (!w->rec)
         return -1;
@@ -198,8 +135,8 @@ static int session_prefix(dw_worker *w, dw_err *err)
     if (w->prefix[0])
         return 0;
     char dir[DW_PATH_MAX];
-    recordings_dir(w->cfg, dir, sizeof dir);
-    if (make_dirs(dir, err) < 0)
+    dw_path_recordings(w->cfg->rec_dir, dir, sizeof dir);
+    if (dw_mkdirs(dir, err) < 0)
         return -1;
     const char *base = strrchr(w->src->path, '/');
     base = base ? base + 1 : w->src->path;
@@ -253,6 +190,28 @@ static int open_session(dw_worker *w, dw_err *err)
     return 0;
 }
 
+/* The pipeline's outputs: epochs to the monitor, the session and the recording; every second's quality
+ * verdict to the session (alerts, stimulation safety) and the screen's channel flags; frames at DW_FS to
+ * the trace ring. */
+static void on_epoch(void *ctx, const dw_epoch_result *r);
+static void on_quality(void *ctx, const dw_quality_second *q);
+static void on_frames(void *ctx, const double *x, int n, int nch);
+
+static int open_pipeline(dw_worker *w, dw_err *err)
+{
+    if (w->cfg->model[0] && !(w->own_model = dw_model_load(w->cfg->model, err)))
+        return -1;
+    dw_pipeline_opts po = { .model = w->own_model, .display = 1,
+                            .quality = dw_quality_settings(&w->cfg->session) };
+    dw_pipeline_sink sink = { on_epoch, on_quality, on_frames, w };
+    dw_err e = { "" };
+    if (!(w->pipeline = dw_pipeline_new(&w->src->info, &po, &sink, &e))) {
+        dw_err_set(err, "%s: %s", w->src->path, e.msg);
+        return -1;
+    }
+    return 0;
+}
+
 dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
 {
     dw_worker *w = calloc(1, sizeof *w);
@@ -268,7 +227,6 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
     const char *file = cfg->file;
     if (cfg->serial[0]) {
         w->src = dw_cyton_open(cfg->serial, cfg->board, &cfg->chans, err);
-        file = cfg->serial;
     } else if (!file[0]) {
         if (dw_find_data("sample-data/sample-night.edf", path, sizeof path) < 0) {
             dw_err_set(err, "no input given and the sample night (sample-data/sample-night.edf) was not found; "
@@ -280,24 +238,11 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
     }
     if (!cfg->serial[0])
         w->src = dw_source_open_file(file, &cfg->chans, err);
-    if (!w->src || pick_model(w, err) < 0 || load_reference(w, err) < 0) {
+    if (!w->src || open_pipeline(w, err) < 0 || load_reference(w, err) < 0) {
         dw_worker_free(w);
         return NULL;
     }
     const dw_source_info *in = &w->src->info;
-    if (fabs(in->fs - DW_FS) > 1e-9)
-        for (int c = 0; c < in->nch; c++)
-            if (!(w->rs[c] = dw_resampler_new(in->fs, DW_FS))) {
-                dw_err_set(err, "%s: cannot resample %g Hz", file, in->fs);
-                dw_worker_free(w);
-                return NULL;
-            }
-    w->scoring = dw_scoring_new(w->model, in->phys_max_uv > 0 ? in->phys_max_uv * 0.999 : 0);
-    if (!w->scoring) {
-        dw_err_set(err, "out of memory");
-        dw_worker_free(w);
-        return NULL;
-    }
     if (in->live && cfg->rec_enabled && open_recording(w, err) < 0) {
         dw_worker_free(w);
         return NULL;
@@ -320,82 +265,30 @@ static void on_epoch(void *ctx, const dw_epoch_result *r)
     pthread_mutex_lock(&m->lock);
     while (m->n_epochs < r->epoch)       /* epochs skipped by a seek stay unscored */
         dw_monitor_add_epoch(m, DW_UNSCORED, NULL, NULL);
-    dw_monitor_add_epoch(m, r->valid ? r->stage : DW_UNSCORED, r->prob, spec);
+    dw_monitor_add_epoch(m, r->stage, r->prob, spec);
     m->prov_stage = DW_UNSCORED;
     pthread_mutex_unlock(&m->lock);
-    dw_session_epoch(w->session, r->epoch, r->valid ? r->stage : DW_UNSCORED, r->valid ? r->prob : NULL);
+    dw_session_epoch(w->session, r->epoch, r->stage, r->valid ? r->prob : NULL);
     if (w->rec) {
         char text[48];
-        snprintf(text, sizeof text, "Sleep stage %s", r->valid ? dw_stage_name(r->stage) : "?");
+        snprintf(text, sizeof text, "Sleep stage %s", dw_stage_name(r->stage));
         annotate(w, (double)r->epoch * DW_EPOCH_S, DW_EPOCH_S, text);
     }
 }
 
-static int ensure(double **p, size_t *cap, size_t need)
+static void on_quality(void *ctx, const dw_quality_second *q)
 {
-    if (need <= *cap)
-        return 0;
-    double *q = realloc(*p, need * sizeof **p);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = need;
-    return 0;
+    dw_worker *w = ctx;
+    dw_session_quality(w->session, q, &w->src->info, dw_now_wall());
+    pthread_mutex_lock(&w->mon->lock);
+    memcpy(w->mon->chflags, q->flag, (size_t)q->nch);
+    pthread_mutex_unlock(&w->mon->lock);
 }
 
-/* The frontal and parietal columns of a block, grown together. */
-static int ensure_cols(dw_worker *w, size_t n)
+/* Frames at DW_FS into the monitor's trace ring. */
+static void on_frames(void *ctx, const double *x, int n, int nch)
 {
-    if (n <= w->colcap)
-        return 0;
-    for (int c = 0; c < 2; c++) {
-        double *q = realloc(w->col[c], n * sizeof(double));
-        if (!q)
-            return -1;
-        w->col[c] = q;
-    }
-    w->colcap = n;
-    return 0;
-}
-
-/* Channel flags over each second: railed at the full-scale limit, flat below 0.5 uV peak to peak. */
-static void track_channels(dw_worker *w, const double *x, int n, int nch, unsigned char *flags_out, int *flags_ready)
-{
-    double rail = w->src->info.phys_max_uv * 0.999;
-    for (int i = 0; i < n; i++) {
-        for (int c = 0; c < nch; c++) {
-            double v = x[i * nch + c];
-            if (w->chcount == 0 || v < w->chmin[c]) w->chmin[c] = v;
-            if (w->chcount == 0 || v > w->chmax[c]) w->chmax[c] = v;
-        }
-        if (++w->chcount == DW_FS) {
-            for (int c = 0; c < nch; c++) {
-                unsigned char f = 0;
-                if (rail > 0 && (w->chmax[c] >= rail || w->chmin[c] <= -rail)) f |= DW_CH_RAILED;
-                if (w->chmax[c] - w->chmin[c] < 0.5) f |= DW_CH_FLAT;
-                flags_out[c] = f;
-            }
-            *flags_ready = 1;
-            w->chcount = 0;
-        }
-    }
-}
-
-/* Frames at DW_FS into the monitor's trace ring and the stager. */
-static void deliver(dw_worker *w, const double *x, int n)
-{
-    const dw_source_info *in = &w->src->info;
-    int nch = in->nch;
-    if (ensure_cols(w, (size_t)n) < 0)
-        return;
-    for (int i = 0; i < n; i++) {
-        w->col[0][i] = x[i * nch + in->frontal];
-        w->col[1][i] = in->parietal >= 0 ? x[i * nch + in->parietal] : 0;
-    }
-    unsigned char flags[DW_MAX_CH];
-    int flags_ready = 0;
-    track_channels(w, x, n, nch, flags, &flags_ready);
-
+    dw_worker *w = ctx;
     dw_monitor *m = w->mon;
     pthread_mutex_lock(&m->lock);
     for (int i = 0; i < n; i++) {
@@ -404,14 +297,8 @@ static void deliver(dw_worker *w, const double *x, int n)
             row[c] = (float)x[i * nch + c];
     }
     m->trace_total += n;
-    if (flags_ready)
-        memcpy(m->chflags, flags, (size_t)nch);
     m->v_trace++;
     pthread_mutex_unlock(&m->lock);
-
-    dw_scoring_push(w->scoring, w->col[0], dw_scoring_channels(w->scoring) > 1 ? w->col[1] : NULL, n, on_epoch, w);
-    w->frames += n;
-    w->t = (double)w->frames / DW_FS;
 }
 
 static void provisional(dw_worker *w)
@@ -420,14 +307,13 @@ static void provisional(dw_worker *w)
         return;
     w->next_prov_t = w->t + w->cfg->provisional_s;
     double p[DW_NSTAGES];
-    int st;
-    if (!dw_scoring_provisional(w->scoring, p, &st))
-        return;
-    dw_session_provisional(w->session, st);
+    int st = DW_UNSCORED;
+    int have = dw_pipeline_provisional(w->pipeline, p, &st);
+    dw_session_provisional(w->session, have ? st : DW_UNSCORED);
     pthread_mutex_lock(&w->mon->lock);
-    w->mon->prov_stage = st;
+    w->mon->prov_stage = have ? st : DW_UNSCORED;    /* never shown over unusable signal */
     for (int k = 0; k < DW_NSTAGES; k++)
-        w->mon->prov_prob[k] = (float)p[k];
+        w->mon->prov_prob[k] = have ? (float)p[k] : 0.0f;
     w->mon->v_hypno++;
     pthread_mutex_unlock(&w->mon->lock);
 }
@@ -455,7 +341,7 @@ static void seek(dw_worker *w, double delta)
     if (!w->src->ops->seek)
         return;
     double target = w->t + delta;
-    double dur = w->src->info.duration_s;
+    double dur = w->src->info.duration_s, fs = w->src->info.fs;
     if (target < 0) target = 0;
     if (dur > 0 && target > dur) target = dur;
     target = floor(target * DW_FS) / DW_FS;
@@ -463,13 +349,12 @@ static void seek(dw_worker *w, double delta)
         set_event(w, "seek failed: %s", w->src->err.msg);
         return;
     }
-    for (int c = 0; c < DW_MAX_CH; c++)
-        if (w->rs[c]) dw_resampler_reset(w->rs[c]);
-    w->frames = lround(target * DW_FS);
+    w->frames = llround(target * fs);
     w->t = target;
-    dw_scoring_reposition(w->scoring, w->frames);
+    w->finished_stream = 0;
+    dw_pipeline_reposition(w->pipeline, target);
     pthread_mutex_lock(&w->mon->lock);
-    int keep = (int)(w->frames / DW_EPOCH_N);
+    int keep = (int)(llround(target * DW_FS) / DW_EPOCH_N);
     if (w->mon->n_epochs > keep)
         w->mon->n_epochs = keep;        /* a backward seek re-stages from there */
     w->mon->prov_stage = DW_UNSCORED;
@@ -539,8 +424,8 @@ static void publish_time(dw_worker *w, int force)
     if (!force && now - w->last_notify < NOTIFY_S)
         return;
     w->last_notify = now;
-    struct dw_cyton_stats cs;
-    int live = w->src && dw_cyton_stats(w->src, &cs) == 0;
+    dw_source_stats cs;
+    int live = dw_source_stats_get(w->src, &cs) == 0;
     pthread_mutex_lock(&w->mon->lock);
     w->mon->t_source = w->t;
     if (w->rec)
@@ -578,36 +463,10 @@ static int read_block(dw_worker *w, int max_frames)
         }
     }
     dw_session_block(w->session, &b, in, dw_now_wall());
-    if (b.gap > 0) {
-        long lost = lround(b.gap * DW_FS / in->fs);
-        dw_scoring_gap(w->scoring, lost, on_epoch, w);
-        w->frames += lost;
-        w->t = (double)w->frames / DW_FS;
-    }
-    if (!w->rs[0]) {
-        deliver(w, b.uv, n);
-        return n;
-    }
-    size_t cap = (size_t)(n * DW_FS / in->fs) + 4;
-    if (ensure(&w->buf, &w->bufcap, cap * (size_t)in->nch) < 0)
+    if (dw_pipeline_push(w->pipeline, &b) < 0)
         return DW_SRC_ERR;
-    double tmp_in[512], tmp_out[512];
-    size_t produced = 0;
-    for (int c = 0; c < in->nch; c++) {
-        size_t done = 0;
-        for (int i0 = 0; i0 < n; i0 += 256) {
-            int k = n - i0 < 256 ? n - i0 : 256;
-            for (int i = 0; i < k; i++)
-                tmp_in[i] = b.uv[(i0 + i) * in->nch + c];
-            size_t got = dw_resampler_run(w->rs[c], tmp_in, (size_t)k, tmp_out, 512);
-            for (size_t i = 0; i < got && done + i < cap; i++)
-                w->buf[(done + i) * in->nch + c] = tmp_out[i];
-            done += got;
-        }
-        produced = done < cap ? done : cap;
-    }
-    if (produced)
-        deliver(w, w->buf, (int)produced);
+    w->frames += b.gap + n;
+    w->t = (double)w->frames / in->fs;
     return n;
 }
 
@@ -617,8 +476,8 @@ static void session_tick(dw_worker *w)
     double wall = dw_now_wall();
     dw_datapath dp;
     memset(&dp, 0, sizeof dp);
-    struct dw_cyton_stats cs;
-    if (w->src && dw_cyton_stats(w->src, &cs) == 0) {
+    dw_source_stats cs;
+    if (dw_source_stats_get(w->src, &cs) == 0) {
         dp.expecting = 1;
         dp.reconnects = cs.reconnects;
         dp.drift_s = cs.drift_ppm * 1e-6 * w->t;
@@ -692,6 +551,10 @@ static void *run(void *arg)
             if (max < 1) max = 1;
         }
         int n = read_block(w, max);
+        if (n == DW_SRC_EOF && !w->finished_stream) {
+            dw_pipeline_finish(w->pipeline);      /* the last epoch of the file, delay pushed out */
+            w->finished_stream = 1;
+        }
         if (n == DW_SRC_EOF) {
             pthread_mutex_lock(&w->mon->lock);
             w->mon->source_ended = 1;
@@ -779,13 +642,8 @@ void dw_worker_free(dw_worker *w)
     dw_source_close(w->src);
     if (w->rec)
         dw_recorder_close(w->rec, &(dw_err){ "" });
-    dw_scoring_free(w->scoring);
+    dw_pipeline_free(w->pipeline);
     dw_session_free(w->session);
     dw_model_free(w->own_model);
-    for (int c = 0; c < DW_MAX_CH; c++)
-        dw_resampler_free(w->rs[c]);
-    free(w->buf);
-    free(w->col[0]);
-    free(w->col[1]);
     free(w);
 }

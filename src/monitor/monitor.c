@@ -90,15 +90,9 @@ int dw_monitor_add_epoch(dw_monitor *m, int stage, const double prob[DW_NSTAGES]
 {
     if (m->n_epochs == m->cap_epochs) {
         int cap = m->cap_epochs ? m->cap_epochs * 2 : 1024;
-        signed char *s = realloc(m->stage, (size_t)cap);
-        if (!s) return -1;
-        m->stage = s;
-        float (*p)[DW_NSTAGES] = realloc(m->prob, (size_t)cap * sizeof *p);
-        if (!p) return -1;
-        m->prob = p;
-        float (*sp)[DW_SPEC_BINS] = realloc(m->spec, (size_t)cap * sizeof *sp);
-        if (!sp) return -1;
-        m->spec = sp;
+        m->stage = dw_xrealloc(m->stage, (size_t)cap, "the hypnogram");
+        m->prob = dw_xrealloc(m->prob, (size_t)cap * sizeof *m->prob, "the hypnodensity");
+        m->spec = dw_xrealloc(m->spec, (size_t)cap * sizeof *m->spec, "the spectrogram");
         m->cap_epochs = cap;
     }
     int i = m->n_epochs++;

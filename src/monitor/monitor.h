@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include "base/dw.h"
+#include "dsp/quality.h"
 #include "session/session.h"
 #include "sources/source.h"
 
@@ -13,7 +14,6 @@
 #define DW_SPEC_BINS   76            /* Welch bins 2..77: 0.78-30.1 Hz (k * 100/256 Hz) */
 #define DW_SPEC_BIN0   2
 
-enum dw_chflag { DW_CH_RAILED = 1, DW_CH_FLAT = 2 };
 
 
 
@@ -37,11 +37,13 @@ typedef struct dw_monitor {
     double duration_s;                  /* replay length, 0 live */
     double start_wall;                  /* wall clock of the recording start, 0 unknown */
     int    frontal, parietal;
+    char   staging_desc[160];           /* "frontal EEG Fpz-Cz, parietal EEG Pz-Oz (by electrode name), model fpz_pz" */
+    char   source_note[256];            /* what the source said at open ("" none) */
 
     /* traces at DW_FS: ring of DW_TRACE_N frames, trace_total frames written so far */
     float  trace[DW_TRACE_N][DW_MAX_CH];
     long   trace_total;
-    unsigned char chflags[DW_MAX_CH];   /* enum dw_chflag */
+    unsigned char chflags[DW_MAX_CH];   /* quality verdict of the latest second: DW_Q_* (dsp/quality.h) */
 
     /* time and replay */
     double t_source;                    /* seconds since the start of the recording */

@@ -269,6 +269,11 @@ static int edf_setup(dw_recorder *r, double wall)
     bad |= edf_set_subsecond_starttime(h, (int)((wall - (double)t) * 1e4) * 1000);
     bad |= edf_set_patientcode(h, r->subject);
     bad |= edf_set_equipment(h, "dreamwatch " DW_VERSION);
+    /* The staging roles, so a replay or `score` of this file stages it as it was staged live (the one
+     * montage rule reads this back: sources/montage.h, rule 2). Signals 1..nch are the EEG channels. */
+    char roles[48];
+    dw_montage_roles_text(r->info.frontal, r->info.parietal, roles, sizeof roles);
+    bad |= edf_set_recording_additional(h, roles);
     return bad ? -1 : 0;
 }
 

@@ -88,7 +88,10 @@ static void draw(dw_screen *s, dw_rect r, int focused)
             }
             lo[i * D + p] = mn;
             hi[i * D + p] = mx;
-            if (!v->chflags[c]) { peaks[np++] = fabsf(mn); peaks[np++] = fabsf(mx); }
+            if (!(v->chflags[c] & (DW_Q_UNUSABLE | DW_Q_ARTEFACT))) {   /* bad channels do not set the scale */
+                peaks[np++] = fabsf(mn);
+                peaks[np++] = fabsf(mx);
+            }
         }
     }
     double scale = s->trace_scale;
@@ -109,14 +112,18 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     dw_draw_box(s, r, title, focused);
     for (int i = 0; i < nshow; i++) {
         int c = order[i], y0 = iy + i * bh;
-        int role = v->chflags[c] & DW_CH_RAILED ? DW_ROLE_RAILED : v->chflags[c] & DW_CH_FLAT ? DW_ROLE_FLAT : DW_ROLE_TRACE;
+        unsigned bad = v->chflags[c] & (DW_Q_UNUSABLE | DW_Q_ARTEFACT);
+        int role = bad & (DW_Q_RAILED | DW_Q_RANGE) ? DW_ROLE_RAILED : bad ? DW_ROLE_FLAT : DW_ROLE_TRACE;
         /* label column */
         dw_theme_use(&s->theme, DW_ROLE_TEXT);
         dw_draw_fill((dw_rect){ y0, ix, bh, lw });
         dw_draw_text(y0, ix, lw - 1, short_label(v->label[c]));
-        if (v->chflags[c]) {
+        if (bad) {
             dw_theme_use(&s->theme, role);
-            const char *flag = v->chflags[c] & DW_CH_RAILED ? "RAILED" : "FLAT";
+            char flag[16];
+            snprintf(flag, sizeof flag, "%s", dw_quality_name(bad));
+            for (char *p = flag; *p; p++)
+                *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
             if (bh > 1) dw_draw_text(y0 + 1, ix, lw - 1, flag);
             else dw_draw_text(y0, ix + lw - 2, 1, "!");
         }

@@ -103,10 +103,7 @@ static int raise_alert(dw_alerts *a, int rule, int slot, double t, double wall, 
 {
     if (a->n == a->cap) {
         int cap = a->cap ? a->cap * 2 : 64;
-        struct alert *p = realloc(a->al, (size_t)cap * sizeof *p);
-        if (!p)
-            return -1;
-        a->al = p;
+        a->al = dw_xrealloc(a->al, (size_t)cap * sizeof *a->al, "the night's alerts");
         a->cap = cap;
     }
     struct alert *al = &a->al[a->n];

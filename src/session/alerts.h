@@ -96,11 +96,11 @@ unsigned long dw_alerts_version(const dw_alerts *a);
 int  dw_alerts_view(const dw_alerts *a, dw_alert_view *out, int max);
 
 /* ---- rules: the inputs (alert_rules.c) ---- */
-/* Raw blocks as the source delivers them: per channel and per second of frames, flat line, railed
- * (within 0.1 % of info->phys_max_uv), high-amplitude artefact (a sample more than al_artefact_uv from
- * the second's mean), mains (Goertzel power at 50 and 60 Hz over 1-40 Hz, only when fs >= 125 Hz: at
- * 100 Hz the source has filtered mains away); the accelerometer; lost frames (block->gap) for the loss
- * rule; the arrival time for the no-samples rule. */
+/* The per-second quality verdict (dsp/quality.h) of every channel: the flat, railed, artefact and mains
+ * rules, one cause per channel. */
+void dw_alerts_quality(dw_alerts *a, const dw_quality_second *q, const dw_source_info *info, double wall);
+/* Raw blocks as the source delivers them: the accelerometer; lost frames (block->gap) for the loss rule;
+ * the arrival time for the no-samples rule. */
 void dw_alerts_block(dw_alerts *a, const dw_block *b, const dw_source_info *info, double wall);
 
 typedef struct {

@@ -23,9 +23,7 @@ struct event_ring { double t[EVENT_RING]; int head, n; };
 struct rules {
     /* per-second signal statistics */
     double fs;
-    int nch, per_s, count;
-    double *buf;                          /* per_s * nch, frame-major */
-    double *scratch;                      /* 2 * per_s: window and detrended channel */
+    int per_s, count;                     /* frames per second, and of the current second */
     long lost_pending;
     long loss_rx[LOSS_RING], loss_lost[LOSS_RING];
     long loss_n;                          /* seconds pushed so far */

@@ -13,8 +13,8 @@
 #include "session/slow_oscillation.h"
 
 #define QUIET_S 30.0          /* stimulation stays off this long after movement or an artefact */
-#define ARTEFACT_TAU_S 1.0    /* baseline of the frontal channel for the artefact check */
-#define LATE_S 0.1            /* a stimulus that cannot be delivered within this of its time is dropped */
+#define LATE_S 0.05           /* a stimulus that cannot be delivered within this of its time is dropped:
+                                 50 ms is 18 degrees of a 1-Hz slow oscillation, the up-state still */
 
 enum { ACT_STIM, ACT_CUE, ACT_WAKE, ACT_ESC, ACT_N };
 static const char *const act_names[ACT_N] = { "stimulus", "cue", "wake", "escalation" };
@@ -34,10 +34,13 @@ struct dw_session {
 
     /* labels and movement */
     int stage, prov_stage;
+    double stage_p;                       /* probability of the latest label's target stages */
     double quiet_until;
     dw_motion motion;
-    double art_base, art_alpha;
+    int frontal, parietal;                /* staging channels of the source (-1 none) */
+    double art_mean;                      /* frontal: the last second's mean (quality verdict) */
     int art_init;
+    dw_quality_cfg qcfg;
 
     /* slow oscillations */
     dw_so *so;
@@ -79,25 +82,14 @@ static void event(dw_session *s, double t, int annotate, const char *kind, const
     va_end(ap);
     if (s->nev == s->capev) {
         int cap = s->capev ? s->capev * 2 : 256;
-        struct event *p = realloc(s->ev, (size_t)cap * sizeof *p);
-        if (p) {
-            s->ev = p;
-            s->capev = cap;
-        }
+        s->ev = dw_xrealloc(s->ev, (size_t)cap * sizeof *s->ev, "the session's events");
+        s->capev = cap;
     }
-    if (s->nev < s->capev) {
-        struct event *e = &s->ev[s->nev];
-        e->t = t;
-        e->wall = s->wall;
-        e->kind = strdup(kind);
-        e->text = strdup(buf);
-        if (e->kind && e->text)
-            s->nev++;
-        else {
-            free(e->kind);
-            free(e->text);
-        }
-    }
+    struct event *e = &s->ev[s->nev++];
+    e->t = t;
+    e->wall = s->wall;
+    e->kind = dw_xstrdup(kind, "the session's events");
+    e->text = dw_xstrdup(buf, "the session's events");
     if (dw_session_log_write(s->log, t, s->wall, kind, buf) < 0 && !s->log_failed) {
         s->log_failed = 1;          /* reported once; the recording alert covers it */
         dw_alerts_cause(s->alerts, DW_AL_RECORDING, DW_AL_GLOBAL, 1, s->wall, t, s->wall, -1,
@@ -232,6 +224,8 @@ dw_session *dw_session_new(const dw_session_cfg *cfg, const dw_session_hooks *ho
         dw_session_free(s);
         return NULL;
     }
+    s->frontal = s->parietal = -1;
+    s->qcfg = dw_quality_settings(cfg);
     s->stage = s->prov_stage = DW_UNSCORED;
     s->pause_until = -1e9;
     s->quiet_until = -1e9;
@@ -275,8 +269,12 @@ static const char *blocked(const dw_session *s, int kind, double t)
         return "not enhanced";
     if (kind == DW_STIM_SO ? !s->cfg->so_enabled : !s->cfg->cue_enabled)
         return "disabled";
+    if (s->stage == DW_UNSCORED)
+        return "latest epoch unscored (bad signal)";
     if (!target(s->stage))
         return "latest epoch not in the target stage";
+    if (s->stage_p < s->cfg->min_confidence)
+        return "latest epoch not confidently in the target stage";
     if (s->prov_stage != DW_UNSCORED && !target(s->prov_stage))
         return "provisional label not in the target stage";
     if (t < s->quiet_until)
@@ -285,6 +283,11 @@ static const char *blocked(const dw_session *s, int kind, double t)
         return "limit for the night reached";
     if (dw_alerts_critical_open(s->alerts))
         return "critical alert open";
+    for (int r = 0; r < 2; r++) {
+        int ch = r ? s->parietal : s->frontal;
+        if (ch >= 0 && (dw_alerts_open(s->alerts, DW_AL_FLAT, ch) || dw_alerts_open(s->alerts, DW_AL_RAILED, ch)))
+            return "flat or railed staging channel";
+    }
     return NULL;
 }
 
@@ -303,10 +306,7 @@ static dw_stim *add_stim(dw_session *s, int kind, double t, double trough_t, dou
 {
     if (s->nstim == s->capstim) {
         int cap = s->capstim ? s->capstim * 2 : 256;
-        dw_stim *p = realloc(s->stim, (size_t)cap * sizeof *p);
-        if (!p)
-            return NULL;
-        s->stim = p;
+        s->stim = dw_xrealloc(s->stim, (size_t)cap * sizeof *s->stim, "the night's stimuli");
         s->capstim = cap;
     }
     dw_stim *st = &s->stim[s->nstim++];
@@ -357,14 +357,13 @@ static void take_phases(dw_session *s)
     }
 }
 
+/* The verdict's artefact test (dsp/quality.h), sample by sample against the last second's mean, so
+ * stimulation stops within the sample rather than at the end of the second. */
 static void artefact_check(dw_session *s, double t, double x)
 {
-    if (!s->art_init) {
-        s->art_base = x;
-        s->art_init = 1;
-    }
-    s->art_base += (x - s->art_base) * s->art_alpha;
-    if (fabs(x - s->art_base) > s->cfg->al_artefact_uv) {
+    if (!s->art_init)
+        return;
+    if (dw_quality_is_artefact(x, s->art_mean, &s->qcfg)) {
         if (t >= s->quiet_until)
             event(s, t, 0, "suspend", "stimulation suspended: artefact on the frontal channel");
         s->quiet_until = t + QUIET_S;
@@ -378,8 +377,6 @@ void dw_session_frontal(dw_session *s, double t0, double fs, const double *x, in
         dw_so_free(s->so);
         s->so = dw_so_new(fs, s->cfg->so_threshold_uv);
         s->so_fs = fs;
-        s->art_init = 0;
-        s->art_alpha = 1 - exp(-1 / (fs * ARTEFACT_TAU_S));
         if (!s->so)
             return;
     }
@@ -411,9 +408,35 @@ void dw_session_accel(dw_session *s, double t, const double g[3])
     }
 }
 
+void dw_session_quality(dw_session *s, const dw_quality_second *q, const dw_source_info *info, double wall)
+{
+    s->wall = wall;
+    s->frontal = info->frontal;
+    s->parietal = info->parietal;
+    dw_alerts_quality(s->alerts, q, info, wall);
+    double t = (double)(q->second + 1);
+    unsigned bad = 0;
+    if (s->frontal >= 0 && s->frontal < q->nch) {
+        bad |= q->flag[s->frontal];
+        s->art_mean = q->mean_uv[s->frontal];
+        s->art_init = !(q->flag[s->frontal] & DW_Q_UNUSABLE);
+    }
+    if (s->parietal >= 0 && s->parietal < q->nch)
+        bad |= q->flag[s->parietal];
+    bad &= DW_Q_UNUSABLE | DW_Q_ARTEFACT;
+    if (bad) {
+        if (t >= s->quiet_until)
+            event(s, t, 0, "suspend", "stimulation suspended: %s on a staging channel", dw_quality_name(bad));
+        s->quiet_until = t + QUIET_S;
+        cancel_pending(s, t, dw_quality_name(bad));
+    }
+}
+
 void dw_session_block(dw_session *s, const dw_block *b, const dw_source_info *info, double wall)
 {
     s->wall = wall;
+    s->frontal = info->frontal;
+    s->parietal = info->parietal;
     dw_alerts_block(s->alerts, b, info, wall);
     if (b->gap > 0 && s->so) {
         cancel_pending(s, b->t0, "gap in the signal");
@@ -450,6 +473,11 @@ void dw_session_epoch(dw_session *s, int epoch, int stage, const double prob[DW_
     if (t > s->t)
         s->t = t;
     s->stage = stage;
+    s->stage_p = 0;
+    if (prob && stage != DW_UNSCORED)
+        s->stage_p = target_so(stage) ? prob[DW_N2] + prob[DW_N3] : prob[stage];
+    else if (!prob && stage != DW_UNSCORED)
+        s->stage_p = 1;                    /* a caller without probabilities (tests, tables) */
     s->prov_stage = DW_UNSCORED;           /* a new epoch starts with no provisional label */
     if (!target_so(stage))
         cancel_pending(s, t, stage == DW_W ? "wake" : "left N2/N3");

@@ -4,6 +4,7 @@
 #define DW_SESSION_CFG_H
 
 #include "base/paths.h"
+#include "dsp/quality.h"
 
 #define DW_CMDLINE_MAX 512
 
@@ -20,6 +21,7 @@ typedef struct {
     int    cue_after_epochs;           /* consecutive R epochs before a cue */
     double cue_interval_min;           /* at most one cue per this many minutes */
     int    max_per_night;              /* stimuli + cues */
+    double min_confidence;             /* the latest epoch's target-stage probability needed to stimulate */
     double movement_g;                 /* accelerometer change that counts as movement */
     double wake_timeout_s;             /* manual wake: time to wait for W before repeating */
     int    wake_repeats;               /* repeats before escalation */
@@ -62,5 +64,13 @@ typedef struct {
     double al_snooze_min;
 
 } dw_session_cfg;
+
+/* The signal-quality thresholds that are settings ([alerts] artefact_uv, mains, mains_ratio), for the one
+ * verdict in dsp/quality.h. */
+static inline dw_quality_cfg dw_quality_settings(const dw_session_cfg *c)
+{
+    dw_quality_cfg q = { c->al_artefact_uv, c->al_mains_ratio, c->al_mains };
+    return q;
+}
 
 #endif

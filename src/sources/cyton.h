@@ -11,8 +11,6 @@
 #define DW_CYTON_PACKET     33
 #define DW_CYTON_FS         250.0      /* packets per second; Daisy delivers 125 samples per second */
 #define DW_CYTON_COUNT_MAX  8388607    /* 2^23 - 1 */
-#define DW_CYTON_RAIL_FRAC  0.99       /* |count| beyond this fraction of full scale is railed */
-#define DW_CYTON_RAIL_RUN   32         /* ... for this many samples in a row */
 #define DW_CYTON_ACCEL_G    (0.002 / 16.0)
 
 /* uV per count at an ADS1299 gain (1..24). */
@@ -74,7 +72,6 @@ typedef struct {
     long     odd_pair;
     dw_cyton_packet odd;
     long     last_index;       /* index of the last sample delivered, -1 none */
-    int      rail_run[16];
     /* text between packets (replies to commands while streaming) */
     char     text[96];
     int      text_len;
@@ -82,7 +79,6 @@ typedef struct {
     long     packets, lost_packets, samples, lost_samples, garbage_bytes, resyncs;
     long     win_recv[DW_CYTON_WIN], win_lost[DW_CYTON_WIN];
     long     win_sec;          /* host second of the newest bucket */
-    uint32_t railed_mask;
     double   accel[3];
     int      accel_seen;
 } dw_cyton_parser;
@@ -131,7 +127,6 @@ struct dw_cyton_stats {
     double   loss_pct_5s, loss_pct_night;
     long     garbage_bytes, resyncs;
     int      reconnects;
-    uint32_t railed_mask;      /* bit c: channel c+1 railed (electrode off) */
     int      accel_valid;
     double   accel[3];         /* last reading, g */
     double   drift_ppm;        /* board clock minus host clock, parts per million (+ = board fast) */

@@ -1,4 +1,5 @@
-/* EDF, EDF+, BDF and BDF+ replay through EDFlib: the chosen channels, in microvolts, resampled to DW_FS.
+/* EDF, EDF+, BDF and BDF+ replay through EDFlib: the chosen channels, in microvolts, at their own rate (the
+ * staging pipeline resamples); channels of different rates are brought to the fastest one here.
  *
  * EDFlib keeps its open files in a global table without locks, so it is not thread-safe: the worker
  * thread owns every EDF call (open, read, seek, close, and dw_hypnogram_load while the worker runs).
@@ -46,7 +47,7 @@ typedef struct {
     int    qlen, qcap;
 } edf_chan;
 
-/* A run of records without a gap (a continuous file is one). Frames count source time at DW_FS, gaps
+/* A run of records without a gap (a continuous file is one). Frames count source time at p->fs, gaps
  * included; records count in the gap-free copy EDFlib reads. */
 typedef struct {
     long long rec0, nrec;
@@ -59,7 +60,8 @@ typedef struct {
     edf_chan ch[DW_MAX_CH];
     edf_seg *seg;
     int    nseg, cur;              /* segments, the one being read */
-    long long frame;               /* index (at DW_FS) of the next frame to deliver */
+    double fs;                     /* output rate: the fastest delivered channel's */
+    long long frame;               /* index (at fs) of the next frame to deliver */
     long long gap;                 /* frames missing before it, to report on the next block */
     double *in;                    /* raw input scratch */
     size_t in_cap;
@@ -548,39 +550,6 @@ int dw_edf_open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
 
 /* ---- channels ----------------------------------------------------------------------------------- */
 
-/* Lower case, spaces dropped, a leading "EEG " dropped: "EEG Fpz-Cz" -> "fpz-cz". */
-static void norm_label(const char *in, char *out, size_t cap)
-{
-    size_t k = 0;
-    while (*in == ' ')
-        in++;
-    if (!strncasecmp(in, "EEG ", 4))
-        in += 4;
-    for (; *in && k + 1 < cap; in++)
-        if (*in != ' ')
-            out[k++] = (char)((*in >= 'A' && *in <= 'Z') ? *in + 32 : *in);
-    out[k] = 0;
-}
-
-/* The first electrode of a derivation: "fpz-cz" -> "fpz". */
-static int electrode_is(const char *norm, const char *const *names)
-{
-    size_t len = strcspn(norm, "-:/");
-    for (; *names; names++)
-        if (strlen(*names) == len && !strncmp(norm, *names, len))
-            return 1;
-    return 0;
-}
-
-static const char *const frontal_names[] = { "fpz", "fp1", "fp2", "fz", "f3", "f4", NULL };
-static const char *const parietal_names[] = { "pz", "oz", "o1", "o2", "p3", "p4", NULL };
-static const char *const ten_twenty[] = {
-    "fpz", "fp1", "fp2", "af3", "af4", "afz", "fz", "f1", "f2", "f3", "f4", "f7", "f8", "fcz", "fc1", "fc2",
-    "fc3", "fc4", "fc5", "fc6", "cz", "c1", "c2", "c3", "c4", "c5", "c6", "t3", "t4", "t5", "t6", "t7", "t8",
-    "cpz", "cp1", "cp2", "cp3", "cp4", "cp5", "cp6", "pz", "p1", "p2", "p3", "p4", "p7", "p8", "poz", "po3",
-    "po4", "oz", "o1", "o2", "a1", "a2", "m1", "m2", NULL
-};
-
 static double sig_rate(const struct edf_hdr_struct *h, int s)
 {
     return (double)h->signalparam[s].smp_in_datarecord * EDFLIB_TIME_DIMENSION / (double)h->datarecord_duration;
@@ -596,41 +565,6 @@ static void trimmed(const char *in, char *out, size_t cap)
 static int is_annotation_signal(const char *label)
 {
     return !strncmp(label, "EDF Annotations", 15) || !strncmp(label, "BDF Annotations", 15);
-}
-
-/* "\"EEG Fpz-Cz\", \"EEG Pz-Oz\", ..." for error messages. */
-static void label_list(const struct edf_hdr_struct *h, char *list, size_t cap)
-{
-    list[0] = 0;
-    for (int s = 0; s < h->edfsignals; s++) {
-        char l[24];
-        trimmed(h->signalparam[s].label, l, sizeof l);
-        size_t k = strlen(list);
-        snprintf(list + k, cap - k, "%s\"%s\"", s ? ", " : "", l);
-    }
-}
-
-/* The file's signal named by spec (a label or a 1-based index), or -1 with err listing what there is. */
-static int find_signal(const struct edf_hdr_struct *h, const char *spec, const char *path, dw_err *err)
-{
-    char want[64], have[64], list[400];
-    size_t digits = strspn(spec, "0123456789");
-    if (digits && !spec[digits]) {
-        long i = strtol(spec, NULL, 10);
-        if (i >= 1 && i <= h->edfsignals)
-            return (int)i - 1;
-        dw_err_set(err, "%s: no channel number %s (the file has %d channels)", path, spec, h->edfsignals);
-        return -1;
-    }
-    norm_label(spec, want, sizeof want);
-    for (int s = 0; s < h->edfsignals; s++) {
-        norm_label(h->signalparam[s].label, have, sizeof have);
-        if (!strcmp(want, have))
-            return s;
-    }
-    label_list(h, list, sizeof list);
-    dw_err_set(err, "%s: no channel \"%s\"; the file has %s", path, spec, list);
-    return -1;
 }
 
 /* Scale from the signal's physical unit to uV; *known = 0 when the unit is not a voltage we know. */
@@ -650,78 +584,23 @@ static double unit_to_uv(const char *dim, int *known)
     return 1;
 }
 
-/* Picks the delivered channels and the frontal/parietal ones; 0 or -1 with err. */
+/* The delivered channels and their roles, by the one montage rule (sources/montage.h). */
 static int choose_channels(const struct edf_hdr_struct *h, const dw_channel_spec *spec, const char *path,
-                           int *sig, int *nsig, int *frontal, int *parietal, dw_err *err)
+                           dw_montage *m, dw_err *err)
 {
-    char norm[64];
-    *nsig = 0;
-    if (spec && spec->nchannels > 0) {
-        for (int i = 0; i < spec->nchannels && i < DW_MAX_CH; i++)
-            if ((sig[(*nsig)++] = find_signal(h, spec->channels[i], path, err)) < 0)
-                return -1;
-    } else {
-        for (int s = 0; s < h->edfsignals && *nsig < DW_MAX_CH; s++) {
-            const char *l = h->signalparam[s].label;
-            norm_label(l, norm, sizeof norm);
-            if (is_annotation_signal(l) || sig_rate(h, s) < SLOW_HZ)
-                continue;
-            if (!strncasecmp(l, "EEG", 3) || electrode_is(norm, ten_twenty))
-                sig[(*nsig)++] = s;
-        }
-        if (*nsig == 0) {
-            char list[400];
-            label_list(h, list, sizeof list);
-            dw_err_set(err, "%s: no EEG channel at %g Hz or faster found by name; choose channels by label "
-                       "or number (the file has %s)", path, SLOW_HZ, list);
-            return -1;
-        }
+    static dw_montage_in in;            /* 4.5 KB; EDF calls are confined to one thread */
+    in.n = h->edfsignals < DW_MONTAGE_MAX ? h->edfsignals : DW_MONTAGE_MAX;
+    for (int s = 0; s < in.n; s++) {
+        in.label[s] = h->signalparam[s].label;
+        in.usable[s] = !is_annotation_signal(h->signalparam[s].label) && sig_rate(h, s) >= SLOW_HZ;
     }
-    /* Frontal / parietal: named in the spec (added to the channels if missing), else by electrode. */
-    const char *want[2] = { spec ? spec->frontal : "", spec ? spec->parietal : "" };
-    const char *const *names[2] = { frontal_names, parietal_names };
-    int *role[2] = { frontal, parietal };
-    for (int r = 0; r < 2; r++) {
-        *role[r] = -1;
-        if (want[r][0] && !strcasecmp(want[r], "none"))
-            continue;
-        if (want[r][0]) {
-            int s = find_signal(h, want[r], path, err);
-            if (s < 0)
-                return -1;
-            for (int i = 0; i < *nsig && *role[r] < 0; i++)
-                if (sig[i] == s)
-                    *role[r] = i;
-            if (*role[r] < 0) {
-                if (*nsig == DW_MAX_CH) {
-                    dw_err_set(err, "%s: too many channels (at most %d)", path, DW_MAX_CH);
-                    return -1;
-                }
-                sig[*nsig] = s;
-                *role[r] = (*nsig)++;
-            }
-            continue;
-        }
-        for (const char *const *n = names[r]; *n && *role[r] < 0; n++)
-            for (int i = 0; i < *nsig && *role[r] < 0; i++) {
-                norm_label(h->signalparam[sig[i]].label, norm, sizeof norm);
-                const char *one[2] = { *n, NULL };
-                if (electrode_is(norm, one) && i != *frontal)
-                    *role[r] = i;
-            }
-    }
-    /* No frontal name: the first channel that is not the parietal one, so one channel always stages. */
-    if (*frontal < 0 && !(spec && !strcasecmp(spec->frontal, "none"))) {
-        *frontal = *parietal == 0 && *nsig > 1 ? 1 : 0;
-        if (*frontal == *parietal)
-            *parietal = -1;
-    }
-    return 0;
+    in.recorded = h->recording_additional;
+    return dw_montage_choose(&in, spec, path, m, err);
 }
 
 /* ---- reading ------------------------------------------------------------------------------------ */
 
-/* Positions every channel at frame k0 (at DW_FS), or at the start of the next segment when k0 falls in a
+/* Positions every channel at frame k0 (at p->fs), or at the start of the next segment when k0 falls in a
  * gap (which then counts as missing). The filter starts a little earlier so it has settled, though never
  * before the segment: data on either side of a gap are never filtered together. The outputs before k0
  * (plus the filter delay) are dropped, which keeps the channels aligned to within half a frame (the delay
@@ -741,7 +620,7 @@ static int edf_seek_frame(edf_priv *p, long long k0)
         edf_chan *ch = &p->ch[c];
         double delay = dw_resampler_delay_s(ch->rs);
         long long in0 = g->rec0 * ch->spr, lk = k - g->frame0;
-        long long i0 = in0 + (long long)floor(lk * ch->fs / DW_FS) - (long long)ceil(2 * delay * ch->fs);
+        long long i0 = in0 + (long long)floor(lk * ch->fs / p->fs) - (long long)ceil(2 * delay * ch->fs);
         ch->end_in = in0 + g->nrec * ch->spr;
         if (i0 < in0)
             i0 = in0;
@@ -751,7 +630,7 @@ static int edf_seek_frame(edf_priv *p, long long k0)
             return -1;
         dw_resampler_reset(ch->rs);
         ch->next_in = i0;
-        ch->skip = llround(((double)lk / DW_FS - (double)(i0 - in0) / ch->fs + delay) * DW_FS);
+        ch->skip = llround(((double)lk / p->fs - (double)(i0 - in0) / ch->fs + delay) * p->fs);
         ch->flushed = 0;
         ch->qlen = 0;
     }
@@ -778,7 +657,7 @@ static int fill_channel(dw_source *src, edf_priv *p, edf_chan *ch, int want)
 {
     double out[CHUNK_FRAMES / 4 + 64];
     while (ch->qlen < want && !ch->flushed) {
-        long long n = (long long)ceil((want - ch->qlen + ch->skip) * ch->fs / DW_FS) + 8;
+        long long n = (long long)ceil((want - ch->qlen + ch->skip) * ch->fs / p->fs) + 8;
         if (n > (long long)p->in_cap)
             n = (long long)p->in_cap;
         long long left = ch->end_in - ch->next_in;
@@ -806,7 +685,7 @@ static int fill_channel(dw_source *src, edf_priv *p, edf_chan *ch, int want)
             ch->flushed = 1;
         }
         /* Feed in pieces small enough that the outputs fit `out`. */
-        size_t piece = (size_t)fmax(1, floor((sizeof out / sizeof out[0] - 8) * ch->fs / DW_FS));
+        size_t piece = (size_t)fmax(1, floor((sizeof out / sizeof out[0] - 8) * ch->fs / p->fs));
         for (long long i = 0; i < n; i += (long long)piece) {
             size_t m = (size_t)(n - i) < piece ? (size_t)(n - i) : piece;
             queue_push(ch, out, dw_resampler_run(ch->rs, p->in + i, m, out, sizeof out / sizeof out[0]));
@@ -826,7 +705,7 @@ static int edf_read(dw_source *src, dw_block *out, int max_frames, int timeout_m
         long long gap = p->gap;      /* a gap not yet reported (a seek into one) adds to the next */
         if (edf_seek_frame(p, p->frame)) {
             dw_err_set(&src->err, "%s: cannot position at segment %d (%.2f s)", src->path, p->cur + 2,
-                       (double)p->seg[p->cur + 1].frame0 / DW_FS);
+                       (double)p->seg[p->cur + 1].frame0 / p->fs);
             return DW_SRC_ERR;
         }
         p->gap += gap;
@@ -852,7 +731,7 @@ static int edf_read(dw_source *src, dw_block *out, int max_frames, int timeout_m
         ch->qlen -= n;
         memmove(ch->q, ch->q + n, (size_t)ch->qlen * sizeof *ch->q);
     }
-    *out = (dw_block){ .n = n, .uv = p->frames, .t0 = (double)p->frame / DW_FS, .gap = p->gap };
+    *out = (dw_block){ .n = n, .uv = p->frames, .t0 = (double)p->frame / p->fs, .gap = p->gap };
     p->frame += n;
     p->gap = 0;
     return n;
@@ -862,7 +741,7 @@ static int edf_seek(dw_source *src, double t_s)
 {
     edf_priv *p = src->priv;
     const edf_seg *last = &p->seg[p->nseg - 1];
-    long long k0 = llround(t_s * DW_FS);
+    long long k0 = llround(t_s * p->fs);
     if (k0 < 0)
         k0 = 0;
     if (k0 > last->frame0 + last->nframes)
@@ -908,7 +787,7 @@ static int make_segments(edf_priv *p, const long long *onset, long long nrec, lo
                 return -1;
             p->seg = ns;
             g = &p->seg[p->nseg - 1];
-            long long f = llround((double)(onset[r] - onset[0]) * DW_FS / EDFLIB_TIME_DIMENSION);
+            long long f = llround((double)(onset[r] - onset[0]) * p->fs / EDFLIB_TIME_DIMENSION);
             g[1] = (edf_seg){ r, 0, f > g->frame0 + g->nframes ? f : g->frame0 + g->nframes, 0 };
             g = &p->seg[p->nseg++];
         }
@@ -916,7 +795,7 @@ static int make_segments(edf_priv *p, const long long *onset, long long nrec, lo
         /* The slowest-rounding channel sets the length, as for a whole file. */
         g->nframes = LLONG_MAX;
         for (int c = 0; c < p->nch; c++) {
-            long long nf = (long long)floor((double)(g->nrec * p->ch[c].spr) * DW_FS / p->ch[c].fs + 1e-6);
+            long long nf = (long long)floor((double)(g->nrec * p->ch[c].spr) * p->fs / p->ch[c].fs + 1e-6);
             if (nf < g->nframes)
                 g->nframes = nf;
         }
@@ -924,8 +803,8 @@ static int make_segments(edf_priv *p, const long long *onset, long long nrec, lo
     return 0;
 }
 
-static const struct dw_source_ops edf_ops = { "edf", edf_read, edf_seek, edf_close };
-static const struct dw_source_ops bdf_ops = { "bdf", edf_read, edf_seek, edf_close };
+static const struct dw_source_ops edf_ops = { "edf", edf_read, edf_seek, edf_close, NULL };
+static const struct dw_source_ops bdf_ops = { "bdf", edf_read, edf_seek, edf_close, NULL };
 
 /* Local wall-clock start of the recording as Unix time (EDF stores local time without a zone). */
 static double start_time(const struct edf_hdr_struct *h)
@@ -977,9 +856,16 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
         dw_err_set(err, "%s: no signals to replay (only annotations: a hypnogram?)", path);
         goto fail;
     }
-    int sig[DW_MAX_CH], nsig;
-    if (choose_channels(h, spec, path, sig, &nsig, &info->frontal, &info->parietal, err))
+    dw_montage mt;
+    if (choose_channels(h, spec, path, &mt, err))
         goto fail;
+    int nsig = mt.n, *sig = mt.sel;
+    info->frontal = mt.frontal;
+    info->parietal = mt.parietal;
+    snprintf(info->roles_how, sizeof info->roles_how, "%s", mt.how);
+    p->fs = spec && spec->out_fs > 0 ? spec->out_fs : 0;
+    for (int c = 0; c < nsig && !(spec && spec->out_fs > 0); c++)
+        p->fs = fmax(p->fs, sig_rate(h, sig[c]));
     for (int c = 0; c < nsig; c++) {
         const struct edf_param_struct *sp = &h->signalparam[sig[c]];
         edf_chan *ch = &p->ch[c];
@@ -1002,8 +888,10 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
         }
         double m = fmax(fabs(sp->phys_max), fabs(sp->phys_min)) * ch->to_uv;
         info->phys_max_uv = fmax(info->phys_max_uv, m);
+        info->phys_lo[c] = fmin(sp->phys_min, sp->phys_max) * ch->to_uv;
+        info->phys_hi[c] = fmax(sp->phys_min, sp->phys_max) * ch->to_uv;
         ch->qcap = 2 * CHUNK_FRAMES + 256;
-        if (!(ch->rs = dw_resampler_new(ch->fs, DW_FS)) || !(ch->q = malloc((size_t)ch->qcap * sizeof *ch->q))) {
+        if (!(ch->rs = dw_resampler_new(ch->fs, p->fs)) || !(ch->q = malloc((size_t)ch->qcap * sizeof *ch->q))) {
             dw_err_set(err, "%s: cannot set up resampling of \"%s\" (%g Hz)", path, info->label[c], ch->fs);
             goto fail;
         }
@@ -1016,7 +904,7 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
         goto fail;
     }
     info->nch = nsig;
-    info->fs = DW_FS;
+    info->fs = p->fs;
     info->live = 0;
     if (make_segments(p, onset, h->datarecords_in_file, h->datarecord_duration)) {
         dw_err_set(err, "%s: out of memory", path);
@@ -1025,6 +913,7 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
     info->duration_s = onset ? (double)(onset[h->datarecords_in_file - 1] - onset[0] + h->datarecord_duration) /
                                EDFLIB_TIME_DIMENSION : (double)h->file_duration / EDFLIB_TIME_DIMENSION;
     info->start_epoch = start_time(h);
+    info->ours = strstr(h->recording_additional, "roles frontal=") != NULL;   /* our recorder writes it */
     set_subject(h, info->subject, sizeof info->subject);
     if (edf_seek_frame(p, 0)) {
         dw_err_set(err, "%s: cannot position at the start", path);

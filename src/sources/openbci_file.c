@@ -233,7 +233,7 @@ static void obci_close(dw_source *src)
     free(src);
 }
 
-static const struct dw_source_ops obci_ops = { "openbci", obci_read, obci_seek, obci_close };
+static const struct dw_source_ops obci_ops = { "openbci", obci_read, obci_seek, obci_close, NULL };
 
 /* One pass over the counters: the seek index and the length. */
 static int build_index(dw_source *src, long long data_off, long lineno0)
@@ -293,68 +293,30 @@ static int build_index(dw_source *src, long long data_off, long lineno0)
     return fseeko(p->f, data_off, SEEK_SET);
 }
 
-/* "Ch3", "ch 3", "EEG Ch3" or "3". */
-static int find_channel(const char *name, int nch)
-{
-    char norm[DW_LABEL_LEN];
-    size_t k = 0;
-    for (; *name && k < sizeof norm - 1; name++)
-        if (!isspace((unsigned char)*name))
-            norm[k++] = (char)tolower((unsigned char)*name);
-    norm[k] = 0;
-    const char *s = norm;
-    if (!strncmp(s, "eeg", 3))
-        s += 3;
-    if (!strncmp(s, "ch", 2))
-        s += 2;
-    char *end;
-    long i = strtol(s, &end, 10);
-    return *s && !*end && i >= 1 && i <= nch ? (int)i - 1 : -1;
-}
-
+/* Delivered channels and roles by the one montage rule (sources/montage.h); labels "ChN", or "EEG <derivation>"
+ * when [input] derivations says what each board channel was wired to. */
 static int choose(dw_source *src, obci_priv *p, const dw_channel_spec *spec, dw_err *err)
 {
     int nch = p->fmt.nch;
-    if (!spec || spec->nchannels == 0) {
-        for (int c = 0; c < nch; c++)
-            p->sel[p->nsel++] = c;
+    char labels[DW_MAX_CH][DW_LABEL_LEN];
+    dw_montage_in in = { .n = nch };
+    for (int c = 0; c < nch && c < DW_MAX_CH; c++) {
+        dw_montage_board_label(spec, c, labels[c]);
+        in.label[c] = labels[c];
+        in.usable[c] = 1;
     }
-    for (int i = 0; spec && i < spec->nchannels && i < DW_MAX_CH; i++)
-        if ((p->sel[p->nsel++] = find_channel(spec->channels[i], nch)) < 0)
-            goto bad_name;
-    const char *want[2] = { spec ? spec->frontal : "", spec ? spec->parietal : "" };
-    int *role[2] = { &src->info.frontal, &src->info.parietal };
-    for (int w = 0; w < 2; w++) {
-        if (!want[w][0]) {                         /* no montage in these files: Ch1 frontal, Ch2 parietal */
-            *role[w] = w < p->nsel ? w : -1;
-            continue;
-        }
-        if (!strcasecmp(want[w], "none")) {
-            *role[w] = -1;
-            continue;
-        }
-        int c = find_channel(want[w], nch), k = 0;
-        if (c < 0) {
-            dw_err_set(err, "%s: no %s channel \"%s\"; the file has Ch1..Ch%d", src->path,
-                       w ? "parietal" : "frontal", want[w], nch);
-            return -1;
-        }
-        while (k < p->nsel && p->sel[k] != c)
-            k++;
-        if (k == p->nsel) {
-            if (p->nsel == DW_MAX_CH)
-                goto bad_name;
-            p->sel[p->nsel++] = c;
-        }
-        *role[w] = k;
-    }
-    src->info.nch = p->nsel;
-    for (int c = 0; c < p->nsel; c++)
-        snprintf(src->info.label[c], DW_LABEL_LEN, "Ch%d", p->sel[c] + 1);
+    dw_montage m;
+    if (dw_montage_choose(&in, spec, src->path, &m, err) < 0)
+        return -1;
+    p->nsel = m.n;
+    memcpy(p->sel, m.sel, sizeof m.sel);
+    src->info.nch = m.n;
+    src->info.frontal = m.frontal;
+    src->info.parietal = m.parietal;
+    snprintf(src->info.roles_how, sizeof src->info.roles_how, "%s", m.how);
+    for (int c = 0; c < m.n; c++)
+        snprintf(src->info.label[c], DW_LABEL_LEN, "%s", labels[m.sel[c]]);
     return 0;
-bad_name:
-    dw_err_set(err, "%s: no such channel among Ch1..Ch%d (give a label ChN or a number)", src->path, nch);
-    return -1;
 }
 
 dw_source *dw_obci_open(const char *path, const dw_obci_format *fmt, long long data_off, long lineno0,
@@ -375,6 +337,10 @@ dw_source *dw_obci_open(const char *path, const dw_obci_format *fmt, long long d
     src->info = *info;
     src->info.live = 0;
     src->info.phys_max_uv = 187500.0;
+    for (int c = 0; c < DW_MAX_CH; c++) {            /* the Cyton's full scale at gain 24 */
+        src->info.phys_lo[c] = -187500.0;
+        src->info.phys_hi[c] = 187500.0;
+    }
     snprintf(src->path, sizeof src->path, "%s", path);
     p->fmt = *fmt;
     p->prev = -1;

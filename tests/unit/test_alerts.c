@@ -35,9 +35,23 @@ static void on_event(void *ctx, int ev, const dw_alert_view *a, double t, double
     nev++;
 }
 
+/* The signal rules take the one quality verdict (dsp/quality.h): blocks go through it as the pipeline
+ * sends them. */
+static dw_quality *quality;
+static dw_alerts *cur;
+static double cur_wall;
+static void on_second(void *ctx, const dw_quality_second *q)
+{
+    (void)ctx;
+    dw_alerts_quality(cur, q, &info, cur_wall);
+}
+
 static dw_alerts *fresh(void)
 {
     nev = 0;
+    dw_quality_free(quality);
+    dw_quality_cfg qc = dw_quality_settings(&cfg);
+    quality = dw_quality_new(info.nch, info.fs, info.phys_lo, info.phys_hi, &qc);
     return dw_alerts_new(&cfg, on_event, NULL);
 }
 
@@ -75,6 +89,11 @@ static void feed(dw_alerts *a, double t0, double t1, int cause, double c0, doubl
         if (on && cause == C_MOVE)
             b.accel[0] = 0.5 * sin(2 * M_PI * 0.5 * t);
         dw_alerts_block(a, &b, &info, WALL0 + t);
+        cur = a;
+        cur_wall = WALL0 + t;
+        if (b.gap)
+            dw_quality_gap(quality, b.gap, on_second, NULL);
+        dw_quality_push(quality, b.uv, b.n, on_second, NULL);
     }
 }
 
@@ -463,6 +482,10 @@ int main(void)
     info.nch = 2;
     info.fs = FS;
     info.phys_max_uv = 187500;
+    for (int c = 0; c < 2; c++) {
+        info.phys_lo[c] = -187500;
+        info.phys_hi[c] = 187500;
+    }
     info.frontal = 0;
     info.parietal = 1;
     snprintf(info.label[0], DW_LABEL_LEN, "Fpz-Cz");
@@ -473,5 +496,6 @@ int main(void)
     test_control_rules();
     test_engine();
     test_clean_night();
+    dw_quality_free(quality);
     TAP_DONE();
 }

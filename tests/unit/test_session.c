@@ -226,12 +226,29 @@ static void test_cancel_and_safety(void)
     CHECK("movement_suspends_30s", during == 0 && dw_session_nstim(s) > n0, "%d during, %d after", during,
           dw_session_nstim(s) - n0);
 
-    /* an artefact on the frontal channel suspends too */
+    /* an artefact on the frontal channel suspends too, at the sample (against the last second's mean from
+     * the one quality verdict) */
+    dw_source_info qi;
+    memset(&qi, 0, sizeof qi);
+    qi.nch = 2;
+    qi.frontal = 0;
+    qi.parietal = 1;
+    dw_quality_second qs = { .second = 299, .nch = 2 };
+    dw_session_quality(s, &qs, &qi, 1e9 + 300);
     n0 = dw_session_nstim(s);
     x = 5000;
     dw_session_frontal(s, 300, FS, &x, 1);
     run(s, 300.1, 329.9);
     CHECK("artefact_suspends", dw_session_nstim(s) == n0, "%d stimuli", dw_session_nstim(s) - n0);
+    run(s, 330, 360);
+    /* a flat second on the parietal staging channel (the verdict) suspends for 30 s */
+    n0 = dw_session_nstim(s);
+    qs.second = 359;
+    qs.flag[1] = DW_Q_FLAT;
+    dw_session_quality(s, &qs, &qi, 1e9 + 360);
+    run(s, 360, 389.9);
+    CHECK("bad_staging_signal_suspends", dw_session_nstim(s) == n0, "%d stimuli", dw_session_nstim(s) - n0);
+    qs.flag[1] = 0;
     run(s, 330, 360);
 
     /* a critical alert open: nothing until it is cleared and acknowledged */
