@@ -74,3 +74,13 @@ double dw_cascade_gain(const dw_cascade *c, double f, double fs)
         g *= dw_biquad_gain(&c->s[i].c, f, fs);
     return g;
 }
+
+double dw_cascade_phase(const dw_cascade *c, double f, double fs)
+{
+    double complex z1 = cexp(-I * 2 * M_PI * f / fs), h = 1;
+    for (int i = 0; i < c->n; i++) {
+        const dw_biquad_coef *k = &c->s[i].c;
+        h *= (k->b0 + k->b1 * z1 + k->b2 * z1 * z1) / (1 + k->a1 * z1 + k->a2 * z1 * z1);
+    }
+    return carg(h);
+}

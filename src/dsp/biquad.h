@@ -38,5 +38,7 @@ double dw_cascade_step(dw_cascade *c, double x);
 void   dw_cascade_run(dw_cascade *c, const double *in, double *out, size_t n);
 void   dw_cascade_reset(dw_cascade *c);
 double dw_cascade_gain(const dw_cascade *c, double f, double fs);
+/* Phase response at f Hz (radians, unwrapped only within each section: compare modulo 2 pi). */
+double dw_cascade_phase(const dw_cascade *c, double f, double fs);
 
 #endif
