@@ -16,19 +16,46 @@
 
 #include "app/config.h"
 #include "base/files.h"
+#include "dsp/sleep_events.h"
+#include "record/bids_events.h"
 #include "staging/pipeline.h"
 #include "sources/source.h"
-
-
 
 struct night {
     int n, cap;
     signed char *stage;
     double (*prob)[DW_NSTAGES];
+    int (*micro)[DW_EV_KINDS];            /* spindles and slow waves starting in each epoch */
+    int micro_cap;
+    dw_bids_events *events;               /* spindles and slow waves as they come; stages at the end */
     double progress_next;
     double duration_s;
     int tty;
 };
+
+/* A spindle or slow wave on the frontal channel (dsp/sleep_events.h): counted in its epoch. */
+_Static_assert(DW_EV_KINDS == 2, "dw_micro_density takes spindles and slow waves");
+
+static void on_micro(void *ctx, const dw_sleep_event *ev)
+{
+    struct night *nt = ctx;
+    if (ev->epoch < 0)
+        return;
+    if (ev->epoch >= nt->micro_cap) {
+        int cap = nt->micro_cap ? nt->micro_cap : 2048;
+        while (cap <= ev->epoch) cap *= 2;
+        nt->micro = dw_xrealloc(nt->micro, (size_t)cap * sizeof *nt->micro, "the spindle counts");
+        memset(nt->micro + nt->micro_cap, 0, (size_t)(cap - nt->micro_cap) * sizeof *nt->micro);
+        nt->micro_cap = cap;
+    }
+    nt->micro[ev->epoch][ev->kind]++;
+    dw_bids_events_addf(nt->events, ev->onset_s, ev->dur_s, dw_sleep_event_name(ev->kind), "%.1f", ev->amp_uv);
+}
+
+static double per_min(const struct night *nt, int epoch, int kind)
+{
+    return epoch < nt->micro_cap ? nt->micro[epoch][kind] * 60.0 / DW_EPOCH_S : 0;
+}
 
 static void on_epoch(void *ctx, const dw_epoch_result *r)
 {
@@ -67,12 +94,12 @@ static int write_csv(const char *path, const struct night *nt, int force, dw_err
         dw_out_abort(&o);
         return -1;
     }
-    fprintf(f, "epoch,onset_s,stage,p_W,p_N1,p_N2,p_N3,p_R\n");
+    fprintf(f, "epoch,onset_s,stage,p_W,p_N1,p_N2,p_N3,p_R,spindles_per_min,so_per_min\n");
     for (int i = 0; i < nt->n; i++) {
         fprintf(f, "%d,%d,%s", i, i * DW_EPOCH_S, dw_stage_name(nt->stage[i]));
         for (int k = 0; k < DW_NSTAGES; k++)
             fprintf(f, ",%.4f", nt->prob[i][k]);
-        fprintf(f, "\n");
+        fprintf(f, ",%.1f,%.1f\n", per_min(nt, i, DW_EV_SPINDLE), per_min(nt, i, DW_EV_SLOW_WAVE));
     }
     if (fclose(f) != 0) {
         dw_err_set(err, "%s: cannot write: %s", path, strerror(errno));
@@ -136,6 +163,104 @@ static void usage(FILE *f)
                "       dreamwatch score --features TABLE.tsv... [--model FILE]\n");
 }
 
+/* The night through the pipeline, and the frontal channel through the spindle and slow-wave detectors
+ * (gaps restart them). 0, or 1 on a read error. */
+static int read_night(dw_source *src, dw_pipeline *pl, struct night *nt)
+{
+    const dw_source_info *in = &src->info;
+    dw_sleep_events *micro = dw_sleep_events_new(in->fs);
+    double *col = NULL;
+    int rc = 0, cap = 0;
+    for (;;) {
+        dw_block b;
+        memset(&b, 0, sizeof b);
+        int n = src->ops->read(src, &b, 6000, 0);
+        if (n == DW_SRC_EOF)
+            break;
+        if (n < 0) {
+            fprintf(stderr, "%sdreamwatch score: %s\n", nt->tty ? "\n" : "", src->err.msg);
+            rc = 1;
+            break;
+        }
+        dw_pipeline_push(pl, &b);
+        if (!micro || in->frontal < 0)
+            continue;
+        if (n > cap)
+            col = dw_xrealloc(col, (size_t)(cap = n) * sizeof *col, "the frontal channel");
+        for (int i = 0; i < n; i++)
+            col[i] = b.uv[(size_t)i * in->nch + in->frontal];
+        if (b.gap > 0)
+            dw_sleep_events_reset(micro);
+        dw_sleep_events_push(micro, b.t0, col, n, on_micro, nt);
+    }
+    dw_pipeline_finish(pl);
+    dw_sleep_events_free(micro);
+    free(col);
+    return rc;
+}
+
+/* PREFIX.csv, PREFIX.edf and PREFIX_events.tsv (every epoch's stage, every spindle and slow wave). */
+static int write_outputs(const char *prefix, struct night *nt, double start_epoch, int force)
+{
+    dw_err err = { "" };
+    char csv[DW_PATH_MAX + 8], edf[DW_PATH_MAX + 8], tsv[DW_PATH_MAX + 16];
+    snprintf(csv, sizeof csv, "%s.csv", prefix);
+    snprintf(edf, sizeof edf, "%s.edf", prefix);
+    snprintf(tsv, sizeof tsv, "%s_events.tsv", prefix);
+    for (int i = 0; i < nt->n; i++)
+        dw_bids_events_add(nt->events, (double)i * DW_EPOCH_S, DW_EPOCH_S, "sleep_stage",
+                           nt->stage[i] == DW_UNSCORED ? NULL : dw_stage_name(nt->stage[i]));
+    if (write_csv(csv, nt, force, &err) < 0 || write_edf_hypnogram(edf, nt, start_epoch, force, &err) < 0 ||
+        dw_bids_events_write(nt->events, tsv, force, &err) < 0) {
+        fprintf(stderr, "dreamwatch score: %s\n", err.msg);
+        return 1;
+    }
+    printf("  hypnogram: %s, %s; events: %s\n", csv, edf, tsv);
+    return 0;
+}
+
+/* Agreement with a reference hypnogram (the file's own annotations unless it is one of ours). */
+static int compare_reference(const char *path, const char *ref_path, const dw_source_info *in,
+                             const struct night *nt)
+{
+    dw_err err = { "" };
+    dw_hypnogram ref = { 0 };
+    /* The recording's own annotations otherwise, unless it is one of ours: those are our live labels. */
+    const char *rp = ref_path ? ref_path : in->ours ? NULL : path;
+    int rc = 0;
+    if (rp && dw_hypnogram_load(rp, &ref, &err) == 0 && ref.n > 0) {
+        int m = ref.n < nt->n ? ref.n : nt->n;
+        int scored = 0;
+        for (int i = 0; i < m; i++)
+            scored += ref.stage[i] != DW_UNSCORED;
+        if (scored > 0) {
+            dw_agreement a;
+            dw_agreement_compute(ref.stage, nt->stage, m, &a);
+            printf("  agreement with %s, all scored epochs:\n", rp);
+            dw_print_agreement(stdout, &a);
+            int from, to;
+            if (dw_sleep_window(ref.stage, m, &from, &to) == 0) {
+                dw_agreement_compute(ref.stage + from, nt->stage + from, to - from + 1, &a);
+                printf("  sleep period +- 30 min (epochs %d-%d):\n", from, to);
+                dw_print_agreement(stdout, &a);
+            }
+        }
+    } else if (ref_path) {
+        fprintf(stderr, "dreamwatch score: %s\n", err.msg);
+        rc = 1;
+    }
+    dw_hypnogram_free(&ref);
+    return rc;
+}
+
+static void night_free(struct night *nt)
+{
+    free(nt->stage);
+    free(nt->prob);
+    free(nt->micro);
+    dw_bids_events_free(nt->events);
+}
+
 static int score_one(const char *path, const char *ref_path, const char *prefix, const dw_config *cfg, int force)
 {
     dw_err err = { "" };
@@ -156,7 +281,7 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
         dw_source_close(src);
         return 1;
     }
-    struct night nt = { .duration_s = in->duration_s, .tty = isatty(2) };
+    struct night nt = { .duration_s = in->duration_s, .tty = isatty(2), .events = dw_bids_events_new() };
     dw_pipeline_opts po = { .model = own, .quality = dw_quality_settings(&cfg->session) };
     po.quality.mains = 0;                  /* no alerts here: mains is not a staging fact */
     dw_pipeline_sink sink = { .epoch = on_epoch, .ctx = &nt };
@@ -165,72 +290,26 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
         fprintf(stderr, "dreamwatch score: %s: %s\n", path, err.msg);
         dw_source_close(src);
         dw_model_free(own);
+        night_free(&nt);
         return 1;
     }
-    const dw_model *model = dw_pipeline_model(pl);
-    int rc = 0;
-    for (;;) {
-        dw_block b;
-        memset(&b, 0, sizeof b);
-        int n = src->ops->read(src, &b, 6000, 0);
-        if (n == DW_SRC_EOF)
-            break;
-        if (n < 0) {
-            fprintf(stderr, "%sdreamwatch score: %s\n", nt.tty ? "\n" : "", src->err.msg);
-            rc = 1;
-            break;
-        }
-        dw_pipeline_push(pl, &b);
-    }
-    dw_pipeline_finish(pl);
+    int rc = read_night(src, pl, &nt);
     if (nt.tty)
         fprintf(stderr, "\r%60s\r", "");
     double secs = dw_now_mono() - t0;
     printf("%s: %d epochs (%.2f h), model %s, %.2f s (%.0f x real time)\n", path, nt.n, nt.n / 120.0,
-           dw_model_name(model), secs, secs > 0 ? nt.n * 30.0 / secs : 0);
+           dw_model_name(dw_pipeline_model(pl)), secs, secs > 0 ? nt.n * 30.0 / secs : 0);
     printf("  staging: frontal %s, parietal %s (%s)\n", in->frontal >= 0 ? in->label[in->frontal] : "none",
            in->parietal >= 0 ? in->label[in->parietal] : "none", in->roles_how);
-
-    char csv[DW_PATH_MAX + 8], edf[DW_PATH_MAX + 8];
-    snprintf(csv, sizeof csv, "%s.csv", prefix);
-    snprintf(edf, sizeof edf, "%s.edf", prefix);
-    if (write_csv(csv, &nt, force, &err) < 0 || write_edf_hypnogram(edf, &nt, in->start_epoch, force, &err) < 0) {
-        fprintf(stderr, "dreamwatch score: %s\n", err.msg);
-        rc = 1;
-    } else {
-        printf("  hypnogram: %s, %s\n", csv, edf);
-    }
+    rc |= write_outputs(prefix, &nt, in->start_epoch, force);
     dw_sleep_stats st;
     dw_sleep_stats_compute(nt.stage, nt.n, &st);
     dw_print_sleep_stats(stdout, &st);
-
-    dw_hypnogram ref = { 0 };
-    /* The recording's own annotations otherwise, unless it is one of ours: those are our live labels. */
-    const char *rp = ref_path ? ref_path : in->ours ? NULL : path;
-    if (rp && dw_hypnogram_load(rp, &ref, &err) == 0 && ref.n > 0) {
-        int m = ref.n < nt.n ? ref.n : nt.n;
-        int scored = 0;
-        for (int i = 0; i < m; i++)
-            scored += ref.stage[i] != DW_UNSCORED;
-        if (scored > 0) {
-            dw_agreement a;
-            dw_agreement_compute(ref.stage, nt.stage, m, &a);
-            printf("  agreement with %s, all scored epochs:\n", rp);
-            dw_print_agreement(stdout, &a);
-            int from, to;
-            if (dw_sleep_window(ref.stage, m, &from, &to) == 0) {
-                dw_agreement_compute(ref.stage + from, nt.stage + from, to - from + 1, &a);
-                printf("  sleep period +- 30 min (epochs %d-%d):\n", from, to);
-                dw_print_agreement(stdout, &a);
-            }
-        }
-    } else if (ref_path) {
-        fprintf(stderr, "dreamwatch score: %s\n", err.msg);
-        rc = 1;
-    }
-    dw_hypnogram_free(&ref);
-    free(nt.stage);
-    free(nt.prob);
+    double dens[DW_NSTAGES][2];
+    dw_micro_density(nt.stage, nt.n, (const int (*)[2])nt.micro, nt.micro_cap, dens);
+    dw_print_micro_density(stdout, dens);
+    rc |= compare_reference(path, ref_path, in, &nt);
+    night_free(&nt);
     dw_pipeline_free(pl);
     dw_model_free(own);
     dw_source_close(src);
@@ -317,9 +396,9 @@ int dw_cmd_score(int argc, char **argv)
                 free(outs);
                 return 2;
             }
-        static const char *const ext[] = { ".csv", ".edf" };
-        for (int k = 0; k < 2; k++) {
-            char o[DW_PATH_MAX + 8];
+        static const char *const ext[] = { ".csv", ".edf", "_events.tsv" };
+        for (int k = 0; k < 3; k++) {
+            char o[DW_PATH_MAX + 16];
             snprintf(o, sizeof o, "%s%s", outs[i], ext[k]);
             if (dw_out_check(o, force, &err) < 0) {
                 fprintf(stderr, "dreamwatch score: %s\n", err.msg);

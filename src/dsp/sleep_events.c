@@ -9,6 +9,9 @@
 
 struct dw_sleep_events {
     double fs;
+    double base;              /* sample times are base + k / fs, whatever the blocks: the same events */
+    long k;                   /* for the same samples cut in any way */
+    int started;
     dw_spindle_det *sp;
     dw_slow_wave_det *sw;
 };
@@ -39,6 +42,7 @@ void dw_sleep_events_free(dw_sleep_events *e)
 
 void dw_sleep_events_reset(dw_sleep_events *e)
 {
+    e->started = 0;
     dw_spindle_reset(e->sp);
     dw_slow_wave_reset(e->sw);
 }
@@ -48,8 +52,13 @@ static int epoch_of(double t) { return (int)floor(t / DW_EPOCH_S); }
 void dw_sleep_events_push(dw_sleep_events *e, double t0, const double *x, int n, dw_sleep_event_fn fn,
                           void *ctx)
 {
-    for (int i = 0; i < n; i++) {
-        double t = t0 + i / e->fs;
+    if (!e->started || fabs(t0 - (e->base + (double)e->k / e->fs)) > 0.5 / e->fs) {
+        e->base = t0;             /* the first block, or one that does not follow on */
+        e->k = 0;
+        e->started = 1;
+    }
+    for (int i = 0; i < n; i++, e->k++) {
+        double t = e->base + (double)e->k / e->fs;
         dw_spindle sp;
         dw_slow_wave sw;
         if (dw_spindle_step(e->sp, t, x[i], &sp) && fn) {

@@ -28,7 +28,8 @@ void dw_sleep_events_free(dw_sleep_events *e);
 /* A gap in the signal: both detectors start again. */
 void dw_sleep_events_reset(dw_sleep_events *e);
 /* n consecutive samples x (uV) from source time t0 at the rate given to new; fn gets every event that
- * ends inside them. */
+ * ends inside them. Times count samples from the first block (a block whose t0 does not follow on, by
+ * more than half a sample, starts the count again), so any cutting of a stream gives the same events. */
 void dw_sleep_events_push(dw_sleep_events *e, double t0, const double *x, int n, dw_sleep_event_fn fn,
                           void *ctx);
 /* "spindle", "slow_wave". */

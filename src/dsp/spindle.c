@@ -37,8 +37,10 @@ struct dw_spindle_det {
     int nb;                           /* its length: the whole samples of the lag, plus 2 */
     double lag;                       /* the lag in samples */
     long k;                           /* samples since the last reset */
+    int i1, i3, id, ih, ib;           /* ring positions: k modulo n1, n3, nd, nh, nb */
     double sum_s2_1, sum_b2_1, sum_s, sum_b, sum_s2, sum_b2, sum_sb;
-    long stats_n;
+    long stats_n, stats_tau_n, stats_min_n;
+    double stats_alpha, inv_n3;
     double mean, var;                 /* running statistics of the 0.3-s sigma RMS */
     int state;
     double start, end, amp, prev_sig;
@@ -85,6 +87,10 @@ dw_spindle_det *dw_spindle_new(double fs)
     d->n3 = (int)lround(SHORT_WIN_S * fs);
     d->nd = (int)lround((LAG_S - SHORT_WIN_S / 2) * fs);
     d->nh = (int)lround(LAG_S * fs);
+    d->inv_n3 = 1.0 / d->n3;
+    d->stats_tau_n = lround(STATS_TAU_S * fs);
+    d->stats_alpha = 1.0 / (double)d->stats_tau_n;
+    d->stats_min_n = lround(STATS_MIN_S * fs);
     d->s2_1 = grab((size_t)d->n1, sizeof(double));
     d->b2_1 = grab((size_t)d->n1, sizeof(double));
     d->s_3 = grab((size_t)d->n3, sizeof(double));
@@ -131,6 +137,7 @@ void dw_spindle_reset(dw_spindle_det *d)
     memset(d->sig_d, 0, (size_t)d->nh * sizeof(double));
     memset(d->brd_d, 0, (size_t)d->nb * sizeof(double));
     d->k = 0;
+    d->i1 = d->i3 = d->id = d->ih = d->ib = 0;
     d->sum_s2_1 = d->sum_b2_1 = d->sum_s = d->sum_b = d->sum_s2 = d->sum_b2 = d->sum_sb = 0;
     d->state = IDLE;
 }
@@ -153,7 +160,9 @@ static void resum(dw_spindle_det *d)
  * sets *rel_ok for the 1-s window. */
 static unsigned windows(dw_spindle_det *d, double s, double b, int *rel_ok)
 {
-    int i1 = (int)(d->k % d->n1), i3 = (int)(d->k % d->n3);
+    int i1 = d->i1, i3 = d->i3;
+    d->i1 = i1 + 1 == d->n1 ? 0 : i1 + 1;
+    d->i3 = i3 + 1 == d->n3 ? 0 : i3 + 1;
     double os = d->s_3[i3], ob = d->b_3[i3];
     d->sum_s2_1 += s * s - d->s2_1[i1];
     d->sum_b2_1 += b * b - d->b2_1[i1];
@@ -168,16 +177,18 @@ static unsigned windows(dw_spindle_det *d, double s, double b, int *rel_ok)
     *rel_ok = d->k >= d->n1 && d->sum_b2_1 > 0 && d->sum_s2_1 >= REL_MIN * d->sum_b2_1;
     if (d->k < d->n3)
         return 0;
-    double n = d->n3, ms = d->sum_s / n, mb = d->sum_b / n;
-    double vs = d->sum_s2 / n - ms * ms, vb = d->sum_b2 / n - mb * mb, cv = d->sum_sb / n - ms * mb;
-    unsigned bits = vs > 0 && vb > 0 && cv / sqrt(vs * vb) >= CORR_MIN ? 1u : 0u;
-    double rms = sqrt(fmax(d->sum_s2 / n, 0));
-    d->stats_n++;
-    double a = fmax(1.0 / (double)d->stats_n, 1.0 / (STATS_TAU_S * d->fs)), delta = rms - d->mean;
+    double in = d->inv_n3, ms = d->sum_s * in, mb = d->sum_b * in;
+    double vs = d->sum_s2 * in - ms * ms, vb = d->sum_b2 * in - mb * mb, cv = d->sum_sb * in - ms * mb;
+    unsigned bits = vs > 0 && vb > 0 && cv > 0 && cv * cv >= CORR_MIN * CORR_MIN * vs * vb ? 1u : 0u;
+    double rms = sqrt(fmax(d->sum_s2 * in, 0));
+    double a = ++d->stats_n < d->stats_tau_n ? 1.0 / (double)d->stats_n : d->stats_alpha;
+    double delta = rms - d->mean;
     d->mean += a * delta;
     d->var = (1 - a) * (d->var + a * delta * delta);
-    if (d->stats_n >= STATS_MIN_S * d->fs)
-        bits |= rms >= d->mean + RMS_SD * sqrt(d->var) ? 2u : 0u;
+    if (d->stats_n >= d->stats_min_n) {
+        double e = rms - d->mean;                     /* rms >= mean + 1.5 SD */
+        bits |= e >= 0 && e * e >= RMS_SD * RMS_SD * d->var ? 2u : 0u;
+    }
     return bits;
 }
 
@@ -235,14 +246,16 @@ int dw_spindle_step(dw_spindle_det *d, double t, double x, dw_spindle *out)
     if (!isfinite(x))
         x = 0;
     double s = dw_cascade_step(&d->sig, x), b = dw_cascade_step(&d->brd, x);
-    d->brd_d[d->k % d->nb] = b;                  /* broad, lag samples ago (linear interpolation) */
-    long w = (long)floor(d->lag);
-    double fr = d->lag - (double)w;
-    b = (1 - fr) * (d->k >= w ? d->brd_d[(d->k - w) % d->nb] : 0) +
-        fr * (d->k >= w + 1 ? d->brd_d[(d->k - w - 1) % d->nb] : 0);
+    d->brd_d[d->ib] = b;                         /* broad, lag samples ago (linear interpolation) */
+    int w = (int)d->lag, j0 = d->ib - w, j1 = j0 - 1;
+    double fr = d->lag - w;
+    b = (1 - fr) * d->brd_d[j0 < 0 ? j0 + d->nb : j0] + fr * d->brd_d[j1 < 0 ? j1 + d->nb : j1];
+    d->ib = d->ib + 1 == d->nb ? 0 : d->ib + 1;
     int rel_ok;
     unsigned now = windows(d, s, b, &rel_ok);
-    int id = (int)(d->k % d->nd), ih = (int)(d->k % d->nh);
+    int id = d->id, ih = d->ih;
+    d->id = id + 1 == d->nd ? 0 : id + 1;
+    d->ih = ih + 1 == d->nh ? 0 : ih + 1;
     unsigned late = d->crit[id];                 /* the 0.3-s criteria, delayed to the same lag */
     d->crit[id] = (unsigned char)now;
     double sig = d->sig_d[ih];

@@ -134,3 +134,26 @@ void dw_print_agreement(FILE *f, const dw_agreement *a)
         fprintf(f, "\n");
     }
 }
+
+void dw_micro_density(const signed char *stage, int n, const int (*count)[2], int ncount,
+                      double density[DW_NSTAGES][2])
+{
+    long epochs[DW_NSTAGES] = { 0 }, events[DW_NSTAGES][2] = { { 0 } };
+    for (int e = 0; e < n; e++) {
+        int k = stage[e];
+        if (k < 0 || k >= DW_NSTAGES)
+            continue;
+        epochs[k]++;
+        for (int j = 0; j < 2 && e < ncount; j++)
+            events[k][j] += count[e][j];
+    }
+    for (int k = 0; k < DW_NSTAGES; k++)
+        for (int j = 0; j < 2; j++)
+            density[k][j] = epochs[k] ? events[k][j] * 60.0 / (epochs[k] * (double)DW_EPOCH_S) : 0;
+}
+
+void dw_print_micro_density(FILE *f, const double d[DW_NSTAGES][2])
+{
+    fprintf(f, "  spindles %.1f/min in N2, %.1f in N3; slow waves %.1f/min in N3, %.1f in N2\n", d[DW_N2][0],
+            d[DW_N3][0], d[DW_N3][1], d[DW_N2][1]);
+}

@@ -9,6 +9,10 @@
                                                    250 Hz of EEG-like noise; FAULT on channel CH (0-based)
                                                    from T0 to T1 s: rail (+187500 uV, electrode off) or
                                                    mains (50 Hz, 40 uV)
+  make_inputs.py text IN.txt OUT.edf FS LABEL      one value (uV) per line at FS Hz as a one-channel EDF
+                                                   (the YASA snippets), padded with zeros to whole seconds
+  make_inputs.py burst IN.edf OUT.edf T D F AMP    IN with a sine of F Hz, AMP uV, added to both channels
+                                                   from T for D s (an arousal: alpha or beta)
 EDF replays are resampled to 100 Hz by the source (mains cannot show there): mains needs a 250 Hz source.
 IN must be an EDF(+) whose first two signals share one rate."""
 import sys
@@ -71,6 +75,19 @@ def main(a):
         end, ch, t0, t1 = float(a[3]), int(a[4]), float(a[5]), float(a[6])
         sig = [s[:int(end * fs)].copy() for s in sig]
         sig[ch][int(t0 * fs):int(t1 * fs)] = sig[ch][int(t0 * fs)]
+        write_edf(a[2], labels, fs, sig, 600)
+    elif a[0] == "text":
+        x = np.loadtxt(a[1])
+        fs = int(a[3])
+        x = np.concatenate([x, np.zeros(-len(x) % fs)])
+        write_edf(a[2], [a[4]], fs, [x], 600)
+    elif a[0] == "burst":
+        labels, fs, sig = read_edf(a[1])
+        t0, d, f, amp = (float(v) for v in a[3:7])
+        i0, i1 = int(t0 * fs), int((t0 + d) * fs)
+        burst = amp * np.sin(2 * np.pi * f * np.arange(i1 - i0) / fs)
+        for s in sig:
+            s[i0:i1] += burst
         write_edf(a[2], labels, fs, sig, 600)
     elif a[0] == "obci":
         secs, fault, ch, t0, t1 = float(a[2]), a[3], int(a[4]), float(a[5]), float(a[6])
