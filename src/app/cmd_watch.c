@@ -42,8 +42,10 @@ static const char usage_text[] =
 "Staging:\n"
 "  -m, --model FILE        model file instead of the built-in one\n"
 "Session:\n"
-"      --natural           start in natural-sleep mode: no stimulation (the default)\n"
-"      --enhanced          start in enhanced mode: stimulation armed in its target stages\n"
+"      --natural           start in natural-sleep mode: no stimulation, cue or awakening (the default)\n"
+"      --enhanced          start in enhanced mode: stimulation and the protocol armed in their stages\n"
+"      --protocol FILE     research protocol: serial awakenings with a questionnaire, sham and\n"
+"                          blinding, memory cues (see README, Running a protocol)\n"
 "Recording (live sessions):\n"
 "  -o, --out DIR           where recordings go\n"
 "      --subject CODE      subject code in file names\n"
@@ -67,7 +69,7 @@ static const char usage_text[] =
 
 enum {
     O_BOARD = 256, O_CHANNELS, O_FRONTAL, O_PARIETAL, O_SPEED, O_PAUSED, O_EXIT_AT_END, O_NATURAL,
-    O_ENHANCED, O_SUBJECT, O_NO_RECORD, O_BEDSIDE, O_THEME, O_FPS, O_ASCII, O_HEADLESS, O_SET, O_PRINT_CONFIG,
+    O_ENHANCED, O_PROTOCOL, O_SUBJECT, O_NO_RECORD, O_BEDSIDE, O_THEME, O_FPS, O_ASCII, O_HEADLESS, O_SET, O_PRINT_CONFIG,
 };
 
 static const struct option long_opts[] = {
@@ -77,6 +79,7 @@ static const struct option long_opts[] = {
     { "speed", required_argument, 0, O_SPEED },   { "paused", no_argument, 0, O_PAUSED },
     { "exit-at-end", no_argument, 0, O_EXIT_AT_END }, { "model", required_argument, 0, 'm' },
     { "natural", no_argument, 0, O_NATURAL },     { "enhanced", no_argument, 0, O_ENHANCED },
+    { "protocol", required_argument, 0, O_PROTOCOL },
     { "out", required_argument, 0, 'o' },         { "subject", required_argument, 0, O_SUBJECT },
     { "no-record", no_argument, 0, O_NO_RECORD }, { "bedside", no_argument, 0, O_BEDSIDE },
     { "theme", required_argument, 0, O_THEME },   { "fps", required_argument, 0, O_FPS },
@@ -144,6 +147,7 @@ static int parse_args(int argc, char **argv, dw_config *cfg, struct run_opts *ro
         case 'm': bad = dw_config_set(cfg, "staging", "model", optarg, &err); break;
         case O_NATURAL: bad = dw_config_set(cfg, "stimulation", "mode", "natural", &err); break;
         case O_ENHANCED: bad = dw_config_set(cfg, "stimulation", "mode", "enhanced", &err); break;
+        case O_PROTOCOL: bad = dw_config_set(cfg, "stimulation", "protocol", optarg, &err); break;
         case 'o': bad = dw_config_set(cfg, "recording", "dir", optarg, &err); break;
         case O_SUBJECT: bad = dw_config_set(cfg, "recording", "subject", optarg, &err); break;
         case O_NO_RECORD: cfg->rec_enabled = 0; break;
@@ -169,6 +173,11 @@ static int parse_args(int argc, char **argv, dw_config *cfg, struct run_opts *ro
         return 2;
     }
     if (optind == argc - 1 && dw_config_set(cfg, "input", "file", argv[optind], &err) < 0) {
+        fprintf(stderr, "dreamwatch: %s\n", err.msg);
+        return 2;
+    }
+    if (cfg->session.protocol_path[0] &&
+        dw_protocol_load(&cfg->session.protocol, cfg->session.protocol_path, &err) < 0) {
         fprintf(stderr, "dreamwatch: %s\n", err.msg);
         return 2;
     }

@@ -182,7 +182,8 @@ static int open_session(dw_worker *w, dw_err *err)
         return -1;
     size_t len = strlen(log) - strlen(".session.tsv");     /* the prefix the log got: stem or stem-N */
     snprintf(w->prefix, sizeof w->prefix, "%.*s", (int)len, log);
-    dw_session_hooks hooks = { .annotate = session_annotate, .bell = session_bell, .ctx = w, .log = l };
+    dw_session_hooks hooks = { .annotate = session_annotate, .bell = session_bell, .ctx = w, .log = l,
+                               .prefix = w->prefix };
     w->session = dw_session_new(&w->cfg->session, &hooks, err);
     if (!w->session)
         return -1;
@@ -309,7 +310,7 @@ static void provisional(dw_worker *w)
     double p[DW_NSTAGES];
     int st = DW_UNSCORED;
     int have = dw_pipeline_provisional(w->pipeline, p, &st);
-    dw_session_provisional(w->session, have ? st : DW_UNSCORED);
+    dw_session_provisional_p(w->session, have ? st : DW_UNSCORED, have ? p : NULL);
     pthread_mutex_lock(&w->mon->lock);
     w->mon->prov_stage = have ? st : DW_UNSCORED;    /* never shown over unusable signal */
     for (int k = 0; k < DW_NSTAGES; k++)
@@ -490,30 +491,42 @@ static void session_tick(dw_worker *w)
     dw_session_tick(w->session, w->t, wall);
 }
 
-/* The summary: sleep statistics of our hypnogram, every event, stimulation and alert. */
+/* The summary (sleep statistics of our hypnogram, every event, stimulation and alert), the awakenings
+ * table and the BIDS events table, beside the session log; the sealed file closed. */
 static void write_summary(dw_worker *w)
 {
-    char path[DW_PATH_MAX + 16];
+    char path[DW_PATH_MAX + 24];
     snprintf(path, sizeof path, "%s.summary.txt", w->prefix);
     dw_out o;
     dw_err err = { "" };
     FILE *f = NULL;
+    dw_session_seal(w->session);
     if (dw_out_begin(&o, path, 0, &err) < 0 || !(f = fdopen(dup(o.fd), "w"))) {
         fprintf(stderr, "dreamwatch: %s\n", err.msg[0] ? err.msg : strerror(errno));
         if (o.fd >= 0)
             dw_out_abort(&o);
         w->status = 1;
-        return;
+    } else {
+        dw_sleep_stats st;
+        pthread_mutex_lock(&w->mon->lock);
+        dw_sleep_stats_compute(w->mon->stage, w->mon->n_epochs, &st);
+        pthread_mutex_unlock(&w->mon->lock);
+        int bad = dw_session_write_summary(w->session, f, &st) < 0;
+        bad |= fclose(f) != 0;
+        if (bad || dw_out_commit(&o, &err) < 0) {
+            fprintf(stderr, "dreamwatch: %s\n", bad ? "summary: write failed" : err.msg);
+            dw_out_abort(&o);
+            w->status = 1;
+        }
     }
-    dw_sleep_stats st;
-    pthread_mutex_lock(&w->mon->lock);
-    dw_sleep_stats_compute(w->mon->stage, w->mon->n_epochs, &st);
-    pthread_mutex_unlock(&w->mon->lock);
-    int bad = dw_session_write_summary(w->session, f, &st) < 0;
-    bad |= fclose(f) != 0;
-    if (bad || dw_out_commit(&o, &err) < 0) {
-        fprintf(stderr, "dreamwatch: %s\n", bad ? "summary: write failed" : err.msg);
-        dw_out_abort(&o);
+    snprintf(path, sizeof path, "%s.awakenings.tsv", w->prefix);
+    if (dw_session_write_awakenings(w->session, path, &err) < 0) {
+        fprintf(stderr, "dreamwatch: %s\n", err.msg);
+        w->status = 1;
+    }
+    snprintf(path, sizeof path, "%s_events.tsv", w->prefix);
+    if (dw_session_write_events(w->session, path, &err) < 0) {
+        fprintf(stderr, "dreamwatch: %s\n", err.msg);
         w->status = 1;
     }
 }

@@ -25,6 +25,7 @@ void dw_monitor_publish_session(dw_monitor *m, dw_session *s)
     m->stim_count = v.stim_count;
     m->wants_dream_report = v.wants_dream_report;
     snprintf(m->last_event, sizeof m->last_event, "%s", v.last_event);
+    m->session = v;
     m->seen_session = v.version;
     m->v_status++;
 }
@@ -107,21 +108,29 @@ int dw_monitor_add_epoch(dw_monitor *m, int stage, const double prob[DW_NSTAGES]
     return 0;
 }
 
-int dw_monitor_post(dw_monitor *m, int kind, double arg, const char *text)
+int dw_monitor_post_cmd(dw_monitor *m, const dw_cmd *cmd)
 {
     pthread_mutex_lock(&m->lock);
     if (m->cmd_count == DW_CMDQ) {
         pthread_mutex_unlock(&m->lock);
         return -1;
     }
-    dw_cmd *c = &m->cmdq[(m->cmd_head + m->cmd_count) % DW_CMDQ];
-    c->kind = kind;
-    c->arg = arg;
-    snprintf(c->text, sizeof c->text, "%s", text ? text : "");
+    m->cmdq[(m->cmd_head + m->cmd_count) % DW_CMDQ] = *cmd;
     m->cmd_count++;
     pthread_mutex_unlock(&m->lock);
     poke(m->cmd_fd[1]);
     return 0;
+}
+
+int dw_monitor_post(dw_monitor *m, int kind, double arg, const char *text)
+{
+    dw_cmd c;
+    memset(&c, 0, sizeof c);
+    c.kind = kind;
+    c.arg = arg;
+    c.arg2 = -1;
+    snprintf(c.text, sizeof c.text, "%s", text ? text : "");
+    return dw_monitor_post_cmd(m, &c);
 }
 
 int dw_monitor_take(dw_monitor *m, dw_cmd *out)

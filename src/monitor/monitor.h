@@ -79,6 +79,10 @@ typedef struct dw_monitor {
     dw_alert_view alerts[DW_MAX_ALERTS];
     int    n_alerts;
     int    wants_dream_report;          /* the session asks the operator for a dream report */
+    dw_session_view session;            /* the rest of the session's view: protocol, questionnaire, volume,
+                                           densities, evoked response (session/session.h) */
+    char   check_report[2048];          /* the last pre-night check's table ("" none) */
+    int    check_running;
     unsigned long bells;                /* bell actuator rings asked for; the screen beeps when it grows */
 
     unsigned long seen_session, seen_alerts;  /* versions copied by dw_monitor_publish_session */
@@ -99,6 +103,8 @@ int  dw_monitor_add_epoch(dw_monitor *m, int stage, const double prob[DW_NSTAGES
 void dw_monitor_publish_session(dw_monitor *m, dw_session *s);
 /* Screen side: queue a command (takes the lock). 0, or -1 if the queue is full. */
 int  dw_monitor_post(dw_monitor *m, int kind, double arg, const char *text);
+/* The same with a whole command (arg2: a questionnaire answer's latency). */
+int  dw_monitor_post_cmd(dw_monitor *m, const dw_cmd *c);
 /* Worker side: take the oldest command (takes the lock). 1 if one was taken. */
 int  dw_monitor_take(dw_monitor *m, dw_cmd *out);
 /* Drain the wake / command pipes (non-blocking). */

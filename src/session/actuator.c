@@ -2,6 +2,7 @@
 #include "session/actuator.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -33,6 +34,7 @@ struct dw_actuator {
     char serial_path[1024];
     int fd;
     struct child child[MAX_CHILDREN];
+    const dw_act_vars *vars;               /* for the fire in progress */
 };
 
 static int fire_none(dw_actuator *a, double now, int attempt, dw_err *err)
@@ -111,6 +113,44 @@ int dw_path_resolve(const char *name, char *out, size_t n)
     return -1;
 }
 
+/* Replace {volume} and {item} inside the words (into out), append the item when no word asked for it.
+ * -1 when out is too small. */
+static int expand(const dw_act_vars *v, char **argv, int *argc, char *out, size_t cap)
+{
+    if (!v)
+        return 0;
+    char vol[32];
+    snprintf(vol, sizeof vol, "%g", v->volume);
+    int used_item = 0;
+    size_t o = 0;
+    for (int i = 0; i < *argc; i++) {
+        if (!strstr(argv[i], "{volume}") && !strstr(argv[i], "{item}"))
+            continue;
+        char *start = out + o;
+        for (const char *p = argv[i]; *p;) {
+            const char *put = NULL;
+            size_t skip = 1;
+            if (!strncmp(p, "{volume}", 8) && !isnan(v->volume))
+                put = vol, skip = 8;
+            else if (!strncmp(p, "{item}", 6) && v->item)
+                put = v->item, skip = 6, used_item = 1;
+            size_t len = put ? strlen(put) : 1;
+            if (o + len + 1 >= cap)
+                return -1;
+            memcpy(out + o, put ? put : p, len);
+            o += len;
+            p += skip;
+        }
+        out[o++] = 0;
+        argv[i] = start;
+    }
+    if (v->item && !used_item && *argc < MAX_ARGS) {
+        argv[(*argc)++] = (char *)v->item;
+        argv[*argc] = NULL;
+    }
+    return 0;
+}
+
 /* The child gets /dev/null for stdio, its own process group (so a timeout kills its children too),
  * default signal dispositions and an empty mask (the worker blocks SIGINT/SIGTERM). */
 static int fire_command(dw_actuator *a, double now, int attempt, dw_err *err)
@@ -122,11 +162,15 @@ static int fire_command(dw_actuator *a, double now, int attempt, dw_err *err)
         dw_err_set(err, "%s: %d commands still running", a->name, MAX_CHILDREN);
         return -1;
     }
-    char buf[600], num[16], exe[1024];
-    char *argv[MAX_ARGS + 1];
+    char buf[600], num[16], exe[1024], words[2048];
+    char *argv[MAX_ARGS + 2];
     int argc = dw_cmdline_split(a->command, buf, sizeof buf, argv, MAX_ARGS);
     if (argc == 0) {
         dw_err_set(err, "%s: empty command", a->name);
+        return -1;
+    }
+    if (expand(a->vars, argv, &argc, words, sizeof words) < 0) {
+        dw_err_set(err, "%s: the command line is too long with {volume} and {item} filled in", a->name);
         return -1;
     }
     if (a->spec.pass_attempt) {
@@ -207,6 +251,14 @@ dw_actuator *dw_actuator_new(const char *name, const dw_actuator_spec *spec, dw_
 
 const char *dw_actuator_name(const dw_actuator *a) { return a->name; }
 const char *dw_actuator_kind(const dw_actuator *a) { return a->ops->kind; }
+
+int dw_actuator_fire_vars(dw_actuator *a, double now, int attempt, const dw_act_vars *v, dw_err *err)
+{
+    a->vars = v;
+    int r = dw_actuator_fire(a, now, attempt, err);
+    a->vars = NULL;
+    return r;
+}
 
 int dw_actuator_fire(dw_actuator *a, double now, int attempt, dw_err *err)
 {

@@ -27,6 +27,7 @@
 #include <stdio.h>
 
 #include "session/alerts.h"
+#include "session/evoked.h"
 #include "session/session_cfg.h"
 #include "staging/hypnogram.h"
 #include "sources/source.h"
@@ -49,11 +50,14 @@ enum dw_cmd_kind {
     DW_CMD_MARKER,         /* text */
     DW_CMD_ACK,            /* acknowledge alert id (arg), or the newest if arg < 0 */
     DW_CMD_DREAM_REPORT,   /* text */
+    DW_CMD_ANSWER,         /* a questionnaire answer: arg = question number (1..), arg2 = seconds from the
+                              question shown to the answer (< 0: unknown, the session measures), text */
+    DW_CMD_CHECK,          /* pre-night check (the worker runs it on a live source) */
 };
 
 typedef struct {
     int    kind;
-    double arg;
+    double arg, arg2;
     char   text[DW_TEXT_MAX];
 } dw_cmd;
 
@@ -83,10 +87,13 @@ typedef struct {
     const char *log_path;          /* session log to create; NULL or "" for none */
     dw_session_log *log;           /* or a log already created (dw_session_log_create); the session owns
                                       it from dw_session_new on, even when that fails */
+    const char *prefix;            /* stem of the files the session writes during the night (the sealed
+                                      conditions of a sham protocol: PREFIX.sealed.tsv); NULL: none */
 } dw_session_hooks;
 
-/* Kinds of stimulus in the summary and dw_session_stim(). */
-enum dw_stim_kind { DW_STIM_SO = 0, DW_STIM_CUE };
+/* Kinds of stimulus in the summary and dw_session_stim(): slow-oscillation stimulus, REM cue, memory
+ * cue from the protocol's list (targeted memory reactivation). */
+enum dw_stim_kind { DW_STIM_SO = 0, DW_STIM_CUE, DW_STIM_TMR };
 
 typedef struct {
     long   id;                 /* 1, 2, ... over the night (stimuli and cues share the count) */
@@ -97,6 +104,12 @@ typedef struct {
     double trough_uv;
     double phase_deg;          /* SO: phase at delivery (landmark estimate), NAN until known / cue */
     int    stage;              /* latest epoch label at delivery */
+    int    condition;          /* DW_ACTIVE or DW_SHAM (session/sham.h): a sham one sent nothing */
+    double volume;             /* the level given to {volume} at delivery */
+    int    item;               /* memory cue: index in the protocol's cued list; -1 */
+    int    arousal;            /* -1 not judged yet, 0 quiet, 1 an arousal followed */
+    int    so_after;           /* a slow wave's negative peak within 0-1.5 s after it (dsp/sleep_events.h) */
+    int    spindle_after;      /* a spindle starting within 0-3 s after it */
 } dw_stim;
 
 /* NULL with err on a bad actuator setting or a log that cannot be created. The mode starts as
@@ -121,6 +134,9 @@ void dw_session_epoch(dw_session *s, int epoch, int stage, const double prob[DW_
 /* The provisional label of the epoch in progress (DW_UNSCORED: none). A stimulus needs both labels in
  * its target stage. */
 void dw_session_provisional(dw_session *s, int stage);
+/* The same with its probabilities (may be NULL): a W or N1 label with p(W) + p(N1) of at least
+ * [stimulation] arousal_p inside an arousal watch counts as an arousal. */
+void dw_session_provisional_p(dw_session *s, int stage, const double prob[DW_NSTAGES]);
 /* Data-path figures for the alerts (see dw_datapath in alerts.h). */
 void dw_session_datapath(dw_session *s, double t, double wall, const dw_datapath *d);
 /* An operator command (WAKE, NATURAL, SHUTDOWN, MARKER, ACK, DREAM_REPORT; others are ignored).
@@ -131,15 +147,48 @@ void dw_session_tick(dw_session *s, double t, double wall);
 /* Safe shutdown: stimulation off first (pending stimulus cancelled, running stimulus/cue commands
  * terminated), mode SHUTDOWN. Idempotent; returns 0. */
 int  dw_session_shutdown(dw_session *s, double t, const char *cause);
-/* Summary file: sleep statistics, every stimulus, every alert, every event. 0 or -1 on a write error. */
+/* Summary file: sleep statistics, spindle and slow-wave densities, every stimulus, the evoked response
+ * and SO-spindle coupling, every awakening, alert and event. 0 or -1 on a write error. Blinded: the
+ * conditions stay out of it (they are appended to the sealed file). */
 int  dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *stats);
+/* The per-night table of awakenings (protocol): one row per awakening with its stage, dwell, time to W,
+ * each answer and its latency. path is created through a temporary name (never over a file). 0, or -1
+ * with err; 1 when there is nothing to write (no awakening protocol). */
+int  dw_session_write_awakenings(dw_session *s, const char *path, dw_err *err);
+/* The BIDS events table (record/bids_events.h) of the night: every epoch's stage, spindles, slow waves,
+ * stimuli and cues, arousals, volume steps, awakenings, questions and answers, alerts, markers, mode
+ * changes. path is created through a temporary name (never over a file). 0, or -1 with err. */
+int  dw_session_write_events(dw_session *s, const char *path, dw_err *err);
+/* End of the night for the sealed file: the conditions' evoked responses and counts appended. */
+void dw_session_seal(dw_session *s);
+
+#define DW_EVOKED_PLOT 41           /* the evoked response for the screen: 0.1-s steps, -1..+3 s */
+
 /* What the screen shows of the session (plain data). version changes whenever a field does. */
 typedef struct {
     unsigned long version;
     int    mode;                   /* enum dw_mode */
-    int    stim_count;
+    int    stim_count;             /* stimuli and cues, active and sham together */
+    int    sham_count;             /* -1: blinded, or no sham condition in the protocol */
     int    wants_dream_report;
     char   last_event[128];
+    double volume;                 /* the stimulus level now */
+    int    volume_control;         /* arousal-aware stimulation is on */
+    char   protocol[64];           /* the protocol's name, "" none */
+    int    awakenings;             /* so far */
+    /* the questionnaire after a protocol awakening: the question to ask now */
+    int    q_active;               /* 1 while a question waits for its answer */
+    long   q_awakening;
+    int    q_index, q_total;       /* 1-based */
+    int    q_type;                 /* enum dw_answer_type (session/protocol.h) */
+    char   q_text[200], q_low[48], q_high[48];
+    double q_deadline_wall;        /* no answer after this (wall clock) */
+    /* the last finished epoch's spindle and slow-wave densities (per minute) */
+    int    micro_epoch;            /* -1 none yet */
+    double spindles_per_min, so_per_min;
+    /* the evoked response: [0] all stimuli, [1] active, [2] sham ([1] and [2] empty when blinded) */
+    int    evoked_n[3];
+    float  evoked[3][DW_EVOKED_PLOT];
 } dw_session_view;
 void dw_session_view_get(const dw_session *s, dw_session_view *v);
 

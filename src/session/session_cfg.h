@@ -5,6 +5,7 @@
 
 #include "base/paths.h"
 #include "dsp/quality.h"
+#include "session/protocol.h"
 
 #define DW_CMDLINE_MAX 512
 
@@ -25,6 +26,15 @@ typedef struct {
     double movement_g;                 /* accelerometer change that counts as movement */
     double wake_timeout_s;             /* manual wake: time to wait for W before repeating */
     int    wake_repeats;               /* repeats before escalation */
+    char   protocol_path[DW_PATH_MAX]; /* research protocol file ("" none); loaded into protocol */
+    /* arousal-aware stimulation (session/arousal.h) and the stimulus level */
+    int    arousal_aware;
+    double arousal_window_s;           /* watched after each stimulus or cue */
+    double arousal_ratio;              /* alpha or beta power rise that counts */
+    double arousal_p;                  /* p(W) + p(N1) of a W/N1 provisional label that counts */
+    double arousal_pause_s;            /* stimulation paused this long after an arousal */
+    double volume, volume_step, volume_min;    /* the level passed as {volume}: set, step, floor */
+    int    volume_up_after;            /* quiet stimuli in a row before a step back up */
 
     /* [actuators]: each is "none", "bell", "command" or "serial" */
     char   stim_actuator[16];
@@ -37,6 +47,8 @@ typedef struct {
     char   escalation_command[DW_CMDLINE_MAX];
     char   trigger_serial[DW_PATH_MAX];  /* second serial port for trigger bytes */
     int    stim_byte, cue_byte, wake_byte;
+    char   sham_actuator[16];          /* "none" or "serial": what a sham stimulus sends */
+    int    sham_byte;
     double command_timeout_s;
 
     /* [alerts] */
@@ -63,6 +75,7 @@ typedef struct {
     double al_repeat_s;         /* unacknowledged critical alerts repeat this often */
     double al_snooze_min;
 
+    dw_protocol protocol;              /* from protocol_path (the command loads it); loaded = 0: none */
 } dw_session_cfg;
 
 /* The signal-quality thresholds that are settings ([alerts] artefact_uv, mains, mains_ratio), for the one
