@@ -80,7 +80,16 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     if (un) add(f, &n, 1, DW_ROLE_WARNING, "%d alert%s", un, un > 1 ? "s" : "");
     dw_duration(v->t_source - v->lights_off_t, a, sizeof a);
     add(f, &n, 2, DW_ROLE_STATUS, "lights-off +%s", v->t_source >= v->lights_off_t ? a : "0");
-    add(f, &n, 2, DW_ROLE_STATUS, "stim %d", v->stim_count);
+    const dw_session_view *sv = &v->session;
+    if (sv->sham_count >= 0)
+        add(f, &n, 2, DW_ROLE_STATUS, "stim %d (sham %d)", v->stim_count, sv->sham_count);
+    else
+        add(f, &n, 2, DW_ROLE_STATUS, "stim %d", v->stim_count);
+    if (sv->volume_control && v->stim_count)
+        add(f, &n, 4, DW_ROLE_STATUS, "vol %g", sv->volume);
+    if (sv->protocol[0])
+        add(f, &n, 3, DW_ROLE_STATUS, "%s: %d awakening%s", sv->protocol, sv->awakenings,
+            sv->awakenings == 1 ? "" : "s");
     if (v->live || v->lost_samples)
         add(f, &n, 3, v->loss_pct_5s > 1 ? DW_ROLE_WARNING : DW_ROLE_STATUS, "loss %.1f%% (night %.2f%%)",
             v->loss_pct_5s, v->loss_pct_night);
@@ -106,6 +115,9 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     if (v->prov_stage >= 0)
         add(f, &n, 2, DW_ROLE_STATUS, "now %s? %.0f%%", dw_stage_name(v->prov_stage),
             100.0 * v->prov_prob[v->prov_stage]);
+    if (v->session.micro_epoch >= 0)
+        add(f, &n, 3, DW_ROLE_STATUS, "spindles %.0f SO %.0f /min", v->session.spindles_per_min,
+            v->session.so_per_min);
     if (s->msg_until > s->now && *s->msg)
         add(f, &n, 1, DW_ROLE_WARNING, "%s", s->msg);
     else if (*v->last_event)

@@ -387,6 +387,8 @@ static const char *const help_lines[] = {
     "Ctrl-C   safe shutdown without asking",
     "a        acknowledge the newest alert",
     "m        add a marker      r  dream report",
+    "e        evoked response   k  pre-night check (live)",
+    "Questions after an awakening: y n r, 1-5, or text + Enter",
     "space    pause/resume replay",
     "+  -     replay speed x2 / /2",
     "<- ->    seek -/+ 5 min (replay)",
@@ -579,6 +581,12 @@ static int global_key(dw_screen *s, int key)
             if (s->pane[i].ops->key) { s->focus = i; s->focus_ops = s->pane[i].ops; break; }
         }
         return 1;
+    case 'e': dw_protocol_dialog_evoked(); return 0;
+    case 'k':
+        if (!v->live) dw_screen_say(s, "the pre-night check needs a live board (--serial)");
+        else if (v->check_running) dw_screen_say(s, "the pre-night check is running");
+        else post(s, DW_CMD_CHECK, 0, NULL);
+        return 0;
     case 't': return theme_next(s);
     case 'v': s->bedside = !s->bedside; return 1;
     case 12: clearok(curscr, TRUE); return 1;     /* Ctrl-L */
@@ -640,6 +648,7 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
     }
     shutdown_asked = dream_pending = 0;
     memset(&dlg, 0, sizeof dlg);
+    dw_protocol_dialog_reset();
     s->m = m;
     s->cfg = cfg;
     s->v.prov_stage = DW_UNSCORED;
@@ -677,7 +686,7 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
     double frame_dt = 1.0 / (cfg->fps > 0 ? cfg->fps : 10), next_frame = 0;
     int relayout = 1, stdin_ok = 1, was_bedside = -1, prev_wants = 0, last_sec = -1;
     unsigned long bells_seen = 0;
-    int dlg_was = DLG_NONE;
+    int dlg_was = DLG_NONE, proto_was = 0;
     int dirty = 1;
     for (;;) {
         struct pollfd pf[3] = {
@@ -719,6 +728,7 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
             dirty = 1;
             if (shutdown_asked) continue;
             if (dialog_key(s, key)) continue;
+            if (dw_protocol_dialog_key(s, key)) continue;
             if (s->focus >= 0 && s->pane[s->focus].ops->key && s->pane[s->focus].ops->key(s, key)) {
                 s->changed |= s->pane[s->focus].ops->deps;
                 continue;
@@ -737,6 +747,7 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
         if (s->v.finished)
             break;                                  /* the worker stopped: recording closed */
         if ((int)dw_now_wall() != last_sec) { last_sec = (int)dw_now_wall(); s->changed |= DW_DEP_CLOCK; }
+        dw_protocol_dialog_update(s);
         if (s->v.wants_dream_report && !prev_wants) dream_pending = 1;
         prev_wants = s->v.wants_dream_report;
         if (dream_pending && dlg.kind == DLG_NONE && !shutdown_asked) {
@@ -747,7 +758,7 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
             beep();
         bells_seen = s->v.bells;
         int all = relayout || was_bedside != s->bedside || (dlg_was != DLG_NONE && dlg.kind == DLG_NONE) ||
-                  layout_ref != (s->v.n_ref > 0);
+                  layout_ref != (s->v.n_ref > 0) || (proto_was && !dw_protocol_dialog_open());
         if (all) {
             layout(s);
             was_bedside = s->bedside;
@@ -760,8 +771,9 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
         draw_panes(s, all, &drawn);
         s->changed &= ~drawn;
         if (shutdown_asked) draw_shutdown(s);
-        else draw_dialog(s);
+        else if (dlg.kind != DLG_NONE || !dw_protocol_dialog_draw(s)) draw_dialog(s);
         dlg_was = dlg.kind;
+        proto_was = dw_protocol_dialog_open();
         refresh();
     }
 out:

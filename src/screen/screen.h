@@ -147,6 +147,15 @@ int  dw_unacked_alerts(const dw_screen *s);
 /* Big block letters of text (stage names) with the top-left at y,x; pixel = 2*scale columns x scale rows.
  * Returns the width; draw 0 only measures. */
 int  dw_big_text(dw_screen *s, int y, int x, const char *text, int scale, int draw);
+
+/* The protocol's dialogs (dialog_protocol.c): the questionnaire, the evoked response, the pre-night
+ * check. update after each snapshot; key: 1 if taken; draw: 1 if one was drawn. */
+void dw_protocol_dialog_update(dw_screen *s);
+int  dw_protocol_dialog_key(dw_screen *s, int key);
+int  dw_protocol_dialog_draw(dw_screen *s);
+int  dw_protocol_dialog_open(void);
+void dw_protocol_dialog_evoked(void);
+void dw_protocol_dialog_reset(void);
 #endif
 
 #endif

@@ -260,6 +260,7 @@ void session_stim_epoch(dw_session *s, int epoch, int stage)
 {
     dw_tmr_epoch(&s->tmr, stage);
     s->micro_epoch = epoch;
+    s->version++;                          /* the view's densities and evoked response move on */
     tmr_cue(s, (epoch + 1) * (double)DW_EPOCH_S);
 }
 

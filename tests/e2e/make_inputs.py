@@ -11,6 +11,8 @@
                                                    mains (50 Hz, 40 uV)
   make_inputs.py text IN.txt OUT.edf FS LABEL      one value (uV) per line at FS Hz as a one-channel EDF
                                                    (the YASA snippets), padded with zeros to whole seconds
+  make_inputs.py splice IN.edf OUT.edf T S D END   IN up to T s, then D s of IN from S s (e.g. wake), then
+                                                   IN from T on, the whole cut at END s
   make_inputs.py burst IN.edf OUT.edf T D F AMP    IN with a sine of F Hz, AMP uV, added to both channels
                                                    from T for D s (an arousal: alpha or beta)
 EDF replays are resampled to 100 Hz by the source (mains cannot show there): mains needs a 250 Hz source.
@@ -81,6 +83,11 @@ def main(a):
         fs = int(a[3])
         x = np.concatenate([x, np.zeros(-len(x) % fs)])
         write_edf(a[2], [a[4]], fs, [x], 600)
+    elif a[0] == "splice":
+        labels, fs, sig = read_edf(a[1])
+        t, src, d, end = (int(float(v) * fs) for v in a[3:7])
+        sig = [np.concatenate([x[:t], x[src:src + d], x[t:]])[:end] for x in sig]
+        write_edf(a[2], labels, fs, sig, 600)
     elif a[0] == "burst":
         labels, fs, sig = read_edf(a[1])
         t0, d, f, amp = (float(v) for v in a[3:7])
