@@ -2,7 +2,9 @@
  * the live path without a board. It answers the serial protocol (v s b d c C ~ x z), streams 24-bit
  * counts at the real rate from a recording or a generated alpha rhythm, and can misbehave on purpose:
  * dropped packets, damaged bytes, garbage, unplugging (a new pty behind the same --link), stalls, a
- * drifting clock, a board that is switched off. --sent-log writes every sample it sent. */
+ * drifting clock, a board that is switched off; and a head for the pre-night check: eyes closed (alpha)
+ * and eye movements at given times, an electrode's impedance, a railed channel. --sent-log writes every
+ * sample it sent. */
 #include "sources/cyton.h"
 #include "app/commands.h"
 #include "dsp/resample.h"
@@ -29,8 +31,10 @@ typedef struct {
     const char *file, *link, *sent_log;
     double seconds;
     double drop, corrupt;                  /* probabilities per packet */
-    timed  garbage[MAX_EVENTS], unplug[MAX_EVENTS], stall[MAX_EVENTS];
-    int    ngarbage, nunplug, nstall;
+    timed  garbage[MAX_EVENTS], unplug[MAX_EVENTS], stall[MAX_EVENTS], closed[MAX_EVENTS], moves[MAX_EVENTS];
+    int    ngarbage, nunplug, nstall, nclosed, nmoves;
+    double kohm[16];                       /* electrode impedance (kOhm) when set, else 5, 6, 7 ... */
+    int    railed[16];
     double drift_ppm;
     int    board_off;
     uint64_t rng;
@@ -78,7 +82,9 @@ static int usage(const char *why)
         "usage: dreamwatch emulate [--daisy] [--file F.edf|OpenBCI.txt] [--faults LIST] [--link PATH]\n"
         "                          [--sent-log FILE] [--seconds N] [--seed N]\n"
         "  --faults  comma-separated: drop=N%%, corrupt=N%% (packets with one damaged byte), garbage=T,\n"
-        "            unplug=T:D, stall=T:D, drift=PPM, board-off   (T, D in seconds after the first `b`)\n"
+        "            unplug=T:D, stall=T:D, drift=PPM, board-off   (T, D in seconds after the first `b`);\n"
+        "            the head: eyes-closed=T:D (alpha; eyes open otherwise, once one is given),\n"
+        "            eye-move=T:D (left-right saccades on channels 1-2), impedance=CH:KOHM, railed=CH\n"
         "  prints the pty's path; --link keeps a symlink to it (replaced when unplugged and back)\n");
     return 2;
 }
@@ -112,6 +118,14 @@ static int parse_faults(emu *e, char *list)
             e->stall[e->nstall++] = tv;
         else if (!strcmp(f, "board-off") && !v)
             e->board_off = 1;
+        else if (!strcmp(f, "eyes-closed") && v && !*end && tv.d > 0 && e->nclosed < MAX_EVENTS)
+            e->closed[e->nclosed++] = tv;
+        else if (!strcmp(f, "eye-move") && v && !*end && tv.d > 0 && e->nmoves < MAX_EVENTS)
+            e->moves[e->nmoves++] = tv;
+        else if (!strcmp(f, "impedance") && v && !*end && tv.t >= 1 && tv.t <= 16 && tv.d > 0)
+            e->kohm[(int)tv.t - 1] = tv.d;
+        else if (!strcmp(f, "railed") && v && !*end && tv.t >= 1 && tv.t <= 16)
+            e->railed[(int)tv.t - 1] = 1;
         else
             goto bad;
         continue;
@@ -197,8 +211,10 @@ static void reply(emu *e, const char *text)
 
 /* ---- signal ---- */
 
-/* Ohms the emulated electrode c (0-based) shows in an impedance check: 5, 6, 7 ... kOhm. */
-static double electrode_ohm(int c) { return (5.0 + c) * 1000.0; }
+static int in_window(const timed *w, int n, double t);
+
+/* Ohms the emulated electrode c (0-based) shows in an impedance check: 5, 6, 7 ... kOhm unless set. */
+static double electrode_ohm(const emu *e, int c) { return (e->kohm[c] > 0 ? e->kohm[c] : 5.0 + c) * 1000.0; }
 
 /* Frames from the file, resampled to the board's rate, until sample index k is available. */
 static int file_frame(emu *e, long k, double *uv)
@@ -254,13 +270,24 @@ static int sample_uv(emu *e, long k, double *uv)
         if (file_frame(e, k, uv) != 0)
             return -1;
     } else {
-        for (int c = 0; c < 16; c++)            /* alpha with a drifting amplitude, a little noise */
-            uv[c] = (20 + 8 * sin(2 * M_PI * 0.1 * t + c)) * sin(2 * M_PI * 10 * t + 0.7 * c) +
+        /* alpha with a drifting amplitude, a little noise; with eyes-closed windows given, the eyes are
+         * open (alpha small) outside them */
+        double gain = e->nclosed && !in_window(e->closed, e->nclosed, t) ? 0.2 : 1.0;
+        for (int c = 0; c < 16; c++)
+            uv[c] = gain * (20 + 8 * sin(2 * M_PI * 0.4 * t + c)) * sin(2 * M_PI * 10 * t + 0.7 * c) +
                     3 * (rnd01(e) + rnd01(e) + rnd01(e) - 1.5) + 30 * c;
+        if (in_window(e->moves, e->nmoves, t)) {   /* saccades left and right every second: Fp channels */
+            double eog = sin(2 * M_PI * 0.5 * t) >= 0 ? 120 : -120;
+            uv[0] += eog;
+            uv[1] += 0.3 * eog;
+        }
     }
-    for (int c = 0; c < 16; c++)
+    for (int c = 0; c < 16; c++) {
         if (e->leadoff[c])                       /* 6 nA at 31.25 Hz through electrode + 2.2 kOhm */
-            uv[c] += 6e-9 * (electrode_ohm(c) + 2200.0) * 1e6 * sin(2 * M_PI * 31.25 * t);
+            uv[c] += 6e-9 * (electrode_ohm(e, c) + 2200.0) * 1e6 * sin(2 * M_PI * 31.25 * t);
+        if (e->railed[c])                        /* electrode off: the amplifier at full scale */
+            uv[c] = 1e9;
+    }
     return 0;
 }
 

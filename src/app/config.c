@@ -104,6 +104,15 @@ static const struct key keys[] = {
     INT("actuators", "sham_byte", session.sham_byte, "4", 0, 255, "trigger byte for a sham stimulus or cue"),
     NUM("actuators", "command_timeout_s", session.command_timeout_s, "5", 0.1, 600, "a command still running after this is killed and reported"),
 
+    NUM("check", "impedance_max_kohm", check.impedance_max_kohm, "20", 1, 10000, "pre-night check: electrode impedance at most this (kOhm; the AASM asks 5 for passive PSG electrodes, the ADS1299's 1 GOhm inputs tolerate more)"),
+    NUM("check", "dc_max_mv", check.dc_max_mv, "100", 1, 1000, "pre-night check: DC offset at most this (mV; the Cyton's range at gain 24 is +-187.5 mV)"),
+    NUM("check", "alpha_ratio", check.alpha_ratio, "1.5", 1, 100, "pre-night check: alpha (8-12 Hz) power with eyes closed over eyes open at least this"),
+    NUM("check", "eye_uv", check.eye_uv, "60", 5, 2000, "pre-night check: an eye movement swings the frontal channel (0.3-5 Hz) past +- half this (uV)"),
+    INT("check", "eye_count", check.eye_count, "4", 1, 100, "pre-night check: eye-movement swings needed"),
+    NUM("check", "rest_s", check.rest_s, "10", 4, 600, "pre-night check: seconds at rest, eyes open (offset, mains, railed, flat, alpha baseline)"),
+    NUM("check", "alpha_s", check.alpha_s, "30", 4, 600, "pre-night check: seconds with eyes closed (alpha)"),
+    NUM("check", "eyes_s", check.eyes_s, "10", 4, 600, "pre-night check: seconds of eye movements"),
+
     BOOL("alerts", "flat", session.al_flat, "true", "flat line on a staging channel"),
     NUM("alerts", "flat_s", session.al_flat_s, "10", 1, 3600, "seconds of flat signal before the alert"),
     BOOL("alerts", "railed", session.al_railed, "true", "railed channel (electrode off)"),

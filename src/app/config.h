@@ -8,6 +8,7 @@
 #include "base/dw.h"
 #include "base/paths.h"
 #include "screen/screen.h"
+#include "session/night_check.h"
 #include "session/session_cfg.h"
 #include "sources/source.h"
 
@@ -33,6 +34,7 @@ typedef struct {
 
     dw_display_cfg display;            /* [display] */
     dw_session_cfg session;            /* [stimulation], [actuators], [alerts] */
+    dw_check_cfg check;                /* [check]: the pre-night check */
 
     /* command line only */
     int    exit_at_end;                /* --exit-at-end: stop when the replay ends (tests, batch) */

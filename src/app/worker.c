@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "session/night_check.h"
 #include "sources/cyton.h"
 #include "base/files.h"
 #include "staging/hypnogram.h"
@@ -44,6 +45,8 @@ struct dw_worker {
     int started;
     int status;
     int finished_stream;                  /* the pipeline was told the replay ended */
+    dw_night_check *check;                /* the pre-night check in progress (live), NULL none */
+    int check_phase, check_ch;
 
     /* pacing */
     double speed;
@@ -280,6 +283,8 @@ static void on_epoch(void *ctx, const dw_epoch_result *r)
 static void on_quality(void *ctx, const dw_quality_second *q)
 {
     dw_worker *w = ctx;
+    if (w->check)
+        dw_check_quality(w->check, q);
     dw_session_quality(w->session, q, &w->src->info, dw_now_wall());
     pthread_mutex_lock(&w->mon->lock);
     memcpy(w->mon->chflags, q->flag, (size_t)q->nch);
@@ -369,6 +374,68 @@ static void seek(dw_worker *w, double delta)
     restart_pacing(w);
 }
 
+/* ---- the pre-night check (k in the monitor): the phases on the stream as it comes, then one channel's
+ * impedance per pass of the loop (each stops the stream about 2 s: a marked gap in the recording), then
+ * the results in the recording, the session log and the screen ---- */
+
+static void check_say(dw_worker *w, const char *text, int running)
+{
+    pthread_mutex_lock(&w->mon->lock);
+    snprintf(w->mon->check_report, sizeof w->mon->check_report, "%s", text);
+    w->mon->check_running = running;
+    w->mon->v_status++;
+    pthread_mutex_unlock(&w->mon->lock);
+    dw_monitor_notify(w->mon);
+}
+
+static void check_start(dw_worker *w)
+{
+    dw_err err = { "" };
+    if (!w->src->info.live || w->check) {
+        set_event(w, "pre-night check: %s", w->check ? "already running" : "needs a live board (--serial)");
+        return;
+    }
+    if (!(w->check = dw_check_new(&w->cfg->check, &w->src->info, w->cfg->session.al_mains_ratio, &err))) {
+        set_event(w, "pre-night check: %s", err.msg);
+        return;
+    }
+    w->check_phase = -1;
+    w->check_ch = 0;
+    dw_session_note(w->session, w->t, "check", 1, "Pre-night check started");
+}
+
+static void check_step(dw_worker *w, const dw_block *b)
+{
+    if (!w->check)
+        return;
+    int ph = b ? dw_check_block(w->check, b) : dw_check_phase(w->check);
+    if (ph != w->check_phase) {
+        char text[160];
+        w->check_phase = ph;
+        snprintf(text, sizeof text, "Check: %s", dw_check_prompt(ph));
+        dw_session_note(w->session, w->t, "check", 1, text);
+        check_say(w, text, 1);
+    }
+    if (ph != DW_CHECK_IMPEDANCE || b)
+        return;
+    if (w->check_ch < w->src->info.nch) {
+        double kohm = 0;
+        int board = dw_cyton_board_channel(w->src, w->check_ch);
+        int ok = board > 0 && dw_cyton_impedance(w->src, board, &kohm) == 0;
+        dw_check_impedance(w->check, w->check_ch++, kohm, ok);
+        return;
+    }
+    dw_check_finish(w->check);
+    char report[2048], lines[DW_MAX_CH + 4][160];
+    dw_check_report(w->check, report, sizeof report);
+    int n = dw_check_lines(w->check, lines, DW_MAX_CH + 4);
+    for (int i = 0; i < n; i++)
+        dw_session_note(w->session, w->t, "check", 1, lines[i]);
+    check_say(w, report, 0);
+    dw_check_free(w->check);
+    w->check = NULL;
+}
+
 static void handle_command(dw_worker *w, const dw_cmd *c)
 {
     switch (c->kind) {
@@ -389,6 +456,9 @@ static void handle_command(dw_worker *w, const dw_cmd *c)
         break;
     case DW_CMD_MARKER:
         set_event(w, "marker: %s", c->text);
+        break;
+    case DW_CMD_CHECK:
+        check_start(w);
         break;
     default:
         break;
@@ -466,6 +536,7 @@ static int read_block(dw_worker *w, int max_frames)
     dw_session_block(w->session, &b, in, dw_now_wall());
     if (dw_pipeline_push(w->pipeline, &b) < 0)
         return DW_SRC_ERR;
+    check_step(w, &b);
     w->frames += b.gap + n;
     w->t = (double)w->frames / in->fs;
     return n;
@@ -586,6 +657,7 @@ static void *run(void *arg)
             continue;
         }
         provisional(w);
+        check_step(w, NULL);
         publish_time(w, 0);
         /* Live: the board sends a packet every 4 ms; taking them in 20-ms batches costs a fifth of the
          * wake-ups for at most 20 ms of latency (7 degrees of a 1-Hz slow oscillation). */
@@ -656,6 +728,7 @@ void dw_worker_free(dw_worker *w)
     if (w->rec)
         dw_recorder_close(w->rec, &(dw_err){ "" });
     dw_pipeline_free(w->pipeline);
+    dw_check_free(w->check);
     dw_session_free(w->session);
     dw_model_free(w->own_model);
     free(w);

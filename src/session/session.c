@@ -602,6 +602,11 @@ int dw_session_command(dw_session *s, const dw_cmd *c, double t)
     return 0;
 }
 
+void dw_session_note(dw_session *s, double t, const char *kind, int annotate, const char *text)
+{
+    session_event(s, t, annotate, kind, "%s", text);
+}
+
 static void poll_actuators(dw_session *s, double t)
 {
     for (int i = 0; i < ACT_N; i++) {

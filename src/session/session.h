@@ -142,6 +142,9 @@ void dw_session_datapath(dw_session *s, double t, double wall, const dw_datapath
 /* An operator command (WAKE, NATURAL, SHUTDOWN, MARKER, ACK, DREAM_REPORT; others are ignored).
  * Returns 1 when the caller must now shut down (stop the device, close the recording). */
 int  dw_session_command(dw_session *s, const dw_cmd *cmd, double t);
+/* An event from outside the session (the pre-night check's results): logged, kept for the summary and,
+ * with annotate, marked in the recording. */
+void dw_session_note(dw_session *s, double t, const char *kind, int annotate, const char *text);
 /* Timers: stimulus due, actuator children (reap, timeout), wake timeout and escalation, alert repeats. */
 void dw_session_tick(dw_session *s, double t, double wall);
 /* Safe shutdown: stimulation off first (pending stimulus cancelled, running stimulus/cue commands

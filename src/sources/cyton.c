@@ -528,6 +528,14 @@ int dw_cyton_impedance(dw_source *src, int channel, double *kohm)
     return 0;
 }
 
+int dw_cyton_board_channel(dw_source *src, int k)
+{
+    if (!src || src->ops != &cyton_ops || k < 0 || k >= src->info.nch)
+        return -1;
+    const cyton *c = src->priv;
+    return c->sel[k] + 1;
+}
+
 static int cyton_source_stats(dw_source *src, dw_source_stats *st);
 static const struct dw_source_ops cyton_ops = { "cyton", cyton_read, NULL, cyton_close, cyton_source_stats };
 
