@@ -36,6 +36,7 @@ typedef struct {
     double kohm[16];                       /* electrode impedance (kOhm) when set, else 5, 6, 7 ... */
     int    railed[16];
     double drift_ppm;
+    double speed;                          /* --speed: samples go out this many times faster (tests) */
     int    board_off;
     uint64_t rng;
     /* pty */
@@ -80,7 +81,9 @@ static int usage(const char *why)
         fprintf(stderr, "dreamwatch emulate: %s\n", why);
     fprintf(stderr,
         "usage: dreamwatch emulate [--daisy] [--file F.edf|OpenBCI.txt] [--faults LIST] [--link PATH]\n"
-        "                          [--sent-log FILE] [--seconds N] [--seed N]\n"
+        "                          [--sent-log FILE] [--seconds N] [--seed N] [--speed N]\n"
+        "  --speed   stream N (1-50) times faster than a board would: a night in minutes for tests; the\n"
+        "            host sees its clock drift\n"
         "  --faults  comma-separated: drop=N%%, corrupt=N%% (packets with one damaged byte), garbage=T,\n"
         "            unplug=T:D, stall=T:D, drift=PPM, board-off   (T, D in seconds after the first `b`);\n"
         "            the head: eyes-closed=T:D (alpha; eyes open otherwise, once one is given),\n"
@@ -353,7 +356,7 @@ static int send_sample(emu *e, long k)
 static void start_stream(emu *e, double now)
 {
     e->fs = e->daisy ? DW_CYTON_FS / 2 : DW_CYTON_FS;
-    e->rate = e->fs * (1 + e->drift_ppm * 1e-6);
+    e->rate = e->fs * e->speed * (1 + e->drift_ppm * 1e-6);
     if (e->t_start == 0)
         e->t_start = now;
     e->next = (long)ceil((now - e->t_start) * e->rate);
@@ -521,6 +524,7 @@ int dw_cmd_emulate(int argc, char **argv)
     memset(&e, 0, sizeof e);
     e.master = e.slave = -1;
     e.rng = 0x2545F4914F6CDD1Dull;
+    e.speed = 1;
     char faults[512] = "";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -541,6 +545,11 @@ int dw_cmd_emulate(int argc, char **argv)
             snprintf(faults, sizeof faults, "%s", v), i++;
         else if (!strcmp(a, "--seconds"))
             e.seconds = atof(v), i++;
+        else if (!strcmp(a, "--speed")) {
+            if (!(atof(v) >= 1 && atof(v) <= 50))
+                return usage("--speed takes 1 to 50");
+            e.speed = atof(v), i++;
+        }
         else if (!strcmp(a, "--seed"))
             e.rng = strtoull(v, NULL, 0) * 2654435761ull + 1, i++;
         else

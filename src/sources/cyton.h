@@ -148,6 +148,6 @@ void dw_cyton_wake(dw_source *src);
 
 /* ---- emulator ---- */
 /* `dreamwatch emulate [--daisy] [--file F] [--faults LIST] [--link PATH] [--sent-log FILE]
- *  [--seconds N] [--seed N]`; argv[0] = "emulate". Returns the exit status. */
+ *  [--seconds N] [--seed N] [--speed N]`; argv[0] = "emulate". Returns the exit status. */
 
 #endif

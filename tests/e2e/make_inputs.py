@@ -13,6 +13,7 @@
                                                    (the YASA snippets), padded with zeros to whole seconds
   make_inputs.py splice IN.edf OUT.edf T S D END   IN up to T s, then D s of IN from S s (e.g. wake), then
                                                    IN from T on, the whole cut at END s
+  make_inputs.py join IN.edf OUT.edf A:B [A:B ...] the pieces of IN from A to B s, one after the other
   make_inputs.py burst IN.edf OUT.edf T D F AMP    IN with a sine of F Hz, AMP uV, added to both channels
                                                    from T for D s (an arousal: alpha or beta)
 EDF replays are resampled to 100 Hz by the source (mains cannot show there): mains needs a 250 Hz source.
@@ -88,6 +89,10 @@ def main(a):
         t, src, d, end = (int(float(v) * fs) for v in a[3:7])
         sig = [np.concatenate([x[:t], x[src:src + d], x[t:]])[:end] for x in sig]
         write_edf(a[2], labels, fs, sig, 600)
+    elif a[0] == "join":
+        labels, fs, sig = read_edf(a[1])
+        parts = [tuple(int(float(v) * fs) for v in p.split(":")) for p in a[3:]]
+        write_edf(a[2], labels, fs, [np.concatenate([x[i:j] for i, j in parts]) for x in sig], 600)
     elif a[0] == "burst":
         labels, fs, sig = read_edf(a[1])
         t0, d, f, amp = (float(v) for v in a[3:7])

@@ -17,6 +17,8 @@ export XDG_CONFIG_HOME="$TMP/config" XDG_DATA_HOME="$TMP/data"
 if [ ! -f "$SAMPLE" ] || [ ! -x "$DW_BIN" ]; then skip protocol "no binary or sample night (run make)"; exit 0; fi
 if ! $PY -c 'import numpy, scipy' 2>/dev/null; then skip protocol "no Debian python3 with numpy/scipy"; exit 0; fi
 TERMV=screen; infocmp tmux-256color >/dev/null 2>&1 && TERMV=tmux-256color
+trap 'for f in "$TMP"/*.pids; do [ -f "$f" ] && kill $(cat "$f") 2>/dev/null; done; wait 2>/dev/null
+      for s in "$TMP"/tmux*.sock; do [ -S "$s" ] && tmux -S "$s" kill-server 2>/dev/null; done; rm -rf "$TMP"' EXIT
 one() { ls "$1"/*"$2" 2>/dev/null | head -n 1; }
 SO="--set stimulation.so_threshold_uv=-30"
 # Trigger bytes to a plain file (the serial actuator writes one byte per stimulus): 1 stimulus, 2 cue, 4 sham
@@ -296,3 +298,74 @@ EOF
 then pass "protocol_awakening_screen: $(head -1 "$TMP/aw.check")"
 else fail protocol_awakening_screen "$(tr '\n' ';' < "$TMP/aw.check")"; fi
 fi
+
+# ---- live: an emulated board streams N2 (5 min), wake (5 min) and N2 again at 20x; a protocol that wakes
+# after 1 min of N2. The alarm, the questions and the answers typed in the screen land in the recording
+# (the BDF+ annotations, read back by MNE, and the side log), the session log and the awakenings table ----
+cat > "$TMP/live.ini" <<'INI'
+[protocol]
+name = live-test
+[awakenings]
+enabled = true
+targets = N2:1
+first_after_min = 0
+[question 1]
+text = Were you dreaming?
+type = yesno
+timeout_s = 120
+[question 2]
+text = What about?
+type = text
+timeout_s = 120
+INI
+$PY "$HERE/make_inputs.py" join "$SAMPLE" "$TMP/live.edf" 2400:2700 0:300 2700:3000
+"$DW_BIN" emulate --file "$TMP/live.edf" --speed 20 --link "$TMP/live.tty" --seconds 120 > /dev/null 2>&1 &
+emupid=$!
+echo $emupid > "$TMP/live.pids"
+i=0; while [ ! -L "$TMP/live.tty" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+tm_start 120 40 env TERM=$TERMV "$DW_BIN" --serial "$TMP/live.tty" --enhanced --protocol "$TMP/live.ini" \
+    --set stimulation.so_enabled=false --set stimulation.min_confidence=0 --set input.derivations=Fpz-Cz,Pz-Oz \
+    --out "$TMP/live"
+if wait_for 60 'question 1 of 2'; then
+    sleep 0.5; tm_keys y
+    wait_for 5 'question 2 of 2' && tm_keys -l 'a lake' && tm_keys Enter
+fi
+i=0; until grep -q 'asleep again' "$(one "$TMP/live" .session.tsv)" 2>/dev/null || [ $i -gt 400 ]; do sleep 0.1; i=$((i + 1)); done
+tm_keys Q && wait_for 5 'Safe shutdown' && tm_keys y
+i=0; while tm_alive && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+kill $emupid 2>/dev/null; wait $emupid 2>/dev/null; rm -f "$TMP/live.pids"
+bdf=$(one "$TMP/live" .bdf)
+if [ -z "$bdf" ]; then fail protocol_live_recording "no recording: $(ls "$TMP/live" 2>&1)"
+elif $PY - "$bdf" "$(one "$TMP/live" .session.tsv)" "$(one "$TMP/live" .awakenings.tsv)" > "$TMP/live.check" <<'PYEOF'
+import re, sys
+import mne
+mne.set_log_level("ERROR")
+bdf, log, tab = sys.argv[1:]
+ann = [a["description"] for a in mne.read_annotations(bdf)]
+side = [l.split("\t")[-1] for l in open(bdf + ".events.tsv").read().splitlines()]
+want = [r"^Awakening 1: N2 for", r"^Awakening 1 alarm, attempt 1$", r"^Awakening 1: awake", r"^Awakening 1 Q1 \(yesno\)",
+        r"^Awakening 1 Q1 answer after [\d.]+ s: yes$", r"^Awakening 1 Q2 \(text\)", r"^Awakening 1 Q2 answer after [\d.]+ s: a lake$",
+        r"^Awakening 1: questionnaire done, 2 of 2", r"^Awakening 1: asleep again"]
+bad = []
+for w in want:
+    hits = [x for x in side if re.search(w, x)]
+    if not hits:
+        bad.append("side log: no %s" % w)
+    elif not any(hits[0].startswith(a) and len(a) >= min(len(hits[0]), 30) for a in ann):
+        bad.append("BDF+: no annotation for '%s'" % hits[0])
+logt = open(log).read()
+if "Awakening 1 Q1 answer after" not in logt or "a lake" not in logt:
+    bad.append("session log lacks the answers")
+rows = [l.split("\t") for l in open(tab).read().splitlines()]
+r = dict(zip(rows[0], rows[1])) if len(rows) > 1 else {}
+if r.get("q1_answer") != "yes" or r.get("q2_answer") != "a lake" or r.get("q1_latency_s", "n/a") == "n/a":
+    bad.append("awakenings table: %s" % r)
+print("%d annotations in the BDF+, the alarm, questions and answers among them; q1 latency %s s"
+      % (len(ann), r.get("q1_latency_s")))
+for b in bad[:6]:
+    print(b)
+sys.exit(1 if bad else 0)
+PYEOF
+then pass "protocol_live_recording: $(head -1 "$TMP/live.check")"
+else fail protocol_live_recording "$(tr '\n' ';' < "$TMP/live.check")"; fi
+tmux -S "$TMUX_SOCK" kill-server 2>/dev/null
