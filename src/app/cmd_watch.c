@@ -26,6 +26,7 @@ static const char usage_text[] =
 "       dreamwatch record --serial PATH [--out DIR] [OPTIONS]         record and stage a night, no screen\n"
 "       dreamwatch emulate [--daisy] [--file FILE] [--faults LIST]    a Cyton on a pseudo-terminal\n"
 "       dreamwatch recover FILE.bdf                                   repair a recording left by a crash\n"
+"       dreamwatch check --serial PATH                                the pre-night check of a board\n"
 "\n"
 "With no FILE and no --serial, the shipped sample night is replayed.\n"
 "\n"
@@ -64,7 +65,8 @@ static const char usage_text[] =
 "  -V, --version           version\n"
 "\n"
 "Keys: ? help, w manual wake, n natural-sleep mode, Q or q safe shutdown, a acknowledge alert,\n"
-"      m marker, space pause, + - replay speed, arrows seek, Tab focus, t theme, v layout.\n"
+"      m marker, space pause, + - replay speed, arrows seek, Tab focus, t theme, v layout,\n"
+"      e evoked response, k pre-night check (live); after an awakening: y n r, 1-5 or text answers.\n"
 "Signals: SIGINT, SIGTERM and SIGHUP shut down safely; a second one forces exit (the recording is kept).\n";
 
 enum {
