@@ -84,3 +84,12 @@ then pass "detectors_sample_night: $(head -1 "$TMP/night.check") against the gen
 else fail detectors_sample_night "$(tr '\n' ';' < "$TMP/night.check") $(tail -2 "$TMP/night.out")"; fi
 grep -q 'spindles .*/min in N2' "$TMP/night.out" && pass "detectors_score_prints: $(grep -o 'spindles .*' "$TMP/night.out")" ||
     fail detectors_score_prints "no density line: $(cat "$TMP/night.out" | head -5)"
+
+# ---- the session detects the same spindles and slow waves as score, and stages the same epochs: its
+# events table (a headless replay of the night) holds the same rows for both ----
+"$DW_BIN" --headless --speed 0 --out "$TMP/sess" "$SAMPLE" > /dev/null 2>&1
+sev=$(ls "$TMP"/sess/*_events.tsv 2>/dev/null | head -1)
+pick() { awk -F'\t' '$3 == "spindle" || $3 == "slow_wave" || $3 == "sleep_stage"' "$1" | sort; }
+if [ -n "$sev" ] && [ "$(pick "$sev" | wc -l)" -gt 1500 ] && pick "$sev" | cmp -s - "$(pick "$TMP/night_events.tsv" > "$TMP/se"; echo "$TMP/se")"; then
+    pass "detectors_session_equals_score: the session's events table has the same $(grep -c '	spindle	' "$sev") spindles, $(grep -c '	slow_wave	' "$sev") slow waves and 900 stages as score's"
+else fail detectors_session_equals_score "$(pick "$sev" 2>/dev/null | wc -l) vs $(pick "$TMP/night_events.tsv" | wc -l) rows; $(pick "$sev" 2>/dev/null | diff - "$TMP/se" | head -4 | tr '\n' ';')"; fi
