@@ -1,7 +1,8 @@
-/* `dreamwatch check --serial PORT`: the pre-night check of a live board (session/night_check.h), on the
- * terminal: the instructions for the sleeper as the phases come, then impedance channel by channel, then
- * the table. Exit 0 when every channel and test passed, 1 when one failed, 2 on a usage or set-up error.
- * The check also runs inside the monitor (`k`), where its results go to the recording and the session log. */
+/* `dreamwatch check --serial PORT`: the pre-night check of a live board (session/night_check.h), on
+ * the terminal: the instructions for the sleeper as the phases come, then impedance channel by
+ * channel, then the table. Exit 0 when every channel and test passed, 1 when one failed, 2 on a
+ * usage or set-up error. The check also runs inside the monitor (`k`), where its results go to the
+ * recording and the session log. */
 #include "app/commands.h"
 
 #include <getopt.h>
@@ -20,9 +21,11 @@ static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 
 static int usage(FILE *f)
 {
-    fprintf(f, "usage: dreamwatch check --serial PORT [--board auto|cyton|daisy] [--channels LIST] [--frontal CH]\n"
+    fprintf(f, "usage: dreamwatch check --serial PORT [--board auto|cyton|daisy] [--channels LIST] "
+               "[--frontal CH]\n"
                "                        [--parietal CH] [-c CONFIG] [--set SECTION.KEY=VALUE]...\n"
-               "  the pre-night check: signal at rest, eyes closed (alpha), eye movements, then each electrode's\n"
+               "  the pre-night check: signal at rest, eyes closed (alpha), eye movements, then "
+               "each electrode's\n"
                "  impedance; thresholds and durations in [check] of the configuration\n");
     return f == stdout ? 0 : 2;
 }
@@ -91,7 +94,8 @@ static int parse(int argc, char **argv, dw_config *cfg)
 
 static void on_quality(void *ctx, const dw_quality_second *q) { dw_check_quality(ctx, q); }
 
-/* The signal phases: read, give each block to the verdict and the check, say each new instruction. */
+/* The signal phases: read, give each block to the verdict and the check, say each new instruction.
+ */
 static int signal_phases(dw_source *src, dw_quality *q, dw_night_check *k)
 {
     const dw_source_info *in = &src->info;
@@ -127,7 +131,8 @@ static void impedances(dw_source *src, dw_night_check *k)
         int board = dw_cyton_board_channel(src, c);
         int ok = board > 0 && dw_cyton_impedance(src, board, &kohm) == 0;
         if (ok)
-            printf("check: impedance %s (board channel %d): %.1f kOhm\n", src->info.label[c], board, kohm);
+            printf("check: impedance %s (board channel %d): %.1f kOhm\n", src->info.label[c], board,
+                   kohm);
         else
             printf("check: impedance %s: %s\n", src->info.label[c], src->err.msg);
         fflush(stdout);
@@ -164,8 +169,9 @@ int dw_cmd_check(int argc, char **argv)
         dw_source_close(src);
         return 2;
     }
-    printf("check: %s, %d channels at %g Hz; frontal %s, alpha on %s\n", cfg.serial, in->nch, in->fs,
-           in->label[in->frontal], in->label[in->parietal >= 0 ? in->parietal : in->frontal]);
+    printf("check: %s, %d channels at %g Hz; frontal %s, alpha on %s\n", cfg.serial, in->nch,
+           in->fs, in->label[in->frontal],
+           in->label[in->parietal >= 0 ? in->parietal : in->frontal]);
     int rc = 2;
     if (signal_phases(src, q, k) == 0) {
         impedances(src, k);

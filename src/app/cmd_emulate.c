@@ -1,10 +1,10 @@
-/* `dreamwatch emulate`: an OpenBCI Cyton (or Cyton+Daisy) on a pseudo-terminal, for trying and testing
- * the live path without a board. It answers the serial protocol (v s b d c C ~ x z), streams 24-bit
- * counts at the real rate from a recording or a generated alpha rhythm, and can misbehave on purpose:
- * dropped packets, damaged bytes, garbage, unplugging (a new pty behind the same --link), stalls, a
- * drifting clock, a board that is switched off; and a head for the pre-night check: eyes closed (alpha)
- * and eye movements at given times, an electrode's impedance, a railed channel. --sent-log writes every
- * sample it sent. */
+/* `dreamwatch emulate`: an OpenBCI Cyton (or Cyton+Daisy) on a pseudo-terminal, for trying and
+ * testing the live path without a board. It answers the serial protocol (v s b d c C ~ x z),
+ * streams 24-bit counts at the real rate from a recording or a generated alpha rhythm, and can
+ * misbehave on purpose: dropped packets, damaged bytes, garbage, unplugging (a new pty behind the
+ * same --link), stalls, a drifting clock, a board that is switched off; and a head for the
+ * pre-night check: eyes closed (alpha) and eye movements at given times, an electrode's impedance,
+ * a railed channel. --sent-log writes every sample it sent. */
 #include "sources/cyton.h"
 #include "app/commands.h"
 #include "dsp/resample.h"
@@ -31,12 +31,13 @@ typedef struct {
     const char *file, *link, *sent_log;
     double seconds;
     double drop, corrupt;                  /* probabilities per packet */
-    timed  garbage[MAX_EVENTS], unplug[MAX_EVENTS], stall[MAX_EVENTS], closed[MAX_EVENTS], moves[MAX_EVENTS];
+    timed garbage[MAX_EVENTS], unplug[MAX_EVENTS], stall[MAX_EVENTS], closed[MAX_EVENTS],
+        moves[MAX_EVENTS];
     int    ngarbage, nunplug, nstall, nclosed, nmoves;
-    double kohm[16];                       /* electrode impedance (kOhm) when set, else 5, 6, 7 ... */
+    double kohm[16]; /* electrode impedance (kOhm) when set, else 5, 6, 7 ... */
     int    railed[16];
     double drift_ppm;
-    double speed;                          /* --speed: samples go out this many times faster (tests) */
+    double speed; /* --speed: samples go out this many times faster (tests) */
     int    board_off;
     uint64_t rng;
     /* pty */
@@ -79,16 +80,23 @@ static int usage(const char *why)
 {
     if (why)
         fprintf(stderr, "dreamwatch emulate: %s\n", why);
-    fprintf(stderr,
-        "usage: dreamwatch emulate [--daisy] [--file F.edf|OpenBCI.txt] [--faults LIST] [--link PATH]\n"
+    fprintf(
+        stderr,
+        "usage: dreamwatch emulate [--daisy] [--file F.edf|OpenBCI.txt] [--faults LIST] [--link "
+        "PATH]\n"
         "                          [--sent-log FILE] [--seconds N] [--seed N] [--speed N]\n"
-        "  --speed   stream N (1-50) times faster than a board would: a night in minutes for tests; the\n"
+        "  --speed   stream N (1-50) times faster than a board would: a night in minutes for "
+        "tests; the\n"
         "            host sees its clock drift\n"
-        "  --faults  comma-separated: drop=N%%, corrupt=N%% (packets with one damaged byte), garbage=T,\n"
-        "            unplug=T:D, stall=T:D, drift=PPM, board-off   (T, D in seconds after the first `b`);\n"
+        "  --faults  comma-separated: drop=N%%, corrupt=N%% (packets with one damaged byte), "
+        "garbage=T,\n"
+        "            unplug=T:D, stall=T:D, drift=PPM, board-off   (T, D in seconds after the "
+        "first `b`);\n"
         "            the head: eyes-closed=T:D (alpha; eyes open otherwise, once one is given),\n"
-        "            eye-move=T:D (left-right saccades on channels 1-2), impedance=CH:KOHM, railed=CH\n"
-        "  prints the pty's path; --link keeps a symlink to it (replaced when unplugged and back)\n");
+        "            eye-move=T:D (left-right saccades on channels 1-2), impedance=CH:KOHM, "
+        "railed=CH\n"
+        "  prints the pty's path; --link keeps a symlink to it (replaced when unplugged and "
+        "back)\n");
     return 2;
 }
 
@@ -216,8 +224,12 @@ static void reply(emu *e, const char *text)
 
 static int in_window(const timed *w, int n, double t);
 
-/* Ohms the emulated electrode c (0-based) shows in an impedance check: 5, 6, 7 ... kOhm unless set. */
-static double electrode_ohm(const emu *e, int c) { return (e->kohm[c] > 0 ? e->kohm[c] : 5.0 + c) * 1000.0; }
+/* Ohms the emulated electrode c (0-based) shows in an impedance check: 5, 6, 7 ... kOhm unless set.
+ */
+static double electrode_ohm(const emu *e, int c)
+{
+    return (e->kohm[c] > 0 ? e->kohm[c] : 5.0 + c) * 1000.0;
+}
 
 /* Frames from the file, resampled to the board's rate, until sample index k is available. */
 static int file_frame(emu *e, long k, double *uv)
@@ -273,13 +285,15 @@ static int sample_uv(emu *e, long k, double *uv)
         if (file_frame(e, k, uv) != 0)
             return -1;
     } else {
-        /* alpha with a drifting amplitude, a little noise; with eyes-closed windows given, the eyes are
-         * open (alpha small) outside them */
+        /* alpha with a drifting amplitude, a little noise; with eyes-closed windows given, the eyes
+         * are open (alpha small) outside them */
         double gain = e->nclosed && !in_window(e->closed, e->nclosed, t) ? 0.2 : 1.0;
         for (int c = 0; c < 16; c++)
-            uv[c] = gain * (20 + 8 * sin(2 * M_PI * 0.4 * t + c)) * sin(2 * M_PI * 10 * t + 0.7 * c) +
-                    3 * (rnd01(e) + rnd01(e) + rnd01(e) - 1.5) + 30 * c;
-        if (in_window(e->moves, e->nmoves, t)) {   /* saccades left and right every second: Fp channels */
+            uv[c] =
+                gain * (20 + 8 * sin(2 * M_PI * 0.4 * t + c)) * sin(2 * M_PI * 10 * t + 0.7 * c) +
+                3 * (rnd01(e) + rnd01(e) + rnd01(e) - 1.5) + 30 * c;
+        if (in_window(e->moves, e->nmoves,
+                      t)) { /* saccades left and right every second: Fp channels */
             double eog = sin(2 * M_PI * 0.5 * t) >= 0 ? 120 : -120;
             uv[0] += eog;
             uv[1] += 0.3 * eog;

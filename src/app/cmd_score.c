@@ -27,7 +27,7 @@ struct night {
     double (*prob)[DW_NSTAGES];
     int (*micro)[DW_EV_KINDS];            /* spindles and slow waves starting in each epoch */
     int micro_cap;
-    dw_bids_events *events;               /* spindles and slow waves as they come; stages at the end */
+    dw_bids_events *events; /* spindles and slow waves as they come; stages at the end */
     double progress_next;
     double duration_s;
     int tty;
@@ -49,7 +49,8 @@ static void on_micro(void *ctx, const dw_sleep_event *ev)
         nt->micro_cap = cap;
     }
     nt->micro[ev->epoch][ev->kind]++;
-    dw_bids_events_addf(nt->events, ev->onset_s, ev->dur_s, dw_sleep_event_name(ev->kind), "%.1f", ev->amp_uv);
+    dw_bids_events_addf(nt->events, ev->onset_s, ev->dur_s, dw_sleep_event_name(ev->kind), "%.1f",
+                        ev->amp_uv);
 }
 
 static double per_min(const struct night *nt, int epoch, int kind)
@@ -163,8 +164,8 @@ static void usage(FILE *f)
                "       dreamwatch score --features TABLE.tsv... [--model FILE]\n");
 }
 
-/* The night through the pipeline, and the frontal channel through the spindle and slow-wave detectors
- * (gaps restart them). 0, or 1 on a read error. */
+/* The night through the pipeline, and the frontal channel through the spindle and slow-wave
+ * detectors (gaps restart them). 0, or 1 on a read error. */
 static int read_night(dw_source *src, dw_pipeline *pl, struct night *nt)
 {
     const dw_source_info *in = &src->info;
@@ -199,7 +200,8 @@ static int read_night(dw_source *src, dw_pipeline *pl, struct night *nt)
     return rc;
 }
 
-/* PREFIX.csv, PREFIX.edf and PREFIX_events.tsv (every epoch's stage, every spindle and slow wave). */
+/* PREFIX.csv, PREFIX.edf and PREFIX_events.tsv (every epoch's stage, every spindle and slow wave).
+ */
 static int write_outputs(const char *prefix, struct night *nt, double start_epoch, int force)
 {
     dw_err err = { "" };
@@ -210,7 +212,8 @@ static int write_outputs(const char *prefix, struct night *nt, double start_epoc
     for (int i = 0; i < nt->n; i++)
         dw_bids_events_add(nt->events, (double)i * DW_EPOCH_S, DW_EPOCH_S, "sleep_stage",
                            nt->stage[i] == DW_UNSCORED ? NULL : dw_stage_name(nt->stage[i]));
-    if (write_csv(csv, nt, force, &err) < 0 || write_edf_hypnogram(edf, nt, start_epoch, force, &err) < 0 ||
+    if (write_csv(csv, nt, force, &err) < 0 ||
+        write_edf_hypnogram(edf, nt, start_epoch, force, &err) < 0 ||
         dw_bids_events_write(nt->events, tsv, force, &err) < 0) {
         fprintf(stderr, "dreamwatch score: %s\n", err.msg);
         return 1;
@@ -261,7 +264,8 @@ static void night_free(struct night *nt)
     dw_bids_events_free(nt->events);
 }
 
-static int score_one(const char *path, const char *ref_path, const char *prefix, const dw_config *cfg, int force)
+static int score_one(const char *path, const char *ref_path, const char *prefix,
+                     const dw_config *cfg, int force)
 {
     dw_err err = { "" };
     double t0 = dw_now_mono();
@@ -281,7 +285,8 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
         dw_source_close(src);
         return 1;
     }
-    struct night nt = { .duration_s = in->duration_s, .tty = isatty(2), .events = dw_bids_events_new() };
+    struct night nt = {
+        .duration_s = in->duration_s, .tty = isatty(2), .events = dw_bids_events_new()};
     dw_pipeline_opts po = { .model = own, .quality = dw_quality_settings(&cfg->session) };
     po.quality.mains = 0;                  /* no alerts here: mains is not a staging fact */
     dw_pipeline_sink sink = { .epoch = on_epoch, .ctx = &nt };
@@ -297,9 +302,11 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     if (nt.tty)
         fprintf(stderr, "\r%60s\r", "");
     double secs = dw_now_mono() - t0;
-    printf("%s: %d epochs (%.2f h), model %s, %.2f s (%.0f x real time)\n", path, nt.n, nt.n / 120.0,
-           dw_model_name(dw_pipeline_model(pl)), secs, secs > 0 ? nt.n * 30.0 / secs : 0);
-    printf("  staging: frontal %s, parietal %s (%s)\n", in->frontal >= 0 ? in->label[in->frontal] : "none",
+    printf("%s: %d epochs (%.2f h), model %s, %.2f s (%.0f x real time)\n", path, nt.n,
+           nt.n / 120.0, dw_model_name(dw_pipeline_model(pl)), secs,
+           secs > 0 ? nt.n * 30.0 / secs : 0);
+    printf("  staging: frontal %s, parietal %s (%s)\n",
+           in->frontal >= 0 ? in->label[in->frontal] : "none",
            in->parietal >= 0 ? in->label[in->parietal] : "none", in->roles_how);
     rc |= write_outputs(prefix, &nt, in->start_epoch, force);
     dw_sleep_stats st;

@@ -20,58 +20,91 @@
 #include "screen/screen.h"
 
 static const char usage_text[] =
-"usage: dreamwatch [OPTIONS] [FILE]          watch a night (replay FILE, or a live Cyton with --serial)\n"
-"       dreamwatch score NIGHT.edf... [--reference HYPNO.edf] [--out PREFIX]   stage recordings, headless\n"
-"       dreamwatch score --features TABLE.tsv...                      stage per-epoch feature tables\n"
-"       dreamwatch record --serial PATH [--out DIR] [OPTIONS]         record and stage a night, no screen\n"
-"       dreamwatch emulate [--daisy] [--file FILE] [--faults LIST]    a Cyton on a pseudo-terminal\n"
-"       dreamwatch recover FILE.bdf                                   repair a recording left by a crash\n"
-"       dreamwatch check --serial PATH                                the pre-night check of a board\n"
-"\n"
-"With no FILE and no --serial, the shipped sample night is replayed.\n"
-"\n"
-"Input:\n"
-"  -s, --serial PATH       live OpenBCI Cyton on PATH (a serial port or a pty)\n"
-"      --board B           auto, cyton (8 ch, 250 Hz) or daisy (16 ch, 125 Hz)\n"
-"      --channels LIST     channels to use, labels or 1-based indices, comma-separated\n"
-"      --frontal CH        the frontal (Fpz-Cz-like) channel\n"
-"      --parietal CH       the parietal (Pz-Oz-like) channel; 'none' for the one-channel model\n"
-"  -r, --reference FILE    reference hypnogram (EDF+ annotations) shown beside our staging\n"
-"      --speed N           replay speed: 1 real time (default), N times, 0 as fast as possible\n"
-"      --paused            start a replay paused\n"
-"      --exit-at-end       stop when the replay ends\n"
-"Staging:\n"
-"  -m, --model FILE        model file instead of the built-in one\n"
-"Session:\n"
-"      --natural           start in natural-sleep mode: no stimulation, cue or awakening (the default)\n"
-"      --enhanced          start in enhanced mode: stimulation and the protocol armed in their stages\n"
-"      --protocol FILE     research protocol: serial awakenings with a questionnaire, sham and\n"
-"                          blinding, memory cues (see README, Running a protocol)\n"
-"Recording (live sessions):\n"
-"  -o, --out DIR           where recordings go\n"
-"      --subject CODE      subject code in file names\n"
-"      --no-record         do not record\n"
-"Display:\n"
-"      --bedside           the calm bedside view\n"
-"      --theme NAME        default, night, high-contrast, monochrome, or a path to an .ini\n"
-"      --fps N             frames per second at most\n"
-"      --ascii             plain ASCII characters\n"
-"      --headless          no screen: log epochs to standard output\n"
-"Configuration:\n"
-"  -c, --config FILE       configuration file (default $XDG_CONFIG_HOME/dreamwatch/config.ini)\n"
-"      --set SEC.KEY=VAL   set any configuration key\n"
-"      --print-config      print every key with its default and exit\n"
-"  -h, --help              this help\n"
-"  -V, --version           version\n"
-"\n"
-"Keys: ? help, w manual wake, n natural-sleep mode, Q or q safe shutdown, a acknowledge alert,\n"
-"      m marker, space pause, + - replay speed, arrows seek, Tab focus, t theme, v layout,\n"
-"      e evoked response, k pre-night check (live); after an awakening: y n r, 1-5 or text answers.\n"
-"Signals: SIGINT, SIGTERM and SIGHUP shut down safely; a second one forces exit (the recording is kept).\n";
+    "usage: dreamwatch [OPTIONS] [FILE]          watch a night (replay FILE, or a live Cyton with "
+    "--serial)\n"
+    "       dreamwatch score NIGHT.edf... [--reference HYPNO.edf] [--out PREFIX]   stage "
+    "recordings, headless\n"
+    "       dreamwatch score --features TABLE.tsv...                      stage per-epoch feature "
+    "tables\n"
+    "       dreamwatch record --serial PATH [--out DIR] [OPTIONS]         record and stage a "
+    "night, no screen\n"
+    "       dreamwatch emulate [--daisy] [--file FILE] [--faults LIST]    a Cyton on a "
+    "pseudo-terminal\n"
+    "       dreamwatch recover FILE.bdf                                   repair a recording left "
+    "by a crash\n"
+    "       dreamwatch check --serial PATH                                the pre-night check of a "
+    "board\n"
+    "\n"
+    "With no FILE and no --serial, the shipped sample night is replayed.\n"
+    "\n"
+    "Input:\n"
+    "  -s, --serial PATH       live OpenBCI Cyton on PATH (a serial port or a pty)\n"
+    "      --board B           auto, cyton (8 ch, 250 Hz) or daisy (16 ch, 125 Hz)\n"
+    "      --channels LIST     channels to use, labels or 1-based indices, comma-separated\n"
+    "      --frontal CH        the frontal (Fpz-Cz-like) channel\n"
+    "      --parietal CH       the parietal (Pz-Oz-like) channel; 'none' for the one-channel "
+    "model\n"
+    "  -r, --reference FILE    reference hypnogram (EDF+ annotations) shown beside our staging\n"
+    "      --speed N           replay speed: 1 real time (default), N times, 0 as fast as "
+    "possible\n"
+    "      --paused            start a replay paused\n"
+    "      --exit-at-end       stop when the replay ends\n"
+    "Staging:\n"
+    "  -m, --model FILE        model file instead of the built-in one\n"
+    "Session:\n"
+    "      --natural           start in natural-sleep mode: no stimulation, cue or awakening (the "
+    "default)\n"
+    "      --enhanced          start in enhanced mode: stimulation and the protocol armed in their "
+    "stages\n"
+    "      --protocol FILE     research protocol: serial awakenings with a questionnaire, sham "
+    "and\n"
+    "                          blinding, memory cues (see README, Running a protocol)\n"
+    "Recording (live sessions):\n"
+    "  -o, --out DIR           where recordings go\n"
+    "      --subject CODE      subject code in file names\n"
+    "      --no-record         do not record\n"
+    "Display:\n"
+    "      --bedside           the calm bedside view\n"
+    "      --theme NAME        default, night, high-contrast, monochrome, or a path to an .ini\n"
+    "      --fps N             frames per second at most\n"
+    "      --ascii             plain ASCII characters\n"
+    "      --headless          no screen: log epochs to standard output\n"
+    "Configuration:\n"
+    "  -c, --config FILE       configuration file (default "
+    "$XDG_CONFIG_HOME/dreamwatch/config.ini)\n"
+    "      --set SEC.KEY=VAL   set any configuration key\n"
+    "      --print-config      print every key with its default and exit\n"
+    "  -h, --help              this help\n"
+    "  -V, --version           version\n"
+    "\n"
+    "Keys: ? help, w manual wake, n natural-sleep mode, Q or q safe shutdown, a acknowledge "
+    "alert,\n"
+    "      m marker, space pause, + - replay speed, arrows seek, Tab focus, t theme, v layout,\n"
+    "      e evoked response, k pre-night check (live); after an awakening: y n r, 1-5 or text "
+    "answers.\n"
+    "Signals: SIGINT, SIGTERM and SIGHUP shut down safely; a second one forces exit (the recording "
+    "is kept).\n";
 
 enum {
-    O_BOARD = 256, O_CHANNELS, O_FRONTAL, O_PARIETAL, O_SPEED, O_PAUSED, O_EXIT_AT_END, O_NATURAL,
-    O_ENHANCED, O_PROTOCOL, O_SUBJECT, O_NO_RECORD, O_BEDSIDE, O_THEME, O_FPS, O_ASCII, O_HEADLESS, O_SET, O_PRINT_CONFIG,
+    O_BOARD = 256,
+    O_CHANNELS,
+    O_FRONTAL,
+    O_PARIETAL,
+    O_SPEED,
+    O_PAUSED,
+    O_EXIT_AT_END,
+    O_NATURAL,
+    O_ENHANCED,
+    O_PROTOCOL,
+    O_SUBJECT,
+    O_NO_RECORD,
+    O_BEDSIDE,
+    O_THEME,
+    O_FPS,
+    O_ASCII,
+    O_HEADLESS,
+    O_SET,
+    O_PRINT_CONFIG,
 };
 
 static const struct option long_opts[] = {

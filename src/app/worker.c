@@ -185,8 +185,8 @@ static int open_session(dw_worker *w, dw_err *err)
         return -1;
     size_t len = strlen(log) - strlen(".session.tsv");     /* the prefix the log got: stem or stem-N */
     snprintf(w->prefix, sizeof w->prefix, "%.*s", (int)len, log);
-    dw_session_hooks hooks = { .annotate = session_annotate, .bell = session_bell, .ctx = w, .log = l,
-                               .prefix = w->prefix };
+    dw_session_hooks hooks = { .annotate = session_annotate, .bell = session_bell, .ctx = w,
+                               .log = l, .prefix = w->prefix };
     w->session = dw_session_new(&w->cfg->session, &hooks, err);
     if (!w->session)
         return -1;
@@ -374,9 +374,9 @@ static void seek(dw_worker *w, double delta)
     restart_pacing(w);
 }
 
-/* ---- the pre-night check (k in the monitor): the phases on the stream as it comes, then one channel's
- * impedance per pass of the loop (each stops the stream about 2 s: a marked gap in the recording), then
- * the results in the recording, the session log and the screen ---- */
+/* ---- the pre-night check (k in the monitor): the phases on the stream as it comes, then one
+ * channel's impedance per pass of the loop (each stops the stream about 2 s: a marked gap in the
+ * recording), then the results in the recording, the session log and the screen ---- */
 
 static void check_say(dw_worker *w, const char *text, int running)
 {
@@ -392,10 +392,12 @@ static void check_start(dw_worker *w)
 {
     dw_err err = { "" };
     if (!w->src->info.live || w->check) {
-        set_event(w, "pre-night check: %s", w->check ? "already running" : "needs a live board (--serial)");
+        set_event(w, "pre-night check: %s",
+                  w->check ? "already running" : "needs a live board (--serial)");
         return;
     }
-    if (!(w->check = dw_check_new(&w->cfg->check, &w->src->info, w->cfg->session.al_mains_ratio, &err))) {
+    if (!(w->check =
+              dw_check_new(&w->cfg->check, &w->src->info, w->cfg->session.al_mains_ratio, &err))) {
         set_event(w, "pre-night check: %s", err.msg);
         return;
     }
@@ -562,8 +564,8 @@ static void session_tick(dw_worker *w)
     dw_session_tick(w->session, w->t, wall);
 }
 
-/* The summary (sleep statistics of our hypnogram, every event, stimulation and alert), the awakenings
- * table and the BIDS events table, beside the session log; the sealed file closed. */
+/* The summary (sleep statistics of our hypnogram, every event, stimulation and alert), the
+ * awakenings table and the BIDS events table, beside the session log; the sealed file closed. */
 static void write_summary(dw_worker *w)
 {
     char path[DW_PATH_MAX + 24];

@@ -9,7 +9,7 @@
 
 struct dw_sleep_events {
     double fs;
-    double base;              /* sample times are base + k / fs, whatever the blocks: the same events */
+    double base; /* sample times are base + k / fs, whatever the blocks: the same events */
     long k;                   /* for the same samples cut in any way */
     int started;
     dw_spindle_det *sp;
@@ -49,8 +49,8 @@ void dw_sleep_events_reset(dw_sleep_events *e)
 
 static int epoch_of(double t) { return (int)floor(t / DW_EPOCH_S); }
 
-void dw_sleep_events_push(dw_sleep_events *e, double t0, const double *x, int n, dw_sleep_event_fn fn,
-                          void *ctx)
+void dw_sleep_events_push(dw_sleep_events *e, double t0, const double *x, int n,
+                          dw_sleep_event_fn fn, void *ctx)
 {
     if (!e->started || fabs(t0 - (e->base + (double)e->k / e->fs)) > 0.5 / e->fs) {
         e->base = t0;             /* the first block, or one that does not follow on */
@@ -62,13 +62,13 @@ void dw_sleep_events_push(dw_sleep_events *e, double t0, const double *x, int n,
         dw_spindle sp;
         dw_slow_wave sw;
         if (dw_spindle_step(e->sp, t, x[i], &sp) && fn) {
-            dw_sleep_event ev = { DW_EV_SPINDLE, sp.start_s, sp.dur_s, sp.amp_uv, sp.freq_hz, sp.start_s,
-                                  epoch_of(sp.start_s) };
+            dw_sleep_event ev = { DW_EV_SPINDLE, sp.start_s, sp.dur_s, sp.amp_uv, sp.freq_hz,
+                                  sp.start_s, epoch_of(sp.start_s) };
             fn(ctx, &ev);
         }
         if (dw_slow_wave_step(e->sw, t, x[i], &sw) && fn) {
-            dw_sleep_event ev = { DW_EV_SLOW_WAVE, sw.start_s, sw.dur_s, sw.ptp_uv, 1 / sw.dur_s, sw.neg_t,
-                                  epoch_of(sw.start_s) };
+            dw_sleep_event ev = { DW_EV_SLOW_WAVE, sw.start_s, sw.dur_s, sw.ptp_uv, 1 / sw.dur_s,
+                                  sw.neg_t, epoch_of(sw.start_s) };
             fn(ctx, &ev);
         }
     }

@@ -1,7 +1,7 @@
 /* Sleep microstructure on the frontal channel: spindles (dsp/spindle.h) and slow waves
- * (dsp/slow_wave.h) from one stream of raw samples, each event stamped with the 30-s epoch it starts in.
- * `score` and the session run the same detectors on the same samples, so their counts agree epoch for
- * epoch whatever the block sizes. */
+ * (dsp/slow_wave.h) from one stream of raw samples, each event stamped with the 30-s epoch it
+ * starts in. `score` and the session run the same detectors on the same samples, so their counts
+ * agree epoch for epoch whatever the block sizes. */
 #ifndef DW_SLEEP_EVENTS_H
 #define DW_SLEEP_EVENTS_H
 
@@ -27,11 +27,12 @@ dw_sleep_events *dw_sleep_events_new(double fs);
 void dw_sleep_events_free(dw_sleep_events *e);
 /* A gap in the signal: both detectors start again. */
 void dw_sleep_events_reset(dw_sleep_events *e);
-/* n consecutive samples x (uV) from source time t0 at the rate given to new; fn gets every event that
- * ends inside them. Times count samples from the first block (a block whose t0 does not follow on, by
- * more than half a sample, starts the count again), so any cutting of a stream gives the same events. */
-void dw_sleep_events_push(dw_sleep_events *e, double t0, const double *x, int n, dw_sleep_event_fn fn,
-                          void *ctx);
+/* n consecutive samples x (uV) from source time t0 at the rate given to new; fn gets every event
+ * that ends inside them. Times count samples from the first block (a block whose t0 does not follow
+ * on, by more than half a sample, starts the count again), so any cutting of a stream gives the
+ * same events. */
+void dw_sleep_events_push(dw_sleep_events *e, double t0, const double *x, int n,
+                          dw_sleep_event_fn fn, void *ctx);
 /* "spindle", "slow_wave". */
 const char *dw_sleep_event_name(int kind);
 

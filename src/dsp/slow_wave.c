@@ -52,10 +52,11 @@ void dw_slow_wave_reset(dw_slow_wave_det *d)
 
 static int judge(const dw_slow_wave_det *d, double end_t, dw_slow_wave *out)
 {
-    double neg_dur = d->rise_t - d->fall_t, pos_dur = end_t - d->rise_t, ptp = d->pos_uv - d->neg_uv;
-    if (neg_dur < NEG_DUR_MIN || neg_dur > NEG_DUR_MAX || pos_dur < POS_DUR_MIN || pos_dur > POS_DUR_MAX ||
-        -d->neg_uv < NEG_AMP_MIN || -d->neg_uv > NEG_AMP_MAX || d->pos_uv < POS_AMP_MIN ||
-        d->pos_uv > POS_AMP_MAX || ptp < PTP_MIN || ptp > PTP_MAX)
+    double neg_dur = d->rise_t - d->fall_t, pos_dur = end_t - d->rise_t,
+           ptp = d->pos_uv - d->neg_uv;
+    if (neg_dur < NEG_DUR_MIN || neg_dur > NEG_DUR_MAX || pos_dur < POS_DUR_MIN ||
+        pos_dur > POS_DUR_MAX || -d->neg_uv < NEG_AMP_MIN || -d->neg_uv > NEG_AMP_MAX ||
+        d->pos_uv < POS_AMP_MIN || d->pos_uv > POS_AMP_MAX || ptp < PTP_MIN || ptp > PTP_MAX)
         return 0;
     *out = (dw_slow_wave){ d->fall_t, end_t - d->fall_t, d->neg_t, d->neg_uv, d->pos_uv, ptp };
     return 1;

@@ -7,8 +7,9 @@
 
 #include "dsp/biquad.h"
 
-#define SIGMA_ORDER 6       /* 6th-order high-pass and low-pass at these -3 dB corners: flat over 12-15 Hz,
-                                -20 dB at 9.8 and 18.1 Hz (YASA's FIR: -6 dB at 11.25 and 15.75 Hz) */
+#define SIGMA_ORDER                                                                                \
+    6 /* 6th-order high-pass and low-pass at these -3 dB corners: flat over 12-15 Hz,              \
+          -20 dB at 9.8 and 18.1 Hz (YASA's FIR: -6 dB at 11.25 and 15.75 Hz) */
 #define SIGMA_LO 11.5
 #define SIGMA_HI 15.5
 #define REL_MIN 0.2          /* YASA thresh rel_pow */
@@ -16,7 +17,7 @@
 #define RMS_SD 1.5           /* YASA thresh rms: mean + 1.5 SD */
 #define REL_WIN_S 1.0
 #define SHORT_WIN_S 0.3      /* YASA: 300-ms windows for corr and rms */
-#define LAG_S 0.5            /* every criterion trails the signal by this much (half of REL_WIN_S) */
+#define LAG_S 0.5 /* every criterion trails the signal by this much (half of REL_WIN_S) */
 #define STATS_TAU_S 300.0
 #define STATS_MIN_S 10.0
 #define MERGE_S 0.5          /* YASA min_distance */
@@ -33,7 +34,7 @@ struct dw_spindle_det {
     double *s_3, *b_3;                /* 0.3-s rings: sigma, broad */
     unsigned char *crit;              /* delay line of the 0.3-s criteria (bit 0 corr, bit 1 rms) */
     double *sig_d;                    /* delay line of sigma, LAG_S */
-    double *brd_d;                    /* delay line of broad: its sigma component in phase with sigma */
+    double *brd_d; /* delay line of broad: its sigma component in phase with sigma */
     int nb;                           /* its length: the whole samples of the lag, plus 2 */
     double lag;                       /* the lag in samples */
     long k;                           /* samples since the last reset */
@@ -48,15 +49,15 @@ struct dw_spindle_det {
     double first_x, last_x;
     int tail_nx;                      /* ... in the gap of a TAIL, the last at */
     double tail_first, tail_last;
-    double gd;                        /* the sigma filter's group delay at 13.5 Hz (s): onsets minus it */
+    double gd; /* the sigma filter's group delay at 13.5 Hz (s): onsets minus it */
 };
 
 static void *grab(size_t n, size_t size) { return calloc(n ? n : 1, size); }
 
-/* The sigma filter delays 12-15 Hz more than the broad one does; a causal filter cannot undo that (YASA's
- * are zero-phase), so broad is delayed by the (fractional, linearly interpolated) number of samples that
- * best lines its 12-15 Hz component up with sigma: the largest mean cosine of the phase difference over
- * the band, in tenths of a sample. */
+/* The sigma filter delays 12-15 Hz more than the broad one does; a causal filter cannot undo that
+ * (YASA's are zero-phase), so broad is delayed by the (fractional, linearly interpolated) number of
+ * samples that best lines its 12-15 Hz component up with sigma: the largest mean cosine of the
+ * phase difference over the band, in tenths of a sample. */
 static double align_lag(const dw_spindle_det *d)
 {
     double best = 0, best_c = -2;
@@ -156,8 +157,8 @@ static void resum(dw_spindle_det *d)
     }
 }
 
-/* The windows take sample (s, b); returns the criteria bits of the 0.3-s windows (1 corr, 2 rms) and
- * sets *rel_ok for the 1-s window. */
+/* The windows take sample (s, b); returns the criteria bits of the 0.3-s windows (1 corr, 2 rms)
+ * and sets *rel_ok for the 1-s window. */
 static unsigned windows(dw_spindle_det *d, double s, double b, int *rel_ok)
 {
     int i1 = d->i1, i3 = d->i3;
@@ -178,8 +179,10 @@ static unsigned windows(dw_spindle_det *d, double s, double b, int *rel_ok)
     if (d->k < d->n3)
         return 0;
     double in = d->inv_n3, ms = d->sum_s * in, mb = d->sum_b * in;
-    double vs = d->sum_s2 * in - ms * ms, vb = d->sum_b2 * in - mb * mb, cv = d->sum_sb * in - ms * mb;
-    unsigned bits = vs > 0 && vb > 0 && cv > 0 && cv * cv >= CORR_MIN * CORR_MIN * vs * vb ? 1u : 0u;
+    double vs = d->sum_s2 * in - ms * ms, vb = d->sum_b2 * in - mb * mb,
+           cv = d->sum_sb * in - ms * mb;
+    unsigned bits =
+        vs > 0 && vb > 0 && cv > 0 && cv * cv >= CORR_MIN * CORR_MIN * vs * vb ? 1u : 0u;
     double rms = sqrt(fmax(d->sum_s2 * in, 0));
     double a = ++d->stats_n < d->stats_tau_n ? 1.0 / (double)d->stats_n : d->stats_alpha;
     double delta = rms - d->mean;
@@ -264,6 +267,7 @@ int dw_spindle_step(dw_spindle_det *d, double t, double x, dw_spindle *out)
     d->k++;
     if (!full)
         return 0;
-    int met = rel_ok + (late & 1) + ((late & 2) >> 1);     /* two of three (of two while rms warms up) */
+    int met =
+        rel_ok + (late & 1) + ((late & 2) >> 1); /* two of three (of two while rms warms up) */
     return track(d, t - LAG_S, met >= 2, sig, out);
 }

@@ -79,8 +79,8 @@ typedef struct dw_monitor {
     dw_alert_view alerts[DW_MAX_ALERTS];
     int    n_alerts;
     int    wants_dream_report;          /* the session asks the operator for a dream report */
-    dw_session_view session;            /* the rest of the session's view: protocol, questionnaire, volume,
-                                           densities, evoked response (session/session.h) */
+    dw_session_view session; /* the rest of the session's view: protocol, questionnaire, volume,
+                                densities, evoked response (session/session.h) */
     char   check_report[2048];          /* the last pre-night check's table ("" none) */
     int    check_running;
     unsigned long bells;                /* bell actuator rings asked for; the screen beeps when it grows */

@@ -49,7 +49,8 @@ static char *cell(const char *s)
     return c;
 }
 
-void dw_bids_events_add(dw_bids_events *e, double onset, double dur, const char *type, const char *value)
+void dw_bids_events_add(dw_bids_events *e, double onset, double dur, const char *type,
+                        const char *value)
 {
     if (e->n == e->cap) {
         e->cap = e->cap ? e->cap * 2 : 1024;
@@ -59,7 +60,8 @@ void dw_bids_events_add(dw_bids_events *e, double onset, double dur, const char 
     e->n++;
 }
 
-void dw_bids_events_addf(dw_bids_events *e, double onset, double dur, const char *type, const char *fmt, ...)
+void dw_bids_events_addf(dw_bids_events *e, double onset, double dur, const char *type,
+                         const char *fmt, ...)
 {
     char buf[512];
     va_list ap;

@@ -1,9 +1,10 @@
-/* A BIDS-style events table (Brain Imaging Data Structure, "Task events": _events.tsv with the columns
- * onset, duration, trial_type, value): every scored epoch, spindle, slow wave, stimulus, cue, awakening,
- * answer, alert and marker of a night, for analysis in MNE, EEGLAB or pandas. Rows are kept in memory and
- * written at the end, sorted by onset (ties keep the order they were added), through a temporary file
- * renamed into place (base/files.h). onset and duration in seconds from the start of the recording;
- * "n/a" for a missing duration or value, as BIDS asks; tabs and line breaks in values become spaces. */
+/* A BIDS-style events table (Brain Imaging Data Structure, "Task events": _events.tsv with the
+ * columns onset, duration, trial_type, value): every scored epoch, spindle, slow wave, stimulus,
+ * cue, awakening, answer, alert and marker of a night, for analysis in MNE, EEGLAB or pandas. Rows
+ * are kept in memory and written at the end, sorted by onset (ties keep the order they were added),
+ * through a temporary file renamed into place (base/files.h). onset and duration in seconds from
+ * the start of the recording; "n/a" for a missing duration or value, as BIDS asks; tabs and line
+ * breaks in values become spaces. */
 #ifndef DW_BIDS_EVENTS_H
 #define DW_BIDS_EVENTS_H
 

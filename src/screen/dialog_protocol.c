@@ -1,6 +1,7 @@
-/* The protocol's dialogs: the questionnaire after a serial awakening (one question at a time, opened by
- * the session; the latency from the question appearing to the answer key goes back with the answer), the
- * evoked response (e), and the pre-night check's table (k; the worker runs the check on a live board). */
+/* The protocol's dialogs: the questionnaire after a serial awakening (one question at a time,
+ * opened by the session; the latency from the question appearing to the answer key goes back with
+ * the answer), the evoked response (e), and the pre-night check's table (k; the worker runs the
+ * check on a live board). */
 #define DW_SCREEN_INTERNAL
 #include "screen/screen.h"
 
@@ -31,8 +32,8 @@ int dw_protocol_dialog_open(void) { return pd.kind != PD_NONE; }
 
 void dw_protocol_dialog_reset(void) { memset(&pd, 0, sizeof pd); }
 
-/* After each snapshot: a new question opens the questionnaire; an answered or timed-out one closes it;
- * a new check report opens its table. */
+/* After each snapshot: a new question opens the questionnaire; an answered or timed-out one closes
+ * it; a new check report opens its table. */
 void dw_protocol_dialog_update(dw_screen *s)
 {
     const dw_session_view *v = &s->v.session;
@@ -46,7 +47,8 @@ void dw_protocol_dialog_update(dw_screen *s)
     } else if (pd.kind == PD_QUESTION && !v->q_active) {
         pd.kind = PD_NONE;
     }
-    if (s->v.check_report[0] && strncmp(pd.check_seen, s->v.check_report, sizeof pd.check_seen - 1)) {
+    if (s->v.check_report[0] &&
+        strncmp(pd.check_seen, s->v.check_report, sizeof pd.check_seen - 1)) {
         snprintf(pd.check_seen, sizeof pd.check_seen, "%s", s->v.check_report);
         if (pd.kind == PD_NONE)
             pd.kind = PD_CHECK;
@@ -67,7 +69,7 @@ static void answer(dw_screen *s, const char *text)
         dw_screen_say(s, "command queue full: answer again");
     else
         dw_screen_say(s, "answer %d: %s (%.1f s)", pd.q, text, c.arg2);
-    pd.hidden_aw = pd.aw;                /* until the session moves on, this question stays closed */
+    pd.hidden_aw = pd.aw; /* until the session moves on, this question stays closed */
     pd.hidden_q = pd.q;
     pd.kind = PD_NONE;
 }
@@ -166,7 +168,8 @@ static void draw_question(dw_screen *s)
 {
     const dw_session_view *v = &s->v.session;
     char title[96], hint[160];
-    snprintf(title, sizeof title, "Awakening %ld: question %d of %d", v->q_awakening, v->q_index, v->q_total);
+    snprintf(title, sizeof title, "Awakening %ld: question %d of %d", v->q_awakening, v->q_index,
+             v->q_total);
     dw_rect r = dialog_box(s, 11, 72, title);
     int y = r.y + 2 + wrap(r.y + 2, r.x + 3, r.w - 6, 3, v->q_text);
     if (v->q_type == DW_ANSWER_YESNO)
@@ -189,7 +192,8 @@ static void draw_question(dw_screen *s)
         dw_draw_text(y + 2, r.x + 3, r.w - 6, line);
     }
     double left = v->q_deadline_wall - dw_now_wall();
-    snprintf(hint, sizeof hint, "%.0f s left (no answer after that)   Esc hide", left > 0 ? left : 0);
+    snprintf(hint, sizeof hint, "%.0f s left (no answer after that)   Esc hide",
+             left > 0 ? left : 0);
     dw_draw_text(r.y + r.h - 2, r.x + 3, r.w - 6, hint);
 }
 
@@ -200,9 +204,11 @@ static void draw_evoked(dw_screen *s)
     char title[96];
     int split = v->evoked_n[1] + v->evoked_n[2] > 0;
     if (split)
-        snprintf(title, sizeof title, "Evoked response: a active (%d), s sham (%d)", v->evoked_n[1], v->evoked_n[2]);
+        snprintf(title, sizeof title, "Evoked response: a active (%d), s sham (%d)", v->evoked_n[1],
+                 v->evoked_n[2]);
     else
-        snprintf(title, sizeof title, "Evoked response: %d stimuli (any key closes)", v->evoked_n[0]);
+        snprintf(title, sizeof title, "Evoked response: %d stimuli (any key closes)",
+                 v->evoked_n[0]);
     dw_rect r = dialog_box(s, ROWS + 5, DW_EVOKED_PLOT + 16, title);
     double m = 1e-9;
     for (int k = 0; k < 3; k++)
@@ -223,7 +229,8 @@ static void draw_evoked(dw_screen *s)
         line[o] = 0;
         dw_draw_text(r.y + 1 + row, r.x + 2, r.w - 4, line);
     }
-    dw_draw_text(r.y + ROWS + 1, r.x + 2, r.w - 4, "        -1 s      0         +1 s      +2 s      +3 s  uV");
+    dw_draw_text(r.y + ROWS + 1, r.x + 2, r.w - 4,
+                 "        -1 s      0         +1 s      +2 s      +3 s  uV");
     if (!v->evoked_n[0])
         dw_draw_text(r.y + ROWS + 2, r.x + 2, r.w - 4, "no stimulus yet");
 }
@@ -233,7 +240,9 @@ static void draw_check(dw_screen *s)
     int lines = 1;
     for (const char *p = s->v.check_report; *p; p++)
         lines += *p == '\n';
-    dw_rect r = dialog_box(s, lines + 3, 96, s->v.check_running ? "Pre-night check (running)" : "Pre-night check (any key closes)");
+    dw_rect r = dialog_box(s, lines + 3, 96,
+                           s->v.check_running ? "Pre-night check (running)"
+                                              : "Pre-night check (any key closes)");
     const char *p = s->v.check_report;
     for (int row = 0; *p && row < r.h - 3; row++) {
         const char *e = strchr(p, '\n');

@@ -113,8 +113,8 @@ int dw_path_resolve(const char *name, char *out, size_t n)
     return -1;
 }
 
-/* Replace {volume} and {item} inside the words (into out), append the item when no word asked for it.
- * -1 when out is too small. */
+/* Replace {volume} and {item} inside the words (into out), append the item when no word asked for
+ * it. -1 when out is too small. */
 static int expand(const dw_act_vars *v, char **argv, int *argc, char *out, size_t cap)
 {
     if (!v)
@@ -170,7 +170,8 @@ static int fire_command(dw_actuator *a, double now, int attempt, dw_err *err)
         return -1;
     }
     if (expand(a->vars, argv, &argc, words, sizeof words) < 0) {
-        dw_err_set(err, "%s: the command line is too long with {volume} and {item} filled in", a->name);
+        dw_err_set(err, "%s: the command line is too long with {volume} and {item} filled in",
+                   a->name);
         return -1;
     }
     if (a->spec.pass_attempt) {
@@ -252,7 +253,8 @@ dw_actuator *dw_actuator_new(const char *name, const dw_actuator_spec *spec, dw_
 const char *dw_actuator_name(const dw_actuator *a) { return a->name; }
 const char *dw_actuator_kind(const dw_actuator *a) { return a->ops->kind; }
 
-int dw_actuator_fire_vars(dw_actuator *a, double now, int attempt, const dw_act_vars *v, dw_err *err)
+int dw_actuator_fire_vars(dw_actuator *a, double now, int attempt, const dw_act_vars *v,
+                          dw_err *err)
 {
     a->vars = v;
     int r = dw_actuator_fire(a, now, attempt, err);

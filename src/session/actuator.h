@@ -43,7 +43,8 @@ typedef struct {
     const char *item;          /* NULL: none */
 } dw_act_vars;
 /* dw_actuator_fire with vars (NULL: none); only "command" uses them. */
-int  dw_actuator_fire_vars(dw_actuator *a, double now, int attempt, const dw_act_vars *v, dw_err *err);
+int dw_actuator_fire_vars(dw_actuator *a, double now, int attempt, const dw_act_vars *v,
+                          dw_err *err);
 /* Reap finished commands and kill those past their timeout. Call often (every tick).
  * Returns DW_ACT_FAILED (err filled) or DW_ACT_DONE for the first child that finished since the last
  * call, else DW_ACT_RUNNING while children run, else DW_ACT_IDLE. Call again until it stops

@@ -24,7 +24,7 @@ static int setup(dw_arousal *a, double fs)
         dw_cascade_butter(&a->alpha, DW_BQ_LOWPASS, 4, 11.0, fs) < 0 ||
         dw_cascade_butter(&a->beta, DW_BQ_HIGHPASS, 4, 16.0, fs) < 0 ||
         dw_cascade_butter(&a->beta, DW_BQ_LOWPASS, 4, 30.0, fs) < 0) {
-        a->fs = -fs;                       /* too slow for the beta band: signs from elsewhere only */
+        a->fs = -fs; /* too slow for the beta band: signs from elsewhere only */
         return -1;
     }
     return 0;
@@ -45,7 +45,8 @@ static void verdict(dw_arousal *a, double t, int aroused, const char *cause)
     a->done = 1;
 }
 
-/* A bin is complete: into the baseline ring, and while watching, the last second against the baseline. */
+/* A bin is complete: into the baseline ring, and while watching, the last second against the
+ * baseline. */
 static void bin_done(dw_arousal *a, double t)
 {
     double pa = a->acc_a / a->bin_len, pb = a->acc_b / a->bin_len;

@@ -1,16 +1,17 @@
-/* Arousal watch after stimuli (arousal-aware stimulation, as SLUMBER-style closed loops do): after a
- * stimulus or cue, the next window_s seconds are watched for signs of an arousal; the session pauses
- * stimulation and steps the volume down after one, and steps it back up after a run of quiet stimuli.
+/* Arousal watch after stimuli (arousal-aware stimulation, as SLUMBER-style closed loops do): after
+ * a stimulus or cue, the next window_s seconds are watched for signs of an arousal; the session
+ * pauses stimulation and steps the volume down after one, and steps it back up after a run of quiet
+ * stimuli.
  *
- * Signs: the frontal channel's alpha (8-11 Hz) or beta (16-30 Hz) power over any 3 s of the window at
- * least `ratio` times its mean over the 10 s before the stimulus (the AASM arousal is an abrupt shift to
- * alpha, theta or faster than 16 Hz lasting 3 s or more after 10 s of stable sleep; the sigma band
- * 11-16 Hz is left out so that the spindles a stimulus evokes do not count). Measured on the sample
- * night with ratio 3 (its stage changes are abrupt): 14 power-rise verdicts after 891 stimuli; with 1-s
- * windows, 41 after 751; and whatever the session reports through dw_arousal_sign (a W or N1 provisional
- * label, movement, an artefact). Power is the mean square of the band-passed signal (4th-order
- * Butterworth high- and low-pass at the band edges) in 0.25-s bins. A stimulus during a watch extends it;
- * the baseline stays the one before the first. */
+ * Signs: the frontal channel's alpha (8-11 Hz) or beta (16-30 Hz) power over any 3 s of the window
+ * at least `ratio` times its mean over the 10 s before the stimulus (the AASM arousal is an abrupt
+ * shift to alpha, theta or faster than 16 Hz lasting 3 s or more after 10 s of stable sleep; the
+ * sigma band 11-16 Hz is left out so that the spindles a stimulus evokes do not count). Measured on
+ * the sample night with ratio 3 (its stage changes are abrupt): 14 power-rise verdicts after 891
+ * stimuli; with 1-s windows, 41 after 751; and whatever the session reports through dw_arousal_sign
+ * (a W or N1 provisional label, movement, an artefact). Power is the mean square of the band-passed
+ * signal (4th-order Butterworth high- and low-pass at the band edges) in 0.25-s bins. A stimulus
+ * during a watch extends it; the baseline stays the one before the first. */
 #ifndef DW_AROUSAL_H
 #define DW_AROUSAL_H
 
@@ -52,8 +53,8 @@ void dw_arousal_reset(dw_arousal *a);
 void dw_arousal_stimulus(dw_arousal *a, double t, long id);
 /* A sign of arousal at t from elsewhere; counts only while watching. */
 void dw_arousal_sign(dw_arousal *a, double t, const char *cause);
-/* 1 with *r when a watch has its verdict (an arousal as soon as it is seen, quiet when the window ends
- * at t). */
+/* 1 with *r when a watch has its verdict (an arousal as soon as it is seen, quiet when the window
+ * ends at t). */
 int  dw_arousal_take(dw_arousal *a, double t, dw_arousal_result *r);
 /* 1 while a watch is open. */
 int  dw_arousal_watching(const dw_arousal *a);

@@ -1,5 +1,5 @@
-/* The pre-night check: phases on the stream, per-channel figures from the quality verdict, the alpha and
- * eye-movement tests, impedance results, the report. */
+/* The pre-night check: phases on the stream, per-channel figures from the quality verdict, the
+ * alpha and eye-movement tests, impedance results, the report. */
 #include "session/night_check.h"
 
 #include <math.h>
@@ -9,7 +9,7 @@
 
 #include "dsp/biquad.h"
 
-#define SKIP_S 2.0                      /* the start of each phase is the sleeper following the instruction */
+#define SKIP_S 2.0 /* the start of each phase is the sleeper following the instruction */
 #define MAX_SECONDS 3600
 
 struct chan {
@@ -36,7 +36,8 @@ struct dw_night_check {
     struct chan ch[DW_MAX_CH];
 };
 
-dw_night_check *dw_check_new(const dw_check_cfg *c, const dw_source_info *in, double mains_max, dw_err *err)
+dw_night_check *dw_check_new(const dw_check_cfg *c, const dw_source_info *in, double mains_max,
+                             dw_err *err)
 {
     dw_night_check *k = calloc(1, sizeof *k);
     if (!k) {
@@ -47,11 +48,13 @@ dw_night_check *dw_check_new(const dw_check_cfg *c, const dw_source_info *in, do
     k->mains_max = mains_max;
     k->in = *in;
     k->alpha_ch = in->parietal >= 0 ? in->parietal : in->frontal;
-    if (in->fs < 64 || in->frontal < 0 || dw_cascade_butter(&k->alpha, DW_BQ_HIGHPASS, 4, 8.0, in->fs) < 0 ||
+    if (in->fs < 64 || in->frontal < 0 ||
+        dw_cascade_butter(&k->alpha, DW_BQ_HIGHPASS, 4, 8.0, in->fs) < 0 ||
         dw_cascade_butter(&k->alpha, DW_BQ_LOWPASS, 4, 12.0, in->fs) < 0 ||
         dw_cascade_butter(&k->eye, DW_BQ_HIGHPASS, 2, 0.3, in->fs) < 0 ||
         dw_cascade_butter(&k->eye, DW_BQ_LOWPASS, 2, 5.0, in->fs) < 0) {
-        dw_err_set(err, "the pre-night check needs a frontal channel at 64 Hz or more (%g Hz)", in->fs);
+        dw_err_set(err, "the pre-night check needs a frontal channel at 64 Hz or more (%g Hz)",
+                   in->fs);
         free(k);
         return NULL;
     }
@@ -63,8 +66,11 @@ void dw_check_free(dw_night_check *k) { free(k); }
 /* Phase at check time u (s since the first block), and how far into it. */
 static int phase_at(const dw_night_check *k, double u, double *into)
 {
-    double b[3] = { k->c.rest_s, k->c.rest_s + k->c.alpha_s, k->c.rest_s + k->c.alpha_s + k->c.eyes_s };
-    int p = u < b[0] ? DW_CHECK_REST : u < b[1] ? DW_CHECK_CLOSED : u < b[2] ? DW_CHECK_MOVE : DW_CHECK_IMPEDANCE;
+    double b0 = k->c.rest_s, b1 = b0 + k->c.alpha_s, b[3] = { b0, b1, b1 + k->c.eyes_s };
+    int p = u < b[0]   ? DW_CHECK_REST
+            : u < b[1] ? DW_CHECK_CLOSED
+            : u < b[2] ? DW_CHECK_MOVE
+                       : DW_CHECK_IMPEDANCE;
     *into = p == DW_CHECK_REST ? u : p < DW_CHECK_IMPEDANCE ? u - b[p - 1] : 0;
     return p;
 }
@@ -93,7 +99,7 @@ int dw_check_block(dw_night_check *k, const dw_block *b)
             k->n_closed++;
         } else if (p == DW_CHECK_MOVE) {
             int side = ye > k->c.eye_uv / 2 ? 1 : ye < -k->c.eye_uv / 2 ? -1 : 0;
-            if (side && side != k->eye_side) {    /* past the threshold on the other side: a swing */
+            if (side && side != k->eye_side) { /* past the threshold on the other side: a swing */
                 k->eye_count++;
                 k->eye_side = side;
             }
@@ -158,7 +164,8 @@ static int cmp_float(const void *a, const void *b)
 }
 
 /* One channel's figures and verdict; why gets the reasons it failed. */
-static int channel_ok(const dw_night_check *k, int c, double *dc_mv, double *mains, char *why, size_t n)
+static int channel_ok(const dw_night_check *k, int c, double *dc_mv, double *mains, char *why,
+                      size_t n)
 {
     const struct chan *h = &k->ch[c];
     float m[MAX_SECONDS];
@@ -189,7 +196,8 @@ static int channel_ok(const dw_night_check *k, int c, double *dc_mv, double *mai
 
 static double alpha_gain(const dw_night_check *k)
 {
-    double r = k->n_rest ? k->alpha_rest / k->n_rest : 0, c = k->n_closed ? k->alpha_closed / k->n_closed : 0;
+    double r = k->n_rest ? k->alpha_rest / k->n_rest : 0,
+           c = k->n_closed ? k->alpha_closed / k->n_closed : 0;
     return r > 0 ? c / r : 0;
 }
 
@@ -204,8 +212,8 @@ int dw_check_lines(const dw_night_check *k, char (*lines)[160], int max)
         char imp[32] = "not measured";
         if (k->ch[c].measured && k->ch[c].imp_ok)
             snprintf(imp, sizeof imp, "%.1f kOhm", k->ch[c].kohm);
-        snprintf(lines[n++], 160, "Check %s: %s, %s, offset %.1f mV, mains %.2f%s%s", k->in.label[c],
-                 ok ? "pass" : "FAIL", imp, dc, mains, ok ? "" : ": ", why);
+        snprintf(lines[n++], 160, "Check %s: %s, %s, offset %.1f mV, mains %.2f%s%s",
+                 k->in.label[c], ok ? "pass" : "FAIL", imp, dc, mains, ok ? "" : ": ", why);
     }
     double ag = alpha_gain(k);
     int aok = ag >= k->c.alpha_ratio, eok = k->eye_count >= k->c.eye_count;
@@ -213,10 +221,13 @@ int dw_check_lines(const dw_night_check *k, char (*lines)[160], int max)
         snprintf(lines[n++], 160, "Check alpha (%s, eyes closed / open): %s, x%.1f (at least %g)",
                  k->in.label[k->alpha_ch], aok ? "pass" : "FAIL", ag, k->c.alpha_ratio);
     if (n < max)
-        snprintf(lines[n++], 160, "Check eye movements (%s): %s, %d swings past +-%g uV (at least %d)",
-                 k->in.label[k->in.frontal], eok ? "pass" : "FAIL", k->eye_count, k->c.eye_uv / 2, k->c.eye_count);
+        snprintf(lines[n++], 160,
+                 "Check eye movements (%s): %s, %d swings past +-%g uV (at least %d)",
+                 k->in.label[k->in.frontal], eok ? "pass" : "FAIL", k->eye_count, k->c.eye_uv / 2,
+                 k->c.eye_count);
     if (n < max)
-        snprintf(lines[n++], 160, "Check: %s", all && aok && eok ? "PASS, ready for the night" : "FAIL");
+        snprintf(lines[n++], 160, "Check: %s",
+                 all && aok && eok ? "PASS, ready for the night" : "FAIL");
     return n;
 }
 
@@ -238,12 +249,13 @@ int dw_check_report(const dw_night_check *k, char *buf, size_t cap)
     }
     double ag = alpha_gain(k);
     int aok = ag >= k->c.alpha_ratio, eok = k->eye_count >= k->c.eye_count;
-    PUT("alpha, eyes closed / open (%s): x%.1f, at least %g: %s\n", k->in.label[k->alpha_ch], ag, k->c.alpha_ratio,
-        aok ? "pass" : "FAIL");
-    PUT("eye movements (%s): %d swings past +-%g uV, at least %d: %s\n", k->in.label[k->in.frontal], k->eye_count,
-        k->c.eye_uv / 2, k->c.eye_count, eok ? "pass" : "FAIL");
+    PUT("alpha, eyes closed / open (%s): x%.1f, at least %g: %s\n", k->in.label[k->alpha_ch], ag,
+        k->c.alpha_ratio, aok ? "pass" : "FAIL");
+    PUT("eye movements (%s): %d swings past +-%g uV, at least %d: %s\n", k->in.label[k->in.frontal],
+        k->eye_count, k->c.eye_uv / 2, k->c.eye_count, eok ? "pass" : "FAIL");
     int pass = all && aok && eok;
-    PUT("%s\n", pass ? "PASS: ready for the night" : "FAIL: fix the channels marked FAIL and check again");
+    PUT("%s\n",
+        pass ? "PASS: ready for the night" : "FAIL: fix the channels marked FAIL and check again");
 #undef PUT
     return pass;
 }

@@ -1,5 +1,5 @@
-/* The protocol file: one key table for the fixed sections, [question N] by hand, then the checks that
- * need the whole file. */
+/* The protocol file: one key table for the fixed sections, [question N] by hand, then the checks
+ * that need the whole file. */
 #include "session/protocol.h"
 
 #include <ctype.h>
@@ -96,7 +96,10 @@ static int parse_clock(const char *v)
 {
     int hh, mm;
     char extra;
-    return !*v || (sscanf(v, "%d:%d%c", &hh, &mm, &extra) == 2 && hh >= 0 && hh < 24 && mm >= 0 && mm < 60) ? 0 : -1;
+    if (!*v)
+        return 0;
+    int ok = sscanf(v, "%d:%d%c", &hh, &mm, &extra) == 2 && hh >= 0 && hh < 24 && mm >= 0 && mm < 60;
+    return ok ? 0 : -1;
 }
 
 /* "N2:5, R:10" */
@@ -117,7 +120,8 @@ static int parse_targets(dw_protocol *p, const char *v, char *why, size_t n)
         *colon = 0;
         int k = dw_stage_parse(t);
         if (k < 0 || parse_num(colon + 1, &min) < 0 || min < 0.5 || min > 600) {
-            snprintf(why, n, "'%s:%s': expected a stage W N1 N2 N3 R and 0.5-600 minutes", t, colon + 1);
+            snprintf(why, n, "'%s:%s': expected a stage W N1 N2 N3 R and 0.5-600 minutes", t,
+                     colon + 1);
             return -1;
         }
         if (p->aw_ntargets == DW_PROTO_MAX_TARGETS) {
@@ -151,7 +155,9 @@ static int parse_items(char (*items)[DW_PROTO_ITEM], int *count, const char *v, 
             return -1;
         }
         if (len >= DW_PROTO_ITEM || *count == DW_PROTO_MAX_ITEMS) {
-            snprintf(why, n, len >= DW_PROTO_ITEM ? "an item longer than %d characters" : "more than %d items",
+            snprintf(why, n,
+                     len >= DW_PROTO_ITEM ? "an item longer than %d characters"
+                                          : "more than %d items",
                      len >= DW_PROTO_ITEM ? DW_PROTO_ITEM - 1 : DW_PROTO_MAX_ITEMS);
             return -1;
         }
@@ -218,8 +224,9 @@ static int set_value(dw_protocol *p, const struct key *k, const char *v, char *w
         return 0;
     case K_SHAM:
         if (!strcasecmp(v, "active") || !strcasecmp(v, "sham") || !strcasecmp(v, "random")) {
-            *(int *)base = !strcasecmp(v, "active") ? DW_SHAM_OFF : !strcasecmp(v, "sham") ? DW_SHAM_NIGHT
-                                                                                        : DW_SHAM_RANDOM;
+            *(int *)base = !strcasecmp(v, "active") ? DW_SHAM_OFF
+                           : !strcasecmp(v, "sham") ? DW_SHAM_NIGHT
+                                                    : DW_SHAM_RANDOM;
             return 0;
         }
         snprintf(why, n, "'%s' is not one of active|sham|random", v);
@@ -257,10 +264,13 @@ static int question_key(struct load *x, int qi, const char *name, const char *v)
     dw_question *q = &x->p->q[qi - 1];
     double d;
     if (!strcasecmp(name, "text") || !strcasecmp(name, "low") || !strcasecmp(name, "high")) {
-        char *dst = !strcasecmp(name, "text") ? q->text : !strcasecmp(name, "low") ? q->low : q->high;
+        char *dst = !strcasecmp(name, "text")  ? q->text
+                    : !strcasecmp(name, "low") ? q->low
+                                               : q->high;
         size_t cap = !strcasecmp(name, "text") ? sizeof q->text : sizeof q->low;
         if (strlen(v) >= cap) {
-            snprintf(x->why, sizeof x->why, "[question %d] %s: longer than %zu characters", qi, name, cap - 1);
+            snprintf(x->why, sizeof x->why, "[question %d] %s: longer than %zu characters", qi,
+                     name, cap - 1);
             return -1;
         }
         snprintf(dst, cap, "%s", v);
@@ -269,17 +279,20 @@ static int question_key(struct load *x, int qi, const char *name, const char *v)
         else if (!strcasecmp(v, "scale")) q->type = DW_ANSWER_SCALE;
         else if (!strcasecmp(v, "text")) q->type = DW_ANSWER_TEXT;
         else {
-            snprintf(x->why, sizeof x->why, "[question %d] type: '%s' is not one of yesno|scale|text", qi, v);
+            snprintf(x->why, sizeof x->why,
+                     "[question %d] type: '%s' is not one of yesno|scale|text", qi, v);
             return -1;
         }
     } else if (!strcasecmp(name, "timeout_s")) {
         if (parse_num(v, &d) < 0 || d < 5 || d > 3600) {
-            snprintf(x->why, sizeof x->why, "[question %d] timeout_s: '%s' is not a number 5..3600", qi, v);
+            snprintf(x->why, sizeof x->why, "[question %d] timeout_s: '%s' is not a number 5..3600",
+                     qi, v);
             return -1;
         }
         q->timeout_s = d;
     } else {
-        snprintf(x->why, sizeof x->why, "[question %d] %s: unknown key (text, type, timeout_s, low, high)", qi, name);
+        snprintf(x->why, sizeof x->why,
+                 "[question %d] %s: unknown key (text, type, timeout_s, low, high)", qi, name);
         return -1;
     }
     if (qi > x->max_q)
@@ -296,7 +309,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
     char extra;
     if (sscanf(section, "question %d%c", &qi, &extra) == 1) {
         if (qi < 1 || qi > DW_PROTO_MAX_Q) {
-            snprintf(x->why, sizeof x->why, "[%s]: questions are numbered 1..%d", section, DW_PROTO_MAX_Q);
+            snprintf(x->why, sizeof x->why, "[%s]: questions are numbered 1..%d", section,
+                     DW_PROTO_MAX_Q);
             x->failed = 1;
             return 0;
         }
@@ -318,8 +332,11 @@ static int on_key(void *user, const char *section, const char *name, const char 
         }
         return 1;
     }
-    snprintf(x->why, sizeof x->why, known_section ? "[%s] %s: unknown key" :
-             "[%s] %s: unknown section (protocol, awakenings, question N, sham, cues)", section, name);
+    snprintf(x->why, sizeof x->why,
+             known_section
+                 ? "[%s] %s: unknown key"
+                 : "[%s] %s: unknown section (protocol, awakenings, question N, sham, cues)",
+             section, name);
     x->failed = 1;
     return 0;
 }
@@ -329,13 +346,14 @@ static int check_whole(const dw_protocol *p, const char *path, int max_q, dw_err
 {
     for (int i = 0; i < max_q; i++)
         if (!p->q[i].text[0]) {
-            dw_err_set(err, "%s: [question %d]: no text (questions are numbered 1, 2, 3 ... without gaps)", path,
-                       i + 1);
+            dw_err_set(
+                err, "%s: [question %d]: no text (questions are numbered 1, 2, 3 ... without gaps)",
+                path, i + 1);
             return -1;
         }
     if (p->aw_enabled && p->aw_interval_max < p->aw_interval_min) {
-        dw_err_set(err, "%s: [awakenings] interval_max %g is below interval_min %g", path, p->aw_interval_max,
-                   p->aw_interval_min);
+        dw_err_set(err, "%s: [awakenings] interval_max %g is below interval_min %g", path,
+                   p->aw_interval_max, p->aw_interval_min);
         return -1;
     }
     if (p->cue_enabled && !p->ncued) {
@@ -363,7 +381,8 @@ int dw_protocol_load(dw_protocol *p, const char *path, dw_err *err)
     while ((ch = fgetc(f)) != EOF) {
         if (ch == '\n') { line++; len = 0; continue; }
         if (++len > LINE_LIMIT || ch == 0) {
-            dw_err_set(err, "%s:%d: %s", path, line, ch ? "line longer than 1024 characters" : "a NUL byte");
+            dw_err_set(err, "%s:%d: %s", path, line,
+                       ch ? "line longer than 1024 characters" : "a NUL byte");
             fclose(f);
             return -1;
         }

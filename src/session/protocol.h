@@ -1,16 +1,17 @@
-/* A research protocol file: what a study does to the sleeper on top of the configuration's stimulation
- * (INI, read with inih and checked like the configuration: "FILE:LINE: [section] key: problem").
+/* A research protocol file: what a study does to the sleeper on top of the configuration's
+ * stimulation (INI, read with inih and checked like the configuration: "FILE:LINE: [section] key:
+ * problem").
  *
  *   [protocol]      name = ...                      the study's name, in the log and the outputs
  *   [awakenings]    serial awakenings (dream research): when to wake, how often, for how long
  *   [question N]    N = 1..16, in order: text = ..., type = yesno | scale | text, timeout_s = ...,
  *                   low = ..., high = ... (labels of 1 and 5 on a scale)
  *   [sham]          condition = active | sham | random, ratio, seed, blind
- *   [cues]          memory cues (targeted memory reactivation): stage, interval_s, after_epochs, max,
- *                   cued = item, item, ...; uncued = item, ... (listed for the analysis, never played)
- * The keys with their defaults, limits and meaning are in protocol.c's table (README, "Running a
- * protocol", shows a complete file). A protocol adds nothing by itself in natural-sleep mode: every
- * awakening, cue and (sham) stimulus needs the session to be in enhanced mode. Plain data. */
+ *   [cues]          memory cues (targeted memory reactivation): stage, interval_s, after_epochs,
+ * max, cued = item, item, ...; uncued = item, ... (listed for the analysis, never played) The keys
+ * with their defaults, limits and meaning are in protocol.c's table (README, "Running a protocol",
+ * shows a complete file). A protocol adds nothing by itself in natural-sleep mode: every awakening,
+ * cue and (sham) stimulus needs the session to be in enhanced mode. Plain data. */
 #ifndef DW_PROTOCOL_H
 #define DW_PROTOCOL_H
 
@@ -64,7 +65,7 @@ typedef struct {
     int    cue_enabled;
     int    cue_stages;                 /* bit (1 << stage) for each target stage */
     double cue_interval_s;
-    int    cue_after_epochs;           /* epochs of the target stage(s) in a row before the first cue */
+    int cue_after_epochs; /* epochs of the target stage(s) in a row before the first cue */
     int    cue_max;                    /* per night, 0: only the stimulation limit */
     int    ncued, nuncued;
     char   cued[DW_PROTO_MAX_ITEMS][DW_PROTO_ITEM];
@@ -73,9 +74,10 @@ typedef struct {
 
 /* Defaults: nothing enabled (loaded = 0). */
 void dw_protocol_defaults(dw_protocol *p);
-/* Read path over the defaults. 0, or -1 with err "FILE:LINE: [section] key: problem" (or "FILE: [section]:
- * problem" for what only the whole file shows, e.g. a question without text). The file is opened as an
- * input (base/files.h): a FIFO or directory is refused, and no output may replace it. */
+/* Read path over the defaults. 0, or -1 with err "FILE:LINE: [section] key: problem" (or "FILE:
+ * [section]: problem" for what only the whole file shows, e.g. a question without text). The file
+ * is opened as an input (base/files.h): a FIFO or directory is refused, and no output may replace
+ * it. */
 int  dw_protocol_load(dw_protocol *p, const char *path, dw_err *err);
 /* "yesno", "scale", "text". */
 const char *dw_answer_type_name(int type);

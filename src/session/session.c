@@ -53,7 +53,8 @@ void session_set_mode(dw_session *s, double t, int mode, const char *cause)
 {
     if (s->mode == mode)
         return;
-    session_event(s, t, 1, "mode", "Mode %s -> %s (%s)", dw_mode_name(s->mode), dw_mode_name(mode), cause);
+    session_event(s, t, 1, "mode", "Mode %s -> %s (%s)", dw_mode_name(s->mode), dw_mode_name(mode),
+                  cause);
     s->mode = mode;
 }
 
@@ -62,7 +63,8 @@ void session_cancel_pending(dw_session *s, double t, const char *why)
     if (!s->pending)
         return;
     s->pending = 0;
-    session_event(s, t, 1, "stim_cancelled", "SO stim cancelled (%s), trough %.2f s", why, s->pend.t);
+    session_event(s, t, 1, "stim_cancelled", "SO stim cancelled (%s), trough %.2f s", why,
+                  s->pend.t);
 }
 
 /* Natural mode, a manual wake and shutdown end stimulation now: the pending stimulus and any stimulus or
@@ -105,8 +107,8 @@ static void on_alert(void *ctx, int ev, const dw_alert_view *a, double t, double
     const char *sv = a->severity >= 0 && a->severity <= DW_CRITICAL ? sev[a->severity] : "?";
     (void)wall;
     /* repeats go to the log only: the recording would fill with them */
-    session_event(s, t, ev != DW_ALERT_REPEAT && ev != DW_ALERT_REARMED, "alert", "Alert %u %s [%s] %s: %s", a->id,
-          dw_alert_event_name(ev), sv, a->rule, a->text);
+    session_event(s, t, ev != DW_ALERT_REPEAT && ev != DW_ALERT_REARMED, "alert",
+                  "Alert %u %s [%s] %s: %s", a->id, dw_alert_event_name(ev), sv, a->rule, a->text);
     int loud = a->severity >= DW_WARNING && s->cfg->bell;
     switch (ev) {
     case DW_ALERT_RAISED:
@@ -132,9 +134,10 @@ static void on_alert(void *ctx, int ev, const dw_alert_view *a, double t, double
 static dw_actuator *make_actuator(const dw_session *s, int which, dw_err *err)
 {
     const dw_session_cfg *c = s->cfg;
-    const char *kind[ACT_N] = { c->stim_actuator, c->cue_actuator, c->wake_actuator, c->escalation_actuator,
-                                c->sham_actuator };
-    const char *cmd[ACT_N] = { c->stim_command, c->cue_command, c->wake_command, c->escalation_command, "" };
+    const char *kind[ACT_N] = { c->stim_actuator, c->cue_actuator, c->wake_actuator,
+                                c->escalation_actuator, c->sham_actuator };
+    const char *cmd[ACT_N] = { c->stim_command, c->cue_command, c->wake_command,
+                               c->escalation_command, "" };
     int byte[ACT_N] = { c->stim_byte, c->cue_byte, c->wake_byte, c->wake_byte, c->sham_byte };
     dw_actuator_spec spec = {
         .kind = kind[which], .command = cmd[which], .serial_path = c->trigger_serial, .byte = byte[which],
@@ -183,8 +186,12 @@ dw_session *dw_session_new(const dw_session_cfg *cfg, const dw_session_hooks *ho
     dw_motion_init(&s->motion);
     dw_rem_cue_init(&s->cue);
     int enhanced = !strcasecmp(cfg->start_mode, "enhanced");
-    s->mode = !enhanced ? DW_MODE_NATURAL : (cfg->so_enabled || cfg->cue_enabled || protocol_active(cfg))
-                                            ? DW_MODE_ENHANCED : DW_MODE_MONITORING;
+    if (!enhanced)
+        s->mode = DW_MODE_NATURAL;
+    else if (cfg->so_enabled || cfg->cue_enabled || protocol_active(cfg))
+        s->mode = DW_MODE_ENHANCED;
+    else
+        s->mode = DW_MODE_MONITORING;
     session_event(s, 0, 1, "start", "Session start, mode %s", dw_mode_name(s->mode));
     if (session_stim_init(s, err) < 0) {
         dw_session_free(s);
@@ -226,22 +233,25 @@ void dw_session_set_clock(dw_session *s, double start_wall, double lights_off_t)
 static double target_p(const dw_session *s, int kind)
 {
     if (!s->have_prob)
-        return s->stage == DW_UNSCORED ? 0 : 1;       /* a caller without probabilities (tests, tables) */
+        return s->stage == DW_UNSCORED ? 0 : 1; /* a caller without probabilities (tests, tables) */
     double p = 0;
     for (int k = 0; k < DW_NSTAGES; k++)
-        if (kind == DW_STIM_SO ? target_so(k) : kind == DW_STIM_CUE ? target_cue(k) : dw_tmr_target(&s->tmr, k))
+        if (kind == DW_STIM_SO    ? target_so(k)
+            : kind == DW_STIM_CUE ? target_cue(k)
+                                  : dw_tmr_target(&s->tmr, k))
             p += s->prob[k];
     return p;
 }
 
 static int is_target(const dw_session *s, int kind, int stage)
 {
-    return kind == DW_STIM_SO ? target_so(stage) : kind == DW_STIM_CUE ? target_cue(stage)
-                                                                       : dw_tmr_target(&s->tmr, stage);
+    return kind == DW_STIM_SO    ? target_so(stage)
+           : kind == DW_STIM_CUE ? target_cue(stage)
+                                 : dw_tmr_target(&s->tmr, stage);
 }
 
-/* NULL when a stimulus of this kind may be given now, else why not. The rules live here, in code; a sham
- * stimulus goes through the same ones. */
+/* NULL when a stimulus of this kind may be given now, else why not. The rules live here, in code; a
+ * sham stimulus goes through the same ones. */
 const char *session_blocked(const dw_session *s, int kind, double t)
 {
     if (s->mode != DW_MODE_ENHANCED)
@@ -278,7 +288,8 @@ static void deliver_so(dw_session *s, double t)
     s->pending = 0;
     const char *why = session_blocked(s, DW_STIM_SO, t);
     if (why) {
-        session_event(s, t, 1, "stim_cancelled", "SO stim cancelled (%s), trough %.2f s", why, s->pend.t);
+        session_event(s, t, 1, "stim_cancelled", "SO stim cancelled (%s), trough %.2f s", why,
+                      s->pend.t);
         return;
     }
     if (t - s->due > LATE_S) {
@@ -307,7 +318,8 @@ static void take_phases(dw_session *s)
         if (isnan(p.phase_deg))
             session_event(s, st->t, 0, "stim_phase", "SO stim %ld phase unknown", st->id);
         else
-            session_event(s, st->t, 1, "stim_phase", "SO stim %ld phase %+.0f deg", st->id, p.phase_deg);
+            session_event(s, st->t, 1, "stim_phase", "SO stim %ld phase %+.0f deg", st->id,
+                          p.phase_deg);
     }
 }
 
@@ -319,7 +331,8 @@ static void artefact_check(dw_session *s, double t, double x)
         return;
     if (dw_quality_is_artefact(x, s->art_mean, &s->qcfg)) {
         if (t >= s->quiet_until)
-            session_event(s, t, 0, "suspend", "stimulation suspended: artefact on the frontal channel");
+            session_event(s, t, 0, "suspend",
+                          "stimulation suspended: artefact on the frontal channel");
         s->quiet_until = t + QUIET_S;
         session_cancel_pending(s, t, "artefact");
     }
@@ -382,7 +395,8 @@ void dw_session_quality(dw_session *s, const dw_quality_second *q, const dw_sour
     bad &= DW_Q_UNUSABLE | DW_Q_ARTEFACT;
     if (bad) {
         if (t >= s->quiet_until)
-            session_event(s, t, 0, "suspend", "stimulation suspended: %s on a staging channel", dw_quality_name(bad));
+            session_event(s, t, 0, "suspend", "stimulation suspended: %s on a staging channel",
+                          dw_quality_name(bad));
         s->quiet_until = t + QUIET_S;
         session_cancel_pending(s, t, dw_quality_name(bad));
         session_arousal_sign(s, t, dw_quality_name(bad));
@@ -419,7 +433,8 @@ static void awake(dw_session *s, double t)
 {
     if (s->escalated)
         dw_alerts_cause(s->alerts, DW_AL_WAKE_FAILED, DW_AL_GLOBAL, 0, t, t, s->wall, -1, NULL);
-    session_event(s, t, 1, "awake", "Awake %.0f s after the wake (attempt %d)", t - s->wake_t0, s->wake_attempt);
+    session_event(s, t, 1, "awake", "Awake %.0f s after the wake (attempt %d)", t - s->wake_t0,
+                  s->wake_attempt);
     s->wake_attempt = 0;
     s->escalated = 0;
     session_set_mode(s, t, s->mode_before_wake, "awake");
@@ -431,7 +446,8 @@ static void awake(dw_session *s, double t)
     }
 }
 
-/* The hypnogram as the session saw it (a seek back re-stages from there; skipped epochs are unscored). */
+/* The hypnogram as the session saw it (a seek back re-stages from there; skipped epochs are
+ * unscored). */
 static void record_stage(dw_session *s, int epoch, int stage)
 {
     if (epoch < 0)
@@ -486,7 +502,8 @@ void dw_session_provisional_p(dw_session *s, int stage, const double prob[DW_NST
     s->prov_stage = stage;
     if (stage != DW_UNSCORED && !target_so(stage))
         session_cancel_pending(s, s->t, "provisional label left N2/N3");
-    if ((stage == DW_W || stage == DW_N1) && (!prob || prob[DW_W] + prob[DW_N1] >= s->cfg->arousal_p)) {
+    if ((stage == DW_W || stage == DW_N1) &&
+        (!prob || prob[DW_W] + prob[DW_N1] >= s->cfg->arousal_p)) {
         char why[48];
         snprintf(why, sizeof why, "provisional %s", dw_stage_name(stage));
         session_arousal_sign(s, s->t, why);
@@ -557,8 +574,9 @@ static void natural(dw_session *s, double t, int on)
             session_set_mode(s, t, DW_MODE_NATURAL, "operator");
         return;
     }
-    int m = s->cfg->so_enabled || s->cfg->cue_enabled || protocol_active(s->cfg) ? DW_MODE_ENHANCED
-                                                                                 : DW_MODE_MONITORING;
+    int m = s->cfg->so_enabled || s->cfg->cue_enabled || protocol_active(s->cfg)
+                ? DW_MODE_ENHANCED
+                : DW_MODE_MONITORING;
     if (s->mode == DW_MODE_WAKING)
         s->mode_before_wake = m;
     else

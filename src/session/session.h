@@ -41,18 +41,18 @@ const char *dw_mode_name(int mode);
 /* Operator commands: the screen (or a remote station) asks, the worker carries them out; the session
  * acts on WAKE, NATURAL, SHUTDOWN, MARKER, ACK and DREAM_REPORT. */
 enum dw_cmd_kind {
-    DW_CMD_PAUSE,          /* toggle */
-    DW_CMD_SPEED,          /* arg: new speed (0 = as fast as possible) */
-    DW_CMD_SEEK,           /* arg: seconds relative to now (replay only) */
-    DW_CMD_WAKE,           /* manual wake (already confirmed by the operator) */
-    DW_CMD_NATURAL,        /* arg: 1 on, 0 off */
-    DW_CMD_SHUTDOWN,       /* safe shutdown */
-    DW_CMD_MARKER,         /* text */
-    DW_CMD_ACK,            /* acknowledge alert id (arg), or the newest if arg < 0 */
-    DW_CMD_DREAM_REPORT,   /* text */
-    DW_CMD_ANSWER,         /* a questionnaire answer: arg = question number (1..), arg2 = seconds from the
-                              question shown to the answer (< 0: unknown, the session measures), text */
-    DW_CMD_CHECK,          /* pre-night check (the worker runs it on a live source) */
+    DW_CMD_PAUSE,        /* toggle */
+    DW_CMD_SPEED,        /* arg: new speed (0 = as fast as possible) */
+    DW_CMD_SEEK,         /* arg: seconds relative to now (replay only) */
+    DW_CMD_WAKE,         /* manual wake (already confirmed by the operator) */
+    DW_CMD_NATURAL,      /* arg: 1 on, 0 off */
+    DW_CMD_SHUTDOWN,     /* safe shutdown */
+    DW_CMD_MARKER,       /* text */
+    DW_CMD_ACK,          /* acknowledge alert id (arg), or the newest if arg < 0 */
+    DW_CMD_DREAM_REPORT, /* text */
+    DW_CMD_ANSWER, /* a questionnaire answer: arg = question number (1..), arg2 = seconds from the
+                      question shown to the answer (< 0: unknown, the session measures), text */
+    DW_CMD_CHECK,  /* pre-night check (the worker runs it on a live source) */
 };
 
 typedef struct {
@@ -87,12 +87,12 @@ typedef struct {
     const char *log_path;          /* session log to create; NULL or "" for none */
     dw_session_log *log;           /* or a log already created (dw_session_log_create); the session owns
                                       it from dw_session_new on, even when that fails */
-    const char *prefix;            /* stem of the files the session writes during the night (the sealed
-                                      conditions of a sham protocol: PREFIX.sealed.tsv); NULL: none */
+    const char *prefix; /* stem of the files the session writes during the night (the sealed
+                           conditions of a sham protocol: PREFIX.sealed.tsv); NULL: none */
 } dw_session_hooks;
 
-/* Kinds of stimulus in the summary and dw_session_stim(): slow-oscillation stimulus, REM cue, memory
- * cue from the protocol's list (targeted memory reactivation). */
+/* Kinds of stimulus in the summary and dw_session_stim(): slow-oscillation stimulus, REM cue,
+ * memory cue from the protocol's list (targeted memory reactivation). */
 enum dw_stim_kind { DW_STIM_SO = 0, DW_STIM_CUE, DW_STIM_TMR };
 
 typedef struct {
@@ -108,7 +108,7 @@ typedef struct {
     double volume;             /* the level given to {volume} at delivery */
     int    item;               /* memory cue: index in the protocol's cued list; -1 */
     int    arousal;            /* -1 not judged yet, 0 quiet, 1 an arousal followed */
-    int    so_after;           /* a slow wave's negative peak within 0-1.5 s after it (dsp/sleep_events.h) */
+    int so_after; /* a slow wave's negative peak within 0-1.5 s after it (dsp/sleep_events.h) */
     int    spindle_after;      /* a spindle starting within 0-3 s after it */
 } dw_stim;
 
@@ -142,25 +142,26 @@ void dw_session_datapath(dw_session *s, double t, double wall, const dw_datapath
 /* An operator command (WAKE, NATURAL, SHUTDOWN, MARKER, ACK, DREAM_REPORT; others are ignored).
  * Returns 1 when the caller must now shut down (stop the device, close the recording). */
 int  dw_session_command(dw_session *s, const dw_cmd *cmd, double t);
-/* An event from outside the session (the pre-night check's results): logged, kept for the summary and,
- * with annotate, marked in the recording. */
+/* An event from outside the session (the pre-night check's results): logged, kept for the summary
+ * and, with annotate, marked in the recording. */
 void dw_session_note(dw_session *s, double t, const char *kind, int annotate, const char *text);
 /* Timers: stimulus due, actuator children (reap, timeout), wake timeout and escalation, alert repeats. */
 void dw_session_tick(dw_session *s, double t, double wall);
 /* Safe shutdown: stimulation off first (pending stimulus cancelled, running stimulus/cue commands
  * terminated), mode SHUTDOWN. Idempotent; returns 0. */
 int  dw_session_shutdown(dw_session *s, double t, const char *cause);
-/* Summary file: sleep statistics, spindle and slow-wave densities, every stimulus, the evoked response
- * and SO-spindle coupling, every awakening, alert and event. 0 or -1 on a write error. Blinded: the
- * conditions stay out of it (they are appended to the sealed file). */
+/* Summary file: sleep statistics, spindle and slow-wave densities, every stimulus, the evoked
+ * response and SO-spindle coupling, every awakening, alert and event. 0 or -1 on a write error.
+ * Blinded: the conditions stay out of it (they are appended to the sealed file). */
 int  dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *stats);
-/* The per-night table of awakenings (protocol): one row per awakening with its stage, dwell, time to W,
- * each answer and its latency. path is created through a temporary name (never over a file). 0, or -1
- * with err; 1 when there is nothing to write (no awakening protocol). */
+/* The per-night table of awakenings (protocol): one row per awakening with its stage, dwell, time
+ * to W, each answer and its latency. path is created through a temporary name (never over a file).
+ * 0, or -1 with err; 1 when there is nothing to write (no awakening protocol). */
 int  dw_session_write_awakenings(dw_session *s, const char *path, dw_err *err);
-/* The BIDS events table (record/bids_events.h) of the night: every epoch's stage, spindles, slow waves,
- * stimuli and cues, arousals, volume steps, awakenings, questions and answers, alerts, markers, mode
- * changes. path is created through a temporary name (never over a file). 0, or -1 with err. */
+/* The BIDS events table (record/bids_events.h) of the night: every epoch's stage, spindles, slow
+ * waves, stimuli and cues, arousals, volume steps, awakenings, questions and answers, alerts,
+ * markers, mode changes. path is created through a temporary name (never over a file). 0, or -1
+ * with err. */
 int  dw_session_write_events(dw_session *s, const char *path, dw_err *err);
 /* End of the night for the sealed file: the conditions' evoked responses and counts appended. */
 void dw_session_seal(dw_session *s);
@@ -189,7 +190,8 @@ typedef struct {
     /* the last finished epoch's spindle and slow-wave densities (per minute) */
     int    micro_epoch;            /* -1 none yet */
     double spindles_per_min, so_per_min;
-    /* the evoked response: [0] all stimuli, [1] active, [2] sham ([1] and [2] empty when blinded) */
+    /* the evoked response: [0] all stimuli, [1] active, [2] sham ([1] and [2] empty when blinded)
+     */
     int    evoked_n[3];
     float  evoked[3][DW_EVOKED_PLOT];
 } dw_session_view;

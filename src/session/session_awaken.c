@@ -1,7 +1,7 @@
 /* Serial awakenings: the alarm when one is due (through the manual-wake path, with its verified-W
  * escalation), the questionnaire once the sleeper is awake (one question at a time, each with its
- * timeout, answers and latencies recorded), then waiting for sleep before the next one is drawn. Every
- * step is an event: in the log, and (annotate) in the recording. */
+ * timeout, answers and latencies recorded), then waiting for sleep before the next one is drawn.
+ * Every step is an event: in the log, and (annotate) in the recording. */
 #include "session/session_priv.h"
 
 #include <math.h>
@@ -48,8 +48,8 @@ static void next_question(dw_session *s)
     int answered = 0;
     for (int i = 0; i < w->nq; i++)
         answered += w->latency_s[i] >= 0;
-    session_event(s, s->t, 1, "questionnaire", "Awakening %ld: questionnaire done, %d of %d answered", w->id,
-                  answered, w->nq);
+    session_event(s, s->t, 1, "questionnaire",
+                  "Awakening %ld: questionnaire done, %d of %d answered", w->id, answered, w->nq);
     s->q = -1;
     s->aw.state = DW_AW_RESLEEP;
 }
@@ -60,7 +60,8 @@ void session_awaken_awake(dw_session *s, double t)
     if (!w || s->aw.state != DW_AW_ALARM)
         return;
     w->awake_t = t;
-    session_event(s, t, 1, "awakening", "Awakening %ld: awake %.0f s after the alarm", w->id, t - w->alarm_t);
+    session_event(s, t, 1, "awakening", "Awakening %ld: awake %.0f s after the alarm", w->id,
+                  t - w->alarm_t);
     if (s->proto->nq > 0) {
         s->aw.state = DW_AW_QUESTIONS;
         ask(s, 0);
@@ -93,21 +94,22 @@ void session_awaken_answer(dw_session *s, const dw_cmd *c, double t)
     (void)t;
     dw_awakening *w = dw_awaken_current(&s->aw);
     if (!w || s->aw.state != DW_AW_QUESTIONS || s->q < 0 || (int)c->arg != s->q + 1) {
-        session_event(s, s->t, 0, "answer", "Answer to question %d came when it was not asked: %s", (int)c->arg,
-                      c->text);
+        session_event(s, s->t, 0, "answer", "Answer to question %d came when it was not asked: %s",
+                      (int)c->arg, c->text);
         return;
     }
     const dw_question *q = &s->proto->q[s->q];
     if (!valid_answer(q->type, c->text)) {
-        session_event(s, s->t, 0, "answer", "Awakening %ld Q%d: '%s' is not a %s answer; still asking", w->id,
-                      s->q + 1, c->text, dw_answer_type_name(q->type));
+        session_event(s, s->t, 0, "answer",
+                      "Awakening %ld Q%d: '%s' is not a %s answer; still asking", w->id, s->q + 1,
+                      c->text, dw_answer_type_name(q->type));
         return;
     }
     double lat = c->arg2 >= 0 ? c->arg2 : s->wall - s->q_wall0;
     snprintf(w->answer[s->q], sizeof w->answer[s->q], "%s", c->text);
     w->latency_s[s->q] = lat;
-    session_event(s, s->t, 1, "answer", "Awakening %ld Q%d answer after %.1f s: %s", w->id, s->q + 1, lat,
-                  c->text);
+    session_event(s, s->t, 1, "answer", "Awakening %ld Q%d answer after %.1f s: %s", w->id,
+                  s->q + 1, lat, c->text);
     next_question(s);
 }
 
@@ -117,8 +119,8 @@ void session_awaken_tick(dw_session *s, double t)
     if (s->aw.state != DW_AW_QUESTIONS || s->q < 0 || s->wall < s->q_deadline)
         return;
     dw_awakening *w = dw_awaken_current(&s->aw);
-    session_event(s, s->t, 1, "answer", "Awakening %ld Q%d: no answer within %.0f s", w->id, s->q + 1,
-                  s->proto->q[s->q].timeout_s);
+    session_event(s, s->t, 1, "answer", "Awakening %ld Q%d: no answer within %.0f s", w->id,
+                  s->q + 1, s->proto->q[s->q].timeout_s);
     next_question(s);
 }
 
@@ -126,7 +128,8 @@ void session_awaken_tick(dw_session *s, double t)
  * kind), no critical alert, the latest label confident. */
 static int session_allows(const dw_session *s)
 {
-    if (s->mode != DW_MODE_ENHANCED || dw_alerts_critical_open(s->alerts) || s->stage == DW_UNSCORED)
+    if (s->mode != DW_MODE_ENHANCED || dw_alerts_critical_open(s->alerts) ||
+        s->stage == DW_UNSCORED)
         return 0;
     return !s->have_prob || s->prob[s->stage] >= s->cfg->min_confidence;
 }
@@ -139,7 +142,8 @@ void session_awaken_epoch(dw_session *s, double t, int stage)
     dw_awakening *w = dw_awaken_current(&s->aw);
     if (s->aw.state == DW_AW_RESLEEP && w && stage != DW_W && stage != DW_UNSCORED && s->q < 0) {
         w->asleep_t = t;
-        session_event(s, t, 1, "awakening", "Awakening %ld: asleep again (%s) %.1f min after the alarm", w->id,
+        session_event(s, t, 1, "awakening",
+                      "Awakening %ld: asleep again (%s) %.1f min after the alarm", w->id,
                       dw_stage_name(stage), (t - w->alarm_t) / 60);
         dw_awaken_asleep(&s->aw, t);
         return;
@@ -148,8 +152,8 @@ void session_awaken_epoch(dw_session *s, double t, int stage)
     if (target < 0 || !session_allows(s))
         return;
     w = dw_awaken_start(&s->aw, target, t, s->wall);
-    session_event(s, t, 1, "awakening", "Awakening %ld: %s for %.1f min", w->id, dw_stage_name(w->stage),
-                  w->dwell_min);
+    session_event(s, t, 1, "awakening", "Awakening %ld: %s for %.1f min", w->id,
+                  dw_stage_name(w->stage), w->dwell_min);
     session_start_wake(s, t, 1);
 }
 

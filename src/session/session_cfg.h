@@ -75,7 +75,7 @@ typedef struct {
     double al_repeat_s;         /* unacknowledged critical alerts repeat this often */
     double al_snooze_min;
 
-    dw_protocol protocol;              /* from protocol_path (the command loads it); loaded = 0: none */
+    dw_protocol protocol; /* from protocol_path (the command loads it); loaded = 0: none */
 } dw_session_cfg;
 
 /* The signal-quality thresholds that are settings ([alerts] artefact_uv, mains, mains_ratio), for the one

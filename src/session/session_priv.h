@@ -1,8 +1,8 @@
-/* The session's insides, shared by its files: session.c (modes, the slow-oscillation trigger, safety,
- * commands, timers), session_stim.c (delivering any stimulus or cue: sham, volume, arousal watch,
- * evoked response, memory cues, spindles and slow waves), session_awaken.c (serial awakenings and the
- * questionnaire), session_report.c (summary, awakenings table, events table, sealed file). Not for
- * other layers. */
+/* The session's insides, shared by its files: session.c (modes, the slow-oscillation trigger,
+ * safety, commands, timers), session_stim.c (delivering any stimulus or cue: sham, volume, arousal
+ * watch, evoked response, memory cues, spindles and slow waves), session_awaken.c (serial
+ * awakenings and the questionnaire), session_report.c (summary, awakenings table, events table,
+ * sealed file). Not for other layers. */
 #ifndef DW_SESSION_PRIV_H
 #define DW_SESSION_PRIV_H
 
@@ -20,12 +20,15 @@
 #include "session/tmr.h"
 
 #define QUIET_S 30.0          /* stimulation stays off this long after movement or an artefact */
-#define LATE_S 0.05           /* a stimulus that cannot be delivered within this of its time is dropped:
-                                 50 ms is 18 degrees of a 1-Hz slow oscillation, the up-state still */
-#define SO_AFTER_S 1.5        /* a slow wave whose negative peak falls this soon after a stimulus follows it */
+#define LATE_S                                                                                     \
+    0.05 /* a stimulus that cannot be delivered within this of its time is dropped:                \
+            50 ms is 18 degrees of a 1-Hz slow oscillation, the up-state still */
+#define SO_AFTER_S                                                                                 \
+    1.5 /* a slow wave whose negative peak falls this soon after a stimulus follows it */
 #define SPINDLE_AFTER_S 3.0   /* ... a spindle starting this soon after it */
-#define COUPLED_S 1.5         /* a spindle starting within this after a slow wave's negative peak is
-                                 coupled to it (spindles ride the up-state that follows the trough) */
+#define COUPLED_S                                                                                  \
+    1.5 /* a spindle starting within this after a slow wave's negative peak is                     \
+           coupled to it (spindles ride the up-state that follows the trough) */
 
 enum { ACT_STIM, ACT_CUE, ACT_WAKE, ACT_ESC, ACT_SHAM, ACT_N };
 
@@ -48,7 +51,7 @@ struct dw_session {
     double start_wall, lights_off_t;
 
     /* labels and movement */
-    signed char *hyp;                     /* every epoch's label so far (the summary, the events table) */
+    signed char *hyp; /* every epoch's label so far (the summary, the events table) */
     int nhyp, caphyp;
     int stage, prov_stage;
     double prob[DW_NSTAGES];              /* the latest epoch's probabilities */
@@ -132,7 +135,8 @@ void session_stim_free(dw_session *s);
 /* Deliver a stimulus or cue of kind at t (every decision already taken): its condition drawn, the
  * actuator fired (or the sham trigger), the log, the sealed file, the arousal watch and the evoked
  * response told. item: a memory cue's index, -1. Returns the record, or NULL (memory). */
-dw_stim *session_deliver(dw_session *s, int kind, double t, double trough_t, double trough_uv, int item);
+dw_stim *session_deliver(dw_session *s, int kind, double t, double trough_t, double trough_uv,
+                         int item);
 /* The frontal channel, sample by sample: detectors, arousal band power, evoked ring. */
 void session_stim_frontal(dw_session *s, double t0, double fs, const double *x, int n);
 void session_stim_gap(dw_session *s);

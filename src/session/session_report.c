@@ -1,5 +1,5 @@
-/* What the session writes at the end of a night: the summary, the awakenings table, the BIDS events table
- * and the sealed file's closing part; and the view the screen shows. */
+/* What the session writes at the end of a night: the summary, the awakenings table, the BIDS events
+ * table and the sealed file's closing part; and the view the screen shows. */
 #include "session/session_priv.h"
 
 #include <math.h>
@@ -17,7 +17,10 @@ static const char *kind_name(int kind)
     return kind == DW_STIM_SO ? "SO" : kind == DW_STIM_CUE ? "cue" : "tmr_cue";
 }
 
-static int sham_protocol(const dw_session *s) { return s->proto->loaded && s->proto->sham_mode != DW_SHAM_OFF; }
+static int sham_protocol(const dw_session *s)
+{
+    return s->proto->loaded && s->proto->sham_mode != DW_SHAM_OFF;
+}
 static int blinded(const dw_session *s) { return sham_protocol(s) && s->proto->blind; }
 
 static void circ_stats(const dw_session *s, double *mean, double *spread, int *n)
@@ -32,20 +35,23 @@ static void circ_stats(const dw_session *s, double *mean, double *spread, int *n
         }
     double r = *n ? hypot(c, sn) / *n : 0;
     *mean = *n ? atan2(sn, c) * 180 / M_PI : NAN;
-    *spread = *n && r > 0 ? sqrt(-2 * log(r)) * 180 / M_PI : NAN;    /* circular standard deviation */
+    *spread = *n && r > 0 ? sqrt(-2 * log(r)) * 180 / M_PI : NAN; /* circular standard deviation */
 }
 
 static void sleep_section(FILE *f, const dw_sleep_stats *st)
 {
     fprintf(f, "## Sleep\n");
-    fprintf(f, "time in bed %.1f min, sleep period %.1f min, total sleep %.1f min\n", st->tib_min, st->spt_min,
-            st->tst_min);
+    fprintf(f, "time in bed %.1f min, sleep period %.1f min, total sleep %.1f min\n", st->tib_min,
+            st->spt_min, st->tst_min);
     fprintf(f, "sleep onset latency %.1f min, REM latency %.1f min, WASO %.1f min\n", st->sol_min,
             st->rem_latency_min, st->waso_min);
-    fprintf(f, "sleep efficiency %.1f %%, maintenance efficiency %.1f %%\n", st->se_pct, st->sme_pct);
+    fprintf(f, "sleep efficiency %.1f %%, maintenance efficiency %.1f %%\n", st->se_pct,
+            st->sme_pct);
     for (int k = 0; k < DW_NSTAGES; k++)
-        fprintf(f, "%-2s %6.1f min %5.1f %%\n", dw_stage_name(k), st->stage_min[k], st->stage_pct[k]);
-    fprintf(f, "awakenings %d, stage transitions %.1f per hour\n\n", st->awakenings, st->transitions_per_h);
+        fprintf(f, "%-2s %6.1f min %5.1f %%\n", dw_stage_name(k), st->stage_min[k],
+                st->stage_pct[k]);
+    fprintf(f, "awakenings %d, stage transitions %.1f per hour\n\n", st->awakenings,
+            st->transitions_per_h);
 }
 
 /* Spindle and slow-wave densities by stage (the stages are the session's own epoch labels). */
@@ -54,7 +60,8 @@ static void micro_section(FILE *f, const dw_session *s, const signed char *stage
     int nsp = 0;
     for (int i = 0; i < s->nmicro; i++)
         nsp += s->micro[i].kind == DW_EV_SPINDLE;
-    fprintf(f, "## Spindles and slow waves (frontal channel)\n%d spindles, %d slow waves\n", nsp, s->nmicro - nsp);
+    fprintf(f, "## Spindles and slow waves (frontal channel)\n%d spindles, %d slow waves\n", nsp,
+            s->nmicro - nsp);
     if (stage && n > 0) {
         double d[DW_NSTAGES][2];
         dw_micro_density(stage, n, (const int (*)[2])s->micro_count, s->micro_cap, d);
@@ -63,8 +70,8 @@ static void micro_section(FILE *f, const dw_session *s, const signed char *stage
     fputc('\n', f);
 }
 
-/* Stimuli followed by a slow wave / a spindle, and slow waves coupled to a spindle, overall and after
- * stimuli of a condition (cond -1: all). */
+/* Stimuli followed by a slow wave / a spindle, and slow waves coupled to a spindle, overall and
+ * after stimuli of a condition (cond -1: all). */
 static void coupling(const dw_session *s, int cond, int *nst, int *so, int *sp)
 {
     *nst = *so = *sp = 0;
@@ -78,8 +85,8 @@ static void coupling(const dw_session *s, int cond, int *nst, int *so, int *sp)
     }
 }
 
-/* Slow waves with a spindle starting within COUPLED_S of their negative peak: all of them, and those
- * within SPINDLE_AFTER_S after a stimulus. */
+/* Slow waves with a spindle starting within COUPLED_S of their negative peak: all of them, and
+ * those within SPINDLE_AFTER_S after a stimulus. */
 static void so_spindle(const dw_session *s, int *n_all, int *c_all, int *n_stim, int *c_stim)
 {
     *n_all = *c_all = *n_stim = *c_stim = 0;
@@ -138,7 +145,8 @@ static void evoked_section(FILE *f, const dw_session *s, int split)
     int nsh = dw_evoked_mean(&s->evoked, 1, sham);
     fprintf(f, "## Evoked response (frontal channel, baseline -1..0 s)\n");
     if (split)
-        fprintf(f, "sweeps: %d (active %d, sham %d)\nt_s\tall_uv\tactive_uv\tsham_uv\n", n, na, nsh);
+        fprintf(f, "sweeps: %d (active %d, sham %d)\nt_s\tall_uv\tactive_uv\tsham_uv\n", n, na,
+                nsh);
     else
         fprintf(f, "sweeps: %d\nt_s\tall_uv\n", n);
     for (int i = 0; i < DW_EVOKED_N; i += 5) {
@@ -155,17 +163,23 @@ static void evoked_section(FILE *f, const dw_session *s, int split)
     }
     int nst, so, sp, ca, cs, cn, cso;
     coupling(s, -1, &nst, &so, &sp);
-    fprintf(f, "\n## SO-spindle coupling\nafter a stimulus: a slow wave within %.1f s %.0f %%, a spindle within "
-            "%.0f s %.0f %% (%d stimuli)\n", SO_AFTER_S, pct(so, nst), SPINDLE_AFTER_S, pct(sp, nst), nst);
+    fprintf(f,
+            "\n## SO-spindle coupling\nafter a stimulus: a slow wave within %.1f s %.0f %%, a "
+            "spindle within "
+            "%.0f s %.0f %% (%d stimuli)\n",
+            SO_AFTER_S, pct(so, nst), SPINDLE_AFTER_S, pct(sp, nst), nst);
     if (split)
         for (int c = 0; c < 2; c++) {
             coupling(s, c, &nst, &so, &sp);
-            fprintf(f, "  %s: slow wave %.0f %%, spindle %.0f %% (%d)\n", dw_condition_name(c), pct(so, nst),
-                    pct(sp, nst), nst);
+            fprintf(f, "  %s: slow wave %.0f %%, spindle %.0f %% (%d)\n", dw_condition_name(c),
+                    pct(so, nst), pct(sp, nst), nst);
         }
     so_spindle(s, &cn, &ca, &cso, &cs);
-    fprintf(f, "slow waves with a spindle starting within %.1f s of the negative peak: %.0f %% of %d; of those "
-            "after a stimulus %.0f %% of %d\n\n", COUPLED_S, pct(ca, cn), cn, pct(cs, cso), cso);
+    fprintf(f,
+            "slow waves with a spindle starting within %.1f s of the negative peak: %.0f %% of %d; "
+            "of those "
+            "after a stimulus %.0f %% of %d\n\n",
+            COUPLED_S, pct(ca, cn), cn, pct(cs, cso), cso);
 }
 
 static void stim_section(FILE *f, const dw_session *s)
@@ -177,29 +191,38 @@ static void stim_section(FILE *f, const dw_session *s)
     }
     double mean, spread;
     circ_stats(s, &mean, &spread, &nph);
-    fprintf(f, "## Stimulation\n%d slow-oscillation stimuli, %d REM cues (limit %d)\n", n[DW_STIM_SO],
-            n[DW_STIM_CUE], s->cfg->max_per_night);
+    fprintf(f, "## Stimulation\n%d slow-oscillation stimuli, %d REM cues (limit %d)\n",
+            n[DW_STIM_SO], n[DW_STIM_CUE], s->cfg->max_per_night);
     if (n[DW_STIM_TMR] || (s->proto->loaded && s->proto->cue_enabled))
         fprintf(f, "%d memory cues\n", n[DW_STIM_TMR]);
     if (blinded(s))
-        fprintf(f, "condition: blinded (sealed in %s)\n", s->sealed_path[0] ? s->sealed_path : "no file");
+        fprintf(f, "condition: blinded (sealed in %s)\n",
+                s->sealed_path[0] ? s->sealed_path : "no file");
     else if (sham_protocol(s))
         fprintf(f, "condition: %d active, %d sham (%s)\n", s->nstim - s->nsham, s->nsham,
                 s->proto->sham_mode == DW_SHAM_NIGHT ? "sham night" : "random per stimulus");
     if (s->cfg->arousal_aware)
-        fprintf(f, "arousal-aware: %d stimuli followed by an arousal; volume %g at the end (set %g, floor %g)\n",
+        fprintf(f,
+                "arousal-aware: %d stimuli followed by an arousal; volume %g at the end (set %g, "
+                "floor %g)\n",
                 aroused, s->volume, s->cfg->volume, s->cfg->volume_min);
     if (nph)
-        fprintf(f, "phase at delivery: circular mean %+.0f deg, circular SD %.0f deg (n = %d; up-state = 0)\n",
+        fprintf(f,
+                "phase at delivery: circular mean %+.0f deg, circular SD %.0f deg (n = %d; "
+                "up-state = 0)\n",
                 mean, spread, nph);
     int split = sham_protocol(s) && !blinded(s);
-    fprintf(f, "id\tkind\tt_s\ttrough_s\ttrough_uv\tphase_deg\tstage\tvolume\tarousal\tso_after\tspindle_after\t"
-               "item%s\n", split ? "\tcondition" : "");
+    fprintf(f,
+            "id\tkind\tt_s\ttrough_s\ttrough_uv\tphase_deg\tstage\tvolume\tarousal\tso_"
+            "after\tspindle_after\t"
+            "item%s\n",
+            split ? "\tcondition" : "");
     for (int i = 0; i < s->nstim; i++) {
         const dw_stim *x = &s->stim[i];
-        fprintf(f, "%ld\t%s\t%.3f\t%.3f\t%.1f\t%.0f\t%s\t%g\t%d\t%d\t%d\t%s", x->id, kind_name(x->kind), x->t,
-                x->trough_t, x->trough_uv, x->phase_deg, dw_stage_name(x->stage), x->volume, x->arousal,
-                x->so_after, x->spindle_after, x->item >= 0 ? s->proto->cued[x->item] : "-");
+        fprintf(f, "%ld\t%s\t%.3f\t%.3f\t%.1f\t%.0f\t%s\t%g\t%d\t%d\t%d\t%s", x->id,
+                kind_name(x->kind), x->t, x->trough_t, x->trough_uv, x->phase_deg,
+                dw_stage_name(x->stage), x->volume, x->arousal, x->so_after, x->spindle_after,
+                x->item >= 0 ? s->proto->cued[x->item] : "-");
         if (split)
             fprintf(f, "\t%s", dw_condition_name(x->condition));
         fputc('\n', f);
@@ -234,8 +257,8 @@ static void awakening_row(FILE *f, const dw_session *s, const dw_awakening *w)
         localtime_r(&tt, &tm);
         strftime(clock, sizeof clock, "%H:%M:%S", &tm);
     }
-    fprintf(f, "%ld\t%.1f\t%s\t%s\t%.1f\t%d\t%d\t", w->id, w->alarm_t, clock, dw_stage_name(w->stage),
-            w->dwell_min, w->attempts, w->escalated);
+    fprintf(f, "%ld\t%.1f\t%s\t%s\t%.1f\t%d\t%d\t", w->id, w->alarm_t, clock,
+            dw_stage_name(w->stage), w->dwell_min, w->attempts, w->escalated);
     w->awake_t >= 0 ? fprintf(f, "%.0f", w->awake_t - w->alarm_t) : fputs("n/a", f);
     fprintf(f, "\t%d\t", w->cancelled);
     w->asleep_t >= 0 ? fprintf(f, "%.1f", (w->asleep_t - w->alarm_t) / 60) : fputs("n/a", f);
@@ -250,8 +273,10 @@ static void awakening_row(FILE *f, const dw_session *s, const dw_awakening *w)
 
 static void awakenings_header(FILE *f, const dw_session *s)
 {
-    fprintf(f, "awakening\talarm_s\tclock\tstage\tdwell_min\tattempts\tescalated\ttime_to_w_s\tcancelled\t"
-               "asleep_again_min");
+    fprintf(
+        f,
+        "awakening\talarm_s\tclock\tstage\tdwell_min\tattempts\tescalated\ttime_to_w_s\tcancelled\t"
+        "asleep_again_min");
     for (int q = 0; q < s->proto->nq; q++)
         fprintf(f, "\tq%d_answer\tq%d_latency_s", q + 1, q + 1);
     fputc('\n', f);
@@ -263,7 +288,8 @@ static void awakenings_section(FILE *f, const dw_session *s)
         return;
     fprintf(f, "## Awakenings\n%d awakenings (at most %d)\n", s->aw.n, s->proto->aw_max);
     for (int q = 0; q < s->proto->nq; q++)
-        fprintf(f, "q%d (%s): %s\n", q + 1, dw_answer_type_name(s->proto->q[q].type), s->proto->q[q].text);
+        fprintf(f, "q%d (%s): %s\n", q + 1, dw_answer_type_name(s->proto->q[q].type),
+                s->proto->q[q].text);
     awakenings_header(f, s);
     for (int i = 0; i < s->aw.n; i++)
         awakening_row(f, s, &s->aw.aw[i]);
@@ -274,7 +300,8 @@ int dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *st)
 {
     fprintf(f, "# dreamwatch session summary\n\n");
     if (s->proto->loaded)
-        fprintf(f, "protocol: %s (%s)\n\n", s->proto->name[0] ? s->proto->name : "unnamed", s->proto->path);
+        fprintf(f, "protocol: %s (%s)\n\n", s->proto->name[0] ? s->proto->name : "unnamed",
+                s->proto->path);
     if (st)
         sleep_section(f, st);
     micro_section(f, s, s->hyp, s->nhyp);
@@ -283,11 +310,12 @@ int dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *st)
         evoked_section(f, s, sham_protocol(s) && !blinded(s));
     cues_section(f, s);
     awakenings_section(f, s);
-    fprintf(f, "## Alerts\n%d alerts\nid\tt_s\tseverity\trule\tacked\tactive\ttext\n", dw_alerts_n(s->alerts));
+    fprintf(f, "## Alerts\n%d alerts\nid\tt_s\tseverity\trule\tacked\tactive\ttext\n",
+            dw_alerts_n(s->alerts));
     for (int i = 0; i < dw_alerts_n(s->alerts); i++) {
         const dw_alert_view *a = dw_alerts_get(s->alerts, i);
-        fprintf(f, "%u\t%.1f\t%d\t%s\t%d\t%d\t%s\n", a->id, a->t, a->severity, a->rule, a->acked, a->active,
-                a->text);
+        fprintf(f, "%u\t%.1f\t%d\t%s\t%d\t%d\t%s\n", a->id, a->t, a->severity, a->rule, a->acked,
+                a->active, a->text);
     }
     fprintf(f, "\n## Events\nt_s\tkind\ttext\n");
     for (int i = 0; i < s->nev; i++) {
@@ -323,11 +351,13 @@ int dw_session_write_awakenings(dw_session *s, const char *path, dw_err *err)
     return dw_out_commit(&o, err);
 }
 
-/* The kinds of event that go to the events table as they were logged (trial_type = kind, value = text). */
+/* The kinds of event that go to the events table as they were logged (trial_type = kind, value =
+ * text). */
 static int tabled(const char *kind)
 {
-    static const char *const k[] = { "awakening", "wake", "awake", "question", "answer", "questionnaire",
-                                     "arousal", "volume", "alert", "marker", "dream_report", "mode", "check" };
+    static const char *const k[] = { "awakening", "wake", "awake", "question", "answer",
+                                     "questionnaire", "arousal", "volume", "alert", "marker",
+                                     "dream_report", "mode", "check" };
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
         if (!strcmp(kind, k[i]))
             return 1;
@@ -345,12 +375,13 @@ int dw_session_write_events(dw_session *s, const char *path, dw_err *err)
         dw_bids_events_add(e, (double)i * DW_EPOCH_S, DW_EPOCH_S, "sleep_stage",
                            stage[i] == DW_UNSCORED ? NULL : dw_stage_name(stage[i]));
     for (int i = 0; i < s->nmicro; i++)
-        dw_bids_events_addf(e, s->micro[i].onset, s->micro[i].dur, dw_sleep_event_name(s->micro[i].kind), "%.1f",
-                            s->micro[i].amp);
+        dw_bids_events_addf(e, s->micro[i].onset, s->micro[i].dur,
+                            dw_sleep_event_name(s->micro[i].kind), "%.1f", s->micro[i].amp);
     for (int i = 0; i < s->nstim; i++) {
         const dw_stim *x = &s->stim[i];
         char tt[48];
-        snprintf(tt, sizeof tt, "%s%s%s", type[x->kind], split ? "/" : "", split ? dw_condition_name(x->condition) : "");
+        snprintf(tt, sizeof tt, "%s%s%s", type[x->kind], split ? "/" : "",
+                 split ? dw_condition_name(x->condition) : "");
         if (x->kind == DW_STIM_TMR)
             dw_bids_events_add(e, x->t, NAN, tt, s->proto->cued[x->item]);
         else

@@ -1,6 +1,6 @@
-/* Delivering stimuli and cues (slow-oscillation stimuli, REM cues, memory cues): the sham condition and
- * the sealed file, the volume and the arousal watch, the evoked response; and the frontal channel's
- * spindles and slow waves with their densities and their coupling to stimuli. */
+/* Delivering stimuli and cues (slow-oscillation stimuli, REM cues, memory cues): the sham condition
+ * and the sealed file, the volume and the arousal watch, the evoked response; and the frontal
+ * channel's spindles and slow waves with their densities and their coupling to stimuli. */
 #include "session/session_priv.h"
 
 #include <fcntl.h>
@@ -20,14 +20,17 @@ static int open_sealed(dw_session *s, dw_err *err)
 {
     if (!sham_protocol(s) || !s->hooks.prefix || !s->hooks.prefix[0])
         return 0;
-    int fd = dw_create_unique(s->hooks.prefix, ".sealed.tsv", s->sealed_path, sizeof s->sealed_path, err);
+    int fd = dw_create_unique(s->hooks.prefix, ".sealed.tsv", s->sealed_path, sizeof s->sealed_path,
+                              err);
     if (fd < 0 || !(s->sealed = fdopen(fd, "a"))) {
         if (fd >= 0)
             close(fd);
         return -1;
     }
-    fprintf(s->sealed, "# SEALED: the condition of every stimulus and cue of this night (protocol %s, %s). "
-            "Open after the night.\nid\tkind\tt_s\tcondition\n", s->proto->name[0] ? s->proto->name : "-",
+    fprintf(s->sealed,
+            "# SEALED: the condition of every stimulus and cue of this night (protocol %s, %s). "
+            "Open after the night.\nid\tkind\tt_s\tcondition\n",
+            s->proto->name[0] ? s->proto->name : "-",
             s->proto->sham_mode == DW_SHAM_NIGHT ? "sham night" : "random per stimulus");
     fflush(s->sealed);
     return 0;
@@ -68,7 +71,8 @@ static void check_limit(dw_session *s, double t)
     dw_alerts_cause(s->alerts, DW_AL_STIM_LIMIT, DW_AL_GLOBAL, 1, t, t, s->wall, -1, text);
 }
 
-static dw_stim *add_stim(dw_session *s, int kind, double t, double trough_t, double trough_uv, int item)
+static dw_stim *add_stim(dw_session *s, int kind, double t, double trough_t, double trough_uv,
+                         int item)
 {
     if (s->nstim == s->capstim) {
         int cap = s->capstim ? s->capstim * 2 : 256;
@@ -77,32 +81,36 @@ static dw_stim *add_stim(dw_session *s, int kind, double t, double trough_t, dou
     }
     dw_stim *st = &s->stim[s->nstim++];
     *st = (dw_stim){ .id = s->nstim, .kind = kind, .t = t, .wall = s->wall, .trough_t = trough_t,
-                     .trough_uv = trough_uv, .phase_deg = NAN, .stage = s->stage, .condition = DW_ACTIVE,
-                     .volume = s->volume, .item = item, .arousal = -1 };
+                     .trough_uv = trough_uv, .phase_deg = NAN, .stage = s->stage,
+                     .condition = DW_ACTIVE, .volume = s->volume, .item = item, .arousal = -1 };
     return st;
 }
 
-/* The log line of a stimulus, the same for an active and a sham one; unblinded, the condition follows. */
+/* The log line of a stimulus, the same for an active and a sham one; unblinded, the condition
+ * follows. */
 static void log_stim(dw_session *s, const dw_stim *st)
 {
     char cond[16] = "";
     if (sham_protocol(s) && !s->proto->blind)
         snprintf(cond, sizeof cond, " [%s]", dw_condition_name(st->condition));
     if (st->kind == DW_STIM_SO)
-        session_event(s, st->t, 1, "stim", "SO stim %ld trough %.2f s (%.0f uV) %s%s", st->id, st->trough_t - st->t,
-                      st->trough_uv, dw_stage_name(st->stage), cond);
+        session_event(s, st->t, 1, "stim", "SO stim %ld trough %.2f s (%.0f uV) %s%s", st->id,
+                      st->trough_t - st->t, st->trough_uv, dw_stage_name(st->stage), cond);
     else if (st->kind == DW_STIM_CUE)
-        session_event(s, st->t, 1, "cue", "REM cue %ld after %d R epochs%s", st->id, s->cue.run, cond);
+        session_event(s, st->t, 1, "cue", "REM cue %ld after %d R epochs%s", st->id, s->cue.run,
+                      cond);
     else
-        session_event(s, st->t, 1, "tmr_cue", "Memory cue %ld: %s (%s)%s", st->id, s->proto->cued[st->item],
-                      dw_stage_name(st->stage), cond);
+        session_event(s, st->t, 1, "tmr_cue", "Memory cue %ld: %s (%s)%s", st->id,
+                      s->proto->cued[st->item], dw_stage_name(st->stage), cond);
 }
 
-dw_stim *session_deliver(dw_session *s, int kind, double t, double trough_t, double trough_uv, int item)
+dw_stim *session_deliver(dw_session *s, int kind, double t, double trough_t, double trough_uv,
+                         int item)
 {
     dw_stim *st = add_stim(s, kind, t, trough_t, trough_uv, item);
     st->condition = dw_sham_next(&s->sham);
-    dw_act_vars v = { s->cfg->arousal_aware ? s->volume : s->cfg->volume, item >= 0 ? s->proto->cued[item] : NULL };
+    dw_act_vars v = { s->cfg->arousal_aware ? s->volume : s->cfg->volume,
+                      item >= 0 ? s->proto->cued[item] : NULL };
     if (st->condition == DW_SHAM) {
         s->nsham++;
         session_fire(s, ACT_SHAM, t, 1, NULL);        /* nothing, or the silent trigger byte */
@@ -111,9 +119,9 @@ dw_stim *session_deliver(dw_session *s, int kind, double t, double trough_t, dou
     }
     log_stim(s, st);
     if (s->sealed) {
-        fprintf(s->sealed, "%ld\t%s\t%.3f\t%s\n", st->id, kind == DW_STIM_SO ? "SO" : kind == DW_STIM_CUE ? "cue"
-                                                                                                         : "tmr_cue",
-                t, dw_condition_name(st->condition));
+        static const char *const kinds[] = { "SO", "cue", "tmr_cue" };
+        fprintf(s->sealed, "%ld\t%s\t%.3f\t%s\n", st->id, kinds[kind], t,
+                dw_condition_name(st->condition));
         fflush(s->sealed);
     }
     if (s->cfg->arousal_aware)
@@ -151,8 +159,8 @@ static void verdict(dw_session *s, const dw_arousal_result *r)
     s->quiet_run = 0;
     s->arousal_until = r->t + s->cfg->arousal_pause_s;
     session_cancel_pending(s, r->t, "arousal");
-    session_event(s, r->t, 1, "arousal", "Arousal after stim %ld: %s; stimulation paused %.0f s", r->first_id,
-                  r->cause, s->cfg->arousal_pause_s);
+    session_event(s, r->t, 1, "arousal", "Arousal after stim %ld: %s; stimulation paused %.0f s",
+                  r->first_id, r->cause, s->cfg->arousal_pause_s);
     char why[96];
     snprintf(why, sizeof why, "arousal after stim %ld", r->first_id);
     volume_to(s, r->t, fmax(s->cfg->volume_min, s->volume - s->cfg->volume_step), why);
@@ -183,8 +191,10 @@ static void count_micro(dw_session *s, int epoch, int kind)
         int cap = s->micro_cap ? s->micro_cap : 1024;
         while (cap <= epoch)
             cap *= 2;
-        s->micro_count = dw_xrealloc(s->micro_count, (size_t)cap * sizeof *s->micro_count, "the spindle counts");
-        memset(s->micro_count + s->micro_cap, 0, (size_t)(cap - s->micro_cap) * sizeof *s->micro_count);
+        s->micro_count =
+            dw_xrealloc(s->micro_count, (size_t)cap * sizeof *s->micro_count, "the spindle counts");
+        memset(s->micro_count + s->micro_cap, 0,
+               (size_t)(cap - s->micro_cap) * sizeof *s->micro_count);
         s->micro_cap = cap;
     }
     s->micro_count[epoch][kind]++;
@@ -196,9 +206,10 @@ static void on_micro(void *ctx, const dw_sleep_event *ev)
     dw_session *s = ctx;
     if (s->nmicro == s->capmicro) {
         s->capmicro = s->capmicro ? s->capmicro * 2 : 1024;
-        s->micro = dw_xrealloc(s->micro, (size_t)s->capmicro * sizeof *s->micro, "the spindles and slow waves");
+        s->micro = dw_xrealloc(s->micro, (size_t)s->capmicro * sizeof *s->micro,
+                               "the spindles and slow waves");
     }
-    s->micro[s->nmicro++] = (struct micro){ ev->onset_s, ev->dur_s, ev->amp_uv, ev->neg_t, ev->kind };
+    s->micro[s->nmicro++] = (struct micro){ev->onset_s, ev->dur_s, ev->amp_uv, ev->neg_t, ev->kind};
     count_micro(s, ev->epoch, ev->kind);
     double at = ev->kind == DW_EV_SLOW_WAVE ? ev->neg_t : ev->onset_s;
     double win = ev->kind == DW_EV_SLOW_WAVE ? SO_AFTER_S : SPINDLE_AFTER_S;

@@ -1,8 +1,8 @@
-/* Sham stimulation: which condition each stimulus gets. Per night (every stimulus sham, or none), or
- * randomised per stimulus: a Bernoulli draw with probability ratio from splitmix64 (Steele, Lea & Flood,
- * OOPSLA 2014) seeded by the protocol, so a night's sequence of conditions can be reproduced from its seed
- * and its stimulus count. A sham stimulus goes through every decision of a real one; the session just
- * sends nothing (or the sham trigger byte). */
+/* Sham stimulation: which condition each stimulus gets. Per night (every stimulus sham, or none),
+ * or randomised per stimulus: a Bernoulli draw with probability ratio from splitmix64 (Steele, Lea
+ * & Flood, OOPSLA 2014) seeded by the protocol, so a night's sequence of conditions can be
+ * reproduced from its seed and its stimulus count. A sham stimulus goes through every decision of a
+ * real one; the session just sends nothing (or the sham trigger byte). */
 #ifndef DW_SHAM_H
 #define DW_SHAM_H
 

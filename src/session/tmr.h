@@ -1,8 +1,9 @@
 /* Memory cues (targeted memory reactivation, e.g. Rudoy et al., Science 2009; Rasch et al., Science
- * 2007): the protocol's cued items, played in rotation (1, 2, ..., n, 1, 2, ...) one every interval_s
- * while the sleeper is in the target stage(s) (N2N3, N3 or R) and has been for after_epochs epochs in a
- * row, at most max per night. The uncued items are the learning session's controls: listed in the
- * summary, never played. The session adds the safety rules and delivers the cue. */
+ * 2007): the protocol's cued items, played in rotation (1, 2, ..., n, 1, 2, ...) one every
+ * interval_s while the sleeper is in the target stage(s) (N2N3, N3 or R) and has been for
+ * after_epochs epochs in a row, at most max per night. The uncued items are the learning session's
+ * controls: listed in the summary, never played. The session adds the safety rules and delivers the
+ * cue. */
 #ifndef DW_TMR_H
 #define DW_TMR_H
 

@@ -138,8 +138,8 @@ int dw_cyton_stats(dw_source *src, struct dw_cyton_stats *st);
  * series resistor removed): stops the stream, measures about 1.5 s, restarts. Call from the thread
  * that reads; the samples taken during the check are reported as a gap. 0 or -1 with src->err. */
 int dw_cyton_impedance(dw_source *src, int channel, double *kohm);
-/* The board channel (1..16) behind delivered channel k (0-based), or -1 if src is not a Cyton or k is out
- * of range: what dw_cyton_impedance takes. */
+/* The board channel (1..16) behind delivered channel k (0-based), or -1 if src is not a Cyton or k
+ * is out of range: what dw_cyton_impedance takes. */
 int dw_cyton_board_channel(dw_source *src, int k);
 /* Send a channel-setting command (e.g. "x3020110X"); gains are tracked. 0 or -1 with src->err. */
 int dw_cyton_command(dw_source *src, const char *cmd);

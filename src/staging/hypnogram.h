@@ -44,9 +44,9 @@ typedef struct {
 /* Over epochs where both are scored. */
 void dw_agreement_compute(const signed char *ref, const signed char *ours, int n, dw_agreement *out);
 
-/* Spindle and slow-wave densities per stage (events per minute of that stage): count[e][k] events of
- * kind k (dsp/sleep_events.h: 0 spindles, 1 slow waves) started in epoch e, for the ncount first epochs
- * (later ones count 0). density[stage][k]; 0 for a stage with no epoch. */
+/* Spindle and slow-wave densities per stage (events per minute of that stage): count[e][k] events
+ * of kind k (dsp/sleep_events.h: 0 spindles, 1 slow waves) started in epoch e, for the ncount first
+ * epochs (later ones count 0). density[stage][k]; 0 for a stage with no epoch. */
 void dw_micro_density(const signed char *stage, int n, const int (*count)[2], int ncount,
                       double density[DW_NSTAGES][2]);
 /* "  spindles 2.4/min in N2, 1.1 in N3; slow waves 7.0/min in N3, 0.8 in N2\n" */

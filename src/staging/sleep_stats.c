@@ -154,6 +154,6 @@ void dw_micro_density(const signed char *stage, int n, const int (*count)[2], in
 
 void dw_print_micro_density(FILE *f, const double d[DW_NSTAGES][2])
 {
-    fprintf(f, "  spindles %.1f/min in N2, %.1f in N3; slow waves %.1f/min in N3, %.1f in N2\n", d[DW_N2][0],
-            d[DW_N3][0], d[DW_N3][1], d[DW_N2][1]);
+    fprintf(f, "  spindles %.1f/min in N2, %.1f in N3; slow waves %.1f/min in N3, %.1f in N2\n",
+            d[DW_N2][0], d[DW_N3][0], d[DW_N3][1], d[DW_N2][1]);
 }

@@ -1,5 +1,6 @@
-/* libFuzzer: the protocol file parser (through a real file, as dreamwatch reads it). Checks what a loaded
- * protocol promises: counts within their tables, strings terminated, numbers inside their limits. */
+/* libFuzzer: the protocol file parser (through a real file, as dreamwatch reads it). Checks what a
+ * loaded protocol promises: counts within their tables, strings terminated, numbers inside their
+ * limits. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();                               /* every error names the file */
         return 0;
     }
-    if (p.nq < 0 || p.nq > DW_PROTO_MAX_Q || p.ncued < 0 || p.ncued > DW_PROTO_MAX_ITEMS || p.nuncued < 0 ||
-        p.nuncued > DW_PROTO_MAX_ITEMS || p.aw_ntargets < 0 || p.aw_ntargets > DW_PROTO_MAX_TARGETS ||
-        (p.cue_enabled && p.ncued == 0) || p.sham_ratio < 0 || p.sham_ratio > 1 || p.aw_max < 1)
+    if (p.nq < 0 || p.nq > DW_PROTO_MAX_Q || p.ncued < 0 || p.ncued > DW_PROTO_MAX_ITEMS ||
+        p.nuncued < 0 || p.nuncued > DW_PROTO_MAX_ITEMS || p.aw_ntargets < 0 ||
+        p.aw_ntargets > DW_PROTO_MAX_TARGETS || (p.cue_enabled && p.ncued == 0) ||
+        p.sham_ratio < 0 || p.sham_ratio > 1 || p.aw_max < 1)
         abort();
     for (int i = 0; i < p.nq; i++)
         if (!p.q[i].text[0] || strlen(p.q[i].text) >= sizeof p.q[i].text || p.q[i].timeout_s < 5 ||

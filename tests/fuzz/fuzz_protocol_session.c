@@ -1,10 +1,12 @@
-/* libFuzzer: the session with a research protocol (awakenings, questionnaire, sham, memory cues, arousal
- * watch) driven by arbitrary operations: epochs of any stage, provisional labels, frontal samples, ticks,
- * operator commands (natural on/off, wake, answers, shutdown), accelerometer jolts. Invariants checked
- * after every operation:
- *   - no stimulus, cue or memory cue is ever delivered outside enhanced mode, in natural mode none at all;
+/* libFuzzer: the session with a research protocol (awakenings, questionnaire, sham, memory cues,
+ * arousal watch) driven by arbitrary operations: epochs of any stage, provisional labels, frontal
+ * samples, ticks, operator commands (natural on/off, wake, answers, shutdown), accelerometer jolts.
+ * Invariants checked after every operation:
+ *   - no stimulus, cue or memory cue is ever delivered outside enhanced mode, in natural mode none
+ * at all;
  *   - in natural mode no awakening starts;
- *   - stimuli are numbered 1, 2, ... in time order, each in its kind's stage, below the nightly limit;
+ *   - stimuli are numbered 1, 2, ... in time order, each in its kind's stage, below the nightly
+ * limit;
  *   - the questionnaire asks one of the protocol's questions, only after an awakening. */
 #include <math.h>
 #include <stdint.h>
@@ -72,7 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         setup();
     if (size < 1)
         return 0;
-    snprintf(cfg.session.start_mode, sizeof cfg.session.start_mode, "%s", data[0] & 1 ? "enhanced" : "natural");
+    snprintf(cfg.session.start_mode, sizeof cfg.session.start_mode, "%s",
+             data[0] & 1 ? "enhanced" : "natural");
     dw_err err;
     dw_session *s = dw_session_new(&cfg.session, NULL, &err);
     if (!s)
@@ -88,7 +91,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (op <= 2) {                              /* signal: 0.5 s of slow waves, size from arg */
             double x[50];
             for (int k = 0; k < 50; k++)
-                x[k] = (arg & 0x7F) * 2.0 * cos(2 * M_PI * (t + k / 100.0)) + (arg & 0x80 ? 600 : 0) * (k == 25);
+                x[k] = (arg & 0x7F) * 2.0 * cos(2 * M_PI * (t + k / 100.0)) +
+                       (arg & 0x80 ? 600 : 0) * (k == 25);
             dw_session_frontal(s, t, 100, x, 50);
             t += 0.5;
         } else if (op == 3) {                       /* the epoch that ends next */
@@ -100,8 +104,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             dw_session_provisional(s, (arg % 6) - 1);
         } else if (op == 5) {
             memset(&cmd, 0, sizeof cmd);
-            static const int kinds[] = { DW_CMD_NATURAL, DW_CMD_NATURAL, DW_CMD_WAKE, DW_CMD_ANSWER, DW_CMD_ANSWER,
-                                         DW_CMD_MARKER, DW_CMD_ACK, DW_CMD_SHUTDOWN };
+            static const int kinds[] = { DW_CMD_NATURAL, DW_CMD_NATURAL, DW_CMD_WAKE,
+                                         DW_CMD_ANSWER, DW_CMD_ANSWER, DW_CMD_MARKER, DW_CMD_ACK,
+                                         DW_CMD_SHUTDOWN };
             cmd.kind = kinds[arg % 8];
             cmd.arg = cmd.kind == DW_CMD_NATURAL ? (arg >> 3) & 1 : (arg >> 3) & 3;
             cmd.arg2 = -1;
@@ -120,8 +125,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int n = dw_session_nstim(s);
         for (int k = checked; k < n; k++) {
             const dw_stim *st = dw_session_stim(s, k);
-            if (st->id != k + 1 || (k && st->t < dw_session_stim(s, k - 1)->t - 1e-9) || !in_stage(st) ||
-                k >= cfg.session.max_per_night)
+            if (st->id != k + 1 || (k && st->t < dw_session_stim(s, k - 1)->t - 1e-9) ||
+                !in_stage(st) || k >= cfg.session.max_per_night)
                 abort();
             if (mode != DW_MODE_ENHANCED && dw_session_mode(s) != DW_MODE_ENHANCED)
                 abort();                            /* delivered while not enhanced */

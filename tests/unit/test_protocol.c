@@ -1,9 +1,9 @@
-/* The research protocol's parts with explicit inputs: the protocol file (the shipped example, defaults,
- * errors with their line), the serial-awakening schedule (dwell, random waits from the seed, spacing,
- * nightly maximum, the clock window over midnight), sham conditions (per night, seeded random at its
- * ratio), memory cues in rotation, the arousal watch (a power rise, a sign, a quiet window), the evoked
- * average; and the session driven through a night with the protocol: natural mode gives nothing at all,
- * enhanced mode only what the rules allow. */
+/* The research protocol's parts with explicit inputs: the protocol file (the shipped example,
+ * defaults, errors with their line), the serial-awakening schedule (dwell, random waits from the
+ * seed, spacing, nightly maximum, the clock window over midnight), sham conditions (per night,
+ * seeded random at its ratio), memory cues in rotation, the arousal watch (a power rise, a sign, a
+ * quiet window), the evoked average; and the session driven through a night with the protocol:
+ * natural mode gives nothing at all, enhanced mode only what the rules allow. */
 #include "tap.h"
 #include "noise.h"
 
@@ -34,42 +34,50 @@ static void test_example(void)
     dw_err err = { "" };
     int r = dw_protocol_load(&p, DW_SRCDIR "/sample-data/protocol.example.ini", &err);
     CHECK("protocol: the shipped example loads", r == 0, "%s", err.msg);
-    CHECK("protocol: example values", p.loaded && p.aw_enabled && p.aw_ntargets == 2 && p.aw_target[0] == DW_N2 &&
-          p.aw_dwell_min[0] == 5 && p.aw_target[1] == DW_R && p.aw_dwell_min[1] == 10 && p.nq == 3 &&
-          p.q[0].type == DW_ANSWER_YESNO && p.q[0].timeout_s == 60 && p.q[1].type == DW_ANSWER_SCALE &&
-          p.q[1].timeout_s == 120 && !strcmp(p.q[1].high, "as real as waking life") && p.q[2].type == DW_ANSWER_TEXT &&
-          p.sham_mode == DW_SHAM_RANDOM && p.sham_ratio == 0.5 && p.blind && p.cue_enabled &&
-          p.cue_stages == (1 << DW_N3) && p.ncued == 3 && !strcmp(p.cued[2], "cue-bell.wav") && p.nuncued == 2 &&
-          !strcmp(p.aw_not_after, "05:30") && p.aw_seed == 17, "parsed differently");
+    CHECK("protocol: example values",
+          p.loaded && p.aw_enabled && p.aw_ntargets == 2 && p.aw_target[0] == DW_N2 &&
+              p.aw_dwell_min[0] == 5 && p.aw_target[1] == DW_R && p.aw_dwell_min[1] == 10 &&
+              p.nq == 3 && p.q[0].type == DW_ANSWER_YESNO && p.q[0].timeout_s == 60 &&
+              p.q[1].type == DW_ANSWER_SCALE && p.q[1].timeout_s == 120 &&
+              !strcmp(p.q[1].high, "as real as waking life") && p.q[2].type == DW_ANSWER_TEXT &&
+              p.sham_mode == DW_SHAM_RANDOM && p.sham_ratio == 0.5 && p.blind && p.cue_enabled &&
+              p.cue_stages == (1 << DW_N3) && p.ncued == 3 && !strcmp(p.cued[2], "cue-bell.wav") &&
+              p.nuncued == 2 && !strcmp(p.aw_not_after, "05:30") && p.aw_seed == 17,
+          "parsed differently");
     dw_protocol d;
     dw_protocol_defaults(&d);
-    CHECK("protocol: defaults enable nothing", !d.loaded && !d.aw_enabled && !d.cue_enabled && d.sham_mode == DW_SHAM_OFF,
+    CHECK("protocol: defaults enable nothing",
+          !d.loaded && !d.aw_enabled && !d.cue_enabled && d.sham_mode == DW_SHAM_OFF,
           "enabled by default");
 }
 
 static void test_errors(void)
 {
-    static const struct { const char *text, *want; } cases[] = {
-        { "[cues]\nstage = W\n", ":2: [cues] stage: 'W'" },
-        { "[awakenings]\ntargets = N2\n", ":2: [awakenings] targets: 'N2': expected STAGE:MINUTES" },
-        { "[awakenings]\nnot_after = 25:00\n", ":2: [awakenings] not_after: '25:00' is not a clock time" },
-        { "[question 17]\ntext = x\n", ":2: [question 17]: questions are numbered 1..16" },
-        { "[sham]\nratio = 1.5\n", ":2: [sham] ratio: 1.5 is outside 0..1" },
-        { "[sham]\nseed = -3\n", ":2: [sham] seed: '-3' is not a whole number" },
-        { "[protocol]\nname = a\n[other]\nx = 1\n", ":4: [other] x: unknown section" },
-        { "[cues]\ncued = a,,b\n", ":2: [cues] cued: an empty item" },
+    static const struct { const char *text, *want;
+    } cases[] = {
+        {"[cues]\nstage = W\n", ":2: [cues] stage: 'W'"},
+        {"[awakenings]\ntargets = N2\n", ":2: [awakenings] targets: 'N2': expected STAGE:MINUTES"},
+        {"[awakenings]\nnot_after = 25:00\n",
+         ":2: [awakenings] not_after: '25:00' is not a clock time"},
+        {"[question 17]\ntext = x\n", ":2: [question 17]: questions are numbered 1..16"},
+        {"[sham]\nratio = 1.5\n", ":2: [sham] ratio: 1.5 is outside 0..1"},
+        {"[sham]\nseed = -3\n", ":2: [sham] seed: '-3' is not a whole number"},
+        {"[protocol]\nname = a\n[other]\nx = 1\n", ":4: [other] x: unknown section"},
+        {"[cues]\ncued = a,,b\n", ":2: [cues] cued: an empty item"},
     };
     int bad = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dw_protocol p;
         dw_err err = { "" };
         const char *path = write_file("bad.ini", cases[i].text);
-        if (dw_protocol_load(&p, path, &err) == 0 || !strstr(err.msg, cases[i].want) || strncmp(err.msg, path, strlen(path))) {
+        if (dw_protocol_load(&p, path, &err) == 0 || !strstr(err.msg, cases[i].want) ||
+            strncmp(err.msg, path, strlen(path))) {
             printf("# case %zu: '%s'\n", i, err.msg);
             bad++;
         }
     }
-    CHECK("protocol: bad files give FILE:LINE: [section] key: problem", bad == 0, "%d of 8 wrong", bad);
+    CHECK("protocol: bad files give FILE:LINE: [section] key: problem", bad == 0, "%d of 8 wrong",
+          bad);
 }
 
 static void test_schedule(void)
@@ -94,25 +102,28 @@ static void test_schedule(void)
     dw_awaken_epoch(&a, DW_N2);
     int dwell = dw_awaken_due(&a, 4000, -1), before = dw_awaken_due(&a, 600 + 1799, -1);
     CHECK("awakenings: due after 10 epochs of N2 and 30 min after lights-off, not before",
-          early < 0 && dwell == 0 && before < 0, "9 epochs %d, 10 epochs %d, 29.98 min %d", early, dwell, before);
+          early < 0 && dwell == 0 && before < 0, "9 epochs %d, 10 epochs %d, 29.98 min %d", early,
+          dwell, before);
     dw_awaken_epoch(&a, DW_UNSCORED);
-    CHECK("awakenings: an unscored epoch breaks the dwell", dw_awaken_due(&a, 4000, -1) < 0, "still due");
+    CHECK("awakenings: an unscored epoch breaks the dwell", dw_awaken_due(&a, 4000, -1) < 0,
+          "still due");
     for (int e = 0; e < 10; e++)
         dw_awaken_epoch(&a, DW_N2);
     dw_awakening *w = dw_awaken_start(&a, 0, 4000, 1e9);
-    CHECK("awakenings: the record", w->id == 1 && w->stage == DW_N2 && fabs(w->dwell_min - 5) < 1e-9 &&
-          a.state == DW_AW_ALARM && dw_awaken_due(&a, 5000, -1) < 0, "id %ld dwell %.1f state %d", w->id,
-          w->dwell_min, a.state);
+    CHECK("awakenings: the record",
+          w->id == 1 && w->stage == DW_N2 && fabs(w->dwell_min - 5) < 1e-9 &&
+              a.state == DW_AW_ALARM && dw_awaken_due(&a, 5000, -1) < 0,
+          "id %ld dwell %.1f state %d", w->id, w->dwell_min, a.state);
     dw_awaken_asleep(&a, 4300);
     double wait1 = a.earliest_t - 4300;
-    CHECK("awakenings: the next one is drawn 20-40 min after falling asleep", wait1 >= 1200 && wait1 <= 2400,
-          "%.0f s", wait1);
+    CHECK("awakenings: the next one is drawn 20-40 min after falling asleep",
+          wait1 >= 1200 && wait1 <= 2400, "%.0f s", wait1);
     dw_awaken b;
     dw_awaken_init(&b, &p, 600);
     dw_awaken_start(&b, 0, 4000, 1e9);
     dw_awaken_asleep(&b, 4300);
-    CHECK("awakenings: the same seed draws the same wait", b.earliest_t == a.earliest_t, "%.3f vs %.3f",
-          b.earliest_t, a.earliest_t);
+    CHECK("awakenings: the same seed draws the same wait", b.earliest_t == a.earliest_t,
+          "%.3f vs %.3f", b.earliest_t, a.earliest_t);
     /* spacing and maximum */
     p.aw_interval_min = p.aw_interval_max = 0;
     dw_awaken_asleep(&a, 4300);
@@ -125,8 +136,9 @@ static void test_schedule(void)
     dw_awaken_asleep(&a, 6100);
     for (int e = 0; e < 10; e++)
         dw_awaken_epoch(&a, DW_N2);
-    CHECK("awakenings: 15 min apart at least, 3 a night at most", spaced < 0 && after == 0 &&
-          dw_awaken_due(&a, 9000, -1) < 0, "spacing %d/%d, 4th %d", spaced, after, dw_awaken_due(&a, 9000, -1));
+    CHECK("awakenings: 15 min apart at least, 3 a night at most",
+          spaced < 0 && after == 0 && dw_awaken_due(&a, 9000, -1) < 0, "spacing %d/%d, 4th %d",
+          spaced, after, dw_awaken_due(&a, 9000, -1));
     /* the clock window over midnight: 23:00-05:30 */
     dw_awaken c;
     snprintf(p.aw_not_before, sizeof p.aw_not_before, "23:00");
@@ -178,7 +190,8 @@ static void test_sham_and_cues(void)
         if (dw_tmr_due(&c, tt))
             items[k++] = dw_tmr_take(&c, tt);
     CHECK("memory cues: after 2 epochs of N3, every 10 s, items in rotation, 4 at most",
-          !first && k == 4 && items[0] == 0 && items[1] == 1 && items[2] == 2 && items[3] == 0 && !dw_tmr_due(&c, 500),
+          !first && k == 4 && items[0] == 0 && items[1] == 1 && items[2] == 2 && items[3] == 0 &&
+              !dw_tmr_due(&c, 500),
           "first %d, %d cues", first, k);
     dw_tmr_epoch(&c, DW_N2);
     CHECK("memory cues: another stage ends the run", c.run == 0, "run %d", c.run);
@@ -191,7 +204,8 @@ static void test_arousal(void)
     dw_arousal_init(&a, 5, 3);
     dw_arousal_result r;
     int verdicts = 0, aroused = 0;
-    /* 20 s of noise, a stimulus, 5 quiet seconds; another, with 10 Hz of 3x the noise's alpha power after */
+    /* 20 s of noise, a stimulus, 5 quiet seconds; another, with 10 Hz of 3x the noise's alpha power
+     * after */
     for (int i = 0; i < (int)(60 * fs); i++) {
         double t = i / fs, x = 10 * noise_gauss();
         if (t >= 45.5 && t < 49.5)
@@ -205,21 +219,26 @@ static void test_arousal(void)
             verdicts++;
             aroused += r.aroused;
             if (r.first_id == 1)
-                CHECK("arousal: a quiet window ends quiet at its end", !r.aroused && fabs(r.t - 25) < 0.01,
-                      "aroused %d at %.2f (%s)", r.aroused, r.t, r.cause);
+                CHECK("arousal: a quiet window ends quiet at its end",
+                      !r.aroused && fabs(r.t - 25) < 0.01, "aroused %d at %.2f (%s)", r.aroused,
+                      r.t, r.cause);
             else
                 CHECK("arousal: 4 s of alpha after a stimulus is an arousal within the window",
-                      r.aroused && !strncmp(r.cause, "alpha x", 7) && r.t > 45 && r.t <= 50, "aroused %d at %.2f (%s)",
-                      r.aroused, r.t, r.cause);
+                      r.aroused && !strncmp(r.cause, "alpha x", 7) && r.t > 45 && r.t <= 50,
+                      "aroused %d at %.2f (%s)", r.aroused, r.t, r.cause);
         }
     }
-    CHECK("arousal: one verdict per watch", verdicts == 2 && aroused == 1, "%d verdicts, %d aroused", verdicts, aroused);
+    CHECK("arousal: one verdict per watch", verdicts == 2 && aroused == 1,
+          "%d verdicts, %d aroused", verdicts, aroused);
     dw_arousal_stimulus(&a, 70, 3);
     dw_arousal_sign(&a, 71, "movement");
-    CHECK("arousal: a sign inside the window", dw_arousal_take(&a, 71, &r) && r.aroused && !strcmp(r.cause, "movement") &&
-          r.first_id == 3, "no verdict");
+    CHECK("arousal: a sign inside the window",
+          dw_arousal_take(&a, 71, &r) && r.aroused && !strcmp(r.cause, "movement") &&
+              r.first_id == 3,
+          "no verdict");
     dw_arousal_sign(&a, 80, "movement");
-    CHECK("arousal: a sign outside any window is nothing", !dw_arousal_take(&a, 80, &r), "a verdict");
+    CHECK("arousal: a sign outside any window is nothing", !dw_arousal_take(&a, 80, &r),
+          "a verdict");
 }
 
 static void test_evoked(void)
@@ -227,7 +246,8 @@ static void test_evoked(void)
     dw_evoked e;
     dw_evoked_init(&e);
     double fs = 200;
-    /* a response of -50 uV at +0.5 s after every stimulus (a Gaussian of 0.1 s) in noise; sham: none */
+    /* a response of -50 uV at +0.5 s after every stimulus (a Gaussian of 0.1 s) in noise; sham:
+     * none */
     int n = (int)(400 * fs);
     for (int i = 0; i < n; i++) {
         double t = i / fs, x = 5 * noise_gauss();
@@ -242,15 +262,22 @@ static void test_evoked(void)
     int na = dw_evoked_mean(&e, 0, act), ns = dw_evoked_mean(&e, 1, sham);
     int at = (int)((DW_EVOKED_PRE_S + 0.5) / DW_EVOKED_DT);
     CHECK("evoked: active sweeps average to the response (-50 uV at +0.5 s), sham to none",
-          na >= 24 && ns >= 24 && fabs(act[at] + 50) < 5 && fabs(sham[at]) < 5 && fabs(act[0]) < 5, "%d %d: %.1f %.1f",
-          na, ns, act[at], sham[at]);
+          na >= 24 && ns >= 24 && fabs(act[at] + 50) < 5 && fabs(sham[at]) < 5 && fabs(act[0]) < 5,
+          "%d %d: %.1f %.1f", na, ns, act[at], sham[at]);
     dw_evoked_free(&e);
 }
 
-/* The session over a night of 1-Hz slow waves with a protocol that has everything: a hypnogram cycling N2,
- * N3, R, W; commands thrown in. */
+/* The session over a night of 1-Hz slow waves with a protocol that has everything: a hypnogram
+ * cycling N2, N3, R, W; commands thrown in. */
 static int nann;
-static void annotate(void *ctx, double t, double dur, const char *text) { (void)ctx; (void)t; (void)dur; (void)text; nann++; }
+static void annotate(void *ctx, double t, double dur, const char *text)
+{
+    (void)ctx;
+    (void)t;
+    (void)dur;
+    (void)text;
+    nann++;
+}
 
 static void night(dw_session_cfg *cfg, const char *mode, int *nstim, int *naw, int *bad_stage)
 {
@@ -273,7 +300,12 @@ static void night(dw_session_cfg *cfg, const char *mode, int *nstim, int *naw, i
         double end = t + 0.1;
         if (fmod(end + 1e-9, 30) < 0.1 - 1e-6) {
             char c = cycle[e % (sizeof cycle - 1)];
-            dw_session_epoch(s, e++, c == '2' ? DW_N2 : c == '3' ? DW_N3 : c == 'R' ? DW_R : DW_W, NULL);
+            dw_session_epoch(s, e++,
+                             c == '2'   ? DW_N2
+                             : c == '3' ? DW_N3
+                             : c == 'R' ? DW_R
+                                        : DW_W,
+                             NULL);
         }
         dw_session_tick(s, end, 1e9 + end);
     }
@@ -307,15 +339,17 @@ static void test_session_night(void)
         return;
     }
     cfg->protocol.aw_first_min = 0;
-    cfg->wake_timeout_s = 3600;                   /* the W of the cycle comes before any escalation */
+    cfg->wake_timeout_s = 3600; /* the W of the cycle comes before any escalation */
     int n, naw, bad;
     nann = 0;
     night(cfg, "natural", &n, &naw, &bad);
-    CHECK("session: natural mode, every protocol feature on, 4 h: no stimulus, cue, memory cue or awakening",
+    CHECK("session: natural mode, every protocol feature on, 4 h: no stimulus, cue, memory cue or "
+          "awakening",
           n == 0 && naw == 0, "%d stimuli, %d awakenings", n, naw);
     night(cfg, "enhanced", &n, &naw, &bad);
     CHECK("session: enhanced, the same night: stimuli and cues only in their stages, awakenings",
-          n > 100 && bad == 0 && naw >= 1, "%d stimuli (%d outside their stage), %d awakenings", n, bad, naw);
+          n > 100 && bad == 0 && naw >= 1, "%d stimuli (%d outside their stage), %d awakenings", n,
+          bad, naw);
 }
 
 int main(void)

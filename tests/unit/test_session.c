@@ -116,7 +116,8 @@ static void test_enhanced_night(const char *log_path)
     double mc = 0, ms = 0;
     for (int i = 0; i < n; i++) {
         const dw_stim *st = dw_session_stim(s, i);
-        int e = (int)floor(st->t / 30 + 1e-6);     /* the epoch in progress: its predecessor is the label */
+        int e =
+            (int)floor(st->t / 30 + 1e-6); /* the epoch in progress: its predecessor is the label */
         if ((st->stage != DW_N2 && st->stage != DW_N3) || stage_of(e - 1) != st->stage)
             bad++;
         n2 += st->stage == DW_N2;
@@ -141,7 +142,8 @@ static void test_enhanced_night(const char *log_path)
           count_ann("SO stim "));
     int with_trough = 0;
     for (int i = 0; i < nann; i++)
-        with_trough += !strncmp(ann[i], "SO stim ", 8) && !strstr(ann[i], "cancelled") && strstr(ann[i], "trough");
+        with_trough += !strncmp(ann[i], "SO stim ", 8) && !strstr(ann[i], "cancelled") &&
+                       strstr(ann[i], "trough");
     CHECK("enhanced_annotation_has_trough", with_trough == n, "%d of %d", with_trough, n);
     CHECK("enhanced_phase_known", phased >= n - 1 && fabs(atan2(ms, mc) * 180 / M_PI) < 45, "%d phased, mean %.0f",
           phased, atan2(ms, mc) * 180 / M_PI);
