@@ -31,11 +31,15 @@ for b in bad still good; do
 done
 for b in bad still good; do eval "wait \$pid_$b; rc_$b=\$?"; done
 row() { grep "^$2 " "$TMP/$1.out"; }
-if [ "$rc_bad" = 1 ] && row bad Ch1 | grep -Eq ' 5\.0 k .* pass$' && row bad Ch2 | grep -q '80\.0 k.*FAIL: impedance over 20 kOhm' &&
-   row bad Ch3 | grep -Eq 'FAIL: .*railed [0-9]+ s' && row bad Ch4 | grep -Eq ' 8\.0 k .* pass$' &&
+# near VALUE WANT: within 10 % (a packet lost under load moves the 31.25-Hz estimate a little)
+near() { awk -v v="$1" -v w="$2" 'BEGIN { exit !(v != "" && v >= 0.9 * w && v <= 1.1 * w) }'; }
+kohm() { row "$1" "$2" | awk '{ print $2 }'; }
+if [ "$rc_bad" = 1 ] && near "$(kohm bad Ch1)" 5 && row bad Ch1 | grep -q ' pass$' && near "$(kohm bad Ch2)" 80 &&
+   row bad Ch2 | grep -q 'FAIL: impedance over 20 kOhm' && row bad Ch3 | grep -Eq 'FAIL: .*railed [0-9]+ s' &&
+   near "$(kohm bad Ch4)" 8 && row bad Ch4 | grep -q ' pass$' &&
    grep -q '^alpha, eyes closed / open (Ch2): x[0-9.]*, at least 1.5: pass' "$TMP/bad.out" &&
    grep -q '^eye movements (Ch1): [0-9]* swings past +-30 uV, at least 4: pass' "$TMP/bad.out" && grep -q '^FAIL' "$TMP/bad.out"; then
-    pass "check_finds_bad_electrodes: exit 1; Ch2 $(row bad Ch2 | awk '{print $2}') kOhm and Ch3 railed fail, Ch1 and Ch4 pass at the emulator's 5 and 8 kOhm; $(grep '^alpha' "$TMP/bad.out" | cut -d: -f2 | cut -d, -f1)"
+    pass "check_finds_bad_electrodes: exit 1; Ch2 $(kohm bad Ch2) kOhm and Ch3 railed fail, Ch1 and Ch4 pass at $(kohm bad Ch1) and $(kohm bad Ch4) kOhm (the emulator's 5 and 8); $(grep '^alpha' "$TMP/bad.out" | cut -d: -f2 | cut -d, -f1)"
 else fail check_finds_bad_electrodes "exit $rc_bad: $(cat "$TMP/bad.out" "$TMP/bad.err" | tail -9 | tr '\n' ';')"; fi
 if [ "$rc_still" = 1 ] && grep -q '^alpha, .*: FAIL' "$TMP/still.out" && grep -q '^eye movements .*: FAIL' "$TMP/still.out" &&
    [ "$(grep -c ' pass$' "$TMP/still.out")" = 4 ]; then
@@ -57,8 +61,9 @@ tm_screen > "$TMP/mon.screen"
 tm_keys Escape; tm_keys Q && wait_for 5 'Safe shutdown' && tm_keys y
 i=0; while tm_alive && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 side=$(ls "$TMP"/rec/*.bdf.events.tsv 2>/dev/null | head -1); log=$(ls "$TMP"/rec/*.session.tsv 2>/dev/null | head -1)
-if [ -n "$side" ] && grep -q 'Check Ch1: FAIL, 33.0 kOhm' "$side" && grep -q 'Check Ch2: pass, 6.0 kOhm' "$side" &&
-   grep -q 'Check: close your eyes and relax' "$side" && grep -q '	check	Check Ch1: FAIL, 33.0 kOhm' "$log" &&
-   grep -Eq 'Ch1 +33\.0 k .*FAIL: impedance over 20 kOhm' "$TMP/mon.screen"; then
-    pass "check_in_monitor: k ran the check on the live stream; its phases and results are in the recording's annotations, the session log and the screen"
-else fail check_in_monitor "annotations: $(grep -c Check "$side" 2>/dev/null); log: $(grep -c '	check	' "$log" 2>/dev/null); screen: $(grep -m2 'Ch1\|check' "$TMP/mon.screen" | tr '\n' ';')"; fi
+k1=$(grep -o 'Check Ch1: FAIL, [0-9.]* kOhm' "$side" 2>/dev/null | awk '{ print $4 }')
+k2=$(grep -o 'Check Ch2: pass, [0-9.]* kOhm' "$side" 2>/dev/null | awk '{ print $4 }')
+if [ -n "$side" ] && near "$k1" 33 && near "$k2" 6 && grep -q 'Check: close your eyes and relax' "$side" &&
+   grep -q "	check	Check Ch1: FAIL, $k1 kOhm" "$log" && grep -Eq "Ch1 +$k1 k .*FAIL: impedance over 20 kOhm" "$TMP/mon.screen"; then
+    pass "check_in_monitor: k ran the check on the live stream (Ch1 $k1 kOhm FAIL, Ch2 $k2 kOhm pass); its phases and results are in the recording's annotations, the session log and the screen"
+else fail check_in_monitor "annotations: $(grep -o 'Check [^	]*' "$side" 2>/dev/null | tr '\n' ';'); log rows: $(grep -c '	check	' "$log" 2>/dev/null); screen: $(grep -E 'Ch[12] |check' "$TMP/mon.screen" | tr -s ' ' | tr '\n' ';')"; fi

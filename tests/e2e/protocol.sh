@@ -236,7 +236,7 @@ if [ "$nb" -gt 0 ] && ! grep -Eiq 'sham|active' "$TMP/blind.screens" && [ -n "$n
    [ "$(grep -c '^[0-9]' "$(one "$TMP/blind" .sealed.tsv)")" -gt 0 ]; then
     pass "protocol_blind_screen: $nb screens while blinded name no condition (the evoked plot pools them, the status shows '$(grep -Eo 'spindles [0-9]+ SO [0-9]+ /min' "$TMP/blind.screens" | tail -1)'); unblinded the status reads '$no' and the plot splits"
 else fail protocol_blind_screen "blinded: $nb screens, $(grep -Eio '.{20}(sham|active).{20}' "$TMP/blind.screens" | head -2 | tr '\n' ';'); unblinded: '$no'"; fi
-tmux -S "$TMUX_SOCK" kill-server 2>/dev/null
+tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true
 
 # ---- a whole awakening in the screen: the night is cut where the example's first alarm rang and 20 min of
 # wake are put in there (the sleeper wakes), then the night goes on. The operator answers the three
@@ -369,4 +369,4 @@ sys.exit(1 if bad else 0)
 PYEOF
 then pass "protocol_live_recording: $(head -1 "$TMP/live.check")"
 else fail protocol_live_recording "$(tr '\n' ';' < "$TMP/live.check")"; fi
-tmux -S "$TMUX_SOCK" kill-server 2>/dev/null
+tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true
