@@ -109,7 +109,7 @@ asan:
 	$(MAKE) B=build-asan CC=clang SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -Wno-unknown-warning-option' CFLAGS='-O1 -g' check
 tsan:
 	$(MAKE) B=build-tsan SAN='-fsanitize=thread' CFLAGS='-O1 -g' check
-# The real binary under valgrind memcheck (full leak check) on representative paths; about 1 min of CPU.
+# The real binary under valgrind memcheck (full leak check) on representative paths; about 2 min of CPU.
 valgrind: all
 	@DW_BIN=$(CURDIR)/$(B)/dreamwatch sh tests/valgrind.sh
 
