@@ -25,7 +25,7 @@ struct night {
     int n, cap;
     signed char *stage;
     double (*prob)[DW_NSTAGES];
-    int (*micro)[DW_EV_KINDS];            /* spindles and slow waves starting in each epoch */
+    int (*micro)[DW_SLEEP_EVENT_KINDS];            /* spindles and slow waves starting in each epoch */
     int micro_cap;
     dw_bids_events *events; /* spindles and slow waves as they come; stages at the end */
     double progress_next;
@@ -34,7 +34,7 @@ struct night {
 };
 
 /* A spindle or slow wave on the frontal channel (dsp/sleep_events.h): counted in its epoch. */
-_Static_assert(DW_EV_KINDS == 2, "dw_micro_density takes spindles and slow waves");
+_Static_assert(DW_SLEEP_EVENT_KINDS == 2, "dw_micro_density takes spindles and slow waves");
 
 static void on_micro(void *ctx, const dw_sleep_event *ev)
 {
@@ -100,7 +100,7 @@ static int write_csv(const char *path, const struct night *nt, int force, dw_err
         fprintf(f, "%d,%d,%s", i, i * DW_EPOCH_S, dw_stage_name(nt->stage[i]));
         for (int k = 0; k < DW_NSTAGES; k++)
             fprintf(f, ",%.4f", nt->prob[i][k]);
-        fprintf(f, ",%.1f,%.1f\n", per_min(nt, i, DW_EV_SPINDLE), per_min(nt, i, DW_EV_SLOW_WAVE));
+        fprintf(f, ",%.1f,%.1f\n", per_min(nt, i, DW_SLEEP_SPINDLE), per_min(nt, i, DW_SLEEP_SLOW_WAVE));
     }
     if (fclose(f) != 0) {
         dw_err_set(err, "%s: cannot write: %s", path, strerror(errno));

@@ -62,12 +62,12 @@ void dw_sleep_events_push(dw_sleep_events *e, double t0, const double *x, int n,
         dw_spindle sp;
         dw_slow_wave sw;
         if (dw_spindle_step(e->sp, t, x[i], &sp) && fn) {
-            dw_sleep_event ev = { DW_EV_SPINDLE, sp.start_s, sp.dur_s, sp.amp_uv, sp.freq_hz,
+            dw_sleep_event ev = { DW_SLEEP_SPINDLE, sp.start_s, sp.dur_s, sp.amp_uv, sp.freq_hz,
                                   sp.start_s, epoch_of(sp.start_s) };
             fn(ctx, &ev);
         }
         if (dw_slow_wave_step(e->sw, t, x[i], &sw) && fn) {
-            dw_sleep_event ev = { DW_EV_SLOW_WAVE, sw.start_s, sw.dur_s, sw.ptp_uv, 1 / sw.dur_s,
+            dw_sleep_event ev = { DW_SLEEP_SLOW_WAVE, sw.start_s, sw.dur_s, sw.ptp_uv, 1 / sw.dur_s,
                                   sw.neg_t, epoch_of(sw.start_s) };
             fn(ctx, &ev);
         }
@@ -76,5 +76,5 @@ void dw_sleep_events_push(dw_sleep_events *e, double t0, const double *x, int n,
 
 const char *dw_sleep_event_name(int kind)
 {
-    return kind == DW_EV_SPINDLE ? "spindle" : kind == DW_EV_SLOW_WAVE ? "slow_wave" : "?";
+    return kind == DW_SLEEP_SPINDLE ? "spindle" : kind == DW_SLEEP_SLOW_WAVE ? "slow_wave" : "?";
 }

@@ -7,7 +7,7 @@
 
 #include "base/dw.h"
 
-enum dw_sleep_event_kind { DW_EV_SPINDLE = 0, DW_EV_SLOW_WAVE, DW_EV_KINDS };
+enum dw_sleep_event_kind { DW_SLEEP_SPINDLE = 0, DW_SLEEP_SLOW_WAVE, DW_SLEEP_EVENT_KINDS };
 
 typedef struct {
     int    kind;           /* enum dw_sleep_event_kind */

@@ -96,7 +96,7 @@ struct dw_session {
     double micro_fs;
     struct micro *micro;
     int nmicro, capmicro;
-    int (*micro_count)[DW_EV_KINDS];      /* per epoch */
+    int (*micro_count)[DW_SLEEP_EVENT_KINDS];      /* per epoch */
     int micro_cap;
     int micro_epoch;                      /* the last finished epoch (view), -1 */
 

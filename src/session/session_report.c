@@ -59,7 +59,7 @@ static void micro_section(FILE *f, const dw_session *s, const signed char *stage
 {
     int nsp = 0;
     for (int i = 0; i < s->nmicro; i++)
-        nsp += s->micro[i].kind == DW_EV_SPINDLE;
+        nsp += s->micro[i].kind == DW_SLEEP_SPINDLE;
     fprintf(f, "## Spindles and slow waves (frontal channel)\n%d spindles, %d slow waves\n", nsp,
             s->nmicro - nsp);
     if (stage && n > 0) {
@@ -93,11 +93,11 @@ static void so_spindle(const dw_session *s, int *n_all, int *c_all, int *n_stim,
     int j = 0, k = 0;
     for (int i = 0; i < s->nmicro; i++) {
         const struct micro *m = &s->micro[i];
-        if (m->kind != DW_EV_SLOW_WAVE)
+        if (m->kind != DW_SLEEP_SLOW_WAVE)
             continue;
         int coupled = 0;
         for (int q = 0; q < s->nmicro && !coupled; q++)
-            coupled = s->micro[q].kind == DW_EV_SPINDLE && s->micro[q].onset >= m->neg_t &&
+            coupled = s->micro[q].kind == DW_SLEEP_SPINDLE && s->micro[q].onset >= m->neg_t &&
                       s->micro[q].onset <= m->neg_t + COUPLED_S;
         (*n_all)++;
         *c_all += coupled;
@@ -421,8 +421,8 @@ void dw_session_view_get(const dw_session *s, dw_session_view *v)
     session_awaken_view(s, v);
     v->micro_epoch = s->micro_epoch;
     if (s->micro_epoch >= 0 && s->micro_epoch < s->micro_cap) {
-        v->spindles_per_min = s->micro_count[s->micro_epoch][DW_EV_SPINDLE] * 60.0 / DW_EPOCH_S;
-        v->so_per_min = s->micro_count[s->micro_epoch][DW_EV_SLOW_WAVE] * 60.0 / DW_EPOCH_S;
+        v->spindles_per_min = s->micro_count[s->micro_epoch][DW_SLEEP_SPINDLE] * 60.0 / DW_EPOCH_S;
+        v->so_per_min = s->micro_count[s->micro_epoch][DW_SLEEP_SLOW_WAVE] * 60.0 / DW_EPOCH_S;
     }
     double y[DW_EVOKED_N];
     for (int c = 0; c < 3; c++) {

@@ -211,11 +211,11 @@ static void on_micro(void *ctx, const dw_sleep_event *ev)
     }
     s->micro[s->nmicro++] = (struct micro){ev->onset_s, ev->dur_s, ev->amp_uv, ev->neg_t, ev->kind};
     count_micro(s, ev->epoch, ev->kind);
-    double at = ev->kind == DW_EV_SLOW_WAVE ? ev->neg_t : ev->onset_s;
-    double win = ev->kind == DW_EV_SLOW_WAVE ? SO_AFTER_S : SPINDLE_AFTER_S;
+    double at = ev->kind == DW_SLEEP_SLOW_WAVE ? ev->neg_t : ev->onset_s;
+    double win = ev->kind == DW_SLEEP_SLOW_WAVE ? SO_AFTER_S : SPINDLE_AFTER_S;
     for (int i = s->nstim - 1; i >= 0 && s->stim[i].t >= at - win - 1e-9; i--)
         if (at >= s->stim[i].t) {
-            if (ev->kind == DW_EV_SLOW_WAVE)
+            if (ev->kind == DW_SLEEP_SLOW_WAVE)
                 s->stim[i].so_after = 1;
             else
                 s->stim[i].spindle_after = 1;

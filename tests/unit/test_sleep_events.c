@@ -86,26 +86,26 @@ static void test_synthetic_spindles(double fs)
     char name[96];
     int found = 0, freq_ok = 0, dur_ok = 0;
     for (int i = 0; i < 4; i++) {
-        const dw_sleep_event *e = near(&l, DW_EV_SPINDLE, sp[i][0], 0.3);
+        const dw_sleep_event *e = near(&l, DW_SLEEP_SPINDLE, sp[i][0], 0.3);
         found += e != NULL;
         freq_ok += e && fabs(e->freq_hz - sp[i][2]) < 1.0;
         dur_ok += e && e->dur_s > 0.4 * sp[i][1] && e->dur_s < sp[i][1] + 0.4;
     }
     snprintf(name, sizeof name,
              "spindles at %.0f Hz: the 4 spindles of 0.8-1.5 s found, onset within 0.3 s", fs);
-    CHECK(name, found == 4, "%d of 4 (%d events)", found, count(&l, DW_EV_SPINDLE));
+    CHECK(name, found == 4, "%d of 4 (%d events)", found, count(&l, DW_SLEEP_SPINDLE));
     snprintf(name, sizeof name, "spindles at %.0f Hz: frequency within 1 Hz, duration plausible",
              fs);
     CHECK(name, freq_ok == 4 && dur_ok == 4, "frequency %d of 4, duration %d of 4", freq_ok,
           dur_ok);
     snprintf(name, sizeof name,
              "spindles at %.0f Hz: 0.3 s and 4 s bursts are not spindles (0.5-2 s)", fs);
-    CHECK(name, !near(&l, DW_EV_SPINDLE, 90, 1.0) && !near(&l, DW_EV_SPINDLE, 100, 4.5),
-          "%d spindle events in all", count(&l, DW_EV_SPINDLE));
+    CHECK(name, !near(&l, DW_SLEEP_SPINDLE, 90, 1.0) && !near(&l, DW_SLEEP_SPINDLE, 100, 4.5),
+          "%d spindle events in all", count(&l, DW_SLEEP_SPINDLE));
     snprintf(name, sizeof name, "spindles at %.0f Hz: none in the first 30 s of background", fs);
     int fp = 0;
     for (int i = 0; i < l.n; i++)
-        fp += l.ev[i].kind == DW_EV_SPINDLE && l.ev[i].onset_s < 29;
+        fp += l.ev[i].kind == DW_SLEEP_SPINDLE && l.ev[i].onset_s < 29;
     CHECK(name, fp == 0, "%d", fp);
     /* block independence */
     evlist l2;
@@ -135,18 +135,18 @@ static void test_slow_waves(void)
     add_slow_wave(x, fs, 40, 4.0, 80);
     evlist l;
     run(fs, x, n, 256, &l);
-    const dw_sleep_event *a = near(&l, DW_EV_SLOW_WAVE, 10, 0.4),
-                         *b = near(&l, DW_EV_SLOW_WAVE, 20, 0.4);
+    const dw_sleep_event *a = near(&l, DW_SLEEP_SLOW_WAVE, 10, 0.4),
+                         *b = near(&l, DW_SLEEP_SLOW_WAVE, 20, 0.4);
     CHECK("slow waves: 1 and 0.8 Hz waves of 160 and 200 uV peak to peak found at their falling "
           "crossing",
           a && b, "at 10 s %s, at 20 s %s (%d slow waves)", a ? "yes" : "no", b ? "yes" : "no",
-          count(&l, DW_EV_SLOW_WAVE));
+          count(&l, DW_SLEEP_SLOW_WAVE));
     CHECK("slow waves: peak to peak measured within 35 %",
           a && b && fabs(a->amp_uv - 160) < 56 && fabs(b->amp_uv - 200) < 70, "%.0f %.0f",
           a ? a->amp_uv : 0, b ? b->amp_uv : 0);
     CHECK("slow waves: a 50-uV wave and a 4-Hz wave are not slow waves",
-          !near(&l, DW_EV_SLOW_WAVE, 30, 1.0) && !near(&l, DW_EV_SLOW_WAVE, 40, 1.0),
-          "%d slow waves", count(&l, DW_EV_SLOW_WAVE));
+          !near(&l, DW_SLEEP_SLOW_WAVE, 30, 1.0) && !near(&l, DW_SLEEP_SLOW_WAVE, 40, 1.0),
+          "%d slow waves", count(&l, DW_SLEEP_SLOW_WAVE));
     /* epochs */
     CHECK("slow waves: stamped with the epoch they start in",
           a && a->epoch == 0 && b && b->epoch == 0, "%d %d", a ? a->epoch : -1, b ? b->epoch : -1);
@@ -169,7 +169,7 @@ static void test_gap_reset(void)
     dw_sleep_events_push(e, 25, x + cut, n - cut, collect, &l);
     dw_sleep_events_free(e);
     CHECK("a gap restarts the detectors: no spindle straddles it",
-          !near(&l, DW_EV_SPINDLE, 19.4, 6), "%d spindles", count(&l, DW_EV_SPINDLE));
+          !near(&l, DW_SLEEP_SPINDLE, 19.4, 6), "%d spindles", count(&l, DW_SLEEP_SPINDLE));
     free(x);
 }
 
@@ -193,11 +193,11 @@ static void test_real_snippet(void)
     run(200, x, n, 200, &l);
     /* YASA's notebook: "2 spindles detected"; its thresholds offline (zero-phase, centred windows:
      * tools/check_detectors.py) put them at 3.15 s and 12.97 s */
-    const dw_sleep_event *a = near(&l, DW_EV_SPINDLE, 3.15, 0.35),
-                         *b = near(&l, DW_EV_SPINDLE, 12.97, 0.35);
+    const dw_sleep_event *a = near(&l, DW_SLEEP_SPINDLE, 3.15, 0.35),
+                         *b = near(&l, DW_SLEEP_SPINDLE, 12.97, 0.35);
     CHECK("real N2 snippet: 2 spindles (8 per minute), at YASA's onsets to 0.35 s",
-          n == 3000 && count(&l, DW_EV_SPINDLE) == 2 && a && b, "%d samples, %d spindles, %s %s", n,
-          count(&l, DW_EV_SPINDLE), a ? "first ok" : "first missing",
+          n == 3000 && count(&l, DW_SLEEP_SPINDLE) == 2 && a && b, "%d samples, %d spindles, %s %s", n,
+          count(&l, DW_SLEEP_SPINDLE), a ? "first ok" : "first missing",
           b ? "second ok" : "second missing");
     CHECK("real N2 snippet: spindle frequency 11-16 Hz, amplitude 10-60 uV",
           a && b && a->freq_hz > 11 && a->freq_hz < 16 && b->freq_hz > 11 && b->freq_hz < 16 &&
