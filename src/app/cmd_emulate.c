@@ -22,6 +22,10 @@
 #define MAX_EVENTS 16
 
 typedef struct { double t, d; } timed;
+/* A fault on one electrode: flat (shorted or lifted: ~0 uV), rail (off: the amplifier saturates) or noise
+ * (a loose electrode: 300 uV of broadband noise), channel ch (1-based) from t for d board seconds. */
+enum { CF_FLAT, CF_RAIL, CF_NOISE };
+typedef struct { double t, d; int ch, kind; } chfault;
 
 typedef struct {
     /* options */
@@ -33,6 +37,9 @@ typedef struct {
     int    ngarbage, nunplug, nstall;
     double drift_ppm;
     int    board_off;
+    chfault chf[MAX_EVENTS];
+    int    nchf;
+    double speed;                          /* samples go out this many times faster than real time */
     uint64_t rng;
     /* pty */
     int    master, slave;                  /* we hold the slave open so the master never sees a hang-up */
@@ -78,7 +85,9 @@ static int usage(const char *why)
         "usage: dreamwatch emulate [--daisy] [--file F.edf|OpenBCI.txt] [--faults LIST] [--link PATH]\n"
         "                          [--sent-log FILE] [--seconds N] [--seed N]\n"
         "  --faults  comma-separated: drop=N%%, corrupt=N%% (packets with one damaged byte), garbage=T,\n"
-        "            unplug=T:D, stall=T:D, drift=PPM, board-off   (T, D in seconds after the first `b`)\n"
+        "            unplug=T:D, stall=T:D, drift=PPM, board-off, and per electrode flat=T:D:CH,\n"
+        "            rail=T:D:CH, noise=T:D:CH   (T, D in board seconds after the first `b`; CH 1-based)\n"
+        "  --speed F  stream F times faster than real time (tests; the board's clock runs F times fast)\n"
         "  prints the pty's path; --link keeps a symlink to it (replaced when unplugged and back)\n");
     return 2;
 }
@@ -91,12 +100,22 @@ static int parse_faults(emu *e, char *list)
             *v++ = 0;
         char *end = NULL;
         timed tv = { 0, 0 };
+        long ch = 0;
         if (v) {
             tv.t = strtod(v, &end);
             if (end == v)
                 goto bad;
             if (*end == ':')
                 tv.d = strtod(end + 1, &end);
+            if (*end == ':')
+                ch = strtol(end + 1, &end, 10);
+        }
+        int cf = !strcmp(f, "flat") ? CF_FLAT : !strcmp(f, "rail") ? CF_RAIL : !strcmp(f, "noise") ? CF_NOISE : -1;
+        if (cf >= 0) {
+            if (!v || *end || tv.d <= 0 || ch < 1 || ch > 16 || e->nchf == MAX_EVENTS)
+                goto bad;
+            e->chf[e->nchf++] = (chfault){ tv.t, tv.d, (int)ch - 1, cf };
+            continue;
         }
         if (!strcmp(f, "drop") && v && (*end == '%' || !*end))
             e->drop = tv.t / 100.0;
@@ -258,6 +277,13 @@ static int sample_uv(emu *e, long k, double *uv)
             uv[c] = (20 + 8 * sin(2 * M_PI * 0.1 * t + c)) * sin(2 * M_PI * 10 * t + 0.7 * c) +
                     3 * (rnd01(e) + rnd01(e) + rnd01(e) - 1.5) + 30 * c;
     }
+    for (int i = 0; i < e->nchf; i++) {
+        const chfault *f = &e->chf[i];
+        if (t < f->t || t >= f->t + f->d)
+            continue;
+        double n3 = rnd01(e) + rnd01(e) + rnd01(e) - 1.5;   /* about N(0, 0.5) */
+        uv[f->ch] = f->kind == CF_FLAT ? 0.1 * n3 : f->kind == CF_RAIL ? 187500.0 : uv[f->ch] + 600 * n3;
+    }
     for (int c = 0; c < 16; c++)
         if (e->leadoff[c])                       /* 6 nA at 31.25 Hz through electrode + 2.2 kOhm */
             uv[c] += 6e-9 * (electrode_ohm(c) + 2200.0) * 1e6 * sin(2 * M_PI * 31.25 * t);
@@ -326,7 +352,7 @@ static int send_sample(emu *e, long k)
 static void start_stream(emu *e, double now)
 {
     e->fs = e->daisy ? DW_CYTON_FS / 2 : DW_CYTON_FS;
-    e->rate = e->fs * (1 + e->drift_ppm * 1e-6);
+    e->rate = e->fs * (1 + e->drift_ppm * 1e-6) * e->speed;
     if (e->t_start == 0)
         e->t_start = now;
     e->next = (long)ceil((now - e->t_start) * e->rate);
@@ -435,7 +461,7 @@ static int run(emu *e)
         double now = dw_now_mono();
         if (e->seconds > 0 && now - t_begin >= e->seconds)
             break;
-        double ts = e->t_start ? now - e->t_start : -1;
+        double ts = e->t_start ? (now - e->t_start) * e->speed : -1;   /* board seconds */
         /* unplug: the pty goes away; a new one appears behind the link D seconds later */
         for (int i = 0; i < e->nunplug; i++)
             if (ts >= e->unplug[i].t && !e->unplug_done[i]) {
@@ -444,7 +470,8 @@ static int run(emu *e)
                 if (e->link)                    /* as udev removes a USB port's links */
                     unlink(e->link);
                 e->streaming = 0;
-                struct timespec d = { (time_t)e->unplug[i].d, (long)(fmod(e->unplug[i].d, 1.0) * 1e9) };
+                double dw = e->unplug[i].d / e->speed;
+                struct timespec d = { (time_t)dw, (long)(fmod(dw, 1.0) * 1e9) };
                 while (nanosleep(&d, &d) != 0 && errno == EINTR && !stop_flag)
                     ;
                 if (stop_flag || open_pty(e) != 0)
@@ -467,8 +494,9 @@ static int run(emu *e)
             }
         if (e->streaming) {
             long due = (long)floor((now - e->t_start) * e->rate);
-            if (due - e->next > 50)            /* we were descheduled for long: skip, do not burst */
-                e->next = due - 50;
+            long most = (long)(50 * e->speed);  /* we were descheduled for long: skip, do not burst */
+            if (due - e->next > most)
+                e->next = due - most;
             for (; e->next <= due; e->next++)
                 if (send_sample(e, e->next) != 0) {
                     fprintf(stderr, "dreamwatch emulate: end of %s\n", e->file);
@@ -494,6 +522,7 @@ int dw_cmd_emulate(int argc, char **argv)
     memset(&e, 0, sizeof e);
     e.master = e.slave = -1;
     e.rng = 0x2545F4914F6CDD1Dull;
+    e.speed = 1;
     char faults[512] = "";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -514,6 +543,11 @@ int dw_cmd_emulate(int argc, char **argv)
             snprintf(faults, sizeof faults, "%s", v), i++;
         else if (!strcmp(a, "--seconds"))
             e.seconds = atof(v), i++;
+        else if (!strcmp(a, "--speed")) {
+            e.speed = atof(v), i++;
+            if (!(e.speed >= 0.01 && e.speed <= 100))
+                return usage("--speed: a factor from 0.01 to 100");
+        }
         else if (!strcmp(a, "--seed"))
             e.rng = strtoull(v, NULL, 0) * 2654435761ull + 1, i++;
         else

@@ -423,7 +423,7 @@ void dw_session_quality(dw_session *s, const dw_quality_second *q, const dw_sour
     }
     if (s->parietal >= 0 && s->parietal < q->nch)
         bad |= q->flag[s->parietal];
-    bad &= DW_Q_UNUSABLE | DW_Q_ARTEFACT;
+    bad &= (DW_Q_UNUSABLE & ~DW_Q_LOST) | DW_Q_ARTEFACT;   /* a gap resets the SO detector already */
     if (bad) {
         if (t >= s->quiet_until)
             event(s, t, 0, "suspend", "stimulation suspended: %s on a staging channel", dw_quality_name(bad));

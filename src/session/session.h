@@ -110,8 +110,8 @@ void dw_session_set_clock(dw_session *s, double start_wall, double lights_off_t)
  * slow-oscillation detector, the accelerometer; a gap resets the detector. */
 void dw_session_block(dw_session *s, const dw_block *b, const dw_source_info *info, double wall);
 /* The quality verdict of every channel for one second (staging/pipeline's sink): the signal alerts, and
- * stimulation suspended for 30 s after a flat, railed, out-of-range, lost or artefact second on a staging
- * channel (info->frontal, info->parietal). */
+ * stimulation suspended for 30 s after a flat, railed, out-of-range or artefact second on a staging channel
+ * (info->frontal, info->parietal); lost frames reset the slow-oscillation detector (dw_session_block). */
 void dw_session_quality(dw_session *s, const dw_quality_second *q, const dw_source_info *info, double wall);
 /* The pieces of dw_session_block, for a caller (or a test) that has them separately. */
 void dw_session_frontal(dw_session *s, double t0, double fs, const double *x, int n);
