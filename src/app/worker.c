@@ -1,5 +1,7 @@
 /* The worker thread: read the source (paced for a replay), stage each epoch, publish to the monitor,
- * obey the operator's commands. It never waits for the screen: the monitor lock is held only to copy. */
+ * obey the operator's commands. It never waits for the screen: what changed during a loop (frames for the
+ * traces, finished epochs, the quality flags, the provisional label, events, time and data-path figures)
+ * is gathered in `pending` and copied into the monitor once per loop, under one lock (publish()). */
 #include "app/worker.h"
 
 #include <errno.h>
@@ -54,6 +56,27 @@ struct dw_worker {
     double next_prov_t;
     double last_notify;
     int stop;
+    int ended;                            /* a replay reached its end */
+
+    signed char *hyp;                     /* our hypnogram, for the summary (the monitor is the screen's) */
+    int nhyp;
+
+    struct pending {                      /* changes not yet in the monitor */
+        float (*trace)[DW_MAX_CH];        /* the newest frames at DW_FS, ring of DW_TRACE_N */
+        long ntrace;                      /* frames added since the last publish */
+        struct pend_epoch { int epoch, stage; double prob[DW_NSTAGES]; float spec[DW_SPEC_BINS]; } *ep;
+        int nep, capep;
+        unsigned char flags[DW_MAX_CH];
+        int have_flags;
+        int have_prov, prov_stage;
+        float prov_prob[DW_NSTAGES];
+        int seek;                         /* a seek happened: drop epochs from keep_epochs, restart traces */
+        int keep_epochs;
+        char event[128];
+        int have_event;
+        int controls;                     /* speed / pause changed */
+        unsigned long bells;              /* rings asked for by the session */
+    } pend;
 };
 
 static void publish_source(dw_worker *w)
@@ -162,14 +185,11 @@ static void session_annotate(void *ctx, double t, double dur, const char *text)
     annotate(ctx, t, dur, text);
 }
 
-/* The screen thread owns the terminal: ask it to ring. */
+/* The screen thread owns the terminal: ask it to ring (with the next publish, which is at once). */
 static void session_bell(void *ctx)
 {
     dw_worker *w = ctx;
-    pthread_mutex_lock(&w->mon->lock);
-    w->mon->bells++;
-    pthread_mutex_unlock(&w->mon->lock);
-    dw_monitor_notify(w->mon);
+    w->pend.bells++;
 }
 
 static int open_session(dw_worker *w, dw_err *err)
@@ -221,6 +241,11 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
     }
     w->cfg = cfg;
     w->mon = mon;
+    if (!(w->pend.trace = calloc(DW_TRACE_N, sizeof *w->pend.trace))) {
+        dw_err_set(err, "out of memory");
+        free(w);
+        return NULL;
+    }
     w->speed = cfg->replay_speed;
     w->paused = cfg->start_paused;
     char path[DW_PATH_MAX];
@@ -231,7 +256,7 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
         if (dw_find_data("sample-data/sample-night.edf", path, sizeof path) < 0) {
             dw_err_set(err, "no input given and the sample night (sample-data/sample-night.edf) was not found; "
                             "run `make` or give a file");
-            free(w);
+            dw_worker_free(w);
             return NULL;
         }
         file = path;
@@ -258,16 +283,27 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
 static void on_epoch(void *ctx, const dw_epoch_result *r)
 {
     dw_worker *w = ctx;
-    float spec[DW_SPEC_BINS];
+    struct pending *p = &w->pend;
+    if (p->nep == p->capep) {
+        p->capep = p->capep ? 2 * p->capep : 16;
+        p->ep = dw_xrealloc(p->ep, (size_t)p->capep * sizeof *p->ep, "epochs to publish");
+    }
+    struct pend_epoch *e = &p->ep[p->nep++];
+    e->epoch = r->epoch;
+    e->stage = r->stage;
+    memcpy(e->prob, r->prob, sizeof e->prob);
     for (int k = 0; k < DW_SPEC_BINS; k++)
-        spec[k] = r->valid ? (float)log10(r->psd[DW_SPEC_BIN0 + k] + 1e-6) : 0.0f;
-    dw_monitor *m = w->mon;
-    pthread_mutex_lock(&m->lock);
-    while (m->n_epochs < r->epoch)       /* epochs skipped by a seek stay unscored */
-        dw_monitor_add_epoch(m, DW_UNSCORED, NULL, NULL);
-    dw_monitor_add_epoch(m, r->stage, r->prob, spec);
-    m->prov_stage = DW_UNSCORED;
-    pthread_mutex_unlock(&m->lock);
+        e->spec[k] = r->valid ? (float)log10(r->psd[DW_SPEC_BIN0 + k] + 1e-6) : 0.0f;
+    p->have_prov = 1;                    /* a new epoch starts with no provisional label */
+    p->prov_stage = DW_UNSCORED;
+    memset(p->prov_prob, 0, sizeof p->prov_prob);
+    if (r->epoch >= w->nhyp) {
+        int n = r->epoch + 1;
+        w->hyp = dw_xrealloc(w->hyp, (size_t)n, "the hypnogram");
+        memset(w->hyp + w->nhyp, DW_UNSCORED, (size_t)(n - w->nhyp));
+        w->nhyp = n;
+    }
+    w->hyp[r->epoch] = (signed char)r->stage;
     dw_session_epoch(w->session, r->epoch, r->stage, r->valid ? r->prob : NULL);
     if (w->rec) {
         char text[48];
@@ -280,25 +316,21 @@ static void on_quality(void *ctx, const dw_quality_second *q)
 {
     dw_worker *w = ctx;
     dw_session_quality(w->session, q, &w->src->info, dw_now_wall());
-    pthread_mutex_lock(&w->mon->lock);
-    memcpy(w->mon->chflags, q->flag, (size_t)q->nch);
-    pthread_mutex_unlock(&w->mon->lock);
+    memcpy(w->pend.flags, q->flag, (size_t)q->nch);
+    w->pend.have_flags = 1;
 }
 
-/* Frames at DW_FS into the monitor's trace ring. */
+/* Frames at DW_FS for the trace pane. */
 static void on_frames(void *ctx, const double *x, int n, int nch)
 {
     dw_worker *w = ctx;
-    dw_monitor *m = w->mon;
-    pthread_mutex_lock(&m->lock);
+    struct pending *p = &w->pend;
     for (int i = 0; i < n; i++) {
-        float *row = m->trace[(m->trace_total + i) % DW_TRACE_N];
+        float *row = p->trace[(p->ntrace + i) % DW_TRACE_N];
         for (int c = 0; c < nch; c++)
             row[c] = (float)x[i * nch + c];
     }
-    m->trace_total += n;
-    m->v_trace++;
-    pthread_mutex_unlock(&m->lock);
+    p->ntrace += n;
 }
 
 static void provisional(dw_worker *w)
@@ -310,12 +342,10 @@ static void provisional(dw_worker *w)
     int st = DW_UNSCORED;
     int have = dw_pipeline_provisional(w->pipeline, p, &st);
     dw_session_provisional(w->session, have ? st : DW_UNSCORED);
-    pthread_mutex_lock(&w->mon->lock);
-    w->mon->prov_stage = have ? st : DW_UNSCORED;    /* never shown over unusable signal */
+    w->pend.have_prov = 1;
+    w->pend.prov_stage = have ? st : DW_UNSCORED;    /* never shown over unusable signal */
     for (int k = 0; k < DW_NSTAGES; k++)
-        w->mon->prov_prob[k] = have ? (float)p[k] : 0.0f;
-    w->mon->v_hypno++;
-    pthread_mutex_unlock(&w->mon->lock);
+        w->pend.prov_prob[k] = have ? (float)p[k] : 0.0f;
 }
 
 static void restart_pacing(dw_worker *w)
@@ -329,11 +359,9 @@ static void set_event(dw_worker *w, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    pthread_mutex_lock(&w->mon->lock);
-    vsnprintf(w->mon->last_event, sizeof w->mon->last_event, fmt, ap);
+    vsnprintf(w->pend.event, sizeof w->pend.event, fmt, ap);
     va_end(ap);
-    w->mon->v_status++;
-    pthread_mutex_unlock(&w->mon->lock);
+    w->pend.have_event = 1;
 }
 
 static void seek(dw_worker *w, double delta)
@@ -352,18 +380,18 @@ static void seek(dw_worker *w, double delta)
     w->frames = llround(target * fs);
     w->t = target;
     w->finished_stream = 0;
+    w->ended = 0;
     dw_pipeline_reposition(w->pipeline, target);
-    pthread_mutex_lock(&w->mon->lock);
     int keep = (int)(llround(target * DW_FS) / DW_EPOCH_N);
-    if (w->mon->n_epochs > keep)
-        w->mon->n_epochs = keep;        /* a backward seek re-stages from there */
-    w->mon->prov_stage = DW_UNSCORED;
-    w->mon->t_source = w->t;
-    w->mon->source_ended = 0;
-    w->mon->trace_total = 0;
-    w->mon->v_hypno++;
-    w->mon->v_trace++;
-    pthread_mutex_unlock(&w->mon->lock);
+    struct pending *p = &w->pend;
+    p->seek = 1;                          /* a backward seek re-stages from there */
+    p->keep_epochs = keep;
+    p->nep = 0;
+    p->ntrace = 0;
+    p->have_prov = 1;
+    p->prov_stage = DW_UNSCORED;
+    if (w->nhyp > keep)
+        w->nhyp = keep;
     w->next_prov_t = 0;
     restart_pacing(w);
 }
@@ -394,11 +422,7 @@ static void handle_command(dw_worker *w, const dw_cmd *c)
     }
     if (dw_session_command(w->session, c, w->t))
         w->stop = 1;
-    pthread_mutex_lock(&w->mon->lock);
-    w->mon->speed = w->speed;
-    w->mon->paused = w->paused;
-    w->mon->v_status++;
-    pthread_mutex_unlock(&w->mon->lock);
+    w->pend.controls = 1;
 }
 
 static void drain_commands(dw_worker *w)
@@ -418,31 +442,74 @@ static void wait_for(dw_worker *w, double seconds)
         poll(&p, 1, ms);
 }
 
-static void publish_time(dw_worker *w, int force)
+/* Everything pending into the monitor under one lock; the screen is woken at once when an epoch finished
+ * (so its stage shows without waiting for a frame), else at most every NOTIFY_S unless forced. */
+static void publish(dw_worker *w, int force)
 {
+    struct pending *p = &w->pend;
     double now = dw_now_mono();
-    if (!force && now - w->last_notify < NOTIFY_S)
+    int urgent = force || p->nep > 0 || p->seek || p->have_event || p->controls || p->bells;
+    if (!urgent && now - w->last_notify < NOTIFY_S && p->ntrace < DW_TRACE_N / 2)
         return;
     w->last_notify = now;
     dw_source_stats cs;
     int live = dw_source_stats_get(w->src, &cs) == 0;
-    pthread_mutex_lock(&w->mon->lock);
-    w->mon->t_source = w->t;
-    if (w->rec)
-        w->mon->rec_bytes = dw_recorder_bytes(w->rec);
-    if (live) {
-        w->mon->loss_pct_5s = cs.loss_pct_5s;
-        w->mon->loss_pct_night = cs.loss_pct_night;
-        w->mon->lost_samples = cs.lost_samples;
-        w->mon->reconnects = cs.reconnects;
+    dw_monitor *m = w->mon;
+    pthread_mutex_lock(&m->lock);
+    if (p->seek) {
+        if (m->n_epochs > p->keep_epochs)
+            m->n_epochs = p->keep_epochs;
+        m->trace_total = 0;
+        m->source_ended = 0;
+        m->v_hypno++;
+        m->v_trace++;
     }
-    dw_monitor_publish_session(w->mon, w->session);
+    for (int i = 0; i < p->nep; i++) {
+        while (m->n_epochs < p->ep[i].epoch)       /* epochs skipped by a seek stay unscored */
+            dw_monitor_add_epoch(m, DW_UNSCORED, NULL, NULL);
+        dw_monitor_add_epoch(m, p->ep[i].stage, p->ep[i].prob, p->ep[i].spec);
+    }
+    if (p->nep)
+        m->v_hypno++;
+    long keep = p->ntrace < DW_TRACE_N ? p->ntrace : DW_TRACE_N;
+    for (long i = p->ntrace - keep; i < p->ntrace; i++)
+        memcpy(m->trace[(m->trace_total + i) % DW_TRACE_N], p->trace[i % DW_TRACE_N], sizeof p->trace[0]);
+    m->trace_total += p->ntrace;
+    if (p->ntrace)
+        m->v_trace++;
+    if (p->have_flags)
+        memcpy(m->chflags, p->flags, sizeof m->chflags);
+    if (p->have_prov) {
+        m->prov_stage = p->prov_stage;
+        memcpy(m->prov_prob, p->prov_prob, sizeof m->prov_prob);
+        m->v_hypno++;
+    }
+    m->source_ended = w->ended;
+    m->bells += p->bells;
+    m->speed = w->speed;
+    m->paused = w->paused;
+    m->t_source = w->t;
+    if (w->rec)
+        m->rec_bytes = dw_recorder_bytes(w->rec);
+    if (live) {
+        m->loss_pct_5s = cs.loss_pct_5s;
+        m->loss_pct_night = cs.loss_pct_night;
+        m->lost_samples = cs.lost_samples;
+        m->reconnects = cs.reconnects;
+    }
+    dw_monitor_publish_session(m, w->session);
+    if (p->have_event)                     /* after the session's own last event: ours is newer */
+        snprintf(m->last_event, sizeof m->last_event, "%s", p->event);
     if (w->src && !w->paused)
-        w->mon->lag_s = w->src->info.live ? 0
-                      : w->speed > 0 ? fmax(0, w->pace_t0 + (now - w->pace_wall0) * w->speed - w->t) / w->speed : 0;
-    w->mon->v_status++;
-    pthread_mutex_unlock(&w->mon->lock);
-    dw_monitor_notify(w->mon);
+        m->lag_s = w->src->info.live ? 0
+                 : w->speed > 0 ? fmax(0, w->pace_t0 + (now - w->pace_wall0) * w->speed - w->t) / w->speed : 0;
+    m->v_status++;
+    pthread_mutex_unlock(&m->lock);
+    dw_monitor_notify(m);
+    p->nep = 0;
+    p->ntrace = 0;
+    p->have_flags = p->have_prov = p->seek = p->have_event = p->controls = 0;
+    p->bells = 0;
 }
 
 static int read_block(dw_worker *w, int max_frames)
@@ -506,9 +573,7 @@ static void write_summary(dw_worker *w)
         return;
     }
     dw_sleep_stats st;
-    pthread_mutex_lock(&w->mon->lock);
-    dw_sleep_stats_compute(w->mon->stage, w->mon->n_epochs, &st);
-    pthread_mutex_unlock(&w->mon->lock);
+    dw_sleep_stats_compute(w->hyp, w->nhyp, &st);
     int bad = dw_session_write_summary(w->session, f, &st) < 0;
     bad |= fclose(f) != 0;
     if (bad || dw_out_commit(&o, &err) < 0) {
@@ -528,12 +593,8 @@ static void *run(void *arg)
         session_tick(w);
         if (w->stop)
             break;
-        int ended;
-        pthread_mutex_lock(&w->mon->lock);
-        ended = w->mon->source_ended;
-        pthread_mutex_unlock(&w->mon->lock);
-        if (w->paused || ended) {
-            publish_time(w, 1);
+        if (w->paused || w->ended) {
+            publish(w, 1);
             wait_for(w, 0.1);
             restart_pacing(w);
             continue;
@@ -556,11 +617,9 @@ static void *run(void *arg)
             w->finished_stream = 1;
         }
         if (n == DW_SRC_EOF) {
-            pthread_mutex_lock(&w->mon->lock);
-            w->mon->source_ended = 1;
-            snprintf(w->mon->last_event, sizeof w->mon->last_event, "end of recording");
-            pthread_mutex_unlock(&w->mon->lock);
-            publish_time(w, 1);
+            w->ended = 1;
+            set_event(w, "end of recording");
+            publish(w, 1);
             if (w->cfg->exit_at_end)
                 break;
             continue;
@@ -573,7 +632,7 @@ static void *run(void *arg)
             continue;
         }
         provisional(w);
-        publish_time(w, 0);
+        publish(w, 0);
         /* Live: the board sends a packet every 4 ms; taking them in 20-ms batches costs a fifth of the
          * wake-ups for at most 20 ms of latency (7 degrees of a 1-Hz slow oscillation). */
         if (in->live && n > 0 && n < in->fs * LIVE_BATCH_S)
@@ -582,10 +641,7 @@ static void *run(void *arg)
     /* Safe shutdown: stimulation off first, then the device stops and the source closes here, on the
      * thread that owns it, then the recording is closed and the summary written. */
     dw_session_shutdown(w->session, w->t, w->stop_cause[0] ? w->stop_cause : "end of recording");
-    pthread_mutex_lock(&w->mon->lock);
-    dw_monitor_publish_session(w->mon, w->session);
-    pthread_mutex_unlock(&w->mon->lock);
-    dw_monitor_notify(w->mon);
+    publish(w, 1);
     dw_source_close(w->src);
     w->src = NULL;
     if (w->rec) {
@@ -645,5 +701,8 @@ void dw_worker_free(dw_worker *w)
     dw_pipeline_free(w->pipeline);
     dw_session_free(w->session);
     dw_model_free(w->own_model);
+    free(w->pend.trace);
+    free(w->pend.ep);
+    free(w->hyp);
     free(w);
 }
