@@ -23,6 +23,7 @@ static const char usage_text[] =
 "usage: dreamwatch [OPTIONS] [FILE]          watch a night (replay FILE, or a live Cyton with --serial)\n"
 "       dreamwatch score NIGHT.edf... [--reference HYPNO.edf] [--out PREFIX]   stage recordings, headless\n"
 "       dreamwatch score --features TABLE.tsv...                      stage per-epoch feature tables\n"
+"       dreamwatch features NIGHT.edf... [--reference H] [--out T]    per-epoch feature tables (training)\n"
 "       dreamwatch record --serial PATH [--out DIR] [OPTIONS]         record and stage a night, no screen\n"
 "       dreamwatch emulate [--daisy] [--file FILE] [--faults LIST]    a Cyton on a pseudo-terminal\n"
 "       dreamwatch recover FILE.bdf                                   repair a recording left by a crash\n"

@@ -7,6 +7,7 @@ int dw_cmd_watch(int argc, char **argv);            /* the monitor (no sub-comma
 int dw_cmd_record(int argc, char **argv);           /* record --serial PATH: headless live night */
 int dw_cmd_score(int argc, char **argv);            /* score NIGHT.edf... */
 int dw_cmd_score_features(int argc, char **argv);   /* score --features TABLE.tsv... */
+int dw_cmd_features(int argc, char **argv);         /* features NIGHT...: the per-epoch feature table */
 int dw_cmd_emulate(int argc, char **argv);          /* emulate: a Cyton on a pty */
 int dw_cmd_recover(int argc, char **argv);          /* recover FILE.bdf... */
 

@@ -11,6 +11,7 @@ static const struct command {
     int (*run)(int argc, char **argv);
 } commands[] = {
     { "score", dw_cmd_score },
+    { "features", dw_cmd_features },
     { "record", dw_cmd_record },
     { "emulate", dw_cmd_emulate },
     { "recover", dw_cmd_recover },
