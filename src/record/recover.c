@@ -8,6 +8,7 @@
  *    complete, verified, synced replacement exists. A sound file is left alone, so running it twice is
  *    harmless. */
 #include "record/recorder.h"
+#include "edf/edf_header.h"
 
 #include <edflib.h>
 #include <errno.h>
@@ -151,7 +152,8 @@ static int make_temp(const char *path, const char *suffix, char *out, size_t out
 }
 
 /* Copies the header (with the true count) and the complete records into a temp file. */
-static int copy_fixed(int in, const char *path, const dw_bdf_geometry *g, long long records, char *tmp, size_t tmpsz)
+static int copy_fixed(int in, const char *path, const dw_edf_header *g, long long records, char *tmp,
+                      size_t tmpsz)
 {
     int out = make_temp(path, ".recover-count.tmp", tmp, tmpsz);
     if (out < 0)
@@ -295,22 +297,17 @@ int dw_recover_file(const char *path, FILE *report, dw_err *errp)
     struct edf_hdr_struct *hdr = calloc(1, sizeof *hdr);
     int hin = -1, rc = -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    dw_bdf_geometry g;
+    dw_edf_header g = { 0 };
     struct stat st;
     if (!hdr || fd < 0 || fstat(fd, &st)) {
         dw_err_set(&err, "%s: %s", path, strerror(errno));
         goto out;
     }
-    if (dw_bdf_geometry_read(fd, path, &g, &err))
+    if (dw_edf_header_read(fd, path, DW_EDF_LAYOUT, &g, &err))
         goto out;
-    if (st.st_size < g.hdr_bytes) {
-        dw_err_set(&err, "%s: the header itself is incomplete (%lld of %lld bytes): nothing to recover", path,
-                   (long long)st.st_size, g.hdr_bytes);
-        goto out;
-    }
     long long records = (st.st_size - g.hdr_bytes) / g.rec_bytes;
     long long dropped = st.st_size - g.hdr_bytes - records * g.rec_bytes;
-    int count_ok = g.count == records && dropped == 0;
+    int count_ok = g.nrec == records && dropped == 0;
     snprintf(tsv, sizeof tsv, "%s.events.tsv", path);
     if (read_side_log(tsv, &log))
         goto out;
@@ -341,7 +338,7 @@ int dw_recover_file(const char *path, FILE *report, dw_err *errp)
     char countmsg[200] = "";
     if (!count_ok)
         snprintf(countmsg, sizeof countmsg, "record count %lld -> %lld, %lld bytes of a torn record dropped; ",
-                 g.count, records, dropped);
+                 g.nrec, records, dropped);
     if (missing == 0 && count_ok) {
         if (report)
             fprintf(report, "%s: sound: %lld records, %lld annotations, side log %zu events all present; "
@@ -397,6 +394,7 @@ out:
         unlink(tmp2);
     events_free(&log);
     events_free(&file);
+    dw_edf_header_free(&g);
     free(hdr);
     return rc;
 }

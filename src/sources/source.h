@@ -20,9 +20,15 @@ typedef struct {
     int    frontal;                      /* index of the frontal (Fpz-Cz-like) channel, -1 if none */
     int    parietal;                     /* index of the parietal (Pz-Oz-like) channel, -1 if none */
     double phys_max_uv;                  /* largest magnitude the source can represent (railed beyond) */
-    char   note[256];                    /* something the user should see although the open worked
-                                            (file truncated, unit assumed); "" if none */
+    char   note[2048];                   /* what the user should see although the open worked (file
+                                            truncated, header repaired, unit assumed): one line per
+                                            note, each starting with the file's name, separated by '\n';
+                                            "" if none */
 } dw_source_info;
+
+/* Appends one line (printf-style) to a note buffer of cap bytes, after a '\n' if it is not empty; a line
+ * that does not fit is cut. */
+void dw_source_note(char *note, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* A block of consecutive frames. The source owns the memory; it stays valid until the next read. */
 typedef struct {

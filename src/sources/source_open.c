@@ -2,8 +2,22 @@
 #include "sources/source.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+void dw_source_note(char *note, size_t cap, const char *fmt, ...)
+{
+    size_t k = strlen(note);
+    if (k + 2 >= cap)
+        return;
+    if (k)
+        note[k++] = '\n', note[k] = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(note + k, cap - k, fmt, ap);
+    va_end(ap);
+}
 
 /* An SD-card data line starts "XX,XXXXXX," in hex (sample number, first channel count). */
 static int sdcard_line(const char *s)
