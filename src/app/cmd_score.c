@@ -152,8 +152,8 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
         return 1;
     }
     const dw_source_info *in = &src->info;
-    if (in->note[0])
-        fprintf(stderr, "dreamwatch score: %s\n", in->note);   /* notes name the file */
+    for (const char *l = in->note; *l; l += strcspn(l, "\n"), l += *l == '\n')   /* lines naming the file */
+        fprintf(stderr, "dreamwatch score: %.*s\n", (int)strcspn(l, "\n"), l);
     dw_model *own = NULL;
     const dw_model *model;
     if (cfg->model[0]) {

@@ -109,8 +109,8 @@ static void publish_source(dw_worker *w)
     m->speed = w->speed;
     m->paused = w->paused;
     snprintf(m->model_name, sizeof m->model_name, "%s", dw_model_name(w->model));
-    if (in->note[0])                    /* e.g. "truncated: 40 of 60 data records present" */
-        snprintf(m->last_event, sizeof m->last_event, "%s", in->note);
+    if (in->note[0])                    /* the first note line, e.g. "x.edf: truncated: 40 of 60 ..." */
+        snprintf(m->last_event, sizeof m->last_event, "%.*s", (int)strcspn(in->note, "\n"), in->note);
     if (w->cfg->lights_off[0] && in->start_epoch > 0) {
         int hh, mm;
         if (sscanf(w->cfg->lights_off, "%d:%d", &hh, &mm) == 2) {

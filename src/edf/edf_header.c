@@ -391,6 +391,18 @@ static void annotation_ranges(rd *r, int i)
     if (changed)
         repaired(r, "%s: the annotation signal's ranges (bytes %d-%d) set to -1..1 and %s..%s", nm,
                  sig_off(r, i, F_PMIN), sig_off(r, i, F_DMAX) + 7, dig[0], dig[1]);
+    /* EDF+ 2.2.1: its transducer, dimension, prefiltering and reserved fields are spaces (EDFlib insists) */
+    static const int blank[] = { F_TRANSDUCER, F_UNIT, F_PREFILTER, F_RESERVED };
+    for (size_t k = 0; k < sizeof blank / sizeof blank[0]; k++) {
+        int off = sig_off(r, i, blank[k]), len = SIG[blank[k]].len;
+        char f[96];
+        trim_copy(r->b, off, len, f);
+        if (f[0]) {
+            memset(r->b + off, ' ', (size_t)len);
+            repaired(r, "%s: %s \"%.40s\" (byte %d) of the annotation signal blanked, as EDF+ wants", nm,
+                     SIG[blank[k]].name, f, off);
+        }
+    }
 }
 
 /* Which of a signal's four range fields makes it unusable, and why; -1 when none. */
