@@ -543,22 +543,23 @@ static int recording_ok(const char *p, int *day, int *month, int *year)
     return (*month = plus_date(p + 10, day, year)) && p[21] == ' ' && *year >= 1970;
 }
 
-/* Spaces to '_' and at most cap - 1 bytes of the trimmed text. */
+/* The trimmed text with each run of spaces as one '_', at most cap - 1 bytes. */
 static void squeeze(const char *in, char *out, size_t cap)
 {
     while (*in == ' ')
         in++;
     size_t k = 0;
     for (; *in && k + 1 < cap; in++)
-        out[k++] = *in == ' ' ? '_' : *in;
-    while (k && out[k - 1] == '_')
-        k--;
+        if (*in != ' ')
+            out[k++] = *in;
+        else if (in[1] && in[1] != ' ')
+            out[k++] = '_';
     out[k] = 0;
 }
 
 static void plus_patient(rd *r)
 {
-    char p[81], code[66];
+    char p[81], code[61];                       /* EDFlib reads a code of up to 64 characters */
     field(r->b, 8, 80, p);
     if (patient_ok(p))
         return;
