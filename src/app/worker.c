@@ -134,9 +134,22 @@ static int load_reference(dw_worker *w, dw_err *err)
     dw_hypnogram h;
     if (dw_hypnogram_load(w->cfg->reference, &h, err) < 0)
         return -1;
+    /* laid on the recording by the two clocks (a live source: as far as the reference reaches) */
+    const dw_source_info *in = &w->src->info;
+    signed char *st;
+    int n;
+    dw_ref_alignment al;
+    int rc = dw_hypnogram_align(&h, in->start_epoch, in->live ? 0 : (int)ceil(in->duration_s / DW_EPOCH_S), &st,
+                                &n, &al, err);
+    dw_hypnogram_free(&h);
+    if (rc < 0)
+        return -1;
     pthread_mutex_lock(&w->mon->lock);
-    w->mon->ref_stage = h.stage;
-    w->mon->n_ref = h.n;
+    w->mon->ref_stage = st;
+    w->mon->n_ref = n;
+    if (al.by_clock && (al.offset_s != 0 || al.before || al.after))
+        snprintf(w->mon->last_event, sizeof w->mon->last_event, "reference %+.0f s from the recording, %d "
+                 "epochs outside it", al.offset_s, al.before + al.after);
     w->mon->v_hypno++;
     pthread_mutex_unlock(&w->mon->lock);
     return 0;

@@ -5,17 +5,61 @@
 #include <stdio.h>
 #include "base/dw.h"
 
-/* Stages per 30-s epoch counted from the start of the recording. Unscored epochs are DW_UNSCORED. */
+/* A stage period as the scoring file gives it: onset in seconds after the scoring's start. */
 typedef struct {
-    signed char *stage;
+    double onset_s, dur_s;
+    signed char stage;                   /* DW_W..DW_R (unscored periods are not kept) */
+} dw_hyp_seg;
+
+/* A reference scoring. stage[] is it on 30-s epochs from its own start (see dw_hypnogram_align for the
+ * rule); seg[] is what the file says, for alignment to a recording by clock time. */
+typedef struct {
+    signed char *stage;                  /* n epochs; unscored epochs are DW_UNSCORED */
     int n;
+    dw_hyp_seg *seg;                     /* nseg periods, by onset */
+    int nseg;
+    double start;                        /* clock time of the scoring's time 0 as Unix time, read like
+                                            dw_source_info.start_epoch (local time); 0 when the file has none */
+    int start_tod;                       /* start is a time of day only (seconds after midnight, no date) */
+    double step_s;                       /* the scoring's step: 30, or 20 and 5 (R&K pages, some databases) */
+    char path[1024];                     /* the file, for messages */
+    char format[48];                     /* "EDF+ annotations", "text, one stage per line", "CSV ..." */
+    char note[768];                      /* lines, each naming the file: what was assumed or mapped */
 } dw_hypnogram;
 
-/* A reference hypnogram from EDF+ annotations ("Sleep stage W/1/2/3/4/R/?", "Movement time", and AASM
- * spellings "Sleep stage N1/N2/N3"), either a Sleep-EDF *-Hypnogram.edf or a recording's own annotations.
- * 0 on success, -1 with err naming the file and the bad annotation. */
+/* A reference hypnogram: EDF+/BDF+ annotations ("Sleep stage W/1/2/3/4/R/?", "Movement time", AASM "Sleep
+ * stage N1/N2/N3"; a Sleep-EDF *-Hypnogram.edf or a recording's own annotations), or text: one stage per
+ * line (W N1 N2 N3 R, R&K 1-4, "Sleep stage X", numbers 0-5, ? for unscored; 30-s epochs from an unknown
+ * start), or a table "onset,duration,stage" (comma, tab or semicolon; a header row names the columns as
+ * MNE, YASA and the NSRR tools write them; onsets in seconds, as clock times HH:MM:SS or as date and time;
+ * MNE's "# orig_time" line gives the start). 0, or -1 with err naming the file and the line or annotation.
+ * EDF files go through EDFlib: call it from the thread that owns EDF (see sources/edf_source.c). */
 int  dw_hypnogram_load(const char *path, dw_hypnogram *h, dw_err *err);
+/* The text forms from an open stream (name for messages); the same result as dw_hypnogram_load. */
+int  dw_hypnogram_read_text(FILE *f, const char *name, dw_hypnogram *h, dw_err *err);
 void dw_hypnogram_free(dw_hypnogram *h);
+
+/* How a reference was laid onto a recording. */
+typedef struct {
+    int    by_clock;                     /* 1: both start times known and used; 0: laid from epoch 0 */
+    double offset_s;                     /* the reference's start minus the recording's (s), when by_clock */
+    int    inside;                       /* scored 30-s epochs that fall inside the recording */
+    int    before, after;                /* scored 30-s epochs before the recording's start, after its end */
+    int    majority;                     /* the 30-s epochs were made by the majority rule (another step, or
+                                            an offset that is not a whole number of epochs) */
+    double step_s;                       /* the reference's step */
+} dw_ref_alignment;
+
+/* Lays ref onto the recording's 30-s epochs 0..rec_epochs-1 (rec_epochs <= 0: as far as the reference
+ * reaches) by the clocks of the two headers: rec_start is dw_source_info.start_epoch (0 unknown). Each
+ * 30-s epoch takes the stage scored for more than half of it (over 15 s); less, or a tie, leaves it
+ * unscored (the rule for 20-s R&K pages and 5-s steps alike). *out gets *n_out stages (malloc'd).
+ * A reference none of whose scored epochs overlaps the recording while both start times are known is
+ * refused (another night, or the wrong file): -1 with err saying both start times. 0 otherwise. */
+int  dw_hypnogram_align(const dw_hypnogram *ref, double rec_start, int rec_epochs, signed char **out,
+                        int *n_out, dw_ref_alignment *a, dw_err *err);
+/* "  reference X: ..." lines: how it was aligned, what lies outside, the mapping rule. */
+void dw_print_alignment(FILE *f, const char *path, const dw_hypnogram *ref, const dw_ref_alignment *a);
 
 typedef struct {
     double tib_min;            /* time in bed: all epochs scored W or sleep */

@@ -682,7 +682,7 @@ static void test_discontinuous_hypnogram(void)
     static const tf_signal sig[] = { { "EEG Fpz-Cz", "uV", 1, -500, 500, dwave } };
     const double on[] = { 0, 30, 120, 150 };
     const char *const text[] = { "Sleep stage W", "Sleep stage 1", "Sleep stage 2", "Sleep stage R" };
-    dw_hypnogram h = { NULL, 0 };
+    dw_hypnogram h;
     dw_err err = { "" };
     tf_write_discontinuous(tmp("hyp.edf"), 0, sig, 1, 30, on, 4, text, 60);
     int rc = dw_hypnogram_load(tmp("hyp.edf"), &h, &err);
