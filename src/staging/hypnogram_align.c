@@ -98,7 +98,17 @@ int dw_hypnogram_align(const dw_hypnogram *ref, double rec_start, int rec_epochs
     memset(st, DW_UNSCORED, (size_t)(n > 0 ? n : 1));
     int k = 0;
     for (long e = k0; e < k1; e++) {
-        int s = epoch_stage(ref, e * (double)DW_EPOCH_S - off, &k);
+        double t0 = e * (double)DW_EPOCH_S - off;
+        while (k < ref->nseg && ref->seg[k].onset_s + ref->seg[k].dur_s <= t0)
+            k++;
+        if (k == ref->nseg)
+            break;
+        long next = lround(floor((ref->seg[k].onset_s + off) / DW_EPOCH_S + 1e-9));
+        if (next > e) {                         /* nothing scored until period k: skip there */
+            e = next - 1;
+            continue;
+        }
+        int s = epoch_stage(ref, t0, &k);
         if (s < 0)
             continue;
         if (e < 0)

@@ -120,6 +120,8 @@ out:
     return rc;
 }
 
+#define MAX_SPAN_S (366 * 86400.0)   /* a year: beyond that an onset or a duration is garbage */
+
 static long long gcd(long long a, long long b)
 {
     while (b) {
@@ -158,6 +160,12 @@ int dw_hyp_finish(const char *path, dw_hypnogram *h, dw_err *err)
     if (h->nseg == 0)
         return dw_err_set(err, "%s: every epoch of the scoring is unscored", path), -1;
     qsort(h->seg, (size_t)h->nseg, sizeof *h->seg, by_onset);
+    double end = h->seg[0].onset_s;
+    for (int i = 0; i < h->nseg; i++)
+        end = fmax(end, h->seg[i].onset_s + h->seg[i].dur_s);
+    if (end - h->seg[0].onset_s > MAX_SPAN_S || fabs(h->seg[0].onset_s) > MAX_SPAN_S)
+        return dw_err_set(err, "%s: the scoring spans %.0f days from %.0f s: an onset or a duration is garbage",
+                          path, (end - h->seg[0].onset_s) / 86400, h->seg[0].onset_s), -1;
     h->step_s = find_step(h);
     int missing = 0;
     for (int i = 0; i < h->nseg; i++)
@@ -177,6 +185,7 @@ int dw_hyp_finish(const char *path, dw_hypnogram *h, dw_err *err)
 int dw_hypnogram_load(const char *path, dw_hypnogram *h, dw_err *err)
 {
     memset(h, 0, sizeof *h);
+    snprintf(h->path, sizeof h->path, "%s", path);
     int fd = dw_input_open(path, "reference hypnogram", err);
     if (fd < 0)
         return -1;

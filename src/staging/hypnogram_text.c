@@ -109,6 +109,9 @@ static int onset_value(const char *s, double *v)
     double sec;
     if (sscanf(s, "%4d-%2d-%2d%*[ T]%2d:%2d:%lf%n", &y, &mo, &d, &h, &mi, &sec, &n) == 6 &&
         (!s[n] || !strcmp(s + n, "Z") || ((s[n] == '+' || s[n] == '-') && strlen(s + n) <= 6))) {
+        if (y < 1900 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+            !(sec >= 0 && sec < 61))
+            return 0;
         /* a zone suffix (MNE writes UTC) is ignored: EDF clocks have no zone, and MNE takes them as UTC */
         if (y == 1970 && mo == 1 && d == 1)
             return *v = h * 3600.0 + mi * 60 + sec, T_SECONDS;    /* MNE without a start time */
@@ -118,7 +121,8 @@ static int onset_value(const char *s, double *v)
         return t == (time_t)-1 ? 0 : (*v = (double)t + sec - floor(sec), T_DATE);
     }
     n = 0;
-    if (sscanf(s, "%2d:%2d:%lf%n", &h, &mi, &sec, &n) == 3 && !s[n] && h < 24 && mi < 60 && sec < 61)
+    if (sscanf(s, "%2d:%2d:%lf%n", &h, &mi, &sec, &n) == 3 && !s[n] && h >= 0 && h < 24 && mi >= 0 && mi < 60 &&
+        sec >= 0 && sec < 61)
         return *v = h * 3600.0 + mi * 60 + sec, T_CLOCK;
     *v = strtod(s, &end);
     return *s && !*end && isfinite(*v) && *v > -1e9 && *v < 1e9 ? T_SECONDS : 0;
