@@ -16,6 +16,7 @@
 
 #include "app/config.h"
 #include "base/files.h"
+#include "dsp/resample.h"
 #include "staging/pipeline.h"
 #include "sources/source.h"
 
@@ -182,6 +183,68 @@ static int compare_reference(const char *ref_path, const char *path, double rec_
     return 0;
 }
 
+#define BLOCK 3000                  /* source frames per read */
+
+/* Reads src to its end into the staging pipeline: the frontal and parietal columns, resampled to DW_FS
+ * when the source delivers another rate (OpenBCI files: 250 Hz, a Ganglion 200 Hz), lost frames counted
+ * at DW_FS; the resamplers restart after a gap, so data either side of it are never filtered together.
+ * (The monitor's worker resamples in its own read path.) 0, or -1 with the error printed. */
+static int stage_all(dw_source *src, dw_scoring *sc, struct night *nt)
+{
+    const dw_source_info *in = &src->info;
+    int resample = fabs(in->fs - DW_FS) > 1e-9, rc = -1;
+    dw_resampler *rs[2] = { NULL, NULL };
+    double *raw[2] = { NULL, NULL }, *col[2] = { NULL, NULL };
+    size_t cap = BLOCK;
+    for (int c = 0; c < 2 && resample; c++)
+        if ((rs[c] = dw_resampler_new(in->fs, DW_FS)))
+            cap = dw_resampler_max_out(rs[c], BLOCK) > cap ? dw_resampler_max_out(rs[c], BLOCK) : cap;
+    for (int c = 0; c < 2; c++)
+        raw[c] = malloc(BLOCK * sizeof(double)), col[c] = malloc(cap * sizeof(double));
+    if (!raw[0] || !raw[1] || !col[0] || !col[1] || (resample && (!rs[0] || !rs[1]))) {
+        fprintf(stderr, "dreamwatch score: %s: cannot resample %g Hz to %d Hz\n", src->path, in->fs, DW_FS);
+        goto out;
+    }
+    for (;;) {
+        dw_block b;
+        memset(&b, 0, sizeof b);
+        int n = src->ops->read(src, &b, BLOCK, 0);
+        if (n == DW_SRC_EOF)
+            break;
+        if (n < 0) {
+            fprintf(stderr, "%sdreamwatch score: %s\n", nt->tty ? "\n" : "", src->err.msg);
+            goto out;
+        }
+        if (b.gap > 0) {
+            dw_scoring_gap(sc, lround(b.gap * DW_FS / in->fs), on_epoch, nt);
+            for (int c = 0; c < 2 && resample; c++)
+                dw_resampler_reset(rs[c]);
+        }
+        for (int i = 0; i < n; i++) {
+            raw[0][i] = b.uv[i * in->nch + in->frontal];
+            raw[1][i] = in->parietal >= 0 ? b.uv[i * in->nch + in->parietal] : 0;
+        }
+        size_t m = (size_t)n;
+        if (resample) {
+            size_t m0 = dw_resampler_run(rs[0], raw[0], m, col[0], cap);
+            size_t m1 = dw_resampler_run(rs[1], raw[1], m, col[1], cap);
+            m = m0 < m1 ? m0 : m1;
+        } else {
+            memcpy(col[0], raw[0], m * sizeof(double));
+            memcpy(col[1], raw[1], m * sizeof(double));
+        }
+        dw_scoring_push(sc, col[0], dw_scoring_channels(sc) > 1 ? col[1] : NULL, (int)m, on_epoch, nt);
+    }
+    rc = 0;
+out:
+    for (int c = 0; c < 2; c++) {
+        dw_resampler_free(rs[c]);
+        free(raw[c]);
+        free(col[c]);
+    }
+    return rc;
+}
+
 static int score_one(const char *path, const char *ref_path, const char *prefix, const dw_config *cfg, int force)
 {
     dw_err err = { "" };
@@ -213,35 +276,9 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
         dw_model_free(own);
         return 1;
     }
-    if (fabs(in->fs - DW_FS) > 1e-9) {
-        fprintf(stderr, "dreamwatch score: %s: source delivers %g Hz, expected %d\n", path, in->fs, DW_FS);
-        dw_source_close(src);
-        dw_model_free(own);
-        return 1;
-    }
     dw_scoring *sc = dw_scoring_new(model, in->phys_max_uv > 0 ? in->phys_max_uv * 0.999 : 0);
     struct night nt = { .duration_s = in->duration_s, .tty = isatty(2) };
-    double *col[2] = { malloc(3000 * sizeof(double)), malloc(3000 * sizeof(double)) };
-    int rc = 0;
-    for (;;) {
-        dw_block b;
-        memset(&b, 0, sizeof b);
-        int n = src->ops->read(src, &b, 3000, 0);
-        if (n == DW_SRC_EOF)
-            break;
-        if (n < 0) {
-            fprintf(stderr, "%sdreamwatch score: %s\n", nt.tty ? "\n" : "", src->err.msg);
-            rc = 1;
-            break;
-        }
-        if (b.gap > 0)
-            dw_scoring_gap(sc, b.gap, on_epoch, &nt);
-        for (int i = 0; i < n; i++) {
-            col[0][i] = b.uv[i * in->nch + in->frontal];
-            col[1][i] = in->parietal >= 0 ? b.uv[i * in->nch + in->parietal] : 0;
-        }
-        dw_scoring_push(sc, col[0], dw_scoring_channels(sc) > 1 ? col[1] : NULL, n, on_epoch, &nt);
-    }
+    int rc = stage_all(src, sc, &nt) < 0;
     if (nt.tty)
         fprintf(stderr, "\r%60s\r", "");
     double secs = dw_now_mono() - t0;
@@ -263,8 +300,6 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
 
     if (compare_reference(ref_path, path, in->start_epoch, &nt) < 0)
         rc = 1;
-    free(col[0]);
-    free(col[1]);
     free(nt.stage);
     free(nt.prob);
     dw_scoring_free(sc);

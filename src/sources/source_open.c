@@ -42,6 +42,8 @@ dw_source *dw_source_open_file(const char *path, const dw_channel_spec *spec, dw
     head[n] = 0;
     if (n >= 8 && (!memcmp(head, "0       ", 8) || !memcmp(head, "\xff" "BIOSEMI", 8)))
         return dw_edf_open(path, spec, err);
+    if (n >= 3 && !memcmp(head, "\xef\xbb\xbf", 3))        /* a UTF-8 byte-order mark (a text editor) */
+        memmove(head, head + 3, (n -= 3) + 1);
     if (!strncmp(head, "%STOP AT", 8) || sdcard_line(head))
         return dw_sdcard_open(path, spec, err);
     if (!strncmp(head, "%OpenBCI", 8))
