@@ -252,8 +252,9 @@ typedef struct {
     long bad, first_bad;          /* unreadable lines among the samples, the first one */
     long pending, pending_first;  /* unreadable lines since the last sample (a tail, if nothing follows) */
     long long tail_off;           /* byte offset just after the last sample's line */
-    double t_first, t_last;       /* timestamps of the first and last sample that have one */
+    double t_first, t_last;       /* timestamps of the first sample that has one, and of the last sample */
     long long f_first, f_last;    /* their frames */
+    long long last_off;           /* where the last sample's line starts */
 } scan;
 
 static int index_add(obci_priv *p, size_t *cap, seek_entry e)
@@ -288,12 +289,9 @@ static int index_sample(obci_priv *p, scan *sc, size_t *cap, const dw_obci_row *
     *next_frame = frame + 1;
     p->end_line = lineno;
     sc->tail_off = ftello(p->f);
-    double t = p->fmt.time_of ? p->fmt.time_of(&p->fmt, p->line) : 0;
-    if (t > 0) {
-        if (sc->t_first <= 0)
-            sc->t_first = t, sc->f_first = frame;
-        sc->t_last = t, sc->f_last = frame;
-    }
+    sc->last_off = off, sc->f_last = frame;
+    if (sc->t_first <= 0 && p->fmt.time_of && (sc->t_first = p->fmt.time_of(&p->fmt, p->line)) > 0)
+        sc->f_first = frame;
     return 0;
 }
 
@@ -316,7 +314,8 @@ static void index_notes(dw_source *src, const scan *sc, long long fsize)
     double by_index = (double)(sc->f_last - sc->f_first) / fs, by_clock = sc->t_last - sc->t_first;
     /* the GUI stamps packets on arrival (tens of ms of jitter) and a board's crystal drifts (tens of ppm):
      * a second over a minute, or 0.5 % over a night, is more than either */
-    if (sc->t_first > 0 && by_index >= 10 && fabs(by_clock - by_index) > fmax(0.75, 0.005 * by_index))
+    if (sc->t_first > 0 && sc->t_last > 0 && by_index >= 10 &&
+        fabs(by_clock - by_index) > fmax(0.75, 0.005 * by_index))
         dw_source_note(note, cap, "%s: the timestamps span %.1f s but the sample index gives %.1f s at %g Hz "
                        "(%+.1f %%): samples lost without a jump in the index, or not %g Hz", name, by_clock,
                        by_index, fs, 100 * (by_clock / by_index - 1), fs);
@@ -351,6 +350,10 @@ static int build_index(dw_source *src, long long data_off, long lineno0)
     }
     if (ferror(p->f))
         return -1;
+    clearerr(p->f);
+    if (sc.t_first > 0 && fseeko(p->f, sc.last_off, SEEK_SET) == 0 &&
+        dw_obci_getline(p->f, &p->line, &p->cap) >= 0)
+        sc.t_last = p->fmt.time_of(&p->fmt, p->line);
     src->info.duration_s = (double)next_frame / src->info.fs;
     struct stat st;
     index_notes(src, &sc, fstat(fileno(p->f), &st) == 0 ? (long long)st.st_size : sc.tail_off);

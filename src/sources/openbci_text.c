@@ -16,6 +16,34 @@
 #include <time.h>
 
 /* A number followed by ',' or the end. Advances *s past the comma; 1, 0 (end of line) or -1 (bad). */
+/* The GUI's plain decimals ("-12.34") without strtod: mantissa and power of ten are exact doubles below
+ * 2^53 and 1e22, so one division rounds correctly, exactly as strtod does. NULL for any other form. */
+static const char *fast_decimal(const char *p, double *v)
+{
+    static const double ten[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+                                  1e15 };
+    int neg = *p == '-', digits = 0, frac = -1;
+    unsigned long long m = 0;
+    for (p += neg || *p == '+';; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (++digits > 15)
+                return NULL;
+            m = m * 10 + (unsigned)(*p - '0');
+            frac += frac >= 0;
+        } else if (*p == '.' && frac < 0) {
+            frac = 0;
+        } else {
+            break;
+        }
+    }
+    if (!digits || *p == 'e' || *p == 'E' || *p == 'x' || *p == 'X' || *p == 'n' || *p == 'i')
+        return NULL;
+    *v = (double)m / ten[frac > 0 ? frac : 0];
+    if (neg)
+        *v = -*v;
+    return p;
+}
+
 static int next_number(const char **s, double *v)
 {
     const char *p = *s;
@@ -23,8 +51,9 @@ static int next_number(const char **s, double *v)
         p++;
     if (!*p)
         return 0;
-    char *end;
-    *v = strtod(p, &end);
+    char *end = (char *)fast_decimal(p, v);
+    if (!end)
+        *v = strtod(p, &end);
     if (end == p || !isfinite(*v))
         return -1;
     while (*end == ' ' || *end == '\t')
