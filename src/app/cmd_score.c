@@ -296,7 +296,7 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     }
     dw_sleep_stats st;
     dw_sleep_stats_compute(nt.stage, nt.n, &st);
-    dw_print_sleep_stats(stdout, &st);
+    dw_print_sleep_stats(stdout, "  ", &st);
 
     if (compare_reference(ref_path, path, in->start_epoch, &nt) < 0)
         rc = 1;

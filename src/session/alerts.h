@@ -99,8 +99,8 @@ int  dw_alerts_view(const dw_alerts *a, dw_alert_view *out, int max);
 /* Raw blocks as the source delivers them: per channel and per second of frames, flat line, railed
  * (within 0.1 % of info->phys_max_uv), high-amplitude artefact (a sample more than al_artefact_uv from
  * the second's mean), mains (Goertzel power at 50 and 60 Hz over 1-40 Hz, only when fs >= 125 Hz: at
- * 100 Hz the source has filtered mains away); the accelerometer; lost frames (block->gap) for the loss
- * rule; the arrival time for the no-samples rule. */
+ * 100 Hz the source has filtered mains away); the accelerometer; lost frames (block->gap) of a live source
+ * (info->live) for the loss rule; the arrival time for the no-samples rule. */
 void dw_alerts_block(dw_alerts *a, const dw_block *b, const dw_source_info *info, double wall);
 
 typedef struct {

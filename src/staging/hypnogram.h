@@ -61,21 +61,29 @@ int  dw_hypnogram_align(const dw_hypnogram *ref, double rec_start, int rec_epoch
 /* "  reference X: ..." lines: how it was aligned, what lies outside, the mapping rule. */
 void dw_print_alignment(FILE *f, const char *path, const dw_hypnogram *ref, const dw_ref_alignment *a);
 
+/* Sleep statistics (definitions: AASM Scoring Manual v2.6 terms; the README's "Sleep statistics" gives
+ * them in full). Durations count scored epochs only: an unscored epoch (a gap in the file, lost or bad
+ * signal, "?" in a reference) is no time at all, neither in bed nor asleep nor awake. An absent quantity
+ * is DW_NONE (printed "none"), never a number. */
+#define DW_NONE (-1.0)
 typedef struct {
-    double tib_min;            /* time in bed: all epochs scored W or sleep */
-    double spt_min;            /* sleep period: first to last sleep epoch */
-    double tst_min;            /* total sleep time */
-    double sol_min;            /* sleep onset latency: start to first sleep epoch */
-    double waso_min;           /* wake after sleep onset, within SPT */
-    double se_pct;             /* sleep efficiency TST / TIB */
-    double sme_pct;            /* sleep maintenance efficiency TST / SPT */
-    double rem_latency_min;    /* from sleep onset to first R; -1 if no R */
-    double stage_min[DW_NSTAGES];
-    double stage_pct[DW_NSTAGES];   /* of TST for sleep stages, of SPT for W */
-    int    awakenings;         /* runs of W inside SPT */
-    double transitions_per_h;  /* stage changes per hour of SPT */
+    double tib_min;            /* time in bed: every scored epoch (W or sleep) */
+    double spt_min;            /* sleep period: scored epochs from the first sleep epoch to the last */
+    double tst_min;            /* total sleep time: N1 + N2 + N3 + R */
+    double sol_min;            /* sleep onset latency: scored epochs before the first sleep epoch; DW_NONE */
+    double waso_min;           /* wake after sleep onset: W within the sleep period */
+    double se_pct;             /* sleep efficiency 100 TST / TIB; DW_NONE when TIB is 0 */
+    double sme_pct;            /* sleep maintenance efficiency 100 TST / SPT; DW_NONE without sleep */
+    double rem_latency_min;    /* scored epochs from sleep onset to the first R; DW_NONE without R */
+    double stage_min[DW_NSTAGES];   /* every scored epoch once: they add up to TIB */
+    double stage_pct[DW_NSTAGES];   /* of TIB: they add up to 100 */
+    double tst_pct[DW_NSTAGES];     /* N1, N2, N3, R of TST (the clinical convention; add up to 100); W 0 */
+    int    awakenings;         /* runs of W inside the sleep period */
+    double transitions_per_h;  /* stage changes per hour of the sleep period; DW_NONE without sleep */
+    int    unscored;           /* epochs left out of every figure */
 } dw_sleep_stats;
 
+/* n epochs of stage (DW_UNSCORED allowed). */
 void dw_sleep_stats_compute(const signed char *stage, int n, dw_sleep_stats *out);
 
 typedef struct {
@@ -88,8 +96,9 @@ typedef struct {
 /* Over epochs where both are scored. */
 void dw_agreement_compute(const signed char *ref, const signed char *ours, int n, dw_agreement *out);
 
-/* Reports: printed as `score` prints them (two-space indent). */
-void dw_print_sleep_stats(FILE *f, const dw_sleep_stats *s);
+/* Reports. The sleep statistics as `score` and the session summary print them: each line starts with
+ * indent; absent quantities say "none"; stage percentages are stated with their base. */
+void dw_print_sleep_stats(FILE *f, const char *indent, const dw_sleep_stats *s);
 void dw_print_agreement(FILE *f, const dw_agreement *a);
 /* Epochs each side of the sleep period in the window most work scores on (30 min). */
 #define DW_SLEEP_WINDOW_EPOCHS 60
