@@ -307,10 +307,10 @@ static void index_notes(dw_source *src, const scan *sc, long long fsize)
         dw_source_note(note, cap, "%s: %lld samples lost (sample-index jumps)", name, sc->lost);
     if (sc->bad)
         dw_source_note(note, cap, "%s: %ld unreadable lines skipped (first: line %ld)", name, sc->bad, sc->first_bad);
-    if (fsize > sc->tail_off && sc->pending)
-        dw_source_note(note, cap, "%s: the last %lld bytes (%ld lines from line %ld) hold no samples (a stale or "
-                       "torn tail, as SD cards leave): ignored", name, fsize - sc->tail_off, sc->pending,
-                       sc->pending_first);
+    if (fsize > sc->tail_off + 2)                /* more than a line end */
+        dw_source_note(note, cap, "%s: the last %lld bytes, after the last sample (line %ld), hold no samples "
+                       "(a stale or torn tail, as SD cards leave): ignored", name, fsize - sc->tail_off,
+                       ((obci_priv *)src->priv)->end_line);
     double by_index = (double)(sc->f_last - sc->f_first) / fs, by_clock = sc->t_last - sc->t_first;
     /* the GUI stamps packets on arrival (tens of ms of jitter) and a board's crystal drifts (tens of ppm):
      * a second over a minute, or 0.5 % over a night, is more than either */

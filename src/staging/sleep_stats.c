@@ -130,7 +130,7 @@ static const char *amount(double v, const char *unit, char *buf, size_t cap)
     if (v == DW_NONE)
         snprintf(buf, cap, "none");
     else
-        snprintf(buf, cap, "%.1f %s", v, unit);
+        snprintf(buf, cap, unit[0] == '/' ? "%.1f%s" : "%.1f %s", v, unit);
     return buf;
 }
 
