@@ -140,14 +140,21 @@ static int sync_dir_of(const char *path)
     return rc;
 }
 
-/* A fresh temp file beside path, mode 0600 whatever the umask. */
-static int make_temp(const char *path, const char *suffix, char *out, size_t outsz)
+/* A fresh temp file beside path, "PATH.recover-XXXXXX" with a name no file has (mkostemp: O_EXCL), mode
+ * 0600 whatever the umask. Nothing that exists is removed or written: a file of any name beside the
+ * recording survives (an earlier version unlinked PATH.recover.tmp first). */
+static int make_temp(const char *path, char *out, size_t outsz)
 {
-    snprintf(out, outsz, "%s%s", path, suffix);
-    unlink(out);                              /* a leftover of an interrupted recover */
-    int fd = open(out, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (snprintf(out, outsz, "%s.recover-XXXXXX", path) >= (int)outsz) {
+        errno = ENAMETOOLONG;
+        out[0] = 0;
+        return -1;
+    }
+    int fd = mkostemp(out, O_CLOEXEC);
     if (fd >= 0)
         fchmod(fd, 0600);
+    else
+        out[0] = 0;                           /* nothing of ours to remove */
     return fd;
 }
 
@@ -155,7 +162,7 @@ static int make_temp(const char *path, const char *suffix, char *out, size_t out
 static int copy_fixed(int in, const char *path, const dw_edf_header *g, long long records, char *tmp,
                       size_t tmpsz)
 {
-    int out = make_temp(path, ".recover-count.tmp", tmp, tmpsz);
+    int out = make_temp(path, tmp, tmpsz);
     if (out < 0)
         return -1;
     long long total = g->hdr_bytes + records * g->rec_bytes, off = 0;
@@ -315,7 +322,8 @@ int dw_recover_file(const char *path, FILE *report, dw_err *errp)
     const char *src = path;
     if (!count_ok) {
         if (copy_fixed(fd, path, &g, records, tmp1, sizeof tmp1)) {
-            dw_err_set(&err, "%s: cannot write %s: %s", path, tmp1, strerror(errno));
+            dw_err_set(&err, "%s: cannot write a temporary copy beside it%s%s: %s", path, tmp1[0] ? ", " : "",
+                       tmp1, strerror(errno));
             goto out;
         }
         src = tmp1;
@@ -351,9 +359,9 @@ int dw_recover_file(const char *path, FILE *report, dw_err *errp)
         for (size_t i = 0; i < log.n; i++)           /* everything the file has, plus what it lacks */
             if (!log.v[i].present && events_add(&file, log.v[i].onset, log.v[i].dur, log.v[i].text))
                 goto out;
-        int t = make_temp(path, ".recover.tmp", tmp2, sizeof tmp2);
+        int t = make_temp(path, tmp2, sizeof tmp2);
         if (t < 0) {
-            dw_err_set(&err, "%s: cannot create %s: %s", path, tmp2, strerror(errno));
+            dw_err_set(&err, "%s: cannot create a temporary copy beside it: %s", path, strerror(errno));
             goto out;
         }
         close(t);
