@@ -41,7 +41,7 @@ static const struct key keys[] = {
     STR("input", "frontal", chans.frontal, "", "frontal electrode (Fpz-Cz-like), label or index; empty: found by name"),
     STR("input", "parietal", chans.parietal, "", "parietal electrode (Pz-Oz-like), label or index; none: one-channel model"),
     NUM("input", "replay_speed", replay_speed, "1", 0, 100000, "replay speed: 1 real time, N times real time, 0 as fast as possible"),
-    STR("input", "reference", reference, "", "reference hypnogram (EDF+ annotations) shown beside our staging"),
+    STR("input", "reference", reference, "", "reference hypnogram (EDF+ annotations or text), laid by clock time beside our staging"),
 
     STR("staging", "model", model, "", "model file; empty: the built-in model for the configured electrodes"),
     NUM("staging", "provisional_s", provisional_s, "5", 1, 30, "seconds between provisional labels of the epoch in progress"),
