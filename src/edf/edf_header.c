@@ -289,24 +289,21 @@ static int clock_field(rd *r, int kind, int out[3])
     char f[16], canon[16];
     field(r->b, off, 8, f);
     const char *p = f;
-    int sep_ok = 1;
-    for (int k = 0; k < 3; k++) {
+    int bad = 0;
+    for (int k = 0; k < 3 && !bad; k++) {
         size_t n = strspn(p, "0123456789");
-        if (n < 1 || n > 2)
-            return fail(r, "%s \"%s\" (header byte %d) is not %s", what, f, off, kind ? "hh.mm.ss" : "dd.mm.yy");
+        bad = n < 1 || n > 2;
         out[k] = atoi(p);
         p += n;
-        if (k < 2) {
-            if (!*p || *p == ' ' || isalnum((unsigned char)*p))
-                return fail(r, "%s \"%s\" (header byte %d) is not %s", what, f, off,
-                            kind ? "hh.mm.ss" : "dd.mm.yy");
-            sep_ok &= *p++ == '.';
+        if (k < 2 && !bad) {
+            bad = !*p || *p == ' ' || isalnum((unsigned char)*p);
+            p++;
         }
     }
-    if (strspn(p, " ") != strlen(p))
+    if (bad || strspn(p, " ") != strlen(p))
         return fail(r, "%s \"%s\" (header byte %d) is not %s", what, f, off, kind ? "hh.mm.ss" : "dd.mm.yy");
-    int bad = kind ? out[0] > 23 || out[1] > 59 || out[2] > 59
-                   : out[0] < 1 || out[0] > 31 || out[1] < 1 || out[1] > 12;
+    bad = kind ? out[0] > 23 || out[1] > 59 || out[2] > 59
+               : out[0] < 1 || out[0] > 31 || out[1] < 1 || out[1] > 12;
     if (bad)
         return fail(r, "%s \"%s\" (header byte %d): %s out of range (EDF order: %s)", what, f, off,
                     kind ? (out[0] > 23 ? "hour" : out[1] > 59 ? "minute" : "second")
