@@ -690,11 +690,3 @@ void dw_edf_header_free(dw_edf_header *h)
     h->sig = NULL;
     h->raw = NULL;
 }
-
-int dw_edf_header_find(const dw_edf_header *h, const char *label)
-{
-    for (int i = 0; i < h->ns; i++)
-        if (!strcmp(h->sig[i].label, label))
-            return i;
-    return -1;
-}

@@ -71,7 +71,4 @@ enum {
 int  dw_edf_header_read(int fd, const char *path, int mode, dw_edf_header *h, dw_err *err);
 void dw_edf_header_free(dw_edf_header *h);
 
-/* The signal with this label (compared trimmed, case-sensitive as EDF labels are), or -1. */
-int  dw_edf_header_find(const dw_edf_header *h, const char *label);
-
 #endif
