@@ -8,6 +8,7 @@
 #include "app/commands.h"
 
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,8 @@
 struct table {
     FILE *f;
     int   ncols;                    /* 1: fpz only, 2: fpz and pz */
-    const dw_hypnogram *ref;
+    const signed char *ref;         /* the reference on our epochs (laid by clock time), nref of them */
+    int   nref;
     long  rows, unusable;
 };
 
@@ -35,8 +37,8 @@ static void put_feat(FILE *f, const dw_features *x)
 static void on_epoch(void *ctx, const dw_epoch_result *r)
 {
     struct table *t = ctx;
-    const char *stage = t->ref && r->epoch < t->ref->n && t->ref->stage[r->epoch] != DW_UNSCORED
-                      ? dw_stage_name(t->ref->stage[r->epoch]) : "";
+    const char *stage = t->ref && r->epoch < t->nref && t->ref[r->epoch] != DW_UNSCORED
+                      ? dw_stage_name(t->ref[r->epoch]) : "";
     fprintf(t->f, "%d\t%d\t%s", r->epoch, r->epoch * DW_EPOCH_S, stage);
     if (r->valid && !r->one_channel) {
         for (int c = 0; c < t->ncols; c++)
@@ -67,13 +69,26 @@ static int one(const char *path, const char *ref_path, const char *out, const dw
     if (in->note[0])
         fprintf(stderr, "%s\n", in->note);
     dw_hypnogram ref = { 0 };
+    signed char *aligned = NULL;
+    int naligned = 0;
     const char *rp = ref_path ? ref_path : in->ours ? NULL : path;
-    if (rp && dw_hypnogram_load(rp, &ref, &err) < 0 && ref_path) {
+    if (rp && dw_hypnogram_load(rp, &ref, &err) == 0) {       /* laid on our epochs by the two clocks */
+        dw_ref_alignment al;
+        int epochs = (int)ceil(in->duration_s / DW_EPOCH_S);
+        if (dw_hypnogram_align(&ref, in->start_epoch, epochs, &aligned, &naligned, &al, &err) < 0) {
+            fprintf(stderr, "dreamwatch features: %s\n", err.msg);
+            dw_hypnogram_free(&ref);
+            dw_source_close(src);
+            return 1;
+        }
+        if (ref_path)
+            dw_print_alignment(stderr, rp, &ref, &al);
+    } else if (ref_path) {
         fprintf(stderr, "dreamwatch features: %s\n", err.msg);
         dw_source_close(src);
         return 1;
     }
-    struct table t = { .ref = ref.n > 0 ? &ref : NULL };
+    struct table t = { .ref = aligned, .nref = naligned };
     dw_pipeline_opts po = { .quality = dw_quality_settings(&cfg->session) };
     po.quality.mains = 0;
     dw_pipeline_sink sink = { .epoch = on_epoch, .ctx = &t };
@@ -122,6 +137,7 @@ static int one(const char *path, const char *ref_path, const char *out, const dw
     rc = 0;
 done:
     dw_pipeline_free(pl);
+    free(aligned);
     dw_hypnogram_free(&ref);
     dw_source_close(src);
     return rc;

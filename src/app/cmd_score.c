@@ -136,6 +136,50 @@ static void usage(FILE *f)
                "       dreamwatch score --features TABLE.tsv... [--model FILE]\n");
 }
 
+/* Agreement with the reference (or the recording's own annotations, quietly absent when it has none; path
+ * NULL: not those either — our own recordings' stage annotations are our live labels, not a reference),
+ * laid on our epochs by the two files' clocks. -1 when a named reference cannot be used. */
+static int compare_reference(const char *ref_path, const char *path, double rec_start, const struct night *nt)
+{
+    dw_hypnogram ref;
+    dw_err err = { "" };
+    const char *rp = ref_path ? ref_path : path;   /* the recording's own annotations otherwise */
+    if (!rp)
+        return 0;
+    if (dw_hypnogram_load(rp, &ref, &err) < 0) {
+        if (ref_path)
+            fprintf(stderr, "dreamwatch score: %s\n", err.msg);
+        return ref_path ? -1 : 0;
+    }
+    signed char *st;
+    int n;
+    dw_ref_alignment al;
+    int rc = dw_hypnogram_align(&ref, rec_start, nt->n, &st, &n, &al, &err);
+    if (rc < 0) {
+        fprintf(stderr, "dreamwatch score: %s\n", err.msg);
+        dw_hypnogram_free(&ref);
+        return -1;
+    }
+    if (ref_path || al.by_clock == 0 || al.offset_s != 0 || al.before || al.after)
+        dw_print_alignment(stdout, rp, &ref, &al);
+    if (al.inside > 0) {
+        dw_agreement a;
+        dw_agreement_compute(st, nt->stage, n, &a);
+        printf("  agreement with %s, all scored epochs:\n", rp);
+        dw_print_agreement(stdout, &a);
+        int from, to;
+        if (dw_sleep_window(st, n, &from, &to) == 0) {
+            dw_agreement_compute(st + from, nt->stage + from, to - from + 1, &a);
+            printf("  sleep period +- 30 min (epochs %d-%d):\n", from, to);
+            dw_print_agreement(stdout, &a);
+        }
+    }
+    free(st);
+    dw_hypnogram_free(&ref);
+    return 0;
+}
+
+
 static int score_one(const char *path, const char *ref_path, const char *prefix, const dw_config *cfg, int force)
 {
     dw_err err = { "" };
@@ -148,8 +192,8 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
         return 1;
     }
     const dw_source_info *in = &src->info;
-    if (in->note[0])
-        fprintf(stderr, "dreamwatch score: %s\n", in->note);   /* notes name the file */
+    for (const char *l = in->note; *l; l += strcspn(l, "\n"), l += *l == '\n')   /* lines naming the file */
+        fprintf(stderr, "dreamwatch score: %.*s\n", (int)strcspn(l, "\n"), l);
     dw_model *own = NULL;
     if (cfg->model[0] && !(own = dw_model_load(cfg->model, &err))) {
         fprintf(stderr, "dreamwatch score: %s\n", err.msg);
@@ -202,33 +246,10 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     }
     dw_sleep_stats st;
     dw_sleep_stats_compute(nt.stage, nt.n, &st);
-    dw_print_sleep_stats(stdout, &st);
+    dw_print_sleep_stats(stdout, "  ", &st);
 
-    dw_hypnogram ref = { 0 };
-    /* The recording's own annotations otherwise, unless it is one of ours: those are our live labels. */
-    const char *rp = ref_path ? ref_path : in->ours ? NULL : path;
-    if (rp && dw_hypnogram_load(rp, &ref, &err) == 0 && ref.n > 0) {
-        int m = ref.n < nt.n ? ref.n : nt.n;
-        int scored = 0;
-        for (int i = 0; i < m; i++)
-            scored += ref.stage[i] != DW_UNSCORED;
-        if (scored > 0) {
-            dw_agreement a;
-            dw_agreement_compute(ref.stage, nt.stage, m, &a);
-            printf("  agreement with %s, all scored epochs:\n", rp);
-            dw_print_agreement(stdout, &a);
-            int from, to;
-            if (dw_sleep_window(ref.stage, m, &from, &to) == 0) {
-                dw_agreement_compute(ref.stage + from, nt.stage + from, to - from + 1, &a);
-                printf("  sleep period +- 30 min (epochs %d-%d):\n", from, to);
-                dw_print_agreement(stdout, &a);
-            }
-        }
-    } else if (ref_path) {
-        fprintf(stderr, "dreamwatch score: %s\n", err.msg);
+    if (compare_reference(ref_path, in->ours ? NULL : path, in->start_epoch, &nt) < 0)
         rc = 1;
-    }
-    dw_hypnogram_free(&ref);
     free(nt.stage);
     free(nt.prob);
     dw_pipeline_free(pl);

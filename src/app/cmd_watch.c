@@ -36,7 +36,7 @@ static const char usage_text[] =
 "      --channels LIST     channels to use, labels or 1-based indices, comma-separated\n"
 "      --frontal CH        the frontal (Fpz-Cz-like) channel\n"
 "      --parietal CH       the parietal (Pz-Oz-like) channel; 'none' for the one-channel model\n"
-"  -r, --reference FILE    reference hypnogram (EDF+ annotations) shown beside our staging\n"
+"  -r, --reference FILE    reference hypnogram (EDF+ annotations or text), laid by clock time beside ours\n"
 "      --speed N           replay speed: 1 real time (default), N times, 0 as fast as possible\n"
 "      --paused            start a replay paused\n"
 "      --exit-at-end       stop when the replay ends\n"

@@ -44,7 +44,7 @@ static const struct key keys[] = {
     STR("input", "parietal", chans.parietal, "", "parietal electrode (Pz-Oz-like), label or index; none: one-channel model"),
     CHANS("input", "derivations", chans.derivations, chans.nderivations, "what each board channel of a Cyton or OpenBCI file was wired to, in order (e.g. Fpz-Cz, Pz-Oz): labels them EEG Fpz-Cz ... and chooses the roles by electrode"),
     NUM("input", "replay_speed", replay_speed, "1", 0, 100000, "replay speed: 1 real time, N times real time, 0 as fast as possible"),
-    STR("input", "reference", reference, "", "reference hypnogram (EDF+ annotations) shown beside our staging"),
+    STR("input", "reference", reference, "", "reference hypnogram (EDF+ annotations or text), laid by clock time beside our staging"),
 
     STR("staging", "model", model, "", "model file; empty: the built-in model for the configured electrodes"),
     NUM("staging", "provisional_s", provisional_s, "5", 1, 30, "seconds between provisional labels of the epoch in progress"),

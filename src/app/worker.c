@@ -97,8 +97,8 @@ static void publish_source(dw_worker *w)
     m->speed = w->speed;
     m->paused = w->paused;
     snprintf(m->model_name, sizeof m->model_name, "%s", dw_model_name(dw_pipeline_model(w->pipeline)));
-    if (in->note[0]) {                  /* e.g. "truncated: 40 of 60 data records present" */
-        snprintf(m->last_event, sizeof m->last_event, "%s", in->note);
+    if (in->note[0]) {                  /* the first note line, e.g. "x.edf: truncated: 40 of 60 ..." */
+        snprintf(m->last_event, sizeof m->last_event, "%.*s", (int)strcspn(in->note, "\n"), in->note);
         snprintf(m->source_note, sizeof m->source_note, "%s", in->note);
     }
     snprintf(m->staging_desc, sizeof m->staging_desc, "frontal %s, parietal %s (%s), model %s",
@@ -127,9 +127,22 @@ static int load_reference(dw_worker *w, dw_err *err)
     dw_hypnogram h;
     if (dw_hypnogram_load(w->cfg->reference, &h, err) < 0)
         return -1;
+    /* laid on the recording by the two clocks (a live source: as far as the reference reaches) */
+    const dw_source_info *in = &w->src->info;
+    signed char *st;
+    int n;
+    dw_ref_alignment al;
+    int rc = dw_hypnogram_align(&h, in->start_epoch, in->live ? 0 : (int)ceil(in->duration_s / DW_EPOCH_S), &st,
+                                &n, &al, err);
+    dw_hypnogram_free(&h);
+    if (rc < 0)
+        return -1;
     pthread_mutex_lock(&w->mon->lock);
-    w->mon->ref_stage = h.stage;
-    w->mon->n_ref = h.n;
+    w->mon->ref_stage = st;
+    w->mon->n_ref = n;
+    if (al.by_clock && (al.offset_s != 0 || al.before || al.after))
+        snprintf(w->mon->last_event, sizeof w->mon->last_event, "reference %+.0f s from the recording, %d "
+                 "epochs outside it", al.offset_s, al.before + al.after);
     w->mon->v_hypno++;
     pthread_mutex_unlock(&w->mon->lock);
     return 0;

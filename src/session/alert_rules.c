@@ -126,8 +126,11 @@ void dw_alerts_block(dw_alerts *a, const dw_block *b, const dw_source_info *info
         r->count = 0;
     }
     r->fs = info->fs;
-    if (b->gap > 0)
-        r->lost_pending += b->gap;    /* the second goes on: a few lost frames do not change its statistics */
+    /* Packet loss is a live source's: a file's gap (an EDF+D pause, a lost stretch of an OpenBCI file) is
+     * a planned or past hole in the data, not samples the link is dropping now (case 05). The second
+     * goes on: a few lost frames do not change its statistics. */
+    if (b->gap > 0 && info->live)
+        r->lost_pending += b->gap;
     for (int i = 0; i < b->n; i++)
         if (++r->count == r->per_s) {
             second(a, b->t0 + (i + 1) / info->fs, wall);

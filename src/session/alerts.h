@@ -99,8 +99,9 @@ int  dw_alerts_view(const dw_alerts *a, dw_alert_view *out, int max);
 /* The per-second quality verdict (dsp/quality.h) of every channel: the flat, railed, artefact and mains
  * rules, one cause per channel. */
 void dw_alerts_quality(dw_alerts *a, const dw_quality_second *q, const dw_source_info *info, double wall);
-/* Raw blocks as the source delivers them: the accelerometer; lost frames (block->gap) for the loss rule;
- * the arrival time for the no-samples rule. */
+/* Raw blocks as the source delivers them: the accelerometer; lost frames (block->gap) of a live source
+ * (info->live) for the loss rule (a file's gap is a planned hole, not loss); the arrival time for the
+ * no-samples rule. */
 void dw_alerts_block(dw_alerts *a, const dw_block *b, const dw_source_info *info, double wall);
 
 typedef struct {

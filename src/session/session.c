@@ -645,14 +645,8 @@ int dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *st)
     fprintf(f, "# dreamwatch session summary\n\n");
     if (st) {
         fprintf(f, "## Sleep\n");
-        fprintf(f, "time in bed %.1f min, sleep period %.1f min, total sleep %.1f min\n", st->tib_min, st->spt_min,
-                st->tst_min);
-        fprintf(f, "sleep onset latency %.1f min, REM latency %.1f min, WASO %.1f min\n", st->sol_min,
-                st->rem_latency_min, st->waso_min);
-        fprintf(f, "sleep efficiency %.1f %%, maintenance efficiency %.1f %%\n", st->se_pct, st->sme_pct);
-        for (int k = 0; k < DW_NSTAGES; k++)
-            fprintf(f, "%-2s %6.1f min %5.1f %%\n", dw_stage_name(k), st->stage_min[k], st->stage_pct[k]);
-        fprintf(f, "awakenings %d, stage transitions %.1f per hour\n\n", st->awakenings, st->transitions_per_h);
+        dw_print_sleep_stats(f, "", st);    /* the same figures and words as `score` prints */
+        fprintf(f, "\n");
     }
     int nso = 0, ncue = 0, nph;
     for (int i = 0; i < s->nstim; i++)

@@ -220,6 +220,23 @@ static void test_datapath_rules(void)
     }
     dw_alerts_free(a);
 
+    /* A file's gaps (an EDF+D pause, case 05 of ../shared/cases: 600 s at once) are not packet loss. */
+    a = fresh();
+    info.live = 0;
+    feed(a, 0, 100, C_NONE, 0, 0);
+    {
+        double buf[BLOCK * 2] = { 0 };
+        for (int i = 0; i < BLOCK * 2; i++)
+            buf[i] = 300 + 20 * sin(i * 0.1);
+        dw_block b = { .n = BLOCK, .uv = buf, .t0 = 700, .gap = 600 * (long)FS };
+        dw_alerts_block(a, &b, &info, WALL0 + 100);
+    }
+    feed(a, 700 + BLOCK / info.fs, 800, C_NONE, 0, 0);
+    CHECK("loss: a file's 600-s gap raises no packet-loss alert", dw_alerts_count(a, DW_AL_LOSS) == 0, "%d",
+          dw_alerts_count(a, DW_AL_LOSS));
+    info.live = 1;
+    dw_alerts_free(a);
+
     /* reconnects at 100 and 120: one alert, cleared a minute after the last */
     a = fresh();
     for (double w = 0; w < 300; w += 0.5) {
@@ -486,6 +503,7 @@ int main(void)
         info.phys_lo[c] = -187500;
         info.phys_hi[c] = 187500;
     }
+    info.live = 1;                  /* a Cyton; the loss rule is for live sources only */
     info.frontal = 0;
     info.parietal = 1;
     snprintf(info.label[0], DW_LABEL_LEN, "Fpz-Cz");

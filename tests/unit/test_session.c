@@ -156,7 +156,7 @@ static void test_enhanced_night(const char *log_path)
         buf[got] = 0;
         fclose(f);
     }
-    CHECK("summary_written", r == 0 && strstr(buf, "total sleep 400.0") && strstr(buf, "slow-oscillation stimuli") &&
+    CHECK("summary_written", r == 0 && strstr(buf, "TST 400.0 min") && strstr(buf, "slow-oscillation stimuli") &&
           strstr(buf, "circular mean"), "%.300s", buf);
     dw_session_free(s);
     cfg.max_per_night = 2000;
