@@ -573,14 +573,21 @@ static void session_tick(dw_worker *w)
 /* The summary: sleep statistics of our hypnogram, every event, stimulation and alert. */
 static void write_summary(dw_worker *w)
 {
-    char path[DW_PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s.summary.txt", w->prefix);
+    char path[DW_PATH_MAX + 24];
     dw_out o;
     dw_err err = { "" };
     FILE *f = NULL;
-    if (dw_out_begin(&o, path, 0, &err) < 0 || !(f = fdopen(dup(o.fd), "w"))) {
+    int begun = -1;
+    for (int k = 1; k < 100 && begun < 0; k++) {   /* a file already at the name is kept: the next one */
+        if (k == 1)
+            snprintf(path, sizeof path, "%s.summary.txt", w->prefix);
+        else
+            snprintf(path, sizeof path, "%s.summary-%d.txt", w->prefix, k);
+        begun = dw_out_begin(&o, path, 0, &err);
+    }
+    if (begun < 0 || !(f = fdopen(dup(o.fd), "w"))) {
         fprintf(stderr, "dreamwatch: %s\n", err.msg[0] ? err.msg : strerror(errno));
-        if (o.fd >= 0)
+        if (begun == 0)
             dw_out_abort(&o);
         w->status = 1;
         return;

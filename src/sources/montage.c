@@ -163,7 +163,7 @@ static int by_name(const dw_montage_in *in, const dw_montage *m, const char *con
 static int choose_delivered(const dw_montage_in *in, const dw_channel_spec *spec, const char *path,
                             dw_montage *m, dw_err *err)
 {
-    if (spec && spec->nchannels > 0 && !spec->roles_only) {
+    if (spec && spec->nchannels > 0) {
         for (int i = 0; i < spec->nchannels; i++) {
             int s = find(in, spec->channels[i], path, "", err);
             if (s < 0 || add(m, s, path, err) < 0)

@@ -51,7 +51,9 @@ if [ -d "$DW_ROOT/../shared/cases/09-flat-frontal-channel" ]; then   # the case'
 fi
 
 # Live: the emulator streams 8 min of deep sleep at 10x with the frontal electrode (Ch1) flat, then railed,
-# then noisy, 40 s each. No stimulus or cue from a fault's start to 30 s after its end; those epochs '?'.
+# then noisy, 40 s each. No stimulus or cue from the first second the verdict has judged (the fault's start +
+# 1 s: a stimulus timed before it from good signal may still land in that second) to 30 s after its end;
+# the epochs inside the fault '?'.
 $MK cut "$NIGHT" "$TMP/deep.edf" 7200 7680
 start_emu --file "$TMP/deep.edf" --speed 10 --seconds 120 --faults flat=120:40:1,rail=240:40:1,noise=360:40:1
 mkdir -p "$TMP/rec"
@@ -68,12 +70,12 @@ if [ -z "$log" ] || [ "$(wc -l < "$TMP/ep")" -lt 14 ]; then
 else
     for w in "flat 120" "railed 240" "artefact 360"; do
         set -- $w
-        n=$(awk -F'\t' -v a="$2" '($3 == "stim" || $3 == "cue") && $1 >= a && $1 < a + 70' "$log" | wc -l)
+        n=$(awk -F'\t' -v a="$2" '($3 == "stim" || $3 == "cue") && $1 >= a + 1 && $1 < a + 70' "$log" | wc -l)
         sc=$(awk -F'\t' -v a="$2" '{ split($1, x, " "); e = x[2] + 0 } e * 30 >= a && (e + 1) * 30 <= a + 40 && $2 != "?"' "$TMP/ep" | wc -l)
         al=$(awk -F'\t' -v k="$1" '$3 == "alert" && index($4, k)' "$log" | head -1)
         [ "$n" -eq 0 ] && [ "$sc" -eq 0 ] && [ -n "$al" ] \
             && pass "live, Ch1 $1 from $2 s for 40 s: epochs unscored, no stimulus or cue, alert raised" \
-            || fail "live, Ch1 $1" "$n stimuli/cues in the window, $sc epochs staged, alert '${al}'"
+            || fail "live, Ch1 $1" "$n stimuli/cues in the window, $sc epochs staged, alert '${al}'; $(awk -F'\t' -v a="$2" '($3 == "stim" || $3 == "cue" || $3 == "suspend") && $1 >= a - 2 && $1 < a + 70' "$log" | head -4 | tr '\t\n' ' ;')"
     done
     ok=$(awk -F'\t' '$3 == "stim" && (($1 > 60 && $1 < 120) || ($1 > 200 && $1 < 240))' "$log" | wc -l)
     [ "$ok" -gt 0 ] && pass "live: stimulation runs between the faults ($ok stimuli), so the blocks above are real" \
