@@ -31,6 +31,8 @@ static const int handled_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGWINCH };
 static struct sigaction old_actions[NSIG_HANDLED];
 static int ascii_only;
 
+void dw_draw_ascii(int on) { ascii_only = on; }
+
 void dw_screen_emergency_restore(void)
 {
     if (curses_on) {
