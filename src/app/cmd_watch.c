@@ -254,6 +254,11 @@ static int watch(int argc, char **argv, int headless_cmd)
 
     static dw_monitor mon;
     dw_err err = { "" };
+    dw_net_opts net_check = { &cfg.publish, NULL, cfg.subject };
+    if (dw_net_check(&net_check, &err) < 0) {              /* before the device or a recording is opened */
+        fprintf(stderr, "dreamwatch: %s\n", err.msg);
+        return 1;
+    }
     if (dw_monitor_init(&mon) < 0) {
         fprintf(stderr, "dreamwatch: cannot set up: %s\n", strerror(errno));
         return 1;

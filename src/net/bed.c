@@ -20,7 +20,8 @@
 #define TICK_S       0.1
 #define HEARTBEAT_S  10.0           /* status at least this often, so the station can tell a stale bed */
 #define STATUS_MIN_S 1.0            /* and at most this often for figures that keep moving */
-#define LINK_GRACE_S 5.0            /* a broker never reached within this counts as down */
+#define LINK_GRACE_S 5.0            /* the link counts as down after this long without a steady connection,
+                                       and as back after this long connected without a drop */
 #define INQ 16
 
 typedef struct { char *topic, *doc; int retain; } qmsg;
@@ -37,9 +38,9 @@ struct dw_net {
     dw_publish_cfg cfg;
     dw_broker_url url;
     char t_status[300], t_epoch[300], t_alert[300], t_event[300], t_cmd[300], t_ack[300];
-    atomic_int connected, need_flush;
-    int link_down_reported;
-    double start_mono, last_status_mono;
+    atomic_int connected, need_flush, drops;
+    int link_down_reported, drops_seen;
+    double start_mono, last_status_mono, down_since, up_since, last_drop;
     char last_status[DW_JSON_MAX];
     char link_text[128];
     qmsg q[DW_NET_QUEUE];
@@ -318,6 +319,7 @@ static void on_connect(void *ctx, int connected, int rc)
         dw_broker_subscribe(n->br, n->t_cmd);
         atomic_store(&n->need_flush, 1);
     } else {
+        atomic_fetch_add(&n->drops, 1);
         pthread_mutex_lock(&n->inq_lock);
         snprintf(n->link_text, sizeof n->link_text, "broker %s:%d unreachable (%s)", n->url.host, n->url.port,
                  dw_broker_strerror(rc));
@@ -326,17 +328,29 @@ static void on_connect(void *ctx, int connected, int rc)
     atomic_store(&n->connected, connected);
 }
 
-/* One info alert while the link is down (DW_CMD_LINK), cleared when it is back. */
+/* One info alert while the link is down (DW_CMD_LINK), cleared when it is back. A link that flaps (a
+ * broker that accepts and drops us, another client with our id) counts as down until it holds. */
 static void link_state(dw_net *n)
 {
-    int up = atomic_load(&n->connected);
-    if (!up && !n->link_down_reported && dw_now_mono() - n->start_mono >= LINK_GRACE_S) {
+    double now = dw_now_mono();
+    int up = atomic_load(&n->connected), drops = atomic_load(&n->drops);
+    if (drops != n->drops_seen) n->last_drop = now;
+    if (!up || drops != n->drops_seen) {
+        n->up_since = 0;
+        if (!n->down_since) n->down_since = now;
+    } else if (!n->up_since) {
+        n->up_since = now;
+    }
+    n->drops_seen = drops;
+    if (n->up_since && now - n->up_since >= LINK_GRACE_S) n->down_since = 0;
+    if (n->down_since && !n->link_down_reported && now - n->down_since >= LINK_GRACE_S &&
+        (!up || now - n->last_drop < LINK_GRACE_S)) {
         char text[128];
         pthread_mutex_lock(&n->inq_lock);
         snprintf(text, sizeof text, "%s", n->link_text[0] ? n->link_text : "broker unreachable");
         pthread_mutex_unlock(&n->inq_lock);
         if (dw_monitor_post(n->m, DW_CMD_LINK, 0, text) == 0) n->link_down_reported = 1;
-    } else if (up && n->link_down_reported) {
+    } else if (!n->down_since && n->link_down_reported) {
         if (dw_monitor_post(n->m, DW_CMD_LINK, 1, "broker reachable") == 0) n->link_down_reported = 0;
     }
     if (up && atomic_exchange(&n->need_flush, 0)) {
@@ -402,9 +416,34 @@ static int check_bed(const dw_net_opts *o, dw_err *err)
     return 0;
 }
 
+int dw_net_check(const dw_net_opts *o, dw_err *err)
+{
+    const dw_publish_cfg *p = o->publish;
+    dw_broker_url u;
+    if (!p || !p->url[0]) return 0;
+    if (check_bed(o, err) < 0 || dw_broker_url_parse(p->url, &u, err) < 0) return -1;
+    if (p->credentials[0]) {
+        char user[256], pass[512];
+        int r = dw_credentials_read(p->credentials, user, sizeof user, pass, sizeof pass, err);
+        memset(pass, 0, sizeof pass);
+        if (r < 0) return -1;
+    }
+    const char *files[3] = { p->cafile, p->certfile, p->keyfile }, *what[3] = { "cafile", "certfile", "keyfile" };
+    for (int i = 0; i < 3; i++)
+        if (files[i][0] && access(files[i], R_OK) < 0) {
+            dw_err_set(err, "[publish] %s %s: %s", what[i], files[i], strerror(errno));
+            return -1;
+        }
+    if (!p->certfile[0] != !p->keyfile[0]) {
+        dw_err_set(err, "[publish] certfile and keyfile go together (a client certificate needs its key)");
+        return -1;
+    }
+    return 0;
+}
+
 static int start_broker(dw_net *n, const dw_net_opts *o, dw_err *err)
 {
-    if (check_bed(o, err) < 0 || dw_broker_url_parse(o->publish->url, &n->url, err) < 0) return -1;
+    if (dw_net_check(o, err) < 0 || dw_broker_url_parse(o->publish->url, &n->url, err) < 0) return -1;
     n->cfg = *o->publish;
     const char *bed = n->cfg.bed;
     dw_topic(n->t_status, sizeof n->t_status, &n->url, bed, "status");
@@ -429,7 +468,7 @@ dw_net *dw_net_start(dw_monitor *m, const dw_net_opts *o, dw_err *err)
     n->m = m;
     n->stop_fd[0] = n->stop_fd[1] = -1;
     pthread_mutex_init(&n->inq_lock, NULL);
-    n->start_mono = dw_now_mono();
+    n->start_mono = n->down_since = dw_now_mono();     /* down until connected */
     if (pipe2(n->stop_fd, O_CLOEXEC | O_NONBLOCK) < 0) { dw_err_set(err, "net: %s", strerror(errno)); goto fail; }
     if (o->session && *o->session) {
         char desc[160];

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <mosquitto.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,13 +135,21 @@ const char *dw_broker_strerror(int rc)
     return mosquitto_strerror(rc);
 }
 
-struct dw_broker { struct mosquitto *m; dw_broker_msg_fn msg; dw_broker_conn_fn conn; void *ctx; };
+struct dw_broker {
+    struct mosquitto *m;
+    dw_broker_msg_fn msg;
+    dw_broker_conn_fn conn;
+    void *ctx;
+    pthread_t th;
+    atomic_int stop, delay_s;
+};
 typedef struct dw_broker cb_t;
 
 static void on_connect(struct mosquitto *m, void *ud, int rc)
 {
     (void)m;
     cb_t *c = ud;
+    if (rc == 0) atomic_store(&c->delay_s, 1);
     if (c->conn) c->conn(c->ctx, rc == 0, rc);
 }
 
@@ -157,6 +166,24 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
     cb_t *c = ud;
     if (c->msg && msg->payloadlen >= 0)
         c->msg(c->ctx, msg->topic, msg->payload ? msg->payload : "", msg->payloadlen);
+}
+
+/* libmosquitto's own thread (mosquitto_loop_start) gives up for good after a TLS error or EPROTO, which
+ * is what a broker killed in the middle of a TLS session gives. This thread runs its loop and, when the
+ * loop gives up, waits (1, 2, 4 ... 16 s) and reconnects, until dw_broker_stop. */
+static void *net_loop(void *arg)
+{
+    dw_broker *b = arg;
+    while (!atomic_load(&b->stop)) {
+        int rc = mosquitto_loop_forever(b->m, 1000, 1);
+        if (atomic_load(&b->stop)) break;
+        if (b->conn) b->conn(b->ctx, 0, rc);
+        int d = atomic_load(&b->delay_s);
+        for (int i = 0; i < d * 10 && !atomic_load(&b->stop); i++) usleep(100000);
+        atomic_store(&b->delay_s, d * 2 > 16 ? 16 : d * 2);
+        if (!atomic_load(&b->stop)) mosquitto_reconnect(b->m);
+    }
+    return NULL;
 }
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
@@ -197,6 +224,8 @@ dw_broker *dw_broker_start(const dw_broker_opts *o, dw_err *err)
     struct mosquitto *m = mosquitto_new(o->client_id, true, c);
     if (!m) { free(c); dw_err_set(err, "broker: cannot create a client: %s", strerror(errno)); return NULL; }
     c->m = m;
+    atomic_store(&c->delay_s, 1);
+    mosquitto_threaded_set(m, true);
     mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
     mosquitto_connect_callback_set(m, on_connect);
     mosquitto_disconnect_callback_set(m, on_disconnect);
@@ -215,7 +244,7 @@ dw_broker *dw_broker_start(const dw_broker_opts *o, dw_err *err)
         goto fail;
     }
     /* A broker that is down now is not an error: the loop thread retries with back-off. */
-    if (mosquitto_loop_start(m) != MOSQ_ERR_SUCCESS) {
+    if (pthread_create(&c->th, NULL, net_loop, c) != 0) {
         dw_err_set(err, "broker: cannot start the network thread");
         goto fail;
     }
@@ -229,8 +258,9 @@ fail:
 void dw_broker_stop(dw_broker *b)
 {
     if (!b) return;
-    mosquitto_disconnect(b->m);
-    mosquitto_loop_stop(b->m, false);
+    atomic_store(&b->stop, 1);
+    mosquitto_disconnect(b->m);                  /* ends mosquitto_loop_forever, also in its back-off */
+    pthread_join(b->th, NULL);
     mosquitto_destroy(b->m);
     free(b);
 }
