@@ -142,6 +142,7 @@ struct dw_broker {
     void *ctx;
     pthread_t th;
     atomic_int stop, delay_s;
+    int th_started;
 };
 typedef struct dw_broker cb_t;
 
@@ -168,20 +169,23 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
         c->msg(c->ctx, msg->topic, msg->payload ? msg->payload : "", msg->payloadlen);
 }
 
-/* libmosquitto's own thread (mosquitto_loop_start) gives up for good after a TLS error or EPROTO, which
- * is what a broker killed in the middle of a TLS session gives. This thread runs its loop and, when the
- * loop gives up, waits (1, 2, 4 ... 16 s) and reconnects, until dw_broker_stop. */
+/* Our own network loop: libmosquitto's (mosquitto_loop_start / loop_forever) gives up for good after a TLS
+ * error or EPROTO, which is what a broker killed in the middle of a TLS session gives, and its back-off
+ * sleep cannot be cut short at exit. Here a lost or refused connection is retried after 1, 2, 4 ... 16 s
+ * (reset once connected), and dw_broker_stop ends the thread within 0.2 s. */
 static void *net_loop(void *arg)
 {
     dw_broker *b = arg;
     while (!atomic_load(&b->stop)) {
-        int rc = mosquitto_loop_forever(b->m, 1000, 1);
-        if (atomic_load(&b->stop)) break;
-        if (b->conn) b->conn(b->ctx, 0, rc);
+        int rc = mosquitto_loop(b->m, 200, 1);
+        if (rc == MOSQ_ERR_SUCCESS || atomic_load(&b->stop)) continue;
         int d = atomic_load(&b->delay_s);
         for (int i = 0; i < d * 10 && !atomic_load(&b->stop); i++) usleep(100000);
         atomic_store(&b->delay_s, d * 2 > 16 ? 16 : d * 2);
-        if (!atomic_load(&b->stop)) mosquitto_reconnect(b->m);
+        if (atomic_load(&b->stop)) break;
+        rc = mosquitto_reconnect(b->m);
+        if (rc != MOSQ_ERR_SUCCESS && b->conn)
+            b->conn(b->ctx, 0, rc);              /* the reason, for the alert */
     }
     return NULL;
 }
@@ -230,7 +234,6 @@ dw_broker *dw_broker_start(const dw_broker_opts *o, dw_err *err)
     mosquitto_connect_callback_set(m, on_connect);
     mosquitto_disconnect_callback_set(m, on_disconnect);
     mosquitto_message_callback_set(m, on_message);
-    mosquitto_reconnect_delay_set(m, 1, 16, true);
     if (o->will_topic && mosquitto_will_set(m, o->will_topic, (int)strlen(o->will_payload), o->will_payload, 1, true)) {
         dw_err_set(err, "broker: will topic %s refused", o->will_topic);
         goto fail;
@@ -245,9 +248,11 @@ dw_broker *dw_broker_start(const dw_broker_opts *o, dw_err *err)
     }
     /* A broker that is down now is not an error: the loop thread retries with back-off. */
     if (pthread_create(&c->th, NULL, net_loop, c) != 0) {
+        c->th_started = 0;
         dw_err_set(err, "broker: cannot start the network thread");
         goto fail;
     }
+    c->th_started = 1;
     return c;
 fail:
     mosquitto_destroy(m);
@@ -258,9 +263,12 @@ fail:
 void dw_broker_stop(dw_broker *b)
 {
     if (!b) return;
-    atomic_store(&b->stop, 1);
-    mosquitto_disconnect(b->m);                  /* ends mosquitto_loop_forever, also in its back-off */
-    pthread_join(b->th, NULL);
+    if (b->th_started) {
+        mosquitto_disconnect(b->m);              /* sends DISCONNECT (the will is then not published) */
+        for (int i = 0; i < 5 && mosquitto_want_write(b->m); i++) usleep(20000);
+        atomic_store(&b->stop, 1);
+        pthread_join(b->th, NULL);
+    }
     mosquitto_destroy(b->m);
     free(b);
 }
