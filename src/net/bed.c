@@ -62,6 +62,12 @@ struct dw_net {
 
 static const char *sev_name(int s) { return s == DW_CRITICAL ? "critical" : s == DW_WARNING ? "warning" : "info"; }
 
+/* A dream report is the sleeper's own words: it stays in the bed's recording and log, never on a broker. */
+static const char *shareable(const char *event)
+{
+    return strncmp(event, "Dream report", 12) ? event : "Dream report recorded (text kept at the bed)";
+}
+
 /* ---- publishing with a bounded queue while the broker is away ---- */
 
 static void q_push(dw_net *n, const char *topic, const char *doc)
@@ -164,7 +170,7 @@ static void status_doc(dw_net *n, dw_json *j, int with_wall)
     dw_json_int(j, "unacked", unacked);
     dw_json_str(j, "alert_sev", worst < 0 ? "none" : sev_name(worst));
     dw_json_str(j, "alert_text", worst_text);
-    dw_json_str(j, "last_event", v->last_event);
+    dw_json_str(j, "last_event", shareable(v->last_event));
     char hyp[2881];
     hypno_string(s, hyp, sizeof hyp);
     dw_json_str(j, "hypno", hyp);
@@ -254,7 +260,7 @@ static void publish_event(dw_net *n)
     dw_json j;
     dw_json_begin(&j);
     dw_json_str(&j, "bed", n->cfg.bed);
-    dw_json_str(&j, "text", v->last_event);
+    dw_json_str(&j, "text", shareable(v->last_event));
     dw_json_num(&j, "t", v->t_source, 10);
     dw_json_num(&j, "wall", dw_now_wall(), 13);
     publish(n, n->t_event, &j);
