@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app/commands.h"
@@ -91,6 +92,7 @@ int dw_cmd_ward(int argc, char **argv)
     if (dw_broker_url_parse(cfg.publish.url, &url, &err) < 0) { fprintf(stderr, "dreamwatch ward: %s\n", err.msg); return 2; }
     if (!isatty(0) || !isatty(1)) { fprintf(stderr, "dreamwatch ward: needs a terminal\n"); return 2; }
     signal(SIGPIPE, SIG_IGN);
+    tzset();                         /* before any thread: localtime_r then never touches the zone again */
     static dw_ward w;
     if (dw_ward_init(&w, stale) < 0) { perror("dreamwatch ward"); return 1; }
     w.url = url;

@@ -322,7 +322,6 @@ static void on_connect(void *ctx, int connected, int rc)
 {
     dw_net *n = ctx;
     if (connected) {
-        dw_broker_subscribe(n->br, n->t_cmd);
         atomic_store(&n->need_flush, 1);
     } else {
         atomic_fetch_add(&n->drops, 1);
@@ -462,7 +461,7 @@ static int start_broker(dw_net *n, const dw_net_opts *o, dw_err *err)
     char will[128], id[64];
     snprintf(will, sizeof will, "{\"bed\":\"%s\",\"state\":\"offline\"}", bed);
     snprintf(id, sizeof id, "dw-bed-%s", bed);
-    dw_broker_opts bo = { &n->cfg, &n->url, id, n->t_status, will, on_message, on_connect, n };
+    dw_broker_opts bo = { &n->cfg, &n->url, id, n->t_status, will, n->t_cmd, on_message, on_connect, n };
     n->br = dw_broker_start(&bo, err);
     return n->br ? 0 : -1;
 }

@@ -143,14 +143,17 @@ struct dw_broker {
     pthread_t th;
     atomic_int stop, delay_s;
     int th_started;
+    char subscribe[512];
 };
 typedef struct dw_broker cb_t;
 
 static void on_connect(struct mosquitto *m, void *ud, int rc)
 {
-    (void)m;
     cb_t *c = ud;
-    if (rc == 0) atomic_store(&c->delay_s, 1);
+    if (rc == 0) {
+        atomic_store(&c->delay_s, 1);
+        if (c->subscribe[0]) mosquitto_subscribe(m, NULL, c->subscribe, 1);   /* lost with every connection */
+    }
     if (c->conn) c->conn(c->ctx, rc == 0, rc);
 }
 
@@ -225,6 +228,7 @@ dw_broker *dw_broker_start(const dw_broker_opts *o, dw_err *err)
     c->msg = o->on_message;
     c->conn = o->on_connect;
     c->ctx = o->ctx;
+    snprintf(c->subscribe, sizeof c->subscribe, "%s", o->subscribe ? o->subscribe : "");
     struct mosquitto *m = mosquitto_new(o->client_id, true, c);
     if (!m) { free(c); dw_err_set(err, "broker: cannot create a client: %s", strerror(errno)); return NULL; }
     c->m = m;
@@ -276,9 +280,4 @@ void dw_broker_stop(dw_broker *b)
 int dw_broker_publish(dw_broker *b, const char *topic, const char *payload, int len, int retain)
 {
     return mosquitto_publish(b->m, NULL, topic, len, payload, 1, retain != 0);
-}
-
-int dw_broker_subscribe(dw_broker *b, const char *topic)
-{
-    return mosquitto_subscribe(b->m, NULL, topic, 1);
 }

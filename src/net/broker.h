@@ -63,6 +63,7 @@ typedef struct {
     const dw_broker_url *url;
     const char *client_id;
     const char *will_topic, *will_payload;
+    const char *subscribe;           /* subscribed (QoS 1) on every connection, before on_connect runs; NULL */
     dw_broker_msg_fn on_message;
     dw_broker_conn_fn on_connect;    /* connected 1 (rc 0) or 0 (rc: the reason) */
     void *ctx;
@@ -72,8 +73,7 @@ dw_broker *dw_broker_start(const dw_broker_opts *o, dw_err *err);
 void dw_broker_stop(dw_broker *b);
 /* Queue a QoS 1 message (never blocks on the network). 0, or a libmosquitto error code. */
 int  dw_broker_publish(dw_broker *b, const char *topic, const char *payload, int len, int retain);
-/* Subscribe with QoS 1 (call from on_connect: subscriptions do not survive a reconnect). 0 or an error. */
-int  dw_broker_subscribe(dw_broker *b, const char *topic);
+
 /* Text for a libmosquitto return code or CONNACK code. */
 const char *dw_broker_strerror(int rc);
 

@@ -211,11 +211,6 @@ static void on_message(void *ctx, const char *topic, const char *payload, int le
 static void on_connect(void *ctx, int connected, int rc)
 {
     dw_ward *w = ctx;
-    if (connected) {
-        char t[300];
-        dw_topic(t, sizeof t, &w->url, "+", "#");
-        dw_broker_subscribe(w->br, t);
-    }
     pthread_mutex_lock(&w->lock);
     w->connected = connected;
     snprintf(w->link_text, sizeof w->link_text, "%s", connected ? "connected" : dw_broker_strerror(rc));
@@ -228,10 +223,11 @@ int dw_ward_connect(dw_ward *w, const dw_publish_cfg *cfg, const dw_broker_url *
 {
     w->cfg = *cfg;
     w->url = *url;
-    char id[64], r[DW_CMD_ID_MAX];
+    char id[64], r[DW_CMD_ID_MAX], all[300];
     dw_cmd_new_id(r);
     snprintf(id, sizeof id, "dw-ward-%.12s", r);
-    dw_broker_opts o = { &w->cfg, &w->url, id, NULL, NULL, on_message, on_connect, w };
+    dw_topic(all, sizeof all, &w->url, "+", "#");
+    dw_broker_opts o = { &w->cfg, &w->url, id, NULL, NULL, all, on_message, on_connect, w };
     w->br = dw_broker_start(&o, err);
     return w->br ? 0 : -1;
 }

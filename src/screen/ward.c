@@ -98,7 +98,8 @@ static void draw_list(ward_ui *u)
     for (int i = 0; i < u->n; i++) need += u->rank[i] >= 2;
     char title[256], clock[16];
     time_t t = time(NULL);
-    strftime(clock, sizeof clock, "%H:%M:%S", localtime(&t));
+    struct tm tm;
+    strftime(clock, sizeof clock, "%H:%M:%S", localtime_r(&t, &tm));
     snprintf(title, sizeof title, " dreamwatch ward  %s:%d/%s  %d bed%s, %d need%s attention  %s  %s", u->w->url.host,
              u->w->url.port, u->w->url.prefix, u->n, u->n == 1 ? "" : "s", need, need == 1 ? "s" : "",
              u->connected ? "broker connected" : "BROKER UNREACHABLE", clock);
@@ -168,7 +169,8 @@ static void draw_detail(ward_ui *u)
         const dw_ward_alert *a = &b->al[i];
         char clock[16] = "--:--";
         time_t t = (time_t)a->wall;
-        if (a->wall > 0) strftime(clock, sizeof clock, "%H:%M:%S", localtime(&t));
+        struct tm tm;
+        if (a->wall > 0) strftime(clock, sizeof clock, "%H:%M:%S", localtime_r(&t, &tm));
         snprintf(line, sizeof line, "%s  %-7s %-8s #%u %s: %s", clock, a->event,
                  a->severity == DW_CRITICAL ? "CRITICAL" : a->severity == DW_WARNING ? "warning" : "info", a->id, a->rule, a->text);
         dw_theme_use(&u->s->theme, a->severity == DW_CRITICAL ? DW_ROLE_CRITICAL : a->severity == DW_WARNING ? DW_ROLE_WARNING : DW_ROLE_INFO);

@@ -45,7 +45,7 @@ int main(int argc, char **argv)
     if (!n) { fprintf(stderr, "%s: no bed messages\n", argv[2]); return 1; }
     int nbeds = atoi(argv[3]);
     double rate = atof(argv[4]), secs = atof(argv[5]);
-    dw_broker_opts o = { &cfg, &u, "dw-wardsim", NULL, NULL, NULL, on_conn, NULL };
+    dw_broker_opts o = { &cfg, &u, "dw-wardsim", NULL, NULL, NULL, NULL, on_conn, NULL };
     dw_broker *br = dw_broker_start(&o, &err);
     if (!br) { fprintf(stderr, "%s\n", err.msg); return 1; }
     for (int i = 0; i < 50 && !atomic_load(&up); i++) usleep(100000);
