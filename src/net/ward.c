@@ -86,6 +86,27 @@ static void status(dw_ward_bed *b, const char *d, int len)
         memset(b->prob, 0, sizeof b->prob);
 }
 
+/* An epoch between two statuses: the stage and the hypnogram move on at once. */
+static int epoch(dw_ward_bed *b, const char *d, int len)
+{
+    double v;
+    char st[4];
+    if (dw_json_get_num(d, (size_t)len, "epoch", &v) != 1 || v < 0 || v >= DW_HYPNO_MAX ||
+        dw_json_get_str(d, (size_t)len, "stage", st, sizeof st) != 1)
+        return -1;
+    int i = (int)v, s = dw_stage_parse(st), n = (int)strlen(b->hypno);
+    while (n < i) b->hypno[n++] = '?';
+    b->hypno[i] = s == DW_W ? 'W' : s == DW_N1 ? '1' : s == DW_N2 ? '2' : s == DW_N3 ? '3' : s == DW_R ? 'R' : '?';
+    if (i >= n) b->hypno[i + 1] = 0;
+    if (i + 1 >= b->epochs) {
+        b->epochs = i + 1;
+        snprintf(b->stage, sizeof b->stage, "%s", s == DW_UNSCORED ? "" : dw_stage_name(s));
+        int k;
+        dw_json_get_nums(d, (size_t)len, "prob", b->prob, 5, &k);
+    }
+    return 0;
+}
+
 static int alert(dw_ward *w, dw_ward_bed *b, const char *d, int len)
 {
     dw_ward_alert a = { 0 };
@@ -140,6 +161,7 @@ int dw_ward_ingest(dw_ward *w, const char *topic, const char *payload, int len, 
     } else {
         if (!strcmp(leaf, "status")) status(b, payload, len);
         else if (!strcmp(leaf, "alert")) rc = alert(w, b, payload, len);
+        else if (!strcmp(leaf, "epoch")) rc = epoch(b, payload, len);
         else if (!strcmp(leaf, "cmd_ack")) cmd_ack(w, payload, len);
         if (strcmp(leaf, "cmd")) b->last_msg = now;    /* a command is the station's, not a sign of life */
         if (b->state == DW_BED_OFFLINE && strcmp(leaf, "status") && strcmp(leaf, "cmd")) b->state = DW_BED_ONLINE;

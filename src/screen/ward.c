@@ -115,7 +115,8 @@ static void draw_list(ward_ui *u)
         dw_duration(b->asleep_s, asleep, sizeof asleep);
         age_text(u->now - b->last_msg, age, sizeof age);
         snprintf(line, sizeof line, "%-8.8s %-8s %-5s %-8s %-10.10s %-8.8s %-9.9s %-7s %s%s%s", b->id, state_text(u, b),
-                 b->stage[0] ? b->stage : "-", asleep, b->mode, b->data, b->rec, age,
+                 b->stage[0] ? b->stage : "-", asleep, b->mode[0] ? b->mode : "-", b->data[0] ? b->data : "-",
+                 b->rec[0] ? b->rec : "-", age,
                  b->alert_sev < 0 ? "" : b->alert_sev == DW_CRITICAL ? "CRITICAL " : b->alert_sev == DW_WARNING ? "warning " : "info ",
                  b->alert_text, b->unacked ? " (unacked)" : "");
         dw_theme_use(&u->s->theme, role_of(u->rank[top + r]));

@@ -343,6 +343,13 @@ static void test_ward(void)
     dw_ward_timeouts(&w, 100 + DW_WARD_ACK_S + 0.5);
     CHECK("ward: an answer matches its command by id; an unanswered one times out",
           w.cmds[0].state == DW_WCMD_REFUSED && !strcmp(w.cmds[0].reason, "replayed") && w.cmds[1].state == DW_WCMD_TIMEOUT, "%s", "");
+    ingest(&w, "2", "epoch", "{\"bed\":\"2\",\"epoch\":6,\"stage\":\"R\",\"prob\":[0,0,0,0,1]}", 107);
+    ingest(&w, "2", "epoch", "{\"bed\":\"2\",\"epoch\":8,\"stage\":\"N3\",\"prob\":[0,0,0,1,0]}", 108);
+    const dw_ward_bed *b2 = NULL;
+    for (int i = 0; i < w.n; i++) if (!strcmp(w.beds[i].id, "2")) b2 = &w.beds[i];
+    CHECK("ward: epochs between statuses extend the hypnogram and set the stage",
+          b2 && !strcmp(b2->hypno, "WW1222R?3") && !strcmp(b2->stage, "N3") && b2->epochs == 9, "%s %s",
+          b2 ? b2->hypno : "-", b2 ? b2->stage : "-");
     dw_ward_free(&w);
 }
 
