@@ -162,6 +162,8 @@ elapsed=$(( $(date +%s) - T0 ))
 i=1; while [ $i -le $N ]; do eval kill -TERM "\$REC_$i"; i=$((i + 1)); done
 kill -TERM $REC_ref
 i=1; while [ $i -le $N ]; do eval wait "\$REC_$i"; i=$((i + 1)); done; wait $REC_ref
+tm_keys a                                # to a bed that has ended: nobody answers
+check "ward_broker: a command no bed answers is reported on screen after 5 s" wait_for 10 'NOT ACKNOWLEDGED after 5 s'
 ref=$(ls "$TMP"/recref/*.bdf | head -1)
 others=""
 i=1; while [ $i -lt $N ]; do others="$others $(ls "$TMP"/rec$i/*.bdf | head -1)"; i=$((i + 1)); done
