@@ -254,7 +254,10 @@ static int watch(int argc, char **argv, int headless_cmd)
 
     static dw_monitor mon;
     dw_err err = { "" };
-    dw_net_opts net_check = { &cfg.publish, NULL, cfg.subject };
+    char session[64];                                      /* the control socket's name */
+    snprintf(session, sizeof session, "%s", cfg.publish.bed[0] ? cfg.publish.bed : "");
+    if (!session[0]) snprintf(session, sizeof session, "%ld", (long)getpid());
+    dw_net_opts net_check = { &cfg.publish, ro.headless ? session : NULL, cfg.subject };
     if (dw_net_check(&net_check, &err) < 0) {              /* before the device or a recording is opened */
         fprintf(stderr, "dreamwatch: %s\n", err.msg);
         return 1;
@@ -271,9 +274,6 @@ static int watch(int argc, char **argv, int headless_cmd)
     }
     /* The net thread: the control socket of a headless session (`dreamwatch attach`), the broker. */
     dw_net *net = NULL;
-    char session[64];
-    snprintf(session, sizeof session, "%s", cfg.publish.bed[0] ? cfg.publish.bed : "");
-    if (!session[0]) snprintf(session, sizeof session, "%ld", (long)getpid());
     if (ro.headless || cfg.publish.url[0]) {
         dw_net_opts no = { &cfg.publish, ro.headless ? session : NULL, cfg.subject };
         if (!(net = dw_net_start(&mon, &no, &err))) {

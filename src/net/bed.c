@@ -425,6 +425,11 @@ int dw_net_check(const dw_net_opts *o, dw_err *err)
 {
     const dw_publish_cfg *p = o->publish;
     dw_broker_url u;
+    if (o->session && *o->session && dw_ctl_running(o->session)) {
+        dw_err_set(err, "session %s is already running (dreamwatch attach %s); give this one another --bed",
+                   o->session, o->session);
+        return -1;
+    }
     if (!p || !p->url[0]) return 0;
     if (check_bed(o, err) < 0 || dw_broker_url_parse(p->url, &u, err) < 0) return -1;
     if (p->credentials[0]) {
@@ -448,7 +453,8 @@ int dw_net_check(const dw_net_opts *o, dw_err *err)
 
 static int start_broker(dw_net *n, const dw_net_opts *o, dw_err *err)
 {
-    if (dw_net_check(o, err) < 0 || dw_broker_url_parse(o->publish->url, &n->url, err) < 0) return -1;
+    dw_net_opts only_broker = { o->publish, NULL, o->subject };    /* our own socket is bound by now */
+    if (dw_net_check(&only_broker, err) < 0 || dw_broker_url_parse(o->publish->url, &n->url, err) < 0) return -1;
     n->cfg = *o->publish;
     const char *bed = n->cfg.bed;
     dw_topic(n->t_status, sizeof n->t_status, &n->url, bed, "status");

@@ -22,9 +22,9 @@ typedef struct {
 
 typedef struct dw_net dw_net;
 
-/* The checks dw_net_start makes on the broker settings alone (URL, bed id against the subject code, the
- * credentials file and its mode, the TLS files readable), so a command can refuse before it opens the
- * device or creates a recording. 0, or -1 with err. */
+/* The checks dw_net_start makes before it starts anything (no session of the same name running; the
+ * broker URL, the bed id against the subject code, the credentials file and its mode, the TLS files
+ * readable), so a command can refuse before it opens the device or creates a recording. 0, or -1 with err. */
 int  dw_net_check(const dw_net_opts *o, dw_err *err);
 /* Check the options, bind the control socket, start the broker client and the thread. NULL with err (a
  * bad URL, bed id, credentials file or TLS file; a session of that name already running). */

@@ -97,6 +97,17 @@ fail:
 
 const char *dw_ctl_path(const dw_ctl *c) { return c->path; }
 
+int dw_ctl_running(const char *name)
+{
+    char path[DW_PATH_MAX], dir[DW_PATH_MAX];
+    dw_path_runtime(dir, sizeof dir);
+    if ((size_t)snprintf(path, sizeof path, "%s/%s.sock", dir, name) >= sizeof path) return 0;
+    int fd = dw_ctl_connect(path, NULL);
+    if (fd < 0) return 0;
+    close(fd);
+    return 1;
+}
+
 int dw_ctl_clients(const dw_ctl *c)
 {
     int k = 0;

@@ -24,6 +24,10 @@ check "attach: no port is listened on (the socket is a Unix one)" sh -c "! grep 
 check "attach: with no SESSION and two running, it lists them and exits 1" \
     sh -c "[ $st -eq 1 ] && grep -q '^  a1$' '$TMP/list.err' && grep -q '^  $RB$' '$TMP/list.err'"
 
+"$DW_BIN" record --serial "$TMP/ttyB" --out "$TMP/recC" --bed a1 > /dev/null 2> "$TMP/c.err" < /dev/null; st=$?
+check "attach: a second session with the same name is refused before it touches the device" \
+    sh -c "[ $st -eq 1 ] && grep -q 'session a1 is already running' '$TMP/c.err' && [ ! -e '$TMP/recC' ]"
+
 tm_start 120 40 "$DW_BIN" attach a1
 check "attach: the full monitor shows the live session" wait_for 10 'LIVE'
 check "attach: same panes as the monitor (traces, hypnogram, alerts)" \
