@@ -32,7 +32,10 @@ static int fill(dw_attach *a)
         a->in.cap = c;
     }
     ssize_t r = recv(a->fd, a->in.p + a->in.len, a->in.cap - a->in.len, MSG_DONTWAIT);
-    if (r > 0) { a->in.len += (size_t)r; return 1; }
+    if (r > 0) {
+        a->in.len += (size_t)r;
+        return 1;
+    }
     if (r < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
     return -1;
 }
@@ -47,7 +50,8 @@ static int frames(dw_attach *a, int *hello_seen, char *name, char *desc)
     while ((f = dw_wire_next(a->in.p, a->in.len, &type, &p, &n, &used)) == 1) {
         if (!*hello_seen) {
             if (type != DW_W_HELLO || dw_wire_hello_check(p, n, name, desc, &err) < 0) {
-                snprintf(a->why, sizeof a->why, "%s", err.msg[0] ? err.msg : "the session did not say hello");
+                snprintf(a->why, sizeof a->why, "%s",
+                         err.msg[0] ? err.msg : "the session did not say hello");
                 return -1;
             }
             *hello_seen = 1;
@@ -57,7 +61,10 @@ static int frames(dw_attach *a, int *hello_seen, char *name, char *desc)
         }
         dw_buf_consume(&a->in, used);
     }
-    if (f < 0) { snprintf(a->why, sizeof a->why, "the session sent a frame too long"); return -1; }
+    if (f < 0) {
+        snprintf(a->why, sizeof a->why, "the session sent a frame too long");
+        return -1;
+    }
     return 0;
 }
 
@@ -72,7 +79,10 @@ static int forward(dw_attach *a)
         while (!b.failed && off < b.len) {
             ssize_t w = send(a->fd, b.p + off, b.len - off, MSG_NOSIGNAL);
             if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) { dw_buf_free(&b); return -1; }
+            if (w <= 0) {
+                dw_buf_free(&b);
+                return -1;
+            }
             off += (size_t)w;
         }
         dw_buf_free(&b);
@@ -86,9 +96,11 @@ static void *run(void *arg)
     int hello_seen = 1;
     char name[64], desc[160];
     for (;;) {
-        struct pollfd pf[3] = { { a->fd, POLLIN, 0 }, { a->m->cmd_fd[0], POLLIN, 0 }, { a->stop_fd[0], POLLIN, 0 } };
+        struct pollfd pf[3] = { { a->fd, POLLIN, 0 },
+                                { a->m->cmd_fd[0], POLLIN, 0 },
+                                { a->stop_fd[0], POLLIN, 0 } };
         if (poll(pf, 3, 1000) < 0 && errno != EINTR) break;
-        if (pf[2].revents) return NULL;               /* detached: leave the monitor as it is */
+        if (pf[2].revents) return NULL; /* detached: leave the monitor as it is */
         if ((pf[1].revents & POLLIN) && forward(a) < 0) {
             snprintf(a->why, sizeof a->why, "the session closed the connection");
             break;
@@ -98,12 +110,16 @@ static void *run(void *arg)
             while ((r = fill(a)) > 0)
                 if (frames(a, &hello_seen, name, desc) < 0) break;
             if (a->why[0]) break;
-            if (r < 0) { snprintf(a->why, sizeof a->why, "the session ended"); break; }
+            if (r < 0) {
+                snprintf(a->why, sizeof a->why, "the session ended");
+                break;
+            }
         }
     }
     pthread_mutex_lock(&a->m->lock);
     a->m->finished = 1;
-    snprintf(a->m->last_event, sizeof a->m->last_event, "%s", a->why[0] ? a->why : "connection lost");
+    snprintf(a->m->last_event, sizeof a->m->last_event, "%s",
+             a->why[0] ? a->why : "connection lost");
     a->m->v_status++;
     pthread_mutex_unlock(&a->m->lock);
     dw_monitor_notify(a->m);
@@ -118,13 +134,22 @@ static int hello(dw_attach *a, char *name, char *desc, dw_err *err)
     while (!seen) {
         struct pollfd p = { a->fd, POLLIN, 0 };
         int left = (int)((end - dw_now_mono()) * 1000);
-        if (left <= 0 || poll(&p, 1, left) <= 0) { dw_err_set(err, "the session does not answer"); return -1; }
-        if (fill(a) < 0) { dw_err_set(err, "the session closed the connection (another user's session?)"); return -1; }
+        if (left <= 0 || poll(&p, 1, left) <= 0) {
+            dw_err_set(err, "the session does not answer");
+            return -1;
+        }
+        if (fill(a) < 0) {
+            dw_err_set(err, "the session closed the connection (another user's session?)");
+            return -1;
+        }
         int type;
         const unsigned char *pl;
         size_t n, used;
         int f = dw_wire_next(a->in.p, a->in.len, &type, &pl, &n, &used);
-        if (f < 0 || (f == 1 && type != DW_W_HELLO)) { dw_err_set(err, "the session speaks another protocol"); return -1; }
+        if (f < 0 || (f == 1 && type != DW_W_HELLO)) {
+            dw_err_set(err, "the session speaks another protocol");
+            return -1;
+        }
         if (f == 1) {
             if (dw_wire_hello_check(pl, n, name, desc, err) < 0) return -1;
             dw_buf_consume(&a->in, used);
@@ -137,16 +162,23 @@ static int hello(dw_attach *a, char *name, char *desc, dw_err *err)
 dw_attach *dw_attach_start(const char *path, dw_monitor *local, char *name, char *desc, dw_err *err)
 {
     dw_attach *a = calloc(1, sizeof *a);
-    if (!a) { dw_err_set(err, "out of memory"); return NULL; }
+    if (!a) {
+        dw_err_set(err, "out of memory");
+        return NULL;
+    }
     a->m = local;
     a->stop_fd[0] = a->stop_fd[1] = -1;
     local->attached = 1;
-    if ((a->fd = dw_ctl_connect(path, err)) < 0) { free(a); return NULL; }
+    if ((a->fd = dw_ctl_connect(path, err)) < 0) {
+        free(a);
+        return NULL;
+    }
     if (pipe2(a->stop_fd, O_CLOEXEC) < 0 || hello(a, name, desc, err) < 0 ||
         pthread_create(&a->th, NULL, run, a) != 0) {
         if (!err->msg[0]) dw_err_set(err, "cannot start: %s", strerror(errno));
         close(a->fd);
-        for (int i = 0; i < 2; i++) if (a->stop_fd[i] >= 0) close(a->stop_fd[i]);
+        for (int i = 0; i < 2; i++)
+            if (a->stop_fd[i] >= 0) close(a->stop_fd[i]);
         dw_buf_free(&a->in);
         free(a);
         return NULL;
@@ -158,7 +190,8 @@ void dw_attach_stop(dw_attach *a)
 {
     if (!a) return;
     char c = 1;
-    if (write(a->stop_fd[1], &c, 1) < 0) { /* an empty pipe: cannot fail */ }
+    if (write(a->stop_fd[1], &c, 1) < 0) { /* an empty pipe: cannot fail */
+    }
     pthread_join(a->th, NULL);
     close(a->fd);
     close(a->stop_fd[0]);

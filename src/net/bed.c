@@ -17,14 +17,18 @@
 #include "net/json.h"
 #include "net/snap.h"
 
-#define TICK_S       0.1
-#define HEARTBEAT_S  10.0           /* status at least this often, so the station can tell a stale bed */
-#define STATUS_MIN_S 1.0            /* and at most this often for figures that keep moving */
-#define LINK_GRACE_S 5.0            /* the link counts as down after this long without a steady connection,
-                                       and as back after this long connected without a drop */
+#define TICK_S 0.1
+#define HEARTBEAT_S 10.0 /* status at least this often, so the station can tell a stale bed */
+#define STATUS_MIN_S 1.0 /* and at most this often for figures that keep moving */
+#define LINK_GRACE_S                                                            \
+    5.0 /* the link counts as down after this long without a steady connection, \
+           and as back after this long connected without a drop */
 #define INQ 16
 
-typedef struct { char *topic, *doc; int retain; } qmsg;
+typedef struct {
+    char *topic, *doc;
+    int retain;
+} qmsg;
 
 struct dw_net {
     dw_monitor *m;
@@ -49,30 +53,41 @@ struct dw_net {
     long long bytes;
     /* what has been published */
     int pub_epochs;
-    struct { unsigned id; int active, acked; } seen_al[DW_MAX_ALERTS];
+    struct {
+        unsigned id;
+        int active, acked;
+    } seen_al[DW_MAX_ALERTS];
     int n_seen_al;
     char last_event[128];
     int ended_sent;
     /* commands from the broker thread */
     pthread_mutex_t inq_lock;
-    struct { char doc[DW_JSON_MAX]; int len; } inq[INQ];
+    struct {
+        char doc[DW_JSON_MAX];
+        int len;
+    } inq[INQ];
     int inq_n;
     dw_cmd_guard guard;
 };
 
-static const char *sev_name(int s) { return s == DW_CRITICAL ? "critical" : s == DW_WARNING ? "warning" : "info"; }
+static const char *sev_name(int s)
+{
+    return s == DW_CRITICAL ? "critical" : s == DW_WARNING ? "warning" : "info";
+}
 
-/* A dream report is the sleeper's own words: it stays in the bed's recording and log, never on a broker. */
+/* A dream report is the sleeper's own words: it stays in the bed's recording and log, never on a
+ * broker. */
 static const char *shareable(const char *event)
 {
-    return strncmp(event, "Dream report", 12) ? event : "Dream report recorded (text kept at the bed)";
+    return strncmp(event, "Dream report", 12) ? event
+                                              : "Dream report recorded (text kept at the bed)";
 }
 
 /* ---- publishing with a bounded queue while the broker is away ---- */
 
 static void q_push(dw_net *n, const char *topic, const char *doc)
 {
-    if (n->q_n == DW_NET_QUEUE) {                      /* full: the oldest goes */
+    if (n->q_n == DW_NET_QUEUE) { /* full: the oldest goes */
         qmsg *o = &n->q[n->q_head];
         free(o->topic);
         free(o->doc);
@@ -83,7 +98,12 @@ static void q_push(dw_net *n, const char *topic, const char *doc)
     qmsg *e = &n->q[(n->q_head + n->q_n) % DW_NET_QUEUE];
     e->topic = strdup(topic);
     e->doc = strdup(doc);
-    if (!e->topic || !e->doc) { free(e->topic); free(e->doc); n->dropped++; return; }
+    if (!e->topic || !e->doc) {
+        free(e->topic);
+        free(e->doc);
+        n->dropped++;
+        return;
+    }
     n->q_n++;
 }
 
@@ -99,9 +119,12 @@ static int send_now(dw_net *n, const char *topic, const char *doc, int retain)
 
 static void publish(dw_net *n, const char *topic, dw_json *j)
 {
-    if (dw_json_end(j) < 0) { n->dropped++; return; }
+    if (dw_json_end(j) < 0) {
+        n->dropped++;
+        return;
+    }
     if (n->q_n > 0 || send_now(n, topic, j->buf, 0) < 0)
-        q_push(n, topic, j->buf);                      /* keeps the order of the night */
+        q_push(n, topic, j->buf); /* keeps the order of the night */
 }
 
 static void flush_queue(dw_net *n)
@@ -124,7 +147,12 @@ static void hypno_string(const dw_snap *s, char *out, size_t cap)
     int k = 0;
     for (int i = from; i < s->n_epochs; i++) {
         int st = s->stage[i];
-        out[k++] = st == DW_W ? 'W' : st == DW_N1 ? '1' : st == DW_N2 ? '2' : st == DW_N3 ? '3' : st == DW_R ? 'R' : '?';
+        out[k++] = st == DW_W ? 'W'
+            : st == DW_N1     ? '1'
+            : st == DW_N2     ? '2'
+            : st == DW_N3     ? '3'
+            : st == DW_R      ? 'R'
+                              : '?';
     }
     out[k] = 0;
 }
@@ -150,7 +178,10 @@ static void status_doc(dw_net *n, dw_json *j, int with_wall)
         if (!a->active && a->acked) continue;
         open++;
         unacked += !a->acked;
-        if (a->severity > worst) { worst = a->severity; worst_text = a->text; }
+        if (a->severity > worst) {
+            worst = a->severity;
+            worst_text = a->text;
+        }
     }
     dw_json_begin(j);
     dw_json_str(j, "bed", n->cfg.bed);
@@ -164,7 +195,7 @@ static void status_doc(dw_net *n, dw_json *j, int with_wall)
     dw_json_int(j, "epochs", s->n_epochs);
     dw_json_num(j, "asleep_s", dw_snap_asleep_s(s), 10);
     dw_json_str(j, "rec", v->rec_path[0] ? "recording" : "off");
-    dw_json_int(j, "rec_bytes", v->rec_bytes / 1000000 * 1000000);    /* MB steps: no churn */
+    dw_json_int(j, "rec_bytes", v->rec_bytes / 1000000 * 1000000); /* MB steps: no churn */
     dw_json_str(j, "data", data_state(v));
     dw_json_int(j, "alerts_open", open);
     dw_json_int(j, "unacked", unacked);
@@ -179,24 +210,25 @@ static void status_doc(dw_net *n, dw_json *j, int with_wall)
 
 static void publish_status(dw_net *n, int force)
 {
-    static dw_json j;                                  /* only the net thread */
+    static dw_json j; /* only the net thread */
     status_doc(n, &j, 0);
     if (dw_json_end(&j) < 0) return;
     double now = dw_now_mono();
     int changed = strcmp(j.buf, n->last_status) != 0;
-    if (!force && !(changed && now - n->last_status_mono >= STATUS_MIN_S) && now - n->last_status_mono < HEARTBEAT_S)
+    if (!force && !(changed && now - n->last_status_mono >= STATUS_MIN_S) &&
+        now - n->last_status_mono < HEARTBEAT_S)
         return;
     snprintf(n->last_status, sizeof n->last_status, "%s", j.buf);
     status_doc(n, &j, 1);
     if (dw_json_end(&j) < 0) return;
     n->last_status_mono = now;
-    send_now(n, n->t_status, j.buf, 1);                /* not queued: the next one replaces it anyway */
+    send_now(n, n->t_status, j.buf, 1); /* not queued: the next one replaces it anyway */
 }
 
 static void publish_epochs(dw_net *n)
 {
     const dw_snap *s = &n->snap;
-    if (s->n_epochs < n->pub_epochs) n->pub_epochs = s->n_epochs;   /* a replay seeked back */
+    if (s->n_epochs < n->pub_epochs) n->pub_epochs = s->n_epochs; /* a replay seeked back */
     for (int i = n->pub_epochs; i < s->n_epochs; i++) {
         dw_json j;
         dw_json_begin(&j);
@@ -207,7 +239,8 @@ static void publish_epochs(dw_net *n)
         for (int k = 0; k < DW_NSTAGES; k++) p[k] = s->prob[i][k];
         dw_json_nums(&j, "prob", p, DW_NSTAGES, 3);
         dw_json_num(&j, "t_end", (i + 1) * (double)DW_EPOCH_S, 10);
-        if (s->v.start_wall > 0) dw_json_num(&j, "wall", s->v.start_wall + (i + 1) * (double)DW_EPOCH_S, 13);
+        if (s->v.start_wall > 0)
+            dw_json_num(&j, "wall", s->v.start_wall + (i + 1) * (double)DW_EPOCH_S, 13);
         publish(n, n->t_epoch, &j);
     }
     n->pub_epochs = s->n_epochs;
@@ -286,7 +319,10 @@ static void take_commands(dw_net *n)
         static char doc[DW_JSON_MAX];
         int len;
         pthread_mutex_lock(&n->inq_lock);
-        if (!n->inq_n) { pthread_mutex_unlock(&n->inq_lock); return; }
+        if (!n->inq_n) {
+            pthread_mutex_unlock(&n->inq_lock);
+            return;
+        }
         len = n->inq[0].len;
         memcpy(doc, n->inq[0].doc, (size_t)len);
         memmove(&n->inq[0], &n->inq[1], (size_t)(n->inq_n - 1) * sizeof n->inq[0]);
@@ -295,8 +331,10 @@ static void take_commands(dw_net *n)
         static dw_cmd c;
         char id[DW_CMD_ID_MAX];
         const char *why;
-        if (dw_cmd_guard_accept(&n->guard, n->cfg.bed, doc, (size_t)len, dw_now_wall(), &c, id, &why) < 0) {
-            fprintf(stderr, "dreamwatch: station command %s refused: %s\n", id[0] ? id : "(no id)", why);
+        if (dw_cmd_guard_accept(&n->guard, n->cfg.bed, doc, (size_t)len, dw_now_wall(), &c, id,
+                                &why) < 0) {
+            fprintf(stderr, "dreamwatch: station command %s refused: %s\n", id[0] ? id : "(no id)",
+                    why);
             ack(n, id, 0, why);
         } else if (dw_monitor_post(n->m, c.kind, c.arg, c.text) < 0) {
             ack(n, id, 0, "busy");
@@ -311,7 +349,7 @@ static void on_message(void *ctx, const char *topic, const char *payload, int le
     dw_net *n = ctx;
     if (strcmp(topic, n->t_cmd) || len <= 0 || len > DW_JSON_MAX) return;
     pthread_mutex_lock(&n->inq_lock);
-    if (n->inq_n < INQ) {                              /* a flood beyond that is dropped */
+    if (n->inq_n < INQ) { /* a flood beyond that is dropped */
         memcpy(n->inq[n->inq_n].doc, payload, (size_t)len);
         n->inq[n->inq_n++].len = len;
     }
@@ -326,15 +364,16 @@ static void on_connect(void *ctx, int connected, int rc)
     } else {
         atomic_fetch_add(&n->drops, 1);
         pthread_mutex_lock(&n->inq_lock);
-        snprintf(n->link_text, sizeof n->link_text, "broker %s:%d unreachable (%s)", n->url.host, n->url.port,
-                 dw_broker_strerror(rc));
+        snprintf(n->link_text, sizeof n->link_text, "broker %s:%d unreachable (%s)", n->url.host,
+                 n->url.port, dw_broker_strerror(rc));
         pthread_mutex_unlock(&n->inq_lock);
     }
     atomic_store(&n->connected, connected);
 }
 
-/* One info alert while the link is down (DW_CMD_LINK), cleared when it is back. A link that flaps (a
- * broker that accepts and drops us, another client with our id) counts as down until it holds. */
+/* One info alert while the link is down (DW_CMD_LINK), cleared when it is back. A link that flaps
+ * (a broker that accepts and drops us, another client with our id) counts as down until it holds.
+ */
 static void link_state(dw_net *n)
 {
     double now = dw_now_mono();
@@ -356,11 +395,12 @@ static void link_state(dw_net *n)
         pthread_mutex_unlock(&n->inq_lock);
         if (dw_monitor_post(n->m, DW_CMD_LINK, 0, text) == 0) n->link_down_reported = 1;
     } else if (!n->down_since && n->link_down_reported) {
-        if (dw_monitor_post(n->m, DW_CMD_LINK, 1, "broker reachable") == 0) n->link_down_reported = 0;
+        if (dw_monitor_post(n->m, DW_CMD_LINK, 1, "broker reachable") == 0)
+            n->link_down_reported = 0;
     }
     if (up && atomic_exchange(&n->need_flush, 0)) {
         flush_queue(n);
-        publish_status(n, 1);                          /* the will replaced it with "offline" */
+        publish_status(n, 1); /* the will replaced it with "offline" */
     }
 }
 
@@ -409,13 +449,18 @@ static void *run(void *arg)
 static int check_bed(const dw_net_opts *o, dw_err *err)
 {
     const char *bed = o->publish->bed;
-    if (!bed[0]) { dw_err_set(err, "[publish] bed: a bed id is required to publish (e.g. bed = 7)"); return -1; }
+    if (!bed[0]) {
+        dw_err_set(err, "[publish] bed: a bed id is required to publish (e.g. bed = 7)");
+        return -1;
+    }
     if (!dw_bed_id_ok(bed)) {
         dw_err_set(err, "[publish] bed \"%s\": 1-31 characters of A-Z a-z 0-9 _ -", bed);
         return -1;
     }
     if (o->subject && *o->subject && !strcasecmp(bed, o->subject)) {
-        dw_err_set(err, "[publish] bed \"%s\" is the subject code: a bed id must not identify a person", bed);
+        dw_err_set(err,
+                   "[publish] bed \"%s\" is the subject code: a bed id must not identify a person",
+                   bed);
         return -1;
     }
     return 0;
@@ -426,8 +471,10 @@ int dw_net_check(const dw_net_opts *o, dw_err *err)
     const dw_publish_cfg *p = o->publish;
     dw_broker_url u;
     if (o->session && *o->session && dw_ctl_running(o->session)) {
-        dw_err_set(err, "session %s is already running (dreamwatch attach %s); give this one another --bed",
-                   o->session, o->session);
+        dw_err_set(
+            err,
+            "session %s is already running (dreamwatch attach %s); give this one another --bed",
+            o->session, o->session);
         return -1;
     }
     if (!p || !p->url[0]) return 0;
@@ -438,14 +485,16 @@ int dw_net_check(const dw_net_opts *o, dw_err *err)
         memset(pass, 0, sizeof pass);
         if (r < 0) return -1;
     }
-    const char *files[3] = { p->cafile, p->certfile, p->keyfile }, *what[3] = { "cafile", "certfile", "keyfile" };
+    const char *files[3] = { p->cafile, p->certfile, p->keyfile },
+               *what[3] = { "cafile", "certfile", "keyfile" };
     for (int i = 0; i < 3; i++)
         if (files[i][0] && access(files[i], R_OK) < 0) {
             dw_err_set(err, "[publish] %s %s: %s", what[i], files[i], strerror(errno));
             return -1;
         }
     if (!p->certfile[0] != !p->keyfile[0]) {
-        dw_err_set(err, "[publish] certfile and keyfile go together (a client certificate needs its key)");
+        dw_err_set(
+            err, "[publish] certfile and keyfile go together (a client certificate needs its key)");
         return -1;
     }
     return 0;
@@ -453,8 +502,10 @@ int dw_net_check(const dw_net_opts *o, dw_err *err)
 
 static int start_broker(dw_net *n, const dw_net_opts *o, dw_err *err)
 {
-    dw_net_opts only_broker = { o->publish, NULL, o->subject };    /* our own socket is bound by now */
-    if (dw_net_check(&only_broker, err) < 0 || dw_broker_url_parse(o->publish->url, &n->url, err) < 0) return -1;
+    dw_net_opts only_broker = { o->publish, NULL, o->subject }; /* our own socket is bound by now */
+    if (dw_net_check(&only_broker, err) < 0 ||
+        dw_broker_url_parse(o->publish->url, &n->url, err) < 0)
+        return -1;
     n->cfg = *o->publish;
     const char *bed = n->cfg.bed;
     dw_topic(n->t_status, sizeof n->t_status, &n->url, bed, "status");
@@ -467,7 +518,8 @@ static int start_broker(dw_net *n, const dw_net_opts *o, dw_err *err)
     char will[128], id[64];
     snprintf(will, sizeof will, "{\"bed\":\"%s\",\"state\":\"offline\"}", bed);
     snprintf(id, sizeof id, "dw-bed-%s", bed);
-    dw_broker_opts bo = { &n->cfg, &n->url, id, n->t_status, will, n->t_cmd, on_message, on_connect, n };
+    dw_broker_opts bo = { &n->cfg,    &n->url,    id, n->t_status, will, n->t_cmd,
+                          on_message, on_connect, n };
     n->br = dw_broker_start(&bo, err);
     return n->br ? 0 : -1;
 }
@@ -475,12 +527,18 @@ static int start_broker(dw_net *n, const dw_net_opts *o, dw_err *err)
 dw_net *dw_net_start(dw_monitor *m, const dw_net_opts *o, dw_err *err)
 {
     dw_net *n = calloc(1, sizeof *n);
-    if (!n) { dw_err_set(err, "net: out of memory"); return NULL; }
+    if (!n) {
+        dw_err_set(err, "net: out of memory");
+        return NULL;
+    }
     n->m = m;
     n->stop_fd[0] = n->stop_fd[1] = -1;
     pthread_mutex_init(&n->inq_lock, NULL);
-    n->start_mono = n->down_since = dw_now_mono();     /* down until connected */
-    if (pipe2(n->stop_fd, O_CLOEXEC | O_NONBLOCK) < 0) { dw_err_set(err, "net: %s", strerror(errno)); goto fail; }
+    n->start_mono = n->down_since = dw_now_mono(); /* down until connected */
+    if (pipe2(n->stop_fd, O_CLOEXEC | O_NONBLOCK) < 0) {
+        dw_err_set(err, "net: %s", strerror(errno));
+        goto fail;
+    }
     if (o->session && *o->session) {
         char desc[160];
         pthread_mutex_lock(&m->lock);
@@ -489,7 +547,10 @@ dw_net *dw_net_start(dw_monitor *m, const dw_net_opts *o, dw_err *err)
         if (!(n->ctl = dw_ctl_open(o->session, desc, err))) goto fail;
     }
     if (o->publish && o->publish->url[0] && start_broker(n, o, err) < 0) goto fail;
-    if (pthread_create(&n->th, NULL, run, n) != 0) { dw_err_set(err, "net: cannot start the thread"); goto fail; }
+    if (pthread_create(&n->th, NULL, run, n) != 0) {
+        dw_err_set(err, "net: cannot start the thread");
+        goto fail;
+    }
     n->started = 1;
     return n;
 fail:
@@ -502,11 +563,13 @@ void dw_net_stop(dw_net *n)
     if (!n) return;
     if (n->started) {
         char c = 1;
-        if (write(n->stop_fd[1], &c, 1) < 0) { /* the pipe is empty: cannot fail */ }
+        if (write(n->stop_fd[1], &c, 1) < 0) { /* the pipe is empty: cannot fail */
+        }
         pthread_join(n->th, NULL);
     }
     if (n->br) {
-        /* A last status and whatever is queued, given a moment to leave (a dead broker: not waited for). */
+        /* A last status and whatever is queued, given a moment to leave (a dead broker: not waited
+         * for). */
         for (int i = 0; i < 20 && atomic_load(&n->connected) && n->q_n; i++) {
             flush_queue(n);
             usleep(50000);
@@ -522,7 +585,8 @@ void dw_net_stop(dw_net *n)
         free(e->doc);
     }
     dw_snap_free(&n->snap);
-    for (int i = 0; i < 2; i++) if (n->stop_fd[i] >= 0) close(n->stop_fd[i]);
+    for (int i = 0; i < 2; i++)
+        if (n->stop_fd[i] >= 0) close(n->stop_fd[i]);
     pthread_mutex_destroy(&n->inq_lock);
     free(n);
 }

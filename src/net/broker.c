@@ -1,4 +1,5 @@
-/* Broker URL, topics, credentials and the libmosquitto client set-up shared by a bed and the ward. */
+/* Broker URL, topics, credentials and the libmosquitto client set-up shared by a bed and the ward.
+ */
 #include "net/broker.h"
 
 #include <errno.h>
@@ -15,11 +16,11 @@
 int dw_bed_id_ok(const char *id)
 {
     size_t n = strlen(id);
-    if (n == 0 || n >= DW_BED_MAX)
-        return 0;
+    if (n == 0 || n >= DW_BED_MAX) return 0;
     for (size_t i = 0; i < n; i++) {
         char c = id[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
             return 0;
     }
     return 1;
@@ -30,8 +31,7 @@ static int prefix_ok(const char *p)
     if (!*p || strlen(p) >= 128 || p[0] == '/' || p[strlen(p) - 1] == '/' || strstr(p, "//"))
         return 0;
     for (; *p; p++)
-        if (*p == '+' || *p == '#' || (unsigned char)*p < 0x20)
-            return 0;
+        if (*p == '+' || *p == '#' || (unsigned char)*p < 0x20) return 0;
     return 1;
 }
 
@@ -39,13 +39,24 @@ int dw_broker_url_parse(const char *url, dw_broker_url *u, dw_err *err)
 {
     memset(u, 0, sizeof *u);
     const char *p;
-    if (!strncmp(url, "mqtt://", 7)) { p = url + 7; u->port = 1883; }
-    else if (!strncmp(url, "mqtts://", 8)) { p = url + 8; u->port = 8883; u->tls = 1; }
-    else { dw_err_set(err, "broker URL \"%s\": must start with mqtt:// or mqtts://", url); return -1; }
+    if (!strncmp(url, "mqtt://", 7)) {
+        p = url + 7;
+        u->port = 1883;
+    } else if (!strncmp(url, "mqtts://", 8)) {
+        p = url + 8;
+        u->port = 8883;
+        u->tls = 1;
+    } else {
+        dw_err_set(err, "broker URL \"%s\": must start with mqtt:// or mqtts://", url);
+        return -1;
+    }
     const char *host = p, *hend;
     if (*p == '[') {
         hend = strchr(p, ']');
-        if (!hend) { dw_err_set(err, "broker URL \"%s\": unclosed [ in the host", url); return -1; }
+        if (!hend) {
+            dw_err_set(err, "broker URL \"%s\": unclosed [ in the host", url);
+            return -1;
+        }
         host = p + 1;
         p = hend + 1;
     } else {
@@ -67,10 +78,14 @@ int dw_broker_url_parse(const char *url, dw_broker_url *u, dw_err *err)
         u->port = (int)port;
         p = end;
     }
-    if (*p && *p != '/') { dw_err_set(err, "broker URL \"%s\": unexpected \"%s\"", url, p); return -1; }
+    if (*p && *p != '/') {
+        dw_err_set(err, "broker URL \"%s\": unexpected \"%s\"", url, p);
+        return -1;
+    }
     snprintf(u->prefix, sizeof u->prefix, "%s", *p && p[1] ? p + 1 : "dreamwatch");
     if (!prefix_ok(u->prefix) || strlen(p) > sizeof u->prefix) {
-        dw_err_set(err, "broker URL \"%s\": topic prefix \"%s\" may not hold + # or empty levels", url, u->prefix);
+        dw_err_set(err, "broker URL \"%s\": topic prefix \"%s\" may not hold + # or empty levels",
+                   url, u->prefix);
         return -1;
     }
     return 0;
@@ -81,11 +96,11 @@ void dw_topic(char *out, size_t n, const dw_broker_url *u, const char *bed, cons
     snprintf(out, n, "%s/bed/%s/%s", u->prefix, bed, leaf);
 }
 
-int dw_topic_split(const dw_broker_url *u, const char *topic, char *bed, size_t nb, char *leaf, size_t nl)
+int dw_topic_split(const dw_broker_url *u, const char *topic, char *bed, size_t nb, char *leaf,
+                   size_t nl)
 {
     size_t lp = strlen(u->prefix);
-    if (strncmp(topic, u->prefix, lp) || strncmp(topic + lp, "/bed/", 5))
-        return -1;
+    if (strncmp(topic, u->prefix, lp) || strncmp(topic + lp, "/bed/", 5)) return -1;
     const char *b = topic + lp + 5, *slash = strchr(b, '/');
     if (!slash || (size_t)(slash - b) >= nb || strchr(slash + 1, '/') || strlen(slash + 1) >= nl)
         return -1;
@@ -104,15 +119,21 @@ int dw_credentials_read(const char *path, char *user, size_t nu, char *pass, siz
         return -1;
     }
     if (!S_ISREG(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077)) {
-        dw_err_set(err, "%s: credentials must be a regular file of ours with mode 0600 (it is %s, mode %04o)",
-                   path, S_ISREG(st.st_mode) ? "a file" : "not a regular file", (unsigned)(st.st_mode & 07777));
+        dw_err_set(
+            err,
+            "%s: credentials must be a regular file of ours with mode 0600 (it is %s, mode %04o)",
+            path, S_ISREG(st.st_mode) ? "a file" : "not a regular file",
+            (unsigned)(st.st_mode & 07777));
         close(fd);
         return -1;
     }
     char buf[1024];
     ssize_t n = read(fd, buf, sizeof buf - 1);
     close(fd);
-    if (n <= 0) { dw_err_set(err, "%s: empty credentials file", path); return -1; }
+    if (n <= 0) {
+        dw_err_set(err, "%s: empty credentials file", path);
+        return -1;
+    }
     buf[n] = 0;
     buf[strcspn(buf, "\r\n")] = 0;
     char *colon = strchr(buf, ':');
@@ -121,7 +142,10 @@ int dw_credentials_read(const char *path, char *user, size_t nu, char *pass, siz
         return -1;
     }
     *colon = 0;
-    if (strlen(buf) >= nu || strlen(colon + 1) >= np) { dw_err_set(err, "%s: line 1: too long", path); return -1; }
+    if (strlen(buf) >= nu || strlen(colon + 1) >= np) {
+        dw_err_set(err, "%s: line 1: too long", path);
+        return -1;
+    }
     snprintf(user, nu, "%s", buf);
     snprintf(pass, np, "%s", colon + 1);
     memset(buf, 0, sizeof buf);
@@ -130,8 +154,7 @@ int dw_credentials_read(const char *path, char *user, size_t nu, char *pass, siz
 
 const char *dw_broker_strerror(int rc)
 {
-    if (rc > 0 && rc < 6)
-        return mosquitto_connack_string(rc);
+    if (rc > 0 && rc < 6) return mosquitto_connack_string(rc);
     return mosquitto_strerror(rc);
 }
 
@@ -152,7 +175,8 @@ static void on_connect(struct mosquitto *m, void *ud, int rc)
     cb_t *c = ud;
     if (rc == 0) {
         atomic_store(&c->delay_s, 1);
-        if (c->subscribe[0]) mosquitto_subscribe(m, NULL, c->subscribe, 1);   /* lost with every connection */
+        if (c->subscribe[0])
+            mosquitto_subscribe(m, NULL, c->subscribe, 1); /* lost with every connection */
     }
     if (c->conn) c->conn(c->ctx, rc == 0, rc);
 }
@@ -172,10 +196,11 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
         c->msg(c->ctx, msg->topic, msg->payload ? msg->payload : "", msg->payloadlen);
 }
 
-/* Our own network loop: libmosquitto's (mosquitto_loop_start / loop_forever) gives up for good after a TLS
- * error or EPROTO, which is what a broker killed in the middle of a TLS session gives, and its back-off
- * sleep cannot be cut short at exit. Here a lost or refused connection is retried after 1, 2, 4 ... 16 s
- * (reset once connected), and dw_broker_stop ends the thread within 0.2 s. */
+/* Our own network loop: libmosquitto's (mosquitto_loop_start / loop_forever) gives up for good
+ * after a TLS error or EPROTO, which is what a broker killed in the middle of a TLS session gives,
+ * and its back-off sleep cannot be cut short at exit. Here a lost or refused connection is retried
+ * after 1, 2, 4 ... 16 s (reset once connected), and dw_broker_stop ends the thread within 0.2 s.
+ */
 static void *net_loop(void *arg)
 {
     dw_broker *b = arg;
@@ -188,7 +213,7 @@ static void *net_loop(void *arg)
         if (atomic_load(&b->stop)) break;
         rc = mosquitto_reconnect(b->m);
         if (rc != MOSQ_ERR_SUCCESS && b->conn)
-            b->conn(b->ctx, 0, rc);              /* the reason, for the alert */
+            b->conn(b->ctx, 0, rc); /* the reason, for the alert */
     }
     return NULL;
 }
@@ -200,8 +225,9 @@ static int set_auth(struct mosquitto *m, const dw_broker_opts *o, const char *ho
 {
     const dw_publish_cfg *cfg = o->cfg;
     if (o->url->tls || cfg->cafile[0]) {
-        int rc = mosquitto_tls_set(m, cfg->cafile[0] ? cfg->cafile : NULL, cfg->cafile[0] ? NULL : "/etc/ssl/certs",
-                                   cfg->certfile[0] ? cfg->certfile : NULL, cfg->keyfile[0] ? cfg->keyfile : NULL, NULL);
+        int rc = mosquitto_tls_set(
+            m, cfg->cafile[0] ? cfg->cafile : NULL, cfg->cafile[0] ? NULL : "/etc/ssl/certs",
+            cfg->certfile[0] ? cfg->certfile : NULL, cfg->keyfile[0] ? cfg->keyfile : NULL, NULL);
         if (rc != MOSQ_ERR_SUCCESS) {
             dw_err_set(err, "broker %s: TLS files (cafile %s, certfile %s, keyfile %s): %s", host,
                        cfg->cafile[0] ? cfg->cafile : "-", cfg->certfile[0] ? cfg->certfile : "-",
@@ -215,7 +241,10 @@ static int set_auth(struct mosquitto *m, const dw_broker_opts *o, const char *ho
             return -1;
         int rc = mosquitto_username_pw_set(m, user, pass);
         memset(pass, 0, sizeof pass);
-        if (rc != MOSQ_ERR_SUCCESS) { dw_err_set(err, "broker: %s", mosquitto_strerror(rc)); return -1; }
+        if (rc != MOSQ_ERR_SUCCESS) {
+            dw_err_set(err, "broker: %s", mosquitto_strerror(rc));
+            return -1;
+        }
     }
     return 0;
 }
@@ -224,13 +253,20 @@ dw_broker *dw_broker_start(const dw_broker_opts *o, dw_err *err)
 {
     pthread_once(&lib_once, lib_init);
     dw_broker *c = calloc(1, sizeof *c);
-    if (!c) { dw_err_set(err, "broker: out of memory"); return NULL; }
+    if (!c) {
+        dw_err_set(err, "broker: out of memory");
+        return NULL;
+    }
     c->msg = o->on_message;
     c->conn = o->on_connect;
     c->ctx = o->ctx;
     snprintf(c->subscribe, sizeof c->subscribe, "%s", o->subscribe ? o->subscribe : "");
     struct mosquitto *m = mosquitto_new(o->client_id, true, c);
-    if (!m) { free(c); dw_err_set(err, "broker: cannot create a client: %s", strerror(errno)); return NULL; }
+    if (!m) {
+        free(c);
+        dw_err_set(err, "broker: cannot create a client: %s", strerror(errno));
+        return NULL;
+    }
     c->m = m;
     atomic_store(&c->delay_s, 1);
     mosquitto_threaded_set(m, true);
@@ -238,12 +274,13 @@ dw_broker *dw_broker_start(const dw_broker_opts *o, dw_err *err)
     mosquitto_connect_callback_set(m, on_connect);
     mosquitto_disconnect_callback_set(m, on_disconnect);
     mosquitto_message_callback_set(m, on_message);
-    if (o->will_topic && mosquitto_will_set(m, o->will_topic, (int)strlen(o->will_payload), o->will_payload, 1, true)) {
+    if (o->will_topic &&
+        mosquitto_will_set(m, o->will_topic, (int)strlen(o->will_payload), o->will_payload, 1,
+                           true)) {
         dw_err_set(err, "broker: will topic %s refused", o->will_topic);
         goto fail;
     }
-    if (set_auth(m, o, o->url->host, err) < 0)
-        goto fail;
+    if (set_auth(m, o, o->url->host, err) < 0) goto fail;
     int keep = o->cfg->keepalive_s >= 5 ? (int)o->cfg->keepalive_s : 5;
     int rc = mosquitto_connect_async(m, o->url->host, o->url->port, keep);
     if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_ERRNO && rc != MOSQ_ERR_EAI) {
@@ -268,7 +305,7 @@ void dw_broker_stop(dw_broker *b)
 {
     if (!b) return;
     if (b->th_started) {
-        mosquitto_disconnect(b->m);              /* sends DISCONNECT (the will is then not published) */
+        mosquitto_disconnect(b->m); /* sends DISCONNECT (the will is then not published) */
         for (int i = 0; i < 5 && mosquitto_want_write(b->m); i++) usleep(20000);
         atomic_store(&b->stop, 1);
         pthread_join(b->th, NULL);

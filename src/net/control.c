@@ -16,17 +16,17 @@
 #include "net/wire.h"
 
 struct client {
-    int    fd;
-    int    fresh;                   /* nothing sent yet: send everything */
+    int fd;
+    int fresh; /* nothing sent yet: send everything */
     dw_buf out, in;
-    dw_cmd pending;                 /* a command the full queue refused: retried */
-    int    has_pending;
+    dw_cmd pending; /* a command the full queue refused: retried */
+    int has_pending;
 };
 
 struct dw_ctl {
-    int    lfd;
-    char   path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    char   name[64], desc[160];
+    int lfd;
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    char name[64], desc[160];
     struct client cl[DW_CTL_CLIENTS];
 };
 
@@ -34,10 +34,10 @@ static int sock_path(const char *name, char *out, size_t n, dw_err *err)
 {
     char dir[DW_PATH_MAX];
     dw_path_runtime(dir, sizeof dir);
-    if (dw_mkdirs(dir, err) < 0)
-        return -1;
+    if (dw_mkdirs(dir, err) < 0) return -1;
     struct stat st;
-    if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077)) {
+    if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
+        (st.st_mode & 077)) {
         dw_err_set(err, "%s: the runtime folder must be ours and private (0700)", dir);
         return -1;
     }
@@ -51,7 +51,10 @@ static int sock_path(const char *name, char *out, size_t n, dw_err *err)
 int dw_ctl_connect(const char *path, dw_err *err)
 {
     struct sockaddr_un a = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof a.sun_path) { dw_err_set(err, "%s: path too long", path); return -1; }
+    if (strlen(path) >= sizeof a.sun_path) {
+        dw_err_set(err, "%s: path too long", path);
+        return -1;
+    }
     strcpy(a.sun_path, path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
@@ -65,7 +68,10 @@ int dw_ctl_connect(const char *path, dw_err *err)
 dw_ctl *dw_ctl_open(const char *name, const char *desc, dw_err *err)
 {
     dw_ctl *c = calloc(1, sizeof *c);
-    if (!c) { dw_err_set(err, "control socket: out of memory"); return NULL; }
+    if (!c) {
+        dw_err_set(err, "control socket: out of memory");
+        return NULL;
+    }
     c->lfd = -1;
     for (int i = 0; i < DW_CTL_CLIENTS; i++) c->cl[i].fd = -1;
     snprintf(c->name, sizeof c->name, "%s", name);
@@ -77,7 +83,7 @@ dw_ctl *dw_ctl_open(const char *name, const char *desc, dw_err *err)
         dw_err_set(err, "session %s is already running (%s)", name, c->path);
         goto fail;
     }
-    unlink(c->path);                               /* a socket left by a session that died */
+    unlink(c->path); /* a socket left by a session that died */
     struct sockaddr_un a = { .sun_family = AF_UNIX };
     strcpy(a.sun_path, c->path);
     c->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -121,7 +127,7 @@ int dw_ctl_pollfds(dw_ctl *c, struct pollfd *pf)
     pf[n++] = (struct pollfd){ c->lfd, POLLIN, 0 };
     for (int i = 0; i < DW_CTL_CLIENTS; i++) {
         struct client *k = &c->cl[i];
-        short ev = k->has_pending ? 0 : POLLIN;      /* a full queue: stop reading until it drains */
+        short ev = k->has_pending ? 0 : POLLIN; /* a full queue: stop reading until it drains */
         if (k->out.len) ev |= POLLOUT;
         pf[n++] = (struct pollfd){ k->fd, ev, 0 };
     }
@@ -144,7 +150,7 @@ static void accept_one(dw_ctl *c)
     struct ucred cr;
     socklen_t l = sizeof cr;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &l) < 0 || cr.uid != getuid()) {
-        close(fd);                                   /* another user: never served */
+        close(fd); /* another user: never served */
         return;
     }
     for (int i = 0; i < DW_CTL_CLIENTS; i++)
@@ -154,7 +160,7 @@ static void accept_one(dw_ctl *c)
             dw_wire_hello(&c->cl[i].out, c->name, c->desc);
             return;
         }
-    close(fd);                                       /* full */
+    close(fd); /* full */
 }
 
 static void post_pending(struct client *k, dw_monitor *m)
@@ -170,7 +176,7 @@ static int read_cmds(struct client *k, dw_monitor *m)
     ssize_t r = read(k->fd, tmp, sizeof tmp);
     if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) return -1;
     if (r > 0) {
-        if (k->in.len + (size_t)r > DW_TEXT_MAX + 64) return -1;     /* no command is that long */
+        if (k->in.len + (size_t)r > DW_TEXT_MAX + 64) return -1; /* no command is that long */
         size_t need = k->in.len + (size_t)r;
         if (need > k->in.cap) {
             unsigned char *p = realloc(k->in.p, need);
@@ -185,7 +191,8 @@ static int read_cmds(struct client *k, dw_monitor *m)
     const unsigned char *pl;
     size_t plen, used;
     int f;
-    while (!k->has_pending && (f = dw_wire_next(k->in.p, k->in.len, &type, &pl, &plen, &used)) == 1) {
+    while (!k->has_pending &&
+           (f = dw_wire_next(k->in.p, k->in.len, &type, &pl, &plen, &used)) == 1) {
         if (type != DW_W_CMD || dw_wire_cmd_decode(pl, plen, &k->pending) < 0) return -1;
         k->has_pending = 1;
         post_pending(k, m);
@@ -213,7 +220,10 @@ void dw_ctl_io(dw_ctl *c, const struct pollfd *pf, int n, dw_monitor *m, const d
         if (k->fd < 0 || pf[i + 1].fd != k->fd) continue;
         post_pending(k, m);
         short re = pf[i + 1].revents;
-        if ((re & (POLLIN | POLLHUP | POLLERR)) && read_cmds(k, m) < 0) { drop(k); continue; }
+        if ((re & (POLLIN | POLLHUP | POLLERR)) && read_cmds(k, m) < 0) {
+            drop(k);
+            continue;
+        }
         if ((re & POLLOUT) && flush(k) < 0) drop(k);
     }
 }
@@ -230,12 +240,13 @@ void dw_ctl_send(dw_ctl *c, const dw_snap *s)
             k->fresh = 0;
         } else {
             if (s->ref_changed) dw_wire_ref(&k->out, s);
-            if (s->epochs_from < s->n_epochs || s->epochs_reset) dw_wire_epochs(&k->out, s, s->epochs_from);
+            if (s->epochs_from < s->n_epochs || s->epochs_reset)
+                dw_wire_epochs(&k->out, s, s->epochs_from);
             dw_wire_trace(&k->out, &s->v, s->trace_from);
         }
         dw_wire_snap(&k->out, &s->v);
         if (k->out.failed || k->out.len > DW_CTL_BACKLOG || flush(k) < 0)
-            drop(k);                                  /* a client that cannot keep up is let go */
+            drop(k); /* a client that cannot keep up is let go */
     }
 }
 
@@ -268,7 +279,7 @@ static int list_sessions(const char *dir, char names[][64], int max)
         char p[DW_PATH_MAX];
         snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
         int fd = dw_ctl_connect(p, NULL);
-        if (fd < 0) continue;                          /* a dead session's socket */
+        if (fd < 0) continue; /* a dead session's socket */
         close(fd);
         snprintf(names[n++], 64, "%.*s", (int)(l - 5), e->d_name);
     }
@@ -294,7 +305,9 @@ int dw_ctl_find(const char *name, char *path, size_t n, FILE *f, dw_err *err)
         return 0;
     }
     if (k == 0) {
-        dw_err_set(err, "no running session to attach to (none in %s); start one with `dreamwatch record`", dir);
+        dw_err_set(
+            err, "no running session to attach to (none in %s); start one with `dreamwatch record`",
+            dir);
         return -1;
     }
     fprintf(f, "running sessions (dreamwatch attach NAME):\n");

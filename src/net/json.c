@@ -12,8 +12,7 @@
 static void put(dw_json *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void put(dw_json *j, const char *fmt, ...)
 {
-    if (j->overflow)
-        return;
+    if (j->overflow) return;
     va_list ap;
     va_start(ap, fmt);
     int r = vsnprintf(j->buf + j->len, sizeof j->buf - j->len, fmt, ap);
@@ -40,8 +39,7 @@ static void put_string(dw_json *j, const char *s)
 
 static void member(dw_json *j, const char *key)
 {
-    if (j->n++)
-        put(j, ",");
+    if (j->n++) put(j, ",");
     put_string(j, key);
     put(j, ":");
 }
@@ -55,10 +53,26 @@ void dw_json_begin(dw_json *j)
     put(j, "{");
 }
 
-void dw_json_str(dw_json *j, const char *key, const char *val) { member(j, key); put_string(j, val ? val : ""); }
-void dw_json_int(dw_json *j, const char *key, long long v) { member(j, key); put(j, "%lld", v); }
-void dw_json_bool(dw_json *j, const char *key, int v) { member(j, key); put(j, v ? "true" : "false"); }
-void dw_json_raw(dw_json *j, const char *key, const char *raw) { member(j, key); put(j, "%s", raw); }
+void dw_json_str(dw_json *j, const char *key, const char *val)
+{
+    member(j, key);
+    put_string(j, val ? val : "");
+}
+void dw_json_int(dw_json *j, const char *key, long long v)
+{
+    member(j, key);
+    put(j, "%lld", v);
+}
+void dw_json_bool(dw_json *j, const char *key, int v)
+{
+    member(j, key);
+    put(j, v ? "true" : "false");
+}
+void dw_json_raw(dw_json *j, const char *key, const char *raw)
+{
+    member(j, key);
+    put(j, "%s", raw);
+}
 
 static void put_num(dw_json *j, double v, int digits)
 {
@@ -68,7 +82,11 @@ static void put_num(dw_json *j, double v, int digits)
         put(j, "null");
 }
 
-void dw_json_num(dw_json *j, const char *key, double v, int digits) { member(j, key); put_num(j, v, digits); }
+void dw_json_num(dw_json *j, const char *key, double v, int digits)
+{
+    member(j, key);
+    put_num(j, v, digits);
+}
 
 void dw_json_nums(dw_json *j, const char *key, const double *v, int n, int digits)
 {
@@ -89,26 +107,34 @@ int dw_json_end(dw_json *j)
 
 /* ---- reader ---- */
 
-typedef struct { const char *s; size_t n, i; int depth; } rd;
+typedef struct {
+    const char *s;
+    size_t n, i;
+    int depth;
+} rd;
 
 static void ws(rd *r)
 {
-    while (r->i < r->n && (r->s[r->i] == ' ' || r->s[r->i] == '\t' || r->s[r->i] == '\n' || r->s[r->i] == '\r'))
+    while (r->i < r->n &&
+           (r->s[r->i] == ' ' || r->s[r->i] == '\t' || r->s[r->i] == '\n' || r->s[r->i] == '\r'))
         r->i++;
 }
 
 static int hex4(rd *r, unsigned *out)
 {
-    if (r->n - r->i < 4)
-        return -1;
+    if (r->n - r->i < 4) return -1;
     unsigned v = 0;
     for (int k = 0; k < 4; k++) {
         char c = r->s[r->i++];
         v <<= 4;
-        if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
-        else return -1;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return -1;
     }
     *out = v;
     return 0;
@@ -118,14 +144,26 @@ static void emit(char *out, size_t n, size_t *k, unsigned cp)
 {
     char b[4];
     int m;
-    if (cp < 0x80) { b[0] = (char)cp; m = 1; }
-    else if (cp < 0x800) { b[0] = (char)(0xc0 | cp >> 6); b[1] = (char)(0x80 | (cp & 0x3f)); m = 2; }
-    else if (cp < 0x10000) { b[0] = (char)(0xe0 | cp >> 12); b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-                             b[2] = (char)(0x80 | (cp & 0x3f)); m = 3; }
-    else { b[0] = (char)(0xf0 | cp >> 18); b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-           b[2] = (char)(0x80 | ((cp >> 6) & 0x3f)); b[3] = (char)(0x80 | (cp & 0x3f)); m = 4; }
-    if (!out || *k + (size_t)m >= n)
-        return;                                  /* cut, never a partial character */
+    if (cp < 0x80) {
+        b[0] = (char)cp;
+        m = 1;
+    } else if (cp < 0x800) {
+        b[0] = (char)(0xc0 | cp >> 6);
+        b[1] = (char)(0x80 | (cp & 0x3f));
+        m = 2;
+    } else if (cp < 0x10000) {
+        b[0] = (char)(0xe0 | cp >> 12);
+        b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        b[2] = (char)(0x80 | (cp & 0x3f));
+        m = 3;
+    } else {
+        b[0] = (char)(0xf0 | cp >> 18);
+        b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        b[3] = (char)(0x80 | (cp & 0x3f));
+        m = 4;
+    }
+    if (!out || *k + (size_t)m >= n) return; /* cut, never a partial character */
     memcpy(out + *k, b, (size_t)m);
     *k += (size_t)m;
 }
@@ -134,8 +172,7 @@ static void emit(char *out, size_t n, size_t *k, unsigned cp)
 static int string(rd *r, char *out, size_t n)
 {
     size_t k = 0;
-    if (r->i >= r->n || r->s[r->i] != '"')
-        return -1;
+    if (r->i >= r->n || r->s[r->i] != '"') return -1;
     r->i++;
     while (r->i < r->n) {
         unsigned char c = (unsigned char)r->s[r->i++];
@@ -143,18 +180,18 @@ static int string(rd *r, char *out, size_t n)
             if (out && n) out[k] = 0;
             return 0;
         }
-        if (c < 0x20)
-            return -1;
+        if (c < 0x20) return -1;
         if (c != '\\') {
             if (out && k + 1 < n) out[k++] = (char)c;
             continue;
         }
-        if (r->i >= r->n)
-            return -1;
+        if (r->i >= r->n) return -1;
         char e = r->s[r->i++];
         unsigned cp;
         switch (e) {
-        case '"': case '\\': case '/': cp = (unsigned)e; break;
+        case '"':
+        case '\\':
+        case '/': cp = (unsigned)e; break;
         case 'b': cp = '\b'; break;
         case 'f': cp = '\f'; break;
         case 'n': cp = '\n'; break;
@@ -162,7 +199,7 @@ static int string(rd *r, char *out, size_t n)
         case 't': cp = '\t'; break;
         case 'u':
             if (hex4(r, &cp) < 0) return -1;
-            if (cp >= 0xd800 && cp < 0xdc00) {        /* high surrogate: a low one must follow */
+            if (cp >= 0xd800 && cp < 0xdc00) { /* high surrogate: a low one must follow */
                 unsigned lo;
                 if (r->n - r->i < 6 || r->s[r->i] != '\\' || r->s[r->i + 1] != 'u') return -1;
                 r->i += 2;
@@ -171,7 +208,7 @@ static int string(rd *r, char *out, size_t n)
             } else if (cp >= 0xdc00 && cp < 0xe000) {
                 return -1;
             }
-            if (cp == 0) return -1;                   /* no NUL inside our strings */
+            if (cp == 0) return -1; /* no NUL inside our strings */
             break;
         default: return -1;
         }
@@ -185,9 +222,12 @@ static int number(rd *r, double *out)
     size_t b = r->i;
     if (r->i < r->n && r->s[r->i] == '-') r->i++;
     if (r->i >= r->n) return -1;
-    if (r->s[r->i] == '0') r->i++;
-    else if (r->s[r->i] >= '1' && r->s[r->i] <= '9') while (r->i < r->n && r->s[r->i] >= '0' && r->s[r->i] <= '9') r->i++;
-    else return -1;
+    if (r->s[r->i] == '0')
+        r->i++;
+    else if (r->s[r->i] >= '1' && r->s[r->i] <= '9')
+        while (r->i < r->n && r->s[r->i] >= '0' && r->s[r->i] <= '9') r->i++;
+    else
+        return -1;
     if (r->i < r->n && r->s[r->i] == '.') {
         r->i++;
         size_t d = r->i;
@@ -204,7 +244,10 @@ static int number(rd *r, double *out)
     if (out) {
         char tmp[64];
         size_t len = r->i - b;
-        if (len >= sizeof tmp) { *out = strtod("inf", NULL); return 0; }   /* absurd length: not finite */
+        if (len >= sizeof tmp) {
+            *out = strtod("inf", NULL);
+            return 0;
+        } /* absurd length: not finite */
         memcpy(tmp, r->s + b, len);
         tmp[len] = 0;
         *out = strtod(tmp, NULL);
@@ -224,11 +267,14 @@ static int value(rd *r);
 
 static int container(rd *r, char close)
 {
-    if (++r->depth > 16)
-        return -1;
+    if (++r->depth > 16) return -1;
     r->i++;
     ws(r);
-    if (r->i < r->n && r->s[r->i] == close) { r->i++; r->depth--; return 0; }
+    if (r->i < r->n && r->s[r->i] == close) {
+        r->i++;
+        r->depth--;
+        return 0;
+    }
     for (;;) {
         ws(r);
         if (close == '}') {
@@ -241,8 +287,15 @@ static int container(rd *r, char close)
         if (value(r) < 0) return -1;
         ws(r);
         if (r->i >= r->n) return -1;
-        if (r->s[r->i] == ',') { r->i++; continue; }
-        if (r->s[r->i] == close) { r->i++; r->depth--; return 0; }
+        if (r->s[r->i] == ',') {
+            r->i++;
+            continue;
+        }
+        if (r->s[r->i] == close) {
+            r->i++;
+            r->depth--;
+            return 0;
+        }
         return -1;
     }
 }
@@ -280,8 +333,7 @@ int dw_json_check(const char *doc, size_t len, size_t *bad_at)
 /* Position r at the value of top-level member key. 1 found, 0 absent, -1 malformed. */
 static int seek_key(rd *r, const char *key, size_t *bad_at)
 {
-    if (dw_json_check(r->s, r->n, bad_at) < 0)
-        return -1;
+    if (dw_json_check(r->s, r->n, bad_at) < 0) return -1;
     ws(r);
     r->i++;
     for (;;) {
@@ -290,9 +342,10 @@ static int seek_key(rd *r, const char *key, size_t *bad_at)
         char name[64];
         size_t at = r->i;
         if (string(r, name, sizeof name) < 0) return -1;
-        int match = strlen(key) < sizeof name - 1 && !strcmp(name, key) && r->i - at - 2 == strlen(key);
+        int match =
+            strlen(key) < sizeof name - 1 && !strcmp(name, key) && r->i - at - 2 == strlen(key);
         ws(r);
-        r->i++;                                      /* ':' (checked above) */
+        r->i++; /* ':' (checked above) */
         ws(r);
         if (match) return 1;
         if (value(r) < 0) return -1;
@@ -325,8 +378,14 @@ int dw_json_get_bool(const char *doc, size_t len, const char *key, int *out)
     rd r = { doc, len, 0, 0 };
     int f = seek_key(&r, key, NULL);
     if (f <= 0) return f;
-    if (literal(&r, "true") == 0) { *out = 1; return 1; }
-    if (literal(&r, "false") == 0) { *out = 0; return 1; }
+    if (literal(&r, "true") == 0) {
+        *out = 1;
+        return 1;
+    }
+    if (literal(&r, "false") == 0) {
+        *out = 0;
+        return 1;
+    }
     return 0;
 }
 
@@ -342,8 +401,10 @@ int dw_json_get_nums(const char *doc, size_t len, const char *key, double *out, 
         ws(&r);
         if (r.s[r.i] == ']') return 1;
         double v = 0;
-        if (literal(&r, "null") == 0) v = strtod("nan", NULL);
-        else if (number(&r, &v) < 0) return 0;       /* not an array of numbers */
+        if (literal(&r, "null") == 0)
+            v = strtod("nan", NULL);
+        else if (number(&r, &v) < 0)
+            return 0; /* not an array of numbers */
         if (*count < max) out[*count] = v;
         (*count)++;
         ws(&r);

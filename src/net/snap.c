@@ -13,10 +13,10 @@ static int grow(dw_snap *s, int need)
     signed char *st = realloc(s->stage, (size_t)c);
     if (!st) return -1;
     s->stage = st;
-    float (*p)[DW_NSTAGES] = realloc(s->prob, (size_t)c * sizeof *p);
+    float(*p)[DW_NSTAGES] = realloc(s->prob, (size_t)c * sizeof *p);
     if (!p) return -1;
     s->prob = p;
-    float (*sp)[DW_SPEC_BINS] = realloc(s->spec, (size_t)c * sizeof *sp);
+    float(*sp)[DW_SPEC_BINS] = realloc(s->spec, (size_t)c * sizeof *sp);
     if (!sp) return -1;
     s->spec = sp;
     s->cap = c;
@@ -32,7 +32,8 @@ int dw_snap_take(dw_snap *s, dw_monitor *m)
     pthread_mutex_lock(&m->lock);
     memcpy((char *)v + offsetof(dw_monitor, v_trace), (char *)m + offsetof(dw_monitor, v_trace),
            offsetof(dw_monitor, trace) - offsetof(dw_monitor, v_trace));
-    memcpy((char *)v + offsetof(dw_monitor, trace_total), (char *)m + offsetof(dw_monitor, trace_total),
+    memcpy((char *)v + offsetof(dw_monitor, trace_total),
+           (char *)m + offsetof(dw_monitor, trace_total),
            offsetof(dw_monitor, cmdq) - offsetof(dw_monitor, trace_total));
     int n = m->n_epochs;
     s->epochs_from = o_n;
@@ -40,7 +41,8 @@ int dw_snap_take(dw_snap *s, dw_monitor *m)
         if (grow(s, n) < 0) {
             rc = -1;
         } else {
-            int from = (n >= o_n && m->v_hypno - s->seen_hypno == (unsigned long)(n - o_n)) ? o_n : 0;
+            int from =
+                (n >= o_n && m->v_hypno - s->seen_hypno == (unsigned long)(n - o_n)) ? o_n : 0;
             if (from == 0 && o_n > 0) s->epochs_reset = 1;
             memcpy(s->stage + from, m->stage + from, (size_t)(n - from));
             memcpy(s->prob + from, m->prob + from, (size_t)(n - from) * sizeof *s->prob);
@@ -93,7 +95,6 @@ void dw_snap_free(dw_snap *s)
 double dw_snap_asleep_s(const dw_snap *s)
 {
     int k = 0;
-    for (int i = 0; i < s->n_epochs; i++)
-        k += s->stage[i] >= DW_N1 && s->stage[i] <= DW_R;
+    for (int i = 0; i < s->n_epochs; i++) k += s->stage[i] >= DW_N1 && s->stage[i] <= DW_R;
     return k * (double)DW_EPOCH_S;
 }

@@ -1,4 +1,5 @@
-/* The ward model: beds from the broker's stream, their order of attention, commands and their answers. */
+/* The ward model: beds from the broker's stream, their order of attention, commands and their
+ * answers. */
 #include "net/ward.h"
 
 #include <ctype.h>
@@ -17,15 +18,22 @@ int dw_ward_init(dw_ward *w, double stale_s)
     w->wake_fd[0] = w->wake_fd[1] = -1;
     w->stale_s = stale_s > 0 ? stale_s : 30;
     w->beds = calloc(DW_WARD_BEDS, sizeof *w->beds);
-    if (!w->beds || pthread_mutex_init(&w->lock, NULL) != 0) { free(w->beds); return -1; }
-    if (pipe2(w->wake_fd, O_CLOEXEC | O_NONBLOCK) < 0) { dw_ward_free(w); return -1; }
+    if (!w->beds || pthread_mutex_init(&w->lock, NULL) != 0) {
+        free(w->beds);
+        return -1;
+    }
+    if (pipe2(w->wake_fd, O_CLOEXEC | O_NONBLOCK) < 0) {
+        dw_ward_free(w);
+        return -1;
+    }
     return 0;
 }
 
 void dw_ward_free(dw_ward *w)
 {
     dw_ward_disconnect(w);
-    for (int i = 0; i < 2; i++) if (w->wake_fd[i] >= 0) close(w->wake_fd[i]);
+    for (int i = 0; i < 2; i++)
+        if (w->wake_fd[i] >= 0) close(w->wake_fd[i]);
     free(w->beds);
     pthread_mutex_destroy(&w->lock);
     memset(w, 0, sizeof *w);
@@ -34,7 +42,8 @@ void dw_ward_free(dw_ward *w)
 static void wake(dw_ward *w)
 {
     char c = 1;
-    if (w->wake_fd[1] >= 0 && write(w->wake_fd[1], &c, 1) < 0) { /* full: already awake */ }
+    if (w->wake_fd[1] >= 0 && write(w->wake_fd[1], &c, 1) < 0) { /* full: already awake */
+    }
 }
 
 static dw_ward_bed *bed_of(dw_ward *w, const char *id)
@@ -52,7 +61,10 @@ static dw_ward_bed *bed_of(dw_ward *w, const char *id)
 
 static int sev_parse(const char *s)
 {
-    return !strcmp(s, "critical") ? DW_CRITICAL : !strcmp(s, "warning") ? DW_WARNING : !strcmp(s, "info") ? DW_INFO : -1;
+    return !strcmp(s, "critical") ? DW_CRITICAL
+        : !strcmp(s, "warning")   ? DW_WARNING
+        : !strcmp(s, "info")      ? DW_INFO
+                                  : -1;
 }
 
 static void str(const char *d, int len, const char *key, char *out, size_t n)
@@ -64,8 +76,10 @@ static void status(dw_ward_bed *b, const char *d, int len)
 {
     char st[16];
     str(d, len, "state", st, sizeof st);
-    b->state = !strcmp(st, "offline") ? DW_BED_OFFLINE : !strcmp(st, "ended") ? DW_BED_ENDED : DW_BED_ONLINE;
-    if (b->state == DW_BED_OFFLINE) return;           /* the will: the rest is what we had */
+    b->state = !strcmp(st, "offline") ? DW_BED_OFFLINE
+        : !strcmp(st, "ended")        ? DW_BED_ENDED
+                                      : DW_BED_ONLINE;
+    if (b->state == DW_BED_OFFLINE) return; /* the will: the rest is what we had */
     str(d, len, "mode", b->mode, sizeof b->mode);
     str(d, len, "stage", b->stage, sizeof b->stage);
     str(d, len, "rec", b->rec, sizeof b->rec);
@@ -78,10 +92,13 @@ static void status(dw_ward_bed *b, const char *d, int len)
     b->alert_sev = sev_parse(sev);
     double v;
     int k;
-    b->epochs = dw_json_get_num(d, (size_t)len, "epochs", &v) == 1 && v >= 0 && v < 1e7 ? (int)v : 0;
+    b->epochs =
+        dw_json_get_num(d, (size_t)len, "epochs", &v) == 1 && v >= 0 && v < 1e7 ? (int)v : 0;
     b->asleep_s = dw_json_get_num(d, (size_t)len, "asleep_s", &v) == 1 && v >= 0 ? v : 0;
-    b->alerts_open = dw_json_get_num(d, (size_t)len, "alerts_open", &v) == 1 && v >= 0 && v < 1e6 ? (int)v : 0;
-    b->unacked = dw_json_get_num(d, (size_t)len, "unacked", &v) == 1 && v >= 0 && v < 1e6 ? (int)v : 0;
+    b->alerts_open =
+        dw_json_get_num(d, (size_t)len, "alerts_open", &v) == 1 && v >= 0 && v < 1e6 ? (int)v : 0;
+    b->unacked =
+        dw_json_get_num(d, (size_t)len, "unacked", &v) == 1 && v >= 0 && v < 1e6 ? (int)v : 0;
     if (dw_json_get_nums(d, (size_t)len, "prob", b->prob, 5, &k) != 1)
         memset(b->prob, 0, sizeof b->prob);
 }
@@ -96,7 +113,12 @@ static int epoch(dw_ward_bed *b, const char *d, int len)
         return -1;
     int i = (int)v, s = dw_stage_parse(st), n = (int)strlen(b->hypno);
     while (n < i) b->hypno[n++] = '?';
-    b->hypno[i] = s == DW_W ? 'W' : s == DW_N1 ? '1' : s == DW_N2 ? '2' : s == DW_N3 ? '3' : s == DW_R ? 'R' : '?';
+    b->hypno[i] = s == DW_W ? 'W'
+        : s == DW_N1        ? '1'
+        : s == DW_N2        ? '2'
+        : s == DW_N3        ? '3'
+        : s == DW_R         ? 'R'
+                            : '?';
     if (i >= n) b->hypno[i + 1] = 0;
     if (i + 1 >= b->epochs) {
         b->epochs = i + 1;
@@ -159,12 +181,18 @@ int dw_ward_ingest(dw_ward *w, const char *topic, const char *payload, int len, 
     if (!b) {
         rc = -1;
     } else {
-        if (!strcmp(leaf, "status")) status(b, payload, len);
-        else if (!strcmp(leaf, "alert")) rc = alert(w, b, payload, len);
-        else if (!strcmp(leaf, "epoch")) rc = epoch(b, payload, len);
-        else if (!strcmp(leaf, "cmd_ack")) cmd_ack(w, payload, len);
-        if (strcmp(leaf, "cmd")) b->last_msg = now;    /* a command is the station's, not a sign of life */
-        if (b->state == DW_BED_OFFLINE && strcmp(leaf, "status") && strcmp(leaf, "cmd")) b->state = DW_BED_ONLINE;
+        if (!strcmp(leaf, "status"))
+            status(b, payload, len);
+        else if (!strcmp(leaf, "alert"))
+            rc = alert(w, b, payload, len);
+        else if (!strcmp(leaf, "epoch"))
+            rc = epoch(b, payload, len);
+        else if (!strcmp(leaf, "cmd_ack"))
+            cmd_ack(w, payload, len);
+        if (strcmp(leaf, "cmd"))
+            b->last_msg = now; /* a command is the station's, not a sign of life */
+        if (b->state == DW_BED_OFFLINE && strcmp(leaf, "status") && strcmp(leaf, "cmd"))
+            b->state = DW_BED_ONLINE;
     }
     w->msgs++;
     if (rc < 0) w->bad_msgs++;
@@ -204,11 +232,15 @@ static int natcmp(const char *a, const char *b)
 void dw_ward_order(const dw_ward *w, int *idx, double now)
 {
     int rank[DW_WARD_BEDS];
-    for (int i = 0; i < w->n; i++) { idx[i] = i; rank[i] = dw_ward_attention(w, &w->beds[i], now); }
-    for (int i = 1; i < w->n; i++) {                  /* insertion sort: a ward is small and nearly sorted */
+    for (int i = 0; i < w->n; i++) {
+        idx[i] = i;
+        rank[i] = dw_ward_attention(w, &w->beds[i], now);
+    }
+    for (int i = 1; i < w->n; i++) { /* insertion sort: a ward is small and nearly sorted */
         int x = idx[i], j = i - 1;
-        while (j >= 0 && (rank[idx[j]] < rank[x] ||
-                          (rank[idx[j]] == rank[x] && natcmp(w->beds[idx[j]].id, w->beds[x].id) > 0))) {
+        while (j >= 0 &&
+               (rank[idx[j]] < rank[x] ||
+                (rank[idx[j]] == rank[x] && natcmp(w->beds[idx[j]].id, w->beds[x].id) > 0))) {
             idx[j + 1] = idx[j];
             j--;
         }
@@ -235,7 +267,8 @@ static void on_connect(void *ctx, int connected, int rc)
     dw_ward *w = ctx;
     pthread_mutex_lock(&w->lock);
     w->connected = connected;
-    snprintf(w->link_text, sizeof w->link_text, "%s", connected ? "connected" : dw_broker_strerror(rc));
+    snprintf(w->link_text, sizeof w->link_text, "%s",
+             connected ? "connected" : dw_broker_strerror(rc));
     w->version++;
     pthread_mutex_unlock(&w->lock);
     wake(w);
@@ -265,7 +298,10 @@ int dw_ward_send(dw_ward *w, const char *bed, const char *op, double arg, dw_err
     dw_json j;
     char id[DW_CMD_ID_MAX], topic[300];
     dw_cmd_new_id(id);
-    if (dw_cmd_encode(&j, id, dw_now_wall(), bed, op, arg, NULL) < 0) { dw_err_set(err, "command too long"); return -1; }
+    if (dw_cmd_encode(&j, id, dw_now_wall(), bed, op, arg, NULL) < 0) {
+        dw_err_set(err, "command too long");
+        return -1;
+    }
     dw_topic(topic, sizeof topic, &w->url, bed, "cmd");
     pthread_mutex_lock(&w->lock);
     int up = w->connected;

@@ -12,11 +12,18 @@
 
 size_t dw_wire_snap_bytes(void) { return R1_LEN + R2_LEN; }
 
-void dw_buf_free(dw_buf *b) { free(b->p); memset(b, 0, sizeof *b); }
+void dw_buf_free(dw_buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
 
 void dw_buf_consume(dw_buf *b, size_t n)
 {
-    if (n >= b->len) { b->len = 0; return; }
+    if (n >= b->len) {
+        b->len = 0;
+        return;
+    }
     memmove(b->p, b->p + n, b->len - n);
     b->len -= n;
 }
@@ -28,7 +35,10 @@ static int room(dw_buf *b, size_t n)
     size_t c = b->cap ? b->cap : 65536;
     while (c < b->len + n) c *= 2;
     unsigned char *p = realloc(b->p, c);
-    if (!p) { b->failed = 1; return -1; }
+    if (!p) {
+        b->failed = 1;
+        return -1;
+    }
     b->p = p;
     b->cap = c;
     return 0;
@@ -36,11 +46,20 @@ static int room(dw_buf *b, size_t n)
 
 static void add(dw_buf *b, const void *p, size_t n)
 {
-    if (room(b, n) == 0) { memcpy(b->p + b->len, p, n); b->len += n; }
+    if (room(b, n) == 0) {
+        memcpy(b->p + b->len, p, n);
+        b->len += n;
+    }
 }
 
-static void u32le(unsigned char *o, uint32_t v) { for (int i = 0; i < 4; i++) o[i] = (unsigned char)(v >> (8 * i)); }
-static uint32_t get32(const unsigned char *p) { return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static void u32le(unsigned char *o, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) o[i] = (unsigned char)(v >> (8 * i));
+}
+static uint32_t get32(const unsigned char *p)
+{
+    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
 
 /* Frame header now, length patched by end_frame. */
 static size_t begin(dw_buf *b, int type)
@@ -90,15 +109,16 @@ void dw_wire_trace(dw_buf *b, const dw_monitor *v, long from)
     uint32_t count = (uint32_t)(total - from);
     add(b, &t, sizeof t);
     add(b, &count, sizeof count);
-    for (long i = from; i < total; i++)
-        add(b, v->trace[i % DW_TRACE_N], sizeof v->trace[0]);
+    for (long i = from; i < total; i++) add(b, v->trace[i % DW_TRACE_N], sizeof v->trace[0]);
     end_frame(b, at);
 }
 
 void dw_wire_epochs(dw_buf *b, const dw_snap *s, int from)
 {
-    for (int i0 = from; i0 < s->n_epochs || (i0 == from && from == 0 && s->n_epochs == 0); i0 += 2048) {
-        uint32_t f = (uint32_t)i0, count = (uint32_t)(s->n_epochs - i0 < 2048 ? s->n_epochs - i0 : 2048);
+    for (int i0 = from; i0 < s->n_epochs || (i0 == from && from == 0 && s->n_epochs == 0);
+         i0 += 2048) {
+        uint32_t f = (uint32_t)i0,
+                 count = (uint32_t)(s->n_epochs - i0 < 2048 ? s->n_epochs - i0 : 2048);
         size_t at = begin(b, DW_W_EPOCHS);
         add(b, &f, 4);
         add(b, &count, 4);
@@ -148,13 +168,18 @@ int dw_wire_next(const unsigned char *buf, size_t len, int *type, const unsigned
 
 int dw_wire_hello_check(const unsigned char *p, size_t n, char *name, char *desc, dw_err *err)
 {
-    if (n != 16 + 8 + 64 + 160) { dw_err_set(err, "the session speaks another protocol (hello of %zu bytes)", n); return -1; }
+    if (n != 16 + 8 + 64 + 160) {
+        dw_err_set(err, "the session speaks another protocol (hello of %zu bytes)", n);
+        return -1;
+    }
     char ver[17] = { 0 };
     memcpy(ver, p, 16);
     uint32_t sz[2];
     memcpy(sz, p + 16, 8);
     if (strcmp(ver, DW_VERSION) || sz[0] != sizeof(dw_monitor) || sz[1] != dw_wire_snap_bytes()) {
-        dw_err_set(err, "the session runs dreamwatch %s of another build; attach with the same binary", ver);
+        dw_err_set(err,
+                   "the session runs dreamwatch %s of another build; attach with the same binary",
+                   ver);
         return -1;
     }
     memcpy(name, p + 24, 64);
@@ -170,7 +195,7 @@ int dw_wire_cmd_decode(const unsigned char *p, size_t n, dw_cmd *out)
     int32_t k;
     memcpy(&k, p, 4);
     memcpy(&out->arg, p + 4, 8);
-    if (k < DW_CMD_PAUSE || k > DW_CMD_DREAM_REPORT) return -1;   /* LINK belongs to the net layer */
+    if (k < DW_CMD_PAUSE || k > DW_CMD_DREAM_REPORT) return -1; /* LINK belongs to the net layer */
     out->kind = k;
     memcpy(out->text, p + 12, n - 12);
     out->text[n - 12] = 0;
@@ -183,8 +208,8 @@ static void apply_snap(dw_monitor *m, const unsigned char *p)
     long total = m->trace_total;
     int n = m->n_epochs, cap = m->cap_epochs, nref = m->n_ref;
     signed char *st = m->stage, *ref = m->ref_stage;
-    float (*prob)[DW_NSTAGES] = m->prob;
-    float (*spec)[DW_SPEC_BINS] = m->spec;
+    float(*prob)[DW_NSTAGES] = m->prob;
+    float(*spec)[DW_SPEC_BINS] = m->spec;
     unsigned long vh = m->v_hypno;
     memcpy((char *)m + R1_OFF, p, R1_LEN);
     memcpy((char *)m + R2_OFF, p + R1_LEN, R2_LEN);
@@ -205,7 +230,10 @@ static int apply_epochs(dw_monitor *m, const unsigned char *p, size_t n)
     memcpy(&from, p, 4);
     memcpy(&count, p + 4, 4);
     if (n != 8 + (size_t)count * EPOCH_BYTES || from > (uint32_t)m->n_epochs) return -1;
-    if ((int)from < m->n_epochs) { m->n_epochs = (int)from; m->v_hypno++; }
+    if ((int)from < m->n_epochs) {
+        m->n_epochs = (int)from;
+        m->v_hypno++;
+    }
     for (uint32_t i = 0; i < count; i++) {
         const unsigned char *e = p + 8 + (size_t)i * EPOCH_BYTES;
         float pf[DW_NSTAGES], sp[DW_SPEC_BINS];
@@ -224,10 +252,13 @@ static int apply_trace(dw_monitor *m, const unsigned char *p, size_t n)
     uint32_t count;
     memcpy(&total, p, 8);
     memcpy(&count, p + 8, 4);
-    if (count > DW_TRACE_N || n != 12 + (size_t)count * sizeof m->trace[0] || total < (int64_t)count) return -1;
+    if (count > DW_TRACE_N || n != 12 + (size_t)count * sizeof m->trace[0] ||
+        total < (int64_t)count)
+        return -1;
     for (uint32_t i = 0; i < count; i++) {
         long k = (long)(total - count + i);
-        memcpy(m->trace[k % DW_TRACE_N], p + 12 + (size_t)i * sizeof m->trace[0], sizeof m->trace[0]);
+        memcpy(m->trace[k % DW_TRACE_N], p + 12 + (size_t)i * sizeof m->trace[0],
+               sizeof m->trace[0]);
     }
     m->trace_total = (long)total;
     m->v_trace++;
@@ -254,8 +285,10 @@ int dw_wire_apply(dw_monitor *m, int type, const unsigned char *p, size_t n, dw_
     pthread_mutex_lock(&m->lock);
     switch (type) {
     case DW_W_SNAP:
-        if (n != dw_wire_snap_bytes()) rc = -1;
-        else apply_snap(m, p);
+        if (n != dw_wire_snap_bytes())
+            rc = -1;
+        else
+            apply_snap(m, p);
         break;
     case DW_W_TRACE: rc = n < 12 ? -1 : apply_trace(m, p, n); break;
     case DW_W_EPOCHS: rc = n < 8 ? -1 : apply_epochs(m, p, n); break;
@@ -264,7 +297,8 @@ int dw_wire_apply(dw_monitor *m, int type, const unsigned char *p, size_t n, dw_
     }
     pthread_mutex_unlock(&m->lock);
     if (rc < 0)
-        dw_err_set(err, "the session sent a frame of type %d that does not fit (%zu bytes)", type, n);
+        dw_err_set(err, "the session sent a frame of type %d that does not fit (%zu bytes)", type,
+                   n);
     else
         dw_monitor_notify(m);
     return rc;
