@@ -23,16 +23,36 @@ static void put(dw_json *j, const char *fmt, ...)
         j->len += (size_t)r;
 }
 
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms, no surrogates, at most
+ * U+10FFFF), or 0. */
+static int utf8_len(const unsigned char *p)
+{
+    int n = p[0] < 0x80 ? 1 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : p[0] >= 0xe0 && p[0] < 0xf0 ? 3
+          : p[0] >= 0xf0 && p[0] < 0xf5 ? 4 : 0;
+    for (int k = 1; k < n; k++)
+        if ((p[k] & 0xc0) != 0x80) return 0;
+    if ((n == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (n == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
+        (n == 4 && p[0] == 0xf0 && p[1] < 0x90) || (n == 4 && p[0] == 0xf4 && p[1] >= 0x90))
+        return 0;
+    return n;
+}
+
+/* A string, escaped; a byte that is not part of well-formed UTF-8 (a Latin-1 label, say) becomes
+ * U+FFFD, so every document is valid UTF-8 JSON. */
 static void put_string(dw_json *j, const char *s)
 {
     put(j, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int n = utf8_len(p);
         if (*p == '"' || *p == '\\')
             put(j, "\\%c", *p);
         else if (*p < 0x20 || *p == 0x7f)
             put(j, "\\u%04x", *p);
+        else if (n == 0)
+            put(j, "\\ufffd");
         else
-            put(j, "%c", *p);
+            put(j, "%.*s", n, (const char *)p);
+        p += n ? n : 1;
     }
     put(j, "\"");
 }

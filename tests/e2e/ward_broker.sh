@@ -176,4 +176,3 @@ check "ward_broker: the $((N - 1)) recordings with a board are complete (${elaps
 [ $st -eq 0 ] || cat same.txt
 check "ward_broker: the broker outage is in a bed's session log as one info alert, raised and cleared" \
     sh -c "f=\$(ls '$TMP'/rec1/*.session.tsv); [ \$(grep -c 'raised \[info\] broker:' \$f) -eq 1 ] && grep -q 'cleared \[info\] broker:' \$f"
-[ -n "$DW_KEEP" ] && cp "$TMP"/rec1/*.session.tsv "$DW_KEEP/"

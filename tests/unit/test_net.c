@@ -65,6 +65,14 @@ static void test_json(void)
               got);
     else
         SKIP("json: Python cross-check", "/usr/bin/python3 did not run");
+    dw_json l1;
+    dw_json_begin(&l1);
+    dw_json_str(&l1, "s", "Fp1 \xb5V \xed\xa0\x80 ok \xc3");
+    dw_json_end(&l1);
+    char want[] = "Fp1 \xef\xbf\xbdV \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd ok \xef\xbf\xbd";
+    if (py_same(l1.buf, "s", want, got, sizeof got) == 0)
+        CHECK("json: bytes that are not UTF-8 become U+FFFD (valid JSON for Python)", !strcmp(got, "same"),
+              "%s", got);
     char s[128];
     CHECK("json: we read our escaped string back",
           dw_json_get_str(j.buf, j.len, "s", s, sizeof s) == 1 && !strcmp(s, nasty), "%s", s);
