@@ -45,11 +45,14 @@ else skip "valgrind score --features" "no $FEAT"; fi
 vg "headless replay" 0 "$DW_BIN" --headless --exit-at-end --speed 0 "$SAMPLE"
 vg "bad input is an error, not a leak" 1 "$DW_BIN" --headless --exit-at-end "$TMP/no-such.edf"
 
-# Live: the emulator natively, `record` under valgrind for 8 s, then a safe shutdown by SIGTERM.
+# Live: the emulator natively, `record` under valgrind for 8 s (serving its control socket and publishing
+# to a broker that is not there: the net thread, the broker client's loop and the link alert), then a safe
+# shutdown by SIGTERM.
 . tests/e2e/emulator.inc
 start_emu
 n=$((n + 1))
-$VG --log-file="$TMP/vg.$n.log" "$DW_BIN" record --serial "$TMP/tty" --out "$TMP/rec" > "$TMP/vg.$n.out" 2>&1 &
+XDG_RUNTIME_DIR="$TMP" $VG --log-file="$TMP/vg.$n.log" "$DW_BIN" record --serial "$TMP/tty" --out "$TMP/rec" \
+    --publish mqtt://127.0.0.1:1/dw --bed vg > "$TMP/vg.$n.out" 2>&1 &
 pid=$!
 sleep 8
 kill -TERM $pid

@@ -17,6 +17,7 @@
 #include "app/worker.h"
 #include "base/dw.h"
 #include "monitor/monitor.h"
+#include "net/bed.h"
 #include "screen/screen.h"
 
 static const char usage_text[] =
@@ -27,6 +28,8 @@ static const char usage_text[] =
 "       dreamwatch record --serial PATH [--out DIR] [OPTIONS]         record and stage a night, no screen\n"
 "       dreamwatch emulate [--daisy] [--file FILE] [--faults LIST]    a Cyton on a pseudo-terminal\n"
 "       dreamwatch recover FILE.bdf                                   repair a recording left by a crash\n"
+"       dreamwatch attach [SESSION]                                   the monitor of a running record\n"
+"       dreamwatch ward --broker URL [OPTIONS]                        every published bed on one screen\n"
 "\n"
 "With no FILE and no --serial, the shipped sample night is replayed.\n"
 "\n"
@@ -49,12 +52,15 @@ static const char usage_text[] =
 "  -o, --out DIR           where recordings go\n"
 "      --subject CODE      subject code in file names\n"
 "      --no-record         do not record\n"
+"Network (the broker is the only peer; nothing listens on a port):\n"
+"      --publish URL       publish this bed to mqtt[s]://host:port/prefix (see [publish] in the config)\n"
+"      --bed ID            bed id on the broker and name of the control socket (never a person's name)\n"
 "Display:\n"
 "      --bedside           the calm bedside view\n"
 "      --theme NAME        default, night, high-contrast, monochrome, or a path to an .ini\n"
 "      --fps N             frames per second at most\n"
 "      --ascii             plain ASCII characters\n"
-"      --headless          no screen: log epochs to standard output\n"
+"      --headless          no screen: log epochs to standard output; serves `dreamwatch attach`\n"
 "Configuration:\n"
 "  -c, --config FILE       configuration file (default $XDG_CONFIG_HOME/dreamwatch/config.ini)\n"
 "      --set SEC.KEY=VAL   set any configuration key\n"
@@ -69,6 +75,7 @@ static const char usage_text[] =
 enum {
     O_BOARD = 256, O_CHANNELS, O_FRONTAL, O_PARIETAL, O_SPEED, O_PAUSED, O_EXIT_AT_END, O_NATURAL,
     O_ENHANCED, O_SUBJECT, O_NO_RECORD, O_BEDSIDE, O_THEME, O_FPS, O_ASCII, O_HEADLESS, O_SET, O_PRINT_CONFIG,
+    O_PUBLISH, O_BED,
 };
 
 static const struct option long_opts[] = {
@@ -84,6 +91,7 @@ static const struct option long_opts[] = {
     { "ascii", no_argument, 0, O_ASCII },         { "headless", no_argument, 0, O_HEADLESS },
     { "config", required_argument, 0, 'c' },      { "set", required_argument, 0, O_SET },
     { "print-config", no_argument, 0, O_PRINT_CONFIG },
+    { "publish", required_argument, 0, O_PUBLISH }, { "bed", required_argument, 0, O_BED },
     { "help", no_argument, 0, 'h' },              { "version", no_argument, 0, 'V' },
     { 0, 0, 0, 0 },
 };
@@ -153,6 +161,8 @@ static int parse_args(int argc, char **argv, dw_config *cfg, struct run_opts *ro
         case O_FPS: bad = dw_config_set(cfg, "display", "fps", optarg, &err); break;
         case O_ASCII: bad = dw_config_set(cfg, "display", "charset", "ascii", &err); break;
         case O_HEADLESS: ro->headless = 1; break;
+        case O_PUBLISH: bad = dw_config_set(cfg, "publish", "url", optarg, &err); break;
+        case O_BED: bad = dw_config_set(cfg, "publish", "bed", optarg, &err); break;
         case 'c': break;
         case O_SET: bad = set_dotted(cfg, optarg, &err); break;
         case O_PRINT_CONFIG: dw_config_write_example(stdout); return 0;
@@ -250,6 +260,14 @@ static int watch(int argc, char **argv, int headless_cmd)
 
     static dw_monitor mon;
     dw_err err = { "" };
+    char session[64];                                      /* the control socket's name */
+    snprintf(session, sizeof session, "%s", cfg.publish.bed[0] ? cfg.publish.bed : "");
+    if (!session[0]) snprintf(session, sizeof session, "%ld", (long)getpid());
+    dw_net_opts net_check = { &cfg.publish, ro.headless ? session : NULL, cfg.subject };
+    if (dw_net_check(&net_check, &err) < 0) {              /* before the device or a recording is opened */
+        fprintf(stderr, "dreamwatch: %s\n", err.msg);
+        return 1;
+    }
     if (dw_monitor_init(&mon) < 0) {
         fprintf(stderr, "dreamwatch: cannot set up: %s\n", strerror(errno));
         return 1;
@@ -260,8 +278,21 @@ static int watch(int argc, char **argv, int headless_cmd)
         dw_monitor_destroy(&mon);
         return 1;
     }
+    /* The net thread: the control socket of a headless session (`dreamwatch attach`), the broker. */
+    dw_net *net = NULL;
+    if (ro.headless || cfg.publish.url[0]) {
+        dw_net_opts no = { &cfg.publish, ro.headless ? session : NULL, cfg.subject };
+        if (!(net = dw_net_start(&mon, &no, &err))) {
+            fprintf(stderr, "dreamwatch: %s\n", err.msg);
+            dw_worker_free(w);
+            dw_monitor_destroy(&mon);
+            return 1;
+        }
+        if (ro.headless) fprintf(stderr, "dreamwatch: session %s (dreamwatch attach %s)\n", session, session);
+    }
     if (dw_worker_start(w) < 0) {
         fprintf(stderr, "dreamwatch: cannot start the worker thread\n");
+        dw_net_stop(net);
         dw_worker_free(w);
         dw_monitor_destroy(&mon);
         return 1;
@@ -271,6 +302,7 @@ static int watch(int argc, char **argv, int headless_cmd)
     else
         dw_screen_run(&mon, &cfg.display);
     dw_worker_join(w);
+    dw_net_stop(net);
     int status = dw_worker_status(w);
     dw_worker_free(w);
     dw_monitor_destroy(&mon);

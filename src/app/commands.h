@@ -10,5 +10,7 @@ int dw_cmd_score_features(int argc, char **argv);   /* score --features TABLE.ts
 int dw_cmd_features(int argc, char **argv);         /* features NIGHT...: the per-epoch feature table */
 int dw_cmd_emulate(int argc, char **argv);          /* emulate: a Cyton on a pty */
 int dw_cmd_recover(int argc, char **argv);          /* recover FILE.bdf... */
+int dw_cmd_attach(int argc, char **argv);           /* attach [SESSION]: the monitor of a running record */
+int dw_cmd_ward(int argc, char **argv);             /* ward --broker URL: every published bed */
 
 #endif

@@ -63,6 +63,15 @@ static const struct key keys[] = {
     CHOICE("display", "charset", display.charset, "auto", "auto|utf8|ascii", "characters: auto from the locale, UTF-8 or plain ASCII"),
     BOOL("display", "bell", session.bell, "false", "ring the terminal bell on warning and critical alerts"),
 
+    STR("publish", "url", publish.url, "", "broker to publish this bed to: mqtt://host:port/prefix or mqtts://...; empty: none"),
+    STR("publish", "bed", publish.bed, "", "bed id on the broker (1-31 of A-Z a-z 0-9 _ -); never a person's name or the subject code"),
+    STR("publish", "cafile", publish.cafile, "", "TLS: CA certificate of the broker (mqtts:// without it: the system CAs)"),
+    STR("publish", "certfile", publish.certfile, "", "TLS client certificate (optional)"),
+    STR("publish", "keyfile", publish.keyfile, "", "TLS client key"),
+    STR("publish", "credentials", publish.credentials, "", "file holding USER:PASSWORD, mode 0600 (refused otherwise); empty: none"),
+    NUM("publish", "keepalive_s", publish.keepalive_s, "10", 5, 600, "MQTT keep-alive: the broker declares a silent bed offline after 1.5 x this"),
+    NUM("publish", "cmd_max_age_s", publish.cmd_max_age_s, "30", 1, 600, "station commands older or newer than this (s) are refused as stale"),
+
     CHOICE("stimulation", "mode", session.start_mode, "natural", "natural|enhanced", "mode at start: natural (no stimulation) or enhanced"),
     BOOL("stimulation", "so_enabled", session.so_enabled, "true", "closed-loop auditory stimulation of slow oscillations in N2/N3"),
     NUM("stimulation", "so_threshold_uv", session.so_threshold_uv, "-80", -1000, -5, "negative half-wave threshold (uV) on the 0.5-2 Hz frontal signal"),
@@ -132,6 +141,7 @@ static const struct key keys[] = {
     BOOL("alerts", "wake_failed", session.al_wake_failed, "true", "a manual wake did not take"),
     BOOL("alerts", "actuator_failed", session.al_actuator_failed, "true", "an actuator failed"),
     BOOL("alerts", "stim_limit", session.al_stim_limit, "true", "the per-night stimulation limit was reached"),
+    BOOL("alerts", "broker", session.al_broker, "true", "the broker of [publish] cannot be reached (info)"),
     NUM("alerts", "repeat_s", session.al_repeat_s, "60", 5, 3600, "an unacknowledged critical alert repeats this often"),
     NUM("alerts", "snooze_min", session.al_snooze_min, "10", 1, 600, "snooze length"),
 };

@@ -15,6 +15,8 @@ static const struct command {
     { "record", dw_cmd_record },
     { "emulate", dw_cmd_emulate },
     { "recover", dw_cmd_recover },
+    { "attach", dw_cmd_attach },
+    { "ward", dw_cmd_ward },
 };
 
 int main(int argc, char **argv)

@@ -31,6 +31,8 @@ static const int handled_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGWINCH };
 static struct sigaction old_actions[NSIG_HANDLED];
 static int ascii_only;
 
+void dw_draw_ascii(int on) { ascii_only = on; }
+
 void dw_screen_emergency_restore(void)
 {
     if (curses_on) {
@@ -343,7 +345,7 @@ static struct {
     char buf[DW_TEXT_MAX];
     size_t len;
 } dlg;
-static int shutdown_asked, dream_pending;
+static int shutdown_asked, dream_pending, detach_asked;
 
 static void confirm(const char *title, const char *question, int def_yes, int cmd, double arg)
 {
@@ -392,6 +394,7 @@ static const char *const help_lines[] = {
     "<- ->    seek -/+ 5 min (replay)",
     "Tab      next pane         v  bedside/full view",
     "t        next theme        ?  this help",
+    "d        detach (`dreamwatch attach` only: the session goes on)",
     "Traces:  s sweep/scroll  [ ] scale  0 auto",
     "Alerts:  up/down select  Enter acknowledge",
 };
@@ -581,6 +584,10 @@ static int global_key(dw_screen *s, int key)
         return 1;
     case 't': return theme_next(s);
     case 'v': s->bedside = !s->bedside; return 1;
+    case 'd':
+        if (s->m->attached) detach_asked = 1;
+        else dw_screen_say(s, "d detaches `dreamwatch attach`; this monitor owns the session");
+        return 0;
     case 12: clearok(curscr, TRUE); return 1;     /* Ctrl-L */
     case DW_KEY(KEY_RESIZE): return 1;
     }
@@ -635,10 +642,11 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
     if (!s || signals_install() < 0) {
         fprintf(stderr, "dreamwatch: cannot set up the screen: %s\n", strerror(errno));
         free(s);
-        dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, "no screen");   /* main joins the worker next */
+        if (!m->attached)                          /* an attached screen leaves its session alone */
+            dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, "no screen");   /* main joins the worker next */
         return 0;
     }
-    shutdown_asked = dream_pending = 0;
+    shutdown_asked = dream_pending = detach_asked = 0;
     memset(&dlg, 0, sizeof dlg);
     s->m = m;
     s->cfg = cfg;
@@ -657,7 +665,8 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
         fprintf(stderr, "dreamwatch: cannot use the terminal '%s'\n", getenv("TERM") ? getenv("TERM") : "");
         signals_restore();
         free(s);
-        dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, "no screen");
+        if (!m->attached)
+            dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, "no screen");
         return 0;
     }
     curses_on = 1;
@@ -699,8 +708,8 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
                     if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
                         resizeterm(ws.ws_row, ws.ws_col);
                     relayout = 1;
-                } else if (shutdown_asked) {
-                    goto out;                       /* a second signal: leave without waiting */
+                } else if (shutdown_asked || m->attached) {
+                    goto out;                       /* a second signal, or attached: leave at once */
                 } else {
                     post(s, DW_CMD_SHUTDOWN, 0, sig[i] == SIGHUP ? "hangup" : "signal");
                 }
@@ -712,6 +721,7 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
         }
         if (pf[2].revents & (POLLHUP | POLLERR | POLLNVAL)) {
             stdin_ok = 0;                           /* the terminal went away */
+            if (m->attached) goto out;              /* detach: the session goes on */
             if (!shutdown_asked) post(s, DW_CMD_SHUTDOWN, 0, "terminal closed");
         }
         int key;
@@ -725,6 +735,8 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
             }
             if (global_key(s, key)) relayout = 1;
         }
+        if (detach_asked)
+            goto out;
         now = dw_now_mono();
         if (now < next_frame && !relayout)
             continue;

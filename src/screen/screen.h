@@ -132,6 +132,7 @@ void dw_screen_say(dw_screen *s, const char *fmt, ...) __attribute__((format(pri
 /* Drawing helpers (stdscr). Text is UTF-8 (ASCII in ASCII mode); it is cut at w columns. */
 void dw_draw_box(dw_screen *s, dw_rect r, const char *title, int focused);
 int  dw_draw_text(int y, int x, int w, const char *text);          /* returns columns used */
+void dw_draw_ascii(int on);                                        /* dw_draw_text: ASCII only (1) or UTF-8 */
 void dw_draw_fill(dw_rect r);                                      /* blank the rectangle */
 /* "+-|" or box drawing; block characters for bars and big letters. */
 const char *dw_glyph(const dw_screen *s, const char *utf8, const char *ascii);

@@ -38,6 +38,7 @@ static const struct rule {
     R(DW_AL_WAKE_FAILED,     "wake_failed",      DW_CRITICAL, al_wake_failed,     0, 0),
     R(DW_AL_ACTUATOR_FAILED, "actuator_failed",  DW_WARNING,  al_actuator_failed, 0, 0),
     R(DW_AL_STIM_LIMIT,      "stim_limit",       DW_INFO,     al_stim_limit,      0, 0),
+    R(DW_AL_BROKER,          "broker",           DW_INFO,     al_broker,          0, 0),
 #undef R
 #undef RF
 };

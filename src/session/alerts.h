@@ -45,6 +45,8 @@ enum dw_rule {
     DW_AL_LOW_CONFIDENCE, DW_AL_SHORT_SLEEP,
     /* stimulation and control */
     DW_AL_WAKE_FAILED, DW_AL_ACTUATOR_FAILED, DW_AL_STIM_LIMIT,
+    /* network: the broker link (DW_CMD_LINK) */
+    DW_AL_BROKER,
     DW_AL_NRULES
 };
 #define DW_AL_SLOTS (DW_MAX_CH + 1)    /* per-channel slots, and one for causes without a channel */

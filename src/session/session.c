@@ -530,7 +530,7 @@ int dw_session_command(dw_session *s, const dw_cmd *c, double t)
     if (t > s->t)
         s->t = t;
     if (s->mode == DW_MODE_SHUTDOWN && c->kind != DW_CMD_MARKER && c->kind != DW_CMD_DREAM_REPORT &&
-        c->kind != DW_CMD_ACK)
+        c->kind != DW_CMD_ACK && c->kind != DW_CMD_LINK)
         return c->kind == DW_CMD_SHUTDOWN;
     switch (c->kind) {
     case DW_CMD_WAKE:
@@ -564,6 +564,10 @@ int dw_session_command(dw_session *s, const dw_cmd *c, double t)
     case DW_CMD_DREAM_REPORT:
         event(s, t, 1, "dream_report", "Dream report: %s", c->text);
         s->wants_dream_report = 0;
+        break;
+    case DW_CMD_LINK:                  /* raised and cleared at once: the net layer reports transitions */
+        dw_alerts_cause(s->alerts, DW_AL_BROKER, DW_AL_GLOBAL, c->arg == 0, s->wall, t, s->wall, -1,
+                        c->text[0] ? c->text : "broker unreachable");
         break;
     default:
         break;

@@ -38,7 +38,7 @@ enum dw_mode { DW_MODE_MONITORING = 0, DW_MODE_ENHANCED, DW_MODE_NATURAL, DW_MOD
 const char *dw_mode_name(int mode);
 
 /* Operator commands: the screen (or a remote station) asks, the worker carries them out; the session
- * acts on WAKE, NATURAL, SHUTDOWN, MARKER, ACK and DREAM_REPORT. */
+ * acts on WAKE, NATURAL, SHUTDOWN, MARKER, ACK, DREAM_REPORT and LINK. */
 enum dw_cmd_kind {
     DW_CMD_PAUSE,          /* toggle */
     DW_CMD_SPEED,          /* arg: new speed (0 = as fast as possible) */
@@ -49,6 +49,8 @@ enum dw_cmd_kind {
     DW_CMD_MARKER,         /* text */
     DW_CMD_ACK,            /* acknowledge alert id (arg), or the newest if arg < 0 */
     DW_CMD_DREAM_REPORT,   /* text */
+    DW_CMD_LINK,           /* the broker link (net layer): arg 1 up, 0 down; text describes it. Down raises
+                              one info alert "broker" that up clears; nothing else changes */
 };
 
 typedef struct {
@@ -123,7 +125,7 @@ void dw_session_epoch(dw_session *s, int epoch, int stage, const double prob[DW_
 void dw_session_provisional(dw_session *s, int stage);
 /* Data-path figures for the alerts (see dw_datapath in alerts.h). */
 void dw_session_datapath(dw_session *s, double t, double wall, const dw_datapath *d);
-/* An operator command (WAKE, NATURAL, SHUTDOWN, MARKER, ACK, DREAM_REPORT; others are ignored).
+/* An operator command (WAKE, NATURAL, SHUTDOWN, MARKER, ACK, DREAM_REPORT, LINK; others are ignored).
  * Returns 1 when the caller must now shut down (stop the device, close the recording). */
 int  dw_session_command(dw_session *s, const dw_cmd *cmd, double t);
 /* Timers: stimulus due, actuator children (reap, timeout), wake timeout and escalation, alert repeats. */

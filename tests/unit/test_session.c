@@ -479,6 +479,24 @@ static void test_log_escapes(const char *dir)
           "%s", err.msg);
 }
 
+/* The net layer reports the broker link: one info alert while it is down, cleared when it is back. */
+static void test_broker_link(void)
+{
+    dw_session *s = session("natural", NULL);
+    dw_cmd down = { .kind = DW_CMD_LINK, .arg = 0 }, up = { .kind = DW_CMD_LINK, .arg = 1 };
+    snprintf(down.text, sizeof down.text, "broker 127.0.0.1:1883 unreachable");
+    dw_session_command(s, &down, 10);
+    dw_session_command(s, &down, 11);                  /* reported twice: still one alert */
+    dw_alerts *a = dw_session_alerts(s);
+    const dw_alert_view *v = dw_alerts_open(a, DW_AL_BROKER, DW_AL_GLOBAL);
+    CHECK("link: a broker that is down raises one info alert", v && v->severity == DW_INFO &&
+          dw_alerts_count(a, DW_AL_BROKER) == 1 && strstr(v->text, "127.0.0.1"), "%d", dw_alerts_count(a, DW_AL_BROKER));
+    dw_session_command(s, &up, 12);
+    CHECK("link: the broker back clears it, the mode is untouched", !dw_alerts_open(a, DW_AL_BROKER, DW_AL_GLOBAL) &&
+          dw_session_mode(s) == DW_MODE_NATURAL, "mode %d", dw_session_mode(s));
+    dw_session_free(s);
+}
+
 int main(void)
 {
     dw_config all;
@@ -504,6 +522,7 @@ int main(void)
     test_wake(dir);
     test_running_stimulus_stopped(dir);
     test_log_escapes(dir);
+    test_broker_link();
     reset_log();
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
