@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dsp/biquad.h"
 #include "sources/cyton.h"
 #include "base/files.h"
 #include "staging/hypnogram.h"
@@ -54,7 +55,31 @@ struct dw_worker {
     double next_prov_t;
     double last_notify;
     int stop;
+
+    /* the traces' display filter ([display] highpass_hz, lowpass_hz): the trace ring only */
+    dw_cascade disp[DW_MAX_CH];
+    unsigned disp_primed;                 /* bit c 0: settle every channel on its next frame */
 };
+
+/* The display filter and its name for the pane title. The trace ring runs at DW_FS = 100 Hz after the
+ * pipeline's anti-aliasing filter (>= 70 dB down from 50 Hz), so mains at 50 or 60 Hz never reaches it and
+ * needs no notch here; 0.3-35 Hz is the AASM manual's EEG filter setting. */
+static void display_filter_init(dw_worker *w)
+{
+    const dw_display_cfg *d = &w->cfg->display;
+    dw_cascade c = { 0 };
+    int hp = d->highpass_hz > 0 && dw_cascade_butter(&c, DW_BQ_HIGHPASS, 2, d->highpass_hz, DW_FS) == 0;
+    int lp = d->lowpass_hz > 0 && dw_cascade_butter(&c, DW_BQ_LOWPASS, 2, d->lowpass_hz, DW_FS) == 0;
+    for (int ch = 0; ch < DW_MAX_CH; ch++)
+        w->disp[ch] = c;
+    w->disp_primed = 0;
+    char *t = w->mon->trace_filter;
+    size_t n = sizeof w->mon->trace_filter;
+    if (hp && lp) snprintf(t, n, "%g-%g Hz", d->highpass_hz, d->lowpass_hz);
+    else if (hp) snprintf(t, n, "> %g Hz", d->highpass_hz);
+    else if (lp) snprintf(t, n, "< %g Hz", d->lowpass_hz);
+    else snprintf(t, n, "raw");
+}
 
 static void publish_source(dw_worker *w)
 {
@@ -92,6 +117,7 @@ static void publish_source(dw_worker *w)
             m->lights_off_t = d > 0 ? d : 0;
         }
     }
+    display_filter_init(w);
     m->v_status++;
     m->v_trace++;
     pthread_mutex_unlock(&m->lock);
@@ -285,7 +311,8 @@ static void on_quality(void *ctx, const dw_quality_second *q)
     pthread_mutex_unlock(&w->mon->lock);
 }
 
-/* Frames at DW_FS into the monitor's trace ring. */
+/* Frames at DW_FS through the display filter into the monitor's trace ring. A non-finite sample passes
+ * as it is and the channel's filter starts again, settled, at the next finite one. */
 static void on_frames(void *ctx, const double *x, int n, int nch)
 {
     dw_worker *w = ctx;
@@ -293,8 +320,20 @@ static void on_frames(void *ctx, const double *x, int n, int nch)
     pthread_mutex_lock(&m->lock);
     for (int i = 0; i < n; i++) {
         float *row = m->trace[(m->trace_total + i) % DW_TRACE_N];
-        for (int c = 0; c < nch; c++)
-            row[c] = (float)x[i * nch + c];
+        for (int c = 0; c < nch && c < DW_MAX_CH; c++) {
+            double v = x[i * nch + c];
+            unsigned bit = 1u << c;
+            if (!isfinite(v)) {
+                w->disp_primed &= ~bit;
+                row[c] = (float)v;
+                continue;
+            }
+            if (!(w->disp_primed & bit)) {
+                dw_cascade_settle(&w->disp[c], v);
+                w->disp_primed |= bit;
+            }
+            row[c] = (float)dw_cascade_step(&w->disp[c], v);
+        }
     }
     m->trace_total += n;
     m->v_trace++;
@@ -361,6 +400,7 @@ static void seek(dw_worker *w, double delta)
     w->mon->t_source = w->t;
     w->mon->source_ended = 0;
     w->mon->trace_total = 0;
+    w->disp_primed = 0;                 /* the filter starts again, settled, with the new stream */
     w->mon->v_hypno++;
     w->mon->v_trace++;
     pthread_mutex_unlock(&w->mon->lock);

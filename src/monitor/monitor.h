@@ -39,6 +39,7 @@ typedef struct dw_monitor {
     int    frontal, parietal;
     char   staging_desc[160];           /* "frontal EEG Fpz-Cz, parietal EEG Pz-Oz (by electrode name), model fpz_pz" */
     char   source_note[256];            /* what the source said at open ("" none) */
+    char   trace_filter[32];            /* the traces' display filter: "0.3-35 Hz", "raw" */
 
     /* traces at DW_FS: ring of DW_TRACE_N frames, trace_total frames written so far */
     float  trace[DW_TRACE_N][DW_MAX_CH];

@@ -80,12 +80,14 @@ static void draw(dw_screen *s, dw_rect r, int focused)
         valid[p] = 1;
         for (int i = 0; i < nshow; i++) {
             int c = order[i];
-            float mn = v->trace[a % DW_TRACE_N][c], mx = mn;
-            for (long j = a + 1; j < b; j++) {
+            float mn = INFINITY, mx = -INFINITY;
+            for (long j = a; j < b; j++) {
                 float x = v->trace[j % DW_TRACE_N][c];
+                if (!isfinite(x)) continue;               /* out of range: nothing to draw */
                 if (x < mn) mn = x;
                 if (x > mx) mx = x;
             }
+            if (mn > mx) mn = mx = 0;
             lo[i * D + p] = mn;
             hi[i * D + p] = mx;
             if (!(v->chflags[c] & (DW_Q_UNUSABLE | DW_Q_ARTEFACT))) {   /* bad channels do not set the scale */
@@ -107,8 +109,9 @@ static void draw(dw_screen *s, dw_rect r, int focused)
 
     char title[160], su[32];
     snprintf(su, sizeof su, "%g %s", scale, s->utf8 ? "µV" : "uV");
-    snprintf(title, sizeof title, "Traces %.0f s, %s%s %s, %s", spd * D / (double)DW_FS, s->utf8 ? "±" : "+-",
-             su, s->trace_scale > 0 ? "fixed" : "auto", s->trace_scroll ? "scroll" : "sweep");
+    snprintf(title, sizeof title, "Traces %.0f s, %s, %s%s %s, %s", spd * D / (double)DW_FS,
+             v->trace_filter[0] ? v->trace_filter : "raw", s->utf8 ? "±" : "+-", su,
+             s->trace_scale > 0 ? "fixed" : "auto", s->trace_scroll ? "scroll" : "sweep");
     dw_draw_box(s, r, title, focused);
     for (int i = 0; i < nshow; i++) {
         int c = order[i], y0 = iy + i * bh;

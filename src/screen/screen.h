@@ -13,6 +13,7 @@ typedef struct {
     double fps;                        /* frames per second at most */
     double trace_seconds;
     double trace_scale_uv;             /* 0 = auto */
+    double highpass_hz, lowpass_hz;    /* display filter of the traces (0 = off); the worker applies it */
     char   charset[8];                 /* auto | utf8 | ascii */
 
 } dw_display_cfg;
