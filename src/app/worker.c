@@ -99,10 +99,16 @@ static void publish_source(dw_worker *w)
     m->speed = w->speed;
     m->paused = w->paused;
     snprintf(m->model_name, sizeof m->model_name, "%s", dw_model_name(dw_pipeline_model(w->pipeline)));
-    if (in->note[0]) {                  /* e.g. "truncated: 40 of 60 data records present" */
-        snprintf(m->last_event, sizeof m->last_event, "%s", in->note);
+    if (in->note[0])                    /* e.g. "truncated: 40 of 60 data records present" */
         snprintf(m->source_note, sizeof m->source_note, "%s", in->note);
+    if (!in->live && strcmp(w->cfg->board, "auto")) {   /* [input] board is for a live board */
+        size_t l = strlen(m->source_note);
+        snprintf(m->source_note + l, sizeof m->source_note - l, "%sboard %s ignored: it applies to a live "
+                 "board (--serial); this replay has the file's %d channels", l ? "; " : "", w->cfg->board,
+                 in->nch);
     }
+    if (m->source_note[0])
+        snprintf(m->last_event, sizeof m->last_event, "%s", m->source_note);
     snprintf(m->staging_desc, sizeof m->staging_desc, "frontal %s, parietal %s (%s), model %s",
              in->frontal >= 0 ? in->label[in->frontal] : "none", in->parietal >= 0 ? in->label[in->parietal] : "none",
              in->roles_how, dw_model_name(dw_pipeline_model(w->pipeline)));

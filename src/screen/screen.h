@@ -119,6 +119,7 @@ struct dw_screen {
     double trace_scale;            /* uV for half a channel band; 0 auto */
     double trace_auto;             /* the auto scale in use */
     double trace_drawn_at;
+    int    trace_first;            /* the first channel band shown (Up/Down scroll when not all fit) */
     int    alert_sel;              /* row, newest first */
     unsigned alert_sel_id;         /* the alert on that row, so the selection stays as alerts arrive */
 

@@ -140,12 +140,15 @@ static void ring(dw_session *s)
     }
 }
 
-static void fire(dw_session *s, int which, double t, int attempt)
+/* Fire an actuator (args: extra words for a command, or NULL: the attempt number for a wake command). */
+static void fire_with(dw_session *s, int which, double t, int attempt, const char *const *args, int nargs)
 {
     dw_err err = { "" };
     if (!s->act[which])
         return;
-    if (dw_actuator_fire(s->act[which], s->wall, attempt, &err) < 0) {
+    int r = args ? dw_actuator_fire_args(s->act[which], s->wall, args, nargs, &err)
+                 : dw_actuator_fire(s->act[which], s->wall, attempt, &err);
+    if (r < 0) {
         event(s, t, 0, "actuator_failed", "%s", err.msg);
         dw_alerts_cause(s->alerts, DW_AL_ACTUATOR_FAILED, which, 1, t, t, s->wall,
                         which >= ACT_WAKE ? DW_CRITICAL : -1, err.msg);
@@ -154,15 +157,40 @@ static void fire(dw_session *s, int which, double t, int attempt)
     }
 }
 
+static void fire(dw_session *s, int which, double t, int attempt)
+{
+    fire_with(s, which, t, attempt, NULL, 0);
+}
+
+static const char *severity_name(int sev)
+{
+    static const char *const sev_names[] = { "info", "warning", "critical" };
+    return sev >= 0 && sev <= DW_CRITICAL ? sev_names[sev] : "?";
+}
+
+/* The escalation actuator for alert a: a command gets four arguments, the alert's id, its severity, the
+ * state (active, resolved or acknowledged) and its text, so a pager can say what happened and close the
+ * page when the cause has gone. */
+static void escalate(dw_session *s, double t, const dw_alert_view *a, const char *state)
+{
+    char id[16];
+    snprintf(id, sizeof id, "%u", a->id);
+    const char *args[4] = { id, severity_name(a->severity), state, a->text };
+    unsigned aid = a->id;
+    fire_with(s, ACT_ESC, t, 1, args, 4);
+    dw_alerts_set_escalated(s->alerts, aid);
+}
+
+/* The alert rule's actions (alerts.h): a critical alert rings when raised, on each repeat and re-arm,
+ * and once when it clears unacknowledged; each repeat calls the escalation actuator ("active"), and an
+ * escalated alert's clear ("resolved") and acknowledgement ("acknowledged") call it once more. */
 static void on_alert(void *ctx, int ev, const dw_alert_view *a, double t, double wall)
 {
     dw_session *s = ctx;
-    static const char *const sev[] = { "info", "warning", "critical" };
-    const char *sv = a->severity >= 0 && a->severity <= DW_CRITICAL ? sev[a->severity] : "?";
     (void)wall;
     /* repeats go to the log only: the recording would fill with them */
     event(s, t, ev != DW_ALERT_REPEAT && ev != DW_ALERT_REARMED, "alert", "Alert %u %s [%s] %s: %s", a->id,
-          dw_alert_event_name(ev), sv, a->rule, a->text);
+          dw_alert_event_name(ev), severity_name(a->severity), a->rule, a->text);
     int loud = a->severity >= DW_WARNING && s->cfg->bell;
     switch (ev) {
     case DW_ALERT_RAISED:
@@ -174,11 +202,21 @@ static void on_alert(void *ctx, int ev, const dw_alert_view *a, double t, double
     case DW_ALERT_REPEAT:
         if (loud)
             ring(s);
-        fire(s, ACT_ESC, t, 1);
+        escalate(s, t, a, "active");
         break;
     case DW_ALERT_REARMED:
         if (loud)
             ring(s);
+        break;
+    case DW_ALERT_CLEARED:
+        if (a->severity == DW_CRITICAL && !a->acked && loud)
+            ring(s);                       /* once: it now waits for one acknowledgement */
+        if (a->escalated)
+            escalate(s, t, a, "resolved");
+        break;
+    case DW_ALERT_ACKED:
+        if (a->escalated)
+            escalate(s, t, a, "acknowledged");
         break;
     default:
         break;
@@ -285,7 +323,8 @@ static const char *blocked(const dw_session *s, int kind, double t)
         return "critical alert open";
     for (int r = 0; r < 2; r++) {
         int ch = r ? s->parietal : s->frontal;
-        if (ch >= 0 && (dw_alerts_open(s->alerts, DW_AL_FLAT, ch) || dw_alerts_open(s->alerts, DW_AL_RAILED, ch)))
+        if (ch >= 0 && (dw_alerts_channel_open(s->alerts, DW_AL_FLAT, ch) ||
+                        dw_alerts_channel_open(s->alerts, DW_AL_RAILED, ch)))
             return "flat or railed staging channel";
     }
     return NULL;
@@ -606,7 +645,11 @@ void dw_session_tick(dw_session *s, double t, double wall)
                      t - s->wake_t0);
             event(s, t, 1, "wake", "Escalation: %s", text);
             dw_alerts_cause(s->alerts, DW_AL_WAKE_FAILED, DW_AL_GLOBAL, 1, t, t, wall, -1, text);
-            fire(s, ACT_ESC, t, 1);
+            const dw_alert_view *v = dw_alerts_open(s->alerts, DW_AL_WAKE_FAILED, DW_AL_GLOBAL);
+            if (v)
+                escalate(s, t, v, "active");
+            else                            /* the rule is switched off: the escalation still goes out */
+                fire_with(s, ACT_ESC, t, 1, (const char *[]){ "0", "critical", "active", text }, 4);
         }
     }
     dw_alerts_tick(s->alerts, t, wall);

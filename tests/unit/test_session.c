@@ -460,6 +460,56 @@ static void test_running_stimulus_stopped(const char *dir)
     snprintf(cfg.stim_actuator, sizeof cfg.stim_actuator, "none");
 }
 
+/* The escalation command hears each repeat of an unacknowledged critical alert with the alert's id,
+ * severity, state and text as four arguments, then "resolved" once when the cause clears, and nothing
+ * more (no repeats after the clear). */
+static void test_escalation_args(const char *dir)
+{
+    char out[1100];
+    snprintf(out, sizeof out, "%s/pages", dir);
+    command_script(dir, "page.sh", "f=$1; shift; printf '%s|' \"$@\" >> \"$f\"; echo >> \"$f\"\n", out,
+                   cfg.escalation_command, sizeof cfg.escalation_command);
+    snprintf(cfg.escalation_actuator, sizeof cfg.escalation_actuator, "command");
+    cfg.al_repeat_s = 10;
+    cfg.command_timeout_s = 600;              /* simulated seconds pass faster than the child runs */
+    dw_session *s = session("natural", NULL);
+    dw_datapath d = { .rec_error = 1 };
+    snprintf(d.rec_error_text, sizeof d.rec_error_text, "No space left on device");
+    for (double w = 0; w < 200; w += 0.5) {
+        d.rec_error = w < 25;                 /* 25 s of trouble: repeats at 10 and 20 s, then cleared */
+        dw_session_datapath(s, w, 1e9 + w, &d);
+        dw_session_tick(s, w, 1e9 + w);
+    }
+    char got[2048] = "";
+    for (int i = 0; i < 300; i++) {           /* the commands run in the background: wait for 3 lines */
+        dw_session_tick(s, 200, 1e9 + 200);
+        FILE *f = fopen(out, "r");
+        size_t k = f ? fread(got, 1, sizeof got - 1, f) : 0;
+        got[k] = 0;
+        if (f) fclose(f);
+        int lines = 0;
+        for (char *p = got; *p; p++)
+            lines += *p == '\n';
+        if (lines >= 3)
+            break;
+        usleep(10000);
+    }
+    usleep(100000);
+    /* the commands run side by side, so their lines come in any order */
+    int active = 0, resolved = 0, lines = 0;
+    for (char *p = got; (p = strchr(p, '\n')); p++)
+        lines++;
+    for (char *p = got; (p = strstr(p, "1|critical|active|recording: No space left on device|\n")); p++)
+        active++;
+    for (char *p = got; (p = strstr(p, "1|critical|resolved|recording: No space left on device|\n")); p++)
+        resolved++;
+    CHECK("escalation_args_and_resolved", active == 2 && resolved == 1 && lines == 3, "got '%s'", got);
+    cfg.al_repeat_s = 60;
+    cfg.command_timeout_s = 5;
+    snprintf(cfg.escalation_actuator, sizeof cfg.escalation_actuator, "none");
+    dw_session_free(s);
+}
+
 static void test_log_escapes(const char *dir)
 {
     char path[1100];
@@ -503,6 +553,7 @@ int main(void)
     test_rem_cues();
     test_wake(dir);
     test_running_stimulus_stopped(dir);
+    test_escalation_args(dir);
     test_log_escapes(dir);
     reset_log();
     char cmd[1200];
