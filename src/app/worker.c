@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "dsp/biquad.h"
+#include "sources/arrivals.h"
 #include "sources/cyton.h"
 #include "base/files.h"
 #include "staging/hypnogram.h"
@@ -55,6 +56,8 @@ struct dw_worker {
     double next_prov_t;
     double last_notify;
     int stop;
+
+    dw_arrivals arrivals;                 /* live: frames against the wall clock (loss, NO DATA) */
 
     /* the traces' display filter ([display] highpass_hz, lowpass_hz): the trace ring only */
     dw_cascade disp[DW_MAX_CH];
@@ -214,6 +217,10 @@ static int open_session(dw_worker *w, dw_err *err)
         return -1;
     size_t len = strlen(log) - strlen(".session.tsv");     /* the prefix the log got: stem or stem-N */
     snprintf(w->prefix, sizeof w->prefix, "%.*s", (int)len, log);
+    pthread_mutex_lock(&w->mon->lock);
+    snprintf(w->mon->log_path, sizeof w->mon->log_path, "%s", log);
+    snprintf(w->mon->summary_path, sizeof w->mon->summary_path, "%s.summary.txt", w->prefix);
+    pthread_mutex_unlock(&w->mon->lock);
     dw_session_hooks hooks = { .annotate = session_annotate, .bell = session_bell, .ctx = w, .log = l };
     w->session = dw_session_new(&w->cfg->session, &hooks, err);
     if (!w->session)
@@ -279,6 +286,7 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
         dw_worker_free(w);
         return NULL;
     }
+    dw_arrivals_init(&w->arrivals, in->fs, dw_now_wall());
     publish_source(w);
     if (open_session(w, err) < 0) {
         dw_worker_free(w);
@@ -405,6 +413,10 @@ static void seek(dw_worker *w, double delta)
     w->mon->prov_stage = DW_UNSCORED;
     w->mon->t_source = w->t;
     w->mon->source_ended = 0;
+    long tt = (long)target;
+    snprintf(w->mon->last_event, sizeof w->mon->last_event, "seek to %ld:%02ld:%02ld of the recording",
+             tt / 3600, tt / 60 % 60, tt % 60);
+    w->mon->v_status++;
     w->mon->trace_total = 0;
     w->disp_primed = 0;                 /* the filter starts again, settled, with the new stream */
     w->mon->v_hypno++;
@@ -477,8 +489,9 @@ static void publish_time(dw_worker *w, int force)
     if (w->rec)
         w->mon->rec_bytes = dw_recorder_bytes(w->rec);
     if (live) {
-        w->mon->loss_pct_5s = cs.loss_pct_5s;
-        w->mon->loss_pct_night = cs.loss_pct_night;
+        double wall = dw_now_wall();
+        dw_arrivals_loss(&w->arrivals, wall, &w->mon->loss_pct_recent, &w->mon->loss_pct_night);
+        w->mon->no_data_since = dw_arrivals_silent_since(&w->arrivals, wall, DW_NO_DATA_S);
         w->mon->lost_samples = cs.lost_samples;
         w->mon->reconnects = cs.reconnects;
     }
@@ -499,6 +512,8 @@ static int read_block(dw_worker *w, int max_frames)
     int n = w->src->ops->read(w->src, &b, max_frames, in->live ? 100 : 0);
     if (n <= 0)
         return n;
+    if (in->live)
+        dw_arrivals_add(&w->arrivals, n, dw_now_wall());
     if (w->rec) {
         if (dw_recorder_write(w->rec, &b) < 0) {
             if (!w->rec_failed)
@@ -604,6 +619,8 @@ static void *run(void *arg)
         if (n == DW_SRC_EOF) {
             pthread_mutex_lock(&w->mon->lock);
             w->mon->source_ended = 1;
+            w->mon->prov_stage = DW_UNSCORED;     /* no epoch is in progress after the end */
+            w->mon->v_hypno++;
             snprintf(w->mon->last_event, sizeof w->mon->last_event, "end of recording");
             pthread_mutex_unlock(&w->mon->lock);
             publish_time(w, 1);

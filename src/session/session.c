@@ -348,8 +348,11 @@ static dw_stim *add_stim(dw_session *s, int kind, double t, double trough_t, dou
         s->stim = dw_xrealloc(s->stim, (size_t)cap * sizeof *s->stim, "the night's stimuli");
         s->capstim = cap;
     }
+    long n = 1;
+    for (int i = 0; i < s->nstim; i++)
+        n += s->stim[i].kind == kind;
     dw_stim *st = &s->stim[s->nstim++];
-    *st = (dw_stim){ .id = s->nstim, .kind = kind, .t = t, .wall = s->wall, .trough_t = trough_t,
+    *st = (dw_stim){ .id = s->nstim, .n = n, .kind = kind, .t = t, .wall = s->wall, .trough_t = trough_t,
                      .trough_uv = trough_uv, .phase_deg = NAN, .stage = s->stage };
     return st;
 }
@@ -372,7 +375,7 @@ static void deliver_so(dw_session *s, double t)
     fire(s, ACT_STIM, t, 1);
     if (s->so)
         dw_so_mark(s->so, st->id, t);
-    event(s, t, 1, "stim", "SO stim %ld trough %.2f s (%.0f uV) %s", st->id, st->trough_t - t, st->trough_uv,
+    event(s, t, 1, "stim", "SO stim %ld trough %.2f s (%.0f uV) %s", st->n, st->trough_t - t, st->trough_uv,
           dw_stage_name(st->stage));
     if (++s->train_n >= s->cfg->so_train) {
         s->train_n = 0;
@@ -390,9 +393,9 @@ static void take_phases(dw_session *s)
         dw_stim *st = &s->stim[p.id - 1];
         st->phase_deg = p.phase_deg;
         if (isnan(p.phase_deg))
-            event(s, st->t, 0, "stim_phase", "SO stim %ld phase unknown", st->id);
+            event(s, st->t, 0, "stim_phase", "SO stim %ld phase unknown", st->n);
         else
-            event(s, st->t, 1, "stim_phase", "SO stim %ld phase %+.0f deg", st->id, p.phase_deg);
+            event(s, st->t, 1, "stim_phase", "SO stim %ld phase %+.0f deg", st->n, p.phase_deg);
     }
 }
 
@@ -530,7 +533,7 @@ void dw_session_epoch(dw_session *s, int epoch, int stage, const double prob[DW_
             if (st) {
                 dw_rem_cue_delivered(&s->cue, t);
                 fire(s, ACT_CUE, t, 1);
-                event(s, t, 1, "cue", "REM cue %ld after %d R epochs", st->id, s->cue.run);
+                event(s, t, 1, "cue", "REM cue %ld after %d R epochs", st->n, s->cue.run);
                 check_limit(s, t);
             }
         }
@@ -733,7 +736,9 @@ void dw_session_view_get(const dw_session *s, dw_session_view *v)
 {
     v->version = s->version;
     v->mode = s->mode;
-    v->stim_count = s->nstim;
+    v->stim_count = v->cue_count = 0;
+    for (int i = 0; i < s->nstim; i++)
+        s->stim[i].kind == DW_STIM_CUE ? v->cue_count++ : v->stim_count++;
     v->wants_dream_report = s->wants_dream_report;
     snprintf(v->last_event, sizeof v->last_event, "%s", s->last_event);
 }
@@ -751,3 +756,41 @@ int dw_session_nstim(const dw_session *s) { return s->nstim; }
 const dw_stim *dw_session_stim(const dw_session *s, int i) { return i >= 0 && i < s->nstim ? &s->stim[i] : NULL; }
 int dw_session_wants_dream_report(const dw_session *s) { return s->wants_dream_report; }
 int dw_session_pending(const dw_session *s) { return s->pending; }
+
+int dw_session_nevents(const dw_session *s) { return s->nev; }
+
+int dw_session_event_view(const dw_session *s, int i, dw_event_view *out)
+{
+    if (i < 0 || i >= s->nev)
+        return -1;
+    const struct event *e = &s->ev[i];
+    static const struct { const char *kind; int ev; } kinds[] = {
+        { "marker", DW_EV_MARKER }, { "stim", DW_EV_STIM }, { "cue", DW_EV_CUE },
+        { "dream_report", DW_EV_DREAM }, { "mode", DW_EV_NOTE }, { "start", DW_EV_NOTE },
+        { "wake", DW_EV_NOTE }, { "awake", DW_EV_NOTE }, { "alert", DW_EV_NOTE }, { "stim_limit", DW_EV_NOTE },
+        { "actuator_failed", DW_EV_NOTE },
+    };
+    int kind = -1;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        if (!strcmp(e->kind, kinds[k].kind))
+            kind = kinds[k].ev;
+    out->severity = DW_INFO;
+    if (kind == DW_EV_NOTE && !strcmp(e->kind, "alert")) {     /* "Alert 3 raised [critical] rule: text" */
+        char ev[16] = "", sev[16] = "";
+        if (sscanf(e->text, "Alert %*u %15s [%15[a-z]]", ev, sev) != 2 || !strcmp(ev, "repeat") ||
+            !strcmp(ev, "re-armed"))
+            return -1;
+        if (!strcmp(ev, "raised"))
+            kind = DW_EV_ALERT;
+        out->severity = !strcmp(sev, "critical") ? DW_CRITICAL : !strcmp(sev, "warning") ? DW_WARNING : DW_INFO;
+    }
+    if (kind < 0)
+        return -1;
+    out->t = e->t;
+    out->wall = e->wall;
+    out->kind = kind;
+    size_t k = strcspn(e->text, "\n");
+    snprintf(out->text, sizeof out->text, "%.*s%s", (int)(k < sizeof out->text ? k : sizeof out->text - 1),
+             e->text, e->text[k] ? " ..." : "");
+    return 0;
+}

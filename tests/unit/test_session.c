@@ -316,6 +316,12 @@ static void test_rem_cues(void)
     /* R runs from epoch 20 to 59: cues at the 10th R epoch (t = 900 s) and 15 min later (1800 s) */
     CHECK("rem_cues", cues == 2 && bad == 0 && count_ann("REM cue") == 2 && bells == 2, "%d cues (%d bad), %d bells",
           cues, bad, bells);
+    /* cues are counted apart from the SO stimuli of the N2/N3 epochs before them */
+    dw_session_view sv;
+    dw_session_view_get(s, &sv);
+    CHECK("rem_cues_numbered_apart", count_ann("REM cue 1 ") == 1 && count_ann("REM cue 2 ") == 1 &&
+          sv.cue_count == 2 && sv.stim_count == dw_session_nstim(s) - 2 && sv.stim_count > 0,
+          "view: %d stimuli, %d cues", sv.stim_count, sv.cue_count);
     cfg.cue_enabled = 0;
     dw_session_free(s);
 }
