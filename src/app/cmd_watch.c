@@ -175,6 +175,43 @@ static int parse_args(int argc, char **argv, dw_config *cfg, struct run_opts *ro
     return -1;
 }
 
+/* The end of the night, on standard error once the terminal is restored: where the recording, the session
+ * log and the summary are (files that exist), and the night's main figures (staging/sleep_stats.c). */
+static void print_exit(const dw_monitor *m)
+{
+    const char *what[3] = { "recording", "session log", "summary" };
+    const char *path[3] = { m->rec_path, m->log_path, m->summary_path };
+    int any = 0;
+    for (int i = 0; i < 3; i++) {
+        struct stat st;
+        if (!path[i][0] || stat(path[i], &st) != 0)
+            continue;
+        if (!any++)
+            fprintf(stderr, "dreamwatch: the night's files:\n");
+        fprintf(stderr, "  %-12s %s (%lld kB)\n", what[i], path[i], (long long)st.st_size / 1024);
+    }
+    dw_sleep_stats s;
+    dw_sleep_stats_compute(m->stage, m->n_epochs, &s);
+    if (m->n_epochs == 0)
+        return;
+    if (s.sol_min < 0)
+        fprintf(stderr, "  %d epochs staged, no sleep\n", m->n_epochs);
+    else
+        fprintf(stderr, "  %d epochs staged: total sleep %d h %02d min, sleep efficiency %.1f %% of the time in bed, "
+                "sleep onset latency %.1f min, WASO %.1f min\n", m->n_epochs, (int)(s.tst_min + 0.5) / 60,
+                (int)(s.tst_min + 0.5) % 60, s.se_pct, s.sol_min, s.waso_min);
+}
+
+/* Alerts and source notes in headless mode, as they come (the screen shows them on the monitor). */
+static void headless_news(const dw_monitor *m, int *alerts_seen)
+{
+    for (; *alerts_seen < m->n_events; (*alerts_seen)++) {
+        const dw_event_view *e = &m->events[*alerts_seen];
+        if (e->kind == DW_EV_ALERT || (e->kind == DW_EV_NOTE && !strncmp(e->text, "Alert ", 6)))
+            fprintf(stderr, "dreamwatch: t=%.1f s: %s\n", e->t, e->text);
+    }
+}
+
 /* Headless: this thread takes the signals; the first asks for a safe shutdown, a second forces exit
  * (the recording's header is kept current on disk, so nothing already written is lost). */
 static void run_headless(dw_monitor *m)
@@ -184,7 +221,7 @@ static void run_headless(dw_monitor *m)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
-    int asked = 0, shown = 0;
+    int asked = 0, shown = 0, news = 0;
     pthread_mutex_lock(&m->lock);
     fprintf(stderr, "dreamwatch: %s: staging %s\n", m->source_desc, m->staging_desc);
     if (m->source_note[0])
@@ -205,6 +242,7 @@ static void run_headless(dw_monitor *m)
         pthread_mutex_lock(&m->lock);
         int finished = m->finished;
         int ended = m->source_ended;
+        headless_news(m, &news);
         while (shown < m->n_epochs) {
             const float *p = m->prob[shown];
             int s = m->stage[shown];
@@ -270,6 +308,7 @@ static int watch(int argc, char **argv, int headless_cmd)
     else
         dw_screen_run(&mon, &cfg.display);
     dw_worker_join(w);
+    print_exit(&mon);
     int status = dw_worker_status(w);
     dw_worker_free(w);
     dw_monitor_destroy(&mon);

@@ -9,5 +9,6 @@ int dw_cmd_score(int argc, char **argv);            /* score NIGHT.edf... */
 int dw_cmd_score_features(int argc, char **argv);   /* score --features TABLE.tsv... */
 int dw_cmd_emulate(int argc, char **argv);          /* emulate: a Cyton on a pty */
 int dw_cmd_recover(int argc, char **argv);          /* recover FILE.bdf... */
+int dw_cmd_nights(int argc, char **argv);           /* nights [DIR...]: the nights' summaries in a table */
 
 #endif

@@ -14,6 +14,7 @@ static const struct command {
     { "record", dw_cmd_record },
     { "emulate", dw_cmd_emulate },
     { "recover", dw_cmd_recover },
+    { "nights", dw_cmd_nights },
 };
 
 int main(int argc, char **argv)

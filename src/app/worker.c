@@ -566,11 +566,14 @@ static void write_summary(dw_worker *w)
         w->status = 1;
         return;
     }
-    dw_sleep_stats st;
+    dw_night night;
     pthread_mutex_lock(&w->mon->lock);
-    dw_sleep_stats_compute(w->mon->stage, w->mon->n_epochs, &st);
+    dw_night_from_stages(&night, w->mon->stage, w->mon->n_epochs);
+    night.start_wall = w->mon->start_wall;
+    snprintf(night.source, sizeof night.source, "%s", w->mon->source_desc);
+    snprintf(night.kind, sizeof night.kind, "%s", w->mon->live ? "live" : "replay");
     pthread_mutex_unlock(&w->mon->lock);
-    int bad = dw_session_write_summary(w->session, f, &st) < 0;
+    int bad = dw_session_write_summary(w->session, f, &night) < 0;
     bad |= fclose(f) != 0;
     if (bad || dw_out_commit(&o, &err) < 0) {
         fprintf(stderr, "dreamwatch: %s\n", bad ? "summary: write failed" : err.msg);

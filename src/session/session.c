@@ -686,19 +686,12 @@ static void circ_stats(const dw_session *s, double *mean, double *spread, int *n
     *spread = *n && r > 0 ? sqrt(-2 * log(r)) * 180 / M_PI : NAN;    /* circular standard deviation */
 }
 
-int dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *st)
+int dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night)
 {
     fprintf(f, "# dreamwatch session summary\n\n");
-    if (st) {
-        fprintf(f, "## Sleep\n");
-        fprintf(f, "time in bed %.1f min, sleep period %.1f min, total sleep %.1f min\n", st->tib_min, st->spt_min,
-                st->tst_min);
-        fprintf(f, "sleep onset latency %.1f min, REM latency %.1f min, WASO %.1f min\n", st->sol_min,
-                st->rem_latency_min, st->waso_min);
-        fprintf(f, "sleep efficiency %.1f %%, maintenance efficiency %.1f %%\n", st->se_pct, st->sme_pct);
-        for (int k = 0; k < DW_NSTAGES; k++)
-            fprintf(f, "%-2s %6.1f min %5.1f %%\n", dw_stage_name(k), st->stage_min[k], st->stage_pct[k]);
-        fprintf(f, "awakenings %d, stage transitions %.1f per hour\n\n", st->awakenings, st->transitions_per_h);
+    if (night) {
+        fprintf(f, "%s: %s\n\n", night->kind[0] ? night->kind : "night", night->source);
+        dw_night_print_sleep(f, night);
     }
     int nso = 0, ncue = 0, nph;
     for (int i = 0; i < s->nstim; i++)
@@ -728,6 +721,17 @@ int dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *st)
         for (const char *p = s->ev[i].text; *p; p++)
             *p == '\n' ? fputs("\n\t\t", f) : fputc(*p, f);   /* dream reports stay readable */
         fputc('\n', f);
+    }
+    if (night) {
+        dw_night fig = *night;
+        fig.stimuli = nso;
+        fig.cues = ncue;
+        fig.alerts = dw_alerts_n(s->alerts);
+        fig.critical = 0;
+        for (int i = 0; i < fig.alerts; i++)
+            fig.critical += dw_alerts_get(s->alerts, i)->severity == DW_CRITICAL;
+        fputc('\n', f);
+        dw_night_print_figures(f, &fig);
     }
     return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }

@@ -29,6 +29,7 @@
 #include "session/alerts.h"
 #include "session/session_cfg.h"
 #include "staging/hypnogram.h"
+#include "staging/night.h"
 #include "sources/source.h"
 
 #define DW_TEXT_MAX 4096            /* markers, dream reports */
@@ -132,8 +133,10 @@ void dw_session_tick(dw_session *s, double t, double wall);
 /* Safe shutdown: stimulation off first (pending stimulus cancelled, running stimulus/cue commands
  * terminated), mode SHUTDOWN. Idempotent; returns 0. */
 int  dw_session_shutdown(dw_session *s, double t, const char *cause);
-/* Summary file: sleep statistics, every stimulus, every alert, every event. 0 or -1 on a write error. */
-int  dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *stats);
+/* Summary file: the night and its sleep statistics (night: staging/night.h, NULL for none), every stimulus,
+ * every alert, every event, and the machine-readable figures (the night's, with this session's stimulus,
+ * cue and alert counts) that `dreamwatch nights` reads. 0 or -1 on a write error. */
+int  dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night);
 /* What the screen shows of the session (plain data). version changes whenever a field does. */
 typedef struct {
     unsigned long version;

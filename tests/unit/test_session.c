@@ -147,17 +147,21 @@ static void test_enhanced_night(const char *log_path)
           phased, atan2(ms, mc) * 180 / M_PI);
 
     FILE *f = tmpfile();
-    dw_sleep_stats stats = { .tst_min = 400 };
-    int r = f ? dw_session_write_summary(s, f, &stats) : -1;
-    char buf[4096] = "";
+    dw_night night = { .st = { .tst_min = 400, .sol_min = 10 }, .source = "test" };
+    int r = f ? dw_session_write_summary(s, f, &night) : -1;
+    static char buf[1 << 20];
+    buf[0] = 0;
     if (f) {
         rewind(f);
         size_t got = fread(buf, 1, sizeof buf - 1, f);
         buf[got] = 0;
         fclose(f);
     }
+    char want_fig[64];
+    snprintf(want_fig, sizeof want_fig, "\nstimuli\t%d\n", dw_session_nstim(s));
     CHECK("summary_written", r == 0 && strstr(buf, "total sleep 400.0") && strstr(buf, "slow-oscillation stimuli") &&
-          strstr(buf, "circular mean"), "%.300s", buf);
+          strstr(buf, "circular mean") && strstr(buf, "## Figures\n") && strstr(buf, want_fig) &&
+          strstr(buf, "\ntst_min\t400.0\n"), "%.300s", buf);
     dw_session_free(s);
     cfg.max_per_night = 2000;
 
