@@ -187,7 +187,8 @@ static int stats_lines(dw_screen *s, char out[6][64])
     dw_sleep_stats st;
     int rp, n = 0;
     dw_night_stats(s, &st, &rp);
-    snprintf(out[n++], 64, "so far: TST %d:%02d  SE %.0f%%", (int)st.tst_min / 60, (int)st.tst_min % 60, st.se_pct);
+    long tst = lround(st.tst_min);
+    snprintf(out[n++], 64, "so far: TST %ld:%02ld  SE %.0f%%", tst / 60, tst % 60, st.se_pct);
     if (st.sol_min < 0)
         snprintf(out[n++], 64, "no sleep yet");
     else
