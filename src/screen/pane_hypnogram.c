@@ -137,8 +137,8 @@ static void time_axis(dw_screen *s, int y, int x0, const dw_span *v, int xc)
 {
     static const int steps[] = { 300, 600, 900, 1800, 3600, 7200, 10800 };
     int step = steps[6];
-    for (int i = 0; i < 7; i++)
-        if (steps[i] / (DW_EPOCH_S * v->epc) >= 9) { step = steps[i]; break; }
+    for (int i = 0; i < 7; i++)             /* ticks 14 columns apart: a label fits on either side */
+        if (steps[i] / (DW_EPOCH_S * v->epc) >= 14) { step = steps[i]; break; }
     double off = 0;
     if (s->v.start_wall > 0) {
         time_t t0 = (time_t)s->v.start_wall;
