@@ -357,6 +357,7 @@ static void layout(dw_screen *s)
         int avail = H - 2;
         int hyp = layout_ref ? 15 : 9;                /* the reference: a second plot, or one row */
         if (layout_ref && avail - hyp < 12) hyp = 10;
+        if (avail - hyp < 10) hyp--;                  /* small: no event row, so the alerts keep a pane */
         if (avail - hyp - 6 >= 16) hyp += 6;          /* room for the hypnodensity strip */
         if (hyp > avail) hyp = avail;
         int rest = avail - hyp, bottom = 0, traces;
