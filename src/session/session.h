@@ -160,7 +160,7 @@ typedef struct {
     double wall;                   /* wall clock, Unix time */
     int    kind;                   /* enum dw_event_kind */
     int    severity;               /* DW_EV_ALERT: enum dw_severity */
-    char   text[96];               /* the first line, cut */
+    char   text[160];              /* the first line, cut */
 } dw_event_view;
 /* Events logged so far (every kind, in order), and the i-th as the screen shows it: 0 with out filled,
  * or -1 for an event the screen leaves out (repeats, re-arms, cancelled or suspended stimulation, phases:
