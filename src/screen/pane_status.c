@@ -124,8 +124,6 @@ static void line_one(dw_screen *s, const dw_monitor *v, field *f, int *pn)
     int un = dw_unacked_alerts(s);
     if (un) add(f, &n, 1, DW_ROLE_WARNING, "%d alert%s", un, un > 1 ? "s" : "");
     recording_field(v, f, &n);
-    const dw_alert_view *bl = v->mode == DW_MODE_ENHANCED ? cleared_blocking(v) : NULL;
-    if (bl) add(f, &n, 1, DW_ROLE_WARNING, "stimulation off until alert %u is acknowledged (a)", bl->id);
     if (v->live) add(f, &n, 2, v->loss_pct_recent > 1 ? DW_ROLE_WARNING : DW_ROLE_STATUS,
                      "loss %.1f%% (night %.2f%%)", v->loss_pct_recent, v->loss_pct_night);
     if (v->cue_count) add(f, &n, 3, DW_ROLE_STATUS, "stim %d cue %d", v->stim_count, v->cue_count);
@@ -161,6 +159,8 @@ static void draw(dw_screen *s, dw_rect r, int focused)
             dw_stage_name(s->stage[scored]));
     else
         add(f, &n, 0, DW_ROLE_STATUS, "no epoch scored yet");
+    const dw_alert_view *bl = v->mode == DW_MODE_ENHANCED ? cleared_blocking(v) : NULL;
+    if (bl) add(f, &n, 0, DW_ROLE_WARNING, "stim off: alert %u not acknowledged (a)", bl->id);
     if (v->prov_stage >= 0 && !v->source_ended)
         add(f, &n, 2, DW_ROLE_STATUS, "now %s? %.0f%%", dw_stage_name(v->prov_stage),
             100.0 * v->prov_prob[v->prov_stage]);

@@ -26,7 +26,7 @@ near() { d=$(( $(secs "$1") - $(secs "$2") )); [ ${d#-} -le "$3" ] || [ ${d#-} -
 
 # ---- 120x40: a 10-s unplug 8 s into the stream ----
 start_emu --faults unplug=8:10
-tm_start 120 40 env TERM=$TERMV "$DW_BIN" --serial "$TMP/tty" --out "$TMP/rec" --set alerts.repeat_s=5 \
+tm_start 120 40 env TERM=$TERMV "$DW_BIN" --serial "$TMP/tty" --out "$TMP/rec" --enhanced --set alerts.repeat_s=5 \
     --set actuators.escalation=command --set "actuators.escalation_command=$TMP/page.sh $TMP/pages"
 wait_for 20 ' LIVE ' || fail screen_live "no live status line"
 if wait_for 20 'NO DATA since [0-9:]+'; then
@@ -49,12 +49,19 @@ else fail screen_no_data_since "no NO DATA on the status line: $(tm_screen | tai
 if wait_for 30 'loss [0-9.]+% \(night ([1-9][0-9]|[5-9])\.[0-9]+%\)'; then
     pass "screen_loss_counts_outage ($(tm_screen | tail -n 2 | head -n 1 | grep -Eo 'loss [^│]*'))"
 else fail screen_loss_counts_outage "$(tm_screen | tail -n 2 | head -n 1)"; fi
-sleep 12                                      # the reconnect warning is newer than the cleared critical
+# the critical alert has cleared unacknowledged: stimulation stays off, and the status line says why
+if wait_for 15 'stim off: alert 1 not acknowledged \(a\)'; then pass screen_stim_off_says_why
+else fail screen_stim_off_says_why "$(tm_screen | tail -n 2 | head -n 1)"; fi
+sleep 10                                      # the reconnect warning is newer than the cleared critical
 tm_keys v
 if wait_for 5 'ALERT [0-9:]+: no samples .*\(cleared, a acknowledges\)'; then pass screen_bedside_most_severe
 else fail screen_bedside_most_severe "$(tm_screen | grep -Ei 'alert|warning' | tr -s ' ')"; fi
 tm_keys a
 sleep 2
+tm_keys v
+if wait_for 5 '^ ENHANCED ' && ! tm_screen | grep -q 'stim off: alert'; then pass screen_stim_off_cleared_by_ack
+else fail screen_stim_off_cleared_by_ack "$(tm_screen | tail -n 2 | head -n 1)"; fi
+tm_keys v
 log=$(ls "$TMP"/rec/*.session.tsv 2>/dev/null | head -n 1)
 acked=$($PY tests/e2e/sessionlog.py alerts "$log" | awk -F'\t' '$2 == "acknowledged" { print $1 " " $3 " " $4; exit }')
 first=$($PY tests/e2e/sessionlog.py alerts "$log" | awk -F'\t' '$2 == "raised" && $3 == "critical" { print $1 " " $3 " " $4; exit }')
