@@ -542,7 +542,11 @@ static int dialog_key(dw_screen *s, int key)
 {
     if (dlg.kind == DLG_NONE || key == DW_KEY(KEY_RESIZE))
         return 0;                                     /* a resize keeps the dialog: it is drawn again */
-    if (dlg.kind == DLG_HELP || dlg.kind == DLG_SUMMARY) {
+    if (dlg.kind == DLG_SUMMARY) {           /* it may come unasked (a replay's end): a key closes it and */
+        dlg.kind = DLG_NONE;                 /* still does what it does (n, w, Q...), but Esc only closes */
+        return key == 27;
+    }
+    if (dlg.kind == DLG_HELP) {
         dlg.kind = DLG_NONE;
     } else if (dlg.kind == DLG_CONFIRM) {
         int yes = -1;

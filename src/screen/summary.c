@@ -81,8 +81,8 @@ void dw_summary_draw(dw_screen *s)
     dw_rect r = { (LINES - h) / 2, (COLS - w) / 2, h, w };
     dw_theme_use(&s->theme, DW_ROLE_DIALOG);
     dw_draw_fill(r);
-    dw_draw_box(s, r, s->v.source_ended ? "Summary of the night (the replay ended; any key closes, S shows it "
-                                          "again)" : "Summary of the night so far (any key closes)", 1);
+    dw_draw_box(s, r, s->v.source_ended ? "Summary of the night (the replay ended; Esc closes, S shows it "
+                                          "again)" : "Summary of the night so far (Esc closes)", 1);
     dw_theme_use(&s->theme, DW_ROLE_DIALOG);
     for (int i = 0; i < n && i < r.h - 4; i++)
         dw_draw_text(r.y + 2 + i, r.x + 3, r.w - 6, l[i]);

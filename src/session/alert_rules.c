@@ -81,12 +81,14 @@ void dw_alerts_quality(dw_alerts *a, const dw_quality_second *q, const dw_source
             mains = fmax(mains, q->mains_ratio[c]);
         }
     }
-    dw_alerts_channels(a, DW_AL_RAILED, railed, nch, info->label, t, t, wall, "railed", " (electrode off?)");
-    dw_alerts_channels(a, DW_AL_FLAT, flat, nch, info->label, t, t, wall, "flat line", "");
+    dw_alerts_channels(a, DW_AL_RAILED, railed, nch, info->label, t, t, wall, "railed channel", "railed channels",
+                       " (electrode off?)");
+    dw_alerts_channels(a, DW_AL_FLAT, flat, nch, info->label, t, t, wall, "flat line on", "flat line on", "");
     snprintf(suffix, sizeof suffix, " (> %.0f uV)", cfg->al_artefact_uv);
-    dw_alerts_channels(a, DW_AL_ARTEFACT, art, nch, info->label, t, t, wall, "artefact", suffix);
-    snprintf(suffix, sizeof suffix, " (50/60 Hz up to %.1fx the 1-40 Hz power)", mains);
-    dw_alerts_channels(a, DW_AL_MAINS, hum, nch, info->label, t, t, wall, "mains noise", suffix);
+    dw_alerts_channels(a, DW_AL_ARTEFACT, art, nch, info->label, t, t, wall, "high-amplitude artefact on",
+                       "high-amplitude artefact on", suffix);
+    snprintf(suffix, sizeof suffix, " (50/60 Hz %.1fx the 1-40 Hz power)", mains);
+    dw_alerts_channels(a, DW_AL_MAINS, hum, nch, info->label, t, t, wall, "mains noise on", "mains noise on", suffix);
 }
 
 /* One second of frames has arrived: the loss over the window. */

@@ -179,24 +179,25 @@ static int channel_counts(dw_alerts *a, int rule, int ch, int present, double no
 }
 
 void dw_alerts_channels(dw_alerts *a, int rule, unsigned present, int nch, const char (*label)[DW_LABEL_LEN],
-                        double now, double t, double wall, const char *what, const char *suffix)
+                        double now, double t, double wall, const char *one, const char *many, const char *suffix)
 {
     if (rule < 0 || rule >= DW_AL_NRULES || !dw_rule_enabled(a, rule))
         return;
     unsigned mask = 0;
-    char text[sizeof a->al[0].v.text];
-    size_t len = (size_t)snprintf(text, sizeof text, "%s on ", what);
+    int count = 0;
+    char list[sizeof a->al[0].v.text] = "", text[sizeof a->al[0].v.text];
+    size_t len = 0;
     for (int ch = 0; ch < nch && ch < DW_MAX_CH; ch++)
         if (channel_counts(a, rule, ch, (present >> ch) & 1, now)) {
             const char *l = label[ch][0] ? label[ch] : "?";
             if (!strncmp(l, "EEG ", 4))
                 l += 4;
-            if (len < sizeof text)
-                len += (size_t)snprintf(text + len, sizeof text - len, "%s%s", mask ? ", " : "", l);
+            if (len < sizeof list)
+                len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", mask ? ", " : "", l);
             mask |= 1u << ch;
+            count++;
         }
-    if (len < sizeof text)
-        snprintf(text + len, sizeof text - len, "%s", suffix ? suffix : "");
+    snprintf(text, sizeof text, "%s %s%s", count > 1 ? many : one, list, suffix ? suffix : "");
     struct cause *c = &a->cause[rule][DW_AL_GLOBAL];
     if (mask && c->open < 0) {
         c->open = raise_alert(a, rule, DW_AL_GLOBAL, t, wall, -1, text);

@@ -90,9 +90,10 @@ void dw_alerts_cause(dw_alerts *a, int rule, int slot, int present, double now, 
 /* A per-channel cause (the signal rules): bit c of present says channel c (< nch, label[c]) has it at time
  * now (the rule's clock). Each channel counts once its cause has held for the rule's raise time and stops
  * counting once it has been absent for the clear time; the rule's one alert (slot DW_AL_GLOBAL) is open
- * while any channel counts, its text is "WHAT on LABEL, LABEL...SUFFIX" naming the channels counting now. */
+ * while any channel counts, its text is "ONE LABEL SUFFIX" or "MANY LABEL, LABEL... SUFFIX" naming the
+ * channels counting now ("EEG " left off the labels). */
 void dw_alerts_channels(dw_alerts *a, int rule, unsigned present, int nch, const char (*label)[DW_LABEL_LEN],
-                        double now, double t, double wall, const char *what, const char *suffix);
+                        double now, double t, double wall, const char *one, const char *many, const char *suffix);
 /* The rule's one alert is open and channel ch is among those it names. */
 int  dw_alerts_channel_open(const dw_alerts *a, int rule, int ch);
 /* Timers: repeats of unacknowledged critical alerts whose cause is present, snooze ends. */

@@ -703,10 +703,10 @@ int dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night)
     if (nph)
         fprintf(f, "phase at delivery: circular mean %+.0f deg, circular SD %.0f deg (n = %d; up-state = 0)\n",
                 mean, spread, nph);
-    fprintf(f, "id\tkind\tt_s\ttrough_s\ttrough_uv\tphase_deg\tstage\n");
+    fprintf(f, "n\tkind\tt_s\ttrough_s\ttrough_uv\tphase_deg\tstage\n");   /* n: "SO stim n", "REM cue n" */
     for (int i = 0; i < s->nstim; i++) {
         const dw_stim *x = &s->stim[i];
-        fprintf(f, "%ld\t%s\t%.3f\t%.3f\t%.1f\t%.0f\t%s\n", x->id, x->kind == DW_STIM_SO ? "SO" : "cue", x->t,
+        fprintf(f, "%ld\t%s\t%.3f\t%.3f\t%.1f\t%.0f\t%s\n", x->n, x->kind == DW_STIM_SO ? "SO" : "cue", x->t,
                 x->trough_t, x->trough_uv, x->phase_deg, dw_stage_name(x->stage));
     }
     fprintf(f, "\n## Alerts\n%d alerts\nid\tt_s\tseverity\trule\tacked\tactive\ttext\n", dw_alerts_n(s->alerts));
