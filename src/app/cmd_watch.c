@@ -24,8 +24,9 @@ static const char usage_text[] =
 "       dreamwatch score NIGHT.edf... [--reference HYPNO.edf] [--out PREFIX]   stage recordings, headless\n"
 "       dreamwatch score --features TABLE.tsv...                      stage per-epoch feature tables\n"
 "       dreamwatch record --serial PATH [--out DIR] [OPTIONS]         record and stage a night, no screen\n"
-"       dreamwatch emulate [--daisy] [--file FILE] [--faults LIST]    a Cyton on a pseudo-terminal\n"
+"       dreamwatch emulate [--daisy] [--file FILE] [--faults LIST] [--link PATH]   a Cyton on a pty\n"
 "       dreamwatch recover FILE.bdf                                   repair a recording left by a crash\n"
+"       dreamwatch nights [DIR...] [--target H]                       the nights' summaries, trend of sleep\n"
 "\n"
 "With no FILE and no --serial, the shipped sample night is replayed.\n"
 "\n"
@@ -53,7 +54,7 @@ static const char usage_text[] =
 "      --theme NAME        default, night, high-contrast, monochrome, or a path to an .ini\n"
 "      --fps N             frames per second at most\n"
 "      --ascii             plain ASCII characters\n"
-"      --headless          no screen: log epochs to standard output\n"
+"      --headless          no screen: epochs to standard output, alerts and notes to standard error\n"
 "Configuration:\n"
 "  -c, --config FILE       configuration file (default $XDG_CONFIG_HOME/dreamwatch/config.ini)\n"
 "      --set SEC.KEY=VAL   set any configuration key\n"
@@ -61,8 +62,10 @@ static const char usage_text[] =
 "  -h, --help              this help\n"
 "  -V, --version           version\n"
 "\n"
-"Keys: ? help, w manual wake, n natural-sleep mode, Q or q safe shutdown, a acknowledge alert,\n"
-"      m marker, space pause, + - replay speed, arrows seek, Tab focus, t theme, v layout.\n"
+"Keys: ? help (every key), w manual wake, n natural-sleep mode, Q or q safe shutdown, a acknowledge the\n"
+"      ringing alert, m marker, r dream report, space pause, + - replay speed, Left Right seek, Tab focus,\n"
+"      e event list, S summary, t theme, v layout; in the hypnogram: Left Right cursor, z Z zoom, [ ] events.\n"
+"On exit the night's files (recording, session log, summary) are named on standard error.\n"
 "Signals: SIGINT, SIGTERM and SIGHUP shut down safely; a second one forces exit (the recording is kept).\n";
 
 enum {

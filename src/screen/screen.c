@@ -443,22 +443,22 @@ static dw_rect centred(int h, int w)
 
 /* Every key; the README's key table and the man page list the same. */
 static const char *const help_lines[] = {
-    "w        manual wake (asks; Enter = No)",
-    "n        natural sleep on/off (asks; Enter = the safe side)",
-    "Q  q     safe shutdown (asks; Enter = No)   Ctrl-C: without asking",
-    "a        acknowledge the alert that rings (most severe, oldest)",
-    "m        add a marker      r  dream report",
-    "space    pause/resume a replay",
-    "+  -     replay speed x2 / /2 (also while paused)",
-    "<- ->    seek -/+ 5 min (replay; when traces, events or alerts have focus)",
-    "Tab      next pane (Shift-Tab: previous)    v  bedside/full view",
-    "e        event list in place of the traces  S  summary of the night",
-    "t        next theme        ?  this help     Ctrl-L redraw",
-    "Traces:      s sweep/scroll  [ ] scale  0 auto scale  Up/Down channels",
-    "Alerts:      Up/Down select  Enter acknowledge the selected one",
-    "Hypnogram, spectrogram: <- -> cursor  PgUp/PgDn page  Home/End",
-    "             z Z zoom in/out  [ ] previous/next event  d hypnodensity",
-    "Events:      Up/Down select  Enter show on the hypnogram  f kind",
+    "w           manual wake (asks; Enter = No)",
+    "n           natural sleep on/off (asks; Enter = the safe side)",
+    "Q q         safe shutdown (asks; Enter = No); Ctrl-C without asking",
+    "a           acknowledge the alert that rings (most severe, oldest)",
+    "m           add a marker          r  dream report",
+    "space       pause/resume a replay",
+    "+ -         replay speed x2 / /2 (also while paused)",
+    "Left Right  seek -/+ 5 min (replay; traces, events or alerts in focus)",
+    "Tab         next pane (Shift-Tab: back)    v  bedside / full view",
+    "e           event list / traces            S  summary of the night",
+    "t           next theme     ?  this help    Ctrl-L  redraw",
+    "Traces:     s sweep/scroll  [ ] scale  0 auto scale  Up Down channels",
+    "Alerts:     Up Down select  Enter acknowledge the selected alert",
+    "Hypnogram, spectrogram: Left Right cursor  PgUp PgDn page  Home End",
+    "            z Z zoom in/out  [ ] previous/next event  d hypnodensity",
+    "Events:     Up Down PgUp PgDn Home End select  Enter show  f kind",
 };
 
 static void draw_dialog(dw_screen *s)
