@@ -59,9 +59,11 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     int ix = r.x + 1, iy = r.y + 1, iw = r.w - 2, ih = r.h - 2, count;
     nth(s, 0, &count);
     if (s->ev_sel >= count) s->ev_sel = count ? count - 1 : 0;
+    static const char *const plural[DW_EV_NKINDS] = { "notes", "alerts", "markers", "stimuli", "REM cues",
+                                                      "dream reports" };
     char title[160];
-    snprintf(title, sizeof title, "Events: %d %s%s (e: traces, f: kind, Enter: show on the hypnogram)", count,
-             s->ev_filter < 0 ? "of every kind" : dw_event_kind_name(s->ev_filter), s->ev_filter < 0 ? "" : "s");
+    snprintf(title, sizeof title, "Events: %d %s (e: traces, f: kind, Enter: show on the hypnogram)", count,
+             s->ev_filter < 0 ? "of every kind" : plural[s->ev_filter]);
     dw_theme_use(&s->theme, DW_ROLE_TEXT);
     dw_draw_fill((dw_rect){ iy, ix, ih, iw });
     dw_draw_box(s, r, title, focused);
@@ -94,7 +96,7 @@ static int key(dw_screen *s, int k)
         s->ev_filter = s->ev_filter + 1 >= DW_EV_NKINDS ? -1 : s->ev_filter + 1;
         s->ev_sel = 0;
         dw_screen_say(s, "events: %s%s", s->ev_filter < 0 ? "every kind" : dw_event_kind_name(s->ev_filter),
-                      s->ev_filter < 0 ? "" : "s only");
+                      s->ev_filter < 0 ? "" : " only");
         break;
     case '\r': case '\n': case DW_KEY(KEY_ENTER): {
         int i = nth(s, s->ev_sel, NULL);
