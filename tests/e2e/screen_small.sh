@@ -138,8 +138,16 @@ else fail screen_theme_monochrome_by_t "${mono:-no monochrome reached}: cells in
 
 # the bedside in natural mode offers to leave it, not to enter it
 tm_start 80 24 env TERM=$TERMV "$DW_BIN" --paused --no-record --natural --bedside "$SAMPLE"
-if wait_for 10 'n  leave natural sleep' && ! tm_screen | grep -q 'n  natural sleep '; then pass screen_bedside_natural_key
+if wait_for 10 'n  leave natural sleep' && ! tm_screen | grep -q 'n  natural sleep ' && tm_screen | grep -q 'total sleep 0 h 00 min'; then
+    pass screen_bedside_natural_key
 else fail screen_bedside_natural_key "$(tm_screen | grep 'shutdown')"; fi
+
+# the newest epoch unscored after scored ones: the status says so, not "no epoch scored yet"
+$PY tests/e2e/make_inputs.py flat "$SAMPLE" "$TMP/flat-end.edf" 3600 0 3000 3600
+tm_start 120 30 env TERM=$TERMV "$DW_BIN" --speed 0 --no-record "$TMP/flat-end.edf"
+if wait_for 30 'epoch 119 unscored \(last scored 99 (W|N1|N2|N3|R)\)' || wait_for 5 'epoch 119 unscored \(last scored 9[0-9] '; then
+    pass "screen_unscored_newest ($(tm_screen | grep -Eo 'epoch 119 unscored[^│]*'))"
+else fail screen_unscored_newest "$(tm_screen | tail -n 1)"; fi
 
 # REM cues are numbered apart from the stimuli: the first cue of a night with stimuli before it is cue 1
 "$DW_BIN" --headless --speed 0 --enhanced --set stimulation.cue_enabled=true --out "$TMP/cue" "$SAMPLE" \
