@@ -112,6 +112,16 @@ print("%d alerts shown whole" % len(joined) if not bad else "cut: %s" % bad)
 sys.exit(1 if bad or not joined else 0)
 EOF
 then pass screen_alert_texts_whole; else fail screen_alert_texts_whole "$(grep -A6 'Alerts' "$TMP/alerts.txt" | tail -6)"; fi
+# the selected alert is visible in the default theme: marked > and drawn in reverse video
+tm_keys Tab Tab Tab Down
+sleep 1
+tmux -S "$TMUX_SOCK" capture-pane -e -p -t t > "$TMP/sel.txt"
+if grep -q '│>[0-9][0-9]:[0-9][0-9] ' "$TMP/alerts.txt" 2>/dev/null || tm_screen | grep -q '│>[0-9][0-9]:[0-9][0-9] '; then
+    esc=$(printf '\033')
+    if grep -a '>[0-9][0-9]:[0-9][0-9] ' "$TMP/sel.txt" | grep -aEq "${esc}\\[([0-9;]*;)?7(;[0-9;]*)?m>"; then
+        pass screen_alert_selection_visible
+    else fail screen_alert_selection_visible "the selected row is not in reverse video"; fi
+else fail screen_alert_selection_visible "no row marked >: $(tm_screen | grep -A3 'Alerts' | head -4)"; fi
 tm_keys Q; wait_for 5 'Safe shutdown' && tm_keys y
 stop_emu
 
