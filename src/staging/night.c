@@ -125,6 +125,13 @@ int dw_night_read(const char *path, dw_night *nt, dw_err *err)
         dw_err_set(err, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
+    int rc = dw_night_read_from(f, path, nt, err);
+    fclose(f);
+    return rc;
+}
+
+int dw_night_read_from(FILE *f, const char *path, dw_night *nt, dw_err *err)
+{
     memset(nt, 0, sizeof *nt);
     nt->stimuli = nt->cues = nt->alerts = nt->critical = -1;
     char line[1024];
@@ -154,7 +161,6 @@ int dw_night_read(const char *path, dw_night *nt, dw_err *err)
         }
         seen += r;
     }
-    fclose(f);
     if (rc == 0 && !seen) {
         dw_err_set(err, "%s: no \"## Figures\" section (a summary from an older dreamwatch?)", path);
         rc = -1;

@@ -30,5 +30,7 @@ void dw_night_print_figures(FILE *f, const dw_night *nt);
 /* The figures of a summary file. 0, or -1 with err naming the file and line (a summary without a figures
  * section, e.g. from an older dreamwatch, says so). */
 int  dw_night_read(const char *path, dw_night *nt, dw_err *err);
+/* The same from an open stream (name: for messages). */
+int  dw_night_read_from(FILE *f, const char *name, dw_night *nt, dw_err *err);
 
 #endif
