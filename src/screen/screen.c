@@ -343,6 +343,13 @@ static void place(dw_screen *s, const dw_pane_ops *ops, int y, int x, int h, int
  * plot, event marks and the hour axis (9 rows with its box), the reference (6 more, or one row), and the
  * whole-night hypnodensity strip (6 more) when the panes below it keep 16 rows. */
 static int layout_ref;
+/* Rows of the bottom panes (spectrogram, alerts) when rest rows are left under the hypnogram. */
+static int bottom_rows(int rest)
+{
+    int bottom = rest >= 10 ? rest / 3 : 0;
+    return bottom && bottom < 5 ? 5 : bottom > 10 ? 10 : bottom;
+}
+
 static void layout(dw_screen *s)
 {
     int H = LINES, W = COLS;
@@ -358,13 +365,11 @@ static void layout(dw_screen *s)
         int hyp = layout_ref ? 15 : 9;                /* the reference: a second plot, or one row */
         if (layout_ref && avail - hyp < 12) hyp = 10;
         if (avail - hyp < 10) hyp--;                  /* small: no event row, so the alerts keep a pane */
-        if (avail - hyp - 6 >= 16) hyp += 6;          /* room for the hypnodensity strip */
+        /* the hypnodensity strip when the traces keep two rows a channel (up to 8) and 16 rows are left */
+        int nch = s->v.nch < 8 ? s->v.nch : 8, r6 = avail - hyp - 6;
+        if (r6 >= 16 && r6 - bottom_rows(r6) >= 2 * nch + 2) hyp += 6;
         if (hyp > avail) hyp = avail;
-        int rest = avail - hyp, bottom = 0, traces;
-        if (rest >= 10) {
-            bottom = rest / 3;
-            bottom = bottom < 5 ? 5 : bottom > 10 ? 10 : bottom;
-        }
+        int rest = avail - hyp, bottom = bottom_rows(rest), traces;
         traces = rest - bottom;
         if (traces < 4) { bottom += traces; traces = 0; }
         if (bottom < 3) { traces += bottom; bottom = 0; }
