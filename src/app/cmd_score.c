@@ -57,17 +57,25 @@ static void on_epoch(void *ctx, const dw_epoch_result *r)
     }
 }
 
+/* An output begun under its temporary name, as a stream; NULL with err (nothing left behind). */
+static FILE *out_stream(dw_out *o, const char *path, int force, dw_err *err)
+{
+    if (dw_out_begin(o, path, force, err) < 0)
+        return NULL;
+    FILE *f = fdopen(dup(o->fd), "w");
+    if (!f) {
+        dw_err_set(err, "%s: %s", path, strerror(errno));
+        dw_out_abort(o);
+    }
+    return f;
+}
+
 static int write_csv(const char *path, const struct night *nt, int force, dw_err *err)
 {
     dw_out o;
-    if (dw_out_begin(&o, path, force, err) < 0)
+    FILE *f = out_stream(&o, path, force, err);
+    if (!f)
         return -1;
-    FILE *f = fdopen(dup(o.fd), "w");
-    if (!f) {
-        dw_err_set(err, "%s: %s", path, strerror(errno));
-        dw_out_abort(&o);
-        return -1;
-    }
     fprintf(f, "epoch,onset_s,stage,p_W,p_N1,p_N2,p_N3,p_R\n");
     for (int i = 0; i < nt->n; i++) {
         fprintf(f, "%d,%d,%s", i, i * DW_EPOCH_S, dw_stage_name(nt->stage[i]));
@@ -125,14 +133,9 @@ static int write_summary(const char *path, const struct night *nt, const char *s
                          const char *model, int force, dw_err *err)
 {
     dw_out o;
-    if (dw_out_begin(&o, path, force, err) < 0)
+    FILE *f = out_stream(&o, path, force, err);
+    if (!f)
         return -1;
-    FILE *f = fdopen(dup(o.fd), "w");
-    if (!f) {
-        dw_err_set(err, "%s: %s", path, strerror(errno));
-        dw_out_abort(&o);
-        return -1;
-    }
     dw_night night;
     dw_night_from_stages(&night, nt->stage, nt->n);
     night.start_wall = start_epoch;

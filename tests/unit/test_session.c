@@ -345,6 +345,26 @@ static void command_script(const char *dir, const char *name, const char *body, 
     snprintf(cmd, cap, "%.250s %.250s", script, arg);
 }
 
+/* Ticks the session (source time t, the real wall clock for wall < 0, else wall) until the file at path
+ * holds n lines (commands run in the background) or 3 s pass; its text goes to got. */
+static void wait_lines(dw_session *s, const char *path, int n, double t, double wall, char *got, size_t cap)
+{
+    got[0] = 0;
+    for (int i = 0; i < 300; i++) {
+        dw_session_tick(s, t, wall < 0 ? dw_now_wall() : wall);
+        FILE *f = fopen(path, "r");
+        size_t k = f ? fread(got, 1, cap - 1, f) : 0;
+        got[k] = 0;
+        if (f) fclose(f);
+        int lines = 0;
+        for (char *p = got; *p; p++)
+            lines += *p == '\n';
+        if (lines >= n)
+            break;
+        usleep(10000);
+    }
+}
+
 static void test_wake(const char *dir)
 {
     char out[1100];
@@ -379,19 +399,7 @@ static void test_wake(const char *dir)
     /* the wake command ran three times with rising attempt numbers (wait for the children) */
     char txt[1200], got[256] = "";
     snprintf(txt, sizeof txt, "%s.txt", out);
-    for (int i = 0; i < 300; i++) {
-        dw_session_tick(s, t, dw_now_wall());
-        FILE *f = fopen(txt, "r");
-        size_t k = f ? fread(got, 1, sizeof got - 1, f) : 0;
-        got[k] = 0;
-        if (f) fclose(f);
-        int lines = 0;
-        for (char *p = got; *p; p++)
-            lines += *p == '\n';
-        if (lines >= 3)
-            break;
-        usleep(10000);
-    }
+    wait_lines(s, txt, 3, t, -1, got, sizeof got);
     CHECK("wake_attempts_rise", strstr(got, "s 1\n") && strstr(got, "s 2\n") && strstr(got, "s 3\n") && !strstr(got, "s 4\n"),
           "got '%s'", got);
 
@@ -491,20 +499,9 @@ static void test_escalation_args(const char *dir)
         dw_session_tick(s, w, 1e9 + w);
     }
     char got[2048] = "";
-    for (int i = 0; i < 300; i++) {           /* the commands run in the background: wait for 3 lines */
-        dw_session_tick(s, 200, 1e9 + 200);
-        FILE *f = fopen(out, "r");
-        size_t k = f ? fread(got, 1, sizeof got - 1, f) : 0;
-        got[k] = 0;
-        if (f) fclose(f);
-        int lines = 0;
-        for (char *p = got; *p; p++)
-            lines += *p == '\n';
-        if (lines >= 3)
-            break;
-        usleep(10000);
-    }
-    usleep(100000);
+    wait_lines(s, out, 3, 200, 1e9 + 200, got, sizeof got);
+    usleep(100000);                           /* a fourth line would come now */
+    wait_lines(s, out, 4, 200, 1e9 + 200, got, sizeof got);
     /* the commands run side by side, so their lines come in any order */
     int active = 0, resolved = 0, lines = 0;
     for (char *p = got; (p = strchr(p, '\n')); p++)
