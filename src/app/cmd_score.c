@@ -16,6 +16,7 @@
 
 #include "app/config.h"
 #include "base/files.h"
+#include "staging/night.h"
 #include "staging/pipeline.h"
 #include "sources/source.h"
 
@@ -56,17 +57,25 @@ static void on_epoch(void *ctx, const dw_epoch_result *r)
     }
 }
 
+/* An output begun under its temporary name, as a stream; NULL with err (nothing left behind). */
+static FILE *out_stream(dw_out *o, const char *path, int force, dw_err *err)
+{
+    if (dw_out_begin(o, path, force, err) < 0)
+        return NULL;
+    FILE *f = fdopen(dup(o->fd), "w");
+    if (!f) {
+        dw_err_set(err, "%s: %s", path, strerror(errno));
+        dw_out_abort(o);
+    }
+    return f;
+}
+
 static int write_csv(const char *path, const struct night *nt, int force, dw_err *err)
 {
     dw_out o;
-    if (dw_out_begin(&o, path, force, err) < 0)
+    FILE *f = out_stream(&o, path, force, err);
+    if (!f)
         return -1;
-    FILE *f = fdopen(dup(o.fd), "w");
-    if (!f) {
-        dw_err_set(err, "%s: %s", path, strerror(errno));
-        dw_out_abort(&o);
-        return -1;
-    }
     fprintf(f, "epoch,onset_s,stage,p_W,p_N1,p_N2,p_N3,p_R\n");
     for (int i = 0; i < nt->n; i++) {
         fprintf(f, "%d,%d,%s", i, i * DW_EPOCH_S, dw_stage_name(nt->stage[i]));
@@ -113,6 +122,32 @@ static int write_edf_hypnogram(const char *path, const struct night *nt, double 
     }
     if (edfclose_file(h) != 0 || ok != 0) {
         dw_err_set(err, "%s: EDFlib failed to write it", path);
+        dw_out_abort(&o);
+        return -1;
+    }
+    return dw_out_commit(&o, err);
+}
+
+/* PREFIX.summary.txt: the night's sleep statistics in words and its figures for `dreamwatch nights`. */
+static int write_summary(const char *path, const struct night *nt, const char *src, double start_epoch,
+                         const char *model, int force, dw_err *err)
+{
+    dw_out o;
+    FILE *f = out_stream(&o, path, force, err);
+    if (!f)
+        return -1;
+    dw_night night;
+    dw_night_from_stages(&night, nt->stage, nt->n);
+    night.start_wall = start_epoch;
+    snprintf(night.source, sizeof night.source, "%s", src);
+    snprintf(night.kind, sizeof night.kind, "scored");
+    fprintf(f, "# dreamwatch score summary\n\nscored: %s, model %s\n\n", src, model);
+    dw_night_print_sleep(f, &night);
+    dw_night_print_figures(f, &night);
+    int bad = fflush(f) != 0 || ferror(f);
+    bad |= fclose(f) != 0;
+    if (bad) {
+        dw_err_set(err, "%s: write failed", path);
         dw_out_abort(&o);
         return -1;
     }
@@ -235,14 +270,16 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     printf("  staging: frontal %s, parietal %s (%s)\n", in->frontal >= 0 ? in->label[in->frontal] : "none",
            in->parietal >= 0 ? in->label[in->parietal] : "none", in->roles_how);
 
-    char csv[DW_PATH_MAX + 8], edf[DW_PATH_MAX + 8];
+    char csv[DW_PATH_MAX + 8], edf[DW_PATH_MAX + 8], sum[DW_PATH_MAX + 16];
     snprintf(csv, sizeof csv, "%s.csv", prefix);
     snprintf(edf, sizeof edf, "%s.edf", prefix);
-    if (write_csv(csv, &nt, force, &err) < 0 || write_edf_hypnogram(edf, &nt, in->start_epoch, force, &err) < 0) {
+    snprintf(sum, sizeof sum, "%s.summary.txt", prefix);
+    if (write_csv(csv, &nt, force, &err) < 0 || write_edf_hypnogram(edf, &nt, in->start_epoch, force, &err) < 0 ||
+        write_summary(sum, &nt, path, in->start_epoch, dw_model_name(model), force, &err) < 0) {
         fprintf(stderr, "dreamwatch score: %s\n", err.msg);
         rc = 1;
     } else {
-        printf("  hypnogram: %s, %s\n", csv, edf);
+        printf("  hypnogram: %s, %s; summary: %s\n", csv, edf, sum);
     }
     dw_sleep_stats st;
     dw_sleep_stats_compute(nt.stage, nt.n, &st);
@@ -338,8 +375,8 @@ int dw_cmd_score(int argc, char **argv)
                 free(outs);
                 return 2;
             }
-        static const char *const ext[] = { ".csv", ".edf" };
-        for (int k = 0; k < 2; k++) {
+        static const char *const ext[] = { ".csv", ".edf", ".summary.txt" };
+        for (int k = 0; k < 3; k++) {
             char o[DW_PATH_MAX + 8];
             snprintf(o, sizeof o, "%s%s", outs[i], ext[k]);
             if (dw_out_check(o, force, &err) < 0) {

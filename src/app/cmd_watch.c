@@ -26,10 +26,11 @@ static const char usage_text[] =
 "       dreamwatch score --features TABLE.tsv...                      stage per-epoch feature tables\n"
 "       dreamwatch features NIGHT.edf... [--reference H] [--out T]    per-epoch feature tables (training)\n"
 "       dreamwatch record --serial PATH [--out DIR] [OPTIONS]         record and stage a night, no screen\n"
-"       dreamwatch emulate [--daisy] [--file FILE] [--faults LIST]    a Cyton on a pseudo-terminal\n"
+"       dreamwatch emulate [--daisy] [--file FILE] [--faults LIST] [--link PATH]   a Cyton on a pty\n"
 "       dreamwatch recover FILE.bdf                                   repair a recording left by a crash\n"
 "       dreamwatch attach [SESSION]                                   the monitor of a running record\n"
 "       dreamwatch ward --broker URL [OPTIONS]                        every published bed on one screen\n"
+"       dreamwatch nights [DIR...] [--target H]                       the nights' summaries, trend of sleep\n"
 "\n"
 "With no FILE and no --serial, the shipped sample night is replayed.\n"
 "\n"
@@ -60,7 +61,8 @@ static const char usage_text[] =
 "      --theme NAME        default, night, high-contrast, monochrome, or a path to an .ini\n"
 "      --fps N             frames per second at most\n"
 "      --ascii             plain ASCII characters\n"
-"      --headless          no screen: log epochs to standard output; serves `dreamwatch attach`\n"
+"      --headless          no screen: epochs to standard output, alerts and notes to standard error;\n"
+"                          serves `dreamwatch attach`\n"
 "Configuration:\n"
 "  -c, --config FILE       configuration file (default $XDG_CONFIG_HOME/dreamwatch/config.ini)\n"
 "      --set SEC.KEY=VAL   set any configuration key\n"
@@ -68,8 +70,10 @@ static const char usage_text[] =
 "  -h, --help              this help\n"
 "  -V, --version           version\n"
 "\n"
-"Keys: ? help, w manual wake, n natural-sleep mode, Q or q safe shutdown, a acknowledge alert,\n"
-"      m marker, space pause, + - replay speed, arrows seek, Tab focus, t theme, v layout.\n"
+"Keys: ? help (every key), w manual wake, n natural-sleep mode, Q or q safe shutdown, a acknowledge the\n"
+"      ringing alert, m marker, r dream report, space pause, + - replay speed, Left Right seek, Tab focus,\n"
+"      e event list, S summary, t theme, v layout; in the hypnogram: Left Right cursor, z Z zoom, [ ] events.\n"
+"On exit the night's files (recording, session log, summary) are named on standard error.\n"
 "Signals: SIGINT, SIGTERM and SIGHUP shut down safely; a second one forces exit (the recording is kept).\n";
 
 enum {
@@ -186,6 +190,43 @@ static int parse_args(int argc, char **argv, dw_config *cfg, struct run_opts *ro
     return -1;
 }
 
+/* The end of the night, on standard error once the terminal is restored: where the recording, the session
+ * log and the summary are (files that exist), and the night's main figures (staging/sleep_stats.c). */
+static void print_exit(const dw_monitor *m)
+{
+    const char *what[3] = { "recording", "session log", "summary" };
+    const char *path[3] = { m->rec_path, m->log_path, m->summary_path };
+    int any = 0;
+    for (int i = 0; i < 3; i++) {
+        struct stat st;
+        if (!path[i][0] || stat(path[i], &st) != 0)
+            continue;
+        if (!any++)
+            fprintf(stderr, "dreamwatch: the night's files:\n");
+        fprintf(stderr, "  %-12s %s (%lld kB)\n", what[i], path[i], (long long)st.st_size / 1024);
+    }
+    dw_sleep_stats s;
+    dw_sleep_stats_compute(m->stage, m->n_epochs, &s);
+    if (m->n_epochs == 0)
+        return;
+    if (s.sol_min < 0)
+        fprintf(stderr, "  %d epochs staged, no sleep\n", m->n_epochs);
+    else
+        fprintf(stderr, "  %d epochs staged: total sleep %d h %02d min, sleep efficiency %.1f %% of the time in bed, "
+                "sleep onset latency %.1f min, WASO %.1f min\n", m->n_epochs, (int)(s.tst_min + 0.5) / 60,
+                (int)(s.tst_min + 0.5) % 60, s.se_pct, s.sol_min, s.waso_min);
+}
+
+/* Alerts and source notes in headless mode, as they come (the screen shows them on the monitor). */
+static void headless_news(const dw_monitor *m, int *alerts_seen)
+{
+    for (; *alerts_seen < m->n_events; (*alerts_seen)++) {
+        const dw_event_view *e = &m->events[*alerts_seen];
+        if (e->kind == DW_EV_ALERT || (e->kind == DW_EV_NOTE && !strncmp(e->text, "Alert ", 6)))
+            fprintf(stderr, "dreamwatch: t=%.1f s: %s\n", e->t, e->text);
+    }
+}
+
 /* Headless: this thread takes the signals; the first asks for a safe shutdown, a second forces exit
  * (the recording's header is kept current on disk, so nothing already written is lost). */
 static void run_headless(dw_monitor *m)
@@ -195,7 +236,7 @@ static void run_headless(dw_monitor *m)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
-    int asked = 0, shown = 0;
+    int asked = 0, shown = 0, news = 0;
     pthread_mutex_lock(&m->lock);
     fprintf(stderr, "dreamwatch: %s: staging %s\n", m->source_desc, m->staging_desc);
     if (m->source_note[0])
@@ -216,6 +257,7 @@ static void run_headless(dw_monitor *m)
         pthread_mutex_lock(&m->lock);
         int finished = m->finished;
         int ended = m->source_ended;
+        headless_news(m, &news);
         while (shown < m->n_epochs) {
             const float *p = m->prob[shown];
             int s = m->stage[shown];
@@ -303,6 +345,7 @@ static int watch(int argc, char **argv, int headless_cmd)
         dw_screen_run(&mon, &cfg.display);
     dw_worker_join(w);
     dw_net_stop(net);
+    print_exit(&mon);
     int status = dw_worker_status(w);
     dw_worker_free(w);
     dw_monitor_destroy(&mon);

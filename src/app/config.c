@@ -60,6 +60,8 @@ static const struct key keys[] = {
     NUM("display", "fps", display.fps, "4", 0.5, 30, "frames per second at most"),
     NUM("display", "trace_seconds", display.trace_seconds, "10", 2, 60, "seconds of signal across the trace pane"),
     NUM("display", "trace_scale_uv", display.trace_scale_uv, "0", 0, 100000, "trace scale in uV (half height); 0: automatic"),
+    NUM("display", "highpass_hz", display.highpass_hz, "0.3", 0, 5, "display high-pass of the traces (Hz; AASM EEG low-frequency filter 0.3 Hz); 0: none. The stager and the recording keep the raw signal"),
+    NUM("display", "lowpass_hz", display.lowpass_hz, "35", 0, 45, "display low-pass of the traces (Hz; AASM EEG high-frequency filter 35 Hz); 0: none. Mains (50/60 Hz) never reaches the traces: they are drawn at 100 Hz after an anti-aliasing filter"),
     CHOICE("display", "charset", display.charset, "auto", "auto|utf8|ascii", "characters: auto from the locale, UTF-8 or plain ASCII"),
     BOOL("display", "bell", session.bell, "false", "ring the terminal bell on warning and critical alerts"),
 

@@ -17,6 +17,7 @@ static const struct command {
     { "recover", dw_cmd_recover },
     { "attach", dw_cmd_attach },
     { "ward", dw_cmd_ward },
+    { "nights", dw_cmd_nights },
 };
 
 int main(int argc, char **argv)

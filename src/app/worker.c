@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "dsp/biquad.h"
+#include "sources/arrivals.h"
 #include "sources/cyton.h"
 #include "base/files.h"
 #include "staging/hypnogram.h"
@@ -77,7 +79,33 @@ struct dw_worker {
         int controls;                     /* speed / pause changed */
         unsigned long bells;              /* rings asked for by the session */
     } pend;
+
+    dw_arrivals arrivals;                 /* live: frames against the wall clock (loss, NO DATA) */
+
+    /* the traces' display filter ([display] highpass_hz, lowpass_hz): the trace ring only */
+    dw_cascade disp[DW_MAX_CH];
+    unsigned disp_primed;                 /* bit c 0: settle every channel on its next frame */
 };
+
+/* The display filter and its name for the pane title. The trace ring runs at DW_FS = 100 Hz after the
+ * pipeline's anti-aliasing filter (>= 70 dB down from 50 Hz), so mains at 50 or 60 Hz never reaches it and
+ * needs no notch here; 0.3-35 Hz is the AASM manual's EEG filter setting. */
+static void display_filter_init(dw_worker *w)
+{
+    const dw_display_cfg *d = &w->cfg->display;
+    dw_cascade c = { 0 };
+    int hp = d->highpass_hz > 0 && dw_cascade_butter(&c, DW_BQ_HIGHPASS, 2, d->highpass_hz, DW_FS) == 0;
+    int lp = d->lowpass_hz > 0 && dw_cascade_butter(&c, DW_BQ_LOWPASS, 2, d->lowpass_hz, DW_FS) == 0;
+    for (int ch = 0; ch < DW_MAX_CH; ch++)
+        w->disp[ch] = c;
+    w->disp_primed = 0;
+    char *t = w->mon->trace_filter;
+    size_t n = sizeof w->mon->trace_filter;
+    if (hp && lp) snprintf(t, n, "%g-%g Hz", d->highpass_hz, d->lowpass_hz);
+    else if (hp) snprintf(t, n, "> %g Hz", d->highpass_hz);
+    else if (lp) snprintf(t, n, "< %g Hz", d->lowpass_hz);
+    else snprintf(t, n, "raw");
+}
 
 static void publish_source(dw_worker *w)
 {
@@ -97,10 +125,17 @@ static void publish_source(dw_worker *w)
     m->speed = w->speed;
     m->paused = w->paused;
     snprintf(m->model_name, sizeof m->model_name, "%s", dw_model_name(dw_pipeline_model(w->pipeline)));
-    if (in->note[0]) {                  /* the first note line, e.g. "x.edf: truncated: 40 of 60 ..." */
-        snprintf(m->last_event, sizeof m->last_event, "%.*s", (int)strcspn(in->note, "\n"), in->note);
+    if (in->note[0])                    /* every line names the file */
         snprintf(m->source_note, sizeof m->source_note, "%s", in->note);
+    if (!in->live && strcmp(w->cfg->board, "auto")) {   /* [input] board is for a live board */
+        size_t l = strlen(m->source_note);
+        snprintf(m->source_note + l, sizeof m->source_note - l, "%sboard %s ignored: it applies to a live "
+                 "board (--serial); this replay has the file's %d channels", l ? "; " : "", w->cfg->board,
+                 in->nch);
     }
+    if (m->source_note[0])                /* the first line: "x.edf: truncated: 40 of 60 ..." */
+        snprintf(m->last_event, sizeof m->last_event, "%.*s", (int)strcspn(m->source_note, "\n"),
+                 m->source_note);
     snprintf(m->staging_desc, sizeof m->staging_desc, "frontal %s, parietal %s (%s), model %s",
              in->frontal >= 0 ? in->label[in->frontal] : "none", in->parietal >= 0 ? in->label[in->parietal] : "none",
              in->roles_how, dw_model_name(dw_pipeline_model(w->pipeline)));
@@ -115,6 +150,7 @@ static void publish_source(dw_worker *w)
             m->lights_off_t = d > 0 ? d : 0;
         }
     }
+    display_filter_init(w);
     m->v_status++;
     m->v_trace++;
     pthread_mutex_unlock(&m->lock);
@@ -215,6 +251,10 @@ static int open_session(dw_worker *w, dw_err *err)
         return -1;
     size_t len = strlen(log) - strlen(".session.tsv");     /* the prefix the log got: stem or stem-N */
     snprintf(w->prefix, sizeof w->prefix, "%.*s", (int)len, log);
+    pthread_mutex_lock(&w->mon->lock);
+    snprintf(w->mon->log_path, sizeof w->mon->log_path, "%s", log);
+    snprintf(w->mon->summary_path, sizeof w->mon->summary_path, "%s.summary.txt", w->prefix);
+    pthread_mutex_unlock(&w->mon->lock);
     dw_session_hooks hooks = { .annotate = session_annotate, .bell = session_bell, .ctx = w, .log = l };
     w->session = dw_session_new(&w->cfg->session, &hooks, err);
     if (!w->session)
@@ -285,6 +325,7 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
         dw_worker_free(w);
         return NULL;
     }
+    dw_arrivals_init(&w->arrivals, in->fs, dw_now_wall());
     publish_source(w);
     if (open_session(w, err) < 0) {
         dw_worker_free(w);
@@ -333,15 +374,29 @@ static void on_quality(void *ctx, const dw_quality_second *q)
     w->pend.have_flags = 1;
 }
 
-/* Frames at DW_FS for the trace pane. */
+/* Frames at DW_FS through the display filter for the trace pane (the raw signal goes to the stager and the
+ * recording). A non-finite sample passes as it is and the channel's filter starts again, settled, at the
+ * next finite one. */
 static void on_frames(void *ctx, const double *x, int n, int nch)
 {
     dw_worker *w = ctx;
     struct pending *p = &w->pend;
     for (int i = 0; i < n; i++) {
         float *row = p->trace[(p->ntrace + i) % DW_TRACE_N];
-        for (int c = 0; c < nch; c++)
-            row[c] = (float)x[i * nch + c];
+        for (int c = 0; c < nch && c < DW_MAX_CH; c++) {
+            double v = x[i * nch + c];
+            unsigned bit = 1u << c;
+            if (!isfinite(v)) {
+                w->disp_primed &= ~bit;
+                row[c] = (float)v;
+                continue;
+            }
+            if (!(w->disp_primed & bit)) {
+                dw_cascade_settle(&w->disp[c], v);
+                w->disp_primed |= bit;
+            }
+            row[c] = (float)dw_cascade_step(&w->disp[c], v);
+        }
     }
     p->ntrace += n;
 }
@@ -405,6 +460,9 @@ static void seek(dw_worker *w, double delta)
     p->prov_stage = DW_UNSCORED;
     if (w->nhyp > keep)
         w->nhyp = keep;
+    long tt = (long)target;
+    set_event(w, "seek to %ld:%02ld:%02ld of the recording", tt / 3600, tt / 60 % 60, tt % 60);
+    w->disp_primed = 0;                 /* the filter starts again, settled, with the new stream */
     w->next_prov_t = 0;
     restart_pacing(w);
 }
@@ -505,8 +563,9 @@ static void publish(dw_worker *w, int force)
     if (w->rec)
         m->rec_bytes = dw_recorder_bytes(w->rec);
     if (live) {
-        m->loss_pct_5s = cs.loss_pct_5s;
-        m->loss_pct_night = cs.loss_pct_night;
+        double wall = dw_now_wall();
+        dw_arrivals_loss(&w->arrivals, wall, &m->loss_pct_recent, &m->loss_pct_night);
+        m->no_data_since = dw_arrivals_silent_since(&w->arrivals, wall, DW_NO_DATA_S);
         m->lost_samples = cs.lost_samples;
         m->reconnects = cs.reconnects;
     }
@@ -533,6 +592,8 @@ static int read_block(dw_worker *w, int max_frames)
     int n = w->src->ops->read(w->src, &b, max_frames, in->live ? 100 : 0);
     if (n <= 0)
         return n;
+    if (in->live)
+        dw_arrivals_add(&w->arrivals, n, dw_now_wall());
     if (w->rec) {
         if (dw_recorder_write(w->rec, &b) < 0) {
             if (!w->rec_failed)
@@ -592,9 +653,15 @@ static void write_summary(dw_worker *w)
         w->status = 1;
         return;
     }
-    dw_sleep_stats st;
-    dw_sleep_stats_compute(w->hyp, w->nhyp, &st);
-    int bad = dw_session_write_summary(w->session, f, &st) < 0;
+    dw_night night;
+    dw_night_from_stages(&night, w->hyp, w->nhyp);
+    pthread_mutex_lock(&w->mon->lock);
+    night.start_wall = w->mon->start_wall;
+    snprintf(night.source, sizeof night.source, "%s", w->mon->source_desc);
+    snprintf(night.kind, sizeof night.kind, "%s", w->mon->live ? "live" : "replay");
+    snprintf(w->mon->summary_path, sizeof w->mon->summary_path, "%s", path);   /* the name it got */
+    pthread_mutex_unlock(&w->mon->lock);
+    int bad = dw_session_write_summary(w->session, f, &night) < 0;
     bad |= fclose(f) != 0;
     if (bad || dw_out_commit(&o, &err) < 0) {
         fprintf(stderr, "dreamwatch: %s\n", bad ? "summary: write failed" : err.msg);
@@ -638,6 +705,9 @@ static void *run(void *arg)
         }
         if (n == DW_SRC_EOF) {
             w->ended = 1;
+            w->pend.have_prov = 1;                /* no epoch is in progress after the end */
+            w->pend.prov_stage = DW_UNSCORED;
+            memset(w->pend.prov_prob, 0, sizeof w->pend.prov_prob);
             set_event(w, "end of recording");
             publish(w, 1);
             if (w->cfg->exit_at_end)

@@ -163,7 +163,7 @@ static const char *data_state(const dw_monitor *v)
     if (v->source_ended) return "ended";
     for (int i = 0; i < v->n_alerts; i++)
         if (v->alerts[i].active && !strcmp(v->alerts[i].rule, "no_samples")) return "no data";
-    if (v->live && v->loss_pct_5s > 1) return "lossy";
+    if (v->live && v->loss_pct_recent > 1) return "lossy";
     return "ok";
 }
 

@@ -236,12 +236,15 @@ void dw_ctl_send(dw_ctl *c, const dw_snap *s)
         if (k->fresh) {
             if (s->n_ref) dw_wire_ref(&k->out, s);
             dw_wire_epochs(&k->out, s, 0);
+            dw_wire_events(&k->out, s, 0);
             dw_wire_trace(&k->out, &s->v, 0);
             k->fresh = 0;
         } else {
             if (s->ref_changed) dw_wire_ref(&k->out, s);
             if (s->epochs_from < s->n_epochs || s->epochs_reset)
                 dw_wire_epochs(&k->out, s, s->epochs_from);
+            if (s->ev_from < s->n_ev)
+                dw_wire_events(&k->out, s, s->ev_from);
             dw_wire_trace(&k->out, &s->v, s->trace_from);
         }
         dw_wire_snap(&k->out, &s->v);

@@ -64,6 +64,24 @@ int dw_snap_take(dw_snap *s, dw_monitor *m)
             rc = -1;
         }
     }
+    s->ev_from = s->n_ev;
+    if (m->n_events > s->n_ev) {                 /* events only grow */
+        if (m->n_events > s->cap_ev) {
+            int c = s->cap_ev ? s->cap_ev : 256;
+            while (c < m->n_events) c *= 2;
+            dw_event_view *e = realloc(s->ev, (size_t)c * sizeof *e);
+            if (e) {
+                s->ev = e;
+                s->cap_ev = c;
+            }
+        }
+        if (m->n_events <= s->cap_ev) {
+            memcpy(s->ev + s->n_ev, m->events + s->n_ev, (size_t)(m->n_events - s->n_ev) * sizeof *s->ev);
+            s->n_ev = m->n_events;
+        } else {
+            rc = -1;
+        }
+    }
     long total = m->trace_total, from = s->trace_seen;
     if (total < from || total - from > DW_TRACE_N) from = total - DW_TRACE_N;
     if (from < 0) from = 0;
@@ -80,6 +98,8 @@ int dw_snap_take(dw_snap *s, dw_monitor *m)
     v->spec = s->spec;
     v->ref_stage = s->n_ref ? s->ref : NULL;
     v->cap_epochs = s->cap;
+    v->events = s->ev;                       /* never the live monitor's array */
+    v->n_events = v->cap_events = s->n_ev;
     return rc;
 }
 
@@ -89,6 +109,7 @@ void dw_snap_free(dw_snap *s)
     free(s->prob);
     free(s->spec);
     free(s->ref);
+    free(s->ev);
     memset(s, 0, sizeof *s);
 }
 

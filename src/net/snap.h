@@ -20,6 +20,9 @@ typedef struct {
     int epochs_reset; /* the epoch list shrank or was rewritten (a seek) */
     long trace_from;  /* first new trace frame (v.trace_total: none) */
     int ref_changed;
+    dw_event_view *ev;  /* the night's events (append-only) */
+    int n_ev, cap_ev;
+    int ev_from;        /* first event new in the last take (n_ev: none) */
 } dw_snap;
 
 /* Copy m into s (takes m->lock). 0, or -1 when memory ran out (the old copy stays). */

@@ -141,6 +141,18 @@ void dw_wire_ref(dw_buf *b, const dw_snap *s)
     end_frame(b, at);
 }
 
+void dw_wire_events(dw_buf *b, const dw_snap *s, int from)
+{
+    for (int i0 = from; i0 < s->n_ev; i0 += 256) {
+        uint32_t f = (uint32_t)i0, count = (uint32_t)(s->n_ev - i0 < 256 ? s->n_ev - i0 : 256);
+        size_t at = begin(b, DW_W_EVENTS);
+        add(b, &f, 4);
+        add(b, &count, 4);
+        add(b, s->ev + i0, count * sizeof *s->ev);
+        end_frame(b, at);
+    }
+}
+
 void dw_wire_cmd(dw_buf *b, int kind, double arg, const char *text)
 {
     size_t at = begin(b, DW_W_CMD);
@@ -210,7 +222,9 @@ static void apply_snap(dw_monitor *m, const unsigned char *p)
     signed char *st = m->stage, *ref = m->ref_stage;
     float(*prob)[DW_NSTAGES] = m->prob;
     float(*spec)[DW_SPEC_BINS] = m->spec;
-    unsigned long vh = m->v_hypno;
+    unsigned long vh = m->v_hypno, ve = m->v_events;
+    dw_event_view *ev = m->events;
+    int nev = m->n_events, capev = m->cap_events, seenev = m->seen_events;
     memcpy((char *)m + R1_OFF, p, R1_LEN);
     memcpy((char *)m + R2_OFF, p + R1_LEN, R2_LEN);
     m->trace_total = total;
@@ -222,6 +236,34 @@ static void apply_snap(dw_monitor *m, const unsigned char *p)
     m->prob = prob;
     m->spec = spec;
     m->v_hypno = vh;
+    m->events = ev;                          /* the server's pointer means nothing here */
+    m->n_events = nev;
+    m->cap_events = capev;
+    m->seen_events = seenev;
+    m->v_events = ve;
+}
+
+static int apply_events(dw_monitor *m, const unsigned char *p, size_t n)
+{
+    uint32_t from, count;
+    memcpy(&from, p, 4);
+    memcpy(&count, p + 4, 4);
+    if (n != 8 + (size_t)count * sizeof(dw_event_view) || from != (uint32_t)m->n_events || count > 256)
+        return -1;
+    if (m->n_events + (int)count > m->cap_events) {
+        int c = m->cap_events ? m->cap_events : 256;
+        while (c < m->n_events + (int)count) c *= 2;
+        dw_event_view *e = realloc(m->events, (size_t)c * sizeof *e);
+        if (!e) return -1;
+        m->events = e;
+        m->cap_events = c;
+    }
+    memcpy(m->events + m->n_events, p + 8, count * sizeof(dw_event_view));
+    for (uint32_t i = 0; i < count; i++)          /* text from the wire: always terminated here */
+        m->events[m->n_events + (int)i].text[sizeof m->events[0].text - 1] = 0;
+    m->n_events += (int)count;
+    m->v_events++;
+    return 0;
 }
 
 static int apply_epochs(dw_monitor *m, const unsigned char *p, size_t n)
@@ -293,6 +335,7 @@ int dw_wire_apply(dw_monitor *m, int type, const unsigned char *p, size_t n, dw_
     case DW_W_TRACE: rc = n < 12 ? -1 : apply_trace(m, p, n); break;
     case DW_W_EPOCHS: rc = n < 8 ? -1 : apply_epochs(m, p, n); break;
     case DW_W_REF: rc = n < 4 ? -1 : apply_ref(m, p, n); break;
+    case DW_W_EVENTS: rc = n < 8 ? -1 : apply_events(m, p, n); break;
     default: rc = -1;
     }
     pthread_mutex_unlock(&m->lock);

@@ -18,6 +18,7 @@ enum dw_wire_type {
     DW_W_TRACE,  /* i64 total, u32 count, count x DW_MAX_CH floats: frames total-count .. total-1 */
     DW_W_EPOCHS, /* u32 from, u32 count, count x (i8 stage, float prob[5], float spec[76]) */
     DW_W_REF,    /* u32 n, n x i8 */
+    DW_W_EVENTS, /* u32 from, u32 count, count x dw_event_view (same build: raw structs) */
     DW_W_CMD = 16, /* i32 kind, f64 arg, text (the rest, not terminated) */
 };
 
@@ -39,6 +40,7 @@ void dw_wire_snap(dw_buf *b, const dw_monitor *v);
 void dw_wire_trace(dw_buf *b, const dw_monitor *v, long from);
 void dw_wire_epochs(dw_buf *b, const dw_snap *s, int from);
 void dw_wire_ref(dw_buf *b, const dw_snap *s);
+void dw_wire_events(dw_buf *b, const dw_snap *s, int from);
 void dw_wire_cmd(dw_buf *b, int kind, double arg, const char *text);
 
 /* A complete frame at the start of buf: 1 with *type, *payload, *plen and *used (bytes to consume);

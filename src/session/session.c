@@ -140,12 +140,15 @@ static void ring(dw_session *s)
     }
 }
 
-static void fire(dw_session *s, int which, double t, int attempt)
+/* Fire an actuator (args: extra words for a command, or NULL: the attempt number for a wake command). */
+static void fire_with(dw_session *s, int which, double t, int attempt, const char *const *args, int nargs)
 {
     dw_err err = { "" };
     if (!s->act[which])
         return;
-    if (dw_actuator_fire(s->act[which], s->wall, attempt, &err) < 0) {
+    int r = args ? dw_actuator_fire_args(s->act[which], s->wall, args, nargs, &err)
+                 : dw_actuator_fire(s->act[which], s->wall, attempt, &err);
+    if (r < 0) {
         event(s, t, 0, "actuator_failed", "%s", err.msg);
         dw_alerts_cause(s->alerts, DW_AL_ACTUATOR_FAILED, which, 1, t, t, s->wall,
                         which >= ACT_WAKE ? DW_CRITICAL : -1, err.msg);
@@ -154,15 +157,40 @@ static void fire(dw_session *s, int which, double t, int attempt)
     }
 }
 
+static void fire(dw_session *s, int which, double t, int attempt)
+{
+    fire_with(s, which, t, attempt, NULL, 0);
+}
+
+static const char *severity_name(int sev)
+{
+    static const char *const sev_names[] = { "info", "warning", "critical" };
+    return sev >= 0 && sev <= DW_CRITICAL ? sev_names[sev] : "?";
+}
+
+/* The escalation actuator for alert a: a command gets four arguments, the alert's id, its severity, the
+ * state (active, resolved or acknowledged) and its text, so a pager can say what happened and close the
+ * page when the cause has gone. */
+static void escalate(dw_session *s, double t, const dw_alert_view *a, const char *state)
+{
+    char id[16];
+    snprintf(id, sizeof id, "%u", a->id);
+    const char *args[4] = { id, severity_name(a->severity), state, a->text };
+    unsigned aid = a->id;
+    fire_with(s, ACT_ESC, t, 1, args, 4);
+    dw_alerts_set_escalated(s->alerts, aid);
+}
+
+/* The alert rule's actions (alerts.h): a critical alert rings when raised, on each repeat and re-arm,
+ * and once when it clears unacknowledged; each repeat calls the escalation actuator ("active"), and an
+ * escalated alert's clear ("resolved") and acknowledgement ("acknowledged") call it once more. */
 static void on_alert(void *ctx, int ev, const dw_alert_view *a, double t, double wall)
 {
     dw_session *s = ctx;
-    static const char *const sev[] = { "info", "warning", "critical" };
-    const char *sv = a->severity >= 0 && a->severity <= DW_CRITICAL ? sev[a->severity] : "?";
     (void)wall;
     /* repeats go to the log only: the recording would fill with them */
     event(s, t, ev != DW_ALERT_REPEAT && ev != DW_ALERT_REARMED, "alert", "Alert %u %s [%s] %s: %s", a->id,
-          dw_alert_event_name(ev), sv, a->rule, a->text);
+          dw_alert_event_name(ev), severity_name(a->severity), a->rule, a->text);
     int loud = a->severity >= DW_WARNING && s->cfg->bell;
     switch (ev) {
     case DW_ALERT_RAISED:
@@ -174,11 +202,21 @@ static void on_alert(void *ctx, int ev, const dw_alert_view *a, double t, double
     case DW_ALERT_REPEAT:
         if (loud)
             ring(s);
-        fire(s, ACT_ESC, t, 1);
+        escalate(s, t, a, "active");
         break;
     case DW_ALERT_REARMED:
         if (loud)
             ring(s);
+        break;
+    case DW_ALERT_CLEARED:
+        if (a->severity == DW_CRITICAL && !a->acked && loud)
+            ring(s);                       /* once: it now waits for one acknowledgement */
+        if (a->escalated)
+            escalate(s, t, a, "resolved");
+        break;
+    case DW_ALERT_ACKED:
+        if (a->escalated)
+            escalate(s, t, a, "acknowledged");
         break;
     default:
         break;
@@ -285,7 +323,8 @@ static const char *blocked(const dw_session *s, int kind, double t)
         return "critical alert open";
     for (int r = 0; r < 2; r++) {
         int ch = r ? s->parietal : s->frontal;
-        if (ch >= 0 && (dw_alerts_open(s->alerts, DW_AL_FLAT, ch) || dw_alerts_open(s->alerts, DW_AL_RAILED, ch)))
+        if (ch >= 0 && (dw_alerts_channel_open(s->alerts, DW_AL_FLAT, ch) ||
+                        dw_alerts_channel_open(s->alerts, DW_AL_RAILED, ch)))
             return "flat or railed staging channel";
     }
     return NULL;
@@ -309,8 +348,11 @@ static dw_stim *add_stim(dw_session *s, int kind, double t, double trough_t, dou
         s->stim = dw_xrealloc(s->stim, (size_t)cap * sizeof *s->stim, "the night's stimuli");
         s->capstim = cap;
     }
+    long n = 1;
+    for (int i = 0; i < s->nstim; i++)
+        n += s->stim[i].kind == kind;
     dw_stim *st = &s->stim[s->nstim++];
-    *st = (dw_stim){ .id = s->nstim, .kind = kind, .t = t, .wall = s->wall, .trough_t = trough_t,
+    *st = (dw_stim){ .id = s->nstim, .n = n, .kind = kind, .t = t, .wall = s->wall, .trough_t = trough_t,
                      .trough_uv = trough_uv, .phase_deg = NAN, .stage = s->stage };
     return st;
 }
@@ -333,7 +375,7 @@ static void deliver_so(dw_session *s, double t)
     fire(s, ACT_STIM, t, 1);
     if (s->so)
         dw_so_mark(s->so, st->id, t);
-    event(s, t, 1, "stim", "SO stim %ld trough %.2f s (%.0f uV) %s", st->id, st->trough_t - t, st->trough_uv,
+    event(s, t, 1, "stim", "SO stim %ld trough %.2f s (%.0f uV) %s", st->n, st->trough_t - t, st->trough_uv,
           dw_stage_name(st->stage));
     if (++s->train_n >= s->cfg->so_train) {
         s->train_n = 0;
@@ -351,9 +393,9 @@ static void take_phases(dw_session *s)
         dw_stim *st = &s->stim[p.id - 1];
         st->phase_deg = p.phase_deg;
         if (isnan(p.phase_deg))
-            event(s, st->t, 0, "stim_phase", "SO stim %ld phase unknown", st->id);
+            event(s, st->t, 0, "stim_phase", "SO stim %ld phase unknown", st->n);
         else
-            event(s, st->t, 1, "stim_phase", "SO stim %ld phase %+.0f deg", st->id, p.phase_deg);
+            event(s, st->t, 1, "stim_phase", "SO stim %ld phase %+.0f deg", st->n, p.phase_deg);
     }
 }
 
@@ -491,7 +533,7 @@ void dw_session_epoch(dw_session *s, int epoch, int stage, const double prob[DW_
             if (st) {
                 dw_rem_cue_delivered(&s->cue, t);
                 fire(s, ACT_CUE, t, 1);
-                event(s, t, 1, "cue", "REM cue %ld after %d R epochs", st->id, s->cue.run);
+                event(s, t, 1, "cue", "REM cue %ld after %d R epochs", st->n, s->cue.run);
                 check_limit(s, t);
             }
         }
@@ -610,7 +652,11 @@ void dw_session_tick(dw_session *s, double t, double wall)
                      t - s->wake_t0);
             event(s, t, 1, "wake", "Escalation: %s", text);
             dw_alerts_cause(s->alerts, DW_AL_WAKE_FAILED, DW_AL_GLOBAL, 1, t, t, wall, -1, text);
-            fire(s, ACT_ESC, t, 1);
+            const dw_alert_view *v = dw_alerts_open(s->alerts, DW_AL_WAKE_FAILED, DW_AL_GLOBAL);
+            if (v)
+                escalate(s, t, v, "active");
+            else                            /* the rule is switched off: the escalation still goes out */
+                fire_with(s, ACT_ESC, t, 1, (const char *[]){ "0", "critical", "active", text }, 4);
         }
     }
     dw_alerts_tick(s->alerts, t, wall);
@@ -644,13 +690,13 @@ static void circ_stats(const dw_session *s, double *mean, double *spread, int *n
     *spread = *n && r > 0 ? sqrt(-2 * log(r)) * 180 / M_PI : NAN;    /* circular standard deviation */
 }
 
-int dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *st)
+int dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night)
 {
     fprintf(f, "# dreamwatch session summary\n\n");
-    if (st) {
-        fprintf(f, "## Sleep\n");
-        dw_print_sleep_stats(f, "", st);    /* the same figures and words as `score` prints */
-        fprintf(f, "\n");
+    if (night) {
+        fprintf(f, "%s: %s\n\n## Sleep\n", night->kind[0] ? night->kind : "night", night->source);
+        dw_print_sleep_stats(f, "", &night->st);    /* the same figures and words as `score` prints */
+        fprintf(f, "REM periods %d\n\n", night->rem_periods);
     }
     int nso = 0, ncue = 0, nph;
     for (int i = 0; i < s->nstim; i++)
@@ -662,10 +708,10 @@ int dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *st)
     if (nph)
         fprintf(f, "phase at delivery: circular mean %+.0f deg, circular SD %.0f deg (n = %d; up-state = 0)\n",
                 mean, spread, nph);
-    fprintf(f, "id\tkind\tt_s\ttrough_s\ttrough_uv\tphase_deg\tstage\n");
+    fprintf(f, "n\tkind\tt_s\ttrough_s\ttrough_uv\tphase_deg\tstage\n");   /* n: "SO stim n", "REM cue n" */
     for (int i = 0; i < s->nstim; i++) {
         const dw_stim *x = &s->stim[i];
-        fprintf(f, "%ld\t%s\t%.3f\t%.3f\t%.1f\t%.0f\t%s\n", x->id, x->kind == DW_STIM_SO ? "SO" : "cue", x->t,
+        fprintf(f, "%ld\t%s\t%.3f\t%.3f\t%.1f\t%.0f\t%s\n", x->n, x->kind == DW_STIM_SO ? "SO" : "cue", x->t,
                 x->trough_t, x->trough_uv, x->phase_deg, dw_stage_name(x->stage));
     }
     fprintf(f, "\n## Alerts\n%d alerts\nid\tt_s\tseverity\trule\tacked\tactive\ttext\n", dw_alerts_n(s->alerts));
@@ -681,6 +727,17 @@ int dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *st)
             *p == '\n' ? fputs("\n\t\t", f) : fputc(*p, f);   /* dream reports stay readable */
         fputc('\n', f);
     }
+    if (night) {
+        dw_night fig = *night;
+        fig.stimuli = nso;
+        fig.cues = ncue;
+        fig.alerts = dw_alerts_n(s->alerts);
+        fig.critical = 0;
+        for (int i = 0; i < fig.alerts; i++)
+            fig.critical += dw_alerts_get(s->alerts, i)->severity == DW_CRITICAL;
+        fputc('\n', f);
+        dw_night_print_figures(f, &fig);
+    }
     return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }
 
@@ -688,7 +745,9 @@ void dw_session_view_get(const dw_session *s, dw_session_view *v)
 {
     v->version = s->version;
     v->mode = s->mode;
-    v->stim_count = s->nstim;
+    v->stim_count = v->cue_count = 0;
+    for (int i = 0; i < s->nstim; i++)
+        s->stim[i].kind == DW_STIM_CUE ? v->cue_count++ : v->stim_count++;
     v->wants_dream_report = s->wants_dream_report;
     snprintf(v->last_event, sizeof v->last_event, "%s", s->last_event);
 }
@@ -706,3 +765,41 @@ int dw_session_nstim(const dw_session *s) { return s->nstim; }
 const dw_stim *dw_session_stim(const dw_session *s, int i) { return i >= 0 && i < s->nstim ? &s->stim[i] : NULL; }
 int dw_session_wants_dream_report(const dw_session *s) { return s->wants_dream_report; }
 int dw_session_pending(const dw_session *s) { return s->pending; }
+
+int dw_session_nevents(const dw_session *s) { return s->nev; }
+
+int dw_session_event_view(const dw_session *s, int i, dw_event_view *out)
+{
+    if (i < 0 || i >= s->nev)
+        return -1;
+    const struct event *e = &s->ev[i];
+    static const struct { const char *kind; int ev; } kinds[] = {
+        { "marker", DW_EV_MARKER }, { "stim", DW_EV_STIM }, { "cue", DW_EV_CUE },
+        { "dream_report", DW_EV_DREAM }, { "mode", DW_EV_NOTE }, { "start", DW_EV_NOTE },
+        { "wake", DW_EV_NOTE }, { "awake", DW_EV_NOTE }, { "alert", DW_EV_NOTE }, { "stim_limit", DW_EV_NOTE },
+        { "actuator_failed", DW_EV_NOTE },
+    };
+    int kind = -1;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        if (!strcmp(e->kind, kinds[k].kind))
+            kind = kinds[k].ev;
+    out->severity = DW_INFO;
+    if (kind == DW_EV_NOTE && !strcmp(e->kind, "alert")) {     /* "Alert 3 raised [critical] rule: text" */
+        char ev[16] = "", sev[16] = "";
+        if (sscanf(e->text, "Alert %*u %15s [%15[a-z]]", ev, sev) != 2 || !strcmp(ev, "repeat") ||
+            !strcmp(ev, "re-armed"))
+            return -1;
+        if (!strcmp(ev, "raised"))
+            kind = DW_EV_ALERT;
+        out->severity = !strcmp(sev, "critical") ? DW_CRITICAL : !strcmp(sev, "warning") ? DW_WARNING : DW_INFO;
+    }
+    if (kind < 0)
+        return -1;
+    out->t = e->t;
+    out->wall = e->wall;
+    out->kind = kind;
+    size_t k = strcspn(e->text, "\n");
+    snprintf(out->text, sizeof out->text, "%.*s%s", (int)(k < sizeof out->text ? k : sizeof out->text - 1),
+             e->text, e->text[k] ? " ..." : "");
+    return 0;
+}

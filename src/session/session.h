@@ -29,6 +29,7 @@
 #include "session/alerts.h"
 #include "session/session_cfg.h"
 #include "staging/hypnogram.h"
+#include "staging/night.h"
 #include "sources/source.h"
 
 #define DW_TEXT_MAX 4096            /* markers, dream reports */
@@ -92,6 +93,7 @@ enum dw_stim_kind { DW_STIM_SO = 0, DW_STIM_CUE };
 
 typedef struct {
     long   id;                 /* 1, 2, ... over the night (stimuli and cues share the count) */
+    long   n;                  /* 1, 2, ... within its kind: "SO stim 3", "REM cue 1" (texts, screen) */
     int    kind;               /* enum dw_stim_kind */
     double t;                  /* delivery, source time */
     double wall;
@@ -133,17 +135,40 @@ void dw_session_tick(dw_session *s, double t, double wall);
 /* Safe shutdown: stimulation off first (pending stimulus cancelled, running stimulus/cue commands
  * terminated), mode SHUTDOWN. Idempotent; returns 0. */
 int  dw_session_shutdown(dw_session *s, double t, const char *cause);
-/* Summary file: sleep statistics, every stimulus, every alert, every event. 0 or -1 on a write error. */
-int  dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *stats);
+/* Summary file: the night and its sleep statistics (night: staging/night.h, NULL for none), every stimulus,
+ * every alert, every event, and the machine-readable figures (the night's, with this session's stimulus,
+ * cue and alert counts) that `dreamwatch nights` reads. 0 or -1 on a write error. */
+int  dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night);
 /* What the screen shows of the session (plain data). version changes whenever a field does. */
 typedef struct {
     unsigned long version;
     int    mode;                   /* enum dw_mode */
-    int    stim_count;
+    int    stim_count;             /* slow-oscillation stimuli */
+    int    cue_count;              /* REM cues */
     int    wants_dream_report;
     char   last_event[128];
 } dw_session_view;
 void dw_session_view_get(const dw_session *s, dw_session_view *v);
+
+/* The night's events as the screen lists and marks them (plain data). */
+enum dw_event_kind {
+    DW_EV_NOTE,            /* mode changes, session start, wakes, acknowledgements, clears */
+    DW_EV_ALERT,           /* an alert raised */
+    DW_EV_MARKER, DW_EV_STIM, DW_EV_CUE, DW_EV_DREAM,
+    DW_EV_NKINDS
+};
+typedef struct {
+    double t;                      /* source time, s */
+    double wall;                   /* wall clock, Unix time */
+    int    kind;                   /* enum dw_event_kind */
+    int    severity;               /* DW_EV_ALERT: enum dw_severity */
+    char   text[160];              /* the first line, cut */
+} dw_event_view;
+/* Events logged so far (every kind, in order), and the i-th as the screen shows it: 0 with out filled,
+ * or -1 for an event the screen leaves out (repeats, re-arms, cancelled or suspended stimulation, phases:
+ * the session log and the summary have them all). */
+int  dw_session_nevents(const dw_session *s);
+int  dw_session_event_view(const dw_session *s, int i, dw_event_view *out);
 
 /* Read-only views (tests, the summary, the screen via publish). */
 int  dw_session_mode(const dw_session *s);

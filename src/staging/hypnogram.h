@@ -85,6 +85,10 @@ typedef struct {
 
 /* n epochs of stage (DW_UNSCORED allowed). */
 void dw_sleep_stats_compute(const signed char *stage, int n, dw_sleep_stats *out);
+/* REM periods: runs of R epochs, two runs less than DW_REM_GAP_EPOCHS apart counting as one period (the
+ * 15-min criterion of Feinberg & Floyd, Psychophysiology 1979, as most cycle analyses use). */
+#define DW_REM_GAP_EPOCHS 30
+int  dw_rem_periods(const signed char *stage, int n);
 
 typedef struct {
     long   n;                              /* epochs scored in both */

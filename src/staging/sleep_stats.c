@@ -72,6 +72,18 @@ void dw_sleep_stats_compute(const signed char *stage, int n, dw_sleep_stats *o)
     o->sme_pct = 100.0 * o->tst_min / o->spt_min;
 }
 
+int dw_rem_periods(const signed char *stage, int n)
+{
+    int periods = 0, last_r = -1;
+    for (int i = 0; i < n; i++)
+        if (stage[i] == DW_R) {
+            if (last_r < 0 || i - last_r > DW_REM_GAP_EPOCHS)
+                periods++;
+            last_r = i;
+        }
+    return periods;
+}
+
 void dw_agreement_compute(const signed char *ref, const signed char *ours, int n, dw_agreement *o)
 {
     memset(o, 0, sizeof *o);
