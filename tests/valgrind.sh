@@ -54,11 +54,14 @@ if /usr/bin/python3 tests/e2e/make_inputs.py cut "$SAMPLE" "$TMP/cycle.edf" 1200
         --out "$TMP/proto" "$TMP/cycle.edf"
 else skip "valgrind headless replay with the example protocol" "no Debian python3 with numpy/scipy"; fi
 
-# Live: the emulator natively, `record` under valgrind for 8 s, then a safe shutdown by SIGTERM.
+# Live: the emulator natively, `record` under valgrind for 8 s (serving its control socket and publishing
+# to a broker that is not there: the net thread, the broker client's loop and the link alert), then a safe
+# shutdown by SIGTERM.
 . tests/e2e/emulator.inc
 start_emu
 n=$((n + 1))
-$VG --log-file="$TMP/vg.$n.log" "$DW_BIN" record --serial "$TMP/tty" --out "$TMP/rec" > "$TMP/vg.$n.out" 2>&1 &
+XDG_RUNTIME_DIR="$TMP" $VG --log-file="$TMP/vg.$n.log" "$DW_BIN" record --serial "$TMP/tty" --out "$TMP/rec" \
+    --publish mqtt://127.0.0.1:1/dw --bed vg > "$TMP/vg.$n.out" 2>&1 &
 pid=$!
 sleep 8
 kill -TERM $pid

@@ -1,10 +1,9 @@
-/* `dreamwatch emulate`: an OpenBCI Cyton (or Cyton+Daisy) on a pseudo-terminal, for trying and
- * testing the live path without a board. It answers the serial protocol (v s b d c C ~ x z),
- * streams 24-bit counts at the real rate from a recording or a generated alpha rhythm, and can
- * misbehave on purpose: dropped packets, damaged bytes, garbage, unplugging (a new pty behind the
- * same --link), stalls, a drifting clock, a board that is switched off; and a head for the
- * pre-night check: eyes closed (alpha) and eye movements at given times, an electrode's impedance,
- * a railed channel. --sent-log writes every sample it sent. */
+/* `dreamwatch emulate`: an OpenBCI Cyton (or Cyton+Daisy) on a pseudo-terminal, for trying and testing
+ * the live path without a board. It answers the serial protocol (v s b d c C ~ x z), streams 24-bit
+ * counts at the real rate from a recording or a generated alpha rhythm, and can misbehave on purpose:
+ * dropped packets, damaged bytes, garbage, unplugging (a new pty behind the same --link), stalls, a
+ * drifting clock, a board that is switched off; and a head for the pre-night check: eyes closed (alpha)
+ * and eye movements at given times, an electrode's impedance. --sent-log writes every sample it sent. */
 #include "sources/cyton.h"
 #include "app/commands.h"
 #include "dsp/resample.h"
@@ -24,6 +23,10 @@
 #define MAX_EVENTS 16
 
 typedef struct { double t, d; } timed;
+/* A fault on one electrode: flat (shorted or lifted: ~0 uV), rail (off: the amplifier saturates) or noise
+ * (a loose electrode: 300 uV of broadband noise), channel ch (1-based) from t for d board seconds. */
+enum { CF_FLAT, CF_RAIL, CF_NOISE };
+typedef struct { double t, d; int ch, kind; } chfault;
 
 typedef struct {
     /* options */
@@ -31,14 +34,16 @@ typedef struct {
     const char *file, *link, *sent_log;
     double seconds;
     double drop, corrupt;                  /* probabilities per packet */
-    timed garbage[MAX_EVENTS], unplug[MAX_EVENTS], stall[MAX_EVENTS], closed[MAX_EVENTS],
-        moves[MAX_EVENTS];
-    int    ngarbage, nunplug, nstall, nclosed, nmoves;
-    double kohm[16]; /* electrode impedance (kOhm) when set, else 5, 6, 7 ... */
-    int    railed[16];
+    timed  garbage[MAX_EVENTS], unplug[MAX_EVENTS], stall[MAX_EVENTS];
+    int    ngarbage, nunplug, nstall;
+    timed  closed[MAX_EVENTS], moves[MAX_EVENTS];  /* the head: eyes closed, eye movements */
+    int    nclosed, nmoves;
+    double kohm[16];                       /* electrode impedance (kOhm) when set, else 5, 6, 7 ... */
     double drift_ppm;
-    double speed; /* --speed: samples go out this many times faster (tests) */
     int    board_off;
+    chfault chf[MAX_EVENTS];
+    int    nchf;
+    double speed;                          /* samples go out this many times faster than real time */
     uint64_t rng;
     /* pty */
     int    master, slave;                  /* we hold the slave open so the master never sees a hang-up */
@@ -80,23 +85,16 @@ static int usage(const char *why)
 {
     if (why)
         fprintf(stderr, "dreamwatch emulate: %s\n", why);
-    fprintf(
-        stderr,
-        "usage: dreamwatch emulate [--daisy] [--file F.edf|OpenBCI.txt] [--faults LIST] [--link "
-        "PATH]\n"
-        "                          [--sent-log FILE] [--seconds N] [--seed N] [--speed N]\n"
-        "  --speed   stream N (1-50) times faster than a board would: a night in minutes for "
-        "tests; the\n"
-        "            host sees its clock drift\n"
-        "  --faults  comma-separated: drop=N%%, corrupt=N%% (packets with one damaged byte), "
-        "garbage=T,\n"
-        "            unplug=T:D, stall=T:D, drift=PPM, board-off   (T, D in seconds after the "
-        "first `b`);\n"
-        "            the head: eyes-closed=T:D (alpha; eyes open otherwise, once one is given),\n"
-        "            eye-move=T:D (left-right saccades on channels 1-2), impedance=CH:KOHM, "
-        "railed=CH\n"
-        "  prints the pty's path; --link keeps a symlink to it (replaced when unplugged and "
-        "back)\n");
+    fprintf(stderr,
+        "usage: dreamwatch emulate [--daisy] [--file F.edf|OpenBCI.txt] [--faults LIST] [--link PATH]\n"
+        "                          [--sent-log FILE] [--seconds N] [--seed N]\n"
+        "  --faults  comma-separated: drop=N%%, corrupt=N%% (packets with one damaged byte), garbage=T,\n"
+        "            unplug=T:D, stall=T:D, drift=PPM, board-off, and per electrode flat=T:D:CH,\n"
+        "            rail=T:D:CH, noise=T:D:CH   (T, D in board seconds after the first `b`; CH 1-based);\n"
+        "            the head for the pre-night check: eyes-closed=T:D (alpha; eyes open otherwise,\n"
+        "            once one is given), eye-move=T:D (saccades on channels 1-2), impedance=CH:KOHM\n"
+        "  --speed F  stream F times faster than real time (tests; the board's clock runs F times fast)\n"
+        "  prints the pty's path; --link keeps a symlink to it (replaced when unplugged and back)\n");
     return 2;
 }
 
@@ -108,12 +106,22 @@ static int parse_faults(emu *e, char *list)
             *v++ = 0;
         char *end = NULL;
         timed tv = { 0, 0 };
+        long ch = 0;
         if (v) {
             tv.t = strtod(v, &end);
             if (end == v)
                 goto bad;
             if (*end == ':')
                 tv.d = strtod(end + 1, &end);
+            if (*end == ':')
+                ch = strtol(end + 1, &end, 10);
+        }
+        int cf = !strcmp(f, "flat") ? CF_FLAT : !strcmp(f, "rail") ? CF_RAIL : !strcmp(f, "noise") ? CF_NOISE : -1;
+        if (cf >= 0) {
+            if (!v || *end || tv.d <= 0 || ch < 1 || ch > 16 || e->nchf == MAX_EVENTS)
+                goto bad;
+            e->chf[e->nchf++] = (chfault){ tv.t, tv.d, (int)ch - 1, cf };
+            continue;
         }
         if (!strcmp(f, "drop") && v && (*end == '%' || !*end))
             e->drop = tv.t / 100.0;
@@ -135,8 +143,6 @@ static int parse_faults(emu *e, char *list)
             e->moves[e->nmoves++] = tv;
         else if (!strcmp(f, "impedance") && v && !*end && tv.t >= 1 && tv.t <= 16 && tv.d > 0)
             e->kohm[(int)tv.t - 1] = tv.d;
-        else if (!strcmp(f, "railed") && v && !*end && tv.t >= 1 && tv.t <= 16)
-            e->railed[(int)tv.t - 1] = 1;
         else
             goto bad;
         continue;
@@ -224,12 +230,8 @@ static void reply(emu *e, const char *text)
 
 static int in_window(const timed *w, int n, double t);
 
-/* Ohms the emulated electrode c (0-based) shows in an impedance check: 5, 6, 7 ... kOhm unless set.
- */
-static double electrode_ohm(const emu *e, int c)
-{
-    return (e->kohm[c] > 0 ? e->kohm[c] : 5.0 + c) * 1000.0;
-}
+/* Ohms the emulated electrode c (0-based) shows in an impedance check: 5, 6, 7 ... kOhm unless set. */
+static double electrode_ohm(const emu *e, int c) { return (e->kohm[c] > 0 ? e->kohm[c] : 5.0 + c) * 1000.0; }
 
 /* Frames from the file, resampled to the board's rate, until sample index k is available. */
 static int file_frame(emu *e, long k, double *uv)
@@ -285,26 +287,28 @@ static int sample_uv(emu *e, long k, double *uv)
         if (file_frame(e, k, uv) != 0)
             return -1;
     } else {
-        /* alpha with a drifting amplitude, a little noise; with eyes-closed windows given, the eyes
-         * are open (alpha small) outside them */
+        /* alpha with a drifting amplitude, a little noise; with eyes-closed windows given, the eyes are
+         * open (alpha small) outside them */
         double gain = e->nclosed && !in_window(e->closed, e->nclosed, t) ? 0.2 : 1.0;
         for (int c = 0; c < 16; c++)
-            uv[c] =
-                gain * (20 + 8 * sin(2 * M_PI * 0.4 * t + c)) * sin(2 * M_PI * 10 * t + 0.7 * c) +
-                3 * (rnd01(e) + rnd01(e) + rnd01(e) - 1.5) + 30 * c;
-        if (in_window(e->moves, e->nmoves,
-                      t)) { /* saccades left and right every second: Fp channels */
+            uv[c] = gain * (20 + 8 * sin(2 * M_PI * 0.4 * t + c)) * sin(2 * M_PI * 10 * t + 0.7 * c) +
+                    3 * (rnd01(e) + rnd01(e) + rnd01(e) - 1.5) + 30 * c;
+        if (in_window(e->moves, e->nmoves, t)) {   /* saccades left and right every second: Fp channels */
             double eog = sin(2 * M_PI * 0.5 * t) >= 0 ? 120 : -120;
             uv[0] += eog;
             uv[1] += 0.3 * eog;
         }
     }
-    for (int c = 0; c < 16; c++) {
+    for (int i = 0; i < e->nchf; i++) {
+        const chfault *f = &e->chf[i];
+        if (t < f->t || t >= f->t + f->d)
+            continue;
+        double n3 = rnd01(e) + rnd01(e) + rnd01(e) - 1.5;   /* about N(0, 0.5) */
+        uv[f->ch] = f->kind == CF_FLAT ? 0.1 * n3 : f->kind == CF_RAIL ? 187500.0 : uv[f->ch] + 600 * n3;
+    }
+    for (int c = 0; c < 16; c++)
         if (e->leadoff[c])                       /* 6 nA at 31.25 Hz through electrode + 2.2 kOhm */
             uv[c] += 6e-9 * (electrode_ohm(e, c) + 2200.0) * 1e6 * sin(2 * M_PI * 31.25 * t);
-        if (e->railed[c])                        /* electrode off: the amplifier at full scale */
-            uv[c] = 1e9;
-    }
     return 0;
 }
 
@@ -370,7 +374,7 @@ static int send_sample(emu *e, long k)
 static void start_stream(emu *e, double now)
 {
     e->fs = e->daisy ? DW_CYTON_FS / 2 : DW_CYTON_FS;
-    e->rate = e->fs * e->speed * (1 + e->drift_ppm * 1e-6);
+    e->rate = e->fs * (1 + e->drift_ppm * 1e-6) * e->speed;
     if (e->t_start == 0)
         e->t_start = now;
     e->next = (long)ceil((now - e->t_start) * e->rate);
@@ -479,7 +483,7 @@ static int run(emu *e)
         double now = dw_now_mono();
         if (e->seconds > 0 && now - t_begin >= e->seconds)
             break;
-        double ts = e->t_start ? now - e->t_start : -1;
+        double ts = e->t_start ? (now - e->t_start) * e->speed : -1;   /* board seconds */
         /* unplug: the pty goes away; a new one appears behind the link D seconds later */
         for (int i = 0; i < e->nunplug; i++)
             if (ts >= e->unplug[i].t && !e->unplug_done[i]) {
@@ -488,7 +492,8 @@ static int run(emu *e)
                 if (e->link)                    /* as udev removes a USB port's links */
                     unlink(e->link);
                 e->streaming = 0;
-                struct timespec d = { (time_t)e->unplug[i].d, (long)(fmod(e->unplug[i].d, 1.0) * 1e9) };
+                double dw = e->unplug[i].d / e->speed;
+                struct timespec d = { (time_t)dw, (long)(fmod(dw, 1.0) * 1e9) };
                 while (nanosleep(&d, &d) != 0 && errno == EINTR && !stop_flag)
                     ;
                 if (stop_flag || open_pty(e) != 0)
@@ -511,8 +516,9 @@ static int run(emu *e)
             }
         if (e->streaming) {
             long due = (long)floor((now - e->t_start) * e->rate);
-            if (due - e->next > 50)            /* we were descheduled for long: skip, do not burst */
-                e->next = due - 50;
+            long most = (long)(50 * e->speed);  /* we were descheduled for long: skip, do not burst */
+            if (due - e->next > most)
+                e->next = due - most;
             for (; e->next <= due; e->next++)
                 if (send_sample(e, e->next) != 0) {
                     fprintf(stderr, "dreamwatch emulate: end of %s\n", e->file);
@@ -560,9 +566,9 @@ int dw_cmd_emulate(int argc, char **argv)
         else if (!strcmp(a, "--seconds"))
             e.seconds = atof(v), i++;
         else if (!strcmp(a, "--speed")) {
-            if (!(atof(v) >= 1 && atof(v) <= 50))
-                return usage("--speed takes 1 to 50");
             e.speed = atof(v), i++;
+            if (!(e.speed >= 0.01 && e.speed <= 100))
+                return usage("--speed: a factor from 0.01 to 100");
         }
         else if (!strcmp(a, "--seed"))
             e.rng = strtoull(v, NULL, 0) * 2654435761ull + 1, i++;

@@ -44,7 +44,7 @@ static const struct key keys[] = {
     STR("input", "parietal", chans.parietal, "", "parietal electrode (Pz-Oz-like), label or index; none: one-channel model"),
     CHANS("input", "derivations", chans.derivations, chans.nderivations, "what each board channel of a Cyton or OpenBCI file was wired to, in order (e.g. Fpz-Cz, Pz-Oz): labels them EEG Fpz-Cz ... and chooses the roles by electrode"),
     NUM("input", "replay_speed", replay_speed, "1", 0, 100000, "replay speed: 1 real time, N times real time, 0 as fast as possible"),
-    STR("input", "reference", reference, "", "reference hypnogram (EDF+ annotations) shown beside our staging"),
+    STR("input", "reference", reference, "", "reference hypnogram (EDF+ annotations or text), laid by clock time beside our staging"),
 
     STR("staging", "model", model, "", "model file; empty: the built-in model for the configured electrodes"),
     NUM("staging", "provisional_s", provisional_s, "5", 1, 30, "seconds between provisional labels of the epoch in progress"),
@@ -60,8 +60,19 @@ static const struct key keys[] = {
     NUM("display", "fps", display.fps, "4", 0.5, 30, "frames per second at most"),
     NUM("display", "trace_seconds", display.trace_seconds, "10", 2, 60, "seconds of signal across the trace pane"),
     NUM("display", "trace_scale_uv", display.trace_scale_uv, "0", 0, 100000, "trace scale in uV (half height); 0: automatic"),
+    NUM("display", "highpass_hz", display.highpass_hz, "0.3", 0, 5, "display high-pass of the traces (Hz; AASM EEG low-frequency filter 0.3 Hz); 0: none. The stager and the recording keep the raw signal"),
+    NUM("display", "lowpass_hz", display.lowpass_hz, "35", 0, 45, "display low-pass of the traces (Hz; AASM EEG high-frequency filter 35 Hz); 0: none. Mains (50/60 Hz) never reaches the traces: they are drawn at 100 Hz after an anti-aliasing filter"),
     CHOICE("display", "charset", display.charset, "auto", "auto|utf8|ascii", "characters: auto from the locale, UTF-8 or plain ASCII"),
     BOOL("display", "bell", session.bell, "false", "ring the terminal bell on warning and critical alerts"),
+
+    STR("publish", "url", publish.url, "", "broker to publish this bed to: mqtt://host:port/prefix or mqtts://...; empty: none"),
+    STR("publish", "bed", publish.bed, "", "bed id on the broker (1-31 of A-Z a-z 0-9 _ -); never a person's name or the subject code"),
+    STR("publish", "cafile", publish.cafile, "", "TLS: CA certificate of the broker (mqtts:// without it: the system CAs)"),
+    STR("publish", "certfile", publish.certfile, "", "TLS client certificate (optional)"),
+    STR("publish", "keyfile", publish.keyfile, "", "TLS client key"),
+    STR("publish", "credentials", publish.credentials, "", "file holding USER:PASSWORD, mode 0600 (refused otherwise); empty: none"),
+    NUM("publish", "keepalive_s", publish.keepalive_s, "10", 5, 600, "MQTT keep-alive: the broker declares a silent bed offline after 1.5 x this"),
+    NUM("publish", "cmd_max_age_s", publish.cmd_max_age_s, "30", 1, 600, "station commands older or newer than this (s) are refused as stale"),
 
     CHOICE("stimulation", "mode", session.start_mode, "natural", "natural|enhanced", "mode at start: natural (no stimulation) or enhanced"),
     BOOL("stimulation", "so_enabled", session.so_enabled, "true", "closed-loop auditory stimulation of slow oscillations in N2/N3"),
@@ -153,6 +164,7 @@ static const struct key keys[] = {
     BOOL("alerts", "wake_failed", session.al_wake_failed, "true", "a manual wake did not take"),
     BOOL("alerts", "actuator_failed", session.al_actuator_failed, "true", "an actuator failed"),
     BOOL("alerts", "stim_limit", session.al_stim_limit, "true", "the per-night stimulation limit was reached"),
+    BOOL("alerts", "broker", session.al_broker, "true", "the broker of [publish] cannot be reached (info)"),
     NUM("alerts", "repeat_s", session.al_repeat_s, "60", 5, 3600, "an unacknowledged critical alert repeats this often"),
     NUM("alerts", "snooze_min", session.al_snooze_min, "10", 1, 600, "snooze length"),
 };

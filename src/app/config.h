@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include "base/dw.h"
 #include "base/paths.h"
+#include "net/broker.h"
 #include "screen/screen.h"
 #include "session/night_check.h"
 #include "session/session_cfg.h"
@@ -33,6 +34,7 @@ typedef struct {
     double min_free_mb;                /* below this a disk alert is raised */
 
     dw_display_cfg display;            /* [display] */
+    dw_publish_cfg publish;            /* [publish] */
     dw_session_cfg session;            /* [stimulation], [actuators], [alerts] */
     dw_check_cfg check;                /* [check]: the pre-night check */
 

@@ -1,5 +1,7 @@
 /* The worker thread: read the source (paced for a replay), stage each epoch, publish to the monitor,
- * obey the operator's commands. It never waits for the screen: the monitor lock is held only to copy. */
+ * obey the operator's commands. It never waits for the screen: what changed during a loop (frames for the
+ * traces, finished epochs, the quality flags, the provisional label, events, time and data-path figures)
+ * is gathered in `pending` and copied into the monitor once per loop, under one lock (publish()). */
 #include "app/worker.h"
 
 #include <errno.h>
@@ -16,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "dsp/biquad.h"
+#include "sources/arrivals.h"
 #include "session/night_check.h"
 #include "sources/cyton.h"
 #include "base/files.h"
@@ -45,8 +49,6 @@ struct dw_worker {
     int started;
     int status;
     int finished_stream;                  /* the pipeline was told the replay ended */
-    dw_night_check *check;                /* the pre-night check in progress (live), NULL none */
-    int check_phase, check_ch;
 
     /* pacing */
     double speed;
@@ -57,7 +59,59 @@ struct dw_worker {
     double next_prov_t;
     double last_notify;
     int stop;
+    int ended;                            /* a replay reached its end */
+
+    signed char *hyp;                     /* our hypnogram, for the summary (the monitor is the screen's) */
+    int nhyp;
+
+    struct pending {                      /* changes not yet in the monitor */
+        float (*trace)[DW_MAX_CH];        /* the newest frames at DW_FS, ring of DW_TRACE_N */
+        long ntrace;                      /* frames added since the last publish */
+        struct pend_epoch { int epoch, stage; double prob[DW_NSTAGES]; float spec[DW_SPEC_BINS]; } *ep;
+        int nep, capep;
+        unsigned char flags[DW_MAX_CH];
+        int have_flags;
+        int have_prov, prov_stage;
+        float prov_prob[DW_NSTAGES];
+        int seek;                         /* a seek happened: drop epochs from keep_epochs, restart traces */
+        int keep_epochs;
+        char event[128];
+        int have_event;
+        int controls;                     /* speed / pause changed */
+        unsigned long bells;              /* rings asked for by the session */
+        char check_report[2048];          /* the pre-night check's instruction or table */
+        int check_running, have_check;
+    } pend;
+
+    dw_night_check *check;                /* the pre-night check in progress (live), NULL none */
+    int check_phase, check_ch;
+
+    dw_arrivals arrivals;                 /* live: frames against the wall clock (loss, NO DATA) */
+
+    /* the traces' display filter ([display] highpass_hz, lowpass_hz): the trace ring only */
+    dw_cascade disp[DW_MAX_CH];
+    unsigned disp_primed;                 /* bit c 0: settle every channel on its next frame */
 };
+
+/* The display filter and its name for the pane title. The trace ring runs at DW_FS = 100 Hz after the
+ * pipeline's anti-aliasing filter (>= 70 dB down from 50 Hz), so mains at 50 or 60 Hz never reaches it and
+ * needs no notch here; 0.3-35 Hz is the AASM manual's EEG filter setting. */
+static void display_filter_init(dw_worker *w)
+{
+    const dw_display_cfg *d = &w->cfg->display;
+    dw_cascade c = { 0 };
+    int hp = d->highpass_hz > 0 && dw_cascade_butter(&c, DW_BQ_HIGHPASS, 2, d->highpass_hz, DW_FS) == 0;
+    int lp = d->lowpass_hz > 0 && dw_cascade_butter(&c, DW_BQ_LOWPASS, 2, d->lowpass_hz, DW_FS) == 0;
+    for (int ch = 0; ch < DW_MAX_CH; ch++)
+        w->disp[ch] = c;
+    w->disp_primed = 0;
+    char *t = w->mon->trace_filter;
+    size_t n = sizeof w->mon->trace_filter;
+    if (hp && lp) snprintf(t, n, "%g-%g Hz", d->highpass_hz, d->lowpass_hz);
+    else if (hp) snprintf(t, n, "> %g Hz", d->highpass_hz);
+    else if (lp) snprintf(t, n, "< %g Hz", d->lowpass_hz);
+    else snprintf(t, n, "raw");
+}
 
 static void publish_source(dw_worker *w)
 {
@@ -77,10 +131,17 @@ static void publish_source(dw_worker *w)
     m->speed = w->speed;
     m->paused = w->paused;
     snprintf(m->model_name, sizeof m->model_name, "%s", dw_model_name(dw_pipeline_model(w->pipeline)));
-    if (in->note[0]) {                  /* e.g. "truncated: 40 of 60 data records present" */
-        snprintf(m->last_event, sizeof m->last_event, "%s", in->note);
+    if (in->note[0])                    /* every line names the file */
         snprintf(m->source_note, sizeof m->source_note, "%s", in->note);
+    if (!in->live && strcmp(w->cfg->board, "auto")) {   /* [input] board is for a live board */
+        size_t l = strlen(m->source_note);
+        snprintf(m->source_note + l, sizeof m->source_note - l, "%sboard %s ignored: it applies to a live "
+                 "board (--serial); this replay has the file's %d channels", l ? "; " : "", w->cfg->board,
+                 in->nch);
     }
+    if (m->source_note[0])                /* the first line: "x.edf: truncated: 40 of 60 ..." */
+        snprintf(m->last_event, sizeof m->last_event, "%.*s", (int)strcspn(m->source_note, "\n"),
+                 m->source_note);
     snprintf(m->staging_desc, sizeof m->staging_desc, "frontal %s, parietal %s (%s), model %s",
              in->frontal >= 0 ? in->label[in->frontal] : "none", in->parietal >= 0 ? in->label[in->parietal] : "none",
              in->roles_how, dw_model_name(dw_pipeline_model(w->pipeline)));
@@ -95,6 +156,7 @@ static void publish_source(dw_worker *w)
             m->lights_off_t = d > 0 ? d : 0;
         }
     }
+    display_filter_init(w);
     m->v_status++;
     m->v_trace++;
     pthread_mutex_unlock(&m->lock);
@@ -107,9 +169,22 @@ static int load_reference(dw_worker *w, dw_err *err)
     dw_hypnogram h;
     if (dw_hypnogram_load(w->cfg->reference, &h, err) < 0)
         return -1;
+    /* laid on the recording by the two clocks (a live source: as far as the reference reaches) */
+    const dw_source_info *in = &w->src->info;
+    signed char *st;
+    int n;
+    dw_ref_alignment al;
+    int rc = dw_hypnogram_align(&h, in->start_epoch, in->live ? 0 : (int)ceil(in->duration_s / DW_EPOCH_S), &st,
+                                &n, &al, err);
+    dw_hypnogram_free(&h);
+    if (rc < 0)
+        return -1;
     pthread_mutex_lock(&w->mon->lock);
-    w->mon->ref_stage = h.stage;
-    w->mon->n_ref = h.n;
+    w->mon->ref_stage = st;
+    w->mon->n_ref = n;
+    if (al.by_clock && (al.offset_s != 0 || al.before || al.after))
+        snprintf(w->mon->last_event, sizeof w->mon->last_event, "reference %+.0f s from the recording, %d "
+                 "epochs outside it", al.offset_s, al.before + al.after);
     w->mon->v_hypno++;
     pthread_mutex_unlock(&w->mon->lock);
     return 0;
@@ -165,14 +240,11 @@ static void session_annotate(void *ctx, double t, double dur, const char *text)
     annotate(ctx, t, dur, text);
 }
 
-/* The screen thread owns the terminal: ask it to ring. */
+/* The screen thread owns the terminal: ask it to ring (with the next publish, which is at once). */
 static void session_bell(void *ctx)
 {
     dw_worker *w = ctx;
-    pthread_mutex_lock(&w->mon->lock);
-    w->mon->bells++;
-    pthread_mutex_unlock(&w->mon->lock);
-    dw_monitor_notify(w->mon);
+    w->pend.bells++;
 }
 
 static int open_session(dw_worker *w, dw_err *err)
@@ -185,8 +257,12 @@ static int open_session(dw_worker *w, dw_err *err)
         return -1;
     size_t len = strlen(log) - strlen(".session.tsv");     /* the prefix the log got: stem or stem-N */
     snprintf(w->prefix, sizeof w->prefix, "%.*s", (int)len, log);
-    dw_session_hooks hooks = { .annotate = session_annotate, .bell = session_bell, .ctx = w,
-                               .log = l, .prefix = w->prefix };
+    pthread_mutex_lock(&w->mon->lock);
+    snprintf(w->mon->log_path, sizeof w->mon->log_path, "%s", log);
+    snprintf(w->mon->summary_path, sizeof w->mon->summary_path, "%s.summary.txt", w->prefix);
+    pthread_mutex_unlock(&w->mon->lock);
+    dw_session_hooks hooks = { .annotate = session_annotate, .bell = session_bell, .ctx = w, .log = l,
+                               .prefix = w->prefix };
     w->session = dw_session_new(&w->cfg->session, &hooks, err);
     if (!w->session)
         return -1;
@@ -225,6 +301,11 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
     }
     w->cfg = cfg;
     w->mon = mon;
+    if (!(w->pend.trace = calloc(DW_TRACE_N, sizeof *w->pend.trace))) {
+        dw_err_set(err, "out of memory");
+        free(w);
+        return NULL;
+    }
     w->speed = cfg->replay_speed;
     w->paused = cfg->start_paused;
     char path[DW_PATH_MAX];
@@ -235,7 +316,7 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
         if (dw_find_data("sample-data/sample-night.edf", path, sizeof path) < 0) {
             dw_err_set(err, "no input given and the sample night (sample-data/sample-night.edf) was not found; "
                             "run `make` or give a file");
-            free(w);
+            dw_worker_free(w);
             return NULL;
         }
         file = path;
@@ -251,6 +332,7 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
         dw_worker_free(w);
         return NULL;
     }
+    dw_arrivals_init(&w->arrivals, in->fs, dw_now_wall());
     publish_source(w);
     if (open_session(w, err) < 0) {
         dw_worker_free(w);
@@ -262,16 +344,27 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
 static void on_epoch(void *ctx, const dw_epoch_result *r)
 {
     dw_worker *w = ctx;
-    float spec[DW_SPEC_BINS];
+    struct pending *p = &w->pend;
+    if (p->nep == p->capep) {
+        p->capep = p->capep ? 2 * p->capep : 16;
+        p->ep = dw_xrealloc(p->ep, (size_t)p->capep * sizeof *p->ep, "epochs to publish");
+    }
+    struct pend_epoch *e = &p->ep[p->nep++];
+    e->epoch = r->epoch;
+    e->stage = r->stage;
+    memcpy(e->prob, r->prob, sizeof e->prob);
     for (int k = 0; k < DW_SPEC_BINS; k++)
-        spec[k] = r->valid ? (float)log10(r->psd[DW_SPEC_BIN0 + k] + 1e-6) : 0.0f;
-    dw_monitor *m = w->mon;
-    pthread_mutex_lock(&m->lock);
-    while (m->n_epochs < r->epoch)       /* epochs skipped by a seek stay unscored */
-        dw_monitor_add_epoch(m, DW_UNSCORED, NULL, NULL);
-    dw_monitor_add_epoch(m, r->stage, r->prob, spec);
-    m->prov_stage = DW_UNSCORED;
-    pthread_mutex_unlock(&m->lock);
+        e->spec[k] = r->valid ? (float)log10(r->psd[DW_SPEC_BIN0 + k] + 1e-6) : 0.0f;
+    p->have_prov = 1;                    /* a new epoch starts with no provisional label */
+    p->prov_stage = DW_UNSCORED;
+    memset(p->prov_prob, 0, sizeof p->prov_prob);
+    if (r->epoch >= w->nhyp) {
+        int n = r->epoch + 1;
+        w->hyp = dw_xrealloc(w->hyp, (size_t)n, "the hypnogram");
+        memset(w->hyp + w->nhyp, DW_UNSCORED, (size_t)(n - w->nhyp));
+        w->nhyp = n;
+    }
+    w->hyp[r->epoch] = (signed char)r->stage;
     dw_session_epoch(w->session, r->epoch, r->stage, r->valid ? r->prob : NULL);
     if (w->rec) {
         char text[48];
@@ -286,25 +379,35 @@ static void on_quality(void *ctx, const dw_quality_second *q)
     if (w->check)
         dw_check_quality(w->check, q);
     dw_session_quality(w->session, q, &w->src->info, dw_now_wall());
-    pthread_mutex_lock(&w->mon->lock);
-    memcpy(w->mon->chflags, q->flag, (size_t)q->nch);
-    pthread_mutex_unlock(&w->mon->lock);
+    memcpy(w->pend.flags, q->flag, (size_t)q->nch);
+    w->pend.have_flags = 1;
 }
 
-/* Frames at DW_FS into the monitor's trace ring. */
+/* Frames at DW_FS through the display filter for the trace pane (the raw signal goes to the stager and the
+ * recording). A non-finite sample passes as it is and the channel's filter starts again, settled, at the
+ * next finite one. */
 static void on_frames(void *ctx, const double *x, int n, int nch)
 {
     dw_worker *w = ctx;
-    dw_monitor *m = w->mon;
-    pthread_mutex_lock(&m->lock);
+    struct pending *p = &w->pend;
     for (int i = 0; i < n; i++) {
-        float *row = m->trace[(m->trace_total + i) % DW_TRACE_N];
-        for (int c = 0; c < nch; c++)
-            row[c] = (float)x[i * nch + c];
+        float *row = p->trace[(p->ntrace + i) % DW_TRACE_N];
+        for (int c = 0; c < nch && c < DW_MAX_CH; c++) {
+            double v = x[i * nch + c];
+            unsigned bit = 1u << c;
+            if (!isfinite(v)) {
+                w->disp_primed &= ~bit;
+                row[c] = (float)v;
+                continue;
+            }
+            if (!(w->disp_primed & bit)) {
+                dw_cascade_settle(&w->disp[c], v);
+                w->disp_primed |= bit;
+            }
+            row[c] = (float)dw_cascade_step(&w->disp[c], v);
+        }
     }
-    m->trace_total += n;
-    m->v_trace++;
-    pthread_mutex_unlock(&m->lock);
+    p->ntrace += n;
 }
 
 static void provisional(dw_worker *w)
@@ -316,12 +419,10 @@ static void provisional(dw_worker *w)
     int st = DW_UNSCORED;
     int have = dw_pipeline_provisional(w->pipeline, p, &st);
     dw_session_provisional_p(w->session, have ? st : DW_UNSCORED, have ? p : NULL);
-    pthread_mutex_lock(&w->mon->lock);
-    w->mon->prov_stage = have ? st : DW_UNSCORED;    /* never shown over unusable signal */
+    w->pend.have_prov = 1;
+    w->pend.prov_stage = have ? st : DW_UNSCORED;    /* never shown over unusable signal */
     for (int k = 0; k < DW_NSTAGES; k++)
-        w->mon->prov_prob[k] = have ? (float)p[k] : 0.0f;
-    w->mon->v_hypno++;
-    pthread_mutex_unlock(&w->mon->lock);
+        w->pend.prov_prob[k] = have ? (float)p[k] : 0.0f;
 }
 
 static void restart_pacing(dw_worker *w)
@@ -335,11 +436,9 @@ static void set_event(dw_worker *w, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    pthread_mutex_lock(&w->mon->lock);
-    vsnprintf(w->mon->last_event, sizeof w->mon->last_event, fmt, ap);
+    vsnprintf(w->pend.event, sizeof w->pend.event, fmt, ap);
     va_end(ap);
-    w->mon->v_status++;
-    pthread_mutex_unlock(&w->mon->lock);
+    w->pend.have_event = 1;
 }
 
 static void seek(dw_worker *w, double delta)
@@ -358,46 +457,45 @@ static void seek(dw_worker *w, double delta)
     w->frames = llround(target * fs);
     w->t = target;
     w->finished_stream = 0;
+    w->ended = 0;
     dw_pipeline_reposition(w->pipeline, target);
-    pthread_mutex_lock(&w->mon->lock);
     int keep = (int)(llround(target * DW_FS) / DW_EPOCH_N);
-    if (w->mon->n_epochs > keep)
-        w->mon->n_epochs = keep;        /* a backward seek re-stages from there */
-    w->mon->prov_stage = DW_UNSCORED;
-    w->mon->t_source = w->t;
-    w->mon->source_ended = 0;
-    w->mon->trace_total = 0;
-    w->mon->v_hypno++;
-    w->mon->v_trace++;
-    pthread_mutex_unlock(&w->mon->lock);
+    struct pending *p = &w->pend;
+    p->seek = 1;                          /* a backward seek re-stages from there */
+    p->keep_epochs = keep;
+    p->nep = 0;
+    p->ntrace = 0;
+    p->have_prov = 1;
+    p->prov_stage = DW_UNSCORED;
+    if (w->nhyp > keep)
+        w->nhyp = keep;
+    long tt = (long)target;
+    set_event(w, "seek to %ld:%02ld:%02ld of the recording", tt / 3600, tt / 60 % 60, tt % 60);
+    w->disp_primed = 0;                 /* the filter starts again, settled, with the new stream */
     w->next_prov_t = 0;
     restart_pacing(w);
 }
 
-/* ---- the pre-night check (k in the monitor): the phases on the stream as it comes, then one
- * channel's impedance per pass of the loop (each stops the stream about 2 s: a marked gap in the
- * recording), then the results in the recording, the session log and the screen ---- */
+/* ---- the pre-night check (k in the monitor): the phases on the stream as it comes, then one channel's
+ * impedance per pass of the loop (each stops the stream about 2 s: a marked gap in the recording), then
+ * the results in the recording, the session log and the screen ---- */
 
 static void check_say(dw_worker *w, const char *text, int running)
 {
-    pthread_mutex_lock(&w->mon->lock);
-    snprintf(w->mon->check_report, sizeof w->mon->check_report, "%s", text);
-    w->mon->check_running = running;
-    w->mon->v_status++;
-    pthread_mutex_unlock(&w->mon->lock);
-    dw_monitor_notify(w->mon);
+    snprintf(w->pend.check_report, sizeof w->pend.check_report, "%s", text);
+    w->pend.check_running = running;
+    w->pend.have_check = 1;
+    w->pend.controls = 1;                  /* publish it now */
 }
 
 static void check_start(dw_worker *w)
 {
     dw_err err = { "" };
     if (!w->src->info.live || w->check) {
-        set_event(w, "pre-night check: %s",
-                  w->check ? "already running" : "needs a live board (--serial)");
+        set_event(w, "pre-night check: %s", w->check ? "already running" : "needs a live board (--serial)");
         return;
     }
-    if (!(w->check =
-              dw_check_new(&w->cfg->check, &w->src->info, w->cfg->session.al_mains_ratio, &err))) {
+    if (!(w->check = dw_check_new(&w->cfg->check, &w->src->info, w->cfg->session.al_mains_ratio, &err))) {
         set_event(w, "pre-night check: %s", err.msg);
         return;
     }
@@ -456,22 +554,18 @@ static void handle_command(dw_worker *w, const dw_cmd *c)
         snprintf(w->stop_cause, sizeof w->stop_cause, "%s", c->text[0] ? c->text : "operator");
         w->stop = 1;
         break;
-    case DW_CMD_MARKER:
-        set_event(w, "marker: %s", c->text);
-        break;
     case DW_CMD_CHECK:
         check_start(w);
+        break;
+    case DW_CMD_MARKER:
+        set_event(w, "marker: %s", c->text);
         break;
     default:
         break;
     }
     if (dw_session_command(w->session, c, w->t))
         w->stop = 1;
-    pthread_mutex_lock(&w->mon->lock);
-    w->mon->speed = w->speed;
-    w->mon->paused = w->paused;
-    w->mon->v_status++;
-    pthread_mutex_unlock(&w->mon->lock);
+    w->pend.controls = 1;
 }
 
 static void drain_commands(dw_worker *w)
@@ -491,31 +585,79 @@ static void wait_for(dw_worker *w, double seconds)
         poll(&p, 1, ms);
 }
 
-static void publish_time(dw_worker *w, int force)
+/* Everything pending into the monitor under one lock; the screen is woken at once when an epoch finished
+ * (so its stage shows without waiting for a frame), else at most every NOTIFY_S unless forced. */
+static void publish(dw_worker *w, int force)
 {
+    struct pending *p = &w->pend;
     double now = dw_now_mono();
-    if (!force && now - w->last_notify < NOTIFY_S)
+    int urgent = force || p->nep > 0 || p->seek || p->have_event || p->controls || p->bells;
+    if (!urgent && now - w->last_notify < NOTIFY_S && p->ntrace < DW_TRACE_N / 2)
         return;
     w->last_notify = now;
     dw_source_stats cs;
     int live = dw_source_stats_get(w->src, &cs) == 0;
-    pthread_mutex_lock(&w->mon->lock);
-    w->mon->t_source = w->t;
-    if (w->rec)
-        w->mon->rec_bytes = dw_recorder_bytes(w->rec);
-    if (live) {
-        w->mon->loss_pct_5s = cs.loss_pct_5s;
-        w->mon->loss_pct_night = cs.loss_pct_night;
-        w->mon->lost_samples = cs.lost_samples;
-        w->mon->reconnects = cs.reconnects;
+    dw_monitor *m = w->mon;
+    pthread_mutex_lock(&m->lock);
+    if (p->seek) {
+        if (m->n_epochs > p->keep_epochs)
+            m->n_epochs = p->keep_epochs;
+        m->trace_total = 0;
+        m->source_ended = 0;
+        m->v_hypno++;
+        m->v_trace++;
     }
-    dw_monitor_publish_session(w->mon, w->session);
+    for (int i = 0; i < p->nep; i++) {
+        while (m->n_epochs < p->ep[i].epoch)       /* epochs skipped by a seek stay unscored */
+            dw_monitor_add_epoch(m, DW_UNSCORED, NULL, NULL);
+        dw_monitor_add_epoch(m, p->ep[i].stage, p->ep[i].prob, p->ep[i].spec);
+    }
+    if (p->nep)
+        m->v_hypno++;
+    long keep = p->ntrace < DW_TRACE_N ? p->ntrace : DW_TRACE_N;
+    for (long i = p->ntrace - keep; i < p->ntrace; i++)
+        memcpy(m->trace[(m->trace_total + i) % DW_TRACE_N], p->trace[i % DW_TRACE_N], sizeof p->trace[0]);
+    m->trace_total += p->ntrace;
+    if (p->ntrace)
+        m->v_trace++;
+    if (p->have_flags)
+        memcpy(m->chflags, p->flags, sizeof m->chflags);
+    if (p->have_prov) {
+        m->prov_stage = p->prov_stage;
+        memcpy(m->prov_prob, p->prov_prob, sizeof m->prov_prob);
+        m->v_hypno++;
+    }
+    m->source_ended = w->ended;
+    m->bells += p->bells;
+    m->speed = w->speed;
+    m->paused = w->paused;
+    m->t_source = w->t;
+    if (w->rec)
+        m->rec_bytes = dw_recorder_bytes(w->rec);
+    if (live) {
+        double wall = dw_now_wall();
+        dw_arrivals_loss(&w->arrivals, wall, &m->loss_pct_recent, &m->loss_pct_night);
+        m->no_data_since = dw_arrivals_silent_since(&w->arrivals, wall, DW_NO_DATA_S);
+        m->lost_samples = cs.lost_samples;
+        m->reconnects = cs.reconnects;
+    }
+    dw_monitor_publish_session(m, w->session);
+    if (p->have_event)                     /* after the session's own last event: ours is newer */
+        snprintf(m->last_event, sizeof m->last_event, "%s", p->event);
+    if (p->have_check) {
+        snprintf(m->check_report, sizeof m->check_report, "%s", p->check_report);
+        m->check_running = p->check_running;
+    }
     if (w->src && !w->paused)
-        w->mon->lag_s = w->src->info.live ? 0
-                      : w->speed > 0 ? fmax(0, w->pace_t0 + (now - w->pace_wall0) * w->speed - w->t) / w->speed : 0;
-    w->mon->v_status++;
-    pthread_mutex_unlock(&w->mon->lock);
-    dw_monitor_notify(w->mon);
+        m->lag_s = w->src->info.live ? 0
+                 : w->speed > 0 ? fmax(0, w->pace_t0 + (now - w->pace_wall0) * w->speed - w->t) / w->speed : 0;
+    m->v_status++;
+    pthread_mutex_unlock(&m->lock);
+    dw_monitor_notify(m);
+    p->nep = 0;
+    p->ntrace = 0;
+    p->have_flags = p->have_prov = p->seek = p->have_event = p->controls = p->have_check = 0;
+    p->bells = 0;
 }
 
 static int read_block(dw_worker *w, int max_frames)
@@ -526,6 +668,8 @@ static int read_block(dw_worker *w, int max_frames)
     int n = w->src->ops->read(w->src, &b, max_frames, in->live ? 100 : 0);
     if (n <= 0)
         return n;
+    if (in->live)
+        dw_arrivals_add(&w->arrivals, n, dw_now_wall());
     if (w->rec) {
         if (dw_recorder_write(w->rec, &b) < 0) {
             if (!w->rec_failed)
@@ -564,34 +708,11 @@ static void session_tick(dw_worker *w)
     dw_session_tick(w->session, w->t, wall);
 }
 
-/* The summary (sleep statistics of our hypnogram, every event, stimulation and alert), the
- * awakenings table and the BIDS events table, beside the session log; the sealed file closed. */
-static void write_summary(dw_worker *w)
+/* The awakenings table (a protocol with awakenings) and the BIDS events table, beside the session log. */
+static void write_protocol_tables(dw_worker *w)
 {
     char path[DW_PATH_MAX + 24];
-    snprintf(path, sizeof path, "%s.summary.txt", w->prefix);
-    dw_out o;
     dw_err err = { "" };
-    FILE *f = NULL;
-    dw_session_seal(w->session);
-    if (dw_out_begin(&o, path, 0, &err) < 0 || !(f = fdopen(dup(o.fd), "w"))) {
-        fprintf(stderr, "dreamwatch: %s\n", err.msg[0] ? err.msg : strerror(errno));
-        if (o.fd >= 0)
-            dw_out_abort(&o);
-        w->status = 1;
-    } else {
-        dw_sleep_stats st;
-        pthread_mutex_lock(&w->mon->lock);
-        dw_sleep_stats_compute(w->mon->stage, w->mon->n_epochs, &st);
-        pthread_mutex_unlock(&w->mon->lock);
-        int bad = dw_session_write_summary(w->session, f, &st) < 0;
-        bad |= fclose(f) != 0;
-        if (bad || dw_out_commit(&o, &err) < 0) {
-            fprintf(stderr, "dreamwatch: %s\n", bad ? "summary: write failed" : err.msg);
-            dw_out_abort(&o);
-            w->status = 1;
-        }
-    }
     snprintf(path, sizeof path, "%s.awakenings.tsv", w->prefix);
     if (dw_session_write_awakenings(w->session, path, &err) < 0) {
         fprintf(stderr, "dreamwatch: %s\n", err.msg);
@@ -600,6 +721,47 @@ static void write_summary(dw_worker *w)
     snprintf(path, sizeof path, "%s_events.tsv", w->prefix);
     if (dw_session_write_events(w->session, path, &err) < 0) {
         fprintf(stderr, "dreamwatch: %s\n", err.msg);
+        w->status = 1;
+    }
+}
+
+/* The summary: sleep statistics of our hypnogram, every event, stimulation and alert. */
+static void write_summary(dw_worker *w)
+{
+    char path[DW_PATH_MAX + 24];
+    dw_out o;
+    dw_err err = { "" };
+    FILE *f = NULL;
+    int begun = -1;
+    dw_session_seal(w->session);
+    write_protocol_tables(w);
+    for (int k = 1; k < 100 && begun < 0; k++) {   /* a file already at the name is kept: the next one */
+        if (k == 1)
+            snprintf(path, sizeof path, "%s.summary.txt", w->prefix);
+        else
+            snprintf(path, sizeof path, "%s.summary-%d.txt", w->prefix, k);
+        begun = dw_out_begin(&o, path, 0, &err);
+    }
+    if (begun < 0 || !(f = fdopen(dup(o.fd), "w"))) {
+        fprintf(stderr, "dreamwatch: %s\n", err.msg[0] ? err.msg : strerror(errno));
+        if (begun == 0)
+            dw_out_abort(&o);
+        w->status = 1;
+        return;
+    }
+    dw_night night;
+    dw_night_from_stages(&night, w->hyp, w->nhyp);
+    pthread_mutex_lock(&w->mon->lock);
+    night.start_wall = w->mon->start_wall;
+    snprintf(night.source, sizeof night.source, "%s", w->mon->source_desc);
+    snprintf(night.kind, sizeof night.kind, "%s", w->mon->live ? "live" : "replay");
+    snprintf(w->mon->summary_path, sizeof w->mon->summary_path, "%s", path);   /* the name it got */
+    pthread_mutex_unlock(&w->mon->lock);
+    int bad = dw_session_write_summary(w->session, f, &night) < 0;
+    bad |= fclose(f) != 0;
+    if (bad || dw_out_commit(&o, &err) < 0) {
+        fprintf(stderr, "dreamwatch: %s\n", bad ? "summary: write failed" : err.msg);
+        dw_out_abort(&o);
         w->status = 1;
     }
 }
@@ -614,12 +776,8 @@ static void *run(void *arg)
         session_tick(w);
         if (w->stop)
             break;
-        int ended;
-        pthread_mutex_lock(&w->mon->lock);
-        ended = w->mon->source_ended;
-        pthread_mutex_unlock(&w->mon->lock);
-        if (w->paused || ended) {
-            publish_time(w, 1);
+        if (w->paused || w->ended) {
+            publish(w, 1);
             wait_for(w, 0.1);
             restart_pacing(w);
             continue;
@@ -642,11 +800,12 @@ static void *run(void *arg)
             w->finished_stream = 1;
         }
         if (n == DW_SRC_EOF) {
-            pthread_mutex_lock(&w->mon->lock);
-            w->mon->source_ended = 1;
-            snprintf(w->mon->last_event, sizeof w->mon->last_event, "end of recording");
-            pthread_mutex_unlock(&w->mon->lock);
-            publish_time(w, 1);
+            w->ended = 1;
+            w->pend.have_prov = 1;                /* no epoch is in progress after the end */
+            w->pend.prov_stage = DW_UNSCORED;
+            memset(w->pend.prov_prob, 0, sizeof w->pend.prov_prob);
+            set_event(w, "end of recording");
+            publish(w, 1);
             if (w->cfg->exit_at_end)
                 break;
             continue;
@@ -660,7 +819,7 @@ static void *run(void *arg)
         }
         provisional(w);
         check_step(w, NULL);
-        publish_time(w, 0);
+        publish(w, 0);
         /* Live: the board sends a packet every 4 ms; taking them in 20-ms batches costs a fifth of the
          * wake-ups for at most 20 ms of latency (7 degrees of a 1-Hz slow oscillation). */
         if (in->live && n > 0 && n < in->fs * LIVE_BATCH_S)
@@ -669,10 +828,7 @@ static void *run(void *arg)
     /* Safe shutdown: stimulation off first, then the device stops and the source closes here, on the
      * thread that owns it, then the recording is closed and the summary written. */
     dw_session_shutdown(w->session, w->t, w->stop_cause[0] ? w->stop_cause : "end of recording");
-    pthread_mutex_lock(&w->mon->lock);
-    dw_monitor_publish_session(w->mon, w->session);
-    pthread_mutex_unlock(&w->mon->lock);
-    dw_monitor_notify(w->mon);
+    publish(w, 1);
     dw_source_close(w->src);
     w->src = NULL;
     if (w->rec) {
@@ -733,5 +889,8 @@ void dw_worker_free(dw_worker *w)
     dw_check_free(w->check);
     dw_session_free(w->session);
     dw_model_free(w->own_model);
+    free(w->pend.trace);
+    free(w->pend.ep);
+    free(w->hyp);
     free(w);
 }

@@ -135,7 +135,7 @@ static void finish(dw_quality *q, dw_quality_fn fn, void *ctx)
             f |= DW_Q_FLAT;
         if (dmax > q->cfg.artefact_uv && !(f & (DW_Q_RAILED | DW_Q_RANGE)))
             f |= DW_Q_ARTEFACT;
-        if (q->lost)
+        if (2 * q->lost > q->count)
             f |= DW_Q_LOST;
         if (q->cfg.mains && q->fs >= DW_Q_MAINS_MIN_FS && have == q->count && have >= 16 &&
             !(f & (DW_Q_FLAT | DW_Q_RAILED | DW_Q_RANGE))) {

@@ -13,7 +13,8 @@
  *             no EEG rhythm swings that far; movement, electrode pops and sweat do.
  *   RANGE     a value that is not finite or lies beyond the channel's declared full scale: not a
  *             measurement at all (a damaged file or line).
- *   LOST      frames of the second never arrived (packet loss, a gap in the file).
+ *   LOST      more than half of the second's frames never arrived (a gap in the file, a dropped link;
+ *             a few lost packets are held over and do not make a second unusable).
  *   MAINS     50 or 60 Hz power (3 bins) above mains_ratio x the 1-40 Hz power (Goertzel, Hann window),
  *             only at 125 Hz and faster: slower sources have filtered it away. Not a reason to drop data.
  * A second with any of FLAT, RAILED, RANGE or LOST is unusable for staging (DW_Q_UNUSABLE); ARTEFACT

@@ -17,12 +17,26 @@ void dw_monitor_publish_session(dw_monitor *m, dw_session *s)
         m->seen_alerts = av;
         m->v_alerts++;
     }
+    int ne = dw_session_nevents(s);
+    for (; m->seen_events < ne; m->seen_events++) {
+        dw_event_view e;
+        if (dw_session_event_view(s, m->seen_events, &e) < 0)
+            continue;
+        if (m->n_events == m->cap_events) {
+            int cap = m->cap_events ? m->cap_events * 2 : 256;
+            m->events = dw_xrealloc(m->events, (size_t)cap * sizeof *m->events, "the night's events");
+            m->cap_events = cap;
+        }
+        m->events[m->n_events++] = e;
+        m->v_events++;
+    }
     dw_session_view v;
     dw_session_view_get(s, &v);
     if (v.version == m->seen_session && m->mode == v.mode)
         return;
     m->mode = v.mode;
     m->stim_count = v.stim_count;
+    m->cue_count = v.cue_count;
     m->wants_dream_report = v.wants_dream_report;
     snprintf(m->last_event, sizeof m->last_event, "%s", v.last_event);
     m->session = v;
@@ -65,6 +79,7 @@ void dw_monitor_destroy(dw_monitor *m)
     free(m->prob);
     free(m->spec);
     free(m->ref_stage);
+    free(m->events);
     pthread_mutex_destroy(&m->lock);
     memset(m, 0, sizeof *m);
 }

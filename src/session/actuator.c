@@ -23,7 +23,7 @@ struct child { pid_t pid; double start, term_at; int timed_out; };
 
 struct act_ops {
     const char *kind;
-    int  (*fire)(dw_actuator *a, double now, int attempt, dw_err *err);
+    int  (*fire)(dw_actuator *a, double now, const char *const *args, int nargs, dw_err *err);
 };
 
 struct dw_actuator {
@@ -37,15 +37,15 @@ struct dw_actuator {
     const dw_act_vars *vars;               /* for the fire in progress */
 };
 
-static int fire_none(dw_actuator *a, double now, int attempt, dw_err *err)
+static int fire_none(dw_actuator *a, double now, const char *const *args, int nargs, dw_err *err)
 {
-    (void)a; (void)now; (void)attempt; (void)err;
+    (void)a; (void)now; (void)args; (void)nargs; (void)err;
     return 0;
 }
 
-static int fire_bell(dw_actuator *a, double now, int attempt, dw_err *err)
+static int fire_bell(dw_actuator *a, double now, const char *const *args, int nargs, dw_err *err)
 {
-    (void)now; (void)attempt; (void)err;
+    (void)now; (void)args; (void)nargs; (void)err;
     if (a->spec.bell) {
         a->spec.bell(a->spec.bell_ctx);
     } else {
@@ -56,9 +56,9 @@ static int fire_bell(dw_actuator *a, double now, int attempt, dw_err *err)
 }
 
 /* The port is opened on first use and again after a failure (a trigger box unplugged and back). */
-static int fire_serial(dw_actuator *a, double now, int attempt, dw_err *err)
+static int fire_serial(dw_actuator *a, double now, const char *const *args, int nargs, dw_err *err)
 {
-    (void)now; (void)attempt;
+    (void)now; (void)args; (void)nargs;
     if (a->fd < 0) {
         a->fd = open(a->serial_path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
         if (a->fd < 0) {
@@ -153,7 +153,7 @@ static int expand(const dw_act_vars *v, char **argv, int *argc, char *out, size_
 
 /* The child gets /dev/null for stdio, its own process group (so a timeout kills its children too),
  * default signal dispositions and an empty mask (the worker blocks SIGINT/SIGTERM). */
-static int fire_command(dw_actuator *a, double now, int attempt, dw_err *err)
+static int fire_command(dw_actuator *a, double now, const char *const *args, int nargs, dw_err *err)
 {
     int slot = -1;
     for (int i = 0; i < MAX_CHILDREN; i++)
@@ -162,7 +162,7 @@ static int fire_command(dw_actuator *a, double now, int attempt, dw_err *err)
         dw_err_set(err, "%s: %d commands still running", a->name, MAX_CHILDREN);
         return -1;
     }
-    char buf[600], num[16], exe[1024], words[2048];
+    char buf[600], exe[1024], words[2048];
     char *argv[MAX_ARGS + 2];
     int argc = dw_cmdline_split(a->command, buf, sizeof buf, argv, MAX_ARGS);
     if (argc == 0) {
@@ -174,11 +174,9 @@ static int fire_command(dw_actuator *a, double now, int attempt, dw_err *err)
                    a->name);
         return -1;
     }
-    if (a->spec.pass_attempt) {
-        snprintf(num, sizeof num, "%d", attempt);
-        argv[argc++] = num;
-        argv[argc] = NULL;
-    }
+    for (int i = 0; i < nargs && argc < MAX_ARGS; i++)      /* whole words: never split, never a shell */
+        argv[argc++] = (char *)args[i];
+    argv[argc] = NULL;
     if (dw_path_resolve(argv[0], exe, sizeof exe) < 0) {
         dw_err_set(err, "%s: command not found or not executable: %s", a->name, argv[0]);
         return -1;
@@ -264,7 +262,15 @@ int dw_actuator_fire_vars(dw_actuator *a, double now, int attempt, const dw_act_
 
 int dw_actuator_fire(dw_actuator *a, double now, int attempt, dw_err *err)
 {
-    return a->ops->fire(a, now, attempt, err);
+    char num[16];
+    const char *arg[1] = { num };
+    snprintf(num, sizeof num, "%d", attempt);
+    return a->ops->fire(a, now, arg, a->spec.pass_attempt ? 1 : 0, err);
+}
+
+int dw_actuator_fire_args(dw_actuator *a, double now, const char *const *args, int nargs, dw_err *err)
+{
+    return a->ops->fire(a, now, args, nargs, err);
 }
 
 int dw_actuator_poll(dw_actuator *a, double now, dw_err *err)

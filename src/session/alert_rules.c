@@ -62,28 +62,33 @@ static void movement(dw_alerts *a, double t, double wall)
     dw_alerts_cause(a, DW_AL_MOVEMENT, DW_AL_GLOBAL, present, t, t, wall, -1, "movement (accelerometer)");
 }
 
-/* The signal rules, from the one quality verdict (dsp/quality.h): per channel, flat, railed, artefact and
- * mains, each a cause held for its raise time. */
+/* The signal rules, from the one quality verdict (dsp/quality.h): flat, railed, artefact and mains, each
+ * held per channel for its raise time and ONE alert per rule naming the channels (one cause, one alert). */
 void dw_alerts_quality(dw_alerts *a, const dw_quality_second *q, const dw_source_info *info, double wall)
 {
     const dw_session_cfg *cfg = a->cfg;
-    char text[96];
-    double t = (double)(q->second + 1);
-    for (int c = 0; c < q->nch && c < DW_MAX_CH; c++) {
-        unsigned f = q->flag[c];
-        const char *lab = c < info->nch && info->label[c][0] ? info->label[c] : "?";
-        snprintf(text, sizeof text, "railed channel %s (electrode off?)", lab);
-        dw_alerts_cause(a, DW_AL_RAILED, c, (f & DW_Q_RAILED) != 0, t, t, wall, -1, text);
-        snprintf(text, sizeof text, "flat line on %s", lab);
-        dw_alerts_cause(a, DW_AL_FLAT, c, (f & DW_Q_FLAT) != 0, t, t, wall, -1, text);
-        snprintf(text, sizeof text, "high-amplitude artefact on %s (> %.0f uV)", lab, cfg->al_artefact_uv);
-        dw_alerts_cause(a, DW_AL_ARTEFACT, c, (f & DW_Q_ARTEFACT) != 0, t, t, wall, -1, text);
-        if (q->mains_ratio[c] > 0 || (f & DW_Q_MAINS)) {
-            snprintf(text, sizeof text, "mains noise on %s (50/60 Hz %.1fx the 1-40 Hz power)", lab,
-                     q->mains_ratio[c]);
-            dw_alerts_cause(a, DW_AL_MAINS, c, (f & DW_Q_MAINS) != 0, t, t, wall, -1, text);
+    char suffix[64];
+    double t = (double)(q->second + 1), mains = 0;
+    unsigned railed = 0, flat = 0, art = 0, hum = 0;
+    int nch = q->nch < info->nch ? q->nch : info->nch;
+    for (int c = 0; c < nch && c < DW_MAX_CH; c++) {
+        unsigned f = q->flag[c], bit = 1u << c;
+        railed |= f & DW_Q_RAILED ? bit : 0;
+        flat |= f & DW_Q_FLAT ? bit : 0;
+        art |= f & DW_Q_ARTEFACT ? bit : 0;
+        if (f & DW_Q_MAINS) {
+            hum |= bit;
+            mains = fmax(mains, q->mains_ratio[c]);
         }
     }
+    dw_alerts_channels(a, DW_AL_RAILED, railed, nch, info->label, t, t, wall, "railed channel", "railed channels",
+                       " (electrode off?)");
+    dw_alerts_channels(a, DW_AL_FLAT, flat, nch, info->label, t, t, wall, "flat line on", "flat line on", "");
+    snprintf(suffix, sizeof suffix, " (> %.0f uV)", cfg->al_artefact_uv);
+    dw_alerts_channels(a, DW_AL_ARTEFACT, art, nch, info->label, t, t, wall, "high-amplitude artefact on",
+                       "high-amplitude artefact on", suffix);
+    snprintf(suffix, sizeof suffix, " (50/60 Hz %.1fx the 1-40 Hz power)", mains);
+    dw_alerts_channels(a, DW_AL_MAINS, hum, nch, info->label, t, t, wall, "mains noise on", "mains noise on", suffix);
 }
 
 /* One second of frames has arrived: the loss over the window. */
@@ -126,8 +131,11 @@ void dw_alerts_block(dw_alerts *a, const dw_block *b, const dw_source_info *info
         r->count = 0;
     }
     r->fs = info->fs;
-    if (b->gap > 0)
-        r->lost_pending += b->gap;    /* the second goes on: a few lost frames do not change its statistics */
+    /* Packet loss is a live source's: a file's gap (an EDF+D pause, a lost stretch of an OpenBCI file) is
+     * a planned or past hole in the data, not samples the link is dropping now (case 05). The second
+     * goes on: a few lost frames do not change its statistics. */
+    if (b->gap > 0 && info->live)
+        r->lost_pending += b->gap;
     for (int i = 0; i < b->n; i++)
         if (++r->count == r->per_s) {
             second(a, b->t0 + (i + 1) / info->fs, wall);

@@ -10,12 +10,14 @@
 struct alert {
     dw_alert_view v;
     int rule, slot;
+    unsigned channels;                    /* per-channel rules: the channels that have the cause now */
     double last_ring, snooze_until;
 };
 
 struct cause {
     double present_since, absent_since;   /* -1 when not in that state */
     int open;                             /* index into alerts, -1 none */
+    int counting;                         /* per-channel rules: this channel's cause has held (slot = ch) */
 };
 
 struct event_ring { double t[EVENT_RING]; int head, n; };

@@ -86,12 +86,18 @@ static void ring(dw_session *s)
     }
 }
 
-void session_fire(dw_session *s, int which, double t, int attempt, const dw_act_vars *vars)
+/* Fire an actuator (args: extra words for a command, or NULL: the attempt number for a wake command;
+ * vars: {volume} and {item} for a stimulus or cue command). */
+static void fire_with(dw_session *s, int which, double t, int attempt, const char *const *args, int nargs,
+                      const dw_act_vars *vars)
 {
     dw_err err = { "" };
     if (!s->act[which])
         return;
-    if (dw_actuator_fire_vars(s->act[which], s->wall, attempt, vars, &err) < 0) {
+    int r = args   ? dw_actuator_fire_args(s->act[which], s->wall, args, nargs, &err)
+            : vars ? dw_actuator_fire_vars(s->act[which], s->wall, attempt, vars, &err)
+                   : dw_actuator_fire(s->act[which], s->wall, attempt, &err);
+    if (r < 0) {
         session_event(s, t, 0, "actuator_failed", "%s", err.msg);
         dw_alerts_cause(s->alerts, DW_AL_ACTUATOR_FAILED, which, 1, t, t, s->wall,
                         which >= ACT_WAKE ? DW_CRITICAL : -1, err.msg);
@@ -100,15 +106,40 @@ void session_fire(dw_session *s, int which, double t, int attempt, const dw_act_
     }
 }
 
+void session_fire(dw_session *s, int which, double t, int attempt, const dw_act_vars *vars)
+{
+    fire_with(s, which, t, attempt, NULL, 0, vars);
+}
+
+static const char *severity_name(int sev)
+{
+    static const char *const sev_names[] = { "info", "warning", "critical" };
+    return sev >= 0 && sev <= DW_CRITICAL ? sev_names[sev] : "?";
+}
+
+/* The escalation actuator for alert a: a command gets four arguments, the alert's id, its severity, the
+ * state (active, resolved or acknowledged) and its text, so a pager can say what happened and close the
+ * page when the cause has gone. */
+static void escalate(dw_session *s, double t, const dw_alert_view *a, const char *state)
+{
+    char id[16];
+    snprintf(id, sizeof id, "%u", a->id);
+    const char *args[4] = { id, severity_name(a->severity), state, a->text };
+    unsigned aid = a->id;
+    fire_with(s, ACT_ESC, t, 1, args, 4, NULL);
+    dw_alerts_set_escalated(s->alerts, aid);
+}
+
+/* The alert rule's actions (alerts.h): a critical alert rings when raised, on each repeat and re-arm,
+ * and once when it clears unacknowledged; each repeat calls the escalation actuator ("active"), and an
+ * escalated alert's clear ("resolved") and acknowledgement ("acknowledged") call it once more. */
 static void on_alert(void *ctx, int ev, const dw_alert_view *a, double t, double wall)
 {
     dw_session *s = ctx;
-    static const char *const sev[] = { "info", "warning", "critical" };
-    const char *sv = a->severity >= 0 && a->severity <= DW_CRITICAL ? sev[a->severity] : "?";
     (void)wall;
     /* repeats go to the log only: the recording would fill with them */
-    session_event(s, t, ev != DW_ALERT_REPEAT && ev != DW_ALERT_REARMED, "alert",
-                  "Alert %u %s [%s] %s: %s", a->id, dw_alert_event_name(ev), sv, a->rule, a->text);
+    session_event(s, t, ev != DW_ALERT_REPEAT && ev != DW_ALERT_REARMED, "alert", "Alert %u %s [%s] %s: %s",
+                  a->id, dw_alert_event_name(ev), severity_name(a->severity), a->rule, a->text);
     int loud = a->severity >= DW_WARNING && s->cfg->bell;
     switch (ev) {
     case DW_ALERT_RAISED:
@@ -120,11 +151,21 @@ static void on_alert(void *ctx, int ev, const dw_alert_view *a, double t, double
     case DW_ALERT_REPEAT:
         if (loud)
             ring(s);
-        session_fire(s, ACT_ESC, t, 1, NULL);
+        escalate(s, t, a, "active");
         break;
     case DW_ALERT_REARMED:
         if (loud)
             ring(s);
+        break;
+    case DW_ALERT_CLEARED:
+        if (a->severity == DW_CRITICAL && !a->acked && loud)
+            ring(s);                       /* once: it now waits for one acknowledgement */
+        if (a->escalated)
+            escalate(s, t, a, "resolved");
+        break;
+    case DW_ALERT_ACKED:
+        if (a->escalated)
+            escalate(s, t, a, "acknowledged");
         break;
     default:
         break;
@@ -277,7 +318,8 @@ const char *session_blocked(const dw_session *s, int kind, double t)
         return "critical alert open";
     for (int r = 0; r < 2; r++) {
         int ch = r ? s->parietal : s->frontal;
-        if (ch >= 0 && (dw_alerts_open(s->alerts, DW_AL_FLAT, ch) || dw_alerts_open(s->alerts, DW_AL_RAILED, ch)))
+        if (ch >= 0 && (dw_alerts_channel_open(s->alerts, DW_AL_FLAT, ch) ||
+                        dw_alerts_channel_open(s->alerts, DW_AL_RAILED, ch)))
             return "flat or railed staging channel";
     }
     return NULL;
@@ -316,10 +358,9 @@ static void take_phases(dw_session *s)
         dw_stim *st = &s->stim[p.id - 1];
         st->phase_deg = p.phase_deg;
         if (isnan(p.phase_deg))
-            session_event(s, st->t, 0, "stim_phase", "SO stim %ld phase unknown", st->id);
+            session_event(s, st->t, 0, "stim_phase", "SO stim %ld phase unknown", st->n);
         else
-            session_event(s, st->t, 1, "stim_phase", "SO stim %ld phase %+.0f deg", st->id,
-                          p.phase_deg);
+            session_event(s, st->t, 1, "stim_phase", "SO stim %ld phase %+.0f deg", st->n, p.phase_deg);
     }
 }
 
@@ -392,7 +433,7 @@ void dw_session_quality(dw_session *s, const dw_quality_second *q, const dw_sour
     }
     if (s->parietal >= 0 && s->parietal < q->nch)
         bad |= q->flag[s->parietal];
-    bad &= DW_Q_UNUSABLE | DW_Q_ARTEFACT;
+    bad &= (DW_Q_UNUSABLE & ~DW_Q_LOST) | DW_Q_ARTEFACT;   /* a gap resets the SO detector already */
     if (bad) {
         if (t >= s->quiet_until)
             session_event(s, t, 0, "suspend", "stimulation suspended: %s on a staging channel",
@@ -588,7 +629,7 @@ int dw_session_command(dw_session *s, const dw_cmd *c, double t)
     if (t > s->t)
         s->t = t;
     if (s->mode == DW_MODE_SHUTDOWN && c->kind != DW_CMD_MARKER && c->kind != DW_CMD_DREAM_REPORT &&
-        c->kind != DW_CMD_ACK && c->kind != DW_CMD_ANSWER)
+        c->kind != DW_CMD_ACK && c->kind != DW_CMD_ANSWER && c->kind != DW_CMD_LINK)
         return c->kind == DW_CMD_SHUTDOWN;
     switch (c->kind) {
     case DW_CMD_WAKE:
@@ -613,6 +654,10 @@ int dw_session_command(dw_session *s, const dw_cmd *c, double t)
         break;
     case DW_CMD_ANSWER:
         session_awaken_answer(s, c, t);
+        break;
+    case DW_CMD_LINK:                  /* raised and cleared at once: the net layer reports transitions */
+        dw_alerts_cause(s->alerts, DW_AL_BROKER, DW_AL_GLOBAL, c->arg == 0, s->wall, t, s->wall, -1,
+                        c->text[0] ? c->text : "broker unreachable");
         break;
     default:
         break;
@@ -663,7 +708,11 @@ void dw_session_tick(dw_session *s, double t, double wall)
                      t - s->wake_t0);
             session_event(s, t, 1, "wake", "Escalation: %s", text);
             dw_alerts_cause(s->alerts, DW_AL_WAKE_FAILED, DW_AL_GLOBAL, 1, t, t, wall, -1, text);
-            session_fire(s, ACT_ESC, t, 1, NULL);
+            const dw_alert_view *v = dw_alerts_open(s->alerts, DW_AL_WAKE_FAILED, DW_AL_GLOBAL);
+            if (v)
+                escalate(s, t, v, "active");
+            else                            /* the rule is switched off: the escalation still goes out */
+                fire_with(s, ACT_ESC, t, 1, (const char *[]){ "0", "critical", "active", text }, 4, NULL);
         }
     }
     session_stim_tick(s, t);
@@ -699,3 +748,43 @@ int dw_session_nstim(const dw_session *s) { return s->nstim; }
 const dw_stim *dw_session_stim(const dw_session *s, int i) { return i >= 0 && i < s->nstim ? &s->stim[i] : NULL; }
 int dw_session_wants_dream_report(const dw_session *s) { return s->wants_dream_report; }
 int dw_session_pending(const dw_session *s) { return s->pending; }
+
+int dw_session_nevents(const dw_session *s) { return s->nev; }
+
+int dw_session_event_view(const dw_session *s, int i, dw_event_view *out)
+{
+    if (i < 0 || i >= s->nev)
+        return -1;
+    const struct event *e = &s->ev[i];
+    static const struct { const char *kind; int ev; } kinds[] = {
+        { "marker", DW_EV_MARKER }, { "stim", DW_EV_STIM }, { "cue", DW_EV_CUE },
+        { "dream_report", DW_EV_DREAM }, { "mode", DW_EV_NOTE }, { "start", DW_EV_NOTE },
+        { "wake", DW_EV_NOTE }, { "awake", DW_EV_NOTE }, { "alert", DW_EV_NOTE }, { "stim_limit", DW_EV_NOTE },
+        { "actuator_failed", DW_EV_NOTE }, { "tmr_cue", DW_EV_CUE }, { "awakening", DW_EV_NOTE },
+        { "answer", DW_EV_NOTE }, { "questionnaire", DW_EV_NOTE }, { "arousal", DW_EV_NOTE },
+        { "volume", DW_EV_NOTE }, { "check", DW_EV_NOTE },
+    };
+    int kind = -1;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        if (!strcmp(e->kind, kinds[k].kind))
+            kind = kinds[k].ev;
+    out->severity = DW_INFO;
+    if (kind == DW_EV_NOTE && !strcmp(e->kind, "alert")) {     /* "Alert 3 raised [critical] rule: text" */
+        char ev[16] = "", sev[16] = "";
+        if (sscanf(e->text, "Alert %*u %15s [%15[a-z]]", ev, sev) != 2 || !strcmp(ev, "repeat") ||
+            !strcmp(ev, "re-armed"))
+            return -1;
+        if (!strcmp(ev, "raised"))
+            kind = DW_EV_ALERT;
+        out->severity = !strcmp(sev, "critical") ? DW_CRITICAL : !strcmp(sev, "warning") ? DW_WARNING : DW_INFO;
+    }
+    if (kind < 0)
+        return -1;
+    out->t = e->t;
+    out->wall = e->wall;
+    out->kind = kind;
+    size_t k = strcspn(e->text, "\n");
+    snprintf(out->text, sizeof out->text, "%.*s%s", (int)(k < sizeof out->text ? k : sizeof out->text - 1),
+             e->text, e->text[k] ? " ..." : "");
+    return 0;
+}

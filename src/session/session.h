@@ -30,6 +30,7 @@
 #include "session/evoked.h"
 #include "session/session_cfg.h"
 #include "staging/hypnogram.h"
+#include "staging/night.h"
 #include "sources/source.h"
 
 #define DW_TEXT_MAX 4096            /* markers, dream reports */
@@ -39,20 +40,22 @@ enum dw_mode { DW_MODE_MONITORING = 0, DW_MODE_ENHANCED, DW_MODE_NATURAL, DW_MOD
 const char *dw_mode_name(int mode);
 
 /* Operator commands: the screen (or a remote station) asks, the worker carries them out; the session
- * acts on WAKE, NATURAL, SHUTDOWN, MARKER, ACK and DREAM_REPORT. */
+ * acts on WAKE, NATURAL, SHUTDOWN, MARKER, ACK, DREAM_REPORT and LINK. */
 enum dw_cmd_kind {
-    DW_CMD_PAUSE,        /* toggle */
-    DW_CMD_SPEED,        /* arg: new speed (0 = as fast as possible) */
-    DW_CMD_SEEK,         /* arg: seconds relative to now (replay only) */
-    DW_CMD_WAKE,         /* manual wake (already confirmed by the operator) */
-    DW_CMD_NATURAL,      /* arg: 1 on, 0 off */
-    DW_CMD_SHUTDOWN,     /* safe shutdown */
-    DW_CMD_MARKER,       /* text */
-    DW_CMD_ACK,          /* acknowledge alert id (arg), or the newest if arg < 0 */
-    DW_CMD_DREAM_REPORT, /* text */
-    DW_CMD_ANSWER, /* a questionnaire answer: arg = question number (1..), arg2 = seconds from the
-                      question shown to the answer (< 0: unknown, the session measures), text */
-    DW_CMD_CHECK,  /* pre-night check (the worker runs it on a live source) */
+    DW_CMD_PAUSE,          /* toggle */
+    DW_CMD_SPEED,          /* arg: new speed (0 = as fast as possible) */
+    DW_CMD_SEEK,           /* arg: seconds relative to now (replay only) */
+    DW_CMD_WAKE,           /* manual wake (already confirmed by the operator) */
+    DW_CMD_NATURAL,        /* arg: 1 on, 0 off */
+    DW_CMD_SHUTDOWN,       /* safe shutdown */
+    DW_CMD_MARKER,         /* text */
+    DW_CMD_ACK,            /* acknowledge alert id (arg), or the newest if arg < 0 */
+    DW_CMD_DREAM_REPORT,   /* text */
+    DW_CMD_LINK,           /* the broker link (net layer): arg 1 up, 0 down; text describes it. Down raises
+                              one info alert "broker" that up clears; nothing else changes */
+    DW_CMD_ANSWER,         /* a questionnaire answer: arg = question number (1..), arg2 = seconds from the
+                              question shown to the answer (< 0: unknown, the session measures), text */
+    DW_CMD_CHECK,          /* pre-night check (the worker runs it on a live source) */
 };
 
 typedef struct {
@@ -97,6 +100,7 @@ enum dw_stim_kind { DW_STIM_SO = 0, DW_STIM_CUE, DW_STIM_TMR };
 
 typedef struct {
     long   id;                 /* 1, 2, ... over the night (stimuli and cues share the count) */
+    long   n;                  /* 1, 2, ... within its kind: "SO stim 3", "REM cue 1" (texts, screen) */
     int    kind;               /* enum dw_stim_kind */
     double t;                  /* delivery, source time */
     double wall;
@@ -123,8 +127,8 @@ void dw_session_set_clock(dw_session *s, double start_wall, double lights_off_t)
  * slow-oscillation detector, the accelerometer; a gap resets the detector. */
 void dw_session_block(dw_session *s, const dw_block *b, const dw_source_info *info, double wall);
 /* The quality verdict of every channel for one second (staging/pipeline's sink): the signal alerts, and
- * stimulation suspended for 30 s after a flat, railed, out-of-range, lost or artefact second on a staging
- * channel (info->frontal, info->parietal). */
+ * stimulation suspended for 30 s after a flat, railed, out-of-range or artefact second on a staging channel
+ * (info->frontal, info->parietal); lost frames reset the slow-oscillation detector (dw_session_block). */
 void dw_session_quality(dw_session *s, const dw_quality_second *q, const dw_source_info *info, double wall);
 /* The pieces of dw_session_block, for a caller (or a test) that has them separately. */
 void dw_session_frontal(dw_session *s, double t0, double fs, const double *x, int n);
@@ -139,7 +143,7 @@ void dw_session_provisional(dw_session *s, int stage);
 void dw_session_provisional_p(dw_session *s, int stage, const double prob[DW_NSTAGES]);
 /* Data-path figures for the alerts (see dw_datapath in alerts.h). */
 void dw_session_datapath(dw_session *s, double t, double wall, const dw_datapath *d);
-/* An operator command (WAKE, NATURAL, SHUTDOWN, MARKER, ACK, DREAM_REPORT; others are ignored).
+/* An operator command (WAKE, NATURAL, SHUTDOWN, MARKER, ACK, DREAM_REPORT, LINK; others are ignored).
  * Returns 1 when the caller must now shut down (stop the device, close the recording). */
 int  dw_session_command(dw_session *s, const dw_cmd *cmd, double t);
 /* An event from outside the session (the pre-night check's results): logged, kept for the summary
@@ -150,10 +154,12 @@ void dw_session_tick(dw_session *s, double t, double wall);
 /* Safe shutdown: stimulation off first (pending stimulus cancelled, running stimulus/cue commands
  * terminated), mode SHUTDOWN. Idempotent; returns 0. */
 int  dw_session_shutdown(dw_session *s, double t, const char *cause);
-/* Summary file: sleep statistics, spindle and slow-wave densities, every stimulus, the evoked
- * response and SO-spindle coupling, every awakening, alert and event. 0 or -1 on a write error.
+/* Summary file: the night and its sleep statistics (night: staging/night.h, NULL for none), the
+ * spindle and slow-wave densities, every stimulus, the evoked response and SO-spindle coupling, memory
+ * cues, every awakening, alert and event, and the machine-readable figures (the night's, with this
+ * session's stimulus, cue and alert counts) that `dreamwatch nights` reads. 0 or -1 on a write error.
  * Blinded: the conditions stay out of it (they are appended to the sealed file). */
-int  dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *stats);
+int  dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night);
 /* The per-night table of awakenings (protocol): one row per awakening with its stage, dwell, time
  * to W, each answer and its latency. path is created through a temporary name (never over a file).
  * 0, or -1 with err; 1 when there is nothing to write (no awakening protocol). */
@@ -172,8 +178,10 @@ void dw_session_seal(dw_session *s);
 typedef struct {
     unsigned long version;
     int    mode;                   /* enum dw_mode */
-    int    stim_count;             /* stimuli and cues, active and sham together */
-    int    sham_count;             /* -1: blinded, or no sham condition in the protocol */
+    int    stim_count;             /* slow-oscillation stimuli (active and sham together) */
+    int    cue_count;              /* REM cues */
+    int    tmr_count;              /* memory cues (protocol) */
+    int    sham_count;             /* of all three; -1: blinded, or no sham condition in the protocol */
     int    wants_dream_report;
     char   last_event[128];
     double volume;                 /* the stimulus level now */
@@ -196,6 +204,26 @@ typedef struct {
     float  evoked[3][DW_EVOKED_PLOT];
 } dw_session_view;
 void dw_session_view_get(const dw_session *s, dw_session_view *v);
+
+/* The night's events as the screen lists and marks them (plain data). */
+enum dw_event_kind {
+    DW_EV_NOTE,            /* mode changes, session start, wakes, acknowledgements, clears */
+    DW_EV_ALERT,           /* an alert raised */
+    DW_EV_MARKER, DW_EV_STIM, DW_EV_CUE, DW_EV_DREAM,
+    DW_EV_NKINDS
+};
+typedef struct {
+    double t;                      /* source time, s */
+    double wall;                   /* wall clock, Unix time */
+    int    kind;                   /* enum dw_event_kind */
+    int    severity;               /* DW_EV_ALERT: enum dw_severity */
+    char   text[160];              /* the first line, cut */
+} dw_event_view;
+/* Events logged so far (every kind, in order), and the i-th as the screen shows it: 0 with out filled,
+ * or -1 for an event the screen leaves out (repeats, re-arms, cancelled or suspended stimulation, phases:
+ * the session log and the summary have them all). */
+int  dw_session_nevents(const dw_session *s);
+int  dw_session_event_view(const dw_session *s, int i, dw_event_view *out);
 
 /* Read-only views (tests, the summary, the screen via publish). */
 int  dw_session_mode(const dw_session *s);

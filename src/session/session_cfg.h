@@ -72,6 +72,7 @@ typedef struct {
     int    al_wake_failed;
     int    al_actuator_failed;
     int    al_stim_limit;
+    int    al_broker;           /* the broker link is down (net layer) */
     double al_repeat_s;         /* unacknowledged critical alerts repeat this often */
     double al_snooze_min;
 

@@ -38,22 +38,6 @@ static void circ_stats(const dw_session *s, double *mean, double *spread, int *n
     *spread = *n && r > 0 ? sqrt(-2 * log(r)) * 180 / M_PI : NAN; /* circular standard deviation */
 }
 
-static void sleep_section(FILE *f, const dw_sleep_stats *st)
-{
-    fprintf(f, "## Sleep\n");
-    fprintf(f, "time in bed %.1f min, sleep period %.1f min, total sleep %.1f min\n", st->tib_min,
-            st->spt_min, st->tst_min);
-    fprintf(f, "sleep onset latency %.1f min, REM latency %.1f min, WASO %.1f min\n", st->sol_min,
-            st->rem_latency_min, st->waso_min);
-    fprintf(f, "sleep efficiency %.1f %%, maintenance efficiency %.1f %%\n", st->se_pct,
-            st->sme_pct);
-    for (int k = 0; k < DW_NSTAGES; k++)
-        fprintf(f, "%-2s %6.1f min %5.1f %%\n", dw_stage_name(k), st->stage_min[k],
-                st->stage_pct[k]);
-    fprintf(f, "awakenings %d, stage transitions %.1f per hour\n\n", st->awakenings,
-            st->transitions_per_h);
-}
-
 /* Spindle and slow-wave densities by stage (the stages are the session's own epoch labels). */
 static void micro_section(FILE *f, const dw_session *s, const signed char *stage, int n)
 {
@@ -202,24 +186,18 @@ static void stim_section(FILE *f, const dw_session *s)
         fprintf(f, "condition: %d active, %d sham (%s)\n", s->nstim - s->nsham, s->nsham,
                 s->proto->sham_mode == DW_SHAM_NIGHT ? "sham night" : "random per stimulus");
     if (s->cfg->arousal_aware)
-        fprintf(f,
-                "arousal-aware: %d stimuli followed by an arousal; volume %g at the end (set %g, "
-                "floor %g)\n",
-                aroused, s->volume, s->cfg->volume, s->cfg->volume_min);
+        fprintf(f, "arousal-aware: %d stimuli followed by an arousal; volume %g at the end (set %g, "
+                   "floor %g)\n", aroused, s->volume, s->cfg->volume, s->cfg->volume_min);
     if (nph)
-        fprintf(f,
-                "phase at delivery: circular mean %+.0f deg, circular SD %.0f deg (n = %d; "
-                "up-state = 0)\n",
-                mean, spread, nph);
+        fprintf(f, "phase at delivery: circular mean %+.0f deg, circular SD %.0f deg (n = %d; "
+                   "up-state = 0)\n", mean, spread, nph);
     int split = sham_protocol(s) && !blinded(s);
-    fprintf(f,
-            "id\tkind\tt_s\ttrough_s\ttrough_uv\tphase_deg\tstage\tvolume\tarousal\tso_"
-            "after\tspindle_after\t"
-            "item%s\n",
-            split ? "\tcondition" : "");
+    /* n: "SO stim n", "REM cue n", "Memory cue n", as the log names them */
+    fprintf(f, "n\tkind\tt_s\ttrough_s\ttrough_uv\tphase_deg\tstage\tvolume\tarousal\tso_after\t"
+               "spindle_after\titem%s\n", split ? "\tcondition" : "");
     for (int i = 0; i < s->nstim; i++) {
         const dw_stim *x = &s->stim[i];
-        fprintf(f, "%ld\t%s\t%.3f\t%.3f\t%.1f\t%.0f\t%s\t%g\t%d\t%d\t%d\t%s", x->id,
+        fprintf(f, "%ld\t%s\t%.3f\t%.3f\t%.1f\t%.0f\t%s\t%g\t%d\t%d\t%d\t%s", x->n,
                 kind_name(x->kind), x->t, x->trough_t, x->trough_uv, x->phase_deg,
                 dw_stage_name(x->stage), x->volume, x->arousal, x->so_after, x->spindle_after,
                 x->item >= 0 ? s->proto->cued[x->item] : "-");
@@ -296,14 +274,17 @@ static void awakenings_section(FILE *f, const dw_session *s)
     fputc('\n', f);
 }
 
-int dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *st)
+int dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night)
 {
     fprintf(f, "# dreamwatch session summary\n\n");
     if (s->proto->loaded)
         fprintf(f, "protocol: %s (%s)\n\n", s->proto->name[0] ? s->proto->name : "unnamed",
                 s->proto->path);
-    if (st)
-        sleep_section(f, st);
+    if (night) {
+        fprintf(f, "%s: %s\n\n## Sleep\n", night->kind[0] ? night->kind : "night", night->source);
+        dw_print_sleep_stats(f, "", &night->st);    /* the same figures and words as `score` prints */
+        fprintf(f, "REM periods %d\n\n", night->rem_periods);
+    }
     micro_section(f, s, s->hyp, s->nhyp);
     stim_section(f, s);
     if (s->nstim)
@@ -323,6 +304,18 @@ int dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *st)
         for (const char *p = s->ev[i].text; *p; p++)
             *p == '\n' ? fputs("\n\t\t", f) : fputc(*p, f);   /* dream reports stay readable */
         fputc('\n', f);
+    }
+    if (night) {
+        dw_night fig = *night;
+        fig.stimuli = fig.cues = 0;
+        for (int i = 0; i < s->nstim; i++)
+            s->stim[i].kind == DW_STIM_SO ? fig.stimuli++ : fig.cues++;   /* memory cues are cues */
+        fig.alerts = dw_alerts_n(s->alerts);
+        fig.critical = 0;
+        for (int i = 0; i < fig.alerts; i++)
+            fig.critical += dw_alerts_get(s->alerts, i)->severity == DW_CRITICAL;
+        fputc('\n', f);
+        dw_night_print_figures(f, &fig);
     }
     return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }
@@ -385,7 +378,7 @@ int dw_session_write_events(dw_session *s, const char *path, dw_err *err)
         if (x->kind == DW_STIM_TMR)
             dw_bids_events_add(e, x->t, NAN, tt, s->proto->cued[x->item]);
         else
-            dw_bids_events_addf(e, x->t, NAN, tt, "%ld", x->id);
+            dw_bids_events_addf(e, x->t, NAN, tt, "%ld", x->n);
     }
     for (int i = 0; i < s->nev; i++)
         if (tabled(s->ev[i].kind))
@@ -411,7 +404,11 @@ void dw_session_view_get(const dw_session *s, dw_session_view *v)
     memset(v, 0, sizeof *v);
     v->version = s->version;
     v->mode = s->mode;
-    v->stim_count = s->nstim;
+    v->stim_count = v->cue_count = v->tmr_count = 0;
+    for (int i = 0; i < s->nstim; i++)
+        s->stim[i].kind == DW_STIM_SO    ? v->stim_count++
+        : s->stim[i].kind == DW_STIM_CUE ? v->cue_count++
+                                         : v->tmr_count++;
     v->sham_count = sham_protocol(s) && !blinded(s) ? s->nsham : -1;
     v->wants_dream_report = s->wants_dream_report;
     snprintf(v->last_event, sizeof v->last_event, "%s", s->last_event);

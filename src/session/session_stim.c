@@ -29,7 +29,7 @@ static int open_sealed(dw_session *s, dw_err *err)
     }
     fprintf(s->sealed,
             "# SEALED: the condition of every stimulus and cue of this night (protocol %s, %s). "
-            "Open after the night.\nid\tkind\tt_s\tcondition\n",
+            "Open after the night.\nn\tkind\tt_s\tcondition\n",
             s->proto->name[0] ? s->proto->name : "-",
             s->proto->sham_mode == DW_SHAM_NIGHT ? "sham night" : "random per stimulus");
     fflush(s->sealed);
@@ -79,8 +79,11 @@ static dw_stim *add_stim(dw_session *s, int kind, double t, double trough_t, dou
         s->stim = dw_xrealloc(s->stim, (size_t)cap * sizeof *s->stim, "the night's stimuli");
         s->capstim = cap;
     }
+    long n = 1;                            /* its number within its kind, as the log names it */
+    for (int i = 0; i < s->nstim; i++)
+        n += s->stim[i].kind == kind;
     dw_stim *st = &s->stim[s->nstim++];
-    *st = (dw_stim){ .id = s->nstim, .kind = kind, .t = t, .wall = s->wall, .trough_t = trough_t,
+    *st = (dw_stim){ .id = s->nstim, .n = n, .kind = kind, .t = t, .wall = s->wall, .trough_t = trough_t,
                      .trough_uv = trough_uv, .phase_deg = NAN, .stage = s->stage,
                      .condition = DW_ACTIVE, .volume = s->volume, .item = item, .arousal = -1 };
     return st;
@@ -94,13 +97,13 @@ static void log_stim(dw_session *s, const dw_stim *st)
     if (sham_protocol(s) && !s->proto->blind)
         snprintf(cond, sizeof cond, " [%s]", dw_condition_name(st->condition));
     if (st->kind == DW_STIM_SO)
-        session_event(s, st->t, 1, "stim", "SO stim %ld trough %.2f s (%.0f uV) %s%s", st->id,
+        session_event(s, st->t, 1, "stim", "SO stim %ld trough %.2f s (%.0f uV) %s%s", st->n,
                       st->trough_t - st->t, st->trough_uv, dw_stage_name(st->stage), cond);
     else if (st->kind == DW_STIM_CUE)
-        session_event(s, st->t, 1, "cue", "REM cue %ld after %d R epochs%s", st->id, s->cue.run,
+        session_event(s, st->t, 1, "cue", "REM cue %ld after %d R epochs%s", st->n, s->cue.run,
                       cond);
     else
-        session_event(s, st->t, 1, "tmr_cue", "Memory cue %ld: %s (%s)%s", st->id,
+        session_event(s, st->t, 1, "tmr_cue", "Memory cue %ld: %s (%s)%s", st->n,
                       s->proto->cued[st->item], dw_stage_name(st->stage), cond);
 }
 
@@ -120,7 +123,7 @@ dw_stim *session_deliver(dw_session *s, int kind, double t, double trough_t, dou
     log_stim(s, st);
     if (s->sealed) {
         static const char *const kinds[] = { "SO", "cue", "tmr_cue" };
-        fprintf(s->sealed, "%ld\t%s\t%.3f\t%s\n", st->id, kinds[kind], t,
+        fprintf(s->sealed, "%ld\t%s\t%.3f\t%s\n", st->n, kinds[kind], t,
                 dw_condition_name(st->condition));
         fflush(s->sealed);
     }
@@ -159,10 +162,16 @@ static void verdict(dw_session *s, const dw_arousal_result *r)
     s->quiet_run = 0;
     s->arousal_until = r->t + s->cfg->arousal_pause_s;
     session_cancel_pending(s, r->t, "arousal");
-    session_event(s, r->t, 1, "arousal", "Arousal after stim %ld: %s; stimulation paused %.0f s",
-                  r->first_id, r->cause, s->cfg->arousal_pause_s);
+    char what[48] = "stimulus";              /* as the log named it: "SO stim 3", "memory cue 2" */
+    if (r->first_id >= 1 && r->first_id <= s->nstim) {
+        const dw_stim *x = &s->stim[r->first_id - 1];
+        static const char *const names[] = { "SO stim", "REM cue", "memory cue" };
+        snprintf(what, sizeof what, "%s %ld", names[x->kind], x->n);
+    }
+    session_event(s, r->t, 1, "arousal", "Arousal after %s: %s; stimulation paused %.0f s", what, r->cause,
+                  s->cfg->arousal_pause_s);
     char why[96];
-    snprintf(why, sizeof why, "arousal after stim %ld", r->first_id);
+    snprintf(why, sizeof why, "arousal after %s", what);
     volume_to(s, r->t, fmax(s->cfg->volume_min, s->volume - s->cfg->volume_step), why);
 }
 

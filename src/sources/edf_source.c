@@ -5,15 +5,18 @@
  * thread owns every EDF call (open, read, seek, close, and dw_hypnogram_load while the worker runs).
  *
  * EDFlib answers almost every kind of damage with one code (-3, "format error"), so before handing a
- * file to it we check the fixed header fields ourselves and say which field is wrong. A file shorter than
- * its header promises (a crashed or interrupted copy) or with more complete records than the count says
- * (a writer that died between a record and its count update) is read through a private temporary copy
- * that holds exactly its complete records: that is what a user wants from a crashed night, and
+ * file to it the header goes through edf/edf_header.c, which names the signal, field and byte of what is
+ * wrong and repairs what is unambiguous. A repaired header, a file shorter than its header promises (a
+ * crashed or interrupted copy) or with more complete records than the count says (a writer that died
+ * between a record and its count update) is read through a private temporary copy that holds the
+ * repaired header and exactly the complete records: that is what a user wants from a crashed night, and
  * info.note says so. A record count of -1 (a writer that never closed the file) is refused with a pointer
  * to `dreamwatch recover`, which repairs the file itself. EDFlib 1.23 refuses EDF+D and BDF+D, so those too
- * are read through a copy (see "EDF+D" below) and their gaps come back as dw_block.gap. */
+ * are read through a copy (see "EDF+D" below) and their gaps come back as dw_block.gap. A signal whose
+ * header makes its samples meaningless (edf_header.h: "broken") is never delivered. */
 #include "sources/source.h"
 #include "dsp/resample.h"
+#include "edf/edf_header.h"
 
 #include <edflib.h>
 #include <errno.h>
@@ -76,21 +79,6 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-/* A space-padded ASCII integer field; 0 on success. */
-static int field_ll(const unsigned char *h, int off, int len, long long *v)
-{
-    char buf[32], *end;
-    memcpy(buf, h + off, (size_t)len);
-    buf[len] = 0;
-    errno = 0;
-    *v = strtoll(buf, &end, 10);
-    if (end == buf || errno)
-        return -1;
-    while (*end == ' ')
-        end++;
-    return *end ? -1 : 0;
-}
-
 static int copy_range(int in, off_t off, int out, off_t len)
 {
     while (len > 0) {
@@ -121,28 +109,6 @@ typedef struct {
     long long ann_off;             /* where the first annotation signal lies in a record */
     int    ann_len;                /* and its bytes */
 } edf_disc;
-
-/* A record duration field ("1", "0.5", "30      ") in 100 ns units, exactly as EDFlib reads it; -1 if bad. */
-static long long duration_field(const unsigned char *h)
-{
-    long long v = 0, scale = EDFLIB_TIME_DIMENSION;
-    int i = 0, dot = 0, digits = 0;
-    for (; i < 8 && h[244 + i] != ' '; i++) {
-        int c = h[244 + i];
-        if (c == '.' && !dot)
-            dot = 1;
-        else if (c < '0' || c > '9')
-            return -1;
-        else if (dot)
-            v += (c - '0') * (scale /= 10);
-        else
-            v = v * 10 + (c - '0') * EDFLIB_TIME_DIMENSION, digits++;
-    }
-    for (; i < 8; i++)
-        if (h[244 + i] != ' ')
-            return -1;
-    return digits ? v : -1;
-}
 
 /* The onset of the time-keeping TAL that opens an annotation signal: "+12.5\x14\x14". Its text length, with
  * *t in 100 ns units (digits beyond the seventh decimal ignored, as EDFlib does), or -1. */
@@ -218,28 +184,25 @@ static int tal_rewrite(unsigned char *a, int n, int olen, long long t, unsigned 
     return 0;
 }
 
-/* Reads every record's start of a discontinuous file into d; -1 with err naming the record. */
-static int disc_read_onsets(const char *path, int fd, const unsigned char *h, int ns, int bdf, long long hsize,
-                            long long recsize, long long nrec, edf_disc *d, dw_err *err)
+/* Reads every record's start of a discontinuous file into d; -1 with err naming the record. The header
+ * reader has made sure there is an annotation signal. */
+static int disc_read_onsets(const char *path, int fd, const dw_edf_header *eh, long long nrec, edf_disc *d,
+                            dw_err *err)
 {
-    const char *want = bdf ? "BDF Annotations " : "EDF Annotations ";
-    int sig = -1;
+    const char *want = eh->bdf ? "BDF Annotations" : "EDF Annotations";
+    long long hsize = eh->hdr_bytes, recsize = eh->rec_bytes;
+    int sig = -1, bps = eh->bdf ? 3 : 2;
     d->ann_off = 0;
-    for (int i = 0; i < ns && sig < 0; i++) {
-        long long spr;
-        field_ll(h, 256 + ns * 216 + i * 8, 8, &spr);
-        if (!memcmp(h + 256 + i * 16, want, 16))
-            sig = i, d->ann_len = (int)spr * (bdf ? 3 : 2);
+    for (int i = 0; i < eh->ns && sig < 0; i++) {
+        if (eh->sig[i].annotation)
+            sig = i, d->ann_len = (int)eh->sig[i].spr * bps;
         else
-            d->ann_off += spr * (bdf ? 3 : 2);
+            d->ann_off += eh->sig[i].spr * bps;
     }
-    if (sig < 0) {
-        dw_err_set(err, "%s: a discontinuous (%.5s) file without an \"%.15s\" signal: the record start times "
-                   "are unknown", path, (const char *)h + 192, want);
-        return -1;
-    }
-    if ((d->dur = duration_field(h)) < 0) {
-        dw_err_set(err, "%s: bad record-duration field \"%.8s\" (header byte 244)", path, (const char *)h + 244);
+    d->dur = eh->rec_dur;
+    if (sig < 0 || d->dur <= 0) {
+        dw_err_set(err, "%s: a discontinuous file needs an \"%s\" signal and a record duration above 0",
+                   path, want);
         return -1;
     }
     unsigned char *a = malloc((size_t)d->ann_len), *tmp = malloc((size_t)d->ann_len + 64);
@@ -284,10 +247,9 @@ static void disc_note(const edf_disc *d, long long nrec, const char *name, char 
     for (long long r = 1; r < nrec; r++)
         if (d->onset[r] != d->onset[r - 1] + d->dur)
             segs++, missing += d->onset[r] - d->onset[r - 1] - d->dur;
-    size_t k = strlen(note);
     if (segs > 1)
-        snprintf(note + k, cap - k, "%s%s: discontinuous: %d segments, %.7g s missing between them", k ? "; " : "",
-                 name, segs, (double)missing / EDFLIB_TIME_DIMENSION);
+        dw_source_note(note, cap, "%s: discontinuous: %d segments, %.7g s missing between them", name, segs,
+                       (double)missing / EDFLIB_TIME_DIMENSION);
 }
 
 /* In the copy: each record's time-keeping onset counts on without gaps (checked to fit when read). */
@@ -339,146 +301,63 @@ static int repaired_copy(int fd, const unsigned char *hdr, long long hsize, long
     return rc;
 }
 
-/* EDF+ repeats the start date in the recording field ("Startdate 01-AUG-1994"); EDFlib refuses a file
- * where it disagrees with the date field (seven Sleep-EDF telemetry hypnograms start after midnight but
- * keep the evening's date there). Sets the recording field from the date field; 1 if it changed. */
-static int fix_start_date(unsigned char *h, char *note, size_t note_cap, const char *name)
-{
-    static const char months[] = "JANFEBMARAPRMAYJUNJULAUGSEPOCTNOVDEC";
-    char *rec = (char *)h + 88, date[9];
-    int dd, mm, yy, n = 0;
-    memcpy(date, h + 168, 8);                     /* sscanf needs a string: the header has no NUL */
-    date[8] = 0;
-    if ((memcmp(h + 192, "EDF+", 4) && memcmp(h + 192, "BDF+", 4)) || memcmp(rec, "Startdate ", 10) ||
-        rec[12] != '-' || rec[16] != '-' || rec[21] != ' ' ||
-        sscanf(date, "%2d.%2d.%2d%n", &dd, &mm, &yy, &n) != 3 || n != 8 || dd < 1 || dd > 31 || mm < 1 ||
-        mm > 12 || yy < 0 || yy > 99)
-        return 0;
-    char want[32];
-    snprintf(want, sizeof want, "%02d-%.3s-%04d", dd, months + 3 * (mm - 1), yy >= 85 ? 1900 + yy : 2000 + yy);
-    if (!memcmp(rec + 10, want, 11))
-        return 0;
-    snprintf(note, note_cap, "%s: the start date in the recording field (%.11s) differs from the header's "
-             "(%.8s); using %.8s", name, rec + 10, date, date);
-    memcpy(rec + 10, want, 11);
-    return 1;
-}
-
-/* Checks what EDFlib would only call a format error. 0 and *open_path set (the file itself or a
- * repaired copy in tmp), or -1 with err. d->onset is set (caller frees) for a discontinuous file. */
+/* Checks and repairs the header (edf/edf_header.c), then compares the records on disk with its count.
+ * 0 and *open_path set (the file itself or a repaired copy in tmp), or -1 with err. eh is filled (caller
+ * frees it) and d->onset set (caller frees) for a discontinuous file. */
 static int edf_check_header(const char *path, int fd, char *tmp, size_t tmp_cap, const char **open_path,
-                            char *note, size_t note_cap, edf_disc *d, dw_err *err)
+                            char *note, size_t note_cap, edf_disc *d, dw_edf_header *eh, dw_err *err)
 {
     const char *name = base_name(path);
     struct stat st;
-    unsigned char *h = NULL;
-    unsigned char h0[256];
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        dw_err_set(err, "%s: not a regular file", path);
+    if (dw_edf_header_read(fd, path, DW_EDF_FULL, eh, err) < 0 || fstat(fd, &st) < 0)
         return -1;
-    }
-    long long fsize = st.st_size;
-    ssize_t got = pread(fd, h0, sizeof h0, 0);
-    if (got < 0) {
-        dw_err_set(err, "%s: read error: %s", path, strerror(errno));
-        return -1;
-    }
-    int bdf = got >= 8 && !memcmp(h0, "\xff" "BIOSEMI", 8);
-    if (!bdf && (got < 8 || memcmp(h0, "0       ", 8))) {
-        dw_err_set(err, "%s: not an EDF/BDF file (%s)", path,
-                   got == 0 ? "it is empty" : "it starts with neither \"0       \" nor \"\\xffBIOSEMI\"");
-        return -1;
-    }
-    if (got < 256) {
-        dw_err_set(err, "%s: truncated in the header: %zd of at least 256 header bytes present", path, got);
-        return -1;
-    }
-    long long ns, hs, nrec;
-    if (field_ll(h0, 252, 4, &ns) || ns < 1 || ns > EDFLIB_MAXSIGNALS) {
-        dw_err_set(err, "%s: bad number-of-signals field \"%.4s\" (header byte 252)", path, (char *)h0 + 252);
-        return -1;
-    }
-    long long need = 256 * (ns + 1);
-    if (field_ll(h0, 184, 8, &hs) || hs != need) {
-        dw_err_set(err, "%s: wrong header-size field \"%.8s\" (header byte 184): %lld signals need %lld bytes",
-                   path, (char *)h0 + 184, ns, need);
-        return -1;
-    }
-    if (fsize < need) {
-        dw_err_set(err, "%s: truncated in the header: %lld of %lld header bytes present", path, fsize, need);
-        return -1;
-    }
-    if (field_ll(h0, 236, 8, &nrec) || nrec < -1) {
-        dw_err_set(err, "%s: bad record-count field \"%.8s\" (header byte 236)", path, (char *)h0 + 236);
-        return -1;
-    }
-    if (nrec == -1) {
+    if (eh->nrec == -1) {
         dw_err_set(err, "%s: record count is -1: the recording was never closed (the writer crashed?); "
                    "`dreamwatch recover %s` rewrites the count from the file size", path, path);
         return -1;
     }
-    if (!(h = malloc((size_t)need)) || pread(fd, h, (size_t)need, 0) != need) {
-        dw_err_set(err, "%s: read error in the header", path);
-        free(h);
+    long long nrec = eh->nrec, need = eh->hdr_bytes, recsize = eh->rec_bytes;
+    long long have = (st.st_size - need) / recsize, tail = (st.st_size - need) % recsize;
+    if (eh->note[0])
+        dw_source_note(note, note_cap, "%s", eh->note);
+    *open_path = path;
+    if (nrec == 0 && have == 0)
+        return dw_err_set(err, "%s: no data records", path), -1;
+    if (have == 0)
+        return dw_err_set(err, "%s: truncated: 0 of %lld data records present", path, nrec), -1;
+    if ((have != nrec || tail) && have > 99999999)
+        return dw_err_set(err, "%s: %lld data records do not fit the header's record count field", path,
+                          have), -1;
+    if (eh->discontinuous && disc_read_onsets(path, fd, eh, have, d, err))
+        return -1;
+    if (have == nrec && !tail && !eh->repairs && !eh->discontinuous)
+        return 0;
+    if (have < nrec)
+        dw_source_note(note, note_cap, "%s: truncated: %lld of %lld data records present; reading the %lld "
+                       "complete records", name, have, nrec, have);
+    else if (have > nrec)
+        dw_source_note(note, note_cap, "%s: the header counts %lld data records but %lld are present (the "
+                       "writer stopped?); reading all %lld", name, nrec, have, have);
+    else if (tail)
+        dw_source_note(note, note_cap, "%s: %lld bytes after the last of %lld data records ignored", name, tail,
+                       nrec);
+    if (eh->discontinuous)
+        disc_note(d, have, name, note, note_cap);
+    if (repaired_copy(fd, eh->raw, need, have, recsize, eh->discontinuous ? d : NULL, tmp, tmp_cap)) {
+        dw_err_set(err, "%s: cannot make a temporary %s copy in %s: %s", path,
+                   eh->discontinuous ? "gap-free" : "repaired", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+                   strerror(errno));
         return -1;
     }
-    long long recsize = 0;
-    for (int i = 0; i < ns; i++) {
-        long long spr;
-        int off = 256 + (int)ns * 216 + i * 8;
-        if (field_ll(h, off, 8, &spr) || spr < 1 || spr > INT_MAX / 3) {
-            dw_err_set(err, "%s: bad samples-per-record field \"%.8s\" for signal %d (header byte %d)",
-                       path, (char *)h + off, i + 1, off);
-            free(h);
-            return -1;
-        }
-        recsize += spr * (bdf ? 3 : 2);
-    }
-    long long have = (fsize - need) / recsize, tail = (fsize - need) % recsize;
-    *open_path = path;
-    int rc = 0, date_fixed = fix_start_date(h, note, note_cap, name);
-    int disc = !memcmp(h + 192, bdf ? "BDF+D" : "EDF+D", 5);
-    if (nrec == 0 && have == 0) {
-        dw_err_set(err, "%s: no data records", path);
-        rc = -1;
-    } else if (have == 0) {
-        dw_err_set(err, "%s: truncated: 0 of %lld data records present", path, nrec);
-        rc = -1;
-    } else if ((have != nrec || tail) && have > 99999999) {
-        dw_err_set(err, "%s: %lld data records do not fit the header's record count field", path, have);
-        rc = -1;
-    } else if (disc && disc_read_onsets(path, fd, h, (int)ns, bdf, need, recsize, have, d, err)) {
-        rc = -1;
-    } else if (have != nrec || tail || date_fixed || disc) {
-        size_t k = strlen(note);
-        const char *sep = k ? "; " : "";
-        if (have < nrec)
-            snprintf(note + k, note_cap - k, "%s%s: truncated: %lld of %lld data records present; reading the "
-                     "%lld complete records", sep, name, have, nrec, have);
-        else if (have > nrec)
-            snprintf(note + k, note_cap - k, "%s%s: the header counts %lld data records but %lld are present "
-                     "(the writer stopped?); reading all %lld", sep, name, nrec, have, have);
-        else if (tail)
-            snprintf(note + k, note_cap - k, "%s%s: %lld bytes after the last of %lld data records ignored", sep,
-                     name, tail, nrec);
-        if (disc)
-            disc_note(d, have, name, note, note_cap);
-        if (repaired_copy(fd, h, need, have, recsize, disc ? d : NULL, tmp, tmp_cap)) {
-            dw_err_set(err, "%s: cannot make a temporary %s copy in %s: %s", path, disc ? "gap-free" : "repaired",
-                       getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", strerror(errno));
-            rc = -1;
-        } else {
-            *open_path = tmp;
-        }
-    }
-    free(h);
-    return rc;
+    *open_path = tmp;
+    return 0;
 }
 
-/* dw_edf_open_checked, and for a discontinuous file each record's start (100 ns units after the header's
- * start time) in *onset (caller frees; NULL for a continuous file). */
+/* dw_edf_open_checked, with the checked header in eh (caller dw_edf_header_free()s it, also on failure),
+ * and for a discontinuous file each record's start (100 ns units after the header's start time) in
+ * *onset (caller frees; NULL for a continuous file). */
 static int open_checked(const char *path, struct edf_hdr_struct *hdr, char *note, size_t note_cap,
-                        long long **onset, dw_err *err)
+                        long long **onset, dw_edf_header *eh, dw_err *err)
 {
     char tmp[1100];
     const char *open_path;
@@ -491,7 +370,7 @@ static int open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
         dw_err_set(err, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
-    int rc = edf_check_header(path, fd, tmp, sizeof tmp, &open_path, note, note_cap, &d, err);
+    int rc = edf_check_header(path, fd, tmp, sizeof tmp, &open_path, note, note_cap, &d, eh, err);
     if (rc) {
         free(d.onset);
         close(fd);
@@ -532,8 +411,8 @@ static int open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
         dw_err_set(err, "%s: invalid number of signals", path);
         break;
     default:
-        dw_err_set(err, "%s: not a valid EDF/BDF file (format error in the header fields or the EDF+ "
-                   "time-keeping annotations; EDFbrowser's header check shows which)", path);
+        dw_err_set(err, "%s: EDFlib refuses it (error %d) although its header passed our checks: most "
+                   "likely the EDF+ time-keeping annotations of the data records", path, hdr->filetype);
         break;
     }
     return -1;
@@ -543,7 +422,10 @@ int dw_edf_open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
                         dw_err *err)
 {
     long long *onset;
-    int fh = open_checked(path, hdr, note, note_cap, &onset, err);
+    dw_edf_header eh;
+    memset(&eh, 0, sizeof eh);
+    int fh = open_checked(path, hdr, note, note_cap, &onset, &eh, err);
+    dw_edf_header_free(&eh);
     free(onset);
     return fh;
 }
@@ -567,13 +449,22 @@ static int is_annotation_signal(const char *label)
     return !strncmp(label, "EDF Annotations", 15) || !strncmp(label, "BDF Annotations", 15);
 }
 
+/* What the header reader says about EDFlib's signal s (EDFlib numbers the signals without the
+ * annotation signals); "" when it is usable. */
+static const char *broken(const dw_edf_header *eh, int s)
+{
+    for (int i = 0; i < eh->ns; i++)
+        if (!eh->sig[i].annotation && s-- == 0)
+            return eh->sig[i].broken;
+    return "";
+}
+
 /* Scale from the signal's physical unit to uV; *known = 0 when the unit is not a voltage we know. */
 static double unit_to_uv(const char *dim, int *known)
 {
     static const struct { const char *u; double f; } units[] = {
-        { "uV", 1 }, { "uv", 1 }, { "UV", 1 }, { "\xc2\xb5V", 1 }, { "\xce\xbcV", 1 }, { "\xb5V", 1 },
-        { "microV", 1 }, { "mV", 1e3 }, { "V", 1e6 }, { "nV", 1e-3 },
-    };
+        { "uV", 1 }, { "uv", 1 }, { "UV", 1 }, { "microV", 1 }, { "mV", 1e3 }, { "V", 1e6 }, { "nV", 1e-3 },
+    };  /* a micro sign in the header reads as "u" (edf_header.c) */
     char u[16];
     trimmed(dim, u, sizeof u);
     *known = 1;
@@ -584,15 +475,18 @@ static double unit_to_uv(const char *dim, int *known)
     return 1;
 }
 
-/* The delivered channels and their roles, by the one montage rule (sources/montage.h). */
-static int choose_channels(const struct edf_hdr_struct *h, const dw_channel_spec *spec, const char *path,
-                           dw_montage *m, dw_err *err)
+/* The delivered channels and their roles, by the one montage rule (sources/montage.h); a signal the header
+ * reader found broken is never delivered by default and refused, with its reason, when named. */
+static int choose_channels(const struct edf_hdr_struct *h, const dw_edf_header *eh, const dw_channel_spec *spec,
+                           const char *path, dw_montage *m, dw_err *err)
 {
-    static dw_montage_in in;            /* 4.5 KB; EDF calls are confined to one thread */
+    static dw_montage_in in;            /* 8.5 KB; EDF calls are confined to one thread */
     in.n = h->edfsignals < DW_MONTAGE_MAX ? h->edfsignals : DW_MONTAGE_MAX;
     for (int s = 0; s < in.n; s++) {
         in.label[s] = h->signalparam[s].label;
-        in.usable[s] = !is_annotation_signal(h->signalparam[s].label) && sig_rate(h, s) >= SLOW_HZ;
+        in.broken[s] = broken(eh, s);
+        in.usable[s] = !is_annotation_signal(h->signalparam[s].label) && sig_rate(h, s) >= SLOW_HZ &&
+                       !in.broken[s][0];
     }
     in.recorded = h->recording_additional;
     return dw_montage_choose(&in, spec, path, m, err);
@@ -818,19 +712,10 @@ static double start_time(const struct edf_hdr_struct *h)
     return t == (time_t)-1 ? 0 : (double)t + (double)h->starttime_subsecond / EDFLIB_TIME_DIMENSION;
 }
 
-static void set_subject(const struct edf_hdr_struct *h, char *out, size_t cap)
+static void note_unit(dw_source_info *info, const char *path, const char *label, const char *unit)
 {
-    const char *s = h->patientcode[0] ? h->patientcode : h->patient_name[0] ? h->patient_name : h->patient;
-    trimmed(s, out, cap);
-    if (!strcmp(out, "X") || !strcmp(out, "X X X X"))   /* EDF+ "unknown" */
-        out[0] = 0;
-}
-
-static void note_unit(dw_source_info *info, const char *label, const char *unit)
-{
-    size_t k = strlen(info->note);
-    snprintf(info->note + k, sizeof info->note - k, "%s\"%s\": unit \"%s\" is not a voltage we know; taken as uV",
-             k ? "; " : "", label, unit);
+    dw_source_note(info->note, sizeof info->note, "%s: \"%s\": unit \"%s\" is not a voltage we know; taken as uV",
+                   base_name(path), label, unit);
 }
 
 dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *err)
@@ -848,7 +733,9 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
     snprintf(src->path, sizeof src->path, "%s", path);
     dw_source_info *info = &src->info;
     long long *onset = NULL;
-    if ((p->handle = open_checked(path, h, info->note, sizeof info->note, &onset, err)) < 0)
+    dw_edf_header eh;
+    memset(&eh, 0, sizeof eh);
+    if ((p->handle = open_checked(path, h, info->note, sizeof info->note, &onset, &eh, err)) < 0)
         goto fail;
     src->ops = (h->filetype == EDFLIB_FILETYPE_BDF || h->filetype == EDFLIB_FILETYPE_BDFPLUS) ? &bdf_ops
                                                                                              : &edf_ops;
@@ -857,7 +744,7 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
         goto fail;
     }
     dw_montage mt;
-    if (choose_channels(h, spec, path, &mt, err))
+    if (choose_channels(h, &eh, spec, path, &mt, err))
         goto fail;
     int nsig = mt.n, *sig = mt.sel;
     info->frontal = mt.frontal;
@@ -884,7 +771,7 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
         if (!known) {
             char u[16];
             trimmed(sp->physdimension, u, sizeof u);
-            note_unit(info, info->label[c], u);
+            note_unit(info, path, info->label[c], u);
         }
         double m = fmax(fabs(sp->phys_max), fabs(sp->phys_min)) * ch->to_uv;
         info->phys_max_uv = fmax(info->phys_max_uv, m);
@@ -914,17 +801,19 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
                                EDFLIB_TIME_DIMENSION : (double)h->file_duration / EDFLIB_TIME_DIMENSION;
     info->start_epoch = start_time(h);
     info->ours = strstr(h->recording_additional, "roles frontal=") != NULL;   /* our recorder writes it */
-    set_subject(h, info->subject, sizeof info->subject);
+    snprintf(info->subject, sizeof info->subject, "%s", eh.subject);
     if (edf_seek_frame(p, 0)) {
         dw_err_set(err, "%s: cannot position at the start", path);
         goto fail;
     }
     free(h);
     free(onset);
+    dw_edf_header_free(&eh);
     return src;
 fail:
     free(h);
     free(onset);
+    dw_edf_header_free(&eh);
     edf_close(src);
     return NULL;
 }

@@ -80,14 +80,20 @@ static int find(const dw_montage_in *in, const char *spec, const char *path, con
 {
     char want[64], have[64], list[600];
     norm(spec, want, sizeof want);
-    for (int s = 0; s < in->n; s++) {
-        norm(in->label[s], have, sizeof have);
+    int k = channel_number(want), s = -1;
+    for (int i = 0; i < in->n && s < 0; i++) {
+        norm(in->label[i], have, sizeof have);
         if (!strcmp(want, have))
-            return s;
+            s = i;
     }
-    int k = channel_number(want);
-    if (k >= 1 && k <= in->n)
-        return k - 1;
+    if (s < 0 && k >= 1 && k <= in->n)
+        s = k - 1;
+    if (s >= 0 && in->broken[s] && in->broken[s][0]) {
+        dw_err_set(err, "%s: %s", path, in->broken[s]);
+        return -1;
+    }
+    if (s >= 0)
+        return s;
     label_list(in, list, sizeof list);
     if (k)
         dw_err_set(err, "%s: no %schannel %s (the source has %d channels: %s)", path, what, spec, in->n, list);
@@ -157,7 +163,7 @@ static int by_name(const dw_montage_in *in, const dw_montage *m, const char *con
 static int choose_delivered(const dw_montage_in *in, const dw_channel_spec *spec, const char *path,
                             dw_montage *m, dw_err *err)
 {
-    if (spec && spec->nchannels > 0 && !spec->roles_only) {
+    if (spec && spec->nchannels > 0) {
         for (int i = 0; i < spec->nchannels; i++) {
             int s = find(in, spec->channels[i], path, "", err);
             if (s < 0 || add(m, s, path, err) < 0)

@@ -46,6 +46,8 @@ typedef struct {
     int  n;                                 /* <= DW_MONTAGE_MAX */
     const char *label[DW_MONTAGE_MAX];      /* as the source names them (trailing spaces allowed) */
     unsigned char usable[DW_MONTAGE_MAX];   /* 0: never delivered by default (annotations, slow signals) */
+    const char *broken[DW_MONTAGE_MAX];     /* why a channel cannot be read at all (a damaged header field),
+                                               refused when named; NULL or "" when it can */
     const char *recorded;                   /* our recording's "roles frontal=N parietal=M", or NULL */
 } dw_montage_in;
 

@@ -24,9 +24,15 @@ typedef struct {
     double phys_max_uv;                  /* largest magnitude the source can represent (railed beyond) */
     double phys_lo[DW_MAX_CH], phys_hi[DW_MAX_CH]; /* each channel's full scale in uV (railed at either
                                             end); both 0 when unknown */
-    char   note[256];                    /* something the user should see although the open worked
-                                            (file truncated, unit assumed); "" if none */
+    char   note[2048];                   /* what the user should see although the open worked (file
+                                            truncated, header repaired, unit assumed): one line per
+                                            note, each starting with the file's name, separated by '\n';
+                                            "" if none */
 } dw_source_info;
+
+/* Appends one line (printf-style) to a note buffer of cap bytes, after a '\n' if it is not empty; a line
+ * that does not fit is cut. */
+void dw_source_note(char *note, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* A block of consecutive frames. The source owns the memory; it stays valid until the next read. */
 typedef struct {

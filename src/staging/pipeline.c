@@ -299,6 +299,16 @@ void dw_pipeline_finish(dw_pipeline *p)
     long tail = (long)ceil(dw_resampler_delay_s(p->rs[0]) * p->fs) + 2;
     if (p->out_frames < want)
         resample(p, NULL, tail, want);
+    /* A last epoch that ends early by no more than the validity rule allows (a third) is an epoch with a
+     * few seconds missing, as a gap would leave it: completed with held values, judged by the same rule. */
+    int missing = p->fill ? DW_EPOCH_N - p->fill : 0;
+    if (missing > 0 && missing <= DW_EPOCH_UNUSABLE_S * DW_FS) {
+        dw_quality_gap(p->quality, (long)ceil(missing * p->fs / DW_FS), on_quality, p);
+        double f = p->epoch[0][p->fill - 1], q = p->epoch[1][p->fill - 1];
+        for (int i = 0; i < missing; i++)
+            assemble(p, &f, p->ncols > 1 ? &q : NULL, 1);
+        p->out_frames += missing;
+    }
 }
 
 int dw_pipeline_provisional(const dw_pipeline *p, double prob[DW_NSTAGES], int *stage)

@@ -63,7 +63,8 @@ void dw_pipeline_free(dw_pipeline *p);
 const dw_model *dw_pipeline_model(const dw_pipeline *p);
 /* One block exactly as the source delivered it (b->gap frames lost before it). 0, or -1 out of memory. */
 int  dw_pipeline_push(dw_pipeline *p, const dw_block *b);
-/* End of the stream: the resampler's delay is pushed out so the last complete epoch finishes. */
+/* End of the stream: the resampler's delay is pushed out so the last complete epoch finishes; a last epoch
+ * short by at most DW_EPOCH_UNUSABLE_S seconds is completed (its missing seconds lost) and judged as any. */
 void dw_pipeline_finish(dw_pipeline *p);
 /* The provisional label of the epoch in progress from the last 30 s: 1 with prob and stage, 0 when there
  * are not 30 s yet or an unusable second lies in them. The stager's state is not changed. */

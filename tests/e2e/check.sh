@@ -21,7 +21,7 @@ emu() {  # emu NAME FAULTS: an emulated board behind $TMP/NAME.tty
     i=0; while [ ! -L "$TMP/$1.tty" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 }
 # three boards checked at once (the check waits on the clock, not the processor)
-emu bad "$HEAD,impedance=2:80,railed=3"
+emu bad "$HEAD,impedance=2:80,rail=0:120:3"
 emu still ""
 emu good "$HEAD"
 for b in bad still good; do

@@ -7,7 +7,8 @@
                                                    constant from T0 to T1 s
   make_inputs.py obci OUT.txt SECONDS FAULT CH T0 T1   an OpenBCI GUI (v5) text recording, 8 channels at
                                                    250 Hz of EEG-like noise; FAULT on channel CH (0-based)
-                                                   from T0 to T1 s: rail (+187500 uV, electrode off) or
+                                                   from T0 to T1 s: rail (+187500 uV, electrode off),
+                                                   rail-all (every channel: the reference is off) or
                                                    mains (50 Hz, 40 uV)
   make_inputs.py text IN.txt OUT.edf FS LABEL      one value (uV) per line at FS Hz as a one-channel EDF
                                                    (the YASA snippets), padded with zeros to whole seconds
@@ -112,10 +113,12 @@ def main(a):
         on = (t >= t0) & (t < t1)
         if fault == "rail":
             x[on, ch] = 187500.0
+        elif fault == "rail-all":
+            x[on, :] = 187500.0
         elif fault == "mains":
             x[:, ch] += on * 40 * np.sin(2 * np.pi * 50 * t)
         else:
-            sys.exit("fault: rail or mains")
+            sys.exit("fault: rail, rail-all or mains")
         with open(a[1], "w") as f:
             f.write("%OpenBCI Raw EEG Data\n%Number of channels = 8\n%Sample Rate = 250 Hz\n"
                     "%Board = OpenBCI_GUI$BoardCytonSerial\n"

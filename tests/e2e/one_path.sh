@@ -14,7 +14,7 @@ labels_csv() { awk -F, 'NR>1 { print $3 }' "$1"; }
 labels_log() { awk -F'\t' '/^epoch / { print $2 }' "$1"; }
 same() {   # name file: score and replay of file agree epoch for epoch
     name=$1; f=$2; shift 2
-    rm -f "$TMP/o.csv" "$TMP/o.edf" "$TMP/o_events.tsv"
+    rm -f "$TMP/o.csv" "$TMP/o.edf" "$TMP/o.summary.txt" "$TMP/o_events.tsv"
     if ! "$DW_BIN" score "$@" --out "$TMP/o" "$f" > "$TMP/score.out" 2> "$TMP/score.err"; then
         fail "$name: score" "$(tail -2 "$TMP/score.err")"; return
     fi

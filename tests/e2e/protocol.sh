@@ -173,10 +173,10 @@ ts = float(sys.argv[3])
 bad = []
 stims = [(t, re.match(r"SO stim (\d+)", x).group(1)) for t, w, k, x in log if k == "stim"]
 k = [s for t, s in stims if abs(t - ts) < 1e-3]
-ar = [(t, x) for t, w, kd, x in log if kd == "arousal" and k and x.startswith("Arousal after stim %s: " % k[0])]
+ar = [(t, x) for t, w, kd, x in log if kd == "arousal" and k and x.startswith("Arousal after SO stim %s: " % k[0])]
 if not k:
     bad.append("the stimulus at %.3f s did not come again" % ts)
-elif not ar or not ar[0][1].startswith("Arousal after stim %s: alpha" % k[0]) or not ts < ar[0][0] <= ts + 5.01:
+elif not ar or not ar[0][1].startswith("Arousal after SO stim %s: alpha" % k[0]) or not ts < ar[0][0] <= ts + 5.01:
     bad.append("arousal: %s" % ar[:1])
 else:
     ta = ar[0][0]
@@ -186,7 +186,7 @@ else:
     v0 = int(vols[k[0]])
     down = [(t, x) for t, w, kd, x in log if kd == "volume" and t == ta]
     up = [(t, x) for t, w, kd, x in log if kd == "volume" and t > ta]
-    if down != [(ta, "Volume %d -> %d (arousal after stim %s)" % (v0, v0 - 5, k[0]))]:
+    if down != [(ta, "Volume %d -> %d (arousal after SO stim %s)" % (v0, v0 - 5, k[0]))]:
         bad.append("volume at the arousal: %s" % down)
     elif not up or up[0][1] != "Volume %d -> %d (4 quiet stimuli)" % (v0 - 5, v0):
         bad.append("no step back up after 4 quiet stimuli: %s" % up[:1])
@@ -223,13 +223,13 @@ screens() {  # screens NAME PROTOCOL: replay the N2/N3 cut in the screen, captur
     tm_start 120 40 env TERM=$TERMV "$DW_BIN" --speed 40 --enhanced --protocol "$2" $SO --out "$TMP/$1" "$TMP/n3.edf"
     : > "$TMP/$1.screens"
     i=0; while [ $i -lt 150 ] && ! grep -q 'replay ended' "$TMP/$1.screens"; do tm_screen >> "$TMP/$1.screens"; sleep 0.2; i=$((i + 1)); done
-    tm_keys e; sleep 0.5; tm_screen >> "$TMP/$1.screens"; tm_keys Escape
+    tm_keys E; sleep 0.5; tm_screen >> "$TMP/$1.screens"; tm_keys Escape
     tm_keys Q && wait_for 5 'Safe shutdown' && tm_keys y
     i=0; while tm_alive && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 }
 screens blind "$EXAMPLE"
 screens open "$TMP/open.ini"
-nb=$(grep -c 'stim [0-9]' "$TMP/blind.screens"); no=$(grep -Eo 'stim [0-9]+ \(sham [0-9]+\)' "$TMP/open.screens" | tail -1)
+nb=$(grep -c 'stim [0-9]' "$TMP/blind.screens"); no=$(grep -Eo 'stim [0-9]+( cue [0-9]+)? \(sham [0-9]+\)' "$TMP/open.screens" | tail -1)
 if [ "$nb" -gt 0 ] && ! grep -Eiq 'sham|active' "$TMP/blind.screens" && [ -n "$no" ] &&
    grep -q 'Evoked response: [0-9]* stimuli' "$TMP/blind.screens" && grep -q 'Evoked response: a active' "$TMP/open.screens" &&
    grep -Eq 'spindles [0-9]+ SO [0-9]+ /min' "$TMP/blind.screens" &&
