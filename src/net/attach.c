@@ -74,7 +74,7 @@ static int forward(dw_attach *a)
     static dw_cmd c;
     while (dw_monitor_take(a->m, &c)) {
         dw_buf b = { 0 };
-        dw_wire_cmd(&b, c.kind, c.arg, c.text);
+        dw_wire_cmd_full(&b, &c);
         size_t off = 0;
         while (!b.failed && off < b.len) {
             ssize_t w = send(a->fd, b.p + off, b.len - off, MSG_NOSIGNAL);

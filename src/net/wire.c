@@ -153,15 +153,27 @@ void dw_wire_events(dw_buf *b, const dw_snap *s, int from)
     }
 }
 
-void dw_wire_cmd(dw_buf *b, int kind, double arg, const char *text)
+void dw_wire_cmd_full(dw_buf *b, const dw_cmd *c)
 {
     size_t at = begin(b, DW_W_CMD);
-    int32_t k = kind;
+    int32_t k = c->kind;
     add(b, &k, 4);
-    add(b, &arg, 8);
-    size_t tl = text ? strnlen(text, DW_TEXT_MAX - 1) : 0;
-    if (tl) add(b, text, tl);
+    add(b, &c->arg, 8);
+    add(b, &c->arg2, 8);
+    size_t tl = strnlen(c->text, DW_TEXT_MAX - 1);
+    if (tl) add(b, c->text, tl);
     end_frame(b, at);
+}
+
+void dw_wire_cmd(dw_buf *b, int kind, double arg, const char *text)
+{
+    dw_cmd c;
+    memset(&c, 0, sizeof c);
+    c.kind = kind;
+    c.arg = arg;
+    c.arg2 = -1;
+    snprintf(c.text, sizeof c.text, "%s", text ? text : "");
+    dw_wire_cmd_full(b, &c);
 }
 
 int dw_wire_next(const unsigned char *buf, size_t len, int *type, const unsigned char **payload,
@@ -203,14 +215,16 @@ int dw_wire_hello_check(const unsigned char *p, size_t n, char *name, char *desc
 
 int dw_wire_cmd_decode(const unsigned char *p, size_t n, dw_cmd *out)
 {
-    if (n < 12 || n - 12 >= DW_TEXT_MAX) return -1;
+    if (n < 20 || n - 20 >= DW_TEXT_MAX) return -1;
     int32_t k;
     memcpy(&k, p, 4);
     memcpy(&out->arg, p + 4, 8);
-    if (k < DW_CMD_PAUSE || k > DW_CMD_DREAM_REPORT) return -1; /* LINK belongs to the net layer */
+    memcpy(&out->arg2, p + 12, 8);
+    /* LINK belongs to the net layer; questionnaire answers and the pre-night check come from a screen */
+    if ((k < DW_CMD_PAUSE || k > DW_CMD_DREAM_REPORT) && k != DW_CMD_ANSWER && k != DW_CMD_CHECK) return -1;
     out->kind = k;
-    memcpy(out->text, p + 12, n - 12);
-    out->text[n - 12] = 0;
+    memcpy(out->text, p + 20, n - 20);
+    out->text[n - 20] = 0;
     return 0;
 }
 

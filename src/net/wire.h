@@ -42,6 +42,8 @@ void dw_wire_epochs(dw_buf *b, const dw_snap *s, int from);
 void dw_wire_ref(dw_buf *b, const dw_snap *s);
 void dw_wire_events(dw_buf *b, const dw_snap *s, int from);
 void dw_wire_cmd(dw_buf *b, int kind, double arg, const char *text);
+/* The same with every field of the command (a questionnaire answer's latency in arg2). */
+void dw_wire_cmd_full(dw_buf *b, const dw_cmd *c);
 
 /* A complete frame at the start of buf: 1 with *type, *payload, *plen and *used (bytes to consume);
  * 0 when more bytes are needed; -1 when the frame is too long. */

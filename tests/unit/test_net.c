@@ -389,6 +389,18 @@ static void test_wire(void)
     dw_wire_next(cb.p, cb.len, &type, &p, &n, &used);
     CHECK("wire: a client cannot post the net layer's LINK command",
           dw_wire_cmd_decode(p, n, &cmd) < 0, "%s", "");
+    static dw_cmd ans;
+    memset(&ans, 0, sizeof ans);
+    ans.kind = DW_CMD_ANSWER;
+    ans.arg = 2;
+    ans.arg2 = 3.25;
+    snprintf(ans.text, sizeof ans.text, "a lake");
+    cb.len = 0;
+    dw_wire_cmd_full(&cb, &ans);
+    CHECK("wire: a questionnaire answer from an attached screen keeps its question and latency",
+          dw_wire_next(cb.p, cb.len, &type, &p, &n, &used) == 1 && dw_wire_cmd_decode(p, n, &cmd) == 0 &&
+              cmd.kind == DW_CMD_ANSWER && cmd.arg == 2 && cmd.arg2 == 3.25 && !strcmp(cmd.text, "a lake"),
+          "%s", "");
     dw_buf_free(&b);
     dw_buf_free(&cb);
     dw_snap_free(&s);
