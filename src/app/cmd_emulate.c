@@ -2,8 +2,9 @@
  * the live path without a board. It answers the serial protocol (v s b d c C ~ x z), streams 24-bit
  * counts at the real rate from a recording or a generated alpha rhythm, and can misbehave on purpose:
  * dropped packets, damaged bytes, garbage, unplugging (a new pty behind the same --link), stalls, a
- * drifting clock, a board that is switched off; and a head for the pre-night check: eyes closed (alpha)
- * and eye movements at given times, an electrode's impedance. --sent-log writes every sample it sent. */
+ * drifting clock, a board that is switched off; and a head for the pre-night check: eyes closed
+ * (alpha) and eye movements at given times, an electrode's impedance. --sent-log writes every
+ * sample it sent. */
 #include "sources/cyton.h"
 #include "app/commands.h"
 #include "dsp/resample.h"
@@ -38,7 +39,7 @@ typedef struct {
     int    ngarbage, nunplug, nstall;
     timed  closed[MAX_EVENTS], moves[MAX_EVENTS];  /* the head: eyes closed, eye movements */
     int    nclosed, nmoves;
-    double kohm[16];                       /* electrode impedance (kOhm) when set, else 5, 6, 7 ... */
+    double kohm[16];                       /* electrode impedance (kOhm) if set, else 5, 6, 7 ... */
     double drift_ppm;
     int    board_off;
     chfault chf[MAX_EVENTS];
@@ -90,9 +91,10 @@ static int usage(const char *why)
         "                          [--sent-log FILE] [--seconds N] [--seed N]\n"
         "  --faults  comma-separated: drop=N%%, corrupt=N%% (packets with one damaged byte), garbage=T,\n"
         "            unplug=T:D, stall=T:D, drift=PPM, board-off, and per electrode flat=T:D:CH,\n"
-        "            rail=T:D:CH, noise=T:D:CH   (T, D in board seconds after the first `b`; CH 1-based);\n"
-        "            the head for the pre-night check: eyes-closed=T:D (alpha; eyes open otherwise,\n"
-        "            once one is given), eye-move=T:D (saccades on channels 1-2), impedance=CH:KOHM\n"
+        "            rail=T:D:CH, noise=T:D:CH   (T, D in board seconds after the first `b`;\n"
+        "            CH 1-based); the head for the pre-night check: eyes-closed=T:D (alpha; eyes\n"
+        "            open otherwise, once one is given), eye-move=T:D (saccades on channels 1-2),\n"
+        "            impedance=CH:KOHM\n"
         "  --speed F  stream F times faster than real time (tests; the board's clock runs F times fast)\n"
         "  prints the pty's path; --link keeps a symlink to it (replaced when unplugged and back)\n");
     return 2;
@@ -230,8 +232,11 @@ static void reply(emu *e, const char *text)
 
 static int in_window(const timed *w, int n, double t);
 
-/* Ohms the emulated electrode c (0-based) shows in an impedance check: 5, 6, 7 ... kOhm unless set. */
-static double electrode_ohm(const emu *e, int c) { return (e->kohm[c] > 0 ? e->kohm[c] : 5.0 + c) * 1000.0; }
+/* Ohms the emulated electrode c (0-based) shows in an impedance check: 5, 6, 7 ... kOhm if unset */
+static double electrode_ohm(const emu *e, int c)
+{
+    return (e->kohm[c] > 0 ? e->kohm[c] : 5.0 + c) * 1000.0;
+}
 
 /* Frames from the file, resampled to the board's rate, until sample index k is available. */
 static int file_frame(emu *e, long k, double *uv)
@@ -287,13 +292,14 @@ static int sample_uv(emu *e, long k, double *uv)
         if (file_frame(e, k, uv) != 0)
             return -1;
     } else {
-        /* alpha with a drifting amplitude, a little noise; with eyes-closed windows given, the eyes are
-         * open (alpha small) outside them */
+        /* alpha with a drifting amplitude, a little noise; with eyes-closed windows given, the eyes
+         * are open (alpha small) outside them */
         double gain = e->nclosed && !in_window(e->closed, e->nclosed, t) ? 0.2 : 1.0;
         for (int c = 0; c < 16; c++)
-            uv[c] = gain * (20 + 8 * sin(2 * M_PI * 0.4 * t + c)) * sin(2 * M_PI * 10 * t + 0.7 * c) +
+            uv[c] = gain * (20 + 8 * sin(2 * M_PI * 0.4 * t + c)) *
+                        sin(2 * M_PI * 10 * t + 0.7 * c) +
                     3 * (rnd01(e) + rnd01(e) + rnd01(e) - 1.5) + 30 * c;
-        if (in_window(e->moves, e->nmoves, t)) {   /* saccades left and right every second: Fp channels */
+        if (in_window(e->moves, e->nmoves, t)) {   /* saccades left, right each second: Fp1, Fp2 */
             double eog = sin(2 * M_PI * 0.5 * t) >= 0 ? 120 : -120;
             uv[0] += eog;
             uv[1] += 0.3 * eog;

@@ -28,7 +28,7 @@ struct night {
     double (*prob)[DW_NSTAGES];
     int (*micro)[DW_SLEEP_EVENT_KINDS];   /* spindles and slow waves starting in each epoch */
     int micro_cap;
-    dw_bids_events *events;               /* spindles and slow waves as they come; stages at the end */
+    dw_bids_events *events;               /* spindles, slow waves as they come; stages at the end */
     double progress_next;
     double duration_s;
     int tty;
@@ -110,7 +110,8 @@ static int write_csv(const char *path, const struct night *nt, int force, dw_err
         fprintf(f, "%d,%d,%s", i, i * DW_EPOCH_S, dw_stage_name(nt->stage[i]));
         for (int k = 0; k < DW_NSTAGES; k++)
             fprintf(f, ",%.4f", nt->prob[i][k]);
-        fprintf(f, ",%.1f,%.1f\n", per_min(nt, i, DW_SLEEP_SPINDLE), per_min(nt, i, DW_SLEEP_SLOW_WAVE));
+        fprintf(f, ",%.1f,%.1f\n", per_min(nt, i, DW_SLEEP_SPINDLE),
+                per_min(nt, i, DW_SLEEP_SLOW_WAVE));
     }
     if (fclose(f) != 0) {
         dw_err_set(err, "%s: cannot write: %s", path, strerror(errno));
@@ -243,9 +244,8 @@ static int compare_reference(const char *ref_path, const char *path, double rec_
     return 0;
 }
 
-
-/* The night through the pipeline, and the frontal channel through the spindle and slow-wave detectors
- * (gaps restart them). 0, or 1 on a read error. */
+/* The night through the pipeline, and the frontal channel through the spindle and slow-wave
+ * detectors (gaps restart them). 0, or 1 on a read error. */
 static int read_night(dw_source *src, dw_pipeline *pl, struct night *nt)
 {
     const dw_source_info *in = &src->info;
@@ -280,7 +280,7 @@ static int read_night(dw_source *src, dw_pipeline *pl, struct night *nt)
     return rc;
 }
 
-/* PREFIX_events.tsv: every epoch's stage, every spindle and slow wave (BIDS, record/bids_events.h). */
+/* PREFIX_events.tsv: each epoch's stage, each spindle and slow wave (BIDS, record/bids_events.h) */
 static int write_events(const char *path, struct night *nt, int force, dw_err *err)
 {
     for (int i = 0; i < nt->n; i++)
@@ -309,7 +309,8 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
         dw_source_close(src);
         return 1;
     }
-    struct night nt = { .duration_s = in->duration_s, .tty = isatty(2), .events = dw_bids_events_new() };
+    struct night nt = { .duration_s = in->duration_s, .tty = isatty(2),
+                        .events = dw_bids_events_new() };
     dw_pipeline_opts po = { .model = own, .quality = dw_quality_settings(&cfg->session) };
     po.quality.mains = 0;                  /* no alerts here: mains is not a staging fact */
     dw_pipeline_sink sink = { .epoch = on_epoch, .ctx = &nt };

@@ -261,8 +261,8 @@ static int open_session(dw_worker *w, dw_err *err)
     snprintf(w->mon->log_path, sizeof w->mon->log_path, "%s", log);
     snprintf(w->mon->summary_path, sizeof w->mon->summary_path, "%s.summary.txt", w->prefix);
     pthread_mutex_unlock(&w->mon->lock);
-    dw_session_hooks hooks = { .annotate = session_annotate, .bell = session_bell, .ctx = w, .log = l,
-                               .prefix = w->prefix };
+    dw_session_hooks hooks = { .annotate = session_annotate, .bell = session_bell, .ctx = w,
+                               .log = l, .prefix = w->prefix };
     w->session = dw_session_new(&w->cfg->session, &hooks, err);
     if (!w->session)
         return -1;
@@ -476,9 +476,9 @@ static void seek(dw_worker *w, double delta)
     restart_pacing(w);
 }
 
-/* ---- the pre-night check (k in the monitor): the phases on the stream as it comes, then one channel's
- * impedance per pass of the loop (each stops the stream about 2 s: a marked gap in the recording), then
- * the results in the recording, the session log and the screen ---- */
+/* ---- the pre-night check (k in the monitor): the phases on the stream as it comes, then one
+ * channel's impedance per pass of the loop (each stops the stream about 2 s: a marked gap in the
+ * recording), then the results in the recording, the session log and the screen ---- */
 
 static void check_say(dw_worker *w, const char *text, int running)
 {
@@ -492,10 +492,12 @@ static void check_start(dw_worker *w)
 {
     dw_err err = { "" };
     if (!w->src->info.live || w->check) {
-        set_event(w, "pre-night check: %s", w->check ? "already running" : "needs a live board (--serial)");
+        set_event(w, "pre-night check: %s",
+                  w->check ? "already running" : "needs a live board (--serial)");
         return;
     }
-    if (!(w->check = dw_check_new(&w->cfg->check, &w->src->info, w->cfg->session.al_mains_ratio, &err))) {
+    w->check = dw_check_new(&w->cfg->check, &w->src->info, w->cfg->session.al_mains_ratio, &err);
+    if (!w->check) {
         set_event(w, "pre-night check: %s", err.msg);
         return;
     }
@@ -708,7 +710,7 @@ static void session_tick(dw_worker *w)
     dw_session_tick(w->session, w->t, wall);
 }
 
-/* The awakenings table (a protocol with awakenings) and the BIDS events table, beside the session log. */
+/* The awakenings table (a protocol with awakenings) and the BIDS events table, by the log */
 static void write_protocol_tables(dw_worker *w)
 {
     char path[DW_PATH_MAX + 24];

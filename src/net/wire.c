@@ -220,8 +220,10 @@ int dw_wire_cmd_decode(const unsigned char *p, size_t n, dw_cmd *out)
     memcpy(&k, p, 4);
     memcpy(&out->arg, p + 4, 8);
     memcpy(&out->arg2, p + 12, 8);
-    /* LINK belongs to the net layer; questionnaire answers and the pre-night check come from a screen */
-    if ((k < DW_CMD_PAUSE || k > DW_CMD_DREAM_REPORT) && k != DW_CMD_ANSWER && k != DW_CMD_CHECK) return -1;
+    /* LINK belongs to the net layer; questionnaire answers and the pre-night check come from a
+     * screen */
+    if ((k < DW_CMD_PAUSE || k > DW_CMD_DREAM_REPORT) && k != DW_CMD_ANSWER && k != DW_CMD_CHECK)
+        return -1;
     out->kind = k;
     memcpy(out->text, p + 20, n - 20);
     out->text[n - 20] = 0;

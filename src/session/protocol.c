@@ -98,7 +98,8 @@ static int parse_clock(const char *v)
     char extra;
     if (!*v)
         return 0;
-    int ok = sscanf(v, "%d:%d%c", &hh, &mm, &extra) == 2 && hh >= 0 && hh < 24 && mm >= 0 && mm < 60;
+    int ok =
+        sscanf(v, "%d:%d%c", &hh, &mm, &extra) == 2 && hh >= 0 && hh < 24 && mm >= 0 && mm < 60;
     return ok ? 0 : -1;
 }
 

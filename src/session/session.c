@@ -86,10 +86,10 @@ static void ring(dw_session *s)
     }
 }
 
-/* Fire an actuator (args: extra words for a command, or NULL: the attempt number for a wake command;
- * vars: {volume} and {item} for a stimulus or cue command). */
-static void fire_with(dw_session *s, int which, double t, int attempt, const char *const *args, int nargs,
-                      const dw_act_vars *vars)
+/* Fire an actuator (args: extra words for a command, or NULL: the attempt number for a wake
+ * command; vars: {volume} and {item} for a stimulus or cue command). */
+static void fire_with(dw_session *s, int which, double t, int attempt, const char *const *args,
+                      int nargs, const dw_act_vars *vars)
 {
     dw_err err = { "" };
     if (!s->act[which])
@@ -138,8 +138,9 @@ static void on_alert(void *ctx, int ev, const dw_alert_view *a, double t, double
     dw_session *s = ctx;
     (void)wall;
     /* repeats go to the log only: the recording would fill with them */
-    session_event(s, t, ev != DW_ALERT_REPEAT && ev != DW_ALERT_REARMED, "alert", "Alert %u %s [%s] %s: %s",
-                  a->id, dw_alert_event_name(ev), severity_name(a->severity), a->rule, a->text);
+    session_event(s, t, ev != DW_ALERT_REPEAT && ev != DW_ALERT_REARMED, "alert",
+                  "Alert %u %s [%s] %s: %s", a->id, dw_alert_event_name(ev),
+                  severity_name(a->severity), a->rule, a->text);
     int loud = a->severity >= DW_WARNING && s->cfg->bell;
     switch (ev) {
     case DW_ALERT_RAISED:
@@ -360,7 +361,8 @@ static void take_phases(dw_session *s)
         if (isnan(p.phase_deg))
             session_event(s, st->t, 0, "stim_phase", "SO stim %ld phase unknown", st->n);
         else
-            session_event(s, st->t, 1, "stim_phase", "SO stim %ld phase %+.0f deg", st->n, p.phase_deg);
+            session_event(s, st->t, 1, "stim_phase", "SO stim %ld phase %+.0f deg", st->n,
+                          p.phase_deg);
     }
 }
 
@@ -711,8 +713,10 @@ void dw_session_tick(dw_session *s, double t, double wall)
             const dw_alert_view *v = dw_alerts_open(s->alerts, DW_AL_WAKE_FAILED, DW_AL_GLOBAL);
             if (v)
                 escalate(s, t, v, "active");
-            else                            /* the rule is switched off: the escalation still goes out */
-                fire_with(s, ACT_ESC, t, 1, (const char *[]){ "0", "critical", "active", text }, 4, NULL);
+            else {                 /* the rule is switched off: the escalation still goes out */
+                const char *args[] = { "0", "critical", "active", text };
+                fire_with(s, ACT_ESC, t, 1, args, 4, NULL);
+            }
         }
     }
     session_stim_tick(s, t);

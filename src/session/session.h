@@ -53,8 +53,9 @@ enum dw_cmd_kind {
     DW_CMD_DREAM_REPORT,   /* text */
     DW_CMD_LINK,           /* the broker link (net layer): arg 1 up, 0 down; text describes it. Down raises
                               one info alert "broker" that up clears; nothing else changes */
-    DW_CMD_ANSWER,         /* a questionnaire answer: arg = question number (1..), arg2 = seconds from the
-                              question shown to the answer (< 0: unknown, the session measures), text */
+    DW_CMD_ANSWER,         /* a questionnaire answer: arg = question number (1..), arg2 = seconds
+                              from the question shown to the answer (< 0: unknown, the session
+                              measures), text */
     DW_CMD_CHECK,          /* pre-night check (the worker runs it on a live source) */
 };
 
@@ -155,9 +156,10 @@ void dw_session_tick(dw_session *s, double t, double wall);
  * terminated), mode SHUTDOWN. Idempotent; returns 0. */
 int  dw_session_shutdown(dw_session *s, double t, const char *cause);
 /* Summary file: the night and its sleep statistics (night: staging/night.h, NULL for none), the
- * spindle and slow-wave densities, every stimulus, the evoked response and SO-spindle coupling, memory
- * cues, every awakening, alert and event, and the machine-readable figures (the night's, with this
- * session's stimulus, cue and alert counts) that `dreamwatch nights` reads. 0 or -1 on a write error.
+ * spindle and slow-wave densities, every stimulus, the evoked response and SO-spindle coupling,
+ * memory cues, every awakening, alert and event, and the machine-readable figures (the night's,
+ * with this session's stimulus, cue and alert counts) that `dreamwatch nights` reads. 0 or -1 on a
+ * write error.
  * Blinded: the conditions stay out of it (they are appended to the sealed file). */
 int  dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night);
 /* The per-night table of awakenings (protocol): one row per awakening with its stage, dwell, time
@@ -181,7 +183,7 @@ typedef struct {
     int    stim_count;             /* slow-oscillation stimuli (active and sham together) */
     int    cue_count;              /* REM cues */
     int    tmr_count;              /* memory cues (protocol) */
-    int    sham_count;             /* of all three; -1: blinded, or no sham condition in the protocol */
+    int    sham_count;             /* of all three; -1: blinded, or no sham condition in protocol */
     int    wants_dream_report;
     char   last_event[128];
     double volume;                 /* the stimulus level now */

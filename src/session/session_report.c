@@ -186,8 +186,10 @@ static void stim_section(FILE *f, const dw_session *s)
         fprintf(f, "condition: %d active, %d sham (%s)\n", s->nstim - s->nsham, s->nsham,
                 s->proto->sham_mode == DW_SHAM_NIGHT ? "sham night" : "random per stimulus");
     if (s->cfg->arousal_aware)
-        fprintf(f, "arousal-aware: %d stimuli followed by an arousal; volume %g at the end (set %g, "
-                   "floor %g)\n", aroused, s->volume, s->cfg->volume, s->cfg->volume_min);
+        fprintf(f,
+                "arousal-aware: %d stimuli followed by an arousal; volume %g at the end (set %g, "
+                "floor %g)\n",
+                aroused, s->volume, s->cfg->volume, s->cfg->volume_min);
     if (nph)
         fprintf(f, "phase at delivery: circular mean %+.0f deg, circular SD %.0f deg (n = %d; "
                    "up-state = 0)\n", mean, spread, nph);
@@ -282,7 +284,7 @@ int dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night)
                 s->proto->path);
     if (night) {
         fprintf(f, "%s: %s\n\n## Sleep\n", night->kind[0] ? night->kind : "night", night->source);
-        dw_print_sleep_stats(f, "", &night->st);    /* the same figures and words as `score` prints */
+        dw_print_sleep_stats(f, "", &night->st); /* the same figures and words as `score` prints */
         fprintf(f, "REM periods %d\n\n", night->rem_periods);
     }
     micro_section(f, s, s->hyp, s->nhyp);

@@ -83,9 +83,10 @@ static dw_stim *add_stim(dw_session *s, int kind, double t, double trough_t, dou
     for (int i = 0; i < s->nstim; i++)
         n += s->stim[i].kind == kind;
     dw_stim *st = &s->stim[s->nstim++];
-    *st = (dw_stim){ .id = s->nstim, .n = n, .kind = kind, .t = t, .wall = s->wall, .trough_t = trough_t,
-                     .trough_uv = trough_uv, .phase_deg = NAN, .stage = s->stage,
-                     .condition = DW_ACTIVE, .volume = s->volume, .item = item, .arousal = -1 };
+    *st = (dw_stim){ .id = s->nstim, .n = n, .kind = kind, .t = t, .wall = s->wall,
+                     .trough_t = trough_t, .trough_uv = trough_uv, .phase_deg = NAN,
+                     .stage = s->stage, .condition = DW_ACTIVE, .volume = s->volume,
+                     .item = item, .arousal = -1 };
     return st;
 }
 
@@ -168,8 +169,8 @@ static void verdict(dw_session *s, const dw_arousal_result *r)
         static const char *const names[] = { "SO stim", "REM cue", "memory cue" };
         snprintf(what, sizeof what, "%s %ld", names[x->kind], x->n);
     }
-    session_event(s, r->t, 1, "arousal", "Arousal after %s: %s; stimulation paused %.0f s", what, r->cause,
-                  s->cfg->arousal_pause_s);
+    session_event(s, r->t, 1, "arousal", "Arousal after %s: %s; stimulation paused %.0f s", what,
+                  r->cause, s->cfg->arousal_pause_s);
     char why[96];
     snprintf(why, sizeof why, "arousal after %s", what);
     volume_to(s, r->t, fmax(s->cfg->volume_min, s->volume - s->cfg->volume_step), why);

@@ -1,8 +1,8 @@
-/* Spindle and slow-wave detection (dsp/sleep_events.h) on the sample night's frontal channel, as a multiple
- * of real time on one core, against the staging pipeline on the same night measured in the same run
- * (what `score` and the session already pay per night). Target: the detectors cost no more than the
- * staging (so they at most double `score`'s time); live they cost about 0.15 us per sample, 40 us per
- * second of a 250-Hz channel. */
+/* Spindle and slow-wave detection (dsp/sleep_events.h) on the sample night's frontal channel, as a
+ * multiple of real time on one core, against the staging pipeline on the same night measured in the
+ * same run (what `score` and the session already pay per night). Target: the detectors cost no
+ * more than the staging (so they at most double `score`'s time); live they cost about 0.15 us per
+ * sample, 40 us per second of a 250-Hz channel. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,10 +70,12 @@ int main(int argc, char **argv)
         if (s < best_stage) best_stage = s;
     }
     double dur = in->duration_s, ratio = best_det / best_stage;
-    printf("night: %.2f h, frontal %s at %g Hz (in memory)\n", dur / 3600, in->label[in->frontal], in->fs);
-    printf("staging pipeline (reference): %.3f s = %8.0f x real time\n", best_stage, dur / best_stage);
-    printf("spindles + slow waves:        %.3f s = %8.0f x real time = %.2f x the staging (target <= 1)\n",
-           best_det, dur / best_det, ratio);
+    printf("night: %.2f h, frontal %s at %g Hz (in memory)\n", dur / 3600, in->label[in->frontal],
+           in->fs);
+    printf("staging pipeline (reference): %.3f s = %8.0f x real time\n", best_stage,
+           dur / best_stage);
+    printf("spindles + slow waves:        %.3f s = %8.0f x real time = %.2f x the staging "
+           "(target <= 1)\n", best_det, dur / best_det, ratio);
     for (int i = 0; i < nb; i++) {
         free(bl[i].uv);
         free(bl[i].col);

@@ -398,8 +398,9 @@ static void test_wire(void)
     cb.len = 0;
     dw_wire_cmd_full(&cb, &ans);
     CHECK("wire: a questionnaire answer from an attached screen keeps its question and latency",
-          dw_wire_next(cb.p, cb.len, &type, &p, &n, &used) == 1 && dw_wire_cmd_decode(p, n, &cmd) == 0 &&
-              cmd.kind == DW_CMD_ANSWER && cmd.arg == 2 && cmd.arg2 == 3.25 && !strcmp(cmd.text, "a lake"),
+          dw_wire_next(cb.p, cb.len, &type, &p, &n, &used) == 1 &&
+              dw_wire_cmd_decode(p, n, &cmd) == 0 && cmd.kind == DW_CMD_ANSWER && cmd.arg == 2 &&
+              cmd.arg2 == 3.25 && !strcmp(cmd.text, "a lake"),
           "%s", "");
     dw_buf_free(&b);
     dw_buf_free(&cb);

@@ -196,8 +196,8 @@ static void test_real_snippet(void)
     const dw_sleep_event *a = near(&l, DW_SLEEP_SPINDLE, 3.15, 0.35),
                          *b = near(&l, DW_SLEEP_SPINDLE, 12.97, 0.35);
     CHECK("real N2 snippet: 2 spindles (8 per minute), at YASA's onsets to 0.35 s",
-          n == 3000 && count(&l, DW_SLEEP_SPINDLE) == 2 && a && b, "%d samples, %d spindles, %s %s", n,
-          count(&l, DW_SLEEP_SPINDLE), a ? "first ok" : "first missing",
+          n == 3000 && count(&l, DW_SLEEP_SPINDLE) == 2 && a && b, "%d samples, %d spindles, %s %s",
+          n, count(&l, DW_SLEEP_SPINDLE), a ? "first ok" : "first missing",
           b ? "second ok" : "second missing");
     CHECK("real N2 snippet: spindle frequency 11-16 Hz, amplitude 10-60 uV",
           a && b && a->freq_hz > 11 && a->freq_hz < 16 && b->freq_hz > 11 && b->freq_hz < 16 &&

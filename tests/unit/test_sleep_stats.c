@@ -80,7 +80,8 @@ int main(void)
     int one = dw_rem_periods(rp, m);
     for (int i = 0; i < 30; i++) rp[m++] = DW_N2;
     rp[m++] = DW_R;
-    CHECK("REM periods: 15-min gap", one == 1 && dw_rem_periods(rp, m) == 2 && dw_rem_periods(none, 5) == 0,
+    CHECK("REM periods: 15-min gap",
+          one == 1 && dw_rem_periods(rp, m) == 2 && dw_rem_periods(none, 5) == 0,
           "%d then %d", one, dw_rem_periods(rp, m));
 
     /* Agreement: random pair vs sklearn's cohen_kappa_score / f1_score. */
