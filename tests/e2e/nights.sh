@@ -40,11 +40,11 @@ else fail nights_bad_summary_named "$(cat "$TMP/err")"; fi
 # the summaries state one base: no "-1.0 min" for a night without sleep, stage shares that add up to 100 %
 live_sum=$(ls "$D"/anonymous-*.summary.txt 2>/dev/null | head -n 1)
 rep_sum=$(ls "$D"/replay-*.summary.txt 2>/dev/null | head -n 1)
-pct=$(awk '/% of TST$/ { s += $4 } END { printf "%.1f", s }' "$rep_sum" 2>/dev/null)
-if grep -q '^no sleep scored' "$live_sum" && ! grep -q -- '-1\.0' "$live_sum" &&
-   awk -v p="$pct" 'BEGIN { exit !(p >= 99.8 && p <= 100.2) }' &&     # each share rounded to 0.1
-   grep -q 'Stage shares are of total sleep time' "$rep_sum"; then
-    pass "nights_summary_one_base (no sleep said in words; stage shares add to $pct %)"
-else fail nights_summary_one_base "live: $(grep -E 'sleep onset|no sleep' "$live_sum" | head -2); stage shares add to $pct"; fi
+pct=$(grep -m1 'stages, % of TIB:' "$rep_sum" 2>/dev/null | grep -o '([0-9.]* %)' | tr -d '(%)' | awk '{ s += $1 } END { printf "%.1f", s }')
+tpct=$(grep -m1 'sleep stages, % of TST:' "$rep_sum" 2>/dev/null | grep -o '[0-9.]* %' | awk '{ s += $1 } END { printf "%.1f", s }')
+if grep -q 'SOL none' "$live_sum" && ! grep -q -- '-1\.0' "$live_sum" &&
+   awk -v p="$pct" -v q="$tpct" 'BEGIN { exit !(p >= 99.8 && p <= 100.2 && q >= 99.8 && q <= 100.2) }'; then     # each share rounded to 0.1
+    pass "nights_summary_one_base (no sleep printed as none; stage shares add to $pct % of TIB and $tpct % of TST)"
+else fail nights_summary_one_base "live: $(grep -E 'SOL' "$live_sum" | head -2); stage shares add to $pct / $tpct"; fi
 "$DW_BIN" nights "$TMP/none" > /dev/null 2> "$TMP/err2"; st=$?
 if [ $st -eq 1 ] && grep -q "$TMP/none" "$TMP/err2"; then pass nights_missing_dir; else fail nights_missing_dir "exit $st"; fi

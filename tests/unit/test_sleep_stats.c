@@ -73,16 +73,16 @@ int main(void)
 
     /* REM periods: R runs 29 epochs (14.5 min) apart are one period, 30 epochs (15 min) apart two. */
     signed char rp[200];
-    int m = 0;
-    for (int i = 0; i < 3; i++) rp[m++] = DW_R;
-    for (int i = 0; i < 29; i++) rp[m++] = DW_N2;
-    rp[m++] = DW_R;
-    int one = dw_rem_periods(rp, m);
-    for (int i = 0; i < 30; i++) rp[m++] = DW_N2;
-    rp[m++] = DW_R;
+    int nr = 0;
+    for (int i = 0; i < 3; i++) rp[nr++] = DW_R;
+    for (int i = 0; i < 29; i++) rp[nr++] = DW_N2;
+    rp[nr++] = DW_R;
+    int one = dw_rem_periods(rp, nr);
+    for (int i = 0; i < 30; i++) rp[nr++] = DW_N2;
+    rp[nr++] = DW_R;
     CHECK("REM periods: 15-min gap",
-          one == 1 && dw_rem_periods(rp, m) == 2 && dw_rem_periods(none, 5) == 0,
-          "%d then %d", one, dw_rem_periods(rp, m));
+          one == 1 && dw_rem_periods(rp, nr) == 2 && dw_rem_periods(none, 5) == 0,
+          "%d then %d", one, dw_rem_periods(rp, nr));
 
     /* Agreement: random pair vs sklearn's cohen_kappa_score / f1_score. */
     enum { N = 500 };
