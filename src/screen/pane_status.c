@@ -174,8 +174,8 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     if (v->prov_stage >= 0 && !v->source_ended)
         add(f, &n, 2, DW_ROLE_STATUS, "now %s? %.0f%%", dw_stage_name(v->prov_stage),
             100.0 * v->prov_prob[v->prov_stage]);
-    if (v->session.micro_epoch >= 0)
-        add(f, &n, 3, DW_ROLE_STATUS, "spindles %.0f SO %.0f /min", v->session.spindles_per_min,
+    if (v->session.micro_epoch >= 0)            /* goes before the latest event when short of room */
+        add(f, &n, 4, DW_ROLE_STATUS, "spindles %.0f SO %.0f /min", v->session.spindles_per_min,
             v->session.so_per_min);
     if (s->msg_until > s->now && *s->msg)
         add(f, &n, 1, DW_ROLE_WARNING, "%s", s->msg);

@@ -22,7 +22,8 @@ warnings.simplefilter("ignore")
 edf, csv, night = sys.argv[1:]
 ann = mne.read_annotations(edf)
 tab = pd.read_csv(csv)
-assert list(tab.columns) == ["epoch", "onset_s", "stage", "p_W", "p_N1", "p_N2", "p_N3", "p_R"], tab.columns
+assert list(tab.columns) == ["epoch", "onset_s", "stage", "p_W", "p_N1", "p_N2", "p_N3", "p_R",
+                            "spindles_per_min", "so_per_min"], tab.columns
 stages = ["Sleep stage " + s for s in tab["stage"]]
 assert len(ann) == len(tab), (len(ann), len(tab))
 assert list(ann.description) == stages, "stages differ"

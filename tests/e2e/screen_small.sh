@@ -66,11 +66,13 @@ if wait_for 5 'speed x16 \(paused: space resumes\)'; then
 else fail screen_speed_keys_add_up "no feedback while paused: $(tm_screen | tail -n 1)"; fi
 
 # a short file to its end, then a seek back: the last event is the seek, not "end of recording"
+# (paused first: at full speed the replay would reach its end again within a tenth of a second)
 GUI=$SHARED/openbci/OpenBCI_GUI-v6-blinks-jawClench-alpha.txt
 if [ -f "$GUI" ]; then
     tm_start 120 30 env TERM=$TERMV "$DW_BIN" --speed 0 --no-record "$GUI"
     if wait_for 30 'end of recording|Summary of the night'; then
         tm_keys Escape; sleep 0.5
+        tm_keys Space; wait_for 5 ' PAUSED '
         tm_keys Left
         if wait_for 5 'seek to 0:00:[0-9]+ of the recording' && ! tm_screen | grep -q 'end of recording'; then
             pass screen_seek_back_event
