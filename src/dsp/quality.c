@@ -19,7 +19,6 @@ struct dw_quality {
     int    count, lost;        /* frames of this second seen, and of those lost */
     double *buf;               /* this second's frames, frame-major (mains needs them all) */
     int    cap;                /* frames buf holds */
-    unsigned char flag[DW_MAX_CH];
     double *win, *tmp;         /* Hann window and a detrended channel, cap each */
 };
 
@@ -74,7 +73,6 @@ void dw_quality_reposition(dw_quality *q, long long frame)
     q->end = second_start(q->fs, q->second + 1);
     q->count = (int)(frame - second_start(q->fs, q->second));   /* frames before the seek: never seen */
     q->lost = q->count;
-    memset(q->flag, 0, sizeof q->flag);
 }
 
 /* Power of x[0..n) at f Hz (Goertzel) after the window. */
@@ -110,6 +108,41 @@ static double mains_ratio(dw_quality *q, int c, int n, double mean)
     return band > 0 ? mains / band : (mains > 0 ? INFINITY : 0);
 }
 
+/* The RANGE and RAILED flags of channel c from its n frames in buf, one sample at a time (non-finite values
+ * become 0 in buf): the slow path, taken only when a value lies outside the full scale or is not finite. */
+static unsigned range_check(dw_quality *q, int c, int n)
+{
+    unsigned f = 0;
+    double tol = 1e-6 * (q->hi[c] - q->lo[c]);
+    for (int i = 0; i < n; i++) {
+        double *v = &q->buf[(size_t)i * q->nch + c];
+        if (!isfinite(*v) || (q->ranged[c] && (*v > q->hi[c] + tol || *v < q->lo[c] - tol))) {
+            f |= DW_Q_RANGE;
+            *v = isfinite(*v) ? *v : 0;
+        } else if (q->ranged[c] && (*v >= q->rail_hi[c] || *v <= q->rail_lo[c])) {
+            f |= DW_Q_RAILED;
+        }
+    }
+    return f;
+}
+
+/* Sum, minimum and maximum of channel c's n frames (the sum in frame order). */
+static void column_stats(const dw_quality *q, int c, int n, double *sum, double *lo, double *hi)
+{
+    const double *x = q->buf + c;
+    const size_t st = (size_t)q->nch;
+    double s = 0, mn = n ? x[0] : 0, mx = mn;
+    for (int i = 0; i < n; i++) {
+        double v = x[(size_t)i * st];
+        s += v;
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+    }
+    *sum = s;
+    *lo = mn;
+    *hi = mx;
+}
+
 static void finish(dw_quality *q, dw_quality_fn fn, void *ctx)
 {
     dw_quality_second s;
@@ -118,18 +151,23 @@ static void finish(dw_quality *q, dw_quality_fn fn, void *ctx)
     s.nch = q->nch;
     int n = q->count - q->lost, have = n;      /* frames actually in buf: the seen, unlost ones */
     for (int c = 0; c < q->nch; c++) {
-        unsigned f = q->flag[c];
-        double sum = 0, sq = 0, dmax = 0;
-        for (int i = 0; i < have; i++) {
-            double v = q->buf[(size_t)i * q->nch + c];
-            sum += v;
+        unsigned f = 0;
+        double sum, mn, mx;
+        column_stats(q, c, have, &sum, &mn, &mx);
+        double tol = 1e-6 * (q->hi[c] - q->lo[c]);
+        if (have && (!isfinite(sum) || (q->ranged[c] && (mx > q->hi[c] + tol || mn < q->lo[c] - tol)))) {
+            f = range_check(q, c, have);       /* NaN, infinity or beyond the full scale: sample by sample */
+            column_stats(q, c, have, &sum, &mn, &mx);
+        } else if (have && q->ranged[c] && (mx >= q->rail_hi[c] || mn <= q->rail_lo[c])) {
+            f = DW_Q_RAILED;
         }
-        double mean = have ? sum / have : 0;
+        double mean = have ? sum / have : 0, sq = 0;
         for (int i = 0; i < have; i++) {
             double d = q->buf[(size_t)i * q->nch + c] - mean;
             sq += d * d;
-            dmax = fabs(d) > dmax ? fabs(d) : dmax;
         }
+        /* max |x - mean|: subtraction is monotonic, so it is at the minimum or the maximum */
+        double dmax = have ? fmax(mx - mean, mean - mn) : 0;
         double sd = have ? sqrt(sq / have) : 0;
         if (have >= 2 && sd < DW_Q_FLAT_SD_UV && !(f & DW_Q_RAILED))
             f |= DW_Q_FLAT;
@@ -153,30 +191,23 @@ static void finish(dw_quality *q, dw_quality_fn fn, void *ctx)
     q->second++;
     q->end = second_start(q->fs, q->second + 1);
     q->count = q->lost = 0;
-    memset(q->flag, 0, sizeof q->flag);
 }
 
+/* Frames are copied as they come, whole runs at a time; the verdict is taken when the second is complete. */
 void dw_quality_push(dw_quality *q, const double *x, int n, dw_quality_fn fn, void *ctx)
 {
-    for (int i = 0; i < n; i++) {
-        const double *row = x + (size_t)i * q->nch;
-        int k = q->count - q->lost;
-        if (k < q->cap) {
-            double *dst = q->buf + (size_t)k * q->nch;
-            for (int c = 0; c < q->nch; c++) {
-                double v = row[c];
-                if (!isfinite(v) || (q->ranged[c] && (v > q->hi[c] + 1e-6 * (q->hi[c] - q->lo[c]) ||
-                                                      v < q->lo[c] - 1e-6 * (q->hi[c] - q->lo[c])))) {
-                    q->flag[c] |= DW_Q_RANGE;
-                    v = isfinite(v) ? v : 0;
-                } else if (q->ranged[c] && (v >= q->rail_hi[c] || v <= q->rail_lo[c])) {
-                    q->flag[c] |= DW_Q_RAILED;
-                }
-                dst[c] = v;
-            }
-        }
-        q->count++;
-        if (++q->frame >= q->end)
+    while (n > 0) {
+        long long left = q->end - q->frame;
+        int m = n < left ? n : (int)left;
+        int k = q->count - q->lost;                      /* frames in buf */
+        int fit = q->cap - k < m ? q->cap - k : m;       /* cap covers a second: never short, but bounded */
+        if (fit > 0)
+            memcpy(q->buf + (size_t)k * q->nch, x, (size_t)fit * (size_t)q->nch * sizeof *x);
+        q->count += m;
+        q->frame += m;
+        x += (size_t)m * q->nch;
+        n -= m;
+        if (q->frame >= q->end)
             finish(q, fn, ctx);
     }
 }

@@ -14,6 +14,7 @@
  * are read through a copy (see "EDF+D" below) and their gaps come back as dw_block.gap. */
 #include "sources/source.h"
 #include "dsp/resample.h"
+#include "edf/edf_records.h"
 
 #include <edflib.h>
 #include <errno.h>
@@ -56,6 +57,8 @@ typedef struct {
 
 typedef struct {
     int    handle;
+    int    data_fd;                /* the bytes EDFlib opened (the file or its copy), for whole-record reads */
+    dw_edf_records *rec;           /* those reads; NULL: through EDFlib */
     int    nch;
     edf_chan ch[DW_MAX_CH];
     edf_seg *seg;
@@ -476,9 +479,10 @@ static int edf_check_header(const char *path, int fd, char *tmp, size_t tmp_cap,
 }
 
 /* dw_edf_open_checked, and for a discontinuous file each record's start (100 ns units after the header's
- * start time) in *onset (caller frees; NULL for a continuous file). */
+ * start time) in *onset (caller frees; NULL for a continuous file). With data_fd, a descriptor open on the
+ * bytes EDFlib opened goes there (the caller closes it; -1 if there is none). */
 static int open_checked(const char *path, struct edf_hdr_struct *hdr, char *note, size_t note_cap,
-                        long long **onset, dw_err *err)
+                        long long **onset, int *data_fd, dw_err *err)
 {
     char tmp[1100];
     const char *open_path;
@@ -506,7 +510,13 @@ static int open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
         memset(hdr, 0, sizeof *hdr);
         rc = edfopen_file_readonly(tmp, hdr, EDFLIB_READ_ALL_ANNOTATIONS);
     }
-    close(fd);
+    int keep = -1;                  /* the caller's descriptor on what EDFlib opened */
+    if (data_fd && rc == 0)
+        keep = open_path == path ? fd : open(open_path, O_RDONLY | O_CLOEXEC);
+    if (keep != fd)
+        close(fd);
+    if (data_fd)
+        *data_fd = keep;
     if (open_path != path)
         unlink(open_path);       /* EDFlib holds it open; nothing is left on disk */
     if (rc == 0) {
@@ -543,7 +553,7 @@ int dw_edf_open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
                         dw_err *err)
 {
     long long *onset;
-    int fh = open_checked(path, hdr, note, note_cap, &onset, err);
+    int fh = open_checked(path, hdr, note, note_cap, &onset, NULL, err);
     free(onset);
     return fh;
 }
@@ -664,7 +674,8 @@ static int fill_channel(dw_source *src, edf_priv *p, edf_chan *ch, int want)
         if (left > 0) {
             if (n > left)
                 n = left;
-            int got = edfread_physical_samples(p->handle, ch->sig, (int)n, p->in);
+            int got = p->rec ? dw_edf_records_read(p->rec, ch->sig, ch->next_in, (int)n, ch->to_uv, p->in)
+                             : edfread_physical_samples(p->handle, ch->sig, (int)n, p->in);
             if (got <= 0) {
                 char l[24];
                 trimmed(src->info.label[ch - p->ch], l, sizeof l);
@@ -674,7 +685,7 @@ static int fill_channel(dw_source *src, edf_priv *p, edf_chan *ch, int want)
             }
             n = got;
             ch->next_in += got;
-            for (long long i = 0; i < n; i++)
+            for (long long i = 0; i < n && !p->rec; i++)   /* EDFlib's values are in the file's unit */
                 p->in[i] *= ch->to_uv;
         } else {
             /* End of input: zeros push the filter's tail (its delay) out. */
@@ -759,6 +770,9 @@ static void edf_close(dw_source *src)
     if (p) {
         if (p->handle >= 0)
             edfclose_file(p->handle);
+        dw_edf_records_free(p->rec);
+        if (p->data_fd >= 0)
+            close(p->data_fd);
         for (int c = 0; c < p->nch; c++) {
             dw_resampler_free(p->ch[c].rs);
             free(p->ch[c].q);
@@ -844,11 +858,12 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
         return NULL;
     }
     p->handle = -1;
+    p->data_fd = -1;
     src->priv = p;
     snprintf(src->path, sizeof src->path, "%s", path);
     dw_source_info *info = &src->info;
     long long *onset = NULL;
-    if ((p->handle = open_checked(path, h, info->note, sizeof info->note, &onset, err)) < 0)
+    if ((p->handle = open_checked(path, h, info->note, sizeof info->note, &onset, &p->data_fd, err)) < 0)
         goto fail;
     src->ops = (h->filetype == EDFLIB_FILETYPE_BDF || h->filetype == EDFLIB_FILETYPE_BDFPLUS) ? &bdf_ops
                                                                                              : &edf_ops;
@@ -915,6 +930,7 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
     info->start_epoch = start_time(h);
     info->ours = strstr(h->recording_additional, "roles frontal=") != NULL;   /* our recorder writes it */
     set_subject(h, info->subject, sizeof info->subject);
+    p->rec = dw_edf_records_new(p->data_fd, h);     /* NULL: read through EDFlib */
     if (edf_seek_frame(p, 0)) {
         dw_err_set(err, "%s: cannot position at the start", path);
         goto fail;

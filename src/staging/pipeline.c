@@ -210,17 +210,32 @@ static void finish_epoch(dw_pipeline *p)
         p->sink.epoch(p->sink.ctx, &r);
 }
 
-/* n frames at DW_FS into the epoch (cols: frontal, parietal rows of stride 1). */
+/* n frames at DW_FS into the epoch and the ring (f frontal, q parietal or NULL), in runs that end at the
+ * epoch's or the ring's end. */
 static void assemble(dw_pipeline *p, const double *f, const double *q, int n)
 {
-    for (int i = 0; i < n; i++) {
-        p->epoch[0][p->fill] = f[i];
-        p->epoch[1][p->fill] = q ? q[i] : 0;
+    while (n > 0) {
         long k = p->ring_total % DW_EPOCH_N;
-        p->ring[0][k] = f[i];
-        p->ring[1][k] = q ? q[i] : 0;
-        p->ring_total++;
-        if (++p->fill == DW_EPOCH_N)
+        int m = n;
+        if (m > DW_EPOCH_N - p->fill)
+            m = DW_EPOCH_N - p->fill;
+        if (m > DW_EPOCH_N - k)
+            m = (int)(DW_EPOCH_N - k);
+        memcpy(p->epoch[0] + p->fill, f, (size_t)m * sizeof *f);
+        memcpy(p->ring[0] + k, f, (size_t)m * sizeof *f);
+        if (q) {
+            memcpy(p->epoch[1] + p->fill, q, (size_t)m * sizeof *q);
+            memcpy(p->ring[1] + k, q, (size_t)m * sizeof *q);
+        } else {
+            memset(p->epoch[1] + p->fill, 0, (size_t)m * sizeof *q);
+            memset(p->ring[1] + k, 0, (size_t)m * sizeof *q);
+        }
+        f += m;
+        q = q ? q + m : NULL;
+        n -= m;
+        p->ring_total += m;
+        p->fill += m;
+        if (p->fill == DW_EPOCH_N)
             finish_epoch(p);
     }
 }
@@ -250,18 +265,19 @@ static void deliver(dw_pipeline *p, size_t n, long long limit)
 /* Feed n frames (frame-major, nch wide; x NULL: hold the last values) through the resamplers. */
 static void resample(dw_pipeline *p, const double *x, long n, long long limit)
 {
+    const size_t nch = (size_t)p->nch;
     for (long i0 = 0; i0 < n; i0 += PIECE) {
         int k = n - i0 < PIECE ? (int)(n - i0) : PIECE;
         size_t got = 0;
         for (int r = 0; r < p->nres; r++) {
             int c = p->res_ch[r];
-            for (int i = 0; i < k; i++)
-                p->in[i] = x ? x[(size_t)(i0 + i) * p->nch + c] : p->last[c];
+            const double *col = x ? x + (size_t)i0 * nch + (size_t)c : NULL;
+            for (int i = 0; i < k; i++)        /* one column of the frames, contiguous */
+                p->in[i] = col ? col[(size_t)i * nch] : p->last[c];
             got = dw_resampler_run(p->rs[r], p->in, (size_t)k, p->out + (size_t)r * p->outcap, p->outcap);
         }
         if (x)
-            for (int c = 0; c < p->nch; c++)
-                p->last[c] = x[(size_t)(i0 + k - 1) * p->nch + c];
+            memcpy(p->last, x + (size_t)(i0 + k - 1) * nch, nch * sizeof *x);
         deliver(p, got, limit);
     }
 }
