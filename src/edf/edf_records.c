@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,6 +26,10 @@ struct dw_edf_records {
     rec_signal *sig;               /* EDFlib's signals, in its numbering */
     unsigned char *buf;            /* records c0 .. c0 + cn - 1 */
     long long c0, cn, cap;         /* cap: records buf holds */
+    long long ann_off;             /* EDF+/BDF+: the first annotation signal in a record (-1: none) */
+    int    ann_bytes;              /* and its bytes */
+    long long dur, t0;             /* record duration and record 0's start, 100 ns units */
+    char   why[320];               /* what is wrong with the records read last, or "" */
 };
 
 /* A space-padded decimal field of the header; -1 if it is not one. */
@@ -66,12 +71,16 @@ static int layout(dw_edf_records *r, const struct edf_hdr_struct *h)
     const char *annot = r->bytes == 3 ? "BDF Annotations " : "EDF Annotations ";
     long long at = 0;
     int k = 0, rc = 0;
+    r->ann_off = -1;
     for (int i = 0; i < ns && !rc; i++) {
         const unsigned char *label = sh + 16 * i;
         long long spr = field(sh + 216 * ns + 8 * i, 8);
         if (spr < 1) {
             rc = -1;
-        } else if (!(plus && !memcmp(label, annot, 16))) {
+        } else if (plus && !memcmp(label, annot, 16)) {
+            if (r->ann_off < 0)
+                r->ann_off = at, r->ann_bytes = (int)(spr * r->bytes);
+        } else {
             const struct edf_param_struct *p = k < h->edfsignals ? &h->signalparam[k] : NULL;
             if (!p || memcmp(p->label, label, 16) || p->smp_in_datarecord != spr || p->dig_max <= p->dig_min) {
                 rc = -1;
@@ -92,8 +101,65 @@ static int layout(dw_edf_records *r, const struct edf_hdr_struct *h)
     return rc || k != h->edfsignals ? -1 : 0;
 }
 
-dw_edf_records *dw_edf_records_new(int fd, const struct edf_hdr_struct *h)
+int dw_edf_tal_onset(const unsigned char *a, int n, long long *t)
 {
+    long long sec = 0, frac = 0, scale = EDFLIB_TIME_DIMENSION;
+    int i = 1, digits = 0, decimals = -1;
+    if (n < 4 || (a[0] != '+' && a[0] != '-'))
+        return -1;
+    for (; i < n && a[i] != 0x14; i++) {
+        if (a[i] == '.' && decimals < 0 && digits)
+            decimals = 0;
+        else if (a[i] < '0' || a[i] > '9' || (decimals < 0 && sec >= 10000000000LL))   /* 300 years */
+            return -1;
+        else if (decimals >= 0)
+            frac += (a[i] - '0') * (scale /= 10), decimals++;
+        else
+            sec = sec * 10 + (a[i] - '0'), digits++;
+    }
+    if (!digits || !decimals || i + 1 >= n || a[i + 1] != 0x14)
+        return -1;
+    *t = (a[0] == '-' ? -1 : 1) * (sec * EDFLIB_TIME_DIMENSION + frac);
+    return i;
+}
+
+/* Record rec's time-keeping onset from n bytes a of its annotation signal: 0, or -1 with r->why. */
+static int check_onset(dw_edf_records *r, long long rec, const unsigned char *a, int n, long long *t)
+{
+    const char *name = r->bytes == 3 ? "BDF Annotations" : "EDF Annotations";
+    long long at = r->hdr_bytes + rec * r->rec_bytes + r->ann_off, want = r->t0 + rec * r->dur;
+    if (dw_edf_tal_onset(a, n, t) < 0)
+        snprintf(r->why, sizeof r->why, "data record %lld (byte %lld): no time-keeping annotation "
+                 "(\"+seconds\\x14\\x14\") at the start of its \"%s\" signal", rec + 1, at, name);
+    else if (rec == 0 && (*t < 0 || *t >= EDFLIB_TIME_DIMENSION))
+        snprintf(r->why, sizeof r->why, "data record 1 starts %.7g s after the header's start time; EDF+ wants "
+                 "0 to under 1 s", (double)*t / EDFLIB_TIME_DIMENSION);
+    else if (rec > 0 && *t != want)
+        snprintf(r->why, sizeof r->why, "data record %lld (byte %lld) starts at %.7g s, not %.7g s: the records "
+                 "of a continuous (+C) file follow one another without gaps", rec + 1, at,
+                 (double)*t / EDFLIB_TIME_DIMENSION, (double)want / EDFLIB_TIME_DIMENSION);
+    else
+        return 0;
+    return -1;
+}
+
+/* The time-keeping onset of record rec, read on its own. */
+static int read_onset(dw_edf_records *r, long long rec, long long *t)
+{
+    unsigned char a[256];         /* an onset is far shorter */
+    int n = r->ann_bytes < (int)sizeof a ? r->ann_bytes : (int)sizeof a;
+    off_t at = (off_t)(r->hdr_bytes + rec * r->rec_bytes + r->ann_off);
+    if (pread(r->fd, a, (size_t)n, at) != n) {
+        snprintf(r->why, sizeof r->why, "read error in data record %lld", rec + 1);
+        return -1;
+    }
+    return check_onset(r, rec, a, n, t);
+}
+
+dw_edf_records *dw_edf_records_new(int fd, const struct edf_hdr_struct *h, char *why, size_t why_cap)
+{
+    if (why_cap)
+        why[0] = 0;
     if (fd < 0 || h->edfsignals < 1 || h->edfsignals > EDFLIB_MAXSIGNALS || h->datarecords_in_file < 1)
         return NULL;
     dw_edf_records *r = calloc(1, sizeof *r);
@@ -107,6 +173,17 @@ dw_edf_records *dw_edf_records_new(int fd, const struct edf_hdr_struct *h)
     r->bytes = h->filetype == EDFLIB_FILETYPE_BDF || h->filetype == EDFLIB_FILETYPE_BDFPLUS ? 3 : 2;
     struct stat st;
     if (layout(r, h) || fstat(fd, &st) || st.st_size < r->hdr_bytes + r->nrec * r->rec_bytes) {
+        dw_edf_records_free(r);
+        return NULL;
+    }
+    /* EDF+/BDF+: record 0 starts within the first second and the last one where the records, following one
+     * another, put it; every record in between is checked as it is read. */
+    long long t;
+    r->dur = h->datarecord_duration;
+    r->t0 = 0;
+    if (r->ann_off >= 0 && (read_onset(r, 0, &r->t0) || read_onset(r, r->nrec - 1, &t))) {
+        if (why_cap)
+            snprintf(why, why_cap, "%s", r->why);
         dw_edf_records_free(r);
         return NULL;
     }
@@ -145,13 +222,30 @@ static int load(dw_edf_records *r, long long rec)
         if (k <= 0) {
             if (k == 0)
                 errno = EIO;       /* the file is shorter than when it was opened */
+            snprintf(r->why, sizeof r->why, "read error in data records %lld-%lld: %s", rec + 1, rec + cn,
+                     strerror(errno));
             return -1;
         }
         got += (size_t)k;
     }
+    for (long long i = 0; i < cn && r->ann_off >= 0; i++) {
+        long long t;
+        if (check_onset(r, rec + i, r->buf + i * r->rec_bytes + r->ann_off, r->ann_bytes, &t))
+            return errno = EILSEQ, -1;
+    }
     r->c0 = rec;
     r->cn = cn;
     return 0;
+}
+
+const char *dw_edf_records_why(const dw_edf_records *r)
+{
+    return r->why;
+}
+
+long long dw_edf_records_start(const dw_edf_records *r)
+{
+    return r->ann_off >= 0 ? r->t0 : 0;
 }
 
 /* n stored values from b on (two's complement, little-endian) to physical units times scale. */

@@ -147,30 +147,6 @@ static long long duration_field(const unsigned char *h)
     return digits ? v : -1;
 }
 
-/* The onset of the time-keeping TAL that opens an annotation signal: "+12.5\x14\x14". Its text length, with
- * *t in 100 ns units (digits beyond the seventh decimal ignored, as EDFlib does), or -1. */
-static int tal_onset(const unsigned char *a, int n, long long *t)
-{
-    long long sec = 0, frac = 0, scale = EDFLIB_TIME_DIMENSION;
-    int i = 1, digits = 0, decimals = -1;
-    if (n < 4 || (a[0] != '+' && a[0] != '-'))
-        return -1;
-    for (; i < n && a[i] != 0x14; i++) {
-        if (a[i] == '.' && decimals < 0 && digits)
-            decimals = 0;
-        else if (a[i] < '0' || a[i] > '9' || (decimals < 0 && sec >= 10000000000LL))   /* 300 years */
-            return -1;
-        else if (decimals >= 0)
-            frac += (a[i] - '0') * (scale /= 10), decimals++;
-        else
-            sec = sec * 10 + (a[i] - '0'), digits++;
-    }
-    if (!digits || !decimals || i + 1 >= n || a[i + 1] != 0x14)
-        return -1;
-    *t = (a[0] == '-' ? -1 : 1) * (sec * EDFLIB_TIME_DIMENSION + frac);
-    return i;
-}
-
 /* "+12.5" for t >= 0 in 100 ns units. */
 static int format_onset(char *s, size_t cap, long long t)
 {
@@ -258,7 +234,7 @@ static int disc_read_onsets(const char *path, int fd, const unsigned char *h, in
         rc = -1;
         if (pread(fd, a, (size_t)d->ann_len, at) != d->ann_len)
             dw_err_set(err, "%s: read error in data record %lld", path, r + 1);
-        else if ((olen = tal_onset(a, d->ann_len, t)) < 0)
+        else if ((olen = dw_edf_tal_onset(a, d->ann_len, t)) < 0)
             dw_err_set(err, "%s: data record %lld (byte %lld): no time-keeping annotation (\"+seconds\\x14\\x14\") "
                        "at the start of its \"%.15s\" signal", path, r + 1, at, want);
         else if (r == 0 && (*t < 0 || *t >= EDFLIB_TIME_DIMENSION))
@@ -303,7 +279,7 @@ static int disc_rewrite(int in, int out, long long hsize, long long recsize, lon
         if (d->onset[r] == t)
             continue;
         int olen;
-        if (pread(in, a, (size_t)d->ann_len, at) != d->ann_len || (olen = tal_onset(a, d->ann_len, &real)) < 0 ||
+        if (pread(in, a, (size_t)d->ann_len, at) != d->ann_len || (olen = dw_edf_tal_onset(a, d->ann_len, &real)) < 0 ||
             tal_rewrite(a, d->ann_len, olen, t, tmp) || pwrite(out, a, (size_t)d->ann_len, at) != d->ann_len)
             rc = -1;
     }
@@ -480,9 +456,10 @@ static int edf_check_header(const char *path, int fd, char *tmp, size_t tmp_cap,
 
 /* dw_edf_open_checked, and for a discontinuous file each record's start (100 ns units after the header's
  * start time) in *onset (caller frees; NULL for a continuous file). With data_fd, a descriptor open on the
- * bytes EDFlib opened goes there (the caller closes it; -1 if there is none). */
+ * bytes EDFlib opened goes there (the caller closes it; -1 if there is none). annotations: EDFlib's
+ * EDFLIB_READ_ALL_ANNOTATIONS or EDFLIB_DO_NOT_READ_ANNOTATIONS (then the caller checks the time-keeping). */
 static int open_checked(const char *path, struct edf_hdr_struct *hdr, char *note, size_t note_cap,
-                        long long **onset, int *data_fd, dw_err *err)
+                        long long **onset, int *data_fd, int annotations, dw_err *err)
 {
     char tmp[1100];
     const char *open_path;
@@ -502,13 +479,13 @@ static int open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
         return -1;
     }
     memset(hdr, 0, sizeof *hdr);
-    rc = edfopen_file_readonly(open_path, hdr, EDFLIB_READ_ALL_ANNOTATIONS);
+    rc = edfopen_file_readonly(open_path, hdr, annotations);
     if (rc < 0 && hdr->filetype == EDFLIB_FILE_ALREADY_OPENED && open_path == path) {
         /* EDFlib refuses a path it has open (a recording that is also its own reference hypnogram);
          * another name for the same file is fine. */
         snprintf(tmp, sizeof tmp, "/proc/self/fd/%d", fd);
         memset(hdr, 0, sizeof *hdr);
-        rc = edfopen_file_readonly(tmp, hdr, EDFLIB_READ_ALL_ANNOTATIONS);
+        rc = edfopen_file_readonly(tmp, hdr, annotations);
     }
     int keep = -1;                  /* the caller's descriptor on what EDFlib opened */
     if (data_fd && rc == 0)
@@ -553,7 +530,7 @@ int dw_edf_open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
                         dw_err *err)
 {
     long long *onset;
-    int fh = open_checked(path, hdr, note, note_cap, &onset, NULL, err);
+    int fh = open_checked(path, hdr, note, note_cap, &onset, NULL, EDFLIB_READ_ALL_ANNOTATIONS, err);
     free(onset);
     return fh;
 }
@@ -679,8 +656,8 @@ static int fill_channel(dw_source *src, edf_priv *p, edf_chan *ch, int want)
             if (got <= 0) {
                 char l[24];
                 trimmed(src->info.label[ch - p->ch], l, sizeof l);
-                dw_err_set(&src->err, "%s: read error in channel \"%s\" at sample %lld", src->path, l,
-                           ch->next_in);
+                dw_err_set(&src->err, "%s: read error in channel \"%s\" at sample %lld%s%s", src->path, l,
+                           ch->next_in, p->rec ? ": " : "", p->rec ? dw_edf_records_why(p->rec) : "");
                 return -1;
             }
             n = got;
@@ -847,6 +824,34 @@ static void note_unit(dw_source_info *info, const char *label, const char *unit)
              k ? "; " : "", label, unit);
 }
 
+/* Opens for replay: EDFlib without its annotation pass, the samples read as whole records (edf_records.h,
+ * which checks the time-keeping as EDFlib would); when the record reader cannot match EDFlib's layout,
+ * EDFlib again with every annotation read (its own check) and its own sample reads. 0, or -1 with err. */
+static int open_fast(const char *path, edf_priv *p, struct edf_hdr_struct *h, char *note, size_t note_cap,
+                     long long **onset, dw_err *err)
+{
+    char why[320];
+    p->handle = open_checked(path, h, note, note_cap, onset, &p->data_fd, EDFLIB_DO_NOT_READ_ANNOTATIONS, err);
+    if (p->handle < 0)
+        return -1;
+    if ((p->rec = dw_edf_records_new(p->data_fd, h, why, sizeof why))) {
+        h->starttime_subsecond = dw_edf_records_start(p->rec);   /* EDFlib takes it from record 1's onset */
+        return 0;
+    }
+    edfclose_file(p->handle);
+    close(p->data_fd);
+    p->data_fd = -1;
+    free(*onset);
+    *onset = NULL;
+    if (why[0]) {
+        p->handle = -1;
+        dw_err_set(err, "%s: %s", path, why);
+        return -1;
+    }
+    p->handle = open_checked(path, h, note, note_cap, onset, NULL, EDFLIB_READ_ALL_ANNOTATIONS, err);
+    return p->handle < 0 ? -1 : 0;
+}
+
 dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *err)
 {
     struct edf_hdr_struct *h = malloc(sizeof *h);
@@ -863,7 +868,7 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
     snprintf(src->path, sizeof src->path, "%s", path);
     dw_source_info *info = &src->info;
     long long *onset = NULL;
-    if ((p->handle = open_checked(path, h, info->note, sizeof info->note, &onset, &p->data_fd, err)) < 0)
+    if (open_fast(path, p, h, info->note, sizeof info->note, &onset, err))
         goto fail;
     src->ops = (h->filetype == EDFLIB_FILETYPE_BDF || h->filetype == EDFLIB_FILETYPE_BDFPLUS) ? &bdf_ops
                                                                                              : &edf_ops;
@@ -930,7 +935,6 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
     info->start_epoch = start_time(h);
     info->ours = strstr(h->recording_additional, "roles frontal=") != NULL;   /* our recorder writes it */
     set_subject(h, info->subject, sizeof info->subject);
-    p->rec = dw_edf_records_new(p->data_fd, h);     /* NULL: read through EDFlib */
     if (edf_seek_frame(p, 0)) {
         dw_err_set(err, "%s: cannot position at the start", path);
         goto fail;

@@ -13,7 +13,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 
-static char dir[256];
+static char dir[256], why[320];
 
 static char *tmp(const char *name)
 {
@@ -80,7 +80,7 @@ static long compare_file(const char *path, int piece)
         return -1;
     }
     int fd = open(path, O_RDONLY);
-    dw_edf_records *r = dw_edf_records_new(fd, &h);
+    dw_edf_records *r = dw_edf_records_new(fd, &h, why, sizeof why);
     long total = 0;
     double *a = malloc(sizeof(double) * (size_t)piece), *b = malloc(sizeof(double) * (size_t)piece);
     for (int s = 0; r && a && b && s < h.edfsignals && total >= 0; s++) {
@@ -155,13 +155,13 @@ static void test_refuses_mismatch(void)
     static struct edf_hdr_struct h;
     int ok = !edfopen_file_readonly(tmp("a.edf"), &h, EDFLIB_READ_ALL_ANNOTATIONS);
     int fd = open(tmp("b.bdf"), O_RDONLY);
-    dw_edf_records *r = ok ? dw_edf_records_new(fd, &h) : NULL;
+    dw_edf_records *r = ok ? dw_edf_records_new(fd, &h, why, sizeof why) : NULL;
     CHECK("records_refuse_other_layout", ok && fd >= 0 && !r, "a reader was made for a file EDFlib did not open");
     dw_edf_records_free(r);
     close(fd);
     if (ok)
         edfclose_file(h.handle);
-    CHECK("records_refuse_bad_fd", !dw_edf_records_new(-1, &h), "a reader without a descriptor");
+    CHECK("records_refuse_bad_fd", !dw_edf_records_new(-1, &h, why, sizeof why), "a reader without a descriptor");
 }
 
 /* A file cut short after it was opened: EIO from the reader, a read error naming the channel from the source. */
@@ -174,7 +174,7 @@ static void test_shortened(void)
     int ok = !tf_write(path, EDFLIB_FILETYPE_EDFPLUS, sigs, 2, 7200, NULL, 0) &&
              !edfopen_file_readonly(path, &h, EDFLIB_DO_NOT_READ_ANNOTATIONS);
     int fd = open(path, O_RDONLY);
-    dw_edf_records *r = ok ? dw_edf_records_new(fd, &h) : NULL;
+    dw_edf_records *r = ok ? dw_edf_records_new(fd, &h, why, sizeof why) : NULL;
     static double x[720000];
     int k = r ? dw_edf_records_read(r, 0, 0, 1000, 1.0, x) : -2;
     if (truncate(path, 256 * 4 + 100000) != 0)
