@@ -248,20 +248,33 @@ long long dw_edf_records_start(const dw_edf_records *r)
     return r->ann_off >= 0 ? r->t0 : 0;
 }
 
-/* n stored values from b on (two's complement, little-endian) to physical units times scale. */
+/* n stored values from b on (two's complement, little-endian) to physical units times scale. The clamp to
+ * the digital range is skipped when that range is the format's whole range (then it cannot bite). */
 static void decode(const rec_signal *s, int bytes, const unsigned char *b, int n, double scale, double *out)
 {
-    if (bytes == 2) {
+    const double bv = s->bitvalue, off = s->offset;
+    const int lo = s->dmin, hi = s->dmax;
+    if (bytes == 2 && lo <= -32768 && hi >= 32767) {
         for (int i = 0; i < n; i++, b += 2) {
             int d = (int)((unsigned)(b[0] | b[1] << 8) ^ 0x8000u) - 0x8000;
-            d = d < s->dmin ? s->dmin : d > s->dmax ? s->dmax : d;
-            out[i] = scale * (s->bitvalue * (s->offset + (double)d));
+            out[i] = scale * (bv * (off + (double)d));
+        }
+    } else if (bytes == 2) {
+        for (int i = 0; i < n; i++, b += 2) {
+            int d = (int)((unsigned)(b[0] | b[1] << 8) ^ 0x8000u) - 0x8000;
+            d = d < lo ? lo : d > hi ? hi : d;
+            out[i] = scale * (bv * (off + (double)d));
+        }
+    } else if (lo <= -8388608 && hi >= 8388607) {
+        for (int i = 0; i < n; i++, b += 3) {
+            int d = (int)((unsigned)(b[0] | b[1] << 8 | b[2] << 16) ^ 0x800000u) - 0x800000;
+            out[i] = scale * (bv * (off + (double)d));
         }
     } else {
         for (int i = 0; i < n; i++, b += 3) {
             int d = (int)((unsigned)(b[0] | b[1] << 8 | b[2] << 16) ^ 0x800000u) - 0x800000;
-            d = d < s->dmin ? s->dmin : d > s->dmax ? s->dmax : d;
-            out[i] = scale * (s->bitvalue * (s->offset + (double)d));
+            d = d < lo ? lo : d > hi ? hi : d;
+            out[i] = scale * (bv * (off + (double)d));
         }
     }
 }

@@ -643,15 +643,20 @@ static void queue_push(edf_chan *ch, const double *y, size_t n)
 static int fill_channel(dw_source *src, edf_priv *p, edf_chan *ch, int want)
 {
     double out[CHUNK_FRAMES / 4 + 64];
+    /* A channel at the output rate needs no filter: its samples go straight into its queue. */
+    int direct = p->rec && ch->skip == 0 && dw_resampler_delay_s(ch->rs) == 0;
     while (ch->qlen < want && !ch->flushed) {
-        long long n = (long long)ceil((want - ch->qlen + ch->skip) * ch->fs / p->fs) + 8;
+        long long n = direct ? want - ch->qlen : (long long)ceil((want - ch->qlen + ch->skip) * ch->fs / p->fs) + 8;
         if (n > (long long)p->in_cap)
             n = (long long)p->in_cap;
         long long left = ch->end_in - ch->next_in;
+        if (direct && left <= 0)
+            break;
         if (left > 0) {
             if (n > left)
                 n = left;
-            int got = p->rec ? dw_edf_records_read(p->rec, ch->sig, ch->next_in, (int)n, ch->to_uv, p->in)
+            double *dst = direct ? ch->q + ch->qlen : p->in;
+            int got = p->rec ? dw_edf_records_read(p->rec, ch->sig, ch->next_in, (int)n, ch->to_uv, dst)
                              : edfread_physical_samples(p->handle, ch->sig, (int)n, p->in);
             if (got <= 0) {
                 char l[24];
@@ -662,6 +667,10 @@ static int fill_channel(dw_source *src, edf_priv *p, edf_chan *ch, int want)
             }
             n = got;
             ch->next_in += got;
+            if (direct) {
+                ch->qlen += got;
+                continue;
+            }
             for (long long i = 0; i < n && !p->rec; i++)   /* EDFlib's values are in the file's unit */
                 p->in[i] *= ch->to_uv;
         } else {
