@@ -17,7 +17,7 @@ static pthread_mutex_t planner = PTHREAD_MUTEX_INITIALIZER;
 
 dw_rfft *dw_rfft_new(size_t n)
 {
-    if (n < 8 || n > 65536 || (n & (n - 1)))
+    if (n < 8 || n > 65536)
         return NULL;
     dw_rfft *p = calloc(1, sizeof *p);
     double *x = fftw_malloc(n * sizeof *x);

@@ -1,4 +1,4 @@
-/* Real FFT of a power-of-two length, double precision, through FFTW 3 (Debian libfftw3-dev): the hot path of
+/* Real FFT, double precision, through FFTW 3 (Debian libfftw3-dev): the hot path of
  * the epoch features (Welch with 256-point segments). FFTW's r2c codelets take a 256-point transform in
  * about half the time of the radix-2 FFT we had (tests/bench/bench_features.c measures both against FFTW in
  * the same run), with the same accuracy (tests/unit/test_fft.c: numpy to 1e-13). Plans are made with
@@ -16,7 +16,8 @@
 
 typedef struct dw_rfft dw_rfft;
 
-/* n a power of two in [8, 65536]; NULL otherwise or when out of memory. */
+/* n in [8, 65536] (any length; powers of two and products of small primes are fastest); NULL otherwise or
+ * when out of memory. */
 dw_rfft *dw_rfft_new(size_t n);
 void     dw_rfft_free(dw_rfft *p);
 size_t   dw_rfft_size(const dw_rfft *p);

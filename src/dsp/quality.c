@@ -2,6 +2,7 @@
  * frames from ceil(k * fs) to ceil((k + 1) * fs) - 1, so any rate (125, 250, 256, 173.61 Hz) tiles time
  * exactly and the verdict does not depend on how the stream was cut into blocks. */
 #include "dsp/quality.h"
+#include "dsp/fft.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -19,7 +20,11 @@ struct dw_quality {
     int    count, lost;        /* frames of this second seen, and of those lost */
     double *buf;               /* this second's frames, frame-major (mains needs them all) */
     int    cap;                /* frames buf holds */
-    double *win, *tmp;         /* Hann window and a detrended channel, cap each */
+    double *win, *tmp;         /* Hann window (of win_n frames) and a detrended channel, cap each */
+    int    win_n;
+    dw_rfft *fft;              /* whole-number rates: one transform of a second's fs frames gives every
+                                  1-Hz bin at once (43 Goertzel passes otherwise); NULL: Goertzel */
+    double *spec;              /* its output, fs + 2 */
 };
 
 static long long second_start(double fs, long k) { return (long long)ceil((double)k * fs - 1e-9); }
@@ -35,13 +40,18 @@ dw_quality *dw_quality_new(int nch, double fs, const double *lo, const double *h
     q->fs = fs;
     q->cfg = *cfg;
     q->cap = (int)ceil(fs) + 1;
+    size_t row = ((size_t)q->cap + 2) * sizeof(double);
+    row = (row + DW_FFT_ALIGN - 1) / DW_FFT_ALIGN * DW_FFT_ALIGN;    /* aligned_alloc wants a multiple */
     q->buf = malloc((size_t)q->cap * (size_t)nch * sizeof *q->buf);
     q->win = malloc((size_t)q->cap * sizeof *q->win);
-    q->tmp = malloc((size_t)q->cap * sizeof *q->tmp);
+    q->tmp = aligned_alloc(DW_FFT_ALIGN, row);
     if (!q->buf || !q->win || !q->tmp) {
         dw_quality_free(q);
         return NULL;
     }
+    if (cfg->mains && fs >= DW_Q_MAINS_MIN_FS && fs == floor(fs) && fs <= 65536 &&
+        (q->spec = aligned_alloc(DW_FFT_ALIGN, row)))
+        q->fft = dw_rfft_new((size_t)fs);            /* out of memory here: Goertzel, the same figures */
     for (int c = 0; c < nch; c++) {
         q->lo[c] = lo ? lo[c] : 0;
         q->hi[c] = hi ? hi[c] : 0;
@@ -61,6 +71,8 @@ void dw_quality_free(dw_quality *q)
     free(q->buf);
     free(q->win);
     free(q->tmp);
+    free(q->spec);
+    dw_rfft_free(q->fft);
     free(q);
 }
 
@@ -90,21 +102,31 @@ static double goertzel(const double *x, int n, double fs, double f)
 /* Mains power (3 bins around 50 or 60 Hz, whichever is larger) over the 1-40 Hz power. */
 static double mains_ratio(dw_quality *q, int c, int n, double mean)
 {
-    for (int i = 0; i < n; i++) {
-        q->win[i] = 0.5 - 0.5 * cos(2 * M_PI * i / n);
-        q->tmp[i] = (q->buf[(size_t)i * q->nch + c] - mean) * q->win[i];
+    if (q->win_n != n) {                    /* a second's frame count changes only at odd rates */
+        for (int i = 0; i < n; i++)
+            q->win[i] = 0.5 - 0.5 * cos(2 * M_PI * i / n);
+        q->win_n = n;
     }
+    for (int i = 0; i < n; i++)
+        q->tmp[i] = (q->buf[(size_t)i * q->nch + c] - mean) * q->win[i];
+    /* A whole second at a whole-number rate: bin f of its DFT is f Hz, the power Goertzel finds there. */
+    int dft = q->fft && (size_t)n == dw_rfft_size(q->fft);
+    if (dft)
+        dw_rfft_forward(q->fft, q->tmp, q->spec);
+#define POWER(f) (dft ? q->spec[2 * (f)] * q->spec[2 * (f)] + q->spec[2 * (f) + 1] * q->spec[2 * (f) + 1] \
+                      : goertzel(q->tmp, n, q->fs, f))
     double band = 0, mains = 0;
     for (int f = 1; f <= 40; f++)
-        band += goertzel(q->tmp, n, q->fs, f);
+        band += POWER(f);
     for (int f0 = 50; f0 <= 60; f0 += 10) {
         if (f0 + 1 >= 0.5 * q->fs)
             continue;
         double p = 0;
         for (int f = f0 - 1; f <= f0 + 1; f++)
-            p += goertzel(q->tmp, n, q->fs, f);
+            p += POWER(f);
         mains = p > mains ? p : mains;
     }
+#undef POWER
     return band > 0 ? mains / band : (mains > 0 ? INFINITY : 0);
 }
 

@@ -38,6 +38,7 @@ struct out {
     long nsec;
     unsigned flags_or[DW_MAX_CH];
     long flagged[DW_MAX_CH][6];     /* seconds with each flag bit */
+    float mains1[120];              /* Ch2's mains ratio, seconds 0-119 */
 };
 static struct out A, B;
 
@@ -57,6 +58,8 @@ static void on_quality(void *ctx, const dw_quality_second *q)
 {
     struct out *o = ctx;
     o->nsec++;
+    if (q->second >= 0 && q->second < 120 && q->nch > 1)
+        o->mains1[q->second] = q->mains_ratio[1];
     for (int c = 0; c < q->nch; c++) {
         o->flags_or[c] |= q->flag[c];
         for (int b = 0; b < 6; b++)
@@ -189,7 +192,39 @@ static void test_verdict(void)
         CHECK(name, A.flagged[1][bit] == 10 && !(A.flags_or[0] & cases[k].flag), "%ld seconds, Ch1 %x",
               A.flagged[1][bit], A.flags_or[0]);
     }
+    /* The mains ratio by its definition (direct DFT of the Hann-windowed, mean-removed second: the bins at
+     * 49-51 or 59-61 Hz, the larger, over those at 1-40 Hz), against the verdict's, which takes one FFT per
+     * second at 250 Hz. */
     dw_pipeline *p = make(&A, &in, 0, 1);
+    feed(p, 250, 2, 60, 100, F_MAINS, 1, 20, 30, 0, 0);
+    dw_pipeline_free(p);
+    static double x[60 * 250][2];
+    noise_state = 0x9E3779B97F4A7C15ULL;                  /* as feed() draws it: frame by frame, Ch1 then Ch2 */
+    for (int k = 0; k < 60 * 250; k++)
+        for (int c = 0; c < 2; c++)
+            x[k][c] = sig(k / 250.0, c, F_MAINS, 1, 20, 30);
+    double worst = 0;
+    for (int sec = 18; sec < 32; sec++) {
+        double m = 0, band = 0, p50 = 0, p60 = 0, w[250];
+        for (int i = 0; i < 250; i++)
+            m += x[sec * 250 + i][1] / 250;
+        for (int i = 0; i < 250; i++)
+            w[i] = (x[sec * 250 + i][1] - m) * (0.5 - 0.5 * cos(2 * PI * i / 250));
+        for (int f = 1; f <= 61; f++) {
+            double re = 0, im = 0;
+            for (int i = 0; i < 250; i++)
+                re += w[i] * cos(2 * PI * f * i / 250), im -= w[i] * sin(2 * PI * f * i / 250);
+            band += f <= 40 ? re * re + im * im : 0;
+            p50 += f >= 49 && f <= 51 ? re * re + im * im : 0;
+            p60 += f >= 59 ? re * re + im * im : 0;
+        }
+        double want = fmax(p50, p60) / band;
+        worst = fmax(worst, fabs(A.mains1[sec] - want) / want);
+    }
+    CHECK("verdict: the mains ratio is the 49-51 (59-61) Hz over the 1-40 Hz power of the second (to 1e-5)",
+          worst < 1e-5 && A.mains1[25] > 1, "worst relative difference %.2g (second 25: %g)", worst, A.mains1[25]);
+
+    p = make(&A, &in, 0, 1);
     feed(p, 250, 2, 60, 100, F_NONE, 0, 0, 0, 2500, 500);
     dw_pipeline_free(p);
     CHECK("verdict: 2 s of lost frames at 10 s flag seconds 10 and 11 lost, on every channel",
