@@ -165,32 +165,85 @@ static void column_stats(const dw_quality *q, int c, int n, double *sum, double 
     *hi = mx;
 }
 
+/* Pairs of doubles (GCC/Clang vector extension: SSE2 on x86-64): two neighbouring channels of the
+ * frame-major buffer in one register, each lane summed in frame order as column_stats sums it (the same
+ * bits). */
+typedef double v2 __attribute__((vector_size(16)));
+typedef long long v2i __attribute__((vector_size(16)));
+static inline v2 ld2(const double *p) { v2 v; memcpy(&v, p, sizeof v); return v; }
+static inline v2 pick(v2i m, v2 a, v2 b) { return (v2)(((v2i)a & m) | ((v2i)b & ~m)); }
+
+/* Sum, minimum and maximum of every channel's n frames. */
+static void stats(const dw_quality *q, int n, double *sum, double *lo, double *hi)
+{
+    const size_t st = (size_t)q->nch;
+    int c = 0;
+    for (; c + 1 < q->nch && n > 0; c += 2) {
+        const double *x = q->buf + c;
+        v2 s = { 0, 0 }, mn = ld2(x), mx = mn;
+        for (int i = 0; i < n; i++) {
+            v2 v = ld2(x + (size_t)i * st);
+            s += v;
+            mn = pick(v < mn, v, mn);
+            mx = pick(v > mx, v, mx);
+        }
+        sum[c] = s[0], sum[c + 1] = s[1], lo[c] = mn[0], lo[c + 1] = mn[1], hi[c] = mx[0], hi[c + 1] = mx[1];
+    }
+    for (; c < q->nch; c++)
+        column_stats(q, c, n, &sum[c], &lo[c], &hi[c]);
+}
+
+/* Sum of squared deviations from mean[c] of every channel's n frames, in frame order. */
+static void squares(const dw_quality *q, int n, const double *mean, double *sq)
+{
+    const size_t st = (size_t)q->nch;
+    int c = 0;
+    for (; c + 1 < q->nch; c += 2) {
+        const double *x = q->buf + c;
+        v2 m = { mean[c], mean[c + 1] }, a = { 0, 0 };
+        for (int i = 0; i < n; i++) {
+            v2 d = ld2(x + (size_t)i * st) - m;
+            a += d * d;
+        }
+        sq[c] = a[0], sq[c + 1] = a[1];
+    }
+    for (; c < q->nch; c++) {
+        double a = 0;
+        for (int i = 0; i < n; i++) {
+            double d = q->buf[(size_t)i * st + (size_t)c] - mean[c];
+            a += d * d;
+        }
+        sq[c] = a;
+    }
+}
+
 static void finish(dw_quality *q, dw_quality_fn fn, void *ctx)
 {
     dw_quality_second s;
     memset(&s, 0, sizeof s);
     s.second = q->second;
     s.nch = q->nch;
-    int n = q->count - q->lost, have = n;      /* frames actually in buf: the seen, unlost ones */
+    int have = q->count - q->lost;             /* frames actually in buf: the seen, unlost ones */
+    double sum[DW_MAX_CH], mn[DW_MAX_CH], mx[DW_MAX_CH], mean[DW_MAX_CH], sq[DW_MAX_CH];
+    unsigned flag[DW_MAX_CH];
+    stats(q, have, sum, mn, mx);
     for (int c = 0; c < q->nch; c++) {
-        unsigned f = 0;
-        double sum, mn, mx;
-        column_stats(q, c, have, &sum, &mn, &mx);
         double tol = 1e-6 * (q->hi[c] - q->lo[c]);
-        if (have && (!isfinite(sum) || (q->ranged[c] && (mx > q->hi[c] + tol || mn < q->lo[c] - tol)))) {
-            f = range_check(q, c, have);       /* NaN, infinity or beyond the full scale: sample by sample */
-            column_stats(q, c, have, &sum, &mn, &mx);
-        } else if (have && q->ranged[c] && (mx >= q->rail_hi[c] || mn <= q->rail_lo[c])) {
-            f = DW_Q_RAILED;
+        flag[c] = 0;
+        if (have && (!isfinite(sum[c]) || (q->ranged[c] && (mx[c] > q->hi[c] + tol || mn[c] < q->lo[c] - tol)))) {
+            flag[c] = range_check(q, c, have); /* NaN, infinity or beyond the full scale: sample by sample */
+            column_stats(q, c, have, &sum[c], &mn[c], &mx[c]);
+        } else if (have && q->ranged[c] && (mx[c] >= q->rail_hi[c] || mn[c] <= q->rail_lo[c])) {
+            flag[c] = DW_Q_RAILED;
         }
-        double mean = have ? sum / have : 0, sq = 0;
-        for (int i = 0; i < have; i++) {
-            double d = q->buf[(size_t)i * q->nch + c] - mean;
-            sq += d * d;
-        }
+        mean[c] = have ? sum[c] / have : 0;
+    }
+    squares(q, have, mean, sq);
+    for (int c = 0; c < q->nch; c++) {
+        unsigned f = flag[c];
         /* max |x - mean|: subtraction is monotonic, so it is at the minimum or the maximum */
-        double dmax = have ? fmax(mx - mean, mean - mn) : 0;
-        double sd = have ? sqrt(sq / have) : 0;
+        double dmax = have ? fmax(mx[c] - mean[c], mean[c] - mn[c]) : 0;
+        double sd = have ? sqrt(sq[c] / have) : 0;
         if (have >= 2 && sd < DW_Q_FLAT_SD_UV && !(f & DW_Q_RAILED))
             f |= DW_Q_FLAT;
         if (dmax > q->cfg.artefact_uv && !(f & (DW_Q_RAILED | DW_Q_RANGE)))
@@ -199,13 +252,13 @@ static void finish(dw_quality *q, dw_quality_fn fn, void *ctx)
             f |= DW_Q_LOST;
         if (q->cfg.mains && q->fs >= DW_Q_MAINS_MIN_FS && have == q->count && have >= 16 &&
             !(f & (DW_Q_FLAT | DW_Q_RAILED | DW_Q_RANGE))) {
-            double r = mains_ratio(q, c, have, mean);
+            double r = mains_ratio(q, c, have, mean[c]);
             s.mains_ratio[c] = (float)(r > 1e30 ? 1e30 : r);
             if (r > q->cfg.mains_ratio)
                 f |= DW_Q_MAINS;
         }
         s.flag[c] = (unsigned char)f;
-        s.mean_uv[c] = (float)mean;
+        s.mean_uv[c] = (float)mean[c];
         s.sd_uv[c] = (float)sd;
     }
     if (fn)

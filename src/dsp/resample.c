@@ -16,6 +16,7 @@
 #define MAX_EXACT   256    /* phases kept exactly; beyond, interpolate in a table of this many rows */
 #define MAX_TAPS    (1u << 20)
 #define LANES       8      /* taps per step of dot(): 4 pairs of doubles (SSE2, the x86-64 baseline) */
+#define BLOCK       1024   /* inputs filtered per step of dw_resampler_run */
 
 /* Pairs of doubles (GCC/Clang vector extension: SSE2 on x86-64, NEON on arm64, scalar pairs elsewhere). */
 typedef double v2 __attribute__((vector_size(16)));
@@ -31,11 +32,11 @@ struct dw_resampler {
     int exact;             /* P == L: the phase picks a row, no interpolation */
     double H;              /* half-width of the filter, input samples */
     double *rows;          /* (P + 1) x K, oldest tap first, each row sums to 1 */
-    double *hist;          /* 2K: each input written twice so the last K are contiguous */
-    size_t w;              /* next write slot in [0, K) */
+    double *hist;          /* K + BLOCK: the last K inputs, oldest first, then the block being filtered */
     uint64_t f;            /* next output's phase: f / L of an input sample */
-    uint64_t wait;         /* inputs to push before the next output is due */
+    uint64_t wait;         /* inputs to push before the next output is due (it is due at the wait-th) */
     int primed;            /* history filled with the first sample (no start-up step from zero) */
+    double (*dot)(const double *, const double *, size_t);   /* dot_pairs, or dot_avx where the CPU has it */
 };
 
 static double bessel_i0(double x)
@@ -109,20 +110,20 @@ dw_resampler *dw_resampler_new(double fs_in, double fs_out)
     r->exact = r->L <= MAX_EXACT;
     r->P = r->exact ? r->L : MAX_EXACT;
     r->rows = malloc((r->P + 1) * r->K * sizeof(double));
-    r->hist = malloc(2 * r->K * sizeof(double));
+    r->hist = malloc((r->K + BLOCK) * sizeof(double));
     if (!r->rows || !r->hist) {
         dw_resampler_free(r);
         return NULL;
     }
     for (size_t p = 0; p <= r->P; p++)
         fill_row(r->rows + p * r->K, r->K, (double)p / (double)r->P, r->H, fc, beta);
+    dw_resampler_simd(r, 1);
     dw_resampler_reset(r);
     return r;
 }
 
 void dw_resampler_reset(dw_resampler *r)
 {
-    r->w = 0;
     r->f = 0;
     r->wait = 1;   /* output 0 stands at input 0 */
     r->primed = 0;
@@ -148,8 +149,9 @@ size_t dw_resampler_max_out(const dw_resampler *r, size_t n)
 }
 
 /* a . b over n taps, n a multiple of LANES: four independent pairs of accumulators, so the adds pipeline
- * instead of waiting on one another and two taps go through each multiply. */
-static double dot(const double *restrict a, const double *restrict b, size_t n)
+ * instead of waiting on one another and two taps go through each multiply. Lane j sums the taps j, j + 8,
+ * j + 16 ... in order; the lanes are then added as ((0 + 2) + (4 + 6)) + ((1 + 3) + (5 + 7)). */
+static double dot_pairs(const double *restrict a, const double *restrict b, size_t n)
 {
     v2 s0 = { 0, 0 }, s1 = s0, s2 = s0, s3 = s0;
     for (size_t i = 0; i < n; i += LANES) {
@@ -162,6 +164,38 @@ static double dot(const double *restrict a, const double *restrict b, size_t n)
     return s[0] + s[1];
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+/* The same sums four taps to an instruction on CPUs with AVX (chosen at run time: the program needs only
+ * SSE2): the same lanes, the same order, the same reduction, so the same bits (test_resample checks). No
+ * FMA: a fused multiply-add would round differently. */
+typedef double v4 __attribute__((vector_size(32)));
+__attribute__((target("avx"))) static inline v4 ld4(const double *p) { v4 v; memcpy(&v, p, sizeof v); return v; }
+__attribute__((target("avx")))
+static double dot_avx(const double *restrict a, const double *restrict b, size_t n)
+{
+    v4 s0 = { 0, 0, 0, 0 }, s1 = s0;
+    for (size_t i = 0; i < n; i += LANES) {
+        s0 += ld4(a + i) * ld4(b + i);
+        s1 += ld4(a + i + 4) * ld4(b + i + 4);
+    }
+    v2 lo = (v2){ s0[0], s0[1] } + (v2){ s0[2], s0[3] }, hi = (v2){ s1[0], s1[1] } + (v2){ s1[2], s1[3] };
+    v2 s = lo + hi;
+    return s[0] + s[1];
+}
+#define HAVE_AVX_DOT() __builtin_cpu_supports("avx")
+#else
+#define dot_avx dot_pairs
+#define HAVE_AVX_DOT() 0
+#endif
+
+int dw_resampler_simd(dw_resampler *r, int allow)
+{
+    if (!r || r->copy)
+        return 0;
+    r->dot = allow && HAVE_AVX_DOT() ? dot_avx : dot_pairs;
+    return r->dot != dot_pairs;
+}
+
 size_t dw_resampler_run(dw_resampler *r, const double *in, size_t n, double *out, size_t cap)
 {
     if (r->copy) {
@@ -170,39 +204,43 @@ size_t dw_resampler_run(dw_resampler *r, const double *in, size_t n, double *out
         return k;
     }
     const size_t K = r->K;
-    size_t nout = 0, w = r->w;
-    uint64_t f = r->f, wait = r->wait;     /* in registers, not reloaded after each store */
+    size_t nout = 0;
+    uint64_t f = r->f, wait = r->wait;
     double *hist = r->hist;
     if (n > 0 && !r->primed) {             /* as if the signal had been constant before it started */
-        for (size_t k = 0; k < 2 * K; k++)
+        for (size_t k = 0; k < K; k++)
             hist[k] = in[0];
         r->primed = 1;
     }
-    for (size_t i = 0; i < n; i++) {
-        hist[w] = hist[w + K] = in[i];
-        w = w + 1 == K ? 0 : w + 1;
-        while (--wait == 0) {
-            const double *x = hist + w;    /* the last K inputs, oldest first */
+    /* A block of inputs goes in behind the last K; the output due at the block's input j is the filter over
+     * the K inputs ending there, hist[j + 1 .. j + K]; then the last K inputs move to the front. */
+    for (size_t i0 = 0; i0 < n; i0 += BLOCK) {
+        size_t m = n - i0 < BLOCK ? n - i0 : BLOCK;
+        memcpy(hist + K, in + i0, m * sizeof *in);
+        uint64_t j = wait - 1;
+        while (j < m) {
+            const double *x = hist + j + 1;
             double y;
             if (r->exact) {
-                y = dot(x, r->rows + f * K, K);
+                y = r->dot(x, r->rows + f * K, K);
             } else {
                 double pos = (double)f / (double)r->L * (double)r->P;
                 size_t p = (size_t)pos;
                 double mu = pos - (double)p;
-                y = (1 - mu) * dot(x, r->rows + p * K, K) + mu * dot(x, r->rows + (p + 1) * K, K);
+                y = (1 - mu) * r->dot(x, r->rows + p * K, K) + mu * r->dot(x, r->rows + (p + 1) * K, K);
             }
             if (nout < cap)
                 out[nout++] = y;
             f += r->Mr;                    /* f + M = (Mq + carry) L + new f, with f < L */
-            wait = r->Mq + 1;              /* +1: the loop test decrements before looking */
+            j += r->Mq;
             if (f >= r->L) {
                 f -= r->L;
-                wait++;
+                j++;
             }
         }
+        wait = j - m + 1;
+        memmove(hist, hist + m, K * sizeof *hist);
     }
-    r->w = w;
     r->f = f;
     r->wait = wait;
     return nout;
