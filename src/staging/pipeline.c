@@ -32,6 +32,7 @@ struct dw_pipeline {
     long   pad;                   /* copies of the first input frame to push first, so that dropping skip0
                                      whole outputs removes the delay to within half an input frame */
     int    pad_due;               /* the next push starts a stream: pad first */
+    int    same_rate;             /* the source is at DW_FS: resampling is a copy, skipped */
     long long src_frames;         /* source frames seen (gaps included) since time 0 */
     long long out_frames;         /* frames at DW_FS delivered (gaps included) */
     double last[DW_MAX_CH];       /* last input value per channel (held through gaps) */
@@ -43,12 +44,13 @@ struct dw_pipeline {
     long   sec_id[SEC_RING];
     unsigned char fflag[SEC_RING], pflag[SEC_RING];
 
-    /* the epoch being filled, at DW_FS */
-    double epoch[2][DW_EPOCH_N];
+    /* the epoch being filled (buf[cur]) and the one before it (buf[!cur]), at DW_FS: the two hold the last
+     * 30 s for the provisional label, prev[fill..] then cur[..fill), without a third copy of the signal */
+    double buf[2][2][DW_EPOCH_N]; /* [epoch][column][frame] */
+    int    cur;
     int    fill;
     long long epoch_no;           /* epoch the fill belongs to */
-    double ring[2][DW_EPOCH_N];   /* last 30 s for the provisional label */
-    long   ring_total;
+    long   ring_total;            /* frames since the stream (re)started: the last 30 s are whole from 3000 */
 };
 
 static void on_quality(void *ctx, const dw_quality_second *q)
@@ -129,6 +131,7 @@ dw_pipeline *dw_pipeline_new(const dw_source_info *in, const dw_pipeline_opts *o
         if (!(p->rs[r] = dw_resampler_new(in->fs, DW_FS)))
             goto oom;
     double delay = dw_resampler_delay_s(p->rs[0]);
+    p->same_rate = delay == 0;                   /* the resamplers are plain copies */
     p->skip0 = (long)ceil(delay * DW_FS - 1e-9);
     p->pad = lround(((double)p->skip0 / DW_FS - delay) * in->fs);
     p->outcap = dw_resampler_max_out(p->rs[0], PIECE) + 2;
@@ -215,9 +218,9 @@ static void finish_epoch(dw_pipeline *p)
     int parietal_ok = 1;
     judge(p, p->epoch_no, &r, &parietal_ok);
     if (r.valid) {
-        dw_features_epoch(p->epoch[0], &r.feat[0], r.psd);
+        dw_features_epoch(p->buf[p->cur][0], &r.feat[0], r.psd);
         if (p->ncols > 1)
-            dw_features_epoch(p->epoch[1], &r.feat[1], NULL);
+            dw_features_epoch(p->buf[p->cur][1], &r.feat[1], NULL);
     }
     double alt[DW_NSTAGES];
     int alt_stage = p->alt ? alt_push(p, &r, r.valid && !parietal_ok, alt) : DW_UNSCORED;
@@ -231,32 +234,23 @@ static void finish_epoch(dw_pipeline *p)
     }
     if (!r.valid)
         r.stage = DW_UNSCORED;
+    p->cur = !p->cur;
     p->fill = 0;
     p->epoch_no++;
     if (p->sink.epoch)
         p->sink.epoch(p->sink.ctx, &r);
 }
 
-/* n frames at DW_FS into the epoch and the ring (f frontal, q parietal or NULL), in runs that end at the
- * epoch's or the ring's end. */
+/* n frames at DW_FS into the epoch (f frontal, q parietal or NULL), in runs that end at the epoch's end. */
 static void assemble(dw_pipeline *p, const double *f, const double *q, int n)
 {
     while (n > 0) {
-        long k = p->ring_total % DW_EPOCH_N;
-        int m = n;
-        if (m > DW_EPOCH_N - p->fill)
-            m = DW_EPOCH_N - p->fill;
-        if (m > DW_EPOCH_N - k)
-            m = (int)(DW_EPOCH_N - k);
-        memcpy(p->epoch[0] + p->fill, f, (size_t)m * sizeof *f);
-        memcpy(p->ring[0] + k, f, (size_t)m * sizeof *f);
-        if (q) {
-            memcpy(p->epoch[1] + p->fill, q, (size_t)m * sizeof *q);
-            memcpy(p->ring[1] + k, q, (size_t)m * sizeof *q);
-        } else {
-            memset(p->epoch[1] + p->fill, 0, (size_t)m * sizeof *q);
-            memset(p->ring[1] + k, 0, (size_t)m * sizeof *q);
-        }
+        int m = n < DW_EPOCH_N - p->fill ? n : DW_EPOCH_N - p->fill;
+        memcpy(p->buf[p->cur][0] + p->fill, f, (size_t)m * sizeof *f);
+        if (q)
+            memcpy(p->buf[p->cur][1] + p->fill, q, (size_t)m * sizeof *q);
+        else
+            memset(p->buf[p->cur][1] + p->fill, 0, (size_t)m * sizeof *q);
         f += m;
         q = q ? q + m : NULL;
         n -= m;
@@ -299,9 +293,11 @@ static void resample(dw_pipeline *p, const double *x, long n, long long limit)
         for (int r = 0; r < p->nres; r++) {
             int c = p->res_ch[r];
             const double *col = x ? x + (size_t)i0 * nch + (size_t)c : NULL;
+            double *dst = p->same_rate ? p->out + (size_t)r * p->outcap : p->in;   /* no filter: no copy */
             for (int i = 0; i < k; i++)        /* one column of the frames, contiguous */
-                p->in[i] = col ? col[(size_t)i * nch] : p->last[c];
-            got = dw_resampler_run(p->rs[r], p->in, (size_t)k, p->out + (size_t)r * p->outcap, p->outcap);
+                dst[i] = col ? col[(size_t)i * nch] : p->last[c];
+            got = p->same_rate ? (size_t)k
+                               : dw_resampler_run(p->rs[r], p->in, (size_t)k, p->out + (size_t)r * p->outcap, p->outcap);
         }
         if (x)
             memcpy(p->last, x + (size_t)(i0 + k - 1) * nch, nch * sizeof *x);
@@ -353,10 +349,10 @@ int dw_pipeline_provisional(const dw_pipeline *p, double prob[DW_NSTAGES], int *
         if (sec_flags(p, s, 0) & DW_Q_UNUSABLE)
             return 0;
     static double x[2][DW_EPOCH_N];       /* the worker's thread only; 48 KB off the stack */
-    long start = p->ring_total % DW_EPOCH_N;
+    int k = p->fill;                      /* the last 30 s: the previous epoch from k on, this one up to k */
     for (int c = 0; c < p->ncols; c++) {
-        memcpy(x[c], p->ring[c] + start, (size_t)(DW_EPOCH_N - start) * sizeof(double));
-        memcpy(x[c] + (DW_EPOCH_N - start), p->ring[c], (size_t)start * sizeof(double));
+        memcpy(x[c], p->buf[!p->cur][c] + k, (size_t)(DW_EPOCH_N - k) * sizeof(double));
+        memcpy(x[c] + (DW_EPOCH_N - k), p->buf[p->cur][c], (size_t)k * sizeof(double));
     }
     dw_features f[2];
     dw_features_epoch(x[0], &f[0], NULL);
@@ -381,6 +377,6 @@ int dw_pipeline_reposition(dw_pipeline *p, double t)
         p->sec_id[k] = -1;                       /* seconds before t in this epoch: never seen, lost */
     p->epoch_no = of / DW_EPOCH_N;
     p->fill = (int)(of % DW_EPOCH_N);
-    memset(p->epoch, 0, sizeof p->epoch);
+    memset(p->buf[p->cur], 0, sizeof p->buf[p->cur]);
     return 0;
 }

@@ -36,7 +36,8 @@ static inline void ref_welch(const double *x, int n, double *psd)
         ref_w.scale = 1.0 / (100.0 * s2);
     }
     int nseg = (n - 256) / 128 + 1;
-    memset(psd, 0, 129 * sizeof *psd);
+    double *restrict seg = ref_w.seg, acc[129] = { 0 };
+    const fftw_complex *restrict spec = ref_w.spec;
     for (int s = 0; s < nseg; s++) {
         const double *xs = x + s * 128;
         double m = 0;
@@ -44,11 +45,12 @@ static inline void ref_welch(const double *x, int n, double *psd)
             m += xs[j];
         m /= 256;
         for (int j = 0; j < 256; j++)
-            ref_w.seg[j] = (xs[j] - m) * ref_w.hann[j];
+            seg[j] = (xs[j] - m) * ref_w.hann[j];
         fftw_execute(ref_w.plan);
         for (int k = 0; k < 129; k++)
-            psd[k] += ref_w.spec[k][0] * ref_w.spec[k][0] + ref_w.spec[k][1] * ref_w.spec[k][1];
+            acc[k] += spec[k][0] * spec[k][0] + spec[k][1] * spec[k][1];
     }
+    memcpy(psd, acc, sizeof acc);
     for (int k = 0; k < 129; k++)
         psd[k] *= ref_w.scale / nseg * (k == 0 || k == 128 ? 1 : 2);
 }

@@ -12,7 +12,15 @@ if [ ! -x "$DW_BIN" ] || [ ! -f "$SAMPLE" ] || ! command -v tmux >/dev/null || !
 fi
 TMP=$(mktemp -d)
 SOCK=$TMP/tmux.sock
-trap 'tmux -S "$SOCK" kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
+pid=
+# Killing the tmux server does not end the binary: it runs on the pty of `script`, which outlives its own
+# terminal. So the binary is told to shut down (SIGTERM: a safe shutdown), `script` ends with it, then tmux.
+cleanup() {
+    [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+    i=0; while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    tmux -S "$SOCK" kill-server 2>/dev/null; rm -rf "$TMP"
+}
+trap cleanup EXIT
 TERMV=screen; infocmp tmux-256color >/dev/null 2>&1 && TERMV=tmux-256color
 fps_opt=; [ -n "${FPS:-}" ] && fps_opt="--fps $FPS"
 
@@ -37,7 +45,7 @@ t0=$(date +%s.%N); b0=$(size); c0=$(cpu)
 sleep "$SECS"
 t1=$(date +%s.%N); b1=$(size); c1=$(cpu)
 tck=$(getconf CLK_TCK)
-tmux -S "$SOCK" kill-server 2>/dev/null
+cleanup; pid=; trap - EXIT
 awk -v t0="$t0" -v t1="$t1" -v b0="$b0" -v b1="$b1" -v c0="$c0" -v c1="$c1" -v tck="$tck" -v fps="${FPS:-default}" 'BEGIN {
     dt = t1 - t0; bps = (b1 - b0) / dt; cpu = (c1 - c0) / tck
     printf "screen at real time, 120x40, fps %s, %.0f s: %.0f bytes/s = %.2f x the 4096 B/s budget\n", fps, dt, bps, bps / 4096

@@ -31,7 +31,7 @@ static dw_source_info info(double fs, int nch)
 #define MAXF 200000
 #define MAXE 400
 struct out {
-    double f[MAXF];                 /* channel 0 at 100 Hz */
+    double f[MAXF], f1[MAXF];       /* channels 0 and 1 at 100 Hz */
     long nf;
     dw_epoch_result e[MAXE];
     int ne;
@@ -45,8 +45,10 @@ static struct out A, B;
 static void on_frames(void *ctx, const double *x, int n, int nch)
 {
     struct out *o = ctx;
-    for (int i = 0; i < n && o->nf < MAXF; i++)
+    for (int i = 0; i < n && o->nf < MAXF; i++) {
+        o->f1[o->nf] = nch > 1 ? x[i * nch + 1] : 0;
         o->f[o->nf++] = x[i * nch];
+    }
 }
 static void on_epoch(void *ctx, const dw_epoch_result *r)
 {
@@ -307,6 +309,24 @@ static void test_provisional(void)
     CHECK("no provisional label over a flat second in the last 30 s", dw_pipeline_provisional(p, prob, &st) == 0,
           "stage %d", st);
     dw_pipeline_free(p);
+    /* Its window is the last 30 s delivered (half of epoch 3, half of epoch 4 here), its stager the one that
+     * saw the finished epochs: the same figures from the frames themselves. */
+    p = make(&A, &in, 1, 0);
+    feed(p, 100, 2, 105, 700, F_NONE, 0, 0, 0, 0, 0);
+    int got = dw_pipeline_provisional(p, prob, &st);
+    dw_stager *sg = dw_stager_new(dw_model_builtin(2));
+    double pp[DW_NSTAGES];
+    for (int e = 0; e < A.ne; e++)
+        dw_stager_push(sg, A.e[e].feat, A.e[e].valid, pp);
+    dw_features f[2];
+    dw_features_epoch(A.f + A.nf - DW_EPOCH_N, &f[0], NULL);
+    dw_features_epoch(A.f1 + A.nf - DW_EPOCH_N, &f[1], NULL);
+    int want = dw_stager_peek(sg, f, pp);
+    dw_stager_free(sg);
+    dw_pipeline_free(p);
+    CHECK("provisional label: the features of the last 30 s delivered, peeked by the night's stager", got == 1 &&
+          A.ne == 3 && A.nf == 10500 && st == want && !memcmp(prob, pp, sizeof pp), "got %d, %d epochs, %ld frames, "
+          "stage %d vs %d", got, A.ne, A.nf, st, want);
 }
 
 static void test_reposition(void)
