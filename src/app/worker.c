@@ -428,8 +428,8 @@ static void handle_command(dw_worker *w, const dw_cmd *c)
     w->pend.controls = 1;
 }
 
-/* The queue is looked at every loop; its wake-up pipe is emptied by wait_for when it woke us, and here only
- * when there were commands (not one read per loop that finds it empty). */
+/* The queue is looked at every loop; its wake-up pipe is emptied by wait_for when it woke us, and
+ * here only when there were commands (not one read per loop that finds it empty). */
 static void drain_commands(dw_worker *w)
 {
     dw_cmd c;
@@ -449,10 +449,11 @@ static void wait_for(dw_worker *w, double seconds)
         dw_monitor_drain(w->mon->cmd_fd[0]);
 }
 
-/* Live: the board sends a packet every 4 ms; reading on a fixed 20-ms schedule takes them five at a time
- * (a fifth of the wake-ups, at most 20 ms of latency: 7 degrees of a 1-Hz slow oscillation). The schedule
- * is a deadline grid, not "20 ms after this batch": waiting by the size of the last batch made batches
- * alternate 4 and 1 packets, twice the wake-ups. Behind schedule (a long epoch), it reads again at once. */
+/* Live: the board sends a packet every 4 ms; reading on a fixed 20-ms schedule takes them five at a
+ * time (a fifth of the wake-ups, at most 20 ms of latency: 7 degrees of a 1-Hz slow oscillation).
+ * The schedule is a deadline grid, not "20 ms after this batch": waiting by the size of the last
+ * batch made batches alternate 4 and 1 packets, twice the wake-ups. Behind schedule (a long epoch),
+ * it reads again at once. */
 static void live_wait(dw_worker *w)
 {
     double now = dw_now_mono();
@@ -561,7 +562,7 @@ static int read_block(dw_worker *w, int max_frames)
 static void session_tick(dw_worker *w)
 {
     double wall = dw_now_wall();
-    /* The data-path alerts format their texts on every call: ten times a second is plenty for them. */
+    /* The data-path alerts format their texts on every call: ten times a second is plenty. */
     if (wall >= w->next_datapath || wall < w->next_datapath - 2 * DATAPATH_S) {
         w->next_datapath = wall + DATAPATH_S;
         dw_datapath dp;
@@ -578,7 +579,7 @@ static void session_tick(dw_worker *w)
         }
         dw_session_datapath(w->session, w->t, wall, &dp);
     }
-    dw_session_tick(w->session, w->t, wall);    /* every loop: it delivers stimuli when their phase is due */
+    dw_session_tick(w->session, w->t, wall);    /* every loop: it delivers stimuli when due */
 }
 
 /* The summary: sleep statistics of our hypnogram, every event, stimulation and alert. */

@@ -1,5 +1,5 @@
-/* The real FFT through FFTW (see fft.h): one plan for aligned arrays (made on fftw_malloc'd ones, as the
- * new-array execute interface asks) and one FFTW_UNALIGNED plan for any others. */
+/* The real FFT through FFTW (see fft.h): one plan for aligned arrays (made on fftw_malloc'd ones,
+ * as the new-array execute interface asks) and one FFTW_UNALIGNED plan for any others. */
 #include "dsp/fft.h"
 
 #include <fftw3.h>

@@ -22,8 +22,9 @@ struct dw_quality {
     int    cap;                /* frames buf holds */
     double *win, *tmp;         /* Hann window (of win_n frames) and a detrended channel, cap each */
     int    win_n;
-    dw_rfft *fft;              /* whole-number rates: one transform of a second's fs frames gives every
-                                  1-Hz bin at once (43 Goertzel passes otherwise); NULL: Goertzel */
+    /* whole-number rates: one transform of a second's fs frames gives every 1-Hz bin at once (43
+     * Goertzel passes otherwise); NULL: Goertzel */
+    dw_rfft *fft;
     double *spec;              /* its output, fs + 2 */
 };
 
@@ -41,7 +42,7 @@ dw_quality *dw_quality_new(int nch, double fs, const double *lo, const double *h
     q->cfg = *cfg;
     q->cap = (int)ceil(fs) + 1;
     size_t row = ((size_t)q->cap + 2) * sizeof(double);
-    row = (row + DW_FFT_ALIGN - 1) / DW_FFT_ALIGN * DW_FFT_ALIGN;    /* aligned_alloc wants a multiple */
+    row = (row + DW_FFT_ALIGN - 1) / DW_FFT_ALIGN * DW_FFT_ALIGN;  /* aligned_alloc: a multiple */
     q->buf = malloc((size_t)q->cap * (size_t)nch * sizeof *q->buf);
     q->win = malloc((size_t)q->cap * sizeof *q->win);
     q->tmp = aligned_alloc(DW_FFT_ALIGN, row);
@@ -51,7 +52,7 @@ dw_quality *dw_quality_new(int nch, double fs, const double *lo, const double *h
     }
     if (cfg->mains && fs >= DW_Q_MAINS_MIN_FS && fs == floor(fs) && fs <= 65536 &&
         (q->spec = aligned_alloc(DW_FFT_ALIGN, row)))
-        q->fft = dw_rfft_new((size_t)fs);            /* out of memory here: Goertzel, the same figures */
+        q->fft = dw_rfft_new((size_t)fs);      /* out of memory here: Goertzel, the same figures */
     for (int c = 0; c < nch; c++) {
         q->lo[c] = lo ? lo[c] : 0;
         q->hi[c] = hi ? hi[c] : 0;
@@ -109,11 +110,13 @@ static double mains_ratio(dw_quality *q, int c, int n, double mean)
     }
     for (int i = 0; i < n; i++)
         q->tmp[i] = (q->buf[(size_t)i * q->nch + c] - mean) * q->win[i];
-    /* A whole second at a whole-number rate: bin f of its DFT is f Hz, the power Goertzel finds there. */
+    /* A whole second at a whole-number rate: bin f of its DFT is f Hz, the power Goertzel finds
+     * there. */
     int dft = q->fft && (size_t)n == dw_rfft_size(q->fft);
     if (dft)
         dw_rfft_forward(q->fft, q->tmp, q->spec);
-#define POWER(f) (dft ? q->spec[2 * (f)] * q->spec[2 * (f)] + q->spec[2 * (f) + 1] * q->spec[2 * (f) + 1] \
+#define POWER(f) (dft ? q->spec[2 * (f)] * q->spec[2 * (f)] + \
+                            q->spec[2 * (f) + 1] * q->spec[2 * (f) + 1] \
                       : goertzel(q->tmp, n, q->fs, f))
     double band = 0, mains = 0;
     for (int f = 1; f <= 40; f++)
@@ -130,8 +133,9 @@ static double mains_ratio(dw_quality *q, int c, int n, double mean)
     return band > 0 ? mains / band : (mains > 0 ? INFINITY : 0);
 }
 
-/* The RANGE and RAILED flags of channel c from its n frames in buf, one sample at a time (non-finite values
- * become 0 in buf): the slow path, taken only when a value lies outside the full scale or is not finite. */
+/* The RANGE and RAILED flags of channel c from its n frames in buf, one sample at a time
+ * (non-finite values become 0 in buf): the slow path, taken only when a value lies outside the full
+ * scale or is not finite. */
 static unsigned range_check(dw_quality *q, int c, int n)
 {
     unsigned f = 0;
@@ -166,8 +170,8 @@ static void column_stats(const dw_quality *q, int c, int n, double *sum, double 
 }
 
 /* Pairs of doubles (GCC/Clang vector extension: SSE2 on x86-64): two neighbouring channels of the
- * frame-major buffer in one register; even and odd frames summed apart, so two chains of adds run at once
- * (the sums differ from one frame-order chain in the last bits only). */
+ * frame-major buffer in one register; even and odd frames summed apart, so two chains of adds run
+ * at once (the sums differ from one frame-order chain in the last bits only). */
 typedef double v2 __attribute__((vector_size(16)));
 typedef long long v2i __attribute__((vector_size(16)));
 static inline v2 ld2(const double *p) { v2 v; memcpy(&v, p, sizeof v); return v; }
@@ -200,7 +204,8 @@ static void stats(const dw_quality *q, int n, double *sum, double *lo, double *h
         s += t;
         mn = pick(mn2 < mn, mn2, mn);
         mx = pick(mx2 > mx, mx2, mx);
-        sum[c] = s[0], sum[c + 1] = s[1], lo[c] = mn[0], lo[c + 1] = mn[1], hi[c] = mx[0], hi[c + 1] = mx[1];
+        sum[c] = s[0], sum[c + 1] = s[1];
+        lo[c] = mn[0], lo[c + 1] = mn[1], hi[c] = mx[0], hi[c + 1] = mx[1];
     }
     for (; c < q->nch; c++)
         column_stats(q, c, n, &sum[c], &lo[c], &hi[c]);
@@ -250,8 +255,10 @@ static void finish(dw_quality *q, dw_quality_fn fn, void *ctx)
     for (int c = 0; c < q->nch; c++) {
         double tol = 1e-6 * (q->hi[c] - q->lo[c]);
         flag[c] = 0;
-        if (have && (!isfinite(sum[c]) || (q->ranged[c] && (mx[c] > q->hi[c] + tol || mn[c] < q->lo[c] - tol)))) {
-            flag[c] = range_check(q, c, have); /* NaN, infinity or beyond the full scale: sample by sample */
+        int beyond = q->ranged[c] && (mx[c] > q->hi[c] + tol || mn[c] < q->lo[c] - tol);
+        if (have && (!isfinite(sum[c]) || beyond)) {
+            /* NaN, infinity or beyond the full scale: sample by sample */
+            flag[c] = range_check(q, c, have);
             column_stats(q, c, have, &sum[c], &mn[c], &mx[c]);
         } else if (have && q->ranged[c] && (mx[c] >= q->rail_hi[c] || mn[c] <= q->rail_lo[c])) {
             flag[c] = DW_Q_RAILED;
@@ -288,14 +295,15 @@ static void finish(dw_quality *q, dw_quality_fn fn, void *ctx)
     q->count = q->lost = 0;
 }
 
-/* Frames are copied as they come, whole runs at a time; the verdict is taken when the second is complete. */
+/* Frames are copied as they come, whole runs at a time; the verdict is taken when the second is
+ * complete. */
 void dw_quality_push(dw_quality *q, const double *x, int n, dw_quality_fn fn, void *ctx)
 {
     while (n > 0) {
         long long left = q->end - q->frame;
         int m = n < left ? n : (int)left;
         int k = q->count - q->lost;                      /* frames in buf */
-        int fit = q->cap - k < m ? q->cap - k : m;       /* cap covers a second: never short, but bounded */
+        int fit = q->cap - k < m ? q->cap - k : m;       /* cap covers a second; bounded anyway */
         if (fit > 0)
             memcpy(q->buf + (size_t)k * q->nch, x, (size_t)fit * (size_t)q->nch * sizeof *x);
         q->count += m;

@@ -15,10 +15,11 @@
 #define TRANSITION  0.10   /* full transition width, fraction of the lower rate: stopband from its Nyquist */
 #define MAX_EXACT   256    /* phases kept exactly; beyond, interpolate in a table of this many rows */
 #define MAX_TAPS    (1u << 20)
-#define LANES       8      /* taps per step of dot(): 4 pairs of doubles (SSE2, the x86-64 baseline) */
+#define LANES       8      /* taps per step of dot(): 4 pairs of doubles (SSE2: x86-64 baseline) */
 #define BLOCK       1024   /* inputs filtered per step of dw_resampler_run */
 
-/* Pairs of doubles (GCC/Clang vector extension: SSE2 on x86-64, NEON on arm64, scalar pairs elsewhere). */
+/* Pairs of doubles (GCC/Clang vector extension: SSE2 on x86-64, NEON on arm64, scalar pairs
+ * elsewhere). */
 typedef double v2 __attribute__((vector_size(16)));
 static inline v2 ld2(const double *p) { v2 v; memcpy(&v, p, sizeof v); return v; }
 
@@ -27,16 +28,16 @@ struct dw_resampler {
     double fs_in;
     uint64_t L, M;         /* fs_out / fs_in = L / M, lowest terms, rates rounded to 1e-6 Hz */
     uint64_t Mq, Mr;       /* M / L and M % L: the phase steps without a division per output */
-    size_t K;              /* taps per output: 2H + 1 rounded up to LANES (the extra oldest taps are 0) */
+    size_t K;              /* taps per output: 2H + 1 rounded up to LANES (extra oldest taps: 0) */
     size_t P;              /* table rows (row P is phase 1.0, for interpolation) */
     int exact;             /* P == L: the phase picks a row, no interpolation */
     double H;              /* half-width of the filter, input samples */
     double *rows;          /* (P + 1) x K, oldest tap first, each row sums to 1 */
-    double *hist;          /* K + BLOCK: the last K inputs, oldest first, then the block being filtered */
+    double *hist;          /* K + BLOCK: the last K inputs, oldest first, then the block filtered */
     uint64_t f;            /* next output's phase: f / L of an input sample */
-    uint64_t wait;         /* inputs to push before the next output is due (it is due at the wait-th) */
+    uint64_t wait;         /* inputs to push before the next output is due (at the wait-th) */
     int primed;            /* history filled with the first sample (no start-up step from zero) */
-    double (*dot)(const double *, const double *, size_t);   /* dot_pairs, or dot_avx where the CPU has it */
+    double (*dot)(const double *, const double *, size_t);   /* dot_pairs, or dot_avx with AVX */
 };
 
 static double bessel_i0(double x)
@@ -148,9 +149,10 @@ size_t dw_resampler_max_out(const dw_resampler *r, size_t n)
     return r->copy ? n : (size_t)ceil((double)n * (double)r->L / (double)r->M) + 1;
 }
 
-/* a . b over n taps, n a multiple of LANES: four independent pairs of accumulators, so the adds pipeline
- * instead of waiting on one another and two taps go through each multiply. Lane j sums the taps j, j + 8,
- * j + 16 ... in order; the lanes are then added as ((0 + 2) + (4 + 6)) + ((1 + 3) + (5 + 7)). */
+/* a . b over n taps, n a multiple of LANES: four independent pairs of accumulators, so the adds
+ * pipeline instead of waiting on one another and two taps go through each multiply. Lane j sums the
+ * taps j, j + 8, j + 16 ... in order; the lanes are then added as ((0 + 2) + (4 + 6)) + ((1 + 3) +
+ * (5 + 7)). */
 static double dot_pairs(const double *restrict a, const double *restrict b, size_t n)
 {
     v2 s0 = { 0, 0 }, s1 = s0, s2 = s0, s3 = s0;
@@ -165,11 +167,12 @@ static double dot_pairs(const double *restrict a, const double *restrict b, size
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-/* The same sums four taps to an instruction on CPUs with AVX (chosen at run time: the program needs only
- * SSE2): the same lanes, the same order, the same reduction, so the same bits (test_resample checks). No
- * FMA: a fused multiply-add would round differently. */
+/* The same sums four taps to an instruction on CPUs with AVX (chosen at run time: the program needs
+ * only SSE2): the same lanes, the same order, the same reduction, so the same bits (test_resample
+ * checks). No FMA: a fused multiply-add would round differently. */
 typedef double v4 __attribute__((vector_size(32)));
-__attribute__((target("avx"))) static inline v4 ld4(const double *p) { v4 v; memcpy(&v, p, sizeof v); return v; }
+__attribute__((target("avx")))
+static inline v4 ld4(const double *p) { v4 v; memcpy(&v, p, sizeof v); return v; }
 __attribute__((target("avx")))
 static double dot_avx(const double *restrict a, const double *restrict b, size_t n)
 {
@@ -178,7 +181,8 @@ static double dot_avx(const double *restrict a, const double *restrict b, size_t
         s0 += ld4(a + i) * ld4(b + i);
         s1 += ld4(a + i + 4) * ld4(b + i + 4);
     }
-    v2 lo = (v2){ s0[0], s0[1] } + (v2){ s0[2], s0[3] }, hi = (v2){ s1[0], s1[1] } + (v2){ s1[2], s1[3] };
+    v2 lo = (v2){ s0[0], s0[1] } + (v2){ s0[2], s0[3] };
+    v2 hi = (v2){ s1[0], s1[1] } + (v2){ s1[2], s1[3] };
     v2 s = lo + hi;
     return s[0] + s[1];
 }
@@ -207,13 +211,14 @@ size_t dw_resampler_run(dw_resampler *r, const double *in, size_t n, double *out
     size_t nout = 0;
     uint64_t f = r->f, wait = r->wait;
     double *hist = r->hist;
-    if (n > 0 && !r->primed) {             /* as if the signal had been constant before it started */
+    if (n > 0 && !r->primed) {             /* as if the signal had been constant before it began */
         for (size_t k = 0; k < K; k++)
             hist[k] = in[0];
         r->primed = 1;
     }
-    /* A block of inputs goes in behind the last K; the output due at the block's input j is the filter over
-     * the K inputs ending there, hist[j + 1 .. j + K]; then the last K inputs move to the front. */
+    /* A block of inputs goes in behind the last K; the output due at the block's input j is the
+     * filter over the K inputs ending there, hist[j + 1 .. j + K]; then the last K inputs move to
+     * the front. */
     for (size_t i0 = 0; i0 < n; i0 += BLOCK) {
         size_t m = n - i0 < BLOCK ? n - i0 : BLOCK;
         memcpy(hist + K, in + i0, m * sizeof *in);
@@ -227,7 +232,8 @@ size_t dw_resampler_run(dw_resampler *r, const double *in, size_t n, double *out
                 double pos = (double)f / (double)r->L * (double)r->P;
                 size_t p = (size_t)pos;
                 double mu = pos - (double)p;
-                y = (1 - mu) * r->dot(x, r->rows + p * K, K) + mu * r->dot(x, r->rows + (p + 1) * K, K);
+                y = (1 - mu) * r->dot(x, r->rows + p * K, K) +
+                    mu * r->dot(x, r->rows + (p + 1) * K, K);
             }
             if (nout < cap)
                 out[nout++] = y;

@@ -15,7 +15,7 @@ typedef struct {
     long long off;                 /* byte offset of the signal in a record */
     long long spr;                 /* samples per record */
     int    dmin, dmax;             /* digital range: EDFlib 1.23 clamps stored values to it */
-    double bitvalue, offset;       /* physical = bitvalue * (offset + digital), EDFlib's two figures */
+    double bitvalue, offset;       /* physical = bitvalue * (offset + digital), as in EDFlib */
 } rec_signal;
 
 struct dw_edf_records {
@@ -26,7 +26,7 @@ struct dw_edf_records {
     rec_signal *sig;               /* EDFlib's signals, in its numbering */
     unsigned char *buf;            /* records c0 .. c0 + cn - 1 */
     long long c0, cn, cap;         /* cap: records buf holds */
-    long long ann_off;             /* EDF+/BDF+: the first annotation signal in a record (-1: none) */
+    long long ann_off;             /* EDF+/BDF+: the first annotation signal in a record, or -1 */
     int    ann_bytes;              /* and its bytes */
     long long dur, t0;             /* record duration and record 0's start, 100 ns units */
     char   why[320];               /* what is wrong with the records read last, or "" */
@@ -50,9 +50,9 @@ static long long field(const unsigned char *h, size_t len)
     return v;
 }
 
-/* Where each EDFlib signal lies in a record, from the header on fd, checked against what EDFlib read from it:
- * the same signals in the same order (annotation signals of EDF+/BDF+ left out, as EDFlib does), the same
- * labels and samples per record. 0, or -1 when anything differs. */
+/* Where each EDFlib signal lies in a record, from the header on fd, checked against what EDFlib
+ * read from it: the same signals in the same order (annotation signals of EDF+/BDF+ left out, as
+ * EDFlib does), the same labels and samples per record. 0, or -1 when anything differs. */
 static int layout(dw_edf_records *r, const struct edf_hdr_struct *h)
 {
     unsigned char fixed[256];
@@ -82,7 +82,8 @@ static int layout(dw_edf_records *r, const struct edf_hdr_struct *h)
                 r->ann_off = at, r->ann_bytes = (int)(spr * r->bytes);
         } else {
             const struct edf_param_struct *p = k < h->edfsignals ? &h->signalparam[k] : NULL;
-            if (!p || memcmp(p->label, label, 16) || p->smp_in_datarecord != spr || p->dig_max <= p->dig_min) {
+            if (!p || memcmp(p->label, label, 16) || p->smp_in_datarecord != spr ||
+                p->dig_max <= p->dig_min) {
                 rc = -1;
             } else {
                 rec_signal *s = &r->sig[k++];
@@ -110,7 +111,7 @@ int dw_edf_tal_onset(const unsigned char *a, int n, long long *t)
     for (; i < n && a[i] != 0x14; i++) {
         if (a[i] == '.' && decimals < 0 && digits)
             decimals = 0;
-        else if (a[i] < '0' || a[i] > '9' || (decimals < 0 && sec >= 10000000000LL))   /* 300 years */
+        else if (a[i] < '0' || a[i] > '9' || (decimals < 0 && sec >= 10000000000LL)) /* 300 years */
             return -1;
         else if (decimals >= 0)
             frac += (a[i] - '0') * (scale /= 10), decimals++;
@@ -124,7 +125,8 @@ int dw_edf_tal_onset(const unsigned char *a, int n, long long *t)
 }
 
 /* Record rec's time-keeping onset from n bytes a of its annotation signal: 0, or -1 with r->why. */
-static int check_onset(dw_edf_records *r, long long rec, const unsigned char *a, int n, long long *t)
+static int check_onset(dw_edf_records *r, long long rec, const unsigned char *a, int n,
+                       long long *t)
 {
     const char *name = r->bytes == 3 ? "BDF Annotations" : "EDF Annotations";
     long long at = r->hdr_bytes + rec * r->rec_bytes + r->ann_off, want = r->t0 + rec * r->dur;
@@ -132,11 +134,12 @@ static int check_onset(dw_edf_records *r, long long rec, const unsigned char *a,
         snprintf(r->why, sizeof r->why, "data record %lld (byte %lld): no time-keeping annotation "
                  "(\"+seconds\\x14\\x14\") at the start of its \"%s\" signal", rec + 1, at, name);
     else if (rec == 0 && (*t < 0 || *t >= EDFLIB_TIME_DIMENSION))
-        snprintf(r->why, sizeof r->why, "data record 1 starts %.7g s after the header's start time; EDF+ wants "
-                 "0 to under 1 s", (double)*t / EDFLIB_TIME_DIMENSION);
+        snprintf(r->why, sizeof r->why, "data record 1 starts %.7g s after the header's start "
+                 "time; EDF+ wants 0 to under 1 s", (double)*t / EDFLIB_TIME_DIMENSION);
     else if (rec > 0 && *t != want)
-        snprintf(r->why, sizeof r->why, "data record %lld (byte %lld) starts at %.7g s, not %.7g s: the records "
-                 "of a continuous (+C) file follow one another without gaps", rec + 1, at,
+        snprintf(r->why, sizeof r->why, "data record %lld (byte %lld) starts at %.7g s, not %.7g "
+                 "s: the records of a continuous (+C) file follow one another without gaps",
+                 rec + 1, at,
                  (double)*t / EDFLIB_TIME_DIMENSION, (double)want / EDFLIB_TIME_DIMENSION);
     else
         return 0;
@@ -156,11 +159,13 @@ static int read_onset(dw_edf_records *r, long long rec, long long *t)
     return check_onset(r, rec, a, n, t);
 }
 
-dw_edf_records *dw_edf_records_new(int fd, const struct edf_hdr_struct *h, char *why, size_t why_cap)
+dw_edf_records *dw_edf_records_new(int fd, const struct edf_hdr_struct *h, char *why,
+                                   size_t why_cap)
 {
     if (why_cap)
         why[0] = 0;
-    if (fd < 0 || h->edfsignals < 1 || h->edfsignals > EDFLIB_MAXSIGNALS || h->datarecords_in_file < 1)
+    if (fd < 0 || h->edfsignals < 1 || h->edfsignals > EDFLIB_MAXSIGNALS ||
+        h->datarecords_in_file < 1)
         return NULL;
     dw_edf_records *r = calloc(1, sizeof *r);
     if (!r || !(r->sig = calloc((size_t)h->edfsignals, sizeof *r->sig))) {
@@ -176,8 +181,8 @@ dw_edf_records *dw_edf_records_new(int fd, const struct edf_hdr_struct *h, char 
         dw_edf_records_free(r);
         return NULL;
     }
-    /* EDF+/BDF+: record 0 starts within the first second and the last one where the records, following one
-     * another, put it; every record in between is checked as it is read. */
+    /* EDF+/BDF+: record 0 starts within the first second and the last one where the records,
+     * following one another, put it; every record in between is checked as it is read. */
     long long t;
     r->dur = h->datarecord_duration;
     r->t0 = 0;
@@ -222,8 +227,8 @@ static int load(dw_edf_records *r, long long rec)
         if (k <= 0) {
             if (k == 0)
                 errno = EIO;       /* the file is shorter than when it was opened */
-            snprintf(r->why, sizeof r->why, "read error in data records %lld-%lld: %s", rec + 1, rec + cn,
-                     strerror(errno));
+            snprintf(r->why, sizeof r->why, "read error in data records %lld-%lld: %s", rec + 1,
+                     rec + cn, strerror(errno));
             return -1;
         }
         got += (size_t)k;
@@ -248,9 +253,11 @@ long long dw_edf_records_start(const dw_edf_records *r)
     return r->ann_off >= 0 ? r->t0 : 0;
 }
 
-/* n stored values from b on (two's complement, little-endian) to physical units times scale. The clamp to
- * the digital range is skipped when that range is the format's whole range (then it cannot bite). */
-static void decode(const rec_signal *s, int bytes, const unsigned char *b, int n, double scale, double *out)
+/* n stored values from b on (two's complement, little-endian) to physical units times scale. The
+ * clamp to the digital range is skipped when that range is the format's whole range (then it cannot
+ * bite). */
+static void decode(const rec_signal *s, int bytes, const unsigned char *b, int n, double scale,
+                   double *out)
 {
     const double bv = s->bitvalue, off = s->offset;
     const int lo = s->dmin, hi = s->dmax;
@@ -279,7 +286,8 @@ static void decode(const rec_signal *s, int bytes, const unsigned char *b, int n
     }
 }
 
-int dw_edf_records_read(dw_edf_records *r, int sig, long long first, int n, double scale, double *out)
+int dw_edf_records_read(dw_edf_records *r, int sig, long long first, int n, double scale,
+                        double *out)
 {
     if (sig < 0 || sig >= r->nsig || first < 0 || n < 0)
         return errno = EINVAL, -1;

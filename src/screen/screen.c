@@ -706,7 +706,7 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
                 }
             }
         }
-        int epoch_due = 0;                          /* a new epoch: its stage goes up now, not at the next frame */
+        int epoch_due = 0;                /* a new epoch: its stage goes up now, not next frame */
         if (pf[1].revents & POLLIN) {
             dw_monitor_drain(m->wake_fd[0]);
             dirty = 1;

@@ -57,7 +57,7 @@ typedef struct {
 
 typedef struct {
     int    handle;
-    int    data_fd;                /* the bytes EDFlib opened (the file or its copy), for whole-record reads */
+    int    data_fd;                /* on what EDFlib opened (the file or its copy): record reads */
     dw_edf_records *rec;           /* those reads; NULL: through EDFlib */
     int    nch;
     edf_chan ch[DW_MAX_CH];
@@ -279,7 +279,8 @@ static int disc_rewrite(int in, int out, long long hsize, long long recsize, lon
         if (d->onset[r] == t)
             continue;
         int olen;
-        if (pread(in, a, (size_t)d->ann_len, at) != d->ann_len || (olen = dw_edf_tal_onset(a, d->ann_len, &real)) < 0 ||
+        if (pread(in, a, (size_t)d->ann_len, at) != d->ann_len ||
+            (olen = dw_edf_tal_onset(a, d->ann_len, &real)) < 0 ||
             tal_rewrite(a, d->ann_len, olen, t, tmp) || pwrite(out, a, (size_t)d->ann_len, at) != d->ann_len)
             rc = -1;
     }
@@ -454,10 +455,11 @@ static int edf_check_header(const char *path, int fd, char *tmp, size_t tmp_cap,
     return rc;
 }
 
-/* dw_edf_open_checked, and for a discontinuous file each record's start (100 ns units after the header's
- * start time) in *onset (caller frees; NULL for a continuous file). With data_fd, a descriptor open on the
- * bytes EDFlib opened goes there (the caller closes it; -1 if there is none). annotations: EDFlib's
- * EDFLIB_READ_ALL_ANNOTATIONS or EDFLIB_DO_NOT_READ_ANNOTATIONS (then the caller checks the time-keeping). */
+/* dw_edf_open_checked, and for a discontinuous file each record's start (100 ns units after the
+ * header's start time) in *onset (caller frees; NULL for a continuous file). With data_fd, a
+ * descriptor open on the bytes EDFlib opened goes there (the caller closes it; -1 if there is
+ * none). annotations: EDFlib's EDFLIB_READ_ALL_ANNOTATIONS or EDFLIB_DO_NOT_READ_ANNOTATIONS (then
+ * the caller checks the time-keeping). */
 static int open_checked(const char *path, struct edf_hdr_struct *hdr, char *note, size_t note_cap,
                         long long **onset, int *data_fd, int annotations, dw_err *err)
 {
@@ -530,7 +532,8 @@ int dw_edf_open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
                         dw_err *err)
 {
     long long *onset;
-    int fh = open_checked(path, hdr, note, note_cap, &onset, NULL, EDFLIB_READ_ALL_ANNOTATIONS, err);
+    int fh = open_checked(path, hdr, note, note_cap, &onset, NULL, EDFLIB_READ_ALL_ANNOTATIONS,
+                          err);
     free(onset);
     return fh;
 }
@@ -646,7 +649,8 @@ static int fill_channel(dw_source *src, edf_priv *p, edf_chan *ch, int want)
     /* A channel at the output rate needs no filter: its samples go straight into its queue. */
     int direct = p->rec && ch->skip == 0 && dw_resampler_delay_s(ch->rs) == 0;
     while (ch->qlen < want && !ch->flushed) {
-        long long n = direct ? want - ch->qlen : (long long)ceil((want - ch->qlen + ch->skip) * ch->fs / p->fs) + 8;
+        long long n = direct ? want - ch->qlen
+                             : (long long)ceil((want - ch->qlen + ch->skip) * ch->fs / p->fs) + 8;
         if (n > (long long)p->in_cap)
             n = (long long)p->in_cap;
         long long left = ch->end_in - ch->next_in;
@@ -656,13 +660,15 @@ static int fill_channel(dw_source *src, edf_priv *p, edf_chan *ch, int want)
             if (n > left)
                 n = left;
             double *dst = direct ? ch->q + ch->qlen : p->in;
-            int got = p->rec ? dw_edf_records_read(p->rec, ch->sig, ch->next_in, (int)n, ch->to_uv, dst)
-                             : edfread_physical_samples(p->handle, ch->sig, (int)n, p->in);
+            int got = p->rec
+                ? dw_edf_records_read(p->rec, ch->sig, ch->next_in, (int)n, ch->to_uv, dst)
+                : edfread_physical_samples(p->handle, ch->sig, (int)n, p->in);
             if (got <= 0) {
                 char l[24];
                 trimmed(src->info.label[ch - p->ch], l, sizeof l);
-                dw_err_set(&src->err, "%s: read error in channel \"%s\" at sample %lld%s%s", src->path, l,
-                           ch->next_in, p->rec ? ": " : "", p->rec ? dw_edf_records_why(p->rec) : "");
+                const char *why = p->rec ? dw_edf_records_why(p->rec) : "";
+                dw_err_set(&src->err, "%s: read error in channel \"%s\" at sample %lld%s%s",
+                           src->path, l, ch->next_in, why[0] ? ": " : "", why);
                 return -1;
             }
             n = got;
@@ -671,7 +677,7 @@ static int fill_channel(dw_source *src, edf_priv *p, edf_chan *ch, int want)
                 ch->qlen += got;
                 continue;
             }
-            for (long long i = 0; i < n && !p->rec; i++)   /* EDFlib's values are in the file's unit */
+            for (long long i = 0; i < n && !p->rec; i++)   /* EDFlib's values: in the file's unit */
                 p->in[i] *= ch->to_uv;
         } else {
             /* End of input: zeros push the filter's tail (its delay) out. */
@@ -833,18 +839,20 @@ static void note_unit(dw_source_info *info, const char *label, const char *unit)
              k ? "; " : "", label, unit);
 }
 
-/* Opens for replay: EDFlib without its annotation pass, the samples read as whole records (edf_records.h,
- * which checks the time-keeping as EDFlib would); when the record reader cannot match EDFlib's layout,
- * EDFlib again with every annotation read (its own check) and its own sample reads. 0, or -1 with err. */
-static int open_fast(const char *path, edf_priv *p, struct edf_hdr_struct *h, char *note, size_t note_cap,
-                     long long **onset, dw_err *err)
+/* Opens for replay: EDFlib without its annotation pass, the samples read as whole records
+ * (edf_records.h, which checks the time-keeping as EDFlib would); when the record reader cannot
+ * match EDFlib's layout, EDFlib again with every annotation read (its own check) and its own sample
+ * reads. 0, or -1 with err. */
+static int open_fast(const char *path, edf_priv *p, struct edf_hdr_struct *h, char *note,
+                     size_t note_cap, long long **onset, dw_err *err)
 {
     char why[320];
-    p->handle = open_checked(path, h, note, note_cap, onset, &p->data_fd, EDFLIB_DO_NOT_READ_ANNOTATIONS, err);
+    p->handle = open_checked(path, h, note, note_cap, onset, &p->data_fd,
+                             EDFLIB_DO_NOT_READ_ANNOTATIONS, err);
     if (p->handle < 0)
         return -1;
     if ((p->rec = dw_edf_records_new(p->data_fd, h, why, sizeof why))) {
-        h->starttime_subsecond = dw_edf_records_start(p->rec);   /* EDFlib takes it from record 1's onset */
+        h->starttime_subsecond = dw_edf_records_start(p->rec);   /* EDFlib: record 1's onset */
         return 0;
     }
     edfclose_file(p->handle);
@@ -857,7 +865,8 @@ static int open_fast(const char *path, edf_priv *p, struct edf_hdr_struct *h, ch
         dw_err_set(err, "%s: %s", path, why);
         return -1;
     }
-    p->handle = open_checked(path, h, note, note_cap, onset, NULL, EDFLIB_READ_ALL_ANNOTATIONS, err);
+    p->handle = open_checked(path, h, note, note_cap, onset, NULL, EDFLIB_READ_ALL_ANNOTATIONS,
+                             err);
     return p->handle < 0 ? -1 : 0;
 }
 

@@ -10,7 +10,7 @@
 #include "dsp/resample.h"
 
 #define SEC_RING 64               /* seconds of verdicts kept (an epoch and what runs ahead of it) */
-#define ALT_BACKLOG 1440          /* epochs (12 h) the stand-in stager may fall behind (see alt_push) */
+#define ALT_BACKLOG 1440          /* epochs (12 h) the stand-in stager may lag (see alt_push) */
 #define PIECE    256              /* input frames resampled per step */
 
 struct dw_pipeline {
@@ -19,7 +19,7 @@ struct dw_pipeline {
     double fs;
     const dw_model *model;
     dw_stager *stager, *alt;      /* alt: the one-channel stager standing in when the parietal is unusable */
-    struct alt_epoch { dw_features feat[2]; int valid; } *alt_log;   /* epochs alt has not seen yet */
+    struct alt_epoch { dw_features feat[2]; int valid; } *alt_log;   /* epochs alt has not seen */
     int    alt_behind;
     int    ncols;                 /* staging columns: 1 or 2 */
     dw_quality *quality;
@@ -44,13 +44,14 @@ struct dw_pipeline {
     long   sec_id[SEC_RING];
     unsigned char fflag[SEC_RING], pflag[SEC_RING];
 
-    /* the epoch being filled (buf[cur]) and the one before it (buf[!cur]), at DW_FS: the two hold the last
-     * 30 s for the provisional label, prev[fill..] then cur[..fill), without a third copy of the signal */
+    /* the epoch being filled (buf[cur]) and the one before it (buf[!cur]), at DW_FS: the two hold
+     * the last 30 s for the provisional label, prev[fill..] then cur[..fill), without a third copy
+     * of the signal */
     double buf[2][2][DW_EPOCH_N]; /* [epoch][column][frame] */
     int    cur;
     int    fill;
     long long epoch_no;           /* epoch the fill belongs to */
-    long   ring_total;            /* frames since the stream (re)started: the last 30 s are whole from 3000 */
+    long   ring_total;            /* frames since the stream (re)started: 30 s whole from 3000 on */
 };
 
 static void on_quality(void *ctx, const dw_quality_second *q)
@@ -106,8 +107,9 @@ dw_pipeline *dw_pipeline_new(const dw_source_info *in, const dw_pipeline_opts *o
     p->ncols = dw_model_channels(m);
     if (!(p->stager = dw_stager_new(m)))
         goto oom;
-    if (!(o && o->model) && p->ncols == 2 && (!(p->alt = dw_stager_new(dw_model_builtin(1))) ||
-                                              !(p->alt_log = malloc(ALT_BACKLOG * sizeof *p->alt_log))))
+    if (!(o && o->model) && p->ncols == 2 &&
+        (!(p->alt = dw_stager_new(dw_model_builtin(1))) ||
+         !(p->alt_log = malloc(ALT_BACKLOG * sizeof *p->alt_log))))
         goto oom;
     dw_quality_cfg qc = o ? o->quality : (dw_quality_cfg){ 500, 1, 0 };
     if (!(p->quality = dw_quality_new(in->nch, in->fs, in->phys_lo, in->phys_hi, &qc)))
@@ -188,13 +190,14 @@ static void judge(const dw_pipeline *p, long long e, dw_epoch_result *r, int *pa
     *parietal_ok = pbad <= DW_EPOCH_UNUSABLE_S;
 }
 
-/* The stand-in stager sees every epoch, in order, as the main one does; but its labels are wanted only for
- * epochs whose parietal channel is unusable (on most nights none), so epochs wait in alt_log and go through
- * it when a label is wanted or the log is full (its state, hence every label, is the same as if it had
- * seen each epoch at once; a log full after 12 h bounds the memory). Its label when wanted, else
- * DW_UNSCORED. On a night with a good parietal channel this saves the stand-in's evaluation, a fifth of
- * the stagers' cost (bench_stager: fpz 65 us, fpz_pz 265 us per epoch); the price is one catch-up of at
- * most ALT_BACKLOG epochs (about 0.1 s) in the epoch where the parietal channel first fails. */
+/* The stand-in stager sees every epoch, in order, as the main one does; but its labels are wanted
+ * only for epochs whose parietal channel is unusable (on most nights none), so epochs wait in
+ * alt_log and go through it when a label is wanted or the log is full (its state, hence every
+ * label, is the same as if it had seen each epoch at once; a log full after 12 h bounds the
+ * memory). Its label when wanted, else DW_UNSCORED. On a night with a good parietal channel this
+ * saves the stand-in's evaluation, a fifth of the stagers' cost (bench_stager: fpz 17 us, fpz_pz
+ * 86 us of CPU per epoch); the price is one catch-up of at most ALT_BACKLOG epochs (about 0.1 s)
+ * in the epoch where the parietal channel first fails. */
 static int alt_push(dw_pipeline *p, const dw_epoch_result *r, int wanted, double prob[DW_NSTAGES])
 {
     if (!wanted && p->alt_behind < ALT_BACKLOG) {
@@ -241,7 +244,8 @@ static void finish_epoch(dw_pipeline *p)
         p->sink.epoch(p->sink.ctx, &r);
 }
 
-/* n frames at DW_FS into the epoch (f frontal, q parietal or NULL), in runs that end at the epoch's end. */
+/* n frames at DW_FS into the epoch (f frontal, q parietal or NULL), in runs that end at the epoch's
+ * end. */
 static void assemble(dw_pipeline *p, const double *f, const double *q, int n)
 {
     while (n > 0) {
@@ -293,11 +297,12 @@ static void resample(dw_pipeline *p, const double *x, long n, long long limit)
         for (int r = 0; r < p->nres; r++) {
             int c = p->res_ch[r];
             const double *col = x ? x + (size_t)i0 * nch + (size_t)c : NULL;
-            double *dst = p->same_rate ? p->out + (size_t)r * p->outcap : p->in;   /* no filter: no copy */
+            double *out = p->out + (size_t)r * p->outcap;
+            double *dst = p->same_rate ? out : p->in;  /* no filter: straight to the output */
             for (int i = 0; i < k; i++)        /* one column of the frames, contiguous */
                 dst[i] = col ? col[(size_t)i * nch] : p->last[c];
             got = p->same_rate ? (size_t)k
-                               : dw_resampler_run(p->rs[r], p->in, (size_t)k, p->out + (size_t)r * p->outcap, p->outcap);
+                               : dw_resampler_run(p->rs[r], p->in, (size_t)k, out, p->outcap);
         }
         if (x)
             memcpy(p->last, x + (size_t)(i0 + k - 1) * nch, nch * sizeof *x);
@@ -349,7 +354,7 @@ int dw_pipeline_provisional(const dw_pipeline *p, double prob[DW_NSTAGES], int *
         if (sec_flags(p, s, 0) & DW_Q_UNUSABLE)
             return 0;
     static double x[2][DW_EPOCH_N];       /* the worker's thread only; 48 KB off the stack */
-    int k = p->fill;                      /* the last 30 s: the previous epoch from k on, this one up to k */
+    int k = p->fill;                      /* the last 30 s: the epoch before from k, this to k */
     for (int c = 0; c < p->ncols; c++) {
         memcpy(x[c], p->buf[!p->cur][c] + k, (size_t)(DW_EPOCH_N - k) * sizeof(double));
         memcpy(x[c] + (DW_EPOCH_N - k), p->buf[p->cur][c], (size_t)k * sizeof(double));

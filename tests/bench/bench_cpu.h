@@ -1,5 +1,6 @@
-/* The clock the benchmarks time themselves by: this process's CPU time (user + system). On a shared machine
- * wall time also counts the waits for a core, which have nothing to do with the code measured. */
+/* The clock the benchmarks time themselves by: this process's CPU time (user + system). On a shared
+ * machine wall time also counts the waits for a core, which have nothing to do with the code
+ * measured. */
 #ifndef DW_BENCH_CPU_H
 #define DW_BENCH_CPU_H
 

@@ -1,7 +1,7 @@
 /* EDF replay speed "as fast as possible": an 8-h two-channel EDF+ written with EDFlib, read through
- * dw_edf_open in 30-s blocks, against a plain read() of the same file in the same run, and against real
- * time, at 100 Hz and 256 Hz: delivered at the file's own rate (the staging pipeline resamples). CPU time of
- * this process, best of 3. */
+ * dw_edf_open in 30-s blocks, against a plain read() of the same file in the same run, and against
+ * real time, at 100 Hz and 256 Hz: delivered at the file's own rate (the staging pipeline
+ * resamples). CPU time of this process, best of 3. */
 #include "base/dw.h"
 #include "sources/source.h"
 #include "edf_testfile.h"

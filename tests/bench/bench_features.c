@@ -1,11 +1,10 @@
-/* Epoch features and resampling speed, each against a reference measured in the same run (CPU time of this
- * process, best of 7, interleaved):
- *   our Welch PSD (dw_welch: FFTW r2c through dsp/fft.c) against the plain FFTW Welch of fftw_welch.h, and
- *   our seven numbers per epoch (dw_features_epoch) against the same seven computed the plain way on FFTW
- *   (target: within 1.2x; both must agree to 1e-12);
- *   an 8-h two-channel night's features against real time;
- *   the resampler (16 channels 250 -> 100 Hz, one second at a time) against real time, with the AVX filter
- *   against the SSE2 one where the CPU has AVX. */
+/* Epoch features and resampling speed, each against a reference measured in the same run (CPU time
+ * of this process, best of 7, interleaved): our Welch PSD (dw_welch: FFTW r2c through dsp/fft.c)
+ * against the plain FFTW Welch of fftw_welch.h, and our seven numbers per epoch (dw_features_epoch)
+ * against the same seven computed the plain way on FFTW (target: within 1.2x; both must agree to
+ * 1e-12); an 8-h two-channel night's features against real time; the resampler (16 channels 250 ->
+ * 100 Hz, one second at a time) against real time, with the AVX filter against the SSE2 one where
+ * the CPU has AVX. */
 #include "base/dw.h"
 #include "dsp/resample.h"
 #include "staging/features.h"
@@ -35,7 +34,8 @@ static double gauss(void)
 
 static double pool[POOL][DW_EPOCH_N], sink;
 
-/* CPU seconds per epoch of one of: 0 dw_welch, 1 ref_welch, 2 dw_features_epoch, 3 ref_features_epoch. */
+/* CPU seconds per epoch of one of: 0 dw_welch, 1 ref_welch, 2 dw_features_epoch, 3
+ * ref_features_epoch. */
 static double per_epoch(int what, int n)
 {
     double psd[DW_PSD_BINS], t0 = cpu_now();

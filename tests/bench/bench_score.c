@@ -1,14 +1,14 @@
-/* `dreamwatch score` of the sample night against the floor, all in one run (issue 16):
- *   reference 1, the bare EDFlib read: edfopen_file_readonly (every annotation read, as any EDFlib user who
- *     wants the file's annotations opens it) and edfread_physical_samples of every signal to the end;
- *   reference 2, reference 1 + FFTW Welch features: the seven numbers of every 30-s epoch of every 100-Hz
- *     signal, computed the plain way on FFTW (tests/bench/fftw_welch.h);
- *   score: the real binary, `score --out TMP --force NIGHT` (reading, quality verdict, features, both
- *     stagers, the hypnogram as CSV and EDF+, statistics, agreement with the night's own annotations).
- * Each runs in its own process (score by execve; the references in a fork of this one), each timed by its
- * CPU time (user + system, from wait4: on this shared machine CPU time does not count the waits for a
- * core that wall time does), best of 7, interleaved. Targets: score <= 2.0x reference 1 and <= 1.2x
- * reference 2. A night may be given as the argument. */
+/* `dreamwatch score` of the sample night against the floor, all in one run (issue 16): reference 1,
+ * the bare EDFlib read: edfopen_file_readonly (every annotation read, as any EDFlib user who wants
+ * the file's annotations opens it) and edfread_physical_samples of every signal to the end;
+ * reference 2, reference 1 + FFTW Welch features: the seven numbers of every 30-s epoch of every
+ * 100-Hz signal, computed the plain way on FFTW (tests/bench/fftw_welch.h); score: the real binary,
+ * `score --out TMP --force NIGHT` (reading, quality verdict, features, both stagers, the hypnogram
+ * as CSV and EDF+, statistics, agreement with the night's own annotations). Each runs in its own
+ * process (score by execve; the references in a fork of this one), each timed by its CPU time (user
+ * + system, from wait4: on this shared machine CPU time does not count the waits for a core that
+ * wall time does), best of 7, interleaved. Targets: score <= 2.0x reference 1 and <= 1.2x reference
+ * 2. A night may be given as the argument. */
 #include "base/dw.h"
 #include "fftw_welch.h"
 
@@ -51,8 +51,8 @@ static int edflib_read(int features)
     return sink == 0.5 ? 2 : 0;          /* keeps the work observable */
 }
 
-/* CPU seconds of one run of what (0: score, 1: reference 1, 2: reference 2), its wall time in *wall; -1 if it
- * failed. */
+/* CPU seconds of one run of what (0: score, 1: reference 1, 2: reference 2), its wall time in
+ * *wall; -1 if it failed. */
 static double run(int what, double *wall)
 {
     double t0 = dw_now_mono();

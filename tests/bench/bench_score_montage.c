@@ -1,9 +1,9 @@
-/* Scoring cost per hour of recording: a 16-channel 125 Hz BDF+ (a Cyton+Daisy night) against the 2-channel
- * 100 Hz EDF+ night, both 8 h, written with EDFlib and staged through the one pipeline as `score` runs it
- * (only the two staged channels are read and resampled). Target (issue 11): at most 1.3x the 2-channel
- * night per hour, and (issue 16) at least 100,000x real time for the 16-channel file. Timed by the CPU time
- * of this process (on a shared machine wall time also counts the waits for a core; it is printed beside),
- * best of 5, the two files interleaved. */
+/* Scoring cost per hour of recording: a 16-channel 125 Hz BDF+ (a Cyton+Daisy night) against the
+ * 2-channel 100 Hz EDF+ night, both 8 h, written with EDFlib and staged through the one pipeline as
+ * `score` runs it (only the two staged channels are read and resampled). Target (issue 11): at most
+ * 1.3x the 2-channel night per hour, and (issue 16) at least 100,000x real time for the 16-channel
+ * file. Timed by the CPU time of this process (on a shared machine wall time also counts the waits
+ * for a core; it is printed beside), best of 5, the two files interleaved. */
 #include "base/dw.h"
 #include "sources/source.h"
 #include "staging/pipeline.h"

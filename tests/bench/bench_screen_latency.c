@@ -1,13 +1,14 @@
-/* How soon an epoch's stage is on the screen (issue 16: within 50 ms at the default frame rate), end to end
- * through the real binary: `dreamwatch emulate` streams the sample night as a Cyton (8 ch, 250 Hz, 4x real
- * time so that an epoch ends every 7.5 s) into a pty, with --sent-log giving the monotonic time each sample
- * was written; the monitor (`dreamwatch --serial PTY --no-record`, default frame rate) runs in a 120x40 tmux
- * pane, whose text is captured over and over. The reference point of epoch K is the moment the emulator wrote
- * the sample that completes it in the staging pipeline (found here by feeding a dw_pipeline of the same rate
- * one frame at a time: 0.2 s after the epoch's end, the resampler's delay; counted from the stream the
- * monitor started last); the stage is "on screen" when a
- * capture shows "Hypnogram: epoch K". A capture's end time bounds the moment from above, so the figures are
- * upper bounds, too high by at most one capture interval (printed). */
+/* How soon an epoch's stage is on the screen (issue 16: within 50 ms at the default frame rate),
+ * end to end through the real binary: `dreamwatch emulate` streams the sample night as a Cyton (8
+ * ch, 250 Hz, 4x real time so that an epoch ends every 7.5 s) into a pty, with --sent-log giving
+ * the monotonic time each sample was written; the monitor (`dreamwatch --serial PTY --no-record`,
+ * default frame rate) runs in a 120x40 tmux pane, whose text is captured over and over. The
+ * reference point of epoch K is the moment the emulator wrote the sample that completes it in the
+ * staging pipeline (found here by feeding a dw_pipeline of the same rate one frame at a time: 0.2 s
+ * after the epoch's end, the resampler's delay; counted from the stream the monitor started last);
+ * the stage is "on screen" when a capture shows "Hypnogram: epoch K". A capture's end time bounds
+ * the moment from above, so the figures are upper bounds, too high by at most one capture interval
+ * (printed). */
 #include "base/dw.h"
 #include "staging/pipeline.h"
 
@@ -142,9 +143,10 @@ int main(void)
     run_wait(kill_argv);
     kill(emu, SIGTERM);
     waitpid(emu, NULL, 0);
-    /* The send times of the completing samples. The worker counts frames from the stream it started last; the
-     * emulator's index runs on from its first start (a handshake retried under load restarts the stream):
-     * frame 0 is the first index after the last jump in the log that comes well before epoch 2 is shown. */
+    /* The send times of the completing samples. The worker counts frames from the stream it started
+     * last; the emulator's index runs on from its first start (a handshake retried under load
+     * restarts the stream): frame 0 is the first index after the last jump in the log that comes
+     * well before epoch 2 is shown. */
     static long idx[1 << 20];
     static double when[1 << 20];
     long nl = 0, k0 = -1;

@@ -1,6 +1,6 @@
-/* Stager cost per epoch (push) and per provisional label (peek), for both built-in models, as ratios against
- * computing the same epoch's features from 3000 samples (dw_features_epoch) in the same run, and real time.
- * CPU time of this process. */
+/* Stager cost per epoch (push) and per provisional label (peek), for both built-in models, as
+ * ratios against computing the same epoch's features from 3000 samples (dw_features_epoch) in the
+ * same run, and real time. CPU time of this process. */
 #include "base/dw.h"
 #include "staging/features.h"
 #include "staging/stager.h"

@@ -1,7 +1,7 @@
-/* Staging speed and memory: an 8-h two-channel night from EDF through features and the causal model,
- * as a multiple of real time on one core; the live per-epoch cost; memory over a night three times
- * as long. Reference: the same night read without staging, measured in the same run. CPU time of this
- * process, best of 3. */
+/* Staging speed and memory: an 8-h two-channel night from EDF through features and the causal
+ * model, as a multiple of real time on one core; the live per-epoch cost; memory over a night three
+ * times as long. Reference: the same night read without staging, measured in the same run. CPU time
+ * of this process, best of 3. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,9 @@
-/* The reference the benches measure our features against: the seven numbers of one 30-s epoch at 100 Hz
- * computed the plain way with FFTW (scipy.signal.welch's definition: periodic Hann, 256-point segments,
- * 128 overlap, mean detrend per segment, density scaling, one-sided; band means, variance, variance of the
- * first difference), written here without any of our code. One r2c plan, FFTW_ESTIMATE, on aligned
- * arrays: what anyone writing Welch on FFTW would do. Not thread-safe (one static plan and scratch). */
+/* The reference the benches measure our features against: the seven numbers of one 30-s epoch at
+ * 100 Hz computed the plain way with FFTW (scipy.signal.welch's definition: periodic Hann,
+ * 256-point segments, 128 overlap, mean detrend per segment, density scaling, one-sided; band
+ * means, variance, variance of the first difference), written here without any of our code. One r2c
+ * plan, FFTW_ESTIMATE, on aligned arrays: what anyone writing Welch on FFTW would do. Not
+ * thread-safe (one static plan and scratch). */
 #ifndef DW_BENCH_FFTW_WELCH_H
 #define DW_BENCH_FFTW_WELCH_H
 

@@ -141,8 +141,8 @@ static void test_garbage(void)
     CHECK("parser: resynchronisations counted", p.resyncs == bursts && p.garbage_bytes > 0,
           "resyncs %ld bursts %d", p.resyncs, bursts);
 
-    /* The same stream byte by byte (every packet through the parser's buffer) and whole (packets taken where
-     * they lie once in step): the same samples and the same counts. */
+    /* The same stream byte by byte (every packet through the parser's buffer) and whole (packets
+     * taken where they lie once in step): the same samples and the same counts. */
     static dw_cyton_sample one[MAXP * 2], whole[MAXP * 2];
     dw_cyton_parser p1, pw;
     dw_cyton_parser_init(&p1, 0);

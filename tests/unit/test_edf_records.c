@@ -1,9 +1,9 @@
-/* Whole-record sample reads (edf/edf_records.h) give EDFlib's values to the last bit: every sample of every
- * signal of real files (EDFlib-written EDF+ and BDF+ with mixed rates, units and physical ranges, the sample
- * night, a plain EDF written byte by byte with stored values beyond its digital range, an inverted physical
- * range and a signal labelled "EDF Annotations" that plain EDF treats as data) is compared with
- * edfread_physical_samples; a layout that does not match EDFlib's is refused; a file shortened under the
- * reader is a read error (EIO), also through the EDF source. */
+/* Whole-record sample reads (edf/edf_records.h) give EDFlib's values to the last bit: every sample
+ * of every signal of real files (EDFlib-written EDF+ and BDF+ with mixed rates, units and physical
+ * ranges, the sample night, a plain EDF written byte by byte with stored values beyond its digital
+ * range, an inverted physical range and a signal labelled "EDF Annotations" that plain EDF treats
+ * as data) is compared with edfread_physical_samples; a layout that does not match EDFlib's is
+ * refused; a file shortened under the reader is a read error (EIO), also through the EDF source. */
 #include "edf/edf_records.h"
 #include "sources/source.h"
 #include "edf_testfile.h"
@@ -34,10 +34,10 @@ static double wave(int sig, double t)
     }
 }
 
-/* A plain EDF, 3 signals, 7 records of 1 s, written byte by byte: signal 0 "EEG Fpz-Cz" (100 samples,
- * digital -2000..2000 but values stored from -3000 to 3000 in steps: EDFlib clamps them), signal 1 "EDF
- * Annotations" (plain EDF: an ordinary signal, 10 samples), signal 2 "EEG Pz-Oz" with an inverted
- * physical range (+300 .. -300 uV) and an odd 37 samples per record. */
+/* A plain EDF, 3 signals, 7 records of 1 s, written byte by byte: signal 0 "EEG Fpz-Cz" (100
+ * samples, digital -2000..2000 but values stored from -3000 to 3000 in steps: EDFlib clamps them),
+ * signal 1 "EDF Annotations" (plain EDF: an ordinary signal, 10 samples), signal 2 "EEG Pz-Oz" with
+ * an inverted physical range (+300 .. -300 uV) and an odd 37 samples per record. */
 static int write_plain(const char *path)
 {
     FILE *f = fopen(path, "wb");
@@ -70,8 +70,8 @@ static int write_plain(const char *path)
     return fclose(f);
 }
 
-/* Every sample of every signal through both readers, in pieces of `piece` samples; the number of samples
- * compared, or -1 after printing the first difference. */
+/* Every sample of every signal through both readers, in pieces of `piece` samples; the number of
+ * samples compared, or -1 after printing the first difference. */
 static long compare_file(const char *path, int piece)
 {
     static struct edf_hdr_struct h;
@@ -149,7 +149,8 @@ static void test_same_values(void)
         SKIP("records_sample_night", "%s missing (run make)", night);
 }
 
-/* The layout comes from the descriptor, EDFlib's figures from the header: two different files disagree. */
+/* The layout comes from the descriptor, EDFlib's figures from the header: two different files
+ * disagree. */
 static void test_refuses_mismatch(void)
 {
     static struct edf_hdr_struct h;
@@ -164,7 +165,8 @@ static void test_refuses_mismatch(void)
     CHECK("records_refuse_bad_fd", !dw_edf_records_new(-1, &h, why, sizeof why), "a reader without a descriptor");
 }
 
-/* A file cut short after it was opened: EIO from the reader, a read error naming the channel from the source. */
+/* A file cut short after it was opened: EIO from the reader, a read error naming the channel from
+ * the source. */
 static void test_shortened(void)
 {
     static struct edf_hdr_struct h;

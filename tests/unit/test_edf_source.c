@@ -376,7 +376,8 @@ static void test_damage(const char *good)
     put(tmp("ns.edf"), c, n);
     cases[nc++] = (dcase){ "bad number of signals", "ns.edf", "bad number-of-signals field \"abc \"" };
     memcpy(c, d, n);
-    /* The annotation signal is the last in each record; record 60's time-keeping TAL says 99 s, not 59. */
+    /* The annotation signal is the last in each record; record 60's time-keeping TAL says 99 s, not
+     * 59. */
     size_t tal = (size_t)hs + 59 * rs + (256 + 200 + 1 + 100) * 2;
     memcpy(c + tal, "+99\x14\x14", 5);
     put(tmp("late.edf"), c, n);
@@ -411,7 +412,8 @@ static void test_damage(const char *good)
             dw_source_close(s);
         }
     }
-    /* Garbage over record 6's time-keeping TAL: found when that record is read, a read error naming it. */
+    /* Garbage over record 6's time-keeping TAL: found when that record is read, a read error naming
+     * it. */
     memcpy(c, d, n);
     tal = (size_t)hs + 5 * rs + (256 + 200 + 1 + 100) * 2;
     memcpy(c + tal, "garbage\x14\x01\xff annotation!!", 22);

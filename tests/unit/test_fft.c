@@ -37,7 +37,8 @@ int main(void)
             other = fmax(other, hypot(X[2 * k], X[2 * k + 1]));
     }
     CHECK("fft_cosine_bin", peak_err < 1e-12 && other < 1e-12, "bin 3 off by %g, others up to %g", peak_err, other);
-    /* The same input one double further on (not aligned for the SIMD plan): the other plan, same bins. */
+    /* The same input one double further on (not aligned for the SIMD plan): the other plan, same
+     * bins. */
     for (int j = 256; j > 0; j--)
         c[j] = c[j - 1];
     double X2[2 * 129 + 1], diff = 0;

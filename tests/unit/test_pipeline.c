@@ -194,9 +194,9 @@ static void test_verdict(void)
         CHECK(name, A.flagged[1][bit] == 10 && !(A.flags_or[0] & cases[k].flag), "%ld seconds, Ch1 %x",
               A.flagged[1][bit], A.flags_or[0]);
     }
-    /* The mains ratio by its definition (direct DFT of the Hann-windowed, mean-removed second: the bins at
-     * 49-51 or 59-61 Hz, the larger, over those at 1-40 Hz), against the verdict's, which takes one FFT per
-     * second at 250 Hz. */
+    /* The mains ratio by its definition (direct DFT of the Hann-windowed, mean-removed second: the
+     * bins at 49-51 or 59-61 Hz, the larger, over those at 1-40 Hz), against the verdict's, which
+     * takes one FFT per second at 250 Hz. */
     dw_pipeline *p = make(&A, &in, 0, 1);
     feed(p, 250, 2, 60, 100, F_MAINS, 1, 20, 30, 0, 0);
     dw_pipeline_free(p);
@@ -272,8 +272,9 @@ static void test_validity(void)
           "%d %d (%d s)", A.e[1].valid, A.e[2].valid, A.e[1].artefact_s);
 }
 
-/* The stand-in stager catches up on the epochs it was spared (alt_push): its labels for the epochs whose
- * parietal channel is railed are exactly those of a one-channel stager fed every epoch as it finished. */
+/* The stand-in stager catches up on the epochs it was spared (alt_push): its labels for the epochs
+ * whose parietal channel is railed are exactly those of a one-channel stager fed every epoch as it
+ * finished. */
 static void test_stand_in_catches_up(void)
 {
     dw_source_info in = info(100, 2);
@@ -309,8 +310,8 @@ static void test_provisional(void)
     CHECK("no provisional label over a flat second in the last 30 s", dw_pipeline_provisional(p, prob, &st) == 0,
           "stage %d", st);
     dw_pipeline_free(p);
-    /* Its window is the last 30 s delivered (half of epoch 3, half of epoch 4 here), its stager the one that
-     * saw the finished epochs: the same figures from the frames themselves. */
+    /* Its window is the last 30 s delivered (half of epoch 3, half of epoch 4 here), its stager the
+     * one that saw the finished epochs: the same figures from the frames themselves. */
     p = make(&A, &in, 1, 0);
     feed(p, 100, 2, 105, 700, F_NONE, 0, 0, 0, 0, 0);
     int got = dw_pipeline_provisional(p, prob, &st);
