@@ -194,8 +194,8 @@ static int stats_lines(dw_screen *s, char out[6][64])
     else
         snprintf(out[n++], 64, "SOL %.0f min  WASO %.0f min", st.sol_min, st.waso_min);
     snprintf(out[n++], 64, "awakenings %d  REM periods %d", st.awakenings, rp);
-    snprintf(out[n++], 64, "%% of TST: N1 %.0f N2 %.0f N3 %.0f R %.0f", st.stage_pct[DW_N1], st.stage_pct[DW_N2],
-             st.stage_pct[DW_N3], st.stage_pct[DW_R]);
+    snprintf(out[n++], 64, "%% of TST: N1 %.0f N2 %.0f N3 %.0f R %.0f", st.tst_pct[DW_N1], st.tst_pct[DW_N2],
+             st.tst_pct[DW_N3], st.tst_pct[DW_R]);
     return n;
 }
 

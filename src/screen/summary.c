@@ -52,8 +52,8 @@ static int summary_lines(dw_screen *s, char l[LINES_MAX][160])
                  st.rem_latency_min < 0 ? "none (no REM)" : (snprintf(b, sizeof b, "%.1f min", st.rem_latency_min), b));
         snprintf(l[n++], 160, "Wake after sleep onset %.1f min, %d awakenings, %d REM periods", st.waso_min,
                  st.awakenings, rp);
-        snprintf(l[n++], 160, "Stages, %% of total sleep: N1 %.1f  N2 %.1f  N3 %.1f  R %.1f", st.stage_pct[DW_N1],
-                 st.stage_pct[DW_N2], st.stage_pct[DW_N3], st.stage_pct[DW_R]);
+        snprintf(l[n++], 160, "Stages, %% of total sleep: N1 %.1f  N2 %.1f  N3 %.1f  R %.1f", st.tst_pct[DW_N1],
+                 st.tst_pct[DW_N2], st.tst_pct[DW_N3], st.tst_pct[DW_R]);
     }
     snprintf(l[n++], 160, "%d stimuli, %d REM cues; %d alerts (%d critical)", v->stim_count, v->cue_count,
              v->n_alerts, crit);

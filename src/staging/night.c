@@ -36,7 +36,7 @@ void dw_night_print_sleep(FILE *f, const dw_night *nt)
     fprintf(f, "sleep efficiency %.1f %% of time in bed, maintenance efficiency %.1f %% of the sleep period\n",
             s->se_pct, s->sme_pct);
     for (int k = DW_N1; k <= DW_R; k++)
-        fprintf(f, "%-2s %6.1f min %5.1f %% of TST\n", dw_stage_name(k), s->stage_min[k], s->stage_pct[k]);
+        fprintf(f, "%-2s %6.1f min %5.1f %% of TST\n", dw_stage_name(k), s->stage_min[k], s->tst_pct[k]);
     fprintf(f, "awakenings %d, REM periods %d, stage transitions %.1f per hour of the sleep period\n\n",
             s->awakenings, nt->rem_periods, s->transitions_per_h);
 }

@@ -46,5 +46,14 @@ if grep -q 'SOL none' "$live_sum" && ! grep -q -- '-1\.0' "$live_sum" &&
    awk -v p="$pct" -v q="$tpct" 'BEGIN { exit !(p >= 99.8 && p <= 100.2 && q >= 99.8 && q <= 100.2) }'; then     # each share rounded to 0.1
     pass "nights_summary_one_base (no sleep printed as none; stage shares add to $pct % of TIB and $tpct % of TST)"
 else fail nights_summary_one_base "live: $(grep -E 'SOL' "$live_sum" | head -2); stage shares add to $pct / $tpct"; fi
+# score's summary file: the "% of TST" lines are shares of total sleep (they add up to 100), and each is its
+# stage's minutes over the TST printed above them (they were shares of the time in bed, labelled TST)
+sc_sum="$D/scored.summary.txt"
+chk=$(awk '/^total sleep|time in bed .* total sleep/ { for (i = 1; i <= NF; i++) if ($i == "sleep" && $(i - 1) == "total") tst = $(i + 1) }
+  / % of TST$/ { n++; s += $4; if (tst > 0 && ($2 / tst * 100 - $4 > 0.06 || $4 - $2 / tst * 100 > 0.06)) bad = bad " " $1 }
+  END { printf "%d %.1f %s", n, s, bad }' "$sc_sum" 2>/dev/null)
+if echo "$chk" | awk '{ exit !($1 == 4 && $2 >= 99.8 && $2 <= 100.2 && NF == 2) }'; then
+    pass "nights_score_summary_tst_shares (4 stages, adding to $(echo "$chk" | cut -d' ' -f2) % of TST)"
+else fail nights_score_summary_tst_shares "stages, sum, wrong: $chk; $(grep 'of TST' "$sc_sum" 2>/dev/null | tr '\n' '|')"; fi
 "$DW_BIN" nights "$TMP/none" > /dev/null 2> "$TMP/err2"; st=$?
 if [ $st -eq 1 ] && grep -q "$TMP/none" "$TMP/err2"; then pass nights_missing_dir; else fail nights_missing_dir "exit $st"; fi

@@ -24,10 +24,15 @@ tm_start 120 40 env TERM=$TERMV "$DW_BIN" --speed 0 --no-record --out "$TMP/a" "
 if wait_for 60 'Summary of the night \(the replay ended'; then
     if tm_screen | grep -q "Total sleep $tst, sleep efficiency" && tm_screen | grep -q '900 epochs'; then
         pass "screen_summary_at_end (total sleep $tst, as score says)"
+        tm_screen > "$TMP/sum.txt"
     else fail screen_summary_at_end "$(tm_screen | grep -E 'Total sleep|epochs' | head -3 | tr -s ' ')"; fi
 else
     fail screen_summary_at_end "no summary after the replay ended: $(tm_screen | tail -n 2 | tr -s ' ')"
 fi
+ssh=$(grep -o 'Stages, % of total sleep: N1 [0-9.]*  N2 [0-9.]*  N3 [0-9.]*  R [0-9.]*' "$TMP/sum.txt" | head -n 1)
+if echo "$ssh" | awk '{ s = $7 + $9 + $11 + $13 } END { exit !(NF == 13 && s >= 99.8 && s <= 100.2) }'; then
+    pass "screen_summary_shares_of_tst ($ssh)"
+else fail screen_summary_shares_of_tst "'$ssh'"; fi
 tm_keys Escape
 sleep 1
 tm_screen > "$TMP/end.txt"
@@ -51,6 +56,11 @@ EOF
 )
 if grep -q "$stats" "$TMP/end.txt"; then pass "screen_running_stats ($stats)"
 else fail screen_running_stats "want '$stats': $(grep -o 'so far[^│]*' "$TMP/end.txt")"; fi
+# the running stage shares are of total sleep: four whole-number shares add up to 100 (+-2 by rounding)
+tsh=$(grep -o '% of TST: N1 [0-9]* N2 [0-9]* N3 [0-9]* R [0-9]*' "$TMP/end.txt" | head -n 1)
+if echo "$tsh" | awk '{ s = $5 + $7 + $9 + $11 } END { exit !(NF == 11 && s >= 98 && s <= 102) }'; then
+    pass "screen_stage_shares_of_tst ($tsh)"
+else fail screen_stage_shares_of_tst "'$tsh' (shares of the time in bed add up to the sleep efficiency)"; fi
 
 # the hypnogram takes the focus; zoomed in to one epoch a column, the plot and the strip are the epochs'
 tm_keys Tab
