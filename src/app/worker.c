@@ -267,7 +267,7 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
     char path[DW_PATH_MAX];
     const char *file = cfg->file;
     if (cfg->serial[0]) {
-        w->src = dw_cyton_open(cfg->serial, cfg->board, &cfg->chans, err);
+        w->src = dw_cyton_open(cfg->serial, cfg->board, &cfg->chans, mon->cancel_fd, err);
         file = cfg->serial;
     } else if (!file[0]) {
         if (dw_find_data("sample-data/sample-night.edf", path, sizeof path) < 0) {

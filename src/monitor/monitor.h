@@ -24,6 +24,8 @@ typedef struct dw_monitor {
     pthread_mutex_t lock;
     int wake_fd[2];                     /* worker -> screen: "something changed" */
     int cmd_fd[2];                      /* screen -> worker: "a command is queued" */
+    int cancel_fd;                      /* main -> worker while the source opens: readable = give up (a
+                                           signalfd of the shutdown signals); -1 none, not owned here */
 
     /* change counters, so the screen redraws only the panes whose data changed */
     unsigned long v_trace, v_hypno, v_status, v_alerts;

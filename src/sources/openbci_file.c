@@ -7,6 +7,8 @@
  * as a gap when the counter moves on, src->err keeps the first reason ("x.txt:1234: column 5: not a
  * number") while reading goes on, and only a long run of bad lines (BAD_RUN_MAX) stops the source. */
 #include "sources/openbci_file.h"
+#include "base/files.h"
+#include "base/text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -49,20 +51,19 @@ typedef struct {
 
 long dw_obci_getline(FILE *f, char **buf, size_t *cap)
 {
-    ssize_t n = getline(buf, cap, f);
-    if (n < 0)
+    long n = dw_getline_max(f, buf, cap, DW_OBCI_LINE_MAX);
+    if (n == DW_LINE_EOF)
         return -1;
-    while (n > 0 && ((*buf)[n - 1] == '\n' || (*buf)[n - 1] == '\r'))
+    if (n < 0)
+        return -2;
+    while (n > 0 && (*buf)[n - 1] == '\r')
         (*buf)[--n] = 0;
-    return (long)n;
+    return n;
 }
 
 FILE *dw_obci_fopen(const char *path, dw_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        dw_err_set(err, "%s: cannot open: %s", path, strerror(errno));
-    return f;
+    return dw_input_fopen(path, "recording", err);
 }
 
 int dw_obci_fields(const char *line)
@@ -96,7 +97,13 @@ static int next_row(dw_source *src, dw_obci_row *row, long long *frame)
 {
     obci_priv *p = src->priv;
     for (;;) {
-        if (dw_obci_getline(p->f, &p->line, &p->cap) < 0) {
+        long len = dw_obci_getline(p->f, &p->line, &p->cap);
+        if (len == -2 && !ferror(p->f)) {
+            dw_err_set(&src->err, "%s:%ld: line longer than %d bytes: not an OpenBCI text file", src->path,
+                       p->lineno + 1, DW_OBCI_LINE_MAX);
+            return -1;
+        }
+        if (len < 0) {
             if (ferror(p->f)) {
                 dw_err_set(&src->err, "%s:%ld: read error: %s", src->path, p->lineno + 1, strerror(errno));
                 return -1;
