@@ -38,6 +38,7 @@ struct dw_worker {
     dw_scoring *scoring;
     dw_recorder *rec;                     /* live sessions only */
     int rec_failed;                       /* the recorder reported an error not yet cleared */
+    long src_frames, src_lost, src_gaps;  /* the data path as the source delivered it (summary) */
     dw_session *session;
     char prefix[DW_PATH_MAX];             /* recording dir + session name: .bdf, .session.tsv, .summary.txt */
     char stop_cause[64];
@@ -568,6 +569,9 @@ static int read_block(dw_worker *w, int max_frames)
     int n = w->src->ops->read(w->src, &b, max_frames, in->live ? 100 : 0);
     if (n <= 0)
         return n;
+    w->src_frames += n;
+    if (b.gap > 0)
+        w->src_lost += b.gap, w->src_gaps++;
     if (w->rec) {
         if (dw_recorder_write(w->rec, &b) < 0) {
             if (!w->rec_failed)
@@ -622,10 +626,19 @@ static void session_tick(dw_worker *w)
         dp.expecting = 1;
         dp.reconnects = cs.reconnects;
         dp.drift_s = cs.drift_ppm * 1e-6 * w->t;
+        dp.frames = w->src_frames;
+        dp.lost_frames = w->src_lost;
+        dp.gaps = w->src_gaps;
+        dp.gap_s = w->src_lost / w->src->info.fs;
     }
+    double free_mb = w->rec ? dw_recorder_free_mb(w->rec) : -1;
     if (w->rec_failed && w->rec) {
         dp.rec_error = 1;
         snprintf(dp.rec_error_text, sizeof dp.rec_error_text, "%s", dw_recorder_error(w->rec));
+    } else if (free_mb >= 0 && free_mb < w->cfg->min_free_mb) {      /* before it runs out */
+        dp.rec_error = 1;
+        snprintf(dp.rec_error_text, sizeof dp.rec_error_text, "low disk: %.1f MB free (min_free_mb = %g)", free_mb,
+                 w->cfg->min_free_mb);
     }
     dw_session_datapath(w->session, w->t, wall, &dp);
     dw_session_tick(w->session, w->t, wall);

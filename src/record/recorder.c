@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +25,10 @@
 #define ACC_RATE       25         /* Hz, as the Cyton reports it */
 #define ANNOT_SIGNALS  4          /* one annotation per signal per record: 4 per second */
 #define SYNC_EVERY     10         /* records between fdatasync (power loss bound; a crash loses nothing) */
+#define GAP_QUIET_S    1.0        /* gaps closer than this are told in one annotation ... */
+#define GAP_SPAN_S     10.0       /* ... that covers at most this much time */
+#define RESUME_RECORDS 5          /* after a full disk, a new file starts once this much room is free */
+#define SPACE_EVERY_S  0.25       /* statvfs at most this often */
 
 struct dw_recorder {
     char   dir[PATH_MAX], subject[64];
@@ -46,9 +51,18 @@ struct dw_recorder {
     int    failed;
     char   fail_msg[200];         /* what made the last file fail */
     double fail_mono, retry_s;    /* after a write failure, try a new file at most this often */
+    int    fail_errno;            /* why: ENOSPC/EDQUOT resume as soon as there is room again */
     long long lost_frame0;        /* source frame where data started being dropped */
+    double space_mono;            /* when free_bytes was measured, < 0 never */
+    double free_bytes;            /* free space of the folder's file system, -1 unknown */
+    struct {                      /* gaps not yet annotated (nearby ones are told together) */
+        int  n;
+        long long start, end, lost;   /* source frames: first gap's start, last gap's end, frames lost */
+    } gaps;
     dw_err err;
 };
+
+static void flush_gaps(dw_recorder *r);
 
 /* ---- header geometry and side-log text, shared with recover ---- */
 
@@ -202,8 +216,9 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-/* Creates <dir>/<subject>-<stamp>[-k].bdf and its side log with O_EXCL, so nothing is overwritten and the
- * mode is 0600 whatever the umask; EDFlib then reopens the path ("wb" keeps the mode). */
+/* Creates <dir>/<subject>-<stamp>[-k].bdf and its side log with O_EXCL | O_NOFOLLOW (a planted symlink or
+ * file is a name taken: the next suffix is used), so nothing is overwritten and the mode is 0600 whatever
+ * the umask; EDFlib then opens our descriptor through /proc/self/fd/N, never the name. */
 static int create_files(dw_recorder *r, double wall)
 {
     time_t t = (time_t)wall;
@@ -221,12 +236,12 @@ static int create_files(dw_recorder *r, double wall)
             return -1;
         }
         snprintf(tsv, sizeof tsv, "%s.events.tsv", r->path);
-        r->fd = open(r->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        r->fd = open(r->path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (r->fd < 0 && errno == EEXIST)
             continue;
         if (r->fd < 0)
             return -1;
-        r->log_fd = open(tsv, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+        r->log_fd = open(tsv, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0600);
         if (r->log_fd < 0) {
             int e = errno;
             close(r->fd);
@@ -286,7 +301,9 @@ static int open_file(dw_recorder *r, long long frame0)
         set_io_err(r, "cannot create", errno);
         goto fail;
     }
-    r->h = edfopen_file_writeonly(r->path, EDFLIB_FILETYPE_BDFPLUS, r->info.nch + (r->has_accel ? 3 : 0));
+    char fdpath[32];           /* our own descriptor: no window in which the name could be swapped */
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", r->fd);
+    r->h = edfopen_file_writeonly(fdpath, EDFLIB_FILETYPE_BDFPLUS, r->info.nch + (r->has_accel ? 3 : 0));
     if (r->h < 0) {
         dw_err_set(&r->err, "%s: EDFlib cannot open it for writing (error %d)", r->path, r->h);
         goto fail;
@@ -334,6 +351,7 @@ static long long records_on_disk(dw_recorder *r)
  * file back to its complete records and put the true count in the header. */
 static void abandon_file(dw_recorder *r, int e)
 {
+    flush_gaps(r);                /* to the side log: the frames it held are gone with the file's tail */
     set_io_err(r, "write failed", e);
     edfclose_file(r->h);
     r->h = -1;
@@ -351,6 +369,7 @@ static void abandon_file(dw_recorder *r, int e)
     close(r->fd);
     r->fd = -1;
     r->failed = 1;
+    r->fail_errno = e;
     snprintf(r->fail_msg, sizeof r->fail_msg, "%s", r->err.msg);
     r->fail_mono = dw_now_mono();
     r->lost_frame0 = r->file_frame0 + r->records * r->rec_n;
@@ -421,6 +440,62 @@ static int log_event(dw_recorder *r, double onset, double dur, const char *text)
     return rc;
 }
 
+/* A duration as a person reads it, to the millisecond: "4 ms", "1.500 s". */
+static void say_duration(double s, char *out, size_t cap)
+{
+    if (s < 1.0)
+        snprintf(out, cap, "%.0f ms", s * 1e3);
+    else
+        snprintf(out, cap, "%.3f s", s);
+}
+
+/* The pending gaps as one annotation: "Gap 4 ms" for one, "Gaps 28 ms in 7 (over 2.310 s)" for several;
+ * its onset is the first gap's start and its duration runs to the last one's end. */
+static void flush_gaps(dw_recorder *r)
+{
+    if (!r->gaps.n)
+        return;
+    double fs = r->info.fs, t0 = (double)r->gaps.start / fs, span = (double)(r->gaps.end - r->gaps.start) / fs;
+    char lost[24], over[24], text[64];
+    say_duration((double)r->gaps.lost / fs, lost, sizeof lost);
+    say_duration(span, over, sizeof over);
+    if (r->gaps.n == 1)
+        snprintf(text, sizeof text, "Gap %s", lost);
+    else
+        snprintf(text, sizeof text, "Gaps %s in %d (over %s)", lost, r->gaps.n, over);
+    r->gaps.n = 0;
+    dw_recorder_annotate(r, t0, span, text);
+}
+
+/* A gap of n frames starting at source frame at. */
+static void add_gap(dw_recorder *r, long long at, long n)
+{
+    double fs = r->info.fs;
+    if (r->gaps.n && (at - r->gaps.end > GAP_QUIET_S * fs || at + n - r->gaps.start > GAP_SPAN_S * fs))
+        flush_gaps(r);
+    if (!r->gaps.n) {
+        r->gaps.start = at;
+        r->gaps.lost = 0;
+    }
+    r->gaps.n++;
+    r->gaps.end = at + n;
+    r->gaps.lost += n;
+}
+
+/* Free bytes in the recording's folder (what this user may write), measured at most every SPACE_EVERY_S;
+ * -1 if statvfs fails. */
+static double free_bytes(dw_recorder *r)
+{
+    double now = dw_now_mono();
+    if (r->space_mono >= 0 && now - r->space_mono < SPACE_EVERY_S)
+        return r->free_bytes;
+    struct statvfs vs;
+    r->space_mono = now;
+    r->free_bytes = statvfs(r->dir, &vs) ? -1
+                  : (double)(geteuid() == 0 ? vs.f_bfree : vs.f_bavail) * (double)vs.f_frsize;
+    return r->free_bytes;
+}
+
 /* ---- public ---- */
 
 dw_recorder *dw_recorder_open(const char *dir, const char *subject, const dw_source_info *info,
@@ -459,6 +534,7 @@ dw_recorder *dw_recorder_open(const char *dir, const char *subject, const dw_sou
     r->info = *info;
     r->has_accel = has_accel;
     r->retry_s = 60;
+    r->space_mono = -1;
     r->epoch0 = info->start_epoch > 0 ? info->start_epoch : dw_now_wall();
     r->rec_s = rec_s;
     r->rec_n = (int)lround(info->fs * rec_s);
@@ -476,17 +552,25 @@ dw_recorder *dw_recorder_open(const char *dir, const char *subject, const dw_sou
     return r;
 }
 
-/* After a failure: at most once per retry_s, try a fresh file starting at the current frame. */
+/* After a failure, a fresh file starting at the current frame: as soon as the disk has room again when it
+ * was full (RESUME_RECORDS records' worth), else at most once per retry_s. */
 static int try_resume(dw_recorder *r)
 {
-    if (dw_now_mono() - r->fail_mono < r->retry_s)
+    int full = r->fail_errno == ENOSPC || r->fail_errno == EDQUOT;
+    double room = full ? free_bytes(r) : -1;
+    double need = (double)(r->geo.hdr_bytes + RESUME_RECORDS * r->geo.rec_bytes);
+    if (dw_now_mono() - r->fail_mono < r->retry_s && !(full && r->geo.rec_bytes && room >= need))
         return -1;
     /* the old side log takes events until a new file really exists */
     int old_log = r->log_fd;
     long long old_frame0 = r->file_frame0;
     char old_path[PATH_MAX];
     snprintf(old_path, sizeof old_path, "%s", r->path);
+    dw_bdf_geometry old_geo = r->geo;
+    long long old_records = r->records;
     if (open_file(r, r->src_frames)) {
+        r->geo = old_geo;                  /* the sizes of a record stay known for the next try */
+        r->records = old_records;
         r->fail_mono = dw_now_mono();
         char why[sizeof r->err.msg];
         snprintf(why, sizeof why, "%s", r->err.msg);
@@ -512,10 +596,10 @@ int dw_recorder_write(dw_recorder *r, const dw_block *b)
         r->src_frames += b->gap + b->n;
         return -1;
     }
+    if (r->gaps.n && r->src_frames - r->gaps.end > GAP_QUIET_S * r->info.fs)
+        flush_gaps(r);
     if (b->gap > 0) {
-        char text[48];
-        snprintf(text, sizeof text, "Gap %.1f s", (double)b->gap / r->info.fs);
-        dw_recorder_annotate(r, (double)r->src_frames / r->info.fs, (double)b->gap / r->info.fs, text);
+        add_gap(r, r->src_frames, b->gap);
         for (long i = 0; i < b->gap; i++) {
             r->src_frames++;
             if (push_frame(r, NULL, NULL))
@@ -547,6 +631,12 @@ int dw_recorder_annotate(dw_recorder *r, double t_s, double dur_s, const char *t
 }
 
 void dw_recorder_set_retry(dw_recorder *r, double seconds) { r->retry_s = seconds; }
+
+double dw_recorder_free_mb(dw_recorder *r)
+{
+    double b = free_bytes(r);
+    return b < 0 ? -1 : b / 1e6;
+}
 const char *dw_recorder_path(const dw_recorder *r) { return r->path; }
 const char *dw_recorder_error(const dw_recorder *r) { return r->err.msg; }
 
@@ -558,6 +648,7 @@ long long dw_recorder_bytes(const dw_recorder *r)
 int dw_recorder_close(dw_recorder *r, dw_err *err)
 {
     int rc = 0;
+    flush_gaps(r);
     if (r->h >= 0 && r->fill > 0) {
         char text[48];
         snprintf(text, sizeof text, "End padded %.2f s", (double)(r->rec_n - r->fill) / r->info.fs);

@@ -109,6 +109,11 @@ typedef struct {
     double drift_s;            /* board sample clock minus wall clock since the start (s) */
     int    rec_error;          /* the recording is failing now (write error, disk full or low) */
     char   rec_error_text[80];
+    /* the night so far, for the summary (live sources; the alerts do not use them) */
+    long   frames;             /* frames received */
+    long   lost_frames;        /* frames lost in gaps, every cause (radio loss, outages) */
+    long   gaps;               /* gaps: blocks that began after lost frames */
+    double gap_s;              /* time in those gaps */
 } dw_datapath;
 /* Data path, once per tick (also when no block arrives). */
 void dw_alerts_datapath(dw_alerts *a, double t, double wall, const dw_datapath *d);

@@ -63,6 +63,9 @@ struct dw_session {
     struct event *ev;
     int nev, capev;
     char last_event[128];
+
+    dw_datapath dp;                       /* the latest data-path figures (live sources) */
+    int live;
 };
 
 static int target_so(int st) { return st == DW_N2 || st == DW_N3; }
@@ -480,6 +483,10 @@ void dw_session_provisional(dw_session *s, int stage)
 void dw_session_datapath(dw_session *s, double t, double wall, const dw_datapath *d)
 {
     s->wall = wall;
+    if (d->expecting || s->live) {
+        s->dp = *d;
+        s->live = 1;
+    }
     dw_alerts_datapath(s->alerts, t, wall, d);
 }
 
@@ -641,6 +648,13 @@ int dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *st)
         const dw_stim *x = &s->stim[i];
         fprintf(f, "%ld\t%s\t%.3f\t%.3f\t%.1f\t%.0f\t%s\n", x->id, x->kind == DW_STIM_SO ? "SO" : "cue", x->t,
                 x->trough_t, x->trough_uv, x->phase_deg, dw_stage_name(x->stage));
+    }
+    if (s->live) {
+        const dw_datapath *d = &s->dp;
+        long all = d->frames + d->lost_frames;
+        fprintf(f, "\n## Data path\nsamples received %ld, samples lost %ld (%.3f %%), gaps %ld (%.3f s in all), "
+                "reconnects %d\n", d->frames, d->lost_frames, all ? 100.0 * d->lost_frames / all : 0.0, d->gaps,
+                d->gap_s, d->reconnects);
     }
     fprintf(f, "\n## Alerts\n%d alerts\nid\tt_s\tseverity\trule\tacked\tactive\ttext\n", dw_alerts_n(s->alerts));
     for (int i = 0; i < dw_alerts_n(s->alerts); i++) {

@@ -280,8 +280,49 @@ static void gaps(void)
     CHECK("gap: held at the last value, later samples in their place", n == 400 &&
           fabs(x[200] - sample(1, 149)) <= STEP_UV && fabs(x[260] - sample(1, 260)) <= STEP_UV &&
           fabs(x[149] - sample(1, 149)) <= STEP_UV, "n=%d", n);
-    CHECK("gap: annotated \"Gap 1.0 s\" at 1.5 s", has_annotation(h.handle, h.annotations_in_file, "Gap 1.0 s", 1.5),
-          "%lld annotations", h.annotations_in_file);
+    CHECK("gap: annotated \"Gap 1.000 s\" at 1.5 s", has_annotation(h.handle, h.annotations_in_file, "Gap 1.000 s",
+          1.5), "%lld annotations", h.annotations_in_file);
+    edfclose_file(h.handle);
+}
+
+/* Gaps told to the millisecond and nearby ones together: one lost frame at 250 Hz is "Gap 4 ms" (it was
+ * "Gap 0.0 s"); two gaps 0.2 s apart are one annotation; a gap 6 s later is its own. */
+static void small_gaps(void)
+{
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/smallgap", tmpdir);
+    dw_source_info info = make_info(2, 250);
+    dw_err err;
+    dw_recorder *r = dw_recorder_open(dir, "g", &info, 0, &err);
+    if (!r) {
+        FAIL("small gaps: open", "%s", err.msg);
+        return;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s", dw_recorder_path(r));
+    put(r, 2, 0, 250, 0, NULL);
+    put(r, 2, 251, 99, 1, NULL);           /* frame 250 lost */
+    put(r, 2, 500, 100, 0, NULL);
+    put(r, 2, 350, 150, 0, NULL);
+    put(r, 2, 600, 100, 0, NULL);
+    put(r, 2, 701, 49, 1, NULL);           /* 700: 1.8 s after the start */
+    put(r, 2, 752, 248, 2, NULL);          /* 750-751 */
+    put(r, 2, 1000, 1250, 0, NULL);
+    put(r, 2, 2250 + 25, 225, 25, NULL);   /* 100 ms at 9 s */
+    put(r, 2, 2500, 500, 0, NULL);
+    dw_recorder_close(r, &err);
+    struct edf_hdr_struct h;
+    if (edfopen_file_readonly(path, &h, EDFLIB_READ_ALL_ANNOTATIONS)) {
+        FAIL("small gaps: EDFlib reads the file", "error %d", h.filetype);
+        return;
+    }
+    long long n = h.annotations_in_file;
+    CHECK("small gaps: one lost frame is \"Gap 4 ms\" at 1.0 s (was \"Gap 0.0 s\")", has_annotation(h.handle, n, "Gap 4 ms", 1.0),
+          "%lld annotations", n);
+    CHECK("small gaps: the next two within a second are one annotation",
+          has_annotation(h.handle, n, "Gaps 12 ms in 2 (over 208 ms)", 2.8), "%lld annotations", n);
+    CHECK("small gaps: 100 ms lost 6 s later is its own", has_annotation(h.handle, n, "Gap 100 ms", 9.0) && n == 3,
+          "%lld annotations", n);
     edfclose_file(h.handle);
 }
 
@@ -484,13 +525,18 @@ static int fill_disk(const char *dir, const char *why, const char *filler)
         C("disk full: a retry while full fails and keeps the old file's name", put(r, 8, k, 50, 0, NULL) == -1 &&
           !strcmp(dw_recorder_path(r), path) && strstr(dw_recorder_error(r), "a new file failed too"),
           "%s: %s", dw_recorder_path(r), dw_recorder_error(r));
+        dw_recorder_set_retry(r, 1e9);  /* from now on only free space can bring it back */
+        C("disk full: free space is measured", dw_recorder_free_mb(r) >= 0 && dw_recorder_free_mb(r) < 0.05,
+          "%.3f MB", dw_recorder_free_mb(r));
         unlink(filler);                 /* room again (EFBIG: the limit is per file, a new file has room) */
+        usleep(300 * 1000);             /* free space is looked at every 0.25 s */
     }
     rc = put(r, 8, k + 50, 50, 0, NULL);
     char tsv[1100];
     snprintf(tsv, sizeof tsv, "%s.events.tsv", dw_recorder_path(r));
     char *log = slurp(tsv);
-    C("disk full: resumes in a new file once there is room", rc == 0 && strcmp(dw_recorder_path(r), path) &&
+    C(filler ? "disk full: resumes in a new file as soon as there is room (not after the retry time)"
+             : "disk full: resumes in a new file once there is room", rc == 0 && strcmp(dw_recorder_path(r), path) &&
       log && strstr(log, "Recording resumed"), "rc %d %s", rc, dw_recorder_error(r));
     free(log);
     for (long j = k + 100; j < k + 100 + 500; j += 50)
@@ -549,6 +595,7 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0);
     round_trip();
     gaps();
+    small_gaps();
     many_events();
     crash_and_recover();
     disk_full();
