@@ -635,9 +635,10 @@ static void session_tick(dw_worker *w)
     if (w->rec_failed && w->rec) {
         dp.rec_error = 1;
         snprintf(dp.rec_error_text, sizeof dp.rec_error_text, "%s", dw_recorder_error(w->rec));
-    } else if (free_mb >= 0 && free_mb < w->cfg->min_free_mb) {      /* before it runs out */
-        dp.rec_error = 1;
-        snprintf(dp.rec_error_text, sizeof dp.rec_error_text, "low disk: %.1f MB free (min_free_mb = %g)", free_mb,
+    }
+    if (free_mb >= 0 && free_mb < w->cfg->min_free_mb) {             /* before it runs out */
+        dp.low_disk = 1;
+        snprintf(dp.low_disk_text, sizeof dp.low_disk_text, "low disk: %.1f MB free (min_free_mb = %g)", free_mb,
                  w->cfg->min_free_mb);
     }
     dw_session_datapath(w->session, w->t, wall, &dp);

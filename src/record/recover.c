@@ -491,7 +491,8 @@ static int open_recording(const char *path, struct stat *st, dw_err *err)
 {
     int fd = open(path, O_RDWR | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
-        dw_err_set(err, "%s: %s", path, strerror(errno));
+        dw_err_set(err, "%s: %s", path, errno == EISDIR ? "a directory: expected a recording (a regular file)"
+                   : strerror(errno));
         return -1;
     }
     if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
@@ -522,7 +523,7 @@ static int check_size(const char *path, const struct stat *st, int fd, dw_bdf_ge
                       dw_err *err)
 {
     char kept[96];
-    snprintf(kept, sizeof kept, "%zu events of its side log are kept there", log->n);
+    snprintf(kept, sizeof kept, "its side log (%zu event%s) is kept", log->n, log->n == 1 ? "" : "s");
     if (st->st_size == 0) {
         dw_err_set(err, "%s: empty recording (0 bytes: stopped before its first record was written); nothing "
                    "to recover, nothing removed; %s", path, kept);
