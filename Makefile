@@ -113,7 +113,8 @@ tsan:
 valgrind: all
 	@DW_BIN=$(CURDIR)/$(B)/dreamwatch sh tests/valgrind.sh
 
-# libFuzzer targets (clang); `make check` runs each briefly, `make fuzz FUZZ_SECONDS=600` longer.
+# libFuzzer targets (clang); `make check` runs each briefly, `make fuzz FUZZ_SECONDS=600` longer. A target's
+# own libFuzzer options sit in its source on a line "/* fuzz: OPTIONS */" (e.g. -max_len for line readers).
 FUZZ_SECONDS ?= 600
 FUZZBIN := $(FUZZ:tests/fuzz/%.c=build-fuzz/%)
 FUZZFLAGS := -std=c11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -130,8 +131,10 @@ build-fuzz/libdw.a: $(FUZZOBJS)
 build-fuzz/%: tests/fuzz/%.c build-fuzz/libdw.a
 	clang $(FUZZFLAGS) -fsanitize=fuzzer $(DW_CPPFLAGS) $(TEST_CPPFLAGS) -o $@ $< build-fuzz/libdw.a $(LDLIBS)
 fuzz: $(FUZZBIN)
-	@for f in $(FUZZBIN); do mkdir -p build-fuzz/corpus-$$(basename $$f); \
-	  $$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$(basename $$f) tests/fuzz/seeds/$$(basename $$f | sed 's/^fuzz_//') || exit 1; done
+	@for f in $(FUZZBIN); do n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
+	  $$f $$(sed -n 's|^/\* fuzz: \([^*]*\) \*/.*|\1|p' tests/fuzz/$$n.c) -max_total_time=$(FUZZ_SECONDS) \
+	    -print_final_stats=1 build-fuzz/corpus-$$n $$([ -d tests/fuzz/seeds/$${n#fuzz_} ] && echo tests/fuzz/seeds/$${n#fuzz_}) \
+	    || exit 1; done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)/themes $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(DATADIR)/sample-data

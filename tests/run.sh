@@ -44,7 +44,8 @@ if [ "${DW_NO_FUZZ:-}" = "" ] && command -v clang >/dev/null 2>&1; then
         if make -s B="$B" "build-fuzz/$n" >/dev/null 2>"$log.$n"; then
             seeds="tests/fuzz/seeds/${n#fuzz_}"
             mkdir -p "build-fuzz/corpus-$n"
-            if ASAN_OPTIONS= UBSAN_OPTIONS= "build-fuzz/$n" -print_final_stats=1 -max_total_time="${FUZZ_CHECK_SECONDS:-20}" "build-fuzz/corpus-$n" $( [ -d "$seeds" ] && echo "$seeds") >"$log.$n" 2>&1; then
+            opts=$(sed -n 's|^/\* fuzz: \([^*]*\) \*/.*|\1|p' "$f")    # the target's own options, e.g. -max_len
+            if ASAN_OPTIONS= UBSAN_OPTIONS= "build-fuzz/$n" $opts -print_final_stats=1 -max_total_time="${FUZZ_CHECK_SECONDS:-20}" "build-fuzz/corpus-$n" $( [ -d "$seeds" ] && echo "$seeds") >"$log.$n" 2>&1; then
                 echo "PASS $n: $(grep -o 'stat::number_of_executed_units: [0-9]*' "$log.$n" | awk '{print $2}') runs, no crash"
             else
                 echo "FAIL $n: crash, see below"; grep -A20 'ERROR' "$log.$n" | head -30

@@ -409,14 +409,22 @@ fail:
     return -1;
 }
 
+/* v within +-max; a value that is not a number keeps the held one. (EDFlib converts to int before it
+ * clamps: beyond the int range the sign flips, so full scale must be applied here.) */
+static void hold(double *last, double v, double max)
+{
+    if (isfinite(v))
+        *last = v > max ? max : v < -max ? -max : v;
+}
+
 /* Appends one frame (NULL: hold the last values). */
 static int push_frame(dw_recorder *r, const double *uv, const double *acc)
 {
     int nch = r->info.nch, nsig = nch + (r->has_accel ? 3 : 0);
-    if (uv)
-        memcpy(r->last, uv, (size_t)nch * sizeof *uv);
-    if (acc && r->has_accel)
-        memcpy(r->last + nch, acc, 3 * sizeof *acc);
+    for (int c = 0; uv && c < nch; c++)
+        hold(&r->last[c], uv[c], REC_PHYS_MAX);
+    for (int k = 0; acc && r->has_accel && k < 3; k++)
+        hold(&r->last[nch + k], acc[k], ACC_PHYS_MAX);
     for (int c = 0; c < nsig; c++)
         r->buf[(size_t)c * r->rec_n + r->fill] = r->last[c];
     return ++r->fill == r->rec_n ? write_record(r) : 0;

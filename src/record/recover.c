@@ -506,16 +506,43 @@ static int open_recording(const char *path, struct stat *st, dw_err *err)
     return fd;
 }
 
+/* What fix_count changed, so a recover that fails later can put the file back as it was. */
+typedef struct {
+    char   count[8];
+    char  *tail;                  /* the torn record's bytes */
+    long long at, len;
+    int    done;
+} undo_count;
+
 /* The header's count set to the complete records and a torn record cut off, in place. */
-static int fix_count(int fd, const char *path, const dw_bdf_geometry *g, long long records, dw_err *err)
+static int fix_count(int fd, const char *path, const dw_bdf_geometry *g, long long records, long long size,
+                     undo_count *u, dw_err *err)
 {
     char f[24];
     snprintf(f, sizeof f, "%-8lld", records);
-    if (ftruncate(fd, (off_t)(g->hdr_bytes + records * g->rec_bytes)) || pwrite(fd, f, 8, 236) != 8 || fsync(fd)) {
+    u->at = g->hdr_bytes + records * g->rec_bytes;
+    u->len = size - u->at;
+    u->tail = malloc((size_t)u->len + 1);
+    if (!u->tail || pread(fd, u->count, 8, 236) != 8 || pread(fd, u->tail, (size_t)u->len, u->at) != u->len) {
+        dw_err_set(err, "%s: cannot read it: %s", path, u->tail ? strerror(errno) : "out of memory");
+        return -1;
+    }
+    u->done = 1;
+    if (ftruncate(fd, (off_t)u->at) || pwrite(fd, f, 8, 236) != 8 || fsync(fd)) {
         dw_err_set(err, "%s: cannot set the record count: %s", path, strerror(errno));
         return -1;
     }
     return 0;
+}
+
+/* The count and the torn bytes as they were (a later step failed: the file is left untouched). */
+static void undo_fix(int fd, undo_count *u)
+{
+    if (u->done && (pwrite(fd, u->tail, (size_t)u->len, u->at) != u->len || pwrite(fd, u->count, 8, 236) != 8 ||
+                    fsync(fd))) {
+        /* nothing better to do: the file keeps its repaired count, which is still a readable file */
+    }
+    u->done = 0;
 }
 
 /* The layout checks; 1 with err when there is nothing to recover (empty), -1 on a bad file. */
@@ -621,6 +648,7 @@ int dw_recover_file(const char *path, FILE *report, dw_err *errp)
     int hin = -1, rc = -1;
     dw_bdf_geometry g;
     struct stat st;
+    undo_count undo = { .done = 0, .tail = NULL };
     snprintf(tsv, sizeof tsv, "%s.events.tsv", path);
     int fd = hdr ? open_recording(path, &st, &err) : -1;
     if (!hdr)
@@ -630,7 +658,7 @@ int dw_recover_file(const char *path, FILE *report, dw_err *errp)
     long long records = (st.st_size - g.hdr_bytes) / g.rec_bytes;
     long long dropped = st.st_size - g.hdr_bytes - records * g.rec_bytes;
     int count_ok = g.count == records && dropped == 0;
-    if (!count_ok && fix_count(fd, path, &g, records, &err))
+    if (!count_ok && fix_count(fd, path, &g, records, st.st_size, &undo, &err))
         goto out;
     snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
     if (edfopen_file_readonly(fdpath, hdr, EDFLIB_READ_ALL_ANNOTATIONS)) {
@@ -663,6 +691,9 @@ out:
         *errp = err;
     if (hin >= 0)
         edfclose_file(hin);
+    if (rc && fd >= 0)
+        undo_fix(fd, &undo);
+    free(undo.tail);
     if (fd >= 0)
         close(fd);
     events_free(&log);

@@ -326,6 +326,38 @@ static void small_gaps(void)
     edfclose_file(h.handle);
 }
 
+/* Values beyond full scale are recorded at full scale with their sign (EDFlib converted 1e12 uV to an int
+ * first: it came back as negative full scale); a value that is not a number holds the one before. */
+static void full_scale(void)
+{
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/scale", tmpdir);
+    dw_source_info info = make_info(1, 100);
+    dw_err err;
+    dw_recorder *r = dw_recorder_open(dir, "s", &info, 0, &err);
+    if (!r) {
+        FAIL("full scale: open", "%s", err.msg);
+        return;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s", dw_recorder_path(r));
+    double v[100];
+    for (int i = 0; i < 100; i++)
+        v[i] = i < 25 ? 1e12 : i < 50 ? -1e12 : i < 75 ? 1234.5 : NAN;
+    dw_block b = { .n = 100, .uv = v };
+    int rc = dw_recorder_write(r, &b);
+    rc |= dw_recorder_close(r, &err);
+    struct edf_hdr_struct h;
+    double x[100];
+    int ok = rc == 0 && edfopen_file_readonly(path, &h, EDFLIB_READ_ALL_ANNOTATIONS) == 0;
+    int n = ok ? edfread_physical_samples(h.handle, 0, 100, x) : -1;
+    CHECK("full scale: +1e12 uV is +187500, -1e12 is -187500, NaN holds the value before", n == 100 &&
+          fabs(x[0] - 187500) < 1 && fabs(x[30] + 187500) < 1 && fabs(x[60] - 1234.5) < 0.1 && fabs(x[90] - 1234.5) < 0.1,
+          "n=%d %.1f %.1f %.1f %.1f", n, n > 0 ? x[0] : 0, n > 0 ? x[30] : 0, n > 0 ? x[60] : 0, n > 0 ? x[90] : 0);
+    if (ok)
+        edfclose_file(h.handle);
+}
+
 /* More events than EDFlib's 4 per record: close rewrites the file with all of them. */
 static void many_events(void)
 {
@@ -596,6 +628,7 @@ int main(void)
     round_trip();
     gaps();
     small_gaps();
+    full_scale();
     many_events();
     crash_and_recover();
     disk_full();
