@@ -37,7 +37,7 @@ BENCH   := $(wildcard tests/bench/bench_*.c)
 BENCHBIN:= $(BENCH:tests/bench/%.c=$(B)/bench/%)
 SAMPLE  := sample-data/sample-night.edf
 
-.PHONY: all deps deps-check run check check-run test bench bench-run asan tsan valgrind fuzz install uninstall clean layers
+.PHONY: all deps deps-check run check check-run test bench bench-run asan tsan valgrind fuzz soak install uninstall clean layers
 # `make` builds and nothing else; set-up (Debian packages) is `make deps`, which run and check call first.
 all: dreamwatch $(SAMPLE)
 
@@ -112,6 +112,12 @@ tsan:
 # The real binary under valgrind memcheck (full leak check) on representative paths; about 1 min of CPU.
 valgrind: all
 	@DW_BIN=$(CURDIR)/$(B)/dreamwatch sh tests/valgrind.sh
+
+# 100 SIGKILLs of `record` at random times up to 45 s (about 40 min; make check runs 10 up to 5 s): every
+# recording reads in MNE before recover and in EDFlib after, at most 1.0 s of data and no annotation lost.
+soak: all
+	@sh tools/deps.sh check
+	@DW_BIN=$(CURDIR)/$(B)/dreamwatch KILL_MAX_S=45 sh tests/soak/kill_record.sh 100
 
 # libFuzzer targets (clang); `make check` runs each briefly, `make fuzz FUZZ_SECONDS=600` longer. A target's
 # own libFuzzer options sit in its source on a line "/* fuzz: OPTIONS */" (e.g. -max_len for line readers).

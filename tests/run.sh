@@ -36,6 +36,9 @@ for t in tests/e2e/*.sh tests/valgrind.sh; do   # valgrind: about 1 min; skips i
     echo "== $(basename "$t")"
     run "$(basename "$t")" sh "$t"
 done | tee "$log.e2e"
+# SIGKILLs of `record` at random times (about 45 s for 10; `make soak` runs 100)
+echo "== kill_record.sh (${SOAK_CHECK_N:-10} kills)" | tee -a "$log.e2e"
+run kill_record.sh sh tests/soak/kill_record.sh "${SOAK_CHECK_N:-10}" | tee -a "$log.e2e"
 if [ "${DW_NO_FUZZ:-}" = "" ] && command -v clang >/dev/null 2>&1; then
     for f in tests/fuzz/fuzz_*.c; do
         [ -f "$f" ] || continue

@@ -23,8 +23,8 @@
 #define REC_DIG_MAX    8388607
 #define ACC_PHYS_MAX   4.0        /* g */
 #define ACC_RATE       25         /* Hz, as the Cyton reports it */
-#define ANNOT_SIGNALS  4          /* one annotation per signal per record: 4 per second */
-#define SYNC_EVERY     10         /* records between fdatasync (power loss bound; a crash loses nothing) */
+#define ANNOT_PER_S    4          /* annotation signals per second of record (EDFlib: one annotation each) */
+#define SYNC_EVERY_S   10         /* seconds between fdatasync (power loss bound; a crash loses nothing) */
 #define GAP_QUIET_S    1.0        /* gaps closer than this are told in one annotation ... */
 #define GAP_SPAN_S     10.0       /* ... that covers at most this much time */
 #define RESUME_RECORDS 5          /* after a full disk, a new file starts once this much room is free */
@@ -41,7 +41,9 @@ struct dw_recorder {
     char   path[PATH_MAX];
     long long file_frame0;        /* source frame at which the current file starts */
     long long src_frames;         /* frames seen from the source, gaps included */
-    int    rec_n, acc_n, rec_s;   /* samples per record (EEG, accel), record seconds */
+    int    rec_n, acc_n;          /* samples per record (EEG, accel) */
+    int    rec_cs;                /* record duration in 1/100 s: 0.2 s when the rates allow */
+    int    annot_sig;             /* annotation signals per record */
     dw_bdf_geometry geo;          /* filled after the first record reaches the disk */
     long long records;            /* complete records on disk in the current file */
     long long nannot;             /* annotations handed to EDFlib for the current file */
@@ -264,8 +266,8 @@ static int create_files(dw_recorder *r, double wall)
 static int edf_setup(dw_recorder *r, double wall)
 {
     int nch = r->info.nch, nsig = nch + (r->has_accel ? 3 : 0), h = r->h;
-    int bad = edf_set_datarecord_duration(h, r->rec_s * 100000);
-    bad |= edf_set_number_of_annotation_signals(h, ANNOT_SIGNALS);
+    int bad = edf_set_datarecord_duration(h, r->rec_cs * 1000);       /* in 10-us units */
+    bad |= edf_set_number_of_annotation_signals(h, r->annot_sig);
     for (int i = 0; i < nsig; i++) {
         int acc = i >= nch;
         static const char *const acc_label[3] = { "AccX", "AccY", "AccZ" };
@@ -382,7 +384,7 @@ static int write_record(dw_recorder *r)
         if (edfwrite_physical_samples(r->h, r->buf + (size_t)c * r->rec_n) < 0)
             goto fail;
     if (r->has_accel) {
-        double acc[ACC_RATE * 60];
+        double acc[ACC_RATE * 60 + 1];
         for (int a = 0; a < 3; a++) {
             const double *src = r->buf + (size_t)(nch + a) * r->rec_n;
             for (int j = 0; j < r->acc_n; j++)
@@ -401,7 +403,7 @@ static int write_record(dw_recorder *r)
     }
     r->records = n;
     put_count(r);
-    if (r->records % SYNC_EVERY == 0)
+    if (r->records % ((SYNC_EVERY_S * 100 + r->rec_cs - 1) / r->rec_cs) == 0)
         fdatasync(r->fd);
     return 0;
 fail:
@@ -504,6 +506,20 @@ static double free_bytes(dw_recorder *r)
     return r->free_bytes;
 }
 
+/* The record duration in 1/100 s: as short as the rates allow (0.2 s for 250, 125 and 100 Hz with the
+ * accelerometer at 25 Hz), so a crash loses less than a record; else whole seconds up to 60. 0: none. */
+static int record_cs(double fs, int has_accel)
+{
+    static const int tries[] = { 20, 25, 50 };
+    for (int i = 0; i < 3 + 60; i++) {
+        int cs = i < 3 ? tries[i] : (i - 2) * 100;
+        double n = fs * cs / 100, acc = ACC_RATE * cs / 100.0;
+        if (fabs(n - round(n)) < 1e-6 && n >= 1 && (!has_accel || acc > n || fabs(acc - round(acc)) < 1e-9))
+            return cs;
+    }
+    return 0;
+}
+
 /* ---- public ---- */
 
 dw_recorder *dw_recorder_open(const char *dir, const char *subject, const dw_source_info *info,
@@ -514,12 +530,8 @@ dw_recorder *dw_recorder_open(const char *dir, const char *subject, const dw_sou
                    info->nch, info->fs);
         return NULL;
     }
-    /* Records of whole seconds holding a whole number of samples. */
-    int rec_s = 0;
-    for (int s = 1; s <= 60 && !rec_s; s++)
-        if (fabs(info->fs * s - round(info->fs * s)) < 1e-6)
-            rec_s = s;
-    if (!rec_s) {
+    int rec_cs = record_cs(info->fs, has_accel);
+    if (!rec_cs) {
         dw_err_set(err, "recorder: rate %g Hz gives no whole number of samples in 1-60 s", info->fs);
         return NULL;
     }
@@ -544,9 +556,11 @@ dw_recorder *dw_recorder_open(const char *dir, const char *subject, const dw_sou
     r->retry_s = 60;
     r->space_mono = -1;
     r->epoch0 = info->start_epoch > 0 ? info->start_epoch : dw_now_wall();
-    r->rec_s = rec_s;
-    r->rec_n = (int)lround(info->fs * rec_s);
-    r->acc_n = ACC_RATE * rec_s <= r->rec_n ? ACC_RATE * rec_s : r->rec_n;
+    r->rec_cs = rec_cs;
+    r->rec_n = (int)lround(info->fs * rec_cs / 100);
+    r->acc_n = ACC_RATE * rec_cs / 100 <= r->rec_n ? ACC_RATE * rec_cs / 100 : r->rec_n;
+    r->annot_sig = (ANNOT_PER_S * rec_cs + 99) / 100;
+    r->annot_sig = r->annot_sig > 64 ? 64 : r->annot_sig;
     r->buf = calloc((size_t)(info->nch + 3) * r->rec_n, sizeof *r->buf);
     if (!r->buf || open_file(r, 0)) {
         if (r->buf)
@@ -672,7 +686,7 @@ int dw_recorder_close(dw_recorder *r, dw_err *err)
         /* EDFlib wrote its count; make sure it matches what is really there */
         if (r->geo.rec_bytes && records_on_disk(r) != r->records)
             rc = -1, set_io_err(r, "closing", EIO);
-        if (!rc && r->nannot > r->records * ANNOT_SIGNALS && fdatasync(r->log_fd) == 0) {
+        if (!rc && r->nannot > r->records * r->annot_sig && fdatasync(r->log_fd) == 0) {
             dw_err e = { "" };           /* EDFlib dropped the extras: rewrite with them all */
             if (dw_recover_file(r->path, NULL, &e))
                 rc = -1, dw_err_set(&r->err, "%lld annotations did not fit in %s: %s", r->nannot,

@@ -99,9 +99,10 @@ else "$DW_BIN" score --force --out "$TMP/scored" "$SAMPLE" > /dev/null 2> "$TMP/
 if [ -n "$bdf" ]; then
     cp "$bdf" "$TMP/crash.bdf"; cp "$bdf.events.tsv" "$TMP/crash.bdf.events.tsv"
     printf '   -1   ' | dd of="$TMP/crash.bdf" bs=1 seek=236 conv=notrunc 2>/dev/null     # as after a kill
-    # more events than the file's annotation space holds: recover must rewrite, the path with a copy
-    secs=$(( ($(stat -c %s "$TMP/crash.bdf") - 4096) / 6681 ))
-    awk -v n=$((secs * 200)) 'BEGIN { for (i = 0; i < n; i++) printf "%.4f\t-\tevent %d\n", i * 0.005, i }' \
+    # more events than the file's annotation space holds (a TAL takes 15 bytes or more of annotation space,
+    # which is under a tenth of the file): recover must rewrite, the path with a copy
+    n=$(( $(stat -c %s "$TMP/crash.bdf") / 50 ))
+    awk -v n=$n 'BEGIN { for (i = 0; i < n; i++) printf "%.4f\t-\tevent %d\n", i * 0.005, i }' \
         >> "$TMP/crash.bdf.events.tsv"
     for t in .recover.tmp .recover-count.tmp; do ln -s "$VICTIM" "$TMP/crash.bdf$t"; done
     if [ -n "$HAVE_STRACE" ]; then
