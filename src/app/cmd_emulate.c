@@ -148,7 +148,7 @@ static int open_pty(emu *e)
     if (e->link) {
         char tmp[1100];
         struct stat st;
-        if (lstat(e->link, &st) == 0 && !S_ISLNK(st.st_mode)) {   /* a symlink of ours is replaced, nothing else */
+        if (lstat(e->link, &st) == 0 && !S_ISLNK(st.st_mode)) {   /* only a symlink is replaced */
             fprintf(stderr, "dreamwatch emulate: %s exists and is not a symlink: not replaced\n", e->link);
             return -1;
         }

@@ -53,7 +53,8 @@ static const struct key keys[] = {
     BOOL("recording", "enabled", rec_enabled, "true", "record live sessions as BDF+"),
     STR("recording", "dir", rec_dir, "", "where recordings go; empty: $XDG_DATA_HOME/dreamwatch/recordings"),
     STR("recording", "subject", subject, "anonymous", "subject code used in file names"),
-    NUM("recording", "min_free_mb", min_free_mb, "200", 0, 1e7, "a recording alert (warning) when the recording's disk has less free space than this (MB)"),
+    NUM("recording", "min_free_mb", min_free_mb, "200", 0, 1e7,
+        "a recording alert (warning) when the recording's disk has less free space than this (MB)"),
 
     STR("display", "theme", display.theme, "default", "theme name (themes/NAME.ini)"),
     CHOICE("display", "layout", display.layout, "full", "full|bedside", "full researcher view or calm bedside view"),

@@ -638,8 +638,8 @@ static void session_tick(dw_worker *w)
     }
     if (free_mb >= 0 && free_mb < w->cfg->min_free_mb) {             /* before it runs out */
         dp.low_disk = 1;
-        snprintf(dp.low_disk_text, sizeof dp.low_disk_text, "low disk: %.1f MB free (min_free_mb = %g)", free_mb,
-                 w->cfg->min_free_mb);
+        snprintf(dp.low_disk_text, sizeof dp.low_disk_text, "low disk: %.1f MB free (min_free_mb = %g)",
+                 free_mb, w->cfg->min_free_mb);
     }
     dw_session_datapath(w->session, w->t, wall, &dp);
     dw_session_tick(w->session, w->t, wall);

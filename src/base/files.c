@@ -109,8 +109,8 @@ FILE *dw_input_fopen(const char *path, const char *what, dw_err *err)
     return f;
 }
 
-int dw_input_read_all(const char *path, const char *what, size_t max, double wait_s, char **data, size_t *len,
-                      dw_err *err)
+int dw_input_read_all(const char *path, const char *what, size_t max, double wait_s, char **data,
+                      size_t *len, dw_err *err)
 {
     *data = NULL;
     *len = 0;

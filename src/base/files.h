@@ -31,8 +31,8 @@ FILE *dw_input_fopen(const char *path, const char *what, dw_err *err);
  * a writer that never comes). A pipe must reach its end within wait_s. At most max bytes. *data is
  * NUL-terminated (it may hold NUL bytes of its own: *len is the size); the caller frees it. 0, or -1 with
  * err naming the file and the reason. */
-int  dw_input_read_all(const char *path, const char *what, size_t max, double wait_s, char **data, size_t *len,
-                       dw_err *err);
+int  dw_input_read_all(const char *path, const char *what, size_t max, double wait_s, char **data,
+                       size_t *len, dw_err *err);
 /* 1 if fd is an anonymous pipe (not a named FIFO). */
 int  dw_fd_is_anon_pipe(int fd);
 

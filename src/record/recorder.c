@@ -465,7 +465,8 @@ static void flush_gaps(dw_recorder *r)
 {
     if (!r->gaps.n)
         return;
-    double fs = r->info.fs, t0 = (double)r->gaps.start / fs, span = (double)(r->gaps.end - r->gaps.start) / fs;
+    double fs = r->info.fs, t0 = (double)r->gaps.start / fs;
+    double span = (double)(r->gaps.end - r->gaps.start) / fs;
     char lost[24], over[24], text[64];
     say_duration((double)r->gaps.lost / fs, lost, sizeof lost);
     say_duration(span, over, sizeof over);

@@ -164,8 +164,8 @@ static int read_layout(int fd, const dw_bdf_geometry *g, annot_layout *L)
         memcpy(num, spr + i * 8, 8);
         num[8] = 0;
         long long bytes = atoll(num) * w;
-        if ((!memcmp(labels + i * 16, "EDF Annotations ", 16) || !memcmp(labels + i * 16, "BDF Annotations ", 16))
-            && L->n < 64) {
+        const char *lab = labels + i * 16;
+        if ((!memcmp(lab, "EDF Annotations ", 16) || !memcmp(lab, "BDF Annotations ", 16)) && L->n < 64) {
             L->off[L->n] = off;
             L->size[L->n++] = bytes;
         }
@@ -436,8 +436,8 @@ static void dir_of(const char *path, char *dir, size_t cap)
 
 /* Rewrites the recording (open in EDFlib as hin) with every annotation in all, through an unnamed
  * temporary file in its folder, then puts it in place of path. *fits: annotations the new file holds. */
-static int rewrite(const char *path, long long size, int hin, const struct edf_hdr_struct *hdr, const events *all,
-                   long long *fits, dw_err *err)
+static int rewrite(const char *path, long long size, int hin, const struct edf_hdr_struct *hdr,
+                   const events *all, long long *fits, dw_err *err)
 {
     char dir[PATH_MAX], dst[32], name[PATH_MAX + 32];
     dir_of(path, dir, sizeof dir);
@@ -496,9 +496,10 @@ static int open_recording(const char *path, struct stat *st, dw_err *err)
         return -1;
     }
     if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
-        dw_err_set(err, "%s: %s: expected a recording (a regular file)", path, S_ISDIR(st->st_mode) ? "a directory"
-                   : S_ISFIFO(st->st_mode) ? "a FIFO (named pipe)" : S_ISCHR(st->st_mode) ? "a character device"
-                   : "not a regular file");
+        const char *kind = S_ISDIR(st->st_mode) ? "a directory"
+                         : S_ISFIFO(st->st_mode) ? "a FIFO (named pipe)"
+                         : S_ISCHR(st->st_mode) ? "a character device" : "not a regular file";
+        dw_err_set(err, "%s: %s: expected a recording (a regular file)", path, kind);
         close(fd);
         return -1;
     }
@@ -538,8 +539,8 @@ static int fix_count(int fd, const char *path, const dw_bdf_geometry *g, long lo
 /* The count and the torn bytes as they were (a later step failed: the file is left untouched). */
 static void undo_fix(int fd, undo_count *u)
 {
-    if (u->done && (pwrite(fd, u->tail, (size_t)u->len, u->at) != u->len || pwrite(fd, u->count, 8, 236) != 8 ||
-                    fsync(fd))) {
+    if (u->done && (pwrite(fd, u->tail, (size_t)u->len, u->at) != u->len ||
+                    pwrite(fd, u->count, 8, 236) != 8 || fsync(fd))) {
         /* nothing better to do: the file keeps its repaired count, which is still a readable file */
     }
     u->done = 0;
@@ -559,8 +560,8 @@ static int check_size(const char *path, const struct stat *st, int fd, dw_bdf_ge
     if (dw_bdf_geometry_read(fd, path, g, err))
         return -1;
     if (st->st_size < g->hdr_bytes) {
-        dw_err_set(err, "%s: the header itself is incomplete (%lld of %lld bytes): nothing to recover, nothing "
-                   "removed; %s", path, (long long)st->st_size, g->hdr_bytes, kept);
+        dw_err_set(err, "%s: the header itself is incomplete (%lld of %lld bytes): nothing to recover, "
+                   "nothing removed; %s", path, (long long)st->st_size, g->hdr_bytes, kept);
         return 1;
     }
     if (st->st_size - g->hdr_bytes < g->rec_bytes) {
@@ -662,8 +663,8 @@ int dw_recover_file(const char *path, FILE *report, dw_err *errp)
         goto out;
     snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
     if (edfopen_file_readonly(fdpath, hdr, EDFLIB_READ_ALL_ANNOTATIONS)) {
-        dw_err_set(&err, "%s: EDFlib cannot read it%s (error %d)", path, count_ok ? "" : " even with the count "
-                   "fixed", hdr->filetype);
+        dw_err_set(&err, "%s: EDFlib cannot read it%s (error %d)", path,
+                   count_ok ? "" : " even with the count fixed", hdr->filetype);
         goto out;
     }
     hin = hdr->handle;
@@ -683,8 +684,9 @@ int dw_recover_file(const char *path, FILE *report, dw_err *errp)
         fprintf(report, "%s: sound: %lld records, %lld annotations, side log %zu events all present; nothing "
                 "to do\n", path, records, nfile, log.n);
     else if (report)
-        fprintf(report, "%s: recovered: %s%lld records kept, %zu annotations merged from the side log%s%s (%zu "
-                "already present)\n", path, countmsg, records, missing, how[0] ? " " : "", how, log.n - missing);
+        fprintf(report, "%s: recovered: %s%lld records kept, %zu annotations merged from the side log%s%s "
+                "(%zu already present)\n", path, countmsg, records, missing, how[0] ? " " : "", how,
+                log.n - missing);
     rc = 0;
 out:
     if (rc && errp)

@@ -34,7 +34,7 @@ struct rules {
     int loss_high;                        /* above loss_pct, not yet back under half of it (hysteresis) */
     double gap_t, gap_wall;               /* the latest gap, held back a moment before it counts as loss */
     long gap_n;                           /* (source start, arrival, frames; gap_wall < 0: none held) */
-    double outage_wall;                   /* a reconnect came before its gap: that gap is no loss (< 0 none) */
+    double outage_wall;                   /* a reconnect came before its gap: no loss (< 0 none) */
     double no_samples_wall;               /* when the no_samples alert was last seen open, < 0 never */
     dw_motion motion;
     double move_t;                        /* source time of the latest accelerometer reading */

@@ -652,9 +652,9 @@ int dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *st)
     if (s->live) {
         const dw_datapath *d = &s->dp;
         long all = d->frames + d->lost_frames;
-        fprintf(f, "\n## Data path\nsamples received %ld, samples lost %ld (%.3f %%), gaps %ld (%.3f s in all), "
-                "reconnects %d\n", d->frames, d->lost_frames, all ? 100.0 * d->lost_frames / all : 0.0, d->gaps,
-                d->gap_s, d->reconnects);
+        fprintf(f, "\n## Data path\nsamples received %ld, samples lost %ld (%.3f %%), gaps %ld "
+                "(%.3f s in all), reconnects %d\n", d->frames, d->lost_frames,
+                all ? 100.0 * d->lost_frames / all : 0.0, d->gaps, d->gap_s, d->reconnects);
     }
     fprintf(f, "\n## Alerts\n%d alerts\nid\tt_s\tseverity\trule\tacked\tactive\ttext\n", dw_alerts_n(s->alerts));
     for (int i = 0; i < dw_alerts_n(s->alerts); i++) {

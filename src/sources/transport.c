@@ -71,10 +71,11 @@ static int check_kind(int fd, const char *path, dw_err *err)
     }
     if (isatty(fd) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
         return 0;
-    dw_err_set(err, "%s: %s, not a serial port (expected a tty such as /dev/ttyUSB0, or a pty)", path,
-               S_ISREG(st.st_mode) ? "a regular file" : S_ISCHR(st.st_mode) ? "a character device that is not "
-               "a terminal" : S_ISBLK(st.st_mode) ? "a block device" : S_ISDIR(st.st_mode) ? "a directory"
-               : "not a device");
+    const char *kind = S_ISREG(st.st_mode) ? "a regular file"
+                     : S_ISCHR(st.st_mode) ? "a character device that is not a terminal"
+                     : S_ISBLK(st.st_mode) ? "a block device" : S_ISDIR(st.st_mode) ? "a directory"
+                     : "not a device";
+    dw_err_set(err, "%s: %s, not a serial port (expected a tty such as /dev/ttyUSB0, or a pty)", path, kind);
     return -1;
 }
 
@@ -137,7 +138,8 @@ static dw_transport *open_fd(const char *real, const char *path, dw_err *err)
         return NULL;
     }
     /* nothing touches the port (no TIOCEXCL, no termios) before it is ours */
-    if (check_kind(fd, path, err) != 0 || lock_port(fd, path, err) != 0 || take_exclusive(fd, path, err) != 0) {
+    if (check_kind(fd, path, err) != 0 || lock_port(fd, path, err) != 0 ||
+        take_exclusive(fd, path, err) != 0) {
         close(fd);
         return NULL;
     }

@@ -46,7 +46,8 @@ static int read_header(dw_feature_table *t, dw_err *err)
 {
     long n = dw_getline_max(t->f, &t->buf, &t->cap, DW_TABLE_LINE_MAX);
     if (n == DW_LINE_LONG) {
-        dw_err_set(err, "%s:1: header line longer than %d bytes: not a feature table", t->name, DW_TABLE_LINE_MAX);
+        dw_err_set(err, "%s:1: header line longer than %d bytes: not a feature table", t->name,
+                   DW_TABLE_LINE_MAX);
         return -1;
     }
     if (n < 0) {
