@@ -442,7 +442,9 @@ static int rewrite(const char *path, long long size, int hin, const struct edf_h
     char dir[PATH_MAX], dst[32], name[PATH_MAX + 32];
     dir_of(path, dir, sizeof dir);
     struct statvfs vs;
-    long long need = size + hdr->datarecords_in_file * 64LL * 120 / 8 + (1LL << 20);
+    long long recs = hdr->datarecords_in_file, per = recs > 0 ? ((long long)all->n + recs - 1) / recs : 1;
+    per = per < 1 ? 1 : per > 64 ? 64 : per;        /* annotation signals of 114 bytes, as write_merged */
+    long long need = size + recs * per * 114 + 256 * (per + 1) + (1LL << 16);
     if (statvfs(dir, &vs) == 0 && (long long)vs.f_bavail * (long long)vs.f_frsize < need) {
         dw_err_set(err, "%s: %zu annotations do not fit in the file's free annotation space; rewriting it "
                    "needs %.1f MB free in %s, there are %.1f MB", path, all->n, need / 1e6, dir,

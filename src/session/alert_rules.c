@@ -313,7 +313,7 @@ void dw_alerts_datapath(dw_alerts *a, double t, double wall, const dw_datapath *
     snprintf(text, sizeof text, "recording: %s", d->rec_error_text[0] ? d->rec_error_text : "write failure");
     dw_alerts_cause(a, DW_AL_RECORDING, DW_AL_GLOBAL, d->rec_error != 0, wall, t, wall, -1, text);
     /* low disk: before the recording fails, a warning (it blocks nothing) of its own */
-    snprintf(text, sizeof text, "recording: %s", d->low_disk_text[0] ? d->low_disk_text : "low disk");
+    snprintf(text, sizeof text, "%s", d->low_disk_text[0] ? d->low_disk_text : "low disk");
     dw_alerts_cause(a, DW_AL_RECORDING, DW_AL_LOW_DISK, d->low_disk != 0, wall, t, wall, DW_WARNING, text);
 }
 

@@ -46,7 +46,7 @@ else
     # the low-disk alert at the start: raised within 2 s of source time, critical, naming the free space
     first=$(awk -F'\t' '$3 == "alert" && $4 ~ /raised/ {print $1 "\t" $4; exit}' "$log")
     t=${first%%	*}
-    echo "$first" | grep -q 'raised \[warning\] recording: recording: low disk: 1\.[0-9] MB free (min_free_mb = 2)' &&
+    echo "$first" | grep -q 'raised \[warning\] recording: low disk: 1\.[0-9] MB free (min_free_mb = 2)' &&
         awk -v t="$t" 'BEGIN { exit !(t <= 2) }' &&
         pass "disk: low disk raises the recording alert at once (t=$t s: ${first#*	})" ||
         fail "disk: low disk raises the recording alert at once" "first alert: ${first:-none}"

@@ -2,9 +2,10 @@
  * the bytes before are FILE.bdf, after it FILE.bdf.events.tsv (none: no side log). Seeds are recordings
  * as a killed recorder leaves them. Checks recover's promise: it returns 0, after which the file opens in
  * EDFlib and a second recover has nothing to do (unless more annotations than a file can hold were
- * asked for), or it returns -1 and the file is byte for byte what it was. Lines up to 200 KB (-max_len): the
- * side log's reader stops at 64 KB. */
-/* fuzz: -max_len=200000 */
+ * asked for), or it returns -1 and the file is byte for byte what it was. Inputs up to 200 KB
+ * (-max_len): the side log's line reader stops at 64 KB. Its notes about skipped lines go to stderr,
+ * which is closed (-close_fd_mask=2; libFuzzer keeps its own reports). */
+/* fuzz: -max_len=200000 -close_fd_mask=2 */
 #include "record/recorder.h"
 
 #include <edflib.h>
