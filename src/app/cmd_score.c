@@ -306,13 +306,21 @@ int dw_cmd_score(int argc, char **argv)
         return 2;
     }
     /* Every input is known before any output is checked: an output may never replace one (case: the
-     * README's own `score --out night1 night1.edf`, or --out naming the reference). */
-    for (int i = 0; i < nfiles; i++)
-        dw_input_note(argv[optind + i]);
-    for (int i = 0; i < nrefs; i++)
-        dw_input_note(refs[i]);
-    if (cfg.model[0])
-        dw_input_note(cfg.model);
+     * README's own `score --out night1 night1.edf`, or --out naming the reference). Each is opened once
+     * here, so a FIFO, a directory or a device is refused before any work, not after a night's scoring. */
+    int bad = 0;
+    for (int i = 0; i < nfiles + nrefs + (cfg.model[0] != 0) && !bad; i++) {
+        const char *in = i < nfiles ? argv[optind + i] : i < nfiles + nrefs ? refs[i - nfiles] : cfg.model;
+        int fd = dw_input_open(in, i < nfiles ? "recording" : i < nfiles + nrefs ? "reference" : "model", &err);
+        if (fd < 0) {
+            fprintf(stderr, "dreamwatch score: %s\n", err.msg);
+            bad = 1;
+        } else {
+            close(fd);
+        }
+    }
+    if (bad)
+        return 1;
     char (*outs)[DW_PATH_MAX] = calloc((size_t)nfiles, sizeof *outs);
     if (!outs) {
         fprintf(stderr, "dreamwatch score: out of memory\n");
