@@ -41,6 +41,8 @@ strace_excl() {
     [ -z "$bad" ] && pass "$1" || fail "$1" "$bad"
 }
 HAVE_STRACE=$(command -v strace)
+# LeakSanitizer cannot run under ptrace: a sanitizer build's leak check is off for the traced runs only
+strace() { ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" command strace "$@"; }
 
 # ---- record: links planted at the recording, side-log, session-log and summary names ----
 mkdir -p "$TMP/rec"
