@@ -16,6 +16,7 @@
 
 #include "app/config.h"
 #include "base/files.h"
+#include "base/text.h"
 #include "staging/pipeline.h"
 #include "sources/source.h"
 
@@ -152,8 +153,11 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
         return 1;
     }
     const dw_source_info *in = &src->info;
-    if (in->note[0])
-        fprintf(stderr, "dreamwatch score: %s\n", in->note);   /* notes name the file */
+    if (in->note[0]) {                                  /* notes name the file, and may quote its labels */
+        char safe[4 * sizeof in->note];
+        dw_escape_str(in->note, safe, sizeof safe);
+        fprintf(stderr, "dreamwatch score: %s\n", safe);
+    }
     dw_model *own = NULL;
     const dw_model *model;
     if (cfg->model[0]) {
