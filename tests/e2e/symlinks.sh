@@ -42,7 +42,8 @@ strace_excl() {
 }
 HAVE_STRACE=$(command -v strace)
 # LeakSanitizer cannot run under ptrace: a sanitizer build's leak check is off for the traced runs only
-strace() { ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" command strace "$@"; }
+# (env execs strace, so a background strace keeps its own pid)
+strace() { env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace "$@"; }
 
 # ---- record: links planted at the recording, side-log, session-log and summary names ----
 mkdir -p "$TMP/rec"
@@ -50,8 +51,9 @@ start_emu
 plant "$TMP/rec" sym .bdf .bdf.events.tsv .session.tsv .summary.txt
 n_links=$(find "$TMP/rec" -type l | wc -l)
 if [ -n "$HAVE_STRACE" ]; then
-    strace -f -qq -o "$TMP/rec.strace" -e trace=open,openat "$DW_BIN" record --serial "$TMP/tty" --out "$TMP/rec" \
-        --subject sym > /dev/null 2> "$TMP/rec.err" & REC=$!
+    env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -f -qq -o "$TMP/rec.strace" \
+        -e trace=open,openat "$DW_BIN" record --serial "$TMP/tty" --out "$TMP/rec" --subject sym \
+        > /dev/null 2> "$TMP/rec.err" & REC=$!
 else
     "$DW_BIN" record --serial "$TMP/tty" --out "$TMP/rec" --subject sym > /dev/null 2> "$TMP/rec.err" & REC=$!
 fi
