@@ -672,13 +672,16 @@ int dw_recorder_close(dw_recorder *r, dw_err *err)
 {
     int rc = 0;
     flush_gaps(r);
-    if (r->h >= 0 && r->fill > 0) {
+    /* A partial last record is padded; a recording that got no data at all gets one padded record too
+     * (EDFlib would otherwise write its annotations into records with no samples, which nothing reads). */
+    if (r->h >= 0 && (r->fill > 0 || r->records == 0)) {
         char text[48];
         snprintf(text, sizeof text, "End padded %.2f s", (double)(r->rec_n - r->fill) / r->info.fs);
         dw_recorder_annotate(r, (double)r->src_frames / r->info.fs, -1, text);
-        while (r->h >= 0 && r->fill > 0)
+        do {
             if (push_frame(r, NULL, NULL))
                 rc = -1;
+        } while (r->h >= 0 && r->fill > 0);
     }
     if (r->h >= 0) {
         if (edfclose_file(r->h))

@@ -53,7 +53,8 @@ const char *dw_recorder_error(const dw_recorder *r);
 const char *dw_recorder_path(const dw_recorder *r);
 long long dw_recorder_bytes(const dw_recorder *r);
 
-/* Pads a partial last record by holding the last values (annotated), writes the annotations (EDFlib
+/* Pads a partial last record by holding the last values (annotated; a recording that got no data gets one
+ * padded record, so the file reads), writes the annotations (EDFlib
  * does that at close; if there were more than its 4 per record, the file is rewritten with the side
  * log's, as recover does), syncs and frees. 0, or -1 with err filled (r is freed in both cases). */
 int dw_recorder_close(dw_recorder *r, dw_err *err);

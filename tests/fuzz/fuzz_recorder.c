@@ -105,8 +105,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             nannot++;
         }
     }
-    if (dw_recorder_close(r, &err) != 0)
+    if (dw_recorder_close(r, &err) != 0) {
+        fprintf(stderr, "close: %s\n", err.msg);
         abort();
+    }
     if (!consistent(path))
         abort();
     struct stat st;

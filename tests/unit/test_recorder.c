@@ -359,6 +359,34 @@ static void full_scale(void)
         edfclose_file(h.handle);
 }
 
+/* A recording that got no data before it was closed (the board sent nothing, the operator shut down):
+ * one padded record holds its annotations, and it reads (EDFlib wrote annotation-only records nothing
+ * reads, and close failed). Found by fuzz_recorder. */
+static void no_data(void)
+{
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/nodata", tmpdir);
+    dw_source_info info = make_info(8, 250);
+    dw_err err = { "" };
+    dw_recorder *r = dw_recorder_open(dir, "n", &info, 1, &err);
+    if (!r) {
+        FAIL("no data: open", "%s", err.msg);
+        return;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s", dw_recorder_path(r));
+    int rc = dw_recorder_annotate(r, 0, -1, "Session start, mode NATURAL");
+    rc |= dw_recorder_annotate(r, 0, -1, "Recording stopped");
+    rc |= dw_recorder_close(r, &err);
+    struct edf_hdr_struct h;
+    int ok = edfopen_file_readonly(path, &h, EDFLIB_READ_ALL_ANNOTATIONS) == 0;
+    CHECK("no data: close succeeds and the file reads, one padded record with the annotations", rc == 0 && ok &&
+          h.datarecords_in_file == 1 && has_annotation(h.handle, h.annotations_in_file, "Recording stopped", 0),
+          "rc %d (%s), EDFlib %d", rc, err.msg, ok ? 0 : h.filetype);
+    if (ok)
+        edfclose_file(h.handle);
+}
+
 /* More events than EDFlib's 4 per record: close rewrites the file with all of them. */
 static void many_events(void)
 {
@@ -631,6 +659,7 @@ int main(void)
     gaps();
     small_gaps();
     full_scale();
+    no_data();
     many_events();
     crash_and_recover();
     disk_full();
