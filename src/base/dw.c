@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <stdlib.h>
 
 static const char *const stage_names[DW_NSTAGES] = { "W", "N1", "N2", "N3", "R" };
 
@@ -43,6 +44,24 @@ void dw_err_set(dw_err *e, const char *fmt, ...)
         n = 0;
     /* names, labels and values from files reach messages: none may drive the terminal */
     dw_escape(raw, (size_t)n < sizeof raw ? (size_t)n : sizeof raw - 1, e->msg, sizeof e->msg);
+}
+
+void *dw_xrealloc(void *p, size_t n, const char *what)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fprintf(stderr, "dreamwatch: out of memory (%zu bytes for %s); the recording is kept\n", n, what);
+        _exit(3);
+    }
+    return q;
+}
+
+char *dw_xstrdup(const char *s, const char *what)
+{
+    size_t n = strlen(s) + 1;
+    char *d = dw_xrealloc(NULL, n, what);
+    memcpy(d, s, n);
+    return d;
 }
 
 double dw_now_mono(void)

@@ -16,6 +16,7 @@
  * The recording is opened once; every later open is of that descriptor (/proc/self/fd/N), so no name
  * can be swapped under it. A sound file is left alone, so running it twice is harmless. */
 #include "record/recorder.h"
+#include "edf/edf_header.h"
 
 #include <edflib.h>
 #include <errno.h>
@@ -151,9 +152,9 @@ typedef struct {
     long long off[64], size[64];
 } annot_layout;
 
-static int read_layout(int fd, const dw_bdf_geometry *g, annot_layout *L)
+static int read_layout(int fd, const dw_edf_header *g, annot_layout *L)
 {
-    int ns = g->nsig, w = g->bdf ? 3 : 2;
+    int ns = g->ns, w = g->bdf ? 3 : 2;
     char *labels = malloc((size_t)ns * 16), *spr = malloc((size_t)ns * 8);
     int rc = labels && spr && pread(fd, labels, (size_t)ns * 16, 256) == ns * 16 &&
              pread(fd, spr, (size_t)ns * 8, 256 + (off_t)ns * 216) == ns * 8 ? 0 : -1;
@@ -196,7 +197,7 @@ static int format_tal(const event *e, long long tk0_us100, char *out, size_t cap
 }
 
 /* The first record's time-keeping TAL ("+0.1234000"), in 100-us units; -1 if it is not there. */
-static long long first_timekeeping(int fd, const dw_bdf_geometry *g, const annot_layout *L)
+static long long first_timekeeping(int fd, const dw_edf_header *g, const annot_layout *L)
 {
     char buf[40] = "";
     long long size = L->size[0] < 39 ? L->size[0] : 39;
@@ -219,7 +220,7 @@ typedef struct { long long at; int len; } patch;
 /* Writes the TALs of the missing events into the free space of the annotation signals, record by record
  * (the first pass only checks that they all fit). 0 when all were written (where: *out, *np of them), 1
  * when they do not all fit (nothing written), -1 on a write error (what was written is in *out). */
-static int merge_in_place(int fd, const dw_bdf_geometry *g, long long records, const annot_layout *L,
+static int merge_in_place(int fd, const dw_edf_header *g, long long records, const annot_layout *L,
                           const events *log, patch **out, size_t *np)
 {
     long long tk0 = L->n ? first_timekeeping(fd, g, L) : -1;
@@ -518,7 +519,7 @@ typedef struct {
 } undo_count;
 
 /* The header's count set to the complete records and a torn record cut off, in place. */
-static int fix_count(int fd, const char *path, const dw_bdf_geometry *g, long long records, long long size,
+static int fix_count(int fd, const char *path, const dw_edf_header *g, long long records, long long size,
                      undo_count *u, dw_err *err)
 {
     char f[24];
@@ -549,7 +550,7 @@ static void undo_fix(int fd, undo_count *u)
 }
 
 /* The layout checks; 1 with err when there is nothing to recover (empty), -1 on a bad file. */
-static int check_size(const char *path, const struct stat *st, int fd, dw_bdf_geometry *g, const events *log,
+static int check_size(const char *path, const struct stat *st, int fd, dw_edf_header *g, const events *log,
                       dw_err *err)
 {
     char kept[96];
@@ -559,12 +560,11 @@ static int check_size(const char *path, const struct stat *st, int fd, dw_bdf_ge
                    "to recover, nothing removed; %s", path, kept);
         return 1;
     }
-    if (dw_bdf_geometry_read(fd, path, g, err))
+    if (dw_edf_header_read(fd, path, DW_EDF_LAYOUT, g, err)) {    /* the one header reader */
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        dw_err_set(err, "%s; nothing to recover, nothing removed; %s", why, kept);
         return -1;
-    if (st->st_size < g->hdr_bytes) {
-        dw_err_set(err, "%s: the header itself is incomplete (%lld of %lld bytes): nothing to recover, "
-                   "nothing removed; %s", path, (long long)st->st_size, g->hdr_bytes, kept);
-        return 1;
     }
     if (st->st_size - g->hdr_bytes < g->rec_bytes) {
         dw_err_set(err, "%s: empty recording (a header and no complete record); nothing to recover, nothing "
@@ -576,7 +576,7 @@ static int check_size(const char *path, const struct stat *st, int fd, dw_bdf_ge
 
 /* The missing events written in place and read back (EDFlib reopened as *hin): 0, 1 when they do not fit
  * (nothing written), -1 with err (what was written is taken out again). */
-static int try_in_place(const char *path, int fd, const dw_bdf_geometry *g, long long records, int *hin,
+static int try_in_place(const char *path, int fd, const dw_edf_header *g, long long records, int *hin,
                         struct edf_hdr_struct *hdr, events *log, dw_err *err)
 {
     annot_layout L;
@@ -620,7 +620,7 @@ static int try_in_place(const char *path, int fd, const dw_bdf_geometry *g, long
 }
 
 /* Merges the missing events, in place if they fit, else by a rewrite; *how says which. 0 or -1 with err. */
-static int merge(const char *path, int fd, const dw_bdf_geometry *g, long long records, long long size,
+static int merge(const char *path, int fd, const dw_edf_header *g, long long records, long long size,
                  int *hin, struct edf_hdr_struct *hdr, events *log, events *file, char *how, size_t howcap,
                  dw_err *err)
 {
@@ -649,7 +649,7 @@ int dw_recover_file(const char *path, FILE *report, dw_err *errp)
     events log = { 0 }, file = { 0 };
     struct edf_hdr_struct *hdr = calloc(1, sizeof *hdr);
     int hin = -1, rc = -1;
-    dw_bdf_geometry g;
+    dw_edf_header g = { 0 };
     struct stat st;
     undo_count undo = { .done = 0, .tail = NULL };
     snprintf(tsv, sizeof tsv, "%s.events.tsv", path);
@@ -660,7 +660,7 @@ int dw_recover_file(const char *path, FILE *report, dw_err *errp)
         goto out;
     long long records = (st.st_size - g.hdr_bytes) / g.rec_bytes;
     long long dropped = st.st_size - g.hdr_bytes - records * g.rec_bytes;
-    int count_ok = g.count == records && dropped == 0;
+    int count_ok = g.nrec == records && dropped == 0;
     if (!count_ok && fix_count(fd, path, &g, records, st.st_size, &undo, &err))
         goto out;
     snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
@@ -679,7 +679,7 @@ int dw_recover_file(const char *path, FILE *report, dw_err *errp)
     char countmsg[200] = "";
     if (!count_ok)
         snprintf(countmsg, sizeof countmsg, "record count %lld -> %lld, %lld bytes of a torn record dropped; ",
-                 g.count, records, dropped);
+                 g.nrec, records, dropped);
     if (missing && merge(path, fd, &g, records, st.st_size, &hin, hdr, &log, &file, how, sizeof how, &err))
         goto out;
     if (report && !missing && count_ok)
@@ -702,6 +702,7 @@ out:
         close(fd);
     events_free(&log);
     events_free(&file);
+    dw_edf_header_free(&g);
     free(hdr);
     return rc;
 }

@@ -43,9 +43,21 @@ for kind in fifo dir zero urandom; do
     ends "inputs: score --features $kind" 2 "$pat" $D score --features "$X"
     ends "inputs: recover $kind" 2 "$pat" $D recover "$X"
     ends "inputs: emulate --file $kind" 2 "$pat" $D emulate --file "$X" --link "$TMP/link-$kind" --seconds 1
+    ends "inputs: --protocol $kind" 2 "$pat" $D --protocol "$X" --headless --exit-at-end --speed 0 --out "$TMP/o"
+    ends "inputs: features FILE $kind" 2 "$pat" $D features --out "$TMP/f-$kind.tsv" "$X"
+    ends "inputs: features --reference $kind" 2 "$pat" $D features --reference "$X" --out "$TMP/fr-$kind.tsv" \
+        "$SAMPLE"
+    # nights reads every *.summary.txt of a folder: one that is not a regular file is skipped, named
+    mkdir -p "$TMP/nights-$kind" && ln -s "$X" "$TMP/nights-$kind/x.summary.txt"
+    timeout -s KILL 5 $D nights "$TMP/nights-$kind" > /dev/null 2> "$TMP/err" < /dev/null; rc=$?
+    [ $rc -ne 137 ] && grep -Eq "skipped .*x.summary.txt: (a $what|$what)" "$TMP/err" &&
+        pass "inputs: nights with a summary that is a $kind ($(head -c 150 "$TMP/err"))" ||
+        fail "inputs: nights with a summary that is a $kind" "exit $rc: $(head -c 200 "$TMP/err")"
     [ $kind = fifo ] && continue         # a FIFO is a valid port: below, it ends on SIGTERM
     ends "inputs: record --serial $kind" 2 "$X: (Is a directory|a character device that is not a terminal)" \
         $D record --serial "$X" --out "$TMP/rec"
+    ends "inputs: check --serial $kind" 2 "$X: (Is a directory|a character device that is not a terminal)" \
+        $D check --serial "$X"
 done
 
 # A FIFO as the port: nothing answers, so the first handshake would wait 4.2 s; SIGTERM ends it at once.
@@ -61,6 +73,19 @@ dt=$(awk -v a="$t1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 if awk -v d="$dt" 'BEGIN { exit !(d <= 1.0) }' && [ $rc -ne 0 ] && grep -q "interrupted" "$TMP/err"; then
     pass "inputs: record --serial FIFO ends on SIGTERM during the handshake ($dt s after it: $(cat "$TMP/err"))"
 else fail "inputs: record --serial FIFO ends on SIGTERM during the handshake" "exit $rc $dt s after SIGTERM: $(cat "$TMP/err")"; fi
+
+# The same for the pre-night check's first handshake
+$D check --serial "$TMP/fifo" > /dev/null 2> "$TMP/err" &
+pid=$!
+sleep 0.5
+t1=$(date +%s.%N)
+kill -TERM $pid
+i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+kill -KILL $pid 2>/dev/null; wait $pid; rc=$?
+dt=$(awk -v a="$t1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+if awk -v d="$dt" 'BEGIN { exit !(d <= 1.0) }' && [ $rc -eq 2 ] && grep -q "interrupted" "$TMP/err"; then
+    pass "inputs: check --serial FIFO ends on SIGTERM during the handshake ($dt s after it: $(cat "$TMP/err"))"
+else fail "inputs: check --serial FIFO ends on SIGTERM during the handshake" "exit $rc $dt s after SIGTERM: $(cat "$TMP/err")"; fi
 
 # --config <(...): read once, so its settings count (it was opened twice and silently ignored)
 out=$(bash -c "'$D' --config <(printf '[display]\nfps = 99\n') --print-config" 2>&1); rc=$?

@@ -5,6 +5,7 @@
  * closed file opens in EDFlib with the records that were written, the side log holds every annotation, and
  * `recover` then finds it sound or repairs it. */
 #include "record/recorder.h"
+#include "edf/edf_header.h"
 
 #include <edflib.h>
 #include <fcntl.h>
@@ -26,11 +27,13 @@ static int next(input *in) { return in->n ? (in->n--, *in->p++) : -1; }
 static int consistent(const char *path)
 {
     int fd = open(path, O_RDONLY);
-    dw_bdf_geometry g;
+    dw_edf_header g = { 0 };
+    dw_err err = { "" };
     struct stat st;
     int ok = fd >= 0 && fstat(fd, &st) == 0 &&
-             (st.st_size == 0 || (dw_bdf_geometry_read(fd, path, &g, NULL) == 0 &&
-              (g.count < 0 || g.hdr_bytes + g.count * g.rec_bytes == st.st_size)));
+             (st.st_size == 0 || (dw_edf_header_read(fd, path, DW_EDF_LAYOUT, &g, &err) == 0 &&
+              (g.nrec < 0 || g.hdr_bytes + g.nrec * g.rec_bytes == st.st_size)));
+    dw_edf_header_free(&g);
     if (fd >= 0)
         close(fd);
     return ok;
