@@ -24,7 +24,7 @@ DW_CPPFLAGS := -D_GNU_SOURCE -Isrc -I$(B)/gen -DDW_VERSION='"$(VERSION)"' -DDW_D
 # the installed program never sees the source path.
 TEST_CPPFLAGS := -DDW_SRCDIR='"$(CURDIR)"' -Itests/unit
 DW_CFLAGS   := -std=c11 -pthread $(WARN) $(SAN) $(CFLAGS)
-LDLIBS  := $(shell pkg-config --libs ncursesw libserialport inih 2>/dev/null || echo -lncursesw -ltinfo -lserialport -linih) -lmosquitto -ledf -lm -lpthread
+LDLIBS  := $(shell pkg-config --libs ncursesw libserialport inih fftw3 2>/dev/null || echo -lncursesw -ltinfo -lserialport -linih -lfftw3) -lmosquitto -ledf -lm -lpthread
 
 MAIN    := src/app/main.c
 SRCS    := $(filter-out $(MAIN),$(wildcard src/*/*.c))

@@ -32,7 +32,8 @@
 #define CHUNK_S 0.1            /* paced replay reads this much source time at a time */
 #define FAST_CHUNK 3000        /* frames per read when replaying as fast as possible */
 #define NOTIFY_S 0.05          /* wake the screen at most this often at high speed */
-#define LIVE_BATCH_S 0.02      /* live: gather this much signal per read */
+#define LIVE_BATCH_S 0.02      /* live: read on this schedule (see live_wait) */
+#define DATAPATH_S   0.1       /* data-path figures to the session's alerts this often */
 
 struct dw_worker {
     const dw_config *cfg;
@@ -59,6 +60,8 @@ struct dw_worker {
     long long frames;                     /* source frames so far (gaps included) */
     double next_prov_t;
     double last_notify;
+    double next_read;                     /* live: when the next batch is due (monotonic clock) */
+    double next_datapath;                 /* wall clock of the next data-path update */
     int stop;
     int ended;                            /* a replay reached its end */
 
@@ -571,12 +574,16 @@ static void handle_command(dw_worker *w, const dw_cmd *c)
     w->pend.controls = 1;
 }
 
+/* The queue is looked at every loop; its wake-up pipe is emptied by wait_for when it woke us, and
+ * here only when there were commands (not one read per loop that finds it empty). */
 static void drain_commands(dw_worker *w)
 {
     dw_cmd c;
-    dw_monitor_drain(w->mon->cmd_fd[0]);
+    int any = 0;
     while (dw_monitor_take(w->mon, &c))
-        handle_command(w, &c);
+        handle_command(w, &c), any = 1;
+    if (any)
+        dw_monitor_drain(w->mon->cmd_fd[0]);
 }
 
 /* Sleep until the source time due or a command arrives. */
@@ -584,8 +591,22 @@ static void wait_for(dw_worker *w, double seconds)
 {
     struct pollfd p = { .fd = w->mon->cmd_fd[0], .events = POLLIN };
     int ms = seconds > 0.1 ? 100 : (int)ceil(seconds * 1000);   /* session timers run at >= 10 Hz */
-    if (ms > 0)
-        poll(&p, 1, ms);
+    if (ms > 0 && poll(&p, 1, ms) > 0)
+        dw_monitor_drain(w->mon->cmd_fd[0]);
+}
+
+/* Live: the board sends a packet every 4 ms; reading on a fixed 20-ms schedule takes them five at a
+ * time (a fifth of the wake-ups, at most 20 ms of latency: 7 degrees of a 1-Hz slow oscillation).
+ * The schedule is a deadline grid, not "20 ms after this batch": waiting by the size of the last
+ * batch made batches alternate 4 and 1 packets, twice the wake-ups. Behind schedule (a long epoch),
+ * it reads again at once. */
+static void live_wait(dw_worker *w)
+{
+    double now = dw_now_mono();
+    w->next_read += LIVE_BATCH_S;
+    if (w->next_read < now || w->next_read > now + LIVE_BATCH_S)
+        w->next_read = w->next_read < now ? now : now + LIVE_BATCH_S;
+    wait_for(w, w->next_read - now);
 }
 
 /* Everything pending into the monitor under one lock; the screen is woken at once when an epoch finished
@@ -694,10 +715,10 @@ static int read_block(dw_worker *w, int max_frames)
     return n;
 }
 
-/* Timers and data-path figures for the session, at least ten times a second. */
-static void session_tick(dw_worker *w)
+/* The data-path figures for the session's alerts and its summary (live sources), with the recording's
+ * failure and its disk's free space against [recording] min_free_mb. */
+static void datapath(dw_worker *w, double wall)
 {
-    double wall = dw_now_wall();
     dw_datapath dp;
     memset(&dp, 0, sizeof dp);
     dw_source_stats cs;
@@ -721,7 +742,18 @@ static void session_tick(dw_worker *w)
                  free_mb, w->cfg->min_free_mb);
     }
     dw_session_datapath(w->session, w->t, wall, &dp);
-    dw_session_tick(w->session, w->t, wall);
+}
+
+/* Timers and data-path figures for the session, at least ten times a second. */
+static void session_tick(dw_worker *w)
+{
+    double wall = dw_now_wall();
+    /* The data-path alerts format their texts on every call: ten times a second is plenty. */
+    if (wall >= w->next_datapath || wall < w->next_datapath - 2 * DATAPATH_S) {
+        w->next_datapath = wall + DATAPATH_S;
+        datapath(w, wall);
+    }
+    dw_session_tick(w->session, w->t, wall);    /* every loop: it delivers stimuli when due */
 }
 
 /* The awakenings table (a protocol with awakenings) and the BIDS events table, by the log */
@@ -836,13 +868,13 @@ static void *run(void *arg)
         provisional(w);
         check_step(w, NULL);
         publish(w, 0);
-        /* Live: the board sends a packet every 4 ms; taking them in 20-ms batches costs a fifth of the
-         * wake-ups for at most 20 ms of latency (7 degrees of a 1-Hz slow oscillation). */
-        if (in->live && n > 0 && n < in->fs * LIVE_BATCH_S)
-            wait_for(w, LIVE_BATCH_S - n / in->fs);
+        if (in->live)
+            live_wait(w);
     }
     /* Safe shutdown: stimulation off first, then the device stops and the source closes here, on the
      * thread that owns it, then the recording is closed and the summary written. */
+    if (in->live)
+        datapath(w, dw_now_wall());          /* the summary's data-path figures as they end */
     dw_session_shutdown(w->session, w->t, w->stop_cause[0] ? w->stop_cause : "end of recording");
     publish(w, 1);
     dw_source_close(w->src);

@@ -822,9 +822,13 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
                 }
             }
         }
+        int epoch_due = 0;                /* a new epoch: its stage goes up now, not next frame */
         if (pf[1].revents & POLLIN) {
             dw_monitor_drain(m->wake_fd[0]);
             dirty = 1;
+            pthread_mutex_lock(&m->lock);
+            epoch_due = m->v_hypno != s->seen_hypno;
+            pthread_mutex_unlock(&m->lock);
         }
         if (pf[2].revents & (POLLHUP | POLLERR | POLLNVAL)) {
             stdin_ok = 0;                           /* the terminal went away */
@@ -846,7 +850,7 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
         if (detach_asked)
             goto out;
         now = dw_now_mono();
-        if (now < next_frame && !relayout)
+        if (now < next_frame && !relayout && !epoch_due)
             continue;
         if (!dirty && !relayout && !s->changed && (int)dw_now_wall() == last_sec)
             continue;

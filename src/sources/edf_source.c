@@ -18,6 +18,7 @@
 #include "base/files.h"
 #include "dsp/resample.h"
 #include "edf/edf_header.h"
+#include "edf/edf_records.h"
 
 #include <edflib.h>
 #include <errno.h>
@@ -60,6 +61,8 @@ typedef struct {
 
 typedef struct {
     int    handle;
+    int    data_fd;                /* on what EDFlib opened (the file or its copy): record reads */
+    dw_edf_records *rec;           /* those reads; NULL: through EDFlib */
     int    nch;
     edf_chan ch[DW_MAX_CH];
     edf_seg *seg;
@@ -110,30 +113,6 @@ typedef struct {
     long long ann_off;             /* where the first annotation signal lies in a record */
     int    ann_len;                /* and its bytes */
 } edf_disc;
-
-/* The onset of the time-keeping TAL that opens an annotation signal: "+12.5\x14\x14". Its text length, with
- * *t in 100 ns units (digits beyond the seventh decimal ignored, as EDFlib does), or -1. */
-static int tal_onset(const unsigned char *a, int n, long long *t)
-{
-    long long sec = 0, frac = 0, scale = EDFLIB_TIME_DIMENSION;
-    int i = 1, digits = 0, decimals = -1;
-    if (n < 4 || (a[0] != '+' && a[0] != '-'))
-        return -1;
-    for (; i < n && a[i] != 0x14; i++) {
-        if (a[i] == '.' && decimals < 0 && digits)
-            decimals = 0;
-        else if (a[i] < '0' || a[i] > '9' || (decimals < 0 && sec >= 10000000000LL))   /* 300 years */
-            return -1;
-        else if (decimals >= 0)
-            frac += (a[i] - '0') * (scale /= 10), decimals++;
-        else
-            sec = sec * 10 + (a[i] - '0'), digits++;
-    }
-    if (!digits || !decimals || i + 1 >= n || a[i + 1] != 0x14)
-        return -1;
-    *t = (a[0] == '-' ? -1 : 1) * (sec * EDFLIB_TIME_DIMENSION + frac);
-    return i;
-}
 
 /* "+12.5" for t >= 0 in 100 ns units. */
 static int format_onset(char *s, size_t cap, long long t)
@@ -219,7 +198,7 @@ static int disc_read_onsets(const char *path, int fd, const dw_edf_header *eh, l
         rc = -1;
         if (pread(fd, a, (size_t)d->ann_len, at) != d->ann_len)
             dw_err_set(err, "%s: read error in data record %lld", path, r + 1);
-        else if ((olen = tal_onset(a, d->ann_len, t)) < 0)
+        else if ((olen = dw_edf_tal_onset(a, d->ann_len, t)) < 0)
             dw_err_set(err, "%s: data record %lld (byte %lld): no time-keeping annotation (\"+seconds\\x14\\x14\") "
                        "at the start of its \"%.15s\" signal", path, r + 1, at, want);
         else if (r == 0 && (*t < 0 || *t >= EDFLIB_TIME_DIMENSION))
@@ -263,7 +242,8 @@ static int disc_rewrite(int in, int out, long long hsize, long long recsize, lon
         if (d->onset[r] == t)
             continue;
         int olen;
-        if (pread(in, a, (size_t)d->ann_len, at) != d->ann_len || (olen = tal_onset(a, d->ann_len, &real)) < 0 ||
+        if (pread(in, a, (size_t)d->ann_len, at) != d->ann_len ||
+            (olen = dw_edf_tal_onset(a, d->ann_len, &real)) < 0 ||
             tal_rewrite(a, d->ann_len, olen, t, tmp) || pwrite(out, a, (size_t)d->ann_len, at) != d->ann_len)
             rc = -1;
     }
@@ -356,9 +336,11 @@ static int edf_check_header(const char *path, int fd, char *tmp, size_t tmp_cap,
 
 /* dw_edf_open_checked, with the checked header in eh (caller dw_edf_header_free()s it, also on failure),
  * and for a discontinuous file each record's start (100 ns units after the header's start time) in
- * *onset (caller frees; NULL for a continuous file). */
+ * *onset (caller frees; NULL for a continuous file). With data_fd, a descriptor open on the bytes EDFlib
+ * opened goes there (the caller closes it; -1 if there is none). annotations: EDFlib's
+ * EDFLIB_READ_ALL_ANNOTATIONS or EDFLIB_DO_NOT_READ_ANNOTATIONS (then the caller checks the time-keeping). */
 static int open_checked(const char *path, struct edf_hdr_struct *hdr, char *note, size_t note_cap,
-                        long long **onset, dw_edf_header *eh, dw_err *err)
+                        long long **onset, int *data_fd, int annotations, dw_edf_header *eh, dw_err *err)
 {
     char tmp[1100];
     const char *open_path;
@@ -376,15 +358,21 @@ static int open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
         return -1;
     }
     memset(hdr, 0, sizeof *hdr);
-    rc = edfopen_file_readonly(open_path, hdr, EDFLIB_READ_ALL_ANNOTATIONS);
+    rc = edfopen_file_readonly(open_path, hdr, annotations);
     if (rc < 0 && hdr->filetype == EDFLIB_FILE_ALREADY_OPENED && open_path == path) {
         /* EDFlib refuses a path it has open (a recording that is also its own reference hypnogram);
          * another name for the same file is fine. */
         snprintf(tmp, sizeof tmp, "/proc/self/fd/%d", fd);
         memset(hdr, 0, sizeof *hdr);
-        rc = edfopen_file_readonly(tmp, hdr, EDFLIB_READ_ALL_ANNOTATIONS);
+        rc = edfopen_file_readonly(tmp, hdr, annotations);
     }
-    close(fd);
+    int keep = -1;                  /* the caller's descriptor on what EDFlib opened */
+    if (data_fd && rc == 0)
+        keep = open_path == path ? fd : open(open_path, O_RDONLY | O_CLOEXEC);
+    if (keep != fd)
+        close(fd);
+    if (data_fd)
+        *data_fd = keep;
     if (open_path != path)
         unlink(open_path);       /* EDFlib holds it open; nothing is left on disk */
     if (rc == 0) {
@@ -423,7 +411,7 @@ int dw_edf_open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
     long long *onset;
     dw_edf_header eh;
     memset(&eh, 0, sizeof eh);
-    int fh = open_checked(path, hdr, note, note_cap, &onset, &eh, err);
+    int fh = open_checked(path, hdr, note, note_cap, &onset, NULL, EDFLIB_READ_ALL_ANNOTATIONS, &eh, err);
     dw_edf_header_free(&eh);
     free(onset);
     return fh;
@@ -549,25 +537,38 @@ static void queue_push(edf_chan *ch, const double *y, size_t n)
 static int fill_channel(dw_source *src, edf_priv *p, edf_chan *ch, int want)
 {
     double out[CHUNK_FRAMES / 4 + 64];
+    /* A channel at the output rate needs no filter: its samples go straight into its queue. */
+    int direct = p->rec && ch->skip == 0 && dw_resampler_delay_s(ch->rs) == 0;
     while (ch->qlen < want && !ch->flushed) {
-        long long n = (long long)ceil((want - ch->qlen + ch->skip) * ch->fs / p->fs) + 8;
+        long long n = direct ? want - ch->qlen
+                             : (long long)ceil((want - ch->qlen + ch->skip) * ch->fs / p->fs) + 8;
         if (n > (long long)p->in_cap)
             n = (long long)p->in_cap;
         long long left = ch->end_in - ch->next_in;
+        if (direct && left <= 0)
+            break;
         if (left > 0) {
             if (n > left)
                 n = left;
-            int got = edfread_physical_samples(p->handle, ch->sig, (int)n, p->in);
+            double *dst = direct ? ch->q + ch->qlen : p->in;
+            int got = p->rec
+                ? dw_edf_records_read(p->rec, ch->sig, ch->next_in, (int)n, ch->to_uv, dst)
+                : edfread_physical_samples(p->handle, ch->sig, (int)n, p->in);
             if (got <= 0) {
                 char l[24];
                 trimmed(src->info.label[ch - p->ch], l, sizeof l);
-                dw_err_set(&src->err, "%s: read error in channel \"%s\" at sample %lld", src->path, l,
-                           ch->next_in);
+                const char *why = p->rec ? dw_edf_records_why(p->rec) : "";
+                dw_err_set(&src->err, "%s: read error in channel \"%s\" at sample %lld%s%s",
+                           src->path, l, ch->next_in, why[0] ? ": " : "", why);
                 return -1;
             }
             n = got;
             ch->next_in += got;
-            for (long long i = 0; i < n; i++)
+            if (direct) {
+                ch->qlen += got;
+                continue;
+            }
+            for (long long i = 0; i < n && !p->rec; i++)   /* EDFlib's values: in the file's unit */
                 p->in[i] *= ch->to_uv;
         } else {
             /* End of input: zeros push the filter's tail (its delay) out. */
@@ -652,6 +653,9 @@ static void edf_close(dw_source *src)
     if (p) {
         if (p->handle >= 0)
             edfclose_file(p->handle);
+        dw_edf_records_free(p->rec);
+        if (p->data_fd >= 0)
+            close(p->data_fd);
         for (int c = 0; c < p->nch; c++) {
             dw_resampler_free(p->ch[c].rs);
             free(p->ch[c].q);
@@ -717,6 +721,39 @@ static void note_unit(dw_source_info *info, const char *path, const char *label,
                    base_name(path), label, unit);
 }
 
+/* Opens for replay: EDFlib without its annotation pass, the samples read as whole records
+ * (edf_records.h, which checks the time-keeping as EDFlib would); when the record reader cannot
+ * match EDFlib's layout, EDFlib again with every annotation read (its own check) and its own sample
+ * reads. 0, or -1 with err. */
+static int open_fast(const char *path, edf_priv *p, struct edf_hdr_struct *h, char *note,
+                     size_t note_cap, long long **onset, dw_edf_header *eh, dw_err *err)
+{
+    char why[320];
+    p->handle = open_checked(path, h, note, note_cap, onset, &p->data_fd,
+                             EDFLIB_DO_NOT_READ_ANNOTATIONS, eh, err);
+    if (p->handle < 0)
+        return -1;
+    if ((p->rec = dw_edf_records_new(p->data_fd, h, why, sizeof why))) {
+        h->starttime_subsecond = dw_edf_records_start(p->rec);   /* EDFlib: record 1's onset */
+        return 0;
+    }
+    edfclose_file(p->handle);
+    close(p->data_fd);
+    p->data_fd = -1;
+    free(*onset);
+    *onset = NULL;
+    if (why[0]) {
+        p->handle = -1;
+        dw_err_set(err, "%s: %s", path, why);
+        return -1;
+    }
+    dw_edf_header_free(eh);
+    memset(eh, 0, sizeof *eh);
+    p->handle = open_checked(path, h, note, note_cap, onset, NULL, EDFLIB_READ_ALL_ANNOTATIONS,
+                             eh, err);
+    return p->handle < 0 ? -1 : 0;
+}
+
 dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *err)
 {
     struct edf_hdr_struct *h = malloc(sizeof *h);
@@ -728,13 +765,14 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
         return NULL;
     }
     p->handle = -1;
+    p->data_fd = -1;
     src->priv = p;
     snprintf(src->path, sizeof src->path, "%s", path);
     dw_source_info *info = &src->info;
     long long *onset = NULL;
     dw_edf_header eh;
     memset(&eh, 0, sizeof eh);
-    if ((p->handle = open_checked(path, h, info->note, sizeof info->note, &onset, &eh, err)) < 0)
+    if (open_fast(path, p, h, info->note, sizeof info->note, &onset, &eh, err))
         goto fail;
     src->ops = (h->filetype == EDFLIB_FILETYPE_BDF || h->filetype == EDFLIB_FILETYPE_BDFPLUS) ? &bdf_ops
                                                                                              : &edf_ops;

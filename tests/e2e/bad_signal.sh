@@ -57,6 +57,7 @@ fi
 $MK cut "$NIGHT" "$TMP/deep.edf" 7200 7680
 start_emu --file "$TMP/deep.edf" --speed 10 --seconds 120 --faults flat=120:40:1,rail=240:40:1,noise=360:40:1
 mkdir -p "$TMP/rec"
+: > "$TMP/live.out"        # exists before the loop below reads it (the job's redirection may come later)
 "$DW_BIN" record --serial "$TMP/tty" --out "$TMP/rec" $ENH > "$TMP/live.out" 2> "$TMP/live.err" &
 REC=$!
 i=0; while [ "$(grep -c '^epoch' "$TMP/live.out")" -lt 15 ] && [ $i -lt 900 ] && kill -0 $REC 2>/dev/null; do

@@ -376,12 +376,14 @@ static void test_damage(const char *good)
     put(tmp("ns.edf"), c, n);
     cases[nc++] = (dcase){ "bad number of signals", "ns.edf", "bad number-of-signals field \"abc \"" };
     memcpy(c, d, n);
-    /* The annotation signal is the last in each record; scribble over record 5's time-keeping TAL. */
-    size_t tal = (size_t)hs + 5 * rs + (256 + 200 + 1 + 100) * 2;
-    memcpy(c + tal, "garbage\x14\x01\xff annotation!!", 22);
-    put(tmp("tal.edf"), c, n);
-    cases[nc++] = (dcase){ "garbage annotation bytes", "tal.edf",
-                                       "EDFlib refuses it (error -3) although its header passed our checks" };
+    /* The annotation signal is the last in each record; record 60's time-keeping TAL says 99 s, not
+     * 59. */
+    size_t tal = (size_t)hs + 59 * rs + (256 + 200 + 1 + 100) * 2;
+    memcpy(c + tal, "+99\x14\x14", 5);
+    put(tmp("late.edf"), c, n);
+    static char late[96];
+    snprintf(late, sizeof late, "data record 60 (byte %zu) starts at 99 s, not 59 s", tal);
+    cases[nc++] = (dcase){ "last record out of time", "late.edf", late };
     put(tmp("text.edf"), (const unsigned char *)"hello, world\n1,2,3\n", 19);
     cases[nc++] = (dcase){ "not EDF", "text.edf", "not an EDF/BDF file (it starts with neither" };
     put(tmp("empty.edf"), c, 0);
@@ -411,6 +413,23 @@ static void test_damage(const char *good)
             dw_source_close(s);
         }
     }
+    /* Garbage over record 6's time-keeping TAL: found when that record is read, a read error naming
+     * it. */
+    memcpy(c, d, n);
+    tal = (size_t)hs + 5 * rs + (256 + 200 + 1 + 100) * 2;
+    memcpy(c + tal, "garbage\x14\x01\xff annotation!!", 22);
+    put(tmp("tal.edf"), c, n);
+    char garbage[96];
+    snprintf(garbage, sizeof garbage, "data record 6 (byte %zu): no time-keeping annotation", tal);
+    memset(&err, 0, sizeof err);
+    s = dw_edf_open(tmp("tal.edf"), at100(), &err);
+    double *x = NULL;
+    long got = s ? read_all(s, &x, 1000) : 0;
+    CHECK("damaged: garbage time-keeping annotation", s && got < 0 && tf_contains(s->err.msg, "tal.edf") &&
+          tf_contains(s->err.msg, garbage),
+          "%ld frames: %s", got, s ? s->err.msg : err.msg);
+    free(x);
+    dw_source_close(s);
     /* The repaired copies live in TMPDIR only until EDFlib has them open. */
     int left = 0;
     DIR *dd = opendir(dir);

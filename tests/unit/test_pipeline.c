@@ -31,21 +31,24 @@ static dw_source_info info(double fs, int nch)
 #define MAXF 200000
 #define MAXE 400
 struct out {
-    double f[MAXF];                 /* channel 0 at 100 Hz */
+    double f[MAXF], f1[MAXF];       /* channels 0 and 1 at 100 Hz */
     long nf;
     dw_epoch_result e[MAXE];
     int ne;
     long nsec;
     unsigned flags_or[DW_MAX_CH];
     long flagged[DW_MAX_CH][6];     /* seconds with each flag bit */
+    float mains1[120];              /* Ch2's mains ratio, seconds 0-119 */
 };
 static struct out A, B;
 
 static void on_frames(void *ctx, const double *x, int n, int nch)
 {
     struct out *o = ctx;
-    for (int i = 0; i < n && o->nf < MAXF; i++)
+    for (int i = 0; i < n && o->nf < MAXF; i++) {
+        o->f1[o->nf] = nch > 1 ? x[i * nch + 1] : 0;
         o->f[o->nf++] = x[i * nch];
+    }
 }
 static void on_epoch(void *ctx, const dw_epoch_result *r)
 {
@@ -57,6 +60,8 @@ static void on_quality(void *ctx, const dw_quality_second *q)
 {
     struct out *o = ctx;
     o->nsec++;
+    if (q->second >= 0 && q->second < 120 && q->nch > 1)
+        o->mains1[q->second] = q->mains_ratio[1];
     for (int c = 0; c < q->nch; c++) {
         o->flags_or[c] |= q->flag[c];
         for (int b = 0; b < 6; b++)
@@ -189,7 +194,39 @@ static void test_verdict(void)
         CHECK(name, A.flagged[1][bit] == 10 && !(A.flags_or[0] & cases[k].flag), "%ld seconds, Ch1 %x",
               A.flagged[1][bit], A.flags_or[0]);
     }
+    /* The mains ratio by its definition (direct DFT of the Hann-windowed, mean-removed second: the
+     * bins at 49-51 or 59-61 Hz, the larger, over those at 1-40 Hz), against the verdict's, which
+     * takes one FFT per second at 250 Hz. */
     dw_pipeline *p = make(&A, &in, 0, 1);
+    feed(p, 250, 2, 60, 100, F_MAINS, 1, 20, 30, 0, 0);
+    dw_pipeline_free(p);
+    static double x[60 * 250][2];
+    noise_state = 0x9E3779B97F4A7C15ULL;                  /* as feed() draws it: frame by frame, Ch1 then Ch2 */
+    for (int k = 0; k < 60 * 250; k++)
+        for (int c = 0; c < 2; c++)
+            x[k][c] = sig(k / 250.0, c, F_MAINS, 1, 20, 30);
+    double worst = 0;
+    for (int sec = 18; sec < 32; sec++) {
+        double m = 0, band = 0, p50 = 0, p60 = 0, w[250];
+        for (int i = 0; i < 250; i++)
+            m += x[sec * 250 + i][1] / 250;
+        for (int i = 0; i < 250; i++)
+            w[i] = (x[sec * 250 + i][1] - m) * (0.5 - 0.5 * cos(2 * PI * i / 250));
+        for (int f = 1; f <= 61; f++) {
+            double re = 0, im = 0;
+            for (int i = 0; i < 250; i++)
+                re += w[i] * cos(2 * PI * f * i / 250), im -= w[i] * sin(2 * PI * f * i / 250);
+            band += f <= 40 ? re * re + im * im : 0;
+            p50 += f >= 49 && f <= 51 ? re * re + im * im : 0;
+            p60 += f >= 59 ? re * re + im * im : 0;
+        }
+        double want = fmax(p50, p60) / band;
+        worst = fmax(worst, fabs(A.mains1[sec] - want) / want);
+    }
+    CHECK("verdict: the mains ratio is the 49-51 (59-61) Hz over the 1-40 Hz power of the second (to 1e-5)",
+          worst < 1e-5 && A.mains1[25] > 1, "worst relative difference %.2g (second 25: %g)", worst, A.mains1[25]);
+
+    p = make(&A, &in, 0, 1);
     feed(p, 250, 2, 60, 100, F_NONE, 0, 0, 0, 2500, 500);
     dw_pipeline_free(p);
     CHECK("verdict: 2 s of lost frames at 10 s flag seconds 10 and 11 lost, on every channel",
@@ -235,6 +272,30 @@ static void test_validity(void)
           "%d %d (%d s)", A.e[1].valid, A.e[2].valid, A.e[1].artefact_s);
 }
 
+/* The stand-in stager catches up on the epochs it was spared (alt_push): its labels for the epochs
+ * whose parietal channel is railed are exactly those of a one-channel stager fed every epoch as it
+ * finished. */
+static void test_stand_in_catches_up(void)
+{
+    dw_source_info in = info(100, 2);
+    dw_pipeline *p = make(&A, &in, 0, 0);
+    feed(p, 100, 2, 1500, 1000, F_RAIL, 1, 1200, 1320, 0, 0);    /* 50 epochs, parietal railed in 40-43 */
+    dw_pipeline_free(p);
+    dw_stager *eager = dw_stager_new(dw_model_builtin(1));
+    int one = 0, differ = 0;
+    for (int e = 0; e < A.ne; e++) {
+        double prob[DW_NSTAGES];
+        int st = dw_stager_push(eager, A.e[e].feat, A.e[e].valid, prob);
+        if (A.e[e].one_channel) {
+            one++;
+            differ += st != A.e[e].stage || memcmp(prob, A.e[e].prob, sizeof prob) != 0;
+        }
+    }
+    dw_stager_free(eager);
+    CHECK("the one-channel stand-in, caught up late, labels as if it had seen every epoch",
+          A.ne == 50 && one == 4 && differ == 0, "%d epochs, %d by the stand-in, %d differ", A.ne, one, differ);
+}
+
 static void test_provisional(void)
 {
     dw_source_info in = info(100, 2);
@@ -249,6 +310,24 @@ static void test_provisional(void)
     CHECK("no provisional label over a flat second in the last 30 s", dw_pipeline_provisional(p, prob, &st) == 0,
           "stage %d", st);
     dw_pipeline_free(p);
+    /* Its window is the last 30 s delivered (half of epoch 3, half of epoch 4 here), its stager the
+     * one that saw the finished epochs: the same figures from the frames themselves. */
+    p = make(&A, &in, 1, 0);
+    feed(p, 100, 2, 105, 700, F_NONE, 0, 0, 0, 0, 0);
+    int got = dw_pipeline_provisional(p, prob, &st);
+    dw_stager *sg = dw_stager_new(dw_model_builtin(2));
+    double pp[DW_NSTAGES];
+    for (int e = 0; e < A.ne; e++)
+        dw_stager_push(sg, A.e[e].feat, A.e[e].valid, pp);
+    dw_features f[2];
+    dw_features_epoch(A.f + A.nf - DW_EPOCH_N, &f[0], NULL);
+    dw_features_epoch(A.f1 + A.nf - DW_EPOCH_N, &f[1], NULL);
+    int want = dw_stager_peek(sg, f, pp);
+    dw_stager_free(sg);
+    dw_pipeline_free(p);
+    CHECK("provisional label: the features of the last 30 s delivered, peeked by the night's stager", got == 1 &&
+          A.ne == 3 && A.nf == 10500 && st == want && !memcmp(prob, pp, sizeof pp), "got %d, %d epochs, %ld frames, "
+          "stage %d vs %d", got, A.ne, A.nf, st, want);
 }
 
 static void test_reposition(void)
@@ -310,6 +389,7 @@ int main(void)
     test_blocks_do_not_matter();
     test_verdict();
     test_validity();
+    test_stand_in_catches_up();
     test_provisional();
     test_reposition();
     test_refusals();
