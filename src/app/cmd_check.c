@@ -156,8 +156,8 @@ int dw_cmd_check(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     dw_err err = { "" };
-    /* The board's first handshake takes seconds: a signalfd lets it give up at once on a signal, which
-     * stays pending and reaches on_signal when the mask is restored. */
+    /* The board's first handshake takes seconds: a signalfd lets it give up at once on a signal,
+     * which stays pending and reaches on_signal when the mask is restored. */
     sigset_t set, old;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);

@@ -302,8 +302,8 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
         return 1;
     }
     const dw_source_info *in = &src->info;
-    for (const char *l = in->note; *l; l += strcspn(l, "\n"), l += *l == '\n') {  /* lines naming the file */
-        char safe[4 * sizeof in->note];                 /* they may quote its labels: escaped */
+    for (const char *l = in->note; *l; l += strcspn(l, "\n"), l += *l == '\n') {
+        char safe[4 * sizeof in->note];     /* lines naming the file; they may quote its labels */
         dw_escape(l, strcspn(l, "\n"), safe, sizeof safe);
         fprintf(stderr, "dreamwatch score: %s\n", safe);
     }

@@ -715,8 +715,8 @@ static int read_block(dw_worker *w, int max_frames)
     return n;
 }
 
-/* The data-path figures for the session's alerts and its summary (live sources), with the recording's
- * failure and its disk's free space against [recording] min_free_mb. */
+/* The data-path figures for the session's alerts and its summary (live sources), with the
+ * recording's failure and its disk's free space against [recording] min_free_mb. */
 static void datapath(dw_worker *w, double wall)
 {
     dw_datapath dp;

@@ -45,7 +45,7 @@ struct dw_recorder {
     int    rec_n, acc_n;          /* samples per record (EEG, accel) */
     int    rec_cs;                /* record duration in 1/100 s: 0.2 s when the rates allow */
     int    annot_sig;             /* annotation signals per record */
-    struct rec_geo { long long hdr_bytes, rec_bytes; } geo;   /* known once a record reaches the disk */
+    struct rec_geo { long long hdr_bytes, rec_bytes; } geo;  /* known once a record is on disk */
     long long records;            /* complete records on disk in the current file */
     long long nannot;             /* annotations handed to EDFlib for the current file */
     double *buf;                  /* channel-major record: nch * rec_n, then 3 * rec_n accel */

@@ -519,8 +519,8 @@ typedef struct {
 } undo_count;
 
 /* The header's count set to the complete records and a torn record cut off, in place. */
-static int fix_count(int fd, const char *path, const dw_edf_header *g, long long records, long long size,
-                     undo_count *u, dw_err *err)
+static int fix_count(int fd, const char *path, const dw_edf_header *g, long long records,
+                     long long size, undo_count *u, dw_err *err)
 {
     char f[24];
     snprintf(f, sizeof f, "%-8lld", records);
@@ -550,8 +550,8 @@ static void undo_fix(int fd, undo_count *u)
 }
 
 /* The layout checks; 1 with err when there is nothing to recover (empty), -1 on a bad file. */
-static int check_size(const char *path, const struct stat *st, int fd, dw_edf_header *g, const events *log,
-                      dw_err *err)
+static int check_size(const char *path, const struct stat *st, int fd, dw_edf_header *g,
+                      const events *log, dw_err *err)
 {
     char kept[96];
     snprintf(kept, sizeof kept, "its side log (%zu event%s) is kept", log->n, log->n == 1 ? "" : "s");
@@ -576,8 +576,8 @@ static int check_size(const char *path, const struct stat *st, int fd, dw_edf_he
 
 /* The missing events written in place and read back (EDFlib reopened as *hin): 0, 1 when they do not fit
  * (nothing written), -1 with err (what was written is taken out again). */
-static int try_in_place(const char *path, int fd, const dw_edf_header *g, long long records, int *hin,
-                        struct edf_hdr_struct *hdr, events *log, dw_err *err)
+static int try_in_place(const char *path, int fd, const dw_edf_header *g, long long records,
+                        int *hin, struct edf_hdr_struct *hdr, events *log, dw_err *err)
 {
     annot_layout L;
     patch *pl = NULL;

@@ -121,7 +121,7 @@ static int read_figure(dw_night *nt, const char *key, const char *val)
 
 int dw_night_read(const char *path, dw_night *nt, dw_err *err)
 {
-    FILE *f = dw_input_fopen(path, "summary", err);   /* a FIFO or a device is refused, never waited on */
+    FILE *f = dw_input_fopen(path, "summary", err);   /* a FIFO or a device: refused, not waited on */
     if (!f)
         return -1;
     int rc = dw_night_read_from(f, path, nt, err);
