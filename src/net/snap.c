@@ -44,9 +44,11 @@ int dw_snap_take(dw_snap *s, dw_monitor *m)
             int from =
                 (n >= o_n && m->v_hypno - s->seen_hypno == (unsigned long)(n - o_n)) ? o_n : 0;
             if (from == 0 && o_n > 0) s->epochs_reset = 1;
-            memcpy(s->stage + from, m->stage + from, (size_t)(n - from));
-            memcpy(s->prob + from, m->prob + from, (size_t)(n - from) * sizeof *s->prob);
-            memcpy(s->spec + from, m->spec + from, (size_t)(n - from) * sizeof *s->spec);
+            if (n > from) {      /* before the first epoch the arrays may not exist yet */
+                memcpy(s->stage + from, m->stage + from, (size_t)(n - from));
+                memcpy(s->prob + from, m->prob + from, (size_t)(n - from) * sizeof *s->prob);
+                memcpy(s->spec + from, m->spec + from, (size_t)(n - from) * sizeof *s->spec);
+            }
             s->seen_hypno = m->v_hypno;
             s->n_epochs = n;
             s->epochs_from = from;
