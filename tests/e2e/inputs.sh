@@ -120,3 +120,11 @@ $D --config "$TMP/bin.ini" --print-config > /dev/null 2> "$TMP/err"; rc=$?
 head -c 1048576 /dev/zero | tr '\000' 'a' > "$TMP/long.tsv"
 ends "inputs: score --features with a 1-MB line" 2 "long.tsv:1: header line longer than 65536 bytes" \
     $D score --features "$TMP/long.tsv"
+# ... and an OpenBCI text file with a 1-MB line after a minute of samples: refused naming that line (the
+# open-time pass ended there, so reading stopped at the last sample before it as at an SD card's tail)
+if /usr/bin/python3 tests/e2e/make_inputs.py obci "$TMP/g.txt" 60 rail 0 100 101 2> "$TMP/err"; then
+    n=$(($(wc -l < "$TMP/g.txt") + 1))
+    { cat "$TMP/g.txt"; head -c 1048576 /dev/zero | tr '\000' 'a'; echo; tail -n 5 "$TMP/g.txt"; } > "$TMP/glong.txt"
+    ends "inputs: an OpenBCI file with a 1-MB line" 4 "glong.txt:$n: line longer than 65536 bytes" \
+        $D score --out "$TMP/glong" "$TMP/glong.txt"
+else fail "inputs: an OpenBCI file with a 1-MB line" "make_inputs.py: $(cat "$TMP/err")"; fi
