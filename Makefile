@@ -37,7 +37,7 @@ BENCH   := $(wildcard tests/bench/bench_*.c)
 BENCHBIN:= $(BENCH:tests/bench/%.c=$(B)/bench/%)
 SAMPLE  := sample-data/sample-night.edf
 
-.PHONY: all deps deps-check run check check-run test bench bench-run asan tsan valgrind fuzz install uninstall clean layers
+.PHONY: all deps deps-check run check check-run test bench bench-run asan tsan valgrind fuzz soak install uninstall clean layers
 # `make` builds and nothing else; set-up (Debian packages) is `make deps`, which run and check call first.
 all: dreamwatch $(SAMPLE)
 
@@ -113,7 +113,14 @@ tsan:
 valgrind: all
 	@DW_BIN=$(CURDIR)/$(B)/dreamwatch sh tests/valgrind.sh
 
-# libFuzzer targets (clang); `make check` runs each briefly, `make fuzz FUZZ_SECONDS=600` longer.
+# 100 SIGKILLs of `record` at random times up to 45 s (about 40 min; make check runs 10 up to 5 s): every
+# recording reads in MNE before recover and in EDFlib after, at most 1.0 s of data and no annotation lost.
+soak: all
+	@sh tools/deps.sh check
+	@DW_BIN=$(CURDIR)/$(B)/dreamwatch KILL_MAX_S=45 sh tests/soak/kill_record.sh 100
+
+# libFuzzer targets (clang); `make check` runs each briefly, `make fuzz FUZZ_SECONDS=600` longer. A target's
+# own libFuzzer options sit in its source on a line "/* fuzz: OPTIONS */" (e.g. -max_len for line readers).
 FUZZ_SECONDS ?= 600
 FUZZBIN := $(FUZZ:tests/fuzz/%.c=build-fuzz/%)
 FUZZFLAGS := -std=c11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -130,8 +137,10 @@ build-fuzz/libdw.a: $(FUZZOBJS)
 build-fuzz/%: tests/fuzz/%.c build-fuzz/libdw.a
 	clang $(FUZZFLAGS) -fsanitize=fuzzer $(DW_CPPFLAGS) $(TEST_CPPFLAGS) -o $@ $< build-fuzz/libdw.a $(LDLIBS)
 fuzz: $(FUZZBIN)
-	@for f in $(FUZZBIN); do mkdir -p build-fuzz/corpus-$$(basename $$f); \
-	  $$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$(basename $$f) tests/fuzz/seeds/$$(basename $$f | sed 's/^fuzz_//') || exit 1; done
+	@for f in $(FUZZBIN); do n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
+	  $$f $$(sed -n 's|^/\* fuzz: \([^*]*\) \*/.*|\1|p' tests/fuzz/$$n.c) -max_total_time=$(FUZZ_SECONDS) \
+	    -print_final_stats=1 build-fuzz/corpus-$$n $$([ -d tests/fuzz/seeds/$${n#fuzz_} ] && echo tests/fuzz/seeds/$${n#fuzz_}) \
+	    || exit 1; done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)/themes $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(DATADIR)/sample-data

@@ -36,6 +36,9 @@ for t in tests/e2e/*.sh tests/valgrind.sh; do   # valgrind: about 2 min; skips i
     echo "== $(basename "$t")"
     run "$(basename "$t")" sh "$t"
 done | tee "$log.e2e"
+# SIGKILLs of `record` at random times (about 45 s for 10; `make soak` runs 100)
+echo "== kill_record.sh (${SOAK_CHECK_N:-10} kills)" | tee -a "$log.e2e"
+run kill_record.sh sh tests/soak/kill_record.sh "${SOAK_CHECK_N:-10}" | tee -a "$log.e2e"
 if [ "${DW_NO_FUZZ:-}" = "" ] && command -v clang >/dev/null 2>&1; then
     for f in tests/fuzz/fuzz_*.c; do
         [ -f "$f" ] || continue
@@ -44,7 +47,8 @@ if [ "${DW_NO_FUZZ:-}" = "" ] && command -v clang >/dev/null 2>&1; then
         if make -s B="$B" "build-fuzz/$n" >/dev/null 2>"$log.$n"; then
             seeds="tests/fuzz/seeds/${n#fuzz_}"
             mkdir -p "build-fuzz/corpus-$n"
-            if ASAN_OPTIONS= UBSAN_OPTIONS= "build-fuzz/$n" -print_final_stats=1 -max_total_time="${FUZZ_CHECK_SECONDS:-20}" "build-fuzz/corpus-$n" $( [ -d "$seeds" ] && echo "$seeds") >"$log.$n" 2>&1; then
+            opts=$(sed -n 's|^/\* fuzz: \([^*]*\) \*/.*|\1|p' "$f")    # the target's own options, e.g. -max_len
+            if ASAN_OPTIONS= UBSAN_OPTIONS= "build-fuzz/$n" $opts -print_final_stats=1 -max_total_time="${FUZZ_CHECK_SECONDS:-20}" "build-fuzz/corpus-$n" $( [ -d "$seeds" ] && echo "$seeds") >"$log.$n" 2>&1; then
                 echo "PASS $n: $(grep -o 'stat::number_of_executed_units: [0-9]*' "$log.$n" | awk '{print $2}') runs, no crash"
             else
                 echo "FAIL $n: crash, see below"; grep -A20 'ERROR' "$log.$n" | head -30

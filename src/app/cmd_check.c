@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include "app/config.h"
 #include "dsp/quality.h"
@@ -154,7 +156,19 @@ int dw_cmd_check(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     dw_err err = { "" };
-    dw_source *src = dw_cyton_open(cfg.serial, cfg.board, &cfg.chans, &err);
+    /* The board's first handshake takes seconds: a signalfd lets it give up at once on a signal,
+     * which stays pending and reaches on_signal when the mask is restored. */
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, &old);
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    dw_source *src = dw_cyton_open(cfg.serial, cfg.board, &cfg.chans, sfd, &err);
+    if (sfd >= 0)
+        close(sfd);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     if (!src) {
         fprintf(stderr, "dreamwatch check: %s\n", err.msg);
         return 2;

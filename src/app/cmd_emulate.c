@@ -19,6 +19,7 @@
 #include <string.h>
 #include <termios.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_EVENTS 16
@@ -179,6 +180,11 @@ static int open_pty(emu *e)
     fcntl(e->master, F_SETFL, fcntl(e->master, F_GETFL) | O_NONBLOCK);
     if (e->link) {
         char tmp[1100];
+        struct stat st;
+        if (lstat(e->link, &st) == 0 && !S_ISLNK(st.st_mode)) {   /* only a symlink is replaced */
+            fprintf(stderr, "dreamwatch emulate: %s exists and is not a symlink: not replaced\n", e->link);
+            return -1;
+        }
         snprintf(tmp, sizeof tmp, "%s.tmp%d", e->link, (int)getpid());
         unlink(tmp);
         if (symlink(e->slave_path, tmp) != 0 || rename(tmp, e->link) != 0) {
@@ -601,9 +607,11 @@ int dw_cmd_emulate(int argc, char **argv)
                 goto out;
     }
     if (e.sent_log) {
-        int fd = open(e.sent_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        /* created exclusively: an existing file or a planted symlink is refused, never written through */
+        int fd = open(e.sent_log, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0 || !(e.log = fdopen(fd, "w"))) {
-            fprintf(stderr, "dreamwatch emulate: %s: %s\n", e.sent_log, strerror(errno));
+            fprintf(stderr, "dreamwatch emulate: %s: %s\n", e.sent_log,
+                    errno == EEXIST ? "exists already: not replaced" : strerror(errno));
             goto out;
         }
         fprintf(e.log, "# index counter t_write_mono counts (ch1..ch%d)\n", e.has_daisy ? 16 : 8);

@@ -10,9 +10,11 @@ int dw_cmd_recover(int argc, char **argv)
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         fprintf(argc < 2 ? stderr : stdout,
                 "usage: dreamwatch recover FILE.bdf...\n"
-                "Repairs recordings left by a crash: sets the record count from the file size (dropping a\n"
-                "torn last record) and merges the annotations kept in FILE.bdf.events.tsv. The original is\n"
-                "replaced only by a complete, verified copy; a sound file is left as it is.\n");
+                "Repairs recordings left by a crash, in place and with no extra disk space: sets the record\n"
+                "count from the file size (dropping a torn last record) and writes the annotations kept in\n"
+                "FILE.bdf.events.tsv into the file's free annotation space, then reads them back. Only more\n"
+                "annotations than fit need a rewrite, into an unnamed temporary file. A sound file is left\n"
+                "as it is; a file that cannot be repaired is left as it was.\n");
         return argc < 2 ? 2 : 0;
     }
     int bad = 0;

@@ -16,6 +16,7 @@
 
 #include "app/config.h"
 #include "base/files.h"
+#include "base/text.h"
 #include "dsp/sleep_events.h"
 #include "record/bids_events.h"
 #include "staging/night.h"
@@ -301,8 +302,11 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
         return 1;
     }
     const dw_source_info *in = &src->info;
-    for (const char *l = in->note; *l; l += strcspn(l, "\n"), l += *l == '\n')   /* lines naming the file */
-        fprintf(stderr, "dreamwatch score: %.*s\n", (int)strcspn(l, "\n"), l);
+    for (const char *l = in->note; *l; l += strcspn(l, "\n"), l += *l == '\n') {
+        char safe[4 * sizeof in->note];     /* lines naming the file; they may quote its labels */
+        dw_escape(l, strcspn(l, "\n"), safe, sizeof safe);
+        fprintf(stderr, "dreamwatch score: %s\n", safe);
+    }
     dw_model *own = NULL;
     if (cfg->model[0] && !(own = dw_model_load(cfg->model, &err))) {
         fprintf(stderr, "dreamwatch score: %s\n", err.msg);
@@ -415,13 +419,21 @@ int dw_cmd_score(int argc, char **argv)
         return 2;
     }
     /* Every input is known before any output is checked: an output may never replace one (case: the
-     * README's own `score --out night1 night1.edf`, or --out naming the reference). */
-    for (int i = 0; i < nfiles; i++)
-        dw_input_note(argv[optind + i]);
-    for (int i = 0; i < nrefs; i++)
-        dw_input_note(refs[i]);
-    if (cfg.model[0])
-        dw_input_note(cfg.model);
+     * README's own `score --out night1 night1.edf`, or --out naming the reference). Each is opened once
+     * here, so a FIFO, a directory or a device is refused before any work, not after a night's scoring. */
+    int bad = 0;
+    for (int i = 0; i < nfiles + nrefs + (cfg.model[0] != 0) && !bad; i++) {
+        const char *in = i < nfiles ? argv[optind + i] : i < nfiles + nrefs ? refs[i - nfiles] : cfg.model;
+        int fd = dw_input_open(in, i < nfiles ? "recording" : i < nfiles + nrefs ? "reference" : "model", &err);
+        if (fd < 0) {
+            fprintf(stderr, "dreamwatch score: %s\n", err.msg);
+            bad = 1;
+        } else {
+            close(fd);
+        }
+    }
+    if (bad)
+        return 1;
     char (*outs)[DW_PATH_MAX] = calloc((size_t)nfiles, sizeof *outs);
     if (!outs) {
         fprintf(stderr, "dreamwatch score: out of memory\n");

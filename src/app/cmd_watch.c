@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -307,8 +308,13 @@ static int watch(int argc, char **argv, int headless_cmd)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
-    if (ro.headless)
+    /* Headless, this thread takes the signals from here on; while the worker is made (the board's first
+     * handshake takes seconds) a signalfd lets it give up at once. */
+    int sfd = -1;
+    if (ro.headless) {
         pthread_sigmask(SIG_BLOCK, &set, NULL);
+        sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    }
     signal(SIGPIPE, SIG_IGN);
 
     static dw_monitor mon;
@@ -325,7 +331,11 @@ static int watch(int argc, char **argv, int headless_cmd)
         fprintf(stderr, "dreamwatch: cannot set up: %s\n", strerror(errno));
         return 1;
     }
+    mon.cancel_fd = sfd;
     dw_worker *w = dw_worker_new(&cfg, &mon, &err);
+    mon.cancel_fd = -1;
+    if (sfd >= 0)
+        close(sfd);                  /* a signal not taken stays pending: run_headless shuts down on it */
     if (!w) {
         fprintf(stderr, "dreamwatch: %s\n", err.msg);
         dw_monitor_destroy(&mon);

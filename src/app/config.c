@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+
+#include "base/files.h"
 
 enum kind { K_STR, K_NUM, K_INT, K_BOOL, K_CHANS, K_CHOICE };
 
@@ -53,7 +56,8 @@ static const struct key keys[] = {
     BOOL("recording", "enabled", rec_enabled, "true", "record live sessions as BDF+"),
     STR("recording", "dir", rec_dir, "", "where recordings go; empty: $XDG_DATA_HOME/dreamwatch/recordings"),
     STR("recording", "subject", subject, "anonymous", "subject code used in file names"),
-    NUM("recording", "min_free_mb", min_free_mb, "200", 0, 1e7, "raise an alert when the disk has less free space (MB)"),
+    NUM("recording", "min_free_mb", min_free_mb, "200", 0, 1e7,
+        "a recording alert (warning) when the recording's disk has less free space than this (MB)"),
 
     STR("display", "theme", display.theme, "default", "theme name (themes/NAME.ini)"),
     CHOICE("display", "layout", display.layout, "full", "full|bedside", "full researcher view or calm bedside view"),
@@ -296,40 +300,46 @@ static int on_key(void *user, const char *section, const char *name, const char 
     return 1;
 }
 
-/* inih splits lines longer than ini_max_line silently; make the limit large and reject longer lines
- * ourselves with their number. */
+/* inih splits lines longer than ini_max_line silently; the text is checked here first, line by line: no
+ * line longer than LINE_LIMIT, no NUL byte (inih would end the line there and drop the rest). */
 #define LINE_LIMIT 1024
+#define CONFIG_MAX (1 << 20)          /* bytes: a configuration is a page of text */
+#define CONFIG_PIPE_WAIT_S 10.0       /* a <(...) pipe must finish within this */
 
-static int check_line_lengths(const char *path, dw_err *err)
+static int check_lines(const char *path, const char *text, size_t n, dw_err *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    int line = 1, len = 0, ch;
-    while ((ch = fgetc(f)) != EOF) {
-        if (ch == '\n') { line++; len = 0; continue; }
-        if (++len > LINE_LIMIT) {
-            fclose(f);
-            dw_err_set(err, "%s:%d: line longer than %d characters", path, line, LINE_LIMIT);
+    int line = 1;
+    size_t start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && text[i] == 0) {
+            dw_err_set(err, "%s:%d: NUL byte at column %zu (a binary file?)", path, line, i - start + 1);
             return -1;
         }
+        if (i == n || text[i] == '\n') {
+            if (i - start > LINE_LIMIT) {
+                dw_err_set(err, "%s:%d: line longer than %d characters", path, line, LINE_LIMIT);
+                return -1;
+            }
+            line++;
+            start = i + 1;
+        }
     }
-    fclose(f);
     return 0;
 }
 
 int dw_config_load(dw_config *c, const char *path, int missing_ok, dw_err *err)
 {
-    FILE *probe = fopen(path, "r");
-    if (!probe) {
-        if (missing_ok && errno == ENOENT)
-            return 0;
-        dw_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (missing_ok && stat(path, &st) < 0 && errno == ENOENT)
+        return 0;
+    char *text;
+    size_t n;
+    if (dw_input_read_all(path, "configuration", CONFIG_MAX, CONFIG_PIPE_WAIT_S, &text, &n, err) < 0)
+        return -1;
+    if (check_lines(path, text, n, err) < 0) {
+        free(text);
         return -1;
     }
-    fclose(probe);
-    if (check_line_lengths(path, err) < 0)
-        return -1;
     ini_max_line = LINE_LIMIT + 2;
     ini_use_stack = false;           /* so ini_max_line is honoured */
     ini_allow_multiline = false;     /* an indented line is an error, not a silent continuation */
@@ -337,12 +347,11 @@ int dw_config_load(dw_config *c, const char *path, int missing_ok, dw_err *err)
     struct load_ctx x = { c, path, err, 0 };
     dw_err inner = { "" };
     x.err = &inner;
-    int r = ini_parse(path, on_key, &x);
+    int r = ini_parse_string(text, on_key, &x);
+    free(text);
     if (r == 0)
         return 0;
-    if (r == -1)
-        dw_err_set(err, "%s: cannot open", path);
-    else if (r == -2)
+    if (r == -2)
         dw_err_set(err, "%s: out of memory", path);
     else if (x.failed)
         dw_err_set(err, "%s:%d: %s", path, r, inner.msg);

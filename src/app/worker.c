@@ -43,6 +43,7 @@ struct dw_worker {
     dw_pipeline *pipeline;                /* quality, resampling, epochs: the one staging path */
     dw_recorder *rec;                     /* live sessions only */
     int rec_failed;                       /* the recorder reported an error not yet cleared */
+    long src_frames, src_lost, src_gaps;  /* the data path as the source delivered it (summary) */
     dw_session *session;
     char prefix[DW_PATH_MAX];             /* recording dir + session name: .bdf, .session.tsv, .summary.txt */
     char stop_cause[64];
@@ -314,7 +315,7 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
     char path[DW_PATH_MAX];
     const char *file = cfg->file;
     if (cfg->serial[0]) {
-        w->src = dw_cyton_open(cfg->serial, cfg->board, &cfg->chans, err);
+        w->src = dw_cyton_open(cfg->serial, cfg->board, &cfg->chans, mon->cancel_fd, err);
     } else if (!file[0]) {
         if (dw_find_data("sample-data/sample-night.edf", path, sizeof path) < 0) {
             dw_err_set(err, "no input given and the sample night (sample-data/sample-night.edf) was not found; "
@@ -691,6 +692,9 @@ static int read_block(dw_worker *w, int max_frames)
     int n = w->src->ops->read(w->src, &b, max_frames, in->live ? 100 : 0);
     if (n <= 0)
         return n;
+    w->src_frames += n;
+    if (b.gap > 0)
+        w->src_lost += b.gap, w->src_gaps++;
     if (in->live)
         dw_arrivals_add(&w->arrivals, n, dw_now_wall());
     if (w->rec) {
@@ -711,6 +715,35 @@ static int read_block(dw_worker *w, int max_frames)
     return n;
 }
 
+/* The data-path figures for the session's alerts and its summary (live sources), with the
+ * recording's failure and its disk's free space against [recording] min_free_mb. */
+static void datapath(dw_worker *w, double wall)
+{
+    dw_datapath dp;
+    memset(&dp, 0, sizeof dp);
+    dw_source_stats cs;
+    if (dw_source_stats_get(w->src, &cs) == 0) {
+        dp.expecting = 1;
+        dp.reconnects = cs.reconnects;
+        dp.drift_s = cs.drift_ppm * 1e-6 * w->t;
+        dp.frames = w->src_frames;
+        dp.lost_frames = w->src_lost;
+        dp.gaps = w->src_gaps;
+        dp.gap_s = w->src_lost / w->src->info.fs;
+    }
+    double free_mb = w->rec ? dw_recorder_free_mb(w->rec) : -1;
+    if (w->rec_failed && w->rec) {
+        dp.rec_error = 1;
+        snprintf(dp.rec_error_text, sizeof dp.rec_error_text, "%s", dw_recorder_error(w->rec));
+    }
+    if (free_mb >= 0 && free_mb < w->cfg->min_free_mb) {             /* before it runs out */
+        dp.low_disk = 1;
+        snprintf(dp.low_disk_text, sizeof dp.low_disk_text, "low disk: %.1f MB free (min_free_mb = %g)",
+                 free_mb, w->cfg->min_free_mb);
+    }
+    dw_session_datapath(w->session, w->t, wall, &dp);
+}
+
 /* Timers and data-path figures for the session, at least ten times a second. */
 static void session_tick(dw_worker *w)
 {
@@ -718,19 +751,7 @@ static void session_tick(dw_worker *w)
     /* The data-path alerts format their texts on every call: ten times a second is plenty. */
     if (wall >= w->next_datapath || wall < w->next_datapath - 2 * DATAPATH_S) {
         w->next_datapath = wall + DATAPATH_S;
-        dw_datapath dp;
-        memset(&dp, 0, sizeof dp);
-        dw_source_stats cs;
-        if (dw_source_stats_get(w->src, &cs) == 0) {
-            dp.expecting = 1;
-            dp.reconnects = cs.reconnects;
-            dp.drift_s = cs.drift_ppm * 1e-6 * w->t;
-        }
-        if (w->rec_failed && w->rec) {
-            dp.rec_error = 1;
-            snprintf(dp.rec_error_text, sizeof dp.rec_error_text, "%s", dw_recorder_error(w->rec));
-        }
-        dw_session_datapath(w->session, w->t, wall, &dp);
+        datapath(w, wall);
     }
     dw_session_tick(w->session, w->t, wall);    /* every loop: it delivers stimuli when due */
 }
@@ -852,6 +873,8 @@ static void *run(void *arg)
     }
     /* Safe shutdown: stimulation off first, then the device stops and the source closes here, on the
      * thread that owns it, then the recording is closed and the summary written. */
+    if (in->live)
+        datapath(w, dw_now_wall());          /* the summary's data-path figures as they end */
     dw_session_shutdown(w->session, w->t, w->stop_cause[0] ? w->stop_cause : "end of recording");
     publish(w, 1);
     dw_source_close(w->src);

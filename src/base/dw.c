@@ -1,5 +1,6 @@
 /* Stage names, error text and clocks used by every layer. */
 #include "base/dw.h"
+#include "base/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,10 +35,15 @@ void dw_err_set(dw_err *e, const char *fmt, ...)
 {
     if (!e)
         return;
+    char raw[sizeof e->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    int n = vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    if (n < 0)
+        n = 0;
+    /* names, labels and values from files reach messages: none may drive the terminal */
+    dw_escape(raw, (size_t)n < sizeof raw ? (size_t)n : sizeof raw - 1, e->msg, sizeof e->msg);
 }
 
 void *dw_xrealloc(void *p, size_t n, const char *what)

@@ -23,7 +23,9 @@ const char *dw_stage_name(int stage);
 /* Inverse of dw_stage_name; also takes "REM" and R&K "1".."4". DW_UNSCORED if unknown. */
 int dw_stage_parse(const char *s);
 
-/* Error text carried up the call chain: every layer writes what failed, naming the file/line/byte. */
+/* Error text carried up the call chain: every layer writes what failed, naming the file/line/byte. The
+ * message is escaped as it is set (dw_escape in base/text.h): bytes of a file it quotes cannot reach the
+ * terminal raw. */
 typedef struct { char msg[512]; } dw_err;
 void dw_err_set(dw_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,9 @@ static const char *file_kind(mode_t m)
          : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device" : "not a regular file";
 }
 
-int dw_input_open(const char *path, const char *what, dw_err *err)
+/* Opens path without blocking and checks what it is: a regular file (O_NONBLOCK cleared), or with
+ * pipe_ok an anonymous pipe (a shell's <(...)). -1 with err otherwise. */
+static int input_open(const char *path, const char *what, int pipe_ok, dw_err *err)
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
@@ -57,7 +60,14 @@ int dw_input_open(const char *path, const char *what, dw_err *err)
         return -1;
     }
     struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) < 0) {
+        dw_err_set(err, "%s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (S_ISFIFO(st.st_mode) && pipe_ok && dw_fd_is_anon_pipe(fd))
+        return fd;                                     /* the caller reads it with a deadline */
+    if (!S_ISREG(st.st_mode)) {
         dw_err_set(err, "%s: %s%s%s: expected a regular file", path, file_kind(st.st_mode),
                    what ? " given as the " : "", what ? what : "");
         close(fd);
@@ -68,6 +78,90 @@ int dw_input_open(const char *path, const char *what, dw_err *err)
         fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     remember(&st);
     return fd;
+}
+
+int dw_fd_is_anon_pipe(int fd)
+{
+    char link[64], target[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n < 0)
+        return 0;
+    target[n] = 0;
+    return !strncmp(target, "pipe:[", 6);
+}
+
+int dw_input_open(const char *path, const char *what, dw_err *err)
+{
+    return input_open(path, what, 0, err);
+}
+
+FILE *dw_input_fopen(const char *path, const char *what, dw_err *err)
+{
+    int fd = input_open(path, what, 0, err);
+    if (fd < 0)
+        return NULL;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        dw_err_set(err, "%s: %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
+int dw_input_read_all(const char *path, const char *what, size_t max, double wait_s, char **data,
+                      size_t *len, dw_err *err)
+{
+    *data = NULL;
+    *len = 0;
+    int fd = input_open(path, what, 1, err);
+    if (fd < 0)
+        return -1;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    double end = dw_now_mono() + wait_s;
+    int rc = buf ? 0 : -1;
+    if (!buf)
+        dw_err_set(err, "%s: out of memory", path);
+    while (!rc) {
+        if (n == cap) {
+            char *b = cap >= max ? NULL : realloc(buf, (cap = 2 * cap > max ? max : 2 * cap) + 1);
+            if (!b) {
+                dw_err_set(err, "%s: larger than %zu bytes: not a%s%s", path, max, what ? " " : " text file",
+                           what ? what : "");
+                rc = -1;
+                break;
+            }
+            buf = b;
+        }
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got > 0) {
+            n += (size_t)got;
+            continue;
+        }
+        if (got == 0)
+            break;
+        if (errno == EINTR)
+            continue;
+        int left = (int)((end - dw_now_mono()) * 1e3);
+        if (errno != EAGAIN || left <= 0) {
+            dw_err_set(err, "%s: %s", path, errno == EAGAIN ? "the pipe sent no end of file in time"
+                                                             : strerror(errno));
+            rc = -1;
+            break;
+        }
+        struct pollfd pf = { fd, POLLIN, 0 };
+        poll(&pf, 1, left);
+    }
+    close(fd);
+    if (rc) {
+        free(buf);
+        return -1;
+    }
+    buf[n] = 0;
+    *data = buf;
+    *len = n;
+    return 0;
 }
 
 int dw_out_check(const char *path, int force, dw_err *err)

@@ -10,6 +10,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include "base/dw.h"
 
@@ -23,6 +24,17 @@ int  dw_input_is(const struct stat *st);
  * O_NONBLOCK is cleared) and remembered; a FIFO, socket, directory or device is refused with err naming
  * the file and what it is ("what" names the role in the message, e.g. "configuration"). fd or -1. */
 int  dw_input_open(const char *path, const char *what, dw_err *err);
+/* The same as a stdio stream ("rb"), NULL with err. */
+FILE *dw_input_fopen(const char *path, const char *what, dw_err *err);
+/* The whole of path in one read, for small text inputs (the configuration): a regular file, or an
+ * anonymous pipe such as a shell's <(...) (a named FIFO is refused like a device: nothing may block on
+ * a writer that never comes). A pipe must reach its end within wait_s. At most max bytes. *data is
+ * NUL-terminated (it may hold NUL bytes of its own: *len is the size); the caller frees it. 0, or -1 with
+ * err naming the file and the reason. */
+int  dw_input_read_all(const char *path, const char *what, size_t max, double wait_s, char **data,
+                       size_t *len, dw_err *err);
+/* 1 if fd is an anonymous pipe (not a named FIFO). */
+int  dw_fd_is_anon_pipe(int fd);
 
 /* An output being written. */
 typedef struct {

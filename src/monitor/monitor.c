@@ -55,6 +55,7 @@ int dw_monitor_init(dw_monitor *m)
 {
     memset(m, 0, sizeof *m);
     m->wake_fd[0] = m->wake_fd[1] = m->cmd_fd[0] = m->cmd_fd[1] = -1;
+    m->cancel_fd = -1;
     if (pthread_mutex_init(&m->lock, NULL) != 0)
         return -1;
     if (make_pipe(m->wake_fd) < 0 || make_pipe(m->cmd_fd) < 0) {

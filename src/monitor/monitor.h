@@ -25,6 +25,8 @@ typedef struct dw_monitor {
     pthread_mutex_t lock;
     int wake_fd[2];                     /* worker -> screen: "something changed" */
     int cmd_fd[2];                      /* screen -> worker: "a command is queued" */
+    int cancel_fd;                      /* main -> worker while the source opens: readable = give up (a
+                                           signalfd of the shutdown signals); -1 none, not owned here */
     int attached;                       /* a copy fed from a session's control socket (`dreamwatch attach`):
                                            the screen detaches instead of shutting down on a hang-up */
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,8 +24,12 @@
 #define REC_DIG_MAX    8388607
 #define ACC_PHYS_MAX   4.0        /* g */
 #define ACC_RATE       25         /* Hz, as the Cyton reports it */
-#define ANNOT_SIGNALS  4          /* one annotation per signal per record: 4 per second */
-#define SYNC_EVERY     10         /* records between fdatasync (power loss bound; a crash loses nothing) */
+#define ANNOT_PER_S    4          /* annotation signals per second of record (EDFlib: one annotation each) */
+#define SYNC_EVERY_S   10         /* seconds between fdatasync (power loss bound; a crash loses nothing) */
+#define GAP_QUIET_S    1.0        /* gaps closer than this are told in one annotation ... */
+#define GAP_SPAN_S     10.0       /* ... that covers at most this much time */
+#define RESUME_RECORDS 5          /* after a full disk, a new file starts once this much room is free */
+#define SPACE_EVERY_S  0.25       /* statvfs at most this often */
 
 struct dw_recorder {
     char   dir[PATH_MAX], subject[64];
@@ -37,8 +42,10 @@ struct dw_recorder {
     char   path[PATH_MAX];
     long long file_frame0;        /* source frame at which the current file starts */
     long long src_frames;         /* frames seen from the source, gaps included */
-    int    rec_n, acc_n, rec_s;   /* samples per record (EEG, accel), record seconds */
-    struct { long long hdr_bytes, rec_bytes; } geo;   /* filled after the first record reaches the disk */
+    int    rec_n, acc_n;          /* samples per record (EEG, accel) */
+    int    rec_cs;                /* record duration in 1/100 s: 0.2 s when the rates allow */
+    int    annot_sig;             /* annotation signals per record */
+    struct rec_geo { long long hdr_bytes, rec_bytes; } geo;  /* known once a record is on disk */
     long long records;            /* complete records on disk in the current file */
     long long nannot;             /* annotations handed to EDFlib for the current file */
     double *buf;                  /* channel-major record: nch * rec_n, then 3 * rec_n accel */
@@ -47,9 +54,18 @@ struct dw_recorder {
     int    failed;
     char   fail_msg[200];         /* what made the last file fail */
     double fail_mono, retry_s;    /* after a write failure, try a new file at most this often */
+    int    fail_errno;            /* why: ENOSPC/EDQUOT resume as soon as there is room again */
     long long lost_frame0;        /* source frame where data started being dropped */
+    double space_mono;            /* when free_bytes was measured, < 0 never */
+    double free_bytes;            /* free space of the folder's file system, -1 unknown */
+    struct {                      /* gaps not yet annotated (nearby ones are told together) */
+        int  n;
+        long long start, end, lost;   /* source frames: first gap's start, last gap's end, frames lost */
+    } gaps;
     dw_err err;
 };
+
+static void flush_gaps(dw_recorder *r);
 
 /* ---- side-log text, shared with recover ---- */
 
@@ -144,8 +160,9 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-/* Creates <dir>/<subject>-<stamp>[-k].bdf and its side log with O_EXCL, so nothing is overwritten and the
- * mode is 0600 whatever the umask; EDFlib then reopens the path ("wb" keeps the mode). */
+/* Creates <dir>/<subject>-<stamp>[-k].bdf and its side log with O_EXCL | O_NOFOLLOW (a planted symlink or
+ * file is a name taken: the next suffix is used), so nothing is overwritten and the mode is 0600 whatever
+ * the umask; EDFlib then opens our descriptor through /proc/self/fd/N, never the name. */
 static int create_files(dw_recorder *r, double wall)
 {
     time_t t = (time_t)wall;
@@ -163,12 +180,12 @@ static int create_files(dw_recorder *r, double wall)
             return -1;
         }
         snprintf(tsv, sizeof tsv, "%s.events.tsv", r->path);
-        r->fd = open(r->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        r->fd = open(r->path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (r->fd < 0 && errno == EEXIST)
             continue;
         if (r->fd < 0)
             return -1;
-        r->log_fd = open(tsv, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+        r->log_fd = open(tsv, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0600);
         if (r->log_fd < 0) {
             int e = errno;
             close(r->fd);
@@ -191,8 +208,8 @@ static int create_files(dw_recorder *r, double wall)
 static int edf_setup(dw_recorder *r, double wall)
 {
     int nch = r->info.nch, nsig = nch + (r->has_accel ? 3 : 0), h = r->h;
-    int bad = edf_set_datarecord_duration(h, r->rec_s * 100000);
-    bad |= edf_set_number_of_annotation_signals(h, ANNOT_SIGNALS);
+    int bad = edf_set_datarecord_duration(h, r->rec_cs * 1000);       /* in 10-us units */
+    bad |= edf_set_number_of_annotation_signals(h, r->annot_sig);
     for (int i = 0; i < nsig; i++) {
         int acc = i >= nch;
         static const char *const acc_label[3] = { "AccX", "AccY", "AccZ" };
@@ -233,7 +250,9 @@ static int open_file(dw_recorder *r, long long frame0)
         set_io_err(r, "cannot create", errno);
         goto fail;
     }
-    r->h = edfopen_file_writeonly(r->path, EDFLIB_FILETYPE_BDFPLUS, r->info.nch + (r->has_accel ? 3 : 0));
+    char fdpath[32];           /* our own descriptor: no window in which the name could be swapped */
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", r->fd);
+    r->h = edfopen_file_writeonly(fdpath, EDFLIB_FILETYPE_BDFPLUS, r->info.nch + (r->has_accel ? 3 : 0));
     if (r->h < 0) {
         dw_err_set(&r->err, "%s: EDFlib cannot open it for writing (error %d)", r->path, r->h);
         goto fail;
@@ -293,6 +312,7 @@ static long long records_on_disk(dw_recorder *r)
  * file back to its complete records and put the true count in the header. */
 static void abandon_file(dw_recorder *r, int e)
 {
+    flush_gaps(r);                /* to the side log: the frames it held are gone with the file's tail */
     set_io_err(r, "write failed", e);
     edfclose_file(r->h);
     r->h = -1;
@@ -310,6 +330,7 @@ static void abandon_file(dw_recorder *r, int e)
     close(r->fd);
     r->fd = -1;
     r->failed = 1;
+    r->fail_errno = e;
     snprintf(r->fail_msg, sizeof r->fail_msg, "%s", r->err.msg);
     r->fail_mono = dw_now_mono();
     r->lost_frame0 = r->file_frame0 + r->records * r->rec_n;
@@ -322,7 +343,7 @@ static int write_record(dw_recorder *r)
         if (edfwrite_physical_samples(r->h, r->buf + (size_t)c * r->rec_n) < 0)
             goto fail;
     if (r->has_accel) {
-        double acc[ACC_RATE * 60];
+        double acc[ACC_RATE * 60 + 1];
         for (int a = 0; a < 3; a++) {
             const double *src = r->buf + (size_t)(nch + a) * r->rec_n;
             for (int j = 0; j < r->acc_n; j++)
@@ -341,7 +362,7 @@ static int write_record(dw_recorder *r)
     }
     r->records = n;
     put_count(r);
-    if (r->records % SYNC_EVERY == 0)
+    if (r->records % ((SYNC_EVERY_S * 100 + r->rec_cs - 1) / r->rec_cs) == 0)
         fdatasync(r->fd);
     return 0;
 fail:
@@ -349,14 +370,22 @@ fail:
     return -1;
 }
 
+/* v within +-max; a value that is not a number keeps the held one. (EDFlib converts to int before it
+ * clamps: beyond the int range the sign flips, so full scale must be applied here.) */
+static void hold(double *last, double v, double max)
+{
+    if (isfinite(v))
+        *last = v > max ? max : v < -max ? -max : v;
+}
+
 /* Appends one frame (NULL: hold the last values). */
 static int push_frame(dw_recorder *r, const double *uv, const double *acc)
 {
     int nch = r->info.nch, nsig = nch + (r->has_accel ? 3 : 0);
-    if (uv)
-        memcpy(r->last, uv, (size_t)nch * sizeof *uv);
-    if (acc && r->has_accel)
-        memcpy(r->last + nch, acc, 3 * sizeof *acc);
+    for (int c = 0; uv && c < nch; c++)
+        hold(&r->last[c], uv[c], REC_PHYS_MAX);
+    for (int k = 0; acc && r->has_accel && k < 3; k++)
+        hold(&r->last[nch + k], acc[k], ACC_PHYS_MAX);
     for (int c = 0; c < nsig; c++)
         r->buf[(size_t)c * r->rec_n + r->fill] = r->last[c];
     return ++r->fill == r->rec_n ? write_record(r) : 0;
@@ -380,6 +409,77 @@ static int log_event(dw_recorder *r, double onset, double dur, const char *text)
     return rc;
 }
 
+/* A duration as a person reads it, to the millisecond: "4 ms", "1.500 s". */
+static void say_duration(double s, char *out, size_t cap)
+{
+    if (s < 1.0)
+        snprintf(out, cap, "%.0f ms", s * 1e3);
+    else
+        snprintf(out, cap, "%.3f s", s);
+}
+
+/* The pending gaps as one annotation: "Gap 4 ms" for one, "Gaps 28 ms in 7 (over 2.310 s)" for several;
+ * its onset is the first gap's start and its duration runs to the last one's end. */
+static void flush_gaps(dw_recorder *r)
+{
+    if (!r->gaps.n)
+        return;
+    double fs = r->info.fs, t0 = (double)r->gaps.start / fs;
+    double span = (double)(r->gaps.end - r->gaps.start) / fs;
+    char lost[24], over[24], text[64];
+    say_duration((double)r->gaps.lost / fs, lost, sizeof lost);
+    say_duration(span, over, sizeof over);
+    if (r->gaps.n == 1)
+        snprintf(text, sizeof text, "Gap %s", lost);
+    else
+        snprintf(text, sizeof text, "Gaps %s in %d (over %s)", lost, r->gaps.n, over);
+    r->gaps.n = 0;
+    dw_recorder_annotate(r, t0, span, text);
+}
+
+/* A gap of n frames starting at source frame at. */
+static void add_gap(dw_recorder *r, long long at, long n)
+{
+    double fs = r->info.fs;
+    if (r->gaps.n && (at - r->gaps.end > GAP_QUIET_S * fs || at + n - r->gaps.start > GAP_SPAN_S * fs))
+        flush_gaps(r);
+    if (!r->gaps.n) {
+        r->gaps.start = at;
+        r->gaps.lost = 0;
+    }
+    r->gaps.n++;
+    r->gaps.end = at + n;
+    r->gaps.lost += n;
+}
+
+/* Free bytes in the recording's folder (what this user may write), measured at most every SPACE_EVERY_S;
+ * -1 if statvfs fails. */
+static double free_bytes(dw_recorder *r)
+{
+    double now = dw_now_mono();
+    if (r->space_mono >= 0 && now - r->space_mono < SPACE_EVERY_S)
+        return r->free_bytes;
+    struct statvfs vs;
+    r->space_mono = now;
+    r->free_bytes = statvfs(r->dir, &vs) ? -1
+                  : (double)(geteuid() == 0 ? vs.f_bfree : vs.f_bavail) * (double)vs.f_frsize;
+    return r->free_bytes;
+}
+
+/* The record duration in 1/100 s: as short as the rates allow (0.2 s for 250, 125 and 100 Hz with the
+ * accelerometer at 25 Hz), so a crash loses less than a record; else whole seconds up to 60. 0: none. */
+static int record_cs(double fs, int has_accel)
+{
+    static const int tries[] = { 20, 25, 50 };
+    for (int i = 0; i < 3 + 60; i++) {
+        int cs = i < 3 ? tries[i] : (i - 2) * 100;
+        double n = fs * cs / 100, acc = ACC_RATE * cs / 100.0;
+        if (fabs(n - round(n)) < 1e-6 && n >= 1 && (!has_accel || acc > n || fabs(acc - round(acc)) < 1e-9))
+            return cs;
+    }
+    return 0;
+}
+
 /* ---- public ---- */
 
 dw_recorder *dw_recorder_open(const char *dir, const char *subject, const dw_source_info *info,
@@ -390,12 +490,8 @@ dw_recorder *dw_recorder_open(const char *dir, const char *subject, const dw_sou
                    info->nch, info->fs);
         return NULL;
     }
-    /* Records of whole seconds holding a whole number of samples. */
-    int rec_s = 0;
-    for (int s = 1; s <= 60 && !rec_s; s++)
-        if (fabs(info->fs * s - round(info->fs * s)) < 1e-6)
-            rec_s = s;
-    if (!rec_s) {
+    int rec_cs = record_cs(info->fs, has_accel);
+    if (!rec_cs) {
         dw_err_set(err, "recorder: rate %g Hz gives no whole number of samples in 1-60 s", info->fs);
         return NULL;
     }
@@ -418,10 +514,13 @@ dw_recorder *dw_recorder_open(const char *dir, const char *subject, const dw_sou
     r->info = *info;
     r->has_accel = has_accel;
     r->retry_s = 60;
+    r->space_mono = -1;
     r->epoch0 = info->start_epoch > 0 ? info->start_epoch : dw_now_wall();
-    r->rec_s = rec_s;
-    r->rec_n = (int)lround(info->fs * rec_s);
-    r->acc_n = ACC_RATE * rec_s <= r->rec_n ? ACC_RATE * rec_s : r->rec_n;
+    r->rec_cs = rec_cs;
+    r->rec_n = (int)lround(info->fs * rec_cs / 100);
+    r->acc_n = ACC_RATE * rec_cs / 100 <= r->rec_n ? ACC_RATE * rec_cs / 100 : r->rec_n;
+    r->annot_sig = (ANNOT_PER_S * rec_cs + 99) / 100;
+    r->annot_sig = r->annot_sig > 64 ? 64 : r->annot_sig;
     r->buf = calloc((size_t)(info->nch + 3) * r->rec_n, sizeof *r->buf);
     if (!r->buf || open_file(r, 0)) {
         if (r->buf)
@@ -435,17 +534,25 @@ dw_recorder *dw_recorder_open(const char *dir, const char *subject, const dw_sou
     return r;
 }
 
-/* After a failure: at most once per retry_s, try a fresh file starting at the current frame. */
+/* After a failure, a fresh file starting at the current frame: as soon as the disk has room again when it
+ * was full (RESUME_RECORDS records' worth), else at most once per retry_s. */
 static int try_resume(dw_recorder *r)
 {
-    if (dw_now_mono() - r->fail_mono < r->retry_s)
+    int full = r->fail_errno == ENOSPC || r->fail_errno == EDQUOT;
+    double room = full ? free_bytes(r) : -1;
+    double need = (double)(r->geo.hdr_bytes + RESUME_RECORDS * r->geo.rec_bytes);
+    if (dw_now_mono() - r->fail_mono < r->retry_s && !(full && r->geo.rec_bytes && room >= need))
         return -1;
     /* the old side log takes events until a new file really exists */
     int old_log = r->log_fd;
     long long old_frame0 = r->file_frame0;
     char old_path[PATH_MAX];
     snprintf(old_path, sizeof old_path, "%s", r->path);
+    struct rec_geo old_geo = r->geo;
+    long long old_records = r->records;
     if (open_file(r, r->src_frames)) {
+        r->geo = old_geo;                  /* the sizes of a record stay known for the next try */
+        r->records = old_records;
         r->fail_mono = dw_now_mono();
         char why[sizeof r->err.msg];
         snprintf(why, sizeof why, "%s", r->err.msg);
@@ -471,10 +578,10 @@ int dw_recorder_write(dw_recorder *r, const dw_block *b)
         r->src_frames += b->gap + b->n;
         return -1;
     }
+    if (r->gaps.n && r->src_frames - r->gaps.end > GAP_QUIET_S * r->info.fs)
+        flush_gaps(r);
     if (b->gap > 0) {
-        char text[48];
-        snprintf(text, sizeof text, "Gap %.1f s", (double)b->gap / r->info.fs);
-        dw_recorder_annotate(r, (double)r->src_frames / r->info.fs, (double)b->gap / r->info.fs, text);
+        add_gap(r, r->src_frames, b->gap);
         for (long i = 0; i < b->gap; i++) {
             r->src_frames++;
             if (push_frame(r, NULL, NULL))
@@ -506,6 +613,12 @@ int dw_recorder_annotate(dw_recorder *r, double t_s, double dur_s, const char *t
 }
 
 void dw_recorder_set_retry(dw_recorder *r, double seconds) { r->retry_s = seconds; }
+
+double dw_recorder_free_mb(dw_recorder *r)
+{
+    double b = free_bytes(r);
+    return b < 0 ? -1 : b / 1e6;
+}
 const char *dw_recorder_path(const dw_recorder *r) { return r->path; }
 const char *dw_recorder_error(const dw_recorder *r) { return r->err.msg; }
 
@@ -517,13 +630,17 @@ long long dw_recorder_bytes(const dw_recorder *r)
 int dw_recorder_close(dw_recorder *r, dw_err *err)
 {
     int rc = 0;
-    if (r->h >= 0 && r->fill > 0) {
+    flush_gaps(r);
+    /* A partial last record is padded; a recording that got no data at all gets one padded record too
+     * (EDFlib would otherwise write its annotations into records with no samples, which nothing reads). */
+    if (r->h >= 0 && (r->fill > 0 || r->records == 0)) {
         char text[48];
         snprintf(text, sizeof text, "End padded %.2f s", (double)(r->rec_n - r->fill) / r->info.fs);
         dw_recorder_annotate(r, (double)r->src_frames / r->info.fs, -1, text);
-        while (r->h >= 0 && r->fill > 0)
+        do {
             if (push_frame(r, NULL, NULL))
                 rc = -1;
+        } while (r->h >= 0 && r->fill > 0);
     }
     if (r->h >= 0) {
         if (edfclose_file(r->h))
@@ -532,7 +649,7 @@ int dw_recorder_close(dw_recorder *r, dw_err *err)
         /* EDFlib wrote its count; make sure it matches what is really there */
         if (r->geo.rec_bytes && records_on_disk(r) != r->records)
             rc = -1, set_io_err(r, "closing", EIO);
-        if (!rc && r->nannot > r->records * ANNOT_SIGNALS && fdatasync(r->log_fd) == 0) {
+        if (!rc && r->nannot > r->records * r->annot_sig && fdatasync(r->log_fd) == 0) {
             dw_err e = { "" };           /* EDFlib dropped the extras: rewrite with them all */
             if (dw_recover_file(r->path, NULL, &e))
                 rc = -1, dw_err_set(&r->err, "%lld annotations did not fit in %s: %s", r->nannot,

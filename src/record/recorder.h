@@ -22,15 +22,24 @@ dw_recorder *dw_recorder_open(const char *dir, const char *subject, const dw_sou
                               int has_accel, dw_err *err);
 
 /* Appends a block (b->n frames of info->nch values). A gap (b->gap frames lost before the block) is
- * filled by holding the last values and annotated "Gap N.N s" so a reader knows the span is not real.
+ * filled by holding the last values and annotated, to the millisecond, so a reader knows the span is not
+ * real: "Gap 4 ms" (onset the gap's start, duration its length). Gaps less than 1 s apart are told
+ * together, "Gaps 28 ms in 7 (over 2.310 s)" with the duration covering them all (at most 10 s each), so
+ * radio loss of single packets cannot flood the recording with annotations; an annotation is written 1 s
+ * after its last gap (or at close, or when its group reaches 10 s).
  * Returns 0, or -1 when the data could not be written (dw_recorder_error: "x.bdf: disk full (ENOSPC)").
  * After a write failure the file is cut back to its complete records (header count matching) and
- * closed; the block is dropped, and every later call returns -1 until, at most once a minute, a new
- * file can be started (annotated "Recording resumed, N.N s lost"). */
+ * closed; the block is dropped, and every later call returns -1 until a new file can be started
+ * (annotated "Recording resumed, N.N s lost"): after a full disk (ENOSPC, EDQUOT) as soon as statvfs shows
+ * room for 5 records again (checked every 0.25 s), after any other failure at most once per retry time. */
 int dw_recorder_write(dw_recorder *r, const dw_block *b);
 
-/* How long to wait after a write failure before trying a new file (default 60 s). */
+/* How long to wait after a write failure before trying a new file anyway (default 60 s). */
 void dw_recorder_set_retry(dw_recorder *r, double seconds);
+
+/* Free space in the recording's folder in MB (10^6 bytes) as statvfs reports it for this user (root: the
+ * reserved blocks too), measured at most every 0.25 s; -1 if unknown. For the low-disk alert. */
+double dw_recorder_free_mb(dw_recorder *r);
 
 /* An event at t_s seconds of source time (since the recording started), dur_s <= 0 for none. The BDF+
  * gets the text cut to 40 bytes on one line; the side log gets it all, synced before returning.
@@ -44,7 +53,8 @@ const char *dw_recorder_error(const dw_recorder *r);
 const char *dw_recorder_path(const dw_recorder *r);
 long long dw_recorder_bytes(const dw_recorder *r);
 
-/* Pads a partial last record by holding the last values (annotated), writes the annotations (EDFlib
+/* Pads a partial last record by holding the last values (annotated; a recording that got no data gets one
+ * padded record, so the file reads), writes the annotations (EDFlib
  * does that at close; if there were more than its 4 per record, the file is rewritten with the side
  * log's, as recover does), syncs and frees. 0, or -1 with err filled (r is freed in both cases). */
 int dw_recorder_close(dw_recorder *r, dw_err *err);

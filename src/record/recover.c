@@ -1,12 +1,20 @@
-/* `dreamwatch recover FILE.bdf...`: repairs a recording left by a crash.
+/* `dreamwatch recover FILE.bdf...`: repairs a recording left by a crash, in place, with no copy.
  *
- * 1. The header's record count is set to the complete records on disk; a torn last record is dropped.
- * 2. Annotations from the side log (FILE.bdf.events.tsv) that the file lacks are merged in. EDFlib
- *    cannot add to an existing file, so a new file is written (digital samples copied as they are, with
- *    enough annotation signals for every event), read back and compared, and only then renamed over the
- *    original. Every intermediate file is a temp file beside it; the original stays untouched until a
- *    complete, verified, synced replacement exists. A sound file is left alone, so running it twice is
- *    harmless. */
+ * 1. The header's record count is set to the complete records on disk and a torn last record is cut
+ *    off: 8 bytes rewritten and the file truncated, nothing else moves, so a crash meanwhile leaves a
+ *    file that a second run repairs the same way.
+ * 2. Annotations from the side log (FILE.bdf.events.tsv) that the file lacks are written as TALs into the
+ *    free space of the file's annotation signals (a killed recorder leaves all but the time-keeping TAL
+ *    of every record empty: 4 annotation signals of 114 bytes per 1-s record). Each TAL is one small
+ *    pwrite into bytes that were zero, so a kill between two leaves a readable file with some of them
+ *    merged; the file is then read back with EDFlib and every merged annotation must be there, or the
+ *    bytes are zeroed again. No extra space is needed.
+ * 3. Only when the free slots cannot hold them all (more than 4 annotations per second of recording) is
+ *    the file rewritten with more annotation signals: into an unnamed O_TMPFILE in its folder (a killed
+ *    recover leaves nothing behind), after checking that the file system has room for it, read back and
+ *    compared, then linked and renamed over the original.
+ * The recording is opened once; every later open is of that descriptor (/proc/self/fd/N), so no name
+ * can be swapped under it. A sound file is left alone, so running it twice is harmless. */
 #include "record/recorder.h"
 #include "edf/edf_header.h"
 
@@ -19,7 +27,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+
+#include "base/files.h"
+#include "base/text.h"
 
 typedef struct {
     long long onset;          /* 100 us units, as EDFlib writes them */
@@ -57,41 +69,50 @@ static void events_free(events *e)
     free(e->v);
 }
 
-/* Reads the side log; a missing log is an empty one. Bad lines are reported and skipped. */
-static int read_side_log(const char *tsv, events *out)
+#define SIDE_LINE_MAX 65536     /* bytes: a side-log line holds at most a 4 KB text, escaped */
+
+/* Reads the side log; a missing log is an empty one. Bad lines are reported and skipped; a line longer
+ * than SIDE_LINE_MAX, a FIFO or a device in its place is an error (nothing is changed then). */
+static int read_side_log(const char *tsv, events *out, dw_err *err)
 {
-    FILE *f = fopen(tsv, "r");
+    struct stat st;
+    if (lstat(tsv, &st) < 0 && errno == ENOENT)
+        return 0;
+    FILE *f = dw_input_fopen(tsv, "side log", err);
     if (!f)
-        return errno == ENOENT ? 0 : (fprintf(stderr, "%s: %s\n", tsv, strerror(errno)), -1);
+        return -1;
     char *line = NULL;
     size_t cap = 0;
-    ssize_t len;
-    long lineno = 0;
+    long len, lineno = 0;
     int rc = 0;
-    while ((len = getline(&line, &cap, f)) > 0) {
+    while ((len = dw_getline_max(f, &line, &cap, SIDE_LINE_MAX)) >= 0) {
         lineno++;
-        if (line[len - 1] == '\n')
-            line[--len] = 0;
         if (lineno == 1 && !strncmp(line, "onset_s\t", 8))
             continue;
         char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL, *end;
         double onset = strtod(line, &end);
-        if (!t2 || end != t1 || !isfinite(onset) || onset < 0) {
+        if (!t2 || end != t1 || !isfinite(onset) || onset < 0 || onset > 1e9) {
             fprintf(stderr, "%s:%ld: not an event line (onset TAB duration TAB text), skipped\n", tsv, lineno);
             continue;
         }
         double dur = strtod(t1 + 1, &end);
         if (t1[1] == '-' && t1 + 2 == t2)
             dur = -1;
-        else if (end != t2 || !isfinite(dur)) {
+        else if (end != t2 || !isfinite(dur) || dur > 1e9) {
             fprintf(stderr, "%s:%ld: column 2: not a duration, skipped\n", tsv, lineno);
             continue;
         }
         dw_events_unescape(t2 + 1);
         if (events_add(out, llround(onset * 1e4), dur > 0 ? llround(dur * 1e4) : -1, t2 + 1)) {
+            dw_err_set(err, "%s: out of memory", tsv);
             rc = -1;
             break;
         }
+    }
+    if (!rc && len != DW_LINE_EOF) {
+        dw_err_set(err, "%s:%ld: %s", tsv, lineno + 1, len == DW_LINE_LONG ? "line longer than 64 KB: not a "
+                   "side log" : strerror(errno));
+        rc = -1;
     }
     free(line);
     fclose(f);
@@ -123,66 +144,154 @@ static size_t mark_present(events *log, const events *file)
     return missing;
 }
 
-static int sync_dir_of(const char *path)
+/* ---- in place ---- */
+
+/* Where the annotation signals sit in a record: byte offset and size of each. */
+typedef struct {
+    int   n;
+    long long off[64], size[64];
+} annot_layout;
+
+static int read_layout(int fd, const dw_edf_header *g, annot_layout *L)
 {
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *s = strrchr(dir, '/');
-    if (!s)
-        strcpy(dir, ".");
-    else
-        s[s == dir] = 0;              /* "/x" -> "/", "a/x" -> "a" */
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
+    int ns = g->ns, w = g->bdf ? 3 : 2;
+    char *labels = malloc((size_t)ns * 16), *spr = malloc((size_t)ns * 8);
+    int rc = labels && spr && pread(fd, labels, (size_t)ns * 16, 256) == ns * 16 &&
+             pread(fd, spr, (size_t)ns * 8, 256 + (off_t)ns * 216) == ns * 8 ? 0 : -1;
+    long long off = 0;
+    L->n = 0;
+    for (int i = 0; !rc && i < ns; i++) {
+        char num[9];
+        memcpy(num, spr + i * 8, 8);
+        num[8] = 0;
+        long long bytes = atoll(num) * w;
+        const char *lab = labels + i * 16;
+        if ((!memcmp(lab, "EDF Annotations ", 16) || !memcmp(lab, "BDF Annotations ", 16)) && L->n < 64) {
+            L->off[L->n] = off;
+            L->size[L->n++] = bytes;
+        }
+        off += bytes;
+    }
+    free(labels);
+    free(spr);
     return rc;
 }
 
-/* A fresh temp file beside path, "PATH.recover-XXXXXX" with a name no file has (mkostemp: O_EXCL), mode
- * 0600 whatever the umask. Nothing that exists is removed or written: a file of any name beside the
- * recording survives (an earlier version unlinked PATH.recover.tmp first). */
-static int make_temp(const char *path, char *out, size_t outsz)
+/* The TAL of one event as EDFlib writes it ("+onset[\x15duration]\x14text\x14"), onsets shifted by the
+ * first record's start (tk0_us100, as EDFlib's writer does). Its length. */
+static int format_tal(const event *e, long long tk0_us100, char *out, size_t cap)
 {
-    if (snprintf(out, outsz, "%s.recover-XXXXXX", path) >= (int)outsz) {
-        errno = ENAMETOOLONG;
-        out[0] = 0;
-        return -1;
+    char cut[41];
+    dw_events_bdf_text(e->text, cut);
+    long long on = e->onset + tk0_us100;
+    int n = snprintf(out, cap, "+%lld", on / 10000);
+    if (on % 10000)
+        n += snprintf(out + n, cap - (size_t)n, ".%04lld", on % 10000);
+    if (e->dur >= 0) {
+        n += snprintf(out + n, cap - (size_t)n, "\x15%lld", e->dur / 10000);
+        if (e->dur % 10000)
+            n += snprintf(out + n, cap - (size_t)n, ".%04lld", e->dur % 10000);
     }
-    int fd = mkostemp(out, O_CLOEXEC);
-    if (fd >= 0)
-        fchmod(fd, 0600);
-    else
-        out[0] = 0;                           /* nothing of ours to remove */
-    return fd;
+    n += snprintf(out + n, cap - (size_t)n, "\x14%s\x14", cut);
+    return n;
 }
 
-/* Copies the header (with the true count) and the complete records into a temp file. */
-static int copy_fixed(int in, const char *path, const dw_edf_header *g, long long records, char *tmp,
-                      size_t tmpsz)
+/* The first record's time-keeping TAL ("+0.1234000"), in 100-us units; -1 if it is not there. */
+static long long first_timekeeping(int fd, const dw_edf_header *g, const annot_layout *L)
 {
-    int out = make_temp(path, tmp, tmpsz);
-    if (out < 0)
+    char buf[40] = "";
+    long long size = L->size[0] < 39 ? L->size[0] : 39;
+    if (pread(fd, buf, (size_t)size, g->hdr_bytes + L->off[0]) != size || buf[0] != '+')
         return -1;
-    long long total = g->hdr_bytes + records * g->rec_bytes, off = 0;
-    size_t bufsz = 1 << 20;
-    char *buf = malloc(bufsz);
-    int rc = buf ? 0 : -1;
-    while (!rc && off < total) {
-        size_t want = total - off < (long long)bufsz ? (size_t)(total - off) : bufsz;
-        ssize_t n = pread(in, buf, want, off);
-        if (n <= 0 || write(out, buf, (size_t)n) != n)
-            rc = -1;
-        off += n;
+    char *end;
+    long long sec = strtoll(buf + 1, &end, 10), frac = 0;
+    int digits = 0;
+    if (*end == '.')
+        for (end++; *end >= '0' && *end <= '9' && digits < 7; end++, digits++)
+            frac = frac * 10 + (*end - '0');
+    for (; digits < 7; digits++)
+        frac *= 10;
+    return *end == 0x14 || (*end >= '0' && *end <= '9') ? sec * 10000 + frac / 1000 : -1;
+}
+
+/* One TAL written into free space: where, so it can be taken back. */
+typedef struct { long long at; int len; } patch;
+
+/* Writes the TALs of the missing events into the free space of the annotation signals, record by record
+ * (the first pass only checks that they all fit). 0 when all were written (where: *out, *np of them), 1
+ * when they do not all fit (nothing written), -1 on a write error (what was written is in *out). */
+static int merge_in_place(int fd, const dw_edf_header *g, long long records, const annot_layout *L,
+                          const events *log, patch **out, size_t *np)
+{
+    long long tk0 = L->n ? first_timekeeping(fd, g, L) : -1;
+    size_t want = 0;
+    for (size_t i = 0; i < log->n; i++)
+        want += !log->v[i].present;
+    patch *pl = calloc(want + 1, sizeof *pl);
+    *out = pl;
+    *np = 0;
+    if (!pl || tk0 < 0)
+        return 1;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t i = 0, placed = 0;
+        for (long long r = 0; r < records && placed < want; r++)
+            for (int j = 0; j < L->n && placed < want; j++) {
+                unsigned char buf[1024];
+                long long size = L->size[j], at = g->hdr_bytes + r * g->rec_bytes + L->off[j];
+                if (size > (long long)sizeof buf)
+                    continue;                           /* not a signal EDFlib wrote */
+                if (pread(fd, buf, (size_t)size, at) != size)
+                    return -1;
+                long long used = size;                  /* just past the last TAL's terminating NUL */
+                while (used > 0 && buf[used - 1] == 0)
+                    used--;
+                used += used > 0;
+                if (j == 0 && used == 0)
+                    continue;                           /* no time-keeping TAL: not a record to touch */
+                for (;;) {
+                    while (i < log->n && log->v[i].present)
+                        i++;
+                    char tal[160];
+                    int len = i < log->n ? format_tal(&log->v[i], tk0, tal, sizeof tal) : 0;
+                    if (i >= log->n || used + len + 1 > size)      /* the signal's last byte stays NUL */
+                        break;
+                    if (pass == 1) {
+                        if (pwrite(fd, tal, (size_t)len, at + used) != len)
+                            return -1;
+                        pl[(*np)++] = (patch){ at + used, len };
+                    }
+                    used += len + 1;
+                    i++;
+                    placed++;
+                }
+            }
+        if (placed < want)
+            return pass ? -1 : 1;
     }
-    char f[24];
-    snprintf(f, sizeof f, "%-8lld", records);
-    if (!rc && (pwrite(out, f, 8, 236) != 8 || fsync(out)))
-        rc = -1;
-    free(buf);
-    close(out);
-    return rc;
+    return 0;
+}
+
+/* Zeroes what merge_in_place wrote. */
+static void undo_patches(int fd, const patch *pl, size_t np)
+{
+    static const char zero[160];
+    for (size_t i = 0; i < np; i++)
+        if (pwrite(fd, zero, (size_t)pl[i].len, pl[i].at) != pl[i].len) { /* reported by the caller */ }
+    fsync(fd);
+}
+
+/* The annotations EDFlib reads from the file open as handle h, into file (appended). */
+static int read_file_events(int h, const struct edf_hdr_struct *hdr, events *file)
+{
+    for (long long i = 0; i < hdr->annotations_in_file; i++) {
+        struct edf_annotation_struct a;
+        if (edf_get_annotation(h, (int)i, &a) == 0) {
+            trim_right(a.annotation);
+            if (events_add(file, a.onset / 1000, a.duration_l >= 0 ? a.duration_l / 1000 : -1, a.annotation))
+                return -1;
+        }
+    }
+    return 0;
 }
 
 /* Writes src's signals and header fields plus the annotations to a new file at dst; *fits says how many
@@ -296,110 +405,301 @@ static int verify(int hin, const struct edf_hdr_struct *hdr, const char *dst, si
     return bad ? -1 : 0;
 }
 
+/* ---- the rewrite, when the annotations do not fit in place ---- */
+
+static int sync_dir_of(const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *s = strrchr(dir, '/');
+    if (!s)
+        strcpy(dir, ".");
+    else
+        s[s == dir] = 0;              /* "/x" -> "/", "a/x" -> "a" */
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* The folder of path, for O_TMPFILE and statvfs. */
+static void dir_of(const char *path, char *dir, size_t cap)
+{
+    snprintf(dir, cap, "%s", path);
+    char *s = strrchr(dir, '/');
+    if (!s)
+        snprintf(dir, cap, ".");
+    else
+        s[s == dir] = 0;
+}
+
+/* Rewrites the recording (open in EDFlib as hin) with every annotation in all, through an unnamed
+ * temporary file in its folder, then puts it in place of path. *fits: annotations the new file holds. */
+static int rewrite(const char *path, long long size, int hin, const struct edf_hdr_struct *hdr,
+                   const events *all, long long *fits, dw_err *err)
+{
+    char dir[PATH_MAX], dst[32], name[PATH_MAX + 32];
+    dir_of(path, dir, sizeof dir);
+    struct statvfs vs;
+    long long recs = hdr->datarecords_in_file, per = recs > 0 ? ((long long)all->n + recs - 1) / recs : 1;
+    per = per < 1 ? 1 : per > 64 ? 64 : per;        /* annotation signals of 114 bytes, as write_merged */
+    long long need = size + recs * per * 114 + 256 * (per + 1) + (1LL << 16);
+    if (statvfs(dir, &vs) == 0 && (long long)vs.f_bavail * (long long)vs.f_frsize < need) {
+        dw_err_set(err, "%s: %zu annotations do not fit in the file's free annotation space; rewriting it "
+                   "needs %.1f MB free in %s, there are %.1f MB", path, all->n, need / 1e6, dir,
+                   (double)vs.f_bavail * (double)vs.f_frsize / 1e6);
+        return -1;
+    }
+    int t = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);     /* gone by itself if we are killed */
+    if (t < 0) {
+        dw_err_set(err, "%s: cannot create a temporary file in %s: %s", path, dir, strerror(errno));
+        return -1;
+    }
+    fchmod(t, 0600);
+    snprintf(dst, sizeof dst, "/proc/self/fd/%d", t);
+    int rc = -1;
+    if (write_merged(hin, hdr, dst, all, fits, err) || verify(hin, hdr, dst, (size_t)*fits, err))
+        goto out;
+    if (fsync(t)) {
+        dw_err_set(err, "%s: cannot sync the rewritten copy: %s", path, strerror(errno));
+        goto out;
+    }
+    for (int k = 0; k < 100; k++) {             /* a name of its own for the moment before the rename */
+        snprintf(name, sizeof name, "%s.recover-%06x", path, (unsigned)(rand() ^ getpid() ^ k) & 0xffffff);
+        if (linkat(AT_FDCWD, dst, AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0) {
+            if (rename(name, path) == 0)
+                rc = 0;
+            else
+                dw_err_set(err, "%s: cannot replace it: %s", path, strerror(errno)), unlink(name);
+            break;
+        }
+        if (errno != EEXIST) {
+            dw_err_set(err, "%s: cannot name the rewritten copy: %s", path, strerror(errno));
+            break;
+        }
+    }
+    if (!rc)
+        sync_dir_of(path);
+out:
+    close(t);
+    return rc;
+}
+
+/* ---- the command ---- */
+
+/* Opens the recording read-write, a regular file only (a FIFO or a device is refused, not waited on). */
+static int open_recording(const char *path, struct stat *st, dw_err *err)
+{
+    int fd = open(path, O_RDWR | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        dw_err_set(err, "%s: %s", path, errno == EISDIR ? "a directory: expected a recording (a regular file)"
+                   : strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
+        const char *kind = S_ISDIR(st->st_mode) ? "a directory"
+                         : S_ISFIFO(st->st_mode) ? "a FIFO (named pipe)"
+                         : S_ISCHR(st->st_mode) ? "a character device" : "not a regular file";
+        dw_err_set(err, "%s: %s: expected a recording (a regular file)", path, kind);
+        close(fd);
+        return -1;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
+}
+
+/* What fix_count changed, so a recover that fails later can put the file back as it was. */
+typedef struct {
+    char   count[8];
+    char  *tail;                  /* the torn record's bytes */
+    long long at, len;
+    int    done;
+} undo_count;
+
+/* The header's count set to the complete records and a torn record cut off, in place. */
+static int fix_count(int fd, const char *path, const dw_edf_header *g, long long records,
+                     long long size, undo_count *u, dw_err *err)
+{
+    char f[24];
+    snprintf(f, sizeof f, "%-8lld", records);
+    u->at = g->hdr_bytes + records * g->rec_bytes;
+    u->len = size - u->at;
+    u->tail = malloc((size_t)u->len + 1);
+    if (!u->tail || pread(fd, u->count, 8, 236) != 8 || pread(fd, u->tail, (size_t)u->len, u->at) != u->len) {
+        dw_err_set(err, "%s: cannot read it: %s", path, u->tail ? strerror(errno) : "out of memory");
+        return -1;
+    }
+    u->done = 1;
+    if (ftruncate(fd, (off_t)u->at) || pwrite(fd, f, 8, 236) != 8 || fsync(fd)) {
+        dw_err_set(err, "%s: cannot set the record count: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* The count and the torn bytes as they were (a later step failed: the file is left untouched). */
+static void undo_fix(int fd, undo_count *u)
+{
+    if (u->done && (pwrite(fd, u->tail, (size_t)u->len, u->at) != u->len ||
+                    pwrite(fd, u->count, 8, 236) != 8 || fsync(fd))) {
+        /* nothing better to do: the file keeps its repaired count, which is still a readable file */
+    }
+    u->done = 0;
+}
+
+/* The layout checks; 1 with err when there is nothing to recover (empty), -1 on a bad file. */
+static int check_size(const char *path, const struct stat *st, int fd, dw_edf_header *g,
+                      const events *log, dw_err *err)
+{
+    char kept[96];
+    snprintf(kept, sizeof kept, "its side log (%zu event%s) is kept", log->n, log->n == 1 ? "" : "s");
+    if (st->st_size == 0) {
+        dw_err_set(err, "%s: empty recording (0 bytes: stopped before its first record was written); nothing "
+                   "to recover, nothing removed; %s", path, kept);
+        return 1;
+    }
+    if (dw_edf_header_read(fd, path, DW_EDF_LAYOUT, g, err)) {    /* the one header reader */
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        dw_err_set(err, "%s; nothing to recover, nothing removed; %s", why, kept);
+        return -1;
+    }
+    if (st->st_size - g->hdr_bytes < g->rec_bytes) {
+        dw_err_set(err, "%s: empty recording (a header and no complete record); nothing to recover, nothing "
+                   "removed; %s", path, kept);
+        return 1;
+    }
+    return 0;
+}
+
+/* The missing events written in place and read back (EDFlib reopened as *hin): 0, 1 when they do not fit
+ * (nothing written), -1 with err (what was written is taken out again). */
+static int try_in_place(const char *path, int fd, const dw_edf_header *g, long long records,
+                        int *hin, struct edf_hdr_struct *hdr, events *log, dw_err *err)
+{
+    annot_layout L;
+    patch *pl = NULL;
+    size_t np = 0;
+    int r = read_layout(fd, g, &L) ? 1 : merge_in_place(fd, g, records, &L, log, &pl, &np);
+    if (r == 1) {
+        free(pl);
+        return 1;
+    }
+    if (r < 0 || fsync(fd)) {
+        dw_err_set(err, "%s: cannot write the annotations: %s", path, strerror(errno));
+        undo_patches(fd, pl, np);
+        free(pl);
+        return -1;
+    }
+    edfclose_file(*hin);                         /* read it back: every merged annotation must be there */
+    *hin = -1;
+    char fdpath[32];
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
+    events back = { 0 };
+    r = -1;
+    if (edfopen_file_readonly(fdpath, hdr, EDFLIB_READ_ALL_ANNOTATIONS) == 0) {
+        *hin = hdr->handle;
+        if (read_file_events(*hin, hdr, &back) == 0) {
+            for (size_t i = 0; i < log->n; i++)
+                log->v[i].present = 0;
+            r = mark_present(log, &back) == 0 ? 0 : -1;
+        }
+    }
+    events_free(&back);
+    if (r) {
+        if (*hin >= 0)
+            edfclose_file(*hin);
+        *hin = -1;
+        undo_patches(fd, pl, np);
+        dw_err_set(err, "%s: the annotations written in place did not read back; taken out again", path);
+    }
+    free(pl);
+    return r;
+}
+
+/* Merges the missing events, in place if they fit, else by a rewrite; *how says which. 0 or -1 with err. */
+static int merge(const char *path, int fd, const dw_edf_header *g, long long records, long long size,
+                 int *hin, struct edf_hdr_struct *hdr, events *log, events *file, char *how, size_t howcap,
+                 dw_err *err)
+{
+    int r = try_in_place(path, fd, g, records, hin, hdr, log, err);
+    if (r <= 0) {
+        snprintf(how, howcap, "in place");
+        return r;
+    }
+    for (size_t i = 0; i < log->n; i++)          /* everything the file has, plus what it lacks */
+        if (!log->v[i].present && events_add(file, log->v[i].onset, log->v[i].dur, log->v[i].text)) {
+            dw_err_set(err, "%s: out of memory", path);
+            return -1;
+        }
+    long long fits;
+    if (rewrite(path, size, *hin, hdr, file, &fits, err))
+        return -1;
+    snprintf(how, howcap, "by a rewrite with more annotation signals%s", fits < (long long)file->n ?
+             " (not all fit: 64 per record; the side log keeps all)" : "");
+    return 0;
+}
+
 int dw_recover_file(const char *path, FILE *report, dw_err *errp)
 {
     dw_err err = { "" };
-    char tsv[PATH_MAX + 16], tmp1[PATH_MAX + 32] = "", tmp2[PATH_MAX + 32] = "";
+    char tsv[PATH_MAX + 16], fdpath[32], how[128] = "";
     events log = { 0 }, file = { 0 };
     struct edf_hdr_struct *hdr = calloc(1, sizeof *hdr);
     int hin = -1, rc = -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
     dw_edf_header g = { 0 };
     struct stat st;
-    if (!hdr || fd < 0 || fstat(fd, &st)) {
-        dw_err_set(&err, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (dw_edf_header_read(fd, path, DW_EDF_LAYOUT, &g, &err))
+    undo_count undo = { .done = 0, .tail = NULL };
+    snprintf(tsv, sizeof tsv, "%s.events.tsv", path);
+    int fd = hdr ? open_recording(path, &st, &err) : -1;
+    if (!hdr)
+        dw_err_set(&err, "%s: out of memory", path);
+    if (fd < 0 || read_side_log(tsv, &log, &err) || check_size(path, &st, fd, &g, &log, &err))
         goto out;
     long long records = (st.st_size - g.hdr_bytes) / g.rec_bytes;
     long long dropped = st.st_size - g.hdr_bytes - records * g.rec_bytes;
     int count_ok = g.nrec == records && dropped == 0;
-    snprintf(tsv, sizeof tsv, "%s.events.tsv", path);
-    if (read_side_log(tsv, &log))
+    if (!count_ok && fix_count(fd, path, &g, records, st.st_size, &undo, &err))
         goto out;
-
-    const char *src = path;
-    if (!count_ok) {
-        if (copy_fixed(fd, path, &g, records, tmp1, sizeof tmp1)) {
-            dw_err_set(&err, "%s: cannot write a temporary copy beside it%s%s: %s", path, tmp1[0] ? ", " : "",
-                       tmp1, strerror(errno));
-            goto out;
-        }
-        src = tmp1;
-    }
-    if (edfopen_file_readonly(src, hdr, EDFLIB_READ_ALL_ANNOTATIONS)) {
-        dw_err_set(&err, "%s: EDFlib cannot read it%s (error %d)", path, count_ok ? "" : " even with the count fixed",
-                   hdr->filetype);
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
+    if (edfopen_file_readonly(fdpath, hdr, EDFLIB_READ_ALL_ANNOTATIONS)) {
+        dw_err_set(&err, "%s: EDFlib cannot read it%s (error %d)", path,
+                   count_ok ? "" : " even with the count fixed", hdr->filetype);
         goto out;
     }
     hin = hdr->handle;
-    for (long long i = 0; i < hdr->annotations_in_file; i++) {
-        struct edf_annotation_struct a;
-        if (edf_get_annotation(hin, (int)i, &a) == 0) {
-            trim_right(a.annotation);
-            if (events_add(&file, a.onset / 1000, a.duration_l >= 0 ? a.duration_l / 1000 : -1, a.annotation))
-                goto out;
-        }
+    if (read_file_events(hin, hdr, &file)) {
+        dw_err_set(&err, "%s: out of memory", path);
+        goto out;
     }
     size_t missing = mark_present(&log, &file);
+    long long nfile = hdr->annotations_in_file;
     char countmsg[200] = "";
     if (!count_ok)
         snprintf(countmsg, sizeof countmsg, "record count %lld -> %lld, %lld bytes of a torn record dropped; ",
                  g.nrec, records, dropped);
-    if (missing == 0 && count_ok) {
-        if (report)
-            fprintf(report, "%s: sound: %lld records, %lld annotations, side log %zu events all present; "
-                    "nothing to do\n", path, records, hdr->annotations_in_file, log.n);
-        rc = 0;
+    if (missing && merge(path, fd, &g, records, st.st_size, &hin, hdr, &log, &file, how, sizeof how, &err))
         goto out;
-    }
-    const char *final = tmp1;
-    if (missing) {
-        for (size_t i = 0; i < log.n; i++)           /* everything the file has, plus what it lacks */
-            if (!log.v[i].present && events_add(&file, log.v[i].onset, log.v[i].dur, log.v[i].text))
-                goto out;
-        int t = make_temp(path, tmp2, sizeof tmp2);
-        if (t < 0) {
-            dw_err_set(&err, "%s: cannot create a temporary copy beside it: %s", path, strerror(errno));
-            goto out;
-        }
-        close(t);
-        long long fits;
-        if (write_merged(hin, hdr, tmp2, &file, &fits, &err) || verify(hin, hdr, tmp2, (size_t)fits, &err))
-            goto out;
-        if (fits < (long long)file.n)
-            snprintf(countmsg + strlen(countmsg), sizeof countmsg - strlen(countmsg),
-                     "only %lld of %zu annotations fit (64 per record; the side log keeps all); ", fits, file.n);
-        if ((t = open(tmp2, O_RDONLY)) < 0 || fsync(t)) {
-            dw_err_set(&err, "%s: cannot sync: %s", tmp2, strerror(errno));
-            if (t >= 0)
-                close(t);
-            goto out;
-        }
-        close(t);
-        final = tmp2;
-    }
-    if (rename(final, path)) {
-        dw_err_set(&err, "%s: cannot replace it with %s: %s", path, final, strerror(errno));
-        goto out;
-    }
-    sync_dir_of(path);
-    if (report)
-        fprintf(report, "%s: recovered: %s%lld records kept, %zu annotations merged from the side log (%zu "
-                "already present)\n", path, countmsg, records, missing, log.n - missing);
+    if (report && !missing && count_ok)
+        fprintf(report, "%s: sound: %lld records, %lld annotations, side log %zu events all present; nothing "
+                "to do\n", path, records, nfile, log.n);
+    else if (report)
+        fprintf(report, "%s: recovered: %s%lld records kept, %zu annotations merged from the side log%s%s "
+                "(%zu already present)\n", path, countmsg, records, missing, how[0] ? " " : "", how,
+                log.n - missing);
     rc = 0;
 out:
     if (rc && errp)
         *errp = err;
     if (hin >= 0)
         edfclose_file(hin);
+    if (rc && fd >= 0)
+        undo_fix(fd, &undo);
+    free(undo.tail);
     if (fd >= 0)
         close(fd);
-    if (tmp1[0])
-        unlink(tmp1);
-    if (tmp2[0])
-        unlink(tmp2);
     events_free(&log);
     events_free(&file);
     dw_edf_header_free(&g);

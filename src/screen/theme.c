@@ -1,6 +1,7 @@
 /* Themes: colours and attributes per role, read from themes/NAME.ini with inih over builtin defaults,
  * then mapped to what the terminal has (256, 16 or 8 colours, or none: NO_COLOR, monochrome). */
 #define DW_SCREEN_INTERNAL
+#include "base/files.h"
 #include "base/paths.h"
 #include "screen/screen.h"
 
@@ -173,8 +174,11 @@ int dw_theme_load(dw_theme *t, const char *name, dw_err *err)
     dw_theme tmp;
     defaults(&tmp);
     parse_ctx c = { &tmp, "" };
-    int rc = ini_parse(path, on_key, &c);
-    if (rc == -1) { dw_err_set(err, "%s: cannot open theme", path); return -1; }
+    FILE *f = dw_input_fopen(path, "theme", err);      /* a FIFO or a device is refused, never waited on */
+    if (!f)
+        return -1;
+    int rc = ini_parse_file(f, on_key, &c);
+    fclose(f);
     if (rc != 0) {
         dw_err_set(err, "%s:%d: %s", path, rc, *c.why ? c.why : "syntax error");
         return -1;

@@ -10,6 +10,8 @@
 #define MOVE_HOLD_S 2.0          /* movement counts as present this long after the last moving reading */
 #define MOTION_TAU_S 2.0         /* accelerometer baseline time constant */
 #define RECONNECT_HOLD_S 60.0    /* a reconnect alert stays until a minute passes without another */
+#define OUTAGE_MATCH_S 5.0       /* a reconnect and the gap it left are paired within this (wall clock) */
+#define GAP_HOLD_S 1.0           /* a gap waits this long for a reconnect before it counts as loss */
 
 void dw_rules_init(struct rules *r)
 {
@@ -17,6 +19,8 @@ void dw_rules_init(struct rules *r)
     dw_motion_init(&r->motion);
     r->last_arrival_wall = -1;
     r->reconnect_wall = -1;
+    r->loss_sec = r->loss_judged = -1;
+    r->outage_wall = r->no_samples_wall = r->gap_wall = -1;
     r->prev_stage = DW_UNSCORED;
     r->onset_t = r->w_run_t = r->r_run_t = r->lowp_run_t = -1;
 }
@@ -91,31 +95,102 @@ void dw_alerts_quality(dw_alerts *a, const dw_quality_second *q, const dw_source
     dw_alerts_channels(a, DW_AL_MAINS, hum, nch, info->label, t, t, wall, "mains noise on", "mains noise on", suffix);
 }
 
-/* One second of frames has arrived: the loss over the window. */
+/* One second of frames has arrived (the loss rule judges by source time in loss_block). */
 static void second(dw_alerts *a, double t, double wall)
+{
+    movement(a, t, wall);
+}
+
+/* The loss ring reaches second sec (buckets in between emptied). */
+static void loss_advance(struct rules *r, long sec)
+{
+    if (r->loss_sec < 0 || sec - r->loss_sec >= LOSS_RING) {
+        memset(r->loss_rx, 0, sizeof r->loss_rx);
+        memset(r->loss_lost, 0, sizeof r->loss_lost);
+        if (r->loss_sec < 0)
+            r->loss_first = sec;
+        r->loss_sec = sec;
+        return;
+    }
+    while (r->loss_sec < sec) {
+        r->loss_sec++;
+        r->loss_rx[r->loss_sec % LOSS_RING] = r->loss_lost[r->loss_sec % LOSS_RING] = 0;
+    }
+}
+
+/* n frames spread over source time [t0, t0 + n / fs), into the received (lost = 0) or the lost counts,
+ * second by second; seconds that left the ring are not counted. */
+static void loss_add(struct rules *r, double t0, long n, double fs, int lost)
+{
+    long done = 0;
+    while (done < n) {
+        double t = t0 + done / fs;
+        long sec = (long)floor(t), in = (long)ceil(((double)(sec + 1) - t) * fs - 1e-9);
+        if (in < 1) in = 1;
+        if (in > n - done) in = n - done;
+        if (sec > r->loss_sec)
+            loss_advance(r, sec);
+        if (sec > r->loss_sec - LOSS_RING && sec >= r->loss_first) {
+            long *b = lost ? &r->loss_lost[sec % LOSS_RING] : &r->loss_rx[sec % LOSS_RING];
+            *b += in;
+        }
+        done += in;
+    }
+}
+
+/* Judges the loss over the last al_loss_window_s seconds of source time that ended before second upto,
+ * once a whole window has been seen (a few seconds say nothing about a rate). Raised above loss_pct,
+ * cleared under half of it (hysteresis: a figure near the threshold does not flap). */
+static void loss_judge(dw_alerts *a, long upto, double wall)
 {
     struct rules *r = &a->r;
     const dw_session_cfg *cfg = a->cfg;
-    char text[96];
-    movement(a, t, wall);
-
-    int i = (int)(r->loss_n % LOSS_RING);
-    r->loss_rx[i] = r->per_s;
-    r->loss_lost[i] = r->lost_pending;
-    r->lost_pending = 0;
-    r->loss_n++;
     long k = lround(ceil(cfg->al_loss_window_s));
-    if (k > r->loss_n) k = r->loss_n;
-    if (k > LOSS_RING) k = LOSS_RING;
+    if (k > LOSS_RING - 1) k = LOSS_RING - 1;
+    long last = upto - 1;                         /* the newest complete second */
+    if (last <= r->loss_judged || last - r->loss_first + 1 < k)
+        return;
+    r->loss_judged = last;
     long rx = 0, lost = 0;
-    for (long j = 0; j < k; j++) {
-        int q = (int)((r->loss_n - 1 - j) % LOSS_RING);
-        rx += r->loss_rx[q];
-        lost += r->loss_lost[q];
+    for (long s = last - k + 1; s <= last; s++) {
+        rx += r->loss_rx[s % LOSS_RING];
+        lost += r->loss_lost[s % LOSS_RING];
     }
     double pct = rx + lost > 0 ? 100.0 * (double)lost / (double)(rx + lost) : 0;
-    snprintf(text, sizeof text, "packet loss %.1f %% over %ld s", pct, k);
-    dw_alerts_cause(a, DW_AL_LOSS, DW_AL_GLOBAL, pct > cfg->al_loss_pct, t, t, wall, -1, text);
+    r->loss_high = pct > cfg->al_loss_pct || (r->loss_high && pct >= cfg->al_loss_pct / 2);
+    char text[96];
+    snprintf(text, sizeof text, "packet loss %.1f %% over the last %ld s", pct, k);
+    dw_alerts_cause(a, DW_AL_LOSS, DW_AL_GLOBAL, r->loss_high, (double)upto, (double)upto, wall, -1, text);
+}
+
+/* The gap held back counts as loss now. */
+static void commit_gap(struct rules *r)
+{
+    if (r->gap_wall >= 0)
+        loss_add(r, r->gap_t, r->gap_n, r->fs > 0 ? r->fs : 1, 1);
+    r->gap_wall = -1;
+}
+
+/* The frames of a block and the gap before it, for the loss rule. A gap that a reconnect explains is an
+ * outage (the no_samples or reconnect alert tells it), not packet loss: a gap is held back GAP_HOLD_S (or
+ * until the next gap) in case the reconnect is reported after it. */
+static void loss_block(dw_alerts *a, const dw_block *b, long gap, double fs, double wall)
+{
+    struct rules *r = &a->r;
+    if (gap > 0) {
+        if (r->outage_wall >= 0 && wall - r->outage_wall < OUTAGE_MATCH_S) {
+            r->outage_wall = -1;                     /* the reconnect came first: this is its gap */
+        } else {
+            commit_gap(r);
+            r->gap_t = b->t0 - gap / fs;
+            r->gap_n = gap;
+            r->gap_wall = wall;
+        }
+    }
+    if (r->gap_wall >= 0 && wall - r->gap_wall >= GAP_HOLD_S)
+        commit_gap(r);
+    loss_add(r, b->t0, b->n, fs, 0);
+    loss_judge(a, (long)floor(b->t0 + b->n / fs + 1e-9), wall);
 }
 
 void dw_alerts_block(dw_alerts *a, const dw_block *b, const dw_source_info *info, double wall)
@@ -132,10 +207,8 @@ void dw_alerts_block(dw_alerts *a, const dw_block *b, const dw_source_info *info
     }
     r->fs = info->fs;
     /* Packet loss is a live source's: a file's gap (an EDF+D pause, a lost stretch of an OpenBCI file) is
-     * a planned or past hole in the data, not samples the link is dropping now (case 05). The second
-     * goes on: a few lost frames do not change its statistics. */
-    if (b->gap > 0 && info->live)
-        r->lost_pending += b->gap;
+     * a planned or past hole in the data, not samples the link is dropping now (case 05). */
+    loss_block(a, b, info->live ? b->gap : 0, info->fs, wall);
     for (int i = 0; i < b->n; i++)
         if (++r->count == r->per_s) {
             second(a, b->t0 + (i + 1) / info->fs, wall);
@@ -153,17 +226,27 @@ void dw_alerts_datapath(dw_alerts *a, double t, double wall, const dw_datapath *
     struct rules *r = &a->r;
     const dw_session_cfg *cfg = a->cfg;
     char text[96];
+    /* One outage, one alert: a reconnect after a no_samples alert is that alert's end, not a new alert,
+     * and the frames the outage cost are not packet loss. */
+    if (d->reconnects > r->reconnects) {
+        if (r->gap_wall >= 0 && wall - r->gap_wall < OUTAGE_MATCH_S) {
+            r->gap_wall = -1;                                               /* its gap came first */
+        } else {
+            r->outage_wall = wall;                                          /* its gap is still to come */
+        }
+        if (!(r->no_samples_wall >= 0 && wall - r->no_samples_wall < OUTAGE_MATCH_S)) {
+            r->reconnects_burst += d->reconnects - r->reconnects;
+            r->reconnect_wall = wall;
+        }
+    }
+    r->reconnects = d->reconnects;
     if (!d->expecting || r->last_arrival_wall < 0)
         r->last_arrival_wall = wall;      /* paused or just started: the silence counts from now */
     double silent = wall - r->last_arrival_wall;
     snprintf(text, sizeof text, "no samples from the device for %.0f s", cfg->al_no_samples_s);
     dw_alerts_cause(a, DW_AL_NO_SAMPLES, DW_AL_GLOBAL, silent >= cfg->al_no_samples_s, wall, t, wall, -1, text);
-
-    if (d->reconnects > r->reconnects) {
-        r->reconnects_burst += d->reconnects - r->reconnects;
-        r->reconnect_wall = wall;
-    }
-    r->reconnects = d->reconnects;
+    if (dw_alerts_open(a, DW_AL_NO_SAMPLES, DW_AL_GLOBAL))
+        r->no_samples_wall = wall;
     int recent = r->reconnect_wall >= 0 && wall - r->reconnect_wall < RECONNECT_HOLD_S;
     if (!recent)
         r->reconnects_burst = 0;
@@ -175,6 +258,9 @@ void dw_alerts_datapath(dw_alerts *a, double t, double wall, const dw_datapath *
 
     snprintf(text, sizeof text, "recording: %s", d->rec_error_text[0] ? d->rec_error_text : "write failure");
     dw_alerts_cause(a, DW_AL_RECORDING, DW_AL_GLOBAL, d->rec_error != 0, wall, t, wall, -1, text);
+    /* low disk: before the recording fails, a warning (it blocks nothing) of its own */
+    snprintf(text, sizeof text, "%s", d->low_disk_text[0] ? d->low_disk_text : "low disk");
+    dw_alerts_cause(a, DW_AL_RECORDING, DW_AL_LOW_DISK, d->low_disk != 0, wall, t, wall, DW_WARNING, text);
 }
 
 static void ring_push(struct event_ring *e, double t)

@@ -62,6 +62,7 @@ enum dw_rule {
 };
 #define DW_AL_SLOTS (DW_MAX_CH + 1)    /* per-channel slots, and one for causes without a channel */
 #define DW_AL_GLOBAL DW_MAX_CH
+#define DW_AL_LOW_DISK 0               /* the recording rule's second cause: low disk (a warning) */
 
 /* What the engine reports. */
 enum dw_alert_event { DW_ALERT_RAISED, DW_ALERT_CLEARED, DW_ALERT_ACKED, DW_ALERT_REPEAT, DW_ALERT_REARMED };
@@ -135,8 +136,16 @@ typedef struct {
     int    expecting;          /* samples should be arriving now (live and running; 0 when paused) */
     int    reconnects;         /* device reconnects so far */
     double drift_s;            /* board sample clock minus wall clock since the start (s) */
-    int    rec_error;          /* the recording is failing now (write error, disk full or low) */
+    int    rec_error;          /* the recording is failing now (write error, disk full) */
     char   rec_error_text[80];
+    int    low_disk;           /* the recording's disk has less free space than asked ([recording]
+                                  min_free_mb): a warning of the recording rule, apart from failures */
+    char   low_disk_text[80];
+    /* the night so far, for the summary (live sources; the alerts do not use them) */
+    long   frames;             /* frames received */
+    long   lost_frames;        /* frames lost in gaps, every cause (radio loss, outages) */
+    long   gaps;               /* gaps: blocks that began after lost frames */
+    double gap_s;              /* time in those gaps */
 } dw_datapath;
 /* Data path, once per tick (also when no block arrives). */
 void dw_alerts_datapath(dw_alerts *a, double t, double wall, const dw_datapath *d);

@@ -26,9 +26,16 @@ struct rules {
     /* per-second signal statistics */
     double fs;
     int per_s, count;                     /* frames per second, and of the current second */
-    long lost_pending;
+    /* packet loss: frames received and lost per second of source time */
     long loss_rx[LOSS_RING], loss_lost[LOSS_RING];
-    long loss_n;                          /* seconds pushed so far */
+    long loss_sec;                        /* newest second in the ring, -1 before the first block */
+    long loss_first;                      /* the first second seen */
+    long loss_judged;                     /* the last second judged */
+    int loss_high;                        /* above loss_pct, not yet back under half of it (hysteresis) */
+    double gap_t, gap_wall;               /* the latest gap, held back a moment before it counts as loss */
+    long gap_n;                           /* (source start, arrival, frames; gap_wall < 0: none held) */
+    double outage_wall;                   /* a reconnect came before its gap: no loss (< 0 none) */
+    double no_samples_wall;               /* when the no_samples alert was last seen open, < 0 never */
     dw_motion motion;
     double move_t;                        /* source time of the latest accelerometer reading */
     /* data path */

@@ -561,6 +561,10 @@ void dw_session_provisional(dw_session *s, int stage)
 void dw_session_datapath(dw_session *s, double t, double wall, const dw_datapath *d)
 {
     s->wall = wall;
+    if (d->expecting || s->live) {
+        s->dp = *d;
+        s->live = 1;
+    }
     dw_alerts_datapath(s->alerts, t, wall, d);
 }
 

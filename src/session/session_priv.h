@@ -114,6 +114,9 @@ struct dw_session {
     struct event *ev;
     int nev, capev;
     char last_event[128];
+
+    dw_datapath dp;                       /* the latest data-path figures (live sources) */
+    int live;
 };
 
 /* session.c */

@@ -293,6 +293,13 @@ int dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night)
         evoked_section(f, s, sham_protocol(s) && !blinded(s));
     cues_section(f, s);
     awakenings_section(f, s);
+    if (s->live) {
+        const dw_datapath *d = &s->dp;
+        long all = d->frames + d->lost_frames;
+        fprintf(f, "## Data path\nsamples received %ld, samples lost %ld (%.3f %%), gaps %ld "
+                "(%.3f s in all), reconnects %d\n\n", d->frames, d->lost_frames,
+                all ? 100.0 * d->lost_frames / all : 0.0, d->gaps, d->gap_s, d->reconnects);
+    }
     fprintf(f, "## Alerts\n%d alerts\nid\tt_s\tseverity\trule\tacked\tactive\ttext\n",
             dw_alerts_n(s->alerts));
     for (int i = 0; i < dw_alerts_n(s->alerts); i++) {

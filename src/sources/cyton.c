@@ -22,24 +22,21 @@
 #define SILENCE_S     2.0
 #define BACKOFF_MIN_S 0.5
 #define BACKOFF_MAX_S 5.0
-#define VERSION_S     4.0       /* `v` resets the board: its banner takes about a second */
-#define REPLY_S       1.5       /* other commands; old firmware sends no "$$$" at all */
+#define REPLY_S       1.5       /* a command's "$$$" (impedance check) */
 #define STOP_DRAIN_S  0.2
+#define OPEN_SLICE_S  0.1       /* the first handshake looks at its cancel fd this often */
 
 enum link { LINK_DOWN, LINK_HANDSHAKE, LINK_STREAMING };
-enum step { HS_STOP, HS_VERSION, HS_DEFAULTS, HS_CHANNELS, HS_RATE };
 
 typedef struct {
     dw_transport *tr;
     int    wake_fd;
     int    want;                       /* 0 auto, 8 or 16 channels */
     int    daisy;                      /* -1 until the first handshake decides */
-    int    v3;                         /* firmware 3 knows `~6` */
     dw_cyton_parser parser;
-    dw_cyton_reply  reply;
+    dw_cyton_hs     hs;                /* the handshake in progress */
+    dw_cyton_reply  reply;             /* a command's reply (impedance check) */
     enum link link;
-    enum step step;
-    double step_deadline;
     int    opening;                    /* first handshake: failures are final */
     double retry_at, backoff;
     double last_rx;                    /* host time of the last byte while streaming */
@@ -111,19 +108,10 @@ static void link_down(dw_source *src, const char *why)
     c->backoff = fmin(c->backoff * 2, BACKOFF_MAX_S);
 }
 
-static void step_to(dw_source *src, enum step s, const char *cmd, double wait_s)
-{
-    cyton *c = src->priv;
-    c->step = s;
-    c->step_deadline = dw_now_mono() + wait_s;
-    dw_cyton_reply_reset(&c->reply);
-    if (cmd)
-        send_cmd(src, cmd);
-}
-
 static void start_streaming(dw_source *src)
 {
     cyton *c = src->priv;
+    c->daisy = c->hs.daisy;
     dw_cyton_track_command(&c->parser, "d", 1);
     c->parser.daisy = c->daisy;
     stream_restart(c);
@@ -137,52 +125,24 @@ static void start_streaming(dw_source *src)
     send_cmd(src, "b");
 }
 
-/* A handshake step is over: its reply arrived (timed_out = 0) or its time ran out. */
-static void step_done(dw_source *src, int timed_out)
+/* Carries out what the handshake asks for. */
+static void hs_act(dw_source *src, const dw_cyton_hs_act *a)
 {
     cyton *c = src->priv;
-    switch (c->step) {
-    case HS_STOP:
-        dw_transport_flush(c->tr);
-        step_to(src, HS_VERSION, "v", VERSION_S);
-        return;
-    case HS_VERSION:
-        if (timed_out) {
-            link_down(src, "no reply to `v` (not an OpenBCI dongle, or the board is off)");
-            return;
-        }
-        if (dw_cyton_reply_failed(&c->reply)) {
-            link_down(src, "board is off or out of range (the dongle answers, the board does not)");
-            return;
-        }
-        {
-            int has_daisy = dw_cyton_reply_daisy(&c->reply);
-            if (c->want == 16 && !has_daisy) {
-                link_down(src, "no Daisy board found (board = daisy)");
-                return;
-            }
-            int daisy = c->want ? c->want == 16 : has_daisy;
-            if (c->daisy >= 0 && daisy != c->daisy) {
-                link_down(src, "the board came back with a different channel count");
-                return;
-            }
-            c->daisy = daisy;
-            c->v3 = strstr(c->reply.text, "v3.") != NULL;
-        }
-        step_to(src, HS_DEFAULTS, "d", REPLY_S);
-        return;
-    case HS_DEFAULTS:
-        step_to(src, HS_CHANNELS, c->daisy ? "C" : "c", REPLY_S);
-        return;
-    case HS_CHANNELS:
-        if (c->v3) {
-            step_to(src, HS_RATE, "~6", REPLY_S);
-            return;
-        }
-        /* fall through */
-    case HS_RATE:
+    switch (a->kind) {
+    case DW_HS_SEND:
+        if (a->flush)
+            dw_transport_flush(c->tr);
+        send_cmd(src, a->cmd);
+        break;
+    case DW_HS_STREAM:
         start_streaming(src);
-        return;
+        break;
+    case DW_HS_FAIL:
+        link_down(src, a->why);
+        break;
+    default:
+        break;
     }
 }
 
@@ -198,7 +158,9 @@ static int try_connect(dw_source *src)
         return -1;
     }
     c->link = LINK_HANDSHAKE;
-    step_to(src, HS_STOP, "s", STOP_DRAIN_S);
+    dw_cyton_hs_act a;
+    dw_cyton_hs_start(&c->hs, c->want, c->daisy, dw_now_mono(), &a);
+    hs_act(src, &a);
     return 0;
 }
 
@@ -277,7 +239,7 @@ static int pump(dw_source *src, double deadline)
     }
     double until = deadline;
     if (c->link == LINK_HANDSHAKE)
-        until = fmin(until, c->step_deadline);
+        until = fmin(until, c->hs.deadline);
     else
         until = fmin(until, c->last_rx + SILENCE_S);
     int free_slots = QCAP - c->qlen - 3;
@@ -299,11 +261,9 @@ static int pump(dw_source *src, double deadline)
     }
     size_t off = 0;
     if (got > 0 && c->link == LINK_HANDSHAKE) {
-        off = dw_cyton_reply_feed(&c->reply, buf, (size_t)got);
-        if (c->step == HS_STOP)
-            off = (size_t)got;                 /* whatever was streaming before `s` */
-        else if (c->reply.done)
-            step_done(src, 0);
+        dw_cyton_hs_act a;
+        off = dw_cyton_hs_feed(&c->hs, buf, (size_t)got, now, &a);
+        hs_act(src, &a);
     }
     if (got > 0 && c->link == LINK_STREAMING) {
         c->last_rx = now;
@@ -318,9 +278,11 @@ static int pump(dw_source *src, double deadline)
         }
     }
     if (got == DW_TR_TIMEOUT || got > 0) {
-        if (c->link == LINK_HANDSHAKE && now >= c->step_deadline)
-            step_done(src, 1);
-        else if (c->link == LINK_STREAMING && now - c->last_rx > SILENCE_S)
+        if (c->link == LINK_HANDSHAKE) {
+            dw_cyton_hs_act a;
+            dw_cyton_hs_time(&c->hs, now, &a);
+            hs_act(src, &a);
+        } else if (c->link == LINK_STREAMING && now - c->last_rx > SILENCE_S)
             link_down(src, "no data for 2 s (out of range or unplugged)");
     }
     return 0;
@@ -596,7 +558,15 @@ static int choose_channels(dw_source *src, const dw_channel_spec *spec, int boar
     return 0;
 }
 
-dw_source *dw_cyton_open(const char *path, const char *board, const dw_channel_spec *spec, dw_err *err)
+/* 1 if fd (may be -1) is readable now. */
+static int readable(int fd)
+{
+    struct pollfd pf = { fd, POLLIN, 0 };
+    return fd >= 0 && poll(&pf, 1, 0) > 0 && (pf.revents & (POLLIN | POLLHUP));
+}
+
+dw_source *dw_cyton_open(const char *path, const char *board, const dw_channel_spec *spec, int cancel_fd,
+                         dw_err *err)
 {
     int want = !board || !*board || !strcasecmp(board, "auto") ? 0 : !strcasecmp(board, "cyton") ? 8
              : !strcasecmp(board, "daisy") ? 16 : -1;
@@ -631,9 +601,15 @@ dw_source *dw_cyton_open(const char *path, const char *board, const dw_channel_s
         cyton_close(src);
         return NULL;
     }
-    /* The first handshake runs here, blocking: every step has its own time-out. */
-    while (c->link == LINK_HANDSHAKE)
-        pump(src, dw_now_mono() + 1.0);
+    /* The first handshake runs here, blocking: every step has its own time-out, and cancel_fd (a
+     * shutdown signal) ends it at once. */
+    while (c->link == LINK_HANDSHAKE && !readable(cancel_fd))
+        pump(src, dw_now_mono() + OPEN_SLICE_S);
+    if (c->link == LINK_HANDSHAKE) {
+        dw_err_set(err, "%s: interrupted while opening the board", path);
+        cyton_close(src);
+        return NULL;
+    }
     if (c->link != LINK_STREAMING) {
         if (err) *err = src->err;
         cyton_close(src);

@@ -111,6 +111,38 @@ int dw_cyton_reply_failed(const dw_cyton_reply *r);
 /* The reply to `v` names a Daisy board. */
 int dw_cyton_reply_daisy(const dw_cyton_reply *r);
 
+/* The handshake with the board as a pure state machine (explicit time, no I/O; the live source drives
+ * it, the fuzzer too): `s` and a 0.2-s drain, then `v` (4 s for the banner ending "$$$"), `d`, `c` or
+ * `C` (1.5 s each; old firmware sends no "$$$", so a time-out moves on), `~6` on firmware 3, then
+ * streaming (`b`). Each call says what to do next. A reply to `v` starting "Failure" means the board is
+ * off; more than DW_HS_JUNK_MAX bytes in a step with no "$$$" is a device that speaks no OpenBCI. */
+enum dw_hs_step { DW_HS_STOP, DW_HS_VERSION, DW_HS_DEFAULTS, DW_HS_CHANNELS, DW_HS_RATE, DW_HS_STREAMING,
+                  DW_HS_FAILED };
+#define DW_HS_JUNK_MAX 16384
+typedef struct {
+    int    want;               /* 0 auto, 8 or 16 channels */
+    int    daisy;              /* -1 undecided; else the decision (kept across reconnects) */
+    int    v3;                 /* firmware 3 knows `~6` */
+    int    step;               /* enum dw_hs_step */
+    double deadline;           /* the step ends by this time */
+    long   junk;               /* bytes in this step that ended no reply */
+    dw_cyton_reply reply;
+} dw_cyton_hs;
+enum { DW_HS_WAIT, DW_HS_SEND, DW_HS_STREAM, DW_HS_FAIL };
+typedef struct {
+    int         kind;          /* DW_HS_WAIT nothing to do; SEND cmd (after discarding pending input if
+                                  flush); STREAM: send cmd ("b") and parse packets from now on; FAIL: why */
+    int         flush;
+    const char *cmd;
+    const char *why;
+} dw_cyton_hs_act;
+/* Starts (asks to send `s`). daisy: the earlier decision, or -1. */
+void   dw_cyton_hs_start(dw_cyton_hs *h, int want, int daisy, double now, dw_cyton_hs_act *a);
+/* Bytes received at now: how many it took (the rest, after a STREAM, are packets). */
+size_t dw_cyton_hs_feed(dw_cyton_hs *h, const uint8_t *buf, size_t n, double now, dw_cyton_hs_act *a);
+/* Time passed (call when a wait ends with no bytes, and after bytes): a step whose time ran out ends. */
+void   dw_cyton_hs_time(dw_cyton_hs *h, double now, dw_cyton_hs_act *a);
+
 /* ---- live source ---- */
 
 /* board: "auto", "cyton" (8 channels, a Daisy is detached) or "daisy" (16 channels, required).
@@ -118,7 +150,10 @@ int dw_cyton_reply_daisy(const dw_cyton_reply *r);
  * off or out of range gives "board is off or out of range". read() follows the dw_source contract:
  * it never blocks longer than timeout_ms, returns 0 while disconnected, reconnects by itself
  * (0.5 s back-off doubling to 5 s) and reports samples lost meanwhile as the next block's gap. */
-dw_source *dw_cyton_open(const char *path, const char *board, const dw_channel_spec *spec, dw_err *err);
+/* cancel_fd: when it becomes readable (a signalfd of the shutdown signals) the first handshake stops and
+ * NULL comes back with "interrupted"; -1 for none. */
+dw_source *dw_cyton_open(const char *path, const char *board, const dw_channel_spec *spec, int cancel_fd,
+                         dw_err *err);
 
 struct dw_cyton_stats {
     int      connected;        /* streaming now */

@@ -352,3 +352,110 @@ int dw_cyton_reply_daisy(const dw_cyton_reply *r)
 {
     return strstr(r->text, "Daisy") != NULL;
 }
+
+/* ---- the handshake ---- */
+
+#define HS_STOP_S     0.2       /* after `s`: what was streaming drains */
+#define HS_VERSION_S  4.0       /* `v` resets the board: its banner takes about a second */
+#define HS_REPLY_S    1.5       /* other commands; old firmware sends no "$$$" at all */
+
+static void hs_step(dw_cyton_hs *h, int step, const char *cmd, double wait_s, double now, dw_cyton_hs_act *a)
+{
+    h->step = step;
+    h->deadline = now + wait_s;
+    h->junk = 0;
+    dw_cyton_reply_reset(&h->reply);
+    a->kind = DW_HS_SEND;
+    a->cmd = cmd;
+}
+
+static void hs_fail(dw_cyton_hs *h, const char *why, dw_cyton_hs_act *a)
+{
+    h->step = DW_HS_FAILED;
+    a->kind = DW_HS_FAIL;
+    a->why = why;
+}
+
+void dw_cyton_hs_start(dw_cyton_hs *h, int want, int daisy, double now, dw_cyton_hs_act *a)
+{
+    memset(h, 0, sizeof *h);
+    memset(a, 0, sizeof *a);
+    h->want = want;
+    h->daisy = daisy;
+    hs_step(h, DW_HS_STOP, "s", HS_STOP_S, now, a);
+}
+
+/* What the reply to `v` says, checked against what was asked: NULL if the board will do, else why not. */
+static const char *hs_version(dw_cyton_hs *h, int timed_out)
+{
+    if (timed_out)
+        return "no reply to `v` (not an OpenBCI dongle, or the board is off)";
+    if (dw_cyton_reply_failed(&h->reply))
+        return "board is off or out of range (the dongle answers, the board does not)";
+    int has_daisy = dw_cyton_reply_daisy(&h->reply);
+    if (h->want == 16 && !has_daisy)
+        return "no Daisy board found (board = daisy)";
+    int daisy = h->want ? h->want == 16 : has_daisy;
+    if (h->daisy >= 0 && daisy != h->daisy)
+        return "the board came back with a different channel count";
+    h->daisy = daisy;
+    h->v3 = strstr(h->reply.text, "v3.") != NULL;
+    return NULL;
+}
+
+/* The step's reply arrived (timed_out = 0) or its time ran out. */
+static void hs_done(dw_cyton_hs *h, int timed_out, double now, dw_cyton_hs_act *a)
+{
+    const char *why;
+    switch (h->step) {
+    case DW_HS_STOP:
+        hs_step(h, DW_HS_VERSION, "v", HS_VERSION_S, now, a);
+        a->flush = 1;
+        break;
+    case DW_HS_VERSION:
+        if ((why = hs_version(h, timed_out)) != NULL)
+            hs_fail(h, why, a);
+        else
+            hs_step(h, DW_HS_DEFAULTS, "d", HS_REPLY_S, now, a);
+        break;
+    case DW_HS_DEFAULTS:
+        hs_step(h, DW_HS_CHANNELS, h->daisy ? "C" : "c", HS_REPLY_S, now, a);
+        break;
+    case DW_HS_CHANNELS:
+        if (h->v3) {
+            hs_step(h, DW_HS_RATE, "~6", HS_REPLY_S, now, a);
+            break;
+        }
+        /* fall through */
+    case DW_HS_RATE:
+        h->step = DW_HS_STREAMING;
+        a->kind = DW_HS_STREAM;
+        a->cmd = "b";
+        break;
+    default:
+        break;
+    }
+}
+
+size_t dw_cyton_hs_feed(dw_cyton_hs *h, const uint8_t *buf, size_t n, double now, dw_cyton_hs_act *a)
+{
+    memset(a, 0, sizeof *a);
+    if (h->step == DW_HS_STOP || h->step >= DW_HS_STREAMING)
+        return n;                       /* whatever was streaming before `s`; nothing once decided */
+    size_t used = dw_cyton_reply_feed(&h->reply, buf, n);
+    if (h->reply.done) {
+        hs_done(h, 0, now, a);
+        return used;
+    }
+    h->junk += (long)used;
+    if (h->junk > DW_HS_JUNK_MAX)
+        hs_fail(h, "sends bytes that are no OpenBCI reply (no \"$$$\" in 16 KB): not an OpenBCI dongle?", a);
+    return used;
+}
+
+void dw_cyton_hs_time(dw_cyton_hs *h, double now, dw_cyton_hs_act *a)
+{
+    memset(a, 0, sizeof *a);
+    if (h->step < DW_HS_STREAMING && now >= h->deadline)
+        hs_done(h, 1, now, a);
+}

@@ -15,6 +15,7 @@
  * are read through a copy (see "EDF+D" below) and their gaps come back as dw_block.gap. A signal whose
  * header makes its samples meaningless (edf_header.h: "broken") is never delivered. */
 #include "sources/source.h"
+#include "base/files.h"
 #include "dsp/resample.h"
 #include "edf/edf_header.h"
 #include "edf/edf_records.h"
@@ -347,11 +348,9 @@ static int open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
     if (note_cap)
         note[0] = 0;
     *onset = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        dw_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    int fd = dw_input_open(path, "recording", err);   /* a FIFO or a device is refused, never waited on */
+    if (fd < 0)
         return -1;
-    }
     int rc = edf_check_header(path, fd, tmp, sizeof tmp, &open_path, note, note_cap, &d, eh, err);
     if (rc) {
         free(d.onset);

@@ -12,6 +12,8 @@
  * stale or torn lines, NUL padding) are not part of the recording: reading ends at the last sample and
  * a note gives their size. */
 #include "sources/openbci_file.h"
+#include "base/files.h"
+#include "base/text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -57,22 +59,21 @@ typedef struct {
 
 long dw_obci_getline(FILE *f, char **buf, size_t *cap)
 {
-    ssize_t n = getline(buf, cap, f);
-    if (n < 0)
+    long n = dw_getline_max(f, buf, cap, DW_OBCI_LINE_MAX);
+    if (n == DW_LINE_EOF)
         return -1;
-    while (n > 0 && ((*buf)[n - 1] == '\n' || (*buf)[n - 1] == '\r'))
+    if (n < 0)
+        return -2;
+    while (n > 0 && (*buf)[n - 1] == '\r')
         (*buf)[--n] = 0;
     if (n >= 3 && !memcmp(*buf, "\xef\xbb\xbf", 3))   /* a text editor's UTF-8 byte-order mark */
         memmove(*buf, *buf + 3, (size_t)(n -= 3) + 1);
-    return (long)n;
+    return n;
 }
 
 FILE *dw_obci_fopen(const char *path, dw_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        dw_err_set(err, "%s: cannot open: %s", path, strerror(errno));
-    return f;
+    return dw_input_fopen(path, "recording", err);
 }
 
 int dw_obci_fields(const char *line)
@@ -107,7 +108,13 @@ static int next_row(dw_source *src, dw_obci_row *row, long long *frame)
 {
     obci_priv *p = src->priv;
     for (;;) {
-        if (p->lineno >= p->end_line || dw_obci_getline(p->f, &p->line, &p->cap) < 0) {
+        long len = p->lineno >= p->end_line ? -1 : dw_obci_getline(p->f, &p->line, &p->cap);
+        if (len == -2 && !ferror(p->f)) {
+            dw_err_set(&src->err, "%s:%ld: line longer than %d bytes: not an OpenBCI text file", src->path,
+                       p->lineno + 1, DW_OBCI_LINE_MAX);
+            return -1;
+        }
+        if (len < 0) {
             if (p->lineno < p->end_line && ferror(p->f)) {
                 dw_err_set(&src->err, "%s:%ld: read error: %s", src->path, p->lineno + 1, strerror(errno));
                 return -1;
@@ -321,8 +328,9 @@ static void index_notes(dw_source *src, const scan *sc, long long fsize)
                        by_index, fs, 100 * (by_clock / by_index - 1), fs);
 }
 
-/* One pass that parses every line as reading will: the seek index, the length, the notes. */
-static int build_index(dw_source *src, long long data_off, long lineno0)
+/* One pass that parses every line as reading will: the seek index, the length, the notes. -1 with err
+ * naming the file (a read error, or the line longer than DW_OBCI_LINE_MAX). */
+static int build_index(dw_source *src, long long data_off, long lineno0, dw_err *err)
 {
     obci_priv *p = src->priv;
     size_t cap = 0;
@@ -332,10 +340,16 @@ static int build_index(dw_source *src, long long data_off, long lineno0)
     const seek_entry first = { data_off, lineno0, 0, -1 };   /* the first entry is the start of the data */
     p->end_line = lineno0;
     if (fseeko(p->f, data_off, SEEK_SET))
-        return -1;
+        goto read_error;
     for (;;) {
         long long off = ftello(p->f);
-        if (dw_obci_getline(p->f, &p->line, &p->cap) < 0)
+        long len = dw_obci_getline(p->f, &p->line, &p->cap);
+        if (len == -2 && !ferror(p->f)) {
+            dw_err_set(err, "%s:%ld: line longer than %d bytes: not an OpenBCI text file", src->path,
+                       lineno + 1, DW_OBCI_LINE_MAX);
+            return -1;
+        }
+        if (len < 0)
             break;
         lineno++;
         dw_obci_row row;
@@ -346,10 +360,10 @@ static int build_index(dw_source *src, long long data_off, long lineno0)
         if (r != 1 || (prev < 0 && p->fmt.skip_zero_rows && zero_row(&p->fmt, &row)))
             continue;
         if (index_sample(p, &sc, &cap, &row, off, lineno, &next_frame, &target, &prev, &first) < 0)
-            return -1;
+            goto read_error;
     }
     if (ferror(p->f))
-        return -1;
+        goto read_error;
     clearerr(p->f);
     if (sc.t_first > 0 && fseeko(p->f, sc.last_off, SEEK_SET) == 0 &&
         dw_obci_getline(p->f, &p->line, &p->cap) >= 0)
@@ -358,7 +372,11 @@ static int build_index(dw_source *src, long long data_off, long lineno0)
     struct stat st;
     index_notes(src, &sc, fstat(fileno(p->f), &st) == 0 ? (long long)st.st_size : sc.tail_off);
     clearerr(p->f);
-    return fseeko(p->f, data_off, SEEK_SET);
+    if (fseeko(p->f, data_off, SEEK_SET) == 0)
+        return 0;
+read_error:
+    dw_err_set(err, "%s: read error: %s", src->path, strerror(errno));
+    return -1;
 }
 
 /* Delivered channels and roles by the one montage rule (sources/montage.h); labels "ChN", or "EEG <derivation>"
@@ -416,10 +434,8 @@ dw_source *dw_obci_open(const char *path, const dw_obci_format *fmt, long long d
         goto fail;
     if (choose(src, p, spec, err))
         goto fail;
-    if (build_index(src, data_off, lineno0)) {
-        dw_err_set(err, "%s: read error: %s", path, strerror(errno));
+    if (build_index(src, data_off, lineno0, err))
         goto fail;
-    }
     if (p->nidx == 0) {
         dw_obci_row row;
         long long frame;

@@ -1,10 +1,12 @@
 /* Opening a recording by what is in it, not by its name: EDF/BDF headers, OpenBCI GUI text, Cyton SD logs. */
 #include "sources/source.h"
+#include "base/files.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 void dw_source_note(char *note, size_t cap, const char *fmt, ...)
 {
@@ -32,13 +34,12 @@ static int sdcard_line(const char *s)
 dw_source *dw_source_open_file(const char *path, const dw_channel_spec *spec, dw_err *err)
 {
     char head[64] = "";
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        dw_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    int fd = dw_input_open(path, "recording", err);   /* a FIFO or a device is refused, never waited on */
+    if (fd < 0)
         return NULL;
-    }
-    size_t n = fread(head, 1, sizeof head - 1, f);
-    fclose(f);
+    ssize_t got = pread(fd, head, sizeof head - 1, 0);
+    close(fd);
+    size_t n = got > 0 ? (size_t)got : 0;
     head[n] = 0;
     if (n >= 8 && (!memcmp(head, "0       ", 8) || !memcmp(head, "\xff" "BIOSEMI", 8)))
         return dw_edf_open(path, spec, err);

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -32,6 +34,8 @@ static void sp_transport_close(dw_transport *t)
         ioctl(t->fd, TIOCNXCL);
     sp_close(port);
     sp_free_port(port);
+    if (t->lock_fd >= 0)
+        close(t->lock_fd);
     free(t);
 }
 
@@ -55,7 +59,66 @@ static int make_raw(int fd)
     return tcsetattr(fd, TCSANOW, &tio);
 }
 
-/* A second process on the same port would steal half the bytes. */
+/* The kinds of file a byte stream from a board can come through: a terminal (a serial port or a pty), a
+ * FIFO or a socket. Anything else (a regular file, /dev/zero, /dev/urandom, a disk) never speaks the
+ * protocol and, worse, never blocks: refused at once, naming what it is. */
+static int check_kind(int fd, const char *path, dw_err *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        dw_err_set(err, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (isatty(fd) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+        return 0;
+    const char *kind = S_ISREG(st.st_mode) ? "a regular file"
+                     : S_ISCHR(st.st_mode) ? "a character device that is not a terminal"
+                     : S_ISBLK(st.st_mode) ? "a block device" : S_ISDIR(st.st_mode) ? "a directory"
+                     : "not a device";
+    dw_err_set(err, "%s: %s, not a serial port (expected a tty such as /dev/ttyUSB0, or a pty)", path, kind);
+    return -1;
+}
+
+/* The process holding a flock on the file st names, from /proc/locks; 0 if it cannot be told. */
+static long lock_holder(const struct stat *st)
+{
+    FILE *f = fopen("/proc/locks", "r");
+    if (!f)
+        return 0;
+    char line[256];
+    long pid = 0;
+    while (!pid && fgets(line, sizeof line, f)) {
+        long p;
+        unsigned maj, min;
+        unsigned long long ino;
+        if (strstr(line, "FLOCK") && sscanf(line, "%*s %*s %*s %*s %ld %x:%x:%llu", &p, &maj, &min, &ino) == 4
+            && ino == (unsigned long long)st->st_ino && makedev(maj, min) == st->st_dev)
+            pid = p;
+    }
+    fclose(f);
+    return pid;
+}
+
+/* A second process on the same port would steal half the bytes, and root passes TIOCEXCL. flock binds
+ * root too: an exclusive lock on the device, held while fd is open, refused at once when another
+ * process has it. */
+static int lock_port(int fd, const char *path, dw_err *err)
+{
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        return 0;
+    int e = errno;
+    struct stat st;
+    long pid = e == EWOULDBLOCK && fstat(fd, &st) == 0 ? lock_holder(&st) : 0;
+    if (e == EWOULDBLOCK && pid > 0)
+        dw_err_set(err, "%s: in use by another program (process %ld): one recording per port", path, pid);
+    else if (e == EWOULDBLOCK)
+        dw_err_set(err, "%s: in use by another program: one recording per port", path);
+    else
+        dw_err_set(err, "%s: cannot lock the port: %s", path, strerror(e));
+    return -1;
+}
+
+/* TIOCEXCL as well: it stops ordinary users' programs that take no lock. */
 static int take_exclusive(int fd, const char *path, dw_err *err)
 {
     if (isatty(fd) && ioctl(fd, TIOCEXCL) != 0) {
@@ -74,7 +137,9 @@ static dw_transport *open_fd(const char *real, const char *path, dw_err *err)
                    errno == EBUSY ? " (another program has the port open)" : "");
         return NULL;
     }
-    if (take_exclusive(fd, path, err) != 0) {
+    /* nothing touches the port (no TIOCEXCL, no termios) before it is ours */
+    if (check_kind(fd, path, err) != 0 || lock_port(fd, path, err) != 0 ||
+        take_exclusive(fd, path, err) != 0) {
         close(fd);
         return NULL;
     }
@@ -91,16 +156,29 @@ static dw_transport *open_fd(const char *real, const char *path, dw_err *err)
     }
     t->ops = &fd_ops;
     t->fd = fd;
+    t->lock_fd = -1;                              /* the lock is on fd itself */
     return t;
 }
 
-static dw_transport *open_serialport(struct sp_port *port, const char *path, dw_err *err)
+static dw_transport *open_serialport(struct sp_port *port, const char *real, const char *path, dw_err *err)
 {
+    /* sp_open sets the port up at once: take the lock on a descriptor of our own first */
+    int lock_fd = open(real, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (lock_fd < 0 || check_kind(lock_fd, path, err) != 0 || lock_port(lock_fd, path, err) != 0) {
+        if (lock_fd < 0)
+            dw_err_set(err, "%s: %s", path, strerror(errno));
+        else
+            close(lock_fd);
+        sp_free_port(port);
+        return NULL;
+    }
     if (sp_open(port, SP_MODE_READ_WRITE) != SP_OK) {
+        close(lock_fd);
         char *msg = sp_last_error_message();
         dw_err_set(err, "%s: cannot open serial port: %s", path, msg ? msg : "unknown error");
         sp_free_error_message(msg);
         sp_free_port(port);
+        close(lock_fd);
         return NULL;
     }
     int fd = -1;
@@ -113,11 +191,13 @@ static dw_transport *open_serialport(struct sp_port *port, const char *path, dw_
         sp_free_error_message(msg);
         sp_close(port);
         sp_free_port(port);
+        close(lock_fd);
         return NULL;
     }
     if (take_exclusive(fd, path, err) != 0) {
         sp_close(port);
         sp_free_port(port);
+        close(lock_fd);
         return NULL;
     }
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -125,12 +205,14 @@ static dw_transport *open_serialport(struct sp_port *port, const char *path, dw_
     if (!t) {
         sp_close(port);
         sp_free_port(port);
+        close(lock_fd);
         dw_err_set(err, "%s: out of memory", path);
         return NULL;
     }
     t->ops = &sp_ops;
     t->fd = fd;
     t->priv = port;
+    t->lock_fd = lock_fd;
     return t;
 }
 
@@ -147,9 +229,10 @@ dw_transport *dw_transport_open(const char *path, dw_err *err)
     dw_transport *t;
     if (stat(real, &st) == 0 && S_ISCHR(st.st_mode) && !strncmp(real, "/dev/", 5) &&
         sp_get_port_by_name(real, &port) == SP_OK) {
-        t = open_serialport(port, path, err);
+        t = open_serialport(port, real, path, err);
         dw_err e2;
-        if (!t && (t = open_fd(real, path, &e2)) != NULL && err)   /* a tty libserialport cannot drive */
+        /* a tty libserialport cannot drive: the plain descriptor (never when the port is locked) */
+        if (!t && err && !strstr(err->msg, "in use by") && (t = open_fd(real, path, &e2)) != NULL)
             err->msg[0] = 0;
     } else {
         t = open_fd(real, path, err);
@@ -224,7 +307,10 @@ void dw_transport_flush(dw_transport *t)
 {
     if (tcflush(t->fd, TCIOFLUSH) == 0)
         return;
-    char junk[512];                                  /* not a tty: read what is there */
-    while (read(t->fd, junk, sizeof junk) > 0)
-        ;
+    /* Not a tty: read what is there, but no more than a board can have sent meanwhile (a writer that
+     * never stops must not hold us here). */
+    char junk[4096];
+    for (size_t n = 0; n < DW_TR_FLUSH_MAX; n += sizeof junk)
+        if (read(t->fd, junk, sizeof junk) <= 0)
+            break;
 }

@@ -1,6 +1,8 @@
 /* Per-epoch feature tables (the columns of ../shared/data/sleep-edf/features): a header line of names,
  * then one tab-separated row per epoch. See feature_table.h. */
 #include "staging/feature_table.h"
+#include "base/files.h"
+#include "base/text.h"
 
 #include <errno.h>
 #include <math.h>
@@ -8,6 +10,7 @@
 #include <string.h>
 
 #define MAX_EPOCH     100000000L
+#define DW_TABLE_LINE_MAX 65536   /* bytes: a row of 16 numbers is under 400 */
 
 static const char *const base_cols[7] = { "delta", "theta", "alpha", "beta", "gamma", "var", "dvar" };
 static const char *const chan_cols[2] = { "fpz", "pz" };
@@ -41,8 +44,18 @@ static void chomp(char *s)
 
 static int read_header(dw_feature_table *t, dw_err *err)
 {
-    if (getline(&t->buf, &t->cap, t->f) < 0) {
+    long n = dw_getline_max(t->f, &t->buf, &t->cap, DW_TABLE_LINE_MAX);
+    if (n == DW_LINE_LONG) {
+        dw_err_set(err, "%s:1: header line longer than %d bytes: not a feature table", t->name,
+                   DW_TABLE_LINE_MAX);
+        return -1;
+    }
+    if (n < 0) {
         dw_err_set(err, "%s: empty file (expected a header line of column names)", t->name);
+        return -1;
+    }
+    if (memchr(t->buf, '\0', (size_t)n)) {
+        dw_err_set(err, "%s:1: NUL byte in a text table", t->name);
         return -1;
     }
     t->line = 1;
@@ -109,11 +122,9 @@ dw_feature_table *dw_feature_table_from(FILE *f, const char *name, dw_err *err)
 
 dw_feature_table *dw_feature_table_open(const char *path, dw_err *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        dw_err_set(err, "%s: %s", path, strerror(errno));
+    FILE *f = dw_input_fopen(path, "feature table", err);
+    if (!f)
         return NULL;
-    }
     dw_feature_table *t = dw_feature_table_from(f, path, err);
     if (!t) {
         fclose(f);
@@ -160,10 +171,18 @@ static int parse_value(const dw_feature_table *t, const char *s, int col, double
 
 int dw_feature_table_next(dw_feature_table *t, long *epoch, int *stage, dw_features feats[2], dw_err *err)
 {
-    ssize_t n;
+    long n;
     do {
-        if ((n = getline(&t->buf, &t->cap, t->f)) < 0)
-            return ferror(t->f) ? (dw_err_set(err, "%s:%ld: read error", t->name, t->line + 1), -1) : 0;
+        if ((n = dw_getline_max(t->f, &t->buf, &t->cap, DW_TABLE_LINE_MAX)) == DW_LINE_EOF)
+            return 0;
+        if (n == DW_LINE_LONG) {
+            dw_err_set(err, "%s:%ld: line longer than %d bytes", t->name, t->line + 1, DW_TABLE_LINE_MAX);
+            return -1;
+        }
+        if (n < 0) {
+            dw_err_set(err, "%s:%ld: read error", t->name, t->line + 1);
+            return -1;
+        }
         t->line++;
         if (memchr(t->buf, '\0', (size_t)n)) {
             dw_err_set(err, "%s:%ld: NUL byte in a text table", t->name, t->line);

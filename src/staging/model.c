@@ -1,5 +1,6 @@
 /* Model files: parse and validate the text format of MODEL_FORMAT.md; the compiled-in defaults. */
 #include "staging/model_impl.h"
+#include "base/files.h"
 
 #include <errno.h>
 #include <math.h>
@@ -406,11 +407,9 @@ dw_model *dw_model_parse(const char *text, const char *name, dw_err *err)
 
 dw_model *dw_model_load(const char *path, dw_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        dw_err_set(err, "%s: %s", path, strerror(errno));
+    FILE *f = dw_input_fopen(path, "model", err);
+    if (!f)
         return NULL;
-    }
     char *buf = NULL;
     size_t len = 0, cap = 0, got;
     do {

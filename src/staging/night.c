@@ -1,5 +1,6 @@
 /* One night's figures: computed from a hypnogram, written into summaries, read back by `nights`. */
 #include "staging/night.h"
+#include "base/files.h"
 
 #include <errno.h>
 #include <math.h>
@@ -120,11 +121,9 @@ static int read_figure(dw_night *nt, const char *key, const char *val)
 
 int dw_night_read(const char *path, dw_night *nt, dw_err *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        dw_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = dw_input_fopen(path, "summary", err);   /* a FIFO or a device: refused, not waited on */
+    if (!f)
         return -1;
-    }
     int rc = dw_night_read_from(f, path, nt, err);
     fclose(f);
     return rc;

@@ -10,6 +10,11 @@
                                                    from T0 to T1 s: rail (+187500 uV, electrode off),
                                                    rail-all (every channel: the reference is off) or
                                                    mains (50 Hz, 40 uV)
+  make_inputs.py crashed OUT.bdf SECONDS EVENTS    a BDF+ as `dreamwatch record` leaves it when killed: 8
+                                                   channels at 250 Hz and 4 annotation signals of 114 bytes
+                                                   (only the time-keeping TALs) in SECONDS 1-s records,
+                                                   record count -1, 1000 bytes of a torn record; its side
+                                                   log OUT.bdf.events.tsv with EVENTS events spread evenly
   make_inputs.py text IN.txt OUT.edf FS LABEL      one value (uV) per line at FS Hz as a one-channel EDF
                                                    (the YASA snippets), padded with zeros to whole seconds
   make_inputs.py splice IN.edf OUT.edf T S D END   IN up to T s, then D s of IN from S s (e.g. wake), then
@@ -67,6 +72,38 @@ def write_edf(path, labels, fs, sig, prange):
     with open(path, "wb") as f:
         f.write(h)
         f.write(body.tobytes())
+
+
+def write_crashed(path, secs, events):
+    def f(v, n):
+        return str(v).ljust(n)[:n].encode("latin-1")
+    sigs = [("Ch%d" % (k + 1), "uV", 250) for k in range(8)] + [("BDF Annotations", "", 38)] * 4
+    ns = len(sigs)
+    h = b"\xffBIOSEMI" + f("X X X X", 80) + f("Startdate 22-NOV-2026 X X X", 80) + f("22.11.26", 8) + \
+        f("23.00.00", 8) + f(256 * (ns + 1), 8) + f("BDF+C", 44) + f(-1, 8) + f(1, 8) + f(ns, 4)
+    cols = [(16, lambda s: s[0]), (80, lambda s: ""), (8, lambda s: s[1]),
+            (8, lambda s: -187500 if s[1] else -1), (8, lambda s: 187500 if s[1] else 1),
+            (8, lambda s: -8388608), (8, lambda s: 8388607), (80, lambda s: ""), (8, lambda s: s[2]),
+            (32, lambda s: "")]
+    for w, get in cols:
+        h += b"".join(f(get(s), w) for s in sigs)
+    rng = np.random.default_rng(3)
+    with open(path, "wb") as out:
+        out.write(h)
+        for r in range(secs):
+            x = (rng.standard_normal((8, 250)) * 2000).astype("<i4")
+            b = np.zeros((8, 250, 3), dtype=np.uint8)
+            u = x.view(np.uint32)
+            b[:, :, 0], b[:, :, 1], b[:, :, 2] = u & 255, (u >> 8) & 255, (u >> 16) & 255
+            out.write(b.tobytes())
+            tal = ("+%d\x14\x14\x00" % r).encode()
+            out.write(tal + bytes(114 - len(tal)) + bytes(3 * 114))
+        out.write(bytes(1000))
+    stages = ["W", "N1", "N2", "N3", "R"]
+    with open(path + ".events.tsv", "w") as log:
+        log.write("onset_s\tduration_s\ttext\n")
+        for i in range(events):
+            log.write("%.4f\t-\tSleep stage %s\n" % ((i + 0.5) * secs / events, stages[i % 5]))
 
 
 def main(a):
@@ -132,6 +169,8 @@ def main(a):
                 f.write("%d.0, %s, 0.0, 0.0, 0.0, 192.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, %.6f, 0.0, "
                         "%s.%03d\n" % (i % 256, ", ".join("%.6f" % v for v in x[i]), ts,
                                         time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts)), (i * 4) % 1000))
+    elif a[0] == "crashed":
+        write_crashed(a[1], int(a[2]), int(a[3]))
     else:
         sys.exit(__doc__)
 

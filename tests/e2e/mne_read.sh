@@ -67,14 +67,16 @@ warnings.simplefilter("ignore")
 path = sys.argv[1]
 raw = mne.io.read_raw_bdf(path, preload=True)
 b = open(path, "rb").read()
-ns, hs, nrec = int(b[252:256]), int(b[184:192]), int(b[236:244])
+ns, hs, nrec, dur = int(b[252:256]), int(b[184:192]), int(b[236:244]), float(b[244:252])
 f = lambda o, w: [b[256 + o * ns + i * w:256 + o * ns + (i + 1) * w].decode().strip() for i in range(ns)]
 labels, spr = f(0, 16), [int(v) for v in f(216, 8)]
 pmin, pmax = [float(v) for v in f(104, 8)], [float(v) for v in f(112, 8)]
 dmin, dmax = [float(v) for v in f(120, 8)], [float(v) for v in f(128, 8)]
 sig = [i for i in range(ns) if labels[i] != "BDF Annotations"]
 assert raw.info["ch_names"] == [labels[i] for i in sig], raw.info["ch_names"]
-assert raw.info["sfreq"] == spr[0] and raw.n_times == nrec * spr[0], (raw.info["sfreq"], raw.n_times, nrec)
+# records of dur seconds (0.2 s: a kill loses at most one)
+assert abs(raw.info["sfreq"] - spr[0] / dur) < 1e-9 and raw.n_times == nrec * spr[0], \
+    (raw.info["sfreq"], raw.n_times, nrec, dur)
 # channel 1 decoded here from the 24-bit words: MNE gives the same volts
 rec = sum(spr) * 3
 words = np.frombuffer(b[hs:hs + nrec * rec], np.uint8).reshape(nrec, rec)[:, :spr[0] * 3].reshape(-1, 3)
@@ -95,7 +97,7 @@ for on, du, text in log:
 stages = [g for g in got if g[2].startswith("Sleep stage ")]
 assert stages and all(abs(g[0] % 30) < 1e-3 and g[1] == 30 for g in stages), stages
 assert len(got) == len(log), (len(got), len(log))
-print("ok %d channels at %g Hz, %d s, %d annotations (%s)" % (len(sig), raw.info["sfreq"], nrec, len(got),
+print("ok %d channels at %g Hz, %g s, %d annotations (%s)" % (len(sig), raw.info["sfreq"], nrec * dur, len(got),
       ", ".join(g[2] for g in stages)))
 EOF
 )

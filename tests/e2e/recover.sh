@@ -83,6 +83,16 @@ out=$("$DW_BIN" recover "$TMP/junk.bdf" 2>&1); rc=$?
     fail "recover: refuses a non-BDF file, naming it" "rc=$rc: $out"
 "$DW_BIN" recover >/dev/null 2>&1; [ $? -eq 2 ] && pass "recover: usage error without a file" || fail "recover: usage error without a file" "rc"
 
+# A recorder killed in its first second leaves a 0-byte file (EDFlib writes the header with the first
+# record) and a side log: "empty recording", and nothing is removed (it said "too short for a header").
+: > "$TMP/empty.bdf"
+printf 'onset_s\tduration_s\ttext\n0.0000\t-\tSession start, mode NATURAL\n' > "$TMP/empty.bdf.events.tsv"
+out=$("$DW_BIN" recover "$TMP/empty.bdf" 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "empty.bdf: empty recording (0 bytes" && echo "$out" | grep -q "nothing removed" &&
+    [ -f "$TMP/empty.bdf" ] && [ -s "$TMP/empty.bdf.events.tsv" ] &&
+    pass "recover: a 0-byte recording is 'empty recording', both files kept ($out)" ||
+    fail "recover: a 0-byte recording is 'empty recording', both files kept" "rc=$rc: $out"
+
 # Live: an emulated Cyton recorded by `dreamwatch record`, killed with SIGKILL after ~12 s.
 "$DW_BIN" emulate --link "$TMP/cyton" > "$TMP/emu.out" 2>&1 & emu=$!
 i=0; while [ ! -e "$TMP/cyton" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done

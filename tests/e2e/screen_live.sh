@@ -24,8 +24,10 @@ chmod 700 "$TMP/page.sh"
 secs() { echo "$1" | awk -F: '{ print $1 * 3600 + $2 * 60 + $3 }'; }
 near() { d=$(( $(secs "$1") - $(secs "$2") )); [ ${d#-} -le "$3" ] || [ ${d#-} -ge $((86400 - $3)) ]; }
 
-# ---- 120x40: a 10-s unplug 8 s into the stream ----
-start_emu --faults unplug=8:10
+# ---- 120x40: a 10-s unplug 8 s into the stream, and a 2-s one at 26 s ----
+# (a reconnect after an outage that raised no_samples is that alert's end, not an alert of its own: one
+# cause, one alert; the short unplug, too short for no_samples, gives the newer reconnect warning)
+start_emu --faults unplug=8:10,unplug=26:2
 tm_start 120 40 env TERM=$TERMV "$DW_BIN" --serial "$TMP/tty" --out "$TMP/rec" --enhanced --set alerts.repeat_s=5 \
     --set actuators.escalation=command --set "actuators.escalation_command=$TMP/page.sh $TMP/pages"
 wait_for 20 ' LIVE ' || fail screen_live "no live status line"
@@ -52,7 +54,7 @@ else fail screen_loss_counts_outage "$(tm_screen | tail -n 2 | head -n 1)"; fi
 # the critical alert has cleared unacknowledged: stimulation stays off, and the status line says why
 if wait_for 15 'stim off: alert 1 not acknowledged \(a\)'; then pass screen_stim_off_says_why
 else fail screen_stim_off_says_why "$(tm_screen | tail -n 2 | head -n 1)"; fi
-sleep 10                                      # the reconnect warning is newer than the cleared critical
+sleep 14                                      # the reconnect warning is newer than the cleared critical
 tm_keys v
 if wait_for 5 'ALERT [0-9:]+: no samples .*\(cleared, a acknowledges\)'; then pass screen_bedside_most_severe
 else fail screen_bedside_most_severe "$(tm_screen | grep -Ei 'alert|warning' | tr -s ' ')"; fi
@@ -112,13 +114,14 @@ print("%d alerts shown whole" % len(joined) if not bad else "cut: %s" % bad)
 sys.exit(1 if bad or not joined else 0)
 EOF
 then pass screen_alert_texts_whole; else fail screen_alert_texts_whole "$(grep -A6 'Alerts' "$TMP/alerts.txt" | tail -6)"; fi
-# the selected alert is visible in the default theme: marked > and drawn in reverse video
+# the selected alert is visible in the default theme: marked > and drawn in reverse video (tmux may put
+# the row's colours between the reverse attribute and the >)
 tm_keys Tab Tab Tab Down
 sleep 1
 tmux -S "$TMUX_SOCK" capture-pane -e -p -t t > "$TMP/sel.txt"
 if grep -q '│>[0-9][0-9]:[0-9][0-9] ' "$TMP/alerts.txt" 2>/dev/null || tm_screen | grep -q '│>[0-9][0-9]:[0-9][0-9] '; then
     esc=$(printf '\033')
-    if grep -a '>[0-9][0-9]:[0-9][0-9] ' "$TMP/sel.txt" | grep -aEq "${esc}\\[([0-9;]*;)?7(;[0-9;]*)?m>"; then
+    if grep -a '>[0-9][0-9]:[0-9][0-9] ' "$TMP/sel.txt" | grep -aEq "${esc}\\[([0-9;]*;)?7(;[0-9;]*)?m(${esc}\\[[0-9;]*m)*>"; then
         pass screen_alert_selection_visible
     else fail screen_alert_selection_visible "the selected row is not in reverse video"; fi
 else fail screen_alert_selection_visible "no row marked >: $(tm_screen | grep -A3 'Alerts' | head -4)"; fi

@@ -1,4 +1,5 @@
 /* libFuzzer: the per-epoch feature table reader of `score --features`, rows fed to the built-in stager. */
+/* fuzz: -max_len=200000 */   /* lines past the reader's 64-KB bound must be tried */
 #include <stdint.h>
 #include <stdio.h>
 #include "staging/feature_table.h"

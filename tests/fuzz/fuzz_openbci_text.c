@@ -1,4 +1,5 @@
 /* libFuzzer: the OpenBCI GUI text reader (open, read everything, seek) on arbitrary bytes. */
+/* fuzz: -max_len=200000 */   /* lines past the reader's 64-KB bound must be tried */
 #ifndef FUZZ_OPEN
 #define FUZZ_OPEN dw_openbci_text_open
 #endif

@@ -218,13 +218,15 @@ static void test_datapath_rules(void)
     dw_alerts_free(a);
 
     /* LOSS_GAP frames lost before every block from 100 to 160 s: the loss over the sliding window
-     * crosses the threshold after window * threshold / rate seconds, and falls below it as long after. */
+     * crosses the threshold after window * threshold / rate seconds, and falls below half the threshold
+     * (hysteresis) window * (1 - threshold / 2 / rate) seconds after the loss stops; clear_s = 10 s later
+     * the alert clears. */
     a = fresh();
     feed(a, 0, 260, C_LOSS, 100, 160);
     {
         double rate = (double)LOSS_GAP / (BLOCK + LOSS_GAP), p = cfg.al_loss_pct / 100, win = cfg.al_loss_window_s;
-        double up = 100 + win * p / rate, down = 160 + win * (1 - p / rate);
-        expect_one("loss", DW_AL_LOSS, up - 2, up + 2, down - 2, down + 12, 0);
+        double up = 100 + win * p / rate, down = 160 + win * (1 - p / 2 / rate) + 10;
+        expect_one("loss", DW_AL_LOSS, up - 2, up + 2, down - 2, down + 2, 0);
     }
     dw_alerts_free(a);
 
@@ -297,6 +299,91 @@ static int stages(dw_alerts *a, int e0, const char *seq, int repeat, double p)
             e++;
         }
     return e;
+}
+
+/* A live stream in 0.1-s blocks over wall seconds [w0, w1) (source time = wall - WALL0), losing frames at
+ * a rate that rate(t) gives (NULL: none), the data path told every block. */
+static void live(dw_alerts *a, dw_datapath *d, double w0, double w1, double (*rate)(double))
+{
+    static double acc;
+    double buf[BLOCK * 2] = { 0 };
+    for (double w = w0; w < w1 - 1e-9; w += BLOCK / FS) {
+        for (int i = 0; i < BLOCK; i++)
+            for (int c = 0; c < 2; c++)
+                buf[i * 2 + c] = eeg(w + i / FS, c) + 300;
+        double r = rate ? rate(w) : 0;
+        acc += BLOCK * r / (1 - r);
+        long gap = (long)acc;
+        acc -= (double)gap;
+        dw_block b = { .n = BLOCK, .uv = buf, .t0 = w, .gap = gap };
+        dw_alerts_block(a, &b, &info, WALL0 + w);
+        dw_alerts_datapath(a, w, WALL0 + w, d);
+    }
+}
+
+static double loss_first_second(double t) { return t < 1 ? 0.06 : 0; }
+static double loss_near_threshold(double t) { return 0.05 + 0.01 * sin(2 * M_PI * t / 90); }
+
+/* An outage of off seconds at wall 100 s: the device is silent, then reconnects; its gap arrives before
+ * (gap_first) or after the reconnect is counted. */
+static void outage(dw_alerts *a, double off, int gap_first)
+{
+    dw_datapath d = { .expecting = 1 };
+    double buf[BLOCK * 2] = { 0 };
+    live(a, &d, 0, 100, NULL);
+    for (double w = 100; w < 100 + off; w += 0.1)
+        dw_alerts_datapath(a, 100, WALL0 + w, &d);
+    double w = 100 + off;
+    dw_block b = { .n = BLOCK, .uv = buf, .t0 = w, .gap = lround(off * FS) };
+    if (gap_first)
+        dw_alerts_block(a, &b, &info, WALL0 + w);
+    d.reconnects = 1;
+    dw_alerts_datapath(a, w, WALL0 + w, &d);
+    if (!gap_first)
+        dw_alerts_block(a, &b, &info, WALL0 + w + 0.05);
+    live(a, &d, w + 0.1, w + 120, NULL);
+}
+
+/* Loss and gaps told straight: the loss figure is judged over a whole window (1 s of data at 6 % was
+ * "6.0 % over 1 s" at t = 1.1 s), with hysteresis (a figure swinging about the threshold raised an alert
+ * each swing), and one outage is one alert (an 8-s unplug gave no_samples, reconnect and loss). */
+static void test_loss_straight(void)
+{
+    dw_datapath d = { .expecting = 1 };
+    dw_alerts *a = fresh();
+    live(a, &d, 0, 120, loss_first_second);
+    CHECK("loss: 6 % in the first second of a night is no alert (a window is 30 s)",
+          dw_alerts_count(a, DW_AL_LOSS) == 0, "%d: %s", dw_alerts_count(a, DW_AL_LOSS), nev ? evs[0].text : "");
+    dw_alerts_free(a);
+
+    a = fresh();
+    live(a, &d, 0, 900, loss_near_threshold);
+    const dw_alert_view *v = dw_alerts_n(a) ? dw_alerts_get(a, 0) : NULL;
+    CHECK("loss: 4-6 % swinging about the 5 % threshold for 15 min is one alert, not one per swing",
+          dw_alerts_count(a, DW_AL_LOSS) == 1 && dw_alerts_count(a, -1) == 1, "%d loss alerts of %d",
+          dw_alerts_count(a, DW_AL_LOSS), dw_alerts_count(a, -1));
+    CHECK("loss: the text says the window", v && strstr(v->text, "over the last 30 s"), "%s", v ? v->text : "none");
+    dw_alerts_free(a);
+
+    for (int order = 0; order < 2; order++) {
+        char name[120];
+        a = fresh();
+        outage(a, 8, order);
+        snprintf(name, sizeof name, "outage: an 8-s unplug is one alert, no_samples (gap %s the reconnect)",
+                 order ? "before" : "after");
+        CHECK(name, dw_alerts_count(a, -1) == 1 && dw_alerts_count(a, DW_AL_NO_SAMPLES) == 1,
+              "%d alerts: no_samples %d reconnect %d loss %d", dw_alerts_count(a, -1),
+              dw_alerts_count(a, DW_AL_NO_SAMPLES), dw_alerts_count(a, DW_AL_RECONNECT), dw_alerts_count(a, DW_AL_LOSS));
+        dw_alerts_free(a);
+        a = fresh();
+        outage(a, 2, order);
+        snprintf(name, sizeof name, "outage: a 2-s unplug is one alert, reconnect (gap %s the reconnect)",
+                 order ? "before" : "after");
+        CHECK(name, dw_alerts_count(a, -1) == 1 && dw_alerts_count(a, DW_AL_RECONNECT) == 1,
+              "%d alerts: no_samples %d reconnect %d loss %d", dw_alerts_count(a, -1),
+              dw_alerts_count(a, DW_AL_NO_SAMPLES), dw_alerts_count(a, DW_AL_RECONNECT), dw_alerts_count(a, DW_AL_LOSS));
+        dw_alerts_free(a);
+    }
 }
 
 static void test_sleep_rules(void)
@@ -552,6 +639,7 @@ int main(void)
     snprintf(info.label[1], DW_LABEL_LEN, "Pz-Oz");
     test_signal_rules();
     test_datapath_rules();
+    test_loss_straight();
     test_sleep_rules();
     test_control_rules();
     test_engine();

@@ -146,7 +146,7 @@ static int compare_run(int a, int b, int nch, long *offset, int *mismatch)
 
 static dw_source *open_or_fail(const char *name, const char *board, dw_err *err)
 {
-    dw_source *src = dw_cyton_open(link_path, board, NULL, err);
+    dw_source *src = dw_cyton_open(link_path, board, NULL, -1, err);
     if (!src)
         FAIL(name, "dw_cyton_open: %s", err->msg);
     return src;
@@ -289,16 +289,16 @@ static void test_board_off(void)
 {
     pid_t pid = emu_start("--faults", "board-off");
     dw_err err = { "" };
-    dw_source *src = dw_cyton_open(link_path, "auto", NULL, &err);
+    dw_source *src = dw_cyton_open(link_path, "auto", NULL, -1, &err);
     CHECK("live board off: clear error", !src && strstr(err.msg, "board is off or out of range") &&
           strstr(err.msg, link_path), "%s", src ? "opened" : err.msg);
     dw_source_close(src);
     emu_stop(pid);
     err.msg[0] = 0;
-    src = dw_cyton_open(link_path, "auto", NULL, &err);
+    src = dw_cyton_open(link_path, "auto", NULL, -1, &err);
     CHECK("live: no such port named in the error", !src && strstr(err.msg, link_path), "%s", err.msg);
     pid = emu_start(NULL, NULL);
-    src = dw_cyton_open(link_path, "daisy", NULL, &err);
+    src = dw_cyton_open(link_path, "daisy", NULL, -1, &err);
     CHECK("live: board = daisy without a Daisy is an error", !src && strstr(err.msg, "Daisy"), "%s", err.msg);
     dw_source_close(src);
     emu_stop(pid);

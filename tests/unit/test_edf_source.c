@@ -388,7 +388,7 @@ static void test_damage(const char *good)
     cases[nc++] = (dcase){ "not EDF", "text.edf", "not an EDF/BDF file (it starts with neither" };
     put(tmp("empty.edf"), c, 0);
     cases[nc++] = (dcase){ "empty file", "empty.edf", "not an EDF/BDF file (it is empty)" };
-    cases[nc++] = (dcase){ "missing file", "nonexistent.edf", "cannot open: No such file" };
+    cases[nc++] = (dcase){ "missing file", "nonexistent.edf", "cannot open the recording: No such file" };
     memcpy(c, d, n);
     memcpy(c + hs - 32 * ns - 8 * ns + 8 * 3, "0       ", 8); /* samples per record of signal 4 */
     put(tmp("spr.edf"), c, n);

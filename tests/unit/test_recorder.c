@@ -193,10 +193,11 @@ static void round_trip(void)
         FAIL("recorder: EDFlib reads the file", "error %d", h.filetype);
         return;
     }
-    CHECK("recorder: BDF+, 8 + 3 signals, 11 records of 1 s (last padded)",
-          h.filetype == EDFLIB_FILETYPE_BDFPLUS && h.edfsignals == 11 && h.datarecords_in_file == 11 &&
-          h.datarecord_duration == 10000000 && h.signalparam[0].smp_in_datarecord == 250 &&
-          h.signalparam[8].smp_in_datarecord == 25 && !strncmp(h.signalparam[8].label, "AccX", 4),
+    /* 0.2-s records: a crash loses less than one (1-s records lost up to a second) */
+    CHECK("recorder: BDF+, 8 + 3 signals, 53 records of 0.2 s (last padded)",
+          h.filetype == EDFLIB_FILETYPE_BDFPLUS && h.edfsignals == 11 && h.datarecords_in_file == 53 &&
+          h.datarecord_duration == 2000000 && h.signalparam[0].smp_in_datarecord == 50 &&
+          h.signalparam[8].smp_in_datarecord == 5 && !strncmp(h.signalparam[8].label, "AccX", 4),
           "type %d ns %d recs %lld", h.filetype, h.edfsignals, h.datarecords_in_file);
     double *x = malloc(2750 * sizeof *x), worst = 0;
     for (int c = 0; c < 8; c++) {
@@ -206,15 +207,15 @@ static void round_trip(void)
     }
     CHECK("recorder: samples within one count (0.0224 uV), padding holds the last value", worst <= STEP_UV * 1.001,
           "worst %.5f uV", worst);
-    int n = edfread_physical_samples(h.handle, 9, 275, x);
+    int n = edfread_physical_samples(h.handle, 9, 265, x);
     /* AccY: -0.25 g from frame 0, 2 g from frame 1000 = accel sample 100 */
-    CHECK("recorder: accelerometer held at 25 Hz", n == 275 && fabs(x[0] + 0.25) < 1e-5 && fabs(x[99] + 0.25) < 1e-5
-          && fabs(x[100] - 2) < 1e-5 && fabs(x[274] - 2) < 1e-5, "n=%d %g %g %g", n, x[0], x[99], x[100]);
+    CHECK("recorder: accelerometer held at 25 Hz", n == 265 && fabs(x[0] + 0.25) < 1e-5 && fabs(x[99] + 0.25) < 1e-5
+          && fabs(x[100] - 2) < 1e-5 && fabs(x[264] - 2) < 1e-5, "n=%d %g %g %g", n, x[0], x[99], x[100]);
     free(x);
     char cut[41];
     dw_events_bdf_text(long_text, cut);
     CHECK("recorder: annotations in the BDF+", h.annotations_in_file == 3 && has_annotation(h.handle, 3, "lights off", 2.5)
-          && has_annotation(h.handle, 3, cut, 4.25) && has_annotation(h.handle, 3, "End padded 0.50 s", 10.5),
+          && has_annotation(h.handle, 3, cut, 4.25) && has_annotation(h.handle, 3, "End padded 0.10 s", 10.5),
           "%lld annotations", h.annotations_in_file);
     CHECK("recorder: the BDF+ text is cut on a UTF-8 boundary", strlen(cut) <= 40 && strlen(cut) >= 38 &&
           !strchr(cut, '\n'), "\"%s\"", cut);
@@ -282,9 +283,110 @@ static void gaps(void)
     CHECK("gap: held at the last value, later samples in their place", n == 400 &&
           fabs(x[200] - sample(1, 149)) <= STEP_UV && fabs(x[260] - sample(1, 260)) <= STEP_UV &&
           fabs(x[149] - sample(1, 149)) <= STEP_UV, "n=%d", n);
-    CHECK("gap: annotated \"Gap 1.0 s\" at 1.5 s", has_annotation(h.handle, h.annotations_in_file, "Gap 1.0 s", 1.5),
-          "%lld annotations", h.annotations_in_file);
+    CHECK("gap: annotated \"Gap 1.000 s\" at 1.5 s", has_annotation(h.handle, h.annotations_in_file, "Gap 1.000 s",
+          1.5), "%lld annotations", h.annotations_in_file);
     edfclose_file(h.handle);
+}
+
+/* Gaps told to the millisecond and nearby ones together: one lost frame at 250 Hz is "Gap 4 ms" (it was
+ * "Gap 0.0 s"); two gaps 0.2 s apart are one annotation; a gap 6 s later is its own. */
+static void small_gaps(void)
+{
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/smallgap", tmpdir);
+    dw_source_info info = make_info(2, 250);
+    dw_err err;
+    dw_recorder *r = dw_recorder_open(dir, "g", &info, 0, &err);
+    if (!r) {
+        FAIL("small gaps: open", "%s", err.msg);
+        return;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s", dw_recorder_path(r));
+    put(r, 2, 0, 250, 0, NULL);
+    put(r, 2, 251, 99, 1, NULL);           /* frame 250 lost */
+    put(r, 2, 500, 100, 0, NULL);
+    put(r, 2, 350, 150, 0, NULL);
+    put(r, 2, 600, 100, 0, NULL);
+    put(r, 2, 701, 49, 1, NULL);           /* 700: 1.8 s after the start */
+    put(r, 2, 752, 248, 2, NULL);          /* 750-751 */
+    put(r, 2, 1000, 1250, 0, NULL);
+    put(r, 2, 2250 + 25, 225, 25, NULL);   /* 100 ms at 9 s */
+    put(r, 2, 2500, 500, 0, NULL);
+    dw_recorder_close(r, &err);
+    struct edf_hdr_struct h;
+    if (edfopen_file_readonly(path, &h, EDFLIB_READ_ALL_ANNOTATIONS)) {
+        FAIL("small gaps: EDFlib reads the file", "error %d", h.filetype);
+        return;
+    }
+    long long n = h.annotations_in_file;
+    CHECK("small gaps: one lost frame is \"Gap 4 ms\" at 1.0 s (was \"Gap 0.0 s\")", has_annotation(h.handle, n, "Gap 4 ms", 1.0),
+          "%lld annotations", n);
+    CHECK("small gaps: the next two within a second are one annotation",
+          has_annotation(h.handle, n, "Gaps 12 ms in 2 (over 208 ms)", 2.8), "%lld annotations", n);
+    CHECK("small gaps: 100 ms lost 6 s later is its own", has_annotation(h.handle, n, "Gap 100 ms", 9.0) && n == 3,
+          "%lld annotations", n);
+    edfclose_file(h.handle);
+}
+
+/* Values beyond full scale are recorded at full scale with their sign (EDFlib converted 1e12 uV to an int
+ * first: it came back as negative full scale); a value that is not a number holds the one before. */
+static void full_scale(void)
+{
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/scale", tmpdir);
+    dw_source_info info = make_info(1, 100);
+    dw_err err;
+    dw_recorder *r = dw_recorder_open(dir, "s", &info, 0, &err);
+    if (!r) {
+        FAIL("full scale: open", "%s", err.msg);
+        return;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s", dw_recorder_path(r));
+    double v[100];
+    for (int i = 0; i < 100; i++)
+        v[i] = i < 25 ? 1e12 : i < 50 ? -1e12 : i < 75 ? 1234.5 : NAN;
+    dw_block b = { .n = 100, .uv = v };
+    int rc = dw_recorder_write(r, &b);
+    rc |= dw_recorder_close(r, &err);
+    struct edf_hdr_struct h;
+    double x[100];
+    int ok = rc == 0 && edfopen_file_readonly(path, &h, EDFLIB_READ_ALL_ANNOTATIONS) == 0;
+    int n = ok ? edfread_physical_samples(h.handle, 0, 100, x) : -1;
+    CHECK("full scale: +1e12 uV is +187500, -1e12 is -187500, NaN holds the value before", n == 100 &&
+          fabs(x[0] - 187500) < 1 && fabs(x[30] + 187500) < 1 && fabs(x[60] - 1234.5) < 0.1 && fabs(x[90] - 1234.5) < 0.1,
+          "n=%d %.1f %.1f %.1f %.1f", n, n > 0 ? x[0] : 0, n > 0 ? x[30] : 0, n > 0 ? x[60] : 0, n > 0 ? x[90] : 0);
+    if (ok)
+        edfclose_file(h.handle);
+}
+
+/* A recording that got no data before it was closed (the board sent nothing, the operator shut down):
+ * one padded record holds its annotations, and it reads (EDFlib wrote annotation-only records nothing
+ * reads, and close failed). Found by fuzz_recorder. */
+static void no_data(void)
+{
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/nodata", tmpdir);
+    dw_source_info info = make_info(8, 250);
+    dw_err err = { "" };
+    dw_recorder *r = dw_recorder_open(dir, "n", &info, 1, &err);
+    if (!r) {
+        FAIL("no data: open", "%s", err.msg);
+        return;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s", dw_recorder_path(r));
+    int rc = dw_recorder_annotate(r, 0, -1, "Session start, mode NATURAL");
+    rc |= dw_recorder_annotate(r, 0, -1, "Recording stopped");
+    rc |= dw_recorder_close(r, &err);
+    struct edf_hdr_struct h;
+    int ok = edfopen_file_readonly(path, &h, EDFLIB_READ_ALL_ANNOTATIONS) == 0;
+    CHECK("no data: close succeeds and the file reads, one padded record with the annotations", rc == 0 && ok &&
+          h.datarecords_in_file == 1 && has_annotation(h.handle, h.annotations_in_file, "Recording stopped", 0),
+          "rc %d (%s), EDFlib %d", rc, err.msg, ok ? 0 : h.filetype);
+    if (ok)
+        edfclose_file(h.handle);
 }
 
 /* More events than EDFlib's 4 per record: close rewrites the file with all of them. */
@@ -397,9 +499,10 @@ static void crash_and_recover(void)
     snprintf(tsv2, sizeof tsv2, "%s.events.tsv", torn);
     int cp_ok = copy_file(path, torn) == 0 && copy_file(tsv1, tsv2) == 0;
     int fd = open(torn, O_WRONLY);
-    static char junk[3000];
+    static char junk[1 << 16];
+    size_t half = (size_t)v.rec / 2 < sizeof junk ? (size_t)v.rec / 2 : sizeof junk;   /* half a record */
     memset(junk, 0x5a, sizeof junk);
-    cp_ok &= fd >= 0 && lseek(fd, 0, SEEK_END) > 0 && write(fd, junk, sizeof junk) == (ssize_t)sizeof junk &&
+    cp_ok &= fd >= 0 && lseek(fd, 0, SEEK_END) > 0 && write(fd, junk, half) == (ssize_t)half &&
              pwrite(fd, "-1      ", 8, 236) == 8;
     close(fd);
 
@@ -494,13 +597,18 @@ static int fill_disk(const char *dir, const char *why, const char *filler)
         C("disk full: a retry while full fails and keeps the old file's name", put(r, 8, k, 50, 0, NULL) == -1 &&
           !strcmp(dw_recorder_path(r), path) && strstr(dw_recorder_error(r), "a new file failed too"),
           "%s: %s", dw_recorder_path(r), dw_recorder_error(r));
+        dw_recorder_set_retry(r, 1e9);  /* from now on only free space can bring it back */
+        C("disk full: free space is measured", dw_recorder_free_mb(r) >= 0 && dw_recorder_free_mb(r) < 0.05,
+          "%.3f MB", dw_recorder_free_mb(r));
         unlink(filler);                 /* room again (EFBIG: the limit is per file, a new file has room) */
+        usleep(300 * 1000);             /* free space is looked at every 0.25 s */
     }
     rc = put(r, 8, k + 50, 50, 0, NULL);
     char tsv[1100];
     snprintf(tsv, sizeof tsv, "%s.events.tsv", dw_recorder_path(r));
     char *log = slurp(tsv);
-    C("disk full: resumes in a new file once there is room", rc == 0 && strcmp(dw_recorder_path(r), path) &&
+    C(filler ? "disk full: resumes in a new file as soon as there is room (not after the retry time)"
+             : "disk full: resumes in a new file once there is room", rc == 0 && strcmp(dw_recorder_path(r), path) &&
       log && strstr(log, "Recording resumed"), "rc %d %s", rc, dw_recorder_error(r));
     free(log);
     for (long j = k + 100; j < k + 100 + 500; j += 50)
@@ -559,6 +667,9 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0);
     round_trip();
     gaps();
+    small_gaps();
+    full_scale();
+    no_data();
     many_events();
     crash_and_recover();
     disk_full();
