@@ -168,6 +168,7 @@ int main(void)
             if (idx[i] == k0 + done_at[e])
                 sent[e] = when[i];
     unlink(log);
+    unlink(sock);               /* tmux leaves its socket behind after kill-server */
     rmdir(dir);
     double lat[EPOCHS];
     int n = 0;
