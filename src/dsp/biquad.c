@@ -93,20 +93,25 @@ static inline __attribute__((always_inline)) void run3(dw_biquad *q, int m, cons
         q[2].s1 = r1, q[2].s2 = r2;
 }
 
-void dw_cascade_run(dw_cascade *c, const double *in, double *out, size_t n)
+/* Sections q[0..m) over a block, three at a time. */
+static void run_sections(dw_biquad *q, int m, const double *in, double *out, size_t n)
 {
-    if (c->n == 0 && in != out)
+    if (m == 0 && in != out)
         for (size_t j = 0; j < n; j++)
             out[j] = in[j];
-    for (int i = 0; i < c->n; i += 3, in = out) {      /* m a constant in each call: no branch */
-        int m = c->n - i;
-        if (m >= 3)
-            run3(&c->s[i], 3, in, out, n);
-        else if (m == 2)
-            run3(&c->s[i], 2, in, out, n);
+    for (int i = 0; i < m; i += 3, in = out) {        /* the count a constant in each call */
+        if (m - i >= 3)
+            run3(&q[i], 3, in, out, n);
+        else if (m - i == 2)
+            run3(&q[i], 2, in, out, n);
         else
-            run3(&c->s[i], 1, in, out, n);
+            run3(&q[i], 1, in, out, n);
     }
+}
+
+void dw_cascade_run(dw_cascade *c, const double *in, double *out, size_t n)
+{
+    run_sections(c->s, c->n, in, out, n);
 }
 
 typedef double v2d __attribute__((vector_size(16)));   /* two lanes: SSE2, or scalar code */
@@ -148,24 +153,20 @@ static void pair3(dw_biquad *qa, const double *ina, double *outa, dw_biquad *qb,
 void dw_cascade_run2(dw_cascade *a, const double *ina, double *outa, dw_cascade *b,
                      const double *inb, double *outb, size_t n)
 {
+    if (n < 8) {             /* a few samples (the live session's one): not worth the packing */
+        for (size_t j = 0; j < n; j++) {
+            double xa = ina[j], xb = inb[j];
+            outa[j] = dw_cascade_step(a, xa);
+            outb[j] = dw_cascade_step(b, xb);
+        }
+        return;
+    }
     int i = 0;
     for (; i + 3 <= a->n && i + 3 <= b->n; i += 3, ina = outa, inb = outb)
         pair3(&a->s[i], ina, outa, &b->s[i], inb, outb, n);
-    dw_cascade rest_a = { 0 }, rest_b = { 0 };           /* the sections left of each, alone */
-    rest_a.n = a->n - i;
-    rest_b.n = b->n - i;
-    for (int k = 0; k < rest_a.n; k++)
-        rest_a.s[k] = a->s[i + k];
-    for (int k = 0; k < rest_b.n; k++)
-        rest_b.s[k] = b->s[i + k];
-    dw_cascade_run(&rest_a, ina, outa, n);
-    dw_cascade_run(&rest_b, inb, outb, n);
-    for (int k = 0; k < rest_a.n; k++)
-        a->s[i + k] = rest_a.s[k];
-    for (int k = 0; k < rest_b.n; k++)
-        b->s[i + k] = rest_b.s[k];
+    run_sections(&b->s[i], b->n - i, inb, outb, n);     /* the sections left of each, alone */
+    run_sections(&a->s[i], a->n - i, ina, outa, n);     /* b first: outa may be inb */
 }
-
 
 void dw_cascade_reset(dw_cascade *c)
 {

@@ -39,8 +39,8 @@ double dw_cascade_step(dw_cascade *c, double x);
  * to n calls of it (test_biquad), at about a third of its cost (bench_sleep_events). */
 void   dw_cascade_run(dw_cascade *c, const double *in, double *out, size_t n);
 /* Two cascades over their own blocks at once (ina -> outa through a, inb -> outb through b; an out
- * may be its in): sections three at a time in the two lanes of one vector, each output
- * bit-identical to dw_cascade_run's (test_biquad). */
+ * may be its own in, and outa may be inb, but outb may not be ina): sections three at a time in
+ * the two lanes of one vector, each output bit-identical to dw_cascade_run's (test_biquad). */
 void   dw_cascade_run2(dw_cascade *a, const double *ina, double *outa, dw_cascade *b,
                        const double *inb, double *outb, size_t n);
 void   dw_cascade_reset(dw_cascade *c);
