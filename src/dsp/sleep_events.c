@@ -49,6 +49,22 @@ void dw_sleep_events_reset(dw_sleep_events *e)
 
 static int epoch_of(double t) { return (int)floor(t / DW_EPOCH_S); }
 
+static void emit_spindle(const dw_spindle *sp, dw_sleep_event_fn fn, void *ctx)
+{
+    dw_sleep_event ev = { DW_SLEEP_SPINDLE, sp->start_s, sp->dur_s, sp->amp_uv, sp->freq_hz,
+                          sp->start_s, epoch_of(sp->start_s) };
+    fn(ctx, &ev);
+}
+
+static void emit_slow_wave(const dw_slow_wave *sw, dw_sleep_event_fn fn, void *ctx)
+{
+    dw_sleep_event ev = { DW_SLEEP_SLOW_WAVE, sw->start_s, sw->dur_s, sw->ptp_uv, 1 / sw->dur_s,
+                          sw->neg_t, epoch_of(sw->start_s) };
+    fn(ctx, &ev);
+}
+
+#define CHUNK 256
+
 void dw_sleep_events_push(dw_sleep_events *e, double t0, const double *x, int n,
                           dw_sleep_event_fn fn, void *ctx)
 {
@@ -57,19 +73,22 @@ void dw_sleep_events_push(dw_sleep_events *e, double t0, const double *x, int n,
         e->k = 0;
         e->started = 1;
     }
-    for (int i = 0; i < n; i++, e->k++) {
-        double t = e->base + (double)e->k / e->fs;
-        dw_spindle sp;
-        dw_slow_wave sw;
-        if (dw_spindle_step(e->sp, t, x[i], &sp) && fn) {
-            dw_sleep_event ev = { DW_SLEEP_SPINDLE, sp.start_s, sp.dur_s, sp.amp_uv, sp.freq_hz,
-                                  sp.start_s, epoch_of(sp.start_s) };
-            fn(ctx, &ev);
-        }
-        if (dw_slow_wave_step(e->sw, t, x[i], &sw) && fn) {
-            dw_sleep_event ev = { DW_SLEEP_SLOW_WAVE, sw.start_s, sw.dur_s, sw.ptp_uv, 1 / sw.dur_s,
-                                  sw.neg_t, epoch_of(sw.start_s) };
-            fn(ctx, &ev);
+    for (int i0 = 0; i0 < n; i0 += CHUNK) {
+        int m = n - i0 < CHUNK ? n - i0 : CHUNK, at_sp[CHUNK], at_sw[CHUNK];
+        double t[CHUNK];
+        dw_spindle sp[CHUNK];
+        dw_slow_wave sw[CHUNK];
+        for (int i = 0; i < m; i++)
+            t[i] = e->base + (double)(e->k + i) / e->fs;
+        int nsp = dw_spindle_run(e->sp, t, x + i0, m, sp, at_sp);
+        int nsw = dw_slow_wave_run(e->sw, t, x + i0, m, sw, at_sw);
+        e->k += m;
+        /* in the order of the samples that end them; a spindle first, as sample by sample */
+        for (int a = 0, b = 0; fn && (a < nsp || b < nsw);) {
+            if (b == nsw || (a < nsp && at_sp[a] <= at_sw[b]))
+                emit_spindle(&sp[a++], fn, ctx);
+            else
+                emit_slow_wave(&sw[b++], fn, ctx);
         }
     }
 }

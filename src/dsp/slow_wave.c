@@ -62,35 +62,64 @@ static int judge(const dw_slow_wave_det *d, double end_t, dw_slow_wave *out)
     return 1;
 }
 
-int dw_slow_wave_step(dw_slow_wave_det *d, double t, double x, dw_slow_wave *out)
+#define CHUNK 256 /* samples filtered at a time (on the stack) */
+
+/* One chunk of n <= CHUNK samples (see dw_slow_wave_run): the band-pass over the chunk, then the
+ * half-waves sample by sample, the previous sample in locals. */
+static int run_chunk(dw_slow_wave_det *d, const double *t, const double *x, int n,
+                     dw_slow_wave *out, int *at)
 {
-    double y = dw_cascade_step(&d->bp, isfinite(x) ? x : 0);
+    double y[CHUNK];
+    for (int i = 0; i < n; i++)
+        y[i] = isfinite(x[i]) ? x[i] : 0;
+    dw_cascade_run(&d->bp, y, y, (size_t)n);
+    double py = d->prev_y, pt = d->prev_t;
+    int have = d->have_prev, found = 0;
+    for (int i = 0; i < n; i++) {
+        double yi = y[i], ti = t[i];
+        if (have && py >= 0 && yi < 0) {                      /* falling crossing */
+            double tz = pt + (ti - pt) * py / (py - yi);
+            if (d->state == POS && judge(d, tz, &out[found]))
+                at[found++] = i;
+            d->state = NEG;
+            d->fall_t = tz;
+            d->neg_uv = 0;
+            d->neg_t = ti;
+        } else if (have && py < 0 && yi >= 0) {               /* rising crossing */
+            double tz = pt + (ti - pt) * -py / (yi - py);
+            d->state = d->state == NEG ? POS : IDLE;
+            d->rise_t = tz;
+            d->pos_uv = 0;
+        }
+        if (d->state == NEG && yi < d->neg_uv) {
+            d->neg_uv = yi;
+            d->neg_t = ti;
+        } else if (d->state == POS) {
+            if (yi > d->pos_uv)
+                d->pos_uv = yi;
+            if (ti - d->rise_t > POS_DUR_MAX)
+                d->state = IDLE;                              /* too long to be a slow wave */
+        }
+        py = yi;
+        pt = ti;
+        have = 1;
+    }
+    d->prev_y = py;
+    d->prev_t = pt;
+    d->have_prev = have;
+    return found;
+}
+
+int dw_slow_wave_run(dw_slow_wave_det *d, const double *t, const double *x, int n,
+                     dw_slow_wave *out, int *at)
+{
     int found = 0;
-    if (d->have_prev && d->prev_y >= 0 && y < 0) {            /* falling crossing */
-        double tz = d->prev_t + (t - d->prev_t) * d->prev_y / (d->prev_y - y);
-        if (d->state == POS)
-            found = judge(d, tz, out);
-        d->state = NEG;
-        d->fall_t = tz;
-        d->neg_uv = 0;
-        d->neg_t = t;
-    } else if (d->have_prev && d->prev_y < 0 && y >= 0) {      /* rising crossing */
-        double tz = d->prev_t + (t - d->prev_t) * -d->prev_y / (y - d->prev_y);
-        d->state = d->state == NEG ? POS : IDLE;
-        d->rise_t = tz;
-        d->pos_uv = 0;
+    for (int i = 0; i < n; i += CHUNK) {
+        int m = n - i < CHUNK ? n - i : CHUNK, f = run_chunk(d, t + i, x + i, m, out + found,
+                                                              at + found);
+        for (int j = 0; j < f; j++)
+            at[found + j] += i;
+        found += f;
     }
-    if (d->state == NEG && y < d->neg_uv) {
-        d->neg_uv = y;
-        d->neg_t = t;
-    } else if (d->state == POS) {
-        if (y > d->pos_uv)
-            d->pos_uv = y;
-        if (t - d->rise_t > POS_DUR_MAX)
-            d->state = IDLE;                                  /* too long to be a slow wave */
-    }
-    d->prev_y = y;
-    d->prev_t = t;
-    d->have_prev = 1;
     return found;
 }

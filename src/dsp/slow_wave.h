@@ -27,7 +27,11 @@ typedef struct dw_slow_wave_det dw_slow_wave_det;
 dw_slow_wave_det *dw_slow_wave_new(double fs);
 void dw_slow_wave_free(dw_slow_wave_det *d);
 void dw_slow_wave_reset(dw_slow_wave_det *d);   /* after a gap: filter and half-waves forgotten */
-/* One sample x (uV) at source time t; 1 with *out when a slow wave has just ended. */
-int  dw_slow_wave_step(dw_slow_wave_det *d, double t, double x_uv, dw_slow_wave *out);
+/* n consecutive samples x (uV; a non-finite one counts as 0) at source times t[0..n-1]. Returns
+ * the number of slow waves that ended in them, each in out[j] with at[j] the index of the sample
+ * that ended it (ascending); out and at have room for n. The band-pass runs over blocks of 256
+ * samples; the same slow waves to the bit for any cutting of a stream. */
+int  dw_slow_wave_run(dw_slow_wave_det *d, const double *t, const double *x_uv, int n,
+                      dw_slow_wave *out, int *at);
 
 #endif

@@ -26,6 +26,16 @@
 
 enum { IDLE, RUN, TAIL };
 
+/* What the per-sample loop changes: copied to a local for each chunk (registers, not memory).
+ * k: samples since the last reset; i1 ... ib: ring positions, k modulo n1, n3, nd, nh, nb. */
+typedef struct {
+    long k, stats_n;
+    int i1, i3, id, ih, ib;
+    double sum[7]; /* s^2 and b^2 over 1 s; s, b, s^2, b^2, s b over 0.3 s */
+    double mean, var;
+} hot;
+
+
 struct dw_spindle_det {
     double fs;
     dw_cascade sig, brd;
@@ -37,12 +47,9 @@ struct dw_spindle_det {
     double *brd_d; /* delay line of broad: its sigma component in phase with sigma */
     int nb;                           /* its length: the whole samples of the lag, plus 2 */
     double lag;                       /* the lag in samples */
-    long k;                           /* samples since the last reset */
-    int i1, i3, id, ih, ib;           /* ring positions: k modulo n1, n3, nd, nh, nb */
-    double sum_s2_1, sum_b2_1, sum_s, sum_b, sum_s2, sum_b2, sum_sb;
-    long stats_n, stats_tau_n, stats_min_n;
+    hot h;                            /* mean, var: running statistics of the 0.3-s sigma RMS */
+    long stats_tau_n, stats_min_n;
     double stats_alpha, inv_n3;
-    double mean, var;                 /* running statistics of the 0.3-s sigma RMS */
     int state;
     double start, end, amp, prev_sig;
     int nx;                           /* sigma zero crossings in the run, the first and last at */
@@ -137,62 +144,24 @@ void dw_spindle_reset(dw_spindle_det *d)
     memset(d->crit, 0, (size_t)d->nd);
     memset(d->sig_d, 0, (size_t)d->nh * sizeof(double));
     memset(d->brd_d, 0, (size_t)d->nb * sizeof(double));
-    d->k = 0;
-    d->i1 = d->i3 = d->id = d->ih = d->ib = 0;
-    d->sum_s2_1 = d->sum_b2_1 = d->sum_s = d->sum_b = d->sum_s2 = d->sum_b2 = d->sum_sb = 0;
+    hot keep = { .stats_n = d->h.stats_n, .mean = d->h.mean, .var = d->h.var };
+    d->h = keep;                                 /* the statistics are kept */
     d->state = IDLE;
 }
 
 /* Running sums drift as values come and go: recompute them from the rings once per window. */
-static void resum(dw_spindle_det *d)
+static void resum(const dw_spindle_det *d, double sum[7])
 {
-    d->sum_s2_1 = d->sum_b2_1 = d->sum_s = d->sum_b = d->sum_s2 = d->sum_b2 = d->sum_sb = 0;
+    for (int i = 0; i < 7; i++)
+        sum[i] = 0;
     for (int i = 0; i < d->n1; i++) {
-        d->sum_s2_1 += d->s2_1[i];
-        d->sum_b2_1 += d->b2_1[i];
+        sum[0] += d->s2_1[i];
+        sum[1] += d->b2_1[i];
     }
     for (int i = 0; i < d->n3; i++) {
         double s = d->s_3[i], b = d->b_3[i];
-        d->sum_s += s; d->sum_b += b; d->sum_s2 += s * s; d->sum_b2 += b * b; d->sum_sb += s * b;
+        sum[2] += s; sum[3] += b; sum[4] += s * s; sum[5] += b * b; sum[6] += s * b;
     }
-}
-
-/* The windows take sample (s, b); returns the criteria bits of the 0.3-s windows (1 corr, 2 rms)
- * and sets *rel_ok for the 1-s window. */
-static unsigned windows(dw_spindle_det *d, double s, double b, int *rel_ok)
-{
-    int i1 = d->i1, i3 = d->i3;
-    d->i1 = i1 + 1 == d->n1 ? 0 : i1 + 1;
-    d->i3 = i3 + 1 == d->n3 ? 0 : i3 + 1;
-    double os = d->s_3[i3], ob = d->b_3[i3];
-    d->sum_s2_1 += s * s - d->s2_1[i1];
-    d->sum_b2_1 += b * b - d->b2_1[i1];
-    d->s2_1[i1] = s * s;
-    d->b2_1[i1] = b * b;
-    d->sum_s += s - os; d->sum_b += b - ob;
-    d->sum_s2 += s * s - os * os; d->sum_b2 += b * b - ob * ob; d->sum_sb += s * b - os * ob;
-    d->s_3[i3] = s;
-    d->b_3[i3] = b;
-    if (i1 == d->n1 - 1)
-        resum(d);
-    *rel_ok = d->k >= d->n1 && d->sum_b2_1 > 0 && d->sum_s2_1 >= REL_MIN * d->sum_b2_1;
-    if (d->k < d->n3)
-        return 0;
-    double in = d->inv_n3, ms = d->sum_s * in, mb = d->sum_b * in;
-    double vs = d->sum_s2 * in - ms * ms, vb = d->sum_b2 * in - mb * mb,
-           cv = d->sum_sb * in - ms * mb;
-    unsigned bits =
-        vs > 0 && vb > 0 && cv > 0 && cv * cv >= CORR_MIN * CORR_MIN * vs * vb ? 1u : 0u;
-    double rms = sqrt(fmax(d->sum_s2 * in, 0));
-    double a = ++d->stats_n < d->stats_tau_n ? 1.0 / (double)d->stats_n : d->stats_alpha;
-    double delta = rms - d->mean;
-    d->mean += a * delta;
-    d->var = (1 - a) * (d->var + a * delta * delta);
-    if (d->stats_n >= d->stats_min_n) {
-        double e = rms - d->mean;                     /* rms >= mean + 1.5 SD */
-        bits |= e >= 0 && e * e >= RMS_SD * RMS_SD * d->var ? 2u : 0u;
-    }
-    return bits;
 }
 
 /* The run state machine on the lagged mask (tl: the time the criteria describe; sig: sigma then).
@@ -244,30 +213,98 @@ static int track(dw_spindle_det *d, double tl, int on, double sig, dw_spindle *o
     return found;
 }
 
-int dw_spindle_step(dw_spindle_det *d, double t, double x, dw_spindle *out)
+#define CHUNK 256 /* samples filtered at a time (on the stack) */
+
+/* The 1-s and 0.3-s windows take sample (s, b): the criteria bits of the 0.3-s windows (1 corr,
+ * 2 rms), and bit 4 when the 1-s one holds (rel). Every operation as in the per-sample original, so
+ * the bits and statistics are the same to the last one. */
+static inline unsigned windows(const dw_spindle_det *d, hot *h, double s, double b)
 {
-    if (!isfinite(x))
-        x = 0;
-    double s = dw_cascade_step(&d->sig, x), b = dw_cascade_step(&d->brd, x);
-    d->brd_d[d->ib] = b;                         /* broad, lag samples ago (linear interpolation) */
-    int w = (int)d->lag, j0 = d->ib - w, j1 = j0 - 1;
-    double fr = d->lag - w;
-    b = (1 - fr) * d->brd_d[j0 < 0 ? j0 + d->nb : j0] + fr * d->brd_d[j1 < 0 ? j1 + d->nb : j1];
-    d->ib = d->ib + 1 == d->nb ? 0 : d->ib + 1;
-    int rel_ok;
-    unsigned now = windows(d, s, b, &rel_ok);
-    int id = d->id, ih = d->ih;
-    d->id = id + 1 == d->nd ? 0 : id + 1;
-    d->ih = ih + 1 == d->nh ? 0 : ih + 1;
-    unsigned late = d->crit[id];                 /* the 0.3-s criteria, delayed to the same lag */
-    d->crit[id] = (unsigned char)now;
-    double sig = d->sig_d[ih];
-    d->sig_d[ih] = s;
-    int full = d->k >= d->nh;
-    d->k++;
-    if (!full)
-        return 0;
-    int met =
-        rel_ok + (late & 1) + ((late & 2) >> 1); /* two of three (of two while rms warms up) */
-    return track(d, t - LAG_S, met >= 2, sig, out);
+    int i1 = h->i1, i3 = h->i3;
+    h->i1 = i1 + 1 == d->n1 ? 0 : i1 + 1;
+    h->i3 = i3 + 1 == d->n3 ? 0 : i3 + 1;
+    double os = d->s_3[i3], ob = d->b_3[i3];
+    h->sum[0] += s * s - d->s2_1[i1];
+    h->sum[1] += b * b - d->b2_1[i1];
+    d->s2_1[i1] = s * s;
+    d->b2_1[i1] = b * b;
+    h->sum[2] += s - os; h->sum[3] += b - ob;
+    h->sum[4] += s * s - os * os; h->sum[5] += b * b - ob * ob; h->sum[6] += s * b - os * ob;
+    d->s_3[i3] = s;
+    d->b_3[i3] = b;
+    if (i1 == d->n1 - 1)
+        resum(d, h->sum);
+    /* the criteria as & of comparisons, not && : no branch on the data (they would mispredict) */
+    unsigned bits =
+        (unsigned)((h->k >= d->n1) & (h->sum[1] > 0) & (h->sum[0] >= REL_MIN * h->sum[1])) << 2;
+    if (h->k < d->n3)
+        return bits;
+    double in = d->inv_n3, ms = h->sum[2] * in, mb = h->sum[3] * in;
+    double vs = h->sum[4] * in - ms * ms, vb = h->sum[5] * in - mb * mb,
+           cv = h->sum[6] * in - ms * mb;
+    bits |= (unsigned)((vs > 0) & (vb > 0) & (cv > 0) & (cv * cv >= CORR_MIN * CORR_MIN * vs * vb));
+    double ms2 = h->sum[4] * in, rms = sqrt(ms2 > 0 ? ms2 : 0);     /* fmax(ms2, 0), inline */
+    double a = ++h->stats_n < d->stats_tau_n ? 1.0 / (double)h->stats_n : d->stats_alpha;
+    double delta = rms - h->mean;
+    h->mean += a * delta;
+    h->var = (1 - a) * (h->var + a * delta * delta);
+    double e = rms - h->mean;                         /* rms >= mean + 1.5 SD */
+    bits |= (unsigned)((h->stats_n >= d->stats_min_n) & (e >= 0) &
+                       (e * e >= RMS_SD * RMS_SD * h->var)) << 1;
+    return bits;
+}
+
+/* One chunk of n <= CHUNK samples (see dw_spindle_run). */
+static int run_chunk(dw_spindle_det *d, const double *t, const double *x, int n, dw_spindle *out,
+                     int *at)
+{
+    double s[CHUNK], b[CHUNK];
+    for (int i = 0; i < n; i++)
+        s[i] = isfinite(x[i]) ? x[i] : 0;
+    dw_cascade_run2(&d->sig, s, s, &d->brd, s, b, (size_t)n);
+    hot h = d->h;
+    int w = (int)d->lag, found = 0;
+    double fr = d->lag - w, fr1 = 1 - fr;
+    for (int i = 0; i < n; i++) {
+        double sv = s[i];
+        d->brd_d[h.ib] = b[i];                   /* broad, lag samples ago (linear interpolation) */
+        int j0 = h.ib - w, j1 = j0 - 1;
+        double bv = fr1 * d->brd_d[j0 < 0 ? j0 + d->nb : j0] +
+                    fr * d->brd_d[j1 < 0 ? j1 + d->nb : j1];
+        h.ib = h.ib + 1 == d->nb ? 0 : h.ib + 1;
+        unsigned now = windows(d, &h, sv, bv);
+        int id = h.id, ih = h.ih;
+        h.id = id + 1 == d->nd ? 0 : id + 1;
+        h.ih = ih + 1 == d->nh ? 0 : ih + 1;
+        unsigned late = d->crit[id];             /* the 0.3-s criteria, delayed to the same lag */
+        d->crit[id] = (unsigned char)(now & 3);
+        double sig = d->sig_d[ih];
+        d->sig_d[ih] = sv;
+        if (h.k++ < d->nh)
+            continue;
+        /* two of three (of two while rms warms up) */
+        int on = ((now >> 2) & 1) + (late & 1) + ((late >> 1) & 1) >= 2;
+        if (!on && d->state == IDLE) {           /* what track does then, without the call */
+            d->prev_sig = sig;
+            continue;
+        }
+        if (track(d, t[i] - LAG_S, on, sig, &out[found]))
+            at[found++] = i;
+    }
+    d->h = h;
+    return found;
+}
+
+int dw_spindle_run(dw_spindle_det *d, const double *t, const double *x, int n, dw_spindle *out,
+                   int *at)
+{
+    int found = 0;
+    for (int i = 0; i < n; i += CHUNK) {
+        int m = n - i < CHUNK ? n - i : CHUNK, f = run_chunk(d, t + i, x + i, m, out + found,
+                                                              at + found);
+        for (int j = 0; j < f; j++)
+            at[found + j] += i;
+        found += f;
+    }
+    return found;
 }

@@ -34,7 +34,13 @@ dw_spindle_det *dw_spindle_new(double fs);
 void dw_spindle_free(dw_spindle_det *d);
 /* After a gap: filters, windows and any run in progress are forgotten (the statistics are kept). */
 void dw_spindle_reset(dw_spindle_det *d);
-/* One sample x (uV) at source time t. 1 with *out when a spindle has just been confirmed. */
-int  dw_spindle_step(dw_spindle_det *d, double t, double x_uv, dw_spindle *out);
+/* n consecutive samples x (uV; a non-finite one counts as 0) at source times t[0..n-1]. Returns
+ * the number of spindles confirmed in them, each in out[j] with at[j] the index of the sample that
+ * confirmed it (ascending); out and at have room for n (at most one per sample). The filters run
+ * over blocks of 256 samples and the windows keep running sums, but every sample goes through the
+ * same operations in the same order whatever n is: the same spindles to the bit for any cutting of
+ * a stream (test_sleep_events, fuzz_sleep_events). */
+int  dw_spindle_run(dw_spindle_det *d, const double *t, const double *x_uv, int n, dw_spindle *out,
+                    int *at);
 
 #endif

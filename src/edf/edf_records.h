@@ -1,8 +1,8 @@
 /* Samples straight from the data records of an EDF/BDF file that EDFlib has opened, checked and
- * described: whole records come in with one pread per stretch of records (about 1 MB), not one getc
- * per byte as EDFlib 1.23 reads them, and they are decoded exactly as EDFlib decodes them (the same
- * values to the last bit: tests/unit/test_edf_records.c compares every sample of every signal with
- * edfread_physical_samples). EDFlib stays the reader of record: it opens and checks the file and
+ * described: whole records come in with one pread per stretch of records (about 128 KB), not one
+ * getc per byte as EDFlib 1.23 reads them, and they are decoded exactly as EDFlib decodes them (the
+ * same values to the last bit: tests/unit/test_edf_records.c compares every sample of every signal
+ * with edfread_physical_samples). EDFlib stays the reader of record: it opens and checks the file and
  * gives each signal's scaling; this module only uses those figures, with the record layout (where
  * each signal lies in a record, annotation signals included) read from the same header, and refuses
  * (NULL) whenever the two disagree, so the caller falls back to EDFlib's own reads.

@@ -6,9 +6,9 @@
  * reference point of epoch K is the moment the emulator wrote the sample that completes it in the
  * staging pipeline (found here by feeding a dw_pipeline of the same rate one frame at a time: 0.2 s
  * after the epoch's end, the resampler's delay; counted from the stream the monitor started last);
- * the stage is "on screen" when a capture shows "Hypnogram: epoch K". A capture's end time bounds
- * the moment from above, so the figures are upper bounds, too high by at most one capture interval
- * (printed). */
+ * the stage is "on screen" when a capture shows "Hypnogram: epoch K-1" (the screen numbers them
+ * from 0). A capture's end time bounds the moment from above, so the figures are upper bounds, too
+ * high by at most one capture interval (printed). */
 #include "base/dw.h"
 #include "staging/pipeline.h"
 
@@ -127,8 +127,8 @@ int main(void)
         int k = 0;
         while (f && fgets(line, sizeof line, f)) {
             const char *e = strstr(line, "Hypnogram: epoch ");
-            if (e)
-                k = atoi(e + 17);
+            if (e)                  /* the screen numbers epochs from 0: epoch K is the K+1th */
+                k = atoi(e + 17) + 1;
         }
         if (f)
             pclose(f);

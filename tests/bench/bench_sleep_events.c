@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_cpu.h"
 #include "dsp/sleep_events.h"
 #include "staging/pipeline.h"
 #include "sources/source.h"
@@ -51,22 +52,22 @@ int main(int argc, char **argv)
     double best_det = 1e9, best_stage = 1e9;
     long sum = 0;
     for (int rep = 0; rep < 3; rep++) {
-        double t0 = dw_now_mono();
+        double t0 = bench_cpu();
         dw_sleep_events *e = dw_sleep_events_new(in->fs);
         for (int i = 0; i < nb; i++)
             dw_sleep_events_push(e, bl[i].b.t0, bl[i].col, bl[i].b.n, on_event, &sum);
         dw_sleep_events_free(e);
-        double d = dw_now_mono() - t0;
+        double d = bench_cpu() - t0;
         if (d < best_det) best_det = d;
         dw_pipeline_opts po = { .quality = { 500, 1, 0 } };
         dw_pipeline_sink sink = { .epoch = on_epoch, .ctx = &sum };
-        t0 = dw_now_mono();
+        t0 = bench_cpu();
         dw_pipeline *pl = dw_pipeline_new(in, &po, &sink, &err);
         for (int i = 0; i < nb; i++)
             dw_pipeline_push(pl, &bl[i].b);
         dw_pipeline_finish(pl);
         dw_pipeline_free(pl);
-        double s = dw_now_mono() - t0;
+        double s = bench_cpu() - t0;
         if (s < best_stage) best_stage = s;
     }
     double dur = in->duration_s, ratio = best_det / best_stage;
