@@ -8,7 +8,7 @@ A model is a dict (written/read as the text format in src/staging/MODEL_FORMAT.m
   nets      [[(W, b, act), ...], ...]                            MLPs whose softmax outputs are averaged
   priors, temper, trans (5x5), init                             forward HMM
   ood       (halflife, weight, prior, cap, threshold)           night's distance from the training data
-  calibrate (t0, slope)                                         temperature of the posterior by that distance
+  calibrate (t0, slope, mix)                                    temperature and uniform share by that distance
 Everything is float64 and done in the same order as the C code, so the two agree to ~1e-12.
 """
 import math
@@ -300,18 +300,27 @@ def ood_distance(model, X):
     return d, D
 
 
+def clip_columns(model, X):
+    """Format 3: each standardised column clipped to +-sqrt(cap) before the classifier (a network
+    extrapolates without bound beyond its training range; a dead channel sits 20 spreads away)."""
+    c = math.sqrt(model['ood'][3])
+    return np.minimum(np.maximum(X, -c), c)
+
+
 def temperature(model, D):
     """The posterior's temperature for a night at distance D: t0 within the training data, growing with
     the distance beyond the prior (calibrated on held-out nights, some shifted; see the trainer)."""
-    t0, slope = model['calibrate']
-    prior = model['ood'][2]
-    return t0 + slope * np.maximum(D - prior, 0.0)
+    t0, slope, _ = model['calibrate']
+    return t0 + slope * np.maximum(D - model['ood'][2], 0.0)
 
 
 def calibrated(model, post, D):
-    """post ** (1/T) renormalised per row: the same ranking, confidence matched to agreement."""
+    """post ** (1/T) renormalised per row, then mixed with the uniform distribution in the share
+    1 - exp(-mix * max(D - prior, 0)): the same ranking, confidence matched to agreement."""
     q = post ** (1.0 / temperature(model, D))[:, None]
-    return q / q.sum(1, keepdims=True)
+    q = q / q.sum(1, keepdims=True)
+    e = 1.0 - np.exp(-model['calibrate'][2] * np.maximum(D - model['ood'][2], 0.0))
+    return (1.0 - e)[:, None] * q + (e / 5.0)[:, None]
 
 
 def run_night(model, epochs, base, fast=False, details=False):
@@ -319,6 +328,8 @@ def run_night(model, epochs, base, fast=False, details=False):
     first row. With details, also the columns X, the per-epoch distances d and the night's D."""
     z = normalise(model, raw_features(model, base))
     X = context_fast(model, z) if fast else context_columns(model, z)
+    if model.get('ood'):
+        X = clip_columns(model, X)
     post = classify(model, X)
     d = D = None
     if model.get('ood'):
@@ -363,10 +374,13 @@ def gw(x):
 def write_model(model, path, replace=False, mode=0o600):
     v2 = uses_centre_weight(model)
     v3 = bool(model.get('ood'))
+    v3 = v3 or bool(model.get('rate'))
     L = ['dreamwatch-model %d' % (3 if v3 else 2 if v2 else 1),       # the oldest version that can say it
          '# %s' % model.get('comment', ''),
          'name %s' % model['name'],
          'channels %s' % ' '.join(model['channels'])]
+    if model.get('rate'):
+        L.append('rate %s' % g(model['rate']))
     if v2 or any(f[2] == 'center' for f in model['features']):
         L.append('center %s %s %s' % tuple(g(v) for v in model['center']))
     for name, scale, norm, prior, num, den in model['features']:
@@ -383,7 +397,7 @@ def write_model(model, path, replace=False, mode=0o600):
                 L.append(' '.join(gw(v) for v in [b[r]] + list(W[r])))
     if v3:
         L.append('ood %s %s %s %s %s' % tuple(g(v) for v in model['ood']))
-        L.append('calibrate %s %s' % tuple(g(v) for v in model['calibrate']))
+        L.append('calibrate %s %s %s' % tuple(g(v) for v in model['calibrate']))
     L.append('priors ' + ' '.join(g(v) for v in model['priors']))
     L.append('temper ' + g(model['temper']))
     L.append('init ' + ' '.join(g(v) for v in model['init']))
@@ -450,6 +464,8 @@ def read_model(path):
                 assert rows.shape[1] == nin + 1
                 i += 1 + nout
             m['nets'].append(net)
+        elif k == 'rate':
+            m['rate'] = float(a[0])
         elif k == 'ood':
             m['ood'] = tuple(float(v) for v in a)
         elif k == 'calibrate':

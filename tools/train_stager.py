@@ -42,7 +42,14 @@ CONTEXT = [('mean', 1), ('mean', 3), ('mean', 10), ('mean', 40), ('std', 10)]
 CENTER_V4 = (480.0, 20.0, 3.0)    # half-life 4 h, prior weight 10 min, clip +-3 (log units)
 CENTER = (120.0, 10.0, 3.0)       # half-life 1 h, prior weight 5 min: a night or excerpt soon speaks for itself
 AUGMENT = dict(crops=1, excerpts=8, shifts=2)
-LOW_FIELDS = ['delta', 'theta', 'alpha']   # what a source below 100 Hz still carries (alpha ends at 13 Hz)
+# Sources sampled at 50-100 Hz: no gamma (30-50 Hz), and beta (13-30 Hz) only up to the source's Nyquist
+# frequency and anti-aliasing edge, so the low-rate model reads delta to beta (not gamma, nor the variances,
+# which take in everything up to 50 Hz) and learns from nights whose beta is cut as such a source cuts it:
+# x BETA_CUT (uniform; a flat spectrum over 13-30 Hz keeps 31 of its 43 bins below 25 Hz, x0.72, and the
+# source's own filter takes more).
+LOW_FIELDS = ['delta', 'theta', 'alpha', 'beta']
+LOW_RATE = 50.0
+BETA_CUT = (0.35, 1.0)
 
 # The recipes. experts: (which columns it sees: 'all' or a channel, how many MLPs, training data) with
 # data a dict: crops (copies cropped to start 5-60 min before sleep), excerpts (30-min excerpts per
@@ -59,9 +66,9 @@ RECIPES = {
     # ratios, mobility), which a short excerpt of another montage cannot mislead
     'eeg': dict(channels=['eeg'], views='all', fields=L.BASE, center=CENTER, evidence=True, iters=6,
                 experts=[('all', 4, AUGMENT), ('uncentred', 4, AUGMENT)]),
-    # the same for sources below 100 Hz: delta, theta and alpha only
-    'eeg_lo': dict(channels=['eeg'], views='all', fields=LOW_FIELDS, center=CENTER, evidence=True, iters=6,
-                   experts=[('all', 4, AUGMENT), ('uncentred', 4, AUGMENT)]),
+    # the same for sources sampled at 50-100 Hz: delta to beta, beta cut as such a source cuts it
+    'eeg_lo': dict(channels=['eeg'], views='all', fields=LOW_FIELDS, rate=LOW_RATE, center=CENTER, evidence=True,
+                   iters=6, experts=[('all', 4, AUGMENT), ('uncentred', 4, AUGMENT)]),
     # trainer version 4's one-channel model (Fpz-Cz only, slow centre): kept to score it next to 'eeg'
     'fpz': dict(channels=['fpz'], views=0, fields=L.BASE, center=CENTER_V4, evidence=False,
                 experts=[('all', 4, dict(crops=1))]),
@@ -95,6 +102,8 @@ def table_paths(args):
     """The feature tables named on the command line (files or folders of *.tsv), or the shared ones."""
     out = []
     for a in args or [FEAT]:
+        if not os.path.exists(a):
+            sys.exit('train_stager: %s: no such file or folder' % a)
         out += sorted(glob.glob(os.path.join(a, '*.tsv'))) if os.path.isdir(a) else [a]
     if not out:
         sys.exit('train_stager: no feature tables (*.tsv) in %s' % ' '.join(args or [FEAT]))
@@ -254,13 +263,24 @@ def shifted(n, k):
     return dict(n, name='%s-s%d' % (n['name'], k), base=montage_shift(n['base'], rng))
 
 
-def augmented(nights, data):
+def low_rate(n, k):
+    """Copy k of a night as a source sampled at LOW_RATE gives it: every channel's beta x BETA_CUT."""
+    rng = np.random.default_rng([night_seed(n['name']), zlib.crc32(n['view'].encode()), 1000 + k])
+    b = n['base'].copy()
+    b[:, 3::7] *= rng.uniform(*BETA_CUT)
+    return dict(n, base=b)
+
+
+def augmented(nights, data, rate=None):
     """The training nights of one expert group: each whole, + crops copies cropped to start 5-60 min
     before sleep, + excerpts 30-min excerpts at random places in the scored window, each also as
-    `shifts` montage-shifted copies (offsets and shifts seeded by the night: reproducible)."""
+    `shifts` montage-shifted copies (offsets and shifts seeded by the night: reproducible); with a rate
+    below 100 Hz every copy's beta is cut as such a source cuts it."""
     base = list(nights)
     for n in nights:
         base += [shifted(n, k) for k in range(data.get('shifts', 0))]
+    if rate:
+        base = [low_rate(n, k) for k, n in enumerate(base)]
     out = list(base)
     for n in base:
         rng = np.random.default_rng(night_seed(n['name']))
@@ -322,7 +342,7 @@ def fit(rc, nights, seed=0, name='model'):
     scaling, the experts and the class priors; the output is the experts' mean posterior (no HMM)."""
     ch = rc['channels']
     m = dict(name=name, channels=ch, features=L.feature_program(ch, rc['fields'], rc['evidence']),
-             center=rc['center'], columns=[], nets=[], temper=1.0)
+             center=rc['center'], columns=[], nets=[], temper=1.0, rate=rc.get('rate'))
     allraw = np.vstack([L.raw_features(m, n['base']) for n in nights])
     for k, f in enumerate(m['features']):
         f[3] = float(np.median(allraw[:, k])) if f[2] == 'center' else 0.0
@@ -333,7 +353,7 @@ def fit(rc, nights, seed=0, name='model'):
         """Unscaled context columns and labels of the scored windows of the group's training nights."""
         key = tuple(sorted(data.items()))
         if key not in rows:
-            ns = augmented(nights, data)
+            ns = augmented(nights, data, rc.get('rate'))
             Xs = [L.context_fast(m, L.normalise(m, L.raw_features(m, n['base']))) for n in ns]
             rows[key] = (np.vstack([x[n['win']] for x, n in zip(Xs, ns)]),
                          np.concatenate([n['y'][n['win']] for n in ns]))
@@ -386,41 +406,65 @@ def kappa(y, p):
 
 
 def score_night(m, n, r):
-    """(labels, raw posteriors, night distances) of the scored rows of night n in regime r."""
+    """(labels, posteriors, night distances) of the scored rows of night n in regime r, by model m as the
+    runtime runs it (columns clipped) but with the neutral calibration (temperature 1)."""
+    mm = set_ood(dict(m))
     ys, ps, Ds = [], [], []
     for c in regime(n, r):
-        mm = dict(m, ood=None)
         post, _, det = L.run_night(mm, c['epochs'], c['base'], fast=True, details=True)
-        D = L.ood_distance(m, det['X'])[1] if m.get('ood') else np.zeros(len(post))
         ys.append(c['y'][c['win']])
         ps.append(post[c['win']])
-        Ds.append(D[c['win']])
+        Ds.append(det['D'][c['win']])
     return np.concatenate(ys), np.vstack(ps), np.concatenate(Ds)
 
 
-def loso(rc, nights, seed=0, test_views=None, log=print):
-    """Leave-one-subject-out: each subject's nights scored in every regime (and each test view) by the
-    recipe trained on the other subjects. Returns {(view, regime): [(y, post, D, subject), ...]} and
-    the fold models by held-out subject."""
+def train_view_of(rc):
+    return rc.get('views', 'all' if len(rc['channels']) == 1 else 0)
+
+
+def train_folds(rc, nights, seed=0, log=print):
+    """Leave-one-subject-out: {subject: the recipe trained on the other subjects' nights}."""
     nch = len(rc['channels'])
-    train_view = rc.get('views', 'all' if nch == 1 else 0)
-    test_views = test_views or (['fpz_pz'] if nch == 2 else L.SLOTS)
-    subs = sorted({n['subject'] for n in nights})
-    res, models = {}, {}
-    for s in subs:
+    models = {}
+    for s in sorted({n['subject'] for n in nights}):
         t0 = time.time()
-        m = models[s] = fit(rc, views([n for n in nights if n['subject'] != s], nch, train_view), seed)
-        set_ood(m, None)
+        models[s] = fit(rc, views([n for n in nights if n['subject'] != s], nch, train_view_of(rc)), seed)
+        log('fold %s trained (%.0f s)' % (s, time.time() - t0))
+    return models
+
+
+def score_folds(rc, nights, models, log=print):
+    """Each subject's nights scored in every regime and in each channel slot the model can read, by the
+    fold model that did not see the subject: {(view, regime): [(y, post, D, subject), ...]}."""
+    nch = len(rc['channels'])
+    res = {}
+    for s, m in models.items():
         for n in views([n for n in nights if n['subject'] == s], nch, 'all'):
-            if n['view'] not in test_views:
-                continue
             for r in REGIMES:
                 y, p, D = score_night(m, n, r)
                 res.setdefault((n['view'], r), []).append((y, p, D, s))
-        log('subject %s: kappa %s  (%.0f s)' % (s, '  '.join(
-            '%s/%s %.3f' % (v, r, kappa(*pooled(res[(v, r)], s)[:2])) for v in test_views for r in REGIMES
-            if (v, r) in res), time.time() - t0))
-    return res, models
+        log('subject %s: kappa %s' % (s, '  '.join('%s/%s %.3f' % (v, r, kappa(*pooled(res[(v, r)], s)[:2]))
+                                                   for (v, r) in res if any(i[3] == s for i in res[(v, r)]))))
+    return res
+
+
+def loso(rc, nights, seed=0, cache=None, log=print):
+    """Leave-one-subject-out figures and the fold models (trained once per cache key when a cache
+    folder is given: the key hashes the trainer version, the recipe, the seed and every night)."""
+    models = None
+    path = loso_cache_path(rc, nights, seed, cache) if cache else None
+    if path and os.path.exists(path):
+        import pickle
+        log('fold models from %s' % path)
+        with open(path, 'rb') as f:
+            models = pickle.load(f)
+    if models is None:
+        models = train_folds(rc, nights, seed, log)
+        if path:
+            import pickle
+            os.makedirs(cache, exist_ok=True)
+            L.write_new(path, pickle.dumps(models), replace=True)
+    return score_folds(rc, nights, models, log), models
 
 
 def loso_cache_path(rc, nights, seed, cache):
@@ -432,22 +476,6 @@ def loso_cache_path(rc, nights, seed, cache):
         for a in [n['epochs'], n['y']] + n['slots']:
             h.update(np.ascontiguousarray(a).tobytes())
     return os.path.join(cache, 'loso-%s.pkl' % h.hexdigest()[:20])
-
-
-def cached_loso(rc, nights, seed, cache, log=print):
-    """loso(), kept in the cache folder when one is given, so --cv then --write train the folds once."""
-    if not cache:
-        return loso(rc, nights, seed, log=log)
-    import pickle
-    path = loso_cache_path(rc, nights, seed, cache)
-    if os.path.exists(path):
-        log('leave-one-subject-out folds from %s' % path)
-        with open(path, 'rb') as f:
-            return pickle.load(f)
-    out = loso(rc, nights, seed, log=log)
-    os.makedirs(cache, exist_ok=True)
-    L.write_new(path, pickle.dumps(out), replace=True)
-    return out
 
 
 def pooled(items, subject=None):
@@ -475,18 +503,18 @@ def report(name, res, out=sys.stdout):
 
 # ---------------------------------------------------------------- out-of-distribution and calibration
 # The night's distance (MODEL_FORMAT.md): per-epoch mean of min(x^2, CAP) over the standardised columns,
-# exponentially weighted with a half-life of 20 epochs (10 min), starting at 1 (the training mean)
-# worth 20 epochs. The threshold is the THRESHOLD_QUANTILE of the distance over every held-out epoch
-# of the leave-one-subject-out runs (all regimes and views: nights like the training data, from
-# subjects the model never saw), so about 1 epoch in 200 of such a night is flagged.
-OOD_HALFLIFE, OOD_WEIGHT, OOD_PRIOR, OOD_CAP = 20.0, 20.0, 1.0, 100.0
-THRESHOLD_QUANTILE = 0.995
+# exponentially weighted with a half-life of 60 epochs (30 min: a burst of artefact moves it little, a
+# night unlike training keeps it up), starting at 1 (the training mean) worth 20 epochs. The threshold
+# is the THRESHOLD_QUANTILE of the distance over every held-out epoch of the leave-one-subject-out runs
+# (all regimes and views: nights like the training data, of subjects the model never saw).
+OOD_HALFLIFE, OOD_WEIGHT, OOD_PRIOR, OOD_CAP = 60.0, 20.0, 1.0, 100.0
+THRESHOLD_QUANTILE = 0.999
 
 
 def set_ood(m, calib=None, threshold=None):
     """The night-distance statement and the calibration (t0, slope); None: neutral (T = 1)."""
     m['ood'] = (OOD_HALFLIFE, OOD_WEIGHT, OOD_PRIOR, OOD_CAP, threshold or 1e9)
-    m['calibrate'] = calib or (1.0, 0.0)
+    m['calibrate'] = calib or (1.0, 0.0, 0.0)
     return m
 
 
@@ -511,39 +539,46 @@ def stress_scores(rc, nights, models):
     return out
 
 
-def nll(t0, slope, p, y, D):
-    q = p ** (1.0 / (t0 + slope * np.maximum(D - OOD_PRIOR, 0.0)))[:, None]
-    q = q / q.sum(1, keepdims=True)
-    return -np.mean(np.log(np.maximum(q[np.arange(len(y)), y], 1e-300)))
+def calibrate_probs(cal, p, D):
+    return L.calibrated(dict(ood=(0, 0, OOD_PRIOR, 0, 0), calibrate=cal), p, D)
 
 
 def calibration(res, stress):
-    """(t0, slope, threshold) and a printable summary: t0 and slope minimise the negative log-likelihood
-    of the expert's stage over every held-out epoch, like the training data or stressed; the threshold
-    is the THRESHOLD_QUANTILE of the distance over the held-out epochs like the training data."""
-    from scipy.optimize import minimize
+    """(t0, slope, mix), threshold, and a printable summary. t0 is plain temperature scaling: it minimises
+    the negative log-likelihood of the expert's stage over the held-out epochs like the training data;
+    slope and mix (how confidence falls with the distance) minimise it over the held-out epochs under
+    the stresses, t0 fixed (a stress the distance cannot see leaves them alone: its excess is 0). The
+    threshold is the THRESHOLD_QUANTILE of the distance over the held-out epochs like the training data."""
+    from scipy.optimize import minimize_scalar, minimize
     ind = [i for v in res.values() for i in v]
     st = [i for v in stress.values() for i in v]
-    y, _, p, D = pooled(ind + st)
-    f = minimize(lambda v: nll(np.exp(v[0]), np.exp(v[1]), p, y, D), [0.0, -2.0], method='Nelder-Mead',
-                 options=dict(xatol=1e-4, fatol=1e-7))
-    t0, slope = float(np.exp(f.x[0])), float(np.exp(f.x[1]))
+
+    def nll(cal, y, p, D):
+        q = calibrate_probs(cal, p, D)
+        return -np.mean(np.log(np.maximum(q[np.arange(len(y)), y], 1e-300)))
+    y, _, p, D = pooled(ind)
+    t0 = float(np.exp(minimize_scalar(lambda v: nll((np.exp(v), 0.0, 0.0), y, p, D), bounds=(-3, 3),
+                                      method='bounded', options=dict(xatol=1e-5)).x))
+    y, _, p, D = pooled(st)
+    f = minimize(lambda v: nll((t0, np.exp(v[0]), np.exp(v[1])), y, p, D), [-2.0, -3.0], method='Nelder-Mead',
+                 options=dict(xatol=1e-4, fatol=1e-7, maxiter=2000))
+    cal = (t0, float(np.exp(f.x[0])), float(np.exp(f.x[1])))
     Dind = pooled(ind)[3]
     thr = float(np.quantile(Dind, THRESHOLD_QUANTILE))
     thr = float('%.2g' % thr) if thr < 10 else float(round(thr))
-    lines = ['calibration: temperature %.3f + %.4f * max(D - 1, 0); threshold %.3g (%.1f %% quantile of the '
-             'distance over %d held-out epochs like the training data)' % (t0, slope, thr,
-                                                                              100 * THRESHOLD_QUANTILE, len(Dind))]
+    lines = ['calibration: temperature %.3f + %.4f * max(D - 1, 0), uniform share 1 - exp(-%.4f * max(D - 1, 0)); '
+             'threshold %.3g (%.1f %% quantile of the distance over %d held-out epochs like the training data)'
+             % (cal + (thr, 100 * THRESHOLD_QUANTILE, len(Dind)))]
     groups = [('%s/%s' % k, v) for k, v in sorted(res.items())] + sorted(stress.items())
     for name, items in groups:
         yy, pred, pp, DD = pooled(items)
-        q = pp ** (1.0 / (t0 + slope * np.maximum(DD - OOD_PRIOR, 0.0)))[:, None]
-        q = q / q.sum(1, keepdims=True)
+        q = calibrate_probs(cal, pp, DD)
         lines.append('  %-8s epochs %6d  kappa %.3f  accuracy %.3f  mean top p raw %.3f calibrated %.3f  '
-                     'flagged %5.1f %%  distance median %.2f' % (
+                     'flagged %5.1f %% of epochs, %2d of %2d nights  distance median %.2f' % (
                          name, len(yy), kappa(yy, pred), (pred == yy).mean(), pp.max(1).mean(), q.max(1).mean(),
-                         100 * (DD > thr).mean(), np.median(DD)))
-    return (t0, slope), thr, '\n'.join(lines)
+                         100 * (DD > thr).mean(), sum((i[2] > thr).any() for i in items), len(items),
+                         np.median(DD)))
+    return cal, thr, '\n'.join(lines)
 
 
 # ---------------------------------------------------------------- command line
@@ -559,6 +594,7 @@ def user_recipe(a, nslots):
         rc['views'] = 0 if a.frontal_only else 'all'
     if a.low and a.channels == 2:
         rc['fields'] = LOW_FIELDS
+        rc['rate'] = LOW_RATE
     data = dict(AUGMENT) if a.channels == 1 else None
     if a.no_shifts and data:
         data['shifts'] = 0
@@ -572,15 +608,31 @@ def user_recipe(a, nslots):
 
 def train_model(rc, nights, seed, name, cache=None, log=print):
     """LOSO figures, calibration from the held-out nights, then the model trained on every night."""
-    res, models = cached_loso(rc, nights, seed, cache, log=log)
+    res, models = loso(rc, nights, seed, cache, log=log)
     report(name, res)
     calib, thr, text = calibration(res, stress_scores(rc, nights, models))
     print(text, flush=True)
-    nch = len(rc['channels'])
-    m = fit(rc, views(nights, nch, rc.get('views', 'all' if nch == 1 else 0)), seed, name)
+    m = final_fit(rc, nights, seed, name, cache, log)
     set_ood(m, calib, thr)
     m['comment'] = ('trained by tools/train_stager.py (version 5) on %d nights (%d subjects); %s; %s'
                     % (len(nights), len({n['subject'] for n in nights}), describe(rc), text.split('\n')[0]))
+    return m
+
+
+def final_fit(rc, nights, seed, name, cache=None, log=print):
+    """The recipe trained on every night (kept in the cache folder like the folds)."""
+    import pickle
+    path = loso_cache_path(rc, nights, seed, cache).replace('loso-', 'final-') if cache else None
+    if path and os.path.exists(path):
+        log('final model from %s' % path)
+        with open(path, 'rb') as f:
+            return dict(pickle.load(f), name=name)
+    t0 = time.time()
+    m = fit(rc, views(nights, len(rc['channels']), train_view_of(rc)), seed, name)
+    log('final model trained on every night (%.0f s)' % (time.time() - t0))
+    if path:
+        os.makedirs(cache, exist_ok=True)
+        L.write_new(path, pickle.dumps(m), replace=True)
     return m
 
 
@@ -604,7 +656,7 @@ def main():
                     help='--out: stage one channel (fpz_* columns, any derivation) or two (fpz_* and pz_*)')
     ap.add_argument('--frontal-only', action='store_true',
                     help='--out, one channel: train on the fpz_* columns only (default: pz_* too, as a view)')
-    ap.add_argument('--low', action='store_true', help='--out: delta, theta and alpha only (sources < 100 Hz)')
+    ap.add_argument('--low', action='store_true', help='--out: delta to beta only, for sources sampled at 50-100 Hz')
     ap.add_argument('--subject-pattern', default=SLEEP_EDF_SUBJECT,
                     help='regular expression on the file name; its first group (or match) is the subject')
     ap.add_argument('--subjects', metavar='FILE', help='"TABLE SUBJECT" per line instead of the pattern')
@@ -662,7 +714,7 @@ def main():
             L.write_model(m, path, replace=True, mode=0o644)
             print('wrote %s' % path, flush=True)
         else:
-            report(name, cached_loso(rc, nights, a.seed, a.cache)[0])
+            report(name, loso(rc, nights, a.seed, a.cache)[0])
 
 
 if __name__ == '__main__':
