@@ -24,7 +24,7 @@ DW_CPPFLAGS := -D_GNU_SOURCE -Isrc -I$(B)/gen -DDW_VERSION='"$(VERSION)"' -DDW_D
 # the installed program never sees the source path.
 TEST_CPPFLAGS := -DDW_SRCDIR='"$(CURDIR)"' -Itests/unit
 DW_CFLAGS   := -std=c11 -pthread $(WARN) $(SAN) $(CFLAGS)
-LDLIBS  := $(shell pkg-config --libs ncursesw libserialport inih 2>/dev/null || echo -lncursesw -ltinfo -lserialport -linih) -ledf -lm -lpthread
+LDLIBS  := $(shell pkg-config --libs ncursesw libserialport inih fftw3 2>/dev/null || echo -lncursesw -ltinfo -lserialport -linih -lfftw3) -lmosquitto -ledf -lm -lpthread
 
 MAIN    := src/app/main.c
 SRCS    := $(filter-out $(MAIN),$(wildcard src/*/*.c))
@@ -100,7 +100,7 @@ test: check
 bench:
 	@sh tools/deps.sh check
 	@$(MAKE) --no-print-directory bench-run
-bench-run: all $(BENCHBIN)
+bench-run: all $(BENCHBIN) $(B)/bench/wardsim
 	@B=$(B) sh tests/bench.sh
 
 # tests/run.sh sends any sanitizer report to $(B)/sanitizer-logs/ and counts each as a FAIL. clang for
@@ -109,7 +109,7 @@ asan:
 	$(MAKE) B=build-asan CC=clang SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -Wno-unknown-warning-option' CFLAGS='-O1 -g' check
 tsan:
 	$(MAKE) B=build-tsan SAN='-fsanitize=thread' CFLAGS='-O1 -g' check
-# The real binary under valgrind memcheck (full leak check) on representative paths; about 1 min of CPU.
+# The real binary under valgrind memcheck (full leak check) on representative paths; about 2 min of CPU.
 valgrind: all
 	@DW_BIN=$(CURDIR)/$(B)/dreamwatch sh tests/valgrind.sh
 

@@ -31,7 +31,7 @@ for t in "$B"/tests/test_*; do
     echo "== $(basename "$t")"
     run "$(basename "$t")" "$t"
 done | tee "$log.units"
-for t in tests/e2e/*.sh tests/valgrind.sh; do   # valgrind: about 1 min; skips itself on sanitizer builds
+for t in tests/e2e/*.sh tests/valgrind.sh; do   # valgrind: about 2 min; skips itself on sanitizer builds
     [ -f "$t" ] || continue
     echo "== $(basename "$t")"
     run "$(basename "$t")" sh "$t"

@@ -1,10 +1,11 @@
 #!/bin/sh
 # The real binary under valgrind (memcheck, full leak check) on representative paths: print-config,
-# score on the sample night and on a real feature table, a headless replay, a live recording from the
-# emulator stopped by SIGTERM, recover on that recording made to look crashed, and the screen in tmux.
+# score on the sample night and on a real feature table, a headless replay (plain, and with the example
+# research protocol), a live recording from the emulator stopped by SIGTERM, the pre-night check on the
+# emulator, recover on that recording made to look crashed, and the screen in tmux.
 # Any invalid access, uninitialised use, leak (definite or possible) or descriptor we left open at exit is
 # a FAIL with valgrind's report.
-# Part of `make check` (tests/run.sh) and alone as `make valgrind`: about 1 min (50 s of CPU).
+# Part of `make check` (tests/run.sh) and alone as `make valgrind`: about 2 min of CPU (measured 122 s).
 cd "$(dirname "$0")/.." || exit 2
 . tests/e2e/lib.sh
 npass=0 nfail=0
@@ -44,17 +45,33 @@ if [ -f "$FEAT" ]; then vg "score --features SC4001E0" 0 "$DW_BIN" score --featu
 else skip "valgrind score --features" "no $FEAT"; fi
 vg "headless replay" 0 "$DW_BIN" --headless --exit-at-end --speed 0 "$SAMPLE"
 vg "bad input is an error, not a leak" 1 "$DW_BIN" --headless --exit-at-end "$TMP/no-such.edf"
+# The example research protocol over the night: awakenings, questions, sham, memory cues, arousal watch,
+# evoked response, spindles and slow waves, the sealed file, the awakenings and events tables.
+# An hour and a half of it (N2 and N3 in the first cycle) keeps the cost down.
+if /usr/bin/python3 tests/e2e/make_inputs.py cut "$SAMPLE" "$TMP/cycle.edf" 1200 6600 2>/dev/null; then
+    vg "headless replay with the example protocol" 0 "$DW_BIN" --headless --exit-at-end --speed 0 --enhanced \
+        --protocol "$DW_ROOT/sample-data/protocol.example.ini" --set stimulation.so_threshold_uv=-30 \
+        --out "$TMP/proto" "$TMP/cycle.edf"
+else skip "valgrind headless replay with the example protocol" "no Debian python3 with numpy/scipy"; fi
 
-# Live: the emulator natively, `record` under valgrind for 8 s, then a safe shutdown by SIGTERM.
+# Live: the emulator natively, `record` under valgrind for 8 s (serving its control socket and publishing
+# to a broker that is not there: the net thread, the broker client's loop and the link alert), then a safe
+# shutdown by SIGTERM.
 . tests/e2e/emulator.inc
 start_emu
 n=$((n + 1))
-$VG --log-file="$TMP/vg.$n.log" "$DW_BIN" record --serial "$TMP/tty" --out "$TMP/rec" > "$TMP/vg.$n.out" 2>&1 &
+XDG_RUNTIME_DIR="$TMP" $VG --log-file="$TMP/vg.$n.log" "$DW_BIN" record --serial "$TMP/tty" --out "$TMP/rec" \
+    --publish mqtt://127.0.0.1:1/dw --bed vg > "$TMP/vg.$n.out" 2>&1 &
 pid=$!
 sleep 8
 kill -TERM $pid
 wait $pid
 report "record from the emulator, SIGTERM" $? 0 "$TMP/vg.$n.log"
+stop_emu
+# The pre-night check on the emulator (short phases, two channels): it fails (alpha all the time).
+start_emu
+vg "check --serial" 1 "$DW_BIN" check --serial "$TMP/tty" --channels 1,2 --set check.rest_s=4 --set check.alpha_s=4 \
+    --set check.eyes_s=4
 stop_emu
 
 # Recover: that recording as a crash leaves it (count -1, a torn record after the last full one).

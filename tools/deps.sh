@@ -4,8 +4,8 @@
 #   tools/deps.sh build    what `make` needs
 #   tools/deps.sh check    what `make check` needs as well
 set -u
-build="gcc make pkg-config libncurses-dev libserialport-dev libedf-dev libinih-dev"
-check="tmux python3 python3-numpy python3-scipy python3-sklearn python3-pandas clang libclang-rt-14-dev valgrind"
+build="gcc make pkg-config libncurses-dev libserialport-dev libedf-dev libinih-dev libmosquitto-dev libfftw3-dev"
+check="tmux python3 python3-numpy python3-scipy python3-sklearn python3-pandas python3-mne clang libclang-rt-14-dev valgrind mosquitto mosquitto-clients openssl"
 want=$build
 [ "${1:-build}" = check ] && want="$build $check"
 

@@ -430,36 +430,43 @@ def _gauss(t, c, s):
     return np.exp(-0.5 * ((t - c) / s) ** 2)
 
 
-def event_signals(stage, rng, rel):
+def event_signals(stage, rng, rel, log=None):
     """Time-domain events of one epoch for both channels (fpz, pz), kept inside the epoch.
     rel: the epoch's target features over the stage medians (14), which picks the state, e.g.
-    eyes closed (alpha) when Pz-Oz alpha is above the wake median, blinks otherwise."""
+    eyes closed (alpha) when Pz-Oz alpha is above the wake median, blinks otherwise.
+    log: a list that gets (kind, onset in the epoch, duration, Fpz-Cz amplitude, frequency) of each
+    spindle, K-complex and slow wave (--events); it draws no random numbers."""
     ev = np.zeros((2, NS))
+    last = {}
 
-    def put(wave, t0, gains):
+    def put(wave, t0, gains, kind=None):
         i0 = int(t0 * FS)
         n = min(len(wave), NS - i0)
         ev[0, i0:i0 + n] += gains[0] * wave[:n]
         ev[1, i0:i0 + n] += gains[1] * wave[:n]
+        if log is not None and kind:
+            amp, freq = last.get(kind, (np.max(np.abs(wave)), 0.0))
+            log.append((kind, i0 / FS, n / FS, gains[0] * amp, freq))
 
     def spindle(amp):
         d = rng.uniform(0.6, 1.8)
         tt = np.arange(int(d * FS)) / FS
         f = rng.uniform(11.5, 15.0)
         env = np.sin(np.pi * tt / d) ** 2          # waxing-waning
+        last["spindle"] = (amp, f)
         return amp * env * np.sin(2 * np.pi * f * tt + rng.uniform(0, 2 * np.pi))
 
     if stage == 2:
         for _ in range(rng.poisson(2.2)):          # ~4.4 spindles per minute
-            put(spindle(rng.uniform(12, 30)), rng.uniform(0, EPOCH - 2), (0.7, 1.0))
+            put(spindle(rng.uniform(12, 30)), rng.uniform(0, EPOCH - 2), (0.7, 1.0), "spindle")
         for _ in range(rng.poisson(0.75)):         # ~1.5 K-complexes per minute
             a = rng.uniform(80, 160)
             tt = np.arange(150) / FS
             kc = a * (-0.55 * _gauss(tt, 0.25, 0.09) + 0.45 * _gauss(tt, 0.65, 0.17))
             t0 = rng.uniform(0, EPOCH - 3.5)
-            put(kc, t0, (1.0, 0.45))
+            put(kc, t0, (1.0, 0.45), "k_complex")
             if rng.random() < 0.4:                 # spindle riding on the K-complex's tail
-                put(spindle(rng.uniform(12, 25)), t0 + 0.9, (0.7, 1.0))
+                put(spindle(rng.uniform(12, 25)), t0 + 0.9, (0.7, 1.0), "spindle")
     elif stage == 3:
         # trains of slow waves (0.5-2 Hz) covering 35-70 % of the epoch, frontal-dominant
         pos = rng.uniform(0, 3)
@@ -469,12 +476,13 @@ def event_signals(stage, rng, rel):
                 tt = np.arange(int(FS / f)) / FS
                 a = rng.uniform(45, 110)            # half peak-to-peak on Fpz-Cz
                 wave = -a * np.sin(2 * np.pi * f * tt) * (1 + 0.25 * np.sin(np.pi * f * tt))
-                put(wave, pos, (1.0, rng.uniform(0.35, 0.6)))
+                last["slow_wave"] = (a, f)
+                put(wave, pos, (1.0, rng.uniform(0.35, 0.6)), "slow_wave")
                 pos += len(tt) / FS
             else:
                 pos += rng.uniform(0.5, 2.0)
         for _ in range(rng.poisson(0.6)):
-            put(spindle(rng.uniform(8, 18)), rng.uniform(0, EPOCH - 2), (0.7, 1.0))
+            put(spindle(rng.uniform(8, 18)), rng.uniform(0, EPOCH - 2), (0.7, 1.0), "spindle")
     elif stage == 0:
         if rel[7 + 2] > 1:                         # eyes closed, relaxed: occipital alpha bursts
             for _ in range(rng.integers(1, 5)):
@@ -562,7 +570,9 @@ def sample_targets(hyp, feat, rng):
 EVENT_CAP = 0.6   # events may take at most this share of any feature of the epoch
 
 
-def synthesize(hyp, params, rng):
+def synthesize(hyp, params, rng, events=None):
+    """events: a list that gets every logged event (see event_signals) as
+    (kind, onset_s, duration_s, Fpz-Cz amplitude after the epoch's cap, frequency)."""
     feat = params["features"]
     n = len(hyp)
     targets = sample_targets(hyp, feat, rng)
@@ -577,7 +587,8 @@ def synthesize(hyp, params, rng):
     coh = coherence(FINE)
     shares = []
     for i, k in enumerate(hyp):
-        ev = event_signals(k, rng, targets[i] / feat[STAGES[k]]["median"])
+        log = [] if events is not None else None
+        ev = event_signals(k, rng, targets[i] / feat[STAGES[k]]["median"], log)
         white = np.fft.rfft(rng.standard_normal((2, GEN)), axis=1)
         white[1] = coh * white[0] + np.sqrt(1 - coh ** 2) * white[1]
         for c in range(2):
@@ -587,6 +598,8 @@ def synthesize(hyp, params, rng):
             if e.any():
                 g = min(1.0, np.sqrt(EVENT_CAP * np.min(tgt / np.maximum(e, 1e-12))))
             ev[c] *= g
+            if c == 0 and log:
+                events.extend((kd, i * EPOCH + t0, d, g * a, f) for kd, t0, d, a, f in log)
             rest = np.maximum(tgt - g * g * e, 0.2 * tgt)
             w = design_weights(rest)
             S = w @ BASIS
@@ -759,6 +772,8 @@ def main():
     ap.add_argument("--resolution", type=float, default=0.3, help="uV per digital step")
     ap.add_argument("--phys-max", type=float, default=600.0, help="physical range +-uV")
     ap.add_argument("--params", default=PARAMS)
+    ap.add_argument("--events", metavar="TSV", help="also write the spindles, K-complexes and slow waves "
+                    "put in (the truth the detectors are checked against)")
     args = ap.parse_args()
     if args.extract:
         p = extract(args.shared)
@@ -773,7 +788,14 @@ def main():
         hyp, seed, onset = make_hypnogram(params, args.seed)
         print(f"hypnogram: seed {seed[0]}, attempt {seed[1]}, sleep onset after {onset / 2:.1f} min")
         rng = np.random.default_rng(args.seed)
-        sig, _, shares = synthesize(hyp, params, rng)
+        events = [] if args.events else None
+        sig, _, shares = synthesize(hyp, params, rng, events)
+        if args.events:
+            with open(args.events, "w") as fh:
+                fh.write("onset_s\tduration_s\tkind\tfpz_amp_uv\tfreq_hz\tstage\n")
+                for kd, t0, d, a, f in events:
+                    fh.write(f"{t0:.2f}\t{d:.2f}\t{kd}\t{a:.1f}\t{f:.2f}\t{STAGES[hyp[int(t0 // EPOCH)]]}\n")
+            print(f"wrote {args.events}: {len(events)} events")
         print(event_report(shares))
         dig_max = int(round(args.phys_max / args.resolution))
         peak = write_edf(args.out, sig, hyp, stage_annotations(hyp), args.phys_max, dig_max)

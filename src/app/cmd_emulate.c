@@ -2,7 +2,9 @@
  * the live path without a board. It answers the serial protocol (v s b d c C ~ x z), streams 24-bit
  * counts at the real rate from a recording or a generated alpha rhythm, and can misbehave on purpose:
  * dropped packets, damaged bytes, garbage, unplugging (a new pty behind the same --link), stalls, a
- * drifting clock, a board that is switched off. --sent-log writes every sample it sent. */
+ * drifting clock, a board that is switched off; and a head for the pre-night check: eyes closed
+ * (alpha) and eye movements at given times, an electrode's impedance. --sent-log writes every
+ * sample it sent. */
 #include "sources/cyton.h"
 #include "app/commands.h"
 #include "dsp/resample.h"
@@ -22,6 +24,10 @@
 #define MAX_EVENTS 16
 
 typedef struct { double t, d; } timed;
+/* A fault on one electrode: flat (shorted or lifted: ~0 uV), rail (off: the amplifier saturates) or noise
+ * (a loose electrode: 300 uV of broadband noise), channel ch (1-based) from t for d board seconds. */
+enum { CF_FLAT, CF_RAIL, CF_NOISE };
+typedef struct { double t, d; int ch, kind; } chfault;
 
 typedef struct {
     /* options */
@@ -31,8 +37,14 @@ typedef struct {
     double drop, corrupt;                  /* probabilities per packet */
     timed  garbage[MAX_EVENTS], unplug[MAX_EVENTS], stall[MAX_EVENTS];
     int    ngarbage, nunplug, nstall;
+    timed  closed[MAX_EVENTS], moves[MAX_EVENTS];  /* the head: eyes closed, eye movements */
+    int    nclosed, nmoves;
+    double kohm[16];                       /* electrode impedance (kOhm) if set, else 5, 6, 7 ... */
     double drift_ppm;
     int    board_off;
+    chfault chf[MAX_EVENTS];
+    int    nchf;
+    double speed;                          /* samples go out this many times faster than real time */
     uint64_t rng;
     /* pty */
     int    master, slave;                  /* we hold the slave open so the master never sees a hang-up */
@@ -78,7 +90,12 @@ static int usage(const char *why)
         "usage: dreamwatch emulate [--daisy] [--file F.edf|OpenBCI.txt] [--faults LIST] [--link PATH]\n"
         "                          [--sent-log FILE] [--seconds N] [--seed N]\n"
         "  --faults  comma-separated: drop=N%%, corrupt=N%% (packets with one damaged byte), garbage=T,\n"
-        "            unplug=T:D, stall=T:D, drift=PPM, board-off   (T, D in seconds after the first `b`)\n"
+        "            unplug=T:D, stall=T:D, drift=PPM, board-off, and per electrode flat=T:D:CH,\n"
+        "            rail=T:D:CH, noise=T:D:CH   (T, D in board seconds after the first `b`;\n"
+        "            CH 1-based); the head for the pre-night check: eyes-closed=T:D (alpha; eyes\n"
+        "            open otherwise, once one is given), eye-move=T:D (saccades on channels 1-2),\n"
+        "            impedance=CH:KOHM\n"
+        "  --speed F  stream F times faster than real time (tests; the board's clock runs F times fast)\n"
         "  prints the pty's path; --link keeps a symlink to it (replaced when unplugged and back)\n");
     return 2;
 }
@@ -91,12 +108,22 @@ static int parse_faults(emu *e, char *list)
             *v++ = 0;
         char *end = NULL;
         timed tv = { 0, 0 };
+        long ch = 0;
         if (v) {
             tv.t = strtod(v, &end);
             if (end == v)
                 goto bad;
             if (*end == ':')
                 tv.d = strtod(end + 1, &end);
+            if (*end == ':')
+                ch = strtol(end + 1, &end, 10);
+        }
+        int cf = !strcmp(f, "flat") ? CF_FLAT : !strcmp(f, "rail") ? CF_RAIL : !strcmp(f, "noise") ? CF_NOISE : -1;
+        if (cf >= 0) {
+            if (!v || *end || tv.d <= 0 || ch < 1 || ch > 16 || e->nchf == MAX_EVENTS)
+                goto bad;
+            e->chf[e->nchf++] = (chfault){ tv.t, tv.d, (int)ch - 1, cf };
+            continue;
         }
         if (!strcmp(f, "drop") && v && (*end == '%' || !*end))
             e->drop = tv.t / 100.0;
@@ -112,6 +139,12 @@ static int parse_faults(emu *e, char *list)
             e->stall[e->nstall++] = tv;
         else if (!strcmp(f, "board-off") && !v)
             e->board_off = 1;
+        else if (!strcmp(f, "eyes-closed") && v && !*end && tv.d > 0 && e->nclosed < MAX_EVENTS)
+            e->closed[e->nclosed++] = tv;
+        else if (!strcmp(f, "eye-move") && v && !*end && tv.d > 0 && e->nmoves < MAX_EVENTS)
+            e->moves[e->nmoves++] = tv;
+        else if (!strcmp(f, "impedance") && v && !*end && tv.t >= 1 && tv.t <= 16 && tv.d > 0)
+            e->kohm[(int)tv.t - 1] = tv.d;
         else
             goto bad;
         continue;
@@ -197,8 +230,13 @@ static void reply(emu *e, const char *text)
 
 /* ---- signal ---- */
 
-/* Ohms the emulated electrode c (0-based) shows in an impedance check: 5, 6, 7 ... kOhm. */
-static double electrode_ohm(int c) { return (5.0 + c) * 1000.0; }
+static int in_window(const timed *w, int n, double t);
+
+/* Ohms the emulated electrode c (0-based) shows in an impedance check: 5, 6, 7 ... kOhm if unset */
+static double electrode_ohm(const emu *e, int c)
+{
+    return (e->kohm[c] > 0 ? e->kohm[c] : 5.0 + c) * 1000.0;
+}
 
 /* Frames from the file, resampled to the board's rate, until sample index k is available. */
 static int file_frame(emu *e, long k, double *uv)
@@ -254,13 +292,29 @@ static int sample_uv(emu *e, long k, double *uv)
         if (file_frame(e, k, uv) != 0)
             return -1;
     } else {
-        for (int c = 0; c < 16; c++)            /* alpha with a drifting amplitude, a little noise */
-            uv[c] = (20 + 8 * sin(2 * M_PI * 0.1 * t + c)) * sin(2 * M_PI * 10 * t + 0.7 * c) +
+        /* alpha with a drifting amplitude, a little noise; with eyes-closed windows given, the eyes
+         * are open (alpha small) outside them */
+        double gain = e->nclosed && !in_window(e->closed, e->nclosed, t) ? 0.2 : 1.0;
+        for (int c = 0; c < 16; c++)
+            uv[c] = gain * (20 + 8 * sin(2 * M_PI * 0.4 * t + c)) *
+                        sin(2 * M_PI * 10 * t + 0.7 * c) +
                     3 * (rnd01(e) + rnd01(e) + rnd01(e) - 1.5) + 30 * c;
+        if (in_window(e->moves, e->nmoves, t)) {   /* saccades left, right each second: Fp1, Fp2 */
+            double eog = sin(2 * M_PI * 0.5 * t) >= 0 ? 120 : -120;
+            uv[0] += eog;
+            uv[1] += 0.3 * eog;
+        }
+    }
+    for (int i = 0; i < e->nchf; i++) {
+        const chfault *f = &e->chf[i];
+        if (t < f->t || t >= f->t + f->d)
+            continue;
+        double n3 = rnd01(e) + rnd01(e) + rnd01(e) - 1.5;   /* about N(0, 0.5) */
+        uv[f->ch] = f->kind == CF_FLAT ? 0.1 * n3 : f->kind == CF_RAIL ? 187500.0 : uv[f->ch] + 600 * n3;
     }
     for (int c = 0; c < 16; c++)
         if (e->leadoff[c])                       /* 6 nA at 31.25 Hz through electrode + 2.2 kOhm */
-            uv[c] += 6e-9 * (electrode_ohm(c) + 2200.0) * 1e6 * sin(2 * M_PI * 31.25 * t);
+            uv[c] += 6e-9 * (electrode_ohm(e, c) + 2200.0) * 1e6 * sin(2 * M_PI * 31.25 * t);
     return 0;
 }
 
@@ -326,7 +380,7 @@ static int send_sample(emu *e, long k)
 static void start_stream(emu *e, double now)
 {
     e->fs = e->daisy ? DW_CYTON_FS / 2 : DW_CYTON_FS;
-    e->rate = e->fs * (1 + e->drift_ppm * 1e-6);
+    e->rate = e->fs * (1 + e->drift_ppm * 1e-6) * e->speed;
     if (e->t_start == 0)
         e->t_start = now;
     e->next = (long)ceil((now - e->t_start) * e->rate);
@@ -435,7 +489,7 @@ static int run(emu *e)
         double now = dw_now_mono();
         if (e->seconds > 0 && now - t_begin >= e->seconds)
             break;
-        double ts = e->t_start ? now - e->t_start : -1;
+        double ts = e->t_start ? (now - e->t_start) * e->speed : -1;   /* board seconds */
         /* unplug: the pty goes away; a new one appears behind the link D seconds later */
         for (int i = 0; i < e->nunplug; i++)
             if (ts >= e->unplug[i].t && !e->unplug_done[i]) {
@@ -444,7 +498,8 @@ static int run(emu *e)
                 if (e->link)                    /* as udev removes a USB port's links */
                     unlink(e->link);
                 e->streaming = 0;
-                struct timespec d = { (time_t)e->unplug[i].d, (long)(fmod(e->unplug[i].d, 1.0) * 1e9) };
+                double dw = e->unplug[i].d / e->speed;
+                struct timespec d = { (time_t)dw, (long)(fmod(dw, 1.0) * 1e9) };
                 while (nanosleep(&d, &d) != 0 && errno == EINTR && !stop_flag)
                     ;
                 if (stop_flag || open_pty(e) != 0)
@@ -467,8 +522,9 @@ static int run(emu *e)
             }
         if (e->streaming) {
             long due = (long)floor((now - e->t_start) * e->rate);
-            if (due - e->next > 50)            /* we were descheduled for long: skip, do not burst */
-                e->next = due - 50;
+            long most = (long)(50 * e->speed);  /* we were descheduled for long: skip, do not burst */
+            if (due - e->next > most)
+                e->next = due - most;
             for (; e->next <= due; e->next++)
                 if (send_sample(e, e->next) != 0) {
                     fprintf(stderr, "dreamwatch emulate: end of %s\n", e->file);
@@ -494,6 +550,7 @@ int dw_cmd_emulate(int argc, char **argv)
     memset(&e, 0, sizeof e);
     e.master = e.slave = -1;
     e.rng = 0x2545F4914F6CDD1Dull;
+    e.speed = 1;
     char faults[512] = "";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -514,6 +571,11 @@ int dw_cmd_emulate(int argc, char **argv)
             snprintf(faults, sizeof faults, "%s", v), i++;
         else if (!strcmp(a, "--seconds"))
             e.seconds = atof(v), i++;
+        else if (!strcmp(a, "--speed")) {
+            e.speed = atof(v), i++;
+            if (!(e.speed >= 0.01 && e.speed <= 100))
+                return usage("--speed: a factor from 0.01 to 100");
+        }
         else if (!strcmp(a, "--seed"))
             e.rng = strtoull(v, NULL, 0) * 2654435761ull + 1, i++;
         else

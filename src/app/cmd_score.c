@@ -16,19 +16,49 @@
 
 #include "app/config.h"
 #include "base/files.h"
+#include "dsp/sleep_events.h"
+#include "record/bids_events.h"
+#include "staging/night.h"
 #include "staging/pipeline.h"
 #include "sources/source.h"
-
-
 
 struct night {
     int n, cap;
     signed char *stage;
     double (*prob)[DW_NSTAGES];
+    int (*micro)[DW_SLEEP_EVENT_KINDS];   /* spindles and slow waves starting in each epoch */
+    int micro_cap;
+    dw_bids_events *events;               /* spindles, slow waves as they come; stages at the end */
     double progress_next;
     double duration_s;
     int tty;
 };
+
+_Static_assert(DW_SLEEP_EVENT_KINDS == 2, "dw_micro_density takes spindles and slow waves");
+
+/* A spindle or slow wave on the frontal channel (dsp/sleep_events.h): counted in its epoch. */
+static void on_micro(void *ctx, const dw_sleep_event *ev)
+{
+    struct night *nt = ctx;
+    if (ev->epoch < 0)
+        return;
+    if (ev->epoch >= nt->micro_cap) {
+        int cap = nt->micro_cap ? nt->micro_cap : 2048;
+        while (cap <= ev->epoch)
+            cap *= 2;
+        nt->micro = dw_xrealloc(nt->micro, (size_t)cap * sizeof *nt->micro, "the spindle counts");
+        memset(nt->micro + nt->micro_cap, 0, (size_t)(cap - nt->micro_cap) * sizeof *nt->micro);
+        nt->micro_cap = cap;
+    }
+    nt->micro[ev->epoch][ev->kind]++;
+    dw_bids_events_addf(nt->events, ev->onset_s, ev->dur_s, dw_sleep_event_name(ev->kind), "%.1f",
+                        ev->amp_uv);
+}
+
+static double per_min(const struct night *nt, int epoch, int kind)
+{
+    return epoch < nt->micro_cap ? nt->micro[epoch][kind] * 60.0 / DW_EPOCH_S : 0;
+}
 
 static void on_epoch(void *ctx, const dw_epoch_result *r)
 {
@@ -36,14 +66,8 @@ static void on_epoch(void *ctx, const dw_epoch_result *r)
     if (r->epoch >= nt->cap) {
         int cap = nt->cap ? nt->cap * 2 : 2048;
         while (cap <= r->epoch) cap *= 2;
-        signed char *s = realloc(nt->stage, (size_t)cap);
-        double (*p)[DW_NSTAGES] = s ? realloc(nt->prob, (size_t)cap * sizeof *p) : NULL;
-        if (!s || !p) {
-            fprintf(stderr, "dreamwatch score: out of memory\n");
-            exit(1);
-        }
-        nt->stage = s;
-        nt->prob = p;
+        nt->stage = dw_xrealloc(nt->stage, (size_t)cap, "the hypnogram");
+        nt->prob = dw_xrealloc(nt->prob, (size_t)cap * sizeof *nt->prob, "the hypnodensity");
         nt->cap = cap;
     }
     while (nt->n < r->epoch) {             /* only after a gap */
@@ -62,23 +86,32 @@ static void on_epoch(void *ctx, const dw_epoch_result *r)
     }
 }
 
+/* An output begun under its temporary name, as a stream; NULL with err (nothing left behind). */
+static FILE *out_stream(dw_out *o, const char *path, int force, dw_err *err)
+{
+    if (dw_out_begin(o, path, force, err) < 0)
+        return NULL;
+    FILE *f = fdopen(dup(o->fd), "w");
+    if (!f) {
+        dw_err_set(err, "%s: %s", path, strerror(errno));
+        dw_out_abort(o);
+    }
+    return f;
+}
+
 static int write_csv(const char *path, const struct night *nt, int force, dw_err *err)
 {
     dw_out o;
-    if (dw_out_begin(&o, path, force, err) < 0)
+    FILE *f = out_stream(&o, path, force, err);
+    if (!f)
         return -1;
-    FILE *f = fdopen(dup(o.fd), "w");
-    if (!f) {
-        dw_err_set(err, "%s: %s", path, strerror(errno));
-        dw_out_abort(&o);
-        return -1;
-    }
-    fprintf(f, "epoch,onset_s,stage,p_W,p_N1,p_N2,p_N3,p_R\n");
+    fprintf(f, "epoch,onset_s,stage,p_W,p_N1,p_N2,p_N3,p_R,spindles_per_min,so_per_min\n");
     for (int i = 0; i < nt->n; i++) {
         fprintf(f, "%d,%d,%s", i, i * DW_EPOCH_S, dw_stage_name(nt->stage[i]));
         for (int k = 0; k < DW_NSTAGES; k++)
             fprintf(f, ",%.4f", nt->prob[i][k]);
-        fprintf(f, "\n");
+        fprintf(f, ",%.1f,%.1f\n", per_min(nt, i, DW_SLEEP_SPINDLE),
+                per_min(nt, i, DW_SLEEP_SLOW_WAVE));
     }
     if (fclose(f) != 0) {
         dw_err_set(err, "%s: cannot write: %s", path, strerror(errno));
@@ -125,6 +158,32 @@ static int write_edf_hypnogram(const char *path, const struct night *nt, double 
     return dw_out_commit(&o, err);
 }
 
+/* PREFIX.summary.txt: the night's sleep statistics in words and its figures for `dreamwatch nights`. */
+static int write_summary(const char *path, const struct night *nt, const char *src, double start_epoch,
+                         const char *model, int force, dw_err *err)
+{
+    dw_out o;
+    FILE *f = out_stream(&o, path, force, err);
+    if (!f)
+        return -1;
+    dw_night night;
+    dw_night_from_stages(&night, nt->stage, nt->n);
+    night.start_wall = start_epoch;
+    snprintf(night.source, sizeof night.source, "%s", src);
+    snprintf(night.kind, sizeof night.kind, "scored");
+    fprintf(f, "# dreamwatch score summary\n\nscored: %s, model %s\n\n", src, model);
+    dw_night_print_sleep(f, &night);
+    dw_night_print_figures(f, &night);
+    int bad = fflush(f) != 0 || ferror(f);
+    bad |= fclose(f) != 0;
+    if (bad) {
+        dw_err_set(err, "%s: write failed", path);
+        dw_out_abort(&o);
+        return -1;
+    }
+    return dw_out_commit(&o, err);
+}
+
 static const char *basename_noext(const char *path, char *buf, size_t n)
 {
     const char *b = strrchr(path, '/');
@@ -142,114 +201,164 @@ static void usage(FILE *f)
                "       dreamwatch score --features TABLE.tsv... [--model FILE]\n");
 }
 
+/* Agreement with the reference (or the recording's own annotations, quietly absent when it has none; path
+ * NULL: not those either — our own recordings' stage annotations are our live labels, not a reference),
+ * laid on our epochs by the two files' clocks. -1 when a named reference cannot be used. */
+static int compare_reference(const char *ref_path, const char *path, double rec_start, const struct night *nt)
+{
+    dw_hypnogram ref;
+    dw_err err = { "" };
+    const char *rp = ref_path ? ref_path : path;   /* the recording's own annotations otherwise */
+    if (!rp)
+        return 0;
+    if (dw_hypnogram_load(rp, &ref, &err) < 0) {
+        if (ref_path)
+            fprintf(stderr, "dreamwatch score: %s\n", err.msg);
+        return ref_path ? -1 : 0;
+    }
+    signed char *st;
+    int n;
+    dw_ref_alignment al;
+    int rc = dw_hypnogram_align(&ref, rec_start, nt->n, &st, &n, &al, &err);
+    if (rc < 0) {
+        fprintf(stderr, "dreamwatch score: %s\n", err.msg);
+        dw_hypnogram_free(&ref);
+        return -1;
+    }
+    if (ref_path || al.by_clock == 0 || al.offset_s != 0 || al.before || al.after)
+        dw_print_alignment(stdout, rp, &ref, &al);
+    if (al.inside > 0) {
+        dw_agreement a;
+        dw_agreement_compute(st, nt->stage, n, &a);
+        printf("  agreement with %s, all scored epochs:\n", rp);
+        dw_print_agreement(stdout, &a);
+        int from, to;
+        if (dw_sleep_window(st, n, &from, &to) == 0) {
+            dw_agreement_compute(st + from, nt->stage + from, to - from + 1, &a);
+            printf("  sleep period +- 30 min (epochs %d-%d):\n", from, to);
+            dw_print_agreement(stdout, &a);
+        }
+    }
+    free(st);
+    dw_hypnogram_free(&ref);
+    return 0;
+}
+
+/* The night through the pipeline, and the frontal channel through the spindle and slow-wave
+ * detectors (gaps restart them). 0, or 1 on a read error. */
+static int read_night(dw_source *src, dw_pipeline *pl, struct night *nt)
+{
+    const dw_source_info *in = &src->info;
+    dw_sleep_events *micro = dw_sleep_events_new(in->fs);
+    double *col = NULL;
+    int rc = 0, cap = 0;
+    for (;;) {
+        dw_block b;
+        memset(&b, 0, sizeof b);
+        int n = src->ops->read(src, &b, 6000, 0);
+        if (n == DW_SRC_EOF)
+            break;
+        if (n < 0) {
+            fprintf(stderr, "%sdreamwatch score: %s\n", nt->tty ? "\n" : "", src->err.msg);
+            rc = 1;
+            break;
+        }
+        dw_pipeline_push(pl, &b);
+        if (!micro || in->frontal < 0)
+            continue;
+        if (n > cap)
+            col = dw_xrealloc(col, (size_t)(cap = n) * sizeof *col, "the frontal channel");
+        for (int i = 0; i < n; i++)
+            col[i] = b.uv[(size_t)i * in->nch + in->frontal];
+        if (b.gap > 0)
+            dw_sleep_events_reset(micro);
+        dw_sleep_events_push(micro, b.t0, col, n, on_micro, nt);
+    }
+    dw_pipeline_finish(pl);
+    dw_sleep_events_free(micro);
+    free(col);
+    return rc;
+}
+
+/* PREFIX_events.tsv: each epoch's stage, each spindle and slow wave (BIDS, record/bids_events.h) */
+static int write_events(const char *path, struct night *nt, int force, dw_err *err)
+{
+    for (int i = 0; i < nt->n; i++)
+        dw_bids_events_add(nt->events, (double)i * DW_EPOCH_S, DW_EPOCH_S, "sleep_stage",
+                           nt->stage[i] == DW_UNSCORED ? NULL : dw_stage_name(nt->stage[i]));
+    return dw_bids_events_write(nt->events, path, force, err);
+}
+
 static int score_one(const char *path, const char *ref_path, const char *prefix, const dw_config *cfg, int force)
 {
     dw_err err = { "" };
     double t0 = dw_now_mono();
-    dw_source *src = dw_source_open_file(path, &cfg->chans, &err);
+    dw_channel_spec spec = cfg->chans;
+    spec.roles_only = 1;                   /* read and resample only the channels that are staged */
+    dw_source *src = dw_source_open_file(path, &spec, &err);
     if (!src) {
         fprintf(stderr, "dreamwatch score: %s\n", err.msg);
         return 1;
     }
     const dw_source_info *in = &src->info;
-    if (in->note[0])
-        fprintf(stderr, "dreamwatch score: %s\n", in->note);   /* notes name the file */
+    for (const char *l = in->note; *l; l += strcspn(l, "\n"), l += *l == '\n')   /* lines naming the file */
+        fprintf(stderr, "dreamwatch score: %.*s\n", (int)strcspn(l, "\n"), l);
     dw_model *own = NULL;
-    const dw_model *model;
-    if (cfg->model[0]) {
-        if (!(own = dw_model_load(cfg->model, &err))) {
-            fprintf(stderr, "dreamwatch score: %s\n", err.msg);
-            dw_source_close(src);
-            return 1;
-        }
-        model = own;
-    } else {
-        model = dw_model_builtin(in->parietal >= 0 ? 2 : 1);
-    }
-    if (in->frontal < 0 || (dw_model_channels(model) == 2 && in->parietal < 0)) {
-        fprintf(stderr, "dreamwatch score: %s: no %s channel (channels: %s...); use --frontal/--parietal\n", path,
-                in->frontal < 0 ? "frontal" : "parietal", in->label[0]);
+    if (cfg->model[0] && !(own = dw_model_load(cfg->model, &err))) {
+        fprintf(stderr, "dreamwatch score: %s\n", err.msg);
         dw_source_close(src);
-        dw_model_free(own);
         return 1;
     }
-    if (fabs(in->fs - DW_FS) > 1e-9) {
-        fprintf(stderr, "dreamwatch score: %s: source delivers %g Hz, expected %d\n", path, in->fs, DW_FS);
+    struct night nt = { .duration_s = in->duration_s, .tty = isatty(2),
+                        .events = dw_bids_events_new() };
+    dw_pipeline_opts po = { .model = own, .quality = dw_quality_settings(&cfg->session) };
+    po.quality.mains = 0;                  /* no alerts here: mains is not a staging fact */
+    dw_pipeline_sink sink = { .epoch = on_epoch, .ctx = &nt };
+    dw_pipeline *pl = dw_pipeline_new(in, &po, &sink, &err);
+    if (!pl) {
+        fprintf(stderr, "dreamwatch score: %s: %s\n", path, err.msg);
         dw_source_close(src);
         dw_model_free(own);
+        dw_bids_events_free(nt.events);
         return 1;
     }
-    dw_scoring *sc = dw_scoring_new(model, in->phys_max_uv > 0 ? in->phys_max_uv * 0.999 : 0);
-    struct night nt = { .duration_s = in->duration_s, .tty = isatty(2) };
-    double *col[2] = { malloc(3000 * sizeof(double)), malloc(3000 * sizeof(double)) };
-    int rc = 0;
-    for (;;) {
-        dw_block b;
-        memset(&b, 0, sizeof b);
-        int n = src->ops->read(src, &b, 3000, 0);
-        if (n == DW_SRC_EOF)
-            break;
-        if (n < 0) {
-            fprintf(stderr, "%sdreamwatch score: %s\n", nt.tty ? "\n" : "", src->err.msg);
-            rc = 1;
-            break;
-        }
-        if (b.gap > 0)
-            dw_scoring_gap(sc, b.gap, on_epoch, &nt);
-        for (int i = 0; i < n; i++) {
-            col[0][i] = b.uv[i * in->nch + in->frontal];
-            col[1][i] = in->parietal >= 0 ? b.uv[i * in->nch + in->parietal] : 0;
-        }
-        dw_scoring_push(sc, col[0], dw_scoring_channels(sc) > 1 ? col[1] : NULL, n, on_epoch, &nt);
-    }
+    const dw_model *model = dw_pipeline_model(pl);
+    int rc = read_night(src, pl, &nt);
     if (nt.tty)
         fprintf(stderr, "\r%60s\r", "");
     double secs = dw_now_mono() - t0;
     printf("%s: %d epochs (%.2f h), model %s, %.2f s (%.0f x real time)\n", path, nt.n, nt.n / 120.0,
            dw_model_name(model), secs, secs > 0 ? nt.n * 30.0 / secs : 0);
+    printf("  staging: frontal %s, parietal %s (%s)\n", in->frontal >= 0 ? in->label[in->frontal] : "none",
+           in->parietal >= 0 ? in->label[in->parietal] : "none", in->roles_how);
 
-    char csv[DW_PATH_MAX + 8], edf[DW_PATH_MAX + 8];
+    char csv[DW_PATH_MAX + 8], edf[DW_PATH_MAX + 8], sum[DW_PATH_MAX + 16], tsv[DW_PATH_MAX + 16];
     snprintf(csv, sizeof csv, "%s.csv", prefix);
     snprintf(edf, sizeof edf, "%s.edf", prefix);
-    if (write_csv(csv, &nt, force, &err) < 0 || write_edf_hypnogram(edf, &nt, in->start_epoch, force, &err) < 0) {
+    snprintf(sum, sizeof sum, "%s.summary.txt", prefix);
+    snprintf(tsv, sizeof tsv, "%s_events.tsv", prefix);
+    if (write_csv(csv, &nt, force, &err) < 0 || write_edf_hypnogram(edf, &nt, in->start_epoch, force, &err) < 0 ||
+        write_summary(sum, &nt, path, in->start_epoch, dw_model_name(model), force, &err) < 0 ||
+        write_events(tsv, &nt, force, &err) < 0) {
         fprintf(stderr, "dreamwatch score: %s\n", err.msg);
         rc = 1;
     } else {
-        printf("  hypnogram: %s, %s\n", csv, edf);
+        printf("  hypnogram: %s, %s; summary: %s; events: %s\n", csv, edf, sum, tsv);
     }
     dw_sleep_stats st;
     dw_sleep_stats_compute(nt.stage, nt.n, &st);
-    dw_print_sleep_stats(stdout, &st);
+    dw_print_sleep_stats(stdout, "  ", &st);
+    double dens[DW_NSTAGES][2];
+    dw_micro_density(nt.stage, nt.n, (const int (*)[2])nt.micro, nt.micro_cap, dens);
+    dw_print_micro_density(stdout, dens);
 
-    dw_hypnogram ref = { 0 };
-    const char *rp = ref_path ? ref_path : path;   /* the recording's own annotations otherwise */
-    if (dw_hypnogram_load(rp, &ref, &err) == 0 && ref.n > 0) {
-        int m = ref.n < nt.n ? ref.n : nt.n;
-        int scored = 0;
-        for (int i = 0; i < m; i++)
-            scored += ref.stage[i] != DW_UNSCORED;
-        if (scored > 0) {
-            dw_agreement a;
-            dw_agreement_compute(ref.stage, nt.stage, m, &a);
-            printf("  agreement with %s, all scored epochs:\n", rp);
-            dw_print_agreement(stdout, &a);
-            int from, to;
-            if (dw_sleep_window(ref.stage, m, &from, &to) == 0) {
-                dw_agreement_compute(ref.stage + from, nt.stage + from, to - from + 1, &a);
-                printf("  sleep period +- 30 min (epochs %d-%d):\n", from, to);
-                dw_print_agreement(stdout, &a);
-            }
-        }
-    } else if (ref_path) {
-        fprintf(stderr, "dreamwatch score: %s\n", err.msg);
+    if (compare_reference(ref_path, in->ours ? NULL : path, in->start_epoch, &nt) < 0)
         rc = 1;
-    }
-    dw_hypnogram_free(&ref);
-    free(col[0]);
-    free(col[1]);
     free(nt.stage);
     free(nt.prob);
-    dw_scoring_free(sc);
+    free(nt.micro);
+    dw_bids_events_free(nt.events);
+    dw_pipeline_free(pl);
     dw_model_free(own);
     dw_source_close(src);
     return rc;
@@ -335,9 +444,9 @@ int dw_cmd_score(int argc, char **argv)
                 free(outs);
                 return 2;
             }
-        static const char *const ext[] = { ".csv", ".edf" };
-        for (int k = 0; k < 2; k++) {
-            char o[DW_PATH_MAX + 8];
+        static const char *const ext[] = { ".csv", ".edf", ".summary.txt", "_events.tsv" };
+        for (int k = 0; k < 4; k++) {
+            char o[DW_PATH_MAX + 16];
             snprintf(o, sizeof o, "%s%s", outs[i], ext[k]);
             if (dw_out_check(o, force, &err) < 0) {
                 fprintf(stderr, "dreamwatch score: %s\n", err.msg);

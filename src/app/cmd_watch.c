@@ -17,15 +17,21 @@
 #include "app/worker.h"
 #include "base/dw.h"
 #include "monitor/monitor.h"
+#include "net/bed.h"
 #include "screen/screen.h"
 
 static const char usage_text[] =
 "usage: dreamwatch [OPTIONS] [FILE]          watch a night (replay FILE, or a live Cyton with --serial)\n"
 "       dreamwatch score NIGHT.edf... [--reference HYPNO.edf] [--out PREFIX]   stage recordings, headless\n"
 "       dreamwatch score --features TABLE.tsv...                      stage per-epoch feature tables\n"
+"       dreamwatch features NIGHT.edf... [--reference H] [--out T]    per-epoch feature tables (training)\n"
 "       dreamwatch record --serial PATH [--out DIR] [OPTIONS]         record and stage a night, no screen\n"
-"       dreamwatch emulate [--daisy] [--file FILE] [--faults LIST]    a Cyton on a pseudo-terminal\n"
+"       dreamwatch emulate [--daisy] [--file FILE] [--faults LIST] [--link PATH]   a Cyton on a pty\n"
 "       dreamwatch recover FILE.bdf                                   repair a recording left by a crash\n"
+"       dreamwatch attach [SESSION]                                   the monitor of a running record\n"
+"       dreamwatch ward --broker URL [OPTIONS]                        every published bed on one screen\n"
+"       dreamwatch nights [DIR...] [--target H]                       the nights' summaries, trend of sleep\n"
+"       dreamwatch check --serial PATH                                the pre-night check of a board\n"
 "\n"
 "With no FILE and no --serial, the shipped sample night is replayed.\n"
 "\n"
@@ -35,25 +41,31 @@ static const char usage_text[] =
 "      --channels LIST     channels to use, labels or 1-based indices, comma-separated\n"
 "      --frontal CH        the frontal (Fpz-Cz-like) channel\n"
 "      --parietal CH       the parietal (Pz-Oz-like) channel; 'none' for the one-channel model\n"
-"  -r, --reference FILE    reference hypnogram (EDF+ annotations) shown beside our staging\n"
+"  -r, --reference FILE    reference hypnogram (EDF+ annotations or text), laid by clock time beside ours\n"
 "      --speed N           replay speed: 1 real time (default), N times, 0 as fast as possible\n"
 "      --paused            start a replay paused\n"
 "      --exit-at-end       stop when the replay ends\n"
 "Staging:\n"
 "  -m, --model FILE        model file instead of the built-in one\n"
 "Session:\n"
-"      --natural           start in natural-sleep mode: no stimulation (the default)\n"
-"      --enhanced          start in enhanced mode: stimulation armed in its target stages\n"
+"      --natural           start in natural-sleep mode: no stimulation, cue or awakening (the default)\n"
+"      --enhanced          start in enhanced mode: stimulation and the protocol armed in their stages\n"
+"      --protocol FILE     research protocol: serial awakenings with a questionnaire, sham and\n"
+"                          blinding, memory cues (see README, Running a protocol)\n"
 "Recording (live sessions):\n"
 "  -o, --out DIR           where recordings go\n"
 "      --subject CODE      subject code in file names\n"
 "      --no-record         do not record\n"
+"Network (the broker is the only peer; nothing listens on a port):\n"
+"      --publish URL       publish this bed to mqtt[s]://host:port/prefix (see [publish] in the config)\n"
+"      --bed ID            bed id on the broker and name of the control socket (never a person's name)\n"
 "Display:\n"
 "      --bedside           the calm bedside view\n"
 "      --theme NAME        default, night, high-contrast, monochrome, or a path to an .ini\n"
 "      --fps N             frames per second at most\n"
 "      --ascii             plain ASCII characters\n"
-"      --headless          no screen: log epochs to standard output\n"
+"      --headless          no screen: epochs to standard output, alerts and notes to standard error;\n"
+"                          serves `dreamwatch attach`\n"
 "Configuration:\n"
 "  -c, --config FILE       configuration file (default $XDG_CONFIG_HOME/dreamwatch/config.ini)\n"
 "      --set SEC.KEY=VAL   set any configuration key\n"
@@ -61,13 +73,17 @@ static const char usage_text[] =
 "  -h, --help              this help\n"
 "  -V, --version           version\n"
 "\n"
-"Keys: ? help, w manual wake, n natural-sleep mode, Q or q safe shutdown, a acknowledge alert,\n"
-"      m marker, space pause, + - replay speed, arrows seek, Tab focus, t theme, v layout.\n"
+"Keys: ? help (every key), w manual wake, n natural-sleep mode, Q or q safe shutdown, a acknowledge the\n"
+"      ringing alert, m marker, r dream report, space pause, + - replay speed, Left Right seek, Tab focus,\n"
+"      e event list, S summary, t theme, v layout; in the hypnogram: Left Right cursor, z Z zoom, [ ] events;\n"
+"      E evoked response, k pre-night check (live); after an awakening: y n r, 1-5 or text answers.\n"
+"On exit the night's files (recording, session log, summary) are named on standard error.\n"
 "Signals: SIGINT, SIGTERM and SIGHUP shut down safely; a second one forces exit (the recording is kept).\n";
 
 enum {
     O_BOARD = 256, O_CHANNELS, O_FRONTAL, O_PARIETAL, O_SPEED, O_PAUSED, O_EXIT_AT_END, O_NATURAL,
-    O_ENHANCED, O_SUBJECT, O_NO_RECORD, O_BEDSIDE, O_THEME, O_FPS, O_ASCII, O_HEADLESS, O_SET, O_PRINT_CONFIG,
+    O_ENHANCED, O_PROTOCOL, O_SUBJECT, O_NO_RECORD, O_BEDSIDE, O_THEME, O_FPS, O_ASCII, O_HEADLESS,
+    O_SET, O_PRINT_CONFIG, O_PUBLISH, O_BED,
 };
 
 static const struct option long_opts[] = {
@@ -77,12 +93,14 @@ static const struct option long_opts[] = {
     { "speed", required_argument, 0, O_SPEED },   { "paused", no_argument, 0, O_PAUSED },
     { "exit-at-end", no_argument, 0, O_EXIT_AT_END }, { "model", required_argument, 0, 'm' },
     { "natural", no_argument, 0, O_NATURAL },     { "enhanced", no_argument, 0, O_ENHANCED },
+    { "protocol", required_argument, 0, O_PROTOCOL },
     { "out", required_argument, 0, 'o' },         { "subject", required_argument, 0, O_SUBJECT },
     { "no-record", no_argument, 0, O_NO_RECORD }, { "bedside", no_argument, 0, O_BEDSIDE },
     { "theme", required_argument, 0, O_THEME },   { "fps", required_argument, 0, O_FPS },
     { "ascii", no_argument, 0, O_ASCII },         { "headless", no_argument, 0, O_HEADLESS },
     { "config", required_argument, 0, 'c' },      { "set", required_argument, 0, O_SET },
     { "print-config", no_argument, 0, O_PRINT_CONFIG },
+    { "publish", required_argument, 0, O_PUBLISH }, { "bed", required_argument, 0, O_BED },
     { "help", no_argument, 0, 'h' },              { "version", no_argument, 0, 'V' },
     { 0, 0, 0, 0 },
 };
@@ -144,6 +162,7 @@ static int parse_args(int argc, char **argv, dw_config *cfg, struct run_opts *ro
         case 'm': bad = dw_config_set(cfg, "staging", "model", optarg, &err); break;
         case O_NATURAL: bad = dw_config_set(cfg, "stimulation", "mode", "natural", &err); break;
         case O_ENHANCED: bad = dw_config_set(cfg, "stimulation", "mode", "enhanced", &err); break;
+        case O_PROTOCOL: bad = dw_config_set(cfg, "stimulation", "protocol", optarg, &err); break;
         case 'o': bad = dw_config_set(cfg, "recording", "dir", optarg, &err); break;
         case O_SUBJECT: bad = dw_config_set(cfg, "recording", "subject", optarg, &err); break;
         case O_NO_RECORD: cfg->rec_enabled = 0; break;
@@ -152,6 +171,8 @@ static int parse_args(int argc, char **argv, dw_config *cfg, struct run_opts *ro
         case O_FPS: bad = dw_config_set(cfg, "display", "fps", optarg, &err); break;
         case O_ASCII: bad = dw_config_set(cfg, "display", "charset", "ascii", &err); break;
         case O_HEADLESS: ro->headless = 1; break;
+        case O_PUBLISH: bad = dw_config_set(cfg, "publish", "url", optarg, &err); break;
+        case O_BED: bad = dw_config_set(cfg, "publish", "bed", optarg, &err); break;
         case 'c': break;
         case O_SET: bad = set_dotted(cfg, optarg, &err); break;
         case O_PRINT_CONFIG: dw_config_write_example(stdout); return 0;
@@ -172,7 +193,49 @@ static int parse_args(int argc, char **argv, dw_config *cfg, struct run_opts *ro
         fprintf(stderr, "dreamwatch: %s\n", err.msg);
         return 2;
     }
+    if (cfg->session.protocol_path[0] &&
+        dw_protocol_load(&cfg->session.protocol, cfg->session.protocol_path, &err) < 0) {
+        fprintf(stderr, "dreamwatch: %s\n", err.msg);
+        return 2;
+    }
     return -1;
+}
+
+/* The end of the night, on standard error once the terminal is restored: where the recording, the session
+ * log and the summary are (files that exist), and the night's main figures (staging/sleep_stats.c). */
+static void print_exit(const dw_monitor *m)
+{
+    const char *what[3] = { "recording", "session log", "summary" };
+    const char *path[3] = { m->rec_path, m->log_path, m->summary_path };
+    int any = 0;
+    for (int i = 0; i < 3; i++) {
+        struct stat st;
+        if (!path[i][0] || stat(path[i], &st) != 0)
+            continue;
+        if (!any++)
+            fprintf(stderr, "dreamwatch: the night's files:\n");
+        fprintf(stderr, "  %-12s %s (%lld kB)\n", what[i], path[i], (long long)st.st_size / 1024);
+    }
+    dw_sleep_stats s;
+    dw_sleep_stats_compute(m->stage, m->n_epochs, &s);
+    if (m->n_epochs == 0)
+        return;
+    if (s.sol_min < 0)
+        fprintf(stderr, "  %d epochs staged, no sleep\n", m->n_epochs);
+    else
+        fprintf(stderr, "  %d epochs staged: total sleep %d h %02d min, sleep efficiency %.1f %% of the time in bed, "
+                "sleep onset latency %.1f min, WASO %.1f min\n", m->n_epochs, (int)(s.tst_min + 0.5) / 60,
+                (int)(s.tst_min + 0.5) % 60, s.se_pct, s.sol_min, s.waso_min);
+}
+
+/* Alerts and source notes in headless mode, as they come (the screen shows them on the monitor). */
+static void headless_news(const dw_monitor *m, int *alerts_seen)
+{
+    for (; *alerts_seen < m->n_events; (*alerts_seen)++) {
+        const dw_event_view *e = &m->events[*alerts_seen];
+        if (e->kind == DW_EV_ALERT || (e->kind == DW_EV_NOTE && !strncmp(e->text, "Alert ", 6)))
+            fprintf(stderr, "dreamwatch: t=%.1f s: %s\n", e->t, e->text);
+    }
 }
 
 /* Headless: this thread takes the signals; the first asks for a safe shutdown, a second forces exit
@@ -184,7 +247,12 @@ static void run_headless(dw_monitor *m)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
-    int asked = 0, shown = 0;
+    int asked = 0, shown = 0, news = 0;
+    pthread_mutex_lock(&m->lock);
+    fprintf(stderr, "dreamwatch: %s: staging %s\n", m->source_desc, m->staging_desc);
+    if (m->source_note[0])
+        fprintf(stderr, "dreamwatch: %s\n", m->source_note);
+    pthread_mutex_unlock(&m->lock);
     for (;;) {
         struct timespec ts = { 0, 200 * 1000 * 1000 };
         int sig = sigtimedwait(&set, NULL, &ts);
@@ -200,6 +268,7 @@ static void run_headless(dw_monitor *m)
         pthread_mutex_lock(&m->lock);
         int finished = m->finished;
         int ended = m->source_ended;
+        headless_news(m, &news);
         while (shown < m->n_epochs) {
             const float *p = m->prob[shown];
             int s = m->stage[shown];
@@ -244,6 +313,14 @@ static int watch(int argc, char **argv, int headless_cmd)
 
     static dw_monitor mon;
     dw_err err = { "" };
+    char session[64];                                      /* the control socket's name */
+    snprintf(session, sizeof session, "%s", cfg.publish.bed[0] ? cfg.publish.bed : "");
+    if (!session[0]) snprintf(session, sizeof session, "%ld", (long)getpid());
+    dw_net_opts net_check = { &cfg.publish, ro.headless ? session : NULL, cfg.subject };
+    if (dw_net_check(&net_check, &err) < 0) {              /* before the device or a recording is opened */
+        fprintf(stderr, "dreamwatch: %s\n", err.msg);
+        return 1;
+    }
     if (dw_monitor_init(&mon) < 0) {
         fprintf(stderr, "dreamwatch: cannot set up: %s\n", strerror(errno));
         return 1;
@@ -254,8 +331,21 @@ static int watch(int argc, char **argv, int headless_cmd)
         dw_monitor_destroy(&mon);
         return 1;
     }
+    /* The net thread: the control socket of a headless session (`dreamwatch attach`), the broker. */
+    dw_net *net = NULL;
+    if (ro.headless || cfg.publish.url[0]) {
+        dw_net_opts no = { &cfg.publish, ro.headless ? session : NULL, cfg.subject };
+        if (!(net = dw_net_start(&mon, &no, &err))) {
+            fprintf(stderr, "dreamwatch: %s\n", err.msg);
+            dw_worker_free(w);
+            dw_monitor_destroy(&mon);
+            return 1;
+        }
+        if (ro.headless) fprintf(stderr, "dreamwatch: session %s (dreamwatch attach %s)\n", session, session);
+    }
     if (dw_worker_start(w) < 0) {
         fprintf(stderr, "dreamwatch: cannot start the worker thread\n");
+        dw_net_stop(net);
         dw_worker_free(w);
         dw_monitor_destroy(&mon);
         return 1;
@@ -265,6 +355,8 @@ static int watch(int argc, char **argv, int headless_cmd)
     else
         dw_screen_run(&mon, &cfg.display);
     dw_worker_join(w);
+    dw_net_stop(net);
+    print_exit(&mon);
     int status = dw_worker_status(w);
     dw_worker_free(w);
     dw_monitor_destroy(&mon);

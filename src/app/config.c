@@ -31,17 +31,20 @@ struct key {
 #define NUM(sec, n, f, d, lo, hi, h)  { sec, n, K_NUM, O(f), 0, d, lo, hi, NULL, h }
 #define INT(sec, n, f, d, lo, hi, h)  { sec, n, K_INT, O(f), 0, d, lo, hi, NULL, h }
 #define BOOL(sec, n, f, d, h)         { sec, n, K_BOOL, O(f), 0, d, 0, 1, NULL, h }
+/* A list of labels: the table field, then its count field (size holds the count's offset from the table). */
+#define CHANS(sec, n, f, cnt, h)      { sec, n, K_CHANS, O(f), O(cnt) - O(f), "", 0, 0, NULL, h }
 #define ACT "none|bell|command|serial"
 
 static const struct key keys[] = {
     STR("input", "file", file, "", "recording to replay (EDF, EDF+, BDF, OpenBCI text, SD card); empty: the sample night"),
     STR("input", "serial", serial, "", "serial port of a live Cyton (e.g. /dev/ttyUSB0 or a pty); wins over file"),
     CHOICE("input", "board", board, "auto", "auto|cyton|daisy", "board: 8 channels at 250 Hz (cyton) or 16 at 125 Hz (daisy)"),
-    { "input", "channels", K_CHANS, O(chans), 0, "", 0, 0, NULL, "channels to use, by label or 1-based index, comma-separated; empty: the EEG channels" },
+    CHANS("input", "channels", chans.channels, chans.nchannels, "channels to use, by label or 1-based number, comma-separated; empty: the EEG channels"),
     STR("input", "frontal", chans.frontal, "", "frontal electrode (Fpz-Cz-like), label or index; empty: found by name"),
     STR("input", "parietal", chans.parietal, "", "parietal electrode (Pz-Oz-like), label or index; none: one-channel model"),
+    CHANS("input", "derivations", chans.derivations, chans.nderivations, "what each board channel of a Cyton or OpenBCI file was wired to, in order (e.g. Fpz-Cz, Pz-Oz): labels them EEG Fpz-Cz ... and chooses the roles by electrode"),
     NUM("input", "replay_speed", replay_speed, "1", 0, 100000, "replay speed: 1 real time, N times real time, 0 as fast as possible"),
-    STR("input", "reference", reference, "", "reference hypnogram (EDF+ annotations) shown beside our staging"),
+    STR("input", "reference", reference, "", "reference hypnogram (EDF+ annotations or text), laid by clock time beside our staging"),
 
     STR("staging", "model", model, "", "model file; empty: the built-in model for the configured electrodes"),
     NUM("staging", "provisional_s", provisional_s, "5", 1, 30, "seconds between provisional labels of the epoch in progress"),
@@ -57,8 +60,19 @@ static const struct key keys[] = {
     NUM("display", "fps", display.fps, "4", 0.5, 30, "frames per second at most"),
     NUM("display", "trace_seconds", display.trace_seconds, "10", 2, 60, "seconds of signal across the trace pane"),
     NUM("display", "trace_scale_uv", display.trace_scale_uv, "0", 0, 100000, "trace scale in uV (half height); 0: automatic"),
+    NUM("display", "highpass_hz", display.highpass_hz, "0.3", 0, 5, "display high-pass of the traces (Hz; AASM EEG low-frequency filter 0.3 Hz); 0: none. The stager and the recording keep the raw signal"),
+    NUM("display", "lowpass_hz", display.lowpass_hz, "35", 0, 45, "display low-pass of the traces (Hz; AASM EEG high-frequency filter 35 Hz); 0: none. Mains (50/60 Hz) never reaches the traces: they are drawn at 100 Hz after an anti-aliasing filter"),
     CHOICE("display", "charset", display.charset, "auto", "auto|utf8|ascii", "characters: auto from the locale, UTF-8 or plain ASCII"),
     BOOL("display", "bell", session.bell, "false", "ring the terminal bell on warning and critical alerts"),
+
+    STR("publish", "url", publish.url, "", "broker to publish this bed to: mqtt://host:port/prefix or mqtts://...; empty: none"),
+    STR("publish", "bed", publish.bed, "", "bed id on the broker (1-31 of A-Z a-z 0-9 _ -); never a person's name or the subject code"),
+    STR("publish", "cafile", publish.cafile, "", "TLS: CA certificate of the broker (mqtts:// without it: the system CAs)"),
+    STR("publish", "certfile", publish.certfile, "", "TLS client certificate (optional)"),
+    STR("publish", "keyfile", publish.keyfile, "", "TLS client key"),
+    STR("publish", "credentials", publish.credentials, "", "file holding USER:PASSWORD, mode 0600 (refused otherwise); empty: none"),
+    NUM("publish", "keepalive_s", publish.keepalive_s, "10", 5, 600, "MQTT keep-alive: the broker declares a silent bed offline after 1.5 x this"),
+    NUM("publish", "cmd_max_age_s", publish.cmd_max_age_s, "30", 1, 600, "station commands older or newer than this (s) are refused as stale"),
 
     CHOICE("stimulation", "mode", session.start_mode, "natural", "natural|enhanced", "mode at start: natural (no stimulation) or enhanced"),
     BOOL("stimulation", "so_enabled", session.so_enabled, "true", "closed-loop auditory stimulation of slow oscillations in N2/N3"),
@@ -69,10 +83,21 @@ static const struct key keys[] = {
     BOOL("stimulation", "cue_enabled", session.cue_enabled, "false", "cue in REM (lucid-dream research)"),
     INT("stimulation", "cue_after_epochs", session.cue_after_epochs, "10", 1, 1000, "consecutive R epochs before a cue"),
     NUM("stimulation", "cue_interval_min", session.cue_interval_min, "15", 0, 600, "at most one cue per this many minutes"),
+    NUM("stimulation", "min_confidence", session.min_confidence, "0.8", 0, 1, "stimulate only when the latest epoch's probability of the target stage(s) is at least this"),
     INT("stimulation", "max_per_night", session.max_per_night, "2000", 0, 100000, "stimuli and cues per night at most"),
     NUM("stimulation", "movement_g", session.movement_g, "0.05", 0.001, 10, "accelerometer change (g) that counts as movement"),
     NUM("stimulation", "wake_timeout_s", session.wake_timeout_s, "120", 5, 3600, "manual wake: seconds to wait for W before repeating"),
     INT("stimulation", "wake_repeats", session.wake_repeats, "3", 1, 20, "manual wake: attempts before escalation"),
+    STR("stimulation", "protocol", session.protocol_path, "", "research protocol file: serial awakenings, questionnaire, sham and blinding, memory cues (README, Running a protocol)"),
+    BOOL("stimulation", "arousal_aware", session.arousal_aware, "true", "watch for an arousal after each stimulus or cue: pause and step the volume down after one"),
+    NUM("stimulation", "arousal_window_s", session.arousal_window_s, "5", 3, 30, "seconds watched after each stimulus or cue"),
+    NUM("stimulation", "arousal_ratio", session.arousal_ratio, "3", 1.5, 100, "frontal alpha (8-11 Hz) or beta (16-30 Hz) power over 3 s, against the 10 s before the stimulus, that counts as an arousal"),
+    NUM("stimulation", "arousal_p", session.arousal_p, "0.5", 0.1, 1, "a W or N1 provisional label with p(W) + p(N1) at least this counts as an arousal"),
+    NUM("stimulation", "arousal_pause_s", session.arousal_pause_s, "60", 0, 3600, "stimulation paused this long after an arousal"),
+    NUM("stimulation", "volume", session.volume, "55", 0, 1000, "stimulus level passed to commands as {volume} (e.g. dB SPL or percent)"),
+    NUM("stimulation", "volume_step", session.volume_step, "5", 0, 1000, "the level goes down this much after an arousal, up this much after a quiet run"),
+    NUM("stimulation", "volume_min", session.volume_min, "40", 0, 1000, "the level never goes below this"),
+    INT("stimulation", "volume_up_after", session.volume_up_after, "10", 1, 1000, "quiet stimuli in a row before the level steps back up (to volume at most)"),
 
     CHOICE("actuators", "stimulus", session.stim_actuator, "bell", ACT, "how a slow-oscillation stimulus reaches the room"),
     STR("actuators", "stimulus_command", session.stim_command, "", "command for stimulus=command (run with execve, no shell)"),
@@ -86,7 +111,18 @@ static const struct key keys[] = {
     INT("actuators", "stimulus_byte", session.stim_byte, "1", 0, 255, "trigger byte for a stimulus"),
     INT("actuators", "cue_byte", session.cue_byte, "2", 0, 255, "trigger byte for a cue"),
     INT("actuators", "wake_byte", session.wake_byte, "3", 0, 255, "trigger byte for a wake"),
+    CHOICE("actuators", "sham", session.sham_actuator, "none", "none|serial", "what a sham stimulus or cue sends: nothing, or sham_byte on the trigger port (a silent trigger)"),
+    INT("actuators", "sham_byte", session.sham_byte, "4", 0, 255, "trigger byte for a sham stimulus or cue"),
     NUM("actuators", "command_timeout_s", session.command_timeout_s, "5", 0.1, 600, "a command still running after this is killed and reported"),
+
+    NUM("check", "impedance_max_kohm", check.impedance_max_kohm, "20", 1, 10000, "pre-night check: electrode impedance at most this (kOhm; the AASM asks 5 for passive PSG electrodes, the ADS1299's 1 GOhm inputs tolerate more)"),
+    NUM("check", "dc_max_mv", check.dc_max_mv, "100", 1, 1000, "pre-night check: DC offset at most this (mV; the Cyton's range at gain 24 is +-187.5 mV)"),
+    NUM("check", "alpha_ratio", check.alpha_ratio, "1.5", 1, 100, "pre-night check: alpha (8-12 Hz) power with eyes closed over eyes open at least this"),
+    NUM("check", "eye_uv", check.eye_uv, "60", 5, 2000, "pre-night check: an eye movement swings the frontal channel (0.3-5 Hz) past +- half this (uV)"),
+    INT("check", "eye_count", check.eye_count, "4", 1, 100, "pre-night check: eye-movement swings needed"),
+    NUM("check", "rest_s", check.rest_s, "10", 4, 600, "pre-night check: seconds at rest, eyes open (offset, mains, railed, flat, alpha baseline)"),
+    NUM("check", "alpha_s", check.alpha_s, "30", 4, 600, "pre-night check: seconds with eyes closed (alpha)"),
+    NUM("check", "eyes_s", check.eyes_s, "10", 4, 600, "pre-night check: seconds of eye movements"),
 
     BOOL("alerts", "flat", session.al_flat, "true", "flat line on a staging channel"),
     NUM("alerts", "flat_s", session.al_flat_s, "10", 1, 3600, "seconds of flat signal before the alert"),
@@ -128,6 +164,7 @@ static const struct key keys[] = {
     BOOL("alerts", "wake_failed", session.al_wake_failed, "true", "a manual wake did not take"),
     BOOL("alerts", "actuator_failed", session.al_actuator_failed, "true", "an actuator failed"),
     BOOL("alerts", "stim_limit", session.al_stim_limit, "true", "the per-night stimulation limit was reached"),
+    BOOL("alerts", "broker", session.al_broker, "true", "the broker of [publish] cannot be reached (info)"),
     NUM("alerts", "repeat_s", session.al_repeat_s, "60", 5, 3600, "an unacknowledged critical alert repeats this often"),
     NUM("alerts", "snooze_min", session.al_snooze_min, "10", 1, 600, "snooze length"),
 };
@@ -154,27 +191,6 @@ static int parse_bool(const char *v, int *out)
     if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") || !strcmp(v, "1")) { *out = 1; return 0; }
     if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") || !strcmp(v, "0")) { *out = 0; return 0; }
     return -1;
-}
-
-/* Comma-separated channel specs into the fixed table. */
-static int parse_channels(const char *v, dw_channel_spec *cs, char *why, size_t n)
-{
-    cs->nchannels = 0;
-    const char *p = v;
-    while (*p) {
-        while (*p == ' ' || *p == ',') p++;
-        if (!*p) break;
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        while (len && p[len - 1] == ' ') len--;
-        if (cs->nchannels == DW_MAX_CH) { snprintf(why, n, "more than %d channels", DW_MAX_CH); return -1; }
-        if (len >= DW_LABEL_LEN) { snprintf(why, n, "channel name longer than %d characters", DW_LABEL_LEN - 1); return -1; }
-        memcpy(cs->channels[cs->nchannels], p, len);
-        cs->channels[cs->nchannels][len] = 0;
-        cs->nchannels++;
-        p = e ? e + 1 : p + len;
-    }
-    return 0;
 }
 
 static int set_value(dw_config *c, const struct key *k, const char *v, char *why, size_t n)
@@ -213,8 +229,13 @@ static int set_value(dw_config *c, const struct key *k, const char *v, char *why
     case K_BOOL:
         if (parse_bool(v, (int *)base) < 0) { snprintf(why, n, "'%s' is not true or false", v); return -1; }
         return 0;
-    case K_CHANS:
-        return parse_channels(v, (dw_channel_spec *)base, why, n);
+    case K_CHANS: {                     /* the field is a table; its count follows it (see CHANS below) */
+        int cnt = dw_montage_parse_list(v, (char (*)[DW_LABEL_LEN])base, DW_MAX_CH, why, n);
+        if (cnt < 0)
+            return -1;
+        *(int *)(base + k->size) = cnt;
+        return 0;
+    }
     }
     return -1;
 }

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include "base/dw.h"
 #include "base/paths.h"
+#include "net/broker.h"
 #include "screen/screen.h"
+#include "session/night_check.h"
 #include "session/session_cfg.h"
 #include "sources/source.h"
 
@@ -32,7 +34,9 @@ typedef struct {
     double min_free_mb;                /* below this a disk alert is raised */
 
     dw_display_cfg display;            /* [display] */
+    dw_publish_cfg publish;            /* [publish] */
     dw_session_cfg session;            /* [stimulation], [actuators], [alerts] */
+    dw_check_cfg check;                /* [check]: the pre-night check */
 
     /* command line only */
     int    exit_at_end;                /* --exit-at-end: stop when the replay ends (tests, batch) */

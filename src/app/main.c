@@ -11,9 +11,14 @@ static const struct command {
     int (*run)(int argc, char **argv);
 } commands[] = {
     { "score", dw_cmd_score },
+    { "features", dw_cmd_features },
     { "record", dw_cmd_record },
     { "emulate", dw_cmd_emulate },
     { "recover", dw_cmd_recover },
+    { "attach", dw_cmd_attach },
+    { "ward", dw_cmd_ward },
+    { "nights", dw_cmd_nights },
+    { "check", dw_cmd_check },
 };
 
 int main(int argc, char **argv)

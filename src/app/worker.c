@@ -1,5 +1,7 @@
 /* The worker thread: read the source (paced for a replay), stage each epoch, publish to the monitor,
- * obey the operator's commands. It never waits for the screen: the monitor lock is held only to copy. */
+ * obey the operator's commands. It never waits for the screen: what changed during a loop (frames for the
+ * traces, finished epochs, the quality flags, the provisional label, events, time and data-path figures)
+ * is gathered in `pending` and copied into the monitor once per loop, under one lock (publish()). */
 #include "app/worker.h"
 
 #include <errno.h>
@@ -16,79 +18,102 @@
 #include <string.h>
 #include <time.h>
 
+#include "dsp/biquad.h"
+#include "sources/arrivals.h"
+#include "session/night_check.h"
 #include "sources/cyton.h"
 #include "base/files.h"
 #include "staging/hypnogram.h"
 #include "record/recorder.h"
-#include "dsp/resample.h"
+#include "base/paths.h"
 #include "staging/pipeline.h"
 #include "session/session.h"
 
 #define CHUNK_S 0.1            /* paced replay reads this much source time at a time */
 #define FAST_CHUNK 3000        /* frames per read when replaying as fast as possible */
 #define NOTIFY_S 0.05          /* wake the screen at most this often at high speed */
-#define LIVE_BATCH_S 0.02      /* live: gather this much signal per read */
+#define LIVE_BATCH_S 0.02      /* live: read on this schedule (see live_wait) */
+#define DATAPATH_S   0.1       /* data-path figures to the session's alerts this often */
 
 struct dw_worker {
     const dw_config *cfg;
     dw_monitor *mon;
     dw_source *src;
     dw_model *own_model;
-    const dw_model *model;
-    dw_scoring *scoring;
+    dw_pipeline *pipeline;                /* quality, resampling, epochs: the one staging path */
     dw_recorder *rec;                     /* live sessions only */
     int rec_failed;                       /* the recorder reported an error not yet cleared */
     dw_session *session;
     char prefix[DW_PATH_MAX];             /* recording dir + session name: .bdf, .session.tsv, .summary.txt */
     char stop_cause[64];
-    dw_resampler *rs[DW_MAX_CH];          /* to DW_FS when the source delivers another rate */
     pthread_t thread;
     int started;
     int status;
+    int finished_stream;                  /* the pipeline was told the replay ended */
 
     /* pacing */
     double speed;
     int paused;
     double pace_wall0, pace_t0;           /* wall clock and source time when pacing last restarted */
-    double t;                             /* source time of the next frame at DW_FS */
-    long frames;                          /* frames at DW_FS delivered so far (incl. gaps) */
+    double t;                             /* source time of the next frame */
+    long long frames;                     /* source frames so far (gaps included) */
     double next_prov_t;
     double last_notify;
-
-    /* channel state over the current second */
-    double chmin[DW_MAX_CH], chmax[DW_MAX_CH];
-    int chcount;
+    double next_read;                     /* live: when the next batch is due (monotonic clock) */
+    double next_datapath;                 /* wall clock of the next data-path update */
     int stop;
+    int ended;                            /* a replay reached its end */
 
-    /* scratch at DW_FS */
-    double *buf;                          /* frames * nch */
-    size_t bufcap;
-    double *col[2];
-    size_t colcap;
+    signed char *hyp;                     /* our hypnogram, for the summary (the monitor is the screen's) */
+    int nhyp;
+
+    struct pending {                      /* changes not yet in the monitor */
+        float (*trace)[DW_MAX_CH];        /* the newest frames at DW_FS, ring of DW_TRACE_N */
+        long ntrace;                      /* frames added since the last publish */
+        struct pend_epoch { int epoch, stage; double prob[DW_NSTAGES]; float spec[DW_SPEC_BINS]; } *ep;
+        int nep, capep;
+        unsigned char flags[DW_MAX_CH];
+        int have_flags;
+        int have_prov, prov_stage;
+        float prov_prob[DW_NSTAGES];
+        int seek;                         /* a seek happened: drop epochs from keep_epochs, restart traces */
+        int keep_epochs;
+        char event[128];
+        int have_event;
+        int controls;                     /* speed / pause changed */
+        unsigned long bells;              /* rings asked for by the session */
+        char check_report[2048];          /* the pre-night check's instruction or table */
+        int check_running, have_check;
+    } pend;
+
+    dw_night_check *check;                /* the pre-night check in progress (live), NULL none */
+    int check_phase, check_ch;
+
+    dw_arrivals arrivals;                 /* live: frames against the wall clock (loss, NO DATA) */
+
+    /* the traces' display filter ([display] highpass_hz, lowpass_hz): the trace ring only */
+    dw_cascade disp[DW_MAX_CH];
+    unsigned disp_primed;                 /* bit c 0: settle every channel on its next frame */
 };
 
-static int pick_model(dw_worker *w, dw_err *err)
+/* The display filter and its name for the pane title. The trace ring runs at DW_FS = 100 Hz after the
+ * pipeline's anti-aliasing filter (>= 70 dB down from 50 Hz), so mains at 50 or 60 Hz never reaches it and
+ * needs no notch here; 0.3-35 Hz is the AASM manual's EEG filter setting. */
+static void display_filter_init(dw_worker *w)
 {
-    const dw_source_info *in = &w->src->info;
-    if (w->cfg->model[0]) {
-        w->own_model = dw_model_load(w->cfg->model, err);
-        if (!w->own_model)
-            return -1;
-        w->model = w->own_model;
-    } else {
-        w->model = dw_model_builtin(in->parietal >= 0 ? 2 : 1);
-    }
-    if (in->frontal < 0) {
-        dw_err_set(err, "%s: no frontal channel found; set [input] frontal (labels: %s%s%s...)", w->src->path,
-                   in->label[0], in->nch > 1 ? ", " : "", in->nch > 1 ? in->label[1] : "");
-        return -1;
-    }
-    if (dw_model_channels(w->model) == 2 && in->parietal < 0) {
-        dw_err_set(err, "model %s needs a parietal channel; set [input] parietal or use a one-channel model",
-                   dw_model_name(w->model));
-        return -1;
-    }
-    return 0;
+    const dw_display_cfg *d = &w->cfg->display;
+    dw_cascade c = { 0 };
+    int hp = d->highpass_hz > 0 && dw_cascade_butter(&c, DW_BQ_HIGHPASS, 2, d->highpass_hz, DW_FS) == 0;
+    int lp = d->lowpass_hz > 0 && dw_cascade_butter(&c, DW_BQ_LOWPASS, 2, d->lowpass_hz, DW_FS) == 0;
+    for (int ch = 0; ch < DW_MAX_CH; ch++)
+        w->disp[ch] = c;
+    w->disp_primed = 0;
+    char *t = w->mon->trace_filter;
+    size_t n = sizeof w->mon->trace_filter;
+    if (hp && lp) snprintf(t, n, "%g-%g Hz", d->highpass_hz, d->lowpass_hz);
+    else if (hp) snprintf(t, n, "> %g Hz", d->highpass_hz);
+    else if (lp) snprintf(t, n, "< %g Hz", d->lowpass_hz);
+    else snprintf(t, n, "raw");
 }
 
 static void publish_source(dw_worker *w)
@@ -108,9 +133,21 @@ static void publish_source(dw_worker *w)
     m->parietal = in->parietal;
     m->speed = w->speed;
     m->paused = w->paused;
-    snprintf(m->model_name, sizeof m->model_name, "%s", dw_model_name(w->model));
-    if (in->note[0])                    /* e.g. "truncated: 40 of 60 data records present" */
-        snprintf(m->last_event, sizeof m->last_event, "%s", in->note);
+    snprintf(m->model_name, sizeof m->model_name, "%s", dw_model_name(dw_pipeline_model(w->pipeline)));
+    if (in->note[0])                    /* every line names the file */
+        snprintf(m->source_note, sizeof m->source_note, "%s", in->note);
+    if (!in->live && strcmp(w->cfg->board, "auto")) {   /* [input] board is for a live board */
+        size_t l = strlen(m->source_note);
+        snprintf(m->source_note + l, sizeof m->source_note - l, "%sboard %s ignored: it applies to a live "
+                 "board (--serial); this replay has the file's %d channels", l ? "; " : "", w->cfg->board,
+                 in->nch);
+    }
+    if (m->source_note[0])                /* the first line: "x.edf: truncated: 40 of 60 ..." */
+        snprintf(m->last_event, sizeof m->last_event, "%.*s", (int)strcspn(m->source_note, "\n"),
+                 m->source_note);
+    snprintf(m->staging_desc, sizeof m->staging_desc, "frontal %s, parietal %s (%s), model %s",
+             in->frontal >= 0 ? in->label[in->frontal] : "none", in->parietal >= 0 ? in->label[in->parietal] : "none",
+             in->roles_how, dw_model_name(dw_pipeline_model(w->pipeline)));
     if (w->cfg->lights_off[0] && in->start_epoch > 0) {
         int hh, mm;
         if (sscanf(w->cfg->lights_off, "%d:%d", &hh, &mm) == 2) {
@@ -122,6 +159,7 @@ static void publish_source(dw_worker *w)
             m->lights_off_t = d > 0 ? d : 0;
         }
     }
+    display_filter_init(w);
     m->v_status++;
     m->v_trace++;
     pthread_mutex_unlock(&m->lock);
@@ -134,51 +172,31 @@ static int load_reference(dw_worker *w, dw_err *err)
     dw_hypnogram h;
     if (dw_hypnogram_load(w->cfg->reference, &h, err) < 0)
         return -1;
+    /* laid on the recording by the two clocks (a live source: as far as the reference reaches) */
+    const dw_source_info *in = &w->src->info;
+    signed char *st;
+    int n;
+    dw_ref_alignment al;
+    int rc = dw_hypnogram_align(&h, in->start_epoch, in->live ? 0 : (int)ceil(in->duration_s / DW_EPOCH_S), &st,
+                                &n, &al, err);
+    dw_hypnogram_free(&h);
+    if (rc < 0)
+        return -1;
     pthread_mutex_lock(&w->mon->lock);
-    w->mon->ref_stage = h.stage;
-    w->mon->n_ref = h.n;
+    w->mon->ref_stage = st;
+    w->mon->n_ref = n;
+    if (al.by_clock && (al.offset_s != 0 || al.before || al.after))
+        snprintf(w->mon->last_event, sizeof w->mon->last_event, "reference %+.0f s from the recording, %d "
+                 "epochs outside it", al.offset_s, al.before + al.after);
     w->mon->v_hypno++;
     pthread_mutex_unlock(&w->mon->lock);
-    return 0;
-}
-
-/* $XDG_DATA_HOME/dreamwatch/recordings unless configured. */
-static void recordings_dir(const dw_config *cfg, char *dir, size_t n)
-{
-    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
-    if (cfg->rec_dir[0])
-        snprintf(dir, n, "%s", cfg->rec_dir);
-    else if (xdg && *xdg)
-        snprintf(dir, n, "%s/dreamwatch/recordings", xdg);
-    else
-        snprintf(dir, n, "%s/.local/share/dreamwatch/recordings", home ? home : ".");
-}
-
-/* mkdir -p with mode 0700 (health data). */
-static int make_dirs(const char *dir, dw_err *err)
-{
-    char p[DW_PATH_MAX];
-    snprintf(p, sizeof p, "%s", dir);
-    for (char *s = p + 1; ; s++) {
-        if (*s == '/' || !*s) {
-            char c = *s;
-            *s = 0;
-            if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-                dw_err_set(err, "%s: cannot create: %s", p, strerror(errno));
-                return -1;
-            }
-            *s = c;
-            if (!c)
-                break;
-        }
-    }
     return 0;
 }
 
 static int open_recording(dw_worker *w, dw_err *err)
 {
     char dir[DW_PATH_MAX];
-    recordings_dir(w->cfg, dir, sizeof dir);
+    dw_path_recordings(w->cfg->rec_dir, dir, sizeof dir);
     w->rec = dw_recorder_open(dir, w->cfg->subject, &w->src->info, 1, err);
     if (!w->rec)
         return -1;
@@ -198,8 +216,8 @@ static int session_prefix(dw_worker *w, dw_err *err)
     if (w->prefix[0])
         return 0;
     char dir[DW_PATH_MAX];
-    recordings_dir(w->cfg, dir, sizeof dir);
-    if (make_dirs(dir, err) < 0)
+    dw_path_recordings(w->cfg->rec_dir, dir, sizeof dir);
+    if (dw_mkdirs(dir, err) < 0)
         return -1;
     const char *base = strrchr(w->src->path, '/');
     base = base ? base + 1 : w->src->path;
@@ -225,14 +243,11 @@ static void session_annotate(void *ctx, double t, double dur, const char *text)
     annotate(ctx, t, dur, text);
 }
 
-/* The screen thread owns the terminal: ask it to ring. */
+/* The screen thread owns the terminal: ask it to ring (with the next publish, which is at once). */
 static void session_bell(void *ctx)
 {
     dw_worker *w = ctx;
-    pthread_mutex_lock(&w->mon->lock);
-    w->mon->bells++;
-    pthread_mutex_unlock(&w->mon->lock);
-    dw_monitor_notify(w->mon);
+    w->pend.bells++;
 }
 
 static int open_session(dw_worker *w, dw_err *err)
@@ -245,11 +260,38 @@ static int open_session(dw_worker *w, dw_err *err)
         return -1;
     size_t len = strlen(log) - strlen(".session.tsv");     /* the prefix the log got: stem or stem-N */
     snprintf(w->prefix, sizeof w->prefix, "%.*s", (int)len, log);
-    dw_session_hooks hooks = { .annotate = session_annotate, .bell = session_bell, .ctx = w, .log = l };
+    pthread_mutex_lock(&w->mon->lock);
+    snprintf(w->mon->log_path, sizeof w->mon->log_path, "%s", log);
+    snprintf(w->mon->summary_path, sizeof w->mon->summary_path, "%s.summary.txt", w->prefix);
+    pthread_mutex_unlock(&w->mon->lock);
+    dw_session_hooks hooks = { .annotate = session_annotate, .bell = session_bell, .ctx = w,
+                               .log = l, .prefix = w->prefix };
     w->session = dw_session_new(&w->cfg->session, &hooks, err);
     if (!w->session)
         return -1;
     dw_session_set_clock(w->session, w->src->info.start_epoch, w->mon->lights_off_t);
+    return 0;
+}
+
+/* The pipeline's outputs: epochs to the monitor, the session and the recording; every second's quality
+ * verdict to the session (alerts, stimulation safety) and the screen's channel flags; frames at DW_FS to
+ * the trace ring. */
+static void on_epoch(void *ctx, const dw_epoch_result *r);
+static void on_quality(void *ctx, const dw_quality_second *q);
+static void on_frames(void *ctx, const double *x, int n, int nch);
+
+static int open_pipeline(dw_worker *w, dw_err *err)
+{
+    if (w->cfg->model[0] && !(w->own_model = dw_model_load(w->cfg->model, err)))
+        return -1;
+    dw_pipeline_opts po = { .model = w->own_model, .display = 1,
+                            .quality = dw_quality_settings(&w->cfg->session) };
+    dw_pipeline_sink sink = { on_epoch, on_quality, on_frames, w };
+    dw_err e = { "" };
+    if (!(w->pipeline = dw_pipeline_new(&w->src->info, &po, &sink, &e))) {
+        dw_err_set(err, "%s: %s", w->src->path, e.msg);
+        return -1;
+    }
     return 0;
 }
 
@@ -262,46 +304,38 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
     }
     w->cfg = cfg;
     w->mon = mon;
+    if (!(w->pend.trace = calloc(DW_TRACE_N, sizeof *w->pend.trace))) {
+        dw_err_set(err, "out of memory");
+        free(w);
+        return NULL;
+    }
     w->speed = cfg->replay_speed;
     w->paused = cfg->start_paused;
     char path[DW_PATH_MAX];
     const char *file = cfg->file;
     if (cfg->serial[0]) {
         w->src = dw_cyton_open(cfg->serial, cfg->board, &cfg->chans, err);
-        file = cfg->serial;
     } else if (!file[0]) {
         if (dw_find_data("sample-data/sample-night.edf", path, sizeof path) < 0) {
             dw_err_set(err, "no input given and the sample night (sample-data/sample-night.edf) was not found; "
                             "run `make` or give a file");
-            free(w);
+            dw_worker_free(w);
             return NULL;
         }
         file = path;
     }
     if (!cfg->serial[0])
         w->src = dw_source_open_file(file, &cfg->chans, err);
-    if (!w->src || pick_model(w, err) < 0 || load_reference(w, err) < 0) {
+    if (!w->src || open_pipeline(w, err) < 0 || load_reference(w, err) < 0) {
         dw_worker_free(w);
         return NULL;
     }
     const dw_source_info *in = &w->src->info;
-    if (fabs(in->fs - DW_FS) > 1e-9)
-        for (int c = 0; c < in->nch; c++)
-            if (!(w->rs[c] = dw_resampler_new(in->fs, DW_FS))) {
-                dw_err_set(err, "%s: cannot resample %g Hz", file, in->fs);
-                dw_worker_free(w);
-                return NULL;
-            }
-    w->scoring = dw_scoring_new(w->model, in->phys_max_uv > 0 ? in->phys_max_uv * 0.999 : 0);
-    if (!w->scoring) {
-        dw_err_set(err, "out of memory");
-        dw_worker_free(w);
-        return NULL;
-    }
     if (in->live && cfg->rec_enabled && open_recording(w, err) < 0) {
         dw_worker_free(w);
         return NULL;
     }
+    dw_arrivals_init(&w->arrivals, in->fs, dw_now_wall());
     publish_source(w);
     if (open_session(w, err) < 0) {
         dw_worker_free(w);
@@ -313,105 +347,70 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
 static void on_epoch(void *ctx, const dw_epoch_result *r)
 {
     dw_worker *w = ctx;
-    float spec[DW_SPEC_BINS];
+    struct pending *p = &w->pend;
+    if (p->nep == p->capep) {
+        p->capep = p->capep ? 2 * p->capep : 16;
+        p->ep = dw_xrealloc(p->ep, (size_t)p->capep * sizeof *p->ep, "epochs to publish");
+    }
+    struct pend_epoch *e = &p->ep[p->nep++];
+    e->epoch = r->epoch;
+    e->stage = r->stage;
+    memcpy(e->prob, r->prob, sizeof e->prob);
     for (int k = 0; k < DW_SPEC_BINS; k++)
-        spec[k] = r->valid ? (float)log10(r->psd[DW_SPEC_BIN0 + k] + 1e-6) : 0.0f;
-    dw_monitor *m = w->mon;
-    pthread_mutex_lock(&m->lock);
-    while (m->n_epochs < r->epoch)       /* epochs skipped by a seek stay unscored */
-        dw_monitor_add_epoch(m, DW_UNSCORED, NULL, NULL);
-    dw_monitor_add_epoch(m, r->valid ? r->stage : DW_UNSCORED, r->prob, spec);
-    m->prov_stage = DW_UNSCORED;
-    pthread_mutex_unlock(&m->lock);
-    dw_session_epoch(w->session, r->epoch, r->valid ? r->stage : DW_UNSCORED, r->valid ? r->prob : NULL);
+        e->spec[k] = r->valid ? (float)log10(r->psd[DW_SPEC_BIN0 + k] + 1e-6) : 0.0f;
+    p->have_prov = 1;                    /* a new epoch starts with no provisional label */
+    p->prov_stage = DW_UNSCORED;
+    memset(p->prov_prob, 0, sizeof p->prov_prob);
+    if (r->epoch >= w->nhyp) {
+        int n = r->epoch + 1;
+        w->hyp = dw_xrealloc(w->hyp, (size_t)n, "the hypnogram");
+        memset(w->hyp + w->nhyp, DW_UNSCORED, (size_t)(n - w->nhyp));
+        w->nhyp = n;
+    }
+    w->hyp[r->epoch] = (signed char)r->stage;
+    dw_session_epoch(w->session, r->epoch, r->stage, r->valid ? r->prob : NULL);
     if (w->rec) {
         char text[48];
-        snprintf(text, sizeof text, "Sleep stage %s", r->valid ? dw_stage_name(r->stage) : "?");
+        snprintf(text, sizeof text, "Sleep stage %s", dw_stage_name(r->stage));
         annotate(w, (double)r->epoch * DW_EPOCH_S, DW_EPOCH_S, text);
     }
 }
 
-static int ensure(double **p, size_t *cap, size_t need)
+static void on_quality(void *ctx, const dw_quality_second *q)
 {
-    if (need <= *cap)
-        return 0;
-    double *q = realloc(*p, need * sizeof **p);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = need;
-    return 0;
+    dw_worker *w = ctx;
+    if (w->check)
+        dw_check_quality(w->check, q);
+    dw_session_quality(w->session, q, &w->src->info, dw_now_wall());
+    memcpy(w->pend.flags, q->flag, (size_t)q->nch);
+    w->pend.have_flags = 1;
 }
 
-/* The frontal and parietal columns of a block, grown together. */
-static int ensure_cols(dw_worker *w, size_t n)
+/* Frames at DW_FS through the display filter for the trace pane (the raw signal goes to the stager and the
+ * recording). A non-finite sample passes as it is and the channel's filter starts again, settled, at the
+ * next finite one. */
+static void on_frames(void *ctx, const double *x, int n, int nch)
 {
-    if (n <= w->colcap)
-        return 0;
-    for (int c = 0; c < 2; c++) {
-        double *q = realloc(w->col[c], n * sizeof(double));
-        if (!q)
-            return -1;
-        w->col[c] = q;
-    }
-    w->colcap = n;
-    return 0;
-}
-
-/* Channel flags over each second: railed at the full-scale limit, flat below 0.5 uV peak to peak. */
-static void track_channels(dw_worker *w, const double *x, int n, int nch, unsigned char *flags_out, int *flags_ready)
-{
-    double rail = w->src->info.phys_max_uv * 0.999;
+    dw_worker *w = ctx;
+    struct pending *p = &w->pend;
     for (int i = 0; i < n; i++) {
-        for (int c = 0; c < nch; c++) {
+        float *row = p->trace[(p->ntrace + i) % DW_TRACE_N];
+        for (int c = 0; c < nch && c < DW_MAX_CH; c++) {
             double v = x[i * nch + c];
-            if (w->chcount == 0 || v < w->chmin[c]) w->chmin[c] = v;
-            if (w->chcount == 0 || v > w->chmax[c]) w->chmax[c] = v;
-        }
-        if (++w->chcount == DW_FS) {
-            for (int c = 0; c < nch; c++) {
-                unsigned char f = 0;
-                if (rail > 0 && (w->chmax[c] >= rail || w->chmin[c] <= -rail)) f |= DW_CH_RAILED;
-                if (w->chmax[c] - w->chmin[c] < 0.5) f |= DW_CH_FLAT;
-                flags_out[c] = f;
+            unsigned bit = 1u << c;
+            if (!isfinite(v)) {
+                w->disp_primed &= ~bit;
+                row[c] = (float)v;
+                continue;
             }
-            *flags_ready = 1;
-            w->chcount = 0;
+            if (!(w->disp_primed & bit)) {
+                dw_cascade_settle(&w->disp[c], v);
+                w->disp_primed |= bit;
+            }
+            row[c] = (float)dw_cascade_step(&w->disp[c], v);
         }
     }
-}
-
-/* Frames at DW_FS into the monitor's trace ring and the stager. */
-static void deliver(dw_worker *w, const double *x, int n)
-{
-    const dw_source_info *in = &w->src->info;
-    int nch = in->nch;
-    if (ensure_cols(w, (size_t)n) < 0)
-        return;
-    for (int i = 0; i < n; i++) {
-        w->col[0][i] = x[i * nch + in->frontal];
-        w->col[1][i] = in->parietal >= 0 ? x[i * nch + in->parietal] : 0;
-    }
-    unsigned char flags[DW_MAX_CH];
-    int flags_ready = 0;
-    track_channels(w, x, n, nch, flags, &flags_ready);
-
-    dw_monitor *m = w->mon;
-    pthread_mutex_lock(&m->lock);
-    for (int i = 0; i < n; i++) {
-        float *row = m->trace[(m->trace_total + i) % DW_TRACE_N];
-        for (int c = 0; c < nch; c++)
-            row[c] = (float)x[i * nch + c];
-    }
-    m->trace_total += n;
-    if (flags_ready)
-        memcpy(m->chflags, flags, (size_t)nch);
-    m->v_trace++;
-    pthread_mutex_unlock(&m->lock);
-
-    dw_scoring_push(w->scoring, w->col[0], dw_scoring_channels(w->scoring) > 1 ? w->col[1] : NULL, n, on_epoch, w);
-    w->frames += n;
-    w->t = (double)w->frames / DW_FS;
+    p->ntrace += n;
 }
 
 static void provisional(dw_worker *w)
@@ -420,16 +419,13 @@ static void provisional(dw_worker *w)
         return;
     w->next_prov_t = w->t + w->cfg->provisional_s;
     double p[DW_NSTAGES];
-    int st;
-    if (!dw_scoring_provisional(w->scoring, p, &st))
-        return;
-    dw_session_provisional(w->session, st);
-    pthread_mutex_lock(&w->mon->lock);
-    w->mon->prov_stage = st;
+    int st = DW_UNSCORED;
+    int have = dw_pipeline_provisional(w->pipeline, p, &st);
+    dw_session_provisional_p(w->session, have ? st : DW_UNSCORED, have ? p : NULL);
+    w->pend.have_prov = 1;
+    w->pend.prov_stage = have ? st : DW_UNSCORED;    /* never shown over unusable signal */
     for (int k = 0; k < DW_NSTAGES; k++)
-        w->mon->prov_prob[k] = (float)p[k];
-    w->mon->v_hypno++;
-    pthread_mutex_unlock(&w->mon->lock);
+        w->pend.prov_prob[k] = have ? (float)p[k] : 0.0f;
 }
 
 static void restart_pacing(dw_worker *w)
@@ -443,11 +439,9 @@ static void set_event(dw_worker *w, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    pthread_mutex_lock(&w->mon->lock);
-    vsnprintf(w->mon->last_event, sizeof w->mon->last_event, fmt, ap);
+    vsnprintf(w->pend.event, sizeof w->pend.event, fmt, ap);
     va_end(ap);
-    w->mon->v_status++;
-    pthread_mutex_unlock(&w->mon->lock);
+    w->pend.have_event = 1;
 }
 
 static void seek(dw_worker *w, double delta)
@@ -455,7 +449,7 @@ static void seek(dw_worker *w, double delta)
     if (!w->src->ops->seek)
         return;
     double target = w->t + delta;
-    double dur = w->src->info.duration_s;
+    double dur = w->src->info.duration_s, fs = w->src->info.fs;
     if (target < 0) target = 0;
     if (dur > 0 && target > dur) target = dur;
     target = floor(target * DW_FS) / DW_FS;
@@ -463,24 +457,88 @@ static void seek(dw_worker *w, double delta)
         set_event(w, "seek failed: %s", w->src->err.msg);
         return;
     }
-    for (int c = 0; c < DW_MAX_CH; c++)
-        if (w->rs[c]) dw_resampler_reset(w->rs[c]);
-    w->frames = lround(target * DW_FS);
+    w->frames = llround(target * fs);
     w->t = target;
-    dw_scoring_reposition(w->scoring, w->frames);
-    pthread_mutex_lock(&w->mon->lock);
-    int keep = (int)(w->frames / DW_EPOCH_N);
-    if (w->mon->n_epochs > keep)
-        w->mon->n_epochs = keep;        /* a backward seek re-stages from there */
-    w->mon->prov_stage = DW_UNSCORED;
-    w->mon->t_source = w->t;
-    w->mon->source_ended = 0;
-    w->mon->trace_total = 0;
-    w->mon->v_hypno++;
-    w->mon->v_trace++;
-    pthread_mutex_unlock(&w->mon->lock);
+    w->finished_stream = 0;
+    w->ended = 0;
+    dw_pipeline_reposition(w->pipeline, target);
+    int keep = (int)(llround(target * DW_FS) / DW_EPOCH_N);
+    struct pending *p = &w->pend;
+    p->seek = 1;                          /* a backward seek re-stages from there */
+    p->keep_epochs = keep;
+    p->nep = 0;
+    p->ntrace = 0;
+    p->have_prov = 1;
+    p->prov_stage = DW_UNSCORED;
+    if (w->nhyp > keep)
+        w->nhyp = keep;
+    long tt = (long)target;
+    set_event(w, "seek to %ld:%02ld:%02ld of the recording", tt / 3600, tt / 60 % 60, tt % 60);
+    w->disp_primed = 0;                 /* the filter starts again, settled, with the new stream */
     w->next_prov_t = 0;
     restart_pacing(w);
+}
+
+/* ---- the pre-night check (k in the monitor): the phases on the stream as it comes, then one
+ * channel's impedance per pass of the loop (each stops the stream about 2 s: a marked gap in the
+ * recording), then the results in the recording, the session log and the screen ---- */
+
+static void check_say(dw_worker *w, const char *text, int running)
+{
+    snprintf(w->pend.check_report, sizeof w->pend.check_report, "%s", text);
+    w->pend.check_running = running;
+    w->pend.have_check = 1;
+    w->pend.controls = 1;                  /* publish it now */
+}
+
+static void check_start(dw_worker *w)
+{
+    dw_err err = { "" };
+    if (!w->src->info.live || w->check) {
+        set_event(w, "pre-night check: %s",
+                  w->check ? "already running" : "needs a live board (--serial)");
+        return;
+    }
+    w->check = dw_check_new(&w->cfg->check, &w->src->info, w->cfg->session.al_mains_ratio, &err);
+    if (!w->check) {
+        set_event(w, "pre-night check: %s", err.msg);
+        return;
+    }
+    w->check_phase = -1;
+    w->check_ch = 0;
+    dw_session_note(w->session, w->t, "check", 1, "Pre-night check started");
+}
+
+static void check_step(dw_worker *w, const dw_block *b)
+{
+    if (!w->check)
+        return;
+    int ph = b ? dw_check_block(w->check, b) : dw_check_phase(w->check);
+    if (ph != w->check_phase) {
+        char text[160];
+        w->check_phase = ph;
+        snprintf(text, sizeof text, "Check: %s", dw_check_prompt(ph));
+        dw_session_note(w->session, w->t, "check", 1, text);
+        check_say(w, text, 1);
+    }
+    if (ph != DW_CHECK_IMPEDANCE || b)
+        return;
+    if (w->check_ch < w->src->info.nch) {
+        double kohm = 0;
+        int board = dw_cyton_board_channel(w->src, w->check_ch);
+        int ok = board > 0 && dw_cyton_impedance(w->src, board, &kohm) == 0;
+        dw_check_impedance(w->check, w->check_ch++, kohm, ok);
+        return;
+    }
+    dw_check_finish(w->check);
+    char report[2048], lines[DW_MAX_CH + 4][160];
+    dw_check_report(w->check, report, sizeof report);
+    int n = dw_check_lines(w->check, lines, DW_MAX_CH + 4);
+    for (int i = 0; i < n; i++)
+        dw_session_note(w->session, w->t, "check", 1, lines[i]);
+    check_say(w, report, 0);
+    dw_check_free(w->check);
+    w->check = NULL;
 }
 
 static void handle_command(dw_worker *w, const dw_cmd *c)
@@ -501,6 +559,9 @@ static void handle_command(dw_worker *w, const dw_cmd *c)
         snprintf(w->stop_cause, sizeof w->stop_cause, "%s", c->text[0] ? c->text : "operator");
         w->stop = 1;
         break;
+    case DW_CMD_CHECK:
+        check_start(w);
+        break;
     case DW_CMD_MARKER:
         set_event(w, "marker: %s", c->text);
         break;
@@ -509,19 +570,19 @@ static void handle_command(dw_worker *w, const dw_cmd *c)
     }
     if (dw_session_command(w->session, c, w->t))
         w->stop = 1;
-    pthread_mutex_lock(&w->mon->lock);
-    w->mon->speed = w->speed;
-    w->mon->paused = w->paused;
-    w->mon->v_status++;
-    pthread_mutex_unlock(&w->mon->lock);
+    w->pend.controls = 1;
 }
 
+/* The queue is looked at every loop; its wake-up pipe is emptied by wait_for when it woke us, and
+ * here only when there were commands (not one read per loop that finds it empty). */
 static void drain_commands(dw_worker *w)
 {
     dw_cmd c;
-    dw_monitor_drain(w->mon->cmd_fd[0]);
+    int any = 0;
     while (dw_monitor_take(w->mon, &c))
-        handle_command(w, &c);
+        handle_command(w, &c), any = 1;
+    if (any)
+        dw_monitor_drain(w->mon->cmd_fd[0]);
 }
 
 /* Sleep until the source time due or a command arrives. */
@@ -529,35 +590,97 @@ static void wait_for(dw_worker *w, double seconds)
 {
     struct pollfd p = { .fd = w->mon->cmd_fd[0], .events = POLLIN };
     int ms = seconds > 0.1 ? 100 : (int)ceil(seconds * 1000);   /* session timers run at >= 10 Hz */
-    if (ms > 0)
-        poll(&p, 1, ms);
+    if (ms > 0 && poll(&p, 1, ms) > 0)
+        dw_monitor_drain(w->mon->cmd_fd[0]);
 }
 
-static void publish_time(dw_worker *w, int force)
+/* Live: the board sends a packet every 4 ms; reading on a fixed 20-ms schedule takes them five at a
+ * time (a fifth of the wake-ups, at most 20 ms of latency: 7 degrees of a 1-Hz slow oscillation).
+ * The schedule is a deadline grid, not "20 ms after this batch": waiting by the size of the last
+ * batch made batches alternate 4 and 1 packets, twice the wake-ups. Behind schedule (a long epoch),
+ * it reads again at once. */
+static void live_wait(dw_worker *w)
 {
     double now = dw_now_mono();
-    if (!force && now - w->last_notify < NOTIFY_S)
+    w->next_read += LIVE_BATCH_S;
+    if (w->next_read < now || w->next_read > now + LIVE_BATCH_S)
+        w->next_read = w->next_read < now ? now : now + LIVE_BATCH_S;
+    wait_for(w, w->next_read - now);
+}
+
+/* Everything pending into the monitor under one lock; the screen is woken at once when an epoch finished
+ * (so its stage shows without waiting for a frame), else at most every NOTIFY_S unless forced. */
+static void publish(dw_worker *w, int force)
+{
+    struct pending *p = &w->pend;
+    double now = dw_now_mono();
+    int urgent = force || p->nep > 0 || p->seek || p->have_event || p->controls || p->bells;
+    if (!urgent && now - w->last_notify < NOTIFY_S && p->ntrace < DW_TRACE_N / 2)
         return;
     w->last_notify = now;
-    struct dw_cyton_stats cs;
-    int live = w->src && dw_cyton_stats(w->src, &cs) == 0;
-    pthread_mutex_lock(&w->mon->lock);
-    w->mon->t_source = w->t;
-    if (w->rec)
-        w->mon->rec_bytes = dw_recorder_bytes(w->rec);
-    if (live) {
-        w->mon->loss_pct_5s = cs.loss_pct_5s;
-        w->mon->loss_pct_night = cs.loss_pct_night;
-        w->mon->lost_samples = cs.lost_samples;
-        w->mon->reconnects = cs.reconnects;
+    dw_source_stats cs;
+    int live = dw_source_stats_get(w->src, &cs) == 0;
+    dw_monitor *m = w->mon;
+    pthread_mutex_lock(&m->lock);
+    if (p->seek) {
+        if (m->n_epochs > p->keep_epochs)
+            m->n_epochs = p->keep_epochs;
+        m->trace_total = 0;
+        m->source_ended = 0;
+        m->v_hypno++;
+        m->v_trace++;
     }
-    dw_monitor_publish_session(w->mon, w->session);
+    for (int i = 0; i < p->nep; i++) {
+        while (m->n_epochs < p->ep[i].epoch)       /* epochs skipped by a seek stay unscored */
+            dw_monitor_add_epoch(m, DW_UNSCORED, NULL, NULL);
+        dw_monitor_add_epoch(m, p->ep[i].stage, p->ep[i].prob, p->ep[i].spec);
+    }
+    if (p->nep)
+        m->v_hypno++;
+    long keep = p->ntrace < DW_TRACE_N ? p->ntrace : DW_TRACE_N;
+    for (long i = p->ntrace - keep; i < p->ntrace; i++)
+        memcpy(m->trace[(m->trace_total + i) % DW_TRACE_N], p->trace[i % DW_TRACE_N], sizeof p->trace[0]);
+    m->trace_total += p->ntrace;
+    if (p->ntrace)
+        m->v_trace++;
+    if (p->have_flags)
+        memcpy(m->chflags, p->flags, sizeof m->chflags);
+    if (p->have_prov) {
+        m->prov_stage = p->prov_stage;
+        memcpy(m->prov_prob, p->prov_prob, sizeof m->prov_prob);
+        m->v_hypno++;
+    }
+    m->source_ended = w->ended;
+    m->bells += p->bells;
+    m->speed = w->speed;
+    m->paused = w->paused;
+    m->t_source = w->t;
+    if (w->rec)
+        m->rec_bytes = dw_recorder_bytes(w->rec);
+    if (live) {
+        double wall = dw_now_wall();
+        dw_arrivals_loss(&w->arrivals, wall, &m->loss_pct_recent, &m->loss_pct_night);
+        m->no_data_since = dw_arrivals_silent_since(&w->arrivals, wall, DW_NO_DATA_S);
+        m->lost_samples = cs.lost_samples;
+        m->reconnects = cs.reconnects;
+    }
+    dw_monitor_publish_session(m, w->session);
+    if (p->have_event)                     /* after the session's own last event: ours is newer */
+        snprintf(m->last_event, sizeof m->last_event, "%s", p->event);
+    if (p->have_check) {
+        snprintf(m->check_report, sizeof m->check_report, "%s", p->check_report);
+        m->check_running = p->check_running;
+    }
     if (w->src && !w->paused)
-        w->mon->lag_s = w->src->info.live ? 0
-                      : w->speed > 0 ? fmax(0, w->pace_t0 + (now - w->pace_wall0) * w->speed - w->t) / w->speed : 0;
-    w->mon->v_status++;
-    pthread_mutex_unlock(&w->mon->lock);
-    dw_monitor_notify(w->mon);
+        m->lag_s = w->src->info.live ? 0
+                 : w->speed > 0 ? fmax(0, w->pace_t0 + (now - w->pace_wall0) * w->speed - w->t) / w->speed : 0;
+    m->v_status++;
+    pthread_mutex_unlock(&m->lock);
+    dw_monitor_notify(m);
+    p->nep = 0;
+    p->ntrace = 0;
+    p->have_flags = p->have_prov = p->seek = p->have_event = p->controls = p->have_check = 0;
+    p->bells = 0;
 }
 
 static int read_block(dw_worker *w, int max_frames)
@@ -568,6 +691,8 @@ static int read_block(dw_worker *w, int max_frames)
     int n = w->src->ops->read(w->src, &b, max_frames, in->live ? 100 : 0);
     if (n <= 0)
         return n;
+    if (in->live)
+        dw_arrivals_add(&w->arrivals, n, dw_now_wall());
     if (w->rec) {
         if (dw_recorder_write(w->rec, &b) < 0) {
             if (!w->rec_failed)
@@ -578,36 +703,11 @@ static int read_block(dw_worker *w, int max_frames)
         }
     }
     dw_session_block(w->session, &b, in, dw_now_wall());
-    if (b.gap > 0) {
-        long lost = lround(b.gap * DW_FS / in->fs);
-        dw_scoring_gap(w->scoring, lost, on_epoch, w);
-        w->frames += lost;
-        w->t = (double)w->frames / DW_FS;
-    }
-    if (!w->rs[0]) {
-        deliver(w, b.uv, n);
-        return n;
-    }
-    size_t cap = (size_t)(n * DW_FS / in->fs) + 4;
-    if (ensure(&w->buf, &w->bufcap, cap * (size_t)in->nch) < 0)
+    if (dw_pipeline_push(w->pipeline, &b) < 0)
         return DW_SRC_ERR;
-    double tmp_in[512], tmp_out[512];
-    size_t produced = 0;
-    for (int c = 0; c < in->nch; c++) {
-        size_t done = 0;
-        for (int i0 = 0; i0 < n; i0 += 256) {
-            int k = n - i0 < 256 ? n - i0 : 256;
-            for (int i = 0; i < k; i++)
-                tmp_in[i] = b.uv[(i0 + i) * in->nch + c];
-            size_t got = dw_resampler_run(w->rs[c], tmp_in, (size_t)k, tmp_out, 512);
-            for (size_t i = 0; i < got && done + i < cap; i++)
-                w->buf[(done + i) * in->nch + c] = tmp_out[i];
-            done += got;
-        }
-        produced = done < cap ? done : cap;
-    }
-    if (produced)
-        deliver(w, w->buf, (int)produced);
+    check_step(w, &b);
+    w->frames += b.gap + n;
+    w->t = (double)w->frames / in->fs;
     return n;
 }
 
@@ -615,42 +715,76 @@ static int read_block(dw_worker *w, int max_frames)
 static void session_tick(dw_worker *w)
 {
     double wall = dw_now_wall();
-    dw_datapath dp;
-    memset(&dp, 0, sizeof dp);
-    struct dw_cyton_stats cs;
-    if (w->src && dw_cyton_stats(w->src, &cs) == 0) {
-        dp.expecting = 1;
-        dp.reconnects = cs.reconnects;
-        dp.drift_s = cs.drift_ppm * 1e-6 * w->t;
+    /* The data-path alerts format their texts on every call: ten times a second is plenty. */
+    if (wall >= w->next_datapath || wall < w->next_datapath - 2 * DATAPATH_S) {
+        w->next_datapath = wall + DATAPATH_S;
+        dw_datapath dp;
+        memset(&dp, 0, sizeof dp);
+        dw_source_stats cs;
+        if (dw_source_stats_get(w->src, &cs) == 0) {
+            dp.expecting = 1;
+            dp.reconnects = cs.reconnects;
+            dp.drift_s = cs.drift_ppm * 1e-6 * w->t;
+        }
+        if (w->rec_failed && w->rec) {
+            dp.rec_error = 1;
+            snprintf(dp.rec_error_text, sizeof dp.rec_error_text, "%s", dw_recorder_error(w->rec));
+        }
+        dw_session_datapath(w->session, w->t, wall, &dp);
     }
-    if (w->rec_failed && w->rec) {
-        dp.rec_error = 1;
-        snprintf(dp.rec_error_text, sizeof dp.rec_error_text, "%s", dw_recorder_error(w->rec));
+    dw_session_tick(w->session, w->t, wall);    /* every loop: it delivers stimuli when due */
+}
+
+/* The awakenings table (a protocol with awakenings) and the BIDS events table, by the log */
+static void write_protocol_tables(dw_worker *w)
+{
+    char path[DW_PATH_MAX + 24];
+    dw_err err = { "" };
+    snprintf(path, sizeof path, "%s.awakenings.tsv", w->prefix);
+    if (dw_session_write_awakenings(w->session, path, &err) < 0) {
+        fprintf(stderr, "dreamwatch: %s\n", err.msg);
+        w->status = 1;
     }
-    dw_session_datapath(w->session, w->t, wall, &dp);
-    dw_session_tick(w->session, w->t, wall);
+    snprintf(path, sizeof path, "%s_events.tsv", w->prefix);
+    if (dw_session_write_events(w->session, path, &err) < 0) {
+        fprintf(stderr, "dreamwatch: %s\n", err.msg);
+        w->status = 1;
+    }
 }
 
 /* The summary: sleep statistics of our hypnogram, every event, stimulation and alert. */
 static void write_summary(dw_worker *w)
 {
-    char path[DW_PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s.summary.txt", w->prefix);
+    char path[DW_PATH_MAX + 24];
     dw_out o;
     dw_err err = { "" };
     FILE *f = NULL;
-    if (dw_out_begin(&o, path, 0, &err) < 0 || !(f = fdopen(dup(o.fd), "w"))) {
+    int begun = -1;
+    dw_session_seal(w->session);
+    write_protocol_tables(w);
+    for (int k = 1; k < 100 && begun < 0; k++) {   /* a file already at the name is kept: the next one */
+        if (k == 1)
+            snprintf(path, sizeof path, "%s.summary.txt", w->prefix);
+        else
+            snprintf(path, sizeof path, "%s.summary-%d.txt", w->prefix, k);
+        begun = dw_out_begin(&o, path, 0, &err);
+    }
+    if (begun < 0 || !(f = fdopen(dup(o.fd), "w"))) {
         fprintf(stderr, "dreamwatch: %s\n", err.msg[0] ? err.msg : strerror(errno));
-        if (o.fd >= 0)
+        if (begun == 0)
             dw_out_abort(&o);
         w->status = 1;
         return;
     }
-    dw_sleep_stats st;
+    dw_night night;
+    dw_night_from_stages(&night, w->hyp, w->nhyp);
     pthread_mutex_lock(&w->mon->lock);
-    dw_sleep_stats_compute(w->mon->stage, w->mon->n_epochs, &st);
+    night.start_wall = w->mon->start_wall;
+    snprintf(night.source, sizeof night.source, "%s", w->mon->source_desc);
+    snprintf(night.kind, sizeof night.kind, "%s", w->mon->live ? "live" : "replay");
+    snprintf(w->mon->summary_path, sizeof w->mon->summary_path, "%s", path);   /* the name it got */
     pthread_mutex_unlock(&w->mon->lock);
-    int bad = dw_session_write_summary(w->session, f, &st) < 0;
+    int bad = dw_session_write_summary(w->session, f, &night) < 0;
     bad |= fclose(f) != 0;
     if (bad || dw_out_commit(&o, &err) < 0) {
         fprintf(stderr, "dreamwatch: %s\n", bad ? "summary: write failed" : err.msg);
@@ -669,12 +803,8 @@ static void *run(void *arg)
         session_tick(w);
         if (w->stop)
             break;
-        int ended;
-        pthread_mutex_lock(&w->mon->lock);
-        ended = w->mon->source_ended;
-        pthread_mutex_unlock(&w->mon->lock);
-        if (w->paused || ended) {
-            publish_time(w, 1);
+        if (w->paused || w->ended) {
+            publish(w, 1);
             wait_for(w, 0.1);
             restart_pacing(w);
             continue;
@@ -692,12 +822,17 @@ static void *run(void *arg)
             if (max < 1) max = 1;
         }
         int n = read_block(w, max);
+        if (n == DW_SRC_EOF && !w->finished_stream) {
+            dw_pipeline_finish(w->pipeline);      /* the last epoch of the file, delay pushed out */
+            w->finished_stream = 1;
+        }
         if (n == DW_SRC_EOF) {
-            pthread_mutex_lock(&w->mon->lock);
-            w->mon->source_ended = 1;
-            snprintf(w->mon->last_event, sizeof w->mon->last_event, "end of recording");
-            pthread_mutex_unlock(&w->mon->lock);
-            publish_time(w, 1);
+            w->ended = 1;
+            w->pend.have_prov = 1;                /* no epoch is in progress after the end */
+            w->pend.prov_stage = DW_UNSCORED;
+            memset(w->pend.prov_prob, 0, sizeof w->pend.prov_prob);
+            set_event(w, "end of recording");
+            publish(w, 1);
             if (w->cfg->exit_at_end)
                 break;
             continue;
@@ -710,19 +845,15 @@ static void *run(void *arg)
             continue;
         }
         provisional(w);
-        publish_time(w, 0);
-        /* Live: the board sends a packet every 4 ms; taking them in 20-ms batches costs a fifth of the
-         * wake-ups for at most 20 ms of latency (7 degrees of a 1-Hz slow oscillation). */
-        if (in->live && n > 0 && n < in->fs * LIVE_BATCH_S)
-            wait_for(w, LIVE_BATCH_S - n / in->fs);
+        check_step(w, NULL);
+        publish(w, 0);
+        if (in->live)
+            live_wait(w);
     }
     /* Safe shutdown: stimulation off first, then the device stops and the source closes here, on the
      * thread that owns it, then the recording is closed and the summary written. */
     dw_session_shutdown(w->session, w->t, w->stop_cause[0] ? w->stop_cause : "end of recording");
-    pthread_mutex_lock(&w->mon->lock);
-    dw_monitor_publish_session(w->mon, w->session);
-    pthread_mutex_unlock(&w->mon->lock);
-    dw_monitor_notify(w->mon);
+    publish(w, 1);
     dw_source_close(w->src);
     w->src = NULL;
     if (w->rec) {
@@ -779,13 +910,12 @@ void dw_worker_free(dw_worker *w)
     dw_source_close(w->src);
     if (w->rec)
         dw_recorder_close(w->rec, &(dw_err){ "" });
-    dw_scoring_free(w->scoring);
+    dw_pipeline_free(w->pipeline);
+    dw_check_free(w->check);
     dw_session_free(w->session);
     dw_model_free(w->own_model);
-    for (int c = 0; c < DW_MAX_CH; c++)
-        dw_resampler_free(w->rs[c]);
-    free(w->buf);
-    free(w->col[0]);
-    free(w->col[1]);
+    free(w->pend.trace);
+    free(w->pend.ep);
+    free(w->hyp);
     free(w);
 }

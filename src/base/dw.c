@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <stdlib.h>
 
 static const char *const stage_names[DW_NSTAGES] = { "W", "N1", "N2", "N3", "R" };
 
@@ -37,6 +38,24 @@ void dw_err_set(dw_err *e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
+}
+
+void *dw_xrealloc(void *p, size_t n, const char *what)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fprintf(stderr, "dreamwatch: out of memory (%zu bytes for %s); the recording is kept\n", n, what);
+        _exit(3);
+    }
+    return q;
+}
+
+char *dw_xstrdup(const char *s, const char *what)
+{
+    size_t n = strlen(s) + 1;
+    char *d = dw_xrealloc(NULL, n, what);
+    memcpy(d, s, n);
+    return d;
 }
 
 double dw_now_mono(void)

@@ -27,6 +27,15 @@ int dw_stage_parse(const char *s);
 typedef struct { char msg[512]; } dw_err;
 void dw_err_set(dw_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Out of memory, one policy. Opening and parsing (files, models, configuration) propagate it as an error,
+ * so a command fails cleanly before a night starts. During a night (the worker, the session, the alerts,
+ * the monitor's growing arrays) nothing may be dropped silently — not a sample, an epoch, an event or an
+ * alert — so these allocators print "dreamwatch: out of memory (N bytes for WHAT)" and end the process
+ * with status 3. The recording is kept (its header is current after every record; `recover` merges the
+ * annotations). */
+void *dw_xrealloc(void *p, size_t n, const char *what);
+char *dw_xstrdup(const char *s, const char *what);
+
 /* Wall clock and monotonic clock in seconds. */
 double dw_now_mono(void);
 double dw_now_wall(void);

@@ -67,10 +67,34 @@ void dw_cascade_reset(dw_cascade *c)
         c->s[i].s1 = c->s[i].s2 = 0;
 }
 
+/* Direct form II transposed at rest with input x and output y = g x: y = b0 x + s1, so
+ * s2 = b2 x - a2 y and s1 = b1 x - a1 y + s2. */
+void dw_cascade_settle(dw_cascade *c, double x0)
+{
+    double x = x0;
+    for (int i = 0; i < c->n; i++) {
+        dw_biquad_coef *k = &c->s[i].c;
+        double den = 1 + k->a1 + k->a2, g = den != 0 ? (k->b0 + k->b1 + k->b2) / den : 0, y = g * x;
+        c->s[i].s2 = k->b2 * x - k->a2 * y;
+        c->s[i].s1 = k->b1 * x - k->a1 * y + c->s[i].s2;
+        x = y;
+    }
+}
+
 double dw_cascade_gain(const dw_cascade *c, double f, double fs)
 {
     double g = 1;
     for (int i = 0; i < c->n; i++)
         g *= dw_biquad_gain(&c->s[i].c, f, fs);
     return g;
+}
+
+double dw_cascade_phase(const dw_cascade *c, double f, double fs)
+{
+    double complex z1 = cexp(-I * 2 * M_PI * f / fs), h = 1;
+    for (int i = 0; i < c->n; i++) {
+        const dw_biquad_coef *k = &c->s[i].c;
+        h *= (k->b0 + k->b1 * z1 + k->b2 * z1 * z1) / (1 + k->a1 * z1 + k->a2 * z1 * z1);
+    }
+    return carg(h);
 }

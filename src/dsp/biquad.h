@@ -37,6 +37,12 @@ double dw_cascade_step(dw_cascade *c, double x);
 /* Filters n samples (in == out allowed). */
 void   dw_cascade_run(dw_cascade *c, const double *in, double *out, size_t n);
 void   dw_cascade_reset(dw_cascade *c);
+/* Sets every section's state to its steady state for a constant input x0, so a signal that starts at
+ * x0 (a 60-mV electrode offset into a high-pass) gives no start-up transient: the first output is
+ * gain(0) * x0 exactly. Each section's DC gain is (b0 + b1 + b2) / (1 + a1 + a2). */
+void   dw_cascade_settle(dw_cascade *c, double x0);
 double dw_cascade_gain(const dw_cascade *c, double f, double fs);
+/* Phase response at f Hz (radians, unwrapped only within each section: compare modulo 2 pi). */
+double dw_cascade_phase(const dw_cascade *c, double f, double fs);
 
 #endif

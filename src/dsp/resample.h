@@ -21,5 +21,8 @@ void   dw_resampler_free(dw_resampler *r);
 /* The most outputs one dw_resampler_run call of n inputs can produce: a cap this large loses nothing
  * (outputs beyond cap are dropped). */
 size_t dw_resampler_max_out(const dw_resampler *r, size_t n);
+/* Whether the filter runs on the CPU's AVX unit (allow 1, the default) or on SSE2 pairs (allow 0):
+ * the results are the same to the bit either way (for tests and benchmarks). 1 if AVX is in use. */
+int    dw_resampler_simd(dw_resampler *r, int allow);
 
 #endif

@@ -17,14 +17,29 @@ void dw_monitor_publish_session(dw_monitor *m, dw_session *s)
         m->seen_alerts = av;
         m->v_alerts++;
     }
+    int ne = dw_session_nevents(s);
+    for (; m->seen_events < ne; m->seen_events++) {
+        dw_event_view e;
+        if (dw_session_event_view(s, m->seen_events, &e) < 0)
+            continue;
+        if (m->n_events == m->cap_events) {
+            int cap = m->cap_events ? m->cap_events * 2 : 256;
+            m->events = dw_xrealloc(m->events, (size_t)cap * sizeof *m->events, "the night's events");
+            m->cap_events = cap;
+        }
+        m->events[m->n_events++] = e;
+        m->v_events++;
+    }
     dw_session_view v;
     dw_session_view_get(s, &v);
     if (v.version == m->seen_session && m->mode == v.mode)
         return;
     m->mode = v.mode;
     m->stim_count = v.stim_count;
+    m->cue_count = v.cue_count;
     m->wants_dream_report = v.wants_dream_report;
     snprintf(m->last_event, sizeof m->last_event, "%s", v.last_event);
+    m->session = v;
     m->seen_session = v.version;
     m->v_status++;
 }
@@ -48,6 +63,8 @@ int dw_monitor_init(dw_monitor *m)
     }
     m->frontal = m->parietal = -1;
     m->prov_stage = DW_UNSCORED;
+    m->session.sham_count = -1;           /* until the session publishes: no condition to show */
+    m->session.micro_epoch = -1;
     m->speed = 1.0;
     return 0;
 }
@@ -62,6 +79,7 @@ void dw_monitor_destroy(dw_monitor *m)
     free(m->prob);
     free(m->spec);
     free(m->ref_stage);
+    free(m->events);
     pthread_mutex_destroy(&m->lock);
     memset(m, 0, sizeof *m);
 }
@@ -90,15 +108,9 @@ int dw_monitor_add_epoch(dw_monitor *m, int stage, const double prob[DW_NSTAGES]
 {
     if (m->n_epochs == m->cap_epochs) {
         int cap = m->cap_epochs ? m->cap_epochs * 2 : 1024;
-        signed char *s = realloc(m->stage, (size_t)cap);
-        if (!s) return -1;
-        m->stage = s;
-        float (*p)[DW_NSTAGES] = realloc(m->prob, (size_t)cap * sizeof *p);
-        if (!p) return -1;
-        m->prob = p;
-        float (*sp)[DW_SPEC_BINS] = realloc(m->spec, (size_t)cap * sizeof *sp);
-        if (!sp) return -1;
-        m->spec = sp;
+        m->stage = dw_xrealloc(m->stage, (size_t)cap, "the hypnogram");
+        m->prob = dw_xrealloc(m->prob, (size_t)cap * sizeof *m->prob, "the hypnodensity");
+        m->spec = dw_xrealloc(m->spec, (size_t)cap * sizeof *m->spec, "the spectrogram");
         m->cap_epochs = cap;
     }
     int i = m->n_epochs++;
@@ -113,21 +125,29 @@ int dw_monitor_add_epoch(dw_monitor *m, int stage, const double prob[DW_NSTAGES]
     return 0;
 }
 
-int dw_monitor_post(dw_monitor *m, int kind, double arg, const char *text)
+int dw_monitor_post_cmd(dw_monitor *m, const dw_cmd *cmd)
 {
     pthread_mutex_lock(&m->lock);
     if (m->cmd_count == DW_CMDQ) {
         pthread_mutex_unlock(&m->lock);
         return -1;
     }
-    dw_cmd *c = &m->cmdq[(m->cmd_head + m->cmd_count) % DW_CMDQ];
-    c->kind = kind;
-    c->arg = arg;
-    snprintf(c->text, sizeof c->text, "%s", text ? text : "");
+    m->cmdq[(m->cmd_head + m->cmd_count) % DW_CMDQ] = *cmd;
     m->cmd_count++;
     pthread_mutex_unlock(&m->lock);
     poke(m->cmd_fd[1]);
     return 0;
+}
+
+int dw_monitor_post(dw_monitor *m, int kind, double arg, const char *text)
+{
+    dw_cmd c;
+    memset(&c, 0, sizeof c);
+    c.kind = kind;
+    c.arg = arg;
+    c.arg2 = -1;
+    snprintf(c.text, sizeof c.text, "%s", text ? text : "");
+    return dw_monitor_post_cmd(m, &c);
 }
 
 int dw_monitor_take(dw_monitor *m, dw_cmd *out)

@@ -5,6 +5,7 @@
  * (the file grows by exactly one record per record), so the size seen by fstat on our descriptor is the
  * truth; counting complete records from it also covers a torn write on a full disk. */
 #include "record/recorder.h"
+#include "edf/edf_header.h"
 
 #include <edflib.h>
 #include <errno.h>
@@ -37,7 +38,7 @@ struct dw_recorder {
     long long file_frame0;        /* source frame at which the current file starts */
     long long src_frames;         /* frames seen from the source, gaps included */
     int    rec_n, acc_n, rec_s;   /* samples per record (EEG, accel), record seconds */
-    dw_bdf_geometry geo;          /* filled after the first record reaches the disk */
+    struct { long long hdr_bytes, rec_bytes; } geo;   /* filled after the first record reaches the disk */
     long long records;            /* complete records on disk in the current file */
     long long nannot;             /* annotations handed to EDFlib for the current file */
     double *buf;                  /* channel-major record: nch * rec_n, then 3 * rec_n accel */
@@ -50,66 +51,7 @@ struct dw_recorder {
     dw_err err;
 };
 
-/* ---- header geometry and side-log text, shared with recover ---- */
-
-static long long field_ll(const char *p, int n, int *ok)
-{
-    char tmp[32];
-    memcpy(tmp, p, (size_t)n);
-    tmp[n] = 0;
-    char *end;
-    long long v = strtoll(tmp, &end, 10);
-    while (*end == ' ')
-        end++;
-    if (end == tmp || *end)
-        *ok = 0;
-    return v;
-}
-
-int dw_bdf_geometry_read(int fd, const char *path, dw_bdf_geometry *g, dw_err *err)
-{
-    char fixed[256];
-    if (pread(fd, fixed, 256, 0) != 256) {
-        dw_err_set(err, "%s: too short for an EDF/BDF header", path);
-        return -1;
-    }
-    g->bdf = (unsigned char)fixed[0] == 0xff && !memcmp(fixed + 1, "BIOSEMI", 7);
-    if (!g->bdf && memcmp(fixed, "0       ", 8)) {
-        dw_err_set(err, "%s: byte 0: not an EDF or BDF file", path);
-        return -1;
-    }
-    int ok = 1;
-    g->hdr_bytes = field_ll(fixed + 184, 8, &ok);
-    g->count = field_ll(fixed + 236, 8, &ok);
-    if (!ok)
-        g->count = -1;        /* blank or garbage: the writer never finished */
-    ok = 1;
-    g->nsig = (int)field_ll(fixed + 252, 4, &ok);
-    if (!ok || g->nsig < 1 || g->nsig > 4096 || g->hdr_bytes != 256LL * (g->nsig + 1)) {
-        dw_err_set(err, "%s: byte 184: header size and signal count do not agree", path);
-        return -1;
-    }
-    size_t nb = (size_t)g->nsig * 8;
-    char *spr = malloc(nb);
-    if (!spr || pread(fd, spr, nb, 256 + (off_t)g->nsig * 216) != (ssize_t)nb) {
-        free(spr);
-        dw_err_set(err, "%s: header cut short", path);
-        return -1;
-    }
-    g->rec_bytes = 0;
-    for (int i = 0; i < g->nsig && ok; i++) {
-        long long n = field_ll(spr + i * 8, 8, &ok);
-        if (n < 1 || n > 10000000)
-            ok = 0;
-        g->rec_bytes += n * (g->bdf ? 3 : 2);
-    }
-    free(spr);
-    if (!ok) {
-        dw_err_set(err, "%s: byte %lld: bad samples-per-record field", path, 256 + (long long)g->nsig * 216);
-        return -1;
-    }
-    return 0;
-}
+/* ---- side-log text, shared with recover ---- */
 
 void dw_events_escape(const char *in, char *out, size_t outsz)
 {
@@ -269,6 +211,11 @@ static int edf_setup(dw_recorder *r, double wall)
     bad |= edf_set_subsecond_starttime(h, (int)((wall - (double)t) * 1e4) * 1000);
     bad |= edf_set_patientcode(h, r->subject);
     bad |= edf_set_equipment(h, "dreamwatch " DW_VERSION);
+    /* The staging roles, so a replay or `score` of this file stages it as it was staged live (the one
+     * montage rule reads this back: sources/montage.h, rule 2). Signals 1..nch are the EEG channels. */
+    char roles[48];
+    dw_montage_roles_text(r->info.frontal, r->info.parietal, roles, sizeof roles);
+    bad |= edf_set_recording_additional(h, roles);
     return bad ? -1 : 0;
 }
 
@@ -311,6 +258,18 @@ fail:
     return -1;
 }
 
+/* Where the records lie, from the header EDFlib has written (the one header reader, layout only). */
+static int read_geometry(dw_recorder *r, dw_err *err)
+{
+    dw_edf_header eh;
+    if (dw_edf_header_read(r->fd, r->path, DW_EDF_LAYOUT, &eh, err) < 0)
+        return -1;
+    r->geo.hdr_bytes = eh.hdr_bytes;
+    r->geo.rec_bytes = eh.rec_bytes;
+    dw_edf_header_free(&eh);
+    return 0;
+}
+
 static void put_count(dw_recorder *r)
 {
     char f[24];
@@ -338,7 +297,7 @@ static void abandon_file(dw_recorder *r, int e)
     edfclose_file(r->h);
     r->h = -1;
     if (!r->geo.rec_bytes)
-        dw_bdf_geometry_read(r->fd, r->path, &r->geo, NULL);
+        read_geometry(r, &(dw_err){ "" });
     if (r->geo.rec_bytes) {
         r->records = records_on_disk(r);
         if (ftruncate(r->fd, (off_t)(r->geo.hdr_bytes + r->records * r->geo.rec_bytes)) == 0)
@@ -373,7 +332,7 @@ static int write_record(dw_recorder *r)
         }
     }
     r->fill = 0;
-    if (!r->geo.rec_bytes && dw_bdf_geometry_read(r->fd, r->path, &r->geo, &r->err))
+    if (!r->geo.rec_bytes && read_geometry(r, &r->err))
         goto fail;
     long long n = records_on_disk(r);
     if (n != r->records + 1) {

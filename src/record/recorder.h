@@ -53,14 +53,6 @@ int dw_recorder_close(dw_recorder *r, dw_err *err);
  * -1 with err filled and the file untouched. */
 int dw_recover_file(const char *path, FILE *report, dw_err *err);
 
-/* Layout of an EDF/BDF file read from its header on fd: header bytes, bytes per data record and the
- * record count the header claims (-1 while EDFlib is still writing). 0, or -1 with err naming path. */
-typedef struct {
-    long long hdr_bytes, rec_bytes, count;
-    int nsig, bdf;
-} dw_bdf_geometry;
-int dw_bdf_geometry_read(int fd, const char *path, dw_bdf_geometry *g, dw_err *err);
-
 /* Side-log text escaping: newline, CR, tab and backslash become \n \r \t \\ (and back). */
 void dw_events_escape(const char *in, char *out, size_t outsz);
 void dw_events_unescape(char *s);

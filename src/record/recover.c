@@ -8,6 +8,7 @@
  *    complete, verified, synced replacement exists. A sound file is left alone, so running it twice is
  *    harmless. */
 #include "record/recorder.h"
+#include "edf/edf_header.h"
 
 #include <edflib.h>
 #include <errno.h>
@@ -139,21 +140,29 @@ static int sync_dir_of(const char *path)
     return rc;
 }
 
-/* A fresh temp file beside path, mode 0600 whatever the umask. */
-static int make_temp(const char *path, const char *suffix, char *out, size_t outsz)
+/* A fresh temp file beside path, "PATH.recover-XXXXXX" with a name no file has (mkostemp: O_EXCL), mode
+ * 0600 whatever the umask. Nothing that exists is removed or written: a file of any name beside the
+ * recording survives (an earlier version unlinked PATH.recover.tmp first). */
+static int make_temp(const char *path, char *out, size_t outsz)
 {
-    snprintf(out, outsz, "%s%s", path, suffix);
-    unlink(out);                              /* a leftover of an interrupted recover */
-    int fd = open(out, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (snprintf(out, outsz, "%s.recover-XXXXXX", path) >= (int)outsz) {
+        errno = ENAMETOOLONG;
+        out[0] = 0;
+        return -1;
+    }
+    int fd = mkostemp(out, O_CLOEXEC);
     if (fd >= 0)
         fchmod(fd, 0600);
+    else
+        out[0] = 0;                           /* nothing of ours to remove */
     return fd;
 }
 
 /* Copies the header (with the true count) and the complete records into a temp file. */
-static int copy_fixed(int in, const char *path, const dw_bdf_geometry *g, long long records, char *tmp, size_t tmpsz)
+static int copy_fixed(int in, const char *path, const dw_edf_header *g, long long records, char *tmp,
+                      size_t tmpsz)
 {
-    int out = make_temp(path, ".recover-count.tmp", tmp, tmpsz);
+    int out = make_temp(path, tmp, tmpsz);
     if (out < 0)
         return -1;
     long long total = g->hdr_bytes + records * g->rec_bytes, off = 0;
@@ -295,22 +304,17 @@ int dw_recover_file(const char *path, FILE *report, dw_err *errp)
     struct edf_hdr_struct *hdr = calloc(1, sizeof *hdr);
     int hin = -1, rc = -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    dw_bdf_geometry g;
+    dw_edf_header g = { 0 };
     struct stat st;
     if (!hdr || fd < 0 || fstat(fd, &st)) {
         dw_err_set(&err, "%s: %s", path, strerror(errno));
         goto out;
     }
-    if (dw_bdf_geometry_read(fd, path, &g, &err))
+    if (dw_edf_header_read(fd, path, DW_EDF_LAYOUT, &g, &err))
         goto out;
-    if (st.st_size < g.hdr_bytes) {
-        dw_err_set(&err, "%s: the header itself is incomplete (%lld of %lld bytes): nothing to recover", path,
-                   (long long)st.st_size, g.hdr_bytes);
-        goto out;
-    }
     long long records = (st.st_size - g.hdr_bytes) / g.rec_bytes;
     long long dropped = st.st_size - g.hdr_bytes - records * g.rec_bytes;
-    int count_ok = g.count == records && dropped == 0;
+    int count_ok = g.nrec == records && dropped == 0;
     snprintf(tsv, sizeof tsv, "%s.events.tsv", path);
     if (read_side_log(tsv, &log))
         goto out;
@@ -318,7 +322,8 @@ int dw_recover_file(const char *path, FILE *report, dw_err *errp)
     const char *src = path;
     if (!count_ok) {
         if (copy_fixed(fd, path, &g, records, tmp1, sizeof tmp1)) {
-            dw_err_set(&err, "%s: cannot write %s: %s", path, tmp1, strerror(errno));
+            dw_err_set(&err, "%s: cannot write a temporary copy beside it%s%s: %s", path, tmp1[0] ? ", " : "",
+                       tmp1, strerror(errno));
             goto out;
         }
         src = tmp1;
@@ -341,7 +346,7 @@ int dw_recover_file(const char *path, FILE *report, dw_err *errp)
     char countmsg[200] = "";
     if (!count_ok)
         snprintf(countmsg, sizeof countmsg, "record count %lld -> %lld, %lld bytes of a torn record dropped; ",
-                 g.count, records, dropped);
+                 g.nrec, records, dropped);
     if (missing == 0 && count_ok) {
         if (report)
             fprintf(report, "%s: sound: %lld records, %lld annotations, side log %zu events all present; "
@@ -354,9 +359,9 @@ int dw_recover_file(const char *path, FILE *report, dw_err *errp)
         for (size_t i = 0; i < log.n; i++)           /* everything the file has, plus what it lacks */
             if (!log.v[i].present && events_add(&file, log.v[i].onset, log.v[i].dur, log.v[i].text))
                 goto out;
-        int t = make_temp(path, ".recover.tmp", tmp2, sizeof tmp2);
+        int t = make_temp(path, tmp2, sizeof tmp2);
         if (t < 0) {
-            dw_err_set(&err, "%s: cannot create %s: %s", path, tmp2, strerror(errno));
+            dw_err_set(&err, "%s: cannot create a temporary copy beside it: %s", path, strerror(errno));
             goto out;
         }
         close(t);
@@ -397,6 +402,7 @@ out:
         unlink(tmp2);
     events_free(&log);
     events_free(&file);
+    dw_edf_header_free(&g);
     free(hdr);
     return rc;
 }

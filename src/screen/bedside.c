@@ -1,10 +1,12 @@
-/* The bedside view: the current stage in large block letters, time asleep, the last alert and the three
- * actions, in calm dim colours; nothing moves but the minute. Also the whole screen below 40x10. */
+/* The bedside view: the current stage in large block letters, the night's total sleep so far, the most
+ * severe open alert (still active, or cleared and waiting for `a`), an outage ("NO DATA since") and the
+ * three actions, in calm dim colours; nothing moves but the minute. Also the whole screen below 40x10. */
 #define DW_SCREEN_INTERNAL
 #include "screen/screen.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* 5x5 block letters for what a stage name needs. */
 static const struct { char c; const char *rows[5]; } font[] = {
@@ -47,32 +49,72 @@ static void centre(int y, dw_rect r, const char *text)
     dw_draw_text(y, x < r.x ? r.x : x, r.w, text);
 }
 
+/* The open alert (active, or not yet acknowledged) that matters most: the most severe, active before
+ * cleared, the newest; NULL when none is open. */
+static const dw_alert_view *most_severe_open(const dw_monitor *v)
+{
+    const dw_alert_view *best = NULL;
+    for (int i = 0; i < v->n_alerts; i++) {
+        const dw_alert_view *a = &v->alerts[i];
+        if (a->acked && !a->active)
+            continue;
+        if (!best || a->severity > best->severity ||
+            (a->severity == best->severity && (a->active >= best->active)))
+            best = a;
+    }
+    return best;
+}
+
+static void alert_line(dw_screen *s, char *out, size_t n)
+{
+    const dw_alert_view *a = most_severe_open(&s->v);
+    static const char *const sev[] = { "note", "WARNING", "ALERT" };
+    if (!a) {
+        snprintf(out, n, "%s", s->v.n_alerts ? "no open alerts" : "no alerts");
+        return;
+    }
+    char t[16];
+    dw_alert_clock(s, a, t, sizeof t);
+    snprintf(out, n, "%s %s: %s (%s)", sev[a->severity >= 0 && a->severity <= DW_CRITICAL ? a->severity : 0], t,
+             a->text, a->active ? (a->acked ? "still active, acknowledged" : "still active, a acknowledges")
+                                : "cleared, a acknowledges");
+}
+
 static void draw(dw_screen *s, dw_rect r, int focused)
 {
     (void)focused;
     const dw_monitor *v = &s->v;
     int st = dw_current_stage(s);
     const char *name = st >= 0 ? dw_stage_name(st) : "-";
-    char lines[5][200];
+    char lines[6][200];
     int nl = 0;
-    long asleep = 0;
-    for (int i = 0; i < v->n_epochs; i++) asleep += s->stage[i] > DW_W && s->stage[i] < DW_NSTAGES;
-    asleep *= DW_EPOCH_S;
+    long slept = 0;
+    for (int i = 0; i < v->n_epochs; i++) slept += s->stage[i] > DW_W && s->stage[i] < DW_NSTAGES;
+    slept *= DW_EPOCH_S;
     char clock[16];
-    dw_clock(s, v->t_source, 0, clock, sizeof clock);
+    if (v->live) {                                   /* live: the wall clock, never the board's */
+        time_t now = (time_t)dw_now_wall();
+        struct tm tm;
+        localtime_r(&now, &tm);
+        strftime(clock, sizeof clock, "%H:%M", &tm);
+    } else {
+        dw_clock(s, v->t_source, 0, clock, sizeof clock);
+    }
     snprintf(lines[nl++], sizeof lines[0], "stage %s%s%s", st >= 0 ? name : "not scored yet",
              st >= 0 ? ": " : "", st >= 0 ? meaning[st] : "");
-    snprintf(lines[nl++], sizeof lines[0], "asleep %ld h %02ld min   %s   %s", asleep / 3600, asleep / 60 % 60, clock,
-             v->source_ended ? "replay ended" : dw_mode_name(v->mode));
-    if (v->n_alerts) {
-        const dw_alert_view *a = &v->alerts[v->n_alerts - 1];
-        char t[16];
-        dw_alert_clock(s, a, t, sizeof t);
-        snprintf(lines[nl++], sizeof lines[0], "last alert %s: %s%s", t, a->text, a->acked ? " (acknowledged)" : "");
-    } else {
-        snprintf(lines[nl++], sizeof lines[0], "no alerts");
+    snprintf(lines[nl++], sizeof lines[0], "total sleep %ld h %02ld min   %s   %s", slept / 3600, slept / 60 % 60,
+             clock, v->source_ended ? "replay ended" : dw_mode_name(v->mode));
+    if (v->live && v->no_data_since > 0) {
+        time_t t = (time_t)v->no_data_since;
+        struct tm tm;
+        char since[16];
+        localtime_r(&t, &tm);
+        strftime(since, sizeof since, "%H:%M:%S", &tm);
+        snprintf(lines[nl++], sizeof lines[0], "NO DATA since %s", since);
     }
-    snprintf(lines[nl++], sizeof lines[0], "w  wake      n  natural sleep      Q  shutdown");
+    alert_line(s, lines[nl++], sizeof lines[0]);
+    snprintf(lines[nl++], sizeof lines[0], "w  wake      n  %s      Q  shutdown",
+             v->mode == DW_MODE_NATURAL ? "leave natural sleep" : "natural sleep");
 
     dw_theme_use(&s->theme, DW_ROLE_BEDSIDE);
     dw_draw_fill(r);
@@ -88,7 +130,10 @@ static void draw(dw_screen *s, dw_rect r, int focused)
         y += 5 * scale + 1;
     }
     for (int i = 0; i < nl && y < r.y + r.h; i++) {
-        dw_theme_use(&s->theme, i == nl - 1 ? DW_ROLE_KEY : DW_ROLE_BEDSIDE);
+        int role = i == nl - 1 ? DW_ROLE_KEY : DW_ROLE_BEDSIDE;
+        if (!strncmp(lines[i], "NO DATA", 7) || !strncmp(lines[i], "ALERT", 5)) role = DW_ROLE_CRITICAL;
+        else if (!strncmp(lines[i], "WARNING", 7)) role = DW_ROLE_WARNING;
+        dw_theme_use(&s->theme, role);
         centre(y, r, lines[i]);
         y += used > r.h - 1 || !big ? 1 : 2;
     }

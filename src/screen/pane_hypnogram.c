@@ -1,7 +1,9 @@
-/* The night so far as a step plot (W on top, then R, N1, N2, N3, as sleep researchers draw it), the
- * epoch in progress marked, the reference hypnogram under it when one is loaded, and the current epoch's
- * stage probabilities as bars (the hypnodensity of this moment). When the night is wider than the pane,
- * each column shows the most frequent stage of several epochs. */
+/* The night as a step plot (W on top, then R, N1, N2, N3, as sleep researchers draw it) on the time axis
+ * it shares with the spectrogram (timeview.c: the whole night, or zoomed in to one epoch per column), the
+ * epoch in progress and the cursor marked, the reference hypnogram under it when one is loaded, the
+ * whole-night hypnodensity strip (each stage's probability per column, shaded), a row of event marks
+ * (alerts, markers, dream reports, REM cues, stimuli), the hour axis; beside it the stage probabilities of
+ * the epoch in progress (or under the cursor) and the sleep statistics of the night so far. */
 #define DW_SCREEN_INTERNAL
 #include "screen/screen.h"
 
@@ -24,15 +26,23 @@ static int column_stage(const signed char *arr, int a, int b)
     return best;
 }
 
-static void step_plot(dw_screen *s, int y0, int x0, int ncols, int epc, const signed char *arr, int n, int role)
+static void col_range(const dw_span *v, int x, int n, int *a, int *b)
+{
+    *a = v->first + x * v->epc;
+    *b = *a + v->epc < n ? *a + v->epc : n;
+}
+
+static void step_plot(dw_screen *s, int y0, int x0, const dw_span *v, const signed char *arr, int n)
 {
     int prev = -1;
-    for (int x = 0; x < ncols && x * epc < n; x++) {
-        int b = (x + 1) * epc < n ? (x + 1) * epc : n;
-        int st = column_stage(arr, x * epc, b);
+    for (int x = 0; x < v->ncols; x++) {
+        int a, b;
+        col_range(v, x, n, &a, &b);
+        if (a >= n) break;
+        int st = column_stage(arr, a, b);
         if (st < 0) { prev = -1; continue; }
         int row = row_of[st];
-        dw_theme_use(&s->theme, role >= 0 ? role : DW_ROLE_STAGE + st);
+        dw_theme_use(&s->theme, DW_ROLE_STAGE + st);
         if (prev < 0 || prev == row) {
             mvaddstr(y0 + row, x0 + x, st == DW_R ? dw_glyph(s, "━", "=") : dw_glyph(s, "─", "-"));
         } else {
@@ -54,27 +64,109 @@ static void labels(dw_screen *s, int y0, int x0, int role)
     }
 }
 
-/* Hour ticks: clock hours when the recording's start is known, else hours since the start. */
-static void time_axis(dw_screen *s, int y, int x0, int ncols, int epc, int xc)
+/* The whole-night hypnodensity: one row per stage, each column shaded by the stage's mean probability
+ * over its scored epochs (unscored epochs stay blank: their label was withheld). */
+static void density_strip(dw_screen *s, int y0, int x0, const dw_span *v, int n)
 {
+    static const char *const shade_u[5] = { " ", "░", "▒", "▓", "█" }, *const shade_a[5] = { " ", ".", ":", "+", "#" };
+    labels(s, y0, x0 - DW_AXIS_W, DW_ROLE_DIM);
+    for (int x = 0; x < v->ncols; x++) {
+        int a, b;
+        col_range(v, x, n, &a, &b);
+        if (a >= n) break;
+        double p[DW_NSTAGES] = { 0 };
+        int k = 0;
+        for (int e = a; e < b; e++)
+            if (s->stage[e] >= 0) {
+                k++;
+                for (int st = 0; st < DW_NSTAGES; st++) p[st] += s->prob[e][st];
+            }
+        if (!k) continue;
+        for (int i = 0; i < DW_NSTAGES; i++) {
+            double q = p[stage_at[i]] / k;
+            int lv = q < 0.1 ? 0 : q < 0.3 ? 1 : q < 0.55 ? 2 : q < 0.8 ? 3 : 4;
+            dw_theme_use(&s->theme, DW_ROLE_STAGE + stage_at[i]);
+            mvaddstr(y0 + i, x0 + x, s->utf8 ? shade_u[lv] : shade_a[lv]);
+        }
+    }
+}
+
+/* One mark per column, the most important event in it: ! alert, d dream report, m marker, c REM cue,
+ * s stimulus. */
+static void marks_row(dw_screen *s, int y, int x0, const dw_span *v)
+{
+    static const char glyph[DW_EV_NKINDS] = { 0, '!', 'm', 's', 'c', 'd' };
+    static const int rank[DW_EV_NKINDS] = { 0, 5, 3, 1, 2, 4 };
     dw_theme_use(&s->theme, DW_ROLE_DIM);
-    double first = 3600;
+    dw_draw_text(y, x0 - DW_AXIS_W, DW_AXIS_W - 1, "ev");
+    int best_kind = -1, best_x = -1;
+    for (int i = 0; i <= s->v.n_events; i++) {
+        int x = -1, kind = -1;
+        if (i < s->v.n_events) {
+            kind = s->events[i].kind;
+            x = dw_span_col(v, (int)(s->events[i].t / DW_EPOCH_S));
+        }
+        if (x != best_x || i == s->v.n_events) {       /* events are in time order: a column is done */
+            if (best_x >= 0 && best_kind > 0) {
+                dw_theme_use(&s->theme, best_kind == DW_EV_ALERT ? DW_ROLE_WARNING : DW_ROLE_TEXT);
+                char c[2] = { glyph[best_kind], 0 };
+                mvaddstr(y, x0 + best_x, c);
+            }
+            best_x = x;
+            best_kind = -1;
+        }
+        if (x >= 0 && kind > 0 && (best_kind < 0 || rank[kind] > rank[best_kind]))
+            best_kind = kind;
+    }
+}
+
+static void tick_label(const dw_screen *s, double t, int step_s, char *lab, size_t n)
+{
+    if (s->v.start_wall > 0) {
+        dw_clock(s, t, 0, lab, n);
+    } else {
+        long m = lround(t / 60);
+        if (step_s % 3600 == 0) snprintf(lab, n, "%ldh", m / 60);
+        else snprintf(lab, n, "%ld:%02ld", m / 60, m % 60);
+    }
+}
+
+/* Clock ticks (hours, or finer when zoomed in) with their labels: right of the tick, or left of it when
+ * the right side holds the epoch-in-progress mark or runs off the plot; skipped only if neither fits. */
+static void time_axis(dw_screen *s, int y, int x0, const dw_span *v, int xc)
+{
+    static const int steps[] = { 300, 600, 900, 1800, 3600, 7200, 10800 };
+    int step = steps[6];
+    for (int i = 0; i < 7; i++)             /* ticks 14 columns apart: a label fits on either side */
+        if (steps[i] / (DW_EPOCH_S * v->epc) >= 14) { step = steps[i]; break; }
+    double off = 0;
     if (s->v.start_wall > 0) {
         time_t t0 = (time_t)s->v.start_wall;
         struct tm tm;
         localtime_r(&t0, &tm);
-        first = 3600 - (tm.tm_min * 60 + tm.tm_sec);
+        off = fmod(tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec, step);
     }
+    double t_first = v->first * (double)DW_EPOCH_S, t_end = (v->first + (double)v->ncols * v->epc) * DW_EPOCH_S;
+    double t = ceil((t_first + off) / step) * step - off;
+    if (t < t_first) t += step;
     int next_free = 0;
-    for (double t = first; t / DW_EPOCH_S / epc < ncols; t += 3600) {
-        int x = (int)(t / DW_EPOCH_S / epc);
+    for (; t < t_end; t += step) {
+        int x = (int)((t / DW_EPOCH_S - v->first) / v->epc);
+        if (x < 0 || x >= v->ncols) continue;
         char lab[16];
-        if (s->v.start_wall > 0) dw_clock(s, t, 0, lab, sizeof lab);
-        else snprintf(lab, sizeof lab, "%.0fh", t / 3600);
-        if (x < next_free) continue;
-        mvaddstr(y, x0 + x, dw_glyph(s, "╵", "|"));
-        if (xc > x && xc <= x + (int)strlen(lab)) continue;      /* the current-epoch mark is there */
-        next_free = x + 1 + dw_draw_text(y, x0 + x + 1, ncols - x - 1, lab) + 1;
+        tick_label(s, t, step, lab, sizeof lab);
+        int len = (int)strlen(lab);
+        dw_theme_use(&s->theme, DW_ROLE_DIM);
+        if (x >= next_free) mvaddstr(y, x0 + x, dw_glyph(s, "╵", "|"));
+        int right_ok = x + 1 >= next_free && x + len < v->ncols && !(xc > x && xc <= x + len);
+        int left_ok = x - len >= next_free && !(xc >= x - len && xc < x);
+        if (right_ok) {
+            dw_draw_text(y, x0 + x + 1, len, lab);
+            next_free = x + len + 2;
+        } else if (left_ok) {
+            dw_draw_text(y, x0 + x - len, len, lab);
+            next_free = x + 2;
+        }
     }
 }
 
@@ -88,14 +180,40 @@ static void bar(dw_screen *s, int y, int x, int w, double frac)
     }
 }
 
-static void hypnodensity(dw_screen *s, int y0, int x0, int w, int h)
+/* The sleep statistics of the night so far, under the probability bars: stage shares are of total sleep
+ * time, sleep efficiency of the time since the recording began. */
+static int stats_lines(dw_screen *s, char out[6][64])
+{
+    dw_sleep_stats st;
+    int rp, n = 0;
+    dw_night_stats(s, &st, &rp);
+    long tst = lround(st.tst_min);
+    snprintf(out[n++], 64, "so far: TST %ld:%02ld  SE %.0f%%", tst / 60, tst % 60, st.se_pct);
+    if (st.sol_min < 0)
+        snprintf(out[n++], 64, "no sleep yet");
+    else
+        snprintf(out[n++], 64, "SOL %.0f min  WASO %.0f min", st.sol_min, st.waso_min);
+    snprintf(out[n++], 64, "awakenings %d  REM periods %d", st.awakenings, rp);
+    snprintf(out[n++], 64, "%% of TST: N1 %.0f N2 %.0f N3 %.0f R %.0f", st.stage_pct[DW_N1], st.stage_pct[DW_N2],
+             st.stage_pct[DW_N3], st.stage_pct[DW_R]);
+    return n;
+}
+
+static void side(dw_screen *s, int y0, int x0, int w, int h)
 {
     const dw_monitor *v = &s->v;
-    const float *p = v->prov_stage >= 0 ? v->prov_prob : v->n_epochs ? s->prob[v->n_epochs - 1] : NULL;
+    int c = s->cursor >= 0 && s->cursor < v->n_epochs ? s->cursor : -1;
+    const float *p = c >= 0 ? s->prob[c] : v->prov_stage >= 0 ? v->prov_prob : v->n_epochs ? s->prob[v->n_epochs - 1] : NULL;
+    char head[64], clock[16];
+    if (c >= 0) {
+        dw_clock(s, c * (double)DW_EPOCH_S, 1, clock, sizeof clock);
+        snprintf(head, sizeof head, "cursor: epoch %d, %s", c, clock);
+    } else if (v->prov_stage >= 0) {
+        snprintf(head, sizeof head, "now: epoch %d (provisional)", v->n_epochs);
+    } else {
+        snprintf(head, sizeof head, v->n_epochs ? "last epoch %d" : "no epoch yet", v->n_epochs - 1);
+    }
     dw_theme_use(&s->theme, DW_ROLE_TITLE);
-    char head[64];
-    if (v->prov_stage >= 0) snprintf(head, sizeof head, "now, epoch %d (provisional)", v->n_epochs + 1);
-    else snprintf(head, sizeof head, "epoch %d", v->n_epochs);
     dw_draw_text(y0, x0, w, head);
     for (int i = 0; i < DW_NSTAGES && i + 1 < h; i++) {
         int st = stage_at[i];
@@ -106,14 +224,70 @@ static void hypnodensity(dw_screen *s, int y0, int x0, int w, int h)
         snprintf(pct, sizeof pct, p ? "%4.0f%%" : "    ", p ? 100.0 * p[st] : 0.0);
         dw_draw_text(y0 + 1 + i, x0 + w - 5, 5, pct);
     }
-    if (h > DW_NSTAGES + 2 && v->n_epochs) {
-        int st = s->stage[v->n_epochs - 1];
-        dw_theme_use(&s->theme, DW_ROLE_DIM);
-        char last[64];
-        snprintf(last, sizeof last, "last epoch %d: %s %.0f%%", v->n_epochs, dw_stage_name(st),
-                 st >= 0 ? 100.0 * s->prob[v->n_epochs - 1][st] : 0.0);
-        dw_draw_text(y0 + DW_NSTAGES + 2, x0, w, last);
+    char lines[6][64];
+    int nl = stats_lines(s, lines), y = y0 + DW_NSTAGES + 2;
+    dw_theme_use(&s->theme, DW_ROLE_DIM);
+    for (int i = 0; i < nl && y + i < y0 + h; i++)
+        dw_draw_text(y + i, x0, w, lines[i]);
+}
+
+/* The title: the epoch the view is about, the zoom, the agreement with a reference. */
+static void title_of(dw_screen *s, const dw_span *sp, char *title, size_t cap, int has_ref, int hd)
+{
+    const dw_monitor *v = &s->v;
+    int n = v->n_epochs, len, c = s->cursor >= 0 && s->cursor < n ? s->cursor : -1;
+    if (c >= 0) {
+        char clock[16];
+        dw_clock(s, c * (double)DW_EPOCH_S, 1, clock, sizeof clock);
+        len = snprintf(title, cap, "Hypnogram: cursor epoch %d %s %s", c, clock,
+                       s->stage[c] >= 0 ? dw_stage_name(s->stage[c]) : "unscored");
+    } else if (n > 0) {
+        len = snprintf(title, cap, "Hypnogram: epoch %d %s", n - 1,
+                       s->stage[n - 1] >= 0 ? dw_stage_name(s->stage[n - 1]) : "unscored");
+    } else {
+        len = snprintf(title, cap, "Hypnogram: no epoch yet");
     }
+    if (!hd && c < 0 && v->prov_stage >= 0 && len < (int)cap)
+        len += snprintf(title + len, cap - (size_t)len, ", now %s? %.0f%%", dw_stage_name(v->prov_stage),
+                        100.0 * v->prov_prob[v->prov_stage]);
+    if (s->tv_epc > 0 && sp->epc == s->tv_epc && len < (int)cap)
+        len += snprintf(title + len, cap - (size_t)len, " | %d epoch%s/column", sp->epc, sp->epc > 1 ? "s" : "");
+    if (has_ref && len < (int)cap) {
+        int both = 0, same = 0;
+        for (int i = 0; i < n && i < v->n_ref; i++)
+            if (s->stage[i] >= 0 && v->ref_stage[i] >= 0) { both++; same += s->stage[i] == v->ref_stage[i]; }
+        if (both) snprintf(title + len, cap - (size_t)len, " | Reference: %.0f%% agree (%d epochs)",
+                           100.0 * same / both, both);
+        else snprintf(title + len, cap - (size_t)len, " | Reference loaded");
+    }
+}
+
+static void reference(dw_screen *s, int *y, int ix, int px, int pw, int hd, const dw_span *sp, int grid)
+{
+    const dw_monitor *v = &s->v;
+    int m = v->n_ref < sp->total ? v->n_ref : sp->total;
+    dw_theme_use(&s->theme, DW_ROLE_REF);
+    if (grid) {
+        for (int x = 0; x < pw + DW_AXIS_W; x++) mvaddstr(*y, ix + x, dw_glyph(s, "┄", "."));
+        dw_draw_text(*y, px + 1, pw - 1, " Reference (expert scoring) ");
+        labels(s, *y + 1, ix, DW_ROLE_REF);
+        step_plot(s, *y + 1, px, sp, v->ref_stage, m);
+        *y += 1 + DW_NSTAGES;
+        return;
+    }
+    (void)hd;
+    dw_draw_text(*y, ix, DW_AXIS_W - 1, "ref");             /* one row: a letter per column */
+    for (int x = 0; x < sp->ncols; x++) {
+        int a, b;
+        col_range(sp, x, m, &a, &b);
+        if (a >= m) break;
+        int rs = column_stage(v->ref_stage, a, b);
+        if (rs < 0) continue;
+        dw_theme_use(&s->theme, DW_ROLE_STAGE + rs);
+        char c[2] = { letter[rs], 0 };
+        mvaddstr(*y, px + x, c);
+    }
+    (*y)++;
 }
 
 static void draw(dw_screen *s, dw_rect r, int focused)
@@ -122,75 +296,67 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     int ix = r.x + 1, iy = r.y + 1, iw = r.w - 2, ih = r.h - 2;
     int hd = r.w >= 100 ? DW_SIDE_W - 1 : r.w >= 70 ? 18 : 0;
     int pw = iw - DW_AXIS_W - (hd ? hd + 1 : 0), px = ix + DW_AXIS_W;
-    int has_ref = v->n_ref > 0 && ih >= DW_NSTAGES + 1;
-    int ref_grid = has_ref && ih >= 2 * DW_NSTAGES + 2;
-    int axis = ih > DW_NSTAGES + has_ref;
-    int n = v->n_epochs, cur = n;                        /* the epoch in progress */
-    int epc = pw > 0 ? (cur + 1 + pw - 1) / pw : 1;
-    if (epc < 1) epc = 1;
+    dw_span sp = dw_timeview(s, pw);
+    /* rows: the plot (or the strip, d), then what fits of axis, marks, reference, strip */
+    int rows = ih - DW_NSTAGES, axis = rows >= 1, marks = rows >= 2;
+    rows -= axis + marks;
+    int has_ref = v->n_ref > 0 && !s->density_only && rows >= 1;
+    int ref_grid = has_ref && rows >= 1 + DW_NSTAGES;
+    rows -= has_ref ? (ref_grid ? 1 + DW_NSTAGES : 1) : 0;
+    int strip = !s->density_only && rows >= 1 + DW_NSTAGES;
 
-    char title[200];
-    int st = dw_current_stage(s), len;
-    if (st >= 0) len = snprintf(title, sizeof title, "Hypnogram: epoch %d %s", n, dw_stage_name(st));
-    else len = snprintf(title, sizeof title, "Hypnogram: no epoch yet");
-    if (!hd && v->prov_stage >= 0 && len < (int)sizeof title)
-        len += snprintf(title + len, sizeof title - (size_t)len, ", now %s? %.0f%%", dw_stage_name(v->prov_stage),
-                        100.0 * v->prov_prob[v->prov_stage]);
-    if (has_ref && len < (int)sizeof title) {
-        int both = 0, same = 0;
-        for (int i = 0; i < n && i < v->n_ref; i++)
-            if (s->stage[i] >= 0 && v->ref_stage[i] >= 0) { both++; same += s->stage[i] == v->ref_stage[i]; }
-        if (both) snprintf(title + len, sizeof title - (size_t)len, " | Reference: %.0f%% agree (%d epochs)",
-                           100.0 * same / both, both);
-        else snprintf(title + len, sizeof title - (size_t)len, " | Reference loaded");
-    }
+    char title[240];
+    title_of(s, &sp, title, sizeof title, has_ref, hd);
     dw_theme_use(&s->theme, DW_ROLE_TEXT);
     dw_draw_fill((dw_rect){ iy, ix, ih, iw });
     dw_draw_box(s, r, title, focused);
     if (pw < 4 || ih < DW_NSTAGES) return;
 
-    labels(s, iy, ix, -1);
-    step_plot(s, iy, px, pw, epc, s->stage, n, -1);
-    int xc = cur / epc;
-    if (v->prov_stage >= 0 && xc < pw) {                 /* the epoch in progress */
-        dw_theme_use(&s->theme, DW_ROLE_CURRENT);
-        mvaddstr(iy + row_of[v->prov_stage], px + xc, dw_glyph(s, "◆", "*"));
+    int n = v->n_epochs, xc = v->source_ended ? -1 : dw_span_col(&sp, n);
+    if (s->density_only) {
+        density_strip(s, iy, px, &sp, n);
+    } else {
+        labels(s, iy, ix, -1);
+        step_plot(s, iy, px, &sp, s->stage, n);
+        if (v->prov_stage >= 0 && xc >= 0) {                 /* the epoch in progress */
+            dw_theme_use(&s->theme, DW_ROLE_CURRENT);
+            mvaddstr(iy + row_of[v->prov_stage], px + xc, dw_glyph(s, "◆", "*"));
+        }
     }
     int y = iy + DW_NSTAGES;
-    if (ref_grid) {
-        dw_theme_use(&s->theme, DW_ROLE_REF);
-        for (int x = 0; x < iw - (hd ? hd + 1 : 0); x++) mvaddstr(y, ix + x, dw_glyph(s, "┄", "."));
-        dw_draw_text(y, px + 1, pw - 1, " Reference (expert scoring) ");
-        labels(s, y + 1, ix, DW_ROLE_REF);
-        step_plot(s, y + 1, px, pw, epc, v->ref_stage, v->n_ref < cur + 1 ? v->n_ref : cur + 1, -1);
+    if (has_ref) reference(s, &y, ix, px, pw, hd, &sp, ref_grid);
+    if (strip) {
+        dw_theme_use(&s->theme, DW_ROLE_DIM);
+        for (int x = 0; x < pw + DW_AXIS_W; x++) mvaddstr(y, ix + x, dw_glyph(s, "┄", "."));
+        dw_draw_text(y, px + 1, pw - 1, " Hypnodensity (stage probability per epoch) ");
+        density_strip(s, y + 1, px, &sp, n);
         y += 1 + DW_NSTAGES;
-    } else if (has_ref) {                                /* one row: a letter per column */
-        dw_theme_use(&s->theme, DW_ROLE_REF);
-        dw_draw_text(y, ix, DW_AXIS_W - 1, "ref");
-        int m = v->n_ref < cur + 1 ? v->n_ref : cur + 1;
-        for (int x = 0; x < pw && x * epc < m; x++) {
-            int rs = column_stage(v->ref_stage, x * epc, (x + 1) * epc < m ? (x + 1) * epc : m);
-            if (rs < 0) continue;
-            dw_theme_use(&s->theme, DW_ROLE_STAGE + rs);
-            char c[2] = { letter[rs], 0 };
-            mvaddstr(y, px + x, c);
-        }
-        y++;
     }
+    if (marks) marks_row(s, y++, px, &sp);
     if (axis && y < iy + ih) {
-        time_axis(s, y, px, pw, epc, xc);
-        if (xc < pw) {
+        time_axis(s, y, px, &sp, xc);
+        if (xc >= 0) {
             dw_theme_use(&s->theme, DW_ROLE_CURRENT);
             mvaddstr(y, px + xc, dw_glyph(s, "▲", "^"));
+        }
+    }
+    int xk = s->cursor >= 0 ? dw_span_col(&sp, s->cursor) : -1;
+    if (xk >= 0) {                                       /* the cursor: its column in reverse video */
+        for (int yy = iy; yy < y; yy++)
+            mvchgat(yy, px + xk, 1, A_REVERSE, s->theme.pair[DW_ROLE_FOCUS], NULL);
+        if (axis && y < iy + ih) {
+            dw_theme_use(&s->theme, DW_ROLE_FOCUS);
+            mvaddstr(y, px + xk, dw_glyph(s, "╋", "+"));
         }
     }
     if (hd) {
         int sx = ix + iw - hd - 1;
         dw_theme_use(&s->theme, DW_ROLE_BORDER);
         for (int yy = iy; yy < iy + ih; yy++) mvaddstr(yy, sx, dw_glyph(s, "│", "|"));
-        hypnodensity(s, iy, sx + 2, hd - 2, ih);
+        side(s, iy, sx + 2, hd - 2, ih);
     }
     dw_theme_use(&s->theme, DW_ROLE_TEXT);
 }
 
-const dw_pane_ops dw_pane_hypnogram = { "hypnogram", DW_DEP_HYPNO, draw, NULL };
+const dw_pane_ops dw_pane_hypnogram = { "hypnogram", DW_DEP_HYPNO | DW_DEP_EVENTS | DW_DEP_VIEW, draw,
+                                        dw_timeview_key };

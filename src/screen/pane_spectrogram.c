@@ -1,6 +1,7 @@
-/* The night's spectrogram: one column per epoch (several when the night is wider than the pane, as in
- * the hypnogram above it, so the two share a time axis), frequency up, log power colour-mapped; two
- * frequency rows per cell with half blocks, density characters without colour. */
+/* The night's spectrogram on the time axis it shares with the hypnogram (timeview.c): one column per
+ * epoch or group of epochs, frequency up, log power colour-mapped (two frequency rows per cell with half
+ * blocks, density characters without colour), the cursor's column marked, and a colour legend on the
+ * bottom border: the power each end of the palette stands for, in dB re 1 uV^2/Hz. */
 #define DW_SCREEN_INTERNAL
 #include "screen/screen.h"
 
@@ -9,10 +10,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char density[] = " .:-=+*#%@";
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* "-5 dB [palette] +25 dB" on the bottom border, right-aligned (lo, hi: log10 power). */
+static void legend(dw_screen *s, dw_rect r, double lo, double hi, int ncolour)
+{
+    char a[16], b[24];
+    snprintf(a, sizeof a, " %.0f dB ", 10 * lo);
+    snprintf(b, sizeof b, " %.0f dB uV2/Hz ", 10 * hi);
+    int w = (int)strlen(a) + ncolour + (int)strlen(b), x = r.x + r.w - 2 - w;
+    if (x < r.x + 2 + 12)
+        return;
+    dw_theme_use(&s->theme, DW_ROLE_DIM);
+    x += dw_draw_text(r.y + r.h - 1, x, (int)strlen(a), a);
+    for (int c = 0; c < ncolour; c++, x++) {
+        if (s->theme.colours) {
+            attr_set(A_NORMAL, dw_theme_pair(&s->theme, s->theme.spec[c], s->theme.spec[c]), NULL);
+            mvaddstr(r.y + r.h - 1, x, s->utf8 ? "█" : "#");
+        } else {
+            char ch[2] = { density[c], 0 };
+            dw_theme_use(&s->theme, DW_ROLE_TEXT);
+            mvaddstr(r.y + r.h - 1, x, ch);
+        }
+    }
+    dw_theme_use(&s->theme, DW_ROLE_DIM);
+    dw_draw_text(r.y + r.h - 1, x, (int)strlen(b), b);
 }
 
 static void draw(dw_screen *s, dw_rect r, int focused)
@@ -35,13 +63,14 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     if (ih > 1) dw_draw_text(iy + ih - 1, ix, DW_AXIS_W - 1, "Hz");
     int n = v->n_epochs;
     if (!n) return;
-    int epc = (n + 1 + pw - 1) / pw;                       /* as the hypnogram: epochs per column */
-    int ncol = (n + epc - 1) / epc;
-    if (ncol > pw) ncol = pw;
+    dw_span sp = dw_timeview(s, pw);
+    int ncol = 0;
+    while (ncol < sp.ncols && sp.first + ncol * sp.epc < n) ncol++;
+    if (!ncol) return;
     double *val = malloc(sizeof(double) * (size_t)(ncol * nlev)), *sorted = malloc(sizeof(double) * (size_t)(ncol * nlev));
     if (!val || !sorted) { free(val); free(sorted); return; }
     for (int x = 0; x < ncol; x++) {
-        int a = x * epc, b = a + epc < n ? a + epc : n;
+        int a = sp.first + x * sp.epc, b = a + sp.epc < n ? a + sp.epc : n;
         for (int l = 0; l < nlev; l++) {                   /* level 0 is the lowest frequency */
             int k0 = l * DW_SPEC_BINS / nlev, k1 = (l + 1) * DW_SPEC_BINS / nlev;
             if (k1 <= k0) k1 = k0 + 1;
@@ -57,7 +86,6 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     double lo = floor(sorted[ncol * nlev * 2 / 100] * 4) / 4, hi = ceil(sorted[ncol * nlev * 98 / 100] * 4) / 4;
     if (hi <= lo) hi = lo + 0.25;
     int ncolour = halves || s->theme.colours ? s->theme.nspec : 10;
-    static const char density[] = " .:-=+*#%@";
     for (int x = 0; x < ncol; x++)
         for (int row = 0; row < ih; row++) {
             int lev[2];
@@ -81,7 +109,13 @@ static void draw(dw_screen *s, dw_rect r, int focused)
         }
     free(val);
     free(sorted);
+    legend(s, r, lo, hi, ncolour);
+    int xk = s->cursor >= 0 ? dw_span_col(&sp, s->cursor) : -1;
+    if (xk >= 0) {                                           /* the cursor, on the top border */
+        dw_theme_use(&s->theme, DW_ROLE_FOCUS);
+        mvaddstr(r.y, px + xk, dw_glyph(s, "▼", "v"));
+    }
     dw_theme_use(&s->theme, DW_ROLE_TEXT);
 }
 
-const dw_pane_ops dw_pane_spectrogram = { "spectrogram", DW_DEP_HYPNO, draw, NULL };
+const dw_pane_ops dw_pane_spectrogram = { "spectrogram", DW_DEP_HYPNO | DW_DEP_VIEW, draw, dw_timeview_key };

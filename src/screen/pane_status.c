@@ -1,12 +1,15 @@
-/* The status bar: two lines. Fields that do not fit are dropped, least important first. */
+/* The status bar: two lines. Fields that do not fit are dropped, least important first; the mode, an
+ * outage ("NO DATA since"), a paused replay and the recording file with its size are never dropped (the
+ * recording name shortens first). */
 #define DW_SCREEN_INTERNAL
 #include "screen/screen.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
-typedef struct { char text[200]; int prio, role; } field;
+typedef struct { char text[200], alt[200]; int prio, role; } field;
 
 static void add(field *f, int *n, int prio, int role, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void add(field *f, int *n, int prio, int role, const char *fmt, ...)
@@ -15,6 +18,7 @@ static void add(field *f, int *n, int prio, int role, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(f[*n].text, sizeof f[*n].text, fmt, ap);
     va_end(ap);
+    f[*n].alt[0] = 0;
     f[*n].prio = prio;
     f[*n].role = role;
     (*n)++;
@@ -27,21 +31,29 @@ static int width(const char *t)
     return w;
 }
 
-/* Fields joined by a separator, dropping the highest prio number until they fit; fields of prio 0 and 1
- * stay (the last is cut at the edge instead). */
+static int total_width(const field *f, int n)
+{
+    int total = 0;
+    for (int i = 0; i < n; i++)
+        total += width(f[i].text) + (i ? 3 : 0);
+    return total;
+}
+
+/* Fields joined by a separator, dropping the highest prio number until they fit; fields of prio 0 stay
+ * (their shorter form if they have one, then cut at the edge). */
 static void draw_fields(dw_screen *s, int y, int x, int w, field *f, int n)
 {
     const char *sep = dw_glyph(s, " │ ", " | ");
     for (;;) {
-        int total = 0, worst = -1;
-        for (int i = 0; i < n; i++) {
-            total += width(f[i].text) + (i ? 3 : 0);
+        int worst = -1;
+        for (int i = 0; i < n; i++)
             if (worst < 0 || f[i].prio >= f[worst].prio) worst = i;
-        }
-        if (total <= w || n <= 1 || f[worst].prio <= 1) break;
+        if (total_width(f, n) <= w || n <= 1 || f[worst].prio <= 0) break;
         memmove(f + worst, f + worst + 1, (size_t)(n - worst - 1) * sizeof *f);
         n--;
     }
+    for (int i = 0; i < n && total_width(f, n) > w; i++)
+        if (f[i].alt[0]) memcpy(f[i].text, f[i].alt, sizeof f[i].text);
     int cx = x;
     for (int i = 0; i < n && cx < x + w; i++) {
         if (i) { dw_theme_use(&s->theme, DW_ROLE_STATUS); cx += dw_draw_text(y, cx, x + w - cx, sep); }
@@ -57,60 +69,120 @@ static void human_bytes(long long b, char *out, size_t n)
     else snprintf(out, n, "%lld kB", b / 1024);
 }
 
+static void wall_clock(double wall, char *out, size_t n)
+{
+    time_t tt = (time_t)wall;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    strftime(out, n, "%H:%M:%S", &tm);
+}
+
+/* The recording: "rec NAME SIZE", shortened to the name's date and time when the line is short. */
+static void recording_field(const dw_monitor *v, field *f, int *n)
+{
+    char b[32];
+    if (!*v->rec_path) {
+        if (v->live) add(f, n, 0, DW_ROLE_WARNING, "NOT RECORDING");
+        else add(f, n, 3, DW_ROLE_DIM, "not recording");
+        return;
+    }
+    const char *base = strrchr(v->rec_path, '/') ? strrchr(v->rec_path, '/') + 1 : v->rec_path;
+    human_bytes(v->rec_bytes, b, sizeof b);
+    add(f, n, 0, DW_ROLE_STATUS, "rec %s %s", base, b);
+    size_t len = strlen(base);                     /* SUBJECT-YYYYMMDD-HHMMSS.bdf: keep "-YYYYMMDD-..." */
+    if (len > 20)
+        snprintf(f[*n - 1].alt, sizeof f[*n - 1].alt, "rec ~%s %s", base + len - 20, b);
+}
+
+/* The critical alert that keeps stimulation off although its cause has gone (it waits for `a`). */
+static const dw_alert_view *cleared_blocking(const dw_monitor *v)
+{
+    for (int i = 0; i < v->n_alerts; i++)
+        if (v->alerts[i].severity == DW_CRITICAL && !v->alerts[i].active && !v->alerts[i].acked)
+            return &v->alerts[i];
+    return NULL;
+}
+
+static void line_one(dw_screen *s, const dw_monitor *v, field *f, int *pn)
+{
+    int n = 0;
+    char a[64];
+    if (v->source_ended)
+        add(f, &n, 0, DW_ROLE_WARNING, "replay ended");
+    add(f, &n, 0, v->mode == DW_MODE_NATURAL ? DW_ROLE_KEY : DW_ROLE_STATUS, "%s", dw_mode_name(v->mode));
+    if (v->live && v->no_data_since > 0) {
+        wall_clock(v->no_data_since, a, sizeof a);
+        add(f, &n, 0, DW_ROLE_CRITICAL, "NO DATA since %s", a);
+    }
+    if (v->live) wall_clock(dw_now_wall(), a, sizeof a);    /* live: the wall clock, never the board's */
+    else dw_clock(s, v->t_source, 1, a, sizeof a);
+    add(f, &n, 1, DW_ROLE_STATUS, "%s", a);
+    if (v->live) add(f, &n, 2, DW_ROLE_STATUS, "LIVE");
+    else if (v->paused) add(f, &n, 0, DW_ROLE_WARNING, "PAUSED");
+    else if (v->speed <= 0) add(f, &n, 1, DW_ROLE_STATUS, "x max");
+    else add(f, &n, 1, DW_ROLE_STATUS, "x%g", v->speed);
+    int un = dw_unacked_alerts(s);
+    if (un) add(f, &n, 1, DW_ROLE_WARNING, "%d alert%s", un, un > 1 ? "s" : "");
+    recording_field(v, f, &n);
+    if (v->live) add(f, &n, 2, v->loss_pct_recent > 1 ? DW_ROLE_WARNING : DW_ROLE_STATUS,
+                     "loss %.1f%% (night %.2f%%)", v->loss_pct_recent, v->loss_pct_night);
+    const dw_session_view *sv = &v->session;
+    char cues[48] = "", sham[32] = "";
+    if (v->cue_count || sv->tmr_count)
+        snprintf(cues, sizeof cues, " cue %d", v->cue_count + sv->tmr_count);
+    if (sv->sham_count >= 0)                   /* unblinded sham protocol: how many were sham */
+        snprintf(sham, sizeof sham, " (sham %d)", sv->sham_count);
+    add(f, &n, 3, DW_ROLE_STATUS, "stim %d%s%s", v->stim_count, cues, sham);
+    if (sv->volume_control && v->stim_count + v->cue_count + sv->tmr_count)
+        add(f, &n, 5, DW_ROLE_STATUS, "vol %g", sv->volume);
+    if (sv->protocol[0])
+        add(f, &n, 4, DW_ROLE_STATUS, "%s: %d awakening%s", sv->protocol, sv->awakenings,
+            sv->awakenings == 1 ? "" : "s");
+    dw_duration(v->t_source - v->lights_off_t, a, sizeof a);
+    add(f, &n, 4, DW_ROLE_STATUS, "lights-off +%s", v->t_source >= v->lights_off_t ? a : "0");
+    add(f, &n, 5, DW_ROLE_STATUS, "%s %g Hz", v->source_desc, v->fs_source);
+    if (v->live) add(f, &n, 6, v->lag_s > 2 ? DW_ROLE_WARNING : DW_ROLE_STATUS, "lag %.1f s", v->lag_s);
+    *pn = n;
+}
+
 static void draw(dw_screen *s, dw_rect r, int focused)
 {
     (void)focused;
     const dw_monitor *v = &s->v;
     field f[16];
     int n = 0;
-    char a[64], b[64];
 
     dw_theme_use(&s->theme, DW_ROLE_STATUS);
     dw_draw_fill(r);
-    if (v->source_ended)
-        add(f, &n, 0, DW_ROLE_WARNING, "replay ended");
-    add(f, &n, 0, v->mode == DW_MODE_NATURAL ? DW_ROLE_KEY : DW_ROLE_STATUS, "%s", dw_mode_name(v->mode));
-    dw_clock(s, v->t_source, 1, a, sizeof a);
-    add(f, &n, 1, DW_ROLE_STATUS, "%s", a);
-    if (v->live) add(f, &n, 1, DW_ROLE_STATUS, "LIVE");
-    else if (v->paused) add(f, &n, 0, DW_ROLE_WARNING, "PAUSED");
-    else if (v->speed <= 0) add(f, &n, 1, DW_ROLE_STATUS, "x max");
-    else add(f, &n, 1, DW_ROLE_STATUS, "x%g", v->speed);
-    int un = dw_unacked_alerts(s);
-    if (un) add(f, &n, 1, DW_ROLE_WARNING, "%d alert%s", un, un > 1 ? "s" : "");
-    dw_duration(v->t_source - v->lights_off_t, a, sizeof a);
-    add(f, &n, 2, DW_ROLE_STATUS, "lights-off +%s", v->t_source >= v->lights_off_t ? a : "0");
-    add(f, &n, 2, DW_ROLE_STATUS, "stim %d", v->stim_count);
-    if (v->live || v->lost_samples)
-        add(f, &n, 3, v->loss_pct_5s > 1 ? DW_ROLE_WARNING : DW_ROLE_STATUS, "loss %.1f%% (night %.2f%%)",
-            v->loss_pct_5s, v->loss_pct_night);
-    if (*v->rec_path) {
-        const char *base = strrchr(v->rec_path, '/') ? strrchr(v->rec_path, '/') + 1 : v->rec_path;
-        human_bytes(v->rec_bytes, b, sizeof b);
-        add(f, &n, 3, DW_ROLE_STATUS, "rec %s %s", base, b);
-    } else {
-        add(f, &n, 3, DW_ROLE_DIM, "not recording");
-    }
-    add(f, &n, 4, DW_ROLE_STATUS, "%s %g Hz", v->source_desc, v->fs_source);
-    if (v->live) add(f, &n, 5, v->lag_s > 2 ? DW_ROLE_WARNING : DW_ROLE_STATUS, "lag %.1f s", v->lag_s);
+    line_one(s, v, f, &n);
     draw_fields(s, r.y, r.x + 1, r.w - 2, f, n);
     if (r.h < 2) return;
 
     /* second line: the stage, a message, the keys */
     n = 0;
-    int st = dw_current_stage(s);
+    int last = v->n_epochs - 1, st = last >= 0 ? s->stage[last] : DW_UNSCORED, scored = last;
+    while (scored >= 0 && s->stage[scored] < 0) scored--;
     if (st >= 0)
-        add(f, &n, 0, DW_ROLE_STAGE + st, "epoch %d %s", v->n_epochs, dw_stage_name(st));
+        add(f, &n, 0, DW_ROLE_STAGE + st, "epoch %d %s", last, dw_stage_name(st));
+    else if (scored >= 0)
+        add(f, &n, 0, DW_ROLE_WARNING, "epoch %d unscored (last scored %d %s)", last, scored,
+            dw_stage_name(s->stage[scored]));
     else
         add(f, &n, 0, DW_ROLE_STATUS, "no epoch scored yet");
-    if (v->prov_stage >= 0)
+    const dw_alert_view *bl = v->mode == DW_MODE_ENHANCED ? cleared_blocking(v) : NULL;
+    if (bl) add(f, &n, 0, DW_ROLE_WARNING, "stim off: alert %u not acknowledged (a)", bl->id);
+    if (v->prov_stage >= 0 && !v->source_ended)
         add(f, &n, 2, DW_ROLE_STATUS, "now %s? %.0f%%", dw_stage_name(v->prov_stage),
             100.0 * v->prov_prob[v->prov_stage]);
+    if (v->session.micro_epoch >= 0)            /* goes before the latest event when short of room */
+        add(f, &n, 4, DW_ROLE_STATUS, "spindles %.0f SO %.0f /min", v->session.spindles_per_min,
+            v->session.so_per_min);
     if (s->msg_until > s->now && *s->msg)
         add(f, &n, 1, DW_ROLE_WARNING, "%s", s->msg);
     else if (*v->last_event)
         add(f, &n, 3, DW_ROLE_STATUS, "%s", v->last_event);
-    add(f, &n, 1, DW_ROLE_KEY, "? help  w wake  n natural  Q shutdown");
+    add(f, &n, 1, DW_ROLE_KEY, "? help  w wake  n %s  Q shutdown",
+        v->mode == DW_MODE_NATURAL ? "leave natural" : "natural");
     draw_fields(s, r.y + 1, r.x + 1, r.w - 2, f, n);
     dw_theme_use(&s->theme, DW_ROLE_TEXT);
 }

@@ -51,8 +51,11 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     int ix = r.x + 1, iy = r.y + 1, iw = r.w - 2, ih = r.h - 2;
     int lw = iw >= 60 ? 9 : 6, sw = iw >= 40 ? 8 : 0, pw = iw - lw - sw;
     if (ih < 1 || pw < 4) { dw_draw_box(s, r, "Traces", focused); return; }
-    int order[DW_MAX_CH], nch = channel_order(v, order);
+    int all[DW_MAX_CH], nch = channel_order(v, all);
     int nshow = nch < ih ? nch : ih, bh = nshow ? ih / nshow : ih;
+    if (s->trace_first > nch - nshow) s->trace_first = nch - nshow;
+    if (s->trace_first < 0) s->trace_first = 0;
+    const int *order = all + s->trace_first;            /* the bands that fit, from trace_first on */
     double secs = s->cfg->trace_seconds > 0 ? s->cfg->trace_seconds : 30;
     if (secs > DW_TRACE_N / DW_FS) secs = DW_TRACE_N / DW_FS;
     long D = 2L * pw, spd = lround(secs * DW_FS / (double)D);
@@ -80,15 +83,20 @@ static void draw(dw_screen *s, dw_rect r, int focused)
         valid[p] = 1;
         for (int i = 0; i < nshow; i++) {
             int c = order[i];
-            float mn = v->trace[a % DW_TRACE_N][c], mx = mn;
-            for (long j = a + 1; j < b; j++) {
+            float mn = INFINITY, mx = -INFINITY;
+            for (long j = a; j < b; j++) {
                 float x = v->trace[j % DW_TRACE_N][c];
+                if (!isfinite(x)) continue;               /* out of range: nothing to draw */
                 if (x < mn) mn = x;
                 if (x > mx) mx = x;
             }
+            if (mn > mx) mn = mx = 0;
             lo[i * D + p] = mn;
             hi[i * D + p] = mx;
-            if (!v->chflags[c]) { peaks[np++] = fabsf(mn); peaks[np++] = fabsf(mx); }
+            if (!(v->chflags[c] & (DW_Q_UNUSABLE | DW_Q_ARTEFACT))) {   /* bad channels do not set the scale */
+                peaks[np++] = fabsf(mn);
+                peaks[np++] = fabsf(mx);
+            }
         }
     }
     double scale = s->trace_scale;
@@ -104,19 +112,32 @@ static void draw(dw_screen *s, dw_rect r, int focused)
 
     char title[160], su[32];
     snprintf(su, sizeof su, "%g %s", scale, s->utf8 ? "µV" : "uV");
-    snprintf(title, sizeof title, "Traces %.0f s, %s%s %s, %s", spd * D / (double)DW_FS, s->utf8 ? "±" : "+-",
-             su, s->trace_scale > 0 ? "fixed" : "auto", s->trace_scroll ? "scroll" : "sweep");
+    snprintf(title, sizeof title, "Traces %.0f s, %s, %s%s %s, %s", spd * D / (double)DW_FS,
+             v->trace_filter[0] ? v->trace_filter : "raw", s->utf8 ? "±" : "+-", su,
+             s->trace_scale > 0 ? "fixed" : "auto", s->trace_scroll ? "scroll" : "sweep");
+    if (nshow < nch) {                                  /* say what is not shown, and how to see it */
+        size_t l = strlen(title);
+        snprintf(title + l, sizeof title - l, ", %s%d more (Up/Down)", s->trace_first ? "" : "+",
+                 nch - nshow);
+        if (s->trace_first)
+            snprintf(title + l, sizeof title - l, ", %d-%d of %d (Up/Down)", s->trace_first + 1,
+                     s->trace_first + nshow, nch);
+    }
     dw_draw_box(s, r, title, focused);
     for (int i = 0; i < nshow; i++) {
         int c = order[i], y0 = iy + i * bh;
-        int role = v->chflags[c] & DW_CH_RAILED ? DW_ROLE_RAILED : v->chflags[c] & DW_CH_FLAT ? DW_ROLE_FLAT : DW_ROLE_TRACE;
+        unsigned bad = v->chflags[c] & (DW_Q_UNUSABLE | DW_Q_ARTEFACT);
+        int role = bad & (DW_Q_RAILED | DW_Q_RANGE) ? DW_ROLE_RAILED : bad ? DW_ROLE_FLAT : DW_ROLE_TRACE;
         /* label column */
         dw_theme_use(&s->theme, DW_ROLE_TEXT);
         dw_draw_fill((dw_rect){ y0, ix, bh, lw });
         dw_draw_text(y0, ix, lw - 1, short_label(v->label[c]));
-        if (v->chflags[c]) {
+        if (bad) {
             dw_theme_use(&s->theme, role);
-            const char *flag = v->chflags[c] & DW_CH_RAILED ? "RAILED" : "FLAT";
+            char flag[16];
+            snprintf(flag, sizeof flag, "%s", dw_quality_name(bad));
+            for (char *p = flag; *p; p++)
+                *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
             if (bh > 1) dw_draw_text(y0 + 1, ix, lw - 1, flag);
             else dw_draw_text(y0, ix + lw - 2, 1, "!");
         }
@@ -183,6 +204,8 @@ static int key(dw_screen *s, int k)
     case '[': s->trace_scale = nice_up(sc * 1.5); break;           /* zoom out: more uV per band */
     case ']': s->trace_scale = fmax(1, nice_up(sc / 2.5)); break;
     case '0': s->trace_scale = 0; break;
+    case DW_KEY(KEY_UP): s->trace_first--; break;         /* clamped when drawn */
+    case DW_KEY(KEY_DOWN): if (s->trace_first + 1 < s->v.nch) s->trace_first++; break;
     default: return 0;
     }
     s->trace_drawn_at = 0;

@@ -31,6 +31,8 @@ static const int handled_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGWINCH };
 static struct sigaction old_actions[NSIG_HANDLED];
 static int ascii_only;
 
+void dw_draw_ascii(int on) { ascii_only = on; }
+
 void dw_screen_emergency_restore(void)
 {
     if (curses_on) {
@@ -121,6 +123,55 @@ int dw_draw_text(int y, int x, int w, const char *text)
     buf[o] = 0;
     mvaddstr(y, x, buf);
     return cols;
+}
+
+/* Columns of one character at p (1 when it is not text in this locale). */
+static int char_at(const char *p, size_t left, int *cols)
+{
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    wchar_t wc;
+    size_t n = ascii_only ? 1 : mbrtowc(&wc, p, left, &st);
+    if (n == (size_t)-1 || n == (size_t)-2 || n == 0) { *cols = 1; return 1; }
+    int cw = ascii_only ? 1 : wcwidth(wc);
+    *cols = cw < 0 ? 1 : cw;
+    return (int)n;
+}
+
+int dw_wrap(const char *text, int w, int start[], int len[], int max)
+{
+    int n = 0, i = 0, total = (int)strlen(text);
+    if (w < 1) w = 1;
+    while (i < total && n < max) {
+        while (i < total && text[i] == ' ') i++;        /* a line never starts with a space */
+        if (i >= total) break;
+        int j = i, cols = 0, brk = -1;
+        while (j < total && text[j] != '\n') {
+            int cw, b = char_at(text + j, (size_t)(total - j), &cw);
+            if (cols + cw > w) break;
+            if (text[j] == ' ') brk = j;
+            cols += cw;
+            j += b;
+        }
+        int end = j;
+        if (j < total && text[j] != '\n' && brk > i) end = brk;    /* break at the last space */
+        start[n] = i;
+        len[n] = end - i;
+        n++;
+        i = end < total && (text[end] == '\n' || text[end] == ' ') ? end + 1 : end;
+    }
+    return n;
+}
+
+int dw_draw_wrapped(int y, int x, int w, int rows, const char *text)
+{
+    int start[32], len[32], n = dw_wrap(text, w, start, len, rows < 32 ? rows : 32);
+    char line[1024];
+    for (int i = 0; i < n; i++) {
+        snprintf(line, sizeof line, "%.*s", len[i], text + start[i]);
+        dw_draw_text(y + i, x, w, line);
+    }
+    return n;
 }
 
 void dw_draw_fill(dw_rect r)
@@ -225,7 +276,7 @@ static void snapshot(dw_screen *s)
     dw_monitor *m = s->m, *v = &s->v;
     unsigned long o_hypno = v->v_hypno, o_alerts = v->v_alerts;
     long o_total = v->trace_total;
-    int o_prov = v->prov_stage, o_nref = v->n_ref, o_n = v->n_epochs;
+    int o_prov = v->prov_stage, o_nref = v->n_ref, o_n = v->n_epochs, o_ne = v->n_events;
     float o_pp[DW_NSTAGES];
     memcpy(o_pp, v->prov_prob, sizeof o_pp);
 
@@ -247,6 +298,11 @@ static void snapshot(dw_screen *s)
     } else if (m->v_hypno != s->seen_hypno && n > 0) {
         n = o_n;                                   /* out of memory: keep the old copy */
     }
+    int ne = m->n_events;                          /* events only ever grow: copy the new ones */
+    if (ne > o_ne && grow((void **)&s->events, &s->cap_events, ne, sizeof *s->events) == 0)
+        memcpy(s->events + o_ne, m->events + o_ne, (size_t)(ne - o_ne) * sizeof *s->events);
+    else
+        ne = o_ne;
     int nref = m->ref_stage ? m->n_ref : 0;
     if (nref != o_nref && grow((void **)&s->ref_stage, &s->cap_ref, nref, 1) == 0)
         memcpy(s->ref_stage, m->ref_stage, (size_t)nref);
@@ -266,6 +322,9 @@ static void snapshot(dw_screen *s)
     v->prob = s->prob;
     v->spec = s->spec;
     v->ref_stage = nref ? s->ref_stage : NULL;
+    v->n_events = ne;
+    v->events = s->events;
+    if (ne != o_ne) s->changed |= DW_DEP_EVENTS;
     s->changed |= DW_DEP_STATUS;
     if (v->trace_total != o_total) s->changed |= DW_DEP_TRACE;
     if (v->v_hypno != o_hypno || v->prov_stage != o_prov || nref != o_nref || memcmp(o_pp, v->prov_prob, sizeof o_pp))
@@ -281,9 +340,18 @@ static void place(dw_screen *s, const dw_pane_ops *ops, int y, int x, int h, int
         s->pane[s->npanes++] = (dw_placed){ ops, { y, x, h, w } };
 }
 
-/* Panes in priority order: status, hypnogram, traces, alerts, spectrogram; below 40x10 only the stage
- * (the bedside pane at its smallest) and the status. */
+/* Panes in priority order: status, hypnogram, traces (or the event list, e), alerts, spectrogram; below
+ * 40x10 only the stage (the bedside pane at its smallest) and the status. The hypnogram holds the step
+ * plot, event marks and the hour axis (9 rows with its box), the reference (6 more, or one row), and the
+ * whole-night hypnodensity strip (6 more) when the panes below it keep 16 rows. */
 static int layout_ref;
+/* Rows of the bottom panes (spectrogram, alerts) when rest rows are left under the hypnogram. */
+static int bottom_rows(int rest)
+{
+    int bottom = rest >= 10 ? rest / 3 : 0;
+    return bottom && bottom < 5 ? 5 : bottom > 10 ? 10 : bottom;
+}
+
 static void layout(dw_screen *s)
 {
     int H = LINES, W = COLS;
@@ -296,18 +364,18 @@ static void layout(dw_screen *s)
         place(s, &dw_pane_status, H - 2, 0, 2, W);
     } else {
         int avail = H - 2;
-        int hyp = layout_ref ? 14 : 8;                /* the reference: a second plot, or one row */
-        if (layout_ref && avail - hyp < 12) hyp = 9;
+        int hyp = layout_ref ? 15 : 9;                /* the reference: a second plot, or one row */
+        if (layout_ref && avail - hyp < 12) hyp = 10;
+        if (avail - hyp < 10) hyp--;                  /* small: no event row, so the alerts keep a pane */
+        /* the hypnodensity strip when the traces keep two rows a channel (up to 8) and 16 rows are left */
+        int nch = s->v.nch < 8 ? s->v.nch : 8, r6 = avail - hyp - 6;
+        if (r6 >= 16 && r6 - bottom_rows(r6) >= 2 * nch + 2) hyp += 6;
         if (hyp > avail) hyp = avail;
-        int rest = avail - hyp, bottom = 0, traces;
-        if (rest >= 10) {
-            bottom = rest / 3;
-            bottom = bottom < 5 ? 5 : bottom > 10 ? 10 : bottom;
-        }
+        int rest = avail - hyp, bottom = bottom_rows(rest), traces;
         traces = rest - bottom;
         if (traces < 4) { bottom += traces; traces = 0; }
         if (bottom < 3) { traces += bottom; bottom = 0; }
-        place(s, &dw_pane_traces, 0, 0, traces, W);
+        place(s, s->show_events ? &dw_pane_events : &dw_pane_traces, 0, 0, traces, W);
         place(s, &dw_pane_hypnogram, traces, 0, hyp, W);
         int y = traces + hyp;
         if (bottom && W >= 100) {
@@ -332,7 +400,7 @@ static void layout(dw_screen *s)
 
 /* ---- dialogs ---- */
 
-enum { DLG_NONE, DLG_CONFIRM, DLG_INPUT, DLG_HELP };
+enum { DLG_NONE, DLG_CONFIRM, DLG_INPUT, DLG_HELP, DLG_SUMMARY };
 static struct {
     int  kind;
     char title[64], question[200];
@@ -343,7 +411,7 @@ static struct {
     char buf[DW_TEXT_MAX];
     size_t len;
 } dlg;
-static int shutdown_asked, dream_pending;
+static int shutdown_asked, dream_pending, detach_asked;
 
 static void confirm(const char *title, const char *question, int def_yes, int cmd, double arg)
 {
@@ -380,28 +448,37 @@ static dw_rect centred(int h, int w)
     return (dw_rect){ (LINES - h) / 2, (COLS - w) / 2, h, w };
 }
 
+/* Every key; the README's key table and the man page list the same. */
 static const char *const help_lines[] = {
-    "w        manual wake (asks; Enter = No)",
-    "n        natural sleep on/off (asks; Enter = the safe side)",
-    "Q  q     safe shutdown (asks; Enter = No)",
-    "Ctrl-C   safe shutdown without asking",
-    "a        acknowledge the newest alert",
-    "m        add a marker      r  dream report",
-    "space    pause/resume replay",
-    "+  -     replay speed x2 / /2",
-    "<- ->    seek -/+ 5 min (replay)",
-    "Tab      next pane         v  bedside/full view",
-    "t        next theme        ?  this help",
-    "Traces:  s sweep/scroll  [ ] scale  0 auto",
-    "Alerts:  up/down select  Enter acknowledge",
+    "w           manual wake (asks; Enter = No)",
+    "n           natural sleep on/off (asks; Enter = the safe side)",
+    "Q q         safe shutdown (asks; Enter = No); Ctrl-C without asking",
+    "a           acknowledge the alert that rings (most severe, oldest)",
+    "m           add a marker          r  dream report",
+    "space       pause/resume a replay",
+    "+ -         replay speed x2 / /2 (also while paused)",
+    "Left Right  seek -/+ 5 min (replay; traces, events or alerts in focus)",
+    "Tab         next pane (Shift-Tab: back)    v  bedside / full view",
+    "e           event list / traces            S  summary of the night",
+    "t           next theme     ?  this help    Ctrl-L  redraw",
+    "E           evoked response (stimuli)      k  pre-night check (live)",
+    "Questions after a protocol awakening: y n r, 1-5, or text and Enter",
+    "d           detach (`dreamwatch attach` only: the session goes on)",
+    "Traces:     s sweep/scroll  [ ] scale  0 auto scale  Up Down channels",
+    "Alerts:     Up Down select  Enter acknowledge the selected alert",
+    "Hypnogram, spectrogram: Left Right cursor  PgUp PgDn page  Home End",
+    "            z Z zoom in/out  [ ] previous/next event  p hypnodensity",
+    "Events:     Up Down PgUp PgDn Home End select  Enter show  f kind",
 };
 
 static void draw_dialog(dw_screen *s)
 {
     int cursor_y = -1, cursor_x = -1;
-    if (dlg.kind == DLG_HELP) {
+    if (dlg.kind == DLG_SUMMARY) {
+        dw_summary_draw(s);
+    } else if (dlg.kind == DLG_HELP) {
         int n = (int)(sizeof help_lines / sizeof help_lines[0]);
-        dw_rect r = centred(n + 4, 68);
+        dw_rect r = centred(n + 4, 78);
         dw_theme_use(&s->theme, DW_ROLE_DIALOG);
         dw_draw_fill(r);
         dw_draw_box(s, r, "Help: keys (any key closes)", 1);
@@ -473,8 +550,12 @@ static void draw_dialog(dw_screen *s)
 /* Returns 1 when the dialog took the key. */
 static int dialog_key(dw_screen *s, int key)
 {
-    if (dlg.kind == DLG_NONE)
-        return 0;
+    if (dlg.kind == DLG_NONE || key == DW_KEY(KEY_RESIZE))
+        return 0;                                     /* a resize keeps the dialog: it is drawn again */
+    if (dlg.kind == DLG_SUMMARY) {           /* it may come unasked (a replay's end): a key closes it and */
+        dlg.kind = DLG_NONE;                 /* still does what it does (n, w, Q...), but Esc only closes */
+        return key == 27;
+    }
     if (dlg.kind == DLG_HELP) {
         dlg.kind = DLG_NONE;
     } else if (dlg.kind == DLG_CONFIRM) {
@@ -516,19 +597,26 @@ static int dialog_key(dw_screen *s, int key)
 
 /* ---- keys ---- */
 
+/* The next installed theme, round the list (the builtin defaults are the `default` theme's file). The
+ * colour pairs are redefined, so every cell is sent again: a cell whose pair number did not change would
+ * otherwise keep the old theme's colours on the terminal. */
 static int theme_next(dw_screen *s)
 {
     char names[32][64];
     int n = dw_theme_list(names, 32), next = 0;
+    if (n == 0) {
+        dw_screen_say(s, "no themes installed (themes/*.ini)");
+        return 0;
+    }
     for (int i = 0; i < n; i++)
-        if (!strcmp(names[i], s->theme.name)) next = i + 1;
-    const char *name = next < n ? names[next] : "builtin";
+        if (!strcmp(names[i], s->theme.name)) next = (i + 1) % n;
     dw_err err = { "" };
-    if (dw_theme_load(&s->theme, name, &err) < 0)
+    if (dw_theme_load(&s->theme, names[next], &err) < 0)
         dw_screen_say(s, "%s", err.msg);
     else
         dw_screen_say(s, "theme %s", s->theme.name);
     dw_theme_apply(&s->theme, s->colour);
+    clearok(curscr, TRUE);
     return 1;
 }
 
@@ -566,8 +654,15 @@ static int global_key(dw_screen *s, int key)
         else post(s, DW_CMD_PAUSE, 0, NULL);
         return 0;
     case '+': case '=': case '-':
-        if (v->live) dw_screen_say(s, "live source: speed is real time");
-        else post(s, DW_CMD_SPEED, speed_step(v->speed, key != '-'), NULL);
+        if (v->live) {
+            dw_screen_say(s, "live source: speed is real time");
+            return 0;
+        }
+        /* from the speed last asked for: presses faster than the worker answers add up */
+        s->asked_speed = speed_step(s->asked_speed >= 0 ? s->asked_speed : v->speed, key != '-');
+        post(s, DW_CMD_SPEED, s->asked_speed, NULL);
+        if (s->asked_speed > 0) dw_screen_say(s, "speed x%g%s", s->asked_speed, v->paused ? " (paused: space resumes)" : "");
+        else dw_screen_say(s, "speed: as fast as possible%s", v->paused ? " (paused: space resumes)" : "");
         return 0;
     case DW_KEY(KEY_LEFT): case DW_KEY(KEY_RIGHT):
         if (v->live) dw_screen_say(s, "live source: cannot seek");
@@ -579,8 +674,23 @@ static int global_key(dw_screen *s, int key)
             if (s->pane[i].ops->key) { s->focus = i; s->focus_ops = s->pane[i].ops; break; }
         }
         return 1;
+    case 'E': dw_protocol_dialog_evoked(); return 0;
+    case 'k':
+        if (!v->live) dw_screen_say(s, "the pre-night check needs a live board (--serial)");
+        else if (v->check_running) dw_screen_say(s, "the pre-night check is running");
+        else post(s, DW_CMD_CHECK, 0, NULL);
+        return 0;
     case 't': return theme_next(s);
+    case 'e':                                      /* the event list in place of the traces, and back */
+        s->show_events = !s->show_events;
+        s->focus_ops = s->show_events ? &dw_pane_events : &dw_pane_traces;
+        return 1;
+    case 'S': dlg.kind = DLG_SUMMARY; return 0;
     case 'v': s->bedside = !s->bedside; return 1;
+    case 'd':
+        if (s->m->attached) detach_asked = 1;
+        else dw_screen_say(s, "d detaches `dreamwatch attach`; this monitor owns the session");
+        return 0;
     case 12: clearok(curscr, TRUE); return 1;     /* Ctrl-L */
     case DW_KEY(KEY_RESIZE): return 1;
     }
@@ -635,14 +745,19 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
     if (!s || signals_install() < 0) {
         fprintf(stderr, "dreamwatch: cannot set up the screen: %s\n", strerror(errno));
         free(s);
-        dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, "no screen");   /* main joins the worker next */
+        if (!m->attached)                          /* an attached screen leaves its session alone */
+            dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, "no screen");   /* main joins the worker next */
         return 0;
     }
-    shutdown_asked = dream_pending = 0;
+    shutdown_asked = dream_pending = detach_asked = 0;
     memset(&dlg, 0, sizeof dlg);
+    dw_protocol_dialog_reset();
     s->m = m;
     s->cfg = cfg;
     s->v.prov_stage = DW_UNSCORED;
+    s->cursor = -1;
+    s->ev_filter = -1;
+    s->asked_speed = -1;
     s->bedside = !strcmp(cfg->layout, "bedside");
     s->trace_scale = cfg->trace_scale_uv;
     s->utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8") && strcmp(cfg->charset, "ascii") != 0;
@@ -657,7 +772,8 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
         fprintf(stderr, "dreamwatch: cannot use the terminal '%s'\n", getenv("TERM") ? getenv("TERM") : "");
         signals_restore();
         free(s);
-        dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, "no screen");
+        if (!m->attached)
+            dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, "no screen");
         return 0;
     }
     curses_on = 1;
@@ -675,9 +791,9 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
         dw_screen_say(s, "charset utf8 asked for, but the locale is not UTF-8: using ASCII");
 
     double frame_dt = 1.0 / (cfg->fps > 0 ? cfg->fps : 10), next_frame = 0;
-    int relayout = 1, stdin_ok = 1, was_bedside = -1, prev_wants = 0, last_sec = -1;
+    int relayout = 1, stdin_ok = 1, was_bedside = -1, prev_wants = 0, last_sec = -1, note_shown = 0, was_ended = 0;
     unsigned long bells_seen = 0;
-    int dlg_was = DLG_NONE;
+    int dlg_was = DLG_NONE, proto_was = 0;
     int dirty = 1;
     for (;;) {
         struct pollfd pf[3] = {
@@ -699,19 +815,24 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
                     if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
                         resizeterm(ws.ws_row, ws.ws_col);
                     relayout = 1;
-                } else if (shutdown_asked) {
-                    goto out;                       /* a second signal: leave without waiting */
+                } else if (shutdown_asked || m->attached) {
+                    goto out;                       /* a second signal, or attached: leave at once */
                 } else {
                     post(s, DW_CMD_SHUTDOWN, 0, sig[i] == SIGHUP ? "hangup" : "signal");
                 }
             }
         }
+        int epoch_due = 0;                /* a new epoch: its stage goes up now, not next frame */
         if (pf[1].revents & POLLIN) {
             dw_monitor_drain(m->wake_fd[0]);
             dirty = 1;
+            pthread_mutex_lock(&m->lock);
+            epoch_due = m->v_hypno != s->seen_hypno;
+            pthread_mutex_unlock(&m->lock);
         }
         if (pf[2].revents & (POLLHUP | POLLERR | POLLNVAL)) {
             stdin_ok = 0;                           /* the terminal went away */
+            if (m->attached) goto out;              /* detach: the session goes on */
             if (!shutdown_asked) post(s, DW_CMD_SHUTDOWN, 0, "terminal closed");
         }
         int key;
@@ -719,14 +840,17 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
             dirty = 1;
             if (shutdown_asked) continue;
             if (dialog_key(s, key)) continue;
+            if (dw_protocol_dialog_key(s, key)) continue;
             if (s->focus >= 0 && s->pane[s->focus].ops->key && s->pane[s->focus].ops->key(s, key)) {
                 s->changed |= s->pane[s->focus].ops->deps;
                 continue;
             }
             if (global_key(s, key)) relayout = 1;
         }
+        if (detach_asked)
+            goto out;
         now = dw_now_mono();
-        if (now < next_frame && !relayout)
+        if (now < next_frame && !relayout && !epoch_due)
             continue;
         if (!dirty && !relayout && !s->changed && (int)dw_now_wall() == last_sec)
             continue;
@@ -737,6 +861,14 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
         if (s->v.finished)
             break;                                  /* the worker stopped: recording closed */
         if ((int)dw_now_wall() != last_sec) { last_sec = (int)dw_now_wall(); s->changed |= DW_DEP_CLOCK; }
+        if (!note_shown && s->v.source_note[0]) {  /* what the source said at open, for a few seconds */
+            dw_screen_say(s, "%s", s->v.source_note);
+            note_shown = 1;
+        }
+        if (s->v.source_ended && !was_ended && dlg.kind == DLG_NONE && !shutdown_asked)
+            dlg.kind = DLG_SUMMARY;                 /* the end of a replay: its summary, once */
+        was_ended = s->v.source_ended;
+        dw_protocol_dialog_update(s);
         if (s->v.wants_dream_report && !prev_wants) dream_pending = 1;
         prev_wants = s->v.wants_dream_report;
         if (dream_pending && dlg.kind == DLG_NONE && !shutdown_asked) {
@@ -747,7 +879,7 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
             beep();
         bells_seen = s->v.bells;
         int all = relayout || was_bedside != s->bedside || (dlg_was != DLG_NONE && dlg.kind == DLG_NONE) ||
-                  layout_ref != (s->v.n_ref > 0);
+                  layout_ref != (s->v.n_ref > 0) || (proto_was && !dw_protocol_dialog_open());
         if (all) {
             layout(s);
             was_bedside = s->bedside;
@@ -760,8 +892,9 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
         draw_panes(s, all, &drawn);
         s->changed &= ~drawn;
         if (shutdown_asked) draw_shutdown(s);
-        else draw_dialog(s);
+        else if (dlg.kind != DLG_NONE || !dw_protocol_dialog_draw(s)) draw_dialog(s);
         dlg_was = dlg.kind;
+        proto_was = dw_protocol_dialog_open();
         refresh();
     }
 out:
@@ -773,6 +906,7 @@ out:
     free(s->prob);
     free(s->spec);
     free(s->ref_stage);
+    free(s->events);
     free(s);
     return 0;
 }

@@ -4,6 +4,7 @@
 #define DW_SCREEN_H
 
 #include "monitor/monitor.h"
+#include "staging/hypnogram.h"
 
 /* [display] of the configuration. */
 typedef struct {
@@ -13,6 +14,7 @@ typedef struct {
     double fps;                        /* frames per second at most */
     double trace_seconds;
     double trace_scale_uv;             /* 0 = auto */
+    double highpass_hz, lowpass_hz;    /* display filter of the traces (0 = off); the worker applies it */
     char   charset[8];                 /* auto | utf8 | ascii */
 
 } dw_display_cfg;
@@ -86,10 +88,11 @@ typedef struct dw_pane_ops {
 #define DW_SIDE_W 34
 #define DW_AXIS_W 4
 
-enum { DW_DEP_TRACE = 1, DW_DEP_HYPNO = 2, DW_DEP_STATUS = 4, DW_DEP_ALERTS = 8, DW_DEP_CLOCK = 16 };
+enum { DW_DEP_TRACE = 1, DW_DEP_HYPNO = 2, DW_DEP_STATUS = 4, DW_DEP_ALERTS = 8, DW_DEP_CLOCK = 16,
+       DW_DEP_EVENTS = 32, DW_DEP_VIEW = 64 /* the cursor, zoom or scroll of the night moved */ };
 
 extern const dw_pane_ops dw_pane_traces, dw_pane_hypnogram, dw_pane_spectrogram, dw_pane_alerts,
-                         dw_pane_status, dw_pane_bedside;
+                         dw_pane_status, dw_pane_bedside, dw_pane_events;
 
 #define DW_MAX_PANES 8
 typedef struct { const dw_pane_ops *ops; dw_rect r; } dw_placed;
@@ -101,7 +104,8 @@ struct dw_screen {
     signed char *stage, *ref_stage;
     float (*prob)[DW_NSTAGES];
     float (*spec)[DW_SPEC_BINS];
-    int cap, cap_prob, cap_spec, cap_ref;
+    dw_event_view *events;
+    int cap, cap_prob, cap_spec, cap_ref, cap_events;
     unsigned long seen_hypno;      /* v_hypno of the epoch arrays copied */
     long trace_seen;               /* trace_total of the ring copied */
     unsigned changed;              /* DW_DEP_* changed since the last frame */
@@ -118,8 +122,20 @@ struct dw_screen {
     double trace_scale;            /* uV for half a channel band; 0 auto */
     double trace_auto;             /* the auto scale in use */
     double trace_drawn_at;
+    int    trace_first;            /* the first channel band shown (Up/Down scroll when not all fit) */
     int    alert_sel;              /* row, newest first */
     unsigned alert_sel_id;         /* the alert on that row, so the selection stays as alerts arrive */
+
+    /* reading the night back: one time axis for the hypnogram and the spectrogram (timeview.c) */
+    int    tv_epc;                 /* epochs per column asked for; 0: the whole night fits the pane */
+    int    tv_first;               /* first epoch shown when zoomed in */
+    int    tv_pw;                  /* plot width last drawn (page moves) */
+    int    cursor;                 /* epoch under the cursor; -1: none, the view follows the night */
+    int    ev_filter;              /* event kind the list shows and [ ] jump to; -1 all */
+    int    ev_sel;                 /* event list: selected row, newest first */
+    int    show_events;            /* the event list in place of the traces (e) */
+    int    density_only;           /* the hypnodensity strip in place of the step plot (p: stage probabilities) */
+    double asked_speed;            /* the replay speed last asked for (+ -), so fast presses add up */
 
     double now;                    /* monotonic, this frame */
     char   msg[160];               /* transient message on the status line */
@@ -132,6 +148,12 @@ void dw_screen_say(dw_screen *s, const char *fmt, ...) __attribute__((format(pri
 /* Drawing helpers (stdscr). Text is UTF-8 (ASCII in ASCII mode); it is cut at w columns. */
 void dw_draw_box(dw_screen *s, dw_rect r, const char *title, int focused);
 int  dw_draw_text(int y, int x, int w, const char *text);          /* returns columns used */
+void dw_draw_ascii(int on);                                        /* dw_draw_text: ASCII only (1) or UTF-8 */
+/* Word-wraps text to lines of at most w columns (a word longer than w is split): start[i] and len[i]
+ * (bytes) of each line, at most max; returns the number of lines. */
+int  dw_wrap(const char *text, int w, int start[], int len[], int max);
+/* Draws text word-wrapped in rows y.. of width w, at most rows; returns the rows used. */
+int  dw_draw_wrapped(int y, int x, int w, int rows, const char *text);
 void dw_draw_fill(dw_rect r);                                      /* blank the rectangle */
 /* "+-|" or box drawing; block characters for bars and big letters. */
 const char *dw_glyph(const dw_screen *s, const char *utf8, const char *ascii);
@@ -144,9 +166,40 @@ void dw_duration(double sec, char *out, size_t n);
 /* Stage of the last scored epoch, DW_UNSCORED if none. */
 int  dw_current_stage(const dw_screen *s);
 int  dw_unacked_alerts(const dw_screen *s);
+/* The columns of the night as the hypnogram and the spectrogram draw them (timeview.c): epochs
+ * [first + x * epc, first + (x + 1) * epc) in column x, for x < ncols. */
+typedef struct { int first, epc, ncols, total; } dw_span;
+/* For a plot pw columns wide: the whole night (one column per epc epochs) or, zoomed in, the window
+ * around the cursor or ending at the epoch in progress. Updates s->tv_first. */
+dw_span dw_timeview(dw_screen *s, int pw);
+/* The column of epoch e, or -1 when it is not shown. */
+int  dw_span_col(const dw_span *v, int e);
+/* Keys shared by the hypnogram and the spectrogram: Left/Right move the cursor a column, PgUp/PgDn half a
+ * pane, Home/End to the start / back to following the night, z/Z zoom in/out, [ ] the previous/next event
+ * of the event filter, d the hypnodensity strip. 1 if used. */
+int  dw_timeview_key(dw_screen *s, int key);
+/* Move the cursor to epoch e (clamped; the view scrolls to it). */
+void dw_timeview_goto(dw_screen *s, int e);
+/* Kinds the jumps and the event list use: a short name, and whether kind k passes filter f. */
+const char *dw_event_kind_name(int kind);
+int  dw_event_passes(int kind, int filter);
+/* Sleep statistics of the night so far (the stages copied from the monitor). */
+void dw_night_stats(const dw_screen *s, dw_sleep_stats *st, int *rem_periods);
+/* The summary of the night: an overlay box (summary.c). */
+void dw_summary_draw(dw_screen *s);
+
 /* Big block letters of text (stage names) with the top-left at y,x; pixel = 2*scale columns x scale rows.
  * Returns the width; draw 0 only measures. */
 int  dw_big_text(dw_screen *s, int y, int x, const char *text, int scale, int draw);
+
+/* The protocol's dialogs (dialog_protocol.c): the questionnaire, the evoked response, the pre-night
+ * check. update after each snapshot; key: 1 if taken; draw: 1 if one was drawn. */
+void dw_protocol_dialog_update(dw_screen *s);
+int  dw_protocol_dialog_key(dw_screen *s, int key);
+int  dw_protocol_dialog_draw(dw_screen *s);
+int  dw_protocol_dialog_open(void);
+void dw_protocol_dialog_evoked(void);
+void dw_protocol_dialog_reset(void);
 #endif
 
 #endif

@@ -250,8 +250,10 @@ short dw_theme_pair(const dw_theme *t, short fg, short bg)
 void dw_theme_apply(dw_theme *t, int use_colour)
 {
     t->colours = use_colour;
-    if (t->colours)
+    if (t->colours) {
         reset_color_pairs();
+        use_default_colors();       /* the reset also forgets that pair 0 is the terminal's own colours */
+    }
     for (int i = 0; i < DW_ROLE_N; i++)
         t->pair[i] = dw_theme_pair(t, t->role[i].fg, t->role[i].bg);
 }

@@ -2,6 +2,7 @@
 #include "session/actuator.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -22,7 +23,7 @@ struct child { pid_t pid; double start, term_at; int timed_out; };
 
 struct act_ops {
     const char *kind;
-    int  (*fire)(dw_actuator *a, double now, int attempt, dw_err *err);
+    int  (*fire)(dw_actuator *a, double now, const char *const *args, int nargs, dw_err *err);
 };
 
 struct dw_actuator {
@@ -33,17 +34,18 @@ struct dw_actuator {
     char serial_path[1024];
     int fd;
     struct child child[MAX_CHILDREN];
+    const dw_act_vars *vars;               /* for the fire in progress */
 };
 
-static int fire_none(dw_actuator *a, double now, int attempt, dw_err *err)
+static int fire_none(dw_actuator *a, double now, const char *const *args, int nargs, dw_err *err)
 {
-    (void)a; (void)now; (void)attempt; (void)err;
+    (void)a; (void)now; (void)args; (void)nargs; (void)err;
     return 0;
 }
 
-static int fire_bell(dw_actuator *a, double now, int attempt, dw_err *err)
+static int fire_bell(dw_actuator *a, double now, const char *const *args, int nargs, dw_err *err)
 {
-    (void)now; (void)attempt; (void)err;
+    (void)now; (void)args; (void)nargs; (void)err;
     if (a->spec.bell) {
         a->spec.bell(a->spec.bell_ctx);
     } else {
@@ -54,9 +56,9 @@ static int fire_bell(dw_actuator *a, double now, int attempt, dw_err *err)
 }
 
 /* The port is opened on first use and again after a failure (a trigger box unplugged and back). */
-static int fire_serial(dw_actuator *a, double now, int attempt, dw_err *err)
+static int fire_serial(dw_actuator *a, double now, const char *const *args, int nargs, dw_err *err)
 {
-    (void)now; (void)attempt;
+    (void)now; (void)args; (void)nargs;
     if (a->fd < 0) {
         a->fd = open(a->serial_path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
         if (a->fd < 0) {
@@ -111,9 +113,47 @@ int dw_path_resolve(const char *name, char *out, size_t n)
     return -1;
 }
 
+/* Replace {volume} and {item} inside the words (into out), append the item when no word asked for
+ * it. -1 when out is too small. */
+static int expand(const dw_act_vars *v, char **argv, int *argc, char *out, size_t cap)
+{
+    if (!v)
+        return 0;
+    char vol[32];
+    snprintf(vol, sizeof vol, "%g", v->volume);
+    int used_item = 0;
+    size_t o = 0;
+    for (int i = 0; i < *argc; i++) {
+        if (!strstr(argv[i], "{volume}") && !strstr(argv[i], "{item}"))
+            continue;
+        char *start = out + o;
+        for (const char *p = argv[i]; *p;) {
+            const char *put = NULL;
+            size_t skip = 1;
+            if (!strncmp(p, "{volume}", 8) && !isnan(v->volume))
+                put = vol, skip = 8;
+            else if (!strncmp(p, "{item}", 6) && v->item)
+                put = v->item, skip = 6, used_item = 1;
+            size_t len = put ? strlen(put) : 1;
+            if (o + len + 1 >= cap)
+                return -1;
+            memcpy(out + o, put ? put : p, len);
+            o += len;
+            p += skip;
+        }
+        out[o++] = 0;
+        argv[i] = start;
+    }
+    if (v->item && !used_item && *argc < MAX_ARGS) {
+        argv[(*argc)++] = (char *)v->item;
+        argv[*argc] = NULL;
+    }
+    return 0;
+}
+
 /* The child gets /dev/null for stdio, its own process group (so a timeout kills its children too),
  * default signal dispositions and an empty mask (the worker blocks SIGINT/SIGTERM). */
-static int fire_command(dw_actuator *a, double now, int attempt, dw_err *err)
+static int fire_command(dw_actuator *a, double now, const char *const *args, int nargs, dw_err *err)
 {
     int slot = -1;
     for (int i = 0; i < MAX_CHILDREN; i++)
@@ -122,18 +162,21 @@ static int fire_command(dw_actuator *a, double now, int attempt, dw_err *err)
         dw_err_set(err, "%s: %d commands still running", a->name, MAX_CHILDREN);
         return -1;
     }
-    char buf[600], num[16], exe[1024];
-    char *argv[MAX_ARGS + 1];
+    char buf[600], exe[1024], words[2048];
+    char *argv[MAX_ARGS + 2];
     int argc = dw_cmdline_split(a->command, buf, sizeof buf, argv, MAX_ARGS);
     if (argc == 0) {
         dw_err_set(err, "%s: empty command", a->name);
         return -1;
     }
-    if (a->spec.pass_attempt) {
-        snprintf(num, sizeof num, "%d", attempt);
-        argv[argc++] = num;
-        argv[argc] = NULL;
+    if (expand(a->vars, argv, &argc, words, sizeof words) < 0) {
+        dw_err_set(err, "%s: the command line is too long with {volume} and {item} filled in",
+                   a->name);
+        return -1;
     }
+    for (int i = 0; i < nargs && argc < MAX_ARGS; i++)      /* whole words: never split, never a shell */
+        argv[argc++] = (char *)args[i];
+    argv[argc] = NULL;
     if (dw_path_resolve(argv[0], exe, sizeof exe) < 0) {
         dw_err_set(err, "%s: command not found or not executable: %s", a->name, argv[0]);
         return -1;
@@ -208,9 +251,26 @@ dw_actuator *dw_actuator_new(const char *name, const dw_actuator_spec *spec, dw_
 const char *dw_actuator_name(const dw_actuator *a) { return a->name; }
 const char *dw_actuator_kind(const dw_actuator *a) { return a->ops->kind; }
 
+int dw_actuator_fire_vars(dw_actuator *a, double now, int attempt, const dw_act_vars *v,
+                          dw_err *err)
+{
+    a->vars = v;
+    int r = dw_actuator_fire(a, now, attempt, err);
+    a->vars = NULL;
+    return r;
+}
+
 int dw_actuator_fire(dw_actuator *a, double now, int attempt, dw_err *err)
 {
-    return a->ops->fire(a, now, attempt, err);
+    char num[16];
+    const char *arg[1] = { num };
+    snprintf(num, sizeof num, "%d", attempt);
+    return a->ops->fire(a, now, arg, a->spec.pass_attempt ? 1 : 0, err);
+}
+
+int dw_actuator_fire_args(dw_actuator *a, double now, const char *const *args, int nargs, dw_err *err)
+{
+    return a->ops->fire(a, now, args, nargs, err);
 }
 
 int dw_actuator_poll(dw_actuator *a, double now, dw_err *err)

@@ -34,6 +34,21 @@ const char *dw_actuator_kind(const dw_actuator *a);
 /* Fire once at wall-clock time now; attempt (1, 2, ...) is passed to wake commands.
  * 0: done or started; -1: failed at once, err says why. */
 int  dw_actuator_fire(dw_actuator *a, double now, int attempt, dw_err *err);
+/* Fire once with extra arguments appended, each one word however many spaces it holds (the escalation
+ * command gets the alert's id, severity, state and text); kinds other than "command" ignore them.
+ * 0 or -1 as dw_actuator_fire. */
+int  dw_actuator_fire_args(dw_actuator *a, double now, const char *const *args, int nargs, dw_err *err);
+
+/* What a command may be given: its words may hold {volume} (the stimulus level, "%g") and {item} (a
+ * memory cue's item, e.g. a sound file), replaced where they stand; an item is appended as the last
+ * argument when no word holds {item}. */
+typedef struct {
+    double      volume;        /* NAN: {volume} is left as it is */
+    const char *item;          /* NULL: none */
+} dw_act_vars;
+/* dw_actuator_fire with vars (NULL: none); only "command" uses them. */
+int dw_actuator_fire_vars(dw_actuator *a, double now, int attempt, const dw_act_vars *v,
+                          dw_err *err);
 /* Reap finished commands and kill those past their timeout. Call often (every tick).
  * Returns DW_ACT_FAILED (err filled) or DW_ACT_DONE for the first child that finished since the last
  * call, else DW_ACT_RUNNING while children run, else DW_ACT_IDLE. Call again until it stops

@@ -7,12 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#define FLAT_PTP_UV 0.5          /* a second with less peak to peak than this is flat (as the worker flags) */
-#define RAIL_FRAC 0.999          /* within 0.1 % of full scale is railed */
 #define MOVE_HOLD_S 2.0          /* movement counts as present this long after the last moving reading */
 #define MOTION_TAU_S 2.0         /* accelerometer baseline time constant */
 #define RECONNECT_HOLD_S 60.0    /* a reconnect alert stays until a minute passes without another */
-#define MAINS_MIN_FS 125.0       /* below this 50/60 Hz cannot be seen (and the source filtered it) */
 
 void dw_rules_init(struct rules *r)
 {
@@ -26,9 +23,7 @@ void dw_rules_init(struct rules *r)
 
 void dw_rules_free(struct rules *r)
 {
-    free(r->buf);
-    free(r->scratch);
-    r->buf = r->scratch = NULL;
+    (void)r;
 }
 
 void dw_motion_init(dw_motion *m)
@@ -60,45 +55,6 @@ int dw_motion_push(dw_motion *m, double t, const double g[3], double thresh_g)
     return 0;
 }
 
-/* Power of a Hann-windowed frame at f Hz (Goertzel). */
-static double goertzel(const double *x, int stride, int n, double fs, double f, const double *win)
-{
-    double w = 2 * M_PI * f / fs, coef = 2 * cos(w), s1 = 0, s2 = 0;
-    for (int i = 0; i < n; i++) {
-        double s = x[(size_t)i * stride] * win[i] + coef * s1 - s2;
-        s2 = s1;
-        s1 = s;
-    }
-    return s1 * s1 + s2 * s2 - coef * s1 * s2;
-}
-
-/* Mains power (the 3 bins around 50 or 60 Hz, whichever is larger) over the 1-40 Hz power. */
-static double mains_ratio(const double *x, int stride, int n, double fs, double *scratch)
-{
-    double *win = scratch, *tmp = scratch + n;
-    double mean = 0;
-    for (int i = 0; i < n; i++)
-        mean += x[(size_t)i * stride];
-    mean /= n;
-    for (int i = 0; i < n; i++) {
-        win[i] = 0.5 - 0.5 * cos(2 * M_PI * i / n);
-        tmp[i] = x[(size_t)i * stride] - mean;
-    }
-    double band = 0, mains = 0;
-    for (int f = 1; f <= 40; f++)
-        band += goertzel(tmp, 1, n, fs, f, win);
-    for (int f0 = 50; f0 <= 60; f0 += 10) {
-        if (f0 + 1 >= 0.5 * fs)
-            continue;
-        double p = 0;
-        for (int f = f0 - 1; f <= f0 + 1; f++)
-            p += goertzel(tmp, 1, n, fs, f, win);
-        if (p > mains)
-            mains = p;
-    }
-    return band > 0 ? mains / band : (mains > 0 ? INFINITY : 0);
-}
-
 static void movement(dw_alerts *a, double t, double wall)
 {
     struct rules *r = &a->r;
@@ -106,39 +62,41 @@ static void movement(dw_alerts *a, double t, double wall)
     dw_alerts_cause(a, DW_AL_MOVEMENT, DW_AL_GLOBAL, present, t, t, wall, -1, "movement (accelerometer)");
 }
 
-/* One second of frames is in r->buf: judge every channel, and the loss over the window. */
-static void second(dw_alerts *a, const dw_source_info *info, double t, double wall)
+/* The signal rules, from the one quality verdict (dsp/quality.h): flat, railed, artefact and mains, each
+ * held per channel for its raise time and ONE alert per rule naming the channels (one cause, one alert). */
+void dw_alerts_quality(dw_alerts *a, const dw_quality_second *q, const dw_source_info *info, double wall)
+{
+    const dw_session_cfg *cfg = a->cfg;
+    char suffix[64];
+    double t = (double)(q->second + 1), mains = 0;
+    unsigned railed = 0, flat = 0, art = 0, hum = 0;
+    int nch = q->nch < info->nch ? q->nch : info->nch;
+    for (int c = 0; c < nch && c < DW_MAX_CH; c++) {
+        unsigned f = q->flag[c], bit = 1u << c;
+        railed |= f & DW_Q_RAILED ? bit : 0;
+        flat |= f & DW_Q_FLAT ? bit : 0;
+        art |= f & DW_Q_ARTEFACT ? bit : 0;
+        if (f & DW_Q_MAINS) {
+            hum |= bit;
+            mains = fmax(mains, q->mains_ratio[c]);
+        }
+    }
+    dw_alerts_channels(a, DW_AL_RAILED, railed, nch, info->label, t, t, wall, "railed channel", "railed channels",
+                       " (electrode off?)");
+    dw_alerts_channels(a, DW_AL_FLAT, flat, nch, info->label, t, t, wall, "flat line on", "flat line on", "");
+    snprintf(suffix, sizeof suffix, " (> %.0f uV)", cfg->al_artefact_uv);
+    dw_alerts_channels(a, DW_AL_ARTEFACT, art, nch, info->label, t, t, wall, "high-amplitude artefact on",
+                       "high-amplitude artefact on", suffix);
+    snprintf(suffix, sizeof suffix, " (50/60 Hz %.1fx the 1-40 Hz power)", mains);
+    dw_alerts_channels(a, DW_AL_MAINS, hum, nch, info->label, t, t, wall, "mains noise on", "mains noise on", suffix);
+}
+
+/* One second of frames has arrived: the loss over the window. */
+static void second(dw_alerts *a, double t, double wall)
 {
     struct rules *r = &a->r;
     const dw_session_cfg *cfg = a->cfg;
     char text[96];
-    double rail = info->phys_max_uv > 0 ? info->phys_max_uv * RAIL_FRAC : 0;
-    for (int c = 0; c < r->nch; c++) {
-        const double *x = r->buf + c;
-        double lo = x[0], hi = x[0], mean = 0;
-        for (int i = 0; i < r->per_s; i++) {
-            double v = x[(size_t)i * r->nch];
-            lo = v < lo ? v : lo;
-            hi = v > hi ? v : hi;
-            mean += v;
-        }
-        mean /= r->per_s;
-        int railed = rail > 0 && (hi >= rail || lo <= -rail);
-        int flat = !railed && hi - lo < FLAT_PTP_UV;
-        int artefact = !railed && fmax(hi - mean, mean - lo) > cfg->al_artefact_uv;
-        const char *lab = info->label[c][0] ? info->label[c] : "?";
-        snprintf(text, sizeof text, "railed channel %s (electrode off?)", lab);
-        dw_alerts_cause(a, DW_AL_RAILED, c, railed, t, t, wall, -1, text);
-        snprintf(text, sizeof text, "flat line on %s", lab);
-        dw_alerts_cause(a, DW_AL_FLAT, c, flat, t, t, wall, -1, text);
-        snprintf(text, sizeof text, "high-amplitude artefact on %s (> %.0f uV)", lab, cfg->al_artefact_uv);
-        dw_alerts_cause(a, DW_AL_ARTEFACT, c, artefact, t, t, wall, -1, text);
-        if (r->fs >= MAINS_MIN_FS && cfg->al_mains) {
-            double q = railed || flat ? 0 : mains_ratio(x, r->nch, r->per_s, r->fs, r->scratch);
-            snprintf(text, sizeof text, "mains noise on %s (50/60 Hz %.1fx the 1-40 Hz power)", lab, q);
-            dw_alerts_cause(a, DW_AL_MAINS, c, q > cfg->al_mains_ratio, t, t, wall, -1, text);
-        }
-    }
     movement(a, t, wall);
 
     int i = (int)(r->loss_n % LOSS_RING);
@@ -168,29 +126,21 @@ void dw_alerts_block(dw_alerts *a, const dw_block *b, const dw_source_info *info
     r->last_arrival_wall = wall;
     int per_s = (int)lround(info->fs);
     if (per_s < 1) per_s = 1;
-    if (!r->buf || r->nch != info->nch || r->per_s != per_s) {
-        free(r->buf);
-        free(r->scratch);
-        r->buf = malloc((size_t)per_s * (size_t)info->nch * sizeof *r->buf);
-        r->scratch = malloc(2 * (size_t)per_s * sizeof *r->scratch);
-        if (!r->buf || !r->scratch) {
-            dw_rules_free(r);
-            return;
-        }
-        r->nch = info->nch;
+    if (r->per_s != per_s) {
         r->per_s = per_s;
         r->count = 0;
     }
     r->fs = info->fs;
-    if (b->gap > 0)
-        r->lost_pending += b->gap;    /* the second goes on: a few lost frames do not change its statistics */
-    for (int i = 0; i < b->n; i++) {
-        memcpy(r->buf + (size_t)r->count * r->nch, b->uv + (size_t)i * r->nch, (size_t)r->nch * sizeof(double));
+    /* Packet loss is a live source's: a file's gap (an EDF+D pause, a lost stretch of an OpenBCI file) is
+     * a planned or past hole in the data, not samples the link is dropping now (case 05). The second
+     * goes on: a few lost frames do not change its statistics. */
+    if (b->gap > 0 && info->live)
+        r->lost_pending += b->gap;
+    for (int i = 0; i < b->n; i++)
         if (++r->count == r->per_s) {
-            second(a, info, b->t0 + (i + 1) / info->fs, wall);
+            second(a, b->t0 + (i + 1) / info->fs, wall);
             r->count = 0;
         }
-    }
     if (b->accel_valid) {
         double t = b->t0 + b->n / info->fs;
         dw_motion_push(&r->motion, t, b->accel, a->cfg->movement_g);

@@ -38,6 +38,7 @@ static const struct rule {
     R(DW_AL_WAKE_FAILED,     "wake_failed",      DW_CRITICAL, al_wake_failed,     0, 0),
     R(DW_AL_ACTUATOR_FAILED, "actuator_failed",  DW_WARNING,  al_actuator_failed, 0, 0),
     R(DW_AL_STIM_LIMIT,      "stim_limit",       DW_INFO,     al_stim_limit,      0, 0),
+    R(DW_AL_BROKER,          "broker",           DW_INFO,     al_broker,          0, 0),
 #undef R
 #undef RF
 };
@@ -71,7 +72,7 @@ dw_alerts *dw_alerts_new(const dw_session_cfg *cfg, dw_alerts_event_fn fn, void 
     a->ctx = ctx;
     for (int r = 0; r < DW_AL_NRULES; r++)
         for (int s = 0; s < DW_AL_SLOTS; s++)
-            a->cause[r][s] = (struct cause){ -1, -1, -1 };
+            a->cause[r][s] = (struct cause){ -1, -1, -1, 0 };
     dw_rules_init(&a->r);
     return a;
 }
@@ -103,10 +104,7 @@ static int raise_alert(dw_alerts *a, int rule, int slot, double t, double wall, 
 {
     if (a->n == a->cap) {
         int cap = a->cap ? a->cap * 2 : 64;
-        struct alert *p = realloc(a->al, (size_t)cap * sizeof *p);
-        if (!p)
-            return -1;
-        a->al = p;
+        a->al = dw_xrealloc(a->al, (size_t)cap * sizeof *a->al, "the night's alerts");
         a->cap = cap;
     }
     struct alert *al = &a->al[a->n];
@@ -159,14 +157,84 @@ void dw_alerts_cause(dw_alerts *a, int rule, int slot, int present, double now, 
     }
 }
 
+/* One channel's hysteresis for a per-channel rule: 1 while it counts. */
+static int channel_counts(dw_alerts *a, int rule, int ch, int present, double now)
+{
+    struct cause *c = &a->cause[rule][ch];
+    if (present) {
+        c->absent_since = -1;
+        if (c->present_since < 0 || now < c->present_since)
+            c->present_since = now;
+        if (!c->counting && now - c->present_since >= raise_s(a, rule) - 1e-9)
+            c->counting = 1;
+    } else {
+        c->present_since = -1;
+        if (c->counting && (c->absent_since < 0 || now < c->absent_since))
+            c->absent_since = now;
+        if (c->counting && now - c->absent_since >= rules[rule].clear_s - 1e-9) {
+            c->counting = 0;
+            c->absent_since = -1;
+        }
+    }
+    return c->counting;
+}
+
+void dw_alerts_channels(dw_alerts *a, int rule, unsigned present, int nch, const char (*label)[DW_LABEL_LEN],
+                        double now, double t, double wall, const char *one, const char *many, const char *suffix)
+{
+    if (rule < 0 || rule >= DW_AL_NRULES || !dw_rule_enabled(a, rule))
+        return;
+    unsigned mask = 0;
+    int count = 0;
+    char list[sizeof a->al[0].v.text] = "", text[sizeof a->al[0].v.text];
+    size_t len = 0;
+    for (int ch = 0; ch < nch && ch < DW_MAX_CH; ch++)
+        if (channel_counts(a, rule, ch, (present >> ch) & 1, now)) {
+            const char *l = label[ch][0] ? label[ch] : "?";
+            if (!strncmp(l, "EEG ", 4))
+                l += 4;
+            if (len < sizeof list)
+                len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", mask ? ", " : "", l);
+            mask |= 1u << ch;
+            count++;
+        }
+    snprintf(text, sizeof text, "%s %s%s", count > 1 ? many : one, list, suffix ? suffix : "");
+    struct cause *c = &a->cause[rule][DW_AL_GLOBAL];
+    if (mask && c->open < 0) {
+        c->open = raise_alert(a, rule, DW_AL_GLOBAL, t, wall, -1, text);
+        a->al[c->open].channels = mask;
+    } else if (mask) {
+        struct alert *al = &a->al[c->open];
+        if (al->channels != mask || strcmp(al->v.text, text)) {
+            al->channels = mask;
+            snprintf(al->v.text, sizeof al->v.text, "%s", text);
+            a->version++;
+        }
+    } else if (c->open >= 0) {
+        struct alert *al = &a->al[c->open];
+        al->v.active = 0;
+        al->channels = 0;
+        c->open = -1;
+        emit(a, DW_ALERT_CLEARED, al, t, wall);
+    }
+}
+
+int dw_alerts_channel_open(const dw_alerts *a, int rule, int ch)
+{
+    if (rule < 0 || rule >= DW_AL_NRULES || ch < 0 || ch >= DW_MAX_CH)
+        return 0;
+    int i = a->cause[rule][DW_AL_GLOBAL].open;
+    return i >= 0 && (a->al[i].channels >> ch & 1);
+}
+
 void dw_alerts_tick(dw_alerts *a, double t, double wall)
 {
     for (int i = 0; i < a->n; i++) {
         struct alert *al = &a->al[i];
-        if (al->v.severity != DW_CRITICAL)
-            continue;
+        if (al->v.severity != DW_CRITICAL || !al->v.active)
+            continue;                     /* cleared: it waits for its acknowledgement in silence */
         if (al->v.acked) {
-            if (al->v.active && al->snooze_until > 0 && wall >= al->snooze_until) {
+            if (al->snooze_until > 0 && wall >= al->snooze_until) {
                 al->v.acked = 0;
                 al->last_ring = wall;
                 emit(a, DW_ALERT_REARMED, al, t, wall);
@@ -178,13 +246,25 @@ void dw_alerts_tick(dw_alerts *a, double t, double wall)
     }
 }
 
+/* Which alert `a` acknowledges: the most severe unacknowledged one, active before cleared, oldest first. */
+static int most_needing_ack(const dw_alerts *a)
+{
+    int best = -1;
+    for (int k = 0; k < a->n; k++) {
+        const dw_alert_view *v = &a->al[k].v, *b = best >= 0 ? &a->al[best].v : NULL;
+        if (v->acked)
+            continue;
+        if (!b || v->severity > b->severity || (v->severity == b->severity && v->active && !b->active))
+            best = k;
+    }
+    return best;
+}
+
 int dw_alerts_ack(dw_alerts *a, long id, double t, double wall)
 {
     int i = -1;
     if (id < 0) {
-        for (int k = a->n - 1; k >= 0 && i < 0; k--)
-            if (!a->al[k].v.acked)
-                i = k;
+        i = most_needing_ack(a);
     } else if (id >= 1 && id <= a->n) {
         i = (int)id - 1;
     }
@@ -199,10 +279,23 @@ int dw_alerts_ack(dw_alerts *a, long id, double t, double wall)
 
 int dw_alerts_critical_open(const dw_alerts *a)
 {
+    return dw_alerts_blocking(a) != NULL;
+}
+
+const dw_alert_view *dw_alerts_blocking(const dw_alerts *a)
+{
     for (int i = 0; i < a->n; i++)
         if (a->al[i].v.severity == DW_CRITICAL && (a->al[i].v.active || !a->al[i].v.acked))
-            return 1;
-    return 0;
+            return &a->al[i].v;
+    return NULL;
+}
+
+void dw_alerts_set_escalated(dw_alerts *a, unsigned id)
+{
+    if (id >= 1 && id <= (unsigned)a->n && !a->al[id - 1].v.escalated) {
+        a->al[id - 1].v.escalated = 1;
+        a->version++;
+    }
 }
 
 const dw_alert_view *dw_alerts_open(const dw_alerts *a, int rule, int slot)

@@ -1,12 +1,22 @@
 /* Alerts: an engine (alerts.c) and the rules that feed it (alert_rules.c).
  *
  * Every rule has an id, a severity and a "cause present" boolean that its inputs re-evaluate. The engine
- * keeps one alert per cause (rule + slot, a slot being a channel or an actuator): it raises once the cause
- * has held for the rule's raise time and clears once it has been absent for the clear time; a cause that
- * comes back after clearing makes a new alert. An alert can be acknowledged (by id, or the newest); an
- * acknowledged critical alert whose cause is still there rings again after the snooze; an unacknowledged
- * critical alert rings every al_repeat_s (wall clock). Every raise, clear, ack and repeat goes to the
- * event hook with its source time and wall-clock time.
+ * keeps one alert per cause (rule + slot, a slot being an actuator, or DW_AL_GLOBAL): it raises once the
+ * cause has held for the rule's raise time and clears once it has been absent for the clear time; a cause
+ * that comes back after clearing makes a new alert. The signal rules (flat, railed, artefact, mains) keep
+ * that hysteresis per channel but give ONE alert per rule that names every channel with the cause (one
+ * cause, one alert: an unplugged reference flattens eight channels at once).
+ *
+ * The acknowledgement rule (README "Alerts"):
+ *   - a critical alert rings when it is raised and again every al_repeat_s (wall clock) while its cause is
+ *     present and nobody has acknowledged it; the repeats stop when the cause clears or on acknowledgement;
+ *   - an acknowledged critical alert whose cause is still there rings again after al_snooze_min (re-armed);
+ *   - a critical alert that clears before anyone acknowledged it rings once more (its "cleared" event) and
+ *     then waits, silent, for one acknowledgement; until then it still counts as open, so stimulation
+ *     stays off, and dw_alerts_blocking() names it so the screen can say why;
+ *   - acknowledging without an id takes the alert that most needs it: the most severe unacknowledged one,
+ *     active before cleared, the oldest first (the one that is ringing).
+ * Every raise, clear, ack and repeat goes to the event hook with its source time and wall-clock time.
  *
  * Two clocks: t is source time (seconds since the start of the recording) and drives the signal and sleep
  * rules; wall is the real clock (dw_now_wall()) and drives the data-path rules (when samples stop, t stops),
@@ -31,6 +41,7 @@ typedef struct {
     char     text[96];
     int      acked;
     int      active;       /* cause still present */
+    int      escalated;    /* the escalation actuator was called for it (it then hears "resolved") */
 } dw_alert_view;
 
 enum dw_rule {
@@ -45,6 +56,8 @@ enum dw_rule {
     DW_AL_LOW_CONFIDENCE, DW_AL_SHORT_SLEEP,
     /* stimulation and control */
     DW_AL_WAKE_FAILED, DW_AL_ACTUATOR_FAILED, DW_AL_STIM_LIMIT,
+    /* network: the broker link (DW_CMD_LINK) */
+    DW_AL_BROKER,
     DW_AL_NRULES
 };
 #define DW_AL_SLOTS (DW_MAX_CH + 1)    /* per-channel slots, and one for causes without a channel */
@@ -76,12 +89,26 @@ int  dw_rule_enabled(const dw_alerts *a, int rule);
  * updated while it is open). severity < 0 takes the rule's. */
 void dw_alerts_cause(dw_alerts *a, int rule, int slot, int present, double now, double t, double wall,
                      int severity, const char *text);
-/* Timers: repeats of unacknowledged critical alerts, snooze ends. */
+/* A per-channel cause (the signal rules): bit c of present says channel c (< nch, label[c]) has it at time
+ * now (the rule's clock). Each channel counts once its cause has held for the rule's raise time and stops
+ * counting once it has been absent for the clear time; the rule's one alert (slot DW_AL_GLOBAL) is open
+ * while any channel counts, its text is "ONE LABEL SUFFIX" or "MANY LABEL, LABEL... SUFFIX" naming the
+ * channels counting now ("EEG " left off the labels). */
+void dw_alerts_channels(dw_alerts *a, int rule, unsigned present, int nch, const char (*label)[DW_LABEL_LEN],
+                        double now, double t, double wall, const char *one, const char *many, const char *suffix);
+/* The rule's one alert is open and channel ch is among those it names. */
+int  dw_alerts_channel_open(const dw_alerts *a, int rule, int ch);
+/* Timers: repeats of unacknowledged critical alerts whose cause is present, snooze ends. */
 void dw_alerts_tick(dw_alerts *a, double t, double wall);
-/* Acknowledge alert id, or the newest open one if id < 0. 0, or -1 if there is no such alert. */
+/* Acknowledge alert id, or (id < 0) the one that most needs it: the most severe unacknowledged alert,
+ * active before cleared, the oldest first. 0, or -1 if there is no such alert. */
 int  dw_alerts_ack(dw_alerts *a, long id, double t, double wall);
 /* A critical alert is open: active, or not yet acknowledged. Stimulation never runs then. */
 int  dw_alerts_critical_open(const dw_alerts *a);
+/* The first open critical alert (what keeps stimulation off), or NULL. */
+const dw_alert_view *dw_alerts_blocking(const dw_alerts *a);
+/* Mark alert id as escalated (the session called the escalation actuator for it). */
+void dw_alerts_set_escalated(dw_alerts *a, unsigned id);
 /* The alert currently open for (rule, slot), or NULL. */
 const dw_alert_view *dw_alerts_open(const dw_alerts *a, int rule, int slot);
 /* Every alert of the night in order of raising: how many, and the i-th. */
@@ -96,11 +123,12 @@ unsigned long dw_alerts_version(const dw_alerts *a);
 int  dw_alerts_view(const dw_alerts *a, dw_alert_view *out, int max);
 
 /* ---- rules: the inputs (alert_rules.c) ---- */
-/* Raw blocks as the source delivers them: per channel and per second of frames, flat line, railed
- * (within 0.1 % of info->phys_max_uv), high-amplitude artefact (a sample more than al_artefact_uv from
- * the second's mean), mains (Goertzel power at 50 and 60 Hz over 1-40 Hz, only when fs >= 125 Hz: at
- * 100 Hz the source has filtered mains away); the accelerometer; lost frames (block->gap) for the loss
- * rule; the arrival time for the no-samples rule. */
+/* The per-second quality verdict (dsp/quality.h) of every channel: the flat, railed, artefact and mains
+ * rules, one cause per channel. */
+void dw_alerts_quality(dw_alerts *a, const dw_quality_second *q, const dw_source_info *info, double wall);
+/* Raw blocks as the source delivers them: the accelerometer; lost frames (block->gap) of a live source
+ * (info->live) for the loss rule (a file's gap is a planned hole, not loss); the arrival time for the
+ * no-samples rule. */
 void dw_alerts_block(dw_alerts *a, const dw_block *b, const dw_source_info *info, double wall);
 
 typedef struct {

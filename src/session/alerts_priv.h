@@ -10,12 +10,14 @@
 struct alert {
     dw_alert_view v;
     int rule, slot;
+    unsigned channels;                    /* per-channel rules: the channels that have the cause now */
     double last_ring, snooze_until;
 };
 
 struct cause {
     double present_since, absent_since;   /* -1 when not in that state */
     int open;                             /* index into alerts, -1 none */
+    int counting;                         /* per-channel rules: this channel's cause has held (slot = ch) */
 };
 
 struct event_ring { double t[EVENT_RING]; int head, n; };
@@ -23,9 +25,7 @@ struct event_ring { double t[EVENT_RING]; int head, n; };
 struct rules {
     /* per-second signal statistics */
     double fs;
-    int nch, per_s, count;
-    double *buf;                          /* per_s * nch, frame-major */
-    double *scratch;                      /* 2 * per_s: window and detrended channel */
+    int per_s, count;                     /* frames per second, and of the current second */
     long lost_pending;
     long loss_rx[LOSS_RING], loss_lost[LOSS_RING];
     long loss_n;                          /* seconds pushed so far */

@@ -8,69 +8,16 @@
 #include <string.h>
 #include <strings.h>
 
-#include "session/actuator.h"
-#include "session/rem_cue.h"
-#include "session/slow_oscillation.h"
+#include "session/session_priv.h"
 
-#define QUIET_S 30.0          /* stimulation stays off this long after movement or an artefact */
-#define ARTEFACT_TAU_S 1.0    /* baseline of the frontal channel for the artefact check */
-#define LATE_S 0.1            /* a stimulus that cannot be delivered within this of its time is dropped */
+static const char *const act_names[ACT_N] = { "stimulus", "cue", "wake", "escalation", "sham" };
 
-enum { ACT_STIM, ACT_CUE, ACT_WAKE, ACT_ESC, ACT_N };
-static const char *const act_names[ACT_N] = { "stimulus", "cue", "wake", "escalation" };
-
-struct event { double t, wall; char *kind, *text; };
-
-struct dw_session {
-    const dw_session_cfg *cfg;
-    dw_session_hooks hooks;
-    dw_session_log *log;
-    int log_failed;
-    dw_alerts *alerts;
-    dw_actuator *act[ACT_N];
-    double t, wall;                       /* latest source time and wall clock seen */
-    int mode, mode_before_wake;
-    unsigned long version, published;
-
-    /* labels and movement */
-    int stage, prov_stage;
-    double quiet_until;
-    dw_motion motion;
-    double art_base, art_alpha;
-    int art_init;
-
-    /* slow oscillations */
-    dw_so *so;
-    double so_fs;
-    int pending;
-    dw_so_trough pend;
-    double due;
-    int train_n;
-    double pause_until;
-
-    dw_rem_cue cue;
-
-    /* stimuli of the night */
-    dw_stim *stim;
-    int nstim, capstim;
-    int limit_logged;
-
-    /* manual wake */
-    int wake_attempt, escalated;
-    double wake_t0, wake_deadline;
-    int wants_dream_report;
-
-    struct event *ev;
-    int nev, capev;
-    char last_event[128];
-};
-
-static int target_so(int st) { return st == DW_N2 || st == DW_N3; }
+int session_target_so(int st) { return st == DW_N2 || st == DW_N3; }
+static int target_so(int st) { return session_target_so(st); }
 static int target_cue(int st) { return st == DW_R; }
 
 /* Every event: kept for the summary, written to the log, and (annotate) marked in the recording. */
-__attribute__((format(printf, 5, 6)))
-static void event(dw_session *s, double t, int annotate, const char *kind, const char *fmt, ...)
+void session_event(dw_session *s, double t, int annotate, const char *kind, const char *fmt, ...)
 {
     char buf[DW_TEXT_MAX + 128];
     va_list ap;
@@ -79,25 +26,14 @@ static void event(dw_session *s, double t, int annotate, const char *kind, const
     va_end(ap);
     if (s->nev == s->capev) {
         int cap = s->capev ? s->capev * 2 : 256;
-        struct event *p = realloc(s->ev, (size_t)cap * sizeof *p);
-        if (p) {
-            s->ev = p;
-            s->capev = cap;
-        }
+        s->ev = dw_xrealloc(s->ev, (size_t)cap * sizeof *s->ev, "the session's events");
+        s->capev = cap;
     }
-    if (s->nev < s->capev) {
-        struct event *e = &s->ev[s->nev];
-        e->t = t;
-        e->wall = s->wall;
-        e->kind = strdup(kind);
-        e->text = strdup(buf);
-        if (e->kind && e->text)
-            s->nev++;
-        else {
-            free(e->kind);
-            free(e->text);
-        }
-    }
+    struct event *e = &s->ev[s->nev++];
+    e->t = t;
+    e->wall = s->wall;
+    e->kind = dw_xstrdup(kind, "the session's events");
+    e->text = dw_xstrdup(buf, "the session's events");
     if (dw_session_log_write(s->log, t, s->wall, kind, buf) < 0 && !s->log_failed) {
         s->log_failed = 1;          /* reported once; the recording alert covers it */
         dw_alerts_cause(s->alerts, DW_AL_RECORDING, DW_AL_GLOBAL, 1, s->wall, t, s->wall, -1,
@@ -113,27 +49,29 @@ static void event(dw_session *s, double t, int annotate, const char *kind, const
     s->version++;
 }
 
-static void set_mode(dw_session *s, double t, int mode, const char *cause)
+void session_set_mode(dw_session *s, double t, int mode, const char *cause)
 {
     if (s->mode == mode)
         return;
-    event(s, t, 1, "mode", "Mode %s -> %s (%s)", dw_mode_name(s->mode), dw_mode_name(mode), cause);
+    session_event(s, t, 1, "mode", "Mode %s -> %s (%s)", dw_mode_name(s->mode), dw_mode_name(mode),
+                  cause);
     s->mode = mode;
 }
 
-static void cancel_pending(dw_session *s, double t, const char *why)
+void session_cancel_pending(dw_session *s, double t, const char *why)
 {
     if (!s->pending)
         return;
     s->pending = 0;
-    event(s, t, 1, "stim_cancelled", "SO stim cancelled (%s), trough %.2f s", why, s->pend.t);
+    session_event(s, t, 1, "stim_cancelled", "SO stim cancelled (%s), trough %.2f s", why,
+                  s->pend.t);
 }
 
 /* Natural mode, a manual wake and shutdown end stimulation now: the pending stimulus and any stimulus or
  * cue command still running (a sound being played) are stopped. */
 static void stop_stimulation(dw_session *s, double t, const char *why)
 {
-    cancel_pending(s, t, why);
+    session_cancel_pending(s, t, why);
     dw_actuator_stop(s->act[ACT_STIM], s->wall);
     dw_actuator_stop(s->act[ACT_CUE], s->wall);
 }
@@ -148,13 +86,19 @@ static void ring(dw_session *s)
     }
 }
 
-static void fire(dw_session *s, int which, double t, int attempt)
+/* Fire an actuator (args: extra words for a command, or NULL: the attempt number for a wake
+ * command; vars: {volume} and {item} for a stimulus or cue command). */
+static void fire_with(dw_session *s, int which, double t, int attempt, const char *const *args,
+                      int nargs, const dw_act_vars *vars)
 {
     dw_err err = { "" };
     if (!s->act[which])
         return;
-    if (dw_actuator_fire(s->act[which], s->wall, attempt, &err) < 0) {
-        event(s, t, 0, "actuator_failed", "%s", err.msg);
+    int r = args   ? dw_actuator_fire_args(s->act[which], s->wall, args, nargs, &err)
+            : vars ? dw_actuator_fire_vars(s->act[which], s->wall, attempt, vars, &err)
+                   : dw_actuator_fire(s->act[which], s->wall, attempt, &err);
+    if (r < 0) {
+        session_event(s, t, 0, "actuator_failed", "%s", err.msg);
         dw_alerts_cause(s->alerts, DW_AL_ACTUATOR_FAILED, which, 1, t, t, s->wall,
                         which >= ACT_WAKE ? DW_CRITICAL : -1, err.msg);
     } else if (strcmp(dw_actuator_kind(s->act[which]), "command")) {
@@ -162,31 +106,67 @@ static void fire(dw_session *s, int which, double t, int attempt)
     }
 }
 
+void session_fire(dw_session *s, int which, double t, int attempt, const dw_act_vars *vars)
+{
+    fire_with(s, which, t, attempt, NULL, 0, vars);
+}
+
+static const char *severity_name(int sev)
+{
+    static const char *const sev_names[] = { "info", "warning", "critical" };
+    return sev >= 0 && sev <= DW_CRITICAL ? sev_names[sev] : "?";
+}
+
+/* The escalation actuator for alert a: a command gets four arguments, the alert's id, its severity, the
+ * state (active, resolved or acknowledged) and its text, so a pager can say what happened and close the
+ * page when the cause has gone. */
+static void escalate(dw_session *s, double t, const dw_alert_view *a, const char *state)
+{
+    char id[16];
+    snprintf(id, sizeof id, "%u", a->id);
+    const char *args[4] = { id, severity_name(a->severity), state, a->text };
+    unsigned aid = a->id;
+    fire_with(s, ACT_ESC, t, 1, args, 4, NULL);
+    dw_alerts_set_escalated(s->alerts, aid);
+}
+
+/* The alert rule's actions (alerts.h): a critical alert rings when raised, on each repeat and re-arm,
+ * and once when it clears unacknowledged; each repeat calls the escalation actuator ("active"), and an
+ * escalated alert's clear ("resolved") and acknowledgement ("acknowledged") call it once more. */
 static void on_alert(void *ctx, int ev, const dw_alert_view *a, double t, double wall)
 {
     dw_session *s = ctx;
-    static const char *const sev[] = { "info", "warning", "critical" };
-    const char *sv = a->severity >= 0 && a->severity <= DW_CRITICAL ? sev[a->severity] : "?";
     (void)wall;
     /* repeats go to the log only: the recording would fill with them */
-    event(s, t, ev != DW_ALERT_REPEAT && ev != DW_ALERT_REARMED, "alert", "Alert %u %s [%s] %s: %s", a->id,
-          dw_alert_event_name(ev), sv, a->rule, a->text);
+    session_event(s, t, ev != DW_ALERT_REPEAT && ev != DW_ALERT_REARMED, "alert",
+                  "Alert %u %s [%s] %s: %s", a->id, dw_alert_event_name(ev),
+                  severity_name(a->severity), a->rule, a->text);
     int loud = a->severity >= DW_WARNING && s->cfg->bell;
     switch (ev) {
     case DW_ALERT_RAISED:
         if (a->severity == DW_CRITICAL)
-            cancel_pending(s, t, "critical alert");
+            session_cancel_pending(s, t, "critical alert");
         if (loud)
             ring(s);
         break;
     case DW_ALERT_REPEAT:
         if (loud)
             ring(s);
-        fire(s, ACT_ESC, t, 1);
+        escalate(s, t, a, "active");
         break;
     case DW_ALERT_REARMED:
         if (loud)
             ring(s);
+        break;
+    case DW_ALERT_CLEARED:
+        if (a->severity == DW_CRITICAL && !a->acked && loud)
+            ring(s);                       /* once: it now waits for one acknowledgement */
+        if (a->escalated)
+            escalate(s, t, a, "resolved");
+        break;
+    case DW_ALERT_ACKED:
+        if (a->escalated)
+            escalate(s, t, a, "acknowledged");
         break;
     default:
         break;
@@ -196,15 +176,22 @@ static void on_alert(void *ctx, int ev, const dw_alert_view *a, double t, double
 static dw_actuator *make_actuator(const dw_session *s, int which, dw_err *err)
 {
     const dw_session_cfg *c = s->cfg;
-    const char *kind[ACT_N] = { c->stim_actuator, c->cue_actuator, c->wake_actuator, c->escalation_actuator };
-    const char *cmd[ACT_N] = { c->stim_command, c->cue_command, c->wake_command, c->escalation_command };
-    int byte[ACT_N] = { c->stim_byte, c->cue_byte, c->wake_byte, c->wake_byte };
+    const char *kind[ACT_N] = { c->stim_actuator, c->cue_actuator, c->wake_actuator,
+                                c->escalation_actuator, c->sham_actuator };
+    const char *cmd[ACT_N] = { c->stim_command, c->cue_command, c->wake_command,
+                               c->escalation_command, "" };
+    int byte[ACT_N] = { c->stim_byte, c->cue_byte, c->wake_byte, c->wake_byte, c->sham_byte };
     dw_actuator_spec spec = {
         .kind = kind[which], .command = cmd[which], .serial_path = c->trigger_serial, .byte = byte[which],
         .timeout_s = c->command_timeout_s, .pass_attempt = which == ACT_WAKE,
         .bell = s->hooks.bell, .bell_ctx = s->hooks.ctx,
     };
     return dw_actuator_new(act_names[which], &spec, err);
+}
+
+static int protocol_active(const dw_session_cfg *c)
+{
+    return c->protocol.loaded && (c->protocol.aw_enabled || c->protocol.cue_enabled);
 }
 
 dw_session *dw_session_new(const dw_session_cfg *cfg, const dw_session_hooks *hooks, dw_err *err)
@@ -218,6 +205,7 @@ dw_session *dw_session_new(const dw_session_cfg *cfg, const dw_session_hooks *ho
         return NULL;
     }
     s->cfg = cfg;
+    s->proto = &cfg->protocol;
     if (hooks)
         s->hooks = *hooks;
     s->hooks.log_path = NULL;
@@ -232,15 +220,26 @@ dw_session *dw_session_new(const dw_session_cfg *cfg, const dw_session_hooks *ho
         dw_session_free(s);
         return NULL;
     }
+    s->frontal = s->parietal = -1;
+    s->qcfg = dw_quality_settings(cfg);
     s->stage = s->prov_stage = DW_UNSCORED;
     s->pause_until = -1e9;
     s->quiet_until = -1e9;
     dw_motion_init(&s->motion);
     dw_rem_cue_init(&s->cue);
     int enhanced = !strcasecmp(cfg->start_mode, "enhanced");
-    s->mode = !enhanced ? DW_MODE_NATURAL : (cfg->so_enabled || cfg->cue_enabled) ? DW_MODE_ENHANCED
-                                                                                  : DW_MODE_MONITORING;
-    event(s, 0, 1, "start", "Session start, mode %s", dw_mode_name(s->mode));
+    if (!enhanced)
+        s->mode = DW_MODE_NATURAL;
+    else if (cfg->so_enabled || cfg->cue_enabled || protocol_active(cfg))
+        s->mode = DW_MODE_ENHANCED;
+    else
+        s->mode = DW_MODE_MONITORING;
+    session_event(s, 0, 1, "start", "Session start, mode %s", dw_mode_name(s->mode));
+    if (session_stim_init(s, err) < 0) {
+        dw_session_free(s);
+        return NULL;
+    }
+    session_awaken_init(s);
     return s;
 }
 
@@ -251,6 +250,8 @@ void dw_session_free(dw_session *s)
     for (int i = 0; i < ACT_N; i++)
         dw_actuator_free(s->act[i]);
     dw_so_free(s->so);
+    session_stim_free(s);
+    dw_awaken_free(&s->aw);
     dw_alerts_free(s->alerts);
     dw_session_log_close(s->log);
     for (int i = 0; i < s->nev; i++) {
@@ -258,88 +259,95 @@ void dw_session_free(dw_session *s)
         free(s->ev[i].text);
     }
     free(s->ev);
-    free(s->stim);
+    free(s->hyp);
     free(s);
 }
 
 void dw_session_set_clock(dw_session *s, double start_wall, double lights_off_t)
 {
+    s->start_wall = start_wall;
+    s->lights_off_t = lights_off_t;
     dw_alerts_set_clock(s->alerts, start_wall, lights_off_t);
+    session_awaken_init(s);                /* the first awakening counts from lights-off */
 }
 
-/* NULL when a stimulus of this kind may be given now, else why not. The rules live here, in code. */
-static const char *blocked(const dw_session *s, int kind, double t)
+/* The probability the latest epoch gives the target stages of a kind of stimulus. */
+static double target_p(const dw_session *s, int kind)
 {
-    int (*target)(int) = kind == DW_STIM_SO ? target_so : target_cue;
+    if (!s->have_prob)
+        return s->stage == DW_UNSCORED ? 0 : 1; /* a caller without probabilities (tests, tables) */
+    double p = 0;
+    for (int k = 0; k < DW_NSTAGES; k++)
+        if (kind == DW_STIM_SO    ? target_so(k)
+            : kind == DW_STIM_CUE ? target_cue(k)
+                                  : dw_tmr_target(&s->tmr, k))
+            p += s->prob[k];
+    return p;
+}
+
+static int is_target(const dw_session *s, int kind, int stage)
+{
+    return kind == DW_STIM_SO    ? target_so(stage)
+           : kind == DW_STIM_CUE ? target_cue(stage)
+                                 : dw_tmr_target(&s->tmr, stage);
+}
+
+/* NULL when a stimulus of this kind may be given now, else why not. The rules live here, in code; a
+ * sham stimulus goes through the same ones. */
+const char *session_blocked(const dw_session *s, int kind, double t)
+{
     if (s->mode != DW_MODE_ENHANCED)
         return "not enhanced";
-    if (kind == DW_STIM_SO ? !s->cfg->so_enabled : !s->cfg->cue_enabled)
+    if (kind == DW_STIM_SO ? !s->cfg->so_enabled : kind == DW_STIM_CUE ? !s->cfg->cue_enabled
+                                                                       : !s->proto->cue_enabled)
         return "disabled";
-    if (!target(s->stage))
+    if (s->stage == DW_UNSCORED)
+        return "latest epoch unscored (bad signal)";
+    if (!is_target(s, kind, s->stage))
         return "latest epoch not in the target stage";
-    if (s->prov_stage != DW_UNSCORED && !target(s->prov_stage))
+    if (target_p(s, kind) < s->cfg->min_confidence)
+        return "latest epoch not confidently in the target stage";
+    if (s->prov_stage != DW_UNSCORED && !is_target(s, kind, s->prov_stage))
         return "provisional label not in the target stage";
     if (t < s->quiet_until)
         return "movement or artefact";
+    if (t < s->arousal_until)
+        return "paused after an arousal";
     if (s->nstim >= s->cfg->max_per_night)
         return "limit for the night reached";
     if (dw_alerts_critical_open(s->alerts))
         return "critical alert open";
-    return NULL;
-}
-
-static void check_limit(dw_session *s, double t)
-{
-    if (s->nstim < s->cfg->max_per_night || s->limit_logged)
-        return;
-    s->limit_logged = 1;
-    char text[96];
-    snprintf(text, sizeof text, "stimulation limit reached (%d tonight)", s->nstim);
-    event(s, t, 1, "stim_limit", "%s", text);
-    dw_alerts_cause(s->alerts, DW_AL_STIM_LIMIT, DW_AL_GLOBAL, 1, t, t, s->wall, -1, text);
-}
-
-static dw_stim *add_stim(dw_session *s, int kind, double t, double trough_t, double trough_uv)
-{
-    if (s->nstim == s->capstim) {
-        int cap = s->capstim ? s->capstim * 2 : 256;
-        dw_stim *p = realloc(s->stim, (size_t)cap * sizeof *p);
-        if (!p)
-            return NULL;
-        s->stim = p;
-        s->capstim = cap;
+    for (int r = 0; r < 2; r++) {
+        int ch = r ? s->parietal : s->frontal;
+        if (ch >= 0 && (dw_alerts_channel_open(s->alerts, DW_AL_FLAT, ch) ||
+                        dw_alerts_channel_open(s->alerts, DW_AL_RAILED, ch)))
+            return "flat or railed staging channel";
     }
-    dw_stim *st = &s->stim[s->nstim++];
-    *st = (dw_stim){ .id = s->nstim, .kind = kind, .t = t, .wall = s->wall, .trough_t = trough_t,
-                     .trough_uv = trough_uv, .phase_deg = NAN, .stage = s->stage };
-    return st;
+    return NULL;
 }
 
 static void deliver_so(dw_session *s, double t)
 {
     s->pending = 0;
-    const char *why = blocked(s, DW_STIM_SO, t);
+    const char *why = session_blocked(s, DW_STIM_SO, t);
     if (why) {
-        event(s, t, 1, "stim_cancelled", "SO stim cancelled (%s), trough %.2f s", why, s->pend.t);
+        session_event(s, t, 1, "stim_cancelled", "SO stim cancelled (%s), trough %.2f s", why,
+                      s->pend.t);
         return;
     }
     if (t - s->due > LATE_S) {
-        event(s, t, 0, "stim_cancelled", "SO stim dropped: %.2f s late", t - s->due);
+        session_event(s, t, 0, "stim_cancelled", "SO stim dropped: %.2f s late", t - s->due);
         return;
     }
-    dw_stim *st = add_stim(s, DW_STIM_SO, t, s->pend.t, s->pend.uv);
+    dw_stim *st = session_deliver(s, DW_STIM_SO, t, s->pend.t, s->pend.uv, -1);
     if (!st)
         return;
-    fire(s, ACT_STIM, t, 1);
     if (s->so)
         dw_so_mark(s->so, st->id, t);
-    event(s, t, 1, "stim", "SO stim %ld trough %.2f s (%.0f uV) %s", st->id, st->trough_t - t, st->trough_uv,
-          dw_stage_name(st->stage));
     if (++s->train_n >= s->cfg->so_train) {
         s->train_n = 0;
         s->pause_until = t + s->cfg->so_pause_s;
     }
-    check_limit(s, t);
 }
 
 static void take_phases(dw_session *s)
@@ -351,24 +359,25 @@ static void take_phases(dw_session *s)
         dw_stim *st = &s->stim[p.id - 1];
         st->phase_deg = p.phase_deg;
         if (isnan(p.phase_deg))
-            event(s, st->t, 0, "stim_phase", "SO stim %ld phase unknown", st->id);
+            session_event(s, st->t, 0, "stim_phase", "SO stim %ld phase unknown", st->n);
         else
-            event(s, st->t, 1, "stim_phase", "SO stim %ld phase %+.0f deg", st->id, p.phase_deg);
+            session_event(s, st->t, 1, "stim_phase", "SO stim %ld phase %+.0f deg", st->n,
+                          p.phase_deg);
     }
 }
 
+/* The verdict's artefact test (dsp/quality.h), sample by sample against the last second's mean, so
+ * stimulation stops within the sample rather than at the end of the second. */
 static void artefact_check(dw_session *s, double t, double x)
 {
-    if (!s->art_init) {
-        s->art_base = x;
-        s->art_init = 1;
-    }
-    s->art_base += (x - s->art_base) * s->art_alpha;
-    if (fabs(x - s->art_base) > s->cfg->al_artefact_uv) {
+    if (!s->art_init)
+        return;
+    if (dw_quality_is_artefact(x, s->art_mean, &s->qcfg)) {
         if (t >= s->quiet_until)
-            event(s, t, 0, "suspend", "stimulation suspended: artefact on the frontal channel");
+            session_event(s, t, 0, "suspend",
+                          "stimulation suspended: artefact on the frontal channel");
         s->quiet_until = t + QUIET_S;
-        cancel_pending(s, t, "artefact");
+        session_cancel_pending(s, t, "artefact");
     }
 }
 
@@ -378,17 +387,16 @@ void dw_session_frontal(dw_session *s, double t0, double fs, const double *x, in
         dw_so_free(s->so);
         s->so = dw_so_new(fs, s->cfg->so_threshold_uv);
         s->so_fs = fs;
-        s->art_init = 0;
-        s->art_alpha = 1 - exp(-1 / (fs * ARTEFACT_TAU_S));
         if (!s->so)
             return;
     }
     for (int i = 0; i < n; i++) {
         double t = t0 + i / fs;
         artefact_check(s, t, x[i]);
+        session_stim_frontal(s, t, fs, x + i, 1);
         dw_so_trough tr;
         if (dw_so_step(s->so, t, x[i], &tr) && !s->pending && t >= s->pause_until &&
-            !blocked(s, DW_STIM_SO, t)) {
+            !session_blocked(s, DW_STIM_SO, t)) {
             s->pending = 1;
             s->pend = tr;
             s->due = tr.t + s->cfg->so_delay_s;
@@ -405,21 +413,52 @@ void dw_session_accel(dw_session *s, double t, const double g[3])
 {
     if (dw_motion_push(&s->motion, t, g, s->cfg->movement_g)) {
         if (t >= s->quiet_until)
-            event(s, t, 0, "suspend", "stimulation suspended: movement");
+            session_event(s, t, 0, "suspend", "stimulation suspended: movement");
         s->quiet_until = t + QUIET_S;
-        cancel_pending(s, t, "movement");
+        session_cancel_pending(s, t, "movement");
+        session_arousal_sign(s, t, "movement");
+    }
+}
+
+void dw_session_quality(dw_session *s, const dw_quality_second *q, const dw_source_info *info, double wall)
+{
+    s->wall = wall;
+    s->frontal = info->frontal;
+    s->parietal = info->parietal;
+    dw_alerts_quality(s->alerts, q, info, wall);
+    double t = (double)(q->second + 1);
+    unsigned bad = 0;
+    if (s->frontal >= 0 && s->frontal < q->nch) {
+        bad |= q->flag[s->frontal];
+        s->art_mean = q->mean_uv[s->frontal];
+        s->art_init = !(q->flag[s->frontal] & DW_Q_UNUSABLE);
+    }
+    if (s->parietal >= 0 && s->parietal < q->nch)
+        bad |= q->flag[s->parietal];
+    bad &= (DW_Q_UNUSABLE & ~DW_Q_LOST) | DW_Q_ARTEFACT;   /* a gap resets the SO detector already */
+    if (bad) {
+        if (t >= s->quiet_until)
+            session_event(s, t, 0, "suspend", "stimulation suspended: %s on a staging channel",
+                          dw_quality_name(bad));
+        s->quiet_until = t + QUIET_S;
+        session_cancel_pending(s, t, dw_quality_name(bad));
+        session_arousal_sign(s, t, dw_quality_name(bad));
     }
 }
 
 void dw_session_block(dw_session *s, const dw_block *b, const dw_source_info *info, double wall)
 {
     s->wall = wall;
+    s->frontal = info->frontal;
+    s->parietal = info->parietal;
     dw_alerts_block(s->alerts, b, info, wall);
     if (b->gap > 0 && s->so) {
-        cancel_pending(s, b->t0, "gap in the signal");
+        session_cancel_pending(s, b->t0, "gap in the signal");
         dw_so_reset(s->so);
         take_phases(s);
     }
+    if (b->gap > 0)
+        session_stim_gap(s);
     if (info->frontal >= 0 && info->frontal < info->nch && b->n > 0) {
         double col[512];
         for (int i0 = 0; i0 < b->n; i0 += 512) {
@@ -437,11 +476,45 @@ static void awake(dw_session *s, double t)
 {
     if (s->escalated)
         dw_alerts_cause(s->alerts, DW_AL_WAKE_FAILED, DW_AL_GLOBAL, 0, t, t, s->wall, -1, NULL);
-    event(s, t, 1, "awake", "Awake %.0f s after the wake (attempt %d)", t - s->wake_t0, s->wake_attempt);
+    session_event(s, t, 1, "awake", "Awake %.0f s after the wake (attempt %d)", t - s->wake_t0,
+                  s->wake_attempt);
     s->wake_attempt = 0;
     s->escalated = 0;
-    s->wants_dream_report = 1;
-    set_mode(s, t, s->mode_before_wake, "awake");
+    session_set_mode(s, t, s->mode_before_wake, "awake");
+    if (s->wake_protocol) {
+        s->wake_protocol = 0;
+        session_awaken_awake(s, t);        /* the questionnaire instead of a free dream report */
+    } else {
+        s->wants_dream_report = 1;
+    }
+}
+
+/* The hypnogram as the session saw it (a seek back re-stages from there; skipped epochs are
+ * unscored). */
+static void record_stage(dw_session *s, int epoch, int stage)
+{
+    if (epoch < 0)
+        return;
+    if (epoch >= s->caphyp) {
+        int cap = s->caphyp ? s->caphyp : 1024;
+        while (cap <= epoch)
+            cap *= 2;
+        s->hyp = dw_xrealloc(s->hyp, (size_t)cap, "the hypnogram");
+        s->caphyp = cap;
+    }
+    while (s->nhyp < epoch)
+        s->hyp[s->nhyp++] = DW_UNSCORED;
+    s->hyp[epoch] = (signed char)stage;
+    s->nhyp = epoch + 1;
+}
+
+static void rem_cue(dw_session *s, double t, int stage)
+{
+    if (!dw_rem_cue_epoch(&s->cue, t, stage, s->cfg->cue_after_epochs, s->cfg->cue_interval_min) ||
+        session_blocked(s, DW_STIM_CUE, t))
+        return;
+    if (session_deliver(s, DW_STIM_CUE, t, t, 0, -1))
+        dw_rem_cue_delivered(&s->cue, t);
 }
 
 void dw_session_epoch(dw_session *s, int epoch, int stage, const double prob[DW_NSTAGES])
@@ -449,32 +522,40 @@ void dw_session_epoch(dw_session *s, int epoch, int stage, const double prob[DW_
     double t = (epoch + 1) * (double)DW_EPOCH_S;
     if (t > s->t)
         s->t = t;
+    record_stage(s, epoch, stage);
     s->stage = stage;
+    s->have_prob = prob != NULL;
+    for (int k = 0; k < DW_NSTAGES; k++)
+        s->prob[k] = prob ? prob[k] : 0;
     s->prov_stage = DW_UNSCORED;           /* a new epoch starts with no provisional label */
     if (!target_so(stage))
-        cancel_pending(s, t, stage == DW_W ? "wake" : "left N2/N3");
+        session_cancel_pending(s, t, stage == DW_W ? "wake" : "left N2/N3");
+    if (stage == DW_W || stage == DW_N1)
+        session_arousal_sign(s, t, stage == DW_W ? "epoch scored W" : "epoch scored N1");
     dw_alerts_epoch(s->alerts, t, s->wall, stage, prob);
     if (s->mode == DW_MODE_WAKING && stage == DW_W && t > s->wake_t0)
         awake(s, t);
-    if (dw_rem_cue_epoch(&s->cue, t, stage, s->cfg->cue_after_epochs, s->cfg->cue_interval_min)) {
-        const char *why = blocked(s, DW_STIM_CUE, t);
-        if (!why) {
-            dw_stim *st = add_stim(s, DW_STIM_CUE, t, t, 0);
-            if (st) {
-                dw_rem_cue_delivered(&s->cue, t);
-                fire(s, ACT_CUE, t, 1);
-                event(s, t, 1, "cue", "REM cue %ld after %d R epochs", st->id, s->cue.run);
-                check_limit(s, t);
-            }
-        }
+    rem_cue(s, t, stage);
+    session_stim_epoch(s, epoch, stage);
+    session_awaken_epoch(s, t, stage);
+}
+
+void dw_session_provisional_p(dw_session *s, int stage, const double prob[DW_NSTAGES])
+{
+    s->prov_stage = stage;
+    if (stage != DW_UNSCORED && !target_so(stage))
+        session_cancel_pending(s, s->t, "provisional label left N2/N3");
+    if ((stage == DW_W || stage == DW_N1) &&
+        (!prob || prob[DW_W] + prob[DW_N1] >= s->cfg->arousal_p)) {
+        char why[48];
+        snprintf(why, sizeof why, "provisional %s", dw_stage_name(stage));
+        session_arousal_sign(s, s->t, why);
     }
 }
 
 void dw_session_provisional(dw_session *s, int stage)
 {
-    s->prov_stage = stage;
-    if (stage != DW_UNSCORED && !target_so(stage))
-        cancel_pending(s, s->t, "provisional label left N2/N3");
+    dw_session_provisional_p(s, stage, NULL);
 }
 
 void dw_session_datapath(dw_session *s, double t, double wall, const dw_datapath *d)
@@ -483,18 +564,66 @@ void dw_session_datapath(dw_session *s, double t, double wall, const dw_datapath
     dw_alerts_datapath(s->alerts, t, wall, d);
 }
 
-static void start_wake(dw_session *s, double t)
+/* "Manual wake" or "Awakening N alarm" (a protocol awakening), for the log. */
+static void wake_event(dw_session *s, double t, const char *what)
 {
-    stop_stimulation(s, t, "manual wake");
+    dw_awakening *w = s->wake_protocol ? dw_awaken_current(&s->aw) : NULL;
+    if (w)
+        session_event(s, t, 1, "wake", "Awakening %ld alarm, %s %d", w->id, what, s->wake_attempt);
+    else
+        session_event(s, t, 1, "wake", "Manual wake, %s %d", what, s->wake_attempt);
+    if (w)
+        w->attempts = s->wake_attempt;
+}
+
+void session_start_wake(dw_session *s, double t, int protocol)
+{
+    stop_stimulation(s, t, protocol ? "awakening" : "manual wake");
+    if (!protocol && s->wake_protocol)
+        session_awaken_cancel(s, t, "a manual wake took over");
     if (s->mode != DW_MODE_WAKING)
         s->mode_before_wake = s->mode;
-    set_mode(s, t, DW_MODE_WAKING, "manual wake");
+    s->wake_protocol = protocol;
+    session_set_mode(s, t, DW_MODE_WAKING, protocol ? "awakening" : "manual wake");
     s->wake_attempt = 1;
     s->escalated = 0;
     s->wake_t0 = t;
     s->wake_deadline = t + s->cfg->wake_timeout_s;
-    event(s, t, 1, "wake", "Manual wake, attempt 1");
-    fire(s, ACT_WAKE, t, 1);
+    wake_event(s, t, "attempt");
+    session_fire(s, ACT_WAKE, t, 1, NULL);
+}
+
+/* Natural mode or shutdown during a protocol awakening's alarm: no more attempts, no escalation. */
+static void end_protocol_wake(dw_session *s, double t, const char *why, int mode)
+{
+    if (s->escalated)
+        dw_alerts_cause(s->alerts, DW_AL_WAKE_FAILED, DW_AL_GLOBAL, 0, t, t, s->wall, -1, NULL);
+    s->wake_attempt = 0;
+    s->escalated = 0;
+    s->wake_protocol = 0;
+    session_awaken_cancel(s, t, why);
+    session_set_mode(s, t, mode, why);
+}
+
+static void natural(dw_session *s, double t, int on)
+{
+    if (on) {
+        stop_stimulation(s, t, "natural mode");
+        if (s->mode == DW_MODE_WAKING && s->wake_protocol)
+            end_protocol_wake(s, t, "natural mode", DW_MODE_NATURAL);
+        else if (s->mode == DW_MODE_WAKING)
+            s->mode_before_wake = DW_MODE_NATURAL;
+        else
+            session_set_mode(s, t, DW_MODE_NATURAL, "operator");
+        return;
+    }
+    int m = s->cfg->so_enabled || s->cfg->cue_enabled || protocol_active(s->cfg)
+                ? DW_MODE_ENHANCED
+                : DW_MODE_MONITORING;
+    if (s->mode == DW_MODE_WAKING)
+        s->mode_before_wake = m;
+    else
+        session_set_mode(s, t, m, "operator");
 }
 
 int dw_session_command(dw_session *s, const dw_cmd *c, double t)
@@ -502,45 +631,45 @@ int dw_session_command(dw_session *s, const dw_cmd *c, double t)
     if (t > s->t)
         s->t = t;
     if (s->mode == DW_MODE_SHUTDOWN && c->kind != DW_CMD_MARKER && c->kind != DW_CMD_DREAM_REPORT &&
-        c->kind != DW_CMD_ACK)
+        c->kind != DW_CMD_ACK && c->kind != DW_CMD_ANSWER && c->kind != DW_CMD_LINK)
         return c->kind == DW_CMD_SHUTDOWN;
     switch (c->kind) {
     case DW_CMD_WAKE:
-        start_wake(s, t);
+        session_start_wake(s, t, 0);
         break;
     case DW_CMD_NATURAL:
-        if (c->arg != 0) {
-            stop_stimulation(s, t, "natural mode");
-            if (s->mode == DW_MODE_WAKING)
-                s->mode_before_wake = DW_MODE_NATURAL;
-            else
-                set_mode(s, t, DW_MODE_NATURAL, "operator");
-        } else {
-            int m = s->cfg->so_enabled || s->cfg->cue_enabled ? DW_MODE_ENHANCED : DW_MODE_MONITORING;
-            if (s->mode == DW_MODE_WAKING)
-                s->mode_before_wake = m;
-            else
-                set_mode(s, t, m, "operator");
-        }
+        natural(s, t, c->arg != 0);
         break;
     case DW_CMD_SHUTDOWN:              /* the cause (hangup, signal, end of recording) goes to the log */
         dw_session_shutdown(s, t, c->text[0] ? c->text : "operator");
         return 1;
     case DW_CMD_MARKER:
-        event(s, t, 1, "marker", "Marker: %s", c->text);
+        session_event(s, t, 1, "marker", "Marker: %s", c->text);
         break;
     case DW_CMD_ACK:
         if (dw_alerts_ack(s->alerts, c->arg < 0 ? -1 : (long)c->arg, t, s->wall) < 0)
-            event(s, t, 0, "ack", "no alert to acknowledge");
+            session_event(s, t, 0, "ack", "no alert to acknowledge");
         break;
     case DW_CMD_DREAM_REPORT:
-        event(s, t, 1, "dream_report", "Dream report: %s", c->text);
+        session_event(s, t, 1, "dream_report", "Dream report: %s", c->text);
         s->wants_dream_report = 0;
+        break;
+    case DW_CMD_ANSWER:
+        session_awaken_answer(s, c, t);
+        break;
+    case DW_CMD_LINK:                  /* raised and cleared at once: the net layer reports transitions */
+        dw_alerts_cause(s->alerts, DW_AL_BROKER, DW_AL_GLOBAL, c->arg == 0, s->wall, t, s->wall, -1,
+                        c->text[0] ? c->text : "broker unreachable");
         break;
     default:
         break;
     }
     return 0;
+}
+
+void dw_session_note(dw_session *s, double t, const char *kind, int annotate, const char *text)
+{
+    session_event(s, t, annotate, kind, "%s", text);
 }
 
 static void poll_actuators(dw_session *s, double t)
@@ -550,7 +679,7 @@ static void poll_actuators(dw_session *s, double t)
         int r;
         while ((r = dw_actuator_poll(s->act[i], s->wall, &err)) == DW_ACT_DONE || r == DW_ACT_FAILED) {
             if (r == DW_ACT_FAILED)
-                event(s, t, 0, "actuator_failed", "%s", err.msg);
+                session_event(s, t, 0, "actuator_failed", "%s", err.msg);
             dw_alerts_cause(s->alerts, DW_AL_ACTUATOR_FAILED, i, r == DW_ACT_FAILED, t, t, s->wall,
                             i >= ACT_WAKE ? DW_CRITICAL : -1, err.msg);
         }
@@ -569,18 +698,29 @@ void dw_session_tick(dw_session *s, double t, double wall)
         if (s->wake_attempt < s->cfg->wake_repeats) {
             s->wake_attempt++;
             s->wake_deadline = t + s->cfg->wake_timeout_s;
-            event(s, t, 1, "wake", "Manual wake, attempt %d", s->wake_attempt);
-            fire(s, ACT_WAKE, t, s->wake_attempt);
+            wake_event(s, t, "attempt");
+            session_fire(s, ACT_WAKE, t, s->wake_attempt, NULL);
         } else {
             s->escalated = 1;
+            dw_awakening *w = s->wake_protocol ? dw_awaken_current(&s->aw) : NULL;
+            if (w)
+                w->escalated = 1;
             char text[96];
             snprintf(text, sizeof text, "wake did not take after %d attempts (%.0f s)", s->wake_attempt,
                      t - s->wake_t0);
-            event(s, t, 1, "wake", "Escalation: %s", text);
+            session_event(s, t, 1, "wake", "Escalation: %s", text);
             dw_alerts_cause(s->alerts, DW_AL_WAKE_FAILED, DW_AL_GLOBAL, 1, t, t, wall, -1, text);
-            fire(s, ACT_ESC, t, 1);
+            const dw_alert_view *v = dw_alerts_open(s->alerts, DW_AL_WAKE_FAILED, DW_AL_GLOBAL);
+            if (v)
+                escalate(s, t, v, "active");
+            else {                 /* the rule is switched off: the escalation still goes out */
+                const char *args[] = { "0", "critical", "active", text };
+                fire_with(s, ACT_ESC, t, 1, args, 4, NULL);
+            }
         }
     }
+    session_stim_tick(s, t);
+    session_awaken_tick(s, t);
     dw_alerts_tick(s->alerts, t, wall);
 }
 
@@ -593,78 +733,10 @@ int dw_session_shutdown(dw_session *s, double t, const char *cause)
         dw_so_reset(s->so);                /* stimuli still waiting for a phase get none */
         take_phases(s);
     }
-    set_mode(s, t, DW_MODE_SHUTDOWN, cause ? cause : "shutdown");
+    if (s->mode == DW_MODE_WAKING && s->wake_protocol)
+        end_protocol_wake(s, t, "shutdown", s->mode_before_wake);
+    session_set_mode(s, t, DW_MODE_SHUTDOWN, cause ? cause : "shutdown");
     return 0;
-}
-
-static void circ_stats(const dw_session *s, double *mean, double *spread, int *n)
-{
-    double c = 0, sn = 0;
-    *n = 0;
-    for (int i = 0; i < s->nstim; i++)
-        if (s->stim[i].kind == DW_STIM_SO && !isnan(s->stim[i].phase_deg)) {
-            c += cos(s->stim[i].phase_deg * M_PI / 180);
-            sn += sin(s->stim[i].phase_deg * M_PI / 180);
-            (*n)++;
-        }
-    double r = *n ? hypot(c, sn) / *n : 0;
-    *mean = *n ? atan2(sn, c) * 180 / M_PI : NAN;
-    *spread = *n && r > 0 ? sqrt(-2 * log(r)) * 180 / M_PI : NAN;    /* circular standard deviation */
-}
-
-int dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *st)
-{
-    fprintf(f, "# dreamwatch session summary\n\n");
-    if (st) {
-        fprintf(f, "## Sleep\n");
-        fprintf(f, "time in bed %.1f min, sleep period %.1f min, total sleep %.1f min\n", st->tib_min, st->spt_min,
-                st->tst_min);
-        fprintf(f, "sleep onset latency %.1f min, REM latency %.1f min, WASO %.1f min\n", st->sol_min,
-                st->rem_latency_min, st->waso_min);
-        fprintf(f, "sleep efficiency %.1f %%, maintenance efficiency %.1f %%\n", st->se_pct, st->sme_pct);
-        for (int k = 0; k < DW_NSTAGES; k++)
-            fprintf(f, "%-2s %6.1f min %5.1f %%\n", dw_stage_name(k), st->stage_min[k], st->stage_pct[k]);
-        fprintf(f, "awakenings %d, stage transitions %.1f per hour\n\n", st->awakenings, st->transitions_per_h);
-    }
-    int nso = 0, ncue = 0, nph;
-    for (int i = 0; i < s->nstim; i++)
-        s->stim[i].kind == DW_STIM_SO ? nso++ : ncue++;
-    double mean, spread;
-    circ_stats(s, &mean, &spread, &nph);
-    fprintf(f, "## Stimulation\n%d slow-oscillation stimuli, %d REM cues (limit %d)\n", nso, ncue,
-            s->cfg->max_per_night);
-    if (nph)
-        fprintf(f, "phase at delivery: circular mean %+.0f deg, circular SD %.0f deg (n = %d; up-state = 0)\n",
-                mean, spread, nph);
-    fprintf(f, "id\tkind\tt_s\ttrough_s\ttrough_uv\tphase_deg\tstage\n");
-    for (int i = 0; i < s->nstim; i++) {
-        const dw_stim *x = &s->stim[i];
-        fprintf(f, "%ld\t%s\t%.3f\t%.3f\t%.1f\t%.0f\t%s\n", x->id, x->kind == DW_STIM_SO ? "SO" : "cue", x->t,
-                x->trough_t, x->trough_uv, x->phase_deg, dw_stage_name(x->stage));
-    }
-    fprintf(f, "\n## Alerts\n%d alerts\nid\tt_s\tseverity\trule\tacked\tactive\ttext\n", dw_alerts_n(s->alerts));
-    for (int i = 0; i < dw_alerts_n(s->alerts); i++) {
-        const dw_alert_view *a = dw_alerts_get(s->alerts, i);
-        fprintf(f, "%u\t%.1f\t%d\t%s\t%d\t%d\t%s\n", a->id, a->t, a->severity, a->rule, a->acked, a->active,
-                a->text);
-    }
-    fprintf(f, "\n## Events\nt_s\tkind\ttext\n");
-    for (int i = 0; i < s->nev; i++) {
-        fprintf(f, "%.3f\t%s\t", s->ev[i].t, s->ev[i].kind);
-        for (const char *p = s->ev[i].text; *p; p++)
-            *p == '\n' ? fputs("\n\t\t", f) : fputc(*p, f);   /* dream reports stay readable */
-        fputc('\n', f);
-    }
-    return fflush(f) == 0 && !ferror(f) ? 0 : -1;
-}
-
-void dw_session_view_get(const dw_session *s, dw_session_view *v)
-{
-    v->version = s->version;
-    v->mode = s->mode;
-    v->stim_count = s->nstim;
-    v->wants_dream_report = s->wants_dream_report;
-    snprintf(v->last_event, sizeof v->last_event, "%s", s->last_event);
 }
 
 static const char *const mode_names[] = { "MONITORING", "ENHANCED", "NATURAL", "WAKING", "SHUTDOWN" };
@@ -680,3 +752,43 @@ int dw_session_nstim(const dw_session *s) { return s->nstim; }
 const dw_stim *dw_session_stim(const dw_session *s, int i) { return i >= 0 && i < s->nstim ? &s->stim[i] : NULL; }
 int dw_session_wants_dream_report(const dw_session *s) { return s->wants_dream_report; }
 int dw_session_pending(const dw_session *s) { return s->pending; }
+
+int dw_session_nevents(const dw_session *s) { return s->nev; }
+
+int dw_session_event_view(const dw_session *s, int i, dw_event_view *out)
+{
+    if (i < 0 || i >= s->nev)
+        return -1;
+    const struct event *e = &s->ev[i];
+    static const struct { const char *kind; int ev; } kinds[] = {
+        { "marker", DW_EV_MARKER }, { "stim", DW_EV_STIM }, { "cue", DW_EV_CUE },
+        { "dream_report", DW_EV_DREAM }, { "mode", DW_EV_NOTE }, { "start", DW_EV_NOTE },
+        { "wake", DW_EV_NOTE }, { "awake", DW_EV_NOTE }, { "alert", DW_EV_NOTE }, { "stim_limit", DW_EV_NOTE },
+        { "actuator_failed", DW_EV_NOTE }, { "tmr_cue", DW_EV_CUE }, { "awakening", DW_EV_NOTE },
+        { "answer", DW_EV_NOTE }, { "questionnaire", DW_EV_NOTE }, { "arousal", DW_EV_NOTE },
+        { "volume", DW_EV_NOTE }, { "check", DW_EV_NOTE },
+    };
+    int kind = -1;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        if (!strcmp(e->kind, kinds[k].kind))
+            kind = kinds[k].ev;
+    out->severity = DW_INFO;
+    if (kind == DW_EV_NOTE && !strcmp(e->kind, "alert")) {     /* "Alert 3 raised [critical] rule: text" */
+        char ev[16] = "", sev[16] = "";
+        if (sscanf(e->text, "Alert %*u %15s [%15[a-z]]", ev, sev) != 2 || !strcmp(ev, "repeat") ||
+            !strcmp(ev, "re-armed"))
+            return -1;
+        if (!strcmp(ev, "raised"))
+            kind = DW_EV_ALERT;
+        out->severity = !strcmp(sev, "critical") ? DW_CRITICAL : !strcmp(sev, "warning") ? DW_WARNING : DW_INFO;
+    }
+    if (kind < 0)
+        return -1;
+    out->t = e->t;
+    out->wall = e->wall;
+    out->kind = kind;
+    size_t k = strcspn(e->text, "\n");
+    snprintf(out->text, sizeof out->text, "%.*s%s", (int)(k < sizeof out->text ? k : sizeof out->text - 1),
+             e->text, e->text[k] ? " ..." : "");
+    return 0;
+}

@@ -27,8 +27,10 @@
 #include <stdio.h>
 
 #include "session/alerts.h"
+#include "session/evoked.h"
 #include "session/session_cfg.h"
 #include "staging/hypnogram.h"
+#include "staging/night.h"
 #include "sources/source.h"
 
 #define DW_TEXT_MAX 4096            /* markers, dream reports */
@@ -38,7 +40,7 @@ enum dw_mode { DW_MODE_MONITORING = 0, DW_MODE_ENHANCED, DW_MODE_NATURAL, DW_MOD
 const char *dw_mode_name(int mode);
 
 /* Operator commands: the screen (or a remote station) asks, the worker carries them out; the session
- * acts on WAKE, NATURAL, SHUTDOWN, MARKER, ACK and DREAM_REPORT. */
+ * acts on WAKE, NATURAL, SHUTDOWN, MARKER, ACK, DREAM_REPORT and LINK. */
 enum dw_cmd_kind {
     DW_CMD_PAUSE,          /* toggle */
     DW_CMD_SPEED,          /* arg: new speed (0 = as fast as possible) */
@@ -49,11 +51,17 @@ enum dw_cmd_kind {
     DW_CMD_MARKER,         /* text */
     DW_CMD_ACK,            /* acknowledge alert id (arg), or the newest if arg < 0 */
     DW_CMD_DREAM_REPORT,   /* text */
+    DW_CMD_LINK,           /* the broker link (net layer): arg 1 up, 0 down; text describes it. Down raises
+                              one info alert "broker" that up clears; nothing else changes */
+    DW_CMD_ANSWER,         /* a questionnaire answer: arg = question number (1..), arg2 = seconds
+                              from the question shown to the answer (< 0: unknown, the session
+                              measures), text */
+    DW_CMD_CHECK,          /* pre-night check (the worker runs it on a live source) */
 };
 
 typedef struct {
     int    kind;
-    double arg;
+    double arg, arg2;
     char   text[DW_TEXT_MAX];
 } dw_cmd;
 
@@ -83,13 +91,17 @@ typedef struct {
     const char *log_path;          /* session log to create; NULL or "" for none */
     dw_session_log *log;           /* or a log already created (dw_session_log_create); the session owns
                                       it from dw_session_new on, even when that fails */
+    const char *prefix; /* stem of the files the session writes during the night (the sealed
+                           conditions of a sham protocol: PREFIX.sealed.tsv); NULL: none */
 } dw_session_hooks;
 
-/* Kinds of stimulus in the summary and dw_session_stim(). */
-enum dw_stim_kind { DW_STIM_SO = 0, DW_STIM_CUE };
+/* Kinds of stimulus in the summary and dw_session_stim(): slow-oscillation stimulus, REM cue,
+ * memory cue from the protocol's list (targeted memory reactivation). */
+enum dw_stim_kind { DW_STIM_SO = 0, DW_STIM_CUE, DW_STIM_TMR };
 
 typedef struct {
     long   id;                 /* 1, 2, ... over the night (stimuli and cues share the count) */
+    long   n;                  /* 1, 2, ... within its kind: "SO stim 3", "REM cue 1" (texts, screen) */
     int    kind;               /* enum dw_stim_kind */
     double t;                  /* delivery, source time */
     double wall;
@@ -97,6 +109,12 @@ typedef struct {
     double trough_uv;
     double phase_deg;          /* SO: phase at delivery (landmark estimate), NAN until known / cue */
     int    stage;              /* latest epoch label at delivery */
+    int    condition;          /* DW_ACTIVE or DW_SHAM (session/sham.h): a sham one sent nothing */
+    double volume;             /* the level given to {volume} at delivery */
+    int    item;               /* memory cue: index in the protocol's cued list; -1 */
+    int    arousal;            /* -1 not judged yet, 0 quiet, 1 an arousal followed */
+    int so_after; /* a slow wave's negative peak within 0-1.5 s after it (dsp/sleep_events.h) */
+    int    spindle_after;      /* a spindle starting within 0-3 s after it */
 } dw_stim;
 
 /* NULL with err on a bad actuator setting or a log that cannot be created. The mode starts as
@@ -109,6 +127,10 @@ void dw_session_set_clock(dw_session *s, double start_wall, double lights_off_t)
 /* A raw block as the source delivers it: signal alerts, the frontal channel (info->frontal) for the
  * slow-oscillation detector, the accelerometer; a gap resets the detector. */
 void dw_session_block(dw_session *s, const dw_block *b, const dw_source_info *info, double wall);
+/* The quality verdict of every channel for one second (staging/pipeline's sink): the signal alerts, and
+ * stimulation suspended for 30 s after a flat, railed, out-of-range or artefact second on a staging channel
+ * (info->frontal, info->parietal); lost frames reset the slow-oscillation detector (dw_session_block). */
+void dw_session_quality(dw_session *s, const dw_quality_second *q, const dw_source_info *info, double wall);
 /* The pieces of dw_session_block, for a caller (or a test) that has them separately. */
 void dw_session_frontal(dw_session *s, double t0, double fs, const double *x, int n);
 void dw_session_accel(dw_session *s, double t, const double g[3]);
@@ -117,27 +139,93 @@ void dw_session_epoch(dw_session *s, int epoch, int stage, const double prob[DW_
 /* The provisional label of the epoch in progress (DW_UNSCORED: none). A stimulus needs both labels in
  * its target stage. */
 void dw_session_provisional(dw_session *s, int stage);
+/* The same with its probabilities (may be NULL): a W or N1 label with p(W) + p(N1) of at least
+ * [stimulation] arousal_p inside an arousal watch counts as an arousal. */
+void dw_session_provisional_p(dw_session *s, int stage, const double prob[DW_NSTAGES]);
 /* Data-path figures for the alerts (see dw_datapath in alerts.h). */
 void dw_session_datapath(dw_session *s, double t, double wall, const dw_datapath *d);
-/* An operator command (WAKE, NATURAL, SHUTDOWN, MARKER, ACK, DREAM_REPORT; others are ignored).
+/* An operator command (WAKE, NATURAL, SHUTDOWN, MARKER, ACK, DREAM_REPORT, LINK; others are ignored).
  * Returns 1 when the caller must now shut down (stop the device, close the recording). */
 int  dw_session_command(dw_session *s, const dw_cmd *cmd, double t);
+/* An event from outside the session (the pre-night check's results): logged, kept for the summary
+ * and, with annotate, marked in the recording. */
+void dw_session_note(dw_session *s, double t, const char *kind, int annotate, const char *text);
 /* Timers: stimulus due, actuator children (reap, timeout), wake timeout and escalation, alert repeats. */
 void dw_session_tick(dw_session *s, double t, double wall);
 /* Safe shutdown: stimulation off first (pending stimulus cancelled, running stimulus/cue commands
  * terminated), mode SHUTDOWN. Idempotent; returns 0. */
 int  dw_session_shutdown(dw_session *s, double t, const char *cause);
-/* Summary file: sleep statistics, every stimulus, every alert, every event. 0 or -1 on a write error. */
-int  dw_session_write_summary(dw_session *s, FILE *f, const dw_sleep_stats *stats);
+/* Summary file: the night and its sleep statistics (night: staging/night.h, NULL for none), the
+ * spindle and slow-wave densities, every stimulus, the evoked response and SO-spindle coupling,
+ * memory cues, every awakening, alert and event, and the machine-readable figures (the night's,
+ * with this session's stimulus, cue and alert counts) that `dreamwatch nights` reads. 0 or -1 on a
+ * write error.
+ * Blinded: the conditions stay out of it (they are appended to the sealed file). */
+int  dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night);
+/* The per-night table of awakenings (protocol): one row per awakening with its stage, dwell, time
+ * to W, each answer and its latency. path is created through a temporary name (never over a file).
+ * 0, or -1 with err; 1 when there is nothing to write (no awakening protocol). */
+int  dw_session_write_awakenings(dw_session *s, const char *path, dw_err *err);
+/* The BIDS events table (record/bids_events.h) of the night: every epoch's stage, spindles, slow
+ * waves, stimuli and cues, arousals, volume steps, awakenings, questions and answers, alerts,
+ * markers, mode changes. path is created through a temporary name (never over a file). 0, or -1
+ * with err. */
+int  dw_session_write_events(dw_session *s, const char *path, dw_err *err);
+/* End of the night for the sealed file: the conditions' evoked responses and counts appended. */
+void dw_session_seal(dw_session *s);
+
+#define DW_EVOKED_PLOT 41           /* the evoked response for the screen: 0.1-s steps, -1..+3 s */
+
 /* What the screen shows of the session (plain data). version changes whenever a field does. */
 typedef struct {
     unsigned long version;
     int    mode;                   /* enum dw_mode */
-    int    stim_count;
+    int    stim_count;             /* slow-oscillation stimuli (active and sham together) */
+    int    cue_count;              /* REM cues */
+    int    tmr_count;              /* memory cues (protocol) */
+    int    sham_count;             /* of all three; -1: blinded, or no sham condition in protocol */
     int    wants_dream_report;
     char   last_event[128];
+    double volume;                 /* the stimulus level now */
+    int    volume_control;         /* arousal-aware stimulation is on */
+    char   protocol[64];           /* the protocol's name, "" none */
+    int    awakenings;             /* so far */
+    /* the questionnaire after a protocol awakening: the question to ask now */
+    int    q_active;               /* 1 while a question waits for its answer */
+    long   q_awakening;
+    int    q_index, q_total;       /* 1-based */
+    int    q_type;                 /* enum dw_answer_type (session/protocol.h) */
+    char   q_text[200], q_low[48], q_high[48];
+    double q_deadline_wall;        /* no answer after this (wall clock) */
+    /* the last finished epoch's spindle and slow-wave densities (per minute) */
+    int    micro_epoch;            /* -1 none yet */
+    double spindles_per_min, so_per_min;
+    /* the evoked response: [0] all stimuli, [1] active, [2] sham ([1] and [2] empty when blinded)
+     */
+    int    evoked_n[3];
+    float  evoked[3][DW_EVOKED_PLOT];
 } dw_session_view;
 void dw_session_view_get(const dw_session *s, dw_session_view *v);
+
+/* The night's events as the screen lists and marks them (plain data). */
+enum dw_event_kind {
+    DW_EV_NOTE,            /* mode changes, session start, wakes, acknowledgements, clears */
+    DW_EV_ALERT,           /* an alert raised */
+    DW_EV_MARKER, DW_EV_STIM, DW_EV_CUE, DW_EV_DREAM,
+    DW_EV_NKINDS
+};
+typedef struct {
+    double t;                      /* source time, s */
+    double wall;                   /* wall clock, Unix time */
+    int    kind;                   /* enum dw_event_kind */
+    int    severity;               /* DW_EV_ALERT: enum dw_severity */
+    char   text[160];              /* the first line, cut */
+} dw_event_view;
+/* Events logged so far (every kind, in order), and the i-th as the screen shows it: 0 with out filled,
+ * or -1 for an event the screen leaves out (repeats, re-arms, cancelled or suspended stimulation, phases:
+ * the session log and the summary have them all). */
+int  dw_session_nevents(const dw_session *s);
+int  dw_session_event_view(const dw_session *s, int i, dw_event_view *out);
 
 /* Read-only views (tests, the summary, the screen via publish). */
 int  dw_session_mode(const dw_session *s);

@@ -4,6 +4,8 @@
 #define DW_SESSION_CFG_H
 
 #include "base/paths.h"
+#include "dsp/quality.h"
+#include "session/protocol.h"
 
 #define DW_CMDLINE_MAX 512
 
@@ -20,9 +22,19 @@ typedef struct {
     int    cue_after_epochs;           /* consecutive R epochs before a cue */
     double cue_interval_min;           /* at most one cue per this many minutes */
     int    max_per_night;              /* stimuli + cues */
+    double min_confidence;             /* the latest epoch's target-stage probability needed to stimulate */
     double movement_g;                 /* accelerometer change that counts as movement */
     double wake_timeout_s;             /* manual wake: time to wait for W before repeating */
     int    wake_repeats;               /* repeats before escalation */
+    char   protocol_path[DW_PATH_MAX]; /* research protocol file ("" none); loaded into protocol */
+    /* arousal-aware stimulation (session/arousal.h) and the stimulus level */
+    int    arousal_aware;
+    double arousal_window_s;           /* watched after each stimulus or cue */
+    double arousal_ratio;              /* alpha or beta power rise that counts */
+    double arousal_p;                  /* p(W) + p(N1) of a W/N1 provisional label that counts */
+    double arousal_pause_s;            /* stimulation paused this long after an arousal */
+    double volume, volume_step, volume_min;    /* the level passed as {volume}: set, step, floor */
+    int    volume_up_after;            /* quiet stimuli in a row before a step back up */
 
     /* [actuators]: each is "none", "bell", "command" or "serial" */
     char   stim_actuator[16];
@@ -35,6 +47,8 @@ typedef struct {
     char   escalation_command[DW_CMDLINE_MAX];
     char   trigger_serial[DW_PATH_MAX];  /* second serial port for trigger bytes */
     int    stim_byte, cue_byte, wake_byte;
+    char   sham_actuator[16];          /* "none" or "serial": what a sham stimulus sends */
+    int    sham_byte;
     double command_timeout_s;
 
     /* [alerts] */
@@ -58,9 +72,19 @@ typedef struct {
     int    al_wake_failed;
     int    al_actuator_failed;
     int    al_stim_limit;
+    int    al_broker;           /* the broker link is down (net layer) */
     double al_repeat_s;         /* unacknowledged critical alerts repeat this often */
     double al_snooze_min;
 
+    dw_protocol protocol; /* from protocol_path (the command loads it); loaded = 0: none */
 } dw_session_cfg;
+
+/* The signal-quality thresholds that are settings ([alerts] artefact_uv, mains, mains_ratio), for the one
+ * verdict in dsp/quality.h. */
+static inline dw_quality_cfg dw_quality_settings(const dw_session_cfg *c)
+{
+    dw_quality_cfg q = { c->al_artefact_uv, c->al_mains_ratio, c->al_mains };
+    return q;
+}
 
 #endif

@@ -246,7 +246,6 @@ static void publish_stats(cyton *c, double now)
     st->loss_pct_night = p->packets ? 100.0 * p->lost_packets / (double)(p->packets + p->lost_packets) : 0;
     st->garbage_bytes = p->garbage_bytes;
     st->resyncs = p->resyncs;
-    st->railed_mask = p->railed_mask;
     st->accel_valid = p->accel_seen;
     memcpy(st->accel, p->accel, sizeof st->accel);
     double host = c->host_span + (c->seg_open ? c->last_host_t - c->seg_host0 : 0);
@@ -383,9 +382,11 @@ static int send_cmd(dw_source *src, const char *cmd)
     return 0;
 }
 
+static const struct dw_source_ops cyton_ops;
+
 int dw_cyton_command(dw_source *src, const char *cmd)
 {
-    if (!src || strcmp(src->ops->kind, "cyton"))
+    if (!src || src->ops != &cyton_ops)
         return -1;
     cyton *c = src->priv;
     if (c->link == LINK_DOWN) {
@@ -471,7 +472,7 @@ static int collect_channel(dw_source *src, int ch, double *x, int settle, int n)
 
 int dw_cyton_impedance(dw_source *src, int channel, double *kohm)
 {
-    if (!src || strcmp(src->ops->kind, "cyton"))
+    if (!src || src->ops != &cyton_ops)
         return -1;
     cyton *c = src->priv;
     int board_nch = c->daisy ? 16 : 8;
@@ -527,16 +528,36 @@ int dw_cyton_impedance(dw_source *src, int channel, double *kohm)
     return 0;
 }
 
-static const struct dw_source_ops cyton_ops = { "cyton", cyton_read, NULL, cyton_close };
+int dw_cyton_board_channel(dw_source *src, int k)
+{
+    if (!src || src->ops != &cyton_ops || k < 0 || k >= src->info.nch)
+        return -1;
+    const cyton *c = src->priv;
+    return c->sel[k] + 1;
+}
+
+static int cyton_source_stats(dw_source *src, dw_source_stats *st);
+static const struct dw_source_ops cyton_ops = { "cyton", cyton_read, NULL, cyton_close, cyton_source_stats };
 
 int dw_cyton_stats(dw_source *src, struct dw_cyton_stats *st)
 {
-    if (!src || strcmp(src->ops->kind, "cyton"))
+    if (!src || src->ops != &cyton_ops)
         return -1;
     cyton *c = src->priv;
     pthread_mutex_lock(&c->lock);
     *st = c->stats;
     pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+static int cyton_source_stats(dw_source *src, dw_source_stats *st)
+{
+    struct dw_cyton_stats cs;
+    if (dw_cyton_stats(src, &cs) < 0)
+        return -1;
+    *st = (dw_source_stats){ .connected = cs.connected, .samples = cs.samples, .lost_samples = cs.lost_samples,
+                             .loss_pct_5s = cs.loss_pct_5s, .loss_pct_night = cs.loss_pct_night,
+                             .reconnects = cs.reconnects, .drift_ppm = cs.drift_ppm };
     return 0;
 }
 
@@ -547,54 +568,30 @@ void dw_cyton_wake(dw_source *src)
     if (write(c->wake_fd, &one, sizeof one) < 0) { /* counter full: a wake is pending anyway */ }
 }
 
-/* "3", "Ch3", "ch 3", "EEG Ch3" -> 3; 0 if it names no channel up to nch. */
-static int channel_number(const char *s, int nch)
-{
-    char t[DW_LABEL_LEN] = "";
-    int k = 0;
-    if (!strncasecmp(s, "EEG ", 4))
-        s += 4;
-    for (; *s && k < (int)sizeof t - 1; s++)
-        if (*s != ' ')
-            t[k++] = *s;
-    t[k] = 0;
-    const char *d = !strncasecmp(t, "ch", 2) ? t + 2 : t;
-    char *end;
-    long v = strtol(d, &end, 10);
-    return *d && !*end && v >= 1 && v <= nch ? (int)v : 0;
-}
-
-/* Channels to deliver and which is frontal / parietal. 0 or -1 with err. */
+/* Channels to deliver and their roles, by the one montage rule (sources/montage.h). 0 or -1 with err. */
 static int choose_channels(dw_source *src, const dw_channel_spec *spec, int board_nch, dw_err *err)
 {
     cyton *c = src->priv;
     dw_source_info *info = &src->info;
-    info->nch = spec && spec->nchannels > 0 ? spec->nchannels : board_nch;
-    for (int k = 0; k < info->nch; k++) {
-        int ch = spec && spec->nchannels > 0 ? channel_number(spec->channels[k], board_nch) : k + 1;
-        if (!ch) {
-            dw_err_set(err, "%s: no channel \"%s\" on this board (Ch1..Ch%d or 1..%d)", src->path,
-                       spec->channels[k], board_nch, board_nch);
-            return -1;
-        }
-        c->sel[k] = ch - 1;
-        snprintf(info->label[k], DW_LABEL_LEN, "Ch%d", ch);
+    char labels[DW_MAX_CH][DW_LABEL_LEN];
+    dw_montage_in in = { .n = board_nch };
+    for (int k = 0; k < board_nch && k < DW_MAX_CH; k++) {
+        dw_montage_board_label(spec, k, labels[k]);
+        in.label[k] = labels[k];
+        in.usable[k] = 1;
     }
-    const char *want[2] = { spec ? spec->frontal : "", spec ? spec->parietal : "" };
-    int *role[2] = { &info->frontal, &info->parietal };
-    for (int r = 0; r < 2; r++) {
-        *role[r] = -1;
-        if (!strcasecmp(want[r], "none"))
-            continue;
-        int ch = want[r][0] ? channel_number(want[r], board_nch) : r + 1;   /* default Ch1, Ch2 */
-        if (want[r][0] && !ch) {
-            dw_err_set(err, "%s: %s channel \"%s\" is not a Cyton channel (Ch1..Ch%d)", src->path,
-                       r ? "parietal" : "frontal", want[r], board_nch);
-            return -1;
-        }
-        for (int k = 0; k < info->nch; k++)
-            if (c->sel[k] == ch - 1)
-                *role[r] = k;
+    dw_montage m;
+    if (dw_montage_choose(&in, spec, src->path, &m, err) < 0)
+        return -1;
+    info->nch = m.n;
+    info->frontal = m.frontal;
+    info->parietal = m.parietal;
+    snprintf(info->roles_how, sizeof info->roles_how, "%s", m.how);
+    for (int k = 0; k < m.n; k++) {
+        c->sel[k] = m.sel[k];
+        snprintf(info->label[k], DW_LABEL_LEN, "%s", labels[m.sel[k]]);
+        info->phys_lo[k] = -info->phys_max_uv;
+        info->phys_hi[k] = info->phys_max_uv;
     }
     return 0;
 }

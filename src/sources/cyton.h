@@ -11,8 +11,6 @@
 #define DW_CYTON_PACKET     33
 #define DW_CYTON_FS         250.0      /* packets per second; Daisy delivers 125 samples per second */
 #define DW_CYTON_COUNT_MAX  8388607    /* 2^23 - 1 */
-#define DW_CYTON_RAIL_FRAC  0.99       /* |count| beyond this fraction of full scale is railed */
-#define DW_CYTON_RAIL_RUN   32         /* ... for this many samples in a row */
 #define DW_CYTON_ACCEL_G    (0.002 / 16.0)
 
 /* uV per count at an ADS1299 gain (1..24). */
@@ -74,7 +72,6 @@ typedef struct {
     long     odd_pair;
     dw_cyton_packet odd;
     long     last_index;       /* index of the last sample delivered, -1 none */
-    int      rail_run[16];
     /* text between packets (replies to commands while streaming) */
     char     text[96];
     int      text_len;
@@ -82,7 +79,6 @@ typedef struct {
     long     packets, lost_packets, samples, lost_samples, garbage_bytes, resyncs;
     long     win_recv[DW_CYTON_WIN], win_lost[DW_CYTON_WIN];
     long     win_sec;          /* host second of the newest bucket */
-    uint32_t railed_mask;
     double   accel[3];
     int      accel_seen;
 } dw_cyton_parser;
@@ -131,7 +127,6 @@ struct dw_cyton_stats {
     double   loss_pct_5s, loss_pct_night;
     long     garbage_bytes, resyncs;
     int      reconnects;
-    uint32_t railed_mask;      /* bit c: channel c+1 railed (electrode off) */
     int      accel_valid;
     double   accel[3];         /* last reading, g */
     double   drift_ppm;        /* board clock minus host clock, parts per million (+ = board fast) */
@@ -143,6 +138,9 @@ int dw_cyton_stats(dw_source *src, struct dw_cyton_stats *st);
  * series resistor removed): stops the stream, measures about 1.5 s, restarts. Call from the thread
  * that reads; the samples taken during the check are reported as a gap. 0 or -1 with src->err. */
 int dw_cyton_impedance(dw_source *src, int channel, double *kohm);
+/* The board channel (1..16) behind delivered channel k (0-based), or -1 if src is not a Cyton or k
+ * is out of range: what dw_cyton_impedance takes. */
+int dw_cyton_board_channel(dw_source *src, int k);
 /* Send a channel-setting command (e.g. "x3020110X"); gains are tracked. 0 or -1 with src->err. */
 int dw_cyton_command(dw_source *src, const char *cmd);
 /* Makes a read() blocked in another thread return at once (0 frames). Thread-safe. */
@@ -150,6 +148,6 @@ void dw_cyton_wake(dw_source *src);
 
 /* ---- emulator ---- */
 /* `dreamwatch emulate [--daisy] [--file F] [--faults LIST] [--link PATH] [--sent-log FILE]
- *  [--seconds N] [--seed N]`; argv[0] = "emulate". Returns the exit status. */
+ *  [--seconds N] [--seed N] [--speed N]`; argv[0] = "emulate". Returns the exit status. */
 
 #endif

@@ -79,7 +79,6 @@ void dw_cyton_parser_restart(dw_cyton_parser *p)
     p->have_held = 0;
     p->have_odd = 0;
     p->last_index = -1;
-    memset(p->rail_run, 0, sizeof p->rail_run);
 }
 
 /* 1-s buckets of received and lost packets over the last DW_CYTON_WIN seconds. */
@@ -152,12 +151,6 @@ static void emit(dw_cyton_parser *p, const dw_cyton_packet *a, const dw_cyton_pa
             int32_t v = pk->count[c];
             s->count[ch] = v;
             s->uv[ch] = v * dw_cyton_uv_per_count(p->gain[ch]);
-            int railed = labs((long)v) >= (long)(DW_CYTON_RAIL_FRAC * DW_CYTON_COUNT_MAX);
-            p->rail_run[ch] = railed ? p->rail_run[ch] + 1 : 0;
-            if (p->rail_run[ch] >= DW_CYTON_RAIL_RUN)
-                p->railed_mask |= 1u << ch;
-            else
-                p->railed_mask &= ~(1u << ch);
         }
         /* Footer 0xC0 carries the accelerometer; all zero means "no new reading". */
         if (pk->footer == 0xC0 && (pk->aux[0] | pk->aux[1] | pk->aux[2] | pk->aux[3] | pk->aux[4] | pk->aux[5])) {
@@ -251,6 +244,18 @@ size_t dw_cyton_parse(dw_cyton_parser *p, const uint8_t *buf, size_t n, double n
     size_t i = 0;
     *nout = 0;
     while (i < n && *nout <= cap - 2) {
+        /* In step with the stream and between packets: a whole packet in buf is taken where it lies
+         * (what the byte-by-byte path below would do with it, without copying it through p->buf).
+         */
+        if (p->locked && p->fill == 0 && n - i >= DW_CYTON_PACKET && buf[i] == 0xA0 &&
+            footer_ok(buf[i + DW_CYTON_PACKET - 1])) {
+            dw_cyton_packet pk;
+            dw_cyton_packet_decode(buf + i, &pk);
+            i += DW_CYTON_PACKET;
+            *nout += counted(p, &pk, now_s, out + *nout);
+            p->locked = p->continuous && !p->have_held;
+            continue;
+        }
         p->buf[p->fill++] = buf[i++];
         for (;;) {
             if (p->fill == 0)

@@ -1,18 +1,23 @@
-/* EDF, EDF+, BDF and BDF+ replay through EDFlib: the chosen channels, in microvolts, resampled to DW_FS.
+/* EDF, EDF+, BDF and BDF+ replay through EDFlib: the chosen channels, in microvolts, at their own rate (the
+ * staging pipeline resamples); channels of different rates are brought to the fastest one here.
  *
  * EDFlib keeps its open files in a global table without locks, so it is not thread-safe: the worker
  * thread owns every EDF call (open, read, seek, close, and dw_hypnogram_load while the worker runs).
  *
  * EDFlib answers almost every kind of damage with one code (-3, "format error"), so before handing a
- * file to it we check the fixed header fields ourselves and say which field is wrong. A file shorter than
- * its header promises (a crashed or interrupted copy) or with more complete records than the count says
- * (a writer that died between a record and its count update) is read through a private temporary copy
- * that holds exactly its complete records: that is what a user wants from a crashed night, and
+ * file to it the header goes through edf/edf_header.c, which names the signal, field and byte of what is
+ * wrong and repairs what is unambiguous. A repaired header, a file shorter than its header promises (a
+ * crashed or interrupted copy) or with more complete records than the count says (a writer that died
+ * between a record and its count update) is read through a private temporary copy that holds the
+ * repaired header and exactly the complete records: that is what a user wants from a crashed night, and
  * info.note says so. A record count of -1 (a writer that never closed the file) is refused with a pointer
  * to `dreamwatch recover`, which repairs the file itself. EDFlib 1.23 refuses EDF+D and BDF+D, so those too
- * are read through a copy (see "EDF+D" below) and their gaps come back as dw_block.gap. */
+ * are read through a copy (see "EDF+D" below) and their gaps come back as dw_block.gap. A signal whose
+ * header makes its samples meaningless (edf_header.h: "broken") is never delivered. */
 #include "sources/source.h"
 #include "dsp/resample.h"
+#include "edf/edf_header.h"
+#include "edf/edf_records.h"
 
 #include <edflib.h>
 #include <errno.h>
@@ -46,7 +51,7 @@ typedef struct {
     int    qlen, qcap;
 } edf_chan;
 
-/* A run of records without a gap (a continuous file is one). Frames count source time at DW_FS, gaps
+/* A run of records without a gap (a continuous file is one). Frames count source time at p->fs, gaps
  * included; records count in the gap-free copy EDFlib reads. */
 typedef struct {
     long long rec0, nrec;
@@ -55,11 +60,14 @@ typedef struct {
 
 typedef struct {
     int    handle;
+    int    data_fd;                /* on what EDFlib opened (the file or its copy): record reads */
+    dw_edf_records *rec;           /* those reads; NULL: through EDFlib */
     int    nch;
     edf_chan ch[DW_MAX_CH];
     edf_seg *seg;
     int    nseg, cur;              /* segments, the one being read */
-    long long frame;               /* index (at DW_FS) of the next frame to deliver */
+    double fs;                     /* output rate: the fastest delivered channel's */
+    long long frame;               /* index (at fs) of the next frame to deliver */
     long long gap;                 /* frames missing before it, to report on the next block */
     double *in;                    /* raw input scratch */
     size_t in_cap;
@@ -72,21 +80,6 @@ static const char *base_name(const char *path)
 {
     const char *s = strrchr(path, '/');
     return s ? s + 1 : path;
-}
-
-/* A space-padded ASCII integer field; 0 on success. */
-static int field_ll(const unsigned char *h, int off, int len, long long *v)
-{
-    char buf[32], *end;
-    memcpy(buf, h + off, (size_t)len);
-    buf[len] = 0;
-    errno = 0;
-    *v = strtoll(buf, &end, 10);
-    if (end == buf || errno)
-        return -1;
-    while (*end == ' ')
-        end++;
-    return *end ? -1 : 0;
 }
 
 static int copy_range(int in, off_t off, int out, off_t len)
@@ -119,52 +112,6 @@ typedef struct {
     long long ann_off;             /* where the first annotation signal lies in a record */
     int    ann_len;                /* and its bytes */
 } edf_disc;
-
-/* A record duration field ("1", "0.5", "30      ") in 100 ns units, exactly as EDFlib reads it; -1 if bad. */
-static long long duration_field(const unsigned char *h)
-{
-    long long v = 0, scale = EDFLIB_TIME_DIMENSION;
-    int i = 0, dot = 0, digits = 0;
-    for (; i < 8 && h[244 + i] != ' '; i++) {
-        int c = h[244 + i];
-        if (c == '.' && !dot)
-            dot = 1;
-        else if (c < '0' || c > '9')
-            return -1;
-        else if (dot)
-            v += (c - '0') * (scale /= 10);
-        else
-            v = v * 10 + (c - '0') * EDFLIB_TIME_DIMENSION, digits++;
-    }
-    for (; i < 8; i++)
-        if (h[244 + i] != ' ')
-            return -1;
-    return digits ? v : -1;
-}
-
-/* The onset of the time-keeping TAL that opens an annotation signal: "+12.5\x14\x14". Its text length, with
- * *t in 100 ns units (digits beyond the seventh decimal ignored, as EDFlib does), or -1. */
-static int tal_onset(const unsigned char *a, int n, long long *t)
-{
-    long long sec = 0, frac = 0, scale = EDFLIB_TIME_DIMENSION;
-    int i = 1, digits = 0, decimals = -1;
-    if (n < 4 || (a[0] != '+' && a[0] != '-'))
-        return -1;
-    for (; i < n && a[i] != 0x14; i++) {
-        if (a[i] == '.' && decimals < 0 && digits)
-            decimals = 0;
-        else if (a[i] < '0' || a[i] > '9' || (decimals < 0 && sec >= 10000000000LL))   /* 300 years */
-            return -1;
-        else if (decimals >= 0)
-            frac += (a[i] - '0') * (scale /= 10), decimals++;
-        else
-            sec = sec * 10 + (a[i] - '0'), digits++;
-    }
-    if (!digits || !decimals || i + 1 >= n || a[i + 1] != 0x14)
-        return -1;
-    *t = (a[0] == '-' ? -1 : 1) * (sec * EDFLIB_TIME_DIMENSION + frac);
-    return i;
-}
 
 /* "+12.5" for t >= 0 in 100 ns units. */
 static int format_onset(char *s, size_t cap, long long t)
@@ -216,28 +163,25 @@ static int tal_rewrite(unsigned char *a, int n, int olen, long long t, unsigned 
     return 0;
 }
 
-/* Reads every record's start of a discontinuous file into d; -1 with err naming the record. */
-static int disc_read_onsets(const char *path, int fd, const unsigned char *h, int ns, int bdf, long long hsize,
-                            long long recsize, long long nrec, edf_disc *d, dw_err *err)
+/* Reads every record's start of a discontinuous file into d; -1 with err naming the record. The header
+ * reader has made sure there is an annotation signal. */
+static int disc_read_onsets(const char *path, int fd, const dw_edf_header *eh, long long nrec, edf_disc *d,
+                            dw_err *err)
 {
-    const char *want = bdf ? "BDF Annotations " : "EDF Annotations ";
-    int sig = -1;
+    const char *want = eh->bdf ? "BDF Annotations" : "EDF Annotations";
+    long long hsize = eh->hdr_bytes, recsize = eh->rec_bytes;
+    int sig = -1, bps = eh->bdf ? 3 : 2;
     d->ann_off = 0;
-    for (int i = 0; i < ns && sig < 0; i++) {
-        long long spr;
-        field_ll(h, 256 + ns * 216 + i * 8, 8, &spr);
-        if (!memcmp(h + 256 + i * 16, want, 16))
-            sig = i, d->ann_len = (int)spr * (bdf ? 3 : 2);
+    for (int i = 0; i < eh->ns && sig < 0; i++) {
+        if (eh->sig[i].annotation)
+            sig = i, d->ann_len = (int)eh->sig[i].spr * bps;
         else
-            d->ann_off += spr * (bdf ? 3 : 2);
+            d->ann_off += eh->sig[i].spr * bps;
     }
-    if (sig < 0) {
-        dw_err_set(err, "%s: a discontinuous (%.5s) file without an \"%.15s\" signal: the record start times "
-                   "are unknown", path, (const char *)h + 192, want);
-        return -1;
-    }
-    if ((d->dur = duration_field(h)) < 0) {
-        dw_err_set(err, "%s: bad record-duration field \"%.8s\" (header byte 244)", path, (const char *)h + 244);
+    d->dur = eh->rec_dur;
+    if (sig < 0 || d->dur <= 0) {
+        dw_err_set(err, "%s: a discontinuous file needs an \"%s\" signal and a record duration above 0",
+                   path, want);
         return -1;
     }
     unsigned char *a = malloc((size_t)d->ann_len), *tmp = malloc((size_t)d->ann_len + 64);
@@ -253,7 +197,7 @@ static int disc_read_onsets(const char *path, int fd, const unsigned char *h, in
         rc = -1;
         if (pread(fd, a, (size_t)d->ann_len, at) != d->ann_len)
             dw_err_set(err, "%s: read error in data record %lld", path, r + 1);
-        else if ((olen = tal_onset(a, d->ann_len, t)) < 0)
+        else if ((olen = dw_edf_tal_onset(a, d->ann_len, t)) < 0)
             dw_err_set(err, "%s: data record %lld (byte %lld): no time-keeping annotation (\"+seconds\\x14\\x14\") "
                        "at the start of its \"%.15s\" signal", path, r + 1, at, want);
         else if (r == 0 && (*t < 0 || *t >= EDFLIB_TIME_DIMENSION))
@@ -282,10 +226,9 @@ static void disc_note(const edf_disc *d, long long nrec, const char *name, char 
     for (long long r = 1; r < nrec; r++)
         if (d->onset[r] != d->onset[r - 1] + d->dur)
             segs++, missing += d->onset[r] - d->onset[r - 1] - d->dur;
-    size_t k = strlen(note);
     if (segs > 1)
-        snprintf(note + k, cap - k, "%s%s: discontinuous: %d segments, %.7g s missing between them", k ? "; " : "",
-                 name, segs, (double)missing / EDFLIB_TIME_DIMENSION);
+        dw_source_note(note, cap, "%s: discontinuous: %d segments, %.7g s missing between them", name, segs,
+                       (double)missing / EDFLIB_TIME_DIMENSION);
 }
 
 /* In the copy: each record's time-keeping onset counts on without gaps (checked to fit when read). */
@@ -298,7 +241,8 @@ static int disc_rewrite(int in, int out, long long hsize, long long recsize, lon
         if (d->onset[r] == t)
             continue;
         int olen;
-        if (pread(in, a, (size_t)d->ann_len, at) != d->ann_len || (olen = tal_onset(a, d->ann_len, &real)) < 0 ||
+        if (pread(in, a, (size_t)d->ann_len, at) != d->ann_len ||
+            (olen = dw_edf_tal_onset(a, d->ann_len, &real)) < 0 ||
             tal_rewrite(a, d->ann_len, olen, t, tmp) || pwrite(out, a, (size_t)d->ann_len, at) != d->ann_len)
             rc = -1;
     }
@@ -337,146 +281,65 @@ static int repaired_copy(int fd, const unsigned char *hdr, long long hsize, long
     return rc;
 }
 
-/* EDF+ repeats the start date in the recording field ("Startdate 01-AUG-1994"); EDFlib refuses a file
- * where it disagrees with the date field (seven Sleep-EDF telemetry hypnograms start after midnight but
- * keep the evening's date there). Sets the recording field from the date field; 1 if it changed. */
-static int fix_start_date(unsigned char *h, char *note, size_t note_cap, const char *name)
-{
-    static const char months[] = "JANFEBMARAPRMAYJUNJULAUGSEPOCTNOVDEC";
-    char *rec = (char *)h + 88, date[9];
-    int dd, mm, yy, n = 0;
-    memcpy(date, h + 168, 8);                     /* sscanf needs a string: the header has no NUL */
-    date[8] = 0;
-    if ((memcmp(h + 192, "EDF+", 4) && memcmp(h + 192, "BDF+", 4)) || memcmp(rec, "Startdate ", 10) ||
-        rec[12] != '-' || rec[16] != '-' || rec[21] != ' ' ||
-        sscanf(date, "%2d.%2d.%2d%n", &dd, &mm, &yy, &n) != 3 || n != 8 || dd < 1 || dd > 31 || mm < 1 ||
-        mm > 12 || yy < 0 || yy > 99)
-        return 0;
-    char want[32];
-    snprintf(want, sizeof want, "%02d-%.3s-%04d", dd, months + 3 * (mm - 1), yy >= 85 ? 1900 + yy : 2000 + yy);
-    if (!memcmp(rec + 10, want, 11))
-        return 0;
-    snprintf(note, note_cap, "%s: the start date in the recording field (%.11s) differs from the header's "
-             "(%.8s); using %.8s", name, rec + 10, date, date);
-    memcpy(rec + 10, want, 11);
-    return 1;
-}
-
-/* Checks what EDFlib would only call a format error. 0 and *open_path set (the file itself or a
- * repaired copy in tmp), or -1 with err. d->onset is set (caller frees) for a discontinuous file. */
+/* Checks and repairs the header (edf/edf_header.c), then compares the records on disk with its count.
+ * 0 and *open_path set (the file itself or a repaired copy in tmp), or -1 with err. eh is filled (caller
+ * frees it) and d->onset set (caller frees) for a discontinuous file. */
 static int edf_check_header(const char *path, int fd, char *tmp, size_t tmp_cap, const char **open_path,
-                            char *note, size_t note_cap, edf_disc *d, dw_err *err)
+                            char *note, size_t note_cap, edf_disc *d, dw_edf_header *eh, dw_err *err)
 {
     const char *name = base_name(path);
     struct stat st;
-    unsigned char *h = NULL;
-    unsigned char h0[256];
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        dw_err_set(err, "%s: not a regular file", path);
+    if (dw_edf_header_read(fd, path, DW_EDF_FULL, eh, err) < 0 || fstat(fd, &st) < 0)
         return -1;
-    }
-    long long fsize = st.st_size;
-    ssize_t got = pread(fd, h0, sizeof h0, 0);
-    if (got < 0) {
-        dw_err_set(err, "%s: read error: %s", path, strerror(errno));
-        return -1;
-    }
-    int bdf = got >= 8 && !memcmp(h0, "\xff" "BIOSEMI", 8);
-    if (!bdf && (got < 8 || memcmp(h0, "0       ", 8))) {
-        dw_err_set(err, "%s: not an EDF/BDF file (%s)", path,
-                   got == 0 ? "it is empty" : "it starts with neither \"0       \" nor \"\\xffBIOSEMI\"");
-        return -1;
-    }
-    if (got < 256) {
-        dw_err_set(err, "%s: truncated in the header: %zd of at least 256 header bytes present", path, got);
-        return -1;
-    }
-    long long ns, hs, nrec;
-    if (field_ll(h0, 252, 4, &ns) || ns < 1 || ns > EDFLIB_MAXSIGNALS) {
-        dw_err_set(err, "%s: bad number-of-signals field \"%.4s\" (header byte 252)", path, (char *)h0 + 252);
-        return -1;
-    }
-    long long need = 256 * (ns + 1);
-    if (field_ll(h0, 184, 8, &hs) || hs != need) {
-        dw_err_set(err, "%s: wrong header-size field \"%.8s\" (header byte 184): %lld signals need %lld bytes",
-                   path, (char *)h0 + 184, ns, need);
-        return -1;
-    }
-    if (fsize < need) {
-        dw_err_set(err, "%s: truncated in the header: %lld of %lld header bytes present", path, fsize, need);
-        return -1;
-    }
-    if (field_ll(h0, 236, 8, &nrec) || nrec < -1) {
-        dw_err_set(err, "%s: bad record-count field \"%.8s\" (header byte 236)", path, (char *)h0 + 236);
-        return -1;
-    }
-    if (nrec == -1) {
+    if (eh->nrec == -1) {
         dw_err_set(err, "%s: record count is -1: the recording was never closed (the writer crashed?); "
                    "`dreamwatch recover %s` rewrites the count from the file size", path, path);
         return -1;
     }
-    if (!(h = malloc((size_t)need)) || pread(fd, h, (size_t)need, 0) != need) {
-        dw_err_set(err, "%s: read error in the header", path);
-        free(h);
+    long long nrec = eh->nrec, need = eh->hdr_bytes, recsize = eh->rec_bytes;
+    long long have = (st.st_size - need) / recsize, tail = (st.st_size - need) % recsize;
+    if (eh->note[0])
+        dw_source_note(note, note_cap, "%s", eh->note);
+    *open_path = path;
+    if (nrec == 0 && have == 0)
+        return dw_err_set(err, "%s: no data records", path), -1;
+    if (have == 0)
+        return dw_err_set(err, "%s: truncated: 0 of %lld data records present", path, nrec), -1;
+    if ((have != nrec || tail) && have > 99999999)
+        return dw_err_set(err, "%s: %lld data records do not fit the header's record count field", path,
+                          have), -1;
+    if (eh->discontinuous && disc_read_onsets(path, fd, eh, have, d, err))
+        return -1;
+    if (have == nrec && !tail && !eh->repairs && !eh->discontinuous)
+        return 0;
+    if (have < nrec)
+        dw_source_note(note, note_cap, "%s: truncated: %lld of %lld data records present; reading the %lld "
+                       "complete records", name, have, nrec, have);
+    else if (have > nrec)
+        dw_source_note(note, note_cap, "%s: the header counts %lld data records but %lld are present (the "
+                       "writer stopped?); reading all %lld", name, nrec, have, have);
+    else if (tail)
+        dw_source_note(note, note_cap, "%s: %lld bytes after the last of %lld data records ignored", name, tail,
+                       nrec);
+    if (eh->discontinuous)
+        disc_note(d, have, name, note, note_cap);
+    if (repaired_copy(fd, eh->raw, need, have, recsize, eh->discontinuous ? d : NULL, tmp, tmp_cap)) {
+        dw_err_set(err, "%s: cannot make a temporary %s copy in %s: %s", path,
+                   eh->discontinuous ? "gap-free" : "repaired", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+                   strerror(errno));
         return -1;
     }
-    long long recsize = 0;
-    for (int i = 0; i < ns; i++) {
-        long long spr;
-        int off = 256 + (int)ns * 216 + i * 8;
-        if (field_ll(h, off, 8, &spr) || spr < 1 || spr > INT_MAX / 3) {
-            dw_err_set(err, "%s: bad samples-per-record field \"%.8s\" for signal %d (header byte %d)",
-                       path, (char *)h + off, i + 1, off);
-            free(h);
-            return -1;
-        }
-        recsize += spr * (bdf ? 3 : 2);
-    }
-    long long have = (fsize - need) / recsize, tail = (fsize - need) % recsize;
-    *open_path = path;
-    int rc = 0, date_fixed = fix_start_date(h, note, note_cap, name);
-    int disc = !memcmp(h + 192, bdf ? "BDF+D" : "EDF+D", 5);
-    if (nrec == 0 && have == 0) {
-        dw_err_set(err, "%s: no data records", path);
-        rc = -1;
-    } else if (have == 0) {
-        dw_err_set(err, "%s: truncated: 0 of %lld data records present", path, nrec);
-        rc = -1;
-    } else if ((have != nrec || tail) && have > 99999999) {
-        dw_err_set(err, "%s: %lld data records do not fit the header's record count field", path, have);
-        rc = -1;
-    } else if (disc && disc_read_onsets(path, fd, h, (int)ns, bdf, need, recsize, have, d, err)) {
-        rc = -1;
-    } else if (have != nrec || tail || date_fixed || disc) {
-        size_t k = strlen(note);
-        const char *sep = k ? "; " : "";
-        if (have < nrec)
-            snprintf(note + k, note_cap - k, "%s%s: truncated: %lld of %lld data records present; reading the "
-                     "%lld complete records", sep, name, have, nrec, have);
-        else if (have > nrec)
-            snprintf(note + k, note_cap - k, "%s%s: the header counts %lld data records but %lld are present "
-                     "(the writer stopped?); reading all %lld", sep, name, nrec, have, have);
-        else if (tail)
-            snprintf(note + k, note_cap - k, "%s%s: %lld bytes after the last of %lld data records ignored", sep,
-                     name, tail, nrec);
-        if (disc)
-            disc_note(d, have, name, note, note_cap);
-        if (repaired_copy(fd, h, need, have, recsize, disc ? d : NULL, tmp, tmp_cap)) {
-            dw_err_set(err, "%s: cannot make a temporary %s copy in %s: %s", path, disc ? "gap-free" : "repaired",
-                       getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", strerror(errno));
-            rc = -1;
-        } else {
-            *open_path = tmp;
-        }
-    }
-    free(h);
-    return rc;
+    *open_path = tmp;
+    return 0;
 }
 
-/* dw_edf_open_checked, and for a discontinuous file each record's start (100 ns units after the header's
- * start time) in *onset (caller frees; NULL for a continuous file). */
+/* dw_edf_open_checked, with the checked header in eh (caller dw_edf_header_free()s it, also on failure),
+ * and for a discontinuous file each record's start (100 ns units after the header's start time) in
+ * *onset (caller frees; NULL for a continuous file). With data_fd, a descriptor open on the bytes EDFlib
+ * opened goes there (the caller closes it; -1 if there is none). annotations: EDFlib's
+ * EDFLIB_READ_ALL_ANNOTATIONS or EDFLIB_DO_NOT_READ_ANNOTATIONS (then the caller checks the time-keeping). */
 static int open_checked(const char *path, struct edf_hdr_struct *hdr, char *note, size_t note_cap,
-                        long long **onset, dw_err *err)
+                        long long **onset, int *data_fd, int annotations, dw_edf_header *eh, dw_err *err)
 {
     char tmp[1100];
     const char *open_path;
@@ -489,22 +352,28 @@ static int open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
         dw_err_set(err, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
-    int rc = edf_check_header(path, fd, tmp, sizeof tmp, &open_path, note, note_cap, &d, err);
+    int rc = edf_check_header(path, fd, tmp, sizeof tmp, &open_path, note, note_cap, &d, eh, err);
     if (rc) {
         free(d.onset);
         close(fd);
         return -1;
     }
     memset(hdr, 0, sizeof *hdr);
-    rc = edfopen_file_readonly(open_path, hdr, EDFLIB_READ_ALL_ANNOTATIONS);
+    rc = edfopen_file_readonly(open_path, hdr, annotations);
     if (rc < 0 && hdr->filetype == EDFLIB_FILE_ALREADY_OPENED && open_path == path) {
         /* EDFlib refuses a path it has open (a recording that is also its own reference hypnogram);
          * another name for the same file is fine. */
         snprintf(tmp, sizeof tmp, "/proc/self/fd/%d", fd);
         memset(hdr, 0, sizeof *hdr);
-        rc = edfopen_file_readonly(tmp, hdr, EDFLIB_READ_ALL_ANNOTATIONS);
+        rc = edfopen_file_readonly(tmp, hdr, annotations);
     }
-    close(fd);
+    int keep = -1;                  /* the caller's descriptor on what EDFlib opened */
+    if (data_fd && rc == 0)
+        keep = open_path == path ? fd : open(open_path, O_RDONLY | O_CLOEXEC);
+    if (keep != fd)
+        close(fd);
+    if (data_fd)
+        *data_fd = keep;
     if (open_path != path)
         unlink(open_path);       /* EDFlib holds it open; nothing is left on disk */
     if (rc == 0) {
@@ -530,8 +399,8 @@ static int open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
         dw_err_set(err, "%s: invalid number of signals", path);
         break;
     default:
-        dw_err_set(err, "%s: not a valid EDF/BDF file (format error in the header fields or the EDF+ "
-                   "time-keeping annotations; EDFbrowser's header check shows which)", path);
+        dw_err_set(err, "%s: EDFlib refuses it (error %d) although its header passed our checks: most "
+                   "likely the EDF+ time-keeping annotations of the data records", path, hdr->filetype);
         break;
     }
     return -1;
@@ -541,45 +410,15 @@ int dw_edf_open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
                         dw_err *err)
 {
     long long *onset;
-    int fh = open_checked(path, hdr, note, note_cap, &onset, err);
+    dw_edf_header eh;
+    memset(&eh, 0, sizeof eh);
+    int fh = open_checked(path, hdr, note, note_cap, &onset, NULL, EDFLIB_READ_ALL_ANNOTATIONS, &eh, err);
+    dw_edf_header_free(&eh);
     free(onset);
     return fh;
 }
 
 /* ---- channels ----------------------------------------------------------------------------------- */
-
-/* Lower case, spaces dropped, a leading "EEG " dropped: "EEG Fpz-Cz" -> "fpz-cz". */
-static void norm_label(const char *in, char *out, size_t cap)
-{
-    size_t k = 0;
-    while (*in == ' ')
-        in++;
-    if (!strncasecmp(in, "EEG ", 4))
-        in += 4;
-    for (; *in && k + 1 < cap; in++)
-        if (*in != ' ')
-            out[k++] = (char)((*in >= 'A' && *in <= 'Z') ? *in + 32 : *in);
-    out[k] = 0;
-}
-
-/* The first electrode of a derivation: "fpz-cz" -> "fpz". */
-static int electrode_is(const char *norm, const char *const *names)
-{
-    size_t len = strcspn(norm, "-:/");
-    for (; *names; names++)
-        if (strlen(*names) == len && !strncmp(norm, *names, len))
-            return 1;
-    return 0;
-}
-
-static const char *const frontal_names[] = { "fpz", "fp1", "fp2", "fz", "f3", "f4", NULL };
-static const char *const parietal_names[] = { "pz", "oz", "o1", "o2", "p3", "p4", NULL };
-static const char *const ten_twenty[] = {
-    "fpz", "fp1", "fp2", "af3", "af4", "afz", "fz", "f1", "f2", "f3", "f4", "f7", "f8", "fcz", "fc1", "fc2",
-    "fc3", "fc4", "fc5", "fc6", "cz", "c1", "c2", "c3", "c4", "c5", "c6", "t3", "t4", "t5", "t6", "t7", "t8",
-    "cpz", "cp1", "cp2", "cp3", "cp4", "cp5", "cp6", "pz", "p1", "p2", "p3", "p4", "p7", "p8", "poz", "po3",
-    "po4", "oz", "o1", "o2", "a1", "a2", "m1", "m2", NULL
-};
 
 static double sig_rate(const struct edf_hdr_struct *h, int s)
 {
@@ -598,48 +437,22 @@ static int is_annotation_signal(const char *label)
     return !strncmp(label, "EDF Annotations", 15) || !strncmp(label, "BDF Annotations", 15);
 }
 
-/* "\"EEG Fpz-Cz\", \"EEG Pz-Oz\", ..." for error messages. */
-static void label_list(const struct edf_hdr_struct *h, char *list, size_t cap)
+/* What the header reader says about EDFlib's signal s (EDFlib numbers the signals without the
+ * annotation signals); "" when it is usable. */
+static const char *broken(const dw_edf_header *eh, int s)
 {
-    list[0] = 0;
-    for (int s = 0; s < h->edfsignals; s++) {
-        char l[24];
-        trimmed(h->signalparam[s].label, l, sizeof l);
-        size_t k = strlen(list);
-        snprintf(list + k, cap - k, "%s\"%s\"", s ? ", " : "", l);
-    }
-}
-
-/* The file's signal named by spec (a label or a 1-based index), or -1 with err listing what there is. */
-static int find_signal(const struct edf_hdr_struct *h, const char *spec, const char *path, dw_err *err)
-{
-    char want[64], have[64], list[400];
-    size_t digits = strspn(spec, "0123456789");
-    if (digits && !spec[digits]) {
-        long i = strtol(spec, NULL, 10);
-        if (i >= 1 && i <= h->edfsignals)
-            return (int)i - 1;
-        dw_err_set(err, "%s: no channel number %s (the file has %d channels)", path, spec, h->edfsignals);
-        return -1;
-    }
-    norm_label(spec, want, sizeof want);
-    for (int s = 0; s < h->edfsignals; s++) {
-        norm_label(h->signalparam[s].label, have, sizeof have);
-        if (!strcmp(want, have))
-            return s;
-    }
-    label_list(h, list, sizeof list);
-    dw_err_set(err, "%s: no channel \"%s\"; the file has %s", path, spec, list);
-    return -1;
+    for (int i = 0; i < eh->ns; i++)
+        if (!eh->sig[i].annotation && s-- == 0)
+            return eh->sig[i].broken;
+    return "";
 }
 
 /* Scale from the signal's physical unit to uV; *known = 0 when the unit is not a voltage we know. */
 static double unit_to_uv(const char *dim, int *known)
 {
     static const struct { const char *u; double f; } units[] = {
-        { "uV", 1 }, { "uv", 1 }, { "UV", 1 }, { "\xc2\xb5V", 1 }, { "\xce\xbcV", 1 }, { "\xb5V", 1 },
-        { "microV", 1 }, { "mV", 1e3 }, { "V", 1e6 }, { "nV", 1e-3 },
-    };
+        { "uV", 1 }, { "uv", 1 }, { "UV", 1 }, { "microV", 1 }, { "mV", 1e3 }, { "V", 1e6 }, { "nV", 1e-3 },
+    };  /* a micro sign in the header reads as "u" (edf_header.c) */
     char u[16];
     trimmed(dim, u, sizeof u);
     *known = 1;
@@ -650,78 +463,26 @@ static double unit_to_uv(const char *dim, int *known)
     return 1;
 }
 
-/* Picks the delivered channels and the frontal/parietal ones; 0 or -1 with err. */
-static int choose_channels(const struct edf_hdr_struct *h, const dw_channel_spec *spec, const char *path,
-                           int *sig, int *nsig, int *frontal, int *parietal, dw_err *err)
+/* The delivered channels and their roles, by the one montage rule (sources/montage.h); a signal the header
+ * reader found broken is never delivered by default and refused, with its reason, when named. */
+static int choose_channels(const struct edf_hdr_struct *h, const dw_edf_header *eh, const dw_channel_spec *spec,
+                           const char *path, dw_montage *m, dw_err *err)
 {
-    char norm[64];
-    *nsig = 0;
-    if (spec && spec->nchannels > 0) {
-        for (int i = 0; i < spec->nchannels && i < DW_MAX_CH; i++)
-            if ((sig[(*nsig)++] = find_signal(h, spec->channels[i], path, err)) < 0)
-                return -1;
-    } else {
-        for (int s = 0; s < h->edfsignals && *nsig < DW_MAX_CH; s++) {
-            const char *l = h->signalparam[s].label;
-            norm_label(l, norm, sizeof norm);
-            if (is_annotation_signal(l) || sig_rate(h, s) < SLOW_HZ)
-                continue;
-            if (!strncasecmp(l, "EEG", 3) || electrode_is(norm, ten_twenty))
-                sig[(*nsig)++] = s;
-        }
-        if (*nsig == 0) {
-            char list[400];
-            label_list(h, list, sizeof list);
-            dw_err_set(err, "%s: no EEG channel at %g Hz or faster found by name; choose channels by label "
-                       "or number (the file has %s)", path, SLOW_HZ, list);
-            return -1;
-        }
+    static dw_montage_in in;            /* 8.5 KB; EDF calls are confined to one thread */
+    in.n = h->edfsignals < DW_MONTAGE_MAX ? h->edfsignals : DW_MONTAGE_MAX;
+    for (int s = 0; s < in.n; s++) {
+        in.label[s] = h->signalparam[s].label;
+        in.broken[s] = broken(eh, s);
+        in.usable[s] = !is_annotation_signal(h->signalparam[s].label) && sig_rate(h, s) >= SLOW_HZ &&
+                       !in.broken[s][0];
     }
-    /* Frontal / parietal: named in the spec (added to the channels if missing), else by electrode. */
-    const char *want[2] = { spec ? spec->frontal : "", spec ? spec->parietal : "" };
-    const char *const *names[2] = { frontal_names, parietal_names };
-    int *role[2] = { frontal, parietal };
-    for (int r = 0; r < 2; r++) {
-        *role[r] = -1;
-        if (want[r][0] && !strcasecmp(want[r], "none"))
-            continue;
-        if (want[r][0]) {
-            int s = find_signal(h, want[r], path, err);
-            if (s < 0)
-                return -1;
-            for (int i = 0; i < *nsig && *role[r] < 0; i++)
-                if (sig[i] == s)
-                    *role[r] = i;
-            if (*role[r] < 0) {
-                if (*nsig == DW_MAX_CH) {
-                    dw_err_set(err, "%s: too many channels (at most %d)", path, DW_MAX_CH);
-                    return -1;
-                }
-                sig[*nsig] = s;
-                *role[r] = (*nsig)++;
-            }
-            continue;
-        }
-        for (const char *const *n = names[r]; *n && *role[r] < 0; n++)
-            for (int i = 0; i < *nsig && *role[r] < 0; i++) {
-                norm_label(h->signalparam[sig[i]].label, norm, sizeof norm);
-                const char *one[2] = { *n, NULL };
-                if (electrode_is(norm, one) && i != *frontal)
-                    *role[r] = i;
-            }
-    }
-    /* No frontal name: the first channel that is not the parietal one, so one channel always stages. */
-    if (*frontal < 0 && !(spec && !strcasecmp(spec->frontal, "none"))) {
-        *frontal = *parietal == 0 && *nsig > 1 ? 1 : 0;
-        if (*frontal == *parietal)
-            *parietal = -1;
-    }
-    return 0;
+    in.recorded = h->recording_additional;
+    return dw_montage_choose(&in, spec, path, m, err);
 }
 
 /* ---- reading ------------------------------------------------------------------------------------ */
 
-/* Positions every channel at frame k0 (at DW_FS), or at the start of the next segment when k0 falls in a
+/* Positions every channel at frame k0 (at p->fs), or at the start of the next segment when k0 falls in a
  * gap (which then counts as missing). The filter starts a little earlier so it has settled, though never
  * before the segment: data on either side of a gap are never filtered together. The outputs before k0
  * (plus the filter delay) are dropped, which keeps the channels aligned to within half a frame (the delay
@@ -741,7 +502,7 @@ static int edf_seek_frame(edf_priv *p, long long k0)
         edf_chan *ch = &p->ch[c];
         double delay = dw_resampler_delay_s(ch->rs);
         long long in0 = g->rec0 * ch->spr, lk = k - g->frame0;
-        long long i0 = in0 + (long long)floor(lk * ch->fs / DW_FS) - (long long)ceil(2 * delay * ch->fs);
+        long long i0 = in0 + (long long)floor(lk * ch->fs / p->fs) - (long long)ceil(2 * delay * ch->fs);
         ch->end_in = in0 + g->nrec * ch->spr;
         if (i0 < in0)
             i0 = in0;
@@ -751,7 +512,7 @@ static int edf_seek_frame(edf_priv *p, long long k0)
             return -1;
         dw_resampler_reset(ch->rs);
         ch->next_in = i0;
-        ch->skip = llround(((double)lk / DW_FS - (double)(i0 - in0) / ch->fs + delay) * DW_FS);
+        ch->skip = llround(((double)lk / p->fs - (double)(i0 - in0) / ch->fs + delay) * p->fs);
         ch->flushed = 0;
         ch->qlen = 0;
     }
@@ -777,25 +538,38 @@ static void queue_push(edf_chan *ch, const double *y, size_t n)
 static int fill_channel(dw_source *src, edf_priv *p, edf_chan *ch, int want)
 {
     double out[CHUNK_FRAMES / 4 + 64];
+    /* A channel at the output rate needs no filter: its samples go straight into its queue. */
+    int direct = p->rec && ch->skip == 0 && dw_resampler_delay_s(ch->rs) == 0;
     while (ch->qlen < want && !ch->flushed) {
-        long long n = (long long)ceil((want - ch->qlen + ch->skip) * ch->fs / DW_FS) + 8;
+        long long n = direct ? want - ch->qlen
+                             : (long long)ceil((want - ch->qlen + ch->skip) * ch->fs / p->fs) + 8;
         if (n > (long long)p->in_cap)
             n = (long long)p->in_cap;
         long long left = ch->end_in - ch->next_in;
+        if (direct && left <= 0)
+            break;
         if (left > 0) {
             if (n > left)
                 n = left;
-            int got = edfread_physical_samples(p->handle, ch->sig, (int)n, p->in);
+            double *dst = direct ? ch->q + ch->qlen : p->in;
+            int got = p->rec
+                ? dw_edf_records_read(p->rec, ch->sig, ch->next_in, (int)n, ch->to_uv, dst)
+                : edfread_physical_samples(p->handle, ch->sig, (int)n, p->in);
             if (got <= 0) {
                 char l[24];
                 trimmed(src->info.label[ch - p->ch], l, sizeof l);
-                dw_err_set(&src->err, "%s: read error in channel \"%s\" at sample %lld", src->path, l,
-                           ch->next_in);
+                const char *why = p->rec ? dw_edf_records_why(p->rec) : "";
+                dw_err_set(&src->err, "%s: read error in channel \"%s\" at sample %lld%s%s",
+                           src->path, l, ch->next_in, why[0] ? ": " : "", why);
                 return -1;
             }
             n = got;
             ch->next_in += got;
-            for (long long i = 0; i < n; i++)
+            if (direct) {
+                ch->qlen += got;
+                continue;
+            }
+            for (long long i = 0; i < n && !p->rec; i++)   /* EDFlib's values: in the file's unit */
                 p->in[i] *= ch->to_uv;
         } else {
             /* End of input: zeros push the filter's tail (its delay) out. */
@@ -806,7 +580,7 @@ static int fill_channel(dw_source *src, edf_priv *p, edf_chan *ch, int want)
             ch->flushed = 1;
         }
         /* Feed in pieces small enough that the outputs fit `out`. */
-        size_t piece = (size_t)fmax(1, floor((sizeof out / sizeof out[0] - 8) * ch->fs / DW_FS));
+        size_t piece = (size_t)fmax(1, floor((sizeof out / sizeof out[0] - 8) * ch->fs / p->fs));
         for (long long i = 0; i < n; i += (long long)piece) {
             size_t m = (size_t)(n - i) < piece ? (size_t)(n - i) : piece;
             queue_push(ch, out, dw_resampler_run(ch->rs, p->in + i, m, out, sizeof out / sizeof out[0]));
@@ -826,7 +600,7 @@ static int edf_read(dw_source *src, dw_block *out, int max_frames, int timeout_m
         long long gap = p->gap;      /* a gap not yet reported (a seek into one) adds to the next */
         if (edf_seek_frame(p, p->frame)) {
             dw_err_set(&src->err, "%s: cannot position at segment %d (%.2f s)", src->path, p->cur + 2,
-                       (double)p->seg[p->cur + 1].frame0 / DW_FS);
+                       (double)p->seg[p->cur + 1].frame0 / p->fs);
             return DW_SRC_ERR;
         }
         p->gap += gap;
@@ -852,7 +626,7 @@ static int edf_read(dw_source *src, dw_block *out, int max_frames, int timeout_m
         ch->qlen -= n;
         memmove(ch->q, ch->q + n, (size_t)ch->qlen * sizeof *ch->q);
     }
-    *out = (dw_block){ .n = n, .uv = p->frames, .t0 = (double)p->frame / DW_FS, .gap = p->gap };
+    *out = (dw_block){ .n = n, .uv = p->frames, .t0 = (double)p->frame / p->fs, .gap = p->gap };
     p->frame += n;
     p->gap = 0;
     return n;
@@ -862,7 +636,7 @@ static int edf_seek(dw_source *src, double t_s)
 {
     edf_priv *p = src->priv;
     const edf_seg *last = &p->seg[p->nseg - 1];
-    long long k0 = llround(t_s * DW_FS);
+    long long k0 = llround(t_s * p->fs);
     if (k0 < 0)
         k0 = 0;
     if (k0 > last->frame0 + last->nframes)
@@ -880,6 +654,9 @@ static void edf_close(dw_source *src)
     if (p) {
         if (p->handle >= 0)
             edfclose_file(p->handle);
+        dw_edf_records_free(p->rec);
+        if (p->data_fd >= 0)
+            close(p->data_fd);
         for (int c = 0; c < p->nch; c++) {
             dw_resampler_free(p->ch[c].rs);
             free(p->ch[c].q);
@@ -908,7 +685,7 @@ static int make_segments(edf_priv *p, const long long *onset, long long nrec, lo
                 return -1;
             p->seg = ns;
             g = &p->seg[p->nseg - 1];
-            long long f = llround((double)(onset[r] - onset[0]) * DW_FS / EDFLIB_TIME_DIMENSION);
+            long long f = llround((double)(onset[r] - onset[0]) * p->fs / EDFLIB_TIME_DIMENSION);
             g[1] = (edf_seg){ r, 0, f > g->frame0 + g->nframes ? f : g->frame0 + g->nframes, 0 };
             g = &p->seg[p->nseg++];
         }
@@ -916,7 +693,7 @@ static int make_segments(edf_priv *p, const long long *onset, long long nrec, lo
         /* The slowest-rounding channel sets the length, as for a whole file. */
         g->nframes = LLONG_MAX;
         for (int c = 0; c < p->nch; c++) {
-            long long nf = (long long)floor((double)(g->nrec * p->ch[c].spr) * DW_FS / p->ch[c].fs + 1e-6);
+            long long nf = (long long)floor((double)(g->nrec * p->ch[c].spr) * p->fs / p->ch[c].fs + 1e-6);
             if (nf < g->nframes)
                 g->nframes = nf;
         }
@@ -924,8 +701,8 @@ static int make_segments(edf_priv *p, const long long *onset, long long nrec, lo
     return 0;
 }
 
-static const struct dw_source_ops edf_ops = { "edf", edf_read, edf_seek, edf_close };
-static const struct dw_source_ops bdf_ops = { "bdf", edf_read, edf_seek, edf_close };
+static const struct dw_source_ops edf_ops = { "edf", edf_read, edf_seek, edf_close, NULL };
+static const struct dw_source_ops bdf_ops = { "bdf", edf_read, edf_seek, edf_close, NULL };
 
 /* Local wall-clock start of the recording as Unix time (EDF stores local time without a zone). */
 static double start_time(const struct edf_hdr_struct *h)
@@ -939,19 +716,43 @@ static double start_time(const struct edf_hdr_struct *h)
     return t == (time_t)-1 ? 0 : (double)t + (double)h->starttime_subsecond / EDFLIB_TIME_DIMENSION;
 }
 
-static void set_subject(const struct edf_hdr_struct *h, char *out, size_t cap)
+static void note_unit(dw_source_info *info, const char *path, const char *label, const char *unit)
 {
-    const char *s = h->patientcode[0] ? h->patientcode : h->patient_name[0] ? h->patient_name : h->patient;
-    trimmed(s, out, cap);
-    if (!strcmp(out, "X") || !strcmp(out, "X X X X"))   /* EDF+ "unknown" */
-        out[0] = 0;
+    dw_source_note(info->note, sizeof info->note, "%s: \"%s\": unit \"%s\" is not a voltage we know; taken as uV",
+                   base_name(path), label, unit);
 }
 
-static void note_unit(dw_source_info *info, const char *label, const char *unit)
+/* Opens for replay: EDFlib without its annotation pass, the samples read as whole records
+ * (edf_records.h, which checks the time-keeping as EDFlib would); when the record reader cannot
+ * match EDFlib's layout, EDFlib again with every annotation read (its own check) and its own sample
+ * reads. 0, or -1 with err. */
+static int open_fast(const char *path, edf_priv *p, struct edf_hdr_struct *h, char *note,
+                     size_t note_cap, long long **onset, dw_edf_header *eh, dw_err *err)
 {
-    size_t k = strlen(info->note);
-    snprintf(info->note + k, sizeof info->note - k, "%s\"%s\": unit \"%s\" is not a voltage we know; taken as uV",
-             k ? "; " : "", label, unit);
+    char why[320];
+    p->handle = open_checked(path, h, note, note_cap, onset, &p->data_fd,
+                             EDFLIB_DO_NOT_READ_ANNOTATIONS, eh, err);
+    if (p->handle < 0)
+        return -1;
+    if ((p->rec = dw_edf_records_new(p->data_fd, h, why, sizeof why))) {
+        h->starttime_subsecond = dw_edf_records_start(p->rec);   /* EDFlib: record 1's onset */
+        return 0;
+    }
+    edfclose_file(p->handle);
+    close(p->data_fd);
+    p->data_fd = -1;
+    free(*onset);
+    *onset = NULL;
+    if (why[0]) {
+        p->handle = -1;
+        dw_err_set(err, "%s: %s", path, why);
+        return -1;
+    }
+    dw_edf_header_free(eh);
+    memset(eh, 0, sizeof *eh);
+    p->handle = open_checked(path, h, note, note_cap, onset, NULL, EDFLIB_READ_ALL_ANNOTATIONS,
+                             eh, err);
+    return p->handle < 0 ? -1 : 0;
 }
 
 dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *err)
@@ -965,11 +766,14 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
         return NULL;
     }
     p->handle = -1;
+    p->data_fd = -1;
     src->priv = p;
     snprintf(src->path, sizeof src->path, "%s", path);
     dw_source_info *info = &src->info;
     long long *onset = NULL;
-    if ((p->handle = open_checked(path, h, info->note, sizeof info->note, &onset, err)) < 0)
+    dw_edf_header eh;
+    memset(&eh, 0, sizeof eh);
+    if (open_fast(path, p, h, info->note, sizeof info->note, &onset, &eh, err))
         goto fail;
     src->ops = (h->filetype == EDFLIB_FILETYPE_BDF || h->filetype == EDFLIB_FILETYPE_BDFPLUS) ? &bdf_ops
                                                                                              : &edf_ops;
@@ -977,9 +781,16 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
         dw_err_set(err, "%s: no signals to replay (only annotations: a hypnogram?)", path);
         goto fail;
     }
-    int sig[DW_MAX_CH], nsig;
-    if (choose_channels(h, spec, path, sig, &nsig, &info->frontal, &info->parietal, err))
+    dw_montage mt;
+    if (choose_channels(h, &eh, spec, path, &mt, err))
         goto fail;
+    int nsig = mt.n, *sig = mt.sel;
+    info->frontal = mt.frontal;
+    info->parietal = mt.parietal;
+    snprintf(info->roles_how, sizeof info->roles_how, "%s", mt.how);
+    p->fs = spec && spec->out_fs > 0 ? spec->out_fs : 0;
+    for (int c = 0; c < nsig && !(spec && spec->out_fs > 0); c++)
+        p->fs = fmax(p->fs, sig_rate(h, sig[c]));
     for (int c = 0; c < nsig; c++) {
         const struct edf_param_struct *sp = &h->signalparam[sig[c]];
         edf_chan *ch = &p->ch[c];
@@ -998,12 +809,14 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
         if (!known) {
             char u[16];
             trimmed(sp->physdimension, u, sizeof u);
-            note_unit(info, info->label[c], u);
+            note_unit(info, path, info->label[c], u);
         }
         double m = fmax(fabs(sp->phys_max), fabs(sp->phys_min)) * ch->to_uv;
         info->phys_max_uv = fmax(info->phys_max_uv, m);
+        info->phys_lo[c] = fmin(sp->phys_min, sp->phys_max) * ch->to_uv;
+        info->phys_hi[c] = fmax(sp->phys_min, sp->phys_max) * ch->to_uv;
         ch->qcap = 2 * CHUNK_FRAMES + 256;
-        if (!(ch->rs = dw_resampler_new(ch->fs, DW_FS)) || !(ch->q = malloc((size_t)ch->qcap * sizeof *ch->q))) {
+        if (!(ch->rs = dw_resampler_new(ch->fs, p->fs)) || !(ch->q = malloc((size_t)ch->qcap * sizeof *ch->q))) {
             dw_err_set(err, "%s: cannot set up resampling of \"%s\" (%g Hz)", path, info->label[c], ch->fs);
             goto fail;
         }
@@ -1016,7 +829,7 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
         goto fail;
     }
     info->nch = nsig;
-    info->fs = DW_FS;
+    info->fs = p->fs;
     info->live = 0;
     if (make_segments(p, onset, h->datarecords_in_file, h->datarecord_duration)) {
         dw_err_set(err, "%s: out of memory", path);
@@ -1025,17 +838,20 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
     info->duration_s = onset ? (double)(onset[h->datarecords_in_file - 1] - onset[0] + h->datarecord_duration) /
                                EDFLIB_TIME_DIMENSION : (double)h->file_duration / EDFLIB_TIME_DIMENSION;
     info->start_epoch = start_time(h);
-    set_subject(h, info->subject, sizeof info->subject);
+    info->ours = strstr(h->recording_additional, "roles frontal=") != NULL;   /* our recorder writes it */
+    snprintf(info->subject, sizeof info->subject, "%s", eh.subject);
     if (edf_seek_frame(p, 0)) {
         dw_err_set(err, "%s: cannot position at the start", path);
         goto fail;
     }
     free(h);
     free(onset);
+    dw_edf_header_free(&eh);
     return src;
 fail:
     free(h);
     free(onset);
+    dw_edf_header_free(&eh);
     edf_close(src);
     return NULL;
 }

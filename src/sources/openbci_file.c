@@ -1,20 +1,27 @@
 /* Streaming reader for OpenBCI's line-per-sample files (GUI text, SD-card logs).
  *
- * Nothing is loaded whole: open makes one fast pass that parses only the sample counter of each line and
- * keeps a seek index (byte offset every INDEX_STEP samples); reads then parse line by line. Time is the
- * sample count at the nominal rate; a counter jump of more than one step (the counter wraps 0-255) means
- * lost samples, delivered as dw_block.gap. A bad line is skipped and counted: the samples it held show up
- * as a gap when the counter moves on, src->err keeps the first reason ("x.txt:1234: column 5: not a
- * number") while reading goes on, and only a long run of bad lines (BAD_RUN_MAX) stops the source. */
+ * Nothing is loaded whole: open makes one pass that parses every line exactly as reading will (so the
+ * duration and the notes describe the samples that will be delivered) and keeps a seek index (byte
+ * offset every INDEX_STEP samples). Time is the sample count at the nominal rate; a counter jump of more
+ * than one step (the counter wraps after counter_mod values: 256 on a Cyton, 201 on a Ganglion, learned
+ * from the file) means lost samples, delivered as dw_block.gap. Where the file has a timestamp column,
+ * its span is compared with the sample count, and a disagreement is noted. A bad line is skipped and
+ * counted: the samples it held show up as a gap when the counter moves on, src->err keeps the first
+ * reason ("x.txt:1234: column 5: not a number") while reading goes on, and only a long run of bad lines
+ * (BAD_RUN_MAX) stops the source. Lines after the last sample (an SD card's pre-allocated tail holding
+ * stale or torn lines, NUL padding) are not part of the recording: reading ends at the last sample and
+ * a note gives their size. */
 #include "sources/openbci_file.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define INDEX_STEP  2500        /* samples between seek-index entries (10 s at 250 Hz) */
 #define BAD_RUN_MAX 1000        /* consecutive bad lines before the source gives up */
@@ -45,6 +52,7 @@ typedef struct {
     seek_entry *idx;
     size_t nidx;
     long   bad, bad_run;
+    long   end_line;            /* the line of the last sample: reading ends there */
 } obci_priv;
 
 long dw_obci_getline(FILE *f, char **buf, size_t *cap)
@@ -54,6 +62,8 @@ long dw_obci_getline(FILE *f, char **buf, size_t *cap)
         return -1;
     while (n > 0 && ((*buf)[n - 1] == '\n' || (*buf)[n - 1] == '\r'))
         (*buf)[--n] = 0;
+    if (n >= 3 && !memcmp(*buf, "\xef\xbb\xbf", 3))   /* a text editor's UTF-8 byte-order mark */
+        memmove(*buf, *buf + 3, (size_t)(n -= 3) + 1);
     return (long)n;
 }
 
@@ -74,12 +84,13 @@ int dw_obci_fields(const char *line)
 }
 
 /* Samples lost between the previous counter and this one. A repeated counter cannot be told from a
- * whole lost wrap of 256; it counts as no loss. */
+ * whole lost wrap; it counts as no loss. */
 static long lost_between(const dw_obci_format *fmt, long prev, long counter)
 {
     if (prev < 0)
         return 0;
-    long d = (counter - prev) & 255, step = fmt->counter_step;
+    long mod = fmt->counter_mod > 0 ? fmt->counter_mod : 256, step = fmt->counter_step;
+    long d = ((counter - prev) % mod + mod) % mod;
     return d == 0 ? 0 : (d + step - 1) / step - 1;
 }
 
@@ -96,8 +107,8 @@ static int next_row(dw_source *src, dw_obci_row *row, long long *frame)
 {
     obci_priv *p = src->priv;
     for (;;) {
-        if (dw_obci_getline(p->f, &p->line, &p->cap) < 0) {
-            if (ferror(p->f)) {
+        if (p->lineno >= p->end_line || dw_obci_getline(p->f, &p->line, &p->cap) < 0) {
+            if (p->lineno < p->end_line && ferror(p->f)) {
                 dw_err_set(&src->err, "%s:%ld: read error: %s", src->path, p->lineno + 1, strerror(errno));
                 return -1;
             }
@@ -233,128 +244,147 @@ static void obci_close(dw_source *src)
     free(src);
 }
 
-static const struct dw_source_ops obci_ops = { "openbci", obci_read, obci_seek, obci_close };
+static const struct dw_source_ops obci_ops = { "openbci", obci_read, obci_seek, obci_close, NULL };
 
-/* One pass over the counters: the seek index and the length. */
+/* What the index pass found, for the notes. */
+typedef struct {
+    long long lost;               /* samples the counter says are missing */
+    long bad, first_bad;          /* unreadable lines among the samples, the first one */
+    long pending, pending_first;  /* unreadable lines since the last sample (a tail, if nothing follows) */
+    long long tail_off;           /* byte offset just after the last sample's line */
+    double t_first, t_last;       /* timestamps of the first sample that has one, and of the last sample */
+    long long f_first, f_last;    /* their frames */
+    long long last_off;           /* where the last sample's line starts */
+} scan;
+
+static int index_add(obci_priv *p, size_t *cap, seek_entry e)
+{
+    if (p->nidx == *cap) {
+        *cap = *cap ? 2 * *cap : 64;
+        seek_entry *v = realloc(p->idx, *cap * sizeof *v);
+        if (!v)
+            return -1;
+        p->idx = v;
+    }
+    p->idx[p->nidx++] = e;
+    return 0;
+}
+
+/* One sample line of the index pass (row parsed). */
+static int index_sample(obci_priv *p, scan *sc, size_t *cap, const dw_obci_row *row, long long off, long lineno,
+                        long long *next_frame, long long *target, long *prev, const seek_entry *first)
+{
+    long long frame = *next_frame + lost_between(&p->fmt, *prev, row->counter);
+    sc->lost += frame - *next_frame;
+    if ((frame >= *target || p->nidx == 0) &&
+        index_add(p, cap, p->nidx ? (seek_entry){ off, lineno - 1, *next_frame, *prev } : *first) < 0)
+        return -1;
+    if (frame >= *target)
+        *target = (frame / INDEX_STEP + 1) * INDEX_STEP;
+    if (sc->pending && !sc->bad)
+        sc->first_bad = sc->pending_first;
+    sc->bad += sc->pending;
+    sc->pending = 0;
+    *prev = row->counter;
+    *next_frame = frame + 1;
+    p->end_line = lineno;
+    sc->tail_off = ftello(p->f);
+    sc->last_off = off, sc->f_last = frame;
+    if (sc->t_first <= 0 && p->fmt.time_of && (sc->t_first = p->fmt.time_of(&p->fmt, p->line)) > 0)
+        sc->f_first = frame;
+    return 0;
+}
+
+/* The notes of an open file: lost samples, unreadable lines, a stale tail, timestamps that disagree. */
+static void index_notes(dw_source *src, const scan *sc, long long fsize)
+{
+    const char *name = strrchr(src->path, '/');
+    name = name ? name + 1 : src->path;
+    char *note = src->info.note;
+    size_t cap = sizeof src->info.note;
+    double fs = src->info.fs;
+    if (sc->lost)
+        dw_source_note(note, cap, "%s: %lld samples lost (sample-index jumps)", name, sc->lost);
+    if (sc->bad)
+        dw_source_note(note, cap, "%s: %ld unreadable lines skipped (first: line %ld)", name, sc->bad, sc->first_bad);
+    if (fsize > sc->tail_off + 2)                /* more than a line end */
+        dw_source_note(note, cap, "%s: the last %lld bytes, after the last sample (line %ld), hold no samples "
+                       "(a stale or torn tail, as SD cards leave): ignored", name, fsize - sc->tail_off,
+                       ((obci_priv *)src->priv)->end_line);
+    double by_index = (double)(sc->f_last - sc->f_first) / fs, by_clock = sc->t_last - sc->t_first;
+    /* the GUI stamps packets on arrival (tens of ms of jitter) and a board's crystal drifts (tens of ppm):
+     * a second over a minute, or 0.5 % over a night, is more than either */
+    if (sc->t_first > 0 && sc->t_last > 0 && by_index >= 10 &&
+        fabs(by_clock - by_index) > fmax(0.75, 0.005 * by_index))
+        dw_source_note(note, cap, "%s: the timestamps span %.1f s but the sample index gives %.1f s at %g Hz "
+                       "(%+.1f %%): samples lost without a jump in the index, or not %g Hz", name, by_clock,
+                       by_index, fs, 100 * (by_clock / by_index - 1), fs);
+}
+
+/* One pass that parses every line as reading will: the seek index, the length, the notes. */
 static int build_index(dw_source *src, long long data_off, long lineno0)
 {
     obci_priv *p = src->priv;
     size_t cap = 0;
-    long long next_frame = 0, target = 0, lost = 0;
-    long prev = -1, lineno = lineno0, bad = 0, first_bad = 0;
+    long long next_frame = 0, target = 0;
+    long prev = -1, lineno = lineno0;
+    scan sc = { .tail_off = data_off };
+    const seek_entry first = { data_off, lineno0, 0, -1 };   /* the first entry is the start of the data */
+    p->end_line = lineno0;
+    if (fseeko(p->f, data_off, SEEK_SET))
+        return -1;
     for (;;) {
         long long off = ftello(p->f);
         if (dw_obci_getline(p->f, &p->line, &p->cap) < 0)
             break;
         lineno++;
-        long counter;
-        int r = p->fmt.counter(&p->fmt, p->line, &counter);
-        if (r < 0 && !bad++)
-            first_bad = lineno;
-        if (r != 1)
+        dw_obci_row row;
+        char why[8];
+        int r = p->fmt.parse(&p->fmt, p->line, &row, why, sizeof why);
+        if (r < 0 && !sc.pending++)
+            sc.pending_first = lineno;
+        if (r != 1 || (prev < 0 && p->fmt.skip_zero_rows && zero_row(&p->fmt, &row)))
             continue;
-        if (prev < 0 && p->fmt.skip_zero_rows) {   /* the same rule as next_row, for exact frames */
-            dw_obci_row row;
-            char why[8];
-            if (p->fmt.parse(&p->fmt, p->line, &row, why, sizeof why) == 1 && zero_row(&p->fmt, &row))
-                continue;
-        }
-        long long frame = next_frame + lost_between(&p->fmt, prev, counter);
-        lost += frame - next_frame;
-        if (frame >= target || p->nidx == 0) {
-            if (p->nidx == cap) {
-                cap = cap ? 2 * cap : 64;
-                seek_entry *v = realloc(p->idx, cap * sizeof *v);
-                if (!v)
-                    return -1;
-                p->idx = v;
-            }
-            seek_entry e = { off, lineno - 1, next_frame, prev };
-            if (p->nidx == 0)                      /* the first entry is the start of the data */
-                e = (seek_entry){ data_off, lineno0, 0, -1 };
-            p->idx[p->nidx++] = e;
-            target = (frame / INDEX_STEP + 1) * INDEX_STEP;
-        }
-        prev = counter;
-        next_frame = frame + 1;
+        if (index_sample(p, &sc, &cap, &row, off, lineno, &next_frame, &target, &prev, &first) < 0)
+            return -1;
     }
     if (ferror(p->f))
         return -1;
+    clearerr(p->f);
+    if (sc.t_first > 0 && fseeko(p->f, sc.last_off, SEEK_SET) == 0 &&
+        dw_obci_getline(p->f, &p->line, &p->cap) >= 0)
+        sc.t_last = p->fmt.time_of(&p->fmt, p->line);
     src->info.duration_s = (double)next_frame / src->info.fs;
-    /* what the user should know although the file opened (after the format's own note) */
-    size_t k = strlen(src->info.note);
-    if (lost)
-        k += (size_t)snprintf(src->info.note + k, sizeof src->info.note - k, "%s%lld samples lost (counter jumps)",
-                              k ? "; " : "", lost);
-    if (bad && k < sizeof src->info.note)
-        snprintf(src->info.note + k, sizeof src->info.note - k, "%s%ld unreadable lines skipped (first: line %ld)",
-                 k ? "; " : "", bad, first_bad);
+    struct stat st;
+    index_notes(src, &sc, fstat(fileno(p->f), &st) == 0 ? (long long)st.st_size : sc.tail_off);
     clearerr(p->f);
     return fseeko(p->f, data_off, SEEK_SET);
 }
 
-/* "Ch3", "ch 3", "EEG Ch3" or "3". */
-static int find_channel(const char *name, int nch)
-{
-    char norm[DW_LABEL_LEN];
-    size_t k = 0;
-    for (; *name && k < sizeof norm - 1; name++)
-        if (!isspace((unsigned char)*name))
-            norm[k++] = (char)tolower((unsigned char)*name);
-    norm[k] = 0;
-    const char *s = norm;
-    if (!strncmp(s, "eeg", 3))
-        s += 3;
-    if (!strncmp(s, "ch", 2))
-        s += 2;
-    char *end;
-    long i = strtol(s, &end, 10);
-    return *s && !*end && i >= 1 && i <= nch ? (int)i - 1 : -1;
-}
-
+/* Delivered channels and roles by the one montage rule (sources/montage.h); labels "ChN", or "EEG <derivation>"
+ * when [input] derivations says what each board channel was wired to. */
 static int choose(dw_source *src, obci_priv *p, const dw_channel_spec *spec, dw_err *err)
 {
     int nch = p->fmt.nch;
-    if (!spec || spec->nchannels == 0) {
-        for (int c = 0; c < nch; c++)
-            p->sel[p->nsel++] = c;
+    char labels[DW_MAX_CH][DW_LABEL_LEN];
+    dw_montage_in in = { .n = nch };
+    for (int c = 0; c < nch && c < DW_MAX_CH; c++) {
+        dw_montage_board_label(spec, c, labels[c]);
+        in.label[c] = labels[c];
+        in.usable[c] = 1;
     }
-    for (int i = 0; spec && i < spec->nchannels && i < DW_MAX_CH; i++)
-        if ((p->sel[p->nsel++] = find_channel(spec->channels[i], nch)) < 0)
-            goto bad_name;
-    const char *want[2] = { spec ? spec->frontal : "", spec ? spec->parietal : "" };
-    int *role[2] = { &src->info.frontal, &src->info.parietal };
-    for (int w = 0; w < 2; w++) {
-        if (!want[w][0]) {                         /* no montage in these files: Ch1 frontal, Ch2 parietal */
-            *role[w] = w < p->nsel ? w : -1;
-            continue;
-        }
-        if (!strcasecmp(want[w], "none")) {
-            *role[w] = -1;
-            continue;
-        }
-        int c = find_channel(want[w], nch), k = 0;
-        if (c < 0) {
-            dw_err_set(err, "%s: no %s channel \"%s\"; the file has Ch1..Ch%d", src->path,
-                       w ? "parietal" : "frontal", want[w], nch);
-            return -1;
-        }
-        while (k < p->nsel && p->sel[k] != c)
-            k++;
-        if (k == p->nsel) {
-            if (p->nsel == DW_MAX_CH)
-                goto bad_name;
-            p->sel[p->nsel++] = c;
-        }
-        *role[w] = k;
-    }
-    src->info.nch = p->nsel;
-    for (int c = 0; c < p->nsel; c++)
-        snprintf(src->info.label[c], DW_LABEL_LEN, "Ch%d", p->sel[c] + 1);
+    dw_montage m;
+    if (dw_montage_choose(&in, spec, src->path, &m, err) < 0)
+        return -1;
+    p->nsel = m.n;
+    memcpy(p->sel, m.sel, sizeof m.sel);
+    src->info.nch = m.n;
+    src->info.frontal = m.frontal;
+    src->info.parietal = m.parietal;
+    snprintf(src->info.roles_how, sizeof src->info.roles_how, "%s", m.how);
+    for (int c = 0; c < m.n; c++)
+        snprintf(src->info.label[c], DW_LABEL_LEN, "%s", labels[m.sel[c]]);
     return 0;
-bad_name:
-    dw_err_set(err, "%s: no such channel among Ch1..Ch%d (give a label ChN or a number)", src->path, nch);
-    return -1;
 }
 
 dw_source *dw_obci_open(const char *path, const dw_obci_format *fmt, long long data_off, long lineno0,
@@ -375,6 +405,10 @@ dw_source *dw_obci_open(const char *path, const dw_obci_format *fmt, long long d
     src->info = *info;
     src->info.live = 0;
     src->info.phys_max_uv = 187500.0;
+    for (int c = 0; c < DW_MAX_CH; c++) {            /* the Cyton's full scale at gain 24 */
+        src->info.phys_lo[c] = -187500.0;
+        src->info.phys_hi[c] = 187500.0;
+    }
     snprintf(src->path, sizeof src->path, "%s", path);
     p->fmt = *fmt;
     p->prev = -1;
@@ -389,7 +423,8 @@ dw_source *dw_obci_open(const char *path, const dw_obci_format *fmt, long long d
     if (p->nidx == 0) {
         dw_obci_row row;
         long long frame;
-        if (next_row(src, &row, &frame) <= 0 && src->err.msg[0])   /* say why the lines were refused */
+        p->end_line = LONG_MAX;                 /* read on, to say why the lines were refused */
+        if (next_row(src, &row, &frame) <= 0 && src->err.msg[0])
             *err = src->err;
         else
             dw_err_set(err, "%s: no samples in the file", path);

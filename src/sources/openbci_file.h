@@ -7,7 +7,7 @@
 #include "sources/source.h"
 
 typedef struct {
-    long   counter;               /* the board's sample counter, 0-255 */
+    long   counter;               /* the board's sample counter, 0 to counter_mod - 1 */
     double uv[DW_MAX_CH];
     int    accel_valid;           /* a fresh accelerometer reading (g) */
     double accel[3];
@@ -21,8 +21,12 @@ struct dw_obci_format {
     int (*parse)(const dw_obci_format *f, char *line, dw_obci_row *row, char *why, size_t whysz);
     /* The counter alone, for the fast index pass: 1, 0 (no sample) or -1 (bad). */
     int (*counter)(const dw_obci_format *f, const char *line, long *counter);
+    /* Unix time of a sample line from its timestamp column, 0 if none; NULL when the format has none. */
+    double (*time_of)(const dw_obci_format *f, const char *line);
     int    nch;                   /* channels per line */
     int    counter_step;          /* 1, or 2 when the counter advances by two per sample */
+    int    counter_mod;           /* values of the counter before it wraps: 256, Ganglion 201 (0 = 256) */
+    int    col_time;              /* the timestamp column for time_of, -1 if none */
     int    col_accel;             /* first accelerometer column, -1 if none */
     int    skip_zero_rows;        /* GUI v5 writes a row of zeros before the first sample */
 };
@@ -32,7 +36,8 @@ struct dw_obci_format {
 dw_source *dw_obci_open(const char *path, const dw_obci_format *fmt, long long data_off, long lineno0,
                         const dw_source_info *info, const dw_channel_spec *spec, dw_err *err);
 
-/* Reads the next line into *buf (end-of-line characters removed); its length, or -1 at the end. */
+/* Reads the next line into *buf (end-of-line characters and a UTF-8 byte-order mark removed); its length,
+ * or -1 at the end. */
 long dw_obci_getline(FILE *f, char **buf, size_t *cap);
 /* fopen for reading, NULL with err naming the file. */
 FILE *dw_obci_fopen(const char *path, dw_err *err);

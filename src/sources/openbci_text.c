@@ -3,7 +3,9 @@
  *   v4     the same plus clock time and Unix ms
  *   v5/v6  BrainFlow layout: "%Board = ..." header; index, channels, accel (held between readings), other
  *          columns, Unix time, formatted time; v6 adds a column-name row, v5 a row of zeros first.
- * The rate comes from "%Sample Rate", the channel count from "%Number of channels" or the columns. */
+ * The rate comes from "%Sample Rate", the channel count from "%Number of channels" or the columns.
+ * Ganglion files (4 channels, 200 Hz) number samples 0-200, not 0-255: how far the index runs before it
+ * wraps is learned from the file's first wraps, and the timestamp column (v4-v6) is there to check it. */
 #include "sources/openbci_file.h"
 
 #include <ctype.h>
@@ -14,6 +16,34 @@
 #include <time.h>
 
 /* A number followed by ',' or the end. Advances *s past the comma; 1, 0 (end of line) or -1 (bad). */
+/* The GUI's plain decimals ("-12.34") without strtod: mantissa and power of ten are exact doubles below
+ * 2^53 and 1e22, so one division rounds correctly, exactly as strtod does. NULL for any other form. */
+static const char *fast_decimal(const char *p, double *v)
+{
+    static const double ten[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+                                  1e15 };
+    int neg = *p == '-', digits = 0, frac = -1;
+    unsigned long long m = 0;
+    for (p += neg || *p == '+';; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (++digits > 15)
+                return NULL;
+            m = m * 10 + (unsigned)(*p - '0');
+            frac += frac >= 0;
+        } else if (*p == '.' && frac < 0) {
+            frac = 0;
+        } else {
+            break;
+        }
+    }
+    if (!digits || *p == 'e' || *p == 'E' || *p == 'x' || *p == 'X' || *p == 'n' || *p == 'i')
+        return NULL;
+    *v = (double)m / ten[frac > 0 ? frac : 0];
+    if (neg)
+        *v = -*v;
+    return p;
+}
+
 static int next_number(const char **s, double *v)
 {
     const char *p = *s;
@@ -21,8 +51,9 @@ static int next_number(const char **s, double *v)
         p++;
     if (!*p)
         return 0;
-    char *end;
-    *v = strtod(p, &end);
+    char *end = (char *)fast_decimal(p, v);
+    if (!end)
+        *v = strtod(p, &end);
     if (end == p || !isfinite(*v))
         return -1;
     while (*end == ' ' || *end == '\t')
@@ -43,13 +74,12 @@ static int no_sample(const char *line)
 
 static int text_counter(const dw_obci_format *f, const char *line, long *counter)
 {
-    (void)f;
     if (no_sample(line))
         return 0;
     double v;
-    if (next_number(&line, &v) != 1 || v < 0 || v != floor(v))
+    if (next_number(&line, &v) != 1 || v < 0 || v != floor(v) || v > 1e15)
         return -1;
-    *counter = (long)fmod(v, 256.0);
+    *counter = (long)fmod(v, f && f->counter_mod > 0 ? f->counter_mod : 256);
     return 1;
 }
 
@@ -67,12 +97,12 @@ static int text_parse(const dw_obci_format *f, char *line, dw_obci_row *row, cha
             snprintf(why, whysz, "%d columns, expected at least %d", col, need);
             return -1;
         }
-        if (r < 0 || (col == 0 && (v < 0 || v != floor(v)))) {
+        if (r < 0 || (col == 0 && (v < 0 || v != floor(v) || v > 1e15))) {
             snprintf(why, whysz, "column %d: not a %s", col + 1, col ? "number" : "sample index");
             return -1;
         }
         if (col == 0)
-            row->counter = (long)fmod(v, 256.0);
+            row->counter = (long)fmod(v, f->counter_mod > 0 ? f->counter_mod : 256);
         else if (col <= f->nch)
             row->uv[col - 1] = v;
         else if (col >= f->col_accel)
@@ -91,6 +121,37 @@ static double line_time(const char *line, int col)
             line++;
     double t = line ? strtod(line, NULL) : 0;
     return t > 1e11 ? t / 1000 : t > 1e8 ? t : 0;
+}
+
+static double text_time(const dw_obci_format *f, const char *line)
+{
+    return f->col_time >= 0 ? line_time(line, f->col_time) : 0;
+}
+
+/* How many values the sample index takes before it wraps, from the first LEARN_LINES samples: 256 on a
+ * Cyton (0-255; Daisy pairs 0-254 by twos), 201 on a Ganglion (0-200). The largest index seen before
+ * the wraps, plus one step; 256 when the index never wraps there (nothing to learn from). */
+#define LEARN_LINES 5000
+static int learn_counter_mod(FILE *f, long long data_off, const dw_obci_format *fmt)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    long prev = -1, max = 0, wraps = 0;
+    fseeko(f, data_off, SEEK_SET);
+    for (int n = 0; n < LEARN_LINES && dw_obci_getline(f, &line, &cap) >= 0;) {
+        const char *s = line;
+        double v;
+        if (no_sample(line) || next_number(&s, &v) != 1 || v < 0 || v != floor(v) || v > 1e9)
+            continue;
+        n++;
+        wraps += prev >= 0 && v < prev;
+        max = v > max ? (long)v : max;
+        prev = (long)v;
+    }
+    free(line);
+    if (!wraps || max >= 254 || max < 2)
+        return 256;
+    return (int)max + fmt->counter_step;
 }
 
 /* GUI v1-v3 name files OpenBCI-RAW-YYYY-MM-DD_HH-MM-SS.txt (local time). */
@@ -164,19 +225,21 @@ dw_source *dw_openbci_text_open(const char *path, const dw_channel_spec *spec, d
         }
     }
     free(line);
-    fclose(f);
     if (!fields) {
+        fclose(f);
         dw_err_set(err, "%s:%ld: no OpenBCI sample lines (index, channels...) after the header", path, lineno);
         return NULL;
     }
     fmt.nch = hdr_nch ? hdr_nch : names_nch ? names_nch : fields >= 20 && !brainflow ? 16 : 8;
     if (fmt.nch != 8 && fmt.nch != 16 && !(fmt.nch > 0 && fmt.nch <= DW_MAX_CH)) {
         dw_err_set(err, "%s: %d channels: dreamwatch reads 1-%d", path, fmt.nch, DW_MAX_CH);
+        fclose(f);
         return NULL;
     }
     if (fields < 1 + fmt.nch) {
         dw_err_set(err, "%s:%ld: %d columns, but %d channels need %d", path, first_line, fields, fmt.nch,
                    1 + fmt.nch);
+        fclose(f);
         return NULL;
     }
     if (col_accel < 0 && fields >= fmt.nch + 4)
@@ -185,8 +248,16 @@ dw_source *dw_openbci_text_open(const char *path, const dw_channel_spec *spec, d
     fmt.skip_zero_rows = brainflow;
     if (fmt.nch == 16 && ncounters == 2 && ((counters[1] - counters[0]) & 255) == 2)
         fmt.counter_step = 2;                  /* Daisy files that number packet pairs */
+    fmt.time_of = text_time;
+    fmt.col_time = col_time >= 0 ? col_time : brainflow ? fields - 2 : fields - 1;
+    fmt.counter_mod = learn_counter_mod(f, data_off, &fmt);
+    fclose(f);
     dw_source_info info = { 0 };
-    info.fs = fs > 0 ? fs : fmt.nch == 16 ? 125 : 250;
+    info.fs = fs > 0 ? fs : fmt.nch == 16 ? 125 : fmt.nch == 4 ? 200 : 250;
     info.start_epoch = start ? start : name_time(path);
+    const char *name = strrchr(path, '/');
+    if (fmt.counter_mod != 256)
+        dw_source_note(info.note, sizeof info.note, "%s: the sample index runs 0-%d (%s), learned from the file",
+                       name ? name + 1 : path, fmt.counter_mod - 1, fmt.nch == 4 ? "a Ganglion" : "not 0-255");
     return dw_obci_open(path, &fmt, data_off, data_line, &info, spec, err);
 }

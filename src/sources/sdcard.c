@@ -116,9 +116,11 @@ dw_source *dw_sdcard_open(const char *path, const dw_channel_spec *spec, dw_err 
         return NULL;
     }
     dw_obci_format fmt = { .kind = "openbci-sd", .parse = sd_parse, .counter = sd_counter, .nch = nch,
-                           .counter_step = 1, .col_accel = nch + 1 };
+                           .counter_step = 1, .counter_mod = 256, .col_accel = nch + 1, .col_time = -1 };
     dw_source_info info = { 0 };
     info.fs = 250;
-    snprintf(info.note, sizeof info.note, "SD-card log: gain 24 and 250 Hz assumed (the file records neither)");
+    const char *name = strrchr(path, '/');
+    dw_source_note(info.note, sizeof info.note, "%s: SD-card log: gain 24 and 250 Hz assumed (the file records "
+                   "neither)", name ? name + 1 : path);
     return dw_obci_open(path, &fmt, 0, 0, &info, spec, err);
 }

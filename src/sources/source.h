@@ -4,8 +4,7 @@
 #define DW_SOURCE_H
 
 #include "base/dw.h"
-
-#define DW_LABEL_LEN 24
+#include "sources/montage.h"
 
 typedef struct dw_source dw_source;
 
@@ -19,10 +18,21 @@ typedef struct {
     char   subject[81];                  /* patient / subject code if the file has one */
     int    frontal;                      /* index of the frontal (Fpz-Cz-like) channel, -1 if none */
     int    parietal;                     /* index of the parietal (Pz-Oz-like) channel, -1 if none */
+    char   roles_how[64];                /* which montage rule chose them (sources/montage.h) */
+    int    ours;                         /* written by dreamwatch: its stage annotations are our own live
+                                            labels, never a reference to compare with */
     double phys_max_uv;                  /* largest magnitude the source can represent (railed beyond) */
-    char   note[256];                    /* something the user should see although the open worked
-                                            (file truncated, unit assumed); "" if none */
+    double phys_lo[DW_MAX_CH], phys_hi[DW_MAX_CH]; /* each channel's full scale in uV (railed at either
+                                            end); both 0 when unknown */
+    char   note[2048];                   /* what the user should see although the open worked (file
+                                            truncated, header repaired, unit assumed): one line per
+                                            note, each starting with the file's name, separated by '\n';
+                                            "" if none */
 } dw_source_info;
+
+/* Appends one line (printf-style) to a note buffer of cap bytes, after a '\n' if it is not empty; a line
+ * that does not fit is cut. */
+void dw_source_note(char *note, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* A block of consecutive frames. The source owns the memory; it stays valid until the next read. */
 typedef struct {
@@ -36,6 +46,15 @@ typedef struct {
 
 enum { DW_SRC_EOF = -1, DW_SRC_ERR = -2 };
 
+/* Data-path figures of a live source (its stats op). */
+typedef struct {
+    int    connected;                 /* streaming now */
+    long   samples, lost_samples;     /* frames received and frames lost (counter jumps) so far */
+    double loss_pct_5s, loss_pct_night;
+    int    reconnects;
+    double drift_ppm;                 /* device sample clock minus host clock (+ = device fast) */
+} dw_source_stats;
+
 struct dw_source_ops {
     const char *kind;          /* "edf", "bdf", "openbci-text", "cyton", ... */
     /* Up to max_frames frames. >0 frames, 0 nothing yet (live, after timeout_ms),
@@ -44,6 +63,8 @@ struct dw_source_ops {
     /* Files only (NULL for live): position at t_s seconds; 0 or -1. */
     int  (*seek)(dw_source *src, double t_s);
     void (*close)(dw_source *src);
+    /* Live sources (NULL for files): data-path figures; safe from another thread. 0 or -1. */
+    int  (*stats)(dw_source *src, dw_source_stats *st);
 };
 
 struct dw_source {
@@ -54,14 +75,6 @@ struct dw_source {
     void  *priv;
 };
 
-/* Which channels to take and which is frontal/parietal. Each spec is a label (case-insensitive,
- * "EEG " prefix and spaces ignored) or a 1-based index; empty means "choose". */
-typedef struct {
-    char channels[DW_MAX_CH][DW_LABEL_LEN]; /* channels to deliver; nchannels == 0: the EEG-like ones */
-    int  nchannels;
-    char frontal[DW_LABEL_LEN];             /* default: a label containing "Fpz" / "Fp1" / "Fp2" / "F" */
-    char parietal[DW_LABEL_LEN];            /* default: a label containing "Pz" / "O"; "none" for one channel */
-} dw_channel_spec;
 
 /* EDF, EDF+C/D, BDF, BDF+C/D through EDFlib; delivers the chosen channels resampled to DW_FS in uV (EDF+D
  * is read through a gap-free copy: gaps come back as dw_block.gap, duration_s includes them). Default channels: labels starting "EEG" or
@@ -89,5 +102,10 @@ int dw_edf_open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
                         dw_err *err);
 
 static inline void dw_source_close(dw_source *s) { if (s) s->ops->close(s); }
+/* The source's data-path figures: 0, or -1 for a source without any (files). */
+static inline int dw_source_stats_get(dw_source *s, dw_source_stats *st)
+{
+    return s && s->ops->stats ? s->ops->stats(s, st) : -1;
+}
 
 #endif

@@ -2,8 +2,22 @@
 #include "sources/source.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+void dw_source_note(char *note, size_t cap, const char *fmt, ...)
+{
+    size_t k = strlen(note);
+    if (k + 2 >= cap)
+        return;
+    if (k)
+        note[k++] = '\n', note[k] = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(note + k, cap - k, fmt, ap);
+    va_end(ap);
+}
 
 /* An SD-card data line starts "XX,XXXXXX," in hex (sample number, first channel count). */
 static int sdcard_line(const char *s)
@@ -28,6 +42,8 @@ dw_source *dw_source_open_file(const char *path, const dw_channel_spec *spec, dw
     head[n] = 0;
     if (n >= 8 && (!memcmp(head, "0       ", 8) || !memcmp(head, "\xff" "BIOSEMI", 8)))
         return dw_edf_open(path, spec, err);
+    if (n >= 3 && !memcmp(head, "\xef\xbb\xbf", 3))        /* a UTF-8 byte-order mark (a text editor) */
+        memmove(head, head + 3, (n -= 3) + 1);
     if (!strncmp(head, "%STOP AT", 8) || sdcard_line(head))
         return dw_sdcard_open(path, spec, err);
     if (!strncmp(head, "%OpenBCI", 8))

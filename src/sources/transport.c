@@ -161,6 +161,12 @@ dw_transport *dw_transport_open(const char *path, dw_err *err)
 
 ssize_t dw_transport_read(dw_transport *t, void *buf, size_t n, int timeout_ms, int wake_fd)
 {
+    /* The worker reads on a schedule, so bytes are usually waiting: take them with one read()
+     * rather than poll() and read(). Anything but bytes (none yet: EAGAIN, or 0 from a raw tty; an
+     * error) goes the poll() way below, which tells a hang-up from silence and sees a wake. */
+    ssize_t first = read(t->fd, buf, n);
+    if (first > 0)
+        return first;
     struct pollfd pf[2] = { { t->fd, POLLIN, 0 }, { wake_fd, POLLIN, 0 } };
     int np = wake_fd >= 0 ? 2 : 1;
     double deadline = dw_now_mono() + timeout_ms * 1e-3;

@@ -30,7 +30,9 @@ enum { DW_TR_TIMEOUT = 0, DW_TR_HUP = -1, DW_TR_WOKEN = -2 };
  * NULL with err naming the path and the reason. */
 dw_transport *dw_transport_open(const char *path, dw_err *err);
 /* Waits up to timeout_ms for bytes: >0 bytes read, DW_TR_TIMEOUT, DW_TR_HUP (device gone),
- * DW_TR_WOKEN (wake_fd became readable; it is not drained). wake_fd < 0: none. */
+ * DW_TR_WOKEN (wake_fd became readable; it is not drained). wake_fd < 0: none. Bytes already
+ * waiting are returned at once, even with a wake pending (the wake is seen by a call that finds no
+ * bytes). */
 ssize_t dw_transport_read(dw_transport *t, void *buf, size_t n, int timeout_ms, int wake_fd);
 /* Writes all n bytes within timeout_ms: 0, or DW_TR_HUP / DW_TR_TIMEOUT. */
 int dw_transport_write(dw_transport *t, const void *buf, size_t n, int timeout_ms);

@@ -69,7 +69,8 @@ int dw_welch(const double *x, size_t n, double psd[DW_PSD_BINS])
     if (n < DW_WELCH_NPERSEG || !welch.fft)
         return 0;
     int nseg = (int)((n - DW_WELCH_NPERSEG) / STEP + 1);   /* trailing samples that fill no segment are unused */
-    double seg[DW_WELCH_NPERSEG], re[DW_PSD_BINS], im[DW_PSD_BINS];
+    _Alignas(DW_FFT_ALIGN) double seg[DW_WELCH_NPERSEG];
+    _Alignas(DW_FFT_ALIGN) double X[2 * DW_PSD_BINS];       /* (re, im) pairs */
     double half = sum_of(x, STEP);                          /* segments overlap by half: sum each half once */
     for (int s = 0; s < nseg; s++) {
         const double *xs = x + (size_t)s * STEP;
@@ -78,9 +79,9 @@ int dw_welch(const double *x, size_t n, double psd[DW_PSD_BINS])
         half = next;
         for (int j = 0; j < DW_WELCH_NPERSEG; j++)
             seg[j] = (xs[j] - m) * welch.hann[j];
-        dw_rfft_forward(welch.fft, seg, re, im);
+        dw_rfft_forward(welch.fft, seg, X);
         for (int k = 0; k < DW_PSD_BINS; k++)
-            psd[k] += re[k] * re[k] + im[k] * im[k];
+            psd[k] += X[2 * k] * X[2 * k] + X[2 * k + 1] * X[2 * k + 1];
     }
     /* one-sided: every bin but DC and Nyquist carries its negative-frequency twin */
     double sc = welch.scale / nseg;

@@ -5,34 +5,90 @@
 #include <stdio.h>
 #include "base/dw.h"
 
-/* Stages per 30-s epoch counted from the start of the recording. Unscored epochs are DW_UNSCORED. */
+/* A stage period as the scoring file gives it: onset in seconds after the scoring's start. */
 typedef struct {
-    signed char *stage;
+    double onset_s, dur_s;
+    signed char stage;                   /* DW_W..DW_R (unscored periods are not kept) */
+} dw_hyp_seg;
+
+/* A reference scoring. stage[] is it on 30-s epochs from its own start (see dw_hypnogram_align for the
+ * rule); seg[] is what the file says, for alignment to a recording by clock time. */
+typedef struct {
+    signed char *stage;                  /* n epochs; unscored epochs are DW_UNSCORED */
     int n;
+    dw_hyp_seg *seg;                     /* nseg periods, by onset */
+    int nseg;
+    double start;                        /* clock time of the scoring's time 0 as Unix time, read like
+                                            dw_source_info.start_epoch (local time); 0 when the file has none */
+    int start_tod;                       /* start is a time of day only (seconds after midnight, no date) */
+    double step_s;                       /* the scoring's step: 30, or 20 and 5 (R&K pages, some databases) */
+    char path[1024];                     /* the file, for messages */
+    char format[48];                     /* "EDF+ annotations", "text, one stage per line", "CSV ..." */
+    char note[768];                      /* lines, each naming the file: what was assumed or mapped */
 } dw_hypnogram;
 
-/* A reference hypnogram from EDF+ annotations ("Sleep stage W/1/2/3/4/R/?", "Movement time", and AASM
- * spellings "Sleep stage N1/N2/N3"), either a Sleep-EDF *-Hypnogram.edf or a recording's own annotations.
- * 0 on success, -1 with err naming the file and the bad annotation. */
+/* A reference hypnogram: EDF+/BDF+ annotations ("Sleep stage W/1/2/3/4/R/?", "Movement time", AASM "Sleep
+ * stage N1/N2/N3"; a Sleep-EDF *-Hypnogram.edf or a recording's own annotations), or text: one stage per
+ * line (W N1 N2 N3 R, R&K 1-4, "Sleep stage X", numbers 0-5, ? for unscored; 30-s epochs from an unknown
+ * start), or a table "onset,duration,stage" (comma, tab or semicolon; a header row names the columns as
+ * MNE, YASA and the NSRR tools write them; onsets in seconds, as clock times HH:MM:SS or as date and time;
+ * MNE's "# orig_time" line gives the start). 0, or -1 with err naming the file and the line or annotation.
+ * EDF files go through EDFlib: call it from the thread that owns EDF (see sources/edf_source.c). */
 int  dw_hypnogram_load(const char *path, dw_hypnogram *h, dw_err *err);
+/* The text forms from an open stream (name for messages); the same result as dw_hypnogram_load. */
+int  dw_hypnogram_read_text(FILE *f, const char *name, dw_hypnogram *h, dw_err *err);
 void dw_hypnogram_free(dw_hypnogram *h);
 
+/* How a reference was laid onto a recording. */
 typedef struct {
-    double tib_min;            /* time in bed: all epochs scored W or sleep */
-    double spt_min;            /* sleep period: first to last sleep epoch */
-    double tst_min;            /* total sleep time */
-    double sol_min;            /* sleep onset latency: start to first sleep epoch */
-    double waso_min;           /* wake after sleep onset, within SPT */
-    double se_pct;             /* sleep efficiency TST / TIB */
-    double sme_pct;            /* sleep maintenance efficiency TST / SPT */
-    double rem_latency_min;    /* from sleep onset to first R; -1 if no R */
-    double stage_min[DW_NSTAGES];
-    double stage_pct[DW_NSTAGES];   /* of TST for sleep stages, of SPT for W */
-    int    awakenings;         /* runs of W inside SPT */
-    double transitions_per_h;  /* stage changes per hour of SPT */
+    int    by_clock;                     /* 1: both start times known and used; 0: laid from epoch 0 */
+    double offset_s;                     /* the reference's start minus the recording's (s), when by_clock */
+    int    inside;                       /* scored 30-s epochs that fall inside the recording */
+    int    before, after;                /* scored 30-s epochs before the recording's start, after its end */
+    int    majority;                     /* the 30-s epochs were made by the majority rule (another step, or
+                                            an offset that is not a whole number of epochs) */
+    double step_s;                       /* the reference's step */
+} dw_ref_alignment;
+
+/* Lays ref onto the recording's 30-s epochs 0..rec_epochs-1 (rec_epochs <= 0: as far as the reference
+ * reaches) by the clocks of the two headers: rec_start is dw_source_info.start_epoch (0 unknown). Each
+ * 30-s epoch takes the stage scored for more than half of it (over 15 s); less, or a tie, leaves it
+ * unscored (the rule for 20-s R&K pages and 5-s steps alike). *out gets *n_out stages (malloc'd).
+ * A reference none of whose scored epochs overlaps the recording while both start times are known is
+ * refused (another night, or the wrong file): -1 with err saying both start times. 0 otherwise. */
+int  dw_hypnogram_align(const dw_hypnogram *ref, double rec_start, int rec_epochs, signed char **out,
+                        int *n_out, dw_ref_alignment *a, dw_err *err);
+/* "  reference X: ..." lines: how it was aligned, what lies outside, the mapping rule. */
+void dw_print_alignment(FILE *f, const char *path, const dw_hypnogram *ref, const dw_ref_alignment *a);
+
+/* Sleep statistics (definitions: AASM Scoring Manual v2.6 terms; the README's "Sleep statistics" gives
+ * them in full). Durations count scored epochs only: an unscored epoch (a gap in the file, lost or bad
+ * signal, "?" in a reference) is no time at all, neither in bed nor asleep nor awake. An absent quantity
+ * is DW_NONE (printed "none"), never a number. */
+#define DW_NONE (-1.0)
+typedef struct {
+    double tib_min;            /* time in bed: every scored epoch (W or sleep) */
+    double spt_min;            /* sleep period: scored epochs from the first sleep epoch to the last */
+    double tst_min;            /* total sleep time: N1 + N2 + N3 + R */
+    double sol_min;            /* sleep onset latency: scored epochs before the first sleep epoch; DW_NONE */
+    double waso_min;           /* wake after sleep onset: W within the sleep period */
+    double se_pct;             /* sleep efficiency 100 TST / TIB; DW_NONE when TIB is 0 */
+    double sme_pct;            /* sleep maintenance efficiency 100 TST / SPT; DW_NONE without sleep */
+    double rem_latency_min;    /* scored epochs from sleep onset to the first R; DW_NONE without R */
+    double stage_min[DW_NSTAGES];   /* every scored epoch once: they add up to TIB */
+    double stage_pct[DW_NSTAGES];   /* of TIB: they add up to 100 */
+    double tst_pct[DW_NSTAGES];     /* N1, N2, N3, R of TST (the clinical convention; add up to 100); W 0 */
+    int    awakenings;         /* runs of W inside the sleep period */
+    double transitions_per_h;  /* stage changes per hour of the sleep period; DW_NONE without sleep */
+    int    unscored;           /* epochs left out of every figure */
 } dw_sleep_stats;
 
+/* n epochs of stage (DW_UNSCORED allowed). */
 void dw_sleep_stats_compute(const signed char *stage, int n, dw_sleep_stats *out);
+/* REM periods: runs of R epochs, two runs less than DW_REM_GAP_EPOCHS apart counting as one period (the
+ * 15-min criterion of Feinberg & Floyd, Psychophysiology 1979, as most cycle analyses use). */
+#define DW_REM_GAP_EPOCHS 30
+int  dw_rem_periods(const signed char *stage, int n);
 
 typedef struct {
     long   n;                              /* epochs scored in both */
@@ -44,8 +100,17 @@ typedef struct {
 /* Over epochs where both are scored. */
 void dw_agreement_compute(const signed char *ref, const signed char *ours, int n, dw_agreement *out);
 
-/* Reports: printed as `score` prints them (two-space indent). */
-void dw_print_sleep_stats(FILE *f, const dw_sleep_stats *s);
+/* Spindle and slow-wave densities per stage (events per minute of that stage): count[e][k] events
+ * of kind k (dsp/sleep_events.h: 0 spindles, 1 slow waves) started in epoch e, for the ncount first
+ * epochs (later ones count 0). density[stage][k]; 0 for a stage with no epoch. */
+void dw_micro_density(const signed char *stage, int n, const int (*count)[2], int ncount,
+                      double density[DW_NSTAGES][2]);
+/* "  spindles 2.4/min in N2, 1.1 in N3; slow waves 7.0/min in N3, 0.8 in N2\n" */
+void dw_print_micro_density(FILE *f, const double density[DW_NSTAGES][2]);
+
+/* Reports. The sleep statistics as `score` and the session summary print them: each line starts with
+ * indent; absent quantities say "none"; stage percentages are stated with their base. */
+void dw_print_sleep_stats(FILE *f, const char *indent, const dw_sleep_stats *s);
 void dw_print_agreement(FILE *f, const dw_agreement *a);
 /* Epochs each side of the sleep period in the window most work scores on (30 min). */
 #define DW_SLEEP_WINDOW_EPOCHS 60

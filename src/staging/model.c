@@ -530,6 +530,20 @@ const dw_model *dw_model_builtin_for(int nchannels, double source_hz)
     return NULL;
 }
 
+double dw_model_builtin_min_rate(void)
+{
+    pthread_once(&builtin_once, load_builtins);
+    double lo = INFINITY;
+    for (int i = 0; i < BI_N; i++)
+        lo = fmin(lo, dw_model_min_rate(builtin[i]));
+    return lo;
+}
+
+double dw_model_unlike_threshold(const dw_model *m)
+{
+    return m->has_ood ? m->ood_threshold : 0.0;
+}
+
 double dw_model_max_hz(const dw_model *m)
 {
     return m->max_hz;

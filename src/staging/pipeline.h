@@ -1,39 +1,82 @@
-/* The staging pipeline shared by the live worker and the headless `score` command: samples at DW_FS
- * in, one result per finished 30-s epoch out (features, Welch PSD, stage probabilities). */
-#ifndef DW_SCORING_H
-#define DW_SCORING_H
+/* THE staging pipeline, used by every command that stages (the monitor's replay and live modes, `record`,
+ * `score`): blocks at the source's rate in, 30-s epochs out. It does, once and the same way for every
+ * source:
+ *   - the signal-quality verdict of every delivered channel, every second (dsp/quality.h);
+ *   - resampling of the staging channels (and, for a screen, of every channel) to DW_FS, the resampler's
+ *     group delay removed so epoch k covers source time [30 k, 30 k + 30) exactly (to half a frame);
+ *   - the role columns (frontal, parietal) and the model: the one given (refused when the source is
+ *     slower than dw_model_min_rate), else the built-in one for the roles the montage found and the
+ *     source rate (dw_model_builtin_for: two channels from 100 Hz, fpz_pz, with eeg standing in for an
+ *     epoch whose parietal channel is unusable; one channel from 100 Hz, eeg; 50-100 Hz, eeg_lo on the
+ *     frontal channel; slower sources are refused);
+ *   - epoch validity from the verdict: an epoch is unscored (DW_UNSCORED, '?') when more than
+ *     DW_EPOCH_UNUSABLE_S of its seconds are flat, railed, out of range or lost on the frontal channel,
+ *     or when at least DW_EPOCH_ARTEFACT_S of them are artefact ("mostly artefact"); the stager then
+ *     only predicts through it and never learns from it;
+ *   - the provisional label of the epoch in progress, withheld while its last 30 s hold an unusable
+ *     second.
+ * The result depends only on the samples, never on how they were cut into blocks or on the reading speed,
+ * so `score` and a replay give identical labels (tests/e2e/one_path.sh). */
+#ifndef DW_PIPELINE_H
+#define DW_PIPELINE_H
 
+#include "dsp/quality.h"
+#include "sources/source.h"
 #include "staging/features.h"
 #include "staging/stager.h"
 
+#define DW_EPOCH_UNUSABLE_S 10      /* a third of the epoch (as AASM scores an epoch by its majority) */
+#define DW_EPOCH_ARTEFACT_S 15      /* half of it */
+
 typedef struct {
     int    epoch;                       /* index from the start of the recording */
-    int    stage;                       /* most probable stage */
-    double prob[DW_NSTAGES];
-    int    valid;                       /* 0: too much of the epoch was missing or railed */
+    int    stage;                       /* the label: most probable stage, DW_UNSCORED when not valid */
+    double prob[DW_NSTAGES];            /* the stager's filtered probabilities (a prediction when unscored) */
+    int    valid;                       /* 1: staged from usable signal */
+    unsigned bad;                       /* DW_Q_* flags seen on the frontal channel in this epoch */
+    int    unusable_s, artefact_s;      /* its seconds unusable / artefact on the frontal channel */
+    int    one_channel;                 /* staged by the one-channel model (parietal unusable) */
+    double distance;                    /* the night's distance from the model's training data so far
+                                           (dw_stager_distance; 0 for a model without one) */
+    int    unlike_training;             /* dw_stager_unlike_training: agreement may be low */
     dw_features feat[2];                /* frontal, parietal */
-    double psd[DW_PSD_BINS];            /* Welch PSD of the frontal channel */
+    double psd[DW_PSD_BINS];            /* Welch PSD of the frontal channel (zeros when not valid) */
 } dw_epoch_result;
 
-typedef struct dw_scoring dw_scoring;
+typedef struct {
+    void (*epoch)(void *ctx, const dw_epoch_result *r);             /* each finished epoch, in order */
+    void (*quality)(void *ctx, const dw_quality_second *q);         /* every delivered channel, each second */
+    void (*frames)(void *ctx, const double *x, int n, int nch);     /* display: every channel at DW_FS */
+    void *ctx;
+} dw_pipeline_sink;
 
-/* nch is 1 (frontal) or 2 (frontal, parietal); it must match the model. railed_uv: |x| at or above
- * this counts as railed (0: never). */
-dw_scoring *dw_scoring_new(const dw_model *m, double railed_uv);
-void dw_scoring_free(dw_scoring *s);
-int  dw_scoring_channels(const dw_scoring *s);
-/* Feed n frames; parietal may be NULL for one channel. Returns how many epochs finished (0 or more);
- * each is passed to on_epoch. */
-int  dw_scoring_push(dw_scoring *s, const double *frontal, const double *parietal, int n,
-                     void (*on_epoch)(void *ctx, const dw_epoch_result *r), void *ctx);
-/* n frames were lost: the epoch clock moves on; epochs mostly missing are marked invalid. */
-int  dw_scoring_gap(dw_scoring *s, long n,
-                    void (*on_epoch)(void *ctx, const dw_epoch_result *r), void *ctx);
-/* Provisional label from the last 30 s (0 if fewer than 30 s have been seen); state unchanged. */
-int  dw_scoring_provisional(const dw_scoring *s, double prob[DW_NSTAGES], int *stage);
-/* Frames seen so far (including gaps), i.e. the position of the epoch clock. */
-long dw_scoring_frames(const dw_scoring *s);
-/* Jump the epoch clock to frame (seek in a replay): the partial epoch is dropped. */
-void dw_scoring_reposition(dw_scoring *s, long frame);
+typedef struct {
+    const dw_model *model;              /* NULL: the built-in one for the roles */
+    int    display;                     /* resample every channel for sink->frames */
+    dw_quality_cfg quality;
+} dw_pipeline_opts;
+
+typedef struct dw_pipeline dw_pipeline;
+
+/* For a source described by in (rate, channels, roles, full scales). NULL with err: no frontal channel,
+ * a two-channel model without a parietal one, a source slower than the model needs (no built-in
+ * model below 50 Hz: dw_model_builtin_min_rate), out of memory.
+ * The sink is copied; any of its functions may be NULL. */
+dw_pipeline *dw_pipeline_new(const dw_source_info *in, const dw_pipeline_opts *o, const dw_pipeline_sink *sink,
+                             dw_err *err);
+void dw_pipeline_free(dw_pipeline *p);
+const dw_model *dw_pipeline_model(const dw_pipeline *p);
+/* One block exactly as the source delivered it (b->gap frames lost before it). 0, or -1 out of memory. */
+int  dw_pipeline_push(dw_pipeline *p, const dw_block *b);
+/* End of the stream: the resampler's delay is pushed out so the last complete epoch finishes; a last epoch
+ * short by at most DW_EPOCH_UNUSABLE_S seconds is completed (its missing seconds lost) and judged as any. */
+void dw_pipeline_finish(dw_pipeline *p);
+/* The provisional label of the epoch in progress from the last 30 s: 1 with prob and stage, 0 when there
+ * are not 30 s yet or an unusable second lies in them. The stager's state is not changed. */
+int  dw_pipeline_provisional(const dw_pipeline *p, double prob[DW_NSTAGES], int *stage);
+/* Source time (s) up to which staging has seen the signal (frames at DW_FS / DW_FS). */
+double dw_pipeline_time(const dw_pipeline *p);
+/* A seek: the stream goes on at source time t (s); the epoch in progress keeps only what follows t. */
+int  dw_pipeline_reposition(dw_pipeline *p, double t);
 
 #endif

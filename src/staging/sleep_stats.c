@@ -1,56 +1,87 @@
-/* Sleep statistics of a hypnogram (AASM definitions, as YASA and most scoring software compute them)
- * and agreement between two scorings (accuracy, Cohen's kappa, F1). */
+/* Sleep statistics of a hypnogram and agreement between two scorings (accuracy, Cohen's kappa, F1).
+ *
+ * The statistics follow the AASM Scoring Manual's terms, with one rule for what a file cannot tell:
+ * an unscored epoch (a gap in an EDF+D file or a recording, lost or railed signal, "?" in a reference)
+ * counts as no time at all. So TIB is the scored time, SOL the scored time before the first sleep epoch,
+ * SPT the scored time from the first to the last sleep epoch (= TST + WASO), and the five stage totals
+ * add up to TIB exactly. */
 #include "staging/hypnogram.h"
 
 #include <stdio.h>
-
 #include <string.h>
 
-#define EPOCH_MIN 0.5
+#define EPOCH_MIN (DW_EPOCH_S / 60.0)
 
 static int is_sleep(int s) { return s >= DW_N1 && s <= DW_R; }
+static int is_scored(int s) { return s >= DW_W && s <= DW_R; }
+
+/* Within the sleep period [first, last]: WASO, awakenings, transitions, REM latency. */
+static void sleep_period(const signed char *stage, int first, int last, dw_sleep_stats *o)
+{
+    int prev = DW_UNSCORED, changes = 0, scored = 0;
+    for (int i = first; i <= last; i++) {
+        int s = stage[i];
+        if (!is_scored(s))
+            continue;
+        if (s == DW_R && o->rem_latency_min == DW_NONE)
+            o->rem_latency_min = scored * EPOCH_MIN;
+        scored++;
+        o->waso_min += s == DW_W ? EPOCH_MIN : 0;
+        if (s == DW_W && prev != DW_W && prev != DW_UNSCORED)
+            o->awakenings++;
+        if (prev != DW_UNSCORED && s != prev)
+            changes++;
+        prev = s;
+    }
+    o->spt_min = scored * EPOCH_MIN;
+    o->transitions_per_h = changes / (o->spt_min / 60.0);
+}
 
 void dw_sleep_stats_compute(const signed char *stage, int n, dw_sleep_stats *o)
 {
     memset(o, 0, sizeof *o);
-    o->rem_latency_min = -1;
-    o->tib_min = n * EPOCH_MIN;
-    int first = -1, last = -1;
-    for (int i = 0; i < n; i++)
-        if (is_sleep(stage[i])) {
-            if (first < 0) first = i;
-            last = i;
-        }
-    if (first < 0) {
-        o->sol_min = -1;
-        return;
-    }
-    o->sol_min = first * EPOCH_MIN;
-    o->spt_min = (last - first + 1) * EPOCH_MIN;
-    int prev = DW_UNSCORED, changes = 0, first_rem = -1;
-    for (int i = first; i <= last; i++) {
+    o->sol_min = o->se_pct = o->sme_pct = o->rem_latency_min = o->transitions_per_h = DW_NONE;
+    int first = -1, last = -1, before = 0;
+    for (int i = 0; i < n; i++) {
         int s = stage[i];
-        if (s >= 0 && s < DW_NSTAGES)
-            o->stage_min[s] += EPOCH_MIN;
-        if (s == DW_R && first_rem < 0)
-            first_rem = i;
-        if (s == DW_W && prev != DW_W && prev != DW_UNSCORED)
-            o->awakenings++;
-        if (s != DW_UNSCORED && prev != DW_UNSCORED && s != prev)
-            changes++;
-        if (s != DW_UNSCORED)
-            prev = s;
+        if (!is_scored(s)) {
+            o->unscored++;
+            continue;
+        }
+        o->stage_min[s] += EPOCH_MIN;
+        o->tib_min += EPOCH_MIN;
+        if (is_sleep(s)) {
+            first = first < 0 ? i : first;
+            last = i;
+        } else if (first < 0) {
+            before++;
+        }
     }
     for (int s = DW_N1; s <= DW_R; s++)
         o->tst_min += o->stage_min[s];
-    o->waso_min = o->stage_min[DW_W];
-    o->se_pct = o->tib_min > 0 ? 100.0 * o->tst_min / o->tib_min : 0;
-    o->sme_pct = 100.0 * o->tst_min / o->spt_min;
-    o->rem_latency_min = first_rem >= 0 ? (first_rem - first) * EPOCH_MIN : -1;
-    o->stage_pct[DW_W] = 100.0 * o->stage_min[DW_W] / o->spt_min;
+    for (int s = 0; s < DW_NSTAGES && o->tib_min > 0; s++)
+        o->stage_pct[s] = 100.0 * o->stage_min[s] / o->tib_min;
+    if (o->tib_min > 0)
+        o->se_pct = 100.0 * o->tst_min / o->tib_min;
+    if (first < 0)
+        return;
     for (int s = DW_N1; s <= DW_R; s++)
-        o->stage_pct[s] = o->tst_min > 0 ? 100.0 * o->stage_min[s] / o->tst_min : 0;
-    o->transitions_per_h = changes / (o->spt_min / 60.0);
+        o->tst_pct[s] = 100.0 * o->stage_min[s] / o->tst_min;
+    o->sol_min = before * EPOCH_MIN;
+    sleep_period(stage, first, last, o);
+    o->sme_pct = 100.0 * o->tst_min / o->spt_min;
+}
+
+int dw_rem_periods(const signed char *stage, int n)
+{
+    int periods = 0, last_r = -1;
+    for (int i = 0; i < n; i++)
+        if (stage[i] == DW_R) {
+            if (last_r < 0 || i - last_r > DW_REM_GAP_EPOCHS)
+                periods++;
+            last_r = i;
+        }
+    return periods;
 }
 
 void dw_agreement_compute(const signed char *ref, const signed char *ours, int n, dw_agreement *o)
@@ -105,19 +136,35 @@ int dw_sleep_window(const signed char *ref, int n, int *from, int *to)
     return 0;
 }
 
-void dw_print_sleep_stats(FILE *f, const dw_sleep_stats *s)
+/* "12.5 min", or "none". */
+static const char *amount(double v, const char *unit, char *buf, size_t cap)
 {
-    fprintf(f, "  TIB %.1f min  SPT %.1f min  TST %.1f min  SOL %.1f min  WASO %.1f min\n",
-            s->tib_min, s->spt_min, s->tst_min, s->sol_min, s->waso_min);
-    fprintf(f, "  SE %.1f %%  SME %.1f %%  REM latency %s", s->se_pct, s->sme_pct,
-            s->rem_latency_min < 0 ? "none" : "");
-    if (s->rem_latency_min >= 0)
-        fprintf(f, "%.1f min", s->rem_latency_min);
-    fprintf(f, "  awakenings %d  transitions %.1f/h\n", s->awakenings, s->transitions_per_h);
-    fprintf(f, "  ");
+    if (v == DW_NONE)
+        snprintf(buf, cap, "none");
+    else
+        snprintf(buf, cap, unit[0] == '/' ? "%.1f%s" : "%.1f %s", v, unit);
+    return buf;
+}
+
+void dw_print_sleep_stats(FILE *f, const char *in, const dw_sleep_stats *s)
+{
+    char a[32], b[32], c[32], d[32];
+    fprintf(f, "%sTIB %.1f min  SPT %.1f min  TST %.1f min  SOL %s  WASO %.1f min\n", in, s->tib_min, s->spt_min,
+            s->tst_min, amount(s->sol_min, "min", a, sizeof a), s->waso_min);
+    fprintf(f, "%sSE %s  SME %s  REM latency %s  awakenings %d  transitions %s\n", in,
+            amount(s->se_pct, "%", a, sizeof a), amount(s->sme_pct, "%", b, sizeof b),
+            amount(s->rem_latency_min, "min", c, sizeof c), s->awakenings,
+            amount(s->transitions_per_h, "/h", d, sizeof d));
+    fprintf(f, "%sstages, %% of TIB:", in);
     for (int k = 0; k < DW_NSTAGES; k++)
-        fprintf(f, "%s %.1f min (%.1f %%)%s", dw_stage_name(k), s->stage_min[k], s->stage_pct[k],
-                k + 1 < DW_NSTAGES ? "  " : "\n");
+        fprintf(f, "  %s %.1f min (%.1f %%)", dw_stage_name(k), s->stage_min[k], s->stage_pct[k]);
+    fprintf(f, "\n%ssleep stages, %% of TST:", in);
+    for (int k = DW_N1; k < DW_NSTAGES; k++)
+        fprintf(f, "  %s %.1f %%", dw_stage_name(k), s->tst_pct[k]);
+    fprintf(f, "\n");
+    if (s->unscored)
+        fprintf(f, "%s%d unscored epochs (%.1f min: gaps, lost or bad signal) are in none of these figures\n", in,
+                s->unscored, s->unscored * EPOCH_MIN);
 }
 
 void dw_print_agreement(FILE *f, const dw_agreement *a)
@@ -133,4 +180,27 @@ void dw_print_agreement(FILE *f, const dw_agreement *a)
             fprintf(f, " %6ld", a->confusion[r][p]);
         fprintf(f, "\n");
     }
+}
+
+void dw_micro_density(const signed char *stage, int n, const int (*count)[2], int ncount,
+                      double density[DW_NSTAGES][2])
+{
+    long epochs[DW_NSTAGES] = { 0 }, events[DW_NSTAGES][2] = { { 0 } };
+    for (int e = 0; e < n; e++) {
+        int k = stage[e];
+        if (k < 0 || k >= DW_NSTAGES)
+            continue;
+        epochs[k]++;
+        for (int j = 0; j < 2 && e < ncount; j++)
+            events[k][j] += count[e][j];
+    }
+    for (int k = 0; k < DW_NSTAGES; k++)
+        for (int j = 0; j < 2; j++)
+            density[k][j] = epochs[k] ? events[k][j] * 60.0 / (epochs[k] * (double)DW_EPOCH_S) : 0;
+}
+
+void dw_print_micro_density(FILE *f, const double d[DW_NSTAGES][2])
+{
+    fprintf(f, "  spindles %.1f/min in N2, %.1f in N3; slow waves %.1f/min in N3, %.1f in N2\n",
+            d[DW_N2][0], d[DW_N3][0], d[DW_N3][1], d[DW_N2][1]);
 }

@@ -249,3 +249,20 @@ int dw_stager_unlike_training(const dw_stager *s)
 {
     return s->m->has_ood && s->oS / s->oW > s->m->ood_threshold;
 }
+
+void dw_unlike_tally_add(dw_unlike_tally *t, double distance, int unlike)
+{
+    t->epochs++;
+    t->flagged += unlike != 0;
+    t->max_distance = fmax(t->max_distance, distance);
+}
+
+void dw_print_unlike_note(FILE *f, const char *prefix, const dw_model *m, const dw_unlike_tally *t)
+{
+    if (t->flagged == 0)
+        return;
+    fprintf(f, "%snote: signal unlike the training data of model %s: agreement may be low (its distance, the "
+            "mean squared standardised classifier input with a half-life of %.0f min, was above %g in %ld of "
+            "%ld staged epochs; at most %.1f, about 1 on the training nights)\n", prefix, m->name,
+            m->ood_halflife * DW_EPOCH_S / 60.0, m->ood_threshold, t->flagged, t->epochs, t->max_distance);
+}

@@ -3,6 +3,8 @@
 #ifndef DW_STAGER_H
 #define DW_STAGER_H
 
+#include <stdio.h>
+
 #include "base/dw.h"
 #include "staging/features.h"
 
@@ -31,6 +33,11 @@ double dw_model_max_hz(const dw_model *m);
  * Below it the model's features are meaningless (no power where it expects some): a full-band model on a
  * 50-Hz source stages nearly every epoch N2. */
 double dw_model_min_rate(const dw_model *m);
+/* The lowest source rate any built-in model stages (eeg_lo's dw_model_min_rate): below it
+ * dw_model_builtin_for is NULL. */
+double dw_model_builtin_min_rate(void);
+/* The model's threshold on dw_stager_distance (its `ood` line), 0 for a model without one. */
+double dw_model_unlike_threshold(const dw_model *m);
 int  dw_model_channels(const dw_model *m);     /* 1 or 2 */
 const char *dw_model_name(const dw_model *m);
 void dw_model_free(dw_model *m);              /* no-op for built-ins */
@@ -56,5 +63,13 @@ double dw_stager_distance(const dw_stager *s);
  * of the distance over the leave-one-subject-out held-out nights as recorded (tools/train_stager.py;
  * built-in eeg: 3.2 over 128870 held-out epochs of the 16 Sleep-EDF nights, Fpz-Cz and Pz-Oz). */
 int  dw_stager_unlike_training(const dw_stager *s);
+
+/* A night's record of that flag for a report: usable epochs, how many of them were staged while the
+ * night was unlike the training data, the largest distance. Start from all zeros. */
+typedef struct { long epochs, flagged; double max_distance; } dw_unlike_tally;
+void dw_unlike_tally_add(dw_unlike_tally *t, double distance, int unlike);
+/* The report's note when any epoch was flagged (nothing otherwise), one line to f starting with
+ * prefix: the measure, the model's threshold, how many epochs and the largest distance. */
+void dw_print_unlike_note(FILE *f, const char *prefix, const dw_model *m, const dw_unlike_tally *t);
 
 #endif

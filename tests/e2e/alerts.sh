@@ -109,12 +109,11 @@ replay() {  # replay NAME FILE [OPTIONS...]: headless, as fast as possible, into
 }
 RAILED=$SHARED/openbci/OpenBCI-GUI-2024-01-24_16-28-32.txt
 if [ -f "$RAILED" ]; then
-    # a real Cyton recording (OpenBCI GUI) whose channels 7 and 8 sit at -187500 uV from the first second
+    # a real Cyton recording (OpenBCI GUI) whose channels 7 and 8 sit at -187500 uV from the first second:
+    # one cause (one alert) naming both
     replay railed_real "$RAILED"
-    for ch in Ch7 Ch8; do
-        check_alert "alert_railed_real ($ch)" "$(one "$TMP/railed_real" .session.tsv)" \
-            "$(one "$TMP/railed_real" .summary.txt)" railed "channel $ch " 5 7 - -
-    done
+    check_alert "alert_railed_real (Ch7, Ch8)" "$(one "$TMP/railed_real" .session.tsv)" \
+        "$(one "$TMP/railed_real" .summary.txt)" railed "channels Ch7, Ch8 " 5 7 - -
 else skip alert_railed_real "no shared data at $SHARED"; fi
 # channel 3 pulled to the rail from 20 to 40 s: raised after railed_s = 5 s, cleared 5 s after it is back
 gen obci "$TMP/rail.txt" 60 rail 2 20 40

@@ -7,8 +7,16 @@
                                                    constant from T0 to T1 s
   make_inputs.py obci OUT.txt SECONDS FAULT CH T0 T1   an OpenBCI GUI (v5) text recording, 8 channels at
                                                    250 Hz of EEG-like noise; FAULT on channel CH (0-based)
-                                                   from T0 to T1 s: rail (+187500 uV, electrode off) or
+                                                   from T0 to T1 s: rail (+187500 uV, electrode off),
+                                                   rail-all (every channel: the reference is off) or
                                                    mains (50 Hz, 40 uV)
+  make_inputs.py text IN.txt OUT.edf FS LABEL      one value (uV) per line at FS Hz as a one-channel EDF
+                                                   (the YASA snippets), padded with zeros to whole seconds
+  make_inputs.py splice IN.edf OUT.edf T S D END   IN up to T s, then D s of IN from S s (e.g. wake), then
+                                                   IN from T on, the whole cut at END s
+  make_inputs.py join IN.edf OUT.edf A:B [A:B ...] the pieces of IN from A to B s, one after the other
+  make_inputs.py burst IN.edf OUT.edf T D F AMP    IN with a sine of F Hz, AMP uV, added to both channels
+                                                   from T for D s (an arousal: alpha or beta)
 EDF replays are resampled to 100 Hz by the source (mains cannot show there): mains needs a 250 Hz source.
 IN must be an EDF(+) whose first two signals share one rate."""
 import sys
@@ -72,6 +80,28 @@ def main(a):
         sig = [s[:int(end * fs)].copy() for s in sig]
         sig[ch][int(t0 * fs):int(t1 * fs)] = sig[ch][int(t0 * fs)]
         write_edf(a[2], labels, fs, sig, 600)
+    elif a[0] == "text":
+        x = np.loadtxt(a[1])
+        fs = int(a[3])
+        x = np.concatenate([x, np.zeros(-len(x) % fs)])
+        write_edf(a[2], [a[4]], fs, [x], 600)
+    elif a[0] == "splice":
+        labels, fs, sig = read_edf(a[1])
+        t, src, d, end = (int(float(v) * fs) for v in a[3:7])
+        sig = [np.concatenate([x[:t], x[src:src + d], x[t:]])[:end] for x in sig]
+        write_edf(a[2], labels, fs, sig, 600)
+    elif a[0] == "join":
+        labels, fs, sig = read_edf(a[1])
+        parts = [tuple(int(float(v) * fs) for v in p.split(":")) for p in a[3:]]
+        write_edf(a[2], labels, fs, [np.concatenate([x[i:j] for i, j in parts]) for x in sig], 600)
+    elif a[0] == "burst":
+        labels, fs, sig = read_edf(a[1])
+        t0, d, f, amp = (float(v) for v in a[3:7])
+        i0, i1 = int(t0 * fs), int((t0 + d) * fs)
+        burst = amp * np.sin(2 * np.pi * f * np.arange(i1 - i0) / fs)
+        for s in sig:
+            s[i0:i1] += burst
+        write_edf(a[2], labels, fs, sig, 600)
     elif a[0] == "obci":
         secs, fault, ch, t0, t1 = float(a[2]), a[3], int(a[4]), float(a[5]), float(a[6])
         fs, n = 250, int(float(a[2]) * 250)
@@ -83,10 +113,12 @@ def main(a):
         on = (t >= t0) & (t < t1)
         if fault == "rail":
             x[on, ch] = 187500.0
+        elif fault == "rail-all":
+            x[on, :] = 187500.0
         elif fault == "mains":
             x[:, ch] += on * 40 * np.sin(2 * np.pi * 50 * t)
         else:
-            sys.exit("fault: rail or mains")
+            sys.exit("fault: rail, rail-all or mains")
         with open(a[1], "w") as f:
             f.write("%OpenBCI Raw EEG Data\n%Number of channels = 8\n%Sample Rate = 250 Hz\n"
                     "%Board = OpenBCI_GUI$BoardCytonSerial\n"

@@ -55,3 +55,46 @@ multi=$(grep -lc "Session start" "$d"/*.session.tsv | while read -r f; do [ "$(g
 [ "$nl" -eq 3 ] && [ "$ns" -eq 3 ] && [ "$starts" -eq 3 ] && [ -z "$multi" ] \
     && pass "three sessions at once: three logs, three summaries, one session each" \
     || fail "three sessions at once" "logs $nl summaries $ns starts $starts; $(ls "$d")"
+
+# record and recover: a file that already exists at any name they write (a recording, its side log, the
+# session log and summary, recover's temporary copies) is left byte for byte; they write elsewhere.
+. "$(dirname "$0")/emulator.inc"
+plant() { printf 'an input that must survive: %s\n' "$1" > "$1"; md5sum "$1" >> "$TMP/planted.md5"; }
+: > "$TMP/planted.md5"
+R=$TMP/recs; mkdir -p "$R"
+now=$(date +%s)
+for s in $(seq -2 25); do
+    stamp=$(date -d "@$((now + s))" +%Y%m%d-%H%M%S)
+    for x in .bdf .bdf.events.tsv .session.tsv .summary.txt; do plant "$R/night-$stamp$x"; done
+    plant "$R/night-$stamp-2.bdf.events.tsv"
+done
+start_emu
+if [ -L "$TMP/tty" ]; then
+    "$DW_BIN" record --serial "$TMP/tty" --out "$R" --subject night > "$TMP/rec.out" 2> "$TMP/rec.err" &
+    rec=$!; sleep 6; kill -TERM $rec; wait $rec; st=$?
+    stop_emu
+    md5sum -c --quiet "$TMP/planted.md5" > "$TMP/md5.out" 2>&1 \
+        && pass "record: files already at its names (recording, side log, session log, summary) unchanged" \
+        || fail "record: files already at its names unchanged" "$(head -3 "$TMP/md5.out")"
+    new=$(ls "$R"/night-*-3.bdf 2>/dev/null | head -1)
+    [ $st -eq 0 ] && [ -n "$new" ] && [ -s "$new.events.tsv" ] && [ -s "${new%.bdf}.session.tsv" ] && [ -s "${new%.bdf}.summary.txt" ] \
+        && pass "record: it wrote its recording, side log, session log and summary under the next free name" \
+        || fail "record: wrote under a free name" "status $st, $(ls "$R" | grep -v -- '-2\.bdf\.events' | tail -5 | tr '\n' ' ')"
+else
+    skip "record: names taken" "dreamwatch emulate gave no pty: $(head -c 200 "$TMP/emu.err")"
+fi
+
+# recover: a crashed copy (count -1, a torn record) beside files named as its temporary copies
+if [ -n "$new" ]; then
+    cp "$new" "$TMP/crash.bdf"; cp "$new.events.tsv" "$TMP/crash.bdf.events.tsv"
+    printf -- '-1      ' | dd of="$TMP/crash.bdf" bs=1 seek=236 conv=notrunc 2>/dev/null
+    printf 'torn' >> "$TMP/crash.bdf"
+    : > "$TMP/planted.md5"
+    for x in .recover.tmp .recover-count.tmp .tmp .recover .bak; do plant "$TMP/crash.bdf$x"; done
+    out=$("$DW_BIN" recover "$TMP/crash.bdf" 2>&1); rc=$?
+    md5sum -c --quiet "$TMP/planted.md5" > "$TMP/md5.out" 2>&1 && [ $rc -eq 0 ] && echo "$out" | grep -q "recovered" \
+        && pass "recover: files named as its temporary copies are left byte for byte; it still repairs" \
+        || fail "recover: files at its temporary names" "rc=$rc $out; $(head -3 "$TMP/md5.out")"
+    ls "$TMP" | grep -q 'crash.bdf.recover-......$' && fail "recover: no temporary file left" "$(ls "$TMP")" \
+        || pass "recover: no temporary file left"
+fi

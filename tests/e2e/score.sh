@@ -8,7 +8,7 @@ NIGHT=$DW_ROOT/sample-data/sample-night.edf
 "$DW_BIN" score --out "$TMP/s" "$NIGHT" > "$TMP/out" 2> "$TMP/err"; rc=$?
 [ $rc -eq 0 ] && pass "score exits 0" || { fail "score exits 0" "rc=$rc $(cat "$TMP/err")"; exit 0; }
 [ ! -s "$TMP/err" ] && pass "no progress bar when stderr is not a terminal" || fail "no progress bar when stderr is not a terminal" "$(head -c 200 "$TMP/err")"
-head -1 "$TMP/s.csv" | grep -qx 'epoch,onset_s,stage,p_W,p_N1,p_N2,p_N3,p_R' && pass "CSV header" || fail "CSV header" "$(head -1 "$TMP/s.csv")"
+head -1 "$TMP/s.csv" | grep -qx 'epoch,onset_s,stage,p_W,p_N1,p_N2,p_N3,p_R,spindles_per_min,so_per_min' && pass "CSV header" || fail "CSV header" "$(head -1 "$TMP/s.csv")"
 n=$(($(wc -l < "$TMP/s.csv") - 1))
 # 7.5 h = 900 epochs
 [ "$n" -ge 890 ] && [ "$n" -le 960 ] && pass "CSV has one row per epoch ($n)" || fail "CSV has one row per epoch" "$n rows"

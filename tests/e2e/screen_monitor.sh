@@ -32,13 +32,13 @@ wait_for 10 'PAUSED' || fail screen_pause "no PAUSED on the status line"
 sleep 1
 s1=$(status_epoch); sleep 1; s2=$(status_epoch)
 n=$(echo "$s2" | awk '{print $2}'); st=$(echo "$s2" | awk '{print $3}')
-want=$(awk -F, -v e=$((n - 1)) '$1 == e {print $3}' "$TMP/score.csv")
+want=$(awk -F, -v e=$n '$1 == e {print $3}' "$TMP/score.csv")     # epochs are numbered from 0 everywhere
 if [ -n "$n" ] && [ "$s1" = "$s2" ] && [ "$st" = "$want" ]; then pass "screen_stage_matches_score (epoch $n: $st)"
-else fail screen_stage_matches_score "screen '$s2' (before '$s1'), score.csv says '$want' for epoch $((n - 1))"; fi
+else fail screen_stage_matches_score "screen '$s2' (before '$s1'), score.csv says '$want' for epoch $n"; fi
 
 # the plot: one column per epoch or per group of epochs, every stage in its row
 tm_screen > "$TMP/full.txt"
-if $PY - "$TMP/full.txt" "$TMP/score.csv" "$n" <<'EOF'
+if $PY - "$TMP/full.txt" "$TMP/score.csv" "$((n + 1))" <<'EOF'
 import sys, math
 lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
 stages = [l.split(",")[2] for l in open(sys.argv[2]).read().split("\n")[1:] if l]

@@ -38,7 +38,8 @@ while y < H - 2 and panes:
         if xr < 0: die("row %d: no top-right corner" % y)
         for yy in range(y + 1, yb):
             if g[yy][x] != "\u2502" or g[yy][xr] != "\u2502": die("box %d,%d: side broken at row %d" % (y, x, yy))
-        if g[yb][x] != "\u2514" or g[yb][xr] != "\u2518" or set(g[yb][x + 1:xr]) != {"\u2500"}:
+        # the bottom edge may carry a legend (the spectrogram's colour scale) between its rules
+        if g[yb][x] != "\u2514" or g[yb][xr] != "\u2518" or g[yb][x + 1] != "\u2500" or g[yb][xr - 1] != "\u2500":
             die("box %d,%d: bottom broken: %r" % (y, x, g[yb][x:xr + 1]))
         x = xr + 1
     if x != W: die("row %d: boxes end at column %d, not %d" % (y, x, W))

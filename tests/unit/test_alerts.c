@@ -35,9 +35,23 @@ static void on_event(void *ctx, int ev, const dw_alert_view *a, double t, double
     nev++;
 }
 
+/* The signal rules take the one quality verdict (dsp/quality.h): blocks go through it as the pipeline
+ * sends them. */
+static dw_quality *quality;
+static dw_alerts *cur;
+static double cur_wall;
+static void on_second(void *ctx, const dw_quality_second *q)
+{
+    (void)ctx;
+    dw_alerts_quality(cur, q, &info, cur_wall);
+}
+
 static dw_alerts *fresh(void)
 {
     nev = 0;
+    dw_quality_free(quality);
+    dw_quality_cfg qc = dw_quality_settings(&cfg);
+    quality = dw_quality_new(info.nch, info.fs, info.phys_lo, info.phys_hi, &qc);
     return dw_alerts_new(&cfg, on_event, NULL);
 }
 
@@ -49,7 +63,7 @@ static double eeg(double t, int ch)
          + 5 * noise_gauss();
 }
 
-enum { C_NONE, C_FLAT, C_RAILED, C_MAINS50, C_MAINS60, C_ARTEFACT, C_MOVE, C_LOSS };
+enum { C_NONE, C_FLAT, C_RAILED, C_MAINS50, C_MAINS60, C_ARTEFACT, C_MOVE, C_LOSS, C_FLAT_BOTH };
 #define LOSS_GAP 3   /* frames lost before each block while the loss cause is on */
 
 /* Blocks from t0 to t1 with the cause active between c0 and c1; the wall clock is WALL0 + t. */
@@ -62,7 +76,7 @@ static void feed(dw_alerts *a, double t0, double t1, int cause, double c0, doubl
             double ti = t + i / info.fs;
             for (int c = 0; c < 2; c++) {
                 double v = eeg(ti, c) + 300;            /* a DC offset, as a Cyton has */
-                if (on && cause == C_FLAT && c == 1) v = 12.5;
+                if (on && ((cause == C_FLAT && c == 1) || cause == C_FLAT_BOTH)) v = 12.5;
                 if (on && cause == C_RAILED && c == 0) v = 187500;
                 if (on && cause == C_MAINS50 && c == 0) v += 100 * sin(2 * M_PI * 50 * ti);
                 if (on && cause == C_MAINS60 && c == 1) v += 100 * sin(2 * M_PI * 60 * ti);
@@ -75,6 +89,11 @@ static void feed(dw_alerts *a, double t0, double t1, int cause, double c0, doubl
         if (on && cause == C_MOVE)
             b.accel[0] = 0.5 * sin(2 * M_PI * 0.5 * t);
         dw_alerts_block(a, &b, &info, WALL0 + t);
+        cur = a;
+        cur_wall = WALL0 + t;
+        if (b.gap)
+            dw_quality_gap(quality, b.gap, on_second, NULL);
+        dw_quality_push(quality, b.uv, b.n, on_second, NULL);
     }
 }
 
@@ -110,6 +129,14 @@ static void test_signal_rules(void)
     feed(a, 0, 300, C_FLAT, 100, 200);
     expect_one("flat", DW_AL_FLAT, 100 + cfg.al_flat_s, 102 + cfg.al_flat_s, 204.9, 207.1, 0);
     CHECK("flat_names_channel", nev > 0 && strstr(evs[0].text, "Pz-Oz"), "%s", nev ? evs[0].text : "");
+    dw_alerts_free(a);
+
+    /* One cause on both channels (a reference electrode off): ONE alert naming both. */
+    a = fresh();
+    feed(a, 0, 300, C_FLAT_BOTH, 100, 200);
+    expect_one("flat_both_channels", DW_AL_FLAT, 100 + cfg.al_flat_s, 102 + cfg.al_flat_s, 204.9, 207.1, 0);
+    CHECK("one_alert_names_every_channel", nev > 0 && strstr(evs[0].text, "Fpz-Cz") && strstr(evs[0].text, "Pz-Oz"),
+          "%s", nev ? evs[0].text : "");
     dw_alerts_free(a);
 
     a = fresh();
@@ -199,6 +226,23 @@ static void test_datapath_rules(void)
         double up = 100 + win * p / rate, down = 160 + win * (1 - p / rate);
         expect_one("loss", DW_AL_LOSS, up - 2, up + 2, down - 2, down + 12, 0);
     }
+    dw_alerts_free(a);
+
+    /* A file's gaps (an EDF+D pause, case 05 of ../shared/cases: 600 s at once) are not packet loss. */
+    a = fresh();
+    info.live = 0;
+    feed(a, 0, 100, C_NONE, 0, 0);
+    {
+        double buf[BLOCK * 2] = { 0 };
+        for (int i = 0; i < BLOCK * 2; i++)
+            buf[i] = 300 + 20 * sin(i * 0.1);
+        dw_block b = { .n = BLOCK, .uv = buf, .t0 = 700, .gap = 600 * (long)FS };
+        dw_alerts_block(a, &b, &info, WALL0 + 100);
+    }
+    feed(a, 700 + BLOCK / info.fs, 800, C_NONE, 0, 0);
+    CHECK("loss: a file's 600-s gap raises no packet-loss alert", dw_alerts_count(a, DW_AL_LOSS) == 0, "%d",
+          dw_alerts_count(a, DW_AL_LOSS));
+    info.live = 1;
     dw_alerts_free(a);
 
     /* reconnects at 100 and 120: one alert, cleared a minute after the last */
@@ -392,6 +436,40 @@ static void test_engine(void)
     CHECK("version_only_on_change", dw_alerts_version(a) == ver, "v %lu -> %lu", ver, dw_alerts_version(a));
     dw_alerts_free(a);
 
+    /* The repeats stop when the cause clears; the cleared critical alert then waits, silent, for one
+     * acknowledgement (and blocks stimulation until it gets it). */
+    a = fresh();
+    d.rec_error = 1;
+    dw_alerts_datapath(a, 0, 2000, &d);
+    for (double w = 2000; w <= 2075; w += 1)
+        dw_alerts_tick(a, 0, w);
+    d.rec_error = 0;
+    dw_alerts_datapath(a, 0, 2076, &d);
+    int rep_before = 0, rep_after = 0, seen_clear = 0;
+    for (double w = 2076; w <= 2076 + 20 * cfg.al_repeat_s; w += 1)
+        dw_alerts_tick(a, 0, w);
+    for (int i = 0; i < nev; i++) {
+        seen_clear |= evs[i].ev == DW_ALERT_CLEARED;
+        if (evs[i].ev == DW_ALERT_REPEAT) seen_clear ? rep_after++ : rep_before++;
+    }
+    CHECK("repeats_stop_when_cleared", rep_before == 1 && rep_after == 0 && seen_clear,
+          "%d repeats before the clear, %d after", rep_before, rep_after);
+    const dw_alert_view *bl = dw_alerts_blocking(a);
+    CHECK("cleared_unacked_critical_named_as_blocking", bl && bl->id == 1 && !bl->active && !bl->acked, "%s",
+          bl ? bl->text : "none");
+    dw_alerts_free(a);
+
+    /* `a` takes the alert that most needs it: a critical one raised first, then a warning; the critical
+     * one is acknowledged first (not the newest), then the warning. */
+    a = fresh();
+    dw_alerts_cause(a, DW_AL_WAKE_FAILED, DW_AL_GLOBAL, 1, 10, 10, WALL0 + 10, -1, "wake did not take");
+    dw_alerts_cause(a, DW_AL_ACTUATOR_FAILED, 0, 1, 20, 20, WALL0 + 20, -1, "stimulus: not found");
+    dw_alerts_cause(a, DW_AL_STIM_LIMIT, DW_AL_GLOBAL, 1, 30, 30, WALL0 + 30, -1, "limit");
+    int ok1 = dw_alerts_ack(a, -1, 40, WALL0 + 40) == 0 && dw_alerts_get(a, 0)->acked && !dw_alerts_get(a, 1)->acked;
+    int ok2 = dw_alerts_ack(a, -1, 41, WALL0 + 41) == 0 && dw_alerts_get(a, 1)->acked && !dw_alerts_get(a, 2)->acked;
+    CHECK("ack_most_severe_first", ok1 && ok2, "first ack took the critical: %d, second the warning: %d", ok1, ok2);
+    dw_alerts_free(a);
+
     /* More alerts than the monitor holds: every open one survives, the oldest closed ones go. */
     a = fresh();
     dw_alerts_cause(a, DW_AL_WAKE_FAILED, DW_AL_GLOBAL, 1, 0, 0, 0, -1, "open critical");
@@ -463,6 +541,11 @@ int main(void)
     info.nch = 2;
     info.fs = FS;
     info.phys_max_uv = 187500;
+    for (int c = 0; c < 2; c++) {
+        info.phys_lo[c] = -187500;
+        info.phys_hi[c] = 187500;
+    }
+    info.live = 1;                  /* a Cyton; the loss rule is for live sources only */
     info.frontal = 0;
     info.parietal = 1;
     snprintf(info.label[0], DW_LABEL_LEN, "Fpz-Cz");
@@ -473,5 +556,6 @@ int main(void)
     test_control_rules();
     test_engine();
     test_clean_night();
+    dw_quality_free(quality);
     TAP_DONE();
 }

@@ -166,6 +166,26 @@ int main(void)
     double et = got ? maxrel(y, ref, NX, sqrt(rms / NX)) : 1;
     worst_t = fmax(worst_t, et);
     CHECK("slow_oscillation_bandpass_vs_sosfilt", et < 1e-9, "sosfilt differs by %.3g relative", et);
+    /* Settled at the first sample: a 61-mV offset into the display band-pass gives no transient, a
+     * low-pass passes it at once, and without settling the same offset rings far beyond 100 uV. */
+    {
+        dw_cascade bp = { 0 }, cold = { 0 }, low = { 0 };
+        dw_cascade_butter(&bp, DW_BQ_HIGHPASS, 2, 0.3, 100);
+        dw_cascade_butter(&bp, DW_BQ_LOWPASS, 2, 35, 100);
+        cold = bp;
+        dw_cascade_butter(&low, DW_BQ_LOWPASS, 2, 35, 100);
+        dw_cascade_settle(&bp, 61000);
+        dw_cascade_settle(&low, 61000);
+        double worst_bp = 0, worst_low = 0, cold_peak = 0;
+        for (int j = 0; j < 1000; j++) {
+            worst_bp = fmax(worst_bp, fabs(dw_cascade_step(&bp, 61000)));
+            worst_low = fmax(worst_low, fabs(dw_cascade_step(&low, 61000) - 61000));
+            cold_peak = fmax(cold_peak, fabs(dw_cascade_step(&cold, 61000)));
+        }
+        CHECK("cascade_settle_no_transient", worst_bp < 1e-6 && worst_low < 1e-6 && cold_peak > 1000,
+              "settled band-pass %.3g, settled low-pass error %.3g, unsettled peak %.3g uV", worst_bp,
+              worst_low, cold_peak);
+    }
     printf("# worst relative difference vs SciPy: response %.2e, filtered samples %.2e\n", worst_f, worst_t);
     free(out);
     TAP_DONE();

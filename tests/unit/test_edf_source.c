@@ -16,6 +16,14 @@
 
 static char dir[256];
 
+/* These tests check the reader's own resampling (channels of different rates are brought to one rate),
+ * segment handling and seeks at 100 Hz: they ask for it. Production code reads at the native rate. */
+static const dw_channel_spec *at100(void)
+{
+    static dw_channel_spec sp = { .out_fs = 100 };
+    return &sp;
+}
+
 static double wave(int sig, double t)
 {
     switch (sig) {
@@ -111,7 +119,7 @@ static void test_edfplus(const char *path)
         edfclose_file(h.handle);
 
     dw_err err = { "" };
-    dw_source *s = dw_edf_open(path, NULL, &err);
+    dw_source *s = dw_edf_open(path, at100(), &err);
     CHECK("edf+ opens", s != NULL, "%s", err.msg);
     if (!s)
         return;
@@ -172,6 +180,7 @@ static dw_source *open_spec(const char *path, const char *chans, const char *fr,
 {
     dw_channel_spec sp;
     memset(&sp, 0, sizeof sp);
+    sp.out_fs = 100;
     char list[200];
     snprintf(list, sizeof list, "%s", chans);
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ","))
@@ -213,7 +222,7 @@ static void test_channels(const char *path)
           tf_contains(err.msg, path), "opened");
     dw_source_close(s);
     s = open_spec(path, "9", "", "", &err);
-    CHECK("index out of range", !s && tf_contains(err.msg, "no channel number 9 (the file has 4"), "opened");
+    CHECK("index out of range", !s && tf_contains(err.msg, "no channel 9 (the source has 4 channels"), "opened");
     dw_source_close(s);
 }
 
@@ -228,7 +237,7 @@ static void test_bdfplus(void)
     if (ok)
         edfclose_file(h.handle);
     dw_err err = { "" };
-    dw_source *s = dw_source_open_file(path, NULL, &err);
+    dw_source *s = dw_source_open_file(path, at100(), &err);
     CHECK("bdf+ opens through dw_source_open_file", s && !strcmp(s->ops->kind, "bdf") && s->info.nch == 2 &&
           s->info.frontal == 0 && s->info.parietal == 1, "%s", err.msg);
     if (!s || !ok)
@@ -255,7 +264,7 @@ static void test_bdfplus(void)
     fseek(f, 192, SEEK_SET);
     fwrite("24BIT", 1, 5, f);
     fclose(f);
-    s = dw_source_open_file(path, NULL, &err);
+    s = dw_source_open_file(path, at100(), &err);
     CHECK("plain BDF: opens, the annotation signal is not picked", s && !strcmp(s->ops->kind, "bdf") &&
           s->info.nch == 2 && s->info.duration_s == 40, "%s", err.msg);
     dw_source_close(s);
@@ -367,12 +376,14 @@ static void test_damage(const char *good)
     put(tmp("ns.edf"), c, n);
     cases[nc++] = (dcase){ "bad number of signals", "ns.edf", "bad number-of-signals field \"abc \"" };
     memcpy(c, d, n);
-    /* The annotation signal is the last in each record; scribble over record 5's time-keeping TAL. */
-    size_t tal = (size_t)hs + 5 * rs + (256 + 200 + 1 + 100) * 2;
-    memcpy(c + tal, "garbage\x14\x01\xff annotation!!", 22);
-    put(tmp("tal.edf"), c, n);
-    cases[nc++] = (dcase){ "garbage annotation bytes", "tal.edf",
-                                       "not a valid EDF/BDF file (format error" };
+    /* The annotation signal is the last in each record; record 60's time-keeping TAL says 99 s, not
+     * 59. */
+    size_t tal = (size_t)hs + 59 * rs + (256 + 200 + 1 + 100) * 2;
+    memcpy(c + tal, "+99\x14\x14", 5);
+    put(tmp("late.edf"), c, n);
+    static char late[96];
+    snprintf(late, sizeof late, "data record 60 (byte %zu) starts at 99 s, not 59 s", tal);
+    cases[nc++] = (dcase){ "last record out of time", "late.edf", late };
     put(tmp("text.edf"), (const unsigned char *)"hello, world\n1,2,3\n", 19);
     cases[nc++] = (dcase){ "not EDF", "text.edf", "not an EDF/BDF file (it starts with neither" };
     put(tmp("empty.edf"), c, 0);
@@ -382,12 +393,13 @@ static void test_damage(const char *good)
     memcpy(c + hs - 32 * ns - 8 * ns + 8 * 3, "0       ", 8); /* samples per record of signal 4 */
     put(tmp("spr.edf"), c, n);
     cases[nc++] = (dcase){ "zero samples per record", "spr.edf",
-                                       "bad samples-per-record field \"0       \" for signal 4" };
+                                       "signal 4 \"EEG C3-A2\": bad samples-per-record field \"0       \" "
+                                       "(header byte 1360)" };
 
     for (int i = 0; i < nc; i++) {
         char name[120], *p = tmp(cases[i].file);
         memset(&err, 0, sizeof err);
-        s = dw_edf_open(p, NULL, &err);
+        s = dw_edf_open(p, at100(), &err);
         const char *msg = s ? s->info.note : err.msg;
         snprintf(name, sizeof name, "damaged: %s", cases[i].name);
         CHECK(name, tf_contains(msg, cases[i].want) && tf_contains(msg, cases[i].file), "%s", msg);
@@ -401,6 +413,23 @@ static void test_damage(const char *good)
             dw_source_close(s);
         }
     }
+    /* Garbage over record 6's time-keeping TAL: found when that record is read, a read error naming
+     * it. */
+    memcpy(c, d, n);
+    tal = (size_t)hs + 5 * rs + (256 + 200 + 1 + 100) * 2;
+    memcpy(c + tal, "garbage\x14\x01\xff annotation!!", 22);
+    put(tmp("tal.edf"), c, n);
+    char garbage[96];
+    snprintf(garbage, sizeof garbage, "data record 6 (byte %zu): no time-keeping annotation", tal);
+    memset(&err, 0, sizeof err);
+    s = dw_edf_open(tmp("tal.edf"), at100(), &err);
+    double *x = NULL;
+    long got = s ? read_all(s, &x, 1000) : 0;
+    CHECK("damaged: garbage time-keeping annotation", s && got < 0 && tf_contains(s->err.msg, "tal.edf") &&
+          tf_contains(s->err.msg, garbage),
+          "%ld frames: %s", got, s ? s->err.msg : err.msg);
+    free(x);
+    dw_source_close(s);
     /* The repaired copies live in TMPDIR only until EDFlib has them open. */
     int left = 0;
     DIR *dd = opendir(dir);
@@ -423,7 +452,7 @@ static void test_read_error(const char *good)
     fclose(in);
     fclose(out);
     dw_err err = { "" };
-    dw_source *s = dw_edf_open(p, NULL, &err);
+    dw_source *s = dw_edf_open(p, at100(), &err);
     if (!s) {
         FAIL("read error: open", "%s", err.msg);
         return;
@@ -498,7 +527,7 @@ static void test_edf_discontinuous(void)
     const double on[] = { 0, 1, 2, 8.5, 9.5, 10.5, 11.5 };
     CHECK("edf+d: write by hand", tf_write_discontinuous(path, 0, disc_sigs, 2, 1, on, 7, NULL, 60) == 0, "io");
     dw_err err = { "" };
-    dw_source *s = dw_edf_open(path, NULL, &err);
+    dw_source *s = dw_edf_open(path, at100(), &err);
     CHECK("edf+d: opens", s != NULL, "%s", err.msg);
     if (!s)
         return;
@@ -575,7 +604,7 @@ static void test_edf_discontinuous(void)
     fclose(f);
     size_t rec = (n - 256 * 4) / 7;
     put(tmp("disc-cut.edf"), c, 256 * 4 + 5 * rec + rec / 2);
-    s = dw_edf_open(tmp("disc-cut.edf"), NULL, &err);
+    s = dw_edf_open(tmp("disc-cut.edf"), at100(), &err);
     dread d = { 0 };
     CHECK("edf+d truncated: both notes, 300 + 200 frames, the gap", s &&
           tf_contains(s->info.note, "truncated: 5 of 7 data records") && tf_contains(s->info.note, "5.5 s missing") &&
@@ -588,7 +617,7 @@ static void test_edf_discontinuous(void)
     /* EDF+D whose records happen to be contiguous: no gap, no note. */
     const double contiguous[] = { 0, 1, 2, 3, 4 };
     tf_write_discontinuous(tmp("disc-c.edf"), 0, disc_sigs, 2, 1, contiguous, 5, NULL, 60);
-    s = dw_edf_open(tmp("disc-c.edf"), NULL, &err);
+    s = dw_edf_open(tmp("disc-c.edf"), at100(), &err);
     CHECK("edf+d without gaps: 500 frames, no gap, no note", s && s->info.note[0] == 0 && read_disc(s, 128, &d) == 0 &&
           d.n == 500 && d.gaps == 0 && d.x[499 * 2 + 1] == 1499, "%s n %ld gaps %ld", s ? s->info.note : err.msg,
           d.n, d.gaps);
@@ -610,7 +639,7 @@ static void test_bdf_discontinuous(void)
         on[r] = 0.25 + 0.5 * r + (r >= 4 ? 30.25 : 0) + (r >= 10 ? 0.004 : 0);
     CHECK("bdf+d: write by hand", tf_write_discontinuous(path, 1, sigs, 2, 0.5, on, 12, NULL, 120) == 0, "io");
     dw_err err = { "" };
-    dw_source *s = dw_source_open_file(path, NULL, &err);
+    dw_source *s = dw_source_open_file(path, at100(), &err);
     CHECK("bdf+d: opens", s && !strcmp(s->ops->kind, "bdf"), "%s", err.msg);
     if (!s)
         return;
@@ -669,7 +698,7 @@ static void test_discontinuous_errors(void)
     fclose(f);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dw_err err = { "" };
-        dw_source *s = dw_edf_open(tmp(cases[i].file), NULL, &err);
+        dw_source *s = dw_edf_open(tmp(cases[i].file), at100(), &err);
         CHECK(cases[i].name, !s && tf_contains(err.msg, cases[i].want), "opened");
         dw_source_close(s);
     }
@@ -681,7 +710,7 @@ static void test_discontinuous_hypnogram(void)
     static const tf_signal sig[] = { { "EEG Fpz-Cz", "uV", 1, -500, 500, dwave } };
     const double on[] = { 0, 30, 120, 150 };
     const char *const text[] = { "Sleep stage W", "Sleep stage 1", "Sleep stage 2", "Sleep stage R" };
-    dw_hypnogram h = { NULL, 0 };
+    dw_hypnogram h;
     dw_err err = { "" };
     tf_write_discontinuous(tmp("hyp.edf"), 0, sig, 1, 30, on, 4, text, 60);
     int rc = dw_hypnogram_load(tmp("hyp.edf"), &h, &err);
@@ -702,9 +731,9 @@ static void test_sniff(void)
 {
     dw_err err = { "" };
     put(tmp("x.dat"), (const unsigned char *)"random bytes here\n", 18);
-    CHECK("sniff: unknown format named", !dw_source_open_file(tmp("x.dat"), NULL, &err) &&
+    CHECK("sniff: unknown format named", !dw_source_open_file(tmp("x.dat"), at100(), &err) &&
           tf_contains(err.msg, "x.dat: unknown format"), "opened");
-    CHECK("sniff: missing file", !dw_source_open_file(tmp("none.txt"), NULL, &err) &&
+    CHECK("sniff: missing file", !dw_source_open_file(tmp("none.txt"), at100(), &err) &&
           tf_contains(err.msg, "none.txt: cannot open"), "opened");
     const char *data = tap_shared_data();
     if (!data) {
@@ -719,7 +748,7 @@ static void test_sniff(void)
     for (int i = 0; i < 3; i++) {
         char p[1200], name[120];
         snprintf(p, sizeof p, "%s/openbci/%s", data, files[i][0]);
-        dw_source *s = dw_source_open_file(p, NULL, &err);
+        dw_source *s = dw_source_open_file(p, at100(), &err);
         snprintf(name, sizeof name, "sniff: %s is %s", files[i][0], files[i][1]);
         CHECK(name, s && !strcmp(s->ops->kind, files[i][1]), "%s", s ? s->ops->kind : err.msg);
         dw_source_close(s);
@@ -736,7 +765,7 @@ static void test_sleep_edf_hypnogram(void)
     char p[1200];
     snprintf(p, sizeof p, "%s/sleep-edf/hypnograms/SC4001EC-Hypnogram.edf", data);
     dw_err err = { "" };
-    dw_source *s = dw_edf_open(p, NULL, &err);
+    dw_source *s = dw_edf_open(p, at100(), &err);
     CHECK("Sleep-EDF hypnogram (annotations only) is not a recording", !s &&
           tf_contains(err.msg, "no signals to replay (only annotations"), "opened");
     dw_source_close(s);

@@ -12,29 +12,40 @@ static const char *script =
 
 int main(void)
 {
-    static const size_t sizes[] = { 8, 16, 128, 256, 1024, 4096 };
-    enum { NS = sizeof sizes / sizeof sizes[0], TOTAL = 8 + 16 + 128 + 256 + 1024 + 4096 };
-    CHECK("fft_rejects_bad_size", !dw_rfft_new(0) && !dw_rfft_new(4) && !dw_rfft_new(100) && !dw_rfft_new(131072),
-          "accepted a size that is not a power of two in [8, 65536]");
+    static const size_t sizes[] = { 8, 16, 125, 128, 250, 256, 1024, 4096 };
+    enum { NS = sizeof sizes / sizeof sizes[0], TOTAL = 8 + 16 + 125 + 128 + 250 + 256 + 1024 + 4096 };
+    CHECK("fft_rejects_bad_size", !dw_rfft_new(0) && !dw_rfft_new(4) && !dw_rfft_new(7) && !dw_rfft_new(131072),
+          "accepted a size outside [8, 65536]");
 
-    static double x[TOTAL], re[2049], im[2049], ref[2 * 2049];
+    static _Alignas(DW_FFT_ALIGN) double x[TOTAL + 1], X[2 * 2049 + 2];
+    static double ref[2 * 2049];
     srand(12345);
     for (size_t i = 0; i < TOTAL; i++)
         x[i] = (rand() / (double)RAND_MAX - 0.5) * 200.0 + (i % 7 == 0 ? 1e4 : 0.0);
 
     /* Analytic check that needs no python: a cosine on bin 3 of 256 points. */
     dw_rfft *p = dw_rfft_new(256);
-    double c[256], peak_err = 0, other = 0;
+    static _Alignas(DW_FFT_ALIGN) double c[257];
+    double peak_err = 0, other = 0;
     for (int j = 0; j < 256; j++)
         c[j] = cos(2 * M_PI * 3 * j / 256.0);
-    dw_rfft_forward(p, c, re, im);
+    dw_rfft_forward(p, c, X);
     for (int k = 0; k <= 128; k++) {
         if (k == 3)
-            peak_err = fmax(fabs(re[k] - 128.0), fabs(im[k]));
+            peak_err = fmax(fabs(X[2 * k] - 128.0), fabs(X[2 * k + 1]));
         else
-            other = fmax(other, hypot(re[k], im[k]));
+            other = fmax(other, hypot(X[2 * k], X[2 * k + 1]));
     }
     CHECK("fft_cosine_bin", peak_err < 1e-12 && other < 1e-12, "bin 3 off by %g, others up to %g", peak_err, other);
+    /* The same input one double further on (not aligned for the SIMD plan): the other plan, same
+     * bins. */
+    for (int j = 256; j > 0; j--)
+        c[j] = c[j - 1];
+    double X2[2 * 129 + 1], diff = 0;
+    dw_rfft_forward(p, c + 1, X2 + 1);
+    for (int k = 0; k < 2 * 129; k++)
+        diff = fmax(diff, fabs(X2[k + 1] - X[k]));
+    CHECK("fft_unaligned_arrays", diff < 1e-12 && c[1] == 1.0, "unaligned arrays differ by %g", diff);
     dw_rfft_free(p);
 
     if (!pyref_have("numpy")) {
@@ -59,12 +70,12 @@ int main(void)
         line = strchr(line, '\n');
         line = line ? line + 1 : "";
         p = dw_rfft_new(n);
-        dw_rfft_forward(p, x + off, re, im);
+        dw_rfft_forward(p, x + off, X);
         off += n;
         double maxmag = 0, maxerr = 0;
         for (size_t k = 0; k < nb && got == 2 * nb; k++) {
             maxmag = fmax(maxmag, hypot(ref[2 * k], ref[2 * k + 1]));
-            maxerr = fmax(maxerr, hypot(re[k] - ref[2 * k], im[k] - ref[2 * k + 1]));
+            maxerr = fmax(maxerr, hypot(X[2 * k] - ref[2 * k], X[2 * k + 1] - ref[2 * k + 1]));
         }
         printf("# n=%zu max |X - numpy| / max |X| = %.3g\n", n, maxerr / maxmag);
         CHECK(name, got == 2 * nb && maxerr <= 1e-13 * maxmag, "parsed %zu of %zu values; error %g of %g",

@@ -120,7 +120,7 @@ static void test_damaged(const char *data)
     if (f)
         fclose(f);
     struct { const char *name; size_t off, len; const char *bytes; size_t keep; const char *want; } cases[] = {
-        { "annotation garbage", 512 + 40, 6, "\x01\x02\xff\x00zz", 0, "not a valid EDF/BDF file" },
+        { "annotation garbage", 512 + 40, 6, "\x01\x02\xff\x00zz", 0, "EDFlib refuses it (error -3)" },
         { "truncated data record", 0, 0, "", 512 + 100, "truncated: 0 of 1 data records present" },
         { "truncated header", 0, 0, "", 400, "truncated in the header: 400 of 512" },
         { "header size", 184, 8, "768     ", 0, "wrong header-size field" },

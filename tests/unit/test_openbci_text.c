@@ -119,8 +119,8 @@ static void raw_v1(const char *dir)
     fclose(f);
     CHECK("gui v1: every line delivered, counter jumps as gaps", t.n == lines && t.lost >= 1 && t.t0_ok,
           "%ld frames of %ld lines, %ld lost in %ld gaps", t.n, lines, t.lost, t.gaps);
-    char note[64];
-    snprintf(note, sizeof note, "%ld samples lost (counter jumps)", t.lost);
+    char note[128];
+    snprintf(note, sizeof note, "OpenBCI-RAW-2016-07-21_17-46-29.txt: %ld samples lost (sample-index jumps)", t.lost);
     CHECK("gui v1: the open-time note counts the lost samples", !strcmp(s->info.note, note), "\"%s\"", s->info.note);
     double lo = 1e9, hi = -1e9;
     for (long k = 0; k < t.n; k++)
@@ -257,9 +257,10 @@ static void bad_lines(void)
     char want[128];
     snprintf(want, sizeof want, "%s:5: column 5: not a number", path);
     CHECK("bad lines: error names file, line and column", strstr(s->err.msg, want) != NULL, "\"%s\"", s->err.msg);
-    /* the open-time pass reads counters only: it sees the jump 4 -> 9, not the lines refused later */
-    CHECK("bad lines: the open-time note tells the lost samples", !strcmp(s->info.note, "4 samples lost (counter jumps)"),
-          "\"%s\"", s->info.note);
+    /* the open-time pass parses as reading does: the refused lines are gaps too, and named */
+    CHECK("bad lines: the open-time note tells the lost samples and the refused lines",
+          !strcmp(s->info.note, "x.txt: 6 samples lost (sample-index jumps)\n"
+                                "x.txt: 2 unreadable lines skipped (first: line 5)"), "\"%s\"", s->info.note);
     dw_source_close(s);
 
     write_file(path, "%OpenBCI Raw EEG Data\nfoo, bar\n1, 2\n");
@@ -314,9 +315,127 @@ static void bad_lines(void)
     rmdir(dir);
 }
 
+/* A Ganglion GUI v4 text file as the board writes it (case 06 of ../shared/cases): 4 channels at 200 Hz,
+ * the sample index 0-200, clock time and Unix ms; skip: lines (samples) left out; cycle: a whole index
+ * cycle left out too (201 lines: invisible to the index, visible to the timestamps); bom_crlf: saved by
+ * an editor. Channel 1 holds the sample number. */
+static void write_ganglion(const char *path, int seconds, int skip_from, int skip_n, int bom_crlf)
+{
+    FILE *f = fopen(path, "wb");
+    const char *nl = bom_crlf ? "\r\n" : "\n";
+    fprintf(f, "%s%%OpenBCI Raw EEG Data%s%%Number of channels = 4%s%%Sample Rate = 200.0 Hz%s"
+            "%%First Column = SampleIndex%s%%Last Column = Timestamp %s", bom_crlf ? "\xef\xbb\xbf" : "", nl, nl,
+            nl, nl, nl);
+    long long t0 = 1541598342454LL;
+    for (int i = 0; i < seconds * 200; i++) {
+        if (i >= skip_from && i < skip_from + skip_n)
+            continue;
+        long long ms = t0 + i * 5;
+        fprintf(f, "%d, %d.00, %.2f, 1.50, -2.25, 0.000, 0.000, 0.000, 14:25:%02lld.%03lld, %lld%s", i % 201, i,
+                30 * sin(i * 0.1), (ms / 1000) % 60, ms % 1000, ms, nl);
+    }
+    fclose(f);
+}
+
+static void ganglion(void)
+{
+    char dir[] = "/tmp/dw-gang-XXXXXX", path[64];
+    if (!mkdtemp(dir))
+        return;
+    snprintf(path, sizeof path, "%s/g.txt", dir);
+    struct { const char *name; int from, n, bom; long frames, lost; const char *note, *absent; } cases[] = {
+        { "ganglion: index 0-200 learned, no invented samples", 0, 0, 0, 12000, 0,
+          "g.txt: the sample index runs 0-200 (a Ganglion), learned from the file", "lost" },
+        { "ganglion: BOM and CRLF read alike", 0, 0, 1, 12000, 0, "runs 0-200", "lost" },
+        { "ganglion: 37 lost samples across a wrap counted exactly", 390, 37, 0, 12000 - 37, 37,
+          "g.txt: 37 samples lost (sample-index jumps)", "timestamps" },
+        { "ganglion: a lost whole index cycle is seen by the timestamps", 3000, 201, 0, 12000 - 201, 0,
+          "g.txt: the timestamps span 60.0 s but the sample index gives 59.0 s at 200 Hz", "index jumps" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_ganglion(path, 60, cases[i].from, cases[i].n, cases[i].bom);
+        dw_err err = { "" };
+        dw_source *s = dw_source_open_file(path, NULL, &err);
+        if (!s) {
+            FAIL(cases[i].name, "open: %s", err.msg);
+            continue;
+        }
+        take t;
+        int r = read_all(s, 333, &t);
+        int exact = t.n == cases[i].frames && t.lost == cases[i].lost;
+        for (long k = 0, want = 0; exact && k < t.n; k++, want++) {     /* channel 1 is the sample number */
+            if (want == cases[i].from && cases[i].n == 37)
+                want += 37;
+            if (want == cases[i].from && cases[i].n == 201)
+                want += 201;
+            exact = t.uv[k * 4] == want;
+        }
+        CHECK(cases[i].name, r == DW_SRC_EOF && exact && t.t0_ok && s->info.nch == 4 && s->info.fs == 200 &&
+              !strcmp(s->ops->kind, "openbci-text") && strstr(s->info.note, cases[i].note) &&
+              !strstr(s->info.note, cases[i].absent) && fabs(s->info.duration_s - (t.n + t.lost) / 200.0) < 1e-9,
+              "%ld frames %ld lost t0 %d note \"%s\"", t.n, t.lost, t.t0_ok, s->info.note);
+        free(t.uv);
+        dw_source_close(s);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
+/* An SD log as the card leaves it (case 07): the last line torn, then the pre-allocated rest of the file
+ * holding NULs, or stale lines from an earlier session, or hex junk. Duration and notes come from the
+ * samples only; reading ends at the last sample without an error, however long the tail. */
+static void sd_tails(void)
+{
+    char dir[] = "/tmp/dw-sdtail-XXXXXX", path[64];
+    if (!mkdtemp(dir))
+        return;
+    snprintf(path, sizeof path, "%s/OBCI_1D.TXT", dir);
+    static const char *const names[] = { "NUL padding", "stale lines of an earlier session", "hex junk" };
+    for (int kind = 0; kind < 3; kind++) {
+        FILE *f = fopen(path, "wb");
+        fputs("%STOP AT\n0009C40\n", f);
+        for (int i = 0; i < 2500; i++) {
+            fprintf(f, "%02X", i % 256);
+            for (int c = 0; c < 8; c++)
+                fprintf(f, ",%06X", (i * 7 + c) & 0xffffff);
+            fputs(i % 10 ? "\n" : ",0000,0000,1F40\n", f);
+        }
+        fputs("C4,000001,000002,0000", f);                  /* torn mid-line */
+        for (int k = 0; k < 40000; k++)                      /* 40000 lines: beyond any bad-line limit */
+            if (kind == 0)
+                fputs("\0\0\0\0\0\0\0\0\0\0", f);
+            else if (kind == 1)
+                fprintf(f, "\n%02X,123456,123456,123456,123456,12345", k % 256);
+            else
+                fprintf(f, "\n%X,,%X,F,%X", k * 31 % 4096, k * 17 % 65536, k);
+        fclose(f);
+        dw_err err = { "" };
+        dw_source *s = dw_source_open_file(path, NULL, &err);
+        char name[120];
+        snprintf(name, sizeof name, "sd tail, %s: 2500 samples, 10 s, no lost samples, the tail named", names[kind]);
+        if (!s) {
+            FAIL(name, "open: %s", err.msg);
+            continue;
+        }
+        take t;
+        int r = read_all(s, 256, &t);
+        CHECK(name, r == DW_SRC_EOF && t.n == 2500 && t.lost == 0 && s->info.duration_s == 10 &&
+              !strstr(s->info.note, "lost") && !strstr(s->info.note, "unreadable") &&
+              strstr(s->info.note, "OBCI_1D.TXT: the last ") && strstr(s->info.note, "hold no samples") &&
+              strstr(s->info.note, "OBCI_1D.TXT: SD-card log"), "r %d n %ld lost %ld duration %g note \"%s\"", r,
+              t.n, t.lost, s->info.duration_s, s->info.note);
+        free(t.uv);
+        dw_source_close(s);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     bad_lines();
+    ganglion();
+    sd_tails();
     const char *dir = tap_shared_data();
     if (!dir) {
         SKIP("openbci real files", "no ../shared/data (set DW_SHARED_DATA)");

@@ -4,6 +4,8 @@
 #include "app/commands.h"
 #include "tap.h"
 
+#include <dirent.h>
+
 #include <edflib.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -438,8 +440,16 @@ static void crash_and_recover(void)
     bytes_view t;
     CHECK("recover: torn record dropped, count set", cp_ok && dw_cmd_recover(2, argv2) == 0 && view(torn, &t) == 0 &&
           t.count == v.count && t.size == t.hdr + t.count * t.rec, "count %lld size %lld", t.count, t.size);
-    snprintf(cmd, sizeof cmd, "%s.recover.tmp", torn);
-    CHECK("recover: no temp files left", access(cmd, F_OK) != 0, "%s exists", cmd);
+    int left = 0;                               /* its temporary copies are TORN.recover-XXXXXX */
+    snprintf(cmd, sizeof cmd, "%s", torn);
+    char *slash = strrchr(cmd, '/');
+    *slash = 0;
+    DIR *dd = opendir(cmd);
+    for (struct dirent *e; dd && (e = readdir(dd));)
+        left += !strncmp(e->d_name, slash + 1, strlen(slash + 1)) && strstr(e->d_name, ".recover-");
+    if (dd)
+        closedir(dd);
+    CHECK("recover: no temp files left", dd && left == 0, "%d left in %s", left, cmd);
 }
 
 /* In a child: record into dir until the disk is full, then check what is left; free room and resume. */

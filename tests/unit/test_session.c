@@ -116,7 +116,8 @@ static void test_enhanced_night(const char *log_path)
     double mc = 0, ms = 0;
     for (int i = 0; i < n; i++) {
         const dw_stim *st = dw_session_stim(s, i);
-        int e = (int)(st->t / 30);                  /* the epoch in progress: its predecessor is the label */
+        int e =
+            (int)floor(st->t / 30 + 1e-6); /* the epoch in progress: its predecessor is the label */
         if ((st->stage != DW_N2 && st->stage != DW_N3) || stage_of(e - 1) != st->stage)
             bad++;
         n2 += st->stage == DW_N2;
@@ -141,23 +142,28 @@ static void test_enhanced_night(const char *log_path)
           count_ann("SO stim "));
     int with_trough = 0;
     for (int i = 0; i < nann; i++)
-        with_trough += !strncmp(ann[i], "SO stim ", 8) && strstr(ann[i], "trough");
+        with_trough += !strncmp(ann[i], "SO stim ", 8) && !strstr(ann[i], "cancelled") &&
+                       strstr(ann[i], "trough");
     CHECK("enhanced_annotation_has_trough", with_trough == n, "%d of %d", with_trough, n);
     CHECK("enhanced_phase_known", phased >= n - 1 && fabs(atan2(ms, mc) * 180 / M_PI) < 45, "%d phased, mean %.0f",
           phased, atan2(ms, mc) * 180 / M_PI);
 
     FILE *f = tmpfile();
-    dw_sleep_stats stats = { .tst_min = 400 };
-    int r = f ? dw_session_write_summary(s, f, &stats) : -1;
-    char buf[4096] = "";
+    dw_night night = { .st = { .tst_min = 400, .sol_min = 10 }, .source = "test" };
+    int r = f ? dw_session_write_summary(s, f, &night) : -1;
+    static char buf[1 << 20];
+    buf[0] = 0;
     if (f) {
         rewind(f);
         size_t got = fread(buf, 1, sizeof buf - 1, f);
         buf[got] = 0;
         fclose(f);
     }
-    CHECK("summary_written", r == 0 && strstr(buf, "total sleep 400.0") && strstr(buf, "slow-oscillation stimuli") &&
-          strstr(buf, "circular mean"), "%.300s", buf);
+    char want_fig[64];
+    snprintf(want_fig, sizeof want_fig, "\nstimuli\t%d\n", dw_session_nstim(s));
+    CHECK("summary_written", r == 0 && strstr(buf, "TST 400.0 min") && strstr(buf, "slow-oscillation stimuli") &&
+          strstr(buf, "circular mean") && strstr(buf, "## Figures\n") && strstr(buf, want_fig) &&
+          strstr(buf, "\ntst_min\t400.0\n"), "%.300s", buf);
     dw_session_free(s);
     cfg.max_per_night = 2000;
 
@@ -226,12 +232,29 @@ static void test_cancel_and_safety(void)
     CHECK("movement_suspends_30s", during == 0 && dw_session_nstim(s) > n0, "%d during, %d after", during,
           dw_session_nstim(s) - n0);
 
-    /* an artefact on the frontal channel suspends too */
+    /* an artefact on the frontal channel suspends too, at the sample (against the last second's mean from
+     * the one quality verdict) */
+    dw_source_info qi;
+    memset(&qi, 0, sizeof qi);
+    qi.nch = 2;
+    qi.frontal = 0;
+    qi.parietal = 1;
+    dw_quality_second qs = { .second = 299, .nch = 2 };
+    dw_session_quality(s, &qs, &qi, 1e9 + 300);
     n0 = dw_session_nstim(s);
     x = 5000;
     dw_session_frontal(s, 300, FS, &x, 1);
     run(s, 300.1, 329.9);
     CHECK("artefact_suspends", dw_session_nstim(s) == n0, "%d stimuli", dw_session_nstim(s) - n0);
+    run(s, 330, 360);
+    /* a flat second on the parietal staging channel (the verdict) suspends for 30 s */
+    n0 = dw_session_nstim(s);
+    qs.second = 359;
+    qs.flag[1] = DW_Q_FLAT;
+    dw_session_quality(s, &qs, &qi, 1e9 + 360);
+    run(s, 360, 389.9);
+    CHECK("bad_staging_signal_suspends", dw_session_nstim(s) == n0, "%d stimuli", dw_session_nstim(s) - n0);
+    qs.flag[1] = 0;
     run(s, 330, 360);
 
     /* a critical alert open: nothing until it is cleared and acknowledged */
@@ -299,6 +322,12 @@ static void test_rem_cues(void)
     /* R runs from epoch 20 to 59: cues at the 10th R epoch (t = 900 s) and 15 min later (1800 s) */
     CHECK("rem_cues", cues == 2 && bad == 0 && count_ann("REM cue") == 2 && bells == 2, "%d cues (%d bad), %d bells",
           cues, bad, bells);
+    /* cues are counted apart from the SO stimuli of the N2/N3 epochs before them */
+    dw_session_view sv;
+    dw_session_view_get(s, &sv);
+    CHECK("rem_cues_numbered_apart", count_ann("REM cue 1 ") == 1 && count_ann("REM cue 2 ") == 1 &&
+          sv.cue_count == 2 && sv.stim_count == dw_session_nstim(s) - 2 && sv.stim_count > 0,
+          "view: %d stimuli, %d cues", sv.stim_count, sv.cue_count);
     cfg.cue_enabled = 0;
     dw_session_free(s);
 }
@@ -316,6 +345,26 @@ static void command_script(const char *dir, const char *name, const char *body, 
         chmod(script, 0700);
     }
     snprintf(cmd, cap, "%.250s %.250s", script, arg);
+}
+
+/* Ticks the session (source time t, the real wall clock for wall < 0, else wall) until the file at path
+ * holds n lines (commands run in the background) or 3 s pass; its text goes to got. */
+static void wait_lines(dw_session *s, const char *path, int n, double t, double wall, char *got, size_t cap)
+{
+    got[0] = 0;
+    for (int i = 0; i < 300; i++) {
+        dw_session_tick(s, t, wall < 0 ? dw_now_wall() : wall);
+        FILE *f = fopen(path, "r");
+        size_t k = f ? fread(got, 1, cap - 1, f) : 0;
+        got[k] = 0;
+        if (f) fclose(f);
+        int lines = 0;
+        for (char *p = got; *p; p++)
+            lines += *p == '\n';
+        if (lines >= n)
+            break;
+        usleep(10000);
+    }
 }
 
 static void test_wake(const char *dir)
@@ -352,19 +401,7 @@ static void test_wake(const char *dir)
     /* the wake command ran three times with rising attempt numbers (wait for the children) */
     char txt[1200], got[256] = "";
     snprintf(txt, sizeof txt, "%s.txt", out);
-    for (int i = 0; i < 300; i++) {
-        dw_session_tick(s, t, dw_now_wall());
-        FILE *f = fopen(txt, "r");
-        size_t k = f ? fread(got, 1, sizeof got - 1, f) : 0;
-        got[k] = 0;
-        if (f) fclose(f);
-        int lines = 0;
-        for (char *p = got; *p; p++)
-            lines += *p == '\n';
-        if (lines >= 3)
-            break;
-        usleep(10000);
-    }
+    wait_lines(s, txt, 3, t, -1, got, sizeof got);
     CHECK("wake_attempts_rise", strstr(got, "s 1\n") && strstr(got, "s 2\n") && strstr(got, "s 3\n") && !strstr(got, "s 4\n"),
           "got '%s'", got);
 
@@ -443,6 +480,45 @@ static void test_running_stimulus_stopped(const char *dir)
     snprintf(cfg.stim_actuator, sizeof cfg.stim_actuator, "none");
 }
 
+/* The escalation command hears each repeat of an unacknowledged critical alert with the alert's id,
+ * severity, state and text as four arguments, then "resolved" once when the cause clears, and nothing
+ * more (no repeats after the clear). */
+static void test_escalation_args(const char *dir)
+{
+    char out[1100];
+    snprintf(out, sizeof out, "%s/pages", dir);
+    command_script(dir, "page.sh", "f=$1; shift; printf '%s|' \"$@\" >> \"$f\"; echo >> \"$f\"\n", out,
+                   cfg.escalation_command, sizeof cfg.escalation_command);
+    snprintf(cfg.escalation_actuator, sizeof cfg.escalation_actuator, "command");
+    cfg.al_repeat_s = 10;
+    cfg.command_timeout_s = 600;              /* simulated seconds pass faster than the child runs */
+    dw_session *s = session("natural", NULL);
+    dw_datapath d = { .rec_error = 1 };
+    snprintf(d.rec_error_text, sizeof d.rec_error_text, "No space left on device");
+    for (double w = 0; w < 200; w += 0.5) {
+        d.rec_error = w < 25;                 /* 25 s of trouble: repeats at 10 and 20 s, then cleared */
+        dw_session_datapath(s, w, 1e9 + w, &d);
+        dw_session_tick(s, w, 1e9 + w);
+    }
+    char got[2048] = "";
+    wait_lines(s, out, 3, 200, 1e9 + 200, got, sizeof got);
+    usleep(100000);                           /* a fourth line would come now */
+    wait_lines(s, out, 4, 200, 1e9 + 200, got, sizeof got);
+    /* the commands run side by side, so their lines come in any order */
+    int active = 0, resolved = 0, lines = 0;
+    for (char *p = got; (p = strchr(p, '\n')); p++)
+        lines++;
+    for (char *p = got; (p = strstr(p, "1|critical|active|recording: No space left on device|\n")); p++)
+        active++;
+    for (char *p = got; (p = strstr(p, "1|critical|resolved|recording: No space left on device|\n")); p++)
+        resolved++;
+    CHECK("escalation_args_and_resolved", active == 2 && resolved == 1 && lines == 3, "got '%s'", got);
+    cfg.al_repeat_s = 60;
+    cfg.command_timeout_s = 5;
+    snprintf(cfg.escalation_actuator, sizeof cfg.escalation_actuator, "none");
+    dw_session_free(s);
+}
+
 static void test_log_escapes(const char *dir)
 {
     char path[1100];
@@ -460,6 +536,24 @@ static void test_log_escapes(const char *dir)
           strstr(buf, "\tdream_report\ta\\tb\\nc\\\\d\n"), "%s", buf);
     CHECK("log_bad_path", !dw_session_log_open("/nonexistent/dir/log.tsv", &err) && strstr(err.msg, "/nonexistent"),
           "%s", err.msg);
+}
+
+/* The net layer reports the broker link: one info alert while it is down, cleared when it is back. */
+static void test_broker_link(void)
+{
+    dw_session *s = session("natural", NULL);
+    dw_cmd down = { .kind = DW_CMD_LINK, .arg = 0 }, up = { .kind = DW_CMD_LINK, .arg = 1 };
+    snprintf(down.text, sizeof down.text, "broker 127.0.0.1:1883 unreachable");
+    dw_session_command(s, &down, 10);
+    dw_session_command(s, &down, 11);                  /* reported twice: still one alert */
+    dw_alerts *a = dw_session_alerts(s);
+    const dw_alert_view *v = dw_alerts_open(a, DW_AL_BROKER, DW_AL_GLOBAL);
+    CHECK("link: a broker that is down raises one info alert", v && v->severity == DW_INFO &&
+          dw_alerts_count(a, DW_AL_BROKER) == 1 && strstr(v->text, "127.0.0.1"), "%d", dw_alerts_count(a, DW_AL_BROKER));
+    dw_session_command(s, &up, 12);
+    CHECK("link: the broker back clears it, the mode is untouched", !dw_alerts_open(a, DW_AL_BROKER, DW_AL_GLOBAL) &&
+          dw_session_mode(s) == DW_MODE_NATURAL, "mode %d", dw_session_mode(s));
+    dw_session_free(s);
 }
 
 int main(void)
@@ -486,7 +580,9 @@ int main(void)
     test_rem_cues();
     test_wake(dir);
     test_running_stimulus_stopped(dir);
+    test_escalation_args(dir);
     test_log_escapes(dir);
+    test_broker_link();
     reset_log();
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -21,15 +21,68 @@ int main(void)
     CHECK("SE", tap_close(s.se_pct, 100 * 4.0 / 19.5, 1e-12, 0), "%g", s.se_pct);
     CHECK("SME", tap_close(s.sme_pct, 100 * 4.0 / 4.5, 1e-12, 0), "%g", s.sme_pct);
     CHECK("REM latency from onset", s.rem_latency_min == 3.5, "%g", s.rem_latency_min);
-    CHECK("N2 minutes and percent of TST", s.stage_min[DW_N2] == 1.5 && s.stage_pct[DW_N2] == 37.5, "%g %g",
-          s.stage_min[DW_N2], s.stage_pct[DW_N2]);
+    CHECK("N2 minutes, percent of TIB and of TST", s.stage_min[DW_N2] == 1.5 &&
+          tap_close(s.stage_pct[DW_N2], 100 * 1.5 / 19.5, 1e-12, 0) && s.tst_pct[DW_N2] == 37.5, "%g %g %g",
+          s.stage_min[DW_N2], s.stage_pct[DW_N2], s.tst_pct[DW_N2]);
+    double sum = 0, tsum = 0, msum = 0;
+    for (int k = 0; k < DW_NSTAGES; k++)
+        sum += s.stage_pct[k], tsum += s.tst_pct[k], msum += s.stage_min[k];
+    CHECK("stage minutes add up to TIB, percentages of TIB and of TST to 100", tap_close(msum, s.tib_min, 1e-12, 0)
+          && tap_close(sum, 100, 1e-12, 0) && tap_close(tsum, 100, 1e-12, 0), "%g %g %g", msum, sum, tsum);
     CHECK("awakenings", s.awakenings == 1, "%d", s.awakenings);
     /* changes inside SPT: N1>N2, N2>N3, N3>W, W>N2, N2>R = 5 over 4.5 min */
     CHECK("transitions per hour", tap_close(s.transitions_per_h, 5 / (4.5 / 60), 1e-12, 0), "%g", s.transitions_per_h);
 
     signed char none[5] = { DW_W, DW_W, DW_UNSCORED, DW_W, DW_W };
     dw_sleep_stats_compute(none, 5, &s);
-    CHECK("no sleep", s.tst_min == 0 && s.sol_min == -1 && s.rem_latency_min == -1, "tst %g sol %g", s.tst_min, s.sol_min);
+    CHECK("no sleep: absent quantities are DW_NONE", s.tst_min == 0 && s.tib_min == 2 && s.sol_min == DW_NONE &&
+          s.rem_latency_min == DW_NONE && s.sme_pct == DW_NONE && s.transitions_per_h == DW_NONE && s.se_pct == 0 &&
+          s.unscored == 1, "tst %g sol %g", s.tst_min, s.sol_min);
+    char out[1024] = "";
+    FILE *m = fmemopen(out, sizeof out - 1, "w");
+    dw_print_sleep_stats(m, "  ", &s);
+    fclose(m);
+    CHECK("no sleep: printed as none, never -1.0", strstr(out, "SOL none") && strstr(out, "SME none") &&
+          strstr(out, "REM latency none") && strstr(out, "transitions none") && !strstr(out, "-1.0") &&
+          strstr(out, "stages, % of TIB:") && strstr(out, "1 unscored epochs (0.5 min"), "%s", out);
+    signed char empty[3] = { DW_UNSCORED, DW_UNSCORED, DW_UNSCORED };
+    dw_sleep_stats_compute(empty, 3, &s);
+    CHECK("nothing scored: TIB 0, SE none", s.tib_min == 0 && s.se_pct == DW_NONE && s.unscored == 3, "%g", s.se_pct);
+
+    /* Case 05 of ../shared/cases: a 10-min gap (20 unscored epochs) inside the night is not time in bed. The
+     * same hypnogram with and without the gap gives the same TIB, SPT, TST, WASO, SE and percentages. */
+    signed char g[80], c[60];
+    int ng = 0, nc = 0;
+    for (int i = 0; i < 60; i++) {
+        int st = i < 6 ? DW_W : i < 30 ? DW_N2 : i == 30 ? DW_W : i < 45 ? DW_N3 : DW_R;
+        c[nc++] = (signed char)st;
+        g[ng++] = (signed char)st;
+        if (i == 35)
+            for (int k = 0; k < 20; k++)
+                g[ng++] = DW_UNSCORED;
+    }
+    dw_sleep_stats sg, sc;
+    dw_sleep_stats_compute(g, ng, &sg);
+    dw_sleep_stats_compute(c, nc, &sc);
+    CHECK("a gap is not time in bed: TIB, SPT, TST, WASO, SOL, SE equal the gap-free night's",
+          sg.tib_min == 30 && sg.tib_min == sc.tib_min && sg.spt_min == sc.spt_min && sg.tst_min == sc.tst_min &&
+          sg.waso_min == sc.waso_min && sg.sol_min == sc.sol_min && sg.se_pct == sc.se_pct &&
+          sg.stage_pct[DW_N3] == sc.stage_pct[DW_N3] && sg.unscored == 20 && sg.awakenings == sc.awakenings &&
+          sg.rem_latency_min == sc.rem_latency_min, "TIB %g/%g SPT %g/%g SE %g/%g", sg.tib_min, sc.tib_min,
+          sg.spt_min, sc.spt_min, sg.se_pct, sc.se_pct);
+
+    /* REM periods: R runs 29 epochs (14.5 min) apart are one period, 30 epochs (15 min) apart two. */
+    signed char rp[200];
+    int nr = 0;
+    for (int i = 0; i < 3; i++) rp[nr++] = DW_R;
+    for (int i = 0; i < 29; i++) rp[nr++] = DW_N2;
+    rp[nr++] = DW_R;
+    int one = dw_rem_periods(rp, nr);
+    for (int i = 0; i < 30; i++) rp[nr++] = DW_N2;
+    rp[nr++] = DW_R;
+    CHECK("REM periods: 15-min gap",
+          one == 1 && dw_rem_periods(rp, nr) == 2 && dw_rem_periods(none, 5) == 0,
+          "%d then %d", one, dw_rem_periods(rp, nr));
 
     /* Agreement: random pair vs sklearn's cohen_kappa_score / f1_score. */
     enum { N = 500 };

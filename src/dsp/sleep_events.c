@@ -1,0 +1,80 @@
+/* Spindles and slow waves from one channel, stamped with their epoch. */
+#include "dsp/sleep_events.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "dsp/slow_wave.h"
+#include "dsp/spindle.h"
+
+struct dw_sleep_events {
+    double fs;
+    double base; /* sample times are base + k / fs, whatever the blocks: the same events */
+    long k;                   /* for the same samples cut in any way */
+    int started;
+    dw_spindle_det *sp;
+    dw_slow_wave_det *sw;
+};
+
+dw_sleep_events *dw_sleep_events_new(double fs)
+{
+    dw_sleep_events *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->fs = fs;
+    e->sp = dw_spindle_new(fs);
+    e->sw = dw_slow_wave_new(fs);
+    if (!e->sp || !e->sw) {
+        dw_sleep_events_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void dw_sleep_events_free(dw_sleep_events *e)
+{
+    if (!e)
+        return;
+    dw_spindle_free(e->sp);
+    dw_slow_wave_free(e->sw);
+    free(e);
+}
+
+void dw_sleep_events_reset(dw_sleep_events *e)
+{
+    e->started = 0;
+    dw_spindle_reset(e->sp);
+    dw_slow_wave_reset(e->sw);
+}
+
+static int epoch_of(double t) { return (int)floor(t / DW_EPOCH_S); }
+
+void dw_sleep_events_push(dw_sleep_events *e, double t0, const double *x, int n,
+                          dw_sleep_event_fn fn, void *ctx)
+{
+    if (!e->started || fabs(t0 - (e->base + (double)e->k / e->fs)) > 0.5 / e->fs) {
+        e->base = t0;             /* the first block, or one that does not follow on */
+        e->k = 0;
+        e->started = 1;
+    }
+    for (int i = 0; i < n; i++, e->k++) {
+        double t = e->base + (double)e->k / e->fs;
+        dw_spindle sp;
+        dw_slow_wave sw;
+        if (dw_spindle_step(e->sp, t, x[i], &sp) && fn) {
+            dw_sleep_event ev = { DW_SLEEP_SPINDLE, sp.start_s, sp.dur_s, sp.amp_uv, sp.freq_hz,
+                                  sp.start_s, epoch_of(sp.start_s) };
+            fn(ctx, &ev);
+        }
+        if (dw_slow_wave_step(e->sw, t, x[i], &sw) && fn) {
+            dw_sleep_event ev = { DW_SLEEP_SLOW_WAVE, sw.start_s, sw.dur_s, sw.ptp_uv, 1 / sw.dur_s,
+                                  sw.neg_t, epoch_of(sw.start_s) };
+            fn(ctx, &ev);
+        }
+    }
+}
+
+const char *dw_sleep_event_name(int kind)
+{
+    return kind == DW_SLEEP_SPINDLE ? "spindle" : kind == DW_SLEEP_SLOW_WAVE ? "slow_wave" : "?";
+}

@@ -1,0 +1,40 @@
+/* Sleep spindles on one EEG channel, live (causal, sample by sample): the three thresholds of
+ * YASA's spindles_detect (Vallat & Walker, eLife 2021; defaults freq_sp 12-15 Hz, broad 1-30 Hz,
+ * rel_pow 0.2, corr 0.65, rms 1.5, duration 0.5-2 s, min_distance 500 ms), made causal:
+ *
+ *   sigma  = the signal band-passed 12-15 Hz (4th-order Butterworth high-pass 11 Hz and low-pass 16
+ * Hz: flat over 12-15 Hz, as YASA's FIR filter with its 1.5-Hz transition bands) broad  = the
+ * signal band-passed 1-30 Hz (2nd-order high-pass 1 Hz, 4th-order low-pass 30 Hz), delayed so that
+ * its 12-15 Hz part is in phase with sigma (YASA's filters have no phase) rel    = mean(sigma^2) /
+ * mean(broad^2) over the trailing 1 s                  >= 0.2 corr   = Pearson correlation of sigma
+ * and broad over the trailing 0.3 s         >= 0.65 rms    = RMS of sigma over the trailing 0.3 s,
+ * against its running mean + 1.5 SD (exponential statistics, time constant 5 min; cumulative over
+ * the first 5 min; ignored for the first 10 s, while they mean nothing) >= threshold A sample is
+ * "spindle" when at least two of the criteria in use hold (YASA's rule; during the first 10 s that
+ * means rel and corr). The 0.3-s criteria are delayed by 0.35 s so that all three trail the signal
+ * by the same 0.5 s (half the 1-s window); that lag is removed from the reported onset. Runs closer
+ * than 0.5 s merge; a run lasting 0.5-2 s is a spindle, reported 0.5 s after its end (when no merge
+ * can follow). YASA's windows are centred (it sees the whole night); these trail, so onsets are
+ * estimates to about 0.1 s and its whole-night RMS statistics become running ones. Figures on real
+ * and generated N2: README, "Spindles and slow oscillations". */
+#ifndef DW_SPINDLE_H
+#define DW_SPINDLE_H
+
+typedef struct {
+    double start_s;      /* onset, source time (s) */
+    double dur_s;        /* 0.5-2 s */
+    double amp_uv;       /* largest |sigma| inside (uV): the 12-15 Hz amplitude */
+    double freq_hz;      /* sigma zero crossings inside / 2 / duration */
+} dw_spindle;
+
+typedef struct dw_spindle_det dw_spindle_det;
+
+/* fs: the channel's rate; NULL when fs < 40 Hz (no 30-Hz band) or out of memory. */
+dw_spindle_det *dw_spindle_new(double fs);
+void dw_spindle_free(dw_spindle_det *d);
+/* After a gap: filters, windows and any run in progress are forgotten (the statistics are kept). */
+void dw_spindle_reset(dw_spindle_det *d);
+/* One sample x (uV) at source time t. 1 with *out when a spindle has just been confirmed. */
+int  dw_spindle_step(dw_spindle_det *d, double t, double x_uv, dw_spindle *out);
+
+#endif

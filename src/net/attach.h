@@ -1,0 +1,23 @@
+/* `dreamwatch attach`: a local monitor filled from a running session's control socket, so the
+ * screen runs on it unchanged; the commands the screen posts to it are forwarded to the session,
+ * which posts them into its own monitor. Closing the client (detach, a dropped SSH link, a killed
+ * terminal) changes nothing in the session. When the session ends or the socket breaks, the local
+ * monitor is marked finished. */
+#ifndef DW_ATTACH_H
+#define DW_ATTACH_H
+
+#include "monitor/monitor.h"
+
+typedef struct dw_attach dw_attach;
+
+/* Connect to the socket at path, check the session's HELLO (same build), and start the client
+ * thread filling local (initialised by the caller; local->attached is set). name and desc get the
+ * session's name (64 bytes) and source (160). NULL with err. */
+dw_attach *dw_attach_start(const char *path, dw_monitor *local, char *name, char *desc,
+                           dw_err *err);
+/* Stop the thread and close the socket (the session is not told anything). */
+void dw_attach_stop(dw_attach *a);
+/* Why the connection ended ("" while it is up). */
+const char *dw_attach_why(const dw_attach *a);
+
+#endif

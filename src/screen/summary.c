@@ -1,0 +1,90 @@
+/* The summary of the night, as an overlay box: shown when a replay ends and on S at any time. The sleep
+ * statistics come from staging/sleep_stats.c (dw_sleep_stats) on the epochs so far, each with its base
+ * stated: stage shares are of total sleep time, sleep efficiency is total sleep over the time in bed
+ * (every epoch since the recording began). */
+#define DW_SCREEN_INTERNAL
+#include "screen/screen.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define LINES_MAX 16
+
+static void hm(double min, char *out, size_t n)
+{
+    long m = (long)(min + 0.5);
+    snprintf(out, n, "%ld h %02ld min", m / 60, m % 60);
+}
+
+static const char *base_name(const char *p)
+{
+    const char *b = strrchr(p, '/');
+    return b ? b + 1 : p;
+}
+
+static int summary_lines(dw_screen *s, char l[LINES_MAX][160])
+{
+    const dw_monitor *v = &s->v;
+    dw_sleep_stats st;
+    int rp, n = 0, unscored = 0, crit = 0;
+    dw_night_stats(s, &st, &rp);
+    for (int i = 0; i < v->n_epochs; i++) unscored += s->stage[i] < 0;
+    for (int i = 0; i < v->n_alerts; i++) crit += v->alerts[i].severity == DW_CRITICAL;
+    char a[32], b[32];
+    if (v->start_wall > 0) {
+        time_t t0 = (time_t)v->start_wall;
+        struct tm tm;
+        localtime_r(&t0, &tm);
+        strftime(a, sizeof a, "%Y-%m-%d %H:%M", &tm);
+        snprintf(l[n++], 160, "Night of %s, %s", a, v->source_desc);
+    } else {
+        snprintf(l[n++], 160, "%s", v->source_desc);
+    }
+    dw_duration(v->n_epochs * (double)DW_EPOCH_S, a, sizeof a);
+    snprintf(l[n++], 160, "%s staged in %d epochs (%d unscored)", a, v->n_epochs, unscored);
+    if (st.sol_min < 0) {
+        snprintf(l[n++], 160, "No sleep scored.");
+    } else {
+        hm(st.tst_min, a, sizeof a);
+        snprintf(l[n++], 160, "Total sleep %s, sleep efficiency %.1f %% of the time in bed", a, st.se_pct);
+        snprintf(l[n++], 160, "Sleep onset latency %.1f min, REM latency %s", st.sol_min,
+                 st.rem_latency_min < 0 ? "none (no REM)" : (snprintf(b, sizeof b, "%.1f min", st.rem_latency_min), b));
+        snprintf(l[n++], 160, "Wake after sleep onset %.1f min, %d awakenings, %d REM periods", st.waso_min,
+                 st.awakenings, rp);
+        snprintf(l[n++], 160, "Stages, %% of total sleep: N1 %.1f  N2 %.1f  N3 %.1f  R %.1f", st.stage_pct[DW_N1],
+                 st.stage_pct[DW_N2], st.stage_pct[DW_N3], st.stage_pct[DW_R]);
+    }
+    snprintf(l[n++], 160, "%d stimuli, %d REM cues; %d alerts (%d critical)", v->stim_count, v->cue_count,
+             v->n_alerts, crit);
+    l[n++][0] = 0;
+    snprintf(l[n++], 160, "Recording:   %s", v->rec_path[0] ? base_name(v->rec_path) : "none");
+    snprintf(l[n++], 160, "Session log: %s", v->log_path[0] ? base_name(v->log_path) : "none");
+    snprintf(l[n++], 160, "Summary:     %s (written when dreamwatch stops)",
+             v->summary_path[0] ? base_name(v->summary_path) : "none");
+    const char *slash = v->log_path[0] ? strrchr(v->log_path, '/') : NULL;
+    if (slash)
+        snprintf(l[n++], 160, "Folder:      %.*s", (int)(slash - v->log_path), v->log_path);
+    return n;
+}
+
+void dw_summary_draw(dw_screen *s)
+{
+    char l[LINES_MAX][160];
+    int n = summary_lines(s, l), w = 4;
+    for (int i = 0; i < n; i++) {
+        int len = (int)strlen(l[i]) + 6;
+        if (len > w) w = len;
+    }
+    if (w > COLS) w = COLS;
+    int h = n + 4 < LINES ? n + 4 : LINES;
+    dw_rect r = { (LINES - h) / 2, (COLS - w) / 2, h, w };
+    dw_theme_use(&s->theme, DW_ROLE_DIALOG);
+    dw_draw_fill(r);
+    dw_draw_box(s, r, s->v.source_ended ? "Summary of the night (the replay ended; Esc closes, S shows it "
+                                          "again)" : "Summary of the night so far (Esc closes)", 1);
+    dw_theme_use(&s->theme, DW_ROLE_DIALOG);
+    for (int i = 0; i < n && i < r.h - 4; i++)
+        dw_draw_text(r.y + 2 + i, r.x + 3, r.w - 6, l[i]);
+    dw_theme_use(&s->theme, DW_ROLE_TEXT);
+}

@@ -1,0 +1,58 @@
+/* The wall-clock loss meter: per-second arrival counts in a small ring, and a running total. */
+#include "sources/arrivals.h"
+
+#include <math.h>
+#include <string.h>
+
+#define RING (DW_ARRIVALS_WIN + 2)
+
+void dw_arrivals_init(dw_arrivals *a, double fs, double now)
+{
+    memset(a, 0, sizeof *a);
+    a->fs = fs > 0 ? fs : 1;
+    a->start = -1;
+    a->last = now;
+    for (int i = 0; i < RING; i++)
+        a->sec_of[i] = -1;
+}
+
+void dw_arrivals_add(dw_arrivals *a, long n, double wall)
+{
+    if (n <= 0)
+        return;
+    if (a->start < 0)
+        a->start = wall;
+    a->last = wall;
+    a->got += n;
+    long long s = (long long)floor(wall);
+    int i = (int)(s % RING);
+    if (a->sec_of[i] != s) {
+        a->sec_of[i] = s;
+        a->sec[i] = 0;
+    }
+    a->sec[i] += n;
+}
+
+void dw_arrivals_loss(const dw_arrivals *a, double now, double *recent_pct, double *night_pct)
+{
+    *recent_pct = *night_pct = 0;
+    if (a->start < 0 || now <= a->start)
+        return;
+    double want = (now - a->start) * a->fs;
+    *night_pct = want > a->fs ? fmax(0, 100.0 * (1 - (double)a->got / want)) : 0;
+    /* complete seconds only, and not the first one (it began before the first arrival) */
+    long long cur = (long long)floor(now), first = (long long)floor(a->start) + 1;
+    long long from = cur - DW_ARRIVALS_WIN > first ? cur - DW_ARRIVALS_WIN : first;
+    double got = 0, exp = 0;
+    for (long long s = from; s < cur; s++) {
+        int i = (int)(s % RING);
+        got += a->sec_of[i] == s ? (double)a->sec[i] : 0;
+        exp += a->fs;
+    }
+    *recent_pct = exp > 0 ? fmax(0, 100.0 * (1 - got / exp)) : 0;
+}
+
+double dw_arrivals_silent_since(const dw_arrivals *a, double now, double gap_s)
+{
+    return now - a->last >= gap_s ? a->last : 0;
+}

@@ -1,0 +1,293 @@
+/* The one channel-role rule (see montage.h). */
+#include "sources/montage.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Nearest scalp sites to the training derivations first (Fpz-Cz, Pz-Oz). */
+static const char *const frontal_names[] = {
+    "fpz", "fp1", "fp2", "fz", "f3", "f4", "afz", "af3", "af4", "f1", "f2", "f7", "f8", NULL
+};
+static const char *const parietal_names[] = { "pz", "oz", "o1", "o2", "p3", "p4", "poz", "po3", "po4", NULL };
+static const char *const ten_ten[] = {
+    "fpz", "fp1", "fp2", "af3", "af4", "af7", "af8", "afz", "fz", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8",
+    "fcz", "fc1", "fc2", "fc3", "fc4", "fc5", "fc6", "ft7", "ft8", "cz", "c1", "c2", "c3", "c4", "c5", "c6",
+    "t3", "t4", "t5", "t6", "t7", "t8", "cpz", "cp1", "cp2", "cp3", "cp4", "cp5", "cp6", "tp7", "tp8", "pz",
+    "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "poz", "po3", "po4", "po7", "po8", "oz", "o1", "o2", "iz",
+    "a1", "a2", "m1", "m2", NULL
+};
+
+/* Lower case, spaces dropped, an "eeg" prefix dropped: "EEG Fpz-Cz " -> "fpz-cz". */
+static void norm(const char *in, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (; *in && k + 1 < cap; in++)
+        if (!isspace((unsigned char)*in))
+            out[k++] = (char)tolower((unsigned char)*in);
+    out[k] = 0;
+    if (!strncmp(out, "eeg", 3))
+        memmove(out, out + 3, strlen(out + 3) + 1);
+}
+
+/* The first electrode of a derivation is one of names: "fpz-cz" -> "fpz". */
+static int first_is(const char *normed, const char *const *names)
+{
+    size_t len = strcspn(normed, "-:/");
+    for (; *names; names++)
+        if (strlen(*names) == len && !strncmp(normed, *names, len))
+            return 1;
+    return 0;
+}
+
+int dw_montage_is_electrode(const char *label)
+{
+    char n[64];
+    norm(label, n, sizeof n);
+    return first_is(n, ten_ten);
+}
+
+/* "ch3", "3" -> 3; 0 otherwise. */
+static int channel_number(const char *normed)
+{
+    const char *d = !strncmp(normed, "ch", 2) ? normed + 2 : normed;
+    char *end;
+    long v = strtol(d, &end, 10);
+    return *d && isdigit((unsigned char)*d) && !*end && v >= 1 && v < 100000 ? (int)v : 0;
+}
+
+static void label_list(const dw_montage_in *in, char *list, size_t cap)
+{
+    list[0] = 0;
+    for (int s = 0, shown = 0; s < in->n; s++) {
+        size_t k = strlen(list);
+        if (k + 40 > cap) {
+            snprintf(list + k, cap - k, ", ... (%d in all)", in->n);
+            return;
+        }
+        char l[DW_LABEL_LEN];
+        snprintf(l, sizeof l, "%s", in->label[s]);
+        for (size_t e = strlen(l); e && l[e - 1] == ' '; e--)
+            l[e - 1] = 0;
+        snprintf(list + k, cap - k, "%s\"%s\"", shown++ ? ", " : "", l);
+    }
+}
+
+/* The source channel a spec names (a label, a number or ChN), or -1 with err. */
+static int find(const dw_montage_in *in, const char *spec, const char *path, const char *what, dw_err *err)
+{
+    char want[64], have[64], list[600];
+    norm(spec, want, sizeof want);
+    int k = channel_number(want), s = -1;
+    for (int i = 0; i < in->n && s < 0; i++) {
+        norm(in->label[i], have, sizeof have);
+        if (!strcmp(want, have))
+            s = i;
+    }
+    if (s < 0 && k >= 1 && k <= in->n)
+        s = k - 1;
+    if (s >= 0 && in->broken[s] && in->broken[s][0]) {
+        dw_err_set(err, "%s: %s", path, in->broken[s]);
+        return -1;
+    }
+    if (s >= 0)
+        return s;
+    label_list(in, list, sizeof list);
+    if (k)
+        dw_err_set(err, "%s: no %schannel %s (the source has %d channels: %s)", path, what, spec, in->n, list);
+    else
+        dw_err_set(err, "%s: no %schannel \"%s\"; the source has %s", path, what, spec, list);
+    return -1;
+}
+
+static int eeg_like(const char *label)
+{
+    char n[64];
+    norm(label, n, sizeof n);
+    return !strncasecmp(label, "EEG", 3) || first_is(n, ten_ten) || (channel_number(n) && !strncmp(n, "ch", 2));
+}
+
+static int delivered_index(dw_montage *m, int s)
+{
+    for (int i = 0; i < m->n; i++)
+        if (m->sel[i] == s)
+            return i;
+    return -1;
+}
+
+static int add(dw_montage *m, int s, const char *path, dw_err *err)
+{
+    int i = delivered_index(m, s);
+    if (i >= 0)
+        return i;
+    if (m->n == DW_MAX_CH) {
+        dw_err_set(err, "%s: too many channels (at most %d)", path, DW_MAX_CH);
+        return -1;
+    }
+    m->sel[m->n] = s;
+    return m->n++;
+}
+
+/* "roles frontal=1 parietal=none" (anywhere in text) -> source channels, -1 for none; 0 if found. */
+static int parse_recorded(const char *text, int n, int *f, int *p)
+{
+    const char *r = text ? strstr(text, "roles frontal=") : NULL;
+    if (!r)
+        return -1;
+    char fs[16] = "", ps[16] = "";
+    if (sscanf(r, "roles frontal=%15[^ ] parietal=%15[^ ]", fs, ps) != 2)
+        return -1;
+    int fv = strcmp(fs, "none") ? atoi(fs) : 0, pv = strcmp(ps, "none") ? atoi(ps) : 0;
+    if (fv < 0 || fv > n || pv < 0 || pv > n || (fv == 0 && strcmp(fs, "none")) || (pv == 0 && strcmp(ps, "none")))
+        return -1;
+    *f = fv - 1;
+    *p = pv - 1;
+    return 0;
+}
+
+static int by_name(const dw_montage_in *in, const dw_montage *m, const char *const *names, int skip)
+{
+    char n[64];
+    for (const char *const *e = names; *e; e++)
+        for (int i = 0; i < m->n; i++) {
+            const char *one[2] = { *e, NULL };
+            norm(in->label[m->sel[i]], n, sizeof n);
+            if (i != skip && first_is(n, one))
+                return i;
+        }
+    return -1;
+}
+
+static int choose_delivered(const dw_montage_in *in, const dw_channel_spec *spec, const char *path,
+                            dw_montage *m, dw_err *err)
+{
+    if (spec && spec->nchannels > 0) {
+        for (int i = 0; i < spec->nchannels; i++) {
+            int s = find(in, spec->channels[i], path, "", err);
+            if (s < 0 || add(m, s, path, err) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    for (int s = 0; s < in->n && m->n < DW_MAX_CH; s++)
+        if (in->usable[s] && eeg_like(in->label[s]))
+            m->sel[m->n++] = s;
+    if (m->n == 0) {
+        char list[600];
+        label_list(in, list, sizeof list);
+        dw_err_set(err, "%s: no EEG channel found by name (labels starting \"EEG\", naming a 10-20 electrode, or "
+                   "ChN); choose channels with --channels (the source has %s)", path, list);
+        return -1;
+    }
+    return 0;
+}
+
+int dw_montage_choose(const dw_montage_in *in, const dw_channel_spec *spec, const char *path,
+                      dw_montage *m, dw_err *err)
+{
+    memset(m, 0, sizeof *m);
+    m->frontal = m->parietal = -1;
+    if (choose_delivered(in, spec, path, m, err) < 0)
+        return -1;
+    const char *want[2] = { spec ? spec->frontal : "", spec ? spec->parietal : "" };
+    int *role[2] = { &m->frontal, &m->parietal }, asked[2] = { 0, 0 };
+    for (int r = 0; r < 2; r++) {                                  /* rule 1: the user's */
+        if (!want[r][0])
+            continue;
+        asked[r] = 1;
+        if (!strcasecmp(want[r], "none"))
+            continue;
+        int s = find(in, want[r], path, r ? "parietal " : "frontal ", err);
+        if (s < 0 || (*role[r] = add(m, s, path, err)) < 0)
+            return -1;
+    }
+    snprintf(m->how, sizeof m->how, "as given");
+    int rf, rp;
+    if ((!asked[0] || !asked[1]) && parse_recorded(in->recorded, in->n, &rf, &rp) == 0) {   /* rule 2 */
+        if (!asked[0] && rf >= 0 && (*role[0] = add(m, rf, path, err)) < 0)
+            return -1;
+        if (!asked[1] && rp >= 0 && (*role[1] = add(m, rp, path, err)) < 0)
+            return -1;
+        asked[0] = asked[1] = 1;
+        snprintf(m->how, sizeof m->how, "as recorded");
+    }
+    int named = 0;
+    for (int i = 0; i < m->n; i++)
+        named |= dw_montage_is_electrode(in->label[m->sel[i]]);
+    if (!asked[0])                                                     /* rule 3 */
+        m->frontal = by_name(in, m, frontal_names, m->parietal);
+    if (!asked[1])
+        m->parietal = by_name(in, m, parietal_names, m->frontal);
+    if (!named) {                                                      /* rule 4: ChN order */
+        if (!asked[0] && m->frontal < 0 && m->n > 0 && m->parietal != 0)
+            m->frontal = 0;
+        if (!asked[1] && m->parietal < 0 && m->n > 1 && m->frontal != 1)
+            m->parietal = 1;
+        if (!asked[0] || !asked[1])
+            snprintf(m->how, sizeof m->how, "by channel order");
+    } else if (!asked[0] || !asked[1]) {
+        snprintf(m->how, sizeof m->how, "by electrode name");
+    }
+    if (m->frontal < 0 && !asked[0]) {                                 /* rule 5 */
+        for (int i = 0; i < m->n && m->frontal < 0; i++)
+            if (i != m->parietal)
+                m->frontal = i;
+        snprintf(m->how, sizeof m->how, "first channel");
+    }
+    if (spec && spec->roles_only) {                                    /* keep only the staged ones */
+        int f = m->frontal >= 0 ? m->sel[m->frontal] : -1, p = m->parietal >= 0 ? m->sel[m->parietal] : -1;
+        m->n = 0;
+        m->frontal = f >= 0 ? (m->sel[m->n++] = f, 0) : -1;
+        m->parietal = p >= 0 ? (m->sel[m->n++] = p, m->n - 1) : -1;
+    }
+    return 0;
+}
+
+int dw_montage_parse_list(const char *v, char (*out)[DW_LABEL_LEN], int max, char *why, size_t whylen)
+{
+    int n = 0;
+    const char *p = v;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        while (len && p[len - 1] == ' ')
+            len--;
+        if (n == max) {
+            snprintf(why, whylen, "more than %d channels", max);
+            return -1;
+        }
+        if (len >= DW_LABEL_LEN) {
+            snprintf(why, whylen, "channel name longer than %d characters", DW_LABEL_LEN - 1);
+            return -1;
+        }
+        memcpy(out[n], p, len);
+        out[n][len] = 0;
+        n++;
+        p = e ? e + 1 : p + len;
+    }
+    return n;
+}
+
+void dw_montage_board_label(const dw_channel_spec *spec, int i, char out[DW_LABEL_LEN])
+{
+    if (spec && i < spec->nderivations && spec->derivations[i][0])
+        snprintf(out, DW_LABEL_LEN, "EEG %.19s", spec->derivations[i]);
+    else
+        snprintf(out, DW_LABEL_LEN, "Ch%d", i + 1);
+}
+
+void dw_montage_roles_text(int frontal, int parietal, char *out, size_t n)
+{
+    char f[12] = "none", p[12] = "none";
+    if (frontal >= 0)
+        snprintf(f, sizeof f, "%d", frontal + 1);
+    if (parietal >= 0)
+        snprintf(p, sizeof p, "%d", parietal + 1);
+    snprintf(out, n, "roles frontal=%s parietal=%s", f, p);
+}

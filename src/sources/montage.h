@@ -1,0 +1,81 @@
+/* The montage: which of a source's channels are delivered and which one is the frontal (Fpz-Cz-like) and
+ * the parietal (Pz-Oz-like) staging channel. ONE rule for every source (EDF/BDF, OpenBCI GUI text, SD card,
+ * a live Cyton, our own BDF+ recordings), so the same options mean the same thing everywhere.
+ *
+ * Delivered channels: those the user lists (--channels: labels or 1-based numbers), else every channel
+ * that looks like EEG: a label starting "EEG", a label whose first electrode is a 10-20 / 10-10 name
+ * (Fpz, C3, O2, M1 ...), or an OpenBCI-style "ChN" label. At most DW_MAX_CH, in source order.
+ * Roles, first rule that applies:
+ *   1. --frontal / --parietal (a label, a number, or "none"); a role outside the delivered list is added;
+ *   2. the roles recorded in our own BDF+ header ("roles frontal=N parietal=M", 1-based signal numbers, in
+ *      the EDF+ recording field's additional part) — so our recordings replay and score with no options;
+ *   3. by electrode: frontal = the first delivered channel whose first electrode is, in this order, Fpz,
+ *      Fp1, Fp2, Fz, F3, F4, AFz, AF3, AF4, F1, F2, F7, F8; parietal = Pz, Oz, O1, O2, P3, P4, POz, PO3, PO4
+ *      (the derivations the stager was trained on are Fpz-Cz and Pz-Oz: nearest scalp sites first);
+ *   4. OpenBCI order when no label names an electrode: Ch1 frontal, Ch2 parietal (as the montage guide
+ *      in the README wires them);
+ *   5. otherwise the first delivered channel that is not the parietal one is frontal, so one channel
+ *      always stages (e.g. a lone C3-A1).
+ * A label matches a spec case-insensitively with an "EEG " prefix and spaces ignored; "ChN" or "N" also
+ * name the N-th channel of the source when no label matches. */
+#ifndef DW_MONTAGE_H
+#define DW_MONTAGE_H
+
+#include "base/dw.h"
+
+#define DW_LABEL_LEN   24
+#define DW_MONTAGE_MAX 512      /* channels a source may have to choose from (EDF allows more; rare) */
+
+/* What the user asked for ([input] channels / frontal / parietal / derivations, or the options). */
+typedef struct {
+    char channels[DW_MAX_CH][DW_LABEL_LEN]; /* channels to deliver; nchannels == 0: the EEG-like ones */
+    int  nchannels;
+    char frontal[DW_LABEL_LEN];             /* "" choose, "none", a label or a 1-based number */
+    char parietal[DW_LABEL_LEN];
+    char derivations[DW_MAX_CH][DW_LABEL_LEN]; /* sources without labels (Cyton, OpenBCI files): what each
+                                                  board channel was wired to, e.g. "Fpz-Cz"; labels them
+                                                  "EEG Fpz-Cz" (in the recording too) */
+    int  nderivations;
+    int  roles_only;                        /* deliver the frontal and parietal channels only (score) */
+    double out_fs;                          /* EDF/BDF: deliver at this rate; 0 (always, but in tests of the
+                                               reader's own resampling): the fastest chosen channel's rate */
+} dw_channel_spec;
+
+/* The channels of a source, for choosing. */
+typedef struct {
+    int  n;                                 /* <= DW_MONTAGE_MAX */
+    const char *label[DW_MONTAGE_MAX];      /* as the source names them (trailing spaces allowed) */
+    unsigned char usable[DW_MONTAGE_MAX];   /* 0: never delivered by default (annotations, slow signals) */
+    const char *broken[DW_MONTAGE_MAX];     /* why a channel cannot be read at all (a damaged header field),
+                                               refused when named; NULL or "" when it can */
+    const char *recorded;                   /* our recording's "roles frontal=N parietal=M", or NULL */
+} dw_montage_in;
+
+typedef struct {
+    int  n;                                 /* delivered */
+    int  sel[DW_MAX_CH];                    /* source channel of each delivered one */
+    int  frontal, parietal;                 /* index into sel, -1 none */
+    char how[64];                           /* which rule chose the roles, for notes */
+} dw_montage;
+
+/* Apply the rule above. path names the source in messages. 0, or -1 with err naming the source, the spec
+ * that matched nothing and the labels there are. */
+int  dw_montage_choose(const dw_montage_in *in, const dw_channel_spec *spec, const char *path,
+                       dw_montage *out, dw_err *err);
+
+/* Comma-separated list ("Fpz-Cz, 2, Ch3") into a table of at most max entries of DW_LABEL_LEN. The count,
+ * or -1 with why (too many, too long). */
+int  dw_montage_parse_list(const char *v, char (*out)[DW_LABEL_LEN], int max, char *why, size_t whylen);
+
+/* Label for board channel i (0-based) of a source without labels: "EEG <derivation>" when the spec names
+ * one, else "ChN". */
+void dw_montage_board_label(const dw_channel_spec *spec, int i, char out[DW_LABEL_LEN]);
+
+/* The text our recordings keep in the EDF+ recording field: "roles frontal=N parietal=M" (1-based signal
+ * numbers of the recording; "none" for a missing role). */
+void dw_montage_roles_text(int frontal, int parietal, char *out, size_t n);
+
+/* 1 if the label's first electrode is a 10-20 / 10-10 name. */
+int  dw_montage_is_electrode(const char *label);
+
+#endif
