@@ -53,7 +53,7 @@ int  dw_stager_push(dw_stager *s, const dw_features *feats, int valid, double pr
  * changed. */
 int  dw_stager_peek(const dw_stager *s, const dw_features *feats, double prob[DW_NSTAGES]);
 /* How far this night sits from the model's training data, after the usable epochs pushed so far:
- * an exponentially weighted mean (half-life `ood` line, 10 min in the built-in models) of the
+ * an exponentially weighted mean (half-life `ood` line, 30 min in the built-in models) of the
  * per-epoch mean of min(x^2, cap) over the classifier's standardised inputs x (cap 100 in the
  * built-in models). About 1 on training data (by construction of the standardisation:
  * MODEL_FORMAT.md, version 3); a flat channel or a 50-Hz source through a full-band model lies far
@@ -62,9 +62,9 @@ int  dw_stager_peek(const dw_stager *s, const dw_features *feats, double prob[DW
 double dw_stager_distance(const dw_stager *s);
 /* 1 when dw_stager_distance is above the model's threshold: the night is unlike the training data
  * and agreement with a human scorer may be low. The threshold is the model's (`ood` line): the
- * 99.5 % quantile of the distance over the leave-one-subject-out held-out nights as recorded
- * (tools/train_stager.py; built-in eeg: 3.2 over 128870 held-out epochs of the 16 Sleep-EDF
- * nights, Fpz-Cz and Pz-Oz). */
+ * 99.9 % quantile of the distance over the epochs of the leave-one-subject-out held-out nights
+ * (tools/train_stager.py; all regimes, sleep period +- 30 min; 16 Sleep-EDF nights): built-in eeg
+ * 4.1 (128870 epochs, Fpz-Cz and Pz-Oz), fpz_pz 3.0 (64435), eeg_lo 6.3 (128870). */
 int  dw_stager_unlike_training(const dw_stager *s);
 
 /* A night's record of that flag for a report: usable epochs, how many of them were staged while the

@@ -37,8 +37,13 @@ d = pd.read_csv(sys.argv[1], sep='\t')
 sl = d.index[d.stage != 'W']
 d = d.loc[max(sl.min() - 60, 0):sl.max() + 60]          # the sleep period +- 30 min: lights-off to lights-on
 d.to_csv(sys.argv[2] + '/night.tsv', sep='\t', index=False, float_format='%.9g')
-for ch in ('fpz', 'pz'):                                 # a 20-Hz low-pass: gamma gone, beta mostly
-    d[ch + '_gamma'] *= 0.001
+# A 20-Hz low-pass: gamma gone, beta mostly; the variances lose that power (band width in Hz, and the
+# first difference's gain 4 sin^2(pi f / 100) at the band's middle: 1.56 for beta, 3.6 for gamma).
+for ch in ('fpz', 'pz'):
+    lost_b, lost_g = d[ch + '_beta'] * 0.7 * 17, d[ch + '_gamma'] * 0.999 * 20
+    d[ch + '_var'] = (d[ch + '_var'] - lost_b - lost_g).clip(lower=d[ch + '_var'] * 0.05)
+    d[ch + '_dvar'] = (d[ch + '_dvar'] - 1.56 * lost_b - 3.6 * lost_g).clip(lower=d[ch + '_dvar'] * 0.05)
+    d[ch + '_gamma'] = d[ch + '_gamma'] * 1e-6 + 1e-6     # an 8th-order 20-Hz low-pass: -100 dB and more
     d[ch + '_beta'] *= 0.3
 d.to_csv(sys.argv[2] + '/cut.tsv', sep='\t', index=False, float_format='%.9g')
 PYEOF

@@ -486,7 +486,7 @@ static void test_distance(const struct night *nights, int nn)
     }
     printf("# eeg_lo, 50-Hz source: %.2f %% flagged, mean top probability %.3f, kappa %.3f\n",
            100.0 * rlo.flagged / rlo.epochs, rlo.top, rlo.kappa);
-    /* the threshold is the 99.5 % quantile of the distance over held-out nights (MODEL_FORMAT.md), so a
+    /* the threshold is the 99.9 % quantile of the distance over held-out nights (MODEL_FORMAT.md), so a
      * real night may cross it for a few minutes: under 2 % of epochs, against over 90 % below */
     CHECK("real nights, both derivations, and amplitude x10: under 2 % of epochs flagged unlike training",
           r[0].flagged * 50 < r[0].epochs && r[4].flagged * 50 < r[4].epochs && r[3].flagged * 50 < r[3].epochs,
