@@ -210,8 +210,8 @@ static void judge(const dw_pipeline *p, long long e, dw_epoch_result *r, int *pa
  * alt_log and go through it when a label is wanted or the log is full (its state, hence every
  * label, is the same as if it had seen each epoch at once; a log full after 12 h bounds the
  * memory). Its label when wanted, else DW_UNSCORED. On a night with a good parietal channel this
- * saves the stand-in's evaluation, a fifth of the stagers' cost (bench_stager: fpz 17 us, fpz_pz
- * 86 us of CPU per epoch); the price is one catch-up of at most ALT_BACKLOG epochs (about 0.1 s)
+ * saves the stand-in's evaluation, a third of the stagers' cost (bench_stager: eeg 46 us, fpz_pz
+ * 99 us of CPU per epoch); the price is one catch-up of at most ALT_BACKLOG epochs (about 0.1 s)
  * in the epoch where the parietal channel first fails. */
 static int alt_push(dw_pipeline *p, const dw_epoch_result *r, int wanted, double prob[DW_NSTAGES])
 {
