@@ -64,7 +64,7 @@ double dw_stager_distance(const dw_stager *s);
  * and agreement with a human scorer may be low. The threshold is the model's (`ood` line): the
  * 99.9 % quantile of the distance over the epochs of the leave-one-subject-out held-out nights
  * (tools/train_stager.py; all regimes, sleep period +- 30 min; 16 Sleep-EDF nights): built-in eeg
- * 4.1 (128870 epochs, Fpz-Cz and Pz-Oz), fpz_pz 3.0 (64435), eeg_lo 6.3 (128870). */
+ * 4.1 (128870 epochs, Fpz-Cz and Pz-Oz), eeg_lo 6.3 (128870); fpz_pz (format 1) has none. */
 int  dw_stager_unlike_training(const dw_stager *s);
 
 /* A night's record of that flag for a report: usable epochs, how many of them were staged while the
