@@ -7,6 +7,8 @@ A model is a dict (written/read as the text format in src/staging/MODEL_FORMAT.m
   columns   [(feature_index, op, window, mu, sd)]               classifier inputs, standardised
   nets      [[(W, b, act), ...], ...]                            MLPs whose softmax outputs are averaged
   priors, temper, trans (5x5), init                             forward HMM
+  ood       (halflife, weight, prior, cap, threshold)           night's distance from the training data
+  calibrate (t0, slope, mix)                                    temperature and uniform share by that distance
 Everything is float64 and done in the same order as the C code, so the two agree to ~1e-12.
 """
 import math
@@ -17,17 +19,21 @@ STAGES = ['W', 'N1', 'N2', 'N3', 'R']
 BASE = ['delta', 'theta', 'alpha', 'beta', 'gamma', 'var', 'dvar']
 BANDS = BASE[:5]
 FLOOR = 1e-12          # added to every sum before the log: powers of a flat (dead) channel stay finite
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+# The column prefixes of the feature tables' channel slots (frontal, parietal), whatever the montage.
+SLOTS = ['fpz', 'pz']
 
 
 # ---------------------------------------------------------------- data
 def load_table(path, channels):
-    """epochs (int), stage index (-1 unknown), base (n, len(channels)*7) in channel-major BASE order."""
+    """epochs (int), stage index (-1 unknown), base (n, len(channels)*7) in channel-major BASE order.
+    The model's k-th channel reads the table's k-th slot (SLOTS: fpz_* then pz_* columns), whatever
+    the channels are called in the model."""
     import pandas as pd
     d = pd.read_csv(path, sep='\t')
     stage = np.array([STAGES.index(s) if s in STAGES else -1 for s in d['stage'].astype(str)]) \
         if 'stage' in d else np.full(len(d), -1)
-    cols = ['%s_%s' % (c, b) for c in channels for b in BASE]
+    cols = ['%s_%s' % (c, b) for c in SLOTS[:len(channels)] for b in BASE]
     return d['epoch'].to_numpy(int), stage, d[cols].to_numpy(float)
 
 
@@ -76,37 +82,53 @@ def transition_counts(hypnograms):
 
 
 # ---------------------------------------------------------------- feature program
-def feature_program(channels, evidence=False):
+def feature_program(channels, fields=BASE, evidence=False):
     """The derived features (a priori choice): log powers (centred per night), relative band powers,
     Hjorth mobility, low-frequency fraction, band ratios, (two channels) cross-channel differences, and
     with `evidence` (format 2) the log of the centre's evidence weight, which tells the classifier how
-    much of each centre is this night and how much the population prior. Trainer version 3 used it;
-    without crops it lets the classifier learn the time since the recording began (LOSO kappa -0.017)."""
+    much of each centre is this night and how much the population prior (without training on nights
+    that start at other times it lets the classifier learn the time since the recording began: LOSO
+    kappa -0.017 in trainer version 3). `fields` limits the base features used (a model for sources
+    below 100 Hz uses only the bands such a source carries); relative powers are then shares of the
+    bands used."""
     F = []
 
     def add(name, norm, num, den=(), scale=1.0):
         F.append([name, scale, norm, 0.0, list(num), list(den)])
+
+    def have(*fs):
+        return all(f in fields for f in fs)
     for c in channels:
-        bands = ['%s_%s' % (c, b) for b in BANDS]
+        bands = ['%s_%s' % (c, b) for b in BANDS if b in fields]
         for b in BASE:
-            add('%s_log_%s' % (c, b), 'center', ['%s_%s' % (c, b)])
+            if have(b):
+                add('%s_log_%s' % (c, b), 'center', ['%s_%s' % (c, b)])
         for b in BANDS:
-            add('%s_rel_%s' % (c, b), 'none', ['%s_%s' % (c, b)], bands)
-            add('%s_relc_%s' % (c, b), 'center', ['%s_%s' % (c, b)], bands)
-        add('%s_mobility' % c, 'none', ['%s_dvar' % c], ['%s_var' % c], 0.5)
-        add('%s_mobilityc' % c, 'center', ['%s_dvar' % c], ['%s_var' % c], 0.5)
-        add('%s_bandfrac' % c, 'none', bands, ['%s_var' % c])
-        add('%s_delta_beta' % c, 'none', ['%s_delta' % c], ['%s_beta' % c])
-        add('%s_alpha_theta' % c, 'none', ['%s_alpha' % c], ['%s_theta' % c])
-        add('%s_theta_delta' % c, 'none', ['%s_theta' % c], ['%s_delta' % c])
-        add('%s_gamma_beta' % c, 'none', ['%s_gamma' % c], ['%s_beta' % c])
+            if have(b):
+                add('%s_rel_%s' % (c, b), 'none', ['%s_%s' % (c, b)], bands)
+                add('%s_relc_%s' % (c, b), 'center', ['%s_%s' % (c, b)], bands)
+        if have('var', 'dvar'):
+            add('%s_mobility' % c, 'none', ['%s_dvar' % c], ['%s_var' % c], 0.5)
+            add('%s_mobilityc' % c, 'center', ['%s_dvar' % c], ['%s_var' % c], 0.5)
+        if have('var'):
+            add('%s_bandfrac' % c, 'none', bands, ['%s_var' % c])
+        for x, y in (('delta', 'beta'), ('alpha', 'theta'), ('theta', 'delta'), ('gamma', 'beta')):
+            if have(x, y):
+                add('%s_%s_%s' % (c, x, y), 'none', ['%s_%s' % (c, x)], ['%s_%s' % (c, y)])
     if evidence:
         add('evidence', 'none', ['center_weight'])
     if len(channels) == 2:
         a, b = channels
         for x in BASE:
-            add('%s_%s_%s' % (a, b, x), 'none', ['%s_%s' % (a, x)], ['%s_%s' % (b, x)])
+            if have(x):
+                add('%s_%s_%s' % (a, b, x), 'none', ['%s_%s' % (a, x)], ['%s_%s' % (b, x)])
     return F
+
+
+def fields_of(model):
+    """The base fields (delta .. dvar) a model's features read."""
+    used = {t.split('_')[-1] for f in model['features'] for t in f[4] + f[5] if t != 'center_weight'}
+    return [b for b in BASE if b in used]
 
 
 def uses_centre_weight(model):
@@ -260,12 +282,63 @@ def hmm_filter(model, epochs, post, valid=None):
     return out
 
 
-def run_night(model, epochs, base, fast=False):
-    """Classifier posteriors and filtered probabilities for one night, causally from its first row."""
+def ood_distance(model, X):
+    """Distance of each row's classifier inputs from the training data, and the night's running value.
+    X: standardised columns (n, ncol) of the usable epochs in order. d_t = mean over columns of
+    min(x^2, cap) (1 on average over the training rows, by the columns' standardisation); the night's
+    distance after row t is an exponentially weighted mean of d over the usable epochs so far (half-life
+    `halflife` epochs), started at `prior` worth `weight` epochs, like the running centre."""
+    hl, w0, prior, cap, _ = model['ood']
+    d = np.minimum(X * X, cap).sum(1) / X.shape[1]
+    lam = 0.5 ** (1.0 / hl)
+    S, W = prior * w0, w0
+    D = np.empty(len(d))
+    for t in range(len(d)):
+        S = lam * S + d[t]
+        W = lam * W + 1.0
+        D[t] = S / W
+    return d, D
+
+
+def clip_columns(model, X):
+    """Format 3: each standardised column clipped to +-sqrt(cap) before the classifier (a network
+    extrapolates without bound beyond its training range; a dead channel sits 20 spreads away)."""
+    c = math.sqrt(model['ood'][3])
+    return np.minimum(np.maximum(X, -c), c)
+
+
+def temperature(model, D):
+    """The posterior's temperature for a night at distance D: t0 within the training data, growing with
+    the distance beyond the prior (calibrated on held-out nights, some shifted; see the trainer)."""
+    t0, slope, _ = model['calibrate']
+    return t0 + slope * np.maximum(D - model['ood'][2], 0.0)
+
+
+def calibrated(model, post, D):
+    """post ** (1/T) renormalised per row, then mixed with the uniform distribution in the share
+    1 - exp(-mix * max(D - prior, 0)): the same ranking, confidence matched to agreement."""
+    q = post ** (1.0 / temperature(model, D))[:, None]
+    q = q / q.sum(1, keepdims=True)
+    e = 1.0 - np.exp(-model['calibrate'][2] * np.maximum(D - model['ood'][2], 0.0))
+    return (1.0 - e)[:, None] * q + (e / 5.0)[:, None]
+
+
+def run_night(model, epochs, base, fast=False, details=False):
+    """Calibrated classifier posteriors and filtered probabilities for one night, causally from its
+    first row. With details, also the columns X, the per-epoch distances d and the night's D."""
     z = normalise(model, raw_features(model, base))
     X = context_fast(model, z) if fast else context_columns(model, z)
+    if model.get('ood'):
+        X = clip_columns(model, X)
     post = classify(model, X)
-    return post, hmm_filter(model, epochs, post)
+    d = D = None
+    if model.get('ood'):
+        d, D = ood_distance(model, X)
+        post = calibrated(model, post, D)
+    filt = hmm_filter(model, epochs, post)
+    if details:
+        return post, filt, dict(X=X, d=d, D=D)
+    return post, filt
 
 
 # ---------------------------------------------------------------- metrics
@@ -298,12 +371,16 @@ def gw(x):
     return '%.9g' % x if float(np.float32(x)) == x else repr(x)
 
 
-def write_model(model, path):
+def write_model(model, path, replace=False, mode=0o600):
     v2 = uses_centre_weight(model)
-    L = ['dreamwatch-model %d' % (2 if v2 else 1),       # the oldest version that can say it
+    v3 = bool(model.get('ood'))
+    v3 = v3 or bool(model.get('rate'))
+    L = ['dreamwatch-model %d' % (3 if v3 else 2 if v2 else 1),       # the oldest version that can say it
          '# %s' % model.get('comment', ''),
          'name %s' % model['name'],
          'channels %s' % ' '.join(model['channels'])]
+    if model.get('rate'):
+        L.append('rate %s' % g(model['rate']))
     if v2 or any(f[2] == 'center' for f in model['features']):
         L.append('center %s %s %s' % tuple(g(v) for v in model['center']))
     for name, scale, norm, prior, num, den in model['features']:
@@ -318,6 +395,9 @@ def write_model(model, path):
             L.append('layer %d %d %s' % (W.shape[1], W.shape[0], a))
             for r in range(W.shape[0]):
                 L.append(' '.join(gw(v) for v in [b[r]] + list(W[r])))
+    if v3:
+        L.append('ood %s %s %s %s %s' % tuple(g(v) for v in model['ood']))
+        L.append('calibrate %s %s %s' % tuple(g(v) for v in model['calibrate']))
     L.append('priors ' + ' '.join(g(v) for v in model['priors']))
     L.append('temper ' + g(model['temper']))
     L.append('init ' + ' '.join(g(v) for v in model['init']))
@@ -325,8 +405,30 @@ def write_model(model, path):
     for r in model['trans']:
         L.append(' '.join(g(v) for v in r))
     L.append('end')
-    with open(path, 'w') as f:
-        f.write('\n'.join(L) + '\n')
+    write_new(path, '\n'.join(L) + '\n', replace, mode)
+
+
+def write_new(path, text, replace=False, mode=0o600):
+    """Writes text (str or bytes) to path through a temporary file in the same folder, renamed into place when complete;
+    an existing path is only replaced with replace=True (else FileExistsError, and nothing is touched)."""
+    import os
+    import tempfile
+    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', dir=os.path.dirname(path) or '.')
+    try:
+        with os.fdopen(fd, 'wb' if isinstance(text, bytes) else 'w') as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)      # fails if path exists: never replaces what is there
+            os.unlink(tmp)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def read_model(path):
@@ -362,6 +464,12 @@ def read_model(path):
                 assert rows.shape[1] == nin + 1
                 i += 1 + nout
             m['nets'].append(net)
+        elif k == 'rate':
+            m['rate'] = float(a[0])
+        elif k == 'ood':
+            m['ood'] = tuple(float(v) for v in a)
+        elif k == 'calibrate':
+            m['calibrate'] = tuple(float(v) for v in a)
         elif k == 'priors':
             m['priors'] = np.array([float(v) for v in a])
         elif k == 'temper':

@@ -33,6 +33,7 @@ struct night {
     double progress_next;
     double duration_s;
     int tty;
+    dw_unlike_tally unlike;               /* epochs staged while the night was unlike the training data */
 };
 
 _Static_assert(DW_SLEEP_EVENT_KINDS == 2, "dw_micro_density takes spindles and slow waves");
@@ -77,6 +78,8 @@ static void on_epoch(void *ctx, const dw_epoch_result *r)
         nt->n++;
     }
     nt->stage[nt->n] = (signed char)(r->valid ? r->stage : DW_UNSCORED);
+    if (r->valid)
+        dw_unlike_tally_add(&nt->unlike, r->distance, r->unlike_training);
     memcpy(nt->prob[nt->n], r->prob, sizeof r->prob);
     nt->n++;
     if (nt->tty && nt->duration_s > 0 && nt->n * 30.0 >= nt->progress_next) {
@@ -355,6 +358,7 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     double dens[DW_NSTAGES][2];
     dw_micro_density(nt.stage, nt.n, (const int (*)[2])nt.micro, nt.micro_cap, dens);
     dw_print_micro_density(stdout, dens);
+    dw_print_unlike_note(stdout, "  ", model, &nt.unlike);
 
     if (compare_reference(ref_path, in->ours ? NULL : path, in->start_epoch, &nt) < 0)
         rc = 1;

@@ -104,11 +104,13 @@ static int score_file(const char *path, const dw_model *forced, int banner, stru
     int stage, rc, status = 0;
     dw_features f[2];
     double p[DW_NSTAGES];
+    dw_unlike_tally unlike = { 0 };
     while (s && (rc = dw_feature_table_next(t, &epoch, &stage, f, &err)) > 0) {
         for (long gap = prev < 0 ? 0 : epoch - prev - 1, i = 0; i < gap && i < MAX_GAP_STEPS; i++)
             dw_stager_push(s, NULL, 0, NULL);    /* unlabelled epochs: predict only */
         prev = epoch;
         int ours = dw_stager_push(s, f, 1, p);
+        dw_unlike_tally_add(&unlike, dw_stager_distance(s), dw_stager_unlike_training(s));
         printf("%ld\t%s\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\n", epoch, dw_stage_name(ours), p[0], p[1], p[2], p[3], p[4]);
         if (dw_feature_table_has_stage(t) && (rows_add(&mine, epoch, stage, ours) || rows_add(all, epoch, stage, ours))) {
             rc = -1;
@@ -126,6 +128,9 @@ static int score_file(const char *path, const dw_model *forced, int banner, stru
         int w = window_rows(&mine, &win, &from, &to);
         snprintf(span, sizeof span, "epochs %ld-%ld", from, to);
         fprintf(stderr, "%s: %s model\n", path, dw_model_name(m));
+        char pre[1100];
+        snprintf(pre, sizeof pre, "%s: ", path);
+        dw_print_unlike_note(stderr, pre, m, &unlike);
         long first, nmiss = dw_feature_table_missing(t, &first);
         if (nmiss)
             fprintf(stderr, "%s:%ld: %ld row%s with a missing value (the first here): unusable epochs, labelled by "

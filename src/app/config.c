@@ -165,6 +165,7 @@ static const struct key keys[] = {
     BOOL("alerts", "short_sleep", session.al_short_sleep, "false", "total sleep below target at the planned wake time"),
     NUM("alerts", "short_sleep_h", session.al_short_sleep_h, "6", 0.5, 24, "target total sleep (h)"),
     STR("alerts", "wake_time", session.al_wake_time, "07:00", "planned wake time HH:MM"),
+    BOOL("alerts", "unlike_training", session.al_unlike_training, "true", "the signal is unlike the staging model's training data for 5 min (info)"),
     BOOL("alerts", "wake_failed", session.al_wake_failed, "true", "a manual wake did not take"),
     BOOL("alerts", "actuator_failed", session.al_actuator_failed, "true", "an actuator failed"),
     BOOL("alerts", "stim_limit", session.al_stim_limit, "true", "the per-night stimulation limit was reached"),

@@ -370,6 +370,8 @@ static void on_epoch(void *ctx, const dw_epoch_result *r)
     }
     w->hyp[r->epoch] = (signed char)r->stage;
     dw_session_epoch(w->session, r->epoch, r->stage, r->valid ? r->prob : NULL);
+    if (r->valid)
+        dw_session_unlike_training(w->session, r->epoch, r->unlike_training);
     if (w->rec) {
         char text[48];
         snprintf(text, sizeof text, "Sleep stage %s", dw_stage_name(r->stage));

@@ -35,6 +35,7 @@ static const struct rule {
     R(DW_AL_AROUSALS,        "arousals",         DW_INFO,     al_arousals,        0, 0),
     R(DW_AL_LOW_CONFIDENCE,  "low_confidence",   DW_INFO,     al_low_confidence,  0, 0),
     R(DW_AL_SHORT_SLEEP,     "short_sleep",      DW_INFO,     al_short_sleep,     0, 0),
+    RF(DW_AL_UNLIKE_TRAINING, "unlike_training", DW_INFO,     al_unlike_training, 300, 600),
     R(DW_AL_WAKE_FAILED,     "wake_failed",      DW_CRITICAL, al_wake_failed,     0, 0),
     R(DW_AL_ACTUATOR_FAILED, "actuator_failed",  DW_WARNING,  al_actuator_failed, 0, 0),
     R(DW_AL_STIM_LIMIT,      "stim_limit",       DW_INFO,     al_stim_limit,      0, 0),

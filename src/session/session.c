@@ -540,6 +540,13 @@ void dw_session_epoch(dw_session *s, int epoch, int stage, const double prob[DW_
     session_awaken_epoch(s, t, stage);
 }
 
+void dw_session_unlike_training(dw_session *s, int epoch, int unlike)
+{
+    double t = (epoch + 1) * (double)DW_EPOCH_S;
+    dw_alerts_cause(s->alerts, DW_AL_UNLIKE_TRAINING, DW_AL_GLOBAL, unlike != 0, t, t, s->wall, -1,
+                    "signal unlike the training data: agreement may be low");
+}
+
 void dw_session_provisional_p(dw_session *s, int stage, const double prob[DW_NSTAGES])
 {
     s->prov_stage = stage;

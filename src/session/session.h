@@ -136,6 +136,10 @@ void dw_session_frontal(dw_session *s, double t0, double fs, const double *x, in
 void dw_session_accel(dw_session *s, double t, const double g[3]);
 /* Each finished epoch (0-based; it ends at (epoch + 1) * 30 s). prob may be NULL. */
 void dw_session_epoch(dw_session *s, int epoch, int stage, const double prob[DW_NSTAGES]);
+/* After a staged epoch: whether the night is unlike the model's training data (the pipeline's
+ * unlike_training, from dw_stager_unlike_training); held 5 min it raises the info alert
+ * unlike_training, cleared after 10 min without it. */
+void dw_session_unlike_training(dw_session *s, int epoch, int unlike);
 /* The provisional label of the epoch in progress (DW_UNSCORED: none). A stimulus needs both labels in
  * its target stage. */
 void dw_session_provisional(dw_session *s, int stage);

@@ -69,6 +69,7 @@ typedef struct {
     int    al_arousals;         double al_arousals_per_h;
     int    al_low_confidence;   double al_low_confidence_p; double al_low_confidence_min;
     int    al_short_sleep;      double al_short_sleep_h;  char al_wake_time[8];
+    int    al_unlike_training;  /* the night is unlike the model's training data (dw_stager_unlike_training) */
     int    al_wake_failed;
     int    al_actuator_failed;
     int    al_stim_limit;

@@ -14,6 +14,9 @@ struct dw_embedded { const char *name; const char *text; };
 extern const struct dw_embedded dw_builtin_models[];
 
 static const char *const base_names[DW_MODEL_NBASE] = { "delta", "theta", "alpha", "beta", "gamma", "var", "dvar" };
+/* The highest frequency each base field needs (Hz): a band's upper edge; the variances take in
+ * everything up to the 50-Hz Nyquist frequency of the 100-Hz staging rate. */
+static const double base_top_hz[DW_MODEL_NBASE] = { 4, 8, 13, 30, 50, 50, 50 };
 static const char *const op_names[] = { "mean", "std", "min", "max" };
 static const char *const act_names[] = { "relu", "tanh", "identity", "softmax" };
 
@@ -100,7 +103,7 @@ static int lookup(const char *s, const char *const *names, int n)
 }
 
 /* "fpz_delta+fpz_theta" -> base indices. */
-static int terms(struct parser *p, const dw_model *m, char *s, int *out, int *n)
+static int terms(struct parser *p, dw_model *m, char *s, int *out, int *n)
 {
     *n = 0;
     for (char *save = NULL, *t = strtok_r(s, "+", &save); t; t = strtok_r(NULL, "+", &save)) {
@@ -120,6 +123,8 @@ static int terms(struct parser *p, const dw_model *m, char *s, int *out, int *n)
                     " or center_weight)", t);
         if (*n >= DW_MODEL_MAXTERMS)
             PERR(p, "more than %d terms in a sum", DW_MODEL_MAXTERMS);
+        if (idx >= 0 && base_top_hz[idx % DW_MODEL_NBASE] > m->max_hz)
+            m->max_hz = base_top_hz[idx % DW_MODEL_NBASE];
         out[(*n)++] = idx;
     }
     if (*n == 0)
@@ -286,9 +291,25 @@ static int parse_dist(struct parser *p, double *v, const char *what)
     return 0;
 }
 
+/* ood HALFLIFE WEIGHT PRIOR CAP THRESHOLD (version 3). */
+static int parse_ood(struct parser *p, dw_model *m)
+{
+    if (p->version < 3)
+        PERR(p, "'ood' needs format version 3");
+    if (number(p, "ood half-life", &m->ood_halflife) || number(p, "ood prior weight", &m->ood_weight)
+        || number(p, "ood prior", &m->ood_prior) || number(p, "ood cap", &m->ood_cap)
+        || number(p, "ood threshold", &m->ood_threshold) || line_end(p))
+        return -1;
+    if (!(m->ood_halflife > 0) || !(m->ood_weight > 0) || !(m->ood_prior > 0) || !(m->ood_cap > 0)
+        || !(m->ood_threshold > 0))
+        PERR(p, "ood: half-life, prior weight, prior, cap and threshold must be > 0");
+    return 0;
+}
+
 static int parse_body(struct parser *p, dw_model *m, char *text)
 {
-    enum { S_NAME = 1, S_CH = 2, S_CENTER = 4, S_PRIORS = 8, S_TEMPER = 16, S_INIT = 32, S_TRANS = 64, S_END = 128 };
+    enum { S_NAME = 1, S_CH = 2, S_CENTER = 4, S_PRIORS = 8, S_TEMPER = 16, S_INIT = 32, S_TRANS = 64, S_END = 128,
+           S_OOD = 256, S_CAL = 512 };
     unsigned seen = 0;
     char *kw, *t;
     if (!next_line(p, &text) || !(kw = token(p)) || strcmp(kw, "dreamwatch-model"))
@@ -333,6 +354,30 @@ static int parse_body(struct parser *p, dw_model *m, char *text)
             if (parse_column(p, m)) return -1;
         } else if (!strcmp(kw, "net")) {
             if (parse_net(p, m, &text)) return -1;
+        } else if (!strcmp(kw, "rate")) {
+            if (p->version < 3)
+                PERR(p, "'rate' needs format version 3");
+            if (m->min_rate > 0)
+                PERR(p, "rate given twice");
+            if (number(p, "rate", &m->min_rate) || line_end(p))
+                return -1;
+            if (!(m->min_rate >= 1 && m->min_rate <= 100000))
+                PERR(p, "rate: %g Hz is not in 1..100000", m->min_rate);
+        } else if (!strcmp(kw, "ood")) {
+            if (seen & S_OOD)
+                PERR(p, "ood given twice");
+            if (parse_ood(p, m)) return -1;
+            seen |= S_OOD;
+        } else if (!strcmp(kw, "calibrate")) {
+            if (!(seen & S_OOD))
+                PERR(p, "'calibrate' before 'ood'");
+            if (number(p, "calibrate t0", &m->cal_t0) || number(p, "calibrate slope", &m->cal_slope)
+                || number(p, "calibrate mix", &m->cal_mix) || line_end(p))
+                return -1;
+            if (!(m->cal_t0 > 0 && m->cal_t0 <= 100) || !(m->cal_slope >= 0 && m->cal_slope <= 100)
+                || !(m->cal_mix >= 0 && m->cal_mix <= 100))
+                PERR(p, "calibrate: t0 must be in (0, 100], slope and mix in [0, 100]");
+            seen |= S_CAL;
         } else if (!strcmp(kw, "priors")) {
             if (parse_dist(p, m->priors, "priors")) return -1;
             for (int i = 0; i < DW_NSTAGES; i++)
@@ -370,6 +415,9 @@ static int parse_body(struct parser *p, dw_model *m, char *text)
             PERR(p, "missing '%s'", need[i].what);
     if (!m->nfeat || !m->ncol || !m->nnet)
         PERR(p, "a model needs features, columns and at least one net");
+    if ((seen & S_OOD) && !(seen & S_CAL))
+        PERR(p, "missing 'calibrate' (an 'ood' line needs one)");
+    m->has_ood = (seen & S_OOD) != 0;
     for (int i = 0; i < m->nfeat; i++) {
         const struct dw_mfeature *f = &m->feat[i];
         int weight = 0;
@@ -439,18 +487,21 @@ dw_model *dw_model_load(const char *path, dw_err *err)
     return m;
 }
 
-static dw_model *builtin[2];
+/* The compiled-in models, in the order dw_model_builtin_for prefers them (more channels first, then
+ * the wider band). */
+enum { BI_FPZ_PZ, BI_EEG, BI_EEG_LO, BI_N };
+static const char *const builtin_names[BI_N] = { "fpz_pz", "eeg", "eeg_lo" };
+static dw_model *builtin[BI_N];
 
 static void load_builtins(void)
 {
-    static const char *const names[2] = { "fpz", "fpz_pz" };
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < BI_N; i++) {
         const struct dw_embedded *e = dw_builtin_models;
-        while (e->name && strcmp(e->name, names[i]))
+        while (e->name && strcmp(e->name, builtin_names[i]))
             e++;
         dw_err err = { "" };
         char where[64];
-        snprintf(where, sizeof where, "built-in %s.dwm", names[i]);
+        snprintf(where, sizeof where, "built-in %s.dwm", builtin_names[i]);
         builtin[i] = e->name ? dw_model_parse(e->text, where, &err) : NULL;
         if (!builtin[i]) {
             /* a build defect, caught by the unit tests: there is no sane way on */
@@ -461,11 +512,45 @@ static void load_builtins(void)
     }
 }
 
+static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
+
 const dw_model *dw_model_builtin(int nchannels)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, load_builtins);
-    return builtin[nchannels >= 2 ? 1 : 0];
+    pthread_once(&builtin_once, load_builtins);
+    return builtin[nchannels >= 2 ? BI_FPZ_PZ : BI_EEG];
+}
+
+const dw_model *dw_model_builtin_for(int nchannels, double source_hz)
+{
+    pthread_once(&builtin_once, load_builtins);
+    for (int i = 0; i < BI_N; i++)
+        if (builtin[i]->nch <= nchannels && dw_model_min_rate(builtin[i]) <= source_hz)
+            return builtin[i];
+    return NULL;
+}
+
+double dw_model_builtin_min_rate(void)
+{
+    pthread_once(&builtin_once, load_builtins);
+    double lo = INFINITY;
+    for (int i = 0; i < BI_N; i++)
+        lo = fmin(lo, dw_model_min_rate(builtin[i]));
+    return lo;
+}
+
+double dw_model_unlike_threshold(const dw_model *m)
+{
+    return m->has_ood ? m->ood_threshold : 0.0;
+}
+
+double dw_model_max_hz(const dw_model *m)
+{
+    return m->max_hz;
+}
+
+double dw_model_min_rate(const dw_model *m)
+{
+    return m->min_rate > 0 ? m->min_rate : 2.0 * m->max_hz;
 }
 
 int dw_model_channels(const dw_model *m)

@@ -4,7 +4,7 @@
 
 #include "staging/stager.h"
 
-#define DW_MODEL_VERSION   2       /* newest format read; 1 is read too */
+#define DW_MODEL_VERSION   3       /* newest format read; 1 and 2 are read too */
 #define DW_MODEL_MAXFEAT   256     /* derived features */
 #define DW_MODEL_MAXTERMS  16      /* base features in one sum */
 #define DW_MODEL_MAXCOL    2048    /* classifier inputs */
@@ -44,6 +44,12 @@ struct dw_model {
     struct dw_mcolumn *col;
     struct dw_mnet net[DW_MODEL_MAXNETS];
     double priors[DW_NSTAGES], temper, init[DW_NSTAGES], trans[DW_NSTAGES][DW_NSTAGES];
+    int has_ood;                         /* version 3: the night's distance from the training data */
+    double ood_halflife, ood_weight, ood_prior, ood_cap, ood_threshold;
+    double cal_t0, cal_slope, cal_mix;   /* temperature t0 + slope * excess, uniform share 1 - e^(-mix * excess),
+                                            excess = max(distance - prior, 0) */
+    double max_hz;                       /* highest frequency the features read (from their terms) */
+    double min_rate;                     /* version 3 'rate': lowest source rate trained for (0: 2 max_hz) */
 };
 
 /* The value of base feature `field` (0..6: delta theta alpha beta gamma var dvar). */

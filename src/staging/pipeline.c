@@ -74,6 +74,30 @@ static unsigned sec_flags(const dw_pipeline *p, long s, int c)
     return c ? p->pflag[k] : p->fflag[k];
 }
 
+/* The model for the source: the one given (refused if the source is too slow for it), else the built-in
+ * one for the roles and the source rate (dw_model_builtin_for). NULL with err. */
+static const dw_model *choose_model(const dw_source_info *in, const dw_pipeline_opts *o, dw_err *err)
+{
+    const dw_model *m = o && o->model ? o->model : dw_model_builtin_for(in->parietal >= 0 ? 2 : 1, in->fs);
+    if (!m) {
+        dw_err_set(err, "the source is sampled at %g Hz: no built-in model stages a source slower than %g Hz "
+                   "(delta to beta need it); give --model with a model trained for such a source", in->fs,
+                   dw_model_builtin_min_rate());
+        return NULL;
+    }
+    if (!(in->fs >= dw_model_min_rate(m) - 1e-9)) {
+        dw_err_set(err, "the source is sampled at %g Hz: model %s reads up to %g Hz, so it needs %g Hz or faster",
+                   in->fs, dw_model_name(m), dw_model_max_hz(m), dw_model_min_rate(m));
+        return NULL;
+    }
+    if (dw_model_channels(m) == 2 && (in->parietal < 0 || in->parietal >= in->nch)) {
+        dw_err_set(err, "model %s needs a parietal channel; choose one with --parietal, or --parietal none for "
+                   "the one-channel model", dw_model_name(m));
+        return NULL;
+    }
+    return m;
+}
+
 dw_pipeline *dw_pipeline_new(const dw_source_info *in, const dw_pipeline_opts *o, const dw_pipeline_sink *sink,
                              dw_err *err)
 {
@@ -82,18 +106,9 @@ dw_pipeline *dw_pipeline_new(const dw_source_info *in, const dw_pipeline_opts *o
                    in->label[0], in->nch > 1 ? ", " : "", in->nch > 1 ? in->label[1] : "");
         return NULL;
     }
-    if (!(in->fs >= DW_PIPELINE_MIN_FS - 1e-9)) {
-        dw_err_set(err, "the source is sampled at %g Hz: the stager needs the 0.5-50 Hz band, so %g Hz or "
-                   "faster (a %g Hz signal cannot carry its 30-50 Hz gamma band)", in->fs, DW_PIPELINE_MIN_FS,
-                   in->fs);
+    const dw_model *m = choose_model(in, o, err);
+    if (!m)
         return NULL;
-    }
-    const dw_model *m = o && o->model ? o->model : dw_model_builtin(in->parietal >= 0 ? 2 : 1);
-    if (dw_model_channels(m) == 2 && (in->parietal < 0 || in->parietal >= in->nch)) {
-        dw_err_set(err, "model %s needs a parietal channel; choose one with --parietal, or --parietal none for "
-                   "the one-channel model", dw_model_name(m));
-        return NULL;
-    }
     dw_pipeline *p = calloc(1, sizeof *p);
     if (!p)
         goto oom;
@@ -108,7 +123,7 @@ dw_pipeline *dw_pipeline_new(const dw_source_info *in, const dw_pipeline_opts *o
     if (!(p->stager = dw_stager_new(m)))
         goto oom;
     if (!(o && o->model) && p->ncols == 2 &&
-        (!(p->alt = dw_stager_new(dw_model_builtin(1))) ||
+        (!(p->alt = dw_stager_new(dw_model_builtin_for(1, in->fs))) ||
          !(p->alt_log = malloc(ALT_BACKLOG * sizeof *p->alt_log))))
         goto oom;
     dw_quality_cfg qc = o ? o->quality : (dw_quality_cfg){ 500, 1, 0 };
@@ -195,8 +210,8 @@ static void judge(const dw_pipeline *p, long long e, dw_epoch_result *r, int *pa
  * alt_log and go through it when a label is wanted or the log is full (its state, hence every
  * label, is the same as if it had seen each epoch at once; a log full after 12 h bounds the
  * memory). Its label when wanted, else DW_UNSCORED. On a night with a good parietal channel this
- * saves the stand-in's evaluation, a fifth of the stagers' cost (bench_stager: fpz 17 us, fpz_pz
- * 86 us of CPU per epoch); the price is one catch-up of at most ALT_BACKLOG epochs (about 0.1 s)
+ * saves the stand-in's evaluation, a third of the stagers' cost (bench_stager: eeg 46 us, fpz_pz
+ * 99 us of CPU per epoch); the price is one catch-up of at most ALT_BACKLOG epochs (about 0.1 s)
  * in the epoch where the parietal channel first fails. */
 static int alt_push(dw_pipeline *p, const dw_epoch_result *r, int wanted, double prob[DW_NSTAGES])
 {
@@ -237,6 +252,8 @@ static void finish_epoch(dw_pipeline *p)
     }
     if (!r.valid)
         r.stage = DW_UNSCORED;
+    r.distance = dw_stager_distance(p->stager);
+    r.unlike_training = dw_stager_unlike_training(p->stager);
     p->cur = !p->cur;
     p->fill = 0;
     p->epoch_no++;

@@ -4,9 +4,11 @@
  *   - the signal-quality verdict of every delivered channel, every second (dsp/quality.h);
  *   - resampling of the staging channels (and, for a screen, of every channel) to DW_FS, the resampler's
  *     group delay removed so epoch k covers source time [30 k, 30 k + 30) exactly (to half a frame);
- *   - the role columns (frontal, parietal) and the model: the one given, else the built-in one for the
- *     roles the montage found (two channels: fpz_pz, with fpz standing in for an epoch whose parietal
- *     channel is unusable; one channel: fpz);
+ *   - the role columns (frontal, parietal) and the model: the one given (refused when the source is
+ *     slower than dw_model_min_rate), else the built-in one for the roles the montage found and the
+ *     source rate (dw_model_builtin_for: two channels from 100 Hz, fpz_pz, with eeg standing in for an
+ *     epoch whose parietal channel is unusable; one channel from 100 Hz, eeg; 50-100 Hz, eeg_lo on the
+ *     frontal channel; slower sources are refused);
  *   - epoch validity from the verdict: an epoch is unscored (DW_UNSCORED, '?') when more than
  *     DW_EPOCH_UNUSABLE_S of its seconds are flat, railed, out of range or lost on the frontal channel,
  *     or when at least DW_EPOCH_ARTEFACT_S of them are artefact ("mostly artefact"); the stager then
@@ -25,7 +27,6 @@
 
 #define DW_EPOCH_UNUSABLE_S 10      /* a third of the epoch (as AASM scores an epoch by its majority) */
 #define DW_EPOCH_ARTEFACT_S 15      /* half of it */
-#define DW_PIPELINE_MIN_FS  100.0   /* the models need 0.5-50 Hz: slower sources are refused (for now) */
 
 typedef struct {
     int    epoch;                       /* index from the start of the recording */
@@ -35,6 +36,9 @@ typedef struct {
     unsigned bad;                       /* DW_Q_* flags seen on the frontal channel in this epoch */
     int    unusable_s, artefact_s;      /* its seconds unusable / artefact on the frontal channel */
     int    one_channel;                 /* staged by the one-channel model (parietal unusable) */
+    double distance;                    /* the night's distance from the model's training data so far
+                                           (dw_stager_distance; 0 for a model without one) */
+    int    unlike_training;             /* dw_stager_unlike_training: agreement may be low */
     dw_features feat[2];                /* frontal, parietal */
     double psd[DW_PSD_BINS];            /* Welch PSD of the frontal channel (zeros when not valid) */
 } dw_epoch_result;
@@ -55,7 +59,8 @@ typedef struct {
 typedef struct dw_pipeline dw_pipeline;
 
 /* For a source described by in (rate, channels, roles, full scales). NULL with err: no frontal channel,
- * a two-channel model without a parietal one, a source slower than DW_PIPELINE_MIN_FS, out of memory.
+ * a two-channel model without a parietal one, a source slower than the model needs (no built-in
+ * model below 50 Hz: dw_model_builtin_min_rate), out of memory.
  * The sink is copied; any of its functions may be NULL. */
 dw_pipeline *dw_pipeline_new(const dw_source_info *in, const dw_pipeline_opts *o, const dw_pipeline_sink *sink,
                              dw_err *err);

@@ -13,11 +13,13 @@ struct dw_stager {
     double *ring;              /* normalised features of the last maxwin valid epochs */
     int count, head;           /* epochs in ring, slot of the newest */
     double alpha[DW_NSTAGES];  /* filtered stage probabilities */
+    double olam, oS, oW;       /* the night's distance from the training data = oS / oW */
 };
 
 /* One epoch's evaluation, kept apart from the state so that peek can run it too. */
 struct step {
     double z[DW_MODEL_MAXFEAT], S[DW_MODEL_MAXFEAT], W;
+    double oS, oW;
     double post[DW_NSTAGES];
 };
 
@@ -38,6 +40,11 @@ dw_stager *dw_stager_new(const dw_model *m)
         s->S[k] = m->feat[k].prior * m->weight0;
     s->W = m->weight0;
     memcpy(s->alpha, m->init, sizeof s->alpha);
+    if (m->has_ood) {
+        s->olam = pow(0.5, 1.0 / m->ood_halflife);
+        s->oS = m->ood_prior * m->ood_weight;
+        s->oW = m->ood_weight;
+    }
     return s;
 }
 
@@ -113,6 +120,26 @@ static double window_stat(const dw_stager *s, int k, int op, int w, double v)
     }
 }
 
+/* The night's distance after this epoch's columns: per-epoch mean of min(col^2, cap) into an
+ * exponentially weighted mean; then the posterior tempered by it (p^(1/T), renormalised) and mixed
+ * with the uniform distribution (MODEL_FORMAT.md, version 3). */
+static void distance_and_calibrate(const dw_stager *s, const double *col, struct step *st)
+{
+    const dw_model *m = s->m;
+    double d = 0, sum = 0;
+    for (int j = 0; j < m->ncol; j++)
+        d += fmin(col[j] * col[j], m->ood_cap);
+    d /= m->ncol;
+    st->oS = s->olam * s->oS + d;
+    st->oW = s->olam * s->oW + 1.0;
+    double excess = fmax(st->oS / st->oW - m->ood_prior, 0.0);
+    double T = m->cal_t0 + m->cal_slope * excess, e = 1.0 - exp(-m->cal_mix * excess);
+    for (int k = 0; k < DW_NSTAGES; k++)
+        sum += st->post[k] = pow(st->post[k], 1.0 / T);
+    for (int k = 0; k < DW_NSTAGES; k++)
+        st->post[k] = (1.0 - e) * (st->post[k] / sum) + e / 5.0;
+}
+
 /* Features -> normalised features -> context columns -> classifier posterior. -1 if unusable. */
 static int evaluate(const dw_stager *s, const dw_features *feats, struct step *st)
 {
@@ -135,9 +162,11 @@ static int evaluate(const dw_stager *s, const dw_features *feats, struct step *s
             st->z[k] = x;
         }
     }
+    double lim = m->has_ood ? sqrt(m->ood_cap) : INFINITY;   /* format 3: columns clipped */
     for (int j = 0; j < m->ncol; j++) {
         const struct dw_mcolumn *c = &m->col[j];
         col[j] = (window_stat(s, c->feat, c->op, c->window, st->z[c->feat]) - c->mu) / c->sd;
+        col[j] = fmin(fmax(col[j], -lim), lim);
     }
     memset(st->post, 0, sizeof st->post);
     for (int n = 0; n < m->nnet; n++) {
@@ -151,6 +180,8 @@ static int evaluate(const dw_stager *s, const dw_features *feats, struct step *s
     }
     for (int k = 0; k < DW_NSTAGES; k++)
         st->post[k] /= m->nnet;
+    if (m->has_ood)
+        distance_and_calibrate(s, col, st);
     return 0;
 }
 
@@ -188,6 +219,8 @@ int dw_stager_push(dw_stager *s, const dw_features *feats, int valid, double pro
         const dw_model *m = s->m;
         memcpy(s->S, st.S, (size_t)m->nfeat * sizeof *s->S);
         s->W = st.W;
+        s->oS = st.oS;
+        s->oW = st.oW;
         s->head = (s->head + 1) % m->maxwin;
         memcpy(s->ring + (size_t)s->head * (size_t)m->nfeat, st.z, (size_t)m->nfeat * sizeof *st.z);
         if (s->count < m->maxwin)
@@ -205,4 +238,31 @@ int dw_stager_peek(const dw_stager *s, const dw_features *feats, double prob[DW_
     if (prob)
         memcpy(prob, out, sizeof out);
     return best;
+}
+
+double dw_stager_distance(const dw_stager *s)
+{
+    return s->m->has_ood ? s->oS / s->oW : 0.0;
+}
+
+int dw_stager_unlike_training(const dw_stager *s)
+{
+    return s->m->has_ood && s->oS / s->oW > s->m->ood_threshold;
+}
+
+void dw_unlike_tally_add(dw_unlike_tally *t, double distance, int unlike)
+{
+    t->epochs++;
+    t->flagged += unlike != 0;
+    t->max_distance = fmax(t->max_distance, distance);
+}
+
+void dw_print_unlike_note(FILE *f, const char *prefix, const dw_model *m, const dw_unlike_tally *t)
+{
+    if (t->flagged == 0)
+        return;
+    fprintf(f, "%snote: signal unlike the training data of model %s: agreement may be low (its distance, the "
+            "mean squared standardised classifier input with a half-life of %.0f min, was above %g in %ld of "
+            "%ld staged epochs; at most %.1f, about 1 on the training nights)\n", prefix, m->name,
+            m->ood_halflife * DW_EPOCH_S / 60.0, m->ood_threshold, t->flagged, t->epochs, t->max_distance);
 }

@@ -1,4 +1,4 @@
-/* Stager cost per epoch (push) and per provisional label (peek), for both built-in models, as
+/* Stager cost per epoch (push) and per provisional label (peek), for every built-in model, as
  * ratios against computing the same epoch's features from 3000 samples (dw_features_epoch) in the
  * same run, and real time. CPU time of this process. */
 #include "base/dw.h"
@@ -22,8 +22,9 @@ int main(void)
         dw_features_epoch(x, &f[i & 1], NULL);
     double feat_s = (bench_cpu() - t0) / nfeat;
     f[1] = f[0];
-    for (int nch = 2; nch >= 1; nch--) {
-        const dw_model *m = dw_model_builtin(nch);
+    const dw_model *models[] = { dw_model_builtin(2), dw_model_builtin(1), dw_model_builtin_for(1, 50) };
+    for (int mi = 0; mi < 3; mi++) {
+        const dw_model *m = models[mi];
         dw_stager *s = dw_stager_new(m);
         double p[DW_NSTAGES];
         int n = 3000;                          /* a 25-h recording */

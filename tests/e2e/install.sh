@@ -7,7 +7,7 @@ make -s install PREFIX=/opt/dw DESTDIR="$TMP/root" B="${B:-build}" > "$TMP/log" 
 R=$TMP/root/opt/dw
 ok=1
 for f in bin/dreamwatch share/man/man1/dreamwatch.1 share/dreamwatch/themes/default.ini share/dreamwatch/themes/night.ini \
-         share/dreamwatch/models/fpz_pz.dwm share/dreamwatch/models/fpz.dwm share/dreamwatch/sample-data/sample-night.edf \
+         share/dreamwatch/models/fpz_pz.dwm share/dreamwatch/models/eeg.dwm share/dreamwatch/models/eeg_lo.dwm share/dreamwatch/sample-data/sample-night.edf \
          share/dreamwatch/config.example.ini; do
     [ -f "$R/$f" ] || { fail "make install: $f" "missing"; ok=0; }
 done

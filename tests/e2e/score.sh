@@ -56,7 +56,7 @@ cp "$NIGHT" "$TMP/a.edf"; cp "$NIGHT" "$TMP/b.edf"
 
 # One channel: the frontal-only model.
 "$DW_BIN" score --parietal none --out "$TMP/one" "$NIGHT" > "$TMP/out4" 2>&1
-grep -q "model fpz" "$TMP/out4" && [ -f "$TMP/one.csv" ] && pass "one-channel model chosen by the electrodes" || fail "one-channel model" "$(head -3 "$TMP/out4")"
+grep -q "model eeg" "$TMP/out4" && [ -f "$TMP/one.csv" ] && pass "one-channel model chosen by the electrodes" || fail "one-channel model" "$(head -3 "$TMP/out4")"
 
 # Bad input: a clear message naming the file, exit 1, nothing else written.
 head -c 3000 "$NIGHT" > "$TMP/trunc.edf"

@@ -34,10 +34,10 @@ kappa=$(sed -n '/^all files pooled: sleep period/,$p' "$TMP/allerr" | grep -o 'k
 awk -v k="${kappa:-0}" 'BEGIN { exit !(k > 0.7) }' && pass "pooled kappa on the training nights is sane ($kappa)" \
     || fail "pooled kappa on the training nights is sane" "kappa '${kappa}'"
 
-# one channel: no pz_* columns -> the fpz model; the stage column is optional
+# one channel: no pz_* columns -> the eeg model; the stage column is optional
 cut -f1,4-10 "$t" > "$TMP/fpz.tsv"
 "$DW_BIN" score --features "$TMP/fpz.tsv" > "$TMP/out1" 2> "$TMP/err1"; rc=$?
-[ $rc -eq 0 ] && grep -q 'fpz model' "$TMP/err1" && [ "$(wc -l < "$TMP/out1")" -eq "$(wc -l < "$t")" ] \
+[ $rc -eq 0 ] && grep -q 'eeg model' "$TMP/err1" && [ "$(wc -l < "$TMP/out1")" -eq "$(wc -l < "$t")" ] \
     && pass "one-channel table without stages" || fail "one-channel table without stages" "rc=$rc: $(head -3 "$TMP/err1")"
 ! grep -q kappa "$TMP/err1" && pass "no agreement without a stage column" || fail "no agreement without a stage column" "kappa printed"
 

@@ -26,6 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         f[1].alpha *= 0.6;
         dw_stager_peek(s, f, p);
         dw_stager_push(s, f, i % 5 != 3, p);
+        if (dw_stager_unlike_training(s) && !(dw_stager_distance(s) > 0))
+            abort();   /* flagged with no distance: a broken invariant */
     }
     dw_stager_free(s);
     dw_model_free(m);

@@ -365,22 +365,60 @@ static void test_reposition(void)
     dw_pipeline_free(p);
 }
 
+static const char *model_for(double fs, int nch, const dw_model *given, dw_err *err)
+{
+    dw_source_info in = info(fs, nch);
+    dw_pipeline_opts po = { .model = given, .quality = { 500, 1, 0 } };
+    dw_pipeline *p = dw_pipeline_new(&in, &po, NULL, err);
+    const char *name = p ? dw_model_name(dw_pipeline_model(p)) : NULL;
+    dw_pipeline_free(p);
+    return name;
+}
+
+/* The model by channels and source rate (issue 13): full-band models from 100 Hz, the low-rate one from
+ * 50 Hz (on the frontal channel), a clear refusal below; a given model the source is too slow for is
+ * refused, naming the rate it needs. */
+static void test_model_choice(void)
+{
+    static const struct { double fs; int nch; const char *want; } c[] = {
+        { 250, 2, "fpz_pz" }, { 100, 2, "fpz_pz" }, { 250, 1, "eeg" }, { 100, 1, "eeg" },
+        { 64, 2, "eeg_lo" }, { 50, 1, "eeg_lo" },
+    };
+    dw_err err = { "" };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        const char *got = model_for(c[i].fs, c[i].nch, NULL, &err);
+        char name[80];
+        snprintf(name, sizeof name, "%d channel(s) at %g Hz: the %s model", c[i].nch, c[i].fs, c[i].want);
+        CHECK(name, got && !strcmp(got, c[i].want), "%s", got ? got : err.msg);
+    }
+    CHECK("a 40 Hz source is refused with a reason", !model_for(40, 2, NULL, &err) && strstr(err.msg, "40 Hz")
+          && strstr(err.msg, "slower than 50 Hz"), "%s", err.msg);
+    CHECK("a full-band model given for a 64 Hz source is refused", !model_for(64, 1, dw_model_builtin(1), &err)
+          && strstr(err.msg, "64 Hz") && strstr(err.msg, "100 Hz or faster"), "%s", err.msg);
+
+    /* a 64 Hz two-channel source is staged (frontal channel, eeg_lo): every epoch valid and scored */
+    dw_source_info in = info(64, 2);
+    dw_pipeline *p = make(&A, &in, 0, 0);
+    if (p) {
+        feed(p, 64, 2, 300, 64, F_NONE, -1, 0, 0, 0, 0);
+        dw_pipeline_finish(p);
+    }
+    int scored = 0;
+    for (int k = 0; k < A.ne; k++)
+        scored += A.e[k].valid && A.e[k].stage != DW_UNSCORED && A.e[k].distance > 0;
+    CHECK("a 64 Hz source: 10 epochs staged, each with a distance from the training data", p && A.ne == 10
+          && scored == 10, "%d epochs, %d scored", A.ne, scored);
+    dw_pipeline_free(p);
+}
+
 static void test_refusals(void)
 {
-    dw_source_info in = info(50, 2);
+    dw_source_info in = info(250, 2);
     dw_err err = { "" };
     dw_pipeline_opts po = { .quality = { 500, 1, 0 } };
-    CHECK("a 50 Hz source is refused with a reason", !dw_pipeline_new(&in, &po, NULL, &err) &&
-          strstr(err.msg, "50 Hz") && strstr(err.msg, "gamma"), "%s", err.msg);
-    in = info(250, 2);
     in.frontal = -1;
     CHECK("no frontal channel is refused", !dw_pipeline_new(&in, &po, NULL, &err) && strstr(err.msg, "frontal"),
           "%s", err.msg);
-    in = info(250, 1);
-    dw_pipeline *p = dw_pipeline_new(&in, &po, NULL, &err);
-    CHECK("one channel: the one-channel model", p && !strcmp(dw_model_name(dw_pipeline_model(p)), "fpz"), "%s",
-          p ? dw_model_name(dw_pipeline_model(p)) : err.msg);
-    dw_pipeline_free(p);
 }
 
 int main(void)
@@ -393,5 +431,6 @@ int main(void)
     test_provisional();
     test_reposition();
     test_refusals();
+    test_model_choice();
     TAP_DONE();
 }

@@ -1,6 +1,8 @@
 /* The causal stager on the real Sleep-EDF feature tables: the built-in models against the Python
  * pipeline that trained them (tools/stager_lib.py, run at test time), amplifier-gain robustness,
- * peek purity, missing epochs, model-file errors, and `score --features` end to end in-process. */
+ * peek purity, missing epochs, model-file errors, the choice of model by source rate, the night's
+ * distance from the training data and the tempered probabilities, and `score --features` end to end
+ * in-process. */
 #include "base/dw.h"
 #include "staging/feature_table.h"
 #include "app/commands.h"
@@ -133,27 +135,100 @@ static int line_of(const char *text, const char *prefix)
     return -1;
 }
 
+/* The built-in model for a channel count and a source rate, and the bands each one needs. */
+static void test_builtin_choice(void)
+{
+    static const struct { int nch; double hz; const char *want; } c[] = {
+        { 2, 256, "fpz_pz" }, { 2, 100, "fpz_pz" }, { 1, 512, "eeg" }, { 1, 100, "eeg" },
+        { 2, 99.9, "eeg_lo" }, { 1, 64, "eeg_lo" }, { 1, 50, "eeg_lo" }, { 1, 49.9, NULL }, { 2, 25, NULL },
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        const dw_model *m = dw_model_builtin_for(c[i].nch, c[i].hz);
+        char name[96];
+        snprintf(name, sizeof name, "built-in model for %d channel(s) at %g Hz is %s", c[i].nch, c[i].hz,
+                 c[i].want ? c[i].want : "none");
+        CHECK(name, c[i].want ? m && !strcmp(dw_model_name(m), c[i].want) : !m, "got %s", m ? dw_model_name(m) : "none");
+    }
+    const dw_model *lo = dw_model_builtin_for(1, 50), *hi = dw_model_builtin(1);
+    CHECK("eeg_lo reads bands up to beta (30 Hz) but was trained for sources from 50 Hz", lo
+          && dw_model_max_hz(lo) == 30 && dw_model_min_rate(lo) == 50, "max %g Hz", lo ? dw_model_max_hz(lo) : -1);
+    CHECK("eeg and fpz_pz read up to 50 Hz (gamma, variances), need 100 Hz", dw_model_max_hz(hi) == 50
+          && dw_model_min_rate(dw_model_builtin(2)) == 100, "eeg %g Hz", dw_model_max_hz(hi));
+}
+
+/* Version-3 statements are refused in older files, 'ood' and 'calibrate' come as a pair, and the
+ * same model written as version 2 (no distance, no tempering) still reads and ranks stages alike. */
+static void test_format_versions(const char *text, int lood, int lcal)
+{
+    dw_err err = { "" };
+    char want[64];
+    dw_model *m = parse_edited(text, 1, "dreamwatch-model 2", &err);
+    snprintf(want, sizeof want, "edited.dwm:%d: 'ood' needs format version 3", lood);
+    CHECK("a version-2 file with an ood line is refused at that line", !m && strstr(err.msg, want), "%s", err.msg);
+    dw_model_free(m);
+    m = parse_edited(text, lcal, "# no calibration", &err);
+    CHECK("ood without calibrate is refused", !m && strstr(err.msg, "missing 'calibrate'"), "%s", err.msg);
+    dw_model_free(m);
+    m = parse_edited(text, lood, "# no ood", &err);
+    CHECK("calibrate before ood is refused", !m && strstr(err.msg, "'calibrate' before 'ood'"), "%s", err.msg);
+    dw_model_free(m);
+    /* the same text as version 2: header changed, ood and calibrate commented out */
+    size_t n = strlen(text);
+    char *v2 = malloc(n + 1);
+    memcpy(v2, text, n + 1);
+    char *l;
+    if ((l = strstr(v2, "\nood ")))
+        l[1] = '#';
+    if ((l = strstr(v2, "\ncalibrate ")))
+        l[1] = '#';
+    memcpy(v2, "dreamwatch-model 2", 18);
+    m = dw_model_parse(v2, "v2.dwm", &err);
+    free(v2);
+    CHECK("the model as format version 2 still reads", m != NULL, "%s", err.msg);
+    if (!m)
+        return;
+    const dw_model *m3 = dw_model_builtin(1);
+    dw_stager *a = dw_stager_new(m), *b = dw_stager_new(m3);
+    dw_features f = { 40, 8, 3, 0.6, 0.2, 300, 40 };
+    int same = 1, tempered = 0;
+    double pa[DW_NSTAGES], pb[DW_NSTAGES];
+    for (int i = 0; i < 60; i++) {
+        f.delta *= i < 30 ? 1.05 : 0.96;
+        f.alpha *= i < 30 ? 0.97 : 1.04;
+        same &= dw_stager_push(a, &f, 1, pa) == dw_stager_push(b, &f, 1, pb);
+        tempered |= memcmp(pa, pb, sizeof pa) != 0;
+    }
+    CHECK("version 2: no distance, never 'unlike training'", dw_stager_distance(a) == 0 && !dw_stager_unlike_training(a),
+          "distance %g", dw_stager_distance(a));
+    CHECK("version 3: the same stages, tempered probabilities", same && tempered && dw_stager_distance(b) > 0,
+          "same %d tempered %d distance %g", same, tempered, dw_stager_distance(b));
+    dw_stager_free(a);
+    dw_stager_free(b);
+    dw_model_free(m);
+}
+
 static void test_model_files(void)
 {
     const dw_model *m2 = dw_model_builtin(2), *m1 = dw_model_builtin(1);
     CHECK("builtin two-channel model", m2 && dw_model_channels(m2) == 2 && !strcmp(dw_model_name(m2), "fpz_pz"),
           "got %s", m2 ? dw_model_name(m2) : "NULL");
-    CHECK("builtin one-channel model", m1 && dw_model_channels(m1) == 1 && !strcmp(dw_model_name(m1), "fpz"),
+    CHECK("builtin one-channel model", m1 && dw_model_channels(m1) == 1 && !strcmp(dw_model_name(m1), "eeg"),
           "got %s", m1 ? dw_model_name(m1) : "NULL");
     dw_err err = { "" };
-    dw_model *f = dw_model_load(DW_SRCDIR "/src/staging/models/fpz.dwm", &err);
+    dw_model *f = dw_model_load(DW_SRCDIR "/src/staging/models/eeg.dwm", &err);
     CHECK("model file loads from disk", f && dw_model_channels(f) == 1, "%s", err.msg);
     dw_model_free(f);
     f = dw_model_load("/nonexistent/x.dwm", &err);
     CHECK("missing model file is an error naming it", !f && strstr(err.msg, "/nonexistent/x.dwm"), "%s", err.msg);
 
-    const char *text = builtin_text("fpz");
+    const char *text = builtin_text("eeg");
     if (!text) {
-        FAIL("model parser errors", "no built-in fpz text");
+        FAIL("model parser errors", "no built-in eeg text");
         return;
     }
     int lcol = line_of(text, "column "), lnet = line_of(text, "net "), ltr = line_of(text, "transition");
     int lend = line_of(text, "end"), lfeat = line_of(text, "feature ");
+    int lood = line_of(text, "ood "), lcal = line_of(text, "calibrate ");
     struct { int line; const char *repl; const char *want; int below; } bad[] = {
         { 1, "dreamwatch-model 99", "edited.dwm:1: model format version 99", 0 },
         { 1, "hello", "edited.dwm:1: not a dreamwatch model", 0 },
@@ -161,13 +236,20 @@ static void test_model_files(void)
         { lnet + 3, "0.1 0.2 nan", "is not a finite number", 0 },
         { lnet + 3, "0.1 0.2", "missing weight", 0 },
         { ltr + 1, "0.5 0.5 0.5 0 0", "sum to", 0 },
-        { lfeat, "feature bogus 1 none 0 fpz_sigma", "unknown base feature 'fpz_sigma'", 0 },
+        { lfeat, "feature bogus 1 none 0 eeg_sigma", "unknown base feature 'eeg_sigma'", 0 },
         { lcol, "column nosuch mean 3 0 1", "unknown feature 'nosuch'", 0 },
-        { lcol, "column fpz_log_delta mean 300 0 1", "column window", 0 },
-        { lcol, "column fpz_log_delta mean 3 0 0", "scale must be > 0", 0 },
+        { lcol, "column eeg_log_delta mean 300 0 1", "column window", 0 },
+        { lcol, "column eeg_log_delta mean 3 0 0", "scale must be > 0", 0 },
         { lnet + 1, "layer 3 32 relu", "first layer takes 3 inputs", 0 },
         { lend, "end\nname again", "text after 'end'", 1 },
         { lfeat, "wibble", "unknown keyword 'wibble'", 0 },
+        { lood, "ood 20 20 1 100", "missing ood threshold", 0 },
+        { lood, "ood 20 20 1 100 -3", "must be > 0", 0 },
+        { lood, "ood 20 20 1 100 3\nood 20 20 1 100 3", "ood given twice", 1 },
+        { lcal, "calibrate 0 1 0", "calibrate: t0 must be", 0 },
+        { lcal, "calibrate 1 1", "missing calibrate mix", 0 },
+        { lcal, "calibrate 1", "missing calibrate slope", 0 },
+        { lood, "rate 0.5", "rate: 0.5 Hz is not in", 0 },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char want_line[32], name[160];
@@ -183,6 +265,7 @@ static void test_model_files(void)
     dw_model_free(ok);
     dw_model *empty = dw_model_parse("", "empty.dwm", &err);
     CHECK("empty model text is refused", !empty && strstr(err.msg, "empty.dwm"), "%s", err.msg);
+    test_format_versions(text, lood, lcal);
 }
 
 /* The C runtime against tools/stager_lib.py on the first rows of a real night with gaps. */
@@ -210,8 +293,9 @@ static void test_python_reference(const char *data)
         return;
     }
     const int nrows = 1400;   /* covers four gaps in this night */
-    for (int nch = 2; nch >= 1; nch--) {
-        const dw_model *m = dw_model_builtin(nch);
+    const dw_model *models[] = { dw_model_builtin(2), dw_model_builtin(1), dw_model_builtin_for(1, 50) };
+    for (int mi = 0; mi < 3; mi++) {
+        const dw_model *m = models[mi];
         char path[256], rows[16], name[96];
         snprintf(path, sizeof path, DW_SRCDIR "/src/staging/models/%s.dwm", dw_model_name(m));
         snprintf(rows, sizeof rows, "%d", nrows);
@@ -235,7 +319,7 @@ static void test_python_reference(const char *data)
             s = s ? s + 1 : NULL;
         }
         snprintf(name, sizeof name, "stager %s matches Python on %d real epochs", dw_model_name(m), nrows);
-        CHECK(name, rc == 0 && rowsok == nrows && maxd < 1e-6, "python rc %d, %d rows compared, max diff %.3g", rc, rowsok, maxd);
+        CHECK(name, rc == 0 && rowsok == nrows && maxd < 1e-12, "python rc %d, %d rows compared, max diff %.3g", rc, rowsok, maxd);
         printf("# %s: max |C - Python| probability difference %.3g over %d epochs\n", dw_model_name(m), maxd, rowsok);
         free(out);
         free(label);
@@ -265,8 +349,9 @@ static double kappa_of(long cm[DW_NSTAGES][DW_NSTAGES])
  * agreement is sane. */
 static void test_real_nights(const char *data, struct night *nights, int nn)
 {
-    for (int nch = 2; nch >= 1; nch--) {
-        const dw_model *m = dw_model_builtin(nch);
+    const dw_model *models[] = { dw_model_builtin(2), dw_model_builtin(1), dw_model_builtin_for(1, 50) };
+    for (int mi = 0; mi < 3; mi++) {
+        const dw_model *m = models[mi];
         long changed[2] = { 0, 0 }, total = 0, changed_all[2] = { 0, 0 }, total_all = 0;
         long cm[DW_NSTAGES][DW_NSTAGES] = { { 0 } };
         for (int k = 0; k < nn; k++) {
@@ -301,9 +386,120 @@ static void test_real_nights(const char *data, struct night *nights, int nn)
         double kap = kappa_of(cm);
         printf("# %s in-sample kappa (training nights, scored windows): %.3f\n", dw_model_name(m), kap);
         snprintf(name, sizeof name, "%s: in-sample kappa on the training nights is sane", dw_model_name(m));
-        CHECK(name, kap > 0.7, "kappa %.3f", kap);
+        CHECK(name, kap > (mi == 2 ? 0.6 : 0.7), "kappa %.3f", kap);
     }
     (void)data;
+}
+
+/* Band widths (Hz of Welch bins) and the first difference's mean power response per band, on the bin
+ * grid k * 100/256 Hz; keep the first `keep_hz` Hz of each band. */
+static void band_grid(double keep_hz, double width[5], double diff[5], double kept[5])
+{
+    static const double lo[5] = { 0.5, 4, 8, 13, 30 }, hi[5] = { 4, 8, 13, 30, 50 };
+    for (int b = 0; b < 5; b++) {
+        int n = 0, nk = 0;
+        diff[b] = 0;
+        for (int k = 0; k <= 128; k++) {
+            double f = k * 100.0 / 256;
+            if (f >= lo[b] && f <= hi[b]) {
+                n++;
+                nk += f <= keep_hz;
+                diff[b] += 4 * sin(M_PI * f / 100) * sin(M_PI * f / 100);
+            }
+        }
+        width[b] = n * 100.0 / 256;
+        diff[b] /= n;
+        kept[b] = (double)nk / n;
+    }
+}
+
+/* An epoch's seven numbers as a source sampled at 2 * keep_hz gives them after resampling to 100 Hz:
+ * no power above keep_hz (bands cut, the variances lose that power). */
+static void band_limit(dw_features *f, double keep_hz)
+{
+    double w[5], h[5], kept[5], *band[5] = { &f->delta, &f->theta, &f->alpha, &f->beta, &f->gamma };
+    band_grid(keep_hz, w, h, kept);
+    double pw = 0, pw2 = 0, ph = 0, ph2 = 0;
+    for (int b = 0; b < 5; b++) {
+        double v = *band[b], v2 = v * kept[b] + 1e-6;
+        pw += v * w[b];
+        pw2 += v2 * w[b];
+        ph += v * w[b] * h[b];
+        ph2 += v2 * w[b] * h[b];
+        *band[b] = v2;
+    }
+    f->var = fmax(f->var - pw, 0) + pw2;
+    f->dvar *= ph2 / ph;
+}
+
+struct ood_run { long epochs, flagged; double top, kappa; };
+
+/* One model over every night's frontal slot, features changed by `how` (0 none, 1 flat channel,
+ * 2 a 50-Hz source, 3 amplitude x10, 4 the parietal slot instead): epochs in the scored windows, how
+ * many of them were flagged unlike the training data, the mean top probability, the pooled kappa. */
+static struct ood_run ood_run(const dw_model *m, const struct night *nights, int nn, int how)
+{
+    struct ood_run r = { 0, 0, 0, 0 };
+    long cm[DW_NSTAGES][DW_NSTAGES] = { { 0 } };
+    for (int k = 0; k < nn; k++) {
+        const struct night *nt = &nights[k];
+        dw_stager *s = dw_stager_new(m);
+        for (int i = 0; i < nt->n; i++) {
+            dw_features f = nt->f[i][how == 4 ? 1 : 0];
+            if (how == 1)
+                f = (dw_features){ 1e-4, 1e-4, 1e-4, 1e-4, 1e-4, 5e-3, 1e-2 };
+            else if (how == 2)
+                band_limit(&f, 25);
+            else if (how == 3)
+                scale_features(&f, 100);
+            double p[DW_NSTAGES];
+            int st = dw_stager_push(s, &f, 1, p);
+            if (!in_window(nt, i))
+                continue;
+            r.epochs++;
+            r.flagged += dw_stager_unlike_training(s);
+            r.top += p[st];
+            cm[nt->stage[i]][st]++;
+        }
+        dw_stager_free(s);
+    }
+    r.top /= r.epochs;
+    r.kappa = kappa_of(cm);
+    return r;
+}
+
+/* The night's distance: real nights in either derivation are hardly ever flagged, nor a tenfold amplitude (the
+ * running centre absorbs it: labels hardly change); a 50-Hz source through a model that reads gamma is,
+ * with much less confident probabilities; a flat channel gets less confident probabilities (the
+ * pipeline's quality verdict leaves such epochs unscored before they reach the stager); the model for
+ * sources below 100 Hz takes the 50-Hz source as ordinary and stages it. */
+static void test_distance(const struct night *nights, int nn)
+{
+    static const char *const how[] = { "real frontal", "flat channel", "50-Hz source", "amplitude x10",
+                                       "real parietal" };
+    const dw_model *eeg = dw_model_builtin(1), *lo = dw_model_builtin_for(1, 50);
+    struct ood_run r[5], rlo = ood_run(lo, nights, nn, 2);
+    for (int i = 0; i < 5; i++) {
+        r[i] = ood_run(eeg, nights, nn, i);
+        printf("# eeg, %s: %.2f %% of %ld scored epochs flagged unlike training, mean top probability %.3f, "
+               "kappa %.3f\n", how[i], 100.0 * r[i].flagged / r[i].epochs, r[i].epochs, r[i].top, r[i].kappa);
+    }
+    printf("# eeg_lo, 50-Hz source: %.2f %% flagged, mean top probability %.3f, kappa %.3f\n",
+           100.0 * rlo.flagged / rlo.epochs, rlo.top, rlo.kappa);
+    /* the threshold is the 99.9 % quantile of the distance over held-out nights (MODEL_FORMAT.md), so a
+     * real night may cross it for a few minutes: under 2 % of epochs, against over 90 % below */
+    CHECK("real nights, both derivations, and amplitude x10: under 2 % of epochs flagged unlike training",
+          r[0].flagged * 50 < r[0].epochs && r[4].flagged * 50 < r[4].epochs && r[3].flagged * 50 < r[3].epochs,
+          "%ld, %ld and %ld of %ld", r[0].flagged, r[4].flagged, r[3].flagged, r[0].epochs);
+    CHECK("amplitude x10: agreement within 0.02 of the real night's", fabs(r[3].kappa - r[0].kappa) < 0.02,
+          "kappa %.3f vs %.3f", r[3].kappa, r[0].kappa);
+    CHECK("eeg, 50-Hz source: over 90 % of epochs flagged, mean top probability under 0.5",
+          r[2].flagged * 10 > r[2].epochs * 9 && r[2].top < 0.5, "%ld of %ld flagged, top %.3f", r[2].flagged,
+          r[2].epochs, r[2].top);
+    CHECK("eeg, flat channel: mean top probability lower by 0.1 than on the real nights", r[1].top < r[0].top - 0.1,
+          "top %.3f vs %.3f", r[1].top, r[0].top);
+    CHECK("eeg_lo takes a 50-Hz source as ordinary (no epoch flagged, kappa > 0.6)",
+          rlo.flagged == 0 && rlo.kappa > 0.6, "%ld of %ld flagged, kappa %.3f", rlo.flagged, rlo.epochs, rlo.kappa);
 }
 
 /* Peek never changes the state, and gives what push would; missing and unusable epochs agree. */
@@ -464,6 +660,7 @@ static void test_score_features(const char *data, const struct night *nt)
 
 int main(void)
 {
+    test_builtin_choice();
     test_model_files();
     const char *data = tap_shared_data();
     if (!data) {
@@ -486,6 +683,7 @@ int main(void)
         TAP_DONE();
     }
     PASS("real feature tables read (16 nights)");
+    test_distance(nights, nn);
     test_peek_and_missing(&nights[0]);
     test_score_features(data, &nights[1]);
     test_real_nights(data, nights, nn);
