@@ -248,6 +248,30 @@ static int compare_reference(const char *ref_path, const char *path, double rec_
     return 0;
 }
 
+/* A named reference checked before any work (it reads, and it lies on this recording's clock: not
+ * another night's), so a wrong one costs no staging and leaves no outputs. 0, or -1 with the message
+ * printed. The comparison itself (compare_reference) reads it again after the night. */
+static int check_reference(const char *ref_path, double rec_start, double duration_s)
+{
+    dw_hypnogram ref;
+    dw_err err = { "" };
+    if (!ref_path)
+        return 0;
+    if (dw_hypnogram_load(ref_path, &ref, &err) < 0) {
+        fprintf(stderr, "dreamwatch score: %s\n", err.msg);
+        return -1;
+    }
+    signed char *st = NULL;
+    int n, epochs = (int)ceil(duration_s / 30.0);
+    dw_ref_alignment al;
+    int rc = dw_hypnogram_align(&ref, rec_start, epochs > 0 ? epochs : 1, &st, &n, &al, &err);
+    if (rc < 0)
+        fprintf(stderr, "dreamwatch score: %s\n", err.msg);
+    free(st);
+    dw_hypnogram_free(&ref);
+    return rc < 0 ? -1 : 0;
+}
+
 /* The night through the pipeline, and the frontal channel through the spindle and slow-wave
  * detectors (gaps restart them). 0, or 1 on a read error. */
 static int read_night(dw_source *src, dw_pipeline *pl, struct night *nt)
@@ -309,6 +333,10 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
         char safe[4 * sizeof in->note];     /* lines naming the file; they may quote its labels */
         dw_escape(l, strcspn(l, "\n"), safe, sizeof safe);
         fprintf(stderr, "dreamwatch score: %s\n", safe);
+    }
+    if (check_reference(ref_path, in->start_epoch, in->duration_s) < 0) {
+        dw_source_close(src);
+        return 1;
     }
     dw_model *own = NULL;
     if (cfg->model[0] && !(own = dw_model_load(cfg->model, &err))) {

@@ -168,8 +168,20 @@ int dw_out_check(const char *path, int force, dw_err *err)
 {
     struct stat st, lst;
     if (lstat(path, &lst) < 0) {
-        if (errno == ENOENT)
+        if (errno == ENOENT) {      /* the folder it goes in must exist and take a new file */
+            char d[PATH_MAX];
+            snprintf(d, sizeof d, "%s", path);
+            const char *dir = dirname(d);
+            if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                dw_err_set(err, "%s: the folder %s does not exist (create it first)", path, dir);
+                return -1;
+            }
+            if (access(dir, W_OK | X_OK) < 0) {
+                dw_err_set(err, "%s: cannot create files in %s: %s", path, dir, strerror(errno));
+                return -1;
+            }
             return 0;
+        }
         dw_err_set(err, "%s: cannot write here: %s", path, strerror(errno));
         return -1;
     }

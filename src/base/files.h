@@ -47,7 +47,8 @@ typedef struct {
 } dw_out;
 
 /* The check dw_out_begin makes, alone: 0 if path may be written (it is not an input, and it does not
- * exist or force is set); -1 with err. Lets a command refuse before it does any work. */
+ * exist or force is set, and a new file's folder exists and is writable); -1 with err naming path. Lets
+ * a command refuse before it does any work. */
 int  dw_out_check(const char *path, int force, dw_err *err);
 /* Check path (refused if it is an input, or exists and !force) and create its temporary file. 0, or -1
  * with err naming the file and the reason; nothing is created then. */

@@ -84,6 +84,25 @@ else
     skip "record: names taken" "dreamwatch emulate gave no pty: $(head -c 200 "$TMP/emu.err")"
 fi
 
+# an output in a folder that does not exist: refused before any work (no night staged, nothing printed)
+out=$("$DW_BIN" score --out "$TMP/no/such/night1" "$TMP/night1.edf" 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "the folder $TMP/no/such does not exist" && ! echo "$out" | grep -q "epochs" \
+    && pass "score into a missing folder: refused before any work, naming the folder" \
+    || fail "score into a missing folder" "rc=$rc $(echo "$out" | head -3 | tr '\n' '|')"
+
+# a reference of another night: refused before any work, no outputs left (a corrected re-run must not meet
+# "already exists")
+HYP=$SHARED/sleep-edf/hypnograms/SC4001EC-Hypnogram.edf
+if [ -f "$HYP" ]; then
+    out=$("$DW_BIN" score --out "$TMP/wrongref" --reference "$HYP" "$TMP/night1.edf" 2>&1); rc=$?
+    [ $rc -eq 1 ] && echo "$out" | grep -q "another night, or the wrong file" && ! echo "$out" | grep -q "epochs (" &&
+        [ -z "$(ls "$TMP" | grep '^wrongref')" ] \
+        && pass "score with another night's reference: refused before any work, no outputs" \
+        || fail "score with another night's reference" "rc=$rc $(ls "$TMP" | grep wrongref) $(echo "$out" | head -2)"
+else
+    echo "SKIP score with another night's reference: ../shared/data absent"
+fi
+
 # recover: a crashed copy (count -1, a torn record) beside files named as its temporary copies
 if [ -n "$new" ]; then
     cp "$new" "$TMP/crash.bdf"; cp "$new.events.tsv" "$TMP/crash.bdf.events.tsv"
