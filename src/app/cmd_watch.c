@@ -17,6 +17,7 @@
 #include "app/config.h"
 #include "app/worker.h"
 #include "base/dw.h"
+#include "base/files.h"
 #include "monitor/monitor.h"
 #include "net/bed.h"
 #include "screen/screen.h"
@@ -297,6 +298,22 @@ static int watch(int argc, char **argv, int headless_cmd)
     if (headless_cmd && !cfg.serial[0]) {
         fprintf(stderr, "dreamwatch record: --serial PATH is required\n");
         return 2;
+    }
+    if (cfg.file[0] && !cfg.serial[0]) {    /* a mistyped command reads as a file name: say both */
+        dw_err ierr = { "" };
+        struct stat fst;
+        int missing = stat(cfg.file, &fst) < 0 && errno == ENOENT;
+        int fd = dw_input_open(cfg.file, "recording", &ierr);
+        if (fd < 0) {
+            if (missing && !strchr(cfg.file, '/') && !strchr(cfg.file, '.'))
+                fprintf(stderr, "dreamwatch: %s: no such command or file (commands: record, score, "
+                                "features, emulate, recover, check, attach, ward, nights; see --help)\n",
+                        cfg.file);
+            else
+                fprintf(stderr, "dreamwatch: %s\n", ierr.msg);
+            return 2;
+        }
+        close(fd);
     }
     if (!ro.headless && (!isatty(0) || !isatty(1))) {
         fprintf(stderr, "dreamwatch: the monitor needs a terminal; use --headless, `dreamwatch record` or "

@@ -50,3 +50,9 @@ err=$("$DW_BIN" --headless "$TMP/does-not-exist.edf" 2>&1); rc=$?
 [ $rc -ne 0 ] && echo "$err" | grep -q "does-not-exist.edf" && pass "missing input named" || fail "missing input named" "rc=$rc: $err"
 err=$("$DW_BIN" </dev/null 2>&1 >/dev/null); rc=$?
 [ $rc -eq 2 ] && echo "$err" | grep -q "needs a terminal" && pass "no terminal: clear message" || fail "no terminal: clear message" "rc=$rc: $err"
+err=$("$DW_BIN" frobnicate </dev/null 2>&1 >/dev/null); rc=$?
+[ $rc -eq 2 ] && echo "$err" | grep -q "frobnicate: no such command or file (commands: record, score" \
+    && pass "a mistyped command is named as one (not 'needs a terminal')" || fail "mistyped command" "rc=$rc: $err"
+err=$("$DW_BIN" "$TMP" </dev/null 2>&1 >/dev/null); rc=$?
+[ $rc -eq 2 ] && echo "$err" | grep -q "a directory given as the recording" \
+    && pass "a directory to replay is named as one" || fail "a directory to replay" "rc=$rc: $err"
