@@ -227,7 +227,7 @@ static int session_prefix(dw_worker *w, dw_err *err)
     localtime_r(&now, &tm);
     char stamp[32];
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    snprintf(w->prefix, sizeof w->prefix, "%s/replay-%.*s-%s", dir,
+    snprintf(w->prefix, sizeof w->prefix, "%s/%s-%.*s-%s", dir, w->mon->live ? "live" : "replay",
              (int)(strchr(base, '.') ? strchr(base, '.') - base : (long)strlen(base)), base, stamp);
     return 0;
 }

@@ -57,3 +57,13 @@ fi
 check "emulate: an unknown fault is refused by name (exit 2)" sh -c "[ $st -eq 2 ] && grep -q bogus '$TMP/err'"
 "$DW_BIN" emulate --file "$TMP/none.edf" > /dev/null 2> "$TMP/err"; st=$?
 check "emulate: a missing file is named (exit 1)" sh -c "[ $st -eq 1 ] && grep -q none.edf '$TMP/err'"
+
+# a live session with --no-record is named as live, not as a replay
+start_emu
+XDG_DATA_HOME="$TMP/nr" XDG_CONFIG_HOME="$TMP/nrc" "$DW_BIN" --headless --serial "$TMP/tty" --no-record \
+    > /dev/null 2>&1 < /dev/null &
+nr=$!
+sleep 4; kill -TERM $nr 2>/dev/null; wait $nr
+stop_emu
+check "live --no-record: its session log is named live-PORT-..., not replay-" \
+    sh -c "ls '$TMP/nr/dreamwatch/recordings/' | grep -q '^live-.*\.session\.tsv$' && ! ls '$TMP/nr/dreamwatch/recordings/' | grep -q '^replay-'"
