@@ -18,6 +18,7 @@
 #include "app/worker.h"
 #include "base/dw.h"
 #include "base/files.h"
+#include "staging/night.h"
 #include "monitor/monitor.h"
 #include "net/bed.h"
 #include "screen/screen.h"
@@ -228,6 +229,7 @@ static void print_exit(const dw_monitor *m)
         fprintf(stderr, "  %d epochs staged: total sleep %d h %02d min, sleep efficiency %.1f %% of the time in bed, "
                 "sleep onset latency %.1f min, WASO %.1f min\n", m->n_epochs, (int)(s.tst_min + 0.5) / 60,
                 (int)(s.tst_min + 0.5) % 60, s.se_pct, s.sol_min, s.waso_min);
+    dw_night_print_seeks(stderr, "  ", m->seeks, m->seek_skipped, m->seek_restaged);
 }
 
 /* Alerts and source notes in headless mode, as they come (the screen shows them on the monitor). */

@@ -473,6 +473,13 @@ static void seek(dw_worker *w, double delta)
     p->ntrace = 0;
     p->have_prov = 1;
     p->prov_stage = DW_UNSCORED;
+    pthread_mutex_lock(&w->mon->lock);          /* what the summary and the exit line will say */
+    w->mon->seeks++;
+    if (keep > w->nhyp)
+        w->mon->seek_skipped += keep - w->nhyp;
+    else
+        w->mon->seek_restaged += w->nhyp - keep;
+    pthread_mutex_unlock(&w->mon->lock);
     if (w->nhyp > keep)
         w->nhyp = keep;
     long tt = (long)target;
@@ -805,6 +812,9 @@ static void write_summary(dw_worker *w)
     night.start_wall = w->mon->start_wall;
     snprintf(night.source, sizeof night.source, "%s", w->mon->source_desc);
     snprintf(night.kind, sizeof night.kind, "%s", w->mon->live ? "live" : "replay");
+    night.seeks = w->mon->seeks;
+    night.seek_skipped = w->mon->seek_skipped;
+    night.seek_restaged = w->mon->seek_restaged;
     snprintf(w->mon->summary_path, sizeof w->mon->summary_path, "%s", path);   /* the name it got */
     pthread_mutex_unlock(&w->mon->lock);
     int bad = dw_session_write_summary(w->session, f, &night) < 0;

@@ -57,6 +57,8 @@ typedef struct dw_monitor {
     double speed;                       /* replay speed, 0 = as fast as possible */
     int    paused;
     int    source_ended;                /* the replay reached its end (the screen stays up) */
+    int    seeks;                       /* seeks in this replay, the epochs they left unscored (skipped */
+    int    seek_skipped, seek_restaged; /* forward) and those staged again from a restarted stager (back) */
     int    finished;                    /* the worker has stopped: recording closed, safe to exit */
     double lag_s;                       /* how far the worker is behind the source (live) */
 

@@ -285,7 +285,9 @@ int dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night)
     if (night) {
         fprintf(f, "%s: %s\n\n## Sleep\n", night->kind[0] ? night->kind : "night", night->source);
         dw_print_sleep_stats(f, "", &night->st); /* the same figures and words as `score` prints */
-        fprintf(f, "REM periods %d\n\n", night->rem_periods);
+        fprintf(f, "REM periods %d\n", night->rem_periods);
+        dw_night_print_seeks(f, "", night->seeks, night->seek_skipped, night->seek_restaged);
+        fputc('\n', f);
     }
     micro_section(f, s, s->hyp, s->nhyp);
     stim_section(f, s);

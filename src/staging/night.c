@@ -38,8 +38,20 @@ void dw_night_print_sleep(FILE *f, const dw_night *nt)
             s->se_pct, s->sme_pct);
     for (int k = DW_N1; k <= DW_R; k++)
         fprintf(f, "%-2s %6.1f min %5.1f %% of TST\n", dw_stage_name(k), s->stage_min[k], s->tst_pct[k]);
-    fprintf(f, "awakenings %d, REM periods %d, stage transitions %.1f per hour of the sleep period\n\n",
+    fprintf(f, "awakenings %d, REM periods %d, stage transitions %.1f per hour of the sleep period\n",
             s->awakenings, nt->rem_periods, s->transitions_per_h);
+    dw_night_print_seeks(f, "", nt->seeks, nt->seek_skipped, nt->seek_restaged);
+    fputc('\n', f);
+}
+
+void dw_night_print_seeks(FILE *f, const char *indent, int seeks, int skipped, int restaged)
+{
+    if (seeks <= 0)
+        return;
+    fprintf(f, "%sthe replay was seeked %d time%s: %d epoch%s skipped forward (left unscored), %d staged again "
+               "after seeking back (the stager restarted there); for the night's labels of a straight pass run "
+               "`dreamwatch score`\n", indent, seeks, seeks == 1 ? "" : "s", skipped, skipped == 1 ? "" : "s",
+            restaged);
 }
 
 /* The figures, in this order; a value of -1 minutes prints as "none". */

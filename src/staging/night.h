@@ -18,6 +18,8 @@ typedef struct {
     dw_sleep_stats st;
     int    rem_periods;
     int    stimuli, cues, alerts, critical;   /* -1 where the night had no session (scored) */
+    int    seeks, seek_skipped, seek_restaged; /* a replay that was seeked: its labels are not those of a
+                                                  straight pass (see dw_monitor); 0 otherwise */
 } dw_night;
 
 /* Epoch counts, statistics and REM periods of a hypnogram (n epochs, DW_UNSCORED allowed); the session
@@ -25,6 +27,8 @@ typedef struct {
 void dw_night_from_stages(dw_night *nt, const signed char *stage, int n);
 /* The "## Sleep" section, in words, every figure with its base ("no sleep" rather than -1). */
 void dw_night_print_sleep(FILE *f, const dw_night *nt);
+/* One line saying that a replay was seeked and what that did to its labels; nothing when seeks is 0. */
+void dw_night_print_seeks(FILE *f, const char *indent, int seeks, int skipped, int restaged);
 /* The "## Figures" section: one "key<TAB>value" line per figure (keys in night.c), for machines. */
 void dw_night_print_figures(FILE *f, const dw_night *nt);
 /* The figures of a summary file. 0, or -1 with err naming the file and line (a summary without a figures
