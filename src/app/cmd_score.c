@@ -361,8 +361,21 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     int rc = read_night(src, pl, &nt);
     if (nt.tty)
         fprintf(stderr, "\r%60s\r", "");
+    if (nt.n == 0 && rc == 0) {            /* nothing to write: a table of zeros would pass for a night */
+        fprintf(stderr, "dreamwatch score: %s: no whole epoch to stage (%.1f s of signal; an epoch is 30 s, "
+                        "the last may lack at most %d s)\n", path, in->duration_s, DW_EPOCH_UNUSABLE_S);
+        free(nt.stage);
+        free(nt.prob);
+        free(nt.micro);
+        dw_bids_events_free(nt.events);
+        dw_pipeline_free(pl);
+        dw_model_free(own);
+        dw_source_close(src);
+        return 1;
+    }
     double secs = dw_now_mono() - t0;
-    printf("%s: %d epochs (%.2f h), model %s, %.2f s (%.0f x real time)\n", path, nt.n, nt.n / 120.0,
+    printf("%s: %d epoch%s (%.2f h), model %s, %.2f s (%.0f x real time)\n", path, nt.n, nt.n == 1 ? "" : "s",
+           nt.n / 120.0,
            dw_model_name(model), secs, secs > 0 ? nt.n * 30.0 / secs : 0);
     printf("  staging: frontal %s, parietal %s (%s)\n", in->frontal >= 0 ? in->label[in->frontal] : "none",
            in->parietal >= 0 ? in->label[in->parietal] : "none", in->roles_how);

@@ -4,6 +4,7 @@
 #define DW_SCREEN_INTERNAL
 #include "screen/screen.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -88,9 +89,9 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     const char *name = st >= 0 ? dw_stage_name(st) : "-";
     char lines[6][200];
     int nl = 0;
-    long slept = 0;
-    for (int i = 0; i < v->n_epochs; i++) slept += s->stage[i] > DW_W && s->stage[i] < DW_NSTAGES;
-    slept *= DW_EPOCH_S;
+    dw_sleep_stats sst;                              /* the one definition of TST, rounded as the pane does */
+    dw_sleep_stats_compute(s->stage, v->n_epochs, &sst);
+    long slept = lround(sst.tst_min);
     char clock[16];
     if (v->live) {                                   /* live: the wall clock, never the board's */
         time_t now = (time_t)dw_now_wall();
@@ -102,7 +103,7 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     }
     snprintf(lines[nl++], sizeof lines[0], "stage %s%s%s", st >= 0 ? name : "not scored yet",
              st >= 0 ? ": " : "", st >= 0 ? meaning[st] : "");
-    snprintf(lines[nl++], sizeof lines[0], "total sleep %ld h %02ld min   %s   %s", slept / 3600, slept / 60 % 60,
+    snprintf(lines[nl++], sizeof lines[0], "total sleep %ld h %02ld min   %s   %s", slept / 60, slept % 60,
              clock, v->source_ended ? "replay ended" : dw_mode_name(v->mode));
     if (v->live && v->no_data_since > 0) {
         time_t t = (time_t)v->no_data_since;

@@ -64,3 +64,8 @@ err=$("$DW_BIN" score --out "$TMP/t" "$TMP/trunc.edf" 2>&1); rc=$?
 [ $rc -ne 0 ] && echo "$err" | grep -q "trunc.edf" && pass "damaged file: clear error" || fail "damaged file: clear error" "rc=$rc $err"
 err=$("$DW_BIN" score --frontal Cz "$NIGHT" 2>&1); rc=$?
 [ $rc -ne 0 ] && echo "$err" | grep -qi "Fpz" && pass "unknown channel lists the file's labels" || fail "unknown channel lists labels" "rc=$rc $err"
+# a recording shorter than one epoch: an error naming it, no table of zeros, no outputs
+/usr/bin/python3 tests/e2e/make_inputs.py cut "$NIGHT" "$TMP/short.edf" 0 15
+err=$("$DW_BIN" score --out "$TMP/shortout" "$TMP/short.edf" 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$err" | grep -q "short.edf: no whole epoch to stage (15.0 s of signal" && ! ls "$TMP" | grep -q shortout \
+    && pass "a recording shorter than one epoch: clear error, no outputs" || fail "shorter than one epoch" "rc=$rc $err"
