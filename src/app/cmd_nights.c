@@ -113,7 +113,8 @@ static void table(const struct entry *e, int n)
 }
 
 /* Total sleep per night as a bar (10 h = BAR_W columns) with the target marked, and the running debt:
- * the sum over the nights so far of target minus total sleep. */
+ * the sum over the nights so far of target minus total sleep. A summary whose recording starts within a
+ * minute of an earlier one's is the same night read again (a replay or a re-score): shown, not counted. */
 static void trend(const struct entry *e, int n, double target_h)
 {
     int utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8");
@@ -123,7 +124,11 @@ static void trend(const struct entry *e, int n, double target_h)
     for (int i = 0; i < n; i++) {
         const dw_night *x = &e[i].n;
         double h = x->st.tst_min / 60;
-        debt += target_h - h;
+        int again = 0;
+        for (int j = 0; j < i && !again; j++)
+            again = e[i].when > 0 && e[j].when > 0 && fabs(e[i].when - e[j].when) < 60;
+        if (!again)
+            debt += target_h - h;
         char date[16] = "?";
         if (e[i].when > 0) {
             time_t t = (time_t)e[i].when;
@@ -140,7 +145,10 @@ static void trend(const struct entry *e, int n, double target_h)
             else if (u >= 8) fputs(utf8 ? "█" : "#", stdout);
             else fputs(utf8 ? eighth[u > 0 ? u : 0] : u >= 4 ? "+" : " ", stdout);
         }
-        printf(" %4.1f h  debt %+5.1f h\n", h, debt);
+        if (again)
+            printf(" %4.1f h  the same night again, not counted\n", h);
+        else
+            printf(" %4.1f h  debt %+5.1f h\n", h, debt);
     }
 }
 
