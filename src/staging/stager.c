@@ -71,10 +71,20 @@ static void layer_run(const struct dw_mlayer *ly, const double *in, double *out)
 {
     for (int r = 0; r < ly->nout; r++) {
         const double *w = ly->w + (size_t)r * (size_t)(ly->nin + 1);
-        double a = 0;
-        for (int i = 0; i < ly->nin; i++)
-            a += w[i + 1] * in[i];
-        a += w[0];
+        /* four independent sums (taps i, i+4, ...) so the adds pipeline instead of each waiting on the
+         * one before: 0.39 -> 0.33 s CPU for score of the sample night, the same CSV (measured, issue 16) */
+        double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        const double *x = w + 1;
+        int i = 0;
+        for (; i + 4 <= ly->nin; i += 4) {
+            a0 += x[i] * in[i];
+            a1 += x[i + 1] * in[i + 1];
+            a2 += x[i + 2] * in[i + 2];
+            a3 += x[i + 3] * in[i + 3];
+        }
+        for (; i < ly->nin; i++)
+            a0 += x[i] * in[i];
+        double a = (a0 + a1) + (a2 + a3) + w[0];
         out[r] = ly->act == DW_ACT_RELU ? fmax(a, 0) : ly->act == DW_ACT_TANH ? tanh(a) : a;
     }
     if (ly->act == DW_ACT_SOFTMAX) {
