@@ -293,6 +293,7 @@ static int watch(int argc, char **argv, int headless_cmd)
     int r = parse_args(argc, argv, &cfg, &ro);
     if (r >= 0)
         return r;
+    cfg.headless = ro.headless;
     if (headless_cmd && !cfg.serial[0]) {
         fprintf(stderr, "dreamwatch record: --serial PATH is required\n");
         return 2;

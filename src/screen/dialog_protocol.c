@@ -191,7 +191,7 @@ static void draw_question(dw_screen *s)
         snprintf(line, sizeof line, "> %s", tail);
         dw_draw_text(y + 2, r.x + 3, r.w - 6, line);
     }
-    double left = v->q_deadline_wall - dw_now_wall();
+    double left = v->q_deadline - (v->q_source_clock ? s->v.t_source : dw_now_wall());
     snprintf(hint, sizeof hint, "%.0f s left (no answer after that)   Esc hide",
              left > 0 ? left : 0);
     dw_draw_text(r.y + r.h - 2, r.x + 3, r.w - 6, hint);

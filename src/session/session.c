@@ -159,7 +159,11 @@ static void on_alert(void *ctx, int ev, const dw_alert_view *a, double t, double
             ring(s);
         break;
     case DW_ALERT_CLEARED:
-        if (a->severity == DW_CRITICAL && !a->acked && loud)
+        if (a->severity == DW_CRITICAL && !a->acked && s->unattended)
+            session_event(s, t, 1, "alert",
+                          "Alert %u cleared unacknowledged in a replay with no screen: it does not "
+                          "keep stimulation off (nobody to acknowledge it)", a->id);
+        else if (a->severity == DW_CRITICAL && !a->acked && loud)
             ring(s);                       /* once: it now waits for one acknowledgement */
         if (a->escalated)
             escalate(s, t, a, "resolved");
@@ -269,6 +273,14 @@ void dw_session_set_clock(dw_session *s, double start_wall, double lights_off_t)
     s->lights_off_t = lights_off_t;
     dw_alerts_set_clock(s->alerts, start_wall, lights_off_t);
     session_awaken_init(s);                /* the first awakening counts from lights-off */
+}
+
+void dw_session_set_source(dw_session *s, int live, int screen)
+{
+    s->replay = !live;
+    s->unattended = !live && !screen;
+    dw_alerts_set_latch(s->alerts, !s->unattended);
+    s->version++;
 }
 
 /* The probability the latest epoch gives the target stages of a kind of stimulus. */

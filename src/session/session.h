@@ -124,6 +124,17 @@ void dw_session_free(dw_session *s);
 /* Clock time of t = 0 and lights-off (source time): the sleep alerts need them. */
 void dw_session_set_clock(dw_session *s, double start_wall, double lights_off_t);
 
+/* Who is there (the default, before any call: live with a screen). live: a sleeper in the bed (a
+ * serial board) or a replay of a file; screen: an operator at the monitor (the headless session has
+ * none). A replay runs the questionnaire's timeouts on source time (paused with the replay, scaled by
+ * its speed: at --speed 0 each question times out at once in wall time and 60 s later in the night);
+ * a live session runs them on the wall clock (the person answers in real time, and source time stops
+ * when the data does). A replay with no screen is unattended: a critical alert that cleared before
+ * anyone acknowledged it no longer keeps stimulation and awakenings off (there is no sleeper to
+ * protect and nobody to press `a`; the log says so when it clears); a live session always keeps the
+ * README's rule ("Alerts"). */
+void dw_session_set_source(dw_session *s, int live, int screen);
+
 /* A raw block as the source delivers it: signal alerts, the frontal channel (info->frontal) for the
  * slow-oscillation detector, the accelerometer; a gap resets the detector. */
 void dw_session_block(dw_session *s, const dw_block *b, const dw_source_info *info, double wall);
@@ -196,7 +207,11 @@ typedef struct {
     int    q_index, q_total;       /* 1-based */
     int    q_type;                 /* enum dw_answer_type (session/protocol.h) */
     char   q_text[200], q_low[48], q_high[48];
-    double q_deadline_wall;        /* no answer after this (wall clock) */
+    double q_deadline;             /* no answer after this: source time (q_source_clock, a
+                                      replay) or wall clock (live) */
+    int    q_source_clock;
+    int    unattended;             /* a headless replay: a cleared critical alert does not keep
+                                      stimulation off (dw_session_set_source) */
     /* the last finished epoch's spindle and slow-wave densities (per minute) */
     int    micro_epoch;            /* -1 none yet */
     double spindles_per_min, so_per_min;

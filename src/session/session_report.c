@@ -416,6 +416,7 @@ void dw_session_view_get(const dw_session *s, dw_session_view *v)
     snprintf(v->last_event, sizeof v->last_event, "%s", s->last_event);
     v->volume = s->volume;
     v->volume_control = s->cfg->arousal_aware;
+    v->unattended = s->unattended;
     snprintf(v->protocol, sizeof v->protocol, "%s", s->proto->loaded ? s->proto->name : "");
     session_awaken_view(s, v);
     v->micro_epoch = s->micro_epoch;
