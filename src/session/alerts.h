@@ -13,7 +13,8 @@
  *   - an acknowledged critical alert whose cause is still there rings again after al_snooze_min (re-armed);
  *   - a critical alert that clears before anyone acknowledged it rings once more (its "cleared" event) and
  *     then waits, silent, for one acknowledgement; until then it still counts as open, so stimulation
- *     stays off, and dw_alerts_blocking() names it so the screen can say why;
+ *     stays off, and dw_alerts_blocking() names it so the screen can say why (not in a replay with no
+ *     screen, where nobody can acknowledge: dw_alerts_set_latch);
  *   - acknowledging without an id takes the alert that most needs it: the most severe unacknowledged one,
  *     active before cleared, the oldest first (the one that is ringing).
  * Every raise, clear, ack and repeat goes to the event hook with its source time and wall-clock time.
