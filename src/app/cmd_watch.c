@@ -221,10 +221,11 @@ static void print_exit(const dw_monitor *m)
     if (m->n_epochs == 0)
         return;
     if (s.sol_min < 0)
-        fprintf(stderr, "  %d epochs staged, no sleep\n", m->n_epochs);
+        fprintf(stderr, "  %d %s staged, no sleep\n", m->n_epochs, dw_plural(m->n_epochs, "epoch", "epochs"));
     else
-        fprintf(stderr, "  %d epochs staged: total sleep %d h %02d min, sleep efficiency %.1f %% of the time in bed, "
-                "sleep onset latency %.1f min, WASO %.1f min\n", m->n_epochs, (int)(s.tst_min + 0.5) / 60,
+        fprintf(stderr, "  %d %s staged: total sleep %d h %02d min, sleep efficiency %.1f %% of the time in bed, "
+                "sleep onset latency %.1f min, WASO %.1f min\n", m->n_epochs,
+                dw_plural(m->n_epochs, "epoch", "epochs"), (int)(s.tst_min + 0.5) / 60,
                 (int)(s.tst_min + 0.5) % 60, s.se_pct, s.sol_min, s.waso_min);
 }
 

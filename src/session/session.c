@@ -277,7 +277,6 @@ void dw_session_set_clock(dw_session *s, double start_wall, double lights_off_t)
 
 void dw_session_set_source(dw_session *s, int live, int screen)
 {
-    s->replay = !live;
     s->unattended = !live && !screen;
     dw_alerts_set_latch(s->alerts, !s->unattended);
     s->version++;
@@ -370,11 +369,13 @@ static void take_phases(dw_session *s)
             continue;
         dw_stim *st = &s->stim[p.id - 1];
         st->phase_deg = p.phase_deg;
+        /* logged when it is known (after the up-state, often after the train's next stimulus), so the
+         * log's times never go back; the stimulus's own time is in its "stim" line and the summary */
+        double t = s->t > st->t ? s->t : st->t;
         if (isnan(p.phase_deg))
-            session_event(s, st->t, 0, "stim_phase", "SO stim %ld phase unknown", st->n);
+            session_event(s, t, 0, "stim_phase", "SO stim %ld phase unknown", st->n);
         else
-            session_event(s, st->t, 1, "stim_phase", "SO stim %ld phase %+.0f deg", st->n,
-                          p.phase_deg);
+            session_event(s, t, 1, "stim_phase", "SO stim %ld phase %+.0f deg", st->n, p.phase_deg);
     }
 }
 

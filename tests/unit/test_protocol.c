@@ -352,11 +352,12 @@ static void test_session_night(void)
           bad, naw);
 }
 
-/* The questionnaire's clock: a replay at full speed (the wall clock moves 1 ms per second of the
- * night) times every question out in source time and asks the next; a live session times them out on
- * the wall clock, so the same run asks the first question only. The awakening: 10 epochs of N2, the
+/* The questionnaire's clock: a headless replay at full speed (the wall clock moves 1 ms per second of
+ * the night) times every question out in source time and asks the next; a live session or a replay on
+ * the screen times them out on the wall clock, so the same run asks the first question only. The awakening: 10 epochs of N2, the
  * alarm, W (awake), 20 min of W, then N2. */
-static int questionnaire(dw_session_cfg *cfg, int live, double *t_out, int max_out, int *done)
+static int questionnaire(dw_session_cfg *cfg, int live, int screen, double *t_out, int max_out,
+                         int *done)
 {
     dw_err err = { "" };
     dw_session_hooks h = { .annotate = annotate };
@@ -366,7 +367,7 @@ static int questionnaire(dw_session_cfg *cfg, int live, double *t_out, int max_o
         printf("# %s\n", err.msg);
         return -1;
     }
-    dw_session_set_source(s, live, 0);
+    dw_session_set_source(s, live, screen);
     static const char hyp[] = "222222222222WWWWWWWWWWWWWWWWWWWWWWWWWWWWWW2222222222";
     for (int k = 1; k <= 10 * (int)(sizeof hyp - 1) * 30; k++) {
         double t = k / 10.0;
@@ -405,17 +406,21 @@ static void test_questionnaire_clock(void)
     cfg->protocol.cue_enabled = 0;
     double to[8];
     int done;
-    int n = questionnaire(cfg, 0, to, 8, &done);
+    int n = questionnaire(cfg, 0, 0, to, 8, &done);
     /* alarm at the 10th N2 epoch's end (300 s); awake at the first W epoch's end (390 s); Q1 60 s,
      * Q2 120 s (question_timeout_s), Q3 300 s */
-    CHECK("questionnaire: a full-speed replay times each question out in source time",
+    CHECK("questionnaire: a full-speed headless replay times each question out in source time",
           n == 3 && fabs(to[0] - 450) < 0.11 && fabs(to[1] - 570) < 0.11 &&
               fabs(to[2] - 870) < 0.11 && done == 1,
           "%d timeouts (%.1f %.1f %.1f s), done %d", n, n > 0 ? to[0] : -1, n > 1 ? to[1] : -1,
           n > 2 ? to[2] : -1, done);
-    n = questionnaire(cfg, 1, to, 8, &done);
-    CHECK("questionnaire: a live session times questions out on the wall clock",
-          n == 0 && done == 0, "%d timeouts, done %d", n, done);
+    int done2, done3;
+    n = questionnaire(cfg, 1, 0, to, 8, &done);
+    int n2 = questionnaire(cfg, 0, 1, to, 8, &done2);
+    int n3 = questionnaire(cfg, 1, 1, to, 8, &done3);
+    CHECK("questionnaire: live (headless or not) and a replay on the screen time out on the wall clock",
+          n == 0 && done == 0 && n2 == 0 && done2 == 0 && n3 == 0 && done3 == 0,
+          "%d, %d, %d timeouts", n, n2, n3);
 }
 
 int main(void)
