@@ -44,8 +44,9 @@ static void micro_section(FILE *f, const dw_session *s, const signed char *stage
     int nsp = 0;
     for (int i = 0; i < s->nmicro; i++)
         nsp += s->micro[i].kind == DW_SLEEP_SPINDLE;
-    fprintf(f, "## Spindles and slow waves (frontal channel)\n%d spindles, %d slow waves\n", nsp,
-            s->nmicro - nsp);
+    fprintf(f, "## Spindles and slow waves (frontal channel)\n%d %s, %d %s\n", nsp,
+            dw_plural(nsp, "spindle", "spindles"), s->nmicro - nsp,
+            dw_plural(s->nmicro - nsp, "slow wave", "slow waves"));
     if (stage && n > 0) {
         double d[DW_NSTAGES][2];
         dw_micro_density(stage, n, (const int (*)[2])s->micro_count, s->micro_cap, d);

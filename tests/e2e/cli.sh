@@ -58,7 +58,7 @@ faults=$(/usr/bin/python3 - "$TMP/emu-help" "$DW_ROOT/man/dreamwatch.1" "$DW_ROO
 import re, sys
 helptxt, man, readme = (open(p).read() for p in sys.argv[1:])
 form = re.compile(r"\b(?:[a-z][a-z-]*=[A-Z]+(?::[A-Z]+)*%?|board-off)(?![\w-])")
-h = set(form.findall(helptxt.split("--faults", 1)[1].split("--speed F", 1)[0]))
+h = set(form.findall(helptxt.split("\n  --faults", 1)[1].split("\n  --speed", 1)[0]))
 m = man.replace("\\-", "-").replace("\\fB", "").replace("\\fR", "")
 m = set(form.findall(m.split("Faults (--faults", 1)[1].split("--speed F", 1)[0]))
 r = set(x for span in re.findall(r"`[^`]*--faults[^`]*`", readme, re.S) for x in form.findall(span))

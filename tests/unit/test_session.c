@@ -178,6 +178,33 @@ static void test_enhanced_night(const char *log_path)
     CHECK("log_every_stimulus", stim_lines == n, "%d lines for %d stimuli", stim_lines, n);
 }
 
+/* A count of one reads in the singular: a night limited to one stimulus has one stimulus and one alert
+ * (the limit), and the summary says "1 slow-oscillation stimulus", "1 alert" ("1 stimuli" before). */
+static void test_summary_singular(void)
+{
+    cfg.max_per_night = 1;
+    hyp = "3";
+    dw_session *s = session("enhanced", NULL);
+    run(s, 0, 600);
+    static char buf[1 << 16];
+    buf[0] = 0;
+    FILE *f = tmpfile();
+    dw_night night = { .st = { .tst_min = 10, .sol_min = 0 }, .source = "test" };
+    if (f && dw_session_write_summary(s, f, &night) == 0) {
+        rewind(f);
+        buf[fread(buf, 1, sizeof buf - 1, f)] = 0;
+    }
+    if (f)
+        fclose(f);
+    CHECK("summary_singular", dw_session_nstim(s) == 1 &&
+          strstr(buf, "\n1 slow-oscillation stimulus, 0 REM cues (limit 1)\n") &&
+          strstr(buf, "## Alerts\n1 alert\n") && strstr(buf, "(1 stimulus)\n") &&
+          !strstr(buf, "1 stimuli") && !strstr(buf, "1 alerts"),
+          "%d stimuli: %.400s", dw_session_nstim(s), buf);
+    dw_session_free(s);
+    cfg.max_per_night = 2000;
+}
+
 /* N3 epochs for 2 minutes so the label is set, then waves until a stimulus is pending. */
 static double until_pending(dw_session *s, double t)
 {
@@ -614,6 +641,7 @@ int main(void)
     test_enhanced_night(log_path);
     test_cancel_and_safety();
     test_unattended_replay();
+    test_summary_singular();
     test_rem_cues();
     test_wake(dir);
     test_running_stimulus_stopped(dir);
