@@ -100,8 +100,6 @@ void dw_alerts_set_latch(dw_alerts *a, int latch)
     a->version++;
 }
 
-int dw_alerts_latch(const dw_alerts *a) { return a->latch; }
-
 static void emit(dw_alerts *a, int ev, struct alert *al, double t, double wall)
 {
     a->version++;

@@ -85,7 +85,6 @@ void dw_alerts_set_clock(dw_alerts *a, double start_wall, double lights_off_t);
  * no screen (`--headless FILE`), where there is no sleeper to protect and nobody to press `a`; an
  * active critical alert keeps stimulation off in every case. */
 void dw_alerts_set_latch(dw_alerts *a, int latch);
-int  dw_alerts_latch(const dw_alerts *a);
 
 /* ---- engine ---- */
 /* Rule table: name (also the alert's "rule" field), default severity, enabled by the config. */

@@ -160,7 +160,7 @@ static void on_alert(void *ctx, int ev, const dw_alert_view *a, double t, double
         break;
     case DW_ALERT_CLEARED:
         if (a->severity == DW_CRITICAL && !a->acked && s->unattended)
-            session_event(s, t, 1, "alert",
+            session_event(s, t, 1, "unattended",
                           "Alert %u cleared unacknowledged in a replay with no screen: it does not "
                           "keep stimulation off (nobody to acknowledge it)", a->id);
         else if (a->severity == DW_CRITICAL && !a->acked && loud)
@@ -779,7 +779,7 @@ int dw_session_event_view(const dw_session *s, int i, dw_event_view *out)
         { "wake", DW_EV_NOTE }, { "awake", DW_EV_NOTE }, { "alert", DW_EV_NOTE }, { "stim_limit", DW_EV_NOTE },
         { "actuator_failed", DW_EV_NOTE }, { "tmr_cue", DW_EV_CUE }, { "awakening", DW_EV_NOTE },
         { "answer", DW_EV_NOTE }, { "questionnaire", DW_EV_NOTE }, { "arousal", DW_EV_NOTE },
-        { "volume", DW_EV_NOTE }, { "check", DW_EV_NOTE },
+        { "volume", DW_EV_NOTE }, { "check", DW_EV_NOTE }, { "unattended", DW_EV_NOTE },
     };
     int kind = -1;
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)

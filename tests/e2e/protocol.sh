@@ -169,7 +169,7 @@ if len(tab) != len(alarms) or len(na) != len(tab):
 after = [t for t, w, k, x in log if k in ("stim", "tmr_cue", "cue") and done and t > done[0]]
 if not after:
     bad.append("no stimulus or cue after the first questionnaire")
-if not any(k == "alert" and "cleared unacknowledged in a replay with no screen" in x for t, w, k, x in log):
+if not any(k == "unattended" and "cleared unacknowledged in a replay with no screen" in x for t, w, k, x in log):
     bad.append("no note that the cleared critical alert does not keep stimulation off")
 print("%d awakenings, %d questions each timed out in source time and the next asked, %d questionnaires "
       "done (0 answered), %d stimuli and cues after the first" % (len(alarms), len(outs), len(done), len(after)))
