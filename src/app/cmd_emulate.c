@@ -89,7 +89,7 @@ static int usage(const char *why)
         fprintf(stderr, "dreamwatch emulate: %s\n", why);
     fprintf(stderr,
         "usage: dreamwatch emulate [--daisy] [--file F.edf|OpenBCI.txt] [--faults LIST] [--link PATH]\n"
-        "                          [--sent-log FILE] [--seconds N] [--seed N]\n"
+        "                          [--speed F] [--sent-log FILE] [--seconds N] [--seed N]\n"
         "  --faults  comma-separated: drop=N%%, corrupt=N%% (packets with one damaged byte), garbage=T,\n"
         "            unplug=T:D, stall=T:D, drift=PPM, board-off, and per electrode flat=T:D:CH,\n"
         "            rail=T:D:CH, noise=T:D:CH   (T, D in board seconds after the first `b`;\n"

@@ -130,7 +130,8 @@ static int one(const char *path, const char *ref_path, const char *out, const dw
         dw_out_abort(&o);
         goto done;
     }
-    printf("%s: %ld epochs (%ld unusable, written with empty values) -> %s\n", path, t.rows, t.unusable, out);
+    printf("%s: %ld %s (%ld unusable, written with empty values) -> %s\n", path, t.rows,
+           dw_plural(t.rows, "epoch", "epochs"), t.unusable, out);
     printf("  fpz_* columns: %s (frontal), pz_* columns: %s (%s); stage: %s\n",
            in->label[in->frontal], t.ncols == 2 ? in->label[in->parietal] : "none", in->roles_how,
            t.ref ? (ref_path ? ref_path : "the recording's own annotations") : "none");

@@ -374,8 +374,8 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
         return 1;
     }
     double secs = dw_now_mono() - t0;
-    printf("%s: %d epoch%s (%.2f h), model %s, %.2f s (%.0f x real time)\n", path, nt.n, nt.n == 1 ? "" : "s",
-           nt.n / 120.0,
+    printf("%s: %d %s (%.2f h), model %s, %.2f s (%.0f x real time)\n", path, nt.n,
+           dw_plural(nt.n, "epoch", "epochs"), nt.n / 120.0,
            dw_model_name(model), secs, secs > 0 ? nt.n * 30.0 / secs : 0);
     printf("  staging: frontal %s, parietal %s (%s)\n", in->frontal >= 0 ? in->label[in->frontal] : "none",
            in->parietal >= 0 ? in->label[in->parietal] : "none", in->roles_how);

@@ -224,10 +224,11 @@ static void print_exit(const dw_monitor *m)
     if (m->n_epochs == 0)
         return;
     if (s.sol_min < 0)
-        fprintf(stderr, "  %d epochs staged, no sleep\n", m->n_epochs);
+        fprintf(stderr, "  %d %s staged, no sleep\n", m->n_epochs, dw_plural(m->n_epochs, "epoch", "epochs"));
     else
-        fprintf(stderr, "  %d epochs staged: total sleep %d h %02d min, sleep efficiency %.1f %% of the time in bed, "
-                "sleep onset latency %.1f min, WASO %.1f min\n", m->n_epochs, (int)(s.tst_min + 0.5) / 60,
+        fprintf(stderr, "  %d %s staged: total sleep %d h %02d min, sleep efficiency %.1f %% of the time in bed, "
+                "sleep onset latency %.1f min, WASO %.1f min\n", m->n_epochs,
+                dw_plural(m->n_epochs, "epoch", "epochs"), (int)(s.tst_min + 0.5) / 60,
                 (int)(s.tst_min + 0.5) % 60, s.se_pct, s.sol_min, s.waso_min);
     dw_night_print_seeks(stderr, "  ", m->seeks, m->seek_skipped, m->seek_restaged);
 }
@@ -297,6 +298,7 @@ static int watch(int argc, char **argv, int headless_cmd)
     int r = parse_args(argc, argv, &cfg, &ro);
     if (r >= 0)
         return r;
+    cfg.headless = ro.headless;
     if (headless_cmd && !cfg.serial[0]) {
         fprintf(stderr, "dreamwatch record: --serial PATH is required\n");
         return 2;

@@ -41,6 +41,7 @@ typedef struct {
     /* command line only */
     int    exit_at_end;                /* --exit-at-end: stop when the replay ends (tests, batch) */
     int    start_paused;
+    int    headless;                   /* --headless or `record`: no screen (the session's rules) */
 } dw_config;
 
 /* Defaults for every key. */

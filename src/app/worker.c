@@ -271,6 +271,7 @@ static int open_session(dw_worker *w, dw_err *err)
     if (!w->session)
         return -1;
     dw_session_set_clock(w->session, w->src->info.start_epoch, w->mon->lights_off_t);
+    dw_session_set_source(w->session, w->src->info.live, !w->cfg->headless);
     return 0;
 }
 

@@ -20,6 +20,11 @@ enum dw_stage { DW_W = 0, DW_N1, DW_N2, DW_N3, DW_R, DW_NSTAGES };
 
 /* "W", "N1", "N2", "N3", "R"; "?" for anything else. */
 const char *dw_stage_name(int stage);
+/* A count's noun: one for n == 1, else many ("1 epoch", "0 epochs", "2 stimuli"). */
+static inline const char *dw_plural(long n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
 /* Inverse of dw_stage_name; also takes "REM" and R&K "1".."4". DW_UNSCORED if unknown. */
 int dw_stage_parse(const char *s);
 

@@ -191,7 +191,7 @@ static void draw_question(dw_screen *s)
         snprintf(line, sizeof line, "> %s", tail);
         dw_draw_text(y + 2, r.x + 3, r.w - 6, line);
     }
-    double left = v->q_deadline_wall - dw_now_wall();
+    double left = v->q_deadline - (v->q_source_clock ? s->v.t_source : dw_now_wall());
     snprintf(hint, sizeof hint, "%.0f s left (no answer after that)   Esc hide",
              left > 0 ? left : 0);
     dw_draw_text(r.y + r.h - 2, r.x + 3, r.w - 6, hint);
@@ -207,10 +207,10 @@ static void draw_evoked(dw_screen *s)
         snprintf(title, sizeof title, "Evoked response: a active (%d), s sham (%d)", v->evoked_n[1],
                  v->evoked_n[2]);
     else
-        snprintf(title, sizeof title, "Evoked response: %d stimuli (any key closes)",
-                 v->evoked_n[0]);
+        snprintf(title, sizeof title, "Evoked response: %d %s (any key closes)", v->evoked_n[0],
+                 dw_plural(v->evoked_n[0], "stimulus", "stimuli"));
     dw_rect r = dialog_box(s, ROWS + 5, DW_EVOKED_PLOT + 16, title);
-    double m = 1e-9;
+    double m = 1;                          /* uV: the axis spans at least +-1 uV (no stimulus yet) */
     for (int k = 0; k < 3; k++)
         for (int i = 0; i < DW_EVOKED_PLOT; i++)
             m = fmax(m, fabs(v->evoked[k][i]));
@@ -218,7 +218,8 @@ static void draw_evoked(dw_screen *s)
     for (int row = 0; row < ROWS; row++) {
         double hi = m * (1 - 2.0 * row / (ROWS - 1)) + m / (ROWS - 1), lo = hi - 2 * m / (ROWS - 1);
         char line[DW_EVOKED_PLOT + 16];
-        int o = snprintf(line, sizeof line, "%+7.1f ", (hi + lo) / 2);
+        double mid = (hi + lo) / 2;
+        int o = snprintf(line, sizeof line, "%+7.1f ", fabs(mid) < 0.05 ? 0.0 : mid);   /* no -0.0 */
         for (int c = 0; c < DW_EVOKED_PLOT; c++) {
             char ch = c == 10 ? ':' : ' ';
             for (int k = split ? 1 : 0; k < (split ? 3 : 1); k++)

@@ -59,11 +59,13 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     int ix = r.x + 1, iy = r.y + 1, iw = r.w - 2, ih = r.h - 2, count;
     nth(s, 0, &count);
     if (s->ev_sel >= count) s->ev_sel = count ? count - 1 : 0;
-    static const char *const plural[DW_EV_NKINDS] = { "notes", "alerts", "markers", "stimuli", "REM cues",
-                                                      "dream reports" };
+    static const char *const one[DW_EV_NKINDS] = { "note", "alert", "marker", "stimulus", "REM cue",
+                                                   "dream report" };
+    static const char *const many[DW_EV_NKINDS] = { "notes", "alerts", "markers", "stimuli", "REM cues",
+                                                    "dream reports" };
     char title[160];
     snprintf(title, sizeof title, "Events: %d %s (e: traces, f: kind, Enter: show on the hypnogram)", count,
-             s->ev_filter < 0 ? "of every kind" : plural[s->ev_filter]);
+             s->ev_filter < 0 ? "of every kind" : dw_plural(count, one[s->ev_filter], many[s->ev_filter]));
     dw_theme_use(&s->theme, DW_ROLE_TEXT);
     dw_draw_fill((dw_rect){ iy, ix, ih, iw });
     dw_draw_box(s, r, title, focused);

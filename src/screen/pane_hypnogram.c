@@ -256,8 +256,8 @@ static void title_of(dw_screen *s, const dw_span *sp, char *title, size_t cap, i
         int both = 0, same = 0;
         for (int i = 0; i < n && i < v->n_ref; i++)
             if (s->stage[i] >= 0 && v->ref_stage[i] >= 0) { both++; same += s->stage[i] == v->ref_stage[i]; }
-        if (both) snprintf(title + len, cap - (size_t)len, " | Reference: %.0f%% agree (%d epochs)",
-                           100.0 * same / both, both);
+        if (both) snprintf(title + len, cap - (size_t)len, " | Reference: %.0f%% agree (%d %s)",
+                           100.0 * same / both, both, dw_plural(both, "epoch", "epochs"));
         else snprintf(title + len, cap - (size_t)len, " | Reference loaded");
     }
 }

@@ -94,9 +94,12 @@ static void recording_field(const dw_monitor *v, field *f, int *n)
         snprintf(f[*n - 1].alt, sizeof f[*n - 1].alt, "rec ~%s %s", base + len - 20, b);
 }
 
-/* The critical alert that keeps stimulation off although its cause has gone (it waits for `a`). */
+/* The critical alert that keeps stimulation off although its cause has gone (it waits for `a`;
+ * a headless replay attached to has no such wait: session/alerts.h dw_alerts_set_latch). */
 static const dw_alert_view *cleared_blocking(const dw_monitor *v)
 {
+    if (v->session.unattended)
+        return NULL;
     for (int i = 0; i < v->n_alerts; i++)
         if (v->alerts[i].severity == DW_CRITICAL && !v->alerts[i].active && !v->alerts[i].acked)
             return &v->alerts[i];

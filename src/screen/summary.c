@@ -42,7 +42,8 @@ static int summary_lines(dw_screen *s, char l[LINES_MAX][160])
         snprintf(l[n++], 160, "%s", v->source_desc);
     }
     dw_duration(v->n_epochs * (double)DW_EPOCH_S, a, sizeof a);
-    snprintf(l[n++], 160, "%s staged in %d epochs (%d unscored)", a, v->n_epochs, unscored);
+    snprintf(l[n++], 160, "%s staged in %d %s (%d unscored)", a, v->n_epochs,
+             dw_plural(v->n_epochs, "epoch", "epochs"), unscored);
     if (st.sol_min < 0) {
         snprintf(l[n++], 160, "No sleep scored.");
     } else {
@@ -50,13 +51,16 @@ static int summary_lines(dw_screen *s, char l[LINES_MAX][160])
         snprintf(l[n++], 160, "Total sleep %s, sleep efficiency %.1f %% of the time in bed", a, st.se_pct);
         snprintf(l[n++], 160, "Sleep onset latency %.1f min, REM latency %s", st.sol_min,
                  st.rem_latency_min < 0 ? "none (no REM)" : (snprintf(b, sizeof b, "%.1f min", st.rem_latency_min), b));
-        snprintf(l[n++], 160, "Wake after sleep onset %.1f min, %d awakenings, %d REM periods", st.waso_min,
-                 st.awakenings, rp);
+        snprintf(l[n++], 160, "Wake after sleep onset %.1f min, %d %s, %d %s", st.waso_min,
+                 st.awakenings, dw_plural(st.awakenings, "awakening", "awakenings"), rp,
+                 dw_plural(rp, "REM period", "REM periods"));
         snprintf(l[n++], 160, "Stages, %% of total sleep: N1 %.1f  N2 %.1f  N3 %.1f  R %.1f", st.tst_pct[DW_N1],
                  st.tst_pct[DW_N2], st.tst_pct[DW_N3], st.tst_pct[DW_R]);
     }
-    snprintf(l[n++], 160, "%d stimuli, %d REM cues; %d alerts (%d critical)", v->stim_count, v->cue_count,
-             v->n_alerts, crit);
+    snprintf(l[n++], 160, "%d %s, %d %s; %d %s (%d critical)", v->stim_count,
+             dw_plural(v->stim_count, "stimulus", "stimuli"), v->cue_count,
+             dw_plural(v->cue_count, "REM cue", "REM cues"), v->n_alerts,
+             dw_plural(v->n_alerts, "alert", "alerts"), crit);
     l[n++][0] = 0;
     snprintf(l[n++], 160, "Recording:   %s", v->rec_path[0] ? base_name(v->rec_path) : "none");
     snprintf(l[n++], 160, "Session log: %s", v->log_path[0] ? base_name(v->log_path) : "none");

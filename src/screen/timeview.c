@@ -106,7 +106,8 @@ static void zoom(dw_screen *s, int in)
     int next = in ? cur / 2 : cur * 2;
     if (next < 1) next = 1;
     s->tv_epc = next >= fit ? 0 : next;
-    if (s->tv_epc == 0) dw_screen_say(s, "the whole night (%d epochs per column)", fit);
+    if (s->tv_epc == 0)
+        dw_screen_say(s, "the whole night (%d %s per column)", fit, dw_plural(fit, "epoch", "epochs"));
     else dw_screen_say(s, "%d epoch%s (%d s) per column", s->tv_epc, s->tv_epc > 1 ? "s" : "",
                        s->tv_epc * DW_EPOCH_S);
 }

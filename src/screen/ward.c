@@ -196,9 +196,9 @@ static void draw_detail(ward_ui *u)
     dw_duration(b->asleep_s, asleep, sizeof asleep);
     snprintf(
         line, sizeof line,
-        "%s   mode %s   stage %s (W %.2f N1 %.2f N2 %.2f N3 %.2f R %.2f)   asleep %s   %d epochs",
+        "%s   mode %s   stage %s (W %.2f N1 %.2f N2 %.2f N3 %.2f R %.2f)   asleep %s   %d %s",
         state_text(u, b), b->mode, b->stage[0] ? b->stage : "-", b->prob[0], b->prob[1], b->prob[2],
-        b->prob[3], b->prob[4], asleep, b->epochs);
+        b->prob[3], b->prob[4], asleep, b->epochs, dw_plural(b->epochs, "epoch", "epochs"));
     dw_draw_text(1, 2, COLS - 4, line);
     dw_theme_use(&u->s->theme, DW_ROLE_TEXT);
     snprintf(line, sizeof line, "data %s   recording %s   last event: %s", b->data, b->rec,

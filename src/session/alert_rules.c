@@ -334,7 +334,8 @@ void dw_alerts_epoch(dw_alerts *a, double t, double wall, int stage, const doubl
     if (prev == DW_R && stage == DW_W)
         ring_push(&r->r_awakenings, t);
     int n_rw = ring_count(&r->r_awakenings, t, cfg->al_rem_awakenings_min * 60);
-    snprintf(text, sizeof text, "%d awakenings from REM within %.0f min", n_rw, cfg->al_rem_awakenings_min);
+    snprintf(text, sizeof text, "%d %s from REM within %.0f min", n_rw,
+             dw_plural(n_rw, "awakening", "awakenings"), cfg->al_rem_awakenings_min);
     dw_alerts_cause(a, DW_AL_REM_AWAKENINGS, DW_AL_GLOBAL, n_rw >= cfg->al_rem_awakenings_n, t, t, wall, -1, text);
 
     if ((prev == DW_N2 || prev == DW_N3 || prev == DW_R) && (stage == DW_W || stage == DW_N1))

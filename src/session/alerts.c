@@ -71,6 +71,7 @@ dw_alerts *dw_alerts_new(const dw_session_cfg *cfg, dw_alerts_event_fn fn, void 
     a->cfg = cfg;
     a->fn = fn;
     a->ctx = ctx;
+    a->latch = 1;
     for (int r = 0; r < DW_AL_NRULES; r++)
         for (int s = 0; s < DW_AL_SLOTS; s++)
             a->cause[r][s] = (struct cause){ -1, -1, -1, 0 };
@@ -92,6 +93,12 @@ void dw_alerts_set_clock(dw_alerts *a, double start_wall, double lights_off_t)
     a->start_wall = start_wall;
     a->lights_off_t = lights_off_t;
     a->r.wake_target_wall = 0;        /* recomputed from the new clock at the next epoch */
+}
+
+void dw_alerts_set_latch(dw_alerts *a, int latch)
+{
+    a->latch = latch != 0;
+    a->version++;
 }
 
 static void emit(dw_alerts *a, int ev, struct alert *al, double t, double wall)
@@ -286,7 +293,8 @@ int dw_alerts_critical_open(const dw_alerts *a)
 const dw_alert_view *dw_alerts_blocking(const dw_alerts *a)
 {
     for (int i = 0; i < a->n; i++)
-        if (a->al[i].v.severity == DW_CRITICAL && (a->al[i].v.active || !a->al[i].v.acked))
+        if (a->al[i].v.severity == DW_CRITICAL &&
+            (a->al[i].v.active || (a->latch && !a->al[i].v.acked)))
             return &a->al[i].v;
     return NULL;
 }

@@ -13,7 +13,8 @@
  *   - an acknowledged critical alert whose cause is still there rings again after al_snooze_min (re-armed);
  *   - a critical alert that clears before anyone acknowledged it rings once more (its "cleared" event) and
  *     then waits, silent, for one acknowledgement; until then it still counts as open, so stimulation
- *     stays off, and dw_alerts_blocking() names it so the screen can say why;
+ *     stays off, and dw_alerts_blocking() names it so the screen can say why (not in a replay with no
+ *     screen, where nobody can acknowledge: dw_alerts_set_latch);
  *   - acknowledging without an id takes the alert that most needs it: the most severe unacknowledged one,
  *     active before cleared, the oldest first (the one that is ringing).
  * Every raise, clear, ack and repeat goes to the event hook with its source time and wall-clock time.
@@ -79,6 +80,12 @@ dw_alerts *dw_alerts_new(const dw_session_cfg *cfg, dw_alerts_event_fn fn, void 
 void dw_alerts_free(dw_alerts *a);
 /* Clock time of t = 0 (Unix; 0 unknown: short_sleep is then off) and lights-off (source time). */
 void dw_alerts_set_clock(dw_alerts *a, double start_wall, double lights_off_t);
+/* Whether a critical alert that cleared before anyone acknowledged it still counts as open (keeps
+ * stimulation off) until acknowledged: 1, the default and always for a live session (a sleeper in
+ * the bed, an operator who must see what happened). The session turns it off only for a replay with
+ * no screen (`--headless FILE`), where there is no sleeper to protect and nobody to press `a`; an
+ * active critical alert keeps stimulation off in every case. */
+void dw_alerts_set_latch(dw_alerts *a, int latch);
 
 /* ---- engine ---- */
 /* Rule table: name (also the alert's "rule" field), default severity, enabled by the config. */
@@ -104,7 +111,8 @@ void dw_alerts_tick(dw_alerts *a, double t, double wall);
 /* Acknowledge alert id, or (id < 0) the one that most needs it: the most severe unacknowledged alert,
  * active before cleared, the oldest first. 0, or -1 if there is no such alert. */
 int  dw_alerts_ack(dw_alerts *a, long id, double t, double wall);
-/* A critical alert is open: active, or not yet acknowledged. Stimulation never runs then. */
+/* A critical alert is open: active, or not yet acknowledged (the latter only with the latch on,
+ * dw_alerts_set_latch). Stimulation never runs then. */
 int  dw_alerts_critical_open(const dw_alerts *a);
 /* The first open critical alert (what keeps stimulation off), or NULL. */
 const dw_alert_view *dw_alerts_blocking(const dw_alerts *a);

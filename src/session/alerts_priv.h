@@ -61,6 +61,7 @@ struct dw_alerts {
     unsigned long version, published;
     struct cause cause[DW_AL_NRULES][DW_AL_SLOTS];
     double start_wall, lights_off_t;
+    int latch;                /* a cleared, unacknowledged critical alert stays open (default 1) */
     struct rules r;
 };
 

@@ -159,7 +159,11 @@ static void on_alert(void *ctx, int ev, const dw_alert_view *a, double t, double
             ring(s);
         break;
     case DW_ALERT_CLEARED:
-        if (a->severity == DW_CRITICAL && !a->acked && loud)
+        if (a->severity == DW_CRITICAL && !a->acked && s->unattended)
+            session_event(s, t, 1, "unattended",
+                          "Alert %u cleared unacknowledged in a replay with no screen: it does not "
+                          "keep stimulation off (nobody to acknowledge it)", a->id);
+        else if (a->severity == DW_CRITICAL && !a->acked && loud)
             ring(s);                       /* once: it now waits for one acknowledgement */
         if (a->escalated)
             escalate(s, t, a, "resolved");
@@ -271,6 +275,13 @@ void dw_session_set_clock(dw_session *s, double start_wall, double lights_off_t)
     session_awaken_init(s);                /* the first awakening counts from lights-off */
 }
 
+void dw_session_set_source(dw_session *s, int live, int screen)
+{
+    s->unattended = !live && !screen;
+    dw_alerts_set_latch(s->alerts, !s->unattended);
+    s->version++;
+}
+
 /* The probability the latest epoch gives the target stages of a kind of stimulus. */
 static double target_p(const dw_session *s, int kind)
 {
@@ -358,11 +369,13 @@ static void take_phases(dw_session *s)
             continue;
         dw_stim *st = &s->stim[p.id - 1];
         st->phase_deg = p.phase_deg;
+        /* logged when it is known (after the up-state, often after the train's next stimulus), so the
+         * log's times never go back; the stimulus's own time is in its "stim" line and the summary */
+        double t = s->t > st->t ? s->t : st->t;
         if (isnan(p.phase_deg))
-            session_event(s, st->t, 0, "stim_phase", "SO stim %ld phase unknown", st->n);
+            session_event(s, t, 0, "stim_phase", "SO stim %ld phase unknown", st->n);
         else
-            session_event(s, st->t, 1, "stim_phase", "SO stim %ld phase %+.0f deg", st->n,
-                          p.phase_deg);
+            session_event(s, t, 1, "stim_phase", "SO stim %ld phase %+.0f deg", st->n, p.phase_deg);
     }
 }
 
@@ -777,7 +790,7 @@ int dw_session_event_view(const dw_session *s, int i, dw_event_view *out)
         { "wake", DW_EV_NOTE }, { "awake", DW_EV_NOTE }, { "alert", DW_EV_NOTE }, { "stim_limit", DW_EV_NOTE },
         { "actuator_failed", DW_EV_NOTE }, { "tmr_cue", DW_EV_CUE }, { "awakening", DW_EV_NOTE },
         { "answer", DW_EV_NOTE }, { "questionnaire", DW_EV_NOTE }, { "arousal", DW_EV_NOTE },
-        { "volume", DW_EV_NOTE }, { "check", DW_EV_NOTE },
+        { "volume", DW_EV_NOTE }, { "check", DW_EV_NOTE }, { "unattended", DW_EV_NOTE },
     };
     int kind = -1;
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)

@@ -124,6 +124,17 @@ void dw_session_free(dw_session *s);
 /* Clock time of t = 0 and lights-off (source time): the sleep alerts need them. */
 void dw_session_set_clock(dw_session *s, double start_wall, double lights_off_t);
 
+/* Who is there (the default, before any call: live with a screen). live: a sleeper in the bed (a
+ * serial board) or a replay of a file; screen: an operator at the monitor (the headless session has
+ * none). A replay with no screen is unattended, and only then:
+ *   - the questionnaire's timeouts run on source time (at --speed 0 a 60-s question times out 60 s
+ *     later in the night, at once on the wall clock); otherwise on the wall clock, since someone may
+ *     answer in real time (live, source time also stops when the data does);
+ *   - a critical alert that cleared before anyone acknowledged it no longer keeps stimulation and
+ *     awakenings off (no sleeper to protect, nobody to press `a`; the log says so when it clears).
+ * A live session, headless or not, keeps the README's rule ("Alerts"). */
+void dw_session_set_source(dw_session *s, int live, int screen);
+
 /* A raw block as the source delivers it: signal alerts, the frontal channel (info->frontal) for the
  * slow-oscillation detector, the accelerometer; a gap resets the detector. */
 void dw_session_block(dw_session *s, const dw_block *b, const dw_source_info *info, double wall);
@@ -200,7 +211,11 @@ typedef struct {
     int    q_index, q_total;       /* 1-based */
     int    q_type;                 /* enum dw_answer_type (session/protocol.h) */
     char   q_text[200], q_low[48], q_high[48];
-    double q_deadline_wall;        /* no answer after this (wall clock) */
+    double q_deadline;             /* no answer after this: source time (q_source_clock: a
+                                      replay with no screen) or wall clock */
+    int    q_source_clock;
+    int    unattended;             /* a headless replay: a cleared critical alert does not keep
+                                      stimulation off (dw_session_set_source) */
     /* the last finished epoch's spindle and slow-wave densities (per minute) */
     int    micro_epoch;            /* -1 none yet */
     double spindles_per_min, so_per_min;

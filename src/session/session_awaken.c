@@ -33,7 +33,7 @@ static void ask(dw_session *s, int i)
     dw_awakening *w = dw_awaken_current(&s->aw);
     s->q = i;
     s->q_wall0 = s->wall;
-    s->q_deadline = s->wall + q->timeout_s;
+    s->q_deadline = (s->unattended ? s->t : s->wall) + q->timeout_s;
     session_event(s, s->t, 1, "question", "Awakening %ld Q%d (%s): %s", w->id, i + 1,
                   dw_answer_type_name(q->type), q->text);
 }
@@ -115,11 +115,10 @@ void session_awaken_answer(dw_session *s, const dw_cmd *c, double t)
 
 void session_awaken_tick(dw_session *s, double t)
 {
-    (void)t;
-    if (s->aw.state != DW_AW_QUESTIONS || s->q < 0 || s->wall < s->q_deadline)
+    if (s->aw.state != DW_AW_QUESTIONS || s->q < 0 || (s->unattended ? t : s->wall) < s->q_deadline)
         return;
     dw_awakening *w = dw_awaken_current(&s->aw);
-    session_event(s, s->t, 1, "answer", "Awakening %ld Q%d: no answer within %.0f s", w->id,
+    session_event(s, t, 1, "answer", "Awakening %ld Q%d: no answer within %.0f s", w->id,
                   s->q + 1, s->proto->q[s->q].timeout_s);
     next_question(s);
 }
@@ -171,5 +170,6 @@ void session_awaken_view(const dw_session *s, dw_session_view *v)
     snprintf(v->q_text, sizeof v->q_text, "%s", q->text);
     snprintf(v->q_low, sizeof v->q_low, "%s", q->low);
     snprintf(v->q_high, sizeof v->q_high, "%s", q->high);
-    v->q_deadline_wall = s->q_deadline;
+    v->q_deadline = s->q_deadline;
+    v->q_source_clock = s->unattended;
 }

@@ -109,7 +109,9 @@ struct dw_session {
     /* serial awakenings and the questionnaire */
     dw_awaken aw;
     int q;                                /* question being asked (0-based), -1 none */
-    double q_wall0, q_deadline;           /* when it was shown, when it times out (wall clock) */
+    double q_wall0, q_deadline;           /* when it was shown (wall clock), when it times out */
+    int unattended;                       /* a replay with no screen (dw_session_set_source):
+                                             q_deadline is source time, else wall clock */
 
     struct event *ev;
     int nev, capev;

@@ -44,8 +44,9 @@ static void micro_section(FILE *f, const dw_session *s, const signed char *stage
     int nsp = 0;
     for (int i = 0; i < s->nmicro; i++)
         nsp += s->micro[i].kind == DW_SLEEP_SPINDLE;
-    fprintf(f, "## Spindles and slow waves (frontal channel)\n%d spindles, %d slow waves\n", nsp,
-            s->nmicro - nsp);
+    fprintf(f, "## Spindles and slow waves (frontal channel)\n%d %s, %d %s\n", nsp,
+            dw_plural(nsp, "spindle", "spindles"), s->nmicro - nsp,
+            dw_plural(s->nmicro - nsp, "slow wave", "slow waves"));
     if (stage && n > 0) {
         double d[DW_NSTAGES][2];
         dw_micro_density(stage, n, (const int (*)[2])s->micro_count, s->micro_cap, d);
@@ -150,8 +151,9 @@ static void evoked_section(FILE *f, const dw_session *s, int split)
     fprintf(f,
             "\n## SO-spindle coupling\nafter a stimulus: a slow wave within %.1f s %.0f %%, a "
             "spindle within "
-            "%.0f s %.0f %% (%d stimuli)\n",
-            SO_AFTER_S, pct(so, nst), SPINDLE_AFTER_S, pct(sp, nst), nst);
+            "%.0f s %.0f %% (%d %s)\n",
+            SO_AFTER_S, pct(so, nst), SPINDLE_AFTER_S, pct(sp, nst), nst,
+            dw_plural(nst, "stimulus", "stimuli"));
     if (split)
         for (int c = 0; c < 2; c++) {
             coupling(s, c, &nst, &so, &sp);
@@ -175,10 +177,11 @@ static void stim_section(FILE *f, const dw_session *s)
     }
     double mean, spread;
     circ_stats(s, &mean, &spread, &nph);
-    fprintf(f, "## Stimulation\n%d slow-oscillation stimuli, %d REM cues (limit %d)\n",
-            n[DW_STIM_SO], n[DW_STIM_CUE], s->cfg->max_per_night);
+    fprintf(f, "## Stimulation\n%d slow-oscillation %s, %d %s (limit %d)\n", n[DW_STIM_SO],
+            dw_plural(n[DW_STIM_SO], "stimulus", "stimuli"), n[DW_STIM_CUE],
+            dw_plural(n[DW_STIM_CUE], "REM cue", "REM cues"), s->cfg->max_per_night);
     if (n[DW_STIM_TMR] || (s->proto->loaded && s->proto->cue_enabled))
-        fprintf(f, "%d memory cues\n", n[DW_STIM_TMR]);
+        fprintf(f, "%d %s\n", n[DW_STIM_TMR], dw_plural(n[DW_STIM_TMR], "memory cue", "memory cues"));
     if (blinded(s))
         fprintf(f, "condition: blinded (sealed in %s)\n",
                 s->sealed_path[0] ? s->sealed_path : "no file");
@@ -187,9 +190,9 @@ static void stim_section(FILE *f, const dw_session *s)
                 s->proto->sham_mode == DW_SHAM_NIGHT ? "sham night" : "random per stimulus");
     if (s->cfg->arousal_aware)
         fprintf(f,
-                "arousal-aware: %d stimuli followed by an arousal; volume %g at the end (set %g, "
+                "arousal-aware: %d %s followed by an arousal; volume %g at the end (set %g, "
                 "floor %g)\n",
-                aroused, s->volume, s->cfg->volume, s->cfg->volume_min);
+                aroused, dw_plural(aroused, "stimulus", "stimuli"), s->volume, s->cfg->volume, s->cfg->volume_min);
     if (nph)
         fprintf(f, "phase at delivery: circular mean %+.0f deg, circular SD %.0f deg (n = %d; "
                    "up-state = 0)\n", mean, spread, nph);
@@ -266,7 +269,8 @@ static void awakenings_section(FILE *f, const dw_session *s)
 {
     if (!s->proto->loaded || !s->proto->aw_enabled)
         return;
-    fprintf(f, "## Awakenings\n%d awakenings (at most %d)\n", s->aw.n, s->proto->aw_max);
+    fprintf(f, "## Awakenings\n%d %s (at most %d)\n", s->aw.n,
+            dw_plural(s->aw.n, "awakening", "awakenings"), s->proto->aw_max);
     for (int q = 0; q < s->proto->nq; q++)
         fprintf(f, "q%d (%s): %s\n", q + 1, dw_answer_type_name(s->proto->q[q].type),
                 s->proto->q[q].text);
@@ -302,8 +306,8 @@ int dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night)
                 "(%.3f s in all), reconnects %d\n\n", d->frames, d->lost_frames,
                 all ? 100.0 * d->lost_frames / all : 0.0, d->gaps, d->gap_s, d->reconnects);
     }
-    fprintf(f, "## Alerts\n%d alerts\nid\tt_s\tseverity\trule\tacked\tactive\ttext\n",
-            dw_alerts_n(s->alerts));
+    fprintf(f, "## Alerts\n%d %s\nid\tt_s\tseverity\trule\tacked\tactive\ttext\n",
+            dw_alerts_n(s->alerts), dw_plural(dw_alerts_n(s->alerts), "alert", "alerts"));
     for (int i = 0; i < dw_alerts_n(s->alerts); i++) {
         const dw_alert_view *a = dw_alerts_get(s->alerts, i);
         fprintf(f, "%u\t%.1f\t%d\t%s\t%d\t%d\t%s\n", a->id, a->t, a->severity, a->rule, a->acked,
@@ -404,8 +408,8 @@ void dw_session_seal(dw_session *s)
     if (!s->sealed)
         return;
     fputc('\n', s->sealed);
-    fprintf(s->sealed, "# end of the night: %d stimuli and cues, %d active, %d sham\n", s->nstim,
-            s->nstim - s->nsham, s->nsham);
+    fprintf(s->sealed, "# end of the night: %d %s, %d active, %d sham\n", s->nstim,
+            dw_plural(s->nstim, "stimulus or cue", "stimuli and cues"), s->nstim - s->nsham, s->nsham);
     evoked_section(s->sealed, s, 1);
     fflush(s->sealed);
 }
@@ -425,6 +429,7 @@ void dw_session_view_get(const dw_session *s, dw_session_view *v)
     snprintf(v->last_event, sizeof v->last_event, "%s", s->last_event);
     v->volume = s->volume;
     v->volume_control = s->cfg->arousal_aware;
+    v->unattended = s->unattended;
     snprintf(v->protocol, sizeof v->protocol, "%s", s->proto->loaded ? s->proto->name : "");
     session_awaken_view(s, v);
     v->micro_epoch = s->micro_epoch;

@@ -101,8 +101,8 @@ static void log_stim(dw_session *s, const dw_stim *st)
         session_event(s, st->t, 1, "stim", "SO stim %ld trough %.2f s (%.0f uV) %s%s", st->n,
                       st->trough_t - st->t, st->trough_uv, dw_stage_name(st->stage), cond);
     else if (st->kind == DW_STIM_CUE)
-        session_event(s, st->t, 1, "cue", "REM cue %ld after %d R epochs%s", st->n, s->cue.run,
-                      cond);
+        session_event(s, st->t, 1, "cue", "REM cue %ld after %d R %s%s", st->n, s->cue.run,
+                      dw_plural(s->cue.run, "epoch", "epochs"), cond);
     else
         session_event(s, st->t, 1, "tmr_cue", "Memory cue %ld: %s (%s)%s", st->n,
                       s->proto->cued[st->item], dw_stage_name(st->stage), cond);
@@ -154,7 +154,8 @@ static void verdict(dw_session *s, const dw_arousal_result *r)
         s->quiet_run += r->nstim;
         if (s->quiet_run >= s->cfg->volume_up_after && s->volume < s->cfg->volume) {
             char why[64];
-            snprintf(why, sizeof why, "%d quiet stimuli", s->quiet_run);
+            snprintf(why, sizeof why, "%d quiet %s", s->quiet_run,
+                     dw_plural(s->quiet_run, "stimulus", "stimuli"));
             volume_to(s, r->t, fmin(s->cfg->volume, s->volume + s->cfg->volume_step), why);
             s->quiet_run = 0;
         }

@@ -22,8 +22,9 @@ void dw_night_from_stages(dw_night *nt, const signed char *stage, int n)
 void dw_night_print_sleep(FILE *f, const dw_night *nt)
 {
     const dw_sleep_stats *s = &nt->st;
-    fprintf(f, "## Sleep\n%d epochs of 30 s (%d unscored). Stage shares are of total sleep time (TST); sleep "
-               "efficiency is TST over the time in bed (every epoch from the start).\n", nt->epochs, nt->unscored);
+    fprintf(f, "## Sleep\n%d %s of 30 s (%d unscored). Stage shares are of total sleep time (TST); sleep "
+               "efficiency is TST over the time in bed (every epoch from the start).\n", nt->epochs,
+            dw_plural(nt->epochs, "epoch", "epochs"), nt->unscored);
     fprintf(f, "time in bed %.1f min, sleep period %.1f min, total sleep %.1f min\n", s->tib_min, s->spt_min,
             s->tst_min);
     if (s->sol_min < 0) {

@@ -56,3 +56,33 @@ err=$("$DW_BIN" frobnicate </dev/null 2>&1 >/dev/null); rc=$?
 err=$("$DW_BIN" "$TMP" </dev/null 2>&1 >/dev/null); rc=$?
 [ $rc -eq 2 ] && echo "$err" | grep -q "a directory given as the recording" \
     && pass "a directory to replay is named as one" || fail "a directory to replay" "rc=$rc: $err"
+
+# The emulator's faults: the forms `emulate --help` lists are the man page's, every form the README
+# shows is among them, and the emulator takes each (placeholders given numbers), all at once.
+"$DW_BIN" emulate --help > "$TMP/emu-help" 2>&1
+faults=$(/usr/bin/python3 - "$TMP/emu-help" "$DW_ROOT/man/dreamwatch.1" "$DW_ROOT/README.md" <<'EOF'
+import re, sys
+helptxt, man, readme = (open(p).read() for p in sys.argv[1:])
+form = re.compile(r"\b(?:[a-z][a-z-]*=[A-Z]+(?::[A-Z]+)*%?|board-off)(?![\w-])")
+h = set(form.findall(helptxt.split("\n  --faults", 1)[1].split("\n  --speed", 1)[0]))
+m = man.replace("\\-", "-").replace("\\fB", "").replace("\\fR", "")
+m = set(form.findall(m.split("Faults (--faults", 1)[1].split("--speed F", 1)[0]))
+r = set(x for span in re.findall(r"`[^`]*--faults[^`]*`", readme, re.S) for x in form.findall(span))
+bad = ["man page lacks " + x for x in sorted(h - m)] + ["man page has " + x for x in sorted(m - h)]
+bad += ["README has " + x for x in sorted(r - h)]
+if len(h) < 10 or not r:
+    bad.append("%d forms in --help, %d in the README" % (len(h), len(r)))
+num = {"N": "5", "T": "1", "D": "2", "CH": "1", "PPM": "10", "KOHM": "10"}
+print(",".join(re.sub(r"[A-Z]+", lambda g: num.get(g.group(0), "?"), x) for x in sorted(h)))
+for x in bad:
+    print("BAD " + x)
+EOF
+)
+if echo "$faults" | grep -q '^BAD '; then
+    fail "emulator faults: --help, man page and README agree" "$(echo "$faults" | grep '^BAD ' | tr '\n' ';')"
+else
+    err=$("$DW_BIN" emulate --seconds 0.3 --faults "$faults" 2>&1 >/dev/null); rc=$?
+    [ $rc -eq 0 ] && ! echo "$err" | grep -q 'not understood' &&
+        pass "emulator faults: --help, man page and README agree, and the emulator takes every one ($faults)" ||
+        fail "emulator faults: --help, man page and README agree" "rc=$rc: $err"
+fi

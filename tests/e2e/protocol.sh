@@ -128,6 +128,58 @@ EOF
 then pass "protocol_example_night: $(head -1 "$TMP/ex.check")"
 else fail protocol_example_night "$(tr '\n' ';' < "$TMP/ex.check") $(tail -2 "$TMP/ex.err")"; fi
 
+# ---- the same headless night at --speed 0 has nobody to answer: every question times out in the
+# night's time (60, 120 and 300 s after it is asked), the next one is asked, each questionnaire ends
+# "0 of 3 answered", and awakenings go on after their spacing; the alarm that did not wake the replayed
+# sleeper (wake_failed, critical) clears unacknowledged and does not keep stimulation off, since no one
+# can acknowledge it (a live session keeps it off: test_session) ----
+if $PY - "$HERE" "$TMP/ex" > "$TMP/exq.check" <<'EOF'
+import glob, re, sys
+sys.path.insert(0, sys.argv[1])
+from sessionlog import rows
+d = sys.argv[2]
+log = list(rows(glob.glob(d + "/*.session.tsv")[0]))
+tab = [l.split("\t") for l in open(glob.glob(d + "/*.awakenings.tsv")[0]).read().splitlines()[1:]]
+timeout = {1: 60, 2: 120, 3: 300}
+bad = []
+alarms = [t for t, w, k, x in log if k == "awakening" and re.match(r"Awakening \d+: (N2|R) for", x)]
+asleep = [t for t, w, k, x in log if k == "awakening" and " asleep again " in x]
+done = [t for t, w, k, x in log if k == "questionnaire" and x.endswith("questionnaire done, 0 of 3 answered")]
+asked = [(t, int(re.search(r" Q(\d) ", x).group(1))) for t, w, k, x in log if k == "question"]
+outs = [(t, int(re.search(r" Q(\d):", x).group(1))) for t, w, k, x in log
+        if k == "answer" and re.search(r"Q\d: no answer within \d+ s$", x)]
+for i, (t, q) in enumerate(asked):
+    o = [u for u, p in outs if p == q and u >= t]
+    if not o or abs(o[0] - t - timeout[q]) > 30:
+        bad.append("Q%d asked at %.0f s: timed out at %s" % (q, t, o[:1]))
+        break
+    if q < 3 and (i + 1 >= len(asked) or asked[i + 1] != (o[0], q + 1)):
+        bad.append("after Q%d timed out at %.0f s the next question was %s" % (q, o[0], asked[i + 1:i + 2]))
+        break
+if len(alarms) < 2 or len(done) < len(alarms) - 1 or not 0 <= len(asked) - 3 * len(done) <= 3:
+    bad.append("%d alarms, %d questionnaires done, %d questions asked" % (len(alarms), len(done), len(asked)))
+for i in range(1, len(alarms)):
+    back = [t for t in asleep if alarms[i - 1] < t < alarms[i]]
+    if alarms[i] - alarms[i - 1] < 15 * 60 or not back or alarms[i] - back[0] < 20 * 60 - 1e-6:
+        bad.append("awakening %d at %.0f s: the previous at %.0f s, asleep again at %s" %
+                   (i + 1, alarms[i], alarms[i - 1], back[:1]))
+na = [r for r in tab if r[10] == "n/a" and r[12] == "n/a" and r[14] == "n/a"]
+if len(tab) != len(alarms) or len(na) != len(tab):
+    bad.append("awakenings table: %d rows for %d alarms, %d with every answer n/a" % (len(tab), len(alarms), len(na)))
+after = [t for t, w, k, x in log if k in ("stim", "tmr_cue", "cue") and done and t > done[0]]
+if not after:
+    bad.append("no stimulus or cue after the first questionnaire")
+if not any(k == "unattended" and "cleared unacknowledged in a replay with no screen" in x for t, w, k, x in log):
+    bad.append("no note that the cleared critical alert does not keep stimulation off")
+print("%d awakenings, %d questions each timed out in source time and the next asked, %d questionnaires "
+      "done (0 answered), %d stimuli and cues after the first" % (len(alarms), len(outs), len(done), len(after)))
+for x in bad[:4]:
+    print(x)
+sys.exit(1 if bad else 0)
+EOF
+then pass "protocol_headless_questionnaire: $(head -1 "$TMP/exq.check")"
+else fail protocol_headless_questionnaire "$(tr '\n' ';' < "$TMP/exq.check")"; fi
+
 # ---- natural mode all night with every feature on: nothing sent, nothing cued, nobody woken ----
 : > "$TMP/nat.bin"
 : > "$TMP/note.log"

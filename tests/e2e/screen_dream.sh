@@ -29,3 +29,10 @@ if [ -n "$log" ] && grep -q '	dream_report	Dream report: I was flying\\nover a l
    awk -F'\t' '$3 == "wake" {w = NR} $3 == "awake" && w {a = NR} $3 == "dream_report" && a {d = 1} END {exit !d}' "$log"; then
     pass screen_dream_report_logged
 else fail screen_dream_report_logged "$(grep -E 'wake|dream' "$log" 2>/dev/null | cut -f 1,3,4 | tr '\n' ';')"; fi
+# no stimulus in this (natural) night: the evoked box says so, in the singular-or-plural right, and its
+# axis has no -0.0 (nothing to scale it by: +-1 uV)
+tm_keys E
+if wait_for 5 'Evoked response: 0 stimuli' && ! tm_screen | grep -q -- '-0\.0' && tm_screen | grep -q 'no stimulus yet'; then
+    pass "screen_evoked_empty: $(tm_screen | grep -Eo '[+-][0-9]+\.[0-9] ' | tr -d ' ' | tr '\n' ' ')"
+else fail screen_evoked_empty "$(tm_screen | grep -E 'Evoked|[+-][0-9]+\.[0-9]' | head -4 | tr '\n' ';')"; fi
+tm_keys Escape

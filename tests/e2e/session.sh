@@ -47,11 +47,15 @@ live = {int(l[1]): l[2] for l in head}
 score = {int(r.split(",")[0]): r.split(",")[2] for r in open(csv).read().split("\n")[1:] if r}
 assert live == score, "headless labels and score.csv differ"
 stims, phases, cues, bad = {}, {}, [], []
+last = (0.0, "")
 for line in open(log).read().split("\n")[1:]:
     if not line:
         continue
     t, clock, kind, text = line.split("\t", 3)
     t = float(t)
+    if t < last[0] - 1e-9 and len(bad) < 3:    # the log is written as things happen: time never goes back
+        bad.append("log goes back from %.3f s (%s) to %.3f s (%s)" % (last[0], last[1], t, text))
+    last = (t, text)
     if kind == "stim":
         m = re.match(r"SO stim (\d+) trough (-?[\d.]+) s \((-?\d+) uV\) (\w+)$", text)
         if not m:

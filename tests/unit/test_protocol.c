@@ -352,6 +352,77 @@ static void test_session_night(void)
           bad, naw);
 }
 
+/* The questionnaire's clock: a headless replay at full speed (the wall clock moves 1 ms per second of
+ * the night) times every question out in source time and asks the next; a live session or a replay on
+ * the screen times them out on the wall clock, so the same run asks the first question only. The awakening: 10 epochs of N2, the
+ * alarm, W (awake), 20 min of W, then N2. */
+static int questionnaire(dw_session_cfg *cfg, int live, int screen, double *t_out, int max_out,
+                         int *done)
+{
+    dw_err err = { "" };
+    dw_session_hooks h = { .annotate = annotate };
+    snprintf(cfg->start_mode, sizeof cfg->start_mode, "enhanced");
+    dw_session *s = dw_session_new(cfg, &h, &err);
+    if (!s) {
+        printf("# %s\n", err.msg);
+        return -1;
+    }
+    dw_session_set_source(s, live, screen);
+    static const char hyp[] = "222222222222WWWWWWWWWWWWWWWWWWWWWWWWWWWWWW2222222222";
+    for (int k = 1; k <= 10 * (int)(sizeof hyp - 1) * 30; k++) {
+        double t = k / 10.0;
+        if (k % 300 == 0) {
+            char c = hyp[k / 300 - 1];
+            dw_session_epoch(s, k / 300 - 1, c == '2' ? DW_N2 : DW_W, NULL);
+        }
+        dw_session_tick(s, t, 1e9 + t / 1000);
+    }
+    int n = 0;
+    *done = 0;
+    for (int i = 0; i < dw_session_nevents(s); i++) {
+        dw_event_view e;
+        if (dw_session_event_view(s, i, &e) < 0)
+            continue;
+        if (strstr(e.text, ": no answer within") && n < max_out)
+            t_out[n++] = e.t;
+        *done += strstr(e.text, "questionnaire done, 0 of 3 answered") != NULL;
+    }
+    dw_session_free(s);
+    return n;
+}
+
+static void test_questionnaire_clock(void)
+{
+    static dw_config all;
+    dw_config_defaults(&all);
+    dw_session_cfg *cfg = &all.session;
+    snprintf(cfg->wake_actuator, sizeof cfg->wake_actuator, "none");
+    dw_err err = { "" };
+    if (dw_protocol_load(&cfg->protocol, DW_SRCDIR "/sample-data/protocol.example.ini", &err) < 0) {
+        FAIL("questionnaire clock", "%s", err.msg);
+        return;
+    }
+    cfg->protocol.aw_first_min = 0;
+    cfg->protocol.cue_enabled = 0;
+    double to[8];
+    int done;
+    int n = questionnaire(cfg, 0, 0, to, 8, &done);
+    /* alarm at the 10th N2 epoch's end (300 s); awake at the first W epoch's end (390 s); Q1 60 s,
+     * Q2 120 s (question_timeout_s), Q3 300 s */
+    CHECK("questionnaire: a full-speed headless replay times each question out in source time",
+          n == 3 && fabs(to[0] - 450) < 0.11 && fabs(to[1] - 570) < 0.11 &&
+              fabs(to[2] - 870) < 0.11 && done == 1,
+          "%d timeouts (%.1f %.1f %.1f s), done %d", n, n > 0 ? to[0] : -1, n > 1 ? to[1] : -1,
+          n > 2 ? to[2] : -1, done);
+    int done2, done3;
+    n = questionnaire(cfg, 1, 0, to, 8, &done);
+    int n2 = questionnaire(cfg, 0, 1, to, 8, &done2);
+    int n3 = questionnaire(cfg, 1, 1, to, 8, &done3);
+    CHECK("questionnaire: live (headless or not) and a replay on the screen time out on the wall clock",
+          n == 0 && done == 0 && n2 == 0 && done2 == 0 && n3 == 0 && done3 == 0,
+          "%d, %d, %d timeouts", n, n2, n3);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -365,6 +436,7 @@ int main(void)
     test_arousal();
     test_evoked();
     test_session_night();
+    test_questionnaire_clock();
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

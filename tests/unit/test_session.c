@@ -178,6 +178,33 @@ static void test_enhanced_night(const char *log_path)
     CHECK("log_every_stimulus", stim_lines == n, "%d lines for %d stimuli", stim_lines, n);
 }
 
+/* A count of one reads in the singular: a night limited to one stimulus has one stimulus and one alert
+ * (the limit), and the summary says "1 slow-oscillation stimulus", "1 alert" ("1 stimuli" before). */
+static void test_summary_singular(void)
+{
+    cfg.max_per_night = 1;
+    hyp = "3";
+    dw_session *s = session("enhanced", NULL);
+    run(s, 0, 600);
+    static char buf[1 << 16];
+    buf[0] = 0;
+    FILE *f = tmpfile();
+    dw_night night = { .st = { .tst_min = 10, .sol_min = 0 }, .source = "test" };
+    if (f && dw_session_write_summary(s, f, &night) == 0) {
+        rewind(f);
+        buf[fread(buf, 1, sizeof buf - 1, f)] = 0;
+    }
+    if (f)
+        fclose(f);
+    CHECK("summary_singular", dw_session_nstim(s) == 1 &&
+          strstr(buf, "\n1 slow-oscillation stimulus, 0 REM cues (limit 1)\n") &&
+          strstr(buf, "## Alerts\n1 alert\n") && strstr(buf, "(1 stimulus)\n") &&
+          !strstr(buf, "1 stimuli") && !strstr(buf, "1 alerts"),
+          "%d stimuli: %.400s", dw_session_nstim(s), buf);
+    dw_session_free(s);
+    cfg.max_per_night = 2000;
+}
+
 /* N3 epochs for 2 minutes so the label is set, then waves until a stimulus is pending. */
 static double until_pending(dw_session *s, double t)
 {
@@ -298,6 +325,42 @@ static void test_cancel_and_safety(void)
           dw_session_nstim(s) == n0 && count_ann("SO stim cancelled (shutdown)") == 1,
           "stop %d mode %d stimuli +%d", must_stop, dw_session_mode(s), dw_session_nstim(s) - n0);
     dw_session_free(s);
+}
+
+/* A critical alert that cleared before anyone acknowledged it: live (with or without a screen) and a
+ * replay with a screen keep stimulation off until `a`; a replay with no screen (nobody to press it)
+ * only while the cause is there. Stimuli counted while active, then between the clear and the ack. */
+static void latch_case(int live, int screen, int *active, int *cleared)
+{
+    hyp = "3";
+    dw_session *s = session("enhanced", NULL);
+    dw_session_set_source(s, live, screen);
+    run(s, 0, 60);
+    int n0 = dw_session_nstim(s);
+    dw_datapath d = { .rec_error = 1 };
+    dw_session_datapath(s, 60, 1e9 + 60, &d);
+    run(s, 60, 120);
+    *active = dw_session_nstim(s) - n0;
+    d.rec_error = 0;
+    dw_session_datapath(s, 120, 1e9 + 120, &d);
+    n0 = dw_session_nstim(s);
+    run(s, 120, 180);
+    *cleared = dw_session_nstim(s) - n0;
+    dw_session_free(s);
+}
+
+static void test_unattended_replay(void)
+{
+    int a[4], c[4];
+    latch_case(1, 1, &a[0], &c[0]);
+    latch_case(1, 0, &a[1], &c[1]);
+    latch_case(0, 1, &a[2], &c[2]);
+    latch_case(0, 0, &a[3], &c[3]);
+    CHECK("cleared_critical_keeps_stim_off_unless_headless_replay",
+          !a[0] && !a[1] && !a[2] && !a[3] && !c[0] && !c[1] && !c[2] && c[3] > 0 &&
+              count_ann("Alert 1 cleared unacknowledged in a replay with no screen") == 1,
+          "while active %d %d %d %d; cleared unacked %d %d %d %d (live+screen, live headless, "
+          "replay+screen, replay headless)", a[0], a[1], a[2], a[3], c[0], c[1], c[2], c[3]);
 }
 
 static void test_rem_cues(void)
@@ -577,6 +640,8 @@ int main(void)
     test_natural_night();
     test_enhanced_night(log_path);
     test_cancel_and_safety();
+    test_unattended_replay();
+    test_summary_singular();
     test_rem_cues();
     test_wake(dir);
     test_running_stimulus_stopped(dir);
