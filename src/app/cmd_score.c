@@ -361,18 +361,10 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     int rc = read_night(src, pl, &nt);
     if (nt.tty)
         fprintf(stderr, "\r%60s\r", "");
-    if (nt.n == 0 && rc == 0) {            /* nothing to write: a table of zeros would pass for a night */
+    if (nt.n == 0 && rc == 0)              /* say it: an empty table must not pass for a night */
         fprintf(stderr, "dreamwatch score: %s: no whole epoch to stage (%.1f s of signal; an epoch is 30 s, "
-                        "the last may lack at most %d s)\n", path, in->duration_s, DW_EPOCH_UNUSABLE_S);
-        free(nt.stage);
-        free(nt.prob);
-        free(nt.micro);
-        dw_bids_events_free(nt.events);
-        dw_pipeline_free(pl);
-        dw_model_free(own);
-        dw_source_close(src);
-        return 1;
-    }
+                        "the last may lack at most %d s): no hypnogram and no sleep statistics; spindles and "
+                        "slow waves are still detected\n", path, in->duration_s, DW_EPOCH_UNUSABLE_S);
     double secs = dw_now_mono() - t0;
     printf("%s: %d %s (%.2f h), model %s, %.2f s (%.0f x real time)\n", path, nt.n,
            dw_plural(nt.n, "epoch", "epochs"), nt.n / 120.0,
@@ -395,7 +387,8 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     }
     dw_sleep_stats st;
     dw_sleep_stats_compute(nt.stage, nt.n, &st);
-    dw_print_sleep_stats(stdout, "  ", &st);
+    if (nt.n > 0)
+        dw_print_sleep_stats(stdout, "  ", &st);
     double dens[DW_NSTAGES][2];
     dw_micro_density(nt.stage, nt.n, (const int (*)[2])nt.micro, nt.micro_cap, dens);
     dw_print_micro_density(stdout, dens);

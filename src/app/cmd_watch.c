@@ -309,13 +309,14 @@ static int watch(int argc, char **argv, int headless_cmd)
         int missing = stat(cfg.file, &fst) < 0 && errno == ENOENT;
         int fd = dw_input_open(cfg.file, "recording", &ierr);
         if (fd < 0) {
-            if (missing && !strchr(cfg.file, '/') && !strchr(cfg.file, '.'))
+            if (missing && !strchr(cfg.file, '/') && !strchr(cfg.file, '.')) {
                 fprintf(stderr, "dreamwatch: %s: no such command or file (commands: record, score, "
                                 "features, emulate, recover, check, attach, ward, nights; see --help)\n",
                         cfg.file);
-            else
-                fprintf(stderr, "dreamwatch: %s\n", ierr.msg);
-            return 2;
+                return 2;                    /* a usage error */
+            }
+            fprintf(stderr, "dreamwatch: %s\n", ierr.msg);
+            return 1;                        /* an input that cannot be read, as everywhere */
         }
         close(fd);
     }

@@ -735,7 +735,11 @@ static void datapath(dw_worker *w, double wall)
     if (dw_source_stats_get(w->src, &cs) == 0) {
         dp.expecting = 1;
         dp.reconnects = cs.reconnects;
-        dp.drift_s = cs.drift_ppm * 1e-6 * w->t;
+        /* board time minus host time: with r = board/host rate ratio (1 + ppm), w->t of board time took
+         * w->t / r of the host's; the difference is w->t (r - 1) / r (w->t * ppm alone overstated it by r:
+         * 30x for an emulator sending at --speed 30; the same to 1e-4 for a real board's +-100 ppm) */
+        double r = 1 + cs.drift_ppm * 1e-6;
+        dp.drift_s = r > 0 ? w->t * (r - 1) / r : 0;
         dp.frames = w->src_frames;
         dp.lost_frames = w->src_lost;
         dp.gaps = w->src_gaps;

@@ -650,8 +650,10 @@ int dw_recorder_close(dw_recorder *r, dw_err *err)
         if (r->geo.rec_bytes && records_on_disk(r) != r->records)
             rc = -1, set_io_err(r, "closing", EIO);
         if (!rc && r->nannot > r->records * r->annot_sig && fdatasync(r->log_fd) == 0) {
-            dw_err e = { "" };           /* EDFlib dropped the extras: rewrite with them all */
-            if (dw_recover_file(r->path, NULL, &e))
+            dw_err e = { "" };           /* EDFlib dropped the extras: rewrite with them all; a rewrite
+                                            holds one per annotation signal (at most 64 a record), so a
+                                            second pass puts what is left into their free TAL space */
+            if (dw_recover_file(r->path, NULL, &e) || dw_recover_file(r->path, NULL, &e))
                 rc = -1, dw_err_set(&r->err, "%lld annotations did not fit in %s: %s", r->nannot,
                                     base_name(r->path), e.msg);
         }

@@ -54,7 +54,7 @@ err=$("$DW_BIN" frobnicate </dev/null 2>&1 >/dev/null); rc=$?
 [ $rc -eq 2 ] && echo "$err" | grep -q "frobnicate: no such command or file (commands: record, score" \
     && pass "a mistyped command is named as one (not 'needs a terminal')" || fail "mistyped command" "rc=$rc: $err"
 err=$("$DW_BIN" "$TMP" </dev/null 2>&1 >/dev/null); rc=$?
-[ $rc -eq 2 ] && echo "$err" | grep -q "a directory given as the recording" \
+[ $rc -eq 1 ] && echo "$err" | grep -q "a directory given as the recording" \
     && pass "a directory to replay is named as one" || fail "a directory to replay" "rc=$rc: $err"
 
 # The emulator's faults: the forms `emulate --help` lists are the man page's, every form the README

@@ -67,3 +67,18 @@ sleep 4; kill -TERM $nr 2>/dev/null; wait $nr
 stop_emu
 check "live --no-record: its session log is named live-PORT-..., not replay-" \
     sh -c "ls '$TMP/nr/dreamwatch/recordings/' | grep -q '^live-.*\.session\.tsv$' && ! ls '$TMP/nr/dreamwatch/recordings/' | grep -q '^replay-'"
+
+# the drift alert's figure: an emulator sending at --speed 10 runs its clock 10x, so after T s of board
+# time the board is T * 9/10 s ahead of the host (it said T * 9: the ppm applied to board time, not host)
+start_emu --speed 10
+XDG_DATA_HOME="$TMP/dr" XDG_CONFIG_HOME="$TMP/drc" "$DW_BIN" record --serial "$TMP/tty" --no-record \
+    > /dev/null 2>&1 < /dev/null &
+dr=$!
+sleep 12; kill -TERM $dr 2>/dev/null; wait $dr
+stop_emu
+dlog=$(ls "$TMP"/dr/dreamwatch/recordings/*.session.tsv 2>/dev/null | head -n 1)
+dline=$(grep 'board clock' "$dlog" 2>/dev/null | grep -i raised | head -n 1)
+check "live drift: the board's lead is t(r-1)/r (an emulator at 10x: 0.9 of the board time at the alert): $dline" \
+    sh -c "echo '$dline' | awk -F'\t' '{ t = \$1 } match(\$0, /board clock \+[0-9.]+ s/) {
+        v = substr(\$0, RSTART + 13, RLENGTH - 15) + 0; ok = t > 0 && v > 0.8 * t && v < 1.0 * t }
+        END { exit !ok }'"
