@@ -96,5 +96,7 @@ left=$(ls -a "$TMP" | grep '^\.\?big' | grep -vx 'big.bdf' | grep -vx 'big.bdf.e
 [ -z "$left" ] && pass "disk: a recover killed during its rewrite leaves no copy behind" ||
     fail "disk: a recover killed during its rewrite leaves no copy behind" "$(ls -la "$TMP" | grep big)"
 "$DW_BIN" recover "$TMP/big.bdf" > "$TMP/big.out" 2>&1; st=$?
-[ $st -eq 0 ] && grep -q "by a rewrite" "$TMP/big.out" && pass "disk: run again, it completes ($(cut -c1-160 "$TMP/big.out"))" ||
+# (on a fast or idle machine the first run may finish its rewrite before the kill: then there is nothing to do)
+[ $st -eq 0 ] && grep -Eq "by a rewrite|all present; nothing to do" "$TMP/big.out" &&
+    pass "disk: run again, it completes ($(cut -c1-160 "$TMP/big.out"))" ||
     fail "disk: run again, it completes" "exit $st: $(cat "$TMP/big.out")"
