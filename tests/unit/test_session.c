@@ -550,7 +550,8 @@ static void test_escalation_args(const char *dir)
 {
     char out[1100];
     snprintf(out, sizeof out, "%s/pages", dir);
-    command_script(dir, "page.sh", "f=$1; shift; printf '%s|' \"$@\" >> \"$f\"; echo >> \"$f\"\n", out,
+    /* one write per line (O_APPEND: commands running side by side cannot interleave within a line) */
+    command_script(dir, "page.sh", "f=$1; shift; l=$(printf '%s|' \"$@\"); printf '%s\\n' \"$l\" >> \"$f\"\n", out,
                    cfg.escalation_command, sizeof cfg.escalation_command);
     snprintf(cfg.escalation_actuator, sizeof cfg.escalation_actuator, "command");
     cfg.al_repeat_s = 10;
