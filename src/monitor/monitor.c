@@ -140,7 +140,7 @@ int dw_monitor_post_cmd(dw_monitor *m, const dw_cmd *cmd)
     return 0;
 }
 
-int dw_monitor_post(dw_monitor *m, int kind, double arg, const char *text)
+dw_cmd dw_cmd_make(int kind, double arg, const char *text)
 {
     dw_cmd c;
     memset(&c, 0, sizeof c);
@@ -148,6 +148,12 @@ int dw_monitor_post(dw_monitor *m, int kind, double arg, const char *text)
     c.arg = arg;
     c.arg2 = -1;
     snprintf(c.text, sizeof c.text, "%s", text ? text : "");
+    return c;
+}
+
+int dw_monitor_post(dw_monitor *m, int kind, double arg, const char *text)
+{
+    dw_cmd c = dw_cmd_make(kind, arg, text);
     return dw_monitor_post_cmd(m, &c);
 }
 

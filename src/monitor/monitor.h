@@ -121,6 +121,8 @@ int  dw_monitor_add_epoch(dw_monitor *m, int stage, const double prob[DW_NSTAGES
  * v_alerts / v_events only when they changed since the last copy (or the mode differs). */
 void dw_monitor_publish_session(dw_monitor *m, dw_session *s);
 /* Screen side: queue a command (takes the lock). 0, or -1 if the queue is full. */
+/* A command of kind with arg, no second argument (arg2 -1) and text (NULL: none; cut to fit). */
+dw_cmd dw_cmd_make(int kind, double arg, const char *text);
 int  dw_monitor_post(dw_monitor *m, int kind, double arg, const char *text);
 /* The same with a whole command (arg2: a questionnaire answer's latency). */
 int  dw_monitor_post_cmd(dw_monitor *m, const dw_cmd *c);

@@ -167,12 +167,7 @@ void dw_wire_cmd_full(dw_buf *b, const dw_cmd *c)
 
 void dw_wire_cmd(dw_buf *b, int kind, double arg, const char *text)
 {
-    dw_cmd c;
-    memset(&c, 0, sizeof c);
-    c.kind = kind;
-    c.arg = arg;
-    c.arg2 = -1;
-    snprintf(c.text, sizeof c.text, "%s", text ? text : "");
+    dw_cmd c = dw_cmd_make(kind, arg, text);
     dw_wire_cmd_full(b, &c);
 }
 

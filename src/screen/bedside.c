@@ -90,7 +90,7 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     char lines[6][200];
     int nl = 0;
     dw_sleep_stats sst;                              /* the one definition of TST, rounded as the pane does */
-    dw_sleep_stats_compute(s->stage, v->n_epochs, &sst);
+    dw_night_stats(s, &sst, NULL);
     long slept = lround(sst.tst_min);
     char clock[16];
     if (v->live) {                                   /* live: the wall clock, never the board's */
