@@ -417,6 +417,7 @@ void dw_session_frontal(dw_session *s, double t0, double fs, const double *x, in
         if (s->pending && t >= s->due - 0.5 / fs)
             deliver_so(s, t);
     }
+    session_stim_micro(s, t0, fs, x, n);
     if (n > 0 && t0 + (n - 1) / fs > s->t)
         s->t = t0 + (n - 1) / fs;
     take_phases(s);

@@ -142,8 +142,14 @@ void session_stim_free(dw_session *s);
  * response told. item: a memory cue's index, -1. Returns the record, or NULL (memory). */
 dw_stim *session_deliver(dw_session *s, int kind, double t, double trough_t, double trough_uv,
                          int item);
-/* The frontal channel, sample by sample: detectors, arousal band power, evoked ring. */
+/* The frontal channel, sample by sample: arousal band power, evoked ring, memory cues due. */
 void session_stim_frontal(dw_session *s, double t0, double fs, const double *x, int n);
+/* The same block through the spindle and slow-wave detectors, whole, after the block's per-sample work
+ * (stimuli delivered): their events do not depend on how the samples are cut (dsp/sleep_events.h) and
+ * nothing in the per-sample work reads them; a stimulus delivered in the block after an event's last
+ * sample is later than the event's onset, so on_micro marks exactly the stimuli it marked when the
+ * detectors ran sample by sample. One call a block: the filters run over the block (bench_sleep_events). */
+void session_stim_micro(dw_session *s, double t0, double fs, const double *x, int n);
 void session_stim_gap(dw_session *s);
 /* Each epoch (memory cues, densities), each tick (cues due, arousal verdicts). */
 void session_stim_epoch(dw_session *s, int epoch, int stage);

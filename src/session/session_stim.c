@@ -233,7 +233,7 @@ static void on_micro(void *ctx, const dw_sleep_event *ev)
         }
 }
 
-static void micro_sample(dw_session *s, double fs, double t, double x)
+void session_stim_micro(dw_session *s, double t, double fs, const double *x, int n)
 {
     if (!s->micro_det || s->micro_fs != fs) {
         dw_sleep_events_free(s->micro_det);
@@ -241,7 +241,7 @@ static void micro_sample(dw_session *s, double fs, double t, double x)
         s->micro_fs = fs;
     }
     if (s->micro_det)
-        dw_sleep_events_push(s->micro_det, t, &x, 1, on_micro, s);
+        dw_sleep_events_push(s->micro_det, t, x, n, on_micro, s);
 }
 
 void session_stim_gap(dw_session *s)
@@ -267,7 +267,6 @@ void session_stim_frontal(dw_session *s, double t, double fs, const double *x, i
 {
     for (int i = 0; i < n; i++) {
         double ti = t + i / fs;
-        micro_sample(s, fs, ti, x[i]);
         if (s->cfg->arousal_aware) {
             dw_arousal_sample(&s->arousal, fs, ti, x[i]);
             take_verdicts(s, ti);

@@ -423,6 +423,84 @@ static void test_questionnaire_clock(void)
           "%d, %d, %d timeouts", n, n2, n3);
 }
 
+/* The session's spindle and slow-wave detectors take each block whole, after the block's stimuli:
+ * the same stream in blocks of 1 sample and of 10 s gives the same stimuli, each marked the same
+ * (a slow wave / a spindle after it), and the same densities (times to 1e-9 s: t0 + i / fs differs in the
+ * last bit from (t0 + i) / fs). A synthetic N3 half hour at 250 Hz:
+ * 0.8-Hz slow waves of 100 uV, a 13-Hz spindle of 40 uV on every fourth one, noise. */
+static int blocks_run(dw_session_cfg *cfg, const double *x, int n, int block, dw_stim *out, int max,
+                      double *dens)
+{
+    dw_err err = { "" };
+    dw_session_hooks h = { .annotate = annotate };
+    snprintf(cfg->start_mode, sizeof cfg->start_mode, "enhanced");
+    dw_session *s = dw_session_new(cfg, &h, &err);
+    if (!s) {
+        printf("# %s\n", err.msg);
+        return -1;
+    }
+    const int fs = 250, tick = 10 * fs;              /* ticks and epochs at the same samples in both */
+    for (int k0 = 0; k0 < n; k0 += tick) {
+        for (int k = k0; k < k0 + tick && k < n; k += block)
+            dw_session_frontal(s, (double)k / fs, fs, x + k, block);
+        double end = (double)(k0 + tick) / fs;
+        if (fmod(end + 1e-9, 30) < 1e-6)
+            dw_session_epoch(s, (int)lround(end / 30) - 1, DW_N3, NULL);   /* the epoch just ended */
+        dw_session_tick(s, end, 1e9 + end);
+    }
+    int m = dw_session_nstim(s);
+    for (int i = 0; i < m && i < max; i++)
+        out[i] = *dw_session_stim(s, i);
+    dw_session_view v;
+    dw_session_view_get(s, &v);
+    dens[0] = v.spindles_per_min;
+    dens[1] = v.so_per_min;
+    dw_session_free(s);
+    return m;
+}
+
+static void test_detectors_in_blocks(void)
+{
+    static dw_config all;
+    dw_config_defaults(&all);
+    dw_session_cfg *cfg = &all.session;
+    snprintf(cfg->stim_actuator, sizeof cfg->stim_actuator, "none");
+    cfg->so_threshold_uv = -40;
+    cfg->max_per_night = 100000;
+    const int fs = 250, n = 1800 * fs;
+    double *x = malloc((size_t)n * sizeof *x);
+    static dw_stim a[4000], b[4000];
+    if (!x) {
+        FAIL("detectors in blocks", "out of memory");
+        return;
+    }
+    noise_state = 0x5EED;
+    for (int k = 0; k < n; k++) {
+        double t = (double)k / fs, ph = fmod(t * 0.8, 1.0), cyc = floor(t * 0.8);
+        x[k] = -100 * sin(2 * M_PI * ph) + 8 * noise_gauss();
+        if (fmod(cyc, 4) == 0 && ph > 0.3 && ph < 1.0)       /* a spindle on the up-state */
+            x[k] += 40 * sin(M_PI * (ph - 0.3) / 0.7) * sin(2 * M_PI * 13 * t);
+    }
+    double da[2], db[2];
+    int na = blocks_run(cfg, x, n, 1, a, 4000, da), nb = blocks_run(cfg, x, n, 10 * fs, b, 4000, db);
+    int same = na == nb && na > 0 && na <= 4000, so = 0, sp = 0;
+    for (int i = 0; same && i < na; i++) {
+        same = fabs(a[i].t - b[i].t) < 1e-9 && a[i].kind == b[i].kind && a[i].so_after == b[i].so_after &&
+               a[i].spindle_after == b[i].spindle_after;
+        so += a[i].so_after;
+        sp += a[i].spindle_after;
+        if (!same)
+            printf("# stimulus %d: t %.3f/%.3f kind %d/%d slow wave after %d/%d spindle after %d/%d\n", i,
+                   a[i].t, b[i].t, a[i].kind, b[i].kind, a[i].so_after, b[i].so_after,
+                   a[i].spindle_after, b[i].spindle_after);
+    }
+    CHECK("session: the detectors over 10-s blocks mark the same stimuli as sample by sample",
+          same && so > 0 && sp > 0 && da[0] == db[0] && da[1] == db[1] && da[0] > 0 && da[1] > 0,
+          "%d and %d stimuli, %d followed by a slow wave, %d by a spindle; densities %g/%g and %g/%g",
+          na, nb, so, sp, da[0], da[1], db[0], db[1]);
+    free(x);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -437,6 +515,7 @@ int main(void)
     test_evoked();
     test_session_night();
     test_questionnaire_clock();
+    test_detectors_in_blocks();
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
