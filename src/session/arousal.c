@@ -83,10 +83,44 @@ void dw_arousal_sample(dw_arousal *a, double fs, double t, double x)
 {
     if (fs != a->fs && -fs != a->fs)
         setup(a, fs);
+    double ya = 0, yb = 0;
     if (a->fs > 0 && isfinite(x)) {
-        double ya = dw_cascade_step(&a->alpha, x), yb = dw_cascade_step(&a->beta, x);
-        a->acc_a += ya * ya;
-        a->acc_b += yb * yb;
+        ya = dw_cascade_step(&a->alpha, x);
+        yb = dw_cascade_step(&a->beta, x);
+    }
+    dw_arousal_sample_filtered(a, t, x, ya * ya, yb * yb);
+}
+
+void dw_arousal_filter(dw_arousal *a, double fs, const double *x, int n, double *ya2, double *yb2)
+{
+    if (fs != a->fs && -fs != a->fs)
+        setup(a, fs);
+    double xa[256], ya[256], yb[256];
+    int at[256];
+    for (int i0 = 0; i0 < n; i0 += 256) {
+        int m = n - i0 < 256 ? n - i0 : 256, k = 0;
+        for (int i = 0; i < m; i++) {
+            ya2[i0 + i] = yb2[i0 + i] = 0;
+            if (a->fs > 0 && isfinite(x[i0 + i])) {      /* the finite samples, as one stream */
+                at[k] = i0 + i;
+                xa[k++] = x[i0 + i];
+            }
+        }
+        if (k == 0)
+            continue;
+        dw_cascade_run2(&a->alpha, xa, ya, &a->beta, xa, yb, (size_t)k);
+        for (int j = 0; j < k; j++) {
+            ya2[at[j]] = ya[j] * ya[j];
+            yb2[at[j]] = yb[j] * yb[j];
+        }
+    }
+}
+
+void dw_arousal_sample_filtered(dw_arousal *a, double t, double x, double ya2, double yb2)
+{
+    if (a->fs > 0 && isfinite(x)) {
+        a->acc_a += ya2;
+        a->acc_b += yb2;
         if (++a->bin_fill == a->bin_len)
             bin_done(a, t);
     }

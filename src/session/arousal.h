@@ -47,6 +47,13 @@ typedef struct {
 void dw_arousal_init(dw_arousal *a, double window_s, double ratio);
 /* The frontal channel, one sample (uV) at source time t, at rate fs (a new rate starts again). */
 void dw_arousal_sample(dw_arousal *a, double fs, double t, double x);
+/* The same in two steps, for a block: dw_arousal_filter puts n samples at rate fs through the alpha and
+ * beta band-passes (non-finite samples skipped, as dw_arousal_sample skips them) and gives each sample's
+ * squared outputs in ya2[i], yb2[i] (0 for a skipped one; to the bit what dw_arousal_sample computes:
+ * dsp/biquad.h dw_cascade_run2, about a third of the cost a sample); then each sample, with its two
+ * values, goes to dw_arousal_sample_filtered at its time, in order. */
+void dw_arousal_filter(dw_arousal *a, double fs, const double *x, int n, double *ya2, double *yb2);
+void dw_arousal_sample_filtered(dw_arousal *a, double t, double x, double ya2, double yb2);
 /* A gap: filters and baseline forgotten; a watch in progress ends without a verdict. */
 void dw_arousal_reset(dw_arousal *a);
 /* A stimulus (or cue) with this id was given at t. */

@@ -142,8 +142,11 @@ void session_stim_free(dw_session *s);
  * response told. item: a memory cue's index, -1. Returns the record, or NULL (memory). */
 dw_stim *session_deliver(dw_session *s, int kind, double t, double trough_t, double trough_uv,
                          int item);
-/* The frontal channel, sample by sample: arousal band power, evoked ring, memory cues due. */
-void session_stim_frontal(dw_session *s, double t0, double fs, const double *x, int n);
+/* The frontal channel: a block's arousal band-passes first (ya2, yb2: n squared outputs each, as
+ * session/arousal.h dw_arousal_filter; 0 when the arousal watch is off), then sample by sample
+ * with them: arousal band power, evoked ring, memory cues due. */
+void session_stim_filter(dw_session *s, double fs, const double *x, int n, double *ya2, double *yb2);
+void session_stim_frontal(dw_session *s, double t, double fs, double x, double ya2, double yb2);
 /* The same block through the spindle and slow-wave detectors, whole, after the block's per-sample work
  * (stimuli delivered): their events do not depend on how the samples are cut (dsp/sleep_events.h) and
  * nothing in the per-sample work reads them; a stimulus delivered in the block after an event's last

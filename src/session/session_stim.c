@@ -263,18 +263,24 @@ static void tmr_cue(dw_session *s, double t)
 }
 
 /* One frontal sample: detectors, the arousal watch, the evoked ring, cues due. */
-void session_stim_frontal(dw_session *s, double t, double fs, const double *x, int n)
+void session_stim_filter(dw_session *s, double fs, const double *x, int n, double *ya2, double *yb2)
 {
-    for (int i = 0; i < n; i++) {
-        double ti = t + i / fs;
-        if (s->cfg->arousal_aware) {
-            dw_arousal_sample(&s->arousal, fs, ti, x[i]);
-            take_verdicts(s, ti);
-        }
-        dw_evoked_sample(&s->evoked, fs, ti, x[i]);
-        if (s->proto->cue_enabled && s->tmr.run >= s->proto->cue_after_epochs)
-            tmr_cue(s, ti);
+    if (s->cfg->arousal_aware)
+        dw_arousal_filter(&s->arousal, fs, x, n, ya2, yb2);
+    else
+        for (int i = 0; i < n; i++)
+            ya2[i] = yb2[i] = 0;
+}
+
+void session_stim_frontal(dw_session *s, double t, double fs, double x, double ya2, double yb2)
+{
+    if (s->cfg->arousal_aware) {
+        dw_arousal_sample_filtered(&s->arousal, t, x, ya2, yb2);
+        take_verdicts(s, t);
     }
+    dw_evoked_sample(&s->evoked, fs, t, x);
+    if (s->proto->cue_enabled && s->tmr.run >= s->proto->cue_after_epochs)
+        tmr_cue(s, t);
 }
 
 void session_stim_epoch(dw_session *s, int epoch, int stage)

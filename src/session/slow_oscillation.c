@@ -96,9 +96,19 @@ static void crossing(dw_so *d, double tz, int rising)
     d->have_cross = 1;
 }
 
+void dw_so_filter(dw_so *d, const double *x, double *y, int n)
+{
+    if (n > 0)
+        dw_cascade_run(&d->bp, x, y, (size_t)n);
+}
+
 int dw_so_step(dw_so *d, double t, double x, dw_so_trough *tr)
 {
-    double y = dw_cascade_step(&d->bp, x);
+    return dw_so_step_filtered(d, t, dw_cascade_step(&d->bp, x), tr);
+}
+
+int dw_so_step_filtered(dw_so *d, double t, double y, dw_so_trough *tr)
+{
     int found = 0;
     if (d->have_prev) {
         if (d->prev_y >= 0 && y < 0) {

@@ -32,6 +32,11 @@ void   dw_so_free(dw_so *d);
 void   dw_so_reset(dw_so *d);          /* after a gap: filter state and half-wave forgotten */
 /* One raw sample (uV) at time t. Returns 1 and fills *tr when a trough has just been confirmed. */
 int    dw_so_step(dw_so *d, double t, double x_uv, dw_so_trough *tr);
+/* The same in two steps, for a block: dw_so_filter puts n raw samples (uV) through the band-pass (x == y
+ * allowed; the values dw_so_step would compute, to the bit: dsp/biquad.h dw_cascade_run, about a third of
+ * the cost a sample), then each band-passed value goes to dw_so_step_filtered at its time, in order. */
+void   dw_so_filter(dw_so *d, const double *x_uv, double *y, int n);
+int    dw_so_step_filtered(dw_so *d, double t, double y, dw_so_trough *tr);
 /* The latest band-passed value. */
 double dw_so_filtered(const dw_so *d);
 /* A stimulus was delivered at t; its phase becomes available after the next zero crossing. */
