@@ -35,6 +35,17 @@ typedef struct {
     double mean, var;
 } hot;
 
+/* What the per-sample loop reads but does not change, copied to a local for each chunk: a store to the
+ * criteria ring (unsigned char) may alias any object, so anything read through the detector would be
+ * loaded again after each one. */
+typedef struct {
+    int n1, n3, nd, nh, nb;
+    long stats_tau_n, stats_min_n;
+    double stats_alpha, inv_n3;
+    double *s2_1, *b2_1, *s_3, *b_3, *sig_d, *brd_d;
+    unsigned char *crit;
+} rings;
+
 
 struct dw_spindle_det {
     double fs;
@@ -150,7 +161,7 @@ void dw_spindle_reset(dw_spindle_det *d)
 }
 
 /* Running sums drift as values come and go: recompute them from the rings once per window. */
-static void resum(const dw_spindle_det *d, double sum[7])
+static void resum(const rings *d, double sum[7])
 {
     for (int i = 0; i < 7; i++)
         sum[i] = 0;
@@ -218,7 +229,7 @@ static int track(dw_spindle_det *d, double tl, int on, double sig, dw_spindle *o
 /* The 1-s and 0.3-s windows take sample (s, b): the criteria bits of the 0.3-s windows (1 corr,
  * 2 rms), and bit 4 when the 1-s one holds (rel). Every operation as in the per-sample original, so
  * the bits and statistics are the same to the last one. */
-static inline unsigned windows(const dw_spindle_det *d, hot *h, double s, double b)
+static inline unsigned windows(const rings *d, hot *h, double s, double b)
 {
     int i1 = h->i1, i3 = h->i3;
     h->i1 = i1 + 1 == d->n1 ? 0 : i1 + 1;
@@ -232,8 +243,12 @@ static inline unsigned windows(const dw_spindle_det *d, hot *h, double s, double
     h->sum[4] += s * s - os * os; h->sum[5] += b * b - ob * ob; h->sum[6] += s * b - os * ob;
     d->s_3[i3] = s;
     d->b_3[i3] = b;
-    if (i1 == d->n1 - 1)
-        resum(d, h->sum);
+    if (i1 == d->n1 - 1) {
+        double r[7];                                  /* not h->sum itself: h stays in registers */
+        resum(d, r);
+        h->sum[0] = r[0]; h->sum[1] = r[1]; h->sum[2] = r[2]; h->sum[3] = r[3];
+        h->sum[4] = r[4]; h->sum[5] = r[5]; h->sum[6] = r[6];
+    }
     /* the criteria as & of comparisons, not && : no branch on the data (they would mispredict) */
     unsigned bits =
         (unsigned)((h->k >= d->n1) & (h->sum[1] > 0) & (h->sum[0] >= REL_MIN * h->sum[1])) << 2;
@@ -263,35 +278,44 @@ static int run_chunk(dw_spindle_det *d, const double *t, const double *x, int n,
         s[i] = isfinite(x[i]) ? x[i] : 0;
     dw_cascade_run2(&d->sig, s, s, &d->brd, s, b, (size_t)n);
     hot h = d->h;
-    int w = (int)d->lag, found = 0;
-    double fr = d->lag - w, fr1 = 1 - fr;
+    const rings r = { d->n1, d->n3, d->nd, d->nh, d->nb, d->stats_tau_n, d->stats_min_n,
+                      d->stats_alpha, d->inv_n3, d->s2_1, d->b2_1, d->s_3, d->b_3, d->sig_d,
+                      d->brd_d, d->crit };
+    int w = (int)d->lag, found = 0, state = d->state;   /* state, prev_sig: track's, in locals */
+    double fr = d->lag - w, fr1 = 1 - fr, prev_sig = d->prev_sig;
     for (int i = 0; i < n; i++) {
         double sv = s[i];
-        d->brd_d[h.ib] = b[i];                   /* broad, lag samples ago (linear interpolation) */
+        r.brd_d[h.ib] = b[i];                   /* broad, lag samples ago (linear interpolation) */
         int j0 = h.ib - w, j1 = j0 - 1;
-        double bv = fr1 * d->brd_d[j0 < 0 ? j0 + d->nb : j0] +
-                    fr * d->brd_d[j1 < 0 ? j1 + d->nb : j1];
-        h.ib = h.ib + 1 == d->nb ? 0 : h.ib + 1;
-        unsigned now = windows(d, &h, sv, bv);
+        double bv = fr1 * r.brd_d[j0 < 0 ? j0 + r.nb : j0] +
+                    fr * r.brd_d[j1 < 0 ? j1 + r.nb : j1];
+        h.ib = h.ib + 1 == r.nb ? 0 : h.ib + 1;
+        unsigned now = windows(&r, &h, sv, bv);
         int id = h.id, ih = h.ih;
-        h.id = id + 1 == d->nd ? 0 : id + 1;
-        h.ih = ih + 1 == d->nh ? 0 : ih + 1;
-        unsigned late = d->crit[id];             /* the 0.3-s criteria, delayed to the same lag */
-        d->crit[id] = (unsigned char)(now & 3);
-        double sig = d->sig_d[ih];
-        d->sig_d[ih] = sv;
-        if (h.k++ < d->nh)
+        h.id = id + 1 == r.nd ? 0 : id + 1;
+        h.ih = ih + 1 == r.nh ? 0 : ih + 1;
+        unsigned late = r.crit[id];             /* the 0.3-s criteria, delayed to the same lag */
+        r.crit[id] = (unsigned char)(now & 3);
+        double sig = r.sig_d[ih];
+        r.sig_d[ih] = sv;
+        if (h.k++ < r.nh)
             continue;
         /* two of three (of two while rms warms up) */
         int on = ((now >> 2) & 1) + (late & 1) + ((late >> 1) & 1) >= 2;
-        if (!on && d->state == IDLE) {           /* what track does then, without the call */
-            d->prev_sig = sig;
+        if (!on && state == IDLE) {              /* what track does then, without the call */
+            prev_sig = sig;
             continue;
         }
+        d->state = state;
+        d->prev_sig = prev_sig;
         if (track(d, t[i] - LAG_S, on, sig, &out[found]))
             at[found++] = i;
+        state = d->state;
+        prev_sig = d->prev_sig;
     }
     d->h = h;
+    d->state = state;
+    d->prev_sig = prev_sig;
     return found;
 }
 
