@@ -103,7 +103,7 @@ static double sig(double t, int c, int fault, int fch, double t0, double t1)
 static void feed(dw_pipeline *p, double fs, int nch, double secs, int bs, int fault, int fch, double t0, double t1,
                  long gap_at, long gap_n)
 {
-    static double buf[4096 * 2];
+    static double buf[60000 * 2];
     long total = (long)(secs * fs), k = 0;
     noise_state = 0x9E3779B97F4A7C15ULL;
     while (k < total) {
@@ -174,6 +174,44 @@ static void test_blocks_do_not_matter(void)
     }
     CHECK("labels, probabilities and verdicts do not depend on how the stream is cut", ok && A.ne == 6,
           "%d vs %d epochs", A.ne, B.ne);
+}
+
+/* Blocks longer than the verdict ring (64 s): score reads 6000 frames at a time, 48 s of a 125-Hz
+ * source, and a gap may be an hour. Every epoch of clean signal is scored whatever the cut, and the same
+ * as in small blocks; with an 80-s gap, only the epochs it covers are unscored. (Before the fix, every
+ * 8th epoch of a 125-Hz night read in score's blocks was unscored: its first seconds read as lost.) */
+static void test_long_blocks(void)
+{
+    dw_source_info in = info(125, 2);
+    int sizes[] = { 6000, 37500 }, ok = 1, valid_a = 0;
+    dw_pipeline *p = make(&A, &in, 0, 1);
+    feed(p, 125, 2, 300, 25, F_NONE, 0, 0, 0, 0, 0);
+    dw_pipeline_finish(p);
+    dw_pipeline_free(p);
+    for (int e = 0; e < A.ne; e++)
+        valid_a += A.e[e].valid;
+    for (int k = 0; k < 2 && ok; k++) {
+        p = make(&B, &in, 0, 1);
+        feed(p, 125, 2, 300, sizes[k], F_NONE, 0, 0, 0, 0, 0);
+        dw_pipeline_finish(p);
+        dw_pipeline_free(p);
+        ok = A.ne == B.ne;
+        for (int e = 0; e < A.ne && ok; e++)
+            ok = B.e[e].valid && A.e[e].stage == B.e[e].stage &&
+                 !memcmp(A.e[e].prob, B.e[e].prob, sizeof A.e[e].prob);
+    }
+    CHECK("125 Hz in 48-s and 300-s blocks: every epoch scored, as in 0.2-s blocks", ok && A.ne == 10 &&
+          valid_a == 10, "%d and %d epochs, %d valid in small blocks", A.ne, B.ne, valid_a);
+    /* an 80-s gap at 100 s (seconds 100-179 lost): epochs 3-5 unscored, the others scored */
+    p = make(&A, &in, 0, 1);
+    feed(p, 125, 2, 300, 6000, F_NONE, 0, 0, 0, 12500, 10000);
+    dw_pipeline_finish(p);
+    dw_pipeline_free(p);
+    int bad = 0;
+    for (int e = 0; e < A.ne; e++)
+        bad += A.e[e].valid != (e < 3 || e > 5);
+    CHECK("an 80-s gap in 48-s blocks: only the epochs it covers unscored", A.ne == 10 && bad == 0,
+          "%d epochs, %d judged wrongly", A.ne, bad);
 }
 
 static void test_verdict(void)
@@ -425,6 +463,7 @@ int main(void)
 {
     test_delay_removed();
     test_blocks_do_not_matter();
+    test_long_blocks();
     test_verdict();
     test_validity();
     test_stand_in_catches_up();
