@@ -3,6 +3,7 @@
 
   make_formats.py bdf250 IN.edf OUT.bdf            the two EEG channels of IN resampled to 250 Hz
                                                    (scipy resample_poly 5/2), BDF 24-bit, 1-s records
+  make_formats.py bdf125 IN.edf OUT.bdf            the same at 125 Hz (5/4; the Cyton+Daisy rate)
   make_formats.py gui IN.edf OUT.txt START SECS    OpenBCI GUI v5 text, 8 channels at 250 Hz: Ch1 = IN's
                                                    Fpz-Cz, Ch2 = Pz-Oz, Ch3-8 low noise; sample index
                                                    0..255 wrapping; accelerometer every 10th row
@@ -37,17 +38,17 @@ def read_edf(path):
     return sig, nsamp[0] / dur
 
 
-def at250(path, start, secs):
+def at250(path, start, secs, down=2):
     sig, fs = read_edf(path)
     assert abs(fs - 100) < 1e-9, fs
     a, b = int(start * fs), int((start + secs) * fs) if secs else len(sig[0])
-    return [resample_poly(s[a:b], 5, 2) for s in sig]
+    return [resample_poly(s[a:b], 5, down) for s in sig]
 
 
-def bdf250(src, out):
-    x = at250(src, 0, 0)
-    n = len(x[0]) // 250
-    ns, fs, lim = 2, 250, 187500.0
+def bdf250(src, out, fs=250):
+    x = at250(src, 0, 0, 500 // fs)
+    n = len(x[0]) // fs
+    ns, lim = 2, 187500.0
     h = bytearray(b" " * (256 * (ns + 1)))
 
     def put(off, w, v):
@@ -55,7 +56,7 @@ def bdf250(src, out):
         h[off:off + len(v)] = v
     h[0:8] = b"\xffBIOSEMI"
     put(8, 80, "X")
-    put(88, 80, "sample night at 250 Hz")
+    put(88, 80, "sample night at %d Hz" % fs)
     put(168, 8, "01.01.24")
     put(176, 8, "22.00.00")
     put(184, 8, 256 * (ns + 1))
@@ -112,8 +113,8 @@ def sd(src, out, start, secs):
 
 
 def main(a):
-    if a[0] == "bdf250":
-        bdf250(a[1], a[2])
+    if a[0] in ("bdf250", "bdf125"):
+        bdf250(a[1], a[2], int(a[0][3:]))
     elif a[0] in ("gui", "sd"):
         {"gui": gui, "sd": sd}[a[0]](a[1], a[2], float(a[3]), float(a[4]))
     else:

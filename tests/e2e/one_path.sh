@@ -1,7 +1,7 @@
 #!/bin/sh
 # One staging pipeline: the same recording staged by `score` and by a headless replay (`--speed 0`) gives
 # identical labels epoch for epoch, for the sample night (EDF, 100 Hz), the same night resampled to 250 Hz
-# as BDF, an OpenBCI GUI text file, a Cyton SD-card file, and a BDF+ recording made by `record` from the
+# and to 125 Hz as BDF, an OpenBCI GUI text file, a Cyton SD-card file, and a BDF+ recording made by `record` from the
 # emulator — which also replays and scores with no options, with the roles and the model used live.
 . "$(dirname "$0")/lib.sh"
 NIGHT=$DW_ROOT/sample-data/sample-night.edf
@@ -37,6 +37,12 @@ if $PY -c 'import scipy' 2>/dev/null; then
     echo "# sample night at 100 Hz (EDF) and 250 Hz (BDF): $agree of the labels agree"
     awk "BEGIN { exit !($agree > 0.85) }" && pass "100 Hz and 250 Hz versions of a night mostly agree ($agree)" \
         || fail "100 Hz and 250 Hz versions of a night mostly agree" "$agree"
+    # 125 Hz (Cyton+Daisy): score reads 48 s a block, more than the verdicts once ran ahead of an epoch
+    $PY "$DW_ROOT/tests/e2e/make_formats.py" bdf125 "$NIGHT" "$TMP/night125.bdf"
+    same "sample night resampled to 125 Hz (BDF)" "$TMP/night125.bdf"
+    unscored=$(grep -c ',?,' "$TMP/o.csv")
+    [ "$unscored" -eq 0 ] && pass "125 Hz: score leaves no epoch of the clean night unscored" \
+        || fail "125 Hz: score leaves no epoch of the clean night unscored" "$unscored unscored"
     $PY "$DW_ROOT/tests/e2e/make_formats.py" gui "$NIGHT" "$TMP/gui.txt" 3600 900
     same "OpenBCI GUI text (250 Hz, Ch1/Ch2)" "$TMP/gui.txt"
     $PY "$DW_ROOT/tests/e2e/make_formats.py" sd "$NIGHT" "$TMP/sd.TXT" 3600 900
