@@ -200,7 +200,7 @@ static const char *basename_noext(const char *path, char *buf, size_t n)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: dreamwatch score NIGHT.edf... [--reference HYPNO.edf]... [--out PREFIX] [--model FILE]\n"
+    fprintf(f, "usage: dreamwatch score NIGHT.edf... [--reference HYPNO.edf]... [--out PREFIX|FOLDER/] [--model FILE]\n"
                "                        [--channels LIST] [--frontal CH] [--parietal CH] [--force]\n"
                "       dreamwatch score --features TABLE.tsv... [--model FILE]\n");
 }
@@ -477,12 +477,19 @@ int dw_cmd_score(int argc, char **argv)
         fprintf(stderr, "dreamwatch score: out of memory\n");
         return 1;
     }
+    /* --out naming a folder (an existing one, or any path ending in /): each night's outputs go into it
+     * under the night's own name, as without --out (were written as hidden files DIR/.csv ...) */
+    struct stat dst;
+    size_t pl = prefix ? strlen(prefix) : 0;
+    int into_dir = pl > 0 && (prefix[pl - 1] == '/' || (stat(prefix, &dst) == 0 && S_ISDIR(dst.st_mode)));
     for (int i = 0; i < nfiles; i++) {
         const char *path = argv[optind + i];
         char base[512];
         basename_noext(path, base, sizeof base);
         if (!prefix)
             snprintf(outs[i], DW_PATH_MAX, "%s.hypnogram", base);
+        else if (into_dir)
+            snprintf(outs[i], DW_PATH_MAX, "%s%s%s.hypnogram", prefix, prefix[pl - 1] == '/' ? "" : "/", base);
         else if (nfiles == 1)
             snprintf(outs[i], DW_PATH_MAX, "%s", prefix);
         else

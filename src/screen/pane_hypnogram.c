@@ -188,7 +188,10 @@ static int stats_lines(dw_screen *s, char out[6][64])
     int rp, n = 0;
     dw_night_stats(s, &st, &rp);
     long tst = lround(st.tst_min);
-    snprintf(out[n++], 64, "so far: TST %ld:%02ld  SE %.0f%%", tst / 60, tst % 60, st.se_pct);
+    if (st.se_pct < 0)                         /* DW_NONE: no time in bed scored yet */
+        snprintf(out[n++], 64, "so far: TST %ld:%02ld  SE --", tst / 60, tst % 60);
+    else
+        snprintf(out[n++], 64, "so far: TST %ld:%02ld  SE %.0f%%", tst / 60, tst % 60, st.se_pct);
     if (st.sol_min < 0)
         snprintf(out[n++], 64, "no sleep yet");
     else

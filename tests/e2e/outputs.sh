@@ -117,3 +117,14 @@ if [ -n "$new" ]; then
     ls "$TMP" | grep -q 'crash.bdf.recover-......$' && fail "recover: no temporary file left" "$(ls "$TMP")" \
         || pass "recover: no temporary file left"
 fi
+
+# --out naming a folder: the night's own name inside it, never hidden files DIR/.csv (a first-use test).
+mkdir -p "$TMP/scored"
+(cd "$TMP" && "$DW_BIN" score --out scored night1.edf >/dev/null 2>&1 && "$DW_BIN" score --out scored/ hard.edf >/dev/null 2>&1)
+[ -f "$TMP/scored/night1.hypnogram.csv" ] && [ -f "$TMP/scored/hard.hypnogram.summary.txt" ] \
+    && [ -z "$(ls -A "$TMP/scored" | grep '^\.')" ] && [ ! -e "$TMP/scored.csv" ] \
+    && pass "score --out FOLDER and --out FOLDER/: NAME.hypnogram.* inside it" \
+    || fail "score --out FOLDER" "$(ls -A "$TMP/scored" | tr '\n' ' ')"
+err=$(cd "$TMP" && "$DW_BIN" score --out nosuch/ night1.edf 2>&1); rc=$?
+[ $rc -ne 0 ] && echo "$err" | grep -q "nosuch does not exist" && [ ! -e "$TMP/nosuch" ] \
+    && pass "score --out MISSING/: refused, naming the folder" || fail "score --out MISSING/" "rc=$rc $err"
