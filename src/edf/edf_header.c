@@ -472,6 +472,9 @@ static int read_signals(rd *r)
         else
             signal_ranges(r, i);
     }
+    if (h->rec_dur == 0 && nann < h->ns)       /* EDF+ 2.2.4: 0 only for a file of annotations alone */
+        return fail(r, "record duration 0 (header byte 244) with %d signal%s of samples: their rate is "
+                    "unknown (0 is only for a file of annotations alone)", h->ns - nann, h->ns - nann == 1 ? "" : "s");
     if (h->plus && !nann && h->discontinuous)
         return fail(r, "a discontinuous (%.5s) file without an \"%s\" signal: the record start times are "
                     "unknown", (const char *)r->b + 192, ann);

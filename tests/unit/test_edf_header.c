@@ -306,6 +306,8 @@ static void test_refusals(void)
         { "start time hour 25", { 176, "25.00.00" }, "start time \"25.00.00\" (header byte 176): hour out of range" },
         { "record duration", { 244, "one     " }, "bad record-duration field \"one     \" (header byte 244)" },
         { "negative record duration", { 244, "-1      " }, "bad record-duration field \"-1      \" (header byte 244)" },
+        { "record duration 0 with signals", { 244, "0       " },
+          "record duration 0 (header byte 244) with 2 signals of samples: their rate is unknown" },
         { "samples per record", { soff(ns, 1, 216, 8), "-100    " },
           "signal 2 \"EEG Pz-Oz\": bad samples-per-record field \"-100    \" (header byte 696)" },
         { "samples per record with a fraction", { soff(ns, 0, 216, 8), "100.5   " },
