@@ -219,6 +219,40 @@ static int disc_read_onsets(const char *path, int fd, const dw_edf_header *eh, l
     return rc;
 }
 
+/* EDFlib refused an EDF+/BDF+ file whose header passed our checks: the data record whose time-keeping
+ * annotation it objects to, found as it checks them (EDF+ 2.2.4: record 1 starts 0 to under 1 s after the
+ * header's start time; in a continuous file each record one record duration after the one before; never
+ * overlapping or backwards). -1 with err naming the record, its byte and both times; 0 when none is wrong. */
+static int time_keeping_why(const char *path, const dw_edf_header *eh, dw_err *err)
+{
+    dw_err e = { "" };
+    struct stat st;
+    int fd = dw_input_open(path, "recording", &e);
+    if (fd < 0)
+        return 0;
+    if (fstat(fd, &st) < 0 || eh->rec_bytes <= 0 || st.st_size < eh->hdr_bytes) {
+        close(fd);
+        return 0;
+    }
+    long long have = (st.st_size - eh->hdr_bytes) / eh->rec_bytes;
+    if (eh->nrec >= 0 && eh->nrec < have)
+        have = eh->nrec;
+    edf_disc d = { NULL, 0, 0, 0 };
+    int rc = have > 0 ? disc_read_onsets(path, fd, eh, have, &d, err) : 0;
+    for (long long r = 1; rc == 0 && !eh->discontinuous && r < have; r++)
+        if (d.onset[r] != d.onset[0] + r * d.dur) {
+            long long at = eh->hdr_bytes + r * eh->rec_bytes + d.ann_off;
+            dw_err_set(err, "%s: data record %lld (byte %lld) starts at %.7g s by its time-keeping annotation, not "
+                       "%.7g s (one record duration after record %lld): a continuous (%.5s) file has no gaps",
+                       path, r + 1, at, (double)d.onset[r] / EDFLIB_TIME_DIMENSION,
+                       (double)(d.onset[0] + r * d.dur) / EDFLIB_TIME_DIMENSION, r, (const char *)eh->raw + 192);
+            rc = -1;
+        }
+    free(d.onset);
+    close(fd);
+    return rc;
+}
+
 /* "x.edf: discontinuous: 3 segments, 12.5 s missing between them" when there are gaps. */
 static void disc_note(const edf_disc *d, long long nrec, const char *name, char *note, size_t cap)
 {
@@ -398,6 +432,8 @@ static int open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
         dw_err_set(err, "%s: invalid number of signals", path);
         break;
     default:
+        if (eh->plus && time_keeping_why(path, eh, err) < 0)
+            break;                                /* the record and byte named */
         dw_err_set(err, "%s: EDFlib refuses it (error %d) although its header passed our checks: most "
                    "likely the EDF+ time-keeping annotations of the data records", path, hdr->filetype);
         break;

@@ -623,6 +623,28 @@ static void test_edf_discontinuous(void)
           d.n, d.gaps);
     free(d.x);
     dw_source_close(s);
+
+    /* EDF+C whose time-keeping EDFlib refuses: the record and its byte named, not EDFlib's error number
+     * (a first-use test got "EDFlib refuses it (error -3) ... most likely the time-keeping"). */
+    static const struct { const char *name; double on[5]; const char *want; } bad[] = {
+        { "first record 1 s late", { 1, 2, 3, 4, 5 }, "data record 1 starts 1 s after the header's start time" },
+        { "a gap", { 0, 1, 3, 4, 5 }, "starts at 5 s, not 4 s" },
+    };
+    for (int k = 0; k < 2; k++) {
+        tf_write_discontinuous(tmp("tk.edf"), 0, disc_sigs, 2, 1, bad[k].on, 5, NULL, 60);
+        FILE *fp = fopen(tmp("tk.edf"), "r+b");
+        if (fp) {
+            fseek(fp, 192, SEEK_SET);
+            fputs("EDF+C", fp);                         /* continuous: EDFlib checks the time-keeping */
+            fclose(fp);
+        }
+        s = dw_edf_open(tmp("tk.edf"), at100(), &err);
+        char name[120];
+        snprintf(name, sizeof name, "edf+c time-keeping wrong (%s): refused naming the record", bad[k].name);
+        CHECK(name, !s && tf_contains(err.msg, bad[k].want) && !tf_contains(err.msg, "error -3"), "%s",
+              s ? "opened" : err.msg);
+        dw_source_close(s);
+    }
 }
 
 /* BDF+D: first record 0.25 s after the start time, 0.5-s records, a 30.25-s gap and a 4-ms one (under a
