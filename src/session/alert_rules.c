@@ -316,8 +316,14 @@ void dw_alerts_epoch(dw_alerts *a, double t, double wall, int stage, const doubl
             r->onset_t = t;
     }
     double since_lights = t - a->lights_off_t;
-    snprintf(text, sizeof text, "no sleep onset %.0f min after lights-off", since_lights / 60);
-    dw_alerts_cause(a, DW_AL_NO_ONSET, DW_AL_GLOBAL, r->onset_t < 0 && since_lights >= cfg->al_no_onset_min * 60,
+    if (stage == DW_W && start >= a->lights_off_t)
+        r->awake_s += DW_EPOCH_S;
+    /* judged on the time scored awake, not the clock: an hour of unscored epochs (an electrode off, a
+     * flat channel) is not an hour without sleep, and says so through its own quality alerts (a night
+     * of flat signal raised "no sleep onset", read as insomnia: first-use test) */
+    snprintf(text, sizeof text, "no sleep onset %.0f min after lights-off (%.0f min scored awake)",
+             since_lights / 60, r->awake_s / 60);
+    dw_alerts_cause(a, DW_AL_NO_ONSET, DW_AL_GLOBAL, r->onset_t < 0 && r->awake_s >= cfg->al_no_onset_min * 60,
                     t, t, wall, -1, text);
 
     r->w_run_t = stage == DW_W ? (r->w_run_t < 0 ? start : r->w_run_t) : -1;

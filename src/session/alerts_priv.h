@@ -46,6 +46,7 @@ struct rules {
     /* sleep */
     int prev_stage;
     double onset_t;                       /* end of the first sleep epoch, < 0 none */
+    double awake_s;                       /* seconds scored W after lights-off (not unscored ones) */
     double w_run_t, r_run_t, lowp_run_t;  /* start of the current run, < 0 none */
     struct event_ring r_awakenings, arousals;
     double tst_s;

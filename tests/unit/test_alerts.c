@@ -290,7 +290,8 @@ static int stages(dw_alerts *a, int e0, const char *seq, int repeat, double p)
     int e = e0;
     for (int r = 0; r < repeat; r++)
         for (const char *c = seq; *c; c++) {
-            int st = *c == 'W' ? DW_W : *c == '1' ? DW_N1 : *c == '2' ? DW_N2 : *c == '3' ? DW_N3 : DW_R;
+            int st = *c == 'W' ? DW_W : *c == '1' ? DW_N1 : *c == '2' ? DW_N2 : *c == '3' ? DW_N3
+                   : *c == '?' ? DW_UNSCORED : DW_R;
             double prob[DW_NSTAGES];
             for (int k = 0; k < DW_NSTAGES; k++)
                 prob[k] = k == st ? p : (1 - p) / 4;
@@ -394,6 +395,16 @@ static void test_sleep_rules(void)
     stages(a, e, "12", 10, 0.9);
     expect_one("no_onset", DW_AL_NO_ONSET, cfg.al_no_onset_min * 60, cfg.al_no_onset_min * 60 + 30, 130 * 30 + 30,
                130 * 30 + 30, 0);
+    dw_alerts_free(a);
+
+    /* an hour of unscored epochs (a flat channel) is not an hour without sleep: 20 min unscored, then
+     * 65 min of wake: raised 60 min scored awake after lights-off, i.e. at 80 min (first-use test) */
+    a = fresh();
+    e = stages(a, 0, "?", 40, 0.2);
+    e = stages(a, e, "W", 130, 0.9);
+    stages(a, e, "12", 10, 0.9);
+    expect_one("no_onset_counts_scored_wake", DW_AL_NO_ONSET, 40 * 30 + cfg.al_no_onset_min * 60,
+               40 * 30 + cfg.al_no_onset_min * 60 + 30, 170 * 30 + 30, 170 * 30 + 30, 0);
     dw_alerts_free(a);
 
     a = fresh();
