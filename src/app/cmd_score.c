@@ -17,6 +17,7 @@
 #include "app/config.h"
 #include "base/files.h"
 #include "base/text.h"
+#include "dsp/quality.h"
 #include "dsp/sleep_events.h"
 #include "record/bids_events.h"
 #include "staging/night.h"
@@ -34,6 +35,7 @@ struct night {
     double duration_s;
     int tty;
     dw_unlike_tally unlike;               /* epochs staged while the night was unlike the training data */
+    int flat, railed;                     /* epochs unscored with the frontal channel flat, railed */
 };
 
 _Static_assert(DW_SLEEP_EVENT_KINDS == 2, "dw_micro_density takes spindles and slow waves");
@@ -78,6 +80,8 @@ static void on_epoch(void *ctx, const dw_epoch_result *r)
         nt->n++;
     }
     nt->stage[nt->n] = (signed char)(r->valid ? r->stage : DW_UNSCORED);
+    nt->flat += !r->valid && (r->bad & DW_Q_FLAT);
+    nt->railed += !r->valid && (r->bad & DW_Q_RAILED) && !(r->bad & DW_Q_FLAT);
     if (r->valid)
         dw_unlike_tally_add(&nt->unlike, r->distance, r->unlike_training);
     memcpy(nt->prob[nt->n], r->prob, sizeof r->prob);
@@ -393,6 +397,13 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     dw_micro_density(nt.stage, nt.n, (const int (*)[2])nt.micro, nt.micro_cap, dens);
     dw_print_micro_density(stdout, dens);
     dw_print_unlike_note(stdout, "  ", model, &nt.unlike);
+    /* a night staged on a dead electrode says so, and what to do: the channel is chosen by its name
+     * before any sample is read (sources/montage.c), so a flat one with a good neighbour is staged as
+     * chosen (first-use test: TIB 0, every epoch unscored, no word why) */
+    if (nt.n > 0 && 2 * (nt.flat + nt.railed) >= nt.n)
+        printf("  note: the frontal channel %s was %s in %d of %d epochs (unscored): check its electrode, "
+               "or stage another channel with --frontal NAME\n", in->label[in->frontal],
+               nt.flat >= nt.railed ? "flat" : "railed", nt.flat + nt.railed, nt.n);
 
     if (compare_reference(ref_path, in->ours ? NULL : path, in->start_epoch, &nt) < 0)
         rc = 1;

@@ -18,7 +18,10 @@ ENH="--enhanced --set stimulation.so_threshold_uv=-30 --set stimulation.cue_enab
 $MK cut "$NIGHT" "$TMP/mid.edf" 7200 10800
 $MK flat "$TMP/mid.edf" "$TMP/sleep-then-flat.edf" 3600 0 2400 3600
 $MK flat "$TMP/mid.edf" "$TMP/flat-only.edf" 600 0 0 600
-"$DW_BIN" score --parietal none --out "$TMP/fo" "$TMP/flat-only.edf" > /dev/null 2>&1
+"$DW_BIN" score --parietal none --out "$TMP/fo" "$TMP/flat-only.edf" > "$TMP/fo.out" 2>&1
+grep -q "note: the frontal channel .* was flat in 20 of 20 epochs (unscored): check its electrode, or stage another channel with --frontal" "$TMP/fo.out" \
+    && pass "a night staged on a flat channel says so and what to do" \
+    || fail "a night staged on a flat channel says so" "$(tail -3 "$TMP/fo.out" | tr '\n' '|')"
 n=$(awk -F, 'NR > 1' "$TMP/fo.csv" | wc -l); q=$(awk -F, 'NR > 1 && $3 == "?"' "$TMP/fo.csv" | wc -l)
 [ "$n" -eq 20 ] && [ "$q" -eq 20 ] && pass "a file whose only EEG channel is flat: every epoch unscored ($q of $n)" \
     || fail "flat-only file unscored" "$q of $n unscored: $(awk -F, 'NR > 1 { print $3 }' "$TMP/fo.csv" | sort | uniq -c | tr '\n' ' ')"
