@@ -42,7 +42,7 @@ typedef struct dw_monitor {
     double duration_s;                  /* replay length, 0 live */
     double start_wall;                  /* wall clock of the recording start, 0 unknown */
     int    frontal, parietal;
-    char   staging_desc[160];           /* "frontal EEG Fpz-Cz, parietal EEG Pz-Oz (by electrode name), model fpz_pz" */
+    char   staging_desc[320];          /* "frontal EEG Fpz-Cz, parietal EEG Pz-Oz (by electrode name), model fpz_pz" */
     char   source_note[2048];           /* what the source said at open, a line per note ("" none) */
     char   trace_filter[32];            /* the traces' display filter: "0.3-35 Hz", "raw" */
 

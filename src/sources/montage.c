@@ -203,15 +203,30 @@ int dw_montage_choose(const dw_montage_in *in, const dw_channel_spec *spec, cons
         if (s < 0 || (*role[r] = add(m, s, path, err)) < 0)
             return -1;
     }
-    snprintf(m->how, sizeof m->how, "as given");
+    if (m->frontal >= 0 && m->frontal == m->parietal) {
+        const char *l = in->label[m->sel[m->frontal]];
+        int len = (int)strlen(l);
+        while (len > 0 && l[len - 1] == ' ')
+            len--;
+        dw_err_set(err, "%s: --frontal and --parietal name the same channel (%.*s): a derivation is staged once; "
+                   "give another parietal channel, or --parietal none", path, len, l);
+        return -1;
+    }
+    enum { R_NONE, R_GIVEN, R_RECORDED, R_NAME, R_ORDER, R_FIRST, R_FIRST_ANY };
+    static const char *const why[] = { "", "as given", "as recorded", "by electrode name", "by channel order",
+                                       "the first EEG channel, none named frontal",
+                                       "the first channel given, none is EEG by name" };
+    int rw[2] = { asked[0] && *role[0] >= 0 ? R_GIVEN : R_NONE, asked[1] && *role[1] >= 0 ? R_GIVEN : R_NONE };
     int rf, rp;
     if ((!asked[0] || !asked[1]) && parse_recorded(in->recorded, in->n, &rf, &rp) == 0) {   /* rule 2 */
         if (!asked[0] && rf >= 0 && (*role[0] = add(m, rf, path, err)) < 0)
             return -1;
         if (!asked[1] && rp >= 0 && (*role[1] = add(m, rp, path, err)) < 0)
             return -1;
+        for (int r = 0; r < 2; r++)
+            if (!asked[r])
+                rw[r] = *role[r] >= 0 ? R_RECORDED : R_NONE;
         asked[0] = asked[1] = 1;
-        snprintf(m->how, sizeof m->how, "as recorded");
     }
     int named = 0;
     for (int i = 0; i < m->n; i++)
@@ -220,22 +235,30 @@ int dw_montage_choose(const dw_montage_in *in, const dw_channel_spec *spec, cons
         m->frontal = by_name(in, m, frontal_names, m->parietal);
     if (!asked[1])
         m->parietal = by_name(in, m, parietal_names, m->frontal);
+    for (int r = 0; r < 2; r++)
+        if (!asked[r] && *role[r] >= 0)
+            rw[r] = R_NAME;
     if (!named) {                                                      /* rule 4: ChN order */
         if (!asked[0] && m->frontal < 0 && m->n > 0 && m->parietal != 0)
-            m->frontal = 0;
+            m->frontal = 0, rw[0] = R_ORDER;
         if (!asked[1] && m->parietal < 0 && m->n > 1 && m->frontal != 1)
-            m->parietal = 1;
-        if (!asked[0] || !asked[1])
-            snprintf(m->how, sizeof m->how, "by channel order");
-    } else if (!asked[0] || !asked[1]) {
-        snprintf(m->how, sizeof m->how, "by electrode name");
+            m->parietal = 1, rw[1] = R_ORDER;
     }
-    if (m->frontal < 0 && !asked[0]) {                                 /* rule 5 */
-        for (int i = 0; i < m->n && m->frontal < 0; i++)
-            if (i != m->parietal)
-                m->frontal = i;
-        snprintf(m->how, sizeof m->how, "first channel");
+    if (m->frontal < 0 && !asked[0]) {                                 /* rule 5: an EEG channel first */
+        for (int pass = 0; pass < 2 && m->frontal < 0; pass++)
+            for (int i = 0; i < m->n && m->frontal < 0; i++)
+                if (i != m->parietal && (pass || eeg_like(in->label[m->sel[i]])))
+                    m->frontal = i, rw[0] = pass ? R_FIRST_ANY : R_FIRST;
     }
+    /* why each role is what it is: one reason when both share it, else one each (a first-use test read
+     * "(first channel)" for C4-M1 in a file whose first channel was E1-M2, and "(by electrode name)" for a
+     * frontal channel given with --frontal) */
+    if (rw[0] == rw[1] || rw[1] == R_NONE)
+        snprintf(m->how, sizeof m->how, "%s", why[rw[0] ? rw[0] : rw[1]]);
+    else if (rw[0] == R_NONE)
+        snprintf(m->how, sizeof m->how, "%s", why[rw[1]]);
+    else
+        snprintf(m->how, sizeof m->how, "frontal: %s; parietal: %s", why[rw[0]], why[rw[1]]);
     if (spec && spec->roles_only) {                                    /* keep only the staged ones */
         int f = m->frontal >= 0 ? m->sel[m->frontal] : -1, p = m->parietal >= 0 ? m->sel[m->parietal] : -1;
         m->n = 0;

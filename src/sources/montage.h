@@ -55,7 +55,7 @@ typedef struct {
     int  n;                                 /* delivered */
     int  sel[DW_MAX_CH];                    /* source channel of each delivered one */
     int  frontal, parietal;                 /* index into sel, -1 none */
-    char how[64];                           /* which rule chose the roles, for notes */
+    char how[128];                          /* which rule chose each role, for notes */
 } dw_montage;
 
 /* Apply the rule above. path names the source in messages. 0, or -1 with err naming the source, the spec

@@ -18,7 +18,7 @@ typedef struct {
     char   subject[81];                  /* patient / subject code if the file has one */
     int    frontal;                      /* index of the frontal (Fpz-Cz-like) channel, -1 if none */
     int    parietal;                     /* index of the parietal (Pz-Oz-like) channel, -1 if none */
-    char   roles_how[64];                /* which montage rule chose them (sources/montage.h) */
+    char   roles_how[128];               /* which montage rule chose them (sources/montage.h) */
     int    ours;                         /* written by dreamwatch: its stage annotations are our own live
                                             labels, never a reference to compare with */
     double phys_max_uv;                  /* largest magnitude the source can represent (railed beyond) */

@@ -205,6 +205,27 @@ static void test_channels(const char *path)
     CHECK("frontal/parietal named outside the list are added", s && s->info.nch == 3 && s->info.frontal == 1 &&
           s->info.parietal == 2 && !strcmp(s->info.label[2], "EEG Pz-Oz"), "%s", err.msg);
     dw_source_close(s);
+    /* why each role: one reason for both, or one each (a first-use test read "(by electrode name)" for a
+     * channel given with --frontal) */
+    s = open_spec(path, "", "", "", &err);
+    CHECK("roles: both by electrode name", s && !strcmp(s->info.roles_how, "by electrode name"), "%s",
+          s ? s->info.roles_how : err.msg);
+    dw_source_close(s);
+    s = open_spec(path, "", "C3-A2", "", &err);
+    CHECK("roles: frontal given, parietal by name, each said", s &&
+          !strcmp(s->info.roles_how, "frontal: as given; parietal: by electrode name"), "%s",
+          s ? s->info.roles_how : err.msg);
+    dw_source_close(s);
+    s = open_spec(path, "Temp rectal,EEG C3-A2,EEG Pz-Oz", "", "", &err);
+    CHECK("roles: no frontal electrode: the first EEG channel, said so", s && s->info.frontal == 1 &&
+          !strcmp(s->info.roles_how, "frontal: the first EEG channel, none named frontal; parietal: by electrode name"),
+          "%s", s ? s->info.roles_how : err.msg);
+    dw_source_close(s);
+    s = open_spec(path, "", "Fpz-Cz", "1", &err);
+    CHECK("roles: the same channel as frontal and parietal is refused", !s &&
+          tf_contains(err.msg, "--frontal and --parietal name the same channel (EEG Fpz-Cz)"), "%s",
+          s ? "opened" : err.msg);
+    dw_source_close(s);
     s = open_spec(path, "Temp rectal", "", "", &err);
     CHECK("a slow channel asked for by name is upsampled", s && s->info.nch == 1 && s->info.duration_s == 60,
           "%s", err.msg);
