@@ -189,7 +189,14 @@ static int parse_args(int argc, char **argv, dw_config *cfg, struct run_opts *ro
         }
     }
     if (optind < argc - 1) {
-        fprintf(stderr, "dreamwatch: one recording at a time (got %d); `dreamwatch score` takes several\n", argc - optind);
+        struct stat fst;
+        const char *first = argv[optind];
+        if (stat(first, &fst) < 0 && errno == ENOENT && !strchr(first, '/') && !strchr(first, '.'))
+            fprintf(stderr, "dreamwatch: %s: no such command or file (commands: record, score, features, emulate, "
+                            "recover, check, attach, ward, nights; see --help)\n", first);   /* `dreamwatch scor x.edf` */
+        else
+            fprintf(stderr, "dreamwatch: one recording at a time (got %d); `dreamwatch score` takes several\n",
+                    argc - optind);
         return 2;
     }
     if (optind == argc - 1 && dw_config_set(cfg, "input", "file", argv[optind], &err) < 0) {

@@ -53,6 +53,10 @@ err=$("$DW_BIN" </dev/null 2>&1 >/dev/null); rc=$?
 err=$("$DW_BIN" frobnicate </dev/null 2>&1 >/dev/null); rc=$?
 [ $rc -eq 2 ] && echo "$err" | grep -q "frobnicate: no such command or file (commands: record, score" \
     && pass "a mistyped command is named as one (not 'needs a terminal')" || fail "mistyped command" "rc=$rc: $err"
+err=$("$DW_BIN" scor "$DW_ROOT/sample-data/sample-night.edf" </dev/null 2>&1 >/dev/null); rc=$?
+[ $rc -eq 2 ] && echo "$err" | grep -q "scor: no such command or file" \
+    && pass "a mistyped command before a file is named as one (not 'one recording at a time')" \
+    || fail "mistyped command before a file" "rc=$rc: $err"
 err=$("$DW_BIN" "$TMP" </dev/null 2>&1 >/dev/null); rc=$?
 [ $rc -eq 1 ] && echo "$err" | grep -q "a directory given as the recording" \
     && pass "a directory to replay is named as one" || fail "a directory to replay" "rc=$rc: $err"
