@@ -38,8 +38,16 @@ dw_source *dw_source_open_file(const char *path, const dw_channel_spec *spec, dw
     if (fd < 0)
         return NULL;
     ssize_t got = pread(fd, head, sizeof head - 1, 0);
+    int rerr = got < 0 ? errno : 0;
     close(fd);
-    size_t n = got > 0 ? (size_t)got : 0;
+    if (got <= 0) {                                      /* say what it is, not "unknown format" */
+        if (rerr)
+            dw_err_set(err, "%s: cannot read it: %s", path, strerror(rerr));
+        else
+            dw_err_set(err, "%s: empty (0 bytes): not a recording", path);
+        return NULL;
+    }
+    size_t n = (size_t)got;
     head[n] = 0;
     if (n >= 8 && (!memcmp(head, "0       ", 8) || !memcmp(head, "\xff" "BIOSEMI", 8)))
         return dw_edf_open(path, spec, err);

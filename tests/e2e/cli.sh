@@ -53,6 +53,10 @@ err=$("$DW_BIN" </dev/null 2>&1 >/dev/null); rc=$?
 err=$("$DW_BIN" frobnicate </dev/null 2>&1 >/dev/null); rc=$?
 [ $rc -eq 2 ] && echo "$err" | grep -q "frobnicate: no such command or file (commands: record, score" \
     && pass "a mistyped command is named as one (not 'needs a terminal')" || fail "mistyped command" "rc=$rc: $err"
+: > "$TMP/empty.edf"
+err=$("$DW_BIN" score --out "$TMP/e" "$TMP/empty.edf" 2>&1 >/dev/null); rc=$?
+[ $rc -eq 1 ] && echo "$err" | grep -q "empty.edf: empty (0 bytes): not a recording" \
+    && pass "an empty file is named as empty (not 'unknown format')" || fail "empty file" "rc=$rc: $err"
 err=$("$DW_BIN" scor "$DW_ROOT/sample-data/sample-night.edf" </dev/null 2>&1 >/dev/null); rc=$?
 [ $rc -eq 2 ] && echo "$err" | grep -q "scor: no such command or file" \
     && pass "a mistyped command before a file is named as one (not 'one recording at a time')" \
