@@ -224,7 +224,10 @@ static void print_exit(const dw_monitor *m)
             continue;
         if (!any++)
             fprintf(stderr, "dreamwatch: the night's files:\n");
-        fprintf(stderr, "  %-12s %s (%lld kB)\n", what[i], path[i], (long long)st.st_size / 1024);
+        if (st.st_size < 10240)                  /* "(0 kB)" for a 137-byte log read as empty */
+            fprintf(stderr, "  %-12s %s (%lld bytes)\n", what[i], path[i], (long long)st.st_size);
+        else
+            fprintf(stderr, "  %-12s %s (%lld kB)\n", what[i], path[i], (long long)st.st_size / 1024);
     }
     dw_sleep_stats s;
     dw_sleep_stats_compute(m->stage, m->n_epochs, &s);
