@@ -113,8 +113,12 @@ static void table(const struct entry *e, int n)
 }
 
 /* Total sleep per night as a bar (10 h = BAR_W columns) with the target marked, and the running debt:
- * the sum over the nights so far of target minus total sleep. A summary whose recording starts within a
- * minute of an earlier one's is the same night read again (a replay or a re-score): shown, not counted. */
+ * the sum over the nights so far of target minus total sleep. Summaries whose recordings start within a
+ * minute of each other are the same night read again (a replay, a re-score, a snippet of it): the one
+ * with the most time in bed counts, the others are shown, not counted. A recording with less time in bed
+ * than half the target (a nap, a test, a snippet) cannot tell a night's sleep: shown, not counted (a
+ * first-use test got a debt of +46 h from 13-s and 5-min files, and a 0.7-h snippet counted in place of
+ * the whole night read after it). */
 static void trend(const struct entry *e, int n, double target_h)
 {
     int utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8");
@@ -124,10 +128,13 @@ static void trend(const struct entry *e, int n, double target_h)
     for (int i = 0; i < n; i++) {
         const dw_night *x = &e[i].n;
         double h = x->st.tst_min / 60;
-        int again = 0;
-        for (int j = 0; j < i && !again; j++)
-            again = e[i].when > 0 && e[j].when > 0 && fabs(e[i].when - e[j].when) < 60;
-        if (!again)
+        int again = 0, brief = x->st.tib_min < target_h * 60 / 2;
+        for (int j = 0; j < n && !again; j++) {
+            double tj = e[j].n.st.tib_min, ti = x->st.tib_min;
+            again = j != i && e[i].when > 0 && e[j].when > 0 && fabs(e[i].when - e[j].when) < 60 &&
+                    (tj > ti || (tj == ti && j < i));
+        }
+        if (!again && !brief)
             debt += target_h - h;
         char date[16] = "?";
         if (e[i].when > 0) {
@@ -147,6 +154,8 @@ static void trend(const struct entry *e, int n, double target_h)
         }
         if (again)
             printf(" %4.1f h  the same night again, not counted\n", h);
+        else if (brief)
+            printf(" %4.1f h  %.1f h in bed: too short to count as a night\n", h, x->st.tib_min / 60);
         else
             printf(" %4.1f h  debt %+5.1f h\n", h, debt);
     }
