@@ -14,7 +14,8 @@ int dw_cmd_recover(int argc, char **argv)
                 "count from the file size (dropping a torn last record) and writes the annotations kept in\n"
                 "FILE.bdf.events.tsv into the file's free annotation space, then reads them back. Only more\n"
                 "annotations than fit need a rewrite, into an unnamed temporary file. A sound file is left\n"
-                "as it is; a file that cannot be repaired is left as it was.\n");
+                "as it is; a file that cannot be repaired is left as it was. Only dreamwatch's own\n"
+                "recordings are changed: another writer's file is refused and left as it is.\n");
         return argc < 2 ? 2 : 0;
     }
     int bad = 0;

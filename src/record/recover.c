@@ -658,6 +658,19 @@ int dw_recover_file(const char *path, FILE *report, dw_err *errp)
         dw_err_set(&err, "%s: out of memory", path);
     if (fd < 0 || read_side_log(tsv, &log, &err) || check_size(path, &st, fd, &g, &log, &err))
         goto out;
+    /* Only our own recordings are changed in place: another writer's file (no "dreamwatch" in the
+     * recording field, where the recorder puts its name, and no side log beside it) is refused unchanged
+     * (a first-use test had recover truncate a third-party EDF with no copy kept); score and replay read
+     * such a file as it is. */
+    char recfield[81] = "";
+    struct stat tst;
+    if (pread(fd, recfield, 80, 88) == 80 && !strstr(recfield, "dreamwatch") && lstat(tsv, &tst) < 0) {
+        dw_err_set(&err, "%s: not a dreamwatch recording (no \"dreamwatch\" in its recording field, no side log "
+                   "%s): recover changes only dreamwatch's own recordings, in place; nothing changed. score and "
+                   "replay read this file as it is (a torn last record left out, a wrong record count noted)",
+                   path, tsv);
+        goto out;
+    }
     long long records = (st.st_size - g.hdr_bytes) / g.rec_bytes;
     long long dropped = st.st_size - g.hdr_bytes - records * g.rec_bytes;
     int count_ok = g.nrec == records && dropped == 0;

@@ -83,6 +83,16 @@ out=$("$DW_BIN" recover "$TMP/junk.bdf" 2>&1); rc=$?
     fail "recover: refuses a non-BDF file, naming it" "rc=$rc: $out"
 "$DW_BIN" recover >/dev/null 2>&1; [ $? -eq 2 ] && pass "recover: usage error without a file" || fail "recover: usage error without a file" "rc"
 
+# Another writer's EDF, cut short (no "dreamwatch" in its recording field, no side log): refused, unchanged
+# (recover truncated it in place before; a first-use test). Score reads it as it is.
+head -c 3000000 "$DW_ROOT/sample-data/sample-night.edf" > "$TMP/theirs.edf"
+printf '%-80s' 'Startdate 15-MAR-2024 X X their_lab_amplifier' | dd of="$TMP/theirs.edf" bs=1 seek=88 conv=notrunc 2>/dev/null
+before=$(md5sum < "$TMP/theirs.edf")
+out=$("$DW_BIN" recover "$TMP/theirs.edf" 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "theirs.edf: not a dreamwatch recording" && [ "$(md5sum < "$TMP/theirs.edf")" = "$before" ] &&
+    pass "recover: another writer's file is refused and left byte for byte" ||
+    fail "recover: another writer's file is refused and left byte for byte" "rc=$rc: $out"
+
 # A recorder killed in its first second leaves a 0-byte file (EDFlib writes the header with the first
 # record) and a side log: "empty recording", and nothing is removed (it said "too short for a header").
 : > "$TMP/empty.bdf"
