@@ -74,10 +74,11 @@ static void test_getline(void)
         m[i] = dw_getline_max(f, &buf, &cap, 100);
         ok &= i < 5 ? m[i] >= 0 && !strcmp(buf, want[i]) : m[i] == DW_LINE_EOF;
         if (i == 1)
-            off = ftell(f);                          /* after "b\r", the CR of the empty line pushed back */
+            off = ftell(f);               /* after "b\r", the next CR pushed back */
     }
     CHECK("getline: a lone CR ends a line, CRLF one end not two, ftell after the look-ahead",
-          ok && off == 4, "%ld %ld %ld %ld %ld %ld off %ld", m[0], m[1], m[2], m[3], m[4], m[5], off);
+          ok && off == 4, "%ld %ld %ld %ld %ld %ld off %ld", m[0], m[1], m[2], m[3], m[4], m[5],
+          off);
     fclose(f);
     free(buf);
 }
