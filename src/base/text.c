@@ -72,6 +72,14 @@ long dw_getline_max(FILE *f, char **buf, size_t *cap, size_t max)
         ch = getc_unlocked(f);
         if (ch == EOF || ch == '\n')
             break;
+        if (ch == '\r') {                           /* CR, CRLF: one line end either way */
+            int next = getc_unlocked(f);
+            if (next != '\n' && next != EOF)
+                ungetc(next, f);
+            else if (next == EOF && ferror(f))
+                ch = EOF;                           /* the read error is reported below */
+            break;
+        }
         any = 1;
         if (n == max) {
             funlockfile(f);
@@ -104,8 +112,6 @@ long dw_getline_max(FILE *f, char **buf, size_t *cap, size_t max)
             return DW_LINE_ERR;
         }
     }
-    if (n && (*buf)[n - 1] == '\r')
-        n--;
     (*buf)[n] = 0;
     return (long)n;
 }

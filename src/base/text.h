@@ -16,10 +16,13 @@ size_t dw_escape(const char *in, size_t n, char *out, size_t cap);
 /* The same for a NUL-terminated string. */
 size_t dw_escape_str(const char *in, char *out, size_t cap);
 
-/* One line of f into *buf (grown as needed, NUL-terminated, the '\n' and a '\r' before it removed), at
- * most max bytes: the length (NUL bytes inside count and stay), DW_LINE_EOF at the end of the file with
- * nothing read, DW_LINE_LONG when the line goes on past max bytes (the reader stops there: a file with
- * no newline, such as /dev/zero, costs max bytes and no more), DW_LINE_ERR on a read error or out of
+/* One line of f into *buf (grown as needed, NUL-terminated, its line end removed), at most max
+ * bytes. A line ends at LF, CRLF or a lone CR (old Mac OS, or endings an editor mixed): each is one
+ * line end, so lines count as a person sees them. The look-ahead after a CR is one ungetc, which
+ * ftello counts (an offset taken between two calls is where the next line starts). Returns the
+ * length (NUL bytes inside count and stay), DW_LINE_EOF at the end of the file with nothing read,
+ * DW_LINE_LONG when the line goes on past max bytes (the reader stops there: a file with no line
+ * end, such as /dev/zero, costs max bytes and no more), DW_LINE_ERR on a read error or out of
  * memory (errno set). */
 enum { DW_LINE_EOF = -1, DW_LINE_LONG = -2, DW_LINE_ERR = -3 };
 long dw_getline_max(FILE *f, char **buf, size_t *cap, size_t max);

@@ -64,8 +64,6 @@ long dw_obci_getline(FILE *f, char **buf, size_t *cap)
         return -1;
     if (n < 0)
         return -2;
-    while (n > 0 && (*buf)[n - 1] == '\r')
-        (*buf)[--n] = 0;
     if (n >= 3 && !memcmp(*buf, "\xef\xbb\xbf", 3))   /* a text editor's UTF-8 byte-order mark */
         memmove(*buf, *buf + 3, (size_t)(n -= 3) + 1);
     return n;

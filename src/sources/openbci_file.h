@@ -36,9 +36,9 @@ struct dw_obci_format {
 dw_source *dw_obci_open(const char *path, const dw_obci_format *fmt, long long data_off, long lineno0,
                         const dw_source_info *info, const dw_channel_spec *spec, dw_err *err);
 
-/* Reads the next line into *buf (end-of-line characters and a UTF-8 byte-order mark removed): its
- * length, -1 at the end, -2 on a read error or a line longer than DW_OBCI_LINE_MAX (a real line is
- * under 300 bytes). */
+/* Reads the next line into *buf (a line ends at LF, CRLF or a lone CR, as dw_getline_max splits
+ * them; the line end and a UTF-8 byte-order mark removed): its length, -1 at the end, -2 on a read
+ * error or a line longer than DW_OBCI_LINE_MAX (a real line is under 300 bytes). */
 #define DW_OBCI_LINE_MAX 65536
 long dw_obci_getline(FILE *f, char **buf, size_t *cap);
 /* Opens a regular file for reading (dw_input_fopen), NULL with err naming the file. */

@@ -3,7 +3,9 @@
  *   v4     the same plus clock time and Unix ms
  *   v5/v6  BrainFlow layout: "%Board = ..." header; index, channels, accel (held between readings), other
  *          columns, Unix time, formatted time; v6 adds a column-name row, v5 a row of zeros first.
- * The rate comes from "%Sample Rate", the channel count from "%Number of channels" or the columns.
+ * The rate comes from "%Sample Rate", the channel count from "%Number of channels" or the columns,
+ * the start from the formatted local time of the first sample or the file name (local_start).
+ * Lines end at LF, CRLF or a lone CR (dw_getline_max).
  * Ganglion files (4 channels, 200 Hz) number samples 0-200, not 0-255: how far the index runs before it
  * wraps is learned from the file's first wraps, and the timestamp column (v4-v6) is there to check it. */
 #include "sources/openbci_file.h"
@@ -154,21 +156,162 @@ static int learn_counter_mod(FILE *f, long long data_off, const dw_obci_format *
     return (int)max + fmt->counter_step;
 }
 
-/* GUI v1-v3 name files OpenBCI-RAW-YYYY-MM-DD_HH-MM-SS.txt (local time). */
-static double name_time(const char *path)
+/* A wall clock read from the file: the date (y = 0 when none) and the time of day in seconds. */
+typedef struct {
+    int    y, mon, d;
+    double sod;
+} wall;
+
+/* n decimal digits at *p into *v, advancing *p; 0 when there are fewer. */
+static int digits(const char **p, int n, int *v)
+{
+    for (*v = 0; n > 0; n--, (*p)++) {
+        if (**p < '0' || **p > '9')
+            return 0;
+        *v = *v * 10 + (**p - '0');
+    }
+    return 1;
+}
+
+/* "YYYY-MM-DD" at *p: w's date and *p advanced, or 0 and nothing changed. */
+static int parse_date(const char **p, wall *w)
+{
+    const char *q = *p;
+    int y, m, d;
+    if (!digits(&q, 4, &y) || *q++ != '-' || !digits(&q, 2, &m) || *q++ != '-' ||
+        !digits(&q, 2, &d) || y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
+        return 0;
+    w->y = y, w->mon = m, w->d = d;
+    *p = q;
+    return 1;
+}
+
+/* "HH<sep>MM<sep>SS", then ".fff" (any number of digits) when frac, at *p, advancing it. */
+static int parse_time(const char **p, char sep, int frac, wall *w)
+{
+    const char *q = *p;
+    int h, m, sec;
+    if (!digits(&q, 2, &h) || *q++ != sep || !digits(&q, 2, &m) || *q++ != sep ||
+        !digits(&q, 2, &sec) || h > 23 || m > 59 || sec > 60)
+        return 0;
+    w->sod = h * 3600 + m * 60 + sec;
+    if (frac && *q == '.')
+        for (double scale = 0.1; *++q >= '0' && *q <= '9'; scale /= 10)
+            w->sod += (*q - '0') * scale;
+    *p = q;
+    return 1;
+}
+
+/* The GUI's formatted local time of a data line (v4 "12:00:53.329", v5/v6 the same or
+ * "2024-01-24 16:28:35.318"): the first column that is one. 1 found, 0 none. */
+static int line_clock(const char *line, wall *w)
+{
+    for (const char *s = line; s; s = strchr(s, ',') ? strchr(s, ',') + 1 : NULL) {
+        const char *q = s;
+        while (*q == ' ')
+            q++;
+        *w = (wall){ 0 };
+        if (parse_date(&q, w))
+            while (*q == ' ' || *q == 'T')
+                q++;
+        if (!parse_time(&q, ':', 1, w))
+            continue;
+        while (*q == ' ')
+            q++;
+        if (!*q || *q == ',')
+            return 1;
+    }
+    return 0;
+}
+
+/* GUI files are named OpenBCI-RAW-YYYY-MM-DD_HH-MM-SS.txt, the local time the session began. */
+static int name_clock(const char *path, wall *w)
 {
     const char *b = strrchr(path, '/');
-    b = b ? b + 1 : path;
-    struct tm tm = { 0 };
-    for (; *b; b++)
-        if (sscanf(b, "%4d-%2d-%2d_%2d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                   &tm.tm_sec) == 6 && tm.tm_year > 1900) {
-            tm.tm_year -= 1900;
-            tm.tm_mon -= 1;
-            tm.tm_isdst = -1;
-            return (double)mktime(&tm);
-        }
+    for (b = b ? b + 1 : path; *b; b++) {
+        const char *q = b;
+        *w = (wall){ 0 };
+        if (parse_date(&q, w) && *q++ == '_' && parse_time(&q, '-', 0, w))
+            return 1;
+    }
     return 0;
+}
+
+/* Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant, "chrono-compatible low-level date
+ * algorithms", days_from_civil). */
+static long days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400, doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+/* w's date moved to the day `days` from 1970-01-01 (gmtime works in UTC: no zone enters); y = 0 when
+ * that day is outside 1970-9999. */
+static void set_day(wall *w, double days)
+{
+    time_t t = (time_t)(days * 86400);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 1970 || tm.tm_year + 1900 > 9999) {
+        w->y = 0;                                   /* no date: the start stays unknown */
+        return;
+    }
+    w->y = tm.tm_year + 1900, w->mon = tm.tm_mon + 1, w->d = tm.tm_mday;
+}
+
+/* A dated wall clock as dreamwatch holds every start, EDF's too: the clock's fields made a time_t
+ * by mktime: localtime shows the same clock on any machine, in any zone. 0 if mktime fails. */
+static double wall_start(const wall *w)
+{
+    struct tm tm = { .tm_year = w->y - 1900, .tm_mon = w->mon - 1, .tm_mday = w->d,
+                     .tm_hour = (int)(w->sod / 3600), .tm_min = (int)fmod(w->sod / 60, 60),
+                     .tm_sec = (int)fmod(w->sod, 60), .tm_isdst = -1 };
+    time_t t = mktime(&tm);
+    return t == (time_t)-1 ? 0 : (double)t + (w->sod - floor(w->sod));
+}
+
+/* The start: the recording site's local clock at the first sample, whatever zone this machine is
+ * in (an EDF start is the site's local clock too, and a hypnogram scored there is aligned by it).
+ * Never the host's zone: the Unix time shown in the host's zone moves the start by the zone
+ * difference, and a reference scored at the site no longer lines up.
+ *   clock     the first sample's formatted local time, if the file has one (have_clock): its own
+ *             date (v6 exports); else the date of the file name (the GUI's local start), a day on
+ *             when the clock is over 12 h from the name's time (midnight passed before the first
+ *             sample); else the date at the site: the Unix timestamp t of the same line shifted by
+ *             the site's offset (clock minus t's UTC time of day, taken in -12 h..+12 h; zones at
+ *             +13 and +14 read as -11 and -10, a day early: a dated column or the name settles it).
+ *   no clock  the file name's local time (GUI v1-v3); else t's UTC clock, with a note (the site's
+ *             zone is unknown, and UTC is at least the same on every machine); else 0 (unknown). */
+static double local_start(const char *path, int have_clock, wall clock, double t, char *note,
+                          size_t notesz)
+{
+    wall name;
+    int have_name = name_clock(path, &name);
+    if (!(t > 0 && t < 253402300800.0))          /* none, or past 9999-12-31: not a time (a bad file) */
+        t = 0;
+    if (have_clock && !clock.y && have_name) {
+        double day = (double)days_from_civil(name.y, name.mon, name.d);
+        day += clock.sod < name.sod - 43200 ? 1 : clock.sod > name.sod + 43200 ? -1 : 0;
+        set_day(&clock, day);
+    } else if (have_clock && !clock.y && t > 0) {
+        double off = clock.sod - fmod(t, 86400);
+        off += off < -43200 ? 86400 : off >= 43200 ? -86400 : 0;
+        set_day(&clock, floor((t + off) / 86400));
+    } else if (!have_clock && have_name) {
+        clock = name;
+    } else if (!have_clock && t > 0) {
+        time_t s = (time_t)floor(t);
+        struct tm tm;
+        if (!gmtime_r(&s, &tm))
+            return 0;
+        clock = (wall){ tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                        tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec + (t - floor(t)) };
+        const char *b = strrchr(path, '/');
+        dw_source_note(note, notesz, "%s: no local clock in the file or its name: the start is its "
+                       "Unix timestamps' UTC time", b ? b + 1 : path);
+    }
+    return clock.y ? wall_start(&clock) : 0;
 }
 
 dw_source *dw_openbci_text_open(const char *path, const dw_channel_spec *spec, dw_err *err)
@@ -183,7 +326,9 @@ dw_source *dw_openbci_text_open(const char *path, const dw_channel_spec *spec, d
     int hdr_nch = 0, brainflow = 0, names_nch = 0, col_accel = -1, col_time = -1, fields = 0;
     long counters[2];
     int ncounters = 0;
-    double fs = 0, start = 0;
+    double fs = 0, start = 0, t_clock = 0;
+    int have_clock = 0;
+    wall clock = { 0 };
     dw_obci_format fmt = { .kind = "openbci-text", .parse = text_parse, .counter = text_counter,
                            .counter_step = 1 };
     /* Header, column names, and the first two samples: enough to know the layout. */
@@ -220,6 +365,8 @@ dw_source *dw_openbci_text_open(const char *path, const dw_channel_spec *spec, d
                        : brainflow ? line_time(line, fields - 2) : line_time(line, fields - 1);
             if (!start && t)
                 start = t;
+            if (!have_clock && (have_clock = line_clock(line, &clock)))
+                t_clock = t;
             if (!(brainflow && ncounters == 0 && c == 0 && !t))   /* not v5's row of zeros */
                 counters[ncounters++] = c;
         }
@@ -254,7 +401,8 @@ dw_source *dw_openbci_text_open(const char *path, const dw_channel_spec *spec, d
     fclose(f);
     dw_source_info info = { 0 };
     info.fs = fs > 0 ? fs : fmt.nch == 16 ? 125 : fmt.nch == 4 ? 200 : 250;
-    info.start_epoch = start ? start : name_time(path);
+    info.start_epoch = local_start(path, have_clock, clock, have_clock ? t_clock : start, info.note,
+                                   sizeof info.note);
     const char *name = strrchr(path, '/');
     if (fmt.counter_mod != 256)
         dw_source_note(info.note, sizeof info.note, "%s: the sample index runs 0-%d (%s), learned from the file",

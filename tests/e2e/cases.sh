@@ -137,6 +137,17 @@ ok "own 06: Ganglion, 50 lost samples across index wraps counted exactly, 12 epo
 run b06b "$D" score "$V/06-ganglion-bom-crlf.txt" --out "$TMP/b06b"
 ok "own 06: the edited copy (BOM, CRLF, no timestamp column) reads the same" \
     '[ $(rc b06b) = 0 ] && cmp -s $TMP/b06.csv $TMP/b06b.csv' b06b
+for e in cr mixed; do
+    run "b06$e" "$D" score "$V/06-ganglion-$e.txt" --out "$TMP/b06$e"
+    ok "own 06: the same lines ended $([ $e = cr ] && echo by a lone CR || echo by CRLF, LF and CR mixed): as LF" \
+        '[ $(rc b06$e) = 0 ] && cmp -s $TMP/b06.csv $TMP/b06$e.csv && has b06$e "50 samples lost" && ! has b06$e "timestamps span"' "b06$e"
+done
+for z in UTC America/Los_Angeles Europe/Berlin; do
+    n=b06tz$(echo $z | tr -cd 'a-zA-Z')
+    run $n env TZ=$z "$D" score "$V/06-ganglion.txt" --reference "$V/06-ref-local.csv" --out "$TMP/$n"
+    ok "own 06: TZ=$z: the start is the file's clock, a reference scored by it aligns" \
+        '[ $(rc $n) = 0 ] && has $n "starts with the recording; aligned by clock time" && has $n "epochs 12  accuracy 1.000"' $n
+done
 for t in ff junk text; do
     run "b07$t" "$D" score "$V/07-tail-$t.TXT" --out "$TMP/b07$t"
     ok "own 07: SD tail ($t): 8 epochs, the tail noted, nothing lost" \

@@ -160,6 +160,15 @@ def main():
     open(o("06-ganglion.txt"), "w").write("\n".join(head + lines) + "\n")
     open(o("06-ganglion-bom-crlf.txt"), "wb").write(b"\xef\xbb\xbf" + "\r\n".join(
         head + [l.rsplit(",", 1)[0] for l in lines]).encode() + b"\r\n")
+    # the same lines ended by a lone CR (old Mac), and by CRLF, LF and CR in turn
+    open(o("06-ganglion-cr.txt"), "wb").write("\r".join(head + lines).encode() + b"\r")
+    ends = ["\r\n", "\n", "\r"]
+    open(o("06-ganglion-mixed.txt"), "wb").write("".join(
+        l + ends[k % 3] for k, l in enumerate(head + lines)).encode())
+    # a reference scored by the site's clock (the file's clock column, which is UTC here): aligned in any zone
+    open(o("06-ref-local.csv"), "w").write("onset,duration,description\n" + "".join(
+        "%s.000,30.0,Sleep stage W\n" % time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ms0 // 1000 + 30 * k))
+        for k in range(12)))
     # 07: SD logs, 4 min, torn last line, tails: 0xFF (erased flash), CR-LF junk, stale lines of text
     n = 240 * 250
     tt = np.arange(n) / 250

@@ -45,6 +45,19 @@ static dw_source *open_or_fail(const char *name, const char *path)
     return s;
 }
 
+/* Whether localtime shows start as "YYYY-MM-DD HH:MM:SS.mmm" on this machine, in its zone. */
+static int is_clock(double start, const char *want)
+{
+    time_t t = (time_t)floor(start);
+    struct tm tm;
+    char got[64];
+    localtime_r(&t, &tm);
+    strftime(got, sizeof got, "%Y-%m-%d %H:%M:%S", &tm);
+    size_t n = strlen(got);
+    snprintf(got + n, sizeof got - n, ".%03d", (int)lround((start - floor(start)) * 1000));
+    return !strcmp(got, want);
+}
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -69,8 +82,9 @@ static void same_session(const char *dir)
         CHECK("gui v4/v5/v6: 8 channels at 250 Hz", s->info.nch == 8 && s->info.fs == 250 &&
               !strcmp(s->info.label[0], "Ch1") && !strcmp(s->info.label[7], "Ch8"),
               "%s: %d ch %g Hz %s", names[i], s->info.nch, s->info.fs, s->info.label[0]);
-        /* 12:00:53.329 on 2019-05-15 in Unix ms, from the files' own time column */
-        CHECK("gui v4/v5/v6: start time from the time column", fabs(s->info.start_epoch - 1557936053.329) < 1e-3,
+        /* 12:00:53.329 local (Unix ms 1557936053329: UTC-4), from the formatted time column */
+        CHECK("gui v4/v5/v6: start time from the time column",
+              is_clock(s->info.start_epoch, "2019-05-15 12:00:53.329"),
               "%s: %.3f", names[i], s->info.start_epoch);
         read_all(s, chunks[i], &t[i]);
         dw_block b;
@@ -151,8 +165,9 @@ static void gui_2024(const char *dir)
     }
     CHECK("gui 2024: channels 7-8 railed at -187500 uV", t.n > 2000 && railed > 0.98 * t.n && near == t.n,
           "%ld railed, %ld near, of %ld", railed, near, t.n);
-    CHECK("gui 2024: start time in seconds", fabs(s->info.start_epoch - 1706088515.3) < 0.1, "%.3f",
-          s->info.start_epoch);
+    CHECK("gui 2024: start time, the site's clock",
+          is_clock(s->info.start_epoch, "2024-01-24 16:28:35.318"),
+          "%.3f", s->info.start_epoch);
     CHECK("gui 2024: the all-zero first row is not a sample", t.n && t.uv[0] != 0, "%g", t.n ? t.uv[0] : 0);
     free(t.uv);
     dw_source_close(s);
@@ -431,8 +446,147 @@ static void sd_tails(void)
     rmdir(dir);
 }
 
+
+/* The start is the site's local clock at the first sample, the same in every zone this machine is
+ * set to: a v6 export's dated column; a v4/v5 clock-only column dated by the file name (across
+ * midnight too) or by its Unix ms (the offset between the two); a v1 file name. */
+static void start_clock(void)
+{
+    char dir[] = "/tmp/dw-obci-tz-XXXXXX", path[128];
+    if (!mkdtemp(dir))
+        return;
+    static const char *const hdr =
+        "%OpenBCI Raw EEG Data\n%Number of channels = 8\n%Sample Rate = 250 Hz\n";
+    static const struct { const char *name, *row, *want; } files[] = {
+        /* 2024-01-24 09:28:35.318 UTC at a UTC+7 site, as in ../shared/data/openbci */
+        { "OpenBCI-RAW-x.txt", "%Board = OpenBCI_GUI$BoardCytonSerial\n"
+          "0, 1, 2, 3, 4, 5, 6, 7, 8, 0.1, 0.2, 0.3, 1.706088515318E9, 0.0, "
+          "2024-01-24 16:28:35.318\n",
+          "2024-01-24 16:28:35.318" },
+        /* v4: 12:00:53.329 at a UTC-4 site, 16:00:53.329 UTC */
+        { "sampleData.txt",
+          "0, 1, 2, 3, 4, 5, 6, 7, 8, 0.1, 0.2, 0.3, 12:00:53.329, 1557936053329\n",
+          "2019-05-15 12:00:53.329" },
+        /* the same site after midnight: UTC 04:00:01 on the 16th, named at 23:59:58 on the 15th */
+        { "OpenBCI-RAW-2019-05-15_23-59-58.txt",
+          "0, 1, 2, 3, 4, 5, 6, 7, 8, 0.1, 0.2, 0.3, 00:00:01.000, 1557979201000\n",
+          "2019-05-16 00:00:01.000" },
+        /* a UTC+9 site at 08:30 local is 23:30 UTC the day before: the date is the site's */
+        { "v5.txt", "%Board = OpenBCI_GUI$BoardCytonSerial\n"
+          "0, 1, 2, 3, 4, 5, 6, 7, 8, 0.1, 0.2, 0.3, 0, 0, 1700004600000, 08:30:00.250\n",
+          "2023-11-15 08:30:00.250" },
+        { "OpenBCI-RAW-2016-07-21_17-46-29.txt", "0, 1, 2, 3, 4, 5, 6, 7, 8, 0.1, 0.2, 0.3\n",
+          "2016-07-21 17:46:29.000" },
+    };
+    static const char *const zones[] = { "UTC", "America/Los_Angeles", "Europe/Berlin",
+                                         "Asia/Kolkata" };
+    char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i].name);
+        char text[512];
+        snprintf(text, sizeof text, "%s%s%s", hdr, files[i].row, files[i].row);
+        write_file(path, text);
+        int same = 1;
+        char got[256] = "";
+        for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++) {
+            setenv("TZ", zones[z], 1);
+            tzset();
+            dw_err err = { "" };
+            dw_source *s = dw_openbci_text_open(path, NULL, &err);
+            double start = s ? s->info.start_epoch : -1;
+            if (!is_clock(start, files[i].want)) {
+                same = 0;
+                snprintf(got, sizeof got, "TZ=%s: start %.3f %s", zones[z], start,
+                         s ? "" : err.msg);
+            }
+            dw_source_close(s);
+        }
+        char name[160];
+        snprintf(name, sizeof name, "start clock: %s starts at %s in every zone", files[i].name,
+                 files[i].want);
+        CHECK(name, same, "%s", got);
+        unlink(path);
+    }
+    old ? setenv("TZ", old, 1) : unsetenv("TZ");
+    tzset();
+    free(old);
+    rmdir(dir);
+}
+
+/* The same v4 lines (one bad at line 5) ended by LF, by a lone CR (old Mac), and by CRLF, LF and
+ * CR in turn: the same samples, gaps, notes, seeking, and the bad line named as line 5 in each. */
+static void line_ends(void)
+{
+    char dir[] = "/tmp/dw-obci-eol-XXXXXX", path[128];
+    if (!mkdtemp(dir))
+        return;
+    snprintf(path, sizeof path, "%s/x.txt", dir);
+    static const char *const ends[3][3] = { { "\n", "\n", "\n" }, { "\r", "\r", "\r" },
+                                            { "\r\n", "\n", "\r" } };
+    static const char *const names[3] = { "LF", "CR only", "CRLF, LF and CR mixed" };
+    take t[3];
+    char note[3][512], msg[3][512];
+    double after_seek[3] = { 0 };
+    for (int e = 0; e < 3; e++) {
+        FILE *f = fopen(path, "wb");
+        int line = 0;
+        fprintf(f, "%%OpenBCI Raw EEG Data%s", ends[e][line++ % 3]);
+        fprintf(f, "%%Number of channels = 8%s%%Sample Rate = 250.0 Hz%s", ends[e][line % 3],
+                ends[e][(line + 1) % 3]);
+        line += 2;
+        for (int i = 0; i < 3000; i++)
+            fprintf(f, "%d, %d, 2, 3, %s4, 5, 6, 7, 8, 0, 0, 0%s", i % 256, i, i == 1 ? "x" : "",
+                    ends[e][line++ % 3]);
+        fclose(f);
+        dw_err err = { "" };
+        dw_source *s = dw_openbci_text_open(path, NULL, &err);
+        memset(&t[e], 0, sizeof t[e]);
+        if (!s) {
+            FAIL(names[e], "open: %s", err.msg);
+            snprintf(note[e], sizeof note[e], "not opened"), snprintf(msg[e], sizeof msg[e], "-");
+            continue;
+        }
+        read_all(s, 97, &t[e]);
+        snprintf(note[e], sizeof note[e], "%s", s->info.note);
+        snprintf(msg[e], sizeof msg[e], "%s", s->err.msg);
+        dw_block b;
+        if (s->ops->seek(s, 2500 / 250.0) == 0 && s->ops->read(s, &b, 1, 0) == 1)
+            after_seek[e] = b.uv[0];
+        dw_source_close(s);
+    }
+    char want[256];
+    snprintf(want, sizeof want, "%s:5: column 5: not a number", path);
+    CHECK("line ends: LF reference, 2999 samples, the bad line 5 a one-sample gap",
+          t[0].n == 2999 && t[0].lost == 1 && strstr(msg[0], want) && after_seek[0] == 2500,
+          "n %ld lost %ld \"%s\" seek %g", t[0].n, t[0].lost, msg[0], after_seek[0]);
+    for (int e = 1; e < 3; e++) {
+        char name[160];
+        snprintf(name, sizeof name, "line ends, %s: the LF file's samples, notes, seeking, line 5",
+                 names[e]);
+        CHECK(name, t[e].n == t[0].n && t[e].lost == t[0].lost && t[e].uv && t[0].uv &&
+              !memcmp(t[e].uv, t[0].uv, (size_t)t[0].n * 8 * sizeof *t[0].uv) &&
+              !strcmp(note[e], note[0]) &&
+              strstr(msg[e], want) && after_seek[e] == 2500,
+              "n %ld lost %ld note \"%s\" err \"%s\" seek %g", t[e].n, t[e].lost, note[e], msg[e],
+              after_seek[e]);
+    }
+    for (int e = 0; e < 3; e++)
+        free(t[e].uv);
+    /* a CR-only file of nothing but bad lines: refused naming its line 3, not line 0 */
+    write_file(path, "%OpenBCI Raw EEG Data\rfoo, bar\r1, 2\r");
+    dw_err err = { "" };
+    dw_source *s = dw_openbci_text_open(path, NULL, &err);
+    CHECK("line ends, CR only: an error names the line as a person counts it",
+          !s && strstr(err.msg, "x.txt:3: 2 columns"), "%s", s ? "opened" : err.msg);
+    dw_source_close(s);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
+    start_clock();
+    line_ends();
     bad_lines();
     ganglion();
     sd_tails();

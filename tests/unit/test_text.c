@@ -65,6 +65,21 @@ static void test_getline(void)
           a == 3 && !b0 && b == 3 && !b1 && c == 0 && d == 6 && !d1 && e == 4 && !e1 && z == DW_LINE_EOF,
           "%ld %ld %ld %ld %ld %ld", a, b, c, d, e, z);
     fclose(f);
+    static char mac[] = "a\rb\r\rc\r\nd\r";       /* lone CR, empty line, CRLF, a CR at the end */
+    f = fmemopen(mac, sizeof mac - 1, "r");
+    long m[6], off = 0;
+    int ok = 1;
+    static const char *const want[] = { "a", "b", "", "c", "d" };
+    for (int i = 0; i < 6; i++) {
+        m[i] = dw_getline_max(f, &buf, &cap, 100);
+        ok &= i < 5 ? m[i] >= 0 && !strcmp(buf, want[i]) : m[i] == DW_LINE_EOF;
+        if (i == 1)
+            off = ftell(f);               /* after "b\r", the next CR pushed back */
+    }
+    CHECK("getline: a lone CR ends a line, CRLF one end not two, ftell after the look-ahead",
+          ok && off == 4, "%ld %ld %ld %ld %ld %ld off %ld", m[0], m[1], m[2], m[3], m[4], m[5],
+          off);
+    fclose(f);
     free(buf);
 }
 
