@@ -227,6 +227,8 @@ static int time_keeping_why(const char *path, const dw_edf_header *eh, dw_err *e
 {
     dw_err e = { "" };
     struct stat st;
+    if (eh->rec_dur <= 0)               /* annotations alone (a hypnogram): no time-keeping to check */
+        return 0;
     int fd = dw_input_open(path, "recording", &e);
     if (fd < 0)
         return 0;
