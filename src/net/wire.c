@@ -261,6 +261,8 @@ static int apply_events(dw_monitor *m, const unsigned char *p, size_t n)
     memcpy(&count, p + 4, 4);
     if (n != 8 + (size_t)count * sizeof(dw_event_view) || from != (uint32_t)m->n_events || count > 256)
         return -1;
+    if (count == 0)                 /* nothing to add (and m->events may still be NULL: no pointer sums) */
+        return 0;
     if (m->n_events + (int)count > m->cap_events) {
         int c = m->cap_events ? m->cap_events : 256;
         while (c < m->n_events + (int)count) c *= 2;
