@@ -127,6 +127,13 @@ static int set_dotted(dw_config *cfg, const char *arg, dw_err *err)
     return dw_config_set(cfg, sec, key, eq + 1, err);
 }
 
+/* A word that is neither a command nor a file: most likely a mistyped command, so say both. */
+static void no_such_command(const char *word)
+{
+    fprintf(stderr, "dreamwatch: %s: no such command or file (commands: record, score, features, emulate, "
+                    "recover, check, attach, ward, nights; see --help)\n", word);
+}
+
 /* The config file first, then the options over it, so the command line wins. */
 static int parse_args(int argc, char **argv, dw_config *cfg, struct run_opts *ro)
 {
@@ -192,8 +199,7 @@ static int parse_args(int argc, char **argv, dw_config *cfg, struct run_opts *ro
         struct stat fst;
         const char *first = argv[optind];
         if (stat(first, &fst) < 0 && errno == ENOENT && !strchr(first, '/') && !strchr(first, '.'))
-            fprintf(stderr, "dreamwatch: %s: no such command or file (commands: record, score, features, emulate, "
-                            "recover, check, attach, ward, nights; see --help)\n", first);   /* `dreamwatch scor x.edf` */
+            no_such_command(first);                                    /* `dreamwatch scor x.edf` */
         else
             fprintf(stderr, "dreamwatch: one recording at a time (got %d); `dreamwatch score` takes several\n",
                     argc - optind);
@@ -320,9 +326,7 @@ static int watch(int argc, char **argv, int headless_cmd)
         int fd = dw_input_open(cfg.file, "recording", &ierr);
         if (fd < 0) {
             if (missing && !strchr(cfg.file, '/') && !strchr(cfg.file, '.')) {
-                fprintf(stderr, "dreamwatch: %s: no such command or file (commands: record, score, "
-                                "features, emulate, recover, check, attach, ward, nights; see --help)\n",
-                        cfg.file);
+                no_such_command(cfg.file);
                 return 2;                    /* a usage error */
             }
             fprintf(stderr, "dreamwatch: %s\n", ierr.msg);

@@ -58,6 +58,15 @@ static int channel_number(const char *normed)
     return *d && isdigit((unsigned char)*d) && !*end && v >= 1 && v < 100000 ? (int)v : 0;
 }
 
+/* A label's length without the spaces EDF pads it with. */
+static int label_len(const char *l)
+{
+    int n = (int)strlen(l);
+    while (n > 0 && l[n - 1] == ' ')
+        n--;
+    return n;
+}
+
 static void label_list(const dw_montage_in *in, char *list, size_t cap)
 {
     list[0] = 0;
@@ -67,11 +76,7 @@ static void label_list(const dw_montage_in *in, char *list, size_t cap)
             snprintf(list + k, cap - k, ", ... (%d in all)", in->n);
             return;
         }
-        char l[DW_LABEL_LEN];
-        snprintf(l, sizeof l, "%s", in->label[s]);
-        for (size_t e = strlen(l); e && l[e - 1] == ' '; e--)
-            l[e - 1] = 0;
-        snprintf(list + k, cap - k, "%s\"%s\"", shown++ ? ", " : "", l);
+        snprintf(list + k, cap - k, "%s\"%.*s\"", shown++ ? ", " : "", label_len(in->label[s]), in->label[s]);
     }
 }
 
@@ -205,11 +210,8 @@ int dw_montage_choose(const dw_montage_in *in, const dw_channel_spec *spec, cons
     }
     if (m->frontal >= 0 && m->frontal == m->parietal) {
         const char *l = in->label[m->sel[m->frontal]];
-        int len = (int)strlen(l);
-        while (len > 0 && l[len - 1] == ' ')
-            len--;
         dw_err_set(err, "%s: --frontal and --parietal name the same channel (%.*s): a derivation is staged once; "
-                   "give another parietal channel, or --parietal none", path, len, l);
+                   "give another parietal channel, or --parietal none", path, label_len(l), l);
         return -1;
     }
     enum { R_NONE, R_GIVEN, R_RECORDED, R_NAME, R_ORDER, R_FIRST, R_FIRST_ANY };

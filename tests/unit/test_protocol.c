@@ -279,14 +279,22 @@ static void annotate(void *ctx, double t, double dur, const char *text)
     nann++;
 }
 
-static void night(dw_session_cfg *cfg, const char *mode, int *nstim, int *naw, int *bad_stage)
+/* A session in this mode with the counting annotate hook; NULL with the error printed. */
+static dw_session *open_session(dw_session_cfg *cfg, const char *mode)
 {
     snprintf(cfg->start_mode, sizeof cfg->start_mode, "%s", mode);
     dw_err err = { "" };
     dw_session_hooks h = { .annotate = annotate };
     dw_session *s = dw_session_new(cfg, &h, &err);
-    if (!s) {
+    if (!s)
         printf("# %s\n", err.msg);
+    return s;
+}
+
+static void night(dw_session_cfg *cfg, const char *mode, int *nstim, int *naw, int *bad_stage)
+{
+    dw_session *s = open_session(cfg, mode);
+    if (!s) {
         *nstim = -1;
         return;
     }
@@ -359,14 +367,9 @@ static void test_session_night(void)
 static int questionnaire(dw_session_cfg *cfg, int live, int screen, double *t_out, int max_out,
                          int *done)
 {
-    dw_err err = { "" };
-    dw_session_hooks h = { .annotate = annotate };
-    snprintf(cfg->start_mode, sizeof cfg->start_mode, "enhanced");
-    dw_session *s = dw_session_new(cfg, &h, &err);
-    if (!s) {
-        printf("# %s\n", err.msg);
+    dw_session *s = open_session(cfg, "enhanced");
+    if (!s)
         return -1;
-    }
     dw_session_set_source(s, live, screen);
     static const char hyp[] = "222222222222WWWWWWWWWWWWWWWWWWWWWWWWWWWWWW2222222222";
     for (int k = 1; k <= 10 * (int)(sizeof hyp - 1) * 30; k++) {
@@ -431,14 +434,9 @@ static void test_questionnaire_clock(void)
 static int blocks_run(dw_session_cfg *cfg, const double *x, int n, int block, dw_stim *out, int max,
                       double *dens)
 {
-    dw_err err = { "" };
-    dw_session_hooks h = { .annotate = annotate };
-    snprintf(cfg->start_mode, sizeof cfg->start_mode, "enhanced");
-    dw_session *s = dw_session_new(cfg, &h, &err);
-    if (!s) {
-        printf("# %s\n", err.msg);
+    dw_session *s = open_session(cfg, "enhanced");
+    if (!s)
         return -1;
-    }
     const int fs = 250, tick = 10 * fs;              /* ticks and epochs at the same samples in both */
     for (int k0 = 0; k0 < n; k0 += tick) {
         for (int k = k0; k < k0 + tick && k < n; k += block)
