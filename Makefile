@@ -100,7 +100,7 @@ test: check
 bench:
 	@sh tools/deps.sh check
 	@$(MAKE) --no-print-directory bench-run
-bench-run: all $(BENCHBIN) $(B)/bench/wardsim
+bench-run: all $(BENCHBIN) $(B)/bench/wardsim $(B)/bench/wake_floor
 	@B=$(B) sh tests/bench.sh
 
 # tests/run.sh sends any sanitizer report to $(B)/sanitizer-logs/ and counts each as a FAIL. clang for

@@ -32,7 +32,8 @@
 #define CHUNK_S 0.1            /* paced replay reads this much source time at a time */
 #define FAST_CHUNK 3000        /* frames per read when replaying as fast as possible */
 #define NOTIFY_S 0.05          /* wake the screen at most this often at high speed */
-#define LIVE_BATCH_S 0.02      /* live: read on this schedule (see live_wait) */
+#define LIVE_BATCH_S 0.04      /* live: read on this schedule (see live_wait) */
+#define LIVE_MIN_WAIT_S 0.004  /* live: never wait less than a Cyton packet's 4 ms (see live_wait) */
 #define DATAPATH_S   0.1       /* data-path figures to the session's alerts this often */
 
 struct dw_worker {
@@ -61,6 +62,7 @@ struct dw_worker {
     double next_prov_t;
     double last_notify;
     double next_read;                     /* live: when the next batch is due (monotonic clock) */
+    double rate, rate_mono, rate_t;       /* live: source s per monotonic s, and where it was measured */
     double next_datapath;                 /* wall clock of the next data-path update */
     int stop;
     int ended;                            /* a replay reached its end */
@@ -612,18 +614,50 @@ static void wait_for(dw_worker *w, double seconds)
         dw_monitor_drain(w->mon->cmd_fd[0]);
 }
 
-/* Live: the board sends a packet every 4 ms; reading on a fixed 20-ms schedule takes them five at a
- * time (a fifth of the wake-ups, at most 20 ms of latency: 7 degrees of a 1-Hz slow oscillation).
- * The schedule is a deadline grid, not "20 ms after this batch": waiting by the size of the last
- * batch made batches alternate 4 and 1 packets, twice the wake-ups. Behind schedule (a long epoch),
- * it reads again at once. */
+/* Live: source seconds a monotonic second, measured over a second or more (1 from a board; the
+ * emulator's --speed in tests). A stalled or jumping stream (a gap, a reconnection) keeps the last
+ * figure: it only decides when live_wait wakes early, never what is read. */
+static void live_rate(dw_worker *w, double now)
+{
+    if (w->rate <= 0)
+        w->rate = 1, w->rate_mono = now, w->rate_t = w->t;
+    if (now - w->rate_mono < 1)
+        return;
+    double r = (w->t - w->rate_t) / (now - w->rate_mono);
+    if (r > 0.25 && r < 64)
+        w->rate = r;
+    w->rate_mono = now;
+    w->rate_t = w->t;
+}
+
+/* Live: the board sends a packet every 4 ms; reading on a fixed 40-ms grid takes them ten at a time
+ * (a tenth of the wake-ups; a wake-up costs about 45 us of a core on a VM whatever it does, measured:
+ * a bare poll-and-read loop at 20 ms takes 0.22 % of a core, at 40 ms 0.10 %). The grid is a deadline
+ * schedule, not "40 ms after this batch" (waiting by the size of the last batch made batches alternate,
+ * twice the wake-ups); behind schedule (a long epoch), it reads again at once. Two moments are not left
+ * to the grid: the sample a pending closed-loop stimulus is due at (the session delivers it when that
+ * sample is read: waking for it keeps the delivery within a packet or two of its time instead of up to
+ * 40 ms late, 14 degrees of a 1-Hz slow oscillation) and the sample that completes the epoch in
+ * progress (its stage is on screen at once: issue 16's 50 ms). Their arrival is predicted from the
+ * stream's measured rate; a wrong guess costs an early wake-up or, at worst, the grid's 40 ms. */
 static void live_wait(dw_worker *w)
 {
     double now = dw_now_mono();
-    w->next_read += LIVE_BATCH_S;
+    live_rate(w, now);
+    if (w->next_read <= now)
+        w->next_read += LIVE_BATCH_S;
     if (w->next_read < now || w->next_read > now + LIVE_BATCH_S)
         w->next_read = w->next_read < now ? now : now + LIVE_BATCH_S;
-    wait_for(w, w->next_read - now);
+    double until = dw_live_wake(now, w->next_read, w->t, dw_pipeline_time(w->pipeline),
+                                dw_session_next_due(w->session), w->rate);
+    wait_for(w, until - now);
+}
+
+double dw_live_wake(double now, double next_read, double t, double staged, double due, double rate)
+{
+    double epoch_done = (floor(staged / DW_EPOCH_S) + 1) * DW_EPOCH_S + (t - staged);
+    double soon = fmin(due, epoch_done);
+    return fmin(next_read, fmax(now + (soon - t) / rate, now + LIVE_MIN_WAIT_S));
 }
 
 /* Everything pending into the monitor under one lock; the screen is woken at once when an epoch finished

@@ -20,4 +20,13 @@ void dw_worker_free(dw_worker *w);
 /* Exit code: 0 clean, 1 if the recording or the source failed. */
 int  dw_worker_status(const dw_worker *w);
 
+/* Live reading's next wake-up (monotonic clock, s), the rule live_wait in worker.c follows: the grid's
+ * next read (next_read, every 40 ms), or earlier when one of two samples should arrive before it -- the
+ * one a pending closed-loop stimulus is due at (due: source s, INFINITY for none; see
+ * dw_session_next_due) and the one that completes the epoch in progress (staging has seen up to source
+ * time staged, the reader up to t; the gap between them is the resampler's delay). Arrival is predicted
+ * as now + (sample time - t) / rate (rate: source s a monotonic s, > 0), never sooner than 4 ms (a
+ * Cyton packet) from now. Thresholds: measured, see live_wait. */
+double dw_live_wake(double now, double next_read, double t, double staged, double due, double rate);
+
 #endif

@@ -432,7 +432,10 @@ static void *run(void *arg)
         pf[0] = (struct pollfd){ n->stop_fd[0], POLLIN, 0 };
         int np = 1 + (n->ctl ? dw_ctl_pollfds(n->ctl, pf + 1) : 0);
         double now = dw_now_mono();
-        int ms = now >= next ? 0 : (int)((next - now) * 1000) + 1;
+        /* nothing to tick for without a broker or a control client: sleep until one connects (the
+         * listening socket wakes the poll, and the overdue tick then runs at once) or we stop */
+        int idle = !n->br && (!n->ctl || dw_ctl_clients(n->ctl) == 0);
+        int ms = idle ? -1 : now >= next ? 0 : (int)((next - now) * 1000) + 1;
         if (poll(pf, (nfds_t)np, ms) < 0 && errno != EINTR) break;
         int stopping = (pf[0].revents & POLLIN) != 0;
         if (n->ctl) dw_ctl_io(n->ctl, pf + 1, np - 1, n->m, &n->snap);

@@ -720,6 +720,11 @@ static void poll_actuators(dw_session *s, double t)
     }
 }
 
+double dw_session_next_due(const dw_session *s)
+{
+    return s->pending ? s->due : INFINITY;
+}
+
 void dw_session_tick(dw_session *s, double t, double wall)
 {
     if (t > s->t)

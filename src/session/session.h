@@ -165,6 +165,10 @@ int  dw_session_command(dw_session *s, const dw_cmd *cmd, double t);
 /* An event from outside the session (the pre-night check's results): logged, kept for the summary
  * and, with annotate, marked in the recording. */
 void dw_session_note(dw_session *s, double t, const char *kind, int annotate, const char *text);
+/* Source time (s) at which the pending closed-loop stimulus is due (the detected trough + so_delay_s;
+ * delivered when the sample at that time is given to dw_session_frontal), or INFINITY when none is
+ * pending. For a live reader to wake when that sample arrives rather than on its next batch. */
+double dw_session_next_due(const dw_session *s);
 /* Timers: stimulus due, actuator children (reap, timeout), wake timeout and escalation, alert repeats. */
 void dw_session_tick(dw_session *s, double t, double wall);
 /* Safe shutdown: stimulation off first (pending stimulus cancelled, running stimulus/cue commands

@@ -225,8 +225,12 @@ static void test_cancel_and_safety(void)
     double t = until_pending(s, 60);
     dw_cmd c = { .kind = DW_CMD_NATURAL, .arg = 1 };
     int pending = dw_session_pending(s);
+    double due = dw_session_next_due(s);
+    /* the trough is confirmed about a third of a 1-Hz wave after it, the stimulus 0.5 s after it */
+    CHECK("next_due_pending", due > t && due < t + 0.5, "due %.3f s at %.3f s", due, t);
     dw_session_command(s, &c, t);
     int after = dw_session_pending(s);
+    CHECK("next_due_none", isinf(dw_session_next_due(s)), "due %.3f s", dw_session_next_due(s));
     run(s, ceil(t * 10) / 10, 120);
     CHECK("natural_cancels_pending", pending && !after && dw_session_nstim(s) == n0 &&
           count_ann("SO stim cancelled (natural mode)") == 1, "pending %d->%d, %d->%d stimuli", pending, after, n0,

@@ -1,0 +1,35 @@
+/* Live reading's wake-up rule (app/worker.h dw_live_wake): the 40-ms grid, except that a pending
+ * closed-loop stimulus's due sample and the sample that completes the epoch are read as they arrive
+ * (predicted at the stream's measured rate), never sooner than 4 ms ahead. Before this rule the worker
+ * read on a 20-ms grid only: a stimulus due just after a read waited for the next one. */
+#include "tap.h"
+#include "app/worker.h"
+
+#include <math.h>
+
+#define NEAR(a, b) (fabs((a) - (b)) < 1e-9)
+
+int main(void)
+{
+    double now = 1000.0, grid = now + 0.040;
+    double t = 95.0, staged = t - 0.2;           /* mid-epoch; the resampler 0.2 s behind the reader */
+    double w = dw_live_wake(now, grid, t, staged, INFINITY, 1);
+    CHECK("grid_when_nothing_due", NEAR(w, grid), "woke at +%.4f s", w - now);
+    w = dw_live_wake(now, grid, t, staged, t + 0.012, 1);
+    CHECK("stimulus_due_sample", NEAR(w, now + 0.012), "woke at +%.4f s, due +0.012", w - now);
+    w = dw_live_wake(now, grid, t, staged, t + 0.012, 4);
+    CHECK("stimulus_at_stream_rate", NEAR(w, now + 0.003 + 0.001), "woke at +%.4f s (4x: due +0.003, floor +0.004)",
+          w - now);
+    w = dw_live_wake(now, grid, t, staged, t - 0.5, 1);
+    CHECK("overdue_never_spins", NEAR(w, now + 0.004), "woke at +%.4f s", w - now);
+    w = dw_live_wake(now, grid, t, staged, t + 0.100, 1);
+    CHECK("far_stimulus_waits_for_grid", NEAR(w, grid), "woke at +%.4f s", w - now);
+    /* staged up to 119.99 s: epoch 3 ends at 120 s of staging, i.e. when the reader reaches 120.2 s */
+    t = 120.18;
+    staged = t - 0.2;
+    w = dw_live_wake(now, grid, t, staged, INFINITY, 1);
+    CHECK("epoch_completing_sample", NEAR(w, now + 0.020), "woke at +%.4f s, completion +0.020", w - now);
+    w = dw_live_wake(now, grid, t, staged, t + 0.010, 1);
+    CHECK("earliest_of_both", NEAR(w, now + 0.010), "woke at +%.4f s", w - now);
+    TAP_DONE();
+}
