@@ -131,26 +131,40 @@ int dw_edf_tal_onset(const unsigned char *a, int n, long long *t)
     return i;
 }
 
+int dw_edf_time_keeping(const unsigned char *a, int n, const dw_edf_tk_place *p, long long *t,
+                        char *why, size_t why_cap)
+{
+    const char *f = p->bdf ? "BDF+" : "EDF+";
+    int len = dw_edf_tal_onset(a, n, t);
+    double on = len < 0 ? 0 : (double)*t / EDFLIB_TIME_DIMENSION;
+    double end = (double)p->prev_end / EDFLIB_TIME_DIMENSION;
+    if (len < 0)
+        snprintf(why, why_cap, "data record %lld (byte %lld): no time-keeping annotation "
+                 "(\"+seconds\\x14\\x14\") at the start of its \"%s\" signal", p->rec + 1,
+                 p->at, p->bdf ? "BDF Annotations" : "EDF Annotations");
+    else if (p->rec == 0 && (*t < 0 || *t >= EDFLIB_TIME_DIMENSION))
+        snprintf(why, why_cap, "data record 1 (byte %lld) starts at %.7g s, not 0 to under 1 s: in "
+                 "%s, record 1 starts within a second of the header's start time", p->at, on, f);
+    else if (p->rec > 0 && p->continuous && *t != p->prev_end)
+        snprintf(why, why_cap, "data record %lld (byte %lld) starts at %.7g s, not %.7g s: each "
+                 "record of a continuous (%sC) file starts one record duration after the one "
+                 "before", p->rec + 1, p->at, on, end, f);
+    else if (p->rec > 0 && !p->continuous && *t < p->prev_end)
+        snprintf(why, why_cap, "data record %lld (byte %lld) starts at %.7g s, before data "
+                 "record %lld ends (%.7g s): the records of a discontinuous (%sD) file never "
+                 "overlap or go backwards", p->rec + 1, p->at, on, p->rec, end, f);
+    else
+        return len;
+    return -1;
+}
+
 /* Record rec's time-keeping onset from n bytes a of its annotation signal: 0, or -1 with r->why. */
 static int check_onset(dw_edf_records *r, long long rec, const unsigned char *a, int n,
                        long long *t)
 {
-    const char *name = r->bytes == 3 ? "BDF Annotations" : "EDF Annotations";
-    long long at = r->hdr_bytes + rec * r->rec_bytes + r->ann_off, want = r->t0 + rec * r->dur;
-    if (dw_edf_tal_onset(a, n, t) < 0)
-        snprintf(r->why, sizeof r->why, "data record %lld (byte %lld): no time-keeping annotation "
-                 "(\"+seconds\\x14\\x14\") at the start of its \"%s\" signal", rec + 1, at, name);
-    else if (rec == 0 && (*t < 0 || *t >= EDFLIB_TIME_DIMENSION))
-        snprintf(r->why, sizeof r->why, "data record 1 starts %.7g s after the header's start "
-                 "time; EDF+ wants 0 to under 1 s", (double)*t / EDFLIB_TIME_DIMENSION);
-    else if (rec > 0 && *t != want)
-        snprintf(r->why, sizeof r->why, "data record %lld (byte %lld) starts at %.7g s, not %.7g "
-                 "s: the records of a continuous (+C) file follow one another without gaps",
-                 rec + 1, at,
-                 (double)*t / EDFLIB_TIME_DIMENSION, (double)want / EDFLIB_TIME_DIMENSION);
-    else
-        return 0;
-    return -1;
+    const dw_edf_tk_place p = { rec, r->hdr_bytes + rec * r->rec_bytes + r->ann_off,
+                                r->t0 + rec * r->dur, 1, r->bytes == 3 };
+    return dw_edf_time_keeping(a, n, &p, t, r->why, sizeof r->why) < 0 ? -1 : 0;
 }
 
 /* The time-keeping onset of record rec, read on its own. */

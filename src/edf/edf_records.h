@@ -7,14 +7,10 @@
  * each signal lies in a record, annotation signals included) read from the same header, and refuses
  * (NULL) whenever the two disagree, so the caller falls back to EDFlib's own reads.
  *
- * Time-keeping: EDFlib checks an EDF+/BDF+ file's time-keeping annotations only when it reads every
- * annotation at open, which costs a pass over the whole file through stdio (0.14 s for an 8-h
- * 16-channel BDF+ with 1-s records, more than staging it). So the caller may open without
- * annotations and this module checks the same rule (EDF+ spec, edfplus.info/specs/edfplus.html
- * 2.2.4, as EDFlib 1.23 applies it): the first annotation signal of every record opens with its
- * onset "+seconds\x14\x14", record 1 within the first second, every record one record duration
- * after the one before. Records 1 and last are checked by dw_edf_records_new, every record as it is
- * read (a read error, dw_edf_records_why says which record).
+ * Time-keeping: EDFlib checks it only when it reads every annotation at open, a pass over the whole
+ * file through stdio (0.14 s for an 8-h 16-channel BDF+ with 1-s records, more than staging it). So
+ * the caller may open without annotations; this module applies the rule (dw_edf_time_keeping) to
+ * records 1 and last in dw_edf_records_new, to every record as it is read (dw_edf_records_why).
  *
  * Shared state: none; one dw_edf_records per open file, used by one thread. */
 #ifndef DW_EDF_RECORDS_H
@@ -50,5 +46,19 @@ long long dw_edf_records_start(const dw_edf_records *r);
  * "+12.5\x14\x14". Its text length, with *t in 100 ns units (digits beyond the seventh decimal
  * ignored, as EDFlib does), or -1. */
 int dw_edf_tal_onset(const unsigned char *a, int n, long long *t);
+
+typedef struct { long long rec, at, prev_end; int continuous, bdf; } dw_edf_tk_place;
+
+/* THE time-keeping rule of EDF+/BDF+ (EDF+ spec 2.2.4, edfplus.info/specs/edfplus.html; EDFlib
+ * 1.23's edflib_get_annotations applies it, but lets a negative record 1 pass), for record p->rec
+ * (from 0) whose first annotation signal a[0..n) lies at byte p->at of an EDF+ (p->bdf: BDF+) file:
+ * a[] opens with its TAL "+seconds\x14\x14"; record 1 starts 0 to under 1 s after the header's
+ * start time; each record starts exactly at p->prev_end (record rec - 1's onset + the record
+ * duration, 100 ns units after the start time) in a continuous file (p->continuous), never before
+ * it in a discontinuous one (no overlap, never backwards). The onset's text length with *t in 100
+ * ns units, or -1 with why (not naming the file): the record, its byte, both times and the rule, in
+ * the one wording of each fault wherever it is found. */
+int dw_edf_time_keeping(const unsigned char *a, int n, const dw_edf_tk_place *p, long long *t,
+                        char *why, size_t why_cap);
 
 #endif

@@ -104,9 +104,9 @@ static int copy_range(int in, off_t off, int out, off_t len)
 
 /* ---- EDF+D -------------------------------------------------------------------------------------- */
 
-/* EDFlib refuses EDF+D and BDF+D, and checks in EDF+C that every record starts one record duration after
- * the one before. So a discontinuous file is read through a copy that says "+C" and whose time-keeping
- * annotations count on without gaps; the real record starts, read here, put the gaps back. */
+/* EDFlib refuses EDF+D and BDF+D, and holds EDF+C to the continuous time-keeping rule (edf_records.h).
+ * So a discontinuous file is read through a copy that says "+C" and whose time-keeping annotations
+ * count on without gaps; the real record starts, read here, put the gaps back. */
 typedef struct {
     long long *onset;              /* each record's real start, 100 ns units after the header's start time */
     long long dur;                 /* record duration, 100 ns units */
@@ -164,13 +164,13 @@ static int tal_rewrite(unsigned char *a, int n, int olen, long long t, unsigned 
     return 0;
 }
 
-/* Reads every record's start of a discontinuous file into d; -1 with err naming the record. The header
- * reader has made sure there is an annotation signal. */
-static int disc_read_onsets(const char *path, int fd, const dw_edf_header *eh, long long nrec, edf_disc *d,
-                            dw_err *err)
+/* Reads every record's start into d, checked by the time-keeping rule (edf_records.h) of a +C or
+ * +D file as the header says, and that each one's TAL can be rewritten to count on without gaps
+ * (the copy of a +D file; the header reader made sure it has an annotation signal). -1 with err. */
+static int read_onsets(const char *path, int fd, const dw_edf_header *eh, long long nrec,
+                       edf_disc *d, dw_err *err)
 {
     const char *want = eh->bdf ? "BDF Annotations" : "EDF Annotations";
-    long long hsize = eh->hdr_bytes, recsize = eh->rec_bytes;
     int sig = -1, bps = eh->bdf ? 3 : 2;
     d->ann_off = 0;
     for (int i = 0; i < eh->ns && sig < 0; i++) {
@@ -193,21 +193,15 @@ static int disc_read_onsets(const char *path, int fd, const dw_edf_header *eh, l
         return -1;
     }
     int rc = 0, olen = 0;
+    char why[320];
     for (long long r = 0; r < nrec && !rc; r++) {
-        long long at = hsize + r * recsize + d->ann_off, *t = &d->onset[r];
+        long long at = eh->hdr_bytes + r * eh->rec_bytes + d->ann_off, *t = &d->onset[r];
+        dw_edf_tk_place pl = { r, at, r ? t[-1] + d->dur : 0, !eh->discontinuous, eh->bdf };
         rc = -1;
         if (pread(fd, a, (size_t)d->ann_len, at) != d->ann_len)
             dw_err_set(err, "%s: read error in data record %lld", path, r + 1);
-        else if ((olen = dw_edf_tal_onset(a, d->ann_len, t)) < 0)
-            dw_err_set(err, "%s: data record %lld (byte %lld): no time-keeping annotation (\"+seconds\\x14\\x14\") "
-                       "at the start of its \"%.15s\" signal", path, r + 1, at, want);
-        else if (r == 0 && (*t < 0 || *t >= EDFLIB_TIME_DIMENSION))
-            dw_err_set(err, "%s: data record 1 starts %.7g s after the header's start time; EDF+ wants 0 to "
-                       "under 1 s", path, (double)*t / EDFLIB_TIME_DIMENSION);
-        else if (r > 0 && *t < t[-1] + d->dur)
-            dw_err_set(err, "%s: data record %lld starts at %.7g s, before data record %lld ends (%.7g s): "
-                       "overlapping or backwards record times", path, r + 1, (double)*t / EDFLIB_TIME_DIMENSION,
-                       r, (double)(t[-1] + d->dur) / EDFLIB_TIME_DIMENSION);
+        else if ((olen = dw_edf_time_keeping(a, d->ann_len, &pl, t, why, sizeof why)) < 0)
+            dw_err_set(err, "%s: %s", path, why);
         else if (*t != d->onset[0] + r * d->dur && tal_rewrite(a, d->ann_len, olen, d->onset[0] + r * d->dur, tmp))
             dw_err_set(err, "%s: data record %lld (byte %lld): the annotations in its time-keeping TAL do not fit "
                        "its \"%.15s\" signal once the gaps are taken out", path, r + 1, at, want);
@@ -219,39 +213,20 @@ static int disc_read_onsets(const char *path, int fd, const dw_edf_header *eh, l
     return rc;
 }
 
-/* EDFlib refused an EDF+/BDF+ file whose header passed our checks: the data record whose time-keeping
- * annotation it objects to, found as it checks them (EDF+ 2.2.4: record 1 starts 0 to under 1 s after the
- * header's start time; in a continuous file each record one record duration after the one before; never
- * overlapping or backwards). -1 with err naming the record, its byte and both times; 0 when none is wrong. */
-static int time_keeping_why(const char *path, const dw_edf_header *eh, dw_err *err)
+/* EDFlib refused the EDF+/BDF+ file open on fd whose header passed our checks: the data record
+ * whose time-keeping annotation it objects to, found by the same rule (dw_edf_time_keeping). -1
+ * with err naming the record, its byte and both times; 0 when none is wrong. */
+static int time_keeping_why(const char *path, int fd, const dw_edf_header *eh, dw_err *err)
 {
-    dw_err e = { "" };
-    struct stat st;
-    if (eh->rec_dur <= 0)               /* annotations alone (a hypnogram): no time-keeping to check */
+    struct stat st;                     /* no record duration: annotations alone (a hypnogram) */
+    if (eh->rec_dur <= 0 || fstat(fd, &st) < 0 || eh->rec_bytes <= 0 || st.st_size < eh->hdr_bytes)
         return 0;
-    int fd = dw_input_open(path, "recording", &e);
-    if (fd < 0)
-        return 0;
-    if (fstat(fd, &st) < 0 || eh->rec_bytes <= 0 || st.st_size < eh->hdr_bytes) {
-        close(fd);
-        return 0;
-    }
     long long have = (st.st_size - eh->hdr_bytes) / eh->rec_bytes;
     if (eh->nrec >= 0 && eh->nrec < have)
         have = eh->nrec;
     edf_disc d = { NULL, 0, 0, 0 };
-    int rc = have > 0 ? disc_read_onsets(path, fd, eh, have, &d, err) : 0;
-    for (long long r = 1; rc == 0 && !eh->discontinuous && r < have; r++)
-        if (d.onset[r] != d.onset[0] + r * d.dur) {
-            long long at = eh->hdr_bytes + r * eh->rec_bytes + d.ann_off;
-            dw_err_set(err, "%s: data record %lld (byte %lld) starts at %.7g s by its time-keeping annotation, not "
-                       "%.7g s (one record duration after record %lld): a continuous (%.5s) file has no gaps",
-                       path, r + 1, at, (double)d.onset[r] / EDFLIB_TIME_DIMENSION,
-                       (double)(d.onset[0] + r * d.dur) / EDFLIB_TIME_DIMENSION, r, (const char *)eh->raw + 192);
-            rc = -1;
-        }
+    int rc = have > 0 ? read_onsets(path, fd, eh, have, &d, err) : 0;
     free(d.onset);
-    close(fd);
     return rc;
 }
 
@@ -345,7 +320,7 @@ static int edf_check_header(const char *path, int fd, char *tmp, size_t tmp_cap,
     if ((have != nrec || tail) && have > 99999999)
         return dw_err_set(err, "%s: %lld data records do not fit the header's record count field", path,
                           have), -1;
-    if (eh->discontinuous && disc_read_onsets(path, fd, eh, have, d, err))
+    if (eh->discontinuous && read_onsets(path, fd, eh, have, d, err))
         return -1;
     if (have == nrec && !tail && !eh->repairs && !eh->discontinuous)
         return 0;
@@ -405,8 +380,8 @@ static int open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
     int keep = -1;                  /* the caller's descriptor on what EDFlib opened */
     if (data_fd && rc == 0)
         keep = open_path == path ? fd : open(open_path, O_RDONLY | O_CLOEXEC);
-    if (keep != fd)
-        close(fd);
+    if (keep != fd && rc == 0)
+        close(fd);                  /* on a refusal, after time_keeping_why has read it */
     if (data_fd)
         *data_fd = keep;
     if (open_path != path)
@@ -434,12 +409,13 @@ static int open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
         dw_err_set(err, "%s: invalid number of signals", path);
         break;
     default:
-        if (eh->plus && time_keeping_why(path, eh, err) < 0)
+        if (eh->plus && time_keeping_why(path, fd, eh, err) < 0)
             break;                                /* the record and byte named */
         dw_err_set(err, "%s: EDFlib refuses it (error %d) although its header passed our checks: most "
                    "likely the EDF+ time-keeping annotations of the data records", path, hdr->filetype);
         break;
     }
+    close(fd);
     return -1;
 }
 

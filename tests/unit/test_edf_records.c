@@ -206,6 +206,76 @@ static void test_shortened(void)
     dw_source_close(s);
 }
 
+/* The time-keeping of file path read by the record reader: its message for the first fault (record
+ * 1 at open, any other as it is read), or "" when every record reads. EDFlib opens twin, a file of
+ * the same layout (EDFlib itself refuses a record 1 out of time, even without the annotations). */
+static void reader_why(const char *path, const char *twin, char *out, size_t cap)
+{
+    static struct edf_hdr_struct h;
+    static double x[600];
+    out[0] = 0;
+    if (edfopen_file_readonly(twin, &h, EDFLIB_DO_NOT_READ_ANNOTATIONS)) {
+        snprintf(out, cap, "EDFlib refused %s without annotations (%d)", twin, h.filetype);
+        return;
+    }
+    int fd = open(path, O_RDONLY);
+    dw_edf_records *r = dw_edf_records_new(fd, &h, why, sizeof why);
+    if (!r)
+        snprintf(out, cap, "%s", why);
+    else if (dw_edf_records_read(r, 0, 0, 600, 1.0, x) < 0)
+        snprintf(out, cap, "%s", dw_edf_records_why(r));
+    dw_edf_records_free(r);
+    close(fd);
+    edfclose_file(h.handle);
+}
+
+/* One time-keeping fault, one message: a continuous file (EDF+C, BDF+C) with one record 1 s out of
+ * time is named in the same words by the record reader and by the open that has EDFlib read every
+ * annotation (EDFlib refuses the file; the source finds the record), and by the EDF source. */
+static void test_same_fault_same_message(void)
+{
+    static const tf_signal sigs[] = { { "EEG Fpz-Cz", "uV", 100, -500, 500, wave } };
+    /* Header 3 * 256 bytes; a record: 100 samples, then the annotation signal's 60 bytes. */
+    static const struct { const char *name; int bdf; double on[6]; const char *want; } cases[] = {
+        { "records_tk_same_message_late", 0, { 0, 1, 3, 3, 4, 5 }, "data record 3 (byte 1488)" },
+        { "records_tk_same_message_bdf", 1, { 0, 1, 1, 3, 4, 5 }, "data record 3 (byte 1788)" },
+        { "records_tk_same_message_first", 0, { 1, 1, 2, 3, 4, 5 }, "data record 1 (byte 968)" },
+    };
+    static const double good[6] = { 0, 1, 2, 3, 4, 5 };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        int bdf = cases[k].bdf;
+        const char *want = cases[k].want;
+        char *path = tmp(bdf ? "tk.bdf" : "tk.edf"), *twin = tmp(bdf ? "twin.bdf" : "twin.edf");
+        char rd[320], src[600] = "", note[600];
+        static struct edf_hdr_struct h;
+        dw_err err = { "" }, oerr = { "" };
+        int ok = !tf_write_discontinuous(path, bdf, sigs, 1, 1, cases[k].on, 6, NULL, 60) &&
+                 !tf_write_discontinuous(twin, bdf, sigs, 1, 1, good, 6, NULL, 60);
+        for (int i = 0; i < 2 && ok; i++) {
+            FILE *f = fopen(i ? twin : path, "r+b");
+            ok = f && fseek(f, 192, SEEK_SET) == 0 && fputs(bdf ? "BDF+C" : "EDF+C", f) >= 0;
+            if (f)
+                fclose(f);
+        }
+        reader_why(path, twin, rd, sizeof rd);
+        int fh = ok ? dw_edf_open_checked(path, &h, note, sizeof note, &oerr) : -1;
+        if (fh >= 0)
+            edfclose_file(fh);
+        const char *at_open = !strncmp(oerr.msg, path, strlen(path)) ? oerr.msg + strlen(path) : "";
+        dw_source *s = ok ? dw_edf_open(path, NULL, &err) : NULL;
+        dw_block blk;
+        while (s && s->ops->read(s, &blk, 600, 0) > 0)
+            ;
+        snprintf(src, sizeof src, "%s", s ? s->err.msg : err.msg);
+        size_t n = strlen(rd), m = strlen(src);
+        CHECK(cases[k].name, ok && fh < 0 && rd[0] && !strncmp(rd, want, strlen(want)) &&
+              !strncmp(at_open, ": ", 2) && !strcmp(at_open + 2, rd) && m > n &&
+              !strcmp(src + m - n, rd),
+              "\n#   reader: %s\n#   open:   %s\n#   source: %s", rd, oerr.msg, src);
+        dw_source_close(s);
+    }
+}
+
 int main(void)
 {
     if (tf_mkdtemp(dir, sizeof dir, "records")) {
@@ -215,6 +285,7 @@ int main(void)
     test_same_values();
     test_refuses_mismatch();
     test_shortened();
+    test_same_fault_same_message();
     tf_rmdir(dir);
     TAP_DONE();
 }

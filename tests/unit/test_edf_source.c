@@ -648,7 +648,8 @@ static void test_edf_discontinuous(void)
     /* EDF+C whose time-keeping EDFlib refuses: the record and its byte named, not EDFlib's error number
      * (a first-use test got "EDFlib refuses it (error -3) ... most likely the time-keeping"). */
     static const struct { const char *name; double on[5]; const char *want; } bad[] = {
-        { "first record 1 s late", { 1, 2, 3, 4, 5 }, "data record 1 starts 1 s after the header's start time" },
+        { "first record 1 s late", { 1, 2, 3, 4, 5 },
+          "data record 1 (byte 1624) starts at 1 s, not 0 to under 1 s" },
         { "a gap", { 0, 1, 3, 4, 5 }, "starts at 5 s, not 4 s" },
     };
     for (int k = 0; k < 2; k++) {
@@ -719,10 +720,11 @@ static void test_discontinuous_errors(void)
 {
     const double back[] = { 0, 1, 2, 1.5, 9 }, over[] = { 0, 1, 1.5, 9 };
     static const dcase cases[] = {
-        { "edf+d backwards record", "back.edf", "back.edf: data record 4 starts at 1.5 s, before data record 3 "
-                                                "ends (3 s): overlapping or backwards record times" },
-        { "edf+d overlapping record", "over.edf", "over.edf: data record 3 starts at 1.5 s, before data record 2 "
-                                                  "ends (2 s)" },
+        { "edf+d backwards record", "back.edf",
+          "back.edf: data record 4 (byte 3604) starts at 1.5 s, before data record 3 ends (3 s): "
+          "the records of a discontinuous (EDF+D) file never overlap or go backwards" },
+        { "edf+d overlapping record", "over.edf",
+          "over.edf: data record 3 (byte 2944) starts at 1.5 s, before data record 2 ends (2 s)" },
         { "edf+d garbage time-keeping", "tk.edf", "tk.edf: data record 2 (byte 2284): no time-keeping annotation" },
         { "edf+d no annotation signal", "noann.edf", "noann.edf: a discontinuous (EDF+D) file without an \"EDF "
                                                      "Annotations\" signal" },
@@ -742,7 +744,7 @@ static void test_discontinuous_errors(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dw_err err = { "" };
         dw_source *s = dw_edf_open(tmp(cases[i].file), at100(), &err);
-        CHECK(cases[i].name, !s && tf_contains(err.msg, cases[i].want), "opened");
+        CHECK(cases[i].name, !s && tf_contains(err.msg, cases[i].want), "%s", s ? "opened" : err.msg);
         dw_source_close(s);
     }
 }
