@@ -58,8 +58,9 @@ $(B)/%.o: %.c | $(B)/gen/models.c
 	@mkdir -p $(dir $@)
 	$(CC) $(DW_CPPFLAGS) $(DW_CFLAGS) -MMD -MP -c -o $@ $<
 
-# The shipped models are compiled in as text, so the binary stages without any file beside it.
-$(B)/gen/models.c: $(MODELS) tools/embed.sh
+# The shipped models are compiled in (text, and its numbers as C literals: no decimals parsed at start),
+# so the binary stages without any file beside it.
+$(B)/gen/models.c: $(MODELS) tools/embed.sh src/staging/models_embedded.h
 	@mkdir -p $(dir $@)
 	sh tools/embed.sh $(MODELS) > $@
 $(B)/gen/models.o: $(B)/gen/models.c

@@ -1,6 +1,7 @@
 /* Model files: parse and validate the text format of MODEL_FORMAT.md; the compiled-in defaults. */
 #include "staging/model_impl.h"
 #include "base/files.h"
+#include "staging/models_embedded.h"
 
 #include <errno.h>
 #include <math.h>
@@ -8,10 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* build/gen/models.c, made by tools/embed.sh from the .dwm files in src/staging/models */
-struct dw_embedded { const char *name; const char *text; };
-extern const struct dw_embedded dw_builtin_models[];
 
 static const char *const base_names[DW_MODEL_NBASE] = { "delta", "theta", "alpha", "beta", "gamma", "var", "dvar" };
 /* The highest frequency each base field needs (Hz): a band's upper edge; the variances take in
@@ -39,6 +36,8 @@ struct parser {
     char *cur;                 /* rest of the current line (NUL-terminated) */
     char chname[2][16];
     dw_err *err;
+    const double *num;         /* a built-in model: its numbers, each '@' in the text the next one */
+    size_t nnum, inum;
 };
 
 #define PERR(p, ...) do { char m_[400]; snprintf(m_, sizeof m_, __VA_ARGS__); \
@@ -68,6 +67,12 @@ static int number(struct parser *p, const char *what, double *v)
     char *t = token(p), *end;
     if (!t)
         PERR(p, "missing %s", what);
+    if (p->num && t[0] == '@' && !t[1]) {
+        if (p->inum >= p->nnum)
+            PERR(p, "%s: more numbers than the built-in model holds", what);
+        *v = p->num[p->inum++];
+        return 0;
+    }
     errno = 0;
     *v = strtod(t, &end);
     if (*end || end == t || !isfinite(*v))
@@ -433,11 +438,12 @@ static int parse_body(struct parser *p, dw_model *m, char *text)
     return 0;
 }
 
-dw_model *dw_model_parse(const char *text, const char *name, dw_err *err)
+/* dw_model_parse, and a built-in model's skeleton with its numbers (num: NULL for plain text). */
+static dw_model *parse(const char *text, const char *name, const double *num, size_t nnum, dw_err *err)
 {
     dw_model *m = calloc(1, sizeof *m);
     char *copy = strdup(text ? text : "");
-    struct parser p = { .file = name ? name : "(model)", .err = err };
+    struct parser p = { .file = name ? name : "(model)", .err = err, .num = num, .nnum = nnum };
     if (!m || !copy) {
         dw_err_set(err, "%s: out of memory", p.file);
         free(copy);
@@ -445,12 +451,19 @@ dw_model *dw_model_parse(const char *text, const char *name, dw_err *err)
         return NULL;
     }
     int rc = parse_body(&p, m, copy);
+    if (!rc && num && p.inum != nnum)
+        rc = -1, dw_err_set(err, "%s: %zu of its %zu numbers read", p.file, p.inum, nnum);
     free(copy);
     if (rc) {
         dw_model_free(m);
         return NULL;
     }
     return m;
+}
+
+dw_model *dw_model_parse(const char *text, const char *name, dw_err *err)
+{
+    return parse(text, name, NULL, 0, err);
 }
 
 dw_model *dw_model_load(const char *path, dw_err *err)
@@ -508,7 +521,7 @@ static const dw_model *builtin_model(int i)
         dw_err err = { "" };
         char where[64];
         snprintf(where, sizeof where, "built-in %s.dwm", builtin_names[i]);
-        builtin[i] = e->name ? dw_model_parse(e->text, where, &err) : NULL;
+        builtin[i] = e->name ? parse(e->skeleton, where, e->num, e->nnum, &err) : NULL;
         if (!builtin[i]) {
             /* a build defect, caught by the unit tests: there is no sane way on */
             fprintf(stderr, "dreamwatch: %s\n", e->name ? err.msg : "built-in model missing");

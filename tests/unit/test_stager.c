@@ -13,8 +13,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-struct dw_embedded { const char *name; const char *text; };
-extern const struct dw_embedded dw_builtin_models[];
+#include "staging/models_embedded.h"    /* build/gen/models.c, made by tools/embed.sh */
 
 struct night {
     char name[16];
@@ -658,8 +657,79 @@ static void test_score_features(const char *data, const struct night *nt)
     rmdir(dir);
 }
 
+/* The next token of a model line at *s (comments cut), copied to tok; 0 at the line's end. */
+static int next_tok(const char **s, char *tok, size_t cap)
+{
+    const char *a = *s;
+    while (*a == ' ' || *a == '\t' || *a == '\r')
+        a++;
+    size_t n = 0;
+    while (a[n] && a[n] != ' ' && a[n] != '\t' && a[n] != '\r' && a[n] != '\n' && a[n] != '#')
+        n++;
+    if (!n || n >= cap)
+        return 0;
+    memcpy(tok, a, n);
+    tok[n] = 0;
+    *s = a + n;
+    return 1;
+}
+
+/* Each built-in model is compiled in as its text with '@' for every number and the numbers as C
+ * literals (tools/embed.sh): the two must be the shipped text token for token, and every number the
+ * double strtod makes of it, to the bit -- so the built-in model is the file's. Fails if a number is
+ * lost, moved, or converted differently by the compiler. */
+static void test_embedded_numbers(void)
+{
+    for (const struct dw_embedded *e = dw_builtin_models; e->name; e++) {
+        const char *a = e->text, *b = e->skeleton;
+        size_t k = 0;
+        long bad = -1, line = 1;
+        char ta[64], tb[64];
+        while (*a && *b && bad < 0) {
+            const char *ea = strchr(a, '\n'), *eb = strchr(b, '\n');
+            char la[4096], lb[4096];
+            snprintf(la, sizeof la, "%.*s", ea ? (int)(ea - a) : (int)strlen(a), a);
+            snprintf(lb, sizeof lb, "%.*s", eb ? (int)(eb - b) : (int)strlen(b), b);
+            const char *pa = la, *pb = lb;
+            char *hash = strchr(la, '#');
+            if (hash)
+                *hash = 0;
+            for (;;) {
+                int ha = next_tok(&pa, ta, sizeof ta), hb = next_tok(&pb, tb, sizeof tb);
+                if (!ha || !hb) {
+                    if (ha != hb)
+                        bad = line;
+                    break;
+                }
+                if (!strcmp(tb, "@")) {
+                    char *end;
+                    double v = strtod(ta, &end);
+                    if (*end || k >= e->nnum || memcmp(&v, &e->num[k], sizeof v))
+                        bad = line;
+                    k++;
+                } else if (strcmp(ta, tb)) {
+                    bad = line;
+                }
+                if (bad >= 0)
+                    break;
+            }
+            a = ea ? ea + 1 : a + strlen(a);
+            b = eb ? eb + 1 : b + strlen(b);
+            line++;
+        }
+        if (bad < 0 && (*a || *b))
+            bad = line;
+        char name[64];
+        snprintf(name, sizeof name, "builtin_%s_is_its_file", e->name);
+        CHECK(name, bad < 0 && k == e->nnum && k > 1000,
+              "built-in %s: differs from its text at line %ld ('%s' / '%s'); %zu of %zu numbers", e->name,
+              bad, ta, tb, k, e->nnum);
+    }
+}
+
 int main(void)
 {
+    test_embedded_numbers();
     test_builtin_choice();
     test_model_files();
     const char *data = tap_shared_data();
