@@ -81,7 +81,8 @@ static const char usage_text[] =
 "      e event list, S summary, t theme, v layout; in the hypnogram: Left Right cursor, z Z zoom, [ ] events;\n"
 "      E evoked response, k pre-night check (live); after an awakening: y n r, 1-5 or text answers.\n"
 "On exit the night's files (recording, session log, summary) are named on standard error.\n"
-"Signals: SIGINT, SIGTERM and SIGHUP shut down safely; a second one forces exit (the recording is kept).\n";
+"Signals: SIGINT, SIGTERM and SIGHUP shut down safely; a second one forces exit (the recording is kept).\n"
+"Headless (record, --headless) a SIGHUP, the terminal going, does not stop the session.\n";
 
 enum {
     O_BOARD = 256, O_CHANNELS, O_FRONTAL, O_PARIETAL, O_SPEED, O_PAUSED, O_EXIT_AT_END, O_NATURAL,
@@ -259,8 +260,11 @@ static void headless_news(const dw_monitor *m, int *alerts_seen)
     }
 }
 
-/* Headless: this thread takes the signals; the first asks for a safe shutdown, a second forces exit
- * (the recording's header is kept current on disk, so nothing already written is lost). */
+/* Headless: this thread takes the signals; the first SIGINT or SIGTERM asks for a safe shutdown, a second
+ * forces exit (the recording's header is kept current on disk, so nothing already written is lost).
+ * SIGHUP does not stop it: a headless session exists to outlive its terminal (README: "A night that does
+ * not depend on the terminal"), and a dropped SSH link hangs up `record ... &` whether or not it was
+ * started under nohup (a blocked signal is taken here even when nohup set it ignored). */
 static void run_headless(dw_monitor *m)
 {
     sigset_t set;
@@ -277,14 +281,18 @@ static void run_headless(dw_monitor *m)
     for (;;) {
         struct timespec ts = { 0, 200 * 1000 * 1000 };
         int sig = sigtimedwait(&set, NULL, &ts);
-        if (sig > 0) {
+        if (sig == SIGHUP) {
+            fprintf(stderr, "dreamwatch: hangup (the terminal is gone): the session goes on; stop it with "
+                            "SIGTERM or with Q from dreamwatch attach\n");
+            dw_monitor_post(m, DW_CMD_MARKER, 0, "terminal hung up; the session goes on");
+        } else if (sig > 0) {
             if (asked) {
                 fprintf(stderr, "dreamwatch: second signal, exiting now\n");
                 _exit(1);
             }
             asked = 1;
             fprintf(stderr, "dreamwatch: %s, shutting down safely\n", strsignal(sig));
-            dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, sig == SIGHUP ? "hangup" : "signal");
+            dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, "signal");
         }
         pthread_mutex_lock(&m->lock);
         int finished = m->finished;
@@ -349,7 +357,9 @@ static int watch(int argc, char **argv, int headless_cmd)
     int sfd = -1;
     if (ro.headless) {
         pthread_sigmask(SIG_BLOCK, &set, NULL);
-        sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+        sigset_t stop = set;                 /* a hang-up stays pending for run_headless: it goes on */
+        sigdelset(&stop, SIGHUP);
+        sfd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
     }
     signal(SIGPIPE, SIG_IGN);
 

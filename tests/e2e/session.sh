@@ -2,7 +2,7 @@
 # The session through the real binary: natural mode gives no stimulus all night; enhanced mode stimulates
 # only in N2/N3 (cues only in R), every stimulus logged with its trough, delivery and phase; natural mode
 # turned on in the screen cancels a pending stimulus; a manual wake that gets no W repeats and escalates
-# on time; SIGTERM, SIGHUP (headless and a closed terminal) and a confirmed Q each leave a closed BDF
+# on time; SIGTERM, SIGHUP (a closed terminal under the screen) and a confirmed Q each leave a closed BDF
 # recording and a summary; a hanging stimulus command is killed and reported.
 . "$(dirname "$0")/lib.sh"
 HERE=$(dirname "$0")
@@ -209,7 +209,7 @@ EOF
 fi
 tmux -S "$TMUX_SOCK" kill-server 2>/dev/null
 
-# ---- safe shutdown on a live (emulated) Cyton: SIGTERM and SIGHUP to `record`, the terminal closing
+# ---- safe shutdown on a live (emulated) Cyton: SIGTERM to `record` (SIGHUP does not stop it), the terminal closing
 # under the screen (tmux kills the pane: SIGHUP) and a confirmed Q each leave a BDF+ that EDFlib opens
 # (so its header was closed), ending with the "Recording stopped" annotation, and a summary ----
 cat > "$TMP/bdfcheck.c" <<'EOF'
@@ -265,11 +265,21 @@ else
         echo "$(cat "$TMP/$sig.pids") $!" > "$TMP/$sig.pids"
     done
     grown TERM; grown HUP
+    # a hang-up (the SSH link dropping under `record ... &`) does not stop a headless session: it goes on
+    # recording, notes it, and SIGTERM then stops it as usual (it stopped at the hang-up before)
+    set -- $(cat "$TMP/HUP.pids")
+    size0=$(stat -c %s "$(one "$TMP/HUP" .bdf)")
+    kill -HUP $2; sleep 3
+    size1=$(stat -c %s "$(one "$TMP/HUP" .bdf)")
+    if kill -0 $2 2>/dev/null && [ "$size1" -gt $((size0 + 12000)) ] && grep -q 'the session goes on' "$TMP/HUP.err" &&
+       grep -q 'terminal hung up; the session goes on' "$(one "$TMP/HUP" .session.tsv)"; then
+        pass "session_hangup_goes_on: record still running 3 s after SIGHUP, its recording $size0 -> $size1 bytes, noted"
+    else fail session_hangup_goes_on "alive: $(kill -0 $2 2>/dev/null && echo yes || echo no); $size0 -> $size1 bytes; $(tail -n 2 "$TMP/HUP.err" | tr '\n' ' ')"; fi
     for sig in TERM HUP; do
         set -- $(cat "$TMP/$sig.pids")
-        kill -$sig $2; wait $2; rc=$?
+        kill -TERM $2; wait $2; rc=$?
         kill $1; wait $1; rm -f "$TMP/$sig.pids"
-        closed $sig "$([ $sig = HUP ] && echo hangup || echo signal)" $rc     # main.c names SIGHUP a hangup
+        closed $sig signal $rc
     done
     # the screen: Q, then y (the dialog's default is No)
     emu Q
