@@ -222,10 +222,15 @@ static int parse_args(int argc, char **argv, dw_config *cfg, struct run_opts *ro
  * log and the summary are (files that exist), and the night's main figures (staging/sleep_stats.c). */
 static void print_exit(const dw_monitor *m)
 {
-    const char *what[3] = { "recording", "session log", "summary" };
-    const char *path[3] = { m->rec_path, m->log_path, m->summary_path };
+    const char *what[4] = { "recording", "recording", "session log", "summary" };
+    const char *path[4] = { m->rec_first, m->rec_files > 1 ? m->rec_path : "", m->log_path, m->summary_path };
+    char last[40];
+    if (m->rec_files > 1) {                      /* resumed after a failure: the first and the last file */
+        snprintf(last, sizeof last, "then (%d files)", m->rec_files);
+        what[1] = last;
+    }
     int any = 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         struct stat st;
         if (!path[i][0] || stat(path[i], &st) != 0)
             continue;

@@ -208,6 +208,8 @@ static int open_recording(dw_worker *w, dw_err *err)
     snprintf(w->prefix, sizeof w->prefix, "%.*s", (int)(len > 4 ? len - 4 : len), p);   /* minus ".bdf" */
     pthread_mutex_lock(&w->mon->lock);
     snprintf(w->mon->rec_path, sizeof w->mon->rec_path, "%s", p);
+    snprintf(w->mon->rec_first, sizeof w->mon->rec_first, "%s", p);
+    w->mon->rec_files = 1;
     pthread_mutex_unlock(&w->mon->lock);
     return 0;
 }
@@ -707,8 +709,14 @@ static void publish(dw_worker *w, int force)
     m->speed = w->speed;
     m->paused = w->paused;
     m->t_source = w->t;
-    if (w->rec)
+    if (w->rec) {
         m->rec_bytes = dw_recorder_bytes(w->rec);
+        m->rec_failed = w->rec_failed;
+        if (dw_recorder_files(w->rec) != m->rec_files) {      /* resumed in a new file */
+            m->rec_files = dw_recorder_files(w->rec);
+            snprintf(m->rec_path, sizeof m->rec_path, "%s", dw_recorder_path(w->rec));
+        }
+    }
     if (live) {
         double wall = dw_now_wall();
         dw_arrivals_loss(&w->arrivals, wall, &m->loss_pct_recent, &m->loss_pct_night);
@@ -785,6 +793,10 @@ static void datapath(dw_worker *w, double wall)
         dp.lost_frames = w->src_lost;
         dp.gaps = w->src_gaps;
         dp.gap_s = w->src_lost / w->src->info.fs;
+    }
+    if (w->rec) {
+        dp.rec_files = dw_recorder_files(w->rec);
+        dp.rec_unrecorded_s = dw_recorder_unrecorded_s(w->rec);
     }
     double free_mb = w->rec ? dw_recorder_free_mb(w->rec) : -1;
     if (w->rec_failed && w->rec) {

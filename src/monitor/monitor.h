@@ -83,8 +83,10 @@ typedef struct dw_monitor {
     int    cue_count;                   /* REM cues */
     double no_data_since;               /* live: wall clock of the last sample once none has come for
                                            DW_NO_DATA_S; 0 while data flows (and for a replay) */
-    char   rec_path[DW_PATH_MAX];
-    long long rec_bytes;
+    char   rec_path[DW_PATH_MAX];       /* the file being written (the latest after a resume) */
+    long long rec_bytes;                /* its size */
+    int    rec_files;                   /* files the recording went into (a resume starts one more) */
+    int    rec_failed;                  /* writing fails now (disk full...): nothing is being recorded */
     char   log_path[DW_PATH_MAX];       /* the session log and the summary (written at the end) */
     char   summary_path[DW_PATH_MAX];
     char   last_event[128];
@@ -105,6 +107,8 @@ typedef struct dw_monitor {
     dw_event_view *events;
     int    n_events, cap_events;
     int    seen_events;                 /* session events looked at so far */
+
+    char   rec_first[DW_PATH_MAX];      /* the recording's first file (not sent to attached screens) */
 
     /* commands */
     dw_cmd cmdq[DW_CMDQ];

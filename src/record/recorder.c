@@ -56,6 +56,8 @@ struct dw_recorder {
     double fail_mono, retry_s;    /* after a write failure, try a new file at most this often */
     int    fail_errno;            /* why: ENOSPC/EDQUOT resume as soon as there is room again */
     long long lost_frame0;        /* source frame where data started being dropped */
+    long long unrecorded;         /* frames dropped by failures already resumed from */
+    int nfiles;                   /* files started: 1, one more after each resume */
     double space_mono;            /* when free_bytes was measured, < 0 never */
     double free_bytes;            /* free space of the folder's file system, -1 unknown */
     struct {                      /* gaps not yet annotated (nearby ones are told together) */
@@ -531,6 +533,7 @@ dw_recorder *dw_recorder_open(const char *dir, const char *subject, const dw_sou
         free(r);
         return NULL;
     }
+    r->nfiles = 1;
     return r;
 }
 
@@ -565,6 +568,8 @@ static int try_resume(dw_recorder *r)
     if (old_log >= 0)
         close(old_log);
     r->failed = 0;
+    r->unrecorded += r->src_frames - r->lost_frame0;
+    r->nfiles++;
     char text[64];
     snprintf(text, sizeof text, "Recording resumed, %.1f s lost",
              (double)(r->src_frames - r->lost_frame0) / r->info.fs);
@@ -600,6 +605,8 @@ int dw_recorder_write(dw_recorder *r, const dw_block *b)
 int dw_recorder_annotate(dw_recorder *r, double t_s, double dur_s, const char *text)
 {
     double onset = t_s - (double)r->file_frame0 / r->info.fs;
+    if (onset < 0 && dur_s > 0)           /* begun before this file (a resume): only what it holds */
+        dur_s = onset + dur_s > 0 ? onset + dur_s : 0;
     if (onset < 0)
         onset = 0;
     int rc = r->log_fd >= 0 ? log_event(r, onset, dur_s, text) : -1;
@@ -620,6 +627,13 @@ double dw_recorder_free_mb(dw_recorder *r)
     return b < 0 ? -1 : b / 1e6;
 }
 const char *dw_recorder_path(const dw_recorder *r) { return r->path; }
+
+int dw_recorder_files(const dw_recorder *r) { return r->nfiles; }
+
+double dw_recorder_unrecorded_s(const dw_recorder *r)
+{
+    return (double)(r->unrecorded + (r->failed ? r->src_frames - r->lost_frame0 : 0)) / r->info.fs;
+}
 const char *dw_recorder_error(const dw_recorder *r) { return r->err.msg; }
 
 long long dw_recorder_bytes(const dw_recorder *r)

@@ -52,6 +52,10 @@ const char *dw_recorder_error(const dw_recorder *r);
 /* The file being written (the latest one after a resume), and its size in bytes so far. */
 const char *dw_recorder_path(const dw_recorder *r);
 long long dw_recorder_bytes(const dw_recorder *r);
+/* Files the recording went into (1; one more after each resume), and the source time in seconds that
+ * went into none of them (dropped while writing failed, up to now). */
+int    dw_recorder_files(const dw_recorder *r);
+double dw_recorder_unrecorded_s(const dw_recorder *r);
 
 /* Pads a partial last record by holding the last values (annotated; a recording that got no data gets one
  * padded record, so the file reads), writes the annotations (EDFlib

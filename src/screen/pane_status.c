@@ -77,7 +77,8 @@ static void wall_clock(double wall, char *out, size_t n)
     strftime(out, n, "%H:%M:%S", &tm);
 }
 
-/* The recording: "rec NAME SIZE", shortened to the name's date and time when the line is short. */
+/* The recording: "rec NAME SIZE" (NAME the file being written: after a resume the new one, "file 2"),
+ * shortened to the name's date and time when the line is short; "NOT RECORDING NAME" while writing fails. */
 static void recording_field(const dw_monitor *v, field *f, int *n)
 {
     char b[32];
@@ -88,10 +89,15 @@ static void recording_field(const dw_monitor *v, field *f, int *n)
     }
     const char *base = strrchr(v->rec_path, '/') ? strrchr(v->rec_path, '/') + 1 : v->rec_path;
     human_bytes(v->rec_bytes, b, sizeof b);
-    add(f, n, 0, DW_ROLE_STATUS, "rec %s %s", base, b);
+    char nth[24] = "";
+    if (v->rec_files > 1)
+        snprintf(nth, sizeof nth, " (file %d)", v->rec_files);
+    const char *what = v->rec_failed ? "NOT RECORDING" : "rec";
+    int role = v->rec_failed ? DW_ROLE_WARNING : DW_ROLE_STATUS;
+    add(f, n, 0, role, "%s %s %s%s", what, base, b, nth);
     size_t len = strlen(base);                     /* SUBJECT-YYYYMMDD-HHMMSS.bdf: keep "-YYYYMMDD-..." */
     if (len > 20)
-        snprintf(f[*n - 1].alt, sizeof f[*n - 1].alt, "rec ~%s %s", base + len - 20, b);
+        snprintf(f[*n - 1].alt, sizeof f[*n - 1].alt, "%s ~%s %s%s", what, base + len - 20, b, nth);
 }
 
 /* The critical alert that keeps stimulation off although its cause has gone (it waits for `a`;

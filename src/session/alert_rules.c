@@ -256,7 +256,7 @@ void dw_alerts_datapath(dw_alerts *a, double t, double wall, const dw_datapath *
     snprintf(text, sizeof text, "board clock %+.1f s from the wall clock", d->drift_s);
     dw_alerts_cause(a, DW_AL_DRIFT, DW_AL_GLOBAL, fabs(d->drift_s) > cfg->al_drift_s, wall, t, wall, -1, text);
 
-    snprintf(text, sizeof text, "recording: %s", d->rec_error_text[0] ? d->rec_error_text : "write failure");
+    snprintf(text, sizeof text, "writing failed: %s", d->rec_error_text[0] ? d->rec_error_text : "write error");
     dw_alerts_cause(a, DW_AL_RECORDING, DW_AL_GLOBAL, d->rec_error != 0, wall, t, wall, -1, text);
     /* low disk: before the recording fails, a warning (it blocks nothing) of its own */
     snprintf(text, sizeof text, "%s", d->low_disk_text[0] ? d->low_disk_text : "low disk");

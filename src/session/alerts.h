@@ -154,6 +154,8 @@ typedef struct {
     long   lost_frames;        /* frames lost in gaps, every cause (radio loss, outages) */
     long   gaps;               /* gaps: blocks that began after lost frames */
     double gap_s;              /* time in those gaps */
+    int    rec_files;          /* files the recording went into (0: not recording) */
+    double rec_unrecorded_s;   /* source time no file holds (dropped while writing failed) */
 } dw_datapath;
 /* Data path, once per tick (also when no block arrives). */
 void dw_alerts_datapath(dw_alerts *a, double t, double wall, const dw_datapath *d);

@@ -305,6 +305,9 @@ int dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night)
         fprintf(f, "## Data path\nsamples received %ld, samples lost %ld (%.3f %%), gaps %ld "
                 "(%.3f s in all), reconnects %d\n\n", d->frames, d->lost_frames,
                 all ? 100.0 * d->lost_frames / all : 0.0, d->gaps, d->gap_s, d->reconnects);
+        if (d->rec_files > 0)                /* the recording's own losses: a full disk, a write error */
+            fprintf(f, "recording: %d %s, %.1f s not recorded (writing failed: see the alerts)\n\n",
+                    d->rec_files, dw_plural(d->rec_files, "file", "files"), d->rec_unrecorded_s);
     }
     fprintf(f, "## Alerts\n%d %s\nid\tt_s\tseverity\trule\tacked\tactive\ttext\n",
             dw_alerts_n(s->alerts), dw_plural(dw_alerts_n(s->alerts), "alert", "alerts"));

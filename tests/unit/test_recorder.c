@@ -610,6 +610,21 @@ static int fill_disk(const char *dir, const char *why, const char *filler)
     C(filler ? "disk full: resumes in a new file as soon as there is room (not after the retry time)"
              : "disk full: resumes in a new file once there is room", rc == 0 && strcmp(dw_recorder_path(r), path) &&
       log && strstr(log, "Recording resumed"), "rc %d %s", rc, dw_recorder_error(r));
+    /* the new file starts where the resuming block did: after every frame given so far (the blocks that
+     * failed count: the source went on) -- the loop's, one that kept failing, one more with a filler */
+    double said = -1, t_new = (k + (filler ? 100 : 50)) / 250.0;
+    const char *res = log ? strstr(log, "Recording resumed, ") : NULL;
+    if (res)
+        said = atof(res + 19);
+    C("disk full: the recording knows its files and the time no file holds (as its annotation says)",
+      dw_recorder_files(r) == 2 && said > 0 && fabs(dw_recorder_unrecorded_s(r) - said) < 0.05,
+      "%d files, %.3f s unrecorded, annotation says %.1f", dw_recorder_files(r), dw_recorder_unrecorded_s(r), said);
+    free(log);
+    /* an epoch that began 10 s before the new file: the new file holds its last 20 s, not 30 s from 0 */
+    dw_recorder_annotate(r, t_new - 10, 30, "Sleep stage W");
+    log = slurp(tsv);
+    C("disk full: an event begun before the new file is cut to what the file holds",
+      log && strstr(log, "0.0000\t20.0000\tSleep stage W"), "%s", log ? log : "no side log");
     free(log);
     for (long j = k + 100; j < k + 100 + 500; j += 50)
         rc |= put(r, 8, j, 50, 0, NULL);

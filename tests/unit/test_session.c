@@ -576,9 +576,9 @@ static void test_escalation_args(const char *dir)
     int active = 0, resolved = 0, lines = 0;
     for (char *p = got; (p = strchr(p, '\n')); p++)
         lines++;
-    for (char *p = got; (p = strstr(p, "1|critical|active|recording: No space left on device|\n")); p++)
+    for (char *p = got; (p = strstr(p, "1|critical|active|writing failed: No space left on device|\n")); p++)
         active++;
-    for (char *p = got; (p = strstr(p, "1|critical|resolved|recording: No space left on device|\n")); p++)
+    for (char *p = got; (p = strstr(p, "1|critical|resolved|writing failed: No space left on device|\n")); p++)
         resolved++;
     CHECK("escalation_args_and_resolved", active == 2 && resolved == 1 && lines == 3, "got '%s'", got);
     cfg.al_repeat_s = 60;
