@@ -65,6 +65,15 @@ else
     [ -n "$lost" ] && awk -v l="$lost" -v f="$full_s" 'BEGIN { exit !(l <= f + 2 && l >= f - 1.5) }' &&
         pass "disk: resumes within 2 s of space freeing ($res; the disk was full for $full_s s)" ||
         fail "disk: resumes within 2 s of space freeing" "${res:-never resumed}; full for $full_s s"
+    # the summary and the exit lines tell it: two files, and the time neither holds (they said nothing)
+    sum=$(ls "$TMP"/out/disk-*.summary.txt 2>/dev/null | head -1)
+    said=$(grep -o 'recording: 2 files, [0-9.]* s not recorded' "$sum" 2>/dev/null)
+    nsaid=$(echo "$said" | grep -o '[0-9.]* s' | cut -d' ' -f1)
+    nbdf=$(grep -c '\.bdf (' "$TMP/out/rec.err")
+    [ -n "$nsaid" ] && [ -n "$lost" ] && awk -v a="$nsaid" -v b="$lost" 'BEGIN { exit !(a - b < 0.2 && b - a < 0.2) }' &&
+        [ "$nbdf" = 2 ] &&
+        pass "disk: the summary says '$said' and the exit lines name both files" ||
+        fail "disk: the summary and exit lines tell the resume" "summary: ${said:-nothing}; annotation: ${lost:-none} s; $nbdf files named: $(grep bdf "$TMP/out/rec.err" | tr '\n' ' ')"
     [ "$(cat "$TMP/out/rec.rc")" = 0 ] && pass "disk: record ends cleanly after it" || fail "disk: record ends cleanly" "exit $(cat "$TMP/out/rec.rc")"
 fi
 
