@@ -88,7 +88,7 @@ int dw_cmd_attach(int argc, char **argv)
     char name[64], desc[160];
     dw_attach *a = dw_attach_start(path, &mon, name, desc, &err);
     if (!a) {
-        fprintf(stderr, "dreamwatch attach: %s: %s\n", path, err.msg);
+        fprintf(stderr, "dreamwatch attach: %s\n", err.msg);
         dw_monitor_destroy(&mon);
         return 1;
     }
@@ -97,13 +97,16 @@ int dw_cmd_attach(int argc, char **argv)
     int ended = mon.finished;
     pthread_mutex_unlock(&mon.lock);
     const char *why = dw_attach_why(a);
-    dw_attach_stop(a);
-    dw_monitor_destroy(&mon);
+    int broken = ended && dw_attach_broken(a);
+    if (ended && !why[0])            /* the session's own last status said finished: its safe shutdown */
+        why = "the session ended (safe shutdown)";
     if (ended && why[0])
         fprintf(stderr, "dreamwatch attach: session %s: %s\n", name, why);
     else
         fprintf(stderr,
                 "dreamwatch attach: detached from session %s; it goes on (dreamwatch attach %s)\n",
                 name, name);
-    return 0;
+    dw_attach_stop(a);
+    dw_monitor_destroy(&mon);
+    return broken ? 1 : 0;
 }

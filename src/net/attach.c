@@ -19,6 +19,7 @@ struct dw_attach {
     pthread_t th;
     dw_buf in;
     char why[256];
+    int broken;                  /* the connection ended without the session's safe shutdown */
 };
 
 /* Read into a->in; 1 data, 0 would block, -1 closed or failed. */
@@ -110,8 +111,14 @@ static void *run(void *arg)
             while ((r = fill(a)) > 0)
                 if (frames(a, &hello_seen, name, desc) < 0) break;
             if (a->why[0]) break;
-            if (r < 0) {
-                snprintf(a->why, sizeof a->why, "the session ended");
+            if (r < 0) {                /* a safe shutdown sends its last status, mode SHUTDOWN, first */
+                pthread_mutex_lock(&a->m->lock);
+                a->broken = a->m->mode != DW_MODE_SHUTDOWN;
+                pthread_mutex_unlock(&a->m->lock);
+                snprintf(a->why, sizeof a->why, "%s", a->broken ?
+                         "the connection broke without a safe shutdown: the session was killed or "
+                         "crashed (its recording is on disk; dreamwatch recover completes it)" :
+                         "the session ended (safe shutdown)");
                 break;
             }
         }
@@ -176,6 +183,8 @@ dw_attach *dw_attach_start(const char *path, dw_monitor *local, char *name, char
     if (pipe2(a->stop_fd, O_CLOEXEC) < 0 || hello(a, name, desc, err) < 0 ||
         pthread_create(&a->th, NULL, run, a) != 0) {
         if (!err->msg[0]) dw_err_set(err, "cannot start: %s", strerror(errno));
+        dw_err e2 = *err;                            /* every message names the socket */
+        dw_err_set(err, "%s: %s", path, e2.msg);
         close(a->fd);
         for (int i = 0; i < 2; i++)
             if (a->stop_fd[i] >= 0) close(a->stop_fd[i]);
@@ -201,3 +210,5 @@ void dw_attach_stop(dw_attach *a)
 }
 
 const char *dw_attach_why(const dw_attach *a) { return a->why; }
+
+int dw_attach_broken(const dw_attach *a) { return a->broken; }

@@ -19,5 +19,7 @@ dw_attach *dw_attach_start(const char *path, dw_monitor *local, char *name, char
 void dw_attach_stop(dw_attach *a);
 /* Why the connection ended ("" while it is up). */
 const char *dw_attach_why(const dw_attach *a);
+/* 1 when it ended without the session's safe shutdown (killed, crashed), else 0. */
+int dw_attach_broken(const dw_attach *a);
 
 #endif

@@ -58,7 +58,11 @@ int dw_ctl_connect(const char *path, dw_err *err)
     strcpy(a.sun_path, path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        dw_err_set(err, "%s: %s", path, strerror(errno));
+        if (errno == ECONNREFUSED)       /* the socket file outlived its session */
+            dw_err_set(err, "%s: no session is running behind it (left by one that was killed; a new "
+                       "session of that name replaces it)", path);
+        else
+            dw_err_set(err, "%s: %s", path, strerror(errno));
         if (fd >= 0) close(fd);
         return -1;
     }

@@ -65,3 +65,29 @@ if [ -n "$a" ] && [ -n "$b" ]; then
 else
     fail "attach: recordings" "missing ($a, $b)"
 fi
+
+# ---- how the session ended, as the attached screen tells it: a killed session is not a safe shutdown
+# (it said "the session ended" and exited 0 for both), and its leftover socket is named as such ----
+RK= RT=
+"$DW_BIN" record --serial "$TMP/ttyA" --out "$TMP/recK" --bed k1 > /dev/null 2>&1 & RK=$!
+"$DW_BIN" record --serial "$TMP/ttyB" --out "$TMP/recT" --bed t1 > /dev/null 2>&1 & RT=$!
+i=0; while { [ ! -S "$TMP/run/dreamwatch/k1.sock" ] || [ ! -S "$TMP/run/dreamwatch/t1.sock" ]; } && [ $i -lt 200 ]; do
+    sleep 0.05; i=$((i + 1)); done
+ended_as() {  # ended_as BED SIGNAL: attach, send SIGNAL to the session, print what attach said and its status
+    tm_start 200 40 sh -c "\"\$0\" attach $1 2> '$TMP/att-$1.err'; echo EXIT=\$? >> '$TMP/att-$1.err'; sleep 30" "$DW_BIN"
+    wait_for 10 'LIVE' > /dev/null
+    kill -"$2" "$3"; wait "$3" 2>/dev/null
+    i=0; while ! grep -q EXIT= "$TMP/att-$1.err" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    tmux -S "$TMUX_SOCK" kill-server 2>/dev/null
+    tr '\n' ' ' < "$TMP/att-$1.err"
+}
+k=$(ended_as k1 KILL $RK); RK=
+t=$(ended_as t1 TERM $RT); RT=
+check "attach: a killed session is told as one, exit 1 ($k)" sh -c "echo '$k' | grep -q 'killed or crashed' && echo '$k' | grep -q 'EXIT=1'"
+check "attach: a safe shutdown is told as one, exit 0 ($t)" sh -c "echo '$t' | grep -q 'safe shutdown' && echo '$t' | grep -q 'EXIT=0'"
+tm_start 200 40 sh -c "\"\$0\" attach k1 2> '$TMP/stale.err'; echo EXIT=\$? >> '$TMP/stale.err'; sleep 30" "$DW_BIN"
+i=0; while ! grep -q EXIT= "$TMP/stale.err" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+tmux -S "$TMUX_SOCK" kill-server 2>/dev/null
+s=$(tr '\n' ' ' < "$TMP/stale.err")
+check "attach: the socket a killed session left is named as such, once ($s)" \
+    sh -c "echo '$s' | grep -q 'no session is running behind it' && [ \$(echo '$s' | grep -o 'k1.sock' | wc -l) -eq 1 ]"
