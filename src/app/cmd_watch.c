@@ -255,14 +255,20 @@ static void print_exit(const dw_monitor *m)
     dw_night_print_seeks(stderr, "  ", m->seeks, m->seek_skipped, m->seek_restaged);
 }
 
-/* Alerts and source notes in headless mode, as they come (the screen shows them on the monitor). */
-static void headless_news(const dw_monitor *m, int *alerts_seen)
+/* Alerts and source notes in headless mode, as they come (the screen shows them on the monitor), and,
+ * once for each alert, that stimulation stays off until it is acknowledged (the status line's "stim off"). */
+static void headless_news(const dw_monitor *m, int *alerts_seen, unsigned *blocker_told)
 {
     for (; *alerts_seen < m->n_events; (*alerts_seen)++) {
         const dw_event_view *e = &m->events[*alerts_seen];
         if (e->kind == DW_EV_ALERT || (e->kind == DW_EV_NOTE && !strncmp(e->text, "Alert ", 6)))
             fprintf(stderr, "dreamwatch: t=%.1f s: %s\n", e->t, e->text);
     }
+    const dw_alert_view *bl = dw_monitor_stim_blocker(m);
+    if (bl && bl->id != *blocker_told)
+        fprintf(stderr, "dreamwatch: stimulation stays off until alert %u is acknowledged (a in dreamwatch "
+                        "attach)\n", bl->id);
+    *blocker_told = bl ? bl->id : 0;
 }
 
 /* Headless: this thread takes the signals; the first SIGINT or SIGTERM asks for a safe shutdown, a second
@@ -278,6 +284,7 @@ static void run_headless(dw_monitor *m)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
     int asked = 0, shown = 0, news = 0;
+    unsigned blocker = 0;
     pthread_mutex_lock(&m->lock);
     fprintf(stderr, "dreamwatch: %s: staging %s\n", m->source_desc, m->staging_desc);
     if (m->source_note[0])
@@ -302,7 +309,7 @@ static void run_headless(dw_monitor *m)
         pthread_mutex_lock(&m->lock);
         int finished = m->finished;
         int ended = m->source_ended;
-        headless_news(m, &news);
+        headless_news(m, &news, &blocker);
         while (shown < m->n_epochs) {
             const float *p = m->prob[shown];
             int s = m->stage[shown];

@@ -51,6 +51,16 @@ static int make_pipe(int fd[2])
     return 0;
 }
 
+const dw_alert_view *dw_monitor_stim_blocker(const dw_monitor *m)
+{
+    if (m->mode != DW_MODE_ENHANCED || m->session.unattended)
+        return NULL;
+    for (int i = 0; i < m->n_alerts; i++)
+        if (m->alerts[i].severity == DW_CRITICAL && !m->alerts[i].active && !m->alerts[i].acked)
+            return &m->alerts[i];
+    return NULL;
+}
+
 int dw_monitor_init(dw_monitor *m)
 {
     memset(m, 0, sizeof *m);

@@ -115,6 +115,11 @@ typedef struct dw_monitor {
     int    cmd_head, cmd_count;
 } dw_monitor;
 
+/* In enhanced mode, the critical alert that keeps stimulation off although its cause has gone: it waits
+ * to be acknowledged (`a`), unless the night is unattended (session/alerts.h dw_alerts_set_latch). NULL
+ * when none. For the status line and the headless report alike. Lock held or a private copy. */
+const dw_alert_view *dw_monitor_stim_blocker(const dw_monitor *m);
+
 int  dw_monitor_init(dw_monitor *m);
 void dw_monitor_destroy(dw_monitor *m);
 /* Worker side: after changing fields under the lock, wake the screen. */

@@ -31,29 +31,58 @@ static int width(const char *t)
     return w;
 }
 
-static int total_width(const field *f, int n)
+/* Width of the fields kept (keep[i]), separators included. */
+static int kept_width(const field *f, int n, const int *keep)
 {
-    int total = 0;
+    int total = 0, k = 0;
     for (int i = 0; i < n; i++)
-        total += width(f[i].text) + (i ? 3 : 0);
+        if (keep[i])
+            total += width(f[i].text) + (k++ ? 3 : 0);
     return total;
 }
 
-/* Fields joined by a separator, dropping the highest prio number until they fit; fields of prio 0 stay
- * (their shorter form if they have one, then cut at the edge). */
+/* The worst (highest prio number, the later of equals) kept field of at least prio lo, or -1. */
+static int worst_kept(const field *f, int n, const int *keep, int lo)
+{
+    int worst = -1;
+    for (int i = 0; i < n; i++)
+        if (keep[i] && f[i].prio >= lo && (worst < 0 || f[i].prio >= f[worst].prio))
+            worst = i;
+    return worst;
+}
+
+/* Fields joined by a separator, in order, fitted to w. Priorities: 0 never dropped (mode, NO DATA, the
+ * recording, a loss over 1 %), 1 essential (clock, alerts, loss), 2 and up the rest. First the least
+ * important fields (2 and up) go, worst first; if that is not enough, the short forms (a file name to
+ * its date and time, loss without the night's figure) and then priority 1 fields; last, whatever was
+ * dropped and fits again with the short forms comes back, best first. Prio 0 fields are cut at the edge. */
 static void draw_fields(dw_screen *s, int y, int x, int w, field *f, int n)
 {
     const char *sep = dw_glyph(s, " │ ", " | ");
-    for (;;) {
-        int worst = -1;
+    int keep[16], d;
+    n = n > 16 ? 16 : n;
+    for (int i = 0; i < n; i++)
+        keep[i] = 1;
+    while (kept_width(f, n, keep) > w && (d = worst_kept(f, n, keep, 2)) >= 0)
+        keep[d] = 0;
+    if (kept_width(f, n, keep) > w) {
         for (int i = 0; i < n; i++)
-            if (worst < 0 || f[i].prio >= f[worst].prio) worst = i;
-        if (total_width(f, n) <= w || n <= 1 || f[worst].prio <= 0) break;
-        memmove(f + worst, f + worst + 1, (size_t)(n - worst - 1) * sizeof *f);
-        n--;
+            if (f[i].alt[0]) memcpy(f[i].text, f[i].alt, sizeof f[i].text);
+        while (kept_width(f, n, keep) > w && (d = worst_kept(f, n, keep, 1)) >= 0)
+            keep[d] = 0;
+        for (int p = 1; p < 16; p++)              /* back, best first, while they fit */
+            for (int i = 0; i < n; i++)
+                if (!keep[i] && f[i].prio == p) {
+                    keep[i] = 1;
+                    if (kept_width(f, n, keep) > w)
+                        keep[i] = 0;
+                }
     }
-    for (int i = 0; i < n && total_width(f, n) > w; i++)
-        if (f[i].alt[0]) memcpy(f[i].text, f[i].alt, sizeof f[i].text);
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (keep[i])
+            f[m++] = f[i];
+    n = m;
     int cx = x;
     for (int i = 0; i < n && cx < x + w; i++) {
         if (i) { dw_theme_use(&s->theme, DW_ROLE_STATUS); cx += dw_draw_text(y, cx, x + w - cx, sep); }
@@ -95,21 +124,9 @@ static void recording_field(const dw_monitor *v, field *f, int *n)
     const char *what = v->rec_failed ? "NOT RECORDING" : "rec";
     int role = v->rec_failed ? DW_ROLE_WARNING : DW_ROLE_STATUS;
     add(f, n, 0, role, "%s %s %s%s", what, base, b, nth);
-    size_t len = strlen(base);                     /* SUBJECT-YYYYMMDD-HHMMSS.bdf: keep "-YYYYMMDD-..." */
-    if (len > 20)
-        snprintf(f[*n - 1].alt, sizeof f[*n - 1].alt, "%s ~%s %s%s", what, base + len - 20, b, nth);
-}
-
-/* The critical alert that keeps stimulation off although its cause has gone (it waits for `a`;
- * a headless replay attached to has no such wait: session/alerts.h dw_alerts_set_latch). */
-static const dw_alert_view *cleared_blocking(const dw_monitor *v)
-{
-    if (v->session.unattended)
-        return NULL;
-    for (int i = 0; i < v->n_alerts; i++)
-        if (v->alerts[i].severity == DW_CRITICAL && !v->alerts[i].active && !v->alerts[i].acked)
-            return &v->alerts[i];
-    return NULL;
+    size_t len = strlen(base);                     /* SUBJECT-YYYYMMDD-HHMMSS.bdf: "YYYYMMDD-HHMMSS" */
+    if (len > 20 && !strcmp(base + len - 4, ".bdf"))
+        snprintf(f[*n - 1].alt, sizeof f[*n - 1].alt, "%s %.15s %s%s", what, base + len - 19, b, nth);
 }
 
 static void line_one(dw_screen *s, const dw_monitor *v, field *f, int *pn)
@@ -133,8 +150,11 @@ static void line_one(dw_screen *s, const dw_monitor *v, field *f, int *pn)
     int un = dw_unacked_alerts(s);
     if (un) add(f, &n, 1, DW_ROLE_WARNING, "%d alert%s", un, un > 1 ? "s" : "");
     recording_field(v, f, &n);
-    if (v->live) add(f, &n, 2, v->loss_pct_recent > 1 ? DW_ROLE_WARNING : DW_ROLE_STATUS,
-                     "loss %.1f%% (night %.2f%%)", v->loss_pct_recent, v->loss_pct_night);
+    if (v->live) {                             /* shown before LIVE goes; a loss over 1 % always */
+        add(f, &n, v->loss_pct_recent > 1 ? 0 : 1, v->loss_pct_recent > 1 ? DW_ROLE_WARNING : DW_ROLE_STATUS,
+            "loss %.1f%% (night %.2f%%)", v->loss_pct_recent, v->loss_pct_night);
+        snprintf(f[n - 1].alt, sizeof f[n - 1].alt, "loss %.1f%%", v->loss_pct_recent);
+    }
     const dw_session_view *sv = &v->session;
     char cues[48] = "", sham[32] = "";
     if (v->cue_count || sv->tmr_count)
@@ -178,7 +198,7 @@ static void draw(dw_screen *s, dw_rect r, int focused)
             dw_stage_name(s->stage[scored]));
     else
         add(f, &n, 0, DW_ROLE_STATUS, "no epoch scored yet");
-    const dw_alert_view *bl = v->mode == DW_MODE_ENHANCED ? cleared_blocking(v) : NULL;
+    const dw_alert_view *bl = dw_monitor_stim_blocker(v);
     if (bl) add(f, &n, 0, DW_ROLE_WARNING, "stim off: alert %u not acknowledged (a)", bl->id);
     if (v->prov_stage >= 0 && !v->source_ended)
         add(f, &n, 2, DW_ROLE_STATUS, "now %s? %.0f%%", dw_stage_name(v->prov_stage),

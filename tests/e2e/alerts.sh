@@ -41,7 +41,7 @@ live() {
 }
 
 # ---- data path: three live sessions at once (the reconnect alert holds for a minute) ----
-live stall 24 stall=5:8
+live stall 24 stall=5:8 --enhanced
 live drop 10 drop=20% --set alerts.loss_window_s=5
 live unplug 70 unplug=3:2 --set alerts.loss_window_s=10
 
@@ -158,6 +158,10 @@ done
 log=$(one "$TMP/stall" .session.tsv)
 # (source time at the stall is 5 s less the time the recorder took to connect, which a loaded machine stretches)
 check_alert alert_no_samples "$log" "$(one "$TMP/stall" .summary.txt)" no_samples "no samples" 2 6 2.5 9 wall
+# headless and enhanced, the cleared critical alert keeps stimulation off until acknowledged: said once
+n=$(grep -c 'stimulation stays off until alert 1 is acknowledged' "$TMP/stall.err")
+[ "$n" = 1 ] && pass "alert_no_samples: headless, stderr says stimulation stays off until it is acknowledged" ||
+    fail alert_no_samples_blocker "said $n times: $(grep -E 'Alert|stimulation' "$TMP/stall.err" | tr '\n' ' ')"
 if grep -q 'no_samples' "$(one "$TMP/stall" .bdf.events.tsv)" 2>/dev/null; then pass "alert_no_samples: in the recording's annotations"
 else fail alert_no_samples_recording "no no_samples in $(one "$TMP/stall" .bdf.events.tsv)"; fi
 # one cause, one alert: the 8-s stall ends in a reconnect and a gap, neither of which is an alert of its own

@@ -128,15 +128,18 @@ else fail screen_alert_selection_visible "no row marked >: $(tm_screen | grep -A
 tm_keys Q; wait_for 5 'Safe shutdown' && tm_keys y
 stop_emu
 
-# ---- 80x24: a stall; the recording file and size stay on the status line ----
+# ---- 80x24: a stall; the recording file (shortened to its date and time) and size stay on the status
+# line, and so does the packet loss (it was dropped at 80 columns) ----
 start_emu --faults stall=6:8
 tm_start 80 24 sh -c "TERM=$TERMV \"\$0\" --serial '$TMP/tty' --out '$TMP/rec2' 2> '$TMP/exit.err'; sleep 30" "$DW_BIN"
 wait_for 20 ' LIVE ' || fail screen_live_80 "no live status line"
 line=$(tm_screen | tail -n 2 | head -n 1)
-if echo "$line" | grep -Eq 'rec ~?[a-z-]*[0-9]{8}-[0-9]{6}\.bdf [0-9.]+ (kB|MB)'; then
-    if wait_for 20 'NO DATA since' && tm_screen | tail -n 2 | head -n 1 | grep -Eq 'rec ~?[a-z-]*[0-9]{8}-[0-9]{6}\.bdf [0-9.]+ (kB|MB)'; then
+if echo "$line" | grep -Eq 'rec ([a-z-]*)?[0-9]{8}-[0-9]{6}(\.bdf)? [0-9.]+ (kB|MB)'; then
+    if wait_for 20 'NO DATA since' && tm_screen | tail -n 2 | head -n 1 | grep -Eq 'rec ([a-z-]*)?[0-9]{8}-[0-9]{6}(\.bdf)? [0-9.]+ (kB|MB)'; then
         pass screen_rec_field_80x24
     else fail screen_rec_field_80x24 "during the stall: $(tm_screen | tail -n 2 | head -n 1)"; fi
+    if echo "$line" | grep -Eq 'loss [0-9.]+%'; then pass "screen_loss_at_80x24 ($line)"
+    else fail screen_loss_at_80x24 "$line"; fi
 else fail screen_rec_field_80x24 "$line"; fi
 tm_keys Q; wait_for 5 'Safe shutdown' && tm_keys y
 sleep 4
