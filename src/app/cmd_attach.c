@@ -96,6 +96,7 @@ int dw_cmd_attach(int argc, char **argv)
     pthread_mutex_lock(&mon.lock);
     int ended = mon.finished;
     pthread_mutex_unlock(&mon.lock);
+    dw_attach_join(a);                   /* its findings are final from here on */
     const char *why = dw_attach_why(a);
     int broken = ended && dw_attach_broken(a);
     if (ended && !why[0])            /* the session's own last status said finished: its safe shutdown */

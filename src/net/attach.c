@@ -20,6 +20,7 @@ struct dw_attach {
     dw_buf in;
     char why[256];
     int broken;                  /* the connection ended without the session's safe shutdown */
+    int joined;
 };
 
 /* Read into a->in; 1 data, 0 would block, -1 closed or failed. */
@@ -195,13 +196,20 @@ dw_attach *dw_attach_start(const char *path, dw_monitor *local, char *name, char
     return a;
 }
 
-void dw_attach_stop(dw_attach *a)
+void dw_attach_join(dw_attach *a)
 {
-    if (!a) return;
+    if (!a || a->joined) return;
     char c = 1;
     if (write(a->stop_fd[1], &c, 1) < 0) { /* an empty pipe: cannot fail */
     }
     pthread_join(a->th, NULL);
+    a->joined = 1;
+}
+
+void dw_attach_stop(dw_attach *a)
+{
+    if (!a) return;
+    dw_attach_join(a);
     close(a->fd);
     close(a->stop_fd[0]);
     close(a->stop_fd[1]);
