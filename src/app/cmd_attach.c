@@ -99,8 +99,6 @@ int dw_cmd_attach(int argc, char **argv)
     dw_attach_join(a);                   /* its findings are final from here on */
     const char *why = dw_attach_why(a);
     int broken = ended && dw_attach_broken(a);
-    if (ended && !why[0])            /* the session's own last status said finished: its safe shutdown */
-        why = "the session ended (safe shutdown)";
     if (ended && why[0])
         fprintf(stderr, "dreamwatch attach: session %s: %s\n", name, why);
     else

@@ -13,6 +13,8 @@
 #include "net/control.h"
 #include "net/wire.h"
 
+#define SAFE_END "the session ended (safe shutdown)"
+
 struct dw_attach {
     int fd, stop_fd[2];
     dw_monitor *m;
@@ -119,7 +121,7 @@ static void *run(void *arg)
                 snprintf(a->why, sizeof a->why, "%s", a->broken ?
                          "the connection broke without a safe shutdown: the session was killed or "
                          "crashed (its recording is on disk; dreamwatch recover completes it)" :
-                         "the session ended (safe shutdown)");
+                         SAFE_END);
                 break;
             }
         }
@@ -204,6 +206,12 @@ void dw_attach_join(dw_attach *a)
     }
     pthread_join(a->th, NULL);
     a->joined = 1;
+    /* stopped before it read the end of the connection, after the session's last status said
+     * finished (only a safe shutdown sends that): that is how it ended */
+    pthread_mutex_lock(&a->m->lock);
+    if (!a->why[0] && a->m->finished)
+        snprintf(a->why, sizeof a->why, "%s", SAFE_END);
+    pthread_mutex_unlock(&a->m->lock);
 }
 
 void dw_attach_stop(dw_attach *a)

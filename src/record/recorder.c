@@ -568,11 +568,11 @@ static int try_resume(dw_recorder *r)
     if (old_log >= 0)
         close(old_log);
     r->failed = 0;
-    r->unrecorded += r->src_frames - r->lost_frame0;
+    long long lost = r->src_frames - r->lost_frame0;     /* the annotation and the summary's figure */
+    r->unrecorded += lost;
     r->nfiles++;
     char text[64];
-    snprintf(text, sizeof text, "Recording resumed, %.1f s lost",
-             (double)(r->src_frames - r->lost_frame0) / r->info.fs);
+    snprintf(text, sizeof text, "Recording resumed, %.1f s lost", (double)lost / r->info.fs);
     return dw_recorder_annotate(r, (double)r->src_frames / r->info.fs, -1, text);
 }
 
