@@ -24,14 +24,20 @@
 #define DUR_MIN_S 0.5
 #define DUR_MAX_S 2.0
 
+#define CHUNK 256 /* samples filtered at a time */
+#define STEP_S 0.05 /* the criteria are evaluated once per step (YASA: its 0.3-s windows every 0.1 s) */
+
 enum { IDLE, RUN, TAIL };
 
 /* What the per-sample loop changes: copied to a local for each chunk (registers, not memory).
- * k: samples since the last reset; i1 ... ib: ring positions, k modulo n1, n3, nd, nh, nb. */
+ * k: samples since the last reset; kb: steps (blocks of nbk samples) since it; j: samples into the
+ * current block; i1, i3, id: block-ring positions (kb modulo n1, n3, nd). acc: the current block's
+ * sums of s^2, b^2, s, b, s b. */
 typedef struct {
-    long k, stats_n;
-    int i1, i3, id, ih, ib;
-    double sum[7]; /* s^2 and b^2 over 1 s; s, b, s^2, b^2, s b over 0.3 s */
+    long k, kb, stats_n;
+    int j, i1, i3, id, on;
+    double acc[5];
+    double sum[7]; /* s^2 and b^2 over 1 s; s, b, s^2, b^2, s b over 0.3 s (sums of block sums) */
     double mean, var;
 } hot;
 
@@ -39,10 +45,10 @@ typedef struct {
  * criteria ring (unsigned char) may alias any object, so anything read through the detector would be
  * loaded again after each one. */
 typedef struct {
-    int n1, n3, nd, nh, nb;
+    int nbk, n1, n3, nd;
     long stats_tau_n, stats_min_n;
     double stats_alpha, inv_n3;
-    double *s2_1, *b2_1, *s_3, *b_3, *sig_d, *brd_d;
+    double *blk1, *blk3;
     unsigned char *crit;
 } rings;
 
@@ -50,16 +56,21 @@ typedef struct {
 struct dw_spindle_det {
     double fs;
     dw_cascade sig, brd;
-    int n1, n3, nd, nh;               /* window lengths and delays in samples */
-    double *s2_1, *b2_1;              /* 1-s rings: sigma^2, broad^2 */
-    double *s_3, *b_3;                /* 0.3-s rings: sigma, broad */
-    unsigned char *crit;              /* delay line of the 0.3-s criteria (bit 0 corr, bit 1 rms) */
-    double *sig_d;                    /* delay line of sigma, LAG_S */
-    double *brd_d; /* delay line of broad: its sigma component in phase with sigma */
-    int nb;                           /* its length: the whole samples of the lag, plus 2 */
+    int nbk;                          /* samples in a block (a step): fs * STEP_S, rounded */
+    int n1, n3, nd;                   /* the 1-s and 0.3-s windows, the 0.3-s criteria's delay: blocks */
+    int nh;                           /* the lag LAG_S in samples */
+    double *blk1;                     /* ring of n1 blocks: sums of sigma^2, broad^2 (2 a block) */
+    double *blk3;                     /* ring of n3 blocks: sums of s, b, s^2, b^2, s b (5 a block) */
+    unsigned char *crit;              /* delay line (blocks) of the 0.3-s criteria (bit 0 corr, 1 rms) */
+    /* The filters' outputs of a chunk, after the last samples of the chunks before (zeros after a
+     * reset): sigma after nh of them (it is read LAG_S late), broad after hb (its 12-15 Hz part
+     * lined up with sigma: read lag samples late, interpolated between two). */
+    double *sig_d;                    /* nh + CHUNK */
+    double *brd_d;                    /* hb + CHUNK */
+    int hb;                           /* the whole samples of the lag, plus 1 */
     double lag;                       /* the lag in samples */
     hot h;                            /* mean, var: running statistics of the 0.3-s sigma RMS */
-    long stats_tau_n, stats_min_n;
+    long stats_tau_n, stats_min_n;    /* in blocks */
     double stats_alpha, inv_n3;
     int state;
     double start, end, amp, prev_sig;
@@ -67,7 +78,8 @@ struct dw_spindle_det {
     double first_x, last_x;
     int tail_nx;                      /* ... in the gap of a TAIL, the last at */
     double tail_first, tail_last;
-    double gd; /* the sigma filter's group delay at 13.5 Hz (s): onsets minus it */
+    double gd; /* the sigma filter's group delay at 13.5 Hz, plus half a block of the held mask (s):
+                  onsets minus it */
 };
 
 static void *grab(size_t n, size_t size) { return calloc(n ? n : 1, size); }
@@ -102,31 +114,33 @@ dw_spindle_det *dw_spindle_new(double fs)
     if (!d)
         return NULL;
     d->fs = fs;
-    d->n1 = (int)lround(REL_WIN_S * fs);
-    d->n3 = (int)lround(SHORT_WIN_S * fs);
-    d->nd = (int)lround((LAG_S - SHORT_WIN_S / 2) * fs);
+    d->nbk = (int)lround(STEP_S * fs);
+    double step = d->nbk / fs;                   /* the block's true length (s) */
+    d->n1 = (int)lround(REL_WIN_S / step);
+    d->n3 = (int)lround(SHORT_WIN_S / step);
+    d->nd = (int)lround((LAG_S - d->n3 * step / 2) / step);
     d->nh = (int)lround(LAG_S * fs);
-    d->inv_n3 = 1.0 / d->n3;
-    d->stats_tau_n = lround(STATS_TAU_S * fs);
+    d->inv_n3 = 1.0 / (d->n3 * d->nbk);
+    d->stats_tau_n = lround(STATS_TAU_S / step);
     d->stats_alpha = 1.0 / (double)d->stats_tau_n;
-    d->stats_min_n = lround(STATS_MIN_S * fs);
-    d->s2_1 = grab((size_t)d->n1, sizeof(double));
-    d->b2_1 = grab((size_t)d->n1, sizeof(double));
-    d->s_3 = grab((size_t)d->n3, sizeof(double));
-    d->b_3 = grab((size_t)d->n3, sizeof(double));
+    d->stats_min_n = lround(STATS_MIN_S / step);
+    d->blk1 = grab((size_t)d->n1 * 2, sizeof(double));
+    d->blk3 = grab((size_t)d->n3 * 5, sizeof(double));
     d->crit = grab((size_t)d->nd, 1);
-    d->sig_d = grab((size_t)d->nh, sizeof(double));
-    if (!d->s2_1 || !d->b2_1 || !d->s_3 || !d->b_3 || !d->crit || !d->sig_d ||
+    d->sig_d = grab((size_t)d->nh + CHUNK, sizeof(double));
+    if (!d->blk1 || !d->blk3 || !d->crit || !d->sig_d ||
         dw_cascade_butter(&d->sig, DW_BQ_HIGHPASS, SIGMA_ORDER, SIGMA_LO, fs) < 0 ||
         dw_cascade_butter(&d->sig, DW_BQ_LOWPASS, SIGMA_ORDER, SIGMA_HI, fs) < 0 ||
         dw_cascade_butter(&d->brd, DW_BQ_HIGHPASS, 2, 1.0, fs) < 0 ||
         dw_cascade_butter(&d->brd, DW_BQ_LOWPASS, 4, 30.0, fs) < 0 ||
-        !(d->brd_d = grab((size_t)(d->nb = (int)(d->lag = align_lag(d)) + 2), sizeof(double)))) {
+        !(d->brd_d = grab((size_t)(d->hb = (int)(d->lag = align_lag(d)) + 1) + CHUNK,
+                          sizeof(double)))) {
         dw_spindle_free(d);
         return NULL;
     }
     double p1 = dw_cascade_phase(&d->sig, 13.4, fs), p2 = dw_cascade_phase(&d->sig, 13.6, fs);
-    d->gd = -remainder(p2 - p1, 2 * M_PI) / (2 * M_PI * 0.2);
+    /* a block's criteria hold from its last sample on: on average (nbk - 1) / 2 samples late */
+    d->gd = -remainder(p2 - p1, 2 * M_PI) / (2 * M_PI * 0.2) + (d->nbk - 1) / (2 * fs);
     return d;
 }
 
@@ -134,10 +148,8 @@ void dw_spindle_free(dw_spindle_det *d)
 {
     if (!d)
         return;
-    free(d->s2_1);
-    free(d->b2_1);
-    free(d->s_3);
-    free(d->b_3);
+    free(d->blk1);
+    free(d->blk3);
     free(d->crit);
     free(d->sig_d);
     free(d->brd_d);
@@ -148,13 +160,11 @@ void dw_spindle_reset(dw_spindle_det *d)
 {
     dw_cascade_reset(&d->sig);
     dw_cascade_reset(&d->brd);
-    memset(d->s2_1, 0, (size_t)d->n1 * sizeof(double));
-    memset(d->b2_1, 0, (size_t)d->n1 * sizeof(double));
-    memset(d->s_3, 0, (size_t)d->n3 * sizeof(double));
-    memset(d->b_3, 0, (size_t)d->n3 * sizeof(double));
+    memset(d->blk1, 0, (size_t)d->n1 * 2 * sizeof(double));
+    memset(d->blk3, 0, (size_t)d->n3 * 5 * sizeof(double));
     memset(d->crit, 0, (size_t)d->nd);
     memset(d->sig_d, 0, (size_t)d->nh * sizeof(double));
-    memset(d->brd_d, 0, (size_t)d->nb * sizeof(double));
+    memset(d->brd_d, 0, (size_t)d->hb * sizeof(double));
     hot keep = { .stats_n = d->h.stats_n, .mean = d->h.mean, .var = d->h.var };
     d->h = keep;                                 /* the statistics are kept */
     d->state = IDLE;
@@ -166,13 +176,12 @@ static void resum(const rings *d, double sum[7])
     for (int i = 0; i < 7; i++)
         sum[i] = 0;
     for (int i = 0; i < d->n1; i++) {
-        sum[0] += d->s2_1[i];
-        sum[1] += d->b2_1[i];
+        sum[0] += d->blk1[2 * i];
+        sum[1] += d->blk1[2 * i + 1];
     }
-    for (int i = 0; i < d->n3; i++) {
-        double s = d->s_3[i], b = d->b_3[i];
-        sum[2] += s; sum[3] += b; sum[4] += s * s; sum[5] += b * b; sum[6] += s * b;
-    }
+    for (int i = 0; i < d->n3; i++)
+        for (int v = 0; v < 5; v++)
+            sum[2 + v] += d->blk3[5 * i + v];
 }
 
 /* The run state machine on the lagged mask (tl: the time the criteria describe; sig: sigma then).
@@ -224,84 +233,87 @@ static int track(dw_spindle_det *d, double tl, int on, double sig, dw_spindle *o
     return found;
 }
 
-#define CHUNK 256 /* samples filtered at a time (on the stack) */
-
-/* The 1-s and 0.3-s windows take sample (s, b): the criteria bits of the 0.3-s windows (1 corr,
- * 2 rms), and bit 4 when the 1-s one holds (rel). Every operation as in the per-sample original, so
- * the bits and statistics are the same to the last one. */
-static inline unsigned windows(const rings *d, hot *h, double s, double b)
+/* The end of a block: its sums enter the 1-s and 0.3-s windows (of whole blocks), the criteria are
+ * evaluated on them, and the mask the following samples hold is set: rel (1 s) now, corr and rms
+ * (0.3 s) delayed by nd blocks so that all three describe the window centred LAG_S ago; two of three
+ * (of two while the rms statistics warm up). Every operation in a fixed order whatever the chunking. */
+static void block_end(const rings *d, hot *h, const double acc[5])
 {
-    int i1 = h->i1, i3 = h->i3;
+    int i1 = h->i1, i3 = h->i3, id = h->id;
+    double *b1 = d->blk1 + 2 * i1, *b3 = d->blk3 + 5 * i3;
+    const double v3[5] = { acc[2], acc[3], acc[0], acc[1], acc[4] };
+    h->sum[0] += acc[0] - b1[0];
+    h->sum[1] += acc[1] - b1[1];
+    b1[0] = acc[0];
+    b1[1] = acc[1];
+    for (int v = 0; v < 5; v++) {
+        h->sum[2 + v] += v3[v] - b3[v];
+        b3[v] = v3[v];
+    }
     h->i1 = i1 + 1 == d->n1 ? 0 : i1 + 1;
     h->i3 = i3 + 1 == d->n3 ? 0 : i3 + 1;
-    double os = d->s_3[i3], ob = d->b_3[i3];
-    h->sum[0] += s * s - d->s2_1[i1];
-    h->sum[1] += b * b - d->b2_1[i1];
-    d->s2_1[i1] = s * s;
-    d->b2_1[i1] = b * b;
-    h->sum[2] += s - os; h->sum[3] += b - ob;
-    h->sum[4] += s * s - os * os; h->sum[5] += b * b - ob * ob; h->sum[6] += s * b - os * ob;
-    d->s_3[i3] = s;
-    d->b_3[i3] = b;
-    if (i1 == d->n1 - 1) {
-        double r[7];                                  /* not h->sum itself: h stays in registers */
-        resum(d, r);
-        h->sum[0] = r[0]; h->sum[1] = r[1]; h->sum[2] = r[2]; h->sum[3] = r[3];
-        h->sum[4] = r[4]; h->sum[5] = r[5]; h->sum[6] = r[6];
+    h->id = id + 1 == d->nd ? 0 : id + 1;
+    if (i1 == d->n1 - 1)
+        resum(d, h->sum);
+    long kb = ++h->kb;
+    int rel = (kb >= d->n1) & (h->sum[1] > 0) & (h->sum[0] >= REL_MIN * h->sum[1]);
+    unsigned now = 0;
+    if (kb >= d->n3) {
+        double in = d->inv_n3, ms = h->sum[2] * in, mb = h->sum[3] * in;
+        double vs = h->sum[4] * in - ms * ms, vb = h->sum[5] * in - mb * mb,
+               cv = h->sum[6] * in - ms * mb;
+        now = (unsigned)((vs > 0) & (vb > 0) & (cv > 0) & (cv * cv >= CORR_MIN * CORR_MIN * vs * vb));
+        double ms2 = h->sum[4] * in, rms = sqrt(ms2 > 0 ? ms2 : 0);
+        double a = ++h->stats_n < d->stats_tau_n ? 1.0 / (double)h->stats_n : d->stats_alpha;
+        double delta = rms - h->mean;
+        h->mean += a * delta;
+        h->var = (1 - a) * (h->var + a * delta * delta);
+        double e = rms - h->mean;                     /* rms >= mean + 1.5 SD */
+        now |= (unsigned)((h->stats_n >= d->stats_min_n) & (e >= 0) &
+                          (e * e >= RMS_SD * RMS_SD * h->var)) << 1;
     }
-    /* the criteria as & of comparisons, not && : no branch on the data (they would mispredict) */
-    unsigned bits =
-        (unsigned)((h->k >= d->n1) & (h->sum[1] > 0) & (h->sum[0] >= REL_MIN * h->sum[1])) << 2;
-    if (h->k < d->n3)
-        return bits;
-    double in = d->inv_n3, ms = h->sum[2] * in, mb = h->sum[3] * in;
-    double vs = h->sum[4] * in - ms * ms, vb = h->sum[5] * in - mb * mb,
-           cv = h->sum[6] * in - ms * mb;
-    bits |= (unsigned)((vs > 0) & (vb > 0) & (cv > 0) & (cv * cv >= CORR_MIN * CORR_MIN * vs * vb));
-    double ms2 = h->sum[4] * in, rms = sqrt(ms2 > 0 ? ms2 : 0);     /* fmax(ms2, 0), inline */
-    double a = ++h->stats_n < d->stats_tau_n ? 1.0 / (double)h->stats_n : d->stats_alpha;
-    double delta = rms - h->mean;
-    h->mean += a * delta;
-    h->var = (1 - a) * (h->var + a * delta * delta);
-    double e = rms - h->mean;                         /* rms >= mean + 1.5 SD */
-    bits |= (unsigned)((h->stats_n >= d->stats_min_n) & (e >= 0) &
-                       (e * e >= RMS_SD * RMS_SD * h->var)) << 1;
-    return bits;
+    unsigned late = d->crit[id];             /* the 0.3-s criteria, delayed to the same lag */
+    d->crit[id] = (unsigned char)now;
+    h->on = rel + (int)(late & 1) + (int)((late >> 1) & 1) >= 2;
 }
 
 /* One chunk of n <= CHUNK samples (see dw_spindle_run). */
 static int run_chunk(dw_spindle_det *d, const double *t, const double *x, int n, dw_spindle *out,
                      int *at)
 {
-    double s[CHUNK], b[CHUNK];
+    double in[CHUNK];
     for (int i = 0; i < n; i++)
-        s[i] = isfinite(x[i]) ? x[i] : 0;
-    dw_cascade_run2(&d->sig, s, s, &d->brd, s, b, (size_t)n);
+        in[i] = isfinite(x[i]) ? x[i] : 0;
+    int nh = d->nh, hb = d->hb, w = hb - 1;
+    double *sg = d->sig_d, *bd = d->brd_d;
+    dw_cascade_run2(&d->sig, in, sg + nh, &d->brd, in, bd + hb, (size_t)n);
     hot h = d->h;
-    const rings r = { d->n1, d->n3, d->nd, d->nh, d->nb, d->stats_tau_n, d->stats_min_n,
-                      d->stats_alpha, d->inv_n3, d->s2_1, d->b2_1, d->s_3, d->b_3, d->sig_d,
-                      d->brd_d, d->crit };
-    int w = (int)d->lag, found = 0, state = d->state;   /* state, prev_sig: track's, in locals */
+    const rings r = { d->nbk, d->n1, d->n3, d->nd, d->stats_tau_n, d->stats_min_n,
+                      d->stats_alpha, d->inv_n3, d->blk1, d->blk3, d->crit };
+    int found = 0, state = d->state;               /* state, prev_sig: track's, in locals */
     double fr = d->lag - w, fr1 = 1 - fr, prev_sig = d->prev_sig;
+    /* the block's sums, its position and the mask in locals: h is in memory (block_end takes it) */
+    double a0 = h.acc[0], a1 = h.acc[1], a2 = h.acc[2], a3 = h.acc[3], a4 = h.acc[4];
+    int j = h.j, on = h.on;
+    long k = h.k;
     for (int i = 0; i < n; i++) {
-        double sv = s[i];
-        r.brd_d[h.ib] = b[i];                   /* broad, lag samples ago (linear interpolation) */
-        int j0 = h.ib - w, j1 = j0 - 1;
-        double bv = fr1 * r.brd_d[j0 < 0 ? j0 + r.nb : j0] +
-                    fr * r.brd_d[j1 < 0 ? j1 + r.nb : j1];
-        h.ib = h.ib + 1 == r.nb ? 0 : h.ib + 1;
-        unsigned now = windows(&r, &h, sv, bv);
-        int id = h.id, ih = h.ih;
-        h.id = id + 1 == r.nd ? 0 : id + 1;
-        h.ih = ih + 1 == r.nh ? 0 : ih + 1;
-        unsigned late = r.crit[id];             /* the 0.3-s criteria, delayed to the same lag */
-        r.crit[id] = (unsigned char)(now & 3);
-        double sig = r.sig_d[ih];
-        r.sig_d[ih] = sv;
-        if (h.k++ < r.nh)
+        double sv = sg[nh + i];
+        double bv = fr1 * bd[hb + i - w] + fr * bd[hb + i - w - 1];
+        a0 += sv * sv;
+        a1 += bv * bv;
+        a2 += sv;
+        a3 += bv;
+        a4 += sv * bv;
+        if (++j == r.nbk) {
+            const double acc[5] = { a0, a1, a2, a3, a4 };
+            block_end(&r, &h, acc);
+            on = h.on;
+            j = 0;
+            a0 = a1 = a2 = a3 = a4 = 0;
+        }
+        double sig = sg[i];                      /* sigma LAG_S ago */
+        if (k++ < nh)
             continue;
-        /* two of three (of two while rms warms up) */
-        int on = ((now >> 2) & 1) + (late & 1) + ((late >> 1) & 1) >= 2;
         if (!on && state == IDLE) {              /* what track does then, without the call */
             prev_sig = sig;
             continue;
@@ -313,6 +325,11 @@ static int run_chunk(dw_spindle_det *d, const double *t, const double *x, int n,
         state = d->state;
         prev_sig = d->prev_sig;
     }
+    memmove(sg, sg + n, (size_t)nh * sizeof *sg);  /* the last nh and hb for the next chunk */
+    memmove(bd, bd + n, (size_t)hb * sizeof *bd);
+    h.acc[0] = a0; h.acc[1] = a1; h.acc[2] = a2; h.acc[3] = a3; h.acc[4] = a4;
+    h.j = j;
+    h.k = k;
     d->h = h;
     d->state = state;
     d->prev_sig = prev_sig;

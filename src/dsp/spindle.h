@@ -12,7 +12,10 @@
  * the first 5 min; ignored for the first 10 s, while they mean nothing) >= threshold A sample is
  * "spindle" when at least two of the criteria in use hold (YASA's rule; during the first 10 s that
  * means rel and corr). The 0.3-s criteria are delayed by 0.35 s so that all three trail the signal
- * by the same 0.5 s (half the 1-s window); that lag is removed from the reported onset. Runs closer
+ * by the same 0.5 s (half the 1-s window); that lag is removed from the reported onset. The criteria
+ * are evaluated once per 50-ms block (YASA evaluates its 0.3-s windows every 100 ms and interpolates)
+ * on windows of whole blocks (20 and 6 at 100 and 200 Hz; 0.99 and 0.31 s at 250 Hz), and the
+ * samples until the next block hold the verdict (half a block is taken off the onset). Runs closer
  * than 0.5 s merge; a run lasting 0.5-2 s is a spindle, reported 0.5 s after its end (when no merge
  * can follow). YASA's windows are centred (it sees the whole night); these trail, so onsets are
  * estimates to about 0.1 s and its whole-night RMS statistics become running ones. Figures on real
@@ -37,7 +40,7 @@ void dw_spindle_reset(dw_spindle_det *d);
 /* n consecutive samples x (uV; a non-finite one counts as 0) at source times t[0..n-1]. Returns
  * the number of spindles confirmed in them, each in out[j] with at[j] the index of the sample that
  * confirmed it (ascending); out and at have room for n (at most one per sample). The filters run
- * over blocks of 256 samples and the windows keep running sums, but every sample goes through the
+ * over chunks of 256 samples and the windows keep running sums, but every sample goes through the
  * same operations in the same order whatever n is: the same spindles to the bit for any cutting of
  * a stream (test_sleep_events, fuzz_sleep_events). */
 int  dw_spindle_run(dw_spindle_det *d, const double *t, const double *x_uv, int n, dw_spindle *out,
