@@ -3,6 +3,7 @@
 
 #include <complex.h>
 #include <math.h>
+#include <string.h>
 
 int dw_biquad_design(dw_biquad_coef *c, enum dw_biquad_kind kind, double f0, double q, double fs)
 {
@@ -166,6 +167,136 @@ void dw_cascade_run2(dw_cascade *a, const double *ina, double *outa, dw_cascade 
         pair3(&a->s[i], ina, outa, &b->s[i], inb, outb, n);
     run_sections(&b->s[i], b->n - i, inb, outb, n);     /* the sections left of each, alone */
     run_sections(&a->s[i], a->n - i, ina, outa, n);     /* b first: outa may be inb */
+}
+
+typedef double v4d __attribute__((vector_size(32)));   /* four lanes: AVX, or two SSE2 halves */
+
+/* The vectors of dw_cascade_run_trio: coefficients and states, section k of every lane. */
+typedef struct { v4d b0[3], b1[3], b2[3], a1[3], a2[3], s1[3], s2[3]; } trio_state;
+
+/* Lane l's first m sections on one sample, scalar: the same operations as the vector's. */
+static double trio_lane(trio_state *v, int l, int m, double x)
+{
+    for (int k = 0; k < m; k++) {
+        double y = v->b0[k][l] * x + v->s1[k][l];
+        v->s1[k][l] = v->b1[k][l] * x - v->a1[k][l] * y + v->s2[k][l];
+        v->s2[k][l] = v->b2[k][l] * x - v->a2[k][l] * y;
+        x = y;
+    }
+    return x;
+}
+
+/* Samples 1 .. n-1 in the four lanes (sample 0 already through lanes 0, 1, 3; *carry lane 0's
+ * output of it); the last sample's lane-0 output is left in *carry. m[l]: sections in lane l. */
+static inline __attribute__((always_inline)) void trio_body(trio_state *v, const int m[4],
+                                                            const double *in, double *outa,
+                                                            double *outb, double *outc, size_t n,
+                                                            double *carry)
+{
+    v4d b0[3], b1[3], b2[3], a1[3], a2[3], s1[3], s2[3];
+    for (int k = 0; k < 3; k++) {
+        b0[k] = v->b0[k]; b1[k] = v->b1[k]; b2[k] = v->b2[k]; a1[k] = v->a1[k]; a2[k] = v->a2[k];
+        s1[k] = v->s1[k]; s2[k] = v->s2[k];
+    }
+    double c = *carry;
+    int mb = m[1] - 1, ma = m[2] - 1, mc = m[3] - 1;
+    for (size_t j = 1; j < n; j++) {
+        double xj = in[j];
+        v4d x = { xj, xj, c, xj }, ys[3];
+        for (int k = 0; k < 3; k++) {                     /* unrolled by the compiler */
+            v4d y = b0[k] * x + s1[k];
+            s1[k] = b1[k] * x - a1[k] * y + s2[k];
+            s2[k] = b2[k] * x - a2[k] * y;
+            ys[k] = y;
+            x = y;
+        }
+        c = ys[2][0];
+        outb[j] = ys[mb][1];
+        outa[j - 1] = ys[ma][2];
+        outc[j] = ys[mc][3];
+    }
+    *carry = c;
+    for (int k = 0; k < 3; k++) {
+        v->s1[k] = s1[k];
+        v->s2[k] = s2[k];
+    }
+}
+
+static void trio_plain(trio_state *v, const int m[4], const double *in, double *outa,
+                       double *outb, double *outc, size_t n, double *carry)
+{
+    trio_body(v, m, in, outa, outb, outc, n, carry);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx"))) static void trio_avx(trio_state *v, const int m[4],
+                                                    const double *in, double *outa, double *outb,
+                                                    double *outc, size_t n, double *carry)
+{
+    trio_body(v, m, in, outa, outb, outc, n, carry);
+}
+#define HAVE_AVX() __builtin_cpu_supports("avx")
+#else
+#define trio_avx trio_plain
+#define HAVE_AVX() 0
+#endif
+
+static int trio_simd = 1;   /* dw_cascade_simd: set before any thread filters (tests) */
+
+int dw_cascade_simd(int allow)
+{
+    trio_simd = allow && HAVE_AVX();
+    return trio_simd;
+}
+
+void dw_cascade_run_trio(dw_cascade *a, dw_cascade *b, dw_cascade *c, const double *in,
+                         double *outa, double *outb, double *outc, size_t n)
+{
+    if (n == 0)
+        return;
+    if (n < 8) {             /* a few samples (the live session's 40 ms at 100 Hz): not worth the lanes */
+        for (size_t j = 0; j < n; j++) {
+            double x = in[j];
+            outa[j] = dw_cascade_step(a, x);
+            outb[j] = dw_cascade_step(b, x);
+            outc[j] = dw_cascade_step(c, x);
+        }
+        return;
+    }
+    if (a->n < 4 || a->n > 6 || b->n < 1 || b->n > 3 || c->n < 1 || c->n > 3) {
+        dw_cascade *cs[3] = { a, b, c };        /* the one written over the input last */
+        double *out[3] = { outa, outb, outc };
+        for (int pass = 0; pass < 2; pass++)
+            for (int i = 0; i < 3; i++)
+                if ((out[i] == in) == pass)
+                    dw_cascade_run(cs[i], in, out[i], n);
+        return;
+    }
+    static int avx = -1;                        /* a benign race: every thread finds the same */
+    if (avx < 0)
+        avx = HAVE_AVX() ? 1 : 0;
+    const int m[4] = { 3, b->n, a->n - 3, c->n };
+    dw_biquad *sec[4] = { &a->s[0], &b->s[0], &a->s[3], &c->s[0] };
+    trio_state v;
+    memset(&v, 0, sizeof v);
+    for (int l = 0; l < 4; l++)
+        for (int k = 0; k < m[l]; k++) {
+            const dw_biquad *q = &sec[l][k];
+            v.b0[k][l] = q->c.b0; v.b1[k][l] = q->c.b1; v.b2[k][l] = q->c.b2;
+            v.a1[k][l] = q->c.a1; v.a2[k][l] = q->c.a2;
+            v.s1[k][l] = q->s1; v.s2[k][l] = q->s2;
+        }
+    double x0 = in[0];                          /* sample 0: lane 2 has nothing yet */
+    double carry = trio_lane(&v, 0, 3, x0);
+    outb[0] = trio_lane(&v, 1, m[1], x0);
+    outc[0] = trio_lane(&v, 3, m[3], x0);
+    (avx && trio_simd ? trio_avx : trio_plain)(&v, m, in, outa, outb, outc, n, &carry);
+    outa[n - 1] = trio_lane(&v, 2, m[2], carry);     /* the last sample's remaining sections */
+    for (int l = 0; l < 4; l++)
+        for (int k = 0; k < m[l]; k++) {
+            sec[l][k].s1 = v.s1[k][l];
+            sec[l][k].s2 = v.s2[k][l];
+        }
 }
 
 void dw_cascade_reset(dw_cascade *c)

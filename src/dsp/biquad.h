@@ -43,6 +43,22 @@ void   dw_cascade_run(dw_cascade *c, const double *in, double *out, size_t n);
  * the two lanes of one vector, each output bit-identical to dw_cascade_run's (test_biquad). */
 void   dw_cascade_run2(dw_cascade *a, const double *ina, double *outa, dw_cascade *b,
                        const double *inb, double *outb, size_t n);
+/* Three cascades over the same block at once: in -> outa through a (4-6 sections), -> outb through b
+ * and -> outc through c (1-3 sections each); outa, outb, outc distinct, any may be in. Four lanes
+ * of one vector, three sections a lane: a's first three, b, a's others (one sample behind: they
+ * take the first three's output of the sample before), c. Each lane's operations are
+ * dw_biquad_step's in its order, so every output is bit-identical to dw_cascade_run's of its
+ * cascade (test_biquad); AVX when the processor has it (checked once), else the same code in two
+ * halves. Other shapes: the three cascades one after the other. Used for the spindle detector's
+ * sigma (6 sections) and broad (3) band-passes and the slow-wave band-pass (2) of the same channel:
+ * 11 sections at about the cost of three (bench_sleep_events). Blocks under 8 samples go the
+ * one-after-the-other way too (loading the lanes would cost more). */
+void   dw_cascade_run_trio(dw_cascade *a, dw_cascade *b, dw_cascade *c, const double *in,
+                           double *outa, double *outb, double *outc, size_t n);
+/* Whether dw_cascade_run_trio may use AVX (allow 1, the default) or must use the plain vector code
+ * (0): returns whether it will use AVX. For tests, which check both give the same bits; call it
+ * before any thread filters. */
+int    dw_cascade_simd(int allow);
 void   dw_cascade_reset(dw_cascade *c);
 /* Sets every section's state to its steady state for a constant input x0, so a signal that starts at
  * x0 (a 60-mV electrode offset into a high-pass) gives no start-up transient: the first output is

@@ -80,8 +80,14 @@ void dw_sleep_events_push(dw_sleep_events *e, double t0, const double *x, int n,
         dw_slow_wave sw[CHUNK];
         for (int i = 0; i < m; i++)
             t[i] = e->base + (double)(e->k + i) / e->fs;
-        int nsp = dw_spindle_run(e->sp, t, x + i0, m, sp, at_sp);
-        int nsw = dw_slow_wave_run(e->sw, t, x + i0, m, sw, at_sw);
+        double in[CHUNK], sig[CHUNK], brd[CHUNK], swy[CHUNK];
+        for (int i = 0; i < m; i++)
+            in[i] = isfinite(x[i0 + i]) ? x[i0 + i] : 0;
+        dw_cascade *cs, *cb;               /* the 11 sections of both detectors in one pass */
+        dw_spindle_cascades(e->sp, &cs, &cb);
+        dw_cascade_run_trio(cs, cb, dw_slow_wave_cascade(e->sw), in, sig, brd, swy, (size_t)m);
+        int nsp = dw_spindle_run_filtered(e->sp, t, sig, brd, m, sp, at_sp);
+        int nsw = dw_slow_wave_run_filtered(e->sw, t, swy, m, sw, at_sw);
         e->k += m;
         /* in the order of the samples that end them; a spindle first, as sample by sample */
         for (int a = 0, b = 0; fn && (a < nsp || b < nsw);) {

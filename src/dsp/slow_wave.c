@@ -64,15 +64,11 @@ static int judge(const dw_slow_wave_det *d, double end_t, dw_slow_wave *out)
 
 #define CHUNK 256 /* samples filtered at a time (on the stack) */
 
-/* One chunk of n <= CHUNK samples (see dw_slow_wave_run): the band-pass over the chunk, then the
- * half-waves sample by sample, the previous sample in locals. */
-static int run_chunk(dw_slow_wave_det *d, const double *t, const double *x, int n,
-                     dw_slow_wave *out, int *at)
+/* One chunk of n <= CHUNK band-passed samples y (see dw_slow_wave_run): the half-waves sample by
+ * sample, the previous sample in locals. */
+static int detect_chunk(dw_slow_wave_det *d, const double *t, const double *y, int n,
+                        dw_slow_wave *out, int *at)
 {
-    double y[CHUNK];
-    for (int i = 0; i < n; i++)
-        y[i] = isfinite(x[i]) ? x[i] : 0;
-    dw_cascade_run(&d->bp, y, y, (size_t)n);
     double py = d->prev_y, pt = d->prev_t;
     int have = d->have_prev, found = 0;
     for (int i = 0; i < n; i++) {
@@ -107,6 +103,32 @@ static int run_chunk(dw_slow_wave_det *d, const double *t, const double *x, int 
     d->prev_y = py;
     d->prev_t = pt;
     d->have_prev = have;
+    return found;
+}
+
+static int run_chunk(dw_slow_wave_det *d, const double *t, const double *x, int n,
+                     dw_slow_wave *out, int *at)
+{
+    double y[CHUNK];
+    for (int i = 0; i < n; i++)
+        y[i] = isfinite(x[i]) ? x[i] : 0;
+    dw_cascade_run(&d->bp, y, y, (size_t)n);
+    return detect_chunk(d, t, y, n, out, at);
+}
+
+dw_cascade *dw_slow_wave_cascade(dw_slow_wave_det *d) { return &d->bp; }
+
+int dw_slow_wave_run_filtered(dw_slow_wave_det *d, const double *t, const double *y, int n,
+                              dw_slow_wave *out, int *at)
+{
+    int found = 0;
+    for (int i = 0; i < n; i += CHUNK) {
+        int m = n - i < CHUNK ? n - i : CHUNK, f = detect_chunk(d, t + i, y + i, m, out + found,
+                                                                 at + found);
+        for (int j = 0; j < f; j++)
+            at[found + j] += i;
+        found += f;
+    }
     return found;
 }
 

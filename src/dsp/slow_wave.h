@@ -12,6 +12,8 @@
 #ifndef DW_SLOW_WAVE_H
 #define DW_SLOW_WAVE_H
 
+#include "dsp/biquad.h"
+
 typedef struct {
     double start_s;      /* the falling zero crossing that begins it, source time (s) */
     double dur_s;        /* to the falling crossing that ends it */
@@ -33,5 +35,12 @@ void dw_slow_wave_reset(dw_slow_wave_det *d);   /* after a gap: filter and half-
  * samples; the same slow waves to the bit for any cutting of a stream. */
 int  dw_slow_wave_run(dw_slow_wave_det *d, const double *t, const double *x_uv, int n,
                       dw_slow_wave *out, int *at);
+
+/* For a caller that filters for several detectors at once (dsp/sleep_events.c): the band-pass
+ * cascade (owned by d), and dw_slow_wave_run on samples already through it (y[i]: x[i], non-finite
+ * taken as 0, through it, in order). The same slow waves to the bit as dw_slow_wave_run. */
+dw_cascade *dw_slow_wave_cascade(dw_slow_wave_det *d);
+int dw_slow_wave_run_filtered(dw_slow_wave_det *d, const double *t, const double *y, int n,
+                              dw_slow_wave *out, int *at);
 
 #endif

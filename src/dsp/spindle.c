@@ -25,6 +25,7 @@
 #define DUR_MAX_S 2.0
 
 #define CHUNK 256 /* samples filtered at a time */
+#define SLIDE (8 * CHUNK) /* the filters' outputs kept before the histories move back */
 #define STEP_S 0.05 /* the criteria are evaluated once per step (YASA: its 0.3-s windows every 0.1 s) */
 
 enum { IDLE, RUN, TAIL };
@@ -62,12 +63,15 @@ struct dw_spindle_det {
     double *blk1;                     /* ring of n1 blocks: sums of sigma^2, broad^2 (2 a block) */
     double *blk3;                     /* ring of n3 blocks: sums of s, b, s^2, b^2, s b (5 a block) */
     unsigned char *crit;              /* delay line (blocks) of the 0.3-s criteria (bit 0 corr, 1 rms) */
-    /* The filters' outputs of a chunk, after the last samples of the chunks before (zeros after a
-     * reset): sigma after nh of them (it is read LAG_S late), broad after hb (its 12-15 Hz part
-     * lined up with sigma: read lag samples late, interpolated between two). */
-    double *sig_d;                    /* nh + CHUNK */
-    double *brd_d;                    /* hb + CHUNK */
+    /* The filters' outputs, a chunk at a time, after the last samples of the chunks before (zeros
+     * after a reset): sigma after nh of them (it is read LAG_S late), broad after hb (its 12-15 Hz
+     * part lined up with sigma: read lag samples late, interpolated between two). Both slide from
+     * off (samples): the chunk goes to sig_d + off + nh and brd_d + off + hb; when SLIDE would be
+     * passed, the histories move back to the front (one memmove per SLIDE samples). */
+    double *sig_d;                    /* nh + SLIDE */
+    double *brd_d;                    /* hb + SLIDE */
     int hb;                           /* the whole samples of the lag, plus 1 */
+    int off;
     double lag;                       /* the lag in samples */
     hot h;                            /* mean, var: running statistics of the 0.3-s sigma RMS */
     long stats_tau_n, stats_min_n;    /* in blocks */
@@ -127,13 +131,13 @@ dw_spindle_det *dw_spindle_new(double fs)
     d->blk1 = grab((size_t)d->n1 * 2, sizeof(double));
     d->blk3 = grab((size_t)d->n3 * 5, sizeof(double));
     d->crit = grab((size_t)d->nd, 1);
-    d->sig_d = grab((size_t)d->nh + CHUNK, sizeof(double));
+    d->sig_d = grab((size_t)d->nh + SLIDE, sizeof(double));
     if (!d->blk1 || !d->blk3 || !d->crit || !d->sig_d ||
         dw_cascade_butter(&d->sig, DW_BQ_HIGHPASS, SIGMA_ORDER, SIGMA_LO, fs) < 0 ||
         dw_cascade_butter(&d->sig, DW_BQ_LOWPASS, SIGMA_ORDER, SIGMA_HI, fs) < 0 ||
         dw_cascade_butter(&d->brd, DW_BQ_HIGHPASS, 2, 1.0, fs) < 0 ||
         dw_cascade_butter(&d->brd, DW_BQ_LOWPASS, 4, 30.0, fs) < 0 ||
-        !(d->brd_d = grab((size_t)(d->hb = (int)(d->lag = align_lag(d)) + 1) + CHUNK,
+        !(d->brd_d = grab((size_t)(d->hb = (int)(d->lag = align_lag(d)) + 1) + SLIDE,
                           sizeof(double)))) {
         dw_spindle_free(d);
         return NULL;
@@ -163,6 +167,7 @@ void dw_spindle_reset(dw_spindle_det *d)
     memset(d->blk1, 0, (size_t)d->n1 * 2 * sizeof(double));
     memset(d->blk3, 0, (size_t)d->n3 * 5 * sizeof(double));
     memset(d->crit, 0, (size_t)d->nd);
+    d->off = 0;
     memset(d->sig_d, 0, (size_t)d->nh * sizeof(double));
     memset(d->brd_d, 0, (size_t)d->hb * sizeof(double));
     hot keep = { .stats_n = d->h.stats_n, .mean = d->h.mean, .var = d->h.var };
@@ -277,16 +282,24 @@ static void block_end(const rings *d, hot *h, const double acc[5])
     h->on = rel + (int)(late & 1) + (int)((late >> 1) & 1) >= 2;
 }
 
-/* One chunk of n <= CHUNK samples (see dw_spindle_run). */
-static int run_chunk(dw_spindle_det *d, const double *t, const double *x, int n, dw_spindle *out,
-                     int *at)
+/* Where a chunk's sigma and broad go: the histories slide back first if it would not fit. */
+static void chunk_at(dw_spindle_det *d, double **sig, double **brd)
 {
-    double in[CHUNK];
-    for (int i = 0; i < n; i++)
-        in[i] = isfinite(x[i]) ? x[i] : 0;
+    if (d->off + CHUNK > SLIDE) {
+        memmove(d->sig_d, d->sig_d + d->off, (size_t)d->nh * sizeof *d->sig_d);
+        memmove(d->brd_d, d->brd_d + d->off, (size_t)d->hb * sizeof *d->brd_d);
+        d->off = 0;
+    }
+    *sig = d->sig_d + d->off + d->nh;
+    *brd = d->brd_d + d->off + d->hb;
+}
+
+/* One chunk of n <= CHUNK samples whose sigma and broad are where chunk_at said: the criteria and
+ * the runs (see dw_spindle_run). */
+static int detect_chunk(dw_spindle_det *d, const double *t, int n, dw_spindle *out, int *at)
+{
     int nh = d->nh, hb = d->hb, w = hb - 1;
-    double *sg = d->sig_d, *bd = d->brd_d;
-    dw_cascade_run2(&d->sig, in, sg + nh, &d->brd, in, bd + hb, (size_t)n);
+    double *sg = d->sig_d + d->off, *bd = d->brd_d + d->off;
     hot h = d->h;
     const rings r = { d->nbk, d->n1, d->n3, d->nd, d->stats_tau_n, d->stats_min_n,
                       d->stats_alpha, d->inv_n3, d->blk1, d->blk3, d->crit };
@@ -325,14 +338,50 @@ static int run_chunk(dw_spindle_det *d, const double *t, const double *x, int n,
         state = d->state;
         prev_sig = d->prev_sig;
     }
-    memmove(sg, sg + n, (size_t)nh * sizeof *sg);  /* the last nh and hb for the next chunk */
-    memmove(bd, bd + n, (size_t)hb * sizeof *bd);
+    d->off += n;
     h.acc[0] = a0; h.acc[1] = a1; h.acc[2] = a2; h.acc[3] = a3; h.acc[4] = a4;
     h.j = j;
     h.k = k;
     d->h = h;
     d->state = state;
     d->prev_sig = prev_sig;
+    return found;
+}
+
+/* One chunk of n <= CHUNK samples, filtered here. */
+static int run_chunk(dw_spindle_det *d, const double *t, const double *x, int n, dw_spindle *out,
+                     int *at)
+{
+    double in[CHUNK];
+    for (int i = 0; i < n; i++)
+        in[i] = isfinite(x[i]) ? x[i] : 0;
+    double *sg, *bd;
+    chunk_at(d, &sg, &bd);
+    dw_cascade_run2(&d->sig, in, sg, &d->brd, in, bd, (size_t)n);
+    return detect_chunk(d, t, n, out, at);
+}
+
+void dw_spindle_cascades(dw_spindle_det *d, dw_cascade **sigma, dw_cascade **broad)
+{
+    *sigma = &d->sig;
+    *broad = &d->brd;
+}
+
+int dw_spindle_run_filtered(dw_spindle_det *d, const double *t, const double *sigma,
+                            const double *broad, int n, dw_spindle *out, int *at)
+{
+    int found = 0;
+    for (int i = 0; i < n; i += CHUNK) {
+        int m = n - i < CHUNK ? n - i : CHUNK;
+        double *sg, *bd;
+        chunk_at(d, &sg, &bd);
+        memcpy(sg, sigma + i, (size_t)m * sizeof *sigma);
+        memcpy(bd, broad + i, (size_t)m * sizeof *broad);
+        int f = detect_chunk(d, t + i, m, out + found, at + found);
+        for (int j = 0; j < f; j++)
+            at[found + j] += i;
+        found += f;
+    }
     return found;
 }
 

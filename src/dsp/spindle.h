@@ -23,6 +23,8 @@
 #ifndef DW_SPINDLE_H
 #define DW_SPINDLE_H
 
+#include "dsp/biquad.h"
+
 typedef struct {
     double start_s;      /* onset, source time (s) */
     double dur_s;        /* 0.5-2 s */
@@ -45,5 +47,13 @@ void dw_spindle_reset(dw_spindle_det *d);
  * a stream (test_sleep_events, fuzz_sleep_events). */
 int  dw_spindle_run(dw_spindle_det *d, const double *t, const double *x_uv, int n, dw_spindle *out,
                     int *at);
+
+/* For a caller that filters for several detectors at once (dsp/sleep_events.c, with
+ * dw_cascade_run_trio): the detector's sigma and broad band-pass cascades (owned by d), and
+ * dw_spindle_run on samples already through them: sigma[i] and broad[i] are x[i] (non-finite
+ * taken as 0) through *sigma and *broad, in order. The same spindles to the bit as dw_spindle_run. */
+void dw_spindle_cascades(dw_spindle_det *d, dw_cascade **sigma, dw_cascade **broad);
+int  dw_spindle_run_filtered(dw_spindle_det *d, const double *t, const double *sigma,
+                             const double *broad, int n, dw_spindle *out, int *at);
 
 #endif

@@ -119,6 +119,40 @@ static void test_block_bit_identical(void)
           !bad_run, "%d of 54 cascade/block pairs differ", bad_run);
     CHECK("cascade_run2_bit_identical_to_step: every pair of 0-8 sections, blocks of 1 to 3001",
           !bad_run2, "%d of 486 runs differ", bad_run2);
+
+    /* dw_cascade_run_trio: every shape, vectorised (a 4-6, b and c 1-3) or not (0 and 7 sections),
+     * blocks of 1 to 3001, the input also outa's buffer (in place for a), then b's, then c's. */
+    static double yc[N], in[N];
+    int bad_trio = 0, runs = 0, avx = dw_cascade_simd(1);
+    for (int simd = avx; simd >= 0; simd--) {            /* AVX if the processor has it, then not */
+        dw_cascade_simd(simd);
+        static const int na[] = { 0, 4, 5, 6, 7 }, nbc[] = { 0, 1, 2, 3, 4 };
+        for (size_t ia = 0; ia < 5; ia++)
+            for (size_t ib = 0; ib < 5; ib++)
+                for (size_t ic = 0; ic < 5; ic++)
+                    for (size_t b = 0; b < sizeof cut / sizeof cut[0]; b++) {
+                        int alias = (int)((ia + ib + ic + b) % 4);   /* 0 none, 1 outa, 2 outb, 3 outc */
+                        dw_cascade a, bb, cc;
+                        make_cascade(&a, na[ia], 250);
+                        make_cascade(&bb, nbc[ib], 250);
+                        make_cascade(&cc, nbc[ic], 250);
+                        double *oa = alias == 1 ? ya : y, *ob = alias == 2 ? ya : yb,
+                               *oc = alias == 3 ? ya : yc, *src = alias ? ya : in;
+                        memcpy(src, x, sizeof x);
+                        for (int j = 0; j < N; j += cut[b]) {
+                            size_t m = (size_t)(N - j < cut[b] ? N - j : cut[b]);
+                            dw_cascade_run_trio(&a, &bb, &cc, src + j, oa + j, ob + j, oc + j, m);
+                        }
+                        runs++;
+                        bad_trio += memcmp(oa, ref[na[ia]], sizeof ya) != 0 ||
+                                    memcmp(ob, ref[nbc[ib]], sizeof yb) != 0 ||
+                                    memcmp(oc, ref[nbc[ic]], sizeof yc) != 0;
+                    }
+    }
+    dw_cascade_simd(1);
+    CHECK("cascade_run_trio_bit_identical_to_step: a 0/4-7, b and c 0-4 sections, blocks of 1 to "
+          "3001, the input shared with each output, with and without AVX", !bad_trio, "%d of %d runs differ", bad_trio,
+          runs);
 }
 
 int main(void)

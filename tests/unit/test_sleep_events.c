@@ -248,6 +248,36 @@ static void test_any_cutting(void)
           bad == 0 && count(ref, DW_SLEEP_SPINDLE) >= 8 && count(ref, DW_SLEEP_SLOW_WAVE) >= 8,
           "%d cuttings differ; %d spindles, %d slow waves", bad, count(ref, DW_SLEEP_SPINDLE),
           count(ref, DW_SLEEP_SLOW_WAVE));
+    /* dw_sleep_events filters for both detectors in one pass (dw_cascade_run_trio): the same events
+     * to the bit as each detector run alone, filtering for itself. */
+    double *t = malloc((size_t)n * sizeof *t);
+    dw_spindle *sp = malloc((size_t)n * sizeof *sp);
+    dw_slow_wave *sw = malloc((size_t)n * sizeof *sw);
+    int *at = malloc((size_t)n * sizeof *at);
+    for (int i = 0; i < n; i++)
+        t[i] = 0 + (double)i / fs;                     /* as dw_sleep_events stamps them */
+    dw_spindle_det *ds = dw_spindle_new(fs);
+    dw_slow_wave_det *dsw = dw_slow_wave_new(fs);
+    int nsp = dw_spindle_run(ds, t, x, n, sp, at), nsw = dw_slow_wave_run(dsw, t, x, n, sw, at);
+    int alone = 0, k = 0, m = 0;
+    for (int i = 0; i < ref->n; i++) {
+        const dw_sleep_event *e = &ref->ev[i];
+        if (e->kind == DW_SLEEP_SPINDLE && k < nsp)
+            alone += e->onset_s == sp[k].start_s && e->dur_s == sp[k].dur_s &&
+                     e->amp_uv == sp[k].amp_uv && e->freq_hz == sp[k].freq_hz, k++;
+        else if (e->kind == DW_SLEEP_SLOW_WAVE && m < nsw)
+            alone += e->onset_s == sw[m].start_s && e->dur_s == sw[m].dur_s &&
+                     e->amp_uv == sw[m].ptp_uv && e->neg_t == sw[m].neg_t, m++;
+    }
+    CHECK("one filter pass for both detectors: the same events to the bit as each detector alone",
+          alone == ref->n && k == nsp && m == nsw, "%d of %d events the same; alone %d spindles, "
+          "%d slow waves", alone, ref->n, nsp, nsw);
+    dw_spindle_free(ds);
+    dw_slow_wave_free(dsw);
+    free(t);
+    free(sp);
+    free(sw);
+    free(at);
     free(ref);
     free(l);
     free(x);
