@@ -64,6 +64,18 @@ char *dw_xstrdup(const char *s, const char *what)
     return d;
 }
 
+int dw_cpu_avx(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    static int avx = -1;                  /* a benign race: every thread finds the same */
+    if (avx < 0)
+        avx = __builtin_cpu_supports("avx") ? 1 : 0;
+    return avx;
+#else
+    return 0;
+#endif
+}
+
 double dw_now_mono(void)
 {
     struct timespec ts;

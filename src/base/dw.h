@@ -47,4 +47,9 @@ char *dw_xstrdup(const char *s, const char *what);
 double dw_now_mono(void);
 double dw_now_wall(void);
 
+/* 1 when the processor has AVX (x86-64 built with GCC or clang, asked once), else 0. The program needs
+ * only SSE2; the hot loops that gain from four lanes (the resampler, the detectors' filters, the
+ * stager's layers) carry an AVX version of the same operations in the same order, the same bits. */
+int dw_cpu_avx(void);
+
 #endif

@@ -1,6 +1,8 @@
 /* RBJ cookbook biquads (bilinear transform with the corner pre-warped) and cascades of them. */
 #include "dsp/biquad.h"
 
+#include "base/dw.h"
+
 #include <complex.h>
 #include <math.h>
 #include <string.h>
@@ -235,17 +237,15 @@ __attribute__((target("avx"))) static void trio_avx(trio_state *v, const int m[4
 {
     trio_body(v, m, in, outa, outb, outc, n, carry);
 }
-#define HAVE_AVX() __builtin_cpu_supports("avx")
 #else
 #define trio_avx trio_plain
-#define HAVE_AVX() 0
 #endif
 
 static int trio_simd = 1;   /* dw_cascade_simd: set before any thread filters (tests) */
 
 int dw_cascade_simd(int allow)
 {
-    trio_simd = allow && HAVE_AVX();
+    trio_simd = allow && dw_cpu_avx();
     return trio_simd;
 }
 
@@ -272,9 +272,6 @@ void dw_cascade_run_trio(dw_cascade *a, dw_cascade *b, dw_cascade *c, const doub
                     dw_cascade_run(cs[i], in, out[i], n);
         return;
     }
-    static int avx = -1;                        /* a benign race: every thread finds the same */
-    if (avx < 0)
-        avx = HAVE_AVX() ? 1 : 0;
     const int m[4] = { 3, b->n, a->n - 3, c->n };
     dw_biquad *sec[4] = { &a->s[0], &b->s[0], &a->s[3], &c->s[0] };
     trio_state v;
@@ -290,7 +287,7 @@ void dw_cascade_run_trio(dw_cascade *a, dw_cascade *b, dw_cascade *c, const doub
     double carry = trio_lane(&v, 0, 3, x0);
     outb[0] = trio_lane(&v, 1, m[1], x0);
     outc[0] = trio_lane(&v, 3, m[3], x0);
-    (avx && trio_simd ? trio_avx : trio_plain)(&v, m, in, outa, outb, outc, n, &carry);
+    (trio_simd && dw_cpu_avx() ? trio_avx : trio_plain)(&v, m, in, outa, outb, outc, n, &carry);
     outa[n - 1] = trio_lane(&v, 2, m[2], carry);     /* the last sample's remaining sections */
     for (int l = 0; l < 4; l++)
         for (int k = 0; k < m[l]; k++) {

@@ -5,6 +5,8 @@
  * per phase; large L (e.g. 173.61 Hz): a 256-row table, linearly interpolated between rows. */
 #include "dsp/resample.h"
 
+#include "base/dw.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -186,17 +188,15 @@ static double dot_avx(const double *restrict a, const double *restrict b, size_t
     v2 s = lo + hi;
     return s[0] + s[1];
 }
-#define HAVE_AVX_DOT() __builtin_cpu_supports("avx")
 #else
 #define dot_avx dot_pairs
-#define HAVE_AVX_DOT() 0
 #endif
 
 int dw_resampler_simd(dw_resampler *r, int allow)
 {
     if (!r || r->copy)
         return 0;
-    r->dot = allow && HAVE_AVX_DOT() ? dot_avx : dot_pairs;
+    r->dot = allow && dw_cpu_avx() ? dot_avx : dot_pairs;
     return r->dot != dot_pairs;
 }
 
