@@ -117,8 +117,11 @@ static long compare_file(const char *path, int piece)
     return r ? total : -1;
 }
 
-static void test_same_values(void)
+/* how: "" (16-bit values four at a time with AVX when the processor has it) or the other way's name */
+static void test_same_values(const char *how)
 {
+    char name[128];
+#define NAMED(base) (snprintf(name, sizeof name, "%s%s", base, how), name)
     static const tf_signal edf_sigs[] = {
         { "EEG Fpz-Cz", "uV", 256, -500, 500, wave },
         { "EEG Pz-Oz", "mV", 200, -0.5, 0.5, wave },
@@ -133,20 +136,21 @@ static void test_same_values(void)
     static const tf_annot an[] = { { 12.5, 30, "Sleep stage W" }, { 40, 0, "Lights off" } };
     char *e = tmp("a.edf"), *b = tmp("b.bdf"), *p = tmp("plain.edf");
     long n = 0;
-    CHECK("records_edfplus_mixed_rates", !tf_write(e, EDFLIB_FILETYPE_EDFPLUS, edf_sigs, 4, 61, an, 2) &&
+    CHECK(NAMED("records_edfplus_mixed_rates"), !tf_write(e, EDFLIB_FILETYPE_EDFPLUS, edf_sigs, 4, 61, an, 2) &&
           (n = compare_file(e, 997)) == 61L * (256 + 200 + 1 + 100), "EDF+ file: %ld samples agree", n);
-    CHECK("records_bdfplus_mixed_rates", !tf_write(b, EDFLIB_FILETYPE_BDFPLUS, bdf_sigs, 3, 45, an, 2) &&
+    CHECK(NAMED("records_bdfplus_mixed_rates"), !tf_write(b, EDFLIB_FILETYPE_BDFPLUS, bdf_sigs, 3, 45, an, 2) &&
           (n = compare_file(b, 1000)) == 45L * (125 + 512 + 3), "BDF+ file: %ld samples agree", n);
-    CHECK("records_bdfplus_small_pieces", (n = compare_file(b, 7)) == 45L * (125 + 512 + 3),
+    CHECK(NAMED("records_bdfplus_small_pieces"), (n = compare_file(b, 7)) == 45L * (125 + 512 + 3),
           "BDF+ file read 7 samples at a time: %ld samples agree", n);
-    CHECK("records_plain_edf_clamped_inverted", !write_plain(p) && (n = compare_file(p, 64)) == 7L * 147,
+    CHECK(NAMED("records_plain_edf_clamped_inverted"), !write_plain(p) && (n = compare_file(p, 64)) == 7L * 147,
           "plain EDF (clamped values, inverted range, a data signal named \"EDF Annotations\"): %ld agree", n);
     const char *night = DW_SRCDIR "/sample-data/sample-night.edf";
     if (access(night, R_OK) == 0)
-        CHECK("records_sample_night", (n = compare_file(night, 6000)) == 2L * 900 * 3000,
+        CHECK(NAMED("records_sample_night"), (n = compare_file(night, 6000)) == 2L * 900 * 3000,
               "the sample night: %ld samples agree", n);
     else
-        SKIP("records_sample_night", "%s missing (run make)", night);
+        SKIP(NAMED("records_sample_night"), "%s missing (run make)", night);
+#undef NAMED
 }
 
 /* The layout comes from the descriptor, EDFlib's figures from the header: two different files
@@ -282,7 +286,12 @@ int main(void)
         FAIL("records_setup", "cannot make a temporary directory");
         return 1;
     }
-    test_same_values();
+    /* the same bits whichever way the 16-bit values are decoded */
+    int avx = dw_edf_records_simd(1);
+    test_same_values("");
+    dw_edf_records_simd(0);
+    test_same_values(avx ? " (one value at a time)" : "");
+    dw_edf_records_simd(1);
     test_refuses_mismatch();
     test_shortened();
     test_same_fault_same_message();
