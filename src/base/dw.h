@@ -51,5 +51,13 @@ double dw_now_wall(void);
  * only SSE2; the hot loops that gain from four lanes (the resampler, the detectors' filters, the
  * stager's layers) carry an AVX version of the same operations in the same order, the same bits. */
 int dw_cpu_avx(void);
+/* Before a function: compiled twice, for AVX and for the baseline, the processor's choice made at load
+ * (GCC/clang target_clones). For loops of independent lanes the compiler vectorises; IEEE operations
+ * are not reassociated (no -ffast-math) nor fused (no FMA), so both give the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define DW_AVX_CLONES __attribute__((target_clones("avx", "default")))
+#else
+#define DW_AVX_CLONES
+#endif
 
 #endif

@@ -2,6 +2,7 @@
  * Welch PSD band means as scipy.signal.welch(x, fs=100, nperseg=256) computes them, the variance and
  * the variance of the first difference. */
 #include "staging/features.h"
+#include "base/dw.h"
 #include "dsp/fft.h"
 
 #include <math.h>
@@ -62,6 +63,7 @@ static double sum_sq_dev(const double *x, size_t n, double m)
     return (s0 + s1) + (s2 + s3);
 }
 
+DW_AVX_CLONES
 int dw_welch(const double *x, size_t n, double psd[DW_PSD_BINS])
 {
     pthread_once(&welch.once, welch_init);
@@ -127,6 +129,7 @@ static double band_mean(const double *psd, double lo, double hi)
     return n ? s / n : 0.0;
 }
 
+DW_AVX_CLONES
 void dw_features_epoch(const double *x, dw_features *f, double psd[DW_PSD_BINS])
 {
     double own[DW_PSD_BINS], *p = psd ? psd : own;
