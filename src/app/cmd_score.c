@@ -30,7 +30,9 @@ struct night {
     double (*prob)[DW_NSTAGES];
     int (*micro)[DW_SLEEP_EVENT_KINDS];   /* spindles and slow waves starting in each epoch */
     int micro_cap;
-    dw_bids_events *events;               /* spindles, slow waves as they come; stages at the end */
+    struct micro_ev { double onset, dur, amp; int kind, epoch; } *ev;   /* every detection */
+    int nev, capev;
+    dw_bids_events *events;               /* at the end: stages, and the detections that count */
     double progress_next;
     double duration_s;
     int tty;
@@ -55,13 +57,25 @@ static void on_micro(void *ctx, const dw_sleep_event *ev)
         nt->micro_cap = cap;
     }
     nt->micro[ev->epoch][ev->kind]++;
-    dw_bids_events_addf(nt->events, ev->onset_s, ev->dur_s, dw_sleep_event_name(ev->kind), "%.1f",
-                        ev->amp_uv);
+    if (nt->nev == nt->capev)
+        nt->ev = dw_xrealloc(nt->ev, (size_t)(nt->capev = nt->capev ? 2 * nt->capev : 1024) *
+                                         sizeof *nt->ev, "the spindles and slow waves");
+    nt->ev[nt->nev++] = (struct micro_ev){ ev->onset_s, ev->dur_s, ev->amp_uv, ev->kind, ev->epoch };
 }
 
-static double per_min(const struct night *nt, int epoch, int kind)
+/* Whether detections of kind count in epoch (staged; dw_sleep_event_counts). */
+static int counts_in(const struct night *nt, int epoch, int kind)
 {
-    return epoch < nt->micro_cap ? nt->micro[epoch][kind] * 60.0 / DW_EPOCH_S : 0;
+    return epoch >= 0 && epoch < nt->n && dw_sleep_event_counts(kind, nt->stage[epoch]);
+}
+
+/* The CSV's density field: empty where the kind does not count (W, R, unscored; slow waves in N1). */
+static void print_per_min(FILE *f, const struct night *nt, int epoch, int kind)
+{
+    if (counts_in(nt, epoch, kind))
+        fprintf(f, ",%.1f", epoch < nt->micro_cap ? nt->micro[epoch][kind] * 60.0 / DW_EPOCH_S : 0);
+    else
+        fputc(',', f);
 }
 
 static void on_epoch(void *ctx, const dw_epoch_result *r)
@@ -118,8 +132,9 @@ static int write_csv(const char *path, const struct night *nt, int force, dw_err
         fprintf(f, "%d,%d,%s", i, i * DW_EPOCH_S, dw_stage_name(nt->stage[i]));
         for (int k = 0; k < DW_NSTAGES; k++)
             fprintf(f, ",%.4f", nt->prob[i][k]);
-        fprintf(f, ",%.1f,%.1f\n", per_min(nt, i, DW_SLEEP_SPINDLE),
-                per_min(nt, i, DW_SLEEP_SLOW_WAVE));
+        print_per_min(f, nt, i, DW_SLEEP_SPINDLE);
+        print_per_min(f, nt, i, DW_SLEEP_SLOW_WAVE);
+        fputc('\n', f);
     }
     if (fclose(f) != 0) {
         dw_err_set(err, "%s: cannot write: %s", path, strerror(errno));
@@ -312,9 +327,14 @@ static int read_night(dw_source *src, dw_pipeline *pl, struct night *nt)
     return rc;
 }
 
-/* PREFIX_events.tsv: each epoch's stage, each spindle and slow wave (BIDS, record/bids_events.h) */
+/* PREFIX_events.tsv: each epoch's stage, each spindle and slow wave in an epoch where it counts
+ * (BIDS, record/bids_events.h) */
 static int write_events(const char *path, struct night *nt, int force, dw_err *err)
 {
+    for (int i = 0; i < nt->nev; i++)
+        if (counts_in(nt, nt->ev[i].epoch, nt->ev[i].kind))
+            dw_bids_events_addf(nt->events, nt->ev[i].onset, nt->ev[i].dur,
+                                dw_sleep_event_name(nt->ev[i].kind), "%.1f", nt->ev[i].amp);
     for (int i = 0; i < nt->n; i++)
         dw_bids_events_add(nt->events, (double)i * DW_EPOCH_S, DW_EPOCH_S, "sleep_stage",
                            nt->stage[i] == DW_UNSCORED ? NULL : dw_stage_name(nt->stage[i]));
@@ -367,8 +387,8 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
         fprintf(stderr, "\r%60s\r", "");
     if (nt.n == 0 && rc == 0)              /* say it: an empty table must not pass for a night */
         fprintf(stderr, "dreamwatch score: %s: no whole epoch to stage (%.1f s of signal; an epoch is 30 s, "
-                        "the last may lack at most %d s): no hypnogram and no sleep statistics; spindles and "
-                        "slow waves are still detected\n", path, in->duration_s, DW_EPOCH_UNUSABLE_S);
+                        "the last may lack at most %d s): no hypnogram, no sleep statistics, and no spindles "
+                        "or slow waves (they count only in staged NREM epochs)\n", path, in->duration_s, DW_EPOCH_UNUSABLE_S);
     double secs = dw_now_mono() - t0;
     printf("%s: %d %s (%.2f h), model %s, %.2f s (%.0f x real time)\n", path, nt.n,
            dw_plural(nt.n, "epoch", "epochs"), nt.n / 120.0,
@@ -410,6 +430,7 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     free(nt.stage);
     free(nt.prob);
     free(nt.micro);
+    free(nt.ev);
     dw_bids_events_free(nt.events);
     dw_pipeline_free(pl);
     dw_model_free(own);

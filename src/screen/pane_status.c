@@ -4,6 +4,7 @@
 #define DW_SCREEN_INTERNAL
 #include "screen/screen.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -203,9 +204,13 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     if (v->prov_stage >= 0 && !v->source_ended)
         add(f, &n, 2, DW_ROLE_STATUS, "now %s? %.0f%%", dw_stage_name(v->prov_stage),
             100.0 * v->prov_prob[v->prov_stage]);
-    if (v->session.micro_epoch >= 0)            /* goes before the latest event when short of room */
-        add(f, &n, 4, DW_ROLE_STATUS, "spindles %.0f SO %.0f /min", v->session.spindles_per_min,
-            v->session.so_per_min);
+    /* the last epoch's densities where they count (NREM; none in W, R): before the latest event
+     * when short of room */
+    double sp = v->session.spindles_per_min, so = v->session.so_per_min;
+    if (v->session.micro_epoch >= 0 && isfinite(sp) && isfinite(so))
+        add(f, &n, 4, DW_ROLE_STATUS, "spindles %.0f SO %.0f /min", sp, so);
+    else if (v->session.micro_epoch >= 0 && isfinite(sp))
+        add(f, &n, 4, DW_ROLE_STATUS, "spindles %.0f /min", sp);
     if (s->msg_until > s->now && *s->msg)
         add(f, &n, 1, DW_ROLE_WARNING, "%s", s->msg);
     else if (*v->last_event)

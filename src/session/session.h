@@ -222,7 +222,7 @@ typedef struct {
                                       stimulation off (dw_session_set_source) */
     /* the last finished epoch's spindle and slow-wave densities (per minute) */
     int    micro_epoch;            /* -1 none yet */
-    double spindles_per_min, so_per_min;
+    double spindles_per_min, so_per_min;   /* the last epoch's; NAN where they do not count */
     /* the evoked response: [0] all stimuli, [1] active, [2] sham ([1] and [2] empty when blinded)
      */
     int    evoked_n[3];

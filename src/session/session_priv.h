@@ -35,7 +35,7 @@ enum { ACT_STIM, ACT_CUE, ACT_WAKE, ACT_ESC, ACT_SHAM, ACT_N };
 struct event { double t, wall; char *kind, *text; };
 
 /* Spindles and slow waves of the night (for the events table, densities and coupling). */
-struct micro { double onset, dur, amp, neg_t; int kind; };
+struct micro { double onset, dur, amp, neg_t; int kind, epoch; };
 
 struct dw_session {
     const dw_session_cfg *cfg;

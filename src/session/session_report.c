@@ -38,15 +38,28 @@ static void circ_stats(const dw_session *s, double *mean, double *spread, int *n
     *spread = *n && r > 0 ? sqrt(-2 * log(r)) * 180 / M_PI : NAN; /* circular standard deviation */
 }
 
+/* Whether a detection counts: its epoch staged where its kind counts (dw_sleep_event_counts). */
+static int micro_counts(const dw_session *s, const struct micro *m)
+{
+    return m->epoch >= 0 && m->epoch < s->nhyp && dw_sleep_event_counts(m->kind, s->hyp[m->epoch]);
+}
+
 /* Spindle and slow-wave densities by stage (the stages are the session's own epoch labels). */
 static void micro_section(FILE *f, const dw_session *s, const signed char *stage, int n)
 {
-    int nsp = 0;
-    for (int i = 0; i < s->nmicro; i++)
-        nsp += s->micro[i].kind == DW_SLEEP_SPINDLE;
-    fprintf(f, "## Spindles and slow waves (frontal channel)\n%d %s, %d %s\n", nsp,
-            dw_plural(nsp, "spindle", "spindles"), s->nmicro - nsp,
-            dw_plural(s->nmicro - nsp, "slow wave", "slow waves"));
+    int nsp = 0, nsw = 0, out = 0;
+    for (int i = 0; i < s->nmicro; i++) {
+        int c = micro_counts(s, &s->micro[i]);
+        nsp += c && s->micro[i].kind == DW_SLEEP_SPINDLE;
+        nsw += c && s->micro[i].kind == DW_SLEEP_SLOW_WAVE;
+        out += !c;
+    }
+    fprintf(f, "## Spindles and slow waves (frontal channel)\n%d %s, %d %s", nsp,
+            dw_plural(nsp, "spindle", "spindles"), nsw, dw_plural(nsw, "slow wave", "slow waves"));
+    if (out)
+        fprintf(f, " (spindles counted in N1-N3, slow waves in N2-N3; %d %s in W, R or unscored "
+                   "epochs not counted)", out, dw_plural(out, "detection", "detections"));
+    fputc('\n', f);
     if (stage && n > 0) {
         double d[DW_NSTAGES][2];
         dw_micro_density(stage, n, (const int (*)[2])s->micro_count, s->micro_cap, d);
@@ -78,12 +91,12 @@ static void so_spindle(const dw_session *s, int *n_all, int *c_all, int *n_stim,
     int j = 0, k = 0;
     for (int i = 0; i < s->nmicro; i++) {
         const struct micro *m = &s->micro[i];
-        if (m->kind != DW_SLEEP_SLOW_WAVE)
+        if (m->kind != DW_SLEEP_SLOW_WAVE || !micro_counts(s, m))
             continue;
         int coupled = 0;
         for (int q = 0; q < s->nmicro && !coupled; q++)
             coupled = s->micro[q].kind == DW_SLEEP_SPINDLE && s->micro[q].onset >= m->neg_t &&
-                      s->micro[q].onset <= m->neg_t + COUPLED_S;
+                      s->micro[q].onset <= m->neg_t + COUPLED_S && micro_counts(s, &s->micro[q]);
         (*n_all)++;
         *c_all += coupled;
         while (k < s->nstim && s->stim[k].t < m->neg_t - SPINDLE_AFTER_S)
@@ -386,8 +399,9 @@ int dw_session_write_events(dw_session *s, const char *path, dw_err *err)
         dw_bids_events_add(e, (double)i * DW_EPOCH_S, DW_EPOCH_S, "sleep_stage",
                            stage[i] == DW_UNSCORED ? NULL : dw_stage_name(stage[i]));
     for (int i = 0; i < s->nmicro; i++)
-        dw_bids_events_addf(e, s->micro[i].onset, s->micro[i].dur,
-                            dw_sleep_event_name(s->micro[i].kind), "%.1f", s->micro[i].amp);
+        if (micro_counts(s, &s->micro[i]))
+            dw_bids_events_addf(e, s->micro[i].onset, s->micro[i].dur,
+                                dw_sleep_event_name(s->micro[i].kind), "%.1f", s->micro[i].amp);
     for (int i = 0; i < s->nstim; i++) {
         const dw_stim *x = &s->stim[i];
         char tt[48];
@@ -436,10 +450,12 @@ void dw_session_view_get(const dw_session *s, dw_session_view *v)
     snprintf(v->protocol, sizeof v->protocol, "%s", s->proto->loaded ? s->proto->name : "");
     session_awaken_view(s, v);
     v->micro_epoch = s->micro_epoch;
-    if (s->micro_epoch >= 0 && s->micro_epoch < s->micro_cap) {
-        v->spindles_per_min = s->micro_count[s->micro_epoch][DW_SLEEP_SPINDLE] * 60.0 / DW_EPOCH_S;
-        v->so_per_min = s->micro_count[s->micro_epoch][DW_SLEEP_SLOW_WAVE] * 60.0 / DW_EPOCH_S;
-    }
+    v->spindles_per_min = v->so_per_min = NAN;
+    for (int k = 0; k < DW_SLEEP_EVENT_KINDS && s->micro_epoch >= 0 && s->micro_epoch < s->nhyp; k++)
+        if (dw_sleep_event_counts(k, s->hyp[s->micro_epoch]))
+            *(k == DW_SLEEP_SPINDLE ? &v->spindles_per_min : &v->so_per_min) =
+                s->micro_epoch < s->micro_cap ? s->micro_count[s->micro_epoch][k] * 60.0 / DW_EPOCH_S
+                                              : 0;
     double y[DW_EVOKED_N];
     for (int c = 0; c < 3; c++) {
         if (c > 0 && v->sham_count < 0)

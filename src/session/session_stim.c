@@ -220,7 +220,8 @@ static void on_micro(void *ctx, const dw_sleep_event *ev)
         s->micro = dw_xrealloc(s->micro, (size_t)s->capmicro * sizeof *s->micro,
                                "the spindles and slow waves");
     }
-    s->micro[s->nmicro++] = (struct micro){ev->onset_s, ev->dur_s, ev->amp_uv, ev->neg_t, ev->kind};
+    s->micro[s->nmicro++] =
+        (struct micro){ ev->onset_s, ev->dur_s, ev->amp_uv, ev->neg_t, ev->kind, ev->epoch };
     count_micro(s, ev->epoch, ev->kind);
     double at = ev->kind == DW_SLEEP_SLOW_WAVE ? ev->neg_t : ev->onset_s;
     double win = ev->kind == DW_SLEEP_SLOW_WAVE ? SO_AFTER_S : SPINDLE_AFTER_S;

@@ -100,9 +100,18 @@ typedef struct {
 /* Over epochs where both are scored. */
 void dw_agreement_compute(const signed char *ref, const signed char *ours, int n, dw_agreement *out);
 
+/* Whether a spindle or a slow wave (kind, dsp/sleep_events.h: 0 spindles, 1 slow waves) counts in
+ * an epoch of this stage: spindles in N1, N2 and N3, slow waves in N2 and N3 — where the detectors'
+ * criteria mean what they say (YASA's defaults: spindles_detect include=(1, 2, 3), sw_detect
+ * include=(2, 3); Vallat & Walker, eLife 2021; the AASM scores spindles and slow waves in NREM).
+ * In W, R or an unscored epoch a detection is an artefact or another rhythm (alpha and beta
+ * bursts, blinks, movement): it is not counted, not tabled, and has no density. */
+int dw_sleep_event_counts(int kind, int stage);
+
 /* Spindle and slow-wave densities per stage (events per minute of that stage): count[e][k] events
  * of kind k (dsp/sleep_events.h: 0 spindles, 1 slow waves) started in epoch e, for the ncount first
- * epochs (later ones count 0). density[stage][k]; 0 for a stage with no epoch. */
+ * epochs (later ones count 0), those that count there (dw_sleep_event_counts). density[stage][k];
+ * 0 for a stage with no epoch or where the kind does not count. */
 void dw_micro_density(const signed char *stage, int n, const int (*count)[2], int ncount,
                       double density[DW_NSTAGES][2]);
 /* "  spindles 2.4/min in N2, 1.1 in N3; slow waves 7.0/min in N3, 0.8 in N2\n" */

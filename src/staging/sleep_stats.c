@@ -7,6 +7,8 @@
  * add up to TIB exactly. */
 #include "staging/hypnogram.h"
 
+#include "dsp/sleep_events.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -182,6 +184,13 @@ void dw_print_agreement(FILE *f, const dw_agreement *a)
     }
 }
 
+int dw_sleep_event_counts(int kind, int stage)
+{
+    return kind == DW_SLEEP_SPINDLE ? stage == DW_N1 || stage == DW_N2 || stage == DW_N3
+           : kind == DW_SLEEP_SLOW_WAVE ? stage == DW_N2 || stage == DW_N3
+                                        : 0;
+}
+
 void dw_micro_density(const signed char *stage, int n, const int (*count)[2], int ncount,
                       double density[DW_NSTAGES][2])
 {
@@ -192,7 +201,7 @@ void dw_micro_density(const signed char *stage, int n, const int (*count)[2], in
             continue;
         epochs[k]++;
         for (int j = 0; j < 2 && e < ncount; j++)
-            events[k][j] += count[e][j];
+            events[k][j] += dw_sleep_event_counts(j, k) ? count[e][j] : 0;
     }
     for (int k = 0; k < DW_NSTAGES; k++)
         for (int j = 0; j < 2; j++)

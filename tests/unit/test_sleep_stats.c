@@ -2,8 +2,35 @@
 #include "tap.h"
 #include "staging/hypnogram.h"
 
+#include "dsp/sleep_events.h"
+
+/* Spindles count in N1-N3, slow waves in N2-N3 (YASA's include): a detection in W, R or an unscored
+ * epoch is in no density. */
+static void test_micro_where(void)
+{
+    static const int sp[] = { 0, 1, 1, 1, 0 }, sw[] = { 0, 0, 1, 1, 0 };   /* W N1 N2 N3 R */
+    int ok = !dw_sleep_event_counts(DW_SLEEP_SPINDLE, DW_UNSCORED) &&
+             !dw_sleep_event_counts(DW_SLEEP_SLOW_WAVE, DW_UNSCORED);
+    for (int k = 0; k < DW_NSTAGES; k++)
+        ok &= dw_sleep_event_counts(DW_SLEEP_SPINDLE, k) == sp[k] &&
+              dw_sleep_event_counts(DW_SLEEP_SLOW_WAVE, k) == sw[k];
+    CHECK("micro_counts_where_yasa_does", ok, "a kind counted in the wrong stage");
+    /* one epoch of each stage and one unscored, 3 spindles and 2 slow waves detected in each */
+    const signed char st[] = { DW_W, DW_N1, DW_N2, DW_N3, DW_R, DW_UNSCORED };
+    int cnt[6][2];
+    for (int e = 0; e < 6; e++)
+        cnt[e][0] = 3, cnt[e][1] = 2;
+    double d[DW_NSTAGES][2];
+    dw_micro_density(st, 6, (const int (*)[2])cnt, 6, d);
+    CHECK("micro_density_nrem_only", d[DW_W][0] == 0 && d[DW_R][0] == 0 && d[DW_W][1] == 0 &&
+          d[DW_R][1] == 0 && d[DW_N1][1] == 0 && d[DW_N1][0] == 6 && d[DW_N2][0] == 6 &&
+          d[DW_N3][1] == 4, "W %g/%g R %g/%g N1 %g/%g N2 %g N3 %g", d[DW_W][0], d[DW_W][1],
+          d[DW_R][0], d[DW_R][1], d[DW_N1][0], d[DW_N1][1], d[DW_N2][0], d[DW_N3][1]);
+}
+
 int main(void)
 {
+    test_micro_where();
     /* 10 min wake, then N1 N2 N2 N3 N3 W N2 R R, then 5 min wake: epochs of 30 s. */
     signed char h[64];
     int n = 0;
