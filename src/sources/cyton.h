@@ -64,6 +64,11 @@ typedef struct {
     long     seq;              /* unwrapped packet number of the last packet */
     long     seq0;             /* ... of the first packet since the restart */
     double   last_host_t;      /* feed time of the last packet */
+    double   line_seen;        /* set by the caller: the host time the line was last seen empty (0
+                                * unknown). Bytes read without a wait were queued while the reader was
+                                * away: a silence is measured only up to it, so a late reader (a stalled
+                                * thread: its bytes come at once, all with one late time) invents no
+                                * lost wraps of the counter */
     int      have_held;        /* packet with a counter jump, waiting for its successor */
     dw_cyton_packet held;
     double   held_t;
