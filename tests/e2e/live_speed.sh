@@ -61,3 +61,19 @@ if grep -q 'times what a Cyton.s 115200-baud link carries' "$TMP/emu.err" &&
    awk -v x="$x" 'BEGIN { exit !(x >= 15) }'; then
     pass "speed20_said: stderr names the link's limit, and the speed reached ${x}x with the 1-s stop"
 else fail speed20_said "$(cat "$TMP/emu.err")"; fi
+
+# The same stop at the board's own speed: the 1.5 s of packets wait in the pty and come at once, the
+# counter continuous. The old receiver took the wait for a silence of the link, inferred a lost wrap of
+# the counter (256 packets) and put a 1.024-s gap into the recording, shifting everything after it.
+start_emu --sent-log "$TMP/sent1.log"
+XDG_DATA_HOME="$TMP/xd" XDG_CONFIG_HOME="$TMP/xc" "$DW_BIN" record --serial "$TMP/tty" --out "$TMP/rec1" \
+    > /dev/null 2> "$TMP/rec1.err" < /dev/null &
+REC=$!
+sleep 3; kill -STOP $REC; sleep 1.5; kill -CONT $REC; sleep 3
+kill -TERM $REC; wait $REC; st=$?; REC=
+stop_emu
+line=$(grep -h '^samples received' "$TMP"/rec1/*.summary.txt 2>/dev/null)
+gap=$(grep -h '	Gaps\? ' "$TMP"/rec1/*.bdf.events.tsv 2>/dev/null | cut -f3 | head -1)
+if [ "$st" = 0 ] && echo "$line" | grep -q ', samples lost 0 (0.000 %), gaps 0 ' && [ -z "$gap" ]; then
+    pass "speed1_late_reader_no_wrap_invented: a receiver stopped 1.5 s reads the queued packets as they are ($line)"
+else fail speed1_late_reader_no_wrap_invented "exit $st; ${line:-no summary}; ${gap:-no gap annotation}"; fi
