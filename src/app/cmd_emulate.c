@@ -23,8 +23,9 @@
 #include <unistd.h>
 
 #define MAX_EVENTS 16
-/* The Cyton dongle's serial link: 115200 baud, 8N1 (10 bits a byte): 11520 bytes/s, 349 packets of 33
- * bytes (OpenBCI's Cyton data format). 250 packets/s use 72 % of it; a pty has no baud limit. */
+/* The Cyton dongle's serial link: 115200 baud, 8N1 (10 bits a byte): 11520 bytes/s, 349 packets
+ * of 33 bytes (OpenBCI's Cyton data format). 250 packets/s use 72 % of it; a pty has no baud
+ * limit. */
 #define LINK_BYTES_S 11520.0
 #define BURST_MAX    2000      /* samples sent before commands are looked at again when behind */
 #define LATE_SAY_S   1.0       /* behind the time line by this much: said on stderr (once) */
@@ -52,7 +53,7 @@ typedef struct {
     int    nchf;
     double speed;                          /* samples go out this many times faster than real time */
     int    lossless;                       /* speed > 1: a full pty is waited for, not a loss */
-    double t_end;                          /* --seconds: when the emulator ends (monotonic), 0 never */
+    double t_end;                          /* --seconds: when it ends (monotonic), 0 never */
     uint64_t rng;
     /* pty */
     int    master, slave;                  /* we hold the slave open so the master never sees a hang-up */
@@ -80,7 +81,7 @@ typedef struct {
     int    eof;
     FILE  *log;
     /* what the receiver cannot see by itself, said on stderr */
-    long   sent, pty_drops, stalled;       /* samples sent; packets dropped at a full pty; ... stalled */
+    long   sent, pty_drops, stalled;       /* samples sent, packets dropped (full pty), stalled */
     int    said_drop, said_late;
     double most_late;                      /* the longest the time line ran behind (s) */
 } emu;
@@ -107,11 +108,12 @@ static int usage(const char *why)
         "            CH 1-based); the head for the pre-night check: eyes-closed=T:D (alpha; eyes\n"
         "            open otherwise, once one is given), eye-move=T:D (saccades on channels 1-2),\n"
         "            impedance=CH:KOHM\n"
-        "  --speed F  stream F times faster than real time (tests; the board's clock runs F times fast);\n"
-        "            every sample goes out, late ones in a burst. Above 1.39 the bytes exceed a real\n"
-        "            dongle's 115200 baud (a pty has none; said on stderr); above 1 a full pty is waited\n"
-        "            for (a slow reader makes it late, said on stderr), at 1 or less it drops the\n"
-        "            packet as an overflowing dongle would (the counter jumps). Exit: what was sent\n"
+        "  --speed F  stream F times faster than real time (tests; the board's clock runs F\n"
+        "            times fast); every sample goes out, late ones in a burst. Above 1.39 the\n"
+        "            bytes exceed a real dongle's 115200 baud (a pty has none; said on stderr);\n"
+        "            above 1 a full pty is waited for (a slow reader makes it late, said on\n"
+        "            stderr), at 1 or less it drops the packet as an overflowing dongle would\n"
+        "            (the counter jumps). At exit: what was sent, how fast, how late\n"
         "  prints the pty's path; --link keeps a symlink to it (replaced when unplugged and back)\n");
     return 2;
 }
@@ -222,11 +224,11 @@ static void close_pty(emu *e)
 }
 
 /* Whole buffer or nothing. At --speed 1 or less a full pty drops the packet, as an overflowing
- * dongle would (its counter is spent: the reader sees the jump, and its wall-clock meter the loss); a
+ * dongle would (its counter is spent: the reader sees the jump, its wall-clock meter the loss); a
  * partial write is finished (200 ms at most) so the stream stays framed. Faster (e->lossless) the
- * emulator waits for its reader instead: a buffer that holds 8 s of a real board holds 0.4 s at 20x,
- * and an 8-bit counter wraps 20 times as fast, so loss there would be neither faithful nor countable;
- * the time line slips and stderr says so. 0 if written. */
+ * emulator waits for its reader instead: a buffer that holds 8 s of a real board holds 0.4 s at
+ * 20x, and an 8-bit counter wraps 20 times as fast, so loss there would be neither faithful nor
+ * countable; the time line slips and stderr says so. 0 if written. */
 static int send_bytes(emu *e, const void *buf, size_t n)
 {
     const char *p = buf;
@@ -368,8 +370,8 @@ static int send_packet(emu *e, const dw_cyton_packet *pk)
     e->pty_drops++;
     if (!e->said_drop) {
         e->said_drop = 1;
-        fprintf(stderr, "dreamwatch emulate: the pty is full (its reader is not keeping up): packets are "
-                "dropped and their counters skipped; the count is given at exit\n");
+        fprintf(stderr, "dreamwatch emulate: the pty is full (its reader is not keeping up): "
+                "packets are dropped and their counters skipped; the count is given at exit\n");
     }
     return -1;
 }
@@ -519,10 +521,11 @@ static int in_window(const timed *w, int n, double t)
     return 0;
 }
 
-/* Every sample due by now, in order: late ones (the emulator was descheduled, or the machine is slower
- * than --speed asks) go out in a burst, at most BURST_MAX before commands are looked at again. None is
- * skipped: skipping with the counter running on made the loss invisible to the reader (at --speed 20
- * a third of the samples went missing, the counter continuous). 0, or -1 at the end of --file. */
+/* Every sample due by now, in order: late ones (the emulator was descheduled, or the machine is
+ * slower than --speed asks) go out in a burst, at most BURST_MAX before commands are looked at
+ * again. None is skipped: skipping with the counter running on made the loss invisible to the
+ * reader (at --speed 20 a third of the samples went missing, the counter continuous). 0, or -1 at
+ * the end of --file. */
 static int stream_due(emu *e, double now)
 {
     long due = (long)floor((now - e->t_start) * e->rate);
@@ -531,9 +534,9 @@ static int stream_due(emu *e, double now)
         e->most_late = late;
     if (late >= LATE_SAY_S && !e->said_late) {
         e->said_late = 1;
-        fprintf(stderr, "dreamwatch emulate: %.1f s behind the time line at --speed %g: every sample is "
-                "still sent, late (this machine or its reader is slower than the speed asked)\n",
-                late, e->speed);
+        fprintf(stderr, "dreamwatch emulate: %.1f s behind the time line at --speed %g: every "
+                "sample is still sent, late (this machine or its reader is slower than the speed "
+                "asked)\n", late, e->speed);
     }
     for (long n = 0; e->next <= due && n < BURST_MAX; e->next++, n++)
         if (send_sample(e, e->next) != 0)
@@ -608,14 +611,15 @@ static int run(emu *e)
     return 0;
 }
 
-/* At start: a speed whose bytes a real 115200-baud link could not carry is said (a pty carries them). */
+/* At start: a speed whose bytes a real 115200-baud link could not carry is said (a pty can). */
 static void say_link(const emu *e)
 {
     double bytes = DW_CYTON_FS * DW_CYTON_PACKET * e->speed;    /* 250 packets/s, Daisy or not */
     if (bytes > LINK_BYTES_S)
-        fprintf(stderr, "dreamwatch emulate: --speed %g sends %.0f bytes/s, %.1f times what a Cyton's "
-                "115200-baud link carries (%.0f): a test speed, not a real board's; a pty has no baud limit, "
-                "and when it is full the emulator waits for its reader: every sample goes out, in order\n", e->speed, bytes, bytes / LINK_BYTES_S, LINK_BYTES_S);
+        fprintf(stderr, "dreamwatch emulate: --speed %g sends %.0f bytes/s, %.1f times what a "
+                "Cyton's 115200-baud link carries (%.0f): a test speed, not a real board's; a pty "
+                "has no baud limit, and when it is full the emulator waits for its reader: every "
+                "sample goes out, in order\n", e->speed, bytes, bytes / LINK_BYTES_S, LINK_BYTES_S);
 }
 
 /* At exit, when the speed is not a board's or something was lost: what went out. */
@@ -624,10 +628,10 @@ static void say_sent(const emu *e)
     if (e->speed == 1 && !e->pty_drops && !e->stalled)
         return;
     double wall = e->t_start > 0 ? dw_now_mono() - e->t_start : 0;
-    fprintf(stderr, "dreamwatch emulate: sent %ld samples of %ld (%.1f s of board time in %.1f s: %.1fx); "
-            "%ld packets dropped at a full pty, %ld samples stalled; at most %.2f s late\n", e->sent,
-            e->next, e->next / e->fs, wall, wall > 0 ? e->next / e->fs / wall : 0, e->pty_drops,
-            e->stalled, e->most_late);
+    fprintf(stderr, "dreamwatch emulate: sent %ld samples of %ld (%.1f s of board time in %.1f s: "
+            "%.1fx); %ld packets dropped at a full pty, %ld samples stalled; at most %.2f s late\n",
+            e->sent, e->next, e->next / e->fs, wall, wall > 0 ? e->next / e->fs / wall : 0,
+            e->pty_drops, e->stalled, e->most_late);
 }
 
 int dw_cmd_emulate(int argc, char **argv)

@@ -47,8 +47,8 @@ typedef struct {
     long   base, last_frame;
     double last_host_t;                /* when the last frame arrived */
     int    restarted;                  /* next sample opens a new segment: gap from the clock */
-    int    pause_pending;              /* ... and that gap is a deliberate pause (impedance check) */
-    long   pause_at, paused;           /* frame after the latest pause (-1 none); paused frames in all */
+    int    pause_pending;              /* ... and that gap is a deliberate pause (impedance) */
+    long   pause_at, paused;           /* frame after the latest pause (-1 none); frames paused */
     int    sel[DW_MAX_CH];             /* delivered channel -> board channel (0-based) */
     double *uv;
     int    uv_cap;
@@ -298,9 +298,9 @@ static int pump(dw_source *src, double deadline)
 }
 
 /* Bytes already waiting behind the first read (a stream faster than the reader's schedule: an
- * emulator at --speed 20 sends 5000 packets a second, one 4-KB read takes 124): taken now, up to the
- * queue's room, without waiting. One read a call capped the reader at 124 packets per 40-ms batch,
- * 3100 a second, and the pty filled up behind it. */
+ * emulator at --speed 20 sends 5000 packets a second, one 4-KB read takes 124): taken now, up to
+ * the queue's room, without waiting. One read a call capped the reader at 124 packets per 40-ms
+ * batch, 3100 a second, and the pty filled up behind it. */
 static void drain_waiting(dw_source *src)
 {
     cyton *c = src->priv;

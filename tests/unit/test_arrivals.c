@@ -58,8 +58,8 @@ int main(void)
     double recent2, night2;
     dw_arrivals_loss(&p, w, &recent2, &night2);
     CHECK("pause_is_not_loss", recent < 1 && night < 1 && recent2 < 1 && night2 < 1 && quiet == 0,
-          "recent %.2f %%, night %.2f %%, then %.2f %%, %.2f %%; silent since %.3f", recent, night, recent2,
-          night2, quiet);
+          "recent %.2f %%, night %.2f %%, then %.2f %%, %.2f %%; silent since %.3f", recent, night,
+          recent2, night2, quiet);
     dw_arrivals b;
     dw_arrivals_init(&b, 250, t0);
     dw_arrivals_loss(&b, t0 + 5, &recent, &night);

@@ -216,8 +216,8 @@ static double until_pending(dw_session *s, double t)
     return t;
 }
 
-/* The pre-night check (k) on an enhanced night: no stimulus while it runs, the pending one cancelled;
- * stimulation resumes when it ends. */
+/* The pre-night check (k) on an enhanced night: no stimulus while it runs, the pending one
+ * cancelled; stimulation resumes when it ends. */
 static void test_check_holds_stimulation(void)
 {
     hyp = "3";
@@ -229,8 +229,8 @@ static void test_check_holds_stimulation(void)
     int after = dw_session_pending(s);
     run(s, ceil(t * 10) / 10, 150);
     CHECK("check_holds_stimulation", pending && !after && dw_session_nstim(s) == n0 &&
-          count_ann("SO stim cancelled (pre-night check)") == 1, "pending %d->%d, %d->%d stimuli", pending,
-          after, n0, dw_session_nstim(s));
+          count_ann("SO stim cancelled (pre-night check)") == 1, "pending %d->%d, %d->%d stimuli",
+          pending, after, n0, dw_session_nstim(s));
     dw_session_check(s, 150, 0);
     run(s, 150, 210);
     CHECK("check_end_resumes", dw_session_nstim(s) > n0, "%d stimuli", dw_session_nstim(s) - n0);
