@@ -23,6 +23,12 @@
 #include <unistd.h>
 
 #define MAX_EVENTS 16
+/* The Cyton dongle's serial link: 115200 baud, 8N1 (10 bits a byte): 11520 bytes/s, 349 packets
+ * of 33 bytes (OpenBCI's Cyton data format). 250 packets/s use 72 % of it; a pty has no baud
+ * limit. */
+#define LINK_BYTES_S 11520.0
+#define BURST_MAX    2000      /* samples sent before commands are looked at again when behind */
+#define LATE_SAY_S   1.0       /* behind the time line by this much: said on stderr (once) */
 
 typedef struct { double t, d; } timed;
 /* A fault on one electrode: flat (shorted or lifted: ~0 uV), rail (off: the amplifier saturates) or noise
@@ -46,6 +52,8 @@ typedef struct {
     chfault chf[MAX_EVENTS];
     int    nchf;
     double speed;                          /* samples go out this many times faster than real time */
+    int    lossless;                       /* speed > 1: a full pty is waited for, not a loss */
+    double t_end;                          /* --seconds: when it ends (monotonic), 0 never */
     uint64_t rng;
     /* pty */
     int    master, slave;                  /* we hold the slave open so the master never sees a hang-up */
@@ -72,6 +80,10 @@ typedef struct {
     long   fifo_index;                     /* sample index of fifo[0] */
     int    eof;
     FILE  *log;
+    /* what the receiver cannot see by itself, said on stderr */
+    long   sent, pty_drops, stalled;       /* samples sent, packets dropped (full pty), stalled */
+    int    said_drop, said_late;
+    double most_late;                      /* the longest the time line ran behind (s) */
 } emu;
 
 static volatile sig_atomic_t stop_flag;
@@ -96,7 +108,12 @@ static int usage(const char *why)
         "            CH 1-based); the head for the pre-night check: eyes-closed=T:D (alpha; eyes\n"
         "            open otherwise, once one is given), eye-move=T:D (saccades on channels 1-2),\n"
         "            impedance=CH:KOHM\n"
-        "  --speed F  stream F times faster than real time (tests; the board's clock runs F times fast)\n"
+        "  --speed F  stream F times faster than real time (tests; the board's clock runs F\n"
+        "            times fast); every sample goes out, late ones in a burst. Above 1.39 the\n"
+        "            bytes exceed a real dongle's 115200 baud (a pty has none; said on stderr);\n"
+        "            above 1 a full pty is waited for (a slow reader makes it late, said on\n"
+        "            stderr), at 1 or less it drops the packet as an overflowing dongle would\n"
+        "            (the counter jumps). At exit: what was sent, how fast, how late\n"
         "  prints the pty's path; --link keeps a symlink to it (replaced when unplugged and back)\n");
     return 2;
 }
@@ -206,12 +223,17 @@ static void close_pty(emu *e)
     e->master = e->slave = -1;
 }
 
-/* Whole buffer or nothing (a full pty buffer drops the packet, as an overflowing dongle would);
- * a partial write is finished so the stream stays framed. 0 if written. */
+/* Whole buffer or nothing. At --speed 1 or less a full pty drops the packet, as an overflowing
+ * dongle would (its counter is spent: the reader sees the jump, its wall-clock meter the loss); a
+ * partial write is finished (200 ms at most) so the stream stays framed. Faster (e->lossless) the
+ * emulator waits for its reader instead: a buffer that holds 8 s of a real board holds 0.4 s at
+ * 20x, and an 8-bit counter wraps 20 times as fast, so loss there would be neither faithful nor
+ * countable; the time line slips and stderr says so. 0 if written. */
 static int send_bytes(emu *e, const void *buf, size_t n)
 {
     const char *p = buf;
     size_t done = 0;
+    double give_up = dw_now_mono() + 0.2;
     while (done < n) {
         ssize_t w = write(e->master, p + done, n - done);
         if (w > 0) {
@@ -220,11 +242,13 @@ static int send_bytes(emu *e, const void *buf, size_t n)
         }
         if (w < 0 && errno == EINTR)
             continue;
-        if (done == 0 || (w < 0 && errno != EAGAIN))
+        if ((w < 0 && errno != EAGAIN) || (done == 0 && !e->lossless) || stop_flag)
+            return -1;
+        double now = dw_now_mono();
+        if ((!e->lossless && now >= give_up) || (e->t_end > 0 && now >= e->t_end))
             return -1;
         struct pollfd pf = { e->master, POLLOUT, 0 };
-        if (poll(&pf, 1, 200) <= 0)
-            return -1;
+        poll(&pf, 1, 50);
     }
     return 0;
 }
@@ -341,7 +365,15 @@ static int send_packet(emu *e, const dw_cyton_packet *pk)
         return -1;
     if (e->corrupt > 0 && rnd01(e) < e->corrupt)
         raw[(int)(rnd01(e) * DW_CYTON_PACKET)] ^= (uint8_t)(1 + rnd01(e) * 254);
-    return send_bytes(e, raw, sizeof raw);
+    if (send_bytes(e, raw, sizeof raw) == 0)
+        return 0;
+    e->pty_drops++;
+    if (!e->said_drop) {
+        e->said_drop = 1;
+        fprintf(stderr, "dreamwatch emulate: the pty is full (its reader is not keeping up): "
+                "packets are dropped and their counters skipped; the count is given at exit\n");
+    }
+    return -1;
 }
 
 static void fill_packet(emu *e, dw_cyton_packet *pk, const int32_t *count)
@@ -374,6 +406,7 @@ static int send_sample(emu *e, long k)
         fill_packet(e, &pk, count + 8);
         ok &= send_packet(e, &pk) == 0;
     }
+    e->sent += ok;
     if (ok && e->log) {
         fprintf(e->log, "%ld %u %.6f", k, first, dw_now_mono());
         for (int c = 0; c < nch; c++)
@@ -488,12 +521,47 @@ static int in_window(const timed *w, int n, double t)
     return 0;
 }
 
+/* Every sample due by now, in order: late ones (the emulator was descheduled, or the machine is
+ * slower than --speed asks) go out in a burst, at most BURST_MAX before commands are looked at
+ * again. None is skipped: skipping with the counter running on made the loss invisible to the
+ * reader (at --speed 20 a third of the samples went missing, the counter continuous). 0, or -1 at
+ * the end of --file. */
+static int stream_due(emu *e, double now)
+{
+    long due = (long)floor((now - e->t_start) * e->rate);
+    double late = (due - e->next) / e->rate;
+    if (late > e->most_late)
+        e->most_late = late;
+    if (late >= LATE_SAY_S && !e->said_late) {
+        e->said_late = 1;
+        fprintf(stderr, "dreamwatch emulate: %.1f s behind the time line at --speed %g: every "
+                "sample is still sent, late (this machine or its reader is slower than the speed "
+                "asked)\n", late, e->speed);
+    }
+    for (long n = 0; e->next <= due && n < BURST_MAX; e->next++, n++)
+        if (send_sample(e, e->next) != 0)
+            return -1;
+    return 0;
+}
+
+/* A stall: the board samples on, nothing reaches the pty; its counter runs on (2 packets a sample
+ * with the Daisy), so a short stall shows as a counter jump. */
+static void stall_skip(emu *e, double now)
+{
+    long to = (long)floor((now - e->t_start) * e->rate) + 1;
+    if (to <= e->next)
+        return;
+    e->stalled += to - e->next;
+    e->counter = (uint8_t)(e->counter + (to - e->next) * (e->daisy ? 2 : 1));
+    e->next = to;
+}
+
 static int run(emu *e)
 {
-    double t_begin = dw_now_mono();
+    e->t_end = e->seconds > 0 ? dw_now_mono() + e->seconds : 0;
     while (!stop_flag) {
         double now = dw_now_mono();
-        if (e->seconds > 0 && now - t_begin >= e->seconds)
+        if (e->t_end > 0 && now >= e->t_end)
             break;
         double ts = e->t_start ? (now - e->t_start) * e->speed : -1;   /* board seconds */
         /* unplug: the pty goes away; a new one appears behind the link D seconds later */
@@ -513,7 +581,7 @@ static int run(emu *e)
             }
         if (ts >= 0 && in_window(e->stall, e->nstall, ts)) {
             if (e->streaming)                   /* a silent stall: nothing in, nothing out */
-                e->next = (long)floor((now - e->t_start) * e->rate) + 1;
+                stall_skip(e, now);
             usleep(5000);
             continue;
         }
@@ -526,16 +594,9 @@ static int run(emu *e)
                 e->garbage_done[i] = 1;
                 send_bytes(e, junk, (size_t)n);
             }
-        if (e->streaming) {
-            long due = (long)floor((now - e->t_start) * e->rate);
-            long most = (long)(50 * e->speed);  /* we were descheduled for long: skip, do not burst */
-            if (due - e->next > most)
-                e->next = due - most;
-            for (; e->next <= due; e->next++)
-                if (send_sample(e, e->next) != 0) {
-                    fprintf(stderr, "dreamwatch emulate: end of %s\n", e->file);
-                    return 0;
-                }
+        if (e->streaming && stream_due(e, now) != 0) {
+            fprintf(stderr, "dreamwatch emulate: end of %s\n", e->file);
+            return 0;
         }
         double wait = e->streaming ? e->t_start + (e->next) / e->rate - dw_now_mono() : 0.05;
         struct pollfd pf = { e->master, POLLIN, 0 };
@@ -548,6 +609,29 @@ static int run(emu *e)
         }
     }
     return 0;
+}
+
+/* At start: a speed whose bytes a real 115200-baud link could not carry is said (a pty can). */
+static void say_link(const emu *e)
+{
+    double bytes = DW_CYTON_FS * DW_CYTON_PACKET * e->speed;    /* 250 packets/s, Daisy or not */
+    if (bytes > LINK_BYTES_S)
+        fprintf(stderr, "dreamwatch emulate: --speed %g sends %.0f bytes/s, %.1f times what a "
+                "Cyton's 115200-baud link carries (%.0f): a test speed, not a real board's; a pty "
+                "has no baud limit, and when it is full the emulator waits for its reader: every "
+                "sample goes out, in order\n", e->speed, bytes, bytes / LINK_BYTES_S, LINK_BYTES_S);
+}
+
+/* At exit, when the speed is not a board's or something was lost: what went out. */
+static void say_sent(const emu *e)
+{
+    if (e->speed == 1 && !e->pty_drops && !e->stalled)
+        return;
+    double wall = e->t_start > 0 ? dw_now_mono() - e->t_start : 0;
+    fprintf(stderr, "dreamwatch emulate: sent %ld samples of %ld (%.1f s of board time in %.1f s: "
+            "%.1fx); %ld packets dropped at a full pty, %ld samples stalled; at most %.2f s late\n",
+            e->sent, e->next, e->next / e->fs, wall, wall > 0 ? e->next / e->fs / wall : 0,
+            e->pty_drops, e->stalled, e->most_late);
 }
 
 int dw_cmd_emulate(int argc, char **argv)
@@ -590,6 +674,7 @@ int dw_cmd_emulate(int argc, char **argv)
     if (parse_faults(&e, faults) != 0)
         return 2;
     e.daisy = e.has_daisy;
+    e.lossless = e.speed > 1;
     defaults(&e);
     e.fs = e.rate = e.daisy ? DW_CYTON_FS / 2 : DW_CYTON_FS;
     int status = 1;
@@ -624,7 +709,9 @@ int dw_cmd_emulate(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (open_pty(&e) != 0)
         goto out;
+    say_link(&e);
     status = run(&e);
+    say_sent(&e);
 out:
     close_pty(&e);
     if (e.link)

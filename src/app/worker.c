@@ -529,6 +529,7 @@ static void check_start(dw_worker *w)
     w->check_phase = -1;
     w->check_ch = 0;
     dw_session_note(w->session, w->t, "check", 1, "Pre-night check started");
+    dw_session_check(w->session, w->t, 1);
 }
 
 static void check_step(dw_worker *w, const dw_block *b)
@@ -548,7 +549,9 @@ static void check_step(dw_worker *w, const dw_block *b)
     if (w->check_ch < w->src->info.nch) {
         double kohm = 0;
         int board = dw_cyton_board_channel(w->src, w->check_ch);
+        double wall0 = dw_now_wall();
         int ok = board > 0 && dw_cyton_impedance(w->src, board, &kohm) == 0;
+        dw_arrivals_pause(&w->arrivals, wall0, dw_now_wall());    /* stopped on purpose: no loss */
         dw_check_impedance(w->check, w->check_ch++, kohm, ok);
         return;
     }
@@ -561,6 +564,7 @@ static void check_step(dw_worker *w, const dw_block *b)
     check_say(w, report, 0);
     dw_check_free(w->check);
     w->check = NULL;
+    dw_session_check(w->session, w->t, 0);
 }
 
 static void handle_command(dw_worker *w, const dw_cmd *c)
@@ -743,6 +747,16 @@ static void publish(dw_worker *w, int force)
     p->bells = 0;
 }
 
+/* A deliberate pause of the stream (an impedance check stops the board) in the recording, with its
+ * span, and in the session log: the gap it leaves is not loss. */
+static void note_pause(dw_worker *w, double t, double dur)
+{
+    char text[96];
+    snprintf(text, sizeof text, "Pause %.2f s: impedance check (the board stopped, no EEG)", dur);
+    annotate(w, t, dur, text);
+    dw_session_note(w->session, t, "check", 0, text);
+}
+
 static int read_block(dw_worker *w, int max_frames)
 {
     const dw_source_info *in = &w->src->info;
@@ -752,8 +766,10 @@ static int read_block(dw_worker *w, int max_frames)
     if (n <= 0)
         return n;
     w->src_frames += n;
-    if (b.gap > 0)
-        w->src_lost += b.gap, w->src_gaps++;
+    if (b.gap > b.pause)
+        w->src_lost += b.gap - b.pause, w->src_gaps++;
+    if (b.pause > 0)
+        note_pause(w, (double)w->frames / in->fs, b.pause / in->fs);
     if (in->live)
         dw_arrivals_add(&w->arrivals, n, dw_now_wall());
     if (w->rec) {
@@ -782,7 +798,8 @@ static void datapath(dw_worker *w, double wall)
     memset(&dp, 0, sizeof dp);
     dw_source_stats cs;
     if (dw_source_stats_get(w->src, &cs) == 0) {
-        dp.expecting = 1;
+        /* while the check measures impedances the board stops on purpose: silence is no outage */
+        dp.expecting = !(w->check && w->check_phase == DW_CHECK_IMPEDANCE);
         dp.reconnects = cs.reconnects;
         /* board time minus host time: with r = board/host rate ratio (1 + ppm), w->t of board time took
          * w->t / r of the host's; the difference is w->t (r - 1) / r (w->t * ppm alone overstated it by r:

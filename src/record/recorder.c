@@ -586,7 +586,8 @@ int dw_recorder_write(dw_recorder *r, const dw_block *b)
     if (r->gaps.n && r->src_frames - r->gaps.end > GAP_QUIET_S * r->info.fs)
         flush_gaps(r);
     if (b->gap > 0) {
-        add_gap(r, r->src_frames, b->gap);
+        if (b->gap > b->pause)
+            add_gap(r, r->src_frames + b->pause, b->gap - b->pause);
         for (long i = 0; i < b->gap; i++) {
             r->src_frames++;
             if (push_frame(r, NULL, NULL))

@@ -32,6 +32,8 @@ dw_recorder *dw_recorder_open(const char *dir, const char *subject, const dw_sou
  * closed; the block is dropped, and every later call returns -1 until a new file can be started
  * (annotated "Recording resumed, N.N s lost"): after a full disk (ENOSPC, EDQUOT) as soon as statvfs shows
  * room for 5 records again (checked every 0.25 s), after any other failure at most once per retry time. */
+/* The frames of a deliberate pause (b->pause, part of b->gap) are filled like a gap's but not
+ * annotated as one: the caller annotates the pause with its reason. */
 int dw_recorder_write(dw_recorder *r, const dw_block *b);
 
 /* How long to wait after a write failure before trying a new file anyway (default 60 s). */

@@ -462,6 +462,7 @@ static const char *const help_lines[] = {
     "e           event list / traces            S  summary of the night",
     "t           next theme     ?  this help    Ctrl-L  redraw",
     "E           evoked response (stimuli)      k  pre-night check (live)",
+    "            k mid-night too: its 2-s stops are pauses, not loss",
     "Questions after a protocol awakening: y n r, 1-5, or text and Enter",
     "d           detach (`dreamwatch attach` only: the session goes on)",
     "Traces:     s sweep/scroll  [ ] scale  0 auto scale  Up Down channels",

@@ -208,7 +208,7 @@ void dw_alerts_block(dw_alerts *a, const dw_block *b, const dw_source_info *info
     r->fs = info->fs;
     /* Packet loss is a live source's: a file's gap (an EDF+D pause, a lost stretch of an OpenBCI file) is
      * a planned or past hole in the data, not samples the link is dropping now (case 05). */
-    loss_block(a, b, info->live ? b->gap : 0, info->fs, wall);
+    loss_block(a, b, info->live ? b->gap - b->pause : 0, info->fs, wall);   /* a pause is no loss */
     for (int i = 0; i < b->n; i++)
         if (++r->count == r->per_s) {
             second(a, b->t0 + (i + 1) / info->fs, wall);

@@ -309,6 +309,8 @@ const char *session_blocked(const dw_session *s, int kind, double t)
 {
     if (s->mode != DW_MODE_ENHANCED)
         return "not enhanced";
+    if (s->checking)
+        return "pre-night check running";
     if (kind == DW_STIM_SO ? !s->cfg->so_enabled : kind == DW_STIM_CUE ? !s->cfg->cue_enabled
                                                                        : !s->proto->cue_enabled)
         return "disabled";
@@ -704,6 +706,13 @@ int dw_session_command(dw_session *s, const dw_cmd *c, double t)
 void dw_session_note(dw_session *s, double t, const char *kind, int annotate, const char *text)
 {
     session_event(s, t, annotate, kind, "%s", text);
+}
+
+void dw_session_check(dw_session *s, double t, int running)
+{
+    s->checking = running != 0;
+    if (running)
+        stop_stimulation(s, t, "pre-night check");
 }
 
 static void poll_actuators(dw_session *s, double t)

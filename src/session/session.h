@@ -165,6 +165,11 @@ int  dw_session_command(dw_session *s, const dw_cmd *cmd, double t);
 /* An event from outside the session (the pre-night check's results): logged, kept for the summary
  * and, with annotate, marked in the recording. */
 void dw_session_note(dw_session *s, double t, const char *kind, int annotate, const char *text);
+/* The pre-night check starts (running = 1, at source time t) or ends (0). While it runs no
+ * stimulus or cue is given (session_blocked: "pre-night check running"), a pending one is
+ * cancelled and a running one stopped: the sleeper is asked to open and close the eyes and move
+ * them, and the board injects its lead-off current into each electrode in turn. */
+void dw_session_check(dw_session *s, double t, int running);
 /* Source time (s) at which the pending closed-loop stimulus is due (the detected trough + so_delay_s;
  * delivered when the sample at that time is given to dw_session_frontal), or INFINITY when none is
  * pending. For a live reader to wake when that sample arrives rather than on its next batch. */

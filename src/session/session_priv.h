@@ -57,6 +57,7 @@ struct dw_session {
     double prob[DW_NSTAGES];              /* the latest epoch's probabilities */
     int have_prob;                        /* 0: a caller without them (tests, tables) */
     double quiet_until;
+    int    checking;                      /* the pre-night check runs: no stimulus, no cue */
     dw_motion motion;
     int frontal, parietal;                /* staging channels of the source (-1 none) */
     double art_mean;                      /* frontal: the last second's mean (quality verdict) */

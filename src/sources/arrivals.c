@@ -33,6 +33,24 @@ void dw_arrivals_add(dw_arrivals *a, long n, double wall)
     a->sec[i] += n;
 }
 
+/* Credited as the frames the span would have brought, second by second. */
+void dw_arrivals_pause(dw_arrivals *a, double from, double to)
+{
+    if (to <= from)
+        return;
+    double last = a->last;
+    if (a->start < 0)
+        a->start = from;
+    for (double t = from; t < to;) {
+        double end = fmin(to, floor(t) + 1);
+        long n = lround((end - t) * a->fs);
+        if (n > 0)
+            dw_arrivals_add(a, n, t);
+        t = end;
+    }
+    a->last = fmax(last, to);
+}
+
 void dw_arrivals_loss(const dw_arrivals *a, double now, double *recent_pct, double *night_pct)
 {
     *recent_pct = *night_pct = 0;

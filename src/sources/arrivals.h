@@ -20,6 +20,9 @@ typedef struct {
 void dw_arrivals_init(dw_arrivals *a, double fs, double now);
 /* n frames arrived at wall-clock time wall (s). */
 void dw_arrivals_add(dw_arrivals *a, long n, double wall);
+/* The source was stopped on purpose from wall-clock time from to to (a live impedance check):
+ * that span expects no frames: neither loss nor an outage; the silence counts from `to`. */
+void dw_arrivals_pause(dw_arrivals *a, double from, double to);
 /* Loss in percent at wall-clock time now: over the last DW_ARRIVALS_WIN complete seconds (fewer at the
  * start: those since the first arrival), and over the night from the first arrival to now; never below
  * 0 (frames read a little late land in the next second). 0 before anything arrived. */

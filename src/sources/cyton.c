@@ -47,6 +47,8 @@ typedef struct {
     long   base, last_frame;
     double last_host_t;                /* when the last frame arrived */
     int    restarted;                  /* next sample opens a new segment: gap from the clock */
+    int    pause_pending;              /* ... and that gap is a deliberate pause (impedance) */
+    long   pause_at, paused;           /* frame after the latest pause (-1 none); frames paused */
     int    sel[DW_MAX_CH];             /* delivered channel -> board channel (0-based) */
     double *uv;
     int    uv_cap;
@@ -101,6 +103,7 @@ static void link_down(dw_source *src, const char *why)
         c->tr = NULL;
     }
     set_error(src, why);
+    c->pause_pending = 0;                            /* an outage now, not the pause it was */
     if (c->link == LINK_STREAMING)
         stream_restart(c);
     c->link = LINK_DOWN;
@@ -177,6 +180,11 @@ static void queue_samples(cyton *c, dw_cyton_sample *s, int n)
             c->base = c->last_frame + 1 + missed - s[i].index;
             s[i].lost = missed + s[i].index;
             c->restarted = 0;
+            if (c->pause_pending) {
+                c->pause_at = c->base + s[i].index;
+                c->paused += s[i].lost;
+                c->pause_pending = 0;
+            }
         } else if (c->last_frame < 0) {
             c->base = -s[i].index;
         }
@@ -203,7 +211,7 @@ static void publish_stats(cyton *c, double now)
     st->packets = p->packets;
     st->lost_packets = p->lost_packets;
     st->samples = p->samples;
-    st->lost_samples = c->last_frame + 1 - p->samples;
+    st->lost_samples = c->last_frame + 1 - p->samples - c->paused;
     st->loss_pct_5s = dw_cyton_loss_recent(p, now);
     st->loss_pct_night = p->packets ? 100.0 * p->lost_packets / (double)(p->packets + p->lost_packets) : 0;
     st->garbage_bytes = p->garbage_bytes;
@@ -268,6 +276,7 @@ static int pump(dw_source *src, double deadline)
     if (got > 0 && c->link == LINK_STREAMING) {
         c->last_rx = now;
         dw_cyton_sample tmp[160];              /* > 4096 / 33 + 2: one call takes a whole read */
+        c->parser.line_seen = c->tr->empty_at;
         while (off < (size_t)got) {
             int n, cap = QCAP - c->qlen < 160 ? QCAP - c->qlen : 160;
             size_t used = dw_cyton_parse(&c->parser, buf + off, (size_t)got - off, now, tmp, cap, &n);
@@ -288,6 +297,24 @@ static int pump(dw_source *src, double deadline)
     return 0;
 }
 
+/* Bytes already waiting behind the first read (a stream faster than the reader's schedule: an
+ * emulator at --speed 20 sends 5000 packets a second, one 4-KB read takes 124): taken now, up to
+ * the queue's room, without waiting. One read a call capped the reader at 124 packets per 40-ms
+ * batch, 3100 a second, and the pty filled up behind it. */
+static void drain_waiting(dw_source *src)
+{
+    cyton *c = src->priv;
+    int any = 0;
+    while (c->link == LINK_STREAMING && QCAP - c->qlen > 160) {
+        int before = c->qlen;
+        if (pump(src, dw_now_mono()) < 0 || c->qlen == before)
+            break;
+        any = 1;
+    }
+    if (any)
+        publish_stats(c, dw_now_mono());
+}
+
 static int cyton_read(dw_source *src, dw_block *out, int max_frames, int timeout_ms)
 {
     cyton *c = src->priv;
@@ -301,6 +328,7 @@ static int cyton_read(dw_source *src, dw_block *out, int max_frames, int timeout
     }
     if (c->qhead == c->qlen)
         return 0;
+    drain_waiting(src);
     int nch = src->info.nch;
     if (max_frames > c->uv_cap) {
         double *uv = realloc(c->uv, (size_t)max_frames * nch * sizeof *uv);
@@ -314,6 +342,7 @@ static int cyton_read(dw_source *src, dw_block *out, int max_frames, int timeout
     memset(out, 0, sizeof *out);
     out->uv = c->uv;
     out->gap = c->q[c->qhead].lost;
+    out->pause = c->q[c->qhead].index == c->pause_at ? out->gap : 0;
     out->t0 = c->q[c->qhead].index / src->info.fs;
     int n = 0;
     /* A block is continuous: a later gap starts the next block. */
@@ -462,6 +491,7 @@ int dw_cyton_impedance(dw_source *src, int channel, double *kohm)
     if (!c->tr || c->link != LINK_STREAMING)
         return -1;
     stream_restart(c);
+    c->pause_pending = 1;                      /* the gap it leaves is a pause, not loss */
     if (command_reply(src, on, REPLY_S) != 0 || send_cmd(src, "b") != 0 ||
         collect_channel(src, channel, x, settle, n) != 0)
         return -1;
@@ -589,6 +619,7 @@ dw_source *dw_cyton_open(const char *path, const char *board, const dw_channel_s
     c->want = want;
     c->daisy = -1;
     c->last_frame = -1;
+    c->pause_at = -1;
     c->backoff = BACKOFF_MIN_S;
     c->opening = 1;
     c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -64,6 +64,11 @@ typedef struct {
     long     seq;              /* unwrapped packet number of the last packet */
     long     seq0;             /* ... of the first packet since the restart */
     double   last_host_t;      /* feed time of the last packet */
+    double   line_seen;        /* set by the caller: the host time the line was last seen
+                                * empty (0 unknown). Bytes read without a wait were queued while
+                                * the reader was away: a silence is measured only up to it, so a
+                                * late reader (a stalled thread: its bytes come at once, all with
+                                * one late time) invents no lost wraps of the counter */
     int      have_held;        /* packet with a counter jump, waiting for its successor */
     dw_cyton_packet held;
     double   held_t;
@@ -171,7 +176,9 @@ struct dw_cyton_stats {
 int dw_cyton_stats(dw_source *src, struct dw_cyton_stats *st);
 /* Lead-off impedance of channel 1..nch in kOhm (6 nA at 31.25 Hz through the electrode, 2.2 kOhm
  * series resistor removed): stops the stream, measures about 1.5 s, restarts. Call from the thread
- * that reads; the samples taken during the check are reported as a gap. 0 or -1 with src->err. */
+ * that reads; the time the stream was stopped comes back as the next block's gap, all of it
+ * marked as a deliberate pause (dw_block.pause: not counted in lost_samples; a link lost meanwhile
+ * makes it an outage again). 0 or -1 with src->err. */
 int dw_cyton_impedance(dw_source *src, int channel, double *kohm);
 /* The board channel (1..16) behind delivered channel k (0-based), or -1 if src is not a Cyton or k
  * is out of range: what dw_cyton_impedance takes. */

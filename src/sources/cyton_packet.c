@@ -224,7 +224,7 @@ static int counted(dw_cyton_parser *p, dw_cyton_packet *pk, double t, dw_cyton_s
         /* a second jump: judge pk against the held one, below */
     }
     int d = (uint8_t)(pk->counter - p->last_counter - 1);
-    double silent = t - p->last_host_t;
+    double silent = (p->line_seen > 0 && p->line_seen < t ? p->line_seen : t) - p->last_host_t;
     if (silent > 200.0 / DW_CYTON_FS) {
         long by_clock = lround(silent * DW_CYTON_FS) - 1;
         long wraps = lround((double)(by_clock - d) / 256.0);

@@ -40,6 +40,8 @@ typedef struct {
     const double *uv;          /* n * nch values in microvolts, frame-major: uv[i * nch + c] */
     double  t0;                /* source time of frame 0 in seconds since the start */
     long    gap;               /* frames lost just before this block (0 = continuous) */
+    long    pause;             /* of gap, frames the board was stopped on purpose (a live impedance
+                                * check): a deliberate pause, not loss; 0 <= pause <= gap */
     int     accel_valid;       /* accel holds a fresh accelerometer reading (g) */
     double  accel[3];
 } dw_block;

@@ -250,6 +250,7 @@ ssize_t dw_transport_read(dw_transport *t, void *buf, size_t n, int timeout_ms, 
     ssize_t first = read(t->fd, buf, n);
     if (first > 0)
         return first;
+    t->empty_at = dw_now_mono();
     struct pollfd pf[2] = { { t->fd, POLLIN, 0 }, { wake_fd, POLLIN, 0 } };
     int np = wake_fd >= 0 ? 2 : 1;
     double deadline = dw_now_mono() + timeout_ms * 1e-3;
@@ -263,6 +264,7 @@ ssize_t dw_transport_read(dw_transport *t, void *buf, size_t n, int timeout_ms, 
         }
         if (np == 2 && (pf[1].revents & POLLIN))
             return DW_TR_WOKEN;
+        t->empty_at = dw_now_mono();                 /* watched until now: what comes is fresh */
         if (r == 0)
             return DW_TR_TIMEOUT;
         if (pf[0].revents & POLLIN) {

@@ -22,6 +22,9 @@ struct dw_transport {
     char  path[1024];                       /* the name as given */
     void *priv;
     int   lock_fd;                          /* holds the port's flock when fd cannot (-1: fd holds it) */
+    double empty_at;                        /* monotonic s a read last saw no bytes waiting (or
+                                             * saw bytes arrive while it watched), 0 never: bytes
+                                             * read at once came after it, how long after unknown */
 };
 
 enum { DW_TR_TIMEOUT = 0, DW_TR_HUP = -1, DW_TR_WOKEN = -2 };

@@ -1,6 +1,7 @@
 /* libFuzzer: the Cyton packet parser and the handshake reply reader on arbitrary bytes, fed in
- * chunks whose sizes the input also chooses. Byte 0 picks Cyton or Daisy and the chunking. Checks the
- * parser's promises: indices rise, losses are never negative, values are finite and in range. */
+ * chunks whose sizes the input also chooses (and whether the reader watched the line up to each
+ * chunk). Byte 0 picks Cyton or Daisy and the chunking. Checks the parser's promises: indices
+ * rise, losses are never negative, values are finite and in range. */
 #include "sources/cyton.h"
 
 #include <math.h>
@@ -23,6 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 1; i < size;) {
         size_t n = size - i < step ? size - i : step;
         int k;
+        if (data[i] & 0x40)
+            p.line_seen = t;                           /* watched until now, else away since */
         size_t used = dw_cyton_parse(&p, data + i, n, t, out, 8, &k);
         if (used == 0 && k == 0)
             abort();                                   /* no progress */

@@ -44,6 +44,22 @@ int main(void)
         CHECK(batch < 0.03 ? "grid_20ms_shows_no_loss" : "grid_40ms_shows_no_loss", worst < 0.05,
               "worst recent loss %.3f %% (shown to 0.1 %%)", worst);
     }
+    /* a 2-s pause on purpose (an impedance check) in a steady stream: no loss, no silence */
+    dw_arrivals p;
+    dw_arrivals_init(&p, 250, t0);
+    for (w = t0; w < t0 + 20; w += 0.04)
+        dw_arrivals_add(&p, 10, w);
+    dw_arrivals_pause(&p, w, w + 2.0);
+    double back = w + 2.0;
+    dw_arrivals_loss(&p, back, &recent, &night);
+    double quiet = dw_arrivals_silent_since(&p, back + 0.5, 1.0);   /* 0.5 s after it: not silent */
+    for (w = back; w < back + 3; w += 0.04)
+        dw_arrivals_add(&p, 10, w);
+    double recent2, night2;
+    dw_arrivals_loss(&p, w, &recent2, &night2);
+    CHECK("pause_is_not_loss", recent < 1 && night < 1 && recent2 < 1 && night2 < 1 && quiet == 0,
+          "recent %.2f %%, night %.2f %%, then %.2f %%, %.2f %%; silent since %.3f", recent, night,
+          recent2, night2, quiet);
     dw_arrivals b;
     dw_arrivals_init(&b, 250, t0);
     dw_arrivals_loss(&b, t0 + 5, &recent, &night);

@@ -28,7 +28,7 @@ static int nsent;
 typedef struct { long index; int32_t c[16]; double uv[16]; double arrive; } got_frame;
 static got_frame got[MAXF];
 static int ngot;
-static long gaps[64], gap_at[64];
+static long gaps[64], gap_at[64], pauses[64];
 static int ngaps;
 
 static pid_t emu_start(const char *extra1, const char *extra2)
@@ -97,6 +97,7 @@ static void read_for(dw_source *src, double seconds)
         if (n < 0)
             break;
         if (n > 0 && b.gap > 0 && ngaps < 64) {
+            pauses[ngaps] = b.pause;
             gaps[ngaps] = b.gap;
             gap_at[ngaps++] = ngot;
         }
@@ -322,6 +323,11 @@ static void test_impedance_gain_drift(void)
     read_for(src, 1.0);
     CHECK("live impedance: streaming resumes with one gap", ngot - before > 150 && ngaps == 1 &&
           gaps[0] > 250, "%d frames, %d gaps, gap %ld", ngot - before, ngaps, ngaps ? gaps[0] : 0);
+    struct dw_cyton_stats ps;
+    dw_cyton_stats(src, &ps);
+    CHECK("live impedance: the gap is a deliberate pause, not lost samples", ngaps == 1 &&
+          pauses[0] == gaps[0] && ps.lost_samples == 0, "pause %ld of gap %ld, lost_samples %ld",
+          ngaps ? pauses[0] : 0, ngaps ? gaps[0] : 0, ps.lost_samples);
     /* gain 6 on channel 2: the counts grow 4x, the microvolts must not change */
     CHECK("live gain: x2030110X accepted", dw_cyton_command(src, "x2030110X") == 0, "%s", src->err.msg);
     before = ngot;

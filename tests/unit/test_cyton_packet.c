@@ -261,6 +261,20 @@ static void test_drops(void)
     CHECK("parser: a lost whole wrap is recovered from the host clock", p.lost_packets == 300 &&
           total >= 19 && got[10].lost == 300, "lost %ld", p.lost_packets);
 
+    /* The same wait, but the reader was away (a stalled thread): the line was last seen empty
+     * before it, the packets after it were queued, the counter continuous. No loss: no wrap. */
+    dw_cyton_parser_init(&p, 0);
+    total = 0;
+    for (int i = 0; i < 20; i++) {
+        make_packet(&pk[i], i);
+        dw_cyton_packet_encode(&pk[i], raw);
+        p.line_seen = 10 + (i < 10 ? i : 9) / 250.0;     /* not watched after packet 9 */
+        dw_cyton_parse(&p, raw, sizeof raw, i < 10 ? 10 + i / 250.0 : 11.2, got + total, 4, &nout);
+        total += nout;
+    }
+    CHECK("parser: packets queued while the reader was away invent no lost wrap",
+          p.lost_packets == 0 && total >= 19, "lost %ld, %d samples", p.lost_packets, total);
+
     /* Loss over the last 5 s: 1 in 10 lost. */
     dw_cyton_parser_init(&p, 0);
     total = 0;

@@ -216,6 +216,27 @@ static double until_pending(dw_session *s, double t)
     return t;
 }
 
+/* The pre-night check (k) on an enhanced night: no stimulus while it runs, the pending one
+ * cancelled; stimulation resumes when it ends. */
+static void test_check_holds_stimulation(void)
+{
+    hyp = "3";
+    dw_session *s = session("enhanced", NULL);
+    run(s, 0, 60);
+    double t = until_pending(s, 60);
+    int pending = dw_session_pending(s), n0 = dw_session_nstim(s);
+    dw_session_check(s, t, 1);
+    int after = dw_session_pending(s);
+    run(s, ceil(t * 10) / 10, 150);
+    CHECK("check_holds_stimulation", pending && !after && dw_session_nstim(s) == n0 &&
+          count_ann("SO stim cancelled (pre-night check)") == 1, "pending %d->%d, %d->%d stimuli",
+          pending, after, n0, dw_session_nstim(s));
+    dw_session_check(s, 150, 0);
+    run(s, 150, 210);
+    CHECK("check_end_resumes", dw_session_nstim(s) > n0, "%d stimuli", dw_session_nstim(s) - n0);
+    dw_session_free(s);
+}
+
 static void test_cancel_and_safety(void)
 {
     hyp = "3";
@@ -645,6 +666,7 @@ int main(void)
     test_natural_night();
     test_enhanced_night(log_path);
     test_cancel_and_safety();
+    test_check_holds_stimulation();
     test_unattended_replay();
     test_summary_singular();
     test_rem_cues();
