@@ -125,9 +125,11 @@ static int one(const char *path, const char *ref_path, const char *out, const dw
     }
     dw_pipeline_finish(pl);
     bad |= fclose(t.f) != 0;
-    if (bad || dw_out_commit(&o, &err) < 0) {
+    int put = bad ? -1 : dw_out_commit(&o, &err);
+    if (put < 0) {
         fprintf(stderr, "dreamwatch features: %s\n", bad ? "write failed; nothing kept" : err.msg);
         dw_out_abort(&o);
+        rc = put == DW_OUT_TAKEN ? 2 : 1;   /* taken while we worked: as if there at the start */
         goto done;
     }
     printf("%s: %ld %s (%ld unusable, written with empty values) -> %s\n", path, t.rows,
@@ -213,7 +215,8 @@ int dw_cmd_features(int argc, char **argv)
             fprintf(stderr, "dreamwatch features: %s\n", err.msg);
             return 2;
         }
-        rc |= one(path, i < nrefs ? refs[i] : NULL, name, &cfg, force);
+        int r = one(path, i < nrefs ? refs[i] : NULL, name, &cfg, force);
+        rc = r > rc ? r : rc;                 /* the gravest status (not OR: 1|2 is 3) */
     }
     return rc;
 }

@@ -108,15 +108,17 @@ static void on_epoch(void *ctx, const dw_epoch_result *r)
     }
 }
 
-/* An output begun under its temporary name, as a stream; NULL with err (nothing left behind). */
-static FILE *out_stream(dw_out *o, const char *path, int force, dw_err *err)
+/* An output begun under its temporary name, as a stream; NULL with err and *rc (DW_OUT_TAKEN or -1;
+ * nothing left behind). */
+static FILE *out_stream(dw_out *o, const char *path, int force, dw_err *err, int *rc)
 {
-    if (dw_out_begin(o, path, force, err) < 0)
+    if ((*rc = dw_out_begin(o, path, force, err)) < 0)
         return NULL;
     FILE *f = fdopen(dup(o->fd), "w");
     if (!f) {
         dw_err_set(err, "%s: %s", path, strerror(errno));
         dw_out_abort(o);
+        *rc = -1;
     }
     return f;
 }
@@ -124,9 +126,10 @@ static FILE *out_stream(dw_out *o, const char *path, int force, dw_err *err)
 static int write_csv(const char *path, const struct night *nt, int force, dw_err *err)
 {
     dw_out o;
-    FILE *f = out_stream(&o, path, force, err);
+    int rc;
+    FILE *f = out_stream(&o, path, force, err, &rc);
     if (!f)
-        return -1;
+        return rc;
     fprintf(f, "epoch,onset_s,stage,p_W,p_N1,p_N2,p_N3,p_R,spindles_per_min,so_per_min\n");
     for (int i = 0; i < nt->n; i++) {
         fprintf(f, "%d,%d,%s", i, i * DW_EPOCH_S, dw_stage_name(nt->stage[i]));
@@ -151,8 +154,9 @@ static int write_edf_hypnogram(const char *path, const struct night *nt, double 
                                dw_err *err)
 {
     dw_out o;
-    if (dw_out_begin(&o, path, force, err) < 0)
-        return -1;
+    int begun = dw_out_begin(&o, path, force, err);
+    if (begun < 0)
+        return begun;
     int h = edfopen_file_writeonly(o.fdpath, EDFLIB_FILETYPE_EDFPLUS, 0);
     if (h < 0) {
         dw_err_set(err, "%s: EDFlib cannot write it (error %d)", path, h);
@@ -186,9 +190,10 @@ static int write_summary(const char *path, const struct night *nt, const char *s
                          const char *model, int force, dw_err *err)
 {
     dw_out o;
-    FILE *f = out_stream(&o, path, force, err);
+    int rc;
+    FILE *f = out_stream(&o, path, force, err, &rc);
     if (!f)
-        return -1;
+        return rc;
     dw_night night;
     dw_night_from_stages(&night, nt->stage, nt->n);
     night.start_wall = start_epoch;
@@ -401,11 +406,14 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     snprintf(edf, sizeof edf, "%s.edf", prefix);
     snprintf(sum, sizeof sum, "%s.summary.txt", prefix);
     snprintf(tsv, sizeof tsv, "%s_events.tsv", prefix);
-    if (write_csv(csv, &nt, force, &err) < 0 || write_edf_hypnogram(edf, &nt, in->start_epoch, force, &err) < 0 ||
-        write_summary(sum, &nt, path, in->start_epoch, dw_model_name(model), force, &err) < 0 ||
-        write_events(tsv, &nt, force, &err) < 0) {
+    int w = write_csv(csv, &nt, force, &err);
+    w = w < 0 ? w : write_edf_hypnogram(edf, &nt, in->start_epoch, force, &err);
+    w = w < 0 ? w
+              : write_summary(sum, &nt, path, in->start_epoch, dw_model_name(model), force, &err);
+    w = w < 0 ? w : write_events(tsv, &nt, force, &err);
+    if (w < 0) {
         fprintf(stderr, "dreamwatch score: %s\n", err.msg);
-        rc = 1;
+        rc = w == DW_OUT_TAKEN ? 2 : 1;   /* taken while we worked: as if there at the start */
     } else {
         printf("  hypnogram: %s, %s; summary: %s; events: %s\n", csv, edf, sum, tsv);
     }
@@ -425,7 +433,7 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
                "or stage another channel with --frontal NAME\n", in->label[in->frontal],
                nt.flat >= nt.railed ? "flat" : "railed", nt.flat + nt.railed, nt.n);
 
-    if (compare_reference(ref_path, in->ours ? NULL : path, in->start_epoch, &nt) < 0)
+    if (compare_reference(ref_path, in->ours ? NULL : path, in->start_epoch, &nt) < 0 && rc == 0)
         rc = 1;
     free(nt.stage);
     free(nt.prob);
@@ -545,8 +553,10 @@ int dw_cmd_score(int argc, char **argv)
         }
     }
     int rc = 0;
-    for (int i = 0; i < nfiles; i++)
-        rc |= score_one(argv[optind + i], i < nrefs ? refs[i] : NULL, outs[i], &cfg, force);
+    for (int i = 0; i < nfiles; i++) {          /* the gravest status (not OR: 1 | 2 is 3) */
+        int r = score_one(argv[optind + i], i < nrefs ? refs[i] : NULL, outs[i], &cfg, force);
+        rc = r > rc ? r : rc;
+    }
     free(outs);
     return rc;
 }

@@ -80,9 +80,48 @@ static const char usage_text[] =
 "      ringing alert, m marker, r dream report, space pause, + - replay speed, Left Right seek, Tab focus,\n"
 "      e event list, S summary, t theme, v layout; in the hypnogram: Left Right cursor, z Z zoom, [ ] events;\n"
 "      E evoked response, k pre-night check (live); after an awakening: y n r, 1-5 or text answers.\n"
-"On exit the night's files (recording, session log, summary) are named on standard error.\n"
+"On exit every file the night created (recording, side log, session log, tables, summary) is\n"
+"named on standard error.\n"
 "Signals: SIGINT, SIGTERM and SIGHUP shut down safely; a second one forces exit (the recording is kept).\n"
 "Headless (record, --headless) a SIGHUP, the terminal going, does not stop the session.\n";
+
+/* `dreamwatch record --help`: the options a night with no screen takes (the display's are the
+ * monitor's and attach's). */
+static const char record_usage_text[] =
+"usage: dreamwatch record --serial PATH [--out DIR] [OPTIONS]\n"
+"\n"
+"Record and stage a live night with no screen: epochs to standard output, alerts and notes to\n"
+"standard error, the recording, session log, summary and tables in the recordings folder. It\n"
+"serves a control socket for `dreamwatch attach` (named after --bed, else the process id); no\n"
+"network port is opened.\n"
+"\n"
+"Input:\n"
+"  -s, --serial PATH       the live OpenBCI board on PATH (a serial port or a pty); required\n"
+"      --board B           auto, cyton (8 ch, 250 Hz) or daisy (16 ch, 125 Hz)\n"
+"      --channels LIST     channels to use, labels or 1-based indices, comma-separated\n"
+"      --frontal CH        the frontal (Fpz-Cz-like) channel\n"
+"      --parietal CH       the parietal (Pz-Oz-like) channel; 'none' for the one-channel model\n"
+"  -r, --reference FILE    reference hypnogram, laid by clock time beside ours\n"
+"Staging:\n"
+"  -m, --model FILE        model file instead of the built-in one\n"
+"Session:\n"
+"      --natural           start in natural-sleep mode (the default)\n"
+"      --enhanced          start in enhanced mode: stimulation and the protocol armed in their stages\n"
+"      --protocol FILE     research protocol (see README, Running a protocol)\n"
+"Recording:\n"
+"  -o, --out DIR           where recordings go\n"
+"      --subject CODE      subject code in file names\n"
+"      --no-record         do not record (the session log and summary are still written)\n"
+"Network (the broker is the only peer):\n"
+"      --publish URL       publish this bed to mqtt[s]://host:port/prefix\n"
+"      --bed ID            bed id on the broker and name of the control socket (never a person's name)\n"
+"Configuration:\n"
+"  -c, --config FILE       configuration file (default $XDG_CONFIG_HOME/dreamwatch/config.ini)\n"
+"      --set SEC.KEY=VAL   set any configuration key\n"
+"  -h, --help              this help\n"
+"\n"
+"On exit every file the night created is named on standard error. SIGINT and SIGTERM stop it\n"
+"safely (a second one forces exit, the recording kept); SIGHUP, the terminal going, does not.\n";
 
 enum {
     O_BOARD = 256, O_CHANNELS, O_FRONTAL, O_PARIETAL, O_SPEED, O_PAUSED, O_EXIT_AT_END, O_NATURAL,
@@ -112,6 +151,7 @@ static const char short_opts[] = "s:r:m:o:c:hV";
 
 struct run_opts {
     int headless;
+    int record;                   /* `dreamwatch record` (its own --help) */
 };
 
 /* --set input.frontal=Fz */
@@ -187,9 +227,11 @@ static int parse_args(int argc, char **argv, dw_config *cfg, struct run_opts *ro
         case 'c': break;
         case O_SET: bad = set_dotted(cfg, optarg, &err); break;
         case O_PRINT_CONFIG: dw_config_write_example(stdout); return 0;
-        case 'h': fputs(usage_text, stdout); return 0;
+        case 'h': fputs(ro->record ? record_usage_text : usage_text, stdout); return 0;
         case 'V': printf("dreamwatch %s\n", DW_VERSION); return 0;
-        default: fprintf(stderr, "Try 'dreamwatch --help'.\n"); return 2;
+        default:
+            fprintf(stderr, "Try 'dreamwatch%s --help'.\n", ro->record ? " record" : "");
+            return 2;
         }
         if (bad) {
             fprintf(stderr, "dreamwatch: %s\n", err.msg);
@@ -218,28 +260,24 @@ static int parse_args(int argc, char **argv, dw_config *cfg, struct run_opts *ro
     return -1;
 }
 
-/* The end of the night, on standard error once the terminal is restored: where the recording, the session
- * log and the summary are (files that exist), and the night's main figures (staging/sleep_stats.c). */
-static void print_exit(const dw_monitor *m)
+/* The end of the night, on standard error once the terminal is restored: every file the night
+ * created, once each, from the list their creators filled (worker.h dw_worker_outputs: the
+ * recording and its side log, each file of a resume, the session log, the tables, the sealed file,
+ * the summary), and the night's main figures (staging/sleep_stats.c). */
+static void print_exit(const dw_monitor *m, const dw_outputs *out)
 {
-    const char *what[4] = { "recording", "recording", "session log", "summary" };
-    const char *path[4] = { m->rec_first, m->rec_files > 1 ? m->rec_path : "", m->log_path, m->summary_path };
-    char last[40];
-    if (m->rec_files > 1) {                      /* resumed after a failure: the first and the last file */
-        snprintf(last, sizeof last, "then (%d files)", m->rec_files);
-        what[1] = last;
-    }
-    int any = 0;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < out->n; i++) {
+        const dw_output *o = &out->v[i];
         struct stat st;
-        if (!path[i][0] || stat(path[i], &st) != 0)
-            continue;
-        if (!any++)
+        if (!i)
             fprintf(stderr, "dreamwatch: the night's files:\n");
-        if (st.st_size < 10240)                  /* "(0 kB)" for a 137-byte log read as empty */
-            fprintf(stderr, "  %-12s %s (%lld bytes)\n", what[i], path[i], (long long)st.st_size);
+        if (stat(o->path, &st) != 0)             /* removed since: say so, never skip it silently */
+            fprintf(stderr, "  %-12s %s (gone: %s)\n", o->role, o->path, strerror(errno));
+        else if (st.st_size < 10240)             /* "(0 kB)" for a 137-byte log read as empty */
+            fprintf(stderr, "  %-12s %s (%lld bytes)\n", o->role, o->path, (long long)st.st_size);
         else
-            fprintf(stderr, "  %-12s %s (%lld kB)\n", what[i], path[i], (long long)st.st_size / 1024);
+            fprintf(stderr, "  %-12s %s (%lld kB)\n", o->role, o->path,
+                    (long long)st.st_size / 1024);
     }
     dw_sleep_stats s;
     dw_sleep_stats_compute(m->stage, m->n_epochs, &s);
@@ -330,7 +368,7 @@ static void run_headless(dw_monitor *m)
 static int watch(int argc, char **argv, int headless_cmd)
 {
     static dw_config cfg;
-    struct run_opts ro = { .headless = headless_cmd };
+    struct run_opts ro = { .headless = headless_cmd, .record = headless_cmd };
     int r = parse_args(argc, argv, &cfg, &ro);
     if (r >= 0)
         return r;
@@ -424,7 +462,7 @@ static int watch(int argc, char **argv, int headless_cmd)
         dw_screen_run(&mon, &cfg.display);
     dw_worker_join(w);
     dw_net_stop(net);
-    print_exit(&mon);
+    print_exit(&mon, dw_worker_outputs(w));
     int status = dw_worker_status(w);
     dw_worker_free(w);
     dw_monitor_destroy(&mon);

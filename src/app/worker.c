@@ -47,6 +47,7 @@ struct dw_worker {
     long src_frames, src_lost, src_gaps;  /* the data path as the source delivered it (summary) */
     dw_session *session;
     char prefix[DW_PATH_MAX];             /* recording dir + session name: .bdf, .session.tsv, .summary.txt */
+    dw_outputs outputs;                   /* every file the night created (for the exit lines) */
     char stop_cause[64];
     pthread_t thread;
     int started;
@@ -125,7 +126,8 @@ static void publish_source(dw_worker *w)
     const dw_source_info *in = &w->src->info;
     pthread_mutex_lock(&m->lock);
     const char *base = strrchr(w->src->path, '/');
-    snprintf(m->source_desc, sizeof m->source_desc, "%s %s", w->src->ops->kind, base ? base + 1 : w->src->path);
+    snprintf(m->source_desc, sizeof m->source_desc, "%s %s",
+             in->device[0] ? in->device : w->src->ops->kind, base ? base + 1 : w->src->path);
     m->live = in->live;
     m->nch = in->nch;
     memcpy(m->label, in->label, sizeof m->label);
@@ -203,12 +205,12 @@ static int open_recording(dw_worker *w, dw_err *err)
     w->rec = dw_recorder_open(dir, w->cfg->subject, &w->src->info, 1, err);
     if (!w->rec)
         return -1;
+    dw_recorder_list_outputs(w->rec, &w->outputs);
     const char *p = dw_recorder_path(w->rec);
     size_t len = strlen(p);
     snprintf(w->prefix, sizeof w->prefix, "%.*s", (int)(len > 4 ? len - 4 : len), p);   /* minus ".bdf" */
     pthread_mutex_lock(&w->mon->lock);
     snprintf(w->mon->rec_path, sizeof w->mon->rec_path, "%s", p);
-    snprintf(w->mon->rec_first, sizeof w->mon->rec_first, "%s", p);
     w->mon->rec_files = 1;
     pthread_mutex_unlock(&w->mon->lock);
     return 0;
@@ -263,6 +265,7 @@ static int open_session(dw_worker *w, dw_err *err)
     dw_session_log *l = dw_session_log_create(w->prefix, log, sizeof log, err);
     if (!l)
         return -1;
+    dw_outputs_add(&w->outputs, "session log", log);
     size_t len = strlen(log) - strlen(".session.tsv");     /* the prefix the log got: stem or stem-N */
     snprintf(w->prefix, sizeof w->prefix, "%.*s", (int)len, log);
     pthread_mutex_lock(&w->mon->lock);
@@ -270,7 +273,7 @@ static int open_session(dw_worker *w, dw_err *err)
     snprintf(w->mon->summary_path, sizeof w->mon->summary_path, "%s.summary.txt", w->prefix);
     pthread_mutex_unlock(&w->mon->lock);
     dw_session_hooks hooks = { .annotate = session_annotate, .bell = session_bell, .ctx = w,
-                               .log = l, .prefix = w->prefix };
+                               .log = l, .prefix = w->prefix, .outputs = &w->outputs };
     w->session = dw_session_new(&w->cfg->session, &hooks, err);
     if (!w->session)
         return -1;
@@ -814,6 +817,7 @@ static void datapath(dw_worker *w, double wall)
     if (w->rec) {
         dp.rec_files = dw_recorder_files(w->rec);
         dp.rec_unrecorded_s = dw_recorder_unrecorded_s(w->rec);
+        dp.rec_failures = dw_recorder_failures(w->rec);
     }
     double free_mb = w->rec ? dw_recorder_free_mb(w->rec) : -1;
     if (w->rec_failed && w->rec) {
@@ -898,7 +902,9 @@ static void write_summary(dw_worker *w)
         fprintf(stderr, "dreamwatch: %s\n", bad ? "summary: write failed" : err.msg);
         dw_out_abort(&o);
         w->status = 1;
+        return;
     }
+    dw_outputs_add(&w->outputs, "summary", path);
 }
 
 static void *run(void *arg)
@@ -1012,6 +1018,8 @@ void dw_worker_join(dw_worker *w)
 
 int dw_worker_status(const dw_worker *w) { return w->status; }
 
+const dw_outputs *dw_worker_outputs(const dw_worker *w) { return &w->outputs; }
+
 void dw_worker_free(dw_worker *w)
 {
     if (!w)
@@ -1027,5 +1035,6 @@ void dw_worker_free(dw_worker *w)
     free(w->pend.trace);
     free(w->pend.ep);
     free(w->hyp);
+    dw_outputs_free(&w->outputs);
     free(w);
 }

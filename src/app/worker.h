@@ -19,6 +19,10 @@ void dw_worker_join(dw_worker *w);
 void dw_worker_free(dw_worker *w);
 /* Exit code: 0 clean, 1 if the recording or the source failed. */
 int  dw_worker_status(const dw_worker *w);
+/* Every file the night created, in order, each once with its role, as each creator listed it (the
+ * recorder, the session, the worker's summary). Read it after dw_worker_join; it lives until
+ * dw_worker_free. */
+const dw_outputs *dw_worker_outputs(const dw_worker *w);
 
 /* Live reading's next wake-up (monotonic clock, s), the rule live_wait in worker.c follows: the grid's
  * next read (next_read, every 40 ms), or earlier when one of two samples should arrive before it -- the

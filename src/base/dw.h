@@ -25,6 +25,16 @@ static inline const char *dw_plural(long n, const char *one, const char *many)
 {
     return n == 1 ? one : many;
 }
+/* v as a report should print it with `decimals` places: a value that rounds to zero there becomes
+ * +0, so no report shows "-0" (printf keeps the sign: "%.0f" of -0.3, and of -0.0 itself, is "-0").
+ * NaN stays. */
+static inline double dw_no_minus_zero(double v, int decimals)
+{
+    double half = 0.5;
+    for (int i = 0; i < decimals; i++)
+        half /= 10;
+    return v >= -half && v <= half ? 0.0 : v;
+}
 /* Inverse of dw_stage_name; also takes "REM" and R&K "1".."4". DW_UNSCORED if unknown. */
 int dw_stage_parse(const char *s);
 

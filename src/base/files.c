@@ -196,7 +196,7 @@ int dw_out_check(const char *path, int force, dw_err *err)
     }
     if (!force) {
         dw_err_set(err, "%s: already exists; not replaced (use --force to replace it)", path);
-        return -1;
+        return DW_OUT_TAKEN;
     }
     return 0;
 }
@@ -210,8 +210,9 @@ int dw_out_begin(dw_out *o, const char *path, int force, dw_err *err)
         dw_err_set(err, "%s: output name empty or too long", path);
         return -1;
     }
-    if (dw_out_check(path, force, err) < 0)
-        return -1;
+    int taken = dw_out_check(path, force, err);
+    if (taken < 0)
+        return taken;
     char d[PATH_MAX], b[PATH_MAX];
     snprintf(d, sizeof d, "%s", path);
     snprintf(b, sizeof b, "%s", path);
@@ -255,9 +256,10 @@ int dw_out_commit(dw_out *o, dw_err *err)
     }
     close(o->fd);
     o->fd = -1;
-    if (dw_out_check(o->path, o->force, err) < 0) {      /* something appeared meanwhile */
+    int taken = dw_out_check(o->path, o->force, err);
+    if (taken < 0) {                                      /* something appeared meanwhile */
         dw_out_abort(o);
-        return -1;
+        return taken;
     }
     int r;
     if (o->force) {
@@ -271,10 +273,11 @@ int dw_out_commit(dw_out *o, dw_err *err)
         }
     }
     if (r < 0) {
+        int e = errno;
         dw_err_set(err, "%s: cannot put the finished file in place: %s", o->path,
-                   errno == EEXIST ? "a file of that name appeared meanwhile" : strerror(errno));
+                   e == EEXIST ? "a file of that name appeared meanwhile" : strerror(e));
         dw_out_abort(o);
-        return -1;
+        return e == EEXIST ? DW_OUT_TAKEN : -1;
     }
     o->tmp[0] = 0;
     sync_dir(o->path);
@@ -313,4 +316,29 @@ int dw_create_unique(const char *stem, const char *suffix, char *out, size_t cap
     }
     dw_err_set(err, "%s%s: 999 files of that name exist already", stem, suffix);
     return -1;
+}
+
+void dw_outputs_add(dw_outputs *o, const char *role, const char *path)
+{
+    if (!o || !path || !path[0])
+        return;
+    for (int i = 0; i < o->n; i++)
+        if (!strcmp(o->v[i].path, path))
+            return;
+    if (o->n == o->cap) {
+        o->cap = o->cap ? 2 * o->cap : 8;
+        o->v = dw_xrealloc(o->v, (size_t)o->cap * sizeof *o->v, "the list of files written");
+    }
+    dw_output *e = &o->v[o->n++];
+    snprintf(e->role, sizeof e->role, "%s", role);
+    snprintf(e->path, sizeof e->path, "%s", path);
+}
+
+void dw_outputs_free(dw_outputs *o)
+{
+    if (!o)
+        return;
+    free(o->v);
+    o->v = NULL;
+    o->n = o->cap = 0;
 }

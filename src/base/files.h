@@ -46,18 +46,38 @@ typedef struct {
                                        name (EDFlib), with no window for a swapped path */
 } dw_out;
 
-/* The check dw_out_begin makes, alone: 0 if path may be written (it is not an input, and it does not
- * exist or force is set, and a new file's folder exists and is writable); -1 with err naming path. Lets
- * a command refuse before it does any work. */
+/* What dw_out_check, dw_out_begin and dw_out_commit return (with err naming the file) when the name
+ * is taken: the file exists and force is not set, or it appeared between the check and the rename
+ * (another process won a race for the name). An existing output is a usage error (README, man EXIT
+ * STATUS: exit 2), whether it was there when the command started or came while it worked. */
+#define DW_OUT_TAKEN (-2)
+
+/* The check dw_out_begin makes, alone: 0 if path may be written (it is not an input, and it does
+ * not exist or force is set, and a new file's folder exists and is writable); DW_OUT_TAKEN when it
+ * exists and force is not set, -1 for any other refusal, with err naming path. Lets a command
+ * refuse before it does any work. */
 int  dw_out_check(const char *path, int force, dw_err *err);
-/* Check path (refused if it is an input, or exists and !force) and create its temporary file. 0, or -1
- * with err naming the file and the reason; nothing is created then. */
+/* Check path (refused if it is an input, or exists and !force) and create its temporary file. 0, or
+ * DW_OUT_TAKEN / -1 (as dw_out_check) with err naming the file and the reason; nothing is created
+ * then. */
 int  dw_out_begin(dw_out *o, const char *path, int force, dw_err *err);
 /* fsync, close, re-check, and rename into place (without replacing anything unless force); the folder
- * is fsync'ed. 0, or -1 with err; on failure the temporary file is removed and the final name untouched. */
+ * is fsync'ed. 0; DW_OUT_TAKEN when a file of the final name appeared meanwhile; -1 for any other
+ * failure; with err. On failure the temporary file is removed and the final name untouched. */
 int  dw_out_commit(dw_out *o, dw_err *err);
 /* Remove the temporary file (after a failed write). Safe to call twice or after commit. */
 void dw_out_abort(dw_out *o);
+
+/* The files a run created, each once, in the order they were created, each with its role
+ * ("recording", "summary", ...): whatever creates a file adds it, so the lines naming a night's
+ * files at its end come from this one list, never from a second list of names or suffixes. One
+ * thread adds; another may read only after joining it. */
+typedef struct { char role[24]; char path[PATH_MAX]; } dw_output;
+typedef struct { int n, cap; dw_output *v; } dw_outputs;
+/* Adds path with its role; nothing when o is NULL or path is already listed. Out of memory:
+ * dw_xrealloc's policy (a night drops nothing silently). */
+void dw_outputs_add(dw_outputs *o, const char *role, const char *path);
+void dw_outputs_free(dw_outputs *o);
 
 /* Create stem + suffix exclusively (O_EXCL | O_NOFOLLOW, mode 0600); when that name is taken, stem-2 +
  * suffix, stem-3 + suffix ... up to 999. The name used goes to out. fd (O_WRONLY | O_APPEND) or -1 with err. */

@@ -108,7 +108,6 @@ typedef struct dw_monitor {
     int    n_events, cap_events;
     int    seen_events;                 /* session events looked at so far */
 
-    char   rec_first[DW_PATH_MAX];      /* the recording's first file (not sent to attached screens) */
 
     /* commands */
     dw_cmd cmdq[DW_CMDQ];

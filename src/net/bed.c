@@ -70,11 +70,6 @@ struct dw_net {
     dw_cmd_guard guard;
 };
 
-static const char *sev_name(int s)
-{
-    return s == DW_CRITICAL ? "critical" : s == DW_WARNING ? "warning" : "info";
-}
-
 /* A dream report is the sleeper's own words: it stays in the bed's recording and log, never on a
  * broker. */
 static const char *shareable(const char *event)
@@ -199,7 +194,7 @@ static void status_doc(dw_net *n, dw_json *j, int with_wall)
     dw_json_str(j, "data", data_state(v));
     dw_json_int(j, "alerts_open", open);
     dw_json_int(j, "unacked", unacked);
-    dw_json_str(j, "alert_sev", worst < 0 ? "none" : sev_name(worst));
+    dw_json_str(j, "alert_sev", worst < 0 ? "none" : dw_severity_name(worst));
     dw_json_str(j, "alert_text", worst_text);
     dw_json_str(j, "last_event", shareable(v->last_event));
     char hyp[2881];
@@ -254,7 +249,7 @@ static void alert_doc(dw_net *n, const dw_alert_view *a, const char *ev)
     dw_json_str(&j, "event", ev);
     dw_json_int(&j, "id", a->id);
     dw_json_str(&j, "rule", a->rule);
-    dw_json_str(&j, "severity", sev_name(a->severity));
+    dw_json_str(&j, "severity", dw_severity_name(a->severity));
     dw_json_str(&j, "text", a->text);
     dw_json_num(&j, "raised_wall", a->wall, 13);
     dw_json_num(&j, "wall", dw_now_wall(), 13);

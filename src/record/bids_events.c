@@ -92,13 +92,14 @@ int dw_bids_events_write(const dw_bids_events *e, const char *path, int force, d
     qsort(r, (size_t)e->n, sizeof *r, by_onset);
     dw_out o;
     FILE *f = NULL;
-    if (dw_out_begin(&o, path, force, err) < 0 || !(f = fdopen(dup(o.fd), "w"))) {
-        if (!f && o.fd >= 0) {
+    int begun = dw_out_begin(&o, path, force, err);
+    if (begun < 0 || !(f = fdopen(dup(o.fd), "w"))) {
+        if (begun == 0) {
             dw_err_set(err, "%s: %s", path, strerror(errno));
             dw_out_abort(&o);
         }
         free(r);
-        return -1;
+        return begun < 0 ? begun : -1;
     }
     fputs("onset\tduration\ttrial_type\tvalue\n", f);
     for (int i = 0; i < e->n; i++) {

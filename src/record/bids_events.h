@@ -22,7 +22,8 @@ __attribute__((format(printf, 5, 6)))
 void dw_bids_events_addf(dw_bids_events *e, double onset, double duration, const char *trial_type,
                          const char *fmt, ...);
 int  dw_bids_events_count(const dw_bids_events *e);
-/* Writes path (refused when it is an input, or exists and !force). 0, or -1 with err. */
+/* Writes path (refused when it is an input, or exists and !force). 0, or DW_OUT_TAKEN
+ * (base/files.h: the name exists or was taken meanwhile) or -1, with err. */
 int  dw_bids_events_write(const dw_bids_events *e, const char *path, int force, dw_err *err);
 
 #endif

@@ -39,6 +39,12 @@ struct dw_recorder {
     int    h;                     /* EDFlib handle, -1 when no file is open */
     int    fd;                    /* our descriptor on the BDF (count updates, size, sync) */
     int    log_fd;                /* side log */
+    /* the file before a resume: its side log takes the events (or their parts) that fall within it
+     * and come late, such as an epoch's stage */
+    struct {
+        int log_fd;               /* -1 none */
+        long long frame0, frame_end;   /* source frames it holds: [frame0, frame_end) */
+    } prev;
     char   path[PATH_MAX];
     long long file_frame0;        /* source frame at which the current file starts */
     long long src_frames;         /* frames seen from the source, gaps included */
@@ -58,6 +64,8 @@ struct dw_recorder {
     long long lost_frame0;        /* source frame where data started being dropped */
     long long unrecorded;         /* frames dropped by failures already resumed from */
     int nfiles;                   /* files started: 1, one more after each resume */
+    int nfailures;                /* failed writes: a file abandoned, a side-log line not written */
+    dw_outputs *outputs;          /* where each file is listed as it is created (NULL: nowhere) */
     double space_mono;            /* when free_bytes was measured, < 0 never */
     double free_bytes;            /* free space of the folder's file system, -1 unknown */
     struct {                      /* gaps not yet annotated (nearby ones are told together) */
@@ -332,6 +340,7 @@ static void abandon_file(dw_recorder *r, int e)
     close(r->fd);
     r->fd = -1;
     r->failed = 1;
+    r->nfailures++;
     r->fail_errno = e;
     snprintf(r->fail_msg, sizeof r->fail_msg, "%s", r->err.msg);
     r->fail_mono = dw_now_mono();
@@ -393,7 +402,7 @@ static int push_frame(dw_recorder *r, const double *uv, const double *acc)
     return ++r->fill == r->rec_n ? write_record(r) : 0;
 }
 
-static int log_event(dw_recorder *r, double onset, double dur, const char *text)
+static int log_event(dw_recorder *r, int log_fd, double onset, double dur, const char *text)
 {
     size_t n = strlen(text);
     char *esc = malloc(2 * n + 1), *line = malloc(2 * n + 64);
@@ -402,10 +411,12 @@ static int log_event(dw_recorder *r, double onset, double dur, const char *text)
         dw_events_escape(text, esc, 2 * n + 1);
         int len = dur > 0 ? snprintf(line, 2 * n + 64, "%.4f\t%.4f\t%s\n", onset, dur, esc)
                           : snprintf(line, 2 * n + 64, "%.4f\t-\t%s\n", onset, esc);
-        rc = write_all(r->log_fd, line, (size_t)len) || fdatasync(r->log_fd) ? -1 : 0;
+        rc = write_all(log_fd, line, (size_t)len) || fdatasync(log_fd) ? -1 : 0;
     }
-    if (rc)
+    if (rc) {
         set_io_err(r, "side log", errno);
+        r->nfailures++;
+    }
     free(esc);
     free(line);
     return rc;
@@ -516,6 +527,7 @@ dw_recorder *dw_recorder_open(const char *dir, const char *subject, const dw_sou
     r->info = *info;
     r->has_accel = has_accel;
     r->retry_s = 60;
+    r->prev.log_fd = -1;
     r->space_mono = -1;
     r->epoch0 = info->start_epoch > 0 ? info->start_epoch : dw_now_wall();
     r->rec_cs = rec_cs;
@@ -535,6 +547,28 @@ dw_recorder *dw_recorder_open(const char *dir, const char *subject, const dw_sou
     }
     r->nfiles = 1;
     return r;
+}
+
+/* The current file and its side log into the outputs list, as "recording" and "side log" (the k-th
+ * file after resumes: "recording k", "side log k"). */
+static void list_files(dw_recorder *r)
+{
+    if (!r->outputs)
+        return;
+    char role[2][24] = { "recording", "side log" }, tsv[PATH_MAX + 16];
+    if (r->nfiles > 1) {
+        snprintf(role[0], sizeof role[0], "recording %d", r->nfiles);
+        snprintf(role[1], sizeof role[1], "side log %d", r->nfiles);
+    }
+    snprintf(tsv, sizeof tsv, "%s.events.tsv", r->path);
+    dw_outputs_add(r->outputs, role[0], r->path);
+    dw_outputs_add(r->outputs, role[1], tsv);
+}
+
+void dw_recorder_list_outputs(dw_recorder *r, dw_outputs *list)
+{
+    r->outputs = list;
+    list_files(r);
 }
 
 /* After a failure, a fresh file starting at the current frame: as soon as the disk has room again when it
@@ -565,12 +599,16 @@ static int try_resume(dw_recorder *r)
         snprintf(r->path, sizeof r->path, "%s", old_path);
         return -1;
     }
-    if (old_log >= 0)
-        close(old_log);
+    if (r->prev.log_fd >= 0)
+        close(r->prev.log_fd);
+    r->prev.log_fd = old_log;            /* the old file keeps what falls within it, come late */
+    r->prev.frame0 = old_frame0;
+    r->prev.frame_end = r->lost_frame0;
     r->failed = 0;
+    r->nfiles++;
+    list_files(r);
     long long lost = r->src_frames - r->lost_frame0;     /* the annotation and the summary's figure */
     r->unrecorded += lost;
-    r->nfiles++;
     char text[64];
     snprintf(text, sizeof text, "Recording resumed, %.1f s lost", (double)lost / r->info.fs);
     return dw_recorder_annotate(r, (double)r->src_frames / r->info.fs, -1, text);
@@ -603,18 +641,41 @@ int dw_recorder_write(dw_recorder *r, const dw_block *b)
     return 0;
 }
 
+/* The event as one file holds it: the file spans source frames [f0, f1) (f1 < 0: open, it grows).
+ * An event with a duration is cut to its overlap with the span, a point event must lie within it
+ * (its end included). 1 with the onset in the file and the duration (<= 0: none), 0 if the file
+ * holds none of it. */
+static int within_file(const dw_recorder *r, long long f0, long long f1, double t_s, double dur_s,
+                       double *onset, double *dur)
+{
+    double start = (double)f0 / r->info.fs, end = f1 < 0 ? INFINITY : (double)f1 / r->info.fs;
+    if (f0 == 0 && t_s < 0)               /* the first file holds everything before it */
+        t_s = 0;
+    double a = fmax(t_s, start), b = fmin(dur_s > 0 ? t_s + dur_s : t_s, end);
+    if (dur_s > 0 ? b <= a : t_s < start || t_s > end)
+        return 0;
+    *onset = a - start;
+    *dur = dur_s > 0 ? b - a : -1;
+    return 1;
+}
+
 int dw_recorder_annotate(dw_recorder *r, double t_s, double dur_s, const char *text)
 {
-    double onset = t_s - (double)r->file_frame0 / r->info.fs;
-    if (onset < 0 && dur_s > 0)           /* begun before this file (a resume): only what it holds */
-        dur_s = onset + dur_s > 0 ? onset + dur_s : 0;
-    if (onset < 0)
-        onset = 0;
-    int rc = r->log_fd >= 0 ? log_event(r, onset, dur_s, text) : -1;
+    double onset, dur;
+    int rc = 0;
+    /* a file abandoned after a write failure holds source time up to lost_frame0; what comes after
+     * it goes into no file until a new one starts (the session log has every event) */
+    if (r->prev.log_fd >= 0 &&
+        within_file(r, r->prev.frame0, r->prev.frame_end, t_s, dur_s, &onset, &dur))
+        rc |= log_event(r, r->prev.log_fd, onset, dur, text);
+    if (!within_file(r, r->file_frame0, r->failed ? r->lost_frame0 : -1, t_s, dur_s, &onset, &dur))
+        return rc;
+    rc |= r->log_fd >= 0 ? log_event(r, r->log_fd, onset, dur, text) : -1;
     if (r->h >= 0) {
         char cut[41];
         dw_events_bdf_text(text, cut);
-        edfwrite_annotation_utf8(r->h, llround(onset * 1e4), dur_s > 0 ? llround(dur_s * 1e4) : -1, cut);
+        edfwrite_annotation_utf8(r->h, llround(onset * 1e4), dur > 0 ? llround(dur * 1e4) : -1,
+                                 cut);
         r->nannot++;
     }
     return rc;
@@ -630,6 +691,7 @@ double dw_recorder_free_mb(dw_recorder *r)
 const char *dw_recorder_path(const dw_recorder *r) { return r->path; }
 
 int dw_recorder_files(const dw_recorder *r) { return r->nfiles; }
+int dw_recorder_failures(const dw_recorder *r) { return r->nfailures; }
 
 double dw_recorder_unrecorded_s(const dw_recorder *r)
 {
@@ -683,6 +745,8 @@ int dw_recorder_close(dw_recorder *r, dw_err *err)
         close(r->fd);
     if (r->log_fd >= 0)
         close(r->log_fd);
+    if (r->prev.log_fd >= 0)
+        close(r->prev.log_fd);
     if (rc && err)
         *err = r->err;
     free(r->buf);

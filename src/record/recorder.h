@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "base/dw.h"
+#include "base/files.h"
 #include "sources/source.h"
 
 typedef struct dw_recorder dw_recorder;
@@ -43,10 +44,18 @@ void dw_recorder_set_retry(dw_recorder *r, double seconds);
  * reserved blocks too), measured at most every 0.25 s; -1 if unknown. For the low-disk alert. */
 double dw_recorder_free_mb(dw_recorder *r);
 
-/* An event at t_s seconds of source time (since the recording started), dur_s <= 0 for none. The BDF+
- * gets the text cut to 40 bytes on one line; the side log gets it all, synced before returning.
- * 0, or -1 (dw_recorder_error) if the side log could not be written. */
+/* An event at t_s seconds of source time (since the recording started), dur_s <= 0 for none. The
+ * BDF+ gets the text cut to 40 bytes on one line; the side log gets it all, synced before
+ * returning. Each file (and its side log) holds only what falls within the source time it holds:
+ * after a resume an event is cut to its part in the new file, its part in the file before goes to
+ * that file's side log (an epoch's stage comes after the epoch), and what falls while writing
+ * failed, in no file, goes to none (the session log has it). 0 (also when no file holds it), or -1
+ * (dw_recorder_error) if a side log could not be written. */
 int dw_recorder_annotate(dw_recorder *r, double t_s, double dur_s, const char *text);
+
+/* From now on every file the recording creates (its BDF+ and side log; a new pair at each resume)
+ * is added to list, and the current pair at once: "recording", "side log", "recording 2"... */
+void dw_recorder_list_outputs(dw_recorder *r, dw_outputs *list);
 
 /* What the last failing call reported. */
 const char *dw_recorder_error(const dw_recorder *r);
@@ -57,6 +66,9 @@ long long dw_recorder_bytes(const dw_recorder *r);
 /* Files the recording went into (1; one more after each resume), and the source time in seconds that
  * went into none of them (dropped while writing failed, up to now). */
 int    dw_recorder_files(const dw_recorder *r);
+/* Writes that failed so far (a file abandoned after a write error or a full disk, a side-log line
+ * not written): 0 for a recording that never lost anything to writing. */
+int    dw_recorder_failures(const dw_recorder *r);
 double dw_recorder_unrecorded_s(const dw_recorder *r);
 
 /* Pads a partial last record by holding the last values (annotated; a recording that got no data gets one

@@ -47,6 +47,12 @@ static const struct rule {
 const char *dw_rule_name(int rule) { return rule >= 0 && rule < DW_AL_NRULES ? rules[rule].name : "?"; }
 int dw_rule_severity(int rule) { return rule >= 0 && rule < DW_AL_NRULES ? rules[rule].severity : DW_INFO; }
 
+const char *dw_severity_name(int severity)
+{
+    static const char *const names[] = { "info", "warning", "critical" };
+    return severity >= DW_INFO && severity <= DW_CRITICAL ? names[severity] : "?";
+}
+
 int dw_rule_enabled(const dw_alerts *a, int rule)
 {
     return *(const int *)((const char *)a->cfg + rules[rule].on) != 0;

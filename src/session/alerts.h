@@ -91,6 +91,9 @@ void dw_alerts_set_latch(dw_alerts *a, int latch);
 /* Rule table: name (also the alert's "rule" field), default severity, enabled by the config. */
 const char *dw_rule_name(int rule);
 int  dw_rule_severity(int rule);
+/* A severity as the alerts say it everywhere (session log, summary, escalation command, broker):
+ * "info", "warning", "critical"; "?" for a value out of range. */
+const char *dw_severity_name(int severity);
 int  dw_rule_enabled(const dw_alerts *a, int rule);
 /* The cause of (rule, slot) is present or absent at time now (the rule's clock); t and wall stamp an
  * alert raised or cleared by this call. text describes the cause (copied when the alert is raised;
@@ -155,6 +158,7 @@ typedef struct {
     long   gaps;               /* gaps: blocks that began after lost frames */
     double gap_s;              /* time in those gaps */
     int    rec_files;          /* files the recording went into (0: not recording) */
+    int    rec_failures;       /* times writing the recording failed so far (0: it never did) */
     double rec_unrecorded_s;   /* source time no file holds (dropped while writing failed) */
 } dw_datapath;
 /* Data path, once per tick (also when no block arrives). */

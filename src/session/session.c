@@ -111,12 +111,6 @@ void session_fire(dw_session *s, int which, double t, int attempt, const dw_act_
     fire_with(s, which, t, attempt, NULL, 0, vars);
 }
 
-static const char *severity_name(int sev)
-{
-    static const char *const sev_names[] = { "info", "warning", "critical" };
-    return sev >= 0 && sev <= DW_CRITICAL ? sev_names[sev] : "?";
-}
-
 /* The escalation actuator for alert a: a command gets four arguments, the alert's id, its severity, the
  * state (active, resolved or acknowledged) and its text, so a pager can say what happened and close the
  * page when the cause has gone. */
@@ -124,7 +118,7 @@ static void escalate(dw_session *s, double t, const dw_alert_view *a, const char
 {
     char id[16];
     snprintf(id, sizeof id, "%u", a->id);
-    const char *args[4] = { id, severity_name(a->severity), state, a->text };
+    const char *args[4] = { id, dw_severity_name(a->severity), state, a->text };
     unsigned aid = a->id;
     fire_with(s, ACT_ESC, t, 1, args, 4, NULL);
     dw_alerts_set_escalated(s->alerts, aid);
@@ -140,7 +134,7 @@ static void on_alert(void *ctx, int ev, const dw_alert_view *a, double t, double
     /* repeats go to the log only: the recording would fill with them */
     session_event(s, t, ev != DW_ALERT_REPEAT && ev != DW_ALERT_REARMED, "alert",
                   "Alert %u %s [%s] %s: %s", a->id, dw_alert_event_name(ev),
-                  severity_name(a->severity), a->rule, a->text);
+                  dw_severity_name(a->severity), a->rule, a->text);
     int loud = a->severity >= DW_WARNING && s->cfg->bell;
     switch (ev) {
     case DW_ALERT_RAISED:

@@ -26,6 +26,7 @@
 
 #include <stdio.h>
 
+#include "base/files.h"
 #include "session/alerts.h"
 #include "session/evoked.h"
 #include "session/session_cfg.h"
@@ -93,6 +94,8 @@ typedef struct {
                                       it from dw_session_new on, even when that fails */
     const char *prefix; /* stem of the files the session writes during the night (the sealed
                            conditions of a sham protocol: PREFIX.sealed.tsv); NULL: none */
+    dw_outputs *outputs;           /* every file the session creates is added here (the sealed file,
+                                      the awakenings and events tables); NULL: nowhere */
 } dw_session_hooks;
 
 /* Kinds of stimulus in the summary and dw_session_stim(): slow-oscillation stimulus, REM cue,
@@ -187,13 +190,14 @@ int  dw_session_shutdown(dw_session *s, double t, const char *cause);
  * Blinded: the conditions stay out of it (they are appended to the sealed file). */
 int  dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night);
 /* The per-night table of awakenings (protocol): one row per awakening with its stage, dwell, time
- * to W, each answer and its latency. path is created through a temporary name (never over a file).
- * 0, or -1 with err; 1 when there is nothing to write (no awakening protocol). */
+ * to W, each answer and its latency. path is created through a temporary name (never over a file)
+ * and listed in hooks.outputs as "awakenings". 0, or -1 with err; 1 when there is nothing to write
+ * (no awakening protocol). */
 int  dw_session_write_awakenings(dw_session *s, const char *path, dw_err *err);
 /* The BIDS events table (record/bids_events.h) of the night: every epoch's stage, spindles, slow
  * waves, stimuli and cues, arousals, volume steps, awakenings, questions and answers, alerts,
- * markers, mode changes. path is created through a temporary name (never over a file). 0, or -1
- * with err. */
+ * markers, mode changes. path is created through a temporary name (never over a file) and listed in
+ * hooks.outputs as "events table". 0, or -1 with err. */
 int  dw_session_write_events(dw_session *s, const char *path, dw_err *err);
 /* End of the night for the sealed file: the conditions' evoked responses and counts appended. */
 void dw_session_seal(dw_session *s);

@@ -33,9 +33,11 @@ static void circ_stats(const dw_session *s, double *mean, double *spread, int *n
             sn += sin(s->stim[i].phase_deg * M_PI / 180);
             (*n)++;
         }
-    double r = *n ? hypot(c, sn) / *n : 0;
+    double r = *n ? fmin(1.0, hypot(c, sn) / *n) : 0;   /* rounding can put r a hair above 1 */
     *mean = *n ? atan2(sn, c) * 180 / M_PI : NAN;
-    *spread = *n && r > 0 ? sqrt(-2 * log(r)) * 180 / M_PI : NAN; /* circular standard deviation */
+    /* circular standard deviation sqrt(-2 ln R) (Mardia & Jupp 2000, 2.3.4); at R = 1 it is 0, and
+     * -2 * log(1) is -0, whose square root printed "-0" */
+    *spread = *n && r > 0 ? sqrt(fmax(0.0, -2 * log(r))) * 180 / M_PI : NAN;
 }
 
 /* Whether a detection counts: its epoch staged where its kind counts (dw_sleep_event_counts). */
@@ -148,9 +150,10 @@ static void evoked_section(FILE *f, const dw_session *s, int split)
     else
         fprintf(f, "sweeps: %d\nt_s\tall_uv\n", n);
     for (int i = 0; i < DW_EVOKED_N; i += 5) {
-        fprintf(f, "%+.1f\t%.1f", -DW_EVOKED_PRE_S + i * DW_EVOKED_DT, all[i]);
+        fprintf(f, "%+.1f\t%.1f", dw_no_minus_zero(-DW_EVOKED_PRE_S + i * DW_EVOKED_DT, 1),
+                dw_no_minus_zero(all[i], 1));
         if (split)
-            fprintf(f, "\t%.1f\t%.1f", act[i], sham[i]);
+            fprintf(f, "\t%.1f\t%.1f", dw_no_minus_zero(act[i], 1), dw_no_minus_zero(sham[i], 1));
         fputc('\n', f);
     }
     if (n) {
@@ -208,17 +211,27 @@ static void stim_section(FILE *f, const dw_session *s)
                 aroused, dw_plural(aroused, "stimulus", "stimuli"), s->volume, s->cfg->volume, s->cfg->volume_min);
     if (nph)
         fprintf(f, "phase at delivery: circular mean %+.0f deg, circular SD %.0f deg (n = %d; "
-                   "up-state = 0)\n", mean, spread, nph);
+                   "up-state = 0)\n", dw_no_minus_zero(mean, 0), dw_no_minus_zero(spread, 0), nph);
     int split = sham_protocol(s) && !blinded(s);
-    /* n: "SO stim n", "REM cue n", "Memory cue n", as the log names them */
+    /* n: "SO stim n", "REM cue n", "Memory cue n", as the log names them. A quantity a row does not
+     * have is "-": a cue has no trough and no phase (only slow-oscillation stimuli aim at a
+     * trough), a phase not known (no crossings bracketed the delivery), an arousal not judged, an
+     * item of no cue. */
     fprintf(f, "n\tkind\tt_s\ttrough_s\ttrough_uv\tphase_deg\tstage\tvolume\tarousal\tso_after\t"
                "spindle_after\titem%s\n", split ? "\tcondition" : "");
     for (int i = 0; i < s->nstim; i++) {
         const dw_stim *x = &s->stim[i];
-        fprintf(f, "%ld\t%s\t%.3f\t%.3f\t%.1f\t%.0f\t%s\t%g\t%d\t%d\t%d\t%s", x->n,
-                kind_name(x->kind), x->t, x->trough_t, x->trough_uv, x->phase_deg,
-                dw_stage_name(x->stage), x->volume, x->arousal, x->so_after, x->spindle_after,
-                x->item >= 0 ? s->proto->cued[x->item] : "-");
+        char trough[48] = "-\t-", phase[16] = "-", arousal[8] = "-";
+        if (x->kind == DW_STIM_SO)
+            snprintf(trough, sizeof trough, "%.3f\t%.1f", dw_no_minus_zero(x->trough_t, 3),
+                     dw_no_minus_zero(x->trough_uv, 1));
+        if (x->kind == DW_STIM_SO && !isnan(x->phase_deg))
+            snprintf(phase, sizeof phase, "%.0f", dw_no_minus_zero(x->phase_deg, 0));
+        if (x->arousal >= 0)
+            snprintf(arousal, sizeof arousal, "%d", x->arousal);
+        fprintf(f, "%ld\t%s\t%.3f\t%s\t%s\t%s\t%g\t%s\t%d\t%d\t%s", x->n, kind_name(x->kind), x->t,
+                trough, phase, dw_stage_name(x->stage), x->volume, arousal, x->so_after,
+                x->spindle_after, x->item >= 0 ? s->proto->cued[x->item] : "-");
         if (split)
             fprintf(f, "\t%s", dw_condition_name(x->condition));
         fputc('\n', f);
@@ -319,15 +332,16 @@ int dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night)
                 "(%.3f s in all), reconnects %d\n\n", d->frames, d->lost_frames,
                 all ? 100.0 * d->lost_frames / all : 0.0, d->gaps, d->gap_s, d->reconnects);
         if (d->rec_files > 0)                /* the recording's own losses: a full disk, a write error */
-            fprintf(f, "recording: %d %s, %.1f s not recorded (writing failed: see the alerts)\n\n",
-                    d->rec_files, dw_plural(d->rec_files, "file", "files"), d->rec_unrecorded_s);
+            fprintf(f, "recording: %d %s, %.1f s not recorded%s\n\n", d->rec_files,
+                    dw_plural(d->rec_files, "file", "files"), d->rec_unrecorded_s,
+                    d->rec_failures > 0 ? " (writing failed: see the alerts)" : "");
     }
     fprintf(f, "## Alerts\n%d %s\nid\tt_s\tseverity\trule\tacked\tactive\ttext\n",
             dw_alerts_n(s->alerts), dw_plural(dw_alerts_n(s->alerts), "alert", "alerts"));
     for (int i = 0; i < dw_alerts_n(s->alerts); i++) {
         const dw_alert_view *a = dw_alerts_get(s->alerts, i);
-        fprintf(f, "%u\t%.1f\t%d\t%s\t%d\t%d\t%s\n", a->id, a->t, a->severity, a->rule, a->acked,
-                a->active, a->text);
+        fprintf(f, "%u\t%.1f\t%s\t%s\t%d\t%d\t%s\n", a->id, a->t, dw_severity_name(a->severity),
+                a->rule, a->acked, a->active, a->text);
     }
     fprintf(f, "\n## Events\nt_s\tkind\ttext\n");
     for (int i = 0; i < s->nev; i++) {
@@ -372,7 +386,10 @@ int dw_session_write_awakenings(dw_session *s, const char *path, dw_err *err)
         dw_out_abort(&o);
         return -1;
     }
-    return dw_out_commit(&o, err);
+    if (dw_out_commit(&o, err) < 0)
+        return -1;
+    dw_outputs_add(s->hooks.outputs, "awakenings", path);
+    return 0;
 }
 
 /* The kinds of event that go to the events table as they were logged (trial_type = kind, value =
@@ -417,7 +434,10 @@ int dw_session_write_events(dw_session *s, const char *path, dw_err *err)
             dw_bids_events_add(e, s->ev[i].t, NAN, s->ev[i].kind, s->ev[i].text);
     int r = dw_bids_events_write(e, path, 0, err);
     dw_bids_events_free(e);
-    return r;
+    if (r < 0)
+        return -1;
+    dw_outputs_add(s->hooks.outputs, "events table", path);
+    return 0;
 }
 
 void dw_session_seal(dw_session *s)

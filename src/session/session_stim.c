@@ -27,6 +27,7 @@ static int open_sealed(dw_session *s, dw_err *err)
             close(fd);
         return -1;
     }
+    dw_outputs_add(s->hooks.outputs, "sealed", s->sealed_path);
     fprintf(s->sealed,
             "# SEALED: the condition of every stimulus and cue of this night (protocol %s, %s). "
             "Open after the night.\nn\tkind\tt_s\tcondition\n",

@@ -649,6 +649,7 @@ dw_source *dw_cyton_open(const char *path, const char *board, const dw_channel_s
     c->opening = 0;
     dw_source_info *info = &src->info;
     info->live = 1;
+    snprintf(info->device, sizeof info->device, "%s", c->daisy ? "Cyton+Daisy" : "Cyton");
     info->fs = c->daisy ? DW_CYTON_FS / 2 : DW_CYTON_FS;
     info->start_epoch = dw_now_wall();
     info->phys_max_uv = DW_CYTON_COUNT_MAX * dw_cyton_uv_per_count(24);

@@ -13,6 +13,8 @@ typedef struct {
     char   label[DW_MAX_CH][DW_LABEL_LEN]; /* trimmed labels, e.g. "EEG Fpz-Cz" */
     double fs;                           /* samples per second per channel, as delivered */
     int    live;                         /* 1 for a device (no seek, no pacing), 0 for a file */
+    char   device[24];                   /* live: the board as the README names it, "Cyton"
+                                            or "Cyton+Daisy"; "" for a file (its kind names it) */
     double duration_s;                   /* files: length in seconds; live: 0 */
     double start_epoch;                  /* wall-clock start of the recording (Unix time), 0 if unknown */
     char   subject[81];                  /* patient / subject code if the file has one */

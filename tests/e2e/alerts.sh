@@ -66,7 +66,7 @@ if [ -z "$log" ] || [ -z "$sum" ] || [ "$(grep -c '^epoch ' "$TMP/night.out")" -
     fail alerts_clean_night "no log, summary or 900 epochs: $(cat "$TMP/clean.err")"
 else
     loud=$(alerts_of "$log" | awk -F'\t' '$2 == "raised" && $3 != "info"' | wc -l)
-    loud_sum=$(awk -F'\t' '/^## Alerts/{a=1;next} /^## /{a=0} a && $1 ~ /^[0-9]+$/ && $3 != 0' "$sum" | wc -l)
+    loud_sum=$(awk -F'\t' '/^## Alerts/{a=1;next} /^## /{a=0} a && $1 ~ /^[0-9]+$/ && $3 != "info"' "$sum" | wc -l)
     infos=$(alerts_of "$log" | awk -F'\t' '$2 == "raised" {print $4}' | sort | uniq -c | awk '{printf " %s x%s", $2, $1}')
     if [ "$loud" -eq 0 ] && [ "$loud_sum" -eq 0 ]; then
         pass "alerts_clean_night: the sample night raises no warning or critical alert (info:${infos:- none})"
@@ -89,13 +89,16 @@ check_alert() {
     tc=$(awk -F'\t' -v i="$id" '$1 == i && $2 == "cleared" {print $5}' "$TMP/a.tsv")
     wc_=$(awk -F'\t' -v i="$id" '$1 == i && $2 == "cleared" {print $6}' "$TMP/a.tsv")
     [ "$clock" = wall ] && [ -n "$wc_" ] && tc=$(awk -v a="$wc_" -v b="$wr" 'BEGIN { printf "%.2f", a - b }')
-    insum=$(awk -F'\t' -v i="$id" -v r="$rule" '/^## Alerts/{a=1;next} /^## /{a=0} a && $1 == i && $4 == r' "$sum" | wc -l)
+    sev=$(awk -F'\t' -v i="$id" '$1 == i && $2 == "raised" {print $3}' "$TMP/a.tsv")
+    # the summary's row: the same id and rule, and the severity in the log's word (it printed 2 for critical)
+    insum=$(awk -F'\t' -v i="$id" -v r="$rule" -v s="$sev" '/^## Alerts/{a=1;next} /^## /{a=0}
+        a && $1 == i && $4 == r && $3 == s' "$sum" | wc -l)
     why=""
     [ "$ns" -eq 1 ] || why="$why; $ns alerts of $rule on '$slot' ($nr in all)"
     within "$tr" "$rlo" "$rhi" || why="$why; raised at t=$tr, not in [$rlo, $rhi]"
     if [ "$clo" = - ]; then [ -z "$tc" ] || why="$why; cleared at $tc"
     else within "$tc" "$clo" "$chi" || why="$why; cleared at ${tc:-never} ($clock), not in [$clo, $chi]"; fi
-    [ "$insum" -eq 1 ] || why="$why; not in the summary"
+    [ "$insum" -eq 1 ] || why="$why; not in the summary as '$sev'"
     if [ -z "$why" ]; then pass "$name (raised t=$tr, cleared ${tc:-never}$( [ "$clock" = wall ] && echo ' s later'))"
     else fail "$name" "${why#; }"; fi
 }

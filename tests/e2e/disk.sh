@@ -74,6 +74,25 @@ else
         [ "$nbdf" = 2 ] &&
         pass "disk: the summary says '$said' and the exit lines name both files" ||
         fail "disk: the summary and exit lines tell the resume" "summary: ${said:-nothing}; annotation: ${lost:-none} s; $nbdf files named: $(grep bdf "$TMP/out/rec.err" | tr '\n' ' ')"
+    # the summary says writing failed (a night that lost nothing does not: night_end.sh), and the exit
+    # lines name every file the night wrote once: both recordings and both side logs, the tables
+    grep -q '^recording: 2 files, .* not recorded (writing failed: see the alerts)$' "$sum" &&
+        pass "disk: the summary says writing failed" || fail "disk: the summary says writing failed" "$(grep '^recording' "$sum")"
+    bad=""
+    for f in "$TMP"/out/disk-*; do
+        n=$(grep -c "/$(basename "$f") (" "$TMP/out/rec.err"); [ "$n" = 1 ] || bad="$bad $(basename "$f") named $n times;"
+    done
+    [ -z "$bad" ] && grep -q '^  side log 2 ' "$TMP/out/rec.err" &&
+        pass "disk: the exit lines name every file once ($(ls "$TMP"/out/disk-* | wc -l) files, both side logs)" ||
+        fail "disk: the exit lines name every file once" "$bad $(grep '^  ' "$TMP/out/rec.err" | tr '\n' ';')"
+    # the first file's side log holds only events within the file: nothing from while writing failed
+    # (the full-disk alert went into it, past its end)
+    first=$(ls "$TMP"/out/disk-*.bdf | head -1)
+    end=$($PY -c 'import sys; h = open(sys.argv[1], "rb").read(256); print(int(h[236:244]) * float(h[244:252]))' "$first")
+    past=$(awk -F'\t' -v e="$end" 'NR > 1 && $1 + ($2 == "-" ? 0 : $2) > e + 0.001' "$first.events.tsv")
+    [ -n "$end" ] && [ -z "$past" ] &&
+        pass "disk: the first file's side log holds only events within it (it ends at $end s)" ||
+        fail "disk: the first file's side log holds only events within it" "ends at ${end:-?} s; beyond: $(echo "$past" | tr '\n' ';')"
     [ "$(cat "$TMP/out/rec.rc")" = 0 ] && pass "disk: record ends cleanly after it" || fail "disk: record ends cleanly" "exit $(cat "$TMP/out/rec.rc")"
 fi
 

@@ -592,6 +592,14 @@ static int fill_disk(const char *dir, const char *why, const char *filler)
     if (ok)
         edfclose_file(h.handle);
     C("disk full: later writes keep failing (no retry yet)", put(r, 8, k, 50, 0, NULL) == -1, "accepted");
+    /* events while writing fails: the first file holds source time up to its last record (0.2-s
+     * records at 250 Hz); an epoch staged now that began 10 s before that end goes in cut to its 10
+     * s, one that began after it goes into no file (it went into the first file's side log, past
+     * its end) */
+    double end1 = v.count * 0.2;
+    dw_recorder_annotate(r, end1 - 10, 30, "Sleep stage N1");
+    dw_recorder_annotate(r, end1 + 1, 30, "Sleep stage N2");
+    dw_recorder_annotate(r, end1 + 2, -1, "Marker while failing");
     dw_recorder_set_retry(r, 0);
     if (filler) {                       /* still full: a new file cannot start either */
         C("disk full: a retry while full fails and keeps the old file's name", put(r, 8, k, 50, 0, NULL) == -1 &&
@@ -622,9 +630,35 @@ static int fill_disk(const char *dir, const char *why, const char *filler)
     free(log);
     /* an epoch that began 10 s before the new file: the new file holds its last 20 s, not 30 s from 0 */
     dw_recorder_annotate(r, t_new - 10, 30, "Sleep stage W");
+    /* an epoch staged after the resume that began 5 s before the first file's end: its 5 s go to
+     * the first file's side log (the stage of an epoch comes after the epoch) */
+    dw_recorder_annotate(r, end1 - 5, 30, "Sleep stage N3");
     log = slurp(tsv);
     C("disk full: an event begun before the new file is cut to what the file holds",
-      log && strstr(log, "0.0000\t20.0000\tSleep stage W"), "%s", log ? log : "no side log");
+      log && strstr(log, "0.0000\t20.0000\tSleep stage W") && !strstr(log, "Sleep stage N2") &&
+      !strstr(log, "Marker while failing"), "%s", log ? log : "no side log");
+    free(log);
+    /* the first file's side log: every event within the file (onset + duration <= its end), the
+     * epoch begun before the failure cut to what the file holds, nothing staged while it failed */
+    char tsv1[1100];
+    snprintf(tsv1, sizeof tsv1, "%s.events.tsv", path);
+    log = slurp(tsv1);
+    int beyond = 0, lines = 0;
+    for (char *l = log ? strchr(log, '\n') : NULL; l && l[1]; l = strchr(l + 1, '\n')) {
+        double on = atof(l + 1), du = 0;
+        const char *tab = strchr(l + 1, '\t');
+        if (tab && tab[1] != '-')
+            du = atof(tab + 1);
+        lines++;
+        beyond += on + du > end1 + 1e-3;
+    }
+    char want1[80], want3[80];
+    snprintf(want1, sizeof want1, "%.4f\t10.0000\tSleep stage N1", end1 - 10);
+    snprintf(want3, sizeof want3, "%.4f\t5.0000\tSleep stage N3", end1 - 5);
+    C("disk full: the first file's side log holds only events within the file",
+      log && lines > 0 && beyond == 0 && strstr(log, want1) && strstr(log, want3) &&
+      !strstr(log, "Sleep stage N2") && !strstr(log, "Marker while failing"),
+      "%d of %d lines beyond its end %.1f s: %s", beyond, lines, end1, log ? log : "no side log");
     free(log);
     for (long j = k + 100; j < k + 100 + 500; j += 50)
         rc |= put(r, 8, j, 50, 0, NULL);

@@ -201,8 +201,51 @@ static void test_summary_singular(void)
           strstr(buf, "## Alerts\n1 alert\n") && strstr(buf, "(1 stimulus)\n") &&
           !strstr(buf, "1 stimuli") && !strstr(buf, "1 alerts"),
           "%d stimuli: %.400s", dw_session_nstim(s), buf);
+    /* one stimulus: the phases' mean resultant length is 1 and the circular SD 0, printed "0", not
+     * "-0" (sqrt(-2 ln 1) is sqrt(-0)); the alert's severity is the word the log uses, not 0 */
+    CHECK("summary_words_and_no_minus_zero", strstr(buf, "circular SD 0 deg (n = 1;") &&
+          strstr(buf, "\tinfo\tstim_limit\t") && !strstr(buf, "SD -0"),
+          "%.900s", strstr(buf, "## Stimulation") ? strstr(buf, "## Stimulation") : buf);
     dw_session_free(s);
     cfg.max_per_night = 2000;
+}
+
+/* The summary's data-path section says writing failed only when it did: a live night recorded in
+ * one file with nothing lost says so plainly (it said "(writing failed: see the alerts)" for every
+ * recording), one whose recording failed and resumed says both. */
+static void summary_of(dw_session *s, char *buf, size_t cap)
+{
+    buf[0] = 0;
+    FILE *f = tmpfile();
+    dw_night night = { .source = "test" };
+    if (f && dw_session_write_summary(s, f, &night) == 0) {
+        rewind(f);
+        buf[fread(buf, 1, cap - 1, f)] = 0;
+    }
+    if (f)
+        fclose(f);
+}
+
+static void test_summary_recording(void)
+{
+    static char buf[1 << 16];
+    dw_session *s = session("natural", NULL);
+    dw_datapath d = { .expecting = 1, .frames = 2500, .rec_files = 1 };
+    dw_session_datapath(s, 10, 1e9 + 10, &d);
+    summary_of(s, buf, sizeof buf);
+    CHECK("summary_recording_clean", strstr(buf, "\nrecording: 1 file, 0.0 s not recorded\n") &&
+          !strstr(buf, "writing failed"), "%.600s",
+          strstr(buf, "## Data") ? strstr(buf, "## Data") : buf);
+    dw_session_free(s);
+    s = session("natural", NULL);
+    d.rec_files = 2;
+    d.rec_failures = 1;
+    d.rec_unrecorded_s = 3.5;
+    dw_session_datapath(s, 10, 1e9 + 10, &d);
+    summary_of(s, buf, sizeof buf);
+    CHECK("summary_recording_failed", strstr(buf, "\nrecording: 2 files, 3.5 s not recorded (writing "
+          "failed: see the alerts)\n"), "%.600s", strstr(buf, "## Data") ? strstr(buf, "## Data") : buf);
+    dw_session_free(s);
 }
 
 /* N3 epochs for 2 minutes so the label is set, then waves until a stimulus is pending. */
@@ -669,6 +712,7 @@ int main(void)
     test_check_holds_stimulation();
     test_unattended_replay();
     test_summary_singular();
+    test_summary_recording();
     test_rem_cues();
     test_wake(dir);
     test_running_stimulus_stopped(dir);
