@@ -42,7 +42,8 @@ void dw_recorder_set_retry(dw_recorder *r, double seconds);
 double dw_recorder_free_mb(dw_recorder *r);
 
 /* An event at t_s seconds of source time (since the recording started), dur_s <= 0 for none. The BDF+
- * gets the text cut to 40 bytes on one line; the side log gets it all, synced before returning.
+ * gets the whole text on one line, a text over 40 bytes as numbered pieces at the same onset ("(1/3) ...",
+ * edf/edf_annot.h); the side log gets it as given, synced before returning.
  * 0, or -1 (dw_recorder_error) if the side log could not be written. */
 int dw_recorder_annotate(dw_recorder *r, double t_s, double dur_s, const char *text);
 
@@ -70,7 +71,5 @@ int dw_recover_file(const char *path, FILE *report, dw_err *err);
 /* Side-log text escaping: newline, CR, tab and backslash become \n \r \t \\ (and back). */
 void dw_events_escape(const char *in, char *out, size_t outsz);
 void dw_events_unescape(char *s);
-/* The text as the BDF+ keeps it: one line, at most 40 bytes, cut on a UTF-8 boundary. */
-void dw_events_bdf_text(const char *in, char out[41]);
 
 #endif
