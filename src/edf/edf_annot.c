@@ -33,7 +33,7 @@ size_t dw_annot_piece_prefix(const char *t, long *k, long *n)
 {
     long v[2];
     size_t i = 0;
-    if (one_line((unsigned char)t[i++]) != '(')
+    if (t[i++] != '(')
         return 0;
     for (int f = 0; f < 2; f++) {
         int d = 0;
@@ -45,7 +45,7 @@ size_t dw_annot_piece_prefix(const char *t, long *k, long *n)
         if (!d || t[i++] != (f ? ')' : '/'))
             return 0;
     }
-    if (one_line((unsigned char)t[i]) != ' ' || v[0] < 1 || v[0] > v[1])
+    if (!t[i] || one_line((unsigned char)t[i]) != ' ' || v[0] < 1 || v[0] > v[1])   /* NUL: the end */
         return 0;
     *k = v[0];
     *n = v[1];
