@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_DIGITS 9               /* k and n: up to 999999999 pieces (40 - 4 - 18 = 18 bytes each) */
+#define MAX_DIGITS 9               /* k, n up to 999999999 (pieces of 40 - 4 - 18 = 18 bytes) */
 
 /* The byte as an annotation keeps it: below 32 (newline, tab, NUL never) a space. */
 static char one_line(unsigned char c) { return c < 32 ? ' ' : (char)c; }
@@ -45,21 +45,30 @@ size_t dw_annot_piece_prefix(const char *t, long *k, long *n)
         if (!d || t[i++] != (f ? ')' : '/'))
             return 0;
     }
-    if (!t[i] || one_line((unsigned char)t[i]) != ' ' || v[0] < 1 || v[0] > v[1])   /* NUL: the end */
+    if (!t[i] || one_line((unsigned char)t[i]) != ' ' || v[0] < 1 || v[0] > v[1])    /* NUL: end */
         return 0;
     *k = v[0];
     *n = v[1];
     return i + 1;
 }
 
-/* Where the piece starting at `at` ends, with room for cap payload bytes: on a character boundary, and
- * before any spaces it would end in (unless it is all spaces). */
+#define WORD_BACK 12                /* bytes a cut may move back to fall before a space */
+
+/* Where the piece starting at `at` ends, with room for cap payload bytes: on a character boundary;
+ * before a space within the last WORD_BACK bytes if there is one (the space starts the next piece,
+ * so a reader of the pieces sees whole words); and not after a space (unless all of it is spaces).
+ */
 static size_t piece_end(const char *t, size_t len, size_t at, size_t cap)
 {
     size_t end = at + dw_annot_fit(t + at, len - at, cap);
     if (end == len)
         return end;
     size_t e = end;
+    for (size_t q = end; q > at && end - q <= WORD_BACK; q--)
+        if (one_line((unsigned char)t[q]) == ' ') {
+            e = q;
+            break;
+        }
     while (e > at && one_line((unsigned char)t[e - 1]) == ' ')
         e--;
     return e > at ? e : end;
@@ -80,7 +89,7 @@ void dw_annot_split_begin(dw_annot_split *s, const char *text)
     if (s->len <= DW_ANNOT_BYTES && !dw_annot_piece_prefix(text, &k, &n))
         return;                                 /* as it is, cap 0 */
     for (int d = 1; d <= MAX_DIGITS; d++) {
-        s->cap = DW_ANNOT_BYTES - 4 - 2 * (size_t)d;    /* "(k/n) " with k and n of d digits at most */
+        s->cap = DW_ANNOT_BYTES - 4 - 2 * (size_t)d;    /* "(k/n) ", k and n of d digits at most */
         long pieces = count_pieces(text, s->len, s->cap);
         if (digits(pieces) <= d) {
             s->n = (int)pieces;
@@ -135,9 +144,9 @@ static int same_set(const piece *x, const piece *y)
     return x->a->onset == y->a->onset && x->a->dur == y->a->dur && x->n == y->n;
 }
 
-/* For a run g[0..m) of pieces with the same onset, duration and n (sorted by k, then file order): if
- * every k in 1..n occurs c times, the j-th of each k make text j. Joined texts go to out[g[..].i] for
- * piece 1; the others get gone[i] = 1. 0, or -1 when out of memory. */
+/* For a run g[0..m) of pieces with the same onset, duration and n (sorted by k, then file order):
+ * if every k in 1..n occurs c times, the j-th of each k make text j. Joined texts go to
+ * out[g[..].i] for piece 1; the others get gone[i] = 1. 0, or -1 when out of memory. */
 static int join_run(const piece *g, size_t m, char **out, char *gone)
 {
     size_t n = (size_t)g[0].n;

@@ -600,12 +600,13 @@ int dw_recorder_annotate(dw_recorder *r, double t_s, double dur_s, const char *t
     if (onset < 0)
         onset = 0;
     int rc = r->log_fd >= 0 ? log_event(r, onset, dur_s, text) : -1;
-    if (r->h >= 0) {                      /* a long text as pieces at the same onset (edf_annot.h) */
+    if (r->h >= 0) {                      /* a long text as pieces at one onset (edf_annot.h) */
         dw_annot_split sp;
         char piece[DW_ANNOT_BYTES + 1];
+        long long on = llround(onset * 1e4), du = dur_s > 0 ? llround(dur_s * 1e4) : -1;
         dw_annot_split_begin(&sp, text);
         while (dw_annot_split_next(&sp, piece)) {
-            edfwrite_annotation_utf8(r->h, llround(onset * 1e4), dur_s > 0 ? llround(dur_s * 1e4) : -1, piece);
+            edfwrite_annotation_utf8(r->h, on, du, piece);
             r->nannot++;
         }
     }

@@ -42,8 +42,8 @@ void dw_recorder_set_retry(dw_recorder *r, double seconds);
 double dw_recorder_free_mb(dw_recorder *r);
 
 /* An event at t_s seconds of source time (since the recording started), dur_s <= 0 for none. The BDF+
- * gets the whole text on one line, a text over 40 bytes as numbered pieces at the same onset ("(1/3) ...",
- * edf/edf_annot.h); the side log gets it as given, synced before returning.
+ * gets the whole text on one line, a text over 40 bytes as numbered pieces at the same onset
+ * ("(1/3) ...", edf/edf_annot.h); the side log gets it as given, synced before returning.
  * 0, or -1 (dw_recorder_error) if the side log could not be written. */
 int dw_recorder_annotate(dw_recorder *r, double t_s, double dur_s, const char *text);
 

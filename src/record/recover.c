@@ -121,7 +121,7 @@ static int read_side_log(const char *tsv, events *out, dw_err *err)
     return rc;
 }
 
-/* Trailing spaces off (as the 40-byte cut always had them), but never a piece's "(k/n) " prefix's. */
+/* Trailing spaces off (as the 40-byte cut always had them), never a piece's "(k/n) " prefix's. */
 static void trim_right(char *s)
 {
     long k, np;
@@ -130,9 +130,10 @@ static void trim_right(char *s)
         s[--n] = 0;
 }
 
-/* The events as the BDF+ holds them: a text over 40 bytes as its pieces (edf/edf_annot.h), each with the
- * index of its event as owner. from_file: the texts were read from a BDF+, so one of at most 40 bytes is
- * already as the file keeps it (a piece stays a piece); side-log texts all go through the split. */
+/* The events as the BDF+ holds them: a text over 40 bytes as its pieces (edf/edf_annot.h),
+ * each with the index of its event as owner. from_file: the texts were read from a BDF+, so one of
+ * at most 40 bytes is already as the file keeps it (a piece stays a piece); side-log texts all go
+ * through the split. */
 static int to_pieces(const events *in, events *out, int from_file)
 {
     for (size_t i = 0; i < in->n; i++) {
@@ -156,7 +157,7 @@ static int to_pieces(const events *in, events *out, int from_file)
     return 0;
 }
 
-/* A recording made before texts were split kept one annotation per event, its text cut to 40 bytes. */
+/* A recording made before texts were split kept one annotation per event, cut to 40 bytes. */
 static void legacy_cut(const char *text, char out[DW_ANNOT_BYTES + 1])
 {
     size_t n = dw_annot_fit(text, strlen(text), DW_ANNOT_BYTES);
@@ -166,10 +167,10 @@ static void legacy_cut(const char *text, char out[DW_ANNOT_BYTES + 1])
     trim_right(out);
 }
 
-/* Marks the pieces lp (of the side-log events log) that the file already holds: same text, onset within
- * 100 us, each annotation of the file taken once. An event whose pieces are not all there but whose
- * 40-byte cut is (a recording from before the split) counts as present. Returns the side-log events with
- * a piece missing in *missing; -1 when out of memory. */
+/* Marks the pieces lp (of the side-log events log) that the file already holds: same text,
+ * onset within 100 us, each annotation of the file taken once. An event whose pieces are not all
+ * there but whose 40-byte cut is (a recording from before the split) counts as present. The
+ * side-log events with a piece missing go to *missing; 0, or -1 when out of memory. */
 static int mark_present(const events *log, events *lp, const events *file, size_t *missing)
 {
     char *used = calloc(file->n + 1, 1), *whole = calloc(log->n + 1, 1);
@@ -180,7 +181,8 @@ static int mark_present(const events *log, events *lp, const events *file, size_
     }
     for (size_t i = 0; i < lp->n; i++)
         for (size_t j = 0; j < file->n && !lp->v[i].present; j++)
-            if (!used[j] && llabs(file->v[j].onset - lp->v[i].onset) <= 1 && !strcmp(file->v[j].text, lp->v[i].text))
+            if (!used[j] && llabs(file->v[j].onset - lp->v[i].onset) <= 1 &&
+                !strcmp(file->v[j].text, lp->v[i].text))
                 used[j] = 1, lp->v[i].present = 1;
     for (size_t i = 0; i < log->n; i++)
         whole[i] = 1;
@@ -191,7 +193,8 @@ static int mark_present(const events *log, events *lp, const events *file, size_
         char cut[DW_ANNOT_BYTES + 1];
         legacy_cut(log->v[o].text, cut);
         for (size_t j = 0; j < file->n && !whole[o] && strlen(log->v[o].text) > DW_ANNOT_BYTES; j++)
-            if (!used[j] && llabs(file->v[j].onset - log->v[o].onset) <= 1 && !strcmp(file->v[j].text, cut))
+            if (!used[j] && llabs(file->v[j].onset - log->v[o].onset) <= 1 &&
+                !strcmp(file->v[j].text, cut))
                 used[j] = 1, whole[o] = 1;
         *missing += !whole[o];
     }
@@ -630,7 +633,8 @@ static int check_size(const char *path, const struct stat *st, int fd, dw_edf_he
 /* The missing events written in place and read back (EDFlib reopened as *hin): 0, 1 when they do not fit
  * (nothing written), -1 with err (what was written is taken out again). */
 static int try_in_place(const char *path, int fd, const dw_edf_header *g, long long records,
-                        int *hin, struct edf_hdr_struct *hdr, const events *log, events *lp, dw_err *err)
+                        int *hin, struct edf_hdr_struct *hdr, const events *log, events *lp,
+                        dw_err *err)
 {
     annot_layout L;
     patch *pl = NULL;
@@ -675,8 +679,8 @@ static int try_in_place(const char *path, int fd, const dw_edf_header *g, long l
 
 /* Merges the missing events, in place if they fit, else by a rewrite; *how says which. 0 or -1 with err. */
 static int merge(const char *path, int fd, const dw_edf_header *g, long long records, long long size,
-                 int *hin, struct edf_hdr_struct *hdr, const events *log, events *lp, const events *file,
-                 char *how, size_t howcap, dw_err *err)
+                 int *hin, struct edf_hdr_struct *hdr, const events *log, events *lp,
+                 const events *file, char *how, size_t howcap, dw_err *err)
 {
     int r = try_in_place(path, fd, g, records, hin, hdr, log, lp, err);
     if (r <= 0) {
@@ -692,8 +696,9 @@ static int merge(const char *path, int fd, const dw_edf_header *g, long long rec
     if (r)
         dw_err_set(err, "%s: out of memory", path);
     else if (!(r = rewrite(path, size, *hin, hdr, &all, &fits, err)))
-        snprintf(how, howcap, "by a rewrite with more annotation signals%s", fits < (long long)all.n ?
-                 " (not all fit: 64 per record; the side log keeps all)" : "");
+        snprintf(how, howcap, "by a rewrite with more annotation signals%s",
+                 fits < (long long)all.n ? " (not all fit: 64 per record; the side log keeps all)"
+                                         : "");
     events_free(&all);
     return r ? -1 : 0;
 }
@@ -740,7 +745,8 @@ int dw_recover_file(const char *path, FILE *report, dw_err *errp)
     }
     hin = hdr->handle;
     size_t missing = 0, pieces = 0;
-    if (read_file_events(hin, hdr, &file) || to_pieces(&log, &lp, 0) || mark_present(&log, &lp, &file, &missing)) {
+    if (read_file_events(hin, hdr, &file) || to_pieces(&log, &lp, 0) ||
+        mark_present(&log, &lp, &file, &missing)) {
         dw_err_set(&err, "%s: out of memory", path);
         goto out;
     }
@@ -751,19 +757,20 @@ int dw_recover_file(const char *path, FILE *report, dw_err *errp)
     if (!count_ok)
         snprintf(countmsg, sizeof countmsg, "record count %lld -> %lld, %lld bytes of a torn record dropped; ",
                  g.nrec, records, dropped);
-    if (missing && merge(path, fd, &g, records, st.st_size, &hin, hdr, &log, &lp, &file, how, sizeof how, &err))
+    if (missing && merge(path, fd, &g, records, st.st_size, &hin, hdr, &log, &lp, &file, how,
+                         sizeof how, &err))
         goto out;
     char piecemsg[96] = "";
     if (pieces != missing)
-        snprintf(piecemsg, sizeof piecemsg, " (as %zu BDF+ annotations: texts over %d bytes in numbered pieces)",
-                 pieces, DW_ANNOT_BYTES);
+        snprintf(piecemsg, sizeof piecemsg, " (as %zu BDF+ annotations: texts over %d bytes in "
+                 "numbered pieces)", pieces, DW_ANNOT_BYTES);
     if (report && !missing && count_ok)
         fprintf(report, "%s: sound: %lld records, %lld annotations, side log %zu events all present; nothing "
                 "to do\n", path, records, nfile, log.n);
     else if (report)
-        fprintf(report, "%s: recovered: %s%lld records kept, %zu annotations merged from the side log%s%s%s "
-                "(%zu already present)\n", path, countmsg, records, missing, piecemsg, how[0] ? " " : "", how,
-                log.n - missing);
+        fprintf(report, "%s: recovered: %s%lld records kept, %zu annotations merged from the side "
+                "log%s%s%s (%zu already present)\n", path, countmsg, records, missing, piecemsg,
+                how[0] ? " " : "", how, log.n - missing);
     rc = 0;
 out:
     if (rc && errp)

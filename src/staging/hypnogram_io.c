@@ -72,10 +72,11 @@ static double edf_start(const struct edf_hdr_struct *hdr)
            : (double)t + (double)hdr->starttime_subsecond / EDFLIB_TIME_DIMENSION;
 }
 
-/* Every annotation EDFlib reads from the file open as fh, texts over 40 bytes rejoined from their pieces
- * (edf/edf_annot.h). Onsets and durations in EDFlib's 100-ns units. The count, or -1 with err. */
-static long read_annotations(int fh, const struct edf_hdr_struct *hdr, const char *path, dw_annot **out,
-                             dw_err *err)
+/* Every annotation EDFlib reads from the file open as fh, texts over 40 bytes rejoined from their
+ * pieces (edf/edf_annot.h). Onsets and durations in EDFlib's 100-ns units. The count, or -1 with
+ * err. */
+static long read_annotations(int fh, const struct edf_hdr_struct *hdr, const char *path,
+                             dw_annot **out, dw_err *err)
 {
     long long n = hdr->annotations_in_file;
     dw_annot *v = calloc((size_t)n + 1, sizeof *v);
@@ -124,8 +125,8 @@ static int load_edf(const char *path, dw_hypnogram *h, dw_err *err)
         int s = annotation_stage(v[i].text);
         double onset = (double)v[i].onset / EDFLIB_TIME_DIMENSION;
         if (s == -3) {
-            dw_err_set(err, "%s: annotation %ld at %.1f s: unknown sleep stage \"%.60s\"", path, i + 1, onset,
-                       v[i].text);
+            dw_err_set(err, "%s: annotation %ld at %.1f s: unknown sleep stage \"%.60s\"", path,
+                       i + 1, onset, v[i].text);
             goto out;
         }
         if (s == -2)
@@ -138,8 +139,8 @@ static int load_edf(const char *path, dw_hypnogram *h, dw_err *err)
         }
     }
     if (!stages) {
-        dw_err_set(err, "%s: no sleep-stage annotations (\"Sleep stage W/1/2/3/4/R\" or \"N1/N2/N3\") among %ld "
-                   "annotations", path, n);
+        dw_err_set(err, "%s: no sleep-stage annotations (\"Sleep stage W/1/2/3/4/R\" or "
+                   "\"N1/N2/N3\") among %ld annotations", path, n);
         goto out;
     }
     h->start = edf_start(hdr);

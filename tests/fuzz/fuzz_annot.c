@@ -1,8 +1,9 @@
-/* libFuzzer: the annotation pieces (edf/edf_annot.h). The input, split at NUL bytes, is a list of texts.
- * Each is split; every piece must be 1..40 bytes, must not end inside a character of a well-formed UTF-8
- * text, and the pieces rejoined (dw_annot_join, all at one onset, in reverse order as a reader may give
- * them) must give back the text as one line. Then the texts themselves, as a file's annotations, go
- * through dw_annot_join: it must not crash, lose bytes or grow them (pieces never join into more). */
+/* libFuzzer: the annotation pieces (edf/edf_annot.h). The input, split at NUL bytes, is a list of
+ * texts. Each is split; every piece must be 1..40 bytes, must not end inside a character of a
+ * well-formed UTF-8 text, and the pieces rejoined (dw_annot_join, all at one onset, in reverse
+ * order as a reader may give them) must give back the text as one line. Then the texts themselves,
+ * as a file's annotations, go through dw_annot_join: it must not crash, lose bytes or grow them
+ * (pieces never join into more). */
 /* fuzz: -max_len=20000 */
 #include "edf/edf_annot.h"
 
@@ -16,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int utf8_valid(const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; ) {
-        int n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+        int n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3
+              : (*p & 0xf8) == 0xf0 ? 4 : 0;
         for (int i = 1; i < n; i++)
             if ((p[i] & 0xc0) != 0x80)
                 return 0;

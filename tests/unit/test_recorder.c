@@ -397,6 +397,96 @@ static void long_marker(void)
     }
 }
 
+/* recover and pieces: a file that lost one piece of a long text (as a recover killed between two TALs
+ * leaves one) gets that piece back and no other, so the text is whole once; a recording from before the
+ * split (the text cut to 40 bytes, one annotation) is sound as it is, not given the text a second time. */
+static void recover_pieces(void)
+{
+    static const char text[] = "Dream report: a corridor of doors, each one opened on the sea; \u00e9t\u00e9, "
+                               "\u5922, and a dog that spoke";
+    char dir[128], path[1024];
+    snprintf(dir, sizeof dir, "%s/pieces", tmpdir);
+    dw_source_info info = make_info(2, 250);
+    dw_err err = { "" };
+    dw_recorder *r = dw_recorder_open(dir, "pieces", &info, 0, &err);
+    if (!r) {
+        FAIL("recover pieces: open", "%s", err.msg);
+        return;
+    }
+    snprintf(path, sizeof path, "%s", dw_recorder_path(r));
+    put(r, 2, 0, 750, 0, NULL);
+    dw_recorder_annotate(r, 1.0, -1, text);
+    dw_recorder_close(r, &err);
+    char *b = slurp(path);
+    struct stat st;
+    stat(path, &st);
+    char *two = b ? memmem(b, (size_t)st.st_size, "(2/", 3) : NULL, *tal = two;
+    while (tal && tal > b && tal[-1] != 0)
+        tal--;                                  /* the TAL's start: just past the previous one's NUL */
+    int fd = open(path, O_WRONLY);
+    static const char zero[64];
+    size_t tl = tal ? strlen(tal) : 0;          /* "+1\x14(2/n) ...\x14", up to its NUL */
+    int cut = tal && fd >= 0 && two - tal < 20 && tl < sizeof zero && pwrite(fd, zero, tl, tal - b) == (ssize_t)tl;
+    close(fd);
+    free(b);
+    char *rep = NULL;
+    size_t rn = 0;
+    FILE *mem = open_memstream(&rep, &rn);
+    int rc = dw_recover_file(path, mem, &err);
+    fclose(mem);
+    CHECK("recover pieces: one piece lost, one merged", cut && rc == 0 && rep &&
+          strstr(rep, "1 annotations merged from the side log in place"), "cut %d rc %d: %s",
+          cut, rc, rep && *rep ? rep : err.msg);
+    free(rep);
+    struct edf_hdr_struct h;
+    annots a = { 0 };
+    if (edfopen_file_readonly(path, &h, EDFLIB_READ_ALL_ANNOTATIONS) == 0) {
+        read_whole(h.handle, h.annotations_in_file, &a);
+        edfclose_file(h.handle);
+    }
+    CHECK("recover pieces: the text whole, once, nothing else", count_whole(&a, text, 1.0) == 1 && a.n == 1,
+          "%d texts from %d annotations", a.n, a.pieces);
+    free(a.v);
+
+    /* before the split: the recorder wrote the text cut to 40 bytes */
+    char old[1100], tsv[1200];
+    snprintf(old, sizeof old, "%s/old.bdf", dir);
+    snprintf(tsv, sizeof tsv, "%s.events.tsv", old);
+    int hw = edfopen_file_writeonly(old, EDFLIB_FILETYPE_BDFPLUS, 1);
+    int ok = hw >= 0 && !edf_set_samplefrequency(hw, 0, 50) && !edf_set_physical_maximum(hw, 0, 100) &&
+             !edf_set_physical_minimum(hw, 0, -100) && !edf_set_digital_maximum(hw, 0, 8388607) &&
+             !edf_set_digital_minimum(hw, 0, -8388608) && !edf_set_equipment(hw, "dreamwatch 0.1.0");
+    double x[50] = { 0 };
+    for (int i = 0; ok && i < 3; i++)
+        ok = edfwrite_physical_samples(hw, x) == 0;
+    char cut40[41];
+    memcpy(cut40, text, 40);                    /* "Dream report: a corridor of doors, each " */
+    cut40[40] = 0;
+    ok = ok && edfwrite_annotation_utf8(hw, 10000, -1, cut40) == 0;
+    if (hw >= 0)
+        edfclose_file(hw);
+    FILE *f = fopen(tsv, "w");
+    ok = ok && f && fprintf(f, "onset_s\tduration_s\ttext\n1.0000\t-\t%s\n", text) > 0;
+    if (f)
+        fclose(f);
+    char *before = slurp(old);
+    struct stat s1, s2;
+    stat(old, &s1);
+    rep = NULL;
+    mem = open_memstream(&rep, &rn);
+    rc = dw_recover_file(old, mem, &err);
+    fclose(mem);
+    char *after = slurp(old);
+    stat(old, &s2);
+    CHECK("recover pieces: a recording from before the split is sound with its 40-byte cut, left as it is",
+          ok && rc == 0 && rep && strstr(rep, "nothing to do") && before && after && s1.st_size == s2.st_size &&
+          !memcmp(before, after, (size_t)s1.st_size),
+          "ok %d rc %d: %s", ok, rc, rep ? rep : err.msg);
+    free(rep);
+    free(before);
+    free(after);
+}
+
 /* A gap of 1 s is filled with the last value and annotated. */
 static void gaps(void)
 {
@@ -835,6 +925,7 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0);
     round_trip();
     long_marker();
+    recover_pieces();
     gaps();
     small_gaps();
     full_scale();
