@@ -21,10 +21,11 @@
  * for a piece.
  *
  * Rejoining: the pieces of one text are the annotations with that onset, that duration and that n;
- * their texts without the prefixes, in the order of k, are the text. The numbers, not the order in
- * the file, give the order: MNE 1.3 reads a BDF+ with several annotation signals one signal at a
- * time (measured: pieces 2, 3, 1 of one text came back in that order), and `recover` puts pieces
- * into whatever free annotation space a record has. */
+ * their texts without the prefixes, in the order of k, are the text (two texts with the same
+ * onset, duration and n pair by occurrence: the j-th piece k goes with the j-th piece 1). The
+ * numbers, not the order in the file, give the order: MNE 1.3 reads a BDF+ with several annotation
+ * signals one signal at a time (measured: pieces 2, 3, 1 of one text came back in that order), and
+ * `recover` puts pieces into whatever free annotation space a record has. */
 #ifndef DW_EDF_ANNOT_H
 #define DW_EDF_ANNOT_H
 

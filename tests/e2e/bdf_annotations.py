@@ -29,15 +29,18 @@ for r in range((len(b) - hdr) // rec):
                     bad += len(text) > 40
                     m = re.match(rb'\(([1-9][0-9]*)/([1-9][0-9]*)\) ', text)
                     if m:
-                        sets.setdefault((on, du, m.group(2)), {})[int(m.group(1))] = text[m.end():]
+                        sets.setdefault((on, du, m.group(2)), {}).setdefault(int(m.group(1)), []).append(
+                            text[m.end():])
                     else:
                         whole.append((on, du, text))
         at += spr[i] * w
+# two texts with the same onset, duration and n: the j-th piece k goes with the j-th piece 1 (file order)
 for (on, du, n), pieces in sets.items():
-    if sorted(pieces) == list(range(1, int(n) + 1)):
-        whole.append((on, du, b''.join(pieces[k] for k in sorted(pieces))))
+    c = len(pieces.get(1, []))
+    if sorted(pieces) == list(range(1, int(n) + 1)) and all(len(v) == c for v in pieces.values()):
+        whole += [(on, du, b''.join(pieces[k][j] for k in sorted(pieces))) for j in range(c)]
     else:
-        whole += [(on, du, b'(%d/%s) ' % (k, n) + pieces[k]) for k in sorted(pieces)]
+        whole += [(on, du, b'(%d/%s) ' % (k, n) + t) for k in sorted(pieces) for t in pieces[k]]
 for on, du, text in sorted(whole, key=lambda x: float(x[0])):
     sys.stdout.buffer.write(on.lstrip(b'+') + b'\t' + (du or b'-') + b'\t' + text + b'\n')
 sys.exit(1 if bad else 0)

@@ -96,10 +96,12 @@ got, sets = [], {}
 for a in raw.annotations:
     m = re.match(r"\((\d+)/(\d+)\) ", a["description"])
     if m:
-        sets.setdefault((a["onset"], a["duration"], m.group(2)), {})[int(m.group(1))] = a["description"][m.end():]
+        sets.setdefault((a["onset"], a["duration"], m.group(2)), {}).setdefault(int(m.group(1)), []).append(
+            a["description"][m.end():])
     else:
         got.append((round(a["onset"], 3), a["duration"], a["description"].rstrip()))
-got += [(round(k[0], 3), k[1], "".join(v[i] for i in sorted(v)).rstrip()) for k, v in sets.items()]
+got += [(round(k[0], 3), k[1], "".join(v[i][j] for i in sorted(v)).rstrip()) for k, v in sets.items()
+        for j in range(len(v[1]))]
 for on, du, text in log:
     want = (round(float(on), 3), float(du) if du != "-" else 0.0, bdf_text(text))
     assert any(abs(g[0] - want[0]) < 1e-3 and abs(g[1] - want[1]) < 1e-3 and g[2] == want[2] for g in got), (want, got)
