@@ -5,6 +5,7 @@
  * (the file grows by exactly one record per record), so the size seen by fstat on our descriptor is the
  * truth; counting complete records from it also covers a torn write on a full disk. */
 #include "record/recorder.h"
+#include "edf/edf_annot.h"
 #include "edf/edf_header.h"
 
 #include <edflib.h>
@@ -53,7 +54,7 @@ struct dw_recorder {
     int    annot_sig;             /* annotation signals per record */
     struct rec_geo { long long hdr_bytes, rec_bytes; } geo;  /* known once a record is on disk */
     long long records;            /* complete records on disk in the current file */
-    long long nannot;             /* annotations handed to EDFlib for the current file */
+    long long nannot;             /* annotations (pieces) handed to EDFlib for the current file */
     double *buf;                  /* channel-major record: nch * rec_n, then 3 * rec_n accel */
     int    fill;                  /* frames in the current record */
     double last[DW_MAX_CH + 3];   /* held values for gaps and padding (accel after the channels) */
@@ -106,17 +107,6 @@ void dw_events_unescape(char *s)
         }
     }
     *o = 0;
-}
-
-void dw_events_bdf_text(const char *in, char out[41])
-{
-    size_t n = 0;
-    for (; in[n] && n < 40; n++)
-        out[n] = (unsigned char)in[n] < 32 ? ' ' : in[n];
-    if (in[n])                                        /* cut: do not split a UTF-8 sequence */
-        while (n > 0 && ((unsigned char)in[n] & 0xc0) == 0x80)
-            n--;
-    out[n] = 0;
 }
 
 /* ---- files ---- */
@@ -671,12 +661,15 @@ int dw_recorder_annotate(dw_recorder *r, double t_s, double dur_s, const char *t
     if (!within_file(r, r->file_frame0, r->failed ? r->lost_frame0 : -1, t_s, dur_s, &onset, &dur))
         return rc;
     rc |= r->log_fd >= 0 ? log_event(r, r->log_fd, onset, dur, text) : -1;
-    if (r->h >= 0) {
-        char cut[41];
-        dw_events_bdf_text(text, cut);
-        edfwrite_annotation_utf8(r->h, llround(onset * 1e4), dur > 0 ? llround(dur * 1e4) : -1,
-                                 cut);
-        r->nannot++;
+    if (r->h >= 0) {                      /* a long text as pieces at one onset (edf_annot.h) */
+        dw_annot_split sp;
+        char piece[DW_ANNOT_BYTES + 1];
+        long long on = llround(onset * 1e4), du = dur > 0 ? llround(dur * 1e4) : -1;
+        dw_annot_split_begin(&sp, text);
+        while (dw_annot_split_next(&sp, piece)) {
+            edfwrite_annotation_utf8(r->h, on, du, piece);
+            r->nannot++;
+        }
     }
     return rc;
 }

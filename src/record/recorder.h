@@ -45,12 +45,13 @@ void dw_recorder_set_retry(dw_recorder *r, double seconds);
 double dw_recorder_free_mb(dw_recorder *r);
 
 /* An event at t_s seconds of source time (since the recording started), dur_s <= 0 for none. The
- * BDF+ gets the text cut to 40 bytes on one line; the side log gets it all, synced before
- * returning. Each file (and its side log) holds only what falls within the source time it holds:
- * after a resume an event is cut to its part in the new file, its part in the file before goes to
- * that file's side log (an epoch's stage comes after the epoch), and what falls while writing
- * failed, in no file, goes to none (the session log has it). 0 (also when no file holds it), or -1
- * (dw_recorder_error) if a side log could not be written. */
+ * BDF+ gets the whole text on one line, a text over 40 bytes as numbered pieces at the same onset
+ * ("(1/3) ...", edf/edf_annot.h); the side log gets it as given, synced before returning. Each file
+ * (and its side log) holds only what falls within the source time it holds: after a resume an event
+ * is cut to its part in the new file, its part in the file before goes to that file's side log (an
+ * epoch's stage comes after the epoch), and what falls while writing failed, in no file, goes to
+ * none (the session log has it). 0 (also when no file holds it), or -1 (dw_recorder_error) if a side
+ * log could not be written. */
 int dw_recorder_annotate(dw_recorder *r, double t_s, double dur_s, const char *text);
 
 /* From now on every file the recording creates (its BDF+ and side log; a new pair at each resume)
@@ -84,7 +85,5 @@ int dw_recover_file(const char *path, FILE *report, dw_err *err);
 /* Side-log text escaping: newline, CR, tab and backslash become \n \r \t \\ (and back). */
 void dw_events_escape(const char *in, char *out, size_t outsz);
 void dw_events_unescape(char *s);
-/* The text as the BDF+ keeps it: one line, at most 40 bytes, cut on a UTF-8 boundary. */
-void dw_events_bdf_text(const char *in, char out[41]);
 
 #endif

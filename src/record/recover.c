@@ -16,6 +16,7 @@
  * The recording is opened once; every later open is of that descriptor (/proc/self/fd/N), so no name
  * can be swapped under it. A sound file is left alone, so running it twice is harmless. */
 #include "record/recorder.h"
+#include "edf/edf_annot.h"
 #include "edf/edf_header.h"
 
 #include <edflib.h>
@@ -36,8 +37,9 @@
 typedef struct {
     long long onset;          /* 100 us units, as EDFlib writes them */
     long long dur;            /* 100 us units, -1 for none */
-    char     *text;           /* full text (side log) or as read back (file) */
+    char     *text;           /* full text (side log), a piece of it, or as read back (file) */
     int       present;        /* already in the file */
+    size_t    owner;          /* a piece: the side-log event it belongs to */
 } event;
 
 typedef struct {
@@ -58,7 +60,7 @@ static int events_add(events *e, long long onset, long long dur, const char *tex
     char *t = strdup(text);
     if (!t)
         return -1;
-    e->v[e->n++] = (event){ onset, dur, t, 0 };
+    e->v[e->n++] = (event){ onset, dur, t, 0, 0 };
     return 0;
 }
 
@@ -119,29 +121,88 @@ static int read_side_log(const char *tsv, events *out, dw_err *err)
     return rc;
 }
 
+/* Trailing spaces off (as the 40-byte cut always had them), never a piece's "(k/n) " prefix's. */
 static void trim_right(char *s)
 {
-    size_t n = strlen(s);
-    while (n && s[n - 1] == ' ')
+    long k, np;
+    size_t n = strlen(s), keep = dw_annot_piece_prefix(s, &k, &np);
+    while (n > keep && s[n - 1] == ' ')
         s[--n] = 0;
 }
 
-/* Marks side-log events the file already holds (same 40-byte text, onset within 100 us). */
-static size_t mark_present(events *log, const events *file)
+/* The events as the BDF+ holds them: a text over 40 bytes as its pieces (edf/edf_annot.h),
+ * each with the index of its event as owner. from_file: the texts were read from a BDF+, so one of
+ * at most 40 bytes is already as the file keeps it (a piece stays a piece); side-log texts all go
+ * through the split. */
+static int to_pieces(const events *in, events *out, int from_file)
 {
-    size_t missing = 0;
-    char *used = calloc(file->n + 1, 1);
-    for (size_t i = 0; i < log->n; i++) {
-        char cut[41];
-        dw_events_bdf_text(log->v[i].text, cut);
-        trim_right(cut);
-        for (size_t j = 0; j < file->n && !log->v[i].present; j++)
-            if (used && !used[j] && llabs(file->v[j].onset - log->v[i].onset) <= 1 && !strcmp(file->v[j].text, cut))
-                used[j] = 1, log->v[i].present = 1;
-        missing += !log->v[i].present;
+    for (size_t i = 0; i < in->n; i++) {
+        const event *e = &in->v[i];
+        if (from_file && strlen(e->text) <= DW_ANNOT_BYTES) {
+            if (events_add(out, e->onset, e->dur, e->text))
+                return -1;
+            out->v[out->n - 1].owner = i;
+            continue;
+        }
+        dw_annot_split sp;
+        char piece[DW_ANNOT_BYTES + 1];
+        dw_annot_split_begin(&sp, e->text);
+        while (dw_annot_split_next(&sp, piece)) {
+            trim_right(piece);                  /* as read_file_events reads it back */
+            if (events_add(out, e->onset, e->dur, piece))
+                return -1;
+            out->v[out->n - 1].owner = i;
+        }
     }
+    return 0;
+}
+
+/* A recording made before texts were split kept one annotation per event, cut to 40 bytes. */
+static void legacy_cut(const char *text, char out[DW_ANNOT_BYTES + 1])
+{
+    size_t n = dw_annot_fit(text, strlen(text), DW_ANNOT_BYTES);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (unsigned char)text[i] < 32 ? ' ' : text[i];
+    out[n] = 0;
+    trim_right(out);
+}
+
+/* Marks the pieces lp (of the side-log events log) that the file already holds: same text,
+ * onset within 100 us, each annotation of the file taken once. An event whose pieces are not all
+ * there but whose 40-byte cut is (a recording from before the split) counts as present. The
+ * side-log events with a piece missing go to *missing; 0, or -1 when out of memory. */
+static int mark_present(const events *log, events *lp, const events *file, size_t *missing)
+{
+    char *used = calloc(file->n + 1, 1), *whole = calloc(log->n + 1, 1);
+    if (!used || !whole) {
+        free(used);
+        free(whole);
+        return -1;
+    }
+    for (size_t i = 0; i < lp->n; i++)
+        for (size_t j = 0; j < file->n && !lp->v[i].present; j++)
+            if (!used[j] && llabs(file->v[j].onset - lp->v[i].onset) <= 1 &&
+                !strcmp(file->v[j].text, lp->v[i].text))
+                used[j] = 1, lp->v[i].present = 1;
+    for (size_t i = 0; i < log->n; i++)
+        whole[i] = 1;
+    for (size_t i = 0; i < lp->n; i++)
+        whole[lp->v[i].owner] &= lp->v[i].present;
+    *missing = 0;
+    for (size_t o = 0; o < log->n; o++) {
+        char cut[DW_ANNOT_BYTES + 1];
+        legacy_cut(log->v[o].text, cut);
+        for (size_t j = 0; j < file->n && !whole[o] && strlen(log->v[o].text) > DW_ANNOT_BYTES; j++)
+            if (!used[j] && llabs(file->v[j].onset - log->v[o].onset) <= 1 &&
+                !strcmp(file->v[j].text, cut))
+                used[j] = 1, whole[o] = 1;
+        *missing += !whole[o];
+    }
+    for (size_t i = 0; i < lp->n; i++)
+        lp->v[i].present |= whole[lp->v[i].owner];
     free(used);
-    return missing;
+    free(whole);
+    return 0;
 }
 
 /* ---- in place ---- */
@@ -181,8 +242,6 @@ static int read_layout(int fd, const dw_edf_header *g, annot_layout *L)
  * first record's start (tk0_us100, as EDFlib's writer does). Its length. */
 static int format_tal(const event *e, long long tk0_us100, char *out, size_t cap)
 {
-    char cut[41];
-    dw_events_bdf_text(e->text, cut);
     long long on = e->onset + tk0_us100;
     int n = snprintf(out, cap, "+%lld", on / 10000);
     if (on % 10000)
@@ -192,7 +251,7 @@ static int format_tal(const event *e, long long tk0_us100, char *out, size_t cap
         if (e->dur % 10000)
             n += snprintf(out + n, cap - (size_t)n, ".%04lld", e->dur % 10000);
     }
-    n += snprintf(out + n, cap - (size_t)n, "\x14%s\x14", cut);
+    n += snprintf(out + n, cap - (size_t)n, "\x14%.*s\x14", DW_ANNOT_BYTES, e->text);
     return n;
 }
 
@@ -359,11 +418,8 @@ static int write_merged(int hin, const struct edf_hdr_struct *hdr, const char *d
             int n = hdr->signalparam[s].smp_in_datarecord;
             bad = edfread_digital_samples(hin, s, n, buf) != n || edfwrite_digital_samples(h, buf) != 0;
         }
-    for (size_t i = 0; i < all->n && !bad; i++) {
-        char cut[41];
-        dw_events_bdf_text(all->v[i].text, cut);
-        bad = edfwrite_annotation_utf8(h, all->v[i].onset, all->v[i].dur, cut) != 0;
-    }
+    for (size_t i = 0; i < all->n && !bad; i++)          /* pieces already (merge: to_pieces) */
+        bad = edfwrite_annotation_utf8(h, all->v[i].onset, all->v[i].dur, all->v[i].text) != 0;
     free(buf);
     if (edfclose_file(h) || bad) {
         dw_err_set(err, "%s: writing the repaired copy failed: %s", dst, strerror(errno ? errno : EIO));
@@ -577,12 +633,13 @@ static int check_size(const char *path, const struct stat *st, int fd, dw_edf_he
 /* The missing events written in place and read back (EDFlib reopened as *hin): 0, 1 when they do not fit
  * (nothing written), -1 with err (what was written is taken out again). */
 static int try_in_place(const char *path, int fd, const dw_edf_header *g, long long records,
-                        int *hin, struct edf_hdr_struct *hdr, events *log, dw_err *err)
+                        int *hin, struct edf_hdr_struct *hdr, const events *log, events *lp,
+                        dw_err *err)
 {
     annot_layout L;
     patch *pl = NULL;
     size_t np = 0;
-    int r = read_layout(fd, g, &L) ? 1 : merge_in_place(fd, g, records, &L, log, &pl, &np);
+    int r = read_layout(fd, g, &L) ? 1 : merge_in_place(fd, g, records, &L, lp, &pl, &np);
     if (r == 1) {
         free(pl);
         return 1;
@@ -602,9 +659,10 @@ static int try_in_place(const char *path, int fd, const dw_edf_header *g, long l
     if (edfopen_file_readonly(fdpath, hdr, EDFLIB_READ_ALL_ANNOTATIONS) == 0) {
         *hin = hdr->handle;
         if (read_file_events(*hin, hdr, &back) == 0) {
-            for (size_t i = 0; i < log->n; i++)
-                log->v[i].present = 0;
-            r = mark_present(log, &back) == 0 ? 0 : -1;
+            size_t missing = 1;
+            for (size_t i = 0; i < lp->n; i++)
+                lp->v[i].present = 0;
+            r = mark_present(log, lp, &back, &missing) == 0 && missing == 0 ? 0 : -1;
         }
     }
     events_free(&back);
@@ -621,32 +679,35 @@ static int try_in_place(const char *path, int fd, const dw_edf_header *g, long l
 
 /* Merges the missing events, in place if they fit, else by a rewrite; *how says which. 0 or -1 with err. */
 static int merge(const char *path, int fd, const dw_edf_header *g, long long records, long long size,
-                 int *hin, struct edf_hdr_struct *hdr, events *log, events *file, char *how, size_t howcap,
-                 dw_err *err)
+                 int *hin, struct edf_hdr_struct *hdr, const events *log, events *lp,
+                 const events *file, char *how, size_t howcap, dw_err *err)
 {
-    int r = try_in_place(path, fd, g, records, hin, hdr, log, err);
+    int r = try_in_place(path, fd, g, records, hin, hdr, log, lp, err);
     if (r <= 0) {
         snprintf(how, howcap, "in place");
         return r;
     }
-    for (size_t i = 0; i < log->n; i++)          /* everything the file has, plus what it lacks */
-        if (!log->v[i].present && events_add(file, log->v[i].onset, log->v[i].dur, log->v[i].text)) {
-            dw_err_set(err, "%s: out of memory", path);
-            return -1;
-        }
-    long long fits;
-    if (rewrite(path, size, *hin, hdr, file, &fits, err))
-        return -1;
-    snprintf(how, howcap, "by a rewrite with more annotation signals%s", fits < (long long)file->n ?
-             " (not all fit: 64 per record; the side log keeps all)" : "");
-    return 0;
+    events all = { 0 };                          /* everything the file has, plus what it lacks */
+    r = to_pieces(file, &all, 1);
+    for (size_t i = 0; i < lp->n && !r; i++)
+        if (!lp->v[i].present)
+            r = events_add(&all, lp->v[i].onset, lp->v[i].dur, lp->v[i].text);
+    long long fits = 0;
+    if (r)
+        dw_err_set(err, "%s: out of memory", path);
+    else if (!(r = rewrite(path, size, *hin, hdr, &all, &fits, err)))
+        snprintf(how, howcap, "by a rewrite with more annotation signals%s",
+                 fits < (long long)all.n ? " (not all fit: 64 per record; the side log keeps all)"
+                                         : "");
+    events_free(&all);
+    return r ? -1 : 0;
 }
 
 int dw_recover_file(const char *path, FILE *report, dw_err *errp)
 {
     dw_err err = { "" };
     char tsv[PATH_MAX + 16], fdpath[32], how[128] = "";
-    events log = { 0 }, file = { 0 };
+    events log = { 0 }, file = { 0 }, lp = { 0 };          /* lp: the side log's events as pieces */
     struct edf_hdr_struct *hdr = calloc(1, sizeof *hdr);
     int hin = -1, rc = -1;
     dw_edf_header g = { 0 };
@@ -683,25 +744,33 @@ int dw_recover_file(const char *path, FILE *report, dw_err *errp)
         goto out;
     }
     hin = hdr->handle;
-    if (read_file_events(hin, hdr, &file)) {
+    size_t missing = 0, pieces = 0;
+    if (read_file_events(hin, hdr, &file) || to_pieces(&log, &lp, 0) ||
+        mark_present(&log, &lp, &file, &missing)) {
         dw_err_set(&err, "%s: out of memory", path);
         goto out;
     }
-    size_t missing = mark_present(&log, &file);
+    for (size_t i = 0; i < lp.n; i++)
+        pieces += !lp.v[i].present;
     long long nfile = hdr->annotations_in_file;
     char countmsg[200] = "";
     if (!count_ok)
         snprintf(countmsg, sizeof countmsg, "record count %lld -> %lld, %lld bytes of a torn record dropped; ",
                  g.nrec, records, dropped);
-    if (missing && merge(path, fd, &g, records, st.st_size, &hin, hdr, &log, &file, how, sizeof how, &err))
+    if (missing && merge(path, fd, &g, records, st.st_size, &hin, hdr, &log, &lp, &file, how,
+                         sizeof how, &err))
         goto out;
+    char piecemsg[96] = "";
+    if (pieces != missing)
+        snprintf(piecemsg, sizeof piecemsg, " (as %zu BDF+ annotations: texts over %d bytes in "
+                 "numbered pieces)", pieces, DW_ANNOT_BYTES);
     if (report && !missing && count_ok)
         fprintf(report, "%s: sound: %lld records, %lld annotations, side log %zu events all present; nothing "
                 "to do\n", path, records, nfile, log.n);
     else if (report)
-        fprintf(report, "%s: recovered: %s%lld records kept, %zu annotations merged from the side log%s%s "
-                "(%zu already present)\n", path, countmsg, records, missing, how[0] ? " " : "", how,
-                log.n - missing);
+        fprintf(report, "%s: recovered: %s%lld records kept, %zu annotations merged from the side "
+                "log%s%s%s (%zu already present)\n", path, countmsg, records, missing, piecemsg,
+                how[0] ? " " : "", how, log.n - missing);
     rc = 0;
 out:
     if (rc && errp)
@@ -715,6 +784,7 @@ out:
         close(fd);
     events_free(&log);
     events_free(&file);
+    events_free(&lp);
     dw_edf_header_free(&g);
     free(hdr);
     return rc;

@@ -9,6 +9,7 @@
  * that owns EDF (see sources/edf_source.c). */
 #include "staging/hypnogram.h"
 #include "staging/hypnogram_priv.h"
+#include "edf/edf_annot.h"
 #include "sources/source.h"
 #include "base/files.h"
 
@@ -71,6 +72,38 @@ static double edf_start(const struct edf_hdr_struct *hdr)
            : (double)t + (double)hdr->starttime_subsecond / EDFLIB_TIME_DIMENSION;
 }
 
+/* Every annotation EDFlib reads from the file open as fh, texts over 40 bytes rejoined from their
+ * pieces (edf/edf_annot.h). Onsets and durations in EDFlib's 100-ns units. The count, or -1 with
+ * err. */
+static long read_annotations(int fh, const struct edf_hdr_struct *hdr, const char *path,
+                             dw_annot **out, dw_err *err)
+{
+    long long n = hdr->annotations_in_file;
+    dw_annot *v = calloc((size_t)n + 1, sizeof *v);
+    long m = 0;
+    for (long long i = 0; v && i < n; i++, m++) {
+        struct edf_annotation_struct a;
+        if (edf_get_annotation(fh, (int)i, &a)) {
+            dw_err_set(err, "%s: cannot read annotation %lld", path, i + 1);
+            break;
+        }
+        v[m] = (dw_annot){ a.onset, a.duration_l, strdup(a.annotation) };
+        if (!v[m].text)
+            break;
+    }
+    long joined = v && m == n ? dw_annot_join(v, (size_t)m) : -1;
+    if (joined < 0) {
+        if (!err->msg[0])
+            dw_err_set(err, "%s: out of memory", path);
+        for (long i = 0; v && i < m; i++)
+            free(v[i].text);
+        free(v);
+        return -1;
+    }
+    *out = v;
+    return joined;
+}
+
 /* The stage annotations of an EDF+/BDF+ file as periods. Durations missing: -1 (dw_hyp_finish sets
  * them to the scoring's step). */
 static int load_edf(const char *path, dw_hypnogram *h, dw_err *err)
@@ -83,38 +116,40 @@ static int load_edf(const char *path, dw_hypnogram *h, dw_err *err)
         free(hdr);
         return -1;
     }
+    dw_annot *v = NULL;
+    long n = read_annotations(fh, hdr, path, &v, err);
     int rc = -1, cap = 0, stages = 0;
-    for (long long i = 0; i < hdr->annotations_in_file; i++) {
-        struct edf_annotation_struct a;
-        if (edf_get_annotation(fh, (int)i, &a)) {
-            dw_err_set(err, "%s: cannot read annotation %lld", path, i + 1);
-            goto out;
-        }
-        int s = annotation_stage(a.annotation);
-        double onset = (double)a.onset / EDFLIB_TIME_DIMENSION;
+    if (n < 0)
+        goto out;
+    for (long i = 0; i < n; i++) {
+        int s = annotation_stage(v[i].text);
+        double onset = (double)v[i].onset / EDFLIB_TIME_DIMENSION;
         if (s == -3) {
-            dw_err_set(err, "%s: annotation %lld at %.1f s: unknown sleep stage \"%.60s\"", path, i + 1, onset,
-                       a.annotation);
+            dw_err_set(err, "%s: annotation %ld at %.1f s: unknown sleep stage \"%.60s\"", path,
+                       i + 1, onset, v[i].text);
             goto out;
         }
         if (s == -2)
             continue;
         stages++;
-        double dur = a.duration_l > 0 ? (double)a.duration_l / EDFLIB_TIME_DIMENSION : -1;
+        double dur = v[i].dur > 0 ? (double)v[i].dur / EDFLIB_TIME_DIMENSION : -1;
         if (s != DW_UNSCORED && dw_hyp_add(h, &cap, onset, dur, s) < 0) {
             dw_err_set(err, "%s: out of memory", path);
             goto out;
         }
     }
     if (!stages) {
-        dw_err_set(err, "%s: no sleep-stage annotations (\"Sleep stage W/1/2/3/4/R\" or \"N1/N2/N3\") among %lld "
-                   "annotations", path, hdr->annotations_in_file);
+        dw_err_set(err, "%s: no sleep-stage annotations (\"Sleep stage W/1/2/3/4/R\" or "
+                   "\"N1/N2/N3\") among %ld annotations", path, n);
         goto out;
     }
     h->start = edf_start(hdr);
     snprintf(h->format, sizeof h->format, "EDF+ annotations");
     rc = 0;
 out:
+    for (long i = 0; i < n; i++)
+        free(v[i].text);
+    free(v);
     edfclose_file(fh);
     free(hdr);
     return rc;

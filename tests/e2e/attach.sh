@@ -32,7 +32,7 @@ tm_start 120 40 "$DW_BIN" attach a1
 check "attach: the full monitor shows the live session" wait_for 10 'LIVE'
 check "attach: same panes as the monitor (traces, hypnogram, alerts)" \
     sh -c "tmux -S '$TMUX_SOCK' capture-pane -p -t t | grep -q 'Traces' && tmux -S '$TMUX_SOCK' capture-pane -p -t t | grep -q 'Hypnogram' && tmux -S '$TMUX_SOCK' capture-pane -p -t t | grep -q 'Alerts'"
-tm_keys m; sleep 0.5; tm_keys "attach-marker-1" Enter
+tm_keys m; sleep 0.5; tm_keys "attach-marker-1 from the attached screen, over forty bytes long" Enter
 tm_keys n; sleep 0.5; tm_keys y
 check "attach: a mode change from the attached screen is carried out by the session" wait_for 8 'ENHANCED|MONITORING'
 tm_keys d
@@ -60,6 +60,8 @@ if [ -n "$a" ] && [ -n "$b" ]; then
     ev="$a.events.tsv"
     check "attach: both markers and the mode change are in the recording's annotations" \
         sh -c "grep -q 'Marker: attach-marker-1' '$ev' && grep -q 'Marker: attach-marker-2' '$ev' && grep -q 'NATURAL ->' '$ev'"
+    check "attach: the long marker is whole in the BDF+ (numbered pieces rejoined, none over 40 bytes)" sh -c \
+        "/usr/bin/python3 '$DW_ROOT/tests/e2e/bdf_annotations.py' '$a' > '$TMP/ann' && grep -q 'Marker: attach-marker-1 from the attached screen, over forty bytes long\$' '$TMP/ann'"
     check "attach: apart from them the annotations are the reference run's" sh -c \
         "cut -f3 '$b.events.tsv' | grep -v -e '^End padded' -e '> SHUTDOWN' | sort > '$TMP/eb'; cut -f3 '$ev' | grep -v -e attach-marker -e 'NATURAL ->' -e ' -> NATURAL' -e '^End padded' -e '> SHUTDOWN' | sort > '$TMP/ea'; diff '$TMP/eb' '$TMP/ea' > /dev/null || { diff '$TMP/eb' '$TMP/ea' | head; false; }"
 else

@@ -3,7 +3,7 @@
 # stages, onsets and durations of our CSV (read with pandas) and the recording's start time, and reads a BDF+ recording
 # made by `dreamwatch record` from `dreamwatch emulate` with its channels, rate, samples (against an
 # independent decoding of the 24-bit words) and every annotation of the side log (onset, duration, text
-# as the BDF+ keeps it: one line, 40 bytes).
+# as the BDF+ keeps it: one line, a text over 40 bytes in numbered pieces).
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 NIGHT=$DW_ROOT/sample-data/sample-night.edf
@@ -84,13 +84,24 @@ dig = (words[:, 0].astype(np.int32) | words[:, 1].astype(np.int32) << 8 | words[
 dig = np.where(dig >= 1 << 23, dig - (1 << 24), dig)
 uv = (dig - dmin[0]) * (pmax[0] - pmin[0]) / (dmax[0] - dmin[0]) + pmin[0]
 assert np.allclose(raw.get_data(picks=[0])[0] * 1e6, uv, rtol=0, atol=1e-6 * max(1, np.abs(uv).max())), "samples"
-# every side-log event, as the BDF+ keeps its text
+# every side-log event, as the BDF+ keeps its text: one line, whole (a text over 40 bytes in pieces
+# "(k/n) ..." at one onset, rejoined here by the README's rule)
 log = [l.rstrip("\n").split("\t") for l in open(path + ".events.tsv")][1:]
 def bdf_text(t):
     t = t.replace("\\n", "\n").replace("\\t", "\t").replace("\\r", "\r").replace("\\\\", "\\")
-    s = "".join(c if ord(c) >= 32 else " " for c in t).encode()[:40]
-    return s.decode("utf-8", "ignore").rstrip()
-got = [(round(a["onset"], 3), a["duration"], a["description"].rstrip()) for a in raw.annotations]
+    return "".join(c if ord(c) >= 32 else " " for c in t).rstrip()
+import re
+assert all(len(a["description"].encode()) <= 40 for a in raw.annotations)
+got, sets = [], {}
+for a in raw.annotations:
+    m = re.match(r"\((\d+)/(\d+)\) ", a["description"])
+    if m:
+        sets.setdefault((a["onset"], a["duration"], m.group(2)), {}).setdefault(int(m.group(1)), []).append(
+            a["description"][m.end():])
+    else:
+        got.append((round(a["onset"], 3), a["duration"], a["description"].rstrip()))
+got += [(round(k[0], 3), k[1], "".join(v[i][j] for i in sorted(v)).rstrip()) for k, v in sets.items()
+        for j in range(len(v[1]))]
 for on, du, text in log:
     want = (round(float(on), 3), float(du) if du != "-" else 0.0, bdf_text(text))
     assert any(abs(g[0] - want[0]) < 1e-3 and abs(g[1] - want[1]) < 1e-3 and g[2] == want[2] for g in got), (want, got)

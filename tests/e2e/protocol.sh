@@ -389,12 +389,14 @@ i=0; while tm_alive && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 kill $emupid 2>/dev/null; wait $emupid 2>/dev/null; rm -f "$TMP/live.pids"
 bdf=$(one "$TMP/live" .bdf)
 if [ -z "$bdf" ]; then fail protocol_live_recording "no recording: $(ls "$TMP/live" 2>&1)"
-elif $PY - "$bdf" "$(one "$TMP/live" .session.tsv)" "$(one "$TMP/live" .awakenings.tsv)" > "$TMP/live.check" <<'PYEOF'
-import re, sys
-import mne
-mne.set_log_level("ERROR")
-bdf, log, tab = sys.argv[1:]
-ann = [a["description"] for a in mne.read_annotations(bdf)]
+elif $PY - "$bdf" "$(one "$TMP/live" .session.tsv)" "$(one "$TMP/live" .awakenings.tsv)" \
+        "$DW_ROOT/tests/e2e/bdf_annotations.py" > "$TMP/live.check" <<'PYEOF'
+import re, subprocess, sys
+bdf, log, tab, reader = sys.argv[1:]
+# whole texts: the TALs read by bdf_annotations.py, a text over 40 bytes rejoined from its pieces
+out = subprocess.run([sys.executable, reader, bdf],
+                     capture_output=True, check=True).stdout.decode()
+ann = [l.split("\t", 2)[2].rstrip() for l in out.splitlines()]
 side = [l.split("\t")[-1] for l in open(bdf + ".events.tsv").read().splitlines()]
 want = [r"^Awakening 1: N2 for", r"^Awakening 1 alarm, attempt 1$", r"^Awakening 1: awake", r"^Awakening 1 Q1 \(yesno\)",
         r"^Awakening 1 Q1 answer after [\d.]+ s: yes$", r"^Awakening 1 Q2 \(text\)", r"^Awakening 1 Q2 answer after [\d.]+ s: a lake$",
@@ -404,7 +406,7 @@ for w in want:
     hits = [x for x in side if re.search(w, x)]
     if not hits:
         bad.append("side log: no %s" % w)
-    elif not any(hits[0].startswith(a) and len(a) >= min(len(hits[0]), 30) for a in ann):
+    elif hits[0].rstrip() not in ann:
         bad.append("BDF+: no annotation for '%s'" % hits[0])
 logt = open(log).read()
 if "Awakening 1 Q1 answer after" not in logt or "a lake" not in logt:
@@ -415,6 +417,8 @@ if r.get("q1_answer") != "yes" or r.get("q2_answer") != "a lake" or r.get("q1_la
     bad.append("awakenings table: %s" % r)
 print("%d annotations in the BDF+, the alarm, questions and answers among them; q1 latency %s s"
       % (len(ann), r.get("q1_latency_s")))
+if bad:
+    print("whole texts: " + " / ".join(a for a in ann if a.startswith(("Awakening", "("))))
 for b in bad[:6]:
     print(b)
 sys.exit(1 if bad else 0)

@@ -1,6 +1,7 @@
 /* Recorder and recover: real BDF+ files written through dw_recorder and read back with EDFlib, a real
  * SIGKILL in the middle of a recording, and a real full disk (tmpfs, or RLIMIT_FSIZE). */
 #include "record/recorder.h"
+#include "edf/edf_annot.h"
 #include "app/commands.h"
 #include "tap.h"
 
@@ -104,6 +105,81 @@ static int has_annotation(int h, long long n, const char *text, double onset_s)
             return 1;
     }
     return 0;
+}
+
+/* ---- the BDF+ annotations rejoined here, by the rule as README states it, not by the code under test:
+ * pieces "(k/n) text" with the same onset, duration and n, in the order of k. ---- */
+typedef struct { long long onset, dur; char text[8192]; int n, got; } whole_text;
+typedef struct { whole_text *v; int n; int pieces, over40, bad_utf8; } annots;
+
+/* A whole UTF-8 sequence at every character: no character cut. */
+static int utf8_ok(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; ) {
+        int n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+        if (!n)
+            return 0;
+        for (int i = 1; i < n; i++)
+            if ((p[i] & 0xc0) != 0x80)
+                return 0;
+        p += n;
+    }
+    return 1;
+}
+
+/* Every annotation of the open file h, pieces rejoined; a set with a piece missing or twice stays out
+ * (got < n). */
+static void read_whole(int h, long long n, annots *a)
+{
+    memset(a, 0, sizeof *a);
+    a->v = calloc((size_t)n + 1, sizeof *a->v);
+    for (long long i = 0; i < n; i++) {
+        struct edf_annotation_struct e;
+        if (edf_get_annotation(h, (int)i, &e))
+            continue;
+        a->pieces++;
+        a->over40 += strlen(e.annotation) > 40;
+        a->bad_utf8 += !utf8_ok(e.annotation);
+        int k = 0, np = 0, off = 0;
+        if (sscanf(e.annotation, "(%d/%d)%n", &k, &np, &off) < 2 || off == 0 || e.annotation[off] != ' ' ||
+            k < 1 || k > np)
+            k = np = 1, off = -1;
+        off++;                                  /* past the prefix's space */
+        whole_text *w = NULL;
+        for (int j = 0; j < a->n && !w; j++)
+            if (a->v[j].onset == e.onset && a->v[j].dur == e.duration_l && a->v[j].n == np && np > 1 &&
+                a->v[j].got == k - 1)
+                w = &a->v[j];
+        if (!w) {
+            w = &a->v[a->n++];
+            *w = (whole_text){ .onset = e.onset, .dur = e.duration_l, .n = np };
+        }
+        if (w->got == k - 1) {                  /* pieces come in order here (one annotation signal) */
+            strncat(w->text, e.annotation + off, sizeof w->text - strlen(w->text) - 1);
+            w->got++;
+        }
+    }
+}
+
+/* How many whole texts equal text (one line: control bytes as spaces, trailing spaces off) at onset_s. */
+static int count_whole(const annots *a, const char *text, double onset_s)
+{
+    char want[8192];
+    size_t n = 0;
+    for (; text[n] && n < sizeof want - 1; n++)
+        want[n] = (unsigned char)text[n] < 32 ? ' ' : text[n];
+    while (n && want[n - 1] == ' ')
+        n--;
+    want[n] = 0;
+    int c = 0;
+    for (int i = 0; i < a->n; i++) {
+        char t[8192];
+        snprintf(t, sizeof t, "%s", a->v[i].text);
+        for (size_t l = strlen(t); l && t[l - 1] == ' '; l--)
+            t[l - 1] = 0;
+        c += a->v[i].got == a->v[i].n && !strcmp(t, want) && fabs(a->v[i].onset / 1e7 - onset_s) < 1e-3;
+    }
+    return c;
 }
 
 static char *slurp(const char *path)
@@ -212,13 +288,14 @@ static void round_trip(void)
     CHECK("recorder: accelerometer held at 25 Hz", n == 265 && fabs(x[0] + 0.25) < 1e-5 && fabs(x[99] + 0.25) < 1e-5
           && fabs(x[100] - 2) < 1e-5 && fabs(x[264] - 2) < 1e-5, "n=%d %g %g %g", n, x[0], x[99], x[100]);
     free(x);
-    char cut[41];
-    dw_events_bdf_text(long_text, cut);
-    CHECK("recorder: annotations in the BDF+", h.annotations_in_file == 3 && has_annotation(h.handle, 3, "lights off", 2.5)
-          && has_annotation(h.handle, 3, cut, 4.25) && has_annotation(h.handle, 3, "End padded 0.10 s", 10.5),
-          "%lld annotations", h.annotations_in_file);
-    CHECK("recorder: the BDF+ text is cut on a UTF-8 boundary", strlen(cut) <= 40 && strlen(cut) >= 38 &&
-          !strchr(cut, '\n'), "\"%s\"", cut);
+    annots a;
+    read_whole(h.handle, h.annotations_in_file, &a);
+    CHECK("recorder: annotations in the BDF+, the long text whole from its pieces", a.n == 3 &&
+          count_whole(&a, "lights off", 2.5) == 1 && count_whole(&a, long_text, 4.25) == 1 &&
+          count_whole(&a, "End padded 0.10 s", 10.5) == 1, "%d texts from %d annotations", a.n, a.pieces);
+    CHECK("recorder: no annotation over 40 bytes, none with a cut character", a.pieces > 3 && !a.over40 &&
+          !a.bad_utf8, "%d pieces, %d over 40, %d cut", a.pieces, a.over40, a.bad_utf8);
+    free(a.v);
     edfclose_file(h.handle);
 
     char tsv[1100];
@@ -254,6 +331,160 @@ static void round_trip(void)
     free(first);
     dw_recorder_close(r, NULL);
     dw_recorder_close(r3, NULL);
+}
+
+/* A 200-byte marker with 2-, 3- and 4-byte characters where a 40-byte cut would fall inside them, and a
+ * short text that looks like a piece, in 0.2-s records (one annotation signal) and 1-s records (four):
+ * read back with EDFlib, each is whole again by the README's rule; no piece is over 40 bytes or ends
+ * inside a character. The old recorder cut the marker to its first 40 bytes. */
+static void long_marker(void)
+{
+    static const char marker[] = "Marker: the sleeper said \u00abtr\u00e8s \u00e9trange\u00bb \u2014 "
+        "\u5922\u306e\u4e2d\u3067\u8d70\u3063\u3066\u3044\u305f \U0001F3C3\U0001F3C3 then turned over, "
+        "and hummed \U0001D11E\U0001D11E\U0001D11E; \u00e9\u00e9\u00e9\u00e9\u00e9 twice, calm, "
+        "lights dimmed at the end; the technician noted it at 03:12 and went on";
+    static const char piece_like[] = "(1/2) not a piece";
+    const double rates[2] = { 250, 333 };           /* 333 Hz: 1-s records, 4 annotation signals */
+    for (int t = 0; t < 2; t++) {
+        char dir[128];
+        snprintf(dir, sizeof dir, "%s/long%d", tmpdir, t);
+        dw_source_info info = make_info(2, rates[t]);
+        dw_err err = { "" };
+        dw_recorder *r = dw_recorder_open(dir, "long", &info, 0, &err);
+        if (!r) {
+            FAIL("long marker: open", "%s", err.msg);
+            return;
+        }
+        char path[1024];
+        snprintf(path, sizeof path, "%s", dw_recorder_path(r));
+        put(r, 2, 0, (int)rates[t] * 3, 0, NULL);
+        int rc = dw_recorder_annotate(r, 1.5, -1, marker) | dw_recorder_annotate(r, 2.0, 5, piece_like);
+        rc |= dw_recorder_close(r, &err);
+        struct edf_hdr_struct h;
+        if (rc || edfopen_file_readonly(path, &h, EDFLIB_READ_ALL_ANNOTATIONS)) {
+            FAIL("long marker: written and read", "%s", err.msg);
+            return;
+        }
+        annots a;
+        read_whole(h.handle, h.annotations_in_file, &a);
+        char name[128];
+        snprintf(name, sizeof name, "long marker (%g Hz): %zu bytes whole again from its pieces, once", rates[t],
+                 strlen(marker));
+        CHECK(name, strlen(marker) >= 200 && count_whole(&a, marker, 1.5) == 1, "%d texts from %d annotations",
+              a.n, a.pieces);
+        snprintf(name, sizeof name, "long marker (%g Hz): no piece over 40 bytes, no character cut", rates[t]);
+        CHECK(name, a.pieces >= 7 && !a.over40 && !a.bad_utf8, "%d pieces, %d over 40, %d cut", a.pieces,
+              a.over40, a.bad_utf8);
+        snprintf(name, sizeof name, "long marker (%g Hz): a short text that looks like a piece reads as itself",
+                 rates[t]);
+        CHECK(name, count_whole(&a, piece_like, 2.0) == 1 && a.n == 2, "%d texts", a.n);
+        free(a.v);
+        /* the project's own reader (hypnogram_io, recover) rejoins the same way */
+        dw_annot v[64];
+        long n = 0;
+        for (long long i = 0; i < h.annotations_in_file && n < 64; i++) {
+            struct edf_annotation_struct e;
+            if (edf_get_annotation(h.handle, (int)i, &e) == 0)
+                v[n++] = (dw_annot){ e.onset, e.duration_l, strdup(e.annotation) };
+        }
+        long m = dw_annot_join(v, (size_t)n);
+        snprintf(name, sizeof name, "long marker (%g Hz): dw_annot_join gives the same texts", rates[t]);
+        CHECK(name, m == 2 && !strcmp(v[1].text, piece_like) && v[0].text[0] == 'M' && strlen(v[0].text) ==
+              strlen(marker), "%ld texts", m);
+        for (long i = 0; i < (m < 0 ? n : m); i++)
+            free(v[i].text);
+        edfclose_file(h.handle);
+    }
+}
+
+/* recover and pieces: a file that lost one piece of a long text (as a recover killed between two TALs
+ * leaves one) gets that piece back and no other, so the text is whole once; a recording from before the
+ * split (the text cut to 40 bytes, one annotation) is sound as it is, not given the text a second time. */
+static void recover_pieces(void)
+{
+    static const char text[] = "Dream report: a corridor of doors, each one opened on the sea; \u00e9t\u00e9, "
+                               "\u5922, and a dog that spoke";
+    char dir[128], path[1024];
+    snprintf(dir, sizeof dir, "%s/pieces", tmpdir);
+    dw_source_info info = make_info(2, 250);
+    dw_err err = { "" };
+    dw_recorder *r = dw_recorder_open(dir, "pieces", &info, 0, &err);
+    if (!r) {
+        FAIL("recover pieces: open", "%s", err.msg);
+        return;
+    }
+    snprintf(path, sizeof path, "%s", dw_recorder_path(r));
+    put(r, 2, 0, 750, 0, NULL);
+    dw_recorder_annotate(r, 1.0, -1, text);
+    dw_recorder_close(r, &err);
+    char *b = slurp(path);
+    struct stat st;
+    stat(path, &st);
+    char *two = b ? memmem(b, (size_t)st.st_size, "(2/", 3) : NULL, *tal = two;
+    while (tal && tal > b && tal[-1] != 0)
+        tal--;                                  /* the TAL's start: just past the previous one's NUL */
+    int fd = open(path, O_WRONLY);
+    static const char zero[64];
+    size_t tl = tal ? strlen(tal) : 0;          /* "+1\x14(2/n) ...\x14", up to its NUL */
+    int cut = tal && fd >= 0 && two - tal < 20 && tl < sizeof zero && pwrite(fd, zero, tl, tal - b) == (ssize_t)tl;
+    close(fd);
+    free(b);
+    char *rep = NULL;
+    size_t rn = 0;
+    FILE *mem = open_memstream(&rep, &rn);
+    int rc = dw_recover_file(path, mem, &err);
+    fclose(mem);
+    CHECK("recover pieces: one piece lost, one merged", cut && rc == 0 && rep &&
+          strstr(rep, "1 annotations merged from the side log in place"), "cut %d rc %d: %s",
+          cut, rc, rep && *rep ? rep : err.msg);
+    free(rep);
+    struct edf_hdr_struct h;
+    annots a = { 0 };
+    if (edfopen_file_readonly(path, &h, EDFLIB_READ_ALL_ANNOTATIONS) == 0) {
+        read_whole(h.handle, h.annotations_in_file, &a);
+        edfclose_file(h.handle);
+    }
+    CHECK("recover pieces: the text whole, once, nothing else", count_whole(&a, text, 1.0) == 1 && a.n == 1,
+          "%d texts from %d annotations", a.n, a.pieces);
+    free(a.v);
+
+    /* before the split: the recorder wrote the text cut to 40 bytes */
+    char old[1100], tsv[1200];
+    snprintf(old, sizeof old, "%s/old.bdf", dir);
+    snprintf(tsv, sizeof tsv, "%s.events.tsv", old);
+    int hw = edfopen_file_writeonly(old, EDFLIB_FILETYPE_BDFPLUS, 1);
+    int ok = hw >= 0 && !edf_set_samplefrequency(hw, 0, 50) && !edf_set_physical_maximum(hw, 0, 100) &&
+             !edf_set_physical_minimum(hw, 0, -100) && !edf_set_digital_maximum(hw, 0, 8388607) &&
+             !edf_set_digital_minimum(hw, 0, -8388608) && !edf_set_equipment(hw, "dreamwatch 0.1.0");
+    double x[50] = { 0 };
+    for (int i = 0; ok && i < 3; i++)
+        ok = edfwrite_physical_samples(hw, x) == 0;
+    char cut40[41];
+    memcpy(cut40, text, 40);                    /* "Dream report: a corridor of doors, each " */
+    cut40[40] = 0;
+    ok = ok && edfwrite_annotation_utf8(hw, 10000, -1, cut40) == 0;
+    if (hw >= 0)
+        edfclose_file(hw);
+    FILE *f = fopen(tsv, "w");
+    ok = ok && f && fprintf(f, "onset_s\tduration_s\ttext\n1.0000\t-\t%s\n", text) > 0;
+    if (f)
+        fclose(f);
+    char *before = slurp(old);
+    struct stat s1, s2;
+    stat(old, &s1);
+    rep = NULL;
+    mem = open_memstream(&rep, &rn);
+    rc = dw_recover_file(old, mem, &err);
+    fclose(mem);
+    char *after = slurp(old);
+    stat(old, &s2);
+    CHECK("recover pieces: a recording from before the split is sound with its 40-byte cut, left as it is",
+          ok && rc == 0 && rep && strstr(rep, "nothing to do") && before && after && s1.st_size == s2.st_size &&
+          !memcmp(before, after, (size_t)s1.st_size),
+          "ok %d rc %d: %s", ok, rc, rep ? rep : err.msg);
+    free(rep);
+    free(before);
+    free(after);
 }
 
 /* A gap of 1 s is filled with the last value and annotated. */
@@ -423,7 +654,9 @@ static void many_events(void)
 }
 
 /* The child records with annotations and reports each confirmed annotation on a pipe; it is SIGKILLed
- * mid-recording. */
+ * mid-recording. Every fourth event is long (pieces in the BDF+), with multibyte characters. */
+#define LONG_TAIL " with a long tail\tthat the BDF+ once could not keep whole: r\u00eave \u00e9trange, " \
+                  "\u5922 \U0001F319, and it goes on past eighty bytes"
 static void crash_and_recover(void)
 {
     char dir[128], path[1100] = "";
@@ -446,9 +679,8 @@ static void crash_and_recover(void)
         for (long k = 0;; k += 125) {
             put(r, 8, k, 125, 0, NULL);
             if (k % 250 == 0) {                 /* an event every second, some long */
-                char text[200];
-                snprintf(text, sizeof text, "event %ld%s", k / 250, k % 1000 ? "" : " with a long tail\tthat"
-                         " the BDF+ cannot keep whole");
+                char text[300];
+                snprintf(text, sizeof text, "event %ld%s", k / 250, k % 1000 ? "" : LONG_TAIL);
                 if (dw_recorder_annotate(r, k / 250.0 + 0.1, -1, text) == 0) {
                     len = snprintf(line, sizeof line, "A%ld\n", k / 250);
                     if (write(fds[1], line, (size_t)len) != len)
@@ -509,17 +741,28 @@ static void crash_and_recover(void)
     char *argv[] = { "recover", path, NULL };
     CHECK("recover: exit 0", dw_cmd_recover(2, argv) == 0, "failed");
     opened = edfopen_file_readonly(path, &h, EDFLIB_READ_ALL_ANNOTATIONS) == 0;
-    long missing = 0;
+    long missing = 0, twice = 0, logged = 0;
+    annots a = { 0 };
+    if (opened)
+        read_whole(h.handle, h.annotations_in_file, &a);
     for (long e = 0; opened && e <= confirmed; e++) {
-        char text[200], cut[41];
-        snprintf(text, sizeof text, "event %ld%s", e, e % 4 ? "" : " with a long tail\tthat the BDF+ cannot keep whole");
-        dw_events_bdf_text(text, cut);
-        while (strlen(cut) && cut[strlen(cut) - 1] == ' ')
-            cut[strlen(cut) - 1] = 0;
-        missing += !has_annotation(h.handle, h.annotations_in_file, cut, e + 0.1);
+        char text[300];
+        snprintf(text, sizeof text, "event %ld%s", e, e % 4 ? "" : LONG_TAIL);
+        int c = count_whole(&a, text, e + 0.1);
+        missing += c == 0;
+        twice += c > 1;
     }
-    CHECK("recover: EDFlib reads it, every confirmed annotation is in", opened && confirmed >= 20 && missing == 0 &&
-          h.datarecords_in_file == v.count, "opened %d, %ld of %ld missing", opened, missing, confirmed + 1);
+    char *side = slurp(tsv1);
+    for (char *p = side; p && (p = strchr(p, '\n')) && p[1]; p++)
+        logged++;                                           /* lines after the header */
+    CHECK("recover: EDFlib reads it, every confirmed annotation is in, long ones whole", opened && confirmed >= 20 &&
+          missing == 0 && h.datarecords_in_file == v.count, "opened %d, %ld of %ld missing", opened, missing,
+          confirmed + 1);
+    CHECK("recover: no event twice, nothing beyond the side log, no piece over 40 bytes or cut", twice == 0 &&
+          a.n == logged && a.pieces > a.n && !a.over40 && !a.bad_utf8, "%ld twice, %d texts for %ld side-log "
+          "lines, %d pieces, %d over 40, %d cut", twice, a.n, logged, a.pieces, a.over40, a.bad_utf8);
+    free(side);
+    free(a.v);
     if (opened) {
         double x[250];
         int n = edfread_physical_samples(h.handle, 5, 250, x);
@@ -715,6 +958,8 @@ int main(void)
         return 1;
     setvbuf(stdout, NULL, _IOLBF, 0);
     round_trip();
+    long_marker();
+    recover_pieces();
     gaps();
     small_gaps();
     full_scale();
