@@ -129,11 +129,11 @@ static int write_csv(const char *path, const struct night *nt, int force, dw_err
     return dw_out_commit(&o, err);
 }
 
-/* An EDF+ header whose start is not known (an OpenBCI SD-card log has no clock): EDF+ (Kemp & Olivan
- * 2003, 2.1.3.3) writes the recording field's start date as "Startdate X", the header's start date and
- * time then being the convention 01.01.85 00.00.00 (what EDFlib advises for an anonymous start). EDFlib
- * always writes a date there, so the field written on fd is rewritten in place: "Startdate 01-JAN-1985
- * rest" becomes "Startdate X rest". 0, or -1 with err. */
+/* An EDF+ header whose start is not known (an OpenBCI SD-card log has no clock): EDF+ (Kemp &
+ * Olivan 2003, 2.1.3.3) writes the recording field's start date as "Startdate X", the header's
+ * start date and time then being the convention 01.01.85 00.00.00 (what EDFlib advises for an
+ * anonymous start). EDFlib always writes a date there, so the field written on fd is rewritten
+ * in place: "Startdate 01-JAN-1985 rest" becomes "Startdate X rest". 0, or -1 with err. */
 static int start_unknown(int fd, const char *path, dw_err *err)
 {
     char rec[81] = "", fixed[81];
@@ -166,12 +166,13 @@ static int write_edf_hypnogram(const char *path, const struct night *nt, double 
         return -1;
     }
     edf_set_datarecord_duration(h, DW_EPOCH_S * 100000);
-    struct tm tm = { .tm_year = 85, .tm_mday = 1 };   /* an unknown start: 1985-01-01 00:00:00, see below */
+    struct tm tm = { .tm_year = 85, .tm_mday = 1 };   /* unknown: 1985-01-01 00:00:00, see above */
     if (start_epoch > 0) {
         time_t t = (time_t)start_epoch;
         localtime_r(&t, &tm);
     }
-    edf_set_startdatetime(h, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    edf_set_startdatetime(h, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                          tm.tm_sec);
     edf_set_equipment(h, "dreamwatch " DW_VERSION);
     int ok = 0;
     for (int i = 0; i < nt->n; i++) {
@@ -191,13 +192,13 @@ static int write_edf_hypnogram(const char *path, const struct night *nt, double 
     return dw_out_commit(&o, err);
 }
 
-/* What a reference said about the night: how it was laid on it and the agreement (compare_reference). */
+/* What a reference said about the night: how it was laid on it, the agreement. */
 struct ref_result {
     const char *path;                     /* NULL: no reference, nothing to say */
     dw_hypnogram ref;
     dw_ref_alignment al;
-    int show_alignment;                   /* a named reference, or one not laid plainly from epoch 0 */
-    int compared, windowed, from, to;     /* agreement over all scored epochs; over the sleep window */
+    int show_alignment;                   /* named, or not laid plainly from epoch 0 */
+    int compared, windowed, from, to;     /* agreement over all scored epochs; the sleep window */
     dw_agreement all, window;
 };
 
@@ -216,8 +217,8 @@ static void report_sleep(FILE *f, const struct report *r, const char *in)
             r->in->frontal >= 0 ? r->in->label[r->in->frontal] : "none",
             r->in->parietal >= 0 ? r->in->label[r->in->parietal] : "none", r->in->roles_how);
     if (nt->n == 0) {
-        fprintf(f, "%sno whole epoch to stage (%.1f s of signal): no hypnogram, no sleep statistics\n", in,
-                r->in->duration_s);
+        fprintf(f, "%sno whole epoch to stage (%.1f s of signal): no hypnogram, no sleep "
+                "statistics\n", in, r->in->duration_s);
     } else {
         dw_sleep_stats st;
         dw_sleep_stats_compute(nt->stage, nt->n, &st);
@@ -225,12 +226,13 @@ static void report_sleep(FILE *f, const struct report *r, const char *in)
         fprintf(f, "%sREM periods %d\n", in, dw_rem_periods(nt->stage, nt->n));
     }
     dw_print_unlike_note(f, in, r->model, &nt->unlike);
-    /* a night staged on a dead electrode says so, and what to do: the channel is chosen by its name
-     * before any sample is read (sources/montage.c), so a flat one with a good neighbour is staged as
-     * chosen (first-use test: TIB 0, every epoch unscored, no word why) */
+    /* a night staged on a dead electrode says so, and what to do: the channel is chosen by its
+     * name before any sample is read (sources/montage.c), so a flat one with a good neighbour is
+     * staged as chosen (first-use test: TIB 0, every epoch unscored, no word why) */
     if (nt->n > 0 && 2 * (nt->flat + nt->railed) >= nt->n)
-        fprintf(f, "%snote: the frontal channel %s was %s in %d of %d epochs (unscored): check its electrode, "
-                "or stage another channel with --frontal NAME\n", in, r->in->label[r->in->frontal],
+        fprintf(f, "%snote: the frontal channel %s was %s in %d of %d epochs (unscored): check its "
+                "electrode, or stage another channel with --frontal NAME\n", in,
+                r->in->label[r->in->frontal],
                 nt->flat >= nt->railed ? "flat" : "railed", nt->flat + nt->railed, nt->n);
 }
 
@@ -241,9 +243,9 @@ static void report_micro(FILE *f, const struct report *r, const char *in)
     for (int e = 0; e < nt->micro_cap; e++)
         for (int k = 0; k < DW_SLEEP_EVENT_KINDS; k++)
             count[k] += nt->micro[e][k];
-    fprintf(f, "%s%ld %s, %ld %s on the frontal channel\n", in, count[DW_SLEEP_SPINDLE],
-            dw_plural((int)count[DW_SLEEP_SPINDLE], "spindle", "spindles"), count[DW_SLEEP_SLOW_WAVE],
-            dw_plural((int)count[DW_SLEEP_SLOW_WAVE], "slow wave", "slow waves"));
+    long sp = count[DW_SLEEP_SPINDLE], sw = count[DW_SLEEP_SLOW_WAVE];
+    fprintf(f, "%s%ld %s, %ld %s on the frontal channel\n", in, sp,
+            sp == 1 ? "spindle" : "spindles", sw, sw == 1 ? "slow wave" : "slow waves");
     double dens[DW_NSTAGES][2];
     dw_micro_density(nt->stage, nt->n, (const int (*)[2])nt->micro, nt->micro_cap, dens);
     dw_print_micro_density(f, dens);
@@ -263,8 +265,9 @@ static void report_reference(FILE *f, const struct ref_result *x)
     }
 }
 
-/* Everything `score` says about a night, written by this one function to both streams: standard output
- * (headed 0: lines indented) and PREFIX.summary.txt (headed 1: a "## " heading over each part). */
+/* Everything `score` says about a night, written by this one function to both streams: standard
+ * output (headed 0: lines indented) and PREFIX.summary.txt (headed 1: a "## " heading over each
+ * part). */
 static void night_report(FILE *f, const struct report *r, int headed)
 {
     const char *in = headed ? "" : "  ";
@@ -285,7 +288,8 @@ static void night_report(FILE *f, const struct report *r, int headed)
 
 /* PREFIX.summary.txt: what `score` prints about the night (night_report) and its figures for
  * `dreamwatch nights`. */
-static int write_summary(const char *path, const struct report *r, const char *src, int force, dw_err *err)
+static int write_summary(const char *path, const struct report *r, const char *src, int force,
+                         dw_err *err)
 {
     dw_out o;
     FILE *f = out_stream(&o, path, force, err);
@@ -296,8 +300,8 @@ static int write_summary(const char *path, const struct report *r, const char *s
     night.start_wall = r->in->start_epoch;
     snprintf(night.source, sizeof night.source, "%s", src);
     snprintf(night.kind, sizeof night.kind, "scored");
-    fprintf(f, "# dreamwatch score summary\n\nscored: %s, %d %s of 30 s, model %s\n\n", src, r->nt->n,
-            dw_plural(r->nt->n, "epoch", "epochs"), dw_model_name(r->model));
+    fprintf(f, "# dreamwatch score summary\n\nscored: %s, %d %s of 30 s, model %s\n\n", src,
+            r->nt->n, dw_plural(r->nt->n, "epoch", "epochs"), dw_model_name(r->model));
     night_report(f, r, 1);
     dw_night_print_figures(f, &night);
     int bad = fflush(f) != 0 || ferror(f);
@@ -327,12 +331,12 @@ static void usage(FILE *f)
                "       dreamwatch score --features TABLE.tsv... [--model FILE]\n");
 }
 
-/* Agreement with the reference (or the recording's own annotations, quietly absent when it has none; path
- * NULL: not those either — our own recordings' stage annotations are our live labels, not a reference),
- * laid on our epochs by the two files' clocks, into *x (ref_result_free it). -1 when a named reference
- * cannot be used (said on stderr). */
-static int compare_reference(const char *ref_path, const char *path, double rec_start, const struct night *nt,
-                             struct ref_result *x)
+/* Agreement with the reference (or the recording's own annotations, quietly absent when it has
+ * none; path NULL: not those either — our own recordings' stage annotations are our live labels,
+ * not a reference), laid on our epochs by the two files' clocks, into *x (ref_result_free it).
+ * -1 when a named reference cannot be used (said on stderr). */
+static int compare_reference(const char *ref_path, const char *path, double rec_start,
+                             const struct night *nt, struct ref_result *x)
 {
     dw_err err = { "" };
     const char *rp = ref_path ? ref_path : path;   /* the recording's own annotations otherwise */
@@ -352,13 +356,15 @@ static int compare_reference(const char *ref_path, const char *path, double rec_
         return -1;
     }
     x->path = rp;
-    x->show_alignment = ref_path || x->al.by_clock == 0 || x->al.offset_s != 0 || x->al.before || x->al.after;
+    x->show_alignment = ref_path || x->al.by_clock == 0 || x->al.offset_s != 0 || x->al.before ||
+                        x->al.after;
     if (x->al.inside > 0) {
         x->compared = 1;
         dw_agreement_compute(st, nt->stage, n, &x->all);
         if (dw_sleep_window(st, n, &x->from, &x->to) == 0) {
             x->windowed = 1;
-            dw_agreement_compute(st + x->from, nt->stage + x->from, x->to - x->from + 1, &x->window);
+            int len = x->to - x->from + 1;
+            dw_agreement_compute(st + x->from, nt->stage + x->from, len, &x->window);
         }
     }
     free(st);
@@ -503,11 +509,13 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     snprintf(edf, sizeof edf, "%s.edf", prefix);
     snprintf(sum, sizeof sum, "%s.summary.txt", prefix);
     snprintf(tsv, sizeof tsv, "%s_events.tsv", prefix);
-    if (write_csv(csv, &nt, force, &err) < 0 || write_edf_hypnogram(edf, &nt, in->start_epoch, force, &err) < 0 ||
-        write_summary(sum, &rep, path, force, &err) < 0 || write_events(tsv, &nt, force, &err) < 0) {
+    if (write_csv(csv, &nt, force, &err) < 0 ||
+        write_edf_hypnogram(edf, &nt, in->start_epoch, force, &err) < 0 ||
+        write_summary(sum, &rep, path, force, &err) < 0 ||
+        write_events(tsv, &nt, force, &err) < 0) {
         fprintf(stderr, "dreamwatch score: %s\n", err.msg);
         rc = 1;
-    } else {                               /* no whole epoch: the hypnogram files hold no stage, and say so */
+    } else {                               /* no whole epoch: empty hypnogram files, said */
         printf("  hypnogram: %s, %s%s; summary: %s; events: %s\n", csv, edf,
                nt.n ? "" : " (empty: no whole epoch)", sum, tsv);
     }

@@ -296,7 +296,7 @@ static void run_headless(dw_monitor *m)
     pthread_mutex_lock(&m->lock);
     fprintf(stderr, "dreamwatch: %s: staging %s\n", m->source_desc, m->staging_desc);
     for (const char *l = m->source_note; *l; l += strcspn(l, "\n"), l += *l == '\n')
-        fprintf(stderr, "dreamwatch: %.*s\n", (int)strcspn(l, "\n"), l);   /* each line, as the others */
+        fprintf(stderr, "dreamwatch: %.*s\n", (int)strcspn(l, "\n"), l);   /* each line prefixed */
     pthread_mutex_unlock(&m->lock);
     for (;;) {
         struct timespec ts = { 0, 200 * 1000 * 1000 };

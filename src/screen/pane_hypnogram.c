@@ -181,7 +181,7 @@ static void bar(dw_screen *s, int y, int x, int w, double frac)
 }
 
 /* The sleep statistics of the night so far, under the probability bars: stage shares are of total sleep
- * time, sleep efficiency of the time in bed (every scored epoch so far: an unscored one is no time). */
+ * time, sleep efficiency of the time in bed (every scored epoch: an unscored one is no time). */
 static int stats_lines(dw_screen *s, char out[6][64])
 {
     dw_sleep_stats st;

@@ -1,8 +1,9 @@
-/* One night's figures: what a summary file says about the night (`dreamwatch` writes one for every
- * watched, replayed or recorded night, `score` one per scored recording) and what `dreamwatch nights`
- * reads back. The sleep statistics are staging/sleep_stats.c's (dw_sleep_stats); the summary states
- * their bases: stage shares are of total sleep time (TST), sleep efficiency is TST over the time in bed
- * (every scored epoch: an unscored one is no time at all), wake is counted inside the sleep period (WASO). */
+/* One night's figures: what a summary file says about the night (`dreamwatch` writes one for
+ * every watched, replayed or recorded night, `score` one per scored recording) and what
+ * `dreamwatch nights` reads back. The sleep statistics are staging/sleep_stats.c's
+ * (dw_sleep_stats); the summary states their bases: stage shares are of total sleep time (TST),
+ * sleep efficiency is TST over the time in bed (every scored epoch: an unscored one is no time
+ * at all), wake is counted inside the sleep period (WASO). */
 #ifndef DW_NIGHT_H
 #define DW_NIGHT_H
 

@@ -155,15 +155,16 @@ void dw_print_sleep_stats(FILE *f, const char *in, const dw_sleep_stats *s)
 {
     char a[32], b[32], c[32], d[32];
     fprintf(f, "%sTIB %.1f min  SPT %s  TST %.1f min  SOL %s  WASO %s\n", in, s->tib_min,
-            amount(s->spt_min, "min", a, sizeof a), s->tst_min, amount(s->sol_min, "min", b, sizeof b),
-            amount(s->waso_min, "min", c, sizeof c));
+            amount(s->spt_min, "min", a, sizeof a), s->tst_min,
+            amount(s->sol_min, "min", b, sizeof b), amount(s->waso_min, "min", c, sizeof c));
     fprintf(f, "%sSE %s  SME %s  REM latency %s  awakenings %d  transitions %s\n", in,
             amount(s->se_pct, "%", a, sizeof a), amount(s->sme_pct, "%", b, sizeof b),
             amount(s->rem_latency_min, "min", c, sizeof c), s->awakenings,
             amount(s->transitions_per_h, "/h", d, sizeof d));
     fprintf(f, "%sstages, %% of TIB:", in);
     for (int k = 0; k < DW_NSTAGES; k++)
-        fprintf(f, "  %s %.1f min (%s)", dw_stage_name(k), s->stage_min[k], amount(s->stage_pct[k], "%", a, sizeof a));
+        fprintf(f, "  %s %.1f min (%s)", dw_stage_name(k), s->stage_min[k],
+                amount(s->stage_pct[k], "%", a, sizeof a));
     fprintf(f, "\n%ssleep stages, %% of TST:", in);
     for (int k = DW_N1; k < DW_NSTAGES; k++)
         fprintf(f, "  %s %s", dw_stage_name(k), amount(s->tst_pct[k], "%", a, sizeof a));
@@ -202,7 +203,8 @@ void dw_micro_density(const signed char *stage, int n, const int (*count)[2], in
     }
     for (int k = 0; k < DW_NSTAGES; k++)
         for (int j = 0; j < 2; j++)
-            density[k][j] = epochs[k] ? events[k][j] * 60.0 / (epochs[k] * (double)DW_EPOCH_S) : DW_NONE;
+            density[k][j] = epochs[k] ? events[k][j] * 60.0 / (epochs[k] * (double)DW_EPOCH_S)
+                                      : DW_NONE;
 }
 
 void dw_print_micro_density(FILE *f, const double d[DW_NSTAGES][2])
