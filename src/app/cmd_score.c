@@ -147,6 +147,27 @@ static int write_csv(const char *path, const struct night *nt, int force, dw_err
     return dw_out_commit(&o, err);
 }
 
+/* An EDF+ header whose start is not known (an OpenBCI SD-card log has no clock): EDF+ (Kemp &
+ * Olivan 2003, 2.1.3.3) writes the recording field's start date as "Startdate X", the header's
+ * start date and time then being the convention 01.01.85 00.00.00 (what EDFlib advises for an
+ * anonymous start). EDFlib always writes a date there, so the field written on fd is rewritten
+ * in place: "Startdate 01-JAN-1985 rest" becomes "Startdate X rest". 0, or -1 with err. */
+static int start_unknown(int fd, const char *path, dw_err *err)
+{
+    char rec[81] = "", fixed[81];
+    static const char had[] = "Startdate 01-JAN-1985 ";
+    if (pread(fd, rec, 80, 88) != 80 || strncmp(rec, had, sizeof had - 1)) {
+        dw_err_set(err, "%s: EDFlib wrote an unexpected recording field \"%.40s\"", path, rec);
+        return -1;
+    }
+    snprintf(fixed, sizeof fixed, "Startdate X %-68.68s", rec + sizeof had - 1);
+    if (pwrite(fd, fixed, 80, 88) != 80) {
+        dw_err_set(err, "%s: cannot write: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* EDF+ with no signals and one "Sleep stage X" annotation per 30-s record, as EDFbrowser, MNE and YASA
  * read hypnograms (AASM spelling; unscored epochs are "Sleep stage ?"). EDFlib opens the temporary file
  * through /proc/self/fd, so no other file can be swapped in under its name. */
@@ -164,12 +185,13 @@ static int write_edf_hypnogram(const char *path, const struct night *nt, double 
         return -1;
     }
     edf_set_datarecord_duration(h, DW_EPOCH_S * 100000);
+    struct tm tm = { .tm_year = 85, .tm_mday = 1 };   /* unknown: 1985-01-01 00:00:00, see above */
     if (start_epoch > 0) {
         time_t t = (time_t)start_epoch;
-        struct tm tm;
         localtime_r(&t, &tm);
-        edf_set_startdatetime(h, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     }
+    edf_set_startdatetime(h, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                          tm.tm_sec);
     edf_set_equipment(h, "dreamwatch " DW_VERSION);
     int ok = 0;
     for (int i = 0; i < nt->n; i++) {
@@ -182,12 +204,115 @@ static int write_edf_hypnogram(const char *path, const struct night *nt, double 
         dw_out_abort(&o);
         return -1;
     }
+    if (start_epoch <= 0 && start_unknown(o.fd, path, err) < 0) {
+        dw_out_abort(&o);
+        return -1;
+    }
     return dw_out_commit(&o, err);
 }
 
-/* PREFIX.summary.txt: the night's sleep statistics in words and its figures for `dreamwatch nights`. */
-static int write_summary(const char *path, const struct night *nt, const char *src, double start_epoch,
-                         const char *model, int force, dw_err *err)
+/* What a reference said about the night: how it was laid on it, the agreement. */
+struct ref_result {
+    const char *path;                     /* NULL: no reference, nothing to say */
+    dw_hypnogram ref;
+    dw_ref_alignment al;
+    int show_alignment;                   /* named, or not laid plainly from epoch 0 */
+    int compared, windowed, from, to;     /* agreement over all scored epochs; the sleep window */
+    dw_agreement all, window;
+};
+
+/* What `score` says about a night. */
+struct report {
+    const struct night *nt;
+    const dw_source_info *in;
+    const dw_model *model;
+    const struct ref_result *ref;
+};
+
+static void report_sleep(FILE *f, const struct report *r, const char *in)
+{
+    const struct night *nt = r->nt;
+    fprintf(f, "%sstaging: frontal %s, parietal %s (%s)\n", in,
+            r->in->frontal >= 0 ? r->in->label[r->in->frontal] : "none",
+            r->in->parietal >= 0 ? r->in->label[r->in->parietal] : "none", r->in->roles_how);
+    if (nt->n == 0) {
+        fprintf(f, "%sno whole epoch to stage (%.1f s of signal): no hypnogram, no sleep "
+                "statistics\n", in, r->in->duration_s);
+    } else {
+        dw_sleep_stats st;
+        dw_sleep_stats_compute(nt->stage, nt->n, &st);
+        dw_print_sleep_stats(f, in, &st);
+        fprintf(f, "%sREM periods %d\n", in, dw_rem_periods(nt->stage, nt->n));
+    }
+    dw_print_unlike_note(f, in, r->model, &nt->unlike);
+    /* a night staged on a dead electrode says so, and what to do: the channel is chosen by its
+     * name before any sample is read (sources/montage.c), so a flat one with a good neighbour is
+     * staged as chosen (first-use test: TIB 0, every epoch unscored, no word why) */
+    if (nt->n > 0 && 2 * (nt->flat + nt->railed) >= nt->n)
+        fprintf(f, "%snote: the frontal channel %s was %s in %d of %d epochs (unscored): check its "
+                "electrode, or stage another channel with --frontal NAME\n", in,
+                r->in->label[r->in->frontal],
+                nt->flat >= nt->railed ? "flat" : "railed", nt->flat + nt->railed, nt->n);
+}
+
+static void report_micro(FILE *f, const struct report *r, const char *in)
+{
+    const struct night *nt = r->nt;
+    long count[DW_SLEEP_EVENT_KINDS] = { 0 }, out = 0;   /* where they count (counts_in), and not */
+    for (int e = 0; e < nt->micro_cap; e++)
+        for (int k = 0; k < DW_SLEEP_EVENT_KINDS; k++)
+            *(counts_in(nt, e, k) ? &count[k] : &out) += nt->micro[e][k];
+    long sp = count[DW_SLEEP_SPINDLE], sw = count[DW_SLEEP_SLOW_WAVE];
+    fprintf(f, "%s%ld %s, %ld %s on the frontal channel", in, sp,
+            sp == 1 ? "spindle" : "spindles", sw, sw == 1 ? "slow wave" : "slow waves");
+    if (out)
+        fprintf(f, " (spindles counted in N1-N3, slow waves in N2-N3; %ld %s in W, R or unscored "
+                   "epochs not counted)", out, out == 1 ? "detection" : "detections");
+    fputc('\n', f);
+    double dens[DW_NSTAGES][2];
+    dw_micro_density(nt->stage, nt->n, (const int (*)[2])nt->micro, nt->micro_cap, dens);
+    dw_print_micro_density(f, dens);
+}
+
+static void report_reference(FILE *f, const struct ref_result *x)
+{
+    if (x->show_alignment)
+        dw_print_alignment(f, x->path, &x->ref, &x->al);
+    if (x->compared) {
+        fprintf(f, "  agreement with %s, all scored epochs:\n", x->path);
+        dw_print_agreement(f, &x->all);
+    }
+    if (x->windowed) {
+        fprintf(f, "  sleep period +- 30 min (epochs %d-%d):\n", x->from, x->to);
+        dw_print_agreement(f, &x->window);
+    }
+}
+
+/* Everything `score` says about a night, written by this one function to both streams: standard
+ * output (headed 0: lines indented) and PREFIX.summary.txt (headed 1: a "## " heading over each
+ * part). */
+static void night_report(FILE *f, const struct report *r, int headed)
+{
+    const char *in = headed ? "" : "  ";
+    if (headed)
+        fprintf(f, "## Sleep\n");
+    report_sleep(f, r, in);
+    if (headed)
+        fprintf(f, "\n## Spindles and slow waves\n");
+    report_micro(f, r, in);
+    if (r->ref->path && (r->ref->show_alignment || r->ref->compared)) {
+        if (headed)
+            fprintf(f, "\n## Agreement with the reference\n");
+        report_reference(f, r->ref);
+    }
+    if (headed)
+        fputc('\n', f);
+}
+
+/* PREFIX.summary.txt: what `score` prints about the night (night_report) and its figures for
+ * `dreamwatch nights`. */
+static int write_summary(const char *path, const struct report *r, const char *src, int force,
+                         dw_err *err)
 {
     dw_out o;
     int rc;
@@ -195,12 +320,13 @@ static int write_summary(const char *path, const struct night *nt, const char *s
     if (!f)
         return rc;
     dw_night night;
-    dw_night_from_stages(&night, nt->stage, nt->n);
-    night.start_wall = start_epoch;
+    dw_night_from_stages(&night, r->nt->stage, r->nt->n);
+    night.start_wall = r->in->start_epoch;
     snprintf(night.source, sizeof night.source, "%s", src);
     snprintf(night.kind, sizeof night.kind, "scored");
-    fprintf(f, "# dreamwatch score summary\n\nscored: %s, model %s\n\n", src, model);
-    dw_night_print_sleep(f, &night);
+    fprintf(f, "# dreamwatch score summary\n\nscored: %s, %d %s of 30 s, model %s\n\n", src,
+            r->nt->n, dw_plural(r->nt->n, "epoch", "epochs"), dw_model_name(r->model));
+    night_report(f, r, 1);
     dw_night_print_figures(f, &night);
     int bad = fflush(f) != 0 || ferror(f);
     bad |= fclose(f) != 0;
@@ -229,47 +355,51 @@ static void usage(FILE *f)
                "       dreamwatch score --features TABLE.tsv... [--model FILE]\n");
 }
 
-/* Agreement with the reference (or the recording's own annotations, quietly absent when it has none; path
- * NULL: not those either — our own recordings' stage annotations are our live labels, not a reference),
- * laid on our epochs by the two files' clocks. -1 when a named reference cannot be used. */
-static int compare_reference(const char *ref_path, const char *path, double rec_start, const struct night *nt)
+/* Agreement with the reference (or the recording's own annotations, quietly absent when it has
+ * none; path NULL: not those either — our own recordings' stage annotations are our live labels,
+ * not a reference), laid on our epochs by the two files' clocks, into *x (ref_result_free it).
+ * -1 when a named reference cannot be used (said on stderr). */
+static int compare_reference(const char *ref_path, const char *path, double rec_start,
+                             const struct night *nt, struct ref_result *x)
 {
-    dw_hypnogram ref;
     dw_err err = { "" };
     const char *rp = ref_path ? ref_path : path;   /* the recording's own annotations otherwise */
+    memset(x, 0, sizeof *x);
     if (!rp)
         return 0;
-    if (dw_hypnogram_load(rp, &ref, &err) < 0) {
+    if (dw_hypnogram_load(rp, &x->ref, &err) < 0) {
         if (ref_path)
             fprintf(stderr, "dreamwatch score: %s\n", err.msg);
         return ref_path ? -1 : 0;
     }
     signed char *st;
     int n;
-    dw_ref_alignment al;
-    int rc = dw_hypnogram_align(&ref, rec_start, nt->n, &st, &n, &al, &err);
-    if (rc < 0) {
+    if (dw_hypnogram_align(&x->ref, rec_start, nt->n, &st, &n, &x->al, &err) < 0) {
         fprintf(stderr, "dreamwatch score: %s\n", err.msg);
-        dw_hypnogram_free(&ref);
+        dw_hypnogram_free(&x->ref);
         return -1;
     }
-    if (ref_path || al.by_clock == 0 || al.offset_s != 0 || al.before || al.after)
-        dw_print_alignment(stdout, rp, &ref, &al);
-    if (al.inside > 0) {
-        dw_agreement a;
-        dw_agreement_compute(st, nt->stage, n, &a);
-        printf("  agreement with %s, all scored epochs:\n", rp);
-        dw_print_agreement(stdout, &a);
-        int from, to;
-        if (dw_sleep_window(st, n, &from, &to) == 0) {
-            dw_agreement_compute(st + from, nt->stage + from, to - from + 1, &a);
-            printf("  sleep period +- 30 min (epochs %d-%d):\n", from, to);
-            dw_print_agreement(stdout, &a);
+    x->path = rp;
+    x->show_alignment = ref_path || x->al.by_clock == 0 || x->al.offset_s != 0 || x->al.before ||
+                        x->al.after;
+    if (x->al.inside > 0) {
+        x->compared = 1;
+        dw_agreement_compute(st, nt->stage, n, &x->all);
+        if (dw_sleep_window(st, n, &x->from, &x->to) == 0) {
+            x->windowed = 1;
+            int len = x->to - x->from + 1;
+            dw_agreement_compute(st + x->from, nt->stage + x->from, len, &x->window);
         }
     }
     free(st);
-    dw_hypnogram_free(&ref);
     return 0;
+}
+
+static void ref_result_free(struct ref_result *x)
+{
+    if (x->path)
+        dw_hypnogram_free(&x->ref);
+    x->path = NULL;
 }
 
 /* A named reference checked before any work (it reads, and it lies on this recording's clock: not
@@ -398,8 +528,10 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     printf("%s: %d %s (%.2f h), model %s, %.2f s (%.0f x real time)\n", path, nt.n,
            dw_plural(nt.n, "epoch", "epochs"), nt.n / 120.0,
            dw_model_name(model), secs, secs > 0 ? nt.n * 30.0 / secs : 0);
-    printf("  staging: frontal %s, parietal %s (%s)\n", in->frontal >= 0 ? in->label[in->frontal] : "none",
-           in->parietal >= 0 ? in->label[in->parietal] : "none", in->roles_how);
+    struct ref_result ref;
+    if (compare_reference(ref_path, in->ours ? NULL : path, in->start_epoch, &nt, &ref) < 0)
+        rc = 1;
+    struct report rep = { .nt = &nt, .in = in, .model = model, .ref = &ref };
 
     char csv[DW_PATH_MAX + 8], edf[DW_PATH_MAX + 8], sum[DW_PATH_MAX + 16], tsv[DW_PATH_MAX + 16];
     snprintf(csv, sizeof csv, "%s.csv", prefix);
@@ -408,33 +540,17 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     snprintf(tsv, sizeof tsv, "%s_events.tsv", prefix);
     int w = write_csv(csv, &nt, force, &err);
     w = w < 0 ? w : write_edf_hypnogram(edf, &nt, in->start_epoch, force, &err);
-    w = w < 0 ? w
-              : write_summary(sum, &nt, path, in->start_epoch, dw_model_name(model), force, &err);
+    w = w < 0 ? w : write_summary(sum, &rep, path, force, &err);
     w = w < 0 ? w : write_events(tsv, &nt, force, &err);
     if (w < 0) {
         fprintf(stderr, "dreamwatch score: %s\n", err.msg);
         rc = w == DW_OUT_TAKEN ? 2 : 1;   /* taken while we worked: as if there at the start */
-    } else {
-        printf("  hypnogram: %s, %s; summary: %s; events: %s\n", csv, edf, sum, tsv);
+    } else {                               /* no whole epoch: empty hypnogram files, said */
+        printf("  hypnogram: %s, %s%s; summary: %s; events: %s\n", csv, edf,
+               nt.n ? "" : " (empty: no whole epoch)", sum, tsv);
     }
-    dw_sleep_stats st;
-    dw_sleep_stats_compute(nt.stage, nt.n, &st);
-    if (nt.n > 0)
-        dw_print_sleep_stats(stdout, "  ", &st);
-    double dens[DW_NSTAGES][2];
-    dw_micro_density(nt.stage, nt.n, (const int (*)[2])nt.micro, nt.micro_cap, dens);
-    dw_print_micro_density(stdout, dens);
-    dw_print_unlike_note(stdout, "  ", model, &nt.unlike);
-    /* a night staged on a dead electrode says so, and what to do: the channel is chosen by its name
-     * before any sample is read (sources/montage.c), so a flat one with a good neighbour is staged as
-     * chosen (first-use test: TIB 0, every epoch unscored, no word why) */
-    if (nt.n > 0 && 2 * (nt.flat + nt.railed) >= nt.n)
-        printf("  note: the frontal channel %s was %s in %d of %d epochs (unscored): check its electrode, "
-               "or stage another channel with --frontal NAME\n", in->label[in->frontal],
-               nt.flat >= nt.railed ? "flat" : "railed", nt.flat + nt.railed, nt.n);
-
-    if (compare_reference(ref_path, in->ours ? NULL : path, in->start_epoch, &nt) < 0 && rc == 0)
-        rc = 1;
+    night_report(stdout, &rep, 0);
+    ref_result_free(&ref);
     free(nt.stage);
     free(nt.prob);
     free(nt.micro);

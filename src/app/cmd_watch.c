@@ -25,16 +25,24 @@
 
 static const char usage_text[] =
 "usage: dreamwatch [OPTIONS] [FILE]          watch a night (replay FILE, or a live Cyton with --serial)\n"
-"       dreamwatch score NIGHT.edf... [--reference HYPNO.edf] [--out PREFIX]   stage recordings, headless\n"
-"       dreamwatch score --features TABLE.tsv...                      stage per-epoch feature tables\n"
-"       dreamwatch features NIGHT.edf... [--reference H] [--out T]    per-epoch feature tables (training)\n"
+"       dreamwatch score NIGHT.edf... [--reference HYPNO.edf]... [--out PREFIX|FOLDER/]\n"
+"                  [--model FILE] [--channels LIST] [--frontal CH] [--parietal CH] [--force]\n"
+"                                                                     stage recordings, headless\n"
+"       dreamwatch score --features TABLE.tsv... [--model FILE]       stage per-epoch feature tables\n"
+"       dreamwatch features NIGHT... [--reference HYPNO]... [--out TABLE.tsv] [--force]\n"
+"                  [--channels LIST] [--frontal CH] [--parietal CH]   per-epoch feature tables\n"
 "       dreamwatch record --serial PATH [--out DIR] [OPTIONS]         record and stage a night, no screen\n"
-"       dreamwatch emulate [--daisy] [--file FILE] [--faults LIST] [--link PATH]   a Cyton on a pty\n"
-"       dreamwatch recover FILE.bdf                                   repair a recording left by a crash\n"
-"       dreamwatch attach [SESSION]                                   the monitor of a running record\n"
-"       dreamwatch ward --broker URL [OPTIONS]                        every published bed on one screen\n"
+"       dreamwatch emulate [--daisy] [--file FILE] [--faults LIST] [--link PATH] [--speed F]\n"
+"                  [--sent-log FILE] [--seconds N] [--seed N]         a Cyton on a pty\n"
+"       dreamwatch recover FILE.bdf...                                repair recordings after a crash\n"
+"       dreamwatch attach [SESSION] [--theme NAME] [--bedside] [--ascii] [--config FILE]\n"
+"                                                                     the monitor of a running record\n"
+"       dreamwatch ward [--broker URL] [--cafile FILE] [--certfile FILE] [--keyfile FILE]\n"
+"                  [--credentials FILE] [--stale S] [--theme NAME] [--ascii] [--config FILE]\n"
+"                  [--set SEC.KEY=VAL]                                every published bed, one screen\n"
 "       dreamwatch nights [DIR...] [--target H]                       the nights' summaries, trend of sleep\n"
-"       dreamwatch check --serial PATH                                the pre-night check of a board\n"
+"       dreamwatch check --serial PORT [--board B] [--channels LIST] [--frontal CH] [--parietal CH]\n"
+"                  [--config FILE] [--set SEC.KEY=VAL]...             the pre-night check of a board\n"
 "\n"
 "With no FILE and no --serial, the shipped sample night is replayed.\n"
 "\n"
@@ -325,8 +333,8 @@ static void run_headless(dw_monitor *m)
     unsigned blocker = 0;
     pthread_mutex_lock(&m->lock);
     fprintf(stderr, "dreamwatch: %s: staging %s\n", m->source_desc, m->staging_desc);
-    if (m->source_note[0])
-        fprintf(stderr, "dreamwatch: %s\n", m->source_note);
+    for (const char *l = m->source_note; *l; l += strcspn(l, "\n"), l += *l == '\n')
+        fprintf(stderr, "dreamwatch: %.*s\n", (int)strcspn(l, "\n"), l);   /* each line prefixed */
     pthread_mutex_unlock(&m->lock);
     for (;;) {
         struct timespec ts = { 0, 200 * 1000 * 1000 };

@@ -581,6 +581,7 @@ static void plus_recording(rd *r)
     field(r->b, 88, 80, p);
     snprintf(want, sizeof want, "%02d-%.3s-%04d", h->day, months + 3 * (h->month - 1), h->year);
     if (recording_ok(p, &day, &month, &year)) {
+        h->start_unknown = !month;            /* "Startdate X": the header's date is a convention */
         if (month && (day != h->day || month != h->month || year % 100 != h->year % 100)) {
             /* seven Sleep-EDF telemetry hypnograms start after midnight but keep the evening's date here */
             repaired(r, "the start date in the recording field (%.11s, byte 98) differs from the header's "

@@ -52,6 +52,9 @@ typedef struct {
     long long rec_dur;         /* record duration in 100-ns units (EDFLIB_TIME_DIMENSION per second) */
     int    year, month, day;   /* start date: yy 85-99 -> 19yy, 00-84 -> 20yy; EDF+ gives the full year */
     int    hour, minute, second;
+    int    start_unknown;      /* EDF+ recording field "Startdate X" (2.1.3.3): the start is not
+                                  known, the date and time above are a convention (01.01.85
+                                  00.00.00) */
     char   subject[81];        /* EDF+ patient code (or name); plain EDF: the whole patient field; "" unknown */
     dw_edf_signal *sig;        /* ns signals */
     unsigned char *raw;        /* hdr_bytes: the header as EDFlib should read it, repairs applied */

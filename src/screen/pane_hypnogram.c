@@ -181,7 +181,7 @@ static void bar(dw_screen *s, int y, int x, int w, double frac)
 }
 
 /* The sleep statistics of the night so far, under the probability bars: stage shares are of total sleep
- * time, sleep efficiency of the time since the recording began. */
+ * time, sleep efficiency of the time in bed (every scored epoch: an unscored one is no time). */
 static int stats_lines(dw_screen *s, char out[6][64])
 {
     dw_sleep_stats st;
@@ -197,8 +197,11 @@ static int stats_lines(dw_screen *s, char out[6][64])
     else
         snprintf(out[n++], 64, "SOL %.0f min  WASO %.0f min", st.sol_min, st.waso_min);
     snprintf(out[n++], 64, "awakenings %d  REM periods %d", st.awakenings, rp);
-    snprintf(out[n++], 64, "%% of TST: N1 %.0f N2 %.0f N3 %.0f R %.0f", st.tst_pct[DW_N1], st.tst_pct[DW_N2],
-             st.tst_pct[DW_N3], st.tst_pct[DW_R]);
+    if (st.tst_pct[DW_N1] == DW_NONE)          /* no sleep: no shares of it */
+        snprintf(out[n++], 64, "%% of TST: none (no sleep)");
+    else
+        snprintf(out[n++], 64, "%% of TST: N1 %.0f N2 %.0f N3 %.0f R %.0f", st.tst_pct[DW_N1],
+                 st.tst_pct[DW_N2], st.tst_pct[DW_N3], st.tst_pct[DW_R]);
     return n;
 }
 

@@ -1,7 +1,7 @@
 /* The summary of the night, as an overlay box: shown when a replay ends and on S at any time. The sleep
  * statistics come from staging/sleep_stats.c (dw_sleep_stats) on the epochs so far, each with its base
  * stated: stage shares are of total sleep time, sleep efficiency is total sleep over the time in bed
- * (every epoch since the recording began). */
+ * (every scored epoch: an unscored one is no time at all). */
 #define DW_SCREEN_INTERNAL
 #include "screen/screen.h"
 

@@ -388,6 +388,8 @@ static int open_checked(const char *path, struct edf_hdr_struct *hdr, char *note
         unlink(open_path);       /* EDFlib holds it open; nothing is left on disk */
     if (rc == 0) {
         *onset = d.onset;
+        if (eh->start_unknown)      /* "Startdate X": no clock (read as 0 by every start reader) */
+            hdr->startdate_year = 0;
         return hdr->handle;
     }
     free(d.onset);

@@ -68,16 +68,19 @@ void dw_print_alignment(FILE *f, const char *path, const dw_hypnogram *ref, cons
 #define DW_NONE (-1.0)
 typedef struct {
     double tib_min;            /* time in bed: every scored epoch (W or sleep) */
-    double spt_min;            /* sleep period: scored epochs from the first sleep epoch to the last */
+    double spt_min;            /* sleep period: scored epochs from the first sleep epoch to the
+                                  last; DW_NONE without sleep */
     double tst_min;            /* total sleep time: N1 + N2 + N3 + R */
     double sol_min;            /* sleep onset latency: scored epochs before the first sleep epoch; DW_NONE */
-    double waso_min;           /* wake after sleep onset: W within the sleep period */
+    double waso_min;           /* wake after sleep onset: W within the sleep period; DW_NONE
+                                  without sleep */
     double se_pct;             /* sleep efficiency 100 TST / TIB; DW_NONE when TIB is 0 */
     double sme_pct;            /* sleep maintenance efficiency 100 TST / SPT; DW_NONE without sleep */
     double rem_latency_min;    /* scored epochs from sleep onset to the first R; DW_NONE without R */
     double stage_min[DW_NSTAGES];   /* every scored epoch once: they add up to TIB */
-    double stage_pct[DW_NSTAGES];   /* of TIB: they add up to 100 */
-    double tst_pct[DW_NSTAGES];     /* N1, N2, N3, R of TST (the clinical convention; add up to 100); W 0 */
+    double stage_pct[DW_NSTAGES];   /* of TIB: they add up to 100; DW_NONE when TIB is 0 */
+    double tst_pct[DW_NSTAGES];     /* N1, N2, N3, R of TST (the clinical convention; add up to
+                                       100); W 0; all DW_NONE when TST is 0 */
     int    awakenings;         /* runs of W inside the sleep period */
     double transitions_per_h;  /* stage changes per hour of the sleep period; DW_NONE without sleep */
     int    unscored;           /* epochs left out of every figure */
@@ -110,11 +113,11 @@ int dw_sleep_event_counts(int kind, int stage);
 
 /* Spindle and slow-wave densities per stage (events per minute of that stage): count[e][k] events
  * of kind k (dsp/sleep_events.h: 0 spindles, 1 slow waves) started in epoch e, for the ncount first
- * epochs (later ones count 0), those that count there (dw_sleep_event_counts). density[stage][k];
- * 0 for a stage with no epoch or where the kind does not count. */
+ * epochs (later ones count 0). density[stage][k]; DW_NONE for a stage with no epoch or where the
+ * kind does not count (dw_sleep_event_counts): no density exists. */
 void dw_micro_density(const signed char *stage, int n, const int (*count)[2], int ncount,
                       double density[DW_NSTAGES][2]);
-/* "  spindles 2.4/min in N2, 1.1 in N3; slow waves 7.0/min in N3, 0.8 in N2\n" */
+/* "  spindles 2.4/min in N2, 1.1 in N3; slow waves 7.0/min in N3, 0.8 in N2\n" (DW_NONE: "none") */
 void dw_print_micro_density(FILE *f, const double density[DW_NSTAGES][2]);
 
 /* Reports. The sleep statistics as `score` and the session summary print them: each line starts with

@@ -297,9 +297,15 @@ static void resolve_codes(reader *r, dw_hypnogram *h)
             h->seg[k++] = s;
     }
     h->nseg = k;
-    if (any && four)
-        dw_source_note(h->note, sizeof h->note, five ? "%s: numeric stages read as R&K 0-5 (4 = N3, 5 = R)"
-                       : "%s: numeric stages read as 0-4 with 4 = R (YASA's coding: no 5 in the file)", r->name);
+    if (any && five)                        /* the rule used, whichever it was (README) */
+        dw_source_note(h->note, sizeof h->note, "%s: numeric stages read as R&K 0-5 (4 = N3, "
+                       "5 = R)", r->name);
+    else if (any && four)
+        dw_source_note(h->note, sizeof h->note, "%s: numeric stages read as 0-4 with 4 = R (YASA's "
+                       "coding: no 5 in the file)", r->name);
+    else if (any)
+        dw_source_note(h->note, sizeof h->note, "%s: numeric stages 0-3 read as W, N1, N2, N3 (no "
+                       "4 or 5 in the file: R&K and YASA's coding agree)", r->name);
 }
 
 int dw_hyp_read_text(FILE *f, const char *path, dw_hypnogram *h, dw_err *err)

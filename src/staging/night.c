@@ -19,32 +19,6 @@ void dw_night_from_stages(dw_night *nt, const signed char *stage, int n)
     nt->stimuli = nt->cues = nt->alerts = nt->critical = -1;
 }
 
-void dw_night_print_sleep(FILE *f, const dw_night *nt)
-{
-    const dw_sleep_stats *s = &nt->st;
-    fprintf(f, "## Sleep\n%d %s of 30 s (%d unscored). Stage shares are of total sleep time (TST); sleep "
-               "efficiency is TST over the time in bed (every epoch from the start).\n", nt->epochs,
-            dw_plural(nt->epochs, "epoch", "epochs"), nt->unscored);
-    fprintf(f, "time in bed %.1f min, sleep period %.1f min, total sleep %.1f min\n", s->tib_min, s->spt_min,
-            s->tst_min);
-    if (s->sol_min < 0) {
-        fprintf(f, "no sleep scored: no sleep onset, no WASO, no efficiency\n\n");
-        return;
-    }
-    fprintf(f, "sleep onset latency %.1f min, REM latency ", s->sol_min);
-    if (s->rem_latency_min < 0) fprintf(f, "none (no REM)");
-    else fprintf(f, "%.1f min", s->rem_latency_min);
-    fprintf(f, ", wake after sleep onset (WASO) %.1f min\n", s->waso_min);
-    fprintf(f, "sleep efficiency %.1f %% of time in bed, maintenance efficiency %.1f %% of the sleep period\n",
-            s->se_pct, s->sme_pct);
-    for (int k = DW_N1; k <= DW_R; k++)
-        fprintf(f, "%-2s %6.1f min %5.1f %% of TST\n", dw_stage_name(k), s->stage_min[k], s->tst_pct[k]);
-    fprintf(f, "awakenings %d, REM periods %d, stage transitions %.1f per hour of the sleep period\n",
-            s->awakenings, nt->rem_periods, s->transitions_per_h);
-    dw_night_print_seeks(f, "", nt->seeks, nt->seek_skipped, nt->seek_restaged);
-    fputc('\n', f);
-}
-
 void dw_night_print_seeks(FILE *f, const char *indent, int seeks, int skipped, int restaged)
 {
     if (seeks <= 0)

@@ -1,8 +1,9 @@
-/* One night's figures: what a summary file says about the night (`dreamwatch` writes one for every
- * watched, replayed or recorded night, `score` one per scored recording) and what `dreamwatch nights`
- * reads back. The sleep statistics are staging/sleep_stats.c's (dw_sleep_stats); the summary states
- * their bases: stage shares are of total sleep time (TST), sleep efficiency is TST over the time in bed
- * (every epoch from the start of the recording), wake is counted inside the sleep period (WASO). */
+/* One night's figures: what a summary file says about the night (`dreamwatch` writes one for
+ * every watched, replayed or recorded night, `score` one per scored recording) and what
+ * `dreamwatch nights` reads back. The sleep statistics are staging/sleep_stats.c's
+ * (dw_sleep_stats); the summary states their bases: stage shares are of total sleep time (TST),
+ * sleep efficiency is TST over the time in bed (every scored epoch: an unscored one is no time
+ * at all), wake is counted inside the sleep period (WASO). */
 #ifndef DW_NIGHT_H
 #define DW_NIGHT_H
 
@@ -25,8 +26,6 @@ typedef struct {
 /* Epoch counts, statistics and REM periods of a hypnogram (n epochs, DW_UNSCORED allowed); the session
  * counts are set to -1, start_wall to 0, source and kind to "". */
 void dw_night_from_stages(dw_night *nt, const signed char *stage, int n);
-/* The "## Sleep" section, in words, every figure with its base ("no sleep" rather than -1). */
-void dw_night_print_sleep(FILE *f, const dw_night *nt);
 /* One line saying that a replay was seeked and what that did to its labels; nothing when seeks is 0. */
 void dw_night_print_seeks(FILE *f, const char *indent, int seeks, int skipped, int restaged);
 /* The "## Figures" section: one "key<TAB>value" line per figure (keys in night.c), for machines. */

@@ -43,6 +43,9 @@ void dw_sleep_stats_compute(const signed char *stage, int n, dw_sleep_stats *o)
 {
     memset(o, 0, sizeof *o);
     o->sol_min = o->se_pct = o->sme_pct = o->rem_latency_min = o->transitions_per_h = DW_NONE;
+    o->spt_min = o->waso_min = DW_NONE;    /* no sleep period without sleep */
+    for (int s = 0; s < DW_NSTAGES; s++)
+        o->stage_pct[s] = o->tst_pct[s] = DW_NONE;   /* shares of a zero total do not exist */
     int first = -1, last = -1, before = 0;
     for (int i = 0; i < n; i++) {
         int s = stage[i];
@@ -67,6 +70,8 @@ void dw_sleep_stats_compute(const signed char *stage, int n, dw_sleep_stats *o)
         o->se_pct = 100.0 * o->tst_min / o->tib_min;
     if (first < 0)
         return;
+    o->tst_pct[DW_W] = 0;
+    o->spt_min = o->waso_min = 0;
     for (int s = DW_N1; s <= DW_R; s++)
         o->tst_pct[s] = 100.0 * o->stage_min[s] / o->tst_min;
     o->sol_min = before * EPOCH_MIN;
@@ -138,31 +143,33 @@ int dw_sleep_window(const signed char *ref, int n, int *from, int *to)
     return 0;
 }
 
-/* "12.5 min", or "none". */
+/* "12.5 min" ("2.5/min", "2.5" with no unit), or "none". */
 static const char *amount(double v, const char *unit, char *buf, size_t cap)
 {
     if (v == DW_NONE)
         snprintf(buf, cap, "none");
     else
-        snprintf(buf, cap, unit[0] == '/' ? "%.1f%s" : "%.1f %s", v, unit);
+        snprintf(buf, cap, unit[0] == '/' || !unit[0] ? "%.1f%s" : "%.1f %s", v, unit);
     return buf;
 }
 
 void dw_print_sleep_stats(FILE *f, const char *in, const dw_sleep_stats *s)
 {
     char a[32], b[32], c[32], d[32];
-    fprintf(f, "%sTIB %.1f min  SPT %.1f min  TST %.1f min  SOL %s  WASO %.1f min\n", in, s->tib_min, s->spt_min,
-            s->tst_min, amount(s->sol_min, "min", a, sizeof a), s->waso_min);
+    fprintf(f, "%sTIB %.1f min  SPT %s  TST %.1f min  SOL %s  WASO %s\n", in, s->tib_min,
+            amount(s->spt_min, "min", a, sizeof a), s->tst_min,
+            amount(s->sol_min, "min", b, sizeof b), amount(s->waso_min, "min", c, sizeof c));
     fprintf(f, "%sSE %s  SME %s  REM latency %s  awakenings %d  transitions %s\n", in,
             amount(s->se_pct, "%", a, sizeof a), amount(s->sme_pct, "%", b, sizeof b),
             amount(s->rem_latency_min, "min", c, sizeof c), s->awakenings,
             amount(s->transitions_per_h, "/h", d, sizeof d));
     fprintf(f, "%sstages, %% of TIB:", in);
     for (int k = 0; k < DW_NSTAGES; k++)
-        fprintf(f, "  %s %.1f min (%.1f %%)", dw_stage_name(k), s->stage_min[k], s->stage_pct[k]);
+        fprintf(f, "  %s %.1f min (%s)", dw_stage_name(k), s->stage_min[k],
+                amount(s->stage_pct[k], "%", a, sizeof a));
     fprintf(f, "\n%ssleep stages, %% of TST:", in);
     for (int k = DW_N1; k < DW_NSTAGES; k++)
-        fprintf(f, "  %s %.1f %%", dw_stage_name(k), s->tst_pct[k]);
+        fprintf(f, "  %s %s", dw_stage_name(k), amount(s->tst_pct[k], "%", a, sizeof a));
     fprintf(f, "\n");
     if (s->unscored)
         fprintf(f, "%s%d unscored epochs (%.1f min: gaps, lost or bad signal) are in none of these figures\n", in,
@@ -201,15 +208,19 @@ void dw_micro_density(const signed char *stage, int n, const int (*count)[2], in
             continue;
         epochs[k]++;
         for (int j = 0; j < 2 && e < ncount; j++)
-            events[k][j] += dw_sleep_event_counts(j, k) ? count[e][j] : 0;
+            events[k][j] += count[e][j];
     }
     for (int k = 0; k < DW_NSTAGES; k++)
         for (int j = 0; j < 2; j++)
-            density[k][j] = epochs[k] ? events[k][j] * 60.0 / (epochs[k] * (double)DW_EPOCH_S) : 0;
+            density[k][j] = epochs[k] && dw_sleep_event_counts(j, k)
+                                ? events[k][j] * 60.0 / (epochs[k] * (double)DW_EPOCH_S)
+                                : DW_NONE;
 }
 
 void dw_print_micro_density(FILE *f, const double d[DW_NSTAGES][2])
 {
-    fprintf(f, "  spindles %.1f/min in N2, %.1f in N3; slow waves %.1f/min in N3, %.1f in N2\n",
-            d[DW_N2][0], d[DW_N3][0], d[DW_N3][1], d[DW_N2][1]);
+    char a[32], b[32], c[32], e[32];
+    fprintf(f, "  spindles %s in N2, %s in N3; slow waves %s in N3, %s in N2\n",
+            amount(d[DW_N2][0], "/min", a, sizeof a), amount(d[DW_N3][0], "", b, sizeof b),
+            amount(d[DW_N3][1], "/min", c, sizeof c), amount(d[DW_N2][1], "", e, sizeof e));
 }

@@ -16,6 +16,20 @@ for o in $(grep -oE '^\.B[IR]? \\-\\-[a-z-]+' "$DW_ROOT/man/dreamwatch.1" | sed 
     grep -q -- "$o" "$TMP/help" || missing="$missing $o"
 done
 [ -z "$missing" ] && pass "--help lists every option of the man page" || fail "--help lists every option of the man page" "missing:$missing"
+# Every option of a subcommand's own help is on that subcommand's lines of `dreamwatch --help` (they
+# lacked score's --force, emulate's --speed, check's --channels, ...).
+missing="" seen=0
+for c in score features emulate recover attach ward nights check; do
+    block=$(awk -v c="$c" '/^$/ { exit } / dreamwatch [a-z]/ { for (i = 1; i < NF; i++) if ($i == "dreamwatch") cur = $(i + 1) }
+        cur == c' "$TMP/help")
+    for o in $("$DW_BIN" "$c" --help 2>&1 | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+        [ "$o" = --help ] && continue
+        seen=$((seen + 1))
+        echo "$block" | grep -q -- "$o\b" || missing="$missing $c:$o"
+    done
+done
+[ -z "$missing" ] && [ $seen -gt 30 ] && pass "--help lists every option of each subcommand's own help on its lines ($seen)" ||
+    fail "--help lists every subcommand option" "missing:$missing"
 # Every alert rule in the configuration is explained in the man page and the README.
 missing=""
 for k in $("$DW_BIN" --print-config | awk '/^\[alerts\]/{a=1;next} /^\[/{a=0} a && /^[a-z_]+ =/{print $1}' | grep -v '_'); do

@@ -51,11 +51,13 @@ if grep -q 'SOL none' "$live_sum" && ! grep -q -- '-1\.0' "$live_sum" &&
    awk -v p="$pct" -v q="$tpct" 'BEGIN { exit !(p >= 99.8 && p <= 100.2 && q >= 99.8 && q <= 100.2) }'; then     # each share rounded to 0.1
     pass "nights_summary_one_base (no sleep printed as none; stage shares add to $pct % of TIB and $tpct % of TST)"
 else fail nights_summary_one_base "live: $(grep -E 'SOL' "$live_sum" | head -2); stage shares add to $pct / $tpct"; fi
-# score's summary file: the "% of TST" lines are shares of total sleep (they add up to 100), and each is its
+# score's summary file: the "% of TST" shares are of total sleep (they add up to 100), and each is its
 # stage's minutes over the TST printed above them (they were shares of the time in bed, labelled TST)
 sc_sum="$D/scored.summary.txt"
-chk=$(awk '/^total sleep|time in bed .* total sleep/ { for (i = 1; i <= NF; i++) if ($i == "sleep" && $(i - 1) == "total") tst = $(i + 1) }
-  / % of TST$/ { n++; s += $4; if (tst > 0 && ($2 / tst * 100 - $4 > 0.06 || $4 - $2 / tst * 100 > 0.06)) bad = bad " " $1 }
+chk=$(awk '/^TIB / { for (i = 1; i < NF; i++) if ($i == "TST") tst = $(i + 1) }
+  /^stages, % of TIB:/ { for (i = 5; i + 1 <= NF; i += 5) m[$i] = $(i + 1) }
+  /^sleep stages, % of TST:/ { for (i = 6; i + 1 <= NF; i += 3) { n++; s += $(i + 1)
+      if (tst > 0 && (m[$i] / tst * 100 - $(i + 1) > 0.06 || $(i + 1) - m[$i] / tst * 100 > 0.06)) bad = bad " " $i } }
   END { printf "%d %.1f %s", n, s, bad }' "$sc_sum" 2>/dev/null)
 if echo "$chk" | awk '{ exit !($1 == 4 && $2 >= 99.8 && $2 <= 100.2 && NF == 2) }'; then
     pass "nights_score_summary_tst_shares (4 stages, adding to $(echo "$chk" | cut -d' ' -f2) % of TST)"

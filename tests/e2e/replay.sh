@@ -43,3 +43,16 @@ else
     fail "starts paused" "no PAUSED on screen: $(tm_screen | tail -3)"
 fi
 tm_keys Q; sleep 0.5; tm_keys y; sleep 2
+
+# Headless, every line on standard error that is not a continuation starts "dreamwatch:", the source's
+# notes too (the second note of an SD-card log with a padded tail had no prefix).
+if /usr/bin/python3 "$DW_ROOT/tests/e2e/make_formats.py" sd "$NIGHT" "$TMP/sd.TXT" 3600 90 2>/dev/null; then
+    head -c 8192 /dev/zero >> "$TMP/sd.TXT"
+    XDG_DATA_HOME=$TMP "$DW_BIN" --headless --speed 0 --exit-at-end --no-record "$TMP/sd.TXT" > /dev/null 2> "$TMP/sderr"
+    notes=$(grep -c 'sd.TXT: ' "$TMP/sderr")
+    bare=$(grep -v '^dreamwatch: \|^  \|^$' "$TMP/sderr")
+    [ "$notes" -ge 2 ] && [ -z "$bare" ] && pass "headless: every note line starts dreamwatch: ($notes notes)" ||
+        fail "headless: every note line starts dreamwatch:" "$notes notes; bare: $(echo "$bare" | head -2)"
+else
+    skip "headless notes" "no numpy/scipy for tests/e2e/make_formats.py"
+fi

@@ -70,3 +70,54 @@ err=$("$DW_BIN" score --frontal Cz "$NIGHT" 2>&1); rc=$?
 out=$("$DW_BIN" score --out "$TMP/shortout" "$TMP/short.edf" 2>&1); rc=$?
 [ $rc -eq 0 ] && echo "$out" | grep -q "short.edf: no whole epoch to stage (15.0 s of signal" && ! echo "$out" | grep -q "TIB 0.0" \
     && pass "a recording shorter than one epoch: said, no sleep statistics of zeros" || fail "shorter than one epoch" "rc=$rc $out"
+
+# The summary file holds everything score printed about the night, line for line and in order (it lacked
+# the densities and the agreement: the file was the same with and without --reference), from one writer.
+same_report() {   # stdout summary: every line after the "hypnogram:" line, in order, in the summary
+    sed -n '/^  hypnogram: /,$p' "$1" | tail -n +2 | sed 's/^ *//' > "$TMP/said"
+    sed 's/^ *//' "$2" | awk 'NR == FNR { want[++n] = $0; next } k < n && $0 == want[k + 1] { k++ }
+        END { exit !(n > 10 && k == n) }' "$TMP/said" -
+}
+same_report "$TMP/out" "$TMP/s.summary.txt" && grep -q '^## Agreement with the reference' "$TMP/s.summary.txt" &&
+    grep -q 'kappa' "$TMP/s.summary.txt" && grep -q '^## Spindles and slow waves' "$TMP/s.summary.txt" &&
+    grep -q 'spindles [0-9.]*/min in N2' "$TMP/s.summary.txt" &&
+    pass "summary file: every line score printed about the night (statistics, densities, agreement)" ||
+    fail "summary file: every line score printed" "$(diff "$TMP/said" "$TMP/s.summary.txt" | head -5)"
+same_report "$TMP/out2" "$TMP/s2.summary.txt" && grep -q "agreement with $TMP/s.edf" "$TMP/s2.summary.txt" &&
+    pass "summary file with --reference: the reference's agreement, as printed" ||
+    fail "summary file with --reference" "$(grep -c kappa "$TMP/s2.summary.txt") kappa lines"
+# the efficiency's base as computed: an unscored epoch is no time in bed (was "every epoch from the start")
+! grep -q 'every epoch from the start' "$TMP/s.summary.txt" && pass "summary: no claim that TIB is every epoch" ||
+    fail "summary: TIB wording" "$(grep 'every epoch' "$TMP/s.summary.txt")"
+# nothing to stage: absent quantities are none, the hypnogram files are said to be empty
+sed 's/^ *//' "$TMP/shortout.summary.txt" > "$TMP/short.sum" 2>/dev/null
+echo "$out" | grep -q 'hypnogram: .*shortout.edf (empty: no whole epoch)' &&
+    grep -q 'spindles none in N2, none in N3; slow waves none in N3, none in N2' "$TMP/short.sum" &&
+    ! grep -Eq '(^| )0\.0 ?%|0\.0/min' "$TMP/short.sum" &&
+    pass "no whole epoch: densities none, hypnogram files said to be empty" ||
+    fail "no whole epoch: none, empty" "$(echo "$out" | grep hypnogram) / $(grep -E 'spindles|%' "$TMP/short.sum")"
+
+# A numeric reference in R&K coding (a 5 for R, no 4) says the rule it was read by, as YASA's does.
+awk -F, 'NR > 1 { print ($3 == "W" ? 0 : $3 == "N1" ? 1 : $3 == "N2" ? 2 : $3 == "N3" ? 2 : $3 == "R" ? 5 : "?") }' \
+    "$TMP/s.csv" > "$TMP/rk.txt"
+"$DW_BIN" score --out "$TMP/rk" --reference "$TMP/rk.txt" "$NIGHT" > "$TMP/out5" 2>&1
+grep -q 'rk.txt: numeric stages read as R&K 0-5 (4 = N3, 5 = R)' "$TMP/out5" &&
+    grep -q 'numeric stages read as R&K' "$TMP/rk.summary.txt" && pass "R&K-coded reference: the rule printed" ||
+    fail "R&K-coded reference: the rule printed" "$(grep reference "$TMP/out5")"
+
+# A recording with no known start (a Cyton SD-card log): the EDF+ hypnogram says so by the EDF+ convention
+# ("Startdate X", 01.01.85 00.00.00), never the time score ran; read back it is laid from epoch 0.
+if /usr/bin/python3 "$DW_ROOT/tests/e2e/make_formats.py" sd "$NIGHT" "$TMP/sd.TXT" 3600 300 2>/dev/null; then
+    "$DW_BIN" score --out "$TMP/sd" "$TMP/sd.TXT" > "$TMP/out6" 2>&1
+    hdr=$(dd if="$TMP/sd.edf" bs=1 skip=88 count=96 2>/dev/null)
+    case "$hdr" in
+    "Startdate X "*"01.01.8500.00.00") pass "unknown start: EDF+ Startdate X, 01.01.85 00.00.00" ;;
+    *) fail "unknown start: EDF+ Startdate X" "header: $hdr" ;;
+    esac
+    "$DW_BIN" score --out "$TMP/sd2" --reference "$TMP/sd.edf" "$NIGHT" > "$TMP/out7" 2>&1; rc=$?
+    [ $rc -eq 0 ] && grep -q "sd.edf (EDF+ annotations): no start time in the file: laid from" "$TMP/out7" &&
+        pass "unknown start: read back as no start time (laid from epoch 0, not a 1985 night)" ||
+        fail "unknown start: read back" "rc=$rc $(grep -i 'reference\|sd.edf' "$TMP/out7" | head -2)"
+else
+    skip "unknown start" "no numpy/scipy for tests/e2e/make_formats.py"
+fi

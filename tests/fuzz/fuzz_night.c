@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (dw_night_read_from(f, "fuzz.summary.txt", &nt, &err) == 0) {
         FILE *out = fopen("/dev/null", "w");
         if (out) {
-            dw_night_print_sleep(out, &nt);
+            dw_print_sleep_stats(out, "", &nt.st);
             dw_night_print_figures(out, &nt);
             fclose(out);
         }

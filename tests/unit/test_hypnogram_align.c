@@ -60,6 +60,10 @@ static void test_text_forms(void)
           "Sleep stage ?\nSleep stage 2\n", "W13R?2", 0, 0, "" },
         { "numbers 0-5 (R&K: 4 = N3, 5 = R)", "d.txt", "0\n1\n2\n3\n4\n5\n9\n", "W1233R", 0, 0,
           "numeric stages read as R&K 0-5 (4 = N3, 5 = R)" },
+        { "numbers 0-3 and 5, no 4 (R&K: 5 = R), the rule printed", "d5.txt", "0\n1\n2\n3\n5\n2\n", "W123R2", 0,
+          0, "numeric stages read as R&K 0-5 (4 = N3, 5 = R)" },
+        { "numbers 0-3 only, the rule printed", "d3.txt", "0\n1\n2\n3\n", "W123", 0, 0,
+          "numeric stages 0-3 read as W, N1, N2, N3" },
         { "numbers 0-4 without 5 (YASA: 4 = R)", "e.txt", "0\n1\n2\n3\n4\n-1\n2\n", "W123R?2", 0, 0,
           "numeric stages read as 0-4 with 4 = R" },
         { "MNE csv with a start time", "f.csv", "onset,duration,description\n2024-03-15 22:30:00.000,30.0,Sleep "

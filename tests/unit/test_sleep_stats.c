@@ -22,8 +22,9 @@ static void test_micro_where(void)
         cnt[e][0] = 3, cnt[e][1] = 2;
     double d[DW_NSTAGES][2];
     dw_micro_density(st, 6, (const int (*)[2])cnt, 6, d);
-    CHECK("micro_density_nrem_only", d[DW_W][0] == 0 && d[DW_R][0] == 0 && d[DW_W][1] == 0 &&
-          d[DW_R][1] == 0 && d[DW_N1][1] == 0 && d[DW_N1][0] == 6 && d[DW_N2][0] == 6 &&
+    CHECK("micro_density_nrem_only", d[DW_W][0] == DW_NONE && d[DW_R][0] == DW_NONE &&
+          d[DW_W][1] == DW_NONE && d[DW_R][1] == DW_NONE && d[DW_N1][1] == DW_NONE &&
+          d[DW_N1][0] == 6 && d[DW_N2][0] == 6 &&
           d[DW_N3][1] == 4, "W %g/%g R %g/%g N1 %g/%g N2 %g N3 %g", d[DW_W][0], d[DW_W][1],
           d[DW_R][0], d[DW_R][1], d[DW_N1][0], d[DW_N1][1], d[DW_N2][0], d[DW_N3][1]);
 }
@@ -75,6 +76,37 @@ int main(void)
     signed char empty[3] = { DW_UNSCORED, DW_UNSCORED, DW_UNSCORED };
     dw_sleep_stats_compute(empty, 3, &s);
     CHECK("nothing scored: TIB 0, SE none", s.tib_min == 0 && s.se_pct == DW_NONE && s.unscored == 3, "%g", s.se_pct);
+    /* Absent quantities are "none" in print, never 0.0: shares of a zero TIB or TST, WASO and SPT without
+     * sleep, the density of a stage with no epoch (a first-use test printed "W 0.0 min (0.0 %)", "% of TST:
+     * N1 0.0 %" and "spindles 0.0/min in N2" for a night without N2). */
+    char e1[1024] = "";
+    m = fmemopen(e1, sizeof e1 - 1, "w");
+    dw_print_sleep_stats(m, "", &s);
+    fclose(m);
+    CHECK("nothing scored: every share and the sleep period are none", s.stage_pct[DW_W] == DW_NONE &&
+          s.tst_pct[DW_N2] == DW_NONE && s.waso_min == DW_NONE && s.spt_min == DW_NONE &&
+          strstr(e1, "W 0.0 min (none)") && strstr(e1, "N1 none  N2 none  N3 none  R none") &&
+          strstr(e1, "SPT none") && strstr(e1, "WASO none") && !strstr(e1, "0.0 %"), "%s", e1);
+    dw_sleep_stats_compute(none, 5, &s);
+    char e2[1024] = "";
+    m = fmemopen(e2, sizeof e2 - 1, "w");
+    dw_print_sleep_stats(m, "", &s);
+    fclose(m);
+    CHECK("wake only: W 100 % of TIB, no share of a zero TST", s.stage_pct[DW_W] == 100 &&
+          s.tst_pct[DW_R] == DW_NONE && strstr(e2, "W 2.0 min (100.0 %)") &&
+          strstr(e2, "% of TST:  N1 none  N2 none") && strstr(e2, "WASO none"), "%s", e2);
+    signed char n3[4] = { DW_W, DW_N3, DW_N3, DW_UNSCORED };
+    const int cnt[4][2] = { { 1, 0 }, { 2, 5 }, { 0, 3 }, { 9, 9 } };
+    double d[DW_NSTAGES][2];
+    dw_micro_density(n3, 4, cnt, 4, d);
+    char e3[256] = "";
+    m = fmemopen(e3, sizeof e3 - 1, "w");
+    dw_print_micro_density(m, d);
+    fclose(m);
+    CHECK("densities: none for a stage with no epoch, per minute of the stage otherwise",
+          d[DW_N2][0] == DW_NONE && d[DW_R][1] == DW_NONE && d[DW_N3][0] == 2.0 && d[DW_N3][1] == 8.0 &&
+          d[DW_W][0] == 2.0 && !strcmp(e3, "  spindles none in N2, 2.0 in N3; slow waves 8.0/min in N3, none in N2\n"),
+          "%s", e3);
 
     /* Case 05 of ../shared/cases: a 10-min gap (20 unscored epochs) inside the night is not time in bed. The
      * same hypnogram with and without the gap gives the same TIB, SPT, TST, WASO, SE and percentages. */
