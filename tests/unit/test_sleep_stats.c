@@ -103,9 +103,10 @@ int main(void)
     m = fmemopen(e3, sizeof e3 - 1, "w");
     dw_print_micro_density(m, d);
     fclose(m);
-    CHECK("densities: none for a stage with no epoch, per minute of the stage otherwise",
+    CHECK("densities: none for a stage with no epoch or where the kind does not count (W), per "
+          "minute of the stage otherwise",
           d[DW_N2][0] == DW_NONE && d[DW_R][1] == DW_NONE && d[DW_N3][0] == 2.0 && d[DW_N3][1] == 8.0 &&
-          d[DW_W][0] == 2.0 && !strcmp(e3, "  spindles none in N2, 2.0 in N3; slow waves 8.0/min in N3, none in N2\n"),
+          d[DW_W][0] == DW_NONE && !strcmp(e3, "  spindles none in N2, 2.0 in N3; slow waves 8.0/min in N3, none in N2\n"),
           "%s", e3);
 
     /* Case 05 of ../shared/cases: a 10-min gap (20 unscored epochs) inside the night is not time in bed. The
