@@ -20,6 +20,7 @@
 #include "dsp/quality.h"
 #include "dsp/sleep_events.h"
 #include "record/bids_events.h"
+#include "staging/epoch_tally.h"
 #include "staging/night.h"
 #include "staging/pipeline.h"
 #include "sources/source.h"
@@ -35,7 +36,8 @@ struct night {
     double duration_s;
     int tty;
     dw_unlike_tally unlike;               /* epochs staged while the night was unlike the training data */
-    int flat, railed;                     /* epochs unscored with the frontal channel flat, railed */
+    dw_epoch_tally why;                   /* why epochs were unscored or staged on one channel */
+    const char *label[2], *model, *stand_in;  /* for its lines (print_causes) */
 };
 
 _Static_assert(DW_SLEEP_EVENT_KINDS == 2, "dw_micro_density takes spindles and slow waves");
@@ -75,13 +77,13 @@ static void on_epoch(void *ctx, const dw_epoch_result *r)
         nt->cap = cap;
     }
     while (nt->n < r->epoch) {             /* only after a gap */
+        dw_epoch_tally_missing(&nt->why, 1);
         nt->stage[nt->n] = DW_UNSCORED;
         memset(nt->prob[nt->n], 0, sizeof nt->prob[0]);
         nt->n++;
     }
     nt->stage[nt->n] = (signed char)(r->valid ? r->stage : DW_UNSCORED);
-    nt->flat += !r->valid && (r->bad & DW_Q_FLAT);
-    nt->railed += !r->valid && (r->bad & DW_Q_RAILED) && !(r->bad & DW_Q_FLAT);
+    dw_epoch_tally_add(&nt->why, r);
     if (r->valid)
         dw_unlike_tally_add(&nt->unlike, r->distance, r->unlike_training);
     memcpy(nt->prob[nt->n], r->prob, sizeof r->prob);
@@ -166,6 +168,12 @@ static int write_edf_hypnogram(const char *path, const struct night *nt, double 
     return dw_out_commit(&o, err);
 }
 
+/* Why epochs were unscored or staged on one channel: the same lines on stdout and in the summary. */
+static void print_causes(FILE *f, const char *indent, const struct night *nt)
+{
+    dw_epoch_tally_print(f, indent, &nt->why, nt->label, nt->model, nt->stand_in);
+}
+
 /* PREFIX.summary.txt: the night's sleep statistics in words and its figures for `dreamwatch nights`. */
 static int write_summary(const char *path, const struct night *nt, const char *src, double start_epoch,
                          const char *model, int force, dw_err *err)
@@ -181,6 +189,7 @@ static int write_summary(const char *path, const struct night *nt, const char *s
     snprintf(night.kind, sizeof night.kind, "scored");
     fprintf(f, "# dreamwatch score summary\n\nscored: %s, model %s\n\n", src, model);
     dw_night_print_sleep(f, &night);
+    print_causes(f, "", nt);
     dw_night_print_figures(f, &night);
     int bad = fflush(f) != 0 || ferror(f);
     bad |= fclose(f) != 0;
@@ -362,6 +371,11 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
         return 1;
     }
     const dw_model *model = dw_pipeline_model(pl);
+    const dw_model *stand_in = dw_model_builtin_for(1, in->fs);
+    nt.label[0] = in->label[in->frontal];
+    nt.label[1] = dw_model_channels(model) == 2 ? in->label[in->parietal] : NULL;
+    nt.model = dw_model_name(model);
+    nt.stand_in = stand_in ? dw_model_name(stand_in) : NULL;
     int rc = read_night(src, pl, &nt);
     if (nt.tty)
         fprintf(stderr, "\r%60s\r", "");
@@ -395,15 +409,17 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
         dw_print_sleep_stats(stdout, "  ", &st);
     double dens[DW_NSTAGES][2];
     dw_micro_density(nt.stage, nt.n, (const int (*)[2])nt.micro, nt.micro_cap, dens);
+    print_causes(stdout, "  ", &nt);
     dw_print_micro_density(stdout, dens);
     dw_print_unlike_note(stdout, "  ", model, &nt.unlike);
     /* a night staged on a dead electrode says so, and what to do: the channel is chosen by its name
      * before any sample is read (sources/montage.c), so a flat one with a good neighbour is staged as
      * chosen (first-use test: TIB 0, every epoch unscored, no word why) */
-    if (nt.n > 0 && 2 * (nt.flat + nt.railed) >= nt.n)
+    int flat = nt.why.why[0][DW_WHY_FLAT], railed = nt.why.why[0][DW_WHY_RAILED];
+    if (nt.n > 0 && 2 * (flat + railed) >= nt.n)
         printf("  note: the frontal channel %s was %s in %d of %d epochs (unscored): check its electrode, "
                "or stage another channel with --frontal NAME\n", in->label[in->frontal],
-               nt.flat >= nt.railed ? "flat" : "railed", nt.flat + nt.railed, nt.n);
+               flat >= railed ? "flat" : "railed", flat + railed, nt.n);
 
     if (compare_reference(ref_path, in->ours ? NULL : path, in->start_epoch, &nt) < 0)
         rc = 1;
