@@ -46,6 +46,25 @@ XDG_DATA_HOME="$TMP/d" "$DW_BIN" --headless --speed 0 --exit-at-end --no-record 
     && pass "headless replay of a lone Pz-Oz: staged, with the note" \
     || fail "headless replay of a lone Pz-Oz" "rc=$rc $(grep -c '^epoch' "$TMP/r.out") epochs; $(head -3 "$TMP/r.err" | tr '\n' '|')"
 
+# Live: a Cyton wired O1-M2, C3-M2 ([input] derivations): the same rule and note for a live board.
+REC=
+trap '[ -n "$REC" ] && kill -9 $REC 2>/dev/null; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/emulator.inc"
+start_emu --speed 10
+mkdir -p "$TMP/rec"
+: > "$TMP/live.out"
+"$DW_BIN" record --serial "$TMP/tty" --out "$TMP/rec" --set input.derivations=O1-M2,C3-M2 > "$TMP/live.out" 2> "$TMP/live.err" &
+REC=$!
+i=0; while [ "$(grep -c '^epoch' "$TMP/live.out")" -lt 1 ] && [ $i -lt 300 ] && kill -0 $REC 2>/dev/null; do
+    sleep 0.2; i=$((i + 1)); done
+kill -TERM $REC 2>/dev/null; wait $REC; REC=
+stop_emu
+grep -q "staging frontal EEG O1-M2, parietal none (the first EEG channel, none is frontal), model eeg" "$TMP/live.err" \
+    && grep -q 'tty: no usable channel names a frontal electrode: staging on "EEG O1-M2" alone (the one-channel model)' "$TMP/live.err" \
+    && grep -q '^epoch' "$TMP/live.out" \
+    && pass "live Cyton wired O1-M2, C3-M2: O1-M2 stages alone (model eeg), with the note" \
+    || fail "live Cyton without a frontal channel" "$(head -4 "$TMP/live.err" | tr '\n' '|')"
+
 # The frontal channel flat for the last 20 min: why, by cause and channel, on stdout and in the summary.
 $MK flat "$TMP/mid.edf" "$TMP/ff.edf" 3600 0 2400 3600
 "$DW_BIN" score --out "$TMP/ff-s" "$TMP/ff.edf" > "$TMP/ff.out" 2>&1
