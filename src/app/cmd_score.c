@@ -20,6 +20,7 @@
 #include "dsp/quality.h"
 #include "dsp/sleep_events.h"
 #include "record/bids_events.h"
+#include "staging/epoch_tally.h"
 #include "staging/night.h"
 #include "staging/pipeline.h"
 #include "sources/source.h"
@@ -37,7 +38,8 @@ struct night {
     double duration_s;
     int tty;
     dw_unlike_tally unlike;               /* epochs staged while the night was unlike the training data */
-    int flat, railed;                     /* epochs unscored with the frontal channel flat, railed */
+    dw_epoch_tally why;                   /* why epochs were unscored or staged on one channel */
+    const char *label[2], *model, *stand_in;  /* for its lines (print_causes) */
 };
 
 _Static_assert(DW_SLEEP_EVENT_KINDS == 2, "dw_micro_density takes spindles and slow waves");
@@ -89,13 +91,13 @@ static void on_epoch(void *ctx, const dw_epoch_result *r)
         nt->cap = cap;
     }
     while (nt->n < r->epoch) {             /* only after a gap */
+        dw_epoch_tally_missing(&nt->why, 1);
         nt->stage[nt->n] = DW_UNSCORED;
         memset(nt->prob[nt->n], 0, sizeof nt->prob[0]);
         nt->n++;
     }
     nt->stage[nt->n] = (signed char)(r->valid ? r->stage : DW_UNSCORED);
-    nt->flat += !r->valid && (r->bad & DW_Q_FLAT);
-    nt->railed += !r->valid && (r->bad & DW_Q_RAILED) && !(r->bad & DW_Q_FLAT);
+    dw_epoch_tally_add(&nt->why, r);
     if (r->valid)
         dw_unlike_tally_add(&nt->unlike, r->distance, r->unlike_training);
     memcpy(nt->prob[nt->n], r->prob, sizeof r->prob);
@@ -211,6 +213,12 @@ static int write_edf_hypnogram(const char *path, const struct night *nt, double 
     return dw_out_commit(&o, err);
 }
 
+/* Why epochs were unscored or staged on one channel: the same lines on stdout and in the summary. */
+static void print_causes(FILE *f, const char *indent, const struct night *nt)
+{
+    dw_epoch_tally_print(f, indent, &nt->why, nt->label, nt->model, nt->stand_in);
+}
+
 /* What a reference said about the night: how it was laid on it, the agreement. */
 struct ref_result {
     const char *path;                     /* NULL: no reference, nothing to say */
@@ -244,15 +252,17 @@ static void report_sleep(FILE *f, const struct report *r, const char *in)
         dw_print_sleep_stats(f, in, &st);
         fprintf(f, "%sREM periods %d\n", in, dw_rem_periods(nt->stage, nt->n));
     }
+    print_causes(f, in, nt);
     dw_print_unlike_note(f, in, r->model, &nt->unlike);
     /* a night staged on a dead electrode says so, and what to do: the channel is chosen by its
      * name before any sample is read (sources/montage.c), so a flat one with a good neighbour is
      * staged as chosen (first-use test: TIB 0, every epoch unscored, no word why) */
-    if (nt->n > 0 && 2 * (nt->flat + nt->railed) >= nt->n)
+    int flat = nt->why.why[0][DW_WHY_FLAT], railed = nt->why.why[0][DW_WHY_RAILED];
+    if (nt->n > 0 && 2 * (flat + railed) >= nt->n)
         fprintf(f, "%snote: the frontal channel %s was %s in %d of %d epochs (unscored): check its "
                 "electrode, or stage another channel with --frontal NAME\n", in,
-                r->in->label[r->in->frontal],
-                nt->flat >= nt->railed ? "flat" : "railed", nt->flat + nt->railed, nt->n);
+                r->in->label[r->in->frontal], flat >= railed ? "flat" : "railed", flat + railed,
+                nt->n);
 }
 
 static void report_micro(FILE *f, const struct report *r, const char *in)
@@ -517,6 +527,11 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
         return 1;
     }
     const dw_model *model = dw_pipeline_model(pl);
+    const dw_model *stand_in = dw_model_builtin_for(1, in->fs);
+    nt.label[0] = in->label[in->frontal];
+    nt.label[1] = dw_model_channels(model) == 2 ? in->label[in->parietal] : NULL;
+    nt.model = dw_model_name(model);
+    nt.stand_in = stand_in ? dw_model_name(stand_in) : NULL;
     int rc = read_night(src, pl, &nt);
     if (nt.tty)
         fprintf(stderr, "\r%60s\r", "");

@@ -50,7 +50,7 @@ static const char usage_text[] =
 "  -s, --serial PATH       live OpenBCI Cyton on PATH (a serial port or a pty)\n"
 "      --board B           auto, cyton (8 ch, 250 Hz) or daisy (16 ch, 125 Hz)\n"
 "      --channels LIST     channels to use, labels or 1-based indices, comma-separated\n"
-"      --frontal CH        the frontal (Fpz-Cz-like) channel\n"
+"      --frontal CH        the frontal (Fpz-Cz-like) channel (none named: the first EEG channel, alone)\n"
 "      --parietal CH       the parietal (Pz-Oz-like) channel; 'none' for the one-channel model\n"
 "  -r, --reference FILE    reference hypnogram (EDF+ annotations or text), laid by clock time beside ours\n"
 "      --speed N           replay speed: 1 real time (default), N times, 0 as fast as possible\n"

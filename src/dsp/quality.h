@@ -32,6 +32,7 @@ enum dw_qflag {
     DW_Q_FLAT = 1, DW_Q_RAILED = 2, DW_Q_ARTEFACT = 4, DW_Q_RANGE = 8, DW_Q_LOST = 16, DW_Q_MAINS = 32
 };
 #define DW_Q_UNUSABLE (DW_Q_FLAT | DW_Q_RAILED | DW_Q_RANGE | DW_Q_LOST)
+#define DW_Q_NFLAGS   6                 /* flag bits above */
 
 /* The thresholds that are settings. */
 typedef struct {

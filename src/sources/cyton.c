@@ -576,9 +576,7 @@ static int choose_channels(dw_source *src, const dw_channel_spec *spec, int boar
     if (dw_montage_choose(&in, spec, src->path, &m, err) < 0)
         return -1;
     info->nch = m.n;
-    info->frontal = m.frontal;
-    info->parietal = m.parietal;
-    snprintf(info->roles_how, sizeof info->roles_how, "%s", m.how);
+    dw_source_take_roles(info, &m, src->path);
     for (int k = 0; k < m.n; k++) {
         c->sel[k] = m.sel[k];
         snprintf(info->label[k], DW_LABEL_LEN, "%s", labels[m.sel[k]]);

@@ -800,9 +800,7 @@ dw_source *dw_edf_open(const char *path, const dw_channel_spec *spec, dw_err *er
     if (choose_channels(h, &eh, spec, path, &mt, err))
         goto fail;
     int nsig = mt.n, *sig = mt.sel;
-    info->frontal = mt.frontal;
-    info->parietal = mt.parietal;
-    snprintf(info->roles_how, sizeof info->roles_how, "%s", mt.how);
+    dw_source_take_roles(info, &mt, path);
     p->fs = spec && spec->out_fs > 0 ? spec->out_fs : 0;
     for (int c = 0; c < nsig && !(spec && spec->out_fs > 0); c++)
         p->fs = fmax(p->fs, sig_rate(h, sig[c]));

@@ -189,6 +189,50 @@ static int choose_delivered(const dw_montage_in *in, const dw_channel_spec *spec
     return 0;
 }
 
+enum { R_NONE, R_GIVEN, R_RECORDED, R_NAME, R_ORDER, R_FIRST, R_FIRST_ANY };   /* which rule chose a role */
+
+/* Rule 5: no channel is frontal by name. The first delivered EEG channel (else the first channel) stages
+ * alone, with the one-channel model: a parietal chosen by name is dropped, since the two-channel model
+ * would read the frontal slot as Fpz-Cz (a first-use test found O2-M1 staged as frontal beside Pz-Oz). A
+ * parietal given with --parietal stays, and the frontal slot takes the first other channel. 0 when a
+ * channel was chosen. */
+static int first_alone(const dw_montage_in *in, dw_montage *m, int parietal_asked, int *rf, int *rp)
+{
+    int keep = parietal_asked ? m->parietal : -1;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < m->n; i++)
+            if (i != keep && (pass || eeg_like(in->label[m->sel[i]]))) {
+                m->frontal = i;
+                *rf = pass ? R_FIRST_ANY : R_FIRST;
+                if (!parietal_asked) {
+                    m->parietal = -1;
+                    *rp = R_NONE;
+                }
+                return 0;
+            }
+    return -1;
+}
+
+/* The note of rule 5: the channel, that it is not frontal, and how it stands to the derivations the
+ * built-in models were trained on (Fpz-Cz, Pz-Oz; README "How the stager works"). */
+static void not_frontal_note(const dw_montage_in *in, dw_montage *m)
+{
+    const char *l = in->label[m->sel[m->frontal]];
+    char n[64];
+    norm(l, n, sizeof n);
+    const char *const pz[] = { "pz", NULL };
+    const char *rel = !strcmp(n, "pz-oz") ? "Pz-Oz is one of the two derivations the built-in models were "
+                                            "trained on (Fpz-Cz, Pz-Oz)"
+                    : first_is(n, parietal_names) && !first_is(n, pz)
+                          ? "it is neither of the derivations the built-in models were trained on (Fpz-Cz, "
+                            "Pz-Oz; nearest: Pz-Oz): agreement may be lower than measured"
+                          : "it is neither of the derivations the built-in models were trained on (Fpz-Cz, "
+                            "Pz-Oz): agreement may be lower than measured";
+    snprintf(m->note, sizeof m->note, "no usable channel names a frontal electrode: staging on \"%.*s\"%s, "
+             "which is not frontal; %s", label_len(l), l,
+             m->parietal < 0 ? " alone (the one-channel model)" : " in the frontal slot", rel);
+}
+
 int dw_montage_choose(const dw_montage_in *in, const dw_channel_spec *spec, const char *path,
                       dw_montage *m, dw_err *err)
 {
@@ -214,9 +258,8 @@ int dw_montage_choose(const dw_montage_in *in, const dw_channel_spec *spec, cons
                    "give another parietal channel, or --parietal none", path, label_len(l), l);
         return -1;
     }
-    enum { R_NONE, R_GIVEN, R_RECORDED, R_NAME, R_ORDER, R_FIRST, R_FIRST_ANY };
     static const char *const why[] = { "", "as given", "as recorded", "by electrode name", "by channel order",
-                                       "the first EEG channel, none named frontal",
+                                       "the first EEG channel, none is frontal",
                                        "the first channel given, none is EEG by name" };
     int rw[2] = { asked[0] && *role[0] >= 0 ? R_GIVEN : R_NONE, asked[1] && *role[1] >= 0 ? R_GIVEN : R_NONE };
     int rf, rp;
@@ -246,12 +289,8 @@ int dw_montage_choose(const dw_montage_in *in, const dw_channel_spec *spec, cons
         if (!asked[1] && m->parietal < 0 && m->n > 1 && m->frontal != 1)
             m->parietal = 1, rw[1] = R_ORDER;
     }
-    if (m->frontal < 0 && !asked[0]) {                                 /* rule 5: an EEG channel first */
-        for (int pass = 0; pass < 2 && m->frontal < 0; pass++)
-            for (int i = 0; i < m->n && m->frontal < 0; i++)
-                if (i != m->parietal && (pass || eeg_like(in->label[m->sel[i]])))
-                    m->frontal = i, rw[0] = pass ? R_FIRST_ANY : R_FIRST;
-    }
+    if (m->frontal < 0 && !asked[0] && first_alone(in, m, asked[1], &rw[0], &rw[1]) == 0)  /* rule 5 */
+        not_frontal_note(in, m);
     /* why each role is what it is: one reason when both share it, else one each (a first-use test read
      * "(first channel)" for C4-M1 in a file whose first channel was E1-M2, and "(by electrode name)" for a
      * frontal channel given with --frontal) */

@@ -14,8 +14,9 @@
  *      (the derivations the stager was trained on are Fpz-Cz and Pz-Oz: nearest scalp sites first);
  *   4. OpenBCI order when no label names an electrode: Ch1 frontal, Ch2 parietal (as the montage guide
  *      in the README wires them);
- *   5. otherwise the first delivered channel that is not the parietal one is frontal, so one channel
- *      always stages (e.g. a lone C3-A1).
+ *   5. otherwise (no channel is frontal by name) the first delivered EEG channel, else the first channel,
+ *      stages alone: it takes the frontal slot and the parietal role is dropped (unless given), so the
+ *      one-channel model stages it (e.g. a lone Pz-Oz, O1-M2 or C3-A1); out.note says so.
  * A label matches a spec case-insensitively with an "EEG " prefix and spaces ignored; "ChN" or "N" also
  * name the N-th channel of the source when no label matches. */
 #ifndef DW_MONTAGE_H
@@ -56,6 +57,8 @@ typedef struct {
     int  sel[DW_MAX_CH];                    /* source channel of each delivered one */
     int  frontal, parietal;                 /* index into sel, -1 none */
     char how[128];                          /* which rule chose each role, for notes */
+    char note[320];                         /* rule 5: the channel staged, that it is not frontal, and how it
+                                               stands to the training derivations; "" otherwise */
 } dw_montage;
 
 /* Apply the rule above. path names the source in messages. 0, or -1 with err naming the source, the spec

@@ -395,9 +395,7 @@ static int choose(dw_source *src, obci_priv *p, const dw_channel_spec *spec, dw_
     p->nsel = m.n;
     memcpy(p->sel, m.sel, sizeof m.sel);
     src->info.nch = m.n;
-    src->info.frontal = m.frontal;
-    src->info.parietal = m.parietal;
-    snprintf(src->info.roles_how, sizeof src->info.roles_how, "%s", m.how);
+    dw_source_take_roles(&src->info, &m, src->path);
     for (int c = 0; c < m.n; c++)
         snprintf(src->info.label[c], DW_LABEL_LEN, "%s", labels[m.sel[c]]);
     return 0;

@@ -36,6 +36,10 @@ typedef struct {
  * that does not fit is cut. */
 void dw_source_note(char *note, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* The roles the montage chose (frontal, parietal, roles_how) into info, and its note (rule 5: no channel
+ * is frontal) as a note line starting with the file name of path. */
+void dw_source_take_roles(dw_source_info *info, const dw_montage *m, const char *path);
+
 /* A block of consecutive frames. The source owns the memory; it stays valid until the next read. */
 typedef struct {
     int     n;                 /* frames */

@@ -21,6 +21,16 @@ void dw_source_note(char *note, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
+void dw_source_take_roles(dw_source_info *info, const dw_montage *m, const char *path)
+{
+    const char *name = strrchr(path, '/');
+    info->frontal = m->frontal;
+    info->parietal = m->parietal;
+    snprintf(info->roles_how, sizeof info->roles_how, "%s", m->how);
+    if (m->note[0])
+        dw_source_note(info->note, sizeof info->note, "%s: %s", name ? name + 1 : path, m->note);
+}
+
 /* An SD-card data line starts "XX,XXXXXX," in hex (sample number, first channel count). */
 static int sdcard_line(const char *s)
 {

@@ -190,7 +190,11 @@ static void judge(const dw_pipeline *p, long long e, dw_epoch_result *r, int *pa
 {
     int pbad = 0;
     for (long s = (long)e * DW_EPOCH_S; s < (long)(e + 1) * DW_EPOCH_S; s++) {
-        unsigned f = sec_flags(p, s, 0);
+        unsigned f = sec_flags(p, s, 0), g2 = p->parietal >= 0 ? sec_flags(p, s, 1) : 0;
+        for (int k = 0; k < DW_Q_NFLAGS; k++) {
+            r->flag_s[0][k] += (f >> k) & 1;
+            r->flag_s[1][k] += (g2 >> k) & 1;
+        }
         r->bad |= f & (DW_Q_UNUSABLE | DW_Q_ARTEFACT);
         r->unusable_s += (f & DW_Q_UNUSABLE) != 0;
         r->artefact_s += (f & DW_Q_ARTEFACT) != 0 && !(f & DW_Q_UNUSABLE);

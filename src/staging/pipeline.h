@@ -36,6 +36,9 @@ typedef struct {
     unsigned bad;                       /* DW_Q_* flags seen on the frontal channel in this epoch */
     int    unusable_s, artefact_s;      /* its seconds unusable / artefact on the frontal channel */
     int    one_channel;                 /* staged by the one-channel model (parietal unusable) */
+    unsigned char flag_s[2][DW_Q_NFLAGS]; /* the verdict's seconds in this epoch with each flag (DW_Q_* bit k
+                                           at [c][k]), frontal (c 0) and parietal (c 1; zeros without one):
+                                           why an epoch is unscored or staged on one channel */
     double distance;                    /* the night's distance from the model's training data so far
                                            (dw_stager_distance; 0 for a model without one) */
     int    unlike_training;             /* dw_stager_unlike_training: agreement may be low */

@@ -17,6 +17,9 @@
                                                    log OUT.bdf.events.tsv with EVENTS events spread evenly
   make_inputs.py text IN.txt OUT.edf FS LABEL      one value (uV) per line at FS Hz as a one-channel EDF
                                                    (the YASA snippets), padded with zeros to whole seconds
+  make_inputs.py pick IN.edf OUT.edf END K:LABEL...  the first END s of IN's channels K (0 or 1), in the
+                                                   order given, labelled LABEL (montages without a frontal
+                                                   channel)
   make_inputs.py splice IN.edf OUT.edf T S D END   IN up to T s, then D s of IN from S s (e.g. wake), then
                                                    IN from T on, the whole cut at END s
   make_inputs.py join IN.edf OUT.edf A:B [A:B ...] the pieces of IN from A to B s, one after the other
@@ -117,6 +120,11 @@ def main(a):
         sig = [s[:int(end * fs)].copy() for s in sig]
         sig[ch][int(t0 * fs):int(t1 * fs)] = sig[ch][int(t0 * fs)]
         write_edf(a[2], labels, fs, sig, 600)
+    elif a[0] == "pick":
+        labels, fs, sig = read_edf(a[1])
+        end = int(float(a[3]) * fs)
+        picks = [(int(k), lab) for k, lab in (p.split(":", 1) for p in a[4:])]
+        write_edf(a[2], [lab for _, lab in picks], fs, [sig[k][:end] for k, _ in picks], 600)
     elif a[0] == "text":
         x = np.loadtxt(a[1])
         fs = int(a[3])

@@ -217,9 +217,14 @@ static void test_channels(const char *path)
           s ? s->info.roles_how : err.msg);
     dw_source_close(s);
     s = open_spec(path, "Temp rectal,EEG C3-A2,EEG Pz-Oz", "", "", &err);
-    CHECK("roles: no frontal electrode: the first EEG channel, said so", s && s->info.frontal == 1 &&
-          !strcmp(s->info.roles_how, "frontal: the first EEG channel, none named frontal; parietal: by electrode name"),
+    /* no frontal electrode: the first EEG channel stages alone with the one-channel model (the parietal
+     * one is not put beside it in a slot the model reads as Fpz-Cz), and a note says so */
+    CHECK("roles: no frontal electrode: the first EEG channel alone, said so", s && s->info.frontal == 1 &&
+          s->info.parietal == -1 && !strcmp(s->info.roles_how, "the first EEG channel, none is frontal"),
           "%s", s ? s->info.roles_how : err.msg);
+    CHECK("roles: no frontal electrode: a note line naming the file and the channel", s &&
+          tf_contains(s->info.note, "a.edf: no usable channel names a frontal electrode: staging on \"EEG C3-A2\" "
+                      "alone (the one-channel model), which is not frontal"), "%s", s ? s->info.note : err.msg);
     dw_source_close(s);
     s = open_spec(path, "", "Fpz-Cz", "1", &err);
     CHECK("roles: the same channel as frontal and parietal is refused", !s &&

@@ -1,0 +1,40 @@
+/* Why a night's epochs were unscored, or staged on fewer channels than the rest, counted by cause from the
+ * one signal-quality verdict (dsp/quality.h) as the staging pipeline saw it (dw_epoch_result.flag_s): what
+ * `score` prints under the sleep statistics and writes in its summary, in the same words.
+ *
+ * Each epoch has one cause per channel: "gap" when all 30 of its seconds were lost (no signal at all: a
+ * gap in the file or the stream), else the flag with the most seconds among out of range, lost, railed,
+ * flat and artefact (ties in that order, dw_quality_name's). An unscored epoch is counted on the frontal
+ * channel, or on the parietal one when a given two-channel model, which has no one-channel stand-in,
+ * lost it; an epoch staged by the one-channel stand-in is counted on the parietal channel. */
+#ifndef DW_EPOCH_TALLY_H
+#define DW_EPOCH_TALLY_H
+
+#include <stdio.h>
+
+#include "staging/pipeline.h"
+
+enum { DW_WHY_RANGE, DW_WHY_LOST, DW_WHY_RAILED, DW_WHY_FLAT, DW_WHY_ARTEFACT, DW_WHY_GAP, DW_WHY_N };
+
+typedef struct {
+    int epochs;                 /* every epoch seen */
+    int unscored;               /* of them, unscored */
+    int one_channel;            /* of them, staged by the one-channel stand-in (parietal unusable) */
+    int why[2][DW_WHY_N];       /* unscored epochs by [frontal, parietal (a model without stand-in)][cause] */
+    int why_one[DW_WHY_N];      /* one-channel epochs by the parietal channel's cause */
+} dw_epoch_tally;
+
+/* Counts one epoch. */
+void dw_epoch_tally_add(dw_epoch_tally *t, const dw_epoch_result *r);
+/* Counts n epochs the pipeline never delivered (a seek skipped them): unscored, cause "gap". */
+void dw_epoch_tally_missing(dw_epoch_tally *t, int n);
+/* The causes, one line each, after indent: "why 40 unscored epochs: EEG Fpz-Cz flat 38, lost 2", and
+ * "40 of 120 staged epochs on EEG Fpz-Cz alone (model eeg standing in for fpz_pz): EEG Pz-Oz flat 40".
+ * label: the frontal and parietal channels' labels (parietal NULL without one); model: the night's model,
+ * stand_in: the one-channel model that stood in. Nothing when every epoch was staged on every channel. */
+void dw_epoch_tally_print(FILE *f, const char *indent, const dw_epoch_tally *t, const char *const label[2],
+                          const char *model, const char *stand_in);
+/* The cause name: "out of range", "lost", "railed", "flat", "artefact", "no signal (gap)". */
+const char *dw_epoch_why_name(int why);
+
+#endif

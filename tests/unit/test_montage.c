@@ -1,0 +1,100 @@
+/* The one channel-role rule (sources/montage.c) on its own: which channel stages when none is frontal by
+ * name (rule 5: the first EEG channel, alone, with the one-channel model), the note that says so, and that
+ * the other rules are unchanged. The sources' use of it is tested through real files in test_edf_source
+ * and tests/e2e/score.sh. */
+#include "tap.h"
+
+#include <string.h>
+
+#include "sources/montage.h"
+
+/* Chooses among labels (NULL-terminated) with --frontal fr, --parietal pa ("" unset). */
+static int choose(const char *const *labels, const char *fr, const char *pa, dw_montage *m, dw_err *err)
+{
+    dw_montage_in in;
+    memset(&in, 0, sizeof in);
+    for (; labels[in.n]; in.n++) {
+        in.label[in.n] = labels[in.n];
+        in.usable[in.n] = 1;
+    }
+    dw_channel_spec spec;
+    memset(&spec, 0, sizeof spec);
+    snprintf(spec.frontal, sizeof spec.frontal, "%s", fr);
+    snprintf(spec.parietal, sizeof spec.parietal, "%s", pa);
+    return dw_montage_choose(&in, &spec, "night.edf", m, err);
+}
+
+/* The label of role r (0 frontal, 1 parietal): sel holds source channel numbers. */
+static const char *role(const char *const *labels, const dw_montage *m, int r)
+{
+    int i = r ? m->parietal : m->frontal;
+    return i >= 0 ? labels[m->sel[i]] : "none";
+}
+
+static void test_no_frontal(void)
+{
+    dw_err err = { "" };
+    dw_montage m;
+    const char *pz[] = { "EEG Pz-Oz", NULL };
+    int rc = choose(pz, "", "", &m, &err);
+    CHECK("a lone Pz-Oz stages, alone", rc == 0 && m.frontal == 0 && m.parietal == -1, "rc %d %s, %s: %s", rc,
+          role(pz, &m, 0), role(pz, &m, 1), err.msg);
+    CHECK("the reason says none is frontal", !strcmp(m.how, "the first EEG channel, none is frontal"), "%s", m.how);
+    CHECK("the note names it, says it is not frontal, and that Pz-Oz is a training derivation",
+          strstr(m.note, "staging on \"EEG Pz-Oz\" alone (the one-channel model), which is not frontal") &&
+          strstr(m.note, "Pz-Oz is one of the two derivations the built-in models were trained on"), "%s", m.note);
+
+    const char *o1[] = { "EEG O1-M2", NULL };
+    rc = choose(o1, "", "", &m, &err);
+    CHECK("a lone O1-M2 stages, alone", rc == 0 && m.frontal == 0 && m.parietal == -1, "rc %d", rc);
+    CHECK("the note says O1-M2 is not a training derivation, nearest Pz-Oz",
+          strstr(m.note, "\"EEG O1-M2\" alone") && strstr(m.note, "neither of the derivations") &&
+          strstr(m.note, "nearest: Pz-Oz"), "%s", m.note);
+
+    /* a first-use test: O2-M1 (signal 2) took the frontal slot beside Pz-Oz, said to be "the first" */
+    const char *pzo2[] = { "EEG Pz-Oz", "EEG O2-M1", NULL };
+    rc = choose(pzo2, "", "", &m, &err);
+    CHECK("Pz-Oz + O2-M1: the first (Pz-Oz) stages alone", rc == 0 && m.frontal == 0 && m.parietal == -1,
+          "%s, %s", role(pzo2, &m, 0), role(pzo2, &m, 1));
+    const char *c3[] = { "Resp", "EEG C3-A2", "EEG Pz-Oz", NULL };
+    rc = choose(c3, "", "", &m, &err);
+    CHECK("the first EEG channel, not the first channel", rc == 0 && !strcmp(role(c3, &m, 0), "EEG C3-A2") &&
+          m.parietal == -1,
+          "%s, %s", role(c3, &m, 0), role(c3, &m, 1));
+    CHECK("C3-A2: the note says neither, without a nearest", strstr(m.note, "\"EEG C3-A2\" alone") &&
+          strstr(m.note, "neither") && !strstr(m.note, "nearest"), "%s", m.note);
+    rc = choose(c3, "", "Pz-Oz", &m, &err);
+    CHECK("a parietal given stays; the frontal slot takes the first other EEG channel",
+          rc == 0 && !strcmp(role(c3, &m, 0), "EEG C3-A2") && !strcmp(role(c3, &m, 1), "EEG Pz-Oz") &&
+          strstr(m.note, "\"EEG C3-A2\" in the frontal slot") &&
+          !strstr(m.note, "one-channel"), "%s, %s: %s", role(c3, &m, 0), role(c3, &m, 1), m.note);
+}
+
+static void test_other_rules_unchanged(void)
+{
+    dw_err err = { "" };
+    dw_montage m;
+    const char *both[] = { "EEG Pz-Oz", "EEG Fpz-Cz", NULL };
+    int rc = choose(both, "", "", &m, &err);
+    CHECK("by electrode: Fpz-Cz frontal, Pz-Oz parietal, no note", rc == 0 && m.frontal == 1 && m.parietal == 0 &&
+          !m.note[0] && !strcmp(m.how, "by electrode name"), "%s", m.note);
+    const char *fp1[] = { "EEG O2-A1", "EEG Fp1-A2", NULL };
+    rc = choose(fp1, "", "", &m, &err);
+    CHECK("Fp1 frontal, O2 parietal", rc == 0 && m.frontal == 1 && m.parietal == 0 && !m.note[0], "%s", m.note);
+    const char *chn[] = { "Ch1", "Ch2", "Ch3", NULL };
+    rc = choose(chn, "", "", &m, &err);
+    CHECK("ChN order: Ch1 frontal, Ch2 parietal, no note", rc == 0 && m.frontal == 0 && m.parietal == 1 &&
+          !m.note[0] && !strcmp(m.how, "by channel order"), "%s", m.how);
+    rc = choose(both, "Pz-Oz", "none", &m, &err);
+    CHECK("--frontal Pz-Oz --parietal none: as given, no note", rc == 0 && m.frontal == 0 && m.parietal == -1 &&
+          !m.note[0] && !strcmp(m.how, "as given"), "%s %s", m.how, m.note);
+    rc = choose(both, "none", "", &m, &err);
+    CHECK("--frontal none is obeyed (no frontal)", rc == 0 && m.frontal == -1, "%d", m.frontal);
+}
+
+int main(void)
+{
+    test_no_frontal();
+    test_other_rules_unchanged();
+    TAP_DONE();
+}
