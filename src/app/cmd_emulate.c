@@ -97,7 +97,8 @@ static int usage(const char *why)
         "            open otherwise, once one is given), eye-move=T:D (saccades on channels 1-2),\n"
         "            impedance=CH:KOHM\n"
         "  --speed F  stream F times faster than real time (tests; the board's clock runs F times fast)\n"
-        "  prints the pty's path; --link keeps a symlink to it (replaced when unplugged and back)\n");
+        "  prints the pty's path; --link keeps a symlink to it (replaced when unplugged and back,\n"
+        "  removed when it stops: SIGINT, SIGTERM, SIGHUP)\n");
     return 2;
 }
 
@@ -621,6 +622,7 @@ int dw_cmd_emulate(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);        /* its terminal gone: stop the same way, the link removed */
     signal(SIGPIPE, SIG_IGN);
     if (open_pty(&e) != 0)
         goto out;
