@@ -31,7 +31,7 @@ static const char usage_text[] =
 "       dreamwatch record --serial PATH [--out DIR] [OPTIONS]         record and stage a night, no screen\n"
 "       dreamwatch emulate [--daisy] [--file FILE] [--faults LIST] [--link PATH]   a Cyton on a pty\n"
 "       dreamwatch recover FILE.bdf                                   repair a recording left by a crash\n"
-"       dreamwatch attach [SESSION]                                   the monitor of a running record\n"
+"       dreamwatch attach [SESSION]                                   the monitor of a running session\n"
 "       dreamwatch ward --broker URL [OPTIONS]                        every published bed on one screen\n"
 "       dreamwatch nights [DIR...] [--target H]                       the nights' summaries, trend of sleep\n"
 "       dreamwatch check --serial PATH                                the pre-night check of a board\n"
@@ -81,8 +81,9 @@ static const char usage_text[] =
 "      e event list, S summary, t theme, v layout; in the hypnogram: Left Right cursor, z Z zoom, [ ] events;\n"
 "      E evoked response, k pre-night check (live); after an awakening: y n r, 1-5 or text answers.\n"
 "On exit the night's files (recording, session log, summary) are named on standard error.\n"
-"Signals: SIGINT, SIGTERM and SIGHUP shut down safely; a second one forces exit (the recording is kept).\n"
-"Headless (record, --headless) a SIGHUP, the terminal going, does not stop the session.\n";
+"Signals: SIGINT and SIGTERM shut down safely; a second one forces exit (the recording is kept).\n"
+"SIGHUP (the terminal gone: a dropped SSH link) never ends a live night: record and --headless go on,\n"
+"a live monitor goes on headless (dreamwatch attach NAME rejoins it); a replay shuts down safely.\n";
 
 enum {
     O_BOARD = 256, O_CHANNELS, O_FRONTAL, O_PARIETAL, O_SPEED, O_PAUSED, O_EXIT_AT_END, O_NATURAL,

@@ -473,6 +473,7 @@ static const char *const help_lines[] = {
     "E           evoked response (stimuli)      k  pre-night check (live)",
     "Questions after a protocol awakening: y n r, 1-5, or text and Enter",
     "d           detach (`dreamwatch attach` only: the session goes on)",
+    "Terminal gone (SSH drop): a live night goes on; dreamwatch attach rejoins",
     "Traces:     s sweep/scroll  [ ] scale  0 auto scale  Up Down channels",
     "Alerts:     Up Down select  Enter acknowledge the selected alert",
     "Hypnogram, spectrogram: Left Right cursor  PgUp PgDn page  Home End",
