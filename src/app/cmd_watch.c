@@ -358,9 +358,9 @@ static void screen_session(dw_monitor *m, const dw_display_cfg *display, const c
         fprintf(stderr, "dreamwatch: second signal, exiting now\n");
         _exit(1);
     }
-    struct headless h = { .asked = how != DW_SCREEN_HANGUP, .hup_noted = 1 };
     pthread_mutex_lock(&m->lock);
     int live = m->live;
+    struct headless h = { .asked = how != DW_SCREEN_HANGUP || !live, .hup_noted = 1 };
     h.shown = m->n_epochs;                  /* the screen showed them: only what comes from now on */
     h.news = m->n_events;
     pthread_mutex_unlock(&m->lock);
@@ -452,7 +452,8 @@ static int watch(int argc, char **argv, int headless_cmd)
         dw_monitor_destroy(&mon);
         return 1;
     }
-    /* The net thread: the control socket of a headless session (`dreamwatch attach`), the broker. */
+    /* The net thread: the control socket of a headless session or a live monitor (`dreamwatch
+     * attach`), the broker. */
     dw_net *net = NULL;
     if (serve || cfg.publish.url[0]) {
         dw_net_opts no = { &cfg.publish, serve ? session : NULL, cfg.subject };
