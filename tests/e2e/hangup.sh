@@ -110,10 +110,11 @@ if command -v strace >/dev/null; then
     monitor slow --serial "$TMP/slow.tty" --out "$TMP/slow"
     grown slow
     strace -f -qq -o /dev/null -p "$DW" -e trace=fsync,fdatasync -e inject=fsync,fdatasync:delay_enter=1000000 &
-    echo $! >> "$TMP/slow.pids"
+    st=$!; echo $st >> "$TMP/slow.pids"
     sleep 1
     tm_keys Q && wait_for 5 'Safe shutdown' && tm_keys y
     sleep 0.3; kill -HUP "$DW"; sleep 0.4; kill -HUP "$DW"
+    sleep 0.3; kill $st; wait $st      # strace detaches mid-close (LeakSanitizer cannot run under ptrace)
     closed slow operator "$(ended slow)"
     tmux -S "$TMUX_SOCK" kill-server 2>/dev/null
     reap slow
