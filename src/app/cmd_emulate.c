@@ -622,7 +622,7 @@ int dw_cmd_emulate(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);        /* its terminal gone: stop the same way, the link removed */
+    sigaction(SIGHUP, &sa, NULL);        /* its terminal gone: stop the same way, link removed */
     signal(SIGPIPE, SIG_IGN);
     if (open_pty(&e) != 0)
         goto out;

@@ -82,8 +82,9 @@ static const char usage_text[] =
 "      E evoked response, k pre-night check (live); after an awakening: y n r, 1-5 or text answers.\n"
 "On exit the night's files (recording, session log, summary) are named on standard error.\n"
 "Signals: SIGINT and SIGTERM shut down safely; a second one forces exit (the recording is kept).\n"
-"SIGHUP (the terminal gone: a dropped SSH link) never ends a live night: record and --headless go on,\n"
-"a live monitor goes on headless (dreamwatch attach NAME rejoins it); a replay shuts down safely.\n";
+"SIGHUP (the terminal gone: a dropped SSH link) never ends a live night: record and --headless\n"
+"go on, a live monitor goes on headless (dreamwatch attach NAME rejoins it); a replay shuts down\n"
+"safely.\n";
 
 enum {
     O_BOARD = 256, O_CHANNELS, O_FRONTAL, O_PARIETAL, O_SPEED, O_PAUSED, O_EXIT_AT_END, O_NATURAL,
@@ -272,11 +273,12 @@ static void headless_news(const dw_monitor *m, int *alerts_seen, unsigned *block
     *blocker_told = bl ? bl->id : 0;
 }
 
-/* Where the loop below starts: a headless session from its beginning; after the screen, from where the
- * screen left (nothing shown again), with a shutdown already asked or a hang-up already noted. */
+/* Where the loop below starts: a headless session from its beginning; after the screen, from where
+ * the screen left (nothing shown again), with a shutdown already asked or a hang-up already noted.
+ */
 struct headless {
     int asked;            /* a safe shutdown was asked: a SIGINT or SIGTERM now forces exit */
-    int hup_noted;        /* the hang-up is in the session log (a dropped link brings several SIGHUPs) */
+    int hup_noted;        /* the hang-up is in the log (a dropped link brings several SIGHUPs) */
     int shown, news;      /* epochs printed, events looked at */
 };
 
@@ -284,9 +286,9 @@ struct headless {
  * SIGINT or SIGTERM asks for a safe shutdown, a second forces exit (the recording's header is kept
  * current on disk, so nothing already written is lost). SIGHUP never stops it and never counts as a
  * second signal: a headless session exists to outlive its terminal (README: "A night that does not
- * depend on the terminal"), and a dropped SSH link hangs up `record ... &` whether or not it was started
- * under nohup (a blocked signal is taken here even when nohup set it ignored). Returns when the worker
- * has finished (m->finished). */
+ * depend on the terminal"), and a dropped SSH link hangs up `record ... &` whether or not it was
+ * started under nohup (a blocked signal is taken here even when nohup set it ignored). Returns when
+ * the worker has finished (m->finished). */
 static void run_headless(dw_monitor *m, struct headless *h)
 {
     sigset_t set;
@@ -319,8 +321,8 @@ static void run_headless(dw_monitor *m, struct headless *h)
         while (h->shown < m->n_epochs) {
             const float *p = m->prob[h->shown];
             int s = m->stage[h->shown];
-            printf("epoch %d\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\n", h->shown, dw_stage_name(s), p[0], p[1], p[2],
-                   p[3], p[4]);
+            printf("epoch %d\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\n", h->shown, dw_stage_name(s),
+                   p[0], p[1], p[2], p[3], p[4]);
             h->shown++;
         }
         pthread_mutex_unlock(&m->lock);
@@ -345,12 +347,12 @@ static void headless_session(dw_monitor *m)
     run_headless(m, &h);
 }
 
-/* The monitor: the screen, then what its end asks for. Its terminal gone (an SSH link dropped, the window
- * closed, SIGHUP) with no shutdown asked, a live session goes on headless: the control socket it has
- * served from the start lets `dreamwatch attach NAME` rejoin the night, and SIGTERM or Q from attach end
- * it safely; a replay, which loses nothing by stopping, ends with a safe shutdown ("terminal closed").
- * Either way this thread then waits for the worker to close the recording and write the summary, taking
- * the signals that come meanwhile. */
+/* The monitor: the screen, then what its end asks for. Its terminal gone (an SSH link dropped, the
+ * window closed, SIGHUP) with no shutdown asked, a live session goes on headless: the control
+ * socket it has served from the start lets `dreamwatch attach NAME` rejoin the night, and SIGTERM
+ * or Q from attach end it safely; a replay, which loses nothing by stopping, ends with a safe
+ * shutdown ("terminal closed"). Either way this thread then waits for the worker to close the
+ * recording and write the summary, taking the signals that come meanwhile. */
 static void screen_session(dw_monitor *m, const dw_display_cfg *display, const char *session)
 {
     int how = dw_screen_run(m, display);
@@ -361,14 +363,15 @@ static void screen_session(dw_monitor *m, const dw_display_cfg *display, const c
     pthread_mutex_lock(&m->lock);
     int live = m->live;
     struct headless h = { .asked = how != DW_SCREEN_HANGUP || !live, .hup_noted = 1 };
-    h.shown = m->n_epochs;                  /* the screen showed them: only what comes from now on */
+    h.shown = m->n_epochs;                  /* the screen showed them: only the ones to come */
     h.news = m->n_events;
     pthread_mutex_unlock(&m->lock);
     if (how == DW_SCREEN_HANGUP && live) {
         char note[128];
-        snprintf(note, sizeof note, "terminal closed; the session goes on headless (dreamwatch attach %s)",
-                 session);
-        fprintf(stderr, "dreamwatch: %s; stop it with SIGTERM or with Q from dreamwatch attach\n", note);
+        snprintf(note, sizeof note,
+                 "terminal closed; the session goes on headless (dreamwatch attach %s)", session);
+        fprintf(stderr, "dreamwatch: %s; stop it with SIGTERM or with Q from dreamwatch attach\n",
+                note);
         dw_monitor_post(m, DW_CMD_MARKER, 0, note);
     } else if (how == DW_SCREEN_HANGUP) {
         dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, "terminal closed");
@@ -413,11 +416,11 @@ static int watch(int argc, char **argv, int headless_cmd)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
-    /* Blocked in every thread from here on (the threads started below inherit it): this thread takes
-     * them, with the screen's handlers while it runs, else with sigtimedwait (run_headless), so none
-     * can kill the process while the recording is closed. While the worker is made (the board's first
-     * handshake takes seconds) a signalfd lets it give up at once; headless, a hang-up stays pending for
-     * run_headless (it goes on). */
+    /* Blocked in every thread from here on (the threads started below inherit it): this thread
+     * takes them, with the screen's handlers while it runs, else with sigtimedwait (run_headless),
+     * so none can kill the process while the recording is closed. While the worker is made (the
+     * board's first handshake takes seconds) a signalfd lets it give up at once; headless, a
+     * hang-up stays pending for run_headless (it goes on). */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     sigset_t stop = set;
     if (ro.headless)

@@ -69,9 +69,9 @@ static int signals_install(void)
     return 0;
 }
 
-/* Blocked first, then the old handlers back: a signal that comes now stays pending for the caller (with
- * SIG_DFL and unblocked, a hang-up's third SIGHUP killed the process while the worker closed the
- * recording: no summary, no events table, no "Recording stopped"). */
+/* Blocked first, then the old handlers back: a signal that comes now stays pending for the caller
+ * (with SIG_DFL and unblocked, a hang-up's third SIGHUP killed the process while the worker closed
+ * the recording: no summary, no events table, no "Recording stopped"). */
 static void signals_restore(void)
 {
     sigset_t set;
