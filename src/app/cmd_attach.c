@@ -1,7 +1,7 @@
 /* `dreamwatch attach [SESSION]`: the full monitor (same panes, same keys) on a running `dreamwatch
- * record` through its control socket. d detaches; a hang-up (the SSH link dropping, the terminal
- * closed) detaches too; the session and its recording go on either way. Q still asks the session
- * for a safe shutdown. */
+ * record`, or a live monitor (gone headless when its terminal went), through its control socket. d
+ * detaches; a hang-up (the SSH link dropping, the terminal closed) detaches too; the session and
+ * its recording go on either way. Q still asks the session for a safe shutdown. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,12 +16,10 @@
 
 static const char usage[] =
     "usage: dreamwatch attach [SESSION] [--theme NAME] [--bedside] [--ascii] [--config FILE]\n"
-    "The monitor of a running `dreamwatch record` (SESSION: its bed id, or its process id when it "
-    "has none;\n"
-    "with no SESSION the only one running, or a list). d detaches and leaves the session running; "
-    "so does a\n"
-    "closed terminal or a dropped SSH link. Q asks the session for a safe shutdown, as in the "
-    "monitor.\n";
+    "The monitor of a running `dreamwatch record` or live monitor (SESSION: its bed id, or\n"
+    "its process id when it has none; with no SESSION the only one running, or a list).\n"
+    "d detaches and leaves the session running; so does a closed terminal or a dropped SSH\n"
+    "link. Q asks the session for a safe shutdown, as in the monitor.\n";
 
 int dw_cmd_attach(int argc, char **argv)
 {

@@ -114,7 +114,8 @@ static int usage(const char *why)
         "            above 1 a full pty is waited for (a slow reader makes it late, said on\n"
         "            stderr), at 1 or less it drops the packet as an overflowing dongle would\n"
         "            (the counter jumps). At exit: what was sent, how fast, how late\n"
-        "  prints the pty's path; --link keeps a symlink to it (replaced when unplugged and back)\n");
+        "  prints the pty's path; --link keeps a symlink to it (replaced when unplugged and back,\n"
+        "  removed when it stops: SIGINT, SIGTERM, SIGHUP)\n");
     return 2;
 }
 
@@ -706,6 +707,7 @@ int dw_cmd_emulate(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);        /* its terminal gone: stop the same way, link removed */
     signal(SIGPIPE, SIG_IGN);
     if (open_pty(&e) != 0)
         goto out;

@@ -36,7 +36,7 @@ static const char usage_text[] =
 "                  [--sent-log FILE] [--seconds N] [--seed N]         a Cyton on a pty\n"
 "       dreamwatch recover FILE.bdf...                                repair recordings after a crash\n"
 "       dreamwatch attach [SESSION] [--theme NAME] [--bedside] [--ascii] [--config FILE]\n"
-"                                                                     the monitor of a running record\n"
+"                                                                     the monitor of a running session\n"
 "       dreamwatch ward [--broker URL] [--cafile FILE] [--certfile FILE] [--keyfile FILE]\n"
 "                  [--credentials FILE] [--stale S] [--theme NAME] [--ascii] [--config FILE]\n"
 "                  [--set SEC.KEY=VAL]                                every published bed, one screen\n"
@@ -90,8 +90,10 @@ static const char usage_text[] =
 "      E evoked response, k pre-night check (live); after an awakening: y n r, 1-5 or text answers.\n"
 "On exit every file the night created (recording, side log, session log, tables, summary) is\n"
 "named on standard error.\n"
-"Signals: SIGINT, SIGTERM and SIGHUP shut down safely; a second one forces exit (the recording is kept).\n"
-"Headless (record, --headless) a SIGHUP, the terminal going, does not stop the session.\n";
+"Signals: SIGINT and SIGTERM shut down safely; a second one forces exit (the recording is kept).\n"
+"SIGHUP (the terminal gone: a dropped SSH link) never ends a live night: record and --headless\n"
+"go on, a live monitor goes on headless (dreamwatch attach NAME rejoins it); a replay shuts down\n"
+"safely.\n";
 
 /* `dreamwatch record --help`: the options a night with no screen takes (the display's are the
  * monitor's and attach's). */
@@ -317,60 +319,110 @@ static void headless_news(const dw_monitor *m, int *alerts_seen, unsigned *block
     *blocker_told = bl ? bl->id : 0;
 }
 
-/* Headless: this thread takes the signals; the first SIGINT or SIGTERM asks for a safe shutdown, a second
- * forces exit (the recording's header is kept current on disk, so nothing already written is lost).
- * SIGHUP does not stop it: a headless session exists to outlive its terminal (README: "A night that does
- * not depend on the terminal"), and a dropped SSH link hangs up `record ... &` whether or not it was
- * started under nohup (a blocked signal is taken here even when nohup set it ignored). */
-static void run_headless(dw_monitor *m)
+/* Where the loop below starts: a headless session from its beginning; after the screen, from where
+ * the screen left (nothing shown again), with a shutdown already asked or a hang-up already noted.
+ */
+struct headless {
+    int asked;            /* a safe shutdown was asked: a SIGINT or SIGTERM now forces exit */
+    int hup_noted;        /* the hang-up is in the log (a dropped link brings several SIGHUPs) */
+    int shown, news;      /* epochs printed, events looked at */
+};
+
+/* Headless: this thread takes the signals (blocked in every thread since watch() began); the first
+ * SIGINT or SIGTERM asks for a safe shutdown, a second forces exit (the recording's header is kept
+ * current on disk, so nothing already written is lost). SIGHUP never stops it and never counts as a
+ * second signal: a headless session exists to outlive its terminal (README: "A night that does not
+ * depend on the terminal"), and a dropped SSH link hangs up `record ... &` whether or not it was
+ * started under nohup (a blocked signal is taken here even when nohup set it ignored). Returns when
+ * the worker has finished (m->finished). */
+static void run_headless(dw_monitor *m, struct headless *h)
 {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
-    int asked = 0, shown = 0, news = 0;
     unsigned blocker = 0;
-    pthread_mutex_lock(&m->lock);
-    fprintf(stderr, "dreamwatch: %s: staging %s\n", m->source_desc, m->staging_desc);
-    for (const char *l = m->source_note; *l; l += strcspn(l, "\n"), l += *l == '\n')
-        fprintf(stderr, "dreamwatch: %.*s\n", (int)strcspn(l, "\n"), l);   /* each line prefixed */
-    pthread_mutex_unlock(&m->lock);
     for (;;) {
         struct timespec ts = { 0, 200 * 1000 * 1000 };
         int sig = sigtimedwait(&set, NULL, &ts);
-        if (sig == SIGHUP) {
+        if (sig == SIGHUP && !h->asked && !h->hup_noted) {
+            h->hup_noted = 1;
             fprintf(stderr, "dreamwatch: hangup (the terminal is gone): the session goes on; stop it with "
                             "SIGTERM or with Q from dreamwatch attach\n");
             dw_monitor_post(m, DW_CMD_MARKER, 0, "terminal hung up; the session goes on");
-        } else if (sig > 0) {
-            if (asked) {
+        } else if (sig > 0 && sig != SIGHUP) {
+            if (h->asked) {
                 fprintf(stderr, "dreamwatch: second signal, exiting now\n");
                 _exit(1);
             }
-            asked = 1;
+            h->asked = 1;
             fprintf(stderr, "dreamwatch: %s, shutting down safely\n", strsignal(sig));
             dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, "signal");
         }
         pthread_mutex_lock(&m->lock);
         int finished = m->finished;
         int ended = m->source_ended;
-        headless_news(m, &news, &blocker);
-        while (shown < m->n_epochs) {
-            const float *p = m->prob[shown];
-            int s = m->stage[shown];
-            printf("epoch %d\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\n", shown, dw_stage_name(s), p[0], p[1], p[2], p[3], p[4]);
-            shown++;
+        headless_news(m, &h->news, &blocker);
+        while (h->shown < m->n_epochs) {
+            const float *p = m->prob[h->shown];
+            int s = m->stage[h->shown];
+            printf("epoch %d\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\n", h->shown, dw_stage_name(s),
+                   p[0], p[1], p[2], p[3], p[4]);
+            h->shown++;
         }
         pthread_mutex_unlock(&m->lock);
         fflush(stdout);
         if (finished)
             break;
-        if (ended && !asked) {
+        if (ended && !h->asked) {
             dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, "end of recording");
-            asked = 1;
+            h->asked = 1;
         }
     }
+}
+
+static void headless_session(dw_monitor *m)
+{
+    struct headless h = { 0 };
+    pthread_mutex_lock(&m->lock);
+    fprintf(stderr, "dreamwatch: %s: staging %s\n", m->source_desc, m->staging_desc);
+    for (const char *l = m->source_note; *l; l += strcspn(l, "\n"), l += *l == '\n')
+        fprintf(stderr, "dreamwatch: %.*s\n", (int)strcspn(l, "\n"), l);   /* each line prefixed */
+    pthread_mutex_unlock(&m->lock);
+    run_headless(m, &h);
+}
+
+/* The monitor: the screen, then what its end asks for. Its terminal gone (an SSH link dropped, the
+ * window closed, SIGHUP) with no shutdown asked, a live session goes on headless: the control
+ * socket it has served from the start lets `dreamwatch attach NAME` rejoin the night, and SIGTERM
+ * or Q from attach end it safely; a replay, which loses nothing by stopping, ends with a safe
+ * shutdown ("terminal closed"). Either way this thread then waits for the worker to close the
+ * recording and write the summary, taking the signals that come meanwhile. */
+static void screen_session(dw_monitor *m, const dw_display_cfg *display, const char *session)
+{
+    int how = dw_screen_run(m, display);
+    if (how == DW_SCREEN_FORCED) {
+        fprintf(stderr, "dreamwatch: second signal, exiting now\n");
+        _exit(1);
+    }
+    pthread_mutex_lock(&m->lock);
+    int live = m->live;
+    struct headless h = { .asked = how != DW_SCREEN_HANGUP || !live, .hup_noted = 1 };
+    h.shown = m->n_epochs;                  /* the screen showed them: only the ones to come */
+    h.news = m->n_events;
+    pthread_mutex_unlock(&m->lock);
+    if (how == DW_SCREEN_HANGUP && live) {
+        char note[128];
+        snprintf(note, sizeof note,
+                 "terminal closed; the session goes on headless (dreamwatch attach %s)", session);
+        fprintf(stderr, "dreamwatch: %s; stop it with SIGTERM or with Q from dreamwatch attach\n",
+                note);
+        dw_monitor_post(m, DW_CMD_MARKER, 0, note);
+    } else if (how == DW_SCREEN_HANGUP) {
+        dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, "terminal closed");
+    }
+    run_headless(m, &h);
 }
 
 static int watch(int argc, char **argv, int headless_cmd)
@@ -410,15 +462,16 @@ static int watch(int argc, char **argv, int headless_cmd)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
-    /* Headless, this thread takes the signals from here on; while the worker is made (the board's first
-     * handshake takes seconds) a signalfd lets it give up at once. */
-    int sfd = -1;
-    if (ro.headless) {
-        pthread_sigmask(SIG_BLOCK, &set, NULL);
-        sigset_t stop = set;                 /* a hang-up stays pending for run_headless: it goes on */
+    /* Blocked in every thread from here on (the threads started below inherit it): this thread
+     * takes them, with the screen's handlers while it runs, else with sigtimedwait (run_headless),
+     * so none can kill the process while the recording is closed. While the worker is made (the
+     * board's first handshake takes seconds) a signalfd lets it give up at once; headless, a
+     * hang-up stays pending for run_headless (it goes on). */
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    sigset_t stop = set;
+    if (ro.headless)
         sigdelset(&stop, SIGHUP);
-        sfd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
-    }
+    int sfd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
     signal(SIGPIPE, SIG_IGN);
 
     static dw_monitor mon;
@@ -426,7 +479,10 @@ static int watch(int argc, char **argv, int headless_cmd)
     char session[64];                                      /* the control socket's name */
     snprintf(session, sizeof session, "%s", cfg.publish.bed[0] ? cfg.publish.bed : "");
     if (!session[0]) snprintf(session, sizeof session, "%ld", (long)getpid());
-    dw_net_opts net_check = { &cfg.publish, ro.headless ? session : NULL, cfg.subject };
+    /* The control socket (`dreamwatch attach`): a headless session, and a live monitor, whose night
+     * goes on headless when its terminal goes */
+    int serve = ro.headless || cfg.serial[0];
+    dw_net_opts net_check = { &cfg.publish, serve ? session : NULL, cfg.subject };
     if (dw_net_check(&net_check, &err) < 0) {              /* before the device or a recording is opened */
         fprintf(stderr, "dreamwatch: %s\n", err.msg);
         return 1;
@@ -445,10 +501,11 @@ static int watch(int argc, char **argv, int headless_cmd)
         dw_monitor_destroy(&mon);
         return 1;
     }
-    /* The net thread: the control socket of a headless session (`dreamwatch attach`), the broker. */
+    /* The net thread: the control socket of a headless session or a live monitor (`dreamwatch
+     * attach`), the broker. */
     dw_net *net = NULL;
-    if (ro.headless || cfg.publish.url[0]) {
-        dw_net_opts no = { &cfg.publish, ro.headless ? session : NULL, cfg.subject };
+    if (serve || cfg.publish.url[0]) {
+        dw_net_opts no = { &cfg.publish, serve ? session : NULL, cfg.subject };
         if (!(net = dw_net_start(&mon, &no, &err))) {
             fprintf(stderr, "dreamwatch: %s\n", err.msg);
             dw_worker_free(w);
@@ -465,9 +522,9 @@ static int watch(int argc, char **argv, int headless_cmd)
         return 1;
     }
     if (ro.headless)
-        run_headless(&mon);
+        headless_session(&mon);
     else
-        dw_screen_run(&mon, &cfg.display);
+        screen_session(&mon, &cfg.display, session);
     dw_worker_join(w);
     dw_net_stop(net);
     print_exit(&mon, dw_worker_outputs(w));

@@ -11,7 +11,7 @@ int dw_cmd_features(int argc, char **argv);         /* features NIGHT...: the pe
 int dw_cmd_emulate(int argc, char **argv);          /* emulate: a Cyton on a pty */
 int dw_cmd_recover(int argc, char **argv);          /* recover FILE.bdf... */
 int dw_cmd_check(int argc, char **argv);            /* check --serial PORT: the pre-night check */
-int dw_cmd_attach(int argc, char **argv);           /* attach [SESSION]: the monitor of a running record */
+int dw_cmd_attach(int argc, char **argv);           /* attach [SESSION]: a session's monitor */
 int dw_cmd_ward(int argc, char **argv);             /* ward --broker URL: every published bed */
 int dw_cmd_nights(int argc, char **argv);           /* nights [DIR...]: the nights' summaries in a table */
 

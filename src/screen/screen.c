@@ -69,8 +69,17 @@ static int signals_install(void)
     return 0;
 }
 
+/* Blocked first, then the old handlers back: a signal that comes now stays pending for the caller
+ * (with SIG_DFL and unblocked, a hang-up's third SIGHUP killed the process while the worker closed
+ * the recording: no summary, no events table, no "Recording stopped"). */
 static void signals_restore(void)
 {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int i = 0; i < NSIG_HANDLED; i++)
+        if (handled_signals[i] != SIGWINCH)
+            sigaddset(&set, handled_signals[i]);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
     for (int i = 0; i < NSIG_HANDLED; i++)
         sigaction(handled_signals[i], &old_actions[i], NULL);
     for (int i = 0; i < 2; i++)
@@ -465,6 +474,7 @@ static const char *const help_lines[] = {
     "            k mid-night too: its 2-s stops are pauses, not loss",
     "Questions after a protocol awakening: y n r, 1-5, or text and Enter",
     "d           detach (`dreamwatch attach` only: the session goes on)",
+    "Terminal gone (SSH drop): a live night goes on; dreamwatch attach rejoins",
     "Traces:     s sweep/scroll  [ ] scale  0 auto scale  Up Down channels",
     "Alerts:     Up Down select  Enter acknowledge the selected alert",
     "Hypnogram, spectrogram: Left Right cursor  PgUp PgDn page  Home End",
@@ -746,9 +756,10 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
     if (!s || signals_install() < 0) {
         fprintf(stderr, "dreamwatch: cannot set up the screen: %s\n", strerror(errno));
         free(s);
+        signals_restore();
         if (!m->attached)                          /* an attached screen leaves its session alone */
             dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, "no screen");   /* main joins the worker next */
-        return 0;
+        return DW_SCREEN_DONE;
     }
     shutdown_asked = dream_pending = detach_asked = 0;
     memset(&dlg, 0, sizeof dlg);
@@ -775,7 +786,7 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
         free(s);
         if (!m->attached)
             dw_monitor_post(m, DW_CMD_SHUTDOWN, 0, "no screen");
-        return 0;
+        return DW_SCREEN_DONE;
     }
     curses_on = 1;
     cbreak();                                       /* Ctrl-C stays a signal: a safe shutdown */
@@ -792,13 +803,13 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
         dw_screen_say(s, "charset utf8 asked for, but the locale is not UTF-8: using ASCII");
 
     double frame_dt = 1.0 / (cfg->fps > 0 ? cfg->fps : 10), next_frame = 0;
-    int relayout = 1, stdin_ok = 1, was_bedside = -1, prev_wants = 0, last_sec = -1, note_shown = 0, was_ended = 0;
+    int relayout = 1, was_bedside = -1, prev_wants = 0, last_sec = -1, note_shown = 0, was_ended = 0;
     unsigned long bells_seen = 0;
     int dlg_was = DLG_NONE, proto_was = 0;
-    int dirty = 1;
+    int dirty = 1, how = DW_SCREEN_DONE;
     for (;;) {
         struct pollfd pf[3] = {
-            { sig_pipe[0], POLLIN, 0 }, { m->wake_fd[0], POLLIN, 0 }, { stdin_ok ? 0 : -1, POLLIN, 0 } };
+            { sig_pipe[0], POLLIN, 0 }, { m->wake_fd[0], POLLIN, 0 }, { 0, POLLIN, 0 } };
         double now = dw_now_mono();
         int timeout = 1000 - (int)(fmod(dw_now_wall(), 1.0) * 1000) + 5;   /* the clock's next second */
         if (dirty || s->changed) {
@@ -816,10 +827,16 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
                     if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
                         resizeterm(ws.ws_row, ws.ws_col);
                     relayout = 1;
-                } else if (shutdown_asked || m->attached) {
-                    goto out;                       /* a second signal, or attached: leave at once */
+                } else if (m->attached) {
+                    goto out;                       /* attached: any of them detaches */
+                } else if (sig[i] == SIGHUP) {
+                    how = shutdown_asked ? DW_SCREEN_DONE : DW_SCREEN_HANGUP;
+                    goto out;                       /* the terminal is gone: the caller decides */
+                } else if (shutdown_asked) {
+                    how = DW_SCREEN_FORCED;         /* a second SIGINT or SIGTERM */
+                    goto out;
                 } else {
-                    post(s, DW_CMD_SHUTDOWN, 0, sig[i] == SIGHUP ? "hangup" : "signal");
+                    post(s, DW_CMD_SHUTDOWN, 0, "signal");
                 }
             }
         }
@@ -832,12 +849,12 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
             pthread_mutex_unlock(&m->lock);
         }
         if (pf[2].revents & (POLLHUP | POLLERR | POLLNVAL)) {
-            stdin_ok = 0;                           /* the terminal went away */
-            if (m->attached) goto out;              /* detach: the session goes on */
-            if (!shutdown_asked) post(s, DW_CMD_SHUTDOWN, 0, "terminal closed");
+            /* the terminal went away (attached: detach) */
+            how = shutdown_asked || m->attached ? DW_SCREEN_DONE : DW_SCREEN_HANGUP;
+            goto out;
         }
         int key;
-        while (stdin_ok && key_read(&key)) {
+        while (key_read(&key)) {
             dirty = 1;
             if (shutdown_asked) continue;
             if (dialog_key(s, key)) continue;
@@ -909,5 +926,5 @@ out:
     free(s->ref_stage);
     free(s->events);
     free(s);
-    return 0;
+    return how;
 }

@@ -19,8 +19,24 @@ typedef struct {
 
 } dw_display_cfg;
 
-/* Own the terminal until the operator confirms a safe shutdown (or a SIGINT/SIGTERM/SIGHUP asks for one)
- * and the worker has set m->finished. Restores the terminal on every exit path. Returns 0. */
+/* How dw_screen_run ended. */
+enum {
+    DW_SCREEN_DONE = 0,    /* the worker finished (m->finished), or a safe shutdown was posted and
+                            * the terminal went before it finished (the caller waits for the
+                            * worker), or the screen could not start (a shutdown posted), or
+                            * `attach` detached */
+    DW_SCREEN_HANGUP = 1,  /* the terminal went away (SIGHUP, or standard input hung up) and
+                            * nothing was posted for it: the caller decides whether the session
+                            * goes on */
+    DW_SCREEN_FORCED = 2,  /* a second SIGINT or SIGTERM after a shutdown was asked: exit at once */
+};
+/* Own the terminal until the operator confirms a safe shutdown (or a SIGINT/SIGTERM asks for one)
+ * and the worker has set m->finished, or until the terminal goes away. A hang-up is never counted
+ * as a second signal (a dropped SSH link brings two or three: the kernel's, the shell's, tmux's).
+ * Restores the terminal on every exit path (on a dead one, endwin's writes fail with EIO and
+ * return) and leaves SIGINT, SIGTERM and SIGHUP blocked in the calling thread, so one that comes
+ * after stays pending for the caller (sigtimedwait) instead of killing the process while the
+ * recording is being closed. Returns DW_SCREEN_*. */
 int  dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg);
 /* Give the terminal back if the screen still holds it; safe from an atexit handler. */
 void dw_screen_emergency_restore(void);

@@ -2,8 +2,9 @@
 # The session through the real binary: natural mode gives no stimulus all night; enhanced mode stimulates
 # only in N2/N3 (cues only in R), every stimulus logged with its trough, delivery and phase; natural mode
 # turned on in the screen cancels a pending stimulus; a manual wake that gets no W repeats and escalates
-# on time; SIGTERM, SIGHUP (a closed terminal under the screen) and a confirmed Q each leave a closed BDF
-# recording and a summary; a hanging stimulus command is killed and reported.
+# on time; SIGTERM and a confirmed Q each leave a closed BDF recording and a summary, SIGHUP does not
+# stop `record` (the monitor's closed terminal: hangup.sh); a hanging stimulus command is killed and
+# reported.
 . "$(dirname "$0")/lib.sh"
 HERE=$(dirname "$0")
 SAMPLE=$DW_ROOT/sample-data/sample-night.edf
@@ -209,35 +210,9 @@ EOF
 fi
 tmux -S "$TMUX_SOCK" kill-server 2>/dev/null
 
-# ---- safe shutdown on a live (emulated) Cyton: SIGTERM to `record` (SIGHUP does not stop it), the terminal closing
-# under the screen (tmux kills the pane: SIGHUP) and a confirmed Q each leave a BDF+ that EDFlib opens
-# (so its header was closed), ending with the "Recording stopped" annotation, and a summary ----
-cat > "$TMP/bdfcheck.c" <<'EOF'
-#include <edflib.h>
-#include <stdio.h>
-#include <string.h>
-/* Prints: type records seconds, and "Recording stopped" among the last annotations; exit 1 if EDFlib refuses the file or a record is unreadable. */
-int main(int argc, char **argv)
-{
-    struct edf_hdr_struct h;
-    struct edf_annotation_struct a = { 0 };
-    double buf[4096];
-    if (argc != 2 || edfopen_file_readonly(argv[1], &h, EDFLIB_READ_ALL_ANNOTATIONS) < 0) {
-        printf("EDFlib refuses it (%d)\n", argc == 2 ? h.filetype : -1);
-        return 1;
-    }
-    for (long long i = h.annotations_in_file - 1; i >= 0 && i >= h.annotations_in_file - 3; i--)
-        if (edf_get_annotation(h.handle, (int)i, &a) == 0 && !strcmp(a.annotation, "Recording stopped"))
-            break;                      /* the last annotations: stopped, then the padding of the last record */
-    int n = (int)h.signalparam[0].smp_in_datarecord;
-    int ok = h.datarecords_in_file > 0 && n <= 4096 && edfseek(h.handle, 0, (h.datarecords_in_file - 1) * n, EDFSEEK_SET) >= 0
-             && edfread_physical_samples(h.handle, 0, n, buf) == n;
-    printf("%d %lld %.1f %s\n", h.filetype, h.datarecords_in_file, h.file_duration / (double)EDFLIB_TIME_DIMENSION,
-           a.annotation[0] ? a.annotation : "-");
-    edfclose_file(h.handle);
-    return ok ? 0 : 1;
-}
-EOF
+# ---- safe shutdown on a live (emulated) Cyton: SIGTERM to `record` (SIGHUP does not stop it) and a confirmed
+# Q each leave a BDF+ that EDFlib opens (so its header was closed), ending with the "Recording stopped"
+# annotation, and a summary ----
 emu() {  # emu NAME: an emulated Cyton behind $TMP/NAME.tty
     "$DW_BIN" emulate --link "$TMP/$1.tty" --seconds 60 > "$TMP/$1.emu" 2>&1 &
     echo $! > "$TMP/$1.pids"
@@ -256,7 +231,7 @@ closed() {  # closed NAME CAUSE RC: the recording in $TMP/NAME is closed, with a
         pass "session_shutdown_$1: exit 0, BDF+ of $6 s closed, summary written, log says '$(grep -Eo "SHUTDOWN \(($2)\)" "$log")'"
     else fail "session_shutdown_$1" "exit $3; bdfcheck: ${info:-none} ($bdf); summary: ${sum:-none}; $(tail -n 1 "$log" 2>/dev/null | cut -f 3,4)"; fi
 }
-if ! cc -o "$TMP/bdfcheck" "$TMP/bdfcheck.c" -ledf -lm 2> "$TMP/cc.err"; then
+if ! cc -o "$TMP/bdfcheck" "$HERE/bdfcheck.c" -ledf -lm 2> "$TMP/cc.err"; then
     fail session_shutdown "cannot build the EDFlib checker: $(head -3 "$TMP/cc.err")"
 else
     for sig in TERM HUP; do
@@ -290,16 +265,7 @@ else
     closed Q operator "$(tm_screen | sed -n 's/.*EXIT=\([0-9]*\).*/\1/p' | head -n 1)"
     tmux -S "$TMUX_SOCK" kill-server 2>/dev/null
     set -- $(cat "$TMP/Q.pids"); kill $1; wait $1; rm -f "$TMP/Q.pids"
-    # the terminal goes away under the screen: tmux closes the pty and sends SIGHUP
-    emu hangup
-    tm_start 120 40 env TERM=$TERMV "$DW_BIN" --serial "$TMP/hangup.tty" --out "$TMP/hangup"
-    grown hangup
-    shpid=$(tmux -S "$TMUX_SOCK" display -p -t t '#{pane_pid}')
-    tmux -S "$TMUX_SOCK" kill-server
-    i=0; while kill -0 "$shpid" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
-    kill -0 "$shpid" 2>/dev/null && rc=running || rc=0                # gone; its status went to tmux
-    closed hangup 'hangup|terminal closed' $rc
-    set -- $(cat "$TMP/hangup.pids"); kill $1; wait $1; rm -f "$TMP/hangup.pids"
+    # the terminal going away under the screen: tests/e2e/hangup.sh
 fi
 
 # ---- a stimulus command that hangs (/bin/sleep 100, command_timeout_s = 1) is killed and reported: an
