@@ -1,13 +1,13 @@
-/* Live signal traces, one band per channel, in braille dots (2x4 per cell) or ASCII.
- * Every dot column is the min..max of a fixed bin of samples counted from the start of the recording, so
- * a column, once drawn, never changes, and the pane is drawn again only when a whole bin has arrived: at
- * most `fps` times a second, and at most as many times as bins arrive (10 s on 101 columns: 5 samples of
- * 100 Hz a bin, 20 bins a second).
- * Sweep (the default, as bedside monitors do): new columns overwrite the oldest ahead of a small gap, so
- * only they go out to the terminal. Scroll: the newest column is drawn right of the older ones; when the
- * plot is full, the whole plot moves left by a step. No terminal can move a part of its lines sideways
- * (curses can only rewrite them), so a move sends every trace cell again, and the step is sized from what
- * a move costs so that the moves take at most SCROLL_BYTES_S. */
+/* Live signal traces, one band per channel, in braille dots (2x4 per cell) or ASCII. Every dot
+ * column is the min..max of a fixed bin of samples counted from the start of the recording, so a
+ * column, once drawn, never changes, and the pane is drawn again only when a whole bin has
+ * arrived: at most `fps` times a second, and at most as many times as bins arrive (10 s on 101
+ * columns: 5 samples of 100 Hz a bin, 20 bins a second). Sweep (the default, as bedside monitors
+ * do): new columns overwrite the oldest ahead of a small gap, so only they go out to the terminal.
+ * Scroll: the newest column is drawn right of the older ones; when the plot is full, the whole
+ * plot moves left by a step. No terminal can move a part of its lines sideways (curses can only
+ * rewrite them), so a move sends every trace cell again, and the step is sized from what a move
+ * costs so that the moves take at most SCROLL_BYTES_S. */
 #define DW_SCREEN_INTERNAL
 #include "screen/screen.h"
 
@@ -17,12 +17,13 @@
 #include <string.h>
 
 #define GAP_DOTS 4          /* blank dots ahead of the sweep */
-/* Bytes a second the scroll moves may send: a third of the screen's 2 KB/s budget (README, "The screen"),
- * since the rest of the screen, the new columns included, takes up to 1.3 KB/s with 8 channels at 4 fps
- * (tests/e2e/screen_link.sh and tests/bench/screen_bytes.sh measure the whole screen against it). */
+/* Bytes a second the scroll moves may send: a third of the screen's 2 KB/s budget (README, "The
+ * screen"), since the rest of the screen, the new columns included, takes up to 1.3 KB/s with 8
+ * channels at 4 fps (tests/e2e/screen_link.sh and tests/bench/screen_bytes.sh measure the whole
+ * screen against it). */
 #define SCROLL_BYTES_S 640.0
-#define ROW_BYTES 10        /* a row's cursor move and colour, sent with any change in it (measured by
-                             * screen_bytes.sh: 8-12 bytes with TERM=tmux-256color) */
+#define ROW_BYTES 10        /* a row's cursor move and colour, sent with any change in it
+                             * (measured in typescripts: 5-12 bytes, TERM=tmux-256color) */
 
 /* The plot's place in the pane and its time base. */
 typedef struct {
@@ -44,9 +45,9 @@ static int geometry(const dw_screen *s, dw_rect r, geom *g)
     return g->ih >= 1 && g->pw >= 4;
 }
 
-/* 1-2-5 steps (the usual EEG sensitivities); fine: 1-1.5-2-2.5-3-4-5-6-8, at most a third apart, for
- * one-row bands, whose four dots leave no room to waste. The step at or above v (v > 0), or the step
- * below v. */
+/* 1-2-5 steps (the usual EEG sensitivities); fine: 1-1.5-2-2.5-3-4-5-6-8, at most a third apart,
+ * for one-row bands, whose four dots leave no room to waste. The step at or above v (v > 0), or
+ * the step below v. */
 static double scale_step(double v, int fine, int below)
 {
     static const double coarse[] = { 1, 2, 5, 10 }, finer[] = { 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10 };
@@ -63,10 +64,11 @@ static double scale_step(double v, int fine, int below)
     return p * 10;
 }
 
-/* The automatic scale (uV for half a band) for signals whose robust peak is raw uV, from the one in use
- * (cur; 0: none yet): the step above raw (at least 5 uV) when raw exceeds cur or falls below 0.8 x the
- * step under cur, else cur. The band keeps it rarely changes (each change redraws every trace cell), and
- * a scale set by a transient comes down once the signal is smaller by a step. */
+/* The automatic scale (uV for half a band) for signals whose robust peak is raw uV, from the one
+ * in use (cur; 0: none yet): the step above raw (at least 5 uV) when raw exceeds cur or falls
+ * below 0.8 x the step under cur, else cur. The band keeps the scale from changing often (each
+ * change redraws every trace cell), and a scale set by a transient comes down once the signal is
+ * smaller by a step. */
 static double auto_scale(double cur, double raw, int fine)
 {
     raw = fmax(5, raw);
@@ -104,16 +106,18 @@ static int channel_order(const dw_monitor *v, int order[DW_MAX_CH])
 {
     int n = 0;
     if (v->frontal >= 0 && v->frontal < v->nch) order[n++] = v->frontal;
-    if (v->parietal >= 0 && v->parietal < v->nch && v->parietal != v->frontal) order[n++] = v->parietal;
+    if (v->parietal >= 0 && v->parietal < v->nch && v->parietal != v->frontal)
+        order[n++] = v->parietal;
     for (int c = 0; c < v->nch && c < DW_MAX_CH; c++)
         if (c != v->frontal && c != v->parietal) order[n++] = c;
     return n;
 }
 
-/* Bins a scroll step moves. A move by t of a T-s plot sends the (T - t) s that stay (the cells freed on
- * the right are cleared to the end of the line, a few bytes): about trace_cost x (T - t) / T bytes, once
- * every t s. That stays within SCROLL_BYTES_S for t >= T r / (T + r), r = trace_cost / SCROLL_BYTES_S;
- * t is rounded up to half seconds, and kept between one bin and half the plot. */
+/* Bins a scroll step moves. A move by t of a T-s plot sends the (T - t) s that stay (the cells
+ * freed on the right are cleared to the end of the line, a few bytes): about trace_cost x (T - t)
+ * / T bytes, once every t s. That stays within SCROLL_BYTES_S for t >= T r / (T + r), r =
+ * trace_cost / SCROLL_BYTES_S; t is rounded up to half seconds, and kept between one bin and half
+ * the plot. */
 static long scroll_step(const dw_screen *s, const geom *g)
 {
     double bins_s = DW_FS / (double)g->spd, T = g->D / bins_s;
@@ -123,7 +127,8 @@ static long scroll_step(const dw_screen *s, const geom *g)
     return k < 1 ? 1 : k;
 }
 
-/* The bins shown, k_first..k_last (whole bins only); in scroll mode the plot's first bin moves by steps. */
+/* The bins shown, k_first..k_last (whole bins only); in scroll mode the plot's first bin moves by
+ * steps. */
 static void bin_window(dw_screen *s, const geom *g, long *k_first, long *k_last)
 {
     long kc = s->v.trace_total / g->spd;
@@ -140,11 +145,11 @@ static void bin_window(dw_screen *s, const geom *g, long *k_first, long *k_last)
     *k_first = s->trace_k0;
 }
 
-/* Per shown band i and dot column p: lo/hi[i * D + p], the min and max (uV) of its bin, joined to the
- * bin before (a continuous line); valid[p] when the bin has samples in the ring. Non-finite samples (out
- * of range) are left out. */
-static void bins(const dw_screen *s, const geom *g, const int *order, int nshow, long k_first, long k_last,
-                 float *lo, float *hi, unsigned char *valid)
+/* Per shown band i and dot column p: lo/hi[i * D + p], the min and max (uV) of its bin, joined to
+ * the bin before (a continuous line); valid[p] when the bin has samples in the ring. Non-finite
+ * samples (out of range) are left out. */
+static void bins(const dw_screen *s, const geom *g, const int *order, int nshow, long k_first,
+                 long k_last, float *lo, float *hi, unsigned char *valid)
 {
     const dw_monitor *v = &s->v;
     long total = v->trace_total, oldest = total > DW_TRACE_N ? total - DW_TRACE_N : 0, D = g->D;
@@ -172,11 +177,12 @@ static void bins(const dw_screen *s, const geom *g, const int *order, int nshow,
     }
 }
 
-/* The robust peak (uV) of bands from..to-1: the 95th percentile of the bins' |min| and |max|, bands of
- * unusable or artefact channels left out when skip_bad; 0 when nothing counted. tmp holds 2 x D x bands. */
+/* The robust peak (uV) of bands from..to-1: the 95th percentile of the bins' |min| and |max|,
+ * bands of unusable or artefact channels left out when skip_bad; 0 when nothing counted. tmp holds
+ * 2 x D x bands. */
 static double robust_peak(const dw_screen *s, const geom *g, const int *order, int from, int to,
-                          int skip_bad, const float *lo, const float *hi, const unsigned char *valid,
-                          float *tmp)
+                          int skip_bad, const float *lo, const float *hi,
+                          const unsigned char *valid, float *tmp)
 {
     int n = 0;
     for (int i = from; i < to; i++) {
@@ -190,11 +196,13 @@ static double robust_peak(const dw_screen *s, const geom *g, const int *order, i
     return n ? quantile(tmp, n, 0.95) : 0;
 }
 
-/* The scale of every band (uV for half a band): the fixed one; or automatic, one for all bands of two
- * rows and more (1.2 x their robust peak, on 1-2-5 steps: they compare), and for one-row bands each its
- * own (its robust peak, on fine steps: four dots show a signal only when it fills them). */
-static void band_scales(dw_screen *s, const geom *g, const int *order, int nshow, int bh, const float *lo,
-                        const float *hi, const unsigned char *valid, float *tmp, double *scale)
+/* The scale of every band (uV for half a band): the fixed one; or automatic, one for all bands of
+ * two rows and more (1.2 x their robust peak, on 1-2-5 steps: they compare), and for one-row bands
+ * each its own (its robust peak, on fine steps: four dots show a signal only when it fills them).
+ */
+static void band_scales(dw_screen *s, const geom *g, const int *order, int nshow, int bh,
+                        const float *lo, const float *hi, const unsigned char *valid, float *tmp,
+                        double *scale)
 {
     if (s->trace_scale > 0) {
         for (int i = 0; i < nshow; i++) scale[i] = s->trace_scale;
@@ -221,22 +229,23 @@ static void scale_text(const dw_screen *s, double uv, char *out, size_t n)
     else snprintf(out, n, "%g %s", uv, s->utf8 ? "µV" : "uV");
 }
 
-static void draw_title(dw_screen *s, dw_rect r, int focused, const geom *g, int nch, int nshow, int per_row,
-                       double scale)
+static void draw_title(dw_screen *s, dw_rect r, int focused, const geom *g, int nch, int nshow,
+                       int per_row, double scale)
 {
     const dw_monitor *v = &s->v;
     char title[160], su[32], how[48];
     scale_text(s, scale, su, sizeof su);
     if (per_row) snprintf(how, sizeof how, "auto scale per row");
-    else snprintf(how, sizeof how, "%s%s %s", s->utf8 ? "±" : "+-", su, s->trace_scale > 0 ? "fixed" : "auto");
+    else snprintf(how, sizeof how, "%s%s %s", s->utf8 ? "±" : "+-", su,
+                  s->trace_scale > 0 ? "fixed" : "auto");
     if (s->trace_scroll)
-        snprintf(title, sizeof title, "Traces %.0f s, %s, %s, scroll by %g s", g->spd * g->D / (double)DW_FS,
-                 v->trace_filter[0] ? v->trace_filter : "raw", how,
+        snprintf(title, sizeof title, "Traces %.0f s, %s, %s, scroll by %g s",
+                 g->spd * g->D / (double)DW_FS, v->trace_filter[0] ? v->trace_filter : "raw", how,
                  s->trace_step * g->spd / (double)DW_FS);
     else
         snprintf(title, sizeof title, "Traces %.0f s, %s, %s, sweep", g->spd * g->D / (double)DW_FS,
                  v->trace_filter[0] ? v->trace_filter : "raw", how);
-    if (nshow < nch) {                                  /* say what is not shown, and how to see it */
+    if (nshow < nch) {                              /* say what is not shown, and how to see it */
         size_t l = strlen(title);
         if (s->trace_first)
             snprintf(title + l, sizeof title - l, ", %d-%d of %d (Up/Down)", s->trace_first + 1,
@@ -263,8 +272,8 @@ static void draw_label(dw_screen *s, const geom *g, int c, int y0, int bh, unsig
     else dw_draw_text(y0, g->ix + g->lw - 2, 1, "!");
 }
 
-/* One cell's dots as text: the braille character, or an ASCII stroke for the dots' extent. Returns the
- * bytes written to out. */
+/* One cell's dots as text: the braille character, or an ASCII stroke for the dots' extent. Returns
+ * the bytes written to out. */
 static int cell_text(const dw_screen *s, unsigned b, char *out)
 {
     if (!b) { out[0] = ' '; return 1; }
@@ -283,11 +292,12 @@ static int cell_text(const dw_screen *s, unsigned b, char *out)
     return 1;
 }
 
-/* The dots of band i (bh rows from y0) at scale uV for half the band. Returns what a terminal is sent to
- * draw its rows afresh (bytes, estimated: a row's move and colour, its cells from the first mark to the
- * last), the cost of a scroll move. */
-static long draw_band(dw_screen *s, const geom *g, int i, int y0, int bh, double scale, const float *lo,
-                      const float *hi, const unsigned char *valid, unsigned char *cells, char *row)
+/* The dots of band i (bh rows from y0) at scale uV for half the band. Returns what a terminal is
+ * sent to draw its rows afresh (bytes, estimated: a row's move and colour, its cells from the
+ * first mark to the last), the cost of a scroll move. */
+static long draw_band(dw_screen *s, const geom *g, int i, int y0, int bh, double scale,
+                      const float *lo, const float *hi, const unsigned char *valid,
+                      unsigned char *cells, char *row)
 {
     long D = g->D, cost = 0;
     int pw = g->pw;
@@ -295,13 +305,15 @@ static long draw_band(dw_screen *s, const geom *g, int i, int y0, int bh, double
     double half = 2.0 * bh;                             /* dots from the middle to the edge */
     for (long p = 0; p < D; p++) {
         if (!valid[p]) continue;
-        long ya = lround(half - hi[i * D + p] / scale * half), yb = lround(half - lo[i * D + p] / scale * half);
+        long ya = lround(half - hi[i * D + p] / scale * half);
+        long yb = lround(half - lo[i * D + p] / scale * half);
         if (ya < 0) ya = 0;
         if (yb > 4 * bh - 1) yb = 4 * bh - 1;
         if (ya > 4 * bh - 1) ya = 4 * bh - 1;
         if (yb < 0) yb = 0;
         for (long y = ya; y <= yb; y++) {
-            static const unsigned char bit[2][4] = { { 0x01, 0x02, 0x04, 0x40 }, { 0x08, 0x10, 0x20, 0x80 } };
+            static const unsigned char bit[2][4] = { { 0x01, 0x02, 0x04, 0x40 },
+                                                     { 0x08, 0x10, 0x20, 0x80 } };
             cells[(y / 4) * pw + p / 2] |= bit[p % 2][y % 4];
         }
     }
@@ -319,9 +331,10 @@ static long draw_band(dw_screen *s, const geom *g, int i, int y0, int bh, double
     return cost;
 }
 
-/* The scale bar right of the plot: one bar from the top of band 1 to its middle with the common scale,
- * or each one-row band's own scale beside it. */
-static void draw_scale_bar(dw_screen *s, const geom *g, int nshow, int bh, int per_row, const double *scale)
+/* The scale bar right of the plot: one bar from the top of band 1 to its middle with the common
+ * scale, or each one-row band's own scale beside it. */
+static void draw_scale_bar(dw_screen *s, const geom *g, int nshow, int bh, int per_row,
+                           const double *scale)
 {
     char su[32];
     dw_theme_use(&s->theme, DW_ROLE_DIM);
@@ -351,13 +364,14 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     int nshow = nch < g.ih ? nch : g.ih, bh = nshow ? g.ih / nshow : g.ih;
     if (s->trace_first > nch - nshow) s->trace_first = nch - nshow;
     if (s->trace_first < 0) s->trace_first = 0;
-    const int *order = all + s->trace_first;            /* the bands that fit, from trace_first on */
+    const int *order = all + s->trace_first;        /* the bands that fit, from trace_first on */
     long k_first, k_last, D = g.D;
     bin_window(s, &g, &k_first, &k_last);
     s->trace_bins = k_last + 1;
     s->trace_redraw = 0;
     size_t nb = (size_t)(D * (nshow ? nshow : 1));
-    float *lo = malloc(sizeof(float) * nb), *hi = malloc(sizeof(float) * nb), *tmp = malloc(sizeof(float) * 2 * nb);
+    float *lo = malloc(sizeof(float) * nb), *hi = malloc(sizeof(float) * nb);
+    float *tmp = malloc(sizeof(float) * 2 * nb);
     unsigned char *valid = calloc((size_t)D, 1), *cells = malloc((size_t)(bh * g.pw) + 1);
     char *row = malloc((size_t)g.pw * 4 + 1);
     double scale[DW_MAX_CH] = { 50 };
@@ -370,7 +384,8 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     for (int i = 0; i < nshow; i++) {
         int c = order[i], y0 = g.iy + i * bh;
         unsigned bad = v->chflags[c] & (DW_Q_UNUSABLE | DW_Q_ARTEFACT);
-        int role = bad & (DW_Q_RAILED | DW_Q_RANGE) ? DW_ROLE_RAILED : bad ? DW_ROLE_FLAT : DW_ROLE_TRACE;
+        int role = bad & (DW_Q_RAILED | DW_Q_RANGE) ? DW_ROLE_RAILED
+                 : bad ? DW_ROLE_FLAT : DW_ROLE_TRACE;
         draw_label(s, &g, c, y0, bh, bad, role);
         dw_theme_use(&s->theme, role);
         cost += draw_band(s, &g, i, y0, bh, scale[i], lo, hi, valid, cells, row);
