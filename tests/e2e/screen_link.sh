@@ -64,10 +64,10 @@ if wait_for 20 ', sweep'; then
     tm_keys s
     wait_for 5 ', scroll' || fail screen_link_scroll "no scroll mode: $(tm_screen | head -n 1)"
     sleep 34
-    title=$(tm_screen | head -n 1)
+    step=$(tm_screen | head -n 1 | grep -o 'scroll by [0-9.]* s')
     quit
     set -- $(measure scroll 16 20)
-    if [ "${1:-99999}" -le 2048 ]; then pass "screen_link_scroll_budget ($1 bytes/s; ${title#*, scroll})"
+    if [ "${1:-99999}" -le 2048 ]; then pass "screen_link_scroll_budget ($1 bytes/s, $step)"
     else fail screen_link_scroll_budget "$1 bytes/s in scroll mode, over the 2048 B/s budget"; fi
 else
     fail screen_link_scroll_budget "no trace pane: $(tm_screen | head -n 3)"; quit
