@@ -669,14 +669,23 @@ double dw_live_wake(double now, double next_read, double t, double staged, doubl
     return fmin(next_read, fmax(now + (soon - t) / rate, now + LIVE_MIN_WAIT_S));
 }
 
+/* How often the screen is sent new data: every NOTIFY_S, or once a frame when [display] fps asks for
+ * more (less a quarter of a frame, so that reads on the live 40-ms grid, a few ms early or late, each
+ * go out: at --fps 25 and 30 every one of a live board's 25 reads a second, the sweep's finest step). */
+static double notify_every(const dw_worker *w)
+{
+    double fps = w->cfg->display.fps;
+    return fps > 0 && 0.75 / fps < NOTIFY_S ? 0.75 / fps : NOTIFY_S;
+}
+
 /* Everything pending into the monitor under one lock; the screen is woken at once when an epoch finished
- * (so its stage shows without waiting for a frame), else at most every NOTIFY_S unless forced. */
+ * (so its stage shows without waiting for a frame), else at most every notify_every() unless forced. */
 static void publish(dw_worker *w, int force)
 {
     struct pending *p = &w->pend;
     double now = dw_now_mono();
     int urgent = force || p->nep > 0 || p->seek || p->have_event || p->controls || p->bells;
-    if (!urgent && now - w->last_notify < NOTIFY_S && p->ntrace < DW_TRACE_N / 2)
+    if (!urgent && now - w->last_notify < notify_every(w) && p->ntrace < DW_TRACE_N / 2)
         return;
     w->last_notify = now;
     dw_source_stats cs;

@@ -95,4 +95,4 @@ static int key(dw_screen *s, int k)
     return 1;
 }
 
-const dw_pane_ops dw_pane_alerts = { "alerts", DW_DEP_ALERTS, draw, key };
+const dw_pane_ops dw_pane_alerts = { "alerts", DW_DEP_ALERTS, draw, key, NULL };

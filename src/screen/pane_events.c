@@ -117,4 +117,4 @@ static int key(dw_screen *s, int k)
     return 1;
 }
 
-const dw_pane_ops dw_pane_events = { "events", DW_DEP_EVENTS | DW_DEP_VIEW, draw, key };
+const dw_pane_ops dw_pane_events = { "events", DW_DEP_EVENTS | DW_DEP_VIEW, draw, key, NULL };

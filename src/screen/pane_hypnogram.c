@@ -365,4 +365,4 @@ static void draw(dw_screen *s, dw_rect r, int focused)
 }
 
 const dw_pane_ops dw_pane_hypnogram = { "hypnogram", DW_DEP_HYPNO | DW_DEP_EVENTS | DW_DEP_VIEW, draw,
-                                        dw_timeview_key };
+                                        dw_timeview_key, NULL };

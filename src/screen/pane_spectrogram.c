@@ -118,4 +118,4 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     dw_theme_use(&s->theme, DW_ROLE_TEXT);
 }
 
-const dw_pane_ops dw_pane_spectrogram = { "spectrogram", DW_DEP_HYPNO | DW_DEP_VIEW, draw, dw_timeview_key };
+const dw_pane_ops dw_pane_spectrogram = { "spectrogram", DW_DEP_HYPNO | DW_DEP_VIEW, draw, dw_timeview_key, NULL };

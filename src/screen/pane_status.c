@@ -221,4 +221,4 @@ static void draw(dw_screen *s, dw_rect r, int focused)
     dw_theme_use(&s->theme, DW_ROLE_TEXT);
 }
 
-const dw_pane_ops dw_pane_status = { "status", DW_DEP_STATUS | DW_DEP_HYPNO | DW_DEP_ALERTS | DW_DEP_CLOCK, draw, NULL };
+const dw_pane_ops dw_pane_status = { "status", DW_DEP_STATUS | DW_DEP_HYPNO | DW_DEP_ALERTS | DW_DEP_CLOCK, draw, NULL, NULL };

@@ -710,18 +710,12 @@ static int global_key(dw_screen *s, int key)
 
 /* ---- the loop ---- */
 
-static void draw_panes(dw_screen *s, int all, unsigned *drawn)
+static void draw_panes(dw_screen *s, int all)
 {
     for (int i = 0; i < s->npanes; i++) {
         const dw_pane_ops *ops = s->pane[i].ops;
-        if (!all && !(ops->deps & s->changed))
+        if (!all && (!(ops->deps & s->changed) || (ops->due && !ops->due(s, s->pane[i].r))))
             continue;
-        if (!all && ops == &dw_pane_traces) {      /* traces move at a calm rate: few bytes go out */
-            double fps = s->cfg->fps > 0 && s->cfg->fps < 4 ? s->cfg->fps : 4;
-            if (s->trace_scroll) fps = 1;
-            if (s->now - s->trace_drawn_at < 1.0 / fps) { *drawn &= ~(unsigned)DW_DEP_TRACE; continue; }
-        }
-        if (ops == &dw_pane_traces) s->trace_drawn_at = s->now;
         ops->draw(s, s->pane[i].r, i == s->focus && s->npanes > 2);
     }
 }
@@ -772,6 +766,7 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
     s->asked_speed = -1;
     s->bedside = !strcmp(cfg->layout, "bedside");
     s->trace_scale = cfg->trace_scale_uv;
+    s->trace_k0 = -1;
     s->utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8") && strcmp(cfg->charset, "ascii") != 0;
     ascii_only = !s->utf8;
     const char *nc = getenv("NO_COLOR");
@@ -840,12 +835,15 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
                 }
             }
         }
-        int epoch_due = 0;                /* a new epoch: its stage goes up now, not next frame */
+        /* a new epoch (or fewer after a seek): its stage goes up now, not next frame; only the count of
+         * epochs says so (v_hypno also moves with each provisional label, and before the first epoch it
+         * moved on every wake: frames at the worker's rate, not at fps) */
+        int epoch_due = 0;
         if (pf[1].revents & POLLIN) {
             dw_monitor_drain(m->wake_fd[0]);
             dirty = 1;
             pthread_mutex_lock(&m->lock);
-            epoch_due = m->v_hypno != s->seen_hypno;
+            epoch_due = m->n_epochs != s->v.n_epochs;
             pthread_mutex_unlock(&m->lock);
         }
         if (pf[2].revents & (POLLHUP | POLLERR | POLLNVAL)) {
@@ -906,8 +904,8 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
             bkgdset(' ' | s->theme.role[DW_ROLE_TEXT].attr | COLOR_PAIR(0));
             erase();
         }
-        unsigned drawn = s->changed;
-        draw_panes(s, all, &drawn);
+        unsigned drawn = s->changed;              /* what a pane sets while drawing stays for the next frame */
+        draw_panes(s, all);
         s->changed &= ~drawn;
         if (shutdown_asked) draw_shutdown(s);
         else if (dlg.kind != DLG_NONE || !dw_protocol_dialog_draw(s)) draw_dialog(s);

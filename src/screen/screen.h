@@ -95,6 +95,8 @@ typedef struct dw_pane_ops {
     unsigned deps;                                   /* DW_DEP_* it shows: redrawn when one changed */
     void (*draw)(dw_screen *s, dw_rect r, int focused);
     int  (*key)(dw_screen *s, int key);              /* 1 if the key was used; may be NULL */
+    int  (*due)(dw_screen *s, dw_rect r);            /* may be NULL; else 0 skips a redraw a dep asked for
+                                                      * (nothing it shows changed) */
 } dw_pane_ops;
 
 /* Keys reach panes as a character, or DW_KEY(KEY_xxx) for a function key. */
@@ -136,8 +138,13 @@ struct dw_screen {
     /* pane state */
     int    trace_scroll;           /* 0 sweep (only new columns change), 1 scroll */
     double trace_scale;            /* uV for half a channel band; 0 auto */
-    double trace_auto;             /* the auto scale in use */
-    double trace_drawn_at;
+    double trace_auto;             /* the auto scale in use (bands of two rows and more) */
+    double trace_auto_ch[DW_MAX_CH];   /* the auto scale of each channel in a one-row band */
+    int    trace_redraw;           /* a key changed the pane: draw it even with no new bin */
+    long   trace_bins;             /* whole bins (dot columns of samples) when last drawn */
+    long   trace_k0, trace_d;      /* scroll: the plot's first bin (-1: place it afresh), for D dots */
+    long   trace_step;             /* scroll: bins a move goes left */
+    long   trace_cost;             /* bytes a terminal is sent to draw the trace rows afresh (estimated) */
     int    trace_first;            /* the first channel band shown (Up/Down scroll when not all fit) */
     int    alert_sel;              /* row, newest first */
     unsigned alert_sel_id;         /* the alert on that row, so the selection stays as alerts arrive */
