@@ -106,14 +106,27 @@ static int detect_chunk(dw_slow_wave_det *d, const double *t, const double *y, i
     return found;
 }
 
-static int run_chunk(dw_slow_wave_det *d, const double *t, const double *x, int n,
-                     dw_slow_wave *out, int *at)
+/* x (uV) in chunks: band-passed here (filter 1: non-finite samples taken as 0) or already (0). */
+static int run_blocks(dw_slow_wave_det *d, const double *t, const double *x, int n, int filter,
+                      dw_slow_wave *out, int *at)
 {
-    double y[CHUNK];
-    for (int i = 0; i < n; i++)
-        y[i] = isfinite(x[i]) ? x[i] : 0;
-    dw_cascade_run(&d->bp, y, y, (size_t)n);
-    return detect_chunk(d, t, y, n, out, at);
+    int found = 0;
+    for (int i = 0; i < n; i += CHUNK) {
+        int m = n - i < CHUNK ? n - i : CHUNK;
+        double y[CHUNK];
+        const double *c = x + i;
+        if (filter) {
+            for (int j = 0; j < m; j++)
+                y[j] = isfinite(c[j]) ? c[j] : 0;
+            dw_cascade_run(&d->bp, y, y, (size_t)m);
+            c = y;
+        }
+        int f = detect_chunk(d, t + i, c, m, out + found, at + found);
+        for (int j = 0; j < f; j++)
+            at[found + j] += i;
+        found += f;
+    }
+    return found;
 }
 
 dw_cascade *dw_slow_wave_cascade(dw_slow_wave_det *d) { return &d->bp; }
@@ -121,27 +134,11 @@ dw_cascade *dw_slow_wave_cascade(dw_slow_wave_det *d) { return &d->bp; }
 int dw_slow_wave_run_filtered(dw_slow_wave_det *d, const double *t, const double *y, int n,
                               dw_slow_wave *out, int *at)
 {
-    int found = 0;
-    for (int i = 0; i < n; i += CHUNK) {
-        int m = n - i < CHUNK ? n - i : CHUNK, f = detect_chunk(d, t + i, y + i, m, out + found,
-                                                                 at + found);
-        for (int j = 0; j < f; j++)
-            at[found + j] += i;
-        found += f;
-    }
-    return found;
+    return run_blocks(d, t, y, n, 0, out, at);
 }
 
 int dw_slow_wave_run(dw_slow_wave_det *d, const double *t, const double *x, int n,
                      dw_slow_wave *out, int *at)
 {
-    int found = 0;
-    for (int i = 0; i < n; i += CHUNK) {
-        int m = n - i < CHUNK ? n - i : CHUNK, f = run_chunk(d, t + i, x + i, m, out + found,
-                                                              at + found);
-        for (int j = 0; j < f; j++)
-            at[found + j] += i;
-        found += f;
-    }
-    return found;
+    return run_blocks(d, t, x, n, 1, out, at);
 }

@@ -348,17 +348,30 @@ static int detect_chunk(dw_spindle_det *d, const double *t, int n, dw_spindle *o
     return found;
 }
 
-/* One chunk of n <= CHUNK samples, filtered here. */
-static int run_chunk(dw_spindle_det *d, const double *t, const double *x, int n, dw_spindle *out,
-                     int *at)
+/* x (uV) in chunks: band-passed here (x: non-finite samples taken as 0) or already (x NULL: sigma
+ * and broad given). */
+static int run_blocks(dw_spindle_det *d, const double *t, const double *x, const double *sigma,
+                      const double *broad, int n, dw_spindle *out, int *at)
 {
-    double in[CHUNK];
-    for (int i = 0; i < n; i++)
-        in[i] = isfinite(x[i]) ? x[i] : 0;
-    double *sg, *bd;
-    chunk_at(d, &sg, &bd);
-    dw_cascade_run2(&d->sig, in, sg, &d->brd, in, bd, (size_t)n);
-    return detect_chunk(d, t, n, out, at);
+    int found = 0;
+    for (int i = 0; i < n; i += CHUNK) {
+        int m = n - i < CHUNK ? n - i : CHUNK;
+        double *sg, *bd, in[CHUNK];
+        chunk_at(d, &sg, &bd);
+        if (x) {
+            for (int j = 0; j < m; j++)
+                in[j] = isfinite(x[i + j]) ? x[i + j] : 0;
+            dw_cascade_run2(&d->sig, in, sg, &d->brd, in, bd, (size_t)m);
+        } else {
+            memcpy(sg, sigma + i, (size_t)m * sizeof *sigma);
+            memcpy(bd, broad + i, (size_t)m * sizeof *broad);
+        }
+        int f = detect_chunk(d, t + i, m, out + found, at + found);
+        for (int j = 0; j < f; j++)
+            at[found + j] += i;
+        found += f;
+    }
+    return found;
 }
 
 void dw_spindle_cascades(dw_spindle_det *d, dw_cascade **sigma, dw_cascade **broad)
@@ -370,31 +383,11 @@ void dw_spindle_cascades(dw_spindle_det *d, dw_cascade **sigma, dw_cascade **bro
 int dw_spindle_run_filtered(dw_spindle_det *d, const double *t, const double *sigma,
                             const double *broad, int n, dw_spindle *out, int *at)
 {
-    int found = 0;
-    for (int i = 0; i < n; i += CHUNK) {
-        int m = n - i < CHUNK ? n - i : CHUNK;
-        double *sg, *bd;
-        chunk_at(d, &sg, &bd);
-        memcpy(sg, sigma + i, (size_t)m * sizeof *sigma);
-        memcpy(bd, broad + i, (size_t)m * sizeof *broad);
-        int f = detect_chunk(d, t + i, m, out + found, at + found);
-        for (int j = 0; j < f; j++)
-            at[found + j] += i;
-        found += f;
-    }
-    return found;
+    return run_blocks(d, t, NULL, sigma, broad, n, out, at);
 }
 
 int dw_spindle_run(dw_spindle_det *d, const double *t, const double *x, int n, dw_spindle *out,
                    int *at)
 {
-    int found = 0;
-    for (int i = 0; i < n; i += CHUNK) {
-        int m = n - i < CHUNK ? n - i : CHUNK, f = run_chunk(d, t + i, x + i, m, out + found,
-                                                              at + found);
-        for (int j = 0; j < f; j++)
-            at[found + j] += i;
-        found += f;
-    }
-    return found;
+    return run_blocks(d, t, x, NULL, NULL, n, out, at);
 }
