@@ -15,9 +15,28 @@ export ASAN_OPTIONS="halt_on_error=1:exitcode=86:detect_leaks=1:log_path=$san/as
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$san/ubsan${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1:log_path=$san/tsan:suppressions=$PWD/tests/tsan.supp${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
+# What a test started and left running (it carries the test's DW_TEST_RUN): ended, TERM then KILL, and
+# named in the log. A live monitor whose terminal goes away goes on headless, so a script that only kills
+# its tmux server leaves it recording; the scripts stop what they start, this is the net under them.
+reap() {  # name
+    pids=
+    for p in /proc/[0-9]*; do
+        n=${p#/proc/}
+        [ "$n" = $$ ] && continue
+        { tr '\0' '\n' < "$p/environ"; } 2>/dev/null | grep -qx "DW_TEST_RUN=$DW_TEST_RUN" && pids="$pids $n"
+    done
+    [ -n "$pids" ] || return 0
+    for p in $pids; do echo "# $1 left running, ended: $p $(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null)"; done >> "$log"
+    kill -TERM $pids 2>/dev/null
+    alive() { for q in $pids; do kill -0 "$q" 2>/dev/null && return 0; done; return 1; }
+    i=0; while [ $i -lt 50 ] && alive; do sleep 0.1; i=$((i + 1)); done
+    kill -KILL $pids 2>/dev/null
+}
 run() {  # name, command...
     name=$1; shift
+    DW_TEST_RUN="test-$$-$name-$(date +%s%N)"; export DW_TEST_RUN
     out=$("$@" 2>&1); rc=$?
+    reap "$name"
     printf '%s\n' "$out" >> "$log"
     printf '%s\n' "$out" | grep -E '^(PASS|FAIL|SKIP) '
     if [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL '; then

@@ -111,7 +111,8 @@ int main(void)
         usleep(20000);
     const char *term = access("/usr/share/terminfo/t/tmux-256color", R_OK) == 0 ||
                        access("/lib/terminfo/t/tmux-256color", R_OK) == 0 ? "tmux-256color" : "screen";
-    snprintf(cmd, sizeof cmd, "TERM=%s '%s' --serial '%s' --board cyton --no-record", term, bin, tty);
+    snprintf(cmd, sizeof cmd, "exec env TERM=%s '%s' --serial '%s' --board cyton --no-record", term,
+             bin, tty);                 /* exec: the pane's process is the monitor */
     char *tm_argv[] = { "tmux", "-S", sock, "-f", "/dev/null", "new-session", "-d", "-s", "b", "-x", "120", "-y",
                         "40", cmd, NULL };
     int started = run_wait(tm_argv) == 0;
@@ -139,6 +140,20 @@ int main(void)
             seen[j] = t1;
         last = k > last ? k : last;
     }
+    /* A live monitor whose terminal goes away goes on headless (README): stop it first, safely (SIGTERM),
+     * and wait for it, then the tmux server. */
+    char pane[512];
+    snprintf(pane, sizeof pane, "tmux -S '%s' display -p -t b '#{pane_pid}' 2>/dev/null", sock);
+    FILE *pf = started ? popen(pane, "r") : NULL;
+    long mon = 0;
+    if (pf) {
+        if (fscanf(pf, "%ld", &mon) != 1)
+            mon = 0;
+        pclose(pf);
+    }
+    if (mon > 1 && kill((pid_t)mon, SIGTERM) == 0)
+        for (int i = 0; i < 100 && kill((pid_t)mon, 0) == 0; i++)
+            usleep(100000);
     char *kill_argv[] = { "tmux", "-S", sock, "kill-server", NULL };
     run_wait(kill_argv);
     kill(emu, SIGTERM);
