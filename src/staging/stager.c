@@ -69,40 +69,16 @@ static double sum_terms(const dw_features *feats, const int *t, int n, double we
     return v + DW_MODEL_FLOOR;
 }
 
-typedef double v2d __attribute__((vector_size(16)));   /* two lanes: SSE2, or scalar code */
-typedef double v4d __attribute__((vector_size(32)));   /* four lanes: AVX */
+typedef double v4d __attribute__((vector_size(32)));   /* four lanes: AVX, or two SSE2 halves */
 
 /* The weighted sums of one layer: for each output r, w[0] + the sum of w[1 + i] * in[i], as four
  * independent sums (taps i, i+4, ...) so the adds pipeline instead of each waiting on the one
  * before (0.39 -> 0.33 s CPU for score of the sample night, the same CSV: measured, issue 16), held
- * in vector lanes, one operation doing several sums' work in the same order: the same bits however
- * many lanes (test_stager; the sample night's CSV byte-identical). */
-static inline __attribute__((always_inline)) void layer_sums2(const struct dw_mlayer *ly,
-                                                              const double *in, double *out)
-{
-    for (int r = 0; r < ly->nout; r++) {
-        const double *w = ly->w + (size_t)r * (size_t)(ly->nin + 1), *x = w + 1;
-        v2d s01 = { 0, 0 }, s23 = { 0, 0 };
-        int i = 0;
-        for (; i + 4 <= ly->nin; i += 4) {
-            v2d x01, x23, i01, i23;
-            memcpy(&x01, x + i, sizeof x01);          /* unaligned loads */
-            memcpy(&x23, x + i + 2, sizeof x23);
-            memcpy(&i01, in + i, sizeof i01);
-            memcpy(&i23, in + i + 2, sizeof i23);
-            s01 += x01 * i01;
-            s23 += x23 * i23;
-        }
-        double a0 = s01[0], a1 = s01[1], a2 = s23[0], a3 = s23[1];
-        for (; i < ly->nin; i++)
-            a0 += x[i] * in[i];
-        out[r] = (a0 + a1) + (a2 + a3) + w[0];
-    }
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx"))) static void layer_sums4(const struct dw_mlayer *ly,
-                                                       const double *in, double *out)
+ * in the four lanes of a vector, one operation doing the four sums' work in the same order: the
+ * same bits in the AVX and the baseline builds (DW_AVX_CLONES; test_stager; the sample night's CSV
+ * byte-identical). */
+DW_AVX_CLONES
+static void layer_sums(const struct dw_mlayer *ly, const double *in, double *out)
 {
     for (int r = 0; r < ly->nout; r++) {
         const double *w = ly->w + (size_t)r * (size_t)(ly->nin + 1), *x = w + 1;
@@ -110,7 +86,7 @@ __attribute__((target("avx"))) static void layer_sums4(const struct dw_mlayer *l
         int i = 0;
         for (; i + 4 <= ly->nin; i += 4) {
             v4d xv, iv;
-            memcpy(&xv, x + i, sizeof xv);
+            memcpy(&xv, x + i, sizeof xv);          /* unaligned loads */
             memcpy(&iv, in + i, sizeof iv);
             s += xv * iv;
         }
@@ -120,18 +96,10 @@ __attribute__((target("avx"))) static void layer_sums4(const struct dw_mlayer *l
         out[r] = (a0 + a1) + (a2 + a3) + w[0];
     }
 }
-#else
-#define layer_sums4 layer_sums_plain
-#endif
-
-static void layer_sums_plain(const struct dw_mlayer *ly, const double *in, double *out)
-{
-    layer_sums2(ly, in, out);
-}
 
 static void layer_run(const struct dw_mlayer *ly, const double *in, double *out)
 {
-    (dw_cpu_avx() ? layer_sums4 : layer_sums_plain)(ly, in, out);
+    layer_sums(ly, in, out);
     for (int r = 0; r < ly->nout; r++)
         out[r] = ly->act == DW_ACT_RELU ? fmax(out[r], 0) : ly->act == DW_ACT_TANH ? tanh(out[r])
                                                                                    : out[r];
