@@ -268,17 +268,9 @@ static void report_sleep(FILE *f, const struct report *r, const char *in)
 static void report_micro(FILE *f, const struct report *r, const char *in)
 {
     const struct night *nt = r->nt;
-    long count[DW_SLEEP_EVENT_KINDS] = { 0 }, out = 0;   /* where they count (counts_in), and not */
-    for (int e = 0; e < nt->micro_cap; e++)
-        for (int k = 0; k < DW_SLEEP_EVENT_KINDS; k++)
-            *(counts_in(nt, e, k) ? &count[k] : &out) += nt->micro[e][k];
-    long sp = count[DW_SLEEP_SPINDLE], sw = count[DW_SLEEP_SLOW_WAVE];
-    fprintf(f, "%s%ld %s, %ld %s on the frontal channel", in, sp,
-            sp == 1 ? "spindle" : "spindles", sw, sw == 1 ? "slow wave" : "slow waves");
-    if (out)
-        fprintf(f, " (spindles counted in N1-N3, slow waves in N2-N3; %ld %s in W, R or unscored "
-                   "epochs not counted)", out, out == 1 ? "detection" : "detections");
-    fputc('\n', f);
+    long tot[2], set_aside;
+    dw_micro_totals(nt->stage, nt->n, (const int (*)[2])nt->micro, nt->micro_cap, tot, &set_aside);
+    dw_print_micro_totals(f, in, "on the frontal channel", tot, set_aside);
     double dens[DW_NSTAGES][2];
     dw_micro_density(nt->stage, nt->n, (const int (*)[2])nt->micro, nt->micro_cap, dens);
     dw_print_micro_density(f, dens);

@@ -49,19 +49,11 @@ static int micro_counts(const dw_session *s, const struct micro *m)
 /* Spindle and slow-wave densities by stage (the stages are the session's own epoch labels). */
 static void micro_section(FILE *f, const dw_session *s, const signed char *stage, int n)
 {
-    int nsp = 0, nsw = 0, out = 0;
-    for (int i = 0; i < s->nmicro; i++) {
-        int c = micro_counts(s, &s->micro[i]);
-        nsp += c && s->micro[i].kind == DW_SLEEP_SPINDLE;
-        nsw += c && s->micro[i].kind == DW_SLEEP_SLOW_WAVE;
-        out += !c;
-    }
-    fprintf(f, "## Spindles and slow waves (frontal channel)\n%d %s, %d %s", nsp,
-            dw_plural(nsp, "spindle", "spindles"), nsw, dw_plural(nsw, "slow wave", "slow waves"));
-    if (out)
-        fprintf(f, " (spindles counted in N1-N3, slow waves in N2-N3; %d %s in W, R or unscored "
-                   "epochs not counted)", out, dw_plural(out, "detection", "detections"));
-    fputc('\n', f);
+    long tot[2], set_aside;
+    dw_micro_totals(s->hyp, s->nhyp, (const int (*)[2])s->micro_count, s->micro_cap, tot,
+                    &set_aside);
+    fprintf(f, "## Spindles and slow waves (frontal channel)\n");
+    dw_print_micro_totals(f, "", "", tot, set_aside);
     if (stage && n > 0) {
         double d[DW_NSTAGES][2];
         dw_micro_density(stage, n, (const int (*)[2])s->micro_count, s->micro_cap, d);

@@ -117,6 +117,15 @@ int dw_sleep_event_counts(int kind, int stage);
  * kind does not count (dw_sleep_event_counts): no density exists. */
 void dw_micro_density(const signed char *stage, int n, const int (*count)[2], int ncount,
                       double density[DW_NSTAGES][2]);
+/* The detections in all, the same inputs: tot[k] of kind k in epochs where they count
+ * (dw_sleep_event_counts), *set_aside the others (W, R, unscored, or past the n epochs staged). */
+void dw_micro_totals(const signed char *stage, int n, const int (*count)[2], int ncount,
+                     long tot[2], long *set_aside);
+/* "INDENT12 spindles, 5 slow waves WHERE (spindles counted in N1-N3, slow waves in N2-N3; 3
+ * detections in W, R or unscored epochs not counted)\n", the parenthesis only when some were set
+ * aside; WHERE may be "". The words `score` and the session summary use. */
+void dw_print_micro_totals(FILE *f, const char *indent, const char *where, const long tot[2],
+                           long set_aside);
 /* "  spindles 2.4/min in N2, 1.1 in N3; slow waves 7.0/min in N3, 0.8 in N2\n" (DW_NONE: "none") */
 void dw_print_micro_density(FILE *f, const double density[DW_NSTAGES][2]);
 

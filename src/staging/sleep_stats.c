@@ -217,6 +217,26 @@ void dw_micro_density(const signed char *stage, int n, const int (*count)[2], in
                                 : DW_NONE;
 }
 
+void dw_micro_totals(const signed char *stage, int n, const int (*count)[2], int ncount,
+                     long tot[2], long *set_aside)
+{
+    tot[0] = tot[1] = *set_aside = 0;
+    for (int e = 0; e < ncount; e++)
+        for (int k = 0; k < 2; k++)
+            *(e < n && dw_sleep_event_counts(k, stage[e]) ? &tot[k] : set_aside) += count[e][k];
+}
+
+void dw_print_micro_totals(FILE *f, const char *indent, const char *where, const long tot[2],
+                           long set_aside)
+{
+    fprintf(f, "%s%ld %s, %ld %s%s%s", indent, tot[0], dw_plural(tot[0], "spindle", "spindles"),
+            tot[1], dw_plural(tot[1], "slow wave", "slow waves"), *where ? " " : "", where);
+    if (set_aside)
+        fprintf(f, " (spindles counted in N1-N3, slow waves in N2-N3; %ld %s in W, R or unscored "
+                   "epochs not counted)", set_aside, dw_plural(set_aside, "detection", "detections"));
+    fputc('\n', f);
+}
+
 void dw_print_micro_density(FILE *f, const double d[DW_NSTAGES][2])
 {
     char a[32], b[32], c[32], e[32];
