@@ -33,8 +33,7 @@ void dw_epoch_tally_add(dw_epoch_tally *t, const dw_epoch_result *r)
     t->epochs++;
     if (!r->valid) {
         t->unscored++;
-        int frontal_ok = r->unusable_s <= DW_EPOCH_UNUSABLE_S && r->artefact_s < DW_EPOCH_ARTEFACT_S;
-        int c = frontal_ok ? 1 : 0;          /* a given two-channel model lost it to the parietal channel */
+        int c = r->parietal_lost ? 1 : 0;    /* a given two-channel model lost it to the parietal channel */
         t->why[c][cause(r, c)]++;
     } else if (r->one_channel) {
         t->one_channel++;

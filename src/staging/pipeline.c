@@ -253,6 +253,7 @@ static void finish_epoch(dw_pipeline *p)
         r.one_channel = 1;
     } else if (r.valid && !parietal_ok) {
         r.valid = 0;                             /* a given two-channel model has no stand-in */
+        r.parietal_lost = 1;
     }
     if (!r.valid)
         r.stage = DW_UNSCORED;

@@ -36,6 +36,8 @@ typedef struct {
     unsigned bad;                       /* DW_Q_* flags seen on the frontal channel in this epoch */
     int    unusable_s, artefact_s;      /* its seconds unusable / artefact on the frontal channel */
     int    one_channel;                 /* staged by the one-channel model (parietal unusable) */
+    int    parietal_lost;               /* unscored for the parietal channel alone (a given two-channel
+                                           model, no one-channel stand-in): the frontal one was usable */
     unsigned char flag_s[2][DW_Q_NFLAGS]; /* the verdict's seconds in this epoch with each flag (DW_Q_* bit k
                                            at [c][k]), frontal (c 0) and parietal (c 1; zeros without one):
                                            why an epoch is unscored or staged on one channel */

@@ -27,7 +27,9 @@ static dw_epoch_result epoch(unsigned f0, int s0, unsigned g0, int t0, unsigned 
     if (f1) r.flag_s[1][bitof(f1)] = (unsigned char)s1;
     r.unusable_s = ((f0 & DW_Q_UNUSABLE) ? s0 : 0) + ((g0 & DW_Q_UNUSABLE) ? t0 : 0);
     r.artefact_s = ((f0 & DW_Q_ARTEFACT) ? s0 : 0) + ((g0 & DW_Q_ARTEFACT) ? t0 : 0);
-    r.valid = r.unusable_s <= DW_EPOCH_UNUSABLE_S && r.artefact_s < DW_EPOCH_ARTEFACT_S && !(f1 && !one_channel);
+    int frontal_ok = r.unusable_s <= DW_EPOCH_UNUSABLE_S && r.artefact_s < DW_EPOCH_ARTEFACT_S;
+    r.parietal_lost = frontal_ok && f1 && !one_channel;   /* as finish_epoch marks it */
+    r.valid = frontal_ok && !r.parietal_lost;
     r.one_channel = one_channel;
     return r;
 }
