@@ -492,10 +492,13 @@ int dw_cyton_impedance(dw_source *src, int channel, double *kohm)
         return -1;
     stream_restart(c);
     c->pause_pending = 1;                      /* the gap it leaves is a pause, not loss */
+    long night_samples = c->parser.samples;
     if (command_reply(src, on, REPLY_S) != 0 || send_cmd(src, "b") != 0 ||
         collect_channel(src, channel, x, settle, n) != 0)
         return -1;
-    c->parser.samples -= settle + n;           /* test-signal samples are not part of the night */
+    /* test-signal samples are not part of the night: all of them, also those parsed past the
+     * settle + n collected (a read may end beyond; counting them made the loss -1) */
+    c->parser.samples = night_samples;
     if (send_cmd(src, "s") != 0)
         return -1;
     usleep((useconds_t)(STOP_DRAIN_S * 1e6));
