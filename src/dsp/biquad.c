@@ -188,23 +188,28 @@ static double trio_lane(trio_state *v, int l, int m, double x)
     return x;
 }
 
-/* Samples 1 .. n-1 in the four lanes (sample 0 already through lanes 0, 1, 3; *carry lane 0's
- * output of it); the last sample's lane-0 output is left in *carry. m[l]: sections in lane l. */
+/* Samples 2 .. n-1 in the four lanes (samples 0 and 1 already through lanes 0, 1, 3; carry[0],
+ * carry[1]: lane 0's outputs of them). Lane 2 takes lane 0's output of two samples before, not one:
+ * a sample's vector then waits for the chain of three sections of the sample two back, so two
+ * samples' chains overlap (one sample back: each vector waited for the whole chain of the one
+ * before, 33 cycles a sample; measured, issue 16). Lane 2's sections see the same values in the same
+ * order either way. Lane 0's outputs of the last two samples are left in carry. m[l]: sections in
+ * lane l. */
 static inline __attribute__((always_inline)) void trio_body(trio_state *v, const int m[4],
                                                             const double *in, double *outa,
                                                             double *outb, double *outc, size_t n,
-                                                            double *carry)
+                                                            double carry[2])
 {
     v4d b0[3], b1[3], b2[3], a1[3], a2[3], s1[3], s2[3];
     for (int k = 0; k < 3; k++) {
         b0[k] = v->b0[k]; b1[k] = v->b1[k]; b2[k] = v->b2[k]; a1[k] = v->a1[k]; a2[k] = v->a2[k];
         s1[k] = v->s1[k]; s2[k] = v->s2[k];
     }
-    double c = *carry;
+    double c2 = carry[0], c1 = carry[1];        /* lane 0's outputs two and one samples back */
     int mb = m[1] - 1, ma = m[2] - 1, mc = m[3] - 1;
-    for (size_t j = 1; j < n; j++) {
+    for (size_t j = 2; j < n; j++) {
         double xj = in[j];
-        v4d x = { xj, xj, c, xj }, ys[3];
+        v4d x = { xj, xj, c2, xj }, ys[3];
         for (int k = 0; k < 3; k++) {                     /* unrolled by the compiler */
             v4d y = b0[k] * x + s1[k];
             s1[k] = b1[k] * x - a1[k] * y + s2[k];
@@ -212,30 +217,44 @@ static inline __attribute__((always_inline)) void trio_body(trio_state *v, const
             ys[k] = y;
             x = y;
         }
-        c = ys[2][0];
+        c2 = c1;
+        c1 = ys[2][0];
         outb[j] = ys[mb][1];
-        outa[j - 1] = ys[ma][2];
+        outa[j - 2] = ys[ma][2];
         outc[j] = ys[mc][3];
     }
-    *carry = c;
+    carry[0] = c2;
+    carry[1] = c1;
     for (int k = 0; k < 3; k++) {
         v->s1[k] = s1[k];
         v->s2[k] = s2[k];
     }
 }
 
+/* The spindle and slow-wave detectors' shape (sections 3, 3, 3, 2) with its lane outputs known to
+ * the compiler, which then takes them from registers instead of storing every section's vector;
+ * other shapes the general way. */
+#define TRIO_BODY(V, M, IN, OA, OB, OC, N, CARRY)                                                  \
+    do {                                                                                           \
+        static const int detectors_[4] = { 3, 3, 3, 2 };                                           \
+        if ((M)[0] == 3 && (M)[1] == 3 && (M)[2] == 3 && (M)[3] == 2)                              \
+            trio_body(V, detectors_, IN, OA, OB, OC, N, CARRY);                                    \
+        else                                                                                       \
+            trio_body(V, M, IN, OA, OB, OC, N, CARRY);                                             \
+    } while (0)
+
 static void trio_plain(trio_state *v, const int m[4], const double *in, double *outa,
-                       double *outb, double *outc, size_t n, double *carry)
+                       double *outb, double *outc, size_t n, double carry[2])
 {
-    trio_body(v, m, in, outa, outb, outc, n, carry);
+    TRIO_BODY(v, m, in, outa, outb, outc, n, carry);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target("avx"))) static void trio_avx(trio_state *v, const int m[4],
                                                     const double *in, double *outa, double *outb,
-                                                    double *outc, size_t n, double *carry)
+                                                    double *outc, size_t n, double carry[2])
 {
-    trio_body(v, m, in, outa, outb, outc, n, carry);
+    TRIO_BODY(v, m, in, outa, outb, outc, n, carry);
 }
 #else
 #define trio_avx trio_plain
@@ -283,12 +302,16 @@ void dw_cascade_run_trio(dw_cascade *a, dw_cascade *b, dw_cascade *c, const doub
             v.a1[k][l] = q->c.a1; v.a2[k][l] = q->c.a2;
             v.s1[k][l] = q->s1; v.s2[k][l] = q->s2;
         }
-    double x0 = in[0];                          /* sample 0: lane 2 has nothing yet */
-    double carry = trio_lane(&v, 0, 3, x0);
-    outb[0] = trio_lane(&v, 1, m[1], x0);
-    outc[0] = trio_lane(&v, 3, m[3], x0);
-    (trio_simd && dw_cpu_avx() ? trio_avx : trio_plain)(&v, m, in, outa, outb, outc, n, &carry);
-    outa[n - 1] = trio_lane(&v, 2, m[2], carry);     /* the last sample's remaining sections */
+    double carry[2];                            /* samples 0 and 1: lane 2 has nothing yet */
+    for (int j = 0; j < 2; j++) {
+        double x = in[j];
+        carry[j] = trio_lane(&v, 0, 3, x);
+        outb[j] = trio_lane(&v, 1, m[1], x);
+        outc[j] = trio_lane(&v, 3, m[3], x);
+    }
+    (trio_simd && dw_cpu_avx() ? trio_avx : trio_plain)(&v, m, in, outa, outb, outc, n, carry);
+    outa[n - 2] = trio_lane(&v, 2, m[2], carry[0]);  /* the last two samples' remaining sections */
+    outa[n - 1] = trio_lane(&v, 2, m[2], carry[1]);
     for (int l = 0; l < 4; l++)
         for (int k = 0; k < m[l]; k++) {
             sec[l][k].s1 = v.s1[k][l];

@@ -45,8 +45,8 @@ void   dw_cascade_run2(dw_cascade *a, const double *ina, double *outa, dw_cascad
                        const double *inb, double *outb, size_t n);
 /* Three cascades over the same block at once: in -> outa through a (4-6 sections), -> outb through b
  * and -> outc through c (1-3 sections each); outa, outb, outc distinct, any may be in. Four lanes
- * of one vector, three sections a lane: a's first three, b, a's others (one sample behind: they
- * take the first three's output of the sample before), c. Each lane's operations are
+ * of one vector, three sections a lane: a's first three, b, a's others (two samples behind: they
+ * take the first three's output of two samples before, so that two samples' chains overlap), c. Each lane's operations are
  * dw_biquad_step's in its order, so every output is bit-identical to dw_cascade_run's of its
  * cascade (test_biquad); AVX when the processor has it (checked once), else the same code in two
  * halves. Other shapes: the three cascades one after the other. Used for the spindle detector's

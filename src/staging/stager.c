@@ -149,36 +149,40 @@ static void layer_run(const struct dw_mlayer *ly, const double *in, double *out)
     }
 }
 
-/* Window statistic over the ring's last w-1 values of feature k and the new value v. */
+/* Window statistic over the ring's last w-1 values of feature k and the new value v: the values
+ * oldest first (as the Python sum), the ring's slot advanced by one step and a wrap, not a division
+ * per value. */
 static double window_stat(const dw_stager *s, int k, int op, int w, double v)
 {
     const dw_model *m = s->m;
+    const size_t nf = (size_t)m->nfeat;
+    const double *ring = s->ring + (size_t)k;
     int n = w - 1 < s->count ? w - 1 : s->count;
+    int first = (s->head - n + 1 + m->maxwin) % m->maxwin;   /* slot of the oldest value used */
     double acc = 0, mean;
+#define DW_RING_EACH(X, BODY)                                                                   \
+    for (int i_ = 0, j_ = first; i_ < n; i_++, j_ = j_ + 1 == m->maxwin ? 0 : j_ + 1) {      \
+        double X = ring[(size_t)j_ * nf];                                                       \
+        BODY;                                                                                   \
+    }
     switch (op) {
     case DW_OP_MIN:
     case DW_OP_MAX:
         acc = v;
-        for (int i = n; i >= 1; i--) {
-            double x = s->ring[(size_t)((s->head - i + 1 + m->maxwin) % m->maxwin) * (size_t)m->nfeat + (size_t)k];
-            acc = op == DW_OP_MIN ? fmin(acc, x) : fmax(acc, x);
-        }
+        DW_RING_EACH(x, acc = op == DW_OP_MIN ? fmin(acc, x) : fmax(acc, x));
         return acc;
     default:
-        for (int i = n; i >= 1; i--)          /* oldest first, as the Python sum */
-            acc += s->ring[(size_t)((s->head - i + 1 + m->maxwin) % m->maxwin) * (size_t)m->nfeat + (size_t)k];
+        DW_RING_EACH(x, acc += x);
         acc += v;
         mean = acc / (n + 1);
         if (op == DW_OP_MEAN)
             return mean;
         acc = 0;
-        for (int i = n; i >= 1; i--) {
-            double d = s->ring[(size_t)((s->head - i + 1 + m->maxwin) % m->maxwin) * (size_t)m->nfeat + (size_t)k] - mean;
-            acc += d * d;
-        }
+        DW_RING_EACH(x, acc += (x - mean) * (x - mean));
         acc += (v - mean) * (v - mean);
         return sqrt(acc / (n + 1));
     }
+#undef DW_RING_EACH
 }
 
 /* The night's distance after this epoch's columns: per-epoch mean of min(col^2, cap) into an
