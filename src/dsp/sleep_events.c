@@ -63,7 +63,7 @@ static void emit_slow_wave(const dw_slow_wave *sw, dw_sleep_event_fn fn, void *c
     fn(ctx, &ev);
 }
 
-#define CHUNK 256
+#define CHUNK DW_SPINDLE_CHUNK
 
 void dw_sleep_events_push(dw_sleep_events *e, double t0, const double *x, int n,
                           dw_sleep_event_fn fn, void *ctx)
@@ -80,13 +80,14 @@ void dw_sleep_events_push(dw_sleep_events *e, double t0, const double *x, int n,
         dw_slow_wave sw[CHUNK];
         for (int i = 0; i < m; i++)
             t[i] = e->base + (double)(e->k + i) / e->fs;
-        double in[CHUNK], sig[CHUNK], brd[CHUNK], swy[CHUNK];
+        double in[CHUNK], *sig, *brd, swy[CHUNK];
         for (int i = 0; i < m; i++)
             in[i] = isfinite(x[i0 + i]) ? x[i0 + i] : 0;
         dw_cascade *cs, *cb;               /* the 11 sections of both detectors in one pass */
         dw_spindle_cascades(e->sp, &cs, &cb);
+        dw_spindle_place(e->sp, &sig, &brd);   /* sigma and broad straight into its history */
         dw_cascade_run_trio(cs, cb, dw_slow_wave_cascade(e->sw), in, sig, brd, swy, (size_t)m);
-        int nsp = dw_spindle_run_filtered(e->sp, t, sig, brd, m, sp, at_sp);
+        int nsp = dw_spindle_run_placed(e->sp, t, m, sp, at_sp);
         int nsw = dw_slow_wave_run_filtered(e->sw, t, swy, m, sw, at_sw);
         e->k += m;
         /* in the order of the samples that end them; a spindle first, as sample by sample */

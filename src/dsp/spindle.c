@@ -24,7 +24,7 @@
 #define DUR_MIN_S 0.5
 #define DUR_MAX_S 2.0
 
-#define CHUNK 256 /* samples filtered at a time */
+#define CHUNK DW_SPINDLE_CHUNK /* samples filtered at a time */
 #define SLIDE (8 * CHUNK) /* the filters' outputs kept before the histories move back */
 #define STEP_S 0.05 /* the criteria are evaluated once per step (YASA: its 0.3-s windows every 0.1 s) */
 
@@ -294,78 +294,119 @@ static void chunk_at(dw_spindle_det *d, double **sig, double **brd)
     *brd = d->brd_d + d->off + d->hb;
 }
 
+/* The run state machine's place between samples: samples since the last reset, track's state and
+ * the last sigma it saw, spindles found in this chunk. */
+typedef struct {
+    long k;
+    int state, found;
+    double prev_sig;
+} runs;
+
+/* Samples from .. to-1 of the chunk (sg: sigma LAG_S ago, t: their times) through the run state
+ * machine under the mask on; the first nh samples after a reset are not tracked (their sigma is not
+ * yet LAG_S old). While the mask is off and no run is open, track keeps only the last sigma: the
+ * stretch is passed over at once (most of a night). */
+static void track_each(dw_spindle_det *d, const double *t, const double *sg, int from, int to,
+                       int on, runs *u, dw_spindle *out, int *at);
+
+static inline void track_span(dw_spindle_det *d, const double *t, const double *sg, int from,
+                              int to, int on, runs *u, dw_spindle *out, int *at)
+{
+    if (!on && u->state == IDLE) {
+        u->k += to - from;
+        if (to > from && u->k > d->nh)           /* the last sample is tracked */
+            u->prev_sig = sg[to - 1];
+    } else {
+        track_each(d, t, sg, from, to, on, u, out, at);
+    }
+}
+
+/* track_span sample by sample. */
+static void track_each(dw_spindle_det *d, const double *t, const double *sg, int from, int to,
+                       int on, runs *u, dw_spindle *out, int *at)
+{
+    int nh = d->nh;
+    for (int i = from; i < to; i++) {
+        double sig = sg[i];
+        if (u->k++ < nh)
+            continue;
+        if (!on && u->state == IDLE) {           /* what track does then, without the call */
+            u->prev_sig = sig;
+            continue;
+        }
+        d->state = u->state;
+        d->prev_sig = u->prev_sig;
+        if (track(d, t[i] - LAG_S, on, sig, &out[u->found]))
+            at[u->found++] = i;
+        u->state = d->state;
+        u->prev_sig = d->prev_sig;
+    }
+}
+
 /* One chunk of n <= CHUNK samples whose sigma and broad are where chunk_at said: the criteria and
- * the runs (see dw_spindle_run). */
+ * the runs (see dw_spindle_run). A block at a time: its sums (each in sample order, as ever), then
+ * its samples through the runs under the mask before the block's end, its end (the mask the
+ * following samples hold), its last sample under the new mask: the same order of events as sample
+ * by sample, so the same spindles to the bit, without a per-sample branch on the mask. */
 static int detect_chunk(dw_spindle_det *d, const double *t, int n, dw_spindle *out, int *at)
 {
     int nh = d->nh, hb = d->hb, w = hb - 1;
-    double *sg = d->sig_d + d->off, *bd = d->brd_d + d->off;
+    const double *sg = d->sig_d + d->off, *bd = d->brd_d + d->off;
     hot h = d->h;
     const rings r = { d->nbk, d->n1, d->n3, d->nd, d->stats_tau_n, d->stats_min_n,
                       d->stats_alpha, d->inv_n3, d->blk1, d->blk3, d->crit };
-    int found = 0, state = d->state;               /* state, prev_sig: track's, in locals */
-    double fr = d->lag - w, fr1 = 1 - fr, prev_sig = d->prev_sig;
+    runs u = { h.k, d->state, 0, d->prev_sig };
+    double fr = d->lag - w, fr1 = 1 - fr;
     /* the block's sums, its position and the mask in locals: h is in memory (block_end takes it) */
     double a0 = h.acc[0], a1 = h.acc[1], a2 = h.acc[2], a3 = h.acc[3], a4 = h.acc[4];
     int j = h.j, on = h.on;
-    long k = h.k;
-    for (int i = 0; i < n; i++) {
-        double sv = sg[nh + i];
-        double bv = fr1 * bd[hb + i - w] + fr * bd[hb + i - w - 1];
-        a0 += sv * sv;
-        a1 += bv * bv;
-        a2 += sv;
-        a3 += bv;
-        a4 += sv * bv;
-        if (++j == r.nbk) {
+    for (int i = 0; i < n;) {
+        int e = n - i < r.nbk - j ? n : i + (r.nbk - j);   /* the block's samples in this chunk */
+        for (int q = i; q < e; q++) {
+            double sv = sg[nh + q];
+            double bv = fr1 * bd[hb + q - w] + fr * bd[hb + q - w - 1];
+            a0 += sv * sv;
+            a1 += bv * bv;
+            a2 += sv;
+            a3 += bv;
+            a4 += sv * bv;
+        }
+        j += e - i;
+        if (j < r.nbk) {                         /* the chunk ends inside the block */
+            track_span(d, t, sg, i, e, on, &u, out, at);
+        } else {
+            track_span(d, t, sg, i, e - 1, on, &u, out, at);
             const double acc[5] = { a0, a1, a2, a3, a4 };
             block_end(&r, &h, acc);
             on = h.on;
             j = 0;
             a0 = a1 = a2 = a3 = a4 = 0;
+            track_span(d, t, sg, e - 1, e, on, &u, out, at);
         }
-        double sig = sg[i];                      /* sigma LAG_S ago */
-        if (k++ < nh)
-            continue;
-        if (!on && state == IDLE) {              /* what track does then, without the call */
-            prev_sig = sig;
-            continue;
-        }
-        d->state = state;
-        d->prev_sig = prev_sig;
-        if (track(d, t[i] - LAG_S, on, sig, &out[found]))
-            at[found++] = i;
-        state = d->state;
-        prev_sig = d->prev_sig;
+        i = e;
     }
     d->off += n;
     h.acc[0] = a0; h.acc[1] = a1; h.acc[2] = a2; h.acc[3] = a3; h.acc[4] = a4;
     h.j = j;
-    h.k = k;
+    h.k = u.k;
     d->h = h;
-    d->state = state;
-    d->prev_sig = prev_sig;
-    return found;
+    d->state = u.state;
+    d->prev_sig = u.prev_sig;
+    return u.found;
 }
 
-/* x (uV) in chunks: band-passed here (x: non-finite samples taken as 0) or already (x NULL: sigma
- * and broad given). */
-static int run_blocks(dw_spindle_det *d, const double *t, const double *x, const double *sigma,
-                      const double *broad, int n, dw_spindle *out, int *at)
+/* x (uV) in chunks, band-passed into the histories (non-finite samples taken as 0). */
+static int run_blocks(dw_spindle_det *d, const double *t, const double *x, int n, dw_spindle *out,
+                      int *at)
 {
     int found = 0;
     for (int i = 0; i < n; i += CHUNK) {
         int m = n - i < CHUNK ? n - i : CHUNK;
         double *sg, *bd, in[CHUNK];
         chunk_at(d, &sg, &bd);
-        if (x) {
-            for (int j = 0; j < m; j++)
-                in[j] = isfinite(x[i + j]) ? x[i + j] : 0;
-            dw_cascade_run2(&d->sig, in, sg, &d->brd, in, bd, (size_t)m);
-        } else {
-            memcpy(sg, sigma + i, (size_t)m * sizeof *sigma);
-            memcpy(bd, broad + i, (size_t)m * sizeof *broad);
-        }
+        for (int j = 0; j < m; j++)
+            in[j] = isfinite(x[i + j]) ? x[i + j] : 0;
+        dw_cascade_run2(&d->sig, in, sg, &d->brd, in, bd, (size_t)m);
         int f = detect_chunk(d, t + i, m, out + found, at + found);
         for (int j = 0; j < f; j++)
             at[found + j] += i;
@@ -380,14 +421,18 @@ void dw_spindle_cascades(dw_spindle_det *d, dw_cascade **sigma, dw_cascade **bro
     *broad = &d->brd;
 }
 
-int dw_spindle_run_filtered(dw_spindle_det *d, const double *t, const double *sigma,
-                            const double *broad, int n, dw_spindle *out, int *at)
+void dw_spindle_place(dw_spindle_det *d, double **sigma, double **broad)
 {
-    return run_blocks(d, t, NULL, sigma, broad, n, out, at);
+    chunk_at(d, sigma, broad);
+}
+
+int dw_spindle_run_placed(dw_spindle_det *d, const double *t, int n, dw_spindle *out, int *at)
+{
+    return n > 0 && n <= CHUNK ? detect_chunk(d, t, n, out, at) : 0;
 }
 
 int dw_spindle_run(dw_spindle_det *d, const double *t, const double *x, int n, dw_spindle *out,
                    int *at)
 {
-    return run_blocks(d, t, x, NULL, NULL, n, out, at);
+    return run_blocks(d, t, x, n, out, at);
 }

@@ -49,11 +49,14 @@ int  dw_spindle_run(dw_spindle_det *d, const double *t, const double *x_uv, int 
                     int *at);
 
 /* For a caller that filters for several detectors at once (dsp/sleep_events.c, with
- * dw_cascade_run_trio): the detector's sigma and broad band-pass cascades (owned by d), and
- * dw_spindle_run on samples already through them: sigma[i] and broad[i] are x[i] (non-finite
- * taken as 0) through *sigma and *broad, in order. The same spindles to the bit as dw_spindle_run. */
+ * dw_cascade_run_trio), straight into the detector's history (no copy): dw_spindle_cascades gives
+ * the detector's sigma and broad band-pass cascades (owned by d); dw_spindle_place where the next
+ * n <= DW_SPINDLE_CHUNK samples of x (non-finite taken as 0) through *sigma and *broad, in order,
+ * are to be written (valid until dw_spindle_run_placed); dw_spindle_run_placed is dw_spindle_run
+ * on those n samples. The same spindles to the bit as dw_spindle_run (test_sleep_events). */
+#define DW_SPINDLE_CHUNK 256
 void dw_spindle_cascades(dw_spindle_det *d, dw_cascade **sigma, dw_cascade **broad);
-int  dw_spindle_run_filtered(dw_spindle_det *d, const double *t, const double *sigma,
-                             const double *broad, int n, dw_spindle *out, int *at);
+void dw_spindle_place(dw_spindle_det *d, double **sigma, double **broad);
+int  dw_spindle_run_placed(dw_spindle_det *d, const double *t, int n, dw_spindle *out, int *at);
 
 #endif
