@@ -200,35 +200,39 @@ static inline __attribute__((always_inline)) void trio_body(trio_state *v, const
                                                             double *outb, double *outc, size_t n,
                                                             double carry[2])
 {
-    v4d b0[3], b1[3], b2[3], a1[3], a2[3], s1[3], s2[3];
+    v4d b0[3], b1[3], b2[3], a1[3], a2[3];
     for (int k = 0; k < 3; k++) {
         b0[k] = v->b0[k]; b1[k] = v->b1[k]; b2[k] = v->b2[k]; a1[k] = v->a1[k]; a2[k] = v->a2[k];
-        s1[k] = v->s1[k]; s2[k] = v->s2[k];
     }
+    /* the states in named variables, not arrays: in registers across samples (as arrays GCC kept
+     * them on the stack, a store and a load in every section's recurrence) */
+    v4d s10 = v->s1[0], s11 = v->s1[1], s12 = v->s1[2], s20 = v->s2[0], s21 = v->s2[1],
+        s22 = v->s2[2];
     double c2 = carry[0], c1 = carry[1];        /* lane 0's outputs two and one samples back */
     int mb = m[1] - 1, ma = m[2] - 1, mc = m[3] - 1;
+#define TRIO_SECTION(K, X, Y, S1, S2)                                                              \
+    do {                                                                                           \
+        Y = b0[K] * X + S1;                                                                        \
+        S1 = b1[K] * X - a1[K] * Y + S2;                                                           \
+        S2 = b2[K] * X - a2[K] * Y;                                                                \
+    } while (0)
     for (size_t j = 2; j < n; j++) {
         double xj = in[j];
         v4d x = { xj, xj, c2, xj }, ys[3];
-        for (int k = 0; k < 3; k++) {                     /* unrolled by the compiler */
-            v4d y = b0[k] * x + s1[k];
-            s1[k] = b1[k] * x - a1[k] * y + s2[k];
-            s2[k] = b2[k] * x - a2[k] * y;
-            ys[k] = y;
-            x = y;
-        }
+        TRIO_SECTION(0, x, ys[0], s10, s20);
+        TRIO_SECTION(1, ys[0], ys[1], s11, s21);
+        TRIO_SECTION(2, ys[1], ys[2], s12, s22);
         c2 = c1;
         c1 = ys[2][0];
         outb[j] = ys[mb][1];
         outa[j - 2] = ys[ma][2];
         outc[j] = ys[mc][3];
     }
+#undef TRIO_SECTION
     carry[0] = c2;
     carry[1] = c1;
-    for (int k = 0; k < 3; k++) {
-        v->s1[k] = s1[k];
-        v->s2[k] = s2[k];
-    }
+    v->s1[0] = s10; v->s1[1] = s11; v->s1[2] = s12;
+    v->s2[0] = s20; v->s2[1] = s21; v->s2[2] = s22;
 }
 
 /* The spindle and slow-wave detectors' shape (sections 3, 3, 3, 2) with its lane outputs known to
