@@ -268,12 +268,16 @@ static int parse_net(struct parser *p, dw_model *m, char **text)
             PERR(p, "the last layer, and only it, must be softmax");
         if (l == net->nlayers - 1 && ly->nout != DW_NSTAGES)
             PERR(p, "the last layer must give %d outputs (W N1 N2 N3 R)", DW_NSTAGES);
-        if (!(ly->w = malloc((size_t)ly->nout * (size_t)(ly->nin + 1) * sizeof *ly->w)))
+        ly->stride = (ly->nin + 1 + 3) / 4 * 4;
+        size_t bytes = ((size_t)3 + (size_t)ly->nout * (size_t)ly->stride) * sizeof(double);
+        if (!(ly->mem = aligned_alloc(32, (bytes + 31) / 32 * 32)))
             PERR(p, "out of memory");
+        memset(ly->mem, 0, bytes);
+        ly->w = ly->mem + 3;
         for (int r = 0; r < ly->nout; r++) {
             if (!next_line(p, text))
                 PERR(p, "layer %d: %d of %d weight rows", l + 1, r, ly->nout);
-            if (parse_row(p, ly->w + (size_t)r * (size_t)(ly->nin + 1), ly->nin + 1, "weight"))
+            if (parse_row(p, ly->w + (size_t)r * (size_t)ly->stride, ly->nin + 1, "weight"))
                 return -1;
         }
     }
@@ -588,7 +592,7 @@ void dw_model_free(dw_model *m)
         return;
     for (int n = 0; n < m->nnet; n++)
         for (int l = 0; l < m->net[n].nlayers; l++)
-            free(m->net[n].layer[l].w);
+            free(m->net[n].layer[l].mem);
     free(m->feat);
     free(m->col);
     free(m);

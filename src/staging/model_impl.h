@@ -30,7 +30,11 @@ struct dw_mfeature {
 
 struct dw_mcolumn { int feat, op, window; double mu, sd; };
 
-struct dw_mlayer { int nin, nout, act; double *w; };   /* nout rows of (bias, nin weights) */
+/* nout rows of (bias, nin weights), row r at w + r * stride: w[r * stride] its bias, w[r * stride
+ * + 1 + i] its weight i. stride is nin + 1 rounded up to 4 and w + 1 is 32-byte aligned, so every
+ * row's weights start on a 32-byte boundary: no vector load split across two cache lines (rows of
+ * nin + 1 doubles put every other one across). mem: the allocation (w = mem + 3). */
+struct dw_mlayer { int nin, nout, act, stride; double *w, *mem; };
 
 struct dw_mnet { int nlayers; struct dw_mlayer layer[DW_MODEL_MAXLAYERS]; };
 

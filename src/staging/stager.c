@@ -94,7 +94,7 @@ typedef double v4d __attribute__((vector_size(32)));   /* four lanes: AVX, or tw
 DW_AVX_CLONES
 static void layer_sums(const struct dw_mlayer *ly, const double *in, double *out)
 {
-    const size_t stride = (size_t)ly->nin + 1;
+    const size_t stride = (size_t)ly->stride;
     int r = 0, nin = ly->nin;
     for (; r + 4 <= ly->nout; r += 4) {
         const double *w0 = ly->w + (size_t)r * stride, *w1 = w0 + stride, *w2 = w1 + stride,
