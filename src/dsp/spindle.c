@@ -94,13 +94,16 @@ static void *grab(size_t n, size_t size) { return calloc(n ? n : 1, size); }
  * phase difference over the band, in tenths of a sample. */
 static double align_lag(const dw_spindle_det *d)
 {
-    double best = 0, best_c = -2;
+    double best = 0, best_c = -2, dphase[31];
+    for (int i = 0; i <= 30; i++) {              /* the phase difference at each frequency, once */
+        double f = 12.0 + 0.1 * i;
+        dphase[i] = dw_cascade_phase(&d->sig, f, d->fs) - dw_cascade_phase(&d->brd, f, d->fs);
+    }
     for (int tenth = 0; tenth < (int)(2 * d->fs); tenth++) {      /* up to 0.2 s */
         double lag = tenth / 10.0, c = 0;
         for (int i = 0; i <= 30; i++) {
             double f = 12.0 + 0.1 * i;
-            c += cos(dw_cascade_phase(&d->sig, f, d->fs) - dw_cascade_phase(&d->brd, f, d->fs) +
-                     2 * M_PI * f * lag / d->fs);
+            c += cos(dphase[i] + 2 * M_PI * f * lag / d->fs);
         }
         if (c > best_c) {
             best_c = c;
