@@ -64,14 +64,46 @@ static int judge(const dw_slow_wave_det *d, double end_t, dw_slow_wave *out)
 
 #define CHUNK 256 /* samples filtered at a time (on the stack) */
 
-/* One chunk of n <= CHUNK band-passed samples y (see dw_slow_wave_run): the half-waves sample by
- * sample, the previous sample in locals. */
+/* The half-wave's samples from .. to-1 (all on one side of zero: no crossing among them) under the
+ * state: in a negative half-wave its lowest point (the first of equals), in a positive one its
+ * highest, until it has lasted too long to be a slow wave's. */
+static void half_wave(dw_slow_wave_det *d, const double *t, const double *y, int from, int to)
+{
+    if (d->state == NEG) {
+        double lo = d->neg_uv, lo_t = d->neg_t;
+        for (int k = from; k < to; k++)
+            if (y[k] < lo) {
+                lo = y[k];
+                lo_t = t[k];
+            }
+        d->neg_uv = lo;
+        d->neg_t = lo_t;
+    } else if (d->state == POS) {
+        double hi = d->pos_uv;
+        for (int k = from; k < to; k++) {
+            if (y[k] > hi)
+                hi = y[k];
+            if (t[k] - d->rise_t > POS_DUR_MAX) {
+                d->state = IDLE;                              /* too long to be a slow wave */
+                break;
+            }
+        }
+        d->pos_uv = hi;
+    }
+}
+
+/* One chunk of n <= CHUNK band-passed samples y (see dw_slow_wave_run), a run of samples on one
+ * side of zero at a time: the zero crossing that opens the run (against the sample before), then
+ * the run's samples through half_wave. The same tests in the same order as sample by sample (inside
+ * a run no crossing test can hold; test_sleep_events holds it to the rule written sample by
+ * sample); the crossings are found by a scan for the sign, not by the state machine at every
+ * sample. */
 static int detect_chunk(dw_slow_wave_det *d, const double *t, const double *y, int n,
                         dw_slow_wave *out, int *at)
 {
     double py = d->prev_y, pt = d->prev_t;
     int have = d->have_prev, found = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n;) {
         double yi = y[i], ti = t[i];
         if (have && py >= 0 && yi < 0) {                      /* falling crossing */
             double tz = pt + (ti - pt) * py / (py - yi);
@@ -87,18 +119,14 @@ static int detect_chunk(dw_slow_wave_det *d, const double *t, const double *y, i
             d->rise_t = tz;
             d->pos_uv = 0;
         }
-        if (d->state == NEG && yi < d->neg_uv) {
-            d->neg_uv = yi;
-            d->neg_t = ti;
-        } else if (d->state == POS) {
-            if (yi > d->pos_uv)
-                d->pos_uv = yi;
-            if (ti - d->rise_t > POS_DUR_MAX)
-                d->state = IDLE;                              /* too long to be a slow wave */
-        }
-        py = yi;
-        pt = ti;
+        int neg = yi < 0, j = i + 1;
+        while (j < n && (y[j] < 0) == neg)                    /* the run on this side of zero */
+            j++;
+        half_wave(d, t, y, i, j);
+        py = y[j - 1];
+        pt = t[j - 1];
         have = 1;
+        i = j;
     }
     d->prev_y = py;
     d->prev_t = pt;

@@ -283,6 +283,94 @@ static void test_any_cutting(void)
     free(x);
 }
 
+/* The slow-wave rule written sample by sample (YASA's sw_detect criteria on the half-waves between
+ * zero crossings: the detector's state machine as it was first written), to hold the detector's
+ * run-at-a-time form to it. */
+enum { R_IDLE, R_NEG, R_POS };
+typedef struct { int have, state; double py, pt, fall_t, rise_t, neg_uv, neg_t, pos_uv; } ref_sw;
+
+static int ref_sw_step(ref_sw *r, double ti, double yi, dw_slow_wave *out)
+{
+    int found = 0;
+    if (r->have && r->py >= 0 && yi < 0) {
+        double tz = r->pt + (ti - r->pt) * r->py / (r->py - yi);
+        double neg_dur = r->rise_t - r->fall_t, pos_dur = tz - r->rise_t, ptp = r->pos_uv - r->neg_uv;
+        if (r->state == R_POS && !(neg_dur < 0.3 || neg_dur > 1.5 || pos_dur < 0.1 || pos_dur > 1.0 ||
+                                   -r->neg_uv < 40 || -r->neg_uv > 200 || r->pos_uv < 10 ||
+                                   r->pos_uv > 150 || ptp < 75 || ptp > 350)) {
+            *out = (dw_slow_wave){ r->fall_t, tz - r->fall_t, r->neg_t, r->neg_uv, r->pos_uv, ptp };
+            found = 1;
+        }
+        r->state = R_NEG;
+        r->fall_t = tz;
+        r->neg_uv = 0;
+        r->neg_t = ti;
+    } else if (r->have && r->py < 0 && yi >= 0) {
+        r->state = r->state == R_NEG ? R_POS : R_IDLE;
+        r->rise_t = r->pt + (ti - r->pt) * -r->py / (yi - r->py);
+        r->pos_uv = 0;
+    }
+    if (r->state == R_NEG && yi < r->neg_uv) {
+        r->neg_uv = yi;
+        r->neg_t = ti;
+    } else if (r->state == R_POS) {
+        if (yi > r->pos_uv)
+            r->pos_uv = yi;
+        if (ti - r->rise_t > 1.0)
+            r->state = R_IDLE;
+    }
+    r->py = yi;
+    r->pt = ti;
+    r->have = 1;
+    return found;
+}
+
+/* Band-passed input of every awkward kind (exact zeros, a sign change every sample, NaN, long
+ * positive stretches that time out, slow waves at the amplitude limits), pushed in odd pieces: the
+ * detector finds what the sample-by-sample rule finds, to the bit. */
+static void test_slow_wave_rule(void)
+{
+    double fs = 100;
+    int n = 60000;
+    double *y = malloc((size_t)n * sizeof *y), *t = malloc((size_t)n * sizeof *t);
+    dw_slow_wave *a = malloc((size_t)n * sizeof *a), *b = malloc((size_t)n * sizeof *b);
+    int *at = malloc((size_t)n * sizeof *at);
+    for (int i = 0; i < n; i++) {
+        t[i] = (double)i / fs;
+        double w = 2 * M_PI * (0.4 + 0.6 * ((i / 3000) % 5) / 4.0) * t[i];
+        y[i] = (45 + 20 * ((i / 7000) % 8)) * sin(w) + 3 * noise_gauss();
+        if ((i / 4000) % 7 == 3)
+            y[i] = (i % 2 ? 1 : -1) * 5.0;              /* a sign change every sample */
+        if ((i / 5000) % 9 == 4)
+            y[i] = fabs(y[i]) + 1;                      /* positive for 50 s: times out */
+        if (i % 997 == 0)
+            y[i] = 0;                                   /* exact zeros */
+        if (i % 4999 == 0)
+            y[i] = NAN;
+    }
+    ref_sw r = { 0 };
+    int nr = 0;
+    for (int i = 0; i < n; i++)
+        nr += ref_sw_step(&r, t[i], y[i], &a[nr]);
+    dw_slow_wave_det *d = dw_slow_wave_new(fs);
+    int nd = 0, same = 1;
+    for (int i = 0, k = 1; i < n; i += k, k = k * 3 % 301 + 1)
+        nd += dw_slow_wave_run_filtered(d, t + i, y + i, i + k <= n ? k : n - i, b + nd, at);
+    for (int i = 0; i < nr && i < nd; i++)
+        same &= a[i].start_s == b[i].start_s && a[i].dur_s == b[i].dur_s &&
+                a[i].neg_t == b[i].neg_t && a[i].neg_uv == b[i].neg_uv &&
+                a[i].pos_uv == b[i].pos_uv && a[i].ptp_uv == b[i].ptp_uv;
+    CHECK("slow waves: the detector finds what the half-wave rule finds sample by sample, to the bit "
+          "(zeros, NaN, a sign change every sample, time-outs; odd pieces)",
+          nr == nd && same && nr >= 20, "rule %d, detector %d, same %d", nr, nd, same);
+    dw_slow_wave_free(d);
+    free(y);
+    free(t);
+    free(a);
+    free(b);
+    free(at);
+}
+
 int main(void)
 {
     CHECK("detectors refuse rates they cannot filter",
@@ -293,6 +381,7 @@ int main(void)
     test_slow_waves();
     test_gap_reset();
     test_any_cutting();
+    test_slow_wave_rule();
     test_real_snippet();
     TAP_DONE();
 }
