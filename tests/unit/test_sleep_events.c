@@ -343,6 +343,8 @@ static void test_slow_wave_rule(void)
             y[i] = (i % 2 ? 1 : -1) * 5.0;              /* a sign change every sample */
         if ((i / 5000) % 9 == 4)
             y[i] = fabs(y[i]) + 1;                      /* positive for 50 s: times out */
+        if ((i / 6000) % 2)
+            y[i] = round(y[i] / 4) * 4;                 /* coarse steps: ties for the peaks */
         if (i % 997 == 0)
             y[i] = 0;                                   /* exact zeros */
         if (i % 4999 == 0)
@@ -361,7 +363,7 @@ static void test_slow_wave_rule(void)
                 a[i].neg_t == b[i].neg_t && a[i].neg_uv == b[i].neg_uv &&
                 a[i].pos_uv == b[i].pos_uv && a[i].ptp_uv == b[i].ptp_uv;
     CHECK("slow waves: the detector finds what the half-wave rule finds sample by sample, to the bit "
-          "(zeros, NaN, a sign change every sample, time-outs; odd pieces)",
+          "(zeros, ties, NaN, a sign change every sample, time-outs; odd pieces)",
           nr == nd && same && nr >= 20, "rule %d, detector %d, same %d", nr, nd, same);
     dw_slow_wave_free(d);
     free(y);
