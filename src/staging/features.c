@@ -65,6 +65,28 @@ static double sum_sq_dev(const double *x, size_t n, double m)
     return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
+/* psd[k] += re_k^2 + im_k^2 for the (re, im) pairs of X, four bins at a time: the squares of eight
+ * values in two vectors, each bin's two squares brought into matching lanes, one add (the same
+ * operations per bin as one bin at a time: the same bits). Inlined into dw_welch's clones. */
+static inline void power_add(const double *X, double *psd)
+{
+    int k = 0;
+    for (; k + 4 <= DW_PSD_BINS; k += 4) {
+        v4d a, b, p;
+        LOAD4(a, X + 2 * k);                     /* re_k, im_k, re_k+1, im_k+1 */
+        LOAD4(b, X + 2 * k + 4);
+        a *= a;
+        b *= b;
+        v4d re2 = __builtin_shufflevector(a, b, 0, 2, 4, 6),
+            im2 = __builtin_shufflevector(a, b, 1, 3, 5, 7);
+        LOAD4(p, psd + k);
+        p += re2 + im2;
+        memcpy(psd + k, &p, sizeof p);
+    }
+    for (; k < DW_PSD_BINS; k++)
+        psd[k] += X[2 * k] * X[2 * k] + X[2 * k + 1] * X[2 * k + 1];
+}
+
 DW_AVX_CLONES
 int dw_welch(const double *x, size_t n, double psd[DW_PSD_BINS])
 {
@@ -84,8 +106,7 @@ int dw_welch(const double *x, size_t n, double psd[DW_PSD_BINS])
         for (int j = 0; j < DW_WELCH_NPERSEG; j++)
             seg[j] = (xs[j] - m) * welch.hann[j];
         dw_rfft_forward(welch.fft, seg, X);
-        for (int k = 0; k < DW_PSD_BINS; k++)
-            psd[k] += X[2 * k] * X[2 * k] + X[2 * k + 1] * X[2 * k + 1];
+        power_add(X, psd);
     }
     /* one-sided: every bin but DC and Nyquist carries its negative-frequency twin */
     double sc = welch.scale / nseg;
