@@ -145,14 +145,11 @@ static double variance_of_diff(const double *x, size_t n)
 static double band_mean(const double *psd, double lo, double hi)
 {
     double s = 0;
-    int n = 0;
-    for (int k = 0; k < DW_PSD_BINS; k++) {
-        double f256 = (double)k * DW_FS;   /* = f * 256 */
-        if (f256 >= lo * DW_WELCH_NPERSEG && f256 <= hi * DW_WELCH_NPERSEG) {
-            s += psd[k];
-            n++;
-        }
-    }
+    int n = 0, k = 0;
+    while (k < DW_PSD_BINS && (double)k * DW_FS < lo * DW_WELCH_NPERSEG)   /* k * DW_FS = f * 256 */
+        k++;
+    for (; k < DW_PSD_BINS && (double)k * DW_FS <= hi * DW_WELCH_NPERSEG; k++, n++)
+        s += psd[k];                     /* the band's bins in order; none above it looked at */
     return n ? s / n : 0.0;
 }
 
