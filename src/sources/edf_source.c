@@ -636,8 +636,11 @@ static int edf_read(dw_source *src, dw_block *out, int max_frames, int timeout_m
         return DW_SRC_EOF;
     for (int c = 0; c < p->nch; c++) {
         edf_chan *ch = &p->ch[c];
+        double *restrict dst = p->frames + c;    /* locals: no reload of p's fields per sample */
+        const double *restrict q = ch->q;
+        size_t nch = (size_t)p->nch;
         for (int i = 0; i < n; i++)
-            p->frames[i * p->nch + c] = ch->q[i];
+            dst[(size_t)i * nch] = q[i];
         ch->qlen -= n;
         memmove(ch->q, ch->q + n, (size_t)ch->qlen * sizeof *ch->q);
     }

@@ -321,12 +321,15 @@ static void resample(dw_pipeline *p, const double *x, long n, long long limit)
             const double *col = x ? x + (size_t)i0 * nch + (size_t)c : NULL;
             double *out = p->out + (size_t)r * p->outcap;
             double *dst = p->same_rate ? out : p->in;  /* no filter: straight to the output */
-            if (col)                           /* one column of the frames, contiguous */
+            if (col) {                         /* one column of the frames, contiguous */
+                double *restrict d = dst;
+                const double *restrict from = col;
                 for (int i = 0; i < k; i++)
-                    dst[i] = col[(size_t)i * nch];
-            else
+                    d[i] = from[(size_t)i * nch];
+            } else {
                 for (int i = 0; i < k; i++)
                     dst[i] = p->last[c];
+            }
             got = p->same_rate ? (size_t)k
                                : dw_resampler_run(p->rs[r], p->in, (size_t)k, out, p->outcap);
         }
