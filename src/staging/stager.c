@@ -150,8 +150,8 @@ static void layer_run(const struct dw_mlayer *ly, const double *in, double *out)
 }
 
 /* Window statistic over the ring's last w-1 values of feature k and the new value v: the values
- * oldest first (as the Python sum), the ring's slot advanced by one step and a wrap, not a division
- * per value. */
+ * oldest first (as the Python sum), as the two runs of slots they fill (to the ring's end, then on
+ * from its start), not a division or a wrap test per value. */
 static double window_stat(const dw_stager *s, int k, int op, int w, double v)
 {
     const dw_model *m = s->m;
@@ -160,8 +160,13 @@ static double window_stat(const dw_stager *s, int k, int op, int w, double v)
     int n = w - 1 < s->count ? w - 1 : s->count;
     int first = (s->head - n + 1 + m->maxwin) % m->maxwin;   /* slot of the oldest value used */
     double acc = 0, mean;
+    int end1 = first + n < m->maxwin ? first + n : m->maxwin;   /* up to the ring's end, then ... */
 #define DW_RING_EACH(X, BODY)                                                                   \
-    for (int i_ = 0, j_ = first; i_ < n; i_++, j_ = j_ + 1 == m->maxwin ? 0 : j_ + 1) {      \
+    for (int j_ = first; j_ < end1; j_++) {                                                     \
+        double X = ring[(size_t)j_ * nf];                                                       \
+        BODY;                                                                                   \
+    }                                                                                           \
+    for (int j_ = 0; j_ < n - (end1 - first); j_++) {     /* ... on from its start */           \
         double X = ring[(size_t)j_ * nf];                                                       \
         BODY;                                                                                   \
     }
