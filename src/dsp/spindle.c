@@ -30,6 +30,8 @@
 
 enum { IDLE, RUN, TAIL };
 
+typedef double v4d __attribute__((vector_size(32)));   /* four lanes: AVX, or two SSE2 halves */
+
 /* What the per-sample loop changes: copied to a local for each chunk (registers, not memory).
  * k: samples since the last reset; kb: steps (blocks of nbk samples) since it; j: samples into the
  * current block; i1, i3, id: block-ring positions (kb modulo n1, n3, nd). acc: the current block's
@@ -254,10 +256,14 @@ static void block_end(const rings *d, hot *h, const double acc[5])
     h->sum[1] += acc[1] - b1[1];
     b1[0] = acc[0];
     b1[1] = acc[1];
-    for (int v = 0; v < 5; v++) {
-        h->sum[2 + v] += v3[v] - b3[v];
-        b3[v] = v3[v];
-    }
+    v4d sv, nv = { v3[0], v3[1], v3[2], v3[3] }, ov;   /* the first four side by side */
+    memcpy(&sv, h->sum + 2, sizeof sv);
+    memcpy(&ov, b3, sizeof ov);
+    sv += nv - ov;
+    memcpy(h->sum + 2, &sv, sizeof sv);
+    memcpy(b3, &nv, sizeof nv);
+    h->sum[6] += v3[4] - b3[4];
+    b3[4] = v3[4];
     h->i1 = i1 + 1 == d->n1 ? 0 : i1 + 1;
     h->i3 = i3 + 1 == d->n3 ? 0 : i3 + 1;
     h->id = id + 1 == d->nd ? 0 : id + 1;
