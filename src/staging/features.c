@@ -13,7 +13,7 @@
 
 static struct {
     pthread_once_t once;
-    dw_rfft *fft;
+    dw_rfft_pair *fft;                /* two segments' periodograms from one complex FFT */
     double hann[DW_WELCH_NPERSEG];
     double scale;                    /* 1 / (fs * sum w^2): SciPy's density scaling */
 } welch = { .once = PTHREAD_ONCE_INIT };
@@ -27,7 +27,7 @@ static void welch_init(void)
         s2 += welch.hann[j] * welch.hann[j];
     }
     welch.scale = 1.0 / (DW_FS * s2);
-    welch.fft = dw_rfft_new(DW_WELCH_NPERSEG);
+    welch.fft = dw_rfft_pair_new(DW_WELCH_NPERSEG);
 }
 
 typedef double v4d __attribute__((vector_size(32)));   /* four lanes: AVX, or two SSE2 halves */
@@ -65,26 +65,24 @@ static double sum_sq_dev(const double *x, size_t n, double m)
     return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-/* psd[k] += re_k^2 + im_k^2 for the (re, im) pairs of X, four bins at a time: the squares of eight
- * values in two vectors, each bin's two squares brought into matching lanes, one add (the same
- * operations per bin as one bin at a time: the same bits). Inlined into dw_welch's clones. */
-static inline void power_add(const double *X, double *psd)
+/* z[2j] = (x1[j] - m1) w[j] and z[2j + 1] = (x2[j] - m2) w[j] (0 without x2), w the Hann window:
+ * two segments detrended, windowed and interleaved for dw_rfft_pair_power_add, four j at a time. */
+static inline void pack_pair(const double *x1, double m1, const double *x2, double m2, double *z)
 {
-    int k = 0;
-    for (; k + 4 <= DW_PSD_BINS; k += 4) {
-        v4d a, b, p;
-        LOAD4(a, X + 2 * k);                     /* re_k, im_k, re_k+1, im_k+1 */
-        LOAD4(b, X + 2 * k + 4);
-        a *= a;
-        b *= b;
-        v4d re2 = __builtin_shufflevector(a, b, 0, 2, 4, 6),
-            im2 = __builtin_shufflevector(a, b, 1, 3, 5, 7);
-        LOAD4(p, psd + k);
-        p += re2 + im2;
-        memcpy(psd + k, &p, sizeof p);
+    for (int j = 0; j < DW_WELCH_NPERSEG; j += 4) {
+        v4d a, b = { 0, 0, 0, 0 }, w;
+        LOAD4(a, x1 + j);
+        LOAD4(w, welch.hann + j);
+        a = (a - m1) * w;
+        if (x2) {
+            LOAD4(b, x2 + j);
+            b = (b - m2) * w;
+        }
+        v4d lo = __builtin_shufflevector(a, b, 0, 4, 1, 5),
+            hi = __builtin_shufflevector(a, b, 2, 6, 3, 7);
+        memcpy(z + 2 * j, &lo, sizeof lo);
+        memcpy(z + 2 * j + 4, &hi, sizeof hi);
     }
-    for (; k < DW_PSD_BINS; k++)
-        psd[k] += X[2 * k] * X[2 * k] + X[2 * k + 1] * X[2 * k + 1];
 }
 
 DW_AVX_CLONES
@@ -95,18 +93,21 @@ int dw_welch(const double *x, size_t n, double psd[DW_PSD_BINS])
     if (n < DW_WELCH_NPERSEG || !welch.fft)
         return 0;
     int nseg = (int)((n - DW_WELCH_NPERSEG) / STEP + 1);   /* trailing samples that fill no segment are unused */
-    _Alignas(DW_FFT_ALIGN) double seg[DW_WELCH_NPERSEG];
-    _Alignas(DW_FFT_ALIGN) double X[2 * DW_PSD_BINS];       /* (re, im) pairs */
+    _Alignas(DW_FFT_ALIGN) double z[2 * DW_WELCH_NPERSEG];   /* two segments, interleaved */
+    _Alignas(DW_FFT_ALIGN) double Z[2 * DW_WELCH_NPERSEG];
     double half = sum_of(x, STEP);                          /* segments overlap by half: sum each half once */
-    for (int s = 0; s < nseg; s++) {
-        const double *xs = x + (size_t)s * STEP;
-        double next = sum_of(xs + STEP, STEP);
-        double m = (half + next) / DW_WELCH_NPERSEG;        /* detrend='constant' */
-        half = next;
-        for (int j = 0; j < DW_WELCH_NPERSEG; j++)
-            seg[j] = (xs[j] - m) * welch.hann[j];
-        dw_rfft_forward(welch.fft, seg, X);
-        power_add(X, psd);
+    for (int s = 0; s < nseg; s += 2) {
+        int both = s + 1 < nseg;                            /* else the second is zeros */
+        const double *x1 = x + (size_t)s * STEP, *x2 = x1 + STEP;
+        double next = sum_of(x1 + STEP, STEP), m1 = (half + next) / DW_WELCH_NPERSEG, m2 = 0;
+        half = next;                                        /* detrend='constant' */
+        if (both) {
+            next = sum_of(x2 + STEP, STEP);
+            m2 = (half + next) / DW_WELCH_NPERSEG;
+            half = next;
+        }
+        pack_pair(x1, m1, both ? x2 : NULL, m2, z);
+        dw_rfft_pair_power_add(welch.fft, z, Z, both, psd);
     }
     /* one-sided: every bin but DC and Nyquist carries its negative-frequency twin */
     double sc = welch.scale / nseg;

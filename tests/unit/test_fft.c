@@ -48,6 +48,48 @@ int main(void)
     CHECK("fft_unaligned_arrays", diff < 1e-12 && c[1] == 1.0, "unaligned arrays differ by %g", diff);
     dw_rfft_free(p);
 
+    /* Two real signals from one complex FFT (dw_rfft_pair_power_add) against each one's own real
+     * FFT: every bin's power, for even sizes, one signal (the second zeros) or two, a quiet signal
+     * beside one 1e4 times louder, aligned and not. The error is measured against the larger
+     * signal's largest bin: the pair's rounding is shared. */
+    static const size_t psizes[] = { 8, 10, 128, 250, 256, 1024 };
+    double worst = 0;
+    int sizes_ok = !dw_rfft_pair_new(7) && !dw_rfft_pair_new(6) && !dw_rfft_pair_new(131072);
+    for (size_t s = 0; s < sizeof psizes / sizeof psizes[0]; s++) {
+        size_t n = psizes[s], nb = n / 2 + 1;
+        dw_rfft *r = dw_rfft_new(n);
+        dw_rfft_pair *pp = dw_rfft_pair_new(n);
+        static _Alignas(DW_FFT_ALIGN) double z[2 * 1024 + 2], Z[2 * 1024 + 2], a[1024], b[1024];
+        static _Alignas(DW_FFT_ALIGN) double A[2 * 513], B[2 * 513];
+        for (int kind = 0; kind < 4; kind++) {
+            int both = kind != 0, off = kind == 3;       /* kind 3: arrays one double off */
+            double loud = kind == 2 ? 1e4 : 1;
+            for (size_t j = 0; j < n; j++) {
+                a[j] = loud * (rand() / (double)RAND_MAX - 0.5);
+                b[j] = both ? rand() / (double)RAND_MAX - 0.5 + (j % 5 == 0 ? 0.3 : 0) : 0;
+                z[off + 2 * j] = a[j];
+                z[off + 2 * j + 1] = b[j];
+            }
+            double acc[513] = { 0 }, want[513] = { 0 }, big = 0;
+            dw_rfft_pair_power_add(pp, z + off, Z + off, both, acc);
+            dw_rfft_forward(r, a, A);
+            dw_rfft_forward(r, b, B);
+            for (size_t k = 0; k < nb; k++) {
+                double pa = A[2 * k] * A[2 * k] + A[2 * k + 1] * A[2 * k + 1];
+                double pb = B[2 * k] * B[2 * k] + B[2 * k + 1] * B[2 * k + 1];
+                want[k] = both ? pa + pb : pa;
+                big = fmax(big, fmax(pa, pb));
+            }
+            for (size_t k = 0; k < nb; k++)
+                worst = fmax(worst, fabs(acc[k] - want[k]) / big);
+        }
+        dw_rfft_free(r);
+        dw_rfft_pair_free(pp);
+    }
+    printf("# pair: max |P - |rfft|^2| / largest bin = %.3g\n", worst);
+    CHECK("fft_pair_power_vs_rfft", sizes_ok && worst < 1e-13,
+          "max error %.3g of the largest bin (sizes refused: %d)", worst, sizes_ok);
+
     if (!pyref_have("numpy")) {
         SKIP("fft_vs_numpy", "%s with numpy not available", PYREF_PYTHON);
         TAP_DONE();
