@@ -5,8 +5,8 @@
  * against a plain FFTW one in the same run), with the same accuracy (tests/unit/test_fft.c: numpy
  * to 1e-13). Plans are made with FFTW_ESTIMATE, so the same machine always takes the same plan
  * and gives the same bits (FFTW_MEASURE would time candidate plans and could pick another one from
- * run to run). A plan is read-only after dw_rfft_new, so threads may share it; making and freeing plans takes a lock
- * (FFTW's planner is not thread-safe). */
+ * run to run). A plan is read-only after dw_rfft_new, so threads may share it; making and freeing
+ * plans takes a lock (FFTW's planner is not thread-safe). */
 #ifndef DW_FFT_H
 #define DW_FFT_H
 
