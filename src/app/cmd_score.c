@@ -16,6 +16,7 @@
 
 #include "app/config.h"
 #include "base/files.h"
+#include "base/frames.h"
 #include "base/text.h"
 #include "dsp/quality.h"
 #include "dsp/sleep_events.h"
@@ -452,8 +453,7 @@ static int read_night(dw_source *src, dw_pipeline *pl, struct night *nt)
             continue;
         if (n > cap)
             col = dw_xrealloc(col, (size_t)(cap = n) * sizeof *col, "the frontal channel");
-        for (int i = 0; i < n; i++)
-            col[i] = b.uv[(size_t)i * in->nch + in->frontal];
+        dw_frames_get_column(col, b.uv, in->nch, in->frontal, n);
         if (b.gap > 0)
             dw_sleep_events_reset(micro);
         dw_sleep_events_push(micro, b.t0, col, n, on_micro, nt);

@@ -16,6 +16,7 @@
  * header makes its samples meaningless (edf_header.h: "broken") is never delivered. */
 #include "sources/source.h"
 #include "base/files.h"
+#include "base/frames.h"
 #include "dsp/resample.h"
 #include "edf/edf_header.h"
 #include "edf/edf_records.h"
@@ -636,11 +637,7 @@ static int edf_read(dw_source *src, dw_block *out, int max_frames, int timeout_m
         return DW_SRC_EOF;
     for (int c = 0; c < p->nch; c++) {
         edf_chan *ch = &p->ch[c];
-        double *restrict dst = p->frames + c;    /* locals: no reload of p's fields per sample */
-        const double *restrict q = ch->q;
-        size_t nch = (size_t)p->nch;
-        for (int i = 0; i < n; i++)
-            dst[(size_t)i * nch] = q[i];
+        dw_frames_put_column(p->frames, p->nch, c, ch->q, n);
         ch->qlen -= n;
         memmove(ch->q, ch->q + n, (size_t)ch->qlen * sizeof *ch->q);
     }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/frames.h"
 #include "dsp/resample.h"
 
 #define SEC_RING 64               /* seconds of verdicts kept (an epoch and what runs ahead of it) */
@@ -322,10 +323,7 @@ static void resample(dw_pipeline *p, const double *x, long n, long long limit)
             double *out = p->out + (size_t)r * p->outcap;
             double *dst = p->same_rate ? out : p->in;  /* no filter: straight to the output */
             if (col) {                         /* one column of the frames, contiguous */
-                double *restrict d = dst;
-                const double *restrict from = col;
-                for (int i = 0; i < k; i++)
-                    d[i] = from[(size_t)i * nch];
+                dw_frames_get_column(dst, x + (size_t)i0 * nch, (int)nch, c, k);
             } else {
                 for (int i = 0; i < k; i++)
                     dst[i] = p->last[c];
