@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/frames.h"
 #include "session/session_priv.h"
 
 static const char *const act_names[ACT_N] = { "stimulus", "cue", "wake", "escalation", "sham" };
@@ -482,8 +483,7 @@ void dw_session_block(dw_session *s, const dw_block *b, const dw_source_info *in
         double col[512];
         for (int i0 = 0; i0 < b->n; i0 += 512) {
             int k = b->n - i0 < 512 ? b->n - i0 : 512;
-            for (int i = 0; i < k; i++)
-                col[i] = b->uv[(size_t)(i0 + i) * info->nch + info->frontal];
+            dw_frames_get_column(col, b->uv + (size_t)i0 * info->nch, info->nch, info->frontal, k);
             dw_session_frontal(s, b->t0 + i0 / info->fs, info->fs, col, k);
         }
     }
