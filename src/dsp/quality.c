@@ -189,11 +189,84 @@ static inline v2 vmin(v2 a, v2 b) { return pick(a < b, a, b); }
 static inline v2 vmax(v2 a, v2 b) { return pick(a > b, a, b); }
 #endif
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define QUALITY_AVX 1
+/* Two channels (a 2-channel night), on CPUs with AVX (dw_cpu_avx): frames i and i+1 in one 4-lane
+ * load, lanes 0-1 frame i's channels and 2-3 frame i+1's: exactly stats' and squares' even (s, mn,
+ * mx, a) and odd (t, mn2, mx2, b) pairs, through the same operations (minpd/maxpd as vmin/vmax), so
+ * the same bits (test_pipeline runs the verdict both ways). n > 0. */
+__attribute__((target("avx"))) static void stats_two_avx(const double *x, int n, double *sum,
+                                                         double *lo, double *hi)
+{
+    __m256d first = _mm256_setr_pd(x[0], x[1], x[0], x[1]), S = _mm256_setzero_pd();
+    __m256d MN = first, MX = first;
+    int i = 0;
+    for (; i + 1 < n; i += 2) {
+        __m256d v = _mm256_loadu_pd(x + 2 * i);
+        S = _mm256_add_pd(S, v);
+        MN = _mm256_min_pd(v, MN);
+        MX = _mm256_max_pd(v, MX);
+    }
+    double s[4], mn[4], mx[4];
+    _mm256_storeu_pd(s, S);
+    _mm256_storeu_pd(mn, MN);
+    _mm256_storeu_pd(mx, MX);
+    for (int c = 0; c < 2; c++) {
+        if (i < n) {                             /* the last frame, an even one */
+            double v = x[2 * i + c];
+            s[c] += v;
+            mn[c] = v < mn[c] ? v : mn[c];
+            mx[c] = v > mx[c] ? v : mx[c];
+        }
+        sum[c] = s[c] + s[c + 2];
+        lo[c] = mn[c + 2] < mn[c] ? mn[c + 2] : mn[c];
+        hi[c] = mx[c + 2] > mx[c] ? mx[c + 2] : mx[c];
+    }
+}
+
+__attribute__((target("avx"))) static void squares_two_avx(const double *x, int n,
+                                                           const double *mean, double *sq)
+{
+    __m256d M = _mm256_setr_pd(mean[0], mean[1], mean[0], mean[1]), A = _mm256_setzero_pd();
+    int i = 0;
+    for (; i + 1 < n; i += 2) {
+        __m256d d = _mm256_sub_pd(_mm256_loadu_pd(x + 2 * i), M);
+        A = _mm256_add_pd(A, _mm256_mul_pd(d, d));
+    }
+    double a[4];
+    _mm256_storeu_pd(a, A);
+    for (int c = 0; c < 2; c++) {
+        if (i < n) {
+            double d = x[2 * i + c] - mean[c];
+            a[c] += d * d;
+        }
+        sq[c] = a[c] + a[c + 2];
+    }
+}
+#else
+#define QUALITY_AVX 0
+#endif
+
+static int quality_simd = 1;   /* dw_quality_simd */
+
+int dw_quality_simd(int allow)
+{
+    quality_simd = allow && QUALITY_AVX && dw_cpu_avx();
+    return quality_simd;
+}
+
 /* Sum, minimum and maximum of every channel's n frames. */
 static void stats(const dw_quality *q, int n, double *sum, double *lo, double *hi)
 {
     const size_t st = (size_t)q->nch;
     int c = 0;
+#if QUALITY_AVX
+    if (q->nch == 2 && n > 0 && quality_simd && dw_cpu_avx()) {
+        stats_two_avx(q->buf, n, sum, lo, hi);
+        return;
+    }
+#endif
     for (; c + 1 < q->nch && n > 0; c += 2) {
         const double *x = q->buf + c;
         v2 s = { 0, 0 }, t = s, mn = ld2(x), mx = mn, mn2 = mn, mx2 = mn;
@@ -228,6 +301,12 @@ static void squares(const dw_quality *q, int n, const double *mean, double *sq)
 {
     const size_t st = (size_t)q->nch;
     int c = 0;
+#if QUALITY_AVX
+    if (q->nch == 2 && n > 0 && quality_simd && dw_cpu_avx()) {
+        squares_two_avx(q->buf, n, mean, sq);
+        return;
+    }
+#endif
     for (; c + 1 < q->nch; c += 2) {
         const double *x = q->buf + c;
         v2 m = { mean[c], mean[c + 1] }, a = { 0, 0 }, b = a;
