@@ -153,3 +153,13 @@ for t in ff junk text; do
     ok "own 07: SD tail ($t): 8 epochs, the tail noted, nothing lost" \
         '[ $(rc b07$t) = 0 ] && [ $(epochs $TMP/b07$t.csv) = 8 ] && has b07$t "hold no samples" && ! has b07$t "lost"' "b07$t"
 done
+for t in stale-lines stale-after-stop tail-zeros; do
+    run "b07$t" "$D" score "$V/07-$t.TXT" --out "$TMP/b07$t"
+    replay "b07r$t" "$V/07-$t.TXT"
+    ok "own 07: $t: 8 epochs (score and replay), the tail noted with its size and why, nothing lost" \
+        '[ $(rc b07$t) = 0 ] && [ $(epochs $TMP/b07$t.csv) = 8 ] && [ $(grep -c "^epoch" $TMP/b07r$t.out) = 8 ] && has b07$t "07-$t.TXT: the last " && ! has b07$t "lost"' "b07$t"
+done
+ok "own 07: a stale tail of well-formed lines: its size and the index break named" \
+    'has b07stale-lines "(30000 lines, 30000 of them sample lines)" && has b07stale-lines "the sample index goes from 5F to 10"' b07stale-lines
+ok "own 07: well-formed lines after the stream-stop stamp: not this recording" \
+    'has b07stale-after-stop "30000 of them sample lines" && has b07stale-after-stop "the stream stopped at line 60003"' b07stale-after-stop

@@ -183,6 +183,17 @@ def main():
     open(o("07-tail-junk.TXT"), "wb").write(body.encode() + "".join(
         rng.choice(list("0123456789ABCDEF,\r\n "), size=60000)).encode())
     open(o("07-tail-text.TXT"), "wb").write(body.encode() + b"\n" + b"FILE TABLE STALE 0000 \n" * 3000)
+    # stale tails of WELL-FORMED lines: an earlier recording's 2 min left on the card, its counter from 0x10
+    # (a break), or after the stream-stop stamp (its counter continuing ours); erased blocks past 64 KiB
+    whole = body[:body.rindex("\n") + 1]
+    stale = "".join("%02X," % ((i + 0x10) % 256) + ",".join("%06X" % ((counts[c][i] + 40000) & 0xFFFFFF)
+                                                           for c in range(8)) + "\n" for i in range(30000))
+    open(o("07-stale-lines.TXT"), "w").write(whole + stale)
+    cont = "".join(
+        "%02X," % ((i + n) % 256) + ",".join("%06X" % ((counts[c][i] + 40000) & 0xFFFFFF) for c in range(8)) + "\n"
+        for i in range(30000))
+    open(o("07-stale-after-stop.TXT"), "w").write(whole + "%START AT\n000EA650\n" + cont)
+    open(o("07-tail-zeros.TXT"), "wb").write(whole.encode() + b"\0" * (1 << 20))
 
 
 main()
