@@ -10,7 +10,9 @@
  * reason ("x.txt:1234: column 5: not a number") while reading goes on, and only a long run of bad lines
  * (BAD_RUN_MAX) stops the source. Lines after the last sample (an SD card's pre-allocated tail holding
  * stale or torn lines, NUL padding) are not part of the recording: reading ends at the last sample and
- * a note gives their size. */
+ * a note gives their size. A format whose counter never jumps (counter_exact: a device's own file)
+ * ends earlier, where its stream breaks (stream_break, torn_at_block, the format's marker lines): the
+ * well-formed lines an earlier recording left after that are the tail too, and the note says why. */
 #include "sources/openbci_file.h"
 #include "base/files.h"
 #include "base/text.h"

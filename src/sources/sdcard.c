@@ -6,13 +6,14 @@
  * 250 Hz are assumed, also for Daisy's 16 channels, which the board logs at its full rate.
  *
  * How the firmware writes it (OpenBCI_32bit_Library, SD_Card_Stuff.ino): the file is pre-allocated
- * (createContiguous, BLOCK_COUNT x 512 bytes) and filled by whole 512-byte blocks; a block is written
- * when full, so a stop leaves the last partial block unwritten and the rest of the file holds whatever
- * the card returns: zeros, 0xFF, or an earlier recording's lines when the erase did not clear them. Each
- * line is written for a sample the board reads, with the board's sampleCounter, which the same loop then
- * advances: the counter in the file never jumps. A jump is where this recording's blocks end. Stamps:
- * streaming's start writes "%STOP AT" and its stop "%START AT" (the firmware's names are swapped), each
- * followed by millis() in hex; a full file ends with the footer "%Total time mS:" and NUL bytes. */
+ * (createContiguous, BLOCK_COUNT x 512 bytes) and filled by whole 512-byte blocks; a block is
+ * written when full, so a stop leaves the last partial block unwritten and the rest of the file
+ * holds whatever the card returns: zeros, 0xFF, or an earlier recording's lines when the erase did
+ * not clear them. Each line is written for a sample the board reads, with the board's
+ * sampleCounter, which the same loop then advances: the counter in the file never jumps. A jump is
+ * where this recording's blocks end. Stamps: streaming's start writes "%STOP AT" and its stop
+ * "%START AT" (the firmware's names are swapped), each followed by millis() in hex; a full file
+ * ends with the footer "%Total time mS:" and NUL bytes. */
 #include "sources/openbci_file.h"
 
 #include <stdio.h>
@@ -48,7 +49,8 @@ static int no_sample(const char *line)
     return line[0] == '%' || !strchr(line, ',');
 }
 
-/* "%STOP AT" / "%START AT": the stream started or stopped; "%Total time": the footer of a full file. */
+/* "%STOP AT" / "%START AT": the stream started or stopped; "%Total time": the footer of a full
+ * file. */
 static int sd_marker(const char *line)
 {
     if (!strncmp(line, "%STOP AT", 8) || !strncmp(line, "%START AT", 9))
