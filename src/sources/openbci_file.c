@@ -431,12 +431,12 @@ static int build_index(dw_source *src, long long data_off, long lineno0, dw_err 
     for (;;) {
         long long off = ftello(p->f);
         long len = dw_obci_getline(p->f, &p->line, &p->cap);
-        if (len == -2 && !ferror(p->f) && p->nidx == 0) {
+        if (len == -2 && !ferror(p->f) && (p->nidx == 0 || !p->fmt.counter_exact)) {
             dw_err_set(err, "%s:%ld: line longer than %d bytes: not an OpenBCI text file", src->path,
                        lineno + 1, DW_OBCI_LINE_MAX);
             return -1;
         }
-        if (len == -2 && !ferror(p->f)) {        /* after the samples: where the data ends (NUL padding) */
+        if (len == -2 && !ferror(p->f)) {        /* a device's own file: erased blocks (NUL) end it */
             snprintf(sc.why, sizeof sc.why, "line %ld is longer than %d bytes, as no line of the format is",
                      lineno + 1, DW_OBCI_LINE_MAX);
             skip_line(p->f);
