@@ -359,23 +359,25 @@ static int stream_mark(obci_priv *p, scan *sc, long lineno)
 
 /* For a format whose counter never jumps (counter_exact): 1, with sc->why, when this sample line cannot
  * follow the last one in the device's stream: one stream stamp alone lies between them (the stream
- * stopped there), or its counter is not the next one (the unreadable lines between counted as one
- * sample each). Two stamps (stopped, then started again) let the counter start anew. */
+ * stopped there), or its counter is not the next one; k unreadable lines between may have held 0 to k
+ * samples (a line torn in two holds one), so the next 1 + k counters are allowed. Two stamps (stopped,
+ * then started again) let the counter start anew. */
 static int stream_break(obci_priv *p, scan *sc, long prev, long counter, long lineno)
 {
     const dw_obci_format *f = &p->fmt;
     if (!f->counter_exact || prev < 0)
         return 0;
-    long mod = f->counter_mod > 0 ? f->counter_mod : 256;
-    long want = (prev + (long)f->counter_step * (1 + sc->pending)) % mod;
+    long mod = f->counter_mod > 0 ? f->counter_mod : 256, step = f->counter_step;
+    long d = ((counter - prev) % mod + mod) % mod, want = (prev + step) % mod;
+    int next = d % step == 0 && d >= step && d <= step * (1 + sc->pending);
     if (sc->stamps == 1)
         snprintf(sc->why, sizeof sc->why, "the stream stopped at line %ld (a stamp with no second one "
                  "that starts it again), and the device writes no sample while stopped", sc->stamp_line);
-    else if (sc->stamps < 2 && counter != want)
+    else if (sc->stamps < 2 && !next)
         snprintf(sc->why, sizeof sc->why, "the sample index goes from %02lX to %02lX at line %ld where %02lX "
                  "was next%s, and the device writes every sample it counts, so its index never jumps in "
-                 "its own file: the lines from there were left by an earlier recording",
-                 prev, counter, lineno, want, sc->pending ? " (the unreadable lines between counted)" : "");
+                 "its own file: the lines from there were left by an earlier recording", prev, counter,
+                 lineno, want, sc->pending ? " (or one more per unreadable line between)" : "");
     else
         return 0;
     sc->tail_samples = 1;                        /* this line: the first of the tail */
