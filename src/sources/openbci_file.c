@@ -341,8 +341,10 @@ static void index_notes(dw_source *src, const scan *sc, long long fsize)
 static void skip_line(FILE *f)
 {
     int c;
-    while ((c = getc(f)) != EOF && c != '\n')
+    flockfile(f);
+    while ((c = getc_unlocked(f)) != EOF && c != '\n')
         ;
+    funlockfile(f);
 }
 
 /* A line without a sample, as the format's marker reads it: 1 when the recording ends there. */
