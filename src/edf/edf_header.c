@@ -279,41 +279,146 @@ static int read_record_layout(rd *r, int mode)
 
 /* ---- the fixed part --------------------------------------------------------------------------------- */
 
-/* Start date (kind 0) or time (kind 1): three numbers of one or two digits, each separator one
- * character. EDF wants "dd.mm.yy" and "hh.mm.ss"; other separators ("22:30:00", "15/03/24") are read in
- * that order and written back with points. 0 with out[3], or -1 with err. */
+/* The numbers of a start date or time field: groups of digits separated by runs of characters that are
+ * neither letters nor digits (":", "/", "-", " ", ...; in a time also the unit letters h, m, s as in
+ * "22h30m00"), spaces around them allowed, or six digits with no separator ("223000"). 0 with n groups
+ * (at most 3) in v[] and their digit counts in nd[]; *dots is 1 when every separator is one '.', EDF's
+ * own; -1 on another letter, a control byte or more than 3 groups. */
+static int is_sep(int c, int time)
+{
+    return (!isalnum(c) && isprint(c)) || (time && c && strchr("hmsHMS", c));
+}
+
+static int clock_groups(const char *f, int time, long v[3], int nd[3], int *n, int *dots)
+{
+    const char *p = f + strspn(f, " ");
+    *n = 0;
+    *dots = 1;
+    while (*p) {
+        size_t k = strspn(p, "0123456789");
+        if (!k || *n == 3 || k > 6)
+            return -1;
+        v[*n] = atol(p);
+        nd[(*n)++] = (int)k;
+        p += k;
+        size_t sep = 0;
+        while (p[sep] && is_sep((unsigned char)p[sep], time))
+            sep++;
+        if (!sep && *p)
+            return -1;                              /* a letter or a control byte */
+        if (!p[sep] && strspn(p, " ") == sep)
+            break;                                  /* trailing spaces */
+        *dots &= sep == 1 && *p == '.';
+        p += sep;
+    }
+    if (*n == 1 && nd[0] == 6) {                    /* "223000": three pairs */
+        long x = v[0];
+        for (int k = 2; k >= 0; k--, x /= 100)
+            v[k] = x % 100, nd[k] = 2;
+        *n = 3;
+        *dots = 0;
+    }
+    return 0;
+}
+
+static int days_in(int month, int year)
+{
+    static const int d[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    return d[month - 1] + (month == 2 && leap);
+}
+
+/* A day, month and EDF year (yy, 85-99 -> 19yy, else 20yy) that make a calendar date. */
+static int is_date(long day, long month, long yy)
+{
+    return month >= 1 && month <= 12 && day >= 1 &&
+           day <= days_in((int)month, (int)(yy + (yy >= 85 ? 1900 : 2000)));
+}
+
+static int plus_date(const char *s, int *day, int *year);
+
+/* The date of an EDF+ recording field "Startdate dd-MMM-yyyy ..." (bytes 88-167): 1 with day, month,
+ * yy; 0 when there is none. */
+static int recording_date(const rd *r, long *day, long *month, long *yy)
+{
+    int d, y, m = !memcmp(r->b + 88, "Startdate ", 10) ? plus_date((const char *)r->b + 98, &d, &y) : 0;
+    if (m)
+        *day = d, *month = m, *yy = y % 100;
+    return m != 0;
+}
+
+/* Start date: which reading of the groups a, b, c the date is (out: day, month, yy), and why, for the
+ * note. EDF's dd.mm.yy with its '.' separators is read as such; with any other separator the writer
+ * may have used the month-first (US) order mm/dd/yy: when only one order gives a calendar date, it is
+ * that one; when both do and differ, the EDF+ recording field's date decides; else the date is
+ * ambiguous: -1 with err. (The year-first order yy-mm-dd is not tried: its year has 4 digits, which
+ * do not fit the field with separators.) */
+static int date_order(rd *r, const char *f, const long g[3], int dots, int out[3], const char **how)
+{
+    long yy = g[2] % 100, rd_, rm, ry;
+    int dm = is_date(g[0], g[1], yy), md = !dots && is_date(g[1], g[0], yy) && g[0] != g[1];
+    *how = "dd.mm.yy, the EDF order";
+    if (dm && md && recording_date(r, &rd_, &rm, &ry) && ry == yy && (rd_ == g[0]) != (rd_ == g[1])) {
+        dm = rd_ == g[0] && rm == g[1];
+        md = !dm && rd_ == g[1] && rm == g[0];
+        *how = dm ? "day first, as the EDF+ recording field's date (byte 98) has it"
+                  : "month first, as the EDF+ recording field's date (byte 98) has it";
+    }
+    if (dm && md)
+        return fail(r, "start date \"%s\" (header byte 168) is ambiguous: %02ld.%02ld.%02ld read day first "
+                    "(EDF's dd.mm.yy) or %02ld.%02ld.%02ld read month first (mm/dd/yy); rewrite it as "
+                    "dd.mm.yy", f, g[0], g[1], yy, g[1], g[0], yy);
+    if (!dm && !md && g[1] >= 1 && g[1] <= 12 && g[0] >= 1 && g[0] <= 31) {
+        int y = (int)(yy + (yy >= 85 ? 1900 : 2000));
+        return fail(r, "start date \"%s\" (header byte 168): day out of range: %.3s %d has %d days (EDF order: "
+                    "dd.mm.yy)", f, months + 3 * (g[1] - 1), y, days_in((int)g[1], y));
+    }
+    if (!dm && !md)
+        return fail(r, "start date \"%s\" (header byte 168): %s out of range (EDF order: dd.mm.yy)", f,
+                    g[1] < 1 || g[1] > 12 ? "month" : "day");
+    if (md && !strstr(*how, "recording"))
+        *how = "month first, mm/dd/yy: read day first it is no date";
+    out[0] = (int)(dm ? g[0] : g[1]), out[1] = (int)(dm ? g[1] : g[0]), out[2] = (int)yy;
+    return 0;
+}
+
+/* Start date (kind 0) or time (kind 1). EDF (Kemp et al. 1992, 2.1) writes "dd.mm.yy" and "hh.mm.ss";
+ * what other writers put there and is still one date or time is read (clock_groups: other separators,
+ * one-digit numbers, no separator, a 4-digit year 1985-2084) and written back in the EDF form, with a
+ * note naming the field, its byte and the order used (date_order); anything else is refused naming the
+ * field and its byte: not three numbers (no seconds, "22:30"), a number out of range, an impossible
+ * calendar date, a date that reads day first and month first alike. 0 with out[3], or -1 with err. */
 static int clock_field(rd *r, int kind, int out[3])
 {
-    int off = kind ? 176 : 168;
-    const char *what = kind ? "start time" : "start date";
+    int off = kind ? 176 : 168, n, nd[3], dots;
+    const char *what = kind ? "start time" : "start date", *form = kind ? "hh.mm.ss" : "dd.mm.yy";
     char f[16], canon[16];
+    long g[3];
     field(r->b, off, 8, f);
-    const char *p = f;
-    int bad = 0;
-    for (int k = 0; k < 3 && !bad; k++) {
-        size_t n = strspn(p, "0123456789");
-        bad = n < 1 || n > 2;
-        out[k] = atoi(p);
-        p += n;
-        if (k < 2 && !bad) {
-            bad = !*p || *p == ' ' || isalnum((unsigned char)*p);
-            p++;
-        }
+    if (clock_groups(f, kind, g, nd, &n, &dots) < 0 || n != 3)
+        return fail(r, "%s \"%s\" (header byte %d) is not %s%s", what, f, off, form,
+                    n == 2 && kind ? " (no seconds)" : n == 2 ? " (no year)" : "");
+    for (int k = 0; k < 3; k++)
+        if (nd[k] > 2 && (kind || k < 2 || nd[k] != 4))
+            return fail(r, "%s \"%s\" (header byte %d) is not %s (%ld has %d digits)", what, f, off, form,
+                        g[k], nd[k]);
+    const char *how = "hh.mm.ss";
+    if (kind) {
+        if (g[0] > 23 || g[1] > 59 || g[2] > 59)
+            return fail(r, "%s \"%s\" (header byte %d): %s out of range (EDF order: %s)", what, f, off,
+                        g[0] > 23 ? "hour" : g[1] > 59 ? "minute" : "second", form);
+        out[0] = (int)g[0], out[1] = (int)g[1], out[2] = (int)g[2];
+    } else {
+        if (nd[2] == 4 && (g[2] < 1985 || g[2] > 2084))
+            return fail(r, "%s \"%s\" (header byte %d): the year %ld lies outside EDF's 1985-2084", what, f,
+                        off, g[2]);
+        if (date_order(r, f, g, dots, out, &how) < 0)
+            return -1;
     }
-    if (bad || strspn(p, " ") != strlen(p))
-        return fail(r, "%s \"%s\" (header byte %d) is not %s", what, f, off, kind ? "hh.mm.ss" : "dd.mm.yy");
-    bad = kind ? out[0] > 23 || out[1] > 59 || out[2] > 59
-               : out[0] < 1 || out[0] > 31 || out[1] < 1 || out[1] > 12;
-    if (bad)
-        return fail(r, "%s \"%s\" (header byte %d): %s out of range (EDF order: %s)", what, f, off,
-                    kind ? (out[0] > 23 ? "hour" : out[1] > 59 ? "minute" : "second")
-                         : (out[0] < 1 || out[0] > 31 ? "day" : "month"),
-                    kind ? "hh.mm.ss" : "dd.mm.yy");
     snprintf(canon, sizeof canon, "%02d.%02d.%02d", out[0], out[1], out[2]);
     if (memcmp(canon, r->b + off, 8)) {
         put(r->b, off, 8, canon);
-        repaired(r, "%s \"%s\" (byte %d) read as %s (%s)", what, f, off, canon, kind ? "hh.mm.ss"
-                 : "dd.mm.yy, the EDF order");
+        repaired(r, "%s \"%s\" (byte %d) read as %s (%s)", what, f, off, canon, how);
     }
     return 0;
 }

@@ -10,7 +10,9 @@
  * reason ("x.txt:1234: column 5: not a number") while reading goes on, and only a long run of bad lines
  * (BAD_RUN_MAX) stops the source. Lines after the last sample (an SD card's pre-allocated tail holding
  * stale or torn lines, NUL padding) are not part of the recording: reading ends at the last sample and
- * a note gives their size. */
+ * a note gives their size. A format whose counter never jumps (counter_exact: a device's own file)
+ * ends earlier, where its stream breaks (stream_break, torn_at_block, the format's marker lines): the
+ * well-formed lines an earlier recording left after that are the tail too, and the note says why. */
 #include "sources/openbci_file.h"
 #include "base/files.h"
 #include "base/text.h"
@@ -260,6 +262,10 @@ typedef struct {
     double t_first, t_last;       /* timestamps of the first sample that has one, and of the last sample */
     long long f_first, f_last;    /* their frames */
     long long last_off;           /* where the last sample's line starts */
+    long stamp_line;              /* the first stream stamp since the last sample, 0 if none */
+    int  stamps;                  /* stream stamps since the last sample */
+    long tail_lines, tail_samples;/* lines after the last sample, and sample lines among them */
+    char why[240];                /* why reading ends before sample lines that follow ("" if none do) */
 } scan;
 
 static int index_add(obci_priv *p, size_t *cap, seek_entry e)
@@ -312,10 +318,15 @@ static void index_notes(dw_source *src, const scan *sc, long long fsize)
         dw_source_note(note, cap, "%s: %lld samples lost (sample-index jumps)", name, sc->lost);
     if (sc->bad)
         dw_source_note(note, cap, "%s: %ld unreadable lines skipped (first: line %ld)", name, sc->bad, sc->first_bad);
-    if (fsize > sc->tail_off + 2)                /* more than a line end */
-        dw_source_note(note, cap, "%s: the last %lld bytes, after the last sample (line %ld), hold no samples "
-                       "(a stale or torn tail, as SD cards leave): ignored", name, fsize - sc->tail_off,
-                       ((obci_priv *)src->priv)->end_line);
+    long end = ((obci_priv *)src->priv)->end_line;
+    if (sc->tail_samples)
+        dw_source_note(note, cap, "%s: the last %lld bytes (%ld lines, %ld of them sample lines), after the "
+                       "last sample of this recording (line %ld), are not part of it: ignored. Why: %s",
+                       name, fsize - sc->tail_off, sc->tail_lines, sc->tail_samples, end, sc->why);
+    else if (fsize > sc->tail_off + 2)           /* more than a line end */
+        dw_source_note(note, cap, "%s: the last %lld bytes (%ld lines), after the last sample (line %ld), hold "
+                       "no samples (a stale or torn tail, as SD cards leave): ignored", name,
+                       fsize - sc->tail_off, sc->tail_lines, end);
     double by_index = (double)(sc->f_last - sc->f_first) / fs, by_clock = sc->t_last - sc->t_first;
     /* the GUI stamps packets on arrival (tens of ms of jitter) and a board's crystal drifts (tens of ppm):
      * a second over a minute, or 0.5 % over a night, is more than either */
@@ -324,6 +335,88 @@ static void index_notes(dw_source *src, const scan *sc, long long fsize)
         dw_source_note(note, cap, "%s: the timestamps span %.1f s but the sample index gives %.1f s at %g Hz "
                        "(%+.1f %%): samples lost without a jump in the index, or not %g Hz", name, by_clock,
                        by_index, fs, 100 * (by_clock / by_index - 1), fs);
+}
+
+/* Skips the rest of a line longer than DW_OBCI_LINE_MAX. */
+static void skip_line(FILE *f)
+{
+    int c;
+    flockfile(f);
+    while ((c = getc_unlocked(f)) != EOF && c != '\n')
+        ;
+    funlockfile(f);
+}
+
+/* A line without a sample, as the format's marker reads it: 1 when the recording ends there. */
+static int stream_mark(obci_priv *p, scan *sc, long lineno)
+{
+    int m = p->fmt.marker ? p->fmt.marker(p->line) : DW_OBCI_MARK_NONE;
+    if (m == DW_OBCI_MARK_STAMP && !sc->stamps++)
+        sc->stamp_line = lineno;
+    else if (m == DW_OBCI_MARK_END)
+        snprintf(sc->why, sizeof sc->why, "the recording's closing footer is at line %ld (\"%.24s\"): "
+                 "nothing after it was written by this recording", lineno, p->line);
+    return m == DW_OBCI_MARK_END;
+}
+
+/* For a format whose counter never jumps (counter_exact): 1, with sc->why, when this sample line cannot
+ * follow the last one in the device's stream: one stream stamp alone lies between them (the stream
+ * stopped there), or its counter is not the next one; k unreadable lines between may have held 0 to k
+ * samples (a line torn in two holds one), so the next 1 + k counters are allowed. Two stamps (stopped,
+ * then started again) let the counter start anew. */
+static int stream_break(obci_priv *p, scan *sc, long prev, long counter, long lineno)
+{
+    const dw_obci_format *f = &p->fmt;
+    if (!f->counter_exact || prev < 0)
+        return 0;
+    long mod = f->counter_mod > 0 ? f->counter_mod : 256, step = f->counter_step;
+    long d = ((counter - prev) % mod + mod) % mod, want = (prev + step) % mod;
+    int next = d % step == 0 && d >= step && d <= step * (1 + sc->pending);
+    if (sc->stamps == 1)
+        snprintf(sc->why, sizeof sc->why, "the stream stopped at line %ld (a stamp with no second one "
+                 "that starts it again), and the device writes no sample while stopped", sc->stamp_line);
+    else if (sc->stamps < 2 && !next)
+        snprintf(sc->why, sizeof sc->why, "the sample index goes from %02lX to %02lX at line %ld where %02lX "
+                 "was next%s, and the device writes every sample it counts, so its index never jumps in "
+                 "its own file: the lines from there were left by an earlier recording", prev, counter,
+                 lineno, want, sc->pending ? " (or one more per unreadable line between)" : "");
+    else
+        return 0;
+    sc->tail_samples = 1;                        /* this line: the first of the tail */
+    return 1;
+}
+
+/* For a format whose counter never jumps (a device writing its own file in 512-byte blocks): 1, with
+ * sc->why, when the unreadable line that starts at off holds a block boundary. The device writes whole
+ * lines across its blocks, so a torn one there is where its written blocks end and the card's older
+ * content begins (an unreadable line inside a block stays one skipped line). */
+static int torn_at_block(obci_priv *p, scan *sc, long long off, long lineno)
+{
+    long long end = ftello(p->f), b = (off / 512 + 1) * 512;
+    if (!p->fmt.counter_exact || p->nidx == 0 || end < 0 || b >= end)
+        return 0;
+    snprintf(sc->why, sizeof sc->why, "line %ld, across the 512-byte block boundary at byte %lld, is torn, "
+             "and the device writes whole lines across its blocks: its last written block ends there", lineno,
+             b);
+    return 1;
+}
+
+/* The tail after the last sample: its lines (from the line the scan stopped at, lineno, on) and the
+ * sample lines among them, for the note. */
+static void count_tail(obci_priv *p, scan *sc, long lineno)
+{
+    for (;;) {
+        long len = dw_obci_getline(p->f, &p->line, &p->cap);
+        if (len == -2 && !ferror(p->f))
+            skip_line(p->f);
+        else if (len < 0)
+            break;
+        lineno++;
+        dw_obci_row row;
+        char why[8];
+        sc->tail_samples += len >= 0 && p->fmt.parse(&p->fmt, p->line, &row, why, sizeof why) == 1;
+    }
+    sc->tail_lines = lineno - p->end_line;
 }
 
 /* One pass that parses every line as reading will: the seek index, the length, the notes. -1 with err
@@ -342,10 +435,17 @@ static int build_index(dw_source *src, long long data_off, long lineno0, dw_err 
     for (;;) {
         long long off = ftello(p->f);
         long len = dw_obci_getline(p->f, &p->line, &p->cap);
-        if (len == -2 && !ferror(p->f)) {
+        if (len == -2 && !ferror(p->f) && (p->nidx == 0 || !p->fmt.counter_exact)) {
             dw_err_set(err, "%s:%ld: line longer than %d bytes: not an OpenBCI text file", src->path,
                        lineno + 1, DW_OBCI_LINE_MAX);
             return -1;
+        }
+        if (len == -2 && !ferror(p->f)) {        /* a device's own file: erased blocks (NUL) end it */
+            snprintf(sc.why, sizeof sc.why, "line %ld is longer than %d bytes, as no line of the format is",
+                     lineno + 1, DW_OBCI_LINE_MAX);
+            skip_line(p->f);
+            lineno++;
+            break;
         }
         if (len < 0)
             break;
@@ -353,15 +453,23 @@ static int build_index(dw_source *src, long long data_off, long lineno0, dw_err 
         dw_obci_row row;
         char why[8];
         int r = p->fmt.parse(&p->fmt, p->line, &row, why, sizeof why);
+        if (r == 0 && stream_mark(p, &sc, lineno))
+            break;
+        if (r < 0 && torn_at_block(p, &sc, off, lineno))
+            break;
         if (r < 0 && !sc.pending++)
             sc.pending_first = lineno;
         if (r != 1 || (prev < 0 && p->fmt.skip_zero_rows && zero_row(&p->fmt, &row)))
             continue;
+        if (stream_break(p, &sc, prev, row.counter, lineno))
+            break;
         if (index_sample(p, &sc, &cap, &row, off, lineno, &next_frame, &target, &prev, &first) < 0)
             goto read_error;
+        sc.stamps = 0;
     }
     if (ferror(p->f))
         goto read_error;
+    count_tail(p, &sc, lineno);
     clearerr(p->f);
     if (sc.t_first > 0 && fseeko(p->f, sc.last_off, SEEK_SET) == 0 &&
         dw_obci_getline(p->f, &p->line, &p->cap) >= 0)

@@ -29,6 +29,20 @@ struct dw_obci_format {
     int    col_time;              /* the timestamp column for time_of, -1 if none */
     int    col_accel;             /* first accelerometer column, -1 if none */
     int    skip_zero_rows;        /* GUI v5 writes a row of zeros before the first sample */
+    /* The counter advances by exactly counter_step per line the device wrote (a Cyton SD log: the
+     * firmware writes every sample it counts), so where it breaks, the lines that follow were not
+     * written by this recording: reading ends before them (see marker) instead of counting a loss. */
+    int    counter_exact;
+    /* What a line that holds no sample marks in the device's stream (NULL: nothing): DW_OBCI_MARK_*. */
+    int (*marker)(const char *line);
+};
+
+enum {
+    DW_OBCI_MARK_NONE = 0,
+    DW_OBCI_MARK_STAMP,           /* the device stopped or started its stream here: one such mark alone
+                                     between two samples means it stopped (no sample may follow), two
+                                     mean it stopped and started again (the counter may restart) */
+    DW_OBCI_MARK_END,             /* the recording's end (a footer): nothing after it is data */
 };
 
 /* Opens path at data offset data_off (after the header the format read) and line number lineno0.

@@ -3,7 +3,17 @@
  * SS the sample counter (hex 00-FF), channels 24-bit two's-complement hex counts (the words the serial
  * packets carry), AX-AZ 16-bit accelerometer counts on the lines that have a reading (about every 10th).
  * The file records neither gain nor rate: the default gain 24 (0.0223517 uV per count) and the board's
- * 250 Hz are assumed, also for Daisy's 16 channels, which the board logs at its full rate. */
+ * 250 Hz are assumed, also for Daisy's 16 channels, which the board logs at its full rate.
+ *
+ * How the firmware writes it (OpenBCI_32bit_Library, SD_Card_Stuff.ino): the file is pre-allocated
+ * (createContiguous, BLOCK_COUNT x 512 bytes) and filled by whole 512-byte blocks; a block is
+ * written when full, so a stop leaves the last partial block unwritten and the rest of the file
+ * holds whatever the card returns: zeros, 0xFF, or an earlier recording's lines when the erase did
+ * not clear them. Each line is written for a sample the board reads, with the board's
+ * sampleCounter, which the same loop then advances: the counter in the file never jumps. A jump is
+ * where this recording's blocks end. Stamps: streaming's start writes "%STOP AT" and its stop
+ * "%START AT" (the firmware's names are swapped), each followed by millis() in hex; a full file
+ * ends with the footer "%Total time mS:" and NUL bytes. */
 #include "sources/openbci_file.h"
 
 #include <stdio.h>
@@ -37,6 +47,15 @@ static int hex_field(const char **s, int digits, long *v)
 static int no_sample(const char *line)
 {
     return line[0] == '%' || !strchr(line, ',');
+}
+
+/* "%STOP AT" / "%START AT": the stream started or stopped; "%Total time": the footer of a full
+ * file. */
+static int sd_marker(const char *line)
+{
+    if (!strncmp(line, "%STOP AT", 8) || !strncmp(line, "%START AT", 9))
+        return DW_OBCI_MARK_STAMP;
+    return strncmp(line, "%Total time", 11) ? DW_OBCI_MARK_NONE : DW_OBCI_MARK_END;
 }
 
 static int sd_counter(const dw_obci_format *f, const char *line, long *counter)
@@ -116,7 +135,8 @@ dw_source *dw_sdcard_open(const char *path, const dw_channel_spec *spec, dw_err 
         return NULL;
     }
     dw_obci_format fmt = { .kind = "openbci-sd", .parse = sd_parse, .counter = sd_counter, .nch = nch,
-                           .counter_step = 1, .counter_mod = 256, .col_accel = nch + 1, .col_time = -1 };
+                           .counter_step = 1, .counter_mod = 256, .col_accel = nch + 1, .col_time = -1,
+                           .counter_exact = 1, .marker = sd_marker };
     dw_source_info info = { 0 };
     info.fs = 250;
     const char *name = strrchr(path, '/');

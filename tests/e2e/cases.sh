@@ -98,11 +98,20 @@ ok "own 01: the broken signal asked for by number is refused" '[ $(rc b01d) != 0
 run b02 "$D" score "$V/02-time-dashes.edf" --out "$TMP/b02"
 ok "own 02: start time 23-15-00" '[ $(rc b02) = 0 ] && has b02 "start time \"23-15-00\" (byte 176) read as 23.15.00"' b02
 run b02b "$D" score "$V/02-both.edf" --out "$TMP/b02b"
-ok "own 02: date 09/03/24 and time 23:15:00 together" \
-    '[ $(rc b02b) = 0 ] && has b02b "start date \"09/03/24\"" && has b02b "start time \"23:15:00\""' b02b
+ok "own 02: date 19/03/24 and time 23:15:00 together" \
+    '[ $(rc b02b) = 0 ] && has b02b "start date \"19/03/24\"" && has b02b "start time \"23:15:00\""' b02b
 run b02c "$D" score "$V/02-us-date.edf" --out "$TMP/b02c"
-ok "own 02: a month-first date is refused, naming the field and byte" \
-    '[ $(rc b02c) != 0 ] && has b02c "start date \"03/19/24\" (header byte 168): month out of range"' b02c
+ok "own 02: a month-first date 03/19/24 (no 19th month) is read as 19.03.24, the order said" \
+    '[ $(rc b02c) = 0 ] && has b02c "start date \"03/19/24\" (byte 168) read as 19.03.24 (month first"' b02c
+run b02d "$D" score "$V/02-spaces.edf" --out "$TMP/b02d"
+ok "own 02: space separators (19 03 24, 23 15 00) read with a note each" \
+    '[ $(rc b02d) = 0 ] && has b02d "start date \"19 03 24\" (byte 168) read as 19.03.24" && has b02d "start time \"23 15 00\" (byte 176) read as 23.15.00"' b02d
+run b02e "$D" score "$V/02-day-or-month.edf" --out "$TMP/b02e"
+ok "own 02: 09/03/24 reads day first and month first alike: refused, field, byte and both readings named" \
+    '[ $(rc b02e) != 0 ] && has b02e "start date \"09/03/24\" (header byte 168) is ambiguous: 09.03.24 read day first" && [ ! -e $TMP/b02e.csv ]' b02e
+run b02f "$D" score "$V/02-no-seconds.edf" --out "$TMP/b02f"
+ok "own 02: a start time without seconds is refused, field and byte named" \
+    '[ $(rc b02f) != 0 ] && has b02f "start time \"23:15   \" (header byte 176) is not hh.mm.ss (no seconds)"' b02f
 R=$V/psg-1h.edf
 run b03 "$D" score "$R" --reference "$V/03-ref-2220.edf" --out "$TMP/b03"
 run b03b "$D" score "$R" --reference "$V/03-ref-aligned.edf" --out "$TMP/b03b"
@@ -153,3 +162,13 @@ for t in ff junk text; do
     ok "own 07: SD tail ($t): 8 epochs, the tail noted, nothing lost" \
         '[ $(rc b07$t) = 0 ] && [ $(epochs $TMP/b07$t.csv) = 8 ] && has b07$t "hold no samples" && ! has b07$t "lost"' "b07$t"
 done
+for t in stale-lines stale-after-stop tail-zeros; do
+    run "b07$t" "$D" score "$V/07-$t.TXT" --out "$TMP/b07$t"
+    replay "b07r$t" "$V/07-$t.TXT"
+    ok "own 07: $t: 8 epochs (score and replay), the tail noted with its size and why, nothing lost" \
+        '[ $(rc b07$t) = 0 ] && [ $(epochs $TMP/b07$t.csv) = 8 ] && [ $(grep -c "^epoch" $TMP/b07r$t.out) = 8 ] && has b07$t "07-$t.TXT: the last " && ! has b07$t "lost"' "b07$t"
+done
+ok "own 07: a stale tail of well-formed lines: its size and the index break named" \
+    'has b07stale-lines "(30000 lines, 30000 of them sample lines)" && has b07stale-lines "the sample index goes from 5F to 10"' b07stale-lines
+ok "own 07: well-formed lines after the stream-stop stamp: not this recording" \
+    'has b07stale-after-stop "30000 of them sample lines" && has b07stale-after-stop "the stream stopped at line 60003"' b07stale-after-stop

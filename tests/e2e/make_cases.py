@@ -111,10 +111,13 @@ def main():
               dmin=-32768, dmax=32767, spr=100, dig=z)], n10)
     write_edf(o("01-nan-range.edf"), pair(f10, p10) + [dict(label="Resp", dim="mV", pmin="-", pmax="-",
               dmin=-32768, dmax=32767, spr=100, dig=z)], n10)
-    # 02: separators (and one that is not a date at all)
+    # 02: separators (spaces too), a month-first date, one that reads both ways, a time without seconds
     write_edf(o("02-time-dashes.edf"), pair(f10, p10), n10, time_="23-15-00")
-    write_edf(o("02-both.edf"), pair(f10, p10), n10, date="09/03/24", time_="23:15:00")
+    write_edf(o("02-both.edf"), pair(f10, p10), n10, date="19/03/24", time_="23:15:00")
     write_edf(o("02-us-date.edf"), pair(f10, p10), n10, date="03/19/24")
+    write_edf(o("02-spaces.edf"), pair(f10, p10), n10, date="19 03 24", time_="23 15 00")
+    write_edf(o("02-day-or-month.edf"), pair(f10, p10), n10, date="09/03/24")
+    write_edf(o("02-no-seconds.edf"), pair(f10, p10), n10, time_="23:15")
     # 03 / 04: the recording 22:00:00 for 1 h; references by clock
     f1, p1, s1 = f[:360000], p[:360000], st[:120]
     write_edf(o("psg-1h.edf"), pair(f1, p1), 3600)
@@ -183,6 +186,17 @@ def main():
     open(o("07-tail-junk.TXT"), "wb").write(body.encode() + "".join(
         rng.choice(list("0123456789ABCDEF,\r\n "), size=60000)).encode())
     open(o("07-tail-text.TXT"), "wb").write(body.encode() + b"\n" + b"FILE TABLE STALE 0000 \n" * 3000)
+    # stale tails of WELL-FORMED lines: an earlier recording's 2 min left on the card, its counter from 0x10
+    # (a break), or after the stream-stop stamp (its counter continuing ours); erased blocks past 64 KiB
+    whole = body[:body.rindex("\n") + 1]
+    stale = "".join("%02X," % ((i + 0x10) % 256) + ",".join("%06X" % ((counts[c][i] + 40000) & 0xFFFFFF)
+                                                           for c in range(8)) + "\n" for i in range(30000))
+    open(o("07-stale-lines.TXT"), "w").write(whole + stale)
+    cont = "".join(
+        "%02X," % ((i + n) % 256) + ",".join("%06X" % ((counts[c][i] + 40000) & 0xFFFFFF) for c in range(8)) + "\n"
+        for i in range(30000))
+    open(o("07-stale-after-stop.TXT"), "w").write(whole + "%START AT\n000EA650\n" + cont)
+    open(o("07-tail-zeros.TXT"), "wb").write(whole.encode() + b"\0" * (1 << 20))
 
 
 main()

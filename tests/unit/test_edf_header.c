@@ -187,8 +187,22 @@ static void test_repairs(void)
     const int ns = 2, ns3 = 3;   /* plain files have 2 signals, EDF+ ones 3 (the annotation signal) */
     const rcase cases[] = {
         { "start time 22:30:00", 0, 0, { { 176, "22:45:10" } }, 1, "start time \"22:45:10\" (byte 176) read as 22.45.10" },
-        { "start date 09/03/24", 0, 0, { { 168, "09/03/24" } }, 1, "start date \"09/03/24\" (byte 168) read as 09.03.24" },
-        { "start date 9-3-24", 0, 0, { { 168, "9-3-24  " } }, 1, "start date \"9-3-24  \" (byte 168) read as 09.03.24" },
+        { "start date 19/03/24", 0, 0, { { 168, "19/03/24" } }, 1,
+          "start date \"19/03/24\" (byte 168) read as 19.03.24 (dd.mm.yy, the EDF order)" },
+        { "start date 9.3.24", 0, 0, { { 168, "9.3.24  " } }, 1, "start date \"9.3.24  \" (byte 168) read as 09.03.24" },
+        { "start time 22 45 10 (spaces)", 0, 0, { { 176, "22 45 10" } }, 1,
+          "start time \"22 45 10\" (byte 176) read as 22.45.10 (hh.mm.ss)" },
+        { "start date 19 03 24 (spaces)", 0, 0, { { 168, "19 03 24" } }, 1,
+          "start date \"19 03 24\" (byte 168) read as 19.03.24 (dd.mm.yy, the EDF order)" },
+        { "start time 224510 (no separator)", 0, 0, { { 176, "224510  " } }, 1,
+          "start time \"224510  \" (byte 176) read as 22.45.10" },
+        { "start time 22h45m10", 0, 0, { { 176, "22h45m10" } }, 1, "start time \"22h45m10\" (byte 176) read as 22.45.10" },
+        { "start date 03/15/24 (month first)", 0, 0, { { 168, "03/15/24" } }, 1,
+          "start date \"03/15/24\" (byte 168) read as 15.03.24 (month first, mm/dd/yy: read day first it is no date)" },
+        { "EDF+ start date 9/3/2024: the recording field's date decides", 0, 'C', { { 168, "9/3/2024" } }, 1,
+          "start date \"9/3/2024\" (byte 168) read as 09.03.24 (day first, as the EDF+ recording field's date" },
+        { "EDF+ start date 03/09/24: the recording field's date decides", 0, 'C', { { 168, "03/09/24" } }, 1,
+          "start date \"03/09/24\" (byte 168) read as 09.03.24 (month first, as the EDF+ recording field's date" },
         { "physical minimum 0,5 (decimal comma)", 0, 0, { { soff(ns, 0, 104, 8), "-500,0  " } }, 1,
           "signal 1 \"EEG Fpz-Cz\" physical minimum \"-500,0\" (byte 464) read as -500.0" },
         { "right-aligned physical maximum", 0, 0, { { soff(ns, 1, 112, 8), "     500" } }, 1,
@@ -229,17 +243,17 @@ static void test_repairs(void)
         check_repair(&cases[i]);
 }
 
-/* The start time read with other separators is the same instant. */
+/* The start date and time read with other separators and a 4-digit year are the same instant. */
 static void test_same_start(void)
 {
     dw_err err = { "" };
     write_file(tmp("t1.edf"), 0, 0, two, 2, 5, NULL, 0);
-    const patch p[] = { { 176, "22:45:10" }, { 168, "09/03/24" } };
+    const patch p[] = { { 176, "22 45 10" }, { 168, "9.3.2024" } };
     write_file(tmp("t2.edf"), 0, 0, two, 2, 5, p, 2);
     dw_source *a = dw_edf_open(tmp("t1.edf"), NULL, &err), *b = dw_edf_open(tmp("t2.edf"), NULL, &err);
     struct tm tm = { .tm_year = 124, .tm_mon = 2, .tm_mday = 9, .tm_hour = 22, .tm_min = 45, .tm_sec = 10,
                      .tm_isdst = -1 };
-    CHECK("22:45:10 and 09/03/24 give the recording's start instant", a && b &&
+    CHECK("22 45 10 and 9.3.2024 give the recording's start instant", a && b &&
           a->info.start_epoch == b->info.start_epoch && a->info.start_epoch == (double)mktime(&tm), "%s", err.msg);
     dw_source_close(a);
     dw_source_close(b);
@@ -301,8 +315,18 @@ static void test_refusals(void)
     const int ns = 2;
     struct { const char *name; patch p; const char *want; } cases[] = {
         { "start date not a date", { 168, "March 9 " }, "start date \"March 9 \" (header byte 168) is not dd.mm.yy" },
-        { "start date month 15 (US order)", { 168, "03/15/24" },
-          "start date \"03/15/24\" (header byte 168): month out of range (EDF order: dd.mm.yy)" },
+        { "start date month 15 either way", { 168, "15/15/24" },
+          "start date \"15/15/24\" (header byte 168): month out of range (EDF order: dd.mm.yy)" },
+        { "start date 09/03/24, day or month first", { 168, "09/03/24" },
+          "start date \"09/03/24\" (header byte 168) is ambiguous: 09.03.24 read day first (EDF's dd.mm.yy) or "
+          "03.09.24 read month first (mm/dd/yy)" },
+        { "start date 31.04.24", { 168, "31.04.24" },
+          "start date \"31.04.24\" (header byte 168): day out of range: APR 2024 has 30 days" },
+        { "start date year 2099", { 168, "1.3.2099" },
+          "start date \"1.3.2099\" (header byte 168): the year 2099 lies outside EDF's 1985-2084" },
+        { "start time without seconds", { 176, "22:45   " },
+          "start time \"22:45   \" (header byte 176) is not hh.mm.ss (no seconds)" },
+        { "start time with a letter", { 176, "22:45:1O" }, "start time \"22:45:1O\" (header byte 176) is not hh.mm.ss" },
         { "start time hour 25", { 176, "25.00.00" }, "start time \"25.00.00\" (header byte 176): hour out of range" },
         { "record duration", { 244, "one     " }, "bad record-duration field \"one     \" (header byte 244)" },
         { "negative record duration", { 244, "-1      " }, "bad record-duration field \"-1      \" (header byte 244)" },

@@ -309,7 +309,7 @@ static void bad_lines(void)
 
     write_file(path, "%STOP AT\n00000010\nFE,000001,FFFFFF,800000,7FFFFF,000000,000000,000000,000000\n"
                      "FF,000001,FFFFFF,800000,7FFFFF,000000,000000,000000,0000zz\n"
-                     "01,000001,FFFFFF,800000,7FFFFF,000000,000000,000000,000000\n");
+                     "00,000001,FFFFFF,800000,7FFFFF,000000,000000,000000,000000\n");
     dw_channel_spec spec = { .channels = { "ch4", "2" }, .nchannels = 2 };
     s = dw_sdcard_open(path, &spec, &err);
     if (s) {
@@ -319,12 +319,25 @@ static void bad_lines(void)
               fabs(b[0].uv[0] - 187500) < 0.03 && fabs(b[0].uv[1] + 0.0223517) < 1e-6, "r=%d %g %g", r,
               b[0].uv[0], b[0].uv[1]);
         r = s->ops->read(s, &b[0], 10, 0);
-        CHECK("sd: bad line -> gap across the counter wrap", r == 1 && b[0].gap == 2 &&
+        CHECK("sd: bad line -> gap across the counter wrap", r == 1 && b[0].gap == 1 &&
               strstr(s->err.msg, ":4: column 9: not a 6-digit hex count"), "r=%d gap %ld %s", r,
               r > 0 ? b[0].gap : 0, s->err.msg);
         dw_source_close(s);
     } else {
         FAIL("sd: small file", "%s", err.msg);
+    }
+    /* a line torn in two inside the file (two unreadable lines, one sample): the counter goes on by 2 */
+    write_file(path, "%STOP AT\n00000010\nFE,000001,FFFFFF,800000,7FFFFF,000000,000000,000000,000000\n"
+                     "FF,000001,FFFFFF,80\n0000,7FFFFF,000000,000000,000000,000000\n"
+                     "00,000001,FFFFFF,800000,7FFFFF,000000,000000,000000,000000\n");
+    s = dw_sdcard_open(path, NULL, &err);
+    if (s) {
+        int r1 = s->ops->read(s, &b[0], 10, 0), r2 = s->ops->read(s, &b[1], 10, 0);
+        CHECK("sd: a line torn in two inside the file is one lost sample, not the end", r1 == 1 && r2 == 1 &&
+              b[1].gap == 1 && !strstr(s->info.note, "the last "), "r %d %d note %s", r1, r2, s->info.note);
+        dw_source_close(s);
+    } else {
+        FAIL("sd: a line torn in two", "%s", err.msg);
     }
     unlink(path);
     rmdir(dir);
@@ -446,6 +459,98 @@ static void sd_tails(void)
     rmdir(dir);
 }
 
+
+/* One SD line of sample i (counter c), aux columns on every 10th line. */
+static void sd_line(FILE *f, int c, int i, int offset)
+{
+    fprintf(f, "%02X", c & 255);
+    for (int k = 0; k < 8; k++)
+        fprintf(f, ",%06X", (i * 7 + k + offset) & 0xffffff);
+    fputs(i % 10 ? "\n" : ",0000,0000,1F40\n", f);
+}
+
+/* An SD log whose pre-allocated tail holds an earlier recording's WELL-FORMED lines (case 07's kind, as
+ * a tester found it): the firmware writes the counter of every sample it reads, in whole 512-byte
+ * blocks, with a stamp when the stream stops and starts and a footer when the file is full; so reading
+ * ends at a counter break, at a torn line across a block boundary, at a stop stamp alone, at the footer
+ * or at a line of NUL padding past the line limit, and the note says how much was left and why. Two
+ * stamps (stopped, started again) are a pause within the recording: reading goes on. */
+static void sd_stale(void)
+{
+    char dir[] = "/tmp/dw-sdstale-XXXXXX", path[64];
+    if (!mkdtemp(dir))
+        return;
+    snprintf(path, sizeof path, "%s/OBCI_2A.TXT", dir);
+    static const struct { const char *name, *why; int n; } kinds[] = {
+        { "counter break", "the sample index goes from C3 to 10 at line 2503 where C4 was next", 2500 },
+        { "torn line across a block", "across the 512-byte block boundary at byte", -1 },
+        { "a stop stamp alone", "the stream stopped at line 2503", 2500 },
+        { "the footer of a full file", "closing footer is at line 2504", 2500 },
+        { "NUL padding past the line limit", "is longer than 65536 bytes", 2500 },
+        { "stopped and started again", NULL, 2600 },
+    };
+    for (int kind = 0; kind < 6; kind++) {
+        FILE *f = fopen(path, "wb");
+        fputs("%STOP AT\n0009C40\n", f);
+        for (int i = 0; i < 2500; i++)
+            sd_line(f, i, i, 0);
+        long long here = ftell(f);
+        int stale0 = 0x10;                       /* the earlier recording's counter */
+        if (kind == 1) {                         /* cut at this block's end, the stale line cut elsewhere */
+            long long b = here / 512 * 512;
+            fclose(f);
+            if (truncate(path, b))
+                break;
+            f = fopen(path, "ab");
+            fputs("0,123456,123456\n", f);
+            stale0 = (int)(2500 % 256);          /* the stale counter even continues ours */
+        } else if (kind == 2) {
+            fputs("%START AT\n000A1B2C\n", f);
+            stale0 = 2500 % 256;
+        } else if (kind == 3) {
+            fputs("\n%Total time mS:\n000493E0\n%min Write time uS:\n000003E8\n", f);
+        } else if (kind == 4) {
+            for (int k = 0; k < 70000; k++)
+                fputc(0, f);
+        } else if (kind == 5) {
+            fputs("%START AT\n000A1B2C\n%STOP AT\n000A2000\n", f);
+            stale0 = 0;
+        }
+        for (int i = 0; i < (kind == 5 ? 100 : 3000); i++)
+            sd_line(f, stale0 + i, i, 5000);
+        fclose(f);
+        dw_err err = { "" };
+        dw_source *s = dw_source_open_file(path, NULL, &err);
+        char name[160];
+        snprintf(name, sizeof name, "sd stale tail, %s: %s", kinds[kind].name,
+                 kind == 5 ? "2600 samples, reading goes on" : "this recording's samples only, the tail and why");
+        if (!s) {
+            FAIL(name, "open: %s", err.msg);
+            continue;
+        }
+        take t;
+        int r = read_all(s, 256, &t);
+        int ok = r == DW_SRC_EOF && s->info.duration_s == (t.n + t.lost) / 250.0;
+        if (kind == 1)                           /* the lines whole before the block boundary */
+            ok = ok && t.n > 2400 && t.n < 2500;
+        else
+            ok = ok && t.n == kinds[kind].n;
+        if (kind < 5)
+            ok = ok && t.lost == 0 && !strstr(s->info.note, "lost") && strstr(s->info.note, kinds[kind].why) &&
+                 strstr(s->info.note, "OBCI_2A.TXT: the last ") &&
+                 strstr(s->info.note, kind == 4 ? "2999 of them sample lines" : "3000 of them sample lines");
+        else
+            ok = ok && t.lost == 60 && !strstr(s->info.note, "the last ");
+        for (long k = 0; ok && k < t.n && k < 2500; k++)   /* every sample delivered is this recording's */
+            ok = fabs(t.uv[k * 8] - ((k * 7) & 0xffffff) * 4.5 / 24 / 8388607 * 1e6) < 1e-9;
+        CHECK(name, ok, "r %d n %ld lost %ld duration %g note \"%s\"", r, t.n, t.lost, s->info.duration_s,
+              s->info.note);
+        free(t.uv);
+        dw_source_close(s);
+    }
+    unlink(path);
+    rmdir(dir);
+}
 
 /* The start is the site's local clock at the first sample, the same in every zone this machine is
  * set to: a v6 export's dated column; a v4/v5 clock-only column dated by the file name (across
@@ -590,6 +695,7 @@ int main(void)
     bad_lines();
     ganglion();
     sd_tails();
+    sd_stale();
     const char *dir = tap_shared_data();
     if (!dir) {
         SKIP("openbci real files", "no ../shared/data (set DW_SHARED_DATA)");
