@@ -9,6 +9,7 @@
 
 #include "dsp/sleep_events.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,7 +40,7 @@ static void sleep_period(const signed char *stage, int first, int last, dw_sleep
     o->transitions_per_h = changes / (o->spt_min / 60.0);
 }
 
-void dw_sleep_stats_compute(const signed char *stage, int n, dw_sleep_stats *o)
+static void night_stats(const signed char *stage, int n, dw_sleep_stats *o)
 {
     memset(o, 0, sizeof *o);
     o->sol_min = o->se_pct = o->sme_pct = o->rem_latency_min = o->transitions_per_h = DW_NONE;
@@ -77,6 +78,22 @@ void dw_sleep_stats_compute(const signed char *stage, int n, dw_sleep_stats *o)
     o->sol_min = before * EPOCH_MIN;
     sleep_period(stage, first, last, o);
     o->sme_pct = 100.0 * o->tst_min / o->spt_min;
+}
+
+/* Too few scored epochs for a night (DW_NIGHT_MIN_EPOCHS): what needs one is none. */
+static void short_recording(dw_sleep_stats *o)
+{
+    if (o->tib_min <= 0 || o->tib_min >= DW_NIGHT_MIN_EPOCHS * EPOCH_MIN)
+        return;
+    o->too_short = 1;
+    o->sol_min = o->spt_min = o->waso_min = o->se_pct = o->sme_pct = DW_NONE;
+    o->rem_latency_min = o->transitions_per_h = DW_NONE;
+}
+
+void dw_sleep_stats_compute(const signed char *stage, int n, dw_sleep_stats *o)
+{
+    night_stats(stage, n, o);
+    short_recording(o);
 }
 
 int dw_rem_periods(const signed char *stage, int n)
@@ -171,6 +188,12 @@ void dw_print_sleep_stats(FILE *f, const char *in, const dw_sleep_stats *s)
     for (int k = DW_N1; k < DW_NSTAGES; k++)
         fprintf(f, "  %s %s", dw_stage_name(k), amount(s->tst_pct[k], "%", a, sizeof a));
     fprintf(f, "\n");
+    if (s->too_short)
+        fprintf(f, "%snote: too short for a night: %.1f min scored (%d epochs), under the %d min a "
+                "hypnogram needs for a night's figures, so SOL, SPT, WASO, SE, SME, REM latency and "
+                "transitions are none; the first epochs of a recording are also the stager's least sure "
+                "(it agrees with experts about 0.75 of the time over the first 3, 0.85 later)\n", in,
+                s->tib_min, (int)lround(s->tib_min / EPOCH_MIN), DW_NIGHT_MIN_EPOCHS * DW_EPOCH_S / 60);
     if (s->unscored)
         fprintf(f, "%s%d unscored epochs (%.1f min: gaps, lost or bad signal) are in none of these figures\n", in,
                 s->unscored, s->unscored * EPOCH_MIN);
