@@ -99,7 +99,7 @@ static void on_epoch(void *ctx, const dw_epoch_result *r)
     nt->stage[nt->n] = (signed char)(r->valid ? r->stage : DW_UNSCORED);
     dw_epoch_tally_add(&nt->why, r);
     if (r->valid)
-        dw_unlike_tally_add(&nt->unlike, r->distance, r->unlike_training);
+        dw_unlike_tally_add(&nt->unlike, r->distance, r->start_distance, r->unlike_training);
     memcpy(nt->prob[nt->n], r->prob, sizeof r->prob);
     nt->n++;
     if (nt->tty && nt->duration_s > 0 && nt->n * 30.0 >= nt->progress_next) {
