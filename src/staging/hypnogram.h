@@ -124,6 +124,18 @@ void dw_agreement_compute(const signed char *ref, const signed char *ours, int n
  * bursts, blinks, movement): it is not counted, not tabled, and has no density. */
 int dw_sleep_event_counts(int kind, int stage);
 
+/* Whether detections of kind (dsp/sleep_events.h) count on a channel of this scalp region
+ * (sources/montage.h, dw_montage_region): slow waves not on a parieto-occipital channel (a lone
+ * Pz-Oz or O1-M2 that stages alone): the detector's criteria are absolute amplitudes (a negative
+ * peak of -40 to -200 uV, 75-350 uV peak to peak: Massimini 2004, YASA's sw_detect) and the AASM
+ * measures slow waves on frontal EEG (F4-M1), where they are largest; occipitally they are smaller,
+ * so a count there would read as a low one. Spindles count everywhere: YASA's criteria are relative
+ * to the channel's own power. */
+int dw_micro_on_region(int kind, int region);
+/* The note on the staged channel when it is not frontal (nothing for a frontal or unknown one): which
+ * detections count there and why, as `score` prints it; label names the channel. */
+void dw_print_micro_channel(FILE *f, const char *indent, const char *label, int region);
+
 /* Spindle and slow-wave densities per stage (events per minute of that stage): count[e][k] events
  * of kind k (dsp/sleep_events.h: 0 spindles, 1 slow waves) started in epoch e, for the ncount first
  * epochs (later ones count 0). density[stage][k]; DW_NONE for a stage with no epoch or where the
@@ -136,7 +148,8 @@ void dw_micro_totals(const signed char *stage, int n, const int (*count)[2], int
                      long tot[2], long *set_aside);
 /* "INDENT12 spindles, 5 slow waves WHERE (spindles counted in N1-N3, slow waves in N2-N3; 3
  * detections in W, R or unscored epochs not counted)\n", the parenthesis only when some were set
- * aside; WHERE may be "". The words `score` and the session summary use. */
+ * aside; WHERE may be "". tot[1] < 0: "12 spindles WHERE, slow waves not detected there" (a channel
+ * where they do not count, dw_micro_on_region). The words `score` and the session summary use. */
 void dw_print_micro_totals(FILE *f, const char *indent, const char *where, const long tot[2],
                            long set_aside);
 /* "  spindles 2.4/min in N2, 1.1 in N3; slow waves 7.0/min in N3, 0.8 in N2\n" (DW_NONE: "none") */

@@ -8,6 +8,7 @@
 #include "staging/hypnogram.h"
 
 #include "dsp/sleep_events.h"
+#include "sources/montage.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -221,6 +222,25 @@ int dw_sleep_event_counts(int kind, int stage)
                                         : 0;
 }
 
+int dw_micro_on_region(int kind, int region)
+{
+    return !(kind == DW_SLEEP_SLOW_WAVE && region == DW_REGION_POSTERIOR);
+}
+
+void dw_print_micro_channel(FILE *f, const char *in, const char *label, int region)
+{
+    if (region == DW_REGION_POSTERIOR)
+        fprintf(f, "%snote: the staged channel %s is parieto-occipital: slow waves are not detected "
+                "there (the detector's criteria are absolute, -40 uV and 75-350 uV peak to peak, for "
+                "frontal EEG, where the AASM measures them: F4-M1); spindles are (YASA's criteria are "
+                "relative to the channel's power), but they are largest centrally (AASM: C4-M1): expect "
+                "fewer\n", in, label);
+    else if (region == DW_REGION_CENTRAL)
+        fprintf(f, "%snote: the staged channel %s is central: spindles are largest there (AASM: C4-M1); "
+                "slow waves are detected with criteria for frontal EEG (F4-M1), where they are larger: "
+                "expect fewer\n", in, label);
+}
+
 void dw_micro_density(const signed char *stage, int n, const int (*count)[2], int ncount,
                       double density[DW_NSTAGES][2])
 {
@@ -252,8 +272,12 @@ void dw_micro_totals(const signed char *stage, int n, const int (*count)[2], int
 void dw_print_micro_totals(FILE *f, const char *indent, const char *where, const long tot[2],
                            long set_aside)
 {
-    fprintf(f, "%s%ld %s, %ld %s%s%s", indent, tot[0], dw_plural(tot[0], "spindle", "spindles"),
-            tot[1], dw_plural(tot[1], "slow wave", "slow waves"), *where ? " " : "", where);
+    if (tot[1] < 0)                            /* not detected on this channel (dw_micro_on_region) */
+        fprintf(f, "%s%ld %s %s, slow waves not detected there", indent, tot[0],
+                dw_plural(tot[0], "spindle", "spindles"), where);
+    else
+        fprintf(f, "%s%ld %s, %ld %s%s%s", indent, tot[0], dw_plural(tot[0], "spindle", "spindles"),
+                tot[1], dw_plural(tot[1], "slow wave", "slow waves"), *where ? " " : "", where);
     if (set_aside)
         fprintf(f, " (spindles counted in N1-N3, slow waves in N2-N3; %ld %s in W, R or unscored "
                    "epochs not counted)", set_aside, dw_plural(set_aside, "detection", "detections"));

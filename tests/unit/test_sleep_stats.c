@@ -3,6 +3,7 @@
 #include "staging/hypnogram.h"
 
 #include "dsp/sleep_events.h"
+#include "sources/montage.h"
 
 /* Spindles count in N1-N3, slow waves in N2-N3 (YASA's include): a detection in W, R or an unscored
  * epoch is in no density. */
@@ -15,6 +16,23 @@ static void test_micro_where(void)
         ok &= dw_sleep_event_counts(DW_SLEEP_SPINDLE, k) == sp[k] &&
               dw_sleep_event_counts(DW_SLEEP_SLOW_WAVE, k) == sw[k];
     CHECK("micro_counts_where_yasa_does", ok, "a kind counted in the wrong stage");
+    CHECK("slow waves not on a parieto-occipital channel; spindles everywhere, slow waves elsewhere",
+          !dw_micro_on_region(DW_SLEEP_SLOW_WAVE, DW_REGION_POSTERIOR) &&
+          dw_micro_on_region(DW_SLEEP_SPINDLE, DW_REGION_POSTERIOR) &&
+          dw_micro_on_region(DW_SLEEP_SLOW_WAVE, DW_REGION_FRONTAL) &&
+          dw_micro_on_region(DW_SLEEP_SLOW_WAVE, DW_REGION_CENTRAL) &&
+          dw_micro_on_region(DW_SLEEP_SLOW_WAVE, DW_REGION_UNKNOWN), "wrong rule");
+    char o[1024] = "";
+    FILE *mf = fmemopen(o, sizeof o - 1, "w");
+    dw_print_micro_channel(mf, "", "EEG Pz-Oz", DW_REGION_POSTERIOR);
+    dw_print_micro_channel(mf, "", "EEG Fpz-Cz", DW_REGION_FRONTAL);
+    long tot[2] = { 12, -1 };
+    dw_print_micro_totals(mf, "", "on EEG Pz-Oz", tot, 0);
+    fclose(mf);
+    CHECK("the note names the channel and its region; no note for a frontal one; no slow-wave count",
+          strstr(o, "note: the staged channel EEG Pz-Oz is parieto-occipital: slow waves are not detected") &&
+          !strstr(o, "Fpz-Cz") && strstr(o, "12 spindles on EEG Pz-Oz, slow waves not detected there\n"),
+          "%s", o);
     /* one epoch of each stage and one unscored, 3 spindles and 2 slow waves detected in each */
     const signed char st[] = { DW_W, DW_N1, DW_N2, DW_N3, DW_R, DW_UNSCORED };
     int cnt[6][2];
