@@ -66,6 +66,29 @@ for m in fpz_pz eeg; do
         || fail "drift through $m" "$(grep -E 'model|note' "$TMP/drift-$m.out" | head -4 | tr '\n' '|')"
 done
 
+# ---- the screen: a replay of the 3 min to its end (tmux), no night's figures ----
+if command -v tmux >/dev/null; then
+    TERMV=screen; infocmp tmux-256color >/dev/null 2>&1 && TERMV=tmux-256color
+    tm_start 120 40 env TERM=$TERMV XDG_CONFIG_HOME="$TMP/config" XDG_DATA_HOME="$TMP/data" \
+        "$DW_BIN" --speed 0 --no-record --out "$TMP/scr" "$TMP/three.edf"
+    if wait_for 30 'Summary of the night'; then
+        tm_screen > "$TMP/scr.txt"
+        grep -q "Too short for a night (under 10 min scored): sleep 0 h 03 min, no efficiency" "$TMP/scr.txt" \
+            && ! grep -q "sleep efficiency" "$TMP/scr.txt" \
+            && pass "screen: the end-of-replay summary of 3 min says too short for a night, no efficiency" \
+            || fail "screen: summary of 3 min" "$(grep -E 'sleep|Sleep|short' "$TMP/scr.txt" | head -3 | tr -s ' ')"
+        tm_keys Escape; sleep 0.5
+        wait_for 5 'after 10 min scored' && tm_screen | grep -q 'SE --' \
+            && pass "screen: the statistics beside the hypnogram say SE -- and SOL WASO after 10 min" \
+            || fail "screen: statistics of 3 min" "$(tm_screen | grep -E 'so far|SOL|sleep' | tr -s ' ' | head -3)"
+    else
+        fail "screen: 3-min replay" "no summary: $(tm_screen | tail -n 2 | tr -s ' ')"
+    fi
+    tm_keys Q; sleep 0.3; tm_keys y 2>/dev/null
+else
+    skip "screen: 3-min replay" "no tmux"
+fi
+
 # ---- the detectors' channel ----
 $MK pick "$TMP/mid.edf" "$TMP/o1.edf" 1200 1:"EEG O1-M2"
 $MK pick "$TMP/mid.edf" "$TMP/c3.edf" 1200 0:"EEG C3-A2"
