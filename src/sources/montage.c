@@ -55,8 +55,9 @@ int dw_montage_region(const char *label)
     norm(label, n, sizeof n);
     if (!first_is(n, ten_ten) || (n[0] == 'a' && n[1] != 'f') || n[0] == 'm')  /* A1/A2, M1/M2 */
         return DW_REGION_UNKNOWN;
-    return n[0] == 'f' || n[0] == 'a' ? DW_REGION_FRONTAL : n[0] == 'c' || n[0] == 't' ? DW_REGION_CENTRAL
-                                                                         : DW_REGION_POSTERIOR;
+    if (n[0] == 'f' || n[0] == 'a')
+        return DW_REGION_FRONTAL;
+    return n[0] == 'c' || n[0] == 't' ? DW_REGION_CENTRAL : DW_REGION_POSTERIOR;
 }
 
 const char *dw_montage_region_name(int region)

@@ -84,18 +84,19 @@ typedef struct {
     int    awakenings;         /* runs of W inside the sleep period */
     double transitions_per_h;  /* stage changes per hour of the sleep period; DW_NONE without sleep */
     int    unscored;           /* epochs left out of every figure */
-    int    too_short;          /* fewer than DW_NIGHT_MIN_EPOCHS scored epochs: the figures that need
-                                  a night (SOL, SPT, WASO, SE, SME, REM latency, transitions) are DW_NONE */
+    int    too_short;          /* fewer than DW_NIGHT_MIN_EPOCHS scored epochs: the figures
+                                  that need a night (SOL, SPT, WASO, SE, SME, REM latency,
+                                  transitions) are DW_NONE */
 } dw_sleep_stats;
 
-/* The fewest scored epochs (10 min) whose hypnogram gives a night's figures. Measured (the built-in
- * models run from fresh starts at every 10th epoch of the 16 Sleep-EDF nights' sleep period +- 30 min,
- * 40 epochs each, against the experts; in-sample, so if anything optimistic): the stager's accuracy
- * over a recording's first n epochs is 0.71-0.72 for n = 1, 0.76-0.77 for 3, 0.81-0.82 for 10 and
- * 0.83 for 20, against 0.85 on epochs 20-39 (fpz_pz 0.847, eeg 0.854); and 20 epochs is where the
- * running centre of fpz_pz stops leaning mostly on the population prior (its weight: 20 epochs).
- * Below it a recording (a snippet, an awake test) is no night: a sleep efficiency of 100 % from 1.5
- * min of signal says nothing. */
+/* The fewest scored epochs (10 min) whose hypnogram gives a night's figures. Measured (the
+ * built-in models run from fresh starts at every 10th epoch of the 16 Sleep-EDF nights' sleep
+ * period +- 30 min, 40 epochs each, against the experts; in-sample, so if anything optimistic):
+ * the stager's accuracy over a recording's first n epochs is 0.71-0.72 for n = 1, 0.76-0.77 for 3,
+ * 0.81-0.82 for 10 and 0.83 for 20, against 0.85 on epochs 20-39 (fpz_pz 0.847, eeg 0.854); and
+ * 20 epochs is where the running centre of fpz_pz stops leaning mostly on the population prior
+ * (its weight: 20 epochs). Below it a recording (a snippet, an awake test) is no night: a sleep
+ * efficiency of 100 % from 1.5 min of signal says nothing. */
 #define DW_NIGHT_MIN_EPOCHS 20
 
 /* n epochs of stage (DW_UNSCORED allowed). With fewer than DW_NIGHT_MIN_EPOCHS scored: too_short,
@@ -132,8 +133,8 @@ int dw_sleep_event_counts(int kind, int stage);
  * so a count there would read as a low one. Spindles count everywhere: YASA's criteria are relative
  * to the channel's own power. */
 int dw_micro_on_region(int kind, int region);
-/* The note on the staged channel when it is not frontal (nothing for a frontal or unknown one): which
- * detections count there and why, as `score` prints it; label names the channel. */
+/* The note on the staged channel when it is not frontal (nothing for a frontal or unknown
+ * one): which detections count there and why, as `score` prints it; label names the channel. */
 void dw_print_micro_channel(FILE *f, const char *indent, const char *label, int region);
 
 /* Spindle and slow-wave densities per stage (events per minute of that stage): count[e][k] events

@@ -191,10 +191,12 @@ void dw_print_sleep_stats(FILE *f, const char *in, const dw_sleep_stats *s)
     fprintf(f, "\n");
     if (s->too_short)
         fprintf(f, "%snote: too short for a night: %.1f min scored (%d epochs), under the %d min a "
-                "hypnogram needs for a night's figures, so SOL, SPT, WASO, SE, SME, REM latency and "
-                "transitions are none; the first epochs of a recording are also the stager's least sure "
-                "(it agrees with experts about 0.75 of the time over the first 3, 0.85 later)\n", in,
-                s->tib_min, (int)lround(s->tib_min / EPOCH_MIN), DW_NIGHT_MIN_EPOCHS * DW_EPOCH_S / 60);
+                   "hypnogram needs for a night's figures, so SOL, SPT, WASO, SE, SME, REM latency "
+                   "and transitions are none; the first epochs of a recording are also the "
+                   "stager's least sure (it agrees with experts about 0.75 of the time over the "
+                   "first 3, 0.85 later)\n",
+                   in, s->tib_min, (int)lround(s->tib_min / EPOCH_MIN),
+                   DW_NIGHT_MIN_EPOCHS * DW_EPOCH_S / 60);
     if (s->unscored)
         fprintf(f, "%s%d unscored epochs (%.1f min: gaps, lost or bad signal) are in none of these figures\n", in,
                 s->unscored, s->unscored * EPOCH_MIN);
@@ -230,15 +232,17 @@ int dw_micro_on_region(int kind, int region)
 void dw_print_micro_channel(FILE *f, const char *in, const char *label, int region)
 {
     if (region == DW_REGION_POSTERIOR)
-        fprintf(f, "%snote: the staged channel %s is parieto-occipital: slow waves are not detected "
-                "there (the detector's criteria are absolute, -40 uV and 75-350 uV peak to peak, for "
-                "frontal EEG, where the AASM measures them: F4-M1); spindles are (YASA's criteria are "
-                "relative to the channel's power), but they are largest centrally (AASM: C4-M1): expect "
-                "fewer\n", in, label);
+        fprintf(f, "%snote: the staged channel %s is parieto-occipital: slow waves are not "
+                   "detected there (the detector's criteria are absolute, -40 uV and 75-350 uV "
+                   "peak to peak, for frontal EEG, where the AASM measures them: F4-M1); spindles "
+                   "are (YASA's criteria are relative to the channel's power), but they are "
+                   "largest centrally (AASM: C4-M1): expect fewer\n",
+                   in, label);
     else if (region == DW_REGION_CENTRAL)
-        fprintf(f, "%snote: the staged channel %s is central: spindles are largest there (AASM: C4-M1); "
-                "slow waves are detected with criteria for frontal EEG (F4-M1), where they are larger: "
-                "expect fewer\n", in, label);
+        fprintf(f, "%snote: the staged channel %s is central: spindles are largest there (AASM: "
+                   "C4-M1); slow waves are detected with criteria for frontal EEG (F4-M1), where "
+                   "they are larger: expect fewer\n",
+                   in, label);
 }
 
 void dw_micro_density(const signed char *stage, int n, const int (*count)[2], int ncount,
@@ -272,7 +276,7 @@ void dw_micro_totals(const signed char *stage, int n, const int (*count)[2], int
 void dw_print_micro_totals(FILE *f, const char *indent, const char *where, const long tot[2],
                            long set_aside)
 {
-    if (tot[1] < 0)                            /* not detected on this channel (dw_micro_on_region) */
+    if (tot[1] < 0)                       /* not detected on this channel (dw_micro_on_region) */
         fprintf(f, "%s%ld %s %s, slow waves not detected there", indent, tot[0],
                 dw_plural(tot[0], "spindle", "spindles"), where);
     else

@@ -149,8 +149,9 @@ static double window_stat(const dw_stager *s, int k, int op, int w, double v)
 }
 
 /* The night's distance after this epoch's columns: per-epoch mean of min(col^2, cap) into an
- * exponentially weighted mean; then, with a 'calibrate' line, the posterior tempered by it (p^(1/T),
- * renormalised) and mixed with the uniform distribution (MODEL_FORMAT.md, versions 3 and 4). */
+ * exponentially weighted mean; then, with a 'calibrate' line, the posterior tempered by it
+ * (p^(1/T), renormalised) and mixed with the uniform distribution (MODEL_FORMAT.md, versions 3
+ * and 4). */
 static void distance_and_calibrate(const dw_stager *s, const double *col, struct step *st)
 {
     const dw_model *m = s->m;
@@ -305,16 +306,18 @@ void dw_print_unlike_note(FILE *f, const char *prefix, const dw_model *m, const 
     if (t->flagged == 0)
         return;
     if (t->max_distance > m->ood_threshold || !(t->max_start > m->ood_start))
-        fprintf(f, "%snote: signal unlike the training data of model %s: agreement may be low (its distance, "
-                "the mean squared standardised classifier input with a half-life of %.0f min, was above %g "
-                "in %ld of %ld staged epochs; at most %.1f, about 1 on the training nights)\n", prefix,
-                m->name, m->ood_halflife * DW_EPOCH_S / 60.0, m->ood_threshold, t->flagged, t->epochs,
-                t->max_distance);
+        fprintf(f, "%snote: signal unlike the training data of model %s: agreement may be low (its "
+                   "distance, the mean squared standardised classifier input with a half-life of "
+                   "%.0f min, was above %g in %ld of %ld staged epochs; at most %.1f, about 1 on "
+                   "the training nights)\n",
+                   prefix, m->name, m->ood_halflife * DW_EPOCH_S / 60.0, m->ood_threshold,
+                   t->flagged, t->epochs, t->max_distance);
     else
-        fprintf(f, "%snote: signal unlike the training data of model %s: agreement may be low (the mean "
-                "squared standardised classifier input over the first epochs was up to %.1f, above %g, "
-                "which 1 in 1000 stretches of the training nights reach, in %ld of %ld staged epochs; "
-                "about 1 on the training nights): the stages are not to be trusted; check the derivation "
-                "(Fpz-Cz-like), the electrodes and a high-pass filter\n", prefix, m->name, t->max_start,
-                m->ood_start, t->flagged, t->epochs);
+        fprintf(f, "%snote: signal unlike the training data of model %s: agreement may be low (the "
+                   "mean squared standardised classifier input over the first epochs was up to "
+                   "%.1f, above %g, which 1 in 1000 stretches of the training nights reach, in %ld "
+                   "of %ld staged epochs; about 1 on the training nights): the stages are not to "
+                   "be trusted; check the derivation (Fpz-Cz-like), the electrodes and a high-pass "
+                   "filter\n",
+                   prefix, m->name, t->max_start, m->ood_start, t->flagged, t->epochs);
 }
