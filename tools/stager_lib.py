@@ -9,6 +9,10 @@ A model is a dict (written/read as the text format in src/staging/MODEL_FORMAT.m
   priors, temper, trans (5x5), init                             forward HMM
   ood       (halflife, weight, prior, cap, threshold)           night's distance from the training data
   calibrate (t0, slope, mix)                                    temperature and uniform share by that distance
+                                                                (optional from version 4: without it the
+                                                                columns are not clipped, the posterior not tempered)
+  ood_start threshold                                           (version 4) on the plain mean distance over the
+                                                                night's first `weight` usable epochs
 Everything is float64 and done in the same order as the C code, so the two agree to ~1e-12.
 """
 import math
@@ -19,7 +23,7 @@ STAGES = ['W', 'N1', 'N2', 'N3', 'R']
 BASE = ['delta', 'theta', 'alpha', 'beta', 'gamma', 'var', 'dvar']
 BANDS = BASE[:5]
 FLOOR = 1e-12          # added to every sum before the log: powers of a flat (dead) channel stay finite
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 # The column prefixes of the feature tables' channel slots (frontal, parietal), whatever the montage.
 SLOTS = ['fpz', 'pz']
 
@@ -328,13 +332,14 @@ def run_night(model, epochs, base, fast=False, details=False):
     first row. With details, also the columns X, the per-epoch distances d and the night's D."""
     z = normalise(model, raw_features(model, base))
     X = context_fast(model, z) if fast else context_columns(model, z)
-    if model.get('ood'):
+    if model.get('calibrate'):
         X = clip_columns(model, X)
     post = classify(model, X)
     d = D = None
     if model.get('ood'):
         d, D = ood_distance(model, X)
-        post = calibrated(model, post, D)
+        if model.get('calibrate'):
+            post = calibrated(model, post, D)
     filt = hmm_filter(model, epochs, post)
     if details:
         return post, filt, dict(X=X, d=d, D=D)
@@ -373,9 +378,9 @@ def gw(x):
 
 def write_model(model, path, replace=False, mode=0o600):
     v2 = uses_centre_weight(model)
-    v3 = bool(model.get('ood'))
-    v3 = v3 or bool(model.get('rate'))
-    L = ['dreamwatch-model %d' % (3 if v3 else 2 if v2 else 1),       # the oldest version that can say it
+    v4 = bool(model.get('ood_start')) or (bool(model.get('ood')) and not model.get('calibrate'))
+    v3 = bool(model.get('ood')) or bool(model.get('rate'))
+    L = ['dreamwatch-model %d' % (4 if v4 else 3 if v3 else 2 if v2 else 1),   # the oldest that can say it
          '# %s' % model.get('comment', ''),
          'name %s' % model['name'],
          'channels %s' % ' '.join(model['channels'])]
@@ -395,9 +400,12 @@ def write_model(model, path, replace=False, mode=0o600):
             L.append('layer %d %d %s' % (W.shape[1], W.shape[0], a))
             for r in range(W.shape[0]):
                 L.append(' '.join(gw(v) for v in [b[r]] + list(W[r])))
-    if v3:
+    if model.get('ood'):
         L.append('ood %s %s %s %s %s' % tuple(g(v) for v in model['ood']))
+    if model.get('ood') and model.get('calibrate'):
         L.append('calibrate %s %s %s' % tuple(g(v) for v in model['calibrate']))
+    if model.get('ood_start'):
+        L.append('ood_start %s' % g(model['ood_start']))
     L.append('priors ' + ' '.join(g(v) for v in model['priors']))
     L.append('temper ' + g(model['temper']))
     L.append('init ' + ' '.join(g(v) for v in model['init']))
@@ -470,6 +478,8 @@ def read_model(path):
             m['ood'] = tuple(float(v) for v in a)
         elif k == 'calibrate':
             m['calibrate'] = tuple(float(v) for v in a)
+        elif k == 'ood_start':
+            m['ood_start'] = float(a[0])
         elif k == 'priors':
             m['priors'] = np.array([float(v) for v in a])
         elif k == 'temper':

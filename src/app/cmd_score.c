@@ -24,6 +24,7 @@
 #include "staging/epoch_tally.h"
 #include "staging/night.h"
 #include "staging/pipeline.h"
+#include "sources/montage.h"
 #include "sources/source.h"
 
 struct night {
@@ -41,6 +42,7 @@ struct night {
     dw_unlike_tally unlike;               /* epochs staged while the night was unlike the training data */
     dw_epoch_tally why;                   /* why epochs were unscored or staged on one channel */
     const char *label[2], *model, *stand_in;  /* for its lines (print_causes) */
+    int region;                           /* the detectors' channel's (dw_montage_region) */
 };
 
 _Static_assert(DW_SLEEP_EVENT_KINDS == 2, "dw_micro_density takes spindles and slow waves");
@@ -49,7 +51,7 @@ _Static_assert(DW_SLEEP_EVENT_KINDS == 2, "dw_micro_density takes spindles and s
 static void on_micro(void *ctx, const dw_sleep_event *ev)
 {
     struct night *nt = ctx;
-    if (ev->epoch < 0)
+    if (ev->epoch < 0 || !dw_micro_on_region(ev->kind, nt->region))
         return;
     if (ev->epoch >= nt->micro_cap) {
         int cap = nt->micro_cap ? nt->micro_cap : 2048;
@@ -69,7 +71,8 @@ static void on_micro(void *ctx, const dw_sleep_event *ev)
 /* Whether detections of kind count in epoch (staged; dw_sleep_event_counts). */
 static int counts_in(const struct night *nt, int epoch, int kind)
 {
-    return epoch >= 0 && epoch < nt->n && dw_sleep_event_counts(kind, nt->stage[epoch]);
+    return epoch >= 0 && epoch < nt->n && dw_sleep_event_counts(kind, nt->stage[epoch]) &&
+           dw_micro_on_region(kind, nt->region);
 }
 
 /* The CSV's density field: empty where the kind does not count (W, R, unscored; slow waves in N1). */
@@ -100,7 +103,7 @@ static void on_epoch(void *ctx, const dw_epoch_result *r)
     nt->stage[nt->n] = (signed char)(r->valid ? r->stage : DW_UNSCORED);
     dw_epoch_tally_add(&nt->why, r);
     if (r->valid)
-        dw_unlike_tally_add(&nt->unlike, r->distance, r->unlike_training);
+        dw_unlike_tally_add(&nt->unlike, r->distance, r->start_distance, r->unlike_training);
     memcpy(nt->prob[nt->n], r->prob, sizeof r->prob);
     nt->n++;
     if (nt->tty && nt->duration_s > 0 && nt->n * 30.0 >= nt->progress_next) {
@@ -270,11 +273,22 @@ static void report_micro(FILE *f, const struct report *r, const char *in)
 {
     const struct night *nt = r->nt;
     long tot[2], set_aside;
+    char where[64] = "on the frontal channel";
+    if (nt->region == DW_REGION_CENTRAL || nt->region == DW_REGION_POSTERIOR)
+        snprintf(where, sizeof where, "on %.40s", r->in->label[r->in->frontal]);
     dw_micro_totals(nt->stage, nt->n, (const int (*)[2])nt->micro, nt->micro_cap, tot, &set_aside);
-    dw_print_micro_totals(f, in, "on the frontal channel", tot, set_aside);
+    if (!dw_micro_on_region(DW_SLEEP_SLOW_WAVE, nt->region))
+        tot[1] = -1;
+    dw_print_micro_totals(f, in, where, tot, set_aside);
     double dens[DW_NSTAGES][2];
     dw_micro_density(nt->stage, nt->n, (const int (*)[2])nt->micro, nt->micro_cap, dens);
+    for (int k = 0; k < DW_NSTAGES; k++)
+        for (int j = 0; j < 2; j++)
+            if (!dw_micro_on_region(j, nt->region))
+                dens[k][j] = DW_NONE;          /* not detected there: no density, not a zero */
     dw_print_micro_density(f, dens);
+    if (r->in->frontal >= 0)
+        dw_print_micro_channel(f, in, r->in->label[r->in->frontal], nt->region);
 }
 
 static void report_reference(FILE *f, const struct ref_result *x)
@@ -524,6 +538,7 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     nt.label[1] = dw_model_channels(model) == 2 ? in->label[in->parietal] : NULL;
     nt.model = dw_model_name(model);
     nt.stand_in = stand_in ? dw_model_name(stand_in) : NULL;
+    nt.region = dw_montage_region(in->label[in->frontal]);
     int rc = read_night(src, pl, &nt);
     if (nt.tty)
         fprintf(stderr, "\r%60s\r", "");

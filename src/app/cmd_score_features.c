@@ -110,7 +110,8 @@ static int score_file(const char *path, const dw_model *forced, int banner, stru
             dw_stager_push(s, NULL, 0, NULL);    /* unlabelled epochs: predict only */
         prev = epoch;
         int ours = dw_stager_push(s, f, 1, p);
-        dw_unlike_tally_add(&unlike, dw_stager_distance(s), dw_stager_unlike_training(s));
+        dw_unlike_tally_add(&unlike, dw_stager_distance(s), dw_stager_start_distance(s),
+                            dw_stager_unlike_training(s));
         printf("%ld\t%s\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\n", epoch, dw_stage_name(ours), p[0], p[1], p[2], p[3], p[4]);
         if (dw_feature_table_has_stage(t) && (rows_add(&mine, epoch, stage, ours) || rows_add(all, epoch, stage, ours))) {
             rc = -1;

@@ -294,7 +294,11 @@ static void print_exit(const dw_monitor *m, const dw_outputs *out)
     dw_sleep_stats_compute(m->stage, m->n_epochs, &s);
     if (m->n_epochs == 0)
         return;
-    if (s.sol_min < 0)
+    if (s.too_short)
+        fprintf(stderr, "  %d %s staged: too short for a night (under %d min scored), no sleep "
+                "efficiency, SOL or WASO\n", m->n_epochs, dw_plural(m->n_epochs, "epoch", "epochs"),
+                DW_NIGHT_MIN_EPOCHS * DW_EPOCH_S / 60);
+    else if (s.sol_min < 0)
         fprintf(stderr, "  %d %s staged, no sleep\n", m->n_epochs, dw_plural(m->n_epochs, "epoch", "epochs"));
     else
         fprintf(stderr, "  %d %s staged: total sleep %d h %02d min, sleep efficiency %.1f %% of the time in bed, "

@@ -192,7 +192,10 @@ static int stats_lines(dw_screen *s, char out[6][64])
         snprintf(out[n++], 64, "so far: TST %ld:%02ld  SE --", tst / 60, tst % 60);
     else
         snprintf(out[n++], 64, "so far: TST %ld:%02ld  SE %.0f%%", tst / 60, tst % 60, st.se_pct);
-    if (st.sol_min < 0)
+    if (st.too_short)                     /* under DW_NIGHT_MIN_EPOCHS: no night's figures yet */
+        snprintf(out[n++], 64, "SOL WASO: after %d min scored",
+                 DW_NIGHT_MIN_EPOCHS * DW_EPOCH_S / 60);
+    else if (st.sol_min < 0)
         snprintf(out[n++], 64, "no sleep yet");
     else
         snprintf(out[n++], 64, "SOL %.0f min  WASO %.0f min", st.sol_min, st.waso_min);

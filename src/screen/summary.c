@@ -44,7 +44,11 @@ static int summary_lines(dw_screen *s, char l[LINES_MAX][160])
     dw_duration(v->n_epochs * (double)DW_EPOCH_S, a, sizeof a);
     snprintf(l[n++], 160, "%s staged in %d %s (%d unscored)", a, v->n_epochs,
              dw_plural(v->n_epochs, "epoch", "epochs"), unscored);
-    if (st.sol_min < 0) {
+    if (st.too_short) {                         /* a snippet is no night: no SE, SOL or WASO */
+        hm(st.tst_min, a, sizeof a);
+        snprintf(l[n++], 160, "Too short for a night (under %d min scored): sleep %s, "
+                 "no efficiency, SOL or WASO", DW_NIGHT_MIN_EPOCHS * DW_EPOCH_S / 60, a);
+    } else if (st.sol_min < 0) {
         snprintf(l[n++], 160, "No sleep scored.");
     } else {
         hm(st.tst_min, a, sizeof a);

@@ -49,6 +49,23 @@ int dw_montage_is_electrode(const char *label)
     return first_is(n, ten_ten);
 }
 
+int dw_montage_region(const char *label)
+{
+    char n[64];
+    norm(label, n, sizeof n);
+    if (!first_is(n, ten_ten) || (n[0] == 'a' && n[1] != 'f') || n[0] == 'm')  /* A1/A2, M1/M2 */
+        return DW_REGION_UNKNOWN;
+    if (n[0] == 'f' || n[0] == 'a')
+        return DW_REGION_FRONTAL;
+    return n[0] == 'c' || n[0] == 't' ? DW_REGION_CENTRAL : DW_REGION_POSTERIOR;
+}
+
+const char *dw_montage_region_name(int region)
+{
+    static const char *const name[] = { "unknown", "frontal", "central", "parieto-occipital" };
+    return region >= 0 && region <= DW_REGION_POSTERIOR ? name[region] : name[0];
+}
+
 /* "ch3", "3" -> 3; 0 otherwise. */
 static int channel_number(const char *normed)
 {

@@ -81,4 +81,12 @@ void dw_montage_roles_text(int frontal, int parietal, char *out, size_t n);
 /* 1 if the label's first electrode is a 10-20 / 10-10 name. */
 int  dw_montage_is_electrode(const char *label);
 
+/* The scalp region of a derivation's first electrode (10-20 / 10-10 letters): frontal Fp, AF,
+ * F, FC, FT ("Fpz-Cz", "F4-M1"); central C, CP, T, TP ("C3-A1"); posterior P, PO, O, Iz ("Pz-Oz",
+ * "O1-M2"); unknown for anything else ("Ch1", "EEG", a mastoid). */
+enum { DW_REGION_UNKNOWN, DW_REGION_FRONTAL, DW_REGION_CENTRAL, DW_REGION_POSTERIOR };
+int  dw_montage_region(const char *label);
+/* "frontal", "central", "parieto-occipital" or "unknown". */
+const char *dw_montage_region_name(int region);
+
 #endif

@@ -377,6 +377,17 @@ static int parse_body(struct parser *p, dw_model *m, char *text)
                 PERR(p, "ood given twice");
             if (parse_ood(p, m)) return -1;
             seen |= S_OOD;
+        } else if (!strcmp(kw, "ood_start")) {
+            if (p->version < 4)
+                PERR(p, "'ood_start' needs format version 4");
+            if (!(seen & S_OOD))
+                PERR(p, "'ood_start' before 'ood'");
+            if (m->ood_start > 0)
+                PERR(p, "ood_start given twice");
+            if (number(p, "ood_start threshold", &m->ood_start) || line_end(p))
+                return -1;
+            if (!(m->ood_start > 0))
+                PERR(p, "ood_start: the threshold must be > 0");
         } else if (!strcmp(kw, "calibrate")) {
             if (!(seen & S_OOD))
                 PERR(p, "'calibrate' before 'ood'");
@@ -424,9 +435,10 @@ static int parse_body(struct parser *p, dw_model *m, char *text)
             PERR(p, "missing '%s'", need[i].what);
     if (!m->nfeat || !m->ncol || !m->nnet)
         PERR(p, "a model needs features, columns and at least one net");
-    if ((seen & S_OOD) && !(seen & S_CAL))
-        PERR(p, "missing 'calibrate' (an 'ood' line needs one)");
+    if ((seen & S_OOD) && !(seen & S_CAL) && p->version < 4)
+        PERR(p, "missing 'calibrate' (an 'ood' line needs one before format version 4)");
     m->has_ood = (seen & S_OOD) != 0;
+    m->has_cal = (seen & S_CAL) != 0;
     for (int i = 0; i < m->nfeat; i++) {
         const struct dw_mfeature *f = &m->feat[i];
         int weight = 0;

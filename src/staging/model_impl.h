@@ -4,7 +4,7 @@
 
 #include "staging/stager.h"
 
-#define DW_MODEL_VERSION   3       /* newest format read; 1 and 2 are read too */
+#define DW_MODEL_VERSION   4       /* newest format read; 1 to 3 are read too */
 #define DW_MODEL_MAXFEAT   256     /* derived features */
 #define DW_MODEL_MAXTERMS  16      /* base features in one sum */
 #define DW_MODEL_MAXCOL    2048    /* classifier inputs */
@@ -50,6 +50,11 @@ struct dw_model {
     double priors[DW_NSTAGES], temper, init[DW_NSTAGES], trans[DW_NSTAGES][DW_NSTAGES];
     int has_ood;                         /* version 3: the night's distance from the training data */
     double ood_halflife, ood_weight, ood_prior, ood_cap, ood_threshold;
+    double ood_start;                    /* version 4 'ood_start': threshold on the plain mean
+                                            distance over the night's first ood_weight usable
+                                            epochs (0: none) */
+    int has_cal;                         /* 'calibrate' given (required with 'ood' before
+                                            version 4): columns clipped, posterior tempered */
     double cal_t0, cal_slope, cal_mix;   /* temperature t0 + slope * excess, uniform share 1 - e^(-mix * excess),
                                             excess = max(distance - prior, 0) */
     double max_hz;                       /* highest frequency the features read (from their terms) */

@@ -259,6 +259,7 @@ static void finish_epoch(dw_pipeline *p)
     if (!r.valid)
         r.stage = DW_UNSCORED;
     r.distance = dw_stager_distance(p->stager);
+    r.start_distance = dw_stager_start_distance(p->stager);
     r.unlike_training = dw_stager_unlike_training(p->stager);
     p->cur = !p->cur;
     p->fill = 0;

@@ -43,6 +43,7 @@ typedef struct {
                                            why an epoch is unscored or staged on one channel */
     double distance;                    /* the night's distance from the model's training data so far
                                            (dw_stager_distance; 0 for a model without one) */
+    double start_distance;              /* over its first epochs (dw_stager_start_distance) */
     int    unlike_training;             /* dw_stager_unlike_training: agreement may be low */
     dw_features feat[2];                /* frontal, parietal */
     double psd[DW_PSD_BINS];            /* Welch PSD of the frontal channel (zeros when not valid) */

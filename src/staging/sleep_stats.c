@@ -8,7 +8,9 @@
 #include "staging/hypnogram.h"
 
 #include "dsp/sleep_events.h"
+#include "sources/montage.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,7 +41,7 @@ static void sleep_period(const signed char *stage, int first, int last, dw_sleep
     o->transitions_per_h = changes / (o->spt_min / 60.0);
 }
 
-void dw_sleep_stats_compute(const signed char *stage, int n, dw_sleep_stats *o)
+static void night_stats(const signed char *stage, int n, dw_sleep_stats *o)
 {
     memset(o, 0, sizeof *o);
     o->sol_min = o->se_pct = o->sme_pct = o->rem_latency_min = o->transitions_per_h = DW_NONE;
@@ -77,6 +79,22 @@ void dw_sleep_stats_compute(const signed char *stage, int n, dw_sleep_stats *o)
     o->sol_min = before * EPOCH_MIN;
     sleep_period(stage, first, last, o);
     o->sme_pct = 100.0 * o->tst_min / o->spt_min;
+}
+
+/* Too few scored epochs for a night (DW_NIGHT_MIN_EPOCHS): what needs one is none. */
+static void short_recording(dw_sleep_stats *o)
+{
+    if (o->tib_min <= 0 || o->tib_min >= DW_NIGHT_MIN_EPOCHS * EPOCH_MIN)
+        return;
+    o->too_short = 1;
+    o->sol_min = o->spt_min = o->waso_min = o->se_pct = o->sme_pct = DW_NONE;
+    o->rem_latency_min = o->transitions_per_h = DW_NONE;
+}
+
+void dw_sleep_stats_compute(const signed char *stage, int n, dw_sleep_stats *o)
+{
+    night_stats(stage, n, o);
+    short_recording(o);
 }
 
 int dw_rem_periods(const signed char *stage, int n)
@@ -171,6 +189,14 @@ void dw_print_sleep_stats(FILE *f, const char *in, const dw_sleep_stats *s)
     for (int k = DW_N1; k < DW_NSTAGES; k++)
         fprintf(f, "  %s %s", dw_stage_name(k), amount(s->tst_pct[k], "%", a, sizeof a));
     fprintf(f, "\n");
+    if (s->too_short)
+        fprintf(f, "%snote: too short for a night: %.1f min scored (%d epochs), under the %d min a "
+                   "hypnogram needs for a night's figures, so SOL, SPT, WASO, SE, SME, REM latency "
+                   "and transitions are none; the first epochs of a recording are also the "
+                   "stager's least sure (it agrees with experts about 0.75 of the time over the "
+                   "first 3, 0.85 later)\n",
+                   in, s->tib_min, (int)lround(s->tib_min / EPOCH_MIN),
+                   DW_NIGHT_MIN_EPOCHS * DW_EPOCH_S / 60);
     if (s->unscored)
         fprintf(f, "%s%d unscored epochs (%.1f min: gaps, lost or bad signal) are in none of these figures\n", in,
                 s->unscored, s->unscored * EPOCH_MIN);
@@ -196,6 +222,27 @@ int dw_sleep_event_counts(int kind, int stage)
     return kind == DW_SLEEP_SPINDLE ? stage == DW_N1 || stage == DW_N2 || stage == DW_N3
            : kind == DW_SLEEP_SLOW_WAVE ? stage == DW_N2 || stage == DW_N3
                                         : 0;
+}
+
+int dw_micro_on_region(int kind, int region)
+{
+    return !(kind == DW_SLEEP_SLOW_WAVE && region == DW_REGION_POSTERIOR);
+}
+
+void dw_print_micro_channel(FILE *f, const char *in, const char *label, int region)
+{
+    if (region == DW_REGION_POSTERIOR)
+        fprintf(f, "%snote: the staged channel %s is parieto-occipital: slow waves are not "
+                   "detected there (the detector's criteria are absolute, -40 uV and 75-350 uV "
+                   "peak to peak, for frontal EEG, where the AASM measures them: F4-M1); spindles "
+                   "are (YASA's criteria are relative to the channel's power), but they are "
+                   "largest centrally (AASM: C4-M1): expect fewer\n",
+                   in, label);
+    else if (region == DW_REGION_CENTRAL)
+        fprintf(f, "%snote: the staged channel %s is central: spindles are largest there (AASM: "
+                   "C4-M1); slow waves are detected with criteria for frontal EEG (F4-M1), where "
+                   "they are larger: expect fewer\n",
+                   in, label);
 }
 
 void dw_micro_density(const signed char *stage, int n, const int (*count)[2], int ncount,
@@ -229,8 +276,12 @@ void dw_micro_totals(const signed char *stage, int n, const int (*count)[2], int
 void dw_print_micro_totals(FILE *f, const char *indent, const char *where, const long tot[2],
                            long set_aside)
 {
-    fprintf(f, "%s%ld %s, %ld %s%s%s", indent, tot[0], dw_plural(tot[0], "spindle", "spindles"),
-            tot[1], dw_plural(tot[1], "slow wave", "slow waves"), *where ? " " : "", where);
+    if (tot[1] < 0)                       /* not detected on this channel (dw_micro_on_region) */
+        fprintf(f, "%s%ld %s %s, slow waves not detected there", indent, tot[0],
+                dw_plural(tot[0], "spindle", "spindles"), where);
+    else
+        fprintf(f, "%s%ld %s, %ld %s%s%s", indent, tot[0], dw_plural(tot[0], "spindle", "spindles"),
+                tot[1], dw_plural(tot[1], "slow wave", "slow waves"), *where ? " " : "", where);
     if (set_aside)
         fprintf(f, " (spindles counted in N1-N3, slow waves in N2-N3; %ld %s in W, R or unscored "
                    "epochs not counted)", set_aside, dw_plural(set_aside, "detection", "detections"));

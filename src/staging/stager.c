@@ -16,12 +16,14 @@ struct dw_stager {
     int count, head;           /* epochs in ring, slot of the newest */
     double alpha[DW_NSTAGES];  /* filtered stage probabilities */
     double olam, oS, oW;       /* the night's distance from the training data = oS / oW */
+    double dsum;               /* the per-epoch distances of the first usable epochs, summed ... */
+    int dn;                    /* ... over this many (dw_stager_start_distance) */
 };
 
 /* One epoch's evaluation, kept apart from the state so that peek can run it too. */
 struct step {
     double z[DW_MODEL_MAXFEAT], S[DW_MODEL_MAXFEAT], W;
-    double oS, oW;
+    double oS, oW, d;
     double post[DW_NSTAGES];
 };
 
@@ -191,8 +193,9 @@ static double window_stat(const dw_stager *s, int k, int op, int w, double v)
 }
 
 /* The night's distance after this epoch's columns: per-epoch mean of min(col^2, cap) into an
- * exponentially weighted mean; then the posterior tempered by it (p^(1/T), renormalised) and mixed
- * with the uniform distribution (MODEL_FORMAT.md, version 3). */
+ * exponentially weighted mean; then, with a 'calibrate' line, the posterior tempered by it
+ * (p^(1/T), renormalised) and mixed with the uniform distribution (MODEL_FORMAT.md, versions 3
+ * and 4). */
 static void distance_and_calibrate(const dw_stager *s, const double *col, struct step *st)
 {
     const dw_model *m = s->m;
@@ -200,8 +203,11 @@ static void distance_and_calibrate(const dw_stager *s, const double *col, struct
     for (int j = 0; j < m->ncol; j++)
         d += fmin(col[j] * col[j], m->ood_cap);
     d /= m->ncol;
+    st->d = d;
     st->oS = s->olam * s->oS + d;
     st->oW = s->olam * s->oW + 1.0;
+    if (!m->has_cal)
+        return;
     double excess = fmax(st->oS / st->oW - m->ood_prior, 0.0);
     double T = m->cal_t0 + m->cal_slope * excess, e = 1.0 - exp(-m->cal_mix * excess);
     for (int k = 0; k < DW_NSTAGES; k++)
@@ -232,7 +238,7 @@ static int evaluate(const dw_stager *s, const dw_features *feats, struct step *s
             st->z[k] = x;
         }
     }
-    double lim = m->has_ood ? sqrt(m->ood_cap) : INFINITY;   /* format 3: columns clipped */
+    double lim = m->has_cal ? sqrt(m->ood_cap) : INFINITY;   /* calibrated: columns clipped */
     for (int j = 0; j < m->ncol; j++) {
         const struct dw_mcolumn *c = &m->col[j];
         col[j] = (window_stat(s, c->feat, c->op, c->window, st->z[c->feat]) - c->mu) / c->sd;
@@ -291,6 +297,10 @@ int dw_stager_push(dw_stager *s, const dw_features *feats, int valid, double pro
         s->W = st.W;
         s->oS = st.oS;
         s->oW = st.oW;
+        if (m->has_ood && s->dn < m->ood_weight) {
+            s->dsum += st.d;
+            s->dn++;
+        }
         s->head = (s->head + 1) % m->maxwin;
         memcpy(s->ring + (size_t)s->head * (size_t)m->nfeat, st.z, (size_t)m->nfeat * sizeof *st.z);
         if (s->count < m->maxwin)
@@ -315,24 +325,43 @@ double dw_stager_distance(const dw_stager *s)
     return s->m->has_ood ? s->oS / s->oW : 0.0;
 }
 
-int dw_stager_unlike_training(const dw_stager *s)
+double dw_stager_start_distance(const dw_stager *s)
 {
-    return s->m->has_ood && s->oS / s->oW > s->m->ood_threshold;
+    return s->m->ood_start > 0 && s->dn > 0 && s->dn < s->m->ood_weight ? s->dsum / s->dn : 0.0;
 }
 
-void dw_unlike_tally_add(dw_unlike_tally *t, double distance, int unlike)
+int dw_stager_unlike_training(const dw_stager *s)
+{
+    const dw_model *m = s->m;
+    return m->has_ood && (s->oS / s->oW > m->ood_threshold ||
+                          (m->ood_start > 0 && dw_stager_start_distance(s) > m->ood_start));
+}
+
+void dw_unlike_tally_add(dw_unlike_tally *t, double distance, double start_distance, int unlike)
 {
     t->epochs++;
     t->flagged += unlike != 0;
     t->max_distance = fmax(t->max_distance, distance);
+    t->max_start = fmax(t->max_start, start_distance);
 }
 
 void dw_print_unlike_note(FILE *f, const char *prefix, const dw_model *m, const dw_unlike_tally *t)
 {
     if (t->flagged == 0)
         return;
-    fprintf(f, "%snote: signal unlike the training data of model %s: agreement may be low (its distance, the "
-            "mean squared standardised classifier input with a half-life of %.0f min, was above %g in %ld of "
-            "%ld staged epochs; at most %.1f, about 1 on the training nights)\n", prefix, m->name,
-            m->ood_halflife * DW_EPOCH_S / 60.0, m->ood_threshold, t->flagged, t->epochs, t->max_distance);
+    if (t->max_distance > m->ood_threshold || !(t->max_start > m->ood_start))
+        fprintf(f, "%snote: signal unlike the training data of model %s: agreement may be low (its "
+                   "distance, the mean squared standardised classifier input with a half-life of "
+                   "%.0f min, was above %g in %ld of %ld staged epochs; at most %.1f, about 1 on "
+                   "the training nights)\n",
+                   prefix, m->name, m->ood_halflife * DW_EPOCH_S / 60.0, m->ood_threshold,
+                   t->flagged, t->epochs, t->max_distance);
+    else
+        fprintf(f, "%snote: signal unlike the training data of model %s: agreement may be low (the "
+                   "mean squared standardised classifier input over the first epochs was up to "
+                   "%.1f, above %g, which 1 in 1000 stretches of the training nights reach, in %ld "
+                   "of %ld staged epochs; about 1 on the training nights): the stages are not to "
+                   "be trusted; check the derivation (Fpz-Cz-like), the electrodes and a high-pass "
+                   "filter\n",
+                   prefix, m->name, t->max_start, m->ood_start, t->flagged, t->epochs);
 }

@@ -64,13 +64,27 @@ double dw_stager_distance(const dw_stager *s);
  * and agreement with a human scorer may be low. The threshold is the model's (`ood` line): the
  * 99.9 % quantile of the distance over the epochs of the leave-one-subject-out held-out nights
  * (tools/train_stager.py; all regimes, sleep period +- 30 min; 16 Sleep-EDF nights): built-in eeg
- * 4.1 (128870 epochs, Fpz-Cz and Pz-Oz), eeg_lo 6.3 (128870); fpz_pz (format 1) has none. */
+ * 4.1 (128870 epochs, Fpz-Cz and Pz-Oz), eeg_lo 6.3 (128870), fpz_pz 3.0 (its trainer run; format
+ * 4: distance only, its probabilities are not tempered). Or the start rule below. */
 int  dw_stager_unlike_training(const dw_stager *s);
+/* The start of a night (format 4, `ood_start` line): while the night has had fewer usable epochs
+ * than the distance's prior weight (20 in the built-in models), the prior (1, worth 20 epochs)
+ * holds dw_stager_distance down, so a recording of a few minutes can never reach the threshold
+ * (measured: 3 epochs of an awake OpenBCI recording, 11.6-14 each, gave 2.5 through `eeg`, under
+ * 4.1). Over
+ * those first epochs this is the plain mean of the per-epoch distance (0 after them, before the
+ * first, or without `ood_start`), and dw_stager_unlike_training is also 1 when it is above the
+ * model's `ood_start` threshold: the 99.9 % quantile of that mean over the first 1-20 epochs of
+ * fresh starts at every 5th epoch of the 16 Sleep-EDF nights' sleep period +- 30 min (largest at
+ * one epoch), raised by the ratio of the held-out to the in-sample 99.9 % quantile of the distance
+ * (1.02-1.06): fpz_pz 5.7, eeg 8.3, eeg_lo 14 (MODEL_FORMAT.md, version 4). */
+double dw_stager_start_distance(const dw_stager *s);
 
 /* A night's record of that flag for a report: usable epochs, how many of them were staged while the
- * night was unlike the training data, the largest distance. Start from all zeros. */
-typedef struct { long epochs, flagged; double max_distance; } dw_unlike_tally;
-void dw_unlike_tally_add(dw_unlike_tally *t, double distance, int unlike);
+ * night was unlike the training data, the largest distance and start distance. Start from all
+ * zeros. */
+typedef struct { long epochs, flagged; double max_distance, max_start; } dw_unlike_tally;
+void dw_unlike_tally_add(dw_unlike_tally *t, double distance, double start_distance, int unlike);
 /* The report's note when any epoch was flagged (nothing otherwise), one line to f starting with
  * prefix: the measure, the model's threshold, how many epochs and the largest distance. */
 void dw_print_unlike_note(FILE *f, const char *prefix, const dw_model *m, const dw_unlike_tally *t);

@@ -4,8 +4,8 @@
 # beta; and a real Sleep-EDF feature table with its beta and gamma cut alike) gets the note in `score`
 # and `score --features`, naming the measure and the model's threshold, and the monitor raises the info
 # alert unlike_training with its text; in-distribution nights (the sample night, a real night's sleep
-# period) get neither. Through the one-channel model `eeg` (format 3): the two-channel `fpz_pz` is still
-# format 1 and has no distance (README, "Unlike the training data").
+# period) get neither. Through the one-channel model `eeg` (format 4, tempered); the two-channel `fpz_pz`
+# (a distance, untempered) and short recordings: tests/e2e/score_short.sh.
 . "$(dirname "$0")/lib.sh"
 HERE=$(dirname "$0")
 SAMPLE=$DW_ROOT/sample-data/sample-night.edf

@@ -92,8 +92,28 @@ static void test_other_rules_unchanged(void)
     CHECK("--frontal none is obeyed (no frontal)", rc == 0 && m.frontal == -1, "%d", m.frontal);
 }
 
+/* The scalp region of a derivation's first electrode: where the spindle and slow-wave detectors'
+ * criteria hold (dw_micro_on_region). */
+static void test_region(void)
+{
+    static const struct { const char *label; int region; } t[] = {
+        { "EEG Fpz-Cz", DW_REGION_FRONTAL }, { "F4-M1", DW_REGION_FRONTAL }, { "AF3", DW_REGION_FRONTAL },
+        { "EEG C3-A2", DW_REGION_CENTRAL }, { "Cz", DW_REGION_CENTRAL }, { "T7-M1", DW_REGION_CENTRAL },
+        { "EEG Pz-Oz", DW_REGION_POSTERIOR }, { "O1-M2", DW_REGION_POSTERIOR },
+        { "POz", DW_REGION_POSTERIOR }, { "Ch1", DW_REGION_UNKNOWN }, { "EEG", DW_REGION_UNKNOWN },
+        { "M1-M2", DW_REGION_UNKNOWN }, { "A1", DW_REGION_UNKNOWN }, { "Fred", DW_REGION_UNKNOWN },
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "region of %s: %s", t[i].label, dw_montage_region_name(t[i].region));
+        CHECK(name, dw_montage_region(t[i].label) == t[i].region, "got %s",
+              dw_montage_region_name(dw_montage_region(t[i].label)));
+    }
+}
+
 int main(void)
 {
+    test_region();
     test_no_frontal();
     test_other_rules_unchanged();
     TAP_DONE();

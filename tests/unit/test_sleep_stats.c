@@ -3,6 +3,7 @@
 #include "staging/hypnogram.h"
 
 #include "dsp/sleep_events.h"
+#include "sources/montage.h"
 
 /* Spindles count in N1-N3, slow waves in N2-N3 (YASA's include): a detection in W, R or an unscored
  * epoch is in no density. */
@@ -15,6 +16,23 @@ static void test_micro_where(void)
         ok &= dw_sleep_event_counts(DW_SLEEP_SPINDLE, k) == sp[k] &&
               dw_sleep_event_counts(DW_SLEEP_SLOW_WAVE, k) == sw[k];
     CHECK("micro_counts_where_yasa_does", ok, "a kind counted in the wrong stage");
+    CHECK("slow waves not on a parieto-occipital channel; spindles everywhere, slow waves elsewhere",
+          !dw_micro_on_region(DW_SLEEP_SLOW_WAVE, DW_REGION_POSTERIOR) &&
+          dw_micro_on_region(DW_SLEEP_SPINDLE, DW_REGION_POSTERIOR) &&
+          dw_micro_on_region(DW_SLEEP_SLOW_WAVE, DW_REGION_FRONTAL) &&
+          dw_micro_on_region(DW_SLEEP_SLOW_WAVE, DW_REGION_CENTRAL) &&
+          dw_micro_on_region(DW_SLEEP_SLOW_WAVE, DW_REGION_UNKNOWN), "wrong rule");
+    char o[1024] = "";
+    FILE *mf = fmemopen(o, sizeof o - 1, "w");
+    dw_print_micro_channel(mf, "", "EEG Pz-Oz", DW_REGION_POSTERIOR);
+    dw_print_micro_channel(mf, "", "EEG Fpz-Cz", DW_REGION_FRONTAL);
+    long tot[2] = { 12, -1 };
+    dw_print_micro_totals(mf, "", "on EEG Pz-Oz", tot, 0);
+    fclose(mf);
+    CHECK("the note names the channel and its region; no note for a frontal one; no slow-wave count",
+          strstr(o, "note: the staged channel EEG Pz-Oz is parieto-occipital: slow waves are not detected") &&
+          !strstr(o, "Fpz-Cz") && strstr(o, "12 spindles on EEG Pz-Oz, slow waves not detected there\n"),
+          "%s", o);
     /* one epoch of each stage and one unscored, 3 spindles and 2 slow waves detected in each */
     const signed char st[] = { DW_W, DW_N1, DW_N2, DW_N3, DW_R, DW_UNSCORED };
     int cnt[6][2];
@@ -27,6 +45,42 @@ static void test_micro_where(void)
           d[DW_N1][0] == 6 && d[DW_N2][0] == 6 &&
           d[DW_N3][1] == 4, "W %g/%g R %g/%g N1 %g/%g N2 %g N3 %g", d[DW_W][0], d[DW_W][1],
           d[DW_R][0], d[DW_R][1], d[DW_N1][0], d[DW_N1][1], d[DW_N2][0], d[DW_N3][1]);
+}
+
+/* A recording with fewer than DW_NIGHT_MIN_EPOCHS scored epochs is no night (the awake OpenBCI
+ * snippets of ../shared/data were scored "SE 100.0 %  SOL 0.0 min" from 3 epochs): what needs a night
+ * is none and a note says why; what was staged (TIB, TST, stage minutes) stays; unscored epochs do not
+ * make a recording long enough. */
+static void test_too_short(void)
+{
+    signed char h[40];
+    for (int i = 0; i < 40; i++)
+        h[i] = i % 3 ? DW_N2 : DW_N1;
+    dw_sleep_stats s;
+    dw_sleep_stats_compute(h, 3, &s);
+    char out[2048] = "";
+    FILE *m = fmemopen(out, sizeof out - 1, "w");
+    dw_print_sleep_stats(m, "  ", &s);
+    fclose(m);
+    CHECK("too short (3 epochs of sleep): SE, SOL, SPT, WASO, SME, REM latency, transitions none",
+          s.too_short && s.se_pct == DW_NONE && s.sol_min == DW_NONE && s.spt_min == DW_NONE &&
+          s.waso_min == DW_NONE && s.sme_pct == DW_NONE && s.rem_latency_min == DW_NONE &&
+          s.transitions_per_h == DW_NONE && s.tib_min == 1.5 && s.tst_min == 1.5 &&
+          s.stage_min[DW_N1] == 0.5, "se %g sol %g", s.se_pct, s.sol_min);
+    CHECK("too short: printed as none with a note naming the 10 min", strstr(out, "SE none") &&
+          strstr(out, "SOL none") && strstr(out, "WASO none") && !strstr(out, "100.0 %  SME") &&
+          strstr(out, "note: too short for a night: 1.5 min scored (3 epochs), under the 10 min"),
+          "%s", out);
+    dw_sleep_stats_compute(h, DW_NIGHT_MIN_EPOCHS - 1, &s);
+    int below = s.too_short && s.se_pct == DW_NONE;
+    dw_sleep_stats_compute(h, DW_NIGHT_MIN_EPOCHS, &s);
+    CHECK("the limit: 19 scored epochs are too short, 20 are a night", below && !s.too_short &&
+          s.se_pct == 100 && s.sol_min == 0, "20 epochs: short %d se %g", s.too_short, s.se_pct);
+    for (int i = 0; i < 40; i++)
+        h[i] = i % 2 ? DW_UNSCORED : DW_N2;
+    dw_sleep_stats_compute(h, 38, &s);
+    CHECK("unscored epochs do not count toward a night (19 scored of 38)", s.too_short &&
+          s.se_pct == DW_NONE && s.unscored == 19, "short %d", s.too_short);
 }
 
 int main(void)
@@ -61,9 +115,12 @@ int main(void)
     /* changes inside SPT: N1>N2, N2>N3, N3>W, W>N2, N2>R = 5 over 4.5 min */
     CHECK("transitions per hour", tap_close(s.transitions_per_h, 5 / (4.5 / 60), 1e-12, 0), "%g", s.transitions_per_h);
 
-    signed char none[5] = { DW_W, DW_W, DW_UNSCORED, DW_W, DW_W };
-    dw_sleep_stats_compute(none, 5, &s);
-    CHECK("no sleep: absent quantities are DW_NONE", s.tst_min == 0 && s.tib_min == 2 && s.sol_min == DW_NONE &&
+    /* 24 epochs of wake (12 min: a night's length, DW_NIGHT_MIN_EPOCHS) and one unscored */
+    signed char none[25];
+    for (int i = 0; i < 25; i++)
+        none[i] = i == 2 ? DW_UNSCORED : DW_W;
+    dw_sleep_stats_compute(none, 25, &s);
+    CHECK("no sleep: absent quantities are DW_NONE", s.tst_min == 0 && s.tib_min == 12 && s.sol_min == DW_NONE &&
           s.rem_latency_min == DW_NONE && s.sme_pct == DW_NONE && s.transitions_per_h == DW_NONE && s.se_pct == 0 &&
           s.unscored == 1, "tst %g sol %g", s.tst_min, s.sol_min);
     char out[1024] = "";
@@ -87,13 +144,13 @@ int main(void)
           s.tst_pct[DW_N2] == DW_NONE && s.waso_min == DW_NONE && s.spt_min == DW_NONE &&
           strstr(e1, "W 0.0 min (none)") && strstr(e1, "N1 none  N2 none  N3 none  R none") &&
           strstr(e1, "SPT none") && strstr(e1, "WASO none") && !strstr(e1, "0.0 %"), "%s", e1);
-    dw_sleep_stats_compute(none, 5, &s);
+    dw_sleep_stats_compute(none, 25, &s);
     char e2[1024] = "";
     m = fmemopen(e2, sizeof e2 - 1, "w");
     dw_print_sleep_stats(m, "", &s);
     fclose(m);
     CHECK("wake only: W 100 % of TIB, no share of a zero TST", s.stage_pct[DW_W] == 100 &&
-          s.tst_pct[DW_R] == DW_NONE && strstr(e2, "W 2.0 min (100.0 %)") &&
+          s.tst_pct[DW_R] == DW_NONE && strstr(e2, "W 12.0 min (100.0 %)") &&
           strstr(e2, "% of TST:  N1 none  N2 none") && strstr(e2, "WASO none"), "%s", e2);
     signed char n3[4] = { DW_W, DW_N3, DW_N3, DW_UNSCORED };
     const int cnt[4][2] = { { 1, 0 }, { 2, 5 }, { 0, 3 }, { 9, 9 } };
@@ -130,6 +187,8 @@ int main(void)
           sg.stage_pct[DW_N3] == sc.stage_pct[DW_N3] && sg.unscored == 20 && sg.awakenings == sc.awakenings &&
           sg.rem_latency_min == sc.rem_latency_min, "TIB %g/%g SPT %g/%g SE %g/%g", sg.tib_min, sc.tib_min,
           sg.spt_min, sc.spt_min, sg.se_pct, sc.se_pct);
+
+    test_too_short();
 
     /* REM periods: R runs 29 epochs (14.5 min) apart are one period, 30 epochs (15 min) apart two. */
     signed char rp[200];

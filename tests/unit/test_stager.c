@@ -165,8 +165,32 @@ static void test_format_versions(const char *text, int lood, int lcal)
     snprintf(want, sizeof want, "edited.dwm:%d: 'ood' needs format version 3", lood);
     CHECK("a version-2 file with an ood line is refused at that line", !m && strstr(err.msg, want), "%s", err.msg);
     dw_model_free(m);
+    /* version 4: 'ood' may come without 'calibrate' (distance only); version 3 refuses that */
+    size_t tn = strlen(text);
+    char *v3 = malloc(tn + 1);
+    memcpy(v3, text, tn + 1);
+    memcpy(v3, "dreamwatch-model 3", 18);
+    char *os = strstr(v3, "\nood_start ");
+    if (os)
+        os[1] = '#';
+    m = parse_edited(v3, lcal, "# no calibration", &err);
+    CHECK("version 3: ood without calibrate is refused", !m && strstr(err.msg, "missing 'calibrate'"), "%s",
+          err.msg);
+    dw_model_free(m);
+    m = parse_edited(v3, lcal, "calibrate 1 0 0\nood_start 5", &err);
+    CHECK("version 3: an ood_start line is refused", !m && strstr(err.msg, "'ood_start' needs format version 4"),
+          "%s", err.msg);
+    dw_model_free(m);
+    free(v3);
     m = parse_edited(text, lcal, "# no calibration", &err);
-    CHECK("ood without calibrate is refused", !m && strstr(err.msg, "missing 'calibrate'"), "%s", err.msg);
+    CHECK("version 4: ood without calibrate reads (distance only)", m != NULL, "%s", err.msg);
+    dw_model_free(m);
+    m = parse_edited(text, lood, "ood_start 5", &err);
+    CHECK("ood_start before ood is refused", !m && strstr(err.msg, "'ood_start' before 'ood'"), "%s", err.msg);
+    dw_model_free(m);
+    m = parse_edited(text, lcal, "calibrate 1 0 0\nood_start 0", &err);
+    CHECK("ood_start 0 is refused", !m && strstr(err.msg, "ood_start: the threshold must be > 0"), "%s",
+          err.msg);
     dw_model_free(m);
     m = parse_edited(text, lood, "# no ood", &err);
     CHECK("calibrate before ood is refused", !m && strstr(err.msg, "'calibrate' before 'ood'"), "%s", err.msg);
@@ -179,6 +203,8 @@ static void test_format_versions(const char *text, int lood, int lcal)
     if ((l = strstr(v2, "\nood ")))
         l[1] = '#';
     if ((l = strstr(v2, "\ncalibrate ")))
+        l[1] = '#';
+    if ((l = strstr(v2, "\nood_start ")))
         l[1] = '#';
     memcpy(v2, "dreamwatch-model 2", 18);
     m = dw_model_parse(v2, "v2.dwm", &err);
@@ -501,6 +527,100 @@ static void test_distance(const struct night *nights, int nn)
           rlo.flagged == 0 && rlo.kappa > 0.6, "%ld of %ld flagged, kappa %.3f", rlo.flagged, rlo.epochs, rlo.kappa);
 }
 
+/* The start of a night (version 4, ood_start): a recording of a few minutes unlike the training data
+ * is flagged although the night's distance, held down by its prior, stays under the threshold; the
+ * first 20 epochs of fresh starts on the real nights are not (the threshold is their 99.9 % quantile);
+ * fpz_pz's probabilities are those of its format-1 file (a distance, no tempering). */
+static void test_start_rule(const struct night *nights, int nn)
+{
+    /* `dreamwatch features` of the awake OpenBCI recording OpenBCI-sampleData-1-blinks-jawClench-
+     * alpha.txt of ../shared/data (Ch1, Ch2; epoch 0 has no usable Ch2): an unfiltered OpenBCI channel,
+     * its variance 10^5-10^6 uV^2 from drift. Staged N1/N2 with SE 100 % and no note before. */
+    static const dw_features obci[3][2] = {
+        { { 497.962265, 187.599949, 17.697987, 4.99789575, 2.17549897, 733789.695, 410.116005 },
+          { 0, 0, 0, 0, 0, 0, 0 } },
+        { { 32.2082547, 5.23843415, 6.69386382, 2.88689779, 1.73884938, 300371.177, 209.175736 },
+          { 30.146576, 5.61015618, 7.05557357, 2.8601031, 1.5850334, 144422.694, 197.699012 } },
+        { { 281.388281, 52.7486103, 10.0719754, 3.51189611, 2.40317567, 318443.768, 310.368997 },
+          { 280.431804, 56.0967492, 10.8183913, 3.7423293, 2.75118622, 280190.609, 345.474551 } } };
+    const dw_model *two = dw_model_builtin(2), *one = dw_model_builtin(1);
+    dw_stager *a = dw_stager_new(two), *b = dw_stager_new(one);
+    int flagged = 1, under = 1;
+    for (int e = 0; e < 3; e++) {
+        if (e > 0) {
+            dw_stager_push(a, obci[e], 1, NULL);
+            flagged &= dw_stager_unlike_training(a);
+            under &= dw_stager_distance(a) < dw_model_unlike_threshold(two);
+        }
+        dw_stager_push(b, obci[e], 1, NULL);
+        flagged &= dw_stager_unlike_training(b);
+        under &= dw_stager_distance(b) < dw_model_unlike_threshold(one);
+    }
+    CHECK("an awake OpenBCI recording of 3 epochs is unlike the training data of fpz_pz and eeg, its "
+          "night's distance still under the threshold", flagged && under, "flagged %d (fpz_pz start %.2f, "
+          "eeg %.2f), distance under the threshold %d", flagged, dw_stager_start_distance(a),
+          dw_stager_start_distance(b), under);
+    dw_stager_free(a);
+    dw_stager_free(b);
+
+    /* fresh starts every 20 epochs of each night's sleep period +- 30 min, 20 epochs each */
+    long epochs = 0, start_flags = 0;
+    for (int i = 0; i < nn; i++) {
+        const struct night *nt = &nights[i];
+        int first = -1, last = -1;
+        for (int k = 0; k < nt->n; k++)
+            if (nt->stage[k] >= DW_N1 && nt->stage[k] <= DW_R)
+                last = k, first = first < 0 ? k : first;
+        for (int s0 = first < 60 ? 0 : first - 60; first >= 0 && s0 + 20 <= last + 60 && s0 + 20 <= nt->n;
+             s0 += 20)
+            for (int v = 0; v < 2; v++) {
+                dw_stager *st = dw_stager_new(v ? one : two);
+                for (int k = s0; k < s0 + 20; k++) {
+                    dw_stager_push(st, nt->f[k], 1, NULL);
+                    epochs++;
+                    start_flags += dw_stager_unlike_training(st) &&
+                                   dw_stager_distance(st) <= dw_model_unlike_threshold(v ? one : two);
+                }
+                dw_stager_free(st);
+            }
+    }
+    printf("# start rule on fresh starts in the real nights' sleep period: %ld of %ld epochs flagged\n",
+           start_flags, epochs);
+    CHECK("the first 20 epochs of fresh starts in the real nights: under 0.3 % flagged by the start rule",
+          epochs > 10000 && start_flags * 1000 < epochs * 3, "%ld of %ld", start_flags, epochs);
+
+    /* fpz_pz's probabilities are those of its format-1 form (no ood, no ood_start) */
+    const char *text = builtin_text("fpz_pz");
+    size_t n = text ? strlen(text) : 0;
+    char *v1 = malloc(n + 1);
+    dw_err err = { "" };
+    dw_model *m1 = NULL;
+    if (text) {
+        memcpy(v1, text, n + 1);
+        for (char *l = v1; (l = strstr(l, "\nood")); l++)
+            l[1] = '#';
+        memcpy(v1, "dreamwatch-model 1", 18);
+        m1 = dw_model_parse(v1, "fpz_pz-v1.dwm", &err);
+    }
+    int same = m1 != NULL;
+    if (m1) {
+        dw_stager *x = dw_stager_new(two), *y = dw_stager_new(m1);
+        for (int k = 0; k < nights[0].n; k++) {
+            double px[DW_NSTAGES], py[DW_NSTAGES];
+            dw_stager_push(x, nights[0].f[k], 1, px);
+            dw_stager_push(y, nights[0].f[k], 1, py);
+            same &= !memcmp(px, py, sizeof px);
+        }
+        same &= dw_stager_distance(x) > 0 && dw_stager_distance(y) == 0;
+        dw_stager_free(x);
+        dw_stager_free(y);
+    }
+    CHECK("fpz_pz: the same probabilities, bit for bit, as its format-1 file over a real night", same, "%s",
+          m1 ? "differ" : err.msg);
+    dw_model_free(m1);
+    free(v1);
+}
+
 /* Peek never changes the state, and gives what push would; missing and unusable epochs agree. */
 static void test_peek_and_missing(const struct night *nt)
 {
@@ -754,6 +874,7 @@ int main(void)
     }
     PASS("real feature tables read (16 nights)");
     test_distance(nights, nn);
+    test_start_rule(nights, nn);
     test_peek_and_missing(&nights[0]);
     test_score_features(data, &nights[1]);
     test_real_nights(data, nights, nn);
