@@ -16,7 +16,7 @@ export XDG_CONFIG_HOME="$TMP/config" XDG_DATA_HOME="$TMP/data" XDG_RUNTIME_DIR="
 mkdir -m 700 "$TMP/run"
 TERMV=screen; infocmp tmux-256color >/dev/null 2>&1 && TERMV=tmux-256color
 trap 'for f in "$TMP"/*.pids; do [ -f "$f" ] && kill -9 $(cat "$f") 2>/dev/null; done
-      for s in "$TMP"/tmux*.sock; do [ -S "$s" ] && tmux -S "$s" kill-server 2>/dev/null; done
+      tm_stop_all
       wait 2>/dev/null; rm -rf "$TMP"' EXIT
 
 one() { ls "$1"/*"$2" 2>/dev/null | head -n 1; }           # one DIR SUFFIX: the session file in DIR

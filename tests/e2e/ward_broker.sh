@@ -13,8 +13,8 @@ done
 MOSQ=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 PIDS= BROKER=
 cleanup() {
-    for p in $PIDS $BROKER; do kill -9 $p 2>/dev/null; done
-    for s in "$TMP"/tmux*.sock; do [ -S "$s" ] && tmux -S "$s" kill-server 2>/dev/null; done
+    stop_pids $PIDS; [ -n "$BROKER" ] && kill $BROKER 2>/dev/null
+    tm_stop_all
     wait 2>/dev/null; rm -rf "$TMP"
 }
 trap cleanup EXIT
