@@ -15,9 +15,10 @@ export ASAN_OPTIONS="halt_on_error=1:exitcode=86:detect_leaks=1:log_path=$san/as
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$san/ubsan${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1:log_path=$san/tsan:suppressions=$PWD/tests/tsan.supp${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
-# What a test started and left running (it carries the test's DW_TEST_RUN): ended, TERM then KILL, and
-# named in the log. A live monitor whose terminal goes away goes on headless, so a script that only kills
-# its tmux server leaves it recording; the scripts stop what they start, this is the net under them.
+# What a test started and left running (it carries the test's DW_TEST_RUN): a FAIL line naming
+# it, then ended, TERM then KILL. A live monitor whose terminal goes away goes on headless, so a
+# script that only kills its tmux server leaves it recording; the scripts stop what they start and
+# wait for it (tests/e2e/lib.sh tm_stop, stop_pids), this is the net under them.
 reap() {  # name
     pids=
     for p in /proc/[0-9]*; do
@@ -26,7 +27,9 @@ reap() {  # name
         { tr '\0' '\n' < "$p/environ"; } 2>/dev/null | grep -qx "DW_TEST_RUN=$DW_TEST_RUN" && pids="$pids $n"
     done
     [ -n "$pids" ] || return 0
-    for p in $pids; do echo "# $1 left running, ended: $p $(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null)"; done >> "$log"
+    for p in $pids; do
+        echo "FAIL $1: left running (ended by the runner): $p $(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null)"
+    done | tee -a "$log"
     kill -TERM $pids 2>/dev/null
     alive() { for q in $pids; do kill -0 "$q" 2>/dev/null && return 0; done; return 1; }
     i=0; while [ $i -lt 50 ] && alive; do sleep 0.1; i=$((i + 1)); done

@@ -18,7 +18,7 @@ command -v valgrind >/dev/null || { skip valgrind "valgrind is not installed"; e
 # A sanitizer build cannot run under valgrind.
 if grep -qa -e __asan_init -e __tsan_init "$DW_BIN"; then skip valgrind "$DW_BIN is a sanitizer build"; exit 0; fi
 EMU=
-trap '[ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; [ -n "${TMUX_SOCK:-}" ] && tmux -S "$TMUX_SOCK" kill-server 2>/dev/null' EXIT
+trap 'tm_stop_all; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 
 VG="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --track-origins=yes --track-fds=yes"
 # vg NAME WANT-STATUS COMMAND...: COMMAND under valgrind; PASS if it exits WANT-STATUS with no report.

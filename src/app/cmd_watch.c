@@ -21,6 +21,7 @@
 #include "staging/night.h"
 #include "monitor/monitor.h"
 #include "net/bed.h"
+#include "net/control.h"
 #include "screen/screen.h"
 
 static const char usage_text[] =
@@ -271,11 +272,34 @@ static int parse_args(int argc, char **argv, dw_config *cfg, struct run_opts *ro
     return -1;
 }
 
+/* The night's main figures on the exit lines (staging/sleep_stats.c); nothing with no epoch. */
+static void print_figures(const dw_monitor *m)
+{
+    dw_sleep_stats s;
+    dw_sleep_stats_compute(m->stage, m->n_epochs, &s);
+    if (m->n_epochs == 0)
+        return;
+    const char *epochs = dw_plural(m->n_epochs, "epoch", "epochs");
+    if (s.too_short)
+        fprintf(stderr, "  %d %s staged: too short for a night (under %d min scored), no sleep "
+                "efficiency, SOL or WASO\n", m->n_epochs, epochs,
+                DW_NIGHT_MIN_EPOCHS * DW_EPOCH_S / 60);
+    else if (s.sol_min < 0)
+        fprintf(stderr, "  %d %s staged, no sleep\n", m->n_epochs, epochs);
+    else
+        fprintf(stderr, "  %d %s staged: total sleep %d h %02d min, sleep efficiency %.1f %% of "
+                "the time in bed, sleep onset latency %.1f min, WASO %.1f min\n", m->n_epochs,
+                epochs, (int)(s.tst_min + 0.5) / 60,
+                (int)(s.tst_min + 0.5) % 60, s.se_pct, s.sol_min, s.waso_min);
+    dw_night_print_seeks(stderr, "  ", m->seeks, m->seek_skipped, m->seek_restaged);
+}
+
 /* The end of the night, on standard error once the terminal is restored: every file the night
  * created, once each, from the list their creators filled (worker.h dw_worker_outputs: the
  * recording and its side log, each file of a resume, the session log, the tables, the sealed file,
- * the summary), and the night's main figures (staging/sleep_stats.c). */
-static void print_exit(const dw_monitor *m, const dw_outputs *out)
+ * the summary), the night's main figures (staging/sleep_stats.c), and what failed at the end
+ * (worker.h dw_worker_failed; with the screen up it could not be seen when it happened). */
+static void print_exit(const dw_monitor *m, const dw_outputs *out, const char *failed)
 {
     for (int i = 0; i < out->n; i++) {
         const dw_output *o = &out->v[i];
@@ -290,22 +314,12 @@ static void print_exit(const dw_monitor *m, const dw_outputs *out)
             fprintf(stderr, "  %-12s %s (%lld kB)\n", o->role, o->path,
                     (long long)st.st_size / 1024);
     }
-    dw_sleep_stats s;
-    dw_sleep_stats_compute(m->stage, m->n_epochs, &s);
-    if (m->n_epochs == 0)
+    print_figures(m);
+    if (!*failed)
         return;
-    if (s.too_short)
-        fprintf(stderr, "  %d %s staged: too short for a night (under %d min scored), no sleep "
-                "efficiency, SOL or WASO\n", m->n_epochs, dw_plural(m->n_epochs, "epoch", "epochs"),
-                DW_NIGHT_MIN_EPOCHS * DW_EPOCH_S / 60);
-    else if (s.sol_min < 0)
-        fprintf(stderr, "  %d %s staged, no sleep\n", m->n_epochs, dw_plural(m->n_epochs, "epoch", "epochs"));
-    else
-        fprintf(stderr, "  %d %s staged: total sleep %d h %02d min, sleep efficiency %.1f %% of the time in bed, "
-                "sleep onset latency %.1f min, WASO %.1f min\n", m->n_epochs,
-                dw_plural(m->n_epochs, "epoch", "epochs"), (int)(s.tst_min + 0.5) / 60,
-                (int)(s.tst_min + 0.5) % 60, s.se_pct, s.sol_min, s.waso_min);
-    dw_night_print_seeks(stderr, "  ", m->seeks, m->seek_skipped, m->seek_restaged);
+    fprintf(stderr, "dreamwatch: the night ended with errors (exit status 1):\n");
+    for (const char *l = failed; *l; l += strcspn(l, "\n"), l += *l == '\n')
+        fprintf(stderr, "  %.*s\n", (int)strcspn(l, "\n"), l);
 }
 
 /* Alerts and source notes in headless mode, as they come (the screen shows them on the monitor), and,
@@ -490,7 +504,7 @@ static int watch(int argc, char **argv, int headless_cmd)
     dw_net_opts net_check = { &cfg.publish, serve ? session : NULL, cfg.subject };
     if (dw_net_check(&net_check, &err) < 0) {              /* before the device or a recording is opened */
         fprintf(stderr, "dreamwatch: %s\n", err.msg);
-        return 1;
+        return 2;          /* a configuration error (EXIT STATUS): the name taken, [publish] wrong */
     }
     if (dw_monitor_init(&mon) < 0) {
         fprintf(stderr, "dreamwatch: cannot set up: %s\n", strerror(errno));
@@ -515,7 +529,8 @@ static int watch(int argc, char **argv, int headless_cmd)
             fprintf(stderr, "dreamwatch: %s\n", err.msg);
             dw_worker_free(w);
             dw_monitor_destroy(&mon);
-            return 1;
+            /* the name taken by another run meanwhile: as if it had been at the start */
+            return serve && dw_ctl_running(session) ? 2 : 1;
         }
         if (ro.headless) fprintf(stderr, "dreamwatch: session %s (dreamwatch attach %s)\n", session, session);
     }
@@ -532,7 +547,7 @@ static int watch(int argc, char **argv, int headless_cmd)
         screen_session(&mon, &cfg.display, session);
     dw_worker_join(w);
     dw_net_stop(net);
-    print_exit(&mon, dw_worker_outputs(w));
+    print_exit(&mon, dw_worker_outputs(w), dw_worker_failed(w));
     int status = dw_worker_status(w);
     dw_worker_free(w);
     dw_monitor_destroy(&mon);

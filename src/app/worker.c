@@ -45,6 +45,8 @@ struct dw_worker {
     dw_recorder *rec;                     /* live sessions only */
     int rec_failed;                       /* the recorder reported an error not yet cleared */
     long src_frames, src_lost, src_gaps;  /* the data path as the source delivered it (summary) */
+    long src_pauses, src_paused;          /* deliberate pauses (impedance check) and their frames */
+    char failed[1024];                    /* what failed at the end, a line each */
     dw_session *session;
     char prefix[DW_PATH_MAX];             /* recording dir + session name: .bdf, .session.tsv, .summary.txt */
     dw_outputs outputs;                   /* every file the night created (for the exit lines) */
@@ -780,8 +782,11 @@ static int read_block(dw_worker *w, int max_frames)
     w->src_frames += n;
     if (b.gap > b.pause)
         w->src_lost += b.gap - b.pause, w->src_gaps++;
-    if (b.pause > 0)
+    if (b.pause > 0) {
+        w->src_pauses++;
+        w->src_paused += b.pause;
         note_pause(w, (double)w->frames / in->fs, b.pause / in->fs);
+    }
     if (in->live)
         dw_arrivals_add(&w->arrivals, n, dw_now_wall());
     if (w->rec) {
@@ -822,6 +827,8 @@ static void datapath(dw_worker *w, double wall)
         dp.lost_frames = w->src_lost;
         dp.gaps = w->src_gaps;
         dp.gap_s = w->src_lost / w->src->info.fs;
+        dp.pauses = w->src_pauses;
+        dp.pause_s = w->src_paused / w->src->info.fs;
     }
     if (w->rec) {
         dp.rec_files = dw_recorder_files(w->rec);
@@ -853,21 +860,31 @@ static void session_tick(dw_worker *w)
     dw_session_tick(w->session, w->t, wall);    /* every loop: it delivers stimuli when due */
 }
 
+/* Something failed at the end of the night: exit status 1, a line of dw_worker_failed (the exit
+ * lines, printed once the terminal is restored: with the screen up, standard error is not seen)
+ * and, before the summary is written (in_summary), its "## Failed" section. */
+static void closing_failed(dw_worker *w, int in_summary, const char *what, const char *msg)
+{
+    char line[300];
+    snprintf(line, sizeof line, "%s: %s", what, msg);
+    size_t used = strlen(w->failed);
+    snprintf(w->failed + used, sizeof w->failed - used, "%s\n", line);
+    if (in_summary)
+        dw_session_failed(w->session, line);
+    w->status = 1;
+}
+
 /* The awakenings table (a protocol with awakenings) and the BIDS events table, by the log */
 static void write_protocol_tables(dw_worker *w)
 {
     char path[DW_PATH_MAX + 24];
     dw_err err = { "" };
     snprintf(path, sizeof path, "%s.awakenings.tsv", w->prefix);
-    if (dw_session_write_awakenings(w->session, path, &err) < 0) {
-        fprintf(stderr, "dreamwatch: %s\n", err.msg);
-        w->status = 1;
-    }
+    if (dw_session_write_awakenings(w->session, path, &err) < 0)
+        closing_failed(w, 1, "writing the awakenings table failed", err.msg);
     snprintf(path, sizeof path, "%s_events.tsv", w->prefix);
-    if (dw_session_write_events(w->session, path, &err) < 0) {
-        fprintf(stderr, "dreamwatch: %s\n", err.msg);
-        w->status = 1;
-    }
+    if (dw_session_write_events(w->session, path, &err) < 0)
+        closing_failed(w, 1, "writing the events table failed", err.msg);
 }
 
 /* The summary: sleep statistics of our hypnogram, every event, stimulation and alert. */
@@ -888,10 +905,9 @@ static void write_summary(dw_worker *w)
         begun = dw_out_begin(&o, path, 0, &err);
     }
     if (begun < 0 || !(f = fdopen(dup(o.fd), "w"))) {
-        fprintf(stderr, "dreamwatch: %s\n", err.msg[0] ? err.msg : strerror(errno));
+        closing_failed(w, 0, "writing the summary failed", err.msg[0] ? err.msg : strerror(errno));
         if (begun == 0)
             dw_out_abort(&o);
-        w->status = 1;
         return;
     }
     dw_night night;
@@ -908,9 +924,10 @@ static void write_summary(dw_worker *w)
     int bad = dw_session_write_summary(w->session, f, &night) < 0;
     bad |= fclose(f) != 0;
     if (bad || dw_out_commit(&o, &err) < 0) {
-        fprintf(stderr, "dreamwatch: %s\n", bad ? "summary: write failed" : err.msg);
+        char why[DW_PATH_MAX + 64];
+        snprintf(why, sizeof why, "%s: %s", path, strerror(errno ? errno : EIO));
+        closing_failed(w, 0, "writing the summary failed", bad ? why : err.msg);
         dw_out_abort(&o);
-        w->status = 1;
         return;
     }
     dw_outputs_add(&w->outputs, "summary", path);
@@ -984,10 +1001,9 @@ static void *run(void *arg)
     if (w->rec) {
         dw_err err = { "" };
         annotate(w, w->t, 0, "Recording stopped");
-        if (dw_recorder_close(w->rec, &err) < 0) {
-            fprintf(stderr, "dreamwatch: %s\n", err.msg);
-            w->status = 1;
-        }
+        if (dw_recorder_close(w->rec, &err) < 0)   /* the final header, the padded record, a sync */
+            closing_failed(w, 1,
+                           "closing the recording failed (dreamwatch recover FILE completes it)", err.msg);
         w->rec = NULL;
     }
     write_summary(w);
@@ -1026,6 +1042,8 @@ void dw_worker_join(dw_worker *w)
 }
 
 int dw_worker_status(const dw_worker *w) { return w->status; }
+
+const char *dw_worker_failed(const dw_worker *w) { return w->failed; }
 
 const dw_outputs *dw_worker_outputs(const dw_worker *w) { return &w->outputs; }
 

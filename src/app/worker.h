@@ -17,8 +17,12 @@ int  dw_worker_start(dw_worker *w);
 /* Waits for the thread to finish (after a DW_CMD_SHUTDOWN, or the end of a replay with exit_at_end). */
 void dw_worker_join(dw_worker *w);
 void dw_worker_free(dw_worker *w);
-/* Exit code: 0 clean, 1 if the recording or the source failed. */
+/* Exit code: 0 clean, 1 if the recording or the source failed (also at the end: closing the
+ * recording, writing a table or the summary). */
 int  dw_worker_status(const dw_worker *w);
+/* What failed at the end of the night, one line each ("closing the recording failed (...):
+ * NAME.bdf: sync: Input/output error\n"); "" when nothing did. Read it after dw_worker_join. */
+const char *dw_worker_failed(const dw_worker *w);
 /* Every file the night created, in order, each once with its role, as each creator listed it (the
  * recorder, the session, the worker's summary). Read it after dw_worker_join; it lives until
  * dw_worker_free. */

@@ -157,6 +157,9 @@ typedef struct {
     long   lost_frames;        /* frames lost in gaps, every cause (radio loss, outages) */
     long   gaps;               /* gaps: blocks that began after lost frames */
     double gap_s;              /* time in those gaps */
+    long   pauses;             /* deliberate pauses: the board stopped on purpose (an impedance
+                                  check, dw_block.pause); their frames are in no count above */
+    double pause_s;            /* time in those pauses */
     int    rec_files;          /* files the recording went into (0: not recording) */
     int    rec_failures;       /* times writing the recording failed so far (0: it never did) */
     double rec_unrecorded_s;   /* source time no file holds (dropped while writing failed) */

@@ -182,6 +182,10 @@ void dw_session_tick(dw_session *s, double t, double wall);
 /* Safe shutdown: stimulation off first (pending stimulus cancelled, running stimulus/cue commands
  * terminated), mode SHUTDOWN. Idempotent; returns 0. */
 int  dw_session_shutdown(dw_session *s, double t, const char *cause);
+/* Something that failed at the end of the night before the summary (closing the recording, writing
+ * a table): text (one line, copied; up to 4 kept, the rest counted) heads the summary, "## Failed".
+ * The caller also gives the exit status 1 and prints it on the exit lines. */
+void dw_session_failed(dw_session *s, const char *text);
 /* Summary file: the night and its sleep statistics (night: staging/night.h, NULL for none), the
  * spindle and slow-wave densities, every stimulus, the evoked response and SO-spindle coupling,
  * memory cues, every awakening, alert and event, and the machine-readable figures (the night's,

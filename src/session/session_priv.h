@@ -119,6 +119,8 @@ struct dw_session {
     char last_event[128];
 
     dw_datapath dp;                       /* the latest data-path figures (live sources) */
+    char   failed[4][256];                /* dw_session_failed: what failed at the end, in order */
+    int    nfailed;                       /* failures told (more than 4: the rest only counted) */
     int live;
 };
 

@@ -298,9 +298,30 @@ static void awakenings_section(FILE *f, const dw_session *s)
     fputc('\n', f);
 }
 
+void dw_session_failed(dw_session *s, const char *text)
+{
+    if (s->nfailed < 4)
+        snprintf(s->failed[s->nfailed], sizeof s->failed[0], "%s", text);
+    s->nfailed++;
+}
+
+/* What failed at the end of the night, first: the reader must not take the files for whole. */
+static void failed_section(FILE *f, const dw_session *s)
+{
+    if (!s->nfailed)
+        return;
+    fprintf(f, "## Failed\n");
+    for (int i = 0; i < s->nfailed && i < 4; i++)
+        fprintf(f, "%s\n", s->failed[i]);
+    if (s->nfailed > 4)
+        fprintf(f, "and %d more (see the exit lines)\n", s->nfailed - 4);
+    fputc('\n', f);
+}
+
 int dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night)
 {
     fprintf(f, "# dreamwatch session summary\n\n");
+    failed_section(f, s);
     if (s->proto->loaded)
         fprintf(f, "protocol: %s (%s)\n\n", s->proto->name[0] ? s->proto->name : "unnamed",
                 s->proto->path);
@@ -321,8 +342,11 @@ int dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night)
         const dw_datapath *d = &s->dp;
         long all = d->frames + d->lost_frames;
         fprintf(f, "## Data path\nsamples received %ld, samples lost %ld (%.3f %%), gaps %ld "
-                "(%.3f s in all), reconnects %d\n\n", d->frames, d->lost_frames,
+                "(%.3f s in all), reconnects %d\n", d->frames, d->lost_frames,
                 all ? 100.0 * d->lost_frames / all : 0.0, d->gaps, d->gap_s, d->reconnects);
+        /* the impedance check stops the board on purpose: time without EEG that is not loss */
+        fprintf(f, "deliberate pauses %ld (%.3f s in all; impedance check, the board stopped: "
+                "not lost)\n\n", d->pauses, d->pause_s);
         if (d->rec_files > 0)                /* the recording's own losses: a full disk, a write error */
             fprintf(f, "recording: %d %s, %.1f s not recorded%s\n\n", d->rec_files,
                     dw_plural(d->rec_files, "file", "files"), d->rec_unrecorded_s,

@@ -6,7 +6,7 @@
 [ -x "$DW_BIN" ] || { skip attach "no binary at $DW_BIN"; exit 0; }
 command -v tmux >/dev/null || { skip attach "tmux is not installed"; exit 0; }
 RA= RB= EA= EB=
-trap 'for p in $RA $RB $EA $EB; do kill -9 $p 2>/dev/null; done; for s in "$TMP"/tmux*.sock; do [ -S "$s" ] && tmux -S "$s" kill-server 2>/dev/null; done; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'stop_pids $RA $RB $EA $EB; tm_stop_all; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 export XDG_RUNTIME_DIR="$TMP/run"
 mkdir -m 700 "$TMP/run"
 "$DW_BIN" emulate --link "$TMP/ttyA" --seconds 300 > /dev/null 2>&1 & EA=$!
@@ -25,8 +25,8 @@ check "attach: with no SESSION and two running, it lists them and exits 1" \
     sh -c "[ $st -eq 1 ] && grep -q '^  a1$' '$TMP/list.err' && grep -q '^  $RB$' '$TMP/list.err'"
 
 "$DW_BIN" record --serial "$TMP/ttyB" --out "$TMP/recC" --bed a1 > /dev/null 2> "$TMP/c.err" < /dev/null; st=$?
-check "attach: a second session with the same name is refused before it touches the device" \
-    sh -c "[ $st -eq 1 ] && grep -q 'session a1 is already running' '$TMP/c.err' && [ ! -e '$TMP/recC' ]"
+check "attach: a second session with the same name is refused before it touches the device, exit 2 (a configuration error)" \
+    sh -c "[ $st -eq 2 ] && grep -q 'session a1 is already running' '$TMP/c.err' && [ ! -e '$TMP/recC' ]"
 
 tm_start 120 40 "$DW_BIN" attach a1
 check "attach: the full monitor shows the live session" wait_for 10 'LIVE'

@@ -7,7 +7,7 @@ NIGHT=$DW_ROOT/sample-data/sample-night.edf
 [ -f "$NIGHT" ] || { fail "sample night" "missing $NIGHT (make builds it)"; exit 0; }
 /usr/bin/python3 -c 'import numpy, scipy' 2>/dev/null || { skip "bad signal" "python3-numpy/scipy missing"; exit 0; }
 REC=
-trap '[ -n "$REC" ] && kill -9 $REC 2>/dev/null; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+trap '[ -n "$REC" ] && stop_pids $REC; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 . "$(dirname "$0")/emulator.inc"
 MK="/usr/bin/python3 $DW_ROOT/tests/e2e/make_inputs.py"
 ENH="--enhanced --set stimulation.so_threshold_uv=-30 --set stimulation.cue_enabled=true

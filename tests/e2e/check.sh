@@ -11,7 +11,7 @@ export XDG_CONFIG_HOME="$TMP/config" XDG_DATA_HOME="$TMP/data"
 TERMV=screen; infocmp tmux-256color >/dev/null 2>&1 && TERMV=tmux-256color
 PIDS=
 trap 'for p in $PIDS; do kill $p 2>/dev/null; done; wait 2>/dev/null
-      tmux -S "$TMUX_SOCK" kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
+      tm_stop_all; rm -rf "$TMP"' EXIT
 # Phases: rest 6 s, eyes closed 10 s, eye movements 8 s (the emulated head follows the same times)
 SHORT="--set check.rest_s=6 --set check.alpha_s=10 --set check.eyes_s=8"
 HEAD="eyes-closed=6:10,eye-move=16:8"

@@ -11,7 +11,7 @@ export XDG_CONFIG_HOME="$TMP/config" XDG_DATA_HOME="$TMP/data"
 TERMV=screen; infocmp tmux-256color >/dev/null 2>&1 && TERMV=tmux-256color
 EMU=
 trap '[ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null
-      tmux -S "$TMUX_SOCK" kill-server 2>/dev/null; [ -n "$KEEP" ] && cp -r "$TMP" "$KEEP"; rm -rf "$TMP"' EXIT
+      tm_stop_all; [ -n "$KEEP" ] && cp -r "$TMP" "$KEEP"; rm -rf "$TMP"' EXIT
 "$DW_BIN" emulate --link "$TMP/tty" --seconds 120 > /dev/null 2> "$TMP/emu.err" &
 EMU=$!
 i=0; while [ ! -L "$TMP/tty" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
@@ -54,3 +54,10 @@ if echo "$line" | grep -q ', samples lost 0 (0.000 %), gaps 0 ' &&
    ! grep -Eq 'raised .*(loss|no_samples|no samples)' "$log"; then
     pass "check_pause_no_loss: the summary counts nothing lost and no loss alert was raised ($line)"
 else fail check_pause_no_loss "${line:-no summary}; $(grep -E 'raised' "$log" | cut -f4 | tr '\n' ';')"; fi
+# the summary counts the pauses next to the loss: as many as the recording marks, as long in all
+npause=$(grep -c 'Pause [0-9.]* s: impedance check' "$side" 2>/dev/null)
+pline=$(grep '^deliberate pauses' "$sum" 2>/dev/null)
+if [ "${npause:-0}" -gt 0 ] && echo "$pline" | grep -q "^deliberate pauses $npause (" &&
+   echo "$pline" | awk -v s="$pause_s" '{ v = $4; sub(/^\(/, "", v); d = v - s; exit !(d < 0.05 && d > -0.05) }'; then
+    pass "check_pause_in_summary: '$pline' beside the loss, as the recording marks them ($npause, $pause_s s)"
+else fail check_pause_in_summary "summary: '${pline:-none}'; the recording marks $npause pauses, $pause_s s"; fi

@@ -15,8 +15,8 @@ command -v tmux >/dev/null || { skip hangup "tmux is not installed"; exit 0; }
 export XDG_CONFIG_HOME="$TMP/config" XDG_DATA_HOME="$TMP/data" XDG_RUNTIME_DIR="$TMP/run"
 mkdir -m 700 "$TMP/run"
 TERMV=screen; infocmp tmux-256color >/dev/null 2>&1 && TERMV=tmux-256color
-trap 'for f in "$TMP"/*.pids; do [ -f "$f" ] && kill -9 $(cat "$f") 2>/dev/null; done
-      for s in "$TMP"/tmux*.sock; do [ -S "$s" ] && tmux -S "$s" kill-server 2>/dev/null; done
+trap 'for f in "$TMP"/*.pids; do [ -f "$f" ] && stop_pids $(cat "$f"); done
+      tm_stop_all
       wait 2>/dev/null; rm -rf "$TMP"' EXIT
 
 one() { ls "$1"/*"$2" 2>/dev/null | head -n 1; }           # one DIR SUFFIX: the session file in DIR
@@ -58,8 +58,8 @@ closed() {
         pass "hangup_$1: exit 0, BDF+ of $6 s closed, summary and events table written, log says 'SHUTDOWN ($2)'"
     else fail "hangup_$1" "exit $3; bdfcheck: ${info:-none} ($bdf); summary: ${sum:-none}; events: ${ev:-none}; log: $(tail -n 1 "$log" 2>/dev/null | cut -f 3,4)"; fi
 }
-reap() {  # reap NAME: stop the emulator and anything else of NAME still running
-    for p in $(cat "$TMP/$1.pids" 2>/dev/null); do kill "$p" 2>/dev/null; done
+reap() {  # reap NAME: stop the emulator and anything else of NAME still running, and wait for them
+    stop_pids $(cat "$TMP/$1.pids" 2>/dev/null)
     wait 2>/dev/null; rm -f "$TMP/$1.pids"
 }
 if ! cc -o "$TMP/bdfcheck" "$HERE/bdfcheck.c" -ledf -lm 2> "$TMP/cc.err"; then

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 [ -x "$DW_BIN" ] || { skip live_record "no binary at $DW_BIN"; exit 0; }
 REC=
-trap '[ -n "$REC" ] && kill -9 $REC 2>/dev/null; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+trap '[ -n "$REC" ] && stop_pids $REC; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 . "$(dirname "$0")/emulator.inc"
 
 start_emu --faults unplug=3:1.5

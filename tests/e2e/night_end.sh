@@ -13,7 +13,7 @@
 SAMPLE=$DW_ROOT/sample-data/sample-night.edf
 [ -x "$DW_BIN" ] && [ -f "$SAMPLE" ] || { skip night_end "no binary or sample night (run make)"; exit 0; }
 REC=
-trap '[ -n "$REC" ] && kill -9 $REC 2>/dev/null; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+trap '[ -n "$REC" ] && stop_pids $REC; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 export XDG_CONFIG_HOME="$TMP/config" XDG_DATA_HOME="$TMP/data"
 
 # named_once ERR DIR: every file in DIR is named exactly once by the exit lines in ERR, and they name

@@ -7,7 +7,7 @@
 NIGHT=$DW_ROOT/sample-data/sample-night.edf
 [ -f "$NIGHT" ] || { fail "sample night" "missing $NIGHT (make builds it)"; exit 0; }
 REC=
-trap '[ -n "$REC" ] && kill -9 $REC 2>/dev/null; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+trap '[ -n "$REC" ] && stop_pids $REC; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 . "$(dirname "$0")/emulator.inc"
 PY=/usr/bin/python3
 labels_csv() { awk -F, 'NR>1 { print $3 }' "$1"; }

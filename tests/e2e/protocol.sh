@@ -18,7 +18,7 @@ if [ ! -f "$SAMPLE" ] || [ ! -x "$DW_BIN" ]; then skip protocol "no binary or sa
 if ! $PY -c 'import numpy, scipy' 2>/dev/null; then skip protocol "no Debian python3 with numpy/scipy"; exit 0; fi
 TERMV=screen; infocmp tmux-256color >/dev/null 2>&1 && TERMV=tmux-256color
 trap 'for f in "$TMP"/*.pids; do [ -f "$f" ] && kill $(cat "$f") 2>/dev/null; done; wait 2>/dev/null
-      for s in "$TMP"/tmux*.sock; do [ -S "$s" ] && tmux -S "$s" kill-server 2>/dev/null; done; rm -rf "$TMP"' EXIT
+      tm_stop_all; rm -rf "$TMP"' EXIT
 one() { ls "$1"/*"$2" 2>/dev/null | head -n 1; }
 SO="--set stimulation.so_threshold_uv=-30"
 # Trigger bytes to a plain file (the serial actuator writes one byte per stimulus): 1 stimulus, 2 cue, 4 sham

@@ -48,7 +48,7 @@ XDG_DATA_HOME="$TMP/d" "$DW_BIN" --headless --speed 0 --exit-at-end --no-record 
 
 # Live: a Cyton wired O1-M2, C3-M2 ([input] derivations): the same rule and note for a live board.
 REC=
-trap '[ -n "$REC" ] && kill -9 $REC 2>/dev/null; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+trap '[ -n "$REC" ] && stop_pids $REC; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 . "$(dirname "$0")/emulator.inc"
 start_emu --speed 10
 mkdir -p "$TMP/rec"

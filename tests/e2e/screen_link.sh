@@ -14,7 +14,7 @@ command -v script >/dev/null || { skip screen_link "no script (util-linux)"; exi
 export XDG_CONFIG_HOME="$TMP/config" XDG_DATA_HOME="$TMP/data"
 TERMV=screen; infocmp tmux-256color >/dev/null 2>&1 && TERMV=tmux-256color
 PY=/usr/bin/python3
-trap 'for s in "$TMP"/tmux*.sock; do [ -S "$s" ] && tmux -S "$s" kill-server 2>/dev/null; done; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'tm_stop_all; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 . tests/e2e/emulator.inc
 
 # watch NAME [OPTIONS...]: the binary on the emulator's link under script; typescript and timing in

@@ -56,7 +56,7 @@ fi
 
 # A Cyton+Daisy (16 channels) at 80x24: the bands that do not fit are counted in the title, and Up/Down
 # (the trace pane has the focus first) bring them into view.
-trap 'for s in "$TMP"/tmux*.sock; do [ -S "$s" ] && tmux -S "$s" kill-server 2>/dev/null; done; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'tm_stop_all; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 . tests/e2e/emulator.inc
 start_emu --daisy
 tm_start 80 24 env TERM=$TERMV "$DW_BIN" --serial "$TMP/tty" --board daisy --no-record

@@ -15,7 +15,7 @@ if [ ! -f "$SAMPLE" ] || [ ! -x "$DW_BIN" ]; then skip session "no binary or sam
 if ! $PY -c 'import numpy, scipy' 2>/dev/null; then skip session "no Debian python3 with numpy/scipy"; exit 0; fi
 TERMV=screen; infocmp tmux-256color >/dev/null 2>&1 && TERMV=tmux-256color
 trap 'for f in "$TMP"/*.pids; do [ -f "$f" ] && kill $(cat "$f") 2>/dev/null; done; wait 2>/dev/null
-      tmux -S "$TMUX_SOCK" kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
+      tm_stop_all; rm -rf "$TMP"' EXIT
 
 one() { ls "$1"/*"$2" 2>/dev/null | head -n 1; }           # one DIR SUFFIX: the session file in DIR
 kind() { awk -F'\t' -v k="$2" '$3 == k' "$1"; }            # kind LOG KIND: the log's lines of that kind

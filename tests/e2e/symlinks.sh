@@ -12,7 +12,7 @@ SAMPLE=$DW_ROOT/sample-data/sample-night.edf
 if [ ! -x "$DW_BIN" ] || [ ! -f "$SAMPLE" ]; then skip symlinks "no binary or sample night (run make)"; exit 0; fi
 [ "$(id -u)" = 0 ] || { skip symlinks "not root: root is who a planted symlink can fool"; exit 0; }
 REC=
-trap '[ -n "$REC" ] && kill -9 $REC 2>/dev/null; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+trap '[ -n "$REC" ] && stop_pids $REC; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 export XDG_CONFIG_HOME="$TMP/config" XDG_DATA_HOME="$TMP/data"
 
 # The victim: a file root owns, readable by all, which health data must never reach.

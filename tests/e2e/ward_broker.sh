@@ -13,8 +13,8 @@ done
 MOSQ=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 PIDS= BROKER=
 cleanup() {
-    for p in $PIDS $BROKER; do kill -9 $p 2>/dev/null; done
-    for s in "$TMP"/tmux*.sock; do [ -S "$s" ] && tmux -S "$s" kill-server 2>/dev/null; done
+    stop_pids $PIDS; [ -n "$BROKER" ] && kill $BROKER 2>/dev/null
+    tm_stop_all
     wait 2>/dev/null; rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -127,10 +127,10 @@ chmod 644 cred-bed1
 "$DW_BIN" record --serial "$TMP/not-a-tty" --no-record --publish "$URL" --bed bedX --set publish.credentials="$TMP/cred-bed1" \
     > /dev/null 2> mode.err < /dev/null; st=$?
 chmod 600 cred-bed1
-check "ward_broker: a credentials file others can read is refused before anything starts" \
-    sh -c "[ $st -eq 1 ] && grep -q 'cred-bed1.*0600.*0644' mode.err"
+check "ward_broker: a credentials file others can read is refused before anything starts, exit 2 (a configuration error)" \
+    sh -c "[ $st -eq 2 ] && grep -q 'cred-bed1.*0600.*0644' mode.err"
 "$DW_BIN" record --serial "$TMP/not-a-tty" --no-record --publish "$URL" --bed e2e --subject e2e > /dev/null 2> subj.err < /dev/null; st=$?
-check "ward_broker: a bed id equal to the subject code is refused" sh -c "[ $st -eq 1 ] && grep -q 'subject code' subj.err"
+check "ward_broker: a bed id equal to the subject code is refused, exit 2 (a configuration error)" sh -c "[ $st -eq 2 ] && grep -q 'subject code' subj.err"
 
 # ---- a command from the station, acknowledged on screen ----
 tm_keys n; sleep 0.5; tm_keys y

@@ -13,7 +13,7 @@ PY=/usr/bin/python3
 [ -x "$DW_BIN" ] || { skip kill_record "no binary at $DW_BIN"; exit 0; }
 $PY -c 'import mne' 2>/dev/null || { skip kill_record "no python3-mne (tools/deps.sh check installs it)"; exit 0; }
 EMU= REC=
-trap '[ -n "$REC" ] && kill -9 $REC 2>/dev/null; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+trap '[ -n "$REC" ] && stop_pids $REC; [ -n "$EMU" ] && kill $EMU 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 export XDG_CONFIG_HOME="$TMP/config" XDG_DATA_HOME="$TMP/data"
 "$DW_BIN" emulate --link "$TMP/tty" --seconds 100000 > "$TMP/emu.out" 2>&1 &
 EMU=$!
