@@ -1,6 +1,7 @@
 # Shared helpers for the end-to-end scripts (sourced, not run). They drive the real binary.
 DW_BIN=${DW_BIN:-$PWD/build/dreamwatch}
 DW_ROOT=${DW_ROOT:-$PWD}
+export DW_ROOT          # scripts run alone as under tests/run.sh (their Python children read it)
 SHARED=${DW_SHARED_DATA:-$DW_ROOT/../shared/data}
 TMP=$(mktemp -d)
 trap 'tm_stop_all; rm -rf "$TMP"' EXIT
