@@ -266,7 +266,7 @@ static void side(dw_screen *s, int y0, int x0, int w, int h)
     char lines[8][64];
     int nl = stats_lines(s, lines), y = y0 + DW_NSTAGES + 2;
     dw_theme_use(&s->theme, DW_ROLE_DIM);
-    if (y >= y0 + h && y0 + DW_NSTAGES + 1 < y0 + h) {  /* one row under the bars: the last epoch's */
+    if (y >= y0 + h && y0 + DW_NSTAGES + 1 < y0 + h) {    /* one row under the bars: compact */
         micro_lines(s, lines, 1);
         dw_draw_text(y0 + DW_NSTAGES + 1, x0, w, lines[0]);
         return;

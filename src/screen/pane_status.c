@@ -56,7 +56,8 @@ static int worst_kept(const field *f, int n, const int *keep, int lo)
 
 /* Fields joined by a separator, in order, fitted to w. Priorities: 0 never dropped (mode, NO DATA, the
  * recording, a loss over 1 %), 1 essential (clock, alerts, loss), 2 and up the rest. First the least
- * important fields (2 and up) go, worst first (one with a shrink form takes it before it goes); if that is not enough, the short forms (a file name to
+ * important fields (2 and up) go, worst first (one with a shrink form takes that form before it
+ * goes); if that is not enough, the short forms (a file name to
  * its date and time, loss without the night's figure) and then priority 1 fields; last, whatever was
  * dropped and fits again with the short forms comes back, best first. Prio 0 fields are cut at the edge. */
 static void draw_fields(dw_screen *s, int y, int x, int w, field *f, int n)

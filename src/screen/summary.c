@@ -70,13 +70,15 @@ static int summary_lines(dw_screen *s, char l[LINES_MAX][LINE_CAP])
         snprintf(l[n++], LINE_CAP, "No sleep scored.");
     } else {
         hm(st.tst_min, a, sizeof a);
-        snprintf(l[n++], LINE_CAP, "Total sleep %s, sleep efficiency %.1f %% of the time in bed", a, st.se_pct);
+        snprintf(l[n++], LINE_CAP,
+                 "Total sleep %s, sleep efficiency %.1f %% of the time in bed", a, st.se_pct);
         snprintf(l[n++], LINE_CAP, "Sleep onset latency %.1f min, REM latency %s", st.sol_min,
                  st.rem_latency_min < 0 ? "none (no REM)" : (snprintf(b, sizeof b, "%.1f min", st.rem_latency_min), b));
         snprintf(l[n++], LINE_CAP, "Wake after sleep onset %.1f min, %d %s, %d %s", st.waso_min,
                  st.awakenings, dw_plural(st.awakenings, "awakening", "awakenings"), rp,
                  dw_plural(rp, "REM period", "REM periods"));
-        snprintf(l[n++], LINE_CAP, "Stages, %% of total sleep: N1 %.1f  N2 %.1f  N3 %.1f  R %.1f", st.tst_pct[DW_N1],
+        snprintf(l[n++], LINE_CAP,
+                 "Stages, %% of total sleep: N1 %.1f  N2 %.1f  N3 %.1f  R %.1f", st.tst_pct[DW_N1],
                  st.tst_pct[DW_N2], st.tst_pct[DW_N3], st.tst_pct[DW_R]);
     }
     snprintf(l[n++], LINE_CAP, "%d %s, %d %s; %d %s (%d critical)", v->stim_count,

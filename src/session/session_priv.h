@@ -99,7 +99,7 @@ struct dw_session {
     int nmicro, capmicro;
     int (*micro_count)[DW_SLEEP_EVENT_KINDS];      /* per epoch */
     int micro_cap;
-    dw_micro_view micro_view;             /* what the screen shows of them (session_stim_micro_view) */
+    dw_micro_view micro_view;             /* what the screen shows (session_stim_micro_view) */
 
     /* manual wake (and the alarm of a protocol awakening) */
     int wake_attempt, escalated;

@@ -226,7 +226,7 @@ static void on_micro(void *ctx, const dw_sleep_event *ev)
     s->micro[s->nmicro++] =
         (struct micro){ ev->onset_s, ev->dur_s, ev->amp_uv, ev->neg_t, ev->kind, ev->epoch };
     count_micro(s, ev->epoch, ev->kind);
-    if (ev->epoch >= 0 && ev->epoch <= s->micro_view.epoch) {   /* a finished epoch's figures moved */
+    if (ev->epoch >= 0 && ev->epoch <= s->micro_view.epoch) {   /* a finished epoch's count moved */
         session_stim_micro_view(s);
         s->version++;
     }

@@ -128,9 +128,9 @@ void dw_micro_nrem_density(const signed char *stage, int n, const int (*count)[2
  * (dw_sleep_event_counts), *set_aside the others (W, R, unscored, or past the n epochs staged). */
 void dw_micro_totals(const signed char *stage, int n, const int (*count)[2], int ncount,
                      long tot[2], long *set_aside);
-/* "12 spindles, 5 slow waves WHERE (spindles counted in N1-N3, slow waves in N2-N3; 3 detections in
- * W, R or unscored epochs not counted)", the parenthesis only when some were set aside; WHERE may be
- * "". Cut to cap. The words `score`, the session summary and the screen's summary box use. */
+/* "12 spindles, 5 slow waves WHERE (spindles counted in N1-N3, slow waves in N2-N3; 3
+ * detections in W, R or unscored epochs not counted)", the parenthesis only when some were set
+ * aside; WHERE may be "". Cut to cap. The words `score`, the session summary and the screen's summary box use. */
 void dw_format_micro_totals(char *out, size_t cap, const char *where, const long tot[2],
                             long set_aside);
 /* The same on a line of f, after indent. */

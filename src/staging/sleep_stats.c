@@ -200,8 +200,8 @@ int dw_sleep_event_counts(int kind, int stage)
 }
 
 /* Events of kind per minute of the epochs whose stage is in mask (bits 1 << stage), counting those
- * that start in such an epoch; DW_NONE when no epoch of the mask was staged or kind does not count in
- * one of its stages (dw_sleep_event_counts). The one formula of every density. */
+ * that start in such an epoch; DW_NONE when no epoch of the mask was staged or kind does not count
+ * in one of its stages (dw_sleep_event_counts). The one formula of every density. */
 static double micro_rate(const signed char *stage, int n, const int (*count)[2], int ncount,
                          unsigned mask, int kind)
 {
