@@ -2,7 +2,7 @@
 # The spindle and slow-wave figures on the screen, on the real binary in tmux, against `dreamwatch
 # score` of the same file:
 #   - all night: from the first N2/N3 epoch on, every frame's status line holds the running densities
-#     of N2+N3 ("spindles A SW B /min N2+N3"), at --fps 4 and --fps 30 (they showed only for the few
+#     of N2+N3 ("sp A SW B /min N2+N3", or "sp A SW B"), at --fps 4 and --fps 30 (they showed only for the few
 #     seconds after an epoch ended, until the provisional stage pushed them off, and never in W or R);
 #   - beside the hypnogram, the last finished epoch's stage and counts agree with score's CSV (counts
 #     may still grow for a second or two after the epoch ends, never past score's);
@@ -50,7 +50,7 @@ for fps in 4 30; do
     res=$($PY - "$TMP/run$fps" <<'EOF'
 import re, sys
 lines = [l for l in open(sys.argv[1], encoding="utf-8").read().split("\n") if l.strip()]
-pat = re.compile(r"spindles [0-9.]+ SW [0-9.]+ /min N2\+N3")
+pat = re.compile(r"│ sp [0-9.]+ SW [0-9.]+( /min N2\+N3)? │")
 first = next((i for i, l in enumerate(lines) if pat.search(l)), None)
 if first is None:
     print("never shown in %d captures: %s" % (len(lines), lines[-1] if lines else "")); sys.exit(1)
@@ -101,7 +101,7 @@ for size in 80x24 200x50; do
     quit
     box=$(tr -d '│' < "$TMP/box$w" | sed 's/^ *//; s/ *$//' | tr '\n' ' ' | tr -s ' ')
     if [ "$w" = 80 ]; then st="sp $SP SW $SW"; side="last [0-9A-Z: a-z,]*"
-    else st="spindles $SP SW $SW /min N2+N3"; side="/min N2+N3: spindles $SP SW $SW"; fi
+    else st="sp $SP SW $SW /min N2+N3"; side="/min N2+N3: spindles $SP SW $SW"; fi
     why=""
     tail -n 1 "$TMP/end$w" | grep -qF "│ $st │" || why="$why status '$(tail -n 1 "$TMP/end$w")';"
     grep -Eq "│ $(echo "$side" | sed 's/+/\\+/') " "$TMP/end$w" || why="$why side: no '$side';"
