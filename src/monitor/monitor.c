@@ -75,7 +75,7 @@ int dw_monitor_init(dw_monitor *m)
     m->frontal = m->parietal = -1;
     m->prov_stage = DW_UNSCORED;
     m->session.sham_count = -1;           /* until the session publishes: no condition to show */
-    m->session.micro_epoch = -1;
+    m->session.micro.epoch = -1;
     m->speed = 1.0;
     return 0;
 }

@@ -7,6 +7,8 @@
 #define DW_SCREEN_INTERNAL
 #include "screen/screen.h"
 
+#include "dsp/sleep_events.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -208,6 +210,37 @@ static int stats_lines(dw_screen *s, char out[6][64])
     return n;
 }
 
+/* The spindles and slow waves so far, from the session (dw_micro_view: the summary's numbers):
+ * "/min N2+N3: spindles 2.4 SW 6.1" and "epoch 242 N3: 3 spindles, 2 SW" (the last finished epoch,
+ * where they count in its stage); compact, one line of 16 columns: "last 3 sp, 2 SW". */
+static int micro_lines(dw_screen *s, char out[][64], int compact)
+{
+    const dw_micro_view *mv = &s->v.session.micro;
+    char a[16], b[16], c[48];
+    if (mv->epoch < 0) {
+        snprintf(out[0], 64, compact ? "" : "no spindles yet");
+        return 1;
+    }
+    dw_format_micro_epoch(c, sizeof c, mv->stage, mv->last);
+    if (compact) {
+        int sp = dw_sleep_event_counts(DW_SLEEP_SPINDLE, mv->stage);
+        int sw = dw_sleep_event_counts(DW_SLEEP_SLOW_WAVE, mv->stage);
+        if (sp && sw) snprintf(out[0], 64, "last %d sp, %d SW", mv->last[0], mv->last[1]);
+        else if (sp) snprintf(out[0], 64, "last %d sp", mv->last[0]);
+        else snprintf(out[0], 64, "last %s: none", mv->stage >= 0 ? dw_stage_name(mv->stage) : "-");
+        return 1;
+    }
+    dw_format_micro_rate(a, sizeof a, mv->nrem[0]);
+    dw_format_micro_rate(b, sizeof b, mv->nrem[1]);
+    if (mv->nrem[0] == DW_NONE)
+        snprintf(out[0], 64, "/min N2+N3: none yet");
+    else
+        snprintf(out[0], 64, "/min N2+N3: spindles %s SW %s", a, b);
+    snprintf(out[1], 64, "epoch %d %s: %s", mv->epoch,
+             mv->stage >= 0 ? dw_stage_name(mv->stage) : "unscored", c);
+    return 2;
+}
+
 static void side(dw_screen *s, int y0, int x0, int w, int h)
 {
     const dw_monitor *v = &s->v;
@@ -233,9 +266,15 @@ static void side(dw_screen *s, int y0, int x0, int w, int h)
         snprintf(pct, sizeof pct, p ? "%4.0f%%" : "    ", p ? 100.0 * p[st] : 0.0);
         dw_draw_text(y0 + 1 + i, x0 + w - 5, 5, pct);
     }
-    char lines[6][64];
+    char lines[8][64];
     int nl = stats_lines(s, lines), y = y0 + DW_NSTAGES + 2;
     dw_theme_use(&s->theme, DW_ROLE_DIM);
+    if (y >= y0 + h && y0 + DW_NSTAGES + 1 < y0 + h) {    /* one row under the bars: compact */
+        micro_lines(s, lines, 1);
+        dw_draw_text(y0 + DW_NSTAGES + 1, x0, w, lines[0]);
+        return;
+    }
+    nl += micro_lines(s, lines + nl, 0);
     for (int i = 0; i < nl && y + i < y0 + h; i++)
         dw_draw_text(y + i, x0, w, lines[i]);
 }

@@ -10,7 +10,9 @@
 #include <string.h>
 #include <time.h>
 
-typedef struct { char text[200], alt[200]; int prio, role; } field;
+/* alt: the short form every field takes when the line does not fit without dropping essential ones;
+ * shrink: a short form a field takes before those of priority 2 and 3 go (draw_fields). */
+typedef struct { char text[200], alt[200], shrink[64]; int prio, role; } field;
 
 static void add(field *f, int *n, int prio, int role, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void add(field *f, int *n, int prio, int role, const char *fmt, ...)
@@ -19,7 +21,7 @@ static void add(field *f, int *n, int prio, int role, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(f[*n].text, sizeof f[*n].text, fmt, ap);
     va_end(ap);
-    f[*n].alt[0] = 0;
+    f[*n].alt[0] = f[*n].shrink[0] = 0;
     f[*n].prio = prio;
     f[*n].role = role;
     (*n)++;
@@ -54,7 +56,8 @@ static int worst_kept(const field *f, int n, const int *keep, int lo)
 
 /* Fields joined by a separator, in order, fitted to w. Priorities: 0 never dropped (mode, NO DATA, the
  * recording, a loss over 1 %), 1 essential (clock, alerts, loss), 2 and up the rest. First the least
- * important fields (2 and up) go, worst first; if that is not enough, the short forms (a file name to
+ * important fields go, worst first: those of 4 and up, then the fields with a shrink form take it,
+ * then those of 2 and 3 go; if that is not enough, the short forms (a file name to
  * its date and time, loss without the night's figure) and then priority 1 fields; last, whatever was
  * dropped and fits again with the short forms comes back, best first. Prio 0 fields are cut at the edge. */
 static void draw_fields(dw_screen *s, int y, int x, int w, field *f, int n)
@@ -64,6 +67,11 @@ static void draw_fields(dw_screen *s, int y, int x, int w, field *f, int n)
     n = n > 16 ? 16 : n;
     for (int i = 0; i < n; i++)
         keep[i] = 1;
+    while (kept_width(f, n, keep) > w && (d = worst_kept(f, n, keep, 4)) >= 0)
+        keep[d] = 0;
+    for (int i = 0; i < n && kept_width(f, n, keep) > w; i++)
+        if (keep[i] && f[i].shrink[0])
+            memcpy(f[i].text, f[i].shrink, sizeof f[i].shrink);
     while (kept_width(f, n, keep) > w && (d = worst_kept(f, n, keep, 2)) >= 0)
         keep[d] = 0;
     if (kept_width(f, n, keep) > w) {
@@ -128,6 +136,22 @@ static void recording_field(const dw_monitor *v, field *f, int *n)
     size_t len = strlen(base);                     /* SUBJECT-YYYYMMDD-HHMMSS.bdf: "YYYYMMDD-HHMMSS" */
     if (len > 20 && !strcmp(base + len - 4, ".bdf"))
         snprintf(f[*n - 1].alt, sizeof f[*n - 1].alt, "%s %.15s %s%s", what, base + len - 19, b, nth);
+}
+
+/* The running spindle and slow-wave densities of N2+N3 (the session's dw_micro_view: the summary's
+ * numbers), from the first N2/N3 epoch on: "sp 2.4 SW 6.1 /min N2+N3", "sp 2.4 SW 6.1" when short
+ * of room; it goes after the provisional stage (also on the hypnogram's bars) and the last event.
+ * The last epoch's counts are beside the hypnogram. */
+static void micro_field(const dw_monitor *v, field *f, int *n)
+{
+    const dw_micro_view *mv = &v->session.micro;
+    if (mv->epoch < 0 || mv->nrem[0] == DW_NONE)
+        return;
+    char sp[16], sw[16];
+    dw_format_micro_rate(sp, sizeof sp, mv->nrem[0]);
+    dw_format_micro_rate(sw, sizeof sw, mv->nrem[1]);
+    add(f, n, 2, DW_ROLE_STATUS, "sp %s SW %s /min N2+N3", sp, sw);
+    snprintf(f[*n - 1].shrink, sizeof f[*n - 1].shrink, "sp %s SW %s", sp, sw);
 }
 
 static void line_one(dw_screen *s, const dw_monitor *v, field *f, int *pn)
@@ -201,16 +225,10 @@ static void draw(dw_screen *s, dw_rect r, int focused)
         add(f, &n, 0, DW_ROLE_STATUS, "no epoch scored yet");
     const dw_alert_view *bl = dw_monitor_stim_blocker(v);
     if (bl) add(f, &n, 0, DW_ROLE_WARNING, "stim off: alert %u not acknowledged (a)", bl->id);
-    if (v->prov_stage >= 0 && !v->source_ended)
-        add(f, &n, 2, DW_ROLE_STATUS, "now %s? %.0f%%", dw_stage_name(v->prov_stage),
+    micro_field(v, f, &n);
+    if (v->prov_stage >= 0 && !v->source_ended)         /* also on the hypnogram's bars */
+        add(f, &n, 4, DW_ROLE_STATUS, "now %s? %.0f%%", dw_stage_name(v->prov_stage),
             100.0 * v->prov_prob[v->prov_stage]);
-    /* the last epoch's densities where they count (NREM; none in W, R): before the latest event
-     * when short of room */
-    double sp = v->session.spindles_per_min, so = v->session.so_per_min;
-    if (v->session.micro_epoch >= 0 && isfinite(sp) && isfinite(so))
-        add(f, &n, 4, DW_ROLE_STATUS, "spindles %.0f SO %.0f /min", sp, so);
-    else if (v->session.micro_epoch >= 0 && isfinite(sp))
-        add(f, &n, 4, DW_ROLE_STATUS, "spindles %.0f /min", sp);
     if (s->msg_until > s->now && *s->msg)
         add(f, &n, 1, DW_ROLE_WARNING, "%s", s->msg);
     else if (*v->last_event)

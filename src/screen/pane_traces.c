@@ -128,7 +128,9 @@ static long scroll_step(const dw_screen *s, const geom *g)
 }
 
 /* The bins shown, k_first..k_last (whole bins only); in scroll mode the plot's first bin moves by
- * steps. */
+ * steps, and only whole cells (two dot columns from k_first) are drawn: a half cell would go out
+ * again with its second column a frame later (3 bytes a row a frame; scroll mode sends about 1.8
+ * KB/s with 8 channels at 4 fps, most of it new columns, tests/e2e/screen_link.sh). */
 static void bin_window(dw_screen *s, const geom *g, long *k_first, long *k_last)
 {
     long kc = s->v.trace_total / g->spd;
@@ -143,6 +145,7 @@ static void bin_window(dw_screen *s, const geom *g, long *k_first, long *k_last)
         s->trace_d = g->D;
     }
     *k_first = s->trace_k0;
+    *k_last = *k_first + (kc - *k_first) / 2 * 2 - 1;
 }
 
 /* Per shown band i and dot column p: lo/hi[i * D + p], the min and max (uV) of its bin, joined to
@@ -401,12 +404,16 @@ done:
     dw_theme_use(&s->theme, DW_ROLE_TEXT);
 }
 
-/* A redraw is due when a whole bin arrived since the last one (or a key changed the pane). */
+/* A redraw is due when a whole bin arrived since the last one (scroll: a whole cell, or a move), or
+ * a key changed the pane. */
 static int due(dw_screen *s, dw_rect r)
 {
     geom g;
     if (s->trace_redraw || !geometry(s, r, &g)) return 1;
-    return s->v.trace_total / g.spd != s->trace_bins;
+    long kc = s->v.trace_total / g.spd;
+    if (!s->trace_scroll || s->trace_k0 < 0 || kc > s->trace_k0 + g.D || kc < s->trace_k0)
+        return kc != s->trace_bins;
+    return s->trace_k0 + (kc - s->trace_k0) / 2 * 2 != s->trace_bins;
 }
 
 static int key(dw_screen *s, int k)

@@ -553,6 +553,9 @@ static void draw_dialog(dw_screen *s)
             cursor_x = r.x + 2 + used;
         }
     }
+    /* a hidden cursor is left where the update ends: no move back to it after every frame (9 bytes
+     * a frame, tests/e2e/screen_link.sh) */
+    leaveok(stdscr, cursor_y < 0);
     if (cursor_y >= 0) { move(cursor_y, cursor_x); curs_set(1); }
     else curs_set(0);
     dw_theme_use(&s->theme, DW_ROLE_TEXT);
@@ -791,6 +794,7 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
     nodelay(stdscr, TRUE);
     set_escdelay(25);
     curs_set(0);
+    leaveok(stdscr, TRUE);                          /* set per frame by draw_dialog */
     s->colour = !(nc && *nc) && has_colors() && start_color() == OK;
     if (s->colour) use_default_colors();
     dw_theme_apply(&s->theme, s->colour);

@@ -208,6 +208,19 @@ void dw_session_seal(dw_session *s);
 
 #define DW_EVOKED_PLOT 41           /* the evoked response for the screen: 0.1-s steps, -1..+3 s */
 
+/* The night's spindles and slow waves as the screen shows them: the numbers of the session summary
+ * (staging/hypnogram.h: dw_micro_totals, dw_micro_nrem_density, dw_micro_density of the session's
+ * own epochs and detections), kept up to date when an epoch ends and when a detection comes in. */
+typedef struct {
+    int    epoch;                  /* the last finished epoch, -1 none yet */
+    int    stage;                  /* its stage, DW_UNSCORED */
+    int    last[2];                /* its spindles and slow waves (they may still grow for a
+                                      second or two after it ends: a detection ends later) */
+    long   total[2], set_aside;    /* dw_micro_totals */
+    double nrem[2];                /* per minute of N2+N3; DW_NONE before the first N2/N3 epoch */
+    double by_stage[DW_NSTAGES][2];    /* per minute of each stage (dw_micro_density) */
+} dw_micro_view;
+
 /* What the screen shows of the session (plain data). version changes whenever a field does. */
 typedef struct {
     unsigned long version;
@@ -233,9 +246,7 @@ typedef struct {
     int    q_source_clock;
     int    unattended;             /* a headless replay: a cleared critical alert does not keep
                                       stimulation off (dw_session_set_source) */
-    /* the last finished epoch's spindle and slow-wave densities (per minute) */
-    int    micro_epoch;            /* -1 none yet */
-    double spindles_per_min, so_per_min;   /* the last epoch's; NAN where they do not count */
+    dw_micro_view micro;           /* spindles and slow waves so far */
     /* the evoked response: [0] all stimuli, [1] active, [2] sham ([1] and [2] empty when blinded)
      */
     int    evoked_n[3];

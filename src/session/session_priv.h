@@ -99,7 +99,7 @@ struct dw_session {
     int nmicro, capmicro;
     int (*micro_count)[DW_SLEEP_EVENT_KINDS];      /* per epoch */
     int micro_cap;
-    int micro_epoch;                      /* the last finished epoch (view), -1 */
+    dw_micro_view micro_view;             /* what the screen shows (session_stim_micro_view) */
 
     /* manual wake (and the alarm of a protocol awakening) */
     int wake_attempt, escalated;
@@ -156,6 +156,9 @@ void session_stim_frontal(dw_session *s, double t, double fs, double x, double y
  * sample is later than the event's onset, so on_micro marks exactly the stimuli it marked when the
  * detectors ran sample by sample. One call a block: the filters run over the block (bench_sleep_events). */
 void session_stim_micro(dw_session *s, double t0, double fs, const double *x, int n);
+/* The screen's figures of the spindles and slow waves (dw_micro_view) from the session's epochs
+ * and counts: after an epoch ends (micro_view.epoch set) and a finished epoch's count moves. */
+void session_stim_micro_view(dw_session *s);
 void session_stim_gap(dw_session *s);
 /* Each epoch (memory cues, densities), each tick (cues due, arousal verdicts). */
 void session_stim_epoch(dw_session *s, int epoch, int stage);

@@ -485,13 +485,7 @@ void dw_session_view_get(const dw_session *s, dw_session_view *v)
     v->unattended = s->unattended;
     snprintf(v->protocol, sizeof v->protocol, "%s", s->proto->loaded ? s->proto->name : "");
     session_awaken_view(s, v);
-    v->micro_epoch = s->micro_epoch;
-    v->spindles_per_min = v->so_per_min = NAN;
-    for (int k = 0; k < DW_SLEEP_EVENT_KINDS && s->micro_epoch >= 0 && s->micro_epoch < s->nhyp; k++)
-        if (dw_sleep_event_counts(k, s->hyp[s->micro_epoch]))
-            *(k == DW_SLEEP_SPINDLE ? &v->spindles_per_min : &v->so_per_min) =
-                s->micro_epoch < s->micro_cap ? s->micro_count[s->micro_epoch][k] * 60.0 / DW_EPOCH_S
-                                              : 0;
+    v->micro = s->micro_view;
     double y[DW_EVOKED_N];
     for (int c = 0; c < 3; c++) {
         if (c > 0 && v->sham_count < 0)

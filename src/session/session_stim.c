@@ -46,7 +46,9 @@ int session_stim_init(dw_session *s, dw_err *err)
     dw_evoked_init(&s->evoked);
     s->volume = s->cfg->volume;
     s->arousal_until = -1e9;
-    s->micro_epoch = -1;
+    s->micro_view.epoch = -1;
+    s->micro_view.stage = DW_UNSCORED;
+    session_stim_micro_view(s);
     return open_sealed(s, err);
 }
 
@@ -224,6 +226,10 @@ static void on_micro(void *ctx, const dw_sleep_event *ev)
     s->micro[s->nmicro++] =
         (struct micro){ ev->onset_s, ev->dur_s, ev->amp_uv, ev->neg_t, ev->kind, ev->epoch };
     count_micro(s, ev->epoch, ev->kind);
+    if (ev->epoch >= 0 && ev->epoch <= s->micro_view.epoch) {   /* a finished epoch's count moved */
+        session_stim_micro_view(s);
+        s->version++;
+    }
     double at = ev->kind == DW_SLEEP_SLOW_WAVE ? ev->neg_t : ev->onset_s;
     double win = ev->kind == DW_SLEEP_SLOW_WAVE ? SO_AFTER_S : SPINDLE_AFTER_S;
     for (int i = s->nstim - 1; i >= 0 && s->stim[i].t >= at - win - 1e-9; i--)
@@ -233,6 +239,19 @@ static void on_micro(void *ctx, const dw_sleep_event *ev)
             else
                 s->stim[i].spindle_after = 1;
         }
+}
+
+void session_stim_micro_view(dw_session *s)
+{
+    dw_micro_view *v = &s->micro_view;
+    const int (*count)[2] = (const int (*)[2])s->micro_count;
+    int e = v->epoch;
+    v->stage = e >= 0 && e < s->nhyp ? s->hyp[e] : DW_UNSCORED;
+    for (int k = 0; k < 2; k++)
+        v->last[k] = e >= 0 && e < s->micro_cap ? count[e][k] : 0;
+    dw_micro_totals(s->hyp, s->nhyp, count, s->micro_cap, v->total, &v->set_aside);
+    dw_micro_nrem_density(s->hyp, s->nhyp, count, s->micro_cap, v->nrem);
+    dw_micro_density(s->hyp, s->nhyp, count, s->micro_cap, v->by_stage);
 }
 
 void session_stim_micro(dw_session *s, double t, double fs, const double *x, int n)
@@ -288,7 +307,8 @@ void session_stim_frontal(dw_session *s, double t, double fs, double x, double y
 void session_stim_epoch(dw_session *s, int epoch, int stage)
 {
     dw_tmr_epoch(&s->tmr, stage);
-    s->micro_epoch = epoch;
+    s->micro_view.epoch = epoch;
+    session_stim_micro_view(s);
     s->version++;                          /* the view's densities and evoked response move on */
     tmr_cue(s, (epoch + 1) * (double)DW_EPOCH_S);
 }

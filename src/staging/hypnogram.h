@@ -143,18 +143,40 @@ void dw_print_micro_channel(FILE *f, const char *indent, const char *label, int 
  * kind does not count (dw_sleep_event_counts): no density exists. */
 void dw_micro_density(const signed char *stage, int n, const int (*count)[2], int ncount,
                       double density[DW_NSTAGES][2]);
+/* Spindle and slow-wave densities of N2 and N3 together, the same inputs: events of kind k started
+ * in an N2 or N3 epoch per minute of N2 + N3, density[k]; DW_NONE before the first N2 or N3 epoch.
+ * The base of the running densities on the screen: the stable NREM sleep where both kinds count
+ * (the README's detector table reports its spindles per minute of N2/N3 likewise); a spindle of an
+ * N1 epoch counts in dw_micro_totals but not here. The same formula as dw_micro_density. */
+void dw_micro_nrem_density(const signed char *stage, int n, const int (*count)[2], int ncount,
+                           double density[2]);
 /* The detections in all, the same inputs: tot[k] of kind k in epochs where they count
  * (dw_sleep_event_counts), *set_aside the others (W, R, unscored, or past the n epochs staged). */
 void dw_micro_totals(const signed char *stage, int n, const int (*count)[2], int ncount,
                      long tot[2], long *set_aside);
-/* "INDENT12 spindles, 5 slow waves WHERE (spindles counted in N1-N3, slow waves in N2-N3; 3
- * detections in W, R or unscored epochs not counted)\n", the parenthesis only when some were set
+/* "12 spindles, 5 slow waves WHERE (spindles counted in N1-N3, slow waves in N2-N3; 3
+ * detections in W, R or unscored epochs not counted)", the parenthesis only when some were set
  * aside; WHERE may be "". tot[1] < 0: "12 spindles WHERE, slow waves not detected there" (a channel
- * where they do not count, dw_micro_on_region). The words `score` and the session summary use. */
+ * where they do not count, dw_micro_on_region). Cut to cap. The words `score`, the session summary
+ * and the screen's summary box use. */
+void dw_format_micro_totals(char *out, size_t cap, const char *where, const long tot[2],
+                            long set_aside);
+/* The same on a line of f, after indent. */
 void dw_print_micro_totals(FILE *f, const char *indent, const char *where, const long tot[2],
                            long set_aside);
-/* "  spindles 2.4/min in N2, 1.1 in N3; slow waves 7.0/min in N3, 0.8 in N2\n" (DW_NONE: "none") */
+/* "spindles 2.4/min in N2, 1.1 in N3; slow waves 7.0/min in N3, 0.8 in N2" (DW_NONE: "none"), cut
+ * to cap; the words of the summaries and of the screen's summary box. */
+void dw_format_micro_density(char *out, size_t cap, const double density[DW_NSTAGES][2]);
+/* "  " and the same on a line of f. */
 void dw_print_micro_density(FILE *f, const double density[DW_NSTAGES][2]);
+/* A density (events per minute) as the screen shows it: "2.4" under 9.95, "12" from there (one
+ * significant decimal is all a 30-s epoch's counts carry at those rates), "none" for DW_NONE or
+ * a value that is not finite. */
+void dw_format_micro_rate(char *out, size_t cap, double per_min);
+/* One epoch's detections where they count in its stage (dw_sleep_event_counts): "3 spindles, 2 SW"
+ * (N2, N3), "1 spindle" (N1: slow waves do not count there), "none counted" (W, R, unscored).
+ * count[k]: the epoch's detections of kind k. SW: slow waves (the short form of the field). */
+void dw_format_micro_epoch(char *out, size_t cap, int stage, const int count[2]);
 
 /* Reports. The sleep statistics as `score` and the session summary print them: each line starts with
  * indent; absent quantities say "none"; stage percentages are stated with their base; a too_short

@@ -245,23 +245,39 @@ void dw_print_micro_channel(FILE *f, const char *in, const char *label, int regi
                    in, label);
 }
 
+/* Events of kind per minute of the epochs whose stage is in mask (bits 1 << stage), counting those
+ * that start in such an epoch; DW_NONE when no epoch of the mask was staged or kind does not count
+ * in one of its stages (dw_sleep_event_counts). The one formula of every density. */
+static double micro_rate(const signed char *stage, int n, const int (*count)[2], int ncount,
+                         unsigned mask, int kind)
+{
+    long epochs = 0, events = 0;
+    for (int k = 0; k < DW_NSTAGES; k++)
+        if (mask & 1u << k && !dw_sleep_event_counts(kind, k))
+            return DW_NONE;
+    for (int e = 0; e < n; e++) {
+        if (stage[e] < 0 || stage[e] >= DW_NSTAGES || !(mask & 1u << stage[e]))
+            continue;
+        epochs++;
+        if (e < ncount)
+            events += count[e][kind];
+    }
+    return epochs ? events * 60.0 / (epochs * (double)DW_EPOCH_S) : DW_NONE;
+}
+
 void dw_micro_density(const signed char *stage, int n, const int (*count)[2], int ncount,
                       double density[DW_NSTAGES][2])
 {
-    long epochs[DW_NSTAGES] = { 0 }, events[DW_NSTAGES][2] = { { 0 } };
-    for (int e = 0; e < n; e++) {
-        int k = stage[e];
-        if (k < 0 || k >= DW_NSTAGES)
-            continue;
-        epochs[k]++;
-        for (int j = 0; j < 2 && e < ncount; j++)
-            events[k][j] += count[e][j];
-    }
     for (int k = 0; k < DW_NSTAGES; k++)
         for (int j = 0; j < 2; j++)
-            density[k][j] = epochs[k] && dw_sleep_event_counts(j, k)
-                                ? events[k][j] * 60.0 / (epochs[k] * (double)DW_EPOCH_S)
-                                : DW_NONE;
+            density[k][j] = micro_rate(stage, n, count, ncount, 1u << k, j);
+}
+
+void dw_micro_nrem_density(const signed char *stage, int n, const int (*count)[2], int ncount,
+                           double density[2])
+{
+    for (int j = 0; j < 2; j++)
+        density[j] = micro_rate(stage, n, count, ncount, 1u << DW_N2 | 1u << DW_N3, j);
 }
 
 void dw_micro_totals(const signed char *stage, int n, const int (*count)[2], int ncount,
@@ -273,25 +289,62 @@ void dw_micro_totals(const signed char *stage, int n, const int (*count)[2], int
             *(e < n && dw_sleep_event_counts(k, stage[e]) ? &tot[k] : set_aside) += count[e][k];
 }
 
+void dw_format_micro_totals(char *out, size_t cap, const char *where, const long tot[2],
+                            long set_aside)
+{
+    int len = tot[1] < 0           /* not detected on this channel (dw_micro_on_region) */
+                  ? snprintf(out, cap, "%ld %s %s, slow waves not detected there", tot[0],
+                             dw_plural(tot[0], "spindle", "spindles"), where)
+                  : snprintf(out, cap, "%ld %s, %ld %s%s%s", tot[0],
+                             dw_plural(tot[0], "spindle", "spindles"), tot[1],
+                             dw_plural(tot[1], "slow wave", "slow waves"), *where ? " " : "",
+                             where);
+    if (set_aside && len >= 0 && (size_t)len < cap)
+        snprintf(out + len, cap - (size_t)len, " (spindles counted in N1-N3, slow waves in N2-N3; "
+                 "%ld %s in W, R or unscored epochs not counted)", set_aside,
+                 dw_plural(set_aside, "detection", "detections"));
+}
+
 void dw_print_micro_totals(FILE *f, const char *indent, const char *where, const long tot[2],
                            long set_aside)
 {
-    if (tot[1] < 0)                       /* not detected on this channel (dw_micro_on_region) */
-        fprintf(f, "%s%ld %s %s, slow waves not detected there", indent, tot[0],
-                dw_plural(tot[0], "spindle", "spindles"), where);
-    else
-        fprintf(f, "%s%ld %s, %ld %s%s%s", indent, tot[0], dw_plural(tot[0], "spindle", "spindles"),
-                tot[1], dw_plural(tot[1], "slow wave", "slow waves"), *where ? " " : "", where);
-    if (set_aside)
-        fprintf(f, " (spindles counted in N1-N3, slow waves in N2-N3; %ld %s in W, R or unscored "
-                   "epochs not counted)", set_aside, dw_plural(set_aside, "detection", "detections"));
-    fputc('\n', f);
+    char line[320];
+    dw_format_micro_totals(line, sizeof line, where, tot, set_aside);
+    fprintf(f, "%s%s\n", indent, line);
+}
+
+void dw_format_micro_density(char *out, size_t cap, const double d[DW_NSTAGES][2])
+{
+    char a[32], b[32], c[32], e[32];
+    snprintf(out, cap, "spindles %s in N2, %s in N3; slow waves %s in N3, %s in N2",
+             amount(d[DW_N2][0], "/min", a, sizeof a), amount(d[DW_N3][0], "", b, sizeof b),
+             amount(d[DW_N3][1], "/min", c, sizeof c), amount(d[DW_N2][1], "", e, sizeof e));
 }
 
 void dw_print_micro_density(FILE *f, const double d[DW_NSTAGES][2])
 {
-    char a[32], b[32], c[32], e[32];
-    fprintf(f, "  spindles %s in N2, %s in N3; slow waves %s in N3, %s in N2\n",
-            amount(d[DW_N2][0], "/min", a, sizeof a), amount(d[DW_N3][0], "", b, sizeof b),
-            amount(d[DW_N3][1], "/min", c, sizeof c), amount(d[DW_N2][1], "", e, sizeof e));
+    char line[160];
+    dw_format_micro_density(line, sizeof line, d);
+    fprintf(f, "  %s\n", line);
+}
+
+void dw_format_micro_rate(char *out, size_t cap, double per_min)
+{
+    if (per_min == DW_NONE || !isfinite(per_min))
+        snprintf(out, cap, "none");
+    else
+        snprintf(out, cap, per_min < 9.95 ? "%.1f" : "%.0f", per_min);
+}
+
+void dw_format_micro_epoch(char *out, size_t cap, int stage, const int count[2])
+{
+    int sp = dw_sleep_event_counts(DW_SLEEP_SPINDLE, stage);
+    int sw = dw_sleep_event_counts(DW_SLEEP_SLOW_WAVE, stage);
+    if (sp && sw)
+        snprintf(out, cap, "%d %s, %d SW", count[0], dw_plural(count[0], "spindle", "spindles"),
+                 count[1]);
+    else if (sp)
+        snprintf(out, cap, "%d %s", count[0], dw_plural(count[0], "spindle", "spindles"));
+    else
+        snprintf(out, cap, "none counted");
 }

@@ -284,9 +284,9 @@ screens open "$TMP/open.ini"
 nb=$(grep -c 'stim [0-9]' "$TMP/blind.screens"); no=$(grep -Eo 'stim [0-9]+( cue [0-9]+)? \(sham [0-9]+\)' "$TMP/open.screens" | tail -1)
 if [ "$nb" -gt 0 ] && ! grep -Eiq 'sham|active' "$TMP/blind.screens" && [ -n "$no" ] &&
    grep -q 'Evoked response: [0-9]* stimuli' "$TMP/blind.screens" && grep -q 'Evoked response: a active' "$TMP/open.screens" &&
-   grep -Eq 'spindles [0-9]+ SO [0-9]+ /min' "$TMP/blind.screens" &&
+   grep -Eq '│ sp [0-9.]+ SW [0-9.]+( /min N2\+N3)? │' "$TMP/blind.screens" &&
    [ "$(grep -c '^[0-9]' "$(one "$TMP/blind" .sealed.tsv)")" -gt 0 ]; then
-    pass "protocol_blind_screen: $nb screens while blinded name no condition (the evoked plot pools them, the status shows '$(grep -Eo 'spindles [0-9]+ SO [0-9]+ /min' "$TMP/blind.screens" | tail -1)'); unblinded the status reads '$no' and the plot splits"
+    pass "protocol_blind_screen: $nb screens while blinded name no condition (the evoked plot pools them, the status shows '$(grep -Eo '│ sp [0-9.]+ SW [0-9.]+( /min N2\+N3)? │' "$TMP/blind.screens" | tail -1)'); unblinded the status reads '$no' and the plot splits"
 else fail protocol_blind_screen "blinded: $nb screens, $(grep -Eio '.{20}(sham|active).{20}' "$TMP/blind.screens" | head -2 | tr '\n' ';'); unblinded: '$no'"; fi
 tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true
 

@@ -451,8 +451,8 @@ static int blocks_run(dw_session_cfg *cfg, const double *x, int n, int block, dw
         out[i] = *dw_session_stim(s, i);
     dw_session_view v;
     dw_session_view_get(s, &v);
-    dens[0] = v.spindles_per_min;
-    dens[1] = v.so_per_min;
+    dens[0] = v.micro.nrem[0];                     /* the night's per minute of N2+N3 */
+    dens[1] = v.micro.nrem[1];
     dw_session_free(s);
     return m;
 }

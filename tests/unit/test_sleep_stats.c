@@ -83,9 +83,59 @@ static void test_too_short(void)
           s.se_pct == DW_NONE && s.unscored == 19, "short %d", s.too_short);
 }
 
+/* The N2+N3 density (the screen's running figure) and the words the screen and the summaries share. */
+static void test_micro_nrem_and_words(void)
+{
+    /* W, N1 (4 spindles: counted in the totals, not in the N2+N3 density), N2 (3, 1), N3 (1, 5),
+     * N3 (0, 2), R (2, 2: set aside), unscored (1, 1: set aside), and an epoch not staged yet (1, 0) */
+    const signed char st[] = { DW_W, DW_N1, DW_N2, DW_N3, DW_N3, DW_R, DW_UNSCORED };
+    const int cnt[8][2] = { { 0, 0 }, { 4, 0 }, { 3, 1 }, { 1, 5 }, { 0, 2 }, { 2, 2 }, { 1, 1 }, { 1, 0 } };
+    double d[2], none[2];
+    dw_micro_nrem_density(st, 7, cnt, 8, d);
+    dw_micro_nrem_density(st, 2, cnt, 8, none);            /* W, N1 only: no N2/N3 yet */
+    CHECK("micro_nrem_density: events of N2 and N3 per minute of N2+N3, none before one",
+          fabs(d[0] - 4 / 1.5) < 1e-12 && fabs(d[1] - 8 / 1.5) < 1e-12 && none[0] == DW_NONE &&
+          none[1] == DW_NONE, "%g %g / %g %g", d[0], d[1], none[0], none[1]);
+    long tot[2], aside;
+    dw_micro_totals(st, 7, cnt, 8, tot, &aside);
+    char t[320];
+    dw_format_micro_totals(t, sizeof t, "", tot, aside);
+    CHECK("micro_totals_words", !strcmp(t, "8 spindles, 8 slow waves (spindles counted in N1-N3, slow "
+          "waves in N2-N3; 7 detections in W, R or unscored epochs not counted)"), "%s", t);
+    tot[0] = 1, tot[1] = 0;
+    dw_format_micro_totals(t, sizeof t, "on the frontal channel", tot, 0);
+    CHECK("micro_totals_words_singular", !strcmp(t, "1 spindle, 0 slow waves on the frontal channel"),
+          "%s", t);
+    char r1[16], r2[16], r3[16], r4[16];
+    dw_format_micro_rate(r1, sizeof r1, 2.44);
+    dw_format_micro_rate(r2, sizeof r2, 12.3);
+    dw_format_micro_rate(r3, sizeof r3, DW_NONE);
+    dw_format_micro_rate(r4, sizeof r4, 9.96);
+    CHECK("micro_rate_words", !strcmp(r1, "2.4") && !strcmp(r2, "12") && !strcmp(r3, "none") &&
+          !strcmp(r4, "10"), "%s %s %s %s", r1, r2, r3, r4);
+    char e[5][48];
+    const int c32[2] = { 3, 2 }, c11[2] = { 1, 1 };
+    dw_format_micro_epoch(e[0], sizeof e[0], DW_N3, c32);
+    dw_format_micro_epoch(e[1], sizeof e[1], DW_N1, c11);
+    dw_format_micro_epoch(e[2], sizeof e[2], DW_W, c32);
+    dw_format_micro_epoch(e[3], sizeof e[3], DW_UNSCORED, c32);
+    dw_format_micro_epoch(e[4], sizeof e[4], DW_N2, c11);
+    CHECK("micro_epoch_words: only what counts in the stage",
+          !strcmp(e[0], "3 spindles, 2 SW") && !strcmp(e[1], "1 spindle") &&
+          !strcmp(e[2], "none counted") && !strcmp(e[3], "none counted") &&
+          !strcmp(e[4], "1 spindle, 1 SW"), "%s | %s | %s | %s | %s", e[0], e[1], e[2], e[3], e[4]);
+    double by[DW_NSTAGES][2];
+    dw_micro_density(st, 7, cnt, 8, by);
+    char line[160];
+    dw_format_micro_density(line, sizeof line, by);
+    CHECK("micro_density_words", !strcmp(line, "spindles 6.0/min in N2, 1.0 in N3; slow waves 7.0/min "
+          "in N3, 2.0 in N2"), "%s", line);
+}
+
 int main(void)
 {
     test_micro_where();
+    test_micro_nrem_and_words();
     /* 10 min wake, then N1 N2 N2 N3 N3 W N2 R R, then 5 min wake: epochs of 30 s. */
     signed char h[64];
     int n = 0;
