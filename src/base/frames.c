@@ -7,8 +7,10 @@
 
 typedef double v4d __attribute__((vector_size(32)));   /* four lanes: AVX, or two SSE2 halves */
 
+/* Clones are static, called through plain functions: clang (14) gives an exported target_clones
+ * function no plain symbol, so callers in other files would not link (the fuzz builds). */
 DW_AVX_CLONES
-void dw_frames_put_column(double *frames, int nch, int c, const double *col, int n)
+static void put_column(double *frames, int nch, int c, const double *col, int n)
 {
     int i = 0;
     if (nch == 2) {             /* frames i..i+3: merge the column with the other channel's values */
@@ -42,7 +44,7 @@ void dw_frames_put_column(double *frames, int nch, int c, const double *col, int
 }
 
 DW_AVX_CLONES
-void dw_frames_get_column(double *col, const double *frames, int nch, int c, int n)
+static void get_column(double *col, const double *frames, int nch, int c, int n)
 {
     int i = 0;
     if (nch == 2) {             /* frames i..i+3 in two loads, channel c's four values picked */
@@ -66,4 +68,14 @@ void dw_frames_get_column(double *col, const double *frames, int nch, int c, int
     }
     for (; i < n; i++)
         d[i] = s[(size_t)i * st];
+}
+
+void dw_frames_put_column(double *frames, int nch, int c, const double *col, int n)
+{
+    put_column(frames, nch, c, col, n);
+}
+
+void dw_frames_get_column(double *col, const double *frames, int nch, int c, int n)
+{
+    get_column(col, frames, nch, c, n);
 }

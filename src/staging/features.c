@@ -85,8 +85,10 @@ static inline void pack_pair(const double *x1, double m1, const double *x2, doub
     }
 }
 
+/* The clones are static, called through plain functions (see base/frames.c: clang exports no plain
+ * symbol for a target_clones function). */
 DW_AVX_CLONES
-int dw_welch(const double *x, size_t n, double psd[DW_PSD_BINS])
+static int welch_psd(const double *x, size_t n, double psd[DW_PSD_BINS])
 {
     pthread_once(&welch.once, welch_init);
     memset(psd, 0, DW_PSD_BINS * sizeof *psd);
@@ -155,10 +157,10 @@ static double band_mean(const double *psd, double lo, double hi)
 }
 
 DW_AVX_CLONES
-void dw_features_epoch(const double *x, dw_features *f, double psd[DW_PSD_BINS])
+static void features_epoch(const double *x, dw_features *f, double psd[DW_PSD_BINS])
 {
     double own[DW_PSD_BINS], *p = psd ? psd : own;
-    dw_welch(x, DW_EPOCH_N, p);
+    welch_psd(x, DW_EPOCH_N, p);
     f->delta = band_mean(p, 0.5, 4);
     f->theta = band_mean(p, 4, 8);
     f->alpha = band_mean(p, 8, 13);
@@ -166,4 +168,14 @@ void dw_features_epoch(const double *x, dw_features *f, double psd[DW_PSD_BINS])
     f->gamma = band_mean(p, 30, 50);
     f->var   = variance(x, DW_EPOCH_N);
     f->dvar  = variance_of_diff(x, DW_EPOCH_N);
+}
+
+int dw_welch(const double *x, size_t n, double psd[DW_PSD_BINS])
+{
+    return welch_psd(x, n, psd);
+}
+
+void dw_features_epoch(const double *x, dw_features *f, double psd[DW_PSD_BINS])
+{
+    features_epoch(x, f, psd);
 }
