@@ -361,10 +361,14 @@ static int stream_mark(obci_priv *p, scan *sc, long lineno)
 
 /* For a format whose counter never jumps (counter_exact): 1, with sc->why, when this sample line cannot
  * follow the last one in the device's stream: one stream stamp alone lies between them (the stream
- * stopped there), or its counter is not the next one; k unreadable lines between may have held 0 to k
- * samples (a line torn in two holds one), so the next 1 + k counters are allowed. Two stamps (stopped,
- * then started again) let the counter start anew. */
-static int stream_break(obci_priv *p, scan *sc, long prev, long counter, long lineno)
+ * stopped there), or its counter is not the next one where a 512-byte block of the file begins between
+ * the last sample's line and this one (off: where this one starts). k unreadable lines between may have
+ * held 0 to k samples (a line torn in two holds one), so the next 1 + k counters are allowed. Two stamps
+ * (stopped, then started again) let the counter start anew. A jump inside a block is not where the
+ * device's written blocks end: it stays lost samples (a damaged index or a dropped sample in the
+ * middle of the night must not cost the rest of it: a tester's one corrupt index byte at 150 s of 300
+ * cut the night to 5 epochs). */
+static int stream_break(obci_priv *p, scan *sc, long prev, long counter, long lineno, long long off)
 {
     const dw_obci_format *f = &p->fmt;
     if (!f->counter_exact || prev < 0)
@@ -375,11 +379,12 @@ static int stream_break(obci_priv *p, scan *sc, long prev, long counter, long li
     if (sc->stamps == 1)
         snprintf(sc->why, sizeof sc->why, "the stream stopped at line %ld (a stamp with no second one "
                  "that starts it again), and the device writes no sample while stopped", sc->stamp_line);
-    else if (sc->stamps < 2 && !next)
+    else if (sc->stamps < 2 && !next && (off / 512) * 512 >= sc->tail_off)   /* a block starts between */
         snprintf(sc->why, sizeof sc->why, "the sample index goes from %02lX to %02lX at line %ld where %02lX "
-                 "was next%s, and the device writes every sample it counts, so its index never jumps in "
-                 "its own file: the lines from there were left by an earlier recording", prev, counter,
-                 lineno, want, sc->pending ? " (or one more per unreadable line between)" : "");
+                 "was next%s, at the start of a 512-byte block, and the device writes every sample it "
+                 "counts in whole blocks, so its index never jumps in its own file: the lines from there "
+                 "were left by an earlier recording", prev, counter, lineno, want,
+                 sc->pending ? " (or one more per unreadable line between)" : "");
     else
         return 0;
     sc->tail_samples = 1;                        /* this line: the first of the tail */
@@ -461,7 +466,7 @@ static int build_index(dw_source *src, long long data_off, long lineno0, dw_err 
             sc.pending_first = lineno;
         if (r != 1 || (prev < 0 && p->fmt.skip_zero_rows && zero_row(&p->fmt, &row)))
             continue;
-        if (stream_break(p, &sc, prev, row.counter, lineno))
+        if (stream_break(p, &sc, prev, row.counter, lineno, off))
             break;
         if (index_sample(p, &sc, &cap, &row, off, lineno, &next_frame, &target, &prev, &first) < 0)
             goto read_error;

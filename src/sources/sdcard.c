@@ -10,8 +10,9 @@
  * written when full, so a stop leaves the last partial block unwritten and the rest of the file
  * holds whatever the card returns: zeros, 0xFF, or an earlier recording's lines when the erase did
  * not clear them. Each line is written for a sample the board reads, with the board's
- * sampleCounter, which the same loop then advances: the counter in the file never jumps. A jump is
- * where this recording's blocks end. Stamps: streaming's start writes "%STOP AT" and its stop
+ * sampleCounter, which the same loop then advances: the counter in the file never jumps. A jump where
+ * a block begins is where this recording's blocks end; one inside a block (a damaged line, a sample the
+ * board missed) is lost samples, and reading goes on. Stamps: streaming's start writes "%STOP AT" and its stop
  * "%START AT" (the firmware's names are swapped), each followed by millis() in hex; a full file
  * ends with the footer "%Total time mS:" and NUL bytes. */
 #include "sources/openbci_file.h"

@@ -169,6 +169,11 @@ for t in stale-lines stale-after-stop tail-zeros; do
         '[ $(rc b07$t) = 0 ] && [ $(epochs $TMP/b07$t.csv) = 8 ] && [ $(grep -c "^epoch" $TMP/b07r$t.out) = 8 ] && has b07$t "07-$t.TXT: the last " && ! has b07$t "lost"' "b07$t"
 done
 ok "own 07: a stale tail of well-formed lines: its size and the index break named" \
-    'has b07stale-lines "(30000 lines, 30000 of them sample lines)" && has b07stale-lines "the sample index goes from 5F to 10"' b07stale-lines
+    'has b07stale-lines "(30000 lines, 30000 of them sample lines)" && has b07stale-lines " to 10 at line " && has b07stale-lines "at the start of a 512-byte block"' b07stale-lines
+for t in drop-inside index-damaged; do
+    run "b07$t" "$D" score "$V/07-$t.TXT" --out "$TMP/b07$t"
+    ok "own 07: $t: an index jump inside a block is lost samples, not the end: 8 epochs, no tail" \
+        '[ $(rc b07$t) = 0 ] && [ $(epochs $TMP/b07$t.csv) = 8 ] && has b07$t "lost" && ! has b07$t "07-$t.TXT: the last "' "b07$t"
+done
 ok "own 07: well-formed lines after the stream-stop stamp: not this recording" \
     'has b07stale-after-stop "30000 of them sample lines" && has b07stale-after-stop "the stream stopped at line 60003"' b07stale-after-stop

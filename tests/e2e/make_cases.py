@@ -189,14 +189,30 @@ def main():
     # stale tails of WELL-FORMED lines: an earlier recording's 2 min left on the card, its counter from 0x10
     # (a break), or after the stream-stop stamp (its counter continuing ours); erased blocks past 64 KiB
     whole = body[:body.rindex("\n") + 1]
+    # the card's blocks: the device writes whole 512-byte blocks, so the earlier recording's lines
+    # begin where a block begins; this recording's lines run on to a block's end (its last line ends there)
+    aligned, i = whole, n
+    while len(aligned.encode()) % 512:
+        aligned += "%02X," % (i % 256) + ",".join("%06X" % (counts[c][i % n] & 0xFFFFFF) for c in range(8)) + "\n"
+        i += 1
     stale = "".join("%02X," % ((i + 0x10) % 256) + ",".join("%06X" % ((counts[c][i] + 40000) & 0xFFFFFF)
                                                            for c in range(8)) + "\n" for i in range(30000))
-    open(o("07-stale-lines.TXT"), "w").write(whole + stale)
+    open(o("07-stale-lines.TXT"), "w").write(aligned + stale)
     cont = "".join(
         "%02X," % ((i + n) % 256) + ",".join("%06X" % ((counts[c][i] + 40000) & 0xFFFFFF) for c in range(8)) + "\n"
         for i in range(30000))
     open(o("07-stale-after-stop.TXT"), "w").write(whole + "%START AT\n000EA650\n" + cont)
     open(o("07-tail-zeros.TXT"), "wb").write(whole.encode() + b"\0" * (1 << 20))
+    # a sample missing in the middle (a jump inside a block: not where the device's blocks end), and one
+    # line's index damaged: the whole 4 min read, the loss counted
+    lines = whole.split("\n")
+    k = 2 + n // 2
+    while len("\n".join(lines[:k]).encode()) % 512 in (0, 511):
+        k += 1
+    open(o("07-drop-inside.TXT"), "w").write("\n".join(lines[:k] + lines[k + 1:]))
+    bad = lines[:]
+    bad[k] = "%02X" % ((int(bad[k][:2], 16) + 77) % 256) + bad[k][2:]
+    open(o("07-index-damaged.TXT"), "w").write("\n".join(bad))
 
 
 main()

@@ -481,8 +481,8 @@ static void sd_stale(void)
     if (!mkdtemp(dir))
         return;
     snprintf(path, sizeof path, "%s/OBCI_2A.TXT", dir);
-    static const struct { const char *name, *why; int n; } kinds[] = {
-        { "counter break", "the sample index goes from C3 to 10 at line 2503 where C4 was next", 2500 },
+    static struct { const char *name, *why; int n; } kinds[] = {
+        { "counter break at a block boundary", "(set below)", 2500 },
         { "torn line across a block", "across the 512-byte block boundary at byte", -1 },
         { "a stop stamp alone", "the stream stopped at line 2503", 2500 },
         { "the footer of a full file", "closing footer is at line 2504", 2500 },
@@ -492,10 +492,22 @@ static void sd_stale(void)
     for (int kind = 0; kind < 6; kind++) {
         FILE *f = fopen(path, "wb");
         fputs("%STOP AT\n0009C40\n", f);
-        for (int i = 0; i < 2500; i++)
+        int nreal = 2500;
+        for (int i = 0; i < nreal; i++)
             sd_line(f, i, i, 0);
+        /* the device's written blocks end at a block boundary: for the clean break, this recording's
+         * lines run on to one (its last line ends there) and the earlier recording's begin there */
+        for (; kind == 0 && ftell(f) % 512; nreal++)
+            sd_line(f, nreal, nreal, 0);
         long long here = ftell(f);
         int stale0 = 0x10;                       /* the earlier recording's counter */
+        if (kind == 0) {
+            static char why0[96];
+            snprintf(why0, sizeof why0, "the sample index goes from %02X to 10 at line %d where %02X was next",
+                     (nreal - 1) & 255, nreal + 3, nreal & 255);
+            kinds[0].why = why0;
+            kinds[0].n = nreal;
+        }
         if (kind == 1) {                         /* cut at this block's end, the stale line cut elsewhere */
             long long b = here / 512 * 512;
             fclose(f);
@@ -541,10 +553,51 @@ static void sd_stale(void)
                  strstr(s->info.note, kind == 4 ? "2999 of them sample lines" : "3000 of them sample lines");
         else
             ok = ok && t.lost == 60 && !strstr(s->info.note, "the last ");
-        for (long k = 0; ok && k < t.n && k < 2500; k++)   /* every sample delivered is this recording's */
+        for (long k = 0; ok && k < t.n && k < nreal; k++)  /* every sample delivered is this recording's */
             ok = fabs(t.uv[k * 8] - ((k * 7) & 0xffffff) * 4.5 / 24 / 8388607 * 1e6) < 1e-9;
         CHECK(name, ok, "r %d n %ld lost %ld duration %g note \"%s\"", r, t.n, t.lost, s->info.duration_s,
               s->info.note);
+        free(t.uv);
+        dw_source_close(s);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
+/* A counter jump inside a block of the file is not where the device's written blocks end: a sample
+ * missing in the middle of the night, or one line's index damaged, is lost samples, and the rest of the
+ * night is read (a tester's single corrupt index byte at 150 s of a 300-s log cut it to 5 epochs). */
+static void sd_jump_inside(void)
+{
+    char dir[] = "/tmp/dw-sdjump-XXXXXX", path[64];
+    if (!mkdtemp(dir))
+        return;
+    snprintf(path, sizeof path, "%s/OBCI_2B.TXT", dir);
+    for (int kind = 0; kind < 2; kind++) {     /* 0: sample 1500 missing; 1: its index damaged */
+        FILE *f = fopen(path, "wb");
+        fputs("%STOP AT\n0009C40\n", f);
+        int skip = 1500;
+        for (int i = 0; i < 3000; i++) {
+            if (i == skip && ftell(f) % 512 == 0)
+                skip++;                          /* keep the jump inside a block */
+            if (i == skip && kind == 0)
+                continue;
+            sd_line(f, i == skip && kind == 1 ? i + 77 : i, i, 0);
+        }
+        fclose(f);
+        dw_err err = { "" };
+        dw_source *s = dw_source_open_file(path, NULL, &err);
+        const char *name = kind ? "sd log, one damaged index inside a block: the whole night read"
+                                : "sd log, a sample missing inside a block: counted lost, the rest read";
+        if (!s) {
+            FAIL(name, "open: %s", err.msg);
+            continue;
+        }
+        take t;
+        int r = read_all(s, 256, &t);
+        int ok = r == DW_SRC_EOF && !strstr(s->info.note, "the last ") && t.n >= 2999 &&
+                 t.n + t.lost >= 3000 && t.lost > 0 && strstr(s->info.note, "lost");
+        CHECK(name, ok, "r %d n %ld lost %ld note \"%s\"", r, t.n, t.lost, s->info.note);
         free(t.uv);
         dw_source_close(s);
     }
@@ -696,6 +749,7 @@ int main(void)
     ganglion();
     sd_tails();
     sd_stale();
+    sd_jump_inside();
     const char *dir = tap_shared_data();
     if (!dir) {
         SKIP("openbci real files", "no ../shared/data (set DW_SHARED_DATA)");
