@@ -9,34 +9,65 @@
 
 #include "base/dw.h"
 
-struct dw_rfft {
+/* The two plans of a transform: one for arrays as fftw_malloc aligns them, one FFTW_UNALIGNED for
+ * any double-aligned arrays. */
+typedef struct {
     size_t n;
-    fftw_plan fast;     /* arrays as fftw_malloc aligns them */
-    fftw_plan any;      /* FFTW_UNALIGNED: any double-aligned arrays */
+    fftw_plan fast, any;
     int align;          /* fftw_alignment_of() of the arrays fast was planned on */
-};
+} plans;
+
+struct dw_rfft { plans pl; };
+struct dw_rfft_pair { plans pl; };   /* complex forward plans of n points */
 
 static pthread_mutex_t planner = PTHREAD_MUTEX_INITIALIZER;
+
+static void plans_free(plans *pl)
+{
+    pthread_mutex_lock(&planner);
+    if (pl->fast)
+        fftw_destroy_plan(pl->fast);
+    if (pl->any)
+        fftw_destroy_plan(pl->any);
+    pthread_mutex_unlock(&planner);
+}
+
+/* The plans of an n-point transform, real to complex or (cplx) complex forward, made on
+ * fftw_malloc'd arrays under the planner's lock: 0, or -1 (nothing left to free) when out of memory
+ * or when FFTW makes no plan. */
+static int plans_make(plans *pl, size_t n, int cplx)
+{
+    double *in = fftw_malloc(n * (cplx ? 2 : 1) * sizeof *in);
+    fftw_complex *out = fftw_malloc((cplx ? n : n / 2 + 1) * sizeof *out);
+    memset(pl, 0, sizeof *pl);
+    if (in && out) {
+        pl->n = n;
+        pthread_mutex_lock(&planner);
+        for (int k = 0; k < 2; k++) {
+            unsigned flags = FFTW_ESTIMATE | (k ? FFTW_UNALIGNED : 0);
+            fftw_plan q = cplx ? fftw_plan_dft_1d((int)n, (fftw_complex *)in, out, FFTW_FORWARD,
+                                                  flags)
+                               : fftw_plan_dft_r2c_1d((int)n, in, out, flags);
+            *(k ? &pl->any : &pl->fast) = q;
+        }
+        pthread_mutex_unlock(&planner);
+        pl->align = fftw_alignment_of(in);
+    }
+    fftw_free(in);
+    fftw_free(out);
+    if (pl->fast && pl->any)
+        return 0;
+    plans_free(pl);
+    return -1;
+}
 
 dw_rfft *dw_rfft_new(size_t n)
 {
     if (n < 8 || n > 65536)
         return NULL;
     dw_rfft *p = calloc(1, sizeof *p);
-    double *x = fftw_malloc(n * sizeof *x);
-    fftw_complex *X = fftw_malloc((n / 2 + 1) * sizeof *X);
-    if (p && x && X) {
-        p->n = n;
-        pthread_mutex_lock(&planner);
-        p->fast = fftw_plan_dft_r2c_1d((int)n, x, X, FFTW_ESTIMATE);
-        p->any = fftw_plan_dft_r2c_1d((int)n, x, X, FFTW_ESTIMATE | FFTW_UNALIGNED);
-        pthread_mutex_unlock(&planner);
-        p->align = fftw_alignment_of(x);
-    }
-    fftw_free(x);
-    fftw_free(X);
-    if (p && (!p->fast || !p->any)) {
-        dw_rfft_free(p);
+    if (p && plans_make(&p->pl, n, 0) < 0) {
+        free(p);
         return NULL;
     }
     return p;
@@ -46,44 +77,22 @@ void dw_rfft_free(dw_rfft *p)
 {
     if (!p)
         return;
-    pthread_mutex_lock(&planner);
-    if (p->fast)
-        fftw_destroy_plan(p->fast);
-    if (p->any)
-        fftw_destroy_plan(p->any);
-    pthread_mutex_unlock(&planner);
+    plans_free(&p->pl);
     free(p);
 }
 
 size_t dw_rfft_size(const dw_rfft *p)
 {
-    return p->n;
+    return p->pl.n;
 }
-
-struct dw_rfft_pair {
-    size_t n;
-    fftw_plan fast, any;   /* complex forward, aligned and FFTW_UNALIGNED, as dw_rfft's */
-    int align;
-};
 
 dw_rfft_pair *dw_rfft_pair_new(size_t n)
 {
     if (n < 8 || n > 65536 || n % 2)
         return NULL;
     dw_rfft_pair *p = calloc(1, sizeof *p);
-    fftw_complex *z = fftw_malloc(n * sizeof *z), *Z = fftw_malloc(n * sizeof *Z);
-    if (p && z && Z) {
-        p->n = n;
-        pthread_mutex_lock(&planner);
-        p->fast = fftw_plan_dft_1d((int)n, z, Z, FFTW_FORWARD, FFTW_ESTIMATE);
-        p->any = fftw_plan_dft_1d((int)n, z, Z, FFTW_FORWARD, FFTW_ESTIMATE | FFTW_UNALIGNED);
-        pthread_mutex_unlock(&planner);
-        p->align = fftw_alignment_of((double *)z);
-    }
-    fftw_free(z);
-    fftw_free(Z);
-    if (p && (!p->fast || !p->any)) {
-        dw_rfft_pair_free(p);
+    if (p && plans_make(&p->pl, n, 1) < 0) {
+        free(p);
         return NULL;
     }
     return p;
@@ -93,12 +102,7 @@ void dw_rfft_pair_free(dw_rfft_pair *p)
 {
     if (!p)
         return;
-    pthread_mutex_lock(&planner);
-    if (p->fast)
-        fftw_destroy_plan(p->fast);
-    if (p->any)
-        fftw_destroy_plan(p->any);
-    pthread_mutex_unlock(&planner);
+    plans_free(&p->pl);
     free(p);
 }
 
@@ -164,9 +168,9 @@ void dw_rfft_pair_power_add(const dw_rfft_pair *p, const double *z, double *Z, i
                             double *acc)
 {
     double *in = (double *)z;              /* out of place: FFTW leaves the input as it was */
-    int fast = fftw_alignment_of(in) == p->align && fftw_alignment_of(Z) == p->align;
-    fftw_execute_dft(fast ? p->fast : p->any, (fftw_complex *)in, (fftw_complex *)Z);
-    size_t n = p->n;
+    int fast = fftw_alignment_of(in) == p->pl.align && fftw_alignment_of(Z) == p->pl.align;
+    fftw_execute_dft(fast ? p->pl.fast : p->pl.any, (fftw_complex *)in, (fftw_complex *)Z);
+    size_t n = p->pl.n;
     for (size_t k = 0; k <= n / 2; k += n / 2) {    /* DC and Nyquist: Z[n-k] is Z[k] */
         double p1, p2;
         bin_power(Z[2 * k], Z[2 * k + 1], Z[2 * k], Z[2 * k + 1], &p1, &p2);
@@ -182,6 +186,6 @@ void dw_rfft_forward(const dw_rfft *p, const double *x, double *X)
     /* FFTW's execute functions take non-const input; an out-of-place r2c plan leaves it unchanged
      * (FFTW_PRESERVE_INPUT is the default for r2c). */
     double *in = (double *)x;
-    int fast = fftw_alignment_of(in) == p->align && fftw_alignment_of(X) == p->align;
-    fftw_execute_dft_r2c(fast ? p->fast : p->any, in, (fftw_complex *)X);
+    int fast = fftw_alignment_of(in) == p->pl.align && fftw_alignment_of(X) == p->pl.align;
+    fftw_execute_dft_r2c(fast ? p->pl.fast : p->pl.any, in, (fftw_complex *)X);
 }
