@@ -69,5 +69,9 @@ int dw_cpu_avx(void);
 #else
 #define DW_AVX_CLONES
 #endif
+/* Four doubles in the lanes of one vector (GCC/clang vector extension): one AVX register in a
+ * DW_AVX_CLONES clone, two SSE2 halves otherwise; the operators work lane by lane, IEEE per lane.
+ * Loaded and stored with memcpy (any alignment). */
+typedef double dw_v4d __attribute__((vector_size(32)));
 
 #endif

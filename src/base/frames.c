@@ -5,8 +5,6 @@
 
 #include "base/dw.h"
 
-typedef double v4d __attribute__((vector_size(32)));   /* four lanes: AVX, or two SSE2 halves */
-
 /* Clones are static, called through plain functions: clang (14) gives an exported target_clones
  * function no plain symbol, so callers in other files would not link (the fuzz builds). */
 DW_AVX_CLONES
@@ -15,7 +13,7 @@ static void put_column(double *frames, int nch, int c, const double *col, int n)
     int i = 0;
     if (nch == 2) {             /* frames i..i+3: merge the column with the other channel's values */
         for (; i + 4 <= n; i += 4) {
-            v4d a, b, v;
+            dw_v4d a, b, v;
             memcpy(&a, frames + 2 * i, sizeof a);
             memcpy(&b, frames + 2 * i + 4, sizeof b);
             memcpy(&v, col + i, sizeof v);
@@ -49,7 +47,7 @@ static void get_column(double *col, const double *frames, int nch, int c, int n)
     int i = 0;
     if (nch == 2) {             /* frames i..i+3 in two loads, channel c's four values picked */
         for (; i + 4 <= n; i += 4) {
-            v4d a, b, v;
+            dw_v4d a, b, v;
             memcpy(&a, frames + 2 * i, sizeof a);
             memcpy(&b, frames + 2 * i + 4, sizeof b);
             v = c == 0 ? __builtin_shufflevector(a, b, 0, 2, 4, 6)

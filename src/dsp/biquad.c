@@ -171,10 +171,8 @@ void dw_cascade_run2(dw_cascade *a, const double *ina, double *outa, dw_cascade 
     run_sections(&a->s[i], a->n - i, ina, outa, n);     /* b first: outa may be inb */
 }
 
-typedef double v4d __attribute__((vector_size(32)));   /* four lanes: AVX, or two SSE2 halves */
-
 /* The vectors of dw_cascade_run_trio: coefficients and states, section k of every lane. */
-typedef struct { v4d b0[3], b1[3], b2[3], a1[3], a2[3], s1[3], s2[3]; } trio_state;
+typedef struct { dw_v4d b0[3], b1[3], b2[3], a1[3], a2[3], s1[3], s2[3]; } trio_state;
 
 /* Lane l's first m sections on one sample, scalar: the same operations as the vector's. */
 static double trio_lane(trio_state *v, int l, int m, double x)
@@ -200,13 +198,13 @@ static inline __attribute__((always_inline)) void trio_body(trio_state *v, const
                                                             double *outb, double *outc, size_t n,
                                                             double carry[2])
 {
-    v4d b0[3], b1[3], b2[3], a1[3], a2[3];
+    dw_v4d b0[3], b1[3], b2[3], a1[3], a2[3];
     for (int k = 0; k < 3; k++) {
         b0[k] = v->b0[k]; b1[k] = v->b1[k]; b2[k] = v->b2[k]; a1[k] = v->a1[k]; a2[k] = v->a2[k];
     }
     /* the states in named variables, not arrays: in registers across samples (as arrays GCC kept
      * them on the stack, a store and a load in every section's recurrence) */
-    v4d s10 = v->s1[0], s11 = v->s1[1], s12 = v->s1[2], s20 = v->s2[0], s21 = v->s2[1],
+    dw_v4d s10 = v->s1[0], s11 = v->s1[1], s12 = v->s1[2], s20 = v->s2[0], s21 = v->s2[1],
         s22 = v->s2[2];
     double c2 = carry[0], c1 = carry[1];        /* lane 0's outputs two and one samples back */
     int mb = m[1] - 1, ma = m[2] - 1, mc = m[3] - 1;
@@ -218,7 +216,7 @@ static inline __attribute__((always_inline)) void trio_body(trio_state *v, const
     } while (0)
     for (size_t j = 2; j < n; j++) {
         double xj = in[j];
-        v4d x = { xj, xj, c2, xj }, ys[3];
+        dw_v4d x = { xj, xj, c2, xj }, ys[3];
         TRIO_SECTION(0, x, ys[0], s10, s20);
         TRIO_SECTION(1, ys[0], ys[1], s11, s21);
         TRIO_SECTION(2, ys[1], ys[2], s12, s22);

@@ -106,8 +106,6 @@ void dw_rfft_pair_free(dw_rfft_pair *p)
     free(p);
 }
 
-typedef double v4d __attribute__((vector_size(32)));   /* four lanes: AVX, or two SSE2 halves */
-
 /* One bin's two powers from a = Z[k] and b = Z[n-k]. */
 static inline void bin_power(double ar, double ai, double br, double bi, double *p1, double *p2)
 {
@@ -120,7 +118,7 @@ static inline void bin_power(double ar, double ai, double br, double bi, double 
  * (its two complex values swapped). */
 #define PAIR_SUMS(S, D, Zp, K, N)                                                                  \
     do {                                                                                           \
-        v4d a_, b_;                                                                                \
+        dw_v4d a_, b_;                                                                             \
         memcpy(&a_, (Zp) + 2 * (K), sizeof a_);                                                    \
         memcpy(&b_, (Zp) + 2 * ((N) - (K) - 1), sizeof b_);                                        \
         b_ = __builtin_shufflevector(b_, b_, 2, 3, 0, 1) * conj;                                   \
@@ -134,10 +132,10 @@ static inline void bin_power(double ar, double ai, double br, double bi, double 
 DW_AVX_CLONES
 static void pair_bins(const double *Z, size_t n, int both, double *acc)
 {
-    const v4d conj = { 1, -1, 1, -1 };
+    const dw_v4d conj = { 1, -1, 1, -1 };
     size_t k = 1;
     for (; k + 4 <= n / 2; k += 4) {
-        v4d s0, d0, s1, d1, p, q;
+        dw_v4d s0, d0, s1, d1, p, q;
         PAIR_SUMS(s0, d0, Z, k, n);
         PAIR_SUMS(s1, d1, Z, k + 2, n);
         s0 *= s0;

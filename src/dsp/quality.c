@@ -195,7 +195,7 @@ static inline v2 vmax(v2 a, v2 b) { return pick(a > b, a, b); }
 /* Two channels (a 2-channel night), on CPUs with AVX (dw_cpu_avx): frames i and i+1 in one 4-lane
  * load, lanes 0-1 frame i's channels and 2-3 frame i+1's: exactly stats' and squares' even (s, mn,
  * mx, a) and odd (t, mn2, mx2, b) pairs, through the same operations (minpd/maxpd as vmin/vmax), so
- * the same bits (test_pipeline runs the verdict both ways). n > 0. */
+ * the same bits (test_quality runs the verdict both ways). n > 0. */
 __attribute__((target("avx"))) static void stats_two_avx(const double *x, int n, double *sum,
                                                          double *lo, double *hi)
 {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/dw.h"
 #include "dsp/slow_wave.h"
 #include "dsp/spindle.h"
 
@@ -68,7 +69,6 @@ static void emit_slow_wave(const dw_slow_wave *sw, dw_sleep_event_fn fn, void *c
 
 #define CHUNK DW_SPINDLE_CHUNK
 
-typedef double v4d __attribute__((vector_size(32)));   /* four lanes: AVX, or two SSE2 halves */
 typedef long long v4i __attribute__((vector_size(32)));
 
 /* t[i] = base + (k + i) / fs, and in[i] = x[i], or 0 where x[i] is not finite (NaN, infinite), for
@@ -81,12 +81,13 @@ static void times_and_input(double base, long k, double fs, const double *x, int
     int i = 0;
     const v4i abs_mask = { LLONG_MAX, LLONG_MAX, LLONG_MAX, LLONG_MAX };   /* all but the sign */
     for (; i + 4 <= n; i += 4) {
-        v4d idx = { (double)(k + i), (double)(k + i + 1), (double)(k + i + 2), (double)(k + i + 3) };
-        v4d tv = base + idx / fs, xv;
+        dw_v4d idx = { (double)(k + i), (double)(k + i + 1), (double)(k + i + 2),
+                       (double)(k + i + 3) };
+        dw_v4d tv = base + idx / fs, xv;
         memcpy(t + i, &tv, sizeof tv);
         memcpy(&xv, x + i, sizeof xv);
-        v4i finite = (v4i)((v4d)((v4i)xv & abs_mask) <= DBL_MAX);
-        xv = (v4d)((v4i)xv & finite);
+        v4i finite = (v4i)((dw_v4d)((v4i)xv & abs_mask) <= DBL_MAX);
+        xv = (dw_v4d)((v4i)xv & finite);
         memcpy(in + i, &xv, sizeof xv);
     }
     for (; i < n; i++) {

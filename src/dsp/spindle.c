@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/dw.h"
 #include "dsp/biquad.h"
 
 #define SIGMA_ORDER                                                                                \
@@ -29,8 +30,6 @@
 #define STEP_S 0.05 /* the criteria are evaluated once per step (YASA: its 0.3-s windows every 0.1 s) */
 
 enum { IDLE, RUN, TAIL };
-
-typedef double v4d __attribute__((vector_size(32)));   /* four lanes: AVX, or two SSE2 halves */
 
 /* What the per-sample loop changes: copied to a local for each chunk (registers, not memory).
  * k: samples since the last reset; kb: steps (blocks of nbk samples) since it; j: samples into the
@@ -256,7 +255,7 @@ static void block_end(const rings *d, hot *h, const double acc[5])
     h->sum[1] += acc[1] - b1[1];
     b1[0] = acc[0];
     b1[1] = acc[1];
-    v4d sv, nv = { v3[0], v3[1], v3[2], v3[3] }, ov;   /* the first four side by side */
+    dw_v4d sv, nv = { v3[0], v3[1], v3[2], v3[3] }, ov;   /* the first four side by side */
     memcpy(&sv, h->sum + 2, sizeof sv);
     memcpy(&ov, b3, sizeof ov);
     sv += nv - ov;

@@ -30,18 +30,16 @@ static void welch_init(void)
     welch.fft = dw_rfft_pair_new(DW_WELCH_NPERSEG);
 }
 
-typedef double v4d __attribute__((vector_size(32)));   /* four lanes: AVX, or two SSE2 halves */
-#define LOAD4(V, P) memcpy(&(V), (P), sizeof(V))          /* unaligned load */
 
 /* Sum with four accumulators (taps i, i+4, ...: the lanes of a vector): the adds pipeline instead of
  * waiting on one another (and round a bit less). */
 DW_AVX_CLONES
 static double sum_of(const double *x, size_t n)
 {
-    v4d s = { 0, 0, 0, 0 }, v;
+    dw_v4d s = { 0, 0, 0, 0 }, v;
     size_t n4 = n - n % 4;
     for (size_t i = 0; i < n4; i += 4) {
-        LOAD4(v, x + i);
+        memcpy(&v, x + i, sizeof v);
         s += v;
     }
     for (size_t i = n4; i < n; i++)
@@ -53,10 +51,10 @@ static double sum_of(const double *x, size_t n)
 DW_AVX_CLONES
 static double sum_sq_dev(const double *x, size_t n, double m)
 {
-    v4d s = { 0, 0, 0, 0 }, v;
+    dw_v4d s = { 0, 0, 0, 0 }, v;
     size_t n4 = n - n % 4;
     for (size_t i = 0; i < n4; i += 4) {
-        LOAD4(v, x + i);
+        memcpy(&v, x + i, sizeof v);
         v -= m;
         s += v * v;
     }
@@ -70,15 +68,15 @@ static double sum_sq_dev(const double *x, size_t n, double m)
 static inline void pack_pair(const double *x1, double m1, const double *x2, double m2, double *z)
 {
     for (int j = 0; j < DW_WELCH_NPERSEG; j += 4) {
-        v4d a, b = { 0, 0, 0, 0 }, w;
-        LOAD4(a, x1 + j);
-        LOAD4(w, welch.hann + j);
+        dw_v4d a, b = { 0, 0, 0, 0 }, w;
+        memcpy(&a, x1 + j, sizeof a);
+        memcpy(&w, welch.hann + j, sizeof w);
         a = (a - m1) * w;
         if (x2) {
-            LOAD4(b, x2 + j);
+            memcpy(&b, x2 + j, sizeof b);
             b = (b - m2) * w;
         }
-        v4d lo = __builtin_shufflevector(a, b, 0, 4, 1, 5),
+        dw_v4d lo = __builtin_shufflevector(a, b, 0, 4, 1, 5),
             hi = __builtin_shufflevector(a, b, 2, 6, 3, 7);
         memcpy(z + 2 * j, &lo, sizeof lo);
         memcpy(z + 2 * j + 4, &hi, sizeof hi);
@@ -130,11 +128,11 @@ DW_AVX_CLONES
 static double variance_of_diff(const double *x, size_t n)
 {
     double m = (x[n - 1] - x[0]) / (double)(n - 1);
-    v4d s = { 0, 0, 0, 0 }, a, b;
+    dw_v4d s = { 0, 0, 0, 0 }, a, b;
     size_t nd = n - 1, n4 = nd - nd % 4;         /* differences, taken four at a time */
     for (size_t i = 0; i < n4; i += 4) {
-        LOAD4(a, x + i + 1);
-        LOAD4(b, x + i);
+        memcpy(&a, x + i + 1, sizeof a);
+        memcpy(&b, x + i, sizeof b);
         a = (a - b) - m;
         s += a * a;
     }

@@ -71,8 +71,6 @@ static double sum_terms(const dw_features *feats, const int *t, int n, double we
     return v + DW_MODEL_FLOOR;
 }
 
-typedef double v4d __attribute__((vector_size(32)));   /* four lanes: AVX, or two SSE2 halves */
-
 /* Row r's sum from its four lane sums S (taps i, i+4, ...): (a0 + a1) + (a2 + a3) + bias, the taps
  * past the last whole four into a0. A macro, not a function: a vector passed by value to a function
  * outside the AVX clone would change the ABI. */
@@ -83,7 +81,6 @@ typedef double v4d __attribute__((vector_size(32)));   /* four lanes: AVX, or tw
             a0_ += (W)[1 + t_] * (IN)[t_];                                                   \
         (a0_ + a1_) + (a2_ + a3_) + (W)[0];                                                  \
     })
-#define LOAD4(V, P) memcpy(&(V), (P), sizeof(V))      /* unaligned load */
 
 /* The weighted sums of one layer: for each output r, w[0] + the sum of w[1 + i] * in[i], as four
  * independent sums (taps i, i+4, ...) so the adds pipeline instead of each waiting on the one
@@ -101,15 +98,15 @@ static void layer_sums(const struct dw_mlayer *ly, const double *in, double *out
     for (; r + 4 <= ly->nout; r += 4) {
         const double *w0 = ly->w + (size_t)r * stride, *w1 = w0 + stride, *w2 = w1 + stride,
                      *w3 = w2 + stride;
-        v4d s0 = { 0, 0, 0, 0 }, s1 = s0, s2 = s0, s3 = s0;
+        dw_v4d s0 = { 0, 0, 0, 0 }, s1 = s0, s2 = s0, s3 = s0;
         int i = 0;
         for (; i + 4 <= nin; i += 4) {
-            v4d iv, x0, x1, x2, x3;
-            LOAD4(iv, in + i);
-            LOAD4(x0, w0 + 1 + i);
-            LOAD4(x1, w1 + 1 + i);
-            LOAD4(x2, w2 + 1 + i);
-            LOAD4(x3, w3 + 1 + i);
+            dw_v4d iv, x0, x1, x2, x3;
+            memcpy(&iv, in + i, sizeof iv);
+            memcpy(&x0, w0 + 1 + i, sizeof x0);
+            memcpy(&x1, w1 + 1 + i, sizeof x1);
+            memcpy(&x2, w2 + 1 + i, sizeof x2);
+            memcpy(&x3, w3 + 1 + i, sizeof x3);
             s0 += x0 * iv;
             s1 += x1 * iv;
             s2 += x2 * iv;
@@ -122,12 +119,12 @@ static void layer_sums(const struct dw_mlayer *ly, const double *in, double *out
     }
     for (; r < ly->nout; r++) {
         const double *w = ly->w + (size_t)r * stride;
-        v4d s = { 0, 0, 0, 0 };
+        dw_v4d s = { 0, 0, 0, 0 };
         int i = 0;
         for (; i + 4 <= nin; i += 4) {
-            v4d iv, x;
-            LOAD4(iv, in + i);
-            LOAD4(x, w + 1 + i);
+            dw_v4d iv, x;
+            memcpy(&iv, in + i, sizeof iv);
+            memcpy(&x, w + 1 + i, sizeof x);
             s += x * iv;
         }
         out[r] = ROW_FINISH(s, w, in, i, nin);
