@@ -32,7 +32,8 @@
 #define CHUNK_S 0.1            /* paced replay reads this much source time at a time */
 #define FAST_CHUNK 3000        /* frames per read when replaying as fast as possible */
 #define NOTIFY_S 0.05          /* wake the screen at most this often at high speed */
-#define LIVE_BATCH_S 0.04      /* live: read on this schedule (see live_wait) */
+#define LIVE_BATCH_S 0.04      /* live: read on this schedule while a stimulus may go out (dw_live_grid) */
+#define LIVE_CALM_S 0.1        /* live: and on this one when none can and no fast screen waits */
 #define LIVE_MIN_WAIT_S 0.004  /* live: never wait less than a Cyton packet's 4 ms (see live_wait) */
 #define DATAPATH_S   0.1       /* data-path figures to the session's alerts this often */
 
@@ -641,27 +642,38 @@ static void live_rate(dw_worker *w, double now)
     w->rate_t = w->t;
 }
 
-/* Live: the board sends a packet every 4 ms; reading on a fixed 40-ms grid takes them ten at a time
- * (a tenth of the wake-ups; a wake-up costs about 45 us of a core on a VM whatever it does, measured:
- * a bare poll-and-read loop at 20 ms takes 0.22 % of a core, at 40 ms 0.10 %). The grid is a deadline
+/* Live: the board sends a packet every 4 ms; reading on a fixed grid takes them ten (40 ms) or 25 (100 ms)
+ * at a time (dw_live_grid: 40 ms while a stimulus may go out or a fast screen draws); a wake-up costs about
+ * 45 us of a core on a VM whatever it does, measured: a bare poll-and-read loop at 20 ms takes 0.22 % of a
+ * core, at 40 ms 0.10 %; `record` itself, 16 ch: 102 us a wake-up, 0.26 % at 40 ms). The grid is a deadline
  * schedule, not "40 ms after this batch" (waiting by the size of the last batch made batches alternate,
  * twice the wake-ups); behind schedule (a long epoch), it reads again at once. Two moments are not left
  * to the grid: the sample a pending closed-loop stimulus is due at (the session delivers it when that
  * sample is read: waking for it keeps the delivery within a packet or two of its time instead of up to
  * 40 ms late, 14 degrees of a 1-Hz slow oscillation) and the sample that completes the epoch in
  * progress (its stage is on screen at once: issue 16's 50 ms). Their arrival is predicted from the
- * stream's measured rate; a wrong guess costs an early wake-up or, at worst, the grid's 40 ms. */
+ * stream's measured rate; a wrong guess costs an early wake-up or, at worst, one grid step. */
 static void live_wait(dw_worker *w)
 {
     double now = dw_now_mono();
     live_rate(w, now);
+    double grid = dw_live_grid(dw_session_mode(w->session), !w->cfg->headless, w->cfg->display.fps, w->rate);
     if (w->next_read <= now)
-        w->next_read += LIVE_BATCH_S;
-    if (w->next_read < now || w->next_read > now + LIVE_BATCH_S)
-        w->next_read = w->next_read < now ? now : now + LIVE_BATCH_S;
+        w->next_read += grid;
+    if (w->next_read < now || w->next_read > now + grid)
+        w->next_read = w->next_read < now ? now : now + grid;
     double until = dw_live_wake(now, w->next_read, w->t, dw_pipeline_time(w->pipeline),
                                 dw_session_next_due(w->session), w->rate);
     wait_for(w, until - now);
+}
+
+double dw_live_grid(int mode, int screen, double fps, double rate)
+{
+    double grid = mode == DW_MODE_ENHANCED || mode == DW_MODE_WAKING || (screen && fps > 12.5)
+                ? LIVE_BATCH_S : LIVE_CALM_S;
+    if (rate > 1)
+        grid = fmax(LIVE_BATCH_S, grid / rate);
+    return grid;
 }
 
 double dw_live_wake(double now, double next_read, double t, double staged, double due, double rate)

@@ -1,9 +1,10 @@
-/* Live reading's wake-up rule (app/worker.h dw_live_wake): the 40-ms grid, except that a pending
+/* Live reading's wake-up rule (app/worker.h dw_live_wake, dw_live_grid): the grid, except that a pending
  * closed-loop stimulus's due sample and the sample that completes the epoch are read as they arrive
  * (predicted at the stream's measured rate), never sooner than 4 ms ahead. Before this rule the worker
  * read on a 20-ms grid only: a stimulus due just after a read waited for the next one. */
 #include "tap.h"
 #include "app/worker.h"
+#include "session/session.h"
 
 #include <math.h>
 
@@ -31,5 +32,22 @@ int main(void)
     CHECK("epoch_completing_sample", NEAR(w, now + 0.020), "woke at +%.4f s, completion +0.020", w - now);
     w = dw_live_wake(now, grid, t, staged, t + 0.010, 1);
     CHECK("earliest_of_both", NEAR(w, now + 0.010), "woke at +%.4f s", w - now);
+    /* The grid: 40 ms while a stimulus may go out or a fast screen draws, else 100 ms; faster streams
+     * divide it down to 40 ms. */
+    CHECK("grid_natural_headless", NEAR(dw_live_grid(DW_MODE_NATURAL, 0, 4, 1), 0.1), "%.3f",
+          dw_live_grid(DW_MODE_NATURAL, 0, 4, 1));
+    CHECK("grid_monitoring_default_screen", NEAR(dw_live_grid(DW_MODE_MONITORING, 1, 4, 1), 0.1), "%.3f",
+          dw_live_grid(DW_MODE_MONITORING, 1, 4, 1));
+    CHECK("grid_enhanced", NEAR(dw_live_grid(DW_MODE_ENHANCED, 0, 4, 1), 0.04), "%.3f",
+          dw_live_grid(DW_MODE_ENHANCED, 0, 4, 1));
+    CHECK("grid_waking", NEAR(dw_live_grid(DW_MODE_WAKING, 1, 4, 1), 0.04), "%.3f",
+          dw_live_grid(DW_MODE_WAKING, 1, 4, 1));
+    CHECK("grid_fast_screen", NEAR(dw_live_grid(DW_MODE_NATURAL, 1, 25, 1), 0.04), "%.3f",
+          dw_live_grid(DW_MODE_NATURAL, 1, 25, 1));
+    CHECK("grid_fast_fps_without_screen", NEAR(dw_live_grid(DW_MODE_NATURAL, 0, 25, 1), 0.1), "%.3f",
+          dw_live_grid(DW_MODE_NATURAL, 0, 25, 1));
+    CHECK("grid_fast_stream", NEAR(dw_live_grid(DW_MODE_NATURAL, 0, 4, 2), 0.05)
+          && NEAR(dw_live_grid(DW_MODE_NATURAL, 0, 4, 8), 0.04) && NEAR(dw_live_grid(DW_MODE_ENHANCED, 0, 4, 8), 0.04),
+          "%.3f %.3f", dw_live_grid(DW_MODE_NATURAL, 0, 4, 2), dw_live_grid(DW_MODE_NATURAL, 0, 4, 8));
     TAP_DONE();
 }
