@@ -357,6 +357,7 @@ static int cyton_read(dw_source *src, dw_block *out, int max_frames, int timeout
         n++;
     }
     out->n = n;
+    out->more = c->qhead < c->qlen;
     return n;
 }
 

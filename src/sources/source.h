@@ -50,6 +50,8 @@ typedef struct {
                                 * check): a deliberate pause, not loss; 0 <= pause <= gap */
     int     accel_valid;       /* accel holds a fresh accelerometer reading (g) */
     double  accel[3];
+    int     more;              /* live: more frames are queued behind this block already (a gap
+                                * ended it): read again before waiting for the line */
 } dw_block;
 
 enum { DW_SRC_EOF = -1, DW_SRC_ERR = -2 };
