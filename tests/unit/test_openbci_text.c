@@ -8,7 +8,7 @@
 
 typedef struct {
     double *uv;             /* delivered frames, frame-major */
-    long    n, gaps, lost, accel_blocks, cap;
+    long    n, gaps, lost, paused, accel_blocks, cap;
     int     nch, t0_ok;
 } take;
 
@@ -28,6 +28,7 @@ static int read_all(dw_source *s, int chunk, take *t)
         memcpy(t->uv + (size_t)t->n * t->nch, b.uv, (size_t)r * t->nch * sizeof *b.uv);
         t->gaps += b.gap > 0;
         t->lost += b.gap;
+        t->paused += b.pause;
         if (fabs(b.t0 - (double)(t->n + t->lost) / s->info.fs) > 1e-9)
             t->t0_ok = 0;
         t->n += r;
@@ -346,8 +347,9 @@ static void bad_lines(void)
 /* A Ganglion GUI v4 text file as the board writes it (case 06 of ../shared/cases): 4 channels at 200 Hz,
  * the sample index 0-200, clock time and Unix ms; skip: lines (samples) left out; cycle: a whole index
  * cycle left out too (201 lines: invisible to the index, visible to the timestamps); bom_crlf: saved by
- * an editor. Channel 1 holds the sample number. */
-static void write_ganglion(const char *path, int seconds, int skip_from, int skip_n, int bom_crlf)
+ * an editor; stall: from sample 6000 on, 1.5 s of samples (300, more than a cycle) held up and stamped
+ * on arrival at its end, as a host stall does (late, never lost). Channel 1 holds the sample number. */
+static void write_ganglion(const char *path, int seconds, int skip_from, int skip_n, int bom_crlf, int stall)
 {
     FILE *f = fopen(path, "wb");
     const char *nl = bom_crlf ? "\r\n" : "\n";
@@ -358,7 +360,7 @@ static void write_ganglion(const char *path, int seconds, int skip_from, int ski
     for (int i = 0; i < seconds * 200; i++) {
         if (i >= skip_from && i < skip_from + skip_n)
             continue;
-        long long ms = t0 + i * 5;
+        long long ms = t0 + (stall && i >= 6000 && i < 6300 ? 6300 : i) * 5;
         fprintf(f, "%d, %d.00, %.2f, 1.50, -2.25, 0.000, 0.000, 0.000, 14:25:%02lld.%03lld, %lld%s", i % 201, i,
                 30 * sin(i * 0.1), (ms / 1000) % 60, ms % 1000, ms, nl);
     }
@@ -371,17 +373,23 @@ static void ganglion(void)
     if (!mkdtemp(dir))
         return;
     snprintf(path, sizeof path, "%s/g.txt", dir);
-    struct { const char *name; int from, n, bom; long frames, lost; const char *note, *absent; } cases[] = {
-        { "ganglion: index 0-200 learned, no invented samples", 0, 0, 0, 12000, 0,
+    struct { const char *name; int from, n, bom, stall; long frames, lost; const char *note, *absent; } cases[] = {
+        { "ganglion: index 0-200 learned, no invented samples", 0, 0, 0, 0, 12000, 0,
           "g.txt: the sample index runs 0-200 (a Ganglion), learned from the file", "lost" },
-        { "ganglion: BOM and CRLF read alike", 0, 0, 1, 12000, 0, "runs 0-200", "lost" },
-        { "ganglion: 37 lost samples across a wrap counted exactly", 390, 37, 0, 12000 - 37, 37,
+        { "ganglion: BOM and CRLF read alike", 0, 0, 1, 0, 12000, 0, "runs 0-200", "lost" },
+        { "ganglion: 37 lost samples across a wrap counted exactly", 390, 37, 0, 0, 12000 - 37, 37,
           "g.txt: 37 samples lost (sample-index jumps)", "timestamps" },
-        { "ganglion: a lost whole index cycle is seen by the timestamps", 3000, 201, 0, 12000 - 201, 0,
-          "g.txt: the timestamps span 60.0 s but the sample index gives 59.0 s at 200 Hz", "index jumps" },
+        /* the index cannot show a whole cycle; the timestamps can: lost samples, as any other loss */
+        { "ganglion: a lost whole index cycle, seen by the timestamps, is 201 lost samples", 3000, 201, 0, 0,
+          12000 - 201, 201, "g.txt: 201 samples lost (sample-index jumps, and 1 whole index cycle, 201 samples, "
+          "that the index cannot show and the timestamps do)", "timestamps span" },
+        { "ganglion: two lost whole cycles and 5 more: 407 lost samples", 3000, 407, 0, 0, 12000 - 407, 407,
+          "g.txt: 407 samples lost (sample-index jumps, and 2 whole index cycles, 402 samples", "timestamps span" },
+        { "ganglion: a 1.5-s host stall (samples late, then a burst) is no loss", 0, 0, 0, 1, 12000, 0,
+          "runs 0-200", "lost" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        write_ganglion(path, 60, cases[i].from, cases[i].n, cases[i].bom);
+        write_ganglion(path, 60, cases[i].from, cases[i].n, cases[i].bom, cases[i].stall);
         dw_err err = { "" };
         dw_source *s = dw_source_open_file(path, NULL, &err);
         if (!s) {
@@ -394,8 +402,8 @@ static void ganglion(void)
         for (long k = 0, want = 0; exact && k < t.n; k++, want++) {     /* channel 1 is the sample number */
             if (want == cases[i].from && cases[i].n == 37)
                 want += 37;
-            if (want == cases[i].from && cases[i].n == 201)
-                want += 201;
+            if (want == cases[i].from && (cases[i].n == 201 || cases[i].n == 407))
+                want += cases[i].n;
             exact = t.uv[k * 4] == want;
         }
         CHECK(cases[i].name, r == DW_SRC_EOF && exact && t.t0_ok && s->info.nch == 4 && s->info.fs == 200 &&
@@ -472,9 +480,10 @@ static void sd_line(FILE *f, int c, int i, int offset)
 /* An SD log whose pre-allocated tail holds an earlier recording's WELL-FORMED lines (case 07's kind, as
  * a tester found it): the firmware writes the counter of every sample it reads, in whole 512-byte
  * blocks, with a stamp when the stream stops and starts and a footer when the file is full; so reading
- * ends at a counter break, at a torn line across a block boundary, at a stop stamp alone, at the footer
- * or at a line of NUL padding past the line limit, and the note says how much was left and why. Two
- * stamps (stopped, started again) are a pause within the recording: reading goes on. */
+ * ends at a counter break, at a torn line across a block boundary, at a stamp whose device clock cannot
+ * be this recording's (622 s after the start stamp with 10 s of samples between), at the footer or at a
+ * line of NUL padding past the line limit, and the note says how much was left and why. Two stamps
+ * (stopped at 50 s, started again 30 s later) are a pause within the recording: reading goes on. */
 static void sd_stale(void)
 {
     char dir[] = "/tmp/dw-sdstale-XXXXXX", path[64];
@@ -484,7 +493,8 @@ static void sd_stale(void)
     static struct { const char *name, *why; int n; } kinds[] = {
         { "counter break at a block boundary", "(set below)", 2500 },
         { "torn line across a block", "across the 512-byte block boundary at byte", -1 },
-        { "a stop stamp alone", "the stream stopped at line 2503", 2500 },
+        { "a stamp whose clock is not this recording's", "the stream stamp at line 2503 holds the device "
+          "clock 000A1B2C, 622.3 s after the stamp at the recording's start, but 10.0 s of samples", 2500 },
         { "the footer of a full file", "closing footer is at line 2504", 2500 },
         { "NUL padding past the line limit", "is longer than 65536 bytes", 2500 },
         { "stopped and started again", NULL, 2600 },
@@ -525,7 +535,7 @@ static void sd_stale(void)
             for (int k = 0; k < 70000; k++)
                 fputc(0, f);
         } else if (kind == 5) {
-            fputs("%START AT\n000A1B2C\n%STOP AT\n000A2000\n", f);
+            fputs("%START AT\n0000C350\n%STOP AT\n00011170\n", f);      /* 50 s, 70 s */
             stale0 = 0;
         }
         for (int i = 0; i < (kind == 5 ? 100 : 3000); i++)
@@ -551,12 +561,77 @@ static void sd_stale(void)
             ok = ok && t.lost == 0 && !strstr(s->info.note, "lost") && strstr(s->info.note, kinds[kind].why) &&
                  strstr(s->info.note, "OBCI_2A.TXT: the last ") &&
                  strstr(s->info.note, kind == 4 ? "2999 of them sample lines" : "3000 of them sample lines");
-        else
-            ok = ok && t.lost == 60 && !strstr(s->info.note, "the last ");
+        else                                     /* 20 s paused, the counter restarted: nothing lost */
+            ok = ok && t.lost == 5000 && t.paused == 5000 && t.gaps == 1 && !strstr(s->info.note, "the last ") &&
+                 !strstr(s->info.note, "lost") && strstr(s->info.note, "streaming paused 1 time, 20.0 s");
         for (long k = 0; ok && k < t.n && k < nreal; k++)  /* every sample delivered is this recording's */
             ok = fabs(t.uv[k * 8] - ((k * 7) & 0xffffff) * 4.5 / 24 / 8388607 * 1e6) < 1e-9;
         CHECK(name, ok, "r %d n %ld lost %ld duration %g note \"%s\"", r, t.n, t.lost, s->info.duration_s,
               s->info.note);
+        free(t.uv);
+        dw_source_close(s);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
+/* Stream stamps as the Cyton firmware writes them (SD_Card_Stuff.ino, v2.0.1 to v3.1.5: 'b' writes
+ * "%STOP AT", 's' writes "%START AT", each with millis() on the next line, and every start restarts the
+ * counter at 00). "names" is what opens the file; "mid" what stands between sample 2499 and the rest;
+ * restart: the rest's counter starts at 00. */
+static void sd_stamps(void)
+{
+    char dir[] = "/tmp/dw-sdstamp-XXXXXX", path[64];
+    if (!mkdtemp(dir))
+        return;
+    snprintf(path, sizeof path, "%s/OBCI_3C.TXT", dir);
+    static const struct { const char *name, *head, *mid; int restart; long n, paused; const char *note; } k[] = {
+        { "sd stamps: a v2.0.1 file opening %START AT then %STOP AT (a stop, then the start) opens",
+          "%START AT\n0019B699\n%STOP AT\n0019C691\n", "", 0, 5000, 0, "SD-card log" },
+        { "sd stamps: a stop and a start mid-file are a 32-s pause (the clocks), not lost samples",
+          "%STOP AT\n00009C40\n", "%START AT\n0000C350\n%STOP AT\n00014050\n", 1, 5000, 8000,
+          "streaming paused 1 time, 32.0 s in all (a stop and a start stamp; the first at line 2503)" },
+        { "sd stamps: the same pause where the file names the start \"%START AT\" (read from the file)",
+          "%START AT\n00009C40\n", "%STOP AT\n0000C350\n%START AT\n00014050\n", 1, 5000, 8000,
+          "read as the stream's start" },
+        { "sd stamps: a lone stop stamp mid-file (its clock fits): reading goes on, with a note",
+          "%STOP AT\n00009C40\n", "%START AT\n0000C350\n", 0, 5000, 0, "1 stream stamp alone between samples "
+          "(the first at line 2503)" },
+        { "sd stamps: a lone start stamp mid-file, the counter restarted: reading goes on, nothing lost",
+          "%STOP AT\n00009C40\n", "%STOP AT\n0000C350\n", 1, 5000, 0, "stream stamp alone" },
+    };
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        FILE *f = fopen(path, "wb");
+        fputs(k[i].head, f);
+        for (int j = 0; j < 2500; j++)
+            sd_line(f, j, j, 0);
+        fputs(k[i].mid, f);
+        for (int j = 2500; j < 5000; j++)
+            sd_line(f, k[i].restart ? j - 2500 : j, j, 0);
+        fclose(f);
+        dw_err err = { "" };
+        dw_source *s = dw_source_open_file(path, NULL, &err);
+        if (!s) {
+            FAIL(k[i].name, "open: %s", err.msg);
+            continue;
+        }
+        take t;
+        int r = read_all(s, 256, &t);
+        int ok = r == DW_SRC_EOF && t.n == k[i].n && t.lost == k[i].paused && t.paused == k[i].paused &&
+                 t.t0_ok && s->info.duration_s == (t.n + t.paused) / 250.0 && !strstr(s->info.note, "lost") &&
+                 !strstr(s->info.note, "the last ") && strstr(s->info.note, k[i].note) &&
+                 !strcmp(s->ops->kind, "openbci-sd");
+        for (long j = 0; ok && j < t.n; j++)     /* every line, in order */
+            ok = fabs(t.uv[j * 8] - ((j * 7) & 0xffffff) * 4.5 / 24 / 8388607 * 1e6) < 1e-9;
+        CHECK(k[i].name, ok, "r %d n %ld lost %ld paused %ld duration %g note \"%s\"", r, t.n, t.lost, t.paused,
+              s->info.duration_s, s->info.note);
+        if (k[i].paused) {                       /* seeking into the pause: its rest, still a pause */
+            dw_block b;
+            int rr = s->ops->seek(s, 15.0) == 0 ? s->ops->read(s, &b, 10, 0) : -9;
+            CHECK("sd stamps: a seek into the pause delivers its rest as a pause", rr > 0 && b.gap == 2500 + 8000 -
+                  15 * 250 && b.pause == b.gap && b.pause_why, "r %d gap %ld pause %ld", rr, rr > 0 ? b.gap : 0,
+                  rr > 0 ? b.pause : 0);
+        }
         free(t.uv);
         dw_source_close(s);
     }
@@ -750,6 +825,7 @@ int main(void)
     sd_tails();
     sd_stale();
     sd_jump_inside();
+    sd_stamps();
     const char *dir = tap_shared_data();
     if (!dir) {
         SKIP("openbci real files", "no ../shared/data (set DW_SHARED_DATA)");
