@@ -174,6 +174,80 @@ static void gui_2024(const char *dir)
     dw_source_close(s);
 }
 
+/* A copy of src without its sample lines first..first+count-1 (lines that start with a digit). */
+static int cut_samples(const char *src, const char *dst, long first, long count)
+{
+    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+    char line[4096];
+    long k = 0;
+    while (in && out && fgets(line, sizeof line, in)) {
+        int sample = line[0] >= '0' && line[0] <= '9';
+        if (!sample || k < first || k >= first + count)
+            fputs(line, out);
+        k += sample;
+    }
+    if (in)
+        fclose(in);
+    return out ? fclose(out) : -1;
+}
+
+/* The real GUI files' timestamp columns (1-ms and 1-us: arrival stamps scattered -11..+32 ms, samples
+ * up to 35 ms apart) show no whole-cycle loss where there is none; cut a whole cycle (256 samples, or
+ * two and some) out of them and it is counted, exactly, as lost samples. */
+static void real_cycles(const char *dir)
+{
+    static const struct { const char *name; long lost; } files[] = {
+        { "OpenBCI-sampleData-1-blinks-jawClench-alpha.txt", 0 }, { "OpenBCI_GUI-v5-blinks-jawClench-alpha.txt", 0 },
+        { "OpenBCI_GUI-v6-blinks-jawClench-alpha.txt", 0 }, { "OpenBCI-GUI-2024-01-24_16-28-32.txt", 0 },
+        { "OpenBCI-RAW-2016-07-21_17-46-29.txt", 4 }, { "OBCI-01-sdcard.TXT", 0 },
+    };
+    char tmp[] = "/tmp/dw-cycles-XXXXXX", cut[128];
+    if (!mkdtemp(tmp))
+        return;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[1200], name[200];
+        snprintf(path, sizeof path, "%s/openbci/%s", dir, files[i].name);
+        dw_source *s = open_or_fail("real files: open", path);
+        if (!s)
+            continue;
+        take t, c;
+        read_all(s, 500, &t);
+        snprintf(name, sizeof name, "real files: %s: no whole index cycle invented from its timestamps",
+                 files[i].name);
+        CHECK(name, t.lost == files[i].lost && !strstr(s->info.note, "whole index cycle"), "lost %ld note \"%s\"",
+              t.lost, s->info.note);
+        dw_source_close(s);
+        for (long k = 256; i < 4 && k <= 600; k += 600 - 256) {   /* one cycle; two cycles and 88 */
+            long at = i == 3 ? 1200 : 10000;
+            snprintf(cut, sizeof cut, "%s/%s", tmp, files[i].name);
+            cut_samples(path, cut, at, k);
+            dw_err err = { "" };
+            s = dw_openbci_text_open(cut, NULL, &err);
+            snprintf(name, sizeof name, "real files: %s with %ld samples cut at %ld: %ld lost (%ld whole cycles)",
+                     files[i].name, k, at, k, k / 256);
+            if (!s) {
+                FAIL(name, "open: %s", err.msg);
+                continue;
+            }
+            read_all(s, 500, &c);
+            char want[96];
+            snprintf(want, sizeof want, "%ld whole index cycle%s, %ld samples", k / 256, k < 512 ? "" : "s",
+                     k / 256 * 256);
+            int same = c.n == t.n - k && c.lost == k && c.t0_ok && strstr(s->info.note, want) &&
+                       !strstr(s->info.note, "timestamps span");
+            long at_frame = at - (i == 1 || i == 3);   /* v5 and the 2024 file open with a row of zeros */
+            for (long j = 0; same && j < c.n * 8; j++)   /* the samples around the cut are the file's */
+                same = c.uv[j] == t.uv[j < at_frame * 8 ? j : j + k * 8];
+            CHECK(name, same, "n %ld of %ld lost %ld note \"%s\"", c.n, t.n, c.lost, s->info.note);
+            free(c.uv);
+            dw_source_close(s);
+            unlink(cut);
+        }
+        free(t.uv);
+    }
+    rmdir(tmp);
+}
+
 static double count_uv(const char *hex6)
 {
     long v = strtol(hex6, NULL, 16);
@@ -836,5 +910,6 @@ int main(void)
     gui_2024(dir);
     sd_card(dir);
     seeking(dir);
+    real_cycles(dir);
     TAP_DONE();
 }
