@@ -477,14 +477,18 @@ static int stamp_fits(const scan *sc, const struct stamp *st, long long next_fra
     return fabs(elapsed - counted) <= 0.005 * counted + 2.0;
 }
 
-/* The stream stamps between the last sample and this one (sc->stamps of them): 1, with sc->why, when
- * reading ends before this line; else *b says how this sample is numbered. Before the first sample the
- * last stamp is the start, and its name says which name starts (sc->start_name). Between samples:
+/* The stream stamps between the last sample and this one (sc->stamps of them; counter: this sample's):
+ * 1, with sc->why, when reading ends before this line; else *b says how this sample is numbered. Before
+ * the first sample the last stamp is the start, and its name says which name starts (sc->start_name).
+ * Between samples:
  *   a stop, then a start     a pause of the two clocks' difference; the counter restarts (startADS)
  *   stamps of one kind alone a note; reading goes on, the counter taken as restarted, no time counted
- *   a stamp whose clock does not fit the samples counted since the previous stamp (stamp_fits): not
- *                            this recording's (an earlier one's, left on the card): reading ends. */
-static int stamps_seen(scan *sc, long prev, long long next_frame, double fs, obci_break *b)
+ *   a stamp whose clock does not fit the samples counted since the previous start (stamp_fits), and an
+ *                            index after it that does not restart at 00, as the device's always does
+ *                            after a stamp: neither is this recording's (an earlier one's, left on the
+ *                            card): reading ends. With the index at 00 the device did restart: reading
+ *                            goes on, and the clocks are not trusted for the pause (0 s). */
+static int stamps_seen(scan *sc, long prev, long counter, long long next_frame, double fs, obci_break *b)
 {
     if (prev < 0) {
         sc->start_name = sc->st_last.name;
@@ -494,7 +498,8 @@ static int stamps_seen(scan *sc, long prev, long long next_frame, double fs, obc
     }
     if (!sc->start_name)
         sc->start_name = DW_OBCI_MARK_STOP_AT;   /* no stamp before the first sample: the firmware's names */
-    if (!stamp_fits(sc, &sc->st_first, next_frame, fs)) {
+    int fits = stamp_fits(sc, &sc->st_first, next_frame, fs);
+    if (!fits && counter != 0) {
         snprintf(sc->why, sizeof sc->why, "the stream stamp at line %ld holds the device clock %08lX, %.1f s "
                  "after the stamp at the recording's start, but %.1f s of samples lie between: it was not "
                  "written by this recording (an earlier one's, left on the card)", sc->st_first.line,
@@ -506,7 +511,7 @@ static int stamps_seen(scan *sc, long prev, long long next_frame, double fs, obc
     int first_starts = sc->st_first.name == sc->start_name, last_starts = sc->st_last.name == sc->start_name;
     if (sc->stamps >= 2 && !first_starts && last_starts) {           /* stopped, started again */
         unsigned long ms = (sc->st_last.ms - sc->st_first.ms) & 0xffffffffUL;
-        int known = sc->st_first.have_ms && sc->st_last.have_ms && ms <= 86400000UL;
+        int known = fits && sc->st_first.have_ms && sc->st_last.have_ms && ms <= 86400000UL;
         b->pause = known ? llround(ms / 1000.0 * fs) : 0;
         if (!sc->pauses++)
             sc->pause_line = sc->st_first.line;
@@ -700,7 +705,7 @@ static int build_index(dw_source *src, long long data_off, long lineno0, dw_err 
         if (r != 1 || (prev < 0 && p->fmt.skip_zero_rows && zero_row(&p->fmt, &row)))
             continue;
         obci_break b = { 0 };
-        if (sc.stamps ? stamps_seen(&sc, prev, next_frame, src->info.fs, &b)
+        if (sc.stamps ? stamps_seen(&sc, prev, row.counter, next_frame, src->info.fs, &b)
                       : stream_break(p, &sc, prev, row.counter, lineno, off)) {
             sc.tail_samples = 1;                 /* this line: the first of the tail */
             break;

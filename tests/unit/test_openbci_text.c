@@ -673,6 +673,9 @@ static void sd_stamps(void)
           "(the first at line 2503)" },
         { "sd stamps: a lone start stamp mid-file, the counter restarted: reading goes on, nothing lost",
           "%STOP AT\n00009C40\n", "%STOP AT\n0000C350\n", 1, 5000, 0, "stream stamp alone" },
+        /* a clock that is not this recording's, but the index restarts at 00 as the device's does */
+        { "sd stamps: a lone stamp whose clock does not fit, the index restarting at 00: reading goes on",
+          "%STOP AT\n00009C40\n", "%START AT\n000A1B2C\n", 1, 5000, 0, "stream stamp alone" },
     };
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
         FILE *f = fopen(path, "wb");
