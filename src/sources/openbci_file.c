@@ -316,7 +316,8 @@ typedef struct {
     long long cand_frame;
     double cand_before, cand_after;
     long tail_lines, tail_samples;/* lines after the last sample, and sample lines among them */
-    char why[240];                /* why reading ends before sample lines that follow ("" if none do) */
+    char foreign[320];            /* a footer that is not this recording's ("" if none) */
+    char why[320];                /* why reading ends before sample lines that follow ("" if none do) */
 } scan;
 
 static int index_add(obci_priv *p, size_t *cap, seek_entry e)
@@ -420,6 +421,8 @@ static void index_notes(dw_source *src, const scan *sc, long long fsize)
         dw_source_note(note, cap, "%s: the last %lld bytes (%ld lines), after the last sample (line %ld), hold "
                        "no samples (a stale or torn tail, as SD cards leave): ignored", name,
                        fsize - sc->tail_off, sc->tail_lines, end);
+    if (sc->foreign[0])
+        dw_source_note(note, cap, "%s: %s", name, sc->foreign);
     double by_index = (double)(sc->f_last - sc->f_first) / fs, by_clock = sc->t_last - sc->t_first;
     /* the GUI stamps packets on arrival (tens of ms of jitter) and a board's crystal drifts (tens of ppm):
      * a second over a minute, or 0.5 % over a night, is more than either */
@@ -442,7 +445,19 @@ static void skip_line(FILE *f)
 
 /* A line without a sample, as the format's marker reads it: 1 when the recording ends there. A stamp
  * is remembered with the clock on the line after it (hex millis()). */
-static int stream_mark(obci_priv *p, scan *sc, long lineno)
+static int stamp_fits(const scan *sc, const struct stamp *st, long long next_frame, double fs);
+
+/* The hex clock line (1-8 hex digits alone) in line: 1 with *ms, else 0. */
+static int clock_line(const char *line, unsigned long *ms)
+{
+    size_t n = strspn(line, "0123456789abcdefABCDEF");
+    if (n < 1 || n > 8 || line[n])
+        return 0;
+    *ms = strtoul(line, NULL, 16);
+    return 1;
+}
+
+static int stream_mark(obci_priv *p, scan *sc, long lineno, long long next_frame, double fs)
 {
     int m = p->fmt.marker ? p->fmt.marker(p->line) : DW_OBCI_MARK_NONE;
     if (m == DW_OBCI_MARK_STOP_AT || m == DW_OBCI_MARK_START_AT) {
@@ -451,9 +466,7 @@ static int stream_mark(obci_priv *p, scan *sc, long lineno)
             sc->st_first = st;
         sc->st_last = st;
     } else if (m == DW_OBCI_MARK_NONE && sc->stamps && !sc->st_last.have_ms && sc->st_last.line == lineno - 1) {
-        size_t n = strspn(p->line, "0123456789abcdefABCDEF");
-        if (n >= 1 && n <= 8 && !p->line[n]) {
-            sc->st_last.ms = strtoul(p->line, NULL, 16);
+        if (clock_line(p->line, &sc->st_last.ms)) {
             sc->st_last.have_ms = 1;
             if (sc->st_first.line == sc->st_last.line)
                 sc->st_first = sc->st_last;
@@ -461,6 +474,19 @@ static int stream_mark(obci_priv *p, scan *sc, long lineno)
     } else if (m == DW_OBCI_MARK_END) {
         snprintf(sc->why, sizeof sc->why, "the recording's closing footer is at line %ld (\"%.24s\"): "
                  "nothing after it was written by this recording", lineno, p->line);
+        /* "%Total time mS:" holds millis() when the file filled (the firmware's t starts at 0): a clock
+         * that does not fit this recording's makes the footer an earlier recording's */
+        long long at = ftello(p->f);
+        struct stamp ft = { 0 };
+        ft.have_ms = dw_obci_getline(p->f, &p->line, &p->cap) >= 0 && clock_line(p->line, &ft.ms);
+        if (at >= 0)
+            fseeko(p->f, at, SEEK_SET);
+        if (ft.have_ms && sc->have_ref && !stamp_fits(sc, &ft, next_frame, fs))
+            snprintf(sc->foreign, sizeof sc->foreign, "the footer at line %ld holds the device clock %08lX, %.1f s "
+                     "after the last start stamp with %.1f s of samples since: an earlier recording's footer, not "
+                     "this one's, and some lines before it may be that recording's too (nothing in the file tells "
+                     "from which 512-byte block on): they are read as data", lineno, ft.ms,
+                     (double)((ft.ms - sc->ref_ms) & 0xffffffffUL) / 1000.0, (double)(next_frame - sc->ref_frame) / fs);
     }
     return m == DW_OBCI_MARK_END;
 }
@@ -696,7 +722,7 @@ static int build_index(dw_source *src, long long data_off, long lineno0, dw_err 
         dw_obci_row row;
         char why[8];
         int r = p->fmt.parse(&p->fmt, p->line, &row, why, sizeof why);
-        if (r == 0 && stream_mark(p, &sc, lineno))
+        if (r == 0 && stream_mark(p, &sc, lineno, next_frame, src->info.fs))
             break;
         if (r < 0 && torn_at_block(p, &sc, off, lineno))
             break;

@@ -716,6 +716,43 @@ static void sd_stamps(void)
     rmdir(dir);
 }
 
+/* The footer of a full SD file ("%Total time mS:") holds millis() when the file filled: one that fits
+ * the recording's start stamp and samples (40 s + 10 s) ends it quietly; one that does not (300 s) is an
+ * earlier recording's footer, and the note says the lines before it may be that recording's too. */
+static void sd_footer_clock(void)
+{
+    char dir[] = "/tmp/dw-sdfoot-XXXXXX", path[64];
+    if (!mkdtemp(dir))
+        return;
+    snprintf(path, sizeof path, "%s/OBCI_4D.TXT", dir);
+    for (int fits = 1; fits >= 0; fits--) {
+        FILE *f = fopen(path, "wb");
+        fputs("%STOP AT\n00009C40\n", f);
+        for (int j = 0; j < 2500; j++)
+            sd_line(f, j, j, 0);
+        fprintf(f, "\n%%SamplingFreq:\n000FA\n%%Total time mS:\n%08X\n%%min Write time uS:\n000003E8\n",
+                fits ? 0xC350 : 0x493E0);
+        fclose(f);
+        dw_err err = { "" };
+        dw_source *s = dw_source_open_file(path, NULL, &err);
+        const char *name = fits ? "sd footer: its clock fits the recording: it ends it, nothing more said"
+                                : "sd footer: its clock does not fit: named an earlier recording's footer";
+        if (!s) {
+            FAIL(name, "open: %s", err.msg);
+            continue;
+        }
+        take t;
+        int r = read_all(s, 256, &t);
+        int said = strstr(s->info.note, "an earlier recording's footer, not this one's") != NULL;
+        CHECK(name, r == DW_SRC_EOF && t.n == 2500 && said == !fits && (fits || strstr(s->info.note,
+              "OBCI_4D.TXT: the footer at line 2506 holds the device clock 000493E0, 260.0 s after")), "r %d n %ld note \"%s\"", r, t.n, s->info.note);
+        free(t.uv);
+        dw_source_close(s);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
 /* A counter jump inside a block of the file is not where the device's written blocks end: a sample
  * missing in the middle of the night, or one line's index damaged, is lost samples, and the rest of the
  * night is read (a tester's single corrupt index byte at 150 s of a 300-s log cut it to 5 epochs). */
@@ -903,6 +940,7 @@ int main(void)
     sd_stale();
     sd_jump_inside();
     sd_stamps();
+    sd_footer_clock();
     const char *dir = tap_shared_data();
     if (!dir) {
         SKIP("openbci real files", "no ../shared/data (set DW_SHARED_DATA)");
