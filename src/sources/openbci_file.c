@@ -12,7 +12,10 @@
  * stale or torn lines, NUL padding) are not part of the recording: reading ends at the last sample and
  * a note gives their size. A format whose counter never jumps (counter_exact: a device's own file)
  * ends earlier, where its stream breaks (stream_break, torn_at_block, the format's marker lines): the
- * well-formed lines an earlier recording left after that are the tail too, and the note says why. */
+ * well-formed lines an earlier recording left after that are the tail too, and the note says why.
+ * Stream stamps (stamps_seen) make pauses (dw_block.pause) and counter restarts; a timestamp column
+ * shows whole counter cycles lost (cycle_sample). Both become breaks: the index pass finds them, and
+ * reading numbers the samples by them, so the two agree. */
 #include "sources/openbci_file.h"
 #include "base/files.h"
 #include "base/text.h"
@@ -333,7 +336,6 @@ static int index_add(obci_priv *p, size_t *cap, seek_entry e)
     return 0;
 }
 
-/* One sample line of the index pass (row parsed). */
 static void cycle_sample(obci_priv *p, scan *sc, double t, long long frame, long lineno, long long *next_frame);
 
 static int brk_add(obci_priv *p, obci_break b)
@@ -443,8 +445,6 @@ static void skip_line(FILE *f)
     funlockfile(f);
 }
 
-/* A line without a sample, as the format's marker reads it: 1 when the recording ends there. A stamp
- * is remembered with the clock on the line after it (hex millis()). */
 static int stamp_fits(const scan *sc, const struct stamp *st, long long next_frame, double fs);
 
 /* The hex clock line (1-8 hex digits alone) in line: 1 with *ms, else 0. */
@@ -457,6 +457,9 @@ static int clock_line(const char *line, unsigned long *ms)
     return 1;
 }
 
+/* A line without a sample, as the format's marker reads it: 1 when the recording ends there. A stamp
+ * is remembered with the clock on the line after it (hex millis()); a footer's clock is checked
+ * (next_frame: samples counted so far, at fs). */
 static int stream_mark(obci_priv *p, scan *sc, long lineno, long long next_frame, double fs)
 {
     int m = p->fmt.marker ? p->fmt.marker(p->line) : DW_OBCI_MARK_NONE;
@@ -527,8 +530,9 @@ static int stamps_seen(scan *sc, long prev, long counter, long long next_frame, 
     int fits = stamp_fits(sc, &sc->st_first, next_frame, fs);
     if (!fits && counter != 0) {
         snprintf(sc->why, sizeof sc->why, "the stream stamp at line %ld holds the device clock %08lX, %.1f s "
-                 "after the stamp at the recording's start, but %.1f s of samples lie between: it was not "
-                 "written by this recording (an earlier one's, left on the card)", sc->st_first.line,
+                 "after the last start stamp, but %.1f s of samples lie between, and the sample index after it "
+                 "does not restart at 00 as the device's does: it was not written by this recording (an "
+                 "earlier one's, left on the card)", sc->st_first.line,
                  sc->st_first.ms, (double)((sc->st_first.ms - sc->ref_ms) & 0xffffffffUL) / 1000.0,
                  (double)(next_frame - sc->ref_frame) / fs);
         return 1;

@@ -568,7 +568,7 @@ static void sd_stale(void)
         { "counter break at a block boundary", "(set below)", 2500 },
         { "torn line across a block", "across the 512-byte block boundary at byte", -1 },
         { "a stamp whose clock is not this recording's", "the stream stamp at line 2503 holds the device "
-          "clock 000A1B2C, 622.3 s after the stamp at the recording's start, but 10.0 s of samples", 2500 },
+          "clock 000A1B2C, 622.3 s after the last start stamp, but 10.0 s of samples", 2500 },
         { "the footer of a full file", "closing footer is at line 2504", 2500 },
         { "NUL padding past the line limit", "is longer than 65536 bytes", 2500 },
         { "stopped and started again", NULL, 2600 },
