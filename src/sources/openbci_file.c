@@ -309,7 +309,7 @@ typedef struct {
     int  lone;                    /* stamps alone between samples */
     long lone_line;
     /* whole counter cycles the timestamps show (formats with a time column) */
-    int  cycles;
+    long cycles;
     long long cycle_frames;
     double t_prev;                /* the last timestamped sample, its frame */
     long long f_prev;
@@ -393,7 +393,7 @@ static void index_notes(dw_source *src, const scan *sc, long long fsize)
     size_t cap = sizeof src->info.note;
     double fs = src->info.fs;
     if (sc->lost && sc->cycles)
-        dw_source_note(note, cap, "%s: %lld samples lost (sample-index jumps, and %d whole index cycle%s, %lld "
+        dw_source_note(note, cap, "%s: %lld samples lost (sample-index jumps, and %ld whole index cycle%s, %lld "
                        "samples, that the index cannot show and the timestamps do)", name, sc->lost, sc->cycles,
                        sc->cycles == 1 ? "" : "s", sc->cycle_frames);
     else if (sc->lost)
@@ -563,15 +563,22 @@ static int stamps_seen(scan *sc, long prev, long counter, long long next_frame, 
  * but never early. So the lowest residual (timestamp minus frame / fs) over a few seconds follows the
  * device's clock; a loss of k cycles raises it by k cycles' time for good, a stall only for a moment.
  * A jump of half a cycle or more between two samples makes a candidate; CYCLE_WINDOW_S later, the
- * lowest residual after it minus the lowest in the CYCLE_WINDOW_S before it, within a quarter cycle of
+ * lowest residual after it minus the lowest in the CYCLE_WINDOW_S before it, within CYCLE_TOL cycle of
  * k >= 1 cycles, is k cycles lost (a break on the candidate's line); anything else is none. */
 #define CYCLE_WINDOW_S 3.0
+/* Within 0.12 cycle (123 ms on a Cyton) of whole cycles: the lowest residual moves by a few ms on the
+ * real files, the board's clock 0.5 % of the 6 s compared at most (30 ms); a host clock step (NTP) of any
+ * other size is not taken for a loss. A loss longer than an hour is not believed (a clock set anew). */
+#define CYCLE_TOL 0.12
+#define CYCLE_MAX_S 3600.0
 static void cycle_resolve(obci_priv *p, scan *sc, long long *next_frame)
 {
     double fs = p->cycle_fs, cyc_s = (double)p->cycle / fs, d = sc->cand_after - sc->cand_before;
-    long k = lround(d / cyc_s);
     sc->cand = 0;
-    if (k < 1 || fabs(d - k * cyc_s) > 0.25 * cyc_s)
+    if (!(d >= 0.5 * cyc_s && d <= CYCLE_MAX_S))
+        return;
+    long k = lround(d / cyc_s);
+    if (fabs(d - k * cyc_s) > CYCLE_TOL * cyc_s)
         return;
     long long add = (long long)k * p->cycle;
     for (size_t i = 0; i < p->nidx; i++)          /* the seek entries after the candidate move on */
@@ -592,7 +599,7 @@ static void cycle_resolve(obci_priv *p, scan *sc, long long *next_frame)
     sc->f_last += add;
     sc->f_prev += add;
     sc->lost += add;
-    sc->cycles += (int)k;
+    sc->cycles += k;
     sc->cycle_frames += add;
     memset(sc->bk, 0, sizeof sc->bk);             /* residuals before the loss no longer apply */
 }
