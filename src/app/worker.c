@@ -774,12 +774,12 @@ static void publish(dw_worker *w, int force)
     p->bells = 0;
 }
 
-/* A deliberate pause of the stream (an impedance check stops the board) in the recording, with its
- * span, and in the session log: the gap it leaves is not loss. */
-static void note_pause(dw_worker *w, double t, double dur)
+/* A deliberate pause of the stream (an impedance check stops the board; a file's stop and start stamps)
+ * in the recording, with its span, and in the session log: the gap it leaves is not loss. */
+static void note_pause(dw_worker *w, double t, double dur, const char *why)
 {
-    char text[96];
-    snprintf(text, sizeof text, "Pause %.2f s: impedance check (the board stopped, no EEG)", dur);
+    char text[128];
+    snprintf(text, sizeof text, "Pause %.2f s: %s", dur, why ? why : "the stream stopped on purpose");
     annotate(w, t, dur, text);
     dw_session_note(w->session, t, "check", 0, text);
 }
@@ -799,7 +799,7 @@ static int read_block(dw_worker *w, int max_frames)
     if (b.pause > 0) {
         w->src_pauses++;
         w->src_paused += b.pause;
-        note_pause(w, (double)w->frames / in->fs, b.pause / in->fs);
+        note_pause(w, (double)w->frames / in->fs, b.pause / in->fs, b.pause_why);
     }
     if (in->live)
         dw_arrivals_add(&w->arrivals, n, dw_now_wall());

@@ -343,6 +343,7 @@ static int cyton_read(dw_source *src, dw_block *out, int max_frames, int timeout
     out->uv = c->uv;
     out->gap = c->q[c->qhead].lost;
     out->pause = c->q[c->qhead].index == c->pause_at ? out->gap : 0;
+    out->pause_why = out->pause ? "impedance check (the board stopped, no EEG)" : NULL;
     out->t0 = c->q[c->qhead].index / src->info.fs;
     int n = 0;
     /* A block is continuous: a later gap starts the next block. */

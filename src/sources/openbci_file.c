@@ -12,7 +12,10 @@
  * stale or torn lines, NUL padding) are not part of the recording: reading ends at the last sample and
  * a note gives their size. A format whose counter never jumps (counter_exact: a device's own file)
  * ends earlier, where its stream breaks (stream_break, torn_at_block, the format's marker lines): the
- * well-formed lines an earlier recording left after that are the tail too, and the note says why. */
+ * well-formed lines an earlier recording left after that are the tail too, and the note says why.
+ * Stream stamps (stamps_seen) make pauses (dw_block.pause) and counter restarts; a timestamp column
+ * shows whole counter cycles lost (cycle_sample). Both become breaks: the index pass finds them, and
+ * reading numbers the samples by them, so the two agree. */
 #include "sources/openbci_file.h"
 #include "base/files.h"
 #include "base/text.h"
@@ -37,6 +40,16 @@ typedef struct {
     long      prev;
 } seek_entry;
 
+/* Where reading must not take the counter's word for the frame number: a sample line whose counter
+ * restarts (a stream stamp before it), that follows a pause (stop and start stamps: pause frames), or
+ * that follows whole counter cycles the timestamps show were lost (add frames). Found by the index
+ * pass, applied by next_row, so both number the samples alike. */
+typedef struct {
+    long      line;             /* the sample's line number */
+    long long add, pause;       /* frames lost before it (beyond the counter's jump), frames paused */
+    int       restart;          /* the counter restarts here: its jump means nothing */
+} obci_break;
+
 typedef struct {
     struct dw_source_ops ops;   /* obci_ops with the format's kind */
     FILE  *f;
@@ -57,6 +70,12 @@ typedef struct {
     size_t nidx;
     long   bad, bad_run;
     long   end_line;            /* the line of the last sample: reading ends there */
+    obci_break *brk;            /* by line, ascending */
+    size_t nbrk, brk_cap, ibrk; /* ibrk: the next one reading may meet */
+    long long row_pause;        /* pause frames before the row next_row returned last */
+    long long pending_pause;
+    long   cycle;               /* samples in one counter cycle (counter_mod / counter_step) */
+    double cycle_fs;            /* the rate the cycle check counts time by */
 } obci_priv;
 
 long dw_obci_getline(FILE *f, char **buf, size_t *cap)
@@ -139,7 +158,12 @@ static int next_row(dw_source *src, dw_obci_row *row, long long *frame)
         p->bad_run = 0;
         if (p->prev < 0 && p->fmt.skip_zero_rows && zero_row(&p->fmt, row))
             continue;
-        *frame = p->next_frame + lost_between(&p->fmt, p->prev, row->counter);
+        while (p->ibrk < p->nbrk && p->brk[p->ibrk].line < p->lineno)
+            p->ibrk++;
+        const obci_break *b = p->ibrk < p->nbrk && p->brk[p->ibrk].line == p->lineno ? &p->brk[p->ibrk] : NULL;
+        *frame = p->next_frame + (b && b->restart ? 0 : lost_between(&p->fmt, p->prev, row->counter)) +
+                 (b ? b->add + b->pause : 0);
+        p->row_pause = b ? b->pause : 0;
         p->prev = row->counter;
         p->next_frame = *frame + 1;
         return 1;
@@ -160,14 +184,15 @@ static int obci_read(dw_source *src, dw_block *out, int max_frames, int timeout_
         p->out_cap = max_frames;
     }
     memset(out, 0, sizeof *out);
-    long long first = 0;
+    long long first = 0, first_pause = 0;
     int n = 0;
     while (n < max_frames) {
         dw_obci_row row;
-        long long frame;
+        long long frame, pause;
         if (p->have_pending) {
             row = p->pending;
             frame = p->pending_frame;
+            pause = p->pending_pause;
             p->have_pending = 0;
         } else {
             int r = next_row(src, &row, &frame);
@@ -175,12 +200,15 @@ static int obci_read(dw_source *src, dw_block *out, int max_frames, int timeout_
                 return DW_SRC_ERR;
             if (r == 0)
                 break;
+            pause = p->row_pause;
         }
         if (n == 0) {
             first = frame;
-        } else if (frame != first + n) {  /* samples lost: this one starts the next block */
+            first_pause = pause;
+        } else if (frame != first + n) {  /* samples lost or a pause: this one starts the next block */
             p->pending = row;
             p->pending_frame = frame;
+            p->pending_pause = pause;
             p->have_pending = 1;
             break;
         }
@@ -198,6 +226,9 @@ static int obci_read(dw_source *src, dw_block *out, int max_frames, int timeout_
     out->uv = p->out;
     out->t0 = (double)first / src->info.fs;
     out->gap = first > p->pos ? (long)(first - p->pos) : 0;
+    out->pause = (long)(first_pause < out->gap ? first_pause : out->gap);  /* a seek into a pause: its rest */
+    if (out->pause)
+        out->pause_why = "the stream stopped and started again (the file's stop and start stamps)";
     p->pos = first + n;
     return n;
 }
@@ -217,6 +248,7 @@ static int obci_seek(dw_source *src, double t_s)
     p->lineno = p->idx[k].lineno;
     p->next_frame = p->idx[k].next_frame;
     p->prev = p->idx[k].prev;
+    p->ibrk = 0;
     p->have_pending = 0;
     p->bad_run = 0;
     p->pos = target;
@@ -231,6 +263,7 @@ static int obci_seek(dw_source *src, double t_s)
         if (frame >= target) {
             p->pending = row;
             p->pending_frame = frame;
+            p->pending_pause = p->row_pause;
             p->have_pending = 1;
             return 0;
         }
@@ -246,6 +279,7 @@ static void obci_close(dw_source *src)
         free(p->line);
         free(p->out);
         free(p->idx);
+        free(p->brk);
         free(p);
     }
     free(src);
@@ -262,10 +296,31 @@ typedef struct {
     double t_first, t_last;       /* timestamps of the first sample that has one, and of the last sample */
     long long f_first, f_last;    /* their frames */
     long long last_off;           /* where the last sample's line starts */
-    long stamp_line;              /* the first stream stamp since the last sample, 0 if none */
-    int  stamps;                  /* stream stamps since the last sample */
+    /* stream stamps since the last sample: how many, the first and the last (name, line, clock) */
+    int  stamps;
+    struct stamp { int name, have_ms; long line; unsigned long ms; } st_first, st_last;
+    int  start_name;              /* the name that means "started" (the stamp before the first sample) */
+    int  have_ref;                /* the device clock at a known frame: ref_ms at ref_frame */
+    unsigned long ref_ms;
+    long long ref_frame;
+    int  pauses, pauses_unknown;  /* stop-start pairs, and those without both clocks (counted 0 s) */
+    long long pause_frames;
+    long pause_line;              /* the first pair's stop stamp */
+    int  lone;                    /* stamps alone between samples */
+    long lone_line;
+    /* whole counter cycles the timestamps show (formats with a time column) */
+    long cycles;
+    long long cycle_frames;
+    double t_prev;                /* the last timestamped sample, its frame */
+    long long f_prev;
+    struct { long long sec; double min; } bk[4];   /* the lowest clock residual in each of 4 seconds */
+    int  cand;                    /* a jump in the timestamps waits for the next seconds to tell */
+    long cand_line;
+    long long cand_frame;
+    double cand_before, cand_after;
     long tail_lines, tail_samples;/* lines after the last sample, and sample lines among them */
-    char why[240];                /* why reading ends before sample lines that follow ("" if none do) */
+    char foreign[320];            /* a footer that is not this recording's ("" if none) */
+    char why[320];                /* why reading ends before sample lines that follow ("" if none do) */
 } scan;
 
 static int index_add(obci_priv *p, size_t *cap, seek_entry e)
@@ -281,12 +336,32 @@ static int index_add(obci_priv *p, size_t *cap, seek_entry e)
     return 0;
 }
 
-/* One sample line of the index pass (row parsed). */
-static int index_sample(obci_priv *p, scan *sc, size_t *cap, const dw_obci_row *row, long long off, long lineno,
-                        long long *next_frame, long long *target, long *prev, const seek_entry *first)
+static void cycle_sample(obci_priv *p, scan *sc, double t, long long frame, long lineno, long long *next_frame);
+
+static int brk_add(obci_priv *p, obci_break b)
 {
-    long long frame = *next_frame + lost_between(&p->fmt, *prev, row->counter);
-    sc->lost += frame - *next_frame;
+    if (p->nbrk == p->brk_cap) {
+        size_t cap = p->brk_cap ? 2 * p->brk_cap : 16;
+        obci_break *v = realloc(p->brk, cap * sizeof *v);
+        if (!v)
+            return -1;
+        p->brk = v;
+        p->brk_cap = cap;
+    }
+    p->brk[p->nbrk++] = b;
+    return 0;
+}
+
+/* One sample line of the index pass (row parsed); b: how its frame is numbered when the counter alone
+ * cannot say (all 0: by the counter), kept for reading. */
+static int index_sample(obci_priv *p, scan *sc, size_t *cap, const dw_obci_row *row, long long off, long lineno,
+                        long long *next_frame, long long *target, long *prev, const seek_entry *first,
+                        obci_break b)
+{
+    long long frame = *next_frame + (b.restart ? 0 : lost_between(&p->fmt, *prev, row->counter)) + b.add + b.pause;
+    sc->lost += frame - *next_frame - b.pause;
+    if ((b.restart || b.add || b.pause) && (b.line = lineno, brk_add(p, b) < 0))
+        return -1;
     if ((frame >= *target || p->nidx == 0) &&
         index_add(p, cap, p->nidx ? (seek_entry){ off, lineno - 1, *next_frame, *prev } : *first) < 0)
         return -1;
@@ -301,8 +376,11 @@ static int index_sample(obci_priv *p, scan *sc, size_t *cap, const dw_obci_row *
     p->end_line = lineno;
     sc->tail_off = ftello(p->f);
     sc->last_off = off, sc->f_last = frame;
-    if (sc->t_first <= 0 && p->fmt.time_of && (sc->t_first = p->fmt.time_of(&p->fmt, p->line)) > 0)
-        sc->f_first = frame;
+    double t = p->fmt.time_of ? p->fmt.time_of(&p->fmt, p->line) : 0;
+    if (sc->t_first <= 0 && t > 0)
+        sc->t_first = t, sc->f_first = frame;
+    if (t > 0 && p->cycle > 1)
+        cycle_sample(p, sc, t, frame, lineno, next_frame);
     return 0;
 }
 
@@ -314,8 +392,26 @@ static void index_notes(dw_source *src, const scan *sc, long long fsize)
     char *note = src->info.note;
     size_t cap = sizeof src->info.note;
     double fs = src->info.fs;
-    if (sc->lost)
+    if (sc->lost && sc->cycles)
+        dw_source_note(note, cap, "%s: %lld samples lost (sample-index jumps, and %ld whole index cycle%s, %lld "
+                       "samples, that the index cannot show and the timestamps do)", name, sc->lost, sc->cycles,
+                       sc->cycles == 1 ? "" : "s", sc->cycle_frames);
+    else if (sc->lost)
         dw_source_note(note, cap, "%s: %lld samples lost (sample-index jumps)", name, sc->lost);
+    if (sc->start_name == DW_OBCI_MARK_START_AT)
+        dw_source_note(note, cap, "%s: the stamp before the first sample is \"%%START AT\": read as the stream's "
+                       "start, and \"%%STOP AT\" as its stop (Cyton firmware v2.0.1-v3.1.5 swap the two names)",
+                       name);
+    if (sc->pauses)
+        dw_source_note(note, cap, "%s: streaming paused %d time%s, %.1f s in all (a stop and a start stamp; the "
+                       "first at line %ld), by the device clock in the stamps%s: a pause, not a loss", name,
+                       sc->pauses, sc->pauses == 1 ? "" : "s", (double)sc->pause_frames / fs, sc->pause_line,
+                       sc->pauses_unknown ? " (where a stamp has no clock, the pause counts 0 s)" : "");
+    if (sc->lone)
+        dw_source_note(note, cap, "%s: %d stream stamp%s alone between samples (the first at line %ld), not a "
+                       "stop and a start: reading goes on, the sample index taken as restarted there (every "
+                       "start restarts it) and no time counted between", name, sc->lone, sc->lone == 1 ? "" : "s",
+                       sc->lone_line);
     if (sc->bad)
         dw_source_note(note, cap, "%s: %ld unreadable lines skipped (first: line %ld)", name, sc->bad, sc->first_bad);
     long end = ((obci_priv *)src->priv)->end_line;
@@ -327,6 +423,8 @@ static void index_notes(dw_source *src, const scan *sc, long long fsize)
         dw_source_note(note, cap, "%s: the last %lld bytes (%ld lines), after the last sample (line %ld), hold "
                        "no samples (a stale or torn tail, as SD cards leave): ignored", name,
                        fsize - sc->tail_off, sc->tail_lines, end);
+    if (sc->foreign[0])
+        dw_source_note(note, cap, "%s: %s", name, sc->foreign);
     double by_index = (double)(sc->f_last - sc->f_first) / fs, by_clock = sc->t_last - sc->t_first;
     /* the GUI stamps packets on arrival (tens of ms of jitter) and a board's crystal drifts (tens of ppm):
      * a second over a minute, or 0.5 % over a night, is more than either */
@@ -347,27 +445,206 @@ static void skip_line(FILE *f)
     funlockfile(f);
 }
 
-/* A line without a sample, as the format's marker reads it: 1 when the recording ends there. */
-static int stream_mark(obci_priv *p, scan *sc, long lineno)
+static int stamp_fits(const scan *sc, const struct stamp *st, long long next_frame, double fs);
+
+/* The hex clock line (1-8 hex digits alone) in line: 1 with *ms, else 0. */
+static int clock_line(const char *line, unsigned long *ms)
+{
+    size_t n = strspn(line, "0123456789abcdefABCDEF");
+    if (n < 1 || n > 8 || line[n])
+        return 0;
+    *ms = strtoul(line, NULL, 16);
+    return 1;
+}
+
+/* A line without a sample, as the format's marker reads it: 1 when the recording ends there. A stamp
+ * is remembered with the clock on the line after it (hex millis()); a footer's clock is checked
+ * (next_frame: samples counted so far, at fs). */
+static int stream_mark(obci_priv *p, scan *sc, long lineno, long long next_frame, double fs)
 {
     int m = p->fmt.marker ? p->fmt.marker(p->line) : DW_OBCI_MARK_NONE;
-    if (m == DW_OBCI_MARK_STAMP && !sc->stamps++)
-        sc->stamp_line = lineno;
-    else if (m == DW_OBCI_MARK_END)
+    if (m == DW_OBCI_MARK_STOP_AT || m == DW_OBCI_MARK_START_AT) {
+        struct stamp st = { m, 0, lineno, 0 };
+        if (!sc->stamps++)
+            sc->st_first = st;
+        sc->st_last = st;
+    } else if (m == DW_OBCI_MARK_NONE && sc->stamps && !sc->st_last.have_ms && sc->st_last.line == lineno - 1) {
+        if (clock_line(p->line, &sc->st_last.ms)) {
+            sc->st_last.have_ms = 1;
+            if (sc->st_first.line == sc->st_last.line)
+                sc->st_first = sc->st_last;
+        }
+    } else if (m == DW_OBCI_MARK_END) {
         snprintf(sc->why, sizeof sc->why, "the recording's closing footer is at line %ld (\"%.24s\"): "
                  "nothing after it was written by this recording", lineno, p->line);
+        /* "%Total time mS:" holds millis() when the file filled (the firmware's t starts at 0): a clock
+         * that does not fit this recording's makes the footer an earlier recording's */
+        long long at = ftello(p->f);
+        struct stamp ft = { 0 };
+        ft.have_ms = dw_obci_getline(p->f, &p->line, &p->cap) >= 0 && clock_line(p->line, &ft.ms);
+        if (at >= 0)
+            fseeko(p->f, at, SEEK_SET);
+        if (ft.have_ms && sc->have_ref && !stamp_fits(sc, &ft, next_frame, fs))
+            snprintf(sc->foreign, sizeof sc->foreign, "the footer at line %ld holds the device clock %08lX, %.1f s "
+                     "after the last start stamp with %.1f s of samples since: an earlier recording's footer, not "
+                     "this one's, and some lines before it may be that recording's too (nothing in the file tells "
+                     "from which 512-byte block on): they are read as data", lineno, ft.ms,
+                     (double)((ft.ms - sc->ref_ms) & 0xffffffffUL) / 1000.0, (double)(next_frame - sc->ref_frame) / fs);
+    }
     return m == DW_OBCI_MARK_END;
 }
 
+/* Whether a stamp's clock fits this recording: the device's millis() since the reference stamp against
+ * the samples counted since (next_frame), within 0.5 % (the ADS1299's internal oscillator, +-0.5 %) and
+ * 2 s; 1 when there is nothing to compare. */
+static int stamp_fits(const scan *sc, const struct stamp *st, long long next_frame, double fs)
+{
+    if (!sc->have_ref || !st->have_ms)
+        return 1;
+    double elapsed = (double)(unsigned long)((st->ms - sc->ref_ms) & 0xffffffffUL) / 1000.0;
+    double counted = (double)(next_frame - sc->ref_frame) / fs;
+    return fabs(elapsed - counted) <= 0.005 * counted + 2.0;
+}
+
+/* The stream stamps between the last sample and this one (sc->stamps of them; counter: this sample's):
+ * 1, with sc->why, when reading ends before this line; else *b says how this sample is numbered. Before
+ * the first sample the last stamp is the start, and its name says which name starts (sc->start_name).
+ * Between samples:
+ *   a stop, then a start     a pause of the two clocks' difference; the counter restarts (startADS)
+ *   stamps of one kind alone a note; reading goes on, the counter taken as restarted, no time counted
+ *   a stamp whose clock does not fit the samples counted since the previous start (stamp_fits), and an
+ *                            index after it that does not restart at 00, as the device's always does
+ *                            after a stamp: neither is this recording's (an earlier one's, left on the
+ *                            card): reading ends. With the index at 00 the device did restart: reading
+ *                            goes on, and the clocks are not trusted for the pause (0 s). */
+static int stamps_seen(scan *sc, long prev, long counter, long long next_frame, double fs, obci_break *b)
+{
+    if (prev < 0) {
+        sc->start_name = sc->st_last.name;
+        if (sc->st_last.have_ms)
+            sc->have_ref = 1, sc->ref_ms = sc->st_last.ms, sc->ref_frame = 0;
+        return 0;
+    }
+    if (!sc->start_name)
+        sc->start_name = DW_OBCI_MARK_STOP_AT;   /* no stamp before the first sample: the firmware's names */
+    int fits = stamp_fits(sc, &sc->st_first, next_frame, fs);
+    if (!fits && counter != 0) {
+        snprintf(sc->why, sizeof sc->why, "the stream stamp at line %ld holds the device clock %08lX, %.1f s "
+                 "after the last start stamp, but %.1f s of samples lie between, and the sample index after it "
+                 "does not restart at 00 as the device's does: it was not written by this recording (an "
+                 "earlier one's, left on the card)", sc->st_first.line,
+                 sc->st_first.ms, (double)((sc->st_first.ms - sc->ref_ms) & 0xffffffffUL) / 1000.0,
+                 (double)(next_frame - sc->ref_frame) / fs);
+        return 1;
+    }
+    b->restart = 1;
+    int first_starts = sc->st_first.name == sc->start_name, last_starts = sc->st_last.name == sc->start_name;
+    if (sc->stamps >= 2 && !first_starts && last_starts) {           /* stopped, started again */
+        unsigned long ms = (sc->st_last.ms - sc->st_first.ms) & 0xffffffffUL;
+        int known = fits && sc->st_first.have_ms && sc->st_last.have_ms && ms <= 86400000UL;
+        b->pause = known ? llround(ms / 1000.0 * fs) : 0;
+        if (!sc->pauses++)
+            sc->pause_line = sc->st_first.line;
+        sc->pauses_unknown += !known;
+        sc->pause_frames += b->pause;
+    } else if (!sc->lone++) {
+        sc->lone_line = sc->st_first.line;
+    }
+    sc->have_ref = sc->st_last.have_ms && last_starts;     /* after a stop alone: no clock to go by */
+    sc->ref_ms = sc->st_last.ms;
+    sc->ref_frame = next_frame + b->pause;
+    return 0;
+}
+
+/* Whole counter cycles lost (the counter cannot show them: 256 samples on a Cyton, 201 on a Ganglion)
+ * seen by a format's timestamp column. The host stamps each sample on arrival: on the real GUI files
+ * in ../shared/data/openbci (1-ms and 1-us columns) the stamps scatter -11 to +32 ms about a straight
+ * line and samples arrive up to 35 ms apart, and a stall delays samples that then arrive in a burst,
+ * but never early. So the lowest residual (timestamp minus frame / fs) over a few seconds follows the
+ * device's clock; a loss of k cycles raises it by k cycles' time for good, a stall only for a moment.
+ * A jump of half a cycle or more between two samples makes a candidate; CYCLE_WINDOW_S later, the
+ * lowest residual after it minus the lowest in the CYCLE_WINDOW_S before it, within CYCLE_TOL cycle of
+ * k >= 1 cycles, is k cycles lost (a break on the candidate's line); anything else is none. */
+#define CYCLE_WINDOW_S 3.0
+/* Within 0.12 cycle (123 ms on a Cyton) of whole cycles: the lowest residual moves by a few ms on the
+ * real files, the board's clock 0.5 % of the 6 s compared at most (30 ms); a host clock step (NTP) of any
+ * other size is not taken for a loss. A loss longer than an hour is not believed (a clock set anew). */
+#define CYCLE_TOL 0.12
+#define CYCLE_MAX_S 3600.0
+static void cycle_resolve(obci_priv *p, scan *sc, long long *next_frame)
+{
+    double fs = p->cycle_fs, cyc_s = (double)p->cycle / fs, d = sc->cand_after - sc->cand_before;
+    sc->cand = 0;
+    if (!(d >= 0.5 * cyc_s && d <= CYCLE_MAX_S))
+        return;
+    long k = lround(d / cyc_s);
+    if (fabs(d - k * cyc_s) > CYCLE_TOL * cyc_s)
+        return;
+    long long add = (long long)k * p->cycle;
+    for (size_t i = 0; i < p->nidx; i++)          /* the seek entries after the candidate move on */
+        if (p->idx[i].lineno >= sc->cand_line)
+            p->idx[i].next_frame += add;
+    size_t at = p->nbrk;                          /* the break, in line order (a later stamp's may exist) */
+    while (at > 0 && p->brk[at - 1].line > sc->cand_line)
+        at--;
+    if (at > 0 && p->brk[at - 1].line == sc->cand_line) {
+        p->brk[at - 1].add += add;
+    } else {
+        if (brk_add(p, (obci_break){ 0 }) < 0)
+            return;
+        memmove(p->brk + at + 1, p->brk + at, (p->nbrk - 1 - at) * sizeof *p->brk);
+        p->brk[at] = (obci_break){ sc->cand_line, add, 0, 0 };
+    }
+    *next_frame += add;
+    sc->f_last += add;
+    sc->f_prev += add;
+    sc->lost += add;
+    sc->cycles += k;
+    sc->cycle_frames += add;
+    memset(sc->bk, 0, sizeof sc->bk);             /* residuals before the loss no longer apply */
+}
+
+/* One timestamped sample (t, frame) for the cycle check; lineno its line. */
+static void cycle_sample(obci_priv *p, scan *sc, double t, long long frame, long lineno, long long *next_frame)
+{
+    double fs = p->cycle_fs, r = t - (double)frame / fs;
+    long long sec = (long long)floor((double)frame / fs);
+    if (sc->cand && frame - sc->cand_frame > CYCLE_WINDOW_S * fs) {
+        long long was = *next_frame;
+        cycle_resolve(p, sc, next_frame);
+        frame += *next_frame - was;
+        r = t - (double)frame / fs;
+    }
+    if (sc->cand) {
+        sc->cand_after = fmin(sc->cand_after, r);
+        return;
+    }
+    double before = INFINITY;
+    for (int i = 0; i < 4; i++)
+        if (sc->bk[i].sec > 0 && sc->bk[i].sec - 1 >= sec - 3)
+            before = fmin(before, sc->bk[i].min);
+    if (sc->t_prev > 0 && isfinite(before) &&
+        (t - sc->t_prev) - (double)(frame - sc->f_prev) / fs >= 0.5 * p->cycle / fs) {
+        sc->cand = 1, sc->cand_line = lineno, sc->cand_frame = frame;
+        sc->cand_before = before, sc->cand_after = r;
+    } else {
+        int i = (int)(sec % 4);
+        if (sc->bk[i].sec != sec + 1)
+            sc->bk[i].sec = sec + 1, sc->bk[i].min = r;   /* sec + 1: 0 marks an empty bucket */
+        else
+            sc->bk[i].min = fmin(sc->bk[i].min, r);
+    }
+    sc->t_prev = t;
+    sc->f_prev = frame;
+}
+
 /* For a format whose counter never jumps (counter_exact): 1, with sc->why, when this sample line cannot
- * follow the last one in the device's stream: one stream stamp alone lies between them (the stream
- * stopped there), or its counter is not the next one where a 512-byte block of the file begins between
- * the last sample's line and this one (off: where this one starts). k unreadable lines between may have
- * held 0 to k samples (a line torn in two holds one), so the next 1 + k counters are allowed. Two stamps
- * (stopped, then started again) let the counter start anew. A jump inside a block is not where the
- * device's written blocks end: it stays lost samples (a damaged index or a dropped sample in the
- * middle of the night must not cost the rest of it: a tester's one corrupt index byte at 150 s of 300
- * cut the night to 5 epochs). */
+ * follow the last one in the device's stream: its counter is not the next one where a 512-byte block of
+ * the file begins between the last sample's line and this one (off: where this one starts). k unreadable
+ * lines between may have held 0 to k samples (a line torn in two holds one), so the next 1 + k counters
+ * are allowed. A jump inside a block is not where the device's written blocks end: it stays lost
+ * samples (a damaged index or a dropped sample in the middle of the night must not cost the rest of it:
+ * a tester's one corrupt index byte at 150 s of 300 cut the night to 5 epochs). */
 static int stream_break(obci_priv *p, scan *sc, long prev, long counter, long lineno, long long off)
 {
     const dw_obci_format *f = &p->fmt;
@@ -376,17 +653,13 @@ static int stream_break(obci_priv *p, scan *sc, long prev, long counter, long li
     long mod = f->counter_mod > 0 ? f->counter_mod : 256, step = f->counter_step;
     long d = ((counter - prev) % mod + mod) % mod, want = (prev + step) % mod;
     int next = d % step == 0 && d >= step && d <= step * (1 + sc->pending);
-    if (sc->stamps == 1)
-        snprintf(sc->why, sizeof sc->why, "the stream stopped at line %ld (a stamp with no second one "
-                 "that starts it again), and the device writes no sample while stopped", sc->stamp_line);
-    else if (sc->stamps < 2 && !next && (off / 512) * 512 >= sc->tail_off)   /* a block starts between */
-        snprintf(sc->why, sizeof sc->why, "the sample index goes from %02lX to %02lX at line %ld where %02lX "
-                 "was next%s, at the start of a 512-byte block, and the device writes every sample it "
-                 "counts in whole blocks, so its index never jumps in its own file: the lines from there "
-                 "were left by an earlier recording", prev, counter, lineno, want,
-                 sc->pending ? " (or one more per unreadable line between)" : "");
-    else
+    if (next || (off / 512) * 512 < sc->tail_off)   /* no block starts between */
         return 0;
+    snprintf(sc->why, sizeof sc->why, "the sample index goes from %02lX to %02lX at line %ld where %02lX "
+             "was next%s, at the start of a 512-byte block, and the device writes every sample it "
+             "counts in whole blocks, so its index never jumps in its own file: the lines from there "
+             "were left by an earlier recording", prev, counter, lineno, want,
+             sc->pending ? " (or one more per unreadable line between)" : "");
     sc->tail_samples = 1;                        /* this line: the first of the tail */
     return 1;
 }
@@ -433,6 +706,8 @@ static int build_index(dw_source *src, long long data_off, long lineno0, dw_err 
     long long next_frame = 0, target = 0;
     long prev = -1, lineno = lineno0;
     scan sc = { .tail_off = data_off };
+    p->cycle = p->fmt.counter_mod > 0 ? p->fmt.counter_mod / p->fmt.counter_step : 256 / p->fmt.counter_step;
+    p->cycle_fs = src->info.fs;
     const seek_entry first = { data_off, lineno0, 0, -1 };   /* the first entry is the start of the data */
     p->end_line = lineno0;
     if (fseeko(p->f, data_off, SEEK_SET))
@@ -458,7 +733,7 @@ static int build_index(dw_source *src, long long data_off, long lineno0, dw_err 
         dw_obci_row row;
         char why[8];
         int r = p->fmt.parse(&p->fmt, p->line, &row, why, sizeof why);
-        if (r == 0 && stream_mark(p, &sc, lineno))
+        if (r == 0 && stream_mark(p, &sc, lineno, next_frame, src->info.fs))
             break;
         if (r < 0 && torn_at_block(p, &sc, off, lineno))
             break;
@@ -466,12 +741,18 @@ static int build_index(dw_source *src, long long data_off, long lineno0, dw_err 
             sc.pending_first = lineno;
         if (r != 1 || (prev < 0 && p->fmt.skip_zero_rows && zero_row(&p->fmt, &row)))
             continue;
-        if (stream_break(p, &sc, prev, row.counter, lineno, off))
+        obci_break b = { 0 };
+        if (sc.stamps ? stamps_seen(&sc, prev, row.counter, next_frame, src->info.fs, &b)
+                      : stream_break(p, &sc, prev, row.counter, lineno, off)) {
+            sc.tail_samples = 1;                 /* this line: the first of the tail */
             break;
-        if (index_sample(p, &sc, &cap, &row, off, lineno, &next_frame, &target, &prev, &first) < 0)
+        }
+        if (index_sample(p, &sc, &cap, &row, off, lineno, &next_frame, &target, &prev, &first, b) < 0)
             goto read_error;
         sc.stamps = 0;
     }
+    if (sc.cand && next_frame - sc.cand_frame >= 0.5 * src->info.fs)
+        cycle_resolve(p, &sc, &next_frame);
     if (ferror(p->f))
         goto read_error;
     count_tail(p, &sc, lineno);

@@ -39,9 +39,16 @@ struct dw_obci_format {
 
 enum {
     DW_OBCI_MARK_NONE = 0,
-    DW_OBCI_MARK_STAMP,           /* the device stopped or started its stream here: one such mark alone
-                                     between two samples means it stopped (no sample may follow), two
-                                     mean it stopped and started again (the counter may restart) */
+    /* A stream stamp: the device started or stopped its stream here; the line after it holds the
+     * device's clock (millis(), hex). Which name means "started" is decided from the file: the stamp
+     * right before the first sample is a start (every Cyton firmware, v2.0.1 to v3.1.5, writes
+     * "%STOP AT" when streaming starts and "%START AT" when it stops: the names are swapped,
+     * OpenBCI_Cyton_Library issue #50). Between two samples: a stop then a start is a pause (its length
+     * from the two clocks; the counter restarts), one stamp alone is a note and reading goes on; a stamp
+     * whose clock cannot be this recording's (it disagrees with the samples counted since the first
+     * stamp) is an earlier recording's: reading ends where its 512-byte block begins. */
+    DW_OBCI_MARK_STOP_AT,         /* a stamp named "%STOP AT" */
+    DW_OBCI_MARK_START_AT,        /* a stamp named "%START AT" */
     DW_OBCI_MARK_END,             /* the recording's end (a footer): nothing after it is data */
 };
 

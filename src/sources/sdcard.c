@@ -13,8 +13,12 @@
  * sampleCounter, which the same loop then advances: the counter in the file never jumps. A jump where
  * a block begins is where this recording's blocks end; one inside a block (a damaged line, a sample the
  * board missed) is lost samples, and reading goes on. Stamps: streaming's start writes "%STOP AT" and its stop
- * "%START AT" (the firmware's names are swapped), each followed by millis() in hex; a full file
- * ends with the footer "%Total time mS:" and NUL bytes. */
+ * "%START AT" (the names are swapped in every firmware from v2.0.1 to v3.1.5: sdProcessChar's 'b' calls
+ * stampSD(DEACTIVATE), which writes stopStamp; issue #50), each followed by millis() in hex on its own
+ * line, and every start resets the sample counter to 00 (startADS). A host that sends 's' before 'b'
+ * (as issue #50's v2.0.1 files show) makes a file open "%START AT", time, "%STOP AT", time: a stop,
+ * then the start. Which name starts is read from the file (DW_OBCI_MARK_STOP_AT in openbci_file.h).
+ * A full file ends with the footer "%Total time mS:" and NUL bytes. */
 #include "sources/openbci_file.h"
 
 #include <stdio.h>
@@ -54,8 +58,10 @@ static int no_sample(const char *line)
  * file. */
 static int sd_marker(const char *line)
 {
-    if (!strncmp(line, "%STOP AT", 8) || !strncmp(line, "%START AT", 9))
-        return DW_OBCI_MARK_STAMP;
+    if (!strncmp(line, "%STOP AT", 8))
+        return DW_OBCI_MARK_STOP_AT;
+    if (!strncmp(line, "%START AT", 9))
+        return DW_OBCI_MARK_START_AT;
     return strncmp(line, "%Total time", 11) ? DW_OBCI_MARK_NONE : DW_OBCI_MARK_END;
 }
 

@@ -48,6 +48,8 @@ typedef struct {
     long    gap;               /* frames lost just before this block (0 = continuous) */
     long    pause;             /* of gap, frames the board was stopped on purpose (a live impedance
                                 * check): a deliberate pause, not loss; 0 <= pause <= gap */
+    const char *pause_why;     /* why, when pause > 0 ("impedance check (the board stopped, no EEG)");
+                                * NULL: not said */
     int     accel_valid;       /* accel holds a fresh accelerometer reading (g) */
     double  accel[3];
     int     more;              /* live: more frames are queued behind this block already (a gap

@@ -63,11 +63,11 @@ dw_source *dw_source_open_file(const char *path, const dw_channel_spec *spec, dw
         return dw_edf_open(path, spec, err);
     if (n >= 3 && !memcmp(head, "\xef\xbb\xbf", 3))        /* a UTF-8 byte-order mark (a text editor) */
         memmove(head, head + 3, (n -= 3) + 1);
-    if (!strncmp(head, "%STOP AT", 8) || sdcard_line(head))
+    if (!strncmp(head, "%STOP AT", 8) || !strncmp(head, "%START AT", 9) || sdcard_line(head))
         return dw_sdcard_open(path, spec, err);
     if (!strncmp(head, "%OpenBCI", 8))
         return dw_openbci_text_open(path, spec, err);
     dw_err_set(err, "%s: unknown format: not EDF/BDF (header \"0       \" or \"\\xffBIOSEMI\"), OpenBCI GUI "
-               "text (\"%%OpenBCI ...\") or a Cyton SD-card log (\"%%STOP AT\")", path);
+               "text (\"%%OpenBCI ...\") or a Cyton SD-card log (\"%%STOP AT\" or \"%%START AT\")", path);
     return NULL;
 }

@@ -143,6 +143,9 @@ ok "own 05: replay of the EDF+D file raises no packet-loss alert" '[ $(rc b05r) 
 run b06 "$D" score "$V/06-ganglion.txt" --out "$TMP/b06"
 ok "own 06: Ganglion, 50 lost samples across index wraps counted exactly, 12 epochs" \
     '[ $(rc b06) = 0 ] && [ $(epochs $TMP/b06.csv) = 12 ] && has b06 "06-ganglion.txt: 50 samples lost (sample-index jumps)" && ! has b06 "timestamps span"' b06
+run b06c "$D" score "$V/06-ganglion-cycles.txt" --out "$TMP/b06c"
+ok "own 06: two whole index cycles and 3 samples lost (and the 50 of own 06): 455 lost samples (the timestamps show the cycles)" \
+    '[ $(rc b06c) = 0 ] && has b06c "06-ganglion-cycles.txt: 455 samples lost (sample-index jumps, and 2 whole index cycles, 402 samples" && ! has b06c "timestamps span"' b06c
 run b06b "$D" score "$V/06-ganglion-bom-crlf.txt" --out "$TMP/b06b"
 ok "own 06: the edited copy (BOM, CRLF, no timestamp column) reads the same" \
     '[ $(rc b06b) = 0 ] && cmp -s $TMP/b06.csv $TMP/b06b.csv' b06b
@@ -175,5 +178,18 @@ for t in drop-inside index-damaged; do
     ok "own 07: $t: an index jump inside a block is lost samples, not the end: 8 epochs, no tail" \
         '[ $(rc b07$t) = 0 ] && [ $(epochs $TMP/b07$t.csv) = 8 ] && has b07$t "lost" && ! has b07$t "07-$t.TXT: the last "' "b07$t"
 done
-ok "own 07: well-formed lines after the stream-stop stamp: not this recording" \
-    'has b07stale-after-stop "30000 of them sample lines" && has b07stale-after-stop "the stream stopped at line 60003"' b07stale-after-stop
+ok "own 07: well-formed lines after a stream stamp whose clock is not this recording's: not read" \
+    'has b07stale-after-stop "30000 of them sample lines" && has b07stale-after-stop "the stream stamp at line 60003 holds the device clock 000EA650, 0.1 s after"' b07stale-after-stop
+run b07v201 "$D" score "$V/07-v201-opening.TXT" --out "$TMP/b07v201"
+ok "own 07: an SD log opening %START AT, %STOP AT (firmware v2.0.1, issue #50): read, 8 epochs, nothing lost" \
+    '[ $(rc b07v201) = 0 ] && [ $(epochs $TMP/b07v201.csv) = 8 ] && ! has b07v201 "lost" && ! has b07v201 "unknown format"' b07v201
+run b07pause "$D" score "$V/07-pause.TXT" --out "$TMP/b07pause"
+ok "own 07: a stop and a start stamp halfway: a 300-s pause (the stamps' clocks), 10 unscored epochs, nothing lost" \
+    '[ $(rc b07pause) = 0 ] && [ $(epochs $TMP/b07pause.csv) = 18 ] && [ $(grep -c ",?," $TMP/b07pause.csv) = 10 ] && has b07pause "streaming paused 1 time, 300.0 s in all" && ! has b07pause "samples lost"' b07pause
+"$D" --headless --speed 0 --exit-at-end "$V/07-pause.TXT" > "$TMP/b07pauser.out" 2>&1; echo $? > "$TMP/b07pauser.rc"
+log=$(ls "$XDG_DATA_HOME"/dreamwatch/recordings/replay-07-pause-*.session.tsv 2>/dev/null | head -1)
+ok "own 07: replayed and recorded, the pause is a pause: annotated, no gap, no packet-loss alert" \
+    '[ $(rc b07pauser) = 0 ] && [ -n "$log" ] && grep -q "Pause 300.00 s: the stream stopped and started again" "$log" && ! grep -qi "packet loss" "$log" && ! grep -q "	Gaps\? " "$log"' b07pauser
+run b07lone "$D" score "$V/07-lone-stamp.TXT" --out "$TMP/b07lone"
+ok "own 07: a stamp alone halfway (its clock fits): the whole 4 min read, with a note" \
+    '[ $(rc b07lone) = 0 ] && [ $(epochs $TMP/b07lone.csv) = 8 ] && has b07lone "1 stream stamp alone between samples (the first at line 30003)" && ! has b07lone "the last "' b07lone

@@ -161,6 +161,9 @@ def main():
     head = ["%OpenBCI Raw EEG Data", "%Number of channels = 4", "%Sample Rate = 200.0 Hz",
             "%First Column = SampleIndex", "%Last Column = Timestamp ", "%Other Columns = EEG data in microvolts"]
     open(o("06-ganglion.txt"), "w").write("\n".join(head + lines) + "\n")
+    # two whole index cycles (402 samples) and 3 more lost at 200 s: the index shows 3, the timestamps 405
+    cyc = [l for l in lines if not 40000 <= int(l.rsplit(",", 1)[1]) - ms0 < 40000 + 405 * 5]
+    open(o("06-ganglion-cycles.txt"), "w").write("\n".join(head + cyc) + "\n")
     open(o("06-ganglion-bom-crlf.txt"), "wb").write(b"\xef\xbb\xbf" + "\r\n".join(
         head + [l.rsplit(",", 1)[0] for l in lines]).encode() + b"\r\n")
     # the same lines ended by a lone CR (old Mac), and by CRLF, LF and CR in turn
@@ -213,6 +216,18 @@ def main():
     bad = lines[:]
     bad[k] = "%02X" % ((int(bad[k][:2], 16) + 77) % 256) + bad[k][2:]
     open(o("07-index-damaged.TXT"), "w").write("\n".join(bad))
+    # stream stamps as the firmware writes them ('b' writes "%STOP AT", 's' "%START AT", millis() after each,
+    # the counter back to 00 at every start): a file opening with the host's 's' before its 'b' (issue #50's
+    # v2.0.1 files); a 5-min pause (a stop and a start) halfway; a stamp alone halfway whose clock fits
+    half = n // 2
+    first, second = lines[2:2 + half], lines[2 + half:2 + n]
+    open(o("07-v201-opening.TXT"), "w").write("%START AT\n0019B699\n%STOP AT\n0019C691\n" + "\n".join(first + second) + "\n")
+    restarted = ["%02X" % (i % 256) + l[2:] for i, l in enumerate(second)]
+    stop_ms = 0xEA600 + half * 4               # the start stamp's clock plus 2 min of samples
+    open(o("07-pause.TXT"), "w").write("%%STOP AT\n%08X\n" % 0xEA600 + "\n".join(first) + "\n%%START AT\n%08X\n"
+                                       "%%STOP AT\n%08X\n" % (stop_ms, stop_ms + 300000) + "\n".join(restarted) + "\n")
+    open(o("07-lone-stamp.TXT"), "w").write("%%STOP AT\n%08X\n" % 0xEA600 + "\n".join(first) + "\n%%START AT\n%08X\n"
+                                            % stop_ms + "\n".join(second) + "\n")
 
 
 main()

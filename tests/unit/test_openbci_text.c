@@ -8,7 +8,7 @@
 
 typedef struct {
     double *uv;             /* delivered frames, frame-major */
-    long    n, gaps, lost, accel_blocks, cap;
+    long    n, gaps, lost, paused, accel_blocks, cap;
     int     nch, t0_ok;
 } take;
 
@@ -28,6 +28,7 @@ static int read_all(dw_source *s, int chunk, take *t)
         memcpy(t->uv + (size_t)t->n * t->nch, b.uv, (size_t)r * t->nch * sizeof *b.uv);
         t->gaps += b.gap > 0;
         t->lost += b.gap;
+        t->paused += b.pause;
         if (fabs(b.t0 - (double)(t->n + t->lost) / s->info.fs) > 1e-9)
             t->t0_ok = 0;
         t->n += r;
@@ -171,6 +172,80 @@ static void gui_2024(const char *dir)
     CHECK("gui 2024: the all-zero first row is not a sample", t.n && t.uv[0] != 0, "%g", t.n ? t.uv[0] : 0);
     free(t.uv);
     dw_source_close(s);
+}
+
+/* A copy of src without its sample lines first..first+count-1 (lines that start with a digit). */
+static int cut_samples(const char *src, const char *dst, long first, long count)
+{
+    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+    char line[4096];
+    long k = 0;
+    while (in && out && fgets(line, sizeof line, in)) {
+        int sample = line[0] >= '0' && line[0] <= '9';
+        if (!sample || k < first || k >= first + count)
+            fputs(line, out);
+        k += sample;
+    }
+    if (in)
+        fclose(in);
+    return out ? fclose(out) : -1;
+}
+
+/* The real GUI files' timestamp columns (1-ms and 1-us: arrival stamps scattered -11..+32 ms, samples
+ * up to 35 ms apart) show no whole-cycle loss where there is none; cut a whole cycle (256 samples, or
+ * two and some) out of them and it is counted, exactly, as lost samples. */
+static void real_cycles(const char *dir)
+{
+    static const struct { const char *name; long lost; } files[] = {
+        { "OpenBCI-sampleData-1-blinks-jawClench-alpha.txt", 0 }, { "OpenBCI_GUI-v5-blinks-jawClench-alpha.txt", 0 },
+        { "OpenBCI_GUI-v6-blinks-jawClench-alpha.txt", 0 }, { "OpenBCI-GUI-2024-01-24_16-28-32.txt", 0 },
+        { "OpenBCI-RAW-2016-07-21_17-46-29.txt", 4 }, { "OBCI-01-sdcard.TXT", 0 },
+    };
+    char tmp[] = "/tmp/dw-cycles-XXXXXX", cut[128];
+    if (!mkdtemp(tmp))
+        return;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[1200], name[200];
+        snprintf(path, sizeof path, "%s/openbci/%s", dir, files[i].name);
+        dw_source *s = open_or_fail("real files: open", path);
+        if (!s)
+            continue;
+        take t, c;
+        read_all(s, 500, &t);
+        snprintf(name, sizeof name, "real files: %s: no whole index cycle invented from its timestamps",
+                 files[i].name);
+        CHECK(name, t.lost == files[i].lost && !strstr(s->info.note, "whole index cycle"), "lost %ld note \"%s\"",
+              t.lost, s->info.note);
+        dw_source_close(s);
+        for (long k = 256; i < 4 && k <= 600; k += 600 - 256) {   /* one cycle; two cycles and 88 */
+            long at = i == 3 ? 1200 : 10000;
+            snprintf(cut, sizeof cut, "%s/%s", tmp, files[i].name);
+            cut_samples(path, cut, at, k);
+            dw_err err = { "" };
+            s = dw_openbci_text_open(cut, NULL, &err);
+            snprintf(name, sizeof name, "real files: %s with %ld samples cut at %ld: %ld lost (%ld whole cycles)",
+                     files[i].name, k, at, k, k / 256);
+            if (!s) {
+                FAIL(name, "open: %s", err.msg);
+                continue;
+            }
+            read_all(s, 500, &c);
+            char want[96];
+            snprintf(want, sizeof want, "%ld whole index cycle%s, %ld samples", k / 256, k < 512 ? "" : "s",
+                     k / 256 * 256);
+            int same = c.n == t.n - k && c.lost == k && c.t0_ok && strstr(s->info.note, want) &&
+                       !strstr(s->info.note, "timestamps span");
+            long at_frame = at - (i == 1 || i == 3);   /* v5 and the 2024 file open with a row of zeros */
+            for (long j = 0; same && j < c.n * 8; j++)   /* the samples around the cut are the file's */
+                same = c.uv[j] == t.uv[j < at_frame * 8 ? j : j + k * 8];
+            CHECK(name, same, "n %ld of %ld lost %ld note \"%s\"", c.n, t.n, c.lost, s->info.note);
+            free(c.uv);
+            dw_source_close(s);
+            unlink(cut);
+        }
+        free(t.uv);
+    }
+    rmdir(tmp);
 }
 
 static double count_uv(const char *hex6)
@@ -346,8 +421,9 @@ static void bad_lines(void)
 /* A Ganglion GUI v4 text file as the board writes it (case 06 of ../shared/cases): 4 channels at 200 Hz,
  * the sample index 0-200, clock time and Unix ms; skip: lines (samples) left out; cycle: a whole index
  * cycle left out too (201 lines: invisible to the index, visible to the timestamps); bom_crlf: saved by
- * an editor. Channel 1 holds the sample number. */
-static void write_ganglion(const char *path, int seconds, int skip_from, int skip_n, int bom_crlf)
+ * an editor; stall: from sample 6000 on, 1.5 s of samples (300, more than a cycle) held up and stamped
+ * on arrival at its end, as a host stall does (late, never lost). Channel 1 holds the sample number. */
+static void write_ganglion(const char *path, int seconds, int skip_from, int skip_n, int bom_crlf, int stall)
 {
     FILE *f = fopen(path, "wb");
     const char *nl = bom_crlf ? "\r\n" : "\n";
@@ -358,7 +434,7 @@ static void write_ganglion(const char *path, int seconds, int skip_from, int ski
     for (int i = 0; i < seconds * 200; i++) {
         if (i >= skip_from && i < skip_from + skip_n)
             continue;
-        long long ms = t0 + i * 5;
+        long long ms = t0 + (stall && i >= 6000 && i < 6300 ? 6300 : i) * 5;
         fprintf(f, "%d, %d.00, %.2f, 1.50, -2.25, 0.000, 0.000, 0.000, 14:25:%02lld.%03lld, %lld%s", i % 201, i,
                 30 * sin(i * 0.1), (ms / 1000) % 60, ms % 1000, ms, nl);
     }
@@ -371,17 +447,23 @@ static void ganglion(void)
     if (!mkdtemp(dir))
         return;
     snprintf(path, sizeof path, "%s/g.txt", dir);
-    struct { const char *name; int from, n, bom; long frames, lost; const char *note, *absent; } cases[] = {
-        { "ganglion: index 0-200 learned, no invented samples", 0, 0, 0, 12000, 0,
+    struct { const char *name; int from, n, bom, stall; long frames, lost; const char *note, *absent; } cases[] = {
+        { "ganglion: index 0-200 learned, no invented samples", 0, 0, 0, 0, 12000, 0,
           "g.txt: the sample index runs 0-200 (a Ganglion), learned from the file", "lost" },
-        { "ganglion: BOM and CRLF read alike", 0, 0, 1, 12000, 0, "runs 0-200", "lost" },
-        { "ganglion: 37 lost samples across a wrap counted exactly", 390, 37, 0, 12000 - 37, 37,
+        { "ganglion: BOM and CRLF read alike", 0, 0, 1, 0, 12000, 0, "runs 0-200", "lost" },
+        { "ganglion: 37 lost samples across a wrap counted exactly", 390, 37, 0, 0, 12000 - 37, 37,
           "g.txt: 37 samples lost (sample-index jumps)", "timestamps" },
-        { "ganglion: a lost whole index cycle is seen by the timestamps", 3000, 201, 0, 12000 - 201, 0,
-          "g.txt: the timestamps span 60.0 s but the sample index gives 59.0 s at 200 Hz", "index jumps" },
+        /* the index cannot show a whole cycle; the timestamps can: lost samples, as any other loss */
+        { "ganglion: a lost whole index cycle, seen by the timestamps, is 201 lost samples", 3000, 201, 0, 0,
+          12000 - 201, 201, "g.txt: 201 samples lost (sample-index jumps, and 1 whole index cycle, 201 samples, "
+          "that the index cannot show and the timestamps do)", "timestamps span" },
+        { "ganglion: two lost whole cycles and 5 more: 407 lost samples", 3000, 407, 0, 0, 12000 - 407, 407,
+          "g.txt: 407 samples lost (sample-index jumps, and 2 whole index cycles, 402 samples", "timestamps span" },
+        { "ganglion: a 1.5-s host stall (samples late, then a burst) is no loss", 0, 0, 0, 1, 12000, 0,
+          "runs 0-200", "lost" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        write_ganglion(path, 60, cases[i].from, cases[i].n, cases[i].bom);
+        write_ganglion(path, 60, cases[i].from, cases[i].n, cases[i].bom, cases[i].stall);
         dw_err err = { "" };
         dw_source *s = dw_source_open_file(path, NULL, &err);
         if (!s) {
@@ -394,8 +476,8 @@ static void ganglion(void)
         for (long k = 0, want = 0; exact && k < t.n; k++, want++) {     /* channel 1 is the sample number */
             if (want == cases[i].from && cases[i].n == 37)
                 want += 37;
-            if (want == cases[i].from && cases[i].n == 201)
-                want += 201;
+            if (want == cases[i].from && (cases[i].n == 201 || cases[i].n == 407))
+                want += cases[i].n;
             exact = t.uv[k * 4] == want;
         }
         CHECK(cases[i].name, r == DW_SRC_EOF && exact && t.t0_ok && s->info.nch == 4 && s->info.fs == 200 &&
@@ -472,9 +554,10 @@ static void sd_line(FILE *f, int c, int i, int offset)
 /* An SD log whose pre-allocated tail holds an earlier recording's WELL-FORMED lines (case 07's kind, as
  * a tester found it): the firmware writes the counter of every sample it reads, in whole 512-byte
  * blocks, with a stamp when the stream stops and starts and a footer when the file is full; so reading
- * ends at a counter break, at a torn line across a block boundary, at a stop stamp alone, at the footer
- * or at a line of NUL padding past the line limit, and the note says how much was left and why. Two
- * stamps (stopped, started again) are a pause within the recording: reading goes on. */
+ * ends at a counter break, at a torn line across a block boundary, at a stamp whose device clock cannot
+ * be this recording's (622 s after the start stamp with 10 s of samples between), at the footer or at a
+ * line of NUL padding past the line limit, and the note says how much was left and why. Two stamps
+ * (stopped at 50 s, started again 30 s later) are a pause within the recording: reading goes on. */
 static void sd_stale(void)
 {
     char dir[] = "/tmp/dw-sdstale-XXXXXX", path[64];
@@ -484,7 +567,8 @@ static void sd_stale(void)
     static struct { const char *name, *why; int n; } kinds[] = {
         { "counter break at a block boundary", "(set below)", 2500 },
         { "torn line across a block", "across the 512-byte block boundary at byte", -1 },
-        { "a stop stamp alone", "the stream stopped at line 2503", 2500 },
+        { "a stamp whose clock is not this recording's", "the stream stamp at line 2503 holds the device "
+          "clock 000A1B2C, 622.3 s after the last start stamp, but 10.0 s of samples", 2500 },
         { "the footer of a full file", "closing footer is at line 2504", 2500 },
         { "NUL padding past the line limit", "is longer than 65536 bytes", 2500 },
         { "stopped and started again", NULL, 2600 },
@@ -525,7 +609,7 @@ static void sd_stale(void)
             for (int k = 0; k < 70000; k++)
                 fputc(0, f);
         } else if (kind == 5) {
-            fputs("%START AT\n000A1B2C\n%STOP AT\n000A2000\n", f);
+            fputs("%START AT\n0000C350\n%STOP AT\n00011170\n", f);      /* 50 s, 70 s */
             stale0 = 0;
         }
         for (int i = 0; i < (kind == 5 ? 100 : 3000); i++)
@@ -551,12 +635,117 @@ static void sd_stale(void)
             ok = ok && t.lost == 0 && !strstr(s->info.note, "lost") && strstr(s->info.note, kinds[kind].why) &&
                  strstr(s->info.note, "OBCI_2A.TXT: the last ") &&
                  strstr(s->info.note, kind == 4 ? "2999 of them sample lines" : "3000 of them sample lines");
-        else
-            ok = ok && t.lost == 60 && !strstr(s->info.note, "the last ");
+        else                                     /* 20 s paused, the counter restarted: nothing lost */
+            ok = ok && t.lost == 5000 && t.paused == 5000 && t.gaps == 1 && !strstr(s->info.note, "the last ") &&
+                 !strstr(s->info.note, "lost") && strstr(s->info.note, "streaming paused 1 time, 20.0 s");
         for (long k = 0; ok && k < t.n && k < nreal; k++)  /* every sample delivered is this recording's */
             ok = fabs(t.uv[k * 8] - ((k * 7) & 0xffffff) * 4.5 / 24 / 8388607 * 1e6) < 1e-9;
         CHECK(name, ok, "r %d n %ld lost %ld duration %g note \"%s\"", r, t.n, t.lost, s->info.duration_s,
               s->info.note);
+        free(t.uv);
+        dw_source_close(s);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
+/* Stream stamps as the Cyton firmware writes them (SD_Card_Stuff.ino, v2.0.1 to v3.1.5: 'b' writes
+ * "%STOP AT", 's' writes "%START AT", each with millis() on the next line, and every start restarts the
+ * counter at 00). "names" is what opens the file; "mid" what stands between sample 2499 and the rest;
+ * restart: the rest's counter starts at 00. */
+static void sd_stamps(void)
+{
+    char dir[] = "/tmp/dw-sdstamp-XXXXXX", path[64];
+    if (!mkdtemp(dir))
+        return;
+    snprintf(path, sizeof path, "%s/OBCI_3C.TXT", dir);
+    static const struct { const char *name, *head, *mid; int restart; long n, paused; const char *note; } k[] = {
+        { "sd stamps: a v2.0.1 file opening %START AT then %STOP AT (a stop, then the start) opens",
+          "%START AT\n0019B699\n%STOP AT\n0019C691\n", "", 0, 5000, 0, "SD-card log" },
+        { "sd stamps: a stop and a start mid-file are a 32-s pause (the clocks), not lost samples",
+          "%STOP AT\n00009C40\n", "%START AT\n0000C350\n%STOP AT\n00014050\n", 1, 5000, 8000,
+          "streaming paused 1 time, 32.0 s in all (a stop and a start stamp; the first at line 2503)" },
+        { "sd stamps: the same pause where the file names the start \"%START AT\" (read from the file)",
+          "%START AT\n00009C40\n", "%STOP AT\n0000C350\n%START AT\n00014050\n", 1, 5000, 8000,
+          "read as the stream's start" },
+        { "sd stamps: a lone stop stamp mid-file (its clock fits): reading goes on, with a note",
+          "%STOP AT\n00009C40\n", "%START AT\n0000C350\n", 0, 5000, 0, "1 stream stamp alone between samples "
+          "(the first at line 2503)" },
+        { "sd stamps: a lone start stamp mid-file, the counter restarted: reading goes on, nothing lost",
+          "%STOP AT\n00009C40\n", "%STOP AT\n0000C350\n", 1, 5000, 0, "stream stamp alone" },
+        /* a clock that is not this recording's, but the index restarts at 00 as the device's does */
+        { "sd stamps: a lone stamp whose clock does not fit, the index restarting at 00: reading goes on",
+          "%STOP AT\n00009C40\n", "%START AT\n000A1B2C\n", 1, 5000, 0, "stream stamp alone" },
+    };
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        FILE *f = fopen(path, "wb");
+        fputs(k[i].head, f);
+        for (int j = 0; j < 2500; j++)
+            sd_line(f, j, j, 0);
+        fputs(k[i].mid, f);
+        for (int j = 2500; j < 5000; j++)
+            sd_line(f, k[i].restart ? j - 2500 : j, j, 0);
+        fclose(f);
+        dw_err err = { "" };
+        dw_source *s = dw_source_open_file(path, NULL, &err);
+        if (!s) {
+            FAIL(k[i].name, "open: %s", err.msg);
+            continue;
+        }
+        take t;
+        int r = read_all(s, 256, &t);
+        int ok = r == DW_SRC_EOF && t.n == k[i].n && t.lost == k[i].paused && t.paused == k[i].paused &&
+                 t.t0_ok && s->info.duration_s == (t.n + t.paused) / 250.0 && !strstr(s->info.note, "lost") &&
+                 !strstr(s->info.note, "the last ") && strstr(s->info.note, k[i].note) &&
+                 !strcmp(s->ops->kind, "openbci-sd");
+        for (long j = 0; ok && j < t.n; j++)     /* every line, in order */
+            ok = fabs(t.uv[j * 8] - ((j * 7) & 0xffffff) * 4.5 / 24 / 8388607 * 1e6) < 1e-9;
+        CHECK(k[i].name, ok, "r %d n %ld lost %ld paused %ld duration %g note \"%s\"", r, t.n, t.lost, t.paused,
+              s->info.duration_s, s->info.note);
+        if (k[i].paused) {                       /* seeking into the pause: its rest, still a pause */
+            dw_block b;
+            int rr = s->ops->seek(s, 15.0) == 0 ? s->ops->read(s, &b, 10, 0) : -9;
+            CHECK("sd stamps: a seek into the pause delivers its rest as a pause", rr > 0 && b.gap == 2500 + 8000 -
+                  15 * 250 && b.pause == b.gap && b.pause_why, "r %d gap %ld pause %ld", rr, rr > 0 ? b.gap : 0,
+                  rr > 0 ? b.pause : 0);
+        }
+        free(t.uv);
+        dw_source_close(s);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
+/* The footer of a full SD file ("%Total time mS:") holds millis() when the file filled: one that fits
+ * the recording's start stamp and samples (40 s + 10 s) ends it quietly; one that does not (300 s) is an
+ * earlier recording's footer, and the note says the lines before it may be that recording's too. */
+static void sd_footer_clock(void)
+{
+    char dir[] = "/tmp/dw-sdfoot-XXXXXX", path[64];
+    if (!mkdtemp(dir))
+        return;
+    snprintf(path, sizeof path, "%s/OBCI_4D.TXT", dir);
+    for (int fits = 1; fits >= 0; fits--) {
+        FILE *f = fopen(path, "wb");
+        fputs("%STOP AT\n00009C40\n", f);
+        for (int j = 0; j < 2500; j++)
+            sd_line(f, j, j, 0);
+        fprintf(f, "\n%%SamplingFreq:\n000FA\n%%Total time mS:\n%08X\n%%min Write time uS:\n000003E8\n",
+                fits ? 0xC350 : 0x493E0);
+        fclose(f);
+        dw_err err = { "" };
+        dw_source *s = dw_source_open_file(path, NULL, &err);
+        const char *name = fits ? "sd footer: its clock fits the recording: it ends it, nothing more said"
+                                : "sd footer: its clock does not fit: named an earlier recording's footer";
+        if (!s) {
+            FAIL(name, "open: %s", err.msg);
+            continue;
+        }
+        take t;
+        int r = read_all(s, 256, &t);
+        int said = strstr(s->info.note, "an earlier recording's footer, not this one's") != NULL;
+        CHECK(name, r == DW_SRC_EOF && t.n == 2500 && said == !fits && (fits || strstr(s->info.note,
+              "OBCI_4D.TXT: the footer at line 2506 holds the device clock 000493E0, 260.0 s after")), "r %d n %ld note \"%s\"", r, t.n, s->info.note);
         free(t.uv);
         dw_source_close(s);
     }
@@ -750,6 +939,8 @@ int main(void)
     sd_tails();
     sd_stale();
     sd_jump_inside();
+    sd_stamps();
+    sd_footer_clock();
     const char *dir = tap_shared_data();
     if (!dir) {
         SKIP("openbci real files", "no ../shared/data (set DW_SHARED_DATA)");
@@ -760,5 +951,6 @@ int main(void)
     gui_2024(dir);
     sd_card(dir);
     seeking(dir);
+    real_cycles(dir);
     TAP_DONE();
 }
