@@ -245,16 +245,21 @@ static void side(dw_screen *s, int y0, int x0, int w, int h)
 {
     const dw_monitor *v = &s->v;
     int c = s->cursor >= 0 && s->cursor < v->n_epochs ? s->cursor : -1;
-    const float *p = c >= 0 ? s->prob[c] : v->prov_stage >= 0 ? v->prov_prob : v->n_epochs ? s->prob[v->n_epochs - 1] : NULL;
+    int e = c >= 0 ? c : v->prov_stage >= 0 ? -1 : v->n_epochs - 1;   /* the epoch shown, -1 provisional */
+    const float *p = e >= 0 ? s->prob[e] : v->prov_stage >= 0 ? v->prov_prob : NULL;
+    int none = e >= 0 && !dw_epoch_has_prob(s->stage[e]);   /* unscored: no probabilities, no data */
     char head[64], clock[16];
     if (c >= 0) {
         dw_clock(s, c * (double)DW_EPOCH_S, 1, clock, sizeof clock);
-        snprintf(head, sizeof head, "cursor: epoch %d, %s", c, clock);
+        snprintf(head, sizeof head, "cursor: epoch %d, %s%s", c, clock, none ? ", unscored: no data" : "");
     } else if (v->prov_stage >= 0) {
         snprintf(head, sizeof head, "now: epoch %d (provisional)", v->n_epochs);
     } else {
-        snprintf(head, sizeof head, v->n_epochs ? "last epoch %d" : "no epoch yet", v->n_epochs - 1);
+        snprintf(head, sizeof head, v->n_epochs ? "last epoch %d%s" : "no epoch yet", v->n_epochs - 1,
+                 none ? ", unscored: no data" : "");
     }
+    if (none)
+        p = NULL;
     dw_theme_use(&s->theme, DW_ROLE_TITLE);
     dw_draw_text(y0, x0, w, head);
     for (int i = 0; i < DW_NSTAGES && i + 1 < h; i++) {

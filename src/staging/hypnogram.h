@@ -133,6 +133,11 @@ int dw_sleep_event_counts(int kind, int stage);
  * so a count there would read as a low one. Spindles count everywhere: YASA's criteria are relative
  * to the channel's own power. */
 int dw_micro_on_region(int kind, int region);
+/* The figures of the kinds that do not count on a channel of region (dw_micro_on_region) made none: a
+ * total -1 (dw_format_micro_totals: "not detected there"), a density DW_NONE, never a zero. Any of tot
+ * (2), nrem (2) and density may be NULL. The one place `score`, the session summary and the screen
+ * apply the rule. */
+void dw_micro_for_region(int region, long tot[2], double nrem[2], double density[DW_NSTAGES][2]);
 /* The note on the staged channel when it is not frontal (nothing for a frontal or unknown
  * one): which detections count there and why, as `score` prints it; label names the channel. */
 void dw_print_micro_channel(FILE *f, const char *indent, const char *label, int region);
