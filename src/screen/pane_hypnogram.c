@@ -249,14 +249,15 @@ static void side(dw_screen *s, int y0, int x0, int w, int h)
     const float *p = e >= 0 ? s->prob[e] : v->prov_stage >= 0 ? v->prov_prob : NULL;
     int none = e >= 0 && !dw_epoch_has_prob(s->stage[e]);   /* unscored: no probabilities, no data */
     char head[64], clock[16];
-    if (c >= 0) {
+    if (none) {                             /* the cursor's or the last: no bars either */
+        snprintf(head, sizeof head, "epoch %d: unscored, no data", e);
+    } else if (c >= 0) {
         dw_clock(s, c * (double)DW_EPOCH_S, 1, clock, sizeof clock);
-        snprintf(head, sizeof head, "cursor: epoch %d, %s%s", c, clock, none ? ", unscored: no data" : "");
+        snprintf(head, sizeof head, "cursor: epoch %d, %s", c, clock);
     } else if (v->prov_stage >= 0) {
         snprintf(head, sizeof head, "now: epoch %d (provisional)", v->n_epochs);
     } else {
-        snprintf(head, sizeof head, v->n_epochs ? "last epoch %d%s" : "no epoch yet", v->n_epochs - 1,
-                 none ? ", unscored: no data" : "");
+        snprintf(head, sizeof head, v->n_epochs ? "last epoch %d" : "no epoch yet", v->n_epochs - 1);
     }
     if (none)
         p = NULL;
