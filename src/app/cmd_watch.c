@@ -387,8 +387,11 @@ static void run_headless(dw_monitor *m, struct headless *h)
         while (h->shown < m->n_epochs) {
             const float *p = m->prob[h->shown];
             int s = m->stage[h->shown];
-            printf("epoch %d\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\n", h->shown, dw_stage_name(s),
-                   p[0], p[1], p[2], p[3], p[4]);
+            if (dw_epoch_has_prob(s))
+                printf("epoch %d\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\n", h->shown, dw_stage_name(s),
+                       p[0], p[1], p[2], p[3], p[4]);
+            else                                  /* unscored: no probabilities, empty as in the CSV */
+                printf("epoch %d\t%s\t\t\t\t\t\n", h->shown, dw_stage_name(s));
             h->shown++;
         }
         pthread_mutex_unlock(&m->lock);

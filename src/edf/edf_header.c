@@ -409,7 +409,8 @@ static int date_order(rd *r, const char *f, const long g[3], const int nd[3], in
     char list[160] = "";
     for (int i = 0; i < k; i++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%02ld.%02ld.%02ld read %s (%s)",
-                 i == 0 ? "" : i == k - 1 ? " or " : ", ", c[i].d, c[i].m, c[i].y % 100, c[i].order, c[i].form);
+                 i == 0 ? "" : i == k - 1 ? " or " : ", ", c[i].d, c[i].m, c[i].y % 100, c[i].order,
+                 c[i].form);
     if (k == 1) {
         snprintf(how, howlen, dots && c[0].form[0] == 'd' ? "dd.mm.yy, the EDF order"
                                                            : "%s, %s: read another way it is no date",
@@ -429,14 +430,16 @@ static int date_order(rd *r, const char *f, const long g[3], const int nd[3], in
                      "reads %s, none of them that date", (const char *)r->b + 98, list);
         }
     } else if (k > 1) {
-        return fail(r, "start date \"%s\" (header byte 168) is ambiguous: %s; rewrite it as dd.mm.yy", f, list);
+        return fail(r, "start date \"%s\" (header byte 168) is ambiguous: %s; rewrite it as dd.mm.yy", f,
+                    list);
     }
     if (k == 0) {
         long d = g[0], m = g[1], y = full_year(g[2], nd[2]);
         if (n == 1)
             d = g[0] / 1000000, m = g[0] / 10000 % 100, y = g[0] % 10000;
         if (y < 1985 || y > 2084)
-            return fail(r, "start date \"%s\" (header byte 168): the year %ld lies outside EDF's 1985-2084", f, y);
+            return fail(r, "start date \"%s\" (header byte 168): the year %ld lies outside EDF's 1985-2084",
+                        f, y);
         if (m >= 1 && m <= 12 && d >= 1 && d <= 31)
             return fail(r, "start date \"%s\" (header byte 168): day out of range: %.3s %ld has %d days (EDF "
                         "order: dd.mm.yy)", f, months + 3 * (m - 1), y, days_in((int)m, (int)y));

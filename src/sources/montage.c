@@ -209,7 +209,8 @@ static int choose_delivered(const dw_montage_in *in, const dw_channel_spec *spec
     return 0;
 }
 
-enum { R_NONE, R_GIVEN, R_RECORDED, R_NAME, R_ORDER, R_FIRST, R_FIRST_ANY, R_CENTRAL };  /* which rule chose a role */
+/* which rule chose a role */
+enum { R_NONE, R_GIVEN, R_RECORDED, R_NAME, R_ORDER, R_FIRST, R_FIRST_ANY, R_CENTRAL };
 
 /* Rule 5: no channel is frontal by name. The first delivered EEG channel (else the first channel) stages
  * alone, with the one-channel model: a parietal chosen by name is dropped, since the two-channel model
@@ -237,7 +238,8 @@ static int first_alone(const dw_montage_in *in, dw_montage *m, int parietal_aske
  * and how they stand to the training derivations (Fpz-Cz, Pz-Oz). */
 static void central_note(const dw_montage_in *in, dw_montage *m)
 {
-    const char *l = in->label[m->sel[m->frontal]], *q = m->parietal >= 0 ? in->label[m->sel[m->parietal]] : NULL;
+    const char *l = in->label[m->sel[m->frontal]];
+    const char *q = m->parietal >= 0 ? in->label[m->sel[m->parietal]] : NULL;
     char n[64], with[96] = " alone (the one-channel model)";
     if (q) {
         norm(q, n, sizeof n);
@@ -245,9 +247,9 @@ static void central_note(const dw_montage_in *in, dw_montage *m)
                  strcmp(n, "pz-oz") ? "" : " (a training derivation)");
     }
     snprintf(m->note, sizeof m->note, "no usable channel names a frontal electrode: staging on \"%.*s\", a "
-             "central channel, in the frontal slot (the nearest stand-in for Fpz-Cz, which is referred to Cz)%s; "
-             "it is not a derivation the built-in models were trained on (Fpz-Cz, Pz-Oz): agreement may be "
-             "lower than measured", label_len(l), l, with);
+             "central channel, in the frontal slot (the nearest stand-in for Fpz-Cz, which is referred "
+             "to Cz)%s; it is not a derivation the built-in models were trained on (Fpz-Cz, Pz-Oz): "
+             "agreement may be lower than measured", label_len(l), l, with);
 }
 
 /* The note of rule 5: the channel, that it is not frontal, and how it stands to the derivations the
@@ -328,7 +330,7 @@ int dw_montage_choose(const dw_montage_in *in, const dw_channel_spec *spec, cons
             m->parietal = 1, rw[1] = R_ORDER;
     }
     if (m->frontal < 0 && !asked[0]) {                                 /* rule 5 */
-        m->frontal = by_name(in, m, central_names, m->parietal);       /* a central stand-in, parietal kept */
+        m->frontal = by_name(in, m, central_names, m->parietal);   /* a central stand-in; parietal kept */
         if (m->frontal >= 0) {
             rw[0] = R_CENTRAL;
             central_note(in, m);

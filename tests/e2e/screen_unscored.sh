@@ -18,3 +18,10 @@ if wait_for 10 'epoch 19: unscored, no data' && ! tm_screen | grep -Eq '^ *(W|N1
     pass "screen: the last epoch, unscored, says no data; no stage probability shown"
 else fail "screen: unscored epoch's probabilities" "$(tm_screen | grep -E 'epoch|%' | head -8 | tr '\n' '|')"; fi
 tm_stop
+# --headless prints each epoch's stage and probabilities: an unscored one's fields are empty (it printed the
+# prior, as the screen did)
+XDG_DATA_HOME="$TMP/xdg" "$DW_BIN" --headless --speed 0 --exit-at-end --no-record --parietal none "$TMP/flat.edf" \
+    > "$TMP/h.out" 2> "$TMP/h.err"
+n=$(grep -c '^epoch' "$TMP/h.out"); e=$(grep -c "^epoch [0-9]*	?					$" "$TMP/h.out")
+[ "$n" -eq 20 ] && [ "$e" -eq 20 ] && pass "--headless: the 20 unscored epochs' probability fields empty" \
+    || fail "--headless: unscored epochs' probabilities" "$e of $n empty: $(head -2 "$TMP/h.out" | tr '\n' '|')"
