@@ -221,10 +221,11 @@ static int micro_lines(dw_screen *s, char out[][64], int compact)
         snprintf(out[0], 64, compact ? "" : "no spindles yet");
         return 1;
     }
-    dw_format_micro_epoch(c, sizeof c, mv->stage, mv->last);
+    dw_format_micro_epoch(c, sizeof c, mv->stage, mv->region, mv->last);
     if (compact) {
         int sp = dw_sleep_event_counts(DW_SLEEP_SPINDLE, mv->stage);
-        int sw = dw_sleep_event_counts(DW_SLEEP_SLOW_WAVE, mv->stage);
+        int sw = dw_sleep_event_counts(DW_SLEEP_SLOW_WAVE, mv->stage) &&
+                 dw_micro_on_region(DW_SLEEP_SLOW_WAVE, mv->region);
         if (sp && sw) snprintf(out[0], 64, "last %d sp, %d SW", mv->last[0], mv->last[1]);
         else if (sp) snprintf(out[0], 64, "last %d sp", mv->last[0]);
         else snprintf(out[0], 64, "last %s: none", mv->stage >= 0 ? dw_stage_name(mv->stage) : "-");

@@ -178,10 +178,11 @@ void dw_print_micro_density(FILE *f, const double density[DW_NSTAGES][2]);
  * significant decimal is all a 30-s epoch's counts carry at those rates), "none" for DW_NONE or
  * a value that is not finite. */
 void dw_format_micro_rate(char *out, size_t cap, double per_min);
-/* One epoch's detections where they count in its stage (dw_sleep_event_counts): "3 spindles, 2 SW"
- * (N2, N3), "1 spindle" (N1: slow waves do not count there), "none counted" (W, R, unscored).
- * count[k]: the epoch's detections of kind k. SW: slow waves (the short form of the field). */
-void dw_format_micro_epoch(char *out, size_t cap, int stage, const int count[2]);
+/* One epoch's detections where they count in its stage (dw_sleep_event_counts) and on the channel's
+ * region (dw_micro_on_region): "3 spindles, 2 SW" (N2, N3), "1 spindle" (N1: slow waves do not count
+ * there; nor on a parieto-occipital channel), "none counted" (W, R, unscored). count[k]: the epoch's
+ * detections of kind k. SW: slow waves (the short form of the field). */
+void dw_format_micro_epoch(char *out, size_t cap, int stage, int region, const int count[2]);
 
 /* Reports. The sleep statistics as `score` and the session summary print them: each line starts with
  * indent; absent quantities say "none"; stage percentages are stated with their base; a too_short

@@ -350,10 +350,11 @@ void dw_format_micro_rate(char *out, size_t cap, double per_min)
         snprintf(out, cap, per_min < 9.95 ? "%.1f" : "%.0f", per_min);
 }
 
-void dw_format_micro_epoch(char *out, size_t cap, int stage, const int count[2])
+void dw_format_micro_epoch(char *out, size_t cap, int stage, int region, const int count[2])
 {
-    int sp = dw_sleep_event_counts(DW_SLEEP_SPINDLE, stage);
-    int sw = dw_sleep_event_counts(DW_SLEEP_SLOW_WAVE, stage);
+    int sp = dw_sleep_event_counts(DW_SLEEP_SPINDLE, stage) && dw_micro_on_region(DW_SLEEP_SPINDLE, region);
+    int sw = dw_sleep_event_counts(DW_SLEEP_SLOW_WAVE, stage) &&
+             dw_micro_on_region(DW_SLEEP_SLOW_WAVE, region);
     if (sp && sw)
         snprintf(out, cap, "%d %s, %d SW", count[0], dw_plural(count[0], "spindle", "spindles"),
                  count[1]);
