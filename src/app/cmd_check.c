@@ -183,8 +183,8 @@ int dw_cmd_check(int argc, char **argv)
         dw_source_close(src);
         return 2;
     }
-    printf("check: %s, %d channels at %g Hz; frontal %s, alpha on %s\n", cfg.serial, in->nch,
-           in->fs, in->label[in->frontal],
+    printf("check: %s, %d channels at %g Hz; %s %s, alpha on %s\n", cfg.serial, in->nch, in->fs,
+           dw_montage_role_word(0, in->label[in->frontal]), in->label[in->frontal],
            in->label[in->parietal >= 0 ? in->parietal : in->frontal]);
     int rc = 2;
     if (signal_phases(src, q, k) == 0) {

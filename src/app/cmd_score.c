@@ -139,8 +139,11 @@ static int write_csv(const char *path, const struct night *nt, int force, dw_err
     fprintf(f, "epoch,onset_s,stage,p_W,p_N1,p_N2,p_N3,p_R,spindles_per_min,so_per_min\n");
     for (int i = 0; i < nt->n; i++) {
         fprintf(f, "%d,%d,%s", i, i * DW_EPOCH_S, dw_stage_name(nt->stage[i]));
-        for (int k = 0; k < DW_NSTAGES; k++)
-            fprintf(f, ",%.4f", nt->prob[i][k]);
+        for (int k = 0; k < DW_NSTAGES; k++)    /* unscored: none, empty as the densities */
+            if (dw_epoch_has_prob(nt->stage[i]))
+                fprintf(f, ",%.4f", nt->prob[i][k]);
+            else
+                fputc(',', f);
         print_per_min(f, nt, i, DW_SLEEP_SPINDLE);
         print_per_min(f, nt, i, DW_SLEEP_SLOW_WAVE);
         fputc('\n', f);
@@ -244,9 +247,10 @@ struct report {
 static void report_sleep(FILE *f, const struct report *r, const char *in)
 {
     const struct night *nt = r->nt;
-    fprintf(f, "%sstaging: frontal %s, parietal %s (%s)\n", in,
-            r->in->frontal >= 0 ? r->in->label[r->in->frontal] : "none",
-            r->in->parietal >= 0 ? r->in->label[r->in->parietal] : "none", r->in->roles_how);
+    char roles[200];
+    dw_montage_roles_line(r->in->frontal >= 0 ? r->in->label[r->in->frontal] : NULL,
+                          r->in->parietal >= 0 ? r->in->label[r->in->parietal] : NULL, roles, sizeof roles);
+    fprintf(f, "%sstaging: %s (%s)\n", in, roles, r->in->roles_how);
     if (nt->n == 0) {
         fprintf(f, "%sno whole epoch to stage (%.1f s of signal): no hypnogram, no sleep "
                 "statistics\n", in, r->in->duration_s);
@@ -263,10 +267,10 @@ static void report_sleep(FILE *f, const struct report *r, const char *in)
      * staged as chosen (first-use test: TIB 0, every epoch unscored, no word why) */
     int flat = nt->why.why[0][DW_WHY_FLAT], railed = nt->why.why[0][DW_WHY_RAILED];
     if (nt->n > 0 && 2 * (flat + railed) >= nt->n)
-        fprintf(f, "%snote: the frontal channel %s was %s in %d of %d epochs (unscored): check its "
+        fprintf(f, "%snote: the %s channel %s was %s in %d of %d epochs (unscored): check its "
                 "electrode, or stage another channel with --frontal NAME\n", in,
-                r->in->label[r->in->frontal], flat >= railed ? "flat" : "railed", flat + railed,
-                nt->n);
+                dw_montage_role_word(0, r->in->label[r->in->frontal]), r->in->label[r->in->frontal],
+                flat >= railed ? "flat" : "railed", flat + railed, nt->n);
 }
 
 static void report_micro(FILE *f, const struct report *r, const char *in)
@@ -277,15 +281,10 @@ static void report_micro(FILE *f, const struct report *r, const char *in)
     if (nt->region == DW_REGION_CENTRAL || nt->region == DW_REGION_POSTERIOR)
         snprintf(where, sizeof where, "on %.40s", r->in->label[r->in->frontal]);
     dw_micro_totals(nt->stage, nt->n, (const int (*)[2])nt->micro, nt->micro_cap, tot, &set_aside);
-    if (!dw_micro_on_region(DW_SLEEP_SLOW_WAVE, nt->region))
-        tot[1] = -1;
-    dw_print_micro_totals(f, in, where, tot, set_aside);
     double dens[DW_NSTAGES][2];
     dw_micro_density(nt->stage, nt->n, (const int (*)[2])nt->micro, nt->micro_cap, dens);
-    for (int k = 0; k < DW_NSTAGES; k++)
-        for (int j = 0; j < 2; j++)
-            if (!dw_micro_on_region(j, nt->region))
-                dens[k][j] = DW_NONE;          /* not detected there: no density, not a zero */
+    dw_micro_for_region(nt->region, tot, NULL, dens);   /* not detected there: none, not a zero */
+    dw_print_micro_totals(f, in, where, tot, set_aside);
     dw_print_micro_density(f, dens);
     if (r->in->frontal >= 0)
         dw_print_micro_channel(f, in, r->in->label[r->in->frontal], nt->region);

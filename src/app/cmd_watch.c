@@ -51,7 +51,8 @@ static const char usage_text[] =
 "  -s, --serial PATH       live OpenBCI Cyton on PATH (a serial port or a pty)\n"
 "      --board B           auto, cyton (8 ch, 250 Hz) or daisy (16 ch, 125 Hz)\n"
 "      --channels LIST     channels to use, labels or 1-based indices, comma-separated\n"
-"      --frontal CH        the frontal (Fpz-Cz-like) channel (none named: the first EEG channel, alone)\n"
+"      --frontal CH        the frontal (Fpz-Cz-like) channel (none named: a central one, else the\n"
+"                          first EEG channel, alone)\n"
 "      --parietal CH       the parietal (Pz-Oz-like) channel; 'none' for the one-channel model\n"
 "  -r, --reference FILE    reference hypnogram (EDF+ annotations or text), laid by clock time beside ours\n"
 "      --speed N           replay speed: 1 real time (default), N times, 0 as fast as possible\n"
@@ -386,8 +387,11 @@ static void run_headless(dw_monitor *m, struct headless *h)
         while (h->shown < m->n_epochs) {
             const float *p = m->prob[h->shown];
             int s = m->stage[h->shown];
-            printf("epoch %d\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\n", h->shown, dw_stage_name(s),
-                   p[0], p[1], p[2], p[3], p[4]);
+            if (dw_epoch_has_prob(s))
+                printf("epoch %d\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\n", h->shown, dw_stage_name(s),
+                       p[0], p[1], p[2], p[3], p[4]);
+            else                                  /* unscored: no probabilities, empty as in the CSV */
+                printf("epoch %d\t%s\t\t\t\t\t\n", h->shown, dw_stage_name(s));
             h->shown++;
         }
         pthread_mutex_unlock(&m->lock);

@@ -154,9 +154,11 @@ static void publish_source(dw_worker *w)
     if (m->source_note[0])                /* the first line: "x.edf: truncated: 40 of 60 ..." */
         snprintf(m->last_event, sizeof m->last_event, "%.*s", (int)strcspn(m->source_note, "\n"),
                  m->source_note);
-    snprintf(m->staging_desc, sizeof m->staging_desc, "frontal %s, parietal %s (%s), model %s",
-             in->frontal >= 0 ? in->label[in->frontal] : "none", in->parietal >= 0 ? in->label[in->parietal] : "none",
-             in->roles_how, dw_model_name(dw_pipeline_model(w->pipeline)));
+    char roles[200];
+    dw_montage_roles_line(in->frontal >= 0 ? in->label[in->frontal] : NULL,
+                          in->parietal >= 0 ? in->label[in->parietal] : NULL, roles, sizeof roles);
+    snprintf(m->staging_desc, sizeof m->staging_desc, "%s (%s), model %s", roles, in->roles_how,
+             dw_model_name(dw_pipeline_model(w->pipeline)));
     if (w->cfg->lights_off[0] && in->start_epoch > 0) {
         int hh, mm;
         if (sscanf(w->cfg->lights_off, "%d:%d", &hh, &mm) == 2) {

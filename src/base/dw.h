@@ -18,6 +18,14 @@
 enum dw_stage { DW_W = 0, DW_N1, DW_N2, DW_N3, DW_R, DW_NSTAGES };
 #define DW_UNSCORED (-1)
 
+/* Whether an epoch labelled stage has stage probabilities (a hypnodensity column): only a scored one.
+ * An unscored epoch (bad signal, lost data, a gap, outside the recording) has none, whatever numbers
+ * sit beside it (the staging pipeline zeroes them): the CSV leaves its p_ fields empty, the screen and
+ * the broker's documents show no data. */
+static inline int dw_epoch_has_prob(int stage)
+{
+    return stage >= DW_W && stage < DW_NSTAGES;
+}
 /* "W", "N1", "N2", "N3", "R"; "?" for anything else. */
 const char *dw_stage_name(int stage);
 /* A count's noun: one for n == 1, else many ("1 epoch", "0 epochs", "2 stimuli"). */

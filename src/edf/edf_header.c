@@ -281,9 +281,10 @@ static int read_record_layout(rd *r, int mode)
 
 /* The numbers of a start date or time field: groups of digits separated by runs of characters that are
  * neither letters nor digits (":", "/", "-", " ", ...; in a time also the unit letters h, m, s as in
- * "22h30m00"), spaces around them allowed, or six digits with no separator ("223000"). 0 with n groups
- * (at most 3) in v[] and their digit counts in nd[]; *dots is 1 when every separator is one '.', EDF's
- * own; -1 on another letter, a control byte or more than 3 groups. */
+ * "22h30m00"), spaces around them allowed, or six digits with no separator ("223000"; a date also eight,
+ * "15032024", kept as one group of 8 digits for date_order to cut). 0 with n groups (at most 3) in v[] and
+ * their digit counts in nd[]; *dots is 1 when every separator is one '.', EDF's own; -1 on another letter,
+ * a control byte or more than 3 groups. */
 static int is_sep(int c, int time)
 {
     return (!isalnum(c) && isprint(c)) || (time && c && strchr("hmsHMS", c));
@@ -296,7 +297,7 @@ static int clock_groups(const char *f, int time, long v[3], int nd[3], int *n, i
     *dots = 1;
     while (*p) {
         size_t k = strspn(p, "0123456789");
-        if (!k || *n == 3 || k > 6)
+        if (!k || *n == 3 || (k > 6 && (time || k != 8 || *n)))
             return -1;
         v[*n] = atol(p);
         nd[(*n)++] = (int)k;
@@ -318,6 +319,8 @@ static int clock_groups(const char *f, int time, long v[3], int nd[3], int *n, i
         *n = 3;
         *dots = 0;
     }
+    if (*n == 1 && nd[0] == 8)                      /* "15032024": cut by date_order, both ways */
+        *dots = 0;
     return 0;
 }
 
@@ -328,57 +331,122 @@ static int days_in(int month, int year)
     return d[month - 1] + (month == 2 && leap);
 }
 
-/* A day, month and EDF year (yy, 85-99 -> 19yy, else 20yy) that make a calendar date. */
-static int is_date(long day, long month, long yy)
+/* A year as written: 4 digits as is, 2 digits as EDF's yy (85-99 -> 19yy, else 20yy). */
+static long full_year(long y, int digits)
 {
-    return month >= 1 && month <= 12 && day >= 1 &&
-           day <= days_in((int)month, (int)(yy + (yy >= 85 ? 1900 : 2000)));
+    return digits == 4 ? y : y + (y >= 85 ? 1900 : 2000);
+}
+
+/* A day, month and full year that make a calendar date within EDF's years (1985-2084). */
+static int is_date(long day, long month, long year)
+{
+    return year >= 1985 && year <= 2084 && month >= 1 && month <= 12 && day >= 1 &&
+           day <= days_in((int)month, (int)year);
 }
 
 static int plus_date(const char *s, int *day, int *year);
 
-/* The date of an EDF+ recording field "Startdate dd-MMM-yyyy ..." (bytes 88-167): 1 with day, month,
- * yy; 0 when there is none. */
-static int recording_date(const rd *r, long *day, long *month, long *yy)
+/* The date of an EDF+ recording field "Startdate dd-MMM-yyyy ..." (bytes 88-167): 1 with day, month and
+ * full year; 0 when there is none. */
+static int recording_date(const rd *r, long *day, long *month, long *year)
 {
     int d, y, m = !memcmp(r->b + 88, "Startdate ", 10) ? plus_date((const char *)r->b + 98, &d, &y) : 0;
     if (m)
-        *day = d, *month = m, *yy = y % 100;
+        *day = d, *month = m, *year = y;
     return m != 0;
 }
 
-/* Start date: which reading of the groups a, b, c the date is (out: day, month, yy), and why, for the
- * note. EDF's dd.mm.yy with its '.' separators is read as such; with any other separator the writer
- * may have used the month-first (US) order mm/dd/yy: when only one order gives a calendar date, it is
- * that one; when both do and differ, the EDF+ recording field's date decides; else the date is
- * ambiguous: -1 with err. (The year-first order yy-mm-dd is not tried: its year has 4 digits, which
- * do not fit the field with separators.) */
-static int date_order(rd *r, const char *f, const long g[3], int dots, int out[3], const char **how)
+/* One way of reading a start date's numbers. */
+typedef struct { long d, m, y; const char *order, *form; } date_reading;
+
+/* The readings of the groups g (nd digits each, n of them) that are calendar dates, distinct, at most 3:
+ * day first (dd.mm.yy, EDF's order, the only one tried with EDF's '.' separators); with any other
+ * separator, or none, also month first (mm/dd/yy, the US order) and year first (yy/mm/dd, ISO's order,
+ * "24/03/15" being 2024-03-15 as likely as 24.03.2015). Eight digits with no separator are ddmmyyyy,
+ * mmddyyyy or yyyymmdd. */
+static int date_readings(const long g0[3], const int nd0[3], int n, int dots, date_reading out[3])
 {
-    long yy = g[2] % 100, rd_, rm, ry;
-    int dm = is_date(g[0], g[1], yy), md = !dots && is_date(g[1], g[0], yy) && g[0] != g[1];
-    *how = "dd.mm.yy, the EDF order";
-    if (dm && md && recording_date(r, &rd_, &rm, &ry) && ry == yy && (rd_ == g[0]) != (rd_ == g[1])) {
-        dm = rd_ == g[0] && rm == g[1];
-        md = !dm && rd_ == g[1] && rm == g[0];
-        *how = dm ? "day first, as the EDF+ recording field's date (byte 98) has it"
-                  : "month first, as the EDF+ recording field's date (byte 98) has it";
+    long g[3], x = g0[0];
+    int nd[3], k = 0;
+    if (n == 1)                                     /* 8 digits: dd mm yyyy (year first: cut below) */
+        g[0] = x / 1000000, g[1] = x / 10000 % 100, g[2] = x % 10000, nd[0] = nd[1] = 2, nd[2] = 4;
+    else
+        memcpy(g, g0, sizeof g), memcpy(nd, nd0, sizeof nd);
+    date_reading all[3] = {
+        { g[0], g[1], full_year(g[2], nd[2]), "day first", "dd.mm.yy" },
+        { g[1], g[0], full_year(g[2], nd[2]), "month first", "mm/dd/yy" },
+        { g[2], g[1], full_year(g[0], nd[0]), "year first", "yy/mm/dd" },
+    };
+    if (n == 1)
+        all[2] = (date_reading){ x % 100, x / 100 % 100, x / 10000, "year first", "yyyymmdd" };
+    int ok[3] = {
+        nd[0] <= 2 && nd[1] <= 2,
+        !dots && nd[0] <= 2 && nd[1] <= 2,
+        (!dots || nd[0] == 4) && (n == 1 || ((nd[0] == 2 || nd[0] == 4) && nd[1] <= 2 && nd[2] <= 2)),
+    };
+    for (int i = 0; i < 3; i++) {
+        int dup = 0;
+        for (int j = 0; j < k; j++)
+            dup |= out[j].d == all[i].d && out[j].m == all[i].m && out[j].y == all[i].y;
+        if (ok[i] && !dup && is_date(all[i].d, all[i].m, all[i].y))
+            out[k++] = all[i];
     }
-    if (dm && md)
-        return fail(r, "start date \"%s\" (header byte 168) is ambiguous: %02ld.%02ld.%02ld read day first "
-                    "(EDF's dd.mm.yy) or %02ld.%02ld.%02ld read month first (mm/dd/yy); rewrite it as "
-                    "dd.mm.yy", f, g[0], g[1], yy, g[1], g[0], yy);
-    if (!dm && !md && g[1] >= 1 && g[1] <= 12 && g[0] >= 1 && g[0] <= 31) {
-        int y = (int)(yy + (yy >= 85 ? 1900 : 2000));
-        return fail(r, "start date \"%s\" (header byte 168): day out of range: %.3s %d has %d days (EDF order: "
-                    "dd.mm.yy)", f, months + 3 * (g[1] - 1), y, days_in((int)g[1], y));
+    return k;
+}
+
+/* Start date: which reading of the groups the date is (out: day, month, yy), and why, for the note.
+ * EDF's dd.mm.yy with its '.' separators is read as such; with any other separator the writer may have
+ * used another order (date_readings). One reading that is a date: that one. Several: the EDF+ recording
+ * field's "Startdate dd-MMM-yyyy" (byte 98) decides when it is one of them; when it is none of them it is
+ * used, and the note says so; without it the date is ambiguous: -1 with err naming the readings. None:
+ * -1 with why (the day-first reading's day, month or year out of range). */
+static int date_order(rd *r, const char *f, const long g[3], const int nd[3], int n, int dots, int out[3],
+                      char *how, size_t howlen)
+{
+    date_reading c[3];
+    int k = date_readings(g, nd, n, dots, c), use = 0;
+    long rd_, rm, ry;
+    char list[160] = "";
+    for (int i = 0; i < k; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%02ld.%02ld.%02ld read %s (%s)",
+                 i == 0 ? "" : i == k - 1 ? " or " : ", ", c[i].d, c[i].m, c[i].y % 100, c[i].order,
+                 c[i].form);
+    if (k == 1) {
+        snprintf(how, howlen, dots && c[0].form[0] == 'd' ? "dd.mm.yy, the EDF order"
+                                                           : "%s, %s: read another way it is no date",
+                 c[0].order, c[0].form);
+    } else if (k > 1 && recording_date(r, &rd_, &rm, &ry) && is_date(rd_, rm, ry)) {
+        use = -1;
+        for (int i = 0; i < k; i++)
+            if (c[i].d == rd_ && c[i].m == rm && c[i].y == ry)
+                use = i;
+        if (use >= 0) {
+            snprintf(how, howlen, "%s, as the EDF+ recording field's date (byte 98) has it; it reads %s",
+                     c[use].order, list);
+        } else {                                    /* none of them: EDF+'s own date, unambiguous */
+            c[0] = (date_reading){ rd_, rm, ry, "", "" };
+            use = 0;
+            snprintf(how, howlen, "the EDF+ recording field's date %.11s (byte 98), used: the header's "
+                     "reads %s, none of them that date", (const char *)r->b + 98, list);
+        }
+    } else if (k > 1) {
+        return fail(r, "start date \"%s\" (header byte 168) is ambiguous: %s; rewrite it as dd.mm.yy", f,
+                    list);
     }
-    if (!dm && !md)
+    if (k == 0) {
+        long d = g[0], m = g[1], y = full_year(g[2], nd[2]);
+        if (n == 1)
+            d = g[0] / 1000000, m = g[0] / 10000 % 100, y = g[0] % 10000;
+        if (y < 1985 || y > 2084)
+            return fail(r, "start date \"%s\" (header byte 168): the year %ld lies outside EDF's 1985-2084",
+                        f, y);
+        if (m >= 1 && m <= 12 && d >= 1 && d <= 31)
+            return fail(r, "start date \"%s\" (header byte 168): day out of range: %.3s %ld has %d days (EDF "
+                        "order: dd.mm.yy)", f, months + 3 * (m - 1), y, days_in((int)m, (int)y));
         return fail(r, "start date \"%s\" (header byte 168): %s out of range (EDF order: dd.mm.yy)", f,
-                    g[1] < 1 || g[1] > 12 ? "month" : "day");
-    if (md && !strstr(*how, "recording"))
-        *how = "month first, mm/dd/yy: read day first it is no date";
-    out[0] = (int)(dm ? g[0] : g[1]), out[1] = (int)(dm ? g[1] : g[0]), out[2] = (int)yy;
+                    m < 1 || m > 12 ? "month" : "day");
+    }
+    out[0] = (int)c[use].d, out[1] = (int)c[use].m, out[2] = (int)(c[use].y % 100);
     return 0;
 }
 
@@ -387,33 +455,29 @@ static int date_order(rd *r, const char *f, const long g[3], int dots, int out[3
  * one-digit numbers, no separator, a 4-digit year 1985-2084) and written back in the EDF form, with a
  * note naming the field, its byte and the order used (date_order); anything else is refused naming the
  * field and its byte: not three numbers (no seconds, "22:30"), a number out of range, an impossible
- * calendar date, a date that reads day first and month first alike. 0 with out[3], or -1 with err. */
+ * calendar date, a date that reads as several dates (day, month or year first) with no EDF+ recording
+ * field date to choose. 0 with out[3], or -1 with err. */
 static int clock_field(rd *r, int kind, int out[3])
 {
     int off = kind ? 176 : 168, n, nd[3], dots;
     const char *what = kind ? "start time" : "start date", *form = kind ? "hh.mm.ss" : "dd.mm.yy";
-    char f[16], canon[16];
+    char f[16], canon[16], how[400] = "hh.mm.ss";
     long g[3];
     field(r->b, off, 8, f);
-    if (clock_groups(f, kind, g, nd, &n, &dots) < 0 || n != 3)
+    if (clock_groups(f, kind, g, nd, &n, &dots) < 0 || (n != 3 && !(n == 1 && nd[0] == 8)))
         return fail(r, "%s \"%s\" (header byte %d) is not %s%s", what, f, off, form,
                     n == 2 && kind ? " (no seconds)" : n == 2 ? " (no year)" : "");
-    for (int k = 0; k < 3; k++)
-        if (nd[k] > 2 && (kind || k < 2 || nd[k] != 4))
+    for (int k = 0; k < n; k++)                     /* a 4-digit year first or last, not both */
+        if (nd[k] > 2 && (kind || nd[k] != (n == 1 ? 8 : 4) || k == 1 || (n == 3 && nd[2 - k] > 2)))
             return fail(r, "%s \"%s\" (header byte %d) is not %s (%ld has %d digits)", what, f, off, form,
                         g[k], nd[k]);
-    const char *how = "hh.mm.ss";
     if (kind) {
         if (g[0] > 23 || g[1] > 59 || g[2] > 59)
             return fail(r, "%s \"%s\" (header byte %d): %s out of range (EDF order: %s)", what, f, off,
                         g[0] > 23 ? "hour" : g[1] > 59 ? "minute" : "second", form);
         out[0] = (int)g[0], out[1] = (int)g[1], out[2] = (int)g[2];
-    } else {
-        if (nd[2] == 4 && (g[2] < 1985 || g[2] > 2084))
-            return fail(r, "%s \"%s\" (header byte %d): the year %ld lies outside EDF's 1985-2084", what, f,
-                        off, g[2]);
-        if (date_order(r, f, g, dots, out, &how) < 0)
-            return -1;
+    } else if (date_order(r, f, g, nd, n, dots, out, how, sizeof how) < 0) {
+        return -1;
     }
     snprintf(canon, sizeof canon, "%02d.%02d.%02d", out[0], out[1], out[2]);
     if (memcmp(canon, r->b + off, 8)) {

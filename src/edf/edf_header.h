@@ -9,12 +9,14 @@
  *  - refuses what cannot be read, naming the file, the signal (number and label), the field and the byte
  *    offset of the field in the file: the layout (number of signals, header size, samples per record),
  *    the start date and time when they are not one date and time (no seconds, an impossible date, a
- *    date that reads day first and month first alike), the record duration;
+ *    date that reads as several dates, day, month or year first, with no EDF+ date to choose), the record
+ *    duration;
  *  - repairs, in h->raw (the caller gives EDFlib a private copy that carries it; the file itself is never
  *    written), what is unambiguous and routinely met in files from other tools, one note line per repair
  *    ("night.edf: repaired: ..."): a start date and time in any form that is still one date and time
- *    ("22:30:00", "22 30 00", "223000", "15/03/24", a 4-digit year; a date without dots read month first
- *    only when that is the one order giving a date, or when the EDF+ recording field's date says so),
+ *    ("22:30:00", "22 30 00", "223000", "19/03/99", "15032024", a 4-digit year; a date without dots read
+ *    month first or year first only when that is the one order giving a date, or when the EDF+ recording
+ *    field's date says so; when that date is none of the readings, it is used, said),
  *    numbers right-aligned or with a decimal comma ("0,5"), integers
  *    written as "100.0", NUL or control bytes (as spaces) and non-ASCII bytes (a micro sign becomes "u",
  *    any other character "?") in text fields, missing or malformed EDF+ patient and recording subfields

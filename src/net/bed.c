@@ -186,7 +186,7 @@ static void status_doc(dw_net *n, dw_json *j, int with_wall)
     dw_json_str(j, "stage", cur == DW_UNSCORED ? "" : dw_stage_name(cur));
     double p[DW_NSTAGES] = { 0 };
     for (int k = 0; k < DW_NSTAGES && s->n_epochs; k++) p[k] = s->prob[s->n_epochs - 1][k];
-    dw_json_nums(j, "prob", p, DW_NSTAGES, 3);
+    dw_json_nums(j, "prob", p, dw_epoch_has_prob(cur) ? DW_NSTAGES : 0, 3);   /* unscored: [] */
     dw_json_int(j, "epochs", s->n_epochs);
     dw_json_num(j, "asleep_s", dw_snap_asleep_s(s), 10);
     dw_json_str(j, "rec", v->rec_path[0] ? "recording" : "off");
@@ -232,7 +232,7 @@ static void publish_epochs(dw_net *n)
         dw_json_str(&j, "stage", dw_stage_name(s->stage[i]));
         double p[DW_NSTAGES];
         for (int k = 0; k < DW_NSTAGES; k++) p[k] = s->prob[i][k];
-        dw_json_nums(&j, "prob", p, DW_NSTAGES, 3);
+        dw_json_nums(&j, "prob", p, dw_epoch_has_prob(s->stage[i]) ? DW_NSTAGES : 0, 3);
         dw_json_num(&j, "t_end", (i + 1) * (double)DW_EPOCH_S, 10);
         if (s->v.start_wall > 0)
             dw_json_num(&j, "wall", s->v.start_wall + (i + 1) * (double)DW_EPOCH_S, 13);

@@ -99,8 +99,8 @@ static void status(dw_ward_bed *b, const char *d, int len)
         dw_json_get_num(d, (size_t)len, "alerts_open", &v) == 1 && v >= 0 && v < 1e6 ? (int)v : 0;
     b->unacked =
         dw_json_get_num(d, (size_t)len, "unacked", &v) == 1 && v >= 0 && v < 1e6 ? (int)v : 0;
-    if (dw_json_get_nums(d, (size_t)len, "prob", b->prob, 5, &k) != 1)
-        memset(b->prob, 0, sizeof b->prob);
+    if (dw_json_get_nums(d, (size_t)len, "prob", b->prob, 5, &k) != 1 || k != 5)
+        memset(b->prob, 0, sizeof b->prob);   /* [] for an unscored epoch: none (dw_epoch_has_prob) */
 }
 
 /* An epoch between two statuses: the stage and the hypnogram move on at once. */
@@ -124,7 +124,8 @@ static int epoch(dw_ward_bed *b, const char *d, int len)
         b->epochs = i + 1;
         snprintf(b->stage, sizeof b->stage, "%s", s == DW_UNSCORED ? "" : dw_stage_name(s));
         int k;
-        dw_json_get_nums(d, (size_t)len, "prob", b->prob, 5, &k);
+        if (dw_json_get_nums(d, (size_t)len, "prob", b->prob, 5, &k) != 1 || k != 5)
+            memset(b->prob, 0, sizeof b->prob);
     }
     return 0;
 }

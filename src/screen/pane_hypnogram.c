@@ -221,10 +221,11 @@ static int micro_lines(dw_screen *s, char out[][64], int compact)
         snprintf(out[0], 64, compact ? "" : "no spindles yet");
         return 1;
     }
-    dw_format_micro_epoch(c, sizeof c, mv->stage, mv->last);
+    dw_format_micro_epoch(c, sizeof c, mv->stage, mv->region, mv->last);
     if (compact) {
         int sp = dw_sleep_event_counts(DW_SLEEP_SPINDLE, mv->stage);
-        int sw = dw_sleep_event_counts(DW_SLEEP_SLOW_WAVE, mv->stage);
+        int sw = dw_sleep_event_counts(DW_SLEEP_SLOW_WAVE, mv->stage) &&
+                 dw_micro_on_region(DW_SLEEP_SLOW_WAVE, mv->region);
         if (sp && sw) snprintf(out[0], 64, "last %d sp, %d SW", mv->last[0], mv->last[1]);
         else if (sp) snprintf(out[0], 64, "last %d sp", mv->last[0]);
         else snprintf(out[0], 64, "last %s: none", mv->stage >= 0 ? dw_stage_name(mv->stage) : "-");
@@ -245,9 +246,13 @@ static void side(dw_screen *s, int y0, int x0, int w, int h)
 {
     const dw_monitor *v = &s->v;
     int c = s->cursor >= 0 && s->cursor < v->n_epochs ? s->cursor : -1;
-    const float *p = c >= 0 ? s->prob[c] : v->prov_stage >= 0 ? v->prov_prob : v->n_epochs ? s->prob[v->n_epochs - 1] : NULL;
+    int e = c >= 0 ? c : v->prov_stage >= 0 ? -1 : v->n_epochs - 1;   /* the epoch shown, -1 provisional */
+    const float *p = e >= 0 ? s->prob[e] : v->prov_stage >= 0 ? v->prov_prob : NULL;
+    int none = e >= 0 && !dw_epoch_has_prob(s->stage[e]);   /* unscored: no probabilities, no data */
     char head[64], clock[16];
-    if (c >= 0) {
+    if (none) {                             /* the cursor's or the last: no bars either */
+        snprintf(head, sizeof head, "epoch %d: unscored, no data", e);
+    } else if (c >= 0) {
         dw_clock(s, c * (double)DW_EPOCH_S, 1, clock, sizeof clock);
         snprintf(head, sizeof head, "cursor: epoch %d, %s", c, clock);
     } else if (v->prov_stage >= 0) {
@@ -255,6 +260,8 @@ static void side(dw_screen *s, int y0, int x0, int w, int h)
     } else {
         snprintf(head, sizeof head, v->n_epochs ? "last epoch %d" : "no epoch yet", v->n_epochs - 1);
     }
+    if (none)
+        p = NULL;
     dw_theme_use(&s->theme, DW_ROLE_TITLE);
     dw_draw_text(y0, x0, w, head);
     for (int i = 0; i < DW_NSTAGES && i + 1 < h; i++) {

@@ -194,11 +194,13 @@ static void draw_detail(ward_ui *u)
     dw_draw_box(u->s, r, title, 1);
     dw_theme_use(&u->s->theme, role_of(u->rank[si]));
     dw_duration(b->asleep_s, asleep, sizeof asleep);
-    snprintf(
-        line, sizeof line,
-        "%s   mode %s   stage %s (W %.2f N1 %.2f N2 %.2f N3 %.2f R %.2f)   asleep %s   %d %s",
-        state_text(u, b), b->mode, b->stage[0] ? b->stage : "-", b->prob[0], b->prob[1], b->prob[2],
-        b->prob[3], b->prob[4], asleep, b->epochs, dw_plural(b->epochs, "epoch", "epochs"));
+    char probs[96] = "(unscored: no probabilities)";  /* an unscored epoch has none */
+    if (b->stage[0])
+        snprintf(probs, sizeof probs, "(W %.2f N1 %.2f N2 %.2f N3 %.2f R %.2f)", b->prob[0], b->prob[1],
+                 b->prob[2], b->prob[3], b->prob[4]);
+    snprintf(line, sizeof line, "%s   mode %s   stage %s %s   asleep %s   %d %s", state_text(u, b),
+             b->mode, b->stage[0] ? b->stage : "-", probs, asleep, b->epochs,
+             dw_plural(b->epochs, "epoch", "epochs"));
     dw_draw_text(1, 2, COLS - 4, line);
     dw_theme_use(&u->s->theme, DW_ROLE_TEXT);
     snprintf(line, sizeof line, "data %s   recording %s   last event: %s", b->data, b->rec,

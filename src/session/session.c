@@ -471,6 +471,11 @@ void dw_session_block(dw_session *s, const dw_block *b, const dw_source_info *in
     s->wall = wall;
     s->frontal = info->frontal;
     s->parietal = info->parietal;
+    if (info->frontal >= 0 && info->frontal < info->nch &&
+        strcmp(s->micro_label, info->label[info->frontal])) {
+        snprintf(s->micro_label, sizeof s->micro_label, "%s", info->label[info->frontal]);
+        s->micro_region = dw_montage_region(s->micro_label);   /* as `score`: dw_micro_on_region */
+    }
     dw_alerts_block(s->alerts, b, info, wall);
     if (b->gap > 0 && s->so) {
         session_cancel_pending(s, b->t0, "gap in the signal");

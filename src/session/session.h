@@ -219,6 +219,9 @@ typedef struct {
     long   total[2], set_aside;    /* dw_micro_totals */
     double nrem[2];                /* per minute of N2+N3; DW_NONE before the first N2/N3 epoch */
     double by_stage[DW_NSTAGES][2];    /* per minute of each stage (dw_micro_density) */
+    int    region;                 /* the detectors' channel's (dw_montage_region): a kind that does not
+                                      count there (dw_micro_on_region) has totals -1 and densities
+                                      DW_NONE above, and no per-epoch count */
 } dw_micro_view;
 
 /* What the screen shows of the session (plain data). version changes whenever a field does. */

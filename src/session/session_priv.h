@@ -100,6 +100,8 @@ struct dw_session {
     int (*micro_count)[DW_SLEEP_EVENT_KINDS];      /* per epoch */
     int micro_cap;
     dw_micro_view micro_view;             /* what the screen shows (session_stim_micro_view) */
+    char micro_label[DW_LABEL_LEN];       /* the detectors' channel (the frontal slot's), "" unknown */
+    int micro_region;                     /* its dw_montage_region: which kinds count (dw_micro_on_region) */
 
     /* manual wake (and the alarm of a protocol awakening) */
     int wake_attempt, escalated;

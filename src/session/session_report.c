@@ -43,7 +43,8 @@ static void circ_stats(const dw_session *s, double *mean, double *spread, int *n
 /* Whether a detection counts: its epoch staged where its kind counts (dw_sleep_event_counts). */
 static int micro_counts(const dw_session *s, const struct micro *m)
 {
-    return m->epoch >= 0 && m->epoch < s->nhyp && dw_sleep_event_counts(m->kind, s->hyp[m->epoch]);
+    return m->epoch >= 0 && m->epoch < s->nhyp && dw_sleep_event_counts(m->kind, s->hyp[m->epoch]) &&
+           dw_micro_on_region(m->kind, s->micro_region);
 }
 
 /* Spindle and slow-wave densities by stage (the stages are the session's own epoch labels). */
@@ -52,13 +53,21 @@ static void micro_section(FILE *f, const dw_session *s, const signed char *stage
     long tot[2], set_aside;
     dw_micro_totals(s->hyp, s->nhyp, (const int (*)[2])s->micro_count, s->micro_cap, tot,
                     &set_aside);
-    fprintf(f, "## Spindles and slow waves (frontal channel)\n");
+    dw_micro_for_region(s->micro_region, tot, NULL, NULL);
+    if (s->micro_label[0])                /* the channel by its region, as `score` names it */
+        fprintf(f, "## Spindles and slow waves (%s channel %s)\n", dw_montage_role_word(0, s->micro_label),
+                s->micro_label);
+    else
+        fprintf(f, "## Spindles and slow waves (frontal channel)\n");
     dw_print_micro_totals(f, "", "", tot, set_aside);
     if (stage && n > 0) {
         double d[DW_NSTAGES][2];
         dw_micro_density(stage, n, (const int (*)[2])s->micro_count, s->micro_cap, d);
+        dw_micro_for_region(s->micro_region, NULL, NULL, d);
         dw_print_micro_density(f, d);
     }
+    if (s->micro_label[0])
+        dw_print_micro_channel(f, "", s->micro_label, s->micro_region);   /* the note `score` prints */
     fputc('\n', f);
 }
 

@@ -252,6 +252,8 @@ void session_stim_micro_view(dw_session *s)
     dw_micro_totals(s->hyp, s->nhyp, count, s->micro_cap, v->total, &v->set_aside);
     dw_micro_nrem_density(s->hyp, s->nhyp, count, s->micro_cap, v->nrem);
     dw_micro_density(s->hyp, s->nhyp, count, s->micro_cap, v->by_stage);
+    v->region = s->micro_region;
+    dw_micro_for_region(s->micro_region, v->total, v->nrem, v->by_stage);   /* as `score` */
 }
 
 void session_stim_micro(dw_session *s, double t, double fs, const double *x, int n)

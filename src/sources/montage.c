@@ -12,6 +12,9 @@ static const char *const frontal_names[] = {
     "fpz", "fp1", "fp2", "fz", "f3", "f4", "afz", "af3", "af4", "f1", "f2", "f7", "f8", NULL
 };
 static const char *const parietal_names[] = { "pz", "oz", "o1", "o2", "p3", "p4", "poz", "po3", "po4", NULL };
+/* Rule 5's stand-in for Fpz-Cz when no electrode is frontal: a central one (Fpz-Cz's reference is Cz;
+ * C3 and C4 first, the AASM's alternative derivations C4-M1 / C3-M2). */
+static const char *const central_names[] = { "c3", "c4", "cz", "c1", "c2", "c5", "c6", NULL };
 static const char *const ten_ten[] = {
     "fpz", "fp1", "fp2", "af3", "af4", "af7", "af8", "afz", "fz", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8",
     "fcz", "fc1", "fc2", "fc3", "fc4", "fc5", "fc6", "ft7", "ft8", "cz", "c1", "c2", "c3", "c4", "c5", "c6",
@@ -206,7 +209,8 @@ static int choose_delivered(const dw_montage_in *in, const dw_channel_spec *spec
     return 0;
 }
 
-enum { R_NONE, R_GIVEN, R_RECORDED, R_NAME, R_ORDER, R_FIRST, R_FIRST_ANY };   /* which rule chose a role */
+/* which rule chose a role */
+enum { R_NONE, R_GIVEN, R_RECORDED, R_NAME, R_ORDER, R_FIRST, R_FIRST_ANY, R_CENTRAL };
 
 /* Rule 5: no channel is frontal by name. The first delivered EEG channel (else the first channel) stages
  * alone, with the one-channel model: a parietal chosen by name is dropped, since the two-channel model
@@ -228,6 +232,24 @@ static int first_alone(const dw_montage_in *in, dw_montage *m, int parietal_aske
                 return 0;
             }
     return -1;
+}
+
+/* The note of rule 5 with a central channel in the frontal slot: which, why, what is in the parietal slot,
+ * and how they stand to the training derivations (Fpz-Cz, Pz-Oz). */
+static void central_note(const dw_montage_in *in, dw_montage *m)
+{
+    const char *l = in->label[m->sel[m->frontal]];
+    const char *q = m->parietal >= 0 ? in->label[m->sel[m->parietal]] : NULL;
+    char n[64], with[96] = " alone (the one-channel model)";
+    if (q) {
+        norm(q, n, sizeof n);
+        snprintf(with, sizeof with, ", with \"%.*s\" in the parietal slot%s", label_len(q), q,
+                 strcmp(n, "pz-oz") ? "" : " (a training derivation)");
+    }
+    snprintf(m->note, sizeof m->note, "no usable channel names a frontal electrode: staging on \"%.*s\", a "
+             "central channel, in the frontal slot (the nearest stand-in for Fpz-Cz, which is referred "
+             "to Cz)%s; it is not a derivation the built-in models were trained on (Fpz-Cz, Pz-Oz): "
+             "agreement may be lower than measured", label_len(l), l, with);
 }
 
 /* The note of rule 5: the channel, that it is not frontal, and how it stands to the derivations the
@@ -277,7 +299,8 @@ int dw_montage_choose(const dw_montage_in *in, const dw_channel_spec *spec, cons
     }
     static const char *const why[] = { "", "as given", "as recorded", "by electrode name", "by channel order",
                                        "the first EEG channel, none is frontal",
-                                       "the first channel given, none is EEG by name" };
+                                       "the first channel given, none is EEG by name",
+                                       "a central stand-in, none is frontal" };
     int rw[2] = { asked[0] && *role[0] >= 0 ? R_GIVEN : R_NONE, asked[1] && *role[1] >= 0 ? R_GIVEN : R_NONE };
     int rf, rp;
     if ((!asked[0] || !asked[1]) && parse_recorded(in->recorded, in->n, &rf, &rp) == 0) {   /* rule 2 */
@@ -306,8 +329,15 @@ int dw_montage_choose(const dw_montage_in *in, const dw_channel_spec *spec, cons
         if (!asked[1] && m->parietal < 0 && m->n > 1 && m->frontal != 1)
             m->parietal = 1, rw[1] = R_ORDER;
     }
-    if (m->frontal < 0 && !asked[0] && first_alone(in, m, asked[1], &rw[0], &rw[1]) == 0)  /* rule 5 */
-        not_frontal_note(in, m);
+    if (m->frontal < 0 && !asked[0]) {                                 /* rule 5 */
+        m->frontal = by_name(in, m, central_names, m->parietal);   /* a central stand-in; parietal kept */
+        if (m->frontal >= 0) {
+            rw[0] = R_CENTRAL;
+            central_note(in, m);
+        } else if (first_alone(in, m, asked[1], &rw[0], &rw[1]) == 0) {
+            not_frontal_note(in, m);
+        }
+    }
     /* why each role is what it is: one reason when both share it, else one each (a first-use test read
      * "(first channel)" for C4-M1 in a file whose first channel was E1-M2, and "(by electrode name)" for a
      * frontal channel given with --frontal) */
@@ -371,4 +401,26 @@ void dw_montage_roles_text(int frontal, int parietal, char *out, size_t n)
     if (parietal >= 0)
         snprintf(p, sizeof p, "%d", parietal + 1);
     snprintf(out, n, "roles frontal=%s parietal=%s", f, p);
+}
+
+const char *dw_montage_role_word(int slot, const char *label)
+{
+    int r = label ? dw_montage_region(label) : DW_REGION_UNKNOWN;
+    if (r == DW_REGION_UNKNOWN || r == (slot ? DW_REGION_POSTERIOR : DW_REGION_FRONTAL))
+        return slot ? "parietal" : "frontal";
+    return dw_montage_region_name(r);
+}
+
+void dw_montage_roles_line(const char *frontal, const char *parietal, char *out, size_t n)
+{
+    const char *label[2] = { frontal, parietal };
+    size_t k = 0;
+    out[0] = 0;
+    for (int slot = 0; slot < 2 && k < n; slot++) {
+        const char *w = dw_montage_role_word(slot, label[slot]), *own = slot ? "parietal" : "frontal";
+        int l = label[slot] ? label_len(label[slot]) : 4;
+        k += (size_t)snprintf(out + k, n - k, "%s%s %.*s%s%s%s", slot ? ", " : "", w, l,
+                              label[slot] ? label[slot] : "none", strcmp(w, own) ? " (in the " : "",
+                              strcmp(w, own) ? own : "", strcmp(w, own) ? " slot)" : "");
+    }
 }

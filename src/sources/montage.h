@@ -14,9 +14,13 @@
  *      (the derivations the stager was trained on are Fpz-Cz and Pz-Oz: nearest scalp sites first);
  *   4. OpenBCI order when no label names an electrode: Ch1 frontal, Ch2 parietal (as the montage guide
  *      in the README wires them);
- *   5. otherwise (no channel is frontal by name) the first delivered EEG channel, else the first channel,
- *      stages alone: it takes the frontal slot and the parietal role is dropped (unless given), so the
- *      one-channel model stages it (e.g. a lone Pz-Oz, O1-M2 or C3-A1); out.note says so.
+ *   5. otherwise (no channel is frontal by name): a central channel, C3, C4, Cz, C1, C2, C5, C6 in this
+ *      order, takes the frontal slot, the nearest stand-in for Fpz-Cz (whose reference is Cz), and the
+ *      parietal one chosen by name stays (O1-M2 and C3-A2: C3 frontal slot, O1 parietal; C3 alone: the
+ *      one-channel model); with no central channel, the first delivered EEG channel, else the first
+ *      channel, stages alone: it takes the frontal slot and the parietal role is dropped (unless given),
+ *      so the one-channel model stages it (e.g. a lone Pz-Oz or O1-M2). out.note says which and why.
+ * What the outputs call a role's channel is its scalp region, not its slot: dw_montage_roles_line.
  * A label matches a spec case-insensitively with an "EEG " prefix and spaces ignored; "ChN" or "N" also
  * name the N-th channel of the source when no label matches. */
 #ifndef DW_MONTAGE_H
@@ -88,5 +92,14 @@ enum { DW_REGION_UNKNOWN, DW_REGION_FRONTAL, DW_REGION_CENTRAL, DW_REGION_POSTER
 int  dw_montage_region(const char *label);
 /* "frontal", "central", "parieto-occipital" or "unknown". */
 const char *dw_montage_region_name(int region);
+
+/* What to call the channel in slot (0 frontal, 1 parietal), label NULL for none: the slot's own name when
+ * its region is the slot's (frontal; parieto-occipital for the parietal slot) or unknown ("Ch1"), else
+ * its region's name ("central" for C3-A2 in the frontal slot, "parieto-occipital" for a lone O1-M2). */
+const char *dw_montage_role_word(int slot, const char *label);
+/* "frontal EEG Fpz-Cz, parietal EEG Pz-Oz"; "central EEG C3-A2 (in the frontal slot), parietal EEG O1-M2";
+ * "parieto-occipital O1-M2 (in the frontal slot), parietal none": the words every output uses for the
+ * staged channels (score's summary, check, the monitor's staging line). label NULL: none. Cut to n. */
+void dw_montage_roles_line(const char *frontal, const char *parietal, char *out, size_t n);
 
 #endif

@@ -133,6 +133,11 @@ int dw_sleep_event_counts(int kind, int stage);
  * so a count there would read as a low one. Spindles count everywhere: YASA's criteria are relative
  * to the channel's own power. */
 int dw_micro_on_region(int kind, int region);
+/* The figures of the kinds that do not count on a channel of region (dw_micro_on_region) made none: a
+ * total -1 (dw_format_micro_totals: "not detected there"), a density DW_NONE, never a zero. Any of tot
+ * (2), nrem (2) and density may be NULL. The one place `score`, the session summary and the screen
+ * apply the rule. */
+void dw_micro_for_region(int region, long tot[2], double nrem[2], double density[DW_NSTAGES][2]);
 /* The note on the staged channel when it is not frontal (nothing for a frontal or unknown
  * one): which detections count there and why, as `score` prints it; label names the channel. */
 void dw_print_micro_channel(FILE *f, const char *indent, const char *label, int region);
@@ -173,10 +178,11 @@ void dw_print_micro_density(FILE *f, const double density[DW_NSTAGES][2]);
  * significant decimal is all a 30-s epoch's counts carry at those rates), "none" for DW_NONE or
  * a value that is not finite. */
 void dw_format_micro_rate(char *out, size_t cap, double per_min);
-/* One epoch's detections where they count in its stage (dw_sleep_event_counts): "3 spindles, 2 SW"
- * (N2, N3), "1 spindle" (N1: slow waves do not count there), "none counted" (W, R, unscored).
- * count[k]: the epoch's detections of kind k. SW: slow waves (the short form of the field). */
-void dw_format_micro_epoch(char *out, size_t cap, int stage, const int count[2]);
+/* One epoch's detections where they count in its stage (dw_sleep_event_counts) and on the channel's
+ * region (dw_micro_on_region): "3 spindles, 2 SW" (N2, N3), "1 spindle" (N1: slow waves do not count
+ * there; nor on a parieto-occipital channel), "none counted" (W, R, unscored). count[k]: the epoch's
+ * detections of kind k. SW: slow waves (the short form of the field). */
+void dw_format_micro_epoch(char *out, size_t cap, int stage, int region, const int count[2]);
 
 /* Reports. The sleep statistics as `score` and the session summary print them: each line starts with
  * indent; absent quantities say "none"; stage percentages are stated with their base; a too_short

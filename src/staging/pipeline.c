@@ -256,8 +256,11 @@ static void finish_epoch(dw_pipeline *p)
         r.valid = 0;                             /* a given two-channel model has no stand-in */
         r.parietal_lost = 1;
     }
-    if (!r.valid)
+    if (!r.valid) {                              /* no probabilities: the stager's prediction through
+                                                    the epoch is its prior, not a reading of it */
         r.stage = DW_UNSCORED;
+        memset(r.prob, 0, sizeof r.prob);
+    }
     r.distance = dw_stager_distance(p->stager);
     r.start_distance = dw_stager_start_distance(p->stager);
     r.unlike_training = dw_stager_unlike_training(p->stager);

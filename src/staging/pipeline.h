@@ -31,7 +31,11 @@
 typedef struct {
     int    epoch;                       /* index from the start of the recording */
     int    stage;                       /* the label: most probable stage, DW_UNSCORED when not valid */
-    double prob[DW_NSTAGES];            /* the stager's filtered probabilities (a prediction when unscored) */
+    double prob[DW_NSTAGES];            /* the stager's filtered probabilities; all 0 when unscored (not
+                                           valid): the stager only predicts through such an epoch, from
+                                           the epochs before and its prior, and that is no reading of it.
+                                           Every output shows an unscored epoch's as none
+                                           (dw_epoch_has_prob) */
     int    valid;                       /* 1: staged from usable signal */
     unsigned bad;                       /* DW_Q_* flags seen on the frontal channel in this epoch */
     int    unusable_s, artefact_s;      /* its seconds unusable / artefact on the frontal channel */

@@ -229,6 +229,20 @@ int dw_micro_on_region(int kind, int region)
     return !(kind == DW_SLEEP_SLOW_WAVE && region == DW_REGION_POSTERIOR);
 }
 
+void dw_micro_for_region(int region, long tot[2], double nrem[2], double density[DW_NSTAGES][2])
+{
+    for (int j = 0; j < 2; j++) {
+        if (dw_micro_on_region(j, region))
+            continue;
+        if (tot)
+            tot[j] = -1;
+        if (nrem)
+            nrem[j] = DW_NONE;
+        for (int k = 0; density && k < DW_NSTAGES; k++)
+            density[k][j] = DW_NONE;
+    }
+}
+
 void dw_print_micro_channel(FILE *f, const char *in, const char *label, int region)
 {
     if (region == DW_REGION_POSTERIOR)
@@ -293,8 +307,8 @@ void dw_format_micro_totals(char *out, size_t cap, const char *where, const long
                             long set_aside)
 {
     int len = tot[1] < 0           /* not detected on this channel (dw_micro_on_region) */
-                  ? snprintf(out, cap, "%ld %s %s, slow waves not detected there", tot[0],
-                             dw_plural(tot[0], "spindle", "spindles"), where)
+                  ? snprintf(out, cap, "%ld %s%s%s, slow waves not detected there", tot[0],
+                             dw_plural(tot[0], "spindle", "spindles"), *where ? " " : "", where)
                   : snprintf(out, cap, "%ld %s, %ld %s%s%s", tot[0],
                              dw_plural(tot[0], "spindle", "spindles"), tot[1],
                              dw_plural(tot[1], "slow wave", "slow waves"), *where ? " " : "",
@@ -336,10 +350,11 @@ void dw_format_micro_rate(char *out, size_t cap, double per_min)
         snprintf(out, cap, per_min < 9.95 ? "%.1f" : "%.0f", per_min);
 }
 
-void dw_format_micro_epoch(char *out, size_t cap, int stage, const int count[2])
+void dw_format_micro_epoch(char *out, size_t cap, int stage, int region, const int count[2])
 {
-    int sp = dw_sleep_event_counts(DW_SLEEP_SPINDLE, stage);
-    int sw = dw_sleep_event_counts(DW_SLEEP_SLOW_WAVE, stage);
+    int sp = dw_sleep_event_counts(DW_SLEEP_SPINDLE, stage) && dw_micro_on_region(DW_SLEEP_SPINDLE, region);
+    int sw = dw_sleep_event_counts(DW_SLEEP_SLOW_WAVE, stage) &&
+             dw_micro_on_region(DW_SLEEP_SLOW_WAVE, region);
     if (sp && sw)
         snprintf(out, cap, "%d %s, %d SW", count[0], dw_plural(count[0], "spindle", "spindles"),
                  count[1]);

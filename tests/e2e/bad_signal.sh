@@ -30,6 +30,14 @@ bad=$(awk -F, 'NR > 1 && $1 >= 80 && $3 != "?"' "$TMP/stf.csv" | wc -l)
 good=$(awk -F, 'NR > 1 && $1 < 79 && $3 != "?"' "$TMP/stf.csv" | wc -l)
 [ "$bad" -eq 0 ] && [ "$good" -ge 75 ] && pass "frontal electrode off after 40 min: the 40 flat epochs unscored, the 79 before staged" \
     || fail "flat epochs unscored" "$bad flat epochs staged, $good good ones staged"
+# An unscored epoch has no probabilities: its p_ fields are empty (as the densities), never the stager's
+# prior or a prediction; a scored one has five that sum to 1.
+np=$(awk -F, 'NR > 1 && $3 == "?" && ($4 $5 $6 $7 $8) != ""' "$TMP/stf.csv" "$TMP/fo.csv" | wc -l)
+ns=$(awk -F, 'NR > 1 && $3 == "?"' "$TMP/stf.csv" "$TMP/fo.csv" | wc -l)
+sc=$(awk -F, 'NR > 1 && $3 != "?" { s = $4 + $5 + $6 + $7 + $8; if ($8 == "" || s < 0.99 || s > 1.01) n++ } END { print n + 0 }' "$TMP/stf.csv")
+[ "$ns" -ge 60 ] && [ "$np" -eq 0 ] && [ "$sc" -eq 0 ] \
+    && pass "CSV: the $ns unscored epochs' p_W..p_R empty, the scored ones' five sum to 1" \
+    || fail "CSV: unscored epochs have no probabilities" "$np of $ns unscored rows with numbers, $sc scored rows without: $(awk -F, 'NR > 1 && $3 == "?"' "$TMP/fo.csv" | head -2 | tr '\n' '|')"
 [ -z "$(awk -F, 'NR > 1 && $3 == "R" && $8 > 0.99' "$TMP/stf.csv")" ] && pass "no confident R over a flat channel" \
     || fail "no confident R" "$(awk -F, 'NR > 1 && $3 == "R" && $8 > 0.99' "$TMP/stf.csv" | head -3)"
 # The same in enhanced mode with REM cues and SO stimulation armed: nothing follows from the flat part.

@@ -42,7 +42,8 @@ shared_cases() {
     run a02 "$D" score "$c/input.edf" --out "$TMP/a02"
     run a02b "$D" score "$c/input-date.edf" --out "$TMP/a02b"
     ok "case 02: start time 22:30:00 read with a note" '[ $(rc a02) = 0 ] && has a02 "start time \"22:30:00\" (byte 176) read as 22.30.00"' a02
-    ok "case 02: start date 15/03/24 read with a note" '[ $(rc a02b) = 0 ] && has a02b "start date \"15/03/24\" (byte 168) read as 15.03.24"' a02b
+    ok "case 02: start date 15/03/24 (15.03.24, or 2015-03-24 year first) refused naming field, byte and readings" \
+        '[ $(rc a02b) != 0 ] && has a02b "input-date.edf: start date \"15/03/24\" (header byte 168) is ambiguous: 15.03.24 read day first (dd.mm.yy) or 24.03.15 read year first" && [ ! -e $TMP/a02b.csv ]' a02b
     c=$C/03-reference-starts-later
     run a03 "$D" score "$c/psg.edf" --reference "$c/hypnogram-2300.edf" --out "$TMP/a03"
     run a03b "$D" score "$c/psg.edf" --reference "$c/hypnogram-aligned.edf" --out "$TMP/a03b"
@@ -55,8 +56,8 @@ shared_cases() {
         '[ $(rc a04) = 0 ] && has a04 "240 scored epochs lie outside the recording: 0 before its start, 240 after its end"' a04
     c=$C/05-gap-in-edfplus-d
     run a05 "$D" score "$c/psg-edfplusd.edf" --reference "$c/hypnogram.edf" --out "$TMP/a05"
-    ok "case 05: the 600-s gap is 20 unscored epochs, not time in bed (TIB 60.0 of 70 min)" \
-        '[ $(rc a05) = 0 ] && has a05 "TIB 60.0 min" && has a05 "20 unscored epochs" && [ $(grep -c ",?," $TMP/a05.csv) = 20 ]' a05
+    ok "case 05: the 600-s gap is 20 unscored epochs with no probabilities (empty p_ fields), not time in bed (TIB 60.0 of 70 min)" \
+        '[ $(rc a05) = 0 ] && has a05 "TIB 60.0 min" && has a05 "20 unscored epochs" && [ $(grep -c ",?," $TMP/a05.csv) = 20 ] && [ $(grep -c ",?,,,,,,,$" $TMP/a05.csv) = 20 ]' a05
     replay a05r "$c/psg-edfplusd.edf"
     log=$(ls "$XDG_DATA_HOME"/dreamwatch/recordings/replay-psg-edfplusd-*.session.tsv 2>/dev/null | head -1)
     ok "case 05: a planned gap in a file raises no packet-loss alert" \
@@ -98,14 +99,20 @@ ok "own 01: the broken signal asked for by number is refused" '[ $(rc b01d) != 0
 run b02 "$D" score "$V/02-time-dashes.edf" --out "$TMP/b02"
 ok "own 02: start time 23-15-00" '[ $(rc b02) = 0 ] && has b02 "start time \"23-15-00\" (byte 176) read as 23.15.00"' b02
 run b02b "$D" score "$V/02-both.edf" --out "$TMP/b02b"
-ok "own 02: date 19/03/24 and time 23:15:00 together" \
-    '[ $(rc b02b) = 0 ] && has b02b "start date \"19/03/24\"" && has b02b "start time \"23:15:00\""' b02b
+ok "own 02: date 19/03/99 and time 23:15:00 together" \
+    '[ $(rc b02b) = 0 ] && has b02b "start date \"19/03/99\"" && has b02b "start time \"23:15:00\""' b02b
 run b02c "$D" score "$V/02-us-date.edf" --out "$TMP/b02c"
 ok "own 02: a month-first date 03/19/24 (no 19th month) is read as 19.03.24, the order said" \
     '[ $(rc b02c) = 0 ] && has b02c "start date \"03/19/24\" (byte 168) read as 19.03.24 (month first"' b02c
 run b02d "$D" score "$V/02-spaces.edf" --out "$TMP/b02d"
-ok "own 02: space separators (19 03 24, 23 15 00) read with a note each" \
-    '[ $(rc b02d) = 0 ] && has b02d "start date \"19 03 24\" (byte 168) read as 19.03.24" && has b02d "start time \"23 15 00\" (byte 176) read as 23.15.00"' b02d
+ok "own 02: space separators (19 03 99, 23 15 00) read with a note each" \
+    '[ $(rc b02d) = 0 ] && has b02d "start date \"19 03 99\" (byte 168) read as 19.03.99" && has b02d "start time \"23 15 00\" (byte 176) read as 23.15.00"' b02d
+run b02g "$D" score "$V/02-year-first.edf" --out "$TMP/b02g"
+ok "own 02: 24/03/15 reads day first and year first (2024-03-15): refused, file, field, byte and readings named" \
+    '[ $(rc b02g) != 0 ] && has b02g "02-year-first.edf: start date \"24/03/15\" (header byte 168) is ambiguous: 24.03.15 read day first (dd.mm.yy) or 15.03.24 read year first (yy/mm/dd)" && [ ! -e $TMP/b02g.csv ]' b02g
+run b02h "$D" score "$V/02-eight-digits.edf" --out "$TMP/b02h"
+ok "own 02: 15032024 (ddmmyyyy, no separator) read as 15.03.24 with a note" \
+    '[ $(rc b02h) = 0 ] && has b02h "start date \"15032024\" (byte 168) read as 15.03.24 (day first"' b02h
 run b02e "$D" score "$V/02-day-or-month.edf" --out "$TMP/b02e"
 ok "own 02: 09/03/24 reads day first and month first alike: refused, field, byte and both readings named" \
     '[ $(rc b02e) != 0 ] && has b02e "start date \"09/03/24\" (header byte 168) is ambiguous: 09.03.24 read day first" && [ ! -e $TMP/b02e.csv ]' b02e

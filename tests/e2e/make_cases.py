@@ -113,9 +113,11 @@ def main():
               dmin=-32768, dmax=32767, spr=100, dig=z)], n10)
     # 02: separators (spaces too), a month-first date, one that reads both ways, a time without seconds
     write_edf(o("02-time-dashes.edf"), pair(f10, p10), n10, time_="23-15-00")
-    write_edf(o("02-both.edf"), pair(f10, p10), n10, date="19/03/24", time_="23:15:00")
+    write_edf(o("02-both.edf"), pair(f10, p10), n10, date="19/03/99", time_="23:15:00")
     write_edf(o("02-us-date.edf"), pair(f10, p10), n10, date="03/19/24")
-    write_edf(o("02-spaces.edf"), pair(f10, p10), n10, date="19 03 24", time_="23 15 00")
+    write_edf(o("02-spaces.edf"), pair(f10, p10), n10, date="19 03 99", time_="23 15 00")
+    write_edf(o("02-year-first.edf"), pair(f10, p10), n10, date="24/03/15")   # 2024-03-15 or 24.03.2015
+    write_edf(o("02-eight-digits.edf"), pair(f10, p10), n10, date="15032024")
     write_edf(o("02-day-or-month.edf"), pair(f10, p10), n10, date="09/03/24")
     write_edf(o("02-no-seconds.edf"), pair(f10, p10), n10, time_="23:15")
     # 03 / 04: the recording 22:00:00 for 1 h; references by clock

@@ -18,8 +18,8 @@ $MK pick "$TMP/mid.edf" "$TMP/pz.edf" 600 1:"EEG Pz-Oz"
 [ $rc -eq 0 ] && grep -q "model eeg" "$TMP/pz.out" && [ "$(awk -F, 'NR > 1 && $3 != "?"' "$TMP/pz-s.csv" | wc -l)" -eq 20 ] \
     && pass "a lone Pz-Oz is staged by the one-channel model (20 of 20 epochs)" \
     || fail "a lone Pz-Oz is staged" "rc=$rc $(cat "$TMP/pz.err" "$TMP/pz.out" | head -3 | tr '\n' '|')"
-grep -q "staging: frontal EEG Pz-Oz, parietal none (the first EEG channel, none is frontal)" "$TMP/pz.out" \
-    && pass "the staging line says the first EEG channel, none is frontal" \
+grep -q "staging: parieto-occipital EEG Pz-Oz (in the frontal slot), parietal none (the first EEG channel, none is frontal)" "$TMP/pz.out" \
+    && pass "the staging line calls Pz-Oz parieto-occipital (not frontal) and says the first EEG channel, none is frontal" \
     || fail "the staging line" "$(grep staging: "$TMP/pz.out")"
 n=$(grep -c "no usable channel names a frontal electrode" "$TMP/pz.err")
 grep -q '^dreamwatch score: pz.edf: no usable channel names a frontal electrode: staging on "EEG Pz-Oz" alone (the one-channel model), which is not frontal; Pz-Oz is one of the two derivations the built-in models were trained on (Fpz-Cz, Pz-Oz)$' "$TMP/pz.err" && [ "$n" -eq 1 ] \
@@ -35,10 +35,35 @@ $MK pick "$TMP/mid.edf" "$TMP/o1.edf" 600 1:"EEG O1-M2"
 # Pz-Oz then O2-M1: the first (Pz-Oz) stages alone; O2-M1 never takes the Fpz slot of fpz_pz.
 $MK pick "$TMP/mid.edf" "$TMP/pzo2.edf" 600 1:"EEG Pz-Oz" 0:"EEG O2-M1"
 "$DW_BIN" score --out "$TMP/pzo2-s" "$TMP/pzo2.edf" > "$TMP/pzo2.out" 2> "$TMP/pzo2.err"; rc=$?
-[ $rc -eq 0 ] && grep -q "model eeg" "$TMP/pzo2.out" && grep -q "staging: frontal EEG Pz-Oz, parietal none" "$TMP/pzo2.out" \
+[ $rc -eq 0 ] && grep -q "model eeg" "$TMP/pzo2.out" && grep -q "staging: parieto-occipital EEG Pz-Oz (in the frontal slot), parietal none" "$TMP/pzo2.out" \
     && cmp -s "$TMP/pz-s.csv" "$TMP/pzo2-s.csv" \
     && pass "Pz-Oz + O2-M1: Pz-Oz (the first) stages alone, the same labels as Pz-Oz alone" \
     || fail "Pz-Oz + O2-M1" "rc=$rc $(grep -h "staging\|model" "$TMP/pzo2.out" | tr '\n' '|')"
+
+# O1-M2 then C3-M2 (no frontal electrode): C3, central, stands in for Fpz-Cz in the frontal slot and O1 fills
+# the parietal one (was: O1 staged alone, called "frontal"); every line names C3 central, none calls it frontal.
+$MK pick "$TMP/mid.edf" "$TMP/o1c3.edf" 600 1:"EEG O1-M2" 0:"EEG C3-M2"
+"$DW_BIN" score --out "$TMP/o1c3-s" "$TMP/o1c3.edf" > "$TMP/o1c3.out" 2> "$TMP/o1c3.err"; rc=$?
+st="staging: central EEG C3-M2 (in the frontal slot), parietal EEG O1-M2 (frontal: a central stand-in, none is frontal; parietal: by electrode name)"
+[ $rc -eq 0 ] && grep -q "model fpz_pz" "$TMP/o1c3.out" && grep -qF "  $st" "$TMP/o1c3.out" && grep -qxF "$st" "$TMP/o1c3-s.summary.txt" \
+    && grep -q 'o1c3.edf: no usable channel names a frontal electrode: staging on "EEG C3-M2", a central channel, in the frontal slot (the nearest stand-in for Fpz-Cz' "$TMP/o1c3.err" \
+    && grep -q "note: the staged channel EEG C3-M2 is central" "$TMP/o1c3-s.summary.txt" && ! grep -q "staging: frontal\|on the frontal channel\|the frontal channel EEG" "$TMP/o1c3.out" "$TMP/o1c3-s.summary.txt" \
+    && pass "O1-M2 + C3-M2: C3 (central) in the frontal slot, O1 parietal, two-channel model; named central everywhere" \
+    || fail "O1-M2 + C3-M2" "rc=$rc $(grep -h "staging\|model\|frontal" "$TMP/o1c3.out" "$TMP/o1c3.err" | tr '\n' '|')"
+# The headless replay's session summary says the same region and the same channel note as score's (it said
+# "(frontal channel)" and had no note); a lone O1-M2: slow waves not detected there, in both.
+XDG_DATA_HOME="$TMP/dc" "$DW_BIN" --headless --speed 0 --exit-at-end --no-record "$TMP/o1c3.edf" > "$TMP/rc.out" 2> "$TMP/rc.err"
+XDG_DATA_HOME="$TMP/do" "$DW_BIN" --headless --speed 0 --exit-at-end --no-record "$TMP/o1.edf" > "$TMP/ro.out" 2> "$TMP/ro.err"
+sc=$(ls "$TMP"/dc/dreamwatch/recordings/*.summary.txt 2>/dev/null | head -1)
+so=$(ls "$TMP"/do/dreamwatch/recordings/*.summary.txt 2>/dev/null | head -1)
+[ -n "$sc" ] && [ -n "$so" ] && grep -qx "## Spindles and slow waves (central channel EEG C3-M2)" "$sc" \
+    && grep -qxF "$(grep "note: the staged channel EEG C3-M2 is central" "$TMP/o1c3-s.summary.txt")" "$sc" \
+    && grep -q "staging central EEG C3-M2 (in the frontal slot), parietal EEG O1-M2" "$TMP/rc.err" \
+    && grep -qx "## Spindles and slow waves (parieto-occipital channel EEG O1-M2)" "$so" \
+    && grep -q "^[0-9]* spindles\{0,1\}, slow waves not detected there" "$so" && grep -q "slow waves none in N3, none in N2" "$so" \
+    && grep -qxF "$(grep "note: the staged channel EEG O1-M2 is parieto-occipital" "$TMP/o1-s.summary.txt")" "$so" \
+    && pass "session summary: the channel by its region, score's note, slow waves not counted on O1-M2" \
+    || fail "session summary: channel region and note" "$(grep -h -A4 "## Spindles" "$sc" "$so" | tr '\n' '|')"
 
 # A headless replay takes the same rule and says the same note.
 XDG_DATA_HOME="$TMP/d" "$DW_BIN" --headless --speed 0 --exit-at-end --no-record "$TMP/pz.edf" > "$TMP/r.out" 2> "$TMP/r.err"; rc=$?
@@ -59,10 +84,10 @@ i=0; while [ "$(grep -c '^epoch' "$TMP/live.out")" -lt 1 ] && [ $i -lt 300 ] && 
     sleep 0.2; i=$((i + 1)); done
 kill -TERM $REC 2>/dev/null; wait $REC; REC=
 stop_emu
-grep -q "staging frontal EEG O1-M2, parietal none (the first EEG channel, none is frontal), model eeg" "$TMP/live.err" \
-    && grep -q 'tty: no usable channel names a frontal electrode: staging on "EEG O1-M2" alone (the one-channel model)' "$TMP/live.err" \
+grep -q "staging central EEG C3-M2 (in the frontal slot), parietal EEG O1-M2 (frontal: a central stand-in, none is frontal; parietal: by electrode name), model fpz_pz" "$TMP/live.err" \
+    && grep -q 'tty: no usable channel names a frontal electrode: staging on "EEG C3-M2", a central channel, in the frontal slot' "$TMP/live.err" \
     && grep -q '^epoch' "$TMP/live.out" \
-    && pass "live Cyton wired O1-M2, C3-M2: O1-M2 stages alone (model eeg), with the note" \
+    && pass "live Cyton wired O1-M2, C3-M2: C3-M2 (central) in the frontal slot, O1-M2 parietal (model fpz_pz), with the note" \
     || fail "live Cyton without a frontal channel" "$(head -4 "$TMP/live.err" | tr '\n' '|')"
 
 # The frontal channel flat for the last 20 min: why, by cause and channel, on stdout and in the summary.

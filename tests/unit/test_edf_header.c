@@ -187,18 +187,34 @@ static void test_repairs(void)
     const int ns = 2, ns3 = 3;   /* plain files have 2 signals, EDF+ ones 3 (the annotation signal) */
     const rcase cases[] = {
         { "start time 22:30:00", 0, 0, { { 176, "22:45:10" } }, 1, "start time \"22:45:10\" (byte 176) read as 22.45.10" },
-        { "start date 19/03/24", 0, 0, { { 168, "19/03/24" } }, 1,
-          "start date \"19/03/24\" (byte 168) read as 19.03.24 (dd.mm.yy, the EDF order)" },
+        { "start date 19/03/99 (read year first it is no date)", 0, 0, { { 168, "19/03/99" } }, 1,
+          "start date \"19/03/99\" (byte 168) read as 19.03.99 (day first, dd.mm.yy: read another way it is no "
+          "date)" },
+        { "start date 15032024 (ddmmyyyy, no separator)", 0, 0, { { 168, "15032024" } }, 1,
+          "start date \"15032024\" (byte 168) read as 15.03.24 (day first, dd.mm.yy: read another way" },
+        { "start date 20240315 (yyyymmdd, no separator)", 0, 0, { { 168, "20240315" } }, 1,
+          "start date \"20240315\" (byte 168) read as 15.03.24 (year first, yyyymmdd: read another way" },
+        { "start date 2024-3-9 (4-digit year first)", 0, 0, { { 168, "2024-3-9" } }, 1,
+          "start date \"2024-3-9\" (byte 168) read as 09.03.24 (year first, yy/mm/dd" },
+        { "EDF+ start date 24/03/09: the recording field's date (09-MAR-2024) says year first", 0, 'C',
+          { { 168, "24/03/09" } }, 1,
+          "start date \"24/03/09\" (byte 168) read as 09.03.24 (year first, as the EDF+ recording field's date "
+          "(byte 98) has it; it reads 24.03.09 read day first (dd.mm.yy) or 09.03.24 read year first (yy/mm/dd))" },
+        { "EDF+ start date 19/03/24, neither reading the recording field's date: that one, said", 0, 'C',
+          { { 168, "19/03/24" } }, 1,
+          "start date \"19/03/24\" (byte 168) read as 09.03.24 (the EDF+ recording field's date 09-MAR-2024 "
+          "(byte 98), used: the header's reads 19.03.24 read day first (dd.mm.yy) or 24.03.19 read year first "
+          "(yy/mm/dd), none of them that date)" },
         { "start date 9.3.24", 0, 0, { { 168, "9.3.24  " } }, 1, "start date \"9.3.24  \" (byte 168) read as 09.03.24" },
         { "start time 22 45 10 (spaces)", 0, 0, { { 176, "22 45 10" } }, 1,
           "start time \"22 45 10\" (byte 176) read as 22.45.10 (hh.mm.ss)" },
-        { "start date 19 03 24 (spaces)", 0, 0, { { 168, "19 03 24" } }, 1,
-          "start date \"19 03 24\" (byte 168) read as 19.03.24 (dd.mm.yy, the EDF order)" },
+        { "start date 19 03 99 (spaces)", 0, 0, { { 168, "19 03 99" } }, 1,
+          "start date \"19 03 99\" (byte 168) read as 19.03.99 (day first, dd.mm.yy" },
         { "start time 224510 (no separator)", 0, 0, { { 176, "224510  " } }, 1,
           "start time \"224510  \" (byte 176) read as 22.45.10" },
         { "start time 22h45m10", 0, 0, { { 176, "22h45m10" } }, 1, "start time \"22h45m10\" (byte 176) read as 22.45.10" },
         { "start date 03/15/24 (month first)", 0, 0, { { 168, "03/15/24" } }, 1,
-          "start date \"03/15/24\" (byte 168) read as 15.03.24 (month first, mm/dd/yy: read day first it is no date)" },
+          "start date \"03/15/24\" (byte 168) read as 15.03.24 (month first, mm/dd/yy: read another way it is no date)" },
         { "EDF+ start date 9/3/2024: the recording field's date decides", 0, 'C', { { 168, "9/3/2024" } }, 1,
           "start date \"9/3/2024\" (byte 168) read as 09.03.24 (day first, as the EDF+ recording field's date" },
         { "EDF+ start date 03/09/24: the recording field's date decides", 0, 'C', { { 168, "03/09/24" } }, 1,
@@ -318,8 +334,13 @@ static void test_refusals(void)
         { "start date month 15 either way", { 168, "15/15/24" },
           "start date \"15/15/24\" (header byte 168): month out of range (EDF order: dd.mm.yy)" },
         { "start date 09/03/24, day or month first", { 168, "09/03/24" },
-          "start date \"09/03/24\" (header byte 168) is ambiguous: 09.03.24 read day first (EDF's dd.mm.yy) or "
-          "03.09.24 read month first (mm/dd/yy)" },
+          "start date \"09/03/24\" (header byte 168) is ambiguous: 09.03.24 read day first (dd.mm.yy), "
+          "03.09.24 read month first (mm/dd/yy) or 24.03.09 read year first (yy/mm/dd); rewrite it as dd.mm.yy" },
+        { "start date 24/03/15, day first or year first", { 168, "24/03/15" },
+          "start date \"24/03/15\" (header byte 168) is ambiguous: 24.03.15 read day first (dd.mm.yy) or "
+          "15.03.24 read year first (yy/mm/dd)" },
+        { "start date 15032024 read no way", { 168, "35132024" },
+          "start date \"35132024\" (header byte 168): month out of range" },
         { "start date 31.04.24", { 168, "31.04.24" },
           "start date \"31.04.24\" (header byte 168): day out of range: APR 2024 has 30 days" },
         { "start date year 2099", { 168, "1.3.2099" },

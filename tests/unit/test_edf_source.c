@@ -217,14 +217,15 @@ static void test_channels(const char *path)
           s ? s->info.roles_how : err.msg);
     dw_source_close(s);
     s = open_spec(path, "Temp rectal,EEG C3-A2,EEG Pz-Oz", "", "", &err);
-    /* no frontal electrode: the first EEG channel stages alone with the one-channel model (the parietal
-     * one is not put beside it in a slot the model reads as Fpz-Cz), and a note says so */
-    CHECK("roles: no frontal electrode: the first EEG channel alone, said so", s && s->info.frontal == 1 &&
-          s->info.parietal == -1 && !strcmp(s->info.roles_how, "the first EEG channel, none is frontal"),
+    /* no frontal electrode: the central channel stands in for Fpz-Cz in the frontal slot, Pz-Oz keeps the
+     * parietal one (montage.h rule 5), and a note says so */
+    CHECK("roles: no frontal electrode: C3-A2 (central) in the frontal slot, Pz-Oz parietal, said so",
+          s && s->info.frontal == 1 && s->info.parietal == 2 &&
+          !strcmp(s->info.roles_how, "frontal: a central stand-in, none is frontal; parietal: by electrode name"),
           "%s", s ? s->info.roles_how : err.msg);
     CHECK("roles: no frontal electrode: a note line naming the file and the channel", s &&
-          tf_contains(s->info.note, "a.edf: no usable channel names a frontal electrode: staging on \"EEG C3-A2\" "
-                      "alone (the one-channel model), which is not frontal"), "%s", s ? s->info.note : err.msg);
+          tf_contains(s->info.note, "a.edf: no usable channel names a frontal electrode: staging on \"EEG C3-A2\", "
+                      "a central channel, in the frontal slot"), "%s", s ? s->info.note : err.msg);
     dw_source_close(s);
     s = open_spec(path, "", "Fpz-Cz", "1", &err);
     CHECK("roles: the same channel as frontal and parietal is refused", !s &&

@@ -58,16 +58,53 @@ static void test_no_frontal(void)
           "%s, %s", role(pzo2, &m, 0), role(pzo2, &m, 1));
     const char *c3[] = { "Resp", "EEG C3-A2", "EEG Pz-Oz", NULL };
     rc = choose(c3, "", "", &m, &err);
-    CHECK("the first EEG channel, not the first channel", rc == 0 && !strcmp(role(c3, &m, 0), "EEG C3-A2") &&
-          m.parietal == -1,
+    CHECK("C3-A2 + Pz-Oz: the central channel stands in for Fpz-Cz, Pz-Oz keeps the parietal slot",
+          rc == 0 && !strcmp(role(c3, &m, 0), "EEG C3-A2") && !strcmp(role(c3, &m, 1), "EEG Pz-Oz"),
           "%s, %s", role(c3, &m, 0), role(c3, &m, 1));
-    CHECK("C3-A2: the note says neither, without a nearest", strstr(m.note, "\"EEG C3-A2\" alone") &&
-          strstr(m.note, "neither") && !strstr(m.note, "nearest"), "%s", m.note);
+    CHECK("C3-A2 + Pz-Oz: the note says central, the stand-in, and the parietal slot's channel",
+          strstr(m.note, "staging on \"EEG C3-A2\", a central channel, in the frontal slot (the nearest stand-in "
+                         "for Fpz-Cz") && strstr(m.note, "with \"EEG Pz-Oz\" in the parietal slot (a training "
+                         "derivation)") && !strcmp(m.how, "frontal: a central stand-in, none is frontal; parietal: "
+                         "by electrode name"), "%s | %s", m.note, m.how);
     rc = choose(c3, "", "Pz-Oz", &m, &err);
-    CHECK("a parietal given stays; the frontal slot takes the first other EEG channel",
+    CHECK("a parietal given stays; the frontal slot takes the central channel",
           rc == 0 && !strcmp(role(c3, &m, 0), "EEG C3-A2") && !strcmp(role(c3, &m, 1), "EEG Pz-Oz") &&
-          strstr(m.note, "\"EEG C3-A2\" in the frontal slot") &&
           !strstr(m.note, "one-channel"), "%s, %s: %s", role(c3, &m, 0), role(c3, &m, 1), m.note);
+
+    /* a tester's file: O1 first, then C3, no frontal electrode: O1 took the frontal slot, called frontal */
+    const char *o1c3[] = { "EEG O1-M2", "EEG C3-M2", NULL };
+    rc = choose(o1c3, "", "", &m, &err);
+    CHECK("O1-M2 + C3-M2: C3 in the frontal slot, O1 in the parietal one",
+          rc == 0 && !strcmp(role(o1c3, &m, 0), "EEG C3-M2") && !strcmp(role(o1c3, &m, 1), "EEG O1-M2"),
+          "%s, %s", role(o1c3, &m, 0), role(o1c3, &m, 1));
+    const char *c4[] = { "EEG C4-M1", NULL };
+    rc = choose(c4, "", "", &m, &err);
+    CHECK("a lone C4-M1: the frontal slot, alone (one-channel model), said central",
+          rc == 0 && m.frontal == 0 && m.parietal == -1 && strstr(m.note, "\"EEG C4-M1\", a central channel") &&
+          strstr(m.note, "alone (the one-channel model)"), "%s", m.note);
+    const char *t3[] = { "EEG T3-A2", "EEG O2-A1", NULL };
+    rc = choose(t3, "", "", &m, &err);
+    CHECK("T3 + O2 (no C row): the first EEG channel alone, as before",
+          rc == 0 && m.frontal == 0 && m.parietal == -1 && strstr(m.note, "\"EEG T3-A2\" alone"), "%s", m.note);
+}
+
+/* What outputs call a staged channel: its region unless that is its slot's (dw_montage_roles_line). */
+static void test_role_words(void)
+{
+    char line[200];
+    dw_montage_roles_line("EEG Fpz-Cz", "EEG Pz-Oz", line, sizeof line);
+    CHECK("Fpz-Cz, Pz-Oz: frontal, parietal", !strcmp(line, "frontal EEG Fpz-Cz, parietal EEG Pz-Oz"), "%s", line);
+    dw_montage_roles_line("EEG C3-M2", "EEG O1-M2", line, sizeof line);
+    CHECK("C3 in the frontal slot is called central", !strcmp(line, "central EEG C3-M2 (in the frontal slot), "
+          "parietal EEG O1-M2"), "%s", line);
+    dw_montage_roles_line("EEG O1-M2", NULL, line, sizeof line);
+    CHECK("a lone O1 is parieto-occipital, never frontal", !strcmp(line, "parieto-occipital EEG O1-M2 (in the "
+          "frontal slot), parietal none"), "%s", line);
+    dw_montage_roles_line("Ch1", "Ch2", line, sizeof line);
+    CHECK("ChN (no electrode): the slots' names", !strcmp(line, "frontal Ch1, parietal Ch2"), "%s", line);
+    CHECK("role word: F4-M1 frontal, C4 central, Pz parietal", !strcmp(dw_montage_role_word(0, "F4-M1"), "frontal")
+          && !strcmp(dw_montage_role_word(0, "C4"), "central") && !strcmp(dw_montage_role_word(1, "Pz"), "parietal"),
+          "?");
 }
 
 static void test_other_rules_unchanged(void)
@@ -115,6 +152,7 @@ int main(void)
 {
     test_region();
     test_no_frontal();
+    test_role_words();
     test_other_rules_unchanged();
     TAP_DONE();
 }

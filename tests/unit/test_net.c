@@ -479,6 +479,13 @@ static void test_ward(void)
     CHECK("ward: epochs between statuses extend the hypnogram and set the stage",
           b2 && !strcmp(b2->hypno, "WW1222R?3") && !strcmp(b2->stage, "N3") && b2->epochs == 9,
           "%s %s", b2 ? b2->hypno : "-", b2 ? b2->stage : "-");
+    /* an unscored epoch has no probabilities: the bed publishes "prob":[] (bed.c, dw_epoch_has_prob), and
+     * the ward keeps none of the last scored epoch's (it kept N3's 1.00 under an unscored stage) */
+    ingest(&w, "2", "epoch", "{\"bed\":\"2\",\"epoch\":9,\"stage\":\"?\",\"prob\":[]}", 109);
+    CHECK("ward: an unscored epoch: no stage, no probabilities (none carried over)",
+          b2 && !strcmp(b2->hypno, "WW1222R?3?") && !b2->stage[0] && b2->epochs == 10 &&
+              b2->prob[0] == 0 && b2->prob[3] == 0 && b2->prob[4] == 0,
+          "%s '%s' %.2f", b2 ? b2->hypno : "-", b2 ? b2->stage : "-", b2 ? b2->prob[3] : -1.0);
     dw_ward_free(&w);
 }
 

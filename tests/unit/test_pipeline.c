@@ -289,6 +289,16 @@ static void test_validity(void)
         bad += A.e[e].valid || A.e[e].stage != DW_UNSCORED || !(A.e[e].bad & DW_Q_FLAT);
     CHECK("flat frontal channel: unscored epochs ('?'), flagged flat", A.ne == 6 && A.e[0].valid && bad == 0,
           "%d epochs, %d scored over flat signal", A.ne, bad);
+    /* an unscored epoch has no probabilities (they were the stager's prediction, its prior: every output
+     * showed them); a scored one's sum to 1 */
+    double sum0 = 0, left = 0;
+    for (int k = 0; k < DW_NSTAGES; k++) {
+        sum0 += A.e[0].prob[k];
+        for (int e = 1; e < A.ne; e++)
+            left += fabs(A.e[e].prob[k]);
+    }
+    CHECK("unscored epochs: probabilities all 0 (none); the scored one's sum to 1",
+          left == 0 && fabs(sum0 - 1) < 1e-6, "sum of |p| over unscored %g, scored sum %g", left, sum0);
     /* 9 s flat in an epoch: still scored (a third is the line) */
     p = make(&A, &in, 0, 0);
     feed(p, 100, 2, 60, 500, F_FLAT, 0, 31, 40, 0, 0);

@@ -113,17 +113,30 @@ static void test_micro_nrem_and_words(void)
     dw_format_micro_rate(r4, sizeof r4, 9.96);
     CHECK("micro_rate_words", !strcmp(r1, "2.4") && !strcmp(r2, "12") && !strcmp(r3, "none") &&
           !strcmp(r4, "10"), "%s %s %s %s", r1, r2, r3, r4);
-    char e[5][48];
+    char e[6][48];
     const int c32[2] = { 3, 2 }, c11[2] = { 1, 1 };
-    dw_format_micro_epoch(e[0], sizeof e[0], DW_N3, c32);
-    dw_format_micro_epoch(e[1], sizeof e[1], DW_N1, c11);
-    dw_format_micro_epoch(e[2], sizeof e[2], DW_W, c32);
-    dw_format_micro_epoch(e[3], sizeof e[3], DW_UNSCORED, c32);
-    dw_format_micro_epoch(e[4], sizeof e[4], DW_N2, c11);
-    CHECK("micro_epoch_words: only what counts in the stage",
+    dw_format_micro_epoch(e[0], sizeof e[0], DW_N3, DW_REGION_FRONTAL, c32);
+    dw_format_micro_epoch(e[1], sizeof e[1], DW_N1, DW_REGION_FRONTAL, c11);
+    dw_format_micro_epoch(e[2], sizeof e[2], DW_W, DW_REGION_FRONTAL, c32);
+    dw_format_micro_epoch(e[3], sizeof e[3], DW_UNSCORED, DW_REGION_FRONTAL, c32);
+    dw_format_micro_epoch(e[4], sizeof e[4], DW_N2, DW_REGION_UNKNOWN, c11);
+    dw_format_micro_epoch(e[5], sizeof e[5], DW_N3, DW_REGION_POSTERIOR, c32);
+    CHECK("micro_epoch_words: only what counts in the stage and on the channel's region",
           !strcmp(e[0], "3 spindles, 2 SW") && !strcmp(e[1], "1 spindle") &&
           !strcmp(e[2], "none counted") && !strcmp(e[3], "none counted") &&
-          !strcmp(e[4], "1 spindle, 1 SW"), "%s | %s | %s | %s | %s", e[0], e[1], e[2], e[3], e[4]);
+          !strcmp(e[4], "1 spindle, 1 SW") && !strcmp(e[5], "3 spindles"), "%s | %s | %s | %s | %s | %s",
+          e[0], e[1], e[2], e[3], e[4], e[5]);
+    /* one rule for both kinds on a region (dw_micro_for_region): slow waves none on a parieto-occipital
+     * channel, the totals' -1 and the densities' none; nothing changes elsewhere */
+    long tr[2] = { 5, 7 };
+    double nr[2] = { 2.0, 3.0 }, dr[DW_NSTAGES][2] = { { 0 } };
+    dr[DW_N3][1] = 6.0;
+    dw_micro_for_region(DW_REGION_CENTRAL, tr, nr, dr);
+    int same = tr[1] == 7 && nr[1] == 3.0 && dr[DW_N3][1] == 6.0;
+    dw_micro_for_region(DW_REGION_POSTERIOR, tr, nr, dr);
+    CHECK("micro_for_region: slow waves none on a parieto-occipital channel only, spindles kept",
+          same && tr[0] == 5 && tr[1] == -1 && nr[0] == 2.0 && nr[1] == DW_NONE && dr[DW_N3][1] == DW_NONE,
+          "%ld %ld %.1f %.1f", tr[0], tr[1], nr[0], nr[1]);
     double by[DW_NSTAGES][2];
     dw_micro_density(st, 7, cnt, 8, by);
     char line[160];
