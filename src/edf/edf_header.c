@@ -398,7 +398,8 @@ static int date_readings(const long g0[3], const int nd0[3], int n, int dots, da
  * EDF's dd.mm.yy with its '.' separators is read as such; with any other separator the writer may have
  * used another order (date_readings). One reading that is a date: that one. Several: the EDF+ recording
  * field's "Startdate dd-MMM-yyyy" (byte 98) decides when it is one of them; when it is none of them it is
- * used, and the note says so; without it the date is ambiguous: -1 with err naming the readings. None:
+ * used, and the note says so; without it, the day-first reading (EDF's order) when it is one of them, with
+ * a note naming the others, else the date is ambiguous: -1 with err naming the readings. None:
  * -1 with why (the day-first reading's day, month or year out of range). */
 static int date_order(rd *r, const char *f, const long g[3], const int nd[3], int n, int dots, int out[3],
                       char *how, size_t howlen)
@@ -429,6 +430,11 @@ static int date_order(rd *r, const char *f, const long g[3], const int nd[3], in
             snprintf(how, howlen, "the EDF+ recording field's date %.11s (byte 98), used: the header's "
                      "reads %s, none of them that date", (const char *)r->b + 98, list);
         }
+    } else if (k > 1 && c[0].form[0] == 'd') {
+        /* No EDF+ date to decide: EDF's own order, which a writer that changed only the separator kept
+         * (the common case: "15/03/24" from a European writer), and the note names the other readings */
+        snprintf(how, howlen, "day first, dd.mm.yy, EDF's order, with no EDF+ recording date to decide; it "
+                 "reads %s: check the recording's date", list);
     } else if (k > 1) {
         return fail(r, "start date \"%s\" (header byte 168) is ambiguous: %s; rewrite it as dd.mm.yy", f,
                     list);

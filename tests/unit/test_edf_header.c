@@ -205,6 +205,14 @@ static void test_repairs(void)
           "start date \"19/03/24\" (byte 168) read as 09.03.24 (the EDF+ recording field's date 09-MAR-2024 "
           "(byte 98), used: the header's reads 19.03.24 read day first (dd.mm.yy) or 24.03.19 read year first "
           "(yy/mm/dd), none of them that date)" },
+        { "start date 09/03/24, no EDF+ date: EDF's order, the other readings named", 0, 0, { { 168, "09/03/24" } }, 1,
+          "start date \"09/03/24\" (byte 168) read as 09.03.24 (day first, dd.mm.yy, EDF's order, with no EDF+ recording "
+          "date to decide; it reads 09.03.24 read day first (dd.mm.yy), 03.09.24 read month first (mm/dd/yy) or "
+          "24.03.09 read year first (yy/mm/dd): check the recording's date)" },
+        { "start date 24/03/15, no EDF+ date: EDF's order, said", 0, 0, { { 168, "24/03/15" } }, 1,
+          "start date \"24/03/15\" (byte 168) read as 24.03.15 (day first, dd.mm.yy, EDF's order, with no EDF+ recording "
+          "date to decide; it reads 24.03.15 read day first (dd.mm.yy) or 15.03.24 read year first (yy/mm/dd): "
+          "check the recording's date)" },
         { "start date 9.3.24", 0, 0, { { 168, "9.3.24  " } }, 1, "start date \"9.3.24  \" (byte 168) read as 09.03.24" },
         { "start time 22 45 10 (spaces)", 0, 0, { { 176, "22 45 10" } }, 1,
           "start time \"22 45 10\" (byte 176) read as 22.45.10 (hh.mm.ss)" },
@@ -333,12 +341,6 @@ static void test_refusals(void)
         { "start date not a date", { 168, "March 9 " }, "start date \"March 9 \" (header byte 168) is not dd.mm.yy" },
         { "start date month 15 either way", { 168, "15/15/24" },
           "start date \"15/15/24\" (header byte 168): month out of range (EDF order: dd.mm.yy)" },
-        { "start date 09/03/24, day or month first", { 168, "09/03/24" },
-          "start date \"09/03/24\" (header byte 168) is ambiguous: 09.03.24 read day first (dd.mm.yy), "
-          "03.09.24 read month first (mm/dd/yy) or 24.03.09 read year first (yy/mm/dd); rewrite it as dd.mm.yy" },
-        { "start date 24/03/15, day first or year first", { 168, "24/03/15" },
-          "start date \"24/03/15\" (header byte 168) is ambiguous: 24.03.15 read day first (dd.mm.yy) or "
-          "15.03.24 read year first (yy/mm/dd)" },
         { "start date 15032024 read no way", { 168, "35132024" },
           "start date \"35132024\" (header byte 168): month out of range" },
         { "start date 31.04.24", { 168, "31.04.24" },
