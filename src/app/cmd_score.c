@@ -379,7 +379,7 @@ static void usage(FILE *f)
 static int compare_reference(const char *ref_path, const char *path, double rec_start,
                              const struct night *nt, struct ref_result *x)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     const char *rp = ref_path ? ref_path : path;   /* the recording's own annotations otherwise */
     memset(x, 0, sizeof *x);
     if (!rp)
@@ -425,7 +425,7 @@ static void ref_result_free(struct ref_result *x)
 static int check_reference(const char *ref_path, double rec_start, double duration_s)
 {
     dw_hypnogram ref;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     if (!ref_path)
         return 0;
     if (dw_hypnogram_load(ref_path, &ref, &err) < 0) {
@@ -494,7 +494,7 @@ static int write_events(const char *path, struct night *nt, int force, dw_err *e
 
 static int score_one(const char *path, const char *ref_path, const char *prefix, const dw_config *cfg, int force)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     double t0 = dw_now_mono();
     dw_channel_spec spec = cfg->chans;
     spec.roles_only = 1;                   /* read and resample only the channels that are staged */
@@ -517,7 +517,7 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     if (cfg->model[0] && !(own = dw_model_load(cfg->model, &err))) {
         fprintf(stderr, "dreamwatch score: %s\n", err.msg);
         dw_source_close(src);
-        return 1;
+        return dw_err_status(&err);                 /* a --model that cannot be used: 2 */
     }
     struct night nt = { .duration_s = in->duration_s, .tty = isatty(2),
                         .events = dw_bids_events_new() };
@@ -601,7 +601,7 @@ int dw_cmd_score(int argc, char **argv)
     const char *refs[64];
     int nrefs = 0;
     const char *prefix = NULL;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     int c, force = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "r:o:fh", opts, NULL)) != -1) {
@@ -643,13 +643,13 @@ int dw_cmd_score(int argc, char **argv)
         int fd = dw_input_open(in, i < nfiles ? "recording" : i < nfiles + nrefs ? "reference" : "model", &err);
         if (fd < 0) {
             fprintf(stderr, "dreamwatch score: %s\n", err.msg);
-            bad = 1;
+            bad = i < nfiles + nrefs ? 1 : 2;      /* a recording or reference: input; --model: usage */
         } else {
             close(fd);
         }
     }
     if (bad)
-        return 1;
+        return bad;
     char (*outs)[DW_PATH_MAX] = calloc((size_t)nfiles, sizeof *outs);
     if (!outs) {
         fprintf(stderr, "dreamwatch score: out of memory\n");

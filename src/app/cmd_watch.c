@@ -190,7 +190,7 @@ static void no_such_command(const char *word)
 /* The config file first, then the options over it, so the command line wins. */
 static int parse_args(int argc, char **argv, dw_config *cfg, struct run_opts *ro)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     char path[DW_PATH_MAX] = "";
     int explicit_cfg = 0;
     opterr = 0;
@@ -457,7 +457,7 @@ static int watch(int argc, char **argv, int headless_cmd)
         return 2;
     }
     if (cfg.file[0] && !cfg.serial[0]) {    /* a mistyped command reads as a file name: say both */
-        dw_err ierr = { "" };
+        dw_err ierr = { 0 };
         struct stat fst;
         int missing = stat(cfg.file, &fst) < 0 && errno == ENOENT;
         int fd = dw_input_open(cfg.file, "recording", &ierr);
@@ -494,7 +494,7 @@ static int watch(int argc, char **argv, int headless_cmd)
     signal(SIGPIPE, SIG_IGN);
 
     static dw_monitor mon;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     char session[64];                                      /* the control socket's name */
     snprintf(session, sizeof session, "%s", cfg.publish.bed[0] ? cfg.publish.bed : "");
     if (!session[0]) snprintf(session, sizeof session, "%ld", (long)getpid());
@@ -518,7 +518,7 @@ static int watch(int argc, char **argv, int headless_cmd)
     if (!w) {
         fprintf(stderr, "dreamwatch: %s\n", err.msg);
         dw_monitor_destroy(&mon);
-        return 1;
+        return dw_err_status(&err);          /* 2 for a --model or a port in use, else 1 */
     }
     /* The net thread: the control socket of a headless session or a live monitor (`dreamwatch
      * attach`), the broker. */

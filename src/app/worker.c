@@ -293,12 +293,10 @@ static void on_frames(void *ctx, const double *x, int n, int nch);
 
 static int open_pipeline(dw_worker *w, dw_err *err)
 {
-    if (w->cfg->model[0] && !(w->own_model = dw_model_load(w->cfg->model, err)))
-        return -1;
     dw_pipeline_opts po = { .model = w->own_model, .display = 1,
                             .quality = dw_quality_settings(&w->cfg->session) };
     dw_pipeline_sink sink = { on_epoch, on_quality, on_frames, w };
-    dw_err e = { "" };
+    dw_err e = { 0 };
     if (!(w->pipeline = dw_pipeline_new(&w->src->info, &po, &sink, &e))) {
         dw_err_set(err, "%s: %s", w->src->path, e.msg);
         return -1;
@@ -322,6 +320,11 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
     }
     w->speed = cfg->replay_speed;
     w->paused = cfg->start_paused;
+    /* --model first: a file that cannot be used is refused before the board's handshake */
+    if (cfg->model[0] && !(w->own_model = dw_model_load(cfg->model, err))) {
+        dw_worker_free(w);
+        return NULL;
+    }
     char path[DW_PATH_MAX];
     const char *file = cfg->file;
     if (cfg->serial[0]) {
@@ -520,7 +523,7 @@ static void check_say(dw_worker *w, const char *text, int running)
 
 static void check_start(dw_worker *w)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     if (!w->src->info.live || w->check) {
         set_event(w, "pre-night check: %s",
                   w->check ? "already running" : "needs a live board (--serial)");
@@ -878,7 +881,7 @@ static void closing_failed(dw_worker *w, int in_summary, const char *what, const
 static void write_protocol_tables(dw_worker *w)
 {
     char path[DW_PATH_MAX + 24];
-    dw_err err = { "" };
+    dw_err err = { 0 };
     snprintf(path, sizeof path, "%s.awakenings.tsv", w->prefix);
     if (dw_session_write_awakenings(w->session, path, &err) < 0)
         closing_failed(w, 1, "writing the awakenings table failed", err.msg);
@@ -892,7 +895,7 @@ static void write_summary(dw_worker *w)
 {
     char path[DW_PATH_MAX + 24];
     dw_out o;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     FILE *f = NULL;
     int begun = -1;
     dw_session_seal(w->session);
@@ -999,7 +1002,7 @@ static void *run(void *arg)
     dw_source_close(w->src);
     w->src = NULL;
     if (w->rec) {
-        dw_err err = { "" };
+        dw_err err = { 0 };
         annotate(w, w->t, 0, "Recording stopped");
         if (dw_recorder_close(w->rec, &err) < 0)   /* the final header, the padded record, a sync */
             closing_failed(w, 1,
@@ -1054,7 +1057,7 @@ void dw_worker_free(dw_worker *w)
     dw_worker_join(w);
     dw_source_close(w->src);
     if (w->rec)
-        dw_recorder_close(w->rec, &(dw_err){ "" });
+        dw_recorder_close(w->rec, &(dw_err){ 0 });
     dw_pipeline_free(w->pipeline);
     dw_check_free(w->check);
     dw_session_free(w->session);

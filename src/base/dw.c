@@ -35,6 +35,7 @@ void dw_err_set(dw_err *e, const char *fmt, ...)
 {
     if (!e)
         return;
+    e->usage = 0;
     char raw[sizeof e->msg];
     va_list ap;
     va_start(ap, fmt);

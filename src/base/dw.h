@@ -40,9 +40,14 @@ int dw_stage_parse(const char *s);
 
 /* Error text carried up the call chain: every layer writes what failed, naming the file/line/byte. The
  * message is escaped as it is set (dw_escape in base/text.h): bytes of a file it quotes cannot reach the
- * terminal raw. */
-typedef struct { char msg[512]; } dw_err;
+ * terminal raw. usage is 1 when the error is the user's to fix before the same command can run (a
+ * model file that cannot be used, a serial port another program holds): the command then exits 2, a
+ * usage or configuration error, instead of 1 (man EXIT STATUS, README "Exit status"). */
+typedef struct { char msg[512]; int usage; } dw_err;
+/* Set the message (usage back to 0: the caller marks a usage error after setting it). */
 void dw_err_set(dw_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The exit status an error ends a command with: 2 when it is a usage error, else 1. */
+static inline int dw_err_status(const dw_err *e) { return e && e->usage ? 2 : 1; }
 
 /* Out of memory, one policy. Opening and parsing (files, models, configuration) propagate it as an error,
  * so a command fails cleanly before a night starts. During a night (the worker, the session, the alerts,

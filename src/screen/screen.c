@@ -624,7 +624,7 @@ static int theme_next(dw_screen *s)
     }
     for (int i = 0; i < n; i++)
         if (!strcmp(names[i], s->theme.name)) next = (i + 1) % n;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     if (dw_theme_load(&s->theme, names[next], &err) < 0)
         dw_screen_say(s, "%s", err.msg);
     else
@@ -773,7 +773,7 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
     s->utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8") && strcmp(cfg->charset, "ascii") != 0;
     ascii_only = !s->utf8;
     const char *nc = getenv("NO_COLOR");
-    dw_err err = { "" };
+    dw_err err = { 0 };
     if (dw_theme_load(&s->theme, cfg->theme, &err) < 0)
         dw_screen_say(s, "%s", err.msg);
 

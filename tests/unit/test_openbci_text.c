@@ -38,7 +38,7 @@ static int read_all(dw_source *s, int chunk, take *t)
 
 static dw_source *open_or_fail(const char *name, const char *path)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *s = strstr(path, "sdcard") ? dw_sdcard_open(path, NULL, &err) : dw_openbci_text_open(path, NULL, &err);
     if (!s)
         FAIL(name, "open: %s", err.msg);
@@ -217,7 +217,7 @@ static void seeking(const char *dir)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/openbci/OpenBCI_GUI-v6-blinks-jawClench-alpha.txt", dir);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *s = dw_source_open_file(path, NULL, &err);  /* by content, as the program opens it */
     CHECK("dw_source_open_file: GUI text goes to this reader", s && !strcmp(s->ops->kind, "openbci-text"), "%s",
           s ? s->ops->kind : err.msg);
@@ -255,7 +255,7 @@ static void bad_lines(void)
                      "3, 1, 2, 3\n"
                      "4, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0\n"
                      "9, 9, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0\n");
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *s = dw_openbci_text_open(path, NULL, &err);
     if (!s) {
         FAIL("bad lines: open", "%s", err.msg);
@@ -382,7 +382,7 @@ static void ganglion(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         write_ganglion(path, 60, cases[i].from, cases[i].n, cases[i].bom);
-        dw_err err = { "" };
+        dw_err err = { 0 };
         dw_source *s = dw_source_open_file(path, NULL, &err);
         if (!s) {
             FAIL(cases[i].name, "open: %s", err.msg);
@@ -437,7 +437,7 @@ static void sd_tails(void)
             else
                 fprintf(f, "\n%X,,%X,F,%X", k * 31 % 4096, k * 17 % 65536, k);
         fclose(f);
-        dw_err err = { "" };
+        dw_err err = { 0 };
         dw_source *s = dw_source_open_file(path, NULL, &err);
         char name[120];
         snprintf(name, sizeof name, "sd tail, %s: 2500 samples, 10 s, no lost samples, the tail named", names[kind]);
@@ -531,7 +531,7 @@ static void sd_stale(void)
         for (int i = 0; i < (kind == 5 ? 100 : 3000); i++)
             sd_line(f, stale0 + i, i, 5000);
         fclose(f);
-        dw_err err = { "" };
+        dw_err err = { 0 };
         dw_source *s = dw_source_open_file(path, NULL, &err);
         char name[160];
         snprintf(name, sizeof name, "sd stale tail, %s: %s", kinds[kind].name,
@@ -585,7 +585,7 @@ static void sd_jump_inside(void)
             sd_line(f, i == skip && kind == 1 ? i + 77 : i, i, 0);
         }
         fclose(f);
-        dw_err err = { "" };
+        dw_err err = { 0 };
         dw_source *s = dw_source_open_file(path, NULL, &err);
         const char *name = kind ? "sd log, one damaged index inside a block: the whole night read"
                                 : "sd log, a sample missing inside a block: counted lost, the rest read";
@@ -649,7 +649,7 @@ static void start_clock(void)
         for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++) {
             setenv("TZ", zones[z], 1);
             tzset();
-            dw_err err = { "" };
+            dw_err err = { 0 };
             dw_source *s = dw_openbci_text_open(path, NULL, &err);
             double start = s ? s->info.start_epoch : -1;
             if (!is_clock(start, files[i].want)) {
@@ -696,7 +696,7 @@ static void line_ends(void)
             fprintf(f, "%d, %d, 2, 3, %s4, 5, 6, 7, 8, 0, 0, 0%s", i % 256, i, i == 1 ? "x" : "",
                     ends[e][line++ % 3]);
         fclose(f);
-        dw_err err = { "" };
+        dw_err err = { 0 };
         dw_source *s = dw_openbci_text_open(path, NULL, &err);
         memset(&t[e], 0, sizeof t[e]);
         if (!s) {
@@ -732,7 +732,7 @@ static void line_ends(void)
         free(t[e].uv);
     /* a CR-only file of nothing but bad lines: refused naming its line 3, not line 0 */
     write_file(path, "%OpenBCI Raw EEG Data\rfoo, bar\r1, 2\r");
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *s = dw_openbci_text_open(path, NULL, &err);
     CHECK("line ends, CR only: an error names the line as a person counts it",
           !s && strstr(err.msg, "x.txt:3: 2 columns"), "%s", s ? "opened" : err.msg);
