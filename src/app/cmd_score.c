@@ -295,11 +295,16 @@ static void report_reference(FILE *f, const struct ref_result *x)
 {
     if (x->show_alignment)
         dw_print_alignment(f, x->path, &x->ref, &x->al);
-    if (x->compared) {
+    /* a sleep period +- 30 min that holds every scored epoch gives the same figures: said once */
+    int same = x->windowed && x->window.n == x->all.n;
+    if (x->compared && same)
+        fprintf(f, "  agreement with %s, all scored epochs (the same as the sleep period +- 30 min, epochs "
+                "%d-%d):\n", x->path, x->from, x->to);
+    else if (x->compared)
         fprintf(f, "  agreement with %s, all scored epochs:\n", x->path);
+    if (x->compared)
         dw_print_agreement(f, &x->all);
-    }
-    if (x->windowed) {
+    if (x->windowed && !same) {
         fprintf(f, "  sleep period +- 30 min (epochs %d-%d):\n", x->from, x->to);
         dw_print_agreement(f, &x->window);
     }

@@ -64,9 +64,13 @@ static void report(const char *what, const struct rows *all, const struct rows *
     dw_agreement_compute(all->ref, all->ours, (int)all->n, &a);
     if (!a.n)
         return;
-    fprintf(stderr, "%s: agreement with the stage column, all scored epochs:\n", what);
+    if (win->n == all->n)   /* the sleep period +- 30 min holds every scored epoch: the same figures */
+        fprintf(stderr, "%s: agreement with the stage column, all scored epochs (the same as the sleep "
+                "period +- 30 min, %s):\n", what, span);
+    else
+        fprintf(stderr, "%s: agreement with the stage column, all scored epochs:\n", what);
     dw_print_agreement(stderr, &a);
-    if (!win->n)
+    if (!win->n || win->n == all->n)
         return;
     dw_agreement_compute(win->ref, win->ours, (int)win->n, &a);
     fprintf(stderr, "%s: sleep period +- 30 min (%s):\n", what, span);

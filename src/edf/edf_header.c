@@ -37,7 +37,9 @@ typedef struct {
     dw_err *err;
 } rd;
 
-static const char months[] = "JANFEBMARAPRMAYJUNJULAUGSEPOCTNOVDEC";
+static const char months[] = "JANFEBMARAPRMAYJUNJULAUGSEPOCTNOVDEC";    /* EDF+ 2.1.3.3's spelling */
+static const char *const month_names[12] = { "January", "February", "March", "April", "May", "June", "July",
+                                             "August", "September", "October", "November", "December" };
 
 static int sig_off(const rd *r, int i, int k)
 {
@@ -370,8 +372,8 @@ static int date_order(rd *r, const char *f, const long g[3], int dots, int out[3
                     "dd.mm.yy", f, g[0], g[1], yy, g[1], g[0], yy);
     if (!dm && !md && g[1] >= 1 && g[1] <= 12 && g[0] >= 1 && g[0] <= 31) {
         int y = (int)(yy + (yy >= 85 ? 1900 : 2000));
-        return fail(r, "start date \"%s\" (header byte 168): day out of range: %.3s %d has %d days (EDF order: "
-                    "dd.mm.yy)", f, months + 3 * (g[1] - 1), y, days_in((int)g[1], y));
+        return fail(r, "start date \"%s\" (header byte 168): day out of range: %s %d has %d days (EDF order: "
+                    "dd.mm.yy)", f, month_names[g[1] - 1], y, days_in((int)g[1], y));
     }
     if (!dm && !md)
         return fail(r, "start date \"%s\" (header byte 168): %s out of range (EDF order: dd.mm.yy)", f,

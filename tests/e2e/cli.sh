@@ -133,3 +133,9 @@ for c in "record --serial $TMP/port --out $TMP/rec" "--headless --no-record --se
         fail "exit 2 for a port in use: $c" "rc=$rc: $err"
 done
 stop_pids $holder
+
+# --no-record: `dreamwatch --help` said only "do not record" where `record --help` said what is still
+# written; both say the same now, and what it turns off (the BDF+ recording).
+a=$("$DW_BIN" --help | grep -A1 -- '--no-record'); b=$("$DW_BIN" record --help | grep -A1 -- '--no-record')
+[ "$a" = "$b" ] && echo "$a" | grep -q 'BDF+' && echo "$a" | grep -q 'summary are still' &&
+    pass "--no-record: --help and record --help say the same of it" || fail "--no-record in --help" "[$a] vs [$b]"

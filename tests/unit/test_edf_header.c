@@ -321,7 +321,7 @@ static void test_refusals(void)
           "start date \"09/03/24\" (header byte 168) is ambiguous: 09.03.24 read day first (EDF's dd.mm.yy) or "
           "03.09.24 read month first (mm/dd/yy)" },
         { "start date 31.04.24", { 168, "31.04.24" },
-          "start date \"31.04.24\" (header byte 168): day out of range: APR 2024 has 30 days" },
+          "start date \"31.04.24\" (header byte 168): day out of range: April 2024 has 30 days" },
         { "start date year 2099", { 168, "1.3.2099" },
           "start date \"1.3.2099\" (header byte 168): the year 2099 lies outside EDF's 1985-2084" },
         { "start time without seconds", { 176, "22:45   " },

@@ -183,6 +183,11 @@ static void test_alignment(void)
     CHECK("a reference from another night is refused, both start times said", rc < 0 &&
           tf_contains(err.msg, "later.edf: the reference starts 2024-03-15 23:00:00 and the recording 2024-03-16 "
           "22:30:00") && tf_contains(err.msg, "none of its 7 scored epochs falls inside"), "aligned");
+    CHECK("... saying the reference came first, in hours (was \"-23.5 h apart\")",
+          rc < 0 && tf_contains(err.msg, "(the reference 23.5 h earlier)"), "%s", err.msg);
+    rc = align(tmp("later.edf"), rec - 86400, 70, &st, &n, &a, &err);
+    CHECK("a reference from the next day: the reference later, in hours", rc < 0 &&
+          tf_contains(err.msg, "(the reference 24.5 h later)"), "%s", err.msg);
     rc = align(tmp("later.edf"), rec + 15, 70, &st, &n, &a, &err);
     CHECK("an offset of half an epoch: majority rule, edges unscored", rc == 0 && a.majority &&
           a.offset_s == 1785 && !strcmp(letters(st + 59, 8), "?W??22??"), "%s", rc ? err.msg : letters(st + 59, 8));
