@@ -502,6 +502,7 @@ static void seek(dw_worker *w, double delta)
     pthread_mutex_unlock(&w->mon->lock);
     if (w->nhyp > keep)
         w->nhyp = keep;
+    dw_session_seek(w->session, keep);    /* its densities and detections: the epochs kept */
     long tt = (long)target;
     set_event(w, "seek to %ld:%02ld:%02ld of the recording", tt / 3600, tt / 60 % 60, tt % 60);
     w->disp_primed = 0;                 /* the filter starts again, settled, with the new stream */

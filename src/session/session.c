@@ -536,6 +536,15 @@ static void rem_cue(dw_session *s, double t, int stage)
         dw_rem_cue_delivered(&s->cue, t);
 }
 
+void dw_session_seek(dw_session *s, int keep)
+{
+    if (keep < 0)
+        keep = 0;
+    if (s->nhyp > keep)
+        s->nhyp = keep;                    /* a seek back: those epochs are staged again */
+    session_stim_seek(s, keep);
+}
+
 void dw_session_epoch(dw_session *s, int epoch, int stage, const double prob[DW_NSTAGES])
 {
     double t = (epoch + 1) * (double)DW_EPOCH_S;
