@@ -276,16 +276,19 @@ static void report_micro(FILE *f, const struct report *r, const char *in)
     char where[64] = "on the frontal channel";
     if (nt->region == DW_REGION_CENTRAL || nt->region == DW_REGION_POSTERIOR)
         snprintf(where, sizeof where, "on %.40s", r->in->label[r->in->frontal]);
-    dw_micro_totals(nt->stage, nt->n, (const int (*)[2])nt->micro, nt->micro_cap, tot, &set_aside);
-    if (!dw_micro_on_region(DW_SLEEP_SLOW_WAVE, nt->region))
-        tot[1] = -1;
-    dw_print_micro_totals(f, in, where, tot, set_aside);
+    /* First which kinds are detected on this channel (on_micro kept no event of the others), then the
+     * counts and densities of those: a kind not detected has neither (no count, "not detected there";
+     * no density, not a zero). Only slow waves can be missing (dw_micro_on_region). */
+    int sw_detected = dw_micro_on_region(DW_SLEEP_SLOW_WAVE, nt->region);
     double dens[DW_NSTAGES][2];
+    dw_micro_totals(nt->stage, nt->n, (const int (*)[2])nt->micro, nt->micro_cap, tot, &set_aside);
     dw_micro_density(nt->stage, nt->n, (const int (*)[2])nt->micro, nt->micro_cap, dens);
-    for (int k = 0; k < DW_NSTAGES; k++)
-        for (int j = 0; j < 2; j++)
-            if (!dw_micro_on_region(j, nt->region))
-                dens[k][j] = DW_NONE;          /* not detected there: no density, not a zero */
+    if (!sw_detected) {
+        tot[DW_SLEEP_SLOW_WAVE] = -1;
+        for (int k = 0; k < DW_NSTAGES; k++)
+            dens[k][DW_SLEEP_SLOW_WAVE] = DW_NONE;
+    }
+    dw_print_micro_totals(f, in, where, tot, set_aside);
     dw_print_micro_density(f, dens);
     if (r->in->frontal >= 0)
         dw_print_micro_channel(f, in, r->in->label[r->in->frontal], nt->region);
