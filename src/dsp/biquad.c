@@ -353,8 +353,10 @@ double dw_cascade_phase(const dw_cascade *c, double f, double fs)
     return carg(h);
 }
 
+/* The clone is static, called through a plain function: clang gives an exported target_clones
+ * function no plain symbol (base/frames.c; the fuzz builds). */
 DW_AVX_CLONES
-void dw_finite_or_zero(const double *x, double *out, int n)
+static void finite_or_zero(const double *x, double *out, int n)
 {
     typedef long long v4i __attribute__((vector_size(32)));
     const v4i abs_mask = { LLONG_MAX, LLONG_MAX, LLONG_MAX, LLONG_MAX };   /* all but the sign */
@@ -369,3 +371,5 @@ void dw_finite_or_zero(const double *x, double *out, int n)
     for (; i < n; i++)
         out[i] = isfinite(x[i]) ? x[i] : 0;
 }
+
+void dw_finite_or_zero(const double *x, double *out, int n) { finite_or_zero(x, out, n); }
