@@ -581,6 +581,66 @@ def calibration(res, stress):
     return cal, thr, '\n'.join(lines)
 
 
+# The start threshold (model format 4, `ood_start`): D starts at the prior worth OOD_WEIGHT epochs, so
+# over a night's first epochs it cannot reach the threshold; the runtime also flags a night while it has
+# had fewer than OOD_WEIGHT usable epochs when the plain mean of their per-epoch distances is above
+# ood_start. That is the THRESHOLD_QUANTILE of the plain mean over the first k = 1..OOD_WEIGHT epochs of
+# fresh starts at every START_STEP-th epoch of each night's sleep period +- 30 min, by the model trained
+# on every night (in-sample; its largest over k, at one epoch in practice), times the ratio of the
+# held-out threshold to the same quantile of D in-sample over the whole nights (the held-out nights sit
+# that much further),
+# rounded as the threshold is. How the shipped models' values were obtained (their comment line).
+START_STEP = 5
+
+
+def ood_round(v):
+    """Two significant figures below 10, whole numbers above: how thresholds are written."""
+    return float('%.2g' % v) if v < 10 else float(round(v))
+
+
+def start_means(m, nights):
+    """Per k = 1..OOD_WEIGHT the plain mean distance over the first k usable epochs of every fresh
+    start (every START_STEP-th epoch of each night's scored window from its first, the next OOD_WEIGHT
+    epochs as a recording of their own), by model m: a list of arrays."""
+    w = int(OOD_WEIGHT)
+    mm = set_ood(dict(m))
+    means = [[] for _ in range(w)]
+    for n in nights:
+        e = n['epochs'][n['win']]
+        if not len(e):
+            continue
+        for s in range(int(e.min()), int(e.max()) + 1, START_STEP):
+            x = excerpt(n, s, w)
+            if not len(x['epochs']):
+                continue
+            d = L.run_night(mm, x['epochs'], x['base'], fast=True, details=True)[2]['d']
+            for k, v in enumerate(np.cumsum(d) / np.arange(1, len(d) + 1)):
+                means[k].append(v)
+    return [np.array(v) for v in means]
+
+
+def ood_start(rc, m, nights, threshold):
+    """(the start threshold, a printable line) for model m of recipe rc trained on `nights` (as loaded)
+    whose held-out threshold is `threshold`. The fresh starts are the nights as the model reads them
+    (each slot a view for a one-channel model), with beta cut as the recipe's source rate cuts it; D's
+    in-sample quantile is over every view's whole recording (regime A, sleep period +- 30 min)."""
+    nch = len(rc['channels'])
+    vs = views(nights, nch, 'all')
+    starts = [low_rate(n, 0) for n in vs] if rc.get('rate') else vs
+    q = [float(np.quantile(v, THRESHOLD_QUANTILE)) for v in start_means(m, starts) if len(v)]
+    k = int(np.argmax(q))
+    D = np.concatenate([score_night(m, n, 'A')[2] for n in vs])
+    qd = float(np.quantile(D, THRESHOLD_QUANTILE))
+    value = ood_round(q[k] * threshold / qd)
+    return value, ('ood_start %.3g: the %.1f %% quantile of the plain mean distance over the first 1-%d '
+                   'epochs of fresh starts at every %dth epoch of the %d nights\' sleep period +- 30 min '
+                   '(%.2f at %d epoch%s, in-sample%s), times the ratio of the held-out to the in-sample '
+                   '%.1f %% quantile of the night\'s distance (%.3g / %.2f)'
+                   % (value, 100 * THRESHOLD_QUANTILE, int(OOD_WEIGHT), START_STEP, len(nights), q[k], k + 1,
+                      '' if k == 0 else 's', ', beta cut x%g-%g as a %g-Hz source cuts it' % (BETA_CUT + (rc['rate'],))
+                      if rc.get('rate') else '', 100 * THRESHOLD_QUANTILE, threshold, qd))
+
+
 # ---------------------------------------------------------------- command line
 def user_recipe(a, nslots):
     """The recipe for --out: the shipped one-channel recipe (or fpz_pz's for --channels 2) with the
@@ -613,9 +673,12 @@ def train_model(rc, nights, seed, name, cache=None, log=print):
     calib, thr, text = calibration(res, stress_scores(rc, nights, models))
     print(text, flush=True)
     m = final_fit(rc, nights, seed, name, cache, log)
+    m['ood_start'], start = ood_start(rc, m, nights, thr)
+    print(start, flush=True)
     set_ood(m, calib, thr)
-    m['comment'] = ('trained by tools/train_stager.py (version 5) on %d nights (%d subjects); %s; %s'
-                    % (len(nights), len({n['subject'] for n in nights}), describe(rc), text.split('\n')[0]))
+    m['comment'] = ('trained by tools/train_stager.py (version 5) on %d nights (%d subjects); %s; %s; %s'
+                    % (len(nights), len({n['subject'] for n in nights}), describe(rc), text.split('\n')[0],
+                       start))
     return m
 
 

@@ -24,7 +24,7 @@ static const char usage[] =
 int dw_cmd_attach(int argc, char **argv)
 {
     static dw_config cfg;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     char cpath[DW_PATH_MAX] = "";
     dw_config_defaults(&cfg);
     static const struct option lo[] = {

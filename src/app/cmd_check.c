@@ -41,7 +41,7 @@ static int parse(int argc, char **argv, dw_config *cfg)
         { "set", required_argument, 0, 'S' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     char path[DW_PATH_MAX] = "";
-    dw_err err = { "" };
+    dw_err err = { 0 };
     int c, explicit_cfg = 0;
     opterr = 0;
     optind = 1;
@@ -155,7 +155,7 @@ int dw_cmd_check(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     /* The board's first handshake takes seconds: a signalfd lets it give up at once on a signal,
      * which stays pending and reaches on_signal when the mask is restored. */
     sigset_t set, old;

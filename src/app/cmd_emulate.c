@@ -680,7 +680,7 @@ int dw_cmd_emulate(int argc, char **argv)
     e.fs = e.rate = e.daisy ? DW_CYTON_FS / 2 : DW_CYTON_FS;
     int status = 1;
     if (e.file) {
-        dw_err err = { "" };
+        dw_err err = { 0 };
         dw_channel_spec spec;
         memset(&spec, 0, sizeof spec);
         e.src = dw_source_open_file(e.file, &spec, &err);

@@ -57,7 +57,7 @@ static void on_epoch(void *ctx, const dw_epoch_result *r)
 
 static int one(const char *path, const char *ref_path, const char *out, const dw_config *cfg, int force)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_channel_spec spec = cfg->chans;
     spec.roles_only = 1;
     dw_source *src = dw_source_open_file(path, &spec, &err);
@@ -167,7 +167,7 @@ int dw_cmd_features(int argc, char **argv)
     dw_config_defaults(&cfg);
     const char *refs[64], *out = NULL;
     int nrefs = 0, force = 0, c;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     optind = 1;
     while ((c = getopt_long(argc, argv, "r:o:fh", opts, NULL)) != -1) {
         int bad = 0;

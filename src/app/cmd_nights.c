@@ -49,7 +49,7 @@ static int scan(const char *dir, struct entry *e, int *n, int max)
             continue;
         char path[DW_PATH_MAX + 300];
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        dw_err err = { "" };
+        dw_err err = { 0 };
         struct entry *x = &e[*n];
         if (dw_night_read(path, &x->n, &err) < 0) {
             fprintf(stderr, "dreamwatch nights: skipped %s\n", err.msg);
@@ -175,7 +175,7 @@ int dw_cmd_nights(int argc, char **argv)
     static dw_config cfg;
     dw_config_defaults(&cfg);
     char path[DW_PATH_MAX];
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_path_config(path, sizeof path);
     if (dw_config_load(&cfg, path, 1, &err) < 0) {
         fprintf(stderr, "dreamwatch nights: %s\n", err.msg);

@@ -20,7 +20,7 @@ int dw_cmd_recover(int argc, char **argv)
     }
     int bad = 0;
     for (int i = 1; i < argc; i++) {
-        dw_err err = { "" };
+        dw_err err = { 0 };
         if (dw_recover_file(argv[i], stdout, &err)) {
             fprintf(stderr, "dreamwatch recover: %s\n", err.msg);
             bad = 1;

@@ -280,8 +280,10 @@ static void report_micro(FILE *f, const struct report *r, const char *in)
     char where[64] = "on the frontal channel";
     if (nt->region == DW_REGION_CENTRAL || nt->region == DW_REGION_POSTERIOR)
         snprintf(where, sizeof where, "on %.40s", r->in->label[r->in->frontal]);
-    dw_micro_totals(nt->stage, nt->n, (const int (*)[2])nt->micro, nt->micro_cap, tot, &set_aside);
+    /* the counts and densities, then the kinds not detected on this channel's region masked in one
+     * place (dw_micro_for_region: none, not a zero) */
     double dens[DW_NSTAGES][2];
+    dw_micro_totals(nt->stage, nt->n, (const int (*)[2])nt->micro, nt->micro_cap, tot, &set_aside);
     dw_micro_density(nt->stage, nt->n, (const int (*)[2])nt->micro, nt->micro_cap, dens);
     dw_micro_for_region(nt->region, tot, NULL, dens);   /* not detected there: none, not a zero */
     dw_print_micro_totals(f, in, where, tot, set_aside);
@@ -294,11 +296,16 @@ static void report_reference(FILE *f, const struct ref_result *x)
 {
     if (x->show_alignment)
         dw_print_alignment(f, x->path, &x->ref, &x->al);
-    if (x->compared) {
+    /* a sleep period +- 30 min that holds every scored epoch gives the same figures: said once */
+    int same = x->windowed && x->window.n == x->all.n;
+    if (x->compared && same)
+        fprintf(f, "  agreement with %s, all scored epochs (the same as the sleep period +- 30 min, epochs "
+                "%d-%d):\n", x->path, x->from, x->to);
+    else if (x->compared)
         fprintf(f, "  agreement with %s, all scored epochs:\n", x->path);
+    if (x->compared)
         dw_print_agreement(f, &x->all);
-    }
-    if (x->windowed) {
+    if (x->windowed && !same) {
         fprintf(f, "  sleep period +- 30 min (epochs %d-%d):\n", x->from, x->to);
         dw_print_agreement(f, &x->window);
     }
@@ -378,7 +385,7 @@ static void usage(FILE *f)
 static int compare_reference(const char *ref_path, const char *path, double rec_start,
                              const struct night *nt, struct ref_result *x)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     const char *rp = ref_path ? ref_path : path;   /* the recording's own annotations otherwise */
     memset(x, 0, sizeof *x);
     if (!rp)
@@ -424,7 +431,7 @@ static void ref_result_free(struct ref_result *x)
 static int check_reference(const char *ref_path, double rec_start, double duration_s)
 {
     dw_hypnogram ref;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     if (!ref_path)
         return 0;
     if (dw_hypnogram_load(ref_path, &ref, &err) < 0) {
@@ -493,7 +500,7 @@ static int write_events(const char *path, struct night *nt, int force, dw_err *e
 
 static int score_one(const char *path, const char *ref_path, const char *prefix, const dw_config *cfg, int force)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     double t0 = dw_now_mono();
     dw_channel_spec spec = cfg->chans;
     spec.roles_only = 1;                   /* read and resample only the channels that are staged */
@@ -516,7 +523,7 @@ static int score_one(const char *path, const char *ref_path, const char *prefix,
     if (cfg->model[0] && !(own = dw_model_load(cfg->model, &err))) {
         fprintf(stderr, "dreamwatch score: %s\n", err.msg);
         dw_source_close(src);
-        return 1;
+        return dw_err_status(&err);                 /* a --model that cannot be used: 2 */
     }
     struct night nt = { .duration_s = in->duration_s, .tty = isatty(2),
                         .events = dw_bids_events_new() };
@@ -600,7 +607,7 @@ int dw_cmd_score(int argc, char **argv)
     const char *refs[64];
     int nrefs = 0;
     const char *prefix = NULL;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     int c, force = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "r:o:fh", opts, NULL)) != -1) {
@@ -642,13 +649,13 @@ int dw_cmd_score(int argc, char **argv)
         int fd = dw_input_open(in, i < nfiles ? "recording" : i < nfiles + nrefs ? "reference" : "model", &err);
         if (fd < 0) {
             fprintf(stderr, "dreamwatch score: %s\n", err.msg);
-            bad = 1;
+            bad = i < nfiles + nrefs ? 1 : 2;      /* a recording or reference: input; --model: usage */
         } else {
             close(fd);
         }
     }
     if (bad)
-        return 1;
+        return bad;
     char (*outs)[DW_PATH_MAX] = calloc((size_t)nfiles, sizeof *outs);
     if (!outs) {
         fprintf(stderr, "dreamwatch score: out of memory\n");

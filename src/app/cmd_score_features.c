@@ -64,9 +64,13 @@ static void report(const char *what, const struct rows *all, const struct rows *
     dw_agreement_compute(all->ref, all->ours, (int)all->n, &a);
     if (!a.n)
         return;
-    fprintf(stderr, "%s: agreement with the stage column, all scored epochs:\n", what);
+    if (win->n == all->n)   /* the sleep period +- 30 min holds every scored epoch: the same figures */
+        fprintf(stderr, "%s: agreement with the stage column, all scored epochs (the same as the sleep "
+                "period +- 30 min, %s):\n", what, span);
+    else
+        fprintf(stderr, "%s: agreement with the stage column, all scored epochs:\n", what);
     dw_print_agreement(stderr, &a);
-    if (!win->n)
+    if (!win->n || win->n == all->n)
         return;
     dw_agreement_compute(win->ref, win->ours, (int)win->n, &a);
     fprintf(stderr, "%s: sleep period +- 30 min (%s):\n", what, span);
@@ -83,7 +87,7 @@ static void rows_free(struct rows *r)
 /* Stages one table; appends its rows to `all` (for the pooled report). 0, or 1 on error. */
 static int score_file(const char *path, const dw_model *forced, int banner, struct rows *all, struct rows *allwin)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_feature_table *t = dw_feature_table_open(path, &err);
     if (!t) {
         fprintf(stderr, "dreamwatch score: %s\n", err.msg);
@@ -185,11 +189,11 @@ int dw_cmd_score_features(int argc, char **argv)
     }
     dw_model *own = NULL;
     if (model_path) {
-        dw_err err = { "" };
+        dw_err err = { 0 };
         if (!(own = dw_model_load(model_path, &err))) {
             fprintf(stderr, "dreamwatch score: %s\n", err.msg);
             free(files);
-            return 1;
+            return dw_err_status(&err);             /* a --model that cannot be used: 2 */
         }
     }
     struct rows all = { 0 }, allwin = { 0 };

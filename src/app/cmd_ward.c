@@ -104,7 +104,7 @@ static int parse(int argc, char **argv, dw_config *cfg, double *stale, dw_err *e
 int dw_cmd_ward(int argc, char **argv)
 {
     static dw_config cfg;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     double stale = 30;
     int r = parse(argc, argv, &cfg, &stale, &err);
     if (r >= 0) {

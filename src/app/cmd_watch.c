@@ -68,7 +68,8 @@ static const char usage_text[] =
 "Recording (live sessions):\n"
 "  -o, --out DIR           where recordings go\n"
 "      --subject CODE      subject code in file names\n"
-"      --no-record         do not record\n"
+"      --no-record         no BDF+ recording (the session log, tables and summary are still\n"
+"                          written)\n"
 "Network (the broker is the only peer; nothing listens on a port):\n"
 "      --publish URL       publish this bed to mqtt[s]://host:port/prefix (see [publish] in the config)\n"
 "      --bed ID            bed id on the broker and name of the control socket (never a person's name)\n"
@@ -124,7 +125,8 @@ static const char record_usage_text[] =
 "Recording:\n"
 "  -o, --out DIR           where recordings go\n"
 "      --subject CODE      subject code in file names\n"
-"      --no-record         do not record (the session log and summary are still written)\n"
+"      --no-record         no BDF+ recording (the session log, tables and summary are still\n"
+"                          written)\n"
 "Network (the broker is the only peer):\n"
 "      --publish URL       publish this bed to mqtt[s]://host:port/prefix\n"
 "      --bed ID            bed id on the broker and name of the control socket (never a person's name)\n"
@@ -191,7 +193,7 @@ static void no_such_command(const char *word)
 /* The config file first, then the options over it, so the command line wins. */
 static int parse_args(int argc, char **argv, dw_config *cfg, struct run_opts *ro)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     char path[DW_PATH_MAX] = "";
     int explicit_cfg = 0;
     opterr = 0;
@@ -461,7 +463,7 @@ static int watch(int argc, char **argv, int headless_cmd)
         return 2;
     }
     if (cfg.file[0] && !cfg.serial[0]) {    /* a mistyped command reads as a file name: say both */
-        dw_err ierr = { "" };
+        dw_err ierr = { 0 };
         struct stat fst;
         int missing = stat(cfg.file, &fst) < 0 && errno == ENOENT;
         int fd = dw_input_open(cfg.file, "recording", &ierr);
@@ -498,7 +500,7 @@ static int watch(int argc, char **argv, int headless_cmd)
     signal(SIGPIPE, SIG_IGN);
 
     static dw_monitor mon;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     char session[64];                                      /* the control socket's name */
     snprintf(session, sizeof session, "%s", cfg.publish.bed[0] ? cfg.publish.bed : "");
     if (!session[0]) snprintf(session, sizeof session, "%ld", (long)getpid());
@@ -522,7 +524,7 @@ static int watch(int argc, char **argv, int headless_cmd)
     if (!w) {
         fprintf(stderr, "dreamwatch: %s\n", err.msg);
         dw_monitor_destroy(&mon);
-        return 1;
+        return dw_err_status(&err);          /* 2 for a --model or a port in use, else 1 */
     }
     /* The net thread: the control socket of a headless session or a live monitor (`dreamwatch
      * attach`), the broker. */

@@ -346,7 +346,7 @@ int dw_config_load(dw_config *c, const char *path, int missing_ok, dw_err *err)
     ini_allow_multiline = false;     /* an indented line is an error, not a silent continuation */
     ini_stop_on_first_error = true;
     struct load_ctx x = { c, path, err, 0 };
-    dw_err inner = { "" };
+    dw_err inner = { 0 };
     x.err = &inner;
     int r = ini_parse_string(text, on_key, &x);
     free(text);

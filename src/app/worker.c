@@ -297,12 +297,10 @@ static void on_frames(void *ctx, const double *x, int n, int nch);
 
 static int open_pipeline(dw_worker *w, dw_err *err)
 {
-    if (w->cfg->model[0] && !(w->own_model = dw_model_load(w->cfg->model, err)))
-        return -1;
     dw_pipeline_opts po = { .model = w->own_model, .display = 1,
                             .quality = dw_quality_settings(&w->cfg->session) };
     dw_pipeline_sink sink = { on_epoch, on_quality, on_frames, w };
-    dw_err e = { "" };
+    dw_err e = { 0 };
     if (!(w->pipeline = dw_pipeline_new(&w->src->info, &po, &sink, &e))) {
         dw_err_set(err, "%s: %s", w->src->path, e.msg);
         return -1;
@@ -326,6 +324,11 @@ dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err)
     }
     w->speed = cfg->replay_speed;
     w->paused = cfg->start_paused;
+    /* --model first: a file that cannot be used is refused before the board's handshake */
+    if (cfg->model[0] && !(w->own_model = dw_model_load(cfg->model, err))) {
+        dw_worker_free(w);
+        return NULL;
+    }
     char path[DW_PATH_MAX];
     const char *file = cfg->file;
     if (cfg->serial[0]) {
@@ -503,6 +506,7 @@ static void seek(dw_worker *w, double delta)
     pthread_mutex_unlock(&w->mon->lock);
     if (w->nhyp > keep)
         w->nhyp = keep;
+    dw_session_seek(w->session, keep);    /* its densities and detections: the epochs kept */
     long tt = (long)target;
     set_event(w, "seek to %ld:%02ld:%02ld of the recording", tt / 3600, tt / 60 % 60, tt % 60);
     w->disp_primed = 0;                 /* the filter starts again, settled, with the new stream */
@@ -524,7 +528,7 @@ static void check_say(dw_worker *w, const char *text, int running)
 
 static void check_start(dw_worker *w)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     if (!w->src->info.live || w->check) {
         set_event(w, "pre-night check: %s",
                   w->check ? "already running" : "needs a live board (--serial)");
@@ -894,7 +898,7 @@ static void closing_failed(dw_worker *w, int in_summary, const char *what, const
 static void write_protocol_tables(dw_worker *w)
 {
     char path[DW_PATH_MAX + 24];
-    dw_err err = { "" };
+    dw_err err = { 0 };
     snprintf(path, sizeof path, "%s.awakenings.tsv", w->prefix);
     if (dw_session_write_awakenings(w->session, path, &err) < 0)
         closing_failed(w, 1, "writing the awakenings table failed", err.msg);
@@ -908,7 +912,7 @@ static void write_summary(dw_worker *w)
 {
     char path[DW_PATH_MAX + 24];
     dw_out o;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     FILE *f = NULL;
     int begun = -1;
     dw_session_seal(w->session);
@@ -1018,7 +1022,7 @@ static void *run(void *arg)
     dw_source_close(w->src);
     w->src = NULL;
     if (w->rec) {
-        dw_err err = { "" };
+        dw_err err = { 0 };
         annotate(w, w->t, 0, "Recording stopped");
         if (dw_recorder_close(w->rec, &err) < 0)   /* the final header, the padded record, a sync */
             closing_failed(w, 1,
@@ -1073,7 +1077,7 @@ void dw_worker_free(dw_worker *w)
     dw_worker_join(w);
     dw_source_close(w->src);
     if (w->rec)
-        dw_recorder_close(w->rec, &(dw_err){ "" });
+        dw_recorder_close(w->rec, &(dw_err){ 0 });
     dw_pipeline_free(w->pipeline);
     dw_check_free(w->check);
     dw_session_free(w->session);

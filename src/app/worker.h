@@ -10,7 +10,8 @@
 
 typedef struct dw_worker dw_worker;
 
-/* Opens the source named by cfg (serial, file or the sample night) and the model. NULL with err. */
+/* Loads --model, then opens the source named by cfg (serial, file or the sample night). NULL with err
+ * (err->usage set for a model that cannot be used or a port in use: exit 2). */
 dw_worker *dw_worker_new(const dw_config *cfg, dw_monitor *mon, dw_err *err);
 /* Starts the thread (with SIGINT, SIGTERM, SIGHUP and SIGWINCH blocked, so they reach the caller). */
 int  dw_worker_start(dw_worker *w);

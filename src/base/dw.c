@@ -35,6 +35,7 @@ void dw_err_set(dw_err *e, const char *fmt, ...)
 {
     if (!e)
         return;
+    e->usage = 0;
     char raw[sizeof e->msg];
     va_list ap;
     va_start(ap, fmt);
@@ -64,16 +65,24 @@ char *dw_xstrdup(const char *s, const char *what)
     return d;
 }
 
+static int simd_off;                      /* dw_simd_allow(0): set by tests before any thread */
+
 int dw_cpu_avx(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
     static int avx = -1;                  /* a benign race: every thread finds the same */
     if (avx < 0)
         avx = __builtin_cpu_supports("avx") ? 1 : 0;
-    return avx;
+    return avx && !simd_off;
 #else
     return 0;
 #endif
+}
+
+int dw_simd_allow(int allow)
+{
+    simd_off = !allow;
+    return dw_cpu_avx();
 }
 
 double dw_now_mono(void)

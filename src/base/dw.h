@@ -48,9 +48,14 @@ int dw_stage_parse(const char *s);
 
 /* Error text carried up the call chain: every layer writes what failed, naming the file/line/byte. The
  * message is escaped as it is set (dw_escape in base/text.h): bytes of a file it quotes cannot reach the
- * terminal raw. */
-typedef struct { char msg[512]; } dw_err;
+ * terminal raw. usage is 1 when the error is the user's to fix before the same command can run (a
+ * model file that cannot be used, a serial port another program holds): the command then exits 2, a
+ * usage or configuration error, instead of 1 (man EXIT STATUS, README "Exit status"). */
+typedef struct { char msg[512]; int usage; } dw_err;
+/* Set the message (usage back to 0: the caller marks a usage error after setting it). */
 void dw_err_set(dw_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The exit status an error ends a command with: 2 when it is a usage error, else 1. */
+static inline int dw_err_status(const dw_err *e) { return e && e->usage ? 2 : 1; }
 
 /* Out of memory, one policy. Opening and parsing (files, models, configuration) propagate it as an error,
  * so a command fails cleanly before a night starts. During a night (the worker, the session, the alerts,
@@ -65,10 +70,17 @@ char *dw_xstrdup(const char *s, const char *what);
 double dw_now_mono(void);
 double dw_now_wall(void);
 
-/* 1 when the processor has AVX (x86-64 built with GCC or clang, asked once), else 0. The program needs
- * only SSE2; the hot loops that gain from four lanes (the resampler, the detectors' filters, the
- * stager's layers) carry an AVX version of the same operations in the same order, the same bits. */
+/* 1 when the processor has AVX (x86-64 built with GCC or clang, asked once) and dw_simd_allow has not
+ * turned it off, else 0. The program needs only SSE2; the hot loops that gain from four lanes (the
+ * resampler, the detectors' filters, the stager's layers) carry an AVX version of the same operations
+ * in the same order, the same bits; the hand-written AVX paths (the EDF 16-bit decoder, the filter
+ * trio, the quality verdict's sums, the resampler's dot product) run only where this says 1. */
 int dw_cpu_avx(void);
+/* The one switch of those hand-written AVX paths, for tests that check both give the same bits:
+ * allow 1 (the default) lets them run where the processor has AVX, 0 makes every one take its plain
+ * code. Returns dw_cpu_avx() after the change. Call before any thread works (a resampler takes its
+ * choice when it is made). The DW_AVX_CLONES functions are chosen at load and do not follow it. */
+int dw_simd_allow(int allow);
 /* Before a function: compiled twice, for AVX and for the baseline, the processor's choice made at load
  * (GCC/clang target_clones). For loops of independent lanes the compiler vectorises; IEEE operations
  * are not reassociated (no -ffast-math) nor fused (no FMA), so both give the same bits. */

@@ -4,6 +4,8 @@
 #include "base/dw.h"
 
 #include <complex.h>
+#include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -262,14 +264,6 @@ __attribute__((target("avx"))) static void trio_avx(trio_state *v, const int m[4
 #define trio_avx trio_plain
 #endif
 
-static int trio_simd = 1;   /* dw_cascade_simd: set before any thread filters (tests) */
-
-int dw_cascade_simd(int allow)
-{
-    trio_simd = allow && dw_cpu_avx();
-    return trio_simd;
-}
-
 void dw_cascade_run_trio(dw_cascade *a, dw_cascade *b, dw_cascade *c, const double *in,
                          double *outa, double *outb, double *outc, size_t n)
 {
@@ -311,7 +305,7 @@ void dw_cascade_run_trio(dw_cascade *a, dw_cascade *b, dw_cascade *c, const doub
         outb[j] = trio_lane(&v, 1, m[1], x);
         outc[j] = trio_lane(&v, 3, m[3], x);
     }
-    (trio_simd && dw_cpu_avx() ? trio_avx : trio_plain)(&v, m, in, outa, outb, outc, n, carry);
+    (dw_cpu_avx() ? trio_avx : trio_plain)(&v, m, in, outa, outb, outc, n, carry);
     outa[n - 2] = trio_lane(&v, 2, m[2], carry[0]);  /* the last two samples' remaining sections */
     outa[n - 1] = trio_lane(&v, 2, m[2], carry[1]);
     for (int l = 0; l < 4; l++)
@@ -358,3 +352,24 @@ double dw_cascade_phase(const dw_cascade *c, double f, double fs)
     }
     return carg(h);
 }
+
+/* The clone is static, called through a plain function: clang gives an exported target_clones
+ * function no plain symbol (base/frames.c; the fuzz builds). */
+DW_AVX_CLONES
+static void finite_or_zero(const double *x, double *out, int n)
+{
+    typedef long long v4i __attribute__((vector_size(32)));
+    const v4i abs_mask = { LLONG_MAX, LLONG_MAX, LLONG_MAX, LLONG_MAX };   /* all but the sign */
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        dw_v4d xv;
+        memcpy(&xv, x + i, sizeof xv);
+        v4i finite = (v4i)((dw_v4d)((v4i)xv & abs_mask) <= DBL_MAX);
+        xv = (dw_v4d)((v4i)xv & finite);
+        memcpy(out + i, &xv, sizeof xv);
+    }
+    for (; i < n; i++)
+        out[i] = isfinite(x[i]) ? x[i] : 0;
+}
+
+void dw_finite_or_zero(const double *x, double *out, int n) { finite_or_zero(x, out, n); }

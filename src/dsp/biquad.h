@@ -55,10 +55,6 @@ void   dw_cascade_run2(dw_cascade *a, const double *ina, double *outa, dw_cascad
  * one-after-the-other way too (loading the lanes would cost more). */
 void   dw_cascade_run_trio(dw_cascade *a, dw_cascade *b, dw_cascade *c, const double *in,
                            double *outa, double *outb, double *outc, size_t n);
-/* Whether dw_cascade_run_trio may use AVX (allow 1, the default) or must use the plain vector code
- * (0): returns whether it will use AVX. For tests, which check both give the same bits; call it
- * before any thread filters. */
-int    dw_cascade_simd(int allow);
 void   dw_cascade_reset(dw_cascade *c);
 /* Sets every section's state to its steady state for a constant input x0, so a signal that starts at
  * x0 (a 60-mV electrode offset into a high-pass) gives no start-up transient: the first output is
@@ -67,5 +63,11 @@ void   dw_cascade_settle(dw_cascade *c, double x0);
 double dw_cascade_gain(const dw_cascade *c, double f, double fs);
 /* Phase response at f Hz (radians, unwrapped only within each section: compare modulo 2 pi). */
 double dw_cascade_phase(const dw_cascade *c, double f, double fs);
+
+/* out[i] = x[i], or 0 where x[i] is not finite (NaN, infinite), for i < n: what the spindle and
+ * slow-wave detectors give their filters (a lost sample must not ring through them for ever). Four
+ * at a time in the lanes of a vector, each lane the same as one at a time (a compare of |x| with the
+ * largest double, a mask: the same bits, -0 kept). out may be x. */
+void dw_finite_or_zero(const double *x, double *out, int n);
 
 #endif

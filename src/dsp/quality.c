@@ -248,21 +248,13 @@ __attribute__((target("avx"))) static void squares_two_avx(const double *x, int 
 #define QUALITY_AVX 0
 #endif
 
-static int quality_simd = 1;   /* dw_quality_simd */
-
-int dw_quality_simd(int allow)
-{
-    quality_simd = allow && QUALITY_AVX && dw_cpu_avx();
-    return quality_simd;
-}
-
 /* Sum, minimum and maximum of every channel's n frames. */
 static void stats(const dw_quality *q, int n, double *sum, double *lo, double *hi)
 {
     const size_t st = (size_t)q->nch;
     int c = 0;
 #if QUALITY_AVX
-    if (q->nch == 2 && n > 0 && quality_simd && dw_cpu_avx()) {
+    if (q->nch == 2 && n > 0 && dw_cpu_avx()) {
         stats_two_avx(q->buf, n, sum, lo, hi);
         return;
     }
@@ -302,7 +294,7 @@ static void squares(const dw_quality *q, int n, const double *mean, double *sq)
     const size_t st = (size_t)q->nch;
     int c = 0;
 #if QUALITY_AVX
-    if (q->nch == 2 && n > 0 && quality_simd && dw_cpu_avx()) {
+    if (q->nch == 2 && n > 0 && dw_cpu_avx()) {
         squares_two_avx(q->buf, n, mean, sq);
         return;
     }

@@ -60,10 +60,6 @@ dw_quality *dw_quality_new(int nch, double fs, const double *lo, const double *h
 void dw_quality_free(dw_quality *q);
 /* n frames, frame-major (x[i * nch + c], uV), continuing the stream; fn gets every second completed. */
 void dw_quality_push(dw_quality *q, const double *x, int n, dw_quality_fn fn, void *ctx);
-/* Whether the verdict's sums of a two-channel recording may use AVX (allow 1, the default) or must
- * use the plain vector code (0): returns whether they will. The same bits either way; for tests,
- * which check it. Call before any thread judges. */
-int dw_quality_simd(int allow);
 /* n frames lost: they count as LOST in the seconds they fall in. */
 void dw_quality_gap(dw_quality *q, long n, dw_quality_fn fn, void *ctx);
 /* Start again at frame `frame` of the stream (a seek); the second in progress is dropped. */

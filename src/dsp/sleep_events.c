@@ -2,12 +2,11 @@
 #include "dsp/sleep_events.h"
 
 #include <math.h>
-#include <float.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/dw.h"
+#include "dsp/biquad.h"
 #include "dsp/slow_wave.h"
 #include "dsp/spindle.h"
 
@@ -69,31 +68,23 @@ static void emit_slow_wave(const dw_slow_wave *sw, dw_sleep_event_fn fn, void *c
 
 #define CHUNK DW_SPINDLE_CHUNK
 
-typedef long long v4i __attribute__((vector_size(32)));
-
-/* t[i] = base + (k + i) / fs, and in[i] = x[i], or 0 where x[i] is not finite (NaN, infinite), for
- * i < n: four at a time in the lanes of a vector, each lane the same operations as one at a time
- * (the same bits: a division, an add; a compare of |x| with the largest double, a mask). */
+/* t[i] = base + (k + i) / fs, four at a time in the lanes of a vector, each lane the same operations
+ * as one at a time (the same bits: a division, an add), and in[] the finite samples of x
+ * (dw_finite_or_zero), for i < n. */
 DW_AVX_CLONES
 static void times_and_input(double base, long k, double fs, const double *x, int n, double *t,
                             double *in)
 {
     int i = 0;
-    const v4i abs_mask = { LLONG_MAX, LLONG_MAX, LLONG_MAX, LLONG_MAX };   /* all but the sign */
     for (; i + 4 <= n; i += 4) {
         dw_v4d idx = { (double)(k + i), (double)(k + i + 1), (double)(k + i + 2),
                        (double)(k + i + 3) };
-        dw_v4d tv = base + idx / fs, xv;
+        dw_v4d tv = base + idx / fs;
         memcpy(t + i, &tv, sizeof tv);
-        memcpy(&xv, x + i, sizeof xv);
-        v4i finite = (v4i)((dw_v4d)((v4i)xv & abs_mask) <= DBL_MAX);
-        xv = (dw_v4d)((v4i)xv & finite);
-        memcpy(in + i, &xv, sizeof xv);
     }
-    for (; i < n; i++) {
+    for (; i < n; i++)
         t[i] = base + (double)(k + i) / fs;
-        in[i] = isfinite(x[i]) ? x[i] : 0;
-    }
+    dw_finite_or_zero(x, in, n);
 }
 
 void dw_sleep_events_push(dw_sleep_events *e, double t0, const double *x, int n,

@@ -144,8 +144,7 @@ static int run_blocks(dw_slow_wave_det *d, const double *t, const double *x, int
         double y[CHUNK];
         const double *c = x + i;
         if (filter) {
-            for (int j = 0; j < m; j++)
-                y[j] = isfinite(c[j]) ? c[j] : 0;
+            dw_finite_or_zero(c, y, m);
             dw_cascade_run(&d->bp, y, y, (size_t)m);
             c = y;
         }

@@ -412,8 +412,7 @@ static int run_blocks(dw_spindle_det *d, const double *t, const double *x, int n
         int m = n - i < CHUNK ? n - i : CHUNK;
         double *sg, *bd, in[CHUNK];
         chunk_at(d, &sg, &bd);
-        for (int j = 0; j < m; j++)
-            in[j] = isfinite(x[i + j]) ? x[i + j] : 0;
+        dw_finite_or_zero(x + i, in, m);
         dw_cascade_run2(&d->sig, in, sg, &d->brd, in, bd, (size_t)m);
         int f = detect_chunk(d, t + i, m, out + found, at + found);
         for (int j = 0; j < f; j++)

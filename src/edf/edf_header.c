@@ -37,7 +37,9 @@ typedef struct {
     dw_err *err;
 } rd;
 
-static const char months[] = "JANFEBMARAPRMAYJUNJULAUGSEPOCTNOVDEC";
+static const char months[] = "JANFEBMARAPRMAYJUNJULAUGSEPOCTNOVDEC";    /* EDF+ 2.1.3.3's spelling */
+static const char *const month_names[12] = { "January", "February", "March", "April", "May", "June", "July",
+                                             "August", "September", "October", "November", "December" };
 
 static int sig_off(const rd *r, int i, int k)
 {
@@ -448,7 +450,7 @@ static int date_order(rd *r, const char *f, const long g[3], const int nd[3], in
                         f, y);
         if (m >= 1 && m <= 12 && d >= 1 && d <= 31)
             return fail(r, "start date \"%s\" (header byte 168): day out of range: %.3s %ld has %d days (EDF "
-                        "order: dd.mm.yy)", f, months + 3 * (m - 1), y, days_in((int)m, (int)y));
+                        "order: dd.mm.yy)", f, month_names[m - 1], y, days_in((int)m, (int)y));
         return fail(r, "start date \"%s\" (header byte 168): %s out of range (EDF order: dd.mm.yy)", f,
                     m < 1 || m > 12 ? "month" : "day");
     }

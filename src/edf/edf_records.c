@@ -304,14 +304,6 @@ __attribute__((target("avx"))) static int decode16_avx(const unsigned char *b, i
 #define DECODE16_AVX 0
 #endif
 
-static int edf_simd = 1;   /* dw_edf_records_simd */
-
-int dw_edf_records_simd(int allow)
-{
-    edf_simd = allow && DECODE16_AVX && dw_cpu_avx();
-    return edf_simd;
-}
-
 /* n stored values from b on (two's complement, little-endian) to physical units times scale. The
  * clamp to the digital range is skipped when that range is the format's whole range (then it cannot
  * bite). */
@@ -321,7 +313,7 @@ static void decode(const rec_signal *s, int bytes, const unsigned char *b, int n
     const double bv = s->bitvalue, off = s->offset;
     const int lo = s->dmin, hi = s->dmax;
 #if DECODE16_AVX
-    if (bytes == 2 && edf_simd && dw_cpu_avx()) {
+    if (bytes == 2 && dw_cpu_avx()) {          /* dw_simd_allow(0): one at a time */
         int done = decode16_avx(b, n, bv, off, scale, lo, hi, !(lo <= -32768 && hi >= 32767), out);
         b += 2 * done;
         out += done;

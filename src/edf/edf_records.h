@@ -61,9 +61,4 @@ typedef struct { long long rec, at, prev_end; int continuous, bdf; } dw_edf_tk_p
 int dw_edf_time_keeping(const unsigned char *a, int n, const dw_edf_tk_place *p, long long *t,
                         char *why, size_t why_cap);
 
-/* Whether 16-bit samples may be decoded four at a time with AVX (allow 1, the default, when the
- * processor has it) or one at a time (0): returns whether they will be. The same bits either way; for
- * tests, which check that (call it before any thread reads). */
-int dw_edf_records_simd(int allow);
-
 #endif

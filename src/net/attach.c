@@ -50,7 +50,7 @@ static int frames(dw_attach *a, int *hello_seen, char *name, char *desc)
     int type, f;
     const unsigned char *p;
     size_t n, used;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     while ((f = dw_wire_next(a->in.p, a->in.len, &type, &p, &n, &used)) == 1) {
         if (!*hello_seen) {
             if (type != DW_W_HELLO || dw_wire_hello_check(p, n, name, desc, &err) < 0) {

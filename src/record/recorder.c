@@ -317,7 +317,7 @@ static void abandon_file(dw_recorder *r, int e)
     edfclose_file(r->h);
     r->h = -1;
     if (!r->geo.rec_bytes)
-        read_geometry(r, &(dw_err){ "" });
+        read_geometry(r, &(dw_err){ 0 });
     if (r->geo.rec_bytes) {
         r->records = records_on_disk(r);
         if (ftruncate(r->fd, (off_t)(r->geo.hdr_bytes + r->records * r->geo.rec_bytes)) == 0)
@@ -720,7 +720,7 @@ int dw_recorder_close(dw_recorder *r, dw_err *err)
         if (r->geo.rec_bytes && records_on_disk(r) != r->records)
             rc = -1, set_io_err(r, "closing", EIO);
         if (!rc && r->nannot > r->records * r->annot_sig && fdatasync(r->log_fd) == 0) {
-            dw_err e = { "" };           /* EDFlib dropped the extras: rewrite with them all; a rewrite
+            dw_err e = { 0 };           /* EDFlib dropped the extras: rewrite with them all; a rewrite
                                             holds one per annotation signal (at most 64 a record), so a
                                             second pass puts what is left into their free TAL space */
             if (dw_recover_file(r->path, NULL, &e) || dw_recover_file(r->path, NULL, &e))

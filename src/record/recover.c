@@ -705,7 +705,7 @@ static int merge(const char *path, int fd, const dw_edf_header *g, long long rec
 
 int dw_recover_file(const char *path, FILE *report, dw_err *errp)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     char tsv[PATH_MAX + 16], fdpath[32], how[128] = "";
     events log = { 0 }, file = { 0 }, lp = { 0 };          /* lp: the side log's events as pieces */
     struct edf_hdr_struct *hdr = calloc(1, sizeof *hdr);

@@ -457,14 +457,14 @@ static dw_rect centred(int h, int w)
     return (dw_rect){ (LINES - h) / 2, (COLS - w) / 2, h, w };
 }
 
-/* Every key; the README's key table and the man page list the same. */
+/* Every key; the README's key table and the man page list the same. At most 20 lines: the box, with its
+ * border and a blank row above and below them, fits an 80x24 terminal (tests/e2e/screen_small.sh). */
 static const char *const help_lines[] = {
     "w           manual wake (asks; Enter = No)",
     "n           natural sleep on/off (asks; Enter = the safe side)",
     "Q q         safe shutdown (asks; Enter = No); Ctrl-C without asking",
     "a           acknowledge the alert that rings (most severe, oldest)",
-    "m           add a marker          r  dream report",
-    "space       pause/resume a replay",
+    "m           marker    r  dream report    space  pause/resume a replay",
     "+ -         replay speed x2 / /2 (also while paused)",
     "Left Right  seek -/+ 5 min (replay; traces, events or alerts in focus)",
     "Tab         next pane (Shift-Tab: back)    v  bedside / full view",
@@ -474,13 +474,14 @@ static const char *const help_lines[] = {
     "            k mid-night too: its 2-s stops are pauses, not loss",
     "Questions after a protocol awakening: y n r, 1-5, or text and Enter",
     "d           detach (`dreamwatch attach` only: the session goes on)",
-    "Terminal gone (SSH drop): a live night goes on; dreamwatch attach rejoins",
+    "Terminal gone: a live night goes on headless; dreamwatch attach rejoins",
     "Traces:     s sweep/scroll  [ ] scale  0 auto scale  Up Down channels",
     "Alerts:     Up Down select  Enter acknowledge the selected alert",
     "Hypnogram, spectrogram: Left Right cursor  PgUp PgDn page  Home End",
     "            z Z zoom in/out  [ ] previous/next event  p hypnodensity",
     "Events:     Up Down PgUp PgDn Home End select  Enter show  f kind",
 };
+_Static_assert(sizeof help_lines / sizeof help_lines[0] <= 20, "the help box must fit an 80x24 terminal");
 
 static void draw_dialog(dw_screen *s)
 {
@@ -490,12 +491,20 @@ static void draw_dialog(dw_screen *s)
     } else if (dlg.kind == DLG_HELP) {
         int n = (int)(sizeof help_lines / sizeof help_lines[0]);
         dw_rect r = centred(n + 4, 78);
+        int pad = r.h >= n + 4 ? 2 : 1;            /* shorter than 24 rows: no blank rows */
+        int rows = r.h - 2 * pad, shown = rows >= n ? n : rows - 1;
         dw_theme_use(&s->theme, DW_ROLE_DIALOG);
         dw_draw_fill(r);
         dw_draw_box(s, r, "Help: keys (any key closes)", 1);
         dw_theme_use(&s->theme, DW_ROLE_DIALOG);
-        for (int i = 0; i < n && i < r.h - 4; i++)
-            dw_draw_text(r.y + 2 + i, r.x + 3, r.w - 6, help_lines[i]);
+        for (int i = 0; i < shown; i++)
+            dw_draw_text(r.y + pad + i, r.x + 3, r.w - 6, help_lines[i]);
+        if (shown < n && shown >= 0) {             /* never cut without saying so */
+            char more[80];
+            snprintf(more, sizeof more, "... %d more lines: a taller terminal shows them (README, Keys)",
+                     n - shown);
+            dw_draw_text(r.y + pad + shown, r.x + 3, r.w - 6, more);
+        }
     } else if (dlg.kind == DLG_CONFIRM) {
         dw_rect r = centred(8, 62);
         dw_theme_use(&s->theme, DW_ROLE_DIALOG);
@@ -624,7 +633,7 @@ static int theme_next(dw_screen *s)
     }
     for (int i = 0; i < n; i++)
         if (!strcmp(names[i], s->theme.name)) next = (i + 1) % n;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     if (dw_theme_load(&s->theme, names[next], &err) < 0)
         dw_screen_say(s, "%s", err.msg);
     else
@@ -773,7 +782,7 @@ int dw_screen_run(dw_monitor *m, const dw_display_cfg *cfg)
     s->utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8") && strcmp(cfg->charset, "ascii") != 0;
     ascii_only = !s->utf8;
     const char *nc = getenv("NO_COLOR");
-    dw_err err = { "" };
+    dw_err err = { 0 };
     if (dw_theme_load(&s->theme, cfg->theme, &err) < 0)
         dw_screen_say(s, "%s", err.msg);
 

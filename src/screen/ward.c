@@ -266,7 +266,7 @@ static void ask(ward_ui *u, const char *op, double arg, const char *q)
 
 static void send(ward_ui *u, const char *bed, const char *op, double arg)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     if (dw_ward_send(u->w, bed, op, arg, &err) < 0)
         dw_screen_say(u->s, "%s", err.msg);
     else
@@ -320,7 +320,7 @@ static int setup(ward_ui *u, const dw_display_cfg *cfg, SCREEN **scr)
     if (!ctype || !strcmp(ctype, "C")) setlocale(LC_CTYPE, "");
     u->s->utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8") && strcmp(cfg->charset, "ascii") != 0;
     dw_draw_ascii(!u->s->utf8);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     if (dw_theme_load(&u->s->theme, cfg->theme, &err) < 0) dw_screen_say(u->s, "%s", err.msg);
     if (pipe2(sigp, O_CLOEXEC | O_NONBLOCK) < 0) return -1;
     struct sigaction sa = { .sa_handler = on_sig };

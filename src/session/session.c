@@ -92,7 +92,7 @@ static void ring(dw_session *s)
 static void fire_with(dw_session *s, int which, double t, int attempt, const char *const *args,
                       int nargs, const dw_act_vars *vars)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     if (!s->act[which])
         return;
     int r = args   ? dw_actuator_fire_args(s->act[which], s->wall, args, nargs, &err)
@@ -541,6 +541,15 @@ static void rem_cue(dw_session *s, double t, int stage)
         dw_rem_cue_delivered(&s->cue, t);
 }
 
+void dw_session_seek(dw_session *s, int keep)
+{
+    if (keep < 0)
+        keep = 0;
+    if (s->nhyp > keep)
+        s->nhyp = keep;                    /* a seek back: those epochs are staged again */
+    session_stim_seek(s, keep);
+}
+
 void dw_session_epoch(dw_session *s, int epoch, int stage, const double prob[DW_NSTAGES])
 {
     double t = (epoch + 1) * (double)DW_EPOCH_S;
@@ -717,7 +726,7 @@ void dw_session_check(dw_session *s, double t, int running)
 static void poll_actuators(dw_session *s, double t)
 {
     for (int i = 0; i < ACT_N; i++) {
-        dw_err err = { "" };
+        dw_err err = { 0 };
         int r;
         while ((r = dw_actuator_poll(s->act[i], s->wall, &err)) == DW_ACT_DONE || r == DW_ACT_FAILED) {
             if (r == DW_ACT_FAILED)

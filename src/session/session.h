@@ -148,6 +148,11 @@ void dw_session_quality(dw_session *s, const dw_quality_second *q, const dw_sour
 /* The pieces of dw_session_block, for a caller (or a test) that has them separately. */
 void dw_session_frontal(dw_session *s, double t0, double fs, const double *x, int n);
 void dw_session_accel(dw_session *s, double t, const double g[3]);
+/* A replay's seek: staging goes on from epoch keep (the target's epoch). A seek back forgets the
+ * epochs from keep on (their stages, spindles and slow waves: they are staged and detected again, never
+ * counted twice); either way the detectors and the arousal and evoked rings start again (the stream
+ * jumped), and the screen's running densities (dw_micro_view) are those of the epochs kept, at once. */
+void dw_session_seek(dw_session *s, int keep);
 /* Each finished epoch (0-based; it ends at (epoch + 1) * 30 s). prob may be NULL. */
 void dw_session_epoch(dw_session *s, int epoch, int stage, const double prob[DW_NSTAGES]);
 /* After a staged epoch: whether the night is unlike the model's training data (the pipeline's

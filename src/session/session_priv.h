@@ -162,6 +162,9 @@ void session_stim_micro(dw_session *s, double t0, double fs, const double *x, in
  * and counts: after an epoch ends (micro_view.epoch set) and a finished epoch's count moves. */
 void session_stim_micro_view(dw_session *s);
 void session_stim_gap(dw_session *s);
+/* A seek (dw_session_seek): the detections of epochs from keep on dropped, the detectors reset, the
+ * view recomputed over the epochs kept (s->nhyp already cut to keep). */
+void session_stim_seek(dw_session *s, int keep);
 /* Each epoch (memory cues, densities), each tick (cues due, arousal verdicts). */
 void session_stim_epoch(dw_session *s, int epoch, int stage);
 void session_stim_tick(dw_session *s, double t);

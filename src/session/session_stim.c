@@ -275,6 +275,22 @@ void session_stim_gap(dw_session *s)
     dw_evoked_reset(&s->evoked);
 }
 
+void session_stim_seek(dw_session *s, int keep)
+{
+    int n = 0;
+    for (int i = 0; i < s->nmicro; i++)                 /* detected again as the replay comes back */
+        if (s->micro[i].epoch < keep)
+            s->micro[n++] = s->micro[i];
+    s->nmicro = n;
+    for (int e = keep < 0 ? 0 : keep; e < s->micro_cap; e++)
+        memset(s->micro_count[e], 0, sizeof s->micro_count[e]);
+    session_stim_gap(s);
+    if (s->micro_view.epoch >= keep)
+        s->micro_view.epoch = keep - 1;
+    session_stim_micro_view(s);
+    s->version++;
+}
+
 /* ---- memory cues ---- */
 
 static void tmr_cue(dw_session *s, double t)

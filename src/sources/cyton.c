@@ -152,10 +152,11 @@ static void hs_act(dw_source *src, const dw_cyton_hs_act *a)
 static int try_connect(dw_source *src)
 {
     cyton *c = src->priv;
-    dw_err e = { "" };
+    dw_err e = { 0 };
     c->tr = dw_transport_open(src->path, &e);
     if (!c->tr) {
         set_error(src, e.msg);
+        src->err.usage = e.usage;                    /* a port in use is a usage error */
         c->retry_at = dw_now_mono() + c->backoff;
         c->backoff = fmin(c->backoff * 2, BACKOFF_MAX_S);
         return -1;

@@ -115,6 +115,8 @@ static int lock_port(int fd, const char *path, dw_err *err)
         dw_err_set(err, "%s: in use by another program: one recording per port", path);
     else
         dw_err_set(err, "%s: cannot lock the port: %s", path, strerror(e));
+    if (e == EWOULDBLOCK && err)
+        err->usage = 1;        /* like a session name already running: exit 2 (man EXIT STATUS) */
     return -1;
 }
 
@@ -232,7 +234,7 @@ dw_transport *dw_transport_open(const char *path, dw_err *err)
         t = open_serialport(port, real, path, err);
         dw_err e2;
         /* a tty libserialport cannot drive: the plain descriptor (never when the port is locked) */
-        if (!t && err && !strstr(err->msg, "in use by") && (t = open_fd(real, path, &e2)) != NULL)
+        if (!t && err && !err->usage && (t = open_fd(real, path, &e2)) != NULL)
             err->msg[0] = 0;
     } else {
         t = open_fd(real, path, err);

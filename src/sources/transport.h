@@ -34,7 +34,7 @@ enum { DW_TR_TIMEOUT = 0, DW_TR_HUP = -1, DW_TR_WOKEN = -2 };
  * socket is taken ("/dev/zero: a character device that is not a terminal, not a serial port").
  * Exclusive even for root: an flock on the device (a second dreamwatch on the same port gets "in use by
  * another program (process N)" before it touches the port's settings), and TIOCEXCL for programs that
- * take no lock. NULL with err naming the path and the reason. */
+ * take no lock. NULL with err naming the path and the reason (a port in use: err->usage set). */
 dw_transport *dw_transport_open(const char *path, dw_err *err);
 /* Waits up to timeout_ms for bytes: >0 bytes read, DW_TR_TIMEOUT, DW_TR_HUP (device gone),
  * DW_TR_WOKEN (wake_fd became readable; it is not drained). wake_fd < 0: none. Bytes already

@@ -122,9 +122,10 @@ int dw_hypnogram_align(const dw_hypnogram *ref, double rec_start, int rec_epochs
         char r[32], c[32];
         clock_text(ref->start_tod ? rec_start + off : ref->start, r, sizeof r);
         clock_text(rec_start, c, sizeof c);
-        dw_err_set(err, "%s: the reference starts %s and the recording %s (%.1f h apart): none of its %d scored "
-                   "epochs falls inside the recording (another night, or the wrong file?)", ref->path, r, c,
-                   off / 3600, a->before + a->after);
+        /* which came first, in words: "-8783.5 h apart" read as a negative time */
+        dw_err_set(err, "%s: the reference starts %s and the recording %s (the reference %.1f h %s): none of "
+                   "its %d scored epochs falls inside the recording (another night, or the wrong file?)",
+                   ref->path, r, c, fabs(off) / 3600, off < 0 ? "earlier" : "later", a->before + a->after);
         free(st);
         return -1;
     }

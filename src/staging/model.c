@@ -482,7 +482,8 @@ dw_model *dw_model_parse(const char *text, const char *name, dw_err *err)
     return parse(text, name, NULL, 0, err);
 }
 
-dw_model *dw_model_load(const char *path, dw_err *err)
+/* The loader proper; dw_model_load marks its errors as usage errors. */
+static dw_model *model_load(const char *path, dw_err *err)
 {
     FILE *f = dw_input_fopen(path, "model", err);
     if (!f)
@@ -516,6 +517,14 @@ dw_model *dw_model_load(const char *path, dw_err *err)
     return m;
 }
 
+dw_model *dw_model_load(const char *path, dw_err *err)
+{
+    dw_model *m = model_load(path, err);
+    if (!m && err)
+        err->usage = 1;        /* a --model that cannot be used: the user's to fix (exit 2) */
+    return m;
+}
+
 /* The compiled-in models, in the order dw_model_builtin_for prefers them (more channels first, then
  * the wider band). */
 enum { BI_FPZ_PZ, BI_EEG, BI_EEG_LO, BI_N };
@@ -534,7 +543,7 @@ static const dw_model *builtin_model(int i)
         const struct dw_embedded *e = dw_builtin_models;
         while (e->name && strcmp(e->name, builtin_names[i]))
             e++;
-        dw_err err = { "" };
+        dw_err err = { 0 };
         char where[64];
         snprintf(where, sizeof where, "built-in %s.dwm", builtin_names[i]);
         builtin[i] = e->name ? parse(e->skeleton, where, e->num, e->nnum, &err) : NULL;

@@ -11,7 +11,8 @@
 typedef struct dw_model dw_model;
 typedef struct dw_stager dw_stager;
 
-/* A model file (format in src/staging/MODEL_FORMAT.md). NULL with err naming file and line. */
+/* A model file (format in src/staging/MODEL_FORMAT.md). NULL with err naming file and line, marked as a
+ * usage error (err->usage: the command exits 2). */
 dw_model *dw_model_load(const char *path, dw_err *err);
 /* A model from text already in memory (name is used in error messages). */
 dw_model *dw_model_parse(const char *text, const char *name, dw_err *err);

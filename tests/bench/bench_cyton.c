@@ -102,7 +102,7 @@ static int latency(void)
     struct stat st;
     for (int i = 0; i < 500 && lstat(link, &st) != 0; i++)
         usleep(10000);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *src = dw_cyton_open(link, "cyton", NULL, -1, &err);
     if (!src) {
         printf("FAIL bench_cyton: %s\n", err.msg);

@@ -108,3 +108,34 @@ else
         pass "emulator faults: --help, man page and README agree, and the emulator takes every one ($faults)" ||
         fail "emulator faults: --help, man page and README agree" "rc=$rc: $err"
 fi
+
+# Exit status (man EXIT STATUS, README "Exit status"): 2 for what the user must fix before the same
+# command can run (a --model that cannot be used, a serial port another program holds, like a session
+# name already running), 1 for an input that cannot be read. Both outliers exited 1 before.
+SN="$DW_ROOT/sample-data/sample-night.edf"
+printf 'not a model\n' > "$TMP/bad.model"
+for c in "score --out $TMP/m1 --model $TMP/nope.model $SN" "score --out $TMP/m2 --model $TMP/bad.model $SN" \
+         "score --features $TMP/nope.tsv --model $TMP/nope.model" "--headless --model $TMP/nope.model $SN" \
+         "--headless --model $TMP/bad.model $SN"; do
+    err=$(timeout 20 "$DW_BIN" $c 2>&1 >/dev/null); rc=$?
+    [ $rc -eq 2 ] && echo "$err" | grep -q "model" && pass "exit 2 for a --model that cannot be used: $c" ||
+        fail "exit 2 for a --model that cannot be used: $c" "rc=$rc: $err"
+done
+err=$("$DW_BIN" score --out "$TMP/m3" --reference "$TMP/nope.edf" "$SN" 2>&1 >/dev/null); rc=$?
+[ $rc -eq 1 ] && pass "exit 1 for an input that cannot be read (a --reference)" || fail "exit 1 for a missing --reference" "rc=$rc: $err"
+mkfifo "$TMP/port"
+flock "$TMP/port" sleep 30 & holder=$!
+i=0; ino=$(stat -c %i "$TMP/port")          # until the lock is taken (at most 5 s)
+while ! grep -q "FLOCK.*:$ino " /proc/locks && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+for c in "record --serial $TMP/port --out $TMP/rec" "--headless --no-record --serial $TMP/port" "check --serial $TMP/port"; do
+    err=$(timeout 20 "$DW_BIN" $c 2>&1 >/dev/null); rc=$?
+    [ $rc -eq 2 ] && echo "$err" | grep -q "in use by another program" && pass "exit 2 for a port in use: $c" ||
+        fail "exit 2 for a port in use: $c" "rc=$rc: $err"
+done
+stop_pids $holder
+
+# --no-record: `dreamwatch --help` said only "do not record" where `record --help` said what is still
+# written; both say the same now, and what it turns off (the BDF+ recording).
+a=$("$DW_BIN" --help | grep -A1 -- '--no-record'); b=$("$DW_BIN" record --help | grep -A1 -- '--no-record')
+[ "$a" = "$b" ] && echo "$a" | grep -q 'BDF+' && echo "$a" | grep -q 'summary are still' &&
+    pass "--no-record: --help and record --help say the same of it" || fail "--no-record in --help" "[$a] vs [$b]"

@@ -46,7 +46,7 @@ if [ "$(id -u)" = 0 ]; then
     timeout -s KILL 10 "$DW_BIN" record --serial "$TMP/tty" --out "$TMP/two" --subject second > /dev/null 2> "$TMP/second.err"
     st=$?
     dt=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
-    [ $st -eq 1 ] && awk -v d="$dt" 'BEGIN { exit !(d < 1) }' && grep -q "in use by another program (process $REC)" "$TMP/second.err" &&
+    [ $st -eq 2 ] && awk -v d="$dt" 'BEGIN { exit !(d < 1) }' && grep -q "in use by another program (process $REC)" "$TMP/second.err" &&
         pass "record --serial: a second record on the same port (as root) is refused at once ($dt s: $(cat "$TMP/second.err"))" ||
         fail "record --serial: a second record on the same port is refused at once" "exit $st after $dt s: $(cat "$TMP/second.err")"
     sleep 3

@@ -22,6 +22,14 @@ kappa=$(grep -A1 "sleep period" "$TMP/out" | grep -o 'kappa [0-9.]*' | head -1 |
 echo "# sample night, sleep period +- 30 min: kappa $kappa"
 awk "BEGIN{exit !($kappa > 0.5)}" && pass "staging agrees with the sample night's true hypnogram (kappa $kappa > 0.5)" \
     || fail "staging agrees with the sample night's true hypnogram" "kappa $kappa"
+# The sample night's sleep period +- 30 min holds every epoch: its agreement is said once, not the
+# same block twice (kappa printed twice before), on standard output and in the summary.
+for f in "$TMP/out" "$TMP/s.summary.txt"; do
+    nk=$(grep -c 'kappa' "$f")
+    [ "$nk" = 1 ] && grep -q 'all scored epochs (the same as the sleep period +- 30 min, epochs 0-899):' "$f" &&
+        pass "agreement said once when the sleep period holds every epoch ($(basename "$f"))" ||
+        fail "agreement said once when the sleep period holds every epoch" "$f: kappa $nk times"
+done
 [ "$(stat -c %a "$TMP/s.csv")" = 600 ] && [ "$(stat -c %a "$TMP/s.edf")" = 600 ] && pass "outputs are mode 0600" || fail "outputs are mode 0600" "$(stat -c %a "$TMP/s.csv" "$TMP/s.edf")"
 
 # Our EDF+ hypnogram reads back (as a reference) to exactly our CSV.

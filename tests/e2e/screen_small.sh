@@ -89,6 +89,31 @@ tm_resize 100 34
 sleep 1
 if tm_screen | grep -q 'Help: keys'; then pass screen_help_resize; else fail screen_help_resize "the help box went away"; fi
 
+# the help box fits an 80x24 terminal: its 25 rows lost the last line (the Events keys) there; shorter,
+# it says how many lines it cannot show instead of cutting them silently
+for size in "80 24" "80 16"; do
+    set -- $size
+    tm_start "$1" "$2" env TERM=$TERMV "$DW_BIN" --paused --no-record "$SAMPLE"
+    wait_for 10 PAUSED
+    tm_keys '?'
+    wait_for 5 'Help: keys' || fail "screen_help_fits_$1x$2" "? shows no help"
+    tm_screen > "$TMP/help$2.txt"
+    top=$(grep -n 'Help: keys' "$TMP/help$2.txt" | cut -d: -f1)
+    bottom=$(grep -n '└──────────\|+----------' "$TMP/help$2.txt" | cut -d: -f1 | awk -v t="$top" '$1 > t' | head -1)
+    if [ "$2" = 24 ]; then
+        grep -q 'Events: .*f kind' "$TMP/help$2.txt" && grep -q 'w  *manual wake' "$TMP/help$2.txt" &&
+            grep -q 'pause/resume a replay' "$TMP/help$2.txt" && grep -q 'attach rejoins' "$TMP/help$2.txt" &&
+            [ -n "$bottom" ] && ! grep -q 'more lines' "$TMP/help$2.txt" &&
+            pass "screen_help_fits_80x24 (rows $top-$bottom)" ||
+            fail screen_help_fits_80x24 "$(cat "$TMP/help$2.txt")"
+    else
+        grep -q '\.\.\. [0-9]* more lines: a taller terminal shows them' "$TMP/help$2.txt" && [ -n "$bottom" ] &&
+            pass "screen_help_80x16_says_what_it_cannot_show" ||
+            fail screen_help_80x16_says_what_it_cannot_show "$(cat "$TMP/help$2.txt")"
+    fi
+done
+tm_stop
+
 # t: the installed themes in turn (never an undocumented "builtin"); monochrome reached by t draws as a
 # fresh start with --theme monochrome: no text black on black (cells whose colours are equal other than
 # the spectrogram's half blocks)

@@ -30,3 +30,34 @@ sum=$(ls "$REC"/replay-*.summary.txt 2>/dev/null | head -n 1)
 if [ -n "$sum" ] && ! grep -q 'seeked' "$sum" "$TMP/plain.err"; then
     pass "seek_honest: a replay with no seek says nothing of seeks"
 else fail seek_honest_plain "$(grep seeked "$sum" "$TMP/plain.err")"; fi
+
+# The running N2+N3 densities after a seek are those of the epochs kept: a seek back to the start
+# (before any N2) clears them at once (they kept the whole night's), and the night replayed to its end
+# again shows the straight pass's figures on the status line, and about its count in the summary (every
+# re-staged epoch's spindles and slow waves were counted twice: 1378 for 687).
+plain=$(sed -n '/^## Spindles and slow waves/,/^$/p' "$sum")
+rm -rf "$REC"
+tm_start 120 30 env TERM=$TERMV "$DW_BIN" --speed 0 --no-record "$SAMPLE"
+wait_for 30 'replay ended' || fail seek_densities "the replay did not end"
+before=$(tm_screen | grep -o 'sp [0-9.]* SW [0-9.]*' | head -n 1)
+tm_keys Space; wait_for 5 ' PAUSED '
+i=0; while [ $i -lt 92 ]; do tm_keys Left; i=$((i + 1)); done
+wait_for 10 'seek to 0:00:00 of the recording'; sleep 1
+tm_screen > "$TMP/seek0.txt"
+if [ -n "$before" ] && grep -q 'no epoch scored yet' "$TMP/seek0.txt" && ! grep -q 'sp [0-9.]* SW' "$TMP/seek0.txt"; then
+    pass "seek_densities: a seek back to the start clears the N2+N3 densities (were: $before)"
+else fail seek_densities "before '$before'; after: $(tail -n 1 "$TMP/seek0.txt")"; fi
+tm_keys Space
+wait_for 30 'replay ended' || fail seek_densities "the replay did not end again"
+again=$(tm_screen | grep -o 'sp [0-9.]* SW [0-9.]*' | head -n 1)
+tm_keys Q; sleep 0.5; tm_keys y
+i=0; while tm_alive && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+seeked=$(sed -n '/^## Spindles and slow waves/,/^$/p' "$(ls "$REC"/replay-*.summary.txt 2>/dev/null | head -n 1)")
+# (the summary's labels after a seek back may differ a little from a straight pass: README, Keys)
+sp_plain=$(echo "$plain" | grep -o '^[0-9]* spindles' | cut -d' ' -f1)
+sp_seeked=$(echo "$seeked" | grep -o '^[0-9]* spindles' | cut -d' ' -f1)
+if [ "$again" = "$before" ] && [ -n "$sp_plain" ] && [ -n "$sp_seeked" ] &&
+    awk -v a="$sp_seeked" -v b="$sp_plain" 'BEGIN { exit !(a > 0.95 * b && a < 1.05 * b) }'; then
+    pass "seek_densities: replayed to the end again, the straight pass's densities ($again), spindles in the summary $sp_seeked (straight $sp_plain)"
+else fail seek_densities "status '$again' vs '$before'; summary: $seeked // straight: $plain"; fi
+tm_stop

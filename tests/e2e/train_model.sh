@@ -34,6 +34,16 @@ grep -q '== lab summary' "$TMP/train.out" && grep -q '^calibration: ' "$TMP/trai
 [ "$(stat -c %a "$TMP/lab.dwm" 2>/dev/null)" = 600 ] && pass "the model file is created 0600" \
     || fail "the model file is created 0600" "mode $(stat -c %a "$TMP/lab.dwm" 2>/dev/null)"
 
+# the start threshold (format 4's ood_start) is computed by the trainer, not left out: a line in the
+# model above its held-out threshold, said on the comment line and in the trainer's output (none before)
+start=$(awk '$1 == "ood_start" { print $2 }' "$TMP/lab.dwm"); thr=$(awk '$1 == "ood" { print $6 }' "$TMP/lab.dwm")
+head -1 "$TMP/lab.dwm" | grep -q '^dreamwatch-model 4$' && [ -n "$start" ] &&
+    awk -v s="$start" -v t="$thr" 'BEGIN { exit !(s > t && t > 0) }' &&
+    grep -q "^ood_start [0-9.]*: the 99.9 % quantile of the plain mean distance" "$TMP/train.out" &&
+    sed -n 2,3p "$TMP/lab.dwm" | grep -q 'ood_start .*in-sample' &&
+    pass "the trainer computes ood_start ($start, above the threshold $thr) and says how" ||
+    fail "the trainer computes ood_start" "ood_start '$start', ood threshold '$thr': $(grep ood "$TMP/lab.dwm" | head -3)"
+
 "$DW_BIN" score --features "$TMP/heldout.tsv" --model "$TMP/lab.dwm" > "$TMP/out" 2> "$TMP/err"; rc=$?
 [ $rc -eq 0 ] && grep -q 'lab model' "$TMP/err" && [ "$(wc -l < "$TMP/out")" -eq "$(wc -l < "$TMP/heldout.tsv")" ] \
     && pass "score --features --model stages a night of another subject" || fail "score --features --model" "rc=$rc: $(head -3 "$TMP/err")"
@@ -65,4 +75,23 @@ nice $PY "$T" --out "$TMP/lab.dwm" --subjects "$TMP/subjects" --nets 1 --hidden 
 $PY "$T" --out "$TMP/x.dwm" "$TMP/lab" > "$TMP/pat" 2>&1; rc=$?
 [ $rc -ne 0 ] && grep -q 'a1.tsv: the subject pattern' "$TMP/pat" && [ ! -e "$TMP/x.dwm" ] \
     && pass "a file name the subject pattern does not match is named" || fail "subject pattern" "rc=$rc: $(tail -2 "$TMP/pat")"
+# ... the way the shipped value was obtained: the trainer's ood_start on the shipped fpz_pz and the 16
+# Sleep-EDF nights gives its 5.7 (in-sample start quantile and in-sample D quantile as its comment says,
+# 5.3-5.5 and 2.83). About 100 s.
+if [ "$(ls "$FEAT"/*.tsv | wc -l)" -eq 16 ]; then
+    nice $PY - "$DW_ROOT/tools" "$DW_ROOT/src/staging/models/fpz_pz.dwm" > "$TMP/start" 2>&1 <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import train_stager as T
+import stager_lib as L
+m = L.read_model(sys.argv[2])
+value, line = T.ood_start(T.RECIPES['fpz_pz'], m, T.load_nights(T.table_paths([])), m['ood'][4])
+print(line)
+print(value, m['ood_start'])
+PY
+    set -- $(tail -1 "$TMP/start")
+    [ "${1:-x}" = "${2:-y}" ] && grep -q '(3 / 2.83)' "$TMP/start" &&
+        pass "the trainer's ood_start reproduces the shipped fpz_pz's ($1)" ||
+        fail "the trainer's ood_start reproduces the shipped fpz_pz's" "$(cat "$TMP/start")"
+else skip "ood_start of the shipped fpz_pz" "not the 16 Sleep-EDF tables in $FEAT"; fi
 exit 0

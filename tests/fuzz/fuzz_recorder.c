@@ -28,7 +28,7 @@ static int consistent(const char *path)
 {
     int fd = open(path, O_RDONLY);
     dw_edf_header g = { 0 };
-    dw_err err = { "" };
+    dw_err err = { 0 };
     struct stat st;
     int ok = fd >= 0 && fstat(fd, &st) == 0 &&
              (st.st_size == 0 || (dw_edf_header_read(fd, path, DW_EDF_LAYOUT, &g, &err) == 0 &&

@@ -31,7 +31,7 @@ static int wait_status(dw_actuator *a, double limit_s, dw_err *err)
 
 static dw_actuator *command(const char *cmd, double timeout, int pass_attempt)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_actuator_spec sp = { .kind = "command", .command = cmd, .timeout_s = timeout, .pass_attempt = pass_attempt };
     dw_actuator *a = dw_actuator_new("test", &sp, &err);
     if (!a)
@@ -41,7 +41,7 @@ static dw_actuator *command(const char *cmd, double timeout, int pass_attempt)
 
 static void test_commands(void)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     char path[1024];
     CHECK("path_resolve_true", dw_path_resolve("true", path, sizeof path) == 0 && strchr(path, '/'), "got %s", path);
     CHECK("path_resolve_missing", dw_path_resolve("no-such-program-dw", path, sizeof path) < 0, "resolved %s", path);
@@ -135,7 +135,7 @@ static void test_commands(void)
 
 static void test_serial_bell(void)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     int master, slave;
     char name[256];
     if (openpty(&master, &slave, name, NULL, NULL) < 0) {
@@ -193,7 +193,7 @@ static dw_session *enhanced_session(dw_session_cfg *cfg, const char *stim_comman
     snprintf(cfg->cue_actuator, sizeof cfg->cue_actuator, "none");
     cfg->command_timeout_s = 1;
     cfg->bell = 0;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_session_hooks h = { .annotate = annotate, .bell = bell };
     dw_session *s = dw_session_new(cfg, &h, &err);
     if (!s)

@@ -1,5 +1,6 @@
 /* Biquads and cascades: analytic gains of the RBJ designs, the time-domain filter against its own
  * response, and against scipy.signal.freqz / lfilter / butter / sosfilt computed at test time. */
+#include "base/dw.h"
 #include "dsp/biquad.h"
 #include "pyref.h"
 #include "tap.h"
@@ -123,9 +124,9 @@ static void test_block_bit_identical(void)
     /* dw_cascade_run_trio: every shape, vectorised (a 4-6, b and c 1-3) or not (0 and 7 sections),
      * blocks of 1 to 3001, the input also outa's buffer (in place for a), then b's, then c's. */
     static double yc[N], in[N];
-    int bad_trio = 0, runs = 0, avx = dw_cascade_simd(1);
+    int bad_trio = 0, runs = 0, avx = dw_simd_allow(1);
     for (int simd = avx; simd >= 0; simd--) {            /* AVX if the processor has it, then not */
-        dw_cascade_simd(simd);
+        dw_simd_allow(simd);
         static const int na[] = { 0, 4, 5, 6, 7 }, nbc[] = { 0, 1, 2, 3, 4 };
         for (size_t ia = 0; ia < 5; ia++)
             for (size_t ib = 0; ib < 5; ib++)
@@ -149,7 +150,7 @@ static void test_block_bit_identical(void)
                                     memcmp(oc, ref[nbc[ic]], sizeof yc) != 0;
                     }
     }
-    dw_cascade_simd(1);
+    dw_simd_allow(1);
     CHECK("cascade_run_trio_bit_identical_to_step: a 0/4-7, b and c 0-4 sections, blocks of 1 to "
           "3001, the input shared with each output, with and without AVX", !bad_trio, "%d of %d runs differ", bad_trio,
           runs);

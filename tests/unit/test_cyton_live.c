@@ -159,7 +159,7 @@ static int session(const char *name, const char *a, const char *b, const char *b
                    struct dw_cyton_stats *st)
 {
     pid_t pid = emu_start(a, b);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *src = open_or_fail(name, board, &err);
     ngot = ngaps = 0;
     if (src) {
@@ -176,7 +176,7 @@ static void test_clean(int daisy)
     const char *name = daisy ? "live daisy" : "live cyton";
     char n[128];
     pid_t pid = emu_start(daisy ? "--daisy" : NULL, NULL);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *src = open_or_fail(name, "auto", &err);
     int nch = daisy ? 16 : 8;
     snprintf(n, sizeof n, "%s: handshake finds %d channels at %g Hz", name, nch, daisy ? 125.0 : 250.0);
@@ -233,7 +233,7 @@ static void test_corrupt(void)
 static void test_unplug(void)
 {
     pid_t pid = emu_start("--faults", "unplug=1.5:1.5");
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *src = open_or_fail("live unplug", "auto", &err);
     if (!src) { emu_stop(pid); return; }
     ngot = ngaps = 0;
@@ -289,7 +289,7 @@ static void test_stall(void)
 static void test_board_off(void)
 {
     pid_t pid = emu_start("--faults", "board-off");
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *src = dw_cyton_open(link_path, "auto", NULL, -1, &err);
     CHECK("live board off: clear error", !src && strstr(err.msg, "board is off or out of range") &&
           strstr(err.msg, link_path), "%s", src ? "opened" : err.msg);
@@ -308,7 +308,7 @@ static void test_board_off(void)
 static void test_impedance_gain_drift(void)
 {
     pid_t pid = emu_start("--faults", "drift=20000");
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *src = open_or_fail("live impedance", "auto", &err);
     if (!src) { emu_stop(pid); return; }
     ngot = ngaps = 0;
@@ -359,7 +359,7 @@ static void test_file(void)
         return;
     }
     struct dw_cyton_stats st;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     if (session("live file", "--file", path, "auto", 2.0, &st) != 0)
         return;
     dw_source *file = dw_source_open_file(path, NULL, &err);
@@ -415,7 +415,7 @@ static void test_transport(void)
     char fifo[320];
     snprintf(fifo, sizeof fifo, "%s/fifo", dir);
     mkfifo(fifo, 0600);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_transport *t = dw_transport_open(fifo, &err);
     int wfd = open(fifo, O_WRONLY | O_NONBLOCK);
     char buf[16];
@@ -450,7 +450,7 @@ static void test_transport(void)
 static void test_daisy_impedance(void)
 {
     pid_t pid = emu_start("--daisy", NULL);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *src = open_or_fail("live daisy impedance", "daisy", &err);
     double k = -1;
     int r = src ? dw_cyton_impedance(src, 10, &k) : -1;     /* Daisy channel 10 is command letter W */
@@ -463,7 +463,7 @@ static void test_daisy_impedance(void)
 static void test_wake(void)
 {
     pid_t pid = emu_start(NULL, NULL);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *src = open_or_fail("live wake", "auto", &err);
     if (!src) { emu_stop(pid); return; }
     dw_block b;

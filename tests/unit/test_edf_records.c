@@ -195,7 +195,7 @@ static void test_shortened(void)
 
     /* through the source: the read error names the file and the channel */
     ok = !tf_write(path, EDFLIB_FILETYPE_EDFPLUS, sigs, 2, 7200, NULL, 0);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *s = ok ? dw_edf_open(path, NULL, &err) : NULL;
     dw_block blk;
     int got = s ? s->ops->read(s, &blk, 3000, 0) : -9;
@@ -252,7 +252,7 @@ static void test_same_fault_same_message(void)
         char *path = tmp(bdf ? "tk.bdf" : "tk.edf"), *twin = tmp(bdf ? "twin.bdf" : "twin.edf");
         char rd[320], src[600] = "", note[600];
         static struct edf_hdr_struct h;
-        dw_err err = { "" }, oerr = { "" };
+        dw_err err = { 0 }, oerr = { 0 };
         int ok = !tf_write_discontinuous(path, bdf, sigs, 1, 1, cases[k].on, 6, NULL, 60) &&
                  !tf_write_discontinuous(twin, bdf, sigs, 1, 1, good, 6, NULL, 60);
         for (int i = 0; i < 2 && ok; i++) {
@@ -287,11 +287,11 @@ int main(void)
         return 1;
     }
     /* the same bits whichever way the 16-bit values are decoded */
-    int avx = dw_edf_records_simd(1);
+    int avx = dw_simd_allow(1);
     test_same_values("");
-    dw_edf_records_simd(0);
+    dw_simd_allow(0);
     test_same_values(avx ? " (one value at a time)" : "");
-    dw_edf_records_simd(1);
+    dw_simd_allow(1);
     test_refuses_mismatch();
     test_shortened();
     test_same_fault_same_message();

@@ -118,7 +118,7 @@ static void test_edfplus(const char *path)
     if (fh == 0)
         edfclose_file(h.handle);
 
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *s = dw_edf_open(path, at100(), &err);
     CHECK("edf+ opens", s != NULL, "%s", err.msg);
     if (!s)
@@ -192,7 +192,7 @@ static dw_source *open_spec(const char *path, const char *chans, const char *fr,
 
 static void test_channels(const char *path)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *s = open_spec(path, "Pz-Oz,fpz-cz", "", "", &err);
     CHECK("labels without EEG prefix, any case", s && s->info.nch == 2 && !strcmp(s->info.label[0], "EEG Pz-Oz") &&
           s->info.frontal == 1 && s->info.parietal == 0, "%s", err.msg);
@@ -263,7 +263,7 @@ static void test_bdfplus(void)
              edfread_physical_samples(h.handle, 1, 4000, ref) == 4000;
     if (ok)
         edfclose_file(h.handle);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *s = dw_source_open_file(path, at100(), &err);
     CHECK("bdf+ opens through dw_source_open_file", s && !strcmp(s->ops->kind, "bdf") && s->info.nch == 2 &&
           s->info.frontal == 0 && s->info.parietal == 1, "%s", err.msg);
@@ -322,7 +322,7 @@ static void test_plain_edf(void)
                 fputc(d & 0xff, f), fputc((d >> 8) & 0xff, f);
             }
     fclose(f);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *s = open_spec(path, "EEG Fpz-Cz,2", "", "", &err);
     CHECK("plain EDF opens", s && s->info.nch == 2 && s->info.duration_s == 10, "%s", err.msg);
     if (!s)
@@ -478,7 +478,7 @@ static void test_read_error(const char *good)
         fwrite(buf, 1, n, out);
     fclose(in);
     fclose(out);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *s = dw_edf_open(p, at100(), &err);
     if (!s) {
         FAIL("read error: open", "%s", err.msg);
@@ -553,7 +553,7 @@ static void test_edf_discontinuous(void)
     const char *path = tmp("disc.edf");
     const double on[] = { 0, 1, 2, 8.5, 9.5, 10.5, 11.5 };
     CHECK("edf+d: write by hand", tf_write_discontinuous(path, 0, disc_sigs, 2, 1, on, 7, NULL, 60) == 0, "io");
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *s = dw_edf_open(path, at100(), &err);
     CHECK("edf+d: opens", s != NULL, "%s", err.msg);
     if (!s)
@@ -688,7 +688,7 @@ static void test_bdf_discontinuous(void)
     for (int r = 0; r < 12; r++)
         on[r] = 0.25 + 0.5 * r + (r >= 4 ? 30.25 : 0) + (r >= 10 ? 0.004 : 0);
     CHECK("bdf+d: write by hand", tf_write_discontinuous(path, 1, sigs, 2, 0.5, on, 12, NULL, 120) == 0, "io");
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *s = dw_source_open_file(path, at100(), &err);
     CHECK("bdf+d: opens", s && !strcmp(s->ops->kind, "bdf"), "%s", err.msg);
     if (!s)
@@ -748,7 +748,7 @@ static void test_discontinuous_errors(void)
     fwrite("Notes          ", 1, 15, f);
     fclose(f);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        dw_err err = { "" };
+        dw_err err = { 0 };
         dw_source *s = dw_edf_open(tmp(cases[i].file), at100(), &err);
         CHECK(cases[i].name, !s && tf_contains(err.msg, cases[i].want), "%s", s ? "opened" : err.msg);
         dw_source_close(s);
@@ -762,7 +762,7 @@ static void test_discontinuous_hypnogram(void)
     const double on[] = { 0, 30, 120, 150 };
     const char *const text[] = { "Sleep stage W", "Sleep stage 1", "Sleep stage 2", "Sleep stage R" };
     dw_hypnogram h;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     tf_write_discontinuous(tmp("hyp.edf"), 0, sig, 1, 30, on, 4, text, 60);
     int rc = dw_hypnogram_load(tmp("hyp.edf"), &h, &err);
     CHECK("edf+d hypnogram: stages at their real onsets, the gap unscored", rc == 0 && h.n == 6 &&
@@ -780,7 +780,7 @@ static void test_discontinuous_hypnogram(void)
 
 static void test_sniff(void)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     put(tmp("x.dat"), (const unsigned char *)"random bytes here\n", 18);
     CHECK("sniff: unknown format named", !dw_source_open_file(tmp("x.dat"), at100(), &err) &&
           tf_contains(err.msg, "x.dat: unknown format"), "opened");
@@ -815,7 +815,7 @@ static void test_sleep_edf_hypnogram(void)
     }
     char p[1200];
     snprintf(p, sizeof p, "%s/sleep-edf/hypnograms/SC4001EC-Hypnogram.edf", data);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *s = dw_edf_open(p, at100(), &err);
     CHECK("Sleep-EDF hypnogram (annotations only) is not a recording", !s &&
           tf_contains(err.msg, "no signals to replay (only annotations"), "opened");

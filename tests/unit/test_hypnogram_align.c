@@ -86,7 +86,7 @@ static void test_text_forms(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const tcase *c = &cases[i];
         dw_hypnogram h;
-        dw_err err = { "" };
+        dw_err err = { 0 };
         char name[160];
         int rc = dw_hypnogram_load(put(c->file, c->text, 0), &h, &err);
         snprintf(name, sizeof name, "text form: %s", c->name);
@@ -117,7 +117,7 @@ static void test_text_errors(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dw_hypnogram h;
-        dw_err err = { "" };
+        dw_err err = { 0 };
         char name[160];
         snprintf(name, sizeof name, "text error: %s (file and line named)", cases[i].name);
         int rc = dw_hypnogram_load(put("x.txt", cases[i].text, 0), &h, &err);
@@ -160,7 +160,7 @@ static void test_alignment(void)
     signed char *st;
     int n;
     dw_ref_alignment a;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     write_hyp(tmp("later.edf"), 1800, an, 4);
     int rc = align(tmp("later.edf"), rec, 70, &st, &n, &a, &err);
     CHECK("reference 30 min later: its epoch 0 is the recording's epoch 60 (case 03)", rc == 0 && n == 70 &&
@@ -183,6 +183,11 @@ static void test_alignment(void)
     CHECK("a reference from another night is refused, both start times said", rc < 0 &&
           tf_contains(err.msg, "later.edf: the reference starts 2024-03-15 23:00:00 and the recording 2024-03-16 "
           "22:30:00") && tf_contains(err.msg, "none of its 7 scored epochs falls inside"), "aligned");
+    CHECK("... saying the reference came first, in hours (was \"-23.5 h apart\")",
+          rc < 0 && tf_contains(err.msg, "(the reference 23.5 h earlier)"), "%s", err.msg);
+    rc = align(tmp("later.edf"), rec - 86400, 70, &st, &n, &a, &err);
+    CHECK("a reference from the next day: the reference later, in hours", rc < 0 &&
+          tf_contains(err.msg, "(the reference 24.5 h later)"), "%s", err.msg);
     rc = align(tmp("later.edf"), rec + 15, 70, &st, &n, &a, &err);
     CHECK("an offset of half an epoch: majority rule, edges unscored", rc == 0 && a.majority &&
           a.offset_s == 1785 && !strcmp(letters(st + 59, 8), "?W??22??"), "%s", rc ? err.msg : letters(st + 59, 8));

@@ -76,7 +76,7 @@ static void test_written(void)
     const char *p = tmp("rec.edf");
     CHECK("write edf+ with stage annotations", tf_write(p, EDFLIB_FILETYPE_EDFPLUS, one, 1, 330, an, 11) == 0, "-");
     dw_hypnogram h;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     int rc = dw_hypnogram_load(p, &h, &err);
     static const signed char want[] = { DW_W, DW_N1, DW_N1, DW_R, DW_UNSCORED, DW_UNSCORED, DW_N3, DW_N3,
                                         DW_N2, DW_N2 };
@@ -133,7 +133,7 @@ static void test_damaged(const char *data)
         fwrite(c, 1, cases[i].keep ? cases[i].keep : n, o);
         fclose(o);
         dw_hypnogram h;
-        dw_err err = { "" };
+        dw_err err = { 0 };
         char name[100];
         snprintf(name, sizeof name, "damaged hypnogram: %s", cases[i].name);
         CHECK(name, dw_hypnogram_load(tmp("dmg.edf"), &h, &err) == -1 && tf_contains(err.msg, cases[i].want) &&

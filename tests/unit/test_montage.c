@@ -33,7 +33,7 @@ static const char *role(const char *const *labels, const dw_montage *m, int r)
 
 static void test_no_frontal(void)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_montage m;
     const char *pz[] = { "EEG Pz-Oz", NULL };
     int rc = choose(pz, "", "", &m, &err);
@@ -109,7 +109,7 @@ static void test_role_words(void)
 
 static void test_other_rules_unchanged(void)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_montage m;
     const char *both[] = { "EEG Pz-Oz", "EEG Fpz-Cz", NULL };
     int rc = choose(both, "", "", &m, &err);

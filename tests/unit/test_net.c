@@ -137,7 +137,7 @@ static void test_json(void)
 static void test_url(void)
 {
     dw_broker_url u;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     CHECK("url: mqtts with port and prefix",
           dw_broker_url_parse("mqtts://broker.lab:8884/sleep/ward1", &u, &err) == 0 && u.tls &&
               u.port == 8884 && !strcmp(u.host, "broker.lab") && !strcmp(u.prefix, "sleep/ward1"),
@@ -180,7 +180,7 @@ static void test_url(void)
 static void test_credentials(void)
 {
     char dir[] = "/tmp/dw-test-net-XXXXXX", path[128], user[64], pass[64];
-    dw_err err = { "" };
+    dw_err err = { 0 };
     if (!mkdtemp(dir)) {
         FAIL("credentials: temp dir", "%s", strerror(errno));
         return;
@@ -287,7 +287,7 @@ static void apply_all(dw_monitor *c, dw_buf *b, int *frames_ok, int *hello_ok)
     const unsigned char *p;
     size_t n, used, off = 0;
     int type;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     char name[64], desc[160];
     while (dw_wire_next(b->p + off, b->len - off, &type, &p, &n, &used) == 1) {
         if (type == DW_W_HELLO)
@@ -364,7 +364,7 @@ static void test_wire(void)
           ok && c.n_epochs == 103 && c.stage[102] == DW_R && c.trace_total == m.trace_total &&
               !memcmp(c.trace, m.trace, sizeof m.trace),
           "n=%d", c.n_epochs);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     unsigned char junk[64] = { 0 };
     CHECK("wire: a frame of the wrong size is refused",
           dw_wire_apply(&c, DW_W_SNAP, junk, sizeof junk, &err) < 0 &&
@@ -419,7 +419,7 @@ static void ingest(dw_ward *w, const char *bed, const char *leaf, const char *do
 static void test_ward(void)
 {
     static dw_ward w;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_ward_init(&w, 30);
     dw_broker_url_parse("mqtt://127.0.0.1/dw", &w.url, &err);
     const char *ok = "{\"bed\":\"x\",\"state\":\"online\",\"mode\":\"NATURAL\",\"stage\":\"N2\","

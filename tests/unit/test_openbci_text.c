@@ -39,7 +39,7 @@ static int read_all(dw_source *s, int chunk, take *t)
 
 static dw_source *open_or_fail(const char *name, const char *path)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *s = strstr(path, "sdcard") ? dw_sdcard_open(path, NULL, &err) : dw_openbci_text_open(path, NULL, &err);
     if (!s)
         FAIL(name, "open: %s", err.msg);
@@ -221,7 +221,7 @@ static void real_cycles(const char *dir)
             long at = i == 3 ? 1200 : 10000;
             snprintf(cut, sizeof cut, "%s/%s", tmp, files[i].name);
             cut_samples(path, cut, at, k);
-            dw_err err = { "" };
+            dw_err err = { 0 };
             s = dw_openbci_text_open(cut, NULL, &err);
             snprintf(name, sizeof name, "real files: %s with %ld samples cut at %ld: %ld lost (%ld whole cycles)",
                      files[i].name, k, at, k, k / 256);
@@ -292,7 +292,7 @@ static void seeking(const char *dir)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/openbci/OpenBCI_GUI-v6-blinks-jawClench-alpha.txt", dir);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *s = dw_source_open_file(path, NULL, &err);  /* by content, as the program opens it */
     CHECK("dw_source_open_file: GUI text goes to this reader", s && !strcmp(s->ops->kind, "openbci-text"), "%s",
           s ? s->ops->kind : err.msg);
@@ -330,7 +330,7 @@ static void bad_lines(void)
                      "3, 1, 2, 3\n"
                      "4, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0\n"
                      "9, 9, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0\n");
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *s = dw_openbci_text_open(path, NULL, &err);
     if (!s) {
         FAIL("bad lines: open", "%s", err.msg);
@@ -464,7 +464,7 @@ static void ganglion(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         write_ganglion(path, 60, cases[i].from, cases[i].n, cases[i].bom, cases[i].stall);
-        dw_err err = { "" };
+        dw_err err = { 0 };
         dw_source *s = dw_source_open_file(path, NULL, &err);
         if (!s) {
             FAIL(cases[i].name, "open: %s", err.msg);
@@ -519,7 +519,7 @@ static void sd_tails(void)
             else
                 fprintf(f, "\n%X,,%X,F,%X", k * 31 % 4096, k * 17 % 65536, k);
         fclose(f);
-        dw_err err = { "" };
+        dw_err err = { 0 };
         dw_source *s = dw_source_open_file(path, NULL, &err);
         char name[120];
         snprintf(name, sizeof name, "sd tail, %s: 2500 samples, 10 s, no lost samples, the tail named", names[kind]);
@@ -615,7 +615,7 @@ static void sd_stale(void)
         for (int i = 0; i < (kind == 5 ? 100 : 3000); i++)
             sd_line(f, stale0 + i, i, 5000);
         fclose(f);
-        dw_err err = { "" };
+        dw_err err = { 0 };
         dw_source *s = dw_source_open_file(path, NULL, &err);
         char name[160];
         snprintf(name, sizeof name, "sd stale tail, %s: %s", kinds[kind].name,
@@ -686,7 +686,7 @@ static void sd_stamps(void)
         for (int j = 2500; j < 5000; j++)
             sd_line(f, k[i].restart ? j - 2500 : j, j, 0);
         fclose(f);
-        dw_err err = { "" };
+        dw_err err = { 0 };
         dw_source *s = dw_source_open_file(path, NULL, &err);
         if (!s) {
             FAIL(k[i].name, "open: %s", err.msg);
@@ -733,7 +733,7 @@ static void sd_footer_clock(void)
         fprintf(f, "\n%%SamplingFreq:\n000FA\n%%Total time mS:\n%08X\n%%min Write time uS:\n000003E8\n",
                 fits ? 0xC350 : 0x493E0);
         fclose(f);
-        dw_err err = { "" };
+        dw_err err = { 0 };
         dw_source *s = dw_source_open_file(path, NULL, &err);
         const char *name = fits ? "sd footer: its clock fits the recording: it ends it, nothing more said"
                                 : "sd footer: its clock does not fit: named an earlier recording's footer";
@@ -774,7 +774,7 @@ static void sd_jump_inside(void)
             sd_line(f, i == skip && kind == 1 ? i + 77 : i, i, 0);
         }
         fclose(f);
-        dw_err err = { "" };
+        dw_err err = { 0 };
         dw_source *s = dw_source_open_file(path, NULL, &err);
         const char *name = kind ? "sd log, one damaged index inside a block: the whole night read"
                                 : "sd log, a sample missing inside a block: counted lost, the rest read";
@@ -838,7 +838,7 @@ static void start_clock(void)
         for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++) {
             setenv("TZ", zones[z], 1);
             tzset();
-            dw_err err = { "" };
+            dw_err err = { 0 };
             dw_source *s = dw_openbci_text_open(path, NULL, &err);
             double start = s ? s->info.start_epoch : -1;
             if (!is_clock(start, files[i].want)) {
@@ -885,7 +885,7 @@ static void line_ends(void)
             fprintf(f, "%d, %d, 2, 3, %s4, 5, 6, 7, 8, 0, 0, 0%s", i % 256, i, i == 1 ? "x" : "",
                     ends[e][line++ % 3]);
         fclose(f);
-        dw_err err = { "" };
+        dw_err err = { 0 };
         dw_source *s = dw_openbci_text_open(path, NULL, &err);
         memset(&t[e], 0, sizeof t[e]);
         if (!s) {
@@ -921,7 +921,7 @@ static void line_ends(void)
         free(t[e].uv);
     /* a CR-only file of nothing but bad lines: refused naming its line 3, not line 0 */
     write_file(path, "%OpenBCI Raw EEG Data\rfoo, bar\r1, 2\r");
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_source *s = dw_openbci_text_open(path, NULL, &err);
     CHECK("line ends, CR only: an error names the line as a person counts it",
           !s && strstr(err.msg, "x.txt:3: 2 columns"), "%s", s ? "opened" : err.msg);

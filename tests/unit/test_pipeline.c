@@ -74,7 +74,7 @@ static dw_pipeline *make(struct out *o, const dw_source_info *in, int display, i
     memset(o, 0, sizeof *o);
     dw_pipeline_opts po = { .display = display, .quality = { 500, 1, mains } };
     dw_pipeline_sink sk = { on_epoch, on_quality, on_frames, o };
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_pipeline *p = dw_pipeline_new(in, &po, &sk, &err);
     if (!p)
         printf("# %s\n", err.msg);
@@ -432,7 +432,7 @@ static void test_model_choice(void)
         { 250, 2, "fpz_pz" }, { 100, 2, "fpz_pz" }, { 250, 1, "eeg" }, { 100, 1, "eeg" },
         { 64, 2, "eeg_lo" }, { 50, 1, "eeg_lo" },
     };
-    dw_err err = { "" };
+    dw_err err = { 0 };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         const char *got = model_for(c[i].fs, c[i].nch, NULL, &err);
         char name[80];
@@ -462,7 +462,7 @@ static void test_model_choice(void)
 static void test_refusals(void)
 {
     dw_source_info in = info(250, 2);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_pipeline_opts po = { .quality = { 500, 1, 0 } };
     in.frontal = -1;
     CHECK("no frontal channel is refused", !dw_pipeline_new(&in, &po, NULL, &err) && strstr(err.msg, "frontal"),

@@ -31,7 +31,7 @@ static const char *write_file(const char *name, const char *text)
 static void test_example(void)
 {
     dw_protocol p;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     int r = dw_protocol_load(&p, DW_SRCDIR "/sample-data/protocol.example.ini", &err);
     CHECK("protocol: the shipped example loads", r == 0, "%s", err.msg);
     CHECK("protocol: example values",
@@ -68,7 +68,7 @@ static void test_errors(void)
     int bad = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dw_protocol p;
-        dw_err err = { "" };
+        dw_err err = { 0 };
         const char *path = write_file("bad.ini", cases[i].text);
         if (dw_protocol_load(&p, path, &err) == 0 || !strstr(err.msg, cases[i].want) ||
             strncmp(err.msg, path, strlen(path))) {
@@ -283,7 +283,7 @@ static void annotate(void *ctx, double t, double dur, const char *text)
 static dw_session *open_session(dw_session_cfg *cfg, const char *mode)
 {
     snprintf(cfg->start_mode, sizeof cfg->start_mode, "%s", mode);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_session_hooks h = { .annotate = annotate };
     dw_session *s = dw_session_new(cfg, &h, &err);
     if (!s)
@@ -341,7 +341,7 @@ static void test_session_night(void)
     snprintf(cfg->wake_actuator, sizeof cfg->wake_actuator, "none");
     cfg->cue_enabled = 1;
     cfg->max_per_night = 100000;
-    dw_err err = { "" };
+    dw_err err = { 0 };
     if (dw_protocol_load(&cfg->protocol, DW_SRCDIR "/sample-data/protocol.example.ini", &err) < 0) {
         FAIL("session night", "%s", err.msg);
         return;
@@ -400,7 +400,7 @@ static void test_questionnaire_clock(void)
     dw_config_defaults(&all);
     dw_session_cfg *cfg = &all.session;
     snprintf(cfg->wake_actuator, sizeof cfg->wake_actuator, "none");
-    dw_err err = { "" };
+    dw_err err = { 0 };
     if (dw_protocol_load(&cfg->protocol, DW_SRCDIR "/sample-data/protocol.example.ini", &err) < 0) {
         FAIL("questionnaire clock", "%s", err.msg);
         return;

@@ -50,11 +50,11 @@ int main(void)
         }
     }
     seconds *a = malloc(sizeof *a), *b = malloc(sizeof *b);
-    int avx = dw_quality_simd(1);
+    int avx = dw_simd_allow(1);
     run(x, a);
-    dw_quality_simd(0);
+    dw_simd_allow(0);
     run(x, b);
-    dw_quality_simd(1);
+    dw_simd_allow(1);
     int same = a->n == b->n && a->n >= SECS - 1, flagged = 0;
     for (int i = 0; same && i < a->n; i++)
         for (int c = 0; c < 2; c++) {

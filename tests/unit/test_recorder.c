@@ -227,7 +227,7 @@ static void round_trip(void)
     char dir[128];
     snprintf(dir, sizeof dir, "%s/rt/night", tmpdir);
     dw_source_info info = make_info(8, 250);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     mode_t old = umask(0);            /* the modes must not depend on the umask */
     dw_recorder *r = dw_recorder_open(dir, "S 01/x", &info, 1, &err);
     umask(old);
@@ -349,7 +349,7 @@ static void long_marker(void)
         char dir[128];
         snprintf(dir, sizeof dir, "%s/long%d", tmpdir, t);
         dw_source_info info = make_info(2, rates[t]);
-        dw_err err = { "" };
+        dw_err err = { 0 };
         dw_recorder *r = dw_recorder_open(dir, "long", &info, 0, &err);
         if (!r) {
             FAIL("long marker: open", "%s", err.msg);
@@ -407,7 +407,7 @@ static void recover_pieces(void)
     char dir[128], path[1024];
     snprintf(dir, sizeof dir, "%s/pieces", tmpdir);
     dw_source_info info = make_info(2, 250);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_recorder *r = dw_recorder_open(dir, "pieces", &info, 0, &err);
     if (!r) {
         FAIL("recover pieces: open", "%s", err.msg);
@@ -600,7 +600,7 @@ static void no_data(void)
     char dir[128];
     snprintf(dir, sizeof dir, "%s/nodata", tmpdir);
     dw_source_info info = make_info(8, 250);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_recorder *r = dw_recorder_open(dir, "n", &info, 1, &err);
     if (!r) {
         FAIL("no data: open", "%s", err.msg);
@@ -626,7 +626,7 @@ static void many_events(void)
     char dir[128];
     snprintf(dir, sizeof dir, "%s/many", tmpdir);
     dw_source_info info = make_info(1, 50);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_recorder *r = dw_recorder_open(dir, "m", &info, 0, &err);
     if (!r) {
         FAIL("many events: open", "%s", err.msg);

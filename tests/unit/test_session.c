@@ -51,7 +51,7 @@ static dw_session *session(const char *mode, const char *log_path)
 {
     reset_log();
     snprintf(cfg.start_mode, sizeof cfg.start_mode, "%s", mode);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_session_hooks h = { .annotate = annotate, .bell = bell, .log_path = log_path };
     dw_session *s = dw_session_new(&cfg, &h, &err);
     if (!s) {

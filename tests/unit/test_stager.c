@@ -25,7 +25,7 @@ struct night {
 
 static int load_night(const char *path, struct night *nt)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_feature_table *t = dw_feature_table_open(path, &err);
     if (!t) {
         printf("# %s\n", err.msg);
@@ -159,7 +159,7 @@ static void test_builtin_choice(void)
  * same model written as version 2 (no distance, no tempering) still reads and ranks stages alike. */
 static void test_format_versions(const char *text, int lood, int lcal)
 {
-    dw_err err = { "" };
+    dw_err err = { 0 };
     char want[64];
     dw_model *m = parse_edited(text, 1, "dreamwatch-model 2", &err);
     snprintf(want, sizeof want, "edited.dwm:%d: 'ood' needs format version 3", lood);
@@ -239,7 +239,7 @@ static void test_model_files(void)
           "got %s", m2 ? dw_model_name(m2) : "NULL");
     CHECK("builtin one-channel model", m1 && dw_model_channels(m1) == 1 && !strcmp(dw_model_name(m1), "eeg"),
           "got %s", m1 ? dw_model_name(m1) : "NULL");
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_model *f = dw_model_load(DW_SRCDIR "/src/staging/models/eeg.dwm", &err);
     CHECK("model file loads from disk", f && dw_model_channels(f) == 1, "%s", err.msg);
     dw_model_free(f);
@@ -593,7 +593,7 @@ static void test_start_rule(const struct night *nights, int nn)
     const char *text = builtin_text("fpz_pz");
     size_t n = text ? strlen(text) : 0;
     char *v1 = malloc(n + 1);
-    dw_err err = { "" };
+    dw_err err = { 0 };
     dw_model *m1 = NULL;
     if (text) {
         memcpy(v1, text, n + 1);

@@ -97,7 +97,7 @@ static void test_inputs(void)
     const char *bad[] = { fifo, sub, "/dev/zero", "/dev/urandom" };
     const char *kind[] = { "a FIFO", "a directory", "a character device", "a character device" };
     for (int i = 0; i < 4; i++) {
-        dw_err e = { "" };
+        dw_err e = { 0 };
         double t0 = dw_now_mono();
         int fd = dw_input_open(bad[i], "model", &e);
         char name[160], *data = NULL;
@@ -110,7 +110,7 @@ static void test_inputs(void)
             close(fd);
         free(data);
     }
-    dw_err e = { "" };
+    dw_err e = { 0 };
     int fd = dw_input_open(file, "configuration", &e);
     CHECK("input: a regular file opens, blocking again", fd >= 0 && !(fcntl(fd, F_GETFL) & O_NONBLOCK), "%s", e.msg);
     if (fd >= 0)
