@@ -449,7 +449,7 @@ static int date_order(rd *r, const char *f, const long g[3], const int nd[3], in
             return fail(r, "start date \"%s\" (header byte 168): the year %ld lies outside EDF's 1985-2084",
                         f, y);
         if (m >= 1 && m <= 12 && d >= 1 && d <= 31)
-            return fail(r, "start date \"%s\" (header byte 168): day out of range: %.3s %ld has %d days (EDF "
+            return fail(r, "start date \"%s\" (header byte 168): day out of range: %s %ld has %d days (EDF "
                         "order: dd.mm.yy)", f, month_names[m - 1], y, days_in((int)m, (int)y));
         return fail(r, "start date \"%s\" (header byte 168): %s out of range (EDF order: dd.mm.yy)", f,
                     m < 1 || m > 12 ? "month" : "day");
