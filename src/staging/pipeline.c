@@ -204,7 +204,9 @@ static void judge(const dw_pipeline *p, long long e, dw_epoch_result *r, int *pa
             pbad += (g & DW_Q_UNUSABLE) != 0 || (g & DW_Q_ARTEFACT) != 0;
         }
     }
-    r->valid = r->unusable_s <= DW_EPOCH_UNUSABLE_S && r->artefact_s < DW_EPOCH_ARTEFACT_S;
+    /* "mostly artefact" counts the unusable seconds too: 9 railed and 14 artefact seconds of a loose
+     * electrode's noise are 23 bad seconds of 30, not a scorable epoch (it was staged W at p 1.00) */
+    r->valid = r->unusable_s <= DW_EPOCH_UNUSABLE_S && r->unusable_s + r->artefact_s < DW_EPOCH_ARTEFACT_S;
     if (r->valid)
         r->bad = 0;
     *parietal_ok = pbad <= DW_EPOCH_UNUSABLE_S;

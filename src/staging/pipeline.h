@@ -11,7 +11,8 @@
  *     frontal channel; slower sources are refused);
  *   - epoch validity from the verdict: an epoch is unscored (DW_UNSCORED, '?') when more than
  *     DW_EPOCH_UNUSABLE_S of its seconds are flat, railed, out of range or lost on the frontal channel,
- *     or when at least DW_EPOCH_ARTEFACT_S of them are artefact ("mostly artefact"); the stager then
+ *     or when at least DW_EPOCH_ARTEFACT_S of them are artefact or unusable ("mostly artefact": a noisy
+ *     electrode's seconds are some railed, some artefact, and count together); the stager then
  *     only predicts through it and never learns from it;
  *   - the provisional label of the epoch in progress, withheld while its last 30 s hold an unusable
  *     second.

@@ -318,6 +318,27 @@ static void test_validity(void)
     dw_pipeline_free(p);
     CHECK("16 s of artefact in 30: unscored; the next epoch scored", !A.e[1].valid && A.e[2].valid,
           "%d %d (%d s)", A.e[1].valid, A.e[2].valid, A.e[1].artefact_s);
+    /* A noisy electrode: 9 railed seconds then 8 of artefact, 17 bad seconds of 30 (neither alone enough):
+     * unscored; 9 railed and 5 artefact (14): scored */
+    for (int art = 8; art >= 5; art -= 3) {
+        p = make(&A, &in, 0, 0);
+        static double buf[90 * 100 * 2];
+        noise_state = 0x9E3779B97F4A7C15ULL;
+        for (long k = 0; k < 90 * 100; k++) {
+            double t = k / 100.0;
+            for (int c = 0; c < 2; c++)
+                buf[k * 2 + c] = t >= 30 && t < 39 ? sig(t, c, F_RAIL, 0, 30, 39)
+                               : t >= 39 && t < 39 + art ? sig(t, c, F_ART, 0, 39, 39 + art) : sig(t, c, 0, 0, 0, 0);
+        }
+        dw_block b = { .n = 90 * 100, .uv = buf, .t0 = 0 };
+        dw_pipeline_push(p, &b);
+        dw_pipeline_free(p);
+        char name[120];
+        snprintf(name, sizeof name, "9 railed + %d artefact seconds of 30: %s", art, art == 8 ? "unscored" : "scored");
+        CHECK(name, A.ne == 3 && A.e[1].unusable_s == 9 && A.e[1].artefact_s == art && A.e[1].valid == (art != 8)
+              && A.e[2].valid, "valid %d (%d unusable, %d artefact s)", A.e[1].valid, A.e[1].unusable_s,
+              A.e[1].artefact_s);
+    }
 }
 
 /* The stand-in stager catches up on the epochs it was spared (alt_push): its labels for the epochs
