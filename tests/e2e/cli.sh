@@ -124,7 +124,9 @@ done
 err=$("$DW_BIN" score --out "$TMP/m3" --reference "$TMP/nope.edf" "$SN" 2>&1 >/dev/null); rc=$?
 [ $rc -eq 1 ] && pass "exit 1 for an input that cannot be read (a --reference)" || fail "exit 1 for a missing --reference" "rc=$rc: $err"
 mkfifo "$TMP/port"
-flock "$TMP/port" sleep 30 & holder=$!
+# the holder opens the FIFO read-write (flock(1) with a path opens it read-only, which blocks until a
+# writer comes: the command under test, which then raced it for the lock) and ends as the sleep itself
+( exec 9<>"$TMP/port"; flock 9; exec sleep 30 ) & holder=$!
 i=0; ino=$(stat -c %i "$TMP/port")          # until the lock is taken (at most 5 s)
 while ! grep -q "FLOCK.*:$ino " /proc/locks && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 for c in "record --serial $TMP/port --out $TMP/rec" "--headless --no-record --serial $TMP/port" "check --serial $TMP/port"; do
