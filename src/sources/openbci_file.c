@@ -14,7 +14,7 @@
  * ends earlier, where its stream breaks (stream_break, torn_at_block, the format's marker lines): the
  * well-formed lines an earlier recording left after that are the tail too, and the note says why.
  * Stream stamps (stamps_seen) make pauses (dw_block.pause) and counter restarts; a timestamp column
- * shows whole counter cycles lost (cycle_sample). Both become breaks: the index pass finds them, and
+ * shows whole counter cycles lost, and a stream paused and restarted (cycle_sample). Both become breaks: the index pass finds them, and
  * reading numbers the samples by them, so the two agree. */
 #include "sources/openbci_file.h"
 #include "base/files.h"
@@ -48,6 +48,7 @@ typedef struct {
     long      line;             /* the sample's line number */
     long long add, pause;       /* frames lost before it (beyond the counter's jump), frames paused */
     int       restart;          /* the counter restarts here: its jump means nothing */
+    int       timed;            /* the pause is the timestamps' (a GUI stream restarted), not the stamps' */
 } obci_break;
 
 typedef struct {
@@ -74,6 +75,7 @@ typedef struct {
     size_t nbrk, brk_cap, ibrk; /* ibrk: the next one reading may meet */
     long long row_pause;        /* pause frames before the row next_row returned last */
     long long pending_pause;
+    int    row_timed, pending_timed; /* ... and whether the timestamps found it (obci_break.timed) */
     long   cycle;               /* samples in one counter cycle (counter_mod / counter_step) */
     double cycle_fs;            /* the rate the cycle check counts time by */
 } obci_priv;
@@ -164,6 +166,7 @@ static int next_row(dw_source *src, dw_obci_row *row, long long *frame)
         *frame = p->next_frame + (b && b->restart ? 0 : lost_between(&p->fmt, p->prev, row->counter)) +
                  (b ? b->add + b->pause : 0);
         p->row_pause = b ? b->pause : 0;
+        p->row_timed = b ? b->timed : 0;
         p->prev = row->counter;
         p->next_frame = *frame + 1;
         return 1;
@@ -185,7 +188,7 @@ static int obci_read(dw_source *src, dw_block *out, int max_frames, int timeout_
     }
     memset(out, 0, sizeof *out);
     long long first = 0, first_pause = 0;
-    int n = 0;
+    int n = 0, first_timed = 0, timed = 0;
     while (n < max_frames) {
         dw_obci_row row;
         long long frame, pause;
@@ -193,6 +196,7 @@ static int obci_read(dw_source *src, dw_block *out, int max_frames, int timeout_
             row = p->pending;
             frame = p->pending_frame;
             pause = p->pending_pause;
+            timed = p->pending_timed;
             p->have_pending = 0;
         } else {
             int r = next_row(src, &row, &frame);
@@ -201,14 +205,17 @@ static int obci_read(dw_source *src, dw_block *out, int max_frames, int timeout_
             if (r == 0)
                 break;
             pause = p->row_pause;
+            timed = p->row_timed;
         }
         if (n == 0) {
             first = frame;
             first_pause = pause;
+            first_timed = timed;
         } else if (frame != first + n) {  /* samples lost or a pause: this one starts the next block */
             p->pending = row;
             p->pending_frame = frame;
             p->pending_pause = pause;
+            p->pending_timed = timed;
             p->have_pending = 1;
             break;
         }
@@ -228,7 +235,9 @@ static int obci_read(dw_source *src, dw_block *out, int max_frames, int timeout_
     out->gap = first > p->pos ? (long)(first - p->pos) : 0;
     out->pause = (long)(first_pause < out->gap ? first_pause : out->gap);  /* a seek into a pause: its rest */
     if (out->pause)
-        out->pause_why = "the stream stopped and started again (the file's stop and start stamps)";
+        out->pause_why = first_timed ? "the stream stopped and started again (the timestamps jump and the sample "
+                                       "index restarts)"
+                                     : "the stream stopped and started again (the file's stop and start stamps)";
     p->pos = first + n;
     return n;
 }
@@ -264,6 +273,7 @@ static int obci_seek(dw_source *src, double t_s)
             p->pending = row;
             p->pending_frame = frame;
             p->pending_pause = p->row_pause;
+            p->pending_timed = p->row_timed;
             p->have_pending = 1;
             return 0;
         }
@@ -298,7 +308,8 @@ typedef struct {
     long long last_off;           /* where the last sample's line starts */
     /* stream stamps since the last sample: how many, the first and the last (name, line, clock) */
     int  stamps;
-    struct stamp { int name, have_ms; long line; unsigned long ms; } st_first, st_last;
+    struct stamp { int name, have_ms; long line; unsigned long ms; long long end; } st_first, st_last; /* end:
+                                     * the byte after the stamp's lines */
     int  start_name;              /* the name that means "started" (the stamp before the first sample) */
     int  have_ref;                /* the device clock at a known frame: ref_ms at ref_frame */
     unsigned long ref_ms;
@@ -306,8 +317,10 @@ typedef struct {
     int  pauses, pauses_unknown;  /* stop-start pairs, and those without both clocks (counted 0 s) */
     long long pause_frames;
     long pause_line;              /* the first pair's stop stamp */
-    int  lone;                    /* stamps alone between samples */
+    int  lone;                    /* start stamps alone between samples */
     long lone_line;
+    int  nostart;                 /* stop stamps with no start after them, the index restarting at 00 */
+    long nostart_line;
     /* whole counter cycles the timestamps show (formats with a time column) */
     long cycles;
     long long cycle_frames;
@@ -318,9 +331,14 @@ typedef struct {
     long cand_line;
     long long cand_frame;
     double cand_before, cand_after;
+    long cand_lost;               /* samples the counter's jump at the candidate counts (0 if it continues) */
+    int  cand_restart;            /* the counter restarts at 00 there: a paused stream, if the time says so */
+    int  tpauses;                 /* such pauses found, their frames, the first one's line */
+    long long tpause_frames;
+    long tpause_line;
     long tail_lines, tail_samples;/* lines after the last sample, and sample lines among them */
     char foreign[320];            /* a footer that is not this recording's ("" if none) */
-    char why[320];                /* why reading ends before sample lines that follow ("" if none do) */
+    char why[512];                /* why reading ends before sample lines that follow ("" if none do) */
 } scan;
 
 static int index_add(obci_priv *p, size_t *cap, seek_entry e)
@@ -336,7 +354,8 @@ static int index_add(obci_priv *p, size_t *cap, seek_entry e)
     return 0;
 }
 
-static void cycle_sample(obci_priv *p, scan *sc, double t, long long frame, long lineno, long long *next_frame);
+static void cycle_sample(obci_priv *p, scan *sc, double t, long long frame, long lineno, long lost, int restart,
+                         long long *next_frame);
 
 static int brk_add(obci_priv *p, obci_break b)
 {
@@ -358,7 +377,8 @@ static int index_sample(obci_priv *p, scan *sc, size_t *cap, const dw_obci_row *
                         long long *next_frame, long long *target, long *prev, const seek_entry *first,
                         obci_break b)
 {
-    long long frame = *next_frame + (b.restart ? 0 : lost_between(&p->fmt, *prev, row->counter)) + b.add + b.pause;
+    long lost_here = b.restart ? 0 : lost_between(&p->fmt, *prev, row->counter);
+    long long frame = *next_frame + lost_here + b.add + b.pause;
     sc->lost += frame - *next_frame - b.pause;
     if ((b.restart || b.add || b.pause) && (b.line = lineno, brk_add(p, b) < 0))
         return -1;
@@ -380,9 +400,12 @@ static int index_sample(obci_priv *p, scan *sc, size_t *cap, const dw_obci_row *
     if (sc->t_first <= 0 && t > 0)
         sc->t_first = t, sc->f_first = frame;
     if (t > 0 && p->cycle > 1)
-        cycle_sample(p, sc, t, frame, lineno, next_frame);
+        cycle_sample(p, sc, t, frame, lineno, lost_here, *prev >= 0 && row->counter == 0 && lost_here > 0,
+                     next_frame);
     return 0;
 }
+
+static int stamp_stops(const scan *sc, int name);
 
 /* The notes of an open file: lost samples, unreadable lines, a stale tail, timestamps that disagree. */
 static void index_notes(dw_source *src, const scan *sc, long long fsize)
@@ -407,22 +430,36 @@ static void index_notes(dw_source *src, const scan *sc, long long fsize)
                        "first at line %ld), by the device clock in the stamps%s: a pause, not a loss", name,
                        sc->pauses, sc->pauses == 1 ? "" : "s", (double)sc->pause_frames / fs, sc->pause_line,
                        sc->pauses_unknown ? " (where a stamp has no clock, the pause counts 0 s)" : "");
+    if (sc->tpauses)
+        dw_source_note(note, cap, "%s: streaming paused %d time%s, %.1f s in all (the timestamps jump and the "
+                       "sample index restarts; the first at line %ld), by the timestamps: a pause, not a loss", name,
+                       sc->tpauses, dw_plural(sc->tpauses, "", "s"), (double)sc->tpause_frames / fs,
+                       sc->tpause_line);
     if (sc->lone)
-        dw_source_note(note, cap, "%s: %d stream stamp%s alone between samples (the first at line %ld), not a "
-                       "stop and a start: reading goes on, the sample index taken as restarted there (every "
-                       "start restarts it) and no time counted between", name, sc->lone, sc->lone == 1 ? "" : "s",
-                       sc->lone_line);
+        dw_source_note(note, cap, "%s: %d stream stamp%s alone between samples (the first at line %ld), a start "
+                       "with no stop before it: reading goes on, the sample index taken as restarted there (every "
+                       "start restarts it) and no time counted between", name, sc->lone,
+                       dw_plural(sc->lone, "", "s"), sc->lone_line);
+    if (sc->nostart)
+        dw_source_note(note, cap, "%s: %d stop stamp%s with no start stamp after %s (the first at line %ld), the "
+                       "sample index restarting at 00 there as the device's does at every start: read as a start "
+                       "whose stamp is missing; reading goes on, no time counted between (the pause's length is "
+                       "unknown)", name, sc->nostart, dw_plural(sc->nostart, "", "s"),
+                       dw_plural(sc->nostart, "it", "them"), sc->nostart_line);
     if (sc->bad)
-        dw_source_note(note, cap, "%s: %ld unreadable lines skipped (first: line %ld)", name, sc->bad, sc->first_bad);
+        dw_source_note(note, cap, "%s: %ld unreadable %s skipped (first: line %ld)", name, sc->bad,
+                       dw_plural(sc->bad, "line", "lines"), sc->first_bad);
     long end = ((obci_priv *)src->priv)->end_line;
     if (sc->tail_samples)
-        dw_source_note(note, cap, "%s: the last %lld bytes (%ld lines, %ld of them sample lines), after the "
+        dw_source_note(note, cap, "%s: the last %lld bytes (%ld %s, %ld of them sample %s), after the "
                        "last sample of this recording (line %ld), are not part of it: ignored. Why: %s",
-                       name, fsize - sc->tail_off, sc->tail_lines, sc->tail_samples, end, sc->why);
-    else if (fsize > sc->tail_off + 2)           /* more than a line end */
-        dw_source_note(note, cap, "%s: the last %lld bytes (%ld lines), after the last sample (line %ld), hold "
+                       name, fsize - sc->tail_off, sc->tail_lines, dw_plural(sc->tail_lines, "line", "lines"),
+                       sc->tail_samples, dw_plural(sc->tail_samples, "line", "lines"), end, sc->why);
+    else if (fsize > sc->tail_off + 2 &&         /* more than a line end, and more than the closing stop stamp */
+             !(sc->stamps && !sc->pending && stamp_stops(sc, sc->st_last.name) && fsize <= sc->st_last.end + 2))
+        dw_source_note(note, cap, "%s: the last %lld bytes (%ld %s), after the last sample (line %ld), hold "
                        "no samples (a stale or torn tail, as SD cards leave): ignored", name,
-                       fsize - sc->tail_off, sc->tail_lines, end);
+                       fsize - sc->tail_off, sc->tail_lines, dw_plural(sc->tail_lines, "line", "lines"), end);
     if (sc->foreign[0])
         dw_source_note(note, cap, "%s: %s", name, sc->foreign);
     double by_index = (double)(sc->f_last - sc->f_first) / fs, by_clock = sc->t_last - sc->t_first;
@@ -447,6 +484,28 @@ static void skip_line(FILE *f)
 
 static int stamp_fits(const scan *sc, const struct stamp *st, long long next_frame, double fs);
 
+/* Seconds from the device clock ref to ms (millis(), wrapping at 2^32 ms): signed, the nearer way round
+ * (a stamp left by an earlier recording may hold a clock before the reference). */
+static double clock_diff_s(unsigned long ms, unsigned long ref)
+{
+    unsigned long d = (ms - ref) & 0xffffffffUL;
+    return (d >= 0x80000000UL ? (double)d - 4294967296.0 : (double)d) / 1000.0;
+}
+
+/* "12.5 s after" or "300.0 s before" (d in seconds, signed). */
+static const char *before_after(char *buf, size_t n, double d)
+{
+    snprintf(buf, n, "%.1f s %s", fabs(d), d < 0 ? "before" : "after");
+    return buf;
+}
+
+/* Whether a stamp of this name stops the stream: the name that did not open it (sc->start_name; before
+ * any is known, the firmware's: "%STOP AT" starts). */
+static int stamp_stops(const scan *sc, int name)
+{
+    return name != (sc->start_name ? sc->start_name : DW_OBCI_MARK_STOP_AT);
+}
+
 /* The hex clock line (1-8 hex digits alone) in line: 1 with *ms, else 0. */
 static int clock_line(const char *line, unsigned long *ms)
 {
@@ -464,13 +523,14 @@ static int stream_mark(obci_priv *p, scan *sc, long lineno, long long next_frame
 {
     int m = p->fmt.marker ? p->fmt.marker(p->line) : DW_OBCI_MARK_NONE;
     if (m == DW_OBCI_MARK_STOP_AT || m == DW_OBCI_MARK_START_AT) {
-        struct stamp st = { m, 0, lineno, 0 };
+        struct stamp st = { m, 0, lineno, 0, ftello(p->f) };
         if (!sc->stamps++)
             sc->st_first = st;
         sc->st_last = st;
     } else if (m == DW_OBCI_MARK_NONE && sc->stamps && !sc->st_last.have_ms && sc->st_last.line == lineno - 1) {
         if (clock_line(p->line, &sc->st_last.ms)) {
             sc->st_last.have_ms = 1;
+            sc->st_last.end = ftello(p->f);
             if (sc->st_first.line == sc->st_last.line)
                 sc->st_first = sc->st_last;
         }
@@ -484,12 +544,14 @@ static int stream_mark(obci_priv *p, scan *sc, long lineno, long long next_frame
         ft.have_ms = dw_obci_getline(p->f, &p->line, &p->cap) >= 0 && clock_line(p->line, &ft.ms);
         if (at >= 0)
             fseeko(p->f, at, SEEK_SET);
+        char ba[48];
         if (ft.have_ms && sc->have_ref && !stamp_fits(sc, &ft, next_frame, fs))
-            snprintf(sc->foreign, sizeof sc->foreign, "the footer at line %ld holds the device clock %08lX, %.1f s "
-                     "after the last start stamp with %.1f s of samples since: an earlier recording's footer, not "
+            snprintf(sc->foreign, sizeof sc->foreign, "the footer at line %ld holds the device clock %08lX, %s "
+                     "the last start stamp with %.1f s of samples since: an earlier recording's footer, not "
                      "this one's, and some lines before it may be that recording's too (nothing in the file tells "
                      "from which 512-byte block on): they are read as data", lineno, ft.ms,
-                     (double)((ft.ms - sc->ref_ms) & 0xffffffffUL) / 1000.0, (double)(next_frame - sc->ref_frame) / fs);
+                     before_after(ba, sizeof ba, clock_diff_s(ft.ms, sc->ref_ms)),
+                     (double)(next_frame - sc->ref_frame) / fs);
     }
     return m == DW_OBCI_MARK_END;
 }
@@ -501,7 +563,7 @@ static int stamp_fits(const scan *sc, const struct stamp *st, long long next_fra
 {
     if (!sc->have_ref || !st->have_ms)
         return 1;
-    double elapsed = (double)(unsigned long)((st->ms - sc->ref_ms) & 0xffffffffUL) / 1000.0;
+    double elapsed = clock_diff_s(st->ms, sc->ref_ms);
     double counted = (double)(next_frame - sc->ref_frame) / fs;
     return fabs(elapsed - counted) <= 0.005 * counted + 2.0;
 }
@@ -511,12 +573,15 @@ static int stamp_fits(const scan *sc, const struct stamp *st, long long next_fra
  * the first sample the last stamp is the start, and its name says which name starts (sc->start_name).
  * Between samples:
  *   a stop, then a start     a pause of the two clocks' difference; the counter restarts (startADS)
- *   stamps of one kind alone a note; reading goes on, the counter taken as restarted, no time counted
- *   a stamp whose clock does not fit the samples counted since the previous start (stamp_fits), and an
- *                            index after it that does not restart at 00, as the device's always does
- *                            after a stamp: neither is this recording's (an earlier one's, left on the
- *                            card): reading ends. With the index at 00 the device did restart: reading
- *                            goes on, and the clocks are not trusted for the pause (0 s). */
+ *   a start alone            a note; reading goes on, the counter taken as restarted, no time counted
+ *   a stop with no start after it, or a stamp whose clock does not fit the samples counted since the
+ *                            previous start (stamp_fits), and an index after it that does not restart at
+ *                            00, as the device's does at every start: the samples are not this
+ *                            recording's (an earlier one's, left on the card): reading ends. With the
+ *                            index at 00 the device did restart (after a stop: a start whose stamp was
+ *                            missing, a note): reading goes on, no time counted for an unknown pause, and
+ *                            the clocks are not trusted for the pause (0 s).
+ * The rule is the same whichever name opens the file. */
 static int stamps_seen(scan *sc, long prev, long counter, long long next_frame, double fs, obci_break *b)
 {
     if (prev < 0) {
@@ -527,14 +592,32 @@ static int stamps_seen(scan *sc, long prev, long counter, long long next_frame, 
     }
     if (!sc->start_name)
         sc->start_name = DW_OBCI_MARK_STOP_AT;   /* no stamp before the first sample: the firmware's names */
-    int fits = stamp_fits(sc, &sc->st_first, next_frame, fs);
-    if (!fits && counter != 0) {
-        snprintf(sc->why, sizeof sc->why, "the stream stamp at line %ld holds the device clock %08lX, %.1f s "
-                 "after the last start stamp, but %.1f s of samples lie between, and the sample index after it "
-                 "does not restart at 00 as the device's does: it was not written by this recording (an "
-                 "earlier one's, left on the card)", sc->st_first.line,
-                 sc->st_first.ms, (double)((sc->st_first.ms - sc->ref_ms) & 0xffffffffUL) / 1000.0,
-                 (double)(next_frame - sc->ref_frame) / fs);
+    int fits = stamp_fits(sc, &sc->st_first, next_frame, fs), stops = stamp_stops(sc, sc->st_last.name);
+    if ((stops || !fits) && counter != 0) {
+        char clk[200] = "", ba[48];
+        if (!fits)
+            snprintf(clk, sizeof clk, "holds the device clock %08lX, %s the last start stamp, but %.1f s of "
+                     "samples lie between", sc->st_first.ms,
+                     before_after(ba, sizeof ba, clock_diff_s(sc->st_first.ms, sc->ref_ms)),
+                     (double)(next_frame - sc->ref_frame) / fs);
+        if (stops && !fits && sc->st_first.line == sc->st_last.line)
+            snprintf(sc->why, sizeof sc->why, "the stream stamp at line %ld stops the stream and %s; no start "
+                     "stamp follows it, and the sample index after it does not restart at 00 as the device's "
+                     "does at every start: it was not written by this recording (an earlier one's, left on the "
+                     "card)", sc->st_last.line, clk);
+        else if (stops) {
+            char other[260] = "";
+            if (clk[0])
+                snprintf(other, sizeof other, " (the one at line %ld %s)", sc->st_first.line, clk);
+            snprintf(sc->why, sizeof sc->why, "the stream stamp at line %ld stops the stream and no start stamp "
+                     "follows it%s, and the sample index after it does not restart at 00 as the device's does at "
+                     "every start: it was not written by this recording (an earlier one's, left on the card)",
+                     sc->st_last.line, other);
+        }
+        else
+            snprintf(sc->why, sizeof sc->why, "the stream stamp at line %ld %s, and the sample index after it does "
+                     "not restart at 00 as the device's does: it was not written by this recording (an earlier "
+                     "one's, left on the card)", sc->st_first.line, clk);
         return 1;
     }
     b->restart = 1;
@@ -547,6 +630,9 @@ static int stamps_seen(scan *sc, long prev, long counter, long long next_frame, 
             sc->pause_line = sc->st_first.line;
         sc->pauses_unknown += !known;
         sc->pause_frames += b->pause;
+    } else if (stops) {                                              /* a start whose stamp is missing */
+        if (!sc->nostart++)
+            sc->nostart_line = sc->st_last.line;
     } else if (!sc->lone++) {
         sc->lone_line = sc->st_first.line;
     }
@@ -564,7 +650,11 @@ static int stamps_seen(scan *sc, long prev, long counter, long long next_frame, 
  * device's clock; a loss of k cycles raises it by k cycles' time for good, a stall only for a moment.
  * A jump of half a cycle or more between two samples makes a candidate; CYCLE_WINDOW_S later, the
  * lowest residual after it minus the lowest in the CYCLE_WINDOW_S before it, within CYCLE_TOL cycle of
- * k >= 1 cycles, is k cycles lost (a break on the candidate's line); anything else is none. */
+ * k >= 1 cycles, is k cycles lost (a break on the candidate's line); anything else is none. Except where
+ * the candidate's counter jumps to 00 (the board restarts it at every stream start: the GUI stopped and
+ * started the stream): a rise d of half a cycle or more is then a pause (dw_block.pause) of d plus the
+ * samples the counter's jump counted, and nothing lost, so what follows is at its true time (a host clock
+ * step there would be taken for a pause; the counter's restart is the evidence it is not). */
 #define CYCLE_WINDOW_S 3.0
 /* Within 0.12 cycle (123 ms on a Cyton) of whole cycles: the lowest residual moves by a few ms on the
  * real files, the board's clock 0.5 % of the 6 s compared at most (30 ms); a host clock step (NTP) of any
@@ -575,37 +665,56 @@ static void cycle_resolve(obci_priv *p, scan *sc, long long *next_frame)
 {
     double fs = p->cycle_fs, cyc_s = (double)p->cycle / fs, d = sc->cand_after - sc->cand_before;
     sc->cand = 0;
+    long k = 0;
+    long long add, pause = 0;
     if (!(d >= 0.5 * cyc_s && d <= CYCLE_MAX_S))
         return;
-    long k = lround(d / cyc_s);
-    if (fabs(d - k * cyc_s) > CYCLE_TOL * cyc_s)
-        return;
-    long long add = (long long)k * p->cycle;
+    if (sc->cand_restart) {                       /* the whole time between: the counter's jump, and d more */
+        pause = llround(d * fs) + sc->cand_lost;
+        add = pause - sc->cand_lost;              /* frames after it move on by this */
+    } else {
+        k = lround(d / cyc_s);
+        if (fabs(d - k * cyc_s) > CYCLE_TOL * cyc_s)
+            return;
+        add = (long long)k * p->cycle;
+    }
     for (size_t i = 0; i < p->nidx; i++)          /* the seek entries after the candidate move on */
         if (p->idx[i].lineno >= sc->cand_line)
             p->idx[i].next_frame += add;
     size_t at = p->nbrk;                          /* the break, in line order (a later stamp's may exist) */
     while (at > 0 && p->brk[at - 1].line > sc->cand_line)
         at--;
+    obci_break nb = pause ? (obci_break){ sc->cand_line, 0, pause, 1, 1 } : (obci_break){ sc->cand_line, add, 0, 0, 0 };
     if (at > 0 && p->brk[at - 1].line == sc->cand_line) {
-        p->brk[at - 1].add += add;
+        obci_break *o = &p->brk[at - 1];
+        o->add += nb.add, o->pause += nb.pause, o->restart |= nb.restart, o->timed |= nb.timed;
     } else {
         if (brk_add(p, (obci_break){ 0 }) < 0)
             return;
         memmove(p->brk + at + 1, p->brk + at, (p->nbrk - 1 - at) * sizeof *p->brk);
-        p->brk[at] = (obci_break){ sc->cand_line, add, 0, 0 };
+        p->brk[at] = nb;
     }
     *next_frame += add;
     sc->f_last += add;
     sc->f_prev += add;
-    sc->lost += add;
-    sc->cycles += k;
-    sc->cycle_frames += add;
+    if (pause) {                                  /* the counter's jump was no loss */
+        sc->lost -= sc->cand_lost;
+        if (!sc->tpauses++)
+            sc->tpause_line = sc->cand_line;
+        sc->tpause_frames += pause;
+    } else {
+        sc->lost += add;
+        sc->cycles += k;
+        sc->cycle_frames += add;
+    }
     memset(sc->bk, 0, sizeof sc->bk);             /* residuals before the loss no longer apply */
 }
 
-/* One timestamped sample (t, frame) for the cycle check; lineno its line. */
-static void cycle_sample(obci_priv *p, scan *sc, double t, long long frame, long lineno, long long *next_frame)
+/* One timestamped sample (t, frame) for the cycle check; lineno its line, lost the samples its counter's
+ * jump counts, restart: its counter restarts at 00 (the stream stopped and started again, if the time
+ * between says so). */
+static void cycle_sample(obci_priv *p, scan *sc, double t, long long frame, long lineno, long lost, int restart,
+                         long long *next_frame)
 {
     double fs = p->cycle_fs, r = t - (double)frame / fs;
     long long sec = (long long)floor((double)frame / fs);
@@ -627,6 +736,7 @@ static void cycle_sample(obci_priv *p, scan *sc, double t, long long frame, long
         (t - sc->t_prev) - (double)(frame - sc->f_prev) / fs >= 0.5 * p->cycle / fs) {
         sc->cand = 1, sc->cand_line = lineno, sc->cand_frame = frame;
         sc->cand_before = before, sc->cand_after = r;
+        sc->cand_lost = lost, sc->cand_restart = restart;
     } else {
         int i = (int)(sec % 4);
         if (sc->bk[i].sec != sec + 1)

@@ -148,6 +148,9 @@ replay b05r "$V/05-edfplusd.edf"
 log=$(ls "$XDG_DATA_HOME"/dreamwatch/recordings/replay-05-edfplusd-*.session.tsv 2>/dev/null | head -1)
 ok "own 05: replay of the EDF+D file raises no packet-loss alert" '[ $(rc b05r) = 0 ] && [ -n "$log" ] && ! grep -qi "packet loss" "$log"' b05r
 run b06 "$D" score "$V/06-ganglion.txt" --out "$TMP/b06"
+run b06p "$D" score "$V/06-ganglion-pause.txt" --out "$TMP/b06p"
+ok "own 06: the GUI stream stopped 90 s at 180 s (index restarts, timestamps jump): a 90-s pause, 3 epochs unscored, the rest at its true time" \
+    '[ $(rc b06p) = 0 ] && [ $(epochs $TMP/b06p.csv) = 15 ] && [ $(grep -c ",?," $TMP/b06p.csv) = 3 ] && [ "$(sed -n 8,10p $TMP/b06p.csv | cut -d, -f1-3 | tr "\n" " ")" = "6,180,? 7,210,? 8,240,? " ] && [ "$(head -7 $TMP/b06p.csv)" = "$(head -7 $TMP/b06.csv)" ] && has b06p "streaming paused 1 time, 90.0 s in all (the timestamps jump and the sample index restarts" && has b06p "06-ganglion-pause.txt: 50 samples lost (sample-index jumps)" && ! has b06p "timestamps span"' b06p
 ok "own 06: Ganglion, 50 lost samples across index wraps counted exactly, 12 epochs" \
     '[ $(rc b06) = 0 ] && [ $(epochs $TMP/b06.csv) = 12 ] && has b06 "06-ganglion.txt: 50 samples lost (sample-index jumps)" && ! has b06 "timestamps span"' b06
 run b06c "$D" score "$V/06-ganglion-cycles.txt" --out "$TMP/b06c"
@@ -186,7 +189,7 @@ for t in drop-inside index-damaged; do
         '[ $(rc b07$t) = 0 ] && [ $(epochs $TMP/b07$t.csv) = 8 ] && has b07$t "lost" && ! has b07$t "07-$t.TXT: the last "' "b07$t"
 done
 ok "own 07: well-formed lines after a stream stamp whose clock is not this recording's: not read" \
-    'has b07stale-after-stop "30000 of them sample lines" && has b07stale-after-stop "the stream stamp at line 60003 holds the device clock 000EA650, 0.1 s after"' b07stale-after-stop
+    'has b07stale-after-stop "30000 of them sample lines" && has b07stale-after-stop "the stream stamp at line 60003 stops the stream and holds the device clock 000EA650, 0.1 s after"' b07stale-after-stop
 run b07v201 "$D" score "$V/07-v201-opening.TXT" --out "$TMP/b07v201"
 ok "own 07: an SD log opening %START AT, %STOP AT (firmware v2.0.1, issue #50): read, 8 epochs, nothing lost" \
     '[ $(rc b07v201) = 0 ] && [ $(epochs $TMP/b07v201.csv) = 8 ] && ! has b07v201 "lost" && ! has b07v201 "unknown format"' b07v201
@@ -198,5 +201,11 @@ log=$(ls "$XDG_DATA_HOME"/dreamwatch/recordings/replay-07-pause-*.session.tsv 2>
 ok "own 07: replayed and recorded, the pause is a pause: annotated, no gap, no packet-loss alert" \
     '[ $(rc b07pauser) = 0 ] && [ -n "$log" ] && grep -q "Pause 300.00 s: the stream stopped and started again" "$log" && ! grep -qi "packet loss" "$log" && ! grep -q "	Gaps\? " "$log"' b07pauser
 run b07lone "$D" score "$V/07-lone-stamp.TXT" --out "$TMP/b07lone"
-ok "own 07: a stamp alone halfway (its clock fits): the whole 4 min read, with a note" \
-    '[ $(rc b07lone) = 0 ] && [ $(epochs $TMP/b07lone.csv) = 8 ] && has b07lone "1 stream stamp alone between samples (the first at line 30003)" && ! has b07lone "the last "' b07lone
+ok "own 07: a stop stamp alone halfway, the index restarting at 00: the whole 4 min read, the note says a start stamp is missing" \
+    '[ $(rc b07lone) = 0 ] && [ $(epochs $TMP/b07lone.csv) = 8 ] && has b07lone "1 stop stamp with no start stamp after it (the first at line 30003)" && has b07lone "read as a start whose stamp is missing" && ! has b07lone "alone" && ! has b07lone "the last "' b07lone
+run b07stopstale "$D" score "$V/07-stop-stale.TXT" --out "$TMP/b07stopstale"
+ok "own 07: a file opening %START AT: older lines after the stop stamp halfway (index going on) are not read" \
+    '[ $(rc b07stopstale) = 0 ] && [ $(epochs $TMP/b07stopstale.csv) = 4 ] && has b07stopstale "(30002 lines, 30000 of them sample lines)" && has b07stopstale "the stream stamp at line 30003 stops the stream and no start stamp follows it" && ! has b07stopstale "restarted"' b07stopstale
+run b07stopend "$D" score "$V/07-stop-end.TXT" --out "$TMP/b07stopend"
+ok "own 07: a file ending in its stop stamp: the whole 4 min read, no stale or torn tail" \
+    '[ $(rc b07stopend) = 0 ] && [ $(epochs $TMP/b07stopend.csv) = 8 ] && ! has b07stopend "the last " && ! has b07stopend "alone"' b07stopend

@@ -166,6 +166,17 @@ def main():
     # two whole index cycles (402 samples) and 3 more lost at 200 s: the index shows 3, the timestamps 405
     cyc = [l for l in lines if not 40000 <= int(l.rsplit(",", 1)[1]) - ms0 < 40000 + 405 * 5]
     open(o("06-ganglion-cycles.txt"), "w").write("\n".join(head + cyc) + "\n")
+    # the GUI stopped and started the stream for 90 s at 180 s: the board restarts the index at 0, the
+    # timestamps jump 90 s (a pause, not a loss: 3 epochs unscored, everything after at its true time)
+    paused = []
+    for i in range(len(t)):
+        if 20000 <= i < 20050:
+            continue
+        ms = ms0 + i * 5 + (90000 if i >= 36000 else 0)
+        paused.append("%d, %.2f, %.2f, %.2f, %.2f, 0.000, 0.000, 0.000, %s.%03d, %d" % (
+            (i - 36000) % 201 if i >= 36000 else i % 201, ch[0][i], ch[1][i], ch[2][i], ch[3][i],
+            time.strftime("%H:%M:%S", time.gmtime(ms // 1000)), ms % 1000, ms))
+    open(o("06-ganglion-pause.txt"), "w").write("\n".join(head + paused) + "\n")
     open(o("06-ganglion-bom-crlf.txt"), "wb").write(b"\xef\xbb\xbf" + "\r\n".join(
         head + [l.rsplit(",", 1)[0] for l in lines]).encode() + b"\r\n")
     # the same lines ended by a lone CR (old Mac), and by CRLF, LF and CR in turn
@@ -228,8 +239,15 @@ def main():
     stop_ms = 0xEA600 + half * 4               # the start stamp's clock plus 2 min of samples
     open(o("07-pause.TXT"), "w").write("%%STOP AT\n%08X\n" % 0xEA600 + "\n".join(first) + "\n%%START AT\n%08X\n"
                                        "%%STOP AT\n%08X\n" % (stop_ms, stop_ms + 300000) + "\n".join(restarted) + "\n")
+    # a stop stamp alone halfway, the index restarting at 00 (a start whose stamp is missing): read on
     open(o("07-lone-stamp.TXT"), "w").write("%%STOP AT\n%08X\n" % 0xEA600 + "\n".join(first) + "\n%%START AT\n%08X\n"
+                                            % stop_ms + "\n".join(restarted) + "\n")
+    # the other name order (the file opens %START AT): the stop stamp halfway and older lines after it whose
+    # index goes on (no start: not this recording's); and a file that ends in its stop stamp (no stale tail)
+    open(o("07-stop-stale.TXT"), "w").write("%%START AT\n%08X\n" % 0xEA600 + "\n".join(first) + "\n%%STOP AT\n%08X\n"
                                             % stop_ms + "\n".join(second) + "\n")
+    open(o("07-stop-end.TXT"), "w").write("%%STOP AT\n%08X\n" % 0xEA600 + "\n".join(first + second) +
+                                          "\n%%START AT\n%08X\n" % (0xEA600 + n * 4))
 
 
 main()

@@ -216,6 +216,9 @@ static void real_cycles(const char *dir)
                  files[i].name);
         CHECK(name, t.lost == files[i].lost && !strstr(s->info.note, "whole index cycle"), "lost %ld note \"%s\"",
               t.lost, s->info.note);
+        snprintf(name, sizeof name, "real files: %s: no pause invented from its timestamps", files[i].name);
+        CHECK(name, t.paused == 0 && !strstr(s->info.note, "paused"), "paused %ld note \"%s\"", t.paused,
+              s->info.note);
         dw_source_close(s);
         for (long k = 256; i < 4 && k <= 600; k += 600 - 256) {   /* one cycle; two cycles and 88 */
             long at = i == 3 ? 1200 : 10000;
@@ -422,8 +425,11 @@ static void bad_lines(void)
  * the sample index 0-200, clock time and Unix ms; skip: lines (samples) left out; cycle: a whole index
  * cycle left out too (201 lines: invisible to the index, visible to the timestamps); bom_crlf: saved by
  * an editor; stall: from sample 6000 on, 1.5 s of samples (300, more than a cycle) held up and stamped
- * on arrival at its end, as a host stall does (late, never lost). Channel 1 holds the sample number. */
-static void write_ganglion(const char *path, int seconds, int skip_from, int skip_n, int bom_crlf, int stall)
+ * on arrival at its end, as a host stall does (late, never lost); pause_s: from sample 6000 on, the
+ * timestamps pause_s later (the GUI stopped and started the stream), the index restarting at 0 if restart.
+ * Channel 1 holds the sample number. */
+static void write_ganglion_p(const char *path, int seconds, int skip_from, int skip_n, int bom_crlf, int stall,
+                             int pause_s, int restart)
 {
     FILE *f = fopen(path, "wb");
     const char *nl = bom_crlf ? "\r\n" : "\n";
@@ -434,11 +440,70 @@ static void write_ganglion(const char *path, int seconds, int skip_from, int ski
     for (int i = 0; i < seconds * 200; i++) {
         if (i >= skip_from && i < skip_from + skip_n)
             continue;
-        long long ms = t0 + (stall && i >= 6000 && i < 6300 ? 6300 : i) * 5;
-        fprintf(f, "%d, %d.00, %.2f, 1.50, -2.25, 0.000, 0.000, 0.000, 14:25:%02lld.%03lld, %lld%s", i % 201, i,
-                30 * sin(i * 0.1), (ms / 1000) % 60, ms % 1000, ms, nl);
+        long long ms = t0 + (stall && i >= 6000 && i < 6300 ? 6300 : i) * 5 + (i >= 6000 ? pause_s * 1000LL : 0);
+        int c = restart && i >= 6000 ? (i - 6000) % 201 : i % 201;
+        fprintf(f, "%d, %d.00, %.2f, 1.50, -2.25, 0.000, 0.000, 0.000, 14:%02lld:%02lld.%03lld, %lld%s", c, i,
+                30 * sin(i * 0.1), 25 + (ms / 60000 - t0 / 60000), (ms / 1000) % 60, ms % 1000, ms, nl);
     }
     fclose(f);
+}
+
+static void write_ganglion(const char *path, int seconds, int skip_from, int skip_n, int bom_crlf, int stall)
+{
+    write_ganglion_p(path, seconds, skip_from, skip_n, bom_crlf, stall, 0, 0);
+}
+
+/* A GUI stream stopped and started again (the GUI's text file goes on; the board restarts its sample
+ * index at 0, and the timestamps jump by the time it was stopped): a pause of the timestamps' length
+ * (dw_block.pause), nothing lost, everything after at its true time. The same jump with the index going
+ * on (a host clock step) is no pause and no loss, and a loss that happens to end at index 0 with no time
+ * jump stays a loss. */
+static void gui_pause(void)
+{
+    char dir[] = "/tmp/dw-guipause-XXXXXX", path[64];
+    if (!mkdtemp(dir))
+        return;
+    snprintf(path, sizeof path, "%s/g.txt", dir);
+    static const struct { const char *name; int pause_s, restart, from, n; long lost, paused; const char *note, *absent; } k[] = {
+        { "gui pause: a 60-s stop and start (index restarts, timestamps jump) is a 60-s pause, nothing lost",
+          60, 1, 0, 0, 12000, 12000, "g.txt: streaming paused 1 time, 60.0 s in all (the timestamps jump and the "
+          "sample index restarts; the first at line 6006)", "lost" },
+        { "gui pause: a 2-s stop and start is a 2-s pause", 2, 1, 0, 0, 400, 400, "paused 1 time, 2.0 s", "lost" },
+        { "gui pause: the timestamps jump 60 s, the index goes on (a host clock step): no pause, no loss", 60, 0, 0,
+          0, 0, 0, "timestamps span", "paused" },
+        { "gui pause: 150 samples lost up to index 0, no time jump: 150 lost, no pause", 0, 0, 201 * 20 - 150, 150,
+          150, 0, "150 samples lost", "paused" },
+    };
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        write_ganglion_p(path, 60, k[i].from, k[i].n, 0, 0, k[i].pause_s, k[i].restart);
+        dw_err err = { 0 };
+        dw_source *s = dw_source_open_file(path, NULL, &err);
+        if (!s) {
+            FAIL(k[i].name, "open: %s", err.msg);
+            continue;
+        }
+        take t;
+        int r = read_all(s, 333, &t);
+        int exact = r == DW_SRC_EOF && t.n == 12000 - k[i].n && t.lost == k[i].lost && t.paused == k[i].paused &&
+                    t.t0_ok && fabs(s->info.duration_s - (t.n + t.lost) / 200.0) < 1e-9 &&
+                    strstr(s->info.note, k[i].note) && !strstr(s->info.note, k[i].absent);
+        for (long j = 0; exact && j < t.n; j++)  /* channel 1: the sample number, every one in order */
+            exact = t.uv[j * 4] == (k[i].n && j >= k[i].from ? j + k[i].n : j);
+        CHECK(k[i].name, exact, "r %d n %ld lost %ld paused %ld t0 %d duration %g note \"%s\"", r, t.n, t.lost,
+              t.paused, t.t0_ok, s->info.duration_s, s->info.note);
+        if (k[i].paused == 12000) {              /* seeking into the pause: its rest, still a pause, named */
+            dw_block b;
+            int rr = s->ops->seek(s, 60.0) == 0 ? s->ops->read(s, &b, 10, 0) : -9;
+            CHECK("gui pause: a seek into the pause delivers its rest as a pause, why named", rr > 0 &&
+                  b.gap == 6000 + 12000 - 60 * 200 && b.pause == b.gap && fabs(b.t0 - 90.0) < 1e-9 &&
+                  b.pause_why && strstr(b.pause_why, "timestamps") && b.uv[0] == 6000,
+                  "r %d gap %ld pause %ld t0 %g", rr, rr > 0 ? b.gap : 0, rr > 0 ? b.pause : 0, rr > 0 ? b.t0 : 0);
+        }
+        free(t.uv);
+        dw_source_close(s);
+    }
+    unlink(path);
+    rmdir(dir);
 }
 
 static void ganglion(void)
@@ -567,8 +632,8 @@ static void sd_stale(void)
     static struct { const char *name, *why; int n; } kinds[] = {
         { "counter break at a block boundary", "(set below)", 2500 },
         { "torn line across a block", "across the 512-byte block boundary at byte", -1 },
-        { "a stamp whose clock is not this recording's", "the stream stamp at line 2503 holds the device "
-          "clock 000A1B2C, 622.3 s after the last start stamp, but 10.0 s of samples", 2500 },
+        { "a stamp whose clock is not this recording's", "the stream stamp at line 2503 stops the stream and "
+          "holds the device clock 000A1B2C, 622.3 s after the last start stamp, but 10.0 s of samples", 2500 },
         { "the footer of a full file", "closing footer is at line 2504", 2500 },
         { "NUL padding past the line limit", "is longer than 65536 bytes", 2500 },
         { "stopped and started again", NULL, 2600 },
@@ -668,14 +733,20 @@ static void sd_stamps(void)
         { "sd stamps: the same pause where the file names the start \"%START AT\" (read from the file)",
           "%START AT\n00009C40\n", "%STOP AT\n0000C350\n%START AT\n00014050\n", 1, 5000, 8000,
           "read as the stream's start" },
-        { "sd stamps: a lone stop stamp mid-file (its clock fits): reading goes on, with a note",
-          "%STOP AT\n00009C40\n", "%START AT\n0000C350\n", 0, 5000, 0, "1 stream stamp alone between samples "
-          "(the first at line 2503)" },
+        /* a stop with no start after it: a start whose stamp was lost, as the index restarts at 00 (a stop
+         * whose index does not restart ends the recording: sd_stop_stale) */
+        { "sd stamps: a lone stop stamp mid-file, the index restarting at 00: reading goes on, a true note",
+          "%STOP AT\n00009C40\n", "%START AT\n0000C350\n", 1, 5000, 0, "1 stop stamp with no start stamp after it "
+          "(the first at line 2503), the sample index restarting at 00 there as the device's does at every start: "
+          "read as a start whose stamp is missing" },
+        { "sd stamps: the same where the file names the start \"%START AT\"", "%START AT\n00009C40\n",
+          "%STOP AT\n0000C350\n", 1, 5000, 0, "1 stop stamp with no start stamp after it (the first at line 2503)" },
         { "sd stamps: a lone start stamp mid-file, the counter restarted: reading goes on, nothing lost",
-          "%STOP AT\n00009C40\n", "%STOP AT\n0000C350\n", 1, 5000, 0, "stream stamp alone" },
+          "%STOP AT\n00009C40\n", "%STOP AT\n0000C350\n", 1, 5000, 0, "1 stream stamp alone between samples "
+          "(the first at line 2503), a start with no stop before it" },
         /* a clock that is not this recording's, but the index restarts at 00 as the device's does */
         { "sd stamps: a lone stamp whose clock does not fit, the index restarting at 00: reading goes on",
-          "%STOP AT\n00009C40\n", "%START AT\n000A1B2C\n", 1, 5000, 0, "stream stamp alone" },
+          "%STOP AT\n00009C40\n", "%START AT\n000A1B2C\n", 1, 5000, 0, "1 stop stamp with no start stamp" },
     };
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
         FILE *f = fopen(path, "wb");
@@ -709,6 +780,66 @@ static void sd_stamps(void)
                   15 * 250 && b.pause == b.gap && b.pause_why, "r %d gap %ld pause %ld", rr, rr > 0 ? b.gap : 0,
                   rr > 0 ? b.pause : 0);
         }
+        free(t.uv);
+        dw_source_close(s);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
+/* Samples after a stop stamp with no start stamp after it (the firmware restarts the index at 00 at every
+ * start) are an earlier recording's unless the index restarts: the same rule whichever name opens the
+ * file; a clock before the start stamp is said so (not as 4294667 s after); a file that ends in its stop
+ * stamp has no stale tail; a one-line tail is "1 line". */
+static void sd_stop_stale(void)
+{
+    char dir[] = "/tmp/dw-sdstop-XXXXXX", path[64];
+    if (!mkdtemp(dir))
+        return;
+    snprintf(path, sizeof path, "%s/OBCI_4D.TXT", dir);
+    static const struct { const char *name, *head, *mid; int stale0, more; long n; const char *note, *absent; } k[] = {
+        { "sd stop: start-first file, older lines (index 4D) after the final stop stamp: not read",
+          "%START AT\n00000000\n", "%STOP AT\n00002710\n", 0x4D, 2500, 2500, "(2502 lines, "
+          "2500 of them sample lines), after the last sample of this recording (line 2502), are not part of it: "
+          "ignored. Why: the stream stamp at line 2503 stops the stream and no start stamp follows it, and the "
+          "sample index after it does not restart at 00", "restarted" },
+        { "sd stop: the same in the swapped order (the file opens %STOP AT)", "%STOP AT\n00000000\n",
+          "%START AT\n00002710\n", 0x4D, 2500, 2500, "the stream stamp at line 2503 stops the stream and no start "
+          "stamp follows it", "restarted" },
+        { "sd stop: a stop stamp's clock 300 s before the start stamp's is said so, signed", "%STOP AT\n000927C0\n",
+          "%START AT\n000493E0\n", 0x4D, 2500, 2500, "holds the device clock 000493E0, 300.0 s before the last "
+          "start stamp, but 10.0 s of samples lie between", "4294" },
+        { "sd stop: a start-first file ending in its stop stamp: no stale or torn tail", "%START AT\n00000000\n",
+          "%STOP AT\n00002710\n", -1, 0, 2500, "SD-card log", "the last " },
+        { "sd stop: a stop-first file ending in its stop stamp: no stale or torn tail", "%STOP AT\n00000000\n",
+          "%START AT\n00002710\n", -1, 0, 2500, "SD-card log", "the last " },
+        { "sd stop: a torn line after the stop stamp is still a tail, counted in lines",
+          "%START AT\n00000000\n", "%STOP AT\n00002710\nFE,0001\n", -1, 0, 2500, "(3 lines), after the last sample",
+          "1 lines" },
+        { "sd stop: a one-line tail is \"(1 line)\"", "%START AT\n00000000\n", "FE,0001\n", -1, 0, 2500,
+          "(1 line), after the last sample", "1 lines" },
+    };
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        FILE *f = fopen(path, "wb");
+        fputs(k[i].head, f);
+        for (int j = 0; j < 2500; j++)
+            sd_line(f, j, j, 0);
+        fputs(k[i].mid, f);
+        for (int j = 0; j < k[i].more; j++)
+            sd_line(f, k[i].stale0 + j, j, 99);
+        fclose(f);
+        dw_err err = { 0 };
+        dw_source *s = dw_source_open_file(path, NULL, &err);
+        if (!s) {
+            FAIL(k[i].name, "open: %s", err.msg);
+            continue;
+        }
+        take t;
+        int r = read_all(s, 256, &t);
+        CHECK(k[i].name, r == DW_SRC_EOF && t.n == k[i].n && t.lost == 0 && t.paused == 0 &&
+              s->info.duration_s == k[i].n / 250.0 && strstr(s->info.note, k[i].note) &&
+              !strstr(s->info.note, k[i].absent) && !strstr(s->info.note, "alone"),
+              "r %d n %ld lost %ld paused %ld note \"%s\"", r, t.n, t.lost, t.paused, s->info.note);
         free(t.uv);
         dw_source_close(s);
     }
@@ -936,10 +1067,12 @@ int main(void)
     line_ends();
     bad_lines();
     ganglion();
+    gui_pause();
     sd_tails();
     sd_stale();
     sd_jump_inside();
     sd_stamps();
+    sd_stop_stale();
     sd_footer_clock();
     const char *dir = tap_shared_data();
     if (!dir) {
