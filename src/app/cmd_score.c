@@ -278,7 +278,7 @@ static void report_micro(FILE *f, const struct report *r, const char *in)
     const struct night *nt = r->nt;
     long tot[2], set_aside;
     char where[64] = "on the frontal channel";
-    if (nt->region == DW_REGION_CENTRAL || nt->region == DW_REGION_POSTERIOR)
+    if (nt->region != DW_REGION_FRONTAL && nt->region != DW_REGION_UNKNOWN)
         snprintf(where, sizeof where, "on %.40s", r->in->label[r->in->frontal]);
     /* the counts and densities, then the kinds not detected on this channel's region masked in one
      * place (dw_micro_for_region: none, not a zero) */
