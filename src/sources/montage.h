@@ -106,7 +106,8 @@ int  dw_montage_trained(int slot, int alone, const char *label);
  * else its region's name ("central" for C3-A2 in the frontal slot, "parieto-occipital" for O1-M2 in
  * either, "temporal" for T3-A1, "reference" for A1-A2). */
 const char *dw_montage_role_word(int slot, const char *label);
-/* "frontal EEG Fpz-Cz, parietal EEG Pz-Oz"; "central EEG C3-A2 (in the frontal slot), parietal EEG O1-M2";
+/* "frontal EEG Fpz-Cz, parietal EEG Pz-Oz"; "central EEG C3-A2 (in the frontal slot), parieto-occipital
+ * EEG O1-M2 (in the parietal slot)";
  * "parieto-occipital O1-M2 (in the frontal slot), parietal none": the words every output uses for the
  * staged channels (score's summary, check, the monitor's staging line). label NULL: none. Cut to n. */
 void dw_montage_roles_line(const char *frontal, const char *parietal, char *out, size_t n);
