@@ -623,11 +623,10 @@ static void say_link(const emu *e)
                 "sample goes out, in order\n", e->speed, bytes, bytes / LINK_BYTES_S, LINK_BYTES_S);
 }
 
-/* At exit, when the speed is not a board's or something was lost: what went out. */
+/* At exit, whatever ended it (--seconds, the end of --file, SIGINT, SIGTERM, SIGHUP: run() returns on the
+ * flag its handler sets): what went out, how fast, how late, as --help promises. */
 static void say_sent(const emu *e)
 {
-    if (e->speed == 1 && !e->pty_drops && !e->stalled)
-        return;
     double wall = e->t_start > 0 ? dw_now_mono() - e->t_start : 0;
     fprintf(stderr, "dreamwatch emulate: sent %ld samples of %ld (%.1f s of board time in %.1f s: "
             "%.1fx); %ld packets dropped at a full pty, %ld samples stalled; at most %.2f s late\n",

@@ -41,7 +41,7 @@ struct night {
     int tty;
     dw_unlike_tally unlike;               /* epochs staged while the night was unlike the training data */
     dw_epoch_tally why;                   /* why epochs were unscored or staged on one channel */
-    const char *label[2], *model, *stand_in;  /* for its lines (print_causes) */
+    const char *label[2], *model, *stand_in;  /* for its lines (dw_print_staged_night) */
     int region;                           /* the detectors' channel's (dw_montage_region) */
 };
 
@@ -220,12 +220,6 @@ static int write_edf_hypnogram(const char *path, const struct night *nt, double 
     return dw_out_commit(&o, err);
 }
 
-/* Why epochs were unscored or staged on one channel: the same lines on stdout and in the summary. */
-static void print_causes(FILE *f, const char *indent, const struct night *nt)
-{
-    dw_epoch_tally_print(f, indent, &nt->why, nt->label, nt->model, nt->stand_in);
-}
-
 /* What a reference said about the night: how it was laid on it, the agreement. */
 struct ref_result {
     const char *path;                     /* NULL: no reference, nothing to say */
@@ -247,20 +241,18 @@ struct report {
 static void report_sleep(FILE *f, const struct report *r, const char *in)
 {
     const struct night *nt = r->nt;
-    char roles[200];
-    dw_montage_roles_line(r->in->frontal >= 0 ? r->in->label[r->in->frontal] : NULL,
-                          r->in->parietal >= 0 ? r->in->label[r->in->parietal] : NULL, roles, sizeof roles);
-    fprintf(f, "%sstaging: %s (%s)\n", in, roles, r->in->roles_how);
-    if (nt->n == 0) {
-        fprintf(f, "%sno whole epoch to stage (%.1f s of signal): no hypnogram, no sleep "
-                "statistics\n", in, r->in->duration_s);
-    } else {
-        dw_sleep_stats st;
+    dw_sleep_stats st;
+    if (nt->n > 0)
         dw_sleep_stats_compute(nt->stage, nt->n, &st);
-        dw_print_sleep_stats(f, in, &st);
-        fprintf(f, "%sREM periods %d\n", in, dw_rem_periods(nt->stage, nt->n));
-    }
-    print_causes(f, in, nt);
+    dw_staged_night sn = {
+        .label = { nt->label[0], nt->label[1] },
+        .roles = { r->in->frontal >= 0 ? r->in->label[r->in->frontal] : NULL,
+                   r->in->parietal >= 0 ? r->in->label[r->in->parietal] : NULL },
+        .how = r->in->roles_how, .model = nt->model, .stand_in = nt->stand_in, .tally = &nt->why,
+        .st = nt->n > 0 ? &st : NULL, .rem_periods = nt->n > 0 ? dw_rem_periods(nt->stage, nt->n) : 0,
+        .signal_s = r->in->duration_s,
+    };
+    dw_print_staged_night(f, in, &sn);
     dw_print_unlike_note(f, in, r->model, &nt->unlike);
     /* a night staged on a dead electrode says so, and what to do: the channel is chosen by its
      * name before any sample is read (sources/montage.c), so a flat one with a good neighbour is
@@ -278,7 +270,7 @@ static void report_micro(FILE *f, const struct report *r, const char *in)
     const struct night *nt = r->nt;
     long tot[2], set_aside;
     char where[64] = "on the frontal channel";
-    if (nt->region == DW_REGION_CENTRAL || nt->region == DW_REGION_POSTERIOR)
+    if (nt->region != DW_REGION_FRONTAL && nt->region != DW_REGION_UNKNOWN)
         snprintf(where, sizeof where, "on %.40s", r->in->label[r->in->frontal]);
     /* the counts and densities, then the kinds not detected on this channel's region masked in one
      * place (dw_micro_for_region: none, not a zero) */

@@ -74,6 +74,15 @@ struct dw_worker {
 
     signed char *hyp;                     /* our hypnogram, for the summary (the monitor is the screen's) */
     int nhyp;
+    dw_epoch_tally why;                   /* why epochs were unscored or staged on one channel, as `score`
+                                             counts them: each epoch once, at its first staging */
+    int tallied;                          /* epochs counted in why */
+    struct staged_on {                    /* what the night is staged on, kept at the start for the summary
+                                             (the source is closed before it is written) */
+        char label[2][DW_LABEL_LEN], how[128], model[64], stand_in[64];
+        int role[2];                      /* the slot holds a channel */
+        int used[2];                      /* ... that the model reads (a one-channel model: no parietal) */
+    } staged;
 
     struct pending {                      /* changes not yet in the monitor */
         float (*trace)[DW_MAX_CH];        /* the newest frames at DW_FS, ring of DW_TRACE_N */
@@ -159,6 +168,20 @@ static void publish_source(dw_worker *w)
                           in->parietal >= 0 ? in->label[in->parietal] : NULL, roles, sizeof roles);
     snprintf(m->staging_desc, sizeof m->staging_desc, "%s (%s), model %s", roles, in->roles_how,
              dw_model_name(dw_pipeline_model(w->pipeline)));
+    {                                   /* for the summary's lines, filled as cmd_score.c fills them */
+        const dw_model *model = dw_pipeline_model(w->pipeline), *stand_in = dw_model_builtin_for(1, in->fs);
+        int fr = in->frontal >= 0 && in->frontal < in->nch ? in->frontal : -1;
+        int pa = in->parietal >= 0 && in->parietal < in->nch ? in->parietal : -1;
+        struct staged_on *k = &w->staged;
+        k->role[0] = k->used[0] = fr >= 0;
+        k->role[1] = pa >= 0;
+        k->used[1] = pa >= 0 && dw_model_channels(model) == 2;
+        snprintf(k->label[0], sizeof k->label[0], "%s", fr >= 0 ? in->label[fr] : "");
+        snprintf(k->label[1], sizeof k->label[1], "%s", pa >= 0 ? in->label[pa] : "");
+        snprintf(k->how, sizeof k->how, "%s", in->roles_how);
+        snprintf(k->model, sizeof k->model, "%s", dw_model_name(model));
+        snprintf(k->stand_in, sizeof k->stand_in, "%s", stand_in ? dw_model_name(stand_in) : "");
+    }
     if (w->cfg->lights_off[0] && in->start_epoch > 0) {
         int hh, mm;
         if (sscanf(w->cfg->lights_off, "%d:%d", &hh, &mm) == 2) {
@@ -386,6 +409,11 @@ static void on_epoch(void *ctx, const dw_epoch_result *r)
         w->nhyp = n;
     }
     w->hyp[r->epoch] = (signed char)r->stage;
+    if (r->epoch >= w->tallied) {           /* a seek back restages epochs: the first pass counts */
+        dw_epoch_tally_missing(&w->why, r->epoch - w->tallied);   /* skipped by a seek: as `score` */
+        dw_epoch_tally_add(&w->why, r);
+        w->tallied = r->epoch + 1;
+    }
     dw_session_epoch(w->session, r->epoch, r->stage, r->valid ? r->prob : NULL);
     if (r->valid)
         dw_session_unlike_training(w->session, r->epoch, r->unlike_training);
@@ -941,7 +969,13 @@ static void write_summary(dw_worker *w)
     night.seek_restaged = w->mon->seek_restaged;
     snprintf(w->mon->summary_path, sizeof w->mon->summary_path, "%s", path);   /* the name it got */
     pthread_mutex_unlock(&w->mon->lock);
-    int bad = dw_session_write_summary(w->session, f, &night) < 0;
+    const struct staged_on *k = &w->staged;
+    dw_staged_night staged = {
+        .label = { k->used[0] ? k->label[0] : NULL, k->used[1] ? k->label[1] : NULL },
+        .roles = { k->role[0] ? k->label[0] : NULL, k->role[1] ? k->label[1] : NULL },
+        .how = k->how, .model = k->model, .stand_in = k->stand_in[0] ? k->stand_in : NULL, .tally = &w->why,
+    };
+    int bad = dw_session_write_summary(w->session, f, &night, &staged) < 0;
     bad |= fclose(f) != 0;
     if (bad || dw_out_commit(&o, &err) < 0) {
         char why[DW_PATH_MAX + 64];

@@ -303,7 +303,19 @@ int dw_ctl_find(const char *name, char *path, size_t n, FILE *f, dw_err *err)
             dw_err_set(err, "session \"%s\": not a session name", name);
             return -1;
         }
-        return 0;
+        struct stat st;
+        if (stat(path, &st) == 0 || errno != ENOENT)
+            return 0;
+        char names[32][64], list[400] = "";
+        int k = list_sessions(dir, names, 32);
+        for (int i = 0; i < k && strlen(list) + 70 < sizeof list; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", names[i]);
+        if (k == 0)
+            dw_err_set(err, "no session named \"%s\" is running, nor any other (none in %s)", name, dir);
+        else
+            dw_err_set(err, "no session named \"%s\" is running; running: %s (`dreamwatch attach` with no name "
+                       "lists them)", name, list);
+        return -1;
     }
     char names[32][64];
     int k = list_sessions(dir, names, 32);

@@ -33,7 +33,8 @@ void dw_ctl_close(dw_ctl *c, double timeout_s);
 
 /* 1 if a session called name is running now (its socket answers). */
 int dw_ctl_running(const char *name);
-/* Client side: the socket path of session name (or the only one when name is NULL or ""). When name
+/* Client side: the socket path of session name (or the only one when name is NULL or ""); a name with no
+ * socket is an error naming it and the sessions running. When name
  * is empty and there are several, they are listed on f and -1 returned. 0 or -1 with err. */
 int dw_ctl_find(const char *name, char *path, size_t n, FILE *f, dw_err *err);
 /* Connect to path. fd, or -1 with err. */

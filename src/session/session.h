@@ -17,7 +17,7 @@
  *                          dw_session_datapath(s, t, wall, &dp); dw_session_tick(s, t, wall);
  *   after changes:         lock m; dw_monitor_publish_session(m, s); unlock; dw_monitor_notify(m);
  *   on a signal:           dw_session_shutdown(s, t, "SIGTERM");
- *   at the end:            dw_session_write_summary(s, f, &stats); dw_session_free(s);
+ *   at the end:            dw_session_write_summary(s, f, &stats, &staged); dw_session_free(s);
  *
  * Every event (mode change, stimulus, cue, wake attempt, alert, marker, dream report) is written to the
  * session log (flushed at once) and through hooks->annotate to the recording, each with its time. */
@@ -30,6 +30,7 @@
 #include "session/alerts.h"
 #include "session/evoked.h"
 #include "session/session_cfg.h"
+#include "staging/epoch_tally.h"
 #include "staging/hypnogram.h"
 #include "staging/night.h"
 #include "sources/source.h"
@@ -191,13 +192,15 @@ int  dw_session_shutdown(dw_session *s, double t, const char *cause);
  * a table): text (one line, copied; up to 4 kept, the rest counted) heads the summary, "## Failed".
  * The caller also gives the exit status 1 and prints it on the exit lines. */
 void dw_session_failed(dw_session *s, const char *text);
-/* Summary file: the night and its sleep statistics (night: staging/night.h, NULL for none), the
+/* Summary file: the night and its sleep statistics (night: staging/night.h, NULL for none; staged: what
+ * it was staged on and why epochs were unscored, dw_print_staged_night's lines as `score` writes them,
+ * its st and rem_periods taken from night; NULL: the statistics alone), the
  * spindle and slow-wave densities, every stimulus, the evoked response and SO-spindle coupling,
  * memory cues, every awakening, alert and event, and the machine-readable figures (the night's,
  * with this session's stimulus, cue and alert counts) that `dreamwatch nights` reads. 0 or -1 on a
  * write error.
  * Blinded: the conditions stay out of it (they are appended to the sealed file). */
-int  dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night);
+int  dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night, const dw_staged_night *staged);
 /* The per-night table of awakenings (protocol): one row per awakening with its stage, dwell, time
  * to W, each answer and its latency. path is created through a temporary name (never over a file)
  * and listed in hooks.outputs as "awakenings". 0, or -1 with err; 1 when there is nothing to write

@@ -327,7 +327,7 @@ static void failed_section(FILE *f, const dw_session *s)
     fputc('\n', f);
 }
 
-int dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night)
+int dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night, const dw_staged_night *staged)
 {
     fprintf(f, "# dreamwatch session summary\n\n");
     failed_section(f, s);
@@ -336,8 +336,15 @@ int dw_session_write_summary(dw_session *s, FILE *f, const dw_night *night)
                 s->proto->path);
     if (night) {
         fprintf(f, "%s: %s\n\n## Sleep\n", night->kind[0] ? night->kind : "night", night->source);
-        dw_print_sleep_stats(f, "", &night->st); /* the same figures and words as `score` prints */
-        fprintf(f, "REM periods %d\n", night->rem_periods);
+        if (staged) {                           /* the same lines as `score`'s summary, by one function */
+            dw_staged_night sn = *staged;
+            sn.st = &night->st;
+            sn.rem_periods = night->rem_periods;
+            dw_print_staged_night(f, "", &sn);
+        } else {
+            dw_print_sleep_stats(f, "", &night->st);
+            fprintf(f, "REM periods %d\n", night->rem_periods);
+        }
         dw_night_print_seeks(f, "", night->seeks, night->seek_skipped, night->seek_restaged);
         fputc('\n', f);
     }

@@ -13,7 +13,9 @@ static const char *const frontal_names[] = {
 };
 static const char *const parietal_names[] = { "pz", "oz", "o1", "o2", "p3", "p4", "poz", "po3", "po4", NULL };
 /* Rule 5's stand-in for Fpz-Cz when no electrode is frontal: a central one (Fpz-Cz's reference is Cz;
- * C3 and C4 first, the AASM's alternative derivations C4-M1 / C3-M2). */
+ * C3 and C4 first, the AASM's alternative derivations C4-M1 / C3-M2). Not a temporal one (T3-T8): it is
+ * farther from Cz than any C electrode, lateral, and carries the temporalis muscle and the eye and heart
+ * artefacts most; a night with only temporal channels stages on the first one, alone, with rule 5's note. */
 static const char *const central_names[] = { "c3", "c4", "cz", "c1", "c2", "c5", "c6", NULL };
 static const char *const ten_ten[] = {
     "fpz", "fp1", "fp2", "af3", "af4", "af7", "af8", "afz", "fz", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8",
@@ -52,21 +54,42 @@ int dw_montage_is_electrode(const char *label)
     return first_is(n, ten_ten);
 }
 
+/* The 10-10 letters of a first electrode (ACNS guideline 5, 2006; Oostenveld & Praamstra 2001), longest
+ * prefix first. Each compound goes to the region its row is counted with for sleep EEG: FC and CP flank
+ * C on the midline chain the AASM's central derivations (C4-M1) stand for, so central; FT and TP are the
+ * lateral row through T7/T8 (fronto-temporal, temporo-parietal), so temporal; PO with P and O. */
+static const struct { const char *prefix; int region; } region_of[] = {
+    { "fp", DW_REGION_FRONTAL }, { "af", DW_REGION_FRONTAL }, { "fc", DW_REGION_CENTRAL },
+    { "ft", DW_REGION_TEMPORAL }, { "f", DW_REGION_FRONTAL }, { "cp", DW_REGION_CENTRAL },
+    { "c", DW_REGION_CENTRAL }, { "tp", DW_REGION_TEMPORAL }, { "t", DW_REGION_TEMPORAL },
+    { "po", DW_REGION_POSTERIOR }, { "p", DW_REGION_POSTERIOR }, { "o", DW_REGION_POSTERIOR },
+    { "iz", DW_REGION_POSTERIOR }, { "a", DW_REGION_REFERENCE }, { "m", DW_REGION_REFERENCE },
+};
+
 int dw_montage_region(const char *label)
 {
     char n[64];
     norm(label, n, sizeof n);
-    if (!first_is(n, ten_ten) || (n[0] == 'a' && n[1] != 'f') || n[0] == 'm')  /* A1/A2, M1/M2 */
+    if (!first_is(n, ten_ten))
         return DW_REGION_UNKNOWN;
-    if (n[0] == 'f' || n[0] == 'a')
-        return DW_REGION_FRONTAL;
-    return n[0] == 'c' || n[0] == 't' ? DW_REGION_CENTRAL : DW_REGION_POSTERIOR;
+    for (size_t i = 0; i < sizeof region_of / sizeof region_of[0]; i++)
+        if (!strncmp(n, region_of[i].prefix, strlen(region_of[i].prefix)))
+            return region_of[i].region;
+    return DW_REGION_UNKNOWN;
 }
 
 const char *dw_montage_region_name(int region)
 {
-    static const char *const name[] = { "unknown", "frontal", "central", "parieto-occipital" };
-    return region >= 0 && region <= DW_REGION_POSTERIOR ? name[region] : name[0];
+    static const char *const name[] = { "unknown", "frontal", "central", "parieto-occipital", "temporal",
+                                        "reference" };
+    return region >= 0 && region <= DW_REGION_REFERENCE ? name[region] : name[0];
+}
+
+int dw_montage_trained(int slot, int alone, const char *label)
+{
+    char n[64];
+    norm(label, n, sizeof n);
+    return !strcmp(n, slot ? "pz-oz" : "fpz-cz") || (alone && !slot && !strcmp(n, "pz-oz"));
 }
 
 /* "ch3", "3" -> 3; 0 otherwise. */
@@ -240,16 +263,37 @@ static void central_note(const dw_montage_in *in, dw_montage *m)
 {
     const char *l = in->label[m->sel[m->frontal]];
     const char *q = m->parietal >= 0 ? in->label[m->sel[m->parietal]] : NULL;
-    char n[64], with[96] = " alone (the one-channel model)";
+    char with[96] = " alone (the one-channel model)";
     if (q) {
-        norm(q, n, sizeof n);
         snprintf(with, sizeof with, ", with \"%.*s\" in the parietal slot%s", label_len(q), q,
-                 strcmp(n, "pz-oz") ? "" : " (a training derivation)");
+                 dw_montage_trained(1, 0, q) ? " (a training derivation)" : "");
     }
     snprintf(m->note, sizeof m->note, "no usable channel names a frontal electrode: staging on \"%.*s\", a "
              "central channel, in the frontal slot (the nearest stand-in for Fpz-Cz, which is referred "
              "to Cz)%s; it is not a derivation the built-in models were trained on (Fpz-Cz, Pz-Oz): "
              "agreement may be lower than measured", label_len(l), l, with);
+}
+
+/* The note when no rule-5 note was written: every staged channel that names electrodes but is not the
+ * training derivation of its slot (dw_montage_trained), e.g. the AASM's F4-M1 / O2-M1. A label naming
+ * none ("Ch1") is not judged: what it is cannot be told. */
+static void untrained_note(const dw_montage_in *in, dw_montage *m)
+{
+    char list[200] = "";
+    int k = 0;
+    for (int slot = 0; slot < 2; slot++) {
+        int i = slot ? m->parietal : m->frontal;
+        const char *l = i >= 0 ? in->label[m->sel[i]] : NULL;
+        if (!l || !dw_montage_is_electrode(l) || dw_montage_trained(slot, m->parietal < 0, l))
+            continue;
+        size_t at = strlen(list);
+        snprintf(list + at, sizeof list - at, "%s\"%.*s\" in the %s slot", k++ ? ", " : "",
+                 label_len(l) > 40 ? 40 : label_len(l), l, slot ? "parietal" : "frontal");
+    }
+    if (k)
+        snprintf(m->note, sizeof m->note, "staging on %s: %s a derivation the built-in models were "
+                 "trained on (Fpz-Cz, Pz-Oz): agreement may be lower than measured", list,
+                 k > 1 ? "neither is" : "it is not");
 }
 
 /* The note of rule 5: the channel, that it is not frontal, and how it stands to the derivations the
@@ -260,7 +304,7 @@ static void not_frontal_note(const dw_montage_in *in, dw_montage *m)
     char n[64];
     norm(l, n, sizeof n);
     const char *const pz[] = { "pz", NULL };
-    const char *rel = !strcmp(n, "pz-oz") ? "Pz-Oz is one of the two derivations the built-in models were "
+    const char *rel = dw_montage_trained(1, 0, l) ? "Pz-Oz is one of the two derivations the built-in models were "
                                             "trained on (Fpz-Cz, Pz-Oz)"
                     : first_is(n, parietal_names) && !first_is(n, pz)
                           ? "it is neither of the derivations the built-in models were trained on (Fpz-Cz, "
@@ -338,6 +382,8 @@ int dw_montage_choose(const dw_montage_in *in, const dw_channel_spec *spec, cons
             not_frontal_note(in, m);
         }
     }
+    if (!m->note[0])
+        untrained_note(in, m);
     /* why each role is what it is: one reason when both share it, else one each (a first-use test read
      * "(first channel)" for C4-M1 in a file whose first channel was E1-M2, and "(by electrode name)" for a
      * frontal channel given with --frontal) */
@@ -406,7 +452,11 @@ void dw_montage_roles_text(int frontal, int parietal, char *out, size_t n)
 const char *dw_montage_role_word(int slot, const char *label)
 {
     int r = label ? dw_montage_region(label) : DW_REGION_UNKNOWN;
-    if (r == DW_REGION_UNKNOWN || r == (slot ? DW_REGION_POSTERIOR : DW_REGION_FRONTAL))
+    char n[64] = "";
+    if (label)
+        norm(label, n, sizeof n);
+    if (r == DW_REGION_UNKNOWN || (!slot && r == DW_REGION_FRONTAL) ||
+        (slot && r == DW_REGION_POSTERIOR && n[0] == 'p' && n[1] != 'o'))    /* P3, Pz: parietal */
         return slot ? "parietal" : "frontal";
     return dw_montage_region_name(r);
 }

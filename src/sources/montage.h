@@ -85,19 +85,29 @@ void dw_montage_roles_text(int frontal, int parietal, char *out, size_t n);
 /* 1 if the label's first electrode is a 10-20 / 10-10 name. */
 int  dw_montage_is_electrode(const char *label);
 
-/* The scalp region of a derivation's first electrode (10-20 / 10-10 letters): frontal Fp, AF,
- * F, FC, FT ("Fpz-Cz", "F4-M1"); central C, CP, T, TP ("C3-A1"); posterior P, PO, O, Iz ("Pz-Oz",
- * "O1-M2"); unknown for anything else ("Ch1", "EEG", a mastoid). */
-enum { DW_REGION_UNKNOWN, DW_REGION_FRONTAL, DW_REGION_CENTRAL, DW_REGION_POSTERIOR };
+/* The scalp region of a derivation's first electrode, by its 10-20 / 10-10 letters (ACNS guideline 5,
+ * 2006): frontal Fp, AF, F ("Fpz-Cz", "F4-M1"); central FC, C, CP ("C3-A1"); temporal FT, T, TP (T3-T8:
+ * not a central stand-in for rule 5, see central_names); parieto-occipital P, PO, O, Iz ("Pz-Oz",
+ * "O1-M2"); reference A1, A2, M1, M2 (an ear or mastoid: not the EEG of a region); unknown for anything
+ * else ("Ch1", "EEG"). */
+enum { DW_REGION_UNKNOWN, DW_REGION_FRONTAL, DW_REGION_CENTRAL, DW_REGION_POSTERIOR, DW_REGION_TEMPORAL,
+       DW_REGION_REFERENCE };
 int  dw_montage_region(const char *label);
-/* "frontal", "central", "parieto-occipital" or "unknown". */
+/* "frontal", "central", "parieto-occipital", "temporal", "reference" or "unknown". */
 const char *dw_montage_region_name(int region);
+/* 1 if label is a derivation the built-in models were trained on for slot (0: Fpz-Cz, 1: Pz-Oz; alone,
+ * the frontal slot with no parietal, the one-channel model: either, as `eeg` learnt from both; README "How
+ * the stager works"), else 0: the one rule behind every "not a derivation the built-in models were
+ * trained on" note. */
+int  dw_montage_trained(int slot, int alone, const char *label);
 
 /* What to call the channel in slot (0 frontal, 1 parietal), label NULL for none: the slot's own name when
- * its region is the slot's (frontal; parieto-occipital for the parietal slot) or unknown ("Ch1"), else
- * its region's name ("central" for C3-A2 in the frontal slot, "parieto-occipital" for a lone O1-M2). */
+ * its region is the slot's (frontal; a P electrode, "Pz-Oz", for the parietal slot) or unknown ("Ch1"),
+ * else its region's name ("central" for C3-A2 in the frontal slot, "parieto-occipital" for O1-M2 in
+ * either, "temporal" for T3-A1, "reference" for A1-A2). */
 const char *dw_montage_role_word(int slot, const char *label);
-/* "frontal EEG Fpz-Cz, parietal EEG Pz-Oz"; "central EEG C3-A2 (in the frontal slot), parietal EEG O1-M2";
+/* "frontal EEG Fpz-Cz, parietal EEG Pz-Oz"; "central EEG C3-A2 (in the frontal slot), parieto-occipital
+ * EEG O1-M2 (in the parietal slot)";
  * "parieto-occipital O1-M2 (in the frontal slot), parietal none": the words every output uses for the
  * staged channels (score's summary, check, the monitor's staging line). label NULL: none. Cut to n. */
 void dw_montage_roles_line(const char *frontal, const char *parietal, char *out, size_t n);

@@ -1,6 +1,8 @@
 /* Why epochs were unscored or staged on one channel (see epoch_tally.h). */
 #include "staging/epoch_tally.h"
 
+#include "sources/montage.h"
+
 static const unsigned char why_flag[DW_WHY_N] = { DW_Q_RANGE, DW_Q_LOST, DW_Q_RAILED, DW_Q_FLAT, DW_Q_ARTEFACT, 0 };
 
 const char *dw_epoch_why_name(int why)
@@ -95,4 +97,19 @@ void dw_epoch_tally_print(FILE *f, const char *indent, const dw_epoch_tally *t, 
         gaps(f, t->why_one[DW_WHY_GAP], first);
         fprintf(f, "\n");
     }
+}
+
+void dw_print_staged_night(FILE *f, const char *indent, const dw_staged_night *n)
+{
+    char roles[200];
+    dw_montage_roles_line(n->roles[0], n->roles[1], roles, sizeof roles);
+    fprintf(f, "%sstaging: %s (%s)\n", indent, roles, n->how ? n->how : "?");
+    if (!n->st) {
+        fprintf(f, "%sno whole epoch to stage (%.1f s of signal): no hypnogram, no sleep statistics\n", indent,
+                n->signal_s);
+    } else {
+        dw_print_sleep_stats(f, indent, n->st);
+        fprintf(f, "%sREM periods %d\n", indent, n->rem_periods);
+    }
+    dw_epoch_tally_print(f, indent, n->tally, n->label, n->model, n->stand_in);
 }

@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 
+#include "staging/hypnogram.h"
 #include "staging/pipeline.h"
 
 enum { DW_WHY_RANGE, DW_WHY_LOST, DW_WHY_RAILED, DW_WHY_FLAT, DW_WHY_ARTEFACT, DW_WHY_GAP, DW_WHY_N };
@@ -34,6 +35,24 @@ void dw_epoch_tally_missing(dw_epoch_tally *t, int n);
  * stand_in: the one-channel model that stood in. Nothing when every epoch was staged on every channel. */
 void dw_epoch_tally_print(FILE *f, const char *indent, const dw_epoch_tally *t, const char *const label[2],
                           const char *model, const char *stand_in);
+/* What a summary says about how a night was staged: `score`'s (app/cmd_score.c) and a live or replayed
+ * session's (session/session_report.c) from this one function, in the same words. */
+typedef struct {
+    const char *label[2];           /* the staged channels: frontal, parietal (NULL: none, or a one-channel
+                                       model's unused parietal) */
+    const char *roles[2];           /* the same slots as the source chose them, for the "staging:" line */
+    const char *how;                /* which rule chose them (dw_source_info.roles_how) */
+    const char *model, *stand_in;   /* the night's model; the one-channel model that stands in (NULL none) */
+    const dw_epoch_tally *tally;    /* every epoch seen */
+    const dw_sleep_stats *st;       /* NULL: no whole epoch staged */
+    int rem_periods;
+    double signal_s;                /* the source's length, said when st is NULL */
+} dw_staged_night;
+/* After indent, one line each: "staging: frontal EEG Fpz-Cz, parietal EEG Pz-Oz (by electrode name)"
+ * (dw_montage_roles_line), the sleep statistics (dw_print_sleep_stats) and "REM periods N", or "no whole
+ * epoch to stage (S s of signal): ...", then dw_epoch_tally_print's lines (why epochs were unscored or staged
+ * on one channel). */
+void dw_print_staged_night(FILE *f, const char *indent, const dw_staged_night *n);
 /* The cause name: "out of range", "lost", "railed", "flat", "artefact", "no signal (gap)". */
 const char *dw_epoch_why_name(int why);
 

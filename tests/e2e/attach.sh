@@ -23,6 +23,10 @@ check "attach: no port is listened on (the socket is a Unix one)" sh -c "! grep 
 "$DW_BIN" attach > /dev/null 2> "$TMP/list.err" < /dev/null; st=$?
 check "attach: with no SESSION and two running, it lists them and exits 1" \
     sh -c "[ $st -eq 1 ] && grep -q '^  a1$' '$TMP/list.err' && grep -q '^  $RB$' '$TMP/list.err'"
+"$DW_BIN" attach nosuch > /dev/null 2> "$TMP/nosuch.err" < /dev/null; st=$?
+check "attach: a SESSION not running is named as such, with the sessions that are, exit 1 (not the socket's ENOENT)" \
+    sh -c "[ $st -eq 1 ] && grep -q 'no session named \"nosuch\" is running; running: ' '$TMP/nosuch.err' && \
+           grep -q 'a1' '$TMP/nosuch.err' && ! grep -q 'No such file' '$TMP/nosuch.err'"
 
 "$DW_BIN" record --serial "$TMP/ttyB" --out "$TMP/recC" --bed a1 > /dev/null 2> "$TMP/c.err" < /dev/null; st=$?
 check "attach: a second session with the same name is refused before it touches the device, exit 2 (a configuration error)" \

@@ -29,13 +29,17 @@ check "emulate: packets are framed 0xA0 ... 0xC0" \
 talk s 0.3
 stop_emu
 check "emulate: exits 0 on SIGTERM and removes its link" test $? -eq 0 -a ! -e "$TMP/tty"
+check "emulate: on SIGTERM at board speed it says what was sent, how fast, how late (--help: at exit)" \
+    grep -q 'sent [1-9][0-9]* samples of [1-9][0-9]* (.* at most .* s late' "$TMP/emu.err"
 check "emulate: the sent log has one line per sample: index, counter, time, 8 counts" \
     awk 'NR > 1 && NF != 11 { exit 1 } END { exit NR < 100 }' "$TMP/sent.log"
 
 start_emu --daisy
 talk v 0.5
 check "emulate --daisy: v names the Daisy" grep -q "On Daisy ADS1299" "$TMP/reply"
-stop_emu
+kill -INT $EMU; wait $EMU; st=$?; EMU=
+check "emulate: on SIGINT it exits 0 with its exit report (nothing streamed: sent 0 samples of 0)" \
+    sh -c "[ $st -eq 0 ] && grep -q 'sent 0 samples of 0' '$TMP/emu.err'"
 
 start_emu --faults board-off
 talk v 0.5

@@ -44,7 +44,7 @@ $MK pick "$TMP/mid.edf" "$TMP/pzo2.edf" 600 1:"EEG Pz-Oz" 0:"EEG O2-M1"
 # the parietal one (was: O1 staged alone, called "frontal"); every line names C3 central, none calls it frontal.
 $MK pick "$TMP/mid.edf" "$TMP/o1c3.edf" 600 1:"EEG O1-M2" 0:"EEG C3-M2"
 "$DW_BIN" score --out "$TMP/o1c3-s" "$TMP/o1c3.edf" > "$TMP/o1c3.out" 2> "$TMP/o1c3.err"; rc=$?
-st="staging: central EEG C3-M2 (in the frontal slot), parietal EEG O1-M2 (frontal: a central stand-in, none is frontal; parietal: by electrode name)"
+st="staging: central EEG C3-M2 (in the frontal slot), parieto-occipital EEG O1-M2 (in the parietal slot) (frontal: a central stand-in, none is frontal; parietal: by electrode name)"
 [ $rc -eq 0 ] && grep -q "model fpz_pz" "$TMP/o1c3.out" && grep -qF "  $st" "$TMP/o1c3.out" && grep -qxF "$st" "$TMP/o1c3-s.summary.txt" \
     && grep -q 'o1c3.edf: no usable channel names a frontal electrode: staging on "EEG C3-M2", a central channel, in the frontal slot (the nearest stand-in for Fpz-Cz' "$TMP/o1c3.err" \
     && grep -q "note: the staged channel EEG C3-M2 is central" "$TMP/o1c3-s.summary.txt" && ! grep -q "staging: frontal\|on the frontal channel\|the frontal channel EEG" "$TMP/o1c3.out" "$TMP/o1c3-s.summary.txt" \
@@ -58,7 +58,7 @@ sc=$(ls "$TMP"/dc/dreamwatch/recordings/*.summary.txt 2>/dev/null | head -1)
 so=$(ls "$TMP"/do/dreamwatch/recordings/*.summary.txt 2>/dev/null | head -1)
 [ -n "$sc" ] && [ -n "$so" ] && grep -qx "## Spindles and slow waves (central channel EEG C3-M2)" "$sc" \
     && grep -qxF "$(grep "note: the staged channel EEG C3-M2 is central" "$TMP/o1c3-s.summary.txt")" "$sc" \
-    && grep -q "staging central EEG C3-M2 (in the frontal slot), parietal EEG O1-M2" "$TMP/rc.err" \
+    && grep -q "staging central EEG C3-M2 (in the frontal slot), parieto-occipital EEG O1-M2 (in the parietal slot)" "$TMP/rc.err" \
     && grep -qx "## Spindles and slow waves (parieto-occipital channel EEG O1-M2)" "$so" \
     && grep -q "^[0-9]* spindles\{0,1\}, slow waves not detected there" "$so" && grep -q "slow waves none in N3, none in N2" "$so" \
     && grep -qxF "$(grep "note: the staged channel EEG O1-M2 is parieto-occipital" "$TMP/o1-s.summary.txt")" "$so" \
@@ -84,7 +84,7 @@ i=0; while [ "$(grep -c '^epoch' "$TMP/live.out")" -lt 1 ] && [ $i -lt 300 ] && 
     sleep 0.2; i=$((i + 1)); done
 kill -TERM $REC 2>/dev/null; wait $REC; REC=
 stop_emu
-grep -q "staging central EEG C3-M2 (in the frontal slot), parietal EEG O1-M2 (frontal: a central stand-in, none is frontal; parietal: by electrode name), model fpz_pz" "$TMP/live.err" \
+grep -q "staging central EEG C3-M2 (in the frontal slot), parieto-occipital EEG O1-M2 (in the parietal slot) (frontal: a central stand-in, none is frontal; parietal: by electrode name), model fpz_pz" "$TMP/live.err" \
     && grep -q 'tty: no usable channel names a frontal electrode: staging on "EEG C3-M2", a central channel, in the frontal slot' "$TMP/live.err" \
     && grep -q '^epoch' "$TMP/live.out" \
     && pass "live Cyton wired O1-M2, C3-M2: C3-M2 (central) in the frontal slot, O1-M2 parietal (model fpz_pz), with the note" \

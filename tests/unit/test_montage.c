@@ -95,8 +95,8 @@ static void test_role_words(void)
     dw_montage_roles_line("EEG Fpz-Cz", "EEG Pz-Oz", line, sizeof line);
     CHECK("Fpz-Cz, Pz-Oz: frontal, parietal", !strcmp(line, "frontal EEG Fpz-Cz, parietal EEG Pz-Oz"), "%s", line);
     dw_montage_roles_line("EEG C3-M2", "EEG O1-M2", line, sizeof line);
-    CHECK("C3 in the frontal slot is called central", !strcmp(line, "central EEG C3-M2 (in the frontal slot), "
-          "parietal EEG O1-M2"), "%s", line);
+    CHECK("C3 in the frontal slot is called central, O1 in the parietal slot parieto-occipital", !strcmp(line, "central EEG C3-M2 (in the frontal slot), "
+          "parieto-occipital EEG O1-M2 (in the parietal slot)"), "%s", line);
     dw_montage_roles_line("EEG O1-M2", NULL, line, sizeof line);
     CHECK("a lone O1 is parieto-occipital, never frontal", !strcmp(line, "parieto-occipital EEG O1-M2 (in the "
           "frontal slot), parietal none"), "%s", line);
@@ -105,6 +105,16 @@ static void test_role_words(void)
     CHECK("role word: F4-M1 frontal, C4 central, Pz parietal", !strcmp(dw_montage_role_word(0, "F4-M1"), "frontal")
           && !strcmp(dw_montage_role_word(0, "C4"), "central") && !strcmp(dw_montage_role_word(1, "Pz"), "parietal"),
           "?");
+    dw_montage_roles_line("EEG T3-A1", NULL, line, sizeof line);
+    CHECK("T3 is temporal, not central", !strcmp(line, "temporal EEG T3-A1 (in the frontal slot), parietal none"),
+          "%s", line);
+    dw_montage_roles_line("EEG A1-A2", NULL, line, sizeof line);
+    CHECK("A1-A2 is a reference derivation, not frontal",
+          !strcmp(line, "reference EEG A1-A2 (in the frontal slot), parietal none"), "%s", line);
+    CHECK("role word: P3 and Pz-Oz parietal in the parietal slot, POz parieto-occipital",
+          !strcmp(dw_montage_role_word(1, "EEG P3-M2"), "parietal") &&
+          !strcmp(dw_montage_role_word(1, "EEG Pz-Oz"), "parietal") &&
+          !strcmp(dw_montage_role_word(1, "POz"), "parieto-occipital"), "?");
 }
 
 static void test_other_rules_unchanged(void)
@@ -117,7 +127,24 @@ static void test_other_rules_unchanged(void)
           !m.note[0] && !strcmp(m.how, "by electrode name"), "%s", m.note);
     const char *fp1[] = { "EEG O2-A1", "EEG Fp1-A2", NULL };
     rc = choose(fp1, "", "", &m, &err);
-    CHECK("Fp1 frontal, O2 parietal", rc == 0 && m.frontal == 1 && m.parietal == 0 && !m.note[0], "%s", m.note);
+    CHECK("Fp1 frontal, O2 parietal, the note says neither is a training derivation",
+          rc == 0 && m.frontal == 1 && m.parietal == 0 &&
+          strstr(m.note, "staging on \"EEG Fp1-A2\" in the frontal slot, \"EEG O2-A1\" in the parietal slot: "
+                         "neither is a derivation the built-in models were trained on"), "%s", m.note);
+    /* the AASM's recommended pair, by name (a tester: no note here while C4-M1 alone had one) */
+    const char *aasm[] = { "EEG F4-M1", "EEG O2-M1", NULL };
+    rc = choose(aasm, "", "", &m, &err);
+    CHECK("F4-M1 + O2-M1: the same note (one rule: dw_montage_trained)",
+          rc == 0 && m.frontal == 0 && m.parietal == 1 &&
+          strstr(m.note, "neither is a derivation the built-in models were trained on (Fpz-Cz, Pz-Oz)"), "%s", m.note);
+    const char *f4pz[] = { "EEG F4-M1", "EEG Pz-Oz", NULL };
+    rc = choose(f4pz, "", "", &m, &err);
+    CHECK("F4-M1 + Pz-Oz: the note names F4-M1 only", rc == 0 &&
+          strstr(m.note, "staging on \"EEG F4-M1\" in the frontal slot: it is not a derivation") &&
+          !strstr(m.note, "Pz-Oz\" in"), "%s", m.note);
+    rc = choose(aasm, "F4-M1", "none", &m, &err);
+    CHECK("--frontal F4-M1 (given): the note too", rc == 0 && strstr(m.note, "\"EEG F4-M1\" in the frontal slot: it "
+          "is not a derivation the built-in models were trained on"), "%s", m.note);
     const char *chn[] = { "Ch1", "Ch2", "Ch3", NULL };
     rc = choose(chn, "", "", &m, &err);
     CHECK("ChN order: Ch1 frontal, Ch2 parietal, no note", rc == 0 && m.frontal == 0 && m.parietal == 1 &&
@@ -135,10 +162,14 @@ static void test_region(void)
 {
     static const struct { const char *label; int region; } t[] = {
         { "EEG Fpz-Cz", DW_REGION_FRONTAL }, { "F4-M1", DW_REGION_FRONTAL }, { "AF3", DW_REGION_FRONTAL },
-        { "EEG C3-A2", DW_REGION_CENTRAL }, { "Cz", DW_REGION_CENTRAL }, { "T7-M1", DW_REGION_CENTRAL },
-        { "EEG Pz-Oz", DW_REGION_POSTERIOR }, { "O1-M2", DW_REGION_POSTERIOR },
-        { "POz", DW_REGION_POSTERIOR }, { "Ch1", DW_REGION_UNKNOWN }, { "EEG", DW_REGION_UNKNOWN },
-        { "M1-M2", DW_REGION_UNKNOWN }, { "A1", DW_REGION_UNKNOWN }, { "Fred", DW_REGION_UNKNOWN },
+        { "EEG C3-A2", DW_REGION_CENTRAL }, { "Cz", DW_REGION_CENTRAL }, { "FC3", DW_REGION_CENTRAL },
+        { "CP4-M1", DW_REGION_CENTRAL }, { "T7-M1", DW_REGION_TEMPORAL }, { "EEG T3-A1", DW_REGION_TEMPORAL },
+        { "T6", DW_REGION_TEMPORAL }, { "FT7", DW_REGION_TEMPORAL }, { "TP8-M1", DW_REGION_TEMPORAL },
+        { "EEG Pz-Oz", DW_REGION_POSTERIOR }, { "O1-M2", DW_REGION_POSTERIOR }, { "P7", DW_REGION_POSTERIOR },
+        { "POz", DW_REGION_POSTERIOR }, { "Iz", DW_REGION_POSTERIOR }, { "Ch1", DW_REGION_UNKNOWN },
+        { "EEG", DW_REGION_UNKNOWN }, { "M1-M2", DW_REGION_REFERENCE }, { "EEG A1-A2", DW_REGION_REFERENCE },
+        { "A1", DW_REGION_REFERENCE }, { "Fred", DW_REGION_UNKNOWN }, { "AF4", DW_REGION_FRONTAL },
+        { "Fp2-F4", DW_REGION_FRONTAL },
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         char name[96];
@@ -153,6 +184,9 @@ int main(void)
     test_region();
     test_no_frontal();
     test_role_words();
+    CHECK("trained: Fpz-Cz frontal, Pz-Oz parietal, either alone", dw_montage_trained(0, 0, "EEG Fpz-Cz") &&
+          dw_montage_trained(1, 0, "EEG Pz-Oz") && !dw_montage_trained(0, 0, "EEG Pz-Oz") &&
+          dw_montage_trained(0, 1, "EEG Pz-Oz") && !dw_montage_trained(0, 1, "F4-M1"), "?");
     test_other_rules_unchanged();
     TAP_DONE();
 }

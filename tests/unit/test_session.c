@@ -150,7 +150,7 @@ static void test_enhanced_night(const char *log_path)
 
     FILE *f = tmpfile();
     dw_night night = { .st = { .tst_min = 400, .sol_min = 10 }, .source = "test" };
-    int r = f ? dw_session_write_summary(s, f, &night) : -1;
+    int r = f ? dw_session_write_summary(s, f, &night, NULL) : -1;
     static char buf[1 << 20];
     buf[0] = 0;
     if (f) {
@@ -190,7 +190,7 @@ static void test_summary_singular(void)
     buf[0] = 0;
     FILE *f = tmpfile();
     dw_night night = { .st = { .tst_min = 10, .sol_min = 0 }, .source = "test" };
-    if (f && dw_session_write_summary(s, f, &night) == 0) {
+    if (f && dw_session_write_summary(s, f, &night, NULL) == 0) {
         rewind(f);
         buf[fread(buf, 1, sizeof buf - 1, f)] = 0;
     }
@@ -218,7 +218,7 @@ static void summary_of(dw_session *s, char *buf, size_t cap)
     buf[0] = 0;
     FILE *f = tmpfile();
     dw_night night = { .source = "test" };
-    if (f && dw_session_write_summary(s, f, &night) == 0) {
+    if (f && dw_session_write_summary(s, f, &night, NULL) == 0) {
         rewind(f);
         buf[fread(buf, 1, cap - 1, f)] = 0;
     }

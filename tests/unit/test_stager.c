@@ -259,6 +259,8 @@ static void test_model_files(void)
         { 1, "hello", "edited.dwm:1: not a dreamwatch model", 0 },
         { lend, NULL, "missing 'end'", 0 },
         { lnet + 3, "0.1 0.2 nan", "is not a finite number", 0 },
+        { lnet + 3, "0.1 0.2 3.2143892628207795e", "'3.2143892628207795e' is not a finite number", 0 },
+        { lfeat, "feature eeg_log_delta 1.0 center 3.2143892628207795e eeg_delta", "'3.2143892628207795e' is not", 0 },
         { lnet + 3, "0.1 0.2", "missing weight", 0 },
         { ltr + 1, "0.5 0.5 0.5 0 0", "sum to", 0 },
         { lfeat, "feature bogus 1 none 0 eeg_sigma", "unknown base feature 'eeg_sigma'", 0 },
