@@ -16,21 +16,35 @@ void dw_arrivals_init(dw_arrivals *a, double fs, double now)
         a->sec_of[i] = -1;
 }
 
-void dw_arrivals_add(dw_arrivals *a, long n, double wall)
+static void bin_add(dw_arrivals *a, double frames, double wall)
 {
-    if (n <= 0)
-        return;
-    if (a->start < 0)
-        a->start = wall;
-    a->last = wall;
-    a->got += n;
     long long s = (long long)floor(wall);
     int i = (int)(s % RING);
     if (a->sec_of[i] != s) {
         a->sec_of[i] = s;
         a->sec[i] = 0;
     }
-    a->sec[i] += n;
+    a->sec[i] += frames;
+}
+
+void dw_arrivals_add(dw_arrivals *a, long n, double wall)
+{
+    if (n <= 0)
+        return;
+    double from = a->last;
+    if (a->start < 0)
+        a->start = from = wall;
+    a->last = wall;
+    a->got += n;
+    if (!(wall - from > 0 && wall - from <= DW_ARRIVALS_SPREAD_S)) {
+        bin_add(a, (double)n, wall);
+        return;
+    }
+    for (double t = from; t < wall;) {       /* (from, wall]: at most two seconds */
+        double end = fmin(wall, floor(t) + 1);
+        bin_add(a, n * (end - t) / (wall - from), t);
+        t = end;
+    }
 }
 
 /* Credited as the frames the span would have brought, second by second. */
@@ -41,11 +55,13 @@ void dw_arrivals_pause(dw_arrivals *a, double from, double to)
     double last = a->last;
     if (a->start < 0)
         a->start = from;
-    for (double t = from; t < to;) {
+    for (double t = from; t < to;) {             /* each second's share in that second */
         double end = fmin(to, floor(t) + 1);
         long n = lround((end - t) * a->fs);
-        if (n > 0)
-            dw_arrivals_add(a, n, t);
+        if (n > 0) {
+            a->got += n;
+            bin_add(a, (double)n, t);
+        }
         t = end;
     }
     a->last = fmax(last, to);
@@ -64,7 +80,7 @@ void dw_arrivals_loss(const dw_arrivals *a, double now, double *recent_pct, doub
     double got = 0, exp = 0;
     for (long long s = from; s < cur; s++) {
         int i = (int)(s % RING);
-        got += a->sec_of[i] == s ? (double)a->sec[i] : 0;
+        got += a->sec_of[i] == s ? a->sec[i] : 0;
         exp += a->fs;
     }
     *recent_pct = exp > 0 ? fmax(0, 100.0 * (1 - got / exp)) : 0;

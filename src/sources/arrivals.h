@@ -6,19 +6,24 @@
 #define DW_ARRIVALS_H
 
 #define DW_ARRIVALS_WIN 10           /* seconds of the recent loss figure */
+#define DW_ARRIVALS_SPREAD_S 0.25    /* the longest read interval taken as a steady stream (2.5 grid steps) */
 
 typedef struct {
     double fs;                       /* frames per second the source promises */
     double start;                    /* wall clock of the first arrival, < 0 none yet */
     double last;                     /* wall clock of the latest arrival */
     long long got;                   /* frames received since the first arrival */
-    long   sec[DW_ARRIVALS_WIN + 2]; /* frames per wall-clock second (ring by floor(wall)) */
+    double sec[DW_ARRIVALS_WIN + 2]; /* frames per wall-clock second (ring by floor(wall)) */
     long long sec_of[DW_ARRIVALS_WIN + 2];
 } dw_arrivals;
 
 /* Starts counting, at wall-clock time now, for a source of fs frames per second (fs > 0). */
 void dw_arrivals_init(dw_arrivals *a, double fs, double now);
-/* n frames arrived at wall-clock time wall (s). */
+/* n frames arrived at wall-clock time wall (s). A read within DW_ARRIVALS_SPREAD_S of the one before it
+ * took what came since, so its frames are spread evenly over that span (a steady stream then fills every
+ * second alike, whatever the read grid; counted at the read's second, a 10-s window's edges moved by a
+ * read's frames: "loss 0.1 %" of nothing lost); after a longer silence they count at wall (a stalled link
+ * delivers its backlog at once: the silence is loss, then the burst). */
 void dw_arrivals_add(dw_arrivals *a, long n, double wall);
 /* The source was stopped on purpose from wall-clock time from to to (a live impedance check):
  * that span expects no frames: neither loss nor an outage; the silence counts from `to`. */
