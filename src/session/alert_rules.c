@@ -158,9 +158,8 @@ static void loss_judge(dw_alerts *a, long upto, double wall)
     }
     double pct = rx + lost > 0 ? 100.0 * (double)lost / (double)(rx + lost) : 0;
     r->loss_high = pct > cfg->al_loss_pct || (r->loss_high && pct >= cfg->al_loss_pct / 2);
-    char text[96];
-    snprintf(text, sizeof text, "packet loss %.1f %% over the last %ld s", pct, k);
-    dw_alerts_cause(a, DW_AL_LOSS, DW_AL_GLOBAL, r->loss_high, (double)upto, (double)upto, wall, -1, text);
+    dw_alerts_causef(a, DW_AL_LOSS, DW_AL_GLOBAL, r->loss_high, (double)upto, (double)upto, wall, -1,
+                     "packet loss %.1f %% over the last %ld s", pct, k);
 }
 
 /* The gap held back counts as loss now. */
@@ -225,7 +224,6 @@ void dw_alerts_datapath(dw_alerts *a, double t, double wall, const dw_datapath *
 {
     struct rules *r = &a->r;
     const dw_session_cfg *cfg = a->cfg;
-    char text[96];
     /* One outage, one alert: a reconnect after a no_samples alert is that alert's end, not a new alert,
      * and the frames the outage cost are not packet loss. */
     if (d->reconnects > r->reconnects) {
@@ -243,35 +241,22 @@ void dw_alerts_datapath(dw_alerts *a, double t, double wall, const dw_datapath *
     if (!d->expecting || r->last_arrival_wall < 0)
         r->last_arrival_wall = wall;      /* paused or just started: the silence counts from now */
     double silent = wall - r->last_arrival_wall;
-    /* Each text is formatted only while its cause is present (the only time dw_alerts_cause reads it):
-     * this runs at every read of a live board, and the five snprintf were a tenth of its CPU (perf). */
-    int present = silent >= cfg->al_no_samples_s;
-    if (present)
-        snprintf(text, sizeof text, "no samples from the device for %.0f s", cfg->al_no_samples_s);
-    dw_alerts_cause(a, DW_AL_NO_SAMPLES, DW_AL_GLOBAL, present, wall, t, wall, -1, present ? text : NULL);
+    dw_alerts_causef(a, DW_AL_NO_SAMPLES, DW_AL_GLOBAL, silent >= cfg->al_no_samples_s, wall, t, wall, -1,
+                     "no samples from the device for %.0f s", cfg->al_no_samples_s);
     if (dw_alerts_open(a, DW_AL_NO_SAMPLES, DW_AL_GLOBAL))
         r->no_samples_wall = wall;
     int recent = r->reconnect_wall >= 0 && wall - r->reconnect_wall < RECONNECT_HOLD_S;
     if (!recent)
         r->reconnects_burst = 0;
-    if (recent)
-        snprintf(text, sizeof text, "device reconnected (%d times, %d tonight)", r->reconnects_burst, d->reconnects);
-    dw_alerts_cause(a, DW_AL_RECONNECT, DW_AL_GLOBAL, recent, wall, t, wall, -1, recent ? text : NULL);
-
-    present = fabs(d->drift_s) > cfg->al_drift_s;
-    if (present)
-        snprintf(text, sizeof text, "board clock %+.1f s from the wall clock", d->drift_s);
-    dw_alerts_cause(a, DW_AL_DRIFT, DW_AL_GLOBAL, present, wall, t, wall, -1, present ? text : NULL);
-
-    present = d->rec_error != 0;
-    if (present)
-        snprintf(text, sizeof text, "writing failed: %s", d->rec_error_text[0] ? d->rec_error_text : "write error");
-    dw_alerts_cause(a, DW_AL_RECORDING, DW_AL_GLOBAL, present, wall, t, wall, -1, present ? text : NULL);
+    dw_alerts_causef(a, DW_AL_RECONNECT, DW_AL_GLOBAL, recent, wall, t, wall, -1,
+                     "device reconnected (%d times, %d tonight)", r->reconnects_burst, d->reconnects);
+    dw_alerts_causef(a, DW_AL_DRIFT, DW_AL_GLOBAL, fabs(d->drift_s) > cfg->al_drift_s, wall, t, wall, -1,
+                     "board clock %+.1f s from the wall clock", d->drift_s);
+    dw_alerts_causef(a, DW_AL_RECORDING, DW_AL_GLOBAL, d->rec_error != 0, wall, t, wall, -1,
+                     "writing failed: %s", d->rec_error_text[0] ? d->rec_error_text : "write error");
     /* low disk: before the recording fails, a warning (it blocks nothing) of its own */
-    present = d->low_disk != 0;
-    if (present)
-        snprintf(text, sizeof text, "%s", d->low_disk_text[0] ? d->low_disk_text : "low disk");
-    dw_alerts_cause(a, DW_AL_RECORDING, DW_AL_LOW_DISK, present, wall, t, wall, DW_WARNING, present ? text : NULL);
+    dw_alerts_causef(a, DW_AL_RECORDING, DW_AL_LOW_DISK, d->low_disk != 0, wall, t, wall, DW_WARNING, "%s",
+                     d->low_disk_text[0] ? d->low_disk_text : "low disk");
 }
 
 static void ring_push(struct event_ring *e, double t)

@@ -1,6 +1,7 @@
 /* The alert engine: hysteresis, one alert per cause, acknowledge, snooze, repeats of critical alerts. */
 #include "session/alerts_priv.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,6 +170,19 @@ void dw_alerts_cause(dw_alerts *a, int rule, int slot, int present, double now, 
         c->absent_since = -1;
         emit(a, DW_ALERT_CLEARED, al, t, wall);
     }
+}
+
+void dw_alerts_causef(dw_alerts *a, int rule, int slot, int present, double now, double t, double wall,
+                      int severity, const char *fmt, ...)
+{
+    char text[96];
+    if (present) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof text, fmt, ap);
+        va_end(ap);
+    }
+    dw_alerts_cause(a, rule, slot, present, now, t, wall, severity, present ? text : NULL);
 }
 
 /* One channel's hysteresis for a per-channel rule: 1 while it counts. */

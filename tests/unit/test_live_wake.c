@@ -34,20 +34,20 @@ int main(void)
     CHECK("earliest_of_both", NEAR(w, now + 0.010), "woke at +%.4f s", w - now);
     /* The grid: 40 ms while a stimulus may go out or a fast screen draws, else 100 ms; faster streams
      * divide it down to 40 ms. */
-    CHECK("grid_natural_headless", NEAR(dw_live_grid(DW_MODE_NATURAL, 0, 4, 1), 0.1), "%.3f",
-          dw_live_grid(DW_MODE_NATURAL, 0, 4, 1));
-    CHECK("grid_monitoring_default_screen", NEAR(dw_live_grid(DW_MODE_MONITORING, 1, 4, 1), 0.1), "%.3f",
-          dw_live_grid(DW_MODE_MONITORING, 1, 4, 1));
-    CHECK("grid_enhanced", NEAR(dw_live_grid(DW_MODE_ENHANCED, 0, 4, 1), 0.04), "%.3f",
-          dw_live_grid(DW_MODE_ENHANCED, 0, 4, 1));
-    CHECK("grid_waking", NEAR(dw_live_grid(DW_MODE_WAKING, 1, 4, 1), 0.04), "%.3f",
-          dw_live_grid(DW_MODE_WAKING, 1, 4, 1));
-    CHECK("grid_fast_screen", NEAR(dw_live_grid(DW_MODE_NATURAL, 1, 25, 1), 0.04), "%.3f",
-          dw_live_grid(DW_MODE_NATURAL, 1, 25, 1));
-    CHECK("grid_fast_fps_without_screen", NEAR(dw_live_grid(DW_MODE_NATURAL, 0, 25, 1), 0.1), "%.3f",
-          dw_live_grid(DW_MODE_NATURAL, 0, 25, 1));
-    CHECK("grid_fast_stream", NEAR(dw_live_grid(DW_MODE_NATURAL, 0, 4, 2), 0.05)
-          && NEAR(dw_live_grid(DW_MODE_NATURAL, 0, 4, 8), 0.04) && NEAR(dw_live_grid(DW_MODE_ENHANCED, 0, 4, 8), 0.04),
-          "%.3f %.3f", dw_live_grid(DW_MODE_NATURAL, 0, 4, 2), dw_live_grid(DW_MODE_NATURAL, 0, 4, 8));
+    static const struct { const char *name; int mode, screen; double fps, rate, want; } g[] = {
+        { "grid_natural_headless", DW_MODE_NATURAL, 0, 4, 1, 0.1 },
+        { "grid_monitoring_default_screen", DW_MODE_MONITORING, 1, 4, 1, 0.1 },
+        { "grid_enhanced", DW_MODE_ENHANCED, 0, 4, 1, 0.04 },
+        { "grid_waking", DW_MODE_WAKING, 1, 4, 1, 0.04 },
+        { "grid_fast_screen", DW_MODE_NATURAL, 1, 25, 1, 0.04 },
+        { "grid_fast_fps_without_screen", DW_MODE_NATURAL, 0, 25, 1, 0.1 },
+        { "grid_fast_stream_2x", DW_MODE_NATURAL, 0, 4, 2, 0.05 },
+        { "grid_fast_stream_8x", DW_MODE_NATURAL, 0, 4, 8, 0.04 },
+        { "grid_fast_stream_enhanced", DW_MODE_ENHANCED, 0, 4, 8, 0.04 },
+    };
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
+        double got = dw_live_grid(g[i].mode, g[i].screen, g[i].fps, g[i].rate);
+        CHECK(g[i].name, NEAR(got, g[i].want), "%.3f s, want %.3f", got, g[i].want);
+    }
     TAP_DONE();
 }
